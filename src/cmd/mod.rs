@@ -1,0 +1,374 @@
+//! The command table and the path of a command through the server: `processCommand` (lookup,
+//! arity, MULTI queueing) and `call` (run, then propagate).
+//!
+//! Each family lives in its own file and exports `COMMANDS`, a table of [`Command`]s with Redis
+//! 7.0's name, arity, flags and key positions. Lookup is a hash of the lowercase name, never a
+//! chain of string comparisons.
+//!
+//! **Propagation.** After a command runs, if it changed the dataset (`server.dirty` moved) its
+//! *current* argv is queued for the AOF. A handler may first rewrite that argv (`EXPIRE` →
+//! `PEXPIREAT`), prevent it (`SPOP` queues its own `SREM`s), or force it (`FLUSHALL` on an empty
+//! server). When the outermost call returns, the queue is fed to the AOF; more than one op is
+//! wrapped in `MULTI`/`EXEC` (the 7.0 rule that also wraps a lazy-expire `DEL` together with the
+//! write that triggered it).
+
+pub mod hash;
+pub mod keys;
+pub mod list;
+pub mod multi;
+pub mod server;
+pub mod set;
+pub mod string;
+pub mod zset;
+
+use std::sync::OnceLock;
+
+use crate::keyspace::HashMap;
+use crate::reply::Reply;
+use crate::server::{Client, Ctx, Server};
+
+pub type CommandProc = fn(&mut Ctx, &[&[u8]]) -> Reply;
+
+// Command flags, as in Redis 7.0's `CMD_*` (the names COMMAND INFO prints).
+pub const WRITE: u32 = 1 << 0;
+pub const READONLY: u32 = 1 << 1;
+pub const DENYOOM: u32 = 1 << 2;
+pub const ADMIN: u32 = 1 << 4;
+pub const PUBSUB: u32 = 1 << 5;
+pub const NOSCRIPT: u32 = 1 << 6;
+pub const BLOCKING: u32 = 1 << 8;
+pub const LOADING: u32 = 1 << 9;
+pub const STALE: u32 = 1 << 10;
+pub const SKIP_MONITOR: u32 = 1 << 11;
+pub const SKIP_SLOWLOG: u32 = 1 << 12;
+pub const FAST: u32 = 1 << 14;
+pub const NO_AUTH: u32 = 1 << 15;
+pub const MAY_REPLICATE: u32 = 1 << 16;
+pub const NO_MULTI: u32 = 1 << 24;
+pub const ALLOW_BUSY: u32 = 1 << 26;
+/// Not a Redis flag: marks MULTI/EXEC/DISCARD/WATCH/QUIT/RESET, which are never queued.
+pub const NO_QUEUE: u32 = 1 << 30;
+
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (PUBSUB, "pubsub"),
+    (NOSCRIPT, "noscript"),
+    (BLOCKING, "blocking"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (SKIP_MONITOR, "skip_monitor"),
+    (SKIP_SLOWLOG, "skip_slowlog"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (MAY_REPLICATE, "may_replicate"),
+    (NO_MULTI, "no_multi"),
+    (ALLOW_BUSY, "allow_busy"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Generic,
+    String,
+    List,
+    Set,
+    SortedSet,
+    Hash,
+    Connection,
+    Server,
+    Transactions,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Generic => "generic",
+            Group::String => "string",
+            Group::List => "list",
+            Group::Set => "set",
+            Group::SortedSet => "sorted-set",
+            Group::Hash => "hash",
+            Group::Connection => "connection",
+            Group::Server => "server",
+            Group::Transactions => "transactions",
+        }
+    }
+}
+
+/// One entry of the command table (`struct redisCommand`).
+#[derive(Debug)]
+pub struct Command {
+    /// Lowercase name; a subcommand's is just its own part (`get` for CONFIG GET).
+    pub name: &'static str,
+    /// Positive: exact argc. Negative: at least -arity.
+    pub arity: i32,
+    pub flags: u32,
+    /// Legacy key range: first key index, last (-1 = last argument), step. 0,0,0 = no keys.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub key_step: i32,
+    pub group: Group,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub proc_: CommandProc,
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// A table entry with the common defaults; tables override fields with struct update syntax.
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: (i32, i32, i32),
+        group: Group,
+        proc_: CommandProc,
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            first_key: keys.0,
+            last_key: keys.1,
+            key_step: keys.2,
+            group,
+            summary: "",
+            since: "1.0.0",
+            proc_,
+            subcommands: &[],
+        }
+    }
+    pub fn is_write(&self) -> bool {
+        self.flags & WRITE != 0
+    }
+    fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity > 0 {
+            self.arity == argc
+        } else {
+            argc >= -self.arity
+        }
+    }
+    /// Key argument positions for this argv, from the legacy key range.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let argc = argc as i32;
+        let last = if self.last_key < 0 {
+            argc + self.last_key
+        } else {
+            self.last_key.min(argc - 1)
+        };
+        let (first, step) = (self.first_key, self.key_step.max(1));
+        (0..)
+            .map(move |i| first + i * step)
+            .take_while(move |&p| first > 0 && p <= last)
+            .map(|p| p as usize)
+    }
+}
+
+/// Every family's table, in COMMAND's order.
+pub fn tables() -> [&'static [Command]; 8] {
+    [
+        server::COMMANDS,
+        keys::COMMANDS,
+        string::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+        multi::COMMANDS,
+    ]
+}
+
+pub fn all_commands() -> impl Iterator<Item = &'static Command> {
+    tables().into_iter().flatten()
+}
+
+fn table() -> &'static HashMap<&'static [u8], &'static Command> {
+    static TABLE: OnceLock<HashMap<&'static [u8], &'static Command>> = OnceLock::new();
+    TABLE.get_or_init(|| all_commands().map(|c| (c.name.as_bytes(), c)).collect())
+}
+
+/// Case-insensitive lookup without allocating for names up to 32 bytes.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut buf = [0u8; 32];
+    let lower: &[u8] = match buf.get_mut(..name.len()) {
+        Some(dst) => {
+            for (d, s) in dst.iter_mut().zip(name) {
+                *d = s.to_ascii_lowercase();
+            }
+            dst
+        }
+        None => return None,
+    };
+    table().get(lower).copied()
+}
+
+pub fn lookup_sub(container: &'static Command, sub: &[u8]) -> Option<&'static Command> {
+    container
+        .subcommands
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub))
+}
+
+/// The name errors use: `config|get` for a subcommand.
+pub fn full_name(cmd: &Command, parent: Option<&Command>) -> String {
+    match parent {
+        Some(p) => format!("{}|{}", p.name, cmd.name),
+        None => cmd.name.to_string(),
+    }
+}
+
+/// What `process_command` decided.
+pub enum Outcome {
+    Reply(Reply),
+    /// The client blocked (BLPOP on an empty list); the reply comes later.
+    Blocked,
+}
+
+/// `processCommand`: lookup, arity, queueing inside MULTI, then `call`.
+pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) -> Outcome {
+    let Some(&name) = argv.first() else {
+        return Outcome::Reply(Reply::error("ERR empty command".into()));
+    };
+    let resolved = resolve(name, argv);
+    let cmd = match resolved {
+        Ok(c) => c,
+        Err(e) => {
+            // rejectCommand flags an open transaction so that EXEC aborts.
+            if let Some(m) = client.multi.as_mut() {
+                m.dirty_exec = true;
+            }
+            return Outcome::Reply(e);
+        }
+    };
+    if let Some(reply) = srv.deny_command(cmd, client) {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty_exec = true;
+        }
+        return Outcome::Reply(reply);
+    }
+    if client.multi.is_some() && cmd.flags & NO_QUEUE == 0 {
+        if cmd.flags & NO_MULTI != 0 {
+            return Outcome::Reply(Reply::err("ERR Command not allowed inside a transaction"));
+        }
+        let m = client.multi.as_mut().expect("checked above");
+        m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
+        return Outcome::Reply(Reply::status("QUEUED"));
+    }
+    call(srv, client, cmd, argv)
+}
+
+/// Finds the command (or subcommand) for `argv`, or Redis's exact error.
+fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<&'static Command, Reply> {
+    let Some(cmd) = lookup(name) else {
+        return Err(unknown_command(name, argv));
+    };
+    let (cmd, parent) = if !cmd.subcommands.is_empty() && argv.len() >= 2 {
+        match lookup_sub(cmd, argv[1]) {
+            Some(sub) => (sub, Some(cmd)),
+            None => {
+                return Err(Reply::error(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    c_str(argv[1], 128),
+                    cmd.name.to_ascii_uppercase()
+                )));
+            }
+        }
+    } else {
+        (cmd, None)
+    };
+    if !cmd.arity_ok(argv.len()) {
+        return Err(Reply::wrong_arity(&full_name(cmd, parent)));
+    }
+    Ok(cmd)
+}
+
+/// `%.*s` of a C string: stops at a NUL byte, at most `max` bytes.
+fn c_str(b: &[u8], max: usize) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(max);
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+fn unknown_command(name: &[u8], argv: &[&[u8]]) -> Reply {
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&c_str(a, room));
+        args.push_str("' ");
+    }
+    Reply::error(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        c_str(name, 128),
+        args
+    ))
+}
+
+/// `call()`: runs the command, then queues its propagation and, at the outermost level, feeds
+/// the AOF.
+pub fn call(
+    srv: &mut Server,
+    client: &mut Client,
+    cmd: &'static Command,
+    argv: &[&[u8]],
+) -> Outcome {
+    let dirty_before = srv.dirty;
+    srv.prop.depth += 1;
+    let mut ctx = Ctx::new(srv, client, cmd);
+    let reply = (cmd.proc_)(&mut ctx, argv);
+    let state = ctx.finish();
+    srv.stats.total_commands_processed += 1;
+    let dirty = srv.dirty - dirty_before;
+    if state.blocked.is_none()
+        && (dirty > 0 || state.force_propagation)
+        && !state.prevent_propagation
+    {
+        let db = client.db;
+        match &state.rewritten {
+            Some(new_argv) => srv.also_propagate(db, new_argv),
+            None => srv.also_propagate(db, argv),
+        }
+    }
+    srv.prop.depth -= 1;
+    if srv.prop.depth == 0 {
+        srv.propagate_pending_commands();
+    }
+    match state.blocked {
+        Some(b) => {
+            client.blocked = Some(b.with_argv(argv));
+            Outcome::Blocked
+        }
+        None => Outcome::Reply(reply),
+    }
+}
+
+/// Shared argument helpers for handlers.
+pub mod args {
+    use crate::reply::Reply;
+    use crate::util::{string2d, string2ll};
+
+    /// `getLongLongFromObjectOrReply`.
+    pub fn int(a: &[u8]) -> Result<i64, Reply> {
+        string2ll(a).ok_or_else(Reply::not_integer)
+    }
+    /// `getDoubleFromObjectOrReply`.
+    pub fn float(a: &[u8]) -> Result<f64, Reply> {
+        string2d(a).ok_or_else(Reply::not_float)
+    }
+    /// Case-insensitive keyword comparison.
+    pub fn is(a: &[u8], word: &str) -> bool {
+        a.eq_ignore_ascii_case(word.as_bytes())
+    }
+    /// `getPositiveLongFromObjectOrReply` with Redis's message.
+    pub fn positive(a: &[u8], msg: &'static str) -> Result<i64, Reply> {
+        match string2ll(a) {
+            Some(n) if n >= 0 => Ok(n),
+            _ => Err(Reply::err(msg)),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `Engine`: the host-facing API of the core. A host (the wasm worker, `aof-lab serve`, a test)
+//! connects clients, executes their commands with the current time, calls `cron` on a timer and
+//! collects the replies of clients that were blocked.
+//!
+//! ```
+//! use aof_lab::{Config, Engine, Reply};
+//! let mut e = Engine::new(Config::default(), 1_700_000_000_000);
+//! let c = e.connect();
+//! assert_eq!(e.execute(c, &[b"SET", b"k", b"v"], 1_700_000_000_000), Some(Reply::ok()));
+//! assert_eq!(e.execute(c, &[b"GET", b"k"], 1_700_000_000_001), Some(Reply::bulk("v")));
+//! ```
+
+use crate::cmd::{self, Outcome};
+use crate::config::Config;
+use crate::keyspace::HashMap;
+use crate::reply::Reply;
+use crate::server::{Client, ClientId, Server};
+
+pub struct Engine {
+    pub srv: Server,
+    clients: HashMap<ClientId, Client>,
+    next_client_id: ClientId,
+    /// Replies for clients that were blocked and are now served or timed out.
+    unblocked: Vec<(ClientId, Reply)>,
+}
+
+impl Engine {
+    pub fn new(config: Config, now_ms: i64) -> Engine {
+        Engine {
+            srv: Server::new(config, now_ms),
+            clients: HashMap::default(),
+            next_client_id: 1,
+            unblocked: Vec::new(),
+        }
+    }
+
+    pub fn connect(&mut self) -> ClientId {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.srv.stats.total_connections_received += 1;
+        self.clients.insert(
+            id,
+            Client {
+                id,
+                created_ms: self.srv.now_ms,
+                ..Client::default()
+            },
+        );
+        id
+    }
+
+    pub fn disconnect(&mut self, id: ClientId) {
+        if let Some(mut c) = self.clients.remove(&id) {
+            cmd::multi::unwatch_all_keys(&mut self.srv, &mut c);
+            self.unblock_registration(&c);
+        }
+    }
+
+    pub fn client(&self, id: ClientId) -> Option<&Client> {
+        self.clients.get(&id)
+    }
+    pub fn connected_clients(&self) -> usize {
+        self.clients.len()
+    }
+    pub fn blocked_clients(&self) -> usize {
+        self.clients
+            .values()
+            .filter(|c| c.blocked.is_some())
+            .count()
+    }
+
+    /// Runs one command for a client at time `now_ms`. `None` means the client blocked (its
+    /// reply will come from [`Engine::take_unblocked`]).
+    pub fn execute(&mut self, id: ClientId, argv: &[&[u8]], now_ms: i64) -> Option<Reply> {
+        self.srv.now_ms = now_ms;
+        let client = self.clients.get_mut(&id)?;
+        let outcome = cmd::process_command(&mut self.srv, client, argv);
+        let reply = match outcome {
+            Outcome::Reply(r) => {
+                if r.is_error() {
+                    self.srv.stats.total_error_replies += 1;
+                }
+                Some(r)
+            }
+            Outcome::Blocked => {
+                let c = self.clients.get(&id)?;
+                if let Some(b) = &c.blocked {
+                    for k in &b.keys {
+                        self.srv
+                            .blocking_keys
+                            .entry((b.db, k.clone()))
+                            .or_default()
+                            .push_back(id);
+                    }
+                }
+                None
+            }
+        };
+        self.handle_clients_blocked_on_keys();
+        reply
+    }
+
+    /// Convenience for tests and consoles: splits a line like redis-cli and runs it.
+    pub fn execute_line(&mut self, id: ClientId, line: &str, now_ms: i64) -> Option<Reply> {
+        let Some(args) = crate::resp::split_args(line.as_bytes()) else {
+            return Some(Reply::err("ERR Invalid argument(s)"));
+        };
+        if args.is_empty() {
+            return None;
+        }
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        self.execute(id, &refs, now_ms)
+    }
+
+    /// `serverCron`: active expiry and blocked-client timeouts.
+    pub fn cron(&mut self, now_ms: i64) {
+        self.srv.now_ms = now_ms;
+        self.srv.active_expire_cycle(usize::MAX);
+        let timed_out: Vec<ClientId> = self
+            .clients
+            .values()
+            .filter(|c| {
+                c.blocked
+                    .as_ref()
+                    .is_some_and(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms)
+            })
+            .map(|c| c.id)
+            .collect();
+        for id in timed_out {
+            if let Some(mut c) = self.clients.remove(&id) {
+                self.unblock_registration(&c);
+                if let Some(b) = c.blocked.take() {
+                    self.unblocked.push((id, b.timeout_reply));
+                }
+                self.clients.insert(id, c);
+            }
+        }
+    }
+
+    pub fn take_unblocked(&mut self) -> Vec<(ClientId, Reply)> {
+        std::mem::take(&mut self.unblocked)
+    }
+
+    /// `aof_buf`: the propagated bytes not yet written to a file.
+    pub fn aof_buf(&self) -> &[u8] {
+        &self.srv.feed.aof_buf
+    }
+    pub fn take_aof_buf(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.srv.feed.aof_buf)
+    }
+
+    fn unblock_registration(&mut self, c: &Client) {
+        if let Some(b) = &c.blocked {
+            for k in &b.keys {
+                let key = (b.db, k.clone());
+                if let Some(q) = self.srv.blocking_keys.get_mut(&key) {
+                    q.retain(|&x| x != c.id);
+                    if q.is_empty() {
+                        self.srv.blocking_keys.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `handleClientsBlockedOnKeys`: for every key that got data, re-runs the commands of the
+    /// clients blocked on it, first come first served. A served pop propagates on its own,
+    /// after the push that fed it (`LPUSH bl x` then `LPOP bl`), not wrapped.
+    fn handle_clients_blocked_on_keys(&mut self) {
+        while !self.srv.ready_keys.is_empty() {
+            let ready = std::mem::take(&mut self.srv.ready_keys);
+            for (db, key) in ready {
+                let waiting: Vec<ClientId> = self
+                    .srv
+                    .blocking_keys
+                    .get(&(db, key.clone()))
+                    .map(|q| q.iter().copied().collect())
+                    .unwrap_or_default();
+                for id in waiting {
+                    if !self.srv.dbs[db].contains(&key) {
+                        break;
+                    }
+                    let Some(mut c) = self.clients.remove(&id) else {
+                        continue;
+                    };
+                    let Some(b) = c.blocked.take() else {
+                        self.clients.insert(id, c);
+                        continue;
+                    };
+                    self.unblock_registration(&Client {
+                        blocked: Some(b.clone()),
+                        ..Client {
+                            id,
+                            ..Client::default()
+                        }
+                    });
+                    let saved_db = c.db;
+                    c.db = b.db;
+                    let refs: Vec<&[u8]> = b.argv.iter().map(|a| a.as_slice()).collect();
+                    let outcome = cmd::lookup(refs[0])
+                        .map(|cmd| cmd::call(&mut self.srv, &mut c, cmd, &refs));
+                    c.db = saved_db;
+                    match outcome {
+                        Some(Outcome::Reply(r)) => self.unblocked.push((id, r)),
+                        Some(Outcome::Blocked) | None => {
+                            // Still nothing for it (another client took the data): block again,
+                            // keeping the original deadline and its place at the end of the queue.
+                            let b2 = crate::server::Blocked {
+                                argv: b.argv.clone(),
+                                ..b
+                            };
+                            for k in &b2.keys {
+                                self.srv
+                                    .blocking_keys
+                                    .entry((b2.db, k.clone()))
+                                    .or_default()
+                                    .push_back(id);
+                            }
+                            c.blocked = Some(b2);
+                        }
+                    }
+                    self.clients.insert(id, c);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! (placeholder: DEBUG DIGEST is being written)

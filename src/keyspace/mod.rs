@@ -1,0 +1,145 @@
+//! The keyspace: 16 databases of binary-safe keys, each holding one of five value types, and
+//! an optional absolute expiry time per key.
+//!
+//! A [`Db`] is Redis's `redisDb`: a main dictionary (`dict`) and a second one for TTLs
+//! (`expires`, unix time in milliseconds). Keys live in insertion-ordered maps so that SCAN's
+//! cursor can be a position and RANDOMKEY an index; the SCAN guarantee (every key present for the
+//! whole scan is returned at least once) holds because the cursor walks positions downwards and
+//! a removal moves the *last* entry into the hole (see [`Db::scan`]).
+//!
+//! Expiry is lazy (a key is deleted when a command touches it after its time) and active
+//! (`Server::active_expire_cycle`, driven by `cron(now)`): both live in `server.rs`, because a
+//! deletion must be propagated to the AOF.
+//!
+//! Compared with Redis: values have one in-memory representation per type instead of Redis's
+//! small/large encodings (listpack, intset, quicklist …). Where an encoding shows through to a
+//! user, it is modelled: a set of integers keeps Redis's intset order, a small hash keeps the
+//! listpack's insertion order.
+
+pub mod digest;
+pub mod value;
+
+use std::hash::BuildHasher;
+
+pub use value::{SetValue, Value, ZSet};
+
+/// A fixed hasher: the same commands give the same iteration order on every run and every host,
+/// which keeps the core deterministic (golden tests, crash matrices, identical rewrites).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct FixedState;
+
+impl BuildHasher for FixedState {
+    type Hasher = foldhash::fast::FoldHasher<'static>;
+    fn build_hasher(&self) -> Self::Hasher {
+        foldhash::fast::FixedState::with_seed(0x5EED_A0F1_AB00_0007).build_hasher()
+    }
+}
+
+pub type Map<K, V> = indexmap::IndexMap<K, V, FixedState>;
+pub type Set<K> = indexmap::IndexSet<K, FixedState>;
+pub type HashMap<K, V> = std::collections::HashMap<K, V, FixedState>;
+
+pub type Key = Vec<u8>;
+
+#[derive(Clone, Default, Debug)]
+pub struct Db {
+    pub id: usize,
+    dict: Map<Key, Value>,
+    expires: Map<Key, i64>,
+}
+
+impl Db {
+    pub fn new(id: usize) -> Db {
+        Db {
+            id,
+            ..Default::default()
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+    /// The value, ignoring expiry: callers that must honour TTLs go through `Ctx::lookup_*`.
+    pub fn get(&self, key: &[u8]) -> Option<&Value> {
+        self.dict.get(key)
+    }
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.dict.get_mut(key)
+    }
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.dict.contains_key(key)
+    }
+    /// `dbAdd` / `dbOverwrite`: sets the value and keeps any TTL (callers that must clear it,
+    /// like SET without KEEPTTL, call [`Db::remove_expire`]).
+    pub fn insert(&mut self, key: Key, value: Value) {
+        self.dict.insert(key, value);
+    }
+    /// `dbDelete`: removes the key and its TTL.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        let v = self.dict.swap_remove(key)?;
+        self.expires.swap_remove(key);
+        Some(v)
+    }
+    pub fn expire_of(&self, key: &[u8]) -> Option<i64> {
+        self.expires.get(key).copied()
+    }
+    /// `setExpire`; the key must exist.
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        if let Some(k) = self.expires.get_mut(key) {
+            *k = when_ms;
+        } else if self.dict.contains_key(key) {
+            self.expires.insert(key.to_vec(), when_ms);
+        }
+    }
+    pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        self.expires.swap_remove(key).is_some()
+    }
+    pub fn clear(&mut self) -> usize {
+        let n = self.dict.len();
+        self.dict.clear();
+        self.expires.clear();
+        n
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        self.dict.iter()
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.dict.keys()
+    }
+    pub fn key_at(&self, index: usize) -> Option<&Key> {
+        self.dict.get_index(index).map(|(k, _)| k)
+    }
+    pub fn expire_at(&self, index: usize) -> Option<(&Key, i64)> {
+        self.expires.get_index(index).map(|(k, t)| (k, *t))
+    }
+    /// Walks positions downwards from `cursor` (0 = start) visiting about `count` keys; returns
+    /// the next cursor (0 = done). A key present for the whole scan is seen at least once:
+    /// removals move the last entry (already visited) into the freed slot, insertions append at
+    /// the end (behind the cursor).
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Value)) -> u64 {
+        let len = self.dict.len() as u64;
+        let mut pos = if cursor == 0 || cursor > len {
+            len
+        } else {
+            cursor
+        };
+        let mut seen = 0;
+        while pos > 0 && seen < count.max(1) {
+            pos -= 1;
+            if let Some((k, v)) = self.dict.get_index(pos as usize) {
+                visit(k, v);
+            }
+            seen += 1;
+        }
+        pos
+    }
+    pub fn swap(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+    }
+}

@@ -1,0 +1,34 @@
+//! # AOF Lab
+//!
+//! Redis 7.0's append-only-file persistence, re-implemented so that it can be watched. The same
+//! core runs natively (`aof-lab serve`, `aof-lab check`), in `cargo test`, and in a browser worker
+//! compiled to WebAssembly.
+//!
+//! A map from each Redis concept to its module:
+//!
+//! | Redis                                   | here                         |
+//! |-----------------------------------------|------------------------------|
+//! | RESP, `processMultibulkBuffer`          | [`resp`]                     |
+//! | `redisDb`, `robj` types, expiry         | [`keyspace`]                 |
+//! | the `server` global, `expireIfNeeded`   | [`server`]                   |
+//! | command table, `processCommand`, `call` | [`cmd`]                      |
+//! | `feedAppendOnlyFile`                    | [`aof::feed`]                |
+//! | `DEBUG DIGEST`                          | [`keyspace::digest`]         |
+//! | redis.conf settings                     | [`config`]                   |
+//!
+//! The core is sans-IO: every call takes `now_ms`, nothing reads a clock or touches a file
+//! directly, so the same inputs always give the same replies and the same bytes.
+
+pub mod aof;
+pub mod cmd;
+pub mod config;
+pub mod engine;
+pub mod keyspace;
+pub mod reply;
+pub mod resp;
+pub mod server;
+pub mod util;
+
+pub use config::{AppendFsync, Config};
+pub use engine::Engine;
+pub use reply::Reply;

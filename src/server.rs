@@ -1,0 +1,449 @@
+//! `Server` is Redis's `server` global: the databases, the config, the counters, the AOF feed and
+//! the propagation queue. [`Ctx`] is what a command handler sees: the server, the calling client
+//! and the per-call propagation choices.
+//!
+//! Time is an input: the host sets `now_ms` before each command (Redis's cached `mstime`), and
+//! every TTL decision uses it. Nothing here reads a clock.
+
+use std::collections::{HashSet, VecDeque};
+
+use crate::aof::Feed;
+use crate::cmd::{Command, WRITE};
+use crate::config::Config;
+use crate::keyspace::{Db, HashMap, Key, Value};
+use crate::reply::Reply;
+use crate::resp::encode_command;
+
+pub type ClientId = u64;
+
+#[derive(Clone, Debug, Default)]
+pub struct MultiState {
+    pub commands: Vec<Vec<Vec<u8>>>,
+    /// `CLIENT_DIRTY_EXEC`: a command was rejected while queueing; EXEC will abort.
+    pub dirty_exec: bool,
+}
+
+/// A client blocked on keys (BLPOP & co.), waiting for a push or its timeout.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    pub argv: Vec<Vec<u8>>,
+    pub db: usize,
+    pub keys: Vec<Key>,
+    /// Absolute unix ms; 0 = forever.
+    pub deadline_ms: i64,
+    /// What a timeout replies: `*-1` for the pops, `$-1` for BLMOVE/BRPOPLPUSH.
+    pub timeout_reply: Reply,
+}
+
+impl Blocked {
+    pub fn with_argv(mut self, argv: &[&[u8]]) -> Blocked {
+        self.argv = argv.iter().map(|a| a.to_vec()).collect();
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Key,
+    /// The key was already logically expired when WATCHed (7.0: such a key expiring later
+    /// does not abort EXEC).
+    pub expired_at_watch: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Client {
+    pub id: ClientId,
+    pub db: usize,
+    pub name: Option<Vec<u8>>,
+    pub multi: Option<MultiState>,
+    pub watched: Vec<WatchedKey>,
+    /// Set while EXEC runs the queue: blocking commands then time out at once.
+    pub in_exec: bool,
+    pub blocked: Option<Blocked>,
+    /// QUIT: close once the reply is written.
+    pub close_after_reply: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub total_commands_processed: u64,
+    pub total_connections_received: u64,
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub rejected_calls: u64,
+    pub total_error_replies: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AofState {
+    Off,
+    On,
+    WaitRewrite,
+}
+
+/// `server.also_propagate`: ops queued during the current outermost call, encoded as RESP
+/// into one reused buffer so that a verbatim command costs no allocation.
+#[derive(Clone, Debug, Default)]
+pub struct Propagation {
+    pub ops: Vec<(usize, std::ops::Range<usize>)>,
+    pub buf: Vec<u8>,
+    pub depth: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub dbs: Vec<Db>,
+    pub config: Config,
+    /// The time of the command being executed (unix ms).
+    pub now_ms: i64,
+    pub start_ms: i64,
+    /// `server.dirty`: changes since the last save; a command that moved it is propagated.
+    pub dirty: u64,
+    pub stats: Stats,
+    pub loading: bool,
+    pub aof_state: AofState,
+    pub feed: Feed,
+    pub prop: Propagation,
+    pub watched_keys: HashMap<(usize, Key), Vec<ClientId>>,
+    /// `CLIENT_DIRTY_CAS` per client: a watched key was touched.
+    pub dirty_cas: HashSet<ClientId>,
+    /// Clients blocked on each key, first come first served.
+    pub blocking_keys: HashMap<(usize, Key), VecDeque<ClientId>>,
+    /// Keys that received data while clients were blocked on them (`signalKeyAsReady`).
+    pub ready_keys: Vec<(usize, Key)>,
+    pub rng: fastrand::Rng,
+}
+
+impl Server {
+    pub fn new(config: Config, now_ms: i64) -> Server {
+        let dbs = (0..config.databases).map(Db::new).collect();
+        let aof_state = if config.appendonly {
+            AofState::On
+        } else {
+            AofState::Off
+        };
+        Server {
+            dbs,
+            config,
+            now_ms,
+            start_ms: now_ms,
+            dirty: 0,
+            stats: Stats::default(),
+            loading: false,
+            aof_state,
+            feed: Feed::default(),
+            prop: Propagation::default(),
+            watched_keys: HashMap::default(),
+            dirty_cas: HashSet::new(),
+            blocking_keys: HashMap::default(),
+            ready_keys: Vec::new(),
+            rng: fastrand::Rng::with_seed(0x0A0F_1AB5),
+        }
+    }
+
+    pub fn unixtime(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
+
+    /// Checks that come before a command runs and after lookup (`processCommand`): errors that
+    /// refuse a command whatever its arguments. Grows with the AOF (`-MISCONF`) and memory
+    /// (`-OOM`) issues.
+    pub fn deny_command(&mut self, _cmd: &Command, _client: &Client) -> Option<Reply> {
+        None
+    }
+
+    /// `alsoPropagate`: queue an op for the end of the outermost call.
+    pub fn also_propagate<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        if self.loading {
+            return; // Nothing is propagated while loading: the AOF already holds it.
+        }
+        let start = self.prop.buf.len();
+        encode_command(&mut self.prop.buf, argv);
+        self.prop.ops.push((db, start..self.prop.buf.len()));
+    }
+
+    /// `propagatePendingCommands`: feeds the queued ops to the AOF, wrapped in MULTI/EXEC when
+    /// there is more than one. In 7.0 MULTI carries the first op's db (so a SELECT comes before
+    /// it) and EXEC the last op's (so no SELECT comes before EXEC).
+    pub fn propagate_pending_commands(&mut self) {
+        self.propagate_ops(true);
+    }
+
+    fn propagate_ops(&mut self, wrap: bool) {
+        if self.prop.ops.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.prop.ops);
+        let buf = std::mem::take(&mut self.prop.buf);
+        let wrap = wrap && ops.len() > 1;
+        if let (Some(first), Some(last)) = (ops.first(), ops.last()) {
+            let (first_db, last_db) = (first.0, last.0);
+            if wrap {
+                self.feed_append_only_file(first_db, b"*1\r\n$5\r\nMULTI\r\n");
+            }
+            for (db, range) in &ops {
+                self.feed_append_only_file(*db, &buf[range.clone()]);
+            }
+            if wrap {
+                self.feed_append_only_file(last_db, b"*1\r\n$4\r\nEXEC\r\n");
+            }
+        }
+        let mut buf = buf;
+        buf.clear();
+        self.prop.buf = buf;
+        let mut ops = ops;
+        ops.clear();
+        self.prop.ops = ops;
+    }
+
+    /// `feedAppendOnlyFile`: the bytes go to `aof_buf` only while the AOF accepts them.
+    pub fn feed_append_only_file(&mut self, db: usize, command: &[u8]) {
+        if self.aof_state == AofState::Off {
+            return;
+        }
+        let unixtime = self.unixtime();
+        self.feed
+            .feed(db, command, unixtime, self.config.aof_timestamp_enabled);
+    }
+
+    /// `signalModifiedKey` → `touchWatchedKey`: every client WATCHing the key will fail EXEC.
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        if self.watched_keys.is_empty() {
+            return;
+        }
+        if let Some(clients) = self.watched_keys.get(&(db, key.to_vec())) {
+            self.dirty_cas.extend(clients.iter().copied());
+        }
+    }
+
+    /// `touchAllWatchedKeysInDb` (FLUSHDB, FLUSHALL, SWAPDB): keys that exist in `db` (or, for
+    /// SWAPDB, in the db swapped in) count as modified.
+    pub fn touch_all_watched_keys_in_db(&mut self, db: usize, other: Option<usize>) {
+        let touched: Vec<ClientId> = self
+            .watched_keys
+            .iter()
+            .filter(|((d, k), _)| {
+                *d == db
+                    && (self.dbs[db].contains(k) || other.is_some_and(|o| self.dbs[o].contains(k)))
+            })
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        self.dirty_cas.extend(touched);
+    }
+
+    /// `signalKeyAsReady`: a list or zset key got data; blocked clients get a chance at it.
+    pub fn signal_key_as_ready(&mut self, db: usize, key: &[u8]) {
+        if self.blocking_keys.is_empty() {
+            return;
+        }
+        let k = (db, key.to_vec());
+        if self.blocking_keys.contains_key(&k) && !self.ready_keys.contains(&k) {
+            self.ready_keys.push(k);
+        }
+    }
+
+    /// `keyIsExpired` (loading never expires anything).
+    pub fn key_is_expired(&self, db: usize, key: &[u8]) -> bool {
+        if self.loading {
+            return false;
+        }
+        self.dbs[db]
+            .expire_of(key)
+            .is_some_and(|when| when < self.now_ms)
+    }
+
+    /// `expireIfNeeded`: deletes a logically expired key and propagates the deletion (`DEL`, or
+    /// `UNLINK` with `lazyfree-lazy-expire yes`). True if the key is (now) gone.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        if !self.key_is_expired(db, key) {
+            return false;
+        }
+        self.delete_expired_key_and_propagate(db, key);
+        true
+    }
+
+    pub fn delete_expired_key_and_propagate(&mut self, db: usize, key: &[u8]) {
+        self.dbs[db].remove(key);
+        self.signal_modified_key(db, key);
+        let cmd: &[u8] = if self.config.lazyfree_lazy_expire {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        self.also_propagate(db, &[cmd, key]);
+        self.stats.expired_keys += 1;
+    }
+
+    /// `activeExpireCycle`, simplified: samples keys with a TTL in each db and deletes the expired
+    /// ones, each deletion propagated on its own (never wrapped in MULTI). Redis samples 20 keys
+    /// per round and repeats while more than 10% of the sample had expired; here each db is
+    /// scanned in full up to `budget` keys, which is deterministic and drives the same outcome.
+    pub fn active_expire_cycle(&mut self, budget: usize) -> usize {
+        if !self.config.active_expire_enabled || self.loading {
+            return 0;
+        }
+        let mut expired = 0;
+        for db in 0..self.dbs.len() {
+            let mut i = self.dbs[db].expires_len();
+            let mut checked = 0;
+            while i > 0 && checked < budget {
+                i -= 1;
+                checked += 1;
+                let Some((key, when)) = self.dbs[db].expire_at(i) else {
+                    continue;
+                };
+                if when < self.now_ms {
+                    let key = key.clone();
+                    self.delete_expired_key_and_propagate(db, &key);
+                    // Each active-expiry DEL is its own unit: never wrapped in MULTI/EXEC.
+                    self.propagate_ops(false);
+                    expired += 1;
+                }
+            }
+        }
+        expired
+    }
+}
+
+/// Per-call choices a handler can make about propagation and blocking.
+#[derive(Default)]
+pub struct CallState {
+    pub rewritten: Option<Vec<Vec<u8>>>,
+    pub prevent_propagation: bool,
+    pub force_propagation: bool,
+    pub blocked: Option<Blocked>,
+}
+
+/// What a command handler works with.
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    pub client: &'a mut Client,
+    pub cmd: &'static Command,
+    state: CallState,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(srv: &'a mut Server, client: &'a mut Client, cmd: &'static Command) -> Ctx<'a> {
+        Ctx {
+            srv,
+            client,
+            cmd,
+            state: CallState::default(),
+        }
+    }
+    pub fn finish(self) -> CallState {
+        self.state
+    }
+    pub fn now_ms(&self) -> i64 {
+        self.srv.now_ms
+    }
+    pub fn db_id(&self) -> usize {
+        self.client.db
+    }
+    /// The client's current database, without expiry checks.
+    pub fn db(&mut self) -> &mut Db {
+        let id = self.client.db;
+        &mut self.srv.dbs[id]
+    }
+
+    /// `lookupKeyRead`: expires the key if needed, counts a hit or a miss.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
+        let db = self.client.db;
+        self.srv.expire_if_needed(db, key);
+        let found = self.srv.dbs[db].contains(key);
+        if found {
+            self.srv.stats.keyspace_hits += 1;
+        } else {
+            self.srv.stats.keyspace_misses += 1;
+        }
+        self.srv.dbs[db].get(key)
+    }
+    /// `lookupKeyWrite`: expires the key if needed; no hit/miss counting.
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let db = self.client.db;
+        self.srv.expire_if_needed(db, key);
+        self.srv.dbs[db].get_mut(key)
+    }
+    /// Existence after expiry, without touching hit/miss stats (`lookupKeyReadWithFlags` with
+    /// `LOOKUP_NOTOUCH|LOOKUP_NONOTIFY`-like use: EXISTS counts, so use `lookup_read` there).
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.lookup_write(key).is_some()
+    }
+    /// `dbAdd`: a new key (it must not exist). Signals blocked clients for lists and zsets.
+    pub fn db_add(&mut self, key: Vec<u8>, value: Value) {
+        let db = self.client.db;
+        self.db_add_in(db, key, value);
+    }
+    pub fn db_add_in(&mut self, db: usize, key: Vec<u8>, value: Value) {
+        let ready = matches!(value, Value::List(_) | Value::ZSet(_));
+        if ready {
+            self.srv.signal_key_as_ready(db, &key);
+        }
+        self.srv.dbs[db].insert(key, value);
+    }
+    /// `setKey`: add or overwrite, clearing the TTL unless `keepttl`; signals the key.
+    pub fn set_key(&mut self, key: &[u8], value: Value, keepttl: bool) {
+        let db = self.client.db;
+        if self.srv.dbs[db].contains(key) {
+            self.srv.dbs[db].insert(key.to_vec(), value);
+            if !keepttl {
+                self.srv.dbs[db].remove_expire(key);
+            }
+        } else {
+            self.db_add_in(db, key.to_vec(), value);
+        }
+        self.srv.signal_modified_key(db, key);
+    }
+    /// `dbDelete` + `signalModifiedKey`. True if the key existed.
+    pub fn delete_key(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        let existed = self.srv.dbs[db].remove(key).is_some();
+        if existed {
+            self.srv.signal_modified_key(db, key);
+        }
+        existed
+    }
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.srv.signal_modified_key(db, key);
+    }
+    /// `server.dirty += n`.
+    pub fn dirty(&mut self, n: u64) {
+        self.srv.dirty += n;
+    }
+    /// `rewriteClientCommandVector`: what will be propagated instead of the client's argv.
+    pub fn rewrite_argv<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        self.state.rewritten = Some(argv.iter().map(|a| a.as_ref().to_vec()).collect());
+    }
+    /// `preventCommandPropagation`: the handler propagates its own ops (or none).
+    pub fn prevent_propagation(&mut self) {
+        self.state.prevent_propagation = true;
+    }
+    /// `forceCommandPropagation`: propagate even though nothing changed (FLUSHALL).
+    pub fn force_propagation(&mut self) {
+        self.state.force_propagation = true;
+    }
+    /// `alsoPropagate` in the client's db.
+    pub fn propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        let db = self.client.db;
+        self.srv.also_propagate(db, argv);
+    }
+    /// Blocks the client on `keys` (ignored when called inside EXEC, where a blocking command
+    /// must reply at once: the handler checks `client.in_exec` first).
+    pub fn block(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply) {
+        self.state.blocked = Some(Blocked {
+            argv: Vec::new(),
+            db: self.client.db,
+            keys,
+            deadline_ms,
+            timeout_reply,
+        });
+    }
+    /// Is the current command a write (for the checks some commands make)?
+    pub fn is_write(&self) -> bool {
+        self.cmd.flags & WRITE != 0
+    }
+}
