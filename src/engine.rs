@@ -26,26 +26,14 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: Config, now_ms: i64) -> Engine {
-        Engine {
-            srv: Server::new(config, now_ms),
-            clients: HashMap::default(),
-            next_client_id: 1,
-            unblocked: Vec::new(),
-        }
+        Engine { srv: Server::new(config, now_ms), clients: HashMap::default(), next_client_id: 1, unblocked: Vec::new() }
     }
 
     pub fn connect(&mut self) -> ClientId {
         let id = self.next_client_id;
         self.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
-        self.clients.insert(
-            id,
-            Client {
-                id,
-                created_ms: self.srv.now_ms,
-                ..Client::default()
-            },
-        );
+        self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, ..Client::default() });
         id
     }
 
@@ -63,10 +51,7 @@ impl Engine {
         self.clients.len()
     }
     pub fn blocked_clients(&self) -> usize {
-        self.clients
-            .values()
-            .filter(|c| c.blocked.is_some())
-            .count()
+        self.clients.values().filter(|c| c.blocked.is_some()).count()
     }
 
     /// Runs one command for a client at time `now_ms`. `None` means the client blocked (its
@@ -86,11 +71,7 @@ impl Engine {
                 let c = self.clients.get(&id)?;
                 if let Some(b) = &c.blocked {
                     for k in &b.keys {
-                        self.srv
-                            .blocking_keys
-                            .entry((b.db, k.clone()))
-                            .or_default()
-                            .push_back(id);
+                        self.srv.blocking_keys.entry((b.db, k.clone())).or_default().push_back(id);
                     }
                 }
                 None
@@ -119,11 +100,7 @@ impl Engine {
         let timed_out: Vec<ClientId> = self
             .clients
             .values()
-            .filter(|c| {
-                c.blocked
-                    .as_ref()
-                    .is_some_and(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms)
-            })
+            .filter(|c| c.blocked.as_ref().is_some_and(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms))
             .map(|c| c.id)
             .collect();
         for id in timed_out {
@@ -170,12 +147,8 @@ impl Engine {
         while !self.srv.ready_keys.is_empty() {
             let ready = std::mem::take(&mut self.srv.ready_keys);
             for (db, key) in ready {
-                let waiting: Vec<ClientId> = self
-                    .srv
-                    .blocking_keys
-                    .get(&(db, key.clone()))
-                    .map(|q| q.iter().copied().collect())
-                    .unwrap_or_default();
+                let waiting: Vec<ClientId> =
+                    self.srv.blocking_keys.get(&(db, key.clone())).map(|q| q.iter().copied().collect()).unwrap_or_default();
                 for id in waiting {
                     if !self.srv.dbs[db].contains(&key) {
                         break;
@@ -187,34 +160,20 @@ impl Engine {
                         self.clients.insert(id, c);
                         continue;
                     };
-                    self.unblock_registration(&Client {
-                        blocked: Some(b.clone()),
-                        ..Client {
-                            id,
-                            ..Client::default()
-                        }
-                    });
+                    self.unblock_registration(&Client { blocked: Some(b.clone()), ..Client { id, ..Client::default() } });
                     let saved_db = c.db;
                     c.db = b.db;
                     let refs: Vec<&[u8]> = b.argv.iter().map(|a| a.as_slice()).collect();
-                    let outcome = cmd::lookup(refs[0])
-                        .map(|cmd| cmd::call(&mut self.srv, &mut c, cmd, &refs));
+                    let outcome = cmd::lookup(refs[0]).map(|cmd| cmd::call(&mut self.srv, &mut c, cmd, &refs));
                     c.db = saved_db;
                     match outcome {
                         Some(Outcome::Reply(r)) => self.unblocked.push((id, r)),
                         Some(Outcome::Blocked) | None => {
                             // Still nothing for it (another client took the data): block again,
                             // keeping the original deadline and its place at the end of the queue.
-                            let b2 = crate::server::Blocked {
-                                argv: b.argv.clone(),
-                                ..b
-                            };
+                            let b2 = crate::server::Blocked { argv: b.argv.clone(), ..b };
                             for k in &b2.keys {
-                                self.srv
-                                    .blocking_keys
-                                    .entry((b2.db, k.clone()))
-                                    .or_default()
-                                    .push_back(id);
+                                self.srv.blocking_keys.entry((b2.db, k.clone())).or_default().push_back(id);
                             }
                             c.blocked = Some(b2);
                         }

@@ -83,9 +83,7 @@ impl Reply {
     }
     /// The error from an `-ERR wrong number of arguments for '<cmd>' command` check.
     pub fn wrong_arity(name: &str) -> Reply {
-        Reply::error(format!(
-            "ERR wrong number of arguments for '{name}' command"
-        ))
+        Reply::error(format!("ERR wrong number of arguments for '{name}' command"))
     }
     pub fn is_error(&self) -> bool {
         matches!(self, Reply::Error(_))
@@ -102,10 +100,7 @@ impl Reply {
             Reply::Error(s) => {
                 out.push(b'-');
                 // Like addReplyErrorLength: newlines would break the protocol.
-                out.extend(
-                    s.bytes()
-                        .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
-                );
+                out.extend(s.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
                 out.extend_from_slice(b"\r\n");
             }
             Reply::Int(n) => {

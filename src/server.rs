@@ -120,11 +120,7 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config, now_ms: i64) -> Server {
         let dbs = (0..config.databases).map(Db::new).collect();
-        let aof_state = if config.appendonly {
-            AofState::On
-        } else {
-            AofState::Off
-        };
+        let aof_state = if config.appendonly { AofState::On } else { AofState::Off };
         Server {
             dbs,
             config,
@@ -205,8 +201,7 @@ impl Server {
             return;
         }
         let unixtime = self.unixtime();
-        self.feed
-            .feed(db, command, unixtime, self.config.aof_timestamp_enabled);
+        self.feed.feed(db, command, unixtime, self.config.aof_timestamp_enabled);
     }
 
     /// `signalModifiedKey` → `touchWatchedKey`: every client WATCHing the key will fail EXEC.
@@ -225,10 +220,7 @@ impl Server {
         let touched: Vec<ClientId> = self
             .watched_keys
             .iter()
-            .filter(|((d, k), _)| {
-                *d == db
-                    && (self.dbs[db].contains(k) || other.is_some_and(|o| self.dbs[o].contains(k)))
-            })
+            .filter(|((d, k), _)| *d == db && (self.dbs[db].contains(k) || other.is_some_and(|o| self.dbs[o].contains(k))))
             .flat_map(|(_, ids)| ids.iter().copied())
             .collect();
         self.dirty_cas.extend(touched);
@@ -250,9 +242,7 @@ impl Server {
         if self.loading {
             return false;
         }
-        self.dbs[db]
-            .expire_of(key)
-            .is_some_and(|when| when < self.now_ms)
+        self.dbs[db].expire_of(key).is_some_and(|when| when < self.now_ms)
     }
 
     /// `expireIfNeeded`: deletes a logically expired key and propagates the deletion (`DEL`, or
@@ -268,11 +258,7 @@ impl Server {
     pub fn delete_expired_key_and_propagate(&mut self, db: usize, key: &[u8]) {
         self.dbs[db].remove(key);
         self.signal_modified_key(db, key);
-        let cmd: &[u8] = if self.config.lazyfree_lazy_expire {
-            b"UNLINK"
-        } else {
-            b"DEL"
-        };
+        let cmd: &[u8] = if self.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
         self.also_propagate(db, &[cmd, key]);
         self.stats.expired_keys += 1;
     }
@@ -327,12 +313,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(srv: &'a mut Server, client: &'a mut Client, cmd: &'static Command) -> Ctx<'a> {
-        Ctx {
-            srv,
-            client,
-            cmd,
-            state: CallState::default(),
-        }
+        Ctx { srv, client, cmd, state: CallState::default() }
     }
     pub fn finish(self) -> CallState {
         self.state
@@ -434,13 +415,7 @@ impl<'a> Ctx<'a> {
     /// Blocks the client on `keys` (ignored when called inside EXEC, where a blocking command
     /// must reply at once: the handler checks `client.in_exec` first).
     pub fn block(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply) {
-        self.state.blocked = Some(Blocked {
-            argv: Vec::new(),
-            db: self.client.db,
-            keys,
-            deadline_ms,
-            timeout_reply,
-        });
+        self.state.blocked = Some(Blocked { argv: Vec::new(), db: self.client.db, keys, deadline_ms, timeout_reply });
     }
     /// Is the current command a write (for the checks some commands make)?
     pub fn is_write(&self) -> bool {

@@ -29,15 +29,7 @@ pub fn string2ll(s: &[u8]) -> Option<i64> {
         }
         v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
+    if neg { if v > (i64::MAX as u64) + 1 { None } else { Some((v as i64).wrapping_neg()) } } else { i64::try_from(v).ok() }
 }
 
 /// Redis's `string2ull`-ish check used where only non-negative values make sense.
@@ -84,21 +76,14 @@ fn parse_c_double(text: &str) -> Option<f64> {
     let lower = text.to_ascii_lowercase();
     let unsigned = lower.strip_prefix(['+', '-']).unwrap_or(&lower);
     if unsigned == "inf" || unsigned == "infinity" {
-        return Some(if lower.starts_with('-') {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        });
+        return Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
     }
     if unsigned.starts_with("0x") {
         return parse_hex_double(&lower);
     }
     // Rust accepts things C does not ("1_0" no, but "inf"/"nan" words handled above); reject any
     // letter other than the exponent marker so "nan" and "1.5x" fail like strtod's end check.
-    if unsigned
-        .bytes()
-        .any(|c| !(c.is_ascii_digit() || c == b'.' || c == b'e' || c == b'-' || c == b'+'))
-    {
+    if unsigned.bytes().any(|c| !(c.is_ascii_digit() || c == b'.' || c == b'e' || c == b'-' || c == b'+')) {
         return None;
     }
     let v: f64 = lower.parse().ok()?;
@@ -204,13 +189,7 @@ pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     string_match_impl(pattern, string, nocase, &mut skip_longer, 0)
 }
 
-fn string_match_impl(
-    mut p: &[u8],
-    mut s: &[u8],
-    nocase: bool,
-    skip_longer: &mut bool,
-    nesting: u32,
-) -> bool {
+fn string_match_impl(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: u32) -> bool {
     // Same protection as Redis 7.0.15 against pathological patterns.
     if nesting > 1000 {
         return false;
@@ -334,17 +313,7 @@ mod tests {
         assert_eq!(string2ll(b"-5"), Some(-5));
         assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b"9223372036854775808"[..],
-            b"-0",
-            b"+1",
-            b"01",
-            b" 1",
-            b"1 ",
-            b"",
-            b"-",
-            b"1.0",
-        ] {
+        for bad in [&b"9223372036854775808"[..], b"-0", b"+1", b"01", b" 1", b"1 ", b"", b"-", b"1.0"] {
             assert_eq!(string2ll(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }

@@ -27,11 +27,7 @@ pub struct Feed {
 
 impl Default for Feed {
     fn default() -> Self {
-        Feed {
-            aof_buf: Vec::new(),
-            selected_db: -1,
-            last_timestamp: 0,
-        }
+        Feed { aof_buf: Vec::new(), selected_db: -1, last_timestamp: 0 }
     }
 }
 

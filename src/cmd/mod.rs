@@ -118,14 +118,7 @@ pub struct Command {
 
 impl Command {
     /// A table entry with the common defaults; tables override fields with struct update syntax.
-    pub const fn new(
-        name: &'static str,
-        arity: i32,
-        flags: u32,
-        keys: (i32, i32, i32),
-        group: Group,
-        proc_: CommandProc,
-    ) -> Command {
+    pub const fn new(name: &'static str, arity: i32, flags: u32, keys: (i32, i32, i32), group: Group, proc_: CommandProc) -> Command {
         Command {
             name,
             arity,
@@ -145,40 +138,20 @@ impl Command {
     }
     fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i32;
-        if self.arity > 0 {
-            self.arity == argc
-        } else {
-            argc >= -self.arity
-        }
+        if self.arity > 0 { self.arity == argc } else { argc >= -self.arity }
     }
     /// Key argument positions for this argv, from the legacy key range.
     pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
         let argc = argc as i32;
-        let last = if self.last_key < 0 {
-            argc + self.last_key
-        } else {
-            self.last_key.min(argc - 1)
-        };
+        let last = if self.last_key < 0 { argc + self.last_key } else { self.last_key.min(argc - 1) };
         let (first, step) = (self.first_key, self.key_step.max(1));
-        (0..)
-            .map(move |i| first + i * step)
-            .take_while(move |&p| first > 0 && p <= last)
-            .map(|p| p as usize)
+        (0..).map(move |i| first + i * step).take_while(move |&p| first > 0 && p <= last).map(|p| p as usize)
     }
 }
 
 /// Every family's table, in COMMAND's order.
 pub fn tables() -> [&'static [Command]; 8] {
-    [
-        server::COMMANDS,
-        keys::COMMANDS,
-        string::COMMANDS,
-        list::COMMANDS,
-        hash::COMMANDS,
-        set::COMMANDS,
-        zset::COMMANDS,
-        multi::COMMANDS,
-    ]
+    [server::COMMANDS, keys::COMMANDS, string::COMMANDS, list::COMMANDS, hash::COMMANDS, set::COMMANDS, zset::COMMANDS, multi::COMMANDS]
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static Command> {
@@ -206,10 +179,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
 }
 
 pub fn lookup_sub(container: &'static Command, sub: &[u8]) -> Option<&'static Command> {
-    container
-        .subcommands
-        .iter()
-        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub))
+    container.subcommands.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub))
 }
 
 /// The name errors use: `config|get` for a subcommand.
@@ -302,21 +272,12 @@ fn unknown_command(name: &[u8], argv: &[&[u8]]) -> Reply {
         args.push_str(&c_str(a, room));
         args.push_str("' ");
     }
-    Reply::error(format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        c_str(name, 128),
-        args
-    ))
+    Reply::error(format!("ERR unknown command '{}', with args beginning with: {}", c_str(name, 128), args))
 }
 
 /// `call()`: runs the command, then queues its propagation and, at the outermost level, feeds
 /// the AOF.
-pub fn call(
-    srv: &mut Server,
-    client: &mut Client,
-    cmd: &'static Command,
-    argv: &[&[u8]],
-) -> Outcome {
+pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: &[&[u8]]) -> Outcome {
     let dirty_before = srv.dirty;
     srv.prop.depth += 1;
     let mut ctx = Ctx::new(srv, client, cmd);
@@ -324,10 +285,7 @@ pub fn call(
     let state = ctx.finish();
     srv.stats.total_commands_processed += 1;
     let dirty = srv.dirty - dirty_before;
-    if state.blocked.is_none()
-        && (dirty > 0 || state.force_propagation)
-        && !state.prevent_propagation
-    {
+    if state.blocked.is_none() && (dirty > 0 || state.force_propagation) && !state.prevent_propagation {
         let db = client.db;
         match &state.rewritten {
             Some(new_argv) => srv.also_propagate(db, new_argv),

@@ -16,50 +16,22 @@ pub static COMMANDS: &[Command] = &[
     Command {
         since: "1.2.0",
         summary: "Start a transaction",
-        ..Command::new(
-            "multi",
-            1,
-            TX | NO_MULTI | NO_QUEUE,
-            (0, 0, 0),
-            Group::Transactions,
-            multi,
-        )
+        ..Command::new("multi", 1, TX | NO_MULTI | NO_QUEUE, (0, 0, 0), Group::Transactions, multi)
     },
     Command {
         since: "1.2.0",
         summary: "Execute all commands issued after MULTI",
-        ..Command::new(
-            "exec",
-            1,
-            NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | NO_QUEUE,
-            (0, 0, 0),
-            Group::Transactions,
-            exec,
-        )
+        ..Command::new("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | NO_QUEUE, (0, 0, 0), Group::Transactions, exec)
     },
     Command {
         since: "2.0.0",
         summary: "Discard all commands issued after MULTI",
-        ..Command::new(
-            "discard",
-            1,
-            TX | NO_MULTI | NO_QUEUE,
-            (0, 0, 0),
-            Group::Transactions,
-            discard,
-        )
+        ..Command::new("discard", 1, TX | NO_MULTI | NO_QUEUE, (0, 0, 0), Group::Transactions, discard)
     },
     Command {
         since: "2.2.0",
         summary: "Monitor changes to keys to determine execution of a MULTI/EXEC block",
-        ..Command::new(
-            "watch",
-            -2,
-            TX | NO_MULTI | NO_QUEUE,
-            (1, -1, 1),
-            Group::Transactions,
-            watch,
-        )
+        ..Command::new("watch", -2, TX | NO_MULTI | NO_QUEUE, (1, -1, 1), Group::Transactions, watch)
     },
     Command {
         since: "2.2.0",
@@ -90,8 +62,7 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     let Some(multi) = ctx.client.multi.take() else {
         return Reply::err("ERR EXEC without MULTI");
     };
-    let cas_failed =
-        ctx.srv.dirty_cas.contains(&ctx.client.id) || is_watched_key_expired(ctx.srv, ctx.client);
+    let cas_failed = ctx.srv.dirty_cas.contains(&ctx.client.id) || is_watched_key_expired(ctx.srv, ctx.client);
     unwatch_all_keys(ctx.srv, ctx.client);
     if multi.dirty_exec {
         return Reply::err("EXECABORT Transaction discarded because of previous errors.");
@@ -135,25 +106,12 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let db = ctx.client.db;
     for key in &argv[1..] {
-        if ctx
-            .client
-            .watched
-            .iter()
-            .any(|w| w.db == db && w.key == *key)
-        {
+        if ctx.client.watched.iter().any(|w| w.db == db && w.key == *key) {
             continue;
         }
         let expired_at_watch = ctx.srv.dbs[db].contains(key) && ctx.srv.key_is_expired(db, key);
-        ctx.client.watched.push(WatchedKey {
-            db,
-            key: key.to_vec(),
-            expired_at_watch,
-        });
-        ctx.srv
-            .watched_keys
-            .entry((db, key.to_vec()))
-            .or_default()
-            .push(ctx.client.id);
+        ctx.client.watched.push(WatchedKey { db, key: key.to_vec(), expired_at_watch });
+        ctx.srv.watched_keys.entry((db, key.to_vec())).or_default().push(ctx.client.id);
     }
     Reply::ok()
 }
@@ -165,10 +123,7 @@ fn unwatch(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 
 /// 7.0: a WATCHed key that expired after WATCH counts as modified.
 fn is_watched_key_expired(srv: &Server, client: &Client) -> bool {
-    client
-        .watched
-        .iter()
-        .any(|w| !w.expired_at_watch && srv.key_is_expired(w.db, &w.key))
+    client.watched.iter().any(|w| !w.expired_at_watch && srv.key_is_expired(w.db, &w.key))
 }
 
 pub fn unwatch_all_keys(srv: &mut Server, client: &mut Client) {

@@ -50,10 +50,7 @@ pub struct Db {
 
 impl Db {
     pub fn new(id: usize) -> Db {
-        Db {
-            id,
-            ..Default::default()
-        }
+        Db { id, ..Default::default() }
     }
     pub fn len(&self) -> usize {
         self.dict.len()
@@ -123,11 +120,7 @@ impl Db {
     /// the end (behind the cursor).
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Value)) -> u64 {
         let len = self.dict.len() as u64;
-        let mut pos = if cursor == 0 || cursor > len {
-            len
-        } else {
-            cursor
-        };
+        let mut pos = if cursor == 0 || cursor > len { len } else { cursor };
         let mut seen = 0;
         while pos > 0 && seen < count.max(1) {
             pos -= 1;

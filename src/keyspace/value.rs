@@ -53,21 +53,14 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(h)
                 if h.len() <= MAX_LISTPACK_ENTRIES
-                    && h.iter().all(|(f, v)| {
-                        f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE
-                    }) =>
+                    && h.iter().all(|(f, v)| f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE) =>
             {
                 "listpack"
             }
             Value::Hash(_) => "hashtable",
             Value::Set(s) if s.intset => "intset",
             Value::Set(_) => "hashtable",
-            Value::ZSet(z)
-                if z.len() <= MAX_LISTPACK_ENTRIES
-                    && z.dict.keys().all(|m| m.len() <= MAX_LISTPACK_VALUE) =>
-            {
-                "listpack"
-            }
+            Value::ZSet(z) if z.len() <= MAX_LISTPACK_ENTRIES && z.dict.keys().all(|m| m.len() <= MAX_LISTPACK_VALUE) => "listpack",
             Value::ZSet(_) => "skiplist",
         }
     }
@@ -93,10 +86,7 @@ pub struct SetValue {
 
 impl Default for SetValue {
     fn default() -> Self {
-        SetValue {
-            members: Set::default(),
-            intset: true,
-        }
+        SetValue { members: Set::default(), intset: true }
     }
 }
 
@@ -112,10 +102,7 @@ impl SetValue {
     }
     /// Adds a member; true if it was new. Keeps the intset flag as Redis's encoding would.
     pub fn insert(&mut self, m: Vec<u8>) -> bool {
-        if self.intset
-            && (string2ll(&m).is_none()
-                || self.members.len() >= SET_MAX_INTSET_ENTRIES && !self.members.contains(&m))
-        {
+        if self.intset && (string2ll(&m).is_none() || self.members.len() >= SET_MAX_INTSET_ENTRIES && !self.members.contains(&m)) {
             self.intset = false;
         }
         self.members.insert(m)

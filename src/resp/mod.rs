@@ -40,9 +40,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_bulk_len: PROTO_MAX_BULK_LEN,
-        }
+        Limits { max_bulk_len: PROTO_MAX_BULK_LEN }
     }
 }
 
@@ -53,11 +51,7 @@ fn find_crlf(buf: &[u8]) -> Option<usize> {
 /// Parses one command from the front of `buf` into `args`.
 /// Returns the number of bytes consumed; `args` is empty when the bytes were an empty command
 /// (an empty inline line or `*0`), which Redis silently skips.
-pub fn parse_command<'a>(
-    buf: &'a [u8],
-    args: &mut Vec<Cow<'a, [u8]>>,
-    limits: Limits,
-) -> Result<Option<usize>, ProtocolError> {
+pub fn parse_command<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>, limits: Limits) -> Result<Option<usize>, ProtocolError> {
     args.clear();
     match buf.first() {
         None => Ok(None),
@@ -66,21 +60,14 @@ pub fn parse_command<'a>(
     }
 }
 
-fn parse_multibulk<'a>(
-    buf: &'a [u8],
-    args: &mut Vec<Cow<'a, [u8]>>,
-    limits: Limits,
-) -> Result<Option<usize>, ProtocolError> {
+fn parse_multibulk<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>, limits: Limits) -> Result<Option<usize>, ProtocolError> {
     let Some(nl) = find_crlf(buf) else {
         if buf.len() > PROTO_INLINE_MAX_SIZE {
             return Err(ProtocolError("too big mbulk count string"));
         }
         return Ok(None);
     };
-    let count = buf
-        .get(1..nl)
-        .and_then(string2ll)
-        .filter(|&n| n <= i64::from(i32::MAX));
+    let count = buf.get(1..nl).and_then(string2ll).filter(|&n| n <= i64::from(i32::MAX));
     let Some(count) = count else {
         return Err(ProtocolError("invalid multibulk length"));
     };
@@ -123,20 +110,11 @@ fn parse_multibulk<'a>(
 fn expected_dollar(c: u8) -> &'static str {
     // Interned once: a 'static message for every possible byte.
     static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        (0..=255u8)
-            .map(|b| format!("expected '$', got '{}'", char::from(b)))
-            .collect()
-    });
-    names
-        .get(usize::from(c))
-        .map_or("expected '$'", |s| s.as_str())
+    let names = NAMES.get_or_init(|| (0..=255u8).map(|b| format!("expected '$', got '{}'", char::from(b))).collect());
+    names.get(usize::from(c)).map_or("expected '$'", |s| s.as_str())
 }
 
-fn parse_inline<'a>(
-    buf: &'a [u8],
-    args: &mut Vec<Cow<'a, [u8]>>,
-) -> Result<Option<usize>, ProtocolError> {
+fn parse_inline<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>) -> Result<Option<usize>, ProtocolError> {
     let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
         if buf.len() > PROTO_INLINE_MAX_SIZE {
             return Err(ProtocolError("too big inline request"));
@@ -180,9 +158,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                             && at(i + 3).is_some_and(|c| c.is_ascii_hexdigit()) =>
                     {
                         let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                        cur.push(
-                            hex(at(i + 2).unwrap_or(b'0')) * 16 + hex(at(i + 3).unwrap_or(b'0')),
-                        );
+                        cur.push(hex(at(i + 2).unwrap_or(b'0')) * 16 + hex(at(i + 3).unwrap_or(b'0')));
                         i += 3;
                     }
                     Some(b'\\') if at(i + 1).is_some() => {
@@ -280,10 +256,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
             if buf.len() < end + 2 {
                 return Ok(None);
             }
-            Ok(Some((
-                Reply::Bulk(buf.get(after..end).unwrap_or_default().to_vec()),
-                end + 2,
-            )))
+            Ok(Some((Reply::Bulk(buf.get(after..end).unwrap_or_default().to_vec()), end + 2)))
         }
         Some(b'*') => {
             let n = string2ll(line).ok_or(ProtocolError("invalid multibulk length"))?;
@@ -332,8 +305,7 @@ mod tests {
 
     fn parse(buf: &[u8]) -> Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError> {
         let mut args = Vec::new();
-        Ok(parse_command(buf, &mut args, Limits::default())?
-            .map(|n| (args.iter().map(|a| a.to_vec()).collect(), n)))
+        Ok(parse_command(buf, &mut args, Limits::default())?.map(|n| (args.iter().map(|a| a.to_vec()).collect(), n)))
     }
 
     #[test]
@@ -353,43 +325,21 @@ mod tests {
         assert_eq!(args, vec![b"set".to_vec(), b"k".to_vec(), b"a bA".to_vec()]);
         assert_eq!(n, 17);
         assert_eq!(parse(b"\r\n").unwrap().unwrap().0.len(), 0);
-        assert_eq!(
-            parse(b"set \"k\r\n").unwrap_err().0,
-            "unbalanced quotes in request"
-        );
+        assert_eq!(parse(b"set \"k\r\n").unwrap_err().0, "unbalanced quotes in request");
     }
 
     #[test]
     fn protocol_errors() {
         assert_eq!(parse(b"*x\r\n").unwrap_err().0, "invalid multibulk length");
-        assert_eq!(
-            parse(b"*1\r\n!3\r\n").unwrap_err().0,
-            "expected '$', got '!'"
-        );
-        assert_eq!(
-            parse(b"*1\r\n$-3\r\n").unwrap_err().0,
-            "invalid bulk length"
-        );
-        assert_eq!(
-            parse(b"*1\r\n$999999999999\r\n").unwrap_err().0,
-            "invalid bulk length"
-        );
-        assert_eq!(
-            parse(&vec![b'a'; 70000]).unwrap_err().0,
-            "too big inline request"
-        );
+        assert_eq!(parse(b"*1\r\n!3\r\n").unwrap_err().0, "expected '$', got '!'");
+        assert_eq!(parse(b"*1\r\n$-3\r\n").unwrap_err().0, "invalid bulk length");
+        assert_eq!(parse(b"*1\r\n$999999999999\r\n").unwrap_err().0, "invalid bulk length");
+        assert_eq!(parse(&vec![b'a'; 70000]).unwrap_err().0, "too big inline request");
     }
 
     #[test]
     fn reply_round_trip() {
-        let r = Reply::Array(vec![
-            Reply::Int(-3),
-            Reply::Nil,
-            Reply::bulk("x"),
-            Reply::status("OK"),
-            Reply::err("ERR e"),
-            Reply::NilArray,
-        ]);
+        let r = Reply::Array(vec![Reply::Int(-3), Reply::Nil, Reply::bulk("x"), Reply::status("OK"), Reply::err("ERR e"), Reply::NilArray]);
         let bytes = r.to_resp();
         assert_eq!(parse_reply(&bytes).unwrap(), Some((r, bytes.len())));
     }
