@@ -99,3 +99,40 @@ impl Default for Config {
         }
     }
 }
+
+impl Config {
+    /// Sets a parameter from its text form, by its redis.conf name (case-insensitive).
+    /// `startup` allows immutable parameters (the `serve` command line, like redis-server's
+    /// arguments). The error is the reason Redis would give, without the `ERR` prefix.
+    /// (Minimal version: the full table comes with CONFIG GET/SET.)
+    pub fn set(&mut self, name: &str, value: &str, startup: bool) -> Result<(), String> {
+        let yes_no = |v: &str| match v.to_ascii_lowercase().as_str() {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            _ => Err("argument must be 'yes' or 'no'".to_string()),
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "appendonly" => self.appendonly = yes_no(value)?,
+            "appendfsync" => {
+                self.appendfsync = AppendFsync::parse(value.as_bytes()).ok_or("argument(s) must be one of the following: always, everysec, no")?
+            }
+            "port" if startup => self.port = value.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?,
+            "bind" if startup => self.bind = value.to_string(),
+            "dir" if startup => self.dir = value.to_string(),
+            _ => return Err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")),
+        }
+        Ok(())
+    }
+
+    /// The text form of a parameter, as CONFIG GET prints it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "appendonly" => if self.appendonly { "yes" } else { "no" }.to_string(),
+            "appendfsync" => self.appendfsync.name().to_string(),
+            "port" => self.port.to_string(),
+            "bind" => self.bind.clone(),
+            "dir" => self.dir.clone(),
+            _ => return None,
+        })
+    }
+}
