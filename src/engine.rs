@@ -47,6 +47,11 @@ impl Engine {
     pub fn client(&self, id: ClientId) -> Option<&Client> {
         self.clients.get(&id)
     }
+    /// For hosts that handle a command themselves (`serve` answers SHUTDOWN, which is about the
+    /// process) and must still keep the client's state right, e.g. flag its transaction.
+    pub fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
+        self.clients.get_mut(&id)
+    }
     pub fn connected_clients(&self) -> usize {
         self.clients.len()
     }
