@@ -1,10 +1,14 @@
-//! The native `aof-lab` binary.
+//! The native `aof-lab` binary: `aof-lab serve` (a RESP2 server), and the AOF tools.
+//! Everything lives in [`cli`]; the wasm build has no binary to speak of.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli;
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    std::process::exit(aof_lab_cli::run());
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    std::process::exit(cli::run(&args));
 }
-mod aof_lab_cli {
-    pub fn run() -> i32 {
-        eprintln!("usage: aof-lab serve|check|inspect|load");
-        1
-    }
-}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}

@@ -1,0 +1,87 @@
+//! The native `aof-lab` command line: `aof-lab <command> [options]`.
+//!
+//! - `serve`: the engine as a RESP2 server on a TCP port, started like redis-server
+//!   (see [`serve`] for the event loop and [`args`] for the options).
+
+pub mod args;
+pub mod conn;
+pub mod log;
+pub mod serve;
+pub mod signals;
+
+use std::ffi::OsString;
+
+const USAGE: &str = "\
+Usage: aof-lab <command> [options]
+
+Commands:
+  serve [/path/to/redis.conf] [--port 6379] [--bind 127.0.0.1] [--dir DIR] [--logfile FILE]
+        [--<redis.conf option> <value> ...]
+                  run the engine as a RESP2 server for redis-cli, redis-benchmark and client
+                  libraries; options are redis-server's (e.g. --appendonly yes --appendfsync always)
+  check           verify an AOF
+  inspect         show what an AOF holds
+  load            load an AOF and report
+
+  aof-lab -v | --version
+";
+
+/// Runs the command line; the result is the process exit status.
+pub fn run(args: &[OsString]) -> i32 {
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return 1;
+    };
+    match command.to_str() {
+        Some("serve") => serve_command(rest),
+        Some("-v" | "--version") => {
+            println!("{}", version());
+            0
+        }
+        Some("-h" | "--help" | "help") => {
+            eprint!("{USAGE}");
+            1
+        }
+        Some(other @ ("check" | "inspect" | "load")) => {
+            eprintln!("aof-lab: '{other}' is not available in this build yet\n");
+            eprint!("{USAGE}");
+            1
+        }
+        _ => {
+            eprintln!("aof-lab: unknown command '{}'\n", command.to_string_lossy());
+            eprint!("{USAGE}");
+            1
+        }
+    }
+}
+
+fn version() -> String {
+    format!("aof-lab v={} (Redis {} compatible) bits={}", env!("CARGO_PKG_VERSION"), args::REDIS_VERSION, usize::BITS)
+}
+
+fn serve_command(rest: &[OsString]) -> i32 {
+    match rest.first().and_then(|a| a.to_str()) {
+        Some("-v" | "--version") => {
+            println!("{}", version());
+            return 0;
+        }
+        // redis-server's usage() also exits with 1.
+        Some("-h" | "--help") => {
+            eprint!("{USAGE}");
+            return 1;
+        }
+        _ => {}
+    }
+    match args::parse_serve_args(rest) {
+        Ok(opts) => serve::main(opts),
+        Err(e) if e.at.is_none() => {
+            // Redis logs this one (a config file that cannot be opened) instead of the banner.
+            log::Logger::new(log::Level::Warning, String::new()).log(log::Level::Warning, &e.msg);
+            1
+        }
+        Err(e) => {
+            eprint!("{e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,656 @@
+//! `aof-lab serve`: the engine behind a real TCP port, for redis-cli, redis-benchmark and client
+//! libraries. Like Redis, one thread runs everything: an event loop (`ae` in Redis, `mio` here)
+//! waits for sockets, and each **turn** of the loop goes:
+//!
+//! 1. read what clients sent and execute every complete command, in order (pipelining);
+//!    replies are encoded into each client's reply buffer, not sent;
+//! 2. `serverCron` every 1000/hz ms: active expiry, blocked-client timeouts;
+//! 3. [`before_sleep`]: where the AOF buffer is written (and, with `appendfsync always`, fsynced);
+//! 4. release the replies of the turn and write them (`handleClientsWithPendingWrites`).
+//!
+//! Step 3 before step 4 is the whole point of Redis's write path: a client is only told "OK" once
+//! its write is in the AOF as far as the fsync policy promises. One write per turn for every
+//! command of the turn is also what makes `always` affordable (group commit).
+//!
+//! Compared with redis-server: TCP only (no unix socket, no TLS), no `timeout`/`tcp-keepalive`,
+//! no client output-buffer limits or query-buffer limit, no RDB save on SHUTDOWN.
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::net::ToSocketAddrs;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aof_lab::keyspace::HashMap;
+use aof_lab::resp::{self, Limits};
+use aof_lab::server::ClientId;
+use aof_lab::{Config, Engine, Reply};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use super::args::{REDIS_VERSION, ServeOptions, strerror};
+use super::conn::{Conn, ReadOutcome, WriteOutcome};
+use super::log::{Level, Logger};
+use super::signals::{self, Signals};
+
+/// `maxclients` default.
+const MAX_CLIENTS: usize = 10_000;
+const SIGNAL_TOKEN: Token = Token(usize::MAX);
+/// Listeners count down from here; clients use their engine id as token.
+const LISTENER_TOKEN_BASE: usize = usize::MAX - 1;
+
+/// What `clientAcceptHandler` sends to a non-loopback client in protected mode.
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `beforeSleep`, the AOF's moment in the turn: every command of the turn has run, no reply of
+/// the turn has been released. `flush_append_only_file` goes here (write `aof_buf` to the incr
+/// file; fsync now with `always`, in the background at most once a second with `everysec`).
+/// Until then the propagated bytes stay in the engine's `aof_buf`.
+pub fn before_sleep(_engine: &mut Engine) {}
+
+/// `loadDataFromDisk`: between "Server initialized" and "Ready to accept connections". AOF
+/// loading goes here.
+pub fn load_data_from_disk(_engine: &mut Engine, _log: &Logger) {}
+
+/// `prepareForShutdown`: last chance to get data to disk before the process exits (Redis logs
+/// "Calling fsync() on the AOF file." here and flushes + fsyncs the AOF). True if the server
+/// may exit.
+pub fn prepare_for_shutdown(engine: &mut Engine, _log: &Logger) -> bool {
+    before_sleep(engine);
+    true
+}
+
+/// Why the loop stops.
+enum Shutdown {
+    Signal(i32),
+    Command,
+}
+
+pub fn main(opts: ServeOptions) -> i32 {
+    let mut log = Logger::new(opts.loglevel, opts.logfile.clone());
+    log.log(Level::Warning, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log.log(
+        Level::Warning,
+        &format!(
+            "aof-lab version={}, Redis version={REDIS_VERSION} compatible, bits={}, pid={}, just started",
+            env!("CARGO_PKG_VERSION"),
+            usize::BITS,
+            std::process::id()
+        ),
+    );
+    if opts.no_arguments {
+        log.log(
+            Level::Warning,
+            "Warning: no config file specified, using the default config. In order to specify a config file use aof-lab serve /path/to/redis.conf",
+        );
+    } else {
+        log.log(Level::Warning, "Configuration loaded");
+    }
+    for w in &opts.warnings {
+        log.log(Level::Warning, w);
+    }
+    log.role = 'M';
+
+    let poll = match Poll::new() {
+        Ok(p) => p,
+        Err(e) => {
+            log.log(Level::Warning, &format!("Failed creating the event loop. Error message: '{}'", strerror(&e)));
+            return 1;
+        }
+    };
+    let Some(listeners) = listen_to_port(&opts.config, &poll, &log) else {
+        return 1;
+    };
+    let signals = match Signals::install(poll.registry(), SIGNAL_TOKEN) {
+        Ok(s) => s,
+        Err(e) => {
+            log.log(Level::Warning, &format!("Can't set up signal handlers: {}", strerror(&e)));
+            return 1;
+        }
+    };
+    log.log(Level::Notice, &format!("Running mode=standalone, port={}.", opts.config.port));
+    let mut engine = Engine::new(opts.config, now_ms());
+    log.log(Level::Warning, "Server initialized");
+    load_data_from_disk(&mut engine, &log);
+    log.log(Level::Notice, "Ready to accept connections");
+
+    let mut server = Server {
+        engine,
+        log,
+        poll,
+        listeners,
+        signals,
+        conns: HashMap::default(),
+        pending_writes: Vec::new(),
+        read_again: Vec::new(),
+        args: Vec::new(),
+        refs: Vec::new(),
+        shutdown: None,
+    };
+    server.run()
+}
+
+/// `listenToPort`: one listener per `bind` address. An address with a `-` prefix is optional:
+/// it is skipped when it does not exist on this machine.
+fn listen_to_port(config: &Config, poll: &Poll, log: &Logger) -> Option<Vec<TcpListener>> {
+    let port = config.port;
+    if port == 0 {
+        log.log(Level::Warning, "Configured to not listen anywhere, exiting.");
+        return None;
+    }
+    let mut listeners = Vec::new();
+    for spec in config.bind.split_whitespace() {
+        let (optional, addr) = match spec.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, spec),
+        };
+        let host = match addr {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            a => a,
+        };
+        match bind(host, port) {
+            Ok(mut l) => {
+                let token = Token(LISTENER_TOKEN_BASE - listeners.len());
+                if let Err(e) = poll.registry().register(&mut l, token, Interest::READABLE) {
+                    log.log(Level::Warning, &format!("Unrecoverable error creating server.ipfd file event: {}", strerror(&e)));
+                    return None;
+                }
+                listeners.push(l);
+            }
+            Err(e) => {
+                let unavailable =
+                    matches!(e.raw_os_error(), Some(libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT | libc::ENOPROTOOPT));
+                if optional && unavailable {
+                    continue;
+                }
+                log.log(Level::Warning, &format!("Warning: Could not create server TCP listening socket {addr}:{port}: {e}"));
+                log.log(Level::Warning, &format!("Failed listening on port {port} (TCP), aborting."));
+                return None;
+            }
+        }
+    }
+    if listeners.is_empty() {
+        log.log(Level::Warning, "Configured to not listen anywhere, exiting.");
+        return None;
+    }
+    Some(listeners)
+}
+
+/// The error text says which step failed, as anet's does (`bind: Address already in use`).
+fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
+    let addr = (host, port).to_socket_addrs().map_err(BindError::Resolve)?.next().ok_or(BindError::NoAddress)?;
+    TcpListener::bind(addr).map_err(BindError::Bind)
+}
+
+enum BindError {
+    Resolve(std::io::Error),
+    NoAddress,
+    Bind(std::io::Error),
+}
+
+impl BindError {
+    fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            BindError::Bind(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for BindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BindError::Resolve(e) => write!(f, "{}", strerror(e)),
+            BindError::NoAddress => write!(f, "Name or service not known"),
+            BindError::Bind(e) => write!(f, "bind: {}", strerror(e)),
+        }
+    }
+}
+
+struct Server {
+    engine: Engine,
+    log: Logger,
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    signals: Signals,
+    conns: HashMap<ClientId, Conn>,
+    /// `clients_pending_write`: clients that got replies this turn.
+    pending_writes: Vec<ClientId>,
+    /// Clients that still had bytes to read when their per-turn budget ran out.
+    read_again: Vec<ClientId>,
+    /// Argument vectors reused for every command (see [`recycle`]).
+    args: Vec<Cow<'static, [u8]>>,
+    refs: Vec<&'static [u8]>,
+    shutdown: Option<Shutdown>,
+}
+
+/// Reuses a vector's allocation for a new lifetime: the vector is emptied, and collecting an
+/// empty iterator into a type of the same layout keeps the buffer (in-place collection). This is
+/// how the per-command argument vectors cost no allocation.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+impl Server {
+    fn run(&mut self) -> i32 {
+        let mut events = Events::with_capacity(1024);
+        let mut next_cron = Instant::now();
+        loop {
+            let now = Instant::now();
+            let timeout = if self.read_again.is_empty() { next_cron.saturating_duration_since(now) } else { Duration::ZERO };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != std::io::ErrorKind::Interrupted
+            {
+                self.log.log(Level::Warning, &format!("Event loop failed: {}", strerror(&e)));
+                return 1;
+            }
+
+            for event in events.iter() {
+                if self.shutdown.is_some() {
+                    break;
+                }
+                match event.token() {
+                    SIGNAL_TOKEN => {
+                        if let Some(sig) = self.signals.take() {
+                            self.shutdown = Some(Shutdown::Signal(sig));
+                        }
+                    }
+                    Token(t) if t > LISTENER_TOKEN_BASE - self.listeners.len() && t <= LISTENER_TOKEN_BASE => {
+                        self.accept(LISTENER_TOKEN_BASE - t)
+                    }
+                    Token(t) => {
+                        let id = t as ClientId;
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read_from_client(id);
+                        }
+                        if event.is_writable() && self.shutdown.is_none() {
+                            self.write_to_client(id);
+                        }
+                    }
+                }
+            }
+            if self.shutdown.is_none() && !self.read_again.is_empty() {
+                let again = std::mem::take(&mut self.read_again);
+                for id in again {
+                    self.read_from_client(id);
+                }
+            }
+
+            if self.shutdown.is_none() && Instant::now() >= next_cron {
+                self.engine.cron(now_ms());
+                self.serve_unblocked();
+                let hz = u64::from(self.engine.srv.config.hz.clamp(1, 500));
+                next_cron += Duration::from_millis(1000 / hz);
+                // After a long turn, do not run cron in a burst to catch up.
+                next_cron = next_cron.max(Instant::now());
+            }
+
+            if let Some(reason) = self.shutdown.take() {
+                if self.finish_shutdown(reason) {
+                    return 0;
+                }
+            }
+
+            before_sleep(&mut self.engine);
+            self.handle_clients_with_pending_writes();
+        }
+    }
+
+    fn finish_shutdown(&mut self, reason: Shutdown) -> bool {
+        if let Shutdown::Signal(sig) = reason {
+            self.log.log_from_handler(&format!("Received {} scheduling shutdown...", signals::name(sig)));
+        }
+        self.log.log(Level::Warning, "User requested shutdown...");
+        if !prepare_for_shutdown(&mut self.engine, &self.log) {
+            return false;
+        }
+        self.log.log(Level::Warning, "aof-lab is now ready to exit, bye bye...");
+        true
+    }
+
+    fn accept(&mut self, index: usize) {
+        loop {
+            let Some(listener) = self.listeners.get(index) else {
+                return;
+            };
+            match listener.accept() {
+                Ok((mut stream, addr)) => {
+                    let laddr = stream.local_addr().unwrap_or(addr);
+                    // Replies are small and latency matters more than packet count (anetEnableTcpNoDelay).
+                    let _ = stream.set_nodelay(true);
+                    if self.conns.len() >= MAX_CLIENTS {
+                        let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                        continue;
+                    }
+                    if self.engine.srv.config.protected_mode && !addr.ip().is_loopback() {
+                        let _ = stream.write(DENIED.as_bytes());
+                        continue;
+                    }
+                    let id = self.engine.connect();
+                    if let Err(e) = self.poll.registry().register(&mut stream, Token(id as usize), Interest::READABLE) {
+                        self.log.log(Level::Warning, &format!("Error registering fd event for the new client: {}", strerror(&e)));
+                        self.engine.disconnect(id);
+                        continue;
+                    }
+                    if self.log.enabled(Level::Verbose) {
+                        self.log.log(Level::Verbose, &format!("Accepted {}:{}", addr.ip(), addr.port()));
+                    }
+                    self.conns.insert(id, Conn::new(id, stream, addr, laddr, now_ms()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.log.log(Level::Warning, &format!("Accepting client connection: {}", strerror(&e)));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn read_from_client(&mut self, id: ClientId) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.close_after_reply {
+            // Whatever else it sends is ignored, as in Redis.
+            let _ = conn.read();
+            conn.discard_query();
+            return;
+        }
+        let outcome = conn.read();
+        match outcome {
+            ReadOutcome::Error => {
+                self.free_client(id);
+                return;
+            }
+            ReadOutcome::More => self.read_again.push(id),
+            ReadOutcome::Drained | ReadOutcome::Eof => {}
+        }
+        self.process_input_buffer(id);
+        if matches!(outcome, ReadOutcome::Eof) {
+            if self.log.enabled(Level::Verbose) {
+                if let Some(c) = self.conns.get(&id) {
+                    let info = self.client_info(c);
+                    self.log.log(Level::Verbose, &format!("Client closed connection {info}"));
+                }
+            }
+            match self.conns.get_mut(&id) {
+                // A blocked client that went away is freed at once (its reply has nowhere to go).
+                Some(c) if c.blocked => self.free_client(id),
+                // The commands it sent before closing its side were run; their replies are still
+                // sent (a half-closed peer such as `nc -N` reads them), then the connection closes.
+                Some(c) => {
+                    c.close_after_reply = true;
+                    c.discard_query();
+                    self.mark_pending_write(id);
+                }
+                None => {}
+            }
+        }
+        self.serve_unblocked();
+    }
+
+    /// `processInputBuffer`: executes every complete command in the query buffer, in order,
+    /// until the buffer holds only part of a command, or the client blocks or must close.
+    fn process_input_buffer(&mut self, id: ClientId) {
+        let Server { engine, conns, args, refs, shutdown, log, .. } = self;
+        let Some(conn) = conns.get_mut(&id) else {
+            return;
+        };
+        let limits = Limits { max_bulk_len: engine.srv.config.proto_max_bulk_len };
+        let mut argv: Vec<Cow<[u8]>> = recycle(std::mem::take(args));
+        // `refs` borrows from `argv`, which the next parse rewrites: it is re-lent per command.
+        let mut spare_refs: Vec<&'static [u8]> = std::mem::take(refs);
+        let before = conn.obuf.len();
+        while !conn.blocked && !conn.close_after_reply && shutdown.is_none() {
+            let query = conn.qbuf.get(conn.qstart..conn.qend).unwrap_or_default();
+            match resp::parse_command(query, &mut argv, limits) {
+                Ok(None) => break,
+                Ok(Some(used)) => {
+                    conn.qstart += used;
+                    if argv.is_empty() {
+                        continue; // an empty line or `*0`: nothing to run
+                    }
+                    let mut argv_refs: Vec<&[u8]> = recycle(std::mem::take(&mut spare_refs));
+                    argv_refs.extend(argv.iter().map(|a| a.as_ref()));
+                    let now = now_ms();
+                    conn.last_interaction_ms = now;
+                    if argv_refs.first().is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown")) {
+                        match shutdown_command(engine, id, &argv_refs) {
+                            Ok(()) => *shutdown = Some(Shutdown::Command),
+                            Err(reply) => reply.encode(&mut conn.obuf),
+                        }
+                    } else {
+                        match engine.execute(id, &argv_refs, now) {
+                            Some(reply) => reply.encode(&mut conn.obuf),
+                            None => conn.blocked = true,
+                        }
+                    }
+                    spare_refs = recycle(argv_refs);
+                    if engine.client(id).is_some_and(|c| c.close_after_reply) {
+                        conn.close_after_reply = true;
+                    }
+                }
+                Err(e) => {
+                    if log.enabled(Level::Verbose) {
+                        let shown = String::from_utf8_lossy(query.get(..query.len().min(128)).unwrap_or_default()).into_owned();
+                        log.log(
+                            Level::Verbose,
+                            &format!(
+                                "Protocol error ({}) from client: id={} addr={}. Query buffer during protocol error: '{}'",
+                                e.0,
+                                id,
+                                conn.addr,
+                                resp::repr(shown.as_bytes())
+                            ),
+                        );
+                    }
+                    e.reply().encode(&mut conn.obuf);
+                    conn.close_after_reply = true;
+                    conn.qstart = conn.qend; // the rest of the buffer is never read
+                    break;
+                }
+            }
+        }
+        *refs = spare_refs;
+        *args = recycle(argv);
+        conn.after_parse();
+        let wrote = conn.obuf.len() != before || conn.close_after_reply;
+        if wrote {
+            self.mark_pending_write(id);
+        }
+    }
+
+    fn mark_pending_write(&mut self, id: ClientId) {
+        if let Some(c) = self.conns.get_mut(&id)
+            && !c.pending_write
+        {
+            c.pending_write = true;
+            self.pending_writes.push(id);
+        }
+    }
+
+    /// Replies for clients the engine served or timed out (BLPOP …), then whatever those
+    /// clients had pipelined behind the blocking command (`processUnblockedClients`).
+    fn serve_unblocked(&mut self) {
+        loop {
+            let served = self.engine.take_unblocked();
+            if served.is_empty() {
+                return;
+            }
+            for (id, reply) in served {
+                let Some(conn) = self.conns.get_mut(&id) else {
+                    continue;
+                };
+                reply.encode(&mut conn.obuf);
+                conn.blocked = false;
+                self.mark_pending_write(id);
+                self.process_input_buffer(id);
+            }
+        }
+    }
+
+    fn write_to_client(&mut self, id: ClientId) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        match conn.write() {
+            WriteOutcome::Error => self.free_client(id),
+            WriteOutcome::Blocked => {}
+            WriteOutcome::Done => self.after_write(id),
+        }
+    }
+
+    /// `handleClientsWithPendingWrites`: releases the turn's replies and writes them; a client
+    /// whose socket is full gets a writable handler for the rest.
+    fn handle_clients_with_pending_writes(&mut self) {
+        let mut list = std::mem::take(&mut self.pending_writes);
+        for id in list.drain(..) {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            conn.pending_write = false;
+            conn.release_replies();
+            match conn.write() {
+                WriteOutcome::Error => self.free_client(id),
+                WriteOutcome::Blocked => {
+                    if !conn.want_writable {
+                        conn.want_writable = true;
+                        let interest = Interest::READABLE | Interest::WRITABLE;
+                        if self.poll.registry().reregister(&mut conn.stream, Token(id as usize), interest).is_err() {
+                            self.free_client(id);
+                        }
+                    }
+                }
+                WriteOutcome::Done => self.after_write(id),
+            }
+        }
+        self.pending_writes = list;
+    }
+
+    fn after_write(&mut self, id: ClientId) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.has_unwritten() {
+            return; // replies of this turn, released after before_sleep
+        }
+        if conn.close_after_reply {
+            self.free_client(id);
+            return;
+        }
+        if conn.want_writable {
+            conn.want_writable = false;
+            if self.poll.registry().reregister(&mut conn.stream, Token(id as usize), Interest::READABLE).is_err() {
+                self.free_client(id);
+            }
+        }
+    }
+
+    fn free_client(&mut self, id: ClientId) {
+        if let Some(mut conn) = self.conns.remove(&id) {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            self.engine.disconnect(id);
+        }
+    }
+
+    /// A short `CLIENT INFO` line for the verbose log.
+    fn client_info(&self, c: &Conn) -> String {
+        let now = now_ms();
+        let ec = self.engine.client(c.id);
+        let name = ec.and_then(|e| e.name.as_deref()).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let multi = ec.and_then(|e| e.multi.as_ref()).map_or(-1, |m| m.commands.len() as i64);
+        let flags = match (c.blocked, multi >= 0) {
+            (true, _) => "b",
+            (false, true) => "x",
+            _ => "N",
+        };
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} multi={} qbuf={} obl={}",
+            c.id,
+            c.addr,
+            c.laddr,
+            fd(&c.stream),
+            name,
+            (now - c.created_ms) / 1000,
+            (now - c.last_interaction_ms) / 1000,
+            flags,
+            ec.map_or(0, |e| e.db),
+            multi,
+            c.qend - c.qstart,
+            c.obuf.len() - c.opos
+        )
+    }
+}
+
+fn fd(s: &TcpStream) -> i32 {
+    use std::os::fd::AsRawFd;
+    s.as_raw_fd()
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as `shutdownCommand` checks it. `Ok` means
+/// "shut down now"; there is no reply then, the connection closes with the process.
+fn shutdown_command(engine: &mut Engine, id: ClientId, argv: &[&[u8]]) -> Result<(), Reply> {
+    if let Some(client) = engine.client_mut(id)
+        && let Some(multi) = client.multi.as_mut()
+    {
+        // SHUTDOWN is `no-multi`: refused while queueing, and the transaction is flagged.
+        multi.dirty_exec = true;
+        return Err(Reply::err("ERR Command not allowed inside a transaction"));
+    }
+    let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
+    for a in argv.iter().skip(1) {
+        match a.to_ascii_lowercase().as_slice() {
+            b"nosave" => nosave = true,
+            b"save" => save = true,
+            b"now" | b"force" => other = true,
+            b"abort" => abort = true,
+            _ => return Err(Reply::syntax()),
+        }
+    }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Err(Reply::syntax());
+    }
+    if abort {
+        // Shutdown here never waits (no replicas to catch up), so there is nothing to abort.
+        return Err(Reply::err("ERR No shutdown in progress."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycle_keeps_the_allocation() {
+        let mut v: Vec<&'static [u8]> = Vec::with_capacity(8);
+        v.push(b"x");
+        let ptr = v.as_ptr() as usize;
+        let owned = vec![1u8, 2];
+        let mut w: Vec<&[u8]> = recycle(v);
+        w.push(&owned);
+        assert_eq!(w.as_ptr() as usize, ptr);
+        assert!(w.capacity() >= 8);
+    }
+
+    #[test]
+    fn shutdown_arguments() {
+        let mut e = Engine::new(Config::default(), 0);
+        let c = e.connect();
+        assert_eq!(shutdown_command(&mut e, c, &[b"shutdown", b"foo"]), Err(Reply::syntax()));
+        assert_eq!(shutdown_command(&mut e, c, &[b"shutdown", b"save", b"nosave"]), Err(Reply::syntax()));
+        assert_eq!(shutdown_command(&mut e, c, &[b"shutdown", b"abort", b"now"]), Err(Reply::syntax()));
+        assert_eq!(shutdown_command(&mut e, c, &[b"shutdown", b"abort"]), Err(Reply::err("ERR No shutdown in progress.")));
+        assert_eq!(shutdown_command(&mut e, c, &[b"SHUTDOWN", b"NOSAVE", b"NOW", b"FORCE"]), Ok(()));
+        assert_eq!(shutdown_command(&mut e, c, &[b"shutdown"]), Ok(()));
+        e.execute(c, &[b"MULTI"], 0);
+        assert_eq!(shutdown_command(&mut e, c, &[b"shutdown"]), Err(Reply::err("ERR Command not allowed inside a transaction")));
+        assert_eq!(e.execute(c, &[b"EXEC"], 0), Some(Reply::err("EXECABORT Transaction discarded because of previous errors.")));
+    }
+}
