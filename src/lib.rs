@@ -27,6 +27,7 @@ pub mod keyspace;
 pub mod reply;
 pub mod resp;
 pub mod server;
+pub mod storage;
 pub mod util;
 
 pub use config::{AppendFsync, Config};
