@@ -2,5 +2,6 @@
 //! fsync policies, the multi-part manifest, loading, rewrite and check/fix.
 
 pub mod feed;
+pub mod manifest;
 
 pub use feed::Feed;
