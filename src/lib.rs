@@ -24,6 +24,7 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod keyspace;
+pub mod rdb;
 pub mod reply;
 pub mod resp;
 pub mod server;
