@@ -136,7 +136,7 @@ impl Command {
     pub fn is_write(&self) -> bool {
         self.flags & WRITE != 0
     }
-    fn arity_ok(&self, argc: usize) -> bool {
+    pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i32;
         if self.arity > 0 { self.arity == argc } else { argc >= -self.arity }
     }
@@ -176,6 +176,12 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
         None => return None,
     };
     table().get(lower).copied()
+}
+
+/// `lookupCommand(argv)`: the command or subcommand, without arity checks.
+pub fn lookup_command(argv: &[&[u8]]) -> Option<&'static Command> {
+    let cmd = lookup(argv.first()?)?;
+    if cmd.subcommands.is_empty() || argv.len() < 2 { Some(cmd) } else { lookup_sub(cmd, argv[1]) }
 }
 
 pub fn lookup_sub(container: &'static Command, sub: &[u8]) -> Option<&'static Command> {
@@ -283,7 +289,9 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
     let mut ctx = Ctx::new(srv, client, cmd);
     let reply = (cmd.proc_)(&mut ctx, argv);
     let state = ctx.finish();
-    srv.stats.total_commands_processed += 1;
+    if !srv.loading {
+        srv.stats.total_commands_processed += 1;
+    }
     let dirty = srv.dirty - dirty_before;
     if state.blocked.is_none() && (dirty > 0 || state.force_propagation) && !state.prevent_propagation {
         let db = client.db;

@@ -224,6 +224,10 @@ impl Storage for MemoryStorage {
         "memory"
     }
 
+    fn tick(&mut self, now_ms: i64) {
+        self.set_now(now_ms);
+    }
+
     fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
         if let Some(dir) = parent(name)
             && !self.dir_exists(dir)

@@ -20,6 +20,10 @@ pub mod conformance;
 pub mod fs;
 pub mod memory;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use fs::FsStorage;
+pub use memory::MemoryStorage;
+
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +111,10 @@ pub trait Storage {
     /// Creates a directory (no-op where directories are implicit).
     fn create_dir(&mut self, dir: &str) -> Result<()>;
     fn dir_exists(&self, dir: &str) -> bool;
+
+    /// The engine's clock, for backends that simulate time (the memory backend's kernel
+    /// writeback). Real backends ignore it.
+    fn tick(&mut self, _now_ms: i64) {}
 
     /// Appends at the end; returns the bytes written (may be short).
     fn append(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
