@@ -160,6 +160,8 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
     let mut aof_exp = expected.take_aof();
     let mut aof_act = actual.take_aof();
     let digest_argv: Vec<Vec<u8>> = DIGEST.iter().map(|a| a.to_vec()).collect();
+    // COMPAT_TRACE=1: print every line with both replies and the AOF it appended (for authors).
+    let trace = std::env::var_os("COMPAT_TRACE").is_some_and(|v| !v.is_empty() && v != "0");
     for line in &lines {
         let loc = format!("[{name}:{}]", line.number);
         let (mode, argv) = match &line.item {
@@ -181,6 +183,9 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
             let now = now_ms();
             match (e, a) {
                 (Ok(e), Ok(a)) => {
+                    if trace {
+                        println!("{loc} {}{} -> {el}: {} | {al}: {}", mode.prefix(), show_argv(argv), show_raw(&e, 300), show_raw(&a, 300));
+                    }
                     if !replies_match(&e, &a, mode, now) {
                         let how = match mode {
                             Mode::Exact => "",
@@ -207,6 +212,9 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
         // What this line appended to each AOF (active-expiry DELs land on `@sleep` lines).
         let de = expected.take_aof();
         let da = actual.take_aof();
+        if trace && !(de.is_empty() && da.is_empty()) {
+            println!("{loc}   AOF {el}:\n{}\n{loc}   AOF {al}:\n{}", show_aof(&de), show_aof(&da));
+        }
         if diff_aof(&de, &da, now_ms(), &el, &al).is_some() {
             res.mismatches.push(format!(
                 "{loc} {}\n    AOF bytes appended by this line differ\n    {el}:\n{}\n    {al}:\n{}",
