@@ -13,7 +13,7 @@ use aof_lab::server::ClientId;
 use aof_lab::{Config, Engine};
 
 use super::redis::{AofCursor, RedisServer, RespConn};
-use super::script::{Item, Mode, diff_aof, parse_script, replies_match, show_aof, show_argv, show_raw};
+use super::script::{Item, Mode, diff_aof, parse_script, replies_match, show_aof, show_raw};
 
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -164,6 +164,8 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
     let trace = std::env::var_os("COMPAT_TRACE").is_some_and(|v| !v.is_empty() && v != "0");
     for line in &lines {
         let loc = format!("[{name}:{}]", line.number);
+        // Everything wrong with this line becomes one entry of the report.
+        let mut problems: Vec<String> = Vec::new();
         let (mode, argv) = match &line.item {
             Item::Sleep(ms) => {
                 std::thread::sleep(Duration::from_millis(*ms));
@@ -184,7 +186,7 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
             match (e, a) {
                 (Ok(e), Ok(a)) => {
                     if trace {
-                        println!("{loc} {}{} -> {el}: {} | {al}: {}", mode.prefix(), show_argv(argv), show_raw(&e, 300), show_raw(&a, 300));
+                        println!("{loc} {} -> {el}: {} | {al}: {}", line.text, show_raw(&e, 300), show_raw(&a, 300));
                     }
                     if !replies_match(&e, &a, mode, now) {
                         let how = match mode {
@@ -193,10 +195,8 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
                             Mode::Pairs => " (compared as unordered pairs)",
                             Mode::TypeOnly => " (compared by type only)",
                         };
-                        res.mismatches.push(format!(
-                            "{loc} {}{}\n    reply differs{how}\n    {el:>6}: {}\n    {al:>6}: {}",
-                            mode.prefix(),
-                            show_argv(argv),
+                        problems.push(format!(
+                            "    reply differs{how}\n    {el:>6}: {}\n    {al:>6}: {}",
                             show_raw(&e, 2000),
                             show_raw(&a, 2000)
                         ));
@@ -204,7 +204,7 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
                 }
                 (e, a) => {
                     let err = [e.err(), a.err()].into_iter().flatten().collect::<Vec<_>>().join("; ");
-                    res.mismatches.push(format!("{loc} {}\n    {err}\n    (script stopped here)", show_argv(argv)));
+                    res.mismatches.push(format!("{loc} {}\n    {err}\n    (script stopped here)", line.text));
                     return res;
                 }
             }
@@ -216,12 +216,14 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
             println!("{loc}   AOF {el}:\n{}\n{loc}   AOF {al}:\n{}", show_aof(&de), show_aof(&da));
         }
         if diff_aof(&de, &da, now_ms(), &el, &al).is_some() {
-            res.mismatches.push(format!(
-                "{loc} {}\n    AOF bytes appended by this line differ\n    {el}:\n{}\n    {al}:\n{}",
-                line.text,
+            problems.push(format!(
+                "    AOF bytes appended by this line differ\n    {el}:\n{}\n    {al}:\n{}",
                 show_aof(&de),
                 show_aof(&da)
             ));
+        }
+        if !problems.is_empty() {
+            res.mismatches.push(format!("{loc} {}\n{}", line.text, problems.join("\n")));
         }
         aof_exp.extend_from_slice(&de);
         aof_act.extend_from_slice(&da);
