@@ -211,19 +211,10 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     let resolved = resolve(name, argv);
     let cmd = match resolved {
         Ok(c) => c,
-        Err(e) => {
-            // rejectCommand flags an open transaction so that EXEC aborts.
-            if let Some(m) = client.multi.as_mut() {
-                m.dirty_exec = true;
-            }
-            return Outcome::Reply(e);
-        }
+        Err(e) => return Outcome::Reply(reject_command(srv, client, name, e)),
     };
     if let Some(reply) = srv.deny_command(cmd, client) {
-        if let Some(m) = client.multi.as_mut() {
-            m.dirty_exec = true;
-        }
-        return Outcome::Reply(reply);
+        return Outcome::Reply(reject_command(srv, client, name, reply));
     }
     if client.multi.is_some() && cmd.flags & NO_QUEUE == 0 {
         if cmd.flags & NO_MULTI != 0 {
@@ -234,6 +225,24 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         return Outcome::Reply(Reply::status("QUEUED"));
     }
     call(srv, client, cmd, argv)
+}
+
+/// `rejectCommand`: flags an open transaction so that EXEC aborts; a rejected EXEC itself
+/// discards the transaction with `-EXECABORT … because of: <reason>`.
+fn reject_command(srv: &mut Server, client: &mut Client, name: &[u8], error: Reply) -> Reply {
+    if name.eq_ignore_ascii_case(b"exec") {
+        client.multi = None;
+        multi::unwatch_all_keys(srv, client);
+        let text = match &error {
+            Reply::Error(t) => t.strip_prefix("ERR ").unwrap_or(t).to_string(),
+            _ => String::new(),
+        };
+        return Reply::error(format!("EXECABORT Transaction discarded because of: {text}"));
+    }
+    if let Some(m) = client.multi.as_mut() {
+        m.dirty_exec = true;
+    }
+    error
 }
 
 /// Finds the command (or subcommand) for `argv`, or Redis's exact error.
