@@ -16,6 +16,7 @@
 //! Compared with Redis: the bio thread is simulated (a background fsync "takes" a configurable
 //! number of milliseconds of the engine's clock), so that postponed writes can be watched.
 
+pub mod check;
 pub mod feed;
 pub mod flush;
 pub mod load;
