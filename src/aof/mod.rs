@@ -19,6 +19,7 @@
 pub mod check;
 pub mod feed;
 pub mod flush;
+pub mod inspect;
 pub mod load;
 pub mod manifest;
 
