@@ -228,6 +228,10 @@ impl Storage for MemoryStorage {
         self.set_now(now_ms);
     }
 
+    fn as_memory(&mut self) -> Option<&mut MemoryStorage> {
+        Some(self)
+    }
+
     fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
         if let Some(dir) = parent(name)
             && !self.dir_exists(dir)

@@ -116,6 +116,11 @@ pub trait Storage {
     /// writeback). Real backends ignore it.
     fn tick(&mut self, _now_ms: i64) {}
 
+    /// The simulated machine, when this is one: the crash lab injects its crashes through it.
+    fn as_memory(&mut self) -> Option<&mut MemoryStorage> {
+        None
+    }
+
     /// Appends at the end; returns the bytes written (may be short).
     fn append(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
         let len = self.len(name)?;
