@@ -60,6 +60,12 @@ impl Engine {
         self.srv.aof.exited.as_deref()
     }
 
+    /// Takes the storage out (a process that died leaves its `dir` behind): for restarts in
+    /// tests and in the crash lab.
+    pub fn take_storage(&mut self) -> Box<dyn Storage> {
+        std::mem::replace(&mut self.srv.storage, Box::new(crate::storage::MemoryStorage::new()))
+    }
+
     /// Log lines since the last call.
     pub fn take_log(&mut self) -> Vec<crate::server::LogLine> {
         self.srv.take_new_log_lines()

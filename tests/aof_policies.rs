@@ -47,7 +47,7 @@ fn restart_and_count(mut storage: Box<dyn Storage>, policy: AppendFsync, now: i6
 }
 
 fn crash(e: &mut Engine, power_loss: bool) -> Box<dyn Storage> {
-    let mut s = std::mem::replace(&mut e.srv.storage, Box::new(MemoryStorage::new()));
+    let mut s = e.take_storage();
     if power_loss {
         s.as_memory().unwrap().power_loss();
     }
@@ -112,7 +112,7 @@ fn torn_write_is_loaded_with_truncation() {
     for keep in [1, 5, 17, 30] {
         let (mut e, acked) = run(AppendFsync::No, 10, 0);
         let incr = e.srv.aof.incr_path.clone().unwrap();
-        let mut s = std::mem::replace(&mut e.srv.storage, Box::new(MemoryStorage::new()));
+        let mut s = e.take_storage();
         s.as_memory().unwrap().torn_write(&incr, keep);
         let n = restart_and_count(s, AppendFsync::No, *acked.last().unwrap(), 10);
         assert!(n <= 10);
