@@ -336,6 +336,11 @@ fn lazily_expired_destinations_are_deleted_in_the_same_block() {
     assert_eq!(run(&mut e, c, "SMOVE src e2 1"), Reply::Int(1));
     assert_eq!(e.take_aof_buf(), multi(&[cmd(&["DEL", "e2"]), cmd(&["SMOVE", "src", "e2", "1"])]));
     assert_eq!(run(&mut e, c, "SMEMBERS e2"), bulks(&["1"]));
+    // An expired destination that is also a source: its lookup deletes it, the intersection is
+    // then empty and there is nothing left to delete: only the DEL is propagated.
+    e.srv.dbs[0].set_expire(b"dst", NOW - 1);
+    assert_eq!(run(&mut e, c, "SINTERSTORE dst dst src"), Reply::Int(0));
+    assert_eq!(e.take_aof_buf(), cmd(&["DEL", "dst"]));
 }
 
 fn scan_reply(r: Reply) -> (u64, Vec<Vec<u8>>) {
@@ -431,4 +436,18 @@ fn result_encodings_follow_redis_algorithms() {
     // Algorithm 2 (cheaper with many small sets) adds "a" then removes it: a hash table.
     assert_eq!(run(&mut e, c, "SDIFFSTORE d6 x1 x2 x2 x2"), Reply::Int(10));
     assert!(!is_intset(&e, b"d6"));
+}
+
+#[test]
+fn watch_is_touched_only_by_real_changes() {
+    let (mut e, c) = engine();
+    run(&mut e, c, "SADD s a");
+    for (change, touched) in [("SADD s a", false), ("SREM s zz", false), ("SPOP s 0", false), ("SADD s b", true), ("SINTERSTORE s s", true)]
+    {
+        run(&mut e, c, "WATCH s");
+        run(&mut e, c, change);
+        run(&mut e, c, "MULTI");
+        let r = run(&mut e, c, "EXEC");
+        assert_eq!(r == Reply::NilArray, touched, "{change}");
+    }
 }
