@@ -17,6 +17,13 @@ use crate::reply::Reply;
 use crate::server::{Client, ClientId, Server};
 use crate::storage::Storage;
 
+/// A start that Redis would end with `exit(1)`: the fatal lines, and the engine as it was (its
+/// log and its storage, which a failed load may already have truncated).
+pub struct StartError {
+    pub engine: Box<Engine>,
+    pub lines: Vec<String>,
+}
+
 pub struct Engine {
     pub srv: Server,
     clients: HashMap<ClientId, Client>,
@@ -36,13 +43,13 @@ impl Engine {
     /// manifest, upgrades a legacy file, loads base + incr files, opens the incr file and removes
     /// history. `Err` carries the fatal lines Redis would log before exiting with status 1 (the
     /// engine's log has the lines before them).
-    pub fn open(config: Config, storage: Box<dyn Storage>, now_ms: i64) -> Result<Engine, (Engine, Vec<String>)> {
+    pub fn open(config: Config, storage: Box<dyn Storage>, now_ms: i64) -> Result<Engine, StartError> {
         let mut e = Engine::new(config, now_ms);
         e.srv.storage = storage;
         e.srv.storage.tick(now_ms);
         match e.srv.aof_start() {
             Ok(_) => Ok(e),
-            Err(lines) => Err((e, lines)),
+            Err(lines) => Err(StartError { engine: Box::new(e), lines }),
         }
     }
 

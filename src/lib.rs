@@ -32,5 +32,5 @@ pub mod storage;
 pub mod util;
 
 pub use config::{AppendFsync, Config};
-pub use engine::Engine;
+pub use engine::{Engine, StartError};
 pub use reply::Reply;

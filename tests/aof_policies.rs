@@ -20,7 +20,7 @@ fn config(policy: AppendFsync) -> Config {
 /// Runs `turns` event-loop turns 100 ms apart, one `SET k<i> v` per turn, with cron each turn.
 /// Returns the engine and the time each write was acknowledged.
 fn run(policy: AppendFsync, turns: usize, fsync_latency_ms: i64) -> (Engine, Vec<i64>) {
-    let mut e = Engine::open(config(policy), Box::new(MemoryStorage::new()), T0).map_err(|(_, l)| l).unwrap();
+    let mut e = Engine::open(config(policy), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).unwrap();
     e.srv.aof.fsync_latency_ms = fsync_latency_ms;
     let c = e.connect();
     let mut acked = Vec::new();
@@ -38,7 +38,7 @@ fn run(policy: AppendFsync, turns: usize, fsync_latency_ms: i64) -> (Engine, Vec
 /// the survivors are a prefix: no write after a lost one survived).
 fn restart_and_count(mut storage: Box<dyn Storage>, policy: AppendFsync, now: i64, turns: usize) -> usize {
     storage.tick(now);
-    let mut e = Engine::open(config(policy), storage, now).map_err(|(_, l)| l).expect("restart must load without repair");
+    let mut e = Engine::open(config(policy), storage, now).map_err(|e| e.lines).expect("restart must load without repair");
     let c = e.connect();
     let present: Vec<bool> = (0..turns).map(|i| e.execute_line(c, &format!("EXISTS k{i}"), now) == Some(Reply::Int(1))).collect();
     let n = present.iter().take_while(|p| **p).count();
@@ -121,7 +121,7 @@ fn torn_write_is_loaded_with_truncation() {
 
 #[test]
 fn disk_full_refuses_writes_with_misconf_then_recovers() {
-    let mut e = Engine::open(config(AppendFsync::EverySec), Box::new(MemoryStorage::new()), T0).map_err(|(_, l)| l).unwrap();
+    let mut e = Engine::open(config(AppendFsync::EverySec), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).unwrap();
     let c = e.connect();
     let used: u64 = 200;
     e.srv.storage.as_memory().unwrap().capacity = Some(used);
@@ -150,7 +150,7 @@ fn disk_full_refuses_writes_with_misconf_then_recovers() {
 
 #[test]
 fn always_exits_on_write_error() {
-    let mut e = Engine::open(config(AppendFsync::Always), Box::new(MemoryStorage::new()), T0).map_err(|(_, l)| l).unwrap();
+    let mut e = Engine::open(config(AppendFsync::Always), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).unwrap();
     let c = e.connect();
     e.srv.storage.as_memory().unwrap().failing_syncs = 1;
     e.execute_line(c, "SET a b", T0 + 1);

@@ -22,7 +22,7 @@ fn log_texts(e: &mut Engine) -> Vec<String> {
 #[test]
 fn fresh_start_creates_base_incr_and_manifest() {
     for preamble in [true, false] {
-        let mut e = Engine::open(cfg(preamble), Box::new(MemoryStorage::new()), T0).map_err(|(_, l)| l).unwrap();
+        let mut e = Engine::open(cfg(preamble), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).unwrap();
         let ext = if preamble { "rdb" } else { "aof" };
         let s = e.srv.storage.as_mut();
         assert_eq!(
@@ -48,13 +48,13 @@ fn fresh_start_creates_base_incr_and_manifest() {
 
 #[test]
 fn restart_opens_the_last_incr_file() {
-    let e = Engine::open(cfg(true), Box::new(MemoryStorage::new()), T0).map_err(|(_, l)| l).unwrap();
+    let e = Engine::open(cfg(true), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).unwrap();
     let mut storage = {
         let mut e = e;
         e.take_storage()
     };
     storage.append("appendonlydir/appendonly.aof.1.incr.aof", b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n").unwrap();
-    let mut e = Engine::open(cfg(true), storage, T0 + 1000).map_err(|(_, l)| l).unwrap();
+    let mut e = Engine::open(cfg(true), storage, T0 + 1000).map_err(|e| e.lines).unwrap();
     let log = log_texts(&mut e);
     for expected in [
         "Reading RDB base file on AOF loading...",
@@ -75,7 +75,7 @@ fn legacy_appendonly_aof_is_migrated() {
     let mut s = MemoryStorage::new();
     s.open("appendonly.aof", OpenMode::Create).unwrap();
     s.append("appendonly.aof", b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n").unwrap();
-    let mut e = Engine::open(cfg(true), Box::new(s), T0).map_err(|(_, l)| l).unwrap();
+    let mut e = Engine::open(cfg(true), Box::new(s), T0).map_err(|e| e.lines).unwrap();
     let log = log_texts(&mut e);
     assert!(
         log.contains(&"Successfully migrated an old-style AOF file (appendonly.aof) into the AOF directory (appendonlydir).".to_string()),
@@ -95,7 +95,8 @@ fn missing_file_and_bad_manifest_are_fatal() {
     s.create_dir("appendonlydir").unwrap();
     s.open("appendonlydir/appendonly.aof.manifest", OpenMode::Create).unwrap();
     s.append("appendonlydir/appendonly.aof.manifest", b"file appendonly.aof.1.base.aof seq 1 type b\n").unwrap();
-    let (mut e, lines) = Engine::open(cfg(false), Box::new(s.clone()), T0).err().expect("a listed file is missing");
+    let err = Engine::open(cfg(false), Box::new(s.clone()), T0).err().expect("a listed file is missing");
+    let (mut e, lines) = (err.engine, err.lines);
     assert!(lines.is_empty());
     assert!(
         log_texts(&mut e)
@@ -104,7 +105,7 @@ fn missing_file_and_bad_manifest_are_fatal() {
 
     s.truncate("appendonlydir/appendonly.aof.manifest", 0).unwrap();
     s.append("appendonlydir/appendonly.aof.manifest", b"file a seq 1 type i\nfile b seq 1 type i\n").unwrap();
-    let (_, lines) = Engine::open(cfg(false), Box::new(s), T0).err().expect("bad manifest");
+    let lines = Engine::open(cfg(false), Box::new(s), T0).err().expect("bad manifest").lines;
     assert_eq!(
         lines,
         vec![
@@ -134,7 +135,7 @@ fn truncated_non_last_file_is_fatal_after_truncating() {
         b"file appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n",
     )
     .unwrap();
-    let (mut e, _) = Engine::open(cfg(false), Box::new(s), T0).err().expect("not the last file");
+    let mut e = Engine::open(cfg(false), Box::new(s), T0).err().expect("not the last file").engine;
     let log = log_texts(&mut e);
     assert!(log.contains(&"!!! Truncating the AOF appendonly.aof.1.incr.aof at offset 23 !!!".to_string()), "{log:?}");
     assert!(log.contains(&"Fatal error: the truncated file is not the last file".to_string()));

@@ -86,7 +86,6 @@ fn strtol(s: &[u8]) -> (i64, usize) {
     while s.get(i).is_some_and(|c| *c == b' ' || (b'\t'..=b'\r').contains(c)) {
         i += 1;
     }
-    let start = i;
     let neg = s.get(i) == Some(&b'-');
     if matches!(s.get(i), Some(b'-' | b'+')) {
         i += 1;
@@ -98,7 +97,7 @@ fn strtol(s: &[u8]) -> (i64, usize) {
         i += 1;
     }
     if i == digits_start {
-        return (0, start.min(0));
+        return (0, 0);
     }
     (if neg { -v } else { v }, i)
 }
@@ -359,7 +358,7 @@ impl Checker<'_> {
     /// `readString`.
     fn read_string(&mut self, data: &[u8], cur: &mut usize) -> Result<Vec<u8>, ()> {
         let len = self.read_long(data, cur, b'$')?;
-        if len < 0 || len > i64::MAX - 2 {
+        if !(0..=i64::MAX - 2).contains(&len) {
             self.set_error(self.last_epos, format!("Expected to read string of {len} bytes, which is not in the suitable range"));
             return Err(());
         }

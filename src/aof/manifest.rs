@@ -257,6 +257,7 @@ fn needs_repr(s: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -304,8 +305,10 @@ mod tests {
 
     #[test]
     fn quoted_names() {
-        let mut am = AofManifest::default();
-        am.base = Some(AofInfo { file_name: " file seq \n\n.aof .2.base.rdb".into(), file_seq: 2, file_type: AofFileType::Base });
+        let am = AofManifest {
+            base: Some(AofInfo { file_name: " file seq \n\n.aof .2.base.rdb".into(), file_seq: 2, file_type: AofFileType::Base }),
+            ..Default::default()
+        };
         let bytes = am.to_bytes();
         assert_eq!(String::from_utf8(bytes.clone()).unwrap(), "file \" file seq \\n\\n.aof .2.base.rdb\" seq 2 type b\n");
         assert_eq!(AofManifest::parse(&bytes).unwrap().base, am.base);

@@ -216,11 +216,12 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     if let Some(reply) = srv.deny_command(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }
-    if client.multi.is_some() && cmd.flags & NO_QUEUE == 0 {
+    if let Some(m) = client.multi.as_mut()
+        && cmd.flags & NO_QUEUE == 0
+    {
         if cmd.flags & NO_MULTI != 0 {
             return Outcome::Reply(Reply::err("ERR Command not allowed inside a transaction"));
         }
-        let m = client.multi.as_mut().expect("checked above");
         m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
         return Outcome::Reply(Reply::status("QUEUED"));
     }

@@ -152,6 +152,10 @@ impl Reader<'_> {
             None => self.err("Unexpected EOF reading RDB file"),
         }
     }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], RdbError> {
+        let b = self.bytes(N)?;
+        Ok(b.try_into().unwrap_or([0; N]))
+    }
     /// A length, or `Err(encoding)` for a special-encoded string.
     fn len(&mut self) -> Result<Result<u64, u8>, RdbError> {
         let first = self.byte()?;
@@ -159,14 +163,8 @@ impl Reader<'_> {
             0 => Ok(u64::from(first & 0x3F)),
             1 => Ok((u64::from(first & 0x3F) << 8) | u64::from(self.byte()?)),
             3 => Err(first & 0x3F),
-            _ if first == 0x80 => {
-                let b = self.bytes(4)?;
-                Ok(u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
-            }
-            _ if first == 0x81 => {
-                let b: [u8; 8] = self.bytes(8)?.try_into().unwrap_or_default();
-                Ok(u64::from_be_bytes(b))
-            }
+            _ if first == 0x80 => Ok(u64::from(u32::from_be_bytes(self.array()?))),
+            _ if first == 0x81 => Ok(u64::from_be_bytes(self.array()?)),
             _ => return self.err(format!("Unknown length encoding {first} in rdbLoadLen()")),
         })
     }
@@ -174,14 +172,8 @@ impl Reader<'_> {
         match self.len()? {
             Ok(n) => Ok(self.bytes(usize::try_from(n).unwrap_or(usize::MAX))?.to_vec()),
             Err(0) => Ok((self.byte()? as i8).to_string().into_bytes()),
-            Err(1) => {
-                let b = self.bytes(2)?;
-                Ok(i16::from_le_bytes([b[0], b[1]]).to_string().into_bytes())
-            }
-            Err(2) => {
-                let b = self.bytes(4)?;
-                Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]).to_string().into_bytes())
-            }
+            Err(1) => Ok(i16::from_le_bytes(self.array()?).to_string().into_bytes()),
+            Err(2) => Ok(i32::from_le_bytes(self.array()?).to_string().into_bytes()),
             Err(enc) => self.err(format!("Unknown RDB string encoding type {enc}")),
         }
     }
@@ -217,8 +209,7 @@ pub fn read_empty(buf: &[u8]) -> Result<RdbInfo, RdbError> {
             }
             RDB_OPCODE_EOF => {
                 let end = r.pos;
-                let stored = r.bytes(8)?;
-                let stored = u64::from_le_bytes(stored.try_into().unwrap_or_default());
+                let stored = u64::from_le_bytes(r.array()?);
                 let computed = crc64(buf.get(..end).unwrap_or_default());
                 info.checksum_ok = stored == 0 || stored == computed;
                 if !info.checksum_ok {
@@ -238,6 +229,7 @@ pub fn read_empty(buf: &[u8]) -> Result<RdbInfo, RdbError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -7,9 +7,10 @@
 use super::{ErrorKind, OpenMode, Storage};
 
 type Make<'a> = &'a mut dyn FnMut() -> Box<dyn Storage>;
+type Check = fn(&mut dyn Storage);
 
 /// Every check, by name: `(name, check)`.
-pub fn checks() -> Vec<(&'static str, fn(&mut dyn Storage))> {
+pub fn checks() -> Vec<(&'static str, Check)> {
     vec![
         ("open_modes", open_modes),
         ("write_read_len", write_read_len),

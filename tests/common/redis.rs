@@ -144,9 +144,9 @@ impl RedisServer {
         let manifest = std::fs::read_to_string(self.aof_dir().join("appendonly.aof.manifest")).unwrap_or_default();
         manifest
             .lines()
+            .rev()
             .filter(|l| l.ends_with("type i"))
-            .filter_map(|l| l.split(' ').nth(1))
-            .last()
+            .find_map(|l| l.split(' ').nth(1))
             .unwrap_or("appendonly.aof.1.incr.aof")
             .to_string()
     }
