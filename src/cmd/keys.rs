@@ -56,7 +56,10 @@ pub static COMMANDS: &[Command] = &[
         since: "3.2.1",
         ..Command::new("touch", -2, READONLY | FAST, (1, -1, 1), Group::Generic, touch)
     },
-    Command { summary: "Set a key's time to live in seconds", ..Command::new("expire", -3, WRITE | FAST, (1, 1, 1), Group::Generic, expire) },
+    Command {
+        summary: "Set a key's time to live in seconds",
+        ..Command::new("expire", -3, WRITE | FAST, (1, 1, 1), Group::Generic, expire)
+    },
     Command {
         summary: "Set a key's time to live in milliseconds",
         since: "2.6.0",
@@ -72,7 +75,10 @@ pub static COMMANDS: &[Command] = &[
         since: "2.6.0",
         ..Command::new("pexpireat", -3, WRITE | FAST, (1, 1, 1), Group::Generic, pexpireat)
     },
-    Command { summary: "Get the time to live for a key in seconds", ..Command::new("ttl", 2, READONLY | FAST, (1, 1, 1), Group::Generic, ttl) },
+    Command {
+        summary: "Get the time to live for a key in seconds",
+        ..Command::new("ttl", 2, READONLY | FAST, (1, 1, 1), Group::Generic, ttl)
+    },
     Command {
         summary: "Get the time to live for a key in milliseconds",
         since: "2.6.0",
