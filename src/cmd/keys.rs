@@ -112,7 +112,10 @@ fn c_str(b: &[u8]) -> String {
 
 /// `getIntFromObjectOrReply` for a db index, then `selectDb`'s range check.
 fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, Reply> {
-    let id = string2ll(arg).filter(|n| i32::try_from(*n).is_ok()).ok_or_else(Reply::not_integer)?;
+    let id = args::int(arg)?;
+    if i32::try_from(id).is_err() {
+        return Err(Reply::err("ERR value is out of range, value must between -2147483648 and 2147483647"));
+    }
     usize::try_from(id).ok().filter(|&id| id < ctx.srv.dbs.len()).ok_or_else(|| Reply::err(reply::DB_INDEX))
 }
 
