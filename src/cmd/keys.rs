@@ -23,7 +23,7 @@ use crate::cmd::args;
 use crate::keyspace::Value;
 use crate::reply::{self, Reply};
 use crate::server::Ctx;
-use crate::util::{string_match, string2ll};
+use crate::util::string_match;
 
 pub static COMMANDS: &[Command] = &[
     Command { summary: "Delete a key", ..Command::new("del", -2, WRITE, (1, -1, 1), Group::Generic, del) },
