@@ -1,5 +1,6 @@
-//! The string commands (Redis's `t_string.c`) and the three bitmap commands that work on
-//! strings bit by bit (`bitops.c`: SETBIT, GETBIT, BITCOUNT).
+//! The string commands (Redis's `t_string.c`). Submodules: [`bitops`] (SETBIT, GETBIT, BITCOUNT,
+//! which work on a string bit by bit), [`lcs`] (LCS) and [`long_double`] (INCRBYFLOAT's
+//! arithmetic).
 //!
 //! A string value is a byte array up to `proto-max-bulk-len` (512 MB) long. Redis stores small
 //! integers specially (the `int` encoding), but every command sees the same bytes, so here a
@@ -25,6 +26,8 @@
 //! Everything else propagates verbatim when it changed the dataset, and nothing when it did
 //! not (`SET k v NX` on an existing key, `SETBIT` that leaves the bit as it was).
 
+mod bitops;
+mod lcs;
 mod long_double;
 
 use super::keys::{already_expired, invalid_expire_time};
@@ -34,6 +37,8 @@ use crate::keyspace::Value;
 use crate::reply::{self, Reply};
 use crate::server::Ctx;
 use crate::util::string2ll;
+use bitops::{bitcount, getbit, setbit};
+use lcs::lcs;
 use long_double::LongDouble;
 
 pub static COMMANDS: &[Command] = &[
@@ -556,7 +561,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GETRANGE, SETRANGE, LCS
+// GETRANGE, SETRANGE
 // ---------------------------------------------------------------------------------------------
 
 /// Clamps a `start..=end` range with negative indexes counted from the end, as GETRANGE and
@@ -635,233 +640,4 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     ctx.signal_modified(key);
     ctx.dirty(1);
     Reply::Int(len as i64)
-}
-
-/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest common subsequence,
-/// by the classic dynamic-programming table, walked back from the end as Redis does (so the
-/// ranges come out last match first).
-fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    let (a, b) = match (read_string(ctx, argv[1]), read_string(ctx, argv[2])) {
-        (Lookup::WrongType, _) | (_, Lookup::WrongType) => return Reply::err("ERR The specified keys must contain string values"),
-        (a, b) => {
-            let take = |l: Lookup| if let Lookup::Found(s) = l { s } else { Vec::new() };
-            (take(a), take(b))
-        }
-    };
-    let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
-    let mut minmatchlen: i64 = 0;
-    let mut j = 3;
-    while j < argv.len() {
-        let opt = argv[j];
-        if args::is(opt, "idx") {
-            getidx = true;
-        } else if args::is(opt, "len") {
-            getlen = true;
-        } else if args::is(opt, "withmatchlen") {
-            withmatchlen = true;
-        } else if args::is(opt, "minmatchlen") && j + 1 < argv.len() {
-            minmatchlen = match args::int(argv[j + 1]) {
-                Ok(n) => n.max(0),
-                Err(e) => return e,
-            };
-            j += 1;
-        } else {
-            return Reply::syntax();
-        }
-        j += 1;
-    }
-    if getlen && getidx {
-        return Reply::err("ERR If you want both the length and indexes, please just use IDX.");
-    }
-    if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
-        return Reply::err("ERR String too long for LCS");
-    }
-    let (alen, blen) = (a.len(), b.len());
-    let cells = (alen as u64 + 1) * (blen as u64 + 1);
-    if cells.saturating_mul(4) > u64::try_from(ctx.srv.config.proto_max_bulk_len).unwrap_or(0) {
-        return Reply::err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
-    }
-    let w = blen + 1;
-    let mut table = vec![0u32; cells as usize];
-    for i in 1..=alen {
-        for j in 1..=blen {
-            table[i * w + j] =
-                if a[i - 1] == b[j - 1] { table[(i - 1) * w + j - 1] + 1 } else { table[(i - 1) * w + j].max(table[i * w + j - 1]) };
-        }
-    }
-    let total = table[alen * w + blen];
-    if getlen {
-        return Reply::Int(i64::from(total));
-    }
-    let mut result = vec![0u8; total as usize];
-    let mut idx = total as usize;
-    let mut matches = Vec::new();
-    let (mut i, mut j) = (alen, blen);
-    // `arange_start == alen` means "no range open", as in Redis.
-    let (mut arange_start, mut arange_end, mut brange_start, mut brange_end) = (alen, 0usize, 0usize, 0usize);
-    while i > 0 && j > 0 {
-        let mut emit = false;
-        if a[i - 1] == b[j - 1] {
-            result[idx - 1] = a[i - 1];
-            if arange_start == alen {
-                (arange_start, arange_end, brange_start, brange_end) = (i - 1, i - 1, j - 1, j - 1);
-            } else if arange_start == i && brange_start == j {
-                arange_start -= 1;
-                brange_start -= 1;
-            } else {
-                emit = true;
-            }
-            if arange_start == 0 || brange_start == 0 {
-                emit = true;
-            }
-            idx -= 1;
-            i -= 1;
-            j -= 1;
-        } else {
-            if table[(i - 1) * w + j] > table[i * w + j - 1] {
-                i -= 1;
-            } else {
-                j -= 1;
-            }
-            if arange_start != alen {
-                emit = true;
-            }
-        }
-        if emit {
-            let match_len = (arange_end - arange_start + 1) as i64;
-            if (minmatchlen == 0 || match_len >= minmatchlen) && getidx {
-                let mut m = vec![
-                    Reply::Array(vec![Reply::Int(arange_start as i64), Reply::Int(arange_end as i64)]),
-                    Reply::Array(vec![Reply::Int(brange_start as i64), Reply::Int(brange_end as i64)]),
-                ];
-                if withmatchlen {
-                    m.push(Reply::Int(match_len));
-                }
-                matches.push(Reply::Array(m));
-            }
-            arange_start = alen;
-        }
-    }
-    if getidx {
-        // A RESP2 map: "matches", [...], "len", n.
-        return Reply::Array(vec![Reply::bulk("matches"), Reply::Array(matches), Reply::bulk("len"), Reply::Int(i64::from(total))]);
-    }
-    Reply::Bulk(result)
-}
-
-// ---------------------------------------------------------------------------------------------
-// SETBIT, GETBIT, BITCOUNT
-// ---------------------------------------------------------------------------------------------
-
-/// `getBitOffsetFromArgument` (without the `#` form, which only BITFIELD uses): a bit offset
-/// whose byte lies below `proto-max-bulk-len`.
-fn bit_offset(ctx: &Ctx, arg: &[u8]) -> Result<u64, Reply> {
-    let err = || Reply::err("ERR bit offset is not an integer or out of range");
-    let off = string2ll(arg).ok_or_else(err)?;
-    if off < 0 || (off >> 3) >= ctx.srv.config.proto_max_bulk_len {
-        return Err(err());
-    }
-    Ok(off as u64)
-}
-
-fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    let key = argv[1];
-    let offset = match bit_offset(ctx, argv[2]) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    let on = match string2ll(argv[3]) {
-        Some(v @ (0 | 1)) => v == 1,
-        _ => return Reply::err("ERR bit is not an integer or out of range"),
-    };
-    let byte = (offset >> 3) as usize;
-    // `lookupStringForBitCommand`: create or zero-extend the string to hold the byte.
-    let mut dirty = false;
-    match write_string(ctx, key) {
-        Err(e) => return e,
-        Ok(Some(s)) => {
-            if s.len() < byte + 1 {
-                s.resize(byte + 1, 0);
-                dirty = true;
-            }
-        }
-        Ok(None) => {
-            ctx.db_add(key.to_vec(), Value::String(vec![0; byte + 1]));
-            dirty = true;
-        }
-    }
-    let Ok(Some(s)) = write_string(ctx, key) else {
-        return Reply::wrongtype();
-    };
-    let bit = 7 - (offset & 7) as u8;
-    let old = (s[byte] >> bit) & 1 == 1;
-    // Only a change (or a new / longer string) is a write: SETBIT to the same value is not
-    // propagated.
-    if dirty || old != on {
-        s[byte] = (s[byte] & !(1 << bit)) | (u8::from(on) << bit);
-        ctx.signal_modified(key);
-        ctx.dirty(1);
-    }
-    Reply::Int(i64::from(old))
-}
-
-fn getbit(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    let offset = match bit_offset(ctx, argv[2]) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    match read_string(ctx, argv[1]) {
-        Lookup::Missing => Reply::Int(0),
-        Lookup::WrongType => Reply::wrongtype(),
-        Lookup::Found(s) => {
-            let bit = s.get((offset >> 3) as usize).map_or(0, |b| (b >> (7 - (offset & 7))) & 1);
-            Reply::Int(i64::from(bit))
-        }
-    }
-}
-
-/// BITCOUNT key [start end [BYTE|BIT]]. The key is looked up first: a missing key counts 0
-/// whatever the other arguments are.
-fn bitcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    let s = match read_string(ctx, argv[1]) {
-        Lookup::Missing => return Reply::Int(0),
-        Lookup::WrongType => return Reply::wrongtype(),
-        Lookup::Found(s) => s,
-    };
-    let popcount = |bytes: &[u8]| bytes.iter().map(|b| i64::from(b.count_ones())).sum::<i64>();
-    match argv.len() {
-        2 => Reply::Int(popcount(&s)),
-        4 | 5 => {
-            let (start, end) = match (args::int(argv[2]), args::int(argv[3])) {
-                (Ok(s), Ok(e)) => (s, e),
-                (Err(e), _) | (_, Err(e)) => return e,
-            };
-            if start < 0 && end < 0 && start > end {
-                return Reply::Int(0);
-            }
-            let isbit = match argv.get(4) {
-                None => false,
-                Some(u) if args::is(u, "bit") => true,
-                Some(u) if args::is(u, "byte") => false,
-                Some(_) => return Reply::syntax(),
-            };
-            let len = s.len() as i64;
-            let total = if isbit { len << 3 } else { len };
-            let Some((start, end)) = clamp_range(start, end, total) else {
-                return Reply::Int(0);
-            };
-            if !isbit {
-                return Reply::Int(popcount(&s[start..=end]));
-            }
-            // Count whole bytes, then take off the bits outside the range at both edges.
-            let (first, last) = (start >> 3, end >> 3);
-            let first_mask = !((1u16 << (8 - (start & 7))) - 1) as u8;
-            let last_mask = ((1u16 << (7 - (end & 7))) - 1) as u8;
-            let mut count = popcount(&s[first..=last]);
-            count -= i64::from((s[first] & first_mask).count_ones());
-            count -= i64::from((s[last] & last_mask).count_ones());
-            Reply::Int(count)
-        }
-        _ => Reply::syntax(),
-    }
 }
