@@ -1,5 +1,5 @@
-//! The string commands (Redis's `t_string.c`). Submodules: [`bitops`] (SETBIT, GETBIT, BITCOUNT,
-//! which work on a string bit by bit), [`lcs`] (LCS) and [`long_double`] (INCRBYFLOAT's
+//! The string commands (Redis's `t_string.c`). Submodules: `bitops` (SETBIT, GETBIT, BITCOUNT,
+//! which work on a string bit by bit), `lcs` (LCS) and `long_double` (INCRBYFLOAT's
 //! arithmetic).
 //!
 //! A string value is a byte array up to `proto-max-bulk-len` (512 MB) long. Redis stores small
@@ -21,7 +21,7 @@
 //!
 //! INCRBYFLOAT logs its *result* because the sum is computed in C's `long double`; replaying
 //! the increment on another machine could round differently. The arithmetic itself lives in
-//! [`long_double`], which reproduces x87 extended precision in software.
+//! `long_double`, which reproduces x87 extended precision in software.
 //!
 //! Everything else propagates verbatim when it changed the dataset, and nothing when it did
 //! not (`SET k v NX` on an existing key, `SETBIT` that leaves the bit as it was).
