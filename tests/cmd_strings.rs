@@ -427,3 +427,128 @@ fn wrongtype_and_arity() {
         assert_eq!(run(&mut e, c, line), err(&format!("ERR wrong number of arguments for '{name}' command")), "{line}");
     }
 }
+
+/// No argument list, however odd, makes a string or key command panic.
+#[test]
+fn odd_arguments_never_panic() {
+    let commands = [
+        "GET",
+        "SET",
+        "SETNX",
+        "SETEX",
+        "PSETEX",
+        "GETSET",
+        "GETDEL",
+        "GETEX",
+        "MGET",
+        "MSET",
+        "MSETNX",
+        "APPEND",
+        "STRLEN",
+        "INCR",
+        "DECR",
+        "INCRBY",
+        "DECRBY",
+        "INCRBYFLOAT",
+        "GETRANGE",
+        "SUBSTR",
+        "SETRANGE",
+        "LCS",
+        "SETBIT",
+        "GETBIT",
+        "BITCOUNT",
+        "DEL",
+        "UNLINK",
+        "EXISTS",
+        "TYPE",
+        "KEYS",
+        "SCAN",
+        "RENAME",
+        "RENAMENX",
+        "MOVE",
+        "COPY",
+        "RANDOMKEY",
+        "TOUCH",
+        "EXPIRE",
+        "PEXPIRE",
+        "EXPIREAT",
+        "PEXPIREAT",
+        "TTL",
+        "PTTL",
+        "EXPIRETIME",
+        "PEXPIRETIME",
+        "PERSIST",
+    ];
+    let words: &[&[u8]] = &[
+        b"k",
+        b"z",
+        b"n",
+        b"",
+        b"0",
+        b"-1",
+        b"1",
+        b"7",
+        b"15",
+        b"16",
+        b"100",
+        b"-100",
+        b"9223372036854775807",
+        b"-9223372036854775808",
+        b"9223372036854775808",
+        b"4294967295",
+        b"1e4932",
+        b"-1e4932",
+        b"1e-4950",
+        b"0x1p16383",
+        b"0x1p-16445",
+        b"inf",
+        b"nan",
+        b"1.5",
+        b"EX",
+        b"PX",
+        b"EXAT",
+        b"PXAT",
+        b"KEEPTTL",
+        b"GET",
+        b"NX",
+        b"XX",
+        b"GT",
+        b"LT",
+        b"PERSIST",
+        b"DB",
+        b"REPLACE",
+        b"MATCH",
+        b"COUNT",
+        b"TYPE",
+        b"BIT",
+        b"BYTE",
+        b"IDX",
+        b"LEN",
+        b"MINMATCHLEN",
+        b"WITHMATCHLEN",
+        b"*",
+        b"[",
+        b"\\",
+        b"\0",
+        b"\xff\xfe",
+    ];
+    let (mut e, c) = engine_with(Config { proto_max_bulk_len: 1 << 16, ..Default::default() });
+    add_zset(&mut e, "z");
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for round in 0..20_000 {
+        let name = commands[next(commands.len())];
+        let mut argv: Vec<&[u8]> = vec![name.as_bytes()];
+        for _ in 0..next(7) {
+            argv.push(words[next(words.len())]);
+        }
+        let now = NOW + (round as i64) * 37;
+        let _ = e.execute(c, &argv, now);
+    }
+    e.take_aof_buf();
+}
