@@ -110,6 +110,13 @@ fn c_str(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..end]).into_owned()
 }
 
+/// An option keyword, compared as Redis does with `strcasecmp`: as a C string, so that bytes
+/// after a NUL are ignored (`"EX\0junk"` is `EX`).
+pub(crate) fn opt_is(arg: &[u8], word: &str) -> bool {
+    let end = arg.iter().position(|&c| c == 0).unwrap_or(arg.len());
+    arg[..end].eq_ignore_ascii_case(word.as_bytes())
+}
+
 /// `getIntFromObjectOrReply` for a db index, then `selectDb`'s range check.
 fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, Reply> {
     let id = args::int(arg)?;
@@ -176,9 +183,11 @@ fn keys(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     Reply::Array(found)
 }
 
-/// `parseScanCursorOrReply`: C's `strtoul`, so `""`, `+5` and `-1` (which wraps to the largest
-/// cursor) are accepted; leading spaces, trailing garbage and overflow are not.
+/// `parseScanCursorOrReply`: C's `strtoul` on a C string, so `""`, `+5`, `-1` (which wraps to
+/// the largest cursor) and `"0\0junk"` are accepted; leading spaces, trailing garbage and
+/// overflow are not.
 fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
+    let arg = &arg[..arg.iter().position(|&c| c == 0).unwrap_or(arg.len())];
     if arg.first().is_some_and(|c| c.is_ascii_whitespace()) {
         return None;
     }
@@ -214,7 +223,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut i = 2;
     while i < argv.len() {
         let more = argv.len() - i >= 2;
-        if args::is(argv[i], "count") && more {
+        if opt_is(argv[i], "count") && more {
             count = match args::int(argv[i + 1]) {
                 Ok(n) => n,
                 Err(e) => return e,
@@ -222,9 +231,9 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             if count < 1 {
                 return Reply::syntax();
             }
-        } else if args::is(argv[i], "match") && more {
+        } else if opt_is(argv[i], "match") && more {
             pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
-        } else if args::is(argv[i], "type") && more {
+        } else if opt_is(argv[i], "type") && more {
             typename = Some(argv[i + 1]);
         } else {
             return Reply::syntax();
@@ -241,7 +250,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
         if let Some(t) = typename {
             let name = ctx.lookup_read(&key).map_or("none", Value::type_name);
-            if !t.eq_ignore_ascii_case(name.as_bytes()) {
+            if !opt_is(t, name) {
                 continue;
             }
         }
@@ -355,9 +364,9 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut replace = false;
     let mut j = 3;
     while j < argv.len() {
-        if args::is(argv[j], "replace") {
+        if opt_is(argv[j], "replace") {
             replace = true;
-        } else if args::is(argv[j], "db") && j + 1 < argv.len() {
+        } else if opt_is(argv[j], "db") && j + 1 < argv.len() {
             dst = match parse_db_index(ctx, argv[j + 1]) {
                 Ok(d) => d,
                 Err(e) => return e,
@@ -422,13 +431,13 @@ fn pexpireat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 fn parse_expire_flags(argv: &[&[u8]]) -> Result<u8, Reply> {
     let mut flags = 0;
     for opt in argv.iter().skip(3) {
-        flags |= if args::is(opt, "nx") {
+        flags |= if opt_is(opt, "nx") {
             EXPIRE_NX
-        } else if args::is(opt, "xx") {
+        } else if opt_is(opt, "xx") {
             EXPIRE_XX
-        } else if args::is(opt, "gt") {
+        } else if opt_is(opt, "gt") {
             EXPIRE_GT
-        } else if args::is(opt, "lt") {
+        } else if opt_is(opt, "lt") {
             EXPIRE_LT
         } else {
             return Err(Reply::error(format!("ERR Unsupported option {}", c_str(opt))));
@@ -568,5 +577,7 @@ mod tests {
         assert_eq!(parse_scan_cursor(b"0 "), None);
         assert_eq!(parse_scan_cursor(b"+"), None);
         assert_eq!(parse_scan_cursor(b"x"), None);
+        assert_eq!(parse_scan_cursor(b"0\0abc"), Some(0));
+        assert_eq!(parse_scan_cursor(b"\0"), Some(0));
     }
 }

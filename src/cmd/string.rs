@@ -30,7 +30,7 @@ mod bitops;
 mod lcs;
 mod long_double;
 
-use super::keys::{already_expired, invalid_expire_time};
+use super::keys::{already_expired, invalid_expire_time, opt_is};
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::cmd::args;
 use crate::keyspace::Value;
@@ -238,30 +238,30 @@ fn parse_extended_args<'a>(argv: &[&'a [u8]], ty: CommandType) -> Result<Extende
         let next = argv.get(j + 1).copied();
         let f = out.flags;
         let no_ttl_option = f & (KEEPTTL | PERSIST) == 0;
-        if args::is(opt, "nx") && f & SET_XX == 0 && set {
+        if opt_is(opt, "nx") && f & SET_XX == 0 && set {
             out.flags |= SET_NX;
-        } else if args::is(opt, "xx") && f & SET_NX == 0 && set {
+        } else if opt_is(opt, "xx") && f & SET_NX == 0 && set {
             out.flags |= SET_XX;
-        } else if args::is(opt, "get") && set {
+        } else if opt_is(opt, "get") && set {
             out.flags |= SET_GET;
-        } else if args::is(opt, "keepttl") && f & (PERSIST | ANY_EXPIRE) == 0 && set {
+        } else if opt_is(opt, "keepttl") && f & (PERSIST | ANY_EXPIRE) == 0 && set {
             out.flags |= KEEPTTL;
-        } else if args::is(opt, "persist") && !set && f & (ANY_EXPIRE | KEEPTTL) == 0 {
+        } else if opt_is(opt, "persist") && !set && f & (ANY_EXPIRE | KEEPTTL) == 0 {
             out.flags |= PERSIST;
-        } else if args::is(opt, "ex") && no_ttl_option && f & (EXAT | PX | PXAT) == 0 && next.is_some() {
+        } else if opt_is(opt, "ex") && no_ttl_option && f & (EXAT | PX | PXAT) == 0 && next.is_some() {
             out.flags |= EX;
             out.expire = next;
             j += 1;
-        } else if args::is(opt, "px") && no_ttl_option && f & (EX | EXAT | PXAT) == 0 && next.is_some() {
+        } else if opt_is(opt, "px") && no_ttl_option && f & (EX | EXAT | PXAT) == 0 && next.is_some() {
             out.flags |= PX;
             out.unit_seconds = false;
             out.expire = next;
             j += 1;
-        } else if args::is(opt, "exat") && no_ttl_option && f & (EX | PX | PXAT) == 0 && next.is_some() {
+        } else if opt_is(opt, "exat") && no_ttl_option && f & (EX | PX | PXAT) == 0 && next.is_some() {
             out.flags |= EXAT;
             out.expire = next;
             j += 1;
-        } else if args::is(opt, "pxat") && no_ttl_option && f & (EX | EXAT | PX) == 0 && next.is_some() {
+        } else if opt_is(opt, "pxat") && no_ttl_option && f & (EX | EXAT | PX) == 0 && next.is_some() {
             out.flags |= PXAT;
             out.unit_seconds = false;
             out.expire = next;
@@ -323,7 +323,7 @@ fn set_generic(ctx: &mut Ctx, argv: &[&[u8]], a: &ExtendedArgs, value: &[u8], ok
         ctx.rewrite_argv(&[b"SET", key, value, b"PXAT", ms.as_bytes()]);
     } else if a.flags & SET_GET != 0 {
         // Propagate without GET (which may appear several times).
-        let kept: Vec<&[u8]> = argv.iter().enumerate().filter(|(j, a)| *j < 3 || !args::is(a, "get")).map(|(_, a)| *a).collect();
+        let kept: Vec<&[u8]> = argv.iter().enumerate().filter(|(j, a)| *j < 3 || !opt_is(a, "get")).map(|(_, a)| *a).collect();
         ctx.rewrite_argv(&kept);
     }
     get_reply.unwrap_or(ok)

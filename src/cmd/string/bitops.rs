@@ -8,6 +8,7 @@
 
 use super::{Lookup, clamp_range, read_string, write_string};
 use crate::cmd::args;
+use crate::cmd::keys::opt_is;
 use crate::keyspace::Value;
 use crate::reply::Reply;
 use crate::server::Ctx;
@@ -101,8 +102,8 @@ pub(super) fn bitcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             }
             let isbit = match argv.get(4) {
                 None => false,
-                Some(u) if args::is(u, "bit") => true,
-                Some(u) if args::is(u, "byte") => false,
+                Some(u) if opt_is(u, "bit") => true,
+                Some(u) if opt_is(u, "byte") => false,
                 Some(_) => return Reply::syntax(),
             };
             let len = s.len() as i64;

@@ -5,6 +5,7 @@
 
 use super::{Lookup, read_string};
 use crate::cmd::args;
+use crate::cmd::keys::opt_is;
 use crate::reply::Reply;
 use crate::server::Ctx;
 
@@ -22,13 +23,13 @@ pub(super) fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut j = 3;
     while j < argv.len() {
         let opt = argv[j];
-        if args::is(opt, "idx") {
+        if opt_is(opt, "idx") {
             getidx = true;
-        } else if args::is(opt, "len") {
+        } else if opt_is(opt, "len") {
             getlen = true;
-        } else if args::is(opt, "withmatchlen") {
+        } else if opt_is(opt, "withmatchlen") {
             withmatchlen = true;
-        } else if args::is(opt, "minmatchlen") && j + 1 < argv.len() {
+        } else if opt_is(opt, "minmatchlen") && j + 1 < argv.len() {
             minmatchlen = match args::int(argv[j + 1]) {
                 Ok(n) => n.max(0),
                 Err(e) => return e,
