@@ -72,6 +72,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
 pub enum Group {
     Generic,
     String,
+    Bitmap,
     List,
     Set,
     SortedSet,
@@ -86,6 +87,7 @@ impl Group {
         match self {
             Group::Generic => "generic",
             Group::String => "string",
+            Group::Bitmap => "bitmap",
             Group::List => "list",
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
