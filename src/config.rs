@@ -114,7 +114,8 @@ impl Config {
         match name.to_ascii_lowercase().as_str() {
             "appendonly" => self.appendonly = yes_no(value)?,
             "appendfsync" => {
-                self.appendfsync = AppendFsync::parse(value.as_bytes()).ok_or("argument(s) must be one of the following: always, everysec, no")?
+                self.appendfsync =
+                    AppendFsync::parse(value.as_bytes()).ok_or("argument(s) must be one of the following: always, everysec, no")?
             }
             "port" if startup => self.port = value.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?,
             "bind" if startup => self.bind = value.to_string(),
