@@ -189,10 +189,8 @@ impl Config {
         let Some(entry) = table::lookup(name.as_bytes()) else {
             return Err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"));
         };
-        if !startup {
-            if let Some(reason) = self.refusal(entry.param) {
-                return Err(reason.to_string());
-            }
+        if !startup && let Some(reason) = self.refusal(entry.param) {
+            return Err(reason.to_string());
         }
         let v = parse_value(entry.param, value.as_bytes(), &self.load(entry.param))?;
         self.store(entry.param, v);
@@ -217,10 +215,10 @@ impl Config {
         let seen = |out: &Vec<(Vec<u8>, String)>, name: &[u8]| out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         for &pattern in patterns {
             if !pattern.iter().any(|c| matches!(c, b'[' | b'*' | b'?')) {
-                if let Some(e) = table::lookup(pattern) {
-                    if !seen(&out, pattern) {
-                        out.push((pattern.to_vec(), self.get_param(e.param)));
-                    }
+                if let Some(e) = table::lookup(pattern)
+                    && !seen(&out, pattern)
+                {
+                    out.push((pattern.to_vec(), self.get_param(e.param)));
                 }
                 continue;
             }
@@ -542,15 +540,16 @@ fn enum_error(values: &[(&str, i32)]) -> String {
 /// `numericParseString` + `numericBoundaryCheck`.
 fn parse_number(num: Num, s: &str) -> Result<i64, String> {
     let parsed = (|| {
-        if matches!(num.fmt, NumFmt::Memory | NumFmt::MemoryPercent) {
-            if let Some(v) = memtoull(s) {
-                return Some(v as i64);
-            }
+        if matches!(num.fmt, NumFmt::Memory | NumFmt::MemoryPercent)
+            && let Some(v) = memtoull(s)
+        {
+            return Some(v as i64);
         }
-        if num.fmt == NumFmt::MemoryPercent && s.len() > 1 && s.ends_with('%') {
-            if let Some(v) = string2ll(&s.as_bytes()[..s.len() - 1]).filter(|v| *v >= 0) {
-                return Some(-v);
-            }
+        if num.fmt == NumFmt::MemoryPercent
+            && s.len() > 1
+            && let Some(v) = s.strip_suffix('%').and_then(|d| string2ll(d.as_bytes())).filter(|v| *v >= 0)
+        {
+            return Some(-v);
         }
         if num.fmt == NumFmt::Octal {
             return c_strtoll(s, 8);
@@ -651,7 +650,7 @@ fn parse_special(special: Special, args: &[&str], old: &Val) -> Result<String, S
             Ok(args[0].to_string())
         }
         Special::Save => {
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 return err("Invalid save parameters");
             }
             let mut out = Vec::new();
@@ -668,7 +667,7 @@ fn parse_special(special: Special, args: &[&str], old: &Val) -> Result<String, S
             Ok(out.join(" "))
         }
         Special::ClientOutputBufferLimit => {
-            if args.len() % 4 != 0 {
+            if !args.len().is_multiple_of(4) {
                 return err("Wrong number of arguments in buffer limit configuration.");
             }
             let mut limits = parse_obuf_limits(&old.clone().text());
