@@ -115,6 +115,8 @@ pub struct Server {
     /// Keys that received data while clients were blocked on them (`signalKeyAsReady`).
     pub ready_keys: Vec<(usize, Key)>,
     pub rng: fastrand::Rng,
+    /// Clients connected now (INFO clients); kept by the engine.
+    pub connected_clients: usize,
 }
 
 impl Server {
@@ -137,6 +139,7 @@ impl Server {
             blocking_keys: HashMap::default(),
             ready_keys: Vec::new(),
             rng: fastrand::Rng::with_seed(0x0A0F_1AB5),
+            connected_clients: 0,
         }
     }
 
