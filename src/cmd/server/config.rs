@@ -68,7 +68,7 @@ pub type Changed = Vec<&'static str>;
 
 fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     // Pairs only: `CONFIG SET a 1 b` is a syntax error, not an arity error.
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Reply::syntax();
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();

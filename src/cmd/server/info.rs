@@ -47,7 +47,7 @@ pub fn gen_info_string(srv: &Server, args: &[&[u8]]) -> String {
         }
     }
     let wanted = |name: &str| all || sections.contains(name);
-    let generators: [(&str, bool, fn(&Server, &mut String)); 13] = [
+    let generators: [(&str, bool, Section); 13] = [
         ("Server", wanted("server"), server),
         ("Clients", wanted("clients"), clients),
         ("Memory", wanted("memory"), memory),
@@ -75,6 +75,9 @@ pub fn gen_info_string(srv: &Server, args: &[&[u8]]) -> String {
     }
     out
 }
+
+/// Writes a section's `field:value` lines.
+type Section = fn(&Server, &mut String);
 
 fn line(out: &mut String, key: &str, value: impl std::fmt::Display) {
     let _ = write!(out, "{key}:{value}\r\n");
