@@ -82,12 +82,14 @@ impl Engine {
         let id = self.next_client_id;
         self.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
+        self.srv.connected_clients += 1;
         self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, ..Client::default() });
         id
     }
 
     pub fn disconnect(&mut self, id: ClientId) {
         if let Some(mut c) = self.clients.remove(&id) {
+            self.srv.connected_clients -= 1;
             cmd::multi::unwatch_all_keys(&mut self.srv, &mut c);
             self.unblock_registration(&c);
         }

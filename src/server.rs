@@ -151,6 +151,8 @@ pub struct Server {
     log: VecDeque<LogLine>,
     /// Lines logged since the host last drained them.
     log_unread: usize,
+    /// Clients connected now (INFO clients); kept by the engine.
+    pub connected_clients: usize,
 }
 
 impl Server {
@@ -177,6 +179,7 @@ impl Server {
             storage: Box::new(MemoryStorage::new()),
             log: VecDeque::new(),
             log_unread: 0,
+            connected_clients: 0,
         }
     }
 
