@@ -4,7 +4,6 @@
 //! zeros) and prints doubles with C's `%.17g` in 7.0 (7.2 switched to shortest round-trip).
 //! These small functions are shared by every command family so that every reply agrees with
 //! `redis-server` 7.0.15 byte for byte.
-#![deny(clippy::indexing_slicing)]
 
 /// Redis's `string2ll`: the decimal form that Redis would itself print, and nothing else.
 /// `"0123"`, `"+1"`, `"-0"`, `" 1"`, `""` and anything outside the i64 range are refused.
