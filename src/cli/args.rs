@@ -13,9 +13,9 @@
 //! Bad directive or wrong number of arguments
 //! ```
 //!
-//! Every engine setting goes through [`Config::set`] with its redis.conf name, so the command
-//! line, a config file and CONFIG SET share one table. `logfile` and `loglevel` belong to the
-//! process, not to the engine, and are kept here.
+//! Every setting goes through [`Config::set`] with its redis.conf name, so the command line, a
+//! config file and CONFIG SET share one table; the process then reads `logfile` and `loglevel`
+//! back from it.
 //!
 //! Compared with redis-server: no `include`, `rename-command`, `user`, `loadmodule`, and no
 //! config from stdin (`-`).
@@ -23,16 +23,13 @@
 use std::ffi::OsString;
 
 use aof_lab::Config;
+use aof_lab::config::table;
 use aof_lab::resp::{repr, split_args};
 
 use super::log::Level;
 
 /// `REDIS_VERSION`, which the error banner names.
 pub const REDIS_VERSION: &str = "7.0.15";
-
-/// Configs that take several arguments (`MULTI_ARG_CONFIG` in Redis 7.0's config table); their
-/// arguments are joined with spaces, which is also how CONFIG GET shows them.
-const MULTI_ARG: &[&str] = &["save", "bind", "client-output-buffer-limit", "oom-score-adj-values"];
 
 /// Accepted and ignored with a warning, as in 7.0's `deprecated_configs`.
 const DEPRECATED: &[&str] = &["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"];
@@ -144,6 +141,9 @@ pub fn parse_serve_args(args: &[OsString]) -> Result<ServeOptions, ConfigError> 
         warnings: Vec::new(),
     };
     load_config_from_string(&text, &mut opts)?;
+    // The process reads its own two settings back from the table, so that CONFIG GET shows them.
+    opts.logfile = opts.config.get("logfile").unwrap_or_default();
+    opts.loglevel = opts.config.get("loglevel").as_deref().and_then(Level::parse).unwrap_or(Level::Notice);
     Ok(opts)
 }
 
@@ -169,31 +169,23 @@ fn load_config_from_string(text: &[u8], opts: &mut ServeOptions) -> Result<(), C
 }
 
 fn apply(name: &str, values: &[String], opts: &mut ServeOptions) -> Result<(), String> {
-    let single = || match values {
-        [v] => Ok(v.as_str()),
-        _ => Err("wrong number of arguments".to_string()),
-    };
-    match name {
-        "logfile" => opts.logfile = single()?.to_string(),
-        "loglevel" => {
-            opts.loglevel = Level::parse(single()?).ok_or("argument(s) must be one of the following: debug, verbose, notice, warning")?;
-        }
-        _ if is_known(&opts.config, name) => {
-            let value = if MULTI_ARG.contains(&name) { values.join(" ") } else { single()?.to_string() };
-            opts.config.set(name, &value, true)?;
-        }
-        _ if DEPRECATED.contains(&name) => {
-            opts.warnings.push(format!("Configuration argument '{name}' is deprecated and will be ignored"));
-        }
-        _ => return Err("Bad directive or wrong number of arguments".to_string()),
+    if let Some(entry) = table::lookup(name.as_bytes()) {
+        let value = if entry.param.flags & table::MULTI_ARG != 0 {
+            // `--save 900 1 300 10` and `--save "900 1 300 10"` mean the same.
+            values.join(" ")
+        } else {
+            match values {
+                [v] => v.clone(),
+                _ => return Err("wrong number of arguments".to_string()),
+            }
+        };
+        return opts.config.set(name, &value, true);
     }
-    Ok(())
-}
-
-/// Is `name` in the engine's config table? `Config::get` knows every readable name; a name it
-/// does not know may still be settable, which a trial `set` on a copy tells.
-fn is_known(config: &Config, name: &str) -> bool {
-    config.get(name).is_some() || !matches!(config.clone().set(name, "", true), Err(e) if e.starts_with("Unknown option"))
+    if DEPRECATED.contains(&name) {
+        opts.warnings.push(format!("Configuration argument '{name}' is deprecated and will be ignored"));
+        return Ok(());
+    }
+    Err("Bad directive or wrong number of arguments".to_string())
 }
 
 /// `sdstrim(line, " \t\r\n")`.

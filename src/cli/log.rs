@@ -15,6 +15,8 @@
 
 use std::io::Write;
 
+use aof_lab::server::LogLevel;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Debug,
@@ -63,18 +65,35 @@ impl Logger {
     }
 
     pub fn log(&self, level: Level, msg: &str) {
+        self.log_at(level, now_ms(), msg);
+    }
+
+    /// A line stamped with another time: the engine's log lines carry the engine's time.
+    pub fn log_at(&self, level: Level, time_ms: i64, msg: &str) {
         if !self.enabled(level) {
             return;
         }
-        let line = format!("{}:{} {} {} {}\n", self.pid, self.role, timestamp(), level.mark(), msg);
+        let line = format!("{}:{} {} {} {}\n", self.pid, self.role, timestamp(time_ms), level.mark(), msg);
         self.write_raw(&line);
+    }
+
+    /// The engine's own log (AOF start-up, rewrites, write errors), in the same format.
+    pub fn engine_lines(&self, lines: Vec<aof_lab::server::LogLine>) {
+        for l in lines {
+            let level = match l.level {
+                LogLevel::Debug => Level::Debug,
+                LogLevel::Verbose => Level::Verbose,
+                LogLevel::Notice => Level::Notice,
+                LogLevel::Warning => Level::Warning,
+            };
+            self.log_at(level, l.time_ms, &l.text);
+        }
     }
 
     /// What Redis's signal handler writes (`serverLogFromHandler`): no level, no local time,
     /// `pid:signal-handler (unixtime) message`.
     pub fn log_from_handler(&self, msg: &str) {
-        let unixtime = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        self.write_raw(&format!("{}:signal-handler ({}) {}\n", self.pid, unixtime, msg));
+        self.write_raw(&format!("{}:signal-handler ({}) {}\n", self.pid, now_ms() / 1000, msg));
     }
 
     fn write_raw(&self, line: &str) {
@@ -91,27 +110,22 @@ impl Logger {
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 /// `%d %b %Y %H:%M:%S.%03d` in local time, as `serverLogRaw` prints it.
-fn timestamp() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = now.as_secs() as libc::time_t;
+fn timestamp(time_ms: i64) -> String {
+    let (secs, millis) = (time_ms.div_euclid(1000), time_ms.rem_euclid(1000));
+    let secs = secs as libc::time_t;
     // SAFETY: localtime_r only writes the `tm` we own; a zeroed `tm` is a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
     if !ok {
-        return format!("{}.{:03}", now.as_secs(), now.subsec_millis());
+        return format!("{secs}.{millis:03}");
     }
     let month = MONTHS.get(tm.tm_mon as usize).copied().unwrap_or("???");
-    format!(
-        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
-        tm.tm_mday,
-        month,
-        tm.tm_year + 1900,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        now.subsec_millis()
-    )
+    format!("{:02} {} {} {:02}:{:02}:{:02}.{:03}", tm.tm_mday, month, tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, millis)
 }
 
 #[cfg(test)]
@@ -120,11 +134,11 @@ mod tests {
 
     #[test]
     fn timestamp_shape() {
-        let t = timestamp();
+        let t = timestamp(1_795_464_995_123);
         // "23 Nov 2026 19:54:20.123"
         assert_eq!(t.len(), 24, "{t}");
         assert_eq!(&t[2..3], " ");
-        assert_eq!(&t[20..21], ".");
+        assert_eq!(&t[20..], ".123");
     }
 
     #[test]

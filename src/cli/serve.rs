@@ -5,7 +5,8 @@
 //! 1. read what clients sent and execute every complete command, in order (pipelining);
 //!    replies are encoded into each client's reply buffer, not sent;
 //! 2. `serverCron` every 1000/hz ms: active expiry, blocked-client timeouts;
-//! 3. [`before_sleep`]: where the AOF buffer is written (and, with `appendfsync always`, fsynced);
+//! 3. [`before_sleep`]: the AOF buffer is written to the incr file (and, with
+//!    `appendfsync always`, fsynced);
 //! 4. release the replies of the turn and write them (`handleClientsWithPendingWrites`).
 //!
 //! Step 3 before step 4 is the whole point of Redis's write path: a client is only told "OK" once
@@ -13,16 +14,19 @@
 //! command of the turn is also what makes `always` affordable (group commit).
 //!
 //! Compared with redis-server: TCP only (no unix socket, no TLS), no `timeout`/`tcp-keepalive`,
-//! no client output-buffer limits or query-buffer limit, no RDB save on SHUTDOWN.
+//! no client output-buffer limits or query-buffer limit, no RDB save on SHUTDOWN (the data is
+//! only as durable as the AOF: run with `--appendonly yes`).
 
 use std::borrow::Cow;
 use std::io::Write;
 use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aof_lab::engine::StartError;
 use aof_lab::keyspace::HashMap;
 use aof_lab::resp::{self, Limits};
-use aof_lab::server::ClientId;
+use aof_lab::server::{AofState, ClientId};
+use aof_lab::storage::FsStorage;
 use aof_lab::{Config, Engine, Reply};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -46,21 +50,30 @@ fn now_ms() -> i64 {
 }
 
 /// `beforeSleep`, the AOF's moment in the turn: every command of the turn has run, no reply of
-/// the turn has been released. `flush_append_only_file` goes here (write `aof_buf` to the incr
-/// file; fsync now with `always`, in the background at most once a second with `everysec`).
-/// Until then the propagated bytes stay in the engine's `aof_buf`.
-pub fn before_sleep(_engine: &mut Engine) {}
+/// the turn has been released. The engine writes `aof_buf` to the incr file here and fsyncs as
+/// `appendfsync` says (now with `always`; at most once a second with `everysec`).
+/// `Err` is the exit status when the engine did what Redis does with `exit(1)` (an AOF write or
+/// fsync error under `always`): the turn's replies must then never be sent.
+pub fn before_sleep(engine: &mut Engine, log: &Logger) -> Result<(), i32> {
+    engine.before_sleep(now_ms());
+    log.engine_lines(engine.take_log());
+    if engine.exited().is_some() { Err(1) } else { Ok(()) }
+}
 
-/// `loadDataFromDisk`: between "Server initialized" and "Ready to accept connections". AOF
-/// loading goes here.
-pub fn load_data_from_disk(_engine: &mut Engine, _log: &Logger) {}
-
-/// `prepareForShutdown`: last chance to get data to disk before the process exits (Redis logs
-/// "Calling fsync() on the AOF file." here and flushes + fsyncs the AOF). True if the server
-/// may exit.
-pub fn prepare_for_shutdown(engine: &mut Engine, _log: &Logger) -> bool {
-    before_sleep(engine);
-    true
+/// `prepareForShutdown`: with the AOF on, flush what is left of `aof_buf` and fsync the incr
+/// file, so that a clean shutdown loses nothing whatever `appendfsync` says.
+pub fn prepare_for_shutdown(engine: &mut Engine, log: &Logger) {
+    if engine.srv.aof_state != AofState::Off {
+        log.log(Level::Notice, "Calling fsync() on the AOF file.");
+        engine.srv.now_ms = now_ms();
+        engine.srv.flush_append_only_file(true);
+        if let Some(path) = engine.srv.aof.incr_path.clone()
+            && let Err(e) = engine.srv.storage.sync(&path)
+        {
+            log.log(Level::Warning, &format!("Fail to fsync the AOF file: {}.", e.strerror()));
+        }
+    }
+    log.engine_lines(engine.take_log());
 }
 
 /// Why the loop stops.
@@ -70,7 +83,12 @@ enum Shutdown {
 }
 
 pub fn main(opts: ServeOptions) -> i32 {
-    let mut log = Logger::new(opts.loglevel, opts.logfile.clone());
+    // Redis chdirs into `dir` while reading its config, so a relative `logfile` lives there.
+    let mut logfile = opts.logfile.clone();
+    if !logfile.is_empty() && std::path::Path::new(&logfile).is_relative() {
+        logfile = std::path::Path::new(&opts.config.dir).join(&logfile).to_string_lossy().into_owned();
+    }
+    let mut log = Logger::new(opts.loglevel, logfile);
     log.log(Level::Warning, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     log.log(
         Level::Warning,
@@ -112,9 +130,28 @@ pub fn main(opts: ServeOptions) -> i32 {
         }
     };
     log.log(Level::Notice, &format!("Running mode=standalone, port={}.", opts.config.port));
-    let mut engine = Engine::new(opts.config, now_ms());
     log.log(Level::Warning, "Server initialized");
-    load_data_from_disk(&mut engine, &log);
+    // `loadDataFromDisk` and the AOF's start-up: manifest, load, incr file opened.
+    let storage = match FsStorage::new(&opts.config.dir) {
+        Ok(s) => s,
+        Err(e) => {
+            log.log(Level::Warning, &format!("Can't chdir to '{}': {}", opts.config.dir, e.strerror()));
+            return 1;
+        }
+    };
+    let engine = match Engine::open(opts.config, Box::new(storage), now_ms()) {
+        Ok(mut engine) => {
+            log.engine_lines(engine.take_log());
+            engine
+        }
+        Err(StartError { mut engine, lines }) => {
+            log.engine_lines(engine.take_log());
+            for l in lines {
+                log.log(Level::Warning, &l);
+            }
+            return 1;
+        }
+    };
     log.log(Level::Notice, "Ready to accept connections");
 
     let mut server = Server {
@@ -284,6 +321,8 @@ impl Server {
             if self.shutdown.is_none() && Instant::now() >= next_cron {
                 self.engine.cron(now_ms());
                 self.serve_unblocked();
+                // CONFIG SET loglevel takes effect here, within 1/hz s.
+                self.log.level = self.engine.srv.config.get("loglevel").as_deref().and_then(Level::parse).unwrap_or(self.log.level);
                 let hz = u64::from(self.engine.srv.config.hz.clamp(1, 500));
                 next_cron += Duration::from_millis(1000 / hz);
                 // After a long turn, do not run cron in a burst to catch up.
@@ -291,26 +330,24 @@ impl Server {
             }
 
             if let Some(reason) = self.shutdown.take() {
-                if self.finish_shutdown(reason) {
-                    return 0;
-                }
+                self.finish_shutdown(reason);
+                return 0;
             }
 
-            before_sleep(&mut self.engine);
+            if let Err(status) = before_sleep(&mut self.engine, &self.log) {
+                return status;
+            }
             self.handle_clients_with_pending_writes();
         }
     }
 
-    fn finish_shutdown(&mut self, reason: Shutdown) -> bool {
+    fn finish_shutdown(&mut self, reason: Shutdown) {
         if let Shutdown::Signal(sig) = reason {
             self.log.log_from_handler(&format!("Received {} scheduling shutdown...", signals::name(sig)));
         }
         self.log.log(Level::Warning, "User requested shutdown...");
-        if !prepare_for_shutdown(&mut self.engine, &self.log) {
-            return false;
-        }
+        prepare_for_shutdown(&mut self.engine, &self.log);
         self.log.log(Level::Warning, "aof-lab is now ready to exit, bye bye...");
-        true
     }
 
     fn accept(&mut self, index: usize) {
@@ -373,11 +410,11 @@ impl Server {
         }
         self.process_input_buffer(id);
         if matches!(outcome, ReadOutcome::Eof) {
-            if self.log.enabled(Level::Verbose) {
-                if let Some(c) = self.conns.get(&id) {
-                    let info = self.client_info(c);
-                    self.log.log(Level::Verbose, &format!("Client closed connection {info}"));
-                }
+            if self.log.enabled(Level::Verbose)
+                && let Some(c) = self.conns.get(&id)
+            {
+                let info = self.client_info(c);
+                self.log.log(Level::Verbose, &format!("Client closed connection {info}"));
             }
             match self.conns.get_mut(&id) {
                 // A blocked client that went away is freed at once (its reply has nowhere to go).
