@@ -28,19 +28,10 @@ fn zpop_min_max(ctx: &mut Ctx, argv: &[&[u8]], max: bool) -> Reply {
         return Reply::syntax();
     }
     let count = match argv.get(2) {
-        Some(a) => Some(tri!(positive_long(a))),
+        Some(a) => Some(tri!(args::positive(a, "ERR value is out of range, must be positive"))),
         None => None,
     };
     generic_zpop(ctx, &argv[1..2], max, Shape::Flat, count).0
-}
-
-/// `getPositiveLongFromObjectOrReply` with the default messages.
-fn positive_long(a: &[u8]) -> Result<i64, Reply> {
-    match string2ll(a) {
-        None => Err(Reply::not_integer()),
-        Some(n) if n < 0 => Err(Reply::err("ERR value is out of range, must be positive")),
-        Some(n) => Ok(n),
-    }
 }
 
 /// How the popped members are laid out in the reply (RESP2).

@@ -154,11 +154,7 @@ fn generic(ctx: &mut Ctx, argv: &[&[u8]], dst: Option<&[u8]>, numkeys_idx: usize
             withscores = true;
             j += 1;
         } else if card_only && remaining >= 2 && args::is(a, "limit") {
-            limit = match crate::util::string2ll(argv[j + 1]) {
-                None => return Reply::not_integer(),
-                Some(n) if n < 0 => return Reply::err("ERR LIMIT can't be negative"),
-                Some(n) => n,
-            };
+            limit = tri!(args::positive(argv[j + 1], "ERR LIMIT can't be negative"));
             j += 2;
         } else {
             return Reply::syntax();
