@@ -6,14 +6,15 @@
 //! | list   | `VecDeque<Vec<u8>>`                    | quicklist of listpacks                   |
 //! | hash   | insertion-ordered map                  | listpack (≤128 fields, ≤64 B) / hashtable|
 //! | set    | insertion-ordered set + intset flag    | intset (integers, ≤512) / hashtable      |
-//! | zset   | member→score map + ordered tree        | listpack (≤128, ≤64 B) / skiplist        |
+//! | zset   | member→score map + sorted blocks       | listpack (≤128, ≤64 B) / skiplist        |
 //!
 //! The intset flag matters because an intset replies in numeric order (`SADD s 3 1 2;
-//! SMEMBERS s` gives `1 2 3`), and a set stays a hashtable once converted, as in Redis.
+//! SMEMBERS s` gives `1 2 3`), and a set stays a hashtable once converted, as in Redis. The zset
+//! (its own module, [`super::zset`]) records its encoding for the same reason: `-0` scores.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
+pub use super::zset::{Score, ZSet};
 use super::{Map, Set};
 use crate::util::string2ll;
 
@@ -117,122 +118,5 @@ impl SetValue {
             v.sort_by_key(|m| string2ll(m).unwrap_or(0));
         }
         v
-    }
-}
-
-/// A score usable as a tree key: ordered like Redis's skiplist (numeric, `-0 == 0`), never NaN.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Score(pub f64);
-
-impl Eq for Score {}
-impl PartialOrd for Score {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Score {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.partial_cmp(&other.0).unwrap_or(Ordering::Equal)
-    }
-}
-
-/// A sorted set: members ordered by (score, member bytes), like the skiplist.
-///
-/// `skiplist` records Redis's encoding, because one detail of it shows through: a listpack stores
-/// an integral score as an integer, so `-0` becomes `0` there, while a skiplist keeps `-0.0`
-/// (`ZADD z -0 a; ZSCORE z a` gives `0`, but `-0` once `z` has grown into a skiplist). A zset
-/// starts as a listpack and converts when it would exceed `zset-max-listpack-entries` members or
-/// get a member longer than `zset-max-listpack-value`; it never converts back on removal (only
-/// the *STORE commands build a result as a skiplist and shrink it, see
-/// [`ZSet::convert_to_listpack_if_needed`]).
-#[derive(Clone, Debug, Default)]
-pub struct ZSet {
-    pub dict: Map<Vec<u8>, f64>,
-    pub tree: BTreeSet<(Score, Vec<u8>)>,
-    /// Encoding: false = listpack, true = skiplist.
-    pub skiplist: bool,
-}
-
-/// Equality is logical content (the encoding does not count), like `DEBUG DIGEST`.
-impl PartialEq for ZSet {
-    fn eq(&self, other: &Self) -> bool {
-        self.dict.len() == other.dict.len() && self.dict.iter().all(|(m, s)| other.dict.get(m).is_some_and(|o| o.to_bits() == s.to_bits()))
-    }
-}
-
-/// A listpack stores integral scores as integers (`zzlInsertAt` → `double2ll`), which turns
-/// `-0.0` into `0`.
-fn listpack_score(score: f64) -> f64 {
-    if score == 0.0 { 0.0 } else { score }
-}
-
-impl ZSet {
-    /// An empty zset that is already a skiplist (`createZsetObject`), as the *STORE commands make
-    /// for a large result.
-    pub fn new_skiplist() -> ZSet {
-        ZSet { skiplist: true, ..ZSet::default() }
-    }
-    pub fn len(&self) -> usize {
-        self.dict.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.dict.is_empty()
-    }
-    pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).copied()
-    }
-    /// Sets a member's score (adding it if new); returns the previous score. Like `zsetAdd`, a
-    /// score equal to the current one (`0 == -0`) changes nothing, and a new member that would
-    /// overflow the listpack limits converts the zset to a skiplist first.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> Option<f64> {
-        if let Some(&old) = self.dict.get(&member) {
-            if old == score {
-                return Some(old);
-            }
-        } else if !self.skiplist && (self.dict.len() >= MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE) {
-            self.skiplist = true;
-        }
-        let score = if self.skiplist { score } else { listpack_score(score) };
-        let old = self.dict.insert(member.clone(), score);
-        if let Some(o) = old {
-            self.tree.remove(&(Score(o), member.clone()));
-        }
-        self.tree.insert((Score(score), member));
-        old
-    }
-    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let old = self.dict.swap_remove(member)?;
-        self.tree.remove(&(Score(old), member.to_vec()));
-        Some(old)
-    }
-    /// Ascending (score, member) order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        self.tree.iter().map(|(s, m)| (m.as_slice(), s.0))
-    }
-    /// 0-based rank in ascending order.
-    pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        Some(self.tree.range(..(Score(score), member.to_vec())).count())
-    }
-    /// The lowest (`max == false`) or highest member, removed (ZPOPMIN / ZPOPMAX).
-    pub fn pop(&mut self, max: bool) -> Option<(Vec<u8>, f64)> {
-        let (score, member) = if max { self.tree.pop_last()? } else { self.tree.pop_first()? };
-        self.dict.swap_remove(&member);
-        Some((member, score.0))
-    }
-    /// `zsetConvertToListpackIfNeeded`: a skiplist small enough becomes a listpack again (and
-    /// its `-0` scores become `0`).
-    pub fn convert_to_listpack_if_needed(&mut self) {
-        if !self.skiplist || self.len() > MAX_LISTPACK_ENTRIES || self.dict.keys().any(|m| m.len() > MAX_LISTPACK_VALUE) {
-            return;
-        }
-        self.skiplist = false;
-        let negative_zeros: Vec<Vec<u8>> =
-            self.dict.iter().filter(|(_, s)| **s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.clone()).collect();
-        for m in negative_zeros {
-            self.tree.remove(&(Score(0.0), m.clone()));
-            self.tree.insert((Score(0.0), m.clone()));
-            self.dict.insert(m, 0.0);
-        }
     }
 }

@@ -158,8 +158,8 @@ fn collect_range<'a>(z: &'a ZSet, spec: &Spec, reverse: bool, offset: i64, limit
     match spec {
         Spec::Rank(start, end) => match rank_bounds(z.len(), *start, *end) {
             None => Vec::new(),
-            Some((s, e)) if reverse => z.iter().rev().skip(s).take(e - s + 1).collect(),
-            Some((s, e)) => z.iter().skip(s).take(e - s + 1).collect(),
+            Some((s, e)) if reverse => z.iter_rev_to(z.len() - s).take(e - s + 1).collect(),
+            Some((s, e)) => z.iter_from(s).take(e - s + 1).collect(),
         },
         Spec::Score(r) if reverse => r.reverse(z).skip(offset).take_while(|(_, s)| r.gte_min(*s)).take(limit).collect(),
         Spec::Score(r) => r.forward(z).skip(offset).take_while(|(_, s)| r.lte_max(*s)).take(limit).collect(),
@@ -214,7 +214,7 @@ pub fn zcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(z) = tri!(read(ctx, argv[1])) else {
         return Reply::Int(0);
     };
-    Reply::Int(r.members(z).count() as i64)
+    Reply::Int(r.count(z) as i64)
 }
 
 pub fn zlexcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -224,7 +224,7 @@ pub fn zlexcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(z) = tri!(read(ctx, argv[1])) else {
         return Reply::Int(0);
     };
-    Reply::Int(r.members(z).count() as i64)
+    Reply::Int(r.count(z) as i64)
 }
 
 pub fn zremrangebyrank(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -255,7 +255,7 @@ fn zremrange_generic(ctx: &mut Ctx, key: &[u8], spec: Spec) -> Reply {
     let doomed: Vec<Vec<u8>> = match &spec {
         Spec::Rank(start, end) => match rank_bounds(z.len(), *start, *end) {
             None => return Reply::Int(0),
-            Some((s, e)) => z.iter().skip(s).take(e - s + 1).map(|(m, _)| m.to_vec()).collect(),
+            Some((s, e)) => z.iter_from(s).take(e - s + 1).map(|(m, _)| m.to_vec()).collect(),
         },
         Spec::Score(r) => r.members(z).map(|(m, _)| m.to_vec()).collect(),
         Spec::Lex(r) => r.members(z).map(|(m, _)| m.to_vec()).collect(),

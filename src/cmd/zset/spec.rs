@@ -10,10 +10,8 @@
 //! scan from one end to the first member inside the bound, then stop at the first one outside.
 
 use std::cmp::Ordering;
-use std::ops::Bound;
 
 use crate::keyspace::ZSet;
-use crate::keyspace::value::Score;
 
 /// `zrangespec`.
 #[derive(Clone, Copy, Debug)]
@@ -37,23 +35,29 @@ impl ScoreRange {
     pub fn lte_max(&self, v: f64) -> bool {
         if self.maxex { v < self.max } else { v <= self.max }
     }
+    /// Rank of the first member inside the range (a binary search, like `zslFirstInRange`).
+    fn start(&self, z: &ZSet) -> usize {
+        z.partition_point(|s, _| !self.gte_min(s))
+    }
+    /// Rank just past the last member inside the range.
+    fn end(&self, z: &ZSet) -> usize {
+        z.partition_point(|s, _| self.lte_max(s))
+    }
     /// From the first member inside the range upwards (the caller stops at `lte_max`).
     pub fn forward<'a>(&self, z: &'a ZSet) -> impl Iterator<Item = (&'a [u8], f64)> + 'a {
-        let r = *self;
-        let from = (Score(self.min), Vec::new());
-        z.tree.range((Bound::Included(from), Bound::Unbounded)).map(|(s, m)| (m.as_slice(), s.0)).skip_while(move |(_, s)| !r.gte_min(*s))
+        z.iter_from(self.start(z))
     }
     /// From the last member inside the range downwards (the caller stops at `gte_min`).
     pub fn reverse<'a>(&self, z: &'a ZSet) -> impl Iterator<Item = (&'a [u8], f64)> + 'a {
-        let r = *self;
-        // Every member with a score <= max sits below (next double after max, "").
-        let upper = if self.max == f64::INFINITY { Bound::Unbounded } else { Bound::Excluded((Score(self.max.next_up()), Vec::new())) };
-        z.tree.range((Bound::Unbounded, upper)).rev().map(|(s, m)| (m.as_slice(), s.0)).skip_while(move |(_, s)| !r.lte_max(*s))
+        z.iter_rev_to(self.end(z))
     }
-    /// The members in range, ascending (ZCOUNT, ZREMRANGEBYSCORE).
+    /// How many members are in range (ZCOUNT): a difference of two ranks.
+    pub fn count(&self, z: &ZSet) -> usize {
+        self.end(z).saturating_sub(self.start(z))
+    }
+    /// The members in range, ascending (ZREMRANGEBYSCORE).
     pub fn members<'a>(&self, z: &'a ZSet) -> impl Iterator<Item = (&'a [u8], f64)> + 'a {
-        let r = *self;
-        self.forward(z).take_while(move |(_, s)| r.lte_max(*s))
+        self.forward(z).take(self.count(z))
     }
 }
 
@@ -235,60 +239,62 @@ impl LexRange {
         if c == Ordering::Greater || (c == Ordering::Equal && (self.minex || self.maxex)) {
             return false;
         }
-        match (z.tree.first(), z.tree.last()) {
-            (Some(first), Some(last)) => self.gte_min(&last.1) && self.lte_max(&first.1),
+        match (z.first(), z.last()) {
+            (Some(first), Some(last)) => self.gte_min(last.0) && self.lte_max(first.0),
             _ => false,
         }
     }
-    /// `zzlFirstInLexRange`: the first member (in set order) that is >= min, if it is also <= max.
-    fn first_in_range<'a>(&self, z: &'a ZSet) -> Option<&'a (Score, Vec<u8>)> {
+    /// `zzlFirstInLexRange`: the rank of the first member (in set order) that is >= min, if it
+    /// is also <= max.
+    fn first_in_range(&self, z: &ZSet) -> Option<usize> {
         if !self.may_intersect(z) {
             return None;
         }
-        let found = match (same_scores(z), &self.min) {
-            // All scores equal: members are sorted, so seek instead of scanning.
-            (Some(s), LexItem::Str(min)) => {
-                z.tree.range((Bound::Included((s, min.clone())), Bound::Unbounded)).find(|(_, m)| self.gte_min(m))
-            }
-            _ => z.tree.iter().find(|(_, m)| self.gte_min(m)),
-        }?;
-        self.lte_max(&found.1).then_some(found)
+        let rank = if same_scores(z) {
+            // All scores equal: members are sorted, so search instead of scanning.
+            z.partition_point(|_, m| !self.gte_min(m))
+        } else {
+            z.iter().position(|(m, _)| self.gte_min(m))?
+        };
+        z.get_by_rank(rank).filter(|(m, _)| self.lte_max(m)).map(|_| rank)
     }
-    /// `zzlLastInLexRange`: the last member that is <= max, if it is also >= min.
-    fn last_in_range<'a>(&self, z: &'a ZSet) -> Option<&'a (Score, Vec<u8>)> {
+    /// `zzlLastInLexRange`: the rank of the last member that is <= max, if it is also >= min.
+    fn last_in_range(&self, z: &ZSet) -> Option<usize> {
         if !self.may_intersect(z) {
             return None;
         }
-        let found = match (same_scores(z), &self.max) {
-            (Some(s), LexItem::Str(max)) => {
-                z.tree.range((Bound::Unbounded, Bound::Included((s, max.clone())))).rev().find(|(_, m)| self.lte_max(m))
-            }
-            _ => z.tree.iter().rev().find(|(_, m)| self.lte_max(m)),
-        }?;
-        self.gte_min(&found.1).then_some(found)
+        let rank = if same_scores(z) {
+            z.partition_point(|_, m| self.lte_max(m)).checked_sub(1)?
+        } else {
+            z.len() - 1 - z.iter().rev().position(|(m, _)| self.lte_max(m))?
+        };
+        z.get_by_rank(rank).filter(|(m, _)| self.gte_min(m)).map(|_| rank)
     }
     /// From the first member in range upwards (the caller stops at `lte_max`).
     pub fn forward<'a>(&self, z: &'a ZSet) -> impl Iterator<Item = (&'a [u8], f64)> + 'a {
-        let start = self.first_in_range(z).cloned();
-        start.into_iter().flat_map(move |k| z.tree.range(k..).map(|(s, m)| (m.as_slice(), s.0)))
+        self.first_in_range(z).into_iter().flat_map(move |r| z.iter_from(r))
     }
     /// From the last member in range downwards (the caller stops at `gte_min`).
     pub fn reverse<'a>(&self, z: &'a ZSet) -> impl Iterator<Item = (&'a [u8], f64)> + 'a {
-        let start = self.last_in_range(z).cloned();
-        start.into_iter().flat_map(move |k| z.tree.range(..=k).rev().map(|(s, m)| (m.as_slice(), s.0)))
+        self.last_in_range(z).into_iter().flat_map(move |r| z.iter_rev_to(r + 1))
     }
-    /// The members in range, in set order (ZLEXCOUNT, ZREMRANGEBYLEX).
+    /// How many members are in range (ZLEXCOUNT).
+    pub fn count(&self, z: &ZSet) -> usize {
+        match self.first_in_range(z) {
+            None => 0,
+            Some(start) if same_scores(z) => z.partition_point(|_, m| self.lte_max(m)).saturating_sub(start),
+            Some(start) => z.iter_from(start).take_while(|(m, _)| self.lte_max(m)).count(),
+        }
+    }
+    /// The members in range, in set order (ZREMRANGEBYLEX).
     pub fn members<'a>(&'a self, z: &'a ZSet) -> impl Iterator<Item = (&'a [u8], f64)> + 'a {
         self.forward(z).take_while(move |(m, _)| self.lte_max(m))
     }
 }
 
-/// The common score when every member has the same one.
-fn same_scores(z: &ZSet) -> Option<Score> {
-    match (z.tree.first(), z.tree.last()) {
-        (Some(a), Some(b)) if a.0 == b.0 && a.0.0.to_bits() == b.0.0.to_bits() => Some(a.0),
-        _ => None,
-    }
+/// Every member has the same score (`0 == -0`): then the set order is the member order.
+fn same_scores(z: &ZSet) -> bool {
+    matches!((z.first(), z.last()), (Some(a), Some(b)) if a.1 == b.1)
 }
 
 /// `zslParseLexRangeItem`.
