@@ -607,3 +607,28 @@ fn arity_errors() {
         assert_eq!(t.run(line), err(&format!("ERR wrong number of arguments for '{name}' command")), "{line}");
     }
 }
+
+#[test]
+fn lazy_expiry_inside_a_zset_write_is_wrapped_with_it() {
+    let mut t = T::new();
+    t.setup(&["ZADD gone 1 a", "ZADD src 1 a"]);
+    t.e.srv.dbs[0].set_expire(b"gone", NOW - 1);
+    t.aof();
+    assert_eq!(t.run("ZADD gone 2 b"), ":1\r\n");
+    assert_eq!(t.run("ZRANGE gone 0 -1"), bulks(&["b"]));
+    assert_eq!(t.aof(), cmds(&[&["MULTI"], &["DEL", "gone"], &["ZADD", "gone", "2", "b"], &["EXEC"]]));
+    // A *STORE looks its destination up for writing first (setKey → lookupKeyWrite).
+    t.e.srv.dbs[0].set_expire(b"gone", NOW - 1);
+    assert_eq!(t.run("ZUNIONSTORE gone 1 src"), ":1\r\n");
+    assert_eq!(t.aof(), cmds(&[&["MULTI"], &["DEL", "gone"], &["ZUNIONSTORE", "gone", "1", "src"], &["EXEC"]]));
+    // An empty result deletes the (expired) destination without looking it up: no DEL of its own.
+    t.e.srv.dbs[0].set_expire(b"gone", NOW - 1);
+    assert_eq!(t.run("ZINTERSTORE gone 1 nokey"), ":0\r\n");
+    assert_eq!(t.aof(), cmds(&[&["ZINTERSTORE", "gone", "1", "nokey"]]));
+    t.setup(&["ZADD gone 1 a"]);
+    t.aof();
+    // A read of an expired zset: just the DEL.
+    t.e.srv.dbs[0].set_expire(b"gone", NOW - 1);
+    assert_eq!(t.run("ZCARD gone"), ":0\r\n");
+    assert_eq!(t.aof(), cmds(&[&["DEL", "gone"]]));
+}
