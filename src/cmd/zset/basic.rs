@@ -269,15 +269,30 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
         }
         return Reply::Array(out);
     }
-    // A random subset of `count` distinct positions (partial Fisher-Yates), in set order for a
-    // listpack (as lpRandomPairsUnique) and in pick order otherwise.
+    // A random subset of `count` distinct positions, in set order for a listpack (as
+    // lpRandomPairsUnique) and in pick order otherwise. Few picks from a big set draw until
+    // distinct (Redis's "case 4"); many picks shuffle a list of every position.
     let count = count as usize;
-    let mut idx: Vec<usize> = (0..size).collect();
-    for i in 0..count {
-        let j = rng.usize(i..size);
-        idx.swap(i, j);
-    }
-    let mut chosen: Vec<(&[u8], f64)> = idx[..count].iter().filter_map(|&i| pick(i)).collect();
+    let idx: Vec<usize> = if count * 3 <= size {
+        let mut seen = std::collections::HashSet::with_capacity(count);
+        let mut picks = Vec::with_capacity(count);
+        while picks.len() < count {
+            let i = rng.usize(..size);
+            if seen.insert(i) {
+                picks.push(i);
+            }
+        }
+        picks
+    } else {
+        let mut all: Vec<usize> = (0..size).collect();
+        for i in 0..count {
+            let j = rng.usize(i..size);
+            all.swap(i, j);
+        }
+        all.truncate(count);
+        all
+    };
+    let mut chosen: Vec<(&[u8], f64)> = idx.iter().filter_map(|&i| pick(i)).collect();
     if !z.skiplist {
         chosen.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(b.0)));
     }
