@@ -89,6 +89,11 @@ fn parse_c_double(text: &str) -> Option<f64> {
     if v.is_infinite() {
         return None; // ERANGE: strtod overflowed to HUGE_VAL
     }
+    // ERANGE with a zero result: the number underflowed ("1e-400"), which Redis refuses too.
+    let mantissa = unsigned.split('e').next().unwrap_or("");
+    if v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        return None;
+    }
     Some(v)
 }
 
@@ -347,6 +352,9 @@ mod tests {
         assert_eq!(string2d(b"-Infinity"), Some(f64::NEG_INFINITY));
         assert_eq!(string2d(b"0x10"), Some(16.0));
         assert_eq!(string2d(b"1e400"), None);
+        assert_eq!(string2d(b"1e-400"), None);
+        assert_eq!(string2d(b"0e-400"), Some(0.0));
+        assert_eq!(string2d(b"1e-320"), Some(1e-320));
         assert_eq!(string2d(b"nan"), None);
         assert_eq!(string2d(b" 1"), None);
         assert_eq!(string2d(b"1.5x"), None);

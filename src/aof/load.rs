@@ -315,8 +315,12 @@ mod tests {
         for cut in 1..full.len() {
             let mut s = srv();
             let (st, valid) = load_single_append_only_file(&mut s, "f", &full[..cut]);
+            if cut == 23 {
+                assert_eq!(st, AofStatus::Ok, "a cut between two commands is a complete file");
+                continue;
+            }
             assert_eq!(st, AofStatus::Truncated, "cut {cut}");
-            assert!(valid == 0 || valid == 23, "cut {cut}: {valid}");
+            assert_eq!(valid, if cut < 23 { 0 } else { 23 }, "cut {cut}");
         }
         let mut data = resp(&[&["SELECT", "0"], &["MULTI"], &["SELECT", "1"]]);
         let mut s = srv();

@@ -80,15 +80,33 @@ impl RedisServer {
     }
 
     fn try_start(port: u16) -> Result<RedisServer, String> {
-        let dir = fresh_dir();
+        RedisServer::launch(port, fresh_dir(), &["--appendonly", "yes", "--appendfsync", "always"])
+    }
+
+    /// A fresh empty directory for [`RedisServer::start_in`].
+    pub fn new_dir() -> PathBuf {
+        fresh_dir()
+    }
+
+    /// Starts a server on an existing `dir` (which it owns from now on: it is removed on drop)
+    /// with extra arguments. `Err` holds the log when the server refuses to start (a load error
+    /// makes it exit with status 1).
+    pub fn start_in(dir: PathBuf, args: &[&str]) -> Result<RedisServer, String> {
+        check_redis_version();
+        RedisServer::launch(free_port(), dir, args)
+    }
+
+    fn launch(port: u16, dir: PathBuf, args: &[&str]) -> Result<RedisServer, String> {
         let log = dir.join("redis.log");
+        let _ = std::fs::remove_file(&log);
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(&dir)
             .arg("--logfile")
             .arg(&log)
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--enable-debug-command", "yes"])
+            .args(["--save", "", "--enable-debug-command", "yes"])
+            .args(args)
             .args(["--daemonize", "no"])
             .current_dir(&dir)
             .stdin(Stdio::null())
@@ -101,7 +119,8 @@ impl RedisServer {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!("redis-server exited with {status} on port {port}; log:\n{}", server.log_tail()));
+                let log = std::fs::read_to_string(server.dir.join("redis.log")).unwrap_or_default();
+                return Err(format!("redis-server exited with {status} on port {port}; log:\n{log}"));
             }
             if let Ok(mut c) = RespConn::connect(port) {
                 // Make sure it is *our* server (another test could have taken the port).
