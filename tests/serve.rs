@@ -1,0 +1,486 @@
+//! `aof-lab serve` end to end: the built binary on a free loopback port, spoken to over TCP the
+//! way real clients do (raw RESP, inline commands, redis-cli, redis-benchmark).
+//!
+//! redis-cli and redis-benchmark are required (CI installs them with redis-server): a missing
+//! tool fails the test, it is never skipped.
+#![cfg(unix)]
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aof-lab");
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aof-lab-serve-test-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind :0").local_addr().expect("local addr").port()
+}
+
+/// A running `aof-lab serve`, killed (by its own pid) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        Server::start_in(temp_dir(), extra)
+    }
+
+    fn start_in(dir: PathBuf, extra: &[&str]) -> Server {
+        // The free port may be taken by someone else before we bind it: try again then.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut args: Vec<String> = vec!["serve".into(), "--port".into(), port.to_string()];
+            args.extend(["--dir".into(), dir.display().to_string(), "--logfile".into(), "log.txt".into()]);
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let child = Command::new(BIN).args(&args).stdin(Stdio::null()).spawn().expect("spawn aof-lab");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Server { child, port, dir };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("aof-lab serve did not start; log:\n{}", std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default());
+    }
+
+    fn connect(&self) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        Conn { s }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log.txt")).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit by itself; its status.
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "server did not exit; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+struct Conn {
+    s: TcpStream,
+}
+
+impl Conn {
+    fn send(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).expect("write");
+    }
+    fn cmd(&mut self, argv: &[&str]) {
+        let mut out = Vec::new();
+        aof_lab::resp::encode_command(&mut out, argv);
+        self.send(&out);
+    }
+    /// Reads exactly `n` bytes.
+    fn read_n(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        self.s.read_exact(&mut buf).unwrap_or_else(|e| panic!("reading {n} bytes: {e}"));
+        buf
+    }
+    /// Reads exactly the bytes of `expected` and compares.
+    fn expect(&mut self, expected: &[u8]) {
+        let got = self.read_n(expected.len());
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected));
+    }
+    /// True if the server closed the connection (EOF) with nothing more to read.
+    fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.s.read(&mut b), Ok(0))
+    }
+    /// True if nothing arrives within `ms`.
+    fn silent_for(&mut self, ms: u64) -> bool {
+        self.s.set_read_timeout(Some(Duration::from_millis(ms))).expect("timeout");
+        let mut b = [0u8; 1];
+        let silent =
+            matches!(self.s.read(&mut b), Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+        self.s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        silent
+    }
+}
+
+#[test]
+fn ping_multibulk_and_inline() {
+    let srv = Server::start(&[]);
+    let mut c = srv.connect();
+    c.send(b"*1\r\n$4\r\nPING\r\n");
+    c.expect(b"+PONG\r\n");
+    // Inline commands, as typed in telnet, with redis-cli quoting; empty lines are skipped.
+    c.send(b"PING\r\n\r\nping\n");
+    c.expect(b"+PONG\r\n+PONG\r\n");
+    c.send(b"SET k \"a b\\x41\"\r\nGET k\r\nECHO 'x y'\r\n");
+    c.expect(b"+OK\r\n$4\r\na bA\r\n$3\r\nx y\r\n");
+}
+
+#[test]
+fn pipelined_commands_reply_in_order() {
+    let srv = Server::start(&[]);
+    let mut c = srv.connect();
+    let mut batch = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..2000 {
+        aof_lab::resp::encode_command(&mut batch, &["SET", &format!("k{i}"), &format!("v{i}")]);
+        aof_lab::resp::encode_command(&mut batch, &["INCR", "counter"]);
+        aof_lab::resp::encode_command(&mut batch, &["GET", &format!("k{i}")]);
+        expected.extend_from_slice(b"+OK\r\n");
+        expected.extend_from_slice(format!(":{}\r\n", i + 1).as_bytes());
+        expected.extend_from_slice(format!("${}\r\nv{i}\r\n", format!("v{i}").len()).as_bytes());
+    }
+    c.send(&batch);
+    c.expect(&expected);
+
+    // A command cut anywhere, even one byte at a time, is run once it is complete.
+    let cmd = b"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$5\r\nvalue\r\n";
+    for b in cmd {
+        c.send(&[*b]);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    c.expect(b"+OK\r\n");
+    c.cmd(&["GET", "split"]);
+    c.expect(b"$5\r\nvalue\r\n");
+}
+
+#[test]
+fn unknown_command_is_an_error_not_a_disconnect() {
+    let srv = Server::start(&[]);
+    let mut c = srv.connect();
+    c.send(b"FOO bar\r\nPING\r\n");
+    c.expect(b"-ERR unknown command 'FOO', with args beginning with: 'bar' \r\n+PONG\r\n");
+    c.cmd(&["GET"]);
+    c.expect(b"-ERR wrong number of arguments for 'get' command\r\n");
+    c.cmd(&["PING"]);
+    c.expect(b"+PONG\r\n");
+}
+
+#[test]
+fn protocol_error_closes_only_that_connection() {
+    let srv = Server::start(&[]);
+    let mut other = srv.connect();
+    other.cmd(&["SET", "a", "1"]);
+    other.expect(b"+OK\r\n");
+
+    // Commands before the bad bytes run; then the error, then the close.
+    let mut bad = srv.connect();
+    bad.send(b"*1\r\n$4\r\nPING\r\n*x\r\nPING\r\n");
+    bad.expect(b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n");
+    assert!(bad.closed());
+
+    let mut bad = srv.connect();
+    bad.send(b"*1\r\nfoo\r\n");
+    bad.expect(b"-ERR Protocol error: expected '$', got 'f'\r\n");
+    assert!(bad.closed());
+
+    let mut bad = srv.connect();
+    bad.send(b"SET \"k\r\n");
+    bad.expect(b"-ERR Protocol error: unbalanced quotes in request\r\n");
+    assert!(bad.closed());
+
+    let mut bad = srv.connect();
+    bad.send(b"*2\r\n$3\r\nGET\r\n$-1\r\n");
+    bad.expect(b"-ERR Protocol error: invalid bulk length\r\n");
+    assert!(bad.closed());
+
+    other.cmd(&["INCR", "a"]);
+    other.expect(b":2\r\n");
+}
+
+#[test]
+fn two_clients_share_the_keyspace_and_watch() {
+    let srv = Server::start(&[]);
+    let mut a = srv.connect();
+    let mut b = srv.connect();
+    a.cmd(&["SET", "shared", "from-a"]);
+    a.expect(b"+OK\r\n");
+    b.cmd(&["GET", "shared"]);
+    b.expect(b"$6\r\nfrom-a\r\n");
+
+    // WATCH in one connection sees a write made by the other.
+    a.send(b"WATCH shared\r\n");
+    a.expect(b"+OK\r\n");
+    b.send(b"SET shared from-b\r\n");
+    b.expect(b"+OK\r\n");
+    a.send(b"MULTI\r\nSET shared again\r\nEXEC\r\n");
+    a.expect(b"+OK\r\n+QUEUED\r\n*-1\r\n");
+    b.send(b"GET shared\r\n");
+    b.expect(b"$6\r\nfrom-b\r\n");
+}
+
+#[test]
+fn multi_exec_in_one_pipelined_batch() {
+    let srv = Server::start(&[]);
+    let mut c = srv.connect();
+    c.send(b"MULTI\r\nSET n 1\r\nINCR n\r\nGET n\r\nEXEC\r\nGET n\r\n");
+    c.expect(b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n$1\r\n2\r\n");
+    // A transaction with a rejected command aborts, in the same batch.
+    c.send(b"MULTI\r\nSET n 5\r\nNOSUCH\r\nEXEC\r\nGET n\r\n");
+    c.expect(b"+OK\r\n+QUEUED\r\n-ERR unknown command 'NOSUCH', with args beginning with: \r\n-EXECABORT Transaction discarded because of previous errors.\r\n$1\r\n2\r\n");
+}
+
+#[test]
+fn quit_replies_then_closes() {
+    let srv = Server::start(&[]);
+    let mut c = srv.connect();
+    c.send(b"PING\r\nQUIT\r\nPING\r\n");
+    c.expect(b"+PONG\r\n+OK\r\n");
+    assert!(c.closed());
+    // The server goes on.
+    let mut d = srv.connect();
+    d.send(b"PING\r\n");
+    d.expect(b"+PONG\r\n");
+}
+
+#[test]
+fn half_closed_client_still_gets_its_replies() {
+    let srv = Server::start(&[]);
+    let mut c = srv.connect();
+    c.send(b"PING\r\nECHO bye\r\n");
+    c.s.shutdown(Shutdown::Write).expect("shutdown write");
+    c.expect(b"+PONG\r\n$3\r\nbye\r\n");
+    assert!(c.closed());
+}
+
+#[test]
+fn big_replies_are_written_incrementally() {
+    let srv = Server::start(&[]);
+    let mut c = srv.connect();
+    let value = vec![b'x'; 8 << 20];
+    let mut set = Vec::new();
+    aof_lab::resp::encode_command(&mut set, &[b"SET".as_slice(), b"big", &value]);
+    c.send(&set);
+    c.expect(b"+OK\r\n");
+    // 4 × 8 MB asked at once and not read for a while: far more than a socket buffer holds.
+    c.send(b"GET big\r\nGET big\r\nGET big\r\nGET big\r\nPING\r\n");
+    std::thread::sleep(Duration::from_millis(200));
+    // Meanwhile another client is served.
+    let mut d = srv.connect();
+    d.send(b"PING\r\n");
+    d.expect(b"+PONG\r\n");
+    let header = b"$8388608\r\n";
+    for _ in 0..4 {
+        c.expect(header);
+        let body = c.read_n(value.len());
+        assert!(body.iter().all(|&b| b == b'x'));
+        c.expect(b"\r\n");
+    }
+    c.expect(b"+PONG\r\n");
+}
+
+#[test]
+fn blocked_client_is_served_and_then_runs_its_pipeline() {
+    let srv = Server::start(&[]);
+    let mut a = srv.connect();
+    let mut b = srv.connect();
+    a.send(b"BZPOPMIN z 0\r\nPING\r\n");
+    assert!(a.silent_for(150), "a blocked client must not get a reply");
+    b.send(b"ZADD z 1 m\r\n");
+    b.expect(b":1\r\n");
+    a.expect(b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n$1\r\n1\r\n+PONG\r\n");
+    // A timeout comes from the server's cron.
+    let t = Instant::now();
+    a.send(b"BZPOPMIN nothing 0.3\r\n");
+    a.expect(b"*-1\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(250), "timed out too early: {:?}", t.elapsed());
+}
+
+#[test]
+fn shutdown_command_and_signals_exit_cleanly() {
+    let mut srv = Server::start(&[]);
+    let mut c = srv.connect();
+    c.send(b"SHUTDOWN FOO\r\n");
+    c.expect(b"-ERR syntax error\r\n");
+    c.send(b"SHUTDOWN ABORT\r\n");
+    c.expect(b"-ERR No shutdown in progress.\r\n");
+    c.send(b"MULTI\r\nSHUTDOWN\r\nEXEC\r\n");
+    c.expect(b"+OK\r\n-ERR Command not allowed inside a transaction\r\n-EXECABORT Transaction discarded because of previous errors.\r\n");
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    assert!(c.closed());
+    assert!(srv.wait_exit().success());
+    let log = srv.log();
+    assert!(log.contains(" # User requested shutdown...\n"), "{log}");
+    assert!(log.contains(" # aof-lab is now ready to exit, bye bye...\n"), "{log}");
+
+    for (sig, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        let mut srv = Server::start(&[]);
+        // SAFETY: a signal to the child we spawned, by its pid.
+        assert_eq!(unsafe { libc::kill(srv.child.id() as i32, sig) }, 0);
+        assert!(srv.wait_exit().success(), "{name}");
+        let log = srv.log();
+        assert!(log.contains(":signal-handler (") && log.contains(&format!(") Received {name} scheduling shutdown...\n")), "{log}");
+        assert!(log.contains(" # User requested shutdown...\n"), "{log}");
+    }
+}
+
+#[test]
+fn startup_log_in_redis_format() {
+    let port = free_port();
+    let dir = temp_dir();
+    let child = Command::new(BIN)
+        .args(["serve", "--port", &port.to_string(), "--dir", &dir.display().to_string(), "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.write_all(b"SHUTDOWN\r\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let pid = child_pid_prefix(&lines);
+    let expect = [
+        ("C", "#", "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo"),
+        ("C", "#", "Configuration loaded"),
+        ("M", "*", &format!("Running mode=standalone, port={port}.")),
+        ("M", "#", "Server initialized"),
+        ("M", "*", "Ready to accept connections"),
+        ("M", "#", "User requested shutdown..."),
+        ("M", "#", "aof-lab is now ready to exit, bye bye..."),
+    ];
+    for (role, level, msg) in expect {
+        let found = lines.iter().any(|l| {
+            // "<pid>:<role> 23 Nov 2026 19:54:20.123 <level> <msg>"
+            let Some(rest) = l.strip_prefix(&format!("{pid}:{role} ")) else { return false };
+            rest.len() > 25 && rest.as_bytes()[20] == b'.' && rest[24..].starts_with(&format!(" {level} {msg}")) && rest.ends_with(msg)
+        });
+        assert!(found, "no line `{role} {level} {msg}` in:\n{text}");
+    }
+    assert!(lines.iter().any(|l| l.contains("aof-lab version=") && l.contains("just started")), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn child_pid_prefix(lines: &[&str]) -> String {
+    lines.first().and_then(|l| l.split(':').next()).expect("a log line").to_string()
+}
+
+#[test]
+fn unknown_config_option_exits_1_with_redis_message() {
+    let out = Command::new(BIN).args(["serve", "--port", "0", "--foo", "bar"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 3\n>>> 'foo \"bar\"'\nBad directive or wrong number of arguments\n"
+    );
+    let out = Command::new(BIN).args(["serve", "--appendonly", "maybe"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).ends_with(">>> 'appendonly \"maybe\"'\nargument must be 'yes' or 'no'\n"));
+    // Anything but `serve` prints the usage and fails, as redis tools do.
+    let out = Command::new(BIN).arg("frobnicate").output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("serve"));
+}
+
+#[test]
+fn port_in_use_exits_1_with_redis_message() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let dir = temp_dir();
+    let out = Command::new(BIN).args(["serve", "--port", &port.to_string(), "--dir", &dir.display().to_string()]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            " # Warning: Could not create server TCP listening socket 127.0.0.1:{port}: bind: Address already in use\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!(" # Failed listening on port {port} (TCP), aborting.\n")), "{text}");
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn appendonly_survives_a_restart() {
+    let dir = temp_dir();
+    let mut srv = Server::start_in(dir.clone(), &["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut c = srv.connect();
+    c.send(b"SET persisted yes\r\nINCR hits\r\n");
+    c.expect(b"+OK\r\n:1\r\n");
+    // (Sent in the same batch, SHUTDOWN would exit before those replies go out: Redis too.)
+    c.send(b"SHUTDOWN\r\n");
+    assert!(c.closed());
+    assert!(srv.wait_exit().success());
+    let incr = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).expect("incr file");
+    assert_eq!(
+        String::from_utf8_lossy(&incr),
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$9\r\npersisted\r\n$3\r\nyes\r\n*2\r\n$4\r\nINCR\r\n$4\r\nhits\r\n"
+    );
+    // `srv` still owns the directory; the new server reuses it before it is removed.
+    let srv2 = Server::start_in(dir.clone(), &["--appendonly", "yes"]);
+    let mut c = srv2.connect();
+    c.send(b"GET persisted\r\nGET hits\r\n");
+    c.expect(b"$3\r\nyes\r\n$1\r\n1\r\n");
+    drop(srv2);
+    drop(srv);
+}
+
+fn run_tool(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| {
+        panic!("`{program}` is required for this test (install redis-tools / redis-server): {e}");
+    })
+}
+
+#[test]
+fn redis_cli_and_redis_benchmark() {
+    let srv = Server::start(&[]);
+    let port = srv.port.to_string();
+    let out = run_tool("redis-cli", &["-p", &port, "ping"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "PONG\n");
+    let out = run_tool("redis-cli", &["-p", &port, "set", "cli", "a b"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\n");
+    let out = run_tool("redis-cli", &["-p", &port, "get", "cli"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a b\n");
+
+    for extra in [&[][..], &["-P", "16"][..], &["-c", "50"][..]] {
+        let mut args = vec!["-p", &port, "-q", "-t", "ping,set,get", "-n", "2000"];
+        args.extend_from_slice(extra);
+        let out = run_tool("redis-benchmark", &args);
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+        assert!(out.status.success(), "redis-benchmark {extra:?} failed: {text}");
+        for name in ["PING_INLINE", "PING_MBULK", "SET", "GET"] {
+            assert!(text.contains(&format!("{name}: ")), "no {name} result for {extra:?}: {text}");
+        }
+        assert!(!text.contains("rror"), "errors in redis-benchmark {extra:?}: {text}");
+    }
+    let out = run_tool("redis-cli", &["-p", &port, "dbsize"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n", "cli + key:__rand_int__");
+}
