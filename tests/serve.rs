@@ -46,7 +46,7 @@ impl Server {
             let mut args: Vec<String> = vec!["serve".into(), "--port".into(), port.to_string()];
             args.extend(["--dir".into(), dir.display().to_string(), "--logfile".into(), "log.txt".into()]);
             args.extend(extra.iter().map(|s| s.to_string()));
-            let child = Command::new(BIN).args(&args).stdin(Stdio::null()).spawn().expect("spawn aof-lab");
+            let mut child = Command::new(BIN).args(&args).stdin(Stdio::null()).spawn().expect("spawn aof-lab");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
