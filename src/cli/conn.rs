@@ -115,7 +115,13 @@ impl Conn {
 
     /// `readQueryFromClient`, for an edge-triggered poll: reads until the socket is empty or
     /// the per-turn budget is used.
-    pub fn read(&mut self) -> ReadOutcome {
+    ///
+    /// A read that returns less than it was offered has emptied the socket, and new bytes will
+    /// raise a new edge, so the loop stops there without the extra `read` that would only say
+    /// `WouldBlock` (one system call less per request). `until_eof` is for the event that
+    /// announced the peer's FIN: the FIN already raised its edge, so the 0-byte read that
+    /// reports it must be made now.
+    pub fn read(&mut self, until_eof: bool) -> ReadOutcome {
         let mut total = 0;
         loop {
             if total >= MAX_READ_PER_TURN {
@@ -128,8 +134,12 @@ impl Conn {
             match self.stream.read(spare) {
                 Ok(0) => return ReadOutcome::Eof,
                 Ok(n) => {
+                    let short = n < spare.len();
                     self.qend += n;
                     total += n;
+                    if short && !until_eof {
+                        return ReadOutcome::Drained;
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Drained,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

@@ -303,7 +303,7 @@ impl Server {
                     Token(t) => {
                         let id = t as ClientId;
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read_from_client(id);
+                            self.read_from_client(id, event.is_read_closed() || event.is_error());
                         }
                         if event.is_writable() && self.shutdown.is_none() {
                             self.write_to_client(id);
@@ -314,7 +314,7 @@ impl Server {
             if self.shutdown.is_none() && !self.read_again.is_empty() {
                 let again = std::mem::take(&mut self.read_again);
                 for id in again {
-                    self.read_from_client(id);
+                    self.read_from_client(id, false);
                 }
             }
 
@@ -389,17 +389,17 @@ impl Server {
         }
     }
 
-    fn read_from_client(&mut self, id: ClientId) {
+    fn read_from_client(&mut self, id: ClientId, until_eof: bool) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
         if conn.close_after_reply {
             // Whatever else it sends is ignored, as in Redis.
-            let _ = conn.read();
+            let _ = conn.read(until_eof);
             conn.discard_query();
             return;
         }
-        let outcome = conn.read();
+        let outcome = conn.read(until_eof);
         match outcome {
             ReadOutcome::Error => {
                 self.free_client(id);
