@@ -3,6 +3,7 @@
 //! - `serve`: the engine as a RESP2 server on a TCP port, started like redis-server
 //!   (see [`serve`] for the event loop and [`args`] for the options).
 
+pub mod anet;
 pub mod args;
 pub mod conn;
 pub mod log;

@@ -19,7 +19,6 @@
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aof_lab::engine::StartError;
@@ -31,6 +30,7 @@ use aof_lab::{Config, Engine, Reply};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use super::anet;
 use super::args::{REDIS_VERSION, ServeOptions, strerror};
 use super::conn::{Conn, ReadOutcome, WriteOutcome};
 use super::log::{Level, Logger};
@@ -171,26 +171,23 @@ pub fn main(opts: ServeOptions) -> i32 {
 }
 
 /// `listenToPort`: one listener per `bind` address. An address with a `-` prefix is optional:
-/// it is skipped when it does not exist on this machine.
+/// it is skipped when this machine does not have it.
 fn listen_to_port(config: &Config, poll: &Poll, log: &Logger) -> Option<Vec<TcpListener>> {
     let port = config.port;
     if port == 0 {
         log.log(Level::Warning, "Configured to not listen anywhere, exiting.");
         return None;
     }
+    let backlog = config.get("tcp-backlog").and_then(|b| b.parse().ok()).unwrap_or(511);
     let mut listeners = Vec::new();
     for spec in config.bind.split_whitespace() {
         let (optional, addr) = match spec.strip_prefix('-') {
             Some(a) => (true, a),
             None => (false, spec),
         };
-        let host = match addr {
-            "*" => "0.0.0.0",
-            "::*" => "::",
-            a => a,
-        };
-        match bind(host, port) {
-            Ok(mut l) => {
+        match anet::tcp_server(port, addr, backlog) {
+            Ok(l) => {
+                let mut l = TcpListener::from_std(l);
                 let token = Token(LISTENER_TOKEN_BASE - listeners.len());
                 if let Err(e) = poll.registry().register(&mut l, token, Interest::READABLE) {
                     log.log(Level::Warning, &format!("Unrecoverable error creating server.ipfd file event: {}", strerror(&e)));
@@ -199,12 +196,19 @@ fn listen_to_port(config: &Config, poll: &Poll, log: &Logger) -> Option<Vec<TcpL
                 listeners.push(l);
             }
             Err(e) => {
-                let unavailable =
-                    matches!(e.raw_os_error(), Some(libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT | libc::ENOPROTOOPT));
+                let unavailable = matches!(
+                    e.errno,
+                    libc::ENOPROTOOPT
+                        | libc::EPROTONOSUPPORT
+                        | libc::ESOCKTNOSUPPORT
+                        | libc::EPFNOSUPPORT
+                        | libc::EAFNOSUPPORT
+                        | libc::EADDRNOTAVAIL
+                );
                 if optional && unavailable {
                     continue;
                 }
-                log.log(Level::Warning, &format!("Warning: Could not create server TCP listening socket {addr}:{port}: {e}"));
+                log.log(Level::Warning, &format!("Warning: Could not create server TCP listening socket {addr}:{port}: {}", e.msg));
                 log.log(Level::Warning, &format!("Failed listening on port {port} (TCP), aborting."));
                 return None;
             }
@@ -215,37 +219,6 @@ fn listen_to_port(config: &Config, poll: &Poll, log: &Logger) -> Option<Vec<TcpL
         return None;
     }
     Some(listeners)
-}
-
-/// The error text says which step failed, as anet's does (`bind: Address already in use`).
-fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
-    let addr = (host, port).to_socket_addrs().map_err(BindError::Resolve)?.next().ok_or(BindError::NoAddress)?;
-    TcpListener::bind(addr).map_err(BindError::Bind)
-}
-
-enum BindError {
-    Resolve(std::io::Error),
-    NoAddress,
-    Bind(std::io::Error),
-}
-
-impl BindError {
-    fn raw_os_error(&self) -> Option<i32> {
-        match self {
-            BindError::Bind(e) => e.raw_os_error(),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for BindError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BindError::Resolve(e) => write!(f, "{}", strerror(e)),
-            BindError::NoAddress => write!(f, "Name or service not known"),
-            BindError::Bind(e) => write!(f, "bind: {}", strerror(e)),
-        }
-    }
 }
 
 struct Server {
