@@ -484,3 +484,20 @@ fn redis_cli_and_redis_benchmark() {
     let out = run_tool("redis-cli", &["-p", &port, "dbsize"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n", "cli + key:__rand_int__");
 }
+
+#[test]
+fn maxclients_and_verbose_log() {
+    let srv = Server::start(&["--maxclients", "2", "--loglevel", "verbose"]);
+    let mut a = srv.connect();
+    a.send(b"PING\r\n");
+    a.expect(b"+PONG\r\n");
+    let _b = srv.connect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut refused = srv.connect();
+    refused.expect(b"-ERR max number of clients reached\r\n");
+    drop(a);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = srv.log();
+    assert!(log.contains(" - Accepted 127.0.0.1:"), "{log}");
+    assert!(log.contains(" - Client closed connection id=1 addr=127.0.0.1:"), "{log}");
+}

@@ -36,7 +36,7 @@ use super::conn::{Conn, ReadOutcome, WriteOutcome};
 use super::log::{Level, Logger};
 use super::signals::{self, Signals};
 
-/// `maxclients` default.
+/// `maxclients` default (the live value comes from the config).
 const MAX_CLIENTS: usize = 10_000;
 const SIGNAL_TOKEN: Token = Token(usize::MAX);
 /// Listeners count down from here; clients use their engine id as token.
@@ -333,7 +333,8 @@ impl Server {
                     let laddr = stream.local_addr().unwrap_or(addr);
                     // Replies are small and latency matters more than packet count (anetEnableTcpNoDelay).
                     let _ = stream.set_nodelay(true);
-                    if self.conns.len() >= MAX_CLIENTS {
+                    let max_clients = self.engine.srv.config.get("maxclients").and_then(|m| m.parse().ok()).unwrap_or(MAX_CLIENTS);
+                    if self.conns.len() >= max_clients {
                         let _ = stream.write(b"-ERR max number of clients reached\r\n");
                         continue;
                     }
