@@ -250,6 +250,7 @@ impl Server {
     fn run(&mut self) -> i32 {
         let mut events = Events::with_capacity(1024);
         let mut next_cron = Instant::now();
+        let mut signal: Option<i32> = None;
         loop {
             let now = Instant::now();
             let timeout = if self.read_again.is_empty() { next_cron.saturating_duration_since(now) } else { Duration::ZERO };
@@ -266,8 +267,10 @@ impl Server {
                 }
                 match event.token() {
                     SIGNAL_TOKEN => {
+                        // Like `shutdown_asap`: the turn completes (its replies go out after the
+                        // AOF flush), then the server shuts down.
                         if let Some(sig) = self.signals.take() {
-                            self.shutdown = Some(Shutdown::Signal(sig));
+                            signal = Some(sig);
                         }
                     }
                     Token(t) if t > LISTENER_TOKEN_BASE - self.listeners.len() && t <= LISTENER_TOKEN_BASE => {
@@ -302,6 +305,8 @@ impl Server {
                 next_cron = next_cron.max(Instant::now());
             }
 
+            // SHUTDOWN exits from inside the command, as Redis does: the replies of this turn
+            // are never sent (the AOF is flushed by prepare_for_shutdown).
             if let Some(reason) = self.shutdown.take() {
                 self.finish_shutdown(reason);
                 return 0;
@@ -311,6 +316,11 @@ impl Server {
                 return status;
             }
             self.handle_clients_with_pending_writes();
+
+            if let Some(sig) = signal.take() {
+                self.finish_shutdown(Shutdown::Signal(sig));
+                return 0;
+            }
         }
     }
 
