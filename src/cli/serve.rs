@@ -13,9 +13,10 @@
 //! its write is in the AOF as far as the fsync policy promises. One write per turn for every
 //! command of the turn is also what makes `always` affordable (group commit).
 //!
-//! Compared with redis-server: TCP only (no unix socket, no TLS), no `timeout`/`tcp-keepalive`,
-//! no client output-buffer limits or query-buffer limit, no RDB save on SHUTDOWN (the data is
-//! only as durable as the AOF: run with `--appendonly yes`).
+//! Compared with redis-server: TCP only (no unix socket, no TLS), runs in the foreground (no
+//! `daemonize`, no pidfile), no idle `timeout` or `tcp-keepalive`, no client output-buffer or
+//! query-buffer limits, and no RDB save on SHUTDOWN (the data is only as durable as the AOF: run
+//! with `--appendonly yes`).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -35,6 +36,11 @@ use super::args::{REDIS_VERSION, ServeOptions, strerror};
 use super::conn::{Conn, ReadOutcome, WriteOutcome};
 use super::log::{Level, Logger};
 use super::signals::{self, Signals};
+
+/// Process settings the table accepts (CONFIG GET shows them) that this server does not act on,
+/// with their "off" value: a start-up warning names any that is set.
+const IGNORED_SETTINGS: &[(&str, &str)] =
+    &[("daemonize", "no"), ("pidfile", ""), ("unixsocket", ""), ("tls-port", "0"), ("timeout", "0"), ("supervised", "no")];
 
 /// `maxclients` default (the live value comes from the config).
 const MAX_CLIENTS: usize = 10_000;
@@ -109,6 +115,13 @@ pub fn main(opts: ServeOptions) -> i32 {
     }
     for w in &opts.warnings {
         log.log(Level::Warning, w);
+    }
+    for (name, off) in IGNORED_SETTINGS {
+        if let Some(v) = opts.config.get(name)
+            && v != *off
+        {
+            log.log(Level::Warning, &format!("Warning: '{name} {v}' is accepted but not supported by aof-lab serve; ignoring it"));
+        }
     }
     log.role = 'M';
 
