@@ -94,13 +94,13 @@ impl Server {
     pub fn aof_load_manifest_from_disk(&mut self) -> Result<AofManifest, Vec<String>> {
         let dir = self.aof_dir();
         if !self.storage.dir_exists(&dir) {
-            self.log(LogLevel::Notice, format!("The AOF directory {dir} doesn't exist"));
+            self.log(LogLevel::Debug, format!("The AOF directory {dir} doesn't exist"));
             return Ok(AofManifest::default());
         }
         let name = format!("{}.manifest", self.config.appendfilename);
         let path = join(&dir, &name);
         if !self.storage.exists(&path) {
-            self.log(LogLevel::Notice, format!("The AOF manifest file {name} doesn't exist"));
+            self.log(LogLevel::Debug, format!("The AOF manifest file {name} doesn't exist"));
             return Ok(AofManifest::default());
         }
         let bytes =
