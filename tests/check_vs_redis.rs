@@ -3,6 +3,8 @@
 //! CRLFs, timestamps, and broken manifests. Both must print the same lines, give the same exit
 //! status and leave the same bytes after `--fix`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -210,5 +212,52 @@ fn truncate_to_timestamp() {
         }
     }
     assert_eq!(problems, 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The `aof-lab check` binary itself (prompt, stdin answer, exit status) against the real tool,
+/// on a multi-part directory the real server wrote (RDB base) and on damaged files.
+#[test]
+fn binary_matches_redis_check_aof() {
+    let server = common::redis::RedisServer::start();
+    let mut conn = server.connect();
+    for cmd in [&["SET", "a", "1"][..], &["RPUSH", "l", "x", "y"], &["INCR", "n"]] {
+        conn.command(cmd).unwrap();
+    }
+    let run = |program: &str, args: &[&str], dir: &Path, answer: &str| {
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let _ = child.stdin.take().unwrap().write_all(answer.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+    };
+    let ours = env!("CARGO_BIN_EXE_aof-lab");
+    let manifest = "appendonlydir/appendonly.aof.manifest";
+    let real = run("redis-check-aof", &[manifest], &server.dir, "");
+    let mine = run(ours, &["check", manifest], &server.dir, "");
+    assert_eq!(mine, real);
+    assert_eq!(real.1, Some(0));
+
+    let dir = tmpdir("binary");
+    let cut = [resp(&[&["SET", "a", "1"]]), b"*2\r\n$3\r\nGE".to_vec()].concat();
+    for (answer, file) in [("y\n", "yes.aof"), ("n\n", "no.aof")] {
+        std::fs::write(dir.join(file), &cut).unwrap();
+        let real = run("redis-check-aof", &["--fix", file], &dir, answer);
+        let real_after = std::fs::read(dir.join(file)).unwrap();
+        std::fs::write(dir.join(file), &cut).unwrap();
+        let mine = run(ours, &["check", "--fix", file], &dir, answer);
+        assert_eq!(mine, real, "answer {answer:?}");
+        assert_eq!(std::fs::read(dir.join(file)).unwrap(), real_after);
+    }
+    let real = run("redis-check-aof", &["--bogus"], &dir, "");
+    let mine = run(ours, &["check", "--bogus"], &dir, "");
+    assert_eq!((mine.1, real.1), (Some(1), Some(1)));
     std::fs::remove_dir_all(&dir).ok();
 }

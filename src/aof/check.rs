@@ -57,7 +57,8 @@ struct Checker<'a> {
 }
 
 /// Runs the check on `path` (a manifest, an RDB-preamble AOF or a RESP AOF) inside `storage`.
-/// `confirm` answers the `Continue? [y/N]` prompt of `--fix`.
+/// `confirm` answers the `Continue? [y/N]` prompt of `--fix`; it receives the output so far
+/// (ending with the prompt), so that an interactive host can show it first.
 pub fn check(storage: &mut dyn Storage, path: &str, mode: Mode, confirm: &mut dyn FnMut(&str) -> bool) -> Report {
     let mut c = Checker { storage, mode, out: Report::default(), line: 1, error: String::new(), last_epos: 0, argc_buf: [0; 128], confirm };
     let code = match c.run(path) {
@@ -202,11 +203,14 @@ impl Checker<'_> {
             self.print(format!("[offset 0] Checking RDB file {name}"));
             match crate::rdb::read_empty(&data) {
                 Ok(info) => {
-                    for (k, v) in &info.aux {
-                        self.print(format!("[offset ?] AUX FIELD {} = '{}'", String::from_utf8_lossy(k), String::from_utf8_lossy(v)));
+                    for (k, v, at) in &info.aux {
+                        self.print(format!("[offset {at}] AUX FIELD {} = '{}'", String::from_utf8_lossy(k), String::from_utf8_lossy(v)));
                     }
                     self.print(format!("[offset {}] Checksum OK", info.len));
                     self.print(format!("[offset {}] \\o/ RDB looks OK! \\o/", info.len));
+                    self.print("[info] 0 keys read");
+                    self.print("[info] 0 expires");
+                    self.print("[info] 0 already expired");
                     cur = info.len;
                     self.print("RDB preamble is OK, proceeding with AOF tail...");
                 }
@@ -263,7 +267,7 @@ impl Checker<'_> {
                 }
                 self.print(format!("This will shrink the AOF {name} from {size} bytes, with {diff} bytes, to {pos} bytes"));
                 self.out.output.push_str("Continue? [y/N]: ");
-                if !(self.confirm)("Continue? [y/N]: ") {
+                if !(self.confirm)(&self.out.output) {
                     self.print("Aborting...");
                     return Err(Exit);
                 }

@@ -237,6 +237,24 @@ impl Server {
         Ok(status)
     }
 
+    /// Loads without starting: the manifest (or the single file `single`, relative to the AOF
+    /// directory) and its files, nothing opened for writing. For `aof-lab load`.
+    pub fn aof_load_only(&mut self, single: Option<String>) -> Result<load::AofStatus, Vec<String>> {
+        let am = match single {
+            Some(name) => AofManifest {
+                base: Some(AofInfo { file_name: name, file_seq: 1, file_type: AofFileType::Base }),
+                curr_base_file_seq: 1,
+                ..AofManifest::default()
+            },
+            None => self.aof_load_manifest_from_disk()?,
+        };
+        let status = load::load_append_only_files(self, &am);
+        match status {
+            load::AofStatus::Failed | load::AofStatus::OpenErr => Err(Vec::new()),
+            s => Ok(s),
+        }
+    }
+
     /// INFO's `used_memory`, approximated from the values' sizes.
     pub fn used_memory(&self) -> u64 {
         let data: usize = self.dbs.iter().flat_map(|db| db.iter().map(|(k, v)| 48 + k.len() + v.approx_size())).sum();

@@ -9,6 +9,7 @@ pub mod conn;
 pub mod log;
 pub mod serve;
 pub mod signals;
+pub mod tools;
 
 use std::ffi::OsString;
 
@@ -20,9 +21,12 @@ Commands:
         [--<redis.conf option> <value> ...]
                   run the engine as a RESP2 server for redis-cli, redis-benchmark and client
                   libraries; options are redis-server's (e.g. --appendonly yes --appendfsync always)
-  check           verify an AOF
-  inspect         show what an AOF holds
-  load            load an AOF and report
+  check [--fix|--truncate-to-timestamp T] <file.manifest|file.aof>
+                  verify an AOF like redis-check-aof 7.0 (same messages and exit codes)
+  inspect [--json] <file.manifest|file.aof>
+                  a byte-level dump: offset, length and command of every record, per file
+  load <dir|file.manifest|file.aof>
+                  load like redis-server at start; print the load log and keys per db
 
   aof-lab -v | --version
 ";
@@ -43,11 +47,9 @@ pub fn run(args: &[OsString]) -> i32 {
             eprint!("{USAGE}");
             1
         }
-        Some(other @ ("check" | "inspect" | "load")) => {
-            eprintln!("aof-lab: '{other}' is not available in this build yet\n");
-            eprint!("{USAGE}");
-            1
-        }
+        Some("check") => tools::check_command(rest),
+        Some("inspect") => tools::inspect_command(rest),
+        Some("load") => tools::load_command(rest),
         _ => {
             eprintln!("aof-lab: unknown command '{}'\n", command.to_string_lossy());
             eprint!("{USAGE}");

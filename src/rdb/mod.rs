@@ -116,7 +116,8 @@ impl std::fmt::Display for RdbError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RdbInfo {
     pub version: u32,
-    pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// AUX fields, each with the offset just after it (what redis-check-rdb prints).
+    pub aux: Vec<(Vec<u8>, Vec<u8>, usize)>,
     /// Bytes the RDB occupies (the RESP tail of a 6.2 preamble file starts here).
     pub len: usize,
     pub checksum_ok: bool,
@@ -198,7 +199,7 @@ pub fn read_empty(buf: &[u8]) -> Result<RdbInfo, RdbError> {
             RDB_OPCODE_AUX => {
                 let k = r.string()?;
                 let v = r.string()?;
-                info.aux.push((k, v));
+                info.aux.push((k, v, r.pos));
             }
             RDB_OPCODE_SELECTDB => {
                 r.len()?.map_err(|_| RdbError { offset: at, message: "Bad SELECTDB".into() })?;
