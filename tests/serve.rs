@@ -501,3 +501,99 @@ fn maxclients_and_verbose_log() {
     assert!(log.contains(" - Accepted 127.0.0.1:"), "{log}");
     assert!(log.contains(" - Client closed connection id=1 addr=127.0.0.1:"), "{log}");
 }
+
+/// Reads one RESP reply (raw bytes) from a connection.
+fn read_reply(c: &mut Conn) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        if let Ok(Some((_, n))) = aof_lab::resp::parse_reply(&buf) {
+            buf.truncate(n);
+            return buf;
+        }
+        c.s.read_exact(&mut byte).expect("reply");
+        buf.push(byte[0]);
+    }
+}
+
+#[test]
+fn kill_9_under_always_loses_no_acknowledged_write() {
+    for round in 0..3u64 {
+        let dir = temp_dir();
+        let mut srv = Server::start_in(dir.clone(), &["--appendonly", "yes", "--appendfsync", "always"]);
+        let port = srv.port;
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let writer = {
+            let acked = acked.clone();
+            std::thread::spawn(move || {
+                let Ok(s) = TcpStream::connect(("127.0.0.1", port)) else { return };
+                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let mut c = Conn { s };
+                // Pipelined batches of 8: a batch is acknowledged reply by reply.
+                for batch in 0..100_000usize {
+                    let mut out = Vec::new();
+                    for i in batch * 8..batch * 8 + 8 {
+                        aof_lab::resp::encode_command(&mut out, &["SET", &format!("k{i}"), &i.to_string()]);
+                    }
+                    if c.s.write_all(&out).is_err() {
+                        return;
+                    }
+                    for _ in 0..8 {
+                        let mut line = [0u8; 5];
+                        if c.s.read_exact(&mut line).is_err() || &line != b"+OK\r\n" {
+                            return;
+                        }
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(150 + 100 * round));
+        srv.child.kill().expect("kill -9"); // SIGKILL: no shutdown, no final fsync
+        srv.child.wait().ok();
+        writer.join().ok();
+        let acked = acked.load(Ordering::SeqCst);
+        assert!(acked > 0, "the load ran before the kill");
+        let srv2 = Server::start_in(dir.clone(), &["--appendonly", "yes"]);
+        let mut c = srv2.connect();
+        for chunk in (0..acked).collect::<Vec<_>>().chunks(500) {
+            let mut argv: Vec<String> = vec!["EXISTS".into()];
+            argv.extend(chunk.iter().map(|i| format!("k{i}")));
+            let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+            c.cmd(&refs);
+            assert_eq!(read_reply(&mut c), format!(":{}\r\n", chunk.len()).into_bytes(), "round {round}: an acknowledged write is missing");
+        }
+        drop(srv2);
+        drop(srv);
+    }
+}
+
+#[test]
+fn fatal_load_error_exits_1_like_redis() {
+    let garbage = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\nGARBAGE\r\n";
+    let manifest = b"file appendonly.aof.1.incr.aof seq 1 type i\n";
+    let dir = temp_dir();
+    std::fs::create_dir_all(dir.join("appendonlydir")).unwrap();
+    std::fs::write(dir.join("appendonlydir/appendonly.aof.manifest"), manifest).unwrap();
+    std::fs::write(dir.join("appendonlydir/appendonly.aof.1.incr.aof"), garbage).unwrap();
+    let port = free_port().to_string();
+    let dir_s = dir.display().to_string();
+    let out = Command::new(BIN)
+        .args(["serve", "--port", &port, "--dir", &dir_s, "--appendonly", "yes"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run aof-lab");
+    let ours = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{ours}");
+    let real = Command::new("redis-server")
+        .args(["--port", &free_port().to_string(), "--bind", "127.0.0.1", "--dir", &dir_s, "--appendonly", "yes", "--save", ""])
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-server is required for this test");
+    let real_text = String::from_utf8_lossy(&real.stdout).into_owned();
+    assert_eq!(real.status.code(), Some(1));
+    let message = "Bad file format reading the append only file appendonly.aof.1.incr.aof: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>";
+    assert!(real_text.contains(message), "{real_text}");
+    assert!(ours.contains(message), "{ours}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
