@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Benchmarks aof-lab against redis-server 7.0.15 on this machine, in one run, and prints the
+# figures as markdown rows for BENCHMARKS.md.
+#   scripts/bench.sh            all benchmarks
+#   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
+# Needs redis-server / redis-benchmark (scripts/setup.sh test installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-100000}
+LOAD_N=${LOAD_N:-1000000}
+cargo build --release --quiet
+BIN=target/release/aof-lab
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
+
+start_redis() { # dir port args...
+  local dir=$1 port=$2; shift 2
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --logfile "$dir/log" "$@" & pids+=($!)
+  wait_port "$port"
+}
+start_lab() {
+  local dir=$1 port=$2; shift 2
+  mkdir -p "$dir"
+  $BIN serve --port "$port" --dir "$dir" --save '' --logfile "$dir/log" "$@" & pids+=($!)
+  wait_port "$port"
+}
+
+bench() { # label args... : one redis-benchmark run per server, printed as rows
+  local label=$1; shift
+  local rp lp
+  rp=$(free_port); start_redis "$work/r-$label" "$rp" "$@"
+  lp=$(free_port); start_lab "$work/l-$label" "$lp" "$@"
+  local tests=set,get,incr,lpush,rpop,sadd,hset,zadd
+  local r l
+  r=$(redis-benchmark -p "$rp" -q -t $tests -n "$N" ${BENCH_FLAGS:-} | tr '\r' '\n' | grep 'requests per second')
+  l=$(redis-benchmark -p "$lp" -q -t $tests -n "$N" ${BENCH_FLAGS:-} | tr '\r' '\n' | grep 'requests per second')
+  paste <(echo "$r") <(echo "$l") | while IFS=$'\t' read -r rl ll; do
+    local name rv lv
+    name=$(echo "$rl" | cut -d: -f1)
+    rv=$(echo "$rl" | grep -o '[0-9.]* requests' | cut -d' ' -f1)
+    lv=$(echo "$ll" | grep -o '[0-9.]* requests' | cut -d' ' -f1)
+    printf '| %s %s | %.0f | %.0f | %.2f |\n' "$name" "$label" "$rv" "$lv" "$(echo "$lv / $rv" | bc -l)"
+  done
+  redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
+  redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
+}
+
+echo "| operation | redis-server 7.0.15 (ops/s) | aof-lab serve (ops/s) | ratio |"
+echo "|---|---|---|---|"
+bench "appendonly-no" --appendonly no
+bench "everysec" --appendonly yes --appendfsync everysec
+BENCH_FLAGS="-P 16" bench "everysec-P16" --appendonly yes --appendfsync everysec
+
+# Loading: a mixed AOF written by the real server, then loaded by both.
+gen=$work/gen; port=$(free_port)
+start_redis "$gen" "$port" --appendonly yes --aof-use-rdb-preamble no --appendfsync no
+each=$((LOAD_N / 5))
+redis-benchmark -p "$port" -q -r 100000 -n "$each" -t set,lpush,sadd,hset,zadd -P 32 >/dev/null
+redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+sleep 0.5
+size=$(du -cb "$gen"/appendonlydir/*.aof | tail -1 | cut -f1)
+cmds=$(grep -c '^\*' "$gen"/appendonlydir/*.incr.aof || true)
+port=$(free_port)
+start_redis "$gen" "$port" --appendonly yes
+redis_load=$(grep -o 'DB loaded from append only file: [0-9.]*' "$gen/log" | tail -1 | grep -o '[0-9.]*$')
+keys=$(redis-cli -p "$port" dbsize)
+redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+sleep 0.3
+lab_load=$($BIN load "$gen" | grep -o 'loaded in [0-9.]*' | grep -o '[0-9.]*$')
+echo
+echo "| AOF load ($cmds commands, $((size / 1000000)) MB, $keys keys) | redis-server 7.0.15 (s) | aof-lab load, native (s) | ratio (time) |"
+echo "|---|---|---|---|"
+printf '| load | %s | %s | %.2f |\n' "$redis_load" "$lab_load" "$(echo "$lab_load / $redis_load" | bc -l)"
