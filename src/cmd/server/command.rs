@@ -125,20 +125,17 @@ fn info_reply(cmd: &'static Command, parent: Option<&'static Command>) -> Reply 
 /// `setImplicitACLCategories` plus the category of the command's group, in ACL order.
 fn acl_categories(cmd: &Command) -> Vec<String> {
     use crate::cmd::{ADMIN, BLOCKING, FAST, PUBSUB, READONLY, WRITE};
-    // A container (CONFIG, CLIENT …) has only the implicit categories.
+    // A container (CONFIG, CLIENT …) has only the implicit categories. Group names map to
+    // categories by name ("sorted-set" is @sortedset, "generic" is @keyspace); "server" has none.
     let group = if !cmd.subcommands.is_empty() {
         None
     } else {
-        match cmd.group {
-            Group::Generic => Some("keyspace"),
-            Group::String => Some("string"),
-            Group::List => Some("list"),
-            Group::Set => Some("set"),
-            Group::SortedSet => Some("sortedset"),
-            Group::Hash => Some("hash"),
-            Group::Connection => Some("connection"),
-            Group::Transactions => Some("transaction"),
-            Group::Server => None,
+        match cmd.group.name() {
+            "generic" => Some("keyspace"),
+            "sorted-set" => Some("sortedset"),
+            "transactions" => Some("transaction"),
+            "server" => None,
+            other => Some(other),
         }
     };
     let has = |f: u32| cmd.flags & f != 0;
@@ -151,10 +148,10 @@ fn acl_categories(cmd: &Command) -> Vec<String> {
         ("list", group == Some("list")),
         ("hash", group == Some("hash")),
         ("string", group == Some("string")),
-        ("bitmap", false),
-        ("hyperloglog", false),
-        ("geo", false),
-        ("stream", false),
+        ("bitmap", group == Some("bitmap")),
+        ("hyperloglog", group == Some("hyperloglog")),
+        ("geo", group == Some("geo")),
+        ("stream", group == Some("stream")),
         ("pubsub", has(PUBSUB)),
         ("admin", has(ADMIN)),
         ("fast", has(FAST)),
