@@ -42,7 +42,6 @@ const WORKLOAD: &[&str] = &[
     "RPUSH q x",
     "SELECT 0",
     "GETDEL s",
-    "SET gone v PX 1",
     "DEL nokey",
 ];
 
