@@ -174,7 +174,11 @@ fn resp(lines: &[&str]) -> Vec<u8> {
 const MANIFEST: &str = "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
 
 fn dir_with_incr(incr: Vec<u8>) -> Vec<(&'static str, Vec<u8>)> {
-    vec![("appendonly.aof.manifest", MANIFEST.into()), ("appendonly.aof.1.base.aof", resp(&["SELECT 0", "SET base 1"])), ("appendonly.aof.1.incr.aof", incr)]
+    vec![
+        ("appendonly.aof.manifest", MANIFEST.into()),
+        ("appendonly.aof.1.base.aof", resp(&["SELECT 0", "SET base 1"])),
+        ("appendonly.aof.1.incr.aof", incr),
+    ]
 }
 
 fn compare(name: &str, files: &[(&str, Vec<u8>)]) -> usize {
@@ -209,11 +213,17 @@ fn damaged_directories() {
         ("annotations", dir_with_incr([b"#TS:1700000000\r\n".to_vec(), ok.clone(), b"# any comment\r\n".to_vec()].concat())),
         ("unfinished multi", dir_with_incr([ok.clone(), resp(&["MULTI", "SET b 2"])].concat())),
         ("missing base", vec![("appendonly.aof.manifest", MANIFEST.into()), ("appendonly.aof.1.incr.aof", ok.clone())]),
-        ("empty files", dir_with_incr(Vec::new()).into_iter().map(|(n, b)| if n.ends_with(".aof") { (n, Vec::new()) } else { (n, b) }).collect()),
+        (
+            "empty files",
+            dir_with_incr(Vec::new()).into_iter().map(|(n, b)| if n.ends_with(".aof") { (n, Vec::new()) } else { (n, b) }).collect(),
+        ),
         (
             "truncated non-last file",
             vec![
-                ("appendonly.aof.manifest", "file appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n".into()),
+                (
+                    "appendonly.aof.manifest",
+                    "file appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n".into(),
+                ),
                 ("appendonly.aof.1.incr.aof", [ok.clone(), b"*2\r\n$3\r\nGE".to_vec()].concat()),
                 ("appendonly.aof.2.incr.aof", resp(&["SET later 1"])),
             ],
