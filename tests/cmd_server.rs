@@ -359,7 +359,7 @@ fn regenerate_command_meta() {
             })
             .collect()
     };
-    let groups = ["connection", "generic", "hash", "list", "server", "set", "sorted-set", "string", "transactions"];
+    let groups = ["bitmap", "connection", "generic", "hash", "list", "server", "set", "sorted-set", "string", "transactions"];
     let mut entries: Vec<(String, Reply)> = Vec::new();
     fn add(entries: &mut Vec<(String, Reply)>, name: &str, info: &Reply, docs: &Reply) {
         let Reply::Array(info) = info else { panic!() };
