@@ -521,6 +521,18 @@ mod tests {
     }
 
     #[test]
+    fn sort_and_set_key_finders() {
+        let argv: Vec<&[u8]> =
+            ["sort", "k", "by", "x", "get", "y", "store", "d", "limit", "0", "1", "store", "e"].map(str::as_bytes).to_vec();
+        let keys: Vec<usize> = sort_get_keys(&argv).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(keys, vec![1, 12]);
+        let argv: Vec<&[u8]> = ["set", "a", "b", "GET"].map(str::as_bytes).to_vec();
+        assert_eq!(set_get_keys(&argv), vec![(1, flag_replies(&["RW", "access", "update"]))]);
+        let argv: Vec<&[u8]> = ["set", "a", "b"].map(str::as_bytes).to_vec();
+        assert_eq!(set_get_keys(&argv), vec![(1, flag_replies(&["OW", "update"]))]);
+    }
+
+    #[test]
     fn acl_categories_derived_like_redis() {
         for cmd in all_commands() {
             if let Some(m) = meta::lookup(cmd.name) {
