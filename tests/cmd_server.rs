@@ -359,7 +359,7 @@ fn regenerate_command_meta() {
             })
             .collect()
     };
-    let groups = ["connection", "generic", "hash", "list", "server", "set", "sorted-set", "string", "transactions"];
+    let groups = ["bitmap", "connection", "generic", "hash", "list", "server", "set", "sorted-set", "string", "transactions"];
     let mut entries: Vec<(String, Reply)> = Vec::new();
     fn add(entries: &mut Vec<(String, Reply)>, name: &str, info: &Reply, docs: &Reply) {
         let Reply::Array(info) = info else { panic!() };
@@ -396,4 +396,32 @@ fn regenerate_command_meta() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/cmd/server/commands.bin");
     std::fs::write(path, &blob).unwrap();
     eprintln!("wrote {} bytes to {path}", blob.len());
+}
+
+#[test]
+fn auth_and_reset() {
+    let (mut e, c) = engine();
+    assert_eq!(
+        resp(&mut e, c, "AUTH x"),
+        "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+    );
+    assert_eq!(resp(&mut e, c, "AUTH default x"), "+OK\r\n");
+    assert_eq!(resp(&mut e, c, "AUTH bob x"), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(resp(&mut e, c, "AUTH a b c"), "-ERR syntax error\r\n");
+    run(&mut e, c, "CONFIG SET requirepass pw");
+    assert_eq!(resp(&mut e, c, "AUTH pw"), "+OK\r\n");
+    assert_eq!(resp(&mut e, c, "AUTH x"), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(resp(&mut e, c, "AUTH default pw"), "+OK\r\n");
+    assert_eq!(resp(&mut e, c, "RESET x"), "-ERR wrong number of arguments for 'reset' command\r\n");
+    // RESET leaves MULTI (not queued), drops WATCHes, goes back to db 0 and forgets the name.
+    run(&mut e, c, "SELECT 2");
+    run(&mut e, c, "CLIENT SETNAME foo");
+    run(&mut e, c, "WATCH k");
+    run(&mut e, c, "MULTI");
+    assert_eq!(resp(&mut e, c, "RESET"), "+RESET\r\n");
+    assert_eq!(resp(&mut e, c, "CLIENT GETNAME"), "$-1\r\n");
+    assert_eq!(resp(&mut e, c, "EXEC"), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(e.client(c).unwrap().db, 0);
+    assert!(e.client(c).unwrap().watched.is_empty());
+    assert!(e.srv.watched_keys.is_empty());
 }

@@ -1,12 +1,13 @@
-//! HELLO and the CLIENT subcommands clients and tools actually send on connect: ID, GETNAME,
-//! SETNAME, LIST, INFO.
+//! HELLO, AUTH, RESET and the CLIENT subcommands clients and tools actually send on connect: ID,
+//! GETNAME, SETNAME, LIST, INFO.
 //!
 //! The engine speaks RESP2 only: `HELLO 2` answers like Redis (the map as a flat array) and
 //! `HELLO 3` is refused with `-NOPROTO`, which every RESP3-capable client treats as "stay on
 //! RESP2".
 //!
 //! Compared with Redis: a handler only sees its own connection, so CLIENT LIST shows the calling
-//! client alone, with the fields the engine knows (no address, no buffers).
+//! client alone, with the fields the engine knows (no address, no buffers). The only user is
+//! `default` and AUTH checks `requirepass`, but other commands do not require authentication.
 
 use super::{ADMIN_LS, LS, help_reply};
 use crate::cmd::{Command, Group, NOSCRIPT, args};
@@ -206,12 +207,10 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
         j += 1;
     }
-    if let Some((user, pass)) = auth {
-        // The only user is `default`, with `requirepass` as its password (none by default).
-        let requirepass = ctx.srv.config.get("requirepass").unwrap_or_default();
-        if user != b"default" || (!requirepass.is_empty() && pass != requirepass.as_bytes()) {
-            return Reply::err("WRONGPASS invalid username-password pair or user is disabled.");
-        }
+    if let Some((user, pass)) = auth
+        && let Err(e) = authenticate(ctx, user, pass)
+    {
+        return e;
     }
     if let Some(name) = name
         && let Err(e) = set_client_name(ctx, name)
@@ -235,4 +234,44 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         bulk("modules"),
         Reply::Array(vec![]),
     ])
+}
+
+/// The password of the `default` user, if `requirepass` set one.
+fn default_password(ctx: &Ctx) -> Option<String> {
+    ctx.srv.config.get("requirepass").filter(|p| !p.is_empty())
+}
+
+/// `ACLAuthenticateUser` with the only user there is.
+fn authenticate(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
+    let ok = user == b"default" && default_password(ctx).is_none_or(|p| p.as_bytes() == pass);
+    if ok { Ok(()) } else { Err(Reply::err("WRONGPASS invalid username-password pair or user is disabled.")) }
+}
+
+/// `AUTH [username] password`.
+pub(super) fn auth(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    let (user, pass): (&[u8], &[u8]) = match argv {
+        [_, pass] => {
+            if default_password(ctx).is_none() {
+                return Reply::err(
+                    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                );
+            }
+            (b"default", pass)
+        }
+        [_, user, pass] => (user, pass),
+        _ => return Reply::syntax(),
+    };
+    match authenticate(ctx, user, pass) {
+        Ok(()) => Reply::ok(),
+        Err(e) => e,
+    }
+}
+
+/// `RESET` (`clearClientConnectionState`): out of MULTI, no WATCH, db 0, no name.
+pub(super) fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    ctx.client.multi = None;
+    crate::cmd::multi::unwatch_all_keys(ctx.srv, ctx.client);
+    ctx.client.db = 0;
+    ctx.client.name = None;
+    Reply::status("RESET")
 }

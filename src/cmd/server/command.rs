@@ -125,21 +125,17 @@ fn info_reply(cmd: &'static Command, parent: Option<&'static Command>) -> Reply 
 /// `setImplicitACLCategories` plus the category of the command's group, in ACL order.
 fn acl_categories(cmd: &Command) -> Vec<String> {
     use crate::cmd::{ADMIN, BLOCKING, FAST, PUBSUB, READONLY, WRITE};
-    // A container (CONFIG, CLIENT …) has only the implicit categories.
+    // A container (CONFIG, CLIENT …) has only the implicit categories. Group names map to
+    // categories by name ("sorted-set" is @sortedset, "generic" is @keyspace); "server" has none.
     let group = if !cmd.subcommands.is_empty() {
         None
     } else {
-        match cmd.group {
-            Group::Generic => Some("keyspace"),
-            Group::String => Some("string"),
-            Group::List => Some("list"),
-            Group::Set => Some("set"),
-            Group::SortedSet => Some("sortedset"),
-            Group::Hash => Some("hash"),
-            Group::Bitmap => Some("bitmap"),
-            Group::Connection => Some("connection"),
-            Group::Transactions => Some("transaction"),
-            Group::Server => None,
+        match cmd.group.name() {
+            "generic" => Some("keyspace"),
+            "sorted-set" => Some("sortedset"),
+            "transactions" => Some("transaction"),
+            "server" => None,
+            other => Some(other),
         }
     };
     let has = |f: u32| cmd.flags & f != 0;
@@ -153,9 +149,9 @@ fn acl_categories(cmd: &Command) -> Vec<String> {
         ("hash", group == Some("hash")),
         ("string", group == Some("string")),
         ("bitmap", group == Some("bitmap")),
-        ("hyperloglog", false),
-        ("geo", false),
-        ("stream", false),
+        ("hyperloglog", group == Some("hyperloglog")),
+        ("geo", group == Some("geo")),
+        ("stream", group == Some("stream")),
         ("pubsub", has(PUBSUB)),
         ("admin", has(ADMIN)),
         ("fast", has(FAST)),
@@ -522,6 +518,18 @@ mod tests {
             }
         }
         assert!(problems.is_empty(), "commands declared differently from Redis 7.0.15:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn sort_and_set_key_finders() {
+        let argv: Vec<&[u8]> =
+            ["sort", "k", "by", "x", "get", "y", "store", "d", "limit", "0", "1", "store", "e"].map(str::as_bytes).to_vec();
+        let keys: Vec<usize> = sort_get_keys(&argv).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(keys, vec![1, 12]);
+        let argv: Vec<&[u8]> = ["set", "a", "b", "GET"].map(str::as_bytes).to_vec();
+        assert_eq!(set_get_keys(&argv), vec![(1, flag_replies(&["RW", "access", "update"]))]);
+        let argv: Vec<&[u8]> = ["set", "a", "b"].map(str::as_bytes).to_vec();
+        assert_eq!(set_get_keys(&argv), vec![(1, flag_replies(&["OW", "update"]))]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Server and connection commands: PING, ECHO, SELECT, SWAPDB, DBSIZE, FLUSHDB, FLUSHALL, TIME,
-//! QUIT, HELLO, CLIENT, INFO, CONFIG, COMMAND and DEBUG.
+//! QUIT, HELLO, AUTH, RESET, CLIENT, INFO, CONFIG, COMMAND and DEBUG.
 //!
 //! Most of them never touch a key. The ones that matter for the AOF are the three that change a
 //! whole database at once: FLUSHDB and FLUSHALL are always propagated, even on an empty dataset
@@ -7,7 +7,7 @@
 //! propagated verbatim like any write. All three count as touching every WATCHed key that
 //! exists in the databases involved.
 //!
-//! Files: [`client`] (HELLO, CLIENT), [`info`], [`config`] (CONFIG), [`command`] (COMMAND with
+//! Files: [`client`] (HELLO, AUTH, RESET, CLIENT), [`info`], [`config`] (CONFIG), [`command`] (COMMAND with
 //! the recorded metadata of [`meta`]), [`debug`] (DEBUG, DIGEST).
 
 pub mod client;
@@ -59,6 +59,15 @@ pub static COMMANDS: &[Command] = &[
         since: "6.0.0",
         summary: "Handshake with Redis",
         ..Command::new("hello", -1, NOSCRIPT | LS | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), Group::Connection, client::hello)
+    },
+    Command {
+        summary: "Authenticate to the server",
+        ..Command::new("auth", -2, NOSCRIPT | LS | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), Group::Connection, client::auth)
+    },
+    Command {
+        since: "6.2.0",
+        summary: "Reset the connection",
+        ..Command::new("reset", 1, NOSCRIPT | LS | FAST | NO_AUTH | ALLOW_BUSY | NO_QUEUE, (0, 0, 0), Group::Connection, client::reset)
     },
     Command {
         summary: "Get information and statistics about the server",
