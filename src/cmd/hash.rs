@@ -1,6 +1,6 @@
 //! Hashes: a key holding a map of fields to values (`t_hash.c`).
 //!
-//! Redis 7.0 keeps a small hash (at most `hash-max-listpack-entries` = 128 fields, every field and
+//! Redis 7.0 keeps a small hash (at most `hash-max-listpack-entries` = 512 fields, every field and
 //! value at most `hash-max-listpack-value` = 64 bytes) in a *listpack*: a flat array that keeps
 //! insertion order and deletes in place. A bigger one becomes a hash table, for good. The order
 //! shows through HGETALL, HKEYS, HVALS, HSCAN and HRANDFIELD, so the map here is insertion-ordered
@@ -17,7 +17,7 @@ use crate::cmd::set::{
     MAX_RANDOM_REPLY, ScanOptions, empty_scan, parse_random_count, parse_scan_cursor, random_distinct_positions, random_reply_too_large,
     scan_positions,
 };
-use crate::keyspace::value::{MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
+use crate::keyspace::value::{HASH_MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
 use crate::keyspace::{Map, Value};
 use crate::reply::Reply;
 use crate::server::Ctx;
@@ -114,7 +114,7 @@ type Hash = Map<Vec<u8>, Vec<u8>>;
 /// hash that once outgrew the limits and shrank is a hash table there; both orders are then
 /// "hash order" for a client.)
 fn is_listpack(h: &Hash) -> bool {
-    h.len() <= MAX_LISTPACK_ENTRIES && h.iter().all(|(f, v)| f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE)
+    h.len() <= HASH_MAX_LISTPACK_ENTRIES && h.iter().all(|(f, v)| f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE)
 }
 
 /// `lookupKeyRead` + `checkType(OBJ_HASH)`.

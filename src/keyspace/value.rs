@@ -4,7 +4,7 @@
 //! |--------|----------------------------------------|------------------------------------------|
 //! | string | `Vec<u8>`                              | int / embstr / raw                       |
 //! | list   | `VecDeque<Vec<u8>>`                    | quicklist of listpacks                   |
-//! | hash   | insertion-ordered map                  | listpack (≤128 fields, ≤64 B) / hashtable|
+//! | hash   | insertion-ordered map                  | listpack (≤512 fields, ≤64 B) / hashtable|
 //! | set    | insertion-ordered set + intset flag    | intset (integers, ≤512) / hashtable      |
 //! | zset   | member→score map + sorted blocks       | listpack (≤128, ≤64 B) / skiplist        |
 //!
@@ -20,8 +20,10 @@ use crate::util::string2ll;
 
 /// `set-max-intset-entries` default.
 pub const SET_MAX_INTSET_ENTRIES: usize = 512;
-/// `hash-max-listpack-entries` / `zset-max-listpack-entries` defaults.
+/// `zset-max-listpack-entries` default.
 pub const MAX_LISTPACK_ENTRIES: usize = 128;
+/// `hash-max-listpack-entries` default (512 in Redis 7.0, unlike zsets).
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 /// `hash-max-listpack-value` / `zset-max-listpack-value` defaults.
 pub const MAX_LISTPACK_VALUE: usize = 64;
 
@@ -53,7 +55,7 @@ impl Value {
             Value::String(_) => "raw",
             Value::List(_) => "quicklist",
             Value::Hash(h)
-                if h.len() <= MAX_LISTPACK_ENTRIES
+                if h.len() <= HASH_MAX_LISTPACK_ENTRIES
                     && h.iter().all(|(f, v)| f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE) =>
             {
                 "listpack"
