@@ -268,7 +268,8 @@ fn hscan_small_hash_comes_back_whole() {
 #[test]
 fn hscan_of_a_hash_table_returns_every_field_present_for_the_whole_scan() {
     let (mut e, c) = engine();
-    let fields: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+    // More than hash-max-listpack-entries (512): a hash table, scanned in steps.
+    let fields: Vec<String> = (0..700).map(|i| format!("f{i}")).collect();
     let line = fields.iter().map(|f| format!("{f} v")).collect::<Vec<_>>().join(" ");
     run(&mut e, c, &format!("HSET h {line}"));
     let mut seen = std::collections::HashSet::new();
