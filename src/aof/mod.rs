@@ -255,6 +255,37 @@ impl Server {
         }
     }
 
+    /// `DEBUG LOADAOF`. `Err` means the engine exited (as Redis does with `exit(1)`).
+    pub fn debug_loadaof(&mut self) -> Result<(), String> {
+        if self.aof_state == AofState::On {
+            self.flush_append_only_file(true);
+        }
+        for db in &mut self.dbs {
+            db.clear();
+        }
+        let am = match self.aof_load_manifest_from_disk() {
+            Ok(am) => am,
+            Err(lines) => {
+                for l in lines {
+                    self.log(LogLevel::Warning, l);
+                }
+                self.aof.exited = Some("fatal AOF manifest error in DEBUG LOADAOF".into());
+                return Err("the AOF manifest is not valid: the server exited".into());
+            }
+        };
+        self.aof.manifest = am;
+        self.aof_del_history_files();
+        let manifest = self.aof.manifest.clone();
+        let ret = load::load_append_only_files(self, &manifest);
+        if !matches!(ret, load::AofStatus::Ok | load::AofStatus::Empty) {
+            self.aof.exited = Some(format!("DEBUG LOADAOF could not load the AOF ({ret:?})"));
+            return Err(format!("DEBUG LOADAOF could not load the AOF ({ret:?}): the server exited"));
+        }
+        self.dirty = 0;
+        self.log(LogLevel::Notice, "Append Only File loaded by DEBUG LOADAOF".into());
+        Ok(())
+    }
+
     /// INFO's `used_memory`, approximated from the values' sizes.
     pub fn used_memory(&self) -> u64 {
         let data: usize = self.dbs.iter().flat_map(|db| db.iter().map(|(k, v)| 48 + k.len() + v.approx_size())).sum();

@@ -304,7 +304,8 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
     if !srv.loading {
         srv.stats.total_commands_processed += 1;
     }
-    let dirty = srv.dirty - dirty_before;
+    // DEBUG LOADAOF resets the counter: a negative change counts as none, as in Redis.
+    let dirty = srv.dirty.saturating_sub(dirty_before);
     if state.blocked.is_none() && (dirty > 0 || state.force_propagation) && !state.prevent_propagation {
         let db = client.db;
         match &state.rewritten {

@@ -27,6 +27,7 @@ pub static SUBCOMMANDS: &[DebugSub] = &[
     DebugSub { name: "digest-value", argc_ok: |n| n >= 2, proc_: digest_value },
     DebugSub { name: "set-active-expire", argc_ok: |n| n == 3, proc_: set_active_expire },
     DebugSub { name: "sleep", argc_ok: |n| n == 3, proc_: sleep },
+    DebugSub { name: "loadaof", argc_ok: |n| n == 2, proc_: loadaof },
 ];
 
 pub(super) fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -43,6 +44,15 @@ pub fn subcommand_syntax_error(argv: &[&[u8]]) -> Reply {
     let sub: String = sub.chars().take(128).collect();
     let cmd = String::from_utf8_lossy(argv[0]).to_ascii_uppercase();
     Reply::error(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
+}
+
+/// `DEBUG LOADAOF`: flush, empty every db, reload the manifest and its files. A load that is not
+/// OK or EMPTY (a truncated tail included) makes Redis 7.0 exit; so does the engine.
+fn loadaof(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    match ctx.srv.debug_loadaof() {
+        Ok(()) => Reply::ok(),
+        Err(why) => Reply::error(format!("ERR {why}")),
+    }
 }
 
 fn digest(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {

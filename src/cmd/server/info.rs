@@ -251,17 +251,17 @@ fn persistence(srv: &Server, out: &mut String) {
     line(out, "aof_last_bgrewrite_status", "ok");
     line(out, "aof_rewrites", 0);
     line(out, "aof_rewrites_consecutive_failures", 0);
-    line(out, "aof_last_write_status", "ok");
+    line(out, "aof_last_write_status", if srv.aof.write_status_ok() { "ok" } else { "err" });
     line(out, "aof_last_cow_size", 0);
     line(out, "module_fork_in_progress", 0);
     line(out, "module_fork_last_cow_size", 0);
     if srv.config.appendonly {
-        line(out, "aof_current_size", 0);
-        line(out, "aof_base_size", 0);
+        line(out, "aof_current_size", srv.aof.current_size);
+        line(out, "aof_base_size", srv.aof.rewrite_base_size);
         line(out, "aof_pending_rewrite", 0);
         line(out, "aof_buffer_length", srv.feed.aof_buf.len());
-        line(out, "aof_pending_bio_fsync", 0);
-        line(out, "aof_delayed_fsync", 0);
+        line(out, "aof_pending_bio_fsync", u8::from(srv.aof.bio_job.is_some()));
+        line(out, "aof_delayed_fsync", srv.aof.delayed_fsync);
     }
 }
 
