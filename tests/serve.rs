@@ -597,3 +597,111 @@ fn fatal_load_error_exits_1_like_redis() {
     assert!(ours.contains(message), "{ours}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Replaces every 13-digit number (absolute unix ms) with `<T>`.
+fn normalise_times(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let mut out = String::new();
+    let mut digits = String::new();
+    for ch in text.chars().chain(std::iter::once('\0')) {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        out.push_str(if digits.len() == 13 { "<T>" } else { &digits });
+        digits.clear();
+        if ch != '\0' {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[test]
+fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
+    let workload: &[&[&str]] = &[
+        &["SET", "s", "v"],
+        &["SET", "ttl", "v", "EX", "100000"],
+        &["INCRBYFLOAT", "f", "1.5"],
+        &["HSET", "h", "a", "1"],
+        &["SADD", "set", "x", "y"],
+        &["ZADD", "z", "1", "m"],
+        &["RPUSH", "l", "a", "b"],
+        &["MULTI"],
+        &["INCR", "n"],
+        &["INCR", "n"],
+        &["EXEC"],
+        &["SELECT", "4"],
+        &["SET", "db4", "v"],
+        &["EXPIRE", "db4", "5000"],
+    ];
+    let lab = Server::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let real_dir = temp_dir();
+    let real_port = free_port();
+    let mut real = Command::new("redis-server")
+        .args(["--port", &real_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+        .arg("--dir")
+        .arg(&real_dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server is required for this test");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut rc = loop {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", real_port)) {
+            break Conn { s };
+        }
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut lc = lab.connect();
+    for argv in workload {
+        lc.cmd(argv);
+        rc.cmd(argv);
+        assert_eq!(read_reply(&mut lc), read_reply(&mut rc), "{argv:?}");
+    }
+    lc.cmd(&["DEBUG", "DIGEST"]);
+    let digest = read_reply(&mut lc);
+    rc.cmd(&["DEBUG", "DIGEST"]);
+    assert_eq!(read_reply(&mut rc), digest);
+    let file = |dir: &PathBuf, name: &str| std::fs::read(dir.join("appendonlydir").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for name in ["appendonly.aof.manifest", "appendonly.aof.1.incr.aof"] {
+        assert_eq!(normalise_times(&file(&lab.dir, name)), normalise_times(&file(&real_dir, name)), "{name}");
+    }
+    // The empty RDB base: same layout; ctime and used-mem differ (a time and a memory figure).
+    let (ours, theirs) = (file(&lab.dir, "appendonly.aof.1.base.rdb"), file(&real_dir, "appendonly.aof.1.base.rdb"));
+    assert_eq!(ours.len(), theirs.len());
+    assert_eq!(ours[..50], theirs[..50], "magic, redis-ver, redis-bits");
+    let _ = real.kill();
+    let _ = real.wait();
+    // Redis loads the directory aof-lab wrote, with the same digest.
+    lc.cmd(&["SHUTDOWN"]);
+    assert!(lc.closed());
+    let lab_dir = lab.dir.clone();
+    let copy = temp_dir();
+    std::fs::create_dir_all(copy.join("appendonlydir")).unwrap();
+    for entry in std::fs::read_dir(lab_dir.join("appendonlydir")).unwrap().flatten() {
+        std::fs::copy(entry.path(), copy.join("appendonlydir").join(entry.file_name())).unwrap();
+    }
+    let port = free_port();
+    let mut loaded = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--enable-debug-command", "yes"])
+        .arg("--dir")
+        .arg(&copy)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut c = loop {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            break Conn { s };
+        }
+        assert!(Instant::now() < deadline, "redis-server did not load the directory");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    c.cmd(&["DEBUG", "DIGEST"]);
+    assert_eq!(read_reply(&mut c), digest);
+    let _ = loaded.kill();
+    let _ = loaded.wait();
+    let _ = std::fs::remove_dir_all(&real_dir);
+    let _ = std::fs::remove_dir_all(&copy);
+}
