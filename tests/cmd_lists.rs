@@ -408,7 +408,7 @@ fn timeouts_reply_a_null_array_after_the_deadline() {
     let b = e.connect();
     assert_eq!(e.execute_line(a, "BLPOP k 1.5", T0), None);
     assert_eq!(e.execute_line(b, "BLMOVE k2 dst LEFT RIGHT 0.01", T0), None);
-    // 16.3 s is 16299 ms in x87 long double arithmetic, as on the real server.
+    // 16.3 s is 16299.99… ms in x87 long double, rounded up (ceill) to 16300.
     let c = e.connect();
     assert_eq!(e.execute_line(c, "BRPOPLPUSH k3 dst 16.3", T0), None);
     e.cron(T0 + 10);
@@ -420,10 +420,16 @@ fn timeouts_reply_a_null_array_after_the_deadline() {
     e.cron(T0 + 1501);
     assert_eq!(e.take_unblocked(), vec![(a, Reply::NilArray)]);
     e.cron(T0 + 16_300);
+    assert_eq!(e.take_unblocked(), vec![]);
+    e.cron(T0 + 16_301);
     assert_eq!(e.take_unblocked(), vec![(c, Reply::NilArray)]);
-    // Timeout 0 blocks forever; so does a timeout below one millisecond.
+    // A timeout below one millisecond is rounded up to 1 ms; 0, or a tiny negative one that
+    // rounds up to 0, blocks forever.
+    assert_eq!(e.execute_line(a, "BLPOP k 0.0001", T0), None);
+    e.cron(T0 + 2);
+    assert_eq!(e.take_unblocked(), vec![(a, Reply::NilArray)]);
     assert_eq!(e.execute_line(a, "BLPOP k 0", T0), None);
-    assert_eq!(e.execute_line(b, "BLPOP k 0.0001", T0), None);
+    assert_eq!(e.execute_line(b, "BLPOP k -0.0001", T0), None);
     e.cron(T0 + 1_000_000_000);
     assert_eq!(e.take_unblocked(), vec![]);
     assert_eq!(e.blocked_clients(), 2);

@@ -13,9 +13,10 @@
 //! only (as Redis serves one ready key at a time) and its pop reaches the AOF right after the
 //! push that fed it.
 //!
-//! Timeouts are seconds parsed like Redis's `getTimeoutFromObjectOrReply`: `strtold` and a
-//! multiplication in x87 `long double`, truncated to milliseconds. [`timeout_ms`] reproduces that
-//! arithmetic exactly (so `16.3` is 16299 ms, as on the real server), see [`ld`].
+//! Timeouts are seconds parsed like Redis's `getTimeoutFromObjectOrReply`: `strtold`, a
+//! multiplication in x87 `long double`, then `ceill` to whole milliseconds (so `0.0001` waits
+//! 1 ms and `-0.0001` waits forever). [`timeout_ms`] reproduces that arithmetic exactly, see
+//! [`ld`].
 
 use std::collections::VecDeque;
 
@@ -802,9 +803,9 @@ fn deadline_from_timeout(ctx: &Ctx, arg: &[u8]) -> Result<i64, Reply> {
 }
 
 /// `getTimeoutFromObjectOrReply(…, UNIT_SECONDS)` without the clock: the timeout in ms,
-/// `(long long)(strtold(arg) * 1000.0)` computed in x87 extended precision. Infinite or
-/// out-of-range products convert to `i64::MIN` (x86's "integer indefinite"), so they are
-/// reported as negative, as on the real server (`BLPOP k 1e300`).
+/// `(long long)ceill(strtold(arg) * 1000.0)` computed in x87 extended precision (read from the
+/// 7.0.15 binary). Infinite or out-of-range products convert to `i64::MIN` (x86's "integer
+/// indefinite"), so they are reported as negative, as on the real server (`BLPOP k 1e300`).
 pub fn timeout_ms(arg: &[u8]) -> Result<i64, Reply> {
     let ms = ld::seconds_to_ms(arg).ok_or(Reply::err(reply::TIMEOUT_NOT_FLOAT))?;
     if ms < 0 {
@@ -814,14 +815,16 @@ pub fn timeout_ms(arg: &[u8]) -> Result<i64, Reply> {
 }
 
 /// Just enough of x87 80-bit `long double` (64-bit significand, round to nearest even) to
-/// reproduce `(long long)(strtold(s) * 1000.0)` bit for bit, with `string2ld`'s acceptance
-/// rules: at most 5119 bytes, the C string ends at the first NUL, no leading space, no NaN,
-/// no overflow, no underflow to zero.
+/// reproduce `(long long)ceill(strtold(s) * 1000.0)` bit for bit, with `string2ld`'s
+/// acceptance rules: at most 5119 bytes, the C string ends at the first NUL, no leading space,
+/// no NaN, no overflow, no underflow to zero.
 ///
 /// The decimal (or C99 hex) value is rounded once to 64 significant bits (`strtold`), the
-/// product by 1000 is rounded again (`fmul`), then truncated toward zero (`fistp`). Exact
-/// big-integer arithmetic makes both roundings correct for any input length. Values outside
-/// the range where the result can be a valid millisecond count are classified by magnitude.
+/// product by 1000 is rounded again (`fmuls`), then rounded up to an integer (`ceill`) and
+/// converted (`fistp`). Exact big-integer arithmetic makes both roundings correct for any
+/// input length (`16.3` is 16299.99… in `long double`, hence 16300 ms, while `0.1` × 1000
+/// rounds back to exactly 100). Values outside the range where the result can be a valid
+/// millisecond count are classified by magnitude.
 pub mod ld {
     use std::cmp::Ordering;
 
@@ -832,7 +835,7 @@ pub mod ld {
     /// A value below 2^-16446 (half the smallest subnormal) rounds to zero: ERANGE, refused.
     const ZERO_EXP: i64 = -16446;
 
-    /// `None` where `string2ld` refuses the string; otherwise the truncated product, with
+    /// `None` where `string2ld` refuses the string; otherwise the product rounded up, with
     /// `i64::MIN` for anything that does not fit (as the x87 conversion gives).
     pub fn seconds_to_ms(arg: &[u8]) -> Option<i64> {
         if arg.is_empty() || arg.len() >= MAX_CHARS {
@@ -856,13 +859,12 @@ pub mod ld {
             Number::Zero => return Some(0),
             Number::Finite(m, e) => (m, e),
         };
-        let magnitude = to_ms_magnitude(mant, exp)?;
-        Some(match magnitude {
+        Some(match to_ms_magnitude(mant, exp)? {
             None => i64::MIN,
-            // -2^63 is the one negative magnitude that still fits.
-            Some(m) if neg && m <= 1u64 << 63 => (m as i64).wrapping_neg(),
+            // ceil(-x) = -floor(x); -2^63 is the one negative magnitude that still fits.
+            Some((floor, _)) if neg && floor <= 1u64 << 63 => (floor as i64).wrapping_neg(),
             Some(_) if neg => i64::MIN,
-            Some(m) => i64::try_from(m).unwrap_or(i64::MIN),
+            Some((floor, fraction)) => floor.checked_add(u64::from(fraction)).and_then(|m| i64::try_from(m).ok()).unwrap_or(i64::MIN),
         })
     }
 
@@ -958,10 +960,10 @@ pub mod ld {
         }
     }
 
-    /// `|value| × 1000` truncated: `Ok(Some(ms))`, `Ok(None)` when it does not fit in 64 bits,
-    /// `None` (refused by `string2ld`) on overflow or underflow to zero.
+    /// `|value| × 1000` as `Some(Some((floor, has_fraction)))`, `Some(None)` when it does not fit
+    /// in 64 bits, `None` (refused by `string2ld`) on overflow or underflow to zero.
     #[allow(clippy::option_option)]
-    fn to_ms_magnitude(mant: Big, (radix, exp): (Radix, i64)) -> Option<Option<u64>> {
+    fn to_ms_magnitude(mant: Big, (radix, exp): (Radix, i64)) -> Option<Option<(u64, bool)>> {
         // Binary exponent of the leading bit, roughly, to classify extreme magnitudes.
         let bits = mant.bit_len() as i64;
         let top = match radix {
@@ -979,7 +981,7 @@ pub mod ld {
             return Some(None); // far beyond 2^63 ms
         }
         if (ZERO_EXP + 8..-20).contains(&top) {
-            return Some(Some(0)); // far below one millisecond
+            return Some(Some((0, true))); // far below one millisecond
         }
         // Exact: value = num / den.
         let (num, den) = match radix {
@@ -1012,17 +1014,20 @@ pub mod ld {
             p = kept;
             e2 += i64::from(shift);
         }
-        // fistp: truncate toward zero; anything ≥ 2^64 cannot fit (nor can ≥ 2^63, checked by
-        // the caller with the sign).
+        // Split into integer part and fraction; anything ≥ 2^64 cannot fit (nor can ≥ 2^63,
+        // checked by the caller with the sign).
         if e2 >= 0 {
             let bits = 128 - i64::from(p.leading_zeros());
             if bits + e2 > 64 {
                 return Some(None);
             }
-            return Some(Some((p << e2) as u64));
+            return Some(Some(((p << e2) as u64, false)));
         }
         let r = e2.unsigned_abs();
-        Some(Some(if r >= 128 { 0 } else { (p >> r) as u64 }))
+        if r >= 128 {
+            return Some(Some((0, p != 0)));
+        }
+        Some(Some(((p >> r) as u64, p & ((1u128 << r) - 1) != 0)))
     }
 
     /// Rounds `num/den` (> 0) to a 64-bit significand: `(m, e2, exact)` with value ≈ m × 2^e2,
@@ -1171,22 +1176,21 @@ pub mod ld {
     mod tests {
         use super::seconds_to_ms;
 
-        /// Values checked against `(long long)(strtold(s) * 1000.0)` compiled with gcc on x86-64.
+        /// Values checked against `(long long)ceill(strtold(s) * 1000.0)` compiled with gcc on
+        /// x86-64 (and 0.0001 timing out at once on the real server).
         #[test]
         fn matches_x87_long_double() {
             let cases: &[(&str, Option<i64>)] = &[
                 ("0", Some(0)),
                 ("1", Some(1000)),
                 ("0.01", Some(10)),
-                ("16.3", Some(16299)),
-                ("32.1", Some(32099)),
-                ("0.001", Some(0)),
-                ("1e-4950", Some(0)),
-                ("1e-4951", None),
-                ("1.18973149535723176502e4932", Some(i64::MIN)),
-                ("1.18973149535723176508e4932", None),
-                ("0.0001", Some(0)),
+                ("0.1", Some(100)),
+                ("16.3", Some(16300)),
+                ("32.1", Some(32100)),
+                ("0.001", Some(1)),
+                ("0.0001", Some(1)),
                 ("-0.0001", Some(0)),
+                ("-0.5", Some(-500)),
                 ("-1", Some(-1000)),
                 ("1e300", Some(i64::MIN)),
                 ("1e400", Some(i64::MIN)),
@@ -1195,7 +1199,12 @@ pub mod ld {
                 ("nan", None),
                 ("1e5000", None),
                 ("1e-5000", None),
-                ("1e-400", Some(0)),
+                ("1e-400", Some(1)),
+                ("1e-4950", Some(1)),
+                ("-1e-4950", Some(0)),
+                ("1e-4951", None),
+                ("1.18973149535723176502e4932", Some(i64::MIN)),
+                ("1.18973149535723176508e4932", None),
                 ("0x10", Some(16000)),
                 ("0x1.8p1", Some(3000)),
                 (" 1", None),
@@ -1208,6 +1217,8 @@ pub mod ld {
                 ("5.", Some(5000)),
                 ("+1", Some(1000)),
                 ("9223372036854775", Some(9223372036854775000)),
+                ("9223372036854775.807", Some(i64::MAX)),
+                ("9223372036854775.808", Some(i64::MIN)),
                 ("9223372036854776", Some(i64::MIN)),
                 ("1\0garbage", Some(1000)),
                 ("\0", Some(0)),
