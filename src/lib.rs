@@ -24,11 +24,13 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod keyspace;
+pub mod rdb;
 pub mod reply;
 pub mod resp;
 pub mod server;
+pub mod storage;
 pub mod util;
 
 pub use config::{AppendFsync, Config};
-pub use engine::Engine;
+pub use engine::{Engine, StartError};
 pub use reply::Reply;
