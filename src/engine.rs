@@ -223,11 +223,17 @@ impl Engine {
                     c.db = b.db;
                     c.ready_key = Some(key.clone());
                     let refs: Vec<&[u8]> = b.argv.iter().map(|a| a.as_slice()).collect();
+                    // The command was counted when it blocked; serving it is not another command.
+                    let processed = self.srv.stats.total_commands_processed;
                     let outcome = refs.first().and_then(|name| cmd::lookup(name)).map(|cmd| cmd::call(&mut self.srv, &mut c, cmd, &refs));
+                    self.srv.stats.total_commands_processed = processed;
                     c.ready_key = None;
                     c.db = saved_db;
                     match outcome {
                         Some(Outcome::Reply(r)) => {
+                            if r.is_error() {
+                                self.srv.stats.total_error_replies += 1; // BLMOVE into a wrong type
+                            }
                             c.blocked = Some(b);
                             self.unblock_registration(&c);
                             c.blocked = None;
