@@ -291,8 +291,11 @@ fn blpop_blocks_then_is_served_after_the_push() {
     let b = e.connect();
     assert_eq!(e.execute_line(a, "BLPOP bl 0", T0), None);
     assert_eq!(e.blocked_clients(), 1);
+    let processed = e.srv.stats.total_commands_processed;
     assert_eq!(run(&mut e, b, "LPUSH bl x"), Reply::Int(1));
     assert_eq!(e.take_unblocked(), vec![(a, bulks(&["bl", "x"]))]);
+    // BLPOP was counted when it blocked: only the LPUSH counts now.
+    assert_eq!(e.srv.stats.total_commands_processed, processed + 1);
     assert_eq!(e.blocked_clients(), 0);
     assert!(!e.srv.dbs[0].contains(b"bl"));
     // The push first, then the pop, not wrapped in MULTI/EXEC.

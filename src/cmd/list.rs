@@ -749,16 +749,16 @@ fn blmove(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => return e,
     };
-    blocking_move(ctx, argv, argv[5], from, to)
+    blocking_move(ctx, argv, argv[5], from, to, false)
 }
 
 fn brpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    blocking_move(ctx, argv, argv[3], End::Tail, End::Head)
+    blocking_move(ctx, argv, argv[3], End::Tail, End::Head, true)
 }
 
 /// `blmoveGenericCommand`: LMOVE at once if the source has data (propagated as LMOVE, or
 /// RPOPLPUSH for BRPOPLPUSH), otherwise block on the source alone.
-fn blocking_move(ctx: &mut Ctx, argv: &[&[u8]], timeout: &[u8], from: End, to: End) -> Reply {
+fn blocking_move(ctx: &mut Ctx, argv: &[&[u8]], timeout: &[u8], from: End, to: End, brpoplpush: bool) -> Reply {
     let deadline = match deadline_from_timeout(ctx, timeout) {
         Ok(d) => d,
         Err(e) => return e,
@@ -783,7 +783,7 @@ fn blocking_move(ctx: &mut Ctx, argv: &[&[u8]], timeout: &[u8], from: End, to: E
         // A wrong-typed destination fails the command (and unblocks a served client).
         Err(e) => return e,
     };
-    if argv[0].eq_ignore_ascii_case(b"brpoplpush") {
+    if brpoplpush {
         ctx.rewrite_argv(&[&b"RPOPLPUSH"[..], src, dst]);
     } else if rerun {
         // Served after blocking: Redis writes its own lowercase side words.
