@@ -460,3 +460,86 @@ fn binary_elements_round_trip() {
     assert_eq!(r, Some(Reply::Array(vec![Reply::bulk("a\r\nb"), Reply::bulk(&b"\x00\xff"[..]), Reply::bulk("")])));
     assert_eq!(e.execute(c, &[b"LPOS", b"bin", b""], T0), Some(Reply::Int(2)));
 }
+
+#[test]
+fn odd_arguments_never_panic() {
+    let names = [
+        "LPUSH",
+        "RPUSH",
+        "LPUSHX",
+        "RPUSHX",
+        "LPOP",
+        "RPOP",
+        "LLEN",
+        "LRANGE",
+        "LINDEX",
+        "LSET",
+        "LREM",
+        "LTRIM",
+        "LINSERT",
+        "LPOS",
+        "LMOVE",
+        "RPOPLPUSH",
+        "LMPOP",
+        "BLPOP",
+        "BRPOP",
+        "BLMOVE",
+        "BRPOPLPUSH",
+        "BLMPOP",
+    ];
+    let words: &[&[u8]] = &[
+        b"l",
+        b"l2",
+        b"s",
+        b"nokey",
+        b"",
+        b"0",
+        b"1",
+        b"2",
+        b"-1",
+        b"-2",
+        b"3",
+        b"0.01",
+        b"-0.0001",
+        b"1e400",
+        b"nan",
+        b"inf",
+        b"9223372036854775807",
+        b"-9223372036854775808",
+        b"9223372036854775808",
+        b"LEFT",
+        b"right",
+        b"BEFORE",
+        b"after",
+        b"RANK",
+        b"COUNT",
+        b"MAXLEN",
+        b"a",
+        b"b",
+        b"\x00",
+        b"0x1p-16446",
+        b"1\x00x",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut e = Engine::new(Config { appendonly: true, ..Default::default() }, T0);
+    let mut c = e.connect();
+    let p = e.connect();
+    set_string(&mut e, "s");
+    for i in 0..20_000 {
+        if i % 50 == 0 {
+            run(&mut e, p, "RPUSH l a b a c 1 2");
+            run(&mut e, p, "RPUSH l2 b");
+        }
+        let mut argv: Vec<&[u8]> = vec![names[rng.usize(..names.len())].as_bytes()];
+        for _ in 0..rng.usize(0..8) {
+            argv.push(words[rng.usize(..words.len())]);
+        }
+        if e.execute(c, &argv, T0).is_none() {
+            // Blocked: leave that client waiting and go on with a new one.
+            c = e.connect();
+        }
+        e.cron(T0 + i64::from(i % 3));
+    }
+    e.take_unblocked();
+    e.take_aof_buf();
+}
