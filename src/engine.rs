@@ -155,13 +155,16 @@ impl Engine {
         self.srv.storage.tick(now_ms);
         self.srv.aof_cron();
         self.srv.active_expire_cycle(usize::MAX);
-        let timed_out: Vec<ClientId> = self
+        // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
+        // walks its radix tree of timeouts. (Redis times out when the deadline is strictly before
+        // now, one millisecond later than here; `<=` is kept because other tests rely on it.)
+        let mut timed_out: Vec<(i64, ClientId)> = self
             .clients
             .values()
-            .filter(|c| c.blocked.as_ref().is_some_and(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms))
-            .map(|c| c.id)
+            .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms).map(|b| (b.deadline_ms, c.id)))
             .collect();
-        for id in timed_out {
+        timed_out.sort_unstable();
+        for (_, id) in timed_out {
             if let Some(mut c) = self.clients.remove(&id) {
                 self.unblock_registration(&c);
                 if let Some(b) = c.blocked.take() {
@@ -199,8 +202,11 @@ impl Engine {
     }
 
     /// `handleClientsBlockedOnKeys`: for every key that got data, re-runs the commands of the
-    /// clients blocked on it, first come first served. A served pop propagates on its own,
-    /// after the push that fed it (`LPUSH bl x` then `LPOP bl`), not wrapped.
+    /// clients blocked on it, first come first served, with `Client::ready_key` naming the key
+    /// (a command serves that key alone). A served pop propagates on its own, after the push
+    /// that fed it (`LPUSH bl x` then `LPOP bl`), not wrapped. A client the re-run does not
+    /// serve (the key changed type) stays blocked where it was: same deadline, same place in
+    /// every queue. Serving a key stops once it is gone (Redis's `deleted` flag).
     fn handle_clients_blocked_on_keys(&mut self) {
         while !self.srv.ready_keys.is_empty() {
             let ready = std::mem::take(&mut self.srv.ready_keys);
@@ -218,23 +224,28 @@ impl Engine {
                         self.clients.insert(id, c);
                         continue;
                     };
-                    self.unblock_registration(&Client { blocked: Some(b.clone()), ..Client { id, ..Client::default() } });
                     let saved_db = c.db;
                     c.db = b.db;
+                    c.ready_key = Some(key.clone());
                     let refs: Vec<&[u8]> = b.argv.iter().map(|a| a.as_slice()).collect();
-                    let outcome = cmd::lookup(refs[0]).map(|cmd| cmd::call(&mut self.srv, &mut c, cmd, &refs));
+                    // The command was counted when it blocked; serving it is not another command.
+                    let processed = self.srv.stats.total_commands_processed;
+                    let outcome = refs.first().and_then(|name| cmd::lookup(name)).map(|cmd| cmd::call(&mut self.srv, &mut c, cmd, &refs));
+                    self.srv.stats.total_commands_processed = processed;
+                    c.ready_key = None;
                     c.db = saved_db;
                     match outcome {
-                        Some(Outcome::Reply(r)) => self.unblocked.push((id, r)),
-                        Some(Outcome::Blocked) | None => {
-                            // Still nothing for it (another client took the data): block again,
-                            // keeping the original deadline and its place at the end of the queue.
-                            let b2 = crate::server::Blocked { argv: b.argv.clone(), ..b };
-                            for k in &b2.keys {
-                                self.srv.blocking_keys.entry((b2.db, k.clone())).or_default().push_back(id);
+                        Some(Outcome::Reply(r)) => {
+                            if r.is_error() {
+                                self.srv.stats.total_error_replies += 1; // BLMOVE into a wrong type
                             }
-                            c.blocked = Some(b2);
+                            c.blocked = Some(b);
+                            self.unblock_registration(&c);
+                            c.blocked = None;
+                            self.unblocked.push((id, r));
                         }
+                        // Not served: the registration is untouched, the original deadline kept.
+                        Some(Outcome::Blocked) | None => c.blocked = Some(b),
                     }
                     self.clients.insert(id, c);
                 }

@@ -32,7 +32,8 @@ pub struct Blocked {
     pub keys: Vec<Key>,
     /// Absolute unix ms; 0 = forever.
     pub deadline_ms: i64,
-    /// What a timeout replies: `*-1` for the pops, `$-1` for BLMOVE/BRPOPLPUSH.
+    /// What a timeout replies (`replyToBlockedClientTimedOut`: `*-1` for every list and zset
+    /// command, BLMOVE and BRPOPLPUSH included).
     pub timeout_reply: Reply,
 }
 
@@ -62,6 +63,10 @@ pub struct Client {
     /// Set while EXEC runs the queue: blocking commands then time out at once.
     pub in_exec: bool,
     pub blocked: Option<Blocked>,
+    /// Set only while `handleClientsBlockedOnKeys` re-runs this client's blocked command: the key
+    /// that received data. Like Redis serving one `readyList` entry, the command serves that key
+    /// alone, and stays blocked if it holds no value of the type it waits for.
+    pub ready_key: Option<Key>,
     /// QUIT: close once the reply is written.
     pub close_after_reply: bool,
     pub created_ms: i64,
