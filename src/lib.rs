@@ -28,6 +28,8 @@ pub mod reply;
 pub mod resp;
 pub mod server;
 pub mod util;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use config::{AppendFsync, Config};
 pub use engine::Engine;
