@@ -16,7 +16,7 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version =
 WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.1
 REDIS_VERSION=7.0.15
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 started=$SECONDS
 
 say() { printf '[setup] %s\n' "$*"; }
