@@ -15,6 +15,14 @@ use crate::config::Config;
 use crate::keyspace::HashMap;
 use crate::reply::Reply;
 use crate::server::{Client, ClientId, Server};
+use crate::storage::Storage;
+
+/// A start that Redis would end with `exit(1)`: the fatal lines, and the engine as it was (its
+/// log and its storage, which a failed load may already have truncated).
+pub struct StartError {
+    pub engine: Box<Engine>,
+    pub lines: Vec<String>,
+}
 
 pub struct Engine {
     pub srv: Server,
@@ -25,20 +33,63 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine with no files: propagated bytes accumulate in `aof_buf` (see
+    /// [`Engine::take_aof_buf`]) and are never written. For tests and pure in-memory hosts.
     pub fn new(config: Config, now_ms: i64) -> Engine {
         Engine { srv: Server::new(config, now_ms), clients: HashMap::default(), next_client_id: 1, unblocked: Vec::new() }
+    }
+
+    /// Starts like redis-server on `storage` (its `dir`): with `appendonly yes`, reads the
+    /// manifest, upgrades a legacy file, loads base + incr files, opens the incr file and removes
+    /// history. `Err` carries the fatal lines Redis would log before exiting with status 1 (the
+    /// engine's log has the lines before them).
+    pub fn open(config: Config, storage: Box<dyn Storage>, now_ms: i64) -> Result<Engine, StartError> {
+        let mut e = Engine::new(config, now_ms);
+        e.srv.storage = storage;
+        e.srv.storage.tick(now_ms);
+        match e.srv.aof_start() {
+            Ok(_) => Ok(e),
+            Err(lines) => Err(StartError { engine: Box::new(e), lines }),
+        }
+    }
+
+    /// The end of an event-loop turn (Redis's `beforeSleep`): writes `aof_buf` to the incr file
+    /// and fsyncs as the policy says. Replies of the turn may be released only after this.
+    pub fn before_sleep(&mut self, now_ms: i64) {
+        self.srv.now_ms = now_ms;
+        self.srv.storage.tick(now_ms);
+        self.srv.flush_append_only_file(false);
+    }
+
+    /// Set when the engine did what Redis does with `exit(1)` (an AOF write or fsync error under
+    /// `appendfsync always`): the host must drop the turn's replies and stop.
+    pub fn exited(&self) -> Option<&str> {
+        self.srv.aof.exited.as_deref()
+    }
+
+    /// Takes the storage out (a process that died leaves its `dir` behind): for restarts in
+    /// tests and in the crash lab.
+    pub fn take_storage(&mut self) -> Box<dyn Storage> {
+        std::mem::replace(&mut self.srv.storage, Box::new(crate::storage::MemoryStorage::new()))
+    }
+
+    /// Log lines since the last call.
+    pub fn take_log(&mut self) -> Vec<crate::server::LogLine> {
+        self.srv.take_new_log_lines()
     }
 
     pub fn connect(&mut self) -> ClientId {
         let id = self.next_client_id;
         self.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
+        self.srv.connected_clients += 1;
         self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, ..Client::default() });
         id
     }
 
     pub fn disconnect(&mut self, id: ClientId) {
         if let Some(mut c) = self.clients.remove(&id) {
+            self.srv.connected_clients -= 1;
             cmd::multi::unwatch_all_keys(&mut self.srv, &mut c);
             self.unblock_registration(&c);
         }
@@ -96,6 +147,8 @@ impl Engine {
     /// `serverCron`: active expiry and blocked-client timeouts.
     pub fn cron(&mut self, now_ms: i64) {
         self.srv.now_ms = now_ms;
+        self.srv.storage.tick(now_ms);
+        self.srv.aof_cron();
         self.srv.active_expire_cycle(usize::MAX);
         let timed_out: Vec<ClientId> = self
             .clients

@@ -24,13 +24,15 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod keyspace;
+pub mod rdb;
 pub mod reply;
 pub mod resp;
 pub mod server;
+pub mod storage;
 pub mod util;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use config::{AppendFsync, Config};
-pub use engine::Engine;
+pub use engine::{Engine, StartError};
 pub use reply::Reply;

@@ -7,12 +7,13 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use crate::aof::Feed;
+use crate::aof::{Aof, Feed};
 use crate::cmd::{Command, WRITE};
 use crate::config::Config;
 use crate::keyspace::{Db, HashMap, Key, Value};
 use crate::reply::Reply;
 use crate::resp::encode_command;
+use crate::storage::{MemoryStorage, Storage};
 
 pub type ClientId = u64;
 
@@ -93,7 +94,36 @@ pub struct Propagation {
     pub depth: u32,
 }
 
-#[derive(Clone, Debug)]
+/// Log levels, as the character Redis prints: `.` debug, `-` verbose, `*` notice, `#` warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+impl LogLevel {
+    pub fn mark(self) -> char {
+        match self {
+            LogLevel::Debug => '.',
+            LogLevel::Verbose => '-',
+            LogLevel::Notice => '*',
+            LogLevel::Warning => '#',
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    pub time_ms: i64,
+    pub level: LogLevel,
+    pub text: String,
+}
+
+/// The most recent log lines kept for hosts that read them later (the UI, the CLI).
+pub const LOG_CAPACITY: usize = 2000;
+
 pub struct Server {
     pub dbs: Vec<Db>,
     pub config: Config,
@@ -115,6 +145,14 @@ pub struct Server {
     /// Keys that received data while clients were blocked on them (`signalKeyAsReady`).
     pub ready_keys: Vec<(usize, Key)>,
     pub rng: fastrand::Rng,
+    pub aof: Aof,
+    /// Where the AOF (and RDB) files live: Redis's `dir`.
+    pub storage: Box<dyn Storage>,
+    log: VecDeque<LogLine>,
+    /// Lines logged since the host last drained them.
+    log_unread: usize,
+    /// Clients connected now (INFO clients); kept by the engine.
+    pub connected_clients: usize,
 }
 
 impl Server {
@@ -137,7 +175,30 @@ impl Server {
             blocking_keys: HashMap::default(),
             ready_keys: Vec::new(),
             rng: fastrand::Rng::with_seed(0x0A0F_1AB5),
+            aof: Aof::default(),
+            storage: Box::new(MemoryStorage::new()),
+            log: VecDeque::new(),
+            log_unread: 0,
+            connected_clients: 0,
         }
+    }
+
+    /// `serverLog`: keeps the line for the host (the UI, `serve`'s log output).
+    pub fn log(&mut self, level: LogLevel, text: String) {
+        if self.log.len() == LOG_CAPACITY {
+            self.log.pop_front();
+        }
+        self.log.push_back(LogLine { time_ms: self.now_ms, level, text });
+        self.log_unread = (self.log_unread + 1).min(LOG_CAPACITY);
+    }
+    pub fn log_lines(&self) -> impl Iterator<Item = &LogLine> {
+        self.log.iter()
+    }
+    /// Lines logged since the last call.
+    pub fn take_new_log_lines(&mut self) -> Vec<LogLine> {
+        let n = self.log_unread;
+        self.log_unread = 0;
+        self.log.iter().skip(self.log.len() - n).cloned().collect()
     }
 
     pub fn unixtime(&self) -> i64 {
@@ -147,7 +208,18 @@ impl Server {
     /// Checks that come before a command runs and after lookup (`processCommand`): errors that
     /// refuse a command whatever its arguments. Grows with the AOF (`-MISCONF`) and memory
     /// (`-OOM`) issues.
-    pub fn deny_command(&mut self, _cmd: &Command, _client: &Client) -> Option<Reply> {
+    pub fn deny_command(&mut self, cmd: &Command, client: &Client) -> Option<Reply> {
+        // writeCommandsDeniedByDiskError: writes (and PING) fail while the AOF cannot be
+        // written, so that a client learns about it instead of losing data silently.
+        if self.aof_state != AofState::Off
+            && let Some(e) = self.aof.write_error()
+        {
+            let is_write = cmd.flags & WRITE != 0
+                || (cmd.name == "exec" && client.multi.as_ref().is_some_and(|m| m.commands.iter().any(|c| is_write_argv(c))));
+            if is_write || cmd.name == "ping" {
+                return Some(Reply::error(format!("MISCONF Errors writing to the AOF file: {}", e.strerror())));
+            }
+        }
         None
     }
 
@@ -292,6 +364,10 @@ impl Server {
         }
         expired
     }
+}
+
+fn is_write_argv(argv: &[Vec<u8>]) -> bool {
+    argv.first().and_then(|n| crate::cmd::lookup(n)).is_some_and(|c| c.flags & WRITE != 0)
 }
 
 /// Per-call choices a handler can make about propagation and blocking.

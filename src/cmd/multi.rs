@@ -74,7 +74,7 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     let mut replies = Vec::with_capacity(multi.commands.len());
     for argv in &multi.commands {
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-        let Some(mut cmd) = lookup(&refs[0]) else {
+        let Some(mut cmd) = lookup(refs[0]) else {
             replies.push(Reply::err("ERR unknown command"));
             continue;
         };

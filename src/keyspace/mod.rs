@@ -18,6 +18,7 @@
 
 pub mod digest;
 pub mod value;
+pub mod zset;
 
 use std::hash::BuildHasher;
 

@@ -6,14 +6,15 @@
 //! | list   | `VecDeque<Vec<u8>>`                    | quicklist of listpacks                   |
 //! | hash   | insertion-ordered map                  | listpack (≤128 fields, ≤64 B) / hashtable|
 //! | set    | insertion-ordered set + intset flag    | intset (integers, ≤512) / hashtable      |
-//! | zset   | member→score map + ordered tree        | listpack (≤128, ≤64 B) / skiplist        |
+//! | zset   | member→score map + sorted blocks       | listpack (≤128, ≤64 B) / skiplist        |
 //!
 //! The intset flag matters because an intset replies in numeric order (`SADD s 3 1 2;
-//! SMEMBERS s` gives `1 2 3`), and a set stays a hashtable once converted, as in Redis.
+//! SMEMBERS s` gives `1 2 3`), and a set stays a hashtable once converted, as in Redis. The zset
+//! (its own module, [`super::zset`]) records its encoding for the same reason: `-0` scores.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
+pub use super::zset::{Score, ZSet};
 use super::{Map, Set};
 use crate::util::string2ll;
 
@@ -60,7 +61,7 @@ impl Value {
             Value::Hash(_) => "hashtable",
             Value::Set(s) if s.intset => "intset",
             Value::Set(_) => "hashtable",
-            Value::ZSet(z) if z.len() <= MAX_LISTPACK_ENTRIES && z.dict.keys().all(|m| m.len() <= MAX_LISTPACK_VALUE) => "listpack",
+            Value::ZSet(z) if !z.skiplist => "listpack",
             Value::ZSet(_) => "skiplist",
         }
     }
@@ -117,63 +118,5 @@ impl SetValue {
             v.sort_by_key(|m| string2ll(m).unwrap_or(0));
         }
         v
-    }
-}
-
-/// A score usable as a tree key: ordered like Redis's skiplist (numeric, `-0 == 0`), never NaN.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Score(pub f64);
-
-impl Eq for Score {}
-impl PartialOrd for Score {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Score {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.partial_cmp(&other.0).unwrap_or(Ordering::Equal)
-    }
-}
-
-/// A sorted set: members ordered by (score, member bytes), like the skiplist.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ZSet {
-    pub dict: Map<Vec<u8>, f64>,
-    pub tree: BTreeSet<(Score, Vec<u8>)>,
-}
-
-impl ZSet {
-    pub fn len(&self) -> usize {
-        self.dict.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.dict.is_empty()
-    }
-    pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).copied()
-    }
-    /// Sets a member's score (adding it if new); returns the previous score.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> Option<f64> {
-        let old = self.dict.insert(member.clone(), score);
-        if let Some(o) = old {
-            self.tree.remove(&(Score(o), member.clone()));
-        }
-        self.tree.insert((Score(score), member));
-        old
-    }
-    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let old = self.dict.swap_remove(member)?;
-        self.tree.remove(&(Score(old), member.to_vec()));
-        Some(old)
-    }
-    /// Ascending (score, member) order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        self.tree.iter().map(|(s, m)| (m.as_slice(), s.0))
-    }
-    /// 0-based rank in ascending order.
-    pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        Some(self.tree.range(..(Score(score), member.to_vec())).count())
     }
 }

@@ -1,0 +1,406 @@
+//! `redis-check-aof` (7.0): validates a manifest and its files, or an old-style single file, and
+//! with `--fix` truncates the last file after its last complete command.
+//!
+//! The scan is stricter than the server's loader: every `\r\n` is checked, and MULTI/EXEC nesting
+//! is tracked so that a file ending inside a transaction is cut before its MULTI. Messages,
+//! offsets (`ok_up_to`, `ok_up_to_line`) and exit codes are the real tool's. One difference on
+//! purpose: 7.0.15 takes any file with a line starting with `file` for a manifest (a RESP file
+//! containing `SET file file` is misread, redis#12951); here, as in 7.2.6, only the first
+//! non-comment line decides.
+
+use super::manifest::AofManifest;
+use crate::storage::{Storage, join};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Check,
+    Fix,
+    TruncateToTimestamp(i64),
+}
+
+/// The outcome of a run: what the tool printed, and its exit status.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Standard output, exactly (the `Continue? [y/N]: ` prompt has no newline).
+    pub output: String,
+    pub exit_code: i32,
+    /// For each file scanned: (name, size, ok_up_to).
+    pub analyzed: Vec<(String, u64, u64)>,
+}
+
+enum FileResult {
+    Ok,
+    Empty,
+    Truncated,
+    TimestampTruncated,
+}
+
+/// Stops the run with an exit status (the tool's `exit(1)`).
+struct Exit;
+
+struct Checker<'a> {
+    storage: &'a mut dyn Storage,
+    mode: Mode,
+    out: Report,
+    /// `line`: a global counter of validated newlines, never reset between files.
+    line: u64,
+    /// `error`: the first error message, kept across files like the tool's static buffer.
+    error: String,
+    /// `epos`: where the last read started.
+    last_epos: usize,
+    /// `readLong`'s `char buf[128]` as seen through `readArgc`. A short line ("*3" at EOF)
+    /// leaves the previous `*` line's bytes after its NUL, and the real tool prints them
+    /// ("Expected \\r\\n, got: 000a"), so they are kept. Through `readString` the same stale
+    /// bytes read as zeros on the real binary (its stack frame is reused by `fread`).
+    argc_buf: [u8; 128],
+    confirm: &'a mut dyn FnMut(&str) -> bool,
+}
+
+/// Runs the check on `path` (a manifest, an RDB-preamble AOF or a RESP AOF) inside `storage`.
+/// `confirm` answers the `Continue? [y/N]` prompt of `--fix`.
+pub fn check(storage: &mut dyn Storage, path: &str, mode: Mode, confirm: &mut dyn FnMut(&str) -> bool) -> Report {
+    let mut c = Checker { storage, mode, out: Report::default(), line: 1, error: String::new(), last_epos: 0, argc_buf: [0; 128], confirm };
+    let code = match c.run(path) {
+        Ok(()) => 0,
+        Err(Exit) => 1,
+    };
+    c.out.exit_code = code;
+    c.out
+}
+
+/// The usage line, for wrong arguments (exit status 1).
+pub fn usage(program: &str) -> String {
+    format!("Usage: {program} [--fix|--truncate-to-timestamp $timestamp] <file.manifest|file.aof>")
+}
+
+fn fgets(data: &[u8], pos: usize, max: usize) -> Option<&[u8]> {
+    let rest = data.get(pos..).filter(|r| !r.is_empty())?;
+    let lim = rest.len().min(max - 1);
+    let end = rest[..lim].iter().position(|&c| c == b'\n').map_or(lim, |i| i + 1);
+    Some(&rest[..end])
+}
+
+/// `strtol(s, &end, 10)`: the value and how many bytes it used.
+fn strtol(s: &[u8]) -> (i64, usize) {
+    let mut i = 0;
+    while s.get(i).is_some_and(|c| *c == b' ' || (b'\t'..=b'\r').contains(c)) {
+        i += 1;
+    }
+    let neg = s.get(i) == Some(&b'-');
+    if matches!(s.get(i), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let digits_start = i;
+    let mut v: i64 = 0;
+    while let Some(c) = s.get(i).filter(|c| c.is_ascii_digit()) {
+        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+        i += 1;
+    }
+    if i == digits_start {
+        return (0, 0);
+    }
+    (if neg { -v } else { v }, i)
+}
+
+/// `%02x` of a C `char`: bytes above 0x7f are sign-extended.
+fn hex_char(c: u8) -> String {
+    if c >= 0x80 { format!("{:x}", c as i8 as i32 as u32) } else { format!("{c:02x}") }
+}
+
+impl Checker<'_> {
+    fn print(&mut self, s: impl Into<String>) {
+        self.out.output.push_str(&s.into());
+        self.out.output.push('\n');
+    }
+
+    fn set_error(&mut self, epos: usize, msg: String) {
+        self.error = format!("0x{epos:16x}: {msg}");
+    }
+
+    fn run(&mut self, path: &str) -> Result<(), Exit> {
+        let data = match self.storage.read_all(path) {
+            Ok(d) => d,
+            Err(e) => {
+                self.print(format!("Cannot open file {path}: {}, aborting...", e.strerror()));
+                return Err(Exit);
+            }
+        };
+        if is_manifest(&data) {
+            self.check_multi_part(path, &data)
+        } else {
+            self.print("Start checking Old-Style AOF");
+            let preamble = data.len() >= 8 && data.starts_with(b"REDIS");
+            let r = self.check_single(path, path, true, preamble)?;
+            self.print_style(r, path, "AOF");
+            Ok(())
+        }
+    }
+
+    fn check_multi_part(&mut self, manifest_path: &str, data: &[u8]) -> Result<(), Exit> {
+        self.print("Start checking Multi Part AOF");
+        let am = match AofManifest::parse(data) {
+            Ok(am) => am,
+            Err(e) => {
+                for l in e.log_lines() {
+                    self.print(l);
+                }
+                return Err(Exit);
+            }
+        };
+        let dir = manifest_path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        let total = usize::from(am.base.is_some()) + am.incr.len();
+        let mut n = 0;
+        if let Some(base) = &am.base {
+            n += 1;
+            let p = join(&dir, &base.file_name);
+            let rdb = self.storage.read_all(&p).is_ok_and(|d| d.len() >= 8 && d.starts_with(b"REDIS"));
+            self.print(format!("Start to check BASE AOF ({} format).", if rdb { "RDB" } else { "RESP" }));
+            let r = self.check_single(&base.file_name, &p, n == total, rdb)?;
+            self.print_style(r, &base.file_name, "BASE AOF");
+        }
+        if !am.incr.is_empty() {
+            self.print("Start to check INCR files.");
+            for ai in &am.incr {
+                n += 1;
+                let p = join(&dir, &ai.file_name);
+                let r = self.check_single(&ai.file_name, &p, n == total, false)?;
+                self.print_style(r, &ai.file_name, "INCR AOF");
+            }
+        }
+        self.print("All AOF files and manifest are valid");
+        Ok(())
+    }
+
+    fn print_style(&mut self, r: FileResult, name: &str, kind: &str) {
+        let line = match r {
+            FileResult::Ok => format!("{kind} {name} is valid"),
+            FileResult::Empty => format!("{kind} {name} is empty"),
+            FileResult::TimestampTruncated => {
+                let ts = if let Mode::TruncateToTimestamp(t) = self.mode { t } else { 0 };
+                format!("Successfully truncated AOF {name} to timestamp {ts}")
+            }
+            FileResult::Truncated => format!("Successfully truncated AOF {name}"),
+        };
+        self.print(line);
+    }
+
+    /// `checkSingleAof`.
+    fn check_single(&mut self, name: &str, path: &str, last_file: bool, preamble: bool) -> Result<FileResult, Exit> {
+        let data = match self.storage.read_all(path) {
+            Ok(d) => d,
+            Err(e) => {
+                self.print(format!("Cannot open file {path}: {}, aborting...", e.strerror()));
+                return Err(Exit);
+            }
+        };
+        let size = data.len();
+        if size == 0 {
+            return Ok(FileResult::Empty);
+        }
+        let mut cur = 0usize;
+        if preamble {
+            self.print(format!("[offset 0] Checking RDB file {name}"));
+            match crate::rdb::read_empty(&data) {
+                Ok(info) => {
+                    for (k, v) in &info.aux {
+                        self.print(format!("[offset ?] AUX FIELD {} = '{}'", String::from_utf8_lossy(k), String::from_utf8_lossy(v)));
+                    }
+                    self.print(format!("[offset {}] Checksum OK", info.len));
+                    self.print(format!("[offset {}] \\o/ RDB looks OK! \\o/", info.len));
+                    cur = info.len;
+                    self.print("RDB preamble is OK, proceeding with AOF tail...");
+                }
+                Err(e) => {
+                    self.print("--- RDB ERROR DETECTED ---");
+                    self.print(format!("[offset {}] {}", e.offset, e.message));
+                    self.print("RDB preamble of AOF file is not sane, aborting.");
+                    return Err(Exit);
+                }
+            }
+        }
+        let mut pos = cur;
+        let mut multi: i64 = 0;
+        loop {
+            if multi == 0 {
+                pos = cur;
+            }
+            let Some(&first) = data.get(cur) else { break };
+            if first == b'#' {
+                match self.process_annotation(&data, &mut cur, path, last_file)? {
+                    true => continue,
+                    false => return Ok(FileResult::TimestampTruncated),
+                }
+            } else if first == b'*' {
+                if self.process_resp(&data, &mut cur, path, &mut multi).is_err() {
+                    break;
+                }
+            } else {
+                self.print(format!("AOF {name} format error"));
+                break;
+            }
+        }
+        // feof(): the scan stopped because the data ran out.
+        if cur >= size && multi != 0 && self.error.is_empty() {
+            self.set_error(self.last_epos, "Reached EOF before reading EXEC for MULTI".into());
+        }
+        if !self.error.is_empty() {
+            let e = self.error.clone();
+            self.print(e);
+        }
+        let diff = size - pos;
+        self.out.analyzed.push((name.to_string(), size as u64, pos as u64));
+        if diff == 0 && matches!(self.mode, Mode::TruncateToTimestamp(_)) {
+            let ts = if let Mode::TruncateToTimestamp(t) = self.mode { t } else { 0 };
+            self.print(format!("Truncate nothing in AOF {name} to timestamp {ts}"));
+            return Ok(FileResult::Ok);
+        }
+        self.print(format!("AOF analyzed: filename={name}, size={size}, ok_up_to={pos}, ok_up_to_line={}, diff={diff}", self.line));
+        if diff > 0 {
+            if self.mode == Mode::Fix {
+                if !last_file {
+                    self.print(format!("Failed to truncate AOF {name} because it is not the last file"));
+                    return Err(Exit);
+                }
+                self.print(format!("This will shrink the AOF {name} from {size} bytes, with {diff} bytes, to {pos} bytes"));
+                self.out.output.push_str("Continue? [y/N]: ");
+                if !(self.confirm)("Continue? [y/N]: ") {
+                    self.print("Aborting...");
+                    return Err(Exit);
+                }
+                if self.storage.truncate(path, pos as u64).is_err() {
+                    self.print(format!("Failed to truncate AOF {name}"));
+                    return Err(Exit);
+                }
+                return Ok(FileResult::Truncated);
+            }
+            self.print(format!("AOF {name} is not valid. Use the --fix option to try fixing it."));
+            return Err(Exit);
+        }
+        Ok(FileResult::Ok)
+    }
+}
+
+impl Report {
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.output.lines()
+    }
+}
+
+impl Checker<'_> {
+    /// `processAnnotations`: `Ok(false)` when the file was cut at a timestamp.
+    fn process_annotation(&mut self, data: &[u8], cur: &mut usize, path: &str, last_file: bool) -> Result<bool, Exit> {
+        let epos = *cur;
+        self.last_epos = epos;
+        let Some(line) = fgets(data, *cur, 1024) else {
+            self.print(format!("Failed to read annotations from AOF {path}, aborting..."));
+            return Err(Exit);
+        };
+        *cur += line.len();
+        let Mode::TruncateToTimestamp(to) = self.mode else { return Ok(true) };
+        let Some(rest) = line.strip_prefix(b"#TS:") else { return Ok(true) };
+        let (ts, used) = strtol(rest);
+        if rest.get(used) != Some(&b'\r') {
+            self.print("Invalid timestamp annotation");
+            return Err(Exit);
+        }
+        if ts <= to {
+            return Ok(true);
+        }
+        if epos == 0 {
+            self.print(format!("AOF {path} has nothing before timestamp {to}, aborting..."));
+            return Err(Exit);
+        }
+        if !last_file {
+            self.print(format!("Failed to truncate AOF {path} to timestamp {to} to offset {epos} because it is not the last file."));
+            self.print("If you insist, please delete all files after this file according to the manifest file and delete the corresponding records in manifest file manually. Then re-run redis-check-aof.");
+            return Err(Exit);
+        }
+        if self.storage.truncate(path, epos as u64).is_err() {
+            self.print(format!("Failed to truncate AOF {path} to timestamp {to}"));
+            return Err(Exit);
+        }
+        Ok(false)
+    }
+
+    /// `readLong`: `Err` at EOF (no message) or after setting the error.
+    fn read_long(&mut self, data: &[u8], cur: &mut usize, prefix: u8) -> Result<i64, ()> {
+        self.last_epos = *cur;
+        let Some(line) = fgets(data, *cur, 128) else { return Err(()) };
+        *cur += line.len();
+        if line.first() != Some(&prefix) {
+            let got = line.first().copied().unwrap_or(0);
+            self.set_error(self.last_epos, format!("Expected prefix '{}', got: '{}'", prefix as char, got as char));
+            return Err(());
+        }
+        let n = line.len();
+        let mut fresh = [0u8; 128];
+        let buf = if prefix == b'*' { &mut self.argc_buf } else { &mut fresh };
+        buf[..n].copy_from_slice(line);
+        buf[n] = 0;
+        let (v, used) = strtol(&line[1..]);
+        let eptr = 1 + used;
+        let two = [buf[eptr], buf[eptr + 1]];
+        self.consume_newline(&two)?;
+        Ok(v)
+    }
+
+    fn consume_newline(&mut self, two: &[u8]) -> Result<(), ()> {
+        if two != b"\r\n" {
+            let a = two.first().copied().unwrap_or(0);
+            let b = two.get(1).copied().unwrap_or(0);
+            self.set_error(self.last_epos, format!("Expected \\r\\n, got: {}{}", hex_char(a), hex_char(b)));
+            return Err(());
+        }
+        self.line += 1;
+        Ok(())
+    }
+
+    /// `readString`.
+    fn read_string(&mut self, data: &[u8], cur: &mut usize) -> Result<Vec<u8>, ()> {
+        let len = self.read_long(data, cur, b'$')?;
+        if !(0..=i64::MAX - 2).contains(&len) {
+            self.set_error(self.last_epos, format!("Expected to read string of {len} bytes, which is not in the suitable range"));
+            return Err(());
+        }
+        let want = len as usize + 2;
+        self.last_epos = *cur;
+        let avail = data.len().saturating_sub(*cur).min(want);
+        let bytes = &data[*cur..*cur + avail];
+        *cur += avail;
+        if avail != want {
+            self.set_error(self.last_epos, format!("Expected to read {want} bytes, got {avail} bytes"));
+            return Err(());
+        }
+        self.consume_newline(&bytes[want - 2..])?;
+        Ok(bytes[..want - 2].to_vec())
+    }
+
+    /// `processRESP`: `Err` stops the scan.
+    fn process_resp(&mut self, data: &[u8], cur: &mut usize, path: &str, multi: &mut i64) -> Result<(), ()> {
+        let argc = self.read_long(data, cur, b'*')?;
+        for i in 0..argc {
+            let s = self.read_string(data, cur)?;
+            if i == 0 {
+                if s.eq_ignore_ascii_case(b"multi") {
+                    *multi += 1;
+                    if *multi > 1 {
+                        self.set_error(self.last_epos, format!("Unexpected MULTI in AOF {path}"));
+                        return Err(());
+                    }
+                } else if s.eq_ignore_ascii_case(b"exec") {
+                    *multi -= 1;
+                    if *multi != 0 {
+                        self.set_error(self.last_epos, format!("Unexpected EXEC in AOF {path}"));
+                        return Err(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A manifest is a file whose first non-comment line starts with `file` (the 7.2.6 rule).
+pub fn is_manifest(data: &[u8]) -> bool {
+    data.split(|&c| c == b'\n').find(|l| !l.starts_with(b"#")).is_some_and(|l| l.starts_with(b"file"))
+}

@@ -1,4 +1,0 @@
-//! (placeholder: this family's commands are being written)
-use super::Command;
-
-pub static COMMANDS: &[Command] = &[];

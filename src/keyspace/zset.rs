@@ -1,0 +1,327 @@
+//! The sorted set value: a member → score dictionary plus the members in (score, member) order,
+//! like Redis's `dict` + `zskiplist` pair.
+//!
+//! Redis orders the members in a skiplist whose nodes carry *spans*, so that a rank (ZRANK,
+//! ZRANGE 1000 1010, ZCOUNT) costs O(log n). Here the order is a list of sorted blocks of at most
+//! [`BLOCK_MAX`] entries (a B+ tree of height two): finding a position is a binary search over
+//! the blocks then inside one, a rank adds up the lengths of the blocks before it, and an
+//! insertion shifts at most one block. Iteration in either direction from any rank is cheap.
+//!
+//! `skiplist` records Redis's *encoding*, because one detail of it shows through: a listpack
+//! stores an integral score as an integer, so `-0` becomes `0` there, while a skiplist keeps
+//! `-0.0` (`ZADD z -0 a; ZSCORE z a` gives `0`, but `-0` once `z` has grown into a skiplist). A
+//! zset starts as a listpack and converts when it would exceed `zset-max-listpack-entries`
+//! members or get a member longer than `zset-max-listpack-value`; it never converts back on
+//! removal (only the *STORE commands build a result as a skiplist and shrink it, see
+//! [`ZSet::convert_to_listpack_if_needed`]).
+
+use std::cmp::Ordering;
+
+use super::Map;
+use super::value::{MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
+
+/// A score usable as an ordering key: numeric order, `-0 == 0`, never NaN (Redis refuses NaN).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.partial_cmp(&other.0).unwrap_or(Ordering::Equal)
+    }
+}
+
+/// Largest block; a full block splits in two halves.
+const BLOCK_MAX: usize = 256;
+/// A block this small after a removal is merged into a neighbour when both fit in one.
+const BLOCK_MIN: usize = BLOCK_MAX / 8;
+
+type Entry = (f64, Vec<u8>);
+
+/// The skiplist's order: (score, member) ascending.
+fn cmp_entry(a: &Entry, score: f64, member: &[u8]) -> Ordering {
+    Score(a.0).cmp(&Score(score)).then_with(|| a.1.as_slice().cmp(member))
+}
+
+/// A sorted set. See the module documentation.
+#[derive(Clone, Debug, Default)]
+pub struct ZSet {
+    pub dict: Map<Vec<u8>, f64>,
+    /// Sorted, non-empty blocks; their concatenation is the whole order.
+    blocks: Vec<Vec<Entry>>,
+    /// Encoding: false = listpack, true = skiplist.
+    pub skiplist: bool,
+}
+
+/// Equality is logical content (the encoding does not count), like `DEBUG DIGEST`.
+impl PartialEq for ZSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.dict.len() == other.dict.len() && self.dict.iter().all(|(m, s)| other.dict.get(m).is_some_and(|o| o.to_bits() == s.to_bits()))
+    }
+}
+
+/// A listpack stores integral scores as integers (`zzlInsertAt` → `double2ll`), which turns
+/// `-0.0` into `0`.
+fn listpack_score(score: f64) -> f64 {
+    if score == 0.0 { 0.0 } else { score }
+}
+
+impl ZSet {
+    /// An empty zset that is already a skiplist (`createZsetObject`), as the *STORE commands make
+    /// for a large result.
+    pub fn new_skiplist() -> ZSet {
+        ZSet { skiplist: true, ..ZSet::default() }
+    }
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.dict.get(member).copied()
+    }
+
+    /// Sets a member's score (adding it if new); returns the previous score. Like `zsetAdd`, a
+    /// score equal to the current one (`0 == -0`) changes nothing, and a new member that would
+    /// overflow the listpack limits converts the zset to a skiplist first.
+    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> Option<f64> {
+        if let Some(&old) = self.dict.get(&member) {
+            if old == score {
+                return Some(old);
+            }
+        } else if !self.skiplist && (self.dict.len() >= MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE) {
+            self.skiplist = true;
+        }
+        let score = if self.skiplist { score } else { listpack_score(score) };
+        let old = self.dict.insert(member.clone(), score);
+        if let Some(o) = old {
+            self.order_remove(o, &member);
+        }
+        self.order_insert(score, member);
+        old
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let old = self.dict.swap_remove(member)?;
+        self.order_remove(old, member);
+        Some(old)
+    }
+
+    /// The lowest (`max == false`) or highest member, removed (ZPOPMIN / ZPOPMAX).
+    pub fn pop(&mut self, max: bool) -> Option<(Vec<u8>, f64)> {
+        let (score, member) = if max { self.last() } else { self.first() }.map(|(m, s)| (s, m.to_vec()))?;
+        self.remove(&member);
+        Some((member, score))
+    }
+
+    /// Ascending (score, member) order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
+        self.blocks.iter().flatten().map(|(s, m)| (m.as_slice(), *s))
+    }
+    pub fn first(&self) -> Option<(&[u8], f64)> {
+        self.blocks.first().and_then(|b| b.first()).map(|(s, m)| (m.as_slice(), *s))
+    }
+    pub fn last(&self) -> Option<(&[u8], f64)> {
+        self.blocks.last().and_then(|b| b.last()).map(|(s, m)| (m.as_slice(), *s))
+    }
+
+    /// 0-based rank in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        Some(self.partition_point(|s, m| Score(s).cmp(&Score(score)).then_with(|| m.cmp(member)) == Ordering::Less))
+    }
+
+    /// The member at a 0-based rank.
+    pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
+        let (b, i) = self.locate_rank(rank)?;
+        self.blocks.get(b)?.get(i).map(|(s, m)| (m.as_slice(), *s))
+    }
+
+    /// How many members, from the lowest, satisfy `before(score, member)`; `before` must hold for
+    /// a prefix of the order (a binary search, like walking a skiplist).
+    pub fn partition_point(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let b = self.blocks.partition_point(|blk| blk.last().is_some_and(|(s, m)| before(*s, m)));
+        let prefix: usize = self.blocks[..b].iter().map(Vec::len).sum();
+        prefix + self.blocks.get(b).map_or(0, |blk| blk.partition_point(|(s, m)| before(*s, m)))
+    }
+
+    /// Ascending from rank `start`.
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (&[u8], f64)> {
+        let (b, i) = self.locate_rank(start).unwrap_or((self.blocks.len(), 0));
+        let head = self.blocks.get(b).map_or(&[][..], |blk| &blk[i..]);
+        let tail = self.blocks.get(b + 1..).unwrap_or(&[]);
+        head.iter().chain(tail.iter().flatten()).map(|(s, m)| (m.as_slice(), *s))
+    }
+
+    /// Descending from rank `end - 1` down to rank 0.
+    pub fn iter_rev_to(&self, end: usize) -> impl Iterator<Item = (&[u8], f64)> {
+        let (b, i) = self.locate_rank(end).unwrap_or((self.blocks.len(), 0));
+        let head = self.blocks.get(b).map_or(&[][..], |blk| &blk[..i]);
+        let before = &self.blocks[..b.min(self.blocks.len())];
+        head.iter().rev().chain(before.iter().rev().flat_map(|blk| blk.iter().rev())).map(|(s, m)| (m.as_slice(), *s))
+    }
+
+    /// `zsetConvertToListpackIfNeeded`: a skiplist small enough becomes a listpack again (and
+    /// its `-0` scores become `0`).
+    pub fn convert_to_listpack_if_needed(&mut self) {
+        if !self.skiplist || self.len() > MAX_LISTPACK_ENTRIES || self.dict.keys().any(|m| m.len() > MAX_LISTPACK_VALUE) {
+            return;
+        }
+        self.skiplist = false;
+        for s in self.dict.values_mut() {
+            *s = listpack_score(*s);
+        }
+        for e in self.blocks.iter_mut().flatten() {
+            e.0 = listpack_score(e.0);
+        }
+    }
+
+    /// (block, index) of a rank; `None` past the end.
+    fn locate_rank(&self, mut rank: usize) -> Option<(usize, usize)> {
+        for (b, blk) in self.blocks.iter().enumerate() {
+            if rank < blk.len() {
+                return Some((b, rank));
+            }
+            rank -= blk.len();
+        }
+        None
+    }
+
+    /// (block, index) where (score, member) is or would go.
+    fn locate_key(&self, score: f64, member: &[u8]) -> (usize, usize) {
+        let b = self.blocks.partition_point(|blk| blk.last().is_some_and(|e| cmp_entry(e, score, member) == Ordering::Less));
+        let i = self.blocks.get(b).map_or(0, |blk| blk.partition_point(|e| cmp_entry(e, score, member) == Ordering::Less));
+        (b, i)
+    }
+
+    fn order_insert(&mut self, score: f64, member: Vec<u8>) {
+        let (mut b, mut i) = self.locate_key(score, &member);
+        if b == self.blocks.len() {
+            // Beyond every entry: append to the last block (or start the first one).
+            match self.blocks.last_mut() {
+                Some(last) => {
+                    b -= 1;
+                    i = last.len();
+                }
+                None => self.blocks.push(Vec::new()),
+            }
+        }
+        let blk = &mut self.blocks[b];
+        blk.insert(i, (score, member));
+        if blk.len() > BLOCK_MAX {
+            let upper = blk.split_off(blk.len() / 2);
+            self.blocks.insert(b + 1, upper);
+        }
+    }
+
+    fn order_remove(&mut self, score: f64, member: &[u8]) {
+        let (b, i) = self.locate_key(score, member);
+        let Some(blk) = self.blocks.get_mut(b) else {
+            return;
+        };
+        if blk.get(i).is_none_or(|e| cmp_entry(e, score, member) != Ordering::Equal) {
+            return;
+        }
+        blk.remove(i);
+        if blk.is_empty() {
+            self.blocks.remove(b);
+        } else if blk.len() < BLOCK_MIN {
+            // Merge with the smaller neighbour when the two fit in one block.
+            let next = self.blocks.get(b + 1).map(Vec::len);
+            let prev = b.checked_sub(1).and_then(|p| self.blocks.get(p)).map(Vec::len);
+            let len = self.blocks[b].len();
+            if next.is_some_and(|n| n + len <= BLOCK_MAX) && (prev.is_none() || next <= prev) {
+                let upper = self.blocks.remove(b + 1);
+                self.blocks[b].extend(upper);
+            } else if prev.is_some_and(|p| p + len <= BLOCK_MAX) {
+                let this = self.blocks.remove(b);
+                self.blocks[b - 1].extend(this);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A naive model: a sorted Vec.
+    fn model(z: &ZSet) -> Vec<(Vec<u8>, f64)> {
+        let mut v: Vec<(Vec<u8>, f64)> = z.dict.iter().map(|(m, s)| (m.clone(), *s)).collect();
+        v.sort_by(|a, b| Score(a.1).cmp(&Score(b.1)).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    #[test]
+    fn order_matches_a_sorted_vec_through_inserts_updates_and_removals() {
+        let mut z = ZSet::default();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for step in 0..20_000 {
+            let m = format!("m{}", rng.usize(..3000)).into_bytes();
+            match rng.u8(..10) {
+                0..=5 => {
+                    z.insert(m, f64::from(rng.i32(-50..50)) / 4.0);
+                }
+                6..=8 => {
+                    z.remove(&m);
+                }
+                _ => {
+                    z.pop(rng.bool());
+                }
+            }
+            if step % 997 == 0 {
+                let expected = model(&z);
+                let got: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+                assert_eq!(got, expected);
+                for (r, (m, _)) in expected.iter().enumerate().step_by(37) {
+                    assert_eq!(z.rank(m), Some(r));
+                    assert_eq!(z.get_by_rank(r).map(|(m, _)| m.to_vec()), Some(m.clone()));
+                    assert_eq!(z.iter_from(r).next().map(|(m, _)| m.to_vec()), Some(m.clone()));
+                    assert_eq!(z.iter_rev_to(r + 1).next().map(|(m, _)| m.to_vec()), Some(m.clone()));
+                    assert_eq!(z.iter_rev_to(r + 1).count(), r + 1);
+                    assert_eq!(z.iter_from(r).count(), expected.len() - r);
+                }
+                assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK_MAX));
+            }
+        }
+        assert!(z.skiplist);
+    }
+
+    #[test]
+    fn listpack_turns_negative_zero_into_zero() {
+        let mut z = ZSet::default();
+        z.insert(b"a".to_vec(), -0.0);
+        assert!(z.score(b"a").is_some_and(|s| s.is_sign_positive()));
+        let mut s = ZSet::new_skiplist();
+        s.insert(b"a".to_vec(), -0.0);
+        assert!(s.score(b"a").is_some_and(|s| s.is_sign_negative()));
+        assert_eq!(s.insert(b"a".to_vec(), 0.0), Some(-0.0));
+        assert!(s.score(b"a").is_some_and(|s| s.is_sign_negative()), "0 == -0: no update");
+        s.convert_to_listpack_if_needed();
+        assert!(!s.skiplist);
+        assert!(s.score(b"a").is_some_and(|s| s.is_sign_positive()));
+        assert!(s.iter().all(|(_, sc)| sc.is_sign_positive()));
+    }
+
+    #[test]
+    fn conversion_thresholds() {
+        let mut z = ZSet::default();
+        for i in 0..MAX_LISTPACK_ENTRIES {
+            z.insert(format!("{i}").into_bytes(), 1.0);
+        }
+        assert!(!z.skiplist);
+        z.insert(b"one more".to_vec(), 1.0);
+        assert!(z.skiplist);
+        let mut z = ZSet::default();
+        z.insert(vec![b'x'; MAX_LISTPACK_VALUE], 1.0);
+        assert!(!z.skiplist);
+        z.insert(vec![b'x'; MAX_LISTPACK_VALUE + 1], 1.0);
+        assert!(z.skiplist);
+    }
+}

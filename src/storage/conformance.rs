@@ -1,0 +1,173 @@
+//! The conformance suite every storage backend passes: memory and native fs in `cargo test`,
+//! OPFS and IndexedDB in a browser worker (wasm-bindgen-test). It lives in the library so that
+//! every host can run the very same checks.
+//!
+//! Each check takes a fresh, empty storage and panics with a message on the first violation.
+
+use super::{ErrorKind, OpenMode, Storage};
+
+type Make<'a> = &'a mut dyn FnMut() -> Box<dyn Storage>;
+type Check = fn(&mut dyn Storage);
+
+/// Every check, by name: `(name, check)`.
+pub fn checks() -> Vec<(&'static str, Check)> {
+    vec![
+        ("open_modes", open_modes),
+        ("write_read_len", write_read_len),
+        ("write_at_overwrites", write_at_overwrites),
+        ("truncate", truncate),
+        ("rename_replaces", rename_replaces),
+        ("remove", remove),
+        ("list_and_dirs", list_and_dirs),
+        ("missing_files", missing_files),
+        ("sync_keeps_content", sync_keeps_content),
+        ("large_file", large_file),
+    ]
+}
+
+/// Runs every check on a fresh storage from `make`.
+pub fn run_all(make: Make) {
+    for (name, check) in checks() {
+        let mut s = make();
+        let _named = Named(name);
+        check(s.as_mut());
+    }
+}
+
+/// Names the failing check when an assertion panics.
+struct Named(&'static str);
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("storage conformance check failed: {}", self.0);
+        }
+    }
+}
+
+fn open_modes(s: &mut dyn Storage) {
+    assert_eq!(s.open("a", OpenMode::Existing).unwrap_err().kind, ErrorKind::NotFound, "Existing on a missing file");
+    s.open("a", OpenMode::Create).unwrap();
+    assert!(s.exists("a"));
+    assert_eq!(s.len("a").unwrap(), 0);
+    s.append("a", b"xyz").unwrap();
+    s.open("a", OpenMode::Create).unwrap();
+    assert_eq!(s.len("a").unwrap(), 3, "Create keeps the content");
+    s.open("a", OpenMode::Existing).unwrap();
+    s.open("a", OpenMode::Truncate).unwrap();
+    assert_eq!(s.len("a").unwrap(), 0, "Truncate empties");
+}
+
+fn write_read_len(s: &mut dyn Storage) {
+    s.open("f", OpenMode::Create).unwrap();
+    assert_eq!(s.append("f", b"hello").unwrap(), 5);
+    assert_eq!(s.append("f", b" world").unwrap(), 6);
+    assert_eq!(s.len("f").unwrap(), 11);
+    assert_eq!(s.read_all("f").unwrap(), b"hello world");
+    let mut buf = [0u8; 4];
+    assert_eq!(s.read_at("f", 6, &mut buf).unwrap(), 4);
+    assert_eq!(&buf, b"worl");
+    assert_eq!(s.read_at("f", 9, &mut buf).unwrap(), 2);
+    assert_eq!(&buf[..2], b"ld");
+    assert_eq!(s.read_at("f", 11, &mut buf).unwrap(), 0, "read at the end");
+    assert_eq!(s.read_at("f", 100, &mut buf).unwrap(), 0, "read past the end");
+}
+
+fn write_at_overwrites(s: &mut dyn Storage) {
+    s.open("f", OpenMode::Create).unwrap();
+    s.write_at("f", 0, b"abcdef").unwrap();
+    s.write_at("f", 2, b"XY").unwrap();
+    assert_eq!(s.read_all("f").unwrap(), b"abXYef");
+    s.write_at("f", 5, b"123").unwrap();
+    assert_eq!(s.read_all("f").unwrap(), b"abXYe123");
+}
+
+fn truncate(s: &mut dyn Storage) {
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"0123456789").unwrap();
+    s.truncate("f", 4).unwrap();
+    assert_eq!(s.read_all("f").unwrap(), b"0123");
+    s.append("f", b"ab").unwrap();
+    assert_eq!(s.read_all("f").unwrap(), b"0123ab", "appends go after the new end");
+    s.truncate("f", 0).unwrap();
+    assert_eq!(s.len("f").unwrap(), 0);
+}
+
+fn rename_replaces(s: &mut dyn Storage) {
+    s.create_dir("d").unwrap();
+    s.open("d/old", OpenMode::Create).unwrap();
+    s.append("d/old", b"old").unwrap();
+    s.open("d/tmp", OpenMode::Create).unwrap();
+    s.append("d/tmp", b"new content").unwrap();
+    s.sync("d/tmp").unwrap();
+    s.rename("d/tmp", "d/old").unwrap();
+    s.sync_dir("d").unwrap();
+    assert!(!s.exists("d/tmp"));
+    assert_eq!(s.read_all("d/old").unwrap(), b"new content");
+    s.rename("d/old", "d/fresh").unwrap();
+    assert_eq!(s.read_all("d/fresh").unwrap(), b"new content");
+    assert_eq!(s.rename("d/nothing", "d/x").unwrap_err().kind, ErrorKind::NotFound);
+    // Across the top level and a directory, as Redis renames the rewrite's temp file.
+    s.open("top", OpenMode::Create).unwrap();
+    s.append("top", b"t").unwrap();
+    s.rename("top", "d/moved").unwrap();
+    assert_eq!(s.read_all("d/moved").unwrap(), b"t");
+    assert!(!s.exists("top"));
+}
+
+fn remove(s: &mut dyn Storage) {
+    s.open("f", OpenMode::Create).unwrap();
+    s.remove("f").unwrap();
+    assert!(!s.exists("f"));
+    assert_eq!(s.remove("f").unwrap_err().kind, ErrorKind::NotFound);
+    s.open("f", OpenMode::Create).unwrap();
+    assert_eq!(s.len("f").unwrap(), 0, "a re-created file starts empty");
+}
+
+fn list_and_dirs(s: &mut dyn Storage) {
+    assert!(!s.dir_exists("appendonlydir"));
+    s.create_dir("appendonlydir").unwrap();
+    s.create_dir("appendonlydir").unwrap();
+    assert!(s.dir_exists("appendonlydir"));
+    for n in ["appendonlydir/b", "appendonlydir/a", "top"] {
+        s.open(n, OpenMode::Create).unwrap();
+    }
+    assert_eq!(s.list(Some("appendonlydir")).unwrap(), vec!["appendonlydir/a", "appendonlydir/b"]);
+    let all = s.list(None).unwrap();
+    for n in ["appendonlydir/a", "appendonlydir/b", "top"] {
+        assert!(all.iter().any(|x| x == n), "{n} listed");
+    }
+    assert_eq!(s.open("nodir/x", OpenMode::Create).unwrap_err().kind, ErrorKind::NotFound, "no implicit directories");
+}
+
+fn missing_files(s: &mut dyn Storage) {
+    let mut buf = [0u8; 1];
+    assert_eq!(s.len("nope").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(s.read_at("nope", 0, &mut buf).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(s.write_at("nope", 0, b"x").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(s.truncate("nope", 0).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(s.sync("nope").unwrap_err().kind, ErrorKind::NotFound);
+    assert!(!s.exists("nope"));
+}
+
+fn sync_keeps_content(s: &mut dyn Storage) {
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"abc").unwrap();
+    s.sync("f").unwrap();
+    s.sync_dir("").unwrap();
+    s.append("f", b"def").unwrap();
+    s.sync("f").unwrap();
+    assert_eq!(s.read_all("f").unwrap(), b"abcdef");
+}
+
+fn large_file(s: &mut dyn Storage) {
+    s.open("big", OpenMode::Create).unwrap();
+    let chunk: Vec<u8> = (0..=255u8).cycle().take(64 * 1024).collect();
+    for _ in 0..16 {
+        assert_eq!(s.append("big", &chunk).unwrap(), chunk.len());
+    }
+    assert_eq!(s.len("big").unwrap(), 1024 * 1024);
+    let mut buf = vec![0u8; 300];
+    assert_eq!(s.read_at("big", 1024 * 1024 - 300, &mut buf).unwrap(), 300);
+    assert_eq!(buf[..], chunk[chunk.len() - 300..]);
+}

@@ -1,0 +1,210 @@
+//! The native filesystem backend, used by `aof-lab serve` and the CLI: what redis-server does
+//! with its `dir`. `sync` is `fdatasync` (`File::sync_data`), `rename` is `rename(2)`, and
+//! `sync_dir` opens the directory and fsyncs it, as `writeAofManifestFile` does after renaming
+//! the manifest into place.
+//!
+//! Open files are kept in a map by name (like Redis keeping `aof_fd` open), so an append per
+//! event-loop turn costs one `write` system call.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Error, ErrorKind, OpenMode, Result, Storage};
+
+pub struct FsStorage {
+    root: PathBuf,
+    open: HashMap<String, File>,
+}
+
+impl FsStorage {
+    /// A storage rooted at `dir` (created if missing).
+    pub fn new(dir: impl AsRef<Path>) -> Result<FsStorage> {
+        let root = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&root).map_err(|e| convert(e, &root.display().to_string()))?;
+        Ok(FsStorage { root, open: HashMap::new() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    fn file(&mut self, name: &str) -> Result<&mut File> {
+        if !self.open.contains_key(name) {
+            let f = OpenOptions::new().read(true).write(true).open(self.path(name)).map_err(|e| convert(e, name))?;
+            self.open.insert(name.to_string(), f);
+        }
+        self.open.get_mut(name).ok_or_else(|| Error::not_found(name))
+    }
+}
+
+fn convert(e: io::Error, name: &str) -> Error {
+    let kind = match e.kind() {
+        io::ErrorKind::NotFound => ErrorKind::NotFound,
+        io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+        io::ErrorKind::StorageFull => ErrorKind::NoSpace,
+        io::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
+        _ if e.raw_os_error() == Some(28) => ErrorKind::NoSpace,
+        _ => ErrorKind::Io,
+    };
+    Error::new(kind, format!("{name}: {e}"))
+}
+
+impl Storage for FsStorage {
+    fn kind(&self) -> &'static str {
+        "fs"
+    }
+
+    fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(true);
+        match mode {
+            OpenMode::Existing => {}
+            OpenMode::Create => {
+                opts.create(true);
+            }
+            OpenMode::Truncate => {
+                opts.create(true).truncate(true);
+            }
+        }
+        let f = opts.open(self.path(name)).map_err(|e| convert(e, name))?;
+        self.open.insert(name.to_string(), f);
+        Ok(())
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.path(name).is_file()
+    }
+
+    fn len(&self, name: &str) -> Result<u64> {
+        std::fs::metadata(self.path(name)).map(|m| m.len()).map_err(|e| convert(e, name))
+    }
+
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let f = self.file(name)?;
+        f.seek(SeekFrom::Start(offset)).map_err(|e| convert(e, name))?;
+        let mut done = 0;
+        while done < buf.len() {
+            match f.read(&mut buf[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(convert(e, name)),
+            }
+        }
+        Ok(done)
+    }
+
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<usize> {
+        let f = self.file(name)?;
+        f.seek(SeekFrom::Start(offset)).map_err(|e| convert(e, name))?;
+        let mut done = 0;
+        while done < bytes.len() {
+            match f.write(&bytes[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // A short write followed by an error reports the short count, like write(2).
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(convert(e, name)),
+            }
+        }
+        Ok(done)
+    }
+
+    fn truncate(&mut self, name: &str, len: u64) -> Result<()> {
+        self.file(name)?.set_len(len).map_err(|e| convert(e, name))
+    }
+
+    fn sync(&mut self, name: &str) -> Result<()> {
+        self.file(name)?.sync_data().map_err(|e| convert(e, name))
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        std::fs::rename(self.path(from), self.path(to)).map_err(|e| convert(e, from))?;
+        self.open.remove(to);
+        if let Some(f) = self.open.remove(from) {
+            self.open.insert(to.to_string(), f);
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, name: &str) -> Result<()> {
+        self.open.remove(name);
+        std::fs::remove_file(self.path(name)).map_err(|e| convert(e, name))
+    }
+
+    fn list(&self, dir: Option<&str>) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut visit = |sub: &str| -> Result<()> {
+            let path = self.path(sub);
+            let entries = match std::fs::read_dir(&path) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(convert(e, sub)),
+            };
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_file()) {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    out.push(super::join(sub, &name));
+                }
+            }
+            Ok(())
+        };
+        match dir {
+            Some(d) => visit(d)?,
+            None => {
+                visit("")?;
+                let dirs: Vec<String> = std::fs::read_dir(&self.root)
+                    .map_err(|e| convert(e, "."))?
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                for d in dirs {
+                    visit(&d)?;
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn sync_dir(&mut self, dir: &str) -> Result<()> {
+        File::open(self.path(dir)).and_then(|d| d.sync_all()).map_err(|e| convert(e, dir))
+    }
+
+    fn create_dir(&mut self, dir: &str) -> Result<()> {
+        match std::fs::create_dir(self.path(dir)) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(convert(e, dir)),
+            _ => Ok(()),
+        }
+    }
+
+    fn dir_exists(&self, dir: &str) -> bool {
+        self.path(dir).is_dir()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conformance() {
+        let base = std::env::temp_dir().join(format!("aof-lab-fs-conformance-{}", std::process::id()));
+        let mut n = 0;
+        super::super::conformance::run_all(&mut || {
+            n += 1;
+            let dir = base.join(n.to_string());
+            let _ = std::fs::remove_dir_all(&dir);
+            Box::new(FsStorage::new(&dir).unwrap())
+        });
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}
