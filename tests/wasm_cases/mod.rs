@@ -148,3 +148,35 @@ fn appendonly_no_propagates_nothing() {
     assert_eq!(console(&mut e, &["SET k v", "GET k"]), ["OK", "\"v\""]);
     assert_eq!(e.aof_buf(), b"");
 }
+
+#[wasm_bindgen_test]
+fn quit_closes_the_connection_and_the_next_input_opens_a_new_one() {
+    let mut e = engine("{}");
+    assert_eq!(console(&mut e, &["MULTI", "QUIT", "EXEC"]), ["OK", "OK", "(error) ERR EXEC without MULTI"]);
+    // As on a socket: what follows QUIT in the same read is never executed.
+    assert_eq!(text(&e.execute_resp(b"MULTI\r\nQUIT\r\nEXEC\r\n", NOW)), "+OK\r\n+OK\r\n");
+    assert_eq!(text(&e.execute_resp(b"EXEC\r\n", NOW)), "-ERR EXEC without MULTI\r\n");
+}
+
+// Blocking commands come from the lists family (src/cmd/list.rs).
+
+#[wasm_bindgen_test]
+fn a_blocked_connection_waits_and_keeps_its_later_input_queued() {
+    let mut e = engine("{}");
+    assert_eq!(e.execute_line("BLPOP q 0", NOW), "", "the reply waits for data");
+    assert_eq!(e.execute_line("GET x", NOW), "", "later input waits behind it");
+    assert!(e.tick(NOW + 100.0).is_empty());
+    // Another connection pushes: the console's pop is served, then its queued GET runs; both
+    // replies come from the next tick.
+    assert_eq!(text(&e.execute_resp(b"*3\r\n$5\r\nLPUSH\r\n$1\r\nq\r\n$1\r\na\r\n", NOW)), ":1\r\n");
+    assert_eq!(e.tick(NOW + 200.0), ["1) \"q\"\n2) \"a\"", "(nil)"]);
+    // A timeout is served by serverCron.
+    assert_eq!(e.execute_line("BLPOP q 0.5", NOW), "");
+    assert!(e.tick(NOW + 100.0).is_empty());
+    assert_eq!(e.tick(NOW + 600.0), ["(nil)"]);
+    // The wire blocks too; its reply, and the replies of what it had queued, come with its next
+    // execute_resp.
+    assert_eq!(e.execute_resp(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nw\r\n$1\r\n0\r\nPING\r\n", NOW), b"");
+    assert_eq!(console(&mut e, &["RPUSH w x"]), ["(integer) 1"]);
+    assert_eq!(text(&e.execute_resp(b"", NOW)), "*2\r\n$1\r\nw\r\n$1\r\nx\r\n+PONG\r\n");
+}
