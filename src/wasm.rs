@@ -122,21 +122,29 @@ impl WasmEngine {
         loop {
             self.run_console(now);
             self.run_wire(now);
-            let unblocked = self.engine.take_unblocked();
-            if unblocked.is_empty() {
+            if !self.route_unblocked() {
                 break;
-            }
-            for (id, reply) in unblocked {
-                if id == self.console {
-                    self.console_out.push(reply.to_string());
-                } else if id == self.wire {
-                    reply.encode(&mut self.wire_out);
-                }
             }
         }
     }
 
+    /// Hands the replies of served (or timed-out) blocked commands to their connections. It
+    /// must run before a connection resumes its queued input, so that replies keep their order.
+    fn route_unblocked(&mut self) -> bool {
+        let unblocked = self.engine.take_unblocked();
+        let any = !unblocked.is_empty();
+        for (id, reply) in unblocked {
+            if id == self.console {
+                self.console_out.push(reply.to_string());
+            } else if id == self.wire {
+                reply.encode(&mut self.wire_out);
+            }
+        }
+        any
+    }
+
     fn run_console(&mut self, now: i64) {
+        self.route_unblocked();
         while !self.is_blocked(self.console) {
             let Some(line) = self.console_queue.pop_front() else { break };
             if let Some(reply) = self.engine.execute_line(self.console, &line, now) {
@@ -147,6 +155,7 @@ impl WasmEngine {
     }
 
     fn run_wire(&mut self, now: i64) {
+        self.route_unblocked();
         let limits = Limits { max_bulk_len: self.engine.srv.config.proto_max_bulk_len };
         // Taken out of `self` so that the parsed arguments can borrow it while the engine runs.
         let mut qbuf = std::mem::take(&mut self.wire_qbuf);

@@ -125,6 +125,26 @@ test('SET k v then GET k shows "v", and the AOF panel shows the propagated bytes
   }
 });
 
+// Needs the blocking list commands (src/cmd/list.rs).
+test('a blocked command waits, and what was typed after it runs once it is served', async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    const entries = page.locator('#log .entry');
+    await page.locator('#cmd').fill('BLPOP queue 1');
+    await page.keyboard.press('Enter');
+    await page.locator('#cmd').fill('PING');
+    await page.keyboard.press('Enter');
+    await entries.nth(0).locator('.reply.waiting', { hasText: 'blocked' }).waitFor({ timeout: 5_000 });
+    assert.equal(await entries.nth(1).locator('.reply').getAttribute('class'), 'reply waiting');
+    // The 1 s timeout is served by serverCron in the worker; PING runs after it.
+    await entries.nth(1).locator('.reply:not(.waiting)').waitFor({ timeout: 10_000 });
+    assert.deepEqual(await page.locator('#log .entry .reply').allTextContents(), ['(nil)', 'PONG']);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
 const TOUR = ['SET greeting hello', 'GET greeting', 'INCR visits', 'MULTI', 'SET counter 10', 'INCR visits', 'EXEC', 'GET missing', 'EXEC', 'NOSUCHCOMMAND x'];
 
 for (const [name, options] of [
