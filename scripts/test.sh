@@ -60,7 +60,7 @@ step "cargo fmt --check" cargo fmt --check
 step "cargo clippy, host (all targets)" cargo clippy --all-targets -- -D warnings
 step "cargo clippy, wasm32 (lib)" cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 step "cargo clippy, wasm32 (browser tests)" cargo clippy --target wasm32-unknown-unknown --test wasm_main --test wasm_worker -- -D warnings
-step "cargo test (native)" cargo test
+step "cargo test (native)" cargo test --no-fail-fast
 step "wasm tests: Chromium, main thread" wasm_test chrome wasm_main
 step "wasm tests: Chromium, dedicated worker" wasm_test chrome wasm_worker
 step "wasm tests: Firefox, main thread" wasm_test firefox wasm_main
