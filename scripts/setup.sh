@@ -1,51 +1,70 @@
 #!/usr/bin/env bash
 # Installs what the lab needs, idempotently: a second run only checks versions (seconds).
-#   scripts/setup.sh build   -> wasm32 target, wasm-bindgen CLI (pinned), wasm-pack
-#   scripts/setup.sh test    -> the above + Chromium/chromedriver, Firefox ESR/geckodriver,
-#                               redis-server 7.0.15 (and redis-tools), the e2e npm packages
+#   scripts/setup.sh build   -> wasm32 target, wasm-bindgen CLI (pinned to the crate's version),
+#                               wasm-pack (what `make serve` needs)
+#   scripts/setup.sh test    -> the above + clippy/rustfmt, Chromium + chromedriver, Firefox ESR +
+#                               geckodriver, redis-server 7.0.15, the e2e npm packages
+# Runs unattended (CI=true, no stdin); apt-get needs root, as on the project's machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-test}
+case "$what" in build | test) ;; *) echo "usage: $0 build|test" >&2; exit 2 ;; esac
 
-WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml | head -1)
+# The CLI must match the wasm-bindgen crate exactly (Cargo.toml pins it with `=`): wasm-pack
+# only uses the wasm-bindgen on PATH on an exact match, and `--mode no-install` fails otherwise.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.1
-export PATH="$HOME/.cargo/bin:$PATH"
+REDIS_VERSION=7.0.15
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+started=$SECONDS
 
 say() { printf '[setup] %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
 apt_updated=
 apt_install() { # apt_install pkg... : installs only the packages that are missing
-  local missing=()
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "apt-get install ${missing[*]}"
   if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-rustup target list --installed | grep -q wasm32-unknown-unknown || { say "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
-rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "wasm-bindgen not found in Cargo.lock" >&2; exit 1; }
+rustup target list --installed | grep -qx wasm32-unknown-unknown || { say "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+have python3 || apt_install python3
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   # Not --locked: a dependency version pinned in its lockfile is missing from this registry.
-  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --force
+  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes)"
+  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --force --quiet
 fi
 if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
-  say "cargo install wasm-pack $WASM_PACK_VERSION"
-  cargo install wasm-pack --version "=$WASM_PACK_VERSION" --locked
+  say "cargo install wasm-pack $WASM_PACK_VERSION (about 2 minutes)"
+  cargo install wasm-pack --version "=$WASM_PACK_VERSION" --locked --force --quiet
 fi
-[ "$what" = build ] && exit 0
+if [ "$what" = build ]; then
+  say "build tools ready ($((SECONDS - started))s)"
+  exit 0
+fi
 
+for c in clippy rustfmt; do
+  rustup component list --installed 2>/dev/null | grep -q "^$c" || { say "rustup component add $c"; rustup component add "$c"; }
+done
+# chromium and chromium-driver come from one source package: their versions always match.
 apt_install ca-certificates chromium chromium-driver firefox-esr redis-server redis-tools
-# The packaged server starts itself as a service on 6379 where systemd runs; the tests start their own.
+have node && have npm || apt_install nodejs npm
 if [ "$(geckodriver --version 2>/dev/null | head -1 | awk '{print $2}')" != "$GECKODRIVER_VERSION" ]; then
-  say "cargo install geckodriver $GECKODRIVER_VERSION"
-  cargo install geckodriver --version "=$GECKODRIVER_VERSION" --locked
+  say "cargo install geckodriver $GECKODRIVER_VERSION (about 2 minutes)"
+  cargo install geckodriver --version "=$GECKODRIVER_VERSION" --locked --force --quiet
 fi
-if [ ! -d tests/e2e/node_modules/playwright-core ]; then
-  say "npm ci (tests/e2e)"
-  (cd tests/e2e && npm ci --no-audit --no-fund --silent)
+# The e2e packages: reinstall when the installed playwright-core is not the locked one.
+locked=$(node -p "require('./tests/e2e/package-lock.json').packages['node_modules/playwright-core'].version")
+installed=$(node -p "try { require('./tests/e2e/node_modules/playwright-core/package.json').version } catch { '' }")
+if [ "$locked" != "$installed" ]; then
+  say "npm ci (tests/e2e: playwright-core $locked; it drives /usr/bin/chromium, no browser download)"
+  (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
-redis-server --version | grep -q 'v=7.0.15' || { echo "redis-server 7.0.15 is required; found: $(redis-server --version)" >&2; exit 1; }
-say "ok"
+redis-server --version | grep -q "v=$REDIS_VERSION" || { echo "redis-server $REDIS_VERSION is required; found: $(redis-server --version)" >&2; exit 1; }
+say "all tools ready ($((SECONDS - started))s)"

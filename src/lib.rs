@@ -30,6 +30,8 @@ pub mod resp;
 pub mod server;
 pub mod storage;
 pub mod util;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use config::{AppendFsync, Config};
 pub use engine::{Engine, StartError};

@@ -1,6 +1,9 @@
 //! `DEBUG LOADAOF` and INFO persistence: the engine reloads what it wrote, with the same
 //! digest, as a real redis-server 7.0.15 does with the same commands.
 
+// Native only (a real redis-server): `wasm-pack test` builds every test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use aof_lab::storage::MemoryStorage;

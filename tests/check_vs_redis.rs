@@ -3,6 +3,9 @@
 //! CRLFs, timestamps, and broken manifests. Both must print the same lines, give the same exit
 //! status and leave the same bytes after `--fix`.
 
+// Native only (real processes and files): `wasm-pack test` builds every test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,9 @@
 //! directions, and loading of damaged directories compared with what the real server does.
 //! Datasets are compared with `DEBUG DIGEST`.
 
+// Native only (real processes and files): `wasm-pack test` builds every test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,182 @@
+//! Browser test cases of the wasm facade (`src/wasm.rs`), shared by `wasm_main.rs` (main thread)
+//! and `wasm_worker.rs` (dedicated worker): each file includes this module, and `wasm-pack test`
+//! runs it in headless Chromium and Firefox.
+//!
+//! The console replies are compared with what `redis-cli` 7.0.15 prints, and the AOF bytes with
+//! what `redis-server` 7.0.15 appended to its incr file for the same commands.
+
+use aof_lab::wasm::WasmEngine;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const NOW: f64 = 1_700_000_000_000.0;
+
+pub fn global_has(name: &str) -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(false)
+}
+
+fn engine(config: &str) -> WasmEngine {
+    match WasmEngine::new(JsValue::from_str(config), NOW) {
+        Ok(e) => e,
+        Err(e) => panic!("config {config} refused: {}", error_message(e)),
+    }
+}
+
+fn error_message(e: wasm_bindgen::JsError) -> String {
+    js_sys::Error::from(JsValue::from(e)).message().into()
+}
+
+/// Runs lines on the console and returns the replies, as a redis-cli session would show them.
+fn console(e: &mut WasmEngine, lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|l| e.execute_line(l, NOW)).collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[wasm_bindgen_test]
+fn config_object_json_and_errors() {
+    let obj = js_sys::Object::new();
+    js_sys::Reflect::set(&obj, &"appendonly".into(), &JsValue::TRUE).unwrap();
+    js_sys::Reflect::set(&obj, &"appendfsync".into(), &"always".into()).unwrap();
+    assert!(WasmEngine::new(obj.into(), NOW).is_ok());
+    assert!(WasmEngine::new(JsValue::UNDEFINED, NOW).is_ok());
+    let bad = WasmEngine::new(JsValue::from_str(r#"{"appendfsync":"sometimes"}"#), NOW).err().expect("refused");
+    // Redis's reason follows the setting's name (its exact wording belongs to src/config.rs).
+    let bad = error_message(bad);
+    assert!(bad.starts_with("config: appendfsync: argument(s) must be one of the following: "), "{bad}");
+    let unknown = WasmEngine::new(JsValue::from_str(r#"{"no-such-option":"1"}"#), NOW).err().expect("refused");
+    assert!(error_message(unknown).contains("Unknown option"));
+    let not_json = WasmEngine::new(JsValue::from_str("{appendonly"), NOW).err().expect("refused");
+    assert_eq!(error_message(not_json), "config: not valid JSON");
+}
+
+#[wasm_bindgen_test]
+fn transactions_reply_like_redis_cli() {
+    let mut e = engine(r#"{"appendonly":true}"#);
+    assert_eq!(console(&mut e, &["MULTI", "EXEC"]), ["OK", "(empty array)"]);
+    assert_eq!(
+        console(&mut e, &["multi x", "EXEC", "DISCARD", "MULTI", "MULTI", "DISCARD"]),
+        [
+            "(error) ERR wrong number of arguments for 'multi' command",
+            "(error) ERR EXEC without MULTI",
+            "(error) ERR DISCARD without MULTI",
+            "OK",
+            "(error) ERR MULTI calls can not be nested",
+            "OK",
+        ]
+    );
+    // A command refused while queueing aborts the transaction.
+    assert_eq!(
+        console(&mut e, &["MULTI", "NOSUCHCMD a b", "EXEC"]),
+        [
+            "OK",
+            "(error) ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' 'b' ",
+            "(error) EXECABORT Transaction discarded because of previous errors.",
+        ]
+    );
+    assert_eq!(console(&mut e, &["WATCH k", "UNWATCH", "", "MULTI \"unbalanced"]), ["OK", "OK", "", "(error) ERR Invalid argument(s)"]);
+    // Nothing above changed the dataset: nothing reached the AOF.
+    assert_eq!(e.aof_buf(), b"");
+}
+
+#[wasm_bindgen_test]
+fn resp_batches_like_a_socket() {
+    let mut e = engine("{}");
+    let out = e.execute_resp(b"*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nEXEC\r\nEXEC\r\n", NOW);
+    assert_eq!(text(&out), "+OK\r\n*0\r\n-ERR EXEC without MULTI\r\n");
+    // A command split across two writes waits for its end.
+    assert_eq!(e.execute_resp(b"*1\r\n$5\r\nMU", NOW), b"");
+    assert_eq!(text(&e.execute_resp(b"LTI\r\n", NOW)), "+OK\r\n");
+    assert_eq!(text(&e.execute_resp(b"*1\r\n$7\r\nDISCARD\r\n", NOW)), "+OK\r\n");
+    // A protocol error is answered, then the connection is closed and its buffer dropped;
+    // the next bytes arrive on a fresh connection.
+    assert_eq!(
+        text(&e.execute_resp(b"*1\r\n$5\r\nMULTI\r\n*x\r\n*1\r\n$4\r\nEXEC\r\n", NOW)),
+        "+OK\r\n-ERR Protocol error: invalid multibulk length\r\n"
+    );
+    assert_eq!(text(&e.execute_resp(b"*1\r\n$4\r\nEXEC\r\n", NOW)), "-ERR EXEC without MULTI\r\n");
+    // The console is another connection: its transaction is its own.
+    assert_eq!(console(&mut e, &["MULTI"]), ["OK"]);
+    assert_eq!(text(&e.execute_resp(b"EXEC\r\n", NOW)), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(console(&mut e, &["EXEC"]), ["(empty array)"]);
+}
+
+#[wasm_bindgen_test]
+fn tick_runs_cron_without_replies() {
+    let mut e = engine("{}");
+    assert!(e.tick(NOW + 100.0).is_empty());
+    assert_eq!(console(&mut e, &["MULTI", "EXEC"]), ["OK", "(empty array)"]);
+}
+
+// The string commands (SET, GET, INCR) come from the strings family (src/cmd/string.rs).
+
+#[wasm_bindgen_test]
+fn strings_reply_and_propagate_like_redis() {
+    let mut e = engine(r#"{"appendonly":true,"appendfsync":"everysec"}"#);
+    assert_eq!(console(&mut e, &["set k v", "GET k", "GET missing", "incr n"]), ["OK", "\"v\"", "(nil)", "(integer) 1"]);
+    // What redis-server 7.0.15 appended to appendonly.aof.1.incr.aof for the same commands:
+    // a SELECT first, then each write's argv verbatim.
+    let expected = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$4\r\nincr\r\n$1\r\nn\r\n";
+    assert_eq!(text(&e.aof_buf()), expected);
+    assert_eq!(text(&e.aof_buf()), expected, "aof_buf() only looks");
+    assert_eq!(text(&e.take_aof_buf()), expected);
+    assert_eq!(e.aof_buf(), b"", "take_aof_buf() empties it");
+
+    // EXEC with two writes: wrapped in MULTI/EXEC; the reads are not propagated.
+    assert_eq!(
+        console(&mut e, &["MULTI", "SET a 1", "INCR n", "GET a", "EXEC"]),
+        ["OK", "QUEUED", "QUEUED", "QUEUED", "1) OK\n2) (integer) 2\n3) \"1\""]
+    );
+    assert_eq!(
+        text(&e.take_aof_buf()),
+        "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n*1\r\n$4\r\nEXEC\r\n"
+    );
+
+    // The same through RESP.
+    let out =
+        e.execute_resp(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n", NOW);
+    assert_eq!(text(&out), "+OK\r\n$1\r\n2\r\n:3\r\n");
+    assert_eq!(text(&e.take_aof_buf()), "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n");
+    assert_eq!(console(&mut e, &["SET k"]), ["(error) ERR wrong number of arguments for 'set' command"]);
+}
+
+#[wasm_bindgen_test]
+fn appendonly_no_propagates_nothing() {
+    let mut e = engine(r#"{"appendonly":false}"#);
+    assert_eq!(console(&mut e, &["SET k v", "GET k"]), ["OK", "\"v\""]);
+    assert_eq!(e.aof_buf(), b"");
+}
+
+#[wasm_bindgen_test]
+fn quit_closes_the_connection_and_the_next_input_opens_a_new_one() {
+    let mut e = engine("{}");
+    assert_eq!(console(&mut e, &["MULTI", "QUIT", "EXEC"]), ["OK", "OK", "(error) ERR EXEC without MULTI"]);
+    // As on a socket: what follows QUIT in the same read is never executed.
+    assert_eq!(text(&e.execute_resp(b"MULTI\r\nQUIT\r\nEXEC\r\n", NOW)), "+OK\r\n+OK\r\n");
+    assert_eq!(text(&e.execute_resp(b"EXEC\r\n", NOW)), "-ERR EXEC without MULTI\r\n");
+}
+
+// Blocking commands come from the lists family (src/cmd/list.rs).
+
+#[wasm_bindgen_test]
+fn a_blocked_connection_waits_and_keeps_its_later_input_queued() {
+    let mut e = engine("{}");
+    assert_eq!(e.execute_line("BLPOP q 0", NOW), "", "the reply waits for data");
+    assert_eq!(e.execute_line("GET x", NOW), "", "later input waits behind it");
+    assert!(e.tick(NOW + 100.0).is_empty());
+    // Another connection pushes: the console's pop is served, then its queued GET runs; both
+    // replies come from the next tick.
+    assert_eq!(text(&e.execute_resp(b"*3\r\n$5\r\nLPUSH\r\n$1\r\nq\r\n$1\r\na\r\n", NOW)), ":1\r\n");
+    assert_eq!(e.tick(NOW + 200.0), ["1) \"q\"\n2) \"a\"", "(nil)"]);
+    // A timeout is served by serverCron.
+    assert_eq!(e.execute_line("BLPOP q 0.5", NOW), "");
+    assert!(e.tick(NOW + 100.0).is_empty());
+    assert_eq!(e.tick(NOW + 600.0), ["(nil)"]);
+    // The wire blocks too; its reply, and the replies of what it had queued, come with its next
+    // execute_resp.
+    assert_eq!(e.execute_resp(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nw\r\n$1\r\n0\r\nPING\r\n", NOW), b"");
+    assert_eq!(console(&mut e, &["RPUSH w x"]), ["(integer) 1"]);
+    assert_eq!(text(&e.execute_resp(b"", NOW)), "*2\r\n$1\r\nw\r\n$1\r\nx\r\n+PONG\r\n");
+}
