@@ -1,6 +1,9 @@
 //! Server and connection commands: replies, errors and propagated bytes, checked against what a
 //! real redis-server 7.0.15 answered and appended to its AOF.
 
+#[cfg(not(target_arch = "wasm32"))]
+mod common;
+
 use aof_lab::cmd::server::meta;
 use aof_lab::keyspace::Value;
 use aof_lab::resp::{encode_command, parse_reply};
@@ -326,13 +329,15 @@ fn command_getkeys() {
     assert_eq!(resp(&mut e, c, "COMMAND GETKEYS config get x"), "-ERR The command has no key arguments\r\n");
 }
 
-/// Regenerates `src/cmd/server/commands.bin` from a real redis-server 7.0.15:
-/// `AOF_LAB_REDIS_PORT=7150 cargo test --test cmd_server regenerate_command_meta -- --ignored`.
+/// `src/cmd/server/commands.bin` (COMMAND INFO / DOCS data) is exactly what a real redis-server
+/// 7.0.15 answers today. `AOF_LAB_REGENERATE=1 cargo test --test cmd_server command_meta` rewrites
+/// it from the real server.
 #[test]
-#[ignore]
-fn regenerate_command_meta() {
+#[cfg(not(target_arch = "wasm32"))]
+fn command_meta_matches_the_real_server() {
     use std::io::{Read, Write};
-    let port: u16 = std::env::var("AOF_LAB_REDIS_PORT").expect("AOF_LAB_REDIS_PORT").parse().unwrap();
+    let server = common::redis::RedisServer::start();
+    let port = server.port;
     let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut call = |args: &[&str]| -> Reply {
         let mut req = Vec::new();
@@ -394,8 +399,11 @@ fn regenerate_command_meta() {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let blob = meta::encode(&Reply::Array(entries.into_iter().map(|(_, e)| e).collect()));
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/cmd/server/commands.bin");
-    std::fs::write(path, &blob).unwrap();
-    eprintln!("wrote {} bytes to {path}", blob.len());
+    if std::env::var_os("AOF_LAB_REGENERATE").is_some() {
+        std::fs::write(path, &blob).unwrap();
+        eprintln!("wrote {} bytes to {path}", blob.len());
+    }
+    assert!(std::fs::read(path).unwrap() == blob, "commands.bin is stale: regenerate it (see this test's doc)");
 }
 
 #[test]
