@@ -640,6 +640,7 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
     let real_port = free_port();
     let mut real = Command::new("redis-server")
         .args(["--port", &real_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+        .args(["--enable-debug-command", "yes"])
         .arg("--dir")
         .arg(&real_dir)
         .stdout(Stdio::null())
