@@ -16,7 +16,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
+wait_port() { for _ in $(seq 600); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 
 start_redis() { # dir port args...
   local dir=$1 port=$2; shift 2
@@ -68,7 +68,7 @@ size=$(du -cb "$gen"/appendonlydir/*.aof | tail -1 | cut -f1)
 cmds=$(grep -c '^\*' "$gen"/appendonlydir/*.incr.aof || true)
 port=$(free_port)
 start_redis "$gen" "$port" --appendonly yes
-redis_load=$(grep -o 'DB loaded from append only file: [0-9.]*' "$gen/log" | tail -1 | grep -o '[0-9.]*$')
+redis_load=$(grep -o "DB loaded from append only file: [0-9.]*" "$gen/log" | tail -1 | grep -o "[0-9.]*$" || echo "?")
 keys=$(redis-cli -p "$port" dbsize)
 redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 sleep 0.3
