@@ -13,6 +13,14 @@
 //! | the `server` global, `expireIfNeeded`   | [`server`]                   |
 //! | command table, `processCommand`, `call` | [`cmd`]                      |
 //! | `feedAppendOnlyFile`                    | [`aof::feed`]                |
+//! | `flushAppendOnlyFile`, bio fsync        | [`aof::flush`]               |
+//! | the multi-part manifest                 | [`aof::manifest`]            |
+//! | `loadAppendOnlyFiles`                   | [`aof::load`]                |
+//! | `redis-check-aof`                       | [`aof::check`]               |
+//! | start-up, `DEBUG LOADAOF`               | [`aof`]                      |
+//! | `rdb.c` (the empty base, CRC-64)        | [`rdb`]                      |
+//! | the disk, page cache and crashes        | [`storage`]                  |
+//! | `beforeSleep`, `serverCron`, clients    | [`engine`]                   |
 //! | `DEBUG DIGEST`                          | [`keyspace::digest`]         |
 //! | redis.conf settings                     | [`config`]                   |
 //!
