@@ -158,3 +158,17 @@ fn always_exits_on_write_error() {
     e.before_sleep(T0 + 1);
     assert!(e.exited().is_some());
 }
+
+#[test]
+fn config_set_appendfsync_always_syncs_what_everysec_left() {
+    let (mut e, acked) = run(AppendFsync::EverySec, 5, 0);
+    let now = *acked.last().unwrap();
+    let incr = e.srv.aof.incr_path.clone().unwrap();
+    assert!(e.srv.storage.as_memory().unwrap().unsynced_bytes(&incr) > 0, "everysec left the last writes unsynced");
+    let c = e.connect();
+    assert_eq!(e.execute_line(c, "CONFIG SET appendfsync always", now), Some(Reply::ok()));
+    // The next flush has an empty buffer but unsynced bytes: under always it fsyncs them.
+    e.before_sleep(now);
+    assert_eq!(e.srv.storage.as_memory().unwrap().unsynced_bytes(&incr), 0);
+    assert_eq!(e.execute_line(c, "CONFIG GET appendfsync", now), Some(Reply::array_of_bulks(["appendfsync", "always"])));
+}
