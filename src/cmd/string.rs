@@ -28,7 +28,7 @@
 
 mod bitops;
 mod lcs;
-mod long_double;
+pub(crate) mod long_double;
 
 use super::keys::{already_expired, invalid_expire_time, opt_is};
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};

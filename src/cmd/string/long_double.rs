@@ -577,4 +577,28 @@ mod tests {
         // 10^100 rounded to 64 significant bits, printed exactly (checked against redis-server).
         assert_eq!(v, "9999999999999999999669353532207342619498699019828496079271391541752018669482644324418977840117055488");
     }
+
+    /// HINCRBYFLOAT computes the same way (values checked against redis-server 7.0.15 / gcc).
+    #[test]
+    fn hincrbyfloat_cases() {
+        let incr = |a: &str, b: &str| -> Option<String> {
+            let x = LongDouble::parse(a.as_bytes())?.add(LongDouble::parse(b.as_bytes())?)?;
+            x.is_finite().then(|| x.to_human_string())
+        };
+        assert_eq!(incr("0", "1.5").as_deref(), Some("1.5"));
+        assert_eq!(incr("1.5", "0.1").as_deref(), Some("1.6"));
+        assert_eq!(incr("1.6", "1e30").as_deref(), Some("1000000000000000000024696061952"));
+        assert_eq!(incr("0", "-0.0").as_deref(), Some("0"));
+        assert_eq!(incr("10.50", "0.1").as_deref(), Some("10.6"));
+        assert_eq!(incr("5.0e3", "2.0e2").as_deref(), Some("5200"));
+        assert_eq!(incr("1e4932", "1e4932"), None);
+        assert!(LongDouble::parse(b"1e5000").is_none());
+        assert!(LongDouble::parse(b" 1").is_none());
+        assert!(LongDouble::parse(b"1 ").is_none());
+        assert!(LongDouble::parse(b"nan").is_none());
+        assert!(LongDouble::parse(b"1e").is_none());
+        assert!(LongDouble::parse(b".").is_none());
+        assert!(LongDouble::parse(b"inf").is_some());
+        assert_eq!(incr("0x1p-2", "0").as_deref(), Some("0.25"));
+    }
 }
