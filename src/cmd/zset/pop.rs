@@ -10,7 +10,7 @@
 
 use super::{tri, write};
 use crate::cmd::args;
-use crate::reply::{Reply, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT};
+use crate::reply::Reply;
 use crate::server::Ctx;
 use crate::util::string2ll;
 
@@ -195,62 +195,16 @@ fn blocking_zpop(ctx: &mut Ctx, keys: &[&[u8]], timeout: &[u8], max: bool, shape
 }
 
 /// `getTimeoutFromObjectOrReply` in seconds: the absolute deadline in ms, 0 = wait forever.
-/// The value is a `long double`; the milliseconds are rounded up, and a value too large for a
-/// `long long` wraps to a negative one, hence "timeout is negative" for `inf` or `1e300`.
+/// Shared with the list commands, which compute it in x87 long double as Redis does.
 fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, Reply> {
-    let secs = parse_long_double(arg).ok_or_else(|| Reply::err(TIMEOUT_NOT_FLOAT))?;
-    let ms = (secs * 1000.0).ceil();
-    // 2^63 and beyond (infinity too) do not fit a long long: the cast gives LLONG_MIN.
-    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
-        return Err(Reply::err(TIMEOUT_NEGATIVE));
-    }
-    let ms = ms as i64;
-    Ok(if ms > 0 { now_ms.saturating_add(ms) } else { 0 })
-}
-
-/// `string2ld`: `strtold` over the whole string, no leading space, no NaN, no overflow. A
-/// `long double` reaches about 1.19e4932, far beyond a double: values that only overflow the
-/// double come back as infinity (any of them means "negative" to the caller anyway), and values
-/// that only underflow it come back as the smallest double of their sign.
-fn parse_long_double(arg: &[u8]) -> Option<f64> {
-    if arg.is_empty() || arg.len() >= 5 * 1024 || arg.first().is_some_and(|c| c.is_ascii_whitespace() || *c == 0x0b) {
-        return None;
-    }
-    if arg.contains(&0) {
-        return None;
-    }
-    let v = super::spec::strtod_whole(arg)?;
-    let text = std::str::from_utf8(arg).ok()?.to_ascii_lowercase();
-    let body = text.trim_start_matches(['+', '-']);
-    if body.starts_with("inf") || body.starts_with("0x") {
-        return Some(v);
-    }
-    let exp10 = decimal_exponent(body)?;
-    if v.is_infinite() {
-        return (exp10 <= 4932).then_some(v);
-    }
-    if v == 0.0 && body.bytes().take_while(|c| *c != b'e').any(|c| (b'1'..=b'9').contains(&c)) {
-        // Underflowed the double but maybe not the long double.
-        return (exp10 >= -4950).then_some(if text.starts_with('-') { -f64::from_bits(1) } else { f64::from_bits(1) });
-    }
-    Some(v)
-}
-
-/// Roughly log10 of a decimal literal: the position of its first significant digit.
-fn decimal_exponent(body: &str) -> Option<i64> {
-    let (mantissa, exp) = match body.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i64>().ok()?),
-        None => (body, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let int = int.trim_start_matches('0');
-    let pos = if !int.is_empty() { int.len() as i64 - 1 } else { -(frac.bytes().take_while(|c| *c == b'0').count() as i64) - 1 };
-    Some(pos.saturating_add(exp))
+    let ms = crate::cmd::list::timeout_ms(arg)?;
+    Ok(if ms > 0 { now_ms.wrapping_add(ms) } else { 0 })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reply::{TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT};
 
     #[test]
     fn timeouts() {
