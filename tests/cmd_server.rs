@@ -6,7 +6,6 @@ mod common;
 
 use aof_lab::cmd::server::meta;
 use aof_lab::keyspace::Value;
-use aof_lab::resp::{encode_command, parse_reply};
 use aof_lab::{Config, Engine, Reply};
 
 const NOW: i64 = 1_795_464_876_627;
@@ -335,6 +334,7 @@ fn command_getkeys() {
 #[test]
 #[cfg(not(target_arch = "wasm32"))]
 fn command_meta_matches_the_real_server() {
+    use aof_lab::resp::{encode_command, parse_reply};
     use std::io::{Read, Write};
     let server = common::redis::RedisServer::start();
     let port = server.port;

@@ -601,6 +601,16 @@ fn fatal_load_error_exits_1_like_redis() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A child process killed when dropped, so that a failing assertion leaves no server behind.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Replaces every 13-digit number (absolute unix ms) with `<T>`.
 fn normalise_times(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes).into_owned();
@@ -641,7 +651,7 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
     let lab = Server::start(&["--appendonly", "yes", "--appendfsync", "always"]);
     let real_dir = temp_dir();
     let real_port = free_port();
-    let mut real = Command::new("redis-server")
+    let real = Command::new("redis-server")
         .args(["--port", &real_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
         .args(["--enable-debug-command", "yes"])
         .arg("--dir")
@@ -649,6 +659,7 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server is required for this test");
+    let real = KillOnDrop(real);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut rc = loop {
         if let Ok(s) = TcpStream::connect(("127.0.0.1", real_port)) {
@@ -676,8 +687,7 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
     assert_eq!(ours.len(), theirs.len());
     // Up to the ctime field's INT32 marker (its 4 bytes are the creation time).
     assert_eq!(ours[..49], theirs[..49], "magic, redis-ver, redis-bits, ctime's encoding");
-    let _ = real.kill();
-    let _ = real.wait();
+    drop(real);
     // Redis loads the directory aof-lab wrote, with the same digest.
     lc.cmd(&["SHUTDOWN"]);
     assert!(lc.closed());
@@ -688,13 +698,14 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
         std::fs::copy(entry.path(), copy.join("appendonlydir").join(entry.file_name())).unwrap();
     }
     let port = free_port();
-    let mut loaded = Command::new("redis-server")
+    let loaded = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--enable-debug-command", "yes"])
         .arg("--dir")
         .arg(&copy)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+    let loaded = KillOnDrop(loaded);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut c = loop {
         if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
@@ -705,8 +716,7 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
     };
     c.cmd(&["DEBUG", "DIGEST"]);
     assert_eq!(read_reply(&mut c), digest);
-    let _ = loaded.kill();
-    let _ = loaded.wait();
+    drop(loaded);
     let _ = std::fs::remove_dir_all(&real_dir);
     let _ = std::fs::remove_dir_all(&copy);
 }
