@@ -468,6 +468,19 @@ impl<'a> Ctx<'a> {
         }
         existed
     }
+    /// The end of HDEL / SREM / ZREM: an emptied collection's key is deleted, a change is
+    /// signalled and counted, and the reply is the number removed.
+    pub fn removed_members(&mut self, key: &[u8], deleted: u64, emptied: bool) -> Reply {
+        if emptied {
+            self.delete_key(key);
+        }
+        if deleted > 0 {
+            self.signal_modified(key);
+            self.dirty(deleted);
+        }
+        Reply::Int(deleted as i64)
+    }
+
     pub fn signal_modified(&mut self, key: &[u8]) {
         let db = self.client.db;
         self.srv.signal_modified_key(db, key);

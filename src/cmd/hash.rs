@@ -255,14 +255,7 @@ fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             }
         }
     }
-    if emptied {
-        ctx.delete_key(key);
-    }
-    if deleted > 0 {
-        ctx.signal_modified(key);
-        ctx.dirty(deleted);
-    }
-    Reply::Int(deleted as i64)
+    ctx.removed_members(key, deleted, emptied)
 }
 
 fn hlen(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {

@@ -162,14 +162,7 @@ fn srem(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             }
         }
     }
-    if emptied {
-        ctx.delete_key(key);
-    }
-    if deleted > 0 {
-        ctx.signal_modified(key);
-        ctx.dirty(deleted);
-    }
-    Reply::Int(deleted as i64)
+    ctx.removed_members(key, deleted, emptied)
 }
 
 /// What a key holds, as far as a set command cares.

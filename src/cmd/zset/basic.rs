@@ -159,14 +159,7 @@ pub fn zrem(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             break;
         }
     }
-    if emptied {
-        ctx.delete_key(key);
-    }
-    if deleted > 0 {
-        ctx.signal_modified(key);
-        ctx.dirty(deleted);
-    }
-    Reply::Int(deleted as i64)
+    ctx.removed_members(key, deleted, emptied)
 }
 
 pub fn zcard(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
