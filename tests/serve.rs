@@ -5,6 +5,8 @@
 //! tool fails the test, it is never skipped.
 #![cfg(unix)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -46,10 +48,15 @@ impl Server {
             let mut args: Vec<String> = vec!["serve".into(), "--port".into(), port.to_string()];
             args.extend(["--dir".into(), dir.display().to_string(), "--logfile".into(), "log.txt".into()]);
             args.extend(extra.iter().map(|s| s.to_string()));
+            // Ours is ready when *its* log says so (another test may own a port that answers).
+            let ready = |dir: &PathBuf| {
+                std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default().matches("Ready to accept connections").count()
+            };
+            let before = ready(&dir);
             let mut child = Command::new(BIN).args(&args).stdin(Stdio::null()).spawn().expect("spawn aof-lab");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                if ready(&dir) > before && child.try_wait().ok().flatten().is_none() && TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     return Server { child, port, dir };
                 }
                 if let Ok(Some(_)) = child.try_wait() {
@@ -601,16 +608,6 @@ fn fatal_load_error_exits_1_like_redis() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A child process killed when dropped, so that a failing assertion leaves no server behind.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Replaces every 13-digit number (absolute unix ms) with `<T>`.
 fn normalise_times(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes).into_owned();
@@ -649,35 +646,20 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
         &["EXPIRE", "db4", "5000"],
     ];
     let lab = Server::start(&["--appendonly", "yes", "--appendfsync", "always"]);
-    let real_dir = temp_dir();
-    let real_port = free_port();
-    let real = Command::new("redis-server")
-        .args(["--port", &real_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
-        .args(["--enable-debug-command", "yes"])
-        .arg("--dir")
-        .arg(&real_dir)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is required for this test");
-    let real = KillOnDrop(real);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut rc = loop {
-        if let Ok(s) = TcpStream::connect(("127.0.0.1", real_port)) {
-            break Conn { s };
-        }
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    // The common launcher makes sure the server answering is ours (ports race between tests).
+    let real =
+        common::redis::RedisServer::start_in(common::redis::RedisServer::new_dir(), &["--appendonly", "yes", "--appendfsync", "always"])
+            .expect("redis-server 7.0.15 is required for this test");
+    let real_dir = real.dir.clone();
+    let mut rc = real.connect();
     let mut lc = lab.connect();
     for argv in workload {
         lc.cmd(argv);
-        rc.cmd(argv);
-        assert_eq!(read_reply(&mut lc), read_reply(&mut rc), "{argv:?}");
+        assert_eq!(read_reply(&mut lc), rc.command(argv).unwrap(), "{argv:?}");
     }
     lc.cmd(&["DEBUG", "DIGEST"]);
     let digest = read_reply(&mut lc);
-    rc.cmd(&["DEBUG", "DIGEST"]);
-    assert_eq!(read_reply(&mut rc), digest);
+    assert_eq!(rc.command(&["DEBUG", "DIGEST"]).unwrap(), digest);
     let file = |dir: &PathBuf, name: &str| std::fs::read(dir.join("appendonlydir").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     for name in ["appendonly.aof.manifest", "appendonly.aof.1.incr.aof"] {
         assert_eq!(normalise_times(&file(&lab.dir, name)), normalise_times(&file(&real_dir, name)), "{name}");
@@ -697,26 +679,7 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
     for entry in std::fs::read_dir(lab_dir.join("appendonlydir")).unwrap().flatten() {
         std::fs::copy(entry.path(), copy.join("appendonlydir").join(entry.file_name())).unwrap();
     }
-    let port = free_port();
-    let loaded = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--enable-debug-command", "yes"])
-        .arg("--dir")
-        .arg(&copy)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let loaded = KillOnDrop(loaded);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut c = loop {
-        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-            break Conn { s };
-        }
-        assert!(Instant::now() < deadline, "redis-server did not load the directory");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    c.cmd(&["DEBUG", "DIGEST"]);
-    assert_eq!(read_reply(&mut c), digest);
+    let loaded = common::redis::RedisServer::start_in(copy, &["--appendonly", "yes"]).expect("Redis loads the directory serve wrote");
+    assert_eq!(loaded.connect().command(&["DEBUG", "DIGEST"]).unwrap(), digest);
     drop(loaded);
-    let _ = std::fs::remove_dir_all(&real_dir);
-    let _ = std::fs::remove_dir_all(&copy);
 }
