@@ -22,6 +22,7 @@ pub mod flush;
 pub mod inspect;
 pub mod load;
 pub mod manifest;
+pub mod rewrite;
 
 pub use feed::Feed;
 pub use manifest::{AofFileType, AofInfo, AofManifest};
