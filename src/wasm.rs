@@ -24,6 +24,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::resp::{Limits, parse_command};
 use crate::server::ClientId;
+use crate::storage::MemoryStorage;
 use crate::{Config, Engine};
 
 /// The engine as JavaScript sees it (`new Engine(config, Date.now())`).
@@ -40,6 +41,10 @@ pub struct WasmEngine {
     /// after a command that blocked).
     wire_qbuf: Vec<u8>,
     wire_out: Vec<u8>,
+    /// Bytes that entered `aof_buf` since the page last took them.
+    appended: Vec<u8>,
+    /// Bytes of `aof_buf` already copied into `appended` (a postponed write leaves some there).
+    seen_in_buf: usize,
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -51,18 +56,50 @@ impl WasmEngine {
     pub fn new(config: JsValue, now: f64) -> Result<WasmEngine, JsError> {
         console_error_panic_hook::set_once();
         let config = parse_config(config)?;
-        let mut engine = Engine::new(config, now as i64);
-        let console = engine.connect();
-        let wire = engine.connect();
-        Ok(WasmEngine {
-            engine,
-            console,
-            console_queue: VecDeque::new(),
-            console_out: Vec::new(),
-            wire,
-            wire_qbuf: Vec::new(),
-            wire_out: Vec::new(),
-        })
+        let engine = start(config, Box::new(MemoryStorage::new()), now as i64)?;
+        Ok(WasmEngine::around(engine))
+    }
+
+    /// The simulated machine's files as JSON: `[{name, len, durable_len, durable_name}]`, where
+    /// `len` is what a process reads (page cache) and `durable_len` what would survive a power
+    /// loss now. Empty with `appendonly no`.
+    pub fn files(&mut self) -> String {
+        let layers = self.engine.srv.storage.as_memory().map(|m| m.layers()).unwrap_or_default();
+        let items: Vec<String> = layers
+            .iter()
+            .map(|f| {
+                format!(
+                    "{{\"name\":{},\"len\":{},\"durable_len\":{},\"durable_name\":{}}}",
+                    js_sys::JSON::stringify(&JsValue::from_str(&f.name)).ok().and_then(|s| s.as_string()).unwrap_or_default(),
+                    f.len,
+                    f.durable_len,
+                    f.durable_name
+                )
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    /// Crashes the simulated machine and starts a new engine on what survived, like a restarted
+    /// redis-server. `kind`: `"kill"` (the process dies: `aof_buf` is lost, the page cache is
+    /// kept) or `"power"` (only synced bytes and synced directory entries survive). Returns the
+    /// new engine's start-up log; throws with Redis's fatal lines if it would refuse to start.
+    pub fn crash(&mut self, kind: &str, now: f64) -> Result<Vec<String>, JsError> {
+        let config = self.engine.srv.config.clone();
+        let mut storage = self.engine.take_storage();
+        match kind {
+            "kill" => {}
+            "power" => {
+                if let Some(m) = storage.as_memory() {
+                    m.power_loss();
+                }
+            }
+            other => return Err(JsError::new(&format!("crash: unknown kind '{other}' (kill or power)"))),
+        }
+        let mut engine = start(config, storage, now as i64)?;
+        let log = engine.take_log().into_iter().map(|l| format!("{} {}", l.level.mark(), l.text)).collect();
+        *self = WasmEngine::around(engine);
+        Ok(log)
     }
 
     /// Runs one command line on the console connection and returns the reply as redis-cli shows
@@ -71,6 +108,7 @@ impl WasmEngine {
     pub fn execute_line(&mut self, line: &str, now: f64) -> String {
         self.console_queue.push_back(line.to_string());
         self.settle(now as i64);
+        self.before_sleep(now as i64);
         std::mem::take(&mut self.console_out).join("\n")
     }
 
@@ -79,6 +117,7 @@ impl WasmEngine {
     pub fn execute_resp(&mut self, bytes: &[u8], now: f64) -> Vec<u8> {
         self.wire_qbuf.extend_from_slice(bytes);
         self.settle(now as i64);
+        self.before_sleep(now as i64);
         std::mem::take(&mut self.wire_out)
     }
 
@@ -88,21 +127,67 @@ impl WasmEngine {
         let now = now as i64;
         self.engine.cron(now);
         self.settle(now);
+        self.before_sleep(now);
         std::mem::take(&mut self.console_out)
     }
 
-    /// `aof_buf`: the propagated bytes not yet written to a file (a copy).
+    /// The bytes propagated into `aof_buf` since the last [`WasmEngine::take_aof_buf`] (a copy).
+    /// With `appendonly yes` the flush at the end of each call has already written them to the
+    /// incr file of the simulated disk (see [`WasmEngine::files`]).
     pub fn aof_buf(&self) -> Vec<u8> {
-        self.engine.aof_buf().to_vec()
+        self.appended.clone()
     }
 
-    /// Takes `aof_buf`, leaving it empty: what a flush would write to the incr file.
+    /// Takes those bytes, for the page's view of what each command appended.
     pub fn take_aof_buf(&mut self) -> Vec<u8> {
-        self.engine.take_aof_buf()
+        std::mem::take(&mut self.appended)
     }
 }
 
+/// Starts an engine: with `appendonly yes` on the simulated disk, as redis-server starts on its dir.
+fn start(config: Config, storage: Box<dyn crate::storage::Storage>, now: i64) -> Result<Engine, JsError> {
+    if !config.appendonly {
+        return Ok(Engine::new(config, now));
+    }
+    Engine::open(config, storage, now).map_err(|e| {
+        let mut lines: Vec<String> = e.engine.srv.log_lines().map(|l| l.text.clone()).collect();
+        lines.extend(e.lines);
+        JsError::new(&lines.join("\n"))
+    })
+}
+
 impl WasmEngine {
+    fn around(mut engine: Engine) -> WasmEngine {
+        let console = engine.connect();
+        let wire = engine.connect();
+        WasmEngine {
+            engine,
+            console,
+            console_queue: VecDeque::new(),
+            console_out: Vec::new(),
+            wire,
+            wire_qbuf: Vec::new(),
+            wire_out: Vec::new(),
+            appended: Vec::new(),
+            seen_in_buf: 0,
+        }
+    }
+
+    /// The end of an event-loop turn: keeps what entered `aof_buf` for the page, then flushes
+    /// (`beforeSleep`). Without files (`appendonly no`) `aof_buf` stays empty anyway.
+    fn before_sleep(&mut self, now: i64) {
+        let buf = self.engine.aof_buf();
+        self.appended.extend_from_slice(buf.get(self.seen_in_buf..).unwrap_or_default());
+        if self.engine.srv.aof.incr_path.is_some() {
+            self.engine.before_sleep(now);
+            self.seen_in_buf = self.engine.aof_buf().len();
+        } else {
+            // No incr file: nothing would ever write the buffer; the page has its copy.
+            self.engine.take_aof_buf();
+            self.seen_in_buf = 0;
+        }
+    }
+
     fn is_blocked(&self, id: ClientId) -> bool {
         self.engine.client(id).is_some_and(|c| c.blocked.is_some())
     }

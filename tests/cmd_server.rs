@@ -4,7 +4,6 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod common;
 
-use aof_lab::cmd::server::meta;
 use aof_lab::keyspace::Value;
 use aof_lab::{Config, Engine, Reply};
 
@@ -334,6 +333,7 @@ fn command_getkeys() {
 #[test]
 #[cfg(not(target_arch = "wasm32"))]
 fn command_meta_matches_the_real_server() {
+    use aof_lab::cmd::server::meta;
     use aof_lab::resp::{encode_command, parse_reply};
     use std::io::{Read, Write};
     let server = common::redis::RedisServer::start();

@@ -180,3 +180,40 @@ fn a_blocked_connection_waits_and_keeps_its_later_input_queued() {
     assert_eq!(console(&mut e, &["RPUSH w x"]), ["(integer) 1"]);
     assert_eq!(text(&e.execute_resp(b"", NOW)), "*2\r\n$1\r\nw\r\n$1\r\nx\r\n+PONG\r\n");
 }
+
+fn files(e: &mut WasmEngine) -> Vec<(String, f64, f64)> {
+    let parsed = js_sys::JSON::parse(&e.files()).expect("files() is JSON");
+    js_sys::Array::from(&parsed)
+        .iter()
+        .map(|f| {
+            let get = |k: &str| js_sys::Reflect::get(&f, &k.into()).unwrap();
+            (get("name").as_string().unwrap(), get("len").as_f64().unwrap(), get("durable_len").as_f64().unwrap())
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn the_aof_lives_on_the_simulated_disk_and_survives_crashes_as_its_policy_says() {
+    // always: every acknowledged write is on disk, so a power loss keeps it.
+    let mut e = engine(r#"{"appendonly":true,"appendfsync":"always"}"#);
+    assert_eq!(console(&mut e, &["SET a 1", "SET b 2"]), ["OK", "OK"]);
+    let incr = files(&mut e).into_iter().find(|f| f.0 == "appendonlydir/appendonly.aof.1.incr.aof").expect("the incr file");
+    assert_eq!(incr.1, incr.2, "always: all of it durable");
+    assert!(incr.1 > 0.0);
+    let log = e.crash("power", NOW + 1000.0).expect("restart");
+    assert!(log.iter().any(|l| l.contains("DB loaded from append only file")), "{log:?}");
+    assert_eq!(console(&mut e, &["GET a", "GET b"]), ["\"1\"", "\"2\""]);
+
+    // no: the kernel has not written back yet, so a power loss loses the writes...
+    let mut e = engine(r#"{"appendonly":true,"appendfsync":"no"}"#);
+    console(&mut e, &["SET a 1"]);
+    let incr = files(&mut e).into_iter().find(|f| f.0.ends_with(".incr.aof")).unwrap();
+    assert!(incr.2 < incr.1, "no: the write sits in the page cache");
+    e.crash("power", NOW + 1000.0).expect("restart");
+    assert_eq!(console(&mut e, &["GET a"]), ["(nil)"]);
+    // ... while a process kill keeps them (the page cache is the kernel's).
+    console(&mut e, &["SET c 3"]);
+    e.crash("kill", NOW + 2000.0).expect("restart");
+    assert_eq!(console(&mut e, &["GET c"]), ["\"3\""]);
+    assert!(e.crash("meteor", NOW).is_err());
+}
