@@ -76,7 +76,7 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
         } else {
             srv.log(LogLevel::Notice, "Reading RDB base file on AOF loading...".into());
         }
-        match crate::rdb::read_empty(data) {
+        match crate::rdb::read_rdb(data, &mut srv.dbs) {
             Ok(info) => {
                 pos = info.len;
                 if old_style {
