@@ -27,7 +27,8 @@ pub fn push_string_lzf(out: &mut Vec<u8>, s: &[u8]) {
     push_string(out, s);
 }
 
-/// Magic and the aux fields of `rdbSaveInfoAuxFields`; `aof-base` only for an AOF base.
+/// Magic and the aux fields of `rdbSaveInfoAuxFields`; `aof-base` is 1 for an AOF base and 0
+/// otherwise (a `SAVE` of 7.0.15 writes `aof-base` 0; `repl-*` fields need a replication setup).
 pub fn write_header_aux(out: &mut Vec<u8>, unixtime: i64, used_mem: u64, aof_base: bool) {
     out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
     let mut aux = |k: &str, v: &str| {
@@ -39,9 +40,7 @@ pub fn write_header_aux(out: &mut Vec<u8>, unixtime: i64, used_mem: u64, aof_bas
     aux("redis-bits", "64");
     aux("ctime", &unixtime.to_string());
     aux("used-mem", &used_mem.to_string());
-    if aof_base {
-        aux("aof-base", "1");
-    }
+    aux("aof-base", if aof_base { "1" } else { "0" });
 }
 
 /// A whole RDB of `dbs`. Keys already past their TTL are written too (as `rdbSaveRio` does).

@@ -1,0 +1,261 @@
+//! The RDB reader and writer against a real `redis-server` 7.0.15, compared with `DEBUG DIGEST`:
+//! engine → RDB → engine, Redis's own RDBs (AOF base and SAVE) → engine, engine's RDB → Redis,
+//! and damaged RDBs (errors, never panics).
+
+// Native only (real processes and files): `wasm-pack test` builds every test target for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aof_lab::keyspace::Db;
+use aof_lab::keyspace::digest::{dataset_digest, hex};
+use aof_lab::rdb::{read_rdb, write_rdb};
+use aof_lab::{Config, Engine};
+use common::redis::{RedisServer, RespConn};
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn cmd(parts: &[&str]) -> Vec<Vec<u8>> {
+    parts.iter().map(|p| p.as_bytes().to_vec()).collect()
+}
+
+fn cmd_with(head: &[&str], tail: impl IntoIterator<Item = String>) -> Vec<Vec<u8>> {
+    let mut v = cmd(head);
+    v.extend(tail.into_iter().map(String::into_bytes));
+    v
+}
+
+/// Every type in its small and large encodings, TTLs and several dbs.
+fn workload() -> Vec<Vec<Vec<u8>>> {
+    let mut w = vec![
+        cmd(&["SET", "str", "hello"]),
+        cmd(&["SET", "int", "12345"]),
+        cmd(&["SET", "neg", "-7"]),
+        cmd(&["SET", "bigint", "1234567890123"]),
+        cmd(&["SET", "empty", ""]),
+        cmd(&["SET", "notint", "007"]),
+        cmd_with(&["SET", "lzf"], [format!("{}tail", "abcabcabc".repeat(40))]),
+        cmd(&["SET", "short21", "qwertyuiopasdfghjklzx"]),
+        cmd(&["SET", "ttl", "v", "PX", "100000000"]),
+        cmd(&["RPUSH", "ls", "a", "b", "1", "-5", "300", "70000", "-70000", "5000000000", "-1", "127", "128", "4095", "-4096"]),
+        cmd_with(&["RPUSH", "ll"], (0..300).map(|i| if i % 3 == 0 { i.to_string() } else { format!("elem-{i}-{}", "z".repeat(i % 70)) })),
+        cmd_with(&["RPUSH", "lp", "small"], [("p".repeat(10_000)), "tiny".into(), "q".repeat(9000), "end".into()]),
+        cmd(&["HSET", "hs", "f1", "v1", "f2", "2", "f3", "-100000"]),
+        cmd_with(&["HSET", "hbig"], (0..600).flat_map(|i| [format!("field:{i}"), format!("{}", i * 7)])),
+        cmd_with(&["HSET", "hlong", "a", "1"], ["b".to_string(), "v".repeat(100)]),
+        cmd(&["PEXPIRE", "hs", "200000000"]),
+        cmd(&["SADD", "si", "3", "1", "2", "-5", "100000", "5000000000"]),
+        cmd(&["SADD", "ss", "a", "b", "c", "10"]),
+        cmd_with(&["SADD", "sbig"], (0..600).map(|i| (i * 3).to_string())),
+        cmd(&["ZADD", "zs", "1", "a", "2.5", "b", "-3", "c", "1e300", "d", "inf", "e", "-inf", "f", "0.1", "g", "5", "10"]),
+        cmd_with(&["ZADD", "zbig"], (0..200).flat_map(|i| [format!("{}", f64::from(i) / 3.0), format!("member-{i}")])),
+        cmd_with(&["ZADD", "zlong", "1", "x"], ["2".to_string(), "m".repeat(80)]),
+        cmd(&["SELECT", "3"]),
+        cmd(&["SET", "db3key", "v"]),
+        cmd(&["RPUSH", "db3list", "x", "y"]),
+        cmd(&["EXPIRE", "db3list", "100000"]),
+        cmd(&["SELECT", "15"]),
+        cmd(&["HSET", "h15", "a", "b"]),
+        cmd(&["SELECT", "0"]),
+    ];
+    // A list spread over many quicklist nodes.
+    w.push(cmd_with(&["RPUSH", "lnodes"], (0..2000).map(|i| format!("{i:0>40}"))));
+    w
+}
+
+fn engine_with_workload() -> Engine {
+    let mut e = Engine::new(Config::default(), now_ms());
+    let c = e.connect();
+    for argv in workload() {
+        let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        let r = e.execute(c, &refs, now_ms()).map(|r| r.to_resp()).unwrap_or_default();
+        assert!(!r.starts_with(b"-"), "{:?}: {}", String::from_utf8_lossy(&argv.concat()), String::from_utf8_lossy(&r));
+    }
+    e
+}
+
+fn fresh_dbs() -> Vec<Db> {
+    (0..16).map(Db::new).collect()
+}
+
+fn digest_reply(dbs: &[Db]) -> String {
+    format!("+{}\r\n", hex(&dataset_digest(dbs)))
+}
+
+fn real_digest(conn: &mut RespConn) -> String {
+    String::from_utf8_lossy(&conn.command(&["DEBUG", "DIGEST"]).unwrap()).into_owned()
+}
+
+fn server_with_workload() -> RedisServer {
+    let server = RedisServer::start();
+    let mut conn = server.connect();
+    for argv in workload() {
+        let r = conn.command(&argv).unwrap();
+        assert!(!r.starts_with(b"-"), "{}", String::from_utf8_lossy(&r));
+    }
+    server
+}
+
+fn info_field(conn: &mut RespConn, field: &str) -> String {
+    let info = String::from_utf8_lossy(&conn.command(&["INFO", "persistence"]).unwrap()).into_owned();
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or_default().trim().to_string()
+}
+
+#[test]
+fn round_trip_keeps_the_digest_and_encodings() {
+    let e = engine_with_workload();
+    let rdb = write_rdb(&e.srv.dbs, 1_800_000_000, 1_000_000, true);
+    let mut dbs = fresh_dbs();
+    let info = read_rdb(&rdb, &mut dbs).unwrap();
+    assert!(info.checksum_ok);
+    assert_eq!(info.len, rdb.len());
+    assert_eq!(digest_reply(&dbs), digest_reply(&e.srv.dbs));
+    for (a, b) in e.srv.dbs.iter().zip(&dbs) {
+        assert_eq!(a.len(), b.len());
+        for (k, v) in a.iter() {
+            let w = b.get(k).unwrap();
+            assert_eq!(v.encoding(), w.encoding(), "{}", String::from_utf8_lossy(k));
+            assert_eq!(a.expire_of(k), b.expire_of(k));
+        }
+    }
+    // Compressible strings were compressed.
+    assert!(rdb.windows(2).any(|w| w[0] == 0xC3));
+    // Writing what was read gives the same bytes.
+    assert_eq!(write_rdb(&dbs, 1_800_000_000, 1_000_000, true), rdb);
+}
+
+#[test]
+fn redis_aof_base_and_save_load_in_the_engine() {
+    let server = server_with_workload();
+    let mut conn = server.connect();
+    let want = real_digest(&mut conn);
+    // An AOF base (aof-use-rdb-preamble yes by default).
+    conn.command(&["BGREWRITEAOF"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info_field(&mut conn, "aof_rewrite_in_progress") != "0" || info_field(&mut conn, "aof_rewrite_scheduled") != "0" {
+        assert!(Instant::now() < deadline, "rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let manifest = std::fs::read_to_string(server.aof_dir().join("appendonly.aof.manifest")).unwrap();
+    let base = manifest.lines().find(|l| l.ends_with("type b")).and_then(|l| l.split(' ').nth(1)).unwrap().to_string();
+    assert!(base.ends_with(".rdb"), "{manifest}");
+    let bytes = std::fs::read(server.aof_dir().join(&base)).unwrap();
+    let mut dbs = fresh_dbs();
+    let info = read_rdb(&bytes, &mut dbs).unwrap_or_else(|e| panic!("{e}"));
+    assert!(info.checksum_ok);
+    assert!(info.aux.iter().any(|(k, v, _)| k == b"aof-base" && v == b"1"));
+    assert_eq!(digest_reply(&dbs), want);
+    // Encodings as Redis reports them.
+    for key in ["str", "int", "lzf", "ls", "ll", "lp", "hs", "hbig", "hlong", "si", "ss", "sbig", "zs", "zbig", "zlong"] {
+        let real = conn.command(&["OBJECT", "ENCODING", key]).unwrap();
+        let ours =
+            format!("${}\r\n{}\r\n", dbs[0].get(key.as_bytes()).unwrap().encoding().len(), dbs[0].get(key.as_bytes()).unwrap().encoding());
+        assert_eq!(String::from_utf8_lossy(&real), ours, "{key}");
+    }
+    // The same base through the engine's AOF loading (base + incr).
+    let copy = RedisServer::new_dir();
+    std::fs::create_dir_all(copy.join("appendonlydir")).unwrap();
+    for entry in std::fs::read_dir(server.aof_dir()).unwrap().flatten() {
+        // History files may vanish meanwhile (Redis deletes them in the background).
+        let _ = std::fs::copy(entry.path(), copy.join("appendonlydir").join(entry.file_name()));
+    }
+    let mut cfg = Config::default();
+    cfg.set("appendonly", "yes", true).unwrap();
+    let mut e = Engine::open(cfg, Box::new(aof_lab::storage::FsStorage::new(&copy).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
+    assert_eq!(digest_reply(&e.srv.dbs), want);
+    let c = e.connect();
+    assert_eq!(String::from_utf8_lossy(&e.execute_line(c, "DEBUG DIGEST", now_ms()).unwrap().to_resp()), want);
+    drop(e);
+    std::fs::remove_dir_all(&copy).ok();
+
+    // A plain SAVE to dump.rdb (aof-base 0; `dbfilename` is a protected config).
+    assert_eq!(conn.command(&["SAVE"]).unwrap(), b"+OK\r\n");
+    let bytes = std::fs::read(server.dir.join("dump.rdb")).unwrap_or_else(|e| {
+        panic!("{e}: {:?}", std::fs::read_dir(&server.dir).unwrap().flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    });
+    let mut dbs = fresh_dbs();
+    let info = read_rdb(&bytes, &mut dbs).unwrap_or_else(|e| panic!("{e}"));
+    assert!(info.aux.iter().any(|(k, v, _)| k == b"aof-base" && v == b"0"));
+    assert_eq!(info.keys as usize, dbs.iter().map(Db::len).sum::<usize>());
+    assert_eq!(digest_reply(&dbs), want);
+}
+
+#[test]
+fn engine_rdb_base_loads_in_redis() {
+    let e = engine_with_workload();
+    let want = digest_reply(&e.srv.dbs);
+    let dir = RedisServer::new_dir();
+    let aof = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof).unwrap();
+    std::fs::write(aof.join("appendonly.aof.1.base.rdb"), write_rdb(&e.srv.dbs, 1_800_000_000, 1_000_000, true)).unwrap();
+    std::fs::write(aof.join("appendonly.aof.1.incr.aof"), b"").unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let server = RedisServer::start_in(dir, &["--appendonly", "yes"]).expect("Redis loads the engine's RDB base");
+    let mut conn = server.connect();
+    assert_eq!(real_digest(&mut conn), want);
+    for key in ["str", "int", "lzf", "ls", "ll", "lp", "hs", "hbig", "hlong", "si", "ss", "sbig", "zs", "zbig", "zlong"] {
+        let real = conn.command(&["OBJECT", "ENCODING", key]).unwrap();
+        let v = e.srv.dbs[0].get(key.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8_lossy(&real), format!("${}\r\n{}\r\n", v.encoding().len(), v.encoding()), "{key}");
+    }
+}
+
+fn small_rdb() -> Vec<u8> {
+    let mut e = Engine::new(Config::default(), now_ms());
+    let c = e.connect();
+    for line in ["SET s hello", "SET n 7", "RPUSH l a b", "SADD st 1 2", "HSET h f v", "ZADD z 1 m", "PEXPIRE s 99999999"] {
+        e.execute_line(c, line, now_ms());
+    }
+    let lzf = format!("SET big {}", "x".repeat(40));
+    e.execute_line(c, &lzf, now_ms());
+    write_rdb(&e.srv.dbs, 1_800_000_000, 1, true)
+}
+
+#[test]
+fn truncated_and_flipped_rdbs_are_errors_not_panics() {
+    let rdb = small_rdb();
+    assert!(read_rdb(&rdb, &mut fresh_dbs()).is_ok());
+    for n in 0..rdb.len() {
+        assert!(read_rdb(&rdb[..n], &mut fresh_dbs()).is_err(), "truncated at {n}");
+    }
+    for i in 0..rdb.len() {
+        for bit in 0..8 {
+            let mut bad = rdb.clone();
+            bad[i] ^= 1 << bit;
+            assert!(read_rdb(&bad, &mut fresh_dbs()).is_err(), "flip byte {i} bit {bit}");
+        }
+    }
+    // Without a CRC the parser itself must cope with anything: random mutations never panic.
+    let mut rng = fastrand::Rng::with_seed(42);
+    let mut unchecked = rdb.clone();
+    let n = unchecked.len();
+    unchecked[n - 8..].fill(0);
+    for _ in 0..20_000 {
+        let mut bad = unchecked.clone();
+        for _ in 0..rng.usize(1..4) {
+            let i = rng.usize(9..n - 8);
+            bad[i] = rng.u8(..);
+        }
+        let _ = read_rdb(&bad, &mut fresh_dbs());
+    }
+}
+
+#[test]
+fn unsupported_types_are_refused_with_type_and_offset() {
+    let mut rdb = Vec::new();
+    aof_lab::rdb::write::write_header_aux(&mut rdb, 0, 0, true);
+    let at = rdb.len() + 2;
+    rdb.extend_from_slice(b"\xfe\x00\x13\x01k\x00");
+    aof_lab::rdb::write_footer(&mut rdb);
+    let e = read_rdb(&rdb, &mut fresh_dbs()).unwrap_err();
+    assert_eq!(e.offset, at);
+    assert!(e.message.contains("19") && e.message.contains("stream"), "{e}");
+}
