@@ -140,6 +140,8 @@ pub struct RdbInfo {
     /// Keys loaded, and how many of them with a TTL.
     pub keys: u64,
     pub expires: u64,
+    /// Keys read per RDB value type byte (0..=19), empty collections included.
+    pub types: [u64; 20],
 }
 
 /// Reads an RDB that must hold no keys (the base of a fresh multi-part AOF). A key of any type is

@@ -356,6 +356,9 @@ pub fn read_rdb(buf: &[u8], dbs: &mut [Db]) -> Result<RdbInfo, RdbError> {
             0..=19 => {
                 let key = r.string()?;
                 let value = read_value(&mut r, t, at)?;
+                if let Some(n) = info.types.get_mut(usize::from(t)) {
+                    *n += 1;
+                }
                 let when = expire.take();
                 let Some(value) = value else { continue };
                 let Some(d) = db.and_then(|d| dbs.get_mut(d)) else {
