@@ -307,3 +307,167 @@ fn unsupported_types_are_refused_with_type_and_offset() {
     assert_eq!(e.offset, at);
     assert!(e.message.contains("19") && e.message.contains("stream"), "{e}");
 }
+
+// ---- The pre-7.0 encodings, hand-assembled, loaded by real Redis 7.0.15 as dump.rdb ----
+
+enum E {
+    S(&'static str),
+    I(i64),
+}
+
+/// A ziplist as `ziplist.c` lays it out (prevlen, encoding, data; zltail pointing at the last).
+fn ziplist(entries: &[E]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut prev = 0usize;
+    let mut tail = 10usize;
+    for e in entries {
+        let start = body.len();
+        tail = 10 + start;
+        if prev < 254 {
+            body.push(prev as u8);
+        } else {
+            body.push(0xFE);
+            body.extend_from_slice(&(prev as u32).to_le_bytes());
+        }
+        match e {
+            E::I(v @ 0..=12) => body.push(0xF1 + *v as u8),
+            E::I(v) if i8::try_from(*v).is_ok() => body.extend_from_slice(&[0xFE, *v as i8 as u8]),
+            E::I(v) if i16::try_from(*v).is_ok() => {
+                body.push(0xC0);
+                body.extend_from_slice(&(*v as i16).to_le_bytes());
+            }
+            E::I(v) if (-(1 << 23)..1 << 23).contains(v) => {
+                body.push(0xF0);
+                body.extend_from_slice(&(*v as i32).to_le_bytes()[..3]);
+            }
+            E::I(v) if i32::try_from(*v).is_ok() => {
+                body.push(0xD0);
+                body.extend_from_slice(&(*v as i32).to_le_bytes());
+            }
+            E::I(v) => {
+                body.push(0xE0);
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+            E::S(s) => {
+                let n = s.len();
+                if n < 64 {
+                    body.push(n as u8);
+                } else if n < 16384 {
+                    body.extend_from_slice(&[0x40 | (n >> 8) as u8, n as u8]);
+                } else {
+                    body.push(0x80);
+                    body.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+                body.extend_from_slice(s.as_bytes());
+            }
+        }
+        prev = body.len() - start;
+    }
+    let mut zl = Vec::new();
+    zl.extend_from_slice(&((10 + body.len() + 1) as u32).to_le_bytes());
+    zl.extend_from_slice(&(tail as u32).to_le_bytes());
+    zl.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    zl.extend_from_slice(&body);
+    zl.push(0xFF);
+    zl
+}
+
+fn zipmap(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut zm = vec![pairs.len() as u8];
+    for (k, v) in pairs {
+        zm.push(k.len() as u8);
+        zm.extend_from_slice(k.as_bytes());
+        zm.push(v.len() as u8);
+        zm.push(0); // free
+        zm.extend_from_slice(v.as_bytes());
+    }
+    zm.push(0xFF);
+    zm
+}
+
+fn blob(out: &mut Vec<u8>, b: &[u8]) {
+    // A raw string (length + bytes), like a pre-7.0 server writes an encoded value.
+    assert!(b.len() < 16384);
+    if b.len() < 64 {
+        out.push(b.len() as u8);
+    } else {
+        out.extend_from_slice(&[0x40 | (b.len() >> 8) as u8, b.len() as u8]);
+    }
+    out.extend_from_slice(b);
+}
+
+fn old_rdb() -> Vec<u8> {
+    let long = "L".repeat(300);
+    let long: &'static str = Box::leak(long.into_boxed_str());
+    let mut r = b"REDIS0009".to_vec();
+    r.extend_from_slice(b"\xfe\x00");
+    // 10: list ziplist, every integer width and a long string.
+    r.extend_from_slice(b"\x0a\x03lzl");
+    blob(
+        &mut r,
+        &ziplist(&[
+            E::S("a"),
+            E::I(0),
+            E::I(12),
+            E::I(13),
+            E::I(-128),
+            E::I(30000),
+            E::I(-8_000_000),
+            E::I(2_000_000_000),
+            E::I(-9_000_000_000),
+            E::S(long),
+            E::S("z"),
+        ]),
+    );
+    // 14: quicklist of two ziplists, with an expire in seconds (0xFD, year 2036).
+    r.extend_from_slice(b"\xfd");
+    r.extend_from_slice(&2_100_000_000i32.to_le_bytes());
+    r.extend_from_slice(b"\x0e\x03lql\x02");
+    blob(&mut r, &ziplist(&[E::S("x"), E::I(1)]));
+    blob(&mut r, &ziplist(&[E::S("y"), E::I(-2), E::S(long)]));
+    // 12: zset ziplist (member, score).
+    r.extend_from_slice(b"\x0c\x03zzl");
+    blob(&mut r, &ziplist(&[E::S("a"), E::I(1), E::S("b"), E::S("2.5"), E::S("c"), E::I(300)]));
+    // 13: hash ziplist.
+    r.extend_from_slice(b"\x0d\x03hzl");
+    blob(&mut r, &ziplist(&[E::S("f"), E::S("v"), E::S("n"), E::I(-77)]));
+    // 9: zipmap hash.
+    r.extend_from_slice(b"\x09\x03hzm");
+    blob(&mut r, &zipmap(&[("foo", "bar"), ("hello", "world")]));
+    // 3: zset with string scores (NaN is refused, so only the infinities and a number).
+    r.extend_from_slice(b"\x03\x03zs1\x03\x01a\x04-1.5\x01b\xfe\x01c\xff");
+    // 1, 2, 4 with an INT-encoded element and a 0xFC expire.
+    r.extend_from_slice(b"\xfc");
+    r.extend_from_slice(&4_102_444_800_000i64.to_le_bytes());
+    r.extend_from_slice(b"\x01\x02l1\x02\x01a\xc1\x39\x30");
+    r.extend_from_slice(b"\x02\x02s1\x03\xc0\x05\x01x\xc0\x07");
+    r.extend_from_slice(b"\x04\x02h1\x01\x01k\xc2\x15\xcd\x5b\x07");
+    // An LRU idle time and an LFU counter before keys (written under maxmemory LRU/LFU policies).
+    r.extend_from_slice(b"\xf8\x05\x00\x02s2\x01v");
+    r.extend_from_slice(b"\xf9\x07\x00\x02s3\x01w");
+    r.extend_from_slice(b"\xfe\x02\xfb\x01\x00\x00\x03db2\x02v2");
+    aof_lab::rdb::write_footer(&mut r);
+    r
+}
+
+#[test]
+fn pre_7_0_encodings_load_like_redis_loads_them() {
+    let rdb = old_rdb();
+    let mut dbs = fresh_dbs();
+    let info = read_rdb(&rdb, &mut dbs).unwrap_or_else(|e| panic!("{e}"));
+    for t in [0, 1, 2, 3, 4, 9, 10, 12, 13, 14] {
+        assert!(info.types[t] > 0, "type {t}: {:?}", info.types);
+    }
+    assert_eq!(dbs[0].expire_of(b"lql"), Some(2_100_000_000_000));
+    let dir = RedisServer::new_dir();
+    std::fs::write(dir.join("dump.rdb"), &rdb).unwrap();
+    let server = RedisServer::start_in(dir, &["--appendonly", "no", "--dbfilename", "dump.rdb"]).expect("Redis loads the hand-made RDB");
+    let mut conn = server.connect();
+    assert_eq!(conn.command(&["DBSIZE"]).unwrap(), format!(":{}\r\n", dbs[0].len()).into_bytes(), "{}", server.log_tail());
+    assert_eq!(real_digest(&mut conn), digest_reply(&dbs));
+    for key in ["zzl", "hzl", "hzm", "zs1", "s1", "h1"] {
+        let real = conn.command(&["OBJECT", "ENCODING", key]).unwrap();
+        let v = dbs[0].get(key.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8_lossy(&real), format!("${}\r\n{}\r\n", v.encoding().len(), v.encoding()), "{key}");
+    }
+}
