@@ -471,3 +471,21 @@ fn pre_7_0_encodings_load_like_redis_loads_them() {
         assert_eq!(String::from_utf8_lossy(&real), format!("${}\r\n{}\r\n", v.encoding().len(), v.encoding()), "{key}");
     }
 }
+
+#[test]
+fn redis_check_aof_agrees_on_a_populated_rdb_preamble() {
+    use aof_lab::aof::check::{Mode, check};
+    let e = engine_with_workload();
+    let dir = RedisServer::new_dir();
+    let mut file = write_rdb(&e.srv.dbs, 1_800_000_000, 1_000_000, true);
+    aof_lab::resp::encode_command(&mut file, &["SET", "tail", "1"]);
+    std::fs::write(dir.join("pre.aof"), &file).unwrap();
+    let out = std::process::Command::new("redis-check-aof").arg("pre.aof").current_dir(&dir).output().unwrap();
+    let real: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).map(String::from).collect();
+    let mut st = aof_lab::storage::FsStorage::new(&dir).unwrap();
+    let r = check(&mut st, "pre.aof", Mode::Check, &mut |_| false);
+    let ours: Vec<String> = r.lines().filter(|l| !l.trim().is_empty()).map(String::from).collect();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(ours, real);
+    assert_eq!(r.exit_code, out.status.code().unwrap());
+}

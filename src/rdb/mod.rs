@@ -137,6 +137,9 @@ pub struct RdbInfo {
     /// Bytes the RDB occupies (the RESP tail of a 6.2 preamble file starts here).
     pub len: usize,
     pub checksum_ok: bool,
+    /// SELECTDB opcodes: the db id and the offset just after it (redis-check-rdb's
+    /// "Selecting DB ID" lines).
+    pub selects: Vec<(u64, usize)>,
     /// Keys loaded, and how many of them with a TTL.
     pub keys: u64,
     pub expires: u64,

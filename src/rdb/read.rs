@@ -313,6 +313,7 @@ pub fn read_rdb(buf: &[u8], dbs: &mut [Db]) -> Result<RdbInfo, RdbError> {
             }
             RDB_OPCODE_SELECTDB => {
                 let id = r.len()?;
+                info.selects.push((id, r.pos));
                 if usize::try_from(id).ok().filter(|&i| i < dbs.len()).is_none() {
                     return Err(RdbError {
                         offset: at,
