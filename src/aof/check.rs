@@ -207,6 +207,9 @@ impl Checker<'_> {
                     for (k, v, at) in &info.aux {
                         self.print(format!("[offset {at}] AUX FIELD {} = '{}'", String::from_utf8_lossy(k), String::from_utf8_lossy(v)));
                     }
+                    for (id, at) in &info.selects {
+                        self.print(format!("[offset {at}] Selecting DB ID {id}"));
+                    }
                     self.print(format!("[offset {}] Checksum OK", info.len));
                     self.print(format!("[offset {}] \\o/ RDB looks OK! \\o/", info.len));
                     self.print(format!("[info] {} keys read", info.keys));
