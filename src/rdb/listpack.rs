@@ -94,3 +94,65 @@ pub(super) fn u32_le(b: &[u8], at: usize) -> Result<u32, String> {
     let s = slice(b, at, 4)?;
     Ok(u32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
 }
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A listpack of the given (encoding + data) entries, with their backlens.
+    fn lp(raw: &[&[u8]]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for e in raw {
+            body.extend_from_slice(e);
+            assert!(e.len() < 128);
+            body.push(e.len() as u8);
+        }
+        let mut out = ((6 + body.len() + 1) as u32).to_le_bytes().to_vec();
+        out.extend_from_slice(&(raw.len() as u16).to_le_bytes());
+        out.extend_from_slice(&body);
+        out.push(0xFF);
+        out
+    }
+
+    #[test]
+    fn every_encoding() {
+        let b = lp(&[
+            b"\x05",
+            b"\x83abc",
+            b"\xdf\xff",
+            b"\xd0\x00",
+            b"\xe0\x03xyz",
+            b"\xf1\x00\x80",
+            b"\xf2\xff\xff\x7f",
+            b"\xf3\x00\x00\x00\x80",
+            b"\xf4\xff\xff\xff\xff\xff\xff\xff\xff",
+        ]);
+        assert_eq!(
+            entries(&b).unwrap(),
+            vec![
+                Elem::Int(5),
+                Elem::Str(b"abc".to_vec()),
+                Elem::Int(-1),
+                Elem::Int(-4096),
+                Elem::Str(b"xyz".to_vec()),
+                Elem::Int(-32768),
+                Elem::Int(8388607),
+                Elem::Int(i64::from(i32::MIN)),
+                Elem::Int(-1),
+            ]
+        );
+        let mut bad = b.clone();
+        bad[4] = 3;
+        assert!(entries(&bad).is_err(), "count mismatch");
+        assert!(entries(&b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn intsets() {
+        let is = b"\x02\x00\x00\x00\x03\x00\x00\x00\x01\x00\x02\x00\x03\x00";
+        assert_eq!(super::super::intset::members(is).unwrap(), vec![1, 2, 3]);
+        assert!(super::super::intset::members(b"\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x00").is_err(), "unsorted");
+        assert!(super::super::intset::members(b"\x03\x00\x00\x00\x00\x00\x00\x00").is_err());
+    }
+}

@@ -100,3 +100,37 @@ pub fn zipmap_pairs(zm: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_examples_of_ziplist_c_and_zipmap_c() {
+        // ziplist.c: a ziplist of "2" and "5", then with "Hello World" appended.
+        let zl = b"\x0f\x00\x00\x00\x0c\x00\x00\x00\x02\x00\x00\xf3\x02\xf6\xff";
+        assert_eq!(entries(zl).unwrap(), vec![Elem::Int(2), Elem::Int(5)]);
+        let zl = b"\x1c\x00\x00\x00\x0e\x00\x00\x00\x03\x00\x00\xf3\x02\xf6\x02\x0bHello World\xff";
+        assert_eq!(entries(zl).unwrap(), vec![Elem::Int(2), Elem::Int(5), Elem::Str(b"Hello World".to_vec())]);
+        // zipmap.c: foo => bar, hello => world.
+        let zm = b"\x02\x03foo\x03\x00bar\x05hello\x05\x00world\xff";
+        assert_eq!(zipmap_pairs(zm).unwrap(), vec![(b"foo".to_vec(), b"bar".to_vec()), (b"hello".to_vec(), b"world".to_vec())]);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let base = b"\x1c\x00\x00\x00\x0e\x00\x00\x00\x03\x00\x00\xf3\x02\xf6\x02\x0bHello World\xff".to_vec();
+        for _ in 0..50_000 {
+            let mut b = base.clone();
+            let i = rng.usize(..b.len());
+            b[i] = rng.u8(..);
+            let n = rng.usize(..=b.len());
+            let _ = entries(&b[..n]);
+            let _ = zipmap_pairs(&b[..n]);
+            let _ = super::super::listpack::entries(&b[..n]);
+            let _ = super::super::intset::members(&b[..n]);
+        }
+    }
+}
