@@ -37,6 +37,19 @@ const LZF_VALUES: [&str; 4] = [
     "x1y2z3-",
 ];
 
+/// 30 KB of pseudo-random words: long-distance matches, hash collisions, offsets past 8 KB.
+fn words() -> String {
+    let dict = ["redis", "aof", "rewrite", "fsync", "base", "incr", "manifest", "listpack", "quicklist", "x", "0123", "zz"];
+    let mut x: u32 = 12345;
+    let mut out = String::new();
+    while out.len() < 30_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        out.push_str(dict[(x >> 16) as usize % dict.len()]);
+        out.push(if x & 0x100 == 0 { ' ' } else { char::from(b'a' + (x >> 9) as u8 % 26) });
+    }
+    out
+}
+
 /// Every type in its small and large encodings, TTLs and several dbs.
 fn workload() -> Vec<Vec<Vec<u8>>> {
     let mut w = vec![
@@ -51,6 +64,7 @@ fn workload() -> Vec<Vec<Vec<u8>>> {
         cmd_with(&["SET", "lzf2"], [LZF_VALUES[1].to_string()]),
         cmd_with(&["SET", "lzf3"], [LZF_VALUES[2].to_string()]),
         cmd_with(&["SET", "lzf4"], [LZF_VALUES[3].repeat(30)]),
+        cmd_with(&["SET", "lzf5"], [words()]),
         cmd(&["SET", "ttl", "v", "PX", "100000000"]),
         cmd(&[
             "RPUSH",
@@ -189,8 +203,8 @@ fn redis_aof_base_and_save_load_in_the_engine() {
         assert!(info.types[t] > 0, "type {t} not seen: {:?}", info.types);
     }
     // Our LZF output is byte for byte Redis's.
-    let values = [format!("{}tail", "abcabcabc".repeat(40)), LZF_VALUES[1].into(), LZF_VALUES[2].into(), LZF_VALUES[3].repeat(30)];
-    for (key, value) in ["lzf", "lzf2", "lzf3", "lzf4"].iter().zip(values) {
+    let values = [format!("{}tail", "abcabcabc".repeat(40)), LZF_VALUES[1].into(), LZF_VALUES[2].into(), LZF_VALUES[3].repeat(30), words()];
+    for (key, value) in ["lzf", "lzf2", "lzf3", "lzf4", "lzf5"].iter().zip(values) {
         let mut ours = vec![0, key.len() as u8];
         ours.extend_from_slice(key.as_bytes());
         aof_lab::rdb::write::push_string_lzf(&mut ours, value.as_bytes());

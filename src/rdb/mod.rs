@@ -88,17 +88,7 @@ pub fn push_string(out: &mut Vec<u8>, s: &[u8]) {
 
 /// The header and aux fields that `rdbSaveInfoAuxFields` writes for an AOF base.
 pub fn write_header(out: &mut Vec<u8>, unixtime: i64, used_mem: u64) {
-    out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
-    let mut aux = |k: &str, v: &str| {
-        out.push(RDB_OPCODE_AUX);
-        push_string(out, k.as_bytes());
-        push_string(out, v.as_bytes());
-    };
-    aux("redis-ver", "7.0.15");
-    aux("redis-bits", "64");
-    aux("ctime", &unixtime.to_string());
-    aux("used-mem", &used_mem.to_string());
-    aux("aof-base", "1");
+    write::write_header_aux(out, unixtime, used_mem, true);
 }
 
 /// Appends EOF and the CRC of everything before it.
