@@ -229,6 +229,13 @@ fn redis_aof_base_and_save_load_in_the_engine() {
     cfg.set("appendonly", "yes", true).unwrap();
     let mut e = Engine::open(cfg, Box::new(aof_lab::storage::FsStorage::new(&copy).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
     assert_eq!(digest_reply(&e.srv.dbs), want);
+    let log: Vec<String> = e.take_log().into_iter().map(|l| l.text).collect();
+    let keys: usize = dbs.iter().map(Db::len).sum();
+    for line in
+        ["Loading RDB produced by version 7.0.15", "RDB is base AOF", &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0.")]
+    {
+        assert!(log.iter().any(|l| l == line), "{line:?} not in {log:?}");
+    }
     let c = e.connect();
     assert_eq!(String::from_utf8_lossy(&e.execute_line(c, "DEBUG DIGEST", now_ms()).unwrap().to_resp()), want);
     drop(e);
