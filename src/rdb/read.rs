@@ -135,8 +135,9 @@ fn parse_score(e: &Elem) -> Option<f64> {
     }
 }
 
-/// Builds a zset the way `rdbLoadObject` does for a plain ZSET: a skiplist, converted to a
-/// listpack when small enough.
+/// Builds a zset the way `rdbLoadObject` does: a plain ZSET (`skiplist_first`) is a skiplist
+/// converted to a listpack when small enough; a ziplist/listpack payload is a listpack converted
+/// to a skiplist when it has too many members.
 fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, String> {
     let mut z = ZSet::new_skiplist();
     for (m, s) in pairs {
@@ -150,14 +151,11 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, 
     }
     if skiplist_first {
         z.convert_to_listpack_if_needed();
-    } else {
-        // A listpack-encoded payload stays a listpack unless it has too many members.
-        z.skiplist = z.len() > MAX_LISTPACK_ENTRIES;
-        if !z.skiplist {
-            z.skiplist = true;
-            z.convert_to_listpack_if_needed();
-            z.skiplist = false;
-        }
+    } else if z.len() <= MAX_LISTPACK_ENTRIES {
+        // A listpack payload stays a listpack unless it has too many members, even with a long
+        // member (7.0 checks only the count here); its integral scores are integers (no -0).
+        z.convert_to_listpack_if_needed();
+        z.skiplist = false;
     }
     Ok(z)
 }
