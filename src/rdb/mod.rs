@@ -127,6 +127,8 @@ pub struct RdbInfo {
     /// Bytes the RDB occupies (the RESP tail of a 6.2 preamble file starts here).
     pub len: usize,
     pub checksum_ok: bool,
+    /// The stored CRC was 0 (`rdbchecksum no`): nothing was checked.
+    pub checksum_disabled: bool,
     /// SELECTDB opcodes: the db id and the offset just after it (redis-check-rdb's
     /// "Selecting DB ID" lines).
     pub selects: Vec<(u64, usize)>,
@@ -169,7 +171,11 @@ mod tests {
         assert_eq!(real.len(), 89);
         assert_eq!(empty_base(1795460544, 876768), real);
         let info = read_empty(&real).unwrap();
-        assert!(info.checksum_ok);
+        assert!(info.checksum_ok && !info.checksum_disabled);
+        let mut unchecked = real.clone();
+        unchecked[81..].fill(0);
+        let info = read_empty(&unchecked).unwrap();
+        assert!(info.checksum_ok && info.checksum_disabled);
         assert_eq!(info.len, 89);
     }
 

@@ -344,6 +344,7 @@ pub fn read_rdb(buf: &[u8], dbs: &mut [Db]) -> Result<RdbInfo, RdbError> {
                 if version >= 5 {
                     let stored = u64::from_le_bytes(r.array()?);
                     let computed = crc64(buf.get(..end).unwrap_or_default());
+                    info.checksum_disabled = stored == 0;
                     info.checksum_ok = stored == 0 || stored == computed;
                     if !info.checksum_ok {
                         return Err(RdbError { offset: end, message: "Wrong RDB checksum".into() });
