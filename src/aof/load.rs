@@ -96,6 +96,9 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                         _ => {}
                     }
                 }
+                if info.checksum_disabled {
+                    srv.log(LogLevel::Warning, "RDB file was saved with checksum disabled: no check performed.".into());
+                }
                 srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: 0.", info.keys));
                 if old_style {
                     srv.log(LogLevel::Notice, "Reading the remaining AOF tail...".into());
