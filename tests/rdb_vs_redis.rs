@@ -595,3 +595,66 @@ fn random_datasets_round_trip_and_load_in_redis() {
         assert_eq!(digest_reply(&dbs), want, "seed {seed}");
     }
 }
+
+#[test]
+fn lzf_decisions_match_redis_byte_for_byte() {
+    // Short two-letter strings sit right at the "saves at least 4 bytes" margin, where liblzf's
+    // conservative bounds checks decide; the longer ones exercise long matches.
+    let mut rng = fastrand::Rng::with_seed(9);
+    let values: Vec<Vec<u8>> = (0..400)
+        .map(|i| {
+            let n = if i % 4 == 0 { rng.usize(60..3000) } else { rng.usize(21..64) };
+            let alphabet: &[u8] = if i % 3 == 0 { b"abc" } else { b"ab" };
+            (0..n).map(|_| alphabet[rng.usize(..alphabet.len())]).collect()
+        })
+        .collect();
+    // A repeat ending 19 or 20 bytes before the end: liblzf's unrolled comparison runs past
+    // its length cap there.
+    let mut values = values;
+    let x = b"0123456789abcdefghi";
+    for tail in [&b""[..], b"W", b"WV", b"WVU"] {
+        for gap in [&b"QRSTUVWXYZ"[..], b"Q"] {
+            values.push([&x[..], gap, x, tail].concat());
+            values.push([&x[..], gap, &x[..18], tail].concat());
+        }
+    }
+    let server = RedisServer::start();
+    let mut conn = server.connect();
+    for (i, v) in values.iter().enumerate() {
+        conn.command(&[b"SET".to_vec(), format!("v{i}").into_bytes(), v.clone()]).unwrap();
+    }
+    assert_eq!(conn.command(&["SAVE"]).unwrap(), b"+OK\r\n");
+    let dump = std::fs::read(server.dir.join("dump.rdb")).unwrap();
+    let (mut compressed, mut raw) = (0, 0);
+    for (i, v) in values.iter().enumerate() {
+        let key = format!("v{i}");
+        let mut ours = vec![0, key.len() as u8];
+        ours.extend_from_slice(key.as_bytes());
+        aof_lab::rdb::write::push_string_lzf(&mut ours, v);
+        if ours[2 + key.len()] == 0xC3 {
+            compressed += 1;
+        } else {
+            raw += 1;
+        }
+        if !dump.windows(ours.len()).any(|w| w == ours) {
+            let at = dump.windows(ours.len().min(4)).position(|w| w == &ours[..4]).unwrap();
+            let theirs = &dump[at..(at + ours.len() + 10).min(dump.len())];
+            let d = ours.iter().zip(theirs).skip(8).position(|(a, b)| a != b).map(|d| d + 8);
+            if let Some(d) = d {
+                eprintln!(
+                    "ours   {:?}\ntheirs {:?}",
+                    &ours[d.saturating_sub(12)..(d + 12).min(ours.len())],
+                    &theirs[d.saturating_sub(12)..d + 12]
+                );
+            }
+            panic!(
+                "{key} (len {}) differs at {d:?}: ours {} bytes {:?}\ntheirs {:?}",
+                v.len(),
+                ours.len(),
+                &ours[..24.min(ours.len())],
+                &theirs[..24]
+            );
+        }
+    }
+    assert!(compressed > 50 && raw > 50, "{compressed} compressed, {raw} raw");
+}

@@ -20,6 +20,7 @@
 
 pub mod intset;
 pub mod listpack;
+pub mod lzf;
 pub mod read;
 pub mod write;
 pub mod ziplist;

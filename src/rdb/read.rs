@@ -80,11 +80,7 @@ impl<'a> Reader<'a> {
                 if len == 0 || len > self.buf.len().saturating_mul(256).max(1 << 20) {
                     return Err(fail());
                 }
-                let out = lzf::decompress(data, len).map_err(|_| fail())?;
-                if out.len() != len {
-                    return Err(fail());
-                }
-                Ok(out)
+                super::lzf::decompress(data, len).ok_or_else(fail)
             }
             Err(enc) => Err(RdbError { offset: at, message: format!("Unknown RDB string encoding type {enc}") }),
         }

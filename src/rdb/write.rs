@@ -15,8 +15,7 @@ use crate::keyspace::{Db, Value};
 /// when that saves at least 4 bytes (`lzf_compress` into a buffer of `len - 4` bytes).
 pub fn push_string_lzf(out: &mut Vec<u8>, s: &[u8]) {
     if s.len() > 20
-        && let Ok(c) = lzf::compress(s)
-        && c.len() <= s.len() - 4
+        && let Some(c) = super::lzf::compress(s, s.len() - 4)
     {
         out.push(0xC3);
         push_len(out, c.len() as u64);
@@ -110,5 +109,26 @@ fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value) {
                 out.extend_from_slice(&s.to_le_bytes());
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liblzf_refuses_what_would_fit_only_without_its_margins() {
+        // Observed with redis-server 7.0.15: these compress to len - 4 bytes, yet Redis stores
+        // them raw, because liblzf gave up while writing into a buffer of len - 4 bytes.
+        for s in [&b"aaaabbbaaabbaaaaaaabbbb"[..], b"abbbbaabbbabbabbbaababbaab", b"bbbabbbbabaabbbaabbaabbbabb"] {
+            assert_eq!(::lzf::compress(s).unwrap().len(), s.len() - 4);
+            let mut out = Vec::new();
+            push_string_lzf(&mut out, s);
+            assert_eq!(out[0] as usize, s.len(), "stored raw");
+        }
+        let mut out = Vec::new();
+        push_string_lzf(&mut out, &[b'x'; 40]);
+        assert_eq!(out, b"\xc3\x09\x28\x01xx\xe0\x1b\x00\x01xx");
     }
 }
