@@ -201,15 +201,19 @@ impl Checker<'_> {
         let mut cur = 0usize;
         if preamble {
             self.print(format!("[offset 0] Checking RDB file {name}"));
-            match crate::rdb::read_empty(&data) {
+            let mut scratch: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
+            match crate::rdb::read_rdb(&data, &mut scratch) {
                 Ok(info) => {
                     for (k, v, at) in &info.aux {
                         self.print(format!("[offset {at}] AUX FIELD {} = '{}'", String::from_utf8_lossy(k), String::from_utf8_lossy(v)));
                     }
+                    for (id, at) in &info.selects {
+                        self.print(format!("[offset {at}] Selecting DB ID {id}"));
+                    }
                     self.print(format!("[offset {}] Checksum OK", info.len));
                     self.print(format!("[offset {}] \\o/ RDB looks OK! \\o/", info.len));
-                    self.print("[info] 0 keys read");
-                    self.print("[info] 0 expires");
+                    self.print(format!("[info] {} keys read", info.keys));
+                    self.print(format!("[info] {} expires", info.expires));
                     self.print("[info] 0 already expired");
                     cur = info.len;
                     self.print("RDB preamble is OK, proceeding with AOF tail...");

@@ -67,7 +67,8 @@ pub fn dump_bytes(data: &[u8]) -> Vec<Record> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     if data.starts_with(b"REDIS") {
-        match crate::rdb::read_empty(data) {
+        let mut scratch: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
+        match crate::rdb::read_rdb(data, &mut scratch) {
             Ok(info) => {
                 out.push(Record { offset: 0, len: info.len as u64, kind: RecordKind::Rdb { version: info.version } });
                 pos = info.len;

@@ -76,9 +76,30 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
         } else {
             srv.log(LogLevel::Notice, "Reading RDB base file on AOF loading...".into());
         }
-        match crate::rdb::read_empty(data) {
+        match crate::rdb::read_rdb(data, &mut srv.dbs) {
             Ok(info) => {
                 pos = info.len;
+                // What `rdbLoadRio` logs as it meets the aux fields, then its summary.
+                for (k, v, _) in &info.aux {
+                    let v = String::from_utf8_lossy(v);
+                    match k.as_slice() {
+                        b"redis-ver" => srv.log(LogLevel::Notice, format!("Loading RDB produced by version {v}")),
+                        b"ctime" => {
+                            let age = (srv.unixtime() - v.parse::<i64>().unwrap_or(0)).max(0);
+                            srv.log(LogLevel::Notice, format!("RDB age {age} seconds"));
+                        }
+                        b"used-mem" => {
+                            let mb = v.parse::<f64>().unwrap_or(0.0) / (1024.0 * 1024.0);
+                            srv.log(LogLevel::Notice, format!("RDB memory usage when created {mb:.2} Mb"));
+                        }
+                        b"aof-base" if v != "0" => srv.log(LogLevel::Notice, "RDB is base AOF".into()),
+                        _ => {}
+                    }
+                }
+                if info.checksum_disabled {
+                    srv.log(LogLevel::Warning, "RDB file was saved with checksum disabled: no check performed.".into());
+                }
+                srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: 0.", info.keys));
                 if old_style {
                     srv.log(LogLevel::Notice, "Reading the remaining AOF tail...".into());
                 }

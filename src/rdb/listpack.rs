@@ -1,0 +1,158 @@
+//! Listpack (Redis 7.0's compact list encoding), read-only: the payload of hash (16), zset (17)
+//! and quicklist-v2 (18) values.
+//!
+//! ```text
+//! <total bytes u32 LE> <count u16 LE> <entry>* FF
+//! entry = <encoding + data> <backlen: 1-5 bytes, the size of encoding + data>
+//! ```
+//!
+//! Encodings: `0xxxxxxx` 7-bit uint, `10xxxxxx` 6-bit string length, `110xxxxx y` 13-bit int,
+//! `1110xxxx y` 12-bit string length, `F0` + u32 LE string length, `F1`..`F4` int16/24/32/64 LE.
+
+use super::Elem;
+
+/// Every element of a listpack, or why it is malformed.
+pub fn entries(lp: &[u8]) -> Result<Vec<Elem>, String> {
+    let total = u32_le(lp, 0)? as usize;
+    if total != lp.len() || total < 7 {
+        return Err(format!("listpack size {total} does not match its blob of {} bytes", lp.len()));
+    }
+    let c = slice(lp, 4, 2)?;
+    let count = u16::from_le_bytes(<[u8; 2]>::try_from(c).unwrap_or([0; 2]));
+    let mut out = Vec::new();
+    let mut p = 6usize;
+    loop {
+        let b = *lp.get(p).ok_or("listpack entry out of range")?;
+        if b == 0xFF {
+            if p + 1 != lp.len() {
+                return Err("listpack terminator before its end".into());
+            }
+            break;
+        }
+        let at = |i: usize| lp.get(p + i).copied().ok_or_else(|| "listpack entry out of range".to_string());
+        let (elem, size) = if b & 0x80 == 0 {
+            (Elem::Int(i64::from(b & 0x7F)), 1)
+        } else if b & 0xC0 == 0x80 {
+            let n = usize::from(b & 0x3F);
+            (Elem::Str(slice(lp, p + 1, n)?.to_vec()), 1 + n)
+        } else if b & 0xE0 == 0xC0 {
+            let u = (i64::from(b & 0x1F) << 8) | i64::from(at(1)?);
+            (Elem::Int(if u >= 1 << 12 { u - (1 << 13) } else { u }), 2)
+        } else if b & 0xF0 == 0xE0 {
+            let n = (usize::from(b & 0x0F) << 8) | usize::from(at(1)?);
+            (Elem::Str(slice(lp, p + 2, n)?.to_vec()), 2 + n)
+        } else {
+            match b {
+                0xF0 => {
+                    let l = slice(lp, p + 1, 4)?;
+                    let n = u32::from_le_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4])) as usize;
+                    (Elem::Str(slice(lp, p + 5, n)?.to_vec()), 5 + n)
+                }
+                0xF1 => (Elem::Int(le_signed(slice(lp, p + 1, 2)?)), 3),
+                0xF2 => (Elem::Int(le_signed(slice(lp, p + 1, 3)?)), 4),
+                0xF3 => (Elem::Int(le_signed(slice(lp, p + 1, 4)?)), 5),
+                0xF4 => (Elem::Int(le_signed(slice(lp, p + 1, 8)?)), 9),
+                _ => return Err(format!("invalid listpack encoding byte {b:#04x}")),
+            }
+        };
+        let back = backlen_size(size);
+        slice(lp, p + size, back)?;
+        p += size + back;
+        out.push(elem);
+    }
+    if count != u16::MAX && usize::from(count) != out.len() {
+        return Err(format!("listpack header says {count} entries, found {}", out.len()));
+    }
+    Ok(out)
+}
+
+fn backlen_size(l: usize) -> usize {
+    match l {
+        0..=127 => 1,
+        128..16383 => 2,
+        16383..2097151 => 3,
+        2097151..268435455 => 4,
+        _ => 5,
+    }
+}
+
+pub(super) fn slice(b: &[u8], start: usize, n: usize) -> Result<&[u8], String> {
+    start.checked_add(n).and_then(|end| b.get(start..end)).ok_or_else(|| "entry out of range".to_string())
+}
+
+/// A little-endian two's-complement integer of 1 to 8 bytes.
+pub(super) fn le_signed(b: &[u8]) -> i64 {
+    let mut v: u64 = 0;
+    for (i, &x) in b.iter().enumerate().take(8) {
+        v |= u64::from(x) << (8 * i);
+    }
+    let bits = 8 * b.len().min(8) as u32;
+    if bits == 64 { v as i64 } else { ((v << (64 - bits)) as i64) >> (64 - bits) }
+}
+
+pub(super) fn u32_le(b: &[u8], at: usize) -> Result<u32, String> {
+    let s = slice(b, at, 4)?;
+    Ok(u32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A listpack of the given (encoding + data) entries, with their backlens.
+    fn lp(raw: &[&[u8]]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for e in raw {
+            body.extend_from_slice(e);
+            assert!(e.len() < 128);
+            body.push(e.len() as u8);
+        }
+        let mut out = ((6 + body.len() + 1) as u32).to_le_bytes().to_vec();
+        out.extend_from_slice(&(raw.len() as u16).to_le_bytes());
+        out.extend_from_slice(&body);
+        out.push(0xFF);
+        out
+    }
+
+    #[test]
+    fn every_encoding() {
+        let b = lp(&[
+            b"\x05",
+            b"\x83abc",
+            b"\xdf\xff",
+            b"\xd0\x00",
+            b"\xe0\x03xyz",
+            b"\xf1\x00\x80",
+            b"\xf2\xff\xff\x7f",
+            b"\xf3\x00\x00\x00\x80",
+            b"\xf4\xff\xff\xff\xff\xff\xff\xff\xff",
+        ]);
+        assert_eq!(
+            entries(&b).unwrap(),
+            vec![
+                Elem::Int(5),
+                Elem::Str(b"abc".to_vec()),
+                Elem::Int(-1),
+                Elem::Int(-4096),
+                Elem::Str(b"xyz".to_vec()),
+                Elem::Int(-32768),
+                Elem::Int(8388607),
+                Elem::Int(i64::from(i32::MIN)),
+                Elem::Int(-1),
+            ]
+        );
+        let mut bad = b.clone();
+        bad[4] = 3;
+        assert!(entries(&bad).is_err(), "count mismatch");
+        assert!(entries(&b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn intsets() {
+        let is = b"\x02\x00\x00\x00\x03\x00\x00\x00\x01\x00\x02\x00\x03\x00";
+        assert_eq!(super::super::intset::members(is).unwrap(), vec![1, 2, 3]);
+        assert!(super::super::intset::members(b"\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x00").is_err(), "unsorted");
+        assert!(super::super::intset::members(b"\x03\x00\x00\x00\x00\x00\x00\x00").is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! LZF, the compression of RDB strings (`rdbcompression yes`), as Redis 7.0's bundled liblzf
+//! produces it, byte for byte.
+//!
+//! ```text
+//! 000LLLLL <L+1 literal bytes>
+//! LLLooooo oooooooo             back reference of L+2 bytes, offset o+1 (L < 7)
+//! 111ooooo LLLLLLLL oooooooo    back reference of L+9 bytes
+//! ```
+//!
+//! Decompression is the `lzf` crate's. Compression is our own, because Redis's output depends
+//! on details no general-purpose LZF encoder reproduces: the hash of the next three bytes
+//! (`HLOG` 16, "very fast" mode re-hashing two positions after each match), a match allowed
+//! right up to the last three input bytes, the 16-byte unrolled comparison that may run past
+//! the usual length cap, and the conservative room checks made while writing into a buffer of
+//! `len - 4` bytes (an output that would just fit can be refused, and Redis then stores the
+//! string raw).
+
+const HLOG: u32 = 16;
+const MAX_LIT: usize = 1 << 5;
+const MAX_OFF: usize = 1 << 13;
+const MAX_REF: usize = (1 << 8) + (1 << 3);
+
+fn hash_index(h: u32) -> usize {
+    ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
+}
+
+/// Compresses `input` into at most `limit` bytes; `None` when it does not fit (as liblzf
+/// judges it while writing).
+pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let n = input.len();
+    if n == 0 || limit == 0 {
+        return None;
+    }
+    let at = |i: usize| input.get(i).copied().unwrap_or(0);
+    let mut out = vec![0u8; limit + 8];
+    let put = |out: &mut Vec<u8>, i: usize, v: u8| {
+        if let Some(b) = out.get_mut(i) {
+            *b = v;
+        }
+    };
+    // Positions of earlier 3-byte sequences by hash; 0 doubles as "none" (liblzf never refers
+    // back to the first byte either).
+    let mut htab = vec![0usize; 1 << HLOG];
+    let mut lit = 0usize;
+    let mut op = 1usize; // a literal run starts, its length byte reserved
+    let mut ip = 0usize;
+    let mut hval = (u32::from(at(0)) << 8) | u32::from(at(1));
+    while ip + 2 < n {
+        hval = (hval << 8) | u32::from(at(ip + 2));
+        let slot = hash_index(hval);
+        let r = htab.get(slot).copied().unwrap_or(0);
+        if let Some(s) = htab.get_mut(slot) {
+            *s = ip;
+        }
+        let off = ip.wrapping_sub(r).wrapping_sub(1);
+        if off < MAX_OFF && r > 0 && at(r) == at(ip) && at(r + 1) == at(ip + 1) && at(r + 2) == at(ip + 2) {
+            let maxlen = (n - ip - 2).min(MAX_REF);
+            put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1)); // close the run
+            if lit == 0 {
+                op -= 1; // an empty run is taken back
+            }
+            if op + 3 + 1 >= limit {
+                return None;
+            }
+            let mut len = 2usize;
+            let mut mismatch = false;
+            if maxlen > 16 {
+                // Unrolled: 16 comparisons without looking at maxlen.
+                for _ in 0..16 {
+                    len += 1;
+                    if at(r + len) != at(ip + len) {
+                        mismatch = true;
+                        break;
+                    }
+                }
+            }
+            if !mismatch {
+                loop {
+                    len += 1;
+                    if !(len < maxlen && at(r + len) == at(ip + len)) {
+                        break;
+                    }
+                }
+            }
+            len -= 2; // now the length code: bytes - 2
+            ip += 1;
+            if len < 7 {
+                put(&mut out, op, ((off >> 8) + (len << 5)) as u8);
+                op += 1;
+            } else {
+                put(&mut out, op, ((off >> 8) + (7 << 5)) as u8);
+                put(&mut out, op + 1, (len - 7) as u8);
+                op += 2;
+            }
+            put(&mut out, op, off as u8);
+            op += 2; // and a new run starts
+            lit = 0;
+            ip += len + 1;
+            if ip + 2 >= n {
+                break;
+            }
+            // Hash the two positions just before the new one.
+            ip -= 2;
+            hval = (u32::from(at(ip)) << 8) | u32::from(at(ip + 1));
+            for _ in 0..2 {
+                hval = (hval << 8) | u32::from(at(ip + 2));
+                if let Some(s) = htab.get_mut(hash_index(hval)) {
+                    *s = ip;
+                }
+                ip += 1;
+            }
+        } else {
+            if op >= limit {
+                return None;
+            }
+            lit += 1;
+            put(&mut out, op, at(ip));
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                put(&mut out, op - lit - 1, (lit - 1) as u8);
+                lit = 0;
+                op += 1;
+            }
+        }
+    }
+    if op + 3 > limit {
+        return None;
+    }
+    while ip < n {
+        lit += 1;
+        put(&mut out, op, at(ip));
+        op += 1;
+        ip += 1;
+        if lit == MAX_LIT {
+            put(&mut out, op - lit - 1, (lit - 1) as u8);
+            lit = 0;
+            op += 1;
+        }
+    }
+    put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
+    if lit == 0 {
+        op -= 1;
+    }
+    if op > limit {
+        return None;
+    }
+    out.truncate(op);
+    Some(out)
+}
+
+/// Decompresses into exactly `len` bytes, or `None` if the data is not valid LZF of that size.
+pub fn decompress(data: &[u8], len: usize) -> Option<Vec<u8>> {
+    ::lzf::decompress(data, len).ok().filter(|out| out.len() == len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_respects_the_limit() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..3000 {
+            let n = rng.usize(1..3000);
+            let alphabet = rng.u8(1..20);
+            let s: Vec<u8> = (0..n).map(|_| rng.u8(..alphabet)).collect();
+            let limit = rng.usize(1..n + 40);
+            if let Some(c) = compress(&s, limit) {
+                assert!(c.len() <= limit);
+                assert_eq!(decompress(&c, n), Some(s.clone()));
+            }
+        }
+    }
+}
