@@ -154,6 +154,7 @@ impl Engine {
         self.srv.now_ms = now_ms;
         self.srv.storage.tick(now_ms);
         self.srv.aof_cron();
+        self.srv.rewrite_cron();
         self.srv.active_expire_cycle(usize::MAX);
         // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
         // walks its radix tree of timeouts. (Redis times out when the deadline is strictly before

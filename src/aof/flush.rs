@@ -195,6 +195,6 @@ impl Server {
 
     /// Is a fork child (rewrite or save) running? (The rewrite work adds children.)
     pub fn child_active(&self) -> bool {
-        false
+        self.aof.child.is_some()
     }
 }

@@ -16,6 +16,7 @@
 //! Compared with Redis: the bio thread is simulated (a background fsync "takes" a configurable
 //! number of milliseconds of the engine's clock), so that postponed writes can be watched.
 
+pub mod bgrewrite;
 pub mod check;
 pub mod feed;
 pub mod flush;
@@ -67,6 +68,19 @@ pub struct Aof {
     pub exited: Option<String>,
     pub loading_total_bytes: u64,
     pub loading_loaded_bytes: u64,
+    /// The running rewrite child, if any (one child at a time).
+    pub child: Option<bgrewrite::RewriteChild>,
+    /// BGREWRITEAOF asked for while it could not start (inside EXEC): cron starts it.
+    pub rewrite_scheduled: bool,
+    /// `stat_aof_rewrites`.
+    pub rewrites: u64,
+    pub(crate) next_pid: u32,
+    /// `aof_lastbgrewrite_status == C_ERR`.
+    pub last_bgrewrite_failed: bool,
+    /// `stat_aofrw_consecutive_failures`.
+    pub consecutive_failures: u64,
+    /// `aof_rewrite_time_last` in seconds; None before the first rewrite.
+    pub last_rewrite_time_sec: Option<i64>,
 }
 
 impl Aof {

@@ -244,13 +244,13 @@ fn persistence(srv: &Server, out: &mut String) {
     line(out, "rdb_last_load_keys_expired", 0);
     line(out, "rdb_last_load_keys_loaded", 0);
     line(out, "aof_enabled", u8::from(srv.aof_state != AofState::Off));
-    line(out, "aof_rewrite_in_progress", 0);
-    line(out, "aof_rewrite_scheduled", 0);
-    line(out, "aof_last_rewrite_time_sec", -1);
-    line(out, "aof_current_rewrite_time_sec", -1);
-    line(out, "aof_last_bgrewrite_status", "ok");
-    line(out, "aof_rewrites", 0);
-    line(out, "aof_rewrites_consecutive_failures", 0);
+    line(out, "aof_rewrite_in_progress", u8::from(srv.aof.child.is_some()));
+    line(out, "aof_rewrite_scheduled", u8::from(srv.aof.rewrite_scheduled));
+    line(out, "aof_last_rewrite_time_sec", srv.aof.last_rewrite_time_sec.unwrap_or(-1));
+    line(out, "aof_current_rewrite_time_sec", srv.aof.child.as_ref().map_or(-1, |c| (srv.now_ms - c.started_ms) / 1000));
+    line(out, "aof_last_bgrewrite_status", if srv.aof.last_bgrewrite_failed { "err" } else { "ok" });
+    line(out, "aof_rewrites", srv.aof.rewrites);
+    line(out, "aof_rewrites_consecutive_failures", srv.aof.consecutive_failures);
     line(out, "aof_last_write_status", if srv.aof.write_status_ok() { "ok" } else { "err" });
     line(out, "aof_last_cow_size", 0);
     line(out, "module_fork_in_progress", 0);
@@ -258,7 +258,7 @@ fn persistence(srv: &Server, out: &mut String) {
     if srv.config.appendonly {
         line(out, "aof_current_size", srv.aof.current_size);
         line(out, "aof_base_size", srv.aof.rewrite_base_size);
-        line(out, "aof_pending_rewrite", 0);
+        line(out, "aof_pending_rewrite", u8::from(srv.aof.rewrite_scheduled));
         line(out, "aof_buffer_length", srv.feed.aof_buf.len());
         line(out, "aof_pending_bio_fsync", u8::from(srv.aof.bio_job.is_some()));
         line(out, "aof_delayed_fsync", srv.aof.delayed_fsync);

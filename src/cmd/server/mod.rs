@@ -47,6 +47,10 @@ pub static COMMANDS: &[Command] = &[
     },
     Command { summary: "Remove all keys from all databases", ..Command::new("flushall", -1, WRITE, (0, 0, 0), Group::Server, flushall) },
     Command {
+        summary: "Asynchronously rewrite the append-only file",
+        ..Command::new("bgrewriteaof", 1, crate::cmd::ADMIN | crate::cmd::NOSCRIPT, (0, 0, 0), Group::Server, bgrewriteaof)
+    },
+    Command {
         since: "2.6.0",
         summary: "Return the current server time",
         ..Command::new("time", 1, LS | FAST, (0, 0, 0), Group::Server, time)
@@ -244,4 +248,22 @@ fn time(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     ctx.client.close_after_reply = true;
     Reply::ok()
+}
+
+/// BGREWRITEAOF (see `aof::bgrewrite`). Inside EXEC it is only scheduled, as in Redis.
+fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    use crate::aof::bgrewrite::Start;
+    if ctx.srv.aof.child.is_some() {
+        return Reply::err("ERR Background append only file rewriting already in progress");
+    }
+    if ctx.client.in_exec {
+        ctx.srv.aof.rewrite_scheduled = true;
+        ctx.srv.aof.consecutive_failures = 0;
+        return Reply::status("Background append only file rewriting scheduled");
+    }
+    match ctx.srv.rewrite_append_only_file_background() {
+        Start::Started => Reply::status("Background append only file rewriting started"),
+        Start::AlreadyInProgress => Reply::err("ERR Background append only file rewriting already in progress"),
+        Start::Failed => Reply::err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."),
+    }
 }

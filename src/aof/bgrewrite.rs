@@ -1,0 +1,154 @@
+//! BGREWRITEAOF, Redis 7.0 (multi-part): compaction without a rewrite buffer.
+//!
+//! ```text
+//! start    flush aof_buf into the old incr file; open incr N+1 and persist the manifest
+//!          (both incr files are type i now); "fork": snapshot the dataset
+//! child    writes the snapshot (RDB, or RESP with aof-use-rdb-preamble no) to
+//!          temp-rewriteaof-<pid>.aof in dir, fsyncs, renames it temp-rewriteaof-bg-<pid>.aof
+//! done     rename it into appendonlydir as base M+1; the old base and the old incr files become
+//!          history; persist the manifest (temp + fsync + rename + dir fsync); delete history
+//! ```
+//!
+//! New writes go only to the new incr file from the moment the rewrite starts: the snapshot
+//! holds everything before, the new incr file everything after.
+//!
+//! Compared with Redis: the "fork" is a copy of the dataset taken at start and the child is
+//! simulated inside the engine; it completes at the next `cron` tick. (The stepped child that can
+//! be watched key by key, CoW figures, failures and their back-off, the 6.2 rewrite buffer,
+//! automatic rewrites and `CONFIG SET appendonly` are the rest of this work.)
+
+use super::manifest::AofManifest;
+use crate::keyspace::Db;
+use crate::server::{AofState, LogLevel, Server};
+use crate::storage::{Error, OpenMode, join};
+
+/// The simulated rewrite child.
+#[derive(Clone, Debug)]
+pub struct RewriteChild {
+    pub pid: u32,
+    pub snapshot: Vec<Db>,
+    pub started_ms: i64,
+}
+
+/// What BGREWRITEAOF answers.
+pub enum Start {
+    Started,
+    AlreadyInProgress,
+    Failed,
+}
+
+impl Server {
+    /// `rewriteAppendOnlyFileBackground`.
+    pub fn rewrite_append_only_file_background(&mut self) -> Start {
+        if self.aof.child.is_some() {
+            return Start::AlreadyInProgress;
+        }
+        let dir = self.config.appenddirname.clone();
+        if let Err(e) = self.storage.create_dir(&dir) {
+            self.log(LogLevel::Warning, format!("Can't open or create append-only dir {dir}: {}", e.strerror()));
+            self.aof.last_bgrewrite_failed = true;
+            return Start::Failed;
+        }
+        // The next incr file must start with a SELECT, and what was fed goes to the old file.
+        self.feed.selected_db = -1;
+        self.flush_append_only_file(true);
+        if let Err(e) = self.open_new_incr_aof_for_append() {
+            self.log(LogLevel::Warning, format!("Can't open new incr AOF: {}", e.strerror()));
+            self.aof.last_bgrewrite_failed = true;
+            return Start::Failed;
+        }
+        self.aof.rewrites += 1;
+        self.aof.next_pid += 1;
+        let pid = 1000 + self.aof.next_pid;
+        self.aof.child = Some(RewriteChild { pid, snapshot: self.dbs.clone(), started_ms: self.now_ms });
+        self.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {pid}"));
+        Start::Started
+    }
+
+    /// `openNewIncrAofForAppend` (AOF on): a new incr file, in the manifest before it is used.
+    fn open_new_incr_aof_for_append(&mut self) -> Result<(), Error> {
+        if self.aof_state != AofState::On {
+            return Ok(());
+        }
+        let dir = self.config.appenddirname.clone();
+        let mut am: AofManifest = self.aof.manifest.clone();
+        let name = am.new_incr(&self.config.appendfilename);
+        let path = join(&dir, &name);
+        self.storage.open(&path, OpenMode::Truncate)?;
+        self.persist_aof_manifest(&mut am)?;
+        self.aof.manifest = am;
+        // The old file is fsynced by a bio job in Redis; here at once.
+        if let Some(old) = self.aof.incr_path.replace(path) {
+            self.storage.sync(&old).ok();
+        }
+        self.aof.last_incr_size = 0;
+        self.aof.last_incr_fsync_offset = 0;
+        self.log(LogLevel::Notice, format!("Creating AOF incr file {name} on background rewrite"));
+        Ok(())
+    }
+
+    /// The child's work and the parent's `backgroundRewriteDoneHandler`, run from cron.
+    pub fn rewrite_cron(&mut self) {
+        if self.aof.rewrite_scheduled && self.aof.child.is_none() {
+            self.aof.rewrite_scheduled = false;
+            self.rewrite_append_only_file_background();
+        }
+        let Some(child) = self.aof.child.take() else { return };
+        let pid = child.pid;
+        let result = self.run_rewrite_child(&child).and_then(|tmp| self.background_rewrite_done(&tmp));
+        self.aof.last_rewrite_time_sec = Some((self.now_ms - child.started_ms) / 1000);
+        match result {
+            Ok(()) => {
+                self.aof.last_bgrewrite_failed = false;
+                self.aof.consecutive_failures = 0;
+                self.log(LogLevel::Notice, "Background AOF rewrite finished successfully".into());
+            }
+            Err(e) => {
+                self.aof.last_bgrewrite_failed = true;
+                self.aof.consecutive_failures += 1;
+                self.log(LogLevel::Warning, format!("Background AOF rewrite failed: {}", e.strerror()));
+                for tmp in [format!("temp-rewriteaof-{pid}.aof"), format!("temp-rewriteaof-bg-{pid}.aof")] {
+                    self.storage.remove(&tmp).ok();
+                }
+            }
+        }
+    }
+
+    /// `rewriteAppendOnlyFile` in the child: the temp file, fsynced, renamed for the parent.
+    fn run_rewrite_child(&mut self, child: &RewriteChild) -> Result<String, Error> {
+        let tmp = format!("temp-rewriteaof-{}.aof", child.pid);
+        let bytes = if self.config.aof_use_rdb_preamble {
+            crate::rdb::write_rdb(&child.snapshot, self.unixtime(), self.used_memory(), true)
+        } else {
+            super::rewrite::rewrite_resp(&child.snapshot, self.unixtime(), self.config.aof_timestamp_enabled)
+        };
+        self.storage.open(&tmp, OpenMode::Truncate)?;
+        if self.storage.write_at(&tmp, 0, &bytes)? != bytes.len() {
+            return Err(Error::new(crate::storage::ErrorKind::NoSpace, "short write of the rewritten base"));
+        }
+        self.storage.sync(&tmp)?;
+        let done = format!("temp-rewriteaof-bg-{}.aof", child.pid);
+        self.storage.rename(&tmp, &done)?;
+        self.log(LogLevel::Notice, format!("Successfully created the temporary AOF base file {done}"));
+        self.log(LogLevel::Notice, "Background AOF rewrite terminated with success".into());
+        Ok(done)
+    }
+
+    fn background_rewrite_done(&mut self, tmp: &str) -> Result<(), Error> {
+        let dir = self.config.appenddirname.clone();
+        let mut am = self.aof.manifest.clone();
+        let base = am.new_base(&self.config.appendfilename, self.config.aof_use_rdb_preamble);
+        self.storage.rename(tmp, &join(&dir, &base))?;
+        self.log(LogLevel::Notice, format!("Successfully renamed the temporary AOF base file {tmp} into {base}"));
+        am.mark_rewritten_incr_as_history(self.aof.incr_path.is_some());
+        self.persist_aof_manifest(&mut am)?;
+        self.aof.manifest = am;
+        if self.aof_state != AofState::Off {
+            let base_size = self.storage.len(&join(&dir, &base)).unwrap_or(0);
+            self.aof.current_size = base_size + self.aof.last_incr_size;
+            self.aof.rewrite_base_size = self.aof.current_size;
+        }
+        self.aof_del_history_files();
+        Ok(())
+    }
+}
