@@ -122,3 +122,66 @@ fn increments_during_a_rewrite_are_kept() {
     assert_eq!(e.srv.aof.rewrites, 6);
     assert_eq!(e.execute_line(c, "GET n", now), Some(Reply::bulk("500")));
 }
+
+#[test]
+fn automatic_rewrite_failures_and_back_off() {
+    let mut cfg = Config { appendonly: true, ..Config::default() };
+    cfg.set("auto-aof-rewrite-min-size", "1kb", true).unwrap();
+    let mut e = Engine::open(cfg, Box::new(aof_lab::storage::MemoryStorage::new()), now_ms()).map_err(|e| e.lines).unwrap();
+    let c = e.connect();
+    let mut now = now_ms();
+    let mut turn = |e: &mut Engine, line: &str, now: i64| {
+        let r = e.execute_line(c, line, now).unwrap();
+        e.before_sleep(now);
+        r
+    };
+    for i in 0..40 {
+        turn(&mut e, &format!("SET key{i} {}", "v".repeat(40)), now);
+    }
+    now += 100;
+    e.cron(now); // fresh start: base size 0 counts as 1, so any size above 1kb triggers
+    let log: Vec<String> = e.take_log().into_iter().map(|l| l.text).collect();
+    assert!(log.iter().any(|l| l.starts_with("Starting automatic rewriting of AOF on ") && l.ends_with("% growth")), "{log:?}");
+    now += 100;
+    e.cron(now);
+    assert_eq!(e.srv.aof.rewrites, 1);
+    assert_eq!(e.srv.aof.rewrite_base_size, e.srv.aof.current_size);
+
+    // A disk too small for a new base: three failed rewrites, incr files pile up.
+    let used: u64 = e.srv.storage.list(None).unwrap().iter().map(|f| e.srv.storage.len(f).unwrap()).sum();
+    e.srv.storage.as_memory().unwrap().capacity = Some(used + 600);
+    for _ in 0..3 {
+        assert_eq!(turn(&mut e, "BGREWRITEAOF", now), Reply::status("Background append only file rewriting started"));
+        now += 100;
+        e.cron(now);
+    }
+    assert_eq!(e.srv.aof.consecutive_failures, 3);
+    let Reply::Bulk(info) = turn(&mut e, "INFO persistence", now) else { panic!() };
+    let info = String::from_utf8(info).unwrap();
+    assert!(info.contains("aof_last_bgrewrite_status:err\r\n") && info.contains("aof_rewrites_consecutive_failures:3\r\n"), "{info}");
+    let manifest = String::from_utf8(e.srv.storage.read_all("appendonlydir/appendonly.aof.manifest").unwrap()).unwrap();
+    assert_eq!(manifest.matches("type i").count(), 4, "failed rewrites leave their incr files: {manifest}");
+    // Growth now triggers the limit instead of a fourth automatic try.
+    e.srv.storage.as_memory().unwrap().capacity = None;
+    for i in 0..20 {
+        assert_eq!(turn(&mut e, &format!("SET more{i} x"), now), Reply::ok());
+    }
+    e.srv.aof.rewrite_base_size = 1; // as if the last successful base were tiny: growth is large
+    e.take_log();
+    now += 100;
+    e.cron(now);
+    let log: Vec<String> = e.take_log().into_iter().map(|l| l.text).collect();
+    assert!(
+        log.contains(&"Background AOF rewrite has repeatedly failed and triggered the limit, will retry in 1 minutes".to_string()),
+        "{log:?}"
+    );
+    assert_eq!(e.srv.aof.rewrites, 4);
+    // A manual BGREWRITEAOF is never limited; its success resets the failures.
+    assert_eq!(turn(&mut e, "BGREWRITEAOF", now), Reply::status("Background append only file rewriting started"));
+    now += 100;
+    e.cron(now);
+    assert_eq!(e.srv.aof.consecutive_failures, 0);
+    let manifest = String::from_utf8(e.srv.storage.read_all("appendonlydir/appendonly.aof.manifest").unwrap()).unwrap();
+    assert_eq!(manifest.matches("type i").count(), 1, "{manifest}");
+    assert_eq!(turn(&mut e, "DBSIZE", now), Reply::Int(60));
+}

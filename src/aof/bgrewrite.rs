@@ -14,8 +14,8 @@
 //!
 //! Compared with Redis: the "fork" is a copy of the dataset taken at start and the child is
 //! simulated inside the engine; it completes at the next `cron` tick. (The stepped child that can
-//! be watched key by key, CoW figures, failures and their back-off, the 6.2 rewrite buffer,
-//! automatic rewrites and `CONFIG SET appendonly` are the rest of this work.)
+//! be watched key by key, CoW figures, the 6.2 rewrite buffer and `CONFIG SET appendonly` are the
+//! rest of this work.)
 
 use super::manifest::AofManifest;
 use crate::keyspace::Db;
@@ -89,10 +89,11 @@ impl Server {
 
     /// The child's work and the parent's `backgroundRewriteDoneHandler`, run from cron.
     pub fn rewrite_cron(&mut self) {
-        if self.aof.rewrite_scheduled && self.aof.child.is_none() {
+        if self.aof.rewrite_scheduled && self.aof.child.is_none() && !self.aof_rewrite_limited() {
             self.aof.rewrite_scheduled = false;
             self.rewrite_append_only_file_background();
         }
+        self.auto_rewrite_check();
         let Some(child) = self.aof.child.take() else { return };
         let pid = child.pid;
         let result = self.run_rewrite_child(&child).and_then(|tmp| self.background_rewrite_done(&tmp));
@@ -150,5 +151,51 @@ impl Server {
         }
         self.aof_del_history_files();
         Ok(())
+    }
+
+    /// The growth trigger of `serverCron` (auto-aof-rewrite-percentage / -min-size), checked
+    /// only when no child runs. `base` is the base size after a restart, or base + incr at the
+    /// end of the last rewrite (0 on a fresh start, counted as 1).
+    fn auto_rewrite_check(&mut self) {
+        let perc = i64::from(self.config.auto_aof_rewrite_percentage);
+        if self.aof_state != AofState::On || self.aof.child.is_some() || perc == 0 {
+            return;
+        }
+        if self.aof.current_size <= self.config.auto_aof_rewrite_min_size {
+            return;
+        }
+        let base = self.aof.rewrite_base_size.max(1) as i64;
+        let growth = (self.aof.current_size as i64) * 100 / base - 100;
+        if growth >= perc && !self.aof_rewrite_limited() {
+            self.log(LogLevel::Notice, format!("Starting automatic rewriting of AOF on {growth}% growth"));
+            self.rewrite_append_only_file_background();
+        }
+    }
+
+    /// `aofRewriteLimited`: after 3 consecutive failures, automatic (and scheduled) rewrites wait
+    /// 1, 2, 4 … 60 minutes between tries. A manual BGREWRITEAOF is never limited.
+    fn aof_rewrite_limited(&mut self) -> bool {
+        if self.aof.consecutive_failures < 3 {
+            self.aof.limit_delay_minutes = 0;
+            self.aof.limit_next_time = 0;
+            return false;
+        }
+        if self.aof.limit_next_time != 0 {
+            if self.unixtime() < self.aof.limit_next_time {
+                return true;
+            }
+            self.aof.limit_next_time = 0;
+            return false;
+        }
+        self.aof.limit_delay_minutes = if self.aof.limit_delay_minutes == 0 { 1 } else { (self.aof.limit_delay_minutes * 2).min(60) };
+        self.aof.limit_next_time = self.unixtime() + self.aof.limit_delay_minutes * 60;
+        self.log(
+            LogLevel::Warning,
+            format!(
+                "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+                self.aof.limit_delay_minutes
+            ),
+        );
+        true
     }
 }
