@@ -130,7 +130,7 @@ fn automatic_rewrite_failures_and_back_off() {
     let mut e = Engine::open(cfg, Box::new(aof_lab::storage::MemoryStorage::new()), now_ms()).map_err(|e| e.lines).unwrap();
     let c = e.connect();
     let mut now = now_ms();
-    let mut turn = |e: &mut Engine, line: &str, now: i64| {
+    let turn = |e: &mut Engine, line: &str, now: i64| {
         let r = e.execute_line(c, line, now).unwrap();
         e.before_sleep(now);
         r
