@@ -185,3 +185,55 @@ fn automatic_rewrite_failures_and_back_off() {
     assert_eq!(manifest.matches("type i").count(), 1, "{manifest}");
     assert_eq!(turn(&mut e, "DBSIZE", now), Reply::Int(60));
 }
+
+#[test]
+fn turning_the_aof_on_and_off_at_runtime_like_redis() {
+    let args = ["--appendonly", "no", "--appendfsync", "always"];
+    let real = RedisServer::start_in(RedisServer::new_dir(), &args).unwrap();
+    let mut conn = real.connect();
+    let dir = RedisServer::new_dir();
+    let mut e = Engine::open(Config::default(), Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
+    let c = e.connect();
+    let run = |e: &mut Engine, conn: &mut common::redis::RespConn, line: &str| {
+        let now = now_ms();
+        let ours = e.execute_line(c, line, now).unwrap();
+        e.before_sleep(now);
+        let theirs = conn.command(&aof_lab::resp::split_args(line.as_bytes()).unwrap()).unwrap();
+        assert_eq!(ours.to_resp(), theirs, "{line}");
+    };
+    let settle = |e: &mut Engine, conn: &mut common::redis::RespConn| {
+        e.cron(now_ms());
+        wait_rewrite(conn);
+    };
+    let manifest = |d: &std::path::Path| std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap_or_default();
+    let files_of = |d: &std::path::Path| aof_files(d).into_iter().filter(|f| !f.starts_with("temp")).collect::<Vec<_>>();
+    for line in ["SET a 1", "RPUSH l x y"] {
+        run(&mut e, &mut conn, line);
+    }
+    run(&mut e, &mut conn, "CONFIG SET appendonly yes");
+    run(&mut e, &mut conn, "SET during wait");
+    settle(&mut e, &mut conn);
+    assert_eq!(manifest(&dir), "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    assert_eq!(manifest(&dir), manifest(&real.dir));
+    assert_eq!(files_of(&dir), files_of(&real.dir));
+    run(&mut e, &mut conn, "SET on 1");
+    run(&mut e, &mut conn, "DEBUG LOADAOF");
+    run(&mut e, &mut conn, "DEBUG DIGEST");
+    // Off: the files stay; a later on makes a new base and incr, the old ones go.
+    run(&mut e, &mut conn, "CONFIG SET appendonly no");
+    assert_eq!(files_of(&dir), files_of(&real.dir));
+    run(&mut e, &mut conn, "SET off 1");
+    run(&mut e, &mut conn, "CONFIG SET appendonly yes");
+    settle(&mut e, &mut conn);
+    assert_eq!(manifest(&dir), "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    assert_eq!(manifest(&dir), manifest(&real.dir));
+    assert_eq!(files_of(&dir), files_of(&real.dir));
+    // BGREWRITEAOF with the AOF off: a new base and no incr file at all.
+    run(&mut e, &mut conn, "CONFIG SET appendonly no");
+    run(&mut e, &mut conn, "BGREWRITEAOF");
+    settle(&mut e, &mut conn);
+    assert_eq!(manifest(&dir), "file appendonly.aof.3.base.rdb seq 3 type b\n");
+    assert_eq!(manifest(&dir), manifest(&real.dir));
+    assert_eq!(files_of(&dir), files_of(&real.dir));
+    run(&mut e, &mut conn, "DEBUG DIGEST");
+}

@@ -65,12 +65,22 @@ impl Server {
         Start::Started
     }
 
-    /// `openNewIncrAofForAppend` (AOF on): a new incr file, in the manifest before it is used.
+    /// `openNewIncrAofForAppend`: with the AOF on, a new incr file, in the manifest before it
+    /// is used; while turning the AOF on, `temp-appendonly.aof.incr`, in no manifest yet; with the
+    /// AOF off, nothing (a one-off rewrite).
     fn open_new_incr_aof_for_append(&mut self) -> Result<(), Error> {
+        let dir = self.config.appenddirname.clone();
+        if self.aof_state == AofState::WaitRewrite {
+            let path = join(&dir, &self.temp_incr_name());
+            self.storage.open(&path, OpenMode::Truncate)?;
+            self.aof.incr_path = Some(path);
+            self.aof.last_incr_size = 0;
+            self.aof.last_incr_fsync_offset = 0;
+            return Ok(());
+        }
         if self.aof_state != AofState::On {
             return Ok(());
         }
-        let dir = self.config.appenddirname.clone();
         let mut am: AofManifest = self.aof.manifest.clone();
         let name = am.new_incr(&self.config.appendfilename);
         let path = join(&dir, &name);
@@ -111,6 +121,15 @@ impl Server {
                 for tmp in [format!("temp-rewriteaof-{pid}.aof"), format!("temp-rewriteaof-bg-{pid}.aof")] {
                     self.storage.remove(&tmp).ok();
                 }
+                if self.aof_state == AofState::WaitRewrite {
+                    // Turning the AOF on failed: drop what was recorded, try again from cron.
+                    let temp_incr = join(&self.config.appenddirname, &self.temp_incr_name());
+                    self.log(LogLevel::Notice, format!("Removing the temp incr aof file {} in the background", self.temp_incr_name()));
+                    self.storage.remove(&temp_incr).ok();
+                    self.aof.incr_path = None;
+                    self.feed.aof_buf.clear();
+                    self.aof.rewrite_scheduled = true;
+                }
             }
         }
     }
@@ -135,12 +154,24 @@ impl Server {
         Ok(done)
     }
 
+    fn temp_incr_name(&self) -> String {
+        format!("temp-{}.incr", self.config.appendfilename)
+    }
+
     fn background_rewrite_done(&mut self, tmp: &str) -> Result<(), Error> {
         let dir = self.config.appenddirname.clone();
         let mut am = self.aof.manifest.clone();
         let base = am.new_base(&self.config.appendfilename, self.config.aof_use_rdb_preamble);
         self.storage.rename(tmp, &join(&dir, &base))?;
         self.log(LogLevel::Notice, format!("Successfully renamed the temporary AOF base file {tmp} into {base}"));
+        if self.aof_state == AofState::WaitRewrite {
+            // What was written while the AOF was being turned on becomes the first incr file.
+            let temp_incr = join(&dir, &self.temp_incr_name());
+            let incr = am.new_incr(&self.config.appendfilename);
+            self.storage.rename(&temp_incr, &join(&dir, &incr))?;
+            self.aof.incr_path = Some(join(&dir, &incr));
+            self.log(LogLevel::Notice, format!("Successfully renamed the temporary AOF incr file {} into {incr}", self.temp_incr_name()));
+        }
         am.mark_rewritten_incr_as_history(self.aof.incr_path.is_some());
         self.persist_aof_manifest(&mut am)?;
         self.aof.manifest = am;
@@ -150,7 +181,66 @@ impl Server {
             self.aof.rewrite_base_size = self.aof.current_size;
         }
         self.aof_del_history_files();
+        if self.aof_state == AofState::WaitRewrite {
+            self.aof_state = AofState::On;
+        }
         Ok(())
+    }
+
+    /// `startAppendOnly` (CONFIG SET appendonly yes): WAIT_REWRITE until a rewrite has written
+    /// the first base. `Err` when the rewrite cannot start (the AOF stays off).
+    pub fn start_append_only(&mut self, in_exec: bool) -> Result<(), ()> {
+        self.aof_state = AofState::WaitRewrite;
+        self.aof.last_write_error = None;
+        self.aof.bio_fsync_error = None;
+        if in_exec {
+            self.aof.rewrite_scheduled = true;
+            self.log(
+                LogLevel::Warning,
+                "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.".into(),
+            );
+            return Ok(());
+        }
+        self.kill_append_only_child();
+        match self.rewrite_append_only_file_background() {
+            Start::Started => Ok(()),
+            _ => {
+                self.log(
+                    LogLevel::Warning,
+                    "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
+                );
+                self.aof_state = AofState::Off;
+                Err(())
+            }
+        }
+    }
+
+    /// `stopAppendOnly` (CONFIG SET appendonly no): flush, fsync, close; the files stay.
+    pub fn stop_append_only(&mut self) {
+        self.flush_append_only_file(true);
+        if let Some(path) = self.aof.incr_path.take() {
+            self.storage.sync(&path).ok();
+        }
+        self.aof.last_fsync = self.unixtime();
+        self.aof_state = AofState::Off;
+        self.aof.rewrite_scheduled = false;
+        self.kill_append_only_child();
+        self.feed.aof_buf.clear();
+        self.feed.selected_db = -1;
+    }
+
+    /// `killAppendOnlyChild`: the child's temp files go, a WAIT_REWRITE temp incr file too.
+    fn kill_append_only_child(&mut self) {
+        let Some(child) = self.aof.child.take() else { return };
+        self.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
+        for tmp in [format!("temp-rewriteaof-{}.aof", child.pid), format!("temp-rewriteaof-bg-{}.aof", child.pid)] {
+            self.storage.remove(&tmp).ok();
+        }
+        let temp_incr = join(&self.config.appenddirname, &self.temp_incr_name());
+        if self.aof.incr_path.as_deref() == Some(temp_incr.as_str()) {
+            self.storage.remove(&temp_incr).ok();
+            self.aof.incr_path = None;
+        }
     }
 
     /// The growth trigger of `serverCron` (auto-aof-rewrite-percentage / -min-size), checked

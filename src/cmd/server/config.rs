@@ -74,17 +74,32 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
     let loading = ctx.srv.loading;
     match ctx.srv.config.set_many(&pairs, loading) {
-        Ok(changed) => {
-            apply(ctx, &changed);
-            Reply::ok()
-        }
+        Ok(changed) => match apply(ctx, &changed) {
+            Ok(()) => Reply::ok(),
+            Err(e) => Reply::error(e),
+        },
         Err(e) => Reply::error(e),
     }
 }
 
-/// The `apply` functions of the parameters the engine acts on at once.
-fn apply(_ctx: &mut Ctx, _changed: &Changed) {
-    // `appendonly yes|no` starts or stops the AOF: added with the AOF module.
+/// The `apply` functions of the parameters the engine acts on at once: `appendonly` starts or
+/// stops the AOF (`updateAppendonly`).
+fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
+    use crate::server::AofState;
+    if changed.contains(&"appendonly") {
+        let want = ctx.srv.config.appendonly;
+        if want && ctx.srv.aof_state == AofState::Off {
+            if ctx.srv.start_append_only(ctx.client.in_exec).is_err() {
+                ctx.srv.config.appendonly = false;
+                return Err(
+                    "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.".into(),
+                );
+            }
+        } else if !want && ctx.srv.aof_state != AofState::Off {
+            ctx.srv.stop_append_only();
+        }
+    }
+    Ok(())
 }
 
 fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
