@@ -188,8 +188,8 @@ impl Server {
     }
 
     /// `startAppendOnly` (CONFIG SET appendonly yes): WAIT_REWRITE until a rewrite has written
-    /// the first base. `Err` when the rewrite cannot start (the AOF stays off).
-    pub fn start_append_only(&mut self, in_exec: bool) -> Result<(), ()> {
+    /// the first base. False when the rewrite cannot start (the AOF stays off).
+    pub fn start_append_only(&mut self, in_exec: bool) -> bool {
         self.aof_state = AofState::WaitRewrite;
         self.aof.last_write_error = None;
         self.aof.bio_fsync_error = None;
@@ -199,18 +199,18 @@ impl Server {
                 LogLevel::Warning,
                 "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.".into(),
             );
-            return Ok(());
+            return true;
         }
         self.kill_append_only_child();
         match self.rewrite_append_only_file_background() {
-            Start::Started => Ok(()),
+            Start::Started => true,
             _ => {
                 self.log(
                     LogLevel::Warning,
                     "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
                 );
                 self.aof_state = AofState::Off;
-                Err(())
+                false
             }
         }
     }

@@ -89,7 +89,7 @@ fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
     if changed.contains(&"appendonly") {
         let want = ctx.srv.config.appendonly;
         if want && ctx.srv.aof_state == AofState::Off {
-            if ctx.srv.start_append_only(ctx.client.in_exec).is_err() {
+            if !ctx.srv.start_append_only(ctx.client.in_exec) {
                 ctx.srv.config.appendonly = false;
                 return Err(
                     "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.".into(),
