@@ -107,12 +107,23 @@ fn aof_loader(data: &[u8]) {
     }
 }
 
+/// Redis 7.0.15 writes manifests it cannot read back: a line longer than
+/// `AOF_MANIFEST_LINE_MAX_LEN` (a long binary name, each byte quoted as `\xHH`), or a bare name
+/// holding a `'` (`sdsneedsrepr` does not quote it, `sdssplitargs` reads it as a quote). The
+/// round trip is only asked of the others.
+fn redis_rereads(am: &AofManifest, bytes: &[u8]) -> bool {
+    let needs_repr =
+        |s: &str| s.bytes().any(|c| matches!(c, b'\\' | b'"' | b'\n' | b'\r' | b'\t' | 7 | 8 | b' ') || !(0x20..0x7f).contains(&c));
+    bytes.split_inclusive(|&c| c == b'\n').all(|l| l.len() <= aof_lab::aof::manifest::LINE_MAX_LEN)
+        && !am.base.iter().chain(&am.history).chain(&am.incr).any(|ai| ai.file_name.contains('\'') && !needs_repr(&ai.file_name))
+}
+
 fn manifest_parser(data: &[u8]) {
     if let Ok(am) = AofManifest::parse(data) {
-        if am.is_empty() {
+        let bytes = am.to_bytes();
+        if am.is_empty() || !redis_rereads(&am, &bytes) {
             return;
         }
-        let bytes = am.to_bytes();
         let again = AofManifest::parse(&bytes).expect("a written manifest must parse");
         assert_eq!(again, am);
         assert_eq!(again.to_bytes(), bytes);
@@ -216,6 +227,17 @@ fn hand_made_fixtures_are_rejected() {
     assert_eq!(load("aof_loader-wrong-arity", true).0, AofStatus::Failed);
     assert_eq!(load("aof_loader-unknown-command", true).0, AofStatus::Failed);
     assert_eq!(load("aof_loader-garbage", true).0, AofStatus::Failed);
+
+    // 127 bytes of `*` and digits without a newline: the tool reads one byte past its 128-byte
+    // buffer for the message (the real one prints stack garbage there, `001f` on this machine);
+    // this used to index out of bounds.
+    let mut st = MemoryStorage::new();
+    st.open("a.aof", OpenMode::Truncate).expect("open");
+    st.write_at("a.aof", 0, &read("check_fix-b7cf6a0bab377be4")).expect("write");
+    let r = check(&mut st, "a.aof", Mode::Check, &mut |_| false);
+    assert_eq!(r.exit_code, 1);
+    assert!(r.output.contains("0x               0: Expected \\r\\n, got: 00"), "{}", r.output);
+    assert!(r.output.contains("size=148, ok_up_to=0, ok_up_to_line=1, diff=148"), "{}", r.output);
 
     for (n, len) in [("check_fix-truncated-tail", 23), ("check_fix-open-multi", 0)] {
         let mut st = MemoryStorage::new();
