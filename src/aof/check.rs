@@ -347,7 +347,9 @@ impl Checker<'_> {
         buf[n] = 0;
         let (v, used) = strtol(&line[1..]);
         let eptr = 1 + used;
-        let two = [buf[eptr], buf[eptr + 1]];
+        // A 127-byte line of digits puts `eptr` on the buffer's last byte (its NUL); C stops at
+        // `eptr[0] != '\r'` and prints whatever follows the buffer, read here as 0.
+        let two = [buf.get(eptr).copied().unwrap_or(0), buf.get(eptr + 1).copied().unwrap_or(0)];
         self.consume_newline(&two)?;
         Ok(v)
     }

@@ -135,7 +135,9 @@ impl AofManifest {
                 // A long comment is consumed in buffer-sized pieces, like fgets.
                 continue;
             }
-            if nl.is_none() {
+            // `strchr(buf, '\n')` stops at a NUL byte, so a NUL before the newline reads as a
+            // line without one.
+            if nl.is_none() || raw.contains(&0) {
                 return err(linenum, None, "The AOF manifest file contains too long line");
             }
             let line = String::from_utf8_lossy(raw).trim_matches([' ', '\t', '\r', '\n']).to_string();

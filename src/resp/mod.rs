@@ -115,7 +115,9 @@ fn expected_dollar(c: u8) -> &'static str {
 }
 
 fn parse_inline<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>) -> Result<Option<usize>, ProtocolError> {
-    let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
+    // Redis finds the newline with `strchr`, which stops at a NUL byte: a line with a NUL before
+    // its `\n` never completes (until it is too big).
+    let Some(nl) = buf.iter().position(|&c| c == b'\n' || c == 0).filter(|&i| buf.get(i) == Some(&b'\n')) else {
         if buf.len() > PROTO_INLINE_MAX_SIZE {
             return Err(ProtocolError("too big inline request"));
         }
@@ -134,12 +136,14 @@ fn parse_inline<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>) -> Result<Opti
 
 /// Redis's `sdssplitargs`: splits a line like a shell, with `"…"` (C escapes, `\xHH`) and
 /// `'…'` quoting. `None` for unbalanced quotes or a closing quote not followed by a space.
+/// The line is a C string there: it ends at its first NUL byte.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let line = line.split(|&c| c == 0).next().unwrap_or_default();
     let mut out = Vec::new();
     let mut i = 0;
     let at = |i: usize| line.get(i).copied();
     loop {
-        while at(i).is_some_and(|c| c.is_ascii_whitespace()) {
+        while at(i).is_some_and(is_c_space) {
             i += 1;
         }
         if at(i).is_none() {
@@ -174,7 +178,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     }
                     Some(b'"') => {
                         // A closing quote must be followed by a space or the end.
-                        if at(i + 1).is_some_and(|c| !c.is_ascii_whitespace()) {
+                        if at(i + 1).is_some_and(|c| !is_c_space(c)) {
                             return None;
                         }
                         i += 1;
@@ -190,7 +194,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         cur.push(b'\'');
                     }
                     Some(b'\'') => {
-                        if at(i + 1).is_some_and(|c| !c.is_ascii_whitespace()) {
+                        if at(i + 1).is_some_and(|c| !is_c_space(c)) {
                             return None;
                         }
                         i += 1;
@@ -210,6 +214,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         out.push(cur);
     }
+}
+
+/// C `isspace`: unlike `u8::is_ascii_whitespace`, it includes the vertical tab.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// Appends `$<len>\r\n<bytes>\r\n`.
