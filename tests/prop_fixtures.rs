@@ -2,6 +2,9 @@
 //! cargo-fuzz target that found it, or a hand-made corrupt input), with the fuzz target's own
 //! assertions: a crasher found once stays fixed in `cargo test`.
 
+// Native only: proptest (and std::fs for fixtures) are not built for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
 use std::borrow::Cow;
 use std::path::Path;
 

@@ -4,6 +4,9 @@
 //! strict integers and overflow). Then the AOF property: the bytes the engine propagated, loaded
 //! into a fresh server, rebuild the same dataset (`DEBUG DIGEST`).
 
+// Native only: proptest (and std::fs for fixtures) are not built for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use aof_lab::aof::load::{AofStatus, load_single_append_only_file};

@@ -2,6 +2,9 @@
 //! decoding, inline splitting on any bytes) and the AOF manifest (write then parse gives back
 //! the manifest, whatever the file names need in quoting).
 
+// Native only: proptest (and std::fs for fixtures) are not built for wasm32.
+#![cfg(not(target_arch = "wasm32"))]
+
 use std::borrow::Cow;
 
 use aof_lab::aof::{AofFileType, AofInfo, AofManifest};
