@@ -285,6 +285,10 @@ impl Server {
 
     /// `signalModifiedKey` → `touchWatchedKey`: every client WATCHing the key will fail EXEC.
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        if let Some(child) = self.aof.child.as_mut() {
+            // What fork's copy-on-write would copy: the values changed while the child runs.
+            child.touched.insert((db, key.to_vec()));
+        }
         if self.watched_keys.is_empty() {
             return;
         }

@@ -110,6 +110,10 @@ fn increments_during_a_rewrite_are_kept() {
         }
         now += 100;
         e.cron(now);
+        // The simulated copy-on-write: `n` changed while the child ran, so its snapshot value
+        // (absent in the first round) counts: key (1) + string overhead (16) + "100" etc.
+        let cow = if round == 0 { 0 } else { 1 + 16 + (round * 100).to_string().len() as u64 };
+        assert_eq!(e.srv.aof.last_cow_size, cow, "round {round}");
         assert_eq!(e.execute_line(c, "DEBUG LOADAOF", now), Some(Reply::ok()));
         assert_eq!(e.execute_line(c, "GET n", now), Some(Reply::bulk(((round + 1) * 100).to_string())));
     }

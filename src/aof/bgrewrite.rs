@@ -28,6 +28,16 @@ pub struct RewriteChild {
     pub pid: u32,
     pub snapshot: Vec<Db>,
     pub started_ms: i64,
+    /// Keys the parent changed while the child ran: with fork, their pages would have been
+    /// copied (copy-on-write). Their size in the snapshot is the CoW figure.
+    pub touched: std::collections::HashSet<(usize, Vec<u8>)>,
+}
+
+impl RewriteChild {
+    /// Bytes "copied on write" so far: the snapshot's size of every value changed since.
+    pub fn cow_bytes(&self) -> u64 {
+        self.touched.iter().filter_map(|(db, key)| self.snapshot.get(*db)?.get(key).map(|v| (key.len() + v.approx_size()) as u64)).sum()
+    }
 }
 
 /// What BGREWRITEAOF answers.
@@ -60,7 +70,7 @@ impl Server {
         self.aof.rewrites += 1;
         self.aof.next_pid += 1;
         let pid = 1000 + self.aof.next_pid;
-        self.aof.child = Some(RewriteChild { pid, snapshot: self.dbs.clone(), started_ms: self.now_ms });
+        self.aof.child = Some(RewriteChild { pid, snapshot: self.dbs.clone(), started_ms: self.now_ms, touched: Default::default() });
         self.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {pid}"));
         Start::Started
     }
@@ -106,6 +116,10 @@ impl Server {
         self.auto_rewrite_check();
         let Some(child) = self.aof.child.take() else { return };
         let pid = child.pid;
+        let cow = child.cow_bytes();
+        self.aof.last_cow_size = cow;
+        let mb = cow / (1024 * 1024);
+        self.log(LogLevel::Notice, format!("Fork CoW for AOF rewrite: current {mb} MB, peak {mb} MB, average {mb} MB"));
         let result = self.run_rewrite_child(&child).and_then(|tmp| self.background_rewrite_done(&tmp));
         self.aof.last_rewrite_time_sec = Some((self.now_ms - child.started_ms) / 1000);
         match result {

@@ -81,6 +81,8 @@ pub struct Aof {
     pub consecutive_failures: u64,
     /// `aof_rewrite_time_last` in seconds; None before the first rewrite.
     pub last_rewrite_time_sec: Option<i64>,
+    /// `aof_last_cow_size`: bytes the last rewrite's simulated fork would have copied.
+    pub last_cow_size: u64,
     /// `aofRewriteLimited`'s state: the current delay and when the next try is allowed.
     pub(crate) limit_delay_minutes: i64,
     pub(crate) limit_next_time: i64,

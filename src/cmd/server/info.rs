@@ -227,8 +227,9 @@ fn memory(srv: &Server, out: &mut String) {
 fn persistence(srv: &Server, out: &mut String) {
     line(out, "loading", u8::from(srv.loading));
     line(out, "async_loading", 0);
-    line(out, "current_cow_peak", 0);
-    line(out, "current_cow_size", 0);
+    // The simulated CoW only grows while the child runs: its peak is its current size.
+    line(out, "current_cow_peak", srv.aof.child.as_ref().map_or(0, |c| c.cow_bytes()));
+    line(out, "current_cow_size", srv.aof.child.as_ref().map_or(0, |c| c.cow_bytes()));
     line(out, "current_cow_size_age", 0);
     line(out, "current_fork_perc", "0.00");
     line(out, "current_save_keys_processed", 0);
@@ -252,7 +253,7 @@ fn persistence(srv: &Server, out: &mut String) {
     line(out, "aof_rewrites", srv.aof.rewrites);
     line(out, "aof_rewrites_consecutive_failures", srv.aof.consecutive_failures);
     line(out, "aof_last_write_status", if srv.aof.write_status_ok() { "ok" } else { "err" });
-    line(out, "aof_last_cow_size", 0);
+    line(out, "aof_last_cow_size", srv.aof.last_cow_size);
     line(out, "module_fork_in_progress", 0);
     line(out, "module_fork_last_cow_size", 0);
     if srv.config.appendonly {
