@@ -31,6 +31,7 @@ pub mod aof;
 pub mod cmd;
 pub mod config;
 pub mod engine;
+pub mod fuzzing;
 pub mod keyspace;
 pub mod rdb;
 pub mod reply;

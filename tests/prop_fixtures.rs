@@ -1,186 +1,20 @@
 //! Replays every file of `tests/fixtures/corrupt/` through the decoder its name starts with (the
 //! cargo-fuzz target that found it, or a hand-made corrupt input), with the fuzz target's own
-//! assertions: a crasher found once stays fixed in `cargo test`.
+//! assertions (`aof_lab::fuzzing`, the code the targets run): a crasher found once stays fixed in `cargo test`.
 
 // Native only: proptest (and std::fs for fixtures) are not built for wasm32.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::borrow::Cow;
 use std::path::Path;
 
+use aof_lab::Config;
 use aof_lab::aof::AofManifest;
 use aof_lab::aof::check::{Mode, check};
 use aof_lab::aof::load::{AofStatus, load_single_append_only_file};
-use aof_lab::keyspace::digest::{dataset_digest, hex};
-use aof_lab::resp::{Limits, ProtocolError, encode_command, parse_command};
+use aof_lab::fuzzing::{TARGETS, drain, run};
+use aof_lab::resp::ProtocolError;
 use aof_lab::server::Server;
 use aof_lab::storage::{MemoryStorage, OpenMode, Storage};
-use aof_lab::{Config, Engine};
-
-const TARGETS: &[&str] = &["resp_decoder", "command_exec", "aof_loader", "manifest_parser", "rdb_reader", "check_fix"];
-
-fn drain(buf: &[u8], out: &mut Vec<Vec<Vec<u8>>>) -> (usize, Option<ProtocolError>) {
-    let mut pos = 0;
-    let mut args: Vec<Cow<[u8]>> = Vec::new();
-    loop {
-        match parse_command(&buf[pos..], &mut args, Limits::default()) {
-            Ok(None) => return (pos, None),
-            Ok(Some(n)) => {
-                assert!(n > 0, "parse_command consumed nothing");
-                pos += n;
-                if !args.is_empty() {
-                    out.push(args.iter().map(|a| a.to_vec()).collect());
-                }
-            }
-            Err(e) => return (pos, Some(e)),
-        }
-    }
-}
-
-/// The whole buffer, then byte by byte and in chunks of every size up to 17.
-fn resp_decoder(input: &[u8]) {
-    let mut whole = Vec::new();
-    let (_, whole_err) = drain(input, &mut whole);
-    for size in 1..=17 {
-        let mut pieces = Vec::new();
-        let mut querybuf = Vec::new();
-        let mut err = None;
-        for chunk in input.chunks(size) {
-            querybuf.extend_from_slice(chunk);
-            let (used, e) = drain(&querybuf, &mut pieces);
-            querybuf.drain(..used);
-            if e.is_some() {
-                err = e;
-                break;
-            }
-        }
-        assert_eq!(whole, pieces, "chunks of {size}");
-        assert_eq!(whole_err, err, "chunks of {size}");
-    }
-    for argv in &whole {
-        let mut enc = Vec::new();
-        encode_command(&mut enc, argv);
-        let mut args = Vec::new();
-        assert_eq!(parse_command(&enc, &mut args, Limits::default()), Ok(Some(enc.len())));
-        assert_eq!(&args.iter().map(|a| a.to_vec()).collect::<Vec<_>>(), argv);
-    }
-}
-
-fn too_big_number(arg: &[u8]) -> bool {
-    arg.split(|c| !c.is_ascii_digit()).any(|run| run.len() > 5)
-}
-
-/// Same decoding as fuzz/fuzz_targets/command_exec.rs.
-fn command_exec(data: &[u8]) {
-    let names: Vec<&str> = aof_lab::cmd::all_commands().map(|c| c.name).collect();
-    let mut now = 1_700_000_000_000i64;
-    let mut e = Engine::new(Config { appendonly: true, ..Default::default() }, now);
-    let clients = [e.connect(), e.connect()];
-    let mut replayable = true;
-    for line in data.split(|&c| c == b'\n').take(48) {
-        let Some((&sel, rest)) = line.split_first() else { continue };
-        let mut argv: Vec<&[u8]> = Vec::new();
-        if sel < 0xF0 {
-            argv.push(names[usize::from(sel) % names.len()].as_bytes());
-        }
-        argv.extend(rest.split(|&c| c == b' ').filter(|a| !a.is_empty()).take(8).map(|a| &a[..a.len().min(24)]));
-        if argv.is_empty() || argv.iter().any(|a| too_big_number(a)) {
-            continue;
-        }
-        // DEBUG LOADAOF reloads from the (never written) files and CONFIG SET can turn the
-        // AOF off: after those the propagated stream no longer describes the dataset.
-        replayable &= !argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"debug") || n.eq_ignore_ascii_case(b"config"));
-        now += i64::from(sel & 0x0f) * 7;
-        let _ = e.execute(clients[usize::from(sel >> 7)], &argv, now);
-        if sel & 0x30 == 0x30 {
-            e.cron(now);
-            let _ = e.take_unblocked();
-        }
-        e.before_sleep(now);
-    }
-    let aof = e.take_aof_buf();
-    let mut srv = Server::new(Config::default(), now);
-    let (status, _) = load_single_append_only_file(&mut srv, "appendonly.aof.1.incr.aof", &aof);
-    assert!(matches!(status, AofStatus::Ok | AofStatus::Empty), "propagated AOF does not load: {status:?}");
-    if replayable {
-        assert_eq!(
-            hex(&dataset_digest(&srv.dbs)),
-            hex(&dataset_digest(&e.srv.dbs)),
-            "the propagated AOF rebuilds another dataset:\n{}",
-            String::from_utf8_lossy(&aof)
-        );
-    }
-}
-
-fn aof_loader(data: &[u8]) {
-    for truncated in [true, false] {
-        let mut srv = Server::new(Config { aof_load_truncated: truncated, ..Default::default() }, 1_700_000_000_000);
-        let (status, valid) = load_single_append_only_file(&mut srv, "appendonly.aof.1.incr.aof", data);
-        assert!(valid <= data.len() as u64);
-        if !truncated {
-            assert_ne!(status, AofStatus::Truncated);
-        }
-    }
-}
-
-/// Redis 7.0.15 writes manifests it cannot read back: a line longer than
-/// `AOF_MANIFEST_LINE_MAX_LEN` (a long binary name, each byte quoted as `\xHH`), or a bare name
-/// holding a `'` (`sdsneedsrepr` does not quote it, `sdssplitargs` reads it as a quote), or an
-/// empty name (parsed from `''`, written bare: the line loses a field). The round trip is only
-/// asked of the others.
-fn redis_rereads(am: &AofManifest, bytes: &[u8]) -> bool {
-    let needs_repr =
-        |s: &str| s.bytes().any(|c| matches!(c, b'\\' | b'"' | b'\n' | b'\r' | b'\t' | 7 | 8 | b' ') || !(0x20..0x7f).contains(&c));
-    bytes.split_inclusive(|&c| c == b'\n').all(|l| l.len() <= aof_lab::aof::manifest::LINE_MAX_LEN)
-        && !am
-            .base
-            .iter()
-            .chain(&am.history)
-            .chain(&am.incr)
-            .any(|ai| ai.file_name.is_empty() || (ai.file_name.contains('\'') && !needs_repr(&ai.file_name)))
-}
-
-fn manifest_parser(data: &[u8]) {
-    if let Ok(am) = AofManifest::parse(data) {
-        let bytes = am.to_bytes();
-        if am.is_empty() || !redis_rereads(&am, &bytes) {
-            return;
-        }
-        let again = AofManifest::parse(&bytes).expect("a written manifest must parse");
-        assert_eq!(again, am);
-        assert_eq!(again.to_bytes(), bytes);
-    }
-}
-
-fn rdb_reader(data: &[u8]) {
-    if let Ok(info) = aof_lab::rdb::read_empty(data) {
-        assert!(info.len <= data.len());
-    }
-}
-
-fn check_fix(data: &[u8]) {
-    let name = "appendonly.aof";
-    let mut st = MemoryStorage::new();
-    st.open(name, OpenMode::Truncate).expect("open");
-    st.write_at(name, 0, data).expect("write");
-    let first = check(&mut st, name, Mode::Fix, &mut |_| true);
-    if first.output.contains("Successfully truncated AOF") {
-        let second = check(&mut st, name, Mode::Check, &mut |_| true);
-        assert_eq!(second.exit_code, 0, "fixed file still invalid:\n{}\n---\n{}", first.output, second.output);
-    }
-}
-
-fn run(target: &str, data: &[u8]) {
-    match target {
-        "resp_decoder" => resp_decoder(data),
-        "command_exec" => command_exec(data),
-        "aof_loader" => aof_loader(data),
-        "manifest_parser" => manifest_parser(data),
-        "rdb_reader" => rdb_reader(data),
-        "check_fix" => check_fix(data),
-        _ => unreachable!(),
-    }
-}
 
 #[test]
 fn every_corrupt_fixture_is_handled() {
