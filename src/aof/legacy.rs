@@ -81,8 +81,8 @@ impl RewriteBuffer {
             if !bytes.is_empty() {
                 self.blocks.push_back(Vec::new());
                 let numblocks = self.blocks.len();
-                if (numblocks + 1) % 10 == 0 {
-                    let level = if (numblocks + 1) % 100 == 0 { LogLevel::Warning } else { LogLevel::Notice };
+                if (numblocks + 1).is_multiple_of(10) {
+                    let level = if (numblocks + 1).is_multiple_of(100) { LogLevel::Warning } else { LogLevel::Notice };
                     log = Some((level, format!("Background AOF buffer size: {} MB", self.len() / (1024 * 1024))));
                 }
             }
