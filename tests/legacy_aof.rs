@@ -4,6 +4,7 @@
 //! buffer, and every failure leaves the old file authoritative and loadable.
 
 use aof_lab::aof::check::{self, Mode};
+use aof_lab::aof::inspect::RecordKind;
 use aof_lab::storage::{MemoryStorage, Storage};
 use aof_lab::{Config, Engine, Reply};
 
@@ -184,6 +185,13 @@ fn increments_during_a_stepped_rewrite_are_kept() {
         // redis-check-aof accepts the file.
         let report = check::check(e.srv.storage.as_mut(), "appendonly.aof", Mode::Check, &mut |_| false);
         assert_eq!(report.exit_code, 0, "{}", report.output);
+        // `aof-lab inspect` walks it: the preamble (or none), then commands, nothing invalid.
+        let dump = aof_lab::aof::inspect::dump(e.srv.storage.as_mut(), "appendonly.aof").unwrap();
+        let text = aof_lab::aof::inspect::to_text(&dump);
+        assert_eq!(dump.len(), 1);
+        assert!(!dump[0].records.iter().any(|r| matches!(r.kind, RecordKind::Invalid(_))), "{text}");
+        assert_eq!(matches!(dump[0].records.first().map(|r| &r.kind), Some(RecordKind::Rdb { version: 10 })), preamble);
+        assert!(text.contains("INCR"), "{text}");
         // And a restart loads the same dataset.
         let storage = e.take_storage();
         let mut e = open(cfg(true, preamble), storage);
