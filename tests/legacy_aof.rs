@@ -484,3 +484,49 @@ fn power_loss_during_and_after_a_rewrite() {
     }
     assert!(at_swap.is_some() && lost_after_swap > 3, "the window was observed ({lost_after_swap} turns)");
 }
+
+/// Automatic rewrite with 6.2's sizes: after a restart `aof_base_size` is the whole file, so
+/// the growth is counted from there (7.0 counts from the base alone).
+#[test]
+fn automatic_rewrite_counts_from_the_whole_file_after_restart() {
+    let mut config = cfg(true, false);
+    config.set("auto-aof-rewrite-min-size", "1kb", true).unwrap();
+    let mut e = open(config.clone(), Box::new(MemoryStorage::new()));
+    e.connect();
+    let mut now = T0;
+    for i in 0..30 {
+        turn(&mut e, &format!("SET key{i} {}", "v".repeat(40)), now);
+    }
+    let size = e.srv.storage.len("appendonly.aof").unwrap();
+    assert!(size > 1024);
+    let storage = e.take_storage();
+    let mut e = open(config, storage);
+    e.connect();
+    let i = info(&mut e, now);
+    assert_eq!(field(&i, "aof_base_size"), size.to_string());
+    // Just under 100% growth: nothing; one more write crosses it.
+    let mut n = 0;
+    while e.srv.storage.len("appendonly.aof").unwrap() + 60 < 2 * size {
+        turn(&mut e, &format!("SET more{n} {}", "w".repeat(20)), now);
+        n += 1;
+        now += 100;
+        e.cron(now);
+        assert!(e.srv.aof.child.is_none(), "no rewrite below 100% growth");
+    }
+    for _ in 0..3 {
+        turn(&mut e, &format!("SET more{n} {}", "w".repeat(20)), now);
+        n += 1;
+    }
+    now += 100;
+    e.cron(now);
+    let log = logs(&mut e);
+    assert!(log.iter().any(|l| l.starts_with("Starting automatic rewriting of AOF on 10") && l.ends_with("% growth")), "{log:?}");
+    for _ in 0..3 {
+        now += 100;
+        e.cron(now);
+    }
+    let i = info(&mut e, now);
+    assert_eq!(field(&i, "aof_rewrite_in_progress"), "0");
+    assert_eq!(field(&i, "aof_base_size"), e.srv.storage.len("appendonly.aof").unwrap().to_string());
+    assert!(logs(&mut e).contains(&"Background AOF rewrite finished successfully".to_string()));
+}
