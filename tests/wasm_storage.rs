@@ -254,6 +254,76 @@ async fn idb_failed_commit_reports_enospc_and_recovers() {
     wipe("indexeddb", ns).await;
 }
 
+/// A rename is one IndexedDB transaction: refused, it leaves both names as they were; the next
+/// `sync_dir` reports the failure and the one after stores the rename.
+#[wasm_bindgen_test]
+async fn idb_rename_is_all_or_nothing() {
+    let ns = "t-idb-rename";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    for (n, b) in [("m", &b"old"[..]), ("tmp", b"new")] {
+        s.open(n, OpenMode::Create).unwrap();
+        s.append(n, b).unwrap();
+        s.sync(n).unwrap();
+    }
+    d.committed().await.unwrap();
+    s.fail_next_commit();
+    s.rename("tmp", "m").unwrap();
+    assert_eq!(d.committed().await.unwrap_err().kind, ErrorKind::NoSpace);
+    let mut peek = idb(ns).await;
+    assert_eq!((peek.read_all("m").unwrap(), peek.read_all("tmp").unwrap()), (b"old".to_vec(), b"new".to_vec()), "nothing half-done");
+    drop(peek);
+    assert_eq!(s.sync_dir("").unwrap_err().kind, ErrorKind::NoSpace);
+    s.sync_dir("").unwrap();
+    d.committed().await.unwrap();
+    drop(s);
+    let mut s = idb(ns).await;
+    assert_eq!(s.list(None).unwrap(), vec!["m"]);
+    assert_eq!(s.read_all("m").unwrap(), b"new");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn layers_show_what_is_durable() {
+    let layer = |l: Vec<aof_lab::storage::memory::FileLayers>| {
+        l.into_iter().map(|f| (f.name, f.len, f.durable_len, f.durable_name)).collect::<Vec<_>>()
+    };
+    let ns = "t-layers";
+    wipe("opfs", ns).await;
+    let mut s = opfs(ns).await;
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"hello").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 0, true)]);
+    s.sync("f").unwrap();
+    s.append("f", b" world").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 5, true)]);
+    s.write_at("f", 2, b"L").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 2, true)]);
+    drop(s);
+    wipe("opfs", ns).await;
+
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"hello").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 0, false)]);
+    s.sync("f").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 0, false)], "issued, not committed");
+    d.committed().await.unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 5, true)]);
+    s.append("f", b" world").unwrap();
+    s.write_at("f", 2, b"L").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 2, true)]);
+    s.sync("f").unwrap();
+    d.committed().await.unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 11, true)]);
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
 /// The mirror is the page cache: what was never synced is gone after the worker's storage is.
 #[wasm_bindgen_test]
 async fn idb_unsynced_bytes_and_names_are_lost() {

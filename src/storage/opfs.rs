@@ -49,6 +49,7 @@ use web_sys::{FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDire
 use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
 use super::browser::{self, js_error, wait};
+use super::memory::FileLayers;
 use super::{Error, ErrorKind, OpenMode, Result, Storage};
 
 /// Bytes before a logical file's data in each physical file.
@@ -75,6 +76,8 @@ struct Slot {
     /// Length of the logical file (the physical size minus the header), kept here so that an
     /// append costs one JS call.
     len: u64,
+    /// Bytes from the start unchanged since the last `flush()`: what the browser guarantees.
+    durable_len: u64,
     /// A slot whose on-disk header could not be freed: it may still name an old file, so it is
     /// not reused until a later `ensure_capacity` frees it.
     zombie: bool,
@@ -220,7 +223,8 @@ impl OpfsStorage {
             if name.is_some() {
                 claims.push((seq, i));
             }
-            s.slots.push(Slot { file, handle, name, len: size.saturating_sub(HEADER_SIZE), zombie: false });
+            let len = size.saturating_sub(HEADER_SIZE);
+            s.slots.push(Slot { file, handle, name, len, durable_len: len, zombie: false });
         }
         // Highest seq first: when two slots name the same file (a rename interrupted between
         // its two header writes), the later header wins and the other slot is freed.
@@ -257,6 +261,21 @@ impl OpfsStorage {
     /// Free slots now (an `open(Create)` of a new name takes one, as does `create_dir`).
     pub fn free_slots(&self) -> usize {
         self.slots.iter().filter(|s| s.name.is_none() && !s.zombie).count()
+    }
+
+    /// Per file, the layers the lab shows: `len` is what reads see, `durable_len` the prefix
+    /// unchanged since the last `flush()`; names are always durable (headers are flushed).
+    pub fn layers(&self) -> Vec<FileLayers> {
+        self.names
+            .iter()
+            .filter(|(n, _)| !n.ends_with('/'))
+            .map(|(n, &i)| FileLayers {
+                name: n.clone(),
+                len: self.slots[i].len,
+                durable_len: self.slots[i].durable_len,
+                durable_name: true,
+            })
+            .collect()
     }
 
     /// Physical files in the pool.
@@ -303,13 +322,14 @@ impl OpfsStorage {
         let file = slot_file(self.slots.len());
         // A new file: nobody else can hold it, but a stale one left by a crash may exist.
         let handle = acquire(&self.dir, &file, true, browser::wall_ms()).await?;
-        self.slots.push(Slot { file, handle, name: None, len: 0, zombie: false });
+        self.slots.push(Slot { file, handle, name: None, len: 0, durable_len: 0, zombie: false });
         let i = self.slots.len() - 1;
         self.free_slot(i)
     }
 
+    /// The slot of a file (never of a directory marker `dir/`).
     fn slot_of(&self, name: &str) -> Result<usize> {
-        self.names.get(name).copied().ok_or_else(|| Error::not_found(name))
+        self.names.get(name).copied().filter(|_| !name.ends_with('/')).ok_or_else(|| Error::not_found(name))
     }
 
     fn used_bytes(&self) -> u64 {
@@ -347,6 +367,7 @@ impl OpfsStorage {
         let name = slot.name.as_deref().unwrap_or("");
         slot.handle.truncate_with_f64((HEADER_SIZE + len) as f64).map_err(|e| js_error(e, name))?;
         slot.len = len;
+        slot.durable_len = slot.durable_len.min(len);
         Ok(())
     }
 
@@ -363,6 +384,7 @@ impl OpfsStorage {
             self.slots[i].handle.truncate_with_f64(HEADER_SIZE as f64).map_err(|e| js_error(e, name))?;
             self.slots[i].len = 0;
         }
+        self.slots[i].durable_len = 0;
         self.write_header(i, Some(name))?;
         self.slots[i].name = Some(name.to_string());
         self.names.insert(name.to_string(), i);
@@ -438,6 +460,7 @@ impl Storage for OpfsStorage {
             return Err(Error::new(ErrorKind::NoSpace, format!("{name}: No space left on device")));
         }
         slot.len = slot.len.max(offset + written);
+        slot.durable_len = slot.durable_len.min(offset);
         Ok(written as usize)
     }
 
@@ -453,12 +476,15 @@ impl Storage for OpfsStorage {
     }
 
     fn sync(&mut self, name: &str) -> Result<()> {
-        let slot = &self.slots[self.slot_of(name)?];
+        let i = self.slot_of(name)?;
+        let slot = &mut self.slots[i];
         slot.handle.flush().map_err(|e| {
             let e = js_error(e, name);
             // A failed flush is EIO to the engine, whatever the browser called it.
             if e.kind == ErrorKind::NoSpace { e } else { Error::new(ErrorKind::Io, e.message) }
-        })
+        })?;
+        slot.durable_len = slot.len;
+        Ok(())
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<()> {
