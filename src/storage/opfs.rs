@@ -153,24 +153,60 @@ fn slot_file(i: usize) -> String {
     format!("slot-{i:04}")
 }
 
-/// Gets the sync access handle of `file`, retrying with backoff while another context holds it
-/// (`NoModificationAllowedError`) until `deadline` (wall ms).
-async fn acquire(dir: &FileSystemDirectoryHandle, file: &str, create: bool, deadline: f64) -> Result<FileSystemSyncAccessHandle> {
+/// Opens the sync access handles of `files` concurrently: each OPFS call is a round trip to the
+/// browser's storage process (some 50 ms each in Firefox), so a pool opens in about the time
+/// of one. Missing files (without `create`) come back as NotFound. A handle another context
+/// still holds (`NoModificationAllowedError`) is retried with backoff until `deadline` (wall ms).
+async fn acquire_all(
+    dir: &FileSystemDirectoryHandle,
+    files: &[String],
+    create: bool,
+    deadline: f64,
+) -> Vec<Result<FileSystemSyncAccessHandle>> {
     let opts = FileSystemGetFileOptions::new();
     opts.set_create(create);
-    let fh: FileSystemFileHandle = wait(dir.get_file_handle_with_options(file, &opts), file).await?.unchecked_into();
+    let lookups: Vec<_> = files.iter().map(|f| dir.get_file_handle_with_options(f, &opts)).collect();
+    let mut found = Vec::with_capacity(files.len());
+    for (f, p) in files.iter().zip(lookups) {
+        found.push(wait(p, f).await.map(|v| v.unchecked_into::<FileSystemFileHandle>()));
+    }
+    let attempts: Vec<_> = found.iter().map(|fh| fh.as_ref().ok().map(|fh| fh.create_sync_access_handle())).collect();
+    let mut out = Vec::with_capacity(files.len());
+    for ((f, fh), attempt) in files.iter().zip(found).zip(attempts) {
+        out.push(match (fh, attempt) {
+            (Err(e), _) => Err(e),
+            (Ok(fh), Some(first)) => match wait(first, f).await {
+                Ok(h) => Ok(h.unchecked_into()),
+                Err(e) if e.kind == ErrorKind::Unavailable => retry(&fh, f, deadline).await,
+                Err(e) => Err(e),
+            },
+            (Ok(_), None) => Err(Error::new(ErrorKind::Io, format!("{f}: no handle"))),
+        });
+    }
+    out
+}
+
+/// `(physical size, seq, name)` of a slot.
+fn read_header(handle: &FileSystemSyncAccessHandle, file: &str) -> Result<(u64, u64, Option<String>)> {
+    let size = handle.get_size().map_err(|e| js_error(e, file))? as u64;
+    let mut header = vec![0u8; size.min(HEADER_SIZE) as usize];
+    handle.read_with_u8_array_and_options(&mut header, &physical(0)).map_err(|e| js_error(e, file))?;
+    let (seq, name) = decode_header(&header);
+    Ok((size, seq, name))
+}
+
+async fn retry(fh: &FileSystemFileHandle, file: &str, deadline: f64) -> Result<FileSystemSyncAccessHandle> {
     let mut backoff = 10;
     loop {
+        if browser::wall_ms() >= deadline {
+            return Err(Error::new(ErrorKind::Unavailable, format!("OPFS: {file} is locked by another worker or tab")));
+        }
+        let left = (deadline - browser::wall_ms()).max(1.0) as u32;
+        browser::sleep(backoff.min(left)).await;
+        backoff = (backoff * 2).min(400);
         match wait(fh.create_sync_access_handle(), file).await {
             Ok(h) => return Ok(h.unchecked_into()),
-            Err(e) if e.kind == ErrorKind::Unavailable && browser::wall_ms() < deadline => {
-                let left = (deadline - browser::wall_ms()).max(1.0) as u32;
-                browser::sleep(backoff.min(left)).await;
-                backoff = (backoff * 2).min(400);
-            }
-            Err(e) if e.kind == ErrorKind::Unavailable => {
-                return Err(Error::new(ErrorKind::Unavailable, format!("OPFS: {file} is locked by another worker or tab ({e})")));
-            }
+            Err(e) if e.kind == ErrorKind::Unavailable => {}
             Err(e) => return Err(e),
         }
     }
@@ -205,26 +241,50 @@ impl OpfsStorage {
             capacity: None,
             closed: false,
         };
-        // Slots are numbered from 0 without gaps (they are never removed).
+        // Slots are numbered from 0 without gaps (they are never removed); look them up a
+        // batch at a time.
         let mut claims: Vec<(u64, usize)> = Vec::new();
-        loop {
-            let file = slot_file(s.slots.len());
-            let handle = match acquire(&s.dir, &file, false, deadline).await {
-                Ok(h) => h,
-                Err(e) if e.kind == ErrorKind::NotFound => break,
-                Err(e) => return Err(e), // Drop closes the handles already taken.
-            };
-            let size = handle.get_size().map_err(|e| js_error(e, &file))? as u64;
-            let mut header = vec![0u8; (size.min(HEADER_SIZE)) as usize];
-            handle.read_with_u8_array_and_options(&mut header, &physical(0)).map_err(|e| js_error(e, &file))?;
-            let (seq, name) = decode_header(&header);
-            s.seq = s.seq.max(seq);
-            let i = s.slots.len();
-            if name.is_some() {
-                claims.push((seq, i));
+        let mut failure = None;
+        'batches: loop {
+            let files: Vec<String> = (s.slots.len()..s.slots.len() + 16).map(slot_file).collect();
+            let got_all = acquire_all(&s.dir, &files, false, deadline).await;
+            for (file, got) in files.into_iter().zip(got_all) {
+                let handle = match got {
+                    Ok(h) if failure.is_none() => h,
+                    Ok(h) => {
+                        h.close();
+                        continue;
+                    }
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        failure.get_or_insert(None);
+                        continue;
+                    }
+                    Err(e) => {
+                        failure = Some(Some(e));
+                        continue;
+                    }
+                };
+                let (size, seq, name) = match read_header(&handle, &file) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        handle.close();
+                        failure = Some(Some(e));
+                        continue;
+                    }
+                };
+                s.seq = s.seq.max(seq);
+                let i = s.slots.len();
+                if name.is_some() {
+                    claims.push((seq, i));
+                }
+                let len = size.saturating_sub(HEADER_SIZE);
+                s.slots.push(Slot { file, handle, name, len, durable_len: len, zombie: false });
             }
-            let len = size.saturating_sub(HEADER_SIZE);
-            s.slots.push(Slot { file, handle, name, len, durable_len: len, zombie: false });
+            match failure {
+                None => continue 'batches,
+                Some(None) => break 'batches,
+                Some(Some(e)) => return Err(e), // Drop closes the handles already taken.
+            }
         }
         // Highest seq first: when two slots name the same file (a rename interrupted between
         // its two header writes), the later header wins and the other slot is freed.
@@ -238,8 +298,8 @@ impl OpfsStorage {
             s.slots[i].name = None;
             s.free_slot(i)?;
         }
-        while s.slots.len() < INITIAL_SLOTS {
-            s.add_slot().await?;
+        if s.slots.len() < INITIAL_SLOTS {
+            s.add_slots(INITIAL_SLOTS - s.slots.len()).await?;
         }
         Ok(s)
     }
@@ -252,8 +312,9 @@ impl OpfsStorage {
                 self.slots[i].zombie = false;
             }
         }
-        while self.free_slots() < SPARE_SLOTS {
-            self.add_slot().await?;
+        let missing = SPARE_SLOTS.saturating_sub(self.free_slots());
+        if missing > 0 {
+            self.add_slots(missing).await?;
         }
         Ok(())
     }
@@ -318,13 +379,31 @@ impl OpfsStorage {
         }
     }
 
-    async fn add_slot(&mut self) -> Result<()> {
-        let file = slot_file(self.slots.len());
-        // A new file: nobody else can hold it, but a stale one left by a crash may exist.
-        let handle = acquire(&self.dir, &file, true, browser::wall_ms()).await?;
-        self.slots.push(Slot { file, handle, name: None, len: 0, durable_len: 0, zombie: false });
-        let i = self.slots.len() - 1;
-        self.free_slot(i)
+    /// Creates `n` more physical files (concurrently) and frees them.
+    async fn add_slots(&mut self, n: usize) -> Result<()> {
+        let files: Vec<String> = (self.slots.len()..self.slots.len() + n).map(slot_file).collect();
+        // New files: nobody else can hold them (a stale one left by a crash is reused).
+        let mut failure = None;
+        for (file, got) in files.iter().zip(acquire_all(&self.dir, &files, true, browser::wall_ms()).await) {
+            match got {
+                // Only a prefix without gaps joins the pool (slots are numbered densely).
+                Ok(handle) if failure.is_none() => {
+                    self.slots.push(Slot { file: file.clone(), handle, name: None, len: 0, durable_len: 0, zombie: false });
+                    let i = self.slots.len() - 1;
+                    if let Err(e) = self.free_slot(i) {
+                        failure = Some(e);
+                    }
+                }
+                Ok(handle) => handle.close(),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The slot of a file (never of a directory marker `dir/`).
