@@ -223,6 +223,14 @@ impl OpfsStorage {
     /// [`OpfsStorage::open`] with another lock-wait budget (0: one try).
     pub async fn open_with_lock_wait(namespace: &str, lock_wait_ms: u32) -> Result<OpfsStorage> {
         browser::check_namespace(namespace)?;
+        // Sync access handles exist only in dedicated workers (and not in every browser):
+        // calling the missing method would throw through the wasm frames.
+        if !js_sys::Reflect::has(&js_sys::global(), &"FileSystemSyncAccessHandle".into()).unwrap_or(false) {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                "OPFS sync access handles are not available here (they need a dedicated worker)",
+            ));
+        }
         let deadline = browser::wall_ms() + lock_wait_ms as f64;
         let root: FileSystemDirectoryHandle = wait(browser::storage_manager()?.get_directory(), "OPFS root").await?.unchecked_into();
         let create = FileSystemGetDirectoryOptions::new();
