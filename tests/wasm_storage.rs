@@ -158,9 +158,22 @@ async fn opfs_pool_runs_out_then_grows() {
     s.open("d/more", OpenMode::Create).unwrap();
     s.append("d/more", b"more").unwrap();
     s.sync("d/more").unwrap();
+    // That creation left fewer than SPARE_SLOTS free: the storage tops up in the background.
+    assert_eq!(s.free_slots(), opfs::SPARE_SLOTS - 1);
+    let pool = s.pool();
+    for _ in 0..100 {
+        if pool.free_slots() == opfs::SPARE_SLOTS {
+            break;
+        }
+        browser::sleep(20).await;
+    }
+    assert_eq!(pool.free_slots(), opfs::SPARE_SLOTS, "topped up by itself");
+    let grown = opfs::INITIAL_SLOTS + opfs::SPARE_SLOTS + 1;
+    assert_eq!(s.pool_size(), grown);
     drop(s);
+    assert!(pool.ensure_capacity().await.is_err(), "the handle is inert once the storage is gone");
     let mut s = opfs(ns).await;
-    assert_eq!(s.pool_size(), opfs::INITIAL_SLOTS + opfs::SPARE_SLOTS, "the grown pool is found again");
+    assert_eq!(s.pool_size(), grown, "the grown pool is found again");
     for n in &made {
         assert_eq!(s.read_all(n).unwrap(), n.as_bytes());
     }
@@ -411,6 +424,67 @@ async fn engine_restarts(open: impl AsyncFn() -> (Box<dyn Storage>, Option<idb::
             Reply::Int(4)
         ]
     );
+}
+
+/// BGREWRITEAOF on a real backend: temp files, renames into `appendonlydir`, manifest swaps
+/// and history removal; then a restart loads the rewritten files to the same dataset.
+async fn engine_rewrites_then_restarts(open: impl AsyncFn() -> (Box<dyn Storage>, Option<idb::IdbDurability>)) {
+    let (storage, durable) = open().await;
+    let mut e = start(storage);
+    run(&mut e, &["SET s v", "RPUSH l a b c", "HSET h f v", "SADD set 1 2 3", "ZADD z 1 a 2 b", "SELECT 3", "SET x y"]);
+    let mut now = NOW;
+    for round in 0..2 {
+        let c = e.connect();
+        assert_eq!(e.execute_line(c, "BGREWRITEAOF", now), Some(Reply::status("Background append only file rewriting started")));
+        e.before_sleep(now);
+        run(&mut e, &["INCR during", "SET late 1"]);
+        // Let a background top-up of the OPFS pool run, as the worker's event loop would.
+        browser::sleep(1).await;
+        now += 100;
+        e.cron(now);
+        e.before_sleep(now);
+        assert_eq!(e.srv.aof.rewrites, round + 1);
+    }
+    let manifest = e.srv.storage.read_all("appendonlydir/appendonly.aof.manifest").unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&manifest),
+        "file appendonly.aof.3.base.rdb seq 3 type b\nfile appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    assert_eq!(
+        e.srv.storage.list(Some("appendonlydir")).unwrap(),
+        ["appendonlydir/appendonly.aof.3.base.rdb", "appendonlydir/appendonly.aof.3.incr.aof", "appendonlydir/appendonly.aof.manifest"],
+        "history removed"
+    );
+    let digest = run(&mut e, &["DEBUG DIGEST"]);
+    if let Some(d) = &durable {
+        d.committed().await.expect("committed");
+    }
+    drop(e);
+    let (storage, _) = open().await;
+    let mut e = start(storage);
+    assert_eq!(run(&mut e, &["DEBUG DIGEST"]), digest, "the same dataset after a restart");
+    assert_eq!(run(&mut e, &["GET during", "SELECT 3", "GET x"]), [Reply::bulk("2"), Reply::ok(), Reply::bulk("y")]);
+}
+
+#[wasm_bindgen_test]
+async fn engine_rewrites_on_opfs() {
+    let ns = "t-opfs-rewrite";
+    wipe("opfs", ns).await;
+    engine_rewrites_then_restarts(async || (Box::new(opfs(ns).await) as Box<dyn Storage>, None)).await;
+    wipe("opfs", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn engine_rewrites_on_indexeddb() {
+    let ns = "t-idb-rewrite";
+    wipe("indexeddb", ns).await;
+    engine_rewrites_then_restarts(async || {
+        let s = idb(ns).await;
+        let d = s.durability();
+        (Box::new(s) as Box<dyn Storage>, Some(d))
+    })
+    .await;
+    wipe("indexeddb", ns).await;
 }
 
 #[wasm_bindgen_test]

@@ -470,22 +470,9 @@ impl IdbStorage {
         self.inner.borrow_mut().fail_next_commit = true;
     }
 
-    /// Per file, the layers the lab shows: `len` is the mirror (lost with the worker),
-    /// `durable_len` the prefix committed transactions hold, `durable_name` whether the name
-    /// is committed (false while a transaction that writes names is in flight).
+    /// Per file, the layers the lab shows; see [`IdbDurability::layers`].
     pub fn layers(&self) -> Vec<FileLayers> {
-        let inner = self.inner.borrow();
-        let settled = inner.in_flight.iter().all(|t| t.ino.is_some());
-        inner
-            .files
-            .iter()
-            .map(|(name, f)| FileLayers {
-                name: name.clone(),
-                len: f.data.len() as u64,
-                durable_len: f.durable_len as u64,
-                durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.ino == Some(f.ino)),
-            })
-            .collect()
+        self.durability().layers()
     }
 
     /// Readwrite transactions issued since open.
@@ -543,6 +530,24 @@ impl IdbDurability {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Per file, the layers the lab shows: `len` is the mirror (lost with the worker),
+    /// `durable_len` the prefix committed transactions hold, `durable_name` whether the name
+    /// is committed (false while a transaction that writes names is in flight).
+    pub fn layers(&self) -> Vec<FileLayers> {
+        let inner = self.inner.borrow();
+        let settled = inner.in_flight.iter().all(|t| t.ino.is_some());
+        inner
+            .files
+            .iter()
+            .map(|(name, f)| FileLayers {
+                name: name.clone(),
+                len: f.data.len() as u64,
+                durable_len: f.durable_len as u64,
+                durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.ino == Some(f.ino)),
+            })
+            .collect()
     }
 
     /// Transactions issued and not yet settled.

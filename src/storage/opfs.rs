@@ -33,16 +33,19 @@
 //! * Directories are implicit in names; a directory that exists without files is a slot named
 //!   `dir/`.
 //!
-//! The pool starts with [`INITIAL_SLOTS`] files and cannot grow synchronously: a host awaits
-//! [`OpfsStorage::ensure_capacity`] between event-loop turns to keep [`SPARE_SLOTS`] free. An
+//! The pool starts with [`INITIAL_SLOTS`] files and cannot grow synchronously: when a creation
+//! leaves fewer than [`SPARE_SLOTS`] free, the storage starts a background top-up (it lands
+//! between event-loop turns), and a host can await [`OpfsPool::ensure_capacity`] to be sure. An
 //! `open(Create)` with no free slot fails with ENOSPC.
 //!
 //! Compared with a disk: the browser decides when written bytes reach the disk; `flush()` is
 //! the only guarantee, so the model's page cache stays the model's. A quota error
 //! (`QuotaExceededError`) is ENOSPC and writes nothing.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use web_sys::{FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions, FileSystemGetFileOptions};
@@ -83,7 +86,20 @@ struct Slot {
     zombie: bool,
 }
 
+/// The storage the engine owns. The pool lives behind an `Rc` shared with the [`OpfsPool`]
+/// handles a host keeps after boxing the storage into the engine.
 pub struct OpfsStorage {
+    pool: Rc<RefCell<Pool>>,
+}
+
+/// A clonable handle on the pool of an [`OpfsStorage`]: what the worker keeps to top the pool
+/// up between turns and to show the layers. Inert once the storage is dropped.
+#[derive(Clone)]
+pub struct OpfsPool {
+    pool: Rc<RefCell<Pool>>,
+}
+
+struct Pool {
     namespace: String,
     dir: FileSystemDirectoryHandle,
     slots: Vec<Slot>,
@@ -94,6 +110,8 @@ pub struct OpfsStorage {
     /// A simulated quota on the logical files' bytes (tests; None = the browser's own).
     capacity: Option<u64>,
     closed: bool,
+    /// A top-up is creating files (one at a time: slot numbers are dense).
+    growing: bool,
 }
 
 fn parent(name: &str) -> Option<&str> {
@@ -240,7 +258,7 @@ impl OpfsStorage {
         let dir: FileSystemDirectoryHandle =
             wait(base.get_directory_handle_with_options(namespace, &create), namespace).await?.unchecked_into();
 
-        let mut s = OpfsStorage {
+        let mut s = Pool {
             namespace: namespace.to_string(),
             dir,
             slots: Vec::new(),
@@ -248,6 +266,7 @@ impl OpfsStorage {
             seq: 0,
             capacity: None,
             closed: false,
+            growing: false,
         };
         // Slots are numbered from 0 without gaps (they are never removed); look them up a
         // batch at a time.
@@ -306,35 +325,154 @@ impl OpfsStorage {
             s.slots[i].name = None;
             s.free_slot(i)?;
         }
-        if s.slots.len() < INITIAL_SLOTS {
-            s.add_slots(INITIAL_SLOTS - s.slots.len()).await?;
-        }
-        Ok(s)
+        let missing = INITIAL_SLOTS.saturating_sub(s.slots.len());
+        let pool = Rc::new(RefCell::new(s));
+        grow(&pool, missing).await?;
+        Ok(OpfsStorage { pool })
     }
 
-    /// Tops the pool up to [`SPARE_SLOTS`] free slots (and retries freeing zombie slots). Opening
-    /// a physical file is asynchronous: a host awaits this between event-loop turns.
+    /// A clonable handle on the pool (top-ups, layers) for the host.
+    pub fn pool(&self) -> OpfsPool {
+        OpfsPool { pool: self.pool.clone() }
+    }
+
+    /// See [`OpfsPool::ensure_capacity`].
     pub async fn ensure_capacity(&mut self) -> Result<()> {
-        for i in 0..self.slots.len() {
-            if self.slots[i].zombie && self.free_slot(i).is_ok() {
-                self.slots[i].zombie = false;
+        self.pool().ensure_capacity().await
+    }
+    pub fn free_slots(&self) -> usize {
+        self.pool.borrow().free_slots()
+    }
+    pub fn layers(&self) -> Vec<FileLayers> {
+        self.pool.borrow().layers()
+    }
+    pub fn pool_size(&self) -> usize {
+        self.pool.borrow().slots.len()
+    }
+    pub fn namespace(&self) -> String {
+        self.pool.borrow().namespace.clone()
+    }
+    /// Simulates a quota: writes and truncations that would make the logical files hold more
+    /// than `bytes` fail as a `QuotaExceededError` would (short write, then ENOSPC). For tests
+    /// and the crash lab; a real quota error is handled the same way.
+    pub fn set_capacity(&mut self, bytes: Option<u64>) {
+        self.pool.borrow_mut().capacity = bytes;
+    }
+
+    /// Releases every sync access handle (also done on drop): another worker may open the
+    /// namespace afterwards.
+    pub fn close(self) {}
+
+    /// For crash tests: performs only the first, durable step of `rename(from, to)` (the new
+    /// header of `from`'s slot) and stops, as a crash between the two steps would. Close and
+    /// reopen to see what the crash left.
+    #[doc(hidden)]
+    pub fn rename_interrupted(&mut self, from: &str, to: &str) -> Result<()> {
+        let mut p = self.pool.borrow_mut();
+        let i = p.slot_of(from)?;
+        p.write_header(i, Some(to))
+    }
+
+    /// After an operation that took a slot: start a top-up in the background when few are left
+    /// (the next turn's `open(Create)` finds them).
+    fn top_up_soon(&self) {
+        let p = self.pool.borrow();
+        if p.growing || p.closed || p.free_slots() >= SPARE_SLOTS {
+            return;
+        }
+        drop(p);
+        let pool = self.pool();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = pool.ensure_capacity().await;
+        });
+    }
+}
+
+impl OpfsPool {
+    /// Tops the pool up to [`SPARE_SLOTS`] free slots (and retries freeing zombie slots).
+    /// Opening a physical file is asynchronous, so the storage starts a top-up by itself when a
+    /// creation leaves fewer than [`SPARE_SLOTS`]; a host may also await this between turns
+    /// (e.g. before a rewrite) to be sure.
+    pub async fn ensure_capacity(&self) -> Result<()> {
+        let missing = {
+            let mut p = self.pool.borrow_mut();
+            if p.closed {
+                return Err(Error::new(ErrorKind::Unavailable, "OPFS storage is closed"));
+            }
+            for i in 0..p.slots.len() {
+                if p.slots[i].zombie && p.free_slot(i).is_ok() {
+                    p.slots[i].zombie = false;
+                }
+            }
+            SPARE_SLOTS.saturating_sub(p.free_slots())
+        };
+        grow(&self.pool, missing).await
+    }
+    pub fn free_slots(&self) -> usize {
+        self.pool.borrow().free_slots()
+    }
+    /// Per file, the layers the lab shows; see [`OpfsStorage::layers`].
+    pub fn layers(&self) -> Vec<FileLayers> {
+        self.pool.borrow().layers()
+    }
+    pub fn pool_size(&self) -> usize {
+        self.pool.borrow().slots.len()
+    }
+}
+
+/// Creates `n` more physical files (concurrently) and frees them; no borrow of the pool is held
+/// while the browser opens them, so the engine keeps running meanwhile.
+async fn grow(pool: &Rc<RefCell<Pool>>, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let (dir, files) = {
+        let mut p = pool.borrow_mut();
+        if p.closed {
+            return Err(Error::new(ErrorKind::Unavailable, "OPFS storage is closed"));
+        }
+        if p.growing {
+            return Ok(());
+        }
+        p.growing = true;
+        (p.dir.clone(), (p.slots.len()..p.slots.len() + n).map(slot_file).collect::<Vec<_>>())
+    };
+    // New files: nobody else can hold them (a stale one left by a crash is reused).
+    let got = acquire_all(&dir, &files, true, browser::wall_ms()).await;
+    let mut p = pool.borrow_mut();
+    p.growing = false;
+    let mut failure = p.closed.then(|| Error::new(ErrorKind::Unavailable, "OPFS storage is closed"));
+    for (file, got) in files.into_iter().zip(got) {
+        match got {
+            // Only a prefix without gaps joins the pool (slots are numbered densely).
+            Ok(handle) if failure.is_none() => {
+                p.slots.push(Slot { file, handle, name: None, len: 0, durable_len: 0, zombie: false });
+                let i = p.slots.len() - 1;
+                if let Err(e) = p.free_slot(i) {
+                    failure = Some(e);
+                }
+            }
+            Ok(handle) => handle.close(),
+            Err(e) => {
+                failure.get_or_insert(e);
             }
         }
-        let missing = SPARE_SLOTS.saturating_sub(self.free_slots());
-        if missing > 0 {
-            self.add_slots(missing).await?;
-        }
-        Ok(())
     }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
 
+impl Pool {
     /// Free slots now (an `open(Create)` of a new name takes one, as does `create_dir`).
-    pub fn free_slots(&self) -> usize {
+    fn free_slots(&self) -> usize {
         self.slots.iter().filter(|s| s.name.is_none() && !s.zombie).count()
     }
 
     /// Per file, the layers the lab shows: `len` is what reads see, `durable_len` the prefix
     /// unchanged since the last `flush()`; names are always durable (headers are flushed).
-    pub fn layers(&self) -> Vec<FileLayers> {
+    fn layers(&self) -> Vec<FileLayers> {
         self.names
             .iter()
             .filter(|(n, _)| !n.ends_with('/'))
@@ -347,70 +485,12 @@ impl OpfsStorage {
             .collect()
     }
 
-    /// Physical files in the pool.
-    pub fn pool_size(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    /// Simulates a quota: writes and truncations that would make the logical files hold more
-    /// than `bytes` fail as a `QuotaExceededError` would (short write, then ENOSPC). For tests
-    /// and the crash lab; a real quota error is handled the same way.
-    pub fn set_capacity(&mut self, bytes: Option<u64>) {
-        self.capacity = bytes;
-    }
-
-    /// Releases every sync access handle (also done on drop): another worker may open the
-    /// namespace afterwards.
-    pub fn close(mut self) {
-        self.close_handles();
-    }
-
-    /// For crash tests: performs only the first, durable step of `rename(from, to)` (the new
-    /// header of `from`'s slot) and stops, as a crash between the two steps would. Close and
-    /// reopen to see what the crash left.
-    #[doc(hidden)]
-    pub fn rename_interrupted(&mut self, from: &str, to: &str) -> Result<()> {
-        let i = self.slot_of(from)?;
-        self.write_header(i, Some(to))
-    }
-
     fn close_handles(&mut self) {
         if !self.closed {
             for s in &self.slots {
                 s.handle.close();
             }
             self.closed = true;
-        }
-    }
-
-    /// Creates `n` more physical files (concurrently) and frees them.
-    async fn add_slots(&mut self, n: usize) -> Result<()> {
-        let files: Vec<String> = (self.slots.len()..self.slots.len() + n).map(slot_file).collect();
-        // New files: nobody else can hold them (a stale one left by a crash is reused).
-        let mut failure = None;
-        for (file, got) in files.iter().zip(acquire_all(&self.dir, &files, true, browser::wall_ms()).await) {
-            match got {
-                // Only a prefix without gaps joins the pool (slots are numbered densely).
-                Ok(handle) if failure.is_none() => {
-                    self.slots.push(Slot { file: file.clone(), handle, name: None, len: 0, durable_len: 0, zombie: false });
-                    let i = self.slots.len() - 1;
-                    if let Err(e) = self.free_slot(i) {
-                        failure = Some(e);
-                    }
-                }
-                Ok(handle) => handle.close(),
-                Err(e) => {
-                    failure.get_or_insert(e);
-                }
-            }
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(()),
         }
     }
 
@@ -479,13 +559,69 @@ impl OpfsStorage {
     }
 }
 
-impl Drop for OpfsStorage {
+impl Drop for Pool {
     fn drop(&mut self) {
         self.close_handles();
     }
 }
 
+impl Drop for OpfsStorage {
+    fn drop(&mut self) {
+        self.pool.borrow_mut().close_handles();
+    }
+}
+
 impl Storage for OpfsStorage {
+    fn kind(&self) -> &'static str {
+        "opfs"
+    }
+    fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
+        let r = self.pool.borrow_mut().open(name, mode);
+        self.top_up_soon();
+        r
+    }
+    fn exists(&self, name: &str) -> bool {
+        self.pool.borrow().exists(name)
+    }
+    fn len(&self, name: &str) -> Result<u64> {
+        self.pool.borrow().len(name)
+    }
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.pool.borrow_mut().read_at(name, offset, buf)
+    }
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<usize> {
+        self.pool.borrow_mut().write_at(name, offset, bytes)
+    }
+    fn truncate(&mut self, name: &str, len: u64) -> Result<()> {
+        self.pool.borrow_mut().truncate(name, len)
+    }
+    fn sync(&mut self, name: &str) -> Result<()> {
+        self.pool.borrow_mut().sync(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        self.pool.borrow_mut().rename(from, to)
+    }
+    fn remove(&mut self, name: &str) -> Result<()> {
+        self.pool.borrow_mut().remove(name)
+    }
+    fn list(&self, dir: Option<&str>) -> Result<Vec<String>> {
+        self.pool.borrow().list(dir)
+    }
+    fn sync_dir(&mut self, dir: &str) -> Result<()> {
+        self.pool.borrow_mut().sync_dir(dir)
+    }
+    fn create_dir(&mut self, dir: &str) -> Result<()> {
+        let r = self.pool.borrow_mut().create_dir(dir);
+        self.top_up_soon();
+        r
+    }
+    fn dir_exists(&self, dir: &str) -> bool {
+        self.pool.borrow().dir_exists(dir)
+    }
+}
+
+/// The pool's logic; [`OpfsStorage`] forwards to it.
+impl Storage for Pool {
     fn kind(&self) -> &'static str {
         "opfs"
     }
