@@ -363,6 +363,24 @@ async fn idb_unsynced_bytes_and_names_are_lost() {
     wipe("indexeddb", ns).await;
 }
 
+/// What the browsers throw, as the engine sees it: a quota error is ENOSPC (`-MISCONF ... No
+/// space left on device`), a lock held elsewhere makes the backend unavailable.
+#[wasm_bindgen_test]
+fn dom_exceptions_map_to_error_kinds() {
+    for (name, kind) in [
+        ("QuotaExceededError", ErrorKind::NoSpace),
+        ("NoModificationAllowedError", ErrorKind::Unavailable),
+        ("NotFoundError", ErrorKind::NotFound),
+        ("SecurityError", ErrorKind::Unavailable),
+        ("UnknownError", ErrorKind::Io),
+    ] {
+        let e = web_sys::DomException::new_with_message_and_name("it failed", name).unwrap();
+        let err = browser::js_error(e.into(), "f");
+        assert_eq!(err.kind, kind, "{name}");
+        assert_eq!(err.message, format!("f: {name}: it failed"));
+    }
+}
+
 #[wasm_bindgen_test]
 async fn quota_estimate_is_reported() {
     let (usage, quota) = idb::estimate_quota().await.expect("navigator.storage.estimate()");
