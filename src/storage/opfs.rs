@@ -340,12 +340,16 @@ impl OpfsStorage {
     pub async fn ensure_capacity(&mut self) -> Result<()> {
         self.pool().ensure_capacity().await
     }
+    /// Free slots now (an `open(Create)` of a new name takes one, as does `create_dir`).
     pub fn free_slots(&self) -> usize {
         self.pool.borrow().free_slots()
     }
+    /// Per file, the layers the lab shows: `len` is what reads see, `durable_len` the prefix
+    /// unchanged since the last `flush()`; names are always durable (headers are flushed).
     pub fn layers(&self) -> Vec<FileLayers> {
         self.pool.borrow().layers()
     }
+    /// Physical files in the pool.
     pub fn pool_size(&self) -> usize {
         self.pool.borrow().slots.len()
     }
