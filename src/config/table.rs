@@ -390,6 +390,10 @@ pub static PARAMS: &[Param] = &[
     special("bind", None, MULTI_ARG, Special::Bind, "* -::*"),
     special("replicaof", Some("slaveof"), IMM | MULTI_ARG, Special::ReplicaOf, ""),
     special("latency-tracking-info-percentiles", None, MULTI_ARG, Special::LatencyTrackingInfoPercentiles, "50 99 99.9"),
+    // AOF Lab only (not in Redis): how many keys the simulated rewrite / BGSAVE child writes per
+    // cron tick; 0 = all of them in one tick. Hidden, so that `CONFIG GET *` stays Redis's list;
+    // `CONFIG GET lab-rewrite-keys-per-tick` finds it.
+    n("lab-rewrite-keys-per-tick", None, HIDDEN, 0, LONG_MAX, "0"),
 ];
 
 /// A registered name: a parameter under its own name or under its alias. Redis registers an
