@@ -151,6 +151,8 @@ pub struct Server {
     pub ready_keys: Vec<(usize, Key)>,
     pub rng: fastrand::Rng,
     pub aof: Aof,
+    /// RDB snapshots: the BGSAVE child, `lastsave`, the `rdb_*` counters.
+    pub rdb: crate::rdb::save::RdbState,
     /// Where the AOF (and RDB) files live: Redis's `dir`.
     pub storage: Box<dyn Storage>,
     log: VecDeque<LogLine>,
@@ -181,6 +183,7 @@ impl Server {
             ready_keys: Vec::new(),
             rng: fastrand::Rng::with_seed(0x0A0F_1AB5),
             aof: Aof::default(),
+            rdb: crate::rdb::save::RdbState::new(now_ms),
             storage: Box::new(MemoryStorage::new()),
             log: VecDeque::new(),
             log_unread: 0,
@@ -285,8 +288,8 @@ impl Server {
 
     /// `signalModifiedKey` → `touchWatchedKey`: every client WATCHing the key will fail EXEC.
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
-        if let Some(child) = self.aof.child.as_mut() {
-            // What fork's copy-on-write would copy: the values changed while the child runs.
+        // What fork's copy-on-write would copy: the values changed while a child runs.
+        if let Some(child) = self.aof.child.as_mut().or(self.rdb.child.as_mut()) {
             child.touched.insert((db, key.to_vec()));
         }
         if self.watched_keys.is_empty() {
