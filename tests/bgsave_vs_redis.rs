@@ -261,3 +261,50 @@ fn info_persistence_has_redis_fields_in_redis_order() {
         std::fs::remove_dir_all(&p.dir).ok();
     }
 }
+
+/// `aof-lab serve` with Redis's default save points: SHUTDOWN saves dump.rdb (NOSAVE does not),
+/// the next start loads it ("DB loaded from disk"), and redis-server loads it too.
+#[test]
+fn serve_shutdown_saves_and_start_loads() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::process::{Command, Stdio};
+    const BIN: &str = env!("CARGO_BIN_EXE_aof-lab");
+    let dir = RedisServer::new_dir();
+    // The commands, then (in a later turn, so that their replies go out first) the SHUTDOWN line.
+    let serve = |cmds: &[u8], shutdown: &[u8]| -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(BIN)
+            .args(["serve", "--port", &port.to_string(), "--dir", &dir.display().to_string(), "--appendonly", "no"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut c = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(c) => break c,
+                Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(e) => panic!("serve did not start: {e}"),
+            }
+        };
+        c.write_all(cmds).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        c.write_all(shutdown).unwrap();
+        let mut replies = Vec::new();
+        let _ = c.read_to_end(&mut replies);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&replies).into_owned() + &String::from_utf8_lossy(&out.stdout)
+    };
+    let out = serve(b"SET a 1\r\nRPUSH l x y\r\n", b"SHUTDOWN NOSAVE\r\n");
+    assert!(!dir.join("dump.rdb").exists(), "{out}");
+    let out = serve(b"SET a 1\r\nRPUSH l x y\r\n", b"SHUTDOWN\r\n");
+    assert!(out.contains("Saving the final RDB snapshot before exiting.") && out.contains("DB saved on disk"), "{out}");
+    assert!(dir.join("dump.rdb").exists());
+    let out = serve(b"GET a\r\nLRANGE l 0 -1\r\nDEBUG DIGEST\r\n", b"SHUTDOWN NOSAVE\r\n");
+    assert!(out.starts_with("$1\r\n1\r\n*2\r\n$1\r\nx\r\n$1\r\ny\r\n+"), "{out}");
+    assert!(out.contains("DB loaded from disk: 0.000 seconds"), "{out}");
+    let digest = out.lines().find(|l| l.starts_with('+')).unwrap().to_string();
+    let real = RedisServer::start_in(dir, &["--appendonly", "no"]).unwrap();
+    assert_eq!(String::from_utf8(real.connect().command(&["DEBUG", "DIGEST"]).unwrap()).unwrap().trim_end(), digest);
+}
