@@ -308,3 +308,34 @@ fn serve_shutdown_saves_and_start_loads() {
     let real = RedisServer::start_in(dir, &["--appendonly", "no"]).unwrap();
     assert_eq!(String::from_utf8(real.connect().command(&["DEBUG", "DIGEST"]).unwrap()).unwrap().trim_end(), digest);
 }
+
+/// `CONFIG SET appendonly yes` while a BGSAVE runs: the AOF rewrite is only scheduled, writes
+/// made meanwhile are recorded nowhere (a DEBUG LOADAOF then would lose them), and once the
+/// BGSAVE is done the rewrite makes the same first base and incr as Redis's.
+#[test]
+fn appendonly_yes_during_a_bgsave_like_redis() {
+    let mut p = Pair::new(&["--appendonly", "no"]);
+    for line in DATA {
+        p.run(line);
+    }
+    p.run("CONFIG SET rdb-key-save-delay 100000");
+    p.e.srv.config.lab_rewrite_keys_per_tick = 1;
+    p.run("BGSAVE");
+    p.run("CONFIG SET appendonly yes");
+    p.same_info(&["aof_enabled", "aof_rewrite_scheduled", "aof_rewrite_in_progress", "rdb_bgsave_in_progress"]);
+    p.run("SET during wait");
+    p.run("CONFIG SET rdb-key-save-delay 0");
+    p.settle();
+    let manifest = |d: &std::path::Path| std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap_or_default();
+    assert_eq!(manifest(&p.dir), "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    assert_eq!(manifest(&p.dir), manifest(&p.real.dir));
+    // The SET made while the rewrite was only scheduled is in the base (taken after it).
+    p.run("DEBUG LOADAOF");
+    p.run("GET during");
+    p.run("DEBUG DIGEST");
+    let log: Vec<String> = p.e.take_log().into_iter().map(|l| l.text).collect();
+    let line = "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.";
+    assert!(log.iter().any(|l| l == line), "{log:?}");
+    assert!(std::fs::read_to_string(p.real.dir.join("redis.log")).unwrap().contains(line));
+    std::fs::remove_dir_all(&p.dir).ok();
+}
