@@ -352,3 +352,35 @@ fn storage_with(dump: &[u8]) -> MemoryStorage {
     s.sync_dir("").unwrap();
     s
 }
+
+#[test]
+fn writes_refused_after_a_failed_bgsave() {
+    let mut e = engine(&[]);
+    e.connect();
+    let now = START;
+    run(&mut e, "SET a 1", now);
+    let used: u64 = e.srv.storage.list(None).unwrap().iter().map(|f| e.srv.storage.len(f).unwrap_or(0)).sum();
+    e.srv.storage.as_memory().unwrap().capacity = Some(used + 10);
+    run(&mut e, "BGSAVE", now);
+    e.cron(now + 100);
+    assert_eq!(info(&mut e, now)["rdb_last_bgsave_status"], "err");
+    e.srv.storage.as_memory().unwrap().capacity = None;
+    // The exact text of Redis 7.0.15's shared.bgsaveerr.
+    let misconf = Reply::err(
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
+    );
+    assert_eq!(run(&mut e, "SET b 1", now), misconf);
+    assert_eq!(run(&mut e, "PING", now), misconf);
+    assert_eq!(run(&mut e, "GET a", now), Reply::bulk("1"), "reads still work");
+    run(&mut e, "CONFIG SET stop-writes-on-bgsave-error no", now);
+    assert_eq!(run(&mut e, "SET b 1", now), Reply::ok());
+    run(&mut e, "CONFIG SET stop-writes-on-bgsave-error yes", now);
+    run(&mut e, "CONFIG SET save \"\"", now);
+    assert_eq!(run(&mut e, "SET c 1", now), Reply::ok(), "no save points: no RDB error");
+    run(&mut e, "CONFIG SET save \"3600 1\"", now);
+    assert_eq!(run(&mut e, "SET c 1", now), misconf);
+    // A successful BGSAVE clears it.
+    assert_eq!(run(&mut e, "BGSAVE", now), Reply::status("Background saving started"));
+    e.cron(now + 100);
+    assert_eq!(run(&mut e, "SET c 1", now), Reply::ok());
+}

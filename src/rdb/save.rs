@@ -23,6 +23,11 @@ use crate::storage::{Error, ErrorKind, OpenMode};
 /// `CONFIG_BGSAVE_RETRY_DELAY`: seconds between automatic tries after a failed BGSAVE.
 pub const BGSAVE_RETRY_DELAY: i64 = 5;
 
+/// `shared.bgsaveerr`: writes refused after a failed BGSAVE (`stop-writes-on-bgsave-error`).
+pub const BGSAVE_ERR: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. \
+     Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB \
+     snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// The pid the foreground SAVE names its temp file after (the simulated children count from
 /// 1001).
 pub const SERVER_PID: u32 = 1000;
