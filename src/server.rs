@@ -217,15 +217,23 @@ impl Server {
     /// refuse a command whatever its arguments. Grows with the AOF (`-MISCONF`) and memory
     /// (`-OOM`) issues.
     pub fn deny_command(&mut self, cmd: &Command, client: &Client) -> Option<Reply> {
-        // writeCommandsDeniedByDiskError: writes (and PING) fail while the AOF cannot be
-        // written, so that a client learns about it instead of losing data silently.
-        if self.aof_state != AofState::Off
-            && let Some(e) = self.aof.write_error()
-        {
+        // writeCommandsDeniedByDiskError: writes (and PING) fail while the last BGSAVE failed
+        // (with save points and stop-writes-on-bgsave-error) or the AOF cannot be written, so
+        // that a client learns about it instead of losing data silently.
+        let rdb_error = !self.rdb.lastbgsave_ok
+            && self.config.get("stop-writes-on-bgsave-error").as_deref() == Some("yes")
+            && !crate::rdb::save::save_params(&self.config.save).is_empty();
+        let aof_error = if self.aof_state != AofState::Off { self.aof.write_error() } else { None };
+        if rdb_error || aof_error.is_some() {
             let is_write = cmd.flags & WRITE != 0
                 || (cmd.name == "exec" && client.multi.as_ref().is_some_and(|m| m.commands.iter().any(|c| is_write_argv(c))));
             if is_write || cmd.name == "ping" {
-                return Some(Reply::error(format!("MISCONF Errors writing to the AOF file: {}", e.strerror())));
+                if rdb_error {
+                    return Some(Reply::err(crate::rdb::save::BGSAVE_ERR));
+                }
+                if let Some(e) = aof_error {
+                    return Some(Reply::error(format!("MISCONF Errors writing to the AOF file: {}", e.strerror())));
+                }
             }
         }
         None
