@@ -339,3 +339,39 @@ fn appendonly_yes_during_a_bgsave_like_redis() {
     assert!(std::fs::read_to_string(p.real.dir.join("redis.log")).unwrap().contains(line));
     std::fs::remove_dir_all(&p.dir).ok();
 }
+
+/// `rdbcompression` and `rdbchecksum` (immutable: set at start) shape dump.rdb as in Redis: raw
+/// long strings without compression, a zero CRC without checksum; each side loads the other's.
+#[test]
+fn rdb_options_like_redis() {
+    let long = "a".repeat(71);
+    for (compression, checksum) in [("no", "no"), ("yes", "no"), ("no", "yes")] {
+        let mut p = Pair::new(&["--appendonly", "no", "--rdbcompression", compression, "--rdbchecksum", checksum]);
+        for line in DATA {
+            p.run(line);
+        }
+        p.run("SAVE");
+        let digest = p.run("DEBUG DIGEST");
+        let ours = std::fs::read(p.dir.join("dump.rdb")).unwrap();
+        let theirs = std::fs::read(p.real.dir.join("dump.rdb")).unwrap();
+        for (who, f) in [("engine", &ours), ("redis", &theirs)] {
+            let raw = f.windows(long.len()).any(|w| w == long.as_bytes());
+            assert_eq!(raw, compression == "no", "{who}: long string stored raw iff rdbcompression no");
+            assert_eq!(f[f.len() - 8..] == [0; 8], checksum == "no", "{who}: CRC zero iff rdbchecksum no");
+        }
+        // Each loads the other's file.
+        let Pair { real, e, dir, .. } = p;
+        drop(e);
+        let real_dir = real.dir.clone();
+        std::fs::write(dir.join("dump.rdb"), &theirs).unwrap();
+        drop(real);
+        let mut e = Engine::open(Config::default(), Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
+        e.connect();
+        assert_eq!(e.execute_line(1, "DEBUG DIGEST", now_ms()).unwrap(), digest);
+        drop(e);
+        let _ = std::fs::remove_dir_all(&real_dir);
+        std::fs::write(dir.join("dump.rdb"), &ours).unwrap();
+        let loaded = RedisServer::start_in(dir, &["--appendonly", "no"]).expect("Redis loads the engine's dump.rdb");
+        assert_eq!(loaded.connect().command(&["DEBUG", "DIGEST"]).unwrap(), digest.to_resp());
+    }
+}

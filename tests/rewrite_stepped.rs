@@ -263,6 +263,8 @@ fn stepped_bgsave_one_child_at_a_time() {
         e.cron(now);
     }
     assert_eq!(info(&mut e, now)["rdb_saves"], "2");
+    let Some(Reply::Bulk(stats)) = e.execute_line(1, "INFO stats", now) else { panic!() };
+    assert!(String::from_utf8(stats).unwrap().contains("\r\ntotal_forks:3\r\n"), "two BGSAVEs and a rewrite");
     // dump.rdb holds the dataset of the second fork: everything. Load it into a fresh engine.
     let storage = e.take_storage();
     let mut e2 = Engine::open(Config::default(), storage, now).map_err(|e| e.lines).unwrap();

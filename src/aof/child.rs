@@ -56,13 +56,35 @@ pub struct SnapshotWriter {
     done: bool,
     /// Running CRC-64 of the RDB bytes so far.
     crc: u64,
+    /// `rdbcompression` (LZF for strings over 20 bytes) and `rdbchecksum` (else the CRC is 0).
+    compress: bool,
+    checksum: bool,
     /// `stat_current_save_keys_processed`.
     pub keys_processed: u64,
 }
 
 impl SnapshotWriter {
     pub fn new(format: Format, unixtime: i64, used_mem: u64) -> SnapshotWriter {
-        SnapshotWriter { format, unixtime, used_mem, header_done: false, db: 0, pos: 0, done: false, crc: 0, keys_processed: 0 }
+        SnapshotWriter {
+            format,
+            unixtime,
+            used_mem,
+            header_done: false,
+            db: 0,
+            pos: 0,
+            done: false,
+            crc: 0,
+            compress: true,
+            checksum: true,
+            keys_processed: 0,
+        }
+    }
+
+    /// The RDB options of the config: `rdbcompression`, `rdbchecksum`.
+    pub fn with_rdb_options(mut self, compress: bool, checksum: bool) -> SnapshotWriter {
+        self.compress = compress;
+        self.checksum = checksum;
+        self
     }
 
     pub fn is_done(&self) -> bool {
@@ -98,7 +120,7 @@ impl SnapshotWriter {
             for (key, value) in db.iter().skip(self.pos).take(left) {
                 let expire = db.expire_of(key);
                 match self.format {
-                    Format::Rdb { .. } => write_key(out, key, value, expire),
+                    Format::Rdb { .. } => write_key(out, key, value, expire, self.compress),
                     Format::Resp { .. } => super::rewrite::rewrite_key(out, key, value, expire),
                 }
                 self.pos += 1;
@@ -114,7 +136,8 @@ impl SnapshotWriter {
             }
             self.crc = crc64_update(self.crc, out.get(start..).unwrap_or_default());
             if self.done {
-                out.extend_from_slice(&self.crc.to_le_bytes());
+                let crc = if self.checksum { self.crc } else { 0 };
+                out.extend_from_slice(&crc.to_le_bytes());
             }
         }
         self.done
@@ -178,6 +201,14 @@ impl Server {
         self.aof.child.is_some() || self.rdb.child.is_some()
     }
 
+    /// `rdbcompression` and `rdbchecksum` (both `yes` by default).
+    pub fn rdb_compression(&self) -> bool {
+        self.config.get("rdbcompression").is_none_or(|v| v == "yes")
+    }
+    pub fn rdb_checksum(&self) -> bool {
+        self.config.get("rdbchecksum").is_none_or(|v| v == "yes")
+    }
+
     /// The running child, whatever its type (for INFO's `current_*` fields).
     pub fn active_child(&self) -> Option<&SnapshotChild> {
         self.aof.child.as_ref().or(self.rdb.child.as_ref())
@@ -195,7 +226,7 @@ impl Server {
             started_ms: self.now_ms,
             touched: HashSet::new(),
             tmp: tmp(pid),
-            writer: SnapshotWriter::new(format, self.unixtime(), used_mem),
+            writer: SnapshotWriter::new(format, self.unixtime(), used_mem).with_rdb_options(self.rdb_compression(), self.rdb_checksum()),
             written: 0,
             synced: 0,
             keys_total: self.dbs.iter().map(|db| db.len() as u64).sum(),

@@ -85,7 +85,10 @@ impl Server {
     /// `rdbSave`: the whole dataset to `dbfilename` through a temp file, in the foreground.
     pub fn rdb_save(&mut self) -> Result<(), Error> {
         let tmp = format!("temp-{SERVER_PID}.rdb");
-        let bytes = super::write_rdb(&self.dbs, self.unixtime(), self.used_memory(), false);
+        let mut bytes = Vec::new();
+        crate::aof::child::SnapshotWriter::new(Format::Rdb { aof_base: false }, self.unixtime(), self.used_memory())
+            .with_rdb_options(self.rdb_compression(), self.rdb_checksum())
+            .step(&self.dbs, 0, &mut bytes);
         if let Err(e) = self.storage.open(&tmp, OpenMode::Truncate) {
             self.log(
                 LogLevel::Warning,

@@ -59,53 +59,55 @@ pub(crate) fn write_db_header(out: &mut Vec<u8>, db: &Db) {
 }
 
 /// One key: its absolute expiry if it has one, then type, key and value.
-pub(crate) fn write_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>) {
+pub(crate) fn write_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>, compress: bool) {
     if let Some(ms) = expire {
         out.push(RDB_OPCODE_EXPIRETIME_MS);
         out.extend_from_slice(&ms.to_le_bytes());
     }
-    write_entry(out, key, value);
+    write_entry(out, key, value, compress);
 }
 
-fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value) {
+/// `rdbSaveObjectType` + key + `rdbSaveObject`; `compress` is `rdbcompression`.
+fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, compress: bool) {
+    let push: fn(&mut Vec<u8>, &[u8]) = if compress { push_string_lzf } else { push_string };
     match value {
         Value::String(s) => {
             out.push(0);
-            push_string_lzf(out, key);
-            push_string_lzf(out, s);
+            push(out, key);
+            push(out, s);
         }
         Value::List(l) => {
             out.push(1);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, l.len() as u64);
             for e in l {
-                push_string_lzf(out, e);
+                push(out, e);
             }
         }
         Value::Set(s) => {
             out.push(2);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, s.len() as u64);
             for m in s.ordered() {
-                push_string_lzf(out, m);
+                push(out, m);
             }
         }
         Value::Hash(h) => {
             out.push(4);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, h.len() as u64);
             for (f, v) in h {
-                push_string_lzf(out, f);
-                push_string_lzf(out, v);
+                push(out, f);
+                push(out, v);
             }
         }
         Value::ZSet(z) => {
             out.push(5);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, z.len() as u64);
             // Redis writes a skiplist from the tail, so that loading inserts at the head.
             for (m, s) in z.iter().rev() {
-                push_string_lzf(out, m);
+                push(out, m);
                 out.extend_from_slice(&s.to_le_bytes());
             }
         }
