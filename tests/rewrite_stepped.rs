@@ -386,3 +386,39 @@ fn writes_refused_after_a_failed_bgsave() {
     e.cron(now + 100);
     assert_eq!(run(&mut e, "SET c 1", now), Reply::ok());
 }
+
+#[test]
+fn shutdown_kills_children_and_saves() {
+    // A rewrite writing the first AOF (WAIT_REWRITE) refuses the shutdown unless forced.
+    let mut e = Engine::open(Config::default(), Box::new(MemoryStorage::new()), START).map_err(|e| e.lines).unwrap();
+    e.connect();
+    populate(&mut e, START);
+    run(&mut e, "CONFIG SET lab-rewrite-keys-per-tick 10", START);
+    assert_eq!(run(&mut e, "CONFIG GET lab-rewrite-keys-per-tick", START), Reply::array_of_bulks(["lab-rewrite-keys-per-tick", "10"]));
+    run(&mut e, "CONFIG SET appendonly yes", START);
+    e.cron(START + 100);
+    let tmp = e.srv.aof.child.as_ref().unwrap().tmp.clone();
+    assert!(e.srv.storage.exists(&tmp));
+    assert_eq!(e.srv.shutdown_save(false, false, false), Err(()));
+    assert!(e.srv.aof.child.is_some(), "still writing the first AOF");
+    assert_eq!(e.srv.shutdown_save(false, true, true), Ok(()));
+    assert!(e.srv.aof.child.is_none() && !e.srv.storage.exists(&tmp));
+    let log: Vec<String> = e.take_log().into_iter().map(|l| l.text).collect();
+    for line in ["Writing initial AOF, can't exit.", "Writing initial AOF. Exit anyway.", "There is a child rewriting the AOF. Killing it!"]
+    {
+        assert!(log.iter().any(|l| l == line), "{line}: {log:?}");
+    }
+    assert!(!e.srv.storage.exists("dump.rdb"), "NOSAVE");
+    // A running BGSAVE is killed, then the final snapshot is saved (default save points).
+    run(&mut e, "BGSAVE", START);
+    e.cron(START + 200);
+    let tmp = e.srv.rdb.child.as_ref().unwrap().tmp.clone();
+    assert_eq!(e.srv.shutdown_save(false, false, false), Ok(()));
+    assert!(e.srv.rdb.child.is_none() && !e.srv.storage.exists(&tmp) && e.srv.storage.exists("dump.rdb"));
+    // A save that fails refuses the shutdown, unless forced.
+    let used: u64 = e.srv.storage.list(None).unwrap().iter().map(|f| e.srv.storage.len(f).unwrap_or(0)).sum();
+    e.srv.storage.as_memory().unwrap().capacity = Some(used + 10);
+    assert_eq!(e.srv.shutdown_save(false, false, false), Err(()));
+    assert_eq!(e.srv.shutdown_save(false, false, true), Ok(()));
+    assert_eq!(e.srv.shutdown_save(false, true, false), Ok(()), "NOSAVE: nothing to fail");
+}

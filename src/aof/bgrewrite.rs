@@ -257,7 +257,7 @@ impl Server {
     }
 
     /// `killAppendOnlyChild`: the child's temp files go, a WAIT_REWRITE temp incr file too.
-    fn kill_append_only_child(&mut self) {
+    pub(crate) fn kill_append_only_child(&mut self) {
         let Some(child) = self.aof.child.take() else { return };
         self.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
         // aofRemoveTempFile: whatever the child had written so far.

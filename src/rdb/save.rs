@@ -260,9 +260,10 @@ impl Server {
             self.log(LogLevel::Warning, "RDB file was saved with checksum disabled: no check performed.".into());
         }
         let expired = drop_expired(&mut self.dbs, self.now_ms);
-        self.rdb.last_load_keys_loaded = info.keys - expired;
+        let loaded = info.keys.saturating_sub(expired);
+        self.rdb.last_load_keys_loaded = loaded;
         self.rdb.last_load_keys_expired = expired;
-        self.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {expired}.", info.keys - expired));
+        self.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}."));
         Ok(true)
     }
 
@@ -302,18 +303,34 @@ impl Server {
         }
     }
 
-    /// SHUTDOWN's save (`prepareForShutdown`): a running BGSAVE is killed, then with save points
-    /// (or SAVE) and without NOSAVE the dataset is saved. `Err` refuses the shutdown.
-    pub fn shutdown_save(&mut self, save: bool, nosave: bool) -> Result<(), Error> {
+    /// The children and RDB part of `prepareForShutdown`: a running BGSAVE is killed; a running
+    /// rewrite too, unless it writes the first AOF (WAIT_REWRITE), which refuses the shutdown
+    /// without FORCE; then, with save points and without NOSAVE (or with SAVE), the dataset is
+    /// saved, a failure refusing the shutdown without FORCE. `Err` means "do not exit".
+    pub fn shutdown_save(&mut self, save: bool, nosave: bool, force: bool) -> Result<(), ()> {
         if self.rdb.child.is_some() {
             self.log(LogLevel::Warning, "There is a child saving an .rdb. Killing it!".into());
             self.kill_rdb_child();
         }
+        if self.aof_state != AofState::Off && self.aof.child.is_some() {
+            if self.aof_state == AofState::WaitRewrite {
+                if !force {
+                    self.log(LogLevel::Warning, "Writing initial AOF, can't exit.".into());
+                    return Err(());
+                }
+                self.log(LogLevel::Warning, "Writing initial AOF. Exit anyway.".into());
+            }
+            self.log(LogLevel::Warning, "There is a child rewriting the AOF. Killing it!".into());
+            self.kill_append_only_child();
+        }
         if (!save_params(&self.config.save).is_empty() && !nosave) || save {
             self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.".into());
-            if let Err(e) = self.rdb_save() {
-                self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.".into());
-                return Err(e);
+            if self.rdb_save().is_err() {
+                if !force {
+                    self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.".into());
+                    return Err(());
+                }
+                self.log(LogLevel::Warning, "Error trying to save the DB. Exit anyway.".into());
             }
         }
         Ok(())
