@@ -54,7 +54,7 @@ fn stepped_rewrite_with_concurrent_writes_like_redis() {
             };
             run(&mut e, &mut conn, &line);
         }
-        run(&mut e, &mut conn, "CONFIG SET rdb-key-save-delay 20000");
+        run(&mut e, &mut conn, "CONFIG SET rdb-key-save-delay 50000");
         run(&mut e, &mut conn, "BGREWRITEAOF");
         let (Reply::Bulk(ours), theirs) =
             (e.execute_line(1, "INFO persistence", now_ms()).unwrap(), conn.command(&["INFO", "persistence"]).unwrap())
@@ -73,7 +73,7 @@ fn stepped_rewrite_with_concurrent_writes_like_redis() {
             run(&mut e, &mut conn, &format!("DEL l{}", (tick * 4 + 1) % 40));
             run(&mut e, &mut conn, &format!("HSET h{} g new", (tick * 4 + 2) % 40));
             if e.srv.aof.child.is_some() {
-                // The real child sleeps 20 ms per key: it is still running too.
+                // The real child sleeps 50 ms per key (2 s in all): it is still running too.
                 run(&mut e, &mut conn, "BGREWRITEAOF");
             }
             e.cron(now_ms());
