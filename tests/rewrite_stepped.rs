@@ -399,7 +399,7 @@ fn shutdown_kills_children_and_saves() {
     e.cron(START + 100);
     let tmp = e.srv.aof.child.as_ref().unwrap().tmp.clone();
     assert!(e.srv.storage.exists(&tmp));
-    assert_eq!(e.srv.shutdown_save(false, false, false), Err(()));
+    assert_eq!(e.srv.shutdown_save(false, false, false), Err("Writing initial AOF, can't exit."));
     assert!(e.srv.aof.child.is_some(), "still writing the first AOF");
     assert_eq!(e.srv.shutdown_save(false, true, true), Ok(()));
     assert!(e.srv.aof.child.is_none() && !e.srv.storage.exists(&tmp));
@@ -418,7 +418,7 @@ fn shutdown_kills_children_and_saves() {
     // A save that fails refuses the shutdown, unless forced.
     let used: u64 = e.srv.storage.list(None).unwrap().iter().map(|f| e.srv.storage.len(f).unwrap_or(0)).sum();
     e.srv.storage.as_memory().unwrap().capacity = Some(used + 10);
-    assert_eq!(e.srv.shutdown_save(false, false, false), Err(()));
+    assert_eq!(e.srv.shutdown_save(false, false, false), Err("Error trying to save the DB, can't exit."));
     assert_eq!(e.srv.shutdown_save(false, false, true), Ok(()));
     assert_eq!(e.srv.shutdown_save(false, true, false), Ok(()), "NOSAVE: nothing to fail");
 }

@@ -306,8 +306,9 @@ impl Server {
     /// The children and RDB part of `prepareForShutdown`: a running BGSAVE is killed; a running
     /// rewrite too, unless it writes the first AOF (WAIT_REWRITE), which refuses the shutdown
     /// without FORCE; then, with save points and without NOSAVE (or with SAVE), the dataset is
-    /// saved, a failure refusing the shutdown without FORCE. `Err` means "do not exit".
-    pub fn shutdown_save(&mut self, save: bool, nosave: bool, force: bool) -> Result<(), ()> {
+    /// saved, a failure refusing the shutdown without FORCE. `Err` means "do not exit", with the
+    /// reason (also logged).
+    pub fn shutdown_save(&mut self, save: bool, nosave: bool, force: bool) -> Result<(), &'static str> {
         if self.rdb.child.is_some() {
             self.log(LogLevel::Warning, "There is a child saving an .rdb. Killing it!".into());
             self.kill_rdb_child();
@@ -316,7 +317,7 @@ impl Server {
             if self.aof_state == AofState::WaitRewrite {
                 if !force {
                     self.log(LogLevel::Warning, "Writing initial AOF, can't exit.".into());
-                    return Err(());
+                    return Err("Writing initial AOF, can't exit.");
                 }
                 self.log(LogLevel::Warning, "Writing initial AOF. Exit anyway.".into());
             }
@@ -328,7 +329,7 @@ impl Server {
             if self.rdb_save().is_err() {
                 if !force {
                     self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.".into());
-                    return Err(());
+                    return Err("Error trying to save the DB, can't exit.");
                 }
                 self.log(LogLevel::Warning, "Error trying to save the DB. Exit anyway.".into());
             }
