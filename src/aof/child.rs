@@ -12,11 +12,13 @@
 //!
 //! **The snapshot.** Fork gives the child a frozen image of the parent's memory; pages the parent
 //! writes afterwards are copied (copy-on-write). Here the frozen image is a clone of the dbs taken
-//! at fork: simple, obviously correct (the child can never see a later write), and the cost is paid
-//! once, at the moment Redis pays for `fork()`. The CoW *figure* is modelled separately: every key
-//! the parent modifies while the child runs (`signalModifiedKey`) is recorded, and the size of its
-//! snapshot value is what fork would have copied (`current_cow_size`, `aof_last_cow_size`,
-//! `rdb_last_cow_size`).
+//! at fork, and it is copy-on-write too: a `Db` keeps its values behind `Arc`, so the clone copies
+//! the key tables and shares every value; the first change the parent makes to a value after the
+//! fork copies that value alone (`Arc::make_mut` in `Db::get_mut`), and the child keeps reading
+//! the original. Obviously correct (the child can never see a later write) and cheap at fork
+//! (no value is copied then). The CoW *figure*: every key the parent modifies while the child runs
+//! (`signalModifiedKey`) is recorded, and the size of its snapshot value is what fork would have
+//! copied (`current_cow_size`, `aof_last_cow_size`, `rdb_last_cow_size`).
 //!
 //! **One child at a time**, as Redis: BGREWRITEAOF during a BGSAVE is scheduled, BGSAVE during a
 //! rewrite is refused (or scheduled with `SCHEDULE`). A child that is killed (`CONFIG SET
@@ -308,6 +310,22 @@ mod tests {
         let info = crate::rdb::read_rdb(&rdb, &mut back).unwrap();
         assert!(info.checksum_ok && !info.checksum_disabled);
         assert_eq!(crate::keyspace::digest::dataset_digest(&back), crate::keyspace::digest::dataset_digest(&dbs));
+    }
+
+    #[test]
+    fn the_snapshot_shares_values_until_the_parent_writes() {
+        let mut live = dbs();
+        let snapshot = live.clone();
+        let at = |dbs: &[Db], k: &[u8]| dbs[0].get(k).map(|v| v as *const Value);
+        assert_eq!(at(&live, b"k1"), at(&snapshot, b"k1"), "fork copies no value");
+        if let Some(Value::String(s)) = live[0].get_mut(b"k1") {
+            s.extend_from_slice(b"!");
+        }
+        assert_ne!(at(&live, b"k1"), at(&snapshot, b"k1"), "the first write copies the value");
+        assert_eq!(at(&live, b"k2"), at(&snapshot, b"k2"), "the others stay shared");
+        assert_eq!(snapshot[0].get(b"k1"), Some(&Value::String(b"value number 1 with some padding text".to_vec())));
+        assert_eq!(live[0].remove(b"k2"), snapshot[0].get(b"k2").cloned(), "a removed shared value is the caller's copy");
+        assert!(snapshot[0].contains(b"k2"));
     }
 
     #[test]
