@@ -94,6 +94,9 @@ pub struct Config {
     pub zset_max_listpack_value: usize,
     pub list_max_listpack_size: i32,
     pub list_compress_depth: i32,
+    /// `lab-rewrite-keys-per-tick` (AOF Lab only): keys the simulated rewrite or BGSAVE child
+    /// writes per cron tick; 0 = the whole snapshot in one tick.
+    pub lab_rewrite_keys_per_tick: usize,
     /// `DEBUG SET-ACTIVE-EXPIRE`: not a real config, but engine state of the same kind.
     pub active_expire_enabled: bool,
     /// Every other parameter, by canonical name; absent means "still at its default".
@@ -139,6 +142,7 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            lab_rewrite_keys_per_tick: 0,
             active_expire_enabled: true,
             other: BTreeMap::new(),
         }
@@ -368,6 +372,7 @@ impl Config {
             "zset-max-listpack-value" => Int(self.zset_max_listpack_value as i64),
             "list-max-listpack-size" => Int(i64::from(self.list_max_listpack_size)),
             "list-compress-depth" => Int(i64::from(self.list_compress_depth)),
+            "lab-rewrite-keys-per-tick" => Int(self.lab_rewrite_keys_per_tick as i64),
             name => self.other.get(name).cloned().unwrap_or_else(|| default_value(param)),
         }
     }
@@ -419,6 +424,7 @@ impl Config {
             "zset-max-listpack-value" => self.zset_max_listpack_value = n as usize,
             "list-max-listpack-size" => self.list_max_listpack_size = n as i32,
             "list-compress-depth" => self.list_compress_depth = n as i32,
+            "lab-rewrite-keys-per-tick" => self.lab_rewrite_keys_per_tick = usize::try_from(n).unwrap_or(usize::MAX),
             name => {
                 self.other.insert(name, v);
             }

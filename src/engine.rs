@@ -47,8 +47,9 @@ impl Engine {
         let mut e = Engine::new(config, now_ms);
         e.srv.storage = storage;
         e.srv.storage.tick(now_ms);
-        match e.srv.aof_start() {
-            Ok(_) => Ok(e),
+        // loadDataFromDisk: the AOF when it is on (dump.rdb is then ignored), else dump.rdb.
+        match e.srv.aof_start().and_then(|_| e.srv.rdb_load_at_start()) {
+            Ok(()) => Ok(e),
             Err(lines) => Err(StartError { engine: Box::new(e), lines }),
         }
     }

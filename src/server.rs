@@ -151,6 +151,8 @@ pub struct Server {
     pub ready_keys: Vec<(usize, Key)>,
     pub rng: fastrand::Rng,
     pub aof: Aof,
+    /// RDB snapshots: the BGSAVE child, `lastsave`, the `rdb_*` counters.
+    pub rdb: crate::rdb::save::RdbState,
     /// Where the AOF (and RDB) files live: Redis's `dir`.
     pub storage: Box<dyn Storage>,
     log: VecDeque<LogLine>,
@@ -181,6 +183,7 @@ impl Server {
             ready_keys: Vec::new(),
             rng: fastrand::Rng::with_seed(0x0A0F_1AB5),
             aof: Aof::default(),
+            rdb: crate::rdb::save::RdbState::new(now_ms),
             storage: Box::new(MemoryStorage::new()),
             log: VecDeque::new(),
             log_unread: 0,
@@ -214,15 +217,23 @@ impl Server {
     /// refuse a command whatever its arguments. Grows with the AOF (`-MISCONF`) and memory
     /// (`-OOM`) issues.
     pub fn deny_command(&mut self, cmd: &Command, client: &Client) -> Option<Reply> {
-        // writeCommandsDeniedByDiskError: writes (and PING) fail while the AOF cannot be
-        // written, so that a client learns about it instead of losing data silently.
-        if self.aof_state != AofState::Off
-            && let Some(e) = self.aof.write_error()
-        {
+        // writeCommandsDeniedByDiskError: writes (and PING) fail while the last BGSAVE failed
+        // (with save points and stop-writes-on-bgsave-error) or the AOF cannot be written, so
+        // that a client learns about it instead of losing data silently.
+        let rdb_error = !self.rdb.lastbgsave_ok
+            && self.config.get("stop-writes-on-bgsave-error").as_deref() == Some("yes")
+            && !crate::rdb::save::save_params(&self.config.save).is_empty();
+        let aof_error = if self.aof_state != AofState::Off { self.aof.write_error() } else { None };
+        if rdb_error || aof_error.is_some() {
             let is_write = cmd.flags & WRITE != 0
                 || (cmd.name == "exec" && client.multi.as_ref().is_some_and(|m| m.commands.iter().any(|c| is_write_argv(c))));
             if is_write || cmd.name == "ping" {
-                return Some(Reply::error(format!("MISCONF Errors writing to the AOF file: {}", e.strerror())));
+                if rdb_error {
+                    return Some(Reply::err(crate::rdb::save::BGSAVE_ERR));
+                }
+                if let Some(e) = aof_error {
+                    return Some(Reply::error(format!("MISCONF Errors writing to the AOF file: {}", e.strerror())));
+                }
             }
         }
         None
@@ -288,8 +299,8 @@ impl Server {
 
     /// `signalModifiedKey` → `touchWatchedKey`: every client WATCHing the key will fail EXEC.
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
-        if let Some(child) = self.aof.child.as_mut() {
-            // What fork's copy-on-write would copy: the values changed while the child runs.
+        // What fork's copy-on-write would copy: the values changed while a child runs.
+        if let Some(child) = self.aof.child.as_mut().or(self.rdb.child.as_mut()) {
             child.touched.insert((db, key.to_vec()));
         }
         if self.watched_keys.is_empty() {

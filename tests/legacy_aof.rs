@@ -120,7 +120,7 @@ fn increments_during_a_stepped_rewrite_are_kept() {
         let mut e = open(cfg(true, preamble), Box::new(MemoryStorage::new()));
         let mut now = T0;
         load_data(&mut e, now);
-        e.srv.aof.legacy.child_step_bytes = 64;
+        e.srv.config.lab_rewrite_keys_per_tick = 1; // was 64 bytes
         assert_eq!(turn(&mut e, "BGREWRITEAOF", now), Reply::status("Background append only file rewriting started"));
         assert_eq!(turn(&mut e, "BGREWRITEAOF", now), Reply::err("ERR Background append only file rewriting already in progress"));
         let mut n = 0;
@@ -247,7 +247,7 @@ fn disk_full_during_the_rewrite_keeps_the_old_file() {
     load_data(&mut e, now);
     let used: u64 = files(&mut e).iter().map(|f| e.srv.storage.len(f).unwrap()).sum();
     e.srv.storage.as_memory().unwrap().capacity = Some(used + 3000);
-    e.srv.aof.legacy.child_step_bytes = 1000;
+    e.srv.config.lab_rewrite_keys_per_tick = 1; // was 1000 bytes
     turn(&mut e, "BGREWRITEAOF", now);
     for _ in 0..10 {
         turn(&mut e, "INCR counter", now);
@@ -445,7 +445,7 @@ fn power_loss_during_and_after_a_rewrite() {
     now += 31_000;
     e.before_sleep(now); // the kernel has written the directory back: appendonly.aof is durable
     let Reply::Int(keys) = turn(&mut e, "DBSIZE", now) else { panic!("DBSIZE") };
-    e.srv.aof.legacy.child_step_bytes = 300;
+    e.srv.config.lab_rewrite_keys_per_tick = 1; // was 300 bytes
     turn(&mut e, "BGREWRITEAOF", now);
     let mut acked = 0;
     let mut at_swap: Option<(i64, i64)> = None;

@@ -83,7 +83,7 @@ fn redis_7_migrates_and_loads_what_the_engine_rewrote() {
         for line in dataset() {
             assert!(!run(&mut e, &line).is_error(), "{line}");
         }
-        e.srv.aof.legacy.child_step_bytes = 2000;
+        e.srv.config.lab_rewrite_keys_per_tick = 1; // was 2000 bytes
         assert_eq!(run(&mut e, "BGREWRITEAOF"), Reply::status("Background append only file rewriting started"));
         let mut n = 0;
         while e.srv.aof.child.is_some() {

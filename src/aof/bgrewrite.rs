@@ -4,7 +4,8 @@
 //! start    flush aof_buf into the old incr file; open incr N+1 and persist the manifest
 //!          (both incr files are type i now); "fork": snapshot the dataset
 //! child    writes the snapshot (RDB, or RESP with aof-use-rdb-preamble no) to
-//!          temp-rewriteaof-<pid>.aof in dir, fsyncs, renames it temp-rewriteaof-bg-<pid>.aof
+//!          temp-rewriteaof-<pid>.aof in dir, a bounded number of keys per cron tick
+//!          (aof::child), fsyncs, renames it temp-rewriteaof-bg-<pid>.aof
 //! done     rename it into appendonlydir as base M+1; the old base and the old incr files become
 //!          history; persist the manifest (temp + fsync + rename + dir fsync); delete history
 //! ```
@@ -12,33 +13,18 @@
 //! New writes go only to the new incr file from the moment the rewrite starts: the snapshot
 //! holds everything before, the new incr file everything after.
 //!
-//! Compared with Redis: the "fork" is a copy of the dataset taken at start and the child is
-//! simulated inside the engine; it completes at the next `cron` tick. (The stepped child that can
-//! be watched key by key, CoW figures, the 6.2 rewrite buffer and `CONFIG SET appendonly` are the
-//! rest of this work.)
+//! The entry points are [`Server::rewrite_append_only_file_background`] (start) and
+//! `background_rewrite_done` (the parent's done handler, run in the cron tick in which the child
+//! finished). [`Server::rewrite_cron`] is the child-related part of `serverCron`: scheduled
+//! rewrites, the child's steps, the save points, the automatic rewrite, scheduled BGSAVEs.
 
+use super::child::{ChildType, Format};
 use super::manifest::AofManifest;
-use crate::keyspace::Db;
 use crate::server::{AofState, LogLevel, Server};
 use crate::storage::{Error, OpenMode, join};
 
-/// The simulated rewrite child.
-#[derive(Clone, Debug)]
-pub struct RewriteChild {
-    pub pid: u32,
-    pub snapshot: Vec<Db>,
-    pub started_ms: i64,
-    /// Keys the parent changed while the child ran: with fork, their pages would have been
-    /// copied (copy-on-write). Their size in the snapshot is the CoW figure.
-    pub touched: std::collections::HashSet<(usize, Vec<u8>)>,
-}
-
-impl RewriteChild {
-    /// Bytes "copied on write" so far: the snapshot's size of every value changed since.
-    pub fn cow_bytes(&self) -> u64 {
-        self.touched.iter().filter_map(|(db, key)| self.snapshot.get(*db)?.get(key).map(|v| (key.len() + v.approx_size()) as u64)).sum()
-    }
-}
+/// The rewrite child (the same simulated child as BGSAVE's).
+pub type RewriteChild = super::child::SnapshotChild;
 
 /// What BGREWRITEAOF answers.
 pub enum Start {
@@ -50,11 +36,11 @@ pub enum Start {
 impl Server {
     /// `rewriteAppendOnlyFileBackground`.
     pub fn rewrite_append_only_file_background(&mut self) -> Start {
+        if self.has_active_child() {
+            return Start::AlreadyInProgress;
+        }
         if self.config.aof_legacy {
             return self.legacy_rewrite_background();
-        }
-        if self.aof.child.is_some() {
-            return Start::AlreadyInProgress;
         }
         let dir = self.config.appenddirname.clone();
         if let Err(e) = self.storage.create_dir(&dir) {
@@ -71,10 +57,15 @@ impl Server {
             return Start::Failed;
         }
         self.aof.rewrites += 1;
-        self.aof.next_pid += 1;
-        let pid = 1000 + self.aof.next_pid;
-        self.aof.child = Some(RewriteChild { pid, snapshot: self.dbs.clone(), started_ms: self.now_ms, touched: Default::default() });
-        self.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {pid}"));
+        let format = if self.config.aof_use_rdb_preamble {
+            Format::Rdb { aof_base: true }
+        } else {
+            Format::Resp { timestamps: self.config.aof_timestamp_enabled }
+        };
+        let child = self.fork_child(ChildType::Aof, format, |pid| format!("temp-rewriteaof-{pid}.aof"));
+        self.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {}", child.pid));
+        self.aof.child = Some(child);
+        self.aof.rewrite_scheduled = false;
         Start::Started
     }
 
@@ -110,23 +101,46 @@ impl Server {
         Ok(())
     }
 
-    /// The child's work and the parent's `backgroundRewriteDoneHandler`, run from cron.
+    /// The child-related part of `serverCron`, in Redis's order: a scheduled rewrite starts
+    /// when no child runs; a child that was already running does its next step (and, once done,
+    /// the parent's done handler runs); with no child, the save points and the automatic
+    /// rewrite are checked; last, a scheduled BGSAVE.
     pub fn rewrite_cron(&mut self) {
-        if self.aof.rewrite_scheduled && self.aof.child.is_none() && !self.aof_rewrite_limited() {
-            self.aof.rewrite_scheduled = false;
+        let had_child = self.has_active_child();
+        if !self.has_active_child() && self.aof.rewrite_scheduled && !self.aof_rewrite_limited() {
             self.rewrite_append_only_file_background();
         }
-        self.auto_rewrite_check();
-        if self.config.aof_legacy {
-            return self.legacy_rewrite_cron();
+        if had_child {
+            if self.config.aof_legacy {
+                self.legacy_rewrite_cron();
+            } else {
+                self.aof_child_cron();
+            }
+            self.rdb_child_cron();
+        } else if !self.has_active_child() {
+            self.save_points_check();
+            self.auto_rewrite_check();
         }
-        let Some(child) = self.aof.child.take() else { return };
+        self.bgsave_scheduled_check();
+    }
+
+    /// One step of the rewrite child; when it is done, `backgroundRewriteDoneHandler`.
+    fn aof_child_cron(&mut self) {
+        let Some(mut child) = self.aof.child.take() else { return };
         let pid = child.pid;
-        let cow = child.cow_bytes();
-        self.aof.last_cow_size = cow;
-        let mb = cow / (1024 * 1024);
-        self.log(LogLevel::Notice, format!("Fork CoW for AOF rewrite: current {mb} MB, peak {mb} MB, average {mb} MB"));
-        let result = self.run_rewrite_child(&child).and_then(|tmp| self.background_rewrite_done(&tmp));
+        let incremental = self.config.aof_rewrite_incremental_fsync;
+        let result = match self.child_step(&mut child, incremental) {
+            Ok(false) => {
+                self.aof.child = Some(child);
+                return;
+            }
+            Ok(true) => self.finish_rewrite_child(&child),
+            Err(e) => {
+                self.log(LogLevel::Warning, format!("Write error writing append only file on disk: {}", e.strerror()));
+                Err(e)
+            }
+        };
+        let result = result.and_then(|tmp| self.background_rewrite_done(&tmp));
         self.aof.last_rewrite_time_sec = Some((self.now_ms - child.started_ms) / 1000);
         match result {
             Ok(()) => {
@@ -154,22 +168,13 @@ impl Server {
         }
     }
 
-    /// `rewriteAppendOnlyFile` in the child: the temp file, fsynced, renamed for the parent.
-    fn run_rewrite_child(&mut self, child: &RewriteChild) -> Result<String, Error> {
-        let tmp = format!("temp-rewriteaof-{}.aof", child.pid);
-        let bytes = if self.config.aof_use_rdb_preamble {
-            crate::rdb::write_rdb(&child.snapshot, self.unixtime(), self.used_memory(), true)
-        } else {
-            super::rewrite::rewrite_resp(&child.snapshot, self.unixtime(), self.config.aof_timestamp_enabled)
-        };
-        self.storage.open(&tmp, OpenMode::Truncate)?;
-        if self.storage.write_at(&tmp, 0, &bytes)? != bytes.len() {
-            return Err(Error::new(crate::storage::ErrorKind::NoSpace, "short write of the rewritten base"));
-        }
-        self.storage.sync(&tmp)?;
+    /// The end of `rewriteAppendOnlyFile` in the child: its complete, fsynced temp file renamed
+    /// for the parent, the CoW report, exit 0.
+    fn finish_rewrite_child(&mut self, child: &RewriteChild) -> Result<String, Error> {
         let done = format!("temp-rewriteaof-bg-{}.aof", child.pid);
-        self.storage.rename(&tmp, &done)?;
+        self.storage.rename(&child.tmp, &done)?;
         self.log(LogLevel::Notice, format!("Successfully created the temporary AOF base file {done}"));
+        self.aof.last_cow_size = self.log_child_cow(child, "AOF rewrite");
         self.log(LogLevel::Notice, "Background AOF rewrite terminated with success".into());
         Ok(done)
     }
@@ -216,6 +221,15 @@ impl Server {
         self.aof_state = AofState::WaitRewrite;
         self.aof.last_write_error = None;
         self.aof.bio_fsync_error = None;
+        if self.rdb.child.is_some() {
+            self.aof.rewrite_scheduled = true;
+            self.log(
+                LogLevel::Warning,
+                "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
+                    .into(),
+            );
+            return true;
+        }
         if in_exec {
             self.aof.rewrite_scheduled = true;
             self.log(
@@ -256,10 +270,11 @@ impl Server {
     }
 
     /// `killAppendOnlyChild`: the child's temp files go, a WAIT_REWRITE temp incr file too.
-    fn kill_append_only_child(&mut self) {
+    pub(crate) fn kill_append_only_child(&mut self) {
         let Some(child) = self.aof.child.take() else { return };
         self.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
-        for tmp in [format!("temp-rewriteaof-{}.aof", child.pid), format!("temp-rewriteaof-bg-{}.aof", child.pid)] {
+        // aofRemoveTempFile: whatever the child had written so far.
+        for tmp in [child.tmp.clone(), format!("temp-rewriteaof-bg-{}.aof", child.pid)] {
             self.storage.remove(&tmp).ok();
         }
         let temp_incr = join(&self.config.appenddirname, &self.temp_incr_name());
@@ -274,7 +289,7 @@ impl Server {
     /// end of the last rewrite (0 on a fresh start, counted as 1).
     fn auto_rewrite_check(&mut self) {
         let perc = i64::from(self.config.auto_aof_rewrite_percentage);
-        if self.aof_state != AofState::On || self.aof.child.is_some() || perc == 0 {
+        if self.aof_state != AofState::On || self.has_active_child() || perc == 0 {
             return;
         }
         if self.aof.current_size <= self.config.auto_aof_rewrite_min_size {

@@ -193,8 +193,8 @@ impl Server {
         }
     }
 
-    /// Is a fork child (rewrite or save) running? (The rewrite work adds children.)
+    /// Is a fork child (rewrite or save) running?
     pub fn child_active(&self) -> bool {
-        self.aof.child.is_some()
+        self.has_active_child()
     }
 }

@@ -25,17 +25,20 @@
 //!   7.0's RDB (`REDIS0010`, `aof-base`), `#TS` annotations follow `aof-timestamp-enabled`, the
 //!   loader's messages are 7.0's, and CONFIG SET appendonly inside a transaction is scheduled;
 //! * the fork is a snapshot of the dataset; the child is stepped by cron: each tick it writes
-//!   [`Legacy::child_step_bytes`] bytes of the snapshot (all of it when 0), the tick after the
+//!   `lab-rewrite-keys-per-tick` keys of the snapshot (all of them when 0) with the same
+//!   streaming writer as the 7.0 child ([`super::child`]), the tick after the
 //!   snapshot it does the stop-sending handshake and the concatenation, and the parent notices its
 //!   exit at the following tick. The three pipes are one move: at each child step the parent
 //!   hands the child the whole rewrite buffer (no 64 KB pipe limit);
 //! * as in 6.2, a failure in the parent's part (writing the residual diff, the rename) leaves
 //!   `aof_last_bgrewrite_status` as it was, there is no failure counter and no back-off, and the
-//!   directory is not fsynced after the rename (a power loss can bring the old file back).
+//!   directory is not fsynced after the rename (a power loss can bring the old file back);
+//! * the child's incremental fsync comes every 4 MB (7.0's `REDIS_AUTOSYNC_BYTES`; 6.2 used 32 MB).
 
 use std::collections::VecDeque;
 
-use super::bgrewrite::{RewriteChild, Start};
+use super::bgrewrite::Start;
+use super::child::{ChildType, Format};
 use super::load::{self, AofStatus};
 use crate::config::AppendFsync;
 use crate::server::{AofState, LogLevel, Server};
@@ -43,8 +46,6 @@ use crate::storage::{Error, ErrorKind, OpenMode};
 
 /// `AOF_RW_BUF_BLOCK_SIZE`: the rewrite buffer grows by blocks of 10 MB.
 pub const AOF_RW_BUF_BLOCK_SIZE: usize = 1024 * 1024 * 10;
-/// `REDIS_AUTOSYNC_BYTES`: with `aof-rewrite-incremental-fsync yes` the 6.2 child fsyncs every 32 MB.
-const REDIS_AUTOSYNC_BYTES: usize = 1024 * 1024 * 32;
 const MB: f64 = 1024.0 * 1024.0;
 
 /// `server.aof_rewrite_buf_blocks`: the parent's copy of every write made during a rewrite, not
@@ -129,11 +130,6 @@ pub enum ChildPhase {
 #[derive(Clone, Debug)]
 pub struct LegacyChild {
     pub phase: ChildPhase,
-    /// The serialised snapshot (RDB preamble or RESP), made at the first step.
-    payload: Option<Vec<u8>>,
-    /// Bytes of the payload written to the temp file.
-    pub written: usize,
-    last_autosync: usize,
     /// `server.aof_child_diff`: what the child read from the pipe.
     pub diff: Vec<u8>,
 }
@@ -146,8 +142,6 @@ pub struct Legacy {
     /// `aof_stop_sending_diff`: the child asked for no more diff; writes now pile up in the
     /// rewrite buffer until the parent appends them itself.
     pub stop_sending_diff: bool,
-    /// Lab knob: snapshot bytes the child writes per cron tick; 0 writes it all in one tick.
-    pub child_step_bytes: usize,
 }
 
 fn short_write() -> Error {
@@ -185,17 +179,18 @@ impl Server {
     /// `rewriteAppendOnlyFileBackground`, 6.2: no flush and no new file, just the fork. The
     /// next write starts with a SELECT so that the diff can be appended to any snapshot.
     pub(crate) fn legacy_rewrite_background(&mut self) -> Start {
-        if self.aof.child.is_some() {
-            return Start::AlreadyInProgress;
-        }
         self.aof.rewrites += 1;
-        self.aof.next_pid += 1;
-        let pid = 1000 + self.aof.next_pid;
-        self.aof.child = Some(RewriteChild { pid, snapshot: self.dbs.clone(), started_ms: self.now_ms, touched: Default::default() });
+        let format = if self.config.aof_use_rdb_preamble {
+            Format::Rdb { aof_base: true }
+        } else {
+            Format::Resp { timestamps: self.config.aof_timestamp_enabled }
+        };
+        let child = self.fork_child(ChildType::Aof, format, |pid| format!("temp-rewriteaof-{pid}.aof"));
+        let pid = child.pid;
+        self.aof.child = Some(child);
         self.aof.legacy.rewrite_buf.reset();
         self.aof.legacy.stop_sending_diff = false;
-        self.aof.legacy.child =
-            Some(LegacyChild { phase: ChildPhase::WritingSnapshot, payload: None, written: 0, last_autosync: 0, diff: Vec::new() });
+        self.aof.legacy.child = Some(LegacyChild { phase: ChildPhase::WritingSnapshot, diff: Vec::new() });
         self.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {pid}"));
         self.aof.rewrite_scheduled = false;
         self.feed.selected_db = -1;
@@ -250,43 +245,17 @@ impl Server {
 
     /// The child's snapshot phase (`rewriteAppendOnlyFile` up to the first fsync).
     fn legacy_child_write_snapshot(&mut self) -> Result<(), Error> {
-        let tmp = format!("temp-rewriteaof-{}.aof", self.child_pid());
         self.legacy_send_diff();
-        let Some(child) = self.aof.legacy.child.as_ref() else { return Ok(()) };
-        if child.payload.is_none() {
-            self.storage.open(&tmp, OpenMode::Truncate).inspect_err(|e| {
-                self.log(LogLevel::Warning, format!("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {}", e.strerror()));
-            })?;
-            let snapshot = self.aof.child.as_ref().map(|c| c.snapshot.as_slice()).unwrap_or_default();
-            let payload = if self.config.aof_use_rdb_preamble {
-                crate::rdb::write_rdb(snapshot, self.unixtime(), self.used_memory(), true)
-            } else {
-                super::rewrite::rewrite_resp(snapshot, self.unixtime(), self.config.aof_timestamp_enabled)
-            };
-            if let Some(c) = self.aof.legacy.child.as_mut() {
-                c.payload = Some(payload);
-            }
-        }
-        let step = self.aof.legacy.child_step_bytes;
+        let Some(mut child) = self.aof.child.take() else { return Ok(()) };
         let incremental = self.config.aof_rewrite_incremental_fsync;
-        let Some(child) = self.aof.legacy.child.as_mut() else { return Ok(()) };
-        let payload = child.payload.as_deref().unwrap_or_default();
-        let end = if step == 0 { payload.len() } else { child.written.saturating_add(step).min(payload.len()) };
-        let chunk = &payload[child.written..end];
-        if !chunk.is_empty() && self.storage.write_at(&tmp, child.written as u64, chunk)? != chunk.len() {
-            return Err(short_write());
+        // The temp file is opened by the first step, fsynced by the last ("do an initial slow
+        // fsync here while the parent is still sending data").
+        let done = self.child_step(&mut child, incremental);
+        self.aof.child = Some(child);
+        if done? && let Some(c) = self.aof.legacy.child.as_mut() {
+            c.phase = ChildPhase::Finishing;
         }
-        child.written = end;
-        if incremental && child.written - child.last_autosync >= REDIS_AUTOSYNC_BYTES {
-            child.last_autosync = child.written;
-            self.storage.sync(&tmp)?;
-        }
-        if child.written < payload.len() {
-            return Ok(());
-        }
-        // "Do an initial slow fsync here while the parent is still sending data."
-        child.phase = ChildPhase::Finishing;
-        self.storage.sync(&tmp)
+        Ok(())
     }
 
     /// The child's end: last reads of the pipe, the stop handshake, the diff appended, fsync,
@@ -300,7 +269,7 @@ impl Server {
         self.log(LogLevel::Notice, "Parent agreed to stop sending diffs. Finalizing AOF...".into());
         let Some(child) = self.aof.legacy.child.as_mut() else { return Ok(()) };
         let diff = std::mem::take(&mut child.diff);
-        let offset = child.written as u64;
+        let offset = self.aof.child.as_ref().map_or(0, |c| c.written);
         self.log(LogLevel::Notice, format!("Concatenating {:.2} MB of AOF diff received from parent.", diff.len() as f64 / MB));
         // Written in one go where Redis writes 8 MB chunks (to report CoW in between).
         if !diff.is_empty() && self.storage.write_at(&tmp, offset, &diff)? != diff.len() {
@@ -332,7 +301,6 @@ impl Server {
     fn legacy_child_exit(&mut self, status: ChildExit) {
         if let Some(c) = self.aof.legacy.child.as_mut() {
             c.phase = ChildPhase::Exited(status);
-            c.payload = None;
         }
     }
 

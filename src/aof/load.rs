@@ -100,6 +100,8 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                     srv.log(LogLevel::Warning, "RDB file was saved with checksum disabled: no check performed.".into());
                 }
                 srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: 0.", info.keys));
+                srv.rdb.last_load_keys_loaded = info.keys;
+                srv.rdb.last_load_keys_expired = 0;
                 if old_style {
                     srv.log(LogLevel::Notice, "Reading the remaining AOF tail...".into());
                 }

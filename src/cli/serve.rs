@@ -15,8 +15,10 @@
 //!
 //! Compared with redis-server: TCP only (no unix socket, no TLS), runs in the foreground (no
 //! `daemonize`, no pidfile), no idle `timeout` or `tcp-keepalive`, no client output-buffer or
-//! query-buffer limits, and no RDB save on SHUTDOWN (the data is only as durable as the AOF: run
-//! with `--appendonly yes`).
+//! query-buffer limits. SHUTDOWN kills a running child and saves `dump.rdb` when save points are
+//! set (Redis's default), unless NOSAVE; a failed save, or a rewrite writing the first AOF,
+//! refuses SHUTDOWN without FORCE (`-ERR Errors trying to SHUTDOWN. Check logs.`), while a signal
+//! exits anyway.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -342,6 +344,11 @@ impl Server {
             self.log.log_from_handler(&format!("Received {} scheduling shutdown...", signals::name(sig)));
         }
         self.log.log(Level::Warning, "User requested shutdown...");
+        if let Shutdown::Signal(_) = reason {
+            // The command path saved already (its failure is the command's error reply).
+            self.engine.srv.now_ms = now_ms();
+            let _ = self.engine.srv.shutdown_save(false, false, false);
+        }
         prepare_for_shutdown(&mut self.engine, &self.log);
         self.log.log(Level::Warning, "aof-lab is now ready to exit, bye bye...");
     }
@@ -637,12 +644,13 @@ fn shutdown_command(engine: &mut Engine, id: ClientId, argv: &[&[u8]]) -> Result
         multi.dirty_exec = true;
         return Err(Reply::err("ERR Command not allowed inside a transaction"));
     }
-    let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
+    let (mut nosave, mut save, mut other, mut abort, mut force) = (false, false, false, false, false);
     for a in argv.iter().skip(1) {
         match a.to_ascii_lowercase().as_slice() {
             b"nosave" => nosave = true,
             b"save" => save = true,
-            b"now" | b"force" => other = true,
+            b"now" => other = true,
+            b"force" => (other, force) = (true, true),
             b"abort" => abort = true,
             _ => return Err(Reply::syntax()),
         }
@@ -654,6 +662,9 @@ fn shutdown_command(engine: &mut Engine, id: ClientId, argv: &[&[u8]]) -> Result
         // Shutdown here never waits (no replicas to catch up), so there is nothing to abort.
         return Err(Reply::err("ERR No shutdown in progress."));
     }
+    // prepareForShutdown's RDB part: with save points (and without NOSAVE), or with SAVE.
+    engine.srv.now_ms = now_ms();
+    engine.srv.shutdown_save(save, nosave, force).map_err(|_| Reply::err("ERR Errors trying to SHUTDOWN. Check logs."))?;
     Ok(())
 }
 

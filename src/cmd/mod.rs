@@ -222,6 +222,8 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         && cmd.flags & NO_QUEUE == 0
     {
         if cmd.flags & NO_MULTI != 0 {
+            // rejectCommandFormat: the transaction is flagged, EXEC will abort.
+            m.dirty_exec = true;
             return Outcome::Reply(Reply::err("ERR Command not allowed inside a transaction"));
         }
         m.commands.push(argv.iter().map(|a| a.to_vec()).collect());

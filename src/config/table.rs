@@ -396,6 +396,10 @@ pub static PARAMS: &[Param] = &[
     // `lab-aof-mode 6.2` runs the AOF with Redis 6.2's single-file design (src/aof/legacy.rs);
     // immutable because it decides the directory layout the server starts from.
     e("lab-aof-mode", IMM | HIDDEN, LAB_AOF_MODE, "7.0"),
+    // AOF Lab only (not in Redis): how many keys the simulated rewrite / BGSAVE child writes per
+    // cron tick; 0 = all of them in one tick. Hidden, so that `CONFIG GET *` stays Redis's list;
+    // `CONFIG GET lab-rewrite-keys-per-tick` finds it.
+    n("lab-rewrite-keys-per-tick", None, HIDDEN, 0, LONG_MAX, "0"),
 ];
 
 /// A registered name: a parameter under its own name or under its alias. Redis registers an

@@ -21,6 +21,7 @@ pub mod value;
 pub mod zset;
 
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 pub use value::{SetValue, Value, ZSet};
 
@@ -45,7 +46,9 @@ pub type Key = Vec<u8>;
 #[derive(Clone, Default, Debug)]
 pub struct Db {
     pub id: usize,
-    dict: Map<Key, Value>,
+    /// Values behind `Arc`: cloning a Db (the rewrite or BGSAVE child's snapshot) shares them,
+    /// and the first change after the clone copies the one value changed (copy-on-write).
+    dict: Map<Key, Arc<Value>>,
     expires: Map<Key, i64>,
 }
 
@@ -64,10 +67,10 @@ impl Db {
     }
     /// The value, ignoring expiry: callers that must honour TTLs go through `Ctx::lookup_*`.
     pub fn get(&self, key: &[u8]) -> Option<&Value> {
-        self.dict.get(key)
+        self.dict.get(key).map(|v| &**v)
     }
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
-        self.dict.get_mut(key)
+        self.dict.get_mut(key).map(Arc::make_mut)
     }
     pub fn contains(&self, key: &[u8]) -> bool {
         self.dict.contains_key(key)
@@ -75,13 +78,14 @@ impl Db {
     /// `dbAdd` / `dbOverwrite`: sets the value and keeps any TTL (callers that must clear it,
     /// like SET without KEEPTTL, call [`Db::remove_expire`]).
     pub fn insert(&mut self, key: Key, value: Value) {
-        self.dict.insert(key, value);
+        self.dict.insert(key, Arc::new(value));
     }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
         let v = self.dict.swap_remove(key)?;
         self.expires.swap_remove(key);
-        Some(v)
+        // Shared with a child's snapshot: the caller gets its own copy.
+        Some(Arc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone()))
     }
     pub fn expire_of(&self, key: &[u8]) -> Option<i64> {
         self.expires.get(key).copied()
@@ -104,7 +108,7 @@ impl Db {
         n
     }
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
-        self.dict.iter()
+        self.dict.iter().map(|(k, v)| (k, &**v))
     }
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
         self.dict.keys()

@@ -22,6 +22,7 @@ pub mod intset;
 pub mod listpack;
 pub mod lzf;
 pub mod read;
+pub mod save;
 pub mod write;
 pub mod ziplist;
 
@@ -92,6 +93,15 @@ pub fn write_header(out: &mut Vec<u8>, unixtime: i64, used_mem: u64) {
     write::write_header_aux(out, unixtime, used_mem, true);
 }
 
+/// Continues a CRC-64/Jones over more bytes: `crc64_update(crc64(a), b) == crc64(a ++ b)` (the
+/// reflected CRC has no final xor, so its value is also its running state).
+pub fn crc64_update(crc: u64, bytes: &[u8]) -> u64 {
+    // The crate reflects the initial value of a reflected algorithm; undo that.
+    let mut d = CRC64.digest_with_initial(crc.reverse_bits());
+    d.update(bytes);
+    d.finalize()
+}
+
 /// Appends EOF and the CRC of everything before it.
 pub fn write_footer(out: &mut Vec<u8>) {
     out.push(RDB_OPCODE_EOF);
@@ -154,6 +164,14 @@ mod tests {
     #[test]
     fn crc_check_value() {
         assert_eq!(crc64(b"123456789"), 0xe9c6d914c4b8d9ca);
+    }
+
+    #[test]
+    fn crc_in_pieces() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for cut in [0, 1, 9, 500, 999, 1000] {
+            assert_eq!(crc64_update(crc64(&data[..cut]), &data[cut..]), crc64(&data), "cut {cut}");
+        }
     }
 
     #[test]

@@ -6,9 +6,7 @@
 //! exactly as it would after the same commands. Every string goes through `rdbSaveRawString`:
 //! INT encoding for small integers, then LZF (`rdbcompression yes`) for more than 20 bytes.
 
-use super::{
-    RDB_OPCODE_AUX, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION, push_len, push_string, write_footer,
-};
+use super::{RDB_OPCODE_AUX, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION, push_len, push_string};
 use crate::keyspace::{Db, Value};
 
 /// `rdbSaveRawString` with `rdbcompression yes`: strings longer than 20 bytes are LZF-compressed
@@ -43,69 +41,73 @@ pub fn write_header_aux(out: &mut Vec<u8>, unixtime: i64, used_mem: u64, aof_bas
 }
 
 /// A whole RDB of `dbs`. Keys already past their TTL are written too (as `rdbSaveRio` does).
+/// The same bytes as the stepped child's output ([`crate::aof::child::SnapshotWriter`]) in one go.
 pub fn write_rdb(dbs: &[Db], unixtime: i64, used_mem: u64, aof_base: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
-    write_header_aux(&mut out, unixtime, used_mem, aof_base);
-    for db in dbs {
-        if db.is_empty() {
-            continue;
-        }
-        out.push(RDB_OPCODE_SELECTDB);
-        push_len(&mut out, db.id as u64);
-        out.push(RDB_OPCODE_RESIZEDB);
-        push_len(&mut out, db.len() as u64);
-        push_len(&mut out, db.expires_len() as u64);
-        for (key, value) in db.iter() {
-            if let Some(ms) = db.expire_of(key) {
-                out.push(RDB_OPCODE_EXPIRETIME_MS);
-                out.extend_from_slice(&ms.to_le_bytes());
-            }
-            write_entry(&mut out, key, value);
-        }
-    }
-    write_footer(&mut out);
+    let mut w = crate::aof::child::SnapshotWriter::new(crate::aof::child::Format::Rdb { aof_base }, unixtime, used_mem);
+    w.step(dbs, 0, &mut out);
     out
 }
 
-fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value) {
+/// SELECTDB and RESIZEDB before the first key of a non-empty db.
+pub(crate) fn write_db_header(out: &mut Vec<u8>, db: &Db) {
+    out.push(RDB_OPCODE_SELECTDB);
+    push_len(out, db.id as u64);
+    out.push(RDB_OPCODE_RESIZEDB);
+    push_len(out, db.len() as u64);
+    push_len(out, db.expires_len() as u64);
+}
+
+/// One key: its absolute expiry if it has one, then type, key and value.
+pub(crate) fn write_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>, compress: bool) {
+    if let Some(ms) = expire {
+        out.push(RDB_OPCODE_EXPIRETIME_MS);
+        out.extend_from_slice(&ms.to_le_bytes());
+    }
+    write_entry(out, key, value, compress);
+}
+
+/// `rdbSaveObjectType` + key + `rdbSaveObject`; `compress` is `rdbcompression`.
+fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, compress: bool) {
+    let push: fn(&mut Vec<u8>, &[u8]) = if compress { push_string_lzf } else { push_string };
     match value {
         Value::String(s) => {
             out.push(0);
-            push_string_lzf(out, key);
-            push_string_lzf(out, s);
+            push(out, key);
+            push(out, s);
         }
         Value::List(l) => {
             out.push(1);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, l.len() as u64);
             for e in l {
-                push_string_lzf(out, e);
+                push(out, e);
             }
         }
         Value::Set(s) => {
             out.push(2);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, s.len() as u64);
             for m in s.ordered() {
-                push_string_lzf(out, m);
+                push(out, m);
             }
         }
         Value::Hash(h) => {
             out.push(4);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, h.len() as u64);
             for (f, v) in h {
-                push_string_lzf(out, f);
-                push_string_lzf(out, v);
+                push(out, f);
+                push(out, v);
             }
         }
         Value::ZSet(z) => {
             out.push(5);
-            push_string_lzf(out, key);
+            push(out, key);
             push_len(out, z.len() as u64);
             // Redis writes a skiplist from the tail, so that loading inserts at the head.
             for (m, s) in z.iter().rev() {
-                push_string_lzf(out, m);
+                push(out, m);
                 out.extend_from_slice(&s.to_le_bytes());
             }
         }

@@ -28,6 +28,7 @@ pub static SUBCOMMANDS: &[DebugSub] = &[
     DebugSub { name: "set-active-expire", argc_ok: |n| n == 3, proc_: set_active_expire },
     DebugSub { name: "sleep", argc_ok: |n| n == 3, proc_: sleep },
     DebugSub { name: "loadaof", argc_ok: |n| n == 2, proc_: loadaof },
+    DebugSub { name: "reload", argc_ok: |n| n == 2, proc_: reload },
 ];
 
 pub(super) fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -52,6 +53,14 @@ fn loadaof(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     match ctx.srv.debug_loadaof() {
         Ok(()) => Reply::ok(),
         Err(why) => Reply::error(format!("ERR {why}")),
+    }
+}
+
+/// `DEBUG RELOAD` (without options): SAVE, empty the dataset, load dump.rdb.
+fn reload(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    match ctx.srv.debug_reload() {
+        Ok(()) => Reply::ok(),
+        Err(e) => Reply::error(e),
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Compared with Redis: the values the engine cannot know are zeros or approximations. Memory
 //! figures are estimated from the values' sizes (`Value::approx_size`) plus a fixed startup
-//! overhead; CPU, network and fork figures are 0; `Commandstats`, `Errorstats` and
+//! overhead; CPU and network figures are 0; `total_forks` counts the simulated children and the
+//! CoW figures are the simulated ones (see `aof::child`); `Commandstats`, `Errorstats` and
 //! `Latencystats` are empty.
 
 use std::collections::HashSet;
@@ -229,22 +230,26 @@ fn persistence(srv: &Server, out: &mut String) {
     line(out, "loading", u8::from(srv.loading));
     line(out, "async_loading", 0);
     // The simulated CoW only grows while the child runs: its peak is its current size.
-    line(out, "current_cow_peak", srv.aof.child.as_ref().map_or(0, |c| c.cow_bytes()));
-    line(out, "current_cow_size", srv.aof.child.as_ref().map_or(0, |c| c.cow_bytes()));
+    // The running child, rewrite or save. The simulated CoW only grows while it runs: its
+    // peak is its current size.
+    let child = srv.active_child();
+    let cow = child.map_or(0, |c| c.cow_bytes());
+    line(out, "current_cow_peak", cow);
+    line(out, "current_cow_size", cow);
     line(out, "current_cow_size_age", 0);
-    line(out, "current_fork_perc", "0.00");
-    line(out, "current_save_keys_processed", 0);
-    line(out, "current_save_keys_total", 0);
+    line(out, "current_fork_perc", format_args!("{:.2}", child.map_or(0.0, |c| c.progress_perc())));
+    line(out, "current_save_keys_processed", child.map_or(0, |c| c.writer.keys_processed));
+    line(out, "current_save_keys_total", child.map_or(0, |c| c.keys_total));
     line(out, "rdb_changes_since_last_save", srv.dirty);
-    line(out, "rdb_bgsave_in_progress", 0);
-    line(out, "rdb_last_save_time", srv.start_ms.div_euclid(1000));
-    line(out, "rdb_last_bgsave_status", "ok");
-    line(out, "rdb_last_bgsave_time_sec", -1);
-    line(out, "rdb_current_bgsave_time_sec", -1);
-    line(out, "rdb_saves", 0);
-    line(out, "rdb_last_cow_size", 0);
-    line(out, "rdb_last_load_keys_expired", 0);
-    line(out, "rdb_last_load_keys_loaded", 0);
+    line(out, "rdb_bgsave_in_progress", u8::from(srv.rdb.child.is_some()));
+    line(out, "rdb_last_save_time", srv.rdb.lastsave);
+    line(out, "rdb_last_bgsave_status", if srv.rdb.lastbgsave_ok { "ok" } else { "err" });
+    line(out, "rdb_last_bgsave_time_sec", srv.rdb.save_time_last);
+    line(out, "rdb_current_bgsave_time_sec", srv.rdb.child.as_ref().map_or(-1, |c| (srv.now_ms - c.started_ms).div_euclid(1000)));
+    line(out, "rdb_saves", srv.rdb.saves);
+    line(out, "rdb_last_cow_size", srv.rdb.last_cow_size);
+    line(out, "rdb_last_load_keys_expired", srv.rdb.last_load_keys_expired);
+    line(out, "rdb_last_load_keys_loaded", srv.rdb.last_load_keys_loaded);
     line(out, "aof_enabled", u8::from(srv.aof_state != AofState::Off));
     line(out, "aof_rewrite_in_progress", u8::from(srv.aof.child.is_some()));
     line(out, "aof_rewrite_scheduled", u8::from(srv.aof.rewrite_scheduled));
@@ -304,7 +309,8 @@ fn stats(srv: &Server, out: &mut String) {
     line(out, "pubsub_patterns", 0);
     line(out, "pubsubshard_channels", 0);
     line(out, "latest_fork_usec", 0);
-    line(out, "total_forks", 0);
+    // Every simulated fork (rewrite or BGSAVE child) takes the next pid.
+    line(out, "total_forks", srv.aof.next_pid);
     line(out, "migrate_cached_sockets", 0);
     line(out, "slave_expires_tracked_keys", 0);
     line(out, "active_defrag_hits", 0);

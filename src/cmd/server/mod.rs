@@ -16,8 +16,9 @@ pub mod config;
 pub mod debug;
 pub mod info;
 pub mod meta;
+pub mod persist;
 
-use super::{ADMIN, ALLOW_BUSY, Command, FAST, Group, LOADING, NO_AUTH, NO_QUEUE, NOSCRIPT, READONLY, STALE, WRITE, args};
+use super::{ADMIN, ALLOW_BUSY, Command, FAST, Group, LOADING, NO_AUTH, NO_MULTI, NO_QUEUE, NOSCRIPT, READONLY, STALE, WRITE, args};
 use crate::reply::{DB_INDEX, Reply};
 use crate::server::{Ctx, Server};
 
@@ -49,6 +50,18 @@ pub static COMMANDS: &[Command] = &[
     Command {
         summary: "Asynchronously rewrite the append-only file",
         ..Command::new("bgrewriteaof", 1, crate::cmd::ADMIN | crate::cmd::NOSCRIPT, (0, 0, 0), Group::Server, bgrewriteaof)
+    },
+    Command {
+        summary: "Synchronously save the dataset to disk",
+        ..Command::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), Group::Server, persist::save)
+    },
+    Command {
+        summary: "Asynchronously save the dataset to disk",
+        ..Command::new("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), Group::Server, persist::bgsave)
+    },
+    Command {
+        summary: "Get the UNIX time stamp of the last successful save to disk",
+        ..Command::new("lastsave", 1, LS | FAST, (0, 0, 0), Group::Server, persist::lastsave)
     },
     Command {
         since: "2.6.0",
@@ -232,9 +245,15 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if let Err(e) = flush_flags(argv) {
         return e;
     }
+    // flushAllDataAndResetRDB: a running BGSAVE is killed and, with save points, the empty
+    // dataset is saved at once, which resets dirty (observed on 7.0.15: FLUSHALL of 3 keys adds
+    // 3 to rdb_changes_since_last_save, or leaves 0 with save points). Propagation is forced.
     let removed = empty_data(ctx.srv, None);
-    // flushAllDataAndResetRDB: one more for the flush itself.
-    ctx.dirty(removed + 1);
+    ctx.dirty(removed);
+    ctx.srv.kill_rdb_child();
+    if !crate::rdb::save::save_params(&ctx.srv.config.save).is_empty() {
+        ctx.srv.rdb_save().ok();
+    }
     ctx.force_propagation();
     Reply::ok()
 }
@@ -250,13 +269,15 @@ fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     Reply::ok()
 }
 
-/// BGREWRITEAOF (see `aof::bgrewrite`). Inside EXEC it is only scheduled, as in Redis.
+/// BGREWRITEAOF (see `aof::bgrewrite`). While a BGSAVE runs, or inside EXEC, it is only
+/// scheduled, as in Redis.
 fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     use crate::aof::bgrewrite::Start;
     if ctx.srv.aof.child.is_some() {
         return Reply::err("ERR Background append only file rewriting already in progress");
     }
-    if ctx.client.in_exec {
+    // Another child (a BGSAVE), or inside EXEC: scheduled, and the failure count starts over.
+    if ctx.srv.has_active_child() || ctx.client.in_exec {
         ctx.srv.aof.rewrite_scheduled = true;
         ctx.srv.aof.consecutive_failures = 0;
         return Reply::status("Background append only file rewriting scheduled");
