@@ -28,6 +28,7 @@
 //! directly, so the same inputs always give the same replies and the same bytes.
 
 pub mod aof;
+pub mod archive;
 pub mod cmd;
 pub mod config;
 pub mod engine;
