@@ -34,6 +34,7 @@ pub mod config;
 pub mod engine;
 pub mod fuzzing;
 pub mod keyspace;
+pub mod lab;
 pub mod rdb;
 pub mod reply;
 pub mod resp;
