@@ -197,11 +197,7 @@ pub fn place(path: &str, appenddirname: &str) -> Option<String> {
     // Inside a folder (appendonlydir/, or any name an archive gave it), or named like a part of
     // a multi-part AOF: it belongs to the AOF directory. A top-level appendonly.aof is the old
     // single-file format, which the engine upgrades at start-up.
-    if multi_part || parent.is_some_and(|p| !p.is_empty()) {
-        Some(join(appenddirname, base))
-    } else {
-        Some(base.to_string())
-    }
+    if multi_part || parent.is_some_and(|p| !p.is_empty()) { Some(join(appenddirname, base)) } else { Some(base.to_string()) }
 }
 
 /// Replaces everything in `storage` by `files` (path → bytes, placed by [`place`]), synced and
@@ -328,7 +324,10 @@ mod tests {
     fn places_files_where_redis_looks() {
         let d = "appendonlydir";
         assert_eq!(place("appendonlydir/appendonly.aof.manifest", d).as_deref(), Some("appendonlydir/appendonly.aof.manifest"));
-        assert_eq!(place("./backup/appendonlydir/appendonly.aof.2.incr.aof", d).as_deref(), Some("appendonlydir/appendonly.aof.2.incr.aof"));
+        assert_eq!(
+            place("./backup/appendonlydir/appendonly.aof.2.incr.aof", d).as_deref(),
+            Some("appendonlydir/appendonly.aof.2.incr.aof")
+        );
         assert_eq!(place("appendonly.aof.1.base.rdb", d).as_deref(), Some("appendonlydir/appendonly.aof.1.base.rdb"));
         assert_eq!(place("appendonly.aof", d).as_deref(), Some("appendonly.aof"), "the old single file stays at the top");
         assert_eq!(place("appendonlydir/redis.log", d), None);
@@ -340,7 +339,9 @@ mod tests {
     fn export_then_import_gives_the_same_directory_synced() {
         let mut a = MemoryStorage::new();
         a.create_dir("appendonlydir").unwrap();
-        for (name, data) in [("appendonlydir/appendonly.aof.1.incr.aof", &b"*1\r\n$4\r\nPING\r\n"[..]), ("appendonlydir/appendonly.aof.manifest", b"m\n")] {
+        for (name, data) in
+            [("appendonlydir/appendonly.aof.1.incr.aof", &b"*1\r\n$4\r\nPING\r\n"[..]), ("appendonlydir/appendonly.aof.manifest", b"m\n")]
+        {
             a.open(name, OpenMode::Create).unwrap();
             a.append(name, data).unwrap();
         }

@@ -119,8 +119,12 @@ fn redis_directory_archived_by_tar_imports_with_the_same_digest() {
     // Wait for the rewrite: INFO persistence says aof_rewrite_in_progress:0 and the base exists.
     for _ in 0..500 {
         let info = String::from_utf8_lossy(&send_real(&mut conn, "INFO persistence")).into_owned();
-        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") && info.contains("aof_last_bgrewrite_status:ok") {
-            let has_base = std::fs::read_dir(server.aof_dir()).unwrap().flatten().any(|f| f.file_name().to_string_lossy().contains(".base."));
+        if info.contains("aof_rewrite_in_progress:0")
+            && info.contains("aof_rewrite_scheduled:0")
+            && info.contains("aof_last_bgrewrite_status:ok")
+        {
+            let has_base =
+                std::fs::read_dir(server.aof_dir()).unwrap().flatten().any(|f| f.file_name().to_string_lossy().contains(".base."));
             if has_base {
                 break;
             }
