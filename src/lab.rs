@@ -170,6 +170,28 @@ impl Lab {
         std::mem::take(&mut self.console_out)
     }
 
+    /// Runs several console lines in ONE turn (one write and, under `always`, one fsync for all
+    /// of them: Redis's group commit when many clients write in the same event-loop iteration).
+    /// For each line: the replies ready after it, and the bytes it appended to `aof_buf`.
+    pub fn execute_batch(&mut self, lines: &[String], now: i64) -> Vec<(Vec<String>, Vec<u8>)> {
+        if self.down.is_some() {
+            return lines.iter().map(|l| (if l.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] }, vec![])).collect();
+        }
+        let mut out = Vec::with_capacity(lines.len());
+        for line in lines {
+            if !line.trim().is_empty() {
+                self.push(now, "command", line.clone(), 0);
+            }
+            self.console_queue.push_back(line.clone());
+            self.settle(now);
+            self.collect_appended();
+            out.push((std::mem::take(&mut self.console_out), std::mem::take(&mut self.appended)));
+        }
+        self.before_sleep(now);
+        self.after_turn(now);
+        out
+    }
+
     /// Feeds RESP bytes to the wire connection; returns the RESP replies ready.
     pub fn execute_resp(&mut self, bytes: &[u8], now: i64) -> Vec<u8> {
         if self.down.is_some() {
@@ -278,9 +300,15 @@ impl Lab {
 
     // ----- connections (the event loop's clients) -----
 
-    fn before_sleep(&mut self, now: i64) {
+    /// Copies what entered `aof_buf` since the last look into `appended` (for the page's view).
+    fn collect_appended(&mut self) {
         let buf = self.engine.aof_buf();
         self.appended.extend_from_slice(buf.get(self.seen_in_buf..).unwrap_or_default());
+        self.seen_in_buf = buf.len();
+    }
+
+    fn before_sleep(&mut self, now: i64) {
+        self.collect_appended();
         if self.engine.srv.aof.incr_path.is_some() {
             self.engine.before_sleep(now);
             self.seen_in_buf = self.engine.aof_buf().len();
@@ -925,6 +953,24 @@ mod tests {
         let aof = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
         assert!(third.import_archive("appendonly.aof", aof, T0).unwrap());
         assert_eq!(get(&mut third, "k"), "\"v\"");
+    }
+
+    #[test]
+    fn a_batch_is_one_turn_with_one_fsync() {
+        let mut l = lab("always");
+        let (_, start) = l.events_since(0);
+        let lines: Vec<String> = ["SET a 1", "GET a", "INCR n", "BLPOP q 0", "GET a"].iter().map(|s| s.to_string()).collect();
+        let out = l.execute_batch(&lines, T0);
+        assert_eq!(out[0].0, ["OK"]);
+        assert_eq!(out[1], (vec!["\"1\"".to_string()], vec![]), "a read appends nothing");
+        assert!(String::from_utf8_lossy(&out[2].1).ends_with("*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"));
+        assert!(out[3].0.is_empty() && out[4].0.is_empty(), "blocked, and the line after it waits");
+        let (events, _) = l.events_since(start);
+        assert_eq!(events.iter().filter(|e| e.kind == "fsync").count(), 1, "group commit: {events:?}");
+        assert_eq!(events.iter().filter(|e| e.kind == "write").count(), 1);
+        // Another connection serves the pop; the console's replies come with the next turn.
+        assert_eq!(l.execute_resp(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n", T0 + 1), b":1\r\n");
+        assert_eq!(l.tick(T0 + 2), ["1) \"q\"\n2) \"x\"", "\"1\""]);
     }
 
     #[test]
