@@ -171,3 +171,127 @@ fn large_file(s: &mut dyn Storage) {
     assert_eq!(s.read_at("big", 1024 * 1024 - 300, &mut buf).unwrap(), 300);
     assert_eq!(buf[..], chunk[chunk.len() - 300..]);
 }
+
+/// A host whose storages open asynchronously (the browser backends), for [`run_all_async`] and
+/// [`run_persistence`]. Every `open` opens the same namespace again.
+#[allow(async_fn_in_trait)] // single-threaded hosts: no Send bound wanted on these futures
+pub trait AsyncHost {
+    async fn open(&mut self) -> Box<dyn Storage>;
+    /// Releases a storage: what was synced must be durable when this returns (an IndexedDB host
+    /// waits for its transactions; OPFS releases its handles).
+    async fn close(&mut self, s: Box<dyn Storage>);
+    /// Deletes everything the namespace holds.
+    async fn wipe(&mut self);
+}
+
+/// Every check of [`checks`] on a freshly wiped namespace.
+pub async fn run_all_async<H: AsyncHost>(host: &mut H) {
+    for (name, check) in checks() {
+        host.wipe().await;
+        let mut s = host.open().await;
+        {
+            let _named = Named(name);
+            check(s.as_mut());
+        }
+        host.close(s).await;
+    }
+    host.wipe().await;
+}
+
+/// Checks that need a reopen: what was synced (and its directory entry) is there after the
+/// storage is dropped and opened again; renames, removals and truncations too.
+pub async fn run_persistence<H: AsyncHost>(host: &mut H) {
+    host.wipe().await;
+    let chunk: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
+
+    let mut s = host.open().await;
+    assert!(s.list(None).unwrap().is_empty(), "a wiped namespace is empty");
+    s.create_dir("d").unwrap();
+    for (n, b) in [("d/a", &b"hello"[..]), ("d/old", b"old content"), ("d/tmp", b"new content"), ("d/gone", b"x"), ("big", &chunk)] {
+        s.open(n, OpenMode::Create).unwrap();
+        assert_eq!(s.append(n, b).unwrap(), b.len());
+        s.sync(n).unwrap();
+    }
+    s.sync_dir("d").unwrap();
+    s.sync_dir("").unwrap();
+    host.close(s).await;
+
+    let mut s = host.open().await;
+    let _named = Named("persistence: reopen");
+    assert!(s.dir_exists("d"), "the directory is back");
+    assert_eq!(s.list(Some("d")).unwrap(), vec!["d/a", "d/gone", "d/old", "d/tmp"]);
+    assert_eq!(s.read_all("d/a").unwrap(), b"hello");
+    assert_eq!(s.read_all("big").unwrap(), chunk, "a multi-chunk file");
+    // Rename over an existing file, remove, truncate, overwrite in the middle, append.
+    s.rename("d/tmp", "d/old").unwrap();
+    s.remove("d/gone").unwrap();
+    s.truncate("big", 70_000).unwrap();
+    s.write_at("big", 100, b"MIDDLE").unwrap();
+    s.append("big", b"tail").unwrap();
+    s.append("d/a", b" world").unwrap();
+    s.sync("big").unwrap();
+    s.sync("d/a").unwrap();
+    s.sync_dir("d").unwrap();
+    host.close(s).await;
+
+    let mut s = host.open().await;
+    assert_eq!(s.list(Some("d")).unwrap(), vec!["d/a", "d/old"], "renamed and removed entries");
+    assert_eq!(s.read_all("d/old").unwrap(), b"new content", "rename replaced the content");
+    assert_eq!(s.read_all("d/a").unwrap(), b"hello world");
+    let mut want = chunk[..70_000].to_vec();
+    want[100..106].copy_from_slice(b"MIDDLE");
+    want.extend_from_slice(b"tail");
+    assert_eq!(s.len("big").unwrap(), want.len() as u64);
+    assert_eq!(s.read_all("big").unwrap(), want, "truncate + overwrite + append");
+    // Shrink to a chunk boundary and to nothing, then grow again.
+    s.truncate("big", 65_536).unwrap();
+    s.sync("big").unwrap();
+    s.open("d/a", OpenMode::Truncate).unwrap();
+    s.sync("d/a").unwrap();
+    host.close(s).await;
+
+    let mut s = host.open().await;
+    assert_eq!(s.read_all("big").unwrap(), want[..65_536], "truncated at a chunk boundary");
+    assert_eq!(s.len("d/a").unwrap(), 0, "truncated by open(Truncate)");
+    host.close(s).await;
+    host.wipe().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStorage;
+
+    /// The async runners over the memory backend: a host that keeps the storage across
+    /// close/open (a process restart; the memory backend's page cache survives it).
+    struct MemoryHost(Option<MemoryStorage>);
+
+    impl AsyncHost for MemoryHost {
+        async fn open(&mut self) -> Box<dyn Storage> {
+            Box::new(self.0.take().unwrap_or_default())
+        }
+        async fn close(&mut self, mut s: Box<dyn Storage>) {
+            self.0 = s.as_memory().map(|m| m.clone());
+        }
+        async fn wipe(&mut self) {
+            self.0 = None;
+        }
+    }
+
+    /// Polls a future that never waits (the memory host's) to completion.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the memory host never waits"),
+        }
+    }
+
+    #[test]
+    fn async_runners_on_memory() {
+        let mut host = MemoryHost(None);
+        block_on(run_all_async(&mut host));
+        block_on(run_persistence(&mut host));
+    }
+}

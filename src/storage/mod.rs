@@ -9,16 +9,24 @@
 //!   pages back after a delay, and the crash kinds the lab demonstrates (process kill, power loss,
 //!   torn write, disk full, fsync error).
 //! * `fs::FsStorage` (native only): `std::fs`, `sync_data`, real rename and directory fsync.
-//! * OPFS and IndexedDB backends live with the browser code.
+//! * [`opfs`] (browser, dedicated worker): a pool of OPFS files with sync access handles, the
+//!   logical name in each file's header (SQLite's `opfs-sahpool` design).
+//! * [`idb`] (browser): an in-memory mirror persisted to IndexedDB at each sync point.
 //!
 //! Handles are by name rather than by object: it keeps every backend simple (an OPFS pool of
 //! sync access handles, an IndexedDB mirror, a map of open `std::fs::File`s) and lets a crash be
 //! injected between any two operations.
 
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
 pub mod conformance;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fs;
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
 pub mod memory;
+#[cfg(target_arch = "wasm32")]
+pub mod opfs;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use fs::FsStorage;

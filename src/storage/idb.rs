@@ -1,0 +1,672 @@
+//! IndexedDB backend: the files live in memory (a mirror, the model's page cache) and are
+//! persisted to IndexedDB at the sync points, where the engine would `fsync`.
+//!
+//! IndexedDB is asynchronous only; the engine's [`Storage`] is synchronous. So every call works
+//! on the mirror, and `sync`, `sync_dir`, `rename` and `remove` *issue* a readwrite transaction
+//! (requests are queued synchronously; the browser commits later). [`IdbDurability::committed`]
+//! resolves once every transaction issued so far has committed: under `appendfsync always` the
+//! host releases no reply before that, which is what Redis's fsync-before-reply promises.
+//! Transactions ask for `{durability: "strict"}` (flushed to disk before `complete`, where the
+//! browser supports it; elsewhere the browser's default, which may only reach the OS).
+//!
+//! Database `aof-lab:<namespace>`, version 1, three object stores (out-of-line keys):
+//!
+//! ```text
+//! names    name (string) -> inode (number)       "dir/" -> 0 marks a directory
+//! inodes   inode (number) -> length (number)     bytes of the file that are durable
+//! chunks   [inode, index] -> Uint8Array          64 KB pieces: bytes [index*64K, (index+1)*64K)
+//! ```
+//!
+//! * `sync(name)` writes the chunks changed since the last sync (an append rewrites only the
+//!   last chunk), deletes chunks past a truncation, and records the length and the name, in one
+//!   transaction: after a crash the file is its last synced version, never a mix.
+//! * `rename`, `remove` and `sync_dir` write the whole `names` store (a handful of entries) and
+//!   delete the replaced or removed inodes, in one transaction: a rename is atomic because a
+//!   transaction is.
+//! * Creating a file or a directory changes only the mirror, until the next of those.
+//! * A failed transaction (`QuotaExceededError`: ENOSPC) leaves IndexedDB as it was (transactions
+//!   are atomic); its changes are marked dirty again, the next `sync`/`sync_dir` returns the
+//!   error (as a later `fsync` reports a failed writeback) and `committed` rejects.
+//!
+//! Compared with a disk: what is only in the mirror is lost when the worker dies, page cache and
+//! process alike; there is no kernel to write it back. Inodes no name refers to (a crash between
+//! a sync and the rename that would have named them) are deleted when the namespace is opened.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
+
+use super::browser::{self, js_error};
+use super::{Error, ErrorKind, OpenMode, Result, Storage};
+
+pub use super::browser::{delete_namespace, estimate_quota};
+
+/// Bytes per chunk record.
+pub const CHUNK: usize = 64 * 1024;
+const STORES: [&str; 3] = ["names", "inodes", "chunks"];
+
+struct MirrorFile {
+    ino: u64,
+    data: Vec<u8>,
+    /// Lowest offset changed since the last sync.
+    dirty_from: Option<usize>,
+    /// Truncated since the last sync: chunks past the end must go.
+    shrunk: bool,
+    /// `names` in IndexedDB maps this name to this inode.
+    name_durable: bool,
+}
+
+/// What a failed transaction must make dirty again.
+enum Redo {
+    Data { ino: u64, from: usize, shrunk: bool },
+    Namespace { dead: Vec<u64> },
+}
+
+struct InFlight {
+    seq: u64,
+    tx: IdbTransaction,
+    done: Promise,
+    simulated_failure: bool,
+}
+
+struct Inner {
+    db: IdbDatabase,
+    files: BTreeMap<String, MirrorFile>,
+    /// Directories, and whether `names` holds their marker.
+    dirs: BTreeMap<String, bool>,
+    next_ino: u64,
+    /// Inodes to delete at the next namespace transaction.
+    dead: Vec<u64>,
+    in_flight: Vec<InFlight>,
+    next_seq: u64,
+    /// Reported by the next `sync`/`sync_dir` (as `fsync` reports a failed writeback).
+    sync_failure: Option<Error>,
+    /// Reported by the next `committed()`.
+    commit_failure: Option<Error>,
+    capacity: Option<u64>,
+    fail_next_commit: bool,
+    closed: bool,
+    transactions: u64,
+}
+
+/// The storage. Dropping it closes the database connection; transactions already issued still
+/// commit.
+pub struct IdbStorage {
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// A cheap clonable handle the facade keeps after boxing the storage into the engine.
+#[derive(Clone)]
+pub struct IdbDurability {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn parent(name: &str) -> Option<&str> {
+    name.rsplit_once('/').map(|(d, _)| d)
+}
+
+fn chunk_key(ino: u64, idx: f64) -> JsValue {
+    Array::of2(&JsValue::from_f64(ino as f64), &JsValue::from_f64(idx)).into()
+}
+
+/// Every chunk of `ino` from index `from` on.
+fn chunk_range(ino: u64, from: usize) -> std::result::Result<JsValue, JsValue> {
+    IdbKeyRange::bound(&chunk_key(ino, from as f64), &chunk_key(ino, f64::INFINITY)).map(Into::into)
+}
+
+fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
+    tx.object_store(name).map_err(|e| js_error(e, name))
+}
+
+fn io(context: &'static str) -> impl Fn(JsValue) -> Error {
+    move |e| js_error(e, context)
+}
+
+/// A readwrite transaction over the three stores, with strict durability where supported
+/// (through `Reflect`: the options argument is an unstable API in web-sys).
+fn readwrite(db: &IdbDatabase) -> Result<IdbTransaction> {
+    let stores: Array = STORES.iter().map(|s| JsValue::from_str(s)).collect();
+    let opts = Object::new();
+    Reflect::set(&opts, &"durability".into(), &"strict".into()).map_err(io("transaction"))?;
+    let f: Function = Reflect::get(db, &"transaction".into()).map_err(io("transaction"))?.unchecked_into();
+    Ok(f.call3(db, &stores, &"readwrite".into(), &opts).map_err(io("transaction"))?.unchecked_into())
+}
+
+impl Inner {
+    fn dir_exists(&self, dir: &str) -> bool {
+        dir.is_empty() || self.dirs.contains_key(dir)
+    }
+
+    fn file(&self, name: &str) -> Result<&MirrorFile> {
+        self.files.get(name).ok_or_else(|| Error::not_found(name))
+    }
+
+    fn file_mut(&mut self, name: &str) -> Result<&mut MirrorFile> {
+        self.files.get_mut(name).ok_or_else(|| Error::not_found(name))
+    }
+
+    fn used_bytes(&self) -> u64 {
+        self.files.values().map(|f| f.data.len() as u64).sum()
+    }
+
+    /// Issues the data transaction of `name`: the changed chunks, the length, the name.
+    fn data_transaction(&mut self, name: &str) -> Result<Option<(IdbTransaction, Redo)>> {
+        let db = self.db.clone();
+        let f = self.file_mut(name)?;
+        if f.dirty_from.is_none() && !f.shrunk && f.name_durable {
+            return Ok(None);
+        }
+        let tx = readwrite(&db)?;
+        let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
+        let len = f.data.len();
+        let from = f.dirty_from.unwrap_or(len).min(len);
+        let end = len.div_ceil(CHUNK);
+        let issue = || -> std::result::Result<(), JsValue> {
+            for idx in from / CHUNK..end {
+                let piece = &f.data[idx * CHUNK..len.min((idx + 1) * CHUNK)];
+                chunks.put_with_key(&Uint8Array::from(piece), &chunk_key(f.ino, idx as f64))?;
+            }
+            if f.shrunk {
+                chunks.delete(&chunk_range(f.ino, end)?)?;
+            }
+            inodes.put_with_key(&JsValue::from_f64(len as f64), &JsValue::from_f64(f.ino as f64))?;
+            names.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
+            Ok(())
+        };
+        if let Err(e) = issue() {
+            let _ = tx.abort();
+            return Err(js_error(e, name));
+        }
+        let redo = Redo::Data { ino: f.ino, from, shrunk: f.shrunk };
+        f.dirty_from = None;
+        f.shrunk = false;
+        f.name_durable = true;
+        Ok(Some((tx, redo)))
+    }
+
+    /// Issues a namespace transaction: `names` rewritten from the mirror, dead inodes deleted.
+    fn namespace_transaction(&mut self) -> Result<(IdbTransaction, Redo)> {
+        let tx = readwrite(&self.db)?;
+        let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
+        let dead = std::mem::take(&mut self.dead);
+        let issue = || -> std::result::Result<(), JsValue> {
+            names.clear()?;
+            for dir in self.dirs.keys() {
+                names.put_with_key(&JsValue::from_f64(0.0), &JsValue::from_str(&format!("{dir}/")))?;
+            }
+            for (name, f) in &self.files {
+                names.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
+            }
+            for &ino in &dead {
+                inodes.delete(&JsValue::from_f64(ino as f64))?;
+                chunks.delete(&chunk_range(ino, 0)?)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = issue() {
+            let _ = tx.abort();
+            self.dead = dead;
+            return Err(js_error(e, "names"));
+        }
+        for f in self.files.values_mut() {
+            f.name_durable = true;
+        }
+        for durable in self.dirs.values_mut() {
+            *durable = true;
+        }
+        Ok((tx, Redo::Namespace { dead }))
+    }
+
+    fn settle(&mut self, seq: u64, failed: Option<(Error, Redo)>) {
+        // Gone already when a `committed()` saw it settle (and reported its failure).
+        let tracked = self.in_flight.iter().any(|t| t.seq == seq);
+        self.in_flight.retain(|t| t.seq != seq);
+        let Some((err, redo)) = failed else { return };
+        if tracked {
+            self.commit_failure.get_or_insert(err.clone());
+        }
+        self.sync_failure.get_or_insert(err);
+        match redo {
+            Redo::Data { ino, from, shrunk } => {
+                if let Some(f) = self.files.values_mut().find(|f| f.ino == ino) {
+                    f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
+                    f.shrunk |= shrunk;
+                    f.name_durable = false;
+                }
+            }
+            Redo::Namespace { dead } => {
+                self.dead.extend(dead);
+                for f in self.files.values_mut() {
+                    f.name_durable = false;
+                }
+                for durable in self.dirs.values_mut() {
+                    *durable = false;
+                }
+            }
+        }
+    }
+}
+
+/// The error a finished-with-abort transaction reports.
+fn abort_error(tx: &IdbTransaction, simulated: bool) -> Error {
+    if simulated {
+        return Error::new(ErrorKind::NoSpace, "IndexedDB: QuotaExceededError (simulated): No space left on device");
+    }
+    match tx.error() {
+        Some(e) => js_error(e.into(), "IndexedDB transaction"),
+        None => Error::new(ErrorKind::Io, "IndexedDB transaction aborted"),
+    }
+}
+
+/// Commits `tx` (or aborts it, to simulate a quota error) and tracks it until it settles.
+fn track(rc: &Rc<RefCell<Inner>>, tx: IdbTransaction, redo: Redo) {
+    let done = Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onabort(Some(&reject));
+    });
+    let simulated = std::mem::take(&mut rc.borrow_mut().fail_next_commit);
+    if simulated {
+        let _ = tx.abort();
+    } else if let Ok(commit) = Reflect::get(&tx, &"commit".into())
+        && let Some(commit) = commit.dyn_ref::<Function>()
+    {
+        // Commit now rather than when the task ends (IDBTransaction.commit(), where it exists).
+        let _ = commit.call0(&tx);
+    }
+    let seq = {
+        let mut inner = rc.borrow_mut();
+        inner.next_seq += 1;
+        inner.transactions += 1;
+        let seq = inner.next_seq;
+        inner.in_flight.push(InFlight { seq, tx: tx.clone(), done: done.clone(), simulated_failure: simulated });
+        seq
+    };
+    let weak: Weak<RefCell<Inner>> = Rc::downgrade(rc);
+    wasm_bindgen_futures::spawn_local(async move {
+        let outcome = JsFuture::from(done).await;
+        if let Some(rc) = weak.upgrade() {
+            let failed = outcome.err().map(|_| (abort_error(&tx, simulated), redo));
+            rc.borrow_mut().settle(seq, failed);
+        }
+    });
+}
+
+impl IdbStorage {
+    /// Opens (creating) the database of `namespace` and loads every file into the mirror.
+    pub async fn open(namespace: &str) -> Result<IdbStorage> {
+        browser::check_namespace(namespace)?;
+        let name = browser::idb_name(namespace);
+        let req = browser::idb_factory()?.open_with_u32(&name, 1).map_err(io("indexedDB.open"))?;
+        let upgrade_req = req.clone();
+        let on_upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if let Ok(db) = upgrade_req.result() {
+                let db: IdbDatabase = db.unchecked_into();
+                for s in STORES {
+                    if !db.object_store_names().contains(s) {
+                        let _ = db.create_object_store(s);
+                    }
+                }
+            }
+        });
+        req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+        let opened = browser::request(&req, &name).await;
+        req.set_onupgradeneeded(None);
+        drop(on_upgrade);
+        let db: IdbDatabase = opened?.unchecked_into();
+
+        // One readonly transaction reads everything (requests issued before the first await,
+        // so the transaction stays alive).
+        let tx = db.transaction_with_str_sequence_and_mode(
+            &STORES.iter().map(|s| JsValue::from_str(s)).collect::<Array>(),
+            IdbTransactionMode::Readonly,
+        );
+        let tx = match tx {
+            Ok(tx) => tx,
+            Err(e) => {
+                db.close();
+                return Err(js_error(e, &name));
+            }
+        };
+        let reqs = (|| -> Result<_> {
+            let (n, i, c) = (store(&tx, "names")?, store(&tx, "inodes")?, store(&tx, "chunks")?);
+            let r = |x: std::result::Result<web_sys::IdbRequest, JsValue>| x.map_err(io("getAll"));
+            Ok([r(n.get_all_keys())?, r(n.get_all())?, r(i.get_all_keys())?, r(i.get_all())?, r(c.get_all_keys())?, r(c.get_all())?])
+        })();
+        let reqs = match reqs {
+            Ok(r) => r,
+            Err(e) => {
+                db.close();
+                return Err(e);
+            }
+        };
+        let mut results = Vec::with_capacity(reqs.len());
+        for r in &reqs {
+            match browser::request(r, &name).await {
+                Ok(v) => results.push(Array::from(&v)),
+                Err(e) => {
+                    db.close();
+                    return Err(e);
+                }
+            }
+        }
+        let [name_keys, name_inos, ino_keys, ino_lens, chunk_keys, chunk_values] =
+            <[Array; 6]>::try_from(results).map_err(|_| Error::new(ErrorKind::Io, "IndexedDB: incomplete load"))?;
+
+        let num = |v: JsValue| v.as_f64().unwrap_or(0.0) as u64;
+        let mut lens: BTreeMap<u64, usize> = BTreeMap::new();
+        for (k, v) in ino_keys.iter().zip(ino_lens.iter()) {
+            lens.insert(num(k), num(v) as usize);
+        }
+        let mut data: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut max_ino = lens.keys().next_back().copied().unwrap_or(0);
+        for (k, v) in chunk_keys.iter().zip(chunk_values.iter()) {
+            let k = Array::from(&k);
+            let (ino, idx) = (num(k.get(0)), num(k.get(1)) as usize);
+            max_ino = max_ino.max(ino);
+            let bytes = Uint8Array::new(&v);
+            let buf = data.entry(ino).or_default();
+            let start = idx * CHUNK;
+            let end = start + bytes.length() as usize;
+            if buf.len() < end {
+                buf.resize(end, 0);
+            }
+            bytes.copy_to(&mut buf[start..end]);
+        }
+        let mut files = BTreeMap::new();
+        let mut dirs = BTreeMap::new();
+        for (k, v) in name_keys.iter().zip(name_inos.iter()) {
+            let (Some(name), ino) = (k.as_string(), num(v)) else { continue };
+            if let Some(dir) = name.strip_suffix('/') {
+                dirs.insert(dir.to_string(), true);
+                continue;
+            }
+            max_ino = max_ino.max(ino);
+            let len = lens.get(&ino).copied().unwrap_or(0);
+            let mut bytes = data.get(&ino).cloned().unwrap_or_default();
+            bytes.resize(len, 0);
+            files.insert(name, MirrorFile { ino, data: bytes, dirty_from: None, shrunk: false, name_durable: true });
+        }
+        // A file inside a directory whose marker was never made durable: the directory exists.
+        for name in files.keys() {
+            if let Some(dir) = parent(name) {
+                dirs.entry(dir.to_string()).or_insert(false);
+            }
+        }
+        let live: BTreeSet<u64> = files.values().map(|f| f.ino).collect();
+        let dead: Vec<u64> =
+            lens.keys().chain(data.keys()).copied().filter(|i| !live.contains(i)).collect::<BTreeSet<_>>().into_iter().collect();
+
+        let inner = Inner {
+            db,
+            files,
+            dirs,
+            next_ino: max_ino + 1,
+            dead,
+            in_flight: Vec::new(),
+            next_seq: 0,
+            sync_failure: None,
+            commit_failure: None,
+            capacity: None,
+            fail_next_commit: false,
+            closed: false,
+            transactions: 0,
+        };
+        let s = IdbStorage { inner: Rc::new(RefCell::new(inner)) };
+        if !s.inner.borrow().dead.is_empty() {
+            // Garbage of a crash: inodes no name refers to.
+            let issued = s.inner.borrow_mut().namespace_transaction();
+            if let Ok((tx, redo)) = issued {
+                track(&s.inner, tx, redo);
+            }
+        }
+        Ok(s)
+    }
+
+    /// A cheap clonable handle the facade keeps after boxing the storage into the engine.
+    pub fn durability(&self) -> IdbDurability {
+        IdbDurability { inner: self.inner.clone() }
+    }
+
+    /// Simulates a quota on the mirror's bytes: writes beyond are short, then ENOSPC.
+    pub fn set_capacity(&mut self, bytes: Option<u64>) {
+        self.inner.borrow_mut().capacity = bytes;
+    }
+
+    /// Simulates a `QuotaExceededError` of the next transaction (it is aborted, nothing of it
+    /// is stored). For tests and the crash lab.
+    pub fn fail_next_commit(&mut self) {
+        self.inner.borrow_mut().fail_next_commit = true;
+    }
+
+    /// Readwrite transactions issued since open.
+    pub fn transactions(&self) -> u64 {
+        self.inner.borrow().transactions
+    }
+
+    /// Closes the connection (also done on drop); transactions already issued still commit.
+    pub fn close(self) {}
+
+    fn issue_namespace(&mut self) -> Result<()> {
+        let (tx, redo) = self.inner.borrow_mut().namespace_transaction()?;
+        track(&self.inner, tx, redo);
+        Ok(())
+    }
+}
+
+impl Drop for IdbStorage {
+    fn drop(&mut self) {
+        let mut inner = self.inner.borrow_mut();
+        if !inner.closed {
+            inner.closed = true;
+            inner.db.close();
+        }
+    }
+}
+
+impl IdbDurability {
+    /// Resolves when every sync()/sync_dir()/rename()/remove() issued so far is committed by an
+    /// IndexedDB transaction (durability: "strict" where supported). Err -> quota/IO.
+    pub async fn committed(&self) -> Result<()> {
+        let waiting: Vec<(u64, Promise, IdbTransaction, bool)> =
+            self.inner.borrow().in_flight.iter().map(|t| (t.seq, t.done.clone(), t.tx.clone(), t.simulated_failure)).collect();
+        let mut first = None;
+        let mut last_seq = 0;
+        for (seq, done, tx, simulated) in waiting {
+            last_seq = seq;
+            if JsFuture::from(done).await.is_err() && first.is_none() {
+                first = Some(abort_error(&tx, simulated));
+            }
+        }
+        let mut inner = self.inner.borrow_mut();
+        // Settled, whether or not their settle tasks have run yet: `pending()` turns false now,
+        // and a failure reported here is not reported again.
+        inner.in_flight.retain(|t| t.seq > last_seq);
+        let recorded = inner.commit_failure.take();
+        match first.or(recorded) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Transactions issued and not yet settled.
+    pub fn pending(&self) -> bool {
+        !self.inner.borrow().in_flight.is_empty()
+    }
+}
+
+impl Storage for IdbStorage {
+    fn kind(&self) -> &'static str {
+        "indexeddb"
+    }
+
+    fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        if name.is_empty() || name.ends_with('/') {
+            return Err(Error::new(ErrorKind::InvalidInput, format!("{name}: Invalid argument")));
+        }
+        if let Some(dir) = parent(name)
+            && !inner.dir_exists(dir)
+        {
+            return Err(Error::not_found(name));
+        }
+        match (inner.files.contains_key(name), mode) {
+            (false, OpenMode::Existing) => Err(Error::not_found(name)),
+            (true, OpenMode::Existing | OpenMode::Create) => Ok(()),
+            (true, OpenMode::Truncate) => {
+                drop(inner);
+                self.truncate(name, 0)
+            }
+            (false, _) => {
+                let ino = inner.next_ino;
+                inner.next_ino += 1;
+                inner
+                    .files
+                    .insert(name.to_string(), MirrorFile { ino, data: Vec::new(), dirty_from: None, shrunk: false, name_durable: false });
+                Ok(())
+            }
+        }
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.inner.borrow().files.contains_key(name)
+    }
+
+    fn len(&self, name: &str) -> Result<u64> {
+        Ok(self.inner.borrow().file(name)?.data.len() as u64)
+    }
+
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let inner = self.inner.borrow();
+        let data = &inner.file(name)?.data;
+        let start = (offset as usize).min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
+
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<usize> {
+        let mut inner = self.inner.borrow_mut();
+        let offset = offset as usize;
+        let current = inner.file(name)?.data.len();
+        let mut n = bytes.len();
+        if let Some(cap) = inner.capacity {
+            let growth = (offset + n).saturating_sub(current) as u64;
+            let free = cap.saturating_sub(inner.used_bytes());
+            if growth > free {
+                n = n.saturating_sub((growth - free) as usize);
+                if n == 0 {
+                    return Err(Error::new(ErrorKind::NoSpace, format!("{name}: No space left on device")));
+                }
+            }
+        }
+        let f = inner.file_mut(name)?;
+        let end = offset + n;
+        if f.data.len() < end {
+            f.data.resize(end, 0);
+        }
+        f.data[offset..end].copy_from_slice(&bytes[..n]);
+        let from = offset.min(current);
+        f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
+        Ok(n)
+    }
+
+    fn truncate(&mut self, name: &str, len: u64) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        let len = len as usize;
+        let current = inner.file(name)?.data.len();
+        if let Some(cap) = inner.capacity
+            && len > current
+            && (len - current) as u64 > cap.saturating_sub(inner.used_bytes())
+        {
+            return Err(Error::new(ErrorKind::NoSpace, format!("{name}: No space left on device")));
+        }
+        let f = inner.file_mut(name)?;
+        if len != current {
+            f.data.resize(len, 0);
+            f.shrunk |= len < current;
+            let from = len.min(current);
+            f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, name: &str) -> Result<()> {
+        let issued = {
+            let mut inner = self.inner.borrow_mut();
+            inner.file(name)?;
+            if let Some(e) = inner.sync_failure.take() {
+                return Err(e);
+            }
+            inner.data_transaction(name)?
+        };
+        if let Some((tx, redo)) = issued {
+            track(&self.inner, tx, redo);
+        }
+        Ok(())
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.file(from)?;
+            if from == to {
+                return Ok(());
+            }
+            if to.is_empty() || to.ends_with('/') {
+                return Err(Error::new(ErrorKind::InvalidInput, format!("{to}: Invalid argument")));
+            }
+            if let Some(dir) = parent(to)
+                && !inner.dir_exists(dir)
+            {
+                return Err(Error::not_found(to));
+            }
+            let Some(f) = inner.files.remove(from) else { return Err(Error::not_found(from)) };
+            if let Some(old) = inner.files.insert(to.to_string(), f) {
+                inner.dead.push(old.ino);
+            }
+        }
+        self.issue_namespace()
+    }
+
+    fn remove(&mut self, name: &str) -> Result<()> {
+        {
+            let mut inner = self.inner.borrow_mut();
+            let f = inner.files.remove(name).ok_or_else(|| Error::not_found(name))?;
+            inner.dead.push(f.ino);
+        }
+        self.issue_namespace()
+    }
+
+    fn list(&self, dir: Option<&str>) -> Result<Vec<String>> {
+        Ok(self.inner.borrow().files.keys().filter(|n| dir.is_none_or(|d| parent(n) == Some(d))).cloned().collect())
+    }
+
+    fn sync_dir(&mut self, _dir: &str) -> Result<()> {
+        {
+            let mut inner = self.inner.borrow_mut();
+            if let Some(e) = inner.sync_failure.take() {
+                return Err(e);
+            }
+            let clean = inner.dead.is_empty() && inner.files.values().all(|f| f.name_durable) && inner.dirs.values().all(|d| *d);
+            if clean {
+                return Ok(());
+            }
+        }
+        self.issue_namespace()
+    }
+
+    fn create_dir(&mut self, dir: &str) -> Result<()> {
+        self.inner.borrow_mut().dirs.entry(dir.to_string()).or_insert(false);
+        Ok(())
+    }
+
+    fn dir_exists(&self, dir: &str) -> bool {
+        self.inner.borrow().dir_exists(dir)
+    }
+}

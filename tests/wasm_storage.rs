@@ -1,0 +1,389 @@
+//! The browser storage backends (`src/storage/opfs.rs`, `src/storage/idb.rs`) in a dedicated
+//! worker, where the lab's engine runs: the shared conformance suite, persistence across a
+//! reopen, crash atomicity of rename, the OPFS lock retry, quota errors as ENOSPC, and the
+//! engine itself restarting from each backend. `wasm-pack test` runs it in headless Chromium and
+//! Firefox (scripts/test.sh).
+#![cfg(target_arch = "wasm32")]
+
+use aof_lab::storage::conformance::{self, AsyncHost};
+use aof_lab::storage::idb::{self, IdbStorage};
+use aof_lab::storage::opfs::{self, OpfsStorage};
+use aof_lab::storage::{ErrorKind, OpenMode, Storage, browser};
+use aof_lab::{AppendFsync, Config, Engine, Reply};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+const NOW: i64 = 1_700_000_000_000;
+
+async fn wipe(backend: &str, ns: &str) {
+    browser::delete_namespace(backend, ns).await.unwrap_or_else(|e| panic!("delete {backend} {ns}: {e}"));
+}
+
+async fn opfs(ns: &str) -> OpfsStorage {
+    OpfsStorage::open(ns).await.unwrap_or_else(|e| panic!("OPFS open {ns}: {e}"))
+}
+
+async fn idb(ns: &str) -> IdbStorage {
+    IdbStorage::open(ns).await.unwrap_or_else(|e| panic!("IndexedDB open {ns}: {e}"))
+}
+
+struct OpfsHost(&'static str);
+
+impl AsyncHost for OpfsHost {
+    async fn open(&mut self) -> Box<dyn Storage> {
+        Box::new(opfs(self.0).await)
+    }
+    async fn close(&mut self, s: Box<dyn Storage>) {
+        drop(s); // releases the handles
+    }
+    async fn wipe(&mut self) {
+        wipe("opfs", self.0).await;
+    }
+}
+
+/// Keeps the durability handle of the storage it opened, to wait for its transactions.
+struct IdbHost(&'static str, Option<idb::IdbDurability>);
+
+impl AsyncHost for IdbHost {
+    async fn open(&mut self) -> Box<dyn Storage> {
+        let s = idb(self.0).await;
+        self.1 = Some(s.durability());
+        Box::new(s)
+    }
+    async fn close(&mut self, s: Box<dyn Storage>) {
+        drop(s);
+        if let Some(d) = self.1.take() {
+            d.committed().await.expect("every transaction commits");
+            assert!(!d.pending());
+        }
+    }
+    async fn wipe(&mut self) {
+        wipe("indexeddb", self.0).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn opfs_conformance() {
+    conformance::run_all_async(&mut OpfsHost("t-opfs-conformance")).await;
+}
+
+#[wasm_bindgen_test]
+async fn opfs_persistence() {
+    conformance::run_persistence(&mut OpfsHost("t-opfs-persistence")).await;
+}
+
+#[wasm_bindgen_test]
+async fn idb_conformance() {
+    conformance::run_all_async(&mut IdbHost("t-idb-conformance", None)).await;
+}
+
+#[wasm_bindgen_test]
+async fn idb_persistence() {
+    conformance::run_persistence(&mut IdbHost("t-idb-persistence", None)).await;
+}
+
+#[wasm_bindgen_test]
+async fn opfs_rename_interrupted_between_its_two_header_writes() {
+    let ns = "t-opfs-rename-crash";
+    wipe("opfs", ns).await;
+    let mut s = opfs(ns).await;
+    for (n, b) in [("m", &b"old"[..]), ("tmp", b"new")] {
+        s.open(n, OpenMode::Create).unwrap();
+        s.append(n, b).unwrap();
+        s.sync(n).unwrap();
+    }
+    let free = s.free_slots();
+    // The crash: `tmp`'s slot now names `m` (durable), `m`'s old slot still names `m` too.
+    s.rename_interrupted("tmp", "m").unwrap();
+    drop(s);
+    let mut s = opfs(ns).await;
+    assert_eq!(s.list(None).unwrap(), vec!["m"], "tmp is gone, m is there once");
+    assert_eq!(s.read_all("m").unwrap(), b"new", "the later header wins: the new content");
+    assert_eq!(s.free_slots(), free + 1, "the losing slot was freed");
+    drop(s);
+    let s = opfs(ns).await;
+    assert_eq!(s.list(None).unwrap(), vec!["m"], "and stays freed");
+    s.close();
+    wipe("opfs", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn opfs_second_open_retries_then_is_unavailable() {
+    let ns = "t-opfs-lock";
+    wipe("opfs", ns).await;
+    let first = opfs(ns).await;
+    let started = browser::wall_ms();
+    let second = OpfsStorage::open_with_lock_wait(ns, 400).await;
+    let waited = browser::wall_ms() - started;
+    let err = second.err().expect("the handles are held by the first storage");
+    assert_eq!(err.kind, ErrorKind::Unavailable, "{err}");
+    assert!(waited >= 390.0, "retried for the whole budget, waited {waited} ms");
+    first.close();
+    let second = OpfsStorage::open_with_lock_wait(ns, 0).await.expect("released by close");
+    // Released while a second open is retrying: it gets the pool.
+    wasm_bindgen_futures::spawn_local(async move {
+        browser::sleep(150).await;
+        drop(second);
+    });
+    let started = browser::wall_ms();
+    let third = OpfsStorage::open(ns).await.expect("opens once the other worker lets go");
+    assert!(browser::wall_ms() - started >= 100.0, "it had to wait");
+    drop(third);
+    wipe("opfs", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn opfs_pool_runs_out_then_grows() {
+    let ns = "t-opfs-pool";
+    wipe("opfs", ns).await;
+    let mut s = opfs(ns).await;
+    assert_eq!(s.pool_size(), opfs::INITIAL_SLOTS);
+    s.create_dir("d").unwrap();
+    let mut made = Vec::new();
+    let err = loop {
+        let n = format!("d/f{}", made.len());
+        match s.open(&n, OpenMode::Create) {
+            Ok(()) => {
+                s.append(&n, n.as_bytes()).unwrap();
+                made.push(n);
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind, ErrorKind::NoSpace, "{err}");
+    assert_eq!(made.len(), opfs::INITIAL_SLOTS - 1, "one slot holds the directory");
+    s.ensure_capacity().await.unwrap();
+    assert_eq!(s.free_slots(), opfs::SPARE_SLOTS);
+    s.open("d/more", OpenMode::Create).unwrap();
+    s.append("d/more", b"more").unwrap();
+    s.sync("d/more").unwrap();
+    drop(s);
+    let mut s = opfs(ns).await;
+    assert_eq!(s.pool_size(), opfs::INITIAL_SLOTS + opfs::SPARE_SLOTS, "the grown pool is found again");
+    for n in &made {
+        assert_eq!(s.read_all(n).unwrap(), n.as_bytes());
+    }
+    assert_eq!(s.read_all("d/more").unwrap(), b"more");
+    drop(s);
+    wipe("opfs", ns).await;
+}
+
+/// A full "disk": the write that does not fit is short, the next fails with ENOSPC, and what
+/// was stored before is intact after a reopen.
+async fn quota_case(s: &mut dyn Storage) {
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"0123456789").unwrap();
+    s.sync("f").unwrap();
+    s.open("g", OpenMode::Create).unwrap();
+    s.sync_dir("").unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn opfs_quota_is_enospc_and_keeps_data() {
+    let ns = "t-opfs-quota";
+    wipe("opfs", ns).await;
+    let mut s = opfs(ns).await;
+    quota_case(&mut s).await;
+    s.set_capacity(Some(14));
+    assert_eq!(s.append("f", b"abcdef").unwrap(), 4, "short write");
+    let err = s.append("f", b"x").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NoSpace);
+    assert_eq!(err.strerror(), "No space left on device");
+    assert_eq!(s.append("g", b"x").unwrap_err().kind, ErrorKind::NoSpace, "every file shares the quota");
+    assert_eq!(s.truncate("g", 1).unwrap_err().kind, ErrorKind::NoSpace, "growing by truncate too");
+    s.sync("f").unwrap();
+    drop(s);
+    let mut s = opfs(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), b"0123456789abcd");
+    assert_eq!(s.len("g").unwrap(), 0);
+    drop(s);
+    wipe("opfs", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn idb_quota_is_enospc_and_keeps_data() {
+    let ns = "t-idb-quota";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    quota_case(&mut s).await;
+    s.set_capacity(Some(14));
+    assert_eq!(s.append("f", b"abcdef").unwrap(), 4, "short write");
+    assert_eq!(s.append("f", b"x").unwrap_err().kind, ErrorKind::NoSpace);
+    assert_eq!(s.truncate("g", 1).unwrap_err().kind, ErrorKind::NoSpace);
+    s.sync("f").unwrap();
+    d.committed().await.unwrap();
+    drop(s);
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), b"0123456789abcd");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+/// IndexedDB refusing a transaction (a quota error) loses nothing already stored; `committed`
+/// and then the next `sync` report ENOSPC, and the following sync stores what was missing.
+#[wasm_bindgen_test]
+async fn idb_failed_commit_reports_enospc_and_recovers() {
+    let ns = "t-idb-failed-commit";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"kept").unwrap();
+    s.sync("f").unwrap();
+    d.committed().await.unwrap();
+    s.append("f", b"+more").unwrap();
+    s.fail_next_commit();
+    s.sync("f").unwrap();
+    assert!(d.pending());
+    let err = d.committed().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NoSpace, "{err}");
+    assert!(!d.pending());
+    // What IndexedDB holds now: the earlier version only.
+    let peek = idb(ns).await;
+    assert_eq!(peek.len("f").unwrap(), 4, "the failed transaction stored nothing");
+    drop(peek);
+    assert_eq!(s.sync("f").unwrap_err().kind, ErrorKind::NoSpace, "the next fsync reports the failed writeback");
+    s.sync("f").unwrap();
+    d.committed().await.unwrap();
+    drop(s);
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), b"kept+more", "re-sent after the failure");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+/// The mirror is the page cache: what was never synced is gone after the worker's storage is.
+#[wasm_bindgen_test]
+async fn idb_unsynced_bytes_and_names_are_lost() {
+    let ns = "t-idb-unsynced";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"synced").unwrap();
+    s.sync("f").unwrap();
+    s.append("f", b" not synced").unwrap();
+    s.open("never-synced", OpenMode::Create).unwrap();
+    let before = s.transactions();
+    s.sync("f").unwrap();
+    s.sync("f").unwrap();
+    assert_eq!(s.transactions(), before + 1, "a sync with nothing new issues no transaction");
+    s.append("f", b"!").unwrap();
+    drop(s);
+    d.committed().await.unwrap();
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), b"synced not synced");
+    assert!(!s.exists("never-synced"), "a name never synced is gone");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn quota_estimate_is_reported() {
+    let (usage, quota) = idb::estimate_quota().await.expect("navigator.storage.estimate()");
+    assert!(quota > 0 && usage <= quota, "usage {usage} quota {quota}");
+}
+
+#[wasm_bindgen_test]
+async fn bad_namespaces_are_refused() {
+    for ns in ["", "..", "a/b", "a b"] {
+        assert_eq!(OpfsStorage::open(ns).await.err().map(|e| e.kind), Some(ErrorKind::InvalidInput), "{ns:?}");
+        assert_eq!(IdbStorage::open(ns).await.err().map(|e| e.kind), Some(ErrorKind::InvalidInput), "{ns:?}");
+    }
+    assert_eq!(browser::delete_namespace("floppy", "x").await.unwrap_err().kind, ErrorKind::InvalidInput);
+}
+
+fn start(storage: Box<dyn Storage>) -> Engine {
+    start_with(storage, AppendFsync::Always)
+}
+
+fn start_with(storage: Box<dyn Storage>, appendfsync: AppendFsync) -> Engine {
+    match Engine::open(Config { appendonly: true, appendfsync, ..Default::default() }, storage, NOW) {
+        Ok(e) => e,
+        Err(e) => panic!("engine start failed: {:?}", e.lines),
+    }
+}
+
+fn run(e: &mut Engine, lines: &[&str]) -> Vec<Reply> {
+    let c = e.connect();
+    let replies = lines.iter().map(|l| e.execute_line(c, l, NOW).expect("no blocking command")).collect();
+    e.before_sleep(NOW);
+    replies
+}
+
+/// Engine::open with the AOF on, writes, drop, reopen: the keys are back (loaded from the
+/// manifest, base and incr files the engine created in this backend).
+async fn engine_restarts(open: impl AsyncFn() -> (Box<dyn Storage>, Option<idb::IdbDurability>)) {
+    let (storage, durable) = open().await;
+    let mut e = start(storage);
+    let replies = run(&mut e, &["SET k v", "RPUSH l a b c", "INCR n", "INCR n", "HSET h f 1"]);
+    assert_eq!(replies[0], Reply::ok());
+    assert!(e.exited().is_none());
+    if let Some(d) = &durable {
+        d.committed().await.expect("the fsync of the turn commits");
+    }
+    let files = e.srv.storage.list(Some("appendonlydir")).unwrap();
+    assert_eq!(files.len(), 3, "manifest, base, incr: {files:?}");
+    drop(e);
+
+    let (storage, _) = open().await;
+    let mut e = start(storage);
+    let replies = run(&mut e, &["GET k", "LRANGE l 0 -1", "GET n", "HGET h f", "DBSIZE"]);
+    assert_eq!(
+        replies,
+        [
+            Reply::bulk("v"),
+            Reply::Array(vec![Reply::bulk("a"), Reply::bulk("b"), Reply::bulk("c")]),
+            Reply::bulk("2"),
+            Reply::bulk("1"),
+            Reply::Int(4)
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn engine_restarts_from_opfs() {
+    let ns = "t-opfs-engine";
+    wipe("opfs", ns).await;
+    engine_restarts(async || (Box::new(opfs(ns).await) as Box<dyn Storage>, None)).await;
+    wipe("opfs", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn engine_restarts_from_indexeddb() {
+    let ns = "t-idb-engine";
+    wipe("indexeddb", ns).await;
+    engine_restarts(async || {
+        let s = idb(ns).await;
+        let d = s.durability();
+        (Box::new(s) as Box<dyn Storage>, Some(d))
+    })
+    .await;
+    wipe("indexeddb", ns).await;
+}
+
+/// Quota exceeded under the engine is disk full: `-MISCONF`, and the acknowledged keys are
+/// there after a restart.
+#[wasm_bindgen_test]
+async fn engine_on_full_opfs_says_misconf() {
+    let ns = "t-opfs-engine-full";
+    wipe("opfs", ns).await;
+    let mut s = opfs(ns).await;
+    s.set_capacity(Some(4096));
+    let mut e = start_with(Box::new(s), AppendFsync::EverySec);
+    assert_eq!(run(&mut e, &["SET kept 1"]), [Reply::ok()]);
+    let big = format!("SET big {}", "x".repeat(8000));
+    assert_eq!(run(&mut e, &[big.as_str()]), [Reply::ok()], "the write fails after the reply (everysec)");
+    assert_eq!(
+        run(&mut e, &["SET other 1", "GET kept"]),
+        [Reply::error("MISCONF Errors writing to the AOF file: No space left on device".to_string()), Reply::bulk("1")]
+    );
+    assert!(e.exited().is_none());
+    drop(e);
+    let mut e = start(Box::new(opfs(ns).await));
+    assert_eq!(run(&mut e, &["GET kept"]), [Reply::bulk("1")]);
+    drop(e);
+    wipe("opfs", ns).await;
+}
