@@ -446,8 +446,16 @@ impl Lab {
 
     /// Crashes and restarts on what survived. `kind`: `kill` (process dies), `power` (machine
     /// loses power), `torn` (power loss while the incr file's unsynced tail was half on its way
-    /// to the disk). `kill` works on every backend; the others need the simulated machine.
+    /// to the disk). Only on the simulated machine (memory backend).
     pub fn crash(&mut self, kind: &str, now: i64) -> Result<&CrashReport, String> {
+        if self.engine.srv.storage.as_memory().is_none() {
+            // A browser backend keeps what it keeps for real (IndexedDB even loses unsynced bytes
+            // on a kill, unlike a kernel): only a real crash tells the truth there.
+            return Err(format!(
+                "{kind}: the simulated crashes need the simulated machine (memory backend); on {}, terminate the worker: a real crash",
+                self.backend
+            ));
+        }
         let policy = self.config.appendfsync.name();
         let layers = self.engine.srv.storage.as_memory().map(|m| m.layers()).unwrap_or_default();
         let lost_aof_buf = if self.down.is_some() { 0 } else { self.engine.aof_buf().len() as u64 };

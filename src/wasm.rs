@@ -20,10 +20,15 @@
 //!
 //! Time is an argument of every call (`Date.now()` on the JS side): the engine never reads a clock.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::prelude::*;
 
 use crate::lab::{Lab, MEMORY_DURABILITY, memory_lab};
-use crate::storage::{MemoryStorage, Storage};
+use crate::storage::idb::{IdbDurability, IdbStorage};
+use crate::storage::opfs::OpfsStorage;
+use crate::storage::{Error, ErrorKind, MemoryStorage, OpenMode, Storage};
 use crate::{AppendFsync, Config};
 
 /// The engine as JavaScript sees it.
@@ -31,6 +36,18 @@ use crate::{AppendFsync, Config};
 pub struct WasmEngine {
     lab: Lab,
     namespace: String,
+    /// The OPFS pool, shared with the engine's storage: its slots are topped up between turns.
+    opfs: Option<Rc<RefCell<OpfsStorage>>>,
+    /// IndexedDB's commit promise: under `always`, no reply before it resolves.
+    idb: Option<IdbDurability>,
+}
+
+/// What a backend opened for the ladder gives back.
+struct Opened {
+    storage: Box<dyn Storage>,
+    durability: String,
+    opfs: Option<Rc<RefCell<OpfsStorage>>>,
+    idb: Option<IdbDurability>,
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -46,7 +63,7 @@ impl WasmEngine {
         if let Some(lines) = lab.is_down() {
             return Err(JsError::new(&lines.join("\n")));
         }
-        Ok(WasmEngine { lab, namespace: String::new() })
+        Ok(WasmEngine { lab, namespace: String::new(), opfs: None, idb: None })
     }
 
     /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config}`. Resolves
@@ -70,14 +87,14 @@ impl WasmEngine {
             let opened = match *step {
                 "opfs" => open_opfs(&namespace).await,
                 "indexeddb" => open_indexeddb(&namespace).await,
-                _ => Ok((Box::new(MemoryStorage::new()) as Box<dyn Storage>, MEMORY_DURABILITY.to_string())),
+                _ => Ok(Opened { storage: Box::new(MemoryStorage::new()), durability: MEMORY_DURABILITY.into(), opfs: None, idb: None }),
             };
             match opened {
-                Ok((storage, durability)) => {
-                    let mut lab = Lab::start(config, storage, now as i64);
+                Ok(o) => {
+                    let mut lab = Lab::start(config, o.storage, now as i64);
                     lab.backend_notes = notes;
-                    lab.durability = durability;
-                    return Ok(WasmEngine { lab, namespace });
+                    lab.durability = o.durability;
+                    return Ok(WasmEngine { lab, namespace, opfs: o.opfs, idb: o.idb });
                 }
                 Err(reason) => notes.push(format!("{}: {reason}", label(step))),
             }
@@ -194,13 +211,31 @@ impl WasmEngine {
     /// Whether replies must wait for [`WasmEngine::durable`] before they are released: under
     /// `appendfsync always` on a backend whose commit is asynchronous (IndexedDB).
     pub fn must_wait_durable(&self) -> bool {
-        self.lab.policy() == AppendFsync::Always && self.lab.backend == "indexeddb"
+        self.lab.policy() == AppendFsync::Always && self.idb.is_some()
     }
 
-    /// Resolves when the bytes of the turns so far are as durable as the backend makes them.
+    /// Resolves when the bytes of the turns so far are as durable as the backend makes them
+    /// (IndexedDB: every transaction issued has committed); rejects with the storage error.
+    /// OPFS's flush() and the memory machine's sync are synchronous: done already.
     pub fn durable(&self) -> js_sys::Promise {
-        // OPFS's flush() and the memory machine's sync are synchronous: done already.
-        js_sys::Promise::resolve(&JsValue::UNDEFINED)
+        let Some(d) = self.idb.clone() else { return js_sys::Promise::resolve(&JsValue::UNDEFINED) };
+        wasm_bindgen_futures::future_to_promise(async move {
+            d.committed().await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(JsError::new(&e.message)))
+        })
+    }
+
+    /// Work between turns that must wait for the browser: OPFS opens spare files for its pool
+    /// (creating a file is asynchronous there). The worker calls no other method until it
+    /// resolves.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn between_turns(&self) -> js_sys::Promise {
+        let Some(pool) = self.opfs.clone() else { return js_sys::Promise::resolve(&JsValue::UNDEFINED) };
+        wasm_bindgen_futures::future_to_promise(async move {
+            // The pool is borrowed across the await: the worker serialises every call into the
+            // engine, so nothing else borrows it meanwhile.
+            let r = pool.borrow_mut().ensure_capacity().await;
+            r.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(JsError::new(&e.message)))
+        })
     }
 
     /// Events after sequence number `since`, as JSON `{next, events: [{seq, t, kind, text,
@@ -264,23 +299,105 @@ fn global_has(path: &[&str]) -> bool {
     true
 }
 
+/// Why a backend could not be used, in words a reader of the page understands.
+fn reason(e: &Error) -> String {
+    match e.kind {
+        ErrorKind::Unavailable => {
+            format!("unavailable: another tab or worker holds it, or the browser refuses storage here (a private window) ({})", e.message)
+        }
+        ErrorKind::NoSpace => format!("over the storage quota ({})", e.message),
+        _ => e.message.clone(),
+    }
+}
+
 /// The OPFS backend, or why it cannot be used here.
-async fn open_opfs(_namespace: &str) -> Result<(Box<dyn Storage>, String), String> {
+async fn open_opfs(namespace: &str) -> Result<Opened, String> {
     if !global_has(&["navigator", "storage", "getDirectory"]) {
         return Err("this browser has no Origin Private File System (or the page is not a secure context)".into());
     }
     if !global_has(&["FileSystemSyncAccessHandle"]) {
         return Err("synchronous access handles exist only in a dedicated worker".into());
     }
-    Err("the OPFS backend is not part of this build yet".into())
+    let pool = OpfsStorage::open(namespace).await.map_err(|e| reason(&e))?;
+    let pool = Rc::new(RefCell::new(pool));
+    Ok(Opened { storage: Box::new(Shared(pool.clone())), durability: OPFS_DURABILITY.into(), opfs: Some(pool), idb: None })
 }
 
 /// The IndexedDB backend, or why it cannot be used here.
-async fn open_indexeddb(_namespace: &str) -> Result<(Box<dyn Storage>, String), String> {
+async fn open_indexeddb(namespace: &str) -> Result<Opened, String> {
     if !global_has(&["indexedDB"]) {
         return Err("IndexedDB is not available (a private window, or storage blocked for this site)".into());
     }
-    Err("the IndexedDB backend is not part of this build yet".into())
+    let db = IdbStorage::open(namespace).await.map_err(|e| reason(&e))?;
+    let idb = Some(db.durability());
+    Ok(Opened { storage: Box::new(db), durability: IDB_DURABILITY.into(), opfs: None, idb })
+}
+
+const OPFS_DURABILITY: &str = "OPFS (Origin Private File System) in this browser: every write is a real write and every fsync a real \
+                               flush() of a sync access handle; the files survive a reload or a closed tab, which are process crashes. \
+                               When unflushed bytes reach the disk is the browser's business: power loss cannot be simulated here.";
+
+const IDB_DURABILITY: &str = "IndexedDB in this browser: the files live in the worker's memory and are stored at each fsync point in one \
+                              transaction (durability \"strict\" where the browser supports it); under appendfsync always no reply \
+                              is released before that transaction committed. Bytes written but not fsynced die with the worker: \
+                              unlike a kernel's page cache, nothing writes them back.";
+
+/// A storage shared between the engine and the facade (which needs the concrete OPFS pool for
+/// its asynchronous upkeep): every call is delegated.
+struct Shared<S: Storage>(Rc<RefCell<S>>);
+
+impl<S: Storage> Storage for Shared<S> {
+    fn kind(&self) -> &'static str {
+        self.0.borrow().kind()
+    }
+    fn open(&mut self, name: &str, mode: OpenMode) -> crate::storage::Result<()> {
+        self.0.borrow_mut().open(name, mode)
+    }
+    fn exists(&self, name: &str) -> bool {
+        self.0.borrow().exists(name)
+    }
+    fn len(&self, name: &str) -> crate::storage::Result<u64> {
+        self.0.borrow().len(name)
+    }
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> crate::storage::Result<usize> {
+        self.0.borrow_mut().read_at(name, offset, buf)
+    }
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> crate::storage::Result<usize> {
+        self.0.borrow_mut().write_at(name, offset, bytes)
+    }
+    fn truncate(&mut self, name: &str, len: u64) -> crate::storage::Result<()> {
+        self.0.borrow_mut().truncate(name, len)
+    }
+    fn sync(&mut self, name: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().sync(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().rename(from, to)
+    }
+    fn remove(&mut self, name: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().remove(name)
+    }
+    fn list(&self, dir: Option<&str>) -> crate::storage::Result<Vec<String>> {
+        self.0.borrow().list(dir)
+    }
+    fn sync_dir(&mut self, dir: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().sync_dir(dir)
+    }
+    fn create_dir(&mut self, dir: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().create_dir(dir)
+    }
+    fn dir_exists(&self, dir: &str) -> bool {
+        self.0.borrow().dir_exists(dir)
+    }
+    fn tick(&mut self, now_ms: i64) {
+        self.0.borrow_mut().tick(now_ms)
+    }
+    fn append(&mut self, name: &str, bytes: &[u8]) -> crate::storage::Result<usize> {
+        self.0.borrow_mut().append(name, bytes)
+    }
+    fn read_all(&mut self, name: &str) -> crate::storage::Result<Vec<u8>> {
+        self.0.borrow_mut().read_all(name)
+    }
 }
 
 fn config_text(value: &JsValue) -> Result<String, JsError> {

@@ -16,7 +16,6 @@ let options = null;
 let channel = null; // BroadcastChannel of the namespace (writer publishes, readers listen)
 let queue = []; // EXEC messages waiting for the next turn
 let turnScheduled = false;
-let busy = false; // a turn is waiting for its durability promise
 let cursor = 0; // events already sent
 let pendingEvents = [];
 let viewTimer = null;
@@ -132,10 +131,19 @@ function publish(now = false) {
   channel?.postMessage({ type: MSG.VIEW, snapshot, events: pendingEvents });
 }
 
+// Every call into the engine goes through this chain, one at a time: a turn that waits for
+// IndexedDB's commit or for OPFS's pool upkeep must not see a tick or an action run meanwhile.
+let chain = Promise.resolve();
+function serial(fn) {
+  const run = chain.then(fn);
+  chain = run.catch(() => {});
+  return run;
+}
+
 function schedule() {
-  if (turnScheduled || busy) return;
+  if (turnScheduled) return;
   turnScheduled = true;
-  setTimeout(turn, 0);
+  setTimeout(() => serial(turn), 0);
 }
 
 /** One event-loop turn: every queued line, one flush, then the replies (when allowed). */
@@ -154,14 +162,11 @@ async function turn() {
   if (engine.must_wait_durable()) {
     // appendfsync always on IndexedDB: no reply before the transaction holding its bytes
     // committed (Redis: no reply before fsync returned).
-    busy = true;
     try {
       await engine.durable();
     } catch (err) {
       die('The browser storage failed to commit (the replies were not sent)', err);
       return;
-    } finally {
-      busy = false;
     }
   }
   batch.forEach((m, i) => {
@@ -171,21 +176,36 @@ async function turn() {
     const pending = text === '' && m.line.trim() !== '';
     post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof }, [r.aof.buffer]);
   });
+  await upkeep();
   publish();
-  if (queue.length) schedule();
+}
+
+/** The backend's asynchronous upkeep between turns (OPFS opens spare files for its pool). */
+async function upkeep() {
+  try {
+    await engine.between_turns();
+  } catch (err) {
+    // Not fatal: the pool is short of files; creating one will fail with ENOSPC (MISCONF).
+    consoleError('storage upkeep failed', err);
+  }
 }
 
 function tick() {
-  if (!engine || busy) return;
-  try {
-    const texts = engine.tick(Date.now());
-    if (texts.length) post(MSG.REPLIES, { texts });
-    const bytes = engine.take_aof_buf();
-    if (bytes.length) post(MSG.AOF, { bytes, cause: 'serverCron' }, [bytes.buffer]);
+  if (!engine) return;
+  serial(async () => {
+    if (!engine) return;
+    try {
+      const texts = engine.tick(Date.now());
+      if (texts.length) post(MSG.REPLIES, { texts });
+      const bytes = engine.take_aof_buf();
+      if (bytes.length) post(MSG.AOF, { bytes, cause: 'serverCron' }, [bytes.buffer]);
+    } catch (err) {
+      die('The engine crashed during serverCron (this is a bug)', err);
+      return;
+    }
+    await upkeep();
     publish();
-  } catch (err) {
-    die('The engine crashed during serverCron (this is a bug)', err);
-  }
+  });
 }
 
 function action(name, args) {
@@ -240,28 +260,31 @@ self.onmessage = (event) => {
       queue.push(msg);
       schedule();
       break;
-    case MSG.ACTION: {
+    case MSG.ACTION:
       if (!engine) {
         post(MSG.RESULT, { id: msg.id, ok: false, error: 'this tab is a read-only view: the writer is another tab' });
         return;
       }
-      let value;
-      try {
-        value = action(msg.action, msg.args ?? {});
-      } catch (err) {
-        if (err instanceof WebAssembly.RuntimeError) {
-          die(`The engine crashed on ${msg.action} (this is a bug)`, err);
+      serial(async () => {
+        let value;
+        try {
+          value = action(msg.action, msg.args ?? {});
+          if (engine.must_wait_durable()) await engine.durable();
+        } catch (err) {
+          if (err instanceof WebAssembly.RuntimeError) {
+            die(`The engine crashed on ${msg.action} (this is a bug)`, err);
+            return;
+          }
+          post(MSG.RESULT, { id: msg.id, ok: false, error: err.message ?? String(err) });
+          publish(true);
           return;
         }
-        post(MSG.RESULT, { id: msg.id, ok: false, error: err.message ?? String(err) });
+        const transfer = value?.bytes instanceof Uint8Array ? [value.bytes.buffer] : [];
+        post(MSG.RESULT, { id: msg.id, ok: true, value }, transfer);
+        await upkeep();
         publish(true);
-        return;
-      }
-      const transfer = value?.bytes instanceof Uint8Array ? [value.bytes.buffer] : [];
-      post(MSG.RESULT, { id: msg.id, ok: true, value }, transfer);
-      publish(true);
+      });
       break;
-    }
     default:
       consoleError(`worker: unknown message type ${msg.type}`);
   }

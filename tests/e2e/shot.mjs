@@ -32,6 +32,11 @@ for (const [name, opts] of [
     await page.waitForTimeout(600);
   }
   await page.screenshot({ path: `${out}-${name}.png`, fullPage: true });
+  for (const id of (process.env.SECTIONS ?? '').split(',').filter(Boolean)) {
+    await page.locator(`#${id}`).scrollIntoViewIfNeeded();
+    await page.evaluate((i) => document.getElementById(i).closest('section,header').scrollIntoView(), id);
+    await page.screenshot({ path: `${out}-${name}-${id}.png` });
+  }
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   console.log(name, 'overflow', overflow);
   await ctx.close();

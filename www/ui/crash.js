@@ -56,6 +56,7 @@ export class CrashView {
       b.addEventListener('click', () => this.run('inject', { fault, n: 3 }));
       faults.append(b);
     }
+    this.faults = faults;
     this.result = el('div', 'crash-result');
     this.result.setAttribute('aria-live', 'polite');
     root.append(form, faults, this.result);
@@ -85,14 +86,25 @@ export class CrashView {
     if (out) this.showReport(out.report);
   }
 
-  /** The backend in use: only the simulated machine can lose power or tear a write. */
+  /** The backend in use: the simulated crashes need the simulated machine; a browser backend
+   *  is crashed for real (the worker is terminated and a new one loads from storage). */
   setBackend(backend) {
     this.memory = backend === 'memory';
     for (const r of this.radios) {
-      const simulatedOnly = r.value === 'power' || r.value === 'torn';
-      r.disabled = simulatedOnly && !this.memory;
-      r.closest('label').title = r.disabled ? 'Only the simulated machine (memory backend) can lose power: on a real browser backend, the browser is the machine.' : '';
+      const simulated = r.value !== 'worker';
+      r.disabled = simulated && !this.memory;
+      r.closest('label').title = r.disabled
+        ? 'The simulated crashes need the simulated machine (memory backend): on a browser backend the browser is the machine, so crash it for real.'
+        : '';
+      if (r.value === 'worker') {
+        r.closest('label').querySelector('.crash-model').textContent = this.memory
+          ? 'worker.terminate(), then a new worker: with the memory backend nothing survives (the machine lived in the worker).'
+          : `worker.terminate(), then a new worker loads from ${backend === 'opfs' ? 'OPFS' : 'IndexedDB'}: what survives is what the browser stored.`;
+      }
     }
+    if (!this.memory) this.radios.find((r) => r.value === 'worker').checked = true;
+    // Disk faults are knobs of the simulated disk; a real quota error arrives by itself (MISCONF).
+    this.faults.hidden = !this.memory;
   }
 
   showError(text) {
