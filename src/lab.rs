@@ -156,6 +156,14 @@ impl Lab {
         &self.config
     }
 
+    /// The lab restarts with the settings in force (CONFIG SET included), as if `CONFIG REWRITE`
+    /// had saved them to redis.conf: a learner who switched the policy expects to keep it.
+    fn keep_runtime_config(&mut self) {
+        if self.down.is_none() {
+            self.config = self.engine.srv.config.clone();
+        }
+    }
+
     /// Runs one console line; returns the replies ready (the line's own, unless it blocked, and
     /// those of earlier blocked commands it served).
     pub fn execute_line(&mut self, line: &str, now: i64) -> Vec<String> {
@@ -231,7 +239,7 @@ impl Lab {
     /// The policy's promise about a reply released now: under `always` every acknowledged
     /// write was fsynced (the host must also wait for a backend's own commit).
     pub fn policy(&self) -> AppendFsync {
-        self.config.appendfsync
+        self.engine.srv.config.appendfsync
     }
 
     // ----- events -----
@@ -448,6 +456,7 @@ impl Lab {
     /// loses power), `torn` (power loss while the incr file's unsynced tail was half on its way
     /// to the disk). Only on the simulated machine (memory backend).
     pub fn crash(&mut self, kind: &str, now: i64) -> Result<&CrashReport, String> {
+        self.keep_runtime_config();
         if self.engine.srv.storage.as_memory().is_none() {
             // A browser backend keeps what it keeps for real (IndexedDB even loses unsynced bytes
             // on a kill, unlike a kernel): only a real crash tells the truth there.
@@ -536,6 +545,7 @@ impl Lab {
     /// Restarts on the same storage, with settings changed (e.g. `aof-load-truncated yes` after
     /// a refused start). Returns whether it started.
     pub fn restart(&mut self, settings: &[(String, String)], now: i64) -> Result<bool, String> {
+        self.keep_runtime_config();
         for (k, v) in settings {
             self.config.set(k, v, true).map_err(|e| format!("{k}: {e}"))?;
         }
@@ -601,8 +611,8 @@ impl Lab {
         j.str("backend", &self.backend);
         j.strs("backend_notes", &self.backend_notes);
         j.str("durability", &self.durability);
-        j.str("policy", self.config.appendfsync.name());
-        j.bool("appendonly", self.config.appendonly);
+        j.str("policy", self.engine.srv.config.appendfsync.name());
+        j.bool("appendonly", self.engine.srv.config.appendonly);
         match &self.down {
             Some(lines) => j.strs("down", lines),
             None => j.raw("down", "null"),
@@ -757,7 +767,9 @@ fn boot(config: Config, storage: Box<dyn Storage>, now: i64) -> (Engine, Option<
             let mut e = *err.engine;
             let mut log: Vec<String> = e.take_log().into_iter().map(fmt).collect();
             log.extend(err.lines.iter().map(|l| format!("# {l}")));
-            (e, Some(err.lines), log)
+            // The reason is in the fatal lines, or (a load error) in the last line logged.
+            let fatal = if err.lines.is_empty() { log.last().cloned().into_iter().collect() } else { err.lines };
+            (e, Some(fatal), log)
         }
     }
 }
@@ -916,7 +928,7 @@ mod tests {
         l.execute_line("SET b 2", T0 + 60_000);
         let r = l.crash("torn", T0 + 60_010).unwrap().clone();
         assert!(!r.started, "{r:?}");
-        assert!(l.is_down().is_some());
+        assert!(l.is_down().is_some_and(|lines| lines.iter().any(|x| x.contains("Unexpected end of file"))), "{:?}", l.is_down());
         assert_eq!(l.execute_line("GET a", T0), [REFUSED]);
         assert!(l.snapshot().contains("\"down\":["));
         assert!(l.restart(&[("aof-load-truncated".into(), "yes".into())], T0 + 60_020).unwrap());
@@ -979,6 +991,16 @@ mod tests {
         // Another connection serves the pop; the console's replies come with the next turn.
         assert_eq!(l.execute_resp(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n", T0 + 1), b":1\r\n");
         assert_eq!(l.tick(T0 + 2), ["1) \"q\"\n2) \"x\"", "\"1\""]);
+    }
+
+    #[test]
+    fn a_restart_keeps_the_settings_in_force() {
+        let mut l = lab("always");
+        assert_eq!(l.execute_line("CONFIG SET appendfsync no", T0), ["OK"]);
+        l.execute_line("SET a 1", T0);
+        let r = l.crash("power", T0 + 10).unwrap().clone();
+        assert_eq!((r.policy, r.keys_after), ("no", 0));
+        assert_eq!(l.execute_line("CONFIG GET appendfsync", T0 + 20), ["1) \"appendfsync\"\n2) \"no\""]);
     }
 
     #[test]

@@ -35,6 +35,7 @@ export class LabController {
     this.worker = null;
     this.role = 'starting';
     this.onready = null;
+    this.onloading = null; // hooks for hosts and tests
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
@@ -50,7 +51,11 @@ export class LabController {
   start() {
     this.role = 'starting';
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    this.worker.onmessage = (event) => this.receive(event.data);
+    this.worker.onmessage = (event) => {
+      // Called at once, not at the next frame: a test or host may act while the worker loads.
+      if (event.data.type === MSG.LOADING) this.onloading?.(event.data);
+      this.receive(event.data);
+    };
     this.worker.onerror = (event) => {
       event.preventDefault();
       this.receive(message(MSG.FATAL, { message: `The engine worker failed to start: ${event.message || 'unknown error'}` }));
@@ -156,6 +161,9 @@ export class LabController {
           for (const line of this.options.script) this.send(line);
         }
         this.onready?.(msg);
+        break;
+      case MSG.LOADING:
+        if (this.els.status) setStatus(this.els.status, 'starting', 'Loading the AOF…');
         break;
       case MSG.READONLY:
         this.role = 'reader';

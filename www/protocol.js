@@ -20,6 +20,9 @@ export const MSG = Object.freeze({
   ACTION: 'action',
 
   // worker -> page
+  /** {backend}: this worker is the writer and opens its storage and loads the AOF now (READY
+   *  follows). Terminating the worker from here on is a crash during loading. */
+  LOADING: 'loading',
   /** {backend, notes, durability, namespace, config}: the engine is running; commands may be
    *  sent. `notes`: why each backend above the one in use was not used. */
   READY: 'ready',

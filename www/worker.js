@@ -80,6 +80,7 @@ async function init(msg) {
 async function becomeWriter(note) {
   if (channel) channel.close();
   channel = null;
+  post(MSG.LOADING, { backend: options.backend });
   try {
     engine = await wasm.Engine.open({ ...options }, Date.now());
   } catch (err) {

@@ -26,11 +26,12 @@ export class CrashView {
     const fieldset = el('fieldset', 'crash-kinds');
     fieldset.append(el('legend', null, 'Crash kind'));
     this.radios = [];
+    const group = `crash-kind-${Math.random().toString(36).slice(2)}`; // one group per lab
     for (const [i, c] of CRASH_KINDS.entries()) {
       const label = el('label', 'crash-kind');
       const input = document.createElement('input');
       input.type = 'radio';
-      input.name = `crash-kind-${Math.random().toString(36).slice(2)}`;
+      input.name = group;
       input.value = c.kind;
       input.checked = i === 0;
       label.append(input, el('span', 'crash-label', c.label), el('span', 'crash-model', c.model));
