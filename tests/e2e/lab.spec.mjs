@@ -409,3 +409,39 @@ test('import: files written by a real redis-server load in the page with the sam
     await context.close();
   }
 });
+
+// ---- the embeddable element ----
+
+test('<aof-lab> on a tutorial page: two independent engines, the preload script ran, crash lab inside the element', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${server.url}/www/embed.html`);
+    const always = page.locator('#always');
+    const no = page.locator('#no');
+    // Playwright's locators pierce open shadow roots.
+    await always.locator('[data-part="status"][data-engine="ready"]').waitFor({ timeout: 30_000 });
+    await no.locator('[data-part="status"][data-engine="ready"]').waitFor({ timeout: 30_000 });
+    assert.equal(page.workers().length, 2, 'one worker per element');
+    await always.locator('.reply', { hasText: '(integer) 1' }).waitFor();
+    assert.deepEqual(await always.locator('.entry .cmd').allTextContents(), ['aof-lab> SET greeting hello', 'aof-lab> RPUSH queue a b c', 'aof-lab> INCR visits']);
+    assert.match(await always.locator('[data-part="backend"]').textContent(), /memory/);
+    // Power loss under always keeps the three keys; the other element is untouched.
+    await always.locator('input[value="power"]').check();
+    await always.locator('button[data-action="crash"]').click();
+    await always.locator('.crash-summary', { hasText: '3 keys before, 3 after the restart' }).waitFor();
+    await no.locator('input[value="power"]').check();
+    await no.locator('button[data-action="crash"]').click();
+    await no.locator('.crash-summary', { hasText: 'appendfsync no: 1 keys before, 0 after the restart' }).waitFor();
+    // Typing in an element's console.
+    const input = always.locator('input[data-part="cmd"]');
+    await input.fill('DBSIZE');
+    await input.press('Enter');
+    await always.locator('.reply', { hasText: '(integer) 3' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'embed.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
