@@ -11,7 +11,7 @@ mod common;
 use std::process::Command;
 
 use aof_lab::archive;
-use aof_lab::storage::{MemoryStorage, Storage};
+use aof_lab::storage::MemoryStorage;
 use aof_lab::{Config, Engine};
 use common::redis::{RedisServer, RespConn};
 
