@@ -122,12 +122,20 @@ export class LabController {
     this.eventsView?.add(events);
     this.filesView?.render(snapshot);
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
+    if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
     if (this.els.aof?.config) this.els.aof.config.textContent = `appendonly ${snapshot.appendonly ? 'yes' : 'no'} · appendfsync ${snapshot.policy} · `;
     if (this.els.status && this.role === 'writer') {
       if (snapshot.down) setStatus(this.els.status, 'failed', 'redis-server is down');
       else if (snapshot.write_error) setStatus(this.els.status, 'failed', `MISCONF: ${snapshot.write_error}`);
       else setStatus(this.els.status, 'ready', `Engine ready · ${snapshot.keys} key${snapshot.keys === 1 ? '' : 's'}`);
     }
+  }
+
+  /** A read-only view cannot act: every control but the views is made inert. */
+  setReadOnly(readOnly) {
+    for (const el of [this.els.crash, this.els.transfer]) if (el) el.inert = readOnly;
+    if (this.els.rewrite) this.els.rewrite.disabled = readOnly;
+    for (const chip of this.els.examples ?? []) chip.disabled = readOnly;
   }
 
   showBackend(backend, notes) {
@@ -150,6 +158,7 @@ export class LabController {
     switch (msg.type) {
       case MSG.READY:
         this.role = 'writer';
+        this.setReadOnly(false);
         if (this.els.status) setStatus(this.els.status, 'ready', 'Engine ready');
         if (this.els.notice) this.els.notice.hidden = true;
         this.showBackend(msg.backend, msg.notes);
@@ -167,6 +176,7 @@ export class LabController {
         break;
       case MSG.READONLY:
         this.role = 'reader';
+        this.setReadOnly(true);
         if (this.els.status) setStatus(this.els.status, 'readonly', 'Read-only view');
         if (this.els.notice) {
           this.els.notice.hidden = false;

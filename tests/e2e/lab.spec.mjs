@@ -271,6 +271,9 @@ test('two pages on one namespace: one writer, the other is told it is a read-onl
     assert.equal(await notice.isVisible(), true);
     assert.match(await notice.textContent(), /Another tab is the writer of namespace "shared": this one is a read-only view/);
     assert.equal(await reader.locator('#cmd').isDisabled(), true, 'no second writer');
+    assert.equal(await reader.locator('#bgrewrite').isDisabled(), true);
+    assert.equal(await reader.locator('#crash').evaluate((el) => el.inert), true, 'the crash lab is the writer’s');
+    await reader.locator('#backend', { hasText: 'OPFS' }).waitFor();
     // The reader shows the writer's files, sent over a BroadcastChannel.
     await reader.locator('#files li', { hasText: 'appendonly.aof.1.incr.aof' }).waitFor();
     assert.equal(await run(writer, 'SET second 2'), 'OK');
@@ -404,6 +407,17 @@ test('import: files written by a real redis-server load in the page with the sam
     await status.filter({ hasText: 'appendonly.aof: loaded' }).waitFor({ timeout: 15_000 });
     assert.equal(await run(page, 'GET old'), '"style"');
     assert.match(await eventsText(page), /Successfully migrated an old-style AOF file/);
+    // Damaged files: Redis's own message, and the server stays down until the user chooses.
+    const bad = await mkdtemp(path.join(tmp, 'bad-'));
+    await writeFile(path.join(bad, 'appendonly.aof.manifest'), 'file appendonly.aof.1.incr.aof seq 1 type i\n');
+    await writeFile(path.join(bad, 'appendonly.aof.1.incr.aof'), '*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\ngarbage\r\n');
+    await status.evaluate((el) => {
+      el.textContent = '';
+    });
+    await pickers.nth(0).setInputFiles([path.join(bad, 'appendonly.aof.manifest'), path.join(bad, 'appendonly.aof.1.incr.aof')]);
+    await status.filter({ hasText: 'refused to start' }).waitFor({ timeout: 15_000 });
+    await page.locator('#crash .down', { hasText: 'Bad file format reading the append only file appendonly.aof.1.incr.aof' }).waitFor();
+    assert.match(await page.locator('#status').textContent(), /down/);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -438,7 +452,8 @@ test('<aof-lab> on a tutorial page: two independent engines, the preload script 
     const input = always.locator('input[data-part="cmd"]');
     await input.fill('DBSIZE');
     await input.press('Enter');
-    await always.locator('.reply', { hasText: '(integer) 3' }).waitFor();
+    await always.locator('.entry').last().locator('.reply', { hasText: '(integer) 3' }).waitFor();
+    assert.equal(await always.locator('.entry .cmd').last().textContent(), 'aof-lab> DBSIZE');
     await page.screenshot({ path: path.join(SHOTS, 'embed.png'), fullPage: true });
     assert.deepEqual(problems, []);
   } finally {
