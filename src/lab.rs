@@ -252,6 +252,11 @@ impl Lab {
         }
     }
 
+    /// An event from the host (a fault it injected into its own backend).
+    pub fn note(&mut self, now: i64, text: String) {
+        self.push(now, "crash", text, 0);
+    }
+
     /// Events with `seq > since`, and the cursor to pass next time.
     pub fn events_since(&self, since: u64) -> (Vec<&Event>, u64) {
         (self.events.iter().filter(|e| e.seq > since).collect(), self.next_seq - 1)

@@ -40,6 +40,8 @@ pub struct WasmEngine {
     opfs: Option<Rc<RefCell<OpfsStorage>>>,
     /// IndexedDB's commit promise: under `always`, no reply before it resolves.
     idb: Option<IdbDurability>,
+    /// The IndexedDB store, shared with the engine's storage (for its simulated quota).
+    idb_store: Option<Rc<RefCell<IdbStorage>>>,
 }
 
 /// What a backend opened for the ladder gives back.
@@ -48,6 +50,7 @@ struct Opened {
     durability: String,
     opfs: Option<Rc<RefCell<OpfsStorage>>>,
     idb: Option<IdbDurability>,
+    idb_store: Option<Rc<RefCell<IdbStorage>>>,
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -63,7 +66,7 @@ impl WasmEngine {
         if let Some(lines) = lab.is_down() {
             return Err(JsError::new(&lines.join("\n")));
         }
-        Ok(WasmEngine { lab, namespace: String::new(), opfs: None, idb: None })
+        Ok(WasmEngine { lab, namespace: String::new(), opfs: None, idb: None, idb_store: None })
     }
 
     /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config}`. Resolves
@@ -87,14 +90,20 @@ impl WasmEngine {
             let opened = match *step {
                 "opfs" => open_opfs(&namespace).await,
                 "indexeddb" => open_indexeddb(&namespace).await,
-                _ => Ok(Opened { storage: Box::new(MemoryStorage::new()), durability: MEMORY_DURABILITY.into(), opfs: None, idb: None }),
+                _ => Ok(Opened {
+                    storage: Box::new(MemoryStorage::new()),
+                    durability: MEMORY_DURABILITY.into(),
+                    opfs: None,
+                    idb: None,
+                    idb_store: None,
+                }),
             };
             match opened {
                 Ok(o) => {
                     let mut lab = Lab::start(config, o.storage, now as i64);
                     lab.backend_notes = notes;
                     lab.durability = o.durability;
-                    return Ok(WasmEngine { lab, namespace, opfs: o.opfs, idb: o.idb });
+                    return Ok(WasmEngine { lab, namespace, opfs: o.opfs, idb: o.idb, idb_store: o.idb_store });
                 }
                 Err(reason) => notes.push(format!("{}: {reason}", label(step))),
             }
@@ -150,8 +159,27 @@ impl WasmEngine {
 
     /// Faults of the simulated disk: `"disk-full"`, `"fsync-error"` (`n` fsyncs fail),
     /// `"clear"`.
+    /// On OPFS and IndexedDB, `"disk-full"` is a simulated quota at the bytes stored now (the
+    /// backend answers as to a `QuotaExceededError`: ENOSPC), and `"clear"` lifts it.
     pub fn inject(&mut self, fault: &str, n: u32, now: f64) -> Result<(), JsError> {
-        self.lab.inject(fault, n, now as i64).map_err(|e| JsError::new(&e))
+        if self.opfs.is_none() && self.idb_store.is_none() {
+            return self.lab.inject(fault, n, now as i64).map_err(|e| JsError::new(&e));
+        }
+        let storage = self.lab.engine.srv.storage.as_ref();
+        let used: u64 = storage.list(None).unwrap_or_default().iter().map(|f| storage.len(f).unwrap_or(0)).sum();
+        let (capacity, text) = match fault {
+            "disk-full" => (Some(used), format!("quota full (simulated): the browser storage takes no byte beyond the {used} stored")),
+            "clear" => (None, "quota lifted: the browser's own quota applies again".to_string()),
+            other => return Err(JsError::new(&format!("{other}: on a browser backend, only disk-full (a simulated quota) and clear"))),
+        };
+        if let Some(pool) = &self.opfs {
+            pool.borrow_mut().set_capacity(capacity);
+        }
+        if let Some(db) = &self.idb_store {
+            db.borrow_mut().set_capacity(capacity);
+        }
+        self.lab.note(now as i64, text);
+        Ok(())
     }
 
     /// Restarts on the same files with settings changed (`{"aof-load-truncated": "yes"}`, or
@@ -320,7 +348,7 @@ async fn open_opfs(namespace: &str) -> Result<Opened, String> {
     }
     let pool = OpfsStorage::open(namespace).await.map_err(|e| reason(&e))?;
     let pool = Rc::new(RefCell::new(pool));
-    Ok(Opened { storage: Box::new(Shared(pool.clone())), durability: OPFS_DURABILITY.into(), opfs: Some(pool), idb: None })
+    Ok(Opened { storage: Box::new(Shared(pool.clone())), durability: OPFS_DURABILITY.into(), opfs: Some(pool), idb: None, idb_store: None })
 }
 
 /// The IndexedDB backend, or why it cannot be used here.
@@ -330,7 +358,8 @@ async fn open_indexeddb(namespace: &str) -> Result<Opened, String> {
     }
     let db = IdbStorage::open(namespace).await.map_err(|e| reason(&e))?;
     let idb = Some(db.durability());
-    Ok(Opened { storage: Box::new(db), durability: IDB_DURABILITY.into(), opfs: None, idb })
+    let db = Rc::new(RefCell::new(db));
+    Ok(Opened { storage: Box::new(Shared(db.clone())), durability: IDB_DURABILITY.into(), opfs: None, idb, idb_store: Some(db) })
 }
 
 const OPFS_DURABILITY: &str = "OPFS (Origin Private File System) in this browser: every write is a real write and every fsync a real \

@@ -43,6 +43,7 @@ const PANELS = {
       <ol data-part="files" class="files-list" aria-label="Files of the AOF directory"></ol>
       <p data-part="rewrite-state" class="meta rewrite-state"></p>
       <details class="info"><summary>Manifest</summary><pre data-part="manifest" class="manifest"></pre></details>
+      <details class="info"><summary>Start-up log</summary><pre data-part="load-log"></pre></details>
       <details class="info"><summary>INFO persistence</summary><pre data-part="info"></pre></details>
     </section>`,
   crash: `
@@ -113,7 +114,7 @@ class AofLabElement extends HTMLElement {
         notice: part('notice'),
         console: part('log') && { log: part('log'), form: part('prompt'), input: part('cmd'), button: part('run') },
         aof: part('aof') && { list: part('aof'), size: part('aof-size'), empty: part('aof-empty'), config: part('aof-config') },
-        files: part('files') && { list: part('files'), manifest: part('manifest'), info: part('info'), rewrite: part('rewrite-state'), durability: part('durability') },
+        files: part('files') && { list: part('files'), manifest: part('manifest'), info: part('info'), rewrite: part('rewrite-state'), durability: part('durability'), loadLog: part('load-log') },
         events: part('events') && { list: part('events'), count: part('events-count') },
         crash: part('crash'),
         transfer: part('transfer'),

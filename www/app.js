@@ -18,7 +18,7 @@ const lab = new LabController(
     notice: $('notice'),
     console: { log: $('log'), form: $('prompt'), input: $('cmd'), button: $('run') },
     aof: { list: $('aof'), size: $('aof-size'), empty: $('aof-empty'), config: $('aof-config') },
-    files: { list: $('files'), manifest: $('manifest'), info: $('info'), rewrite: $('rewrite-state'), durability: $('durability') },
+    files: { list: $('files'), manifest: $('manifest'), info: $('info'), rewrite: $('rewrite-state'), durability: $('durability'), loadLog: $('load-log') },
     events: { list: $('events'), count: $('events-count') },
     crash: $('crash'),
     transfer: $('transfer'),

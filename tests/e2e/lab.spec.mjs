@@ -192,6 +192,7 @@ for (const policy of ['always', 'everysec', 'no']) {
       assert.equal(await run(page, 'GET key:19'), '"value-19"');
       assert.equal(await run(page, 'LRANGE list 0 -1'), '1) "a"\n2) "b"\n3) "c"');
       await page.locator('#events .ev-text', { hasText: 'DB loaded from append only file' }).waitFor();
+      assert.match(await page.locator('#load-log').textContent(), /DB loaded from append only file/);
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
@@ -212,6 +213,31 @@ test('IndexedDB, appendfsync always: no reply before the commit, so every acknow
     await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
     assert.equal(await run(page, 'GET counter'), '"10"');
     await page.locator('#events .ev-text', { hasText: 'DB loaded from append only file' }).waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('IndexedDB: a full quota is -MISCONF in the console, and nothing already stored is lost (reload)', async () => {
+  const context = await newContext();
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const problems = watch(page);
+    await open(page, 'backend=indexeddb&namespace=idb-quota&appendfsync=everysec');
+    assert.equal(await run(page, 'SET kept 1'), 'OK');
+    // everysec: the background fsync (here an IndexedDB transaction) runs within about a second.
+    await page.locator('#events .ev-fsync').first().waitFor({ timeout: 5_000 });
+    const quota = page.locator('#crash button[data-fault="disk-full"]');
+    assert.equal(await quota.textContent(), 'Quota full (simulated)');
+    await quota.click();
+    await page.locator('#events .ev-text', { hasText: 'quota full' }).waitFor();
+    await run(page, 'SET refused 2');
+    assert.match(await run(page, 'SET more 3'), /^\(error\) MISCONF Errors writing to the AOF file: No space left on device/);
+    await page.locator('#status', { hasText: 'MISCONF' }).waitFor();
+    await page.reload();
+    await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+    assert.equal(await run(page, 'GET kept'), '"1"');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

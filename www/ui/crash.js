@@ -104,8 +104,9 @@ export class CrashView {
       }
     }
     if (!this.memory) this.radios.find((r) => r.value === 'worker').checked = true;
-    // Disk faults are knobs of the simulated disk; a real quota error arrives by itself (MISCONF).
-    this.faults.hidden = !this.memory;
+    // On a browser backend the only fault is a simulated quota (what QuotaExceededError does).
+    this.faults.querySelector('[data-fault="fsync-error"]').hidden = !this.memory;
+    this.faults.querySelector('[data-fault="disk-full"]').textContent = this.memory ? 'Disk full' : 'Quota full (simulated)';
   }
 
   showError(text) {

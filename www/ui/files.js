@@ -21,7 +21,7 @@ export function layersOf(file, snapshot) {
 }
 
 export class FilesView {
-  /** @param {object} els {list, manifest, info, rewrite, durability} */
+  /** @param {object} els {list, manifest, info, rewrite, durability, loadLog} */
   constructor(els) {
     this.els = els;
   }
@@ -62,6 +62,7 @@ export class FilesView {
     }
     this.els.manifest.textContent = s.manifest || '(no manifest)';
     this.els.info.textContent = (s.info ?? '').trim();
+    if (this.els.loadLog) this.els.loadLog.textContent = (s.load_log ?? []).join('\n');
     const rw = s.rewrite ?? {};
     this.els.rewrite.textContent = rw.in_progress
       ? `Rewrite in progress: the simulated child writes a snapshot of ${rw.snapshot_keys} keys; new writes go to the new incr file (copy-on-write so far: ${fmt(rw.cow_bytes)}).`
