@@ -34,8 +34,11 @@ for (const [name, opts] of [
   await page.screenshot({ path: `${out}-${name}.png`, fullPage: true });
   for (const id of (process.env.SECTIONS ?? '').split(',').filter(Boolean)) {
     await page.locator(`#${id}`).scrollIntoViewIfNeeded();
-    await page.evaluate((i) => document.getElementById(i).closest('section,header').scrollIntoView(), id);
-    await page.screenshot({ path: `${out}-${name}-${id}.png` });
+    const box = await page.evaluate((i) => {
+      const r = document.getElementById(i).closest('section,header').getBoundingClientRect();
+      return { x: r.x, y: r.y + window.scrollY, width: r.width, height: Math.min(r.height, 1400) };
+    }, id);
+    await page.screenshot({ path: `${out}-${name}-${id}.png`, fullPage: true, clip: box });
   }
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   console.log(name, 'overflow', overflow);
