@@ -59,7 +59,7 @@ fi
 step "cargo fmt --check" cargo fmt --check
 step "cargo clippy, host (all targets)" cargo clippy --all-targets -- -D warnings
 step "cargo clippy, wasm32 (lib)" cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
-step "cargo clippy, wasm32 (browser tests)" cargo clippy --target wasm32-unknown-unknown --test wasm_main --test wasm_worker --test wasm_storage -- -D warnings
+step "cargo clippy, wasm32 (browser tests)" cargo clippy --target wasm32-unknown-unknown --test wasm_main --test wasm_worker --test wasm_storage --test wasm_storage_main -- -D warnings
 step "cargo test (native)" cargo test --no-fail-fast
 step "wasm tests: Chromium, main thread" wasm_test chrome wasm_main
 step "wasm tests: Chromium, dedicated worker" wasm_test chrome wasm_worker
@@ -67,6 +67,8 @@ step "wasm tests: Firefox, main thread" wasm_test firefox wasm_main
 step "wasm tests: Firefox, dedicated worker" wasm_test firefox wasm_worker
 step "storage backends (OPFS, IndexedDB): Chromium, dedicated worker" wasm_test chrome wasm_storage
 step "storage backends (OPFS, IndexedDB): Firefox, dedicated worker" wasm_test firefox wasm_storage
+step "storage backends: Chromium, main thread" wasm_test chrome wasm_storage_main
+step "storage backends: Firefox, main thread" wasm_test firefox wasm_storage_main
 step "build pkg/ (wasm-pack, release)" scripts/build.sh
 step "e2e: the lab page in Chromium (screenshots in target/e2e/)" e2e
 summary

@@ -158,9 +158,22 @@ async fn opfs_pool_runs_out_then_grows() {
     s.open("d/more", OpenMode::Create).unwrap();
     s.append("d/more", b"more").unwrap();
     s.sync("d/more").unwrap();
+    // That creation left fewer than SPARE_SLOTS free: the storage tops up in the background.
+    assert_eq!(s.free_slots(), opfs::SPARE_SLOTS - 1);
+    let pool = s.pool();
+    for _ in 0..100 {
+        if pool.free_slots() == opfs::SPARE_SLOTS {
+            break;
+        }
+        browser::sleep(20).await;
+    }
+    assert_eq!(pool.free_slots(), opfs::SPARE_SLOTS, "topped up by itself");
+    let grown = opfs::INITIAL_SLOTS + opfs::SPARE_SLOTS + 1;
+    assert_eq!(s.pool_size(), grown);
     drop(s);
+    assert!(pool.ensure_capacity().await.is_err(), "the handle is inert once the storage is gone");
     let mut s = opfs(ns).await;
-    assert_eq!(s.pool_size(), opfs::INITIAL_SLOTS + opfs::SPARE_SLOTS, "the grown pool is found again");
+    assert_eq!(s.pool_size(), grown, "the grown pool is found again");
     for n in &made {
         assert_eq!(s.read_all(n).unwrap(), n.as_bytes());
     }
@@ -254,6 +267,76 @@ async fn idb_failed_commit_reports_enospc_and_recovers() {
     wipe("indexeddb", ns).await;
 }
 
+/// A rename is one IndexedDB transaction: refused, it leaves both names as they were; the next
+/// `sync_dir` reports the failure and the one after stores the rename.
+#[wasm_bindgen_test]
+async fn idb_rename_is_all_or_nothing() {
+    let ns = "t-idb-rename";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    for (n, b) in [("m", &b"old"[..]), ("tmp", b"new")] {
+        s.open(n, OpenMode::Create).unwrap();
+        s.append(n, b).unwrap();
+        s.sync(n).unwrap();
+    }
+    d.committed().await.unwrap();
+    s.fail_next_commit();
+    s.rename("tmp", "m").unwrap();
+    assert_eq!(d.committed().await.unwrap_err().kind, ErrorKind::NoSpace);
+    let mut peek = idb(ns).await;
+    assert_eq!((peek.read_all("m").unwrap(), peek.read_all("tmp").unwrap()), (b"old".to_vec(), b"new".to_vec()), "nothing half-done");
+    drop(peek);
+    assert_eq!(s.sync_dir("").unwrap_err().kind, ErrorKind::NoSpace);
+    s.sync_dir("").unwrap();
+    d.committed().await.unwrap();
+    drop(s);
+    let mut s = idb(ns).await;
+    assert_eq!(s.list(None).unwrap(), vec!["m"]);
+    assert_eq!(s.read_all("m").unwrap(), b"new");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn layers_show_what_is_durable() {
+    let layer = |l: Vec<aof_lab::storage::memory::FileLayers>| {
+        l.into_iter().map(|f| (f.name, f.len, f.durable_len, f.durable_name)).collect::<Vec<_>>()
+    };
+    let ns = "t-layers";
+    wipe("opfs", ns).await;
+    let mut s = opfs(ns).await;
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"hello").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 0, true)]);
+    s.sync("f").unwrap();
+    s.append("f", b" world").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 5, true)]);
+    s.write_at("f", 2, b"L").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 2, true)]);
+    drop(s);
+    wipe("opfs", ns).await;
+
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"hello").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 0, false)]);
+    s.sync("f").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 0, false)], "issued, not committed");
+    d.committed().await.unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 5, 5, true)]);
+    s.append("f", b" world").unwrap();
+    s.write_at("f", 2, b"L").unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 2, true)]);
+    s.sync("f").unwrap();
+    d.committed().await.unwrap();
+    assert_eq!(layer(s.layers()), [("f".to_string(), 11, 11, true)]);
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
 /// The mirror is the page cache: what was never synced is gone after the worker's storage is.
 #[wasm_bindgen_test]
 async fn idb_unsynced_bytes_and_names_are_lost() {
@@ -278,6 +361,24 @@ async fn idb_unsynced_bytes_and_names_are_lost() {
     assert!(!s.exists("never-synced"), "a name never synced is gone");
     drop(s);
     wipe("indexeddb", ns).await;
+}
+
+/// What the browsers throw, as the engine sees it: a quota error is ENOSPC (`-MISCONF ... No
+/// space left on device`), a lock held elsewhere makes the backend unavailable.
+#[wasm_bindgen_test]
+fn dom_exceptions_map_to_error_kinds() {
+    for (name, kind) in [
+        ("QuotaExceededError", ErrorKind::NoSpace),
+        ("NoModificationAllowedError", ErrorKind::Unavailable),
+        ("NotFoundError", ErrorKind::NotFound),
+        ("SecurityError", ErrorKind::Unavailable),
+        ("UnknownError", ErrorKind::Io),
+    ] {
+        let e = web_sys::DomException::new_with_message_and_name("it failed", name).unwrap();
+        let err = browser::js_error(e.into(), "f");
+        assert_eq!(err.kind, kind, "{name}");
+        assert_eq!(err.message, format!("f: {name}: it failed"));
+    }
 }
 
 #[wasm_bindgen_test]
@@ -341,6 +442,67 @@ async fn engine_restarts(open: impl AsyncFn() -> (Box<dyn Storage>, Option<idb::
             Reply::Int(4)
         ]
     );
+}
+
+/// BGREWRITEAOF on a real backend: temp files, renames into `appendonlydir`, manifest swaps
+/// and history removal; then a restart loads the rewritten files to the same dataset.
+async fn engine_rewrites_then_restarts(open: impl AsyncFn() -> (Box<dyn Storage>, Option<idb::IdbDurability>)) {
+    let (storage, durable) = open().await;
+    let mut e = start(storage);
+    run(&mut e, &["SET s v", "RPUSH l a b c", "HSET h f v", "SADD set 1 2 3", "ZADD z 1 a 2 b", "SELECT 3", "SET x y"]);
+    let mut now = NOW;
+    for round in 0..2 {
+        let c = e.connect();
+        assert_eq!(e.execute_line(c, "BGREWRITEAOF", now), Some(Reply::status("Background append only file rewriting started")));
+        e.before_sleep(now);
+        run(&mut e, &["INCR during", "SET late 1"]);
+        // Let a background top-up of the OPFS pool run, as the worker's event loop would.
+        browser::sleep(1).await;
+        now += 100;
+        e.cron(now);
+        e.before_sleep(now);
+        assert_eq!(e.srv.aof.rewrites, round + 1);
+    }
+    let manifest = e.srv.storage.read_all("appendonlydir/appendonly.aof.manifest").unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&manifest),
+        "file appendonly.aof.3.base.rdb seq 3 type b\nfile appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    assert_eq!(
+        e.srv.storage.list(Some("appendonlydir")).unwrap(),
+        ["appendonlydir/appendonly.aof.3.base.rdb", "appendonlydir/appendonly.aof.3.incr.aof", "appendonlydir/appendonly.aof.manifest"],
+        "history removed"
+    );
+    let digest = run(&mut e, &["DEBUG DIGEST"]);
+    if let Some(d) = &durable {
+        d.committed().await.expect("committed");
+    }
+    drop(e);
+    let (storage, _) = open().await;
+    let mut e = start(storage);
+    assert_eq!(run(&mut e, &["DEBUG DIGEST"]), digest, "the same dataset after a restart");
+    assert_eq!(run(&mut e, &["GET during", "SELECT 3", "GET x"]), [Reply::bulk("2"), Reply::ok(), Reply::bulk("y")]);
+}
+
+#[wasm_bindgen_test]
+async fn engine_rewrites_on_opfs() {
+    let ns = "t-opfs-rewrite";
+    wipe("opfs", ns).await;
+    engine_rewrites_then_restarts(async || (Box::new(opfs(ns).await) as Box<dyn Storage>, None)).await;
+    wipe("opfs", ns).await;
+}
+
+#[wasm_bindgen_test]
+async fn engine_rewrites_on_indexeddb() {
+    let ns = "t-idb-rewrite";
+    wipe("indexeddb", ns).await;
+    engine_rewrites_then_restarts(async || {
+        let s = idb(ns).await;
+        let d = s.durability();
+        (Box::new(s) as Box<dyn Storage>, Some(d))
+    })
+    .await;
+    wipe("indexeddb", ns).await;
 }
 
 #[wasm_bindgen_test]

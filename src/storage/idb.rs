@@ -43,6 +43,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 
 use super::browser::{self, js_error};
+use super::memory::FileLayers;
 use super::{Error, ErrorKind, OpenMode, Result, Storage};
 
 pub use super::browser::{delete_namespace, estimate_quota};
@@ -58,18 +59,23 @@ struct MirrorFile {
     dirty_from: Option<usize>,
     /// Truncated since the last sync: chunks past the end must go.
     shrunk: bool,
-    /// `names` in IndexedDB maps this name to this inode.
+    /// `names` in IndexedDB maps this name to this inode (once the transactions in flight
+    /// commit).
     name_durable: bool,
+    /// Bytes from the start that committed transactions hold as the mirror does.
+    durable_len: usize,
 }
 
 /// What a failed transaction must make dirty again.
 enum Redo {
-    Data { ino: u64, from: usize, shrunk: bool },
+    Data { ino: u64, from: usize, shrunk: bool, len: usize },
     Namespace { dead: Vec<u64> },
 }
 
 struct InFlight {
     seq: u64,
+    /// The file of a data transaction.
+    ino: Option<u64>,
     tx: IdbTransaction,
     done: Promise,
     simulated_failure: bool,
@@ -183,7 +189,7 @@ impl Inner {
             let _ = tx.abort();
             return Err(js_error(e, name));
         }
-        let redo = Redo::Data { ino: f.ino, from, shrunk: f.shrunk };
+        let redo = Redo::Data { ino: f.ino, from, shrunk: f.shrunk, len };
         f.dirty_from = None;
         f.shrunk = false;
         f.name_durable = true;
@@ -223,17 +229,30 @@ impl Inner {
         Ok((tx, Redo::Namespace { dead }))
     }
 
-    fn settle(&mut self, seq: u64, failed: Option<(Error, Redo)>) {
+    fn settle(&mut self, seq: u64, outcome: std::result::Result<Redo, (Error, Redo)>) {
         // Gone already when a `committed()` saw it settle (and reported its failure).
         let tracked = self.in_flight.iter().any(|t| t.seq == seq);
         self.in_flight.retain(|t| t.seq != seq);
-        let Some((err, redo)) = failed else { return };
+        let (err, redo) = match outcome {
+            Ok(Redo::Data { ino, len, .. }) => {
+                // The last data transaction of the file in flight: IndexedDB now holds the
+                // mirror as it was when it was issued, up to what changed since.
+                if !self.in_flight.iter().any(|t| t.ino == Some(ino))
+                    && let Some(f) = self.files.values_mut().find(|f| f.ino == ino)
+                {
+                    f.durable_len = len.min(f.dirty_from.unwrap_or(usize::MAX)).min(f.data.len());
+                }
+                return;
+            }
+            Ok(Redo::Namespace { .. }) => return,
+            Err(failed) => failed,
+        };
         if tracked {
             self.commit_failure.get_or_insert(err.clone());
         }
         self.sync_failure.get_or_insert(err);
         match redo {
-            Redo::Data { ino, from, shrunk } => {
+            Redo::Data { ino, from, shrunk, .. } => {
                 if let Some(f) = self.files.values_mut().find(|f| f.ino == ino) {
                     f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
                     f.shrunk |= shrunk;
@@ -279,20 +298,27 @@ fn track(rc: &Rc<RefCell<Inner>>, tx: IdbTransaction, redo: Redo) {
         // Commit now rather than when the task ends (IDBTransaction.commit(), where it exists).
         let _ = commit.call0(&tx);
     }
+    let ino = match &redo {
+        Redo::Data { ino, .. } => Some(*ino),
+        Redo::Namespace { .. } => None,
+    };
     let seq = {
         let mut inner = rc.borrow_mut();
         inner.next_seq += 1;
         inner.transactions += 1;
         let seq = inner.next_seq;
-        inner.in_flight.push(InFlight { seq, tx: tx.clone(), done: done.clone(), simulated_failure: simulated });
+        inner.in_flight.push(InFlight { seq, ino, tx: tx.clone(), done: done.clone(), simulated_failure: simulated });
         seq
     };
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(rc);
     wasm_bindgen_futures::spawn_local(async move {
         let outcome = JsFuture::from(done).await;
         if let Some(rc) = weak.upgrade() {
-            let failed = outcome.err().map(|_| (abort_error(&tx, simulated), redo));
-            rc.borrow_mut().settle(seq, failed);
+            let outcome = match outcome {
+                Ok(_) => Ok(redo),
+                Err(_) => Err((abort_error(&tx, simulated), redo)),
+            };
+            rc.borrow_mut().settle(seq, outcome);
         }
     });
 }
@@ -390,7 +416,7 @@ impl IdbStorage {
             let len = lens.get(&ino).copied().unwrap_or(0);
             let mut bytes = data.get(&ino).cloned().unwrap_or_default();
             bytes.resize(len, 0);
-            files.insert(name, MirrorFile { ino, data: bytes, dirty_from: None, shrunk: false, name_durable: true });
+            files.insert(name, MirrorFile { ino, data: bytes, dirty_from: None, shrunk: false, name_durable: true, durable_len: len });
         }
         // A file inside a directory whose marker was never made durable: the directory exists.
         for name in files.keys() {
@@ -444,6 +470,11 @@ impl IdbStorage {
         self.inner.borrow_mut().fail_next_commit = true;
     }
 
+    /// Per file, the layers the lab shows; see [`IdbDurability::layers`].
+    pub fn layers(&self) -> Vec<FileLayers> {
+        self.durability().layers()
+    }
+
     /// Readwrite transactions issued since open.
     pub fn transactions(&self) -> u64 {
         self.inner.borrow().transactions
@@ -483,15 +514,40 @@ impl IdbDurability {
                 first = Some(abort_error(&tx, simulated));
             }
         }
+        // Let their settle tasks run (they were woken by the same events), so that `pending()`
+        // and `layers()` reflect the commits when this returns.
+        for _ in 0..64 {
+            if !self.inner.borrow().in_flight.iter().any(|t| t.seq <= last_seq) {
+                break;
+            }
+            let _ = JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await;
+        }
         let mut inner = self.inner.borrow_mut();
-        // Settled, whether or not their settle tasks have run yet: `pending()` turns false now,
-        // and a failure reported here is not reported again.
         inner.in_flight.retain(|t| t.seq > last_seq);
+        // A failure seen here is also recorded by its settle task: report it once.
         let recorded = inner.commit_failure.take();
         match first.or(recorded) {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Per file, the layers the lab shows: `len` is the mirror (lost with the worker),
+    /// `durable_len` the prefix committed transactions hold, `durable_name` whether the name
+    /// is committed (false while a transaction that writes names is in flight).
+    pub fn layers(&self) -> Vec<FileLayers> {
+        let inner = self.inner.borrow();
+        let settled = inner.in_flight.iter().all(|t| t.ino.is_some());
+        inner
+            .files
+            .iter()
+            .map(|(name, f)| FileLayers {
+                name: name.clone(),
+                len: f.data.len() as u64,
+                durable_len: f.durable_len as u64,
+                durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.ino == Some(f.ino)),
+            })
+            .collect()
     }
 
     /// Transactions issued and not yet settled.
@@ -525,9 +581,10 @@ impl Storage for IdbStorage {
             (false, _) => {
                 let ino = inner.next_ino;
                 inner.next_ino += 1;
-                inner
-                    .files
-                    .insert(name.to_string(), MirrorFile { ino, data: Vec::new(), dirty_from: None, shrunk: false, name_durable: false });
+                inner.files.insert(
+                    name.to_string(),
+                    MirrorFile { ino, data: Vec::new(), dirty_from: None, shrunk: false, name_durable: false, durable_len: 0 },
+                );
                 Ok(())
             }
         }
@@ -573,6 +630,7 @@ impl Storage for IdbStorage {
         f.data[offset..end].copy_from_slice(&bytes[..n]);
         let from = offset.min(current);
         f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
+        f.durable_len = f.durable_len.min(from);
         Ok(n)
     }
 
@@ -592,6 +650,7 @@ impl Storage for IdbStorage {
             f.shrunk |= len < current;
             let from = len.min(current);
             f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
+            f.durable_len = f.durable_len.min(from);
         }
         Ok(())
     }

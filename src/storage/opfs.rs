@@ -33,22 +33,26 @@
 //! * Directories are implicit in names; a directory that exists without files is a slot named
 //!   `dir/`.
 //!
-//! The pool starts with [`INITIAL_SLOTS`] files and cannot grow synchronously: a host awaits
-//! [`OpfsStorage::ensure_capacity`] between event-loop turns to keep [`SPARE_SLOTS`] free. An
+//! The pool starts with [`INITIAL_SLOTS`] files and cannot grow synchronously: when a creation
+//! leaves fewer than [`SPARE_SLOTS`] free, the storage starts a background top-up (it lands
+//! between event-loop turns), and a host can await [`OpfsPool::ensure_capacity`] to be sure. An
 //! `open(Create)` with no free slot fails with ENOSPC.
 //!
 //! Compared with a disk: the browser decides when written bytes reach the disk; `flush()` is
 //! the only guarantee, so the model's page cache stays the model's. A quota error
 //! (`QuotaExceededError`) is ENOSPC and writes nothing.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use web_sys::{FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions, FileSystemGetFileOptions};
 use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
 use super::browser::{self, js_error, wait};
+use super::memory::FileLayers;
 use super::{Error, ErrorKind, OpenMode, Result, Storage};
 
 /// Bytes before a logical file's data in each physical file.
@@ -75,12 +79,27 @@ struct Slot {
     /// Length of the logical file (the physical size minus the header), kept here so that an
     /// append costs one JS call.
     len: u64,
+    /// Bytes from the start unchanged since the last `flush()`: what the browser guarantees.
+    durable_len: u64,
     /// A slot whose on-disk header could not be freed: it may still name an old file, so it is
     /// not reused until a later `ensure_capacity` frees it.
     zombie: bool,
 }
 
+/// The storage the engine owns. The pool lives behind an `Rc` shared with the [`OpfsPool`]
+/// handles a host keeps after boxing the storage into the engine.
 pub struct OpfsStorage {
+    pool: Rc<RefCell<Pool>>,
+}
+
+/// A clonable handle on the pool of an [`OpfsStorage`]: what the worker keeps to top the pool
+/// up between turns and to show the layers. Inert once the storage is dropped.
+#[derive(Clone)]
+pub struct OpfsPool {
+    pool: Rc<RefCell<Pool>>,
+}
+
+struct Pool {
     namespace: String,
     dir: FileSystemDirectoryHandle,
     slots: Vec<Slot>,
@@ -91,6 +110,8 @@ pub struct OpfsStorage {
     /// A simulated quota on the logical files' bytes (tests; None = the browser's own).
     capacity: Option<u64>,
     closed: bool,
+    /// A top-up is creating files (one at a time: slot numbers are dense).
+    growing: bool,
 }
 
 fn parent(name: &str) -> Option<&str> {
@@ -150,24 +171,60 @@ fn slot_file(i: usize) -> String {
     format!("slot-{i:04}")
 }
 
-/// Gets the sync access handle of `file`, retrying with backoff while another context holds it
-/// (`NoModificationAllowedError`) until `deadline` (wall ms).
-async fn acquire(dir: &FileSystemDirectoryHandle, file: &str, create: bool, deadline: f64) -> Result<FileSystemSyncAccessHandle> {
+/// Opens the sync access handles of `files` concurrently: each OPFS call is a round trip to the
+/// browser's storage process (some 50 ms each in Firefox), so a pool opens in about the time
+/// of one. Missing files (without `create`) come back as NotFound. A handle another context
+/// still holds (`NoModificationAllowedError`) is retried with backoff until `deadline` (wall ms).
+async fn acquire_all(
+    dir: &FileSystemDirectoryHandle,
+    files: &[String],
+    create: bool,
+    deadline: f64,
+) -> Vec<Result<FileSystemSyncAccessHandle>> {
     let opts = FileSystemGetFileOptions::new();
     opts.set_create(create);
-    let fh: FileSystemFileHandle = wait(dir.get_file_handle_with_options(file, &opts), file).await?.unchecked_into();
+    let lookups: Vec<_> = files.iter().map(|f| dir.get_file_handle_with_options(f, &opts)).collect();
+    let mut found = Vec::with_capacity(files.len());
+    for (f, p) in files.iter().zip(lookups) {
+        found.push(wait(p, f).await.map(|v| v.unchecked_into::<FileSystemFileHandle>()));
+    }
+    let attempts: Vec<_> = found.iter().map(|fh| fh.as_ref().ok().map(|fh| fh.create_sync_access_handle())).collect();
+    let mut out = Vec::with_capacity(files.len());
+    for ((f, fh), attempt) in files.iter().zip(found).zip(attempts) {
+        out.push(match (fh, attempt) {
+            (Err(e), _) => Err(e),
+            (Ok(fh), Some(first)) => match wait(first, f).await {
+                Ok(h) => Ok(h.unchecked_into()),
+                Err(e) if e.kind == ErrorKind::Unavailable => retry(&fh, f, deadline).await,
+                Err(e) => Err(e),
+            },
+            (Ok(_), None) => Err(Error::new(ErrorKind::Io, format!("{f}: no handle"))),
+        });
+    }
+    out
+}
+
+/// `(physical size, seq, name)` of a slot.
+fn read_header(handle: &FileSystemSyncAccessHandle, file: &str) -> Result<(u64, u64, Option<String>)> {
+    let size = handle.get_size().map_err(|e| js_error(e, file))? as u64;
+    let mut header = vec![0u8; size.min(HEADER_SIZE) as usize];
+    handle.read_with_u8_array_and_options(&mut header, &physical(0)).map_err(|e| js_error(e, file))?;
+    let (seq, name) = decode_header(&header);
+    Ok((size, seq, name))
+}
+
+async fn retry(fh: &FileSystemFileHandle, file: &str, deadline: f64) -> Result<FileSystemSyncAccessHandle> {
     let mut backoff = 10;
     loop {
+        if browser::wall_ms() >= deadline {
+            return Err(Error::new(ErrorKind::Unavailable, format!("OPFS: {file} is locked by another worker or tab")));
+        }
+        let left = (deadline - browser::wall_ms()).max(1.0) as u32;
+        browser::sleep(backoff.min(left)).await;
+        backoff = (backoff * 2).min(400);
         match wait(fh.create_sync_access_handle(), file).await {
             Ok(h) => return Ok(h.unchecked_into()),
-            Err(e) if e.kind == ErrorKind::Unavailable && browser::wall_ms() < deadline => {
-                let left = (deadline - browser::wall_ms()).max(1.0) as u32;
-                browser::sleep(backoff.min(left)).await;
-                backoff = (backoff * 2).min(400);
-            }
-            Err(e) if e.kind == ErrorKind::Unavailable => {
-                return Err(Error::new(ErrorKind::Unavailable, format!("OPFS: {file} is locked by another worker or tab ({e})")));
-            }
+            Err(e) if e.kind == ErrorKind::Unavailable => {}
             Err(e) => return Err(e),
         }
     }
@@ -184,6 +241,14 @@ impl OpfsStorage {
     /// [`OpfsStorage::open`] with another lock-wait budget (0: one try).
     pub async fn open_with_lock_wait(namespace: &str, lock_wait_ms: u32) -> Result<OpfsStorage> {
         browser::check_namespace(namespace)?;
+        // Sync access handles exist only in dedicated workers (and not in every browser):
+        // calling the missing method would throw through the wasm frames.
+        if !js_sys::Reflect::has(&js_sys::global(), &"FileSystemSyncAccessHandle".into()).unwrap_or(false) {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                "OPFS sync access handles are not available here (they need a dedicated worker)",
+            ));
+        }
         let deadline = browser::wall_ms() + lock_wait_ms as f64;
         let root: FileSystemDirectoryHandle = wait(browser::storage_manager()?.get_directory(), "OPFS root").await?.unchecked_into();
         let create = FileSystemGetDirectoryOptions::new();
@@ -193,7 +258,7 @@ impl OpfsStorage {
         let dir: FileSystemDirectoryHandle =
             wait(base.get_directory_handle_with_options(namespace, &create), namespace).await?.unchecked_into();
 
-        let mut s = OpfsStorage {
+        let mut s = Pool {
             namespace: namespace.to_string(),
             dir,
             slots: Vec::new(),
@@ -201,26 +266,52 @@ impl OpfsStorage {
             seq: 0,
             capacity: None,
             closed: false,
+            growing: false,
         };
-        // Slots are numbered from 0 without gaps (they are never removed).
+        // Slots are numbered from 0 without gaps (they are never removed); look them up a
+        // batch at a time.
         let mut claims: Vec<(u64, usize)> = Vec::new();
-        loop {
-            let file = slot_file(s.slots.len());
-            let handle = match acquire(&s.dir, &file, false, deadline).await {
-                Ok(h) => h,
-                Err(e) if e.kind == ErrorKind::NotFound => break,
-                Err(e) => return Err(e), // Drop closes the handles already taken.
-            };
-            let size = handle.get_size().map_err(|e| js_error(e, &file))? as u64;
-            let mut header = vec![0u8; (size.min(HEADER_SIZE)) as usize];
-            handle.read_with_u8_array_and_options(&mut header, &physical(0)).map_err(|e| js_error(e, &file))?;
-            let (seq, name) = decode_header(&header);
-            s.seq = s.seq.max(seq);
-            let i = s.slots.len();
-            if name.is_some() {
-                claims.push((seq, i));
+        let mut failure = None;
+        'batches: loop {
+            let files: Vec<String> = (s.slots.len()..s.slots.len() + 16).map(slot_file).collect();
+            let got_all = acquire_all(&s.dir, &files, false, deadline).await;
+            for (file, got) in files.into_iter().zip(got_all) {
+                let handle = match got {
+                    Ok(h) if failure.is_none() => h,
+                    Ok(h) => {
+                        h.close();
+                        continue;
+                    }
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        failure.get_or_insert(None);
+                        continue;
+                    }
+                    Err(e) => {
+                        failure = Some(Some(e));
+                        continue;
+                    }
+                };
+                let (size, seq, name) = match read_header(&handle, &file) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        handle.close();
+                        failure = Some(Some(e));
+                        continue;
+                    }
+                };
+                s.seq = s.seq.max(seq);
+                let i = s.slots.len();
+                if name.is_some() {
+                    claims.push((seq, i));
+                }
+                let len = size.saturating_sub(HEADER_SIZE);
+                s.slots.push(Slot { file, handle, name, len, durable_len: len, zombie: false });
             }
-            s.slots.push(Slot { file, handle, name, len: size.saturating_sub(HEADER_SIZE), zombie: false });
+            match failure {
+                None => continue 'batches,
+                Some(None) => break 'batches,
+                Some(Some(e)) => return Err(e), // Drop closes the handles already taken.
+            }
         }
         // Highest seq first: when two slots name the same file (a rename interrupted between
         // its two header writes), the later header wins and the other slot is freed.
@@ -234,60 +325,168 @@ impl OpfsStorage {
             s.slots[i].name = None;
             s.free_slot(i)?;
         }
-        while s.slots.len() < INITIAL_SLOTS {
-            s.add_slot().await?;
-        }
-        Ok(s)
+        let missing = INITIAL_SLOTS.saturating_sub(s.slots.len());
+        let pool = Rc::new(RefCell::new(s));
+        grow(&pool, missing).await?;
+        Ok(OpfsStorage { pool })
     }
 
-    /// Tops the pool up to [`SPARE_SLOTS`] free slots (and retries freeing zombie slots). Opening
-    /// a physical file is asynchronous: a host awaits this between event-loop turns.
+    /// A clonable handle on the pool (top-ups, layers) for the host.
+    pub fn pool(&self) -> OpfsPool {
+        OpfsPool { pool: self.pool.clone() }
+    }
+
+    /// See [`OpfsPool::ensure_capacity`].
     pub async fn ensure_capacity(&mut self) -> Result<()> {
-        for i in 0..self.slots.len() {
-            if self.slots[i].zombie && self.free_slot(i).is_ok() {
-                self.slots[i].zombie = false;
-            }
-        }
-        while self.free_slots() < SPARE_SLOTS {
-            self.add_slot().await?;
-        }
-        Ok(())
+        self.pool().ensure_capacity().await
     }
-
     /// Free slots now (an `open(Create)` of a new name takes one, as does `create_dir`).
     pub fn free_slots(&self) -> usize {
-        self.slots.iter().filter(|s| s.name.is_none() && !s.zombie).count()
+        self.pool.borrow().free_slots()
     }
-
+    /// Per file, the layers the lab shows: `len` is what reads see, `durable_len` the prefix
+    /// unchanged since the last `flush()`; names are always durable (headers are flushed).
+    pub fn layers(&self) -> Vec<FileLayers> {
+        self.pool.borrow().layers()
+    }
     /// Physical files in the pool.
     pub fn pool_size(&self) -> usize {
-        self.slots.len()
+        self.pool.borrow().slots.len()
     }
-
-    pub fn namespace(&self) -> &str {
-        &self.namespace
+    pub fn namespace(&self) -> String {
+        self.pool.borrow().namespace.clone()
     }
-
     /// Simulates a quota: writes and truncations that would make the logical files hold more
     /// than `bytes` fail as a `QuotaExceededError` would (short write, then ENOSPC). For tests
     /// and the crash lab; a real quota error is handled the same way.
     pub fn set_capacity(&mut self, bytes: Option<u64>) {
-        self.capacity = bytes;
+        self.pool.borrow_mut().capacity = bytes;
     }
 
     /// Releases every sync access handle (also done on drop): another worker may open the
     /// namespace afterwards.
-    pub fn close(mut self) {
-        self.close_handles();
-    }
+    pub fn close(self) {}
 
     /// For crash tests: performs only the first, durable step of `rename(from, to)` (the new
     /// header of `from`'s slot) and stops, as a crash between the two steps would. Close and
     /// reopen to see what the crash left.
     #[doc(hidden)]
     pub fn rename_interrupted(&mut self, from: &str, to: &str) -> Result<()> {
-        let i = self.slot_of(from)?;
-        self.write_header(i, Some(to))
+        let mut p = self.pool.borrow_mut();
+        let i = p.slot_of(from)?;
+        p.write_header(i, Some(to))
+    }
+
+    /// After an operation that took a slot: start a top-up in the background when few are left
+    /// (the next turn's `open(Create)` finds them).
+    fn top_up_soon(&self) {
+        let p = self.pool.borrow();
+        if p.growing || p.closed || p.free_slots() >= SPARE_SLOTS {
+            return;
+        }
+        drop(p);
+        let pool = self.pool();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = pool.ensure_capacity().await;
+        });
+    }
+}
+
+impl OpfsPool {
+    /// Tops the pool up to [`SPARE_SLOTS`] free slots (and retries freeing zombie slots).
+    /// Opening a physical file is asynchronous, so the storage starts a top-up by itself when a
+    /// creation leaves fewer than [`SPARE_SLOTS`]; a host may also await this between turns
+    /// (e.g. before a rewrite) to be sure.
+    pub async fn ensure_capacity(&self) -> Result<()> {
+        let missing = {
+            let mut p = self.pool.borrow_mut();
+            if p.closed {
+                return Err(Error::new(ErrorKind::Unavailable, "OPFS storage is closed"));
+            }
+            for i in 0..p.slots.len() {
+                if p.slots[i].zombie && p.free_slot(i).is_ok() {
+                    p.slots[i].zombie = false;
+                }
+            }
+            SPARE_SLOTS.saturating_sub(p.free_slots())
+        };
+        grow(&self.pool, missing).await
+    }
+    pub fn free_slots(&self) -> usize {
+        self.pool.borrow().free_slots()
+    }
+    /// Per file, the layers the lab shows; see [`OpfsStorage::layers`].
+    pub fn layers(&self) -> Vec<FileLayers> {
+        self.pool.borrow().layers()
+    }
+    pub fn pool_size(&self) -> usize {
+        self.pool.borrow().slots.len()
+    }
+}
+
+/// Creates `n` more physical files (concurrently) and frees them; no borrow of the pool is held
+/// while the browser opens them, so the engine keeps running meanwhile.
+async fn grow(pool: &Rc<RefCell<Pool>>, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let (dir, files) = {
+        let mut p = pool.borrow_mut();
+        if p.closed {
+            return Err(Error::new(ErrorKind::Unavailable, "OPFS storage is closed"));
+        }
+        if p.growing {
+            return Ok(());
+        }
+        p.growing = true;
+        (p.dir.clone(), (p.slots.len()..p.slots.len() + n).map(slot_file).collect::<Vec<_>>())
+    };
+    // New files: nobody else can hold them (a stale one left by a crash is reused).
+    let got = acquire_all(&dir, &files, true, browser::wall_ms()).await;
+    let mut p = pool.borrow_mut();
+    p.growing = false;
+    let mut failure = p.closed.then(|| Error::new(ErrorKind::Unavailable, "OPFS storage is closed"));
+    for (file, got) in files.into_iter().zip(got) {
+        match got {
+            // Only a prefix without gaps joins the pool (slots are numbered densely).
+            Ok(handle) if failure.is_none() => {
+                p.slots.push(Slot { file, handle, name: None, len: 0, durable_len: 0, zombie: false });
+                let i = p.slots.len() - 1;
+                if let Err(e) = p.free_slot(i) {
+                    failure = Some(e);
+                }
+            }
+            Ok(handle) => handle.close(),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+impl Pool {
+    /// Free slots now (an `open(Create)` of a new name takes one, as does `create_dir`).
+    fn free_slots(&self) -> usize {
+        self.slots.iter().filter(|s| s.name.is_none() && !s.zombie).count()
+    }
+
+    /// Per file, the layers the lab shows: `len` is what reads see, `durable_len` the prefix
+    /// unchanged since the last `flush()`; names are always durable (headers are flushed).
+    fn layers(&self) -> Vec<FileLayers> {
+        self.names
+            .iter()
+            .filter(|(n, _)| !n.ends_with('/'))
+            .map(|(n, &i)| FileLayers {
+                name: n.clone(),
+                len: self.slots[i].len,
+                durable_len: self.slots[i].durable_len,
+                durable_name: true,
+            })
+            .collect()
     }
 
     fn close_handles(&mut self) {
@@ -299,17 +498,9 @@ impl OpfsStorage {
         }
     }
 
-    async fn add_slot(&mut self) -> Result<()> {
-        let file = slot_file(self.slots.len());
-        // A new file: nobody else can hold it, but a stale one left by a crash may exist.
-        let handle = acquire(&self.dir, &file, true, browser::wall_ms()).await?;
-        self.slots.push(Slot { file, handle, name: None, len: 0, zombie: false });
-        let i = self.slots.len() - 1;
-        self.free_slot(i)
-    }
-
+    /// The slot of a file (never of a directory marker `dir/`).
     fn slot_of(&self, name: &str) -> Result<usize> {
-        self.names.get(name).copied().ok_or_else(|| Error::not_found(name))
+        self.names.get(name).copied().filter(|_| !name.ends_with('/')).ok_or_else(|| Error::not_found(name))
     }
 
     fn used_bytes(&self) -> u64 {
@@ -347,6 +538,7 @@ impl OpfsStorage {
         let name = slot.name.as_deref().unwrap_or("");
         slot.handle.truncate_with_f64((HEADER_SIZE + len) as f64).map_err(|e| js_error(e, name))?;
         slot.len = len;
+        slot.durable_len = slot.durable_len.min(len);
         Ok(())
     }
 
@@ -363,6 +555,7 @@ impl OpfsStorage {
             self.slots[i].handle.truncate_with_f64(HEADER_SIZE as f64).map_err(|e| js_error(e, name))?;
             self.slots[i].len = 0;
         }
+        self.slots[i].durable_len = 0;
         self.write_header(i, Some(name))?;
         self.slots[i].name = Some(name.to_string());
         self.names.insert(name.to_string(), i);
@@ -370,13 +563,69 @@ impl OpfsStorage {
     }
 }
 
-impl Drop for OpfsStorage {
+impl Drop for Pool {
     fn drop(&mut self) {
         self.close_handles();
     }
 }
 
+impl Drop for OpfsStorage {
+    fn drop(&mut self) {
+        self.pool.borrow_mut().close_handles();
+    }
+}
+
 impl Storage for OpfsStorage {
+    fn kind(&self) -> &'static str {
+        "opfs"
+    }
+    fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
+        let r = self.pool.borrow_mut().open(name, mode);
+        self.top_up_soon();
+        r
+    }
+    fn exists(&self, name: &str) -> bool {
+        self.pool.borrow().exists(name)
+    }
+    fn len(&self, name: &str) -> Result<u64> {
+        self.pool.borrow().len(name)
+    }
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.pool.borrow_mut().read_at(name, offset, buf)
+    }
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<usize> {
+        self.pool.borrow_mut().write_at(name, offset, bytes)
+    }
+    fn truncate(&mut self, name: &str, len: u64) -> Result<()> {
+        self.pool.borrow_mut().truncate(name, len)
+    }
+    fn sync(&mut self, name: &str) -> Result<()> {
+        self.pool.borrow_mut().sync(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        self.pool.borrow_mut().rename(from, to)
+    }
+    fn remove(&mut self, name: &str) -> Result<()> {
+        self.pool.borrow_mut().remove(name)
+    }
+    fn list(&self, dir: Option<&str>) -> Result<Vec<String>> {
+        self.pool.borrow().list(dir)
+    }
+    fn sync_dir(&mut self, dir: &str) -> Result<()> {
+        self.pool.borrow_mut().sync_dir(dir)
+    }
+    fn create_dir(&mut self, dir: &str) -> Result<()> {
+        let r = self.pool.borrow_mut().create_dir(dir);
+        self.top_up_soon();
+        r
+    }
+    fn dir_exists(&self, dir: &str) -> bool {
+        self.pool.borrow().dir_exists(dir)
+    }
+}
+
+/// The pool's logic; [`OpfsStorage`] forwards to it.
+impl Storage for Pool {
     fn kind(&self) -> &'static str {
         "opfs"
     }
@@ -438,6 +687,7 @@ impl Storage for OpfsStorage {
             return Err(Error::new(ErrorKind::NoSpace, format!("{name}: No space left on device")));
         }
         slot.len = slot.len.max(offset + written);
+        slot.durable_len = slot.durable_len.min(offset);
         Ok(written as usize)
     }
 
@@ -453,12 +703,15 @@ impl Storage for OpfsStorage {
     }
 
     fn sync(&mut self, name: &str) -> Result<()> {
-        let slot = &self.slots[self.slot_of(name)?];
+        let i = self.slot_of(name)?;
+        let slot = &mut self.slots[i];
         slot.handle.flush().map_err(|e| {
             let e = js_error(e, name);
             // A failed flush is EIO to the engine, whatever the browser called it.
             if e.kind == ErrorKind::NoSpace { e } else { Error::new(ErrorKind::Io, e.message) }
-        })
+        })?;
+        slot.durable_len = slot.len;
+        Ok(())
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<()> {
