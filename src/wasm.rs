@@ -27,7 +27,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::lab::{Lab, MEMORY_DURABILITY, memory_lab};
 use crate::storage::idb::{IdbDurability, IdbStorage};
-use crate::storage::opfs::OpfsStorage;
+use crate::storage::memory::FileLayers;
+use crate::storage::opfs::{OpfsPool, OpfsStorage};
 use crate::storage::{Error, ErrorKind, MemoryStorage, OpenMode, Storage};
 use crate::{AppendFsync, Config};
 
@@ -36,8 +37,10 @@ use crate::{AppendFsync, Config};
 pub struct WasmEngine {
     lab: Lab,
     namespace: String,
-    /// The OPFS pool, shared with the engine's storage: its slots are topped up between turns.
+    /// The OPFS storage, shared with the engine (for its simulated quota), and its pool handle
+    /// (topped up between turns).
     opfs: Option<Rc<RefCell<OpfsStorage>>>,
+    opfs_pool: Option<OpfsPool>,
     /// IndexedDB's commit promise: under `always`, no reply before it resolves.
     idb: Option<IdbDurability>,
     /// The IndexedDB store, shared with the engine's storage (for its simulated quota).
@@ -48,7 +51,9 @@ pub struct WasmEngine {
 struct Opened {
     storage: Box<dyn Storage>,
     durability: String,
+    layers: Option<Box<dyn Fn() -> Vec<FileLayers>>>,
     opfs: Option<Rc<RefCell<OpfsStorage>>>,
+    opfs_pool: Option<OpfsPool>,
     idb: Option<IdbDurability>,
     idb_store: Option<Rc<RefCell<IdbStorage>>>,
 }
@@ -66,7 +71,7 @@ impl WasmEngine {
         if let Some(lines) = lab.is_down() {
             return Err(JsError::new(&lines.join("\n")));
         }
-        Ok(WasmEngine { lab, namespace: String::new(), opfs: None, idb: None, idb_store: None })
+        Ok(WasmEngine { lab, namespace: String::new(), opfs: None, opfs_pool: None, idb: None, idb_store: None })
     }
 
     /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config}`. Resolves
@@ -93,7 +98,9 @@ impl WasmEngine {
                 _ => Ok(Opened {
                     storage: Box::new(MemoryStorage::new()),
                     durability: MEMORY_DURABILITY.into(),
+                    layers: None,
                     opfs: None,
+                    opfs_pool: None,
                     idb: None,
                     idb_store: None,
                 }),
@@ -103,7 +110,8 @@ impl WasmEngine {
                     let mut lab = Lab::start(config, o.storage, now as i64);
                     lab.backend_notes = notes;
                     lab.durability = o.durability;
-                    return Ok(WasmEngine { lab, namespace, opfs: o.opfs, idb: o.idb, idb_store: o.idb_store });
+                    lab.layers_of_backend = o.layers;
+                    return Ok(WasmEngine { lab, namespace, opfs: o.opfs, opfs_pool: o.opfs_pool, idb: o.idb, idb_store: o.idb_store });
                 }
                 Err(reason) => notes.push(format!("{}: {reason}", label(step))),
             }
@@ -253,16 +261,11 @@ impl WasmEngine {
     }
 
     /// Work between turns that must wait for the browser: OPFS opens spare files for its pool
-    /// (creating a file is asynchronous there). The worker calls no other method until it
-    /// resolves.
-    #[allow(clippy::await_holding_refcell_ref)]
+    /// (creating a file is asynchronous there; the storage also starts this by itself).
     pub fn between_turns(&self) -> js_sys::Promise {
-        let Some(pool) = self.opfs.clone() else { return js_sys::Promise::resolve(&JsValue::UNDEFINED) };
+        let Some(pool) = self.opfs_pool.clone() else { return js_sys::Promise::resolve(&JsValue::UNDEFINED) };
         wasm_bindgen_futures::future_to_promise(async move {
-            // The pool is borrowed across the await: the worker serialises every call into the
-            // engine, so nothing else borrows it meanwhile.
-            let r = pool.borrow_mut().ensure_capacity().await;
-            r.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(JsError::new(&e.message)))
+            pool.ensure_capacity().await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(JsError::new(&e.message)))
         })
     }
 
@@ -346,9 +349,19 @@ async fn open_opfs(namespace: &str) -> Result<Opened, String> {
     if !global_has(&["FileSystemSyncAccessHandle"]) {
         return Err("synchronous access handles exist only in a dedicated worker".into());
     }
-    let pool = OpfsStorage::open(namespace).await.map_err(|e| reason(&e))?;
-    let pool = Rc::new(RefCell::new(pool));
-    Ok(Opened { storage: Box::new(Shared(pool.clone())), durability: OPFS_DURABILITY.into(), opfs: Some(pool), idb: None, idb_store: None })
+    let storage = OpfsStorage::open(namespace).await.map_err(|e| reason(&e))?;
+    let handle = storage.pool();
+    let for_view = handle.clone();
+    let pool = Rc::new(RefCell::new(storage));
+    Ok(Opened {
+        storage: Box::new(Shared(pool.clone())),
+        durability: OPFS_DURABILITY.into(),
+        layers: Some(Box::new(move || for_view.layers())),
+        opfs: Some(pool),
+        opfs_pool: Some(handle),
+        idb: None,
+        idb_store: None,
+    })
 }
 
 /// The IndexedDB backend, or why it cannot be used here.
@@ -358,8 +371,17 @@ async fn open_indexeddb(namespace: &str) -> Result<Opened, String> {
     }
     let db = IdbStorage::open(namespace).await.map_err(|e| reason(&e))?;
     let idb = Some(db.durability());
+    let for_view = db.durability();
     let db = Rc::new(RefCell::new(db));
-    Ok(Opened { storage: Box::new(Shared(db.clone())), durability: IDB_DURABILITY.into(), opfs: None, idb, idb_store: Some(db) })
+    Ok(Opened {
+        storage: Box::new(Shared(db.clone())),
+        durability: IDB_DURABILITY.into(),
+        layers: Some(Box::new(move || for_view.layers())),
+        opfs: None,
+        opfs_pool: None,
+        idb,
+        idb_store: Some(db),
+    })
 }
 
 const OPFS_DURABILITY: &str = "OPFS (Origin Private File System) in this browser: every write is a real write and every fsync a real \

@@ -107,6 +107,9 @@ pub struct Lab {
     /// What the backend promises, said plainly (shown next to the policy).
     pub durability: String,
     pub last_crash: Option<CrashReport>,
+    /// A browser backend's own account of its layers (what a read sees, what its last flush or
+    /// commit holds), for the files view; the simulated machine reports its own.
+    pub layers_of_backend: Option<Box<dyn Fn() -> Vec<crate::storage::memory::FileLayers>>>,
 }
 
 impl Lab {
@@ -134,6 +137,7 @@ impl Lab {
             backend_notes: Vec::new(),
             durability: String::new(),
             last_crash: None,
+            layers_of_backend: None,
         };
         lab.attach(load_log, now);
         lab

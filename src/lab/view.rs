@@ -54,7 +54,7 @@ impl Lab {
         };
         let mut files = Vec::new();
         let storage = self.engine.srv.storage.as_mut();
-        let layers = storage.as_memory().map(|m| m.layers());
+        let layers = storage.as_memory().map(|m| m.layers()).or_else(|| self.layers_of_backend.as_ref().map(|f| f()));
         match layers {
             Some(layers) => {
                 for f in layers {
