@@ -250,6 +250,12 @@ impl WasmEngine {
         self.lab.policy() == AppendFsync::Always && self.idb.is_some()
     }
 
+    /// Whether a backend transaction holding written bytes has not committed yet (IndexedDB);
+    /// always false on OPFS and the memory machine, whose fsync returns when it is done.
+    pub fn commit_pending(&self) -> bool {
+        self.idb.as_ref().is_some_and(|d| d.pending())
+    }
+
     /// Resolves when the bytes of the turns so far are as durable as the backend makes them
     /// (IndexedDB: every transaction issued has committed); rejects with the storage error.
     /// OPFS's flush() and the memory machine's sync are synchronous: done already.

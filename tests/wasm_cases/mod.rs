@@ -308,7 +308,13 @@ async fn the_ladder_takes_the_first_backend_that_opens_and_says_why() {
         assert!(e.backend_notes().is_empty());
     }
     assert_eq!(console(&mut e, &["SET k v"]), ["OK"]);
+    if backend == "indexeddb" {
+        // The fsync of the turn issued a transaction: the worker must not release the reply
+        // until durable() resolves.
+        assert!(e.commit_pending(), "under always, the turn's bytes are in an IndexedDB transaction");
+    }
     wasm_bindgen_futures::JsFuture::from(e.durable()).await.expect("committed");
+    assert!(!e.commit_pending());
     wasm_bindgen_futures::JsFuture::from(e.between_turns()).await.expect("upkeep");
     drop(e);
     // A new engine on the same namespace loads what the first one stored.
