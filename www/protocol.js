@@ -15,8 +15,8 @@ export const MSG = Object.freeze({
   EXEC: 'exec',
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
    *  crash {kind: 'kill'|'power'|'torn'}, inject {fault: 'disk-full'|'fsync-error'|'clear', n},
-   *  restart {settings}, check {fix}, export {}, import {name, bytes} | {files: [{path, bytes}]},
-   *  script {lines}: run lines one turn each (the <aof-lab> preload). */
+   *  inject also takes 'disk-full' and 'clear' on OPFS and IndexedDB (a simulated quota);
+   *  restart {settings}, check {fix}, export {}, import {name, bytes} | {files: [{path, bytes}]}. */
   ACTION: 'action',
 
   // worker -> page

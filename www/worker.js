@@ -238,12 +238,6 @@ function action(name, args) {
     case 'import':
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
       return engine.import(args.name, args.bytes, now);
-    case 'script': {
-      const replies = [];
-      for (const line of args.lines) replies.push(engine.execute_line(line, Date.now()));
-      engine.take_aof_buf();
-      return replies;
-    }
     default:
       throw new Error(`unknown action ${name}`);
   }
