@@ -14,17 +14,19 @@ export const MSG = Object.freeze({
   /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
-   *  crash {kind: 'kill'|'power'|'torn'}, inject {fault: 'disk-full'|'fsync-error'|'clear', n},
-   *  inject also takes 'disk-full' and 'clear' on OPFS and IndexedDB (a simulated quota);
-   *  restart {settings}, check {fix}, export {}, import {name, bytes} | {files: [{path, bytes}]}. */
+   *  crash {kind: 'kill'|'power'|'torn'} (the simulated machine only),
+   *  inject {fault: 'disk-full'|'fsync-error'|'clear', n} (on OPFS and IndexedDB: 'disk-full',
+   *  a simulated quota, and 'clear'), restart {settings}, check {fix}, export {} -> {bytes,
+   *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started. */
   ACTION: 'action',
 
   // worker -> page
   /** {backend}: this worker is the writer and opens its storage and loads the AOF now (READY
    *  follows). Terminating the worker from here on is a crash during loading. */
   LOADING: 'loading',
-  /** {backend, notes, durability, namespace, config}: the engine is running; commands may be
-   *  sent. `notes`: why each backend above the one in use was not used. */
+  /** {backend, notes, namespace, config}: the engine is running; commands may be
+   *  sent. `notes`: why each backend above the one in use was not used (its durability is in
+   *  the VIEW snapshot). */
   READY: 'ready',
   /** {namespace, message}: another tab writes this namespace; this one shows its views only,
    *  and becomes the writer (READY) when that tab closes. */
