@@ -90,7 +90,7 @@ async function becomeWriter(note) {
   if (options.backend !== 'memory' && typeof BroadcastChannel === 'function') {
     channel = new BroadcastChannel(LOCK_PREFIX + options.namespace);
     channel.onmessage = (e) => {
-      if (e.data?.type === 'hello') publish(true);
+      if (e.data?.type === 'hello') serial(() => publish(true));
     };
   }
   setInterval(tick, TICK_MS);
@@ -119,7 +119,7 @@ function publish(now = false) {
   if (!now && wait > 0) {
     if (!viewTimer) viewTimer = setTimeout(() => {
       viewTimer = null;
-      publish(true);
+      serial(() => publish(true));
     }, wait);
     return;
   }
