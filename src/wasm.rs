@@ -119,6 +119,13 @@ impl WasmEngine {
         Err(JsError::new(&notes.join("; ")))
     }
 
+    /// Deletes every file of a namespace on a browser backend ("start over"). The engine open
+    /// on it must be freed first (`engine.free()`), as a process must exit before its `dir` is
+    /// removed; deleting a namespace that does not exist is not an error.
+    pub async fn delete_namespace(backend: String, namespace: String) -> Result<(), JsError> {
+        crate::storage::browser::delete_namespace(&backend, &namespace).await.map_err(|e| JsError::new(&e.message))
+    }
+
     /// The storage namespace this engine was opened on.
     pub fn namespace(&self) -> String {
         self.namespace.clone()

@@ -17,7 +17,8 @@ export const MSG = Object.freeze({
    *  crash {kind: 'kill'|'power'|'torn'} (the simulated machine only),
    *  inject {fault: 'disk-full'|'fsync-error'|'clear', n} (on OPFS and IndexedDB: 'disk-full',
    *  a simulated quota, and 'clear'), restart {settings}, check {fix}, export {} -> {bytes,
-   *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started. */
+   *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
+   *  reset {}: delete the namespace's files and start a fresh engine on the same backend. */
   ACTION: 'action',
 
   // worker -> page

@@ -209,9 +209,22 @@ function tick() {
   });
 }
 
+/** Start over: the engine exits, its files are deleted, a fresh one starts on the same backend. */
+async function reset() {
+  const backend = engine.backend();
+  engine.free(); // closes the storage (OPFS handles, the IndexedDB connection)
+  engine = null;
+  if (backend !== 'memory') await wasm.Engine.delete_namespace(backend, options.namespace);
+  engine = await wasm.Engine.open({ ...options, backend }, Date.now());
+  cursor = 0; // a new engine numbers its events from 1
+  return { backend };
+}
+
 function action(name, args) {
   const now = Date.now();
   switch (name) {
+    case 'reset':
+      return reset();
     case 'crash': {
       let log;
       let error = null;
@@ -263,10 +276,10 @@ self.onmessage = (event) => {
       serial(async () => {
         let value;
         try {
-          value = action(msg.action, msg.args ?? {});
+          value = await action(msg.action, msg.args ?? {});
           if (engine.must_wait_durable()) await engine.durable();
         } catch (err) {
-          if (err instanceof WebAssembly.RuntimeError) {
+          if (err instanceof WebAssembly.RuntimeError || !engine) {
             die(`The engine crashed on ${msg.action} (this is a bug)`, err);
             return;
           }

@@ -200,6 +200,29 @@ for (const policy of ['always', 'everysec', 'no']) {
   });
 }
 
+for (const backend of ['opfs', 'indexeddb']) {
+    test(`start over on ${backend}: the files are deleted, for this session and after a reload`, async () => {
+    const context = await newContext();
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const problems = watch(page);
+      await open(page, `backend=${backend}&namespace=reset&appendfsync=always`);
+      assert.equal(await run(page, 'SET a 1'), 'OK');
+      page.once('dialog', (d) => d.accept());
+      await page.locator('#transfer button[data-action="reset"]').click();
+      await page.locator('#transfer .transfer-status', { hasText: 'Started over' }).waitFor({ timeout: 15_000 });
+      assert.equal(await run(page, 'GET a'), '(nil)');
+      assert.equal(await run(page, 'SET b 2'), 'OK');
+      await page.reload();
+      await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+      assert.equal(await run(page, 'MGET a b'), '1) (nil)\n2) "2"');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
 test('IndexedDB, appendfsync always: no reply before the commit, so every acknowledged write survives a reload', async () => {
   const context = await newContext();
   try {

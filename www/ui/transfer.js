@@ -47,8 +47,12 @@ export class TransferView {
     this.progress.hidden = true;
     this.status = el('p', 'transfer-status');
     this.status.setAttribute('aria-live', 'polite');
+    const reset = el('button', 'chip', 'Start over (delete the files)');
+    reset.type = 'button';
+    reset.dataset.action = 'reset';
+    reset.addEventListener('click', () => this.reset());
     const row = el('div', 'transfer-row');
-    row.append(exportButton, files.label, folder.label);
+    row.append(exportButton, files.label, folder.label, reset);
     root.append(row, this.progress, this.status);
   }
 
@@ -82,6 +86,17 @@ export class TransferView {
       this.status.textContent = `Exported ${name} (${bytes.length.toLocaleString('en')} bytes): extract it with tar -xf next to redis-server --appendonly yes.`;
     } catch (err) {
       this.status.textContent = `Export failed: ${err.message}`;
+    }
+  }
+
+  async reset() {
+    // eslint-disable-next-line no-alert
+    if (!confirm('Delete every file of this namespace and start an empty server?')) return;
+    try {
+      const { backend } = await this.act('reset', {});
+      this.status.textContent = `Started over: the files are deleted (${backend}) and the server is empty.`;
+    } catch (err) {
+      this.status.textContent = `Could not start over: ${err.message}`;
     }
   }
 
