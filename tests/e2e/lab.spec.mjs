@@ -201,7 +201,7 @@ for (const policy of ['always', 'everysec', 'no']) {
 }
 
 for (const backend of ['opfs', 'indexeddb']) {
-    test(`start over on ${backend}: the files are deleted, for this session and after a reload`, async () => {
+  test(`start over on ${backend}: the files are deleted, for this session and after a reload`, async () => {
     const context = await newContext();
     try {
       const page = context.pages()[0] ?? (await context.newPage());
