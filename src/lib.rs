@@ -28,11 +28,13 @@
 //! directly, so the same inputs always give the same replies and the same bytes.
 
 pub mod aof;
+pub mod archive;
 pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod fuzzing;
 pub mod keyspace;
+pub mod lab;
 pub mod rdb;
 pub mod reply;
 pub mod resp;

@@ -1,76 +1,157 @@
 //! The browser's door into the engine: the only file with `#[wasm_bindgen]`.
 //!
-//! A thin, coarse facade over [`crate::Engine`]: one long-lived object, a few calls that each do
-//! a batch of work, bytes and strings across the boundary and nothing per key. It lives in a
-//! module Web Worker (`www/worker.js`), which owns it; the page only exchanges messages with that
-//! worker.
+//! A thin, coarse facade over [`crate::lab::Lab`] (which holds the event loop, the views and the
+//! crash lab, and is tested natively): one long-lived object, a few calls that each do a batch of
+//! work, bytes and strings (JSON for the views) across the boundary and nothing per key. It lives
+//! in a module Web Worker (`www/worker.js`), which owns it; the page only exchanges messages with
+//! that worker.
 //!
-//! Two connections are open on the engine, as two clients would be on a real server:
-//! * the **console** ([`WasmEngine::execute_line`]): one command line in, redis-cli's rendering of
-//!   the reply out (`"v"`, `(integer) 1`, `(nil)`, `1) "a"`, `(error) ERR …`);
-//! * the **wire** ([`WasmEngine::execute_resp`]): RESP bytes in, RESP replies out, like a socket.
-//!   A command split across two calls waits for its end, as in a query buffer.
-//!
-//! A client blocked by a command (BLPOP) keeps its later input queued, as Redis leaves it in the
-//! query buffer, and its reply comes when the data or the timeout arrives: for the console from
-//! [`WasmEngine::tick`], for the wire from the next `execute_resp`. QUIT or a protocol error
-//! closes the connection; the next input opens a fresh one (redis-cli reconnects too).
+//! * `Engine.open({backend, namespace, config}, now)` picks the storage down the ladder
+//!   OPFS → IndexedDB → memory and records why each step down happened;
+//!   `new Engine(config, now)` is the memory machine at once.
+//! * the **console** (`execute_line`, `execute_batch`): command lines in, redis-cli's rendering
+//!   out (`"v"`, `(integer) 1`, `(nil)`, `1) "a"`, `(error) ERR …`); the **wire**
+//!   (`execute_resp`): RESP bytes in and out, like a socket;
+//! * `tick(now)`: serverCron; `events(since)`, `snapshot()`: the views, as JSON;
+//! * `crash`, `inject`, `restart`, `check_aof`: the crash lab; `export_tar`, `import`: files.
+//! * `durable()`: a promise that resolves when the turn's bytes are as durable as the backend can
+//!   make them (IndexedDB: the transaction has committed); under `appendfsync always` the worker
+//!   releases no reply before it.
 //!
 //! Time is an argument of every call (`Date.now()` on the JS side): the engine never reads a clock.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use crate::resp::{Limits, parse_command};
-use crate::server::ClientId;
-use crate::storage::MemoryStorage;
-use crate::{Config, Engine};
+use crate::lab::{Lab, MEMORY_DURABILITY, memory_lab};
+use crate::storage::idb::{IdbDurability, IdbStorage};
+use crate::storage::memory::FileLayers;
+use crate::storage::opfs::{OpfsPool, OpfsStorage};
+use crate::storage::{Error, ErrorKind, MemoryStorage, OpenMode, Storage};
+use crate::{AppendFsync, Config};
 
-/// The engine as JavaScript sees it (`new Engine(config, Date.now())`).
+/// The engine as JavaScript sees it.
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
-    engine: Engine,
-    console: ClientId,
-    /// Lines typed while the console client is blocked.
-    console_queue: VecDeque<String>,
-    /// Console replies not handed out yet (only when a blocked command was served).
-    console_out: Vec<String>,
-    wire: ClientId,
-    /// The wire client's query buffer: bytes not yet executed (a partial command, or everything
-    /// after a command that blocked).
-    wire_qbuf: Vec<u8>,
-    wire_out: Vec<u8>,
-    /// Bytes that entered `aof_buf` since the page last took them.
-    appended: Vec<u8>,
-    /// Bytes of `aof_buf` already copied into `appended` (a postponed write leaves some there).
-    seen_in_buf: usize,
+    lab: Lab,
+    namespace: String,
+    /// The OPFS storage, shared with the engine (for its simulated quota), and its pool handle
+    /// (topped up between turns).
+    opfs: Option<Rc<RefCell<OpfsStorage>>>,
+    opfs_pool: Option<OpfsPool>,
+    /// IndexedDB's commit promise: under `always`, no reply before it resolves.
+    idb: Option<IdbDurability>,
+    /// The IndexedDB store, shared with the engine's storage (for its simulated quota).
+    idb_store: Option<Rc<RefCell<IdbStorage>>>,
+}
+
+/// What a backend opened for the ladder gives back.
+struct Opened {
+    storage: Box<dyn Storage>,
+    durability: String,
+    layers: Option<Box<dyn Fn() -> Vec<FileLayers>>>,
+    opfs: Option<Rc<RefCell<OpfsStorage>>>,
+    opfs_pool: Option<OpfsPool>,
+    idb: Option<IdbDurability>,
+    idb_store: Option<Rc<RefCell<IdbStorage>>>,
 }
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
     /// `config`: `undefined`, an object or a JSON string of redis.conf settings, such as
     /// `{appendonly: true, appendfsync: "always"}` (booleans mean yes/no). Throws on an unknown
-    /// setting or a bad value, with Redis's reason.
+    /// setting or a bad value, with Redis's reason. The files live on the simulated machine.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, now: f64) -> Result<WasmEngine, JsError> {
         console_error_panic_hook::set_once();
         let config = parse_config(config)?;
-        let engine = start(config, Box::new(MemoryStorage::new()), now as i64)?;
-        Ok(WasmEngine::around(engine))
+        let lab = memory_lab(config, now as i64);
+        if let Some(lines) = lab.is_down() {
+            return Err(JsError::new(&lines.join("\n")));
+        }
+        Ok(WasmEngine { lab, namespace: String::new(), opfs: None, opfs_pool: None, idb: None, idb_store: None })
+    }
+
+    /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config}`. Resolves
+    /// to an engine started on the first backend of the ladder that opens (a start refused by a
+    /// damaged AOF still resolves: `snapshot().down` holds Redis's fatal lines).
+    pub async fn open(options: JsValue, now: f64) -> Result<WasmEngine, JsError> {
+        console_error_panic_hook::set_once();
+        let get = |k: &str| js_sys::Reflect::get(&options, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
+        let backend = get("backend").and_then(|v| v.as_string()).unwrap_or_else(|| "auto".into());
+        let namespace = get("namespace").and_then(|v| v.as_string()).unwrap_or_else(|| "default".into());
+        let config = parse_config(get("config").unwrap_or(JsValue::UNDEFINED))?;
+        let ladder: &[&str] = match backend.as_str() {
+            "auto" => &["opfs", "indexeddb", "memory"],
+            "opfs" => &["opfs", "memory"],
+            "indexeddb" => &["indexeddb", "memory"],
+            "memory" => &["memory"],
+            other => return Err(JsError::new(&format!("backend: '{other}' is not one of auto, opfs, indexeddb, memory"))),
+        };
+        let mut notes = Vec::new();
+        for step in ladder {
+            let opened = match *step {
+                "opfs" => open_opfs(&namespace).await,
+                "indexeddb" => open_indexeddb(&namespace).await,
+                _ => Ok(Opened {
+                    storage: Box::new(MemoryStorage::new()),
+                    durability: MEMORY_DURABILITY.into(),
+                    layers: None,
+                    opfs: None,
+                    opfs_pool: None,
+                    idb: None,
+                    idb_store: None,
+                }),
+            };
+            match opened {
+                Ok(o) => {
+                    let mut lab = Lab::start(config, o.storage, now as i64);
+                    lab.backend_notes = notes;
+                    lab.durability = o.durability;
+                    lab.layers_of_backend = o.layers;
+                    return Ok(WasmEngine { lab, namespace, opfs: o.opfs, opfs_pool: o.opfs_pool, idb: o.idb, idb_store: o.idb_store });
+                }
+                Err(reason) => notes.push(format!("{}: {reason}", label(step))),
+            }
+        }
+        Err(JsError::new(&notes.join("; ")))
+    }
+
+    /// Deletes every file of a namespace on a browser backend ("start over"). The engine open
+    /// on it must be freed first (`engine.free()`), as a process must exit before its `dir` is
+    /// removed; deleting a namespace that does not exist is not an error.
+    pub async fn delete_namespace(backend: String, namespace: String) -> Result<(), JsError> {
+        crate::storage::browser::delete_namespace(&backend, &namespace).await.map_err(|e| JsError::new(&e.message))
+    }
+
+    /// The storage namespace this engine was opened on.
+    pub fn namespace(&self) -> String {
+        self.namespace.clone()
+    }
+
+    /// `"opfs"`, `"indexeddb"` or `"memory"`.
+    pub fn backend(&self) -> String {
+        self.lab.backend.clone()
+    }
+
+    /// Why the backends above the one in use were not used (one line each).
+    pub fn backend_notes(&self) -> Vec<String> {
+        self.lab.backend_notes.clone()
     }
 
     /// The simulated machine's files as JSON: `[{name, len, durable_len, durable_name}]`, where
     /// `len` is what a process reads (page cache) and `durable_len` what would survive a power
-    /// loss now. Empty with `appendonly no`.
+    /// loss now. Empty with `appendonly no`, or on a real browser backend.
     pub fn files(&mut self) -> String {
-        let layers = self.engine.srv.storage.as_memory().map(|m| m.layers()).unwrap_or_default();
+        let layers = self.lab.engine.srv.storage.as_memory().map(|m| m.layers()).unwrap_or_default();
         let items: Vec<String> = layers
             .iter()
             .map(|f| {
                 format!(
                     "{{\"name\":{},\"len\":{},\"durable_len\":{},\"durable_name\":{}}}",
-                    js_sys::JSON::stringify(&JsValue::from_str(&f.name)).ok().and_then(|s| s.as_string()).unwrap_or_default(),
+                    crate::lab::json_string(&f.name),
                     f.len,
                     f.durable_len,
                     f.durable_name
@@ -80,204 +161,318 @@ impl WasmEngine {
         format!("[{}]", items.join(","))
     }
 
-    /// Crashes the simulated machine and starts a new engine on what survived, like a restarted
-    /// redis-server. `kind`: `"kill"` (the process dies: `aof_buf` is lost, the page cache is
-    /// kept) or `"power"` (only synced bytes and synced directory entries survive). Returns the
-    /// new engine's start-up log; throws with Redis's fatal lines if it would refuse to start.
+    /// Crashes and starts a new engine on what survived, like a restarted redis-server. `kind`:
+    /// `"kill"` (`aof_buf` is lost, the page cache is kept), `"power"` (only synced bytes and
+    /// synced directory entries survive), `"torn"` (a power loss while half of the incr file's
+    /// unsynced tail reached the disk). Returns the new engine's start-up log; throws with
+    /// Redis's fatal lines if it refused to start (then `restart` with other settings). The
+    /// report (what was lost and why) is `snapshot().crash`.
     pub fn crash(&mut self, kind: &str, now: f64) -> Result<Vec<String>, JsError> {
-        let config = self.engine.srv.config.clone();
-        let mut storage = self.engine.take_storage();
-        match kind {
-            "kill" => {}
-            "power" => {
-                if let Some(m) = storage.as_memory() {
-                    m.power_loss();
-                }
-            }
-            other => return Err(JsError::new(&format!("crash: unknown kind '{other}' (kill or power)"))),
+        let report = self.lab.crash(kind, now as i64).map_err(|e| JsError::new(&e))?;
+        if report.started { Ok(report.log.clone()) } else { Err(JsError::new(&report.log.join("\n"))) }
+    }
+
+    /// Faults of the simulated disk: `"disk-full"`, `"fsync-error"` (`n` fsyncs fail),
+    /// `"clear"`.
+    /// On OPFS and IndexedDB, `"disk-full"` is a simulated quota at the bytes stored now (the
+    /// backend answers as to a `QuotaExceededError`: ENOSPC), and `"clear"` lifts it.
+    pub fn inject(&mut self, fault: &str, n: u32, now: f64) -> Result<(), JsError> {
+        if self.opfs.is_none() && self.idb_store.is_none() {
+            return self.lab.inject(fault, n, now as i64).map_err(|e| JsError::new(&e));
         }
-        let mut engine = start(config, storage, now as i64)?;
-        let log = engine.take_log().into_iter().map(|l| format!("{} {}", l.level.mark(), l.text)).collect();
-        *self = WasmEngine::around(engine);
-        Ok(log)
+        let storage = self.lab.engine.srv.storage.as_ref();
+        let used: u64 = storage.list(None).unwrap_or_default().iter().map(|f| storage.len(f).unwrap_or(0)).sum();
+        let (capacity, text) = match fault {
+            "disk-full" => (Some(used), format!("quota full (simulated): the browser storage takes no byte beyond the {used} stored")),
+            "clear" => (None, "quota lifted: the browser's own quota applies again".to_string()),
+            other => return Err(JsError::new(&format!("{other}: on a browser backend, only disk-full (a simulated quota) and clear"))),
+        };
+        if let Some(pool) = &self.opfs {
+            pool.borrow_mut().set_capacity(capacity);
+        }
+        if let Some(db) = &self.idb_store {
+            db.borrow_mut().set_capacity(capacity);
+        }
+        self.lab.note(now as i64, text);
+        Ok(())
+    }
+
+    /// Restarts on the same files with settings changed (`{"aof-load-truncated": "yes"}`, or
+    /// `undefined`). Returns whether the server started.
+    pub fn restart(&mut self, settings: JsValue, now: f64) -> Result<bool, JsError> {
+        let mut pairs = Vec::new();
+        if settings.is_object() {
+            for entry in js_sys::Object::entries(&js_sys::Object::from(settings)).iter() {
+                let pair = js_sys::Array::from(&entry);
+                pairs.push((pair.get(0).as_string().unwrap_or_default(), config_text(&pair.get(1))?));
+            }
+        }
+        self.lab.restart(&pairs, now as i64).map_err(|e| JsError::new(&e))
+    }
+
+    /// `redis-check-aof [--fix]` on the manifest: the tool's output, then `exit: <code>`.
+    pub fn check_aof(&mut self, fix: bool) -> String {
+        let (out, code) = self.lab.check_aof(fix);
+        format!("{out}\nexit: {code}")
     }
 
     /// Runs one command line on the console connection and returns the reply as redis-cli shows
     /// it. Returns `""` for an empty line, or when the reply must wait (the command blocked, or
     /// an earlier one still does); such replies come later from [`WasmEngine::tick`].
     pub fn execute_line(&mut self, line: &str, now: f64) -> String {
-        self.console_queue.push_back(line.to_string());
-        self.settle(now as i64);
-        self.before_sleep(now as i64);
-        std::mem::take(&mut self.console_out).join("\n")
+        self.lab.execute_line(line, now as i64).join("\n")
+    }
+
+    /// Runs lines in one event-loop turn (one write, one fsync under `always`). Returns one
+    /// `{replies: string[], aof: Uint8Array}` per line: the replies ready after it (none if it
+    /// blocked) and the bytes it appended to `aof_buf`.
+    pub fn execute_batch(&mut self, lines: Vec<String>, now: f64) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        for (replies, aof) in self.lab.execute_batch(&lines, now as i64) {
+            let o = js_sys::Object::new();
+            let r: js_sys::Array = replies.iter().map(|s| JsValue::from_str(s)).collect();
+            let _ = js_sys::Reflect::set(&o, &"replies".into(), &r);
+            let _ = js_sys::Reflect::set(&o, &"aof".into(), &js_sys::Uint8Array::from(aof.as_slice()));
+            out.push(&o);
+        }
+        out
     }
 
     /// Feeds RESP bytes (a batch of commands, possibly ending in a partial one) to the wire
     /// connection and returns every reply ready, RESP-encoded, in order.
     pub fn execute_resp(&mut self, bytes: &[u8], now: f64) -> Vec<u8> {
-        self.wire_qbuf.extend_from_slice(bytes);
-        self.settle(now as i64);
-        self.before_sleep(now as i64);
-        std::mem::take(&mut self.wire_out)
+        self.lab.execute_resp(bytes, now as i64)
     }
 
-    /// `serverCron`: active expiry and blocked-client timeouts. Call it about every 100 ms
-    /// (`hz 10`). Returns the console replies that became ready (a blocked command was served).
+    /// `serverCron`: active expiry, blocked-client timeouts, the rewrite child, the simulated
+    /// kernel's writeback. Call it about every 100 ms (`hz 10`). Returns the console replies that
+    /// became ready (a blocked command was served).
     pub fn tick(&mut self, now: f64) -> Vec<String> {
-        let now = now as i64;
-        self.engine.cron(now);
-        self.settle(now);
-        self.before_sleep(now);
-        std::mem::take(&mut self.console_out)
+        self.lab.tick(now as i64)
+    }
+
+    /// Whether replies must wait for [`WasmEngine::durable`] before they are released: under
+    /// `appendfsync always` on a backend whose commit is asynchronous (IndexedDB).
+    pub fn must_wait_durable(&self) -> bool {
+        self.lab.policy() == AppendFsync::Always && self.idb.is_some()
+    }
+
+    /// Whether a backend transaction holding written bytes has not committed yet (IndexedDB);
+    /// always false on OPFS and the memory machine, whose fsync returns when it is done.
+    pub fn commit_pending(&self) -> bool {
+        self.idb.as_ref().is_some_and(|d| d.pending())
+    }
+
+    /// Resolves when the bytes of the turns so far are as durable as the backend makes them
+    /// (IndexedDB: every transaction issued has committed); rejects with the storage error.
+    /// OPFS's flush() and the memory machine's sync are synchronous: done already.
+    pub fn durable(&self) -> js_sys::Promise {
+        let Some(d) = self.idb.clone() else { return js_sys::Promise::resolve(&JsValue::UNDEFINED) };
+        wasm_bindgen_futures::future_to_promise(async move {
+            d.committed().await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(JsError::new(&e.message)))
+        })
+    }
+
+    /// Work between turns that must wait for the browser: OPFS opens spare files for its pool
+    /// (creating a file is asynchronous there; the storage also starts this by itself).
+    pub fn between_turns(&self) -> js_sys::Promise {
+        let Some(pool) = self.opfs_pool.clone() else { return js_sys::Promise::resolve(&JsValue::UNDEFINED) };
+        wasm_bindgen_futures::future_to_promise(async move {
+            pool.ensure_capacity().await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(JsError::new(&e.message)))
+        })
+    }
+
+    /// Events after sequence number `since`, as JSON `{next, events: [{seq, t, kind, text,
+    /// bytes}]}`; pass `next` on the following call.
+    pub fn events(&self, since: f64) -> String {
+        self.lab.events_json(since.max(0.0) as u64)
+    }
+
+    /// Everything the page draws, as JSON (see [`Lab::snapshot`]).
+    pub fn snapshot(&mut self) -> String {
+        self.lab.snapshot()
+    }
+
+    /// The AOF directory as a ustar archive (`appendonlydir/` and its files).
+    pub fn export_tar(&mut self, now: f64) -> Result<Vec<u8>, JsError> {
+        self.lab.export(now as i64).map_err(|e| JsError::new(&e))
+    }
+
+    /// Replaces the files by an archive (`.tar`) or one file (a manifest, a base or incr file,
+    /// an old `appendonly.aof`) and restarts on them. Returns whether the server started (its
+    /// load log and Redis's messages for damaged files are in `snapshot()`).
+    pub fn import(&mut self, name: &str, bytes: &[u8], now: f64) -> Result<bool, JsError> {
+        self.lab.import_archive(name, bytes, now as i64).map_err(|e| JsError::new(&e))
+    }
+
+    /// Like [`WasmEngine::import`] for several loose files (a folder picked with
+    /// `webkitdirectory`: `paths[i]` is its `webkitRelativePath`, `blobs[i]` its bytes).
+    pub fn import_files(&mut self, paths: Vec<String>, blobs: js_sys::Array, now: f64) -> Result<bool, JsError> {
+        let files: Vec<(String, Vec<u8>)> =
+            paths.into_iter().zip(blobs.iter()).map(|(p, b)| (p, js_sys::Uint8Array::new(&b).to_vec())).collect();
+        self.lab.import(&files, now as i64).map_err(|e| JsError::new(&e))
     }
 
     /// The bytes propagated into `aof_buf` since the last [`WasmEngine::take_aof_buf`] (a copy).
-    /// With `appendonly yes` the flush at the end of each call has already written them to the
-    /// incr file of the simulated disk (see [`WasmEngine::files`]).
     pub fn aof_buf(&self) -> Vec<u8> {
-        self.appended.clone()
+        self.lab.appended().to_vec()
     }
 
     /// Takes those bytes, for the page's view of what each command appended.
     pub fn take_aof_buf(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.appended)
+        self.lab.take_appended()
     }
 }
 
-/// Starts an engine: with `appendonly yes` on the simulated disk, as redis-server starts on its dir.
-fn start(config: Config, storage: Box<dyn crate::storage::Storage>, now: i64) -> Result<Engine, JsError> {
-    if !config.appendonly {
-        return Ok(Engine::new(config, now));
+fn label(step: &str) -> &'static str {
+    match step {
+        "opfs" => "OPFS",
+        "indexeddb" => "IndexedDB",
+        _ => "memory",
     }
-    Engine::open(config, storage, now).map_err(|e| {
-        let mut lines: Vec<String> = e.engine.srv.log_lines().map(|l| l.text.clone()).collect();
-        lines.extend(e.lines);
-        JsError::new(&lines.join("\n"))
+}
+
+fn global_has(path: &[&str]) -> bool {
+    let mut v: JsValue = js_sys::global().into();
+    for name in path {
+        match js_sys::Reflect::get(&v, &JsValue::from_str(name)) {
+            Ok(next) if !next.is_undefined() && !next.is_null() => v = next,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Why a backend could not be used, in words a reader of the page understands.
+fn reason(e: &Error) -> String {
+    match e.kind {
+        ErrorKind::Unavailable => {
+            format!("unavailable: another tab or worker holds it, or the browser refuses storage here (a private window) ({})", e.message)
+        }
+        ErrorKind::NoSpace => format!("over the storage quota ({})", e.message),
+        _ => e.message.clone(),
+    }
+}
+
+/// The OPFS backend, or why it cannot be used here.
+async fn open_opfs(namespace: &str) -> Result<Opened, String> {
+    if !global_has(&["navigator", "storage", "getDirectory"]) {
+        return Err("this browser has no Origin Private File System (or the page is not a secure context)".into());
+    }
+    if !global_has(&["FileSystemSyncAccessHandle"]) {
+        return Err("synchronous access handles exist only in a dedicated worker".into());
+    }
+    let storage = OpfsStorage::open(namespace).await.map_err(|e| reason(&e))?;
+    let handle = storage.pool();
+    let for_view = handle.clone();
+    let pool = Rc::new(RefCell::new(storage));
+    Ok(Opened {
+        storage: Box::new(Shared(pool.clone())),
+        durability: OPFS_DURABILITY.into(),
+        layers: Some(Box::new(move || for_view.layers())),
+        opfs: Some(pool),
+        opfs_pool: Some(handle),
+        idb: None,
+        idb_store: None,
     })
 }
 
-impl WasmEngine {
-    fn around(mut engine: Engine) -> WasmEngine {
-        let console = engine.connect();
-        let wire = engine.connect();
-        WasmEngine {
-            engine,
-            console,
-            console_queue: VecDeque::new(),
-            console_out: Vec::new(),
-            wire,
-            wire_qbuf: Vec::new(),
-            wire_out: Vec::new(),
-            appended: Vec::new(),
-            seen_in_buf: 0,
-        }
+/// The IndexedDB backend, or why it cannot be used here.
+async fn open_indexeddb(namespace: &str) -> Result<Opened, String> {
+    if !global_has(&["indexedDB"]) {
+        return Err("IndexedDB is not available (a private window, or storage blocked for this site)".into());
     }
+    let db = IdbStorage::open(namespace).await.map_err(|e| reason(&e))?;
+    let idb = Some(db.durability());
+    let for_view = db.durability();
+    let db = Rc::new(RefCell::new(db));
+    Ok(Opened {
+        storage: Box::new(Shared(db.clone())),
+        durability: IDB_DURABILITY.into(),
+        layers: Some(Box::new(move || for_view.layers())),
+        opfs: None,
+        opfs_pool: None,
+        idb,
+        idb_store: Some(db),
+    })
+}
 
-    /// The end of an event-loop turn: keeps what entered `aof_buf` for the page, then flushes
-    /// (`beforeSleep`). Without files (`appendonly no`) `aof_buf` stays empty anyway.
-    fn before_sleep(&mut self, now: i64) {
-        let buf = self.engine.aof_buf();
-        self.appended.extend_from_slice(buf.get(self.seen_in_buf..).unwrap_or_default());
-        if self.engine.srv.aof.incr_path.is_some() {
-            self.engine.before_sleep(now);
-            self.seen_in_buf = self.engine.aof_buf().len();
-        } else {
-            // No incr file: nothing would ever write the buffer; the page has its copy.
-            self.engine.take_aof_buf();
-            self.seen_in_buf = 0;
-        }
+const OPFS_DURABILITY: &str = "OPFS (Origin Private File System) in this browser: every write is a real write and every fsync a real \
+                               flush() of a sync access handle; the files survive a reload or a closed tab, which are process crashes. \
+                               When unflushed bytes reach the disk is the browser's business: power loss cannot be simulated here.";
+
+const IDB_DURABILITY: &str = "IndexedDB in this browser: the files live in the worker's memory and are stored at each fsync point in one \
+                              transaction (durability \"strict\" where the browser supports it); under appendfsync always no reply \
+                              is released before that transaction committed. Bytes written but not fsynced die with the worker: \
+                              unlike a kernel's page cache, nothing writes them back.";
+
+/// A storage shared between the engine and the facade (which needs the concrete OPFS pool for
+/// its asynchronous upkeep): every call is delegated.
+struct Shared<S: Storage>(Rc<RefCell<S>>);
+
+impl<S: Storage> Storage for Shared<S> {
+    fn kind(&self) -> &'static str {
+        self.0.borrow().kind()
     }
-
-    fn is_blocked(&self, id: ClientId) -> bool {
-        self.engine.client(id).is_some_and(|c| c.blocked.is_some())
+    fn open(&mut self, name: &str, mode: OpenMode) -> crate::storage::Result<()> {
+        self.0.borrow_mut().open(name, mode)
     }
-
-    /// After QUIT (or a protocol error) the connection is gone; a new one takes its place.
-    fn reconnect_if_closed(&mut self, id: ClientId, force: bool) -> ClientId {
-        if force || self.engine.client(id).is_none_or(|c| c.close_after_reply) {
-            self.engine.disconnect(id);
-            return self.engine.connect();
-        }
-        id
+    fn exists(&self, name: &str) -> bool {
+        self.0.borrow().exists(name)
     }
-
-    /// Runs queued input until both connections are idle or blocked, routing the replies of
-    /// clients that a command (or a timeout) unblocked.
-    fn settle(&mut self, now: i64) {
-        loop {
-            self.run_console(now);
-            self.run_wire(now);
-            if !self.route_unblocked() {
-                break;
-            }
-        }
+    fn len(&self, name: &str) -> crate::storage::Result<u64> {
+        self.0.borrow().len(name)
     }
-
-    /// Hands the replies of served (or timed-out) blocked commands to their connections. It
-    /// must run before a connection resumes its queued input, so that replies keep their order.
-    fn route_unblocked(&mut self) -> bool {
-        let unblocked = self.engine.take_unblocked();
-        let any = !unblocked.is_empty();
-        for (id, reply) in unblocked {
-            if id == self.console {
-                self.console_out.push(reply.to_string());
-            } else if id == self.wire {
-                reply.encode(&mut self.wire_out);
-            }
-        }
-        any
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> crate::storage::Result<usize> {
+        self.0.borrow_mut().read_at(name, offset, buf)
     }
-
-    fn run_console(&mut self, now: i64) {
-        self.route_unblocked();
-        while !self.is_blocked(self.console) {
-            let Some(line) = self.console_queue.pop_front() else { break };
-            if let Some(reply) = self.engine.execute_line(self.console, &line, now) {
-                self.console_out.push(reply.to_string());
-            }
-            self.console = self.reconnect_if_closed(self.console, false);
-        }
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> crate::storage::Result<usize> {
+        self.0.borrow_mut().write_at(name, offset, bytes)
     }
+    fn truncate(&mut self, name: &str, len: u64) -> crate::storage::Result<()> {
+        self.0.borrow_mut().truncate(name, len)
+    }
+    fn sync(&mut self, name: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().sync(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().rename(from, to)
+    }
+    fn remove(&mut self, name: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().remove(name)
+    }
+    fn list(&self, dir: Option<&str>) -> crate::storage::Result<Vec<String>> {
+        self.0.borrow().list(dir)
+    }
+    fn sync_dir(&mut self, dir: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().sync_dir(dir)
+    }
+    fn create_dir(&mut self, dir: &str) -> crate::storage::Result<()> {
+        self.0.borrow_mut().create_dir(dir)
+    }
+    fn dir_exists(&self, dir: &str) -> bool {
+        self.0.borrow().dir_exists(dir)
+    }
+    fn tick(&mut self, now_ms: i64) {
+        self.0.borrow_mut().tick(now_ms)
+    }
+    fn append(&mut self, name: &str, bytes: &[u8]) -> crate::storage::Result<usize> {
+        self.0.borrow_mut().append(name, bytes)
+    }
+    fn read_all(&mut self, name: &str) -> crate::storage::Result<Vec<u8>> {
+        self.0.borrow_mut().read_all(name)
+    }
+}
 
-    fn run_wire(&mut self, now: i64) {
-        self.route_unblocked();
-        let limits = Limits { max_bulk_len: self.engine.srv.config.proto_max_bulk_len };
-        // Taken out of `self` so that the parsed arguments can borrow it while the engine runs.
-        let mut qbuf = std::mem::take(&mut self.wire_qbuf);
-        let mut args = Vec::new();
-        let mut pos = 0;
-        while !self.is_blocked(self.wire) {
-            match parse_command(qbuf.get(pos..).unwrap_or_default(), &mut args, limits) {
-                Ok(None) => break,
-                Ok(Some(n)) => {
-                    pos += n;
-                    if args.is_empty() {
-                        continue;
-                    }
-                    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-                    if let Some(reply) = self.engine.execute(self.wire, &argv, now) {
-                        reply.encode(&mut self.wire_out);
-                    }
-                    let id = self.reconnect_if_closed(self.wire, false);
-                    if id != self.wire {
-                        // QUIT: whatever followed it was never read by the old connection.
-                        self.wire = id;
-                        pos = qbuf.len();
-                        break;
-                    }
-                }
-                Err(e) => {
-                    // Redis replies, then closes the connection: the rest of the buffer is lost.
-                    e.reply().encode(&mut self.wire_out);
-                    self.wire = self.reconnect_if_closed(self.wire, true);
-                    pos = qbuf.len();
-                    break;
-                }
-            }
-        }
-        drop(args);
-        qbuf.drain(..pos);
-        self.wire_qbuf = qbuf;
+fn config_text(value: &JsValue) -> Result<String, JsError> {
+    if let Some(b) = value.as_bool() {
+        Ok(if b { "yes" } else { "no" }.to_string())
+    } else if let Some(n) = value.as_f64() {
+        Ok(n.to_string())
+    } else if let Some(s) = value.as_string() {
+        Ok(s)
+    } else {
+        Err(JsError::new("config: expected a string, number or boolean"))
     }
 }
 
@@ -297,16 +492,7 @@ fn parse_config(config: JsValue) -> Result<Config, JsError> {
     for entry in js_sys::Object::entries(&js_sys::Object::from(config)).iter() {
         let pair = js_sys::Array::from(&entry);
         let name = pair.get(0).as_string().unwrap_or_default();
-        let value = pair.get(1);
-        let text = if let Some(b) = value.as_bool() {
-            if b { "yes" } else { "no" }.to_string()
-        } else if let Some(n) = value.as_f64() {
-            n.to_string()
-        } else if let Some(s) = value.as_string() {
-            s
-        } else {
-            return Err(JsError::new(&format!("config: {name}: expected a string, number or boolean")));
-        };
+        let text = config_text(&pair.get(1)).map_err(|_| JsError::new(&format!("config: {name}: expected a string, number or boolean")))?;
         out.set(&name, &text, true).map_err(|reason| JsError::new(&format!("config: {name}: {reason}")))?;
     }
     Ok(out)

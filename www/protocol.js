@@ -6,22 +6,46 @@
 
 export const MSG = Object.freeze({
   // page -> worker
-  /** {config}: start the engine with redis.conf settings, e.g. {appendonly: true}. */
+  /** {backend, namespace, config}: start the engine. `backend`: 'auto' | 'opfs' | 'indexeddb' |
+   *  'memory'; 'auto' walks the ladder OPFS -> IndexedDB -> memory. Except for 'memory' (one
+   *  private machine per worker), one writer per namespace: the worker takes the Web Lock
+   *  LOCK_PREFIX + namespace first, and if another tab holds it, it becomes a read-only view. */
   INIT: 'init',
-  /** {id, line}: run one console line. */
+  /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
+  /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
+   *  crash {kind: 'kill'|'power'|'torn'} (the simulated machine only),
+   *  inject {fault: 'disk-full'|'fsync-error'|'clear', n} (on OPFS and IndexedDB: 'disk-full',
+   *  a simulated quota, and 'clear'), restart {settings}, check {fix}, export {} -> {bytes,
+   *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
+   *  reset {}: delete the namespace's files and start a fresh engine on the same backend. */
+  ACTION: 'action',
 
   // worker -> page
-  /** {config}: the engine is running; commands may be sent. */
+  /** {backend}: this worker is the writer and opens its storage and loads the AOF now (READY
+   *  follows). Terminating the worker from here on is a crash during loading. */
+  LOADING: 'loading',
+  /** {backend, notes, namespace, config}: the engine is running; commands may be
+   *  sent. `notes`: why each backend above the one in use was not used (its durability is in
+   *  the VIEW snapshot). */
   READY: 'ready',
+  /** {namespace, message}: another tab writes this namespace; this one shows its views only,
+   *  and becomes the writer (READY) when that tab closes. */
+  READONLY: 'readonly',
   /** {id, text, pending, aof}: the reply to EXEC `id`, as redis-cli shows it. `pending` means the
    *  command blocked (BLPOP): its reply comes later in REPLIES. `aof`: the bytes the command
-   *  appended to aof_buf (may be empty). */
+   *  appended to aof_buf (may be empty). Sent only when the policy allows: under
+   *  appendfsync always on IndexedDB, after the transaction holding its bytes committed. */
   REPLY: 'reply',
   /** {texts}: replies of earlier pending commands, in order. */
   REPLIES: 'replies',
   /** {bytes, cause}: bytes appended to aof_buf outside a console command (cause: 'serverCron'). */
   AOF: 'aof',
+  /** {snapshot, events}: the views (the engine's snapshot JSON, parsed) and the events since the
+   *  last VIEW. At most every VIEW_MS; a read-only tab receives the writer's. */
+  VIEW: 'view',
+  /** {id, ok, value, error}: the outcome of ACTION `id`. */
+  RESULT: 'result',
   /** {message}: the engine could not start or crashed (a panic is a bug); it must be restarted. */
   FATAL: 'fatal',
 });
@@ -36,6 +60,20 @@ export const LAB_CONFIG = Object.freeze({ appendonly: true, appendfsync: 'everys
 
 /** How often the worker runs serverCron (Redis's default `hz 10`). */
 export const TICK_MS = 100;
+
+/** The fastest the worker sends views (snapshots are JSON of a few KB). */
+export const VIEW_MS = 150;
+
+/** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
+export const LOCK_PREFIX = 'aof-lab:';
+
+/** The crash kinds of the lab, in the order the page offers them, with what each models. */
+export const CRASH_KINDS = Object.freeze([
+  { kind: 'kill', label: 'Kill the process (simulated)', model: 'kill -9: aof_buf is lost, the kernel keeps the page cache.' },
+  { kind: 'power', label: 'Power loss (simulated)', model: 'Only fsynced bytes and fsynced directory entries survive.' },
+  { kind: 'torn', label: 'Torn write (simulated)', model: 'Power loss while half of the unsynced tail reached the disk.' },
+  { kind: 'worker', label: 'Terminate the worker (real)', model: 'worker.terminate(): a new worker loads from the browser storage.' },
+]);
 
 /**
  * Splits RESP bytes (as appended to the AOF) into display lines `{text, crlf, kind}`: `kind` is

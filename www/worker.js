@@ -1,13 +1,26 @@
-// The engine's home: a module Web Worker that owns the wasm engine and answers the page's
-// messages (see protocol.js). Nothing else in the lab touches wasm.
+// The engine's home: a module Web Worker that owns the wasm engine and its storage, and answers
+// the page's messages (see protocol.js). Nothing else in the lab touches wasm.
 //
-// One engine per worker. It runs serverCron every TICK_MS (active expiry, blocked-client
-// timeouts) and, after every command or tick, hands the bytes appended to aof_buf to the page.
+// The event loop, as redis-server's: console lines that arrive together run in ONE turn
+// (execute_batch: commands, then beforeSleep's write and fsync), and their replies are released
+// only when the policy allows (under appendfsync always on IndexedDB, after the commit);
+// serverCron runs every TICK_MS. Views (the snapshot and new events) go to the page at most every
+// VIEW_MS, and to read-only tabs of the same namespace over a BroadcastChannel.
 
-import { MSG, TICK_MS, message } from './protocol.js';
+import { LOCK_PREFIX, MSG, TICK_MS, VIEW_MS, message } from './protocol.js';
 
 let engine = null;
+let wasm = null;
 let fatal = false;
+let options = null;
+let channel = null; // BroadcastChannel of the namespace (writer publishes, readers listen)
+let queue = []; // EXEC messages waiting for the next turn
+let turnScheduled = false;
+let cursor = 0; // events already sent
+let pendingEvents = [];
+let viewTimer = null;
+let lastView = 0;
+
 // console_error_panic_hook reports a panic through console.error just before wasm traps:
 // keep the last report so the page can show what went wrong.
 let lastConsoleError = '';
@@ -28,42 +41,218 @@ function die(what, err) {
   post(MSG.FATAL, { message: `${what}: ${detail}` });
 }
 
-async function init(config) {
-  let wasm;
+async function loadWasm() {
+  if (wasm) return true;
   try {
     wasm = await import('../pkg/aof_lab.js');
     await wasm.default();
+    return true;
   } catch (err) {
     die('Could not load the engine (../pkg/aof_lab.js; build it with `make serve`)', err);
-    return;
+    return false;
   }
-  try {
-    engine = new wasm.Engine(config, Date.now());
-  } catch (err) {
-    die('The engine refused its configuration', err);
-    return;
-  }
-  setInterval(tick, TICK_MS);
-  post(MSG.READY, { config });
 }
 
-function exec(id, line) {
-  const text = engine.execute_line(line, Date.now());
-  const aof = engine.take_aof_buf();
-  // '' is also the reply to an empty line; a line with a command and no reply is waiting.
-  const pending = text === '' && line.trim() !== '';
-  post(MSG.REPLY, { id, text, pending, aof }, [aof.buffer]);
+async function init(msg) {
+  options = { backend: msg.backend ?? 'auto', namespace: msg.namespace ?? 'default', config: msg.config ?? {} };
+  if (!(await loadWasm())) return;
+  const name = LOCK_PREFIX + options.namespace;
+  // A memory machine is private to this worker: nothing to share, nothing to lock.
+  if (options.backend === 'memory' || !self.navigator?.locks) {
+    await becomeWriter(options.backend === 'memory' ? null : 'this browser has no Web Locks: nothing stops a second writer');
+    return;
+  }
+  navigator.locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (lock) {
+      await becomeWriter(null);
+      return new Promise(() => {}); // held until this worker ends (terminate, reload, close)
+    }
+    becomeReader(name);
+    // Queue for the lock: when the writer's tab closes, this one takes over.
+    navigator.locks.request(name, async () => {
+      await becomeWriter(null);
+      return new Promise(() => {});
+    });
+    return undefined;
+  });
+}
+
+async function becomeWriter(note) {
+  if (channel) channel.close();
+  channel = null;
+  post(MSG.LOADING, { backend: options.backend });
+  try {
+    engine = await wasm.Engine.open({ ...options }, Date.now());
+  } catch (err) {
+    die('The engine refused to start', err);
+    return;
+  }
+  if (options.backend !== 'memory' && typeof BroadcastChannel === 'function') {
+    channel = new BroadcastChannel(LOCK_PREFIX + options.namespace);
+    channel.onmessage = (e) => {
+      if (e.data?.type === 'hello') serial(() => publish(true));
+    };
+  }
+  setInterval(tick, TICK_MS);
+  const notes = engine.backend_notes();
+  if (note) notes.push(note);
+  post(MSG.READY, { backend: engine.backend(), notes, namespace: options.namespace, config: options.config });
+  publish(true);
+}
+
+function becomeReader(name) {
+  channel = new BroadcastChannel(name);
+  channel.onmessage = (e) => {
+    if (e.data?.type === MSG.VIEW) post(MSG.VIEW, { snapshot: e.data.snapshot, events: e.data.events });
+  };
+  channel.postMessage({ type: 'hello' });
+  post(MSG.READONLY, {
+    namespace: options.namespace,
+    message: `Another tab is the writer of namespace "${options.namespace}": this one is a read-only view of it (one writer per namespace, as one redis-server per dir). It takes over when that tab closes.`,
+  });
+}
+
+/** Sends the views: the snapshot and the events since the last call (throttled). */
+function publish(now = false) {
+  if (!engine) return;
+  const wait = VIEW_MS - (Date.now() - lastView);
+  if (!now && wait > 0) {
+    if (!viewTimer) viewTimer = setTimeout(() => {
+      viewTimer = null;
+      serial(() => publish(true));
+    }, wait);
+    return;
+  }
+  lastView = Date.now();
+  const ev = JSON.parse(engine.events(cursor));
+  cursor = ev.next;
+  pendingEvents = ev.events;
+  const snapshot = JSON.parse(engine.snapshot());
+  post(MSG.VIEW, { snapshot, events: pendingEvents });
+  channel?.postMessage({ type: MSG.VIEW, snapshot, events: pendingEvents });
+}
+
+// Every call into the engine goes through this chain, one at a time: a turn that waits for
+// IndexedDB's commit or for OPFS's pool upkeep must not see a tick or an action run meanwhile.
+let chain = Promise.resolve();
+function serial(fn) {
+  const run = chain.then(fn);
+  chain = run.catch(() => {});
+  return run;
+}
+
+function schedule() {
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setTimeout(() => serial(turn), 0);
+}
+
+/** One event-loop turn: every queued line, one flush, then the replies (when allowed). */
+async function turn() {
+  turnScheduled = false;
+  if (!engine || queue.length === 0) return;
+  const batch = queue;
+  queue = [];
+  let results;
+  try {
+    results = engine.execute_batch(batch.map((m) => m.line), Date.now());
+  } catch (err) {
+    die(`The engine crashed on \`${batch.map((m) => m.line).join(' / ')}\` (this is a bug)`, err);
+    return;
+  }
+  if (engine.must_wait_durable()) {
+    // appendfsync always on IndexedDB: no reply before the transaction holding its bytes
+    // committed (Redis: no reply before fsync returned).
+    try {
+      await engine.durable();
+    } catch (err) {
+      die('The browser storage failed to commit (the replies were not sent)', err);
+      return;
+    }
+  }
+  batch.forEach((m, i) => {
+    const r = results[i];
+    const text = r.replies.join('\n');
+    // '' is also the reply to an empty line; a line with a command and no reply is waiting.
+    const pending = text === '' && m.line.trim() !== '';
+    post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof }, [r.aof.buffer]);
+  });
+  await upkeep();
+  publish();
+}
+
+/** The backend's asynchronous upkeep between turns (OPFS opens spare files for its pool). */
+async function upkeep() {
+  try {
+    await engine.between_turns();
+  } catch (err) {
+    // Not fatal: the pool is short of files; creating one will fail with ENOSPC (MISCONF).
+    consoleError('storage upkeep failed', err);
+  }
 }
 
 function tick() {
   if (!engine) return;
-  try {
-    const texts = engine.tick(Date.now());
-    if (texts.length) post(MSG.REPLIES, { texts });
-    const bytes = engine.take_aof_buf();
-    if (bytes.length) post(MSG.AOF, { bytes, cause: 'serverCron' }, [bytes.buffer]);
-  } catch (err) {
-    die('The engine crashed during serverCron (this is a bug)', err);
+  serial(async () => {
+    if (!engine) return;
+    try {
+      const texts = engine.tick(Date.now());
+      if (texts.length) post(MSG.REPLIES, { texts });
+      const bytes = engine.take_aof_buf();
+      if (bytes.length) post(MSG.AOF, { bytes, cause: 'serverCron' }, [bytes.buffer]);
+    } catch (err) {
+      die('The engine crashed during serverCron (this is a bug)', err);
+      return;
+    }
+    await upkeep();
+    publish();
+  });
+}
+
+/** Start over: the engine exits, its files are deleted, a fresh one starts on the same backend. */
+async function reset() {
+  const backend = engine.backend();
+  engine.free(); // closes the storage (OPFS handles, the IndexedDB connection)
+  engine = null;
+  if (backend !== 'memory') await wasm.Engine.delete_namespace(backend, options.namespace);
+  engine = await wasm.Engine.open({ ...options, backend }, Date.now());
+  cursor = 0; // a new engine numbers its events from 1
+  return { backend };
+}
+
+function action(name, args) {
+  const now = Date.now();
+  switch (name) {
+    case 'reset':
+      return reset();
+    case 'crash': {
+      let log;
+      let error = null;
+      try {
+        log = engine.crash(args.kind, now);
+      } catch (err) {
+        error = err.message;
+      }
+      const snapshot = JSON.parse(engine.snapshot());
+      if (!snapshot.crash || snapshot.crash.kind !== args.kind) throw new Error(error ?? 'crash failed');
+      return { log: log ?? [], report: snapshot.crash };
+    }
+    case 'inject':
+      engine.inject(args.fault, args.n ?? 1, now);
+      return null;
+    case 'restart':
+      return engine.restart(args.settings ?? undefined, now);
+    case 'check':
+      return engine.check_aof(!!args.fix);
+    case 'export': {
+      const bytes = engine.export_tar(now);
+      return { bytes, name: `aof-lab-${options.namespace}-${new Date(now).toISOString().replace(/[:.]/g, '-')}.tar` };
+    }
+    case 'import':
+      if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
+      return engine.import(args.name, args.bytes, now);
+    default:
+      throw new Error(`unknown action ${name}`);
   }
 }
 
@@ -72,15 +261,37 @@ self.onmessage = (event) => {
   if (fatal) return;
   switch (msg.type) {
     case MSG.INIT:
-      init(msg.config);
+      init(msg);
       break;
     case MSG.EXEC:
       if (!engine) return;
-      try {
-        exec(msg.id, msg.line);
-      } catch (err) {
-        die(`The engine crashed on \`${msg.line}\` (this is a bug)`, err);
+      queue.push(msg);
+      schedule();
+      break;
+    case MSG.ACTION:
+      if (!engine) {
+        post(MSG.RESULT, { id: msg.id, ok: false, error: 'this tab is a read-only view: the writer is another tab' });
+        return;
       }
+      serial(async () => {
+        let value;
+        try {
+          value = await action(msg.action, msg.args ?? {});
+          if (engine.must_wait_durable()) await engine.durable();
+        } catch (err) {
+          if (err instanceof WebAssembly.RuntimeError || !engine) {
+            die(`The engine crashed on ${msg.action} (this is a bug)`, err);
+            return;
+          }
+          post(MSG.RESULT, { id: msg.id, ok: false, error: err.message ?? String(err) });
+          publish(true);
+          return;
+        }
+        const transfer = value?.bytes instanceof Uint8Array ? [value.bytes.buffer] : [];
+        post(MSG.RESULT, { id: msg.id, ok: true, value }, transfer);
+        await upkeep();
+        publish(true);
+      });
       break;
     default:
       consoleError(`worker: unknown message type ${msg.type}`);

@@ -217,3 +217,111 @@ fn the_aof_lives_on_the_simulated_disk_and_survives_crashes_as_its_policy_says()
     assert_eq!(console(&mut e, &["GET c"]), ["\"3\""]);
     assert!(e.crash("meteor", NOW).is_err());
 }
+
+// ---- the lab's calls: open with the backend ladder, batches, views, crash lab, files ----
+
+fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
+    }
+    o.into()
+}
+
+fn json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+fn field(v: &JsValue, k: &str) -> JsValue {
+    js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap()
+}
+
+fn always_config() -> JsValue {
+    obj(&[("appendonly", JsValue::TRUE), ("appendfsync", "always".into())])
+}
+
+#[wasm_bindgen_test]
+async fn open_runs_batches_and_shows_views() {
+    let options = obj(&[("backend", "memory".into()), ("config", always_config())]);
+    let mut e = WasmEngine::open(options, NOW).await.unwrap_or_else(|err| panic!("{}", error_message(err)));
+    assert_eq!(e.backend(), "memory");
+    assert!(e.backend_notes().is_empty());
+    assert!(!e.must_wait_durable(), "the memory machine's fsync is synchronous");
+    let out = e.execute_batch(vec!["SET a 1".into(), "GET a".into(), "BLPOP q 0".into()], NOW);
+    let replies = |i: u32| js_sys::Array::from(&field(&out.get(i), "replies")).iter().map(|r| r.as_string().unwrap()).collect::<Vec<_>>();
+    assert_eq!(replies(0), ["OK"]);
+    assert_eq!(replies(1), ["\"1\""]);
+    assert!(replies(2).is_empty(), "blocked");
+    let aof = js_sys::Uint8Array::new(&field(&out.get(0), "aof")).to_vec();
+    assert_eq!(text(&aof), "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n");
+    assert_eq!(js_sys::Uint8Array::new(&field(&out.get(1), "aof")).length(), 0);
+
+    let snap = json(&e.snapshot());
+    assert_eq!(field(&snap, "policy").as_string().unwrap(), "always");
+    assert_eq!(field(&snap, "keys").as_f64(), Some(1.0));
+    let kinds: Vec<String> = js_sys::Array::from(&field(&snap, "files")).iter().map(|f| field(&f, "kind").as_string().unwrap()).collect();
+    assert_eq!(kinds, ["base", "incr", "manifest"]);
+    assert!(field(&snap, "info").as_string().unwrap().contains("aof_enabled:1"));
+    let events = json(&e.events(0.0));
+    let kinds: Vec<String> =
+        js_sys::Array::from(&field(&events, "events")).iter().map(|v| field(&v, "kind").as_string().unwrap()).collect();
+    for k in ["log", "command", "write", "fsync"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    let next = field(&events, "next").as_f64().unwrap();
+    assert_eq!(js_sys::Array::from(&field(&json(&e.events(next)), "events")).length(), 0);
+
+    // Power loss under always: the acknowledged write is there; the report says so.
+    let log = e.crash("power", NOW + 10.0).unwrap_or_else(|err| panic!("{}", error_message(err)));
+    assert!(log.iter().any(|l| l.contains("DB loaded from append only file")), "{log:?}");
+    let report = field(&json(&e.snapshot()), "crash");
+    assert_eq!(field(&report, "keys_after").as_f64(), Some(1.0));
+
+    // Export, then import into another engine: the same data.
+    let tar = e.export_tar(NOW).unwrap_or_else(|err| panic!("{}", error_message(err)));
+    assert_eq!(&tar[257..262], b"ustar");
+    let mut other = engine(r#"{"appendonly":true}"#);
+    assert!(other.import("export.tar", &tar, NOW).unwrap_or_else(|err| panic!("{}", error_message(err))));
+    assert_eq!(console(&mut other, &["GET a"]), ["\"1\""]);
+    let paths = vec!["appendonly.aof".to_string()];
+    let blobs = js_sys::Array::of1(&js_sys::Uint8Array::from(&b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"[..]));
+    assert!(other.import_files(paths, blobs, NOW).unwrap_or_else(|err| panic!("{}", error_message(err))));
+    assert_eq!(console(&mut other, &["GET b", "GET a"]), ["\"2\"", "(nil)"]);
+    assert!(WasmEngine::open(obj(&[("backend", "floppy".into())]), NOW).await.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn the_ladder_takes_the_first_backend_that_opens_and_says_why() {
+    let namespace = format!("facade-ladder-{}", js_sys::Math::random().to_bits());
+    let options = obj(&[("backend", "auto".into()), ("namespace", namespace.as_str().into()), ("config", always_config())]);
+    let mut e = WasmEngine::open(options, NOW).await.unwrap_or_else(|err| panic!("{}", error_message(err)));
+    let backend = e.backend();
+    if global_has("document") {
+        // A window has OPFS but no synchronous access handles: IndexedDB is next.
+        assert_eq!(backend, "indexeddb");
+        let notes = e.backend_notes();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("OPFS: synchronous access handles exist only in a dedicated worker"), "{notes:?}");
+        assert!(e.must_wait_durable(), "always on IndexedDB waits for the commit");
+    } else {
+        assert_eq!(backend, "opfs");
+        assert!(e.backend_notes().is_empty());
+    }
+    assert_eq!(console(&mut e, &["SET k v"]), ["OK"]);
+    if backend == "indexeddb" {
+        // The fsync of the turn issued a transaction: the worker must not release the reply
+        // until durable() resolves.
+        assert!(e.commit_pending(), "under always, the turn's bytes are in an IndexedDB transaction");
+    }
+    wasm_bindgen_futures::JsFuture::from(e.durable()).await.expect("committed");
+    assert!(!e.commit_pending());
+    wasm_bindgen_futures::JsFuture::from(e.between_turns()).await.expect("upkeep");
+    drop(e);
+    // A new engine on the same namespace loads what the first one stored.
+    let options = obj(&[("backend", backend.as_str().into()), ("namespace", namespace.as_str().into()), ("config", always_config())]);
+    let mut again = WasmEngine::open(options, NOW).await.unwrap_or_else(|err| panic!("{}", error_message(err)));
+    assert_eq!(again.backend(), backend);
+    assert_eq!(console(&mut again, &["GET k"]), ["\"v\""]);
+    drop(again);
+    aof_lab::storage::browser::delete_namespace(&backend, &namespace).await.expect("cleanup");
+}

@@ -1,0 +1,622 @@
+//! The lab host: one engine as the browser page drives it, without anything browser-specific,
+//! so that it runs (and is tested) natively too. `src/wasm.rs` only translates it for JavaScript.
+//!
+//! It plays the part of redis-server's event loop around [`Engine`]:
+//!
+//! * two connections, as two clients on a real server: the **console** (command lines in,
+//!   redis-cli's rendering out) and the **wire** (RESP bytes in and out, like a socket);
+//! * one **turn** per call: run the queued input, then `beforeSleep` (write `aof_buf`, fsync as
+//!   the policy says); the host releases the turn's replies after it;
+//! * an **event stream** with a cursor: log lines, commands, AOF writes and fsyncs, rewrites,
+//!   crashes; the page reads what is new since the last sequence number it saw;
+//! * **views** as JSON: the files with their layers (process memory → page cache → disk), the
+//!   manifest, `INFO persistence`, the start-up log;
+//! * the **crash lab** on the simulated machine ([`MemoryStorage`]): kill, power loss, torn
+//!   write, disk full, fsync error; then a restart on what survived, and a report of what was
+//!   lost and why;
+//! * **export / import** of the AOF directory as a ustar archive ([`crate::archive`]).
+//!
+//! This file holds the connections, the turns and the event stream; `crash.rs` the crash lab
+//! and export / import; `view.rs` the JSON views.
+//!
+//! Compared with Redis: the fork, the bio thread and the kernel are simulated (see
+//! [`crate::aof`] and [`crate::storage::memory`]); a "crash" here restarts the engine on the
+//! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
+
+mod crash;
+mod view;
+
+pub use view::json_string;
+
+use std::collections::VecDeque;
+
+use crate::config::AppendFsync;
+use crate::resp::{Limits, parse_command};
+use crate::server::ClientId;
+use crate::storage::{MemoryStorage, Storage};
+use crate::{Config, Engine};
+
+/// Events kept for readers that fall behind (older ones are dropped; the cursor says so).
+const MAX_EVENTS: usize = 5000;
+
+/// One entry of the event stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub seq: u64,
+    pub time_ms: i64,
+    /// `log`, `command`, `write`, `fsync`, `rewrite`, `crash`, `restart`, `import`.
+    pub kind: &'static str,
+    pub text: String,
+    /// A byte count where one applies (bytes appended, written, synced up to).
+    pub bytes: u64,
+}
+
+/// Figures compared before and after a turn to tell what happened in it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Watch {
+    current_size: u64,
+    fsync_offset: u64,
+    child_pid: Option<u32>,
+    rewrites: u64,
+    bgrewrite_failed: bool,
+}
+
+/// What a crash cost: the figures the crash lab shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CrashReport {
+    pub kind: String,
+    pub policy: &'static str,
+    /// Bytes still in `aof_buf` (process memory) at the crash.
+    pub lost_aof_buf: u64,
+    /// Bytes written but not on disk at the crash (page cache), lost if the machine went down.
+    pub lost_page_cache: u64,
+    pub keys_before: u64,
+    pub keys_after: u64,
+    /// Why, in sentences.
+    pub why: Vec<String>,
+    /// The restarted server's log, or the fatal lines when it refused to start.
+    pub log: Vec<String>,
+    pub started: bool,
+}
+
+pub struct Lab {
+    pub engine: Engine,
+    config: Config,
+    /// Redis exited (or refused to start): commands get redis-cli's "Could not connect".
+    down: Option<Vec<String>>,
+    console: ClientId,
+    /// Lines typed while the console client is blocked.
+    console_queue: VecDeque<String>,
+    /// Console replies not handed out yet.
+    console_out: Vec<String>,
+    wire: ClientId,
+    /// The wire client's query buffer: bytes not yet executed.
+    wire_qbuf: Vec<u8>,
+    wire_out: Vec<u8>,
+    /// Bytes that entered `aof_buf` since the page last took them.
+    appended: Vec<u8>,
+    seen_in_buf: usize,
+    events: VecDeque<Event>,
+    next_seq: u64,
+    watch: Watch,
+    /// The current process's start-up log (what redis-server printed while loading).
+    load_log: Vec<String>,
+    /// Which backend holds the files, and why the ones above it in the ladder were not used.
+    pub backend: String,
+    pub backend_notes: Vec<String>,
+    /// What the backend promises, said plainly (shown next to the policy).
+    pub durability: String,
+    pub last_crash: Option<CrashReport>,
+    /// A browser backend's own account of its layers (what a read sees, what its last flush or
+    /// commit holds), for the files view; the simulated machine reports its own.
+    pub layers_of_backend: Option<Box<dyn Fn() -> Vec<crate::storage::memory::FileLayers>>>,
+}
+
+impl Lab {
+    /// Starts redis-server on `storage` with `config`. A refusal to start (a damaged AOF) is not
+    /// an error here: the lab is then "down" and shows the fatal lines.
+    pub fn start(config: Config, storage: Box<dyn Storage>, now: i64) -> Lab {
+        let (engine, down, load_log) = boot(config.clone(), storage, now);
+        let mut lab = Lab {
+            engine,
+            config,
+            down,
+            console: 0,
+            console_queue: VecDeque::new(),
+            console_out: Vec::new(),
+            wire: 0,
+            wire_qbuf: Vec::new(),
+            wire_out: Vec::new(),
+            appended: Vec::new(),
+            seen_in_buf: 0,
+            events: VecDeque::new(),
+            next_seq: 1,
+            watch: Watch::default(),
+            load_log: Vec::new(),
+            backend: String::new(),
+            backend_notes: Vec::new(),
+            durability: String::new(),
+            last_crash: None,
+            layers_of_backend: None,
+        };
+        lab.attach(load_log, now);
+        lab
+    }
+
+    /// After a (re)start: fresh connections, and the start-up log as events.
+    fn attach(&mut self, load_log: Vec<String>, now: i64) {
+        self.backend = self.engine.srv.storage.kind().to_string();
+        self.console = self.engine.connect();
+        self.wire = self.engine.connect();
+        self.console_queue.clear();
+        self.wire_qbuf.clear();
+        self.seen_in_buf = self.engine.aof_buf().len();
+        for line in &load_log {
+            self.push(now, "log", line.clone(), 0);
+        }
+        self.load_log = load_log;
+        self.watch = self.observe();
+    }
+
+    pub fn is_down(&self) -> Option<&[String]> {
+        self.down.as_deref()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The lab restarts with the settings in force (CONFIG SET included), as if `CONFIG REWRITE`
+    /// had saved them to redis.conf: a learner who switched the policy expects to keep it.
+    fn keep_runtime_config(&mut self) {
+        if self.down.is_none() {
+            self.config = self.engine.srv.config.clone();
+        }
+    }
+
+    /// Runs one console line; returns the replies ready (the line's own, unless it blocked, and
+    /// those of earlier blocked commands it served).
+    pub fn execute_line(&mut self, line: &str, now: i64) -> Vec<String> {
+        if self.down.is_some() {
+            return if line.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] };
+        }
+        if !line.trim().is_empty() {
+            self.push(now, "command", line.to_string(), 0);
+        }
+        self.console_queue.push_back(line.to_string());
+        self.turn(now, false);
+        std::mem::take(&mut self.console_out)
+    }
+
+    /// Runs several console lines in ONE turn (one write and, under `always`, one fsync for all
+    /// of them: Redis's group commit when many clients write in the same event-loop iteration).
+    /// For each line: the replies ready after it, and the bytes it appended to `aof_buf`.
+    pub fn execute_batch(&mut self, lines: &[String], now: i64) -> Vec<(Vec<String>, Vec<u8>)> {
+        if self.down.is_some() {
+            return lines.iter().map(|l| (if l.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] }, vec![])).collect();
+        }
+        let mut out = Vec::with_capacity(lines.len());
+        for line in lines {
+            if !line.trim().is_empty() {
+                self.push(now, "command", line.clone(), 0);
+            }
+            self.console_queue.push_back(line.clone());
+            self.settle(now);
+            self.collect_appended();
+            out.push((std::mem::take(&mut self.console_out), std::mem::take(&mut self.appended)));
+        }
+        self.before_sleep(now);
+        self.after_turn(now);
+        out
+    }
+
+    /// Feeds RESP bytes to the wire connection; returns the RESP replies ready.
+    pub fn execute_resp(&mut self, bytes: &[u8], now: i64) -> Vec<u8> {
+        if self.down.is_some() {
+            return b"-ERR Connection refused (the server is down)\r\n".to_vec();
+        }
+        self.wire_qbuf.extend_from_slice(bytes);
+        self.turn(now, false);
+        std::mem::take(&mut self.wire_out)
+    }
+
+    /// `serverCron` plus a turn: returns console replies that became ready.
+    pub fn tick(&mut self, now: i64) -> Vec<String> {
+        if self.down.is_some() {
+            return vec![];
+        }
+        self.turn(now, true);
+        std::mem::take(&mut self.console_out)
+    }
+
+    fn turn(&mut self, now: i64, cron: bool) {
+        if cron {
+            self.engine.cron(now);
+        }
+        self.settle(now);
+        self.before_sleep(now);
+        self.after_turn(now);
+    }
+
+    /// Bytes propagated into `aof_buf` since the last take.
+    pub fn take_appended(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.appended)
+    }
+    pub fn appended(&self) -> &[u8] {
+        &self.appended
+    }
+
+    /// The policy's promise about a reply released now: under `always` every acknowledged
+    /// write was fsynced (the host must also wait for a backend's own commit).
+    pub fn policy(&self) -> AppendFsync {
+        self.engine.srv.config.appendfsync
+    }
+
+    // ----- events -----
+
+    fn push(&mut self, time_ms: i64, kind: &'static str, text: String, bytes: u64) {
+        self.events.push_back(Event { seq: self.next_seq, time_ms, kind, text, bytes });
+        self.next_seq += 1;
+        while self.events.len() > MAX_EVENTS {
+            self.events.pop_front();
+        }
+    }
+
+    /// An event from the host (a fault it injected into its own backend).
+    pub fn note(&mut self, now: i64, text: String) {
+        self.push(now, "crash", text, 0);
+    }
+
+    /// Events with `seq > since`, and the cursor to pass next time.
+    pub fn events_since(&self, since: u64) -> (Vec<&Event>, u64) {
+        (self.events.iter().filter(|e| e.seq > since).collect(), self.next_seq - 1)
+    }
+
+    fn observe(&self) -> Watch {
+        let aof = &self.engine.srv.aof;
+        Watch {
+            current_size: aof.current_size,
+            fsync_offset: aof.last_incr_fsync_offset,
+            child_pid: aof.child.as_ref().map(|c| c.pid),
+            rewrites: aof.rewrites,
+            bgrewrite_failed: aof.last_bgrewrite_failed,
+        }
+    }
+
+    /// Turns what changed during the turn into events.
+    fn after_turn(&mut self, now: i64) {
+        for line in self.engine.take_log() {
+            self.push(line.time_ms, "log", format!("{} {}", line.level.mark(), line.text), 0);
+        }
+        let w = self.observe();
+        let file = self.engine.srv.aof.incr_path.clone().unwrap_or_default();
+        if w.current_size > self.watch.current_size {
+            self.push(
+                now,
+                "write",
+                format!("write() {} bytes to {file}", w.current_size - self.watch.current_size),
+                w.current_size - self.watch.current_size,
+            );
+        }
+        if w.fsync_offset != self.watch.fsync_offset {
+            self.push(now, "fsync", format!("fsync {file}: durable up to byte {}", w.fsync_offset), w.fsync_offset);
+        }
+        if w.child_pid != self.watch.child_pid
+            && let Some(pid) = w.child_pid
+        {
+            self.push(now, "rewrite", format!("rewrite child {pid} started (simulated fork: a snapshot of the dataset)"), 0);
+        }
+        if w.rewrites > self.watch.rewrites {
+            self.push(now, "rewrite", "rewrite done: new base, manifest swapped, history removed".into(), 0);
+        } else if w.bgrewrite_failed && !self.watch.bgrewrite_failed {
+            self.push(now, "rewrite", "rewrite failed".into(), 0);
+        }
+        if let Some(reason) = self.engine.exited().map(str::to_string)
+            && self.down.is_none()
+        {
+            // Redis exit(1)s here (a write or fsync error under appendfsync always).
+            self.push(now, "crash", format!("redis-server exited: {reason}"), 0);
+            self.down = Some(vec![reason]);
+        }
+        self.watch = w;
+    }
+
+    // ----- connections (the event loop's clients) -----
+
+    /// Copies what entered `aof_buf` since the last look into `appended` (for the page's view).
+    fn collect_appended(&mut self) {
+        let buf = self.engine.aof_buf();
+        self.appended.extend_from_slice(buf.get(self.seen_in_buf..).unwrap_or_default());
+        self.seen_in_buf = buf.len();
+    }
+
+    fn before_sleep(&mut self, now: i64) {
+        self.collect_appended();
+        if self.engine.srv.aof.incr_path.is_some() {
+            self.engine.before_sleep(now);
+            self.seen_in_buf = self.engine.aof_buf().len();
+        } else {
+            // No incr file: nothing would ever write the buffer; the page has its copy.
+            self.engine.take_aof_buf();
+            self.seen_in_buf = 0;
+        }
+    }
+
+    fn is_blocked(&self, id: ClientId) -> bool {
+        self.engine.client(id).is_some_and(|c| c.blocked.is_some())
+    }
+
+    /// After QUIT (or a protocol error) the connection is gone; a new one takes its place.
+    fn reconnect_if_closed(&mut self, id: ClientId, force: bool) -> ClientId {
+        if force || self.engine.client(id).is_none_or(|c| c.close_after_reply) {
+            self.engine.disconnect(id);
+            return self.engine.connect();
+        }
+        id
+    }
+
+    /// Runs queued input until both connections are idle or blocked.
+    fn settle(&mut self, now: i64) {
+        loop {
+            self.run_console(now);
+            self.run_wire(now);
+            if !self.route_unblocked() {
+                break;
+            }
+        }
+    }
+
+    /// Hands the replies of served (or timed-out) blocked commands to their connections, before
+    /// a connection resumes its queued input, so that replies keep their order.
+    fn route_unblocked(&mut self) -> bool {
+        let unblocked = self.engine.take_unblocked();
+        let any = !unblocked.is_empty();
+        for (id, reply) in unblocked {
+            if id == self.console {
+                self.console_out.push(reply.to_string());
+            } else if id == self.wire {
+                reply.encode(&mut self.wire_out);
+            }
+        }
+        any
+    }
+
+    fn run_console(&mut self, now: i64) {
+        self.route_unblocked();
+        while !self.is_blocked(self.console) {
+            let Some(line) = self.console_queue.pop_front() else { break };
+            if let Some(reply) = self.engine.execute_line(self.console, &line, now) {
+                self.console_out.push(reply.to_string());
+            }
+            self.console = self.reconnect_if_closed(self.console, false);
+        }
+    }
+
+    fn run_wire(&mut self, now: i64) {
+        self.route_unblocked();
+        let limits = Limits { max_bulk_len: self.engine.srv.config.proto_max_bulk_len };
+        // Taken out of `self` so that the parsed arguments can borrow it while the engine runs.
+        let mut qbuf = std::mem::take(&mut self.wire_qbuf);
+        let mut args = Vec::new();
+        let mut pos = 0;
+        while !self.is_blocked(self.wire) {
+            match parse_command(qbuf.get(pos..).unwrap_or_default(), &mut args, limits) {
+                Ok(None) => break,
+                Ok(Some(n)) => {
+                    pos += n;
+                    if args.is_empty() {
+                        continue;
+                    }
+                    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
+                    if let Some(reply) = self.engine.execute(self.wire, &argv, now) {
+                        reply.encode(&mut self.wire_out);
+                    }
+                    let id = self.reconnect_if_closed(self.wire, false);
+                    if id != self.wire {
+                        // QUIT: whatever followed it was never read by the old connection.
+                        self.wire = id;
+                        pos = qbuf.len();
+                        break;
+                    }
+                }
+                Err(e) => {
+                    // Redis replies, then closes the connection: the rest of the buffer is lost.
+                    e.reply().encode(&mut self.wire_out);
+                    self.wire = self.reconnect_if_closed(self.wire, true);
+                    pos = qbuf.len();
+                    break;
+                }
+            }
+        }
+        drop(args);
+        qbuf.drain(..pos);
+        self.wire_qbuf = qbuf;
+    }
+}
+
+/// What redis-cli prints when nothing listens on the port.
+pub const REFUSED: &str = "Could not connect to Redis at 127.0.0.1:6379: Connection refused";
+
+/// Starts an engine as redis-server would on `storage`: (engine, fatal lines if it refused,
+/// its start-up log).
+fn boot(config: Config, storage: Box<dyn Storage>, now: i64) -> (Engine, Option<Vec<String>>, Vec<String>) {
+    let fmt = |l: crate::server::LogLine| format!("{} {}", l.level.mark(), l.text);
+    if !config.appendonly {
+        let mut e = Engine::new(config, now);
+        e.srv.storage = storage;
+        let log = e.take_log().into_iter().map(fmt).collect();
+        return (e, None, log);
+    }
+    match Engine::open(config, storage, now) {
+        Ok(mut e) => {
+            let log = e.take_log().into_iter().map(fmt).collect();
+            (e, None, log)
+        }
+        Err(err) => {
+            let mut e = *err.engine;
+            let mut log: Vec<String> = e.take_log().into_iter().map(fmt).collect();
+            log.extend(err.lines.iter().map(|l| format!("# {l}")));
+            // The reason is in the fatal lines, or (a load error) in the last line logged.
+            let fatal = if err.lines.is_empty() { log.last().cloned().into_iter().collect() } else { err.lines };
+            (e, Some(fatal), log)
+        }
+    }
+}
+
+/// The lab on a fresh simulated machine.
+pub fn memory_lab(config: Config, now: i64) -> Lab {
+    let mut lab = Lab::start(config, Box::new(MemoryStorage::new()), now);
+    lab.durability = MEMORY_DURABILITY.into();
+    lab
+}
+
+pub const MEMORY_DURABILITY: &str = "Simulated machine in this tab's memory: the crash lab can kill the process, cut the power or tear a write \
+                                     and shows exactly what a real disk would keep; nothing survives a page reload.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn lab(policy: &str) -> Lab {
+        let mut c = Config::default();
+        c.set("appendonly", "yes", true).unwrap();
+        c.set("appendfsync", policy, true).unwrap();
+        memory_lab(c, T0)
+    }
+
+    fn get(lab: &mut Lab, key: &str) -> String {
+        lab.execute_line(&format!("GET {key}"), T0 + 50_000).join("")
+    }
+
+    #[test]
+    fn events_follow_a_cursor() {
+        let mut l = lab("always");
+        let (_, start) = l.events_since(0);
+        assert!(start > 0, "the start-up log is in the stream");
+        assert_eq!(l.execute_line("SET k v", T0), ["OK"]);
+        let json = l.events_json(start);
+        assert!(json.contains(r#""kind":"command","text":"SET k v""#), "{json}");
+        assert!(json.contains(r#""kind":"write""#) && json.contains(r#""kind":"fsync""#), "always fsyncs in the turn: {json}");
+        let (_, next) = l.events_since(start);
+        assert_eq!(l.events_since(next).0.len(), 0);
+    }
+
+    #[test]
+    fn power_loss_keeps_what_each_policy_promises() {
+        // always: every acknowledged write survives.
+        let mut l = lab("always");
+        l.execute_line("SET a 1", T0);
+        let r = l.crash("power", T0 + 10).unwrap().clone();
+        assert!(r.started && r.keys_after == 1 && r.lost_page_cache == 0, "{r:?}");
+        assert_eq!(get(&mut l, "a"), "\"1\"");
+        // no: nothing was fsynced and the kernel had no time to write back: all is lost.
+        let mut l = lab("no");
+        l.execute_line("SET a 1", T0);
+        let r = l.crash("power", T0 + 10).unwrap().clone();
+        assert_eq!((r.keys_before, r.keys_after), (1, 0), "{r:?}");
+        assert!(r.lost_page_cache > 0 && r.why.iter().any(|w| w.contains("appendfsync no")));
+        // A kill loses nothing written, under any policy.
+        let mut l = lab("no");
+        l.execute_line("SET a 1", T0);
+        let r = l.crash("kill", T0 + 10).unwrap().clone();
+        assert_eq!(r.keys_after, 1);
+    }
+
+    #[test]
+    fn torn_write_refuses_to_start_then_loads_truncated() {
+        let mut c = Config::default();
+        c.set("appendonly", "yes", true).unwrap();
+        c.set("appendfsync", "no", true).unwrap();
+        c.set("aof-load-truncated", "no", true).unwrap();
+        let mut l = memory_lab(c, T0);
+        // The first turn's bytes reach the disk by a directory + file sync of the start-up.
+        l.execute_line("SET a 1", T0);
+        if let Some(m) = l.engine.srv.storage.as_memory() {
+            m.set_now(T0 + 60_000); // writeback: "SET a 1" is on disk now
+        }
+        l.execute_line("SET b 2", T0 + 60_000);
+        let r = l.crash("torn", T0 + 60_010).unwrap().clone();
+        assert!(!r.started, "{r:?}");
+        assert!(l.is_down().is_some_and(|lines| lines.iter().any(|x| x.contains("Unexpected end of file"))), "{:?}", l.is_down());
+        assert_eq!(l.execute_line("GET a", T0), [REFUSED]);
+        let snap = l.snapshot();
+        assert!(snap.contains("\"down\":[") && snap.contains("\"kind\":\"incr\""), "the files keep their kinds while down: {snap}");
+        assert!(l.restart(&[("aof-load-truncated".into(), "yes".into())], T0 + 60_020).unwrap());
+        assert_eq!(get(&mut l, "a"), "\"1\"");
+        assert_eq!(get(&mut l, "b"), "(nil)");
+    }
+
+    #[test]
+    fn disk_full_is_misconf_and_clearing_recovers() {
+        let mut l = lab("everysec");
+        l.execute_line("SET a 1", T0);
+        l.inject("disk-full", 0, T0).unwrap();
+        l.execute_line("SET b 2", T0 + 1);
+        let reply = l.execute_line("SET c 3", T0 + 2).join("");
+        assert!(reply.starts_with("(error) MISCONF Errors writing to the AOF file: No space left on device"), "{reply}");
+        assert!(l.snapshot().contains("\"write_error\":\"No space left on device\""));
+        l.inject("clear", 0, T0 + 3).unwrap();
+        l.tick(T0 + 1200);
+        assert_eq!(l.execute_line("SET c 3", T0 + 1300), ["OK"]);
+        let r = l.crash("kill", T0 + 1400).unwrap().clone();
+        assert_eq!(r.keys_after, 3, "nothing stored was lost: {r:?}");
+    }
+
+    #[test]
+    fn export_import_round_trip_and_snapshot_views() {
+        let mut l = lab("always");
+        l.execute_line("RPUSH l a b", T0);
+        l.execute_line("BGREWRITEAOF", T0);
+        l.tick(T0 + 100);
+        l.execute_line("SET after 1", T0 + 200);
+        let snap = l.snapshot();
+        for want in ["\"kind\":\"base\"", "\"kind\":\"incr\"", "\"kind\":\"manifest\"", "aof_rewrites:1", "\"backend\":\"memory\""] {
+            assert!(snap.contains(want), "{want} in {snap}");
+        }
+        let tar = l.export(T0).unwrap();
+        let mut other = lab("always");
+        assert!(other.import_archive("export.tar", &tar, T0).unwrap());
+        assert_eq!(get(&mut other, "after"), "\"1\"");
+        assert!(other.snapshot().contains("\"load_log\":[") && other.events_json(0).contains("\"kind\":\"import\""));
+        // A single old-style file.
+        let mut third = lab("always");
+        let aof = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+        assert!(third.import_archive("appendonly.aof", aof, T0).unwrap());
+        assert_eq!(get(&mut third, "k"), "\"v\"");
+    }
+
+    #[test]
+    fn a_batch_is_one_turn_with_one_fsync() {
+        let mut l = lab("always");
+        let (_, start) = l.events_since(0);
+        let lines: Vec<String> = ["SET a 1", "GET a", "INCR n", "BLPOP q 0", "GET a"].iter().map(|s| s.to_string()).collect();
+        let out = l.execute_batch(&lines, T0);
+        assert_eq!(out[0].0, ["OK"]);
+        assert_eq!(out[1], (vec!["\"1\"".to_string()], vec![]), "a read appends nothing");
+        assert!(String::from_utf8_lossy(&out[2].1).ends_with("*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"));
+        assert!(out[3].0.is_empty() && out[4].0.is_empty(), "blocked, and the line after it waits");
+        let (events, _) = l.events_since(start);
+        assert_eq!(events.iter().filter(|e| e.kind == "fsync").count(), 1, "group commit: {events:?}");
+        assert_eq!(events.iter().filter(|e| e.kind == "write").count(), 1);
+        // Another connection serves the pop; the console's replies come with the next turn.
+        assert_eq!(l.execute_resp(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n", T0 + 1), b":1\r\n");
+        assert_eq!(l.tick(T0 + 2), ["1) \"q\"\n2) \"x\"", "\"1\""]);
+    }
+
+    #[test]
+    fn a_restart_keeps_the_settings_in_force() {
+        let mut l = lab("always");
+        assert_eq!(l.execute_line("CONFIG SET appendfsync no", T0), ["OK"]);
+        l.execute_line("SET a 1", T0);
+        let r = l.crash("power", T0 + 10).unwrap().clone();
+        assert_eq!((r.policy, r.keys_after), ("no", 0));
+        assert_eq!(l.execute_line("CONFIG GET appendfsync", T0 + 20), ["1) \"appendfsync\"\n2) \"no\""]);
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\u0001""#);
+    }
+}

@@ -1,0 +1,215 @@
+//! The lab's views as JSON for the page: one snapshot of everything it draws, and the event
+//! stream since a cursor. A tiny writer, no serde: the views are flat and built a few times a
+//! second at most.
+
+use super::{CrashReport, Lab};
+use crate::cmd::server::info::gen_info_string;
+
+impl Lab {
+    /// Everything the page draws, as one JSON object:
+    /// `{backend, backend_notes, durability, policy, down, aof_buf, files: [{name, kind, len,
+    /// durable_len, durable_name}], manifest, info, load_log, rewrite, faults, crash}`.
+    /// `durable_len` is null where the backend cannot tell (a real browser disk).
+    pub fn snapshot(&mut self) -> String {
+        let dir = self.config.appenddirname.clone();
+        let mut j = Json::object();
+        j.str("backend", &self.backend);
+        j.strs("backend_notes", &self.backend_notes);
+        j.str("durability", &self.durability);
+        j.str("policy", self.engine.srv.config.appendfsync.name());
+        j.bool("appendonly", self.engine.srv.config.appendonly);
+        match &self.down {
+            Some(lines) => j.strs("down", lines),
+            None => j.raw("down", "null"),
+        }
+        j.num("aof_buf", self.engine.aof_buf().len() as u64);
+        j.str("incr", self.engine.srv.aof.incr_path.as_deref().unwrap_or(""));
+        let manifest_path = crate::storage::join(&dir, &format!("{}.manifest", self.config.appendfilename));
+        let manifest_text =
+            self.engine.srv.storage.read_all(&manifest_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        // A server that refused to start never adopted the manifest: read the one on disk.
+        let manifest = if self.engine.srv.aof.manifest.is_empty() {
+            crate::aof::AofManifest::parse(manifest_text.as_bytes()).unwrap_or_default()
+        } else {
+            self.engine.srv.aof.manifest.clone()
+        };
+        let kind_of = |name: &str| -> &'static str {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            if base.ends_with(".manifest") {
+                return "manifest";
+            }
+            if base.starts_with("temp-") {
+                return "temp";
+            }
+            if manifest.base.as_ref().is_some_and(|b| b.file_name == base) {
+                return "base";
+            }
+            if manifest.incr.iter().any(|i| i.file_name == base) {
+                return "incr";
+            }
+            if manifest.history.iter().any(|i| i.file_name == base) {
+                return "history";
+            }
+            "other"
+        };
+        let mut files = Vec::new();
+        let storage = self.engine.srv.storage.as_mut();
+        let layers = storage.as_memory().map(|m| m.layers()).or_else(|| self.layers_of_backend.as_ref().map(|f| f()));
+        match layers {
+            Some(layers) => {
+                for f in layers {
+                    let mut o = Json::object();
+                    o.str("name", &f.name);
+                    o.str("kind", kind_of(&f.name));
+                    o.num("len", f.len);
+                    o.num("durable_len", f.durable_len);
+                    o.bool("durable_name", f.durable_name);
+                    files.push(o.end());
+                }
+            }
+            None => {
+                for name in storage.list(None).unwrap_or_default() {
+                    let mut o = Json::object();
+                    o.str("name", &name);
+                    o.str("kind", kind_of(&name));
+                    o.num("len", storage.len(&name).unwrap_or(0));
+                    o.raw("durable_len", "null");
+                    o.raw("durable_name", "null");
+                    files.push(o.end());
+                }
+            }
+        }
+        j.raw("files", &format!("[{}]", files.join(",")));
+        j.str("manifest", &manifest_text);
+        j.str("info", &gen_info_string(&self.engine.srv, &[b"persistence"]));
+        j.strs("load_log", &self.load_log);
+        let aof = &self.engine.srv.aof;
+        let mut rw = Json::object();
+        rw.bool("in_progress", aof.child.is_some());
+        rw.bool("scheduled", aof.rewrite_scheduled);
+        rw.num("rewrites", aof.rewrites);
+        rw.num("cow_bytes", aof.child.as_ref().map_or(0, |c| c.cow_bytes()));
+        rw.num("snapshot_keys", aof.child.as_ref().map_or(0, |c| c.snapshot.iter().map(|d| d.len() as u64).sum()));
+        rw.bool("last_failed", aof.last_bgrewrite_failed);
+        j.raw("rewrite", &rw.end());
+        let mut faults = Json::object();
+        if let Some(m) = self.engine.srv.storage.as_memory() {
+            match m.capacity {
+                Some(c) => faults.num("capacity", c),
+                None => faults.raw("capacity", "null"),
+            }
+            faults.num("failing_syncs", m.failing_syncs as u64);
+            match m.writeback_ms {
+                Some(w) => faults.num("writeback_ms", w.max(0) as u64),
+                None => faults.raw("writeback_ms", "null"),
+            }
+        }
+        j.raw("faults", &faults.end());
+        match self.engine.srv.aof.write_error() {
+            Some(e) => j.str("write_error", e.strerror()),
+            None => j.raw("write_error", "null"),
+        }
+        j.num("keys", if self.down.is_some() { 0 } else { self.keys() });
+        match &self.last_crash {
+            Some(c) => j.raw("crash", &crash_json(c)),
+            None => j.raw("crash", "null"),
+        }
+        j.end()
+    }
+
+    /// `{next, events: [{seq, t, kind, text, bytes}]}` for events after `since`.
+    pub fn events_json(&self, since: u64) -> String {
+        let (events, next) = self.events_since(since);
+        let items: Vec<String> = events
+            .iter()
+            .map(|e| {
+                let mut o = Json::object();
+                o.num("seq", e.seq);
+                o.num("t", e.time_ms.max(0) as u64);
+                o.str("kind", e.kind);
+                o.str("text", &e.text);
+                o.num("bytes", e.bytes);
+                o.end()
+            })
+            .collect();
+        format!("{{\"next\":{next},\"events\":[{}]}}", items.join(","))
+    }
+}
+
+fn crash_json(c: &CrashReport) -> String {
+    let mut o = Json::object();
+    o.str("kind", &c.kind);
+    o.str("policy", c.policy);
+    o.num("lost_aof_buf", c.lost_aof_buf);
+    o.num("lost_page_cache", c.lost_page_cache);
+    o.num("keys_before", c.keys_before);
+    o.num("keys_after", c.keys_after);
+    o.strs("why", &c.why);
+    o.strs("log", &c.log);
+    o.bool("started", c.started);
+    o.end()
+}
+
+/// A tiny JSON object writer (the views are flat; no serde on this path).
+struct Json {
+    out: String,
+    first: bool,
+}
+
+impl Json {
+    fn object() -> Json {
+        Json { out: "{".into(), first: true }
+    }
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push_str(&json_string(k));
+        self.out.push(':');
+    }
+    fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.out.push_str(&json_string(v));
+    }
+    fn strs(&mut self, k: &str, v: &[String]) {
+        self.key(k);
+        let items: Vec<String> = v.iter().map(|s| json_string(s)).collect();
+        self.out.push_str(&format!("[{}]", items.join(",")));
+    }
+    fn num(&mut self, k: &str, v: u64) {
+        self.key(k);
+        self.out.push_str(&v.to_string());
+    }
+    fn bool(&mut self, k: &str, v: bool) {
+        self.key(k);
+        self.out.push_str(if v { "true" } else { "false" });
+    }
+    fn raw(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.out.push_str(v);
+    }
+    fn end(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+/// A JSON string literal (control characters and non-UTF-8 escaped).
+pub fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,233 @@
+// The lab's controller, shared by the page (app.js) and the <aof-lab> element (aof-lab.js):
+// starts the engine worker, sends it what the user does and renders what comes back. The main
+// thread never touches wasm: the module worker (worker.js) owns the engine and every message is
+// defined in protocol.js. Incoming messages are queued and rendered at most once per animation
+// frame, so a burst of replies costs one layout.
+//
+// Views are optional: pass only the elements a host has (the embed shows fewer panels).
+
+import { MSG, message } from './protocol.js';
+import { AofView } from './ui/aof.js';
+import { ConsoleView } from './ui/console.js';
+import { CrashView } from './ui/crash.js';
+import { EventsView } from './ui/events.js';
+import { FilesView } from './ui/files.js';
+import { setStatus } from './ui/status.js';
+import { TransferView } from './ui/transfer.js';
+
+const BACKEND_NAMES = { opfs: 'OPFS', indexeddb: 'IndexedDB', memory: 'memory (simulated machine)' };
+
+export class LabController {
+  /**
+   * @param {object} els {status, backend, notice, console: {log, form, input, button}, aof: {list,
+   *   size, empty, config}, files: {list, manifest, info, rewrite, durability}, events: {list,
+   *   count}, crash: root, transfer: root, examples: [buttons with data-line], rewrite: button}
+   * @param {object} options {backend, namespace, config, script: string[]}
+   */
+  constructor(els, options) {
+    this.els = els;
+    this.options = options;
+    this.nextId = 1;
+    this.lines = new Map(); // id -> the line sent, to label its AOF bytes
+    this.pending = new Map(); // action id -> {resolve, reject}
+    this.inbox = [];
+    this.frameRequested = false;
+    this.worker = null;
+    this.role = 'starting';
+    this.onready = null;
+    this.onloading = null; // hooks for hosts and tests
+    this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
+    this.aofView = els.aof ? new AofView(els.aof) : null;
+    this.filesView = els.files ? new FilesView(els.files) : null;
+    this.eventsView = els.events ? new EventsView(els.events) : null;
+    const act = (action, args) => this.act(action, args);
+    this.crashView = els.crash ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).')) : null;
+    this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
+    for (const chip of els.examples ?? []) chip.addEventListener('click', () => this.consoleView?.submit(chip.dataset.line));
+    els.rewrite?.addEventListener('click', () => this.consoleView?.submit('BGREWRITEAOF'));
+    this.start();
+  }
+
+  start() {
+    this.role = 'starting';
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.worker.onmessage = (event) => {
+      // Called at once, not at the next frame: a test or host may act while the worker loads.
+      if (event.data.type === MSG.LOADING) this.onloading?.(event.data);
+      this.receive(event.data);
+    };
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      this.receive(message(MSG.FATAL, { message: `The engine worker failed to start: ${event.message || 'unknown error'}` }));
+    };
+    const { backend = 'auto', namespace = 'default', config = {} } = this.options;
+    this.worker.postMessage(message(MSG.INIT, { backend, namespace, config: { ...config } }));
+  }
+
+  /** A real crash: the worker dies (its memory with it), a new one loads from storage. */
+  restartWorker(note) {
+    this.worker.terminate();
+    for (const { reject } of this.pending.values()) reject(new Error('the worker was terminated'));
+    this.pending.clear();
+    if (this.els.status) setStatus(this.els.status, 'starting', 'Starting the engine…');
+    this.consoleView?.setEnabled(false);
+    this.consoleView?.note(note);
+    this.start();
+  }
+
+  send(line) {
+    const id = this.nextId++;
+    this.lines.set(id, line);
+    this.consoleView?.addCommand(id, line);
+    this.worker.postMessage(message(MSG.EXEC, { id, line }));
+  }
+
+  /** Sends an ACTION; resolves with its value or rejects with the engine's message. */
+  act(action, args = {}) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(message(MSG.ACTION, { id, action, args }));
+    });
+  }
+
+  receive(msg) {
+    this.inbox.push(msg);
+    if (!this.frameRequested) {
+      this.frameRequested = true;
+      requestAnimationFrame(() => this.render());
+    }
+  }
+
+  render() {
+    this.frameRequested = false;
+    const batch = this.inbox;
+    this.inbox = [];
+    // Of several views in one frame only the last snapshot matters; every event is kept.
+    let lastView = null;
+    const events = [];
+    for (const msg of batch) {
+      if (msg.type === MSG.VIEW) {
+        lastView = msg;
+        events.push(...msg.events);
+      } else {
+        this.handle(msg);
+      }
+    }
+    if (lastView) this.view(lastView.snapshot, events);
+  }
+
+  view(snapshot, events) {
+    this.snapshot = snapshot;
+    this.eventsView?.add(events);
+    this.filesView?.render(snapshot);
+    this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
+    if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
+    if (this.els.aof?.config) this.els.aof.config.textContent = `appendonly ${snapshot.appendonly ? 'yes' : 'no'} · appendfsync ${snapshot.policy} · `;
+    if (this.els.status && this.role === 'writer') {
+      if (snapshot.down) setStatus(this.els.status, 'failed', 'redis-server is down');
+      else if (snapshot.write_error) setStatus(this.els.status, 'failed', `MISCONF: ${snapshot.write_error}`);
+      else setStatus(this.els.status, 'ready', `Engine ready · ${snapshot.keys} key${snapshot.keys === 1 ? '' : 's'}`);
+    }
+  }
+
+  /** A read-only view cannot act: every control but the views is made inert. */
+  setReadOnly(readOnly) {
+    for (const el of [this.els.crash, this.els.transfer]) if (el) el.inert = readOnly;
+    if (this.els.rewrite) this.els.rewrite.disabled = readOnly;
+    for (const chip of this.els.examples ?? []) chip.disabled = readOnly;
+  }
+
+  showBackend(backend, notes) {
+    const el = this.els.backend;
+    if (!el) return;
+    el.dataset.backend = backend;
+    el.replaceChildren();
+    const strong = document.createElement('strong');
+    strong.textContent = BACKEND_NAMES[backend] ?? backend;
+    el.append('Storage: ', strong);
+    if (notes.length) {
+      const why = document.createElement('span');
+      why.className = 'backend-why';
+      why.textContent = ` — ${notes.join('; ')}`;
+      el.append(why);
+    }
+  }
+
+  handle(msg) {
+    switch (msg.type) {
+      case MSG.READY:
+        this.role = 'writer';
+        this.setReadOnly(false);
+        if (this.els.status) setStatus(this.els.status, 'ready', 'Engine ready');
+        if (this.els.notice) this.els.notice.hidden = true;
+        this.showBackend(msg.backend, msg.notes);
+        this.crashView?.setBackend(msg.backend);
+        this.consoleView?.setEnabled(true);
+        if (this.options.focus !== false) this.consoleView?.focus();
+        if (this.options.script?.length && !this.scriptRan) {
+          this.scriptRan = true;
+          for (const line of this.options.script) this.send(line);
+        }
+        this.onready?.(msg);
+        break;
+      case MSG.LOADING:
+        if (this.els.status) setStatus(this.els.status, 'starting', 'Loading the AOF…');
+        break;
+      case MSG.READONLY:
+        this.role = 'reader';
+        this.setReadOnly(true);
+        if (this.els.status) setStatus(this.els.status, 'readonly', 'Read-only view');
+        if (this.els.notice) {
+          this.els.notice.hidden = false;
+          this.els.notice.textContent = msg.message;
+        }
+        this.consoleView?.setEnabled(false);
+        this.consoleView?.note(msg.message);
+        break;
+      case MSG.REPLY:
+        this.consoleView?.reply(msg.id, msg.text, msg.pending);
+        this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
+        this.lines.delete(msg.id);
+        break;
+      case MSG.REPLIES:
+        this.consoleView?.lateReplies(msg.texts);
+        break;
+      case MSG.AOF:
+        this.aofView?.append(msg.cause, msg.bytes);
+        break;
+      case MSG.RESULT: {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        if (!p) break;
+        if (msg.ok) p.resolve(msg.value);
+        else p.reject(new Error(msg.error));
+        break;
+      }
+      case MSG.FATAL:
+        if (this.els.status) setStatus(this.els.status, 'failed', 'Engine stopped');
+        this.consoleView?.setEnabled(false);
+        this.consoleView?.note(msg.message, 'fatal');
+        this.showRestart();
+        break;
+      default:
+        console.warn('unknown message from the worker', msg);
+    }
+  }
+
+  showRestart() {
+    const log = this.els.console?.log;
+    if (!log || log.parentElement.querySelector('.restart')) return;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'restart';
+    button.id = log.id === 'log' ? 'restart' : '';
+    button.textContent = 'Restart the engine worker';
+    button.addEventListener('click', () => {
+      button.remove();
+      this.restartWorker('Engine worker restarted.');
+    });
+    log.after(button);
+    button.focus();
+  }
+}

@@ -1,0 +1,163 @@
+// The crash lab: choose a crash, crash, and see what survived and WHY, for the policy in force.
+// A pure view: it calls `act(action, args)` (lab.js sends it to the worker) and renders the
+// report the engine computed (src/lab.rs: bytes lost per layer, keys before and after, reasons,
+// the restarted server's log).
+
+import { CRASH_KINDS } from '../protocol.js';
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export class CrashView {
+  /**
+   * @param {HTMLElement} root where the lab is built
+   * @param {(action: string, args: object) => Promise<any>} act
+   * @param {() => void} realCrash terminates the worker and starts a new one (a real crash)
+   */
+  constructor(root, act, realCrash) {
+    this.act = act;
+    this.realCrash = realCrash;
+    this.memory = true;
+    const form = el('form', 'crash-form');
+    const fieldset = el('fieldset', 'crash-kinds');
+    fieldset.append(el('legend', null, 'Crash kind'));
+    this.radios = [];
+    const group = `crash-kind-${Math.random().toString(36).slice(2)}`; // one group per lab
+    for (const [i, c] of CRASH_KINDS.entries()) {
+      const label = el('label', 'crash-kind');
+      const input = document.createElement('input');
+      input.type = 'radio';
+      input.name = group;
+      input.value = c.kind;
+      input.checked = i === 0;
+      label.append(input, el('span', 'crash-label', c.label), el('span', 'crash-model', c.model));
+      this.radios.push(input);
+      fieldset.append(label);
+    }
+    const crash = el('button', 'crash-button', 'Crash, then restart');
+    crash.type = 'submit';
+    crash.dataset.action = 'crash';
+    form.append(fieldset, crash);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.crash();
+    });
+    const faults = el('div', 'faults');
+    faults.setAttribute('role', 'group');
+    faults.setAttribute('aria-label', 'Disk faults');
+    faults.append(el('span', 'meta', 'Disk faults:'));
+    for (const [fault, label] of [['disk-full', 'Disk full'], ['fsync-error', 'fsync fails (EIO)'], ['clear', 'Clear faults']]) {
+      const b = el('button', 'chip', label);
+      b.type = 'button';
+      b.dataset.fault = fault;
+      b.addEventListener('click', () => this.run('inject', { fault, n: 3 }));
+      faults.append(b);
+    }
+    this.faults = faults;
+    this.result = el('div', 'crash-result');
+    this.result.setAttribute('aria-live', 'polite');
+    root.append(form, faults, this.result);
+  }
+
+  kind() {
+    return this.radios.find((r) => r.checked)?.value ?? 'kill';
+  }
+
+  async run(action, args) {
+    try {
+      return await this.act(action, args);
+    } catch (err) {
+      this.showError(err.message);
+      return undefined;
+    }
+  }
+
+  async crash() {
+    const kind = this.kind();
+    if (kind === 'worker') {
+      this.result.replaceChildren(el('p', 'crash-summary', 'The worker was terminated (a real crash): a new worker is loading from the browser storage…'));
+      this.realCrash();
+      return;
+    }
+    const out = await this.run('crash', { kind });
+    if (out) this.showReport(out.report);
+  }
+
+  /** The backend in use: the simulated crashes need the simulated machine; a browser backend
+   *  is crashed for real (the worker is terminated and a new one loads from storage). */
+  setBackend(backend) {
+    this.memory = backend === 'memory';
+    for (const r of this.radios) {
+      const simulated = r.value !== 'worker';
+      r.disabled = simulated && !this.memory;
+      r.closest('label').title = r.disabled
+        ? 'The simulated crashes need the simulated machine (memory backend): on a browser backend the browser is the machine, so crash it for real.'
+        : '';
+      if (r.value === 'worker') {
+        r.closest('label').querySelector('.crash-model').textContent = this.memory
+          ? 'worker.terminate(), then a new worker: with the memory backend nothing survives (the machine lived in the worker).'
+          : `worker.terminate(), then a new worker loads from ${backend === 'opfs' ? 'OPFS' : 'IndexedDB'}: what survives is what the browser stored.`;
+      }
+    }
+    if (!this.memory) this.radios.find((r) => r.value === 'worker').checked = true;
+    // On a browser backend the only fault is a simulated quota (what QuotaExceededError does).
+    this.faults.querySelector('[data-fault="fsync-error"]').hidden = !this.memory;
+    this.faults.querySelector('[data-fault="disk-full"]').textContent = this.memory ? 'Disk full' : 'Quota full (simulated)';
+  }
+
+  showError(text) {
+    this.result.replaceChildren(el('p', 'crash-error', text));
+  }
+
+  showReport(r) {
+    const box = el('div', 'report');
+    const lost = r.lost_aof_buf + r.lost_page_cache;
+    box.append(
+      el('p', 'crash-summary', `${r.kind} under appendfsync ${r.policy}: ${r.keys_before} keys before, ${r.started ? `${r.keys_after} after the restart` : 'the server refused to start'}. ${lost.toLocaleString('en')} bytes lost (${r.lost_aof_buf} in aof_buf, ${r.lost_page_cache} in the page cache).`),
+    );
+    const why = el('ul', 'crash-why');
+    for (const w of r.why) why.append(el('li', null, w));
+    box.append(why);
+    const log = el('details', 'load-log');
+    log.open = !r.started;
+    log.append(el('summary', null, r.started ? 'The restarted server’s log' : 'redis-server refused to start'), el('pre', 'log-lines', r.log.join('\n')));
+    box.append(log);
+    this.result.replaceChildren(box);
+  }
+
+  /** While redis-server is down (it refused to start): its fatal lines and the two ways out. */
+  setDown(lines) {
+    const key = lines ? lines.join('\n') : '';
+    if (key === this.downKey) return;
+    this.downKey = key;
+    this.downBox?.remove();
+    this.downBox = null;
+    if (!lines) return;
+    const box = el('div', 'down');
+    box.append(el('p', 'crash-error', 'redis-server is down: it refused to start on these files.'), el('pre', 'log-lines', lines.join('\n')));
+    const fixes = el('div', 'fixes');
+    const truncated = el('button', 'chip', 'Restart with aof-load-truncated yes');
+    truncated.type = 'button';
+    truncated.addEventListener('click', () => this.restart({ 'aof-load-truncated': 'yes' }));
+    const fix = el('button', 'chip', 'redis-check-aof --fix, then restart');
+    fix.type = 'button';
+    fix.addEventListener('click', async () => {
+      const out = await this.run('check', { fix: true });
+      if (out !== undefined) this.result.append(el('pre', 'log-lines', out));
+      await this.restart(null);
+    });
+    fixes.append(truncated, fix);
+    box.append(fixes);
+    this.downBox = box;
+    this.result.before(box);
+  }
+
+  async restart(settings) {
+    const ok = await this.run('restart', { settings });
+    if (ok !== undefined) this.result.append(el('p', 'crash-summary', ok ? 'Restarted: the load log is in the events.' : 'Still refused to start: see the events.'));
+  }
+}

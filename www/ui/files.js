@@ -1,0 +1,87 @@
+// The files view: each file of the AOF directory with its three layers, the manifest, the
+// rewrite state and INFO persistence. A pure function of the worker's last snapshot.
+//
+// Layers, one colour each (style.css): process memory (aof_buf, lost when the process dies),
+// kernel page cache (written, not fsynced: lost on power loss), disk (fsynced).
+
+const fmt = (n) => `${n.toLocaleString('en')} B`;
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** The three layers of one file as numbers: {memory, cache, disk} bytes (null when unknown). */
+export function layersOf(file, snapshot) {
+  const memory = snapshot.incr && file.name === snapshot.incr ? snapshot.aof_buf : 0;
+  if (file.durable_len === null || file.durable_len === undefined) return { memory, cache: null, disk: null, len: file.len };
+  return { memory, cache: file.len - file.durable_len, disk: file.durable_len, len: file.len };
+}
+
+/** What the layers are called on each backend: the same three layers, different machines. */
+const WORDS = {
+  memory: { disk: 'on disk', cache: 'only in the page cache', name: 'its directory entry is not synced yet' },
+  opfs: { disk: 'flushed (OPFS)', cache: 'written, not flushed yet', name: 'its name is not flushed yet' },
+  indexeddb: { disk: 'committed to IndexedDB', cache: 'only in the worker’s mirror (lost if the worker dies)', name: 'its name is not committed yet' },
+};
+
+export class FilesView {
+  /** @param {object} els {list, manifest, info, rewrite, durability, loadLog} */
+  constructor(els) {
+    this.els = els;
+  }
+
+  render(s) {
+    const { list } = this.els;
+    list.replaceChildren();
+    const files = s.files ?? [];
+    if (files.length === 0) {
+      list.append(el('li', 'empty', s.appendonly ? 'No files yet.' : 'appendonly no: no AOF files.'));
+    }
+    const max = Math.max(1, ...files.map((f) => f.len + (layersOf(f, s).memory || 0)));
+    for (const f of files) {
+      const l = layersOf(f, s);
+      const li = el('li', `file file-${f.kind}`);
+      li.dataset.name = f.name;
+      const head = el('p', 'file-head');
+      head.append(el('span', `badge kind-${f.kind}`, f.kind), el('code', 'file-name', f.name), el('span', 'file-size', fmt(f.len)));
+      const bar = el('div', 'layers');
+      bar.setAttribute('role', 'img');
+      const parts = [];
+      if (l.disk === null) {
+        bar.append(seg('written', f.len, max));
+        parts.push(`${fmt(f.len)} written to the browser's storage`);
+      } else {
+        const w = WORDS[s.backend] ?? WORDS.memory;
+        bar.append(seg('disk', l.disk, max), seg('cache', l.cache, max));
+        parts.push(`${fmt(l.disk)} ${w.disk}`, `${fmt(l.cache)} ${w.cache}`);
+        if (!f.durable_name) parts.push(w.name);
+      }
+      if (l.memory) {
+        bar.append(seg('memory', l.memory, max));
+        parts.push(`${fmt(l.memory)} still in aof_buf (process memory)`);
+      }
+      bar.setAttribute('aria-label', parts.join(', '));
+      const legend = el('p', 'file-legend', parts.join(' · '));
+      li.append(head, bar, legend);
+      list.append(li);
+    }
+    this.els.manifest.textContent = s.manifest || '(no manifest)';
+    this.els.info.textContent = (s.info ?? '').trim();
+    if (this.els.loadLog) this.els.loadLog.textContent = (s.load_log ?? []).join('\n');
+    const rw = s.rewrite ?? {};
+    this.els.rewrite.textContent = rw.in_progress
+      ? `Rewrite in progress: the simulated child writes a snapshot of ${rw.snapshot_keys} keys; new writes go to the new incr file (copy-on-write so far: ${fmt(rw.cow_bytes)}).`
+      : `${rw.rewrites} rewrite${rw.rewrites === 1 ? '' : 's'} done${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled' : ''}.`;
+    this.els.durability.textContent = s.durability ?? '';
+  }
+}
+
+function seg(kind, bytes, max) {
+  const s = el('span', `seg seg-${kind}`);
+  s.style.width = `${Math.max(bytes > 0 ? 1.5 : 0, (100 * bytes) / max)}%`;
+  s.title = `${kind === 'memory' ? 'aof_buf (process memory)' : kind === 'cache' ? 'page cache' : kind}: ${fmt(bytes)}`;
+  return s;
+}
