@@ -854,6 +854,7 @@ mod child_tests {
         assert_eq!(l.execute_line("BGREWRITEAOF", T0), ["Background append only file rewriting started"]);
         let mut t = T0;
         let mut buffered = 0;
+        let mut diff = 0;
         let mut phases = vec![];
         for n in 0..30 {
             if l.engine.srv.aof.child.is_none() {
@@ -862,6 +863,7 @@ mod child_tests {
             l.execute_line(&format!("SET w{n} v"), t);
             let s = l.snapshot();
             buffered = buffered.max(field(&s, "rewrite", "rewrite_buffer_length").parse::<u64>().unwrap());
+            diff = diff.max(field(&s, "rewrite", "diff_len").parse::<u64>().unwrap());
             phases.push(field(&s, "rewrite", "phase").trim_matches('"').to_string());
             if let Some(tmp) = l.engine.srv.aof.child.as_ref().map(|c| c.tmp.clone())
                 && l.engine.srv.storage.exists(&tmp)
@@ -872,6 +874,7 @@ mod child_tests {
             l.tick(t);
         }
         assert!(buffered > 0, "the writes were held in the rewrite buffer too");
+        assert!(diff > buffered, "and handed to the child tick after tick: {diff}");
         assert!(phases.contains(&"snapshot".to_string()) && phases.contains(&"exited".to_string()), "{phases:?}");
         let ev = l.events_json(0);
         assert!(ev.contains("writes go to aof_buf and to the rewrite buffer"), "{ev}");

@@ -125,7 +125,7 @@ impl Lab {
 
     /// The rewrite: `{in_progress, scheduled, rewrites, last_failed, keys_per_tick, pid, tmp,
     /// tmp_len, keys_processed, keys_total, cow_bytes, snapshot_keys, rewrite_buffer_length,
-    /// phase}`. `phase` is 6.2's child phase (`snapshot`, `finishing`, `exited`) or `""`.
+    /// diff_len, phase}`. `phase` is 6.2's child phase (`snapshot`, `finishing`, `exited`) or `""`.
     fn rewrite_json(&self) -> String {
         let srv = &self.engine.srv;
         let aof = &srv.aof;
@@ -139,6 +139,8 @@ impl Lab {
         child_fields(&mut rw, child, srv.storage.as_ref());
         rw.num("snapshot_keys", child.map_or(0, |c| c.keys_total));
         rw.num("rewrite_buffer_length", srv.aof_rewrite_buffer_length());
+        // 6.2: what the parent already handed the child through the pipe (its diff).
+        rw.num("diff_len", aof.legacy.child.as_ref().map_or(0, |c| c.diff.len() as u64));
         let phase = match aof.legacy.child.as_ref().map(|c| c.phase) {
             Some(crate::aof::legacy::ChildPhase::WritingSnapshot) => "snapshot",
             Some(crate::aof::legacy::ChildPhase::Finishing) => "finishing",
