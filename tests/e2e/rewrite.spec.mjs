@@ -270,7 +270,7 @@ test('<aof-lab aof-mode="6.2" panels="console files persist">: the element runs 
     await lab.locator('li[data-name="appendonly.aof"]').waitFor();
     await lab.locator('button[data-command="BGREWRITEAOF"]').click();
     await lab.locator('.reply', { hasText: 'Background append only file rewriting started' }).waitFor();
-    await lab.locator('[data-part="rewrite-state"]', { hasText: '1 rewrite started' }).waitFor();
+    await lab.locator('[data-part="rewrite-state"]', { hasText: '1 rewrite done' }).waitFor();
     assert.match(await lab.locator('.trap').textContent(), /ignores dump\.rdb/);
     assert.deepEqual(problems, []);
   } finally {

@@ -85,10 +85,10 @@ export class FilesView {
     }
     this.els.manifest.textContent = s.manifest || (s.mode === '6.2' ? '(Redis 6.2 has no manifest: the AOF is the one appendonly.aof)' : '(no manifest)');
     this.els.info.textContent = (s.info ?? '').trim();
-    if (this.els.loadLog) this.els.loadLog.textContent = (s.load_log ?? []).join('\n');
+    if (this.els.loadLog) this.els.loadLog.textContent = (s.load_log ?? []).join('\n') || '(nothing logged: there was nothing to load)';
     this.els.rewrite.textContent = rw.in_progress
       ? `Rewrite in progress (simulated child ${rw.pid}): ${rw.keys_processed} / ${rw.keys_total} keys written to ${rw.tmp}; ${s.mode === '6.2' ? `rewrite buffer ${fmt(rw.rewrite_buffer_length)}; at the end the file is renamed over appendonly.aof.` : `new writes go to ${(s.incr ?? '').split('/').pop()}; at the end the manifest is swapped.`}`
-      : `${rw.rewrites} rewrite${rw.rewrites === 1 ? '' : 's'} started${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled' : ''}.`;
+      : `${rw.rewrites} rewrite${rw.rewrites === 1 ? '' : 's'} done${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled' : ''}.`;
     this.els.durability.textContent = s.durability ?? '';
   }
 }

@@ -114,7 +114,7 @@ export class PersistView {
       this.aof.append(what);
     } else {
       const n = rw.rewrites ?? 0;
-      const done = `No rewrite running · ${n} started since the server started${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled (it starts when the BGSAVE ends)' : ''}.`;
+      const done = `No rewrite running · ${n} done since the server started${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled (it starts when the BGSAVE ends)' : ''}.`;
       this.aof.append(el('p', 'child-text', done));
       if (legacy) {
         const buf = el('p', 'meta', `aof_rewrite_buffer_length: ${rw.rewrite_buffer_length ?? 0} (6.2 fills it only while a rewrite runs)`);
@@ -128,12 +128,12 @@ export class PersistView {
       const file = (s.files ?? []).find((f) => f.kind === 'rdb');
       this.rdbState.append(
         el('code', null, rdb.dbfilename),
-        ` ${file ? fmt(file.len) : ''}, last saved at ${time(rdb.lastsave)} (UTC) · `,
+        ` ${file ? fmt(file.len) : ''} · last save ${time(rdb.lastsave)} UTC (rdb_last_save_time: a restart sets it to the start) · `,
         el('strong', 'rdb-changes', `${rdb.changes} change${rdb.changes === 1 ? '' : 's'} since`),
         ' (rdb_changes_since_last_save): a crash now would lose them with RDB only.',
       );
     } else {
-      this.rdbState.append(el('code', null, rdb.dbfilename ?? 'dump.rdb'), ` not written yet · ${rdb.changes ?? 0} changes since the start: with RDB only, a crash now would lose them all.`);
+      this.rdbState.append(el('code', null, rdb.dbfilename ?? 'dump.rdb'), ` not written yet · ${rdb.changes ?? 0} change${rdb.changes === 1 ? '' : 's'} since the start: with RDB only, a crash now would lose ${rdb.changes === 1 ? 'it' : 'them all'}.`);
     }
     if (rdb.last_bgsave_ok === false) this.rdbState.append(el('span', 'crash-error', ' The last BGSAVE failed.'));
     this.rdb.replaceChildren();
