@@ -170,9 +170,16 @@ impl Lab {
 
     /// The AOF directory as a ustar archive (what `tar -cf` of `appendonlydir` gives). The
     /// turn's flush already ran, so it holds every acknowledged write (page cache included).
+    /// In the 6.2 mode it holds the one `appendonly.aof` (which a 7.0 server upgrades at start).
     pub fn export(&mut self, now: i64) -> Result<Vec<u8>, String> {
+        let mtime = (now / 1000).max(0) as u64;
+        if self.engine.srv.config.aof_legacy {
+            let name = self.config.appendfilename.clone();
+            let data = self.engine.srv.storage.read_all(&name).map_err(|e| format!("{name}: {e}"))?;
+            return archive::write(&[archive::Entry::file(name, data)], mtime);
+        }
         let dir = self.config.appenddirname.clone();
-        archive::export_aof_dir(self.engine.srv.storage.as_mut(), &dir, (now / 1000).max(0) as u64)
+        archive::export_aof_dir(self.engine.srv.storage.as_mut(), &dir, mtime)
     }
 
     /// Replaces the files by `files` (path → bytes) and restarts on them (the load log tells

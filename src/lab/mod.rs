@@ -886,5 +886,13 @@ mod child_tests {
         assert_eq!(r.keys_after, keys, "every write made during the rewrite is in the new file: {r:?}");
         assert!(keys >= 8 + 3);
         assert!(l.snapshot().contains("\"mode\":\"6.2\""), "the mode is kept across a restart");
+        // The export is the one file; a 7.0 lab imports it as an old appendonly.aof (upgraded).
+        let tar = l.export(t + 20).unwrap();
+        let entries = crate::archive::read(&tar).unwrap();
+        assert_eq!(entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["appendonly.aof"]);
+        let mut seven = lab(&[]);
+        assert!(seven.import_archive("legacy.tar", &tar, t + 30).unwrap());
+        assert_eq!(seven.keys(), keys);
+        assert!(seven.snapshot().contains("\"kind\":\"base\""), "upgraded to a multi-part AOF");
     }
 }
