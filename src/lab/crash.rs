@@ -108,6 +108,17 @@ impl Lab {
             }
         }
         why.push(policy_promise(self.config.appendfsync, kind));
+        // 6.2 never fsyncs `dir`: a file it created, or renamed into place at the end of a
+        // rewrite, has a name only the page cache knows until something else syncs the directory.
+        let legacy_name = self.config.appendfilename.clone();
+        if self.config.aof_legacy && kind != "kill" && layers.iter().any(|f| f.name == legacy_name && !f.durable_name) {
+            why.push(format!(
+                "Redis 6.2 never fsyncs its directory: the entry of {legacy_name} (created at start, or renamed over the old file by \
+                 the last rewrite) was not on disk, so the power loss took the name with it, fsynced bytes included. Redis 7.0 fsyncs \
+                 appendonlydir after creating or renaming a file. (A strict model of the disk: ext4 usually persists a new entry \
+                 with the file's fsync.)"
+            ));
+        }
         self.push(now, "crash", format!("crash: {kind} ({policy})"), lost_aof_buf + lost_page_cache);
         let (rdb_keys, rdb_age_s, rdb_text) =
             rdb_only_restart(storage.as_mut(), &self.config.dbfilename, self.config.databases, lastsave, rdb_changes, keys_before, now);

@@ -886,6 +886,15 @@ mod child_tests {
         assert_eq!(r.keys_after, keys, "every write made during the rewrite is in the new file: {r:?}");
         assert!(keys >= 8 + 3);
         assert!(l.snapshot().contains("\"mode\":\"6.2\""), "the mode is kept across a restart");
+        // A power loss: the file's directory entry was never synced (6.2 never fsyncs `dir`).
+        let r = l.crash("power", t + 15).unwrap().clone();
+        assert!(r.why.iter().any(|w| w.contains("Redis 6.2 never fsyncs its directory")), "{r:?}");
+        assert_eq!(r.keys_after, 0);
+        l.crash("kill", t + 16).unwrap();
+        for i in 0..3 {
+            l.execute_line(&format!("SET again{i} v"), t + 17);
+        }
+        let keys = l.keys();
         // The export is the one file; a 7.0 lab imports it as an old appendonly.aof (upgraded).
         let tar = l.export(t + 20).unwrap();
         let entries = crate::archive::read(&tar).unwrap();
