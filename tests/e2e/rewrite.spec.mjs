@@ -3,12 +3,14 @@
 // after), BGSAVE and dump.rdb with the "AOF vs RDB" crash report, and the Redis 6.2 single-file
 // mode chosen in the page. Debian's Chromium driven by playwright-core; `make test` builds pkg/.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startRedis } from './redis.mjs';
 import { startServer } from './server.mjs';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -247,6 +249,43 @@ test('Redis 6.2 mode, chosen in the page on OPFS: one appendonly.aof, a stepped 
     assert.equal(await run(page, 'GET seven'), '"7"');
     assert.deepEqual(problems, []);
   } finally {
+    await context.close();
+  }
+});
+
+test('6.2 mode: the rewritten appendonly.aof (RDB preamble + the writes made during the rewrite), exported, loads in a real redis-server 7.0.15 with the same DEBUG DIGEST', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  let redis;
+  try {
+    const page = await context.newPage();
+    const problems = watch(page);
+    await open(page, 'backend=memory&appendfsync=always&aof-mode=6.2');
+    assert.equal(await page.locator('#aof-mode').inputValue(), '6.2');
+    for (const line of ['RPUSH l a b c', 'HSET h f1 v1 f2 v2', 'SADD s x y z', 'ZADD z 1 a 2.5 b', 'SET ttl v EX 100000', 'SELECT 2', 'SET db2 x', 'SELECT 0', mset('k', 20)]) await run(page, line);
+    await page.locator('#persist select').selectOption('5');
+    await page.locator('#persist button[data-command="BGREWRITEAOF"]').click();
+    assert.equal(await lastReply(page, 'BGREWRITEAOF'), 'Background append only file rewriting started');
+    const during = ['INCR n', 'RPUSH l d', 'HDEL h f1', 'SET k0 changed'].map((line) => async () => {
+      await run(page, line);
+    });
+    const { ran } = await watchRewrite(page, during);
+    assert.equal(ran, 4);
+    await page.locator('#events .ev-text', { hasText: /renamed it over appendonly\.aof/ }).waitFor();
+    const digest = (await run(page, 'DEBUG DIGEST')).replace(/"/g, '');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[data-action="export"]').click()]);
+    const dir = await mkdtemp(path.join(tmp, 'export-62-'));
+    const tarPath = path.join(dir, 'export.tar');
+    await download.saveAs(tarPath);
+    execFileSync('tar', ['-xf', tarPath, '-C', dir]);
+    await rm(tarPath);
+    assert.deepEqual(await readdir(dir), ['appendonly.aof']);
+    // Redis 7.0 finds an old single file and upgrades it to appendonlydir/ at start.
+    redis = await startRedis(dir);
+    assert.equal(redis.cli('DEBUG', 'DIGEST'), digest);
+    assert.equal(redis.cli('GET', 'k0'), 'changed');
+    assert.deepEqual(problems, []);
+  } finally {
+    redis?.stop();
     await context.close();
   }
 });
