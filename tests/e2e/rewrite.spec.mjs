@@ -107,7 +107,8 @@ test('a stepped rewrite on OPFS, watched tick by tick: progress moves, the temp 
     // Keyboard: the speed control and the button, without a mouse.
     const speed = page.locator('#persist select');
     await speed.focus();
-    await speed.selectOption('1'); // one key per tick: 40 ticks, about 4 s
+    await page.keyboard.press('ArrowDown'); // Instant -> one key per tick: 40 ticks, about 4 s
+    assert.equal(await speed.inputValue(), '1');
     await page.locator('#events .ev-text', { hasText: 'lab-rewrite-keys-per-tick 1' }).waitFor();
     await page.locator('#persist button[data-command="BGREWRITEAOF"]').focus();
     await page.keyboard.press('Enter');
