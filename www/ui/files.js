@@ -73,13 +73,15 @@ export class FilesView {
       // Not a file: the parent's second copy of every write made during a 6.2 rewrite.
       const li = el('li', 'file file-rwbuf');
       const head = el('p', 'file-head');
-      head.append(el('span', 'badge kind-rwbuf', 'buffer'), el('code', 'file-name', 'aof_rewrite_buf (process memory, not a file)'), el('span', 'file-size', fmt(rw.rewrite_buffer_length)));
+      const diff = rw.diff_len ?? 0;
+      head.append(el('span', 'badge kind-rwbuf', 'buffer'), el('code', 'file-name', 'aof_rewrite_buf (process memory, not a file)'), el('span', 'file-size', `${fmt(rw.rewrite_buffer_length)} now`));
       const bar = el('div', 'layers');
       bar.setAttribute('role', 'img');
-      bar.setAttribute('aria-label', `${fmt(rw.rewrite_buffer_length)} in the rewrite buffer`);
-      bar.append(seg('memory', rw.rewrite_buffer_length, max));
-      const legend = el('p', 'file-legend', `Every write made during the rewrite, held for the new file (it also went to aof_buf for the old one) until the parent hands it to the child: ${fmt(rw.diff_len ?? 0)} sent to the child so far.`);
-      legend.dataset.diff = rw.diff_len ?? 0;
+      bar.setAttribute('aria-label', `${fmt(rw.rewrite_buffer_length)} in the rewrite buffer now, ${fmt(diff)} already handed to the child`);
+      // What went through the buffer to the child (grey), then what waits in it (process memory).
+      bar.append(seg('written', diff, max, 'handed to the child'), seg('memory', rw.rewrite_buffer_length, max, 'in the rewrite buffer (process memory)'));
+      const legend = el('p', 'file-legend', `Every write made during the rewrite, held for the new file (it also went to aof_buf for the old one) until the parent hands it to the child at the next tick: ${fmt(diff)} sent to the child so far.`);
+      legend.dataset.diff = diff;
       li.append(head, bar, legend);
       list.append(li);
     }
@@ -93,9 +95,9 @@ export class FilesView {
   }
 }
 
-function seg(kind, bytes, max) {
+function seg(kind, bytes, max, label) {
   const s = el('span', `seg seg-${kind}`);
   s.style.width = `${Math.min(100, Math.max(bytes > 0 ? 1.5 : 0, (100 * bytes) / max))}%`;
-  s.title = `${kind === 'memory' ? 'aof_buf (process memory)' : kind === 'cache' ? 'page cache' : kind}: ${fmt(bytes)}`;
+  s.title = `${label ?? (kind === 'memory' ? 'aof_buf (process memory)' : kind === 'cache' ? 'page cache' : kind)}: ${fmt(bytes)}`;
   return s;
 }
