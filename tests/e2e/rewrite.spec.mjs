@@ -291,6 +291,34 @@ test('6.2 mode: the rewritten appendonly.aof (RDB preamble + the writes made dur
   }
 });
 
+for (const [name, options, query] of [
+  ['narrow-360', { viewport: { width: 360, height: 780 }, isMobile: true }, 'backend=memory'],
+  ['dark', { viewport: { width: 1280, height: 900 }, colorScheme: 'dark' }, 'backend=memory&aof-mode=6.2'],
+]) {
+  test(`screenshot mid-rewrite, ${name}: nothing overflows the page`, async () => {
+    const context = await browser.newContext(options);
+    try {
+      const page = await context.newPage();
+      const problems = watch(page);
+      await open(page, query);
+      await run(page, mset('key:', 60));
+      await page.locator('#persist select').selectOption('1');
+      await page.locator('#persist button[data-command="BGREWRITEAOF"]').click();
+      await page.locator('#persist .child-aof .child-progress').waitFor();
+      await run(page, 'SET during 1');
+      for (const id of ['files', 'persist']) {
+        await page.locator(`#${id}`).scrollIntoViewIfNeeded();
+        await page.locator(`#${id}`).locator('xpath=ancestor::section').screenshot({ path: path.join(SHOTS, `rewrite-${name}-${id}.png`) });
+      }
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.equal(overflow, 0, 'no horizontal scrolling');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
 test('<aof-lab aof-mode="6.2" panels="console files persist">: the element runs the 6.2 design', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
