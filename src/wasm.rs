@@ -13,7 +13,10 @@
 //!   out (`"v"`, `(integer) 1`, `(nil)`, `1) "a"`, `(error) ERR …`); the **wire**
 //!   (`execute_resp`): RESP bytes in and out, like a socket;
 //! * `tick(now)`: serverCron; `events(since)`, `snapshot()`: the views, as JSON;
-//! * `crash`, `inject`, `restart`, `check_aof`: the crash lab; `export_tar`, `import`: files.
+//! * `crash`, `inject`, `restart`, `check_aof`: the crash lab; `export_tar`, `import`: files;
+//!   `set_rewrite_speed`: how many keys the simulated rewrite / BGSAVE child writes per tick.
+//! * the AOF design is a start-up setting: `config: {"lab-aof-mode": "6.2"}` runs Redis 6.2's
+//!   single `appendonly.aof` with its rewrite buffer (`snapshot().mode`).
 //! * `durable()`: a promise that resolves when the turn's bytes are as durable as the backend can
 //!   make them (IndexedDB: the transaction has committed); under `appendfsync always` the worker
 //!   releases no reply before it.
@@ -208,6 +211,12 @@ impl WasmEngine {
             }
         }
         self.lab.restart(&pairs, now as i64).map_err(|e| JsError::new(&e))
+    }
+
+    /// The rewrite speed: keys the simulated rewrite / BGSAVE child writes per cron tick (0: the
+    /// whole snapshot in one tick). `lab-rewrite-keys-per-tick`; kept across restarts.
+    pub fn set_rewrite_speed(&mut self, keys_per_tick: f64, now: f64) {
+        self.lab.set_rewrite_speed(keys_per_tick.max(0.0) as u64, now as i64);
     }
 
     /// `redis-check-aof [--fix]` on the manifest: the tool's output, then `exit: <code>`.

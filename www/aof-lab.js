@@ -10,11 +10,15 @@
 //   namespace    storage namespace (default "embed"); one writer per namespace across tabs, so
 //                two persistent elements on one page need two namespaces
 //   appendfsync  always | everysec (default) | no
+//   aof-mode     7.0 (default: the multi-part appendonlydir/) | 6.2 (one appendonly.aof and the
+//                rewrite buffer; on a persistent backend its files live in "<namespace>-6.2")
+//   rewrite-speed  keys the simulated rewrite / BGSAVE child writes per tick (default 0: all
+//                at once); slow it down to watch a rewrite
 //   height       CSS height of the console and AOF panes (default 14rem)
 //   script       commands run once the engine is ready, one per line; or put them in a child
 //                <script type="text/x-redis">; they run at every start (reload included)
-//   panels       which panels to show, space-separated: console aof files crash events transfer
-//                (default: console aof files crash)
+//   panels       which panels to show, space-separated: console aof files persist crash events
+//                transfer (default: console aof files crash); persist = rewrite and snapshots
 
 import { LabController } from './lab.js';
 
@@ -45,6 +49,11 @@ const PANELS = {
       <details class="info"><summary>Manifest</summary><pre data-part="manifest" class="manifest"></pre></details>
       <details class="info"><summary>Start-up log</summary><pre data-part="load-log"></pre></details>
       <details class="info"><summary>INFO persistence</summary><pre data-part="info"></pre></details>
+    </section>`,
+  persist: `
+    <section class="panel persist" aria-label="Rewrite and snapshots">
+      <div class="panel-head"><h2>Rewrite and snapshots</h2></div>
+      <div data-part="persist"></div>
     </section>`,
   crash: `
     <section class="panel crash" aria-label="Crash lab">
@@ -86,6 +95,7 @@ class AofLabElement extends HTMLElement {
       .embed-head strong { font-size: 0.95rem; }
     `;
     const wrap = document.createElement('div');
+    wrap.className = 'embed';
     wrap.innerHTML = `
       <div class="embed-head">
         <strong>AOF Lab</strong>
@@ -107,6 +117,8 @@ class AofLabElement extends HTMLElement {
       .map((l) => l.trim())
       .filter(Boolean);
     const config = { appendonly: true, appendfsync: this.getAttribute('appendfsync') ?? 'everysec' };
+    if (this.getAttribute('aof-mode') === '6.2') config['lab-aof-mode'] = '6.2';
+    if (this.hasAttribute('rewrite-speed')) config['lab-rewrite-keys-per-tick'] = Number(this.getAttribute('rewrite-speed')) || 0;
     this.lab = new LabController(
       {
         status: part('status'),
@@ -119,6 +131,8 @@ class AofLabElement extends HTMLElement {
         crash: part('crash'),
         transfer: part('transfer'),
         rewrite: part('bgrewrite'),
+        persist: part('persist'),
+        root: wrap,
       },
       {
         backend: this.getAttribute('backend') ?? 'memory',

@@ -1,6 +1,7 @@
 // The lab page: one LabController (lab.js) on the page's panels. The engine's options come from
 // the URL, so that a link can open a given setup: ?backend=auto|opfs|indexeddb|memory
-// &namespace=NAME&appendfsync=always|everysec|no (defaults: auto, lab, everysec).
+// &namespace=NAME&appendfsync=always|everysec|no&aof-mode=7.0|6.2 (defaults: auto, lab,
+// everysec, 7.0). The AOF design selector restarts the lab and updates the URL.
 
 import { LAB_CONFIG } from './protocol.js';
 import { LabController } from './lab.js';
@@ -10,6 +11,7 @@ const params = new URL(location.href).searchParams;
 
 const config = { ...LAB_CONFIG };
 if (params.get('appendfsync')) config.appendfsync = params.get('appendfsync');
+if (params.get('aof-mode') === '6.2') config['lab-aof-mode'] = '6.2';
 
 const lab = new LabController(
   {
@@ -24,9 +26,19 @@ const lab = new LabController(
     transfer: $('transfer'),
     examples: document.querySelectorAll('.examples .chip'),
     rewrite: $('bgrewrite'),
+    persist: $('persist'),
+    mode: $('aof-mode'),
+    root: document.documentElement,
   },
   { backend: params.get('backend') ?? 'auto', namespace: params.get('namespace') ?? 'lab', config },
 );
+
+lab.onmode = (mode) => {
+  const url = new URL(location.href);
+  if (mode === '6.2') url.searchParams.set('aof-mode', '6.2');
+  else url.searchParams.delete('aof-mode');
+  history.replaceState(null, '', url);
+};
 
 // For tests and the curious: the controller (it never exposes the engine: that is the worker's).
 window.aofLab = lab;

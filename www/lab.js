@@ -12,6 +12,7 @@ import { ConsoleView } from './ui/console.js';
 import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
+import { PersistView } from './ui/persist.js';
 import { setStatus } from './ui/status.js';
 import { TransferView } from './ui/transfer.js';
 
@@ -21,8 +22,11 @@ export class LabController {
   /**
    * @param {object} els {status, backend, notice, console: {log, form, input, button}, aof: {list,
    *   size, empty, config}, files: {list, manifest, info, rewrite, durability}, events: {list,
-   *   count}, crash: root, transfer: root, examples: [buttons with data-line], rewrite: button}
-   * @param {object} options {backend, namespace, config, script: string[]}
+   *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
+   *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set}
+   * @param {object} options {backend, namespace, config, script: string[]}; the AOF design is
+   *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
+   *   keeps its files in the namespace `<namespace>-6.2` (the designs never share a directory)
    */
   constructor(els, options) {
     this.els = els;
@@ -36,6 +40,7 @@ export class LabController {
     this.role = 'starting';
     this.onready = null;
     this.onloading = null; // hooks for hosts and tests
+    this.onmode = null; // called with the new AOF design before the restart
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
@@ -43,13 +48,55 @@ export class LabController {
     const act = (action, args) => this.act(action, args);
     this.crashView = els.crash ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).')) : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
+    this.persistView = els.persist
+      ? new PersistView(els.persist, {
+          submit: (line) => (this.consoleView ? this.consoleView.submit(line) : this.send(line)),
+          speed: (n) => this.setSpeed(n),
+        })
+      : null;
+    if (els.mode) {
+      els.mode.value = this.mode();
+      els.mode.addEventListener('change', () => this.setMode(els.mode.value));
+    }
     for (const chip of els.examples ?? []) chip.addEventListener('click', () => this.consoleView?.submit(chip.dataset.line));
     els.rewrite?.addEventListener('click', () => this.consoleView?.submit('BGREWRITEAOF'));
     this.start();
   }
 
+  /** '7.0' or '6.2': the AOF design this lab starts with. */
+  mode() {
+    return this.options.config?.['lab-aof-mode'] === '6.2' ? '6.2' : '7.0';
+  }
+
+  /** The storage namespace: a 6.2 lab never opens a 7.0 lab's files, nor the reverse. */
+  namespace() {
+    const ns = this.options.namespace ?? 'default';
+    return this.mode() === '6.2' ? `${ns}-6.2` : ns;
+  }
+
+  /** Restarts the lab with the other AOF design (a new redis-server with `lab-aof-mode`). */
+  setMode(mode) {
+    if (mode === this.mode()) return;
+    const config = { ...this.options.config };
+    if (mode === '6.2') config['lab-aof-mode'] = '6.2';
+    else delete config['lab-aof-mode'];
+    this.options = { ...this.options, config };
+    if (this.els.mode) this.els.mode.value = mode;
+    this.onmode?.(mode);
+    this.restartWorker(mode === '6.2'
+      ? 'Restarted as Redis 6.2: one appendonly.aof, and a rewrite buffer while a rewrite runs (its own files).'
+      : 'Restarted as Redis 7.0: the multi-part AOF in appendonlydir/ (its own files).');
+  }
+
+  /** The child's speed, kept for the next worker too. */
+  setSpeed(keys) {
+    this.options = { ...this.options, config: { ...this.options.config, 'lab-rewrite-keys-per-tick': keys } };
+    return this.act('speed', { keys }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
+  }
+
   start() {
     this.role = 'starting';
+    if (this.els.root) this.els.root.dataset.aofMode = this.mode();
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = (event) => {
       // Called at once, not at the next frame: a test or host may act while the worker loads.
@@ -60,8 +107,8 @@ export class LabController {
       event.preventDefault();
       this.receive(message(MSG.FATAL, { message: `The engine worker failed to start: ${event.message || 'unknown error'}` }));
     };
-    const { backend = 'auto', namespace = 'default', config = {} } = this.options;
-    this.worker.postMessage(message(MSG.INIT, { backend, namespace, config: { ...config } }));
+    const { backend = 'auto', config = {} } = this.options;
+    this.worker.postMessage(message(MSG.INIT, { backend, namespace: this.namespace(), config: { ...config } }));
   }
 
   /** A real crash: the worker dies (its memory with it), a new one loads from storage. */
@@ -121,6 +168,8 @@ export class LabController {
     this.snapshot = snapshot;
     this.eventsView?.add(events);
     this.filesView?.render(snapshot);
+    this.persistView?.render(snapshot);
+    if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
     if (this.els.aof?.config) this.els.aof.config.textContent = `appendonly ${snapshot.appendonly ? 'yes' : 'no'} · appendfsync ${snapshot.policy} · `;
@@ -133,7 +182,7 @@ export class LabController {
 
   /** A read-only view cannot act: every control but the views is made inert. */
   setReadOnly(readOnly) {
-    for (const el of [this.els.crash, this.els.transfer]) if (el) el.inert = readOnly;
+    for (const el of [this.els.crash, this.els.transfer, this.els.persist]) if (el) el.inert = readOnly;
     if (this.els.rewrite) this.els.rewrite.disabled = readOnly;
     for (const chip of this.els.examples ?? []) chip.disabled = readOnly;
   }

@@ -16,7 +16,8 @@ export const MSG = Object.freeze({
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
    *  crash {kind: 'kill'|'power'|'torn'} (the simulated machine only),
    *  inject {fault: 'disk-full'|'fsync-error'|'clear', n} (on OPFS and IndexedDB: 'disk-full',
-   *  a simulated quota, and 'clear'), restart {settings}, check {fix}, export {} -> {bytes,
+   *  a simulated quota, and 'clear'), restart {settings}, check {fix}, speed {keys} (the
+   *  simulated child's keys per cron tick, 0 = all at once), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
    *  reset {}: delete the namespace's files and start a fresh engine on the same backend. */
   ACTION: 'action',

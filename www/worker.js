@@ -242,6 +242,9 @@ function action(name, args) {
       return null;
     case 'restart':
       return engine.restart(args.settings ?? undefined, now);
+    case 'speed':
+      engine.set_rewrite_speed(args.keys ?? 0, now);
+      return null;
     case 'check':
       return engine.check_aof(!!args.fix);
     case 'export': {

@@ -62,6 +62,8 @@ impl Lab {
         let unsynced: u64 = layers.iter().map(|f| f.len - f.durable_len).sum();
         let incr = self.engine.srv.aof.incr_path.clone();
         let keys_before = if self.down.is_some() { 0 } else { self.keys() };
+        let rdb_changes = if self.down.is_some() { 0 } else { self.engine.srv.dirty };
+        let lastsave = self.engine.srv.rdb.lastsave;
         let mut storage = self.engine.take_storage();
         let mut why = Vec::new();
         let lost_page_cache;
@@ -106,7 +108,20 @@ impl Lab {
             }
         }
         why.push(policy_promise(self.config.appendfsync, kind));
+        // 6.2 never fsyncs `dir`: a file it created, or renamed into place at the end of a
+        // rewrite, has a name only the page cache knows until something else syncs the directory.
+        let legacy_name = self.config.appendfilename.clone();
+        if self.config.aof_legacy && kind != "kill" && layers.iter().any(|f| f.name == legacy_name && !f.durable_name) {
+            why.push(format!(
+                "Redis 6.2 never fsyncs its directory: the entry of {legacy_name} (created at start, or renamed over the old file by \
+                 the last rewrite) was not on disk, so the power loss took the name with it, fsynced bytes included. Redis 7.0 fsyncs \
+                 appendonlydir after creating or renaming a file. (A strict model of the disk: ext4 usually persists a new entry \
+                 with the file's fsync.)"
+            ));
+        }
         self.push(now, "crash", format!("crash: {kind} ({policy})"), lost_aof_buf + lost_page_cache);
+        let (rdb_keys, rdb_age_s, rdb_text) =
+            rdb_only_restart(storage.as_mut(), &self.config.dbfilename, self.config.databases, lastsave, rdb_changes, keys_before, now);
         let (engine, down, log) = boot(self.config.clone(), storage, now);
         self.engine = engine;
         self.down = down.clone();
@@ -129,6 +144,10 @@ impl Lab {
                 None => log,
             },
             started: down.is_none(),
+            rdb_keys,
+            rdb_changes,
+            rdb_age_s,
+            rdb_text,
         };
         Ok(self.last_crash.insert(report))
     }
@@ -162,9 +181,16 @@ impl Lab {
 
     /// The AOF directory as a ustar archive (what `tar -cf` of `appendonlydir` gives). The
     /// turn's flush already ran, so it holds every acknowledged write (page cache included).
+    /// In the 6.2 mode it holds the one `appendonly.aof` (which a 7.0 server upgrades at start).
     pub fn export(&mut self, now: i64) -> Result<Vec<u8>, String> {
+        let mtime = (now / 1000).max(0) as u64;
+        if self.engine.srv.config.aof_legacy {
+            let name = self.config.appendfilename.clone();
+            let data = self.engine.srv.storage.read_all(&name).map_err(|e| format!("{name}: {e}"))?;
+            return archive::write(&[archive::Entry::file(name, data)], mtime);
+        }
         let dir = self.config.appenddirname.clone();
-        archive::export_aof_dir(self.engine.srv.storage.as_mut(), &dir, (now / 1000).max(0) as u64)
+        archive::export_aof_dir(self.engine.srv.storage.as_mut(), &dir, mtime)
     }
 
     /// Replaces the files by `files` (path → bytes) and restarts on them (the load log tells
@@ -189,6 +215,42 @@ impl Lab {
         };
         self.import(&files, now)
     }
+}
+
+/// What an RDB-only server (`appendonly no`) would have restarted with after this crash: the
+/// dump.rdb that survived (renamed into place and its directory fsynced, so a power loss keeps
+/// it). Returns (its keys, or None without a file; its age in seconds; the sentence).
+fn rdb_only_restart(
+    storage: &mut dyn crate::storage::Storage,
+    dbfilename: &str,
+    databases: usize,
+    lastsave: i64,
+    changes: u64,
+    keys_before: u64,
+    now: i64,
+) -> (Option<u64>, u64, String) {
+    let Ok(bytes) = storage.read_all(dbfilename) else {
+        return (
+            None,
+            0,
+            format!(
+                "With RDB snapshots only (appendonly no), this restart would find no {dbfilename} and start empty: all {keys_before} \
+                 keys lost. The AOF is what kept them."
+            ),
+        );
+    };
+    let mut dbs: Vec<crate::keyspace::Db> = (0..databases).map(crate::keyspace::Db::new).collect();
+    let keys = match crate::rdb::read_rdb(&bytes, &mut dbs) {
+        Ok(_) => dbs.iter().map(|d| d.len() as u64).sum(),
+        Err(e) => return (None, 0, format!("With RDB snapshots only, this restart would refuse the damaged {dbfilename}: {e}")),
+    };
+    let age = (now.div_euclid(1000) - lastsave).max(0) as u64;
+    let text = format!(
+        "With RDB snapshots only (appendonly no), this restart would load {dbfilename} as saved {age} s before the crash: {keys} keys, \
+         and the {changes} change(s) made since that save would be lost, whatever the crash kind. The AOF records every write; \
+         the snapshot only what existed at its last save."
+    );
+    (Some(keys), age, text)
 }
 
 /// The guarantee of each policy for a crash of this kind (the sentences of `AppendFsync`).

@@ -44,7 +44,7 @@ const MAX_EVENTS: usize = 5000;
 pub struct Event {
     pub seq: u64,
     pub time_ms: i64,
-    /// `log`, `command`, `write`, `fsync`, `rewrite`, `crash`, `restart`, `import`.
+    /// `log`, `command`, `write`, `fsync`, `rewrite`, `rdb`, `crash`, `restart`, `import`.
     pub kind: &'static str,
     pub text: String,
     /// A byte count where one applies (bytes appended, written, synced up to).
@@ -52,13 +52,19 @@ pub struct Event {
 }
 
 /// Figures compared before and after a turn to tell what happened in it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Watch {
     current_size: u64,
     fsync_offset: u64,
     child_pid: Option<u32>,
+    /// The AOF child's temp file (named in the "done" event).
+    child_tmp: String,
     rewrites: u64,
     bgrewrite_failed: bool,
+    rdb_pid: Option<u32>,
+    rdb_saves: u64,
+    lastsave: i64,
+    lastbgsave_ok: bool,
 }
 
 /// What a crash cost: the figures the crash lab shows.
@@ -77,6 +83,13 @@ pub struct CrashReport {
     /// The restarted server's log, or the fatal lines when it refused to start.
     pub log: Vec<String>,
     pub started: bool,
+    /// The "AOF vs RDB" comparison: the keys an RDB-only server would have restarted with (those
+    /// in the dump.rdb that survived; `None`: no dump.rdb, it would start empty), the changes
+    /// made since that file was saved, its age at the crash, and the sentence saying so.
+    pub rdb_keys: Option<u64>,
+    pub rdb_changes: u64,
+    pub rdb_age_s: u64,
+    pub rdb_text: String,
 }
 
 pub struct Lab {
@@ -164,6 +177,21 @@ impl Lab {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// `lab-rewrite-keys-per-tick`: how many keys the simulated rewrite / BGSAVE child writes per
+    /// cron tick (0: all at once), so that a learner can watch a rewrite. Takes effect at the
+    /// child's next step, and is kept across restarts.
+    pub fn set_rewrite_speed(&mut self, keys_per_tick: u64, now: i64) {
+        let n = usize::try_from(keys_per_tick).unwrap_or(usize::MAX);
+        self.engine.srv.config.lab_rewrite_keys_per_tick = n;
+        self.config.lab_rewrite_keys_per_tick = n;
+        let text = if n == 0 {
+            "the child writes its whole snapshot in one tick".to_string()
+        } else {
+            format!("the child writes {n} key(s) per tick")
+        };
+        self.push(now, "rewrite", format!("rewrite speed: {text} (lab-rewrite-keys-per-tick {n})"), 0);
     }
 
     /// The lab restarts with the settings in force (CONFIG SET included), as if `CONFIG REWRITE`
@@ -274,12 +302,18 @@ impl Lab {
 
     fn observe(&self) -> Watch {
         let aof = &self.engine.srv.aof;
+        let rdb = &self.engine.srv.rdb;
         Watch {
             current_size: aof.current_size,
             fsync_offset: aof.last_incr_fsync_offset,
             child_pid: aof.child.as_ref().map(|c| c.pid),
+            child_tmp: aof.child.as_ref().map(|c| c.tmp.clone()).unwrap_or_default(),
             rewrites: aof.rewrites,
             bgrewrite_failed: aof.last_bgrewrite_failed,
+            rdb_pid: rdb.child.as_ref().map(|c| c.pid),
+            rdb_saves: rdb.saves,
+            lastsave: rdb.lastsave,
+            lastbgsave_ok: rdb.lastbgsave_ok,
         }
     }
 
@@ -301,16 +335,7 @@ impl Lab {
         if w.fsync_offset != self.watch.fsync_offset {
             self.push(now, "fsync", format!("fsync {file}: durable up to byte {}", w.fsync_offset), w.fsync_offset);
         }
-        if w.child_pid != self.watch.child_pid
-            && let Some(pid) = w.child_pid
-        {
-            self.push(now, "rewrite", format!("rewrite child {pid} started (simulated fork: a snapshot of the dataset)"), 0);
-        }
-        if w.rewrites > self.watch.rewrites {
-            self.push(now, "rewrite", "rewrite done: new base, manifest swapped, history removed".into(), 0);
-        } else if w.bgrewrite_failed && !self.watch.bgrewrite_failed {
-            self.push(now, "rewrite", "rewrite failed".into(), 0);
-        }
+        self.child_events(&w, now);
         if let Some(reason) = self.engine.exited().map(str::to_string)
             && self.down.is_none()
         {
@@ -319,6 +344,73 @@ impl Lab {
             self.down = Some(vec![reason]);
         }
         self.watch = w;
+    }
+
+    /// The rewrite and BGSAVE children: started, done or failed (what the fork and its
+    /// `checkChildrenDone` would show). A child may start and end within one turn (an instant
+    /// rewrite started by cron): the counters tell.
+    fn child_events(&mut self, w: &Watch, now: i64) {
+        let legacy = self.engine.srv.config.aof_legacy;
+        let prev = self.watch.clone();
+        let aof_started = w.child_pid.is_some() && w.child_pid != prev.child_pid;
+        let aof_ended = prev.child_pid.is_some() && w.child_pid != prev.child_pid;
+        // Started and ended inside this turn: the counter moved, no pid was seen.
+        let aof_flash = w.rewrites > prev.rewrites && !aof_started && !aof_ended;
+        if aof_ended || aof_flash {
+            if aof_flash {
+                self.push(now, "rewrite", "rewrite child started and finished within one turn".into(), 0);
+            }
+            let text = if w.bgrewrite_failed {
+                "rewrite failed: the temp files are removed; the new incr file stays (see the log)".to_string()
+            } else if legacy {
+                format!(
+                    "rewrite done: the parent appended the rest of the rewrite buffer to temp-rewriteaof-bg-{}.aof and renamed it over {}",
+                    prev.child_pid.unwrap_or(0),
+                    self.engine.srv.config.appendfilename
+                )
+            } else {
+                let gc = if self.engine.srv.config.get("aof-disable-auto-gc").is_some_and(|v| v == "yes") {
+                    "history kept (aof-disable-auto-gc yes)"
+                } else {
+                    "history files deleted"
+                };
+                format!(
+                    "rewrite done: {} renamed to the new base, manifest swapped, {gc}",
+                    if prev.child_tmp.is_empty() { "the temp file" } else { &prev.child_tmp }
+                )
+            };
+            self.push(now, "rewrite", text, 0);
+        }
+        if aof_started && let Some(pid) = w.child_pid {
+            let how = if legacy {
+                "writes go to aof_buf and to the rewrite buffer until it ends"
+            } else {
+                "writes go to the new incr file meanwhile"
+            };
+            self.push(
+                now,
+                "rewrite",
+                format!("rewrite child {pid} started (simulated fork: a copy-on-write snapshot of the dataset); {how}"),
+                0,
+            );
+        }
+        let rdb_started = w.rdb_pid.is_some() && w.rdb_pid != prev.rdb_pid;
+        let rdb_ended = prev.rdb_pid.is_some() && w.rdb_pid != prev.rdb_pid;
+        let dbfilename = self.engine.srv.config.dbfilename.clone();
+        if rdb_ended {
+            let text = if w.lastbgsave_ok && w.lastsave >= prev.lastsave {
+                format!("BGSAVE done: temp-{}.rdb renamed to {dbfilename}", prev.rdb_pid.unwrap_or(0))
+            } else {
+                "BGSAVE failed or was killed: the temp file is removed".to_string()
+            };
+            self.push(now, "rdb", text, 0);
+        } else if w.rdb_saves > prev.rdb_saves && !rdb_started {
+            // SAVE (in the foreground), or a BGSAVE that started and ended within the turn.
+            self.push(now, "rdb", format!("{dbfilename} written (SAVE: the whole dataset, in the foreground)"), 0);
+        }
+        if rdb_started && let Some(pid) = w.rdb_pid {
+            self.push(now, "rdb", format!("BGSAVE child {pid} started (simulated fork): writes temp-{pid}.rdb"), 0);
+        }
     }
 
     // ----- connections (the event loop's clients) -----
@@ -618,5 +710,198 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_string("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\u0001""#);
+    }
+}
+
+#[cfg(test)]
+mod child_tests {
+    //! The stepped rewrite, BGSAVE and the 6.2 mode as the page sees them (snapshot fields and
+    //! events).
+    use super::*;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn lab(settings: &[(&str, &str)]) -> Lab {
+        let mut c = Config::default();
+        c.set("appendonly", "yes", true).unwrap();
+        c.set("appendfsync", "always", true).unwrap();
+        for (k, v) in settings {
+            c.set(k, v, true).unwrap();
+        }
+        memory_lab(c, T0)
+    }
+
+    fn field<'a>(json: &'a str, obj: &str, key: &str) -> &'a str {
+        let start = json.find(&format!("\"{obj}\":{{")).unwrap_or_else(|| panic!("{obj} in {json}"));
+        let rest = &json[start..];
+        let at = rest.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{obj}.{key} in {rest}"));
+        let v = &rest[at + key.len() + 3..];
+        &v[..v.find([',', '}']).unwrap_or(v.len())]
+    }
+
+    fn file_kind(json: &str, name: &str) -> Option<String> {
+        let at = json.find(&format!("\"name\":\"{name}\",\"kind\":\""))?;
+        let v = &json[at + name.len() + 18..];
+        Some(v[..v.find('"')?].to_string())
+    }
+
+    #[test]
+    fn a_stepped_rewrite_shows_its_progress_and_keeps_the_writes_made_during_it() {
+        let mut l = lab(&[]);
+        for i in 0..10 {
+            l.execute_line(&format!("SET k{i} {i}"), T0);
+        }
+        l.set_rewrite_speed(3, T0);
+        assert!(l.events_json(0).contains("lab-rewrite-keys-per-tick 3"));
+        assert_eq!(l.execute_line("BGREWRITEAOF", T0), ["Background append only file rewriting started"]);
+        let s = l.snapshot();
+        assert_eq!(field(&s, "rewrite", "in_progress"), "true");
+        assert_eq!(field(&s, "rewrite", "keys_total"), "10");
+        assert_eq!(field(&s, "rewrite", "keys_processed"), "0");
+        assert_eq!(field(&s, "rewrite", "keys_per_tick"), "3");
+        assert!(s.contains("\"incr\":\"appendonlydir/appendonly.aof.2.incr.aof\""), "the new incr file takes the writes: {s}");
+        let mut t = T0;
+        let mut seen = vec![];
+        while l.engine.srv.aof.child.is_some() && seen.len() < 20 {
+            t += 100;
+            l.tick(t);
+            // A write while the child runs: the new incr file, and a CoW copy of the value.
+            l.execute_line(&format!("SET during{} x", seen.len()), t);
+            l.execute_line("APPEND k0 y", t);
+            let s = l.snapshot();
+            if field(&s, "rewrite", "in_progress") == "true" {
+                let tmp = field(&s, "rewrite", "tmp").trim_matches('"').to_string();
+                assert_eq!(file_kind(&s, &tmp).as_deref(), Some("temp"), "{s}");
+                assert!(field(&s, "rewrite", "tmp_len").parse::<u64>().unwrap() > 0);
+                assert!(field(&s, "rewrite", "cow_bytes").parse::<u64>().unwrap() > 0, "k0 was copied on write");
+                assert!(s.contains("current_save_keys_processed:"));
+            }
+            seen.push(field(&s, "rewrite", "keys_processed").parse::<u64>().unwrap());
+        }
+        assert!(seen.len() >= 3, "several ticks: {seen:?}");
+        assert_eq!(seen[0], 3, "{seen:?}");
+        let s = l.snapshot();
+        assert_eq!(field(&s, "rewrite", "in_progress"), "false");
+        let manifest = field(&s, "rewrite", "rewrites");
+        assert_eq!(manifest, "1");
+        assert!(s.contains("file appendonly.aof.2.base.rdb seq 2 type b\\nfile appendonly.aof.2.incr.aof seq 2 type i"), "{s}");
+        assert_eq!(file_kind(&s, "appendonlydir/appendonly.aof.1.incr.aof"), None, "history deleted");
+        let ev = l.events_json(0);
+        assert!(ev.contains("rewrite child 1001 started"), "{ev}");
+        assert!(
+            ev.contains("rewrite done: temp-rewriteaof-1001.aof renamed to the new base, manifest swapped, history files deleted"),
+            "{ev}"
+        );
+        let before = l.keys();
+        let r = l.crash("power", t + 10).unwrap().clone();
+        assert_eq!((r.keys_before, r.keys_after), (before, before), "{r:?}");
+        assert!(before >= 13);
+        assert_eq!(l.execute_line("GET k0", t + 20).join("").matches('y').count(), seen.len());
+    }
+
+    #[test]
+    fn bgsave_writes_dump_rdb_and_the_crash_report_compares_with_rdb_only() {
+        let mut l = lab(&[("lab-rewrite-keys-per-tick", "1")]);
+        let s = l.snapshot();
+        assert_eq!(field(&s, "rdb", "exists"), "false");
+        assert!(s.contains("\"save_points\":[[3600,1],[300,100],[60,10000]]"), "{s}");
+        l.execute_line("SET a 1", T0);
+        l.execute_line("SET b 2", T0);
+        assert_eq!(l.execute_line("BGSAVE", T0), ["Background saving started"]);
+        let s = l.snapshot();
+        assert_eq!(field(&s, "rdb", "in_progress"), "true");
+        assert_eq!(field(&s, "rdb", "keys_total"), "2");
+        let mut t = T0;
+        while l.engine.srv.rdb.child.is_some() {
+            t += 100;
+            l.tick(t);
+            assert!(t < T0 + 2000);
+        }
+        let s = l.snapshot();
+        assert_eq!(file_kind(&s, "dump.rdb").as_deref(), Some("rdb"), "{s}");
+        assert_eq!(field(&s, "rdb", "exists"), "true");
+        assert_eq!(field(&s, "rdb", "ignored_at_start"), "true", "the AOF is on: a restart reads the AOF only");
+        assert_eq!(field(&s, "rdb", "changes"), "0");
+        assert!(l.events_json(0).contains("BGSAVE done: temp-1001.rdb renamed to dump.rdb"));
+        l.execute_line("SET c 3", t);
+        l.execute_line("DEL a", t);
+        let r = l.crash("power", t + 5000).unwrap().clone();
+        assert_eq!((r.keys_before, r.keys_after), (2, 2));
+        assert_eq!((r.rdb_keys, r.rdb_changes), (Some(2), 2), "{r:?}");
+        assert!(r.rdb_text.contains("the 2 change(s) made since that save would be lost"), "{}", r.rdb_text);
+        assert!(l.snapshot().contains("\"rdb_keys\":2"));
+        // SAVE in the foreground.
+        assert_eq!(l.execute_line("SAVE", t + 6000), ["OK"]);
+        assert!(l.events_json(0).contains("dump.rdb written (SAVE"));
+        // No dump.rdb at all: an RDB-only server restarts empty.
+        let mut l = lab(&[]);
+        l.execute_line("SET a 1", T0);
+        let r = l.crash("kill", T0 + 10).unwrap().clone();
+        assert_eq!(r.rdb_keys, None);
+        assert!(r.rdb_text.contains("start empty: all 1 keys lost"), "{}", r.rdb_text);
+    }
+
+    #[test]
+    fn the_6_2_mode_shows_one_file_the_rewrite_buffer_and_the_rename() {
+        let mut l = lab(&[("lab-aof-mode", "6.2"), ("lab-rewrite-keys-per-tick", "2")]);
+        for i in 0..8 {
+            l.execute_line(&format!("RPUSH l{i} a b"), T0);
+        }
+        let s = l.snapshot();
+        assert!(s.contains("\"mode\":\"6.2\""));
+        assert_eq!(file_kind(&s, "appendonly.aof").as_deref(), Some("aof"), "{s}");
+        assert!(!s.contains("appendonlydir/"), "no directory, no manifest: {s}");
+        assert_eq!(l.execute_line("BGREWRITEAOF", T0), ["Background append only file rewriting started"]);
+        let mut t = T0;
+        let mut buffered = 0;
+        let mut diff = 0;
+        let mut phases = vec![];
+        for n in 0..30 {
+            if l.engine.srv.aof.child.is_none() {
+                break;
+            }
+            l.execute_line(&format!("SET w{n} v"), t);
+            let s = l.snapshot();
+            buffered = buffered.max(field(&s, "rewrite", "rewrite_buffer_length").parse::<u64>().unwrap());
+            diff = diff.max(field(&s, "rewrite", "diff_len").parse::<u64>().unwrap());
+            phases.push(field(&s, "rewrite", "phase").trim_matches('"').to_string());
+            if let Some(tmp) = l.engine.srv.aof.child.as_ref().map(|c| c.tmp.clone())
+                && l.engine.srv.storage.exists(&tmp)
+            {
+                assert_eq!(file_kind(&s, &tmp).as_deref(), Some("temp"));
+            }
+            t += 100;
+            l.tick(t);
+        }
+        assert!(buffered > 0, "the writes were held in the rewrite buffer too");
+        assert!(diff > buffered, "and handed to the child tick after tick: {diff}");
+        assert!(phases.contains(&"snapshot".to_string()) && phases.contains(&"exited".to_string()), "{phases:?}");
+        let ev = l.events_json(0);
+        assert!(ev.contains("writes go to aof_buf and to the rewrite buffer"), "{ev}");
+        assert!(ev.contains("rewrite done: the parent appended the rest of the rewrite buffer to temp-rewriteaof-bg-1001.aof and renamed it over appendonly.aof"), "{ev}");
+        let keys = l.keys();
+        // A kill (a power loss is another story in 6.2: it never fsyncs the directory, and the
+        // simulated disk is strict about directory entries).
+        let r = l.crash("kill", t + 10).unwrap().clone();
+        assert_eq!(r.keys_after, keys, "every write made during the rewrite is in the new file: {r:?}");
+        assert!(keys >= 8 + 3);
+        assert!(l.snapshot().contains("\"mode\":\"6.2\""), "the mode is kept across a restart");
+        // A power loss: the file's directory entry was never synced (6.2 never fsyncs `dir`).
+        let r = l.crash("power", t + 15).unwrap().clone();
+        assert!(r.why.iter().any(|w| w.contains("Redis 6.2 never fsyncs its directory")), "{r:?}");
+        assert_eq!(r.keys_after, 0);
+        l.crash("kill", t + 16).unwrap();
+        for i in 0..3 {
+            l.execute_line(&format!("SET again{i} v"), t + 17);
+        }
+        let keys = l.keys();
+        // The export is the one file; a 7.0 lab imports it as an old appendonly.aof (upgraded).
+        let tar = l.export(t + 20).unwrap();
+        let entries = crate::archive::read(&tar).unwrap();
+        assert_eq!(entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["appendonly.aof"]);
+        let mut seven = lab(&[]);
+        assert!(seven.import_archive("legacy.tar", &tar, t + 30).unwrap());
+        assert_eq!(seven.keys(), keys);
+        assert!(seven.snapshot().contains("\"kind\":\"base\""), "upgraded to a multi-part AOF");
     }
 }

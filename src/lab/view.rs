@@ -7,8 +7,10 @@ use crate::cmd::server::info::gen_info_string;
 
 impl Lab {
     /// Everything the page draws, as one JSON object:
-    /// `{backend, backend_notes, durability, policy, down, aof_buf, files: [{name, kind, len,
-    /// durable_len, durable_name}], manifest, info, load_log, rewrite, faults, crash}`.
+    /// `{backend, backend_notes, durability, policy, appendonly, mode ("7.0" | "6.2"), down,
+    /// aof_buf, files: [{name, kind, len, durable_len, durable_name}], manifest, info, load_log,
+    /// rewrite, rdb, faults, crash}`. File kinds: `base`, `incr`, `history`, `manifest`, `temp`,
+    /// `rdb` (dump.rdb), `aof` (6.2's single file), `other`.
     /// `durable_len` is null where the backend cannot tell (a real browser disk).
     pub fn snapshot(&mut self) -> String {
         let dir = self.config.appenddirname.clone();
@@ -18,6 +20,7 @@ impl Lab {
         j.str("durability", &self.durability);
         j.str("policy", self.engine.srv.config.appendfsync.name());
         j.bool("appendonly", self.engine.srv.config.appendonly);
+        j.str("mode", if self.engine.srv.config.aof_legacy { "6.2" } else { "7.0" });
         match &self.down {
             Some(lines) => j.strs("down", lines),
             None => j.raw("down", "null"),
@@ -33,8 +36,18 @@ impl Lab {
         } else {
             self.engine.srv.aof.manifest.clone()
         };
+        let legacy = self.engine.srv.config.aof_legacy;
+        let dbfilename = self.engine.srv.config.dbfilename.clone();
+        let appendfilename = self.config.appendfilename.clone();
         let kind_of = |name: &str| -> &'static str {
             let base = name.rsplit('/').next().unwrap_or(name);
+            if name == dbfilename {
+                return "rdb";
+            }
+            // 6.2's single file lives in `dir` itself (7.0 upgrades such a file at start).
+            if legacy && name == appendfilename {
+                return "aof";
+            }
             if base.ends_with(".manifest") {
                 return "manifest";
             }
@@ -83,15 +96,8 @@ impl Lab {
         j.str("manifest", &manifest_text);
         j.str("info", &gen_info_string(&self.engine.srv, &[b"persistence"]));
         j.strs("load_log", &self.load_log);
-        let aof = &self.engine.srv.aof;
-        let mut rw = Json::object();
-        rw.bool("in_progress", aof.child.is_some());
-        rw.bool("scheduled", aof.rewrite_scheduled);
-        rw.num("rewrites", aof.rewrites);
-        rw.num("cow_bytes", aof.child.as_ref().map_or(0, |c| c.cow_bytes()));
-        rw.num("snapshot_keys", aof.child.as_ref().map_or(0, |c| c.snapshot.iter().map(|d| d.len() as u64).sum()));
-        rw.bool("last_failed", aof.last_bgrewrite_failed);
-        j.raw("rewrite", &rw.end());
+        j.raw("rewrite", &self.rewrite_json());
+        j.raw("rdb", &self.rdb_json());
         let mut faults = Json::object();
         if let Some(m) = self.engine.srv.storage.as_memory() {
             match m.capacity {
@@ -117,6 +123,59 @@ impl Lab {
         j.end()
     }
 
+    /// The rewrite: `{in_progress, scheduled, rewrites, last_failed, keys_per_tick, pid, tmp,
+    /// tmp_len, keys_processed, keys_total, cow_bytes, snapshot_keys, rewrite_buffer_length,
+    /// diff_len, phase}`. `phase` is 6.2's child phase (`snapshot`, `finishing`, `exited`) or `""`.
+    fn rewrite_json(&self) -> String {
+        let srv = &self.engine.srv;
+        let aof = &srv.aof;
+        let child = aof.child.as_ref();
+        let mut rw = Json::object();
+        rw.bool("in_progress", child.is_some());
+        rw.bool("scheduled", aof.rewrite_scheduled);
+        rw.num("rewrites", aof.rewrites);
+        rw.bool("last_failed", aof.last_bgrewrite_failed);
+        rw.num("keys_per_tick", srv.config.lab_rewrite_keys_per_tick as u64);
+        child_fields(&mut rw, child, srv.storage.as_ref());
+        rw.num("snapshot_keys", child.map_or(0, |c| c.keys_total));
+        rw.num("rewrite_buffer_length", srv.aof_rewrite_buffer_length());
+        // 6.2: what the parent already handed the child through the pipe (its diff).
+        rw.num("diff_len", aof.legacy.child.as_ref().map_or(0, |c| c.diff.len() as u64));
+        let phase = match aof.legacy.child.as_ref().map(|c| c.phase) {
+            Some(crate::aof::legacy::ChildPhase::WritingSnapshot) => "snapshot",
+            Some(crate::aof::legacy::ChildPhase::Finishing) => "finishing",
+            Some(crate::aof::legacy::ChildPhase::Exited(_)) => "exited",
+            None => "",
+        };
+        rw.str("phase", phase);
+        rw.end()
+    }
+
+    /// RDB snapshots: `{in_progress, pid, tmp, tmp_len, keys_processed, keys_total, cow_bytes,
+    /// scheduled, saves, lastsave, changes, last_bgsave_ok, save_points: [[seconds, changes]],
+    /// dbfilename, exists, ignored_at_start}`. `ignored_at_start`: the AOF is on, so a restart
+    /// will not read dump.rdb (Redis loads the AOF only).
+    fn rdb_json(&self) -> String {
+        let srv = &self.engine.srv;
+        let rdb = &srv.rdb;
+        let mut o = Json::object();
+        o.bool("in_progress", rdb.child.is_some());
+        child_fields(&mut o, rdb.child.as_ref(), srv.storage.as_ref());
+        o.bool("scheduled", rdb.bgsave_scheduled);
+        o.num("saves", rdb.saves);
+        o.num("lastsave", rdb.lastsave.max(0) as u64);
+        o.num("changes", srv.dirty);
+        o.bool("last_bgsave_ok", rdb.lastbgsave_ok);
+        let points: Vec<String> =
+            crate::rdb::save::save_params(&srv.config.save).iter().map(|(s, c)| format!("[{},{}]", s.max(&0), c)).collect();
+        o.raw("save_points", &format!("[{}]", points.join(",")));
+        o.str("dbfilename", &srv.config.dbfilename);
+        let exists = srv.storage.exists(&srv.config.dbfilename);
+        o.bool("exists", exists);
+        o.bool("ignored_at_start", exists && srv.config.appendonly);
+        o.end()
+    }
+
     /// `{next, events: [{seq, t, kind, text, bytes}]}` for events after `since`.
     pub fn events_json(&self, since: u64) -> String {
         let (events, next) = self.events_since(since);
@@ -136,6 +195,17 @@ impl Lab {
     }
 }
 
+/// A child's progress: `pid`, `tmp` (its temp file), `tmp_len`, `keys_processed`, `keys_total`,
+/// `cow_bytes` (zeros and `""` when none runs).
+fn child_fields(o: &mut Json, child: Option<&crate::aof::child::SnapshotChild>, storage: &dyn crate::storage::Storage) {
+    o.num("pid", child.map_or(0, |c| u64::from(c.pid)));
+    o.str("tmp", child.map_or("", |c| c.tmp.as_str()));
+    o.num("tmp_len", child.map_or(0, |c| storage.len(&c.tmp).unwrap_or(c.written)));
+    o.num("keys_processed", child.map_or(0, |c| c.writer.keys_processed));
+    o.num("keys_total", child.map_or(0, |c| c.keys_total));
+    o.num("cow_bytes", child.map_or(0, |c| c.cow_bytes()));
+}
+
 fn crash_json(c: &CrashReport) -> String {
     let mut o = Json::object();
     o.str("kind", &c.kind);
@@ -147,6 +217,13 @@ fn crash_json(c: &CrashReport) -> String {
     o.strs("why", &c.why);
     o.strs("log", &c.log);
     o.bool("started", c.started);
+    match c.rdb_keys {
+        Some(k) => o.num("rdb_keys", k),
+        None => o.raw("rdb_keys", "null"),
+    }
+    o.num("rdb_changes", c.rdb_changes);
+    o.num("rdb_age_s", c.rdb_age_s);
+    o.str("rdb_text", &c.rdb_text);
     o.end()
 }
 

@@ -3,14 +3,14 @@
 // to and from a real redis-server 7.0.15 (spawned here on a free loopback port).
 // Debian's Chromium driven by playwright-core; `make test` builds pkg/ first.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startRedis } from './redis.mjs';
 import { startServer } from './server.mjs';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -339,37 +339,6 @@ test('two pages on one namespace: one writer, the other is told it is a read-onl
 });
 
 // ---- files moved to and from a real redis-server 7.0.15 ----
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(dir) {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--enable-debug-command', 'yes', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')],
-    { stdio: 'ignore' },
-  );
-  const cli = (...args) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
-  for (let i = 0; i < 200; i++) {
-    try {
-      if (cli('PING') === 'PONG') return { cli, stop: () => child.kill() };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  child.kill();
-  throw new Error(`redis-server did not start in ${dir}`);
-}
 
 const WORKLOAD = ['SET s v', 'INCRBYFLOAT f 1.5', 'RPUSH l a b c', 'HSET h f1 v1 f2 v2', 'SADD set x y z', 'ZADD z 1 a 2.5 b', 'SET ttl v EX 100000', 'SELECT 3', 'SET db3 x', 'SELECT 0'];
 

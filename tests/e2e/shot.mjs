@@ -1,4 +1,6 @@
-// Manual screenshot helper (not a test): node shot.mjs [query] [out-prefix]
+// Manual screenshot helper (not a test): node shot.mjs [query] [out-prefix] [lines|separated]
+// env: SPEED=<keys per tick> picks the child speed first; WAIT=<ms> before the shot (600);
+// CRASH=<kind> crashes after the lines; SECTIONS=id,id also shoots those panels.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -21,11 +23,12 @@ for (const [name, opts] of [
   page.on('pageerror', (e) => console.log(`[${name}] pageerror: ${e.message}`));
   await page.goto(`${server.url}/www/${query}`);
   await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+  if (process.env.SPEED) await page.locator('#persist select').selectOption(process.env.SPEED);
   for (const l of lines) {
     await page.locator('#cmd').fill(l);
     await page.keyboard.press('Enter');
   }
-  await page.waitForTimeout(600);
+  await page.waitForTimeout(Number(process.env.WAIT ?? 600));
   if (process.env.CRASH) {
     await page.locator(`input[value="${process.env.CRASH}"]`).check();
     await page.locator('button[data-action="crash"]').click();

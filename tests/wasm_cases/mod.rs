@@ -325,3 +325,45 @@ async fn the_ladder_takes_the_first_backend_that_opens_and_says_why() {
     drop(again);
     aof_lab::storage::browser::delete_namespace(&backend, &namespace).await.expect("cleanup");
 }
+
+#[wasm_bindgen_test]
+fn stepped_rewrite_speed_bgsave_and_the_6_2_mode() {
+    // 7.0: the speed set from the page, a rewrite watched tick by tick, then BGSAVE.
+    let mut e = engine(r#"{"appendonly":true,"appendfsync":"always"}"#);
+    console(&mut e, &["MSET a 1 b 2 c 3 d 4"]);
+    e.set_rewrite_speed(1.0, NOW);
+    assert_eq!(field(&field(&json(&e.snapshot()), "rewrite"), "keys_per_tick").as_f64(), Some(1.0));
+    assert_eq!(console(&mut e, &["BGREWRITEAOF"]), ["Background append only file rewriting started"]);
+    let mut seen = vec![];
+    for i in 1..10 {
+        e.tick(NOW + 100.0 * f64::from(i));
+        let rw = field(&json(&e.snapshot()), "rewrite");
+        if !field(&rw, "in_progress").as_bool().unwrap() {
+            break;
+        }
+        assert_eq!(field(&rw, "keys_total").as_f64(), Some(4.0));
+        seen.push(field(&rw, "keys_processed").as_f64().unwrap());
+    }
+    assert!(seen.starts_with(&[1.0, 2.0, 3.0]) && seen.len() <= 4, "one key per tick: {seen:?}");
+    assert!(!field(&field(&json(&e.snapshot()), "rewrite"), "in_progress").as_bool().unwrap(), "done: {seen:?}");
+    assert_eq!(console(&mut e, &["BGSAVE"]), ["Background saving started"]);
+    // The same speed for the BGSAVE child: 4 keys, then the rename.
+    for i in 1..10 {
+        e.tick(NOW + 2000.0 + 100.0 * f64::from(i));
+    }
+    let snap = json(&e.snapshot());
+    assert_eq!(field(&field(&snap, "rdb"), "in_progress").as_bool(), Some(false));
+    let kinds: Vec<String> = js_sys::Array::from(&field(&snap, "files")).iter().map(|f| field(&f, "kind").as_string().unwrap()).collect();
+    assert!(kinds.contains(&"rdb".to_string()), "{kinds:?}");
+    assert_eq!(field(&field(&snap, "rdb"), "ignored_at_start").as_bool(), Some(true));
+    assert_eq!(field(&snap, "mode").as_string().unwrap(), "7.0");
+
+    // 6.2, chosen at start by the config object: one appendonly.aof.
+    let mut e = engine(r#"{"appendonly":true,"lab-aof-mode":"6.2"}"#);
+    console(&mut e, &["SET k v"]);
+    let snap = json(&e.snapshot());
+    assert_eq!(field(&snap, "mode").as_string().unwrap(), "6.2");
+    let files: Vec<String> = js_sys::Array::from(&field(&snap, "files")).iter().map(|f| field(&f, "name").as_string().unwrap()).collect();
+    assert_eq!(files, ["appendonly.aof"]);
+    assert!(field(&snap, "info").as_string().unwrap().contains("aof_rewrite_buffer_length:0"));
+}

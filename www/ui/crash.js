@@ -122,6 +122,12 @@ export class CrashView {
     const why = el('ul', 'crash-why');
     for (const w of r.why) why.append(el('li', null, w));
     box.append(why);
+    if (r.rdb_text) {
+      // The "AOF vs RDB" comparison: what the dump.rdb that survived would have given.
+      const vs = el('p', 'crash-rdb');
+      vs.append(el('strong', null, 'AOF vs RDB: '), r.rdb_text);
+      box.append(vs);
+    }
     const log = el('details', 'load-log');
     log.open = !r.started;
     log.append(el('summary', null, r.started ? 'The restarted server’s log' : 'redis-server refused to start'), el('pre', 'log-lines', r.log.join('\n')));

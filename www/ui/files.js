@@ -68,20 +68,36 @@ export class FilesView {
       li.append(head, bar, legend);
       list.append(li);
     }
-    this.els.manifest.textContent = s.manifest || '(no manifest)';
-    this.els.info.textContent = (s.info ?? '').trim();
-    if (this.els.loadLog) this.els.loadLog.textContent = (s.load_log ?? []).join('\n');
     const rw = s.rewrite ?? {};
+    if (s.mode === '6.2' && rw.in_progress) {
+      // Not a file: the parent's second copy of every write made during a 6.2 rewrite.
+      const li = el('li', 'file file-rwbuf');
+      const head = el('p', 'file-head');
+      const diff = rw.diff_len ?? 0;
+      head.append(el('span', 'badge kind-rwbuf', 'buffer'), el('code', 'file-name', 'aof_rewrite_buf (process memory, not a file)'), el('span', 'file-size', `${fmt(rw.rewrite_buffer_length)} now`));
+      const bar = el('div', 'layers');
+      bar.setAttribute('role', 'img');
+      bar.setAttribute('aria-label', `${fmt(rw.rewrite_buffer_length)} in the rewrite buffer now, ${fmt(diff)} already handed to the child`);
+      // What went through the buffer to the child (grey), then what waits in it (process memory).
+      bar.append(seg('written', diff, max, 'handed to the child'), seg('memory', rw.rewrite_buffer_length, max, 'in the rewrite buffer (process memory)'));
+      const legend = el('p', 'file-legend', `Every write made during the rewrite, held for the new file (it also went to aof_buf for the old one) until the parent hands it to the child at the next tick: ${fmt(diff)} sent to the child so far.`);
+      legend.dataset.diff = diff;
+      li.append(head, bar, legend);
+      list.append(li);
+    }
+    this.els.manifest.textContent = s.manifest || (s.mode === '6.2' ? '(Redis 6.2 has no manifest: the AOF is the one appendonly.aof)' : '(no manifest)');
+    this.els.info.textContent = (s.info ?? '').trim();
+    if (this.els.loadLog) this.els.loadLog.textContent = (s.load_log ?? []).join('\n') || '(nothing logged: there was nothing to load)';
     this.els.rewrite.textContent = rw.in_progress
-      ? `Rewrite in progress: the simulated child writes a snapshot of ${rw.snapshot_keys} keys; new writes go to the new incr file (copy-on-write so far: ${fmt(rw.cow_bytes)}).`
+      ? `Rewrite in progress (simulated child ${rw.pid}): ${rw.keys_processed} / ${rw.keys_total} keys written to ${rw.tmp}; ${s.mode === '6.2' ? `rewrite buffer ${fmt(rw.rewrite_buffer_length)}; at the end the file is renamed over appendonly.aof.` : `new writes go to ${(s.incr ?? '').split('/').pop()}; at the end the manifest is swapped.`}`
       : `${rw.rewrites} rewrite${rw.rewrites === 1 ? '' : 's'} done${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled' : ''}.`;
     this.els.durability.textContent = s.durability ?? '';
   }
 }
 
-function seg(kind, bytes, max) {
+function seg(kind, bytes, max, label) {
   const s = el('span', `seg seg-${kind}`);
-  s.style.width = `${Math.max(bytes > 0 ? 1.5 : 0, (100 * bytes) / max)}%`;
-  s.title = `${kind === 'memory' ? 'aof_buf (process memory)' : kind === 'cache' ? 'page cache' : kind}: ${fmt(bytes)}`;
+  s.style.width = `${Math.min(100, Math.max(bytes > 0 ? 1.5 : 0, (100 * bytes) / max))}%`;
+  s.title = `${label ?? (kind === 'memory' ? 'aof_buf (process memory)' : kind === 'cache' ? 'page cache' : kind)}: ${fmt(bytes)}`;
   return s;
 }

@@ -37,7 +37,9 @@ export async function readAll(files, progress) {
 export class TransferView {
   constructor(root, act) {
     this.act = act;
-    const exportButton = el('button', 'chip', 'Export appendonlydir (.tar)');
+    // What is exported depends on the AOF design in force (CSS shows one label).
+    const exportButton = el('button', 'chip');
+    exportButton.append(el('span', 'only-70', 'Export appendonlydir (.tar)'), el('span', 'only-62', 'Export appendonly.aof (.tar)'));
     exportButton.type = 'button';
     exportButton.dataset.action = 'export';
     exportButton.addEventListener('click', () => this.export());
