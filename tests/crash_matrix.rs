@@ -36,11 +36,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aof_lab::aof::AofManifest;
-use aof_lab::crashlab::{Crash, CrashPoint, Recorder, RecordingStorage};
+use aof_lab::crashlab::{Crash, CrashPoint, Fault, Recorder, RecordingStorage};
 use aof_lab::keyspace::digest::dataset_digest;
 use aof_lab::server::{AofState, Server};
 use aof_lab::storage::{MemoryStorage, Storage};
-use aof_lab::{AppendFsync, Config, Engine};
+use aof_lab::{AppendFsync, Config, Engine, Reply};
 
 const T0: i64 = 1_700_000_000_000;
 /// The simulated kernel's `dirty_expire`: short, so that writeback happens inside a workload.
@@ -50,6 +50,14 @@ const MAX_GAP_MS: i64 = 250;
 const EVERYSEC_LOSS_MS: i64 = 2_000;
 const TURNS: usize = 45;
 const DEFAULT_SEEDS: u64 = 3;
+/// Fault runs (disk full, fsync error at one storage operation, then the workload goes on) for
+/// the first FAULT_SEEDS seeds, one every FAULT_STRIDE operations; their crash points are
+/// checked from the faulty operation on, for FAULT_WINDOW operations, and at the end.
+const FAULT_SEEDS: u64 = 1;
+const FAULT_STRIDE: u64 = 13;
+const FAULT_WINDOW: u64 = 8;
+/// Turns a full disk stays full.
+const DISK_FULL_TURNS: usize = 6;
 const FSYNC_LATENCIES_MS: [i64; 3] = [0, 200, 1_200];
 const DIR: &str = "appendonlydir";
 const MANIFEST: &str = "appendonlydir/appendonly.aof.manifest";
@@ -264,6 +272,7 @@ fn workload(seed: u64, turns: usize) -> Vec<Turn> {
 struct Run {
     variant: Variant,
     seed: u64,
+    fault: Option<(u64, Fault)>,
     checkpoints: Vec<Checkpoint>,
     points: Vec<CrashPoint<Tag>>,
     manifests: Vec<Vec<u8>>,
@@ -279,6 +288,12 @@ struct RunStats {
     rewrites: u64,
     aof_toggles: u64,
     storage_ops: u64,
+    fault_runs: u64,
+    /// Storage operations of the start (faults come after it).
+    start_ops: u64,
+    /// `-MISCONF` replies and `exit(1)`s (always) in fault runs.
+    misconf: u64,
+    exits: u64,
 }
 
 impl std::ops::AddAssign for RunStats {
@@ -289,6 +304,9 @@ impl std::ops::AddAssign for RunStats {
         self.rewrites += o.rewrites;
         self.aof_toggles += o.aof_toggles;
         self.storage_ops += o.storage_ops;
+        self.fault_runs += o.fault_runs;
+        self.misconf += o.misconf;
+        self.exits += o.exits;
     }
 }
 
@@ -328,11 +346,14 @@ impl Driver {
     }
 }
 
-fn drive(variant: Variant, seed: u64) -> Run {
+fn drive(variant: Variant, seed: u64, fault: Option<(u64, Fault)>) -> Run {
     let rec = Recorder::shared(Tag::default());
     let mut machine = MemoryStorage::new();
     machine.writeback_ms = Some(WRITEBACK_MS);
-    let storage = RecordingStorage::new(machine, rec.clone());
+    let mut storage = RecordingStorage::new(machine, rec.clone());
+    if let Some((op, f)) = fault {
+        storage = storage.with_fault(op, f);
+    }
     let e = Engine::open(variant.config(true), Box::new(storage), T0).map_err(|e| e.lines).expect("a fresh start");
     let mut d = Driver { e, rec, cps: Vec::new(), tag: Tag { now: T0, ..Tag::default() }, policy: variant.policy };
     // A fast disk, a slow one and a very slow one: everysec's background fsync takes that long,
@@ -342,10 +363,21 @@ fn drive(variant: Variant, seed: u64) -> Run {
     // all at once, each its own unit in the AOF: a torn write may keep some of them).
     d.e.srv.config.active_expire_enabled = false;
     d.checkpoint("start".into());
-    let mut stats = RunStats::default();
+    let start_ops = d.rec.borrow().ops;
+    let mut stats = RunStats { fault_runs: u64::from(fault.is_some()), start_ops, ..RunStats::default() };
     let c = d.e.connect();
     let mut now = T0;
-    for turn in workload(variant.workload_seed(seed), TURNS) {
+    let mut full_turns = 0;
+    'turns: for turn in workload(variant.workload_seed(seed), TURNS) {
+        // Space comes back a while after the disk filled up.
+        if let Some(m) = d.e.srv.storage.as_memory()
+            && m.capacity.is_some()
+        {
+            full_turns += 1;
+            if full_turns > DISK_FULL_TURNS {
+                m.capacity = None;
+            }
+        }
         now += turn.gap;
         // serverCron: active expiry, then the AOF and rewrite work.
         d.begin(now);
@@ -365,12 +397,16 @@ fn drive(variant: Variant, seed: u64) -> Run {
         d.set_tag(d.cps.len() - 1);
         d.e.cron(now);
         d.end(false);
+        if d.e.exited().is_some() {
+            break 'turns;
+        }
         for cmd in &turn.cmds {
             d.begin(now);
             let reply = d.e.execute_line(c, cmd, now);
             stats.commands += 1;
             stats.errors += u64::from(reply.as_ref().is_some_and(|r| r.is_error()));
             stats.aof_toggles += u64::from(cmd.starts_with("CONFIG SET appendonly"));
+            stats.misconf += u64::from(matches!(&reply, Some(Reply::Error(e)) if e.starts_with("MISCONF")));
             d.checkpoint(cmd.clone());
             d.end(false);
         }
@@ -378,7 +414,12 @@ fn drive(variant: Variant, seed: u64) -> Run {
         d.set_tag(d.cps.len() - 1);
         d.e.before_sleep(now);
         d.end(true);
+        if d.e.exited().is_some() {
+            // Redis's exit(1): the turn's replies are never sent, the process is gone.
+            break 'turns;
+        }
     }
+    stats.exits = u64::from(d.e.exited().is_some());
     stats.rewrites = d.e.srv.aof.rewrites;
     let mut storage = d.e.take_storage();
     let mut rec = d.rec.borrow_mut();
@@ -389,6 +430,7 @@ fn drive(variant: Variant, seed: u64) -> Run {
     Run {
         variant,
         seed,
+        fault,
         checkpoints: std::mem::take(&mut d.cps),
         points: std::mem::take(&mut rec.points),
         manifests: std::mem::take(&mut rec.manifests),
@@ -477,6 +519,9 @@ fn check_point(run: &Run, p: &CrashPoint<Tag>, crash: &Crash) -> Result<Note, St
     let cps = &run.checkpoints;
     let tag = &p.tag;
     let mut m = crash.apply(&p.machine);
+    // The restart finds a freed disk.
+    m.capacity = None;
+    m.failing_syncs = 0;
     let restart_at = tag.now + 1_000;
 
     // The manifest is one that was installed, whole.
@@ -503,7 +548,8 @@ fn check_point(run: &Run, p: &CrashPoint<Tag>, crash: &Crash) -> Result<Note, St
             keyspace_summary(&e.srv)
         ));
     };
-    if !matches!(crash, Crash::ProcessKill) && v.policy != AppendFsync::Always {
+    // (A fault suspends the bounds: a full disk keeps writes in aof_buf as long as it is full.)
+    if !matches!(crash, Crash::ProcessKill) && v.policy != AppendFsync::Always && run.fault.is_none() {
         let bound = if v.policy == AppendFsync::EverySec { EVERYSEC_LOSS_MS } else { WRITEBACK_MS + MAX_GAP_MS };
         if let Some(first_lost) = (j + 1..=hi).find(|&i| cps[i].protected) {
             let span = tag.now - cps[first_lost].t;
@@ -603,7 +649,14 @@ struct Outcome {
 
 fn check_run(run: &Run, verbose: bool) -> Outcome {
     let mut out = Outcome { points: 0, dangling_multi: 0, violations: Vec::new() };
+    let last = run.points.len().saturating_sub(1);
     for (i, p) in run.points.iter().enumerate() {
+        if let Some((k, _)) = run.fault
+            && i != last
+            && (p.ops + 1 < k || p.ops > k + FAULT_WINDOW)
+        {
+            continue;
+        }
         for crash in Crash::kinds(&p.machine) {
             out.points += 1;
             let result = check_point(run, p, &crash);
@@ -612,9 +665,8 @@ fn check_run(run: &Run, verbose: bool) -> Outcome {
             }
             if let Err(why) = result {
                 let repro = format!(
-                    "AOF_LAB_CRASH_ONLY='{}#{}' (crash point {i}: after storage op {} `{}`, step {}, t+{} ms; crash {})",
-                    run.variant.label(),
-                    run.seed,
+                    "AOF_LAB_CRASH_ONLY='{}' (crash point {i}: after storage op {} `{}`, step {}, t+{} ms; crash {})",
+                    job_label(run.variant, run.seed, run.fault),
                     p.ops,
                     p.after,
                     p.tag.step,
@@ -632,6 +684,14 @@ fn check_run(run: &Run, verbose: bool) -> Outcome {
     out
 }
 
+/// `everysec/rdb/ts#3`, `always/resp/nots#0@57:disk-full`.
+fn job_label(v: Variant, seed: u64, fault: Option<(u64, Fault)>) -> String {
+    match fault {
+        Some((op, f)) => format!("{}#{seed}@{op}:{}", v.label(), f.label()),
+        None => format!("{}#{seed}", v.label()),
+    }
+}
+
 fn report(points: u64, violations: usize) {
     // Straight to stdout, past the test harness's capture: the soak script greps this line.
     let line = format!("SOAK crash-matrix: {points} crash points, {violations} violations\n");
@@ -644,15 +704,27 @@ fn report(points: u64, violations: usize) {
 fn crash_matrix() {
     let only = std::env::var("AOF_LAB_CRASH_ONLY").ok();
     let seeds: u64 = std::env::var("AOF_LAB_SOAK_CRASH_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEEDS);
-    let mut jobs: Vec<(Variant, u64)> = Vec::new();
+    let mut jobs: Vec<(Variant, u64, Option<(u64, Fault)>)> = Vec::new();
     for seed in 0..seeds {
         for v in Variant::all() {
-            jobs.push((v, seed));
+            jobs.push((v, seed, None));
+            if let Some(only) = &only {
+                for op in 1..1_000 {
+                    for f in [Fault::DiskFull, Fault::FsyncError] {
+                        if job_label(v, seed, Some((op, f))) == *only {
+                            jobs.push((v, seed, Some((op, f))));
+                        }
+                    }
+                }
+            }
         }
     }
     if let Some(only) = &only {
-        jobs.retain(|(v, s)| format!("{}#{s}", v.label()) == *only);
-        assert!(!jobs.is_empty(), "AOF_LAB_CRASH_ONLY={only}: no such workload (form: everysec/rdb/ts#3)");
+        jobs.retain(|&(v, s, f)| job_label(v, s, f) == *only);
+        assert!(
+            !jobs.is_empty(),
+            "AOF_LAB_CRASH_ONLY={only}: no such workload (form: everysec/rdb/ts#3 or everysec/rdb/ts#3@57:disk-full)"
+        );
     }
     let started = std::time::Instant::now();
     let next = AtomicUsize::new(0);
@@ -661,14 +733,25 @@ fn crash_matrix() {
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
-                while let Some(&(v, seed)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let run = drive(v, seed);
-                    let out = check_run(&run, only.is_some());
-                    let mut t = total.lock().unwrap_or_else(|p| p.into_inner());
-                    t.0 += out.points;
-                    t.1.extend(out.violations);
-                    t.2 += run.stats;
-                    t.3 += out.dangling_multi;
+                while let Some(&(v, seed, fault)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let run = drive(v, seed, fault);
+                    let mut runs = vec![run];
+                    if only.is_none() && seed < FAULT_SEEDS {
+                        let (first, ops) = (runs[0].stats.start_ops + 1, runs[0].stats.storage_ops);
+                        for op in (first..=ops).step_by(FAULT_STRIDE as usize) {
+                            for f in [Fault::DiskFull, Fault::FsyncError] {
+                                runs.push(drive(v, seed, Some((op, f))));
+                            }
+                        }
+                    }
+                    for run in runs {
+                        let out = check_run(&run, only.is_some());
+                        let mut t = total.lock().unwrap_or_else(|p| p.into_inner());
+                        t.0 += out.points;
+                        t.1.extend(out.violations);
+                        t.2 += run.stats;
+                        t.3 += out.dangling_multi;
+                    }
                 }
             });
         }
@@ -685,6 +768,7 @@ fn crash_matrix() {
         "crash matrix: {} commands ({} error replies), {} keys expired, {} rewrites, {} CONFIG SET appendonly, {} storage ops",
         stats.commands, stats.errors, stats.expired, stats.rewrites, stats.aof_toggles, stats.storage_ops
     );
+    eprintln!("crash matrix: {} fault runs ({} -MISCONF replies, {} exits under always)", stats.fault_runs, stats.misconf, stats.exits);
     eprintln!("crash matrix: {dangling} points left a dangling MULTI (Redis 7.0.15's truncation; the next restart reverts what followed)");
     for v in violations.iter().take(10) {
         eprintln!("VIOLATION {v}");
@@ -744,4 +828,30 @@ fn an_incr_file_is_durable_before_it_stops_being_the_last() {
     }
     assert!(points.iter().any(|p| Crash::kinds(&p.machine).len() > 2), "some point must have an unsynced tail to tear");
     assert!(tried > 20);
+}
+
+/// The same, when that fsync fails (EIO): the old file stays the last one and the rewrite does
+/// not start (found by the matrix's fault runs).
+#[test]
+fn a_failed_fsync_keeps_the_incr_file_last() {
+    let v = Variant { policy: AppendFsync::EverySec, preamble: true, timestamps: false };
+    let mut e = Engine::open(v.config(true), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).expect("a fresh start");
+    let c = e.connect();
+    for (i, cmd) in ["SET a 1", "SET b 2"].iter().enumerate() {
+        let now = T0 + 10 * (i as i64 + 1);
+        e.execute_line(c, cmd, now);
+        e.before_sleep(now);
+    }
+    let manifest = e.srv.aof.manifest.clone();
+    e.srv.storage.as_memory().expect("the memory backend").failing_syncs = 1;
+    let reply = e.execute_line(c, "BGREWRITEAOF", T0 + 30);
+    assert_eq!(
+        reply,
+        Some(Reply::err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))
+    );
+    assert_eq!(e.srv.aof.manifest, manifest);
+    let mut m = take_machine(&mut e);
+    assert_eq!(m.list(Some(DIR)).unwrap_or_default().len(), 3, "base, incr, manifest: no stray incr file");
+    m.torn_write("appendonlydir/appendonly.aof.1.incr.aof", 5);
+    start(v.config(true), m, T0 + 1_000).expect("the torn file is the last one: it loads truncated");
 }
