@@ -76,6 +76,25 @@ impl Crash {
     }
 }
 
+/// A fault the machine starts showing at a given storage operation. Not a crash: the process
+/// lives on and must cope (`-MISCONF`, retries, or Redis's `exit(1)` under `always`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The disk fills up (7 bytes left) until the host frees it: a short write, then ENOSPC.
+    DiskFull,
+    /// The next fsync fails with EIO.
+    FsyncError,
+}
+
+impl Fault {
+    pub fn label(self) -> &'static str {
+        match self {
+            Fault::DiskFull => "disk-full",
+            Fault::FsyncError => "fsync-error",
+        }
+    }
+}
+
 /// One state of the machine: a crash anywhere between the operation that made it and the next
 /// one that changes it leaves this behind.
 #[derive(Clone, Debug)]
@@ -147,17 +166,38 @@ impl<T: Clone> Recorder<T> {
 pub struct RecordingStorage<T> {
     inner: MemoryStorage,
     rec: Rc<RefCell<Recorder<T>>>,
+    /// A fault to start at the given operation (1-based, as [`Recorder::ops`] counts).
+    fault: Option<(u64, Fault)>,
 }
 
 impl<T: Clone> RecordingStorage<T> {
     pub fn new(inner: MemoryStorage, rec: Rc<RefCell<Recorder<T>>>) -> RecordingStorage<T> {
-        RecordingStorage { inner, rec }
+        RecordingStorage { inner, rec, fault: None }
+    }
+
+    /// Makes operation `op` (and what follows) meet `fault`.
+    pub fn with_fault(mut self, op: u64, fault: Fault) -> RecordingStorage<T> {
+        self.fault = Some((op, fault));
+        self
     }
 
     /// Runs one operation between the two records: a point for the state before it, and a
     /// note whether it changed the machine.
     fn op<R>(&mut self, changes: bool, what: impl FnOnce() -> String, run: impl FnOnce(&mut MemoryStorage) -> Result<R>) -> Result<R> {
-        self.rec.borrow_mut().before(&self.inner);
+        let n = {
+            let mut rec = self.rec.borrow_mut();
+            rec.before(&self.inner);
+            rec.ops
+        };
+        if let Some((at, fault)) = self.fault
+            && at == n
+        {
+            self.fault = None;
+            match fault {
+                Fault::DiskFull => self.inner.capacity = Some(self.inner.bytes_used() + 7),
+                Fault::FsyncError => self.inner.failing_syncs += 1,
+            }
+        }
         let r = run(&mut self.inner);
         self.rec.borrow_mut().after(changes && r.is_ok(), what);
         r
@@ -280,6 +320,19 @@ mod tests {
         assert_eq!(kinds[3].apply(&m).read_all("f").unwrap(), b"01234");
         assert_eq!(kinds[1].apply(&m).read_all("f").unwrap(), b"");
         assert_eq!(kinds[0].apply(&m).read_all("f").unwrap(), b"0123456789");
+    }
+
+    #[test]
+    fn a_fault_starts_at_its_operation() {
+        let mut s = RecordingStorage::new(MemoryStorage::new(), Recorder::shared(())).with_fault(3, Fault::DiskFull);
+        s.open("f", OpenMode::Create).unwrap();
+        assert_eq!(s.append("f", b"0123456789").unwrap(), 10, "op 2 is before the fault");
+        assert_eq!(s.append("f", b"0123456789").unwrap(), 7, "op 3: 7 bytes left");
+        assert!(s.append("f", b"x").is_err());
+        let mut s = RecordingStorage::new(MemoryStorage::new(), Recorder::shared(())).with_fault(2, Fault::FsyncError);
+        s.open("f", OpenMode::Create).unwrap();
+        assert!(s.sync("f").is_err());
+        assert!(s.sync("f").is_ok());
     }
 
     #[test]

@@ -218,6 +218,11 @@ impl MemoryStorage {
             || self.names_dirty_since.is_some_and(|t| now_ms - t >= delay)
     }
 
+    /// Bytes the disk holds (what `capacity` is compared with).
+    pub fn bytes_used(&self) -> u64 {
+        self.used_bytes()
+    }
+
     /// The file's cache and disk hold the same bytes (a `sync` would change nothing).
     pub fn is_synced(&self, name: &str) -> bool {
         self.inode(name).is_ok_and(|i| i.dirty_from.is_none())
