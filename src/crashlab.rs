@@ -117,14 +117,28 @@ pub struct Recorder<T> {
     pub manifests: Vec<Vec<u8>>,
     /// Storage operations seen (reads excluded).
     pub ops: u64,
+    /// Keep points only for states made by operations in this range (and the final one, at
+    /// [`Recorder::finish`]): a run that is only checked around one operation copies less.
+    pub window: Option<(u64, u64)>,
     /// The machine changed since the last point.
     dirty: bool,
+    /// The current state has a point (the last one).
+    recorded: bool,
     last_op: String,
 }
 
 impl<T: Clone> Recorder<T> {
     pub fn new(tag: T) -> Recorder<T> {
-        Recorder { tag, points: Vec::new(), manifests: Vec::new(), ops: 0, dirty: true, last_op: "start".into() }
+        Recorder {
+            tag,
+            points: Vec::new(),
+            manifests: Vec::new(),
+            ops: 0,
+            window: None,
+            dirty: true,
+            recorded: false,
+            last_op: "start".into(),
+        }
     }
 
     pub fn shared(tag: T) -> Rc<RefCell<Recorder<T>>> {
@@ -133,10 +147,29 @@ impl<T: Clone> Recorder<T> {
 
     /// Makes sure the machine's current state has a point carrying the current tag.
     pub fn touch(&mut self, machine: &MemoryStorage) {
-        if self.dirty {
-            self.points.push(CrashPoint { ops: self.ops, after: self.last_op.clone(), machine: machine.clone(), tag: self.tag.clone() });
+        self.touch_if(machine, self.window.is_none_or(|(from, to)| (from..=to).contains(&self.ops)));
+    }
+
+    /// The final state always gets its point.
+    pub fn finish(&mut self, machine: &MemoryStorage) {
+        self.touch_if(machine, true);
+    }
+
+    fn touch_if(&mut self, machine: &MemoryStorage, keep: bool) {
+        if self.dirty || (keep && !self.recorded) {
+            self.recorded = keep;
+            if keep {
+                self.points.push(CrashPoint {
+                    ops: self.ops,
+                    after: self.last_op.clone(),
+                    machine: machine.clone(),
+                    tag: self.tag.clone(),
+                });
+            }
             self.dirty = false;
-        } else if let Some(p) = self.points.last_mut() {
+        } else if self.recorded
+            && let Some(p) = self.points.last_mut()
+        {
             p.tag = self.tag.clone();
         }
     }
@@ -306,6 +339,25 @@ mod tests {
         );
         let torn = Crash::kinds(&r.points[2].machine);
         assert_eq!(torn, vec![Crash::ProcessKill, Crash::PowerLoss], "the name of f is not on disk: nothing to tear");
+    }
+
+    #[test]
+    fn a_window_keeps_its_points_and_the_final_one() {
+        let rec = Recorder::shared(0u32);
+        rec.borrow_mut().window = Some((2, 3));
+        let mut s = RecordingStorage::new(MemoryStorage::new(), rec.clone());
+        for (i, chunk) in [&b"a"[..], b"b", b"c", b"d", b"e"].iter().enumerate() {
+            rec.borrow_mut().tag = i as u32;
+            s.open("f", OpenMode::Create).unwrap();
+            s.append("f", chunk).unwrap();
+        }
+        rec.borrow_mut().tag = 9;
+        let mut r = rec.borrow_mut();
+        r.finish(s.as_memory().unwrap());
+        let points: Vec<(u64, u32, String)> = r.points.iter().map(|p| (p.ops, p.tag, p.after.clone())).collect();
+        // Op 3 (an open of an existing file) changed nothing: the state made by op 2 lasted
+        // until op 4 and is the only one in the window.
+        assert_eq!(points, vec![(2, 1, "write f @0 +1".into()), (10, 9, "write f @4 +1".into())]);
     }
 
     #[test]
