@@ -69,6 +69,9 @@ pub struct Config {
     pub auto_aof_rewrite_min_size: u64,
     pub aof_rewrite_incremental_fsync: bool,
     pub aof_disable_auto_gc: bool,
+    /// `lab-aof-mode 6.2` (lab-only): one `appendonly.aof` with Redis 6.2's rewrite buffer
+    /// instead of the 7.0 multi-part directory. Set at start only.
+    pub aof_legacy: bool,
     pub lazyfree_lazy_expire: bool,
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
@@ -115,6 +118,7 @@ impl Default for Config {
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             aof_rewrite_incremental_fsync: true,
             aof_disable_auto_gc: false,
+            aof_legacy: false,
             lazyfree_lazy_expire: false,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
@@ -343,6 +347,7 @@ impl Config {
             "auto-aof-rewrite-min-size" => Int(self.auto_aof_rewrite_min_size as i64),
             "aof-rewrite-incremental-fsync" => Bool(self.aof_rewrite_incremental_fsync),
             "aof-disable-auto-gc" => Bool(self.aof_disable_auto_gc),
+            "lab-aof-mode" => Int(i64::from(self.aof_legacy)),
             "lazyfree-lazy-expire" => Bool(self.lazyfree_lazy_expire),
             "lazyfree-lazy-user-del" => Bool(self.lazyfree_lazy_user_del),
             "lazyfree-lazy-user-flush" => Bool(self.lazyfree_lazy_user_flush),
@@ -393,6 +398,7 @@ impl Config {
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = n as u64,
             "aof-rewrite-incremental-fsync" => self.aof_rewrite_incremental_fsync = v.flag(),
             "aof-disable-auto-gc" => self.aof_disable_auto_gc = v.flag(),
+            "lab-aof-mode" => self.aof_legacy = n == 1,
             "lazyfree-lazy-expire" => self.lazyfree_lazy_expire = v.flag(),
             "lazyfree-lazy-user-del" => self.lazyfree_lazy_user_del = v.flag(),
             "lazyfree-lazy-user-flush" => self.lazyfree_lazy_user_flush = v.flag(),

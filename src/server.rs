@@ -274,6 +274,9 @@ impl Server {
 
     /// `feedAppendOnlyFile`: the bytes go to `aof_buf` only while the AOF accepts them.
     pub fn feed_append_only_file(&mut self, db: usize, command: &[u8]) {
+        if self.config.aof_legacy {
+            return self.legacy_feed_append_only_file(db, command);
+        }
         // WAIT_REWRITE (the AOF being turned on) records only while its rewrite child runs: the
         // snapshot will hold what came before.
         if self.aof_state == AofState::Off || (self.aof_state == AofState::WaitRewrite && self.aof.child.is_none()) {

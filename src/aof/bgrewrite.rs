@@ -50,6 +50,9 @@ pub enum Start {
 impl Server {
     /// `rewriteAppendOnlyFileBackground`.
     pub fn rewrite_append_only_file_background(&mut self) -> Start {
+        if self.config.aof_legacy {
+            return self.legacy_rewrite_background();
+        }
         if self.aof.child.is_some() {
             return Start::AlreadyInProgress;
         }
@@ -118,6 +121,9 @@ impl Server {
             self.rewrite_append_only_file_background();
         }
         self.auto_rewrite_check();
+        if self.config.aof_legacy {
+            return self.legacy_rewrite_cron();
+        }
         let Some(child) = self.aof.child.take() else { return };
         let pid = child.pid;
         let cow = child.cow_bytes();
@@ -208,6 +214,9 @@ impl Server {
     /// `startAppendOnly` (CONFIG SET appendonly yes): WAIT_REWRITE until a rewrite has written
     /// the first base. False when the rewrite cannot start (the AOF stays off).
     pub fn start_append_only(&mut self, in_exec: bool) -> bool {
+        if self.config.aof_legacy {
+            return self.legacy_start_append_only(in_exec);
+        }
         self.aof_state = AofState::WaitRewrite;
         self.aof.last_write_error = None;
         self.aof.bio_fsync_error = None;
@@ -235,6 +244,9 @@ impl Server {
 
     /// `stopAppendOnly` (CONFIG SET appendonly no): flush, fsync, close; the files stay.
     pub fn stop_append_only(&mut self) {
+        if self.config.aof_legacy {
+            return self.legacy_stop_append_only();
+        }
         self.flush_append_only_file(true);
         if let Some(path) = self.aof.incr_path.take() {
             self.storage.sync(&path).ok();

@@ -21,6 +21,7 @@ pub mod check;
 pub mod feed;
 pub mod flush;
 pub mod inspect;
+pub mod legacy;
 pub mod load;
 pub mod manifest;
 pub mod rewrite;
@@ -86,6 +87,8 @@ pub struct Aof {
     /// `aofRewriteLimited`'s state: the current delay and when the next try is allowed.
     pub(crate) limit_delay_minutes: i64,
     pub(crate) limit_next_time: i64,
+    /// The 6.2 design's own state (`lab-aof-mode 6.2`): the rewrite buffer and the child's side.
+    pub legacy: legacy::Legacy,
 }
 
 impl Aof {
@@ -239,6 +242,9 @@ impl Server {
     /// The start-up sequence with the AOF on: manifest, upgrade, load, open, history GC.
     /// `Err` holds the fatal lines Redis would log before `exit(1)`.
     pub fn aof_start(&mut self) -> Result<load::AofStatus, Vec<String>> {
+        if self.config.aof_legacy {
+            return self.legacy_aof_start();
+        }
         let mut am = self.aof_load_manifest_from_disk()?;
         let mut status = load::AofStatus::NotExist;
         if self.aof_state == AofState::On {
@@ -277,6 +283,9 @@ impl Server {
 
     /// `DEBUG LOADAOF`. `Err` means the engine exited (as Redis does with `exit(1)`).
     pub fn debug_loadaof(&mut self) -> Result<(), String> {
+        if self.config.aof_legacy {
+            return self.legacy_debug_loadaof();
+        }
         if self.aof_state == AofState::On {
             self.flush_append_only_file(true);
         }

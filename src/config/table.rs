@@ -137,6 +137,8 @@ const SANITIZE_DUMP_PAYLOAD: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("clients
 const PROTECTED_ACTION: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("local", 2)];
 const CLUSTER_ENDPOINT_TYPE: &[(&str, i32)] = &[("ip", 0), ("hostname", 1), ("unknown-endpoint", 2)];
 const PROPAGATION_ERROR_BEHAVIOR: &[(&str, i32)] = &[("ignore", 0), ("panic", 1), ("panic-on-replicas", 2)];
+/// `lab-aof-mode`: 7.0 multi-part (the default) or the 6.2 single file.
+pub const LAB_AOF_MODE: &[(&str, i32)] = &[("7.0", 0), ("6.2", 1)];
 /// `SHUTDOWN_SAVE` and friends.
 const SHUTDOWN_ON_SIG: &[(&str, i32)] = &[("default", 0), ("save", 1), ("nosave", 2), ("now", 4), ("force", 8)];
 
@@ -390,6 +392,10 @@ pub static PARAMS: &[Param] = &[
     special("bind", None, MULTI_ARG, Special::Bind, "* -::*"),
     special("replicaof", Some("slaveof"), IMM | MULTI_ARG, Special::ReplicaOf, ""),
     special("latency-tracking-info-percentiles", None, MULTI_ARG, Special::LatencyTrackingInfoPercentiles, "50 99 99.9"),
+    // Lab-only parameters (not in Redis): hidden, so that `CONFIG GET *` lists exactly Redis's.
+    // `lab-aof-mode 6.2` runs the AOF with Redis 6.2's single-file design (src/aof/legacy.rs);
+    // immutable because it decides the directory layout the server starts from.
+    e("lab-aof-mode", IMM | HIDDEN, LAB_AOF_MODE, "7.0"),
 ];
 
 /// A registered name: a parameter under its own name or under its alias. Redis registers an
