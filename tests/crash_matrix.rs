@@ -396,7 +396,7 @@ fn drive(variant: Variant, seed: u64, fault: Option<(u64, Fault)>) -> Run {
     d.e.srv.aof.fsync_latency_ms = FSYNC_LATENCIES_MS[(seed % 3) as usize];
     // The 6.2 child writes its snapshot in one tick, or 96 bytes per tick (with the diff sent
     // over several ticks, then the stop-sending handshake).
-    d.e.srv.aof.legacy.child_step_bytes = if seed % 2 == 0 { 0 } else { 96 };
+    d.e.srv.aof.legacy.child_step_bytes = if seed.is_multiple_of(2) { 0 } else { 96 };
     // Expiry is driven below, one key per reference state (the engine's cron would delete them
     // all at once, each its own unit in the AOF: a torn write may keep some of them).
     d.e.srv.config.active_expire_enabled = false;
