@@ -742,6 +742,8 @@ struct Outcome {
     dangling_multi: u64,
     dir_not_synced: u64,
     cut_refused: u64,
+    /// Points by (policy, 7.0 or 6.2 mode, crash kind), for the summary table.
+    by_kind: std::collections::BTreeMap<(String, &'static str, &'static str), u64>,
     violations: Vec<String>,
 }
 
@@ -751,6 +753,9 @@ impl Outcome {
         self.dangling_multi += o.dangling_multi;
         self.dir_not_synced += o.dir_not_synced;
         self.cut_refused += o.cut_refused;
+        for (k, n) in o.by_kind {
+            *self.by_kind.entry(k).or_default() += n;
+        }
         self.violations.extend(o.violations);
     }
 }
@@ -760,6 +765,14 @@ fn check_run(run: &Run, verbose: bool) -> Outcome {
     for (i, p) in run.points.iter().enumerate() {
         for crash in Crash::kinds(&p.machine) {
             out.points += 1;
+            let kind = match crash {
+                Crash::ProcessKill => "kill",
+                Crash::PowerLoss => "power",
+                Crash::TornWrite { .. } => "torn",
+            };
+            let mode = if run.variant.legacy { "6.2" } else { "7.0" };
+            let fault = if run.fault.is_some() { " (fault)" } else { "" };
+            *out.by_kind.entry((format!("{}{fault}", run.variant.policy.name()), mode, kind)).or_default() += 1;
             let result = check_point(run, p, &crash);
             if let Ok((note, cut)) = &result {
                 out.dangling_multi += u64::from(*note == Note::DanglingMulti);
@@ -880,6 +893,12 @@ fn crash_matrix() {
         "crash matrix: {} points lost more than the policy promises in 6.2 mode's un-fsynced directory window (the same crash with the directory synced keeps it)",
         out.dir_not_synced
     );
+    eprintln!("crash matrix: | policy (fault runs) | mode | process kill | power loss | torn write |");
+    let rows: std::collections::BTreeSet<(String, &str)> = out.by_kind.keys().map(|(p, m, _)| (p.clone(), *m)).collect();
+    for (policy, mode) in rows {
+        let n = |k: &'static str| out.by_kind.get(&(policy.clone(), mode, k)).copied().unwrap_or(0);
+        eprintln!("crash matrix: | {policy} | {mode} | {} | {} | {} |", n("kill"), n("power"), n("torn"));
+    }
     for v in violations.iter().take(10) {
         eprintln!("VIOLATION {v}");
     }
