@@ -71,17 +71,28 @@ struct Variant {
     timestamps: bool,
     /// `lab-aof-mode 6.2`: one `appendonly.aof`, rewritten with Redis 6.2's rewrite buffer.
     legacy: bool,
+    /// Per-seed knobs (see [`Variant::for_seed`]): `aof-disable-auto-gc yes` (history files
+    /// stay in the manifest), and automatic rewrites from 512 bytes of growth.
+    no_auto_gc: bool,
+    auto_rewrite: bool,
 }
 
 impl Variant {
+    fn new(policy: AppendFsync, preamble: bool, timestamps: bool, legacy: bool) -> Variant {
+        Variant { policy, preamble, timestamps, legacy, no_auto_gc: false, auto_rewrite: false }
+    }
+    /// The knobs that vary with the seed: seed 1 keeps history files, seed 2 rewrites on growth.
+    fn for_seed(self, seed: u64) -> Variant {
+        Variant { no_auto_gc: seed % 4 == 1, auto_rewrite: seed % 4 == 2, ..self }
+    }
     fn all() -> Vec<Variant> {
         let mut out = Vec::new();
         for policy in [AppendFsync::Always, AppendFsync::EverySec, AppendFsync::No] {
             for preamble in [true, false] {
                 for timestamps in [false, true] {
-                    out.push(Variant { policy, preamble, timestamps, legacy: false });
+                    out.push(Variant::new(policy, preamble, timestamps, false));
                 }
-                out.push(Variant { policy, preamble, timestamps: false, legacy: true });
+                out.push(Variant::new(policy, preamble, false, true));
             }
         }
         out
@@ -107,6 +118,8 @@ impl Variant {
             aof_timestamp_enabled: self.timestamps,
             aof_load_truncated: load_truncated,
             aof_legacy: self.legacy,
+            aof_disable_auto_gc: self.no_auto_gc,
+            auto_aof_rewrite_min_size: if self.auto_rewrite { 512 } else { Config::default().auto_aof_rewrite_min_size },
             ..Config::default()
         }
     }
@@ -381,6 +394,7 @@ impl Driver {
 }
 
 fn drive(variant: Variant, seed: u64, fault: Option<(u64, Fault)>) -> Run {
+    let variant = variant.for_seed(seed);
     let rec = Recorder::shared(Tag::default());
     let mut machine = MemoryStorage::new();
     machine.writeback_ms = Some(WRITEBACK_MS);
@@ -933,7 +947,7 @@ fn resp_oracle() {
 /// it ("Fatal error: the truncated file is not the last file"). The engine fsyncs it first.
 #[test]
 fn an_incr_file_is_durable_before_it_stops_being_the_last() {
-    let v = Variant { policy: AppendFsync::EverySec, preamble: true, timestamps: false, legacy: false };
+    let v = Variant::new(AppendFsync::EverySec, true, false, false);
     let rec = Recorder::shared(Tag::default());
     let storage = RecordingStorage::new(MemoryStorage::new(), rec.clone());
     let mut e = Engine::open(v.config(true), Box::new(storage), T0).map_err(|e| e.lines).expect("a fresh start");
@@ -963,7 +977,7 @@ fn an_incr_file_is_durable_before_it_stops_being_the_last() {
 /// not start (found by the matrix's fault runs).
 #[test]
 fn a_failed_fsync_keeps_the_incr_file_last() {
-    let v = Variant { policy: AppendFsync::EverySec, preamble: true, timestamps: false, legacy: false };
+    let v = Variant::new(AppendFsync::EverySec, true, false, false);
     let mut e = Engine::open(v.config(true), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).expect("a fresh start");
     let c = e.connect();
     for (i, cmd) in ["SET a 1", "SET b 2"].iter().enumerate() {
@@ -993,7 +1007,7 @@ fn a_failed_fsync_keeps_the_incr_file_last() {
 /// acknowledged write (here under `always`) is lost.
 #[test]
 fn a_cut_inside_multi_leaves_a_dangling_multi_as_redis_does() {
-    let v = Variant { policy: AppendFsync::Always, preamble: false, timestamps: false, legacy: false };
+    let v = Variant::new(AppendFsync::Always, false, false, false);
     let mut m = MemoryStorage::new();
     m.create_dir(DIR).ok();
     let files: [(&str, &[u8]); 3] = [
