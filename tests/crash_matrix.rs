@@ -2,12 +2,15 @@
 //! crash kind × every `appendfsync` policy, on the simulated machine (the memory backend).
 //!
 //! A workload is a seeded list of event-loop turns (`cron`, a few commands, `before_sleep`) over
-//! every value type, TTLs that expire while it runs, MULTI/EXEC, SELECT, BGREWRITEAOF and
-//! `CONFIG SET appendonly no|yes`, in each base format (`aof-use-rdb-preamble yes|no`) with and
-//! without `aof-timestamp-enabled`. The run records a fingerprint of the keyspace after every
+//! every value type, TTLs that expire while it runs, MULTI/EXEC, SELECT, BGREWRITEAOF (manual
+//! and automatic) and `CONFIG SET appendonly no|yes`, in each base format
+//! (`aof-use-rdb-preamble yes|no`), with and without `aof-timestamp-enabled`, in 7.0 multi-part
+//! mode and in `lab-aof-mode 6.2`. The run records a fingerprint of the keyspace after every
 //! command and every expiry (the reference states), and [`RecordingStorage`] keeps the machine
-//! before every storage operation that changes it (the crash points). Each crash kind is applied
-//! to each point, the engine restarts on what survived, and:
+//! before every storage operation that changes it (the crash points). Fault runs start a full
+//! disk or a failing fsync at one operation and let the workload go on. Each crash kind (process
+//! kill, power loss, torn writes) is applied to each point, the engine restarts on what
+//! survived, and:
 //!
 //! * with `aof-load-truncated yes` it starts without repair, and with `no` it refuses exactly
 //!   when a file ends inside a command or a MULTI (with Redis's message), else loads the same;
@@ -15,14 +18,20 @@
 //!   partial MULTI;
 //! * that prefix holds every command written to the kernel before a process kill (any policy),
 //!   every acknowledged command under `always`; under `everysec` what is lost spans ≤ 2 s of
-//!   simulated time, under `no` ≤ the kernel's writeback window (plus one turn);
+//!   simulated time (more on a disk whose fsync itself is slow), under `no` ≤ the kernel's
+//!   writeback window (plus one turn);
 //! * the manifest found is one that was installed (old or new, never a mix);
 //! * the restarted engine can go on: a write, a process kill, and the next restart has it.
 //!
+//! Three Redis behaviours are reproduced on purpose and counted apart, each pinned by a test
+//! below: a cut inside a MULTI leaves a dangling MULTI (7.0.15), a cut right after an RDB
+//! preamble truncates the file to nothing (7.0.15), and 6.2 never fsyncs the directory.
+//!
 //! `AOF_LAB_SOAK_CRASH_SEEDS=<n>` runs n seeds per configuration instead of the default;
 //! `AOF_LAB_CRASH_ONLY=<config>#<seed>` (as printed in a reproducer) runs one workload and prints
-//! every violation in full. Both print `SOAK crash-matrix: <points> crash points, <violations>
-//! violations`.
+//! every violation in full, with the files the restart found. Both print `SOAK crash-matrix:
+//! <points> crash points, <violations> violations`; `AOF_LAB_CRASH_VIOLATIONS=<file>` keeps them
+//! all.
 
 // Native only: it runs its workloads on threads.
 #![cfg(not(target_arch = "wasm32"))]
