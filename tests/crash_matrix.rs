@@ -154,8 +154,11 @@ type Fp = (u64, u64);
 struct Checkpoint {
     fp: Fp,
     t: i64,
-    /// Propagated while the AOF was on (or being turned on): it counts when lost.
+    /// Propagated while the AOF was on: it counts when lost.
     protected: bool,
+    /// Made while the AOF was being turned on (WAIT_REWRITE): it is in no AOF until that
+    /// rewrite completes, and counts from then on.
+    waiting: bool,
     what: String,
 }
 
@@ -390,8 +393,9 @@ impl Driver {
         self.set_tag(self.cps.len());
     }
     fn checkpoint(&mut self, what: String) {
-        let protected = self.e.srv.aof_state != AofState::Off;
-        self.cps.push(Checkpoint { fp: fingerprint(&self.e.srv), t: self.tag.now, protected, what });
+        let protected = self.e.srv.aof_state == AofState::On;
+        let waiting = self.e.srv.aof_state == AofState::WaitRewrite;
+        self.cps.push(Checkpoint { fp: fingerprint(&self.e.srv), t: self.tag.now, protected, waiting, what });
     }
     /// After a step: what is written (and, after `before_sleep` under `always`, acknowledged).
     fn end(&mut self, turn_end: bool) {
@@ -775,15 +779,19 @@ fn recovered_prefix(run: &Run, p: &CrashPoint<Tag>, crash: &Crash, fp: Fp, srv: 
             AppendFsync::EverySec => EVERYSEC_LOSS_MS.max(1_000 + 2 * run.fsync_latency_ms + 2 * MAX_GAP_MS),
             _ => WRITEBACK_MS + MAX_GAP_MS,
         };
-        if let Some(first_lost) = (j + 1..=hi).find(|&i| cps[i].protected) {
-            // In 6.2 a write made during a rewrite reaches the new file only with the residual
-            // diff the parent appends at the end: that is when it starts to age (under `no`).
+        // The end of the rewrite that was running at `t`, if it ended before the crash. (A step
+        // that ends one rewrite may start the next: the later one counts.)
+        let rewrite_end =
+            |t: i64| run.rewrites.iter().filter(|(from, to)| (*from..=*to).contains(&t) && *to <= tag.now).map(|(_, to)| *to).max();
+        let counts = |i: usize| cps[i].protected || (cps[i].waiting && rewrite_end(cps[i].t).is_some());
+        if let Some(first_lost) = (j + 1..=hi).find(|&i| counts(i)) {
+            // A write made while the AOF was being turned on enters the AOF when that rewrite
+            // completes; in 6.2, one made during any rewrite reaches the new file only with the
+            // residual diff the parent appends at the end (which `no` never fsyncs). That is
+            // when it starts to age.
             let t = cps[first_lost].t;
-            // (A step that ends one rewrite may start the next: the later one counts.)
-            let rewrite_end =
-                run.rewrites.iter().filter(|(from, to)| (*from..=*to).contains(&t) && *to <= tag.now).map(|(_, to)| *to).max();
-            let reached_file = match rewrite_end {
-                Some(to) if v.legacy && v.policy == AppendFsync::No => to,
+            let reached_file = match rewrite_end(t) {
+                Some(to) if cps[first_lost].waiting || (v.legacy && v.policy == AppendFsync::No) => to,
                 _ => t,
             };
             let span = tag.now - reached_file;
