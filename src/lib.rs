@@ -20,6 +20,7 @@
 //! | start-up, `DEBUG LOADAOF`               | [`aof`]                      |
 //! | `rdb.c` (the empty base, CRC-64)        | [`rdb`]                      |
 //! | the disk, page cache and crashes        | [`storage`]                  |
+//! | crash points between storage operations | [`crashlab`]                 |
 //! | `beforeSleep`, `serverCron`, clients    | [`engine`]                   |
 //! | `DEBUG DIGEST`                          | [`keyspace::digest`]         |
 //! | redis.conf settings                     | [`config`]                   |
@@ -31,6 +32,7 @@ pub mod aof;
 pub mod archive;
 pub mod cmd;
 pub mod config;
+pub mod crashlab;
 pub mod engine;
 pub mod fuzzing;
 pub mod keyspace;

@@ -88,13 +88,17 @@ impl Server {
         let mut am: AofManifest = self.aof.manifest.clone();
         let name = am.new_incr(&self.config.appendfilename);
         let path = join(&dir, &name);
+        // Redis fsyncs the old file in a bio job, after the new manifest is persisted. In between,
+        // a power loss that tears its unsynced tail leaves a cut file that is no longer the last
+        // one, which no restart loads (found by the crash matrix). Here it is durable first, and
+        // if it cannot be (EIO), it stays the last file: the rewrite does not start.
+        if let Some(old) = &self.aof.incr_path {
+            self.storage.sync(old)?;
+        }
         self.storage.open(&path, OpenMode::Truncate)?;
         self.persist_aof_manifest(&mut am)?;
         self.aof.manifest = am;
-        // The old file is fsynced by a bio job in Redis; here at once.
-        if let Some(old) = self.aof.incr_path.replace(path) {
-            self.storage.sync(&old).ok();
-        }
+        self.aof.incr_path = Some(path);
         self.aof.last_incr_size = 0;
         self.aof.last_incr_fsync_offset = 0;
         self.log(LogLevel::Notice, format!("Creating AOF incr file {name} on background rewrite"));

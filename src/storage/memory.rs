@@ -209,6 +209,41 @@ impl MemoryStorage {
 
     /// A process kill leaves the storage untouched; it exists for symmetry in crash tables.
     pub fn process_kill(&mut self) {}
+
+    /// Would [`MemoryStorage::set_now`] write anything back at `now_ms`? The crash lab keeps the
+    /// machine as it was just before a writeback as a crash point of its own.
+    pub fn writeback_due(&self, now_ms: i64) -> bool {
+        let Some(delay) = self.writeback_ms else { return false };
+        self.inodes.values().any(|i| i.dirty_from.is_some() && now_ms - i.dirty_since >= delay)
+            || self.names_dirty_since.is_some_and(|t| now_ms - t >= delay)
+    }
+
+    /// Bytes the disk holds (what `capacity` is compared with).
+    pub fn bytes_used(&self) -> u64 {
+        self.used_bytes()
+    }
+
+    /// The file's cache and disk hold the same bytes (a `sync` would change nothing).
+    pub fn is_synced(&self, name: &str) -> bool {
+        self.inode(name).is_ok_and(|i| i.dirty_from.is_none())
+    }
+
+    /// The directory entries on disk are the ones processes see (a `sync_dir` would change
+    /// nothing).
+    pub fn names_synced(&self) -> bool {
+        self.names == self.disk_names
+    }
+
+    /// Where a torn write can happen: files whose directory entry is on disk and whose page
+    /// cache holds a tail the disk does not, with the length of that tail.
+    pub fn unsynced_tails(&self) -> Vec<(String, usize)> {
+        self.disk_names
+            .iter()
+            .filter(|(name, id)| self.names.get(*name) == Some(id))
+            .filter_map(|(name, id)| Some((name.clone(), self.inodes.get(id)?.unsynced())))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
 }
 
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
@@ -450,6 +485,26 @@ mod tests {
         assert_eq!(s.append("f", b"abcd").unwrap(), 2);
         assert_eq!(s.append("f", b"z").unwrap_err().kind, ErrorKind::NoSpace);
         assert_eq!(s.read_all("f").unwrap(), b"12345678ab");
+    }
+
+    #[test]
+    fn crash_lab_probes() {
+        let mut s = MemoryStorage::new();
+        s.writeback_ms = Some(1000);
+        s.open("f", OpenMode::Create).unwrap();
+        assert!(!s.names_synced());
+        assert!(s.unsynced_tails().is_empty(), "the name is not on disk yet");
+        s.sync_dir("").unwrap();
+        assert!(s.names_synced());
+        assert!(s.is_synced("f"));
+        s.append("f", b"abc").unwrap();
+        assert!(!s.is_synced("f"));
+        assert_eq!(s.unsynced_tails(), vec![("f".to_string(), 3)]);
+        assert!(!s.writeback_due(999));
+        assert!(s.writeback_due(1000));
+        s.set_now(1000);
+        assert!(s.is_synced("f"));
+        assert!(!s.writeback_due(5000));
     }
 
     #[test]
