@@ -205,8 +205,10 @@ impl Gen {
                         3 => a.push("XX".into()),
                         4 => a.push("GET".into()),
                         5 => a.push("KEEPTTL".into()),
-                        6 => a.extend(cmd(&["EXAT", self.pick(&["1", "4000000000", "-1"])])),
-                        7 => a.extend(cmd(&["PXAT", self.pick(&["100", "4000000000000"])])),
+                        // (Not in the past: such a key lives until active expiry finds it, a
+                        // timing-dependent DEL. EXPIREAT in the past deletes at once, see keys.)
+                        6 => a.extend(cmd(&["EXAT", self.pick(&["4000000000", "-1"])])),
+                        7 => a.extend(cmd(&["PXAT", self.pick(&["4000000000000", "0"])])),
                         _ => a.push(self.pick(&["BADOPT", "EX"]).to_string()),
                     }
                 }
@@ -443,6 +445,7 @@ impl Gen {
                         a.extend([self.score_bound(), self.score_bound(), "BYSCORE".into()]);
                     }
                     _ => {
+                        a[1] = self.lex_key();
                         a.extend([self.lex_bound(), self.lex_bound(), "BYLEX".into()]);
                     }
                 }
@@ -464,10 +467,10 @@ impl Gen {
                 }
                 ("", a)
             }
-            14 => ("", cmd(&[self.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), &k, &self.lex_bound(), &self.lex_bound()])),
+            14 => self.lex_cmd(),
             15 => ("", cmd(&[self.pick(&["ZRANK", "ZREVRANK"]), &k, &m])),
             16 => ("", cmd(&["ZCOUNT", &k, &self.score_bound(), &self.score_bound()])),
-            17 => ("", cmd(&["ZLEXCOUNT", &k, &self.lex_bound(), &self.lex_bound()])),
+            17 => self.lex_cmd(),
             18 | 19 => {
                 let mut a = cmd(&[self.pick(&["ZPOPMIN", "ZPOPMAX"]), &k]);
                 if self.pct(40) {
@@ -498,7 +501,7 @@ impl Gen {
             }
             22 => ("", cmd(&["ZREMRANGEBYRANK", &k, &self.int(), &self.int()])),
             23 => ("", cmd(&["ZREMRANGEBYSCORE", &k, &self.score_bound(), &self.score_bound()])),
-            24 => ("", cmd(&["ZREMRANGEBYLEX", &k, &self.lex_bound(), &self.lex_bound()])),
+            24 => self.lex_cmd(),
             25 => ("", cmd(&["ZRANGESTORE", &self.key("zset"), &k, &self.int(), &self.int()])),
             26 => {
                 let mut a = cmd(&["ZMPOP", "1", &k, self.pick(&["MIN", "MAX", "MID"])]);
@@ -514,6 +517,43 @@ impl Gen {
             }
             _ => ("", cmd(&["ZINTERCARD", "2", &k, &self.key("zset")])),
         }
+    }
+
+    /// Sorted sets whose scores are all 0, for the lex-range commands: with mixed scores a lex
+    /// range is undefined in Redis (on a skiplist it depends on the nodes' random levels).
+    fn lex_key(&mut self) -> String {
+        if self.pct(5) {
+            format!("{}:{}", self.pick(&["str", "list", "hash", "set"]), self.rng.u32(0..4))
+        } else {
+            format!("lex:{}", self.rng.u32(0..3))
+        }
+    }
+
+    fn lex_cmd(&mut self) -> (&'static str, Vec<String>) {
+        let k = self.lex_key();
+        let argv = match self.rng.u32(0..9) {
+            0..=2 => {
+                let mut a = cmd(&["ZADD", &k]);
+                if self.pct(20) {
+                    a.push(self.pick(&["NX", "XX", "CH"]).to_string());
+                }
+                for _ in 0..self.rng.usize(1..4) {
+                    a.extend(["0".to_string(), self.member()]);
+                }
+                a
+            }
+            3 => cmd(&[self.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), &k, &self.lex_bound(), &self.lex_bound()]),
+            4 => {
+                let mut a = cmd(&["ZRANGEBYLEX", &k, &self.lex_bound(), &self.lex_bound()]);
+                a.extend(["LIMIT".into(), self.int(), self.int()]);
+                a
+            }
+            5 => cmd(&["ZLEXCOUNT", &k, &self.lex_bound(), &self.lex_bound()]),
+            6 => cmd(&["ZREMRANGEBYLEX", &k, &self.lex_bound(), &self.lex_bound()]),
+            7 => cmd(&["ZREM", &k, &self.member()]),
+            _ => cmd(&["ZRANGE", &k, "0", "-1"]),
+        };
+        ("", argv)
     }
 
     fn key_cmd(&mut self) -> (&'static str, Vec<String>) {
@@ -599,14 +639,18 @@ impl Gen {
                     3 => self.set_cmd(),
                     _ => self.zset_cmd(),
                 };
-                a.truncate(self.rng.usize(1..3).min(a.len()));
+                // A plain `SPOP key` would be a random write: cut SPOP to its name only.
+                let keep = if a[0].eq_ignore_ascii_case("spop") { 1 } else { self.rng.usize(1..3) };
+                a.truncate(keep.min(a.len()));
                 (mode, a)
             }
             3 => ("", cmd(&[self.pick(&["FOOBAR", "SETT", "GETX", "x y"]), "a", &self.value()])),
             4 => ("", cmd(&["CONFIG", self.pick(&["FOO", "GETT"]), "x"])),
             5 => ("", cmd(&["GET", "a", "b"])),
-            6 => ("", cmd(&["EXEC"])),
-            _ => ("", cmd(&["DISCARD"])),
+            // (Inside a block they would end it early, and blocking commands would then block.)
+            6 if !self.in_multi => ("", cmd(&["EXEC"])),
+            7 if !self.in_multi => ("", cmd(&["DISCARD"])),
+            _ => ("", cmd(&["MULTI"])),
         }
     }
 }
