@@ -12,7 +12,7 @@
 #                        (acknowledged writes, kills, writes lost)
 #
 # Defaults (about 25 minutes on a 2-core machine; every one can be set in the environment):
-#   SOAK_CRASH_SEEDS=40  SOAK_FUZZ_SECS=120 (x 6 targets)  SOAK_DIFF_COMMANDS=400000  SOAK_LOAD_SECS=240
+#   SOAK_CRASH_SEEDS=40  SOAK_FUZZ_SECS=120 (x 6 targets)  SOAK_DIFF_COMMANDS=2000000  SOAK_LOAD_SECS=240
 # `SOAK_README=0` skips writing README.md. A step that is missing (e.g. tests/crash_matrix.rs not
 # there) or reports a violation is a loud FAIL, and the exit status is non-zero; its figures are
 # still recorded, marked FAIL.
@@ -23,7 +23,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 CRASH_SEEDS=${SOAK_CRASH_SEEDS:-40}
 FUZZ_SECS=${SOAK_FUZZ_SECS:-120}
-DIFF_COMMANDS=${SOAK_DIFF_COMMANDS:-400000}
+DIFF_COMMANDS=${SOAK_DIFF_COMMANDS:-2000000}
 LOAD_SECS=${SOAK_LOAD_SECS:-240}
 WRITE_README=${SOAK_README:-1}
 
