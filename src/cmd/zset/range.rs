@@ -149,11 +149,12 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], start: usize, dst: Option<&[u8]
 /// The members a range selects, in reply order.
 fn collect_range<'a>(z: &'a ZSet, spec: &Spec, reverse: bool, offset: i64, limit: i64) -> Vec<(&'a [u8], f64)> {
     // `while (ln && offset--)` walks off the end for a negative offset; `limit--` never reaches
-    // 0 for a negative limit.
-    if offset < 0 {
+    // 0 for a negative limit. A rank range has no offset at all: `LIMIT <any> -1` passes the
+    // syntax check and is ignored (genericZrangebyrankCommand never sees it).
+    if offset < 0 && !matches!(spec, Spec::Rank(..)) {
         return Vec::new();
     }
-    let offset = offset as usize;
+    let offset = offset.max(0) as usize;
     let limit = if limit < 0 { usize::MAX } else { limit as usize };
     match spec {
         Spec::Rank(start, end) => match rank_bounds(z.len(), *start, *end) {
