@@ -617,6 +617,9 @@ impl Gen {
             28 => ("", cmd(&["WATCH", &k])),
             29 => ("", cmd(&["UNWATCH"])),
             30 => ("", cmd(&["DEBUG", "DIGEST-VALUE", &k])),
+            // Over maxmemory for a few commands (expanded by `script_for`): exactly the
+            // `denyoom` commands must be refused, so the flags must be Redis's.
+            31 if !self.in_multi => ("", cmd(&["CONFIG", "SET", "maxmemory", "1"])),
             _ => ("", cmd(&["EXISTS", &k])),
         }
     }
@@ -710,6 +713,21 @@ fn script_for(seed: u64, n: usize) -> String {
             g.in_multi = false;
             let end = if g.pct(85) { "EXEC" } else { "DISCARD" };
             out.push_str(&line("", &cmd(&[end])));
+            count += 2;
+        } else if argv.len() == 4 && argv[0].eq_ignore_ascii_case("config") && argv[2] == "maxmemory" && argv[3] == "1" {
+            out.push_str(&line("", &argv));
+            for _ in 0..g.rng.usize(1..5) {
+                let (m, a) = match g.rng.u32(0..5) {
+                    0 => g.string_cmd(),
+                    1 => g.list_cmd(),
+                    2 => g.hash_cmd(),
+                    3 => g.set_cmd(),
+                    _ => g.zset_cmd(),
+                };
+                out.push_str(&line(m, &a));
+                count += 1;
+            }
+            out.push_str(&line("", &cmd(&["CONFIG", "SET", "maxmemory", "0"])));
             count += 2;
         } else {
             out.push_str(&line(mode, &argv));
