@@ -273,7 +273,43 @@ impl Gen {
         ("", argv)
     }
 
+    /// Now and then a command with many elements, to cross the encoding thresholds (512
+    /// intset entries, 128 listpack entries) without a CONFIG SET.
+    fn bulk_cmd(&mut self) -> Vec<String> {
+        let n = self.rng.usize(100..600);
+        let base = self.rng.u32(0..400);
+        match self.rng.u32(0..4) {
+            0 => {
+                let mut a = cmd(&["RPUSH", &self.key("list")]);
+                a.extend((0..n).map(|i| format!("e{}", base as usize + i)));
+                a
+            }
+            1 => {
+                let mut a = cmd(&["SADD", &self.key("set")]);
+                a.extend((0..n).map(|i| (base as usize + i).to_string()));
+                a
+            }
+            2 => {
+                let mut a = cmd(&["HSET", &self.key("hash")]);
+                for i in 0..n / 3 {
+                    a.extend([format!("f{}", base as usize + i), i.to_string()]);
+                }
+                a
+            }
+            _ => {
+                let mut a = cmd(&["ZADD", &self.key("zset")]);
+                for i in 0..n / 3 {
+                    a.extend([(i % 17).to_string(), format!("m{}", base as usize + i)]);
+                }
+                a
+            }
+        }
+    }
+
     fn list_cmd(&mut self) -> (&'static str, Vec<String>) {
+        if self.pct(2) {
+            return ("", self.bulk_cmd());
+        }
         let k = self.key("list");
         let v = self.value();
         let argv = match self.rng.u32(0..24) {
