@@ -1,7 +1,9 @@
 //! Random differential testing: seeded random command sequences over every command family
 //! (strings, lists, hashes, sets, sorted sets, keys and TTLs, MULTI/EXEC, SELECT/MOVE/SWAPDB,
-//! encoding-threshold CONFIG SETs) and many invalid commands (wrong arity, wrong type, bad
-//! numbers, syntax errors, unknown commands and subcommands), sent to a real redis-server 7.0.15
+//! encoding-threshold CONFIG SETs, bulk commands that cross the encoding limits, short stretches
+//! over `maxmemory` where exactly the `denyoom` commands must fail) and many invalid commands
+//! (wrong arity, wrong type, bad numbers, syntax errors, unknown commands and subcommands),
+//! sent to a real redis-server 7.0.15
 //! and to `aof-lab serve` over TCP. Every reply is compared byte for byte, `DEBUG DIGEST` every
 //! 100 commands, the AOF bytes each command appended, and the whole AOF at the end — the compat
 //! runner's rules (`tests/common/runner.rs`), so 13-digit unix-ms times are normalised.
