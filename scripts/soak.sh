@@ -116,7 +116,7 @@ echo "    ($(fmt_time $((SECONDS - t0))))"
 
 # --- 4. load + kill -9 --------------------------------------------------------------------
 t0=$SECONDS
-echo "=== 4/4 load + kill -9 under appendfsync always (AOF_LAB_SOAK_LOAD_SECS=$LOAD_SECS)"
+echo "=== 4/4 load + kill -9 (appendfsync always, every third cycle everysec or no) (AOF_LAB_SOAK_LOAD_SECS=$LOAD_SECS)"
 AOF_LAB_SOAK_LOAD_SECS=$LOAD_SECS cargo test --release --test serve_load acknowledged_writes_survive -- --nocapture >"$LOGDIR/load.log" 2>&1
 st=$?
 line=$(soak_line load "$LOGDIR/load.log")
@@ -128,9 +128,9 @@ kills=$(sed -E 's/.*, ([0-9]+) kills,.*/\1/' <<<"$line")
 lost=$(sed -E 's/.*, ([0-9]+) lost.*/\1/' <<<"$line")
 if [ -z "$line" ] || [ "$st" -ne 0 ] || [ "$lost" != 0 ]; then
     fail "load (exit $st): ${line:-no SOAK load line}; see $LOGDIR/load.log"
-    row "Load + kill -9 (\`serve\`, 12 pipelining clients, appendfsync always)" "${ops:-?} acknowledged writes, ${kills:-?} kills" "${lost:-?} lost" "**FAIL**"
+    row "Load + kill -9 (\`serve\`, 12 pipelining clients, appendfsync always, 1 cycle in 3 everysec/no)" "${ops:-?} acknowledged writes, ${kills:-?} kills" "${lost:-?} lost" "**FAIL**"
 else
-    row "Load + kill -9 (\`serve\`, 12 pipelining clients, appendfsync always)" "$ops acknowledged writes over $secs s, $kills kills" "$lost lost" "ok"
+    row "Load + kill -9 (\`serve\`, 12 pipelining clients, appendfsync always, 1 cycle in 3 everysec/no)" "$ops acknowledged writes over $secs s, $kills kills" "$lost lost" "ok"
 fi
 echo "    ($(fmt_time $((SECONDS - t0))))"
 

@@ -9,8 +9,10 @@
 //!   lost) and `k` ≤ what was sent (nothing invented); only the in-flight window may be missing;
 //! - `counter:<c>` lies between the highest acknowledged INCR reply and the number sent.
 //!
-//! Then the clients continue where the restarted data ends, and the cycle repeats. Short mode: 2
-//! kills. Long mode: `AOF_LAB_SOAK_LOAD_SECS=<s> cargo test --release --test serve_load -- --nocapture`
+//! Then the clients continue where the restarted data ends, and the cycle repeats; every third
+//! cycle runs under `everysec` or `no` instead, where a process kill must not lose anything
+//! acknowledged either (the data is in the kernel before the reply leaves). Short mode: 3 kills
+//! (always, always, everysec). Long mode: `AOF_LAB_SOAK_LOAD_SECS=<s> cargo test --release --test serve_load -- --nocapture`
 //! repeats load+kill cycles for `s` seconds and prints
 //! `SOAK load: <ops> acknowledged writes over <s> s, <n> kills, <v> lost`.
 //!
@@ -160,14 +162,28 @@ struct LoadResult {
 }
 
 /// Load+kill cycles until `duration` has passed (at least `min_kills` kills).
+/// The fsync policy of the n-th cycle: mostly `always`, and every third cycle `everysec` or
+/// `no`, which a *process* kill must not make lose anything acknowledged either (the write to the
+/// kernel happens in beforeSleep, before any reply of the turn is sent).
+fn policy(cycle: usize) -> &'static str {
+    match cycle % 6 {
+        2 => "everysec",
+        5 => "no",
+        _ => "always",
+    }
+}
+
+fn serve_args(cycle: usize) -> [&'static str; 4] {
+    ["--appendonly", "yes", "--appendfsync", policy(cycle)]
+}
+
 fn load_and_kill(duration: Duration, min_kills: usize, cycle_ms: std::ops::Range<u64>) -> LoadResult {
     let dir = temp_dir("load");
-    let args = ["--appendonly", "yes", "--appendfsync", "always"];
     let mut progress: Vec<Progress> = vec![Progress::default(); CLIENTS];
     let mut rng = fastrand::Rng::with_seed(6);
     let (mut kills, mut violations) = (0, Vec::new());
     let started = Instant::now();
-    let mut srv = Serve::start_in(dir.clone(), &args);
+    let mut srv = Serve::start_in(dir.clone(), &serve_args(0));
     srv.keep_dir = true;
     while kills < min_kills || started.elapsed() < duration {
         let stop = Arc::new(AtomicBool::new(false));
@@ -189,13 +205,14 @@ fn load_and_kill(duration: Duration, min_kills: usize, cycle_ms: std::ops::Range
             progress[c] = h.join().unwrap_or_else(|_| panic!("load client {c} panicked"));
         }
         // Restart on the same directory (the old value must not remove it).
-        let next = Serve::start_in(dir.clone(), &args);
+        let killed_policy = policy(kills - 1);
+        let next = Serve::start_in(dir.clone(), &serve_args(kills));
         drop(std::mem::replace(&mut srv, next));
         srv.keep_dir = true;
         let mut conn = srv.connect();
         for (c, p) in progress.iter_mut().enumerate() {
             if let Some(v) = verify(&mut conn, c, p) {
-                violations.push(format!("kill #{kills}: {v}"));
+                violations.push(format!("kill #{kills} (appendfsync {killed_policy}): {v}"));
             }
         }
     }
@@ -208,7 +225,7 @@ fn acknowledged_writes_survive_kill_9_under_load() {
     let long: Option<u64> = std::env::var("AOF_LAB_SOAK_LOAD_SECS").ok().and_then(|s| s.parse().ok()).filter(|&s| s > 0);
     let (duration, min_kills, cycle) = match long {
         Some(s) => (Duration::from_secs(s), 1, 1000..4000),
-        None => (Duration::ZERO, 2, 400..900),
+        None => (Duration::ZERO, 3, 300..700),
     };
     let started = Instant::now();
     let r = load_and_kill(duration, min_kills, cycle);
