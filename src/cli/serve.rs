@@ -16,7 +16,8 @@
 //! Compared with redis-server: TCP only (no unix socket, no TLS), runs in the foreground (no
 //! `daemonize`, no pidfile), no idle `timeout` or `tcp-keepalive`, no client output-buffer or
 //! query-buffer limits, and no RDB save on SHUTDOWN (the data is only as durable as the AOF: run
-//! with `--appendonly yes`).
+//! with `--appendonly yes`). It binds 127.0.0.1 by default (Redis: `* -::*`), and protected mode
+//! refuses non-loopback clients even with `requirepass` set, since commands do not require AUTH.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -361,6 +362,9 @@ impl Server {
                         let _ = stream.write(b"-ERR max number of clients reached\r\n");
                         continue;
                     }
+                    // Redis skips this when `requirepass` gives the default user a password; here
+                    // commands do not require AUTH, so a password must not open the door: protected
+                    // mode denies other hosts whatever `requirepass` says.
                     if self.engine.srv.config.protected_mode && !addr.ip().is_loopback() {
                         let _ = stream.write(DENIED.as_bytes());
                         continue;
