@@ -730,6 +730,28 @@ fn script_for(seed: u64, n: usize) -> String {
     while count < n {
         let (mode, argv) = g.command();
         if argv.len() == 1 && argv[0].eq_ignore_ascii_case("multi") && !g.in_multi {
+            // Half the transactions WATCH keys first and touch (or not) some keys in between:
+            // which commands count as modifying a key (signalModifiedKey) decides EXEC.
+            if g.pct(50) {
+                let fam = g.pick(FAMILIES);
+                let mut w = cmd(&["WATCH", &g.key(fam)]);
+                if g.pct(40) {
+                    w.push(g.key(fam));
+                }
+                out.push_str(&line("", &w));
+                for _ in 0..g.rng.usize(0..4) {
+                    let (m, a) = match g.rng.u32(0..5) {
+                        0 => g.string_cmd(),
+                        1 => g.list_cmd(),
+                        2 => g.hash_cmd(),
+                        3 => g.set_cmd(),
+                        _ => g.zset_cmd(),
+                    };
+                    out.push_str(&line(m, &a));
+                    count += 1;
+                }
+                count += 1;
+            }
             out.push_str(&line("", &argv));
             g.in_multi = true;
             for _ in 0..g.rng.usize(0..6) {
