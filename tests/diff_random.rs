@@ -641,14 +641,15 @@ impl Gen {
             24 => ("", cmd(&["PING"])),
             25 | 26 if !self.in_multi => self.multi_block(),
             27 if !self.in_multi => {
-                // Encoding thresholds (replies and AOF must not change with them). Not the zset
-                // ones: the engine converts zsets at the default thresholds whatever the config
-                // says, which shows as a `-0` score that a Redis skiplist keeps and a listpack
-                // turns into `0` (found by seeds 5083 and 5286; reported, not fixed here).
+                // Encoding thresholds: the same conversions must happen on both sides (a zset's
+                // shows in `-0` scores, which a skiplist keeps and a listpack makes `0`; seeds
+                // 5083 and 5286 found the engine ignoring the zset ones).
                 let name = self.pick(&[
                     "hash-max-listpack-entries",
                     "hash-max-listpack-value",
                     "set-max-intset-entries",
+                    "zset-max-listpack-entries",
+                    "zset-max-listpack-value",
                     "list-max-listpack-size",
                 ]);
                 ("", cmd(&["CONFIG", "SET", name, self.pick(&["1", "2", "4", "64", "128", "512", "-2", "x"])]))
