@@ -4,7 +4,7 @@
 #   make test    installs the test tools if missing and runs every check (scripts/test.sh)
 PORT ?= 8080
 
-.PHONY: serve pkg test setup clean
+.PHONY: serve pkg test soak setup clean
 
 serve: pkg
 	@scripts/serve.sh $(PORT)
@@ -15,6 +15,11 @@ pkg:
 
 test:
 	@scripts/test.sh
+
+# The long modes (crash matrix, fuzzing, random differential, load + kill -9), ~25 min; the
+# figures go into README.md. Settings: scripts/soak.sh (SOAK_* variables).
+soak:
+	@scripts/soak.sh
 
 setup:
 	@scripts/setup.sh test

@@ -39,6 +39,9 @@ for t in "${TARGETS[@]}"; do
         h=$(sha1sum "$a" | cut -c1-16)
         cp "$a" "$OUT/$t-$h"
         echo "   kept $a as $OUT/$t-$h"
+        # Reported once: the next run must not count it again (the fixture replays it).
+        mkdir -p "fuzz/artifacts/$t/kept"
+        mv "$a" "fuzz/artifacts/$t/kept/"
         status=1
     done
 done

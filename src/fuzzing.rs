@@ -93,9 +93,13 @@ pub fn command_exec(data: &[u8]) {
         if argv.is_empty() || argv.iter().any(|a| too_big_number(a)) {
             continue;
         }
-        // DEBUG LOADAOF reloads from the (never written) files and CONFIG SET can turn the
-        // AOF off: after those the propagated stream no longer describes the dataset.
-        replayable &= !argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"debug") || n.eq_ignore_ascii_case(b"config"));
+        // DEBUG LOADAOF reloads from the (never written) files, CONFIG SET can turn the AOF
+        // off, and BGREWRITEAOF starts the AOF files, into which `aof_buf` is then flushed (the
+        // dataset lives in the new base): after those, `aof_buf` alone no longer describes the
+        // dataset.
+        replayable &= !argv.first().is_some_and(|n| {
+            n.eq_ignore_ascii_case(b"debug") || n.eq_ignore_ascii_case(b"config") || n.eq_ignore_ascii_case(b"bgrewriteaof")
+        });
         now += i64::from(sel & 0x0f) * 7;
         let _ = e.execute(clients[usize::from(sel >> 7)], &argv, now);
         if sel & 0x30 == 0x30 {

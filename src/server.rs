@@ -8,7 +8,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use crate::aof::{Aof, Feed};
-use crate::cmd::{Command, WRITE};
+use crate::cmd::{Command, DENYOOM, FAST, WRITE};
 use crate::config::Config;
 use crate::keyspace::{Db, HashMap, Key, Value};
 use crate::reply::Reply;
@@ -126,6 +126,28 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// The memory figure behind `-OOM` (`getMaxmemoryState`), kept cheap: a full estimate walks the
+/// whole keyspace, so it is redone only when it could matter. Between two estimates, every
+/// `denyoom` command that ran adds an upper bound of what it can allocate (its arguments plus
+/// per-element overheads); while `used + growth` stays under `maxmemory` no walk is needed.
+/// Commands whose growth is not bounded by their arguments (SETRANGE/SETBIT offsets, *STORE,
+/// COPY…: the non-`fast` denyoom ones) make the figure stale.
+#[derive(Clone, Debug, Default)]
+pub struct MemEstimate {
+    pub valid: bool,
+    pub stale: bool,
+    /// `used_memory` minus what Redis does not count for maxmemory (the AOF buffer).
+    pub used: u64,
+    /// `dirty` and the number of keys at that estimate: both unchanged means the same dataset
+    /// (expiry deletes without moving `dirty`, hence the key count).
+    pub dirty_at: u64,
+    pub keys_at: usize,
+    pub growth: u64,
+}
+
+/// Redis's `shared.oomerr`.
+pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
 /// The most recent log lines kept for hosts that read them later (the UI, the CLI).
 pub const LOG_CAPACITY: usize = 2000;
 
@@ -160,6 +182,8 @@ pub struct Server {
     log_unread: usize,
     /// Clients connected now (INFO clients); kept by the engine.
     pub connected_clients: usize,
+    /// See [`MemEstimate`].
+    pub mem: MemEstimate,
 }
 
 impl Server {
@@ -188,6 +212,7 @@ impl Server {
             log: VecDeque::new(),
             log_unread: 0,
             connected_clients: 0,
+            mem: MemEstimate::default(),
         }
     }
 
@@ -237,6 +262,60 @@ impl Server {
             }
         }
         None
+    }
+
+    /// The `maxmemory` part of `processCommand`, which Redis runs before the `-MISCONF` check.
+    /// Only `noeviction` is modelled: with any other `maxmemory-policy` nothing is evicted and
+    /// the same commands are refused. Refused: `denyoom` commands (and EXEC of a transaction
+    /// holding one), and inside MULTI anything but EXEC, DISCARD, QUIT and RESET (queueing
+    /// itself takes memory).
+    pub fn deny_oom(&mut self, cmd: &Command, client: &Client, argv: &[&[u8]]) -> Option<Reply> {
+        if self.config.maxmemory == 0 || self.loading {
+            return None;
+        }
+        let queued_denyoom = || {
+            client.multi.as_ref().is_some_and(|m| {
+                m.commands.iter().any(|c| c.first().and_then(|n| crate::cmd::lookup(n)).is_some_and(|c| c.flags & DENYOOM != 0))
+            })
+        };
+        let denyoom = cmd.flags & DENYOOM != 0 || (cmd.name == "exec" && queued_denyoom());
+        let in_multi = client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset");
+        if !denyoom && !in_multi {
+            return None;
+        }
+        if self.over_maxmemory() {
+            return Some(Reply::err(OOM_ERROR));
+        }
+        if cmd.flags & DENYOOM != 0 {
+            if cmd.flags & FAST != 0 {
+                self.mem.growth += argv.iter().map(|a| a.len() as u64 + 64).sum::<u64>() + 256;
+            } else {
+                self.mem.stale = true;
+            }
+        }
+        None
+    }
+
+    /// Whether the estimated `used_memory` (without the AOF buffer, as `freeMemoryGetNotCountedMemory`
+    /// leaves it out) is above `maxmemory`.
+    pub fn over_maxmemory(&mut self) -> bool {
+        let max = self.config.maxmemory;
+        if max == 0 {
+            return false;
+        }
+        let keys: usize = self.dbs.iter().map(|d| d.len()).sum();
+        let m = &self.mem;
+        if m.valid && !m.stale {
+            if m.dirty_at == self.dirty && m.keys_at == keys {
+                return m.used > max;
+            }
+            if m.used.saturating_add(m.growth) <= max {
+                return false;
+            }
+        }
+        let used = crate::cmd::server::info::STARTUP_MEMORY + crate::cmd::server::info::dataset_memory(self);
+        self.mem = MemEstimate { valid: true, stale: false, used, dirty_at: self.dirty, keys_at: keys, growth: 0 };
+        used > max
     }
 
     /// `alsoPropagate`: queue an op for the end of the outermost call.

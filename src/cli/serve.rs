@@ -18,7 +18,8 @@
 //! query-buffer limits. SHUTDOWN kills a running child and saves `dump.rdb` when save points are
 //! set (Redis's default), unless NOSAVE; a failed save, or a rewrite writing the first AOF,
 //! refuses SHUTDOWN without FORCE (`-ERR Errors trying to SHUTDOWN. Check logs.`), while a signal
-//! exits anyway.
+//! exits anyway. It binds 127.0.0.1 by default (Redis: `* -::*`), and protected mode refuses
+//! non-loopback clients even with `requirepass` set, since commands do not require AUTH.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -368,6 +369,9 @@ impl Server {
                         let _ = stream.write(b"-ERR max number of clients reached\r\n");
                         continue;
                     }
+                    // Redis skips this when `requirepass` gives the default user a password; here
+                    // commands do not require AUTH, so a password must not open the door: protected
+                    // mode denies other hosts whatever `requirepass` says.
                     if self.engine.srv.config.protected_mode && !addr.ip().is_loopback() {
                         let _ = stream.write(DENIED.as_bytes());
                         continue;

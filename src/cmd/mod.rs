@@ -215,6 +215,9 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         Ok(c) => c,
         Err(e) => return Outcome::Reply(reject_command(srv, client, name, e)),
     };
+    if let Some(reply) = srv.deny_oom(cmd, client, argv) {
+        return Outcome::Reply(reject_command(srv, client, name, reply));
+    }
     if let Some(reply) = srv.deny_command(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }

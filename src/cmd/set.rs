@@ -208,10 +208,11 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         ctx.db_add(dst.to_vec(), Value::Set(SetValue::default()));
     }
     ctx.signal_modified(src);
-    ctx.signal_modified(dst);
     ctx.dirty(1);
+    // The destination counts as modified (WATCH) only when the member was new there.
     if raw_set(ctx, dst).is_some_and(|d| d.insert(member.to_vec())) {
         ctx.dirty(1);
+        ctx.signal_modified(dst);
     }
     Reply::Int(1)
 }

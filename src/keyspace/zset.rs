@@ -91,11 +91,17 @@ impl ZSet {
     /// score equal to the current one (`0 == -0`) changes nothing, and a new member that would
     /// overflow the listpack limits converts the zset to a skiplist first.
     pub fn insert(&mut self, member: Vec<u8>, score: f64) -> Option<f64> {
+        self.insert_limited(member, score, (MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE))
+    }
+
+    /// [`ZSet::insert`] with the listpack limits of the moment (`zset-max-listpack-entries`,
+    /// `zset-max-listpack-value`), which `zsetAdd` reads from the config on every add.
+    pub fn insert_limited(&mut self, member: Vec<u8>, score: f64, (max_entries, max_value): (usize, usize)) -> Option<f64> {
         if let Some(&old) = self.dict.get(&member) {
             if old == score {
                 return Some(old);
             }
-        } else if !self.skiplist && (self.dict.len() >= MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE) {
+        } else if !self.skiplist && (self.dict.len() >= max_entries || member.len() > max_value) {
             self.skiplist = true;
         }
         let score = if self.skiplist { score } else { listpack_score(score) };
@@ -170,7 +176,12 @@ impl ZSet {
     /// `zsetConvertToListpackIfNeeded`: a skiplist small enough becomes a listpack again (and
     /// its `-0` scores become `0`).
     pub fn convert_to_listpack_if_needed(&mut self) {
-        if !self.skiplist || self.len() > MAX_LISTPACK_ENTRIES || self.dict.keys().any(|m| m.len() > MAX_LISTPACK_VALUE) {
+        self.convert_to_listpack_if_needed_limited((MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE));
+    }
+
+    /// [`ZSet::convert_to_listpack_if_needed`] with the config's limits of the moment.
+    pub fn convert_to_listpack_if_needed_limited(&mut self, (max_entries, max_value): (usize, usize)) {
+        if !self.skiplist || self.len() > max_entries || self.dict.keys().any(|m| m.len() > max_value) {
             return;
         }
         self.skiplist = false;

@@ -28,7 +28,7 @@ struct AddOut {
 }
 
 /// `zsetAdd`. `Err(())` = the increment made the score NaN (`inf + -inf`).
-fn zset_add(z: &mut ZSet, score: f64, member: &[u8], f: AddFlags) -> Result<AddOut, ()> {
+fn zset_add(z: &mut ZSet, score: f64, member: &[u8], f: AddFlags, limits: (usize, usize)) -> Result<AddOut, ()> {
     let nop = AddOut { nop: true, ..AddOut::default() };
     match z.score(member) {
         Some(cur) => {
@@ -44,12 +44,12 @@ fn zset_add(z: &mut ZSet, score: f64, member: &[u8], f: AddFlags) -> Result<AddO
             }
             let updated = score != cur;
             if updated {
-                z.insert(member.to_vec(), score);
+                z.insert_limited(member.to_vec(), score, limits);
             }
             Ok(AddOut { updated, newscore: score, ..AddOut::default() })
         }
         None if !f.xx => {
-            z.insert(member.to_vec(), score);
+            z.insert_limited(member.to_vec(), score, limits);
             // The reply shows the score as given, even a -0 that the listpack stored as 0.
             Ok(AddOut { added: true, newscore: score, ..AddOut::default() })
         }
@@ -102,12 +102,17 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], incr_cmd: bool) -> Reply {
         scores.push(tri!(args::float(argv[idx + 2 * j])));
     }
 
+    let limits = super::listpack_limits(ctx);
     let exists = tri!(write(ctx, key)).is_some();
     if !exists {
         if f.xx {
             return if f.incr { Reply::Nil } else { Reply::Int(0) };
         }
-        ctx.db_add(key.to_vec(), Value::ZSet(ZSet::default()));
+        // zaddGenericCommand (7.0): a skiplist from the start when listpacks are off or the
+        // first member is already too long for one.
+        let first_len = argv.get(idx + 1).map_or(0, |m| m.len());
+        let z = if limits.0 == 0 || limits.1 < first_len { ZSet::new_skiplist() } else { ZSet::default() };
+        ctx.db_add(key.to_vec(), Value::ZSet(z));
     }
     let Ok(Some(z)) = write(ctx, key) else {
         return Reply::wrongtype();
@@ -116,7 +121,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], incr_cmd: bool) -> Reply {
     let mut score = 0.0;
     let mut nan = false;
     for (j, &s) in scores.iter().enumerate() {
-        match zset_add(z, s, argv[idx + 2 * j + 1], f) {
+        match zset_add(z, s, argv[idx + 2 * j + 1], f, limits) {
             Ok(out) => {
                 added += u64::from(out.added);
                 updated += u64::from(out.updated);

@@ -205,6 +205,12 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 /// `lookupKeyRead` + `checkType`: `Ok(None)` for a missing key.
+/// `zset-max-listpack-entries` and `zset-max-listpack-value` as they are now (Redis reads them at
+/// every add and conversion, so a CONFIG SET applies to existing keys' next change).
+fn listpack_limits(ctx: &Ctx) -> (usize, usize) {
+    (ctx.srv.config.zset_max_listpack_entries, ctx.srv.config.zset_max_listpack_value)
+}
+
 fn read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, Reply> {
     match ctx.lookup_read(key) {
         None => Ok(None),

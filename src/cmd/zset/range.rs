@@ -8,7 +8,6 @@
 use super::spec::{LexRange, ScoreRange};
 use super::{push_member, read, tri, write};
 use crate::cmd::args;
-use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
 use crate::keyspace::{Value, ZSet};
 use crate::reply::Reply;
 use crate::server::Ctx;
@@ -115,6 +114,7 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], start: usize, dst: Option<&[u8]
         _ => Spec::Rank(tri!(args::int(argv[minidx])), tri!(args::int(argv[maxidx]))),
     };
 
+    let limits = super::listpack_limits(ctx);
     let Some(z) = tri!(read(ctx, key)) else {
         return match dst {
             Some(dst) => store_result(ctx, dst, None),
@@ -134,11 +134,11 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], start: usize, dst: Option<&[u8]
             // zrangeResultBeginStore: a rank range longer than the listpack limit starts as a
             // skiplist; anything else starts as a listpack and converts while filling.
             let mut result = match spec {
-                Spec::Rank(..) if items.len() > MAX_LISTPACK_ENTRIES => ZSet::new_skiplist(),
+                Spec::Rank(..) if items.len() > limits.0 => ZSet::new_skiplist(),
                 _ => ZSet::default(),
             };
             for (m, s) in items {
-                result.insert(m.to_vec(), s);
+                result.insert_limited(m.to_vec(), s, limits);
             }
             let result = (!result.is_empty()).then_some(result);
             store_result(ctx, dst, result)
@@ -149,11 +149,12 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], start: usize, dst: Option<&[u8]
 /// The members a range selects, in reply order.
 fn collect_range<'a>(z: &'a ZSet, spec: &Spec, reverse: bool, offset: i64, limit: i64) -> Vec<(&'a [u8], f64)> {
     // `while (ln && offset--)` walks off the end for a negative offset; `limit--` never reaches
-    // 0 for a negative limit.
-    if offset < 0 {
+    // 0 for a negative limit. A rank range has no offset at all: `LIMIT <any> -1` passes the
+    // syntax check and is ignored (genericZrangebyrankCommand never sees it).
+    if offset < 0 && !matches!(spec, Spec::Rank(..)) {
         return Vec::new();
     }
-    let offset = offset as usize;
+    let offset = offset.max(0) as usize;
     let limit = if limit < 0 { usize::MAX } else { limit as usize };
     match spec {
         Spec::Rank(start, end) => match rank_bounds(z.len(), *start, *end) {

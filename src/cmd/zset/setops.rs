@@ -243,7 +243,7 @@ fn generic(ctx: &mut Ctx, argv: &[&[u8]], dst: Option<&[u8]>, numkeys_idx: usize
             if result.is_empty() {
                 store_result(ctx, dst, None)
             } else {
-                result.convert_to_listpack_if_needed();
+                result.convert_to_listpack_if_needed_limited(super::listpack_limits(ctx));
                 store_result(ctx, dst, Some(result))
             }
         }

@@ -1,0 +1,176 @@
+//! `aof-lab serve` as a differential side: the built binary on a free loopback port in a fresh
+//! temporary directory, spoken to over RESP like the real server ([`ServeSide`] implements the
+//! compat runner's [`Side`]), and the AOF it appended read back from its incr file.
+//!
+//! Shared by `tests/diff_random.rs` and `tests/serve_load.rs` (a directory module, so that cargo
+//! does not build it as a test target of its own).
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::redis::RespConn;
+use crate::common::runner::Side;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_aof-lab");
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh empty directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aof-lab-{tag}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().expect("local addr").port()
+}
+
+/// A running `aof-lab serve`, killed (its own pid only) when dropped. The directory is removed
+/// on drop unless `keep_dir` is set (a restart on the same directory takes it over).
+pub struct Serve {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub keep_dir: bool,
+}
+
+fn ready_count(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default().matches("Ready to accept connections").count()
+}
+
+impl Serve {
+    pub fn start_in(dir: PathBuf, extra: &[&str]) -> Serve {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut args: Vec<String> = vec!["serve".into(), "--port".into(), port.to_string()];
+            args.extend(["--dir".into(), dir.display().to_string(), "--logfile".into(), "log.txt".into()]);
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let before = ready_count(&dir);
+            let mut child = Command::new(BIN)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn aof-lab serve");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                // Ours is ready when *its* log says so (another test may own a port that answers).
+                if ready_count(&dir) > before
+                    && child.try_wait().ok().flatten().is_none()
+                    && TcpStream::connect(("127.0.0.1", port)).is_ok()
+                {
+                    return Serve { child, port, dir, keep_dir: false };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("aof-lab serve did not start; log:\n{}", std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default());
+    }
+
+    pub fn connect(&self) -> RespConn {
+        RespConn::connect(self.port).unwrap_or_else(|e| panic!("connect to aof-lab serve on port {}: {e}", self.port))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log.txt")).unwrap_or_default()
+    }
+
+    /// `kill -9`: no shutdown, no final write or fsync.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The incr file currently receiving writes (the last `type i` line of the manifest).
+    pub fn current_incr_path(&self) -> PathBuf {
+        let aof_dir = self.dir.join("appendonlydir");
+        let manifest = std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).unwrap_or_default();
+        let name = manifest
+            .lines()
+            .rev()
+            .filter(|l| l.ends_with("type i"))
+            .find_map(|l| l.split(' ').nth(1))
+            .unwrap_or("appendonly.aof.1.incr.aof")
+            .to_string();
+        aof_dir.join(name)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !self.keep_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// `aof-lab serve --appendonly yes --appendfsync always` as a compat side: once a reply has
+/// arrived, what the command propagated is in the incr file.
+pub struct ServeSide {
+    pub serve: Serve,
+    conn: RespConn,
+    aof_file: PathBuf,
+    aof_offset: usize,
+}
+
+impl ServeSide {
+    pub fn start() -> ServeSide {
+        let serve = Serve::start_in(
+            temp_dir("diff-serve"),
+            &["--appendonly", "yes", "--appendfsync", "always", "--enable-debug-command", "yes", "--save", ""],
+        );
+        let conn = serve.connect();
+        let mut side = ServeSide { serve, conn, aof_file: PathBuf::new(), aof_offset: 0 };
+        side.take_aof();
+        side
+    }
+}
+
+impl Side for ServeSide {
+    fn label(&self) -> String {
+        "serve".into()
+    }
+    fn call(&mut self, argv: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+        match self.conn.command(argv) {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                if let Ok(Some(status)) = self.serve.child.try_wait() {
+                    return Err(format!("aof-lab serve EXITED ({status}); log tail:\n{}", tail(&self.serve.log(), 20)));
+                }
+                // The server closed the connection (QUIT): like redis-cli, reconnect and retry.
+                self.conn = self.serve.connect();
+                self.conn.command(argv).map_err(|e| format!("aof-lab serve connection failed: {e}"))
+            }
+        }
+    }
+    fn take_aof(&mut self) -> Vec<u8> {
+        let path = self.serve.current_incr_path();
+        if path != self.aof_file {
+            self.aof_file = path;
+            self.aof_offset = 0;
+        }
+        let bytes = std::fs::read(&self.aof_file).unwrap_or_default();
+        let new = bytes.get(self.aof_offset..).unwrap_or_default().to_vec();
+        self.aof_offset = self.aof_offset.max(bytes.len());
+        new
+    }
+}
+
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
