@@ -485,9 +485,14 @@ fn config_text(value: &JsValue) -> Result<String, JsError> {
     }
 }
 
+/// `maxmemory` of an instance in the browser unless its config says otherwise: a script in a
+/// tab gets Redis's `-OOM` error at 64 MB instead of exhausting the tab (Redis's default, 0, means
+/// no limit; `{maxmemory: 0}` restores it).
+pub const BROWSER_MAXMEMORY: u64 = 64 * 1024 * 1024;
+
 /// Reads `{name: value, ...}` (or its JSON text) into a [`Config`], by redis.conf names.
 fn parse_config(config: JsValue) -> Result<Config, JsError> {
-    let mut out = Config::default();
+    let mut out = Config { maxmemory: BROWSER_MAXMEMORY, ..Config::default() };
     if config.is_undefined() || config.is_null() {
         return Ok(out);
     }

@@ -53,6 +53,22 @@ fn config_object_json_and_errors() {
 }
 
 #[wasm_bindgen_test]
+fn a_tab_is_capped_by_maxmemory_with_redis_oom_error() {
+    let mut e = engine("{}");
+    assert_eq!(console(&mut e, &["CONFIG GET maxmemory"]), ["1) \"maxmemory\"\n2) \"67108864\""]);
+    let mut e = engine(r#"{"maxmemory": 0}"#);
+    assert_eq!(console(&mut e, &["CONFIG GET maxmemory"]), ["1) \"maxmemory\"\n2) \"0\""]);
+    // A script filling the tab: writes are refused past the cap, reads and deletes still work.
+    let mut e = engine(r#"{"maxmemory": "2mb"}"#);
+    let big = "x".repeat(100_000);
+    let replies: Vec<String> = (0..40).map(|i| e.execute_line(&format!("SET k{i} {big}"), NOW)).collect();
+    let refused = replies.iter().position(|r| r != "OK").expect("the cap refuses a write");
+    assert!(refused > 5, "{refused} writes before the cap");
+    assert_eq!(replies[refused], "(error) OOM command not allowed when used memory > 'maxmemory'.");
+    assert_eq!(console(&mut e, &["STRLEN k0", "DEL k0"]), ["(integer) 100000", "(integer) 1"]);
+}
+
+#[wasm_bindgen_test]
 fn transactions_reply_like_redis_cli() {
     let mut e = engine(r#"{"appendonly":true}"#);
     assert_eq!(console(&mut e, &["MULTI", "EXEC"]), ["OK", "(empty array)"]);
