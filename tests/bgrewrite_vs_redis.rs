@@ -241,3 +241,53 @@ fn turning_the_aof_on_and_off_at_runtime_like_redis() {
     assert_eq!(files_of(&dir), files_of(&real.dir));
     run(&mut e, &mut conn, "DEBUG DIGEST");
 }
+
+/// `aof-disable-auto-gc yes` keeps the replaced base and incr files as history (`type h` in the
+/// manifest, files still in the directory); turning it back off deletes them, as in Redis.
+#[test]
+fn history_files_with_auto_gc_off_then_on_like_redis() {
+    let args = ["--appendonly", "yes", "--appendfsync", "always", "--aof-disable-auto-gc", "yes"];
+    let real = RedisServer::start_in(RedisServer::new_dir(), &args).unwrap();
+    let mut conn = real.connect();
+    let dir = RedisServer::new_dir();
+    let mut cfg = Config::default();
+    for pair in args.chunks(2) {
+        cfg.set(&pair[0][2..], pair[1], true).unwrap();
+    }
+    let mut e = Engine::open(cfg, Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
+    let c = e.connect();
+    let mut run = |line: &str| {
+        let now = now_ms();
+        let ours = e.execute_line(c, line, now).unwrap();
+        e.before_sleep(now);
+        let theirs = conn.command(&aof_lab::resp::split_args(line.as_bytes()).unwrap()).unwrap();
+        assert_eq!(ours.to_resp(), theirs, "{line}");
+        if line == "BGREWRITEAOF" {
+            e.cron(now_ms());
+            wait_rewrite(&mut conn);
+        }
+    };
+    let manifest = |dir: &std::path::Path| std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    for line in ["SET a 1", "BGREWRITEAOF", "SET b 2", "BGREWRITEAOF", "SET c 3"] {
+        run(line);
+    }
+    let kept = manifest(&real.dir);
+    assert!(kept.contains(" type h\n"), "Redis keeps history with auto-gc off: {kept}");
+    assert_eq!(manifest(&dir), kept);
+    assert_eq!(aof_files(&dir), aof_files(&real.dir));
+    run("CONFIG SET aof-disable-auto-gc no");
+    // Redis deletes the history at once (bio) when auto-gc comes back; give its thread a moment.
+    for _ in 0..100 {
+        if !manifest(&real.dir).contains(" type h\n") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let after = manifest(&real.dir);
+    assert_eq!(manifest(&dir), after);
+    assert_eq!(aof_files(&dir), aof_files(&real.dir));
+    run("BGREWRITEAOF");
+    assert_eq!(manifest(&dir), manifest(&real.dir));
+    assert_eq!(aof_files(&dir), aof_files(&real.dir));
+    run("DEBUG DIGEST");
+}

@@ -83,7 +83,8 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 }
 
 /// The `apply` functions of the parameters the engine acts on at once: `appendonly` starts or
-/// stops the AOF (`updateAppendonly`).
+/// stops the AOF (`updateAppendonly`); `aof-disable-auto-gc no` deletes the history files kept
+/// while it was on (`updateAofAutoGCEnabled`).
 fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
     use crate::server::AofState;
     if changed.contains(&"appendonly") {
@@ -98,6 +99,9 @@ fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
         } else if !want && ctx.srv.aof_state != AofState::Off {
             ctx.srv.stop_append_only();
         }
+    }
+    if changed.contains(&"aof-disable-auto-gc") {
+        ctx.srv.aof_del_history_files();
     }
     Ok(())
 }
