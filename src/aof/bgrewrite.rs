@@ -77,6 +77,13 @@ impl Server {
         if self.aof_state == AofState::WaitRewrite {
             let path = join(&dir, &self.temp_incr_name());
             self.storage.open(&path, OpenMode::Truncate)?;
+            // A killed earlier attempt (`appendonly yes`, then `no` before its rewrite finished)
+            // leaves this file behind with its writes fsynced. Redis truncates it without an
+            // fsync, so a power loss before the kernel writes the truncation back resurrects
+            // those stale commands inside the new incr file, on top of a base that already holds
+            // or contradicts them (found by the crash matrix). The truncation is made durable
+            // here; it costs one fsync of an empty file and changes no byte Redis writes.
+            self.storage.sync(&path)?;
             self.aof.incr_path = Some(path);
             self.aof.last_incr_size = 0;
             self.aof.last_incr_fsync_offset = 0;
