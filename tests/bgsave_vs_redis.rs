@@ -375,3 +375,63 @@ fn rdb_options_like_redis() {
         assert_eq!(loaded.connect().command(&["DEBUG", "DIGEST"]).unwrap(), digest.to_resp());
     }
 }
+
+/// A final save that fails keeps the server running, as Redis: SIGTERM logs "Error trying to
+/// save the DB, can't exit." and "Errors trying to shut down the server. …" and goes on serving;
+/// SHUTDOWN answers `-ERR Errors trying to SHUTDOWN. Check logs.` with the same lines.
+#[test]
+fn serve_keeps_running_when_the_final_save_fails() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::{Command, Stdio};
+    const BIN: &str = env!("CARGO_BIN_EXE_aof-lab");
+    let dir = RedisServer::new_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", &port.to_string(), "--dir", &dir.display().to_string(), "--appendonly", "no", "--save", "3600 1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The log, line by line, on a thread (so that the pipe never fills).
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |text: &str| -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            let done = line.contains(text);
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+        panic!("no log line with {text:?} in {seen:#?}");
+    };
+    wait_for("Ready to accept connections");
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let ask = |c: &mut TcpStream, cmd: &[u8]| -> String {
+        c.write_all(cmd).unwrap();
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(ask(&mut c, b"SET a 1\r\n"), "+OK\r\n");
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap(); // the final rename cannot replace it
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let log = wait_for("Errors trying to shut down the server. Check the logs for more information.");
+    let tail: Vec<&str> = log.iter().map(|l| l.split_once("* ").or(l.split_once("# ")).map_or(l.as_str(), |(_, t)| t)).collect();
+    let at = tail.iter().position(|l| *l == "User requested shutdown...").expect("User requested shutdown...");
+    assert!(tail[at..].contains(&"Saving the final RDB snapshot before exiting."), "{log:#?}");
+    assert!(tail[at..].contains(&"Error trying to save the DB, can't exit."), "{log:#?}");
+    assert_eq!(ask(&mut c, b"PING\r\n"), "+PONG\r\n", "still serving after a failed SIGTERM shutdown");
+    assert_eq!(ask(&mut c, b"SHUTDOWN\r\n"), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    wait_for("Errors trying to shut down the server. Check the logs for more information.");
+    assert_eq!(ask(&mut c, b"GET a\r\n"), "$1\r\n1\r\n");
+    c.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -195,15 +195,26 @@ function tick() {
   if (!engine) return;
   serial(async () => {
     if (!engine) return;
+    let texts;
     try {
-      const texts = engine.tick(Date.now());
-      if (texts.length) post(MSG.REPLIES, { texts });
+      texts = engine.tick(Date.now());
       const bytes = engine.take_aof_buf();
       if (bytes.length) post(MSG.AOF, { bytes, cause: 'serverCron' }, [bytes.buffer]);
     } catch (err) {
       die('The engine crashed during serverCron (this is a bug)', err);
       return;
     }
+    // Replies released by this turn (a blocked client served, the lines queued behind it run)
+    // obey the same rule as turn(): under always on IndexedDB, not before the commit.
+    if (texts.length && engine.must_wait_durable()) {
+      try {
+        await engine.durable();
+      } catch (err) {
+        die('The browser storage failed to commit (the replies were not sent)', err);
+        return;
+      }
+    }
+    if (texts.length) post(MSG.REPLIES, { texts });
     await upkeep();
     publish();
   });

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aof_lab::engine::StartError;
 use aof_lab::keyspace::HashMap;
 use aof_lab::resp::{self, Limits};
-use aof_lab::server::{AofState, ClientId};
+use aof_lab::server::{AofState, ClientId, LogLevel};
 use aof_lab::storage::FsStorage;
 use aof_lab::{Config, Engine, Reply};
 use mio::net::{TcpListener, TcpStream};
@@ -84,6 +84,9 @@ pub fn prepare_for_shutdown(engine: &mut Engine, log: &Logger) {
     }
     log.engine_lines(engine.take_log());
 }
+
+/// `prepareForShutdown`'s last line when it fails: the server goes on.
+const SHUTDOWN_FAILED: &str = "Errors trying to shut down the server. Check the logs for more information.";
 
 /// Why the loop stops.
 enum Shutdown {
@@ -333,25 +336,34 @@ impl Server {
             }
             self.handle_clients_with_pending_writes();
 
-            if let Some(sig) = signal.take() {
-                self.finish_shutdown(Shutdown::Signal(sig));
+            if let Some(sig) = signal.take()
+                && self.finish_shutdown(Shutdown::Signal(sig))
+            {
                 return 0;
             }
         }
     }
 
-    fn finish_shutdown(&mut self, reason: Shutdown) {
+    /// The rest of `prepareForShutdown`; false when it failed and the server goes on serving
+    /// (a signal whose final save failed, as Redis: "Errors trying to shut down the server").
+    fn finish_shutdown(&mut self, reason: Shutdown) -> bool {
+        // What the engine logged first (the SHUTDOWN command's lines) keeps its place.
+        self.log.engine_lines(self.engine.take_log());
         if let Shutdown::Signal(sig) = reason {
             self.log.log_from_handler(&format!("Received {} scheduling shutdown...", signals::name(sig)));
-        }
-        self.log.log(Level::Warning, "User requested shutdown...");
-        if let Shutdown::Signal(_) = reason {
+            self.log.log(Level::Warning, "User requested shutdown...");
             // The command path saved already (its failure is the command's error reply).
             self.engine.srv.now_ms = now_ms();
-            let _ = self.engine.srv.shutdown_save(false, false, false);
+            let saved = self.engine.srv.shutdown_save(false, false, false);
+            self.log.engine_lines(self.engine.take_log());
+            if saved.is_err() {
+                self.log.log(Level::Warning, SHUTDOWN_FAILED);
+                return false;
+            }
         }
         prepare_for_shutdown(&mut self.engine, &self.log);
         self.log.log(Level::Warning, "aof-lab is now ready to exit, bye bye...");
+        true
     }
 
     fn accept(&mut self, index: usize) {
@@ -668,7 +680,11 @@ fn shutdown_command(engine: &mut Engine, id: ClientId, argv: &[&[u8]]) -> Result
     }
     // prepareForShutdown's RDB part: with save points (and without NOSAVE), or with SAVE.
     engine.srv.now_ms = now_ms();
-    engine.srv.shutdown_save(save, nosave, force).map_err(|_| Reply::err("ERR Errors trying to SHUTDOWN. Check logs."))?;
+    engine.srv.log(LogLevel::Warning, "User requested shutdown...".into());
+    engine.srv.shutdown_save(save, nosave, force).map_err(|_| {
+        engine.srv.log(LogLevel::Warning, SHUTDOWN_FAILED.into());
+        Reply::err("ERR Errors trying to SHUTDOWN. Check logs.")
+    })?;
     Ok(())
 }
 
