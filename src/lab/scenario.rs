@@ -527,8 +527,8 @@ mod tests {
              expect @crash lost_page_cache => 54\n",
         );
         assert_eq!(failures(&out), Vec::<String>::new());
-        assert_eq!(out[9].kind, "crash");
-        assert!(out[9].output.last().is_some_and(|l| l == "redis-server restarted"), "{:?}", out[9].output);
+        assert_eq!(out[8].kind, "crash");
+        assert!(out[8].output.last().is_some_and(|l| l == "redis-server restarted"), "{:?}", out[8].output);
     }
 
     #[test]
