@@ -18,7 +18,7 @@
 //! * `expect <command> => <reply as redis-cli prints it>` — runs the command and compares. A
 //!   multi-line reply continues on the next lines, each starting with `=>`. Besides Redis
 //!   commands, `<command>` may be one of the lab's probes: `@info <field>` (a field of `INFO
-//!   persistence`), `@aof` (the bytes the last command appended to `aof_buf`, escaped as `\r\n`),
+//!   persistence`), `@aof` (the bytes the last command or `tick` appended to `aof_buf`, escaped as `\r\n`),
 //!   `@layers <file>` (`written <n>, on disk <m>` for a file of `appendonlydir`), `@files` (the
 //!   names in `appendonlydir`), `@manifest` (its lines), `@crash <field>` (of the last crash
 //!   report: `lost_aof_buf`, `lost_page_cache`, `keys_before`, `keys_after`, `rdb_keys`).
@@ -33,6 +33,9 @@ use crate::Config;
 const CRON_MS: i64 = 100;
 /// Longest `tick` accepted (an hour: a scenario is about seconds, never a busy loop).
 const MAX_TICK_MS: i64 = 3_600_000;
+/// The simulated clock at the start of every scenario (2023-11-14T22:13:20Z): a fixed start makes
+/// absolute times (`PXAT`, `PEXPIREAT`) the same in every run, so that `expect` can check them.
+pub const START_MS: i64 = 1_700_000_000_000;
 /// How long `rewrite` lets simulated time run before it gives up on the child.
 const REWRITE_TIMEOUT_MS: i64 = 60_000;
 
@@ -207,7 +210,8 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(steps: Vec<Step>, now: i64) -> Runner {
+    pub fn new(steps: Vec<Step>) -> Runner {
+        let now = START_MS;
         let mut c = Config::default();
         // Always accepted: these are the lab's defaults for every scenario.
         let _ = c.set("appendonly", "yes", true);
@@ -216,8 +220,8 @@ impl Runner {
     }
 
     /// Parses `text` and starts a runner on it.
-    pub fn from_text(text: &str, now: i64) -> Result<Runner, Vec<ParseError>> {
-        parse(text).map(|s| Runner::new(s, now))
+    pub fn from_text(text: &str) -> Result<Runner, Vec<ParseError>> {
+        parse(text).map(Runner::new)
     }
 
     pub fn steps(&self) -> &[Step] {
@@ -347,7 +351,8 @@ impl Runner {
             self.now = (self.now + CRON_MS).min(end);
             out.extend(self.lab.tick(self.now));
         }
-        self.lab.take_appended();
+        // What serverCron propagated (a DEL of an expired key), for `@aof`.
+        self.last_aof = self.lab.take_appended();
         out
     }
 
@@ -458,10 +463,8 @@ pub fn escape(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const T0: i64 = 1_700_000_000_000;
-
     fn run(text: &str) -> Vec<Outcome> {
-        match Runner::from_text(text, T0) {
+        match Runner::from_text(text) {
             Ok(mut r) => r.run_all(),
             Err(e) => panic!("{e:?}"),
         }
@@ -490,7 +493,7 @@ mod tests {
         for text in ["=>", "expect =>", "expect => x", "tick -1", "tick 99999999999999999999", "config", "@", "\u{0}\u{ff}", "crash", "say  "] {
             let _ = parse(text);
         }
-        let _ = Runner::from_text("expect @layers\n", T0);
+        let _ = Runner::from_text("expect @layers\n");
         // Every step kind runs without panicking even when it makes no sense.
         let out = run("crash kill\nrestart\ncheck-aof\nexpect @crash nonsense => x\nexpect @layers nofile => x\nexpect @info nofield => x\n");
         assert_eq!(out.len(), 6);
@@ -556,5 +559,47 @@ mod tests {
         let out = run("config appendfsync sometimes\nconfig lab-rewrite-keys-per-tick many\n");
         assert!(out[0].output[0].starts_with("(error) ERR"), "{:?}", out[0].output);
         assert!(out[1].output[0].starts_with("(error)"), "{:?}", out[1].output);
+    }
+
+    /// The names listed in www/scenarios/index.json (`"name": "…"`).
+    fn index_names(json: &str) -> Vec<String> {
+        json.split("\"name\":").skip(1).filter_map(|r| r.split('"').nth(1)).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn every_built_in_scenario_passes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/scenarios");
+        let index = std::fs::read_to_string(dir.join("index.json")).expect("www/scenarios/index.json");
+        let names = index_names(&index);
+        assert!(names.len() >= 6, "{names:?}");
+        // Every file is in the index, and every name in the index has its file.
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("www/scenarios")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".txt").map(str::to_string))
+            .collect();
+        files.sort();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(files, sorted, "index.json and the .txt files differ");
+        let mut problems = Vec::new();
+        for name in &names {
+            let text = std::fs::read_to_string(dir.join(format!("{name}.txt"))).expect("scenario file");
+            let steps = match parse(&text) {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(format!("{name}: {e:?}"));
+                    continue;
+                }
+            };
+            let n = steps.len();
+            assert!((5..=30).contains(&n), "{name}: {n} steps");
+            let mut r = Runner::new(steps);
+            let out = r.run_all();
+            let expects: Vec<&Outcome> = out.iter().filter(|o| o.kind == "expect").collect();
+            assert!(!expects.is_empty(), "{name} checks nothing");
+            assert_eq!(out.last().map(|o| o.kind), Some("expect"), "{name} must end with an expect");
+            problems.extend(out.iter().filter_map(|o| o.failure.as_ref()).map(|f| format!("{name}.txt {f}")));
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }
