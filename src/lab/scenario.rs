@@ -60,6 +60,52 @@ pub struct Step {
     pub kind: StepKind,
 }
 
+impl Step {
+    /// `kind` and the step as a learner reads it (`tick 1000`, `expect GET k => "v"`, the narration).
+    pub fn describe(&self) -> (&'static str, String) {
+        match &self.kind {
+            StepKind::Command(l) => ("command", l.clone()),
+            StepKind::Tick(ms) => ("tick", format!("tick {ms}")),
+            StepKind::Crash(k) => ("crash", format!("crash {k}")),
+            StepKind::Restart => ("restart", "restart".into()),
+            StepKind::Rewrite => ("rewrite", "rewrite".into()),
+            StepKind::Config(n, v) => ("config", format!("config {n} {v}")),
+            StepKind::CheckAof { fix } => ("check-aof", if *fix { "check-aof --fix".into() } else { "check-aof".into() }),
+            StepKind::Say(t) => ("say", t.clone()),
+            StepKind::Expect { command, want } => ("expect", format!("{command} => {}", want.join(" / "))),
+        }
+    }
+}
+
+/// The steps as JSON: `[{line, kind, text}]`.
+pub fn steps_json(steps: &[Step]) -> String {
+    let items: Vec<String> = steps
+        .iter()
+        .map(|s| {
+            let (kind, text) = s.describe();
+            format!(r#"{{"line":{},"kind":{},"text":{}}}"#, s.line, super::json_string(kind), super::json_string(&text))
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+impl Outcome {
+    /// `{index, line, kind, text, output: [..], passed: true|false|null, failure: "..."|null}`.
+    pub fn to_json(&self) -> String {
+        let output: Vec<String> = self.output.iter().map(|o| super::json_string(o)).collect();
+        format!(
+            r#"{{"index":{},"line":{},"kind":{},"text":{},"output":[{}],"passed":{},"failure":{}}}"#,
+            self.index,
+            self.line,
+            super::json_string(self.kind),
+            super::json_string(&self.text),
+            output.join(","),
+            self.passed.map_or("null".to_string(), |p| p.to_string()),
+            self.failure.as_deref().map_or("null".to_string(), super::json_string)
+        )
+    }
+}
+
 /// A line the parser refused.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParseError {
@@ -553,6 +599,21 @@ mod tests {
         );
         assert_eq!(failures(&out), Vec::<String>::new());
         assert_eq!(out[5].output, ["aof-load-truncated yes (for the next start)"]);
+    }
+
+    #[test]
+    fn json_of_steps_and_outcomes() {
+        let mut r = Runner::from_text("say \"hi\"\nexpect GET k => (nil)\n").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            steps_json(r.steps()),
+            r#"[{"line":1,"kind":"say","text":"\"hi\""},{"line":2,"kind":"expect","text":"GET k => (nil)"}]"#
+        );
+        let o = r.run_all();
+        assert_eq!(
+            o[1].to_json(),
+            r#"{"index":1,"line":2,"kind":"expect","text":"GET k => (nil)","output":["(nil)"],"passed":true,"failure":null}"#
+        );
+        assert!(r.done());
     }
 
     #[test]
