@@ -137,7 +137,9 @@ export class ScenariosView {
 
   setControls() {
     const done = this.next >= this.steps.length;
-    this.stepButton.disabled = this.busy || done || !this.steps.length;
+    // Step stays enabled while a step runs (a second press is ignored): disabling the focused
+    // button would drop the keyboard focus.
+    this.stepButton.disabled = done || !this.steps.length;
     this.playButton.disabled = this.busy || done || !this.steps.length || this.timer !== null;
     this.pauseButton.disabled = this.timer === null;
     this.resetButton.disabled = this.busy || !this.select.value;
@@ -159,7 +161,9 @@ export class ScenariosView {
     this.busy = false;
     this.mark();
     if (this.next >= this.steps.length) this.pause();
+    const focusedStep = this.root.getRootNode().activeElement === this.stepButton;
     this.setControls();
+    if (focusedStep && this.stepButton.disabled) this.resetButton.focus();
     return ok;
   }
 
