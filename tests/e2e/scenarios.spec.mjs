@@ -108,6 +108,7 @@ test('Play at 360 px in dark mode, then another scenario from the select: every 
   assert.equal(await panel.locator('[data-result="fail"]').count(), 0);
   assert.equal(await panel.locator('[data-result="pass"]').count(), await expectsIn('fsync-policies'));
   await page.screenshot({ path: path.join(SHOTS, 'scenarios-360-dark.png'), fullPage: true });
+  await panel.screenshot({ path: path.join(SHOTS, 'scenarios-360-dark-panel.png') });
   // The select loads another one with the keyboard.
   await panel.locator('.scenario-select').selectOption('truncated');
   await page.locator('#scenarios[data-scenario="truncated"][data-done="false"]').waitFor();
