@@ -511,3 +511,42 @@ fn parse_config(config: JsValue) -> Result<Config, JsError> {
     }
     Ok(out)
 }
+
+/// A guided scenario ([`crate::lab::scenario`]) playing on its own simulated machine, step by
+/// step: `new Scenario(text)` throws with every malformed line (`line N: why`); `steps()` is
+/// `[{line, kind, text}]` as JSON; `step()` runs the next step and returns its outcome as JSON
+/// (`{index, line, kind, text, output, passed, failure}`), or `"null"` when the scenario is over.
+#[wasm_bindgen(js_name = Scenario)]
+pub struct WasmScenario {
+    runner: crate::lab::scenario::Runner,
+}
+
+#[wasm_bindgen(js_class = Scenario)]
+impl WasmScenario {
+    #[wasm_bindgen(constructor)]
+    pub fn new(text: &str) -> Result<WasmScenario, JsError> {
+        console_error_panic_hook::set_once();
+        match crate::lab::scenario::Runner::from_text(text) {
+            Ok(runner) => Ok(WasmScenario { runner }),
+            Err(errors) => Err(JsError::new(&errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))),
+        }
+    }
+
+    pub fn steps(&self) -> String {
+        crate::lab::scenario::steps_json(self.runner.steps())
+    }
+
+    /// Index of the step that runs next (the number of steps when done).
+    pub fn next_index(&self) -> u32 {
+        u32::try_from(self.runner.next_index()).unwrap_or(u32::MAX)
+    }
+
+    pub fn step(&mut self) -> String {
+        self.runner.step().map_or_else(|| "null".to_string(), |o| o.to_json())
+    }
+
+    /// The scenario machine's views (the same JSON as `Engine.snapshot()`).
+    pub fn snapshot(&mut self) -> String {
+        self.runner.lab.snapshot()
+    }
+}

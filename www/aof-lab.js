@@ -18,7 +18,10 @@
 //   script       commands run once the engine is ready, one per line; or put them in a child
 //                <script type="text/x-redis">; they run at every start (reload included)
 //   panels       which panels to show, space-separated: console aof files persist crash events
-//                transfer (default: console aof files crash); persist = rewrite and snapshots
+//                transfer scenarios (default: console aof files crash, plus scenarios when a
+//                scenario is given); persist = rewrite and snapshots
+//   scenario     a built-in guided scenario (www/scenarios/<name>.txt) selected in the
+//                Scenarios panel, e.g. scenario="fsync-policies"
 
 import { LabController } from './lab.js';
 
@@ -65,6 +68,11 @@ const PANELS = {
       <div class="panel-head"><h2>Events</h2><p class="meta" data-part="events-count">0 events</p></div>
       <ol data-part="events" class="events-list" tabindex="0"></ol>
     </section>`,
+  scenarios: `
+    <section class="panel scenarios" aria-label="Scenarios">
+      <div class="panel-head"><h2>Scenarios</h2></div>
+      <div data-part="scenarios"></div>
+    </section>`,
   transfer: `
     <section class="panel transfer" aria-label="Export and import">
       <div class="panel-head"><h2>Export and import</h2></div>
@@ -83,7 +91,8 @@ class AofLabElement extends HTMLElement {
   async connectedCallback() {
     if (this.lab) return;
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
-    const panels = (this.getAttribute('panels') ?? 'console aof files crash').split(/\s+/).filter((p) => PANELS[p]);
+    const scenario = this.getAttribute('scenario') ?? '';
+    const panels = (this.getAttribute('panels') ?? `${scenario ? 'scenarios ' : ''}console aof files crash`).split(/\s+/).filter((p) => PANELS[p]);
     const style = document.createElement('style');
     style.textContent = await sharedCss();
     const own = document.createElement('style');
@@ -132,6 +141,7 @@ class AofLabElement extends HTMLElement {
         transfer: part('transfer'),
         rewrite: part('bgrewrite'),
         persist: part('persist'),
+        scenarios: part('scenarios'),
         root: wrap,
       },
       {
@@ -139,6 +149,7 @@ class AofLabElement extends HTMLElement {
         namespace: this.getAttribute('namespace') ?? 'embed',
         config,
         script,
+        scenario,
         focus: false,
       },
     );

@@ -1,7 +1,7 @@
 // The lab page: one LabController (lab.js) on the page's panels. The engine's options come from
 // the URL, so that a link can open a given setup: ?backend=auto|opfs|indexeddb|memory
-// &namespace=NAME&appendfsync=always|everysec|no&aof-mode=7.0|6.2 (defaults: auto, lab,
-// everysec, 7.0). The AOF design selector restarts the lab and updates the URL.
+// &namespace=NAME&appendfsync=always|everysec|no&aof-mode=7.0|6.2&scenario=NAME (defaults: auto,
+// lab, everysec, 7.0, the first scenario). The AOF design selector restarts the lab and updates the URL.
 
 import { LAB_CONFIG } from './protocol.js';
 import { LabController } from './lab.js';
@@ -27,10 +27,11 @@ const lab = new LabController(
     examples: document.querySelectorAll('.examples .chip'),
     rewrite: $('bgrewrite'),
     persist: $('persist'),
+    scenarios: $('scenarios'),
     mode: $('aof-mode'),
     root: document.documentElement,
   },
-  { backend: params.get('backend') ?? 'auto', namespace: params.get('namespace') ?? 'lab', config },
+  { backend: params.get('backend') ?? 'auto', namespace: params.get('namespace') ?? 'lab', config, scenario: params.get('scenario') ?? '' },
 );
 
 lab.onmode = (mode) => {

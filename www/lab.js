@@ -13,6 +13,7 @@ import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
 import { PersistView } from './ui/persist.js';
+import { ScenariosView } from './ui/scenarios.js';
 import { setStatus } from './ui/status.js';
 import { TransferView } from './ui/transfer.js';
 
@@ -23,8 +24,10 @@ export class LabController {
    * @param {object} els {status, backend, notice, console: {log, form, input, button}, aof: {list,
    *   size, empty, config}, files: {list, manifest, info, rewrite, durability}, events: {list,
    *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
-   *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set}
-   * @param {object} options {backend, namespace, config, script: string[]}; the AOF design is
+   *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set,
+   *   scenarios: root of the guided scenarios panel}
+   * @param {object} options {backend, namespace, config, script: string[], scenario: the
+   *   built-in scenario selected first}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
    *   keeps its files in the namespace `<namespace>-6.2` (the designs never share a directory)
    */
@@ -48,6 +51,7 @@ export class LabController {
     const act = (action, args) => this.act(action, args);
     this.crashView = els.crash ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).')) : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
+    this.scenariosView = els.scenarios ? new ScenariosView(els.scenarios, act, { initial: options.scenario }) : null;
     this.persistView = els.persist
       ? new PersistView(els.persist, {
           submit: (line) => (this.consoleView ? this.consoleView.submit(line) : this.send(line)),
@@ -182,7 +186,7 @@ export class LabController {
 
   /** A read-only view cannot act: every control but the views is made inert. */
   setReadOnly(readOnly) {
-    for (const el of [this.els.crash, this.els.transfer, this.els.persist]) if (el) el.inert = readOnly;
+    for (const el of [this.els.crash, this.els.transfer, this.els.persist, this.els.scenarios]) if (el) el.inert = readOnly;
     if (this.els.rewrite) this.els.rewrite.disabled = readOnly;
     for (const chip of this.els.examples ?? []) chip.disabled = readOnly;
   }
@@ -218,6 +222,8 @@ export class LabController {
           this.scriptRan = true;
           for (const line of this.options.script) this.send(line);
         }
+        // A new worker has no scenario: load (or reload) the selected one.
+        this.scenariosView?.ready();
         this.onready?.(msg);
         break;
       case MSG.LOADING:

@@ -19,7 +19,11 @@ export const MSG = Object.freeze({
    *  a simulated quota, and 'clear'), restart {settings}, check {fix}, speed {keys} (the
    *  simulated child's keys per cron tick, 0 = all at once), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
-   *  reset {}: delete the namespace's files and start a fresh engine on the same backend. */
+   *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
+   *  scenario-load {text} -> {steps: [{line, kind, text}]}: a guided scenario (www/scenarios/)
+   *  on its own fresh simulated machine (a malformed script is an error naming its lines),
+   *  scenario-step {} -> {outcome: {index, line, kind, text, output, passed, failure} | null,
+   *  next}: runs its next step (see src/lab/scenario.rs for the format). */
   ACTION: 'action',
 
   // worker -> page
@@ -67,6 +71,9 @@ export const VIEW_MS = 150;
 
 /** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
 export const LOCK_PREFIX = 'aof-lab:';
+
+/** The scenario actions of ACTION (the panel in ui/scenarios.js). */
+export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });
 
 /** The crash kinds of the lab, in the order the page offers them, with what each models. */
 export const CRASH_KINDS = Object.freeze([

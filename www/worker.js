@@ -20,6 +20,7 @@ let cursor = 0; // events already sent
 let pendingEvents = [];
 let viewTimer = null;
 let lastView = 0;
+let scenario = null; // a guided scenario on its own simulated machine (wasm Scenario)
 
 // console_error_panic_hook reports a panic through console.error just before wasm traps:
 // keep the last report so the page can show what went wrong.
@@ -262,6 +263,14 @@ function action(name, args) {
       const bytes = engine.export_tar(now);
       return { bytes, name: `aof-lab-${options.namespace}-${new Date(now).toISOString().replace(/[:.]/g, '-')}.tar` };
     }
+    case 'scenario-load':
+      scenario?.free();
+      scenario = null;
+      scenario = new wasm.Scenario(String(args.text ?? ''));
+      return { steps: JSON.parse(scenario.steps()) };
+    case 'scenario-step':
+      if (!scenario) throw new Error('no scenario loaded');
+      return { outcome: JSON.parse(scenario.step()), next: scenario.next_index() };
     case 'import':
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
       return engine.import(args.name, args.bytes, now);

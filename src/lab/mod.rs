@@ -24,6 +24,7 @@
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+pub mod scenario;
 mod view;
 
 pub use view::json_string;
