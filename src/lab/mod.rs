@@ -534,12 +534,7 @@ pub const REFUSED: &str = "Could not connect to Redis at 127.0.0.1:6379: Connect
 /// its start-up log).
 fn boot(config: Config, storage: Box<dyn Storage>, now: i64) -> (Engine, Option<Vec<String>>, Vec<String>) {
     let fmt = |l: crate::server::LogLine| format!("{} {}", l.level.mark(), l.text);
-    if !config.appendonly {
-        let mut e = Engine::new(config, now);
-        e.srv.storage = storage;
-        let log = e.take_log().into_iter().map(fmt).collect();
-        return (e, None, log);
-    }
+    // With the AOF off, redis-server loads dump.rdb if there is one (the "AOF vs RDB" restart).
     match Engine::open(config, storage, now) {
         Ok(mut e) => {
             let log = e.take_log().into_iter().map(fmt).collect();
@@ -730,6 +725,20 @@ mod child_tests {
             c.set(k, v, true).unwrap();
         }
         memory_lab(c, T0)
+    }
+
+    /// With the AOF off, a restart loads `dump.rdb` (and only what the last save held).
+    #[test]
+    fn a_restart_with_the_aof_off_loads_dump_rdb() {
+        let mut c = Config::default();
+        c.set("appendonly", "no", true).unwrap();
+        let mut l = memory_lab(c, T0);
+        assert_eq!(l.execute_line("SET a 1", T0), ["OK"]);
+        assert_eq!(l.execute_line("SAVE", T0), ["OK"]);
+        assert_eq!(l.execute_line("SET b 2", T0), ["OK"]);
+        l.crash("kill", T0 + 10).unwrap();
+        assert!(l.load_log.iter().any(|line| line.contains("DB loaded from disk")), "{:?}", l.load_log);
+        assert_eq!(l.execute_line("MGET a b", T0 + 20), ["1) \"1\"\n2) (nil)"]);
     }
 
     fn field<'a>(json: &'a str, obj: &str, key: &str) -> &'a str {
