@@ -203,7 +203,7 @@ impl Lab {
     }
 
     /// Runs one console line; returns the replies ready (the line's own, unless it blocked, and
-    /// those of earlier blocked commands it served).
+    /// those of earlier blocked commands it served); none when the server exited during the turn.
     pub fn execute_line(&mut self, line: &str, now: i64) -> Vec<String> {
         if self.down.is_some() {
             return if line.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] };
@@ -235,6 +235,12 @@ impl Lab {
         }
         self.before_sleep(now);
         self.after_turn(now);
+        if self.down.is_some() {
+            // The group commit failed under `always`: no reply of the batch ever left.
+            for (replies, _) in &mut out {
+                replies.clear();
+            }
+        }
         out
     }
 
@@ -339,9 +345,13 @@ impl Lab {
         if let Some(reason) = self.engine.exited().map(str::to_string)
             && self.down.is_none()
         {
-            // Redis exit(1)s here (a write or fsync error under appendfsync always).
+            // Redis exit(1)s here (a write or fsync error under appendfsync always), in
+            // flushAppendOnlyFile, before any reply of the turn is written to a socket: the
+            // replies collected during the turn are never sent.
             self.push(now, "crash", format!("redis-server exited: {reason}"), 0);
             self.down = Some(vec![reason]);
+            self.console_out.clear();
+            self.wire_out.clear();
         }
         self.watch = w;
     }
@@ -654,6 +664,42 @@ mod tests {
         assert_eq!(l.execute_line("SET c 3", T0 + 1300), ["OK"]);
         let r = l.crash("kill", T0 + 1400).unwrap().clone();
         assert_eq!(r.keys_after, 3, "nothing stored was lost: {r:?}");
+    }
+
+    /// Under `always` a failed write or fsync makes Redis exit(1) in flushAppendOnlyFile, before
+    /// the turn's replies reach a socket: the console must not show OK for a write never
+    /// persisted (console, batch, wire and a tick serving a blocked client).
+    #[test]
+    fn an_exit_under_always_drops_the_replies_of_its_turn() {
+        for fault in ["disk-full", "fsync-error"] {
+            let mut l = lab("always");
+            assert_eq!(l.execute_line("SET a 1", T0), ["OK"]);
+            l.inject(fault, 0, T0).unwrap();
+            assert!(l.execute_line("SET b 2", T0 + 1).is_empty(), "{fault}: no reply from the turn that exited");
+            assert!(l.is_down().is_some(), "{fault}");
+            assert_eq!(l.execute_line("GET a", T0 + 2), [REFUSED]);
+
+            let mut l = lab("always");
+            l.inject(fault, 0, T0).unwrap();
+            let lines: Vec<String> = ["GET x", "SET b 2", "PING"].iter().map(|s| s.to_string()).collect();
+            let out = l.execute_batch(&lines, T0 + 1);
+            assert!(out.iter().all(|(replies, _)| replies.is_empty()), "{fault}: {out:?}");
+            assert!(!out[1].1.is_empty(), "what entered aof_buf is still shown");
+            assert!(l.is_down().is_some());
+
+            let mut l = lab("always");
+            l.inject(fault, 0, T0).unwrap();
+            assert_eq!(l.execute_resp(b"*3\r\n$3\r\nSET\r\n$1\r\nw\r\n$1\r\nx\r\n", T0 + 1), b"");
+            assert!(l.is_down().is_some());
+
+            // A blocked console client served by a write from the wire in the failing turn.
+            let mut l = lab("always");
+            assert!(l.execute_line("BLPOP q 0", T0).is_empty());
+            l.inject(fault, 0, T0).unwrap();
+            assert_eq!(l.execute_resp(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n", T0 + 1), b"");
+            assert!(l.tick(T0 + 2).is_empty());
+            assert!(l.is_down().is_some());
+        }
     }
 
     #[test]
