@@ -577,3 +577,29 @@ fn appendonly_yes_during_a_bgsave_schedules_the_rewrite() {
     assert_eq!(digest(&mut e, now), d);
     assert_eq!(turn(&mut e, "GET during", now), Reply::bulk("bgsave"));
 }
+
+/// SHUTDOWN during a 6.2 rewrite kills the child with 6.2's killAppendOnlyChild: the rewrite
+/// buffer, the stop-sending flag and the child's state go with it (nothing left for a later cron).
+#[test]
+fn shutdown_kills_the_legacy_child_and_its_buffer() {
+    let mut e = open(cfg(true, true), Box::new(MemoryStorage::new()));
+    let mut now = T0;
+    load_data(&mut e, now);
+    e.srv.config.lab_rewrite_keys_per_tick = 1;
+    turn(&mut e, "BGREWRITEAOF", now);
+    now += 100;
+    e.cron(now);
+    turn(&mut e, "SET in-flight x", now);
+    assert!(e.srv.aof_rewrite_buffer_length() > 0 || e.srv.aof.legacy.child.as_ref().is_some_and(|c| !c.diff.is_empty()));
+    assert!(files(&mut e).iter().any(|f| f.starts_with("temp-rewriteaof-")));
+    logs(&mut e);
+    assert!(e.srv.shutdown_save(false, true, false).is_ok());
+    let log = logs(&mut e);
+    assert!(log.contains(&"There is a child rewriting the AOF. Killing it!".to_string()), "{log:?}");
+    assert!(log.iter().any(|l| l.starts_with("Killing running AOF rewrite child: ")), "{log:?}");
+    assert!(e.srv.aof.child.is_none());
+    assert!(e.srv.aof.legacy.child.is_none(), "the 6.2 child state is gone");
+    assert_eq!(e.srv.aof_rewrite_buffer_length(), 0);
+    assert!(!e.srv.aof.legacy.stop_sending_diff);
+    assert_eq!(files(&mut e), vec!["appendonly.aof".to_string()], "temp files removed");
+}

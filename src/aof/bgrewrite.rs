@@ -282,6 +282,10 @@ impl Server {
 
     /// `killAppendOnlyChild`: the child's temp files go, a WAIT_REWRITE temp incr file too.
     pub(crate) fn kill_append_only_child(&mut self) {
+        if self.config.aof_legacy {
+            // The 6.2 child also owns the rewrite buffer and the stop-sending handshake.
+            return self.legacy_kill_child();
+        }
         let Some(child) = self.aof.child.take() else { return };
         self.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
         // aofRemoveTempFile: whatever the child had written so far.

@@ -419,7 +419,7 @@ impl Server {
     }
 
     /// `killAppendOnlyChild`, 6.2: SIGUSR1, the buffer reset, the temp files removed.
-    fn legacy_kill_child(&mut self) {
+    pub(crate) fn legacy_kill_child(&mut self) {
         let Some(child) = self.aof.child.take() else { return };
         self.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
         self.aof.legacy.child = None;
