@@ -417,3 +417,46 @@ fn appendonly_no_with_a_failing_fsync_logs_it() {
     let log = logs(&mut e);
     assert!(log.contains(&"Fail to fsync the AOF file: Input/output error".to_string()), "{log:?}");
 }
+
+/// rdbSave's lines: `err_op` says which step failed (rdbSaveRio, fsync), the rename has its own
+/// line; the BGSAVE child logs the same, then the parent "Background saving error".
+#[test]
+fn save_and_bgsave_failure_lines() {
+    let (mut e, fail) = engine(false, &[]);
+    let mut now = START;
+    populate(&mut e, now);
+    let dir = e.srv.config.dir.clone();
+    logs(&mut e);
+
+    e.srv.storage.as_memory().unwrap().failing_syncs = 1;
+    assert!(run(&mut e, "SAVE", now).is_error());
+    assert!(logs(&mut e).contains(&"Write error saving DB on disk(fsync): Input/output error".to_string()));
+
+    let full = used(&mut e);
+    e.srv.storage.as_memory().unwrap().capacity = Some(full + 10);
+    assert!(run(&mut e, "SAVE", now).is_error());
+    assert!(logs(&mut e).contains(&"Write error saving DB on disk(rdbSaveRio): No space left on device".to_string()));
+    e.srv.storage.as_memory().unwrap().capacity = None;
+
+    *fail.borrow_mut() = Some("dump.rdb".into());
+    assert!(run(&mut e, "SAVE", now).is_error());
+    let log = logs(&mut e);
+    assert!(
+        log.contains(&format!(
+            "Error moving temp DB file temp-1000.rdb on the final destination dump.rdb (in server root dir {dir}): Input/output error"
+        )),
+        "{log:?}"
+    );
+    assert!(!e.srv.storage.exists("temp-1000.rdb"));
+    *fail.borrow_mut() = None;
+
+    e.srv.storage.as_memory().unwrap().failing_syncs = 1;
+    assert_eq!(run(&mut e, "BGSAVE", now), Reply::status("Background saving started"));
+    settle(&mut e, &mut now);
+    let log = logs(&mut e);
+    assert_in_order(&log, &["Write error saving DB on disk(fsync): Input/output error", "Background saving error"]);
+    assert!(e.srv.storage.list(None).unwrap().iter().all(|f| !f.starts_with("temp-")));
+
+    assert_eq!(run(&mut e, "SAVE", now), Reply::ok());
+    assert!(e.srv.storage.exists("dump.rdb"));
+}
