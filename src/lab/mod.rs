@@ -725,6 +725,25 @@ mod tests {
         assert_eq!(get(&mut third, "k"), "\"v\"");
     }
 
+    /// An import that fails part-way (disk full) leaves the running server on its own files:
+    /// it keeps serving and persisting, and a crash restarts on the previous dataset.
+    #[test]
+    fn a_failed_import_keeps_the_running_dataset() {
+        let mut l = lab("always");
+        assert_eq!(l.execute_line("SET a 1", T0), ["OK"]);
+        let m = l.engine.srv.storage.as_memory().unwrap();
+        m.capacity = Some(m.bytes_used() + 200);
+        let big: Vec<u8> = (0..50).flat_map(|i| format!("*3\r\n$3\r\nSET\r\n$3\r\nk{i:02}\r\n$1\r\nv\r\n").into_bytes()).collect();
+        assert!(l.import_archive("appendonly.aof", &big, T0 + 1).is_err());
+        assert!(l.is_down().is_none());
+        l.engine.srv.storage.as_memory().unwrap().capacity = None;
+        assert_eq!(get(&mut l, "a"), "\"1\"");
+        assert_eq!(l.execute_line("SET b 2", T0 + 2), ["OK"]);
+        let r = l.crash("power", T0 + 3).unwrap().clone();
+        assert!(r.started && r.keys_after == 2, "{r:?}");
+        assert_eq!(get(&mut l, "b"), "\"2\"");
+    }
+
     #[test]
     fn a_batch_is_one_turn_with_one_fsync() {
         let mut l = lab("always");
