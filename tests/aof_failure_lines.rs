@@ -460,3 +460,26 @@ fn save_and_bgsave_failure_lines() {
     assert_eq!(run(&mut e, "SAVE", now), Reply::ok());
     assert!(e.srv.storage.exists("dump.rdb"));
 }
+
+/// An import whose swap fails part-way (a rename refused after every new file was staged): the
+/// lab restarts on what is there instead of running on files that may be gone; here nothing was
+/// replaced yet, so the previous dataset comes back.
+#[test]
+fn an_import_failing_in_the_swap_restarts_on_what_is_there() {
+    let mut cfg = Config { appendonly: true, ..Config::default() };
+    cfg.set("appendfsync", "always", true).unwrap();
+    let fail = Rc::new(RefCell::new(None));
+    let storage = Faulty { inner: MemoryStorage::new(), fail_rename_to: fail.clone() };
+    let mut l = aof_lab::lab::Lab::start(cfg, Box::new(storage), START);
+    assert_eq!(l.execute_line("SET a 1", START), ["OK"]);
+    *fail.borrow_mut() = Some("appendonly.aof".into());
+    let err = l.import_archive("appendonly.aof", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", START + 1).unwrap_err();
+    assert!(err.contains("Input/output error"), "{err}");
+    assert!(l.events_json(0).contains("import failed part-way"));
+    assert!(l.events_json(0).contains("\"kind\":\"restart\""));
+    assert!(l.is_down().is_none());
+    assert_eq!(l.execute_line("GET a", START + 2), ["\"1\""]);
+    assert_eq!(l.execute_line("GET k", START + 2), ["(nil)"]);
+    let names = l.engine.srv.storage.list(None).unwrap();
+    assert!(names.iter().any(|n| n.ends_with(".import-appendonly.aof")), "the staged file is what the swap left: {names:?}");
+}
