@@ -200,37 +200,90 @@ pub fn place(path: &str, appenddirname: &str) -> Option<String> {
     if multi_part || parent.is_some_and(|p| !p.is_empty()) { Some(join(appenddirname, base)) } else { Some(base.to_string()) }
 }
 
+/// Why an import failed, and whether the directory was already changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportError {
+    pub message: String,
+    /// False: the previous files are all still there, unchanged (a failure while writing the
+    /// new ones). True: the swap failed part-way, the directory holds a mix.
+    pub touched: bool,
+}
+
+/// Where a placed file is staged until the swap: a hidden name next to it, which no server
+/// reads (and which [`place`] never produces).
+fn staged_name(name: &str) -> String {
+    match name.rsplit_once('/') {
+        Some((dir, base)) => format!("{dir}/.import-{base}"),
+        None => format!(".import-{name}"),
+    }
+}
+
 /// Replaces everything in `storage` by `files` (path → bytes, placed by [`place`]), synced and
 /// with synced directory entries, as a copy onto a real disk followed by `sync` would leave it.
 /// Returns the names written, in order.
 pub fn import_files(storage: &mut dyn Storage, files: &[(String, Vec<u8>)], appenddirname: &str) -> Result<Vec<String>, String> {
-    let placed: Vec<(String, &Vec<u8>)> = files.iter().filter_map(|(p, d)| place(p, appenddirname).map(|n| (n, d))).collect();
-    if placed.is_empty() {
-        return Err("nothing to import: no AOF file (a manifest, base, incr or appendonly.aof) among the files".into());
-    }
-    let old = storage.list(None).map_err(|e| e.to_string())?;
-    for name in old {
-        storage.remove(&name).map_err(|e| format!("{name}: {e}"))?;
-    }
-    if !storage.dir_exists(appenddirname) {
-        storage.create_dir(appenddirname).map_err(|e| e.to_string())?;
-    }
-    let mut written = Vec::new();
-    for (name, data) in placed {
-        storage.open(&name, OpenMode::Truncate).map_err(|e| format!("{name}: {e}"))?;
-        let mut done = 0;
-        while done < data.len() {
-            let n = storage.write_at(&name, done as u64, &data[done..]).map_err(|e| format!("{name}: {e}"))?;
-            if n == 0 {
-                return Err(format!("{name}: No space left on device"));
-            }
-            done += n;
+    import_files_staged(storage, files, appenddirname).map_err(|e| e.message)
+}
+
+/// Writes and fsyncs one file under its staged name (recorded in `staged` once created).
+fn stage(storage: &mut dyn Storage, name: &str, data: &[u8], staged: &mut Vec<String>) -> Result<(), String> {
+    let tmp = staged_name(name);
+    storage.open(&tmp, OpenMode::Truncate).map_err(|e| format!("{name}: {e}"))?;
+    staged.push(tmp.clone());
+    let mut done = 0;
+    while done < data.len() {
+        let n = storage.write_at(&tmp, done as u64, &data[done..]).map_err(|e| format!("{name}: {e}"))?;
+        if n == 0 {
+            return Err(format!("{name}: No space left on device"));
         }
-        storage.sync(&name).map_err(|e| format!("{name}: {e}"))?;
-        written.push(name);
+        done += n;
     }
-    storage.sync_dir(appenddirname).map_err(|e| e.to_string())?;
-    storage.sync_dir("").map_err(|e| e.to_string())?;
+    storage.sync(&tmp).map_err(|e| format!("{name}: {e}"))
+}
+
+/// [`import_files`], telling whether a failure touched the previous files. The new files are
+/// written and fsynced under staged names first (the previous dataset intact if the disk fills
+/// up or a write fails: the staged files are removed again), then renamed over the final
+/// names, then the previous files that are not replaced are removed.
+pub fn import_files_staged(
+    storage: &mut dyn Storage,
+    files: &[(String, Vec<u8>)],
+    appenddirname: &str,
+) -> Result<Vec<String>, ImportError> {
+    let untouched = |message: String| ImportError { message, touched: false };
+    // The same name twice: the last one wins, as a copy would leave it.
+    let mut placed: Vec<(String, &Vec<u8>)> = Vec::new();
+    for (name, data) in files.iter().filter_map(|(p, d)| place(p, appenddirname).map(|n| (n, d))) {
+        placed.retain(|(n, _)| *n != name);
+        placed.push((name, data));
+    }
+    if placed.is_empty() {
+        return Err(untouched("nothing to import: no AOF file (a manifest, base, incr or appendonly.aof) among the files".into()));
+    }
+    let old = storage.list(None).map_err(|e| untouched(e.to_string()))?;
+    if !storage.dir_exists(appenddirname) {
+        storage.create_dir(appenddirname).map_err(|e| untouched(e.to_string()))?;
+    }
+    let mut staged: Vec<String> = Vec::new();
+    for (name, data) in &placed {
+        if let Err(message) = stage(storage, name, data, &mut staged) {
+            for tmp in &staged {
+                storage.remove(tmp).ok();
+            }
+            return Err(untouched(message));
+        }
+    }
+    let touched = |message: String| ImportError { message, touched: true };
+    let mut written = Vec::new();
+    for (name, _) in &placed {
+        storage.rename(&staged_name(name), name).map_err(|e| touched(format!("{name}: {e}")))?;
+        written.push(name.clone());
+    }
+    for name in old.iter().filter(|n| !written.contains(n)) {
+        storage.remove(name).map_err(|e| touched(format!("{name}: {e}")))?;
+    }
+    storage.sync_dir(appenddirname).map_err(|e| touched(e.to_string()))?;
+    storage.sync_dir("").map_err(|e| touched(e.to_string()))?;
     Ok(written)
 }
 
@@ -333,6 +386,45 @@ mod tests {
         assert_eq!(place("appendonlydir/redis.log", d), None);
         assert_eq!(place("appendonlydir/.DS_Store", d), None);
         assert_eq!(place("appendonlydir/", d), None);
+    }
+
+    /// A disk that fills up part-way through an import leaves the previous files as they were
+    /// (names and bytes), and no staged file behind.
+    #[test]
+    fn a_failed_import_keeps_the_previous_files() {
+        let mut s = MemoryStorage::new();
+        s.create_dir("appendonlydir").unwrap();
+        let before = [
+            ("appendonlydir/appendonly.aof.1.base.rdb", &b"REDIS0010"[..]),
+            ("appendonlydir/appendonly.aof.1.incr.aof", b"*1\r\n$4\r\nPING\r\n"),
+            ("appendonlydir/appendonly.aof.manifest", b"file appendonly.aof.1.base.rdb seq 1 type b\n"),
+        ];
+        for (name, data) in before {
+            s.open(name, OpenMode::Create).unwrap();
+            s.append(name, data).unwrap();
+            s.sync(name).unwrap();
+        }
+        s.sync_dir("appendonlydir").unwrap();
+        let used = s.bytes_used();
+        s.capacity = Some(used + 100);
+        let files = vec![
+            ("appendonlydir/appendonly.aof.manifest".to_string(), b"file appendonly.aof.2.base.aof seq 2 type b\n".to_vec()),
+            ("appendonlydir/appendonly.aof.2.base.aof".to_string(), vec![b'x'; 500]),
+        ];
+        let err = import_files_staged(&mut s, &files, "appendonlydir").unwrap_err();
+        assert!(!err.touched && err.message.contains("No space left on device"), "{err:?}");
+        let mut names = s.list(None).unwrap();
+        names.sort();
+        assert_eq!(names, before.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>(), "no staged file left");
+        for (name, data) in before {
+            assert_eq!(s.read_all(name).unwrap(), data, "{name}");
+        }
+        // With room, the same import replaces everything.
+        s.capacity = None;
+        assert_eq!(import_files(&mut s, &files, "appendonlydir").unwrap().len(), 2);
+        let mut names = s.list(None).unwrap();
+        names.sort();
+        assert_eq!(names, ["appendonlydir/appendonly.aof.2.base.aof", "appendonlydir/appendonly.aof.manifest"]);
     }
 
     #[test]

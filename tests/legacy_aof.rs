@@ -530,3 +530,76 @@ fn automatic_rewrite_counts_from_the_whole_file_after_restart() {
     assert_eq!(field(&i, "aof_base_size"), e.srv.storage.len("appendonly.aof").unwrap().to_string());
     assert!(logs(&mut e).contains(&"Background AOF rewrite finished successfully".to_string()));
 }
+
+/// CONFIG SET appendonly yes while a BGSAVE child runs (6.2's startAppendOnly): no second child;
+/// the rewrite is scheduled and starts from cron once the BGSAVE is done.
+#[test]
+fn appendonly_yes_during_a_bgsave_schedules_the_rewrite() {
+    let mut e = open(cfg(false, true), Box::new(MemoryStorage::new()));
+    let mut now = T0;
+    load_data(&mut e, now);
+    e.srv.config.lab_rewrite_keys_per_tick = 1;
+    assert_eq!(turn(&mut e, "BGSAVE", now), Reply::status("Background saving started"));
+    logs(&mut e);
+    assert_eq!(turn(&mut e, "CONFIG SET appendonly yes", now), Reply::ok());
+    let log = logs(&mut e);
+    assert!(
+        log.contains(
+            &"AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
+                .to_string()
+        ),
+        "{log:?}"
+    );
+    assert!(!log.iter().any(|l| l.starts_with("Background append only file rewriting started")), "{log:?}");
+    assert!(e.srv.aof.child.is_none(), "no second child");
+    assert!(e.srv.rdb.child.is_some());
+    assert!(e.srv.aof.rewrite_scheduled);
+    assert_eq!(e.srv.aof_state, aof_lab::server::AofState::WaitRewrite);
+    assert_eq!(files(&mut e).iter().filter(|f| f.as_str() == "appendonly.aof").count(), 1, "the file is opened at once");
+    turn(&mut e, "SET during bgsave", now);
+    let mut ticks = 0;
+    while e.srv.aof_state != aof_lab::server::AofState::On {
+        assert!(!(e.srv.aof.child.is_some() && e.srv.rdb.child.is_some()), "two children at once");
+        now += 100;
+        e.cron(now);
+        ticks += 1;
+        assert!(ticks < 2000, "the AOF never turned on");
+    }
+    let log = logs(&mut e);
+    let saved = log.iter().position(|l| l == "Background saving terminated with success").expect("bgsave done");
+    let started = log.iter().position(|l| l.starts_with("Background append only file rewriting started")).expect("rewrite started");
+    assert!(saved < started, "{log:?}");
+    turn(&mut e, "SET after on", now);
+    let d = digest(&mut e, now);
+    let storage = e.take_storage();
+    let mut e = open(cfg(true, true), storage);
+    e.connect();
+    assert_eq!(digest(&mut e, now), d);
+    assert_eq!(turn(&mut e, "GET during", now), Reply::bulk("bgsave"));
+}
+
+/// SHUTDOWN during a 6.2 rewrite kills the child with 6.2's killAppendOnlyChild: the rewrite
+/// buffer, the stop-sending flag and the child's state go with it (nothing left for a later cron).
+#[test]
+fn shutdown_kills_the_legacy_child_and_its_buffer() {
+    let mut e = open(cfg(true, true), Box::new(MemoryStorage::new()));
+    let mut now = T0;
+    load_data(&mut e, now);
+    e.srv.config.lab_rewrite_keys_per_tick = 1;
+    turn(&mut e, "BGREWRITEAOF", now);
+    now += 100;
+    e.cron(now);
+    turn(&mut e, "SET in-flight x", now);
+    assert!(e.srv.aof_rewrite_buffer_length() > 0 || e.srv.aof.legacy.child.as_ref().is_some_and(|c| !c.diff.is_empty()));
+    assert!(files(&mut e).iter().any(|f| f.starts_with("temp-rewriteaof-")));
+    logs(&mut e);
+    assert!(e.srv.shutdown_save(false, true, false).is_ok());
+    let log = logs(&mut e);
+    assert!(log.contains(&"There is a child rewriting the AOF. Killing it!".to_string()), "{log:?}");
+    assert!(log.iter().any(|l| l.starts_with("Killing running AOF rewrite child: ")), "{log:?}");
+    assert!(e.srv.aof.child.is_none());
+    assert!(e.srv.aof.legacy.child.is_none(), "the 6.2 child state is gone");
+    assert_eq!(e.srv.aof_rewrite_buffer_length(), 0);
+    assert!(!e.srv.aof.legacy.stop_sending_diff);
+    assert_eq!(files(&mut e), vec!["appendonly.aof".to_string()], "temp files removed");
+}

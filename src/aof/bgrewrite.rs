@@ -51,8 +51,8 @@ impl Server {
         // The next incr file must start with a SELECT, and what was fed goes to the old file.
         self.feed.selected_db = -1;
         self.flush_append_only_file(true);
-        if let Err(e) = self.open_new_incr_aof_for_append() {
-            self.log(LogLevel::Warning, format!("Can't open new incr AOF: {}", e.strerror()));
+        if self.open_new_incr_aof_for_append().is_err() {
+            // openNewIncrAofForAppend logged why.
             self.aof.last_bgrewrite_failed = true;
             return Start::Failed;
         }
@@ -71,19 +71,21 @@ impl Server {
 
     /// `openNewIncrAofForAppend`: with the AOF on, a new incr file, in the manifest before it
     /// is used; while turning the AOF on, `temp-appendonly.aof.incr`, in no manifest yet; with the
-    /// AOF off, nothing (a one-off rewrite).
+    /// AOF off, nothing (a one-off rewrite). Every failure is logged here, with Redis's lines.
     fn open_new_incr_aof_for_append(&mut self) -> Result<(), Error> {
         let dir = self.config.appenddirname.clone();
         if self.aof_state == AofState::WaitRewrite {
-            let path = join(&dir, &self.temp_incr_name());
-            self.storage.open(&path, OpenMode::Truncate)?;
+            let name = self.temp_incr_name();
+            let path = join(&dir, &name);
+            self.open_incr_logged(&path, &name)?;
             // A killed earlier attempt (`appendonly yes`, then `no` before its rewrite finished)
             // leaves this file behind with its writes fsynced. Redis truncates it without an
             // fsync, so a power loss before the kernel writes the truncation back resurrects
             // those stale commands inside the new incr file, on top of a base that already holds
             // or contradicts them (found by the crash matrix). The truncation is made durable
             // here; it costs one fsync of an empty file and changes no byte Redis writes.
-            self.storage.sync(&path)?;
+            self.sync_aof_logged(&path)?;
+            self.log(LogLevel::Notice, format!("Creating AOF incr file {name} on background rewrite"));
             self.aof.incr_path = Some(path);
             self.aof.last_incr_size = 0;
             self.aof.last_incr_fsync_offset = 0;
@@ -99,10 +101,10 @@ impl Server {
         // a power loss that tears its unsynced tail leaves a cut file that is no longer the last
         // one, which no restart loads (found by the crash matrix). Here it is durable first, and
         // if it cannot be (EIO), it stays the last file: the rewrite does not start.
-        if let Some(old) = &self.aof.incr_path {
-            self.storage.sync(old)?;
+        if let Some(old) = self.aof.incr_path.clone() {
+            self.sync_aof_logged(&old)?;
         }
-        self.storage.open(&path, OpenMode::Truncate)?;
+        self.open_incr_logged(&path, &name)?;
         self.persist_aof_manifest(&mut am)?;
         self.aof.manifest = am;
         self.aof.incr_path = Some(path);
@@ -110,6 +112,21 @@ impl Server {
         self.aof.last_incr_fsync_offset = 0;
         self.log(LogLevel::Notice, format!("Creating AOF incr file {name} on background rewrite"));
         Ok(())
+    }
+
+    /// The `open(O_WRONLY|O_TRUNC|O_CREAT)` of `openNewIncrAofForAppend`, with its log line.
+    fn open_incr_logged(&mut self, path: &str, name: &str) -> Result<(), Error> {
+        self.storage.open(path, OpenMode::Truncate).inspect_err(|e| {
+            self.log(LogLevel::Warning, format!("Can't open the append-only file {name}: {}", e.strerror()));
+        })
+    }
+
+    /// The engine's own fsyncs around a new incr file (Redis leaves them to the bio thread, whose
+    /// failure line this is).
+    fn sync_aof_logged(&mut self, path: &str) -> Result<(), Error> {
+        self.storage.sync(path).inspect_err(|e| {
+            self.log(LogLevel::Warning, format!("Fail to fsync the AOF file: {}", e.strerror()));
+        })
     }
 
     /// The child-related part of `serverCron`, in Redis's order: a scheduled rewrite starts
@@ -140,79 +157,120 @@ impl Server {
         let Some(mut child) = self.aof.child.take() else { return };
         let pid = child.pid;
         let incremental = self.config.aof_rewrite_incremental_fsync;
-        let result = match self.child_step(&mut child, incremental) {
+        // The child's exit status: 0 when its temp file is complete, fsynced and renamed.
+        let exit_ok = match self.child_step(&mut child, incremental) {
             Ok(false) => {
                 self.aof.child = Some(child);
                 return;
             }
             Ok(true) => self.finish_rewrite_child(&child),
             Err(e) => {
+                // rewriteAppendOnlyFile's werr: the child unlinks its temp file, exit(1).
                 self.log(LogLevel::Warning, format!("Write error writing append only file on disk: {}", e.strerror()));
-                Err(e)
+                self.storage.remove(&child.tmp).ok();
+                false
             }
         };
-        let result = result.and_then(|tmp| self.background_rewrite_done(&tmp));
+        let ok = if exit_ok {
+            self.log(LogLevel::Notice, "Background AOF rewrite terminated with success".into());
+            self.background_rewrite_done(&format!("temp-rewriteaof-bg-{pid}.aof"))
+        } else {
+            self.log(LogLevel::Warning, "Background AOF rewrite terminated with error".into());
+            false
+        };
+        if ok {
+            self.aof.last_bgrewrite_failed = false;
+            self.aof.consecutive_failures = 0;
+            self.log(LogLevel::Notice, "Background AOF rewrite finished successfully".into());
+        } else {
+            self.aof.last_bgrewrite_failed = true;
+            self.aof.consecutive_failures += 1;
+        }
+        // cleanup: aofRemoveTempFile, and while turning the AOF on, the temp incr file and
+        // aof_buf go (a new rewrite is scheduled).
+        for tmp in [format!("temp-rewriteaof-bg-{pid}.aof"), format!("temp-rewriteaof-{pid}.aof")] {
+            self.storage.remove(&tmp).ok();
+        }
+        if self.aof_state == AofState::WaitRewrite {
+            let temp_incr = join(&self.config.appenddirname, &self.temp_incr_name());
+            self.log(LogLevel::Notice, format!("Removing the temp incr aof file {} in the background", self.temp_incr_name()));
+            self.storage.remove(&temp_incr).ok();
+            self.aof.incr_path = None;
+            self.feed.aof_buf.clear();
+        }
         self.aof.last_rewrite_time_sec = Some((self.now_ms - child.started_ms) / 1000);
-        match result {
-            Ok(()) => {
-                self.aof.last_bgrewrite_failed = false;
-                self.aof.consecutive_failures = 0;
-                self.log(LogLevel::Notice, "Background AOF rewrite finished successfully".into());
-            }
-            Err(e) => {
-                self.aof.last_bgrewrite_failed = true;
-                self.aof.consecutive_failures += 1;
-                self.log(LogLevel::Warning, format!("Background AOF rewrite failed: {}", e.strerror()));
-                for tmp in [format!("temp-rewriteaof-{pid}.aof"), format!("temp-rewriteaof-bg-{pid}.aof")] {
-                    self.storage.remove(&tmp).ok();
-                }
-                if self.aof_state == AofState::WaitRewrite {
-                    // Turning the AOF on failed: drop what was recorded, try again from cron.
-                    let temp_incr = join(&self.config.appenddirname, &self.temp_incr_name());
-                    self.log(LogLevel::Notice, format!("Removing the temp incr aof file {} in the background", self.temp_incr_name()));
-                    self.storage.remove(&temp_incr).ok();
-                    self.aof.incr_path = None;
-                    self.feed.aof_buf.clear();
-                    self.aof.rewrite_scheduled = true;
-                }
-            }
+        if self.aof_state == AofState::WaitRewrite {
+            self.aof.rewrite_scheduled = true;
         }
     }
 
     /// The end of `rewriteAppendOnlyFile` in the child: its complete, fsynced temp file renamed
-    /// for the parent, the CoW report, exit 0.
-    fn finish_rewrite_child(&mut self, child: &RewriteChild) -> Result<String, Error> {
+    /// for the parent, the CoW report; true for exit 0.
+    fn finish_rewrite_child(&mut self, child: &RewriteChild) -> bool {
         let done = format!("temp-rewriteaof-bg-{}.aof", child.pid);
-        self.storage.rename(&child.tmp, &done)?;
+        if let Err(e) = self.storage.rename(&child.tmp, &done) {
+            self.log(LogLevel::Warning, format!("Error moving temp append only file on the final destination: {}", e.strerror()));
+            self.storage.remove(&child.tmp).ok();
+            return false;
+        }
         self.log(LogLevel::Notice, format!("Successfully created the temporary AOF base file {done}"));
         self.aof.last_cow_size = self.log_child_cow(child, "AOF rewrite");
-        self.log(LogLevel::Notice, "Background AOF rewrite terminated with success".into());
-        Ok(done)
+        true
     }
 
     fn temp_incr_name(&self) -> String {
         format!("temp-{}.incr", self.config.appendfilename)
     }
 
-    fn background_rewrite_done(&mut self, tmp: &str) -> Result<(), Error> {
+    /// The success branch of `backgroundRewriteDoneHandler`: the child's file becomes the new
+    /// base, the temp incr file (while turning the AOF on) the new incr file, the manifest is
+    /// persisted. False on a failure, logged with Redis's line; what was already renamed into
+    /// appendonlydir is removed again (`bg_unlink`), so no orphan outlives the failure.
+    fn background_rewrite_done(&mut self, tmp: &str) -> bool {
         let dir = self.config.appenddirname.clone();
         let mut am = self.aof.manifest.clone();
         let base = am.new_base(&self.config.appendfilename, self.config.aof_use_rdb_preamble);
-        self.storage.rename(tmp, &join(&dir, &base))?;
+        let base_path = join(&dir, &base);
+        if let Err(e) = self.storage.rename(tmp, &base_path) {
+            self.log(
+                LogLevel::Warning,
+                format!("Error trying to rename the temporary AOF base file {tmp} into {base_path}: {}", e.strerror()),
+            );
+            return false;
+        }
         self.log(LogLevel::Notice, format!("Successfully renamed the temporary AOF base file {tmp} into {base}"));
+        let mut new_incr_path = None;
         if self.aof_state == AofState::WaitRewrite {
             // What was written while the AOF was being turned on becomes the first incr file.
             let temp_incr = join(&dir, &self.temp_incr_name());
             let incr = am.new_incr(&self.config.appendfilename);
-            self.storage.rename(&temp_incr, &join(&dir, &incr))?;
-            self.aof.incr_path = Some(join(&dir, &incr));
+            let incr_path = join(&dir, &incr);
+            if let Err(e) = self.storage.rename(&temp_incr, &incr_path) {
+                self.log(
+                    LogLevel::Warning,
+                    format!("Error trying to rename the temporary AOF incr file {temp_incr} into {incr_path}: {}", e.strerror()),
+                );
+                self.storage.remove(&base_path).ok();
+                return false;
+            }
             self.log(LogLevel::Notice, format!("Successfully renamed the temporary AOF incr file {} into {incr}", self.temp_incr_name()));
+            new_incr_path = Some(incr_path);
         }
         am.mark_rewritten_incr_as_history(self.aof.incr_path.is_some());
-        self.persist_aof_manifest(&mut am)?;
+        if self.persist_aof_manifest(&mut am).is_err() {
+            // persistAofManifest logged why.
+            self.storage.remove(&base_path).ok();
+            if let Some(p) = &new_incr_path {
+                self.storage.remove(p).ok();
+            }
+            return false;
+        }
         self.aof.manifest = am;
+        if let Some(p) = new_incr_path {
+            self.aof.incr_path = Some(p);
+        }
         if self.aof_state != AofState::Off {
-            let base_size = self.storage.len(&join(&dir, &base)).unwrap_or(0);
+            let base_size = self.storage.len(&base_path).unwrap_or(0);
             self.aof.current_size = base_size + self.aof.last_incr_size;
             self.aof.rewrite_base_size = self.aof.current_size;
         }
@@ -220,7 +278,7 @@ impl Server {
         if self.aof_state == AofState::WaitRewrite {
             self.aof_state = AofState::On;
         }
-        Ok(())
+        true
     }
 
     /// `startAppendOnly` (CONFIG SET appendonly yes): WAIT_REWRITE until a rewrite has written
@@ -230,8 +288,6 @@ impl Server {
             return self.legacy_start_append_only(in_exec);
         }
         self.aof_state = AofState::WaitRewrite;
-        self.aof.last_write_error = None;
-        self.aof.bio_fsync_error = None;
         if self.rdb.child.is_some() {
             self.aof.rewrite_scheduled = true;
             self.log(
@@ -239,28 +295,40 @@ impl Server {
                 "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
                     .into(),
             );
-            return true;
-        }
-        if in_exec {
+        } else if in_exec {
             self.aof.rewrite_scheduled = true;
             self.log(
                 LogLevel::Warning,
                 "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.".into(),
             );
-            return true;
-        }
-        self.kill_append_only_child();
-        match self.rewrite_append_only_file_background() {
-            Start::Started => true,
-            _ => {
+        } else {
+            // A running one-off rewrite cannot be reused: it accumulates no incr file.
+            if self.aof.child.is_some() {
+                self.log(
+                    LogLevel::Warning,
+                    "AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now."
+                        .into(),
+                );
+                self.kill_append_only_child();
+            }
+            if !matches!(self.rewrite_append_only_file_background(), Start::Started) {
+                self.aof_state = AofState::Off;
                 self.log(
                     LogLevel::Warning,
                     "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
                 );
-                self.aof_state = AofState::Off;
-                false
+                return false;
             }
         }
+        self.aof.last_fsync = self.unixtime();
+        // The errors of the previous run of the AOF are forgotten only once this one started.
+        if self.aof.bio_fsync_error.take().is_some() {
+            self.log(LogLevel::Warning, "AOF reopen, just ignore the AOF fsync error in bio job".into());
+        }
+        if self.aof.last_write_error.take().is_some() {
+            self.log(LogLevel::Warning, "AOF reopen, just ignore the last error.".into());
+        }
+        true
     }
 
     /// `stopAppendOnly` (CONFIG SET appendonly no): flush, fsync, close; the files stay.
@@ -270,9 +338,14 @@ impl Server {
         }
         self.flush_append_only_file(true);
         if let Some(path) = self.aof.incr_path.take() {
-            self.storage.sync(&path).ok();
+            match self.storage.sync(&path) {
+                Ok(()) => {
+                    self.aof.last_incr_fsync_offset = self.aof.last_incr_size;
+                    self.aof.last_fsync = self.unixtime();
+                }
+                Err(e) => self.log(LogLevel::Warning, format!("Fail to fsync the AOF file: {}", e.strerror())),
+            }
         }
-        self.aof.last_fsync = self.unixtime();
         self.aof_state = AofState::Off;
         self.aof.rewrite_scheduled = false;
         self.kill_append_only_child();
@@ -282,6 +355,10 @@ impl Server {
 
     /// `killAppendOnlyChild`: the child's temp files go, a WAIT_REWRITE temp incr file too.
     pub(crate) fn kill_append_only_child(&mut self) {
+        if self.config.aof_legacy {
+            // The 6.2 child also owns the rewrite buffer and the stop-sending handshake.
+            return self.legacy_kill_child();
+        }
         let Some(child) = self.aof.child.take() else { return };
         self.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
         // aofRemoveTempFile: whatever the child had written so far.

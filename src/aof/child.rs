@@ -238,24 +238,31 @@ impl Server {
     /// One tick of a child's work: the next keys appended to its temp file (created by the first
     /// step), fsynced at the end. True when the file is complete.
     pub(crate) fn child_step(&mut self, child: &mut SnapshotChild, incremental_fsync: bool) -> Result<bool, Error> {
+        self.child_step_op(child, incremental_fsync).map_err(|(_, e)| e)
+    }
+
+    /// [`Self::child_step`], telling which operation failed, as `rdbSave`'s `err_op` does:
+    /// `open` (the temp file), `rdbSaveRio` (a write, or an incremental fsync of the rio), `fsync`
+    /// (the final one).
+    pub(crate) fn child_step_op(&mut self, child: &mut SnapshotChild, incremental_fsync: bool) -> Result<bool, (&'static str, Error)> {
         if child.written == 0 && !child.writer.header_done {
-            self.storage.open(&child.tmp, OpenMode::Truncate)?;
+            self.storage.open(&child.tmp, OpenMode::Truncate).map_err(|e| ("open", e))?;
         }
         let mut bytes = Vec::new();
         let done = child.writer.step(&child.snapshot, self.config.lab_rewrite_keys_per_tick, &mut bytes);
         if !bytes.is_empty() {
-            let n = self.storage.write_at(&child.tmp, child.written, &bytes)?;
+            let n = self.storage.write_at(&child.tmp, child.written, &bytes).map_err(|e| ("rdbSaveRio", e))?;
             if n != bytes.len() {
-                return Err(Error::new(ErrorKind::NoSpace, "short write of the child's temp file"));
+                return Err(("rdbSaveRio", Error::new(ErrorKind::NoSpace, "short write of the child's temp file")));
             }
             child.written += n as u64;
         }
         if incremental_fsync && child.written - child.synced >= AUTOSYNC_BYTES {
-            self.storage.sync(&child.tmp)?;
+            self.storage.sync(&child.tmp).map_err(|e| ("rdbSaveRio", e))?;
             child.synced = child.written;
         }
         if done {
-            self.storage.sync(&child.tmp)?;
+            self.storage.sync(&child.tmp).map_err(|e| ("fsync", e))?;
             child.synced = child.written;
         }
         Ok(done)

@@ -179,6 +179,10 @@ impl Server {
     /// `rewriteAppendOnlyFileBackground`, 6.2: no flush and no new file, just the fork. The
     /// next write starts with a SELECT so that the diff can be appended to any snapshot.
     pub(crate) fn legacy_rewrite_background(&mut self) -> Start {
+        // One child at a time (a BGSAVE child included): the caller schedules or refuses.
+        if self.has_active_child() {
+            return Start::AlreadyInProgress;
+        }
         self.aof.rewrites += 1;
         let format = if self.config.aof_use_rdb_preamble {
             Format::Rdb { aof_base: true }
@@ -415,7 +419,7 @@ impl Server {
     }
 
     /// `killAppendOnlyChild`, 6.2: SIGUSR1, the buffer reset, the temp files removed.
-    fn legacy_kill_child(&mut self) {
+    pub(crate) fn legacy_kill_child(&mut self) {
         let Some(child) = self.aof.child.take() else { return };
         self.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
         self.aof.legacy.child = None;
@@ -439,7 +443,15 @@ impl Server {
             );
             return false;
         }
-        if in_exec {
+        if self.rdb.child.is_some() {
+            // Another kind of child runs (BGSAVE): the rewrite waits for cron.
+            self.aof.rewrite_scheduled = true;
+            self.log(
+                LogLevel::Warning,
+                "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
+                    .into(),
+            );
+        } else if in_exec {
             // 7.0's rule (the engine propagates a transaction as 7.0 does, after EXEC): a
             // snapshot taken in the middle would hold half of it.
             self.aof.rewrite_scheduled = true;
@@ -456,7 +468,7 @@ impl Server {
                 );
                 self.legacy_kill_child();
             }
-            if let Start::Failed = self.legacy_rewrite_background() {
+            if !matches!(self.legacy_rewrite_background(), Start::Started) {
                 self.log(
                     LogLevel::Warning,
                     "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),

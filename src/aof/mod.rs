@@ -161,23 +161,47 @@ impl Server {
         Ok(())
     }
 
-    /// `persistAofManifest` / `writeAofManifestFile`: temp file, fsync, rename, dir fsync.
+    /// `persistAofManifest` / `writeAofManifestFile`: temp file, fsync, rename, dir fsync. A
+    /// failure is logged here with Redis's line.
     pub fn persist_aof_manifest(&mut self, am: &mut AofManifest) -> Result<(), Error> {
         if !am.dirty {
             return Ok(());
         }
         let dir = self.aof_dir();
         let name = format!("{}.manifest", self.config.appendfilename);
-        let tmp = join(&dir, &format!("temp-{name}"));
+        let tmp_name = format!("temp-{name}");
+        let tmp = join(&dir, &tmp_name);
         let bytes = am.to_bytes();
-        self.storage.open(&tmp, OpenMode::Truncate)?;
-        let n = self.storage.write_at(&tmp, 0, &bytes)?;
-        if n != bytes.len() {
-            return Err(Error::new(crate::storage::ErrorKind::NoSpace, "short write of the manifest"));
+        if let Err(e) = self.storage.open(&tmp, OpenMode::Truncate) {
+            self.log(LogLevel::Warning, format!("Can't open the AOF manifest file {tmp_name}: {}", e.strerror()));
+            return Err(e);
         }
-        self.storage.sync(&tmp)?;
-        self.storage.rename(&tmp, &join(&dir, &name))?;
-        self.storage.sync_dir(&dir)?;
+        // write(2) in a loop: a short write is retried, and the retry fails with the reason.
+        let written = match self.storage.write_at(&tmp, 0, &bytes) {
+            Ok(n) if n == bytes.len() => Ok(()),
+            Ok(_) => Err(Error::new(crate::storage::ErrorKind::NoSpace, "short write of the manifest")),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            self.log(LogLevel::Warning, format!("Error trying to write the temporary AOF manifest file {tmp_name}: {}", e.strerror()));
+            return Err(e);
+        }
+        if let Err(e) = self.storage.sync(&tmp) {
+            self.log(LogLevel::Warning, format!("Fail to fsync the temp AOF file {tmp_name}: {}.", e.strerror()));
+            return Err(e);
+        }
+        let path = join(&dir, &name);
+        if let Err(e) = self.storage.rename(&tmp, &path) {
+            self.log(
+                LogLevel::Warning,
+                format!("Error trying to rename the temporary AOF manifest file {tmp_name} into {name}: {}", e.strerror()),
+            );
+            return Err(e);
+        }
+        if let Err(e) = self.storage.sync_dir(&dir) {
+            self.log(LogLevel::Warning, format!("Fail to fsync AOF directory {path}: {}.", e.strerror()));
+            return Err(e);
+        }
         am.dirty = false;
         Ok(())
     }
@@ -234,9 +258,8 @@ impl Server {
         }
         self.aof.manifest.dirty = true;
         let mut am = std::mem::take(&mut self.aof.manifest);
-        if let Err(e) = self.persist_aof_manifest(&mut am) {
-            self.log(LogLevel::Warning, format!("Can't persist the AOF manifest: {}", e.strerror()));
-        }
+        // persistAofManifest logs a failure; the history is gone either way.
+        self.persist_aof_manifest(&mut am).ok();
         self.aof.manifest = am;
     }
 

@@ -197,7 +197,18 @@ impl Lab {
     /// what the server made of them). Returns whether it started.
     pub fn import(&mut self, files: &[(String, Vec<u8>)], now: i64) -> Result<bool, String> {
         let dir = self.config.appenddirname.clone();
-        let written = archive::import_files(self.engine.srv.storage.as_mut(), files, &dir)?;
+        let written = match archive::import_files_staged(self.engine.srv.storage.as_mut(), files, &dir) {
+            Ok(w) => w,
+            // The previous files are intact: the server keeps running on them.
+            Err(e) if !e.touched => return Err(e.message),
+            Err(e) => {
+                // The swap stopped part-way: the files the server had open may be gone. Restart
+                // on what is there (the load log says what it made of it).
+                self.push(now, "import", format!("import failed part-way: {}", e.message), 0);
+                self.restart(&[], now)?;
+                return Err(e.message);
+            }
+        };
         self.push(now, "import", format!("imported {}", written.join(", ")), files.iter().map(|f| f.1.len() as u64).sum());
         if !self.config.appendonly {
             self.config.appendonly = true;

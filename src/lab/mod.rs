@@ -204,7 +204,7 @@ impl Lab {
     }
 
     /// Runs one console line; returns the replies ready (the line's own, unless it blocked, and
-    /// those of earlier blocked commands it served).
+    /// those of earlier blocked commands it served); none when the server exited during the turn.
     pub fn execute_line(&mut self, line: &str, now: i64) -> Vec<String> {
         if self.down.is_some() {
             return if line.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] };
@@ -236,6 +236,12 @@ impl Lab {
         }
         self.before_sleep(now);
         self.after_turn(now);
+        if self.down.is_some() {
+            // The group commit failed under `always`: no reply of the batch ever left.
+            for (replies, _) in &mut out {
+                replies.clear();
+            }
+        }
         out
     }
 
@@ -340,9 +346,13 @@ impl Lab {
         if let Some(reason) = self.engine.exited().map(str::to_string)
             && self.down.is_none()
         {
-            // Redis exit(1)s here (a write or fsync error under appendfsync always).
+            // Redis exit(1)s here (a write or fsync error under appendfsync always), in
+            // flushAppendOnlyFile, before any reply of the turn is written to a socket: the
+            // replies collected during the turn are never sent.
             self.push(now, "crash", format!("redis-server exited: {reason}"), 0);
             self.down = Some(vec![reason]);
+            self.console_out.clear();
+            self.wire_out.clear();
         }
         self.watch = w;
     }
@@ -652,6 +662,42 @@ mod tests {
         assert_eq!(r.keys_after, 3, "nothing stored was lost: {r:?}");
     }
 
+    /// Under `always` a failed write or fsync makes Redis exit(1) in flushAppendOnlyFile, before
+    /// the turn's replies reach a socket: the console must not show OK for a write never
+    /// persisted (console, batch, wire and a tick serving a blocked client).
+    #[test]
+    fn an_exit_under_always_drops_the_replies_of_its_turn() {
+        for fault in ["disk-full", "fsync-error"] {
+            let mut l = lab("always");
+            assert_eq!(l.execute_line("SET a 1", T0), ["OK"]);
+            l.inject(fault, 0, T0).unwrap();
+            assert!(l.execute_line("SET b 2", T0 + 1).is_empty(), "{fault}: no reply from the turn that exited");
+            assert!(l.is_down().is_some(), "{fault}");
+            assert_eq!(l.execute_line("GET a", T0 + 2), [REFUSED]);
+
+            let mut l = lab("always");
+            l.inject(fault, 0, T0).unwrap();
+            let lines: Vec<String> = ["GET x", "SET b 2", "PING"].iter().map(|s| s.to_string()).collect();
+            let out = l.execute_batch(&lines, T0 + 1);
+            assert!(out.iter().all(|(replies, _)| replies.is_empty()), "{fault}: {out:?}");
+            assert!(!out[1].1.is_empty(), "what entered aof_buf is still shown");
+            assert!(l.is_down().is_some());
+
+            let mut l = lab("always");
+            l.inject(fault, 0, T0).unwrap();
+            assert_eq!(l.execute_resp(b"*3\r\n$3\r\nSET\r\n$1\r\nw\r\n$1\r\nx\r\n", T0 + 1), b"");
+            assert!(l.is_down().is_some());
+
+            // A blocked console client served by a write from the wire in the failing turn.
+            let mut l = lab("always");
+            assert!(l.execute_line("BLPOP q 0", T0).is_empty());
+            l.inject(fault, 0, T0).unwrap();
+            assert_eq!(l.execute_resp(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n", T0 + 1), b"");
+            assert!(l.tick(T0 + 2).is_empty());
+            assert!(l.is_down().is_some());
+        }
+    }
+
     #[test]
     fn export_import_round_trip_and_snapshot_views() {
         let mut l = lab("always");
@@ -673,6 +719,25 @@ mod tests {
         let aof = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
         assert!(third.import_archive("appendonly.aof", aof, T0).unwrap());
         assert_eq!(get(&mut third, "k"), "\"v\"");
+    }
+
+    /// An import that fails part-way (disk full) leaves the running server on its own files:
+    /// it keeps serving and persisting, and a crash restarts on the previous dataset.
+    #[test]
+    fn a_failed_import_keeps_the_running_dataset() {
+        let mut l = lab("always");
+        assert_eq!(l.execute_line("SET a 1", T0), ["OK"]);
+        let m = l.engine.srv.storage.as_memory().unwrap();
+        m.capacity = Some(m.bytes_used() + 200);
+        let big: Vec<u8> = (0..50).flat_map(|i| format!("*3\r\n$3\r\nSET\r\n$3\r\nk{i:02}\r\n$1\r\nv\r\n").into_bytes()).collect();
+        assert!(l.import_archive("appendonly.aof", &big, T0 + 1).is_err());
+        assert!(l.is_down().is_none());
+        l.engine.srv.storage.as_memory().unwrap().capacity = None;
+        assert_eq!(get(&mut l, "a"), "\"1\"");
+        assert_eq!(l.execute_line("SET b 2", T0 + 2), ["OK"]);
+        let r = l.crash("power", T0 + 3).unwrap().clone();
+        assert!(r.started && r.keys_after == 2, "{r:?}");
+        assert_eq!(get(&mut l, "b"), "\"2\"");
     }
 
     #[test]

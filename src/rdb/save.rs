@@ -96,15 +96,14 @@ impl Server {
             );
             return Err(e);
         }
-        let written = (|| {
-            let n = self.storage.write_at(&tmp, 0, &bytes)?;
-            if n != bytes.len() {
-                return Err(Error::new(ErrorKind::NoSpace, "short write of the RDB file"));
-            }
-            self.storage.sync(&tmp)
-        })();
-        if let Err(e) = written {
-            self.log(LogLevel::Warning, format!("Write error saving DB on disk(rdbSaveRio): {}", e.strerror()));
+        // rdbSave's err_op names the step that failed.
+        let written = match self.storage.write_at(&tmp, 0, &bytes) {
+            Ok(n) if n == bytes.len() => self.storage.sync(&tmp).map_err(|e| ("fsync", e)),
+            Ok(_) => Err(("rdbSaveRio", Error::new(ErrorKind::NoSpace, "short write of the RDB file"))),
+            Err(e) => Err(("rdbSaveRio", e)),
+        };
+        if let Err((op, e)) = written {
+            self.log(LogLevel::Warning, format!("Write error saving DB on disk({op}): {}", e.strerror()));
             self.storage.remove(&tmp).ok();
             return Err(e);
         }
@@ -116,14 +115,15 @@ impl Server {
         Ok(())
     }
 
-    /// The end of `rdbSave`: rename over `dbfilename`, then fsync the directory.
+    /// The end of `rdbSave`: rename over `dbfilename`, then fsync the directory (a failure there
+    /// is a `werr` with `err_op` "fsyncFileDir").
     fn rdb_rename_into_place(&mut self, tmp: &str) -> Result<(), Error> {
         let target = self.config.dbfilename.clone();
         if let Err(e) = self.storage.rename(tmp, &target) {
             self.log(
                 LogLevel::Warning,
                 format!(
-                    "Failed moving the temp RDB file {tmp} to the final destination {target} in server root dir {}: {}",
+                    "Error moving temp DB file {tmp} on the final destination {target} (in server root dir {}): {}",
                     self.config.dir,
                     e.strerror()
                 ),
@@ -132,7 +132,7 @@ impl Server {
             return Err(e);
         }
         if let Err(e) = self.storage.sync_dir("") {
-            self.log(LogLevel::Warning, format!("Failed to fsync directory while saving DB: {}", e.strerror()));
+            self.log(LogLevel::Warning, format!("Write error saving DB on disk(fsyncFileDir): {}", e.strerror()));
             return Err(e);
         }
         Ok(())
@@ -156,7 +156,7 @@ impl Server {
     pub(crate) fn rdb_child_cron(&mut self) {
         let Some(mut child) = self.rdb.child.take() else { return };
         let incremental = self.config.get("rdb-save-incremental-fsync").is_none_or(|v| v == "yes");
-        let ok = match self.child_step(&mut child, incremental) {
+        let ok = match self.child_step_op(&mut child, incremental) {
             Ok(false) => {
                 self.rdb.child = Some(child);
                 return;
@@ -169,8 +169,20 @@ impl Server {
                 }
                 Err(_) => false,
             },
-            Err(e) => {
-                self.log(LogLevel::Warning, format!("Write error saving DB on disk(rdbSaveRio): {}", e.strerror()));
+            Err(("open", e)) => {
+                self.log(
+                    LogLevel::Warning,
+                    format!(
+                        "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
+                        child.tmp,
+                        self.config.dir,
+                        e.strerror()
+                    ),
+                );
+                false
+            }
+            Err((op, e)) => {
+                self.log(LogLevel::Warning, format!("Write error saving DB on disk({op}): {}", e.strerror()));
                 self.storage.remove(&child.tmp).ok();
                 false
             }
