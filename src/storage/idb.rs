@@ -64,18 +64,86 @@ struct MirrorFile {
     name_durable: bool,
     /// Bytes from the start that committed transactions hold as the mirror does.
     durable_len: usize,
+    /// Lowest offset a transaction was issued to store (a `sync` returned Ok for it) and that
+    /// is not known to be committed: that transaction is in flight, or it failed. Every later
+    /// transaction that writes this file or names it carries the bytes from there again, so
+    /// that none commits on top of data that did not.
+    owed_from: Option<usize>,
+    /// Likewise for a truncation: chunks past the end must go.
+    owed_shrunk: bool,
 }
 
-/// What a failed transaction must make dirty again.
-enum Redo {
-    Data { ino: u64, from: usize, shrunk: bool, len: usize },
-    Namespace { dead: Vec<u64> },
+impl MirrorFile {
+    fn new(ino: u64, data: Vec<u8>, durable: bool) -> MirrorFile {
+        let durable_len = if durable { data.len() } else { 0 };
+        MirrorFile { ino, data, dirty_from: None, shrunk: false, name_durable: durable, durable_len, owed_from: None, owed_shrunk: false }
+    }
+
+    /// Synced data not known to be committed (see `owed_from`).
+    fn owes(&self) -> bool {
+        self.owed_from.is_some() || self.owed_shrunk
+    }
+
+    /// What a transaction writing this file must store, so that once it commits IndexedDB
+    /// holds the mirror as it is now: from the lowest byte changed since the last sync or owed
+    /// by an unconfirmed transaction, and whether chunks past the end must go.
+    fn carry(&self) -> (usize, bool) {
+        let len = self.data.len();
+        let from = [self.dirty_from, self.owed_from].into_iter().flatten().min().unwrap_or(len).min(len);
+        (from, self.shrunk || self.owed_shrunk)
+    }
+
+    /// Queues the chunks from `from`, the deletion of chunks past the end when `shrunk`, and
+    /// the length, into a transaction's stores.
+    fn put(&self, chunks: &IdbObjectStore, inodes: &IdbObjectStore, from: usize, shrunk: bool) -> std::result::Result<(), JsValue> {
+        let len = self.data.len();
+        let end = len.div_ceil(CHUNK);
+        for idx in from / CHUNK..end {
+            let piece = &self.data[idx * CHUNK..len.min((idx + 1) * CHUNK)];
+            chunks.put_with_key(&Uint8Array::from(piece), &chunk_key(self.ino, idx as f64))?;
+        }
+        if shrunk {
+            chunks.delete(&chunk_range(self.ino, end)?)?;
+        }
+        inodes.put_with_key(&JsValue::from_f64(len as f64), &JsValue::from_f64(self.ino as f64))?;
+        Ok(())
+    }
+
+    /// Once a transaction carrying this file is issued: what it stores is owed until it
+    /// commits, and no longer dirty.
+    fn carried(&mut self, from: usize, shrunk: bool) -> DataRedo {
+        let redo = DataRedo { ino: self.ino, from, shrunk, len: self.data.len() };
+        self.owed_from = Some(self.owed_from.map_or(from, |o| o.min(from)));
+        self.owed_shrunk |= shrunk;
+        self.dirty_from = None;
+        self.shrunk = false;
+        redo
+    }
+}
+
+/// The data of one file a transaction carries: what a failure must make dirty again.
+struct DataRedo {
+    ino: u64,
+    from: usize,
+    shrunk: bool,
+    len: usize,
+}
+
+/// What a transaction carries: file data (one file for a `sync`; for a namespace change, every
+/// file whose synced data is not known to be committed), and for a namespace change the inodes
+/// it deletes.
+struct Redo {
+    data: Vec<DataRedo>,
+    /// `Some` for a namespace transaction (`names` rewritten).
+    dead: Option<Vec<u64>>,
 }
 
 struct InFlight {
     seq: u64,
-    /// The file of a data transaction.
-    ino: Option<u64>,
+    /// The files whose data the transaction carries.
+    inos: Vec<u64>,
+    /// It rewrites `names`.
+    namespace: bool,
     tx: IdbTransaction,
     done: Promise,
     simulated_failure: bool,
@@ -161,27 +229,21 @@ impl Inner {
         self.files.values().map(|f| f.data.len() as u64).sum()
     }
 
-    /// Issues the data transaction of `name`: the changed chunks, the length, the name.
+    /// Issues the data transaction of `name`: the changed chunks, the length, the name. It
+    /// also carries again what earlier transactions of the file still owe (one in flight may
+    /// yet fail), so that its length never commits over chunks that are missing.
     fn data_transaction(&mut self, name: &str) -> Result<Option<(IdbTransaction, Redo)>> {
         let db = self.db.clone();
         let f = self.file_mut(name)?;
+        // Nothing new: what is in flight already carries everything synced so far.
         if f.dirty_from.is_none() && !f.shrunk && f.name_durable {
             return Ok(None);
         }
         let tx = readwrite(&db)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
-        let len = f.data.len();
-        let from = f.dirty_from.unwrap_or(len).min(len);
-        let end = len.div_ceil(CHUNK);
+        let (from, shrunk) = f.carry();
         let issue = || -> std::result::Result<(), JsValue> {
-            for idx in from / CHUNK..end {
-                let piece = &f.data[idx * CHUNK..len.min((idx + 1) * CHUNK)];
-                chunks.put_with_key(&Uint8Array::from(piece), &chunk_key(f.ino, idx as f64))?;
-            }
-            if f.shrunk {
-                chunks.delete(&chunk_range(f.ino, end)?)?;
-            }
-            inodes.put_with_key(&JsValue::from_f64(len as f64), &JsValue::from_f64(f.ino as f64))?;
+            f.put(&chunks, &inodes, from, shrunk)?;
             names.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
             Ok(())
         };
@@ -189,19 +251,30 @@ impl Inner {
             let _ = tx.abort();
             return Err(js_error(e, name));
         }
-        let redo = Redo::Data { ino: f.ino, from, shrunk: f.shrunk, len };
-        f.dirty_from = None;
-        f.shrunk = false;
+        let redo = f.carried(from, shrunk);
         f.name_durable = true;
-        Ok(Some((tx, redo)))
+        Ok(Some((tx, Redo { data: vec![redo], dead: None })))
     }
 
-    /// Issues a namespace transaction: `names` rewritten from the mirror, dead inodes deleted.
+    /// Issues a namespace transaction: `names` rewritten from the mirror, dead inodes deleted,
+    /// and the data of every file that owes synced data (its data transaction is in flight or
+    /// failed). IndexedDB commits transactions in order but each on its own: without that, a
+    /// rename issued after a `sync` whose transaction then fails would commit a name for an
+    /// inode with no length and no chunks, and delete the file it replaced. In one transaction
+    /// the name and its data commit together or not at all (a POSIX fsync error is synchronous,
+    /// and Redis never renames after one).
     fn namespace_transaction(&mut self) -> Result<(IdbTransaction, Redo)> {
         let tx = readwrite(&self.db)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
         let dead = std::mem::take(&mut self.dead);
+        let owing: Vec<(String, usize, bool)> =
+            self.files.iter().filter(|(_, f)| f.owes()).map(|(n, f)| (n.clone(), f.carry().0, f.carry().1)).collect();
         let issue = || -> std::result::Result<(), JsValue> {
+            for (name, from, shrunk) in &owing {
+                if let Some(f) = self.files.get(name) {
+                    f.put(&chunks, &inodes, *from, *shrunk)?;
+                }
+            }
             names.clear()?;
             for dir in self.dirs.keys() {
                 names.put_with_key(&JsValue::from_f64(0.0), &JsValue::from_str(&format!("{dir}/")))?;
@@ -220,13 +293,19 @@ impl Inner {
             self.dead = dead;
             return Err(js_error(e, "names"));
         }
+        let mut data = Vec::with_capacity(owing.len());
+        for (name, from, shrunk) in owing {
+            if let Some(f) = self.files.get_mut(&name) {
+                data.push(f.carried(from, shrunk));
+            }
+        }
         for f in self.files.values_mut() {
             f.name_durable = true;
         }
         for durable in self.dirs.values_mut() {
             *durable = true;
         }
-        Ok((tx, Redo::Namespace { dead }))
+        Ok((tx, Redo { data, dead: Some(dead) }))
     }
 
     fn settle(&mut self, seq: u64, outcome: std::result::Result<Redo, (Error, Redo)>) {
@@ -234,39 +313,43 @@ impl Inner {
         let tracked = self.in_flight.iter().any(|t| t.seq == seq);
         self.in_flight.retain(|t| t.seq != seq);
         let (err, redo) = match outcome {
-            Ok(Redo::Data { ino, len, .. }) => {
-                // The last data transaction of the file in flight: IndexedDB now holds the
-                // mirror as it was when it was issued, up to what changed since.
-                if !self.in_flight.iter().any(|t| t.ino == Some(ino))
-                    && let Some(f) = self.files.values_mut().find(|f| f.ino == ino)
-                {
-                    f.durable_len = len.min(f.dirty_from.unwrap_or(usize::MAX)).min(f.data.len());
+            Ok(redo) => {
+                for DataRedo { ino, len, .. } in redo.data {
+                    // The last transaction carrying the file: IndexedDB now holds the mirror
+                    // as it was when it was issued (which carried everything owed before it),
+                    // up to what changed since.
+                    if !self.in_flight.iter().any(|t| t.inos.contains(&ino))
+                        && let Some(f) = self.files.values_mut().find(|f| f.ino == ino)
+                    {
+                        f.durable_len = len.min(f.dirty_from.unwrap_or(usize::MAX)).min(f.data.len());
+                        f.owed_from = None;
+                        f.owed_shrunk = false;
+                    }
                 }
                 return;
             }
-            Ok(Redo::Namespace { .. }) => return,
             Err(failed) => failed,
         };
         if tracked {
             self.commit_failure.get_or_insert(err.clone());
         }
         self.sync_failure.get_or_insert(err);
-        match redo {
-            Redo::Data { ino, from, shrunk, .. } => {
-                if let Some(f) = self.files.values_mut().find(|f| f.ino == ino) {
-                    f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
-                    f.shrunk |= shrunk;
-                    f.name_durable = false;
-                }
+        // What it carried stays owed (the next transaction naming or writing the file carries
+        // it again) and is dirty again (the next `sync` re-sends it).
+        for DataRedo { ino, from, shrunk, .. } in redo.data {
+            if let Some(f) = self.files.values_mut().find(|f| f.ino == ino) {
+                f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
+                f.shrunk |= shrunk;
+                f.name_durable = false;
             }
-            Redo::Namespace { dead } => {
-                self.dead.extend(dead);
-                for f in self.files.values_mut() {
-                    f.name_durable = false;
-                }
-                for durable in self.dirs.values_mut() {
-                    *durable = false;
-                }
+        }
+        if let Some(dead) = redo.dead {
+            self.dead.extend(dead);
+            for f in self.files.values_mut() {
+                f.name_durable = false;
+            }
+            for durable in self.dirs.values_mut() {
+                *durable = false;
             }
         }
     }
@@ -298,16 +381,14 @@ fn track(rc: &Rc<RefCell<Inner>>, tx: IdbTransaction, redo: Redo) {
         // Commit now rather than when the task ends (IDBTransaction.commit(), where it exists).
         let _ = commit.call0(&tx);
     }
-    let ino = match &redo {
-        Redo::Data { ino, .. } => Some(*ino),
-        Redo::Namespace { .. } => None,
-    };
+    let inos: Vec<u64> = redo.data.iter().map(|d| d.ino).collect();
+    let namespace = redo.dead.is_some();
     let seq = {
         let mut inner = rc.borrow_mut();
         inner.next_seq += 1;
         inner.transactions += 1;
         let seq = inner.next_seq;
-        inner.in_flight.push(InFlight { seq, ino, tx: tx.clone(), done: done.clone(), simulated_failure: simulated });
+        inner.in_flight.push(InFlight { seq, inos, namespace, tx: tx.clone(), done: done.clone(), simulated_failure: simulated });
         seq
     };
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(rc);
@@ -416,7 +497,7 @@ impl IdbStorage {
             let len = lens.get(&ino).copied().unwrap_or(0);
             let mut bytes = data.get(&ino).cloned().unwrap_or_default();
             bytes.resize(len, 0);
-            files.insert(name, MirrorFile { ino, data: bytes, dirty_from: None, shrunk: false, name_durable: true, durable_len: len });
+            files.insert(name, MirrorFile::new(ino, bytes, true));
         }
         // A file inside a directory whose marker was never made durable: the directory exists.
         for name in files.keys() {
@@ -537,7 +618,7 @@ impl IdbDurability {
     /// is committed (false while a transaction that writes names is in flight).
     pub fn layers(&self) -> Vec<FileLayers> {
         let inner = self.inner.borrow();
-        let settled = inner.in_flight.iter().all(|t| t.ino.is_some());
+        let settled = inner.in_flight.iter().all(|t| !t.namespace);
         inner
             .files
             .iter()
@@ -545,7 +626,7 @@ impl IdbDurability {
                 name: name.clone(),
                 len: f.data.len() as u64,
                 durable_len: f.durable_len as u64,
-                durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.ino == Some(f.ino)),
+                durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.inos.contains(&f.ino)),
             })
             .collect()
     }
@@ -581,10 +662,7 @@ impl Storage for IdbStorage {
             (false, _) => {
                 let ino = inner.next_ino;
                 inner.next_ino += 1;
-                inner.files.insert(
-                    name.to_string(),
-                    MirrorFile { ino, data: Vec::new(), dirty_from: None, shrunk: false, name_durable: false, durable_len: 0 },
-                );
+                inner.files.insert(name.to_string(), MirrorFile::new(ino, Vec::new(), false));
                 Ok(())
             }
         }
