@@ -397,6 +397,32 @@ async fn idb_sync_never_commits_over_a_failed_earlier_sync() {
     wipe("indexeddb", ns).await;
 }
 
+/// The other order: a `sync` issued after a rename whose transaction fails must not commit its
+/// name entry alone, which would leave the old and the new name on one inode (a write or a
+/// remove through one then corrupts the other).
+#[wasm_bindgen_test]
+async fn idb_sync_never_commits_a_name_over_a_failed_rename() {
+    let ns = "t-idb-sync-over-failed-rename";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    for (n, b) in [("m", &b"old"[..]), ("tmp", b"new")] {
+        s.open(n, OpenMode::Create).unwrap();
+        s.append(n, b).unwrap();
+        s.sync(n).unwrap();
+    }
+    d.committed().await.unwrap();
+    s.fail_next_commit();
+    s.rename("tmp", "m").unwrap();
+    s.append("m", b"+x").unwrap();
+    s.sync("m").unwrap();
+    let mut s = reopened(ns, s).await;
+    assert_eq!(s.list(None).unwrap(), vec!["m"], "one name per file");
+    assert_eq!(s.read_all("m").unwrap(), b"new+x");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
 #[wasm_bindgen_test]
 async fn layers_show_what_is_durable() {
     let layer = |l: Vec<aof_lab::storage::memory::FileLayers>| {

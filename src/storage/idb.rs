@@ -23,6 +23,12 @@
 //! * `rename`, `remove` and `sync_dir` write the whole `names` store (a handful of entries) and
 //!   delete the replaced or removed inodes, in one transaction: a rename is atomic because a
 //!   transaction is.
+//! * IndexedDB runs these transactions in order but commits each on its own, while `sync`
+//!   returns before its transaction commits. So no transaction relies on an earlier one that
+//!   may still fail: each carries again the synced data its files still *owe* (issued, not
+//!   known committed), and a `sync` while a namespace change is owed rewrites `names` too.
+//!   Otherwise a rename after a sync whose transaction failed would name an inode with no data
+//!   and delete the file it replaced (the engine's temp-sync-rename of a manifest or a base).
 //! * Creating a file or a directory changes only the mirror, until the next of those.
 //! * A failed transaction (`QuotaExceededError`: ENOSPC) leaves IndexedDB as it was (transactions
 //!   are atomic); its changes are marked dirty again, the next `sync`/`sync_dir` returns the
@@ -157,6 +163,10 @@ struct Inner {
     next_ino: u64,
     /// Inodes to delete at the next namespace transaction.
     dead: Vec<u64>,
+    /// A namespace transaction was issued and is not known to be committed (in flight or
+    /// failed): a data transaction then rewrites `names` too, since its own name entry alone
+    /// could commit over a failed rename and leave two names on one inode.
+    namespace_owed: bool,
     in_flight: Vec<InFlight>,
     next_seq: u64,
     /// Reported by the next `sync`/`sync_dir` (as `fsync` reports a failed writeback).
@@ -234,11 +244,15 @@ impl Inner {
     /// yet fail), so that its length never commits over chunks that are missing.
     fn data_transaction(&mut self, name: &str) -> Result<Option<(IdbTransaction, Redo)>> {
         let db = self.db.clone();
-        let f = self.file_mut(name)?;
+        let f = self.file(name)?;
         // Nothing new: what is in flight already carries everything synced so far.
         if f.dirty_from.is_none() && !f.shrunk && f.name_durable {
             return Ok(None);
         }
+        if self.namespace_owed {
+            return self.namespace_transaction(Some(name)).map(Some);
+        }
+        let f = self.file_mut(name)?;
         let tx = readwrite(&db)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
         let (from, shrunk) = f.carry();
@@ -263,12 +277,18 @@ impl Inner {
     /// inode with no length and no chunks, and delete the file it replaced. In one transaction
     /// the name and its data commit together or not at all (a POSIX fsync error is synchronous,
     /// and Redis never renames after one).
-    fn namespace_transaction(&mut self) -> Result<(IdbTransaction, Redo)> {
+    /// `also` is a file to sync in the same transaction (a `sync` while a namespace change is
+    /// owed).
+    fn namespace_transaction(&mut self, also: Option<&str>) -> Result<(IdbTransaction, Redo)> {
         let tx = readwrite(&self.db)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
         let dead = std::mem::take(&mut self.dead);
-        let owing: Vec<(String, usize, bool)> =
-            self.files.iter().filter(|(_, f)| f.owes()).map(|(n, f)| (n.clone(), f.carry().0, f.carry().1)).collect();
+        let owing: Vec<(String, usize, bool)> = self
+            .files
+            .iter()
+            .filter(|(n, f)| f.owes() || also == Some(n.as_str()))
+            .map(|(n, f)| (n.clone(), f.carry().0, f.carry().1))
+            .collect();
         let issue = || -> std::result::Result<(), JsValue> {
             for (name, from, shrunk) in &owing {
                 if let Some(f) = self.files.get(name) {
@@ -305,6 +325,7 @@ impl Inner {
         for durable in self.dirs.values_mut() {
             *durable = true;
         }
+        self.namespace_owed = true;
         Ok((tx, Redo { data, dead: Some(dead) }))
     }
 
@@ -325,6 +346,9 @@ impl Inner {
                         f.owed_from = None;
                         f.owed_shrunk = false;
                     }
+                }
+                if redo.dead.is_some() && !self.in_flight.iter().any(|t| t.namespace) {
+                    self.namespace_owed = false;
                 }
                 return;
             }
@@ -515,6 +539,7 @@ impl IdbStorage {
             dirs,
             next_ino: max_ino + 1,
             dead,
+            namespace_owed: false,
             in_flight: Vec::new(),
             next_seq: 0,
             sync_failure: None,
@@ -527,7 +552,7 @@ impl IdbStorage {
         let s = IdbStorage { inner: Rc::new(RefCell::new(inner)) };
         if !s.inner.borrow().dead.is_empty() {
             // Garbage of a crash: inodes no name refers to.
-            let issued = s.inner.borrow_mut().namespace_transaction();
+            let issued = s.inner.borrow_mut().namespace_transaction(None);
             if let Ok((tx, redo)) = issued {
                 track(&s.inner, tx, redo);
             }
@@ -565,7 +590,7 @@ impl IdbStorage {
     pub fn close(self) {}
 
     fn issue_namespace(&mut self) -> Result<()> {
-        let (tx, redo) = self.inner.borrow_mut().namespace_transaction()?;
+        let (tx, redo) = self.inner.borrow_mut().namespace_transaction(None)?;
         track(&self.inner, tx, redo);
         Ok(())
     }
