@@ -674,3 +674,59 @@ async fn engine_on_full_opfs_says_misconf() {
     drop(e);
     wipe("opfs", ns).await;
 }
+
+/// The reviewer's scenario at the engine's level: BGREWRITEAOF on IndexedDB writes a new base
+/// and incr file, persists the manifest (temp, sync, rename) and deletes the history. Whichever
+/// of its transactions fails (a quota error at commit), a restart loads the dataset: no
+/// rename or removal commits over data that did not.
+#[wasm_bindgen_test]
+async fn engine_restarts_after_any_failed_rewrite_transaction_on_indexeddb() {
+    let ns = "t-idb-engine-failed-rewrite";
+    // None: a clean run, which counts the rewrite's transactions.
+    let mut fail: Option<u64> = None;
+    let mut total = 0;
+    loop {
+        wipe("indexeddb", ns).await;
+        let s = idb(ns).await;
+        let d = s.durability();
+        let mut e = start(Box::new(s));
+        run(&mut e, &["SET s v", "RPUSH l a b c", "HSET h f v"]);
+        d.committed().await.expect("before the rewrite");
+        let digest = run(&mut e, &["DEBUG DIGEST"]);
+        let before = d.transactions();
+        if let Some(k) = fail {
+            d.fail_commit_after(k);
+        }
+        let c = e.connect();
+        assert_eq!(e.execute_line(c, "BGREWRITEAOF", NOW), Some(Reply::status("Background append only file rewriting started")));
+        e.before_sleep(NOW);
+        let mut now = NOW;
+        for _ in 0..3 {
+            browser::sleep(1).await;
+            now += 100;
+            e.cron(now);
+            e.before_sleep(now);
+        }
+        if fail.is_none() {
+            assert_eq!(e.srv.aof.rewrites, 1, "the clean rewrite finished");
+            total = d.transactions() - before;
+        }
+        drop(e);
+        let _ = d.committed().await;
+        assert!(!d.pending());
+        let s = idb(ns).await;
+        let mut e = match Engine::open(Config { appendonly: true, ..Default::default() }, Box::new(s), NOW) {
+            Ok(e) => e,
+            Err(err) => panic!("failing transaction {fail:?} of {total}: restart refused: {:?}", err.lines),
+        };
+        assert_eq!(run(&mut e, &["DEBUG DIGEST"]), digest, "failing transaction {fail:?} of {total}");
+        drop(e);
+        let next = fail.map_or(0, |k| k + 1);
+        if next >= total {
+            break;
+        }
+        fail = Some(next);
+    }
+    assert!(total >= 4, "the rewrite issued {total} transactions");
+    wipe("indexeddb", ns).await;
+}

@@ -174,7 +174,8 @@ struct Inner {
     /// Reported by the next `committed()`.
     commit_failure: Option<Error>,
     capacity: Option<u64>,
-    fail_next_commit: bool,
+    /// Simulated `QuotaExceededError`: the transaction issued after this many more is aborted.
+    fail_commit_in: Option<u64>,
     closed: bool,
     transactions: u64,
 }
@@ -396,7 +397,17 @@ fn track(rc: &Rc<RefCell<Inner>>, tx: IdbTransaction, redo: Redo) {
         tx.set_oncomplete(Some(&resolve));
         tx.set_onabort(Some(&reject));
     });
-    let simulated = std::mem::take(&mut rc.borrow_mut().fail_next_commit);
+    let simulated = {
+        let mut inner = rc.borrow_mut();
+        match inner.fail_commit_in {
+            Some(0) => inner.fail_commit_in.take().is_some(),
+            Some(n) => {
+                inner.fail_commit_in = Some(n - 1);
+                false
+            }
+            None => false,
+        }
+    };
     if simulated {
         let _ = tx.abort();
     } else if let Ok(commit) = Reflect::get(&tx, &"commit".into())
@@ -545,7 +556,7 @@ impl IdbStorage {
             sync_failure: None,
             commit_failure: None,
             capacity: None,
-            fail_next_commit: false,
+            fail_commit_in: None,
             closed: false,
             transactions: 0,
         };
@@ -573,7 +584,7 @@ impl IdbStorage {
     /// Simulates a `QuotaExceededError` of the next transaction (it is aborted, nothing of it
     /// is stored). For tests and the crash lab.
     pub fn fail_next_commit(&mut self) {
-        self.inner.borrow_mut().fail_next_commit = true;
+        self.inner.borrow_mut().fail_commit_in = Some(0);
     }
 
     /// Per file, the layers the lab shows; see [`IdbDurability::layers`].
@@ -654,6 +665,17 @@ impl IdbDurability {
                 durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.inos.contains(&f.ino)),
             })
             .collect()
+    }
+
+    /// Simulates a `QuotaExceededError` of the transaction issued after `skip` more (0: the
+    /// next one), once the storage is boxed into an engine. For tests and the crash lab.
+    pub fn fail_commit_after(&self, skip: u64) {
+        self.inner.borrow_mut().fail_commit_in = Some(skip);
+    }
+
+    /// Transactions issued since open.
+    pub fn transactions(&self) -> u64 {
+        self.inner.borrow().transactions
     }
 
     /// Transactions issued and not yet settled.
