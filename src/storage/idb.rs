@@ -288,7 +288,10 @@ impl Inner {
             .files
             .iter()
             .filter(|(n, f)| f.owes() || also == Some(n.as_str()))
-            .map(|(n, f)| (n.clone(), f.carry().0, f.carry().1))
+            .map(|(n, f)| {
+                let (from, shrunk) = f.carry();
+                (n.clone(), from, shrunk)
+            })
             .collect();
         let issue = || -> std::result::Result<(), JsValue> {
             for (name, from, shrunk) in &owing {
