@@ -298,6 +298,131 @@ async fn idb_rename_is_all_or_nothing() {
     wipe("indexeddb", ns).await;
 }
 
+/// What IndexedDB holds for `ns` once the storage `s` is gone and every transaction it issued
+/// has settled (whatever their outcome): a fresh open, as the next start of the worker sees it.
+async fn reopened(ns: &str, s: IdbStorage) -> IdbStorage {
+    let d = s.durability();
+    drop(s);
+    let _ = d.committed().await;
+    assert!(!d.pending());
+    idb(ns).await
+}
+
+/// The engine's persist pattern (write a temp file, sync, rename over the live one) when the
+/// data transaction of the sync fails: the rename must not commit without the data it names,
+/// or the live file would be empty and its old content deleted. Both while the failed data
+/// transaction is still in flight and once its failure has settled.
+#[wasm_bindgen_test]
+async fn idb_rename_never_commits_over_a_failed_data_sync() {
+    for settled_first in [false, true] {
+        let ns = "t-idb-rename-failed-sync";
+        wipe("indexeddb", ns).await;
+        let mut s = idb(ns).await;
+        let d = s.durability();
+        s.open("m", OpenMode::Create).unwrap();
+        s.append("m", b"old manifest").unwrap();
+        s.sync("m").unwrap();
+        d.committed().await.unwrap();
+        s.open("tmp", OpenMode::Create).unwrap();
+        s.append("tmp", b"new manifest").unwrap();
+        s.fail_next_commit();
+        s.sync("tmp").unwrap();
+        if settled_first {
+            assert_eq!(d.committed().await.unwrap_err().kind, ErrorKind::NoSpace);
+        }
+        s.rename("tmp", "m").unwrap();
+        let mut s = reopened(ns, s).await;
+        assert_eq!(s.list(None).unwrap(), vec!["m"], "settled first: {settled_first}");
+        assert_eq!(s.read_all("m").unwrap(), b"new manifest", "the rename carried the data it names (settled first: {settled_first})");
+        drop(s);
+    }
+    wipe("indexeddb", "t-idb-rename-failed-sync").await;
+}
+
+/// The same for `remove`, `sync_dir` and a rename of a new base followed by deleting the
+/// history: no namespace change commits while a file it names has synced data not committed.
+#[wasm_bindgen_test]
+async fn idb_namespace_changes_carry_unconfirmed_data() {
+    let ns = "t-idb-namespace-carries";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    s.create_dir("dir").unwrap();
+    for (n, b) in [("dir/base.1", &b"old base"[..]), ("dir/incr.1", b"old incr")] {
+        s.open(n, OpenMode::Create).unwrap();
+        s.append(n, b).unwrap();
+        s.sync(n).unwrap();
+    }
+    s.sync_dir("dir").unwrap();
+    d.committed().await.unwrap();
+    // A new base (bigger than a chunk) whose data transaction fails, renamed, then the history
+    // removed: each namespace transaction must hold the new base's data.
+    let big: Vec<u8> = (0..(idb::CHUNK * 2 + 7)).map(|i| (i % 251) as u8).collect();
+    s.open("dir/temp-base", OpenMode::Create).unwrap();
+    s.append("dir/temp-base", &big).unwrap();
+    s.fail_next_commit();
+    s.sync("dir/temp-base").unwrap();
+    s.rename("dir/temp-base", "dir/base.2").unwrap();
+    s.remove("dir/base.1").unwrap();
+    s.remove("dir/incr.1").unwrap();
+    s.sync_dir("dir").unwrap();
+    let mut s = reopened(ns, s).await;
+    assert_eq!(s.list(None).unwrap(), vec!["dir/base.2"]);
+    assert!(s.read_all("dir/base.2").unwrap() == big, "the new base is whole");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+/// A sync issued while an earlier data transaction of the same file is in flight must not
+/// commit a length whose earlier chunks that transaction (which then fails) was to store:
+/// the file would read back with a hole of zeros.
+#[wasm_bindgen_test]
+async fn idb_sync_never_commits_over_a_failed_earlier_sync() {
+    let ns = "t-idb-sync-over-failed";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let first: Vec<u8> = (0..(idb::CHUNK + 100)).map(|i| (i % 13) as u8 + 1).collect();
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", &first).unwrap();
+    s.fail_next_commit();
+    s.sync("f").unwrap();
+    s.append("f", b"tail").unwrap();
+    s.sync("f").unwrap();
+    let mut s = reopened(ns, s).await;
+    let got = s.read_all("f").unwrap();
+    assert_eq!(got.len(), first.len() + 4);
+    assert!(got[..first.len()] == first[..], "no hole where the failed transaction's chunks were");
+    assert_eq!(&got[first.len()..], b"tail");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+/// The other order: a `sync` issued after a rename whose transaction fails must not commit its
+/// name entry alone, which would leave the old and the new name on one inode (a write or a
+/// remove through one then corrupts the other).
+#[wasm_bindgen_test]
+async fn idb_sync_never_commits_a_name_over_a_failed_rename() {
+    let ns = "t-idb-sync-over-failed-rename";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    let d = s.durability();
+    for (n, b) in [("m", &b"old"[..]), ("tmp", b"new")] {
+        s.open(n, OpenMode::Create).unwrap();
+        s.append(n, b).unwrap();
+        s.sync(n).unwrap();
+    }
+    d.committed().await.unwrap();
+    s.fail_next_commit();
+    s.rename("tmp", "m").unwrap();
+    s.append("m", b"+x").unwrap();
+    s.sync("m").unwrap();
+    let mut s = reopened(ns, s).await;
+    assert_eq!(s.list(None).unwrap(), vec!["m"], "one name per file");
+    assert_eq!(s.read_all("m").unwrap(), b"new+x");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
 #[wasm_bindgen_test]
 async fn layers_show_what_is_durable() {
     let layer = |l: Vec<aof_lab::storage::memory::FileLayers>| {
@@ -548,4 +673,60 @@ async fn engine_on_full_opfs_says_misconf() {
     assert_eq!(run(&mut e, &["GET kept"]), [Reply::bulk("1")]);
     drop(e);
     wipe("opfs", ns).await;
+}
+
+/// The reviewer's scenario at the engine's level: BGREWRITEAOF on IndexedDB writes a new base
+/// and incr file, persists the manifest (temp, sync, rename) and deletes the history. Whichever
+/// of its transactions fails (a quota error at commit), a restart loads the dataset: no
+/// rename or removal commits over data that did not.
+#[wasm_bindgen_test]
+async fn engine_restarts_after_any_failed_rewrite_transaction_on_indexeddb() {
+    let ns = "t-idb-engine-failed-rewrite";
+    // None: a clean run, which counts the rewrite's transactions.
+    let mut fail: Option<u64> = None;
+    let mut total = 0;
+    loop {
+        wipe("indexeddb", ns).await;
+        let s = idb(ns).await;
+        let d = s.durability();
+        let mut e = start(Box::new(s));
+        run(&mut e, &["SET s v", "RPUSH l a b c", "HSET h f v"]);
+        d.committed().await.expect("before the rewrite");
+        let digest = run(&mut e, &["DEBUG DIGEST"]);
+        let before = d.transactions();
+        if let Some(k) = fail {
+            d.fail_commit_after(k);
+        }
+        let c = e.connect();
+        assert_eq!(e.execute_line(c, "BGREWRITEAOF", NOW), Some(Reply::status("Background append only file rewriting started")));
+        e.before_sleep(NOW);
+        let mut now = NOW;
+        for _ in 0..3 {
+            browser::sleep(1).await;
+            now += 100;
+            e.cron(now);
+            e.before_sleep(now);
+        }
+        if fail.is_none() {
+            assert_eq!(e.srv.aof.rewrites, 1, "the clean rewrite finished");
+            total = d.transactions() - before;
+        }
+        drop(e);
+        let _ = d.committed().await;
+        assert!(!d.pending());
+        let s = idb(ns).await;
+        let mut e = match Engine::open(Config { appendonly: true, ..Default::default() }, Box::new(s), NOW) {
+            Ok(e) => e,
+            Err(err) => panic!("failing transaction {fail:?} of {total}: restart refused: {:?}", err.lines),
+        };
+        assert_eq!(run(&mut e, &["DEBUG DIGEST"]), digest, "failing transaction {fail:?} of {total}");
+        drop(e);
+        let next = fail.map_or(0, |k| k + 1);
+        if next >= total {
+            break;
+        }
+        fail = Some(next);
+    }
+    assert!(total >= 4, "the rewrite issued {total} transactions");
+    wipe("indexeddb", ns).await;
 }

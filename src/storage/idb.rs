@@ -23,6 +23,12 @@
 //! * `rename`, `remove` and `sync_dir` write the whole `names` store (a handful of entries) and
 //!   delete the replaced or removed inodes, in one transaction: a rename is atomic because a
 //!   transaction is.
+//! * IndexedDB runs these transactions in order but commits each on its own, while `sync`
+//!   returns before its transaction commits. So no transaction relies on an earlier one that
+//!   may still fail: each carries again the synced data its files still *owe* (issued, not
+//!   known committed), and a `sync` while a namespace change is owed rewrites `names` too.
+//!   Otherwise a rename after a sync whose transaction failed would name an inode with no data
+//!   and delete the file it replaced (the engine's temp-sync-rename of a manifest or a base).
 //! * Creating a file or a directory changes only the mirror, until the next of those.
 //! * A failed transaction (`QuotaExceededError`: ENOSPC) leaves IndexedDB as it was (transactions
 //!   are atomic); its changes are marked dirty again, the next `sync`/`sync_dir` returns the
@@ -64,18 +70,86 @@ struct MirrorFile {
     name_durable: bool,
     /// Bytes from the start that committed transactions hold as the mirror does.
     durable_len: usize,
+    /// Lowest offset a transaction was issued to store (a `sync` returned Ok for it) and that
+    /// is not known to be committed: that transaction is in flight, or it failed. Every later
+    /// transaction that writes this file or names it carries the bytes from there again, so
+    /// that none commits on top of data that did not.
+    owed_from: Option<usize>,
+    /// Likewise for a truncation: chunks past the end must go.
+    owed_shrunk: bool,
 }
 
-/// What a failed transaction must make dirty again.
-enum Redo {
-    Data { ino: u64, from: usize, shrunk: bool, len: usize },
-    Namespace { dead: Vec<u64> },
+impl MirrorFile {
+    fn new(ino: u64, data: Vec<u8>, durable: bool) -> MirrorFile {
+        let durable_len = if durable { data.len() } else { 0 };
+        MirrorFile { ino, data, dirty_from: None, shrunk: false, name_durable: durable, durable_len, owed_from: None, owed_shrunk: false }
+    }
+
+    /// Synced data not known to be committed (see `owed_from`).
+    fn owes(&self) -> bool {
+        self.owed_from.is_some() || self.owed_shrunk
+    }
+
+    /// What a transaction writing this file must store, so that once it commits IndexedDB
+    /// holds the mirror as it is now: from the lowest byte changed since the last sync or owed
+    /// by an unconfirmed transaction, and whether chunks past the end must go.
+    fn carry(&self) -> (usize, bool) {
+        let len = self.data.len();
+        let from = [self.dirty_from, self.owed_from].into_iter().flatten().min().unwrap_or(len).min(len);
+        (from, self.shrunk || self.owed_shrunk)
+    }
+
+    /// Queues the chunks from `from`, the deletion of chunks past the end when `shrunk`, and
+    /// the length, into a transaction's stores.
+    fn put(&self, chunks: &IdbObjectStore, inodes: &IdbObjectStore, from: usize, shrunk: bool) -> std::result::Result<(), JsValue> {
+        let len = self.data.len();
+        let end = len.div_ceil(CHUNK);
+        for idx in from / CHUNK..end {
+            let piece = &self.data[idx * CHUNK..len.min((idx + 1) * CHUNK)];
+            chunks.put_with_key(&Uint8Array::from(piece), &chunk_key(self.ino, idx as f64))?;
+        }
+        if shrunk {
+            chunks.delete(&chunk_range(self.ino, end)?)?;
+        }
+        inodes.put_with_key(&JsValue::from_f64(len as f64), &JsValue::from_f64(self.ino as f64))?;
+        Ok(())
+    }
+
+    /// Once a transaction carrying this file is issued: what it stores is owed until it
+    /// commits, and no longer dirty.
+    fn carried(&mut self, from: usize, shrunk: bool) -> DataRedo {
+        let redo = DataRedo { ino: self.ino, from, shrunk, len: self.data.len() };
+        self.owed_from = Some(self.owed_from.map_or(from, |o| o.min(from)));
+        self.owed_shrunk |= shrunk;
+        self.dirty_from = None;
+        self.shrunk = false;
+        redo
+    }
+}
+
+/// The data of one file a transaction carries: what a failure must make dirty again.
+struct DataRedo {
+    ino: u64,
+    from: usize,
+    shrunk: bool,
+    len: usize,
+}
+
+/// What a transaction carries: file data (one file for a `sync`; for a namespace change, every
+/// file whose synced data is not known to be committed), and for a namespace change the inodes
+/// it deletes.
+struct Redo {
+    data: Vec<DataRedo>,
+    /// `Some` for a namespace transaction (`names` rewritten).
+    dead: Option<Vec<u64>>,
 }
 
 struct InFlight {
     seq: u64,
-    /// The file of a data transaction.
-    ino: Option<u64>,
+    /// The files whose data the transaction carries.
+    inos: Vec<u64>,
+    /// It rewrites `names`.
+    namespace: bool,
     tx: IdbTransaction,
     done: Promise,
     simulated_failure: bool,
@@ -89,6 +163,10 @@ struct Inner {
     next_ino: u64,
     /// Inodes to delete at the next namespace transaction.
     dead: Vec<u64>,
+    /// A namespace transaction was issued and is not known to be committed (in flight or
+    /// failed): a data transaction then rewrites `names` too, since its own name entry alone
+    /// could commit over a failed rename and leave two names on one inode.
+    namespace_owed: bool,
     in_flight: Vec<InFlight>,
     next_seq: u64,
     /// Reported by the next `sync`/`sync_dir` (as `fsync` reports a failed writeback).
@@ -96,7 +174,8 @@ struct Inner {
     /// Reported by the next `committed()`.
     commit_failure: Option<Error>,
     capacity: Option<u64>,
-    fail_next_commit: bool,
+    /// Simulated `QuotaExceededError`: the transaction issued after this many more is aborted.
+    fail_commit_in: Option<u64>,
     closed: bool,
     transactions: u64,
 }
@@ -161,27 +240,25 @@ impl Inner {
         self.files.values().map(|f| f.data.len() as u64).sum()
     }
 
-    /// Issues the data transaction of `name`: the changed chunks, the length, the name.
+    /// Issues the data transaction of `name`: the changed chunks, the length, the name. It
+    /// also carries again what earlier transactions of the file still owe (one in flight may
+    /// yet fail), so that its length never commits over chunks that are missing.
     fn data_transaction(&mut self, name: &str) -> Result<Option<(IdbTransaction, Redo)>> {
         let db = self.db.clone();
-        let f = self.file_mut(name)?;
+        let f = self.file(name)?;
+        // Nothing new: what is in flight already carries everything synced so far.
         if f.dirty_from.is_none() && !f.shrunk && f.name_durable {
             return Ok(None);
         }
+        if self.namespace_owed {
+            return self.namespace_transaction(Some(name)).map(Some);
+        }
+        let f = self.file_mut(name)?;
         let tx = readwrite(&db)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
-        let len = f.data.len();
-        let from = f.dirty_from.unwrap_or(len).min(len);
-        let end = len.div_ceil(CHUNK);
+        let (from, shrunk) = f.carry();
         let issue = || -> std::result::Result<(), JsValue> {
-            for idx in from / CHUNK..end {
-                let piece = &f.data[idx * CHUNK..len.min((idx + 1) * CHUNK)];
-                chunks.put_with_key(&Uint8Array::from(piece), &chunk_key(f.ino, idx as f64))?;
-            }
-            if f.shrunk {
-                chunks.delete(&chunk_range(f.ino, end)?)?;
-            }
-            inodes.put_with_key(&JsValue::from_f64(len as f64), &JsValue::from_f64(f.ino as f64))?;
+            f.put(&chunks, &inodes, from, shrunk)?;
             names.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
             Ok(())
         };
@@ -189,19 +266,39 @@ impl Inner {
             let _ = tx.abort();
             return Err(js_error(e, name));
         }
-        let redo = Redo::Data { ino: f.ino, from, shrunk: f.shrunk, len };
-        f.dirty_from = None;
-        f.shrunk = false;
+        let redo = f.carried(from, shrunk);
         f.name_durable = true;
-        Ok(Some((tx, redo)))
+        Ok(Some((tx, Redo { data: vec![redo], dead: None })))
     }
 
-    /// Issues a namespace transaction: `names` rewritten from the mirror, dead inodes deleted.
-    fn namespace_transaction(&mut self) -> Result<(IdbTransaction, Redo)> {
+    /// Issues a namespace transaction: `names` rewritten from the mirror, dead inodes deleted,
+    /// and the data of every file that owes synced data (its data transaction is in flight or
+    /// failed). IndexedDB commits transactions in order but each on its own: without that, a
+    /// rename issued after a `sync` whose transaction then fails would commit a name for an
+    /// inode with no length and no chunks, and delete the file it replaced. In one transaction
+    /// the name and its data commit together or not at all (a POSIX fsync error is synchronous,
+    /// and Redis never renames after one).
+    /// `also` is a file to sync in the same transaction (a `sync` while a namespace change is
+    /// owed).
+    fn namespace_transaction(&mut self, also: Option<&str>) -> Result<(IdbTransaction, Redo)> {
         let tx = readwrite(&self.db)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
         let dead = std::mem::take(&mut self.dead);
+        let owing: Vec<(String, usize, bool)> = self
+            .files
+            .iter()
+            .filter(|(n, f)| f.owes() || also == Some(n.as_str()))
+            .map(|(n, f)| {
+                let (from, shrunk) = f.carry();
+                (n.clone(), from, shrunk)
+            })
+            .collect();
         let issue = || -> std::result::Result<(), JsValue> {
+            for (name, from, shrunk) in &owing {
+                if let Some(f) = self.files.get(name) {
+                    f.put(&chunks, &inodes, *from, *shrunk)?;
+                }
+            }
             names.clear()?;
             for dir in self.dirs.keys() {
                 names.put_with_key(&JsValue::from_f64(0.0), &JsValue::from_str(&format!("{dir}/")))?;
@@ -220,13 +317,20 @@ impl Inner {
             self.dead = dead;
             return Err(js_error(e, "names"));
         }
+        let mut data = Vec::with_capacity(owing.len());
+        for (name, from, shrunk) in owing {
+            if let Some(f) = self.files.get_mut(&name) {
+                data.push(f.carried(from, shrunk));
+            }
+        }
         for f in self.files.values_mut() {
             f.name_durable = true;
         }
         for durable in self.dirs.values_mut() {
             *durable = true;
         }
-        Ok((tx, Redo::Namespace { dead }))
+        self.namespace_owed = true;
+        Ok((tx, Redo { data, dead: Some(dead) }))
     }
 
     fn settle(&mut self, seq: u64, outcome: std::result::Result<Redo, (Error, Redo)>) {
@@ -234,39 +338,46 @@ impl Inner {
         let tracked = self.in_flight.iter().any(|t| t.seq == seq);
         self.in_flight.retain(|t| t.seq != seq);
         let (err, redo) = match outcome {
-            Ok(Redo::Data { ino, len, .. }) => {
-                // The last data transaction of the file in flight: IndexedDB now holds the
-                // mirror as it was when it was issued, up to what changed since.
-                if !self.in_flight.iter().any(|t| t.ino == Some(ino))
-                    && let Some(f) = self.files.values_mut().find(|f| f.ino == ino)
-                {
-                    f.durable_len = len.min(f.dirty_from.unwrap_or(usize::MAX)).min(f.data.len());
+            Ok(redo) => {
+                for DataRedo { ino, len, .. } in redo.data {
+                    // The last transaction carrying the file: IndexedDB now holds the mirror
+                    // as it was when it was issued (which carried everything owed before it),
+                    // up to what changed since.
+                    if !self.in_flight.iter().any(|t| t.inos.contains(&ino))
+                        && let Some(f) = self.files.values_mut().find(|f| f.ino == ino)
+                    {
+                        f.durable_len = len.min(f.dirty_from.unwrap_or(usize::MAX)).min(f.data.len());
+                        f.owed_from = None;
+                        f.owed_shrunk = false;
+                    }
+                }
+                if redo.dead.is_some() && !self.in_flight.iter().any(|t| t.namespace) {
+                    self.namespace_owed = false;
                 }
                 return;
             }
-            Ok(Redo::Namespace { .. }) => return,
             Err(failed) => failed,
         };
         if tracked {
             self.commit_failure.get_or_insert(err.clone());
         }
         self.sync_failure.get_or_insert(err);
-        match redo {
-            Redo::Data { ino, from, shrunk, .. } => {
-                if let Some(f) = self.files.values_mut().find(|f| f.ino == ino) {
-                    f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
-                    f.shrunk |= shrunk;
-                    f.name_durable = false;
-                }
+        // What it carried stays owed (the next transaction naming or writing the file carries
+        // it again) and is dirty again (the next `sync` re-sends it).
+        for DataRedo { ino, from, shrunk, .. } in redo.data {
+            if let Some(f) = self.files.values_mut().find(|f| f.ino == ino) {
+                f.dirty_from = Some(f.dirty_from.map_or(from, |d| d.min(from)));
+                f.shrunk |= shrunk;
+                f.name_durable = false;
             }
-            Redo::Namespace { dead } => {
-                self.dead.extend(dead);
-                for f in self.files.values_mut() {
-                    f.name_durable = false;
-                }
-                for durable in self.dirs.values_mut() {
-                    *durable = false;
-                }
+        }
+        if let Some(dead) = redo.dead {
+            self.dead.extend(dead);
+            for f in self.files.values_mut() {
+                f.name_durable = false;
+            }
+            for durable in self.dirs.values_mut() {
+                *durable = false;
             }
         }
     }
@@ -289,7 +400,17 @@ fn track(rc: &Rc<RefCell<Inner>>, tx: IdbTransaction, redo: Redo) {
         tx.set_oncomplete(Some(&resolve));
         tx.set_onabort(Some(&reject));
     });
-    let simulated = std::mem::take(&mut rc.borrow_mut().fail_next_commit);
+    let simulated = {
+        let mut inner = rc.borrow_mut();
+        match inner.fail_commit_in {
+            Some(0) => inner.fail_commit_in.take().is_some(),
+            Some(n) => {
+                inner.fail_commit_in = Some(n - 1);
+                false
+            }
+            None => false,
+        }
+    };
     if simulated {
         let _ = tx.abort();
     } else if let Ok(commit) = Reflect::get(&tx, &"commit".into())
@@ -298,16 +419,14 @@ fn track(rc: &Rc<RefCell<Inner>>, tx: IdbTransaction, redo: Redo) {
         // Commit now rather than when the task ends (IDBTransaction.commit(), where it exists).
         let _ = commit.call0(&tx);
     }
-    let ino = match &redo {
-        Redo::Data { ino, .. } => Some(*ino),
-        Redo::Namespace { .. } => None,
-    };
+    let inos: Vec<u64> = redo.data.iter().map(|d| d.ino).collect();
+    let namespace = redo.dead.is_some();
     let seq = {
         let mut inner = rc.borrow_mut();
         inner.next_seq += 1;
         inner.transactions += 1;
         let seq = inner.next_seq;
-        inner.in_flight.push(InFlight { seq, ino, tx: tx.clone(), done: done.clone(), simulated_failure: simulated });
+        inner.in_flight.push(InFlight { seq, inos, namespace, tx: tx.clone(), done: done.clone(), simulated_failure: simulated });
         seq
     };
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(rc);
@@ -416,7 +535,7 @@ impl IdbStorage {
             let len = lens.get(&ino).copied().unwrap_or(0);
             let mut bytes = data.get(&ino).cloned().unwrap_or_default();
             bytes.resize(len, 0);
-            files.insert(name, MirrorFile { ino, data: bytes, dirty_from: None, shrunk: false, name_durable: true, durable_len: len });
+            files.insert(name, MirrorFile::new(ino, bytes, true));
         }
         // A file inside a directory whose marker was never made durable: the directory exists.
         for name in files.keys() {
@@ -434,19 +553,20 @@ impl IdbStorage {
             dirs,
             next_ino: max_ino + 1,
             dead,
+            namespace_owed: false,
             in_flight: Vec::new(),
             next_seq: 0,
             sync_failure: None,
             commit_failure: None,
             capacity: None,
-            fail_next_commit: false,
+            fail_commit_in: None,
             closed: false,
             transactions: 0,
         };
         let s = IdbStorage { inner: Rc::new(RefCell::new(inner)) };
         if !s.inner.borrow().dead.is_empty() {
             // Garbage of a crash: inodes no name refers to.
-            let issued = s.inner.borrow_mut().namespace_transaction();
+            let issued = s.inner.borrow_mut().namespace_transaction(None);
             if let Ok((tx, redo)) = issued {
                 track(&s.inner, tx, redo);
             }
@@ -467,7 +587,7 @@ impl IdbStorage {
     /// Simulates a `QuotaExceededError` of the next transaction (it is aborted, nothing of it
     /// is stored). For tests and the crash lab.
     pub fn fail_next_commit(&mut self) {
-        self.inner.borrow_mut().fail_next_commit = true;
+        self.inner.borrow_mut().fail_commit_in = Some(0);
     }
 
     /// Per file, the layers the lab shows; see [`IdbDurability::layers`].
@@ -484,7 +604,7 @@ impl IdbStorage {
     pub fn close(self) {}
 
     fn issue_namespace(&mut self) -> Result<()> {
-        let (tx, redo) = self.inner.borrow_mut().namespace_transaction()?;
+        let (tx, redo) = self.inner.borrow_mut().namespace_transaction(None)?;
         track(&self.inner, tx, redo);
         Ok(())
     }
@@ -537,7 +657,7 @@ impl IdbDurability {
     /// is committed (false while a transaction that writes names is in flight).
     pub fn layers(&self) -> Vec<FileLayers> {
         let inner = self.inner.borrow();
-        let settled = inner.in_flight.iter().all(|t| t.ino.is_some());
+        let settled = inner.in_flight.iter().all(|t| !t.namespace);
         inner
             .files
             .iter()
@@ -545,9 +665,20 @@ impl IdbDurability {
                 name: name.clone(),
                 len: f.data.len() as u64,
                 durable_len: f.durable_len as u64,
-                durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.ino == Some(f.ino)),
+                durable_name: f.name_durable && settled && !inner.in_flight.iter().any(|t| t.inos.contains(&f.ino)),
             })
             .collect()
+    }
+
+    /// Simulates a `QuotaExceededError` of the transaction issued after `skip` more (0: the
+    /// next one), once the storage is boxed into an engine. For tests and the crash lab.
+    pub fn fail_commit_after(&self, skip: u64) {
+        self.inner.borrow_mut().fail_commit_in = Some(skip);
+    }
+
+    /// Transactions issued since open.
+    pub fn transactions(&self) -> u64 {
+        self.inner.borrow().transactions
     }
 
     /// Transactions issued and not yet settled.
@@ -581,10 +712,7 @@ impl Storage for IdbStorage {
             (false, _) => {
                 let ino = inner.next_ino;
                 inner.next_ino += 1;
-                inner.files.insert(
-                    name.to_string(),
-                    MirrorFile { ino, data: Vec::new(), dirty_from: None, shrunk: false, name_durable: false, durable_len: 0 },
-                );
+                inner.files.insert(name.to_string(), MirrorFile::new(ino, Vec::new(), false));
                 Ok(())
             }
         }
