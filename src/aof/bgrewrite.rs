@@ -281,13 +281,12 @@ impl Server {
         true
     }
 
-    /// `startAppendOnly` (CONFIG SET appendonly yes): WAIT_REWRITE until a rewrite has written
-    /// the first base. False when the rewrite cannot start (the AOF stays off).
-    pub fn start_append_only(&mut self, in_exec: bool) -> bool {
-        if self.config.aof_legacy {
-            return self.legacy_start_append_only(in_exec);
-        }
-        self.aof_state = AofState::WaitRewrite;
+    /// The part of `startAppendOnly` both designs share. While another child runs (BGSAVE) or
+    /// inside EXEC (the engine propagates a transaction after EXEC, so a snapshot taken in the
+    /// middle would hold half of it), the rewrite is only scheduled: true. Otherwise a running
+    /// rewrite child is killed (a one-off rewrite accumulates nothing for the new AOF) and the
+    /// caller starts one: false.
+    pub(crate) fn schedule_aof_start_if_busy(&mut self, in_exec: bool) -> bool {
         if self.rdb.child.is_some() {
             self.aof.rewrite_scheduled = true;
             self.log(
@@ -295,30 +294,41 @@ impl Server {
                 "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
                     .into(),
             );
-        } else if in_exec {
+            return true;
+        }
+        if in_exec {
             self.aof.rewrite_scheduled = true;
             self.log(
                 LogLevel::Warning,
                 "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.".into(),
             );
-        } else {
-            // A running one-off rewrite cannot be reused: it accumulates no incr file.
-            if self.aof.child.is_some() {
-                self.log(
-                    LogLevel::Warning,
-                    "AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now."
-                        .into(),
-                );
-                self.kill_append_only_child();
-            }
-            if !matches!(self.rewrite_append_only_file_background(), Start::Started) {
-                self.aof_state = AofState::Off;
-                self.log(
-                    LogLevel::Warning,
-                    "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
-                );
-                return false;
-            }
+            return true;
+        }
+        if self.aof.child.is_some() {
+            self.log(
+                LogLevel::Warning,
+                "AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now."
+                    .into(),
+            );
+            self.kill_append_only_child();
+        }
+        false
+    }
+
+    /// `startAppendOnly` (CONFIG SET appendonly yes): WAIT_REWRITE until a rewrite has written
+    /// the first base. False when the rewrite cannot start (the AOF stays off).
+    pub fn start_append_only(&mut self, in_exec: bool) -> bool {
+        if self.config.aof_legacy {
+            return self.legacy_start_append_only(in_exec);
+        }
+        self.aof_state = AofState::WaitRewrite;
+        if !self.schedule_aof_start_if_busy(in_exec) && !matches!(self.rewrite_append_only_file_background(), Start::Started) {
+            self.aof_state = AofState::Off;
+            self.log(
+                LogLevel::Warning,
+                "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
+            );
+            return false;
         }
         self.aof.last_fsync = self.unixtime();
         // The errors of the previous run of the AOF are forgotten only once this one started.

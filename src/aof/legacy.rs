@@ -443,38 +443,12 @@ impl Server {
             );
             return false;
         }
-        if self.rdb.child.is_some() {
-            // Another kind of child runs (BGSAVE): the rewrite waits for cron.
-            self.aof.rewrite_scheduled = true;
+        if !self.schedule_aof_start_if_busy(in_exec) && !matches!(self.legacy_rewrite_background(), Start::Started) {
             self.log(
                 LogLevel::Warning,
-                "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
-                    .into(),
+                "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
             );
-        } else if in_exec {
-            // 7.0's rule (the engine propagates a transaction as 7.0 does, after EXEC): a
-            // snapshot taken in the middle would hold half of it.
-            self.aof.rewrite_scheduled = true;
-            self.log(
-                LogLevel::Warning,
-                "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.".into(),
-            );
-        } else {
-            if self.aof.child.is_some() {
-                self.log(
-                    LogLevel::Warning,
-                    "AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now."
-                        .into(),
-                );
-                self.legacy_kill_child();
-            }
-            if !matches!(self.legacy_rewrite_background(), Start::Started) {
-                self.log(
-                    LogLevel::Warning,
-                    "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
-                );
-                return false;
-            }
+            return false;
         }
         self.aof_state = AofState::WaitRewrite;
         self.aof.last_fsync = self.unixtime();
