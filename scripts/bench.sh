@@ -3,10 +3,13 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite)
 # Needs redis-server / redis-benchmark (scripts/setup.sh test installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
+BENCH=${BENCH:-serve,load,rewrite}
+want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
 BIN=target/release/aof-lab
@@ -51,11 +54,14 @@ bench() { # label args... : one redis-benchmark run per server, printed as rows
   redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
 }
 
-echo "| operation | redis-server 7.0.15 (ops/s) | aof-lab serve (ops/s) | ratio |"
-echo "|---|---|---|---|"
-bench "appendonly-no" --appendonly no
-bench "everysec" --appendonly yes --appendfsync everysec
-BENCH_FLAGS="-P 16" bench "everysec-P16" --appendonly yes --appendfsync everysec
+if want serve; then
+  echo "| operation | redis-server 7.0.15 (ops/s) | aof-lab serve (ops/s) | ratio |"
+  echo "|---|---|---|---|"
+  bench "appendonly-no" --appendonly no
+  bench "everysec" --appendonly yes --appendfsync everysec
+  BENCH_FLAGS="-P 16" bench "everysec-P16" --appendonly yes --appendfsync everysec
+fi
+want load || want rewrite || exit 0
 
 # Loading: a mixed AOF written by the real server, then loaded by both.
 gen=$work/gen; port=$(free_port)
@@ -72,8 +78,52 @@ redis_load=$(grep -o "DB loaded from append only file: [0-9.]*" "$gen/log" | tai
 keys=$(redis-cli -p "$port" dbsize)
 redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 sleep 0.3
-lab_load=$($BIN load "$gen" | grep -o 'loaded in [0-9.]*' | grep -o '[0-9.]*$')
-echo
-echo "| AOF load ($cmds commands, $((size / 1000000)) MB, $keys keys) | redis-server 7.0.15 (s) | aof-lab load, native (s) | ratio (time) |"
-echo "|---|---|---|---|"
-printf '| load | %s | %s | %.2f |\n' "$redis_load" "$lab_load" "$(echo "$lab_load / $redis_load" | bc -l)"
+if want load; then
+  lab_load=$($BIN load "$gen" | grep -o 'loaded in [0-9.]*' | grep -o '[0-9.]*$')
+  echo
+  echo "| AOF load ($cmds commands, $((size / 1000000)) MB, $keys keys) | redis-server 7.0.15 (s) | aof-lab load, native (s) | ratio (time) |"
+  echo "|---|---|---|---|"
+  printf '| load | %s | %s | %.2f |\n' "$redis_load" "$lab_load" "$(echo "$lab_load / $redis_load" | bc -l)"
+fi
+
+# Rewriting: both servers load a copy of that AOF, then BGREWRITEAOF (RDB base, the default).
+# The time is from "rewriting started" to "finished successfully" in each server's own log
+# (millisecond timestamps). Both run with hz 500: each notices its child's end in serverCron,
+# which would otherwise add up to 100 ms. aof-lab's child writes the whole snapshot in one tick.
+rewrite_secs() { # log -> seconds between the start and the end lines of the last rewrite
+  python3 - "$1" <<'PY'
+import re, sys, datetime
+start = end = None
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"(\d+ \w+ \d+ [\d:.]+) [*#.-] (.*)", line)
+    if not m:
+        continue
+    t = datetime.datetime.strptime(m.group(1), "%d %b %Y %H:%M:%S.%f")
+    if "Background append only file rewriting started" in m.group(2):
+        start = t
+    elif "Background AOF rewrite finished successfully" in m.group(2):
+        end = t
+print(f"{(end - start).total_seconds():.3f}")
+PY
+}
+wait_rewrite() { # port
+  for _ in $(seq 3000); do
+    redis-cli -p "$1" info persistence | tr -d '\r' | grep -q '^aof_rewrite_in_progress:0' &&
+      ! redis-cli -p "$1" info persistence | tr -d '\r' | grep -q '^aof_rewrite_scheduled:1' && return 0
+    sleep 0.01
+  done
+  echo "rewrite on $1 did not finish" >&2; exit 1
+}
+if want rewrite; then
+  cp -r "$gen" "$work/rw-r"; cp -r "$gen" "$work/rw-l"; rm -f "$work"/rw-*/log
+  rp=$(free_port); start_redis "$work/rw-r" "$rp" --appendonly yes --hz 500
+  lp=$(free_port); start_lab "$work/rw-l" "$lp" --appendonly yes --hz 500
+  for p in "$rp" "$lp"; do redis-cli -p "$p" bgrewriteaof >/dev/null; wait_rewrite "$p"; done
+  r=$(rewrite_secs "$work/rw-r/log"); l=$(rewrite_secs "$work/rw-l/log")
+  echo
+  echo "| BGREWRITEAOF ($keys keys, RDB base) | redis-server 7.0.15 (s) | aof-lab serve (s) | ratio (time) |"
+  echo "|---|---|---|---|"
+  printf '| rewrite | %s | %s | %.2f |\n' "$r" "$l" "$(echo "$l / $r" | bc -l)"
+  redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
+  redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
+fi
