@@ -8,23 +8,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
+import { CHROMIUM, ROOT, SHOTS } from './harness.mjs';
 
-const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SHOTS = path.join(ROOT, 'target', 'e2e');
 // Debian's Chromium, as root, on a machine without a network: see TOOLCHAIN.md.
-const CHROMIUM = {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-};
 
 let server;
 let browser;

@@ -12,13 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startRedis } from './redis.mjs';
 import { startServer } from './server.mjs';
+import { CHROMIUM, ROOT, SHOTS, watch } from './harness.mjs';
 
-const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SHOTS = path.join(ROOT, 'target', 'e2e');
-const CHROMIUM = {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-};
 
 let server;
 let browser;
@@ -41,15 +36,6 @@ after(async () => {
 async function newContext(options = {}) {
   const dir = await mkdtemp(path.join(tmp, 'profile-'));
   return chromium.launchPersistentContext(dir, { ...CHROMIUM, viewport: { width: 1280, height: 900 }, ...options });
-}
-
-function watch(page) {
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
-  });
-  return problems;
 }
 
 async function open(page, query) {

@@ -10,13 +10,8 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
+import { CHROMIUM, ROOT, SHOTS, watch } from './harness.mjs';
 
-const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SHOTS = path.join(ROOT, 'target', 'e2e');
-const CHROMIUM = {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-};
 
 let server;
 let browser;
@@ -34,15 +29,6 @@ after(async () => {
   await server?.close();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
-
-function watch(page) {
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
-  });
-  return problems;
-}
 
 /** The number of `expect` lines of a built-in scenario file (continuations excluded). */
 async function expectsIn(name) {
