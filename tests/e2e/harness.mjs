@@ -1,8 +1,14 @@
 // What every e2e spec shares: where the repository and the screenshots are, how Debian's
 // Chromium is launched (headless, no sandbox in CI containers, nothing phoning home), and a
-// watcher that collects page errors so that a test can assert there were none.
+// watcher that collects page errors so that a test can assert there were none, and the
+// per-file set-up: the page served on a free port, one browser, a scratch directory.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from './server.mjs';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const SHOTS = path.join(ROOT, 'target', 'e2e');
@@ -28,4 +34,34 @@ export function watch(page) {
     if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
   });
   return problems;
+}
+
+/**
+ * Registers the spec's `before` / `after`: the repository served on a free port, one Chromium,
+ * a scratch directory (`prefix` + random). The returned object's `server`, `browser` and `tmp`
+ * are set once `before` has run; `newContext` opens a fresh browser profile (its own OPFS,
+ * IndexedDB and locks), so tests never share storage.
+ */
+export function setupLab(prefix) {
+  const env = {
+    server: null,
+    browser: null,
+    tmp: null,
+    async newContext(options = {}) {
+      const dir = await mkdtemp(path.join(env.tmp, 'profile-'));
+      return chromium.launchPersistentContext(dir, { ...CHROMIUM, viewport: { width: 1280, height: 900 }, ...options });
+    },
+  };
+  before(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    env.tmp = await mkdtemp(path.join(os.tmpdir(), prefix));
+    env.server = await startServer(ROOT);
+    env.browser = await chromium.launch(CHROMIUM);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+    if (env.tmp) await rm(env.tmp, { recursive: true, force: true });
+  });
+  return env;
 }

@@ -4,42 +4,17 @@
 // Debian's Chromium driven by playwright-core; `make test` builds pkg/ first.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { test } from 'node:test';
 import { startRedis } from './redis.mjs';
-import { startServer } from './server.mjs';
-import { CHROMIUM, ROOT, SHOTS, watch } from './harness.mjs';
+import { SHOTS, setupLab, watch } from './harness.mjs';
 
-
-let server;
-let browser;
-let tmp;
-
-before(async () => {
-  await mkdir(SHOTS, { recursive: true });
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'aof-lab-e2e-'));
-  server = await startServer(ROOT);
-  browser = await chromium.launch(CHROMIUM);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
-
-/** A fresh browser profile (its own OPFS, IndexedDB and locks), so tests never share storage. */
-async function newContext(options = {}) {
-  const dir = await mkdtemp(path.join(tmp, 'profile-'));
-  return chromium.launchPersistentContext(dir, { ...CHROMIUM, viewport: { width: 1280, height: 900 }, ...options });
-}
+const env = setupLab('aof-lab-e2e-');
+const { newContext } = env;
 
 async function open(page, query, state = 'ready') {
-  await page.goto(`${server.url}/www/?${query}`);
+  await page.goto(`${env.server.url}/www/?${query}`);
   await page.locator(`#status[data-engine="${state}"]`).waitFor({ timeout: 30_000 });
 }
 
@@ -67,7 +42,7 @@ async function eventsText(page) {
 // ---- the crash lab on the simulated machine ----
 
 test('crash lab: a power loss keeps every acknowledged write under always, loses them under no, and says why', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     const problems = watch(page);
@@ -104,7 +79,7 @@ test('crash lab: a power loss keeps every acknowledged write under always, loses
 });
 
 test('crash lab: a torn write is a truncated AOF; with aof-load-truncated no Redis refuses to start, and the page offers the ways out', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     const problems = watch(page);
@@ -129,7 +104,7 @@ test('crash lab: a torn write is a truncated AOF; with aof-load-truncated no Red
 });
 
 test('disk full is -MISCONF in the console, and nothing already stored is lost', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     const problems = watch(page);
@@ -320,7 +295,7 @@ test('two pages on one namespace: one writer, the other is told it is a read-onl
 const WORKLOAD = ['SET s v', 'INCRBYFLOAT f 1.5', 'RPUSH l a b c', 'HSET h f1 v1 f2 v2', 'SADD set x y z', 'ZADD z 1 a 2.5 b', 'SET ttl v EX 100000', 'SELECT 3', 'SET db3 x', 'SELECT 0'];
 
 test('export: the .tar, extracted, loads in a real redis-server with the same DEBUG DIGEST', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   let redis;
   try {
     const page = await context.newPage();
@@ -334,7 +309,7 @@ test('export: the .tar, extracted, loads in a real redis-server with the same DE
     const digest = (await run(page, 'DEBUG DIGEST')).replace(/"/g, '');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[data-action="export"]').click()]);
     assert.match(download.suggestedFilename(), /^aof-lab-lab-.*\.tar$/);
-    const dir = await mkdtemp(path.join(tmp, 'export-'));
+    const dir = await mkdtemp(path.join(env.tmp, 'export-'));
     const tarPath = path.join(dir, 'export.tar');
     await download.saveAs(tarPath);
     execFileSync('tar', ['-xf', tarPath, '-C', dir]);
@@ -351,7 +326,7 @@ test('export: the .tar, extracted, loads in a real redis-server with the same DE
 });
 
 test('import: files written by a real redis-server load in the page with the same DEBUG DIGEST (files, a folder, a .tar)', async () => {
-  const dir = await mkdtemp(path.join(tmp, 'redis-'));
+  const dir = await mkdtemp(path.join(env.tmp, 'redis-'));
   const redis = await startRedis(dir);
   let digest;
   try {
@@ -367,10 +342,10 @@ test('import: files written by a real redis-server load in the page with the sam
   await new Promise((r) => setTimeout(r, 200));
   const aofDir = path.join(dir, 'appendonlydir');
   const files = (await readdir(aofDir)).map((f) => path.join(aofDir, f));
-  const tarPath = path.join(tmp, 'redis.tar');
+  const tarPath = path.join(env.tmp, 'redis.tar');
   execFileSync('tar', ['-cf', tarPath, '-C', dir, 'appendonlydir']);
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     const problems = watch(page);
@@ -393,7 +368,7 @@ test('import: files written by a real redis-server load in the page with the sam
     }
     assert.match(await eventsText(page), /DB loaded from base file appendonly\.aof\.\d+\.base\.rdb/);
     // An old single appendonly.aof is upgraded at start-up, as Redis 7.0 does.
-    const legacy = path.join(tmp, 'appendonly.aof');
+    const legacy = path.join(env.tmp, 'appendonly.aof');
     await writeFile(legacy, '*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$3\r\nold\r\n$5\r\nstyle\r\n');
     await status.evaluate((el) => {
       el.textContent = '';
@@ -403,7 +378,7 @@ test('import: files written by a real redis-server load in the page with the sam
     assert.equal(await run(page, 'GET old'), '"style"');
     assert.match(await eventsText(page), /Successfully migrated an old-style AOF file/);
     // Damaged files: Redis's own message, and the server stays down until the user chooses.
-    const bad = await mkdtemp(path.join(tmp, 'bad-'));
+    const bad = await mkdtemp(path.join(env.tmp, 'bad-'));
     await writeFile(path.join(bad, 'appendonly.aof.manifest'), 'file appendonly.aof.1.incr.aof seq 1 type i\n');
     await writeFile(path.join(bad, 'appendonly.aof.1.incr.aof'), '*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\ngarbage\r\n');
     await status.evaluate((el) => {
@@ -422,11 +397,11 @@ test('import: files written by a real redis-server load in the page with the sam
 // ---- the embeddable element ----
 
 test('<aof-lab> on a tutorial page: two independent engines, the preload script ran, crash lab inside the element', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     const problems = watch(page);
-    await page.goto(`${server.url}/www/embed.html`);
+    await page.goto(`${env.server.url}/www/embed.html`);
     const always = page.locator('#always');
     const no = page.locator('#no');
     // Playwright's locators pierce open shadow roots.

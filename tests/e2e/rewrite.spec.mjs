@@ -4,42 +4,17 @@
 // mode chosen in the page. Debian's Chromium driven by playwright-core; `make test` builds pkg/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { test } from 'node:test';
 import { startRedis } from './redis.mjs';
-import { startServer } from './server.mjs';
-import { CHROMIUM, ROOT, SHOTS, watch } from './harness.mjs';
+import { SHOTS, setupLab, watch } from './harness.mjs';
 
-
-let server;
-let browser;
-let tmp;
-
-before(async () => {
-  await mkdir(SHOTS, { recursive: true });
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'aof-lab-e2e-rw-'));
-  server = await startServer(ROOT);
-  browser = await chromium.launch(CHROMIUM);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
-
-/** A fresh browser profile (its own OPFS), so tests never share storage. */
-async function newContext(options = {}) {
-  const dir = await mkdtemp(path.join(tmp, 'profile-'));
-  return chromium.launchPersistentContext(dir, { ...CHROMIUM, viewport: { width: 1280, height: 900 }, ...options });
-}
+const env = setupLab('aof-lab-e2e-rw-');
+const { newContext } = env;
 
 async function open(page, query) {
-  await page.goto(`${server.url}/www/?${query}`);
+  await page.goto(`${env.server.url}/www/?${query}`);
   await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
 }
 
@@ -144,7 +119,7 @@ test('a stepped rewrite on OPFS, watched tick by tick: progress moves, the temp 
 });
 
 test('BGSAVE writes dump.rdb (shown in the files, with the trap of appendonly yes), SAVE too, and the crash report says what RDB only would have lost', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     const problems = watch(page);
@@ -241,7 +216,7 @@ test('Redis 6.2 mode, chosen in the page on OPFS: one appendonly.aof, a stepped 
 });
 
 test('6.2 mode: the rewritten appendonly.aof (RDB preamble + the writes made during the rewrite), exported, loads in a real redis-server 7.0.15 with the same DEBUG DIGEST', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   let redis;
   try {
     const page = await context.newPage();
@@ -260,7 +235,7 @@ test('6.2 mode: the rewritten appendonly.aof (RDB preamble + the writes made dur
     await page.locator('#events .ev-text', { hasText: /renamed it over appendonly\.aof/ }).waitFor();
     const digest = (await run(page, 'DEBUG DIGEST')).replace(/"/g, '');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[data-action="export"]').click()]);
-    const dir = await mkdtemp(path.join(tmp, 'export-62-'));
+    const dir = await mkdtemp(path.join(env.tmp, 'export-62-'));
     const tarPath = path.join(dir, 'export.tar');
     await download.saveAs(tarPath);
     execFileSync('tar', ['-xf', tarPath, '-C', dir]);
@@ -282,7 +257,7 @@ for (const [name, options, query] of [
   ['dark', { viewport: { width: 1280, height: 900 }, colorScheme: 'dark' }, 'backend=memory&aof-mode=6.2'],
 ]) {
   test(`screenshot mid-rewrite, ${name}: nothing overflows the page`, async () => {
-    const context = await browser.newContext(options);
+    const context = await env.browser.newContext(options);
     try {
       const page = await context.newPage();
       const problems = watch(page);
@@ -306,11 +281,11 @@ for (const [name, options, query] of [
 }
 
 test('<aof-lab aof-mode="6.2" panels="console files persist">: the element runs the 6.2 design', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     const problems = watch(page);
-    await page.goto(`${server.url}/www/embed.html`);
+    await page.goto(`${env.server.url}/www/embed.html`);
     await page.evaluate(() => {
       const lab = document.createElement('aof-lab');
       lab.id = 'legacy';

@@ -3,32 +3,13 @@
 // Play / Reset; screenshots (desktop, 360 px, dark); and <aof-lab scenario="...">.
 // Debian's Chromium driven by playwright-core; `make test` builds pkg/.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from './server.mjs';
-import { CHROMIUM, ROOT, SHOTS, watch } from './harness.mjs';
+import { test } from 'node:test';
+import { ROOT, SHOTS, setupLab, watch } from './harness.mjs';
 
-
-let server;
-let browser;
-let tmp;
-
-before(async () => {
-  await mkdir(SHOTS, { recursive: true });
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'aof-lab-e2e-sc-'));
-  server = await startServer(ROOT);
-  browser = await chromium.launch(CHROMIUM);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+const env = setupLab('aof-lab-e2e-sc-');
+const { newContext } = env;
 
 /** The number of `expect` lines of a built-in scenario file (continuations excluded). */
 async function expectsIn(name) {
@@ -37,13 +18,13 @@ async function expectsIn(name) {
 }
 
 async function openLab(page, scenario) {
-  await page.goto(`${server.url}/www/?backend=memory&scenario=${scenario}`);
+  await page.goto(`${env.server.url}/www/?backend=memory&scenario=${scenario}`);
   await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
   await page.locator(`#scenarios[data-scenario="${scenario}"]`).waitFor({ timeout: 15_000 });
 }
 
 test('a scenario stepped through with the keyboard: every expect passes', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const problems = watch(page);
   await openLab(page, 'write-path');
@@ -84,7 +65,7 @@ test('a scenario stepped through with the keyboard: every expect passes', async 
 });
 
 test('Play at 360 px in dark mode, then another scenario from the select: every expect passes', async () => {
-  const context = await browser.newContext({ viewport: { width: 360, height: 800 }, colorScheme: 'dark' });
+  const context = await env.browser.newContext({ viewport: { width: 360, height: 800 }, colorScheme: 'dark' });
   const page = await context.newPage();
   const problems = watch(page);
   await openLab(page, 'fsync-policies');
@@ -107,10 +88,10 @@ test('Play at 360 px in dark mode, then another scenario from the select: every 
 });
 
 test('<aof-lab scenario="expiry"> shows the panel with that scenario', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   const problems = watch(page);
-  await page.goto(`${server.url}/www/embed.html`);
+  await page.goto(`${env.server.url}/www/embed.html`);
   await page.evaluate(() => {
     const el = document.createElement('aof-lab');
     el.id = 'guided';
