@@ -19,17 +19,6 @@ const BEFORE: &[&str] =
     &["SET s v", "RPUSH l a b c", "HSET h f v", "SADD set 1 2 3", "ZADD z 1 a 2 b", "SET t v EX 10000", "SELECT 3", "SET x y", "SELECT 0"];
 const DURING: &[&str] = &["INCR counter", "INCR counter", "SET during rewrite", "SELECT 5", "SET late 1"];
 
-fn wait_rewrite(conn: &mut common::redis::RespConn) {
-    for _ in 0..500 {
-        let text = String::from_utf8_lossy(&conn.command(&["INFO", "persistence"]).unwrap()).into_owned();
-        if text.contains("aof_rewrite_in_progress:0") && text.contains("aof_rewrite_scheduled:0") {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("BGREWRITEAOF did not finish");
-}
-
 fn aof_files(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> =
         std::fs::read_dir(dir.join("appendonlydir")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
@@ -44,10 +33,7 @@ fn bgrewriteaof_like_redis() {
         let real = RedisServer::start_in(RedisServer::new_dir(), &args).unwrap();
         let mut conn = real.connect();
         let dir = RedisServer::new_dir();
-        let mut cfg = Config::default();
-        for pair in args.chunks(2) {
-            cfg.set(&pair[0][2..], pair[1], true).unwrap();
-        }
+        let cfg = common::config_from_args(&args);
         let mut e = Engine::open(cfg, Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
         let c = e.connect();
         let run = |e: &mut Engine, conn: &mut common::redis::RespConn, line: &str| {
@@ -66,10 +52,10 @@ fn bgrewriteaof_like_redis() {
             run(&mut e, &mut conn, line);
         }
         e.cron(now_ms());
-        wait_rewrite(&mut conn);
+        conn.wait_rewrite();
         run(&mut e, &mut conn, "BGREWRITEAOF");
         e.cron(now_ms());
-        wait_rewrite(&mut conn);
+        conn.wait_rewrite();
         let ext = if preamble == "yes" { "rdb" } else { "aof" };
         let manifest = format!("file appendonly.aof.3.base.{ext} seq 3 type b\nfile appendonly.aof.3.incr.aof seq 3 type i\n");
         assert_eq!(std::fs::read_to_string(real.aof_dir().join("appendonly.aof.manifest")).unwrap(), manifest);
@@ -207,7 +193,7 @@ fn turning_the_aof_on_and_off_at_runtime_like_redis() {
     };
     let settle = |e: &mut Engine, conn: &mut common::redis::RespConn| {
         e.cron(now_ms());
-        wait_rewrite(conn);
+        conn.wait_rewrite();
     };
     let manifest = |d: &std::path::Path| std::fs::read_to_string(d.join("appendonlydir/appendonly.aof.manifest")).unwrap_or_default();
     let files_of = |d: &std::path::Path| aof_files(d).into_iter().filter(|f| !f.starts_with("temp")).collect::<Vec<_>>();
@@ -250,10 +236,7 @@ fn history_files_with_auto_gc_off_then_on_like_redis() {
     let real = RedisServer::start_in(RedisServer::new_dir(), &args).unwrap();
     let mut conn = real.connect();
     let dir = RedisServer::new_dir();
-    let mut cfg = Config::default();
-    for pair in args.chunks(2) {
-        cfg.set(&pair[0][2..], pair[1], true).unwrap();
-    }
+    let cfg = common::config_from_args(&args);
     let mut e = Engine::open(cfg, Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
     let c = e.connect();
     let mut run = |line: &str| {
@@ -264,7 +247,7 @@ fn history_files_with_auto_gc_off_then_on_like_redis() {
         assert_eq!(ours.to_resp(), theirs, "{line}");
         if line == "BGREWRITEAOF" {
             e.cron(now_ms());
-            wait_rewrite(&mut conn);
+            conn.wait_rewrite();
         }
     };
     let manifest = |dir: &std::path::Path| std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();

@@ -43,11 +43,8 @@ impl Pair {
         let real = RedisServer::start_in(RedisServer::new_dir(), args).unwrap();
         let conn = real.connect();
         let dir = RedisServer::new_dir();
-        let mut cfg = Config::default();
-        cfg.set("save", "", true).unwrap(); // as the launcher starts the real server
-        for pair in args.chunks(2) {
-            cfg.set(&pair[0][2..], pair[1], true).unwrap();
-        }
+        // `save ""` first, as the launcher starts the real server; the arguments may set it.
+        let cfg = common::config_from_args(&[&["--save", ""], args].concat());
         let mut e = Engine::open(cfg, Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
         e.connect();
         Pair { real, conn, e, dir }

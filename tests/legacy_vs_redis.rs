@@ -12,7 +12,7 @@ mod common;
 
 use aof_lab::storage::FsStorage;
 use aof_lab::{Config, Engine, Reply};
-use common::redis::{RedisServer, RespConn};
+use common::redis::RedisServer;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -54,17 +54,6 @@ fn dataset() -> Vec<String> {
         v.push(format!("RPUSH biglist {}", "e".repeat(i + 1)));
     }
     v
-}
-
-fn wait_rewrite(conn: &mut RespConn) {
-    for _ in 0..500 {
-        let text = String::from_utf8_lossy(&conn.command(&["INFO", "persistence"]).unwrap()).into_owned();
-        if text.contains("aof_rewrite_in_progress:0") && text.contains("aof_rewrite_scheduled:0") {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("BGREWRITEAOF did not finish");
 }
 
 fn run(e: &mut Engine, line: &str) -> Reply {
@@ -130,7 +119,7 @@ fn a_6_2_style_file_made_by_redis_loads_in_both_modes() {
         assert!(!reply.starts_with(b"-"), "{line}");
     }
     assert_eq!(conn.command(&["BGREWRITEAOF"]).unwrap(), b"+Background append only file rewriting started\r\n");
-    wait_rewrite(&mut conn);
+    conn.wait_rewrite();
     // The tail: what a 6.2 server would have appended after its rewrite.
     for line in
         ["SET tail 1", "HSET bighash f1 changed", "SADD iset 99", "EXPIRE s 100000", "SELECT 2", "RPUSH l2 x", "SELECT 0", "DEL sset"]

@@ -9,7 +9,7 @@
 mod common;
 
 use aof_lab::storage::FsStorage;
-use aof_lab::{Config, Engine, Reply};
+use aof_lab::{Engine, Reply};
 use common::redis::{RedisServer, RespConn};
 
 fn now_ms() -> i64 {
@@ -37,11 +37,7 @@ fn stepped_rewrite_with_concurrent_writes_like_redis() {
         let real = RedisServer::start_in(RedisServer::new_dir(), &args).unwrap();
         let mut conn = real.connect();
         let dir = RedisServer::new_dir();
-        let mut cfg = Config::default();
-        cfg.set("save", "", true).unwrap();
-        for pair in args.chunks(2) {
-            cfg.set(&pair[0][2..], pair[1], true).unwrap();
-        }
+        let mut cfg = common::config_from_args(&[&["--save", ""][..], &args].concat());
         cfg.set("lab-rewrite-keys-per-tick", "2", true).unwrap();
         let mut e = Engine::open(cfg, Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
         e.connect();

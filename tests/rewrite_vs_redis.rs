@@ -39,18 +39,6 @@ fn script() -> Vec<String> {
     s
 }
 
-fn wait_rewrite(conn: &mut common::redis::RespConn) {
-    for _ in 0..500 {
-        let info = conn.command(&["INFO", "persistence"]).unwrap();
-        let text = String::from_utf8_lossy(&info);
-        if text.contains("aof_rewrite_in_progress:0") && text.contains("aof_rewrite_scheduled:0") {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("BGREWRITEAOF did not finish");
-}
-
 #[test]
 fn resp_rewrite_matches_redis_bytes() {
     let server = RedisServer::start_in(RedisServer::new_dir(), &["--appendonly", "yes", "--aof-use-rdb-preamble", "no"]).unwrap();
@@ -63,7 +51,7 @@ fn resp_rewrite_matches_redis_bytes() {
         assert_eq!(e.execute_line(c, &line, now_ms()).unwrap().to_resp(), real, "{line}");
     }
     assert_eq!(conn.command(&["BGREWRITEAOF"]).unwrap(), b"+Background append only file rewriting started\r\n");
-    wait_rewrite(&mut conn);
+    conn.wait_rewrite();
     let base = std::fs::read(server.aof_dir().join("appendonly.aof.2.base.aof")).expect("the new RESP base");
     let ours = rewrite_resp(&e.srv.dbs, now_ms() / 1000, false);
     let norm = |b: &[u8]| {

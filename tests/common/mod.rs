@@ -6,3 +6,14 @@
 pub mod redis;
 pub mod runner;
 pub mod script;
+
+/// The engine's config for the same `--name value` arguments a real redis-server is started
+/// with (`RedisServer::start_in`), so that both sides of a comparison run the same settings.
+pub fn config_from_args(args: &[&str]) -> aof_lab::Config {
+    let mut cfg = aof_lab::Config::default();
+    for pair in args.chunks(2) {
+        let (name, value) = (pair[0].trim_start_matches("--"), pair.get(1).copied().unwrap_or(""));
+        cfg.set(name, value, true).unwrap_or_else(|e| panic!("--{name} {value}: {e}"));
+    }
+    cfg
+}

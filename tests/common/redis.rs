@@ -236,6 +236,19 @@ impl RespConn {
         Ok(RespConn { stream, buf: Vec::new() })
     }
 
+    /// Waits until no AOF rewrite runs or is scheduled on the server (up to 5 s).
+    pub fn wait_rewrite(&mut self) {
+        for _ in 0..500 {
+            let info = self.command(&["INFO", "persistence"]).unwrap();
+            let text = String::from_utf8_lossy(&info);
+            if text.contains("aof_rewrite_in_progress:0") && text.contains("aof_rewrite_scheduled:0") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("BGREWRITEAOF did not finish");
+    }
+
     /// Sends `argv` and returns the raw RESP bytes of the reply.
     pub fn command<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
