@@ -148,6 +148,22 @@ function schedule() {
   setTimeout(() => serial(turn), 0);
 }
 
+/**
+ * Before replies leave the worker: under appendfsync always on IndexedDB, no reply before the
+ * transaction holding its bytes committed (Redis: no reply before fsync returned). False when the
+ * commit failed: the worker is dead and the replies are never sent.
+ */
+async function durable() {
+  if (!engine.must_wait_durable()) return true;
+  try {
+    await engine.durable();
+    return true;
+  } catch (err) {
+    die('The browser storage failed to commit (the replies were not sent)', err);
+    return false;
+  }
+}
+
 /** One event-loop turn: every queued line, one flush, then the replies (when allowed). */
 async function turn() {
   turnScheduled = false;
@@ -161,16 +177,7 @@ async function turn() {
     die(`The engine crashed on \`${batch.map((m) => m.line).join(' / ')}\` (this is a bug)`, err);
     return;
   }
-  if (engine.must_wait_durable()) {
-    // appendfsync always on IndexedDB: no reply before the transaction holding its bytes
-    // committed (Redis: no reply before fsync returned).
-    try {
-      await engine.durable();
-    } catch (err) {
-      die('The browser storage failed to commit (the replies were not sent)', err);
-      return;
-    }
-  }
+  if (!(await durable())) return;
   batch.forEach((m, i) => {
     const r = results[i];
     const text = r.replies.join('\n');
@@ -206,15 +213,8 @@ function tick() {
       return;
     }
     // Replies released by this turn (a blocked client served, the lines queued behind it run)
-    // obey the same rule as turn(): under always on IndexedDB, not before the commit.
-    if (texts.length && engine.must_wait_durable()) {
-      try {
-        await engine.durable();
-      } catch (err) {
-        die('The browser storage failed to commit (the replies were not sent)', err);
-        return;
-      }
-    }
+    // obey the same rule as turn().
+    if (texts.length && !(await durable())) return;
     if (texts.length) post(MSG.REPLIES, { texts });
     await upkeep();
     publish();
