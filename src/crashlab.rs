@@ -25,56 +25,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+pub use crate::storage::Crash;
 use crate::storage::{MemoryStorage, OpenMode, Result, Storage};
-
-/// A crash kind, applied to a copy of the machine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Crash {
-    ProcessKill,
-    PowerLoss,
-    /// `keep` bytes of `file`'s unsynced tail reached the disk before the power went out.
-    TornWrite {
-        file: String,
-        keep: usize,
-    },
-}
-
-impl Crash {
-    /// Every crash kind that makes a difference on `machine`: a process kill, a power loss, and
-    /// torn writes of each unsynced tail (1 byte, half of it, all but 1 byte).
-    pub fn kinds(machine: &MemoryStorage) -> Vec<Crash> {
-        let mut out = vec![Crash::ProcessKill, Crash::PowerLoss];
-        for (file, tail) in machine.unsynced_tails() {
-            let mut keeps = vec![1, tail / 2, tail.saturating_sub(1)];
-            keeps.sort_unstable();
-            keeps.dedup();
-            for keep in keeps.into_iter().filter(|&k| k > 0 && k < tail) {
-                out.push(Crash::TornWrite { file: file.clone(), keep });
-            }
-        }
-        out
-    }
-
-    /// What a restart finds after this crash of `machine`.
-    pub fn apply(&self, machine: &MemoryStorage) -> MemoryStorage {
-        let mut m = machine.clone();
-        match self {
-            Crash::ProcessKill => m.process_kill(),
-            Crash::PowerLoss => m.power_loss(),
-            Crash::TornWrite { file, keep } => m.torn_write(file, *keep),
-        }
-        m
-    }
-
-    /// `kill`, `power`, `torn:<file>:<keep>`: for reproducers.
-    pub fn label(&self) -> String {
-        match self {
-            Crash::ProcessKill => "kill".into(),
-            Crash::PowerLoss => "power".into(),
-            Crash::TornWrite { file, keep } => format!("torn:{file}:{keep}"),
-        }
-    }
-}
 
 /// A fault the machine starts showing at a given storage operation. Not a crash: the process
 /// lives on and must cope (`-MISCONF`, retries, or Redis's `exit(1)` under `always`).

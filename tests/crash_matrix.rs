@@ -875,7 +875,7 @@ fn check_run(run: &Run, verbose: bool) -> Outcome {
             let kind = match crash {
                 Crash::ProcessKill => "kill",
                 Crash::PowerLoss => "power",
-                Crash::TornWrite { .. } => "torn",
+                Crash::TornWrite { .. } | Crash::TornOp | Crash::TornSequence { .. } => "torn",
             };
             let mode = if run.variant.legacy { "6.2" } else { "7.0" };
             let fault = if run.fault.is_some() { " (fault)" } else { "" };

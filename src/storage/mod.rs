@@ -4,14 +4,18 @@
 //! incr.aof`, `temp-rewriteaof-bg-1.aof`), as in Redis's `dir`. Every backend passes the same
 //! conformance suite ([`conformance`]):
 //!
-//! * [`memory::MemoryStorage`]: the reference backend. It models the machine: per file the
-//!   bytes in the kernel page cache and the bytes on disk, a simulated kernel that writes dirty
-//!   pages back after a delay, and the crash kinds the lab demonstrates (process kill, power loss,
-//!   torn write, disk full, fsync error).
+//! * [`memory::RamDisk`]: files in RAM, the reference backend.
 //! * `fs::FsStorage` (native only): `std::fs`, `sync_data`, real rename and directory fsync.
 //! * [`opfs`] (browser, dedicated worker): a pool of OPFS files with sync access handles, the
 //!   logical name in each file's header (SQLite's `opfs-sahpool` design).
 //! * [`idb`] (browser): an in-memory mirror persisted to IndexedDB at each sync point.
+//!
+//!
+//! Above any of them, [`machine::Machine`] is the simulated machine: a kernel model (page cache
+//! vs disk per file, fsync, writeback after a delay, directory entries durable at a directory
+//! sync) whose crashes (process kill, power loss, torn writes) are applied to the backend's real
+//! files. [`MemoryStorage`] is that machine over RAM; the lab runs it over OPFS and IndexedDB
+//! too, and the tests over the native file system.
 //!
 //! Handles are by name rather than by object: it keeps every backend simple (an OPFS pool of
 //! sync access handles, an IndexedDB mirror, a map of open `std::fs::File`s) and lets a crash be
@@ -24,13 +28,15 @@ pub mod conformance;
 pub mod fs;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
+pub mod machine;
 pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod opfs;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use fs::FsStorage;
-pub use memory::MemoryStorage;
+pub use machine::{Crash, Machine, SimulatedMachine};
+pub use memory::{MemoryStorage, RamDisk};
 
 use std::fmt;
 
@@ -124,8 +130,25 @@ pub trait Storage {
     /// writeback). Real backends ignore it.
     fn tick(&mut self, _now_ms: i64) {}
 
-    /// The simulated machine, when this is one: the crash lab injects its crashes through it.
+    /// The simulated machine over RAM, when this is one (tests reach its knobs through it).
     fn as_memory(&mut self) -> Option<&mut MemoryStorage> {
+        None
+    }
+
+    /// The simulated machine, over whatever backend: the crash lab injects its crashes and
+    /// faults through it.
+    fn as_machine(&mut self) -> Option<&mut dyn SimulatedMachine> {
+        None
+    }
+
+    /// Per-file layers (page cache vs disk) when this is a simulated machine.
+    fn machine_layers(&self) -> Option<Vec<machine::FileLayers>> {
+        None
+    }
+
+    /// A copy of the whole storage, when it can be copied (files in RAM): checkpoints and crash
+    /// points are such copies.
+    fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
         None
     }
 
@@ -149,6 +172,79 @@ pub trait Storage {
         buf.truncate(done);
         Ok(buf)
     }
+}
+
+/// A boxed storage is a storage (the lab runs the simulated machine over a backend chosen at
+/// run time).
+impl Storage for Box<dyn Storage> {
+    fn kind(&self) -> &'static str {
+        (**self).kind()
+    }
+    fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
+        (**self).open(name, mode)
+    }
+    fn exists(&self, name: &str) -> bool {
+        (**self).exists(name)
+    }
+    fn len(&self, name: &str) -> Result<u64> {
+        (**self).len(name)
+    }
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        (**self).read_at(name, offset, buf)
+    }
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<usize> {
+        (**self).write_at(name, offset, bytes)
+    }
+    fn truncate(&mut self, name: &str, len: u64) -> Result<()> {
+        (**self).truncate(name, len)
+    }
+    fn sync(&mut self, name: &str) -> Result<()> {
+        (**self).sync(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        (**self).rename(from, to)
+    }
+    fn remove(&mut self, name: &str) -> Result<()> {
+        (**self).remove(name)
+    }
+    fn list(&self, dir: Option<&str>) -> Result<Vec<String>> {
+        (**self).list(dir)
+    }
+    fn sync_dir(&mut self, dir: &str) -> Result<()> {
+        (**self).sync_dir(dir)
+    }
+    fn create_dir(&mut self, dir: &str) -> Result<()> {
+        (**self).create_dir(dir)
+    }
+    fn dir_exists(&self, dir: &str) -> bool {
+        (**self).dir_exists(dir)
+    }
+    fn tick(&mut self, now_ms: i64) {
+        (**self).tick(now_ms)
+    }
+    fn as_memory(&mut self) -> Option<&mut MemoryStorage> {
+        (**self).as_memory()
+    }
+    fn as_machine(&mut self) -> Option<&mut dyn SimulatedMachine> {
+        (**self).as_machine()
+    }
+    fn machine_layers(&self) -> Option<Vec<machine::FileLayers>> {
+        (**self).machine_layers()
+    }
+    fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
+        (**self).boxed_clone()
+    }
+    fn append(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
+        (**self).append(name, bytes)
+    }
+    fn read_all(&mut self, name: &str) -> Result<Vec<u8>> {
+        (**self).read_all(name)
+    }
+}
+
+/// The directory part of `dir/name`.
+pub(crate) fn parent(name: &str) -> Option<&str> {
+    name.rsplit_once('/').map(|(d, _)| d)
 }
 
 /// `dir/name`, or `name` when `dir` is empty.
