@@ -23,16 +23,12 @@
 //!
 //! Time is an argument of every call (`Date.now()` on the JS side): the engine never reads a clock.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use wasm_bindgen::prelude::*;
 
 use crate::lab::{Lab, MEMORY_DURABILITY, memory_lab};
 use crate::storage::idb::{IdbDurability, IdbStorage};
-use crate::storage::memory::FileLayers;
 use crate::storage::opfs::{OpfsPool, OpfsStorage};
-use crate::storage::{Error, ErrorKind, MemoryStorage, OpenMode, Storage};
+use crate::storage::{Error, ErrorKind, Machine, RamDisk, Storage};
 use crate::{AppendFsync, Config};
 
 /// The engine as JavaScript sees it.
@@ -40,25 +36,18 @@ use crate::{AppendFsync, Config};
 pub struct WasmEngine {
     lab: Lab,
     namespace: String,
-    /// The OPFS storage, shared with the engine (for its simulated quota), and its pool handle
-    /// (topped up between turns).
-    opfs: Option<Rc<RefCell<OpfsStorage>>>,
+    /// The OPFS pool's handle (topped up between turns).
     opfs_pool: Option<OpfsPool>,
     /// IndexedDB's commit promise: under `always`, no reply before it resolves.
     idb: Option<IdbDurability>,
-    /// The IndexedDB store, shared with the engine's storage (for its simulated quota).
-    idb_store: Option<Rc<RefCell<IdbStorage>>>,
 }
 
 /// What a backend opened for the ladder gives back.
 struct Opened {
     storage: Box<dyn Storage>,
     durability: String,
-    layers: Option<Box<dyn Fn() -> Vec<FileLayers>>>,
-    opfs: Option<Rc<RefCell<OpfsStorage>>>,
     opfs_pool: Option<OpfsPool>,
     idb: Option<IdbDurability>,
-    idb_store: Option<Rc<RefCell<IdbStorage>>>,
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -74,7 +63,7 @@ impl WasmEngine {
         if let Some(lines) = lab.is_down() {
             return Err(JsError::new(&lines.join("\n")));
         }
-        Ok(WasmEngine { lab, namespace: String::new(), opfs: None, opfs_pool: None, idb: None, idb_store: None })
+        Ok(WasmEngine { lab, namespace: String::new(), opfs_pool: None, idb: None })
     }
 
     /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config}`. Resolves
@@ -98,23 +87,19 @@ impl WasmEngine {
             let opened = match *step {
                 "opfs" => open_opfs(&namespace).await,
                 "indexeddb" => open_indexeddb(&namespace).await,
-                _ => Ok(Opened {
-                    storage: Box::new(MemoryStorage::new()),
-                    durability: MEMORY_DURABILITY.into(),
-                    layers: None,
-                    opfs: None,
-                    opfs_pool: None,
-                    idb: None,
-                    idb_store: None,
-                }),
+                _ => Ok(Opened { storage: Box::new(RamDisk::new()), durability: MEMORY_DURABILITY.into(), opfs_pool: None, idb: None }),
             };
-            match opened {
-                Ok(o) => {
-                    let mut lab = Lab::start(config, o.storage, now as i64);
+            // The simulated machine (page cache, disk, crashes) over whichever backend opened.
+            let machine = |mut o: Opened| {
+                let storage = std::mem::replace(&mut o.storage, Box::new(RamDisk::new()));
+                Machine::over(storage).map(|m| (m, o)).map_err(|e| reason(&e))
+            };
+            match opened.and_then(machine) {
+                Ok((machine, o)) => {
+                    let mut lab = Lab::start(config, Box::new(machine), now as i64);
                     lab.backend_notes = notes;
                     lab.durability = o.durability;
-                    lab.layers_of_backend = o.layers;
-                    return Ok(WasmEngine { lab, namespace, opfs: o.opfs, opfs_pool: o.opfs_pool, idb: o.idb, idb_store: o.idb_store });
+                    return Ok(WasmEngine { lab, namespace, opfs_pool: o.opfs_pool, idb: o.idb });
                 }
                 Err(reason) => notes.push(format!("{}: {reason}", label(step))),
             }
@@ -146,9 +131,9 @@ impl WasmEngine {
 
     /// The simulated machine's files as JSON: `[{name, len, durable_len, durable_name}]`, where
     /// `len` is what a process reads (page cache) and `durable_len` what would survive a power
-    /// loss now. Empty with `appendonly no`, or on a real browser backend.
+    /// loss now.
     pub fn files(&mut self) -> String {
-        let layers = self.lab.engine.srv.storage.as_memory().map(|m| m.layers()).unwrap_or_default();
+        let layers = self.lab.engine.srv.storage.machine_layers().unwrap_or_default();
         let items: Vec<String> = layers
             .iter()
             .map(|f| {
@@ -164,40 +149,23 @@ impl WasmEngine {
         format!("[{}]", items.join(","))
     }
 
-    /// Crashes and starts a new engine on what survived, like a restarted redis-server. `kind`:
-    /// `"kill"` (`aof_buf` is lost, the page cache is kept), `"power"` (only synced bytes and
-    /// synced directory entries survive), `"torn"` (a power loss while half of the incr file's
-    /// unsynced tail reached the disk). Returns the new engine's start-up log; throws with
-    /// Redis's fatal lines if it refused to start (then `restart` with other settings). The
-    /// report (what was lost and why) is `snapshot().crash`.
+    /// Crashes and starts a new engine on what survived, like a restarted redis-server, on
+    /// every backend (the crash cuts the real OPFS / IndexedDB files back to what the simulated
+    /// disk holds). `kind`: `"kill"` (`aof_buf` is lost, the page cache is kept), `"power"`
+    /// (only synced bytes and synced directory entries survive), `"torn"` (a torn op: the last
+    /// write only half on disk), `"torn-seq"` (a torn sequence: some unsynced writes on disk,
+    /// some not, out of order). Returns the new engine's start-up log; throws with Redis's fatal
+    /// lines if it refused to start (then `restart` with other settings). The report (what was
+    /// lost and why) is `snapshot().crash`.
     pub fn crash(&mut self, kind: &str, now: f64) -> Result<Vec<String>, JsError> {
         let report = self.lab.crash(kind, now as i64).map_err(|e| JsError::new(&e))?;
         if report.started { Ok(report.log.clone()) } else { Err(JsError::new(&report.log.join("\n"))) }
     }
 
-    /// Faults of the simulated disk: `"disk-full"`, `"fsync-error"` (`n` fsyncs fail),
-    /// `"clear"`.
-    /// On OPFS and IndexedDB, `"disk-full"` is a simulated quota at the bytes stored now (the
-    /// backend answers as to a `QuotaExceededError`: ENOSPC), and `"clear"` lifts it.
+    /// Faults of the simulated disk, on every backend: `"disk-full"` (the disk takes no byte
+    /// beyond what it holds: ENOSPC), `"fsync-error"` (`n` fsyncs fail with EIO), `"clear"`.
     pub fn inject(&mut self, fault: &str, n: u32, now: f64) -> Result<(), JsError> {
-        if self.opfs.is_none() && self.idb_store.is_none() {
-            return self.lab.inject(fault, n, now as i64).map_err(|e| JsError::new(&e));
-        }
-        let storage = self.lab.engine.srv.storage.as_ref();
-        let used: u64 = storage.list(None).unwrap_or_default().iter().map(|f| storage.len(f).unwrap_or(0)).sum();
-        let (capacity, text) = match fault {
-            "disk-full" => (Some(used), format!("quota full (simulated): the browser storage takes no byte beyond the {used} stored")),
-            "clear" => (None, "quota lifted: the browser's own quota applies again".to_string()),
-            other => return Err(JsError::new(&format!("{other}: on a browser backend, only disk-full (a simulated quota) and clear"))),
-        };
-        if let Some(pool) = &self.opfs {
-            pool.borrow_mut().set_capacity(capacity);
-        }
-        if let Some(db) = &self.idb_store {
-            db.borrow_mut().set_capacity(capacity);
-        }
-        self.lab.note(now as i64, text);
-        Ok(())
+        self.lab.inject(fault, n, now as i64).map_err(|e| JsError::new(&e))
     }
 
     /// Restarts on the same files with settings changed (`{"aof-load-truncated": "yes"}`, or
@@ -373,17 +341,7 @@ async fn open_opfs(namespace: &str) -> Result<Opened, String> {
     }
     let storage = OpfsStorage::open(namespace).await.map_err(|e| reason(&e))?;
     let handle = storage.pool();
-    let for_view = handle.clone();
-    let pool = Rc::new(RefCell::new(storage));
-    Ok(Opened {
-        storage: Box::new(Shared(pool.clone())),
-        durability: OPFS_DURABILITY.into(),
-        layers: Some(Box::new(move || for_view.layers())),
-        opfs: Some(pool),
-        opfs_pool: Some(handle),
-        idb: None,
-        idb_store: None,
-    })
+    Ok(Opened { storage: Box::new(storage), durability: OPFS_DURABILITY.into(), opfs_pool: Some(handle), idb: None })
 }
 
 /// The IndexedDB backend, or why it cannot be used here.
@@ -393,85 +351,20 @@ async fn open_indexeddb(namespace: &str) -> Result<Opened, String> {
     }
     let db = IdbStorage::open(namespace).await.map_err(|e| reason(&e))?;
     let idb = Some(db.durability());
-    let for_view = db.durability();
-    let db = Rc::new(RefCell::new(db));
-    Ok(Opened {
-        storage: Box::new(Shared(db.clone())),
-        durability: IDB_DURABILITY.into(),
-        layers: Some(Box::new(move || for_view.layers())),
-        opfs: None,
-        opfs_pool: None,
-        idb,
-        idb_store: Some(db),
-    })
+    Ok(Opened { storage: Box::new(db), durability: IDB_DURABILITY.into(), opfs_pool: None, idb })
 }
 
-const OPFS_DURABILITY: &str = "OPFS (Origin Private File System) in this browser: every write is a real write and every fsync a real \
-                               flush() of a sync access handle; the files survive a reload or a closed tab, which are process crashes. \
-                               When unflushed bytes reach the disk is the browser's business: power loss cannot be simulated here.";
+const OPFS_DURABILITY: &str = "Files in OPFS (the browser's Origin Private File System), under the simulated machine: every write is a real \
+                               write and every fsync a real flush(); which bytes are in the page cache and which on the disk is the \
+                               model's. A reload or a closed tab is a process kill (everything written is kept, as a kernel keeps its page \
+                               cache); a simulated power loss or torn write cuts the real files back to what the model's disk holds. What \
+                               the browser itself keeps through a real power cut is its own business (flush() asks it to).";
 
-const IDB_DURABILITY: &str = "IndexedDB in this browser: the files live in the worker's memory and are stored at each fsync point in one \
-                              transaction (durability \"strict\" where the browser supports it); under appendfsync always no reply \
-                              is released before that transaction committed. Bytes written but not fsynced die with the worker: \
-                              unlike a kernel's page cache, nothing writes them back.";
-
-/// A storage shared between the engine and the facade (which needs the concrete OPFS pool for
-/// its asynchronous upkeep): every call is delegated.
-struct Shared<S: Storage>(Rc<RefCell<S>>);
-
-impl<S: Storage> Storage for Shared<S> {
-    fn kind(&self) -> &'static str {
-        self.0.borrow().kind()
-    }
-    fn open(&mut self, name: &str, mode: OpenMode) -> crate::storage::Result<()> {
-        self.0.borrow_mut().open(name, mode)
-    }
-    fn exists(&self, name: &str) -> bool {
-        self.0.borrow().exists(name)
-    }
-    fn len(&self, name: &str) -> crate::storage::Result<u64> {
-        self.0.borrow().len(name)
-    }
-    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> crate::storage::Result<usize> {
-        self.0.borrow_mut().read_at(name, offset, buf)
-    }
-    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> crate::storage::Result<usize> {
-        self.0.borrow_mut().write_at(name, offset, bytes)
-    }
-    fn truncate(&mut self, name: &str, len: u64) -> crate::storage::Result<()> {
-        self.0.borrow_mut().truncate(name, len)
-    }
-    fn sync(&mut self, name: &str) -> crate::storage::Result<()> {
-        self.0.borrow_mut().sync(name)
-    }
-    fn rename(&mut self, from: &str, to: &str) -> crate::storage::Result<()> {
-        self.0.borrow_mut().rename(from, to)
-    }
-    fn remove(&mut self, name: &str) -> crate::storage::Result<()> {
-        self.0.borrow_mut().remove(name)
-    }
-    fn list(&self, dir: Option<&str>) -> crate::storage::Result<Vec<String>> {
-        self.0.borrow().list(dir)
-    }
-    fn sync_dir(&mut self, dir: &str) -> crate::storage::Result<()> {
-        self.0.borrow_mut().sync_dir(dir)
-    }
-    fn create_dir(&mut self, dir: &str) -> crate::storage::Result<()> {
-        self.0.borrow_mut().create_dir(dir)
-    }
-    fn dir_exists(&self, dir: &str) -> bool {
-        self.0.borrow().dir_exists(dir)
-    }
-    fn tick(&mut self, now_ms: i64) {
-        self.0.borrow_mut().tick(now_ms)
-    }
-    fn append(&mut self, name: &str, bytes: &[u8]) -> crate::storage::Result<usize> {
-        self.0.borrow_mut().append(name, bytes)
-    }
-    fn read_all(&mut self, name: &str) -> crate::storage::Result<Vec<u8>> {
-        self.0.borrow_mut().read_all(name)
-    }
-}
+const IDB_DURABILITY: &str = "Files in IndexedDB, under the simulated machine: the worker keeps them in memory and stores what each turn wrote \
+                              in a transaction (durability \"strict\" where the browser supports it); under appendfsync always no reply is \
+                              released before the transaction holding its bytes has committed. A reload or a closed tab is a process kill \
+                              (what was written is kept, unless the reload beats the turn's transaction by a few milliseconds); a simulated \
+                              power loss or torn write cuts the stored files back to what the model's disk holds.";
 
 fn config_text(value: &JsValue) -> Result<String, JsError> {
     if let Some(b) = value.as_bool() {

@@ -49,7 +49,7 @@ use aof_lab::crashlab::{Crash, CrashPoint, Fault, Recorder, RecordingStorage};
 use aof_lab::keyspace::{Db, Value};
 use aof_lab::rdb::read_rdb;
 use aof_lab::server::{AofState, Server};
-use aof_lab::storage::{MemoryStorage, Storage};
+use aof_lab::storage::{FsStorage, MemoryStorage, OpenMode, Storage};
 use aof_lab::{AppendFsync, Config, Engine, Reply};
 
 const T0: i64 = 1_700_000_000_000;
@@ -848,6 +848,8 @@ struct Outcome {
     dir_not_synced: u64,
     preamble_wiped: u64,
     cut_refused: u64,
+    /// Crash points also crashed over the real file system.
+    fs_points: u64,
     /// Points by (policy, 7.0 or 6.2 mode, crash kind), for the summary table.
     by_kind: std::collections::BTreeMap<(String, &'static str, &'static str), u64>,
     violations: Vec<String>,
@@ -860,6 +862,7 @@ impl Outcome {
         self.dir_not_synced += o.dir_not_synced;
         self.preamble_wiped += o.preamble_wiped;
         self.cut_refused += o.cut_refused;
+        self.fs_points += o.fs_points;
         for (k, n) in o.by_kind {
             *self.by_kind.entry(k).or_default() += n;
         }
@@ -867,10 +870,61 @@ impl Outcome {
     }
 }
 
+/// One crash point in this many is also crashed by the machine over the real file system
+/// (fs-under-model), which must leave the very files the machine over RAM leaves.
+const FS_EVERY: usize = 7;
+
+/// Crashes the machine of `p` over a copy of its files on the native file system and compares
+/// the files left with those of the same crash over RAM (`want`).
+fn check_on_fs(p: &CrashPoint<Tag>, crash: &Crash, want: &MemoryStorage) -> Result<(), String> {
+    use std::sync::atomic::AtomicU64;
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("aof-lab-matrix-fs-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut ram = p.machine.inner().clone();
+    let mut fs = FsStorage::new(&dir).map_err(|e| e.to_string())?;
+    for d in ram.dirs() {
+        fs.create_dir(d).map_err(|e| e.to_string())?;
+    }
+    for name in ram.list(None).map_err(|e| e.to_string())? {
+        fs.open(&name, OpenMode::Create).map_err(|e| e.to_string())?;
+        fs.append(&name, &ram.read_all(&name).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    let mut m = p.machine.with_inner(fs);
+    let outcome = m.crash(crash).map_err(|e| format!("fs-under-model: the crash failed on the real files: {e}"));
+    let files = |s: &mut dyn Storage| -> Vec<(String, Vec<u8>)> {
+        s.list(None).unwrap_or_default().into_iter().map(|n| (n.clone(), s.read_all(&n).unwrap_or_default())).collect()
+    };
+    let got = files(&mut m);
+    let mut want = want.clone();
+    let want = files(&mut want);
+    drop(m);
+    std::fs::remove_dir_all(&dir).ok();
+    outcome?;
+    if got != want {
+        return Err(format!(
+            "fs-under-model: the real files differ from the machine over RAM: {:?} vs {:?}",
+            got.iter().map(|f| (&f.0, f.1.len())).collect::<Vec<_>>(),
+            want.iter().map(|f| (&f.0, f.1.len())).collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
+}
+
 fn check_run(run: &Run, verbose: bool) -> Outcome {
     let mut out = Outcome::default();
     for (i, p) in run.points.iter().enumerate() {
         for crash in Crash::kinds(&p.machine) {
+            if i % FS_EVERY == 0 {
+                out.fs_points += 1;
+                if let Err(why) = check_on_fs(p, &crash, &crash.apply(&p.machine)) {
+                    out.violations.push(format!(
+                        "{} (crash point {i}, {}): {why}",
+                        job_label(run.variant, run.seed, run.fault),
+                        crash.label()
+                    ));
+                }
+            }
             out.points += 1;
             let kind = match crash {
                 Crash::ProcessKill => "kill",
@@ -996,6 +1050,11 @@ fn crash_matrix() {
         stats.commands, stats.errors, stats.expired, stats.rewrites, stats.aof_toggles, stats.storage_ops
     );
     eprintln!("crash matrix: {} fault runs ({} -MISCONF replies, {} exits under always)", stats.fault_runs, stats.misconf, stats.exits);
+    eprintln!(
+        "crash matrix: {} of them (one point in {FS_EVERY}) also crashed by the machine over the real file system: same files as over RAM",
+        out.fs_points
+    );
+    assert!(out.fs_points > 0 || only.is_some(), "fs-under-model ran");
     eprintln!("crash matrix: {} points found a file cut off (aof-load-truncated no refused each with Redis's message)", out.cut_refused);
     eprintln!(
         "crash matrix: {} points left a dangling MULTI (Redis 7.0.15's truncation; the next restart reverts what followed)",

@@ -83,6 +83,18 @@ async fn idb_persistence() {
     conformance::run_persistence(&mut IdbHost("t-idb-persistence", None)).await;
 }
 
+/// The simulated machine over OPFS: each crash cuts the real files back exactly as the machine
+/// over RAM does, and a reopen (a page reload) finds the same survivors.
+#[wasm_bindgen_test]
+async fn opfs_under_the_machine_crashes_as_ram_does() {
+    conformance::run_machine_crashes(&mut OpfsHost("t-opfs-machine")).await;
+}
+
+#[wasm_bindgen_test]
+async fn idb_under_the_machine_crashes_as_ram_does() {
+    conformance::run_machine_crashes(&mut IdbHost("t-idb-machine", None)).await;
+}
+
 #[wasm_bindgen_test]
 async fn opfs_rename_interrupted_between_its_two_header_writes() {
     let ns = "t-opfs-rename-crash";

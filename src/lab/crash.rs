@@ -2,13 +2,15 @@
 //! of what was lost and why (per crash kind and policy); disk faults; `redis-check-aof`; and
 //! export / import of the AOF directory, which are restarts on other files.
 //!
-//! What survives each crash is the storage's business ([`crate::storage::memory`]); this file
-//! only measures it (bytes in `aof_buf`, bytes only in the page cache, keys before and after)
+//! What survives each crash is the simulated machine's business ([`crate::storage::machine`],
+//! over whatever backend holds the files); this file only measures it (bytes in `aof_buf`, bytes only in the page cache, keys before and after)
 //! and says why, with the sentences each `appendfsync` policy promises.
 
 use super::{CrashReport, Lab, boot};
 use crate::archive;
 use crate::config::AppendFsync;
+use crate::storage::Crash;
+use crate::storage::machine::FileLayers;
 
 impl Lab {
     pub(super) fn keys(&self) -> u64 {
@@ -17,24 +19,24 @@ impl Lab {
 
     /// Injects a fault that is not a crash: `disk-full` (the disk holds what it has now and
     /// no byte more) or `fsync-error` (the next `n` fsyncs fail with EIO). `clear` undoes both.
-    /// Only the simulated machine has these knobs.
+    /// The simulated machine has these knobs whatever its backend (OPFS, IndexedDB, RAM).
     pub fn inject(&mut self, fault: &str, n: u32, now: i64) -> Result<(), String> {
-        let Some(m) = self.engine.srv.storage.as_memory() else {
-            return Err(format!("{fault}: only the simulated disk (memory backend) can be made to fail on purpose"));
+        let Some(m) = self.engine.srv.storage.as_machine() else {
+            return Err(format!("{fault}: only the simulated machine can be made to fail on purpose"));
         };
         let text = match fault {
             "disk-full" => {
-                let used: u64 = m.layers().iter().map(|f| f.len).sum();
-                m.capacity = Some(used);
+                let used = m.bytes_used();
+                *m.capacity() = Some(used);
                 format!("disk full: the disk now holds {used} bytes and no more (writes fail with ENOSPC)")
             }
             "fsync-error" => {
-                m.failing_syncs = n.max(1);
+                *m.failing_syncs() = n.max(1);
                 format!("the next {} fsync(s) fail with EIO", n.max(1))
             }
             "clear" => {
-                m.capacity = None;
-                m.failing_syncs = 0;
+                *m.capacity() = None;
+                *m.failing_syncs() = 0;
                 "faults cleared: the disk has room and fsync works".to_string()
             }
             other => return Err(format!("unknown fault '{other}' (disk-full, fsync-error, clear)")),
@@ -43,69 +45,80 @@ impl Lab {
         Ok(())
     }
 
-    /// Crashes and restarts on what survived. `kind`: `kill` (process dies), `power` (machine
-    /// loses power), `torn` (power loss while the incr file's unsynced tail was half on its way
-    /// to the disk). Only on the simulated machine (memory backend).
+    /// The files' layers (page cache vs disk) as the simulated machine knows them.
+    pub(super) fn layers(&self) -> Vec<FileLayers> {
+        self.engine.srv.storage.machine_layers().unwrap_or_default()
+    }
+
+    /// Crashes and restarts on what survived. `kind`: `kill` (the process dies), `power` (the
+    /// machine loses power: "lose the unsynced"), `torn` (a torn op: power goes out while the
+    /// last file written was on its way to the disk, its last write half there), `torn-seq` (a
+    /// torn sequence: only some of that file's unsynced writes reached the disk, not in order).
+    /// The crash is applied to the backend's real files (RAM, OPFS, IndexedDB), so a reload
+    /// afterwards finds the same survivors.
     pub fn crash(&mut self, kind: &str, now: i64) -> Result<&CrashReport, String> {
+        // The seed of a torn sequence: the same inputs tear the same way.
+        let Some(crash) = Crash::parse(kind, self.next_seq) else {
+            return Err(format!("crash: unknown kind '{kind}' (kill, power, torn, torn-seq)"));
+        };
         self.keep_runtime_config();
-        if self.engine.srv.storage.as_memory().is_none() {
-            // A browser backend keeps what it keeps for real (IndexedDB even loses unsynced bytes
-            // on a kill, unlike a kernel): only a real crash tells the truth there.
-            return Err(format!(
-                "{kind}: the simulated crashes need the simulated machine (memory backend); on {}, terminate the worker: a real crash",
-                self.backend
-            ));
-        }
         let policy = self.config.appendfsync.name();
-        let layers = self.engine.srv.storage.as_memory().map(|m| m.layers()).unwrap_or_default();
+        let layers = self.layers();
         let lost_aof_buf = if self.down.is_some() { 0 } else { self.engine.aof_buf().len() as u64 };
         let unsynced: u64 = layers.iter().map(|f| f.len - f.durable_len).sum();
-        let incr = self.engine.srv.aof.incr_path.clone();
         let keys_before = if self.down.is_some() { 0 } else { self.keys() };
         let rdb_changes = if self.down.is_some() { 0 } else { self.engine.srv.dirty };
         let lastsave = self.engine.srv.rdb.lastsave;
         let mut storage = self.engine.take_storage();
+        let Some(machine) = storage.as_machine() else {
+            self.engine.srv.storage = storage;
+            return Err(format!("{kind}: the simulated crashes need the simulated machine"));
+        };
+        let target = machine.torn_target();
+        let tail = target.as_deref().map_or(0, |t| machine.unsynced_bytes(t));
+        let applied = machine.crash(&crash);
         let mut why = Vec::new();
-        let lost_page_cache;
-        match kind {
-            "kill" => {
-                lost_page_cache = 0;
-                why.push(format!(
-                    "The process died: aof_buf ({lost_aof_buf} bytes not yet written) was process memory and is gone. \
-                     Every byte already written to a file was in the kernel's page cache, which outlives the process: \
-                     it survives, synced or not."
-                ));
-            }
-            "power" | "torn" => {
-                let Some(m) = storage.as_memory() else {
-                    self.engine.srv.storage = storage;
-                    return Err(format!(
-                        "{kind}: only the simulated machine (memory backend) can lose power; the browser's storage is the real disk"
-                    ));
-                };
-                if kind == "torn" {
-                    let name = incr.clone().unwrap_or_default();
-                    let tail = m.unsynced_bytes(&name) as usize;
-                    m.torn_write(&name, tail / 2);
-                    lost_page_cache = unsynced - (tail / 2) as u64;
-                    why.push(format!(
-                        "Power went out while the kernel was writing {name} back: {} of its {tail} unsynced bytes reached the disk, \
-                         the rest did not. The file ends in the middle of a command, which Redis reports as a truncated AOF.",
-                        tail / 2
-                    ));
-                } else {
-                    m.power_loss();
-                    lost_page_cache = unsynced;
-                }
-                why.push(format!(
-                    "Power loss: only fsynced bytes and fsynced directory entries survive. {lost_aof_buf} bytes in aof_buf and \
-                     {unsynced} bytes in the page cache were not on disk."
-                ));
-            }
-            other => {
-                self.engine.srv.storage = storage;
-                return Err(format!("crash: unknown kind '{other}' (kill, power, torn)"));
-            }
+        let through: u64 = match &applied {
+            Ok(outcome) => outcome.torn.iter().flat_map(|(_, ranges)| ranges.iter().map(|r| r.1)).sum(),
+            Err(_) => 0,
+        };
+        let lost_page_cache = match crash {
+            Crash::ProcessKill => 0,
+            _ => unsynced - through.min(unsynced),
+        };
+        why.push(match (&crash, target.as_deref()) {
+            (Crash::ProcessKill, _) => format!(
+                "The process died: aof_buf ({lost_aof_buf} bytes not yet written) was process memory and is gone. \
+                 Every byte already written to a file was in the kernel's page cache, which outlives the process: \
+                 it survives, synced or not."
+            ),
+            (Crash::PowerLoss, _) => format!(
+                "Power loss (lose the unsynced): only fsynced bytes and fsynced directory entries survive. {lost_aof_buf} bytes in \
+                 aof_buf and {unsynced} bytes in the page cache were not on disk."
+            ),
+            (Crash::TornOp | Crash::TornWrite { .. }, Some(name)) => format!(
+                "Torn op: the power went out while the kernel was writing {name} back. Its unsynced writes reached the disk in \
+                 order, but the last one only halfway: {through} of its {tail} unsynced bytes are on disk, the rest of the page \
+                 cache ({} bytes) and aof_buf ({lost_aof_buf} bytes) are lost. The file ends in the middle of a command, which \
+                 Redis reports as a truncated AOF (aof-load-truncated yes loads what precedes it).",
+                unsynced - through.min(unsynced)
+            ),
+            (Crash::TornSequence { .. }, Some(name)) => format!(
+                "Torn sequence: the power went out while the kernel was writing {name} back out of order. Some of its unsynced \
+                 writes reached the disk ({through} of {tail} bytes) and some did not, so the file holds zeros where an earlier \
+                 write should be, before bytes that did arrive. That is not a truncated tail: Redis stops at the first byte that \
+                 is not a command (\"Bad file format\"), even with aof-load-truncated yes; redis-check-aof --fix can only cut \
+                 the file at the hole, losing everything after it."
+            ),
+            (_, None) => format!(
+                "Nothing was on its way to the disk, so the torn write is a plain power loss: {lost_aof_buf} bytes in aof_buf and \
+                 {unsynced} bytes in the page cache were lost."
+            ),
+        });
+        if let Err(e) = &applied {
+            why.push(format!(
+                "The backend failed while the files were cut back to what the disk held: {e}. The restart sees what is there."
+            ));
         }
         why.push(policy_promise(self.config.appendfsync, kind));
         // 6.2 never fsyncs `dir`: a file it created, or renamed into place at the end of a
@@ -128,7 +141,14 @@ impl Lab {
         self.attach(log.clone(), now);
         let keys_after = if self.down.is_some() { 0 } else { self.keys() };
         if down.is_some() {
-            why.push("redis-server refused to start on what survived (see its log): a damaged AOF needs aof-load-truncated yes or redis-check-aof --fix.".into());
+            why.push(match crash {
+                Crash::TornSequence { .. } => "redis-server refused to start on what survived (see its log): aof-load-truncated only forgives a file \
+                    that ends early, not a hole in the middle. redis-check-aof --fix cuts the file where the hole starts; then it loads, without \
+                    what came after the hole."
+                    .into(),
+                _ => "redis-server refused to start on what survived (see its log): a damaged AOF needs aof-load-truncated yes or redis-check-aof --fix."
+                    .into(),
+            });
         }
         self.push(now, "restart", if down.is_some() { "restart refused".into() } else { format!("restarted: {keys_after} keys") }, 0);
         let report = CrashReport {

@@ -11,8 +11,9 @@
 //!   crashes; the page reads what is new since the last sequence number it saw;
 //! * **views** as JSON: the files with their layers (process memory → page cache → disk), the
 //!   manifest, `INFO persistence`, the start-up log;
-//! * the **crash lab** on the simulated machine ([`MemoryStorage`]): kill, power loss, torn
-//!   write, disk full, fsync error; then a restart on what survived, and a report of what was
+//! * the **crash lab** on the simulated machine ([`crate::storage::Machine`], over RAM, OPFS or
+//!   IndexedDB): kill, power loss, torn op, torn sequence, disk full, fsync error; then a restart
+//!   on what survived (the crash cuts the backend's real files back), and a report of what was
 //!   lost and why;
 //! * **export / import** of the AOF directory as a ustar archive ([`crate::archive`]).
 //!
@@ -121,9 +122,6 @@ pub struct Lab {
     /// What the backend promises, said plainly (shown next to the policy).
     pub durability: String,
     pub last_crash: Option<CrashReport>,
-    /// A browser backend's own account of its layers (what a read sees, what its last flush or
-    /// commit holds), for the files view; the simulated machine reports its own.
-    pub layers_of_backend: Option<Box<dyn Fn() -> Vec<crate::storage::memory::FileLayers>>>,
 }
 
 impl Lab {
@@ -151,7 +149,6 @@ impl Lab {
             backend_notes: Vec::new(),
             durability: String::new(),
             last_crash: None,
-            layers_of_backend: None,
         };
         lab.attach(load_log, now);
         lab
@@ -159,6 +156,8 @@ impl Lab {
 
     /// After a (re)start: fresh connections, and the start-up log as events.
     fn attach(&mut self, load_log: Vec<String>, now: i64) {
+        // A start may have written (a new incr file, a truncated tail): as after any turn.
+        self.engine.srv.storage.flush_page_cache();
         self.backend = self.engine.srv.storage.kind().to_string();
         self.console = self.engine.connect();
         self.wire = self.engine.connect();
@@ -326,6 +325,8 @@ impl Lab {
 
     /// Turns what changed during the turn into events.
     fn after_turn(&mut self, now: i64) {
+        // What the turn wrote outlives this process (IndexedDB stores it; see the trait).
+        self.engine.srv.storage.flush_page_cache();
         for line in self.engine.take_log() {
             self.push(line.time_ms, "log", format!("{} {}", line.level.mark(), line.text), 0);
         }
@@ -568,8 +569,9 @@ pub fn memory_lab(config: Config, now: i64) -> Lab {
     lab
 }
 
-pub const MEMORY_DURABILITY: &str = "Simulated machine in this tab's memory: the crash lab can kill the process, cut the power or tear a write \
-                                     and shows exactly what a real disk would keep; nothing survives a page reload.";
+pub const MEMORY_DURABILITY: &str = "Files in this tab's memory (RAM), under the simulated machine's page cache and disk: the crash lab can kill \
+                                     the process, cut the power or tear a write and shows exactly what a real disk would keep; nothing survives \
+                                     a page reload.";
 
 #[cfg(test)]
 mod tests {
@@ -756,6 +758,40 @@ mod tests {
         // Another connection serves the pop; the console's replies come with the next turn.
         assert_eq!(l.execute_resp(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n", T0 + 1), b":1\r\n");
         assert_eq!(l.tick(T0 + 2), ["1) \"q\"\n2) \"x\"", "\"1\""]);
+    }
+
+    /// A torn op cuts the last write in half (a truncated tail: loaded without it); a torn
+    /// sequence leaves a hole that no aof-load-truncated forgives, and redis-check-aof --fix
+    /// cuts the file at the hole.
+    #[test]
+    fn torn_op_and_torn_sequence() {
+        let mut l = lab("no");
+        for k in ["a", "b", "c"] {
+            assert_eq!(l.execute_line(&format!("SET {k} 1"), T0), ["OK"]);
+        }
+        let r = l.crash("torn", T0 + 10).unwrap().clone();
+        assert!(r.started, "{r:?}");
+        assert!(
+            r.why[0].starts_with("Torn op: the power went out while the kernel was writing appendonlydir/appendonly.aof.1.incr.aof"),
+            "{r:?}"
+        );
+        assert_eq!((r.keys_before, r.keys_after), (3, 2), "the earlier writes arrived in order, the last one only halfway");
+        assert!(r.log.iter().any(|line| line.contains("loaded anyway because aof-load-truncated is enabled")), "{:?}", r.log);
+
+        let mut l = lab("no");
+        for k in ["a", "b", "c", "d"] {
+            l.execute_line(&format!("SET {k} 1"), T0);
+        }
+        let r = l.crash("torn-seq", T0 + 10).unwrap().clone();
+        assert!(!r.started, "{r:?}");
+        assert!(r.why[0].starts_with("Torn sequence:"), "{r:?}");
+        assert!(r.log.iter().any(|line| line.contains("Bad file format reading the append only file")), "{:?}", r.log);
+        assert!(!l.restart(&[("aof-load-truncated".into(), "yes".into())], T0 + 20).unwrap(), "aof-load-truncated does not forgive a hole");
+        let (out, code) = l.check_aof(true);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("Successfully truncated AOF"), "{out}");
+        assert!(l.restart(&[], T0 + 30).unwrap());
+        assert!(l.keys() < 4, "what followed the hole is gone");
     }
 
     #[test]

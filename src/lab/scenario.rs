@@ -461,7 +461,7 @@ impl Runner {
             }
             "@layers" => {
                 let path = crate::storage::join(&dir, arg);
-                let layers = self.lab.engine.srv.storage.as_memory().map(|m| m.layers()).unwrap_or_default();
+                let layers = self.lab.layers();
                 match layers.iter().find(|f| f.name == path || f.name == arg) {
                     Some(f) => vec![format!("written {}, on disk {}", f.len, f.durable_len)],
                     None => vec![format!("{arg}: no such file")],

@@ -67,8 +67,7 @@ impl Lab {
         };
         let mut files = Vec::new();
         let storage = self.engine.srv.storage.as_mut();
-        let layers = storage.as_memory().map(|m| m.layers()).or_else(|| self.layers_of_backend.as_ref().map(|f| f()));
-        match layers {
+        match storage.machine_layers() {
             Some(layers) => {
                 for f in layers {
                     let mut o = Json::object();
@@ -99,15 +98,19 @@ impl Lab {
         j.raw("rewrite", &self.rewrite_json());
         j.raw("rdb", &self.rdb_json());
         let mut faults = Json::object();
-        if let Some(m) = self.engine.srv.storage.as_memory() {
-            match m.capacity {
+        if let Some(m) = self.engine.srv.storage.as_machine() {
+            match *m.capacity() {
                 Some(c) => faults.num("capacity", c),
                 None => faults.raw("capacity", "null"),
             }
-            faults.num("failing_syncs", m.failing_syncs as u64);
-            match m.writeback_ms {
+            faults.num("failing_syncs", u64::from(*m.failing_syncs()));
+            match *m.writeback_ms() {
                 Some(w) => faults.num("writeback_ms", w.max(0) as u64),
                 None => faults.raw("writeback_ms", "null"),
+            }
+            match m.next_writeback_ms() {
+                Some(t) => faults.num("next_writeback_ms", t.max(0) as u64),
+                None => faults.raw("next_writeback_ms", "null"),
             }
         }
         j.raw("faults", &faults.end());

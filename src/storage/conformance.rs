@@ -4,7 +4,9 @@
 //!
 //! Each check takes a fresh, empty storage and panics with a message on the first violation.
 
-use super::{ErrorKind, OpenMode, Storage};
+use std::collections::BTreeMap;
+
+use super::{Crash, ErrorKind, Machine, MemoryStorage, OpenMode, Storage};
 
 type Make<'a> = &'a mut dyn FnMut() -> Box<dyn Storage>;
 type Check = fn(&mut dyn Storage);
@@ -257,6 +259,92 @@ pub async fn run_persistence<H: AsyncHost>(host: &mut H) {
     host.wipe().await;
 }
 
+// ----- the simulated machine over a backend -----
+
+/// The crashes every backend under the simulated machine must apply exactly as the machine over
+/// RAM does (one of each kind; `torn-write` as the crash matrix tears).
+pub fn machine_crashes() -> Vec<Crash> {
+    vec![
+        Crash::ProcessKill,
+        Crash::PowerLoss,
+        Crash::TornOp,
+        Crash::TornSequence { seed: 7 },
+        Crash::TornWrite { file: "d/log".into(), keep: 5 },
+    ]
+}
+
+/// A history that leaves every kind of state a crash treats differently: a file written back by
+/// the kernel, synced bytes overwritten and truncated, a rename over a durable file and a
+/// removal whose directory was not synced, a synced file whose name never was, and a durable
+/// file with an unsynced tail of several writes (the last file written: what a torn op tears).
+pub fn machine_history(s: &mut dyn Storage) {
+    s.tick(0);
+    s.create_dir("d").unwrap();
+    s.open("top", OpenMode::Create).unwrap();
+    s.sync_dir("").unwrap();
+    s.append("top", b"written back by the kernel").unwrap();
+    s.tick(31_000);
+    for (name, bytes) in [("d/log", &b"*1\r\n$4\r\nPING\r\n"[..]), ("d/manifest", b"v1"), ("d/history", b"old history")] {
+        s.open(name, OpenMode::Create).unwrap();
+        s.append(name, bytes).unwrap();
+        s.sync(name).unwrap();
+    }
+    let hundred: Vec<u8> = (0..100u8).collect();
+    s.open("d/big", OpenMode::Create).unwrap();
+    s.append("d/big", &hundred).unwrap();
+    s.sync("d/big").unwrap();
+    s.sync_dir("d").unwrap();
+    s.write_at("d/big", 10, b"XXXX").unwrap();
+    s.truncate("d/big", 50).unwrap();
+    s.append("d/big", b"tail").unwrap();
+    s.open("d/manifest.tmp", OpenMode::Create).unwrap();
+    s.append("d/manifest.tmp", b"v2").unwrap();
+    s.sync("d/manifest.tmp").unwrap();
+    s.rename("d/manifest.tmp", "d/manifest").unwrap();
+    s.remove("d/history").unwrap();
+    s.open("d/new", OpenMode::Create).unwrap();
+    s.append("d/new", b"new").unwrap();
+    s.sync("d/new").unwrap();
+    for w in [&b"AAAAAAAA"[..], b"BBBBBBBB", b"CCCCCCCC"] {
+        s.append("d/log", w).unwrap();
+    }
+    // The end of the host's turn: what processes see outlives the host process.
+    s.flush_page_cache();
+}
+
+/// Every file and its bytes (what a restart reads).
+pub fn files(s: &mut dyn Storage) -> BTreeMap<String, Vec<u8>> {
+    s.list(None).unwrap().into_iter().map(|n| (n.clone(), s.read_all(&n).unwrap())).collect()
+}
+
+/// What the machine over RAM leaves after `crash` of [`machine_history`]: the reference.
+pub fn machine_reference(crash: &Crash) -> BTreeMap<String, Vec<u8>> {
+    let mut m = MemoryStorage::new();
+    machine_history(&mut m);
+    m.crash(crash).unwrap();
+    files(&mut m)
+}
+
+/// The simulated machine over the host's backend: each crash of [`machine_history`] leaves the
+/// backend's real files as the machine over RAM leaves its own, and so do they after the backend
+/// is closed and opened again (what a restart, or a page reload, finds).
+pub async fn run_machine_crashes<H: AsyncHost>(host: &mut H) {
+    for crash in machine_crashes() {
+        let want = machine_reference(&crash);
+        host.wipe().await;
+        let mut m = Machine::over(host.open().await).unwrap();
+        machine_history(&mut m);
+        m.crash(&crash).unwrap_or_else(|e| panic!("{crash:?} on {}: {e}", m.kind()));
+        assert_eq!(files(&mut m), want, "{crash:?} over {}", m.kind());
+        host.close(Box::new(m)).await;
+        let mut again = Machine::over(host.open().await).unwrap();
+        assert_eq!(files(&mut again), want, "{crash:?} over {}, reopened", again.kind());
+        assert!(again.layers().iter().all(|f| f.durable_name && f.durable_len == f.len), "a fresh start has everything on disk");
+        host.close(Box::new(again)).await;
+    }
+    host.wipe().await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +381,68 @@ mod tests {
         let mut host = MemoryHost(None);
         block_on(run_all_async(&mut host));
         block_on(run_persistence(&mut host));
+    }
+
+    /// The reference itself, spelled out: what each crash of the history keeps.
+    #[test]
+    fn the_machine_history_crashes_as_a_linux_machine_would() {
+        let hundred: Vec<u8> = (0..100u8).collect();
+        let log = b"*1\r\n$4\r\nPING\r\n".to_vec();
+        let power = machine_reference(&Crash::PowerLoss);
+        let want: BTreeMap<String, Vec<u8>> = [
+            ("d/big", hundred.clone()),
+            ("d/history", b"old history".to_vec()),
+            ("d/log", log.clone()),
+            ("d/manifest", b"v1".to_vec()),
+            ("top", b"written back by the kernel".to_vec()),
+        ]
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect();
+        assert_eq!(power, want, "synced data under the names the disk knew; d/new's and d/manifest.tmp's names never reached it");
+        let kill = machine_reference(&Crash::ProcessKill);
+        assert_eq!(kill["d/manifest"], b"v2");
+        assert!(!kill.contains_key("d/history") && kill.contains_key("d/new"));
+        assert_eq!(kill["d/log"], [&log[..], b"AAAAAAAABBBBBBBBCCCCCCCC"].concat());
+        let torn = machine_reference(&Crash::TornOp);
+        assert_eq!(torn["d/log"], [&log[..], b"AAAAAAAABBBBBBBBCCCC"].concat());
+        let seq = machine_reference(&Crash::TornSequence { seed: 7 });
+        assert_eq!(seq["d/log"].len(), log.len() + 24);
+        assert!(seq["d/log"].ends_with(b"CCCCCCCC") && seq["d/log"][log.len()..].windows(8).any(|w| w == [0; 8]));
+        assert_eq!(machine_reference(&Crash::TornWrite { file: "d/log".into(), keep: 5 })["d/log"], [&log[..], b"AAAAA"].concat());
+    }
+
+    #[test]
+    fn the_machine_over_ram_reopened_keeps_its_crash() {
+        block_on(run_machine_crashes(&mut RamHost(None)));
+    }
+
+    /// A RAM backend kept across close/open (the machine above it is rebuilt each time).
+    struct RamHost(Option<crate::storage::RamDisk>);
+
+    impl AsyncHost for RamHost {
+        async fn open(&mut self) -> Box<dyn Storage> {
+            Box::new(self.0.take().unwrap_or_default())
+        }
+        async fn close(&mut self, s: Box<dyn Storage>) {
+            // The machine over the RAM disk: keep the disk (what a reopen finds).
+            let mut files = files_of(s);
+            let mut ram = crate::storage::RamDisk::new();
+            for (name, bytes) in std::mem::take(&mut files) {
+                if let Some((dir, _)) = name.rsplit_once('/') {
+                    ram.create_dir(dir).unwrap();
+                }
+                ram.open(&name, OpenMode::Create).unwrap();
+                ram.append(&name, &bytes).unwrap();
+            }
+            self.0 = Some(ram);
+        }
+        async fn wipe(&mut self) {
+            self.0 = None;
+        }
+    }
+
+    fn files_of(mut s: Box<dyn Storage>) -> BTreeMap<String, Vec<u8>> {
+        files(s.as_mut())
     }
 }

@@ -670,6 +670,26 @@ impl IdbDurability {
             .collect()
     }
 
+    /// Stores every file changed since it was last stored, as a `sync` of each would: what a
+    /// kernel's page cache keeps across a process kill ([`Storage::flush_page_cache`], which
+    /// the lab calls after every turn, so a reload — the worker killed — finds every byte
+    /// written, as after a `kill -9`; the simulated machine above keeps the page cache / disk
+    /// distinction itself). A failed transaction is reported by the next `sync` (as a failed
+    /// writeback by the next `fsync`).
+    pub fn store_written(&self) -> Result<()> {
+        let names: Vec<String> = {
+            let inner = self.inner.borrow();
+            inner.files.iter().filter(|(_, f)| f.dirty_from.is_some() || f.shrunk || !f.name_durable).map(|(n, _)| n.clone()).collect()
+        };
+        for name in names {
+            let issued = self.inner.borrow_mut().data_transaction(&name)?;
+            if let Some((tx, redo)) = issued {
+                track(&self.inner, tx, redo);
+            }
+        }
+        Ok(())
+    }
+
     /// Simulates a `QuotaExceededError` of the transaction issued after `skip` more (0: the
     /// next one), once the storage is boxed into an engine. For tests and the crash lab.
     pub fn fail_commit_after(&self, skip: u64) {
@@ -846,6 +866,11 @@ impl Storage for IdbStorage {
             }
         }
         self.issue_namespace()
+    }
+
+    fn flush_page_cache(&mut self) {
+        // A failed transaction is reported by the next sync (see `store_written`).
+        let _ = self.durability().store_written();
     }
 
     fn create_dir(&mut self, dir: &str) -> Result<()> {

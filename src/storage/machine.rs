@@ -129,6 +129,13 @@ impl Crash {
     }
 }
 
+/// What a crash let through of the torn file: its name, and the byte ranges `(offset, len)` of
+/// its page cache that reached the disk beyond what was already there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CrashOutcome {
+    pub torn: Option<(String, Vec<(u64, u64)>)>,
+}
+
 /// What a view of one file shows: how many bytes are only in the page cache.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileLayers {
@@ -475,23 +482,27 @@ impl<S: Storage> Machine<S> {
     /// (plus what a torn write let through), under the names the disk knew. A process kill
     /// changes nothing. Errors come from the backend (the restore is then incomplete: the host
     /// should say so; the model is left as if the crash had completed).
-    pub fn crash(&mut self, crash: &Crash) -> Result<()> {
+    pub fn crash(&mut self, crash: &Crash) -> Result<CrashOutcome> {
         let (target, plan) = match crash {
-            Crash::ProcessKill => return Ok(()),
+            Crash::ProcessKill => return Ok(CrashOutcome::default()),
             Crash::PowerLoss => (None, Torn::Nothing),
             Crash::TornWrite { file, keep } => (self.names.get(file).copied(), Torn::Keep(*keep as u64)),
             Crash::TornOp => (self.torn_target().and_then(|n| self.names.get(&n).copied()), Torn::HalfLast),
             Crash::TornSequence { seed } => (self.torn_target().and_then(|n| self.names.get(&n).copied()), Torn::Sequence(*seed)),
         };
+        let torn_name = target.and_then(|t| self.names.iter().find(|(_, i)| **i == t).map(|(n, _)| n.clone()));
         let result = self.restore(target, plan);
         // Whatever the backend managed, the model now is the disk.
         self.names = self.disk_names.clone();
         self.names_dirty_since = None;
         self.last_write = None;
-        result
+        let through = result?;
+        Ok(CrashOutcome { torn: torn_name.map(|n| (n, through)) })
     }
 
-    fn restore(&mut self, target: Option<Ino>, plan: Torn) -> Result<()> {
+    /// Returns the ranges of the torn file that reached the disk.
+    fn restore(&mut self, target: Option<Ino>, plan: Torn) -> Result<Vec<(u64, u64)>> {
+        let mut through = Vec::new();
         let survivors: BTreeMap<Ino, String> = self.disk_names.iter().map(|(n, i)| (*i, n.clone())).collect();
         let live: Vec<(String, Ino)> = self.names.iter().map(|(n, i)| (n.clone(), *i)).collect();
         // 1. Contents, under the current names.
@@ -499,8 +510,11 @@ impl<S: Storage> Machine<S> {
             if !survivors.contains_key(ino) {
                 continue;
             }
-            let torn = if Some(*ino) == target { plan } else { Torn::Nothing };
-            self.restore_content(name, *ino, torn)?;
+            if Some(*ino) == target {
+                through = self.restore_content(name, *ino, plan)?;
+            } else {
+                self.restore_content(name, *ino, Torn::Nothing)?;
+            }
         }
         // 2. Names: move what survives under another name aside, drop what does not survive,
         //    then put each aside file in its place and write the orphans back.
@@ -540,13 +554,14 @@ impl<S: Storage> Machine<S> {
         for dir in dirs {
             self.inner.sync_dir(&dir)?;
         }
-        Ok(())
+        Ok(through)
     }
 
-    /// Puts a surviving file's disk version (with what a torn write let through) in the backend.
-    fn restore_content(&mut self, name: &str, ino: Ino, torn: Torn) -> Result<()> {
-        let Some(inode) = self.inodes.get(&ino).cloned() else { return Ok(()) };
-        let Some(from) = inode.dirty_from else { return Ok(()) };
+    /// Puts a surviving file's disk version (with what a torn write let through) in the backend;
+    /// returns the ranges of its page cache that the torn write let through.
+    fn restore_content(&mut self, name: &str, ino: Ino, torn: Torn) -> Result<Vec<(u64, u64)>> {
+        let Some(inode) = self.inodes.get(&ino).cloned() else { return Ok(vec![]) };
+        let Some(from) = inode.dirty_from else { return Ok(vec![]) };
         // The pieces of the page cache that reach the disk anyway: (offset, bytes).
         let mut through: Vec<(u64, Vec<u8>)> = Vec::new();
         match torn {
@@ -556,7 +571,7 @@ impl<S: Storage> Machine<S> {
                 let end = (from + keep).min(inode.len);
                 self.inner.truncate(name, end)?;
                 self.inodes.insert(ino, Inode::clean(end));
-                return Ok(());
+                return Ok(vec![(from, end - from)]);
             }
             Torn::HalfLast => {
                 let end = match inode.writes.last() {
@@ -565,7 +580,7 @@ impl<S: Storage> Machine<S> {
                 };
                 self.inner.truncate(name, end)?;
                 self.inodes.insert(ino, Inode::clean(end));
-                return Ok(());
+                return Ok(vec![(from, end - from)]);
             }
             Torn::Sequence(seed) => {
                 for (offset, len) in torn_sequence(&inode.writes, seed) {
@@ -579,15 +594,17 @@ impl<S: Storage> Machine<S> {
         self.inner.truncate(name, from)?;
         self.inner.write_at(name, from, &inode.disk_tail)?;
         let mut len = inode.disk_len;
+        let mut ranges = Vec::new();
         for (offset, bytes) in through {
             if offset > len {
                 self.inner.write_at(name, len, &vec![0; (offset - len) as usize])?;
             }
             self.inner.write_at(name, offset, &bytes)?;
             len = len.max(offset + bytes.len() as u64);
+            ranges.push((offset, bytes.len() as u64));
         }
         self.inodes.insert(ino, Inode::clean(len));
-        Ok(())
+        Ok(ranges)
     }
 }
 
@@ -650,6 +667,10 @@ impl<S: Storage + 'static> Storage for Machine<S> {
 
     fn machine_layers(&self) -> Option<Vec<FileLayers>> {
         Some(self.layers())
+    }
+
+    fn flush_page_cache(&mut self) {
+        self.inner.flush_page_cache();
     }
 
     fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
@@ -822,7 +843,7 @@ impl<S: Storage + 'static> Storage for Machine<S> {
 pub trait SimulatedMachine {
     fn layers(&self) -> Vec<FileLayers>;
     /// Applies a crash to the real files (see [`Machine::crash`]).
-    fn crash(&mut self, crash: &Crash) -> Result<()>;
+    fn crash(&mut self, crash: &Crash) -> Result<CrashOutcome>;
     fn torn_target(&self) -> Option<String>;
     fn unsynced_bytes(&self, name: &str) -> u64;
     fn bytes_used(&self) -> u64;
@@ -836,7 +857,7 @@ impl<S: Storage> SimulatedMachine for Machine<S> {
     fn layers(&self) -> Vec<FileLayers> {
         Machine::layers(self)
     }
-    fn crash(&mut self, crash: &Crash) -> Result<()> {
+    fn crash(&mut self, crash: &Crash) -> Result<CrashOutcome> {
         Machine::crash(self, crash)
     }
     fn torn_target(&self) -> Option<String> {

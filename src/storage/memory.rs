@@ -111,6 +111,11 @@ impl RamDisk {
         RamDisk::default()
     }
 
+    /// The directories created (besides the root).
+    pub fn dirs(&self) -> &[String] {
+        &self.dirs
+    }
+
     fn file(&self, name: &str) -> Result<&Chunked> {
         self.files.get(name).ok_or_else(|| Error::not_found(name))
     }

@@ -35,7 +35,7 @@ pub mod opfs;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use fs::FsStorage;
-pub use machine::{Crash, Machine, SimulatedMachine};
+pub use machine::{Crash, CrashOutcome, Machine, SimulatedMachine};
 pub use memory::{MemoryStorage, RamDisk};
 
 use std::fmt;
@@ -146,6 +146,13 @@ pub trait Storage {
         None
     }
 
+    /// The end of an event-loop turn: makes what processes see survive the death of the host
+    /// process itself (what a kernel's page cache does across a `kill -9`). IndexedDB keeps its
+    /// files in the worker's memory and stores the ones changed since; every other backend's
+    /// writes are in its files already. A failure shows at the next `sync`, as a failed
+    /// writeback does at the next fsync.
+    fn flush_page_cache(&mut self) {}
+
     /// A copy of the whole storage, when it can be copied (files in RAM): checkpoints and crash
     /// points are such copies.
     fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
@@ -233,6 +240,9 @@ impl Storage for Box<dyn Storage> {
     }
     fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
         (**self).boxed_clone()
+    }
+    fn flush_page_cache(&mut self) {
+        (**self).flush_page_cache()
     }
     fn append(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
         (**self).append(name, bytes)

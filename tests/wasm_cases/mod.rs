@@ -342,6 +342,42 @@ async fn the_ladder_takes_the_first_backend_that_opens_and_says_why() {
     aof_lab::storage::browser::delete_namespace(&backend, &namespace).await.expect("cleanup");
 }
 
+/// Every crash kind on the browser backend the ladder picks (OPFS in a worker, IndexedDB in a
+/// window): the simulated machine cuts the real files back, so a new engine on the namespace (a
+/// page reload) finds exactly the survivors the report counted.
+#[wasm_bindgen_test]
+async fn a_power_loss_on_the_browser_backend_cuts_its_real_files() {
+    let namespace = format!("facade-power-{}", js_sys::Math::random().to_bits());
+    let open =
+        || WasmEngine::open(obj(&[("backend", "auto".into()), ("namespace", namespace.as_str().into()), ("config", always_config())]), NOW);
+    let mut e = open().await.unwrap_or_else(|err| panic!("{}", error_message(err)));
+    let backend = e.backend();
+    assert_ne!(backend, "memory");
+    assert_eq!(console(&mut e, &["SET a 1", "CONFIG SET appendfsync no", "SET b 2"]), ["OK", "OK", "OK"]);
+    let incr = files(&mut e).into_iter().find(|f| f.0.ends_with(".incr.aof")).expect("the incr file");
+    assert!(incr.2 < incr.1, "{backend}: under no, SET b is in the page cache only: {incr:?}");
+    e.crash("power", NOW + 10.0).unwrap_or_else(|err| panic!("{}", error_message(err)));
+    let report = field(&json(&e.snapshot()), "crash");
+    assert_eq!((field(&report, "keys_before").as_f64(), field(&report, "keys_after").as_f64()), (Some(2.0), Some(1.0)), "{backend}");
+    assert_eq!(console(&mut e, &["GET a", "GET b"]), ["\"1\"", "(nil)"]);
+    wasm_bindgen_futures::JsFuture::from(e.durable()).await.expect("committed");
+    drop(e);
+    let mut again = open().await.unwrap_or_else(|err| panic!("{}", error_message(err)));
+    assert_eq!(console(&mut again, &["GET a", "GET b"]), ["\"1\"", "(nil)"], "{backend}: the reload finds the same survivors");
+
+    // A torn sequence leaves a hole: Redis refuses the file even with aof-load-truncated yes.
+    console(&mut again, &["CONFIG SET appendfsync no", "SET c 3", "SET d 4", "SET e 5"]);
+    let err = again.crash("torn-seq", NOW + 20.0).map(|_| ()).expect_err("refused");
+    assert!(error_message(err).contains("Bad file format reading the append only file"), "{backend}");
+    wasm_bindgen_futures::JsFuture::from(again.durable()).await.expect("committed");
+    drop(again);
+    let mut third = open().await.unwrap_or_else(|err| panic!("{}", error_message(err)));
+    let down = field(&json(&third.snapshot()), "down");
+    assert!(js_sys::Array::from(&down).length() > 0, "{backend}: the hole is in the real files, so a reload refuses too");
+    drop(third);
+    aof_lab::storage::browser::delete_namespace(&backend, &namespace).await.expect("cleanup");
+}
+
 #[wasm_bindgen_test]
 fn stepped_rewrite_speed_bgsave_and_the_6_2_mode() {
     // 7.0: the speed set from the page, a rewrite watched tick by tick, then BGSAVE.
