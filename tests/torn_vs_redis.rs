@@ -73,7 +73,7 @@ fn start_real(dir: &Path, truncated: &str) -> Outcome {
     match RedisServer::start_in(copy, &["--appendonly", "yes", "--aof-load-truncated", truncated]) {
         Ok(server) => Ok(server.connect().command(&["DEBUG", "DIGEST"]).unwrap()),
         // The fatal line: the last warning of the log, without its pid / time prefix.
-        Err(log) => Err(log.lines().filter_map(|l| l.split_once(" # ").map(|(_, m)| m.to_string())).last().unwrap_or(log)),
+        Err(log) => Err(log.lines().filter_map(|l| l.split_once(" # ").map(|(_, m)| m.to_string())).next_back().unwrap_or(log)),
     }
 }
 
