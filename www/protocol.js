@@ -14,9 +14,8 @@ export const MSG = Object.freeze({
   /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
-   *  crash {kind: 'kill'|'power'|'torn'} (the simulated machine only),
-   *  inject {fault: 'disk-full'|'fsync-error'|'clear', n} (on OPFS and IndexedDB: 'disk-full',
-   *  a simulated quota, and 'clear'), restart {settings}, check {fix}, speed {keys} (the
+   *  crash {kind: 'kill'|'power'|'torn'|'torn-seq'} (the simulated machine, over every backend),
+   *  inject {fault: 'disk-full'|'fsync-error'|'clear', n}, restart {settings}, check {fix}, speed {keys} (the
    *  simulated child's keys per cron tick, 0 = all at once), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
    *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
@@ -75,12 +74,15 @@ export const LOCK_PREFIX = 'aof-lab:';
 /** The scenario actions of ACTION (the panel in ui/scenarios.js). */
 export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });
 
-/** The crash kinds of the lab, in the order the page offers them, with what each models. */
+/** The crash kinds of the lab, in the order the page offers them, with what each models. The
+ *  simulated ones run on the simulated machine over every backend (its crash cuts the real
+ *  OPFS / IndexedDB / RAM files back to what the model's disk holds); the last one is real. */
 export const CRASH_KINDS = Object.freeze([
-  { kind: 'kill', label: 'Kill the process (simulated)', model: 'kill -9: aof_buf is lost, the kernel keeps the page cache.' },
-  { kind: 'power', label: 'Power loss (simulated)', model: 'Only fsynced bytes and fsynced directory entries survive.' },
-  { kind: 'torn', label: 'Torn write (simulated)', model: 'Power loss while half of the unsynced tail reached the disk.' },
-  { kind: 'worker', label: 'Terminate the worker (real)', model: 'worker.terminate(): a new worker loads from the browser storage.' },
+  { kind: 'kill', label: 'Kill the process', model: 'kill -9: aof_buf is lost; the kernel keeps the page cache.' },
+  { kind: 'power', label: 'Power loss (lose the unsynced)', model: 'Only fsynced bytes and fsynced directory entries survive.' },
+  { kind: 'torn', label: 'Torn op', model: 'Power loss while the last write was on its way: only its first half reached the disk.' },
+  { kind: 'torn-seq', label: 'Torn sequence', model: 'Power loss: some unsynced writes reached the disk, some did not, out of order (a hole of zeros).' },
+  { kind: 'worker', label: 'Terminate the worker (real)', model: 'worker.terminate(): a real process crash; a new worker loads from the browser storage.' },
 ]);
 
 /**

@@ -87,26 +87,15 @@ export class CrashView {
     if (out) this.showReport(out.report);
   }
 
-  /** The backend in use: the simulated crashes need the simulated machine; a browser backend
-   *  is crashed for real (the worker is terminated and a new one loads from storage). */
+  /** The backend in use. Every simulated crash and fault works on every backend (the
+   *  simulated machine sits above OPFS and IndexedDB too); the real crash says what the
+   *  browser keeps. */
   setBackend(backend) {
     this.memory = backend === 'memory';
-    for (const r of this.radios) {
-      const simulated = r.value !== 'worker';
-      r.disabled = simulated && !this.memory;
-      r.closest('label').title = r.disabled
-        ? 'The simulated crashes need the simulated machine (memory backend): on a browser backend the browser is the machine, so crash it for real.'
-        : '';
-      if (r.value === 'worker') {
-        r.closest('label').querySelector('.crash-model').textContent = this.memory
-          ? 'worker.terminate(), then a new worker: with the memory backend nothing survives (the machine lived in the worker).'
-          : `worker.terminate(), then a new worker loads from ${backend === 'opfs' ? 'OPFS' : 'IndexedDB'}: what survives is what the browser stored.`;
-      }
-    }
-    if (!this.memory) this.radios.find((r) => r.value === 'worker').checked = true;
-    // On a browser backend the only fault is a simulated quota (what QuotaExceededError does).
-    this.faults.querySelector('[data-fault="fsync-error"]').hidden = !this.memory;
-    this.faults.querySelector('[data-fault="disk-full"]').textContent = this.memory ? 'Disk full' : 'Quota full (simulated)';
+    const worker = this.radios.find((r) => r.value === 'worker');
+    worker.closest('label').querySelector('.crash-model').textContent = this.memory
+      ? 'worker.terminate(), then a new worker: with files in RAM nothing survives (they lived in the worker).'
+      : `worker.terminate(), then a new worker loads from ${backend === 'opfs' ? 'OPFS' : 'IndexedDB'}: a real process crash, so everything written survives, synced or not (the browser's storage holds the page cache).`;
   }
 
   showError(text) {

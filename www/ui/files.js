@@ -20,13 +20,6 @@ export function layersOf(file, snapshot) {
   return { memory, cache: file.len - file.durable_len, disk: file.durable_len, len: file.len };
 }
 
-/** What the layers are called on each backend: the same three layers, different machines. */
-const WORDS = {
-  memory: { disk: 'on disk', cache: 'only in the page cache', name: 'its directory entry is not synced yet' },
-  opfs: { disk: 'flushed (OPFS)', cache: 'written, not flushed yet', name: 'its name is not flushed yet' },
-  indexeddb: { disk: 'committed to IndexedDB', cache: 'only in the worker’s mirror (lost if the worker dies)', name: 'its name is not committed yet' },
-};
-
 export class FilesView {
   /** @param {object} els {list, manifest, info, rewrite, durability, loadLog} */
   constructor(els) {
@@ -54,10 +47,10 @@ export class FilesView {
         bar.append(seg('written', f.len, max));
         parts.push(`${fmt(f.len)} written to the browser's storage`);
       } else {
-        const w = WORDS[s.backend] ?? WORDS.memory;
+        // The simulated machine's layers, whatever the backend underneath.
         bar.append(seg('disk', l.disk, max), seg('cache', l.cache, max));
-        parts.push(`${fmt(l.disk)} ${w.disk}`, `${fmt(l.cache)} ${w.cache}`);
-        if (!f.durable_name) parts.push(w.name);
+        parts.push(`${fmt(l.disk)} on disk`, `${fmt(l.cache)} only in the page cache`);
+        if (!f.durable_name) parts.push('its directory entry is not synced yet');
       }
       if (l.memory) {
         bar.append(seg('memory', l.memory, max));
