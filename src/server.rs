@@ -8,7 +8,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use crate::aof::{Aof, Feed};
-use crate::cmd::{Command, DENYOOM, FAST, WRITE};
+use crate::cmd::{Command, DENYOOM, WRITE};
 use crate::config::Config;
 use crate::keyspace::{Db, HashMap, Key, Value};
 use crate::reply::Reply;
@@ -131,7 +131,7 @@ pub struct LogLine {
 /// `denyoom` command that ran adds an upper bound of what it can allocate (its arguments plus
 /// per-element overheads); while `used + growth` stays under `maxmemory` no walk is needed.
 /// Commands whose growth is not bounded by their arguments (SETRANGE/SETBIT offsets, *STORE,
-/// COPY…: the non-`fast` denyoom ones) make the figure stale.
+/// COPY: [`GROWTH_NOT_BOUNDED_BY_ARGS`]) make the figure stale.
 #[derive(Clone, Debug, Default)]
 pub struct MemEstimate {
     pub valid: bool,
@@ -143,7 +143,15 @@ pub struct MemEstimate {
     pub dirty_at: u64,
     pub keys_at: usize,
     pub growth: u64,
+    /// Full estimates made (each walks the keyspace).
+    pub walks: u64,
 }
+
+/// The `denyoom` commands whose allocation is not bounded by the size of their arguments: an
+/// offset (SETRANGE, SETBIT) or other keys (COPY, the *STORE commands) decide it. After one of
+/// them the memory figure is estimated again; after any other, their arguments bound the growth.
+const GROWTH_NOT_BOUNDED_BY_ARGS: &[&str] =
+    &["setrange", "setbit", "copy", "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore"];
 
 /// Redis's `shared.oomerr`.
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -287,10 +295,11 @@ impl Server {
             return Some(Reply::err(OOM_ERROR));
         }
         if cmd.flags & DENYOOM != 0 {
-            if cmd.flags & FAST != 0 {
-                self.mem.growth += argv.iter().map(|a| a.len() as u64 + 64).sum::<u64>() + 256;
-            } else {
+            if GROWTH_NOT_BOUNDED_BY_ARGS.contains(&cmd.name) {
                 self.mem.stale = true;
+            } else {
+                // What it stores comes from its arguments (a moved element replaces itself).
+                self.mem.growth += argv.iter().map(|a| a.len() as u64 + 64).sum::<u64>() + 256;
             }
         }
         None
@@ -314,7 +323,8 @@ impl Server {
             }
         }
         let used = crate::cmd::server::info::STARTUP_MEMORY + crate::cmd::server::info::dataset_memory(self);
-        self.mem = MemEstimate { valid: true, stale: false, used, dirty_at: self.dirty, keys_at: keys, growth: 0 };
+        let walks = self.mem.walks + 1;
+        self.mem = MemEstimate { valid: true, stale: false, used, dirty_at: self.dirty, keys_at: keys, growth: 0, walks };
         used > max
     }
 

@@ -382,20 +382,29 @@ impl Server {
         }
     }
 
+    /// The AOF size from which `serverCron` starts a rewrite by itself, or None when
+    /// `auto-aof-rewrite-percentage` is 0: above `auto-aof-rewrite-min-size`, and grown by the
+    /// percentage over `base` (Redis: `aof_current_size*100/base - 100 >= perc`, in integers).
+    pub fn auto_rewrite_threshold(&self) -> Option<u64> {
+        let perc = u64::from(self.config.auto_aof_rewrite_percentage);
+        if perc == 0 {
+            return None;
+        }
+        let base = self.aof.rewrite_base_size.max(1);
+        Some((self.config.auto_aof_rewrite_min_size.saturating_add(1)).max((perc + 100).saturating_mul(base).div_ceil(100)))
+    }
+
     /// The growth trigger of `serverCron` (auto-aof-rewrite-percentage / -min-size), checked
     /// only when no child runs. `base` is the base size after a restart, or base + incr at the
     /// end of the last rewrite (0 on a fresh start, counted as 1).
     fn auto_rewrite_check(&mut self) {
-        let perc = i64::from(self.config.auto_aof_rewrite_percentage);
-        if self.aof_state != AofState::On || self.has_active_child() || perc == 0 {
-            return;
-        }
-        if self.aof.current_size <= self.config.auto_aof_rewrite_min_size {
+        let Some(threshold) = self.auto_rewrite_threshold() else { return };
+        if self.aof_state != AofState::On || self.has_active_child() || self.aof.current_size < threshold {
             return;
         }
         let base = self.aof.rewrite_base_size.max(1) as i64;
         let growth = (self.aof.current_size as i64) * 100 / base - 100;
-        if growth >= perc && !self.aof_rewrite_limited() {
+        if !self.aof_rewrite_limited() {
             self.log(LogLevel::Notice, format!("Starting automatic rewriting of AOF on {growth}% growth"));
             self.rewrite_append_only_file_background();
         }

@@ -26,6 +26,8 @@
 
 mod crash;
 pub mod scenario;
+pub mod series;
+pub mod traffic;
 mod view;
 
 pub use view::json_string;
@@ -122,6 +124,12 @@ pub struct Lab {
     /// What the backend promises, said plainly (shown next to the policy).
     pub durability: String,
     pub last_crash: Option<CrashReport>,
+    /// The figures of every turn, for the plots.
+    pub series: series::Series,
+    /// When the lab started (simulated ms): the plots' time 0.
+    pub started_ms: i64,
+    /// The traffic generator, when it runs.
+    pub traffic: Option<traffic::Traffic>,
 }
 
 impl Lab {
@@ -149,6 +157,9 @@ impl Lab {
             backend_notes: Vec::new(),
             durability: String::new(),
             last_crash: None,
+            series: series::Series::default(),
+            started_ms: now,
+            traffic: None,
         };
         lab.attach(load_log, now);
         lab
@@ -266,6 +277,7 @@ impl Lab {
     fn turn(&mut self, now: i64, cron: bool) {
         if cron {
             self.engine.cron(now);
+            self.run_traffic(now);
         }
         self.settle(now);
         self.before_sleep(now);
@@ -342,6 +354,9 @@ impl Lab {
         }
         if w.fsync_offset != self.watch.fsync_offset {
             self.push(now, "fsync", format!("fsync {file}: durable up to byte {}", w.fsync_offset), w.fsync_offset);
+            // Under everysec the bio thread takes the disk's latency; always syncs in the turn.
+            let latency = if self.policy() == AppendFsync::EverySec { self.engine.srv.aof.fsync_latency_ms } else { 0 };
+            self.series.count_fsync(now + latency, latency);
         }
         self.child_events(&w, now);
         if let Some(reason) = self.engine.exited().map(str::to_string)
@@ -356,6 +371,7 @@ impl Lab {
             self.wire_out.clear();
         }
         self.watch = w;
+        self.sample(now);
     }
 
     /// The rewrite and BGSAVE children: started, done or failed (what the fork and its
@@ -430,7 +446,17 @@ impl Lab {
     /// Copies what entered `aof_buf` since the last look into `appended` (for the page's view).
     fn collect_appended(&mut self) {
         let buf = self.engine.aof_buf();
-        self.appended.extend_from_slice(buf.get(self.seen_in_buf..).unwrap_or_default());
+        let new = buf.get(self.seen_in_buf..).unwrap_or_default();
+        // The write commands of the turn (not SELECT, MULTI, EXEC): acknowledged at its end.
+        let writes = crate::aof::inspect::dump_bytes(new)
+            .iter()
+            .filter(|r| {
+                matches!(&r.kind, crate::aof::inspect::RecordKind::Command(argv)
+                if !argv.first().is_some_and(|c| [&b"SELECT"[..], b"MULTI", b"EXEC"].iter().any(|f| c.eq_ignore_ascii_case(f))))
+            })
+            .count();
+        self.series.count_writes(writes as u64, new.len() as u64);
+        self.appended.extend_from_slice(new);
         self.seen_in_buf = buf.len();
     }
 
