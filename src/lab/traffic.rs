@@ -71,7 +71,7 @@ impl TrafficSpec {
         if (h % 100) as u8 >= self.write_percent {
             return vec![b"GET".to_vec(), format!("k:{key}").into_bytes()];
         }
-        if (h >> 40) % 5 == 0 {
+        if (h >> 40).is_multiple_of(5) {
             return vec![b"INCR".to_vec(), format!("counter:{}", key % 16).into_bytes()];
         }
         value.clear();
@@ -183,7 +183,7 @@ pub fn compare_policies(config: &Config, spec: TrafficSpec, duration_ms: i64, fs
             }
             let last = lab.series.last().copied().unwrap_or_default();
             let secs = (t - start) as f64 / 1000.0;
-            let report = lab.crash("power", t + 1).map(|r| r.clone()).unwrap_or_default();
+            let report = lab.crash("power", t + 1).cloned().unwrap_or_default();
             PolicyRun {
                 policy: report.policy,
                 writes_per_s: last.writes as f64 / secs,
