@@ -267,6 +267,10 @@ impl Storage for MemoryStorage {
         Some(self)
     }
 
+    fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn open(&mut self, name: &str, mode: OpenMode) -> Result<()> {
         if let Some(dir) = parent(name)
             && !self.dir_exists(dir)

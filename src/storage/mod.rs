@@ -129,6 +129,13 @@ pub trait Storage {
         None
     }
 
+    /// A copy of the whole directory (every file's bytes and layers), for the lab's timeline
+    /// checkpoints; `None` for a backend that is a real disk (OPFS, IndexedDB, fs), whose past
+    /// cannot be copied.
+    fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
+        None
+    }
+
     /// Appends at the end; returns the bytes written (may be short).
     fn append(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
         let len = self.len(name)?;
