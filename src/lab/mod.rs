@@ -24,7 +24,10 @@
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+pub mod input;
+pub mod recording;
 pub mod scenario;
+pub mod timeline;
 mod view;
 
 pub use view::json_string;
