@@ -195,8 +195,21 @@ pub mod flags {
 
     /// The names, in bit order (the page's vocabulary).
     pub const NAMES: [&str; 15] = [
-        "write", "fsync", "rewrite", "rewrite_start", "rdb", "crash", "refused", "exited", "fault", "restart", "import", "scenario",
-        "predict", "mark", "config",
+        "write",
+        "fsync",
+        "rewrite",
+        "rewrite_start",
+        "rdb",
+        "crash",
+        "refused",
+        "exited",
+        "fault",
+        "restart",
+        "import",
+        "scenario",
+        "predict",
+        "mark",
+        "config",
     ];
 
     pub fn names(bits: u32) -> Vec<&'static str> {
@@ -267,9 +280,7 @@ impl Lab {
                 let outcome = match scenario::parse(step) {
                     Ok(steps) if steps.len() == 1 => play.step(self, *index as usize, &steps[0]),
                     Ok(steps) => scenario_error(*index, step, format!("one step expected, {} given", steps.len())),
-                    Err(errors) => {
-                        scenario_error(*index, step, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
-                    }
+                    Err(errors) => scenario_error(*index, step, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
                 };
                 end_t = play.now.max(now);
                 Answer::Scenario(outcome)

@@ -15,7 +15,8 @@
 //! u8 0 | u8 1 + 20 bytes    the head digest ([`state_digest`]), if any
 //!
 //! input:   u8 kind | origin << 7  (origin 1: a scenario)
-//!          i64 t − t of the previous input (t0 for the first)
+//!          u64 t − t of the previous input (t0 for the first): time never goes back on a
+//!              timeline (it clamps), so a negative step is written as 0, which replays the same
 //!          payload by kind:
 //!          0 lines     varint n, n × string      7 config    string name, string value
 //!          1 resp      bytes                     8 check     u8 fix
@@ -137,7 +138,7 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
         Action::Mark(_) => 12,
     };
     out.push(code | if input.origin == Origin::Scenario { 0x80 } else { 0 });
-    put_i64(out, input.t.wrapping_sub(prev_t));
+    put_u64(out, input.t.saturating_sub(prev_t).max(0) as u64);
     match &input.action {
         Action::Lines(lines) => {
             put_u64(out, lines.len() as u64);
@@ -182,7 +183,7 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
 fn decode_input(r: &mut Reader, seq: u64, prev_t: i64) -> Result<Input, String> {
     let head = r.u8()?;
     let origin = if head & 0x80 != 0 { Origin::Scenario } else { Origin::User };
-    let t = prev_t.wrapping_add(r.i64()?);
+    let t = prev_t.checked_add_unsigned(r.u64()?).ok_or("time out of range")?;
     let action = match head & 0x7f {
         0 => {
             let n = r.count()?;
@@ -363,7 +364,7 @@ mod tests {
         assert_eq!(Recording::from_bytes(&bytes), Ok(r.clone()));
         let mut more = r.clone();
         more.inputs.push(Input { seq: 14, t: r.t0 + 1255, action: Action::Tick, origin: Origin::User });
-        assert_eq!(more.to_bytes().len(), bytes.len() + 2, "kind byte + varint(zigzag(100))");
+        assert_eq!(more.to_bytes().len(), bytes.len() + 2, "kind byte + varint(100)");
         let none = Recording { head_digest: None, ..r };
         assert_eq!(Recording::from_bytes(&none.to_bytes()), Ok(none));
     }

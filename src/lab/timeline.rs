@@ -445,12 +445,8 @@ impl Timeline {
 
     /// The slider's points of interest on the current line (the recorded future included).
     pub fn marks(&self) -> Vec<Mark> {
-        let mut forks: Vec<usize> = self
-            .branches
-            .iter()
-            .filter(|b| b.id != self.current)
-            .map(|b| common_prefix(&b.line, &self.line))
-            .collect();
+        let mut forks: Vec<usize> =
+            self.branches.iter().filter(|b| b.id != self.current).map(|b| common_prefix(&b.line, &self.line)).collect();
         forks.sort_unstable();
         let mut out = Vec::new();
         if forks.first() == Some(&0) {
@@ -551,12 +547,8 @@ impl Timeline {
 
     /// The checkpoints' positions valid on the current line, and the bytes all of them take.
     pub fn checkpoints(&self) -> (Vec<u64>, usize) {
-        let on_line = self
-            .checkpoints
-            .iter()
-            .filter(|(p, cs)| cs.iter().any(|c| valid(c, **p, &self.line)))
-            .map(|(p, _)| *p as u64)
-            .collect();
+        let on_line =
+            self.checkpoints.iter().filter(|(p, cs)| cs.iter().any(|c| valid(c, **p, &self.line))).map(|(p, _)| *p as u64).collect();
         (on_line, self.checkpoint_bytes)
     }
 
