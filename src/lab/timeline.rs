@@ -289,12 +289,20 @@ impl Timeline {
             self.last_checkpoint = p;
         }
         let start = self.pos;
+        // Stepping back one input at a time replays from the same checkpoint again and again: a
+        // checkpoint on a grid of K/16 just before the target makes the next steps back cost at
+        // most K/16 inputs each (a long replay once per grid cell, not once per step).
+        let grid = (self.every / 16).max(32);
+        let near = target - target % grid;
         while self.pos < target {
             let rec = Rc::clone(&self.line[self.pos]);
             let output = self.state.apply(self.seed, &rec.input);
             debug_assert_eq!(output, rec.output, "a replay of input {} gave another output", rec.input.seq);
             self.pos += 1;
             self.after_input();
+            if self.pos == near && self.last_checkpoint < near && target - start > grid {
+                self.take_checkpoint(false);
+            }
         }
         self.replayed = self.pos - start;
     }
