@@ -130,7 +130,11 @@ fn main() {
     );
     println!("|---|---|---|");
     println!("| replay {BACK} turns from the start (reference) | {reference:.1} | 1.00 |");
-    println!("| go back {BACK} to {} turns from the head (median of 5) | {back_median:.2} | {:.3} |", BACK + BACK / 2, back_median / reference);
+    println!(
+        "| go back {BACK} to {} turns from the head (median of 5) | {back_median:.2} | {:.3} |",
+        BACK + BACK / 2,
+        back_median / reference
+    );
     println!("| go back {BACK} to {} turns from the head (worst of 5) | {worst:.2} | {:.3} |", BACK + BACK / 2, worst / reference);
     println!("| step back one turn from the head | {step:.3} | {:.4} |", step / reference);
     println!("| then 1 000 more steps back (mean per step) | {steps:.3} | {:.4} |", steps / reference);

@@ -503,3 +503,33 @@ fn the_console_shows_what_was_typed_and_answered_at_the_position() {
     );
     assert_eq!(tl.console(2).len(), 2, "the last entries");
 }
+
+/// A refused start, a setting given while the server is down (an edit of redis.conf for the next
+/// start), the restart it allows; and the marks the slider shows for them.
+#[test]
+fn settings_while_down_apply_at_the_next_start_and_are_marked() {
+    use aof_lab::lab::input::flags;
+    let s = settings(&[("appendonly", "yes"), ("appendfsync", "no"), ("aof-load-truncated", "no")]);
+    let mut tl = Timeline::new(&s, 1, T0).unwrap();
+    tl.apply(T0, Action::Lines(vec!["SET a 1".into(), "SET b 2".into()]), Origin::User);
+    let out = tl.apply(T0 + 10, Action::Crash("torn".into()), Origin::User);
+    assert!(matches!(&out.answer, Answer::Crash(Ok(r)) if !r.started), "{out:?}");
+    assert!(out.flags & flags::REFUSED != 0 && out.flags & flags::CRASH != 0);
+    let out = tl.apply(T0 + 20, Action::Config { name: "aof-load-truncated".into(), value: "yes".into() }, Origin::User);
+    assert_eq!(out.answer, Answer::Text(Ok("aof-load-truncated yes (for the next start)".into())));
+    assert!(tl.lab().is_down().is_some());
+    let out = tl.apply(T0 + 30, Action::Restart(vec![]), Origin::User);
+    assert_eq!(out.answer, Answer::Started(Ok(true)));
+    assert_eq!(out.flags & flags::REFUSED, 0);
+    // A bad value is refused with Redis's reason, down or up.
+    let out = tl.apply(T0 + 40, Action::Config { name: "appendfsync".into(), value: "sometimes".into() }, Origin::User);
+    assert!(matches!(&out.answer, Answer::Text(Err(e)) if e.contains("argument")), "{out:?}");
+    // Under always, a failing fsync makes redis-server exit.
+    tl.apply(T0 + 50, Action::Config { name: "appendfsync".into(), value: "always".into() }, Origin::User);
+    tl.apply(T0 + 60, Action::Fault { fault: "fsync-error".into(), n: 1 }, Origin::User);
+    let out = tl.apply(T0 + 70, Action::Lines(vec!["SET c 3".into()]), Origin::User);
+    assert!(out.flags & flags::EXITED != 0, "{out:?}");
+    let marks: Vec<(u64, Vec<&str>)> = tl.marks().iter().map(|m| (m.seq, flags::names(m.flags))).collect();
+    assert_eq!(marks[1], (2, vec!["crash", "refused"]), "{marks:?}");
+    assert!(tl.marks_json().contains(r#"{"seq":2,"t":1700000000010,"flags":["crash","refused"]}"#), "{}", tl.marks_json());
+}

@@ -317,7 +317,7 @@ impl Lab {
         }
         if self.down.is_some() {
             self.config.set(name, value, true).map_err(|e| format!("{name}: {e}"))?;
-            self.push(now, "log", format!("redis.conf: {name} {value} (for the next start)"), 0);
+            self.push(now, "config", format!("redis.conf: {name} {value} (for the next start)"), 0);
             return Ok(format!("{name} {value} (for the next start)"));
         }
         self.push(now, "command", format!("CONFIG SET {name} {value}"), 0);
