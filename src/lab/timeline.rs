@@ -35,22 +35,26 @@
 //! Only the simulated machine (memory backend) can be copied: on OPFS or IndexedDB the past would
 //! be a view of files that are the present; that host decides what to offer there.
 
+mod checkpoints;
+mod views;
+
+pub use views::{ConsoleEntry, FORK, Mark};
+
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::input::{Action, Answer, Input, Origin, Output, flags};
+use super::input::{Action, Input, Origin, Output};
 use super::recording::{Recording, engine_version, state_digest};
 use super::scenario::Play;
-use super::{Lab, json_string, memory_lab};
+use super::{Lab, memory_lab};
 use crate::Config;
+use checkpoints::{Checkpoint, valid};
 
 /// Inputs between two regular checkpoints until the host measures its own replay cost (a native
 /// replay of a console turn costs a few µs; see BENCHMARKS.md).
 pub const DEFAULT_EVERY: usize = 1000;
-/// The memory the checkpoints may take (estimated, see [`approx_bytes`]).
+/// The memory the checkpoints may take (estimated, see `checkpoints::approx_bytes`).
 pub const DEFAULT_CAP_BYTES: usize = 64 << 20;
-/// At most this many checkpoints, however small.
-const MAX_CHECKPOINTS: usize = 4096;
 
 /// An input as applied, with what it gave back.
 #[derive(Debug)]
@@ -77,15 +81,6 @@ impl State {
     }
 }
 
-struct Checkpoint {
-    /// The input this state follows (`None`: the start). The checkpoint is valid on every line
-    /// that holds this very input (same `Rc`) at `pos - 1`.
-    after: Option<Rc<Recorded>>,
-    state: State,
-    bytes: usize,
-    pinned: bool,
-}
-
 /// A history kept beside the current one.
 struct Branch {
     id: u32,
@@ -110,30 +105,6 @@ pub struct BranchInfo {
     pub head_seq: u64,
     pub head_t: i64,
     pub current: bool,
-}
-
-/// A point of interest on the slider: the input `seq` (0: the start), its time and its
-/// [`flags`] (plus [`FORK`] where another branch leaves the current line after it).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mark {
-    pub seq: u64,
-    pub t: i64,
-    pub flags: u32,
-}
-
-/// A branch leaves the current line after this input.
-pub const FORK: u32 = 1 << 15;
-
-/// One entry of the console as it was: a line typed (with its replies), a late reply (a blocked
-/// command served by a tick), or a lab action (crash, restart …) with what it said.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConsoleEntry {
-    pub seq: u64,
-    pub t: i64,
-    pub origin: Origin,
-    pub kind: &'static str,
-    pub text: String,
-    pub replies: Vec<String>,
 }
 
 /// What replaying a shared recording gave.
@@ -448,217 +419,6 @@ impl Timeline {
         self.checkpoint_bytes -= freed;
         Ok(())
     }
-
-    // ----- views -----
-
-    /// The slider's points of interest on the current line (the recorded future included).
-    pub fn marks(&self) -> Vec<Mark> {
-        let mut forks: Vec<usize> =
-            self.branches.iter().filter(|b| b.id != self.current).map(|b| common_prefix(&b.line, &self.line)).collect();
-        forks.sort_unstable();
-        let mut out = Vec::new();
-        if forks.first() == Some(&0) {
-            out.push(Mark { seq: 0, t: self.t0, flags: FORK });
-        }
-        for (i, r) in self.line.iter().enumerate() {
-            let fork = if forks.binary_search(&(i + 1)).is_ok() { FORK } else { 0 };
-            let bits = r.output.flags | fork;
-            if bits != 0 {
-                out.push(Mark { seq: r.input.seq, t: r.input.t, flags: bits });
-            }
-        }
-        out
-    }
-
-    /// `[{seq, t, flags: [names]}]` of [`Timeline::marks`].
-    pub fn marks_json(&self) -> String {
-        let items: Vec<String> = self
-            .marks()
-            .iter()
-            .map(|m| {
-                let mut names = flags::names(m.flags);
-                if m.flags & FORK != 0 {
-                    names.push("fork");
-                }
-                let names: Vec<String> = names.iter().map(|n| json_string(n)).collect();
-                format!(r#"{{"seq":{},"t":{},"flags":[{}]}}"#, m.seq, m.t, names.join(","))
-            })
-            .collect();
-        format!("[{}]", items.join(","))
-    }
-
-    /// The console as it was at the position: its last `limit` entries.
-    pub fn console(&self, limit: usize) -> Vec<ConsoleEntry> {
-        let mut out = Vec::new();
-        for r in self.line[..self.pos].iter().rev() {
-            if out.len() >= limit {
-                break;
-            }
-            let (seq, t, origin) = (r.input.seq, r.input.t, r.input.origin);
-            let entry = |kind, text: String, replies: Vec<String>| ConsoleEntry { seq, t, origin, kind, text, replies };
-            let mut here = Vec::new();
-            match (&r.input.action, &r.output.answer) {
-                (Action::Lines(lines), Answer::Lines(outs)) => {
-                    for (line, (replies, _)) in lines.iter().zip(outs) {
-                        if !line.trim().is_empty() {
-                            here.push(entry("command", line.clone(), replies.clone()));
-                        }
-                    }
-                }
-                (Action::Tick, Answer::Replies(replies)) if !replies.is_empty() => here.push(entry("late", String::new(), replies.clone())),
-                (Action::Tick | Action::Resp(_) | Action::Predict(_), _) => {}
-                (action, answer) => here.push(entry(action.kind(), action.describe(), answer_lines(answer))),
-            }
-            out.extend(here.into_iter().rev());
-        }
-        out.truncate(limit);
-        out.reverse();
-        out
-    }
-
-    /// `[{seq, t, origin, kind, text, replies}]` of [`Timeline::console`].
-    pub fn console_json(&self, limit: usize) -> String {
-        let items: Vec<String> = self
-            .console(limit)
-            .iter()
-            .map(|e| {
-                let replies: Vec<String> = e.replies.iter().map(|s| json_string(s)).collect();
-                format!(
-                    r#"{{"seq":{},"t":{},"origin":"{}","kind":"{}","text":{},"replies":[{}]}}"#,
-                    e.seq,
-                    e.t,
-                    if e.origin == Origin::User { "user" } else { "scenario" },
-                    e.kind,
-                    json_string(&e.text),
-                    replies.join(",")
-                )
-            })
-            .collect();
-        format!("[{}]", items.join(","))
-    }
-
-    // ----- checkpoints -----
-
-    /// Inputs between two regular checkpoints (at least 1).
-    pub fn set_checkpoint_every(&mut self, k: usize) {
-        self.every = k.max(1);
-    }
-    pub fn checkpoint_every(&self) -> usize {
-        self.every
-    }
-
-    /// The memory the checkpoints may take; they are thinned at once if they take more.
-    pub fn set_checkpoint_cap(&mut self, bytes: usize) {
-        self.cap_bytes = bytes;
-        self.enforce_cap();
-    }
-
-    /// The checkpoints' positions valid on the current line, and the bytes all of them take.
-    pub fn checkpoints(&self) -> (Vec<u64>, usize) {
-        let on_line =
-            self.checkpoints.iter().filter(|(p, cs)| cs.iter().any(|c| valid(c, **p, &self.line))).map(|(p, _)| *p as u64).collect();
-        (on_line, self.checkpoint_bytes)
-    }
-
-    /// The nearest checkpoint at or before `target` valid on the current line: (pos, index).
-    fn checkpoint_before(&self, target: usize) -> Option<(usize, usize)> {
-        self.checkpoints.range(..=target).rev().find_map(|(&p, cs)| cs.iter().position(|c| valid(c, p, &self.line)).map(|i| (p, i)))
-    }
-
-    /// After an input (live or replayed) at `pos - 1`: keeps a checkpoint when it is due.
-    fn after_input(&mut self) {
-        if let Some(cs) = self.checkpoints.get(&self.pos)
-            && cs.iter().any(|c| valid(c, self.pos, &self.line))
-        {
-            self.last_checkpoint = self.pos;
-            return;
-        }
-        let bits = self.line[self.pos - 1].output.flags;
-        let notable = flags::CRASH | flags::REFUSED | flags::REWRITE_START | flags::SCENARIO | flags::MARK;
-        if bits & notable != 0 || self.pos - self.last_checkpoint >= self.every {
-            self.take_checkpoint(bits & flags::MARK != 0);
-        }
-    }
-
-    /// Pins a checkpoint at the position (a fork point), taking one if there is none.
-    fn pin_here(&mut self) {
-        let pos = self.pos;
-        if let Some(c) = self.checkpoints.get_mut(&pos).and_then(|cs| cs.iter_mut().find(|c| valid(c, pos, &self.line))) {
-            c.pinned = true;
-            return;
-        }
-        self.take_checkpoint(true);
-    }
-
-    fn take_checkpoint(&mut self, pinned: bool) {
-        let Some(mut state) = self.state.try_clone() else { return };
-        let bytes = approx_bytes(&mut state.lab);
-        let after = self.pos.checked_sub(1).map(|i| Rc::clone(&self.line[i]));
-        self.checkpoints.entry(self.pos).or_default().push(Checkpoint { after, state, bytes, pinned });
-        self.checkpoint_bytes += bytes;
-        self.last_checkpoint = self.pos;
-        self.enforce_cap();
-    }
-
-    /// Drops checkpoints until they fit the cap: first those of other lines, then on the current
-    /// line the one whose removal leaves the smallest gap for its distance from the head.
-    fn enforce_cap(&mut self) {
-        loop {
-            let count: usize = self.checkpoints.values().map(Vec::len).sum();
-            if self.checkpoint_bytes <= self.cap_bytes && count <= MAX_CHECKPOINTS {
-                return;
-            }
-            let Some((pos, i)) = self.victim() else { return };
-            if let Some(cs) = self.checkpoints.get_mut(&pos) {
-                let c = cs.remove(i);
-                self.checkpoint_bytes -= c.bytes;
-                if cs.is_empty() {
-                    self.checkpoints.remove(&pos);
-                }
-            }
-            if pos == self.last_checkpoint {
-                self.last_checkpoint = self.checkpoint_before(self.pos).map_or(0, |(p, _)| p);
-            }
-        }
-    }
-
-    fn victim(&self) -> Option<(usize, usize)> {
-        let mut on_line: Vec<(usize, usize, bool)> = Vec::new();
-        for (&p, cs) in &self.checkpoints {
-            for (i, c) in cs.iter().enumerate() {
-                if !valid(c, p, &self.line) {
-                    if !c.pinned {
-                        return Some((p, i));
-                    }
-                } else {
-                    on_line.push((p, i, c.pinned));
-                }
-            }
-        }
-        let head = self.line.len();
-        let mut best: Option<((usize, usize), f64)> = None;
-        for w in 1..on_line.len() {
-            let (p, i, pinned) = on_line[w];
-            if pinned {
-                continue;
-            }
-            let prev = on_line[w - 1].0;
-            let next = on_line.get(w + 1).map_or(head, |n| n.0);
-            let score = (next - prev) as f64 / (head - p + 1) as f64;
-            if best.is_none_or(|(_, s)| score < s) {
-                best = Some(((p, i), score));
-            }
-        }
-        best.map(|(v, _)| v)
-    }
-}
-
-/// Whether checkpoint `c` at `pos` holds a state of `line`.
-fn valid(c: &Checkpoint, pos: usize, line: &Line) -> bool {
-    match &c.after {
-        None => pos == 0,
-        Some(r) => pos.checked_sub(1).and_then(|i| line.get(i)).is_some_and(|x| Rc::ptr_eq(x, r)),
-    }
 }
 
 fn same(a: &Option<Rc<Recorded>>, b: &Option<Rc<Recorded>>) -> bool {
@@ -683,70 +443,4 @@ fn common_prefix(a: &Line, b: &Line) -> usize {
         }
     }
     lo
-}
-
-/// What an answer said, as console lines.
-fn answer_lines(answer: &Answer) -> Vec<String> {
-    match answer {
-        Answer::None | Answer::Lines(_) | Answer::Resp(_) => vec![],
-        Answer::Replies(r) => r.clone(),
-        Answer::Crash(Ok(r)) => {
-            let mut o = r.why.clone();
-            o.push(if r.started { "redis-server restarted".into() } else { "redis-server refused to start".into() });
-            o
-        }
-        Answer::Started(Ok(true)) => vec!["redis-server started".into()],
-        Answer::Started(Ok(false)) => vec!["redis-server refused to start".into()],
-        Answer::Crash(Err(e)) | Answer::Started(Err(e)) | Answer::Text(Err(e)) => vec![format!("(error) {e}")],
-        Answer::Text(Ok(t)) => t.lines().map(str::to_string).collect(),
-        Answer::Check(text, code) => {
-            let mut o: Vec<String> = text.lines().map(str::to_string).collect();
-            o.push(format!("(exit code {code})"));
-            o
-        }
-        Answer::Scenario(outcome) => outcome.output.clone(),
-    }
-}
-
-/// The memory a checkpoint holds of its own, estimated: the simulated disk's files (page cache
-/// and disk copies), the keys (the values are shared with the live lab until it changes them,
-/// and are not counted), the events and the log lines.
-fn approx_bytes(lab: &mut Lab) -> usize {
-    let files = lab.engine.srv.storage.as_memory().map_or(0, |m| 2 * m.bytes_used() as usize);
-    let keys: usize = lab.engine.srv.dbs.iter().map(|d| d.len() * 64).sum();
-    let events: usize = lab.events.iter().map(|e| 64 + e.text.len()).sum();
-    let log: usize = lab.engine.srv.log_lines().map(|l| 48 + l.text.len()).sum();
-    4096 + files + keys + events + log
-}
-
-impl Lab {
-    /// A copy of the whole lab (engine, connections, events, views), for the timeline's
-    /// checkpoints; `None` on a backend whose files cannot be copied (a real disk).
-    pub fn try_clone(&self) -> Option<Lab> {
-        if self.layers_of_backend.is_some() {
-            return None;
-        }
-        Some(Lab {
-            engine: self.engine.try_clone()?,
-            config: self.config.clone(),
-            down: self.down.clone(),
-            console: self.console,
-            console_queue: self.console_queue.clone(),
-            console_out: self.console_out.clone(),
-            wire: self.wire,
-            wire_qbuf: self.wire_qbuf.clone(),
-            wire_out: self.wire_out.clone(),
-            appended: self.appended.clone(),
-            seen_in_buf: self.seen_in_buf,
-            events: self.events.clone(),
-            next_seq: self.next_seq,
-            watch: self.watch.clone(),
-            load_log: self.load_log.clone(),
-            backend: self.backend.clone(),
-            backend_notes: self.backend_notes.clone(),
-            durability: self.durability.clone(),
-            last_crash: self.last_crash.clone(),
-            layers_of_backend: None,
-        })
-    }
 }
