@@ -365,6 +365,15 @@ fn time_never_goes_back_and_step_forward_stops_at_the_head() {
     assert!(tl.step_forward().is_none());
     tl.seek_time(T0 + 550);
     assert_eq!(tl.position(), 2);
+    // K from the host's timing of a seek: 1 input replayed (from the checkpoint the scenario
+    // step left at 3) in 0.01 ms, a 30 ms budget.
+    tl.seek(4);
+    assert_eq!(tl.last_replayed(), 1);
+    tl.tune_checkpoint_every(0.01, 30.0);
+    assert_eq!(tl.checkpoint_every(), 3000);
+    tl.seek(4);
+    tl.tune_checkpoint_every(5.0, 30.0);
+    assert_eq!(tl.checkpoint_every(), 3000, "a seek that replayed nothing changes nothing");
 }
 
 #[test]

@@ -28,6 +28,17 @@ impl Timeline {
         self.every
     }
 
+    /// Sets K from the host's timing of the last seek (`elapsed_ms`, restore included): as many
+    /// inputs as a replay can do within `budget_ms` (the page's ~30 ms). A seek that replayed
+    /// nothing tells nothing and changes nothing.
+    pub fn tune_checkpoint_every(&mut self, elapsed_ms: f64, budget_ms: f64) {
+        if self.replayed == 0 || elapsed_ms <= 0.0 {
+            return;
+        }
+        let per_input = elapsed_ms / self.replayed as f64;
+        self.set_checkpoint_every((budget_ms / per_input) as usize);
+    }
+
     /// The memory the checkpoints may take; they are thinned at once if they take more.
     pub fn set_checkpoint_cap(&mut self, bytes: usize) {
         self.cap_bytes = bytes;
