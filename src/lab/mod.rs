@@ -18,15 +18,19 @@
 //! * **export / import** of the AOF directory as a ustar archive ([`crate::archive`]).
 //!
 //! This file holds the connections, the turns and the event stream; `crash.rs` the crash lab
-//! and export / import; `view.rs` the JSON views.
+//! and export / import; `view.rs` the JSON views; `input.rs` every act on the lab as data,
+//! `timeline.rs` its past (checkpoints, seek, branches) and `recording.rs` a recording's bytes.
 //!
 //! Compared with Redis: the fork, the bio thread and the kernel are simulated (see
 //! [`crate::aof`] and [`crate::storage::memory`]); a "crash" here restarts the engine on the
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+pub mod input;
+pub mod recording;
 pub mod scenario;
 pub mod series;
+pub mod timeline;
 pub mod traffic;
 mod view;
 
@@ -48,7 +52,8 @@ const MAX_EVENTS: usize = 5000;
 pub struct Event {
     pub seq: u64,
     pub time_ms: i64,
-    /// `log`, `command`, `write`, `fsync`, `rewrite`, `rdb`, `crash`, `restart`, `import`.
+    /// `log`, `command`, `write`, `fsync`, `rewrite`, `rdb`, `crash`, `restart`, `import`,
+    /// `config` (a setting for the next start, given while the server is down).
     pub kind: &'static str,
     pub text: String,
     /// A byte count where one applies (bytes appended, written, synced up to).

@@ -248,11 +248,7 @@ pub struct Runner {
     pub lab: Lab,
     steps: Vec<Step>,
     next: usize,
-    now: i64,
-    /// Bytes the last command appended to `aof_buf` (the `@aof` probe).
-    last_aof: Vec<u8>,
-    /// `config` steps given while the server was down: applied at the next `restart`.
-    pending: Vec<(String, String)>,
+    play: Play,
 }
 
 impl Runner {
@@ -262,7 +258,7 @@ impl Runner {
         // Always accepted: these are the lab's defaults for every scenario.
         let _ = c.set("appendonly", "yes", true);
         let _ = c.set("appendfsync", "everysec", true);
-        Runner { lab: memory_lab(c, now), steps, next: 0, now, last_aof: Vec::new(), pending: Vec::new() }
+        Runner { lab: memory_lab(c, now), steps, next: 0, play: Play::new(now) }
     }
 
     /// Parses `text` and starts a runner on it.
@@ -285,7 +281,7 @@ impl Runner {
 
     /// The simulated clock (unix ms).
     pub fn now(&self) -> i64 {
-        self.now
+        self.play.now
     }
 
     /// Runs the next step; `None` when the scenario is over.
@@ -293,22 +289,53 @@ impl Runner {
         let index = self.next;
         let step = self.steps.get(index)?.clone();
         self.next += 1;
+        Some(self.play.step(&mut self.lab, index, &step))
+    }
+
+    /// Runs every remaining step.
+    pub fn run_all(&mut self) -> Vec<Outcome> {
+        std::iter::from_fn(|| self.step()).collect()
+    }
+}
+
+/// What playing steps on a lab keeps between them: the simulated clock, the bytes the last
+/// command appended (for `@aof`) and the `config` given while the server was down (for the next
+/// `restart`). A [`Runner`] holds one; the lab's timeline holds one too, so that a scenario step
+/// is an input of its recording like a typed command.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Play {
+    /// The simulated clock (unix ms); a step that lets time pass moves it.
+    pub now: i64,
+    /// Bytes the last command appended to `aof_buf` (the `@aof` probe).
+    last_aof: Vec<u8>,
+    /// `config` steps given while the server was down: applied at the next `restart`.
+    pending: Vec<(String, String)>,
+}
+
+impl Play {
+    pub fn new(now: i64) -> Play {
+        Play { now, ..Play::default() }
+    }
+
+    /// Runs `step` (number `index` of its scenario) on `lab`.
+    pub fn step(&mut self, lab: &mut Lab, index: usize, step: &Step) -> Outcome {
+        let step = step.clone();
         let mut out = Outcome { index, line: step.line, kind: "command", text: String::new(), output: vec![], passed: None, failure: None };
         match step.kind {
             StepKind::Command(line) => {
-                out.output = self.run(&line);
+                out.output = self.run(lab, &line);
                 out.text = line;
             }
             StepKind::Tick(ms) => {
                 out.kind = "tick";
                 out.text = format!("tick {ms}");
-                out.output = self.advance(ms);
+                out.output = self.advance(lab, ms);
             }
             StepKind::Crash(kind) => {
                 out.kind = "crash";
                 out.text = format!("crash {kind}");
                 self.now += 1;
-                out.output = match self.lab.crash(&kind, self.now) {
+                out.output = match lab.crash(&kind, self.now) {
                     Ok(r) => {
                         let mut o = r.why.clone();
                         o.push(if r.started { "redis-server restarted".into() } else { "redis-server refused to start".into() });
@@ -323,11 +350,11 @@ impl Runner {
                 out.text = "restart".into();
                 self.now += 1;
                 let settings = std::mem::take(&mut self.pending);
-                out.output = match self.lab.restart(&settings, self.now) {
+                out.output = match lab.restart(&settings, self.now) {
                     Ok(true) => vec!["redis-server started".into()],
                     Ok(false) => {
                         let mut o = vec!["redis-server refused to start:".to_string()];
-                        o.extend(self.lab.is_down().unwrap_or_default().iter().cloned());
+                        o.extend(lab.is_down().unwrap_or_default().iter().cloned());
                         o
                     }
                     Err(e) => vec![e],
@@ -337,17 +364,17 @@ impl Runner {
             StepKind::Rewrite => {
                 out.kind = "rewrite";
                 out.text = "rewrite".into();
-                out.output = self.rewrite();
+                out.output = self.rewrite(lab);
             }
             StepKind::Config(name, value) => {
                 out.kind = "config";
                 out.text = format!("config {name} {value}");
-                out.output = self.config(&name, &value);
+                out.output = self.config(lab, &name, &value);
             }
             StepKind::CheckAof { fix } => {
                 out.kind = "check-aof";
                 out.text = if fix { "check-aof --fix".into() } else { "check-aof".into() };
-                let (text, code) = self.lab.check_aof(fix);
+                let (text, code) = lab.check_aof(fix);
                 out.output = text.lines().map(str::to_string).collect();
                 out.output.push(format!("(exit code {code})"));
             }
@@ -359,7 +386,7 @@ impl Runner {
             StepKind::Expect { command, want } => {
                 out.kind = "expect";
                 out.text = format!("{command} => {}", want.join(" / "));
-                let got = if command.starts_with('@') { self.probe(&command) } else { self.run(&command) };
+                let got = if command.starts_with('@') { self.probe(lab, &command) } else { self.run(lab, &command) };
                 let got: Vec<String> = got.iter().flat_map(|r| r.split('\n')).map(str::to_string).collect();
                 let passed = got == want;
                 if !passed {
@@ -374,101 +401,96 @@ impl Runner {
                 out.output = got;
             }
         }
-        Some(out)
+        out
     }
 
-    /// Runs every remaining step.
-    pub fn run_all(&mut self) -> Vec<Outcome> {
-        std::iter::from_fn(|| self.step()).collect()
-    }
-
-    fn run(&mut self, line: &str) -> Vec<String> {
-        self.lab.take_appended();
-        let out = self.lab.execute_line(line, self.now);
-        self.last_aof = self.lab.take_appended();
+    fn run(&mut self, lab: &mut Lab, line: &str) -> Vec<String> {
+        lab.take_appended();
+        let out = lab.execute_line(line, self.now);
+        self.last_aof = lab.take_appended();
         out
     }
 
     /// Simulated time passes by `ms`, with serverCron every [`CRON_MS`].
-    fn advance(&mut self, ms: i64) -> Vec<String> {
+    fn advance(&mut self, lab: &mut Lab, ms: i64) -> Vec<String> {
         let end = self.now.saturating_add(ms);
         let mut out = Vec::new();
         while self.now < end {
             self.now = (self.now + CRON_MS).min(end);
-            out.extend(self.lab.tick(self.now));
+            out.extend(lab.tick(self.now));
         }
         // What serverCron propagated (a DEL of an expired key), for `@aof`.
-        self.last_aof = self.lab.take_appended();
+        self.last_aof = lab.take_appended();
         out
     }
 
-    fn rewrite(&mut self) -> Vec<String> {
-        let mut out = self.run("BGREWRITEAOF");
+    fn rewrite(&mut self, lab: &mut Lab) -> Vec<String> {
+        let mut out = self.run(lab, "BGREWRITEAOF");
         let deadline = self.now + REWRITE_TIMEOUT_MS;
-        while self.now < deadline && self.lab.is_down().is_none() {
-            let info = self.info();
+        while self.now < deadline && lab.is_down().is_none() {
+            let info = Self::info(lab);
             if field(&info, "aof_rewrite_in_progress") == Some("0") && field(&info, "aof_rewrite_scheduled") == Some("0") {
                 out.push(format!("rewrite done (aof_rewrites:{})", field(&info, "aof_rewrites").unwrap_or("?")));
                 return out;
             }
-            out.extend(self.advance(CRON_MS));
+            out.extend(self.advance(lab, CRON_MS));
         }
         out.push("the rewrite did not finish".into());
         out
     }
 
-    fn config(&mut self, name: &str, value: &str) -> Vec<String> {
+    fn config(&mut self, lab: &mut Lab, name: &str, value: &str) -> Vec<String> {
         if name == "lab-rewrite-keys-per-tick" {
             return match value.parse::<u64>() {
                 Ok(n) => {
-                    self.lab.set_rewrite_speed(n, self.now);
+                    lab.set_rewrite_speed(n, self.now);
                     vec!["OK".into()]
                 }
                 Err(_) => vec![format!("(error) {name} takes a number of keys, not '{value}'")],
             };
         }
-        if self.lab.is_down().is_some() {
+        if lab.is_down().is_some() {
             self.pending.push((name.to_string(), value.to_string()));
             return vec![format!("{name} {value} (for the next start)")];
         }
         // Quoted so that values with spaces stay one argument.
-        self.run(&format!("CONFIG SET {} \"{}\"", name, value.replace('\\', "\\\\").replace('"', "\\\"")))
+        self.run(lab, &format!("CONFIG SET {} \"{}\"", name, value.replace('\\', "\\\\").replace('"', "\\\"")))
     }
 
-    fn info(&self) -> String {
-        crate::cmd::server::info::gen_info_string(&self.lab.engine.srv, &[b"persistence"])
+    fn info(lab: &Lab) -> String {
+        crate::cmd::server::info::gen_info_string(&lab.engine.srv, &[b"persistence"])
     }
 
-    fn probe(&mut self, line: &str) -> Vec<String> {
+    fn probe(&mut self, lab: &mut Lab, line: &str) -> Vec<String> {
         let mut words = line.split_whitespace();
         let probe = words.next().unwrap_or_default();
         let arg = words.next().unwrap_or_default();
-        let dir = self.lab.config().appenddirname.clone();
+        let dir = lab.config().appenddirname.clone();
         match probe {
-            "@info" => vec![field(&self.info(), arg).unwrap_or("(no such field)").to_string()],
+            "@info" => vec![field(&Self::info(lab), arg).unwrap_or("(no such field)").to_string()],
             "@aof" => vec![escape(&self.last_aof)],
             "@files" => {
                 let prefix = format!("{dir}/");
-                let names = self.lab.engine.srv.storage.list(Some(&dir)).unwrap_or_default();
+                let names = lab.engine.srv.storage.list(Some(&dir)).unwrap_or_default();
                 names.into_iter().map(|n| n.strip_prefix(&prefix).map(str::to_string).unwrap_or(n)).collect()
             }
             "@manifest" => {
-                let path = crate::storage::join(&dir, &format!("{}.manifest", self.lab.config().appendfilename));
-                match self.lab.engine.srv.storage.read_all(&path) {
+                let path = crate::storage::join(&dir, &format!("{}.manifest", lab.config().appendfilename));
+                match lab.engine.srv.storage.read_all(&path) {
                     Ok(b) => String::from_utf8_lossy(&b).lines().map(str::to_string).collect(),
                     Err(e) => vec![format!("{path}: {e}")],
                 }
             }
             "@layers" => {
                 let path = crate::storage::join(&dir, arg);
-                let layers = self.lab.layers();
+                let layers = lab.layers();
                 match layers.iter().find(|f| f.name == path || f.name == arg) {
                     Some(f) => vec![format!("written {}, on disk {}", f.len, f.durable_len)],
                     None => vec![format!("{arg}: no such file")],
                 }
             }
             "@crash" => {
-                let Some(c) = self.lab.last_crash.as_ref() else { return vec!["no crash yet".into()] };
+                let Some(c) = lab.last_crash.as_ref() else { return vec!["no crash yet".into()] };
                 let v = match arg {
                     "lost_aof_buf" => c.lost_aof_buf.to_string(),
                     "lost_page_cache" => c.lost_page_cache.to_string(),

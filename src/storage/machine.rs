@@ -674,6 +674,10 @@ impl<S: Storage + 'static> Storage for Machine<S> {
     }
 
     fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
+        // Over RAM the copy keeps its type (tests and the crash lab reach it as `as_memory`).
+        if let Some(m) = (self as &dyn Any).downcast_ref::<super::MemoryStorage>() {
+            return Some(Box::new(m.clone()));
+        }
         let inner = self.inner.boxed_clone()?;
         Some(Box::new(self.with_inner(inner)))
     }
