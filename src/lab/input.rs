@@ -146,14 +146,16 @@ pub enum Answer {
     Resp(Vec<u8>),
     /// A tick's console replies that became ready (a blocked command served or timed out).
     Replies(Vec<String>),
-    Crash(Result<CrashReport, String>),
+    /// Boxed, as the scenario's outcome: most inputs are ticks, and an answer is as large as its
+    /// largest kind (a recorded tick stays under 200 bytes).
+    Crash(Result<Box<CrashReport>, String>),
     /// A restart or an import: whether the server started (or why it could not be tried).
     Started(Result<bool, String>),
     /// A fault, a speed or a setting: what it did, or why it was refused.
     Text(Result<String, String>),
     /// `redis-check-aof`'s output and exit code.
     Check(String, i32),
-    Scenario(scenario::Outcome),
+    Scenario(Box<scenario::Outcome>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -244,7 +246,7 @@ impl Lab {
             Action::Tick => Answer::Replies(self.tick(now)),
             Action::Crash(kind) => {
                 kind_flags = flags::CRASH;
-                Answer::Crash(self.crash(kind, now).cloned())
+                Answer::Crash(self.crash(kind, now).cloned().map(Box::new))
             }
             Action::Restart(settings) => {
                 kind_flags = flags::RESTART;
@@ -283,7 +285,7 @@ impl Lab {
                     Err(errors) => scenario_error(*index, step, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
                 };
                 end_t = play.now.max(now);
-                Answer::Scenario(outcome)
+                Answer::Scenario(Box::new(outcome))
             }
             Action::Predict(_) => {
                 kind_flags = flags::PREDICT;

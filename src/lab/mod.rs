@@ -174,7 +174,11 @@ impl Lab {
     fn attach(&mut self, load_log: Vec<String>, now: i64) {
         // A start may have written (a new incr file, a truncated tail): as after any turn.
         self.engine.srv.storage.flush_page_cache();
-        self.backend = self.engine.srv.storage.kind().to_string();
+        // The backend is the one the lab opened on: a copy of it in the timeline's past runs
+        // over RAM but shows the same files.
+        if self.backend.is_empty() {
+            self.backend = self.engine.srv.storage.kind().to_string();
+        }
         self.console = self.engine.connect();
         self.wire = self.engine.connect();
         self.console_queue.clear();

@@ -1,16 +1,19 @@
 //! A recording as bytes, for share links and files: the settings the lab started with, the seed,
-//! the start time, the inputs of one history, and a digest of the state they lead to, so that
+//! the start time, the files it started on (a lab opened on OPFS or IndexedDB finds the files of
+//! earlier sessions), the inputs of one history, and a digest of the state they lead to, so that
 //! whoever replays it can tell whether they got the same bytes.
 //!
 //! The format (all integers LEB128 varints; `i64` zigzag-encoded; a string is a varint length
 //! and its UTF-8 bytes, `bytes` the same without the UTF-8 rule):
 //!
 //! ```text
-//! "AOFLABREC" 0x01          magic and format version
+//! "AOFLABREC" 0x02          magic and format version (0x01: the same without the files)
 //! string   engine           "aof-lab <crate version>": another engine may replay differently
 //! u64      seed
 //! i64      t0               the simulated clock at the start (unix ms)
 //! varint n, n × (string name, string value)    the settings (redis.conf names) of the start
+//! varint n, n × (string name, bytes data)      the files at the start (a name ending in `/`:
+//!                                              a directory), all of them on disk
 //! varint n, n × input
 //! u8 0 | u8 1 + 20 bytes    the head digest ([`state_digest`]), if any
 //!
@@ -41,7 +44,9 @@ use sha1::{Digest, Sha1};
 use super::Lab;
 use super::input::{Action, Input, Origin};
 
-const MAGIC: &[u8] = b"AOFLABREC\x01";
+const MAGIC: &[u8] = b"AOFLABREC\x02";
+/// The first format, without the start files.
+const MAGIC_1: &[u8] = b"AOFLABREC\x01";
 
 /// The engine that made a recording: a recording made by another version may replay differently
 /// (the digest tells).
@@ -56,6 +61,9 @@ pub struct Recording {
     pub seed: u64,
     pub t0: i64,
     pub settings: Vec<(String, String)>,
+    /// The files the lab started on, all on disk (a name ending in `/` is a directory): empty
+    /// for a fresh simulated machine.
+    pub files: Vec<(String, Vec<u8>)>,
     pub inputs: Vec<Input>,
     /// [`state_digest`] of the lab after the last input.
     pub head_digest: Option<[u8; 20]>,
@@ -71,6 +79,11 @@ impl Recording {
         for (k, v) in &self.settings {
             put_str(&mut out, k);
             put_str(&mut out, v);
+        }
+        put_u64(&mut out, self.files.len() as u64);
+        for (name, data) in &self.files {
+            put_str(&mut out, name);
+            put_bytes(&mut out, data);
         }
         put_u64(&mut out, self.inputs.len() as u64);
         let mut prev = self.t0;
@@ -90,7 +103,9 @@ impl Recording {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Recording, String> {
         let mut r = Reader { bytes, pos: 0 };
-        if r.take(MAGIC.len())? != MAGIC {
+        let magic = r.take(MAGIC.len())?;
+        let with_files = magic == MAGIC;
+        if !with_files && magic != MAGIC_1 {
             return Err("not an AOF Lab recording (bad magic or format version)".into());
         }
         let engine = r.string()?;
@@ -100,6 +115,12 @@ impl Recording {
         let mut settings = Vec::with_capacity(n);
         for _ in 0..n {
             settings.push((r.string()?, r.string()?));
+        }
+        let mut files = Vec::new();
+        if with_files {
+            for _ in 0..r.count()? {
+                files.push((r.string()?, r.bytes()?.to_vec()));
+            }
         }
         let n = r.count()?;
         let mut inputs = Vec::with_capacity(n);
@@ -117,7 +138,7 @@ impl Recording {
         if r.pos != bytes.len() {
             return Err(format!("{} bytes after the end of the recording", bytes.len() - r.pos));
         }
-        Ok(Recording { engine, seed, t0, settings, inputs, head_digest })
+        Ok(Recording { engine, seed, t0, settings, files, inputs, head_digest })
     }
 }
 
@@ -338,6 +359,10 @@ mod tests {
             seed: 0xDEAD_BEEF_0123_4567,
             t0,
             settings: vec![("appendonly".into(), "yes".into()), ("appendfsync".into(), "always".into())],
+            files: vec![
+                ("appendonlydir/".into(), vec![]),
+                ("appendonlydir/appendonly.aof.1.incr.aof".into(), b"*1\r\n$4\r\nPING\r\n".to_vec()),
+            ],
             inputs: vec![
                 i(1, t0, Action::Lines(vec!["SET k v".into(), "SET \"a b\" é".into()]), Origin::User),
                 i(2, t0 + 100, Action::Tick, Origin::User),
@@ -367,6 +392,26 @@ mod tests {
         assert_eq!(more.to_bytes().len(), bytes.len() + 2, "kind byte + varint(100)");
         let none = Recording { head_digest: None, ..r };
         assert_eq!(Recording::from_bytes(&none.to_bytes()), Ok(none));
+    }
+
+    /// The first format (no start files) still reads.
+    #[test]
+    fn a_format_1_recording_reads_without_files() {
+        let r = Recording { files: vec![], ..sample() };
+        let mut head = MAGIC_1.to_vec();
+        put_str(&mut head, &r.engine);
+        put_u64(&mut head, r.seed);
+        put_i64(&mut head, r.t0);
+        put_u64(&mut head, r.settings.len() as u64);
+        for (k, v) in &r.settings {
+            put_str(&mut head, k);
+            put_str(&mut head, v);
+        }
+        let bytes = r.to_bytes();
+        // Format 2 adds the file count (0 here, one byte) right after the settings.
+        assert_eq!(bytes[head.len()], 0);
+        head.extend_from_slice(&bytes[head.len() + 1..]);
+        assert_eq!(Recording::from_bytes(&head), Ok(r));
     }
 
     #[test]
