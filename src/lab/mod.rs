@@ -30,6 +30,7 @@ pub mod input;
 pub mod recording;
 pub mod scenario;
 pub mod series;
+pub mod session;
 pub mod timeline;
 pub mod traffic;
 mod view;
