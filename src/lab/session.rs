@@ -43,7 +43,8 @@ const MAX_TICKS: u32 = 1000;
 pub struct Advance {
     /// Console replies that became ready (a blocked command served or timed out), in order.
     pub replies: Vec<String>,
-    /// Bytes propagated into `aof_buf` by the ticks (expiry `DEL`s).
+    /// Bytes propagated into `aof_buf` outside console lines since the last take: the ticks'
+    /// (expiry `DEL`s) and the wire's.
     pub appended: Vec<u8>,
     /// Ticks run live.
     pub ticks: u32,
@@ -232,6 +233,12 @@ impl Session {
             Answer::Started(r) => r.clone(),
             other => Err(format!("unexpected answer {other:?}")),
         }
+    }
+
+    /// Adds bytes to those [`Session::take_appended`] gives (a host that shows a console line's
+    /// bytes later rather than with its reply).
+    pub fn push_appended(&mut self, bytes: &[u8]) {
+        self.appended.extend_from_slice(bytes);
     }
 
     /// The bytes propagated outside console lines since the last take (ticks, the wire).
