@@ -5,9 +5,19 @@
 
 import { LAB_CONFIG } from './protocol.js';
 import { LabController } from './lab.js';
+import { readShareLink } from './share.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URL(location.href).searchParams;
+
+// A share link (#rec=…&pos=…, share.js) opens the sender's recording instead of the stored lab.
+let recording = null;
+let linkError = null;
+try {
+  recording = await readShareLink(location.hash);
+} catch (err) {
+  linkError = err.message;
+}
 
 const config = { ...LAB_CONFIG };
 if (params.get('appendfsync')) config.appendfsync = params.get('appendfsync');
@@ -31,8 +41,9 @@ const lab = new LabController(
     mode: $('aof-mode'),
     root: document.documentElement,
   },
-  { backend: params.get('backend') ?? 'auto', namespace: params.get('namespace') ?? 'lab', config, scenario: params.get('scenario') ?? '' },
+  { backend: params.get('backend') ?? 'auto', namespace: params.get('namespace') ?? 'lab', config, scenario: params.get('scenario') ?? '', recording },
 );
+if (linkError) lab.consoleView?.note(`This page's share link could not be opened: ${linkError}. The stored lab opened instead.`, 'fatal');
 
 lab.onmode = (mode) => {
   const url = new URL(location.href);
