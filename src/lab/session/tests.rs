@@ -163,6 +163,7 @@ fn a_recording_opens_in_another_session_at_the_same_position_with_the_same_state
 }
 
 /// On a real backend (a directory): the files follow the head, a fork rewrites them.
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn a_session_on_a_directory_keeps_its_files_as_the_present() {
     let dir = std::env::temp_dir().join(format!("aof-lab-session-{}", std::process::id()));
