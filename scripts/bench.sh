@@ -3,12 +3,13 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
-#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline)
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline,
+#                                         timeline-wasm)
 # Needs redis-server / redis-benchmark (scripts/setup.sh test installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline}
+BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -67,6 +68,13 @@ fi
 if want timeline; then
   echo
   cargo bench --quiet --bench timeline
+fi
+# The same in wasm, in headless Chromium's dedicated worker (benches/wasm/timeline-worker.js,
+# through the facade as the lab's worker drives it); needs pkg/ and the e2e npm packages.
+if want timeline-wasm; then
+  echo
+  scripts/build.sh >/dev/null
+  node benches/wasm/timeline.mjs
 fi
 want load || want rewrite || exit 0
 

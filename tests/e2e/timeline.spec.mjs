@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { setupLab, watch } from './harness.mjs';
+import path from 'node:path';
+import { SHOTS, setupLab, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-timeline-');
 
@@ -272,3 +273,40 @@ test('a share link opened in a fresh browser profile reproduces the same files, 
     await Promise.all([sender.close(), receiver.close(), other.close()]);
   }
 });
+
+for (const [name, options] of [
+  ['desktop', { viewport: { width: 1280, height: 900 } }],
+  ['narrow-360', { viewport: { width: 360, height: 780 }, isMobile: true }],
+  ['dark', { viewport: { width: 1280, height: 900 }, colorScheme: 'dark', reducedMotion: 'reduce' }],
+]) {
+  test(`screenshots, ${name}: the fork said in the console, a shared link's notice; nothing overflows`, async () => {
+    const context = await env.browser.newContext(options);
+    try {
+      const page = await context.newPage();
+      const problems = watch(page);
+      await open(page, 'backend=memory');
+      await act(page, 'pause');
+      await run(page, 'SET a 1');
+      await run(page, 'SET b 2');
+      await act(page, 'step-back');
+      await run(page, 'SET c 3');
+      await page.locator('#log .note', { hasText: 'kept as branch 1' }).waitFor();
+      await page.screenshot({ path: path.join(SHOTS, `timeline-fork-${name}.png`), fullPage: true });
+      const sent = await page.evaluate(() => window.aofLab.share());
+      const there = await context.newPage();
+      await there.goto(sent.url);
+      await there.locator('#notice', { hasText: 'The state digest matches' }).waitFor({ timeout: 30_000 });
+      await there.screenshot({ path: path.join(SHOTS, `timeline-shared-${name}.png`), fullPage: true });
+      await there.screenshot({ path: path.join(SHOTS, `timeline-shared-${name}-top.png`) });
+      await page.locator('#log .note').last().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(SHOTS, `timeline-fork-${name}-console.png`) });
+      for (const p of [page, there]) {
+        const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.equal(overflow, 0, 'no horizontal overflow');
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+}
