@@ -212,6 +212,10 @@ export class LabController {
         : '';
       this.consoleView?.note(`You acted in the past: the lab goes on from that point. The later history is kept as branch ${forked}.${files}`);
     }
+    if (timeline.mirror_error && !this.mirrorErrorShown) {
+      this.mirrorErrorShown = true;
+      this.consoleView?.note(`The browser storage failed: ${timeline.mirror_error}.`, 'fatal');
+    }
     this.ontimeline?.(timeline);
   }
 

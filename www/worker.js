@@ -377,6 +377,8 @@ function timelineAction(name, args) {
       return { bytes: engine.recording(), position: engine.position(), digest: engine.state_digest() };
     case TIMELINE.OPEN_RECORDING: {
       const replay = openRecording(args.bytes, args.position);
+      // Another engine runs now: the page starts over with it, as at a start.
+      post(MSG.READY, { backend: 'memory', notes: [], namespace: options.namespace, config: options.config, recording: replay });
       return { replay, digest: engine.state_digest() };
     }
     case TIMELINE.DIGEST:

@@ -267,8 +267,16 @@ test('a share link opened in a fresh browser profile reproduces the same files, 
     // A recording too long for a link is offered as a file.
     await act(page, 'live');
     assert.equal(await run(page, `SET big ${randomBytes(8000).toString('hex')}`), 'OK');
-    const long = await page.evaluate(() => window.aofLab.share());
+    const long = await page.evaluate(async () => {
+      const v = await window.aofLab.share();
+      return { ...v, bytes: Array.from(v.bytes) };
+    });
     assert.equal(long.tooLong, true, `${long.length} characters`);
+    // The file opens like a link (open-recording), in the receiver's memory.
+    const opened = await there.evaluate((bytes) => window.aofLab.act('open-recording', { bytes: Uint8Array.from(bytes) }), long.bytes);
+    assert.equal(opened.replay.digest_matches, true);
+    assert.equal(opened.digest, long.digest, 'the same state as the sender’s head');
+    await there.locator('#notice', { hasText: `${opened.replay.inputs} inputs replayed` }).waitFor();
   } finally {
     await Promise.all([sender.close(), receiver.close(), other.close()]);
   }
