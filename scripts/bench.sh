@@ -3,12 +3,12 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
-#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline)
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline, page)
 # Needs redis-server / redis-benchmark (scripts/setup.sh test installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline}
+BENCH=${BENCH:-serve,load,rewrite,timeline,page}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -133,4 +133,12 @@ if want rewrite; then
   printf '| rewrite | %s | %s | %.2f |\n' "$r" "$l" "$(echo "$l / $r" | bc -l)"
   redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
   redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
+fi
+
+if want page; then
+  # The page in headless Chromium: frame times and long tasks while the traffic generator
+  # streams 10 000 commands/s with every view open, against the same page idle (same run).
+  scripts/build.sh >/dev/null
+  echo
+  (cd tests/e2e && node bench-page.mjs "${PAGE_SECS:-10}")
 fi

@@ -3,8 +3,8 @@
 
 import { respLines } from '../protocol.js';
 
-const MAX_GROUPS = 300; // older groups leave the view; the byte count stays exact
-const MAX_SHOWN = 2048; // bytes drawn per group (traffic appends thousands of commands a turn)
+const MAX_GROUPS = 150; // older groups leave the view; the byte count stays exact
+const MAX_SHOWN = 1024; // bytes drawn per group (traffic appends thousands of commands a turn)
 
 export class AofView {
   /** @param {object} els {list, size, empty} */

@@ -62,8 +62,13 @@ export class PlotsView {
       fsyncs: this.figure('fsyncs', 'fsync latency', 'How long each fsync took (the simulated disk), counted by duration; and the writes everysec had to postpone for a slow fsync.'),
     };
     this.dirty = false;
-    this.resize = new ResizeObserver(() => this.layout());
-    this.resize.observe(root);
+    // Widths come from the observer, never from reading layout while drawing.
+    this.widths = new Map();
+    this.resize = new ResizeObserver((entries) => {
+      for (const e of entries) this.widths.set(e.target, Math.floor(e.contentRect.width));
+      this.layout();
+    });
+    for (const f of Object.values(this.figures)) this.resize.observe(f.canvas);
     this.scheme = matchMedia('(prefers-color-scheme: dark)');
     this.scheme.addEventListener('change', () => this.rebuild());
   }
@@ -100,7 +105,7 @@ export class PlotsView {
   }
 
   width(fig) {
-    return Math.max(240, fig.canvas.clientWidth || this.root.clientWidth || 600);
+    return Math.max(240, this.widths.get(fig.canvas) || 600);
   }
 
   draw() {
