@@ -24,8 +24,15 @@
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+mod machine_trace;
+mod machine_view;
+mod predict;
 pub mod scenario;
 mod view;
+
+pub use machine_trace::{Loc, Traced, TurnTrace};
+pub use machine_view::{LostIf, LostWrite};
+pub use predict::{Prediction, Reveal};
 
 pub use view::json_string;
 
@@ -124,6 +131,8 @@ pub struct Lab {
     /// A browser backend's own account of its layers (what a read sees, what its last flush or
     /// commit holds), for the files view; the simulated machine reports its own.
     pub layers_of_backend: Option<Box<dyn Fn() -> Vec<crate::storage::memory::FileLayers>>>,
+    /// The write path as the diagram draws it (`machine_trace.rs`).
+    machine: machine_trace::Machine,
 }
 
 impl Lab {
@@ -152,6 +161,7 @@ impl Lab {
             durability: String::new(),
             last_crash: None,
             layers_of_backend: None,
+            machine: machine_trace::Machine::default(),
         };
         lab.attach(load_log, now);
         lab
@@ -170,6 +180,7 @@ impl Lab {
         }
         self.load_log = load_log;
         self.watch = self.observe();
+        self.trace_reset();
     }
 
     pub fn is_down(&self) -> Option<&[String]> {
@@ -224,6 +235,7 @@ impl Lab {
         if self.down.is_some() {
             return lines.iter().map(|l| (if l.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] }, vec![])).collect();
         }
+        self.trace_turn_start(now, false);
         let mut out = Vec::with_capacity(lines.len());
         for line in lines {
             if !line.trim().is_empty() {
@@ -265,8 +277,10 @@ impl Lab {
     }
 
     fn turn(&mut self, now: i64, cron: bool) {
+        self.trace_turn_start(now, cron);
         if cron {
             self.engine.cron(now);
+            self.trace_cron(now);
         }
         self.settle(now);
         self.before_sleep(now);
@@ -343,6 +357,7 @@ impl Lab {
             self.push(now, "fsync", format!("fsync {file}: durable up to byte {}", w.fsync_offset), w.fsync_offset);
         }
         self.child_events(&w, now);
+        self.trace_turn_end();
         if let Some(reason) = self.engine.exited().map(str::to_string)
             && self.down.is_none()
         {
@@ -443,6 +458,7 @@ impl Lab {
             self.engine.take_aof_buf();
             self.seen_in_buf = 0;
         }
+        self.trace_flush(now);
     }
 
     fn is_blocked(&self, id: ClientId) -> bool {
@@ -488,7 +504,9 @@ impl Lab {
         self.route_unblocked();
         while !self.is_blocked(self.console) {
             let Some(line) = self.console_queue.pop_front() else { break };
-            if let Some(reply) = self.engine.execute_line(self.console, &line, now) {
+            let reply = self.engine.execute_line(self.console, &line, now);
+            self.trace_command("console", &line, reply.as_ref());
+            if let Some(reply) = reply {
                 self.console_out.push(reply.to_string());
             }
             self.console = self.reconnect_if_closed(self.console, false);
@@ -511,7 +529,9 @@ impl Lab {
                         continue;
                     }
                     let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-                    if let Some(reply) = self.engine.execute(self.wire, &argv, now) {
+                    let reply = self.engine.execute(self.wire, &argv, now);
+                    self.trace_command("wire", &machine_trace::argv_text(&argv), reply.as_ref());
+                    if let Some(reply) = reply {
                         reply.encode(&mut self.wire_out);
                     }
                     let id = self.reconnect_if_closed(self.wire, false);

@@ -66,8 +66,8 @@ impl Lab {
             "other"
         };
         let mut files = Vec::new();
+        let layers = self.file_layers();
         let storage = self.engine.srv.storage.as_mut();
-        let layers = storage.as_memory().map(|m| m.layers()).or_else(|| self.layers_of_backend.as_ref().map(|f| f()));
         match layers {
             Some(layers) => {
                 for f in layers {
@@ -117,9 +117,10 @@ impl Lab {
         }
         j.num("keys", if self.down.is_some() { 0 } else { self.keys() });
         match &self.last_crash {
-            Some(c) => j.raw("crash", &crash_json(c)),
+            Some(c) => j.raw("crash", &self.with_lost_writes(crash_json(c), c)),
             None => j.raw("crash", "null"),
         }
+        j.raw("machine", &self.machine_json());
         j.end()
     }
 
@@ -228,16 +229,16 @@ fn crash_json(c: &CrashReport) -> String {
 }
 
 /// A tiny JSON object writer (the views are flat; no serde on this path).
-struct Json {
+pub(super) struct Json {
     out: String,
     first: bool,
 }
 
 impl Json {
-    fn object() -> Json {
+    pub(super) fn object() -> Json {
         Json { out: "{".into(), first: true }
     }
-    fn key(&mut self, k: &str) {
+    pub(super) fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(',');
         }
@@ -245,28 +246,28 @@ impl Json {
         self.out.push_str(&json_string(k));
         self.out.push(':');
     }
-    fn str(&mut self, k: &str, v: &str) {
+    pub(super) fn str(&mut self, k: &str, v: &str) {
         self.key(k);
         self.out.push_str(&json_string(v));
     }
-    fn strs(&mut self, k: &str, v: &[String]) {
+    pub(super) fn strs(&mut self, k: &str, v: &[String]) {
         self.key(k);
         let items: Vec<String> = v.iter().map(|s| json_string(s)).collect();
         self.out.push_str(&format!("[{}]", items.join(",")));
     }
-    fn num(&mut self, k: &str, v: u64) {
+    pub(super) fn num(&mut self, k: &str, v: u64) {
         self.key(k);
         self.out.push_str(&v.to_string());
     }
-    fn bool(&mut self, k: &str, v: bool) {
+    pub(super) fn bool(&mut self, k: &str, v: bool) {
         self.key(k);
         self.out.push_str(if v { "true" } else { "false" });
     }
-    fn raw(&mut self, k: &str, v: &str) {
+    pub(super) fn raw(&mut self, k: &str, v: &str) {
         self.key(k);
         self.out.push_str(v);
     }
-    fn end(mut self) -> String {
+    pub(super) fn end(mut self) -> String {
         self.out.push('}');
         self.out
     }
