@@ -16,11 +16,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use aof_lab::Config;
 use aof_lab::aof::load::{AofStatus, load_single_append_only_file};
 use aof_lab::keyspace::digest::{dataset_digest, hex};
 use aof_lab::lab::{Lab, LostIf, memory_lab};
 use aof_lab::server::Server;
-use aof_lab::{Config, storage::Storage};
 
 const T0: i64 = 1_700_000_000_000;
 const TURNS: usize = 40;
@@ -42,7 +42,7 @@ impl Variant {
         Variant {
             policy: ["always", "everysec", "no"][(seed % 3) as usize],
             legacy: seed % 8 == 7,
-            preamble: seed % 2 == 0,
+            preamble: seed.is_multiple_of(2),
             timestamps: seed % 5 == 1,
             truncated_yes: seed % 4 != 3,
             latency_ms: LATENCIES_MS[((seed / 3) % 4) as usize],

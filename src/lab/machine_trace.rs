@@ -223,7 +223,7 @@ impl Lab {
         } else {
             "write"
         };
-        let moved = !turn.commands.is_empty() || !turn.writes.is_empty() || turn.fsync.kind != "" || turn.bio_done.is_some();
+        let moved = !turn.commands.is_empty() || !turn.writes.is_empty() || !turn.fsync.kind.is_empty() || turn.bio_done.is_some();
         if moved {
             self.machine.last = Some(turn);
         }

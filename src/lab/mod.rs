@@ -24,6 +24,8 @@
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+#[cfg(test)]
+mod machine_tests;
 mod machine_trace;
 mod machine_view;
 mod predict;

@@ -210,7 +210,7 @@ fn reveal(c: &CrashCapture) -> Reveal {
             question: "refused",
             predicted: p.refused.map(|b| if b { "yes" } else { "no" }.to_string()),
             actual: if r.started { "no" } else { "yes" }.to_string(),
-            right: p.refused.map(|b| b == !r.started),
+            right: p.refused.map(|b| b != r.started),
         },
     ];
     rows[1].actual = format!("{keys_actual} ({} of {})", if r.started { r.keys_after } else { 0 }, r.keys_before);

@@ -9,7 +9,9 @@ impl Lab {
     /// Everything the page draws, as one JSON object:
     /// `{backend, backend_notes, durability, policy, appendonly, mode ("7.0" | "6.2"), down,
     /// aof_buf, files: [{name, kind, len, durable_len, durable_name}], manifest, info, load_log,
-    /// rewrite, rdb, faults, crash}`. File kinds: `base`, `incr`, `history`, `manifest`, `temp`,
+    /// rewrite, rdb, faults, crash, machine}`. `machine` is the write path for the diagram
+    /// (`machine_view.rs`); `crash` has `lost_writes`, `prediction`, `reveal` after a crash made
+    /// through [`Lab::crash_and_reveal`]. File kinds: `base`, `incr`, `history`, `manifest`, `temp`,
     /// `rdb` (dump.rdb), `aof` (6.2's single file), `other`.
     /// `durable_len` is null where the backend cannot tell (a real browser disk).
     pub fn snapshot(&mut self) -> String {
