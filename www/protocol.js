@@ -14,7 +14,9 @@ export const MSG = Object.freeze({
   /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
-   *  crash {kind: 'kill'|'power'|'torn'} (the simulated machine only),
+   *  crash {kind: 'kill'|'power'|'torn', prediction?: {writes: [seq], survive: 'all'|'some'|'none',
+   *  keys: 'all'|'fewer'|'none', refused: bool}} (the simulated machine only; the report then
+   *  has lost_writes, prediction and reveal), fsync-latency {ms} (MACHINE_ACTIONS),
    *  inject {fault: 'disk-full'|'fsync-error'|'clear', n} (on OPFS and IndexedDB: 'disk-full',
    *  a simulated quota, and 'clear'), restart {settings}, check {fix}, speed {keys} (the
    *  simulated child's keys per cron tick, 0 = all at once), export {} -> {bytes,
@@ -71,6 +73,10 @@ export const VIEW_MS = 150;
 
 /** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
 export const LOCK_PREFIX = 'aof-lab:';
+
+/** The write-path diagram's action (ui/machine.js): how long the simulated background fsync
+ *  takes, lab-fsync-latency-ms (a slow disk; kept across restarts). */
+export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' });
 
 /** The scenario actions of ACTION (the panel in ui/scenarios.js). */
 export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });

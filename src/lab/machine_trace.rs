@@ -115,7 +115,7 @@ pub struct TurnTrace {
     pub seq: u64,
     pub time_ms: i64,
     pub cron: bool,
-    /// Seqs of the commands run (see [`Machine::recent`] for those that propagated bytes).
+    /// The commands run, with what each propagated.
     pub commands: Vec<Traced>,
     pub writes: Vec<WriteStep>,
     pub fsync: FsyncStep,
@@ -150,6 +150,8 @@ pub struct Machine {
     /// The turn being recorded, and the last one that ran a command or moved bytes.
     building: Option<TurnTrace>,
     pub last: Option<TurnTrace>,
+    /// The last turn that ran a client's command (what the client box shows).
+    pub last_command: Option<TurnTrace>,
     /// The last "Asynchronous AOF fsync is taking too long" line: (time, text).
     pub slow_log: Option<(i64, String)>,
     pub(super) crash: Option<super::predict::CrashCapture>,
@@ -224,6 +226,9 @@ impl Lab {
             "write"
         };
         let moved = !turn.commands.is_empty() || !turn.writes.is_empty() || !turn.fsync.kind.is_empty() || turn.bio_done.is_some();
+        if turn.commands.iter().any(|c| c.source != "cron") {
+            self.machine.last_command = Some(turn.clone());
+        }
         if moved {
             self.machine.last = Some(turn);
         }

@@ -350,8 +350,12 @@ impl Lab {
         }
     }
 
-    /// The snapshot's `machine` section: the live state of the write path, the last turn, the
-    /// recent writes and where their bytes are, and `lost_if` per crash kind.
+    /// The snapshot's `machine` section: the live state of the write path (`policy`,
+    /// `fsync_latency_ms`, `aof_buf`, `incr`, `bio` in flight, `postponed_since`,
+    /// `delayed_fsync`, `slow_log`, `writeback_ms`, `files`), `turn` (the last turn that moved
+    /// bytes or ran a command: its commands as typed and propagated, its writes, its fsync,
+    /// when the replies left) and `command_turn` (the last one with a client's command), the
+    /// `recent` writes and where their bytes are, and `lost_if` per crash kind.
     pub(super) fn machine_json(&mut self) -> String {
         let layers = self.file_layers();
         let srv = &self.engine.srv;
@@ -389,6 +393,7 @@ impl Lab {
         }
         j.raw("files", &files);
         j.raw("turn", &self.machine.last.as_ref().map_or("null".to_string(), turn_json));
+        j.raw("command_turn", &self.machine.last_command.as_ref().map_or("null".to_string(), turn_json));
         let recent: Vec<String> = self
             .machine
             .recent
