@@ -114,7 +114,16 @@ export class MachineView {
 
     this.figure = el('figure', 'machine-figure');
     this.caption = el('figcaption', 'sr-only');
-    this.figure.append(this.caption);
+    const legend = el('p', 'machine-legend');
+    legend.setAttribute('aria-hidden', 'true');
+    for (const [cls, text] of [
+      ['key-memory', 'aof_buf'],
+      ['key-cache', 'page cache, not on disk'],
+      ['key-disk', 'on disk'],
+      ['key-lost', 'lost by that crash'],
+      ['key-torn', 'reached the disk, torn'],
+    ]) legend.append(el('span', `key ${cls}`, text), ' ');
+    this.figure.append(legend, this.caption);
     this.slowLog = el('p', 'machine-slowlog');
     this.slowLog.setAttribute('aria-live', 'polite');
     const lost = el('div', 'machine-lost');
@@ -137,7 +146,7 @@ export class MachineView {
     this.lostList = el('ol', 'lost-writes');
     this.lostNote = el('p', 'meta lost-note');
     this.hiddenNote = el('p', 'lost-hidden', 'Hidden while you predict: it would give the answer away.');
-    lost.append(this.lostTable, this.lostNote, this.lostList, this.hiddenNote);
+    lost.append(this.lostTable, this.hiddenNote, this.lostNote, this.lostList);
     this.lost = lost;
     const recent = el('div', 'machine-recent');
     recent.append(el('h3', 'sub', 'Your last writes, and where their bytes are'));
@@ -160,7 +169,7 @@ export class MachineView {
   }
 
   width() {
-    return Math.max(300, Math.min(560, Math.round(this.root.clientWidth || 480)));
+    return Math.max(300, Math.min(720, Math.round(this.root.clientWidth || 480)));
   }
 
   showLatency(v) {
@@ -171,8 +180,9 @@ export class MachineView {
   layout(W) {
     this.W = W;
     this.svg?.remove();
-    const s = svg('svg', { viewBox: `0 0 ${W} 424`, class: 'machine-svg', role: 'img', 'aria-labelledby': '' });
+    const s = svg('svg', { viewBox: `0 0 ${W} 424`, class: 'machine-svg' });
     s.setAttribute('aria-hidden', 'true'); // the figcaption and the tables say it in words
+    s.style.maxWidth = `${W}px`;
     const defs = svg('defs');
     const hatch = svg('pattern', { id: `hatch-${W}`, width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' });
     hatch.append(svg('rect', { width: 6, height: 6, class: 'hatch-bg' }), svg('line', { x1: 0, y1: 0, x2: 0, y2: 6, class: 'hatch-line' }));
@@ -312,7 +322,8 @@ export class MachineView {
     const writes = last ? last.records.filter((r) => r.write).map((r) => r.text) : [];
     this.propagated.textContent = clip(writes.length ? `→ ${writes.join(' ; ')}` : last ? '→ nothing propagated (a read, or no change)' : '', n);
     this.a1.t.textContent = ct ? `① execute ${cmds.length} command${cmds.length > 1 ? 's' : ''} · propagate ${fmt(cmds.reduce((a, c) => a + c.bytes, 0))}` : '① execute · propagate';
-    const w = t?.writes[t.writes.length - 1];
+    // The latest write() (serverCron's retry of a postponed one), else the client turn's.
+    const w = t?.writes.at(-1) ?? ct?.writes.at(-1);
     this.a2.t.textContent = w
       ? clip(`② write() ${fmt(w.bytes)} → ${tail(w.file).replace('appendonly.aof.', '…')} @ ${w.offset.toLocaleString('en')}${w.at === 'beforeSleep' ? ' in beforeSleep' : ` (${w.at})`}`, n - 5)
       : t?.fsync.kind === 'postponed' ? '② write() postponed: the last fsync still runs' : '② write() in beforeSleep';
@@ -476,8 +487,8 @@ export class MachineView {
     for (const w of m.recent) {
       const li = el('li', `recent-write at-${w.at}`);
       li.dataset.seq = w.seq;
-      const shown = this.hidden ? 'hidden' : PLACE[w.at] ?? w.at;
-      li.append(el('span', `place place-${this.hidden ? 'hidden' : w.at}`, shown), el('code', null, w.typed));
+      // Where the bytes are is the machine's state, not the answer: it stays while predicting.
+      li.append(el('span', `place place-${w.at}`, PLACE[w.at] ?? w.at), el('code', null, w.typed));
       this.recentList.append(li);
     }
   }
