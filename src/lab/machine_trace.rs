@@ -28,9 +28,13 @@
 use std::collections::VecDeque;
 
 use super::Lab;
+use super::view::Json;
 use crate::aof::inspect::{RecordKind, dump_bytes};
 use crate::config::AppendFsync;
 use crate::reply::Reply;
+
+/// See [`Lab::trace_index`].
+pub(super) type TraceIndex = std::collections::HashMap<(Option<String>, u64), (u64, String, Option<u32>)>;
 
 /// Commands kept with the location of their bytes.
 pub(super) const RECENT_MAX: usize = 256;
@@ -297,7 +301,7 @@ impl Lab {
             let bytes = self.engine.aof_buf().get(start as usize..).unwrap_or_default().to_vec();
             let db = u32::try_from(prev.selected_db).ok();
             self.machine.next_seq += 1;
-            let reply_text = reply.flatten().map(|r| clip(&r.to_string())).unwrap_or_default();
+            let reply_text = reply.flatten().map(reply_head).unwrap_or_default();
             let t = Traced {
                 seq: self.machine.next_seq,
                 source: if cause == "between" { "cron" } else { cause_source(cause) },
@@ -397,18 +401,22 @@ impl Lab {
         }
     }
 
-    /// The traced command and record whose bytes start at `loc` (a record of a file or of
-    /// aof_buf), if the trace still has it.
-    pub(super) fn traced_at(&self, file: Option<&str>, offset: u64) -> Option<(&Traced, &TracedRecord)> {
-        self.machine.recent.iter().rev().find_map(|t| {
-            let base = match (&t.loc, file) {
-                (Loc::Buf(o), None) => *o,
-                (Loc::File(f, o), Some(name)) if f == name => *o,
-                _ => return None,
+    /// Where each traced record's bytes start (a file and offset, or `None` and an offset in
+    /// aof_buf) → (the command's number, as typed, the record's db): built once per look-up
+    /// pass, so that naming thousands of lost writes stays linear.
+    pub(super) fn trace_index(&self) -> TraceIndex {
+        let mut index = TraceIndex::new();
+        for t in &self.machine.recent {
+            let (file, base) = match &t.loc {
+                Loc::Buf(o) => (None, *o),
+                Loc::File(f, o) => (Some(f.clone()), *o),
+                _ => continue,
             };
-            let rel = offset.checked_sub(base)?;
-            t.records.iter().find(|r| r.rel == rel).map(|r| (t, r))
-        })
+            for r in &t.records {
+                index.insert((file.clone(), base + r.rel), (t.seq, t.typed.clone(), r.db));
+            }
+        }
+        index
     }
 }
 
@@ -419,13 +427,28 @@ fn cause_source(cause: &'static str) -> &'static str {
     }
 }
 
-fn clip(s: &str) -> String {
-    if s.chars().count() <= REPLY_MAX {
-        return s.to_string();
+/// The start of a reply as redis-cli shows it: formatting stops after [`REPLY_MAX`] characters,
+/// so that a huge reply costs nothing more here.
+fn reply_head(reply: &Reply) -> String {
+    struct Head(String, usize);
+    impl std::fmt::Write for Head {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for c in s.chars() {
+                if self.1 >= REPLY_MAX {
+                    return Err(std::fmt::Error);
+                }
+                self.0.push(c);
+                self.1 += 1;
+            }
+            Ok(())
+        }
     }
-    let mut out: String = s.chars().take(REPLY_MAX - 1).collect();
-    out.push('…');
-    out
+    let mut head = Head(String::new(), 0);
+    if std::fmt::write(&mut head, format_args!("{reply}")).is_err() {
+        head.0.pop();
+        head.0.push('…');
+    }
+    head.0
 }
 
 /// A RESP command's text, as `inspect` prints it.
@@ -461,4 +484,82 @@ pub fn records_of(bytes: &[u8], mut db: Option<u32>) -> Vec<TracedRecord> {
             TracedRecord { rel: r.offset, len: r.len, text, write, db, keys }
         })
         .collect()
+}
+
+pub(super) fn turn_json(t: &TurnTrace) -> String {
+    let mut o = Json::object();
+    o.num("seq", t.seq);
+    o.num("t", t.time_ms.max(0) as u64);
+    o.bool("cron", t.cron);
+    let commands: Vec<String> = t.commands.iter().map(|c| traced_json(c).end()).collect();
+    o.raw("commands", &format!("[{}]", commands.join(",")));
+    let writes: Vec<String> = t
+        .writes
+        .iter()
+        .map(|w| {
+            let mut x = Json::object();
+            x.str("file", &w.file);
+            x.num("offset", w.offset);
+            x.num("bytes", w.bytes);
+            x.str("at", w.at);
+            x.end()
+        })
+        .collect();
+    o.raw("writes", &format!("[{}]", writes.join(",")));
+    let mut f = Json::object();
+    f.str("kind", if t.fsync.kind.is_empty() { "none" } else { t.fsync.kind });
+    f.str("file", &t.fsync.file);
+    f.num("start_ms", t.fsync.start_ms.max(0) as u64);
+    f.num("done_ms", t.fsync.done_ms.max(0) as u64);
+    o.raw("fsync", &f.end());
+    match &t.bio_done {
+        Some((file, at)) => o.raw("bio_done", &format!("{{\"file\":{},\"t\":{}}}", super::json_string(file), at.max(&0))),
+        None => o.raw("bio_done", "null"),
+    }
+    o.str("released", t.released);
+    o.end()
+}
+
+/// A traced command: `{seq, source, typed, reply, t, bytes, records: [{text, len, write, db,
+/// keys}], file, offset}` (`file` null while in aof_buf). The caller may add fields.
+pub(super) fn traced_json(t: &Traced) -> Json {
+    let mut o = Json::object();
+    o.num("seq", t.seq);
+    o.str("source", t.source);
+    o.str("typed", &t.typed);
+    o.str("reply", &t.reply);
+    o.num("t", t.time_ms.max(0) as u64);
+    o.num("bytes", t.len);
+    let records: Vec<String> = t
+        .records
+        .iter()
+        .map(|r| {
+            let mut x = Json::object();
+            x.str("text", &r.text);
+            x.num("len", r.len);
+            x.bool("write", r.write);
+            match r.db {
+                Some(d) => x.num("db", u64::from(d)),
+                None => x.raw("db", "null"),
+            }
+            x.strs("keys", &r.keys);
+            x.end()
+        })
+        .collect();
+    o.raw("records", &format!("[{}]", records.join(",")));
+    match &t.loc {
+        Loc::File(f, off) => {
+            o.str("file", f);
+            o.num("offset", *off);
+        }
+        Loc::Buf(off) => {
+            o.raw("file", "null");
+            o.num("offset", *off);
+        }
+        _ => {
+            o.raw("file", "null");
+            o.raw("offset", "null");
+        }
+    }
+    o
 }

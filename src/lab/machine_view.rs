@@ -28,7 +28,7 @@
 //! write but exactly the predicted ones, and the byte counts are the crash report's.
 
 use super::Lab;
-use super::machine_trace::{Loc, Traced, records_of};
+use super::machine_trace::{Loc, TraceIndex, Traced, TracedRecord, records_of, traced_json, turn_json};
 use super::view::Json;
 use crate::server::AofState;
 use crate::storage::join;
@@ -162,9 +162,10 @@ impl Lab {
             out.inexact("redis-server is down: there is nothing in memory to lose".into());
             return out;
         }
+        let index = self.trace_index();
         let buf = self.engine.aof_buf().to_vec();
         out.aof_buf_bytes = buf.len() as u64;
-        out.writes = self.buf_writes(&buf);
+        out.writes = self.buf_writes(&buf, &index);
         match self.engine.srv.aof_state {
             AofState::On => {}
             AofState::WaitRewrite => out.inexact(
@@ -211,7 +212,7 @@ impl Lab {
             }
             let cut = l.durable_len + if *name == incr { keep } else { 0 };
             out.files.push(LostFile { name: name.clone(), from: l.durable_len, torn_to: cut, len: l.len });
-            match self.file_loss(name, l, cut, kind == "torn", i == last) {
+            match self.file_loss(name, l, cut, kind == "torn", i == last, &index) {
                 Ok((writes, refused)) => {
                     out.writes.extend(writes);
                     if out.refused.is_none() {
@@ -234,6 +235,7 @@ impl Lab {
         cut: u64,
         torn: bool,
         last: bool,
+        index: &TraceIndex,
     ) -> Result<(Vec<LostWrite>, Option<String>), String> {
         let storage = self.engine.srv.storage.as_mut();
         let mut at_boundary = vec![0u8; 1];
@@ -287,24 +289,24 @@ impl Lab {
             }
         }
         let mut lost = Vec::new();
-        let db = self.traced_at(Some(name), start).and_then(|(_, r)| r.db);
+        let db = index.get(&(Some(name.to_string()), start)).and_then(|t| t.2);
         for (rec, parsed) in records_of(&bytes, db).into_iter().zip(records.iter()) {
             if !rec.write || parsed.offset + parsed.len <= keep_to {
                 continue;
             }
             // Bytes that reached the disk yet are dropped by the loader: the torn tail.
             let place = if torn && parsed.offset < cut_rel { "torn_tail" } else { "page_cache" };
-            lost.push(self.lost_write(rec, Some(name), start + parsed.offset, place));
+            lost.push(lost_write(rec, Some(name), start + parsed.offset, place, index));
         }
         Ok((lost, refused))
     }
 
     /// The write records of `aof_buf`. Their db: the traced command's, else (no `SELECT` in
     /// the buffer) the feed's current one.
-    fn buf_writes(&self, buf: &[u8]) -> Vec<LostWrite> {
+    fn buf_writes(&self, buf: &[u8], index: &TraceIndex) -> Vec<LostWrite> {
         let parsed = records_of(buf, None);
-        let db = match self.traced_at(None, 0) {
-            Some((_, r)) => r.db,
+        let db = match index.get(&(None, 0)) {
+            Some(t) => t.2,
             None if !parsed.iter().any(|r| r.text.starts_with("SELECT ")) => u32::try_from(self.engine.srv.feed.selected_db).ok(),
             None => None,
         };
@@ -313,24 +315,9 @@ impl Lab {
             .filter(|r| r.write)
             .map(|r| {
                 let offset = r.rel;
-                self.lost_write(r, None, offset, "aof_buf")
+                lost_write(r, None, offset, "aof_buf", index)
             })
             .collect()
-    }
-
-    fn lost_write(&self, r: super::machine_trace::TracedRecord, file: Option<&str>, offset: u64, place: &'static str) -> LostWrite {
-        let traced = self.traced_at(file, offset);
-        LostWrite {
-            text: r.text,
-            keys: r.keys,
-            db: traced.and_then(|(_, t)| t.db).or(r.db),
-            place,
-            file: file.map(str::to_string),
-            offset,
-            len: r.len,
-            seq: traced.map(|(t, _)| t.seq),
-            typed: traced.map(|(t, _)| t.typed.clone()),
-        }
     }
 
     /// Where a traced command's bytes are now: `aof_buf`, `page_cache`, `disk`, `rewritten`
@@ -466,82 +453,19 @@ impl Lab {
     }
 }
 
-fn turn_json(t: &super::machine_trace::TurnTrace) -> String {
-    let mut o = Json::object();
-    o.num("seq", t.seq);
-    o.num("t", t.time_ms.max(0) as u64);
-    o.bool("cron", t.cron);
-    let commands: Vec<String> = t.commands.iter().map(|c| traced_json(c).end()).collect();
-    o.raw("commands", &format!("[{}]", commands.join(",")));
-    let writes: Vec<String> = t
-        .writes
-        .iter()
-        .map(|w| {
-            let mut x = Json::object();
-            x.str("file", &w.file);
-            x.num("offset", w.offset);
-            x.num("bytes", w.bytes);
-            x.str("at", w.at);
-            x.end()
-        })
-        .collect();
-    o.raw("writes", &format!("[{}]", writes.join(",")));
-    let mut f = Json::object();
-    f.str("kind", if t.fsync.kind.is_empty() { "none" } else { t.fsync.kind });
-    f.str("file", &t.fsync.file);
-    f.num("start_ms", t.fsync.start_ms.max(0) as u64);
-    f.num("done_ms", t.fsync.done_ms.max(0) as u64);
-    o.raw("fsync", &f.end());
-    match &t.bio_done {
-        Some((file, at)) => o.raw("bio_done", &format!("{{\"file\":{},\"t\":{}}}", super::json_string(file), at.max(&0))),
-        None => o.raw("bio_done", "null"),
+fn lost_write(r: TracedRecord, file: Option<&str>, offset: u64, place: &'static str, index: &TraceIndex) -> LostWrite {
+    let traced = index.get(&(file.map(str::to_string), offset));
+    LostWrite {
+        text: r.text,
+        keys: r.keys,
+        db: traced.and_then(|t| t.2).or(r.db),
+        place,
+        file: file.map(str::to_string),
+        offset,
+        len: r.len,
+        seq: traced.map(|t| t.0),
+        typed: traced.map(|t| t.1.clone()),
     }
-    o.str("released", t.released);
-    o.end()
-}
-
-/// A traced command: `{seq, source, typed, reply, t, bytes, records: [{text, len, write, db,
-/// keys}], file, offset}` (`file` null while in aof_buf). The caller may add fields.
-fn traced_json(t: &Traced) -> Json {
-    let mut o = Json::object();
-    o.num("seq", t.seq);
-    o.str("source", t.source);
-    o.str("typed", &t.typed);
-    o.str("reply", &t.reply);
-    o.num("t", t.time_ms.max(0) as u64);
-    o.num("bytes", t.len);
-    let records: Vec<String> = t
-        .records
-        .iter()
-        .map(|r| {
-            let mut x = Json::object();
-            x.str("text", &r.text);
-            x.num("len", r.len);
-            x.bool("write", r.write);
-            match r.db {
-                Some(d) => x.num("db", u64::from(d)),
-                None => x.raw("db", "null"),
-            }
-            x.strs("keys", &r.keys);
-            x.end()
-        })
-        .collect();
-    o.raw("records", &format!("[{}]", records.join(",")));
-    match &t.loc {
-        Loc::File(f, off) => {
-            o.str("file", f);
-            o.num("offset", *off);
-        }
-        Loc::Buf(off) => {
-            o.raw("file", "null");
-            o.num("offset", *off);
-        }
-        _ => {
-            o.raw("file", "null");
-            o.raw("offset", "null");
-        }
-    }
-    o
 }
 
 /// `{exact, why_inexact, bytes, aof_buf_bytes, page_cache_bytes, writes: [{text, keys, db,
