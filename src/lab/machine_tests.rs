@@ -216,3 +216,19 @@ fn the_fsync_latency_is_a_hidden_lab_setting_kept_across_restarts() {
     assert_eq!(l.engine.srv.aof.fsync_latency_ms, 0);
     assert!(l.machine_json().contains("\"fsync_latency_ms\":0"));
 }
+
+#[test]
+fn after_a_crash_the_lost_writes_are_marked_and_their_offsets_reused() {
+    let mut l = lab("no", &[]);
+    l.execute_line("SET a 1", T0);
+    l.tick(T0 + 31_000); // written back: on disk
+    l.execute_line("SET b 2", T0 + 31_000);
+    l.crash("power", T0 + 31_010).unwrap();
+    let layers = l.file_layers();
+    let places: Vec<&str> = l.machine.recent.iter().map(|t| l.place_of(t, layers.as_deref())).collect();
+    assert_eq!(places, ["disk", "dropped"]);
+    // The next write takes the lost one's offset: it is named as itself.
+    l.execute_line("SET c 3", T0 + 31_020);
+    let lost = l.lost_if("power");
+    assert_eq!(lost.writes.iter().map(|w| w.typed.as_deref()).collect::<Vec<_>>(), [Some("SET c 3")]);
+}

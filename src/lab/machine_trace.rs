@@ -179,8 +179,16 @@ impl Lab {
 
     /// A (re)started server: a new process, a new `aof_buf`; what was traced before is history.
     pub(super) fn trace_reset(&mut self) {
+        let storage = self.engine.srv.storage.as_ref();
         for t in &mut self.machine.recent {
-            if matches!(t.loc, Loc::Buf(_)) {
+            let gone = match &t.loc {
+                Loc::Buf(_) => true,
+                // Cut off by the crash (or by the loader's truncation): later writes may reuse
+                // the offsets.
+                Loc::File(name, offset) => storage.len(name).map_or(true, |len| len < offset + t.len),
+                _ => false,
+            };
+            if gone {
                 t.loc = Loc::Dropped;
             }
         }

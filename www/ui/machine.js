@@ -23,7 +23,7 @@ const KINDS = [
   ['power', 'power loss'],
   ['torn', 'torn write'],
 ];
-const PLACE = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail', disk: 'on disk', base: 'in the base', rewritten: 'rewritten', dropped: 'dropped' };
+const PLACE = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail', disk: 'on disk', base: 'in the base', rewritten: 'rewritten', dropped: 'lost' };
 const RELEASED = {
   fsync: 'reply released after fsync',
   write: 'reply released after write()',
