@@ -172,7 +172,9 @@ test('memory: the "lost if it crashed now" figures equal the crash that follows 
     ]) {
       for (const l of lines) await run(page, l);
       await page.locator(`#machine input[value="${kind}"]`).check();
-      const before = await until(page, (m) => m.lost_if[kind].exact && (kind === 'kill' || m.lost_if[kind].writes_total > 0), `${kind} figures`);
+      // The view that follows the last command (views are throttled), then the figures it drew.
+      const last = lines.at(-1);
+      const before = await until(page, (m) => m.lost_if[kind].exact && (!last || m.command_turn?.commands.at(-1)?.typed === last), `${kind} figures`);
       const lost = before.lost_if[kind];
       const row = page.locator(`#machine .lost-table tr[data-kind="${kind}"] td`);
       assert.equal(await row.first().textContent(), `${lost.bytes.toLocaleString('en')} B`);
