@@ -185,7 +185,10 @@ pub fn check_fix(data: &[u8]) {
 pub fn huge_lengths() {
     // The loader: the file ends long before 4 294 967 297 bytes, as Redis's fread finds.
     let mut srv = Server::new(Config { aof_load_truncated: true, ..Default::default() }, 1_700_000_000_000);
-    assert_eq!(load_single_append_only_file(&mut srv, "appendonly.aof.1.incr.aof", b"*1\r\n$4294967297\r\nX\r\n"), (AofStatus::Truncated, 0));
+    assert_eq!(
+        load_single_append_only_file(&mut srv, "appendonly.aof.1.incr.aof", b"*1\r\n$4294967297\r\nX\r\n"),
+        (AofStatus::Truncated, 0)
+    );
     // redis-check-aof says how much it wanted, in full.
     let mut st = MemoryStorage::new();
     st.open("a.aof", OpenMode::Truncate).expect("open");
