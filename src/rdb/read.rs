@@ -303,11 +303,13 @@ pub enum RdbItem {
     },
     /// A key and its value. `type_byte` is the RDB type, which names the encoding too
     /// (16 = hash as a listpack); `value` is `None` for an empty collection, which Redis skips;
-    /// `expire_ms` comes from an expiry opcode before it.
+    /// `expire_ms` comes from an expiry opcode before it. `encoding`: the type's name, or for
+    /// a string how it is stored (`int`, `lzf`, `raw`).
     Key {
         type_byte: u8,
         key: Vec<u8>,
         value: Option<Value>,
+        encoding: &'static str,
         expire_ms: Option<i64>,
     },
     Eof,
@@ -454,8 +456,14 @@ impl<'a> Walker<'a> {
                 }
                 0..=19 => {
                     let key = r.string()?;
+                    let encoding = match (t, r.buf.get(r.pos).map(|b| (b >> 6, b & 0x3F))) {
+                        (0, Some((3, 0..=2))) => "int",
+                        (0, Some((3, 3))) => "lzf",
+                        (0, _) => "raw",
+                        _ => type_name(t),
+                    };
                     let value = read_value(r, t, at)?;
-                    RdbItem::Key { type_byte: t, key, value, expire_ms: self.expire.take() }
+                    RdbItem::Key { type_byte: t, key, value, expire_ms: self.expire.take(), encoding }
                 }
                 _ => return Err(RdbError { offset: at, message: format!("Unknown RDB type or opcode {t} ({t:#04x})") }),
             };
@@ -504,7 +512,7 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                     return Err(RdbError { offset: start, message: "Wrong RDB checksum".into() });
                 }
             }
-            RdbItem::Key { type_byte, key, value, expire_ms } => {
+            RdbItem::Key { type_byte, key, value, expire_ms, .. } => {
                 if let Some(n) = info.types.get_mut(usize::from(type_byte)) {
                     *n += 1;
                 }
