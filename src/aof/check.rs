@@ -437,13 +437,14 @@ impl RespScan {
     }
 
     /// `readString`.
-    fn read_string(&mut self, data: &[u8], cur: &mut usize) -> Result<Vec<u8>, ()> {
+    fn read_string<'d>(&mut self, data: &'d [u8], cur: &mut usize) -> Result<&'d [u8], ()> {
         let len = self.read_long(data, cur, b'$')?;
         if !(0..=i64::MAX - 2).contains(&len) {
             self.set_error(self.last_epos, format!("Expected to read string of {len} bytes, which is not in the suitable range"));
             return Err(());
         }
-        let want = len as usize + 2;
+        // (On a 32-bit target a length past the address space cannot be read either.)
+        let want = usize::try_from(len).ok().and_then(|l| l.checked_add(2)).unwrap_or(usize::MAX);
         self.last_epos = *cur;
         let avail = data.len().saturating_sub(*cur).min(want);
         let bytes = &data[*cur..*cur + avail];
@@ -453,7 +454,7 @@ impl RespScan {
             return Err(());
         }
         self.consume_newline(&bytes[want - 2..])?;
-        Ok(bytes[..want - 2].to_vec())
+        Ok(&bytes[..want - 2])
     }
 
     /// `processRESP`: `Err` stops the scan.

@@ -216,10 +216,11 @@ pub fn outline(data: &[u8], preamble: bool) -> Outline {
     o
 }
 
-/// The tail's reason, for the record that holds it.
-pub fn tail_reason(o: &Outline) -> String {
-    match &o.cut {
-        Some(c) if o.rdb_incomplete => format!("{} (an RDB that ends early: still being written, or truncated)", c.reason),
+/// The reason shown on the record that holds a file's tail (the bytes after its last whole
+/// record), from the check's verdict.
+pub fn tail_reason(cut: Option<&Cut>, rdb_incomplete: bool) -> String {
+    match cut {
+        Some(c) if rdb_incomplete => format!("{} (an RDB that ends early: still being written, or truncated)", c.reason),
         Some(c) => c.reason.clone(),
         None => "unexpected bytes".into(),
     }
@@ -271,7 +272,7 @@ pub fn dump_file(data: &[u8], preamble: bool) -> (Vec<Record>, Option<Cut>) {
         out.push(Record { offset: start, len: end - start, kind, cut: cut_at.is_some_and(|c| start >= c) });
     }
     if o.end < data.len() as u64 {
-        let reason = tail_reason(&o);
+        let reason = tail_reason(o.cut.as_ref(), o.rdb_incomplete);
         out.push(Record { offset: o.end, len: data.len() as u64 - o.end, kind: RecordKind::Invalid(reason), cut: true });
     }
     (out, o.cut)

@@ -24,9 +24,12 @@
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+pub mod log;
+mod placement;
 pub mod scenario;
 mod view;
 
+pub use placement::LineAt;
 pub use view::json_string;
 
 use std::collections::VecDeque;
@@ -50,6 +53,8 @@ pub struct Event {
     pub text: String,
     /// A byte count where one applies (bytes appended, written, synced up to).
     pub bytes: u64,
+    /// Where a `write` event's bytes went: (file, offset of its first byte).
+    pub at: Option<(String, u64)>,
 }
 
 /// Figures compared before and after a turn to tell what happened in it.
@@ -109,7 +114,8 @@ pub struct Lab {
     wire_out: Vec<u8>,
     /// Bytes that entered `aof_buf` since the page last took them.
     appended: Vec<u8>,
-    seen_in_buf: usize,
+    /// The log view's record index, and where each command's bytes went (`log.rs`).
+    log: log::LabLog,
     events: VecDeque<Event>,
     next_seq: u64,
     watch: Watch,
@@ -142,7 +148,7 @@ impl Lab {
             wire_qbuf: Vec::new(),
             wire_out: Vec::new(),
             appended: Vec::new(),
-            seen_in_buf: 0,
+            log: log::LabLog::default(),
             events: VecDeque::new(),
             next_seq: 1,
             watch: Watch::default(),
@@ -164,7 +170,7 @@ impl Lab {
         self.wire = self.engine.connect();
         self.console_queue.clear();
         self.wire_qbuf.clear();
-        self.seen_in_buf = self.engine.aof_buf().len();
+        self.log.attach(&mut self.engine);
         for line in &load_log {
             self.push(now, "log", line.clone(), 0);
         }
@@ -225,17 +231,23 @@ impl Lab {
             return lines.iter().map(|l| (if l.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] }, vec![])).collect();
         }
         let mut out = Vec::with_capacity(lines.len());
+        let mut places = Vec::with_capacity(lines.len());
+        self.collect_appended();
         for line in lines {
             if !line.trim().is_empty() {
                 self.push(now, "command", line.clone(), 0);
             }
             self.console_queue.push_back(line.clone());
+            let from = self.log.placements.fed();
             self.settle(now);
             self.collect_appended();
-            out.push((std::mem::take(&mut self.console_out), std::mem::take(&mut self.appended)));
+            let bytes = std::mem::take(&mut self.appended);
+            places.push(LineAt { stream: from, len: self.log.placements.fed() - from, at: None });
+            out.push((std::mem::take(&mut self.console_out), bytes));
         }
         self.before_sleep(now);
         self.after_turn(now);
+        self.log.place(places);
         if self.down.is_some() {
             // The group commit failed under `always`: no reply of the batch ever left.
             for (replies, _) in &mut out {
@@ -290,7 +302,7 @@ impl Lab {
     // ----- events -----
 
     fn push(&mut self, time_ms: i64, kind: &'static str, text: String, bytes: u64) {
-        self.events.push_back(Event { seq: self.next_seq, time_ms, kind, text, bytes });
+        self.events.push_back(Event { seq: self.next_seq, time_ms, kind, text, bytes, at: None });
         self.next_seq += 1;
         while self.events.len() > MAX_EVENTS {
             self.events.pop_front();
@@ -331,6 +343,7 @@ impl Lab {
         }
         let w = self.observe();
         let file = self.engine.srv.aof.incr_path.clone().unwrap_or_default();
+        let writes = self.log.placements.take_recent();
         if w.current_size > self.watch.current_size {
             self.push(
                 now,
@@ -338,6 +351,9 @@ impl Lab {
                 format!("write() {} bytes to {file}", w.current_size - self.watch.current_size),
                 w.current_size - self.watch.current_size,
             );
+            if let (Some(e), Some(first)) = (self.events.back_mut(), writes.first()) {
+                e.at = Some((first.file.clone(), first.offset));
+            }
         }
         if w.fsync_offset != self.watch.fsync_offset {
             self.push(now, "fsync", format!("fsync {file}: durable up to byte {}", w.fsync_offset), w.fsync_offset);
@@ -427,22 +443,20 @@ impl Lab {
     // ----- connections (the event loop's clients) -----
 
     /// Copies what entered `aof_buf` since the last look into `appended` (for the page's view).
+    /// (And accounts for the buffer's writes: where each byte went, `placement.rs`.)
     fn collect_appended(&mut self) {
-        let buf = self.engine.aof_buf();
-        self.appended.extend_from_slice(buf.get(self.seen_in_buf..).unwrap_or_default());
-        self.seen_in_buf = buf.len();
+        self.log.placements.collect(&mut self.engine, &mut self.appended);
     }
 
     fn before_sleep(&mut self, now: i64) {
         self.collect_appended();
         if self.engine.srv.aof.incr_path.is_some() {
             self.engine.before_sleep(now);
-            self.seen_in_buf = self.engine.aof_buf().len();
         } else {
             // No incr file: nothing would ever write the buffer; the page has its copy.
             self.engine.take_aof_buf();
-            self.seen_in_buf = 0;
         }
+        self.collect_appended();
     }
 
     fn is_blocked(&self, id: ClientId) -> bool {
