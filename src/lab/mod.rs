@@ -24,11 +24,13 @@
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+mod dropped;
 pub mod log;
 mod placement;
 pub mod scenario;
 mod view;
 
+pub use dropped::Dropped;
 pub use placement::LineAt;
 pub use view::json_string;
 
