@@ -588,9 +588,11 @@ impl WasmEngine {
         self.lab.log_record(file, index as usize).map_err(|e| JsError::new(&e))
     }
 
-    /// The index of the record of `file` holding byte `offset` (undefined if none).
-    pub fn log_find(&mut self, file: &str, offset: f64) -> Option<u32> {
-        self.lab.log_find(file, offset.max(0.0) as u64).and_then(|i| u32::try_from(i).ok())
+    /// The index of the record of `file` holding byte `offset` (undefined if none); with `len`
+    /// (a command's bytes), its own record, past the SELECT / #TS: the feed put before it.
+    pub fn log_find(&mut self, file: &str, offset: f64, len: Option<f64>) -> Option<u32> {
+        let len = len.map(|l| l.max(0.0) as u64);
+        self.lab.log_find(file, offset.max(0.0) as u64, len).and_then(|i| u32::try_from(i).ok())
     }
 
     /// Where the bytes at `stream` (a line's `stream` from `execute_batch`) were written:

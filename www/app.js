@@ -28,6 +28,7 @@ const lab = new LabController(
     rewrite: $('bgrewrite'),
     persist: $('persist'),
     scenarios: $('scenarios'),
+    log: $('logview'),
     mode: $('aof-mode'),
     root: document.documentElement,
   },

@@ -6,12 +6,13 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { MSG, message } from './protocol.js';
+import { LOG_ACTIONS, LOG_OPEN, MSG, message } from './protocol.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
 import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
+import { LogView } from './ui/log.js';
 import { PersistView } from './ui/persist.js';
 import { ScenariosView } from './ui/scenarios.js';
 import { setStatus } from './ui/status.js';
@@ -25,7 +26,7 @@ export class LabController {
    *   size, empty, config}, files: {list, manifest, info, rewrite, durability}, events: {list,
    *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
    *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set,
-   *   scenarios: root of the guided scenarios panel}
+   *   scenarios: root of the guided scenarios panel, log: root of the log view}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
    *   built-in scenario selected first}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
@@ -47,8 +48,11 @@ export class LabController {
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
-    this.eventsView = els.events ? new EventsView(els.events) : null;
+    this.eventsView = els.events ? new EventsView(els.events, (at) => this.openLog(at)) : null;
     const act = (action, args) => this.act(action, args);
+    this.logView = els.log ? new LogView(els.log, act) : null;
+    // Any view (the write-path diagram) opens a byte in the log with a `log-open` event.
+    (els.root ?? document).addEventListener(LOG_OPEN, (e) => this.openLog(e.detail));
     this.crashView = els.crash ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).')) : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
     this.scenariosView = els.scenarios ? new ScenariosView(els.scenarios, act, { initial: options.scenario }) : null;
@@ -133,6 +137,20 @@ export class LabController {
     this.worker.postMessage(message(MSG.EXEC, { id, line }));
   }
 
+  /** Opens the log view on the record holding byte `offset` of `file` (a path of the lab's
+   *  directory, as in the snapshot's files); resolves to whether it was found. */
+  openLog({ file, offset, len, source = 'lab' }) {
+    return this.logView ? this.logView.open({ file, offset, len, source }) : Promise.resolve(false);
+  }
+
+  /** A console command's bytes: where they went, or (a postponed write) where they are now. */
+  async openCommand(at, stream) {
+    const place = at ?? (await this.act(LOG_ACTIONS.LOCATE, { stream }).catch(() => null));
+    if (place) return this.openLog(place);
+    this.consoleView?.note('Its bytes are still in aof_buf (the write was postponed): they reach the file at a later turn.');
+    return false;
+  }
+
   /** Sends an ACTION; resolves with its value or rejects with the engine's message. */
   act(action, args = {}) {
     const id = this.nextId++;
@@ -173,6 +191,7 @@ export class LabController {
     this.eventsView?.add(events);
     this.filesView?.render(snapshot);
     this.persistView?.render(snapshot);
+    this.logView?.onView(snapshot);
     if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
@@ -241,6 +260,9 @@ export class LabController {
         this.consoleView?.note(msg.message);
         break;
       case MSG.REPLY:
+        if (msg.aof?.length && this.logView) {
+          this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
+        }
         this.consoleView?.reply(msg.id, msg.text, msg.pending);
         this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
         this.lines.delete(msg.id);

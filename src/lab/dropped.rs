@@ -133,7 +133,10 @@ mod tests {
         let files = vec![
             ("backup/appendonlydir/appendonly.aof.1.base.rdb".to_string(), base),
             ("backup/appendonlydir/appendonly.aof.1.incr.aof".to_string(), incr.clone()),
-            ("backup/appendonlydir/appendonly.aof.manifest".to_string(), b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n".to_vec()),
+            (
+                "backup/appendonlydir/appendonly.aof.manifest".to_string(),
+                b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n".to_vec(),
+            ),
             ("backup/appendonlydir/redis.log".to_string(), b"ignored".to_vec()),
         ];
         let mut d = Dropped::open(files).unwrap();

@@ -357,6 +357,25 @@ impl LogIndex {
         self.files.get(name)?.find(offset)
     }
 
+    /// The record a command's bytes (`offset..offset + len`) are about: the first one that is
+    /// not a `SELECT` or `#TS:` the feed put in front of the command (or the first one).
+    pub fn find_command(&mut self, src: &mut dyn Storage, name: &str, offset: u64, len: u64) -> Option<usize> {
+        let first = self.find(src, name, offset)?;
+        let f = self.files.get(name)?;
+        let mut i = first;
+        while let Ok(Some((at, kind, _))) = f.decode(src, name, i, ROW_READ) {
+            if at.start >= offset + len.max(1) {
+                break;
+            }
+            let rec = inspect::Record { offset: at.start, len: at.end - at.start, kind, cut: false };
+            if !matches!(rec.mark(), Some(("select" | "ts", _))) {
+                return Some(i);
+            }
+            i += 1;
+        }
+        Some(first)
+    }
+
     /// (records, the check's cut offset) of a file, for tests and callers.
     pub fn summary(&self, name: &str) -> Option<(usize, Option<u64>)> {
         self.files.get(name).map(|f| (f.rows(), f.cut.as_ref().map(|c| c.offset)))
@@ -499,10 +518,15 @@ impl Lab {
         self.log.index.record_json(self.engine.srv.storage.as_mut(), file, index)
     }
 
-    /// The record holding byte `offset` of `file`.
-    pub fn log_find(&mut self, file: &str, offset: u64) -> Option<usize> {
+    /// The record holding byte `offset` of `file`; with `len` (a command's bytes), the
+    /// command's own record, past the `SELECT` / `#TS:` the feed put before it.
+    pub fn log_find(&mut self, file: &str, offset: u64, len: Option<u64>) -> Option<usize> {
         self.log_sync();
-        self.log.index.find(self.engine.srv.storage.as_mut(), file, offset)
+        let src = self.engine.srv.storage.as_mut();
+        match len {
+            Some(len) => self.log.index.find_command(src, file, offset, len),
+            None => self.log.index.find(src, file, offset),
+        }
     }
 
     /// Where each line of the last [`Lab::execute_batch`] put its bytes (`at`: none while they
@@ -777,17 +801,21 @@ mod lab_tests {
         }
         let (file, offset) = at[0].at.clone().unwrap();
         assert_eq!(file, "appendonlydir/appendonly.aof.1.incr.aof");
-        let row = l.log_find(&file, offset).unwrap();
+        let row = l.log_find(&file, offset, None).unwrap();
         let rows = l.log_rows(&file, row, 1).unwrap();
         assert!(rows.contains("\"text\":\"SET a 1\""), "{rows}");
+        // RPUSH in db 2: its bytes start with a SELECT; its own record comes after it.
+        let (_, rpush_at) = at[7].at.clone().unwrap();
+        let own = l.log_find(&file, rpush_at, Some(at[7].len)).unwrap();
+        assert_eq!(own, l.log_find(&file, rpush_at, None).unwrap() + 1);
         // EXEC's bytes are MULTI … EXEC (propagated at EXEC): its record is the MULTI.
         let (_, exec_at) = at[5].at.clone().unwrap();
-        let row = l.log_find(&file, exec_at).unwrap();
+        let row = l.log_find(&file, exec_at, None).unwrap();
         let rows = l.log_rows(&file, row, 4).unwrap();
         assert!(rows.contains("\"mark\":\"multi\"") && rows.contains("INCR n") && rows.contains("\"mark\":\"exec\""), "{rows}");
         // RPUSH in db 2: its bytes start with the SELECT the feed put before it.
         let (_, rpush_at) = at[7].at.clone().unwrap();
-        let row = l.log_find(&file, rpush_at).unwrap();
+        let row = l.log_find(&file, rpush_at, None).unwrap();
         let rows = l.log_rows(&file, row, 2).unwrap();
         assert!(rows.contains("\"mark\":\"select\",\"mark_text\":\"db 2\"") && rows.contains("RPUSH q x"), "{rows}");
         let events = l.events_json(0);
@@ -811,7 +839,7 @@ mod lab_tests {
         assert!(l.log_locate(b.stream).is_none());
         l.tick(T0 + 6000);
         let (file, offset) = l.log_locate(b.stream).expect("written at the next tick");
-        let row = l.log_find(&file, offset).unwrap();
+        let row = l.log_find(&file, offset, None).unwrap();
         let rows = l.log_rows(&file, row, 1).unwrap();
         assert!(rows.contains("\"text\":\"SET b 2\""), "{rows}");
     }
