@@ -48,7 +48,7 @@ export class LabController {
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
-    this.eventsView = els.events ? new EventsView(els.events, (at) => this.openLog(at)) : null;
+    this.eventsView = els.events ? new EventsView(els.events, els.log ? (at) => this.openLog(at) : null) : null;
     const act = (action, args) => this.act(action, args);
     this.logView = els.log ? new LogView(els.log, act) : null;
     // Any view (the write-path diagram) opens a byte in the log with a `log-open` event.

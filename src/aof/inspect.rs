@@ -144,11 +144,10 @@ pub fn outline_rdb(data: &[u8]) -> (Vec<u64>, RdbPart) {
     (starts, part)
 }
 
-/// The RESP part of a walk: records from `base` on, where the check would cut, why.
+/// The RESP part of a walk: where the check would cut, why (the records' starts go to the
+/// caller's vector).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RespOutline {
-    /// (start, is an annotation) of every accepted record.
-    pub records: Vec<(u64, bool)>,
     pub ok_up_to: u64,
     /// The end of the last accepted record.
     pub end: u64,
@@ -157,8 +156,8 @@ pub struct RespOutline {
 }
 
 /// Walks RESP records in `data` (bytes of a file from offset `base`, where no MULTI is open)
-/// with `redis-check-aof`'s scanner.
-pub fn outline_resp(data: &[u8], base: u64) -> RespOutline {
+/// with `redis-check-aof`'s scanner; the start of every accepted record is pushed on `starts`.
+pub fn outline_resp(data: &[u8], base: u64, starts: &mut Vec<u64>) -> RespOutline {
     let mut scan = RespScan::default();
     let mut out = RespOutline { end: base, ..Default::default() };
     let end = scan
@@ -167,7 +166,7 @@ pub fn outline_resp(data: &[u8], base: u64) -> RespOutline {
             0,
             "",
             &mut |r: Scanned| {
-                out.records.push((base + r.start as u64, r.annotation));
+                starts.push(base + r.start as u64);
                 out.end = base + r.end as u64;
             },
             &mut |_, _| Ok(true),
@@ -207,8 +206,7 @@ pub fn outline(data: &[u8], preamble: bool) -> Outline {
         resp_from = part.end;
         o.rdb = Some(part);
     }
-    let r = outline_resp(data.get(resp_from as usize..).unwrap_or_default(), resp_from);
-    o.starts.extend(r.records.iter().map(|&(s, _)| s));
+    let r = outline_resp(data.get(resp_from as usize..).unwrap_or_default(), resp_from, &mut o.starts);
     o.end = r.end.max(resp_from);
     if r.ok_up_to < data.len() as u64 {
         o.cut = Some(Cut { offset: r.ok_up_to, reason: r.reason.unwrap_or_default(), fixable: true });

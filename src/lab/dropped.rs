@@ -4,7 +4,7 @@
 //! the lab's: its engine and files are untouched), indexed like the lab's files
 //! ([`LogIndex`]) and checked with `redis-check-aof` ([`crate::aof::check`]).
 
-use super::log::LogIndex;
+use super::log::{LogIndex, read_range};
 use super::view::file_kind;
 use crate::aof::check::{self, Mode, is_manifest};
 use crate::aof::manifest::AofManifest;
@@ -52,10 +52,11 @@ impl Dropped {
         }
     }
 
-    /// The manifests among the files.
+    /// The manifests among the files (told by their first lines: a manifest is small, an AOF
+    /// may be large).
     fn manifests(&mut self) -> Vec<String> {
         let names = self.storage.list(None).unwrap_or_default();
-        names.into_iter().filter(|n| self.storage.read_all(n).is_ok_and(|d| is_manifest(&d))).collect()
+        names.into_iter().filter(|n| read_range(&mut self.storage, n, 0, 4096).is_ok_and(|d| is_manifest(&d))).collect()
     }
 
     /// Kinds from the manifest (base, incr, history); a top-level file is an old-style AOF.

@@ -155,10 +155,10 @@ impl FileIndex {
             Some(c) if c.fixable => c.offset,
             _ => len,
         };
-        let (committed, pending): (Vec<(usize, u64)>, Vec<(usize, u64)>) =
-            o.starts.iter().copied().enumerate().partition(|&(i, s)| i < rdb_records || rdb_failed || s < ok);
-        self.starts = committed.into_iter().map(|(_, s)| s).collect();
-        self.pending = pending.into_iter().map(|(_, s)| s).collect();
+        let mut starts = o.starts;
+        let keep = if rdb_failed { starts.len() } else { starts.partition_point(|&s| s < ok).max(rdb_records) };
+        self.pending = starts.split_off(keep);
+        self.starts = starts;
         self.safe = if rdb_failed { o.end } else { ok };
         self.end = o.end;
         self.hold_open_line(&data, 0);
@@ -189,11 +189,11 @@ impl FileIndex {
     fn extend(&mut self, src: &mut dyn Storage, name: &str, len: u64) -> Result<(), String> {
         let bytes = read_range(src, name, self.safe, len)?;
         let len = self.safe + bytes.len() as u64;
-        let r = inspect::outline_resp(&bytes, self.safe);
-        self.pending.clear();
-        for (s, _) in r.records {
-            if s < r.ok_up_to { self.starts.push(s) } else { self.pending.push(s) }
-        }
+        let mut found = Vec::new();
+        let r = inspect::outline_resp(&bytes, self.safe, &mut found);
+        let keep = found.partition_point(|&s| s < r.ok_up_to);
+        self.pending = found.split_off(keep);
+        self.starts.append(&mut found);
         self.safe = r.ok_up_to;
         self.end = r.end.max(self.safe);
         let base = len - bytes.len() as u64;
