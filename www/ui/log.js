@@ -101,7 +101,9 @@ export class LogView {
 
     this.detail = el('section', 'log-detail');
     this.detail.setAttribute('aria-label', 'The selected record');
-    this.detail.setAttribute('aria-live', 'polite');
+    // A short polite announcement per selection (the pane itself would read every byte).
+    this.live = el('p', 'sr-only');
+    this.live.setAttribute('aria-live', 'polite');
     this.detail.append(el('p', 'meta', 'Select a record (click, or the arrow keys in the list) to see its bytes.'));
 
     // Dropped files: inspected here, never loaded into the lab.
@@ -137,7 +139,7 @@ export class LogView {
       this.dropped(e.dataTransfer);
     });
 
-    root.append(bar, this.cutNote, grid, this.detail, this.drop);
+    root.append(bar, this.cutNote, grid, this.live, this.detail, this.drop);
     new IntersectionObserver((entries) => {
       this.inView = entries.some((x) => x.isIntersecting);
       if (this.inView) this.refreshFiles();
@@ -375,6 +377,7 @@ export class LogView {
     hex.append(el('summary', '', 'Hex dump'), el('pre', '', d.hex));
     parts.push(hex);
     this.detail.replaceChildren(...parts);
+    this.live.textContent = `${head.textContent}: ${d.text}`.slice(0, 300);
   }
 
   // ----- jumps -----
