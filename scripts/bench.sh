@@ -67,7 +67,7 @@ if want logview; then
   # The log view in headless Chromium on the real page (tests/e2e/bench-log.mjs): opening a
   # generated AOF of LOG_N commands and scrolling it, against reading the file and a bare
   # virtual list in the same run.
-  scripts/build.sh >/dev/null
+  scripts/build.sh >/dev/null 2>&1
   echo
   (cd tests/e2e && node bench-log.mjs)
 fi
