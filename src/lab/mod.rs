@@ -17,7 +17,9 @@
 //! * **export / import** of the AOF directory as a ustar archive ([`crate::archive`]).
 //!
 //! This file holds the connections, the turns and the event stream; `crash.rs` the crash lab
-//! and export / import; `view.rs` the JSON views.
+//! and export / import; `view.rs` the JSON views; `log.rs` the log view's record index (the
+//! files as records, by range), `placement.rs` where each command's bytes went, `dropped.rs`
+//! dropped files inspected apart from the lab.
 //!
 //! Compared with Redis: the fork, the bio thread and the kernel are simulated (see
 //! [`crate::aof`] and [`crate::storage::memory`]); a "crash" here restarts the engine on the
