@@ -3,12 +3,14 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
-#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline, page)
-# Needs redis-server / redis-benchmark (scripts/setup.sh test installs them).
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline, page, logview)
+#   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
+# Needs redis-server / redis-benchmark, and for page and logview Chromium and the e2e npm
+# packages (scripts/setup.sh test installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline,page}
+BENCH=${BENCH:-serve,load,rewrite,timeline,page,logview}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -67,6 +69,15 @@ fi
 if want timeline; then
   echo
   cargo bench --quiet --bench timeline
+fi
+
+if want logview; then
+  # The log view in headless Chromium on the real page (tests/e2e/bench-log.mjs): opening a
+  # generated AOF of LOG_N commands and scrolling it, against reading the file and a bare
+  # virtual list in the same run.
+  scripts/build.sh >/dev/null 2>&1
+  echo
+  (cd tests/e2e && node bench-log.mjs)
 fi
 want load || want rewrite || exit 0
 

@@ -217,15 +217,22 @@ impl WasmEngine {
     }
 
     /// Runs lines in one event-loop turn (one write, one fsync under `always`). Returns one
-    /// `{replies: string[], aof: Uint8Array}` per line: the replies ready after it (none if it
-    /// blocked) and the bytes it appended to `aof_buf`.
+    /// `{replies: string[], aof: Uint8Array, at, stream}` per line: the replies ready after it
+    /// (none if it blocked), the bytes it appended to `aof_buf`, where its own bytes went
+    /// (`at: {file, offset, len}`, or null: it appended nothing, or the write was postponed)
+    /// and their position in the stream of `aof_buf` (for [`WasmEngine::log_locate`]).
     pub fn execute_batch(&mut self, lines: Vec<String>, now: f64) -> js_sys::Array {
         let out = js_sys::Array::new();
-        for (replies, aof) in self.lab.execute_batch(&lines, now as i64) {
+        let results = self.lab.execute_batch(&lines, now as i64);
+        let places = self.lab.batch_at();
+        for (i, (replies, aof)) in results.into_iter().enumerate() {
             let o = js_sys::Object::new();
             let r: js_sys::Array = replies.iter().map(|s| JsValue::from_str(s)).collect();
             let _ = js_sys::Reflect::set(&o, &"replies".into(), &r);
             let _ = js_sys::Reflect::set(&o, &"aof".into(), &js_sys::Uint8Array::from(aof.as_slice()));
+            let place = places.get(i);
+            let _ = js_sys::Reflect::set(&o, &"at".into(), &place.map_or(JsValue::NULL, at_object));
+            let _ = js_sys::Reflect::set(&o, &"stream".into(), &JsValue::from_f64(place.map_or(0.0, |p| p.stream as f64)));
             out.push(&o);
         }
         out
@@ -521,5 +528,100 @@ impl WasmScenario {
     /// The scenario machine's views (the same JSON as `Engine.snapshot()`).
     pub fn snapshot(&mut self) -> String {
         self.runner.lab.snapshot()
+    }
+}
+
+/// A line's place as `{file, offset, len}`, or null.
+fn at_object(place: &crate::lab::LineAt) -> JsValue {
+    let Some((file, offset)) = &place.at else { return JsValue::NULL };
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &"file".into(), &JsValue::from_str(file));
+    let _ = js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(*offset as f64));
+    let _ = js_sys::Reflect::set(&o, &"len".into(), &JsValue::from_f64(place.len as f64));
+    o.into()
+}
+
+/// The log view (`src/lab/log.rs`): the lab's files as records, by pages.
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// The files of the AOF directory as JSON `[{name, kind, len, records, stable, generation,
+    /// rdb_records, cut}]` (each file's record index brought up to date).
+    pub fn log_files(&mut self) -> String {
+        self.lab.log_files()
+    }
+
+    /// Rows `first..first+count` of `file`, as JSON `{file, generation, records, stable, first,
+    /// rows: [{i, offset, len, kind, text, framing, mark, mark_text, cut}]}`.
+    pub fn log_rows(&mut self, file: &str, first: u32, count: u32) -> Result<String, JsError> {
+        self.lab.log_rows(file, first as usize, count as usize).map_err(|e| JsError::new(&e))
+    }
+
+    /// One record in full (framing, hex, fields), as JSON.
+    pub fn log_record(&mut self, file: &str, index: u32) -> Result<String, JsError> {
+        self.lab.log_record(file, index as usize).map_err(|e| JsError::new(&e))
+    }
+
+    /// The index of the record of `file` holding byte `offset` (undefined if none); with `len`
+    /// (a command's bytes), its own record, past the SELECT / #TS: the feed put before it.
+    pub fn log_find(&mut self, file: &str, offset: f64, len: Option<f64>) -> Option<u32> {
+        let len = len.map(|l| l.max(0.0) as u64);
+        self.lab.log_find(file, offset.max(0.0) as u64, len).and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// Where the bytes at `stream` (a line's `stream` from `execute_batch`) were written:
+    /// `{file, offset}`, or null while they wait in `aof_buf`.
+    pub fn log_locate(&self, stream: f64) -> JsValue {
+        let Some((file, offset)) = self.lab.log_locate(stream.max(0.0) as u64) else { return JsValue::NULL };
+        let o = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&o, &"file".into(), &JsValue::from_str(&file));
+        let _ = js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(offset as f64));
+        o.into()
+    }
+}
+
+/// Files dropped on the page to be inspected, not loaded (`src/lab/dropped.rs`): the lab's
+/// engine and files are untouched. The same record views as the lab's files, and
+/// `redis-check-aof`'s output.
+#[wasm_bindgen(js_name = LogInspector)]
+pub struct WasmLogInspector {
+    dropped: crate::lab::Dropped,
+}
+
+#[wasm_bindgen(js_class = LogInspector)]
+impl WasmLogInspector {
+    /// Loose files or a folder: `paths[i]` (a `webkitRelativePath`, or a name) and `blobs[i]`
+    /// (its bytes). Throws when none of them is an AOF file.
+    #[wasm_bindgen(constructor)]
+    pub fn new(paths: Vec<String>, blobs: js_sys::Array) -> Result<WasmLogInspector, JsError> {
+        console_error_panic_hook::set_once();
+        let files = paths.into_iter().zip(blobs.iter()).map(|(p, b)| (p, js_sys::Uint8Array::new(&b).to_vec())).collect();
+        Ok(WasmLogInspector { dropped: crate::lab::Dropped::open(files).map_err(|e| JsError::new(&e))? })
+    }
+
+    /// A `.tar` (or one file when it is not an archive).
+    pub fn from_archive(name: &str, bytes: Vec<u8>) -> Result<WasmLogInspector, JsError> {
+        console_error_panic_hook::set_once();
+        Ok(WasmLogInspector { dropped: crate::lab::Dropped::open_archive(name, bytes).map_err(|e| JsError::new(&e))? })
+    }
+
+    pub fn files(&self) -> String {
+        self.dropped.files_json()
+    }
+
+    pub fn rows(&mut self, file: &str, first: u32, count: u32) -> Result<String, JsError> {
+        self.dropped.rows_json(file, first as usize, count as usize).map_err(|e| JsError::new(&e))
+    }
+
+    pub fn record(&mut self, file: &str, index: u32) -> Result<String, JsError> {
+        self.dropped.record_json(file, index as usize).map_err(|e| JsError::new(&e))
+    }
+
+    pub fn find(&mut self, file: &str, offset: f64) -> Option<u32> {
+        self.dropped.find(file, offset.max(0.0) as u64).and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// `redis-check-aof` on the files (each manifest, or each file without one).
+    pub fn check(&mut self) -> String {
+        self.dropped.check()
     }
 }

@@ -27,7 +27,7 @@ fn the_embedded_fixtures_are_the_directory() {
         std::fs::read_dir(&dir).expect("fixtures dir").map(|e| e.expect("entry").file_name().into_string().expect("utf-8")).collect();
     names.sort();
     let listed: Vec<&str> = corrupt::FIXTURES.iter().map(|f| f.0).collect();
-    assert_eq!(listed, names, "tests/fixtures/corrupt.rs must list every fixture (add the new one)");
+    assert_eq!(listed, names, "tests/fixtures/corrupt.rs must list every fixture: run scripts/fixtures.sh");
     for (name, bytes) in corrupt::FIXTURES {
         assert_eq!(std::fs::read(dir.join(name)).expect(name), *bytes, "{name}");
     }

@@ -31,6 +31,7 @@ const lab = new LabController(
     plots: $('plots'),
     traffic: $('traffic'),
     machine: $('machine'),
+    log: $('logview'),
     mode: $('aof-mode'),
     root: document.documentElement,
   },

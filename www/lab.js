@@ -6,12 +6,13 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { MACHINE_ACTIONS, MSG, message } from './protocol.js';
+import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, message } from './protocol.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
 import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
+import { LogView } from './ui/log.js';
 import { MachineView } from './ui/machine.js';
 import { PersistView } from './ui/persist.js';
 import { PlotsView } from './ui/plots.js';
@@ -28,7 +29,8 @@ export class LabController {
    *   size, empty, config}, files: {list, manifest, info, rewrite, durability}, events: {list,
    *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
    *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set,
-   *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram}
+   *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram,
+   *   log: root of the log view}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
    *   built-in scenario selected first}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
@@ -50,7 +52,7 @@ export class LabController {
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
-    this.eventsView = els.events ? new EventsView(els.events) : null;
+    this.eventsView = els.events ? new EventsView(els.events, els.log ? (at) => this.openLog(at) : null) : null;
     const act = (action, args) => this.act(action, args);
     this.machineView = els.machine
       ? new MachineView(els.machine, {
@@ -58,6 +60,9 @@ export class LabController {
           latency: (ms) => this.setFsyncLatency(ms),
         })
       : null;
+    this.logView = els.log ? new LogView(els.log, act) : null;
+    // Any view (the write-path diagram) opens a byte in the log with a `log-open` event.
+    (els.root ?? document).addEventListener(LOG_OPEN, (e) => this.openLog(e.detail));
     this.crashView = els.crash
       ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).'), {
           snapshot: () => this.snapshot,
@@ -122,17 +127,6 @@ export class LabController {
     return this.act(MACHINE_ACTIONS.FSYNC_LATENCY, { ms }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
   }
 
-  /**
-   * Opens the log view at a file's offset (a lost write's bytes). The hook for the log view
-   * (issue 15, part 3): a view set as `this.logView` with an `open({file, offset})` method.
-   * Returns whether a log view took it.
-   */
-  openLog(at) {
-    if (typeof this.logView?.open !== 'function') return false;
-    this.logView.open(at);
-    return true;
-  }
-
   start() {
     this.role = 'starting';
     if (this.els.root) this.els.root.dataset.aofMode = this.mode();
@@ -166,6 +160,20 @@ export class LabController {
     this.lines.set(id, line);
     this.consoleView?.addCommand(id, line);
     this.worker.postMessage(message(MSG.EXEC, { id, line }));
+  }
+
+  /** Opens the log view on the record holding byte `offset` of `file` (a path of the lab's
+   *  directory, as in the snapshot's files); resolves to whether it was found. */
+  openLog({ file, offset, len, source = 'lab' }) {
+    return this.logView ? this.logView.open({ file, offset, len, source }) : Promise.resolve(false);
+  }
+
+  /** A console command's bytes: where they went, or (a postponed write) where they are now. */
+  async openCommand(at, stream) {
+    const place = at ?? (await this.act(LOG_ACTIONS.LOCATE, { stream }).catch(() => null));
+    if (place) return this.openLog(place);
+    this.consoleView?.note('Its bytes are still in aof_buf (the write was postponed): they reach the file at a later turn.');
+    return false;
   }
 
   /** Sends an ACTION; resolves with its value or rejects with the engine's message. */
@@ -210,6 +218,7 @@ export class LabController {
     this.persistView?.render(snapshot);
     this.plotsView?.render(snapshot);
     this.machineView?.render(snapshot);
+    this.logView?.onView(snapshot);
     if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
@@ -281,6 +290,9 @@ export class LabController {
         this.consoleView?.note(msg.message);
         break;
       case MSG.REPLY:
+        if (msg.aof?.length && this.logView) {
+          this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
+        }
         this.consoleView?.reply(msg.id, msg.text, msg.pending);
         this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
         this.lines.delete(msg.id);

@@ -42,9 +42,11 @@ export const MSG = Object.freeze({
   /** {namespace, message}: another tab writes this namespace; this one shows its views only,
    *  and becomes the writer (READY) when that tab closes. */
   READONLY: 'readonly',
-  /** {id, text, pending, aof}: the reply to EXEC `id`, as redis-cli shows it. `pending` means the
-   *  command blocked (BLPOP): its reply comes later in REPLIES. `aof`: the bytes the command
-   *  appended to aof_buf (may be empty). Sent only when the policy allows: under
+  /** {id, text, pending, aof, at, stream}: the reply to EXEC `id`, as redis-cli shows it.
+   *  `pending` means the command blocked (BLPOP): its reply comes later in REPLIES. `aof`: the
+   *  bytes the command appended to aof_buf (may be empty). `at`: where its own bytes went,
+   *  {file, offset, len}, or null (nothing appended, or the write was postponed: then the
+   *  action log-locate {stream} finds them later). Sent only when the policy allows: under
    *  appendfsync always on IndexedDB, after the transaction holding its bytes committed. */
   REPLY: 'reply',
   /** {texts}: replies of earlier pending commands, in order. */
@@ -84,6 +86,30 @@ export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' })
 
 /** The scenario actions of ACTION (the panel in ui/scenarios.js). */
 export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });
+
+/** The log view's actions (ui/log.js, run by worker-log.js). `source`: 'lab' (the engine's
+ *  files) or 'drop' (dropped files, inspected apart from the lab). Answers are JSON text.
+ *  log-files {source} -> [{name, kind, len, records, stable, generation, rdb_records, cut}],
+ *  log-rows {source, file, first, count} -> {file, generation, records, stable, first, rows:
+ *  [{i, offset, len, kind, text, framing, mark, mark_text, cut}]}, log-record {source, file,
+ *  index} -> the record in full, log-find {source, file, offset, len?} -> a row index (with
+ *  `len`, a command's bytes: its own record, past a SELECT / #TS: in front of it),
+ *  log-locate {stream} -> {file, offset} | null, drop-open {files: [{path, bytes}]} | {name,
+ *  bytes} -> {files, check: redis-check-aof's output}, drop-close {}. */
+export const LOG_ACTIONS = Object.freeze({
+  FILES: 'log-files',
+  ROWS: 'log-rows',
+  RECORD: 'log-record',
+  FIND: 'log-find',
+  LOCATE: 'log-locate',
+  DROP_OPEN: 'drop-open',
+  DROP_CLOSE: 'drop-close',
+});
+
+/** A DOM event any view can dispatch (bubbling, composed) to open a byte in the log view:
+ *  `new CustomEvent(LOG_OPEN, {detail: {file, offset}, bubbles: true, composed: true})`.
+ *  LabController.openLog({file, offset}) does the same from code. */
+export const LOG_OPEN = 'log-open';
 
 /** The crash kinds of the lab, in the order the page offers them, with what each models. The
  *  simulated ones run on the simulated machine over every backend (its crash cuts the real

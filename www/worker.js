@@ -8,6 +8,7 @@
 // VIEW_MS, and to read-only tabs of the same namespace over a BroadcastChannel.
 
 import { LOCK_PREFIX, MACHINE_ACTIONS, MSG, TICK_MS, VIEW_MS, message } from './protocol.js';
+import { isLogAction, logAction } from './worker-log.js';
 
 let engine = null;
 let wasm = null;
@@ -188,7 +189,7 @@ async function turn() {
     const text = r.replies.join('\n');
     // '' is also the reply to an empty line; a line with a command and no reply is waiting.
     const pending = text === '' && m.line.trim() !== '';
-    post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof }, [r.aof.buffer]);
+    post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream }, [r.aof.buffer]);
   });
   await upkeep();
   publish();
@@ -289,6 +290,7 @@ function action(name, args) {
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
       return engine.import(args.name, args.bytes, now);
     default:
+      if (isLogAction(name)) return logAction(engine, wasm, name, args);
       throw new Error(`unknown action ${name}`);
   }
 }
@@ -326,6 +328,7 @@ self.onmessage = (event) => {
         }
         const transfer = value?.bytes instanceof Uint8Array ? [value.bytes.buffer] : [];
         post(MSG.RESULT, { id: msg.id, ok: true, value }, transfer);
+        if (isLogAction(msg.action)) return; // reads only: nothing changed
         await upkeep();
         publish(true);
       });

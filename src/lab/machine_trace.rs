@@ -462,7 +462,7 @@ fn reply_head(reply: &Reply) -> String {
 /// A RESP command's text, as `inspect` prints it.
 pub fn argv_text(argv: &[&[u8]]) -> String {
     let owned: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
-    crate::aof::inspect::Record { offset: 0, len: 0, kind: RecordKind::Command(owned) }.describe()
+    crate::aof::inspect::Record { offset: 0, len: 0, kind: RecordKind::Command(owned), cut: false }.describe()
 }
 
 /// The keys a propagated command touches (the command table's key positions), with its db.

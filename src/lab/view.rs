@@ -15,7 +15,6 @@ impl Lab {
     /// `rdb` (dump.rdb), `aof` (6.2's single file), `other`.
     /// `durable_len` is null where the backend cannot tell (a real browser disk).
     pub fn snapshot(&mut self) -> String {
-        let dir = self.config.appenddirname.clone();
         let mut j = Json::object();
         j.str("backend", &self.backend);
         j.strs("backend_notes", &self.backend_notes);
@@ -29,16 +28,11 @@ impl Lab {
         }
         j.num("aof_buf", self.engine.aof_buf().len() as u64);
         j.str("incr", self.engine.srv.aof.incr_path.as_deref().unwrap_or(""));
-        let manifest_path = crate::storage::join(&dir, &format!("{}.manifest", self.config.appendfilename));
-        let manifest_text =
-            self.engine.srv.storage.read_all(&manifest_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        // A server that refused to start never adopted the manifest: read the one on disk.
-        let manifest = if self.engine.srv.aof.manifest.is_empty() {
-            crate::aof::AofManifest::parse(manifest_text.as_bytes()).unwrap_or_default()
-        } else {
-            self.engine.srv.aof.manifest.clone()
-        };
-        let kind_of = |name: &str| self.kind_in(name, &manifest);
+        let (manifest, manifest_text) = self.manifest();
+        let legacy = self.engine.srv.config.aof_legacy;
+        let dbfilename = self.engine.srv.config.dbfilename.clone();
+        let appendfilename = self.config.appendfilename.clone();
+        let kind_of = |name: &str| file_kind(name, &manifest, legacy, &dbfilename, &appendfilename);
         let mut files = Vec::new();
         let storage = self.engine.srv.storage.as_ref();
         match storage.machine_layers() {
@@ -101,38 +95,23 @@ impl Lab {
         j.end()
     }
 
-    /// What a file of the lab's `dir` is: `base`, `incr`, `history` (by the manifest in force),
-    /// `manifest`, `temp`, `rdb` (dump.rdb), `aof` (6.2's single file), or `other`.
+    /// What a file of the lab's `dir` is, by the manifest in force (see [`file_kind`]).
     pub(super) fn file_kind(&self, name: &str) -> &'static str {
-        self.kind_in(name, &self.engine.srv.aof.manifest)
+        let config = &self.engine.srv.config;
+        file_kind(name, &self.engine.srv.aof.manifest, config.aof_legacy, &config.dbfilename, &self.config.appendfilename)
     }
 
-    fn kind_in(&self, name: &str, manifest: &crate::aof::AofManifest) -> &'static str {
-        let config = &self.engine.srv.config;
-        let base = name.rsplit('/').next().unwrap_or(name);
-        if name == config.dbfilename {
-            return "rdb";
-        }
-        // 6.2's single file lives in `dir` itself (7.0 upgrades such a file at start).
-        if config.aof_legacy && name == self.config.appendfilename {
-            return "aof";
-        }
-        if base.ends_with(".manifest") {
-            return "manifest";
-        }
-        if base.starts_with("temp-") {
-            return "temp";
-        }
-        if manifest.base.as_ref().is_some_and(|b| b.file_name == base) {
-            return "base";
-        }
-        if manifest.incr.iter().any(|i| i.file_name == base) {
-            return "incr";
-        }
-        if manifest.history.iter().any(|i| i.file_name == base) {
-            return "history";
-        }
-        "other"
+    /// The manifest in force and its text on disk. A server that refused to start never adopted
+    /// the manifest: then the one on disk.
+    pub(crate) fn manifest(&mut self) -> (crate::aof::AofManifest, String) {
+        let path = crate::storage::join(&self.config.appenddirname, &format!("{}.manifest", self.config.appendfilename));
+        let text = self.engine.srv.storage.read_all(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let manifest = if self.engine.srv.aof.manifest.is_empty() {
+            crate::aof::AofManifest::parse(text.as_bytes()).unwrap_or_default()
+        } else {
+            self.engine.srv.aof.manifest.clone()
+        };
+        (manifest, text)
     }
 
     /// The rewrite: `{in_progress, scheduled, rewrites, last_failed, keys_per_tick, pid, tmp,
@@ -188,7 +167,8 @@ impl Lab {
         o.end()
     }
 
-    /// `{next, events: [{seq, t, kind, text, bytes}]}` for events after `since`.
+    /// `{next, events: [{seq, t, kind, text, bytes, file?, offset?}]}` for events after `since`
+    /// (`file`, `offset`: where a `write` event's bytes went).
     pub fn events_json(&self, since: u64) -> String {
         let (events, next) = self.events_since(since);
         let items: Vec<String> = events
@@ -200,11 +180,50 @@ impl Lab {
                 o.str("kind", e.kind);
                 o.str("text", &e.text);
                 o.num("bytes", e.bytes);
+                if let Some((file, offset)) = &e.at {
+                    o.str("file", file);
+                    o.num("offset", *offset);
+                }
                 o.end()
             })
             .collect();
         format!("{{\"next\":{next},\"events\":[{}]}}", items.join(","))
     }
+}
+
+/// What a file of `dir` is: `base`, `incr`, `history` (named by `manifest`), `manifest`,
+/// `temp`, `rdb` (dump.rdb), `aof` (6.2's single file, `legacy`), `other`.
+pub(crate) fn file_kind(
+    name: &str,
+    manifest: &crate::aof::AofManifest,
+    legacy: bool,
+    dbfilename: &str,
+    appendfilename: &str,
+) -> &'static str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    if name == dbfilename {
+        return "rdb";
+    }
+    // 6.2's single file lives in `dir` itself (7.0 upgrades such a file at start).
+    if legacy && name == appendfilename {
+        return "aof";
+    }
+    if base.ends_with(".manifest") {
+        return "manifest";
+    }
+    if base.starts_with("temp-") {
+        return "temp";
+    }
+    if manifest.base.as_ref().is_some_and(|b| b.file_name == base) {
+        return "base";
+    }
+    if manifest.incr.iter().any(|i| i.file_name == base) {
+        return "incr";
+    }
+    if manifest.history.iter().any(|i| i.file_name == base) {
+        return "history";
+    }
+    "other"
 }
 
 /// A child's progress: `pid`, `tmp` (its temp file), `tmp_len`, `keys_processed`, `keys_total`,
