@@ -4,12 +4,14 @@
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
 #   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline,
-#                                         timeline-wasm)
-# Needs redis-server / redis-benchmark (scripts/setup.sh test installs them).
+#                                         timeline-wasm, page, logview)
+#   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
+# Needs redis-server / redis-benchmark, and for timeline-wasm, page and logview Chromium and the
+# e2e npm packages (scripts/setup.sh test installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm}
+BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm,page,logview}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -69,12 +71,21 @@ if want timeline; then
   echo
   cargo bench --quiet --bench timeline
 fi
-# The same in wasm, in headless Chromium's dedicated worker (benches/wasm/timeline-worker.js,
+# The same in wasm, in headless Chromium's dedicated worker (tests/e2e/bench-timeline.mjs,
 # through the facade as the lab's worker drives it); needs pkg/ and the e2e npm packages.
 if want timeline-wasm; then
   echo
-  scripts/build.sh >/dev/null
-  node benches/wasm/timeline.mjs
+  scripts/build.sh >/dev/null 2>&1
+  (cd tests/e2e && node bench-timeline.mjs)
+fi
+
+if want logview; then
+  # The log view in headless Chromium on the real page (tests/e2e/bench-log.mjs): opening a
+  # generated AOF of LOG_N commands and scrolling it, against reading the file and a bare
+  # virtual list in the same run.
+  scripts/build.sh >/dev/null 2>&1
+  echo
+  (cd tests/e2e && node bench-log.mjs)
 fi
 want load || want rewrite || exit 0
 
@@ -141,4 +152,12 @@ if want rewrite; then
   printf '| rewrite | %s | %s | %.2f |\n' "$r" "$l" "$(echo "$l / $r" | bc -l)"
   redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
   redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
+fi
+
+if want page; then
+  # The page in headless Chromium: frame times and long tasks while the traffic generator
+  # streams 10 000 commands/s with every view open, against the same page idle (same run).
+  scripts/build.sh >/dev/null
+  echo
+  (cd tests/e2e && node bench-page.mjs "${PAGE_SECS:-10}")
 fi

@@ -12,7 +12,7 @@ SECS="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(resp_decoder command_exec aof_loader manifest_parser rdb_reader check_fix)
+    TARGETS=(resp_decoder command_exec aof_loader manifest_parser rdb_reader check_fix inspect)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -45,4 +45,6 @@ for t in "${TARGETS[@]}"; do
         status=1
     done
 done
+# The browser tests replay the fixtures from an embedded list.
+scripts/fixtures.sh
 exit $status

@@ -14,7 +14,7 @@ use crate::storage::{MemoryStorage, OpenMode, Storage};
 use crate::{Config, Engine};
 
 /// The fuzz targets, by name.
-pub const TARGETS: &[&str] = &["resp_decoder", "command_exec", "aof_loader", "manifest_parser", "rdb_reader", "check_fix"];
+pub const TARGETS: &[&str] = &["resp_decoder", "command_exec", "aof_loader", "manifest_parser", "rdb_reader", "check_fix", "inspect"];
 
 /// Parses every complete command of `buf` into `out`; the bytes used and the protocol error, if any.
 pub fn drain(buf: &[u8], out: &mut Vec<Vec<Vec<u8>>>) -> (usize, Option<ProtocolError>) {
@@ -180,6 +180,75 @@ pub fn check_fix(data: &[u8]) {
     }
 }
 
+/// Lengths past 4 GB, which a 32-bit `usize` (wasm32) cannot hold: every decoder gives the same
+/// answer on every host (the browser tests run this too), never a wrapped length.
+pub fn huge_lengths() {
+    // The loader: the file ends long before 4 294 967 297 bytes, as Redis's fread finds.
+    let mut srv = Server::new(Config { aof_load_truncated: true, ..Default::default() }, 1_700_000_000_000);
+    assert_eq!(
+        load_single_append_only_file(&mut srv, "appendonly.aof.1.incr.aof", b"*1\r\n$4294967297\r\nX\r\n"),
+        (AofStatus::Truncated, 0)
+    );
+    // redis-check-aof says how much it wanted, in full.
+    let mut st = MemoryStorage::new();
+    st.open("a.aof", OpenMode::Truncate).expect("open");
+    st.write_at("a.aof", 0, b"*2\r\n$3\r\nGET\r\n$4294967294\r\nabc").expect("write");
+    let r = check(&mut st, "a.aof", Mode::Check, &mut |_| false);
+    assert!(r.output.contains("Expected to read 4294967296 bytes, got 3 bytes"), "{}", r.output);
+    // The protocol: past 2^63 the length is not a number; past the address space (with
+    // proto-max-bulk-len raised) nothing could ever buffer it.
+    let mut args = Vec::new();
+    assert_eq!(parse_command(b"*1\r\n$18446744073709551617\r\n", &mut args, Limits::default()), Err(ProtocolError("invalid bulk length")));
+    let open = Limits { max_bulk_len: i64::MAX };
+    let r = parse_command(b"*1\r\n$4294967297\r\nX", &mut args, open);
+    let reply = crate::resp::parse_reply(b"$4294967297\r\nX");
+    if cfg!(target_pointer_width = "32") {
+        assert_eq!(r, Err(ProtocolError("invalid bulk length")));
+        assert_eq!(reply.err(), Some(ProtocolError("invalid bulk length")));
+    } else {
+        assert_eq!(r, Ok(None), "waits for the rest");
+        assert!(matches!(reply, Ok(None)), "waits for the rest");
+    }
+}
+
+/// `aof-lab inspect` and the log view's index on any bytes: the records tile the file, the cut
+/// lies inside it and flags the records after it, and an index grown in two steps (the file
+/// appended to, at a split the first byte picks) equals one built at once, for a file that may
+/// start with an RDB part and for an incr file.
+pub fn inspect(data: &[u8]) {
+    use crate::aof::inspect::dump_file;
+    use crate::lab::log::LogIndex;
+    for preamble in [true, false] {
+        let (records, cut) = dump_file(data, preamble);
+        let mut at = 0;
+        for r in &records {
+            assert_eq!(r.offset, at, "records tile the file");
+            assert!(r.len > 0 || data.is_empty());
+            assert_eq!(r.cut, cut.as_ref().is_some_and(|c| r.offset >= c.offset));
+            at += r.len;
+        }
+        assert_eq!(at, data.len() as u64);
+        assert!(cut.is_none_or(|c| c.offset <= data.len() as u64));
+        let kind = if preamble { "aof" } else { "incr" };
+        let files = vec![("f".to_string(), kind)];
+        let split = data.first().map_or(0, |&b| data.len() * usize::from(b) / 256);
+        let mut st = MemoryStorage::new();
+        st.open("f", OpenMode::Truncate).expect("open");
+        st.write_at("f", 0, data.get(..split).unwrap_or_default()).expect("write");
+        let mut grown = LogIndex::default();
+        grown.sync(&mut st, &files, 0);
+        st.write_at("f", split as u64, data.get(split..).unwrap_or_default()).expect("write");
+        grown.sync(&mut st, &files, 0);
+        let mut once = LogIndex::default();
+        once.sync(&mut st, &files, 0);
+        assert_eq!(grown.starts("f"), once.starts("f"), "split at {split}");
+        assert_eq!(grown.summary("f"), once.summary("f"), "split at {split}");
+        assert_eq!(once.starts("f"), records.iter().map(|r| r.offset).collect::<Vec<_>>());
+        let json = once.rows_json(&mut st, "f", 0, 1000).expect("rows");
+        assert!(json.starts_with('{'));
+    }
+}
+
 pub fn run(target: &str, data: &[u8]) {
     match target {
         "resp_decoder" => resp_decoder(data),
@@ -188,6 +257,7 @@ pub fn run(target: &str, data: &[u8]) {
         "manifest_parser" => manifest_parser(data),
         "rdb_reader" => rdb_reader(data),
         "check_fix" => check_fix(data),
+        "inspect" => inspect(data),
         other => panic!("no fuzz target named {other}"),
     }
 }

@@ -17,6 +17,7 @@
 //! | the multi-part manifest                 | [`aof::manifest`]            |
 //! | `loadAppendOnlyFiles`                   | [`aof::load`]                |
 //! | `redis-check-aof`                       | [`aof::check`]               |
+//! | a byte-level dump (`aof-lab inspect`)   | [`aof::inspect`]             |
 //! | start-up, `DEBUG LOADAOF`               | [`aof`]                      |
 //! | `rdb.c` (the empty base, CRC-64)        | [`rdb`]                      |
 //! | the disk, page cache and crashes        | [`storage`]                  |

@@ -13,8 +13,9 @@
 //!   out (`"v"`, `(integer) 1`, `(nil)`, `1) "a"`, `(error) ERR …`); the **wire**
 //!   (`execute_resp`): RESP bytes in and out, like a socket;
 //! * `tick(now)`: serverCron; `events(since)`, `snapshot()`: the views, as JSON;
-//! * `crash`, `inject`, `restart`, `check_aof`: the crash lab; `export_tar`, `import`: files;
-//!   `set_rewrite_speed`: how many keys the simulated rewrite / BGSAVE child writes per tick.
+//! * `crash`, `crash_predicted`, `inject`, `restart`, `check_aof`: the crash lab; `export_tar`,
+//!   `import`: files; `set_rewrite_speed`: how many keys the simulated rewrite / BGSAVE child
+//!   writes per tick; `set_fsync_latency`: how long the simulated background fsync takes.
 //! * the AOF design is a start-up setting: `config: {"lab-aof-mode": "6.2"}` runs Redis 6.2's
 //!   single `appendonly.aof` with its rewrite buffer (`snapshot().mode`).
 //! * `durable()`: a promise that resolves when the turn's bytes are as durable as the backend can
@@ -189,8 +190,28 @@ impl WasmEngine {
     /// lines if it refused to start (then `restart` with other settings). The report (what was
     /// lost and why) is `snapshot().crash`.
     pub fn crash(&mut self, kind: &str, now: f64) -> Result<Vec<String>, JsError> {
+        self.crash_predicted(kind, JsValue::UNDEFINED, now)
+    }
+
+    /// [`WasmEngine::crash`] after a prediction (`{writes: [seq], survive: 'all'|'some'|'none',
+    /// keys: 'all'|'fewer'|'none', refused: bool}`, each optional; `undefined` when skipped):
+    /// `snapshot().crash` then has `lost_writes` (what the diagram's "lost if" named just
+    /// before), `prediction` and `reveal` (`{rows, writes, sentence}`). On the timeline the
+    /// prediction is an input of its own (a `predict` mark), then the crash.
+    pub fn crash_predicted(&mut self, kind: &str, prediction: JsValue, now: f64) -> Result<Vec<String>, JsError> {
+        if let Some(p) = parse_prediction(&prediction) {
+            self.session.predict(&crate::lab::input::crash_prediction_payload(&p), now as i64);
+        }
         let report = self.session.crash(kind, now as i64).map_err(|e| JsError::new(&e))?;
         if report.started { Ok(report.log.clone()) } else { Err(JsError::new(&report.log.join("\n"))) }
+    }
+
+    /// How long the simulated background fsync takes (a slow disk, 0 … 3000 ms on the page):
+    /// `lab-fsync-latency-ms`; kept across restarts.
+    pub fn set_fsync_latency(&mut self, ms: f64, now: f64) {
+        let ms = ms.max(0.0) as u64;
+        // A setting on the timeline (`Lab::config_set` gives it to `Lab::set_fsync_latency`).
+        let _ = self.session.config_set("lab-fsync-latency-ms", &ms.to_string(), now as i64);
     }
 
     /// Faults of the simulated disk, on every backend: `"disk-full"` (the disk takes no byte
@@ -238,15 +259,22 @@ impl WasmEngine {
     }
 
     /// Runs lines in one event-loop turn (one write, one fsync under `always`). Returns one
-    /// `{replies: string[], aof: Uint8Array}` per line: the replies ready after it (none if it
-    /// blocked) and the bytes it appended to `aof_buf`.
+    /// `{replies: string[], aof: Uint8Array, at, stream}` per line: the replies ready after it
+    /// (none if it blocked), the bytes it appended to `aof_buf`, where its own bytes went
+    /// (`at: {file, offset, len}`, or null: it appended nothing, or the write was postponed)
+    /// and their position in the stream of `aof_buf` (for [`WasmEngine::log_locate`]).
     pub fn execute_batch(&mut self, lines: Vec<String>, now: f64) -> js_sys::Array {
         let out = js_sys::Array::new();
-        for (replies, aof) in self.session.execute_batch(&lines, now as i64) {
+        let results = self.session.execute_batch(&lines, now as i64);
+        let places = self.session.lab().batch_at().to_vec();
+        for (i, (replies, aof)) in results.into_iter().enumerate() {
             let o = js_sys::Object::new();
             let r: js_sys::Array = replies.iter().map(|s| JsValue::from_str(s)).collect();
             let _ = js_sys::Reflect::set(&o, &"replies".into(), &r);
             let _ = js_sys::Reflect::set(&o, &"aof".into(), &js_sys::Uint8Array::from(aof.as_slice()));
+            let place = places.get(i);
+            let _ = js_sys::Reflect::set(&o, &"at".into(), &place.map_or(JsValue::NULL, at_object));
+            let _ = js_sys::Reflect::set(&o, &"stream".into(), &JsValue::from_f64(place.map_or(0.0, |p| p.stream as f64)));
             out.push(&o);
         }
         out
@@ -531,6 +559,75 @@ fn advance_object(a: Advance) -> JsValue {
     o.into()
 }
 
+/// The plots and the traffic generator.
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// The plots' data: columns of every turn's figures after sample `since` (0: all), with
+    /// `next` to pass again (see `Lab::series_json`).
+    pub fn series(&self, since: f64) -> String {
+        self.session.lab().series_json(since.max(0.0) as usize)
+    }
+
+    /// Starts (or changes) the traffic generator, `{rate, write_percent, keys, value_size,
+    /// seed}` (each optional; rate 1 … 50 000 commands/s of simulated time), or stops it
+    /// (`null`). Throws on a bad setting.
+    pub fn set_traffic(&mut self, spec: JsValue, now: f64) -> Result<(), JsError> {
+        let spec = traffic_spec(&spec)?;
+        self.session.set_traffic(spec, now as i64);
+        Ok(())
+    }
+
+    /// The three policies on the same traffic, each on a fresh simulated machine with this
+    /// lab's settings, for `duration_ms` of simulated time, then a power loss: JSON
+    /// `[{policy, writes_per_s, bytes_per_s, fsyncs, lost_bytes, keys_before, keys_after}]`.
+    pub fn compare_policies(&self, spec: JsValue, duration_ms: f64, now: f64) -> Result<String, JsError> {
+        let spec = traffic_spec(&spec)?.ok_or_else(|| JsError::new("compare: traffic settings needed"))?;
+        let duration = (duration_ms as i64).clamp(100, 60_000);
+        let runs = crate::lab::traffic::compare_policies(
+            self.session.lab().config(),
+            spec,
+            duration,
+            self.session.lab().engine.srv.aof.fsync_latency_ms,
+            now as i64,
+        );
+        Ok(crate::lab::traffic::runs_json(&runs))
+    }
+}
+
+/// `{rate, write_percent, keys, value_size, seed}` (defaults for what is missing), or `null`.
+fn traffic_spec(v: &JsValue) -> Result<Option<crate::lab::traffic::TrafficSpec>, JsError> {
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    let d = crate::lab::traffic::TrafficSpec::default();
+    let num = |k: &str, default: f64| js_sys::Reflect::get(v, &JsValue::from_str(k)).ok().and_then(|x| x.as_f64()).unwrap_or(default);
+    crate::lab::traffic::TrafficSpec::new(
+        num("rate", f64::from(d.rate)) as u32,
+        num("write_percent", f64::from(d.write_percent)).clamp(0.0, 255.0) as u8,
+        num("keys", f64::from(d.keys)) as u32,
+        num("value_size", f64::from(d.value_size)) as u32,
+        num("seed", d.seed as f64) as u64,
+    )
+    .map(Some)
+    .map_err(|e| JsError::new(&e))
+}
+
+/// A prediction from the page (see [`WasmEngine::crash_predicted`]); `None` when skipped.
+fn parse_prediction(p: &JsValue) -> Option<crate::lab::Prediction> {
+    if !p.is_object() {
+        return None;
+    }
+    let get = |k: &str| js_sys::Reflect::get(p, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
+    let writes =
+        get("writes").map(|w| js_sys::Array::from(&w).iter().filter_map(|v| v.as_f64()).map(|f| f as u64).collect()).unwrap_or_default();
+    Some(crate::lab::Prediction {
+        writes,
+        survive: get("survive").and_then(|v| v.as_string()),
+        keys: get("keys").and_then(|v| v.as_string()),
+        refused: get("refused").and_then(|v| v.as_bool()),
+    })
+}
+
 fn label(step: &str) -> &'static str {
     match step {
         "opfs" => "OPFS",
@@ -674,5 +771,100 @@ impl WasmScenario {
     /// The scenario machine's views (the same JSON as `Engine.snapshot()`).
     pub fn snapshot(&mut self) -> String {
         self.runner.lab.snapshot()
+    }
+}
+
+/// A line's place as `{file, offset, len}`, or null.
+fn at_object(place: &crate::lab::LineAt) -> JsValue {
+    let Some((file, offset)) = &place.at else { return JsValue::NULL };
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &"file".into(), &JsValue::from_str(file));
+    let _ = js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(*offset as f64));
+    let _ = js_sys::Reflect::set(&o, &"len".into(), &JsValue::from_f64(place.len as f64));
+    o.into()
+}
+
+/// The log view (`src/lab/log.rs`): the lab's files as records, by pages.
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// The files of the AOF directory as JSON `[{name, kind, len, records, stable, generation,
+    /// rdb_records, cut}]` (each file's record index brought up to date).
+    pub fn log_files(&mut self) -> String {
+        self.session.lab_mut().log_files()
+    }
+
+    /// Rows `first..first+count` of `file`, as JSON `{file, generation, records, stable, first,
+    /// rows: [{i, offset, len, kind, text, framing, mark, mark_text, cut}]}`.
+    pub fn log_rows(&mut self, file: &str, first: u32, count: u32) -> Result<String, JsError> {
+        self.session.lab_mut().log_rows(file, first as usize, count as usize).map_err(|e| JsError::new(&e))
+    }
+
+    /// One record in full (framing, hex, fields), as JSON.
+    pub fn log_record(&mut self, file: &str, index: u32) -> Result<String, JsError> {
+        self.session.lab_mut().log_record(file, index as usize).map_err(|e| JsError::new(&e))
+    }
+
+    /// The index of the record of `file` holding byte `offset` (undefined if none); with `len`
+    /// (a command's bytes), its own record, past the SELECT / #TS: the feed put before it.
+    pub fn log_find(&mut self, file: &str, offset: f64, len: Option<f64>) -> Option<u32> {
+        let len = len.map(|l| l.max(0.0) as u64);
+        self.session.lab_mut().log_find(file, offset.max(0.0) as u64, len).and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// Where the bytes at `stream` (a line's `stream` from `execute_batch`) were written:
+    /// `{file, offset}`, or null while they wait in `aof_buf`.
+    pub fn log_locate(&self, stream: f64) -> JsValue {
+        let Some((file, offset)) = self.session.lab().log_locate(stream.max(0.0) as u64) else { return JsValue::NULL };
+        let o = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&o, &"file".into(), &JsValue::from_str(&file));
+        let _ = js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(offset as f64));
+        o.into()
+    }
+}
+
+/// Files dropped on the page to be inspected, not loaded (`src/lab/dropped.rs`): the lab's
+/// engine and files are untouched. The same record views as the lab's files, and
+/// `redis-check-aof`'s output.
+#[wasm_bindgen(js_name = LogInspector)]
+pub struct WasmLogInspector {
+    dropped: crate::lab::Dropped,
+}
+
+#[wasm_bindgen(js_class = LogInspector)]
+impl WasmLogInspector {
+    /// Loose files or a folder: `paths[i]` (a `webkitRelativePath`, or a name) and `blobs[i]`
+    /// (its bytes). Throws when none of them is an AOF file.
+    #[wasm_bindgen(constructor)]
+    pub fn new(paths: Vec<String>, blobs: js_sys::Array) -> Result<WasmLogInspector, JsError> {
+        console_error_panic_hook::set_once();
+        let files = paths.into_iter().zip(blobs.iter()).map(|(p, b)| (p, js_sys::Uint8Array::new(&b).to_vec())).collect();
+        Ok(WasmLogInspector { dropped: crate::lab::Dropped::open(files).map_err(|e| JsError::new(&e))? })
+    }
+
+    /// A `.tar` (or one file when it is not an archive).
+    pub fn from_archive(name: &str, bytes: Vec<u8>) -> Result<WasmLogInspector, JsError> {
+        console_error_panic_hook::set_once();
+        Ok(WasmLogInspector { dropped: crate::lab::Dropped::open_archive(name, bytes).map_err(|e| JsError::new(&e))? })
+    }
+
+    pub fn files(&self) -> String {
+        self.dropped.files_json()
+    }
+
+    pub fn rows(&mut self, file: &str, first: u32, count: u32) -> Result<String, JsError> {
+        self.dropped.rows_json(file, first as usize, count as usize).map_err(|e| JsError::new(&e))
+    }
+
+    pub fn record(&mut self, file: &str, index: u32) -> Result<String, JsError> {
+        self.dropped.record_json(file, index as usize).map_err(|e| JsError::new(&e))
+    }
+
+    pub fn find(&mut self, file: &str, offset: f64) -> Option<u32> {
+        self.dropped.find(file, offset.max(0.0) as u64).and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// `redis-check-aof` on the files (each manifest, or each file without one).
+    pub fn check(&mut self) -> String {
+        self.dropped.check()
     }
 }

@@ -264,3 +264,55 @@ fn binary_matches_redis_check_aof() {
     assert_eq!((mine.1, real.1), (Some(1), Some(1)));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `aof-lab inspect` (and the lab's log view, which walks files the same way) marks a bad tail
+/// exactly where the real redis-check-aof cuts (`ok_up_to`), for every truncation of a file
+/// with an RDB preamble and of a RESP file, and for damaged bytes in the middle.
+#[test]
+fn inspect_marks_the_tail_where_redis_check_aof_cuts() {
+    let dir = tmpdir("inspect");
+    let mut preamble = aof_lab::rdb::empty_base(1_700_000_000, 1000);
+    preamble.extend(sample());
+    let mut cases: Vec<Vec<u8>> = Vec::new();
+    // Every byte of the RESP sample; every third of the longer preamble file (and its end).
+    for (full, step) in [(sample(), 1), (preamble.clone(), 3)] {
+        for cut in (1..=full.len()).step_by(step).chain([full.len()]) {
+            cases.push(full[..cut].to_vec());
+        }
+    }
+    let ok = resp(&[&["SET", "a", "1"]]);
+    for junk in [&b"garbage\r\n"[..], b"*2\r\n$3\r\nGET\r\n$x\r\n", b"*1\r\n$4\r\nEXEC\r\n", b"*1\r\n$5\r\nMULTI\r\n*1\r\n$5\r\nMULTI\r\n"]
+    {
+        let mut c = ok.clone();
+        c.extend_from_slice(junk);
+        c.extend_from_slice(&ok);
+        cases.push(c);
+    }
+    let mut problems = 0;
+    for content in &cases {
+        std::fs::write(dir.join("appendonly.aof"), content).unwrap();
+        let (lines, code) = real(&dir, &["appendonly.aof"], "n\n");
+        let real_cut = lines.iter().find_map(|l| l.split("ok_up_to=").nth(1)).map(|v| v.split(',').next().unwrap().parse::<u64>().unwrap());
+        let (records, cut) = aof_lab::aof::inspect::dump_file(content, true);
+        let rdb_error = lines.iter().any(|l| l.contains("RDB preamble of AOF file is not sane"));
+        let ours = cut.as_ref().map(|c| (c.offset, c.fixable));
+        let want = match (code, rdb_error) {
+            (0, _) => None,
+            (_, true) => Some((ours.map_or(0, |o| o.0), false)),
+            _ => real_cut.filter(|&c| c < content.len() as u64).map(|c| (c, true)),
+        };
+        // Records tile the file, and those at or after the cut are flagged.
+        let tiles = records.windows(2).all(|w| w[0].offset + w[0].len == w[1].offset)
+            && records.last().is_none_or(|r| r.offset + r.len == content.len() as u64);
+        let flagged = records.iter().all(|r| r.cut == cut.as_ref().is_some_and(|c| r.offset >= c.offset));
+        if ours != want || !tiles || !flagged {
+            problems += 1;
+            eprintln!(
+                "MISMATCH on {:?}: real {code} {lines:?}, ours {cut:?} (tiles {tiles}, flagged {flagged})",
+                String::from_utf8_lossy(content)
+            );
+        }
+    }
+    assert_eq!(problems, 0, "{problems} of {} cases differ (see stderr)", cases.len());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -6,16 +6,20 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { MSG, TIMELINE, message } from './protocol.js';
+import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, message } from './protocol.js';
 import { downloadRecording, shareLink } from './share.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
 import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
+import { LogView } from './ui/log.js';
+import { MachineView } from './ui/machine.js';
 import { PersistView } from './ui/persist.js';
+import { PlotsView } from './ui/plots.js';
 import { ScenariosView } from './ui/scenarios.js';
 import { setStatus } from './ui/status.js';
+import { TrafficView } from './ui/traffic.js';
 import { TransferView } from './ui/transfer.js';
 
 const BACKEND_NAMES = { opfs: 'OPFS', indexeddb: 'IndexedDB', memory: 'memory (simulated machine)' };
@@ -26,7 +30,8 @@ export class LabController {
    *   size, empty, config}, files: {list, manifest, info, rewrite, durability}, events: {list,
    *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
    *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set,
-   *   scenarios: root of the guided scenarios panel}
+   *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram,
+   *   log: root of the log view}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
    *   built-in scenario selected first, recording: {bytes, position} of a shared link (replayed
    *   in the worker's memory instead of opening the namespace)}; the AOF design is
@@ -51,11 +56,29 @@ export class LabController {
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
-    this.eventsView = els.events ? new EventsView(els.events) : null;
+    this.eventsView = els.events ? new EventsView(els.events, els.log ? (at) => this.openLog(at) : null) : null;
     const act = (action, args) => this.act(action, args);
-    this.crashView = els.crash ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).')) : null;
+    this.machineView = els.machine
+      ? new MachineView(els.machine, {
+          policy: (p) => (this.consoleView ? this.consoleView.submit(`CONFIG SET appendfsync ${p}`) : this.send(`CONFIG SET appendfsync ${p}`)),
+          latency: (ms) => this.setFsyncLatency(ms),
+        })
+      : null;
+    this.logView = els.log ? new LogView(els.log, act) : null;
+    // Any view (the write-path diagram) opens a byte in the log with a `log-open` event.
+    (els.root ?? document).addEventListener(LOG_OPEN, (e) => this.openLog(e.detail));
+    this.crashView = els.crash
+      ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).'), {
+          snapshot: () => this.snapshot,
+          predicting: (open) => this.machineView?.setHidden(open),
+          locate: (write) => this.machineView?.locate(write),
+          openLog: (at) => this.openLog(at),
+        })
+      : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
     this.scenariosView = els.scenarios ? new ScenariosView(els.scenarios, act, { initial: options.scenario }) : null;
+    this.plotsView = els.plots ? new PlotsView(els.plots) : null;
+    this.trafficView = els.traffic ? new TrafficView(els.traffic, act) : null;
     this.persistView = els.persist
       ? new PersistView(els.persist, {
           submit: (line) => (this.consoleView ? this.consoleView.submit(line) : this.send(line)),
@@ -102,6 +125,12 @@ export class LabController {
     return this.act('speed', { keys }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
   }
 
+  /** The slow-fsync latency, kept for the next worker too. */
+  setFsyncLatency(ms) {
+    this.options = { ...this.options, config: { ...this.options.config, 'lab-fsync-latency-ms': ms } };
+    return this.act(MACHINE_ACTIONS.FSYNC_LATENCY, { ms }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
+  }
+
   start() {
     this.role = 'starting';
     if (this.els.root) this.els.root.dataset.aofMode = this.mode();
@@ -136,6 +165,20 @@ export class LabController {
     this.lines.set(id, line);
     this.consoleView?.addCommand(id, line);
     this.worker.postMessage(message(MSG.EXEC, { id, line }));
+  }
+
+  /** Opens the log view on the record holding byte `offset` of `file` (a path of the lab's
+   *  directory, as in the snapshot's files); resolves to whether it was found. */
+  openLog({ file, offset, len, source = 'lab' }) {
+    return this.logView ? this.logView.open({ file, offset, len, source }) : Promise.resolve(false);
+  }
+
+  /** A console command's bytes: where they went, or (a postponed write) where they are now. */
+  async openCommand(at, stream) {
+    const place = at ?? (await this.act(LOG_ACTIONS.LOCATE, { stream }).catch(() => null));
+    if (place) return this.openLog(place);
+    this.consoleView?.note('Its bytes are still in aof_buf (the write was postponed): they reach the file at a later turn.');
+    return false;
   }
 
   /** Sends an ACTION; resolves with its value or rejects with the engine's message. */
@@ -191,6 +234,12 @@ export class LabController {
     if (timeline) this.showTimeline(timeline, forked);
     this.filesView?.render(snapshot);
     this.persistView?.render(snapshot);
+    // After a move through the past the series are another lab's, from its start (phase 2 of
+    // the timeline gives the plots a view of their own; until then, start the columns over).
+    if (snapshot.series?.reset && this.plotsView?.cols) for (const c of Object.values(this.plotsView.cols)) c.length = 0;
+    this.plotsView?.render(snapshot);
+    this.machineView?.render(snapshot);
+    this.logView?.onView(snapshot);
     if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
@@ -238,7 +287,7 @@ export class LabController {
 
   /** A read-only view cannot act: every control but the views is made inert. */
   setReadOnly(readOnly) {
-    for (const el of [this.els.crash, this.els.transfer, this.els.persist, this.els.scenarios]) if (el) el.inert = readOnly;
+    for (const el of [this.els.crash, this.els.transfer, this.els.persist, this.els.scenarios, this.els.traffic, this.els.machine]) if (el) el.inert = readOnly;
     if (this.els.rewrite) this.els.rewrite.disabled = readOnly;
     for (const chip of this.els.examples ?? []) chip.disabled = readOnly;
   }
@@ -268,6 +317,9 @@ export class LabController {
         if (this.els.notice) this.els.notice.hidden = true;
         this.showBackend(msg.backend, msg.notes);
         this.crashView?.setBackend(msg.backend);
+        // A new worker is a new engine: its history and traffic start over.
+        this.plotsView?.reset();
+        this.trafficView?.reset();
         this.consoleView?.setEnabled(true);
         if (this.options.focus !== false) this.consoleView?.focus();
         if (this.options.script?.length && !this.scriptRan) {
@@ -294,6 +346,9 @@ export class LabController {
         this.consoleView?.note(msg.message);
         break;
       case MSG.REPLY:
+        if (msg.aof?.length && this.logView) {
+          this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
+        }
         this.consoleView?.reply(msg.id, msg.text, msg.pending);
         this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
         this.lines.delete(msg.id);

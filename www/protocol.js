@@ -16,9 +16,15 @@ export const MSG = Object.freeze({
   /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
-   *  crash {kind: 'kill'|'power'|'torn'|'torn-seq'} (the simulated machine, over every backend),
-   *  inject {fault: 'disk-full'|'fsync-error'|'clear', n}, restart {settings}, check {fix}, speed {keys} (the
-   *  simulated child's keys per cron tick, 0 = all at once), export {} -> {bytes,
+   *  crash {kind: 'kill'|'power'|'torn'|'torn-seq', prediction?: {writes: [seq], survive:
+   *  'all'|'some'|'none', keys: 'all'|'fewer'|'none', refused: bool}} (the simulated machine, over
+   *  every backend; with a prediction the report also has lost_writes, prediction and reveal),
+   *  fsync-latency {ms} (MACHINE_ACTIONS), inject {fault: 'disk-full'|'fsync-error'|'clear', n},
+   *  restart {settings}, check {fix}, speed {keys} (the simulated child's keys per cron tick, 0 =
+   *  all at once), traffic {spec: {rate, write_percent, keys, value_size} | null} (the traffic
+   *  generator, run in serverCron's turns), compare {spec, duration_ms} -> [{policy, writes_per_s,
+   *  bytes_per_s, fsyncs, lost_bytes, keys_before, keys_after}] (the three policies on that
+   *  traffic, then a power loss), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
    *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
    *  scenario-load {text} -> {steps: [{line, kind, text}]}: a guided scenario (www/scenarios/)
@@ -38,9 +44,11 @@ export const MSG = Object.freeze({
   /** {namespace, message}: another tab writes this namespace; this one shows its views only,
    *  and becomes the writer (READY) when that tab closes. */
   READONLY: 'readonly',
-  /** {id, text, pending, aof}: the reply to EXEC `id`, as redis-cli shows it. `pending` means the
-   *  command blocked (BLPOP): its reply comes later in REPLIES. `aof`: the bytes the command
-   *  appended to aof_buf (may be empty). Sent only when the policy allows: under
+  /** {id, text, pending, aof, at, stream}: the reply to EXEC `id`, as redis-cli shows it.
+   *  `pending` means the command blocked (BLPOP): its reply comes later in REPLIES. `aof`: the
+   *  bytes the command appended to aof_buf (may be empty). `at`: where its own bytes went,
+   *  {file, offset, len}, or null (nothing appended, or the write was postponed: then the
+   *  action log-locate {stream} finds them later). Sent only when the policy allows: under
    *  appendfsync always on IndexedDB, after the transaction holding its bytes committed. */
   REPLY: 'reply',
   /** {texts}: replies of earlier pending commands, in order. */
@@ -50,7 +58,9 @@ export const MSG = Object.freeze({
   /** {snapshot, events, events_reset, timeline}: the views (the engine's snapshot JSON, parsed)
    *  of the lab at the timeline's position, and its events since the last VIEW (`events_reset`:
    *  the position moved through the past, so these are the last events of the lab now shown, not
-   *  a continuation). `timeline`: {position, head, head_t, now, next_cron, branch, present,
+   *  a continuation); `snapshot.series` holds the plot samples since the last VIEW (columns, see
+   *  src/lab/series.rs; with `reset: true` after a move through the past: the lab's series from
+   *  its start). `timeline`: {position, head, head_t, now, next_cron, branch, present,
    *  generation, playing, speed, marks_reset, marks: [{seq, t, kind, flags}], forked,
    *  mirror_error}: the slider (see TIMELINE); `marks` are those after the last VIEW's (all of
    *  them when `marks_reset`); `forked`: the branch that keeps the later history when an input
@@ -80,6 +90,10 @@ export const VIEW_MS = 150;
 
 /** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
 export const LOCK_PREFIX = 'aof-lab:';
+
+/** The write-path diagram's action (ui/machine.js): how long the simulated background fsync
+ *  takes, lab-fsync-latency-ms (a slow disk; kept across restarts). */
+export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' });
 
 /**
  * The timeline's actions of ACTION (answered by RESULT). Time in the lab is simulated: the worker
@@ -131,6 +145,30 @@ export const CLOCK_MS = 50;
 
 /** The scenario actions of ACTION (the panel in ui/scenarios.js). */
 export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });
+
+/** The log view's actions (ui/log.js, run by worker-log.js). `source`: 'lab' (the engine's
+ *  files) or 'drop' (dropped files, inspected apart from the lab). Answers are JSON text.
+ *  log-files {source} -> [{name, kind, len, records, stable, generation, rdb_records, cut}],
+ *  log-rows {source, file, first, count} -> {file, generation, records, stable, first, rows:
+ *  [{i, offset, len, kind, text, framing, mark, mark_text, cut}]}, log-record {source, file,
+ *  index} -> the record in full, log-find {source, file, offset, len?} -> a row index (with
+ *  `len`, a command's bytes: its own record, past a SELECT / #TS: in front of it),
+ *  log-locate {stream} -> {file, offset} | null, drop-open {files: [{path, bytes}]} | {name,
+ *  bytes} -> {files, check: redis-check-aof's output}, drop-close {}. */
+export const LOG_ACTIONS = Object.freeze({
+  FILES: 'log-files',
+  ROWS: 'log-rows',
+  RECORD: 'log-record',
+  FIND: 'log-find',
+  LOCATE: 'log-locate',
+  DROP_OPEN: 'drop-open',
+  DROP_CLOSE: 'drop-close',
+});
+
+/** A DOM event any view can dispatch (bubbling, composed) to open a byte in the log view:
+ *  `new CustomEvent(LOG_OPEN, {detail: {file, offset}, bubbles: true, composed: true})`.
+ *  LabController.openLog({file, offset}) does the same from code. */
+export const LOG_OPEN = 'log-open';
 
 /** The crash kinds of the lab, in the order the page offers them, with what each models. The
  *  simulated ones run on the simulated machine over every backend (its crash cuts the real

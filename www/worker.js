@@ -13,7 +13,8 @@
 // the ticks due (several per call at high speed) or, when the position is in the past, replays
 // the recorded future up to it. Console lines and actions are inputs at `simNow`.
 
-import { CLOCK_MS, LOCK_PREFIX, MAX_FRAME_MS, MSG, SPEED_MAX, SPEED_MIN, TIMELINE, VIEW_MS, message } from './protocol.js';
+import { CLOCK_MS, LOCK_PREFIX, MACHINE_ACTIONS, MAX_FRAME_MS, MSG, SPEED_MAX, SPEED_MIN, TIMELINE, VIEW_MS, message } from './protocol.js';
+import { isLogAction, logAction } from './worker-log.js';
 
 let engine = null;
 let wasm = null;
@@ -23,6 +24,7 @@ let channel = null; // BroadcastChannel of the namespace (writer publishes, read
 let queue = []; // EXEC messages waiting for the next turn
 let turnScheduled = false;
 let cursor = 0; // events already sent
+let seriesCursor = 0; // plot samples already sent
 let pendingEvents = [];
 let viewTimer = null;
 let lastView = 0;
@@ -171,6 +173,13 @@ function publish(now = false) {
   cursor = ev.next;
   pendingEvents = ev.events;
   const snapshot = JSON.parse(engine.snapshot());
+  // The plots' new samples (the page appends them to its columns; after a move through the
+  // past, the lab shown has another series: all of it, marked reset).
+  if (reset) seriesCursor = 0;
+  const series = JSON.parse(engine.series(seriesCursor));
+  seriesCursor = series.next;
+  if (reset) series.reset = true;
+  snapshot.series = series;
   const timeline = timelineView();
   post(MSG.VIEW, { snapshot, events: pendingEvents, events_reset: reset, timeline });
   channel?.postMessage({ type: MSG.VIEW, snapshot, events: pendingEvents, events_reset: reset, timeline });
@@ -246,7 +255,7 @@ async function turn() {
     const text = r.replies.join('\n');
     // '' is also the reply to an empty line; a line with a command and no reply is waiting.
     const pending = text === '' && m.line.trim() !== '';
-    post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof }, [r.aof.buffer]);
+    post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream }, [r.aof.buffer]);
   });
   await upkeep();
   publish();
@@ -403,6 +412,7 @@ async function reset() {
   simNow = engine.now();
   marksSent = 0;
   marksGeneration = -1;
+  seriesCursor = 0;
   return { backend };
 }
 
@@ -410,9 +420,12 @@ function action(name, args) {
   const now = simNow;
   const timeline = timelineAction(name, args);
   if (timeline !== undefined) return timeline;
-  const value = inputAction(name, args, now);
-  if (name !== 'reset' && name !== 'export' && !name.startsWith('scenario-')) noteFork();
-  return value;
+  try {
+    return inputAction(name, args, now);
+  } finally {
+    // An input given in the past forked (also when the engine refused it with an error).
+    if (engine && name !== 'reset') noteFork();
+  }
 }
 
 /** The actions that are inputs to the lab (a crash, a setting …), at simulated time `now`. */
@@ -424,7 +437,7 @@ function inputAction(name, args, now) {
       let log;
       let error = null;
       try {
-        log = engine.crash(args.kind, now);
+        log = engine.crash_predicted(args.kind, args.prediction ?? undefined, now);
       } catch (err) {
         error = err.message;
       }
@@ -439,6 +452,14 @@ function inputAction(name, args, now) {
       return engine.restart(args.settings ?? undefined, now);
     case 'speed':
       engine.set_rewrite_speed(args.keys ?? 0, now);
+      return null;
+    case 'traffic':
+      engine.set_traffic(args.spec ?? null, now);
+      return null;
+    case 'compare':
+      return JSON.parse(engine.compare_policies(args.spec, args.duration_ms ?? 5_500, now));
+    case MACHINE_ACTIONS.FSYNC_LATENCY:
+      engine.set_fsync_latency(args.ms ?? 0, now);
       return null;
     case 'check':
       return engine.check_aof(!!args.fix, now);
@@ -458,6 +479,7 @@ function inputAction(name, args, now) {
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
       return engine.import(args.name, args.bytes, now);
     default:
+      if (isLogAction(name)) return logAction(engine, wasm, name, args);
       throw new Error(`unknown action ${name}`);
   }
 }
@@ -495,6 +517,7 @@ self.onmessage = (event) => {
         }
         const transfer = value?.bytes instanceof Uint8Array ? [value.bytes.buffer] : [];
         post(MSG.RESULT, { id: msg.id, ok: true, value }, transfer);
+        if (isLogAction(msg.action)) return; // reads only: nothing changed
         await upkeep();
         publish(true);
       });

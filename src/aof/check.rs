@@ -42,10 +42,19 @@ struct Checker<'a> {
     storage: &'a mut dyn Storage,
     mode: Mode,
     out: Report,
+    scan: RespScan,
+    confirm: &'a mut dyn FnMut(&str) -> bool,
+}
+
+/// The RESP reader of `checkSingleAof` and its state: `aof-lab inspect` and the lab's log view
+/// walk files with it too, so that they mark a bad tail exactly where this tool cuts it.
+#[derive(Clone, Debug)]
+pub struct RespScan {
     /// `line`: a global counter of validated newlines, never reset between files.
-    line: u64,
-    /// `error`: the first error message, kept across files like the tool's static buffer.
-    error: String,
+    pub line: u64,
+    /// `error`: the offset and message of the last error, kept across files like the tool's
+    /// static buffer (printed as `0x<offset>: <message>`).
+    pub error: Option<(usize, String)>,
     /// `epos`: where the last read started.
     last_epos: usize,
     /// `readLong`'s `char buf[128]` as seen through `readArgc`. A short line ("*3" at EOF)
@@ -53,14 +62,40 @@ struct Checker<'a> {
     /// ("Expected \\r\\n, got: 000a"), so they are kept. Through `readString` the same stale
     /// bytes read as zeros on the real binary (its stack frame is reused by `fread`).
     argc_buf: [u8; 128],
-    confirm: &'a mut dyn FnMut(&str) -> bool,
+}
+
+impl Default for RespScan {
+    fn default() -> Self {
+        RespScan { line: 1, error: None, last_epos: 0, argc_buf: [0; 128] }
+    }
+}
+
+/// One record the scan accepted: an annotation line (`#…`) or a whole command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scanned {
+    pub start: usize,
+    pub end: usize,
+    pub annotation: bool,
+}
+
+/// How `checkSingleAof`'s loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanEnd {
+    /// `pos`: the end of the last record outside a MULTI; `--fix` truncates the file here.
+    pub ok_up_to: usize,
+    /// Where the reading stopped (the data's length when it ran out).
+    pub stopped_at: usize,
+    /// A byte other than `#` or `*` where a record should start ("AOF … format error").
+    pub format_error: bool,
+    /// An annotation asked to stop (`--truncate-to-timestamp`).
+    pub annotation_stop: bool,
 }
 
 /// Runs the check on `path` (a manifest, an RDB-preamble AOF or a RESP AOF) inside `storage`.
 /// `confirm` answers the `Continue? [y/N]` prompt of `--fix`; it receives the output so far
 /// (ending with the prompt), so that an interactive host can show it first.
 pub fn check(storage: &mut dyn Storage, path: &str, mode: Mode, confirm: &mut dyn FnMut(&str) -> bool) -> Report {
-    let mut c = Checker { storage, mode, out: Report::default(), line: 1, error: String::new(), last_epos: 0, argc_buf: [0; 128], confirm };
+    let mut c = Checker { storage, mode, out: Report::default(), scan: RespScan::default(), confirm };
     let code = match c.run(path) {
         Ok(()) => 0,
         Err(Exit) => 1,
@@ -112,10 +147,6 @@ impl Checker<'_> {
     fn print(&mut self, s: impl Into<String>) {
         self.out.output.push_str(&s.into());
         self.out.output.push('\n');
-    }
-
-    fn set_error(&mut self, epos: usize, msg: String) {
-        self.error = format!("0x{epos:16x}: {msg}");
     }
 
     fn run(&mut self, path: &str) -> Result<(), Exit> {
@@ -226,35 +257,25 @@ impl Checker<'_> {
                 }
             }
         }
-        let mut pos = cur;
-        let mut multi: i64 = 0;
-        loop {
-            if multi == 0 {
-                pos = cur;
-            }
-            let Some(&first) = data.get(cur) else { break };
-            if first == b'#' {
-                match self.process_annotation(&data, &mut cur, path, last_file)? {
-                    true => continue,
-                    false => return Ok(FileResult::TimestampTruncated),
-                }
-            } else if first == b'*' {
-                if self.process_resp(&data, &mut cur, path, &mut multi).is_err() {
-                    break;
-                }
-            } else {
-                self.print(format!("AOF {name} format error"));
-                break;
-            }
+        let mut scan = std::mem::take(&mut self.scan);
+        let mode = self.mode;
+        let end = scan.scan(&data, cur, path, &mut |_| {}, &mut |epos, line| match mode {
+            Mode::TruncateToTimestamp(to) => self.timestamp_annotation(epos, line, to, path, last_file),
+            _ => Ok(true),
+        });
+        self.scan = scan;
+        let end = end?;
+        if end.annotation_stop {
+            return Ok(FileResult::TimestampTruncated);
         }
-        // feof(): the scan stopped because the data ran out.
-        if cur >= size && multi != 0 && self.error.is_empty() {
-            self.set_error(self.last_epos, "Reached EOF before reading EXEC for MULTI".into());
+        if end.format_error {
+            self.print(format!("AOF {name} format error"));
         }
-        if !self.error.is_empty() {
-            let e = self.error.clone();
+        if let Some((epos, msg)) = &self.scan.error {
+            let e = format!("0x{epos:16x}: {msg}");
             self.print(e);
         }
+        let pos = end.ok_up_to;
         let diff = size - pos;
         self.out.analyzed.push((name.to_string(), size as u64, pos as u64));
         if diff == 0 && matches!(self.mode, Mode::TruncateToTimestamp(_)) {
@@ -262,7 +283,7 @@ impl Checker<'_> {
             self.print(format!("Truncate nothing in AOF {name} to timestamp {ts}"));
             return Ok(FileResult::Ok);
         }
-        self.print(format!("AOF analyzed: filename={name}, size={size}, ok_up_to={pos}, ok_up_to_line={}, diff={diff}", self.line));
+        self.print(format!("AOF analyzed: filename={name}, size={size}, ok_up_to={pos}, ok_up_to_line={}, diff={diff}", self.scan.line));
         if diff > 0 {
             if self.mode == Mode::Fix {
                 if !last_file {
@@ -295,16 +316,9 @@ impl Report {
 }
 
 impl Checker<'_> {
-    /// `processAnnotations`: `Ok(false)` when the file was cut at a timestamp.
-    fn process_annotation(&mut self, data: &[u8], cur: &mut usize, path: &str, last_file: bool) -> Result<bool, Exit> {
-        let epos = *cur;
-        self.last_epos = epos;
-        let Some(line) = fgets(data, *cur, 1024) else {
-            self.print(format!("Failed to read annotations from AOF {path}, aborting..."));
-            return Err(Exit);
-        };
-        *cur += line.len();
-        let Mode::TruncateToTimestamp(to) = self.mode else { return Ok(true) };
+    /// `processAnnotations` under `--truncate-to-timestamp`: `Ok(false)` when the file was cut
+    /// at this annotation (it starts at `epos`).
+    fn timestamp_annotation(&mut self, epos: usize, line: &[u8], to: i64, path: &str, last_file: bool) -> Result<bool, Exit> {
         let Some(rest) = line.strip_prefix(b"#TS:") else { return Ok(true) };
         let (ts, used) = strtol(rest);
         if rest.get(used) != Some(&b'\r') {
@@ -328,6 +342,63 @@ impl Checker<'_> {
             return Err(Exit);
         }
         Ok(false)
+    }
+}
+
+impl RespScan {
+    fn set_error(&mut self, epos: usize, msg: String) {
+        self.error = Some((epos, msg));
+    }
+
+    /// `checkSingleAof`'s loop over the RESP part of `data`, from `cur`: annotations (each
+    /// line handed to `annotation(offset, line)`, which may stop the scan) and commands, with
+    /// MULTI/EXEC nesting, until the data runs out or a record is bad. Every accepted record is
+    /// reported to `record`. `path` only appears in messages.
+    pub fn scan<E>(
+        &mut self,
+        data: &[u8],
+        mut cur: usize,
+        path: &str,
+        record: &mut dyn FnMut(Scanned),
+        annotation: &mut dyn FnMut(usize, &[u8]) -> Result<bool, E>,
+    ) -> Result<ScanEnd, E> {
+        let mut pos = cur;
+        let mut multi: i64 = 0;
+        let mut end = ScanEnd { ok_up_to: 0, stopped_at: 0, format_error: false, annotation_stop: false };
+        loop {
+            if multi == 0 {
+                pos = cur;
+            }
+            let Some(&first) = data.get(cur) else { break };
+            let start = cur;
+            if first == b'#' {
+                // `fgets` of 1024 bytes: a longer line is read in pieces (the next one is then
+                // not an annotation, as in the real tool). `data[cur]` exists, so it reads.
+                let line = fgets(data, cur, 1024).unwrap_or_default();
+                self.last_epos = cur;
+                cur += line.len();
+                if !annotation(start, line)? {
+                    end.annotation_stop = true;
+                    break;
+                }
+                record(Scanned { start, end: cur, annotation: true });
+            } else if first == b'*' {
+                if self.process_resp(data, &mut cur, path, &mut multi).is_err() {
+                    break;
+                }
+                record(Scanned { start, end: cur, annotation: false });
+            } else {
+                end.format_error = true;
+                break;
+            }
+        }
+        // feof(): the scan stopped because the data ran out.
+        if cur >= data.len() && multi != 0 && self.error.is_none() && !end.annotation_stop {
+            self.set_error(self.last_epos, "Reached EOF before reading EXEC for MULTI".into());
+        }
+        end.ok_up_to = pos;
+        end.stopped_at = cur;
+        Ok(end)
     }
 
     /// `readLong`: `Err` at EOF (no message) or after setting the error.
@@ -366,23 +437,26 @@ impl Checker<'_> {
     }
 
     /// `readString`.
-    fn read_string(&mut self, data: &[u8], cur: &mut usize) -> Result<Vec<u8>, ()> {
+    fn read_string<'d>(&mut self, data: &'d [u8], cur: &mut usize) -> Result<&'d [u8], ()> {
         let len = self.read_long(data, cur, b'$')?;
         if !(0..=i64::MAX - 2).contains(&len) {
             self.set_error(self.last_epos, format!("Expected to read string of {len} bytes, which is not in the suitable range"));
             return Err(());
         }
-        let want = len as usize + 2;
+        // In u64: `len` may exceed the address space (wasm32's usize is 32 bits); what is read
+        // never does.
+        let want = len as u64 + 2;
         self.last_epos = *cur;
-        let avail = data.len().saturating_sub(*cur).min(want);
+        let left = data.len().saturating_sub(*cur);
+        let avail = usize::try_from(want).map_or(left, |w| w.min(left));
         let bytes = &data[*cur..*cur + avail];
         *cur += avail;
-        if avail != want {
+        if avail as u64 != want {
             self.set_error(self.last_epos, format!("Expected to read {want} bytes, got {avail} bytes"));
             return Err(());
         }
-        self.consume_newline(&bytes[want - 2..])?;
-        Ok(bytes[..want - 2].to_vec())
+        self.consume_newline(&bytes[avail - 2..])?;
+        Ok(&bytes[..avail - 2])
     }
 
     /// `processRESP`: `Err` stops the scan.

@@ -19,6 +19,14 @@ use super::BioFsync;
 use crate::config::AppendFsync;
 use crate::server::{AofState, LogLevel, Server};
 
+/// One `write()` of `aof_buf` into the AOF: its first `len` bytes went to `file` at `offset`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AofWrite {
+    pub file: String,
+    pub offset: u64,
+    pub len: u64,
+}
+
 /// `AOF_WRITE_LOG_ERROR_RATE`: at most one write-error log line per 30 s.
 const AOF_WRITE_LOG_ERROR_RATE: i64 = 30;
 
@@ -129,6 +137,9 @@ impl Server {
                 return;
             }
             if kept > 0 {
+                if let Some(w) = &mut self.aof.writes {
+                    w.push(AofWrite { file: path.clone(), offset, len: kept as u64 });
+                }
                 self.aof.current_size += kept as u64;
                 self.aof.last_incr_size += kept as u64;
                 self.feed.aof_buf.drain(..kept);
@@ -137,6 +148,9 @@ impl Server {
         }
         if self.aof.last_write_error.take().is_some() {
             self.log(LogLevel::Warning, "AOF write error looks solved, Redis can write again.".into());
+        }
+        if let Some(w) = &mut self.aof.writes {
+            w.push(AofWrite { file: path, offset, len: len as u64 });
         }
         self.aof.current_size += len as u64;
         self.aof.last_incr_size += len as u64;

@@ -90,6 +90,9 @@ pub struct Aof {
     pub(crate) limit_next_time: i64,
     /// The 6.2 design's own state (`lab-aof-mode 6.2`): the rewrite buffer and the child's side.
     pub legacy: legacy::Legacy,
+    /// Every `write()` of `aof_buf` since the host last took them, when a host asked for them
+    /// (`Some`): the lab tells the page where each command's bytes went. `None`: not recorded.
+    pub writes: Option<Vec<flush::AofWrite>>,
 }
 
 impl Aof {

@@ -18,15 +18,28 @@
 //! * **export / import** of the AOF directory as a ustar archive ([`crate::archive`]).
 //!
 //! This file holds the connections, the turns and the event stream; `crash.rs` the crash lab
-//! and export / import; `view.rs` the JSON views; `input.rs` every act on the lab as data,
-//! `timeline.rs` its past (checkpoints, seek, branches) and `recording.rs` a recording's bytes.
+//! and export / import; `view.rs` the JSON views; `log.rs` the log view's record index (the
+//! files as records, by range), `placement.rs` where each command's bytes went, `dropped.rs`
+//! dropped files inspected apart from the lab; `input.rs` every act on the lab as data,
+//! `timeline.rs` its past (checkpoints, seek, branches) and `recording.rs` a recording's bytes;
+//! `machine_trace.rs` / `machine_view.rs` the write path as the diagram draws it and what a
+//! crash would lose, `predict.rs` predict-then-reveal; `series.rs` the plots' figures and
+//! `traffic.rs` the traffic generator.
 //!
 //! Compared with Redis: the fork, the bio thread and the kernel are simulated (see
 //! [`crate::aof`] and [`crate::storage::memory`]); a "crash" here restarts the engine on the
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+mod dropped;
 pub mod input;
+pub mod log;
+#[cfg(test)]
+mod machine_tests;
+mod machine_trace;
+mod machine_view;
+mod placement;
+mod predict;
 pub mod recording;
 pub mod scenario;
 pub mod series;
@@ -34,6 +47,12 @@ pub mod session;
 pub mod timeline;
 pub mod traffic;
 mod view;
+
+pub use dropped::Dropped;
+pub use machine_trace::{Loc, Traced, TurnTrace};
+pub use machine_view::{LostIf, LostWrite};
+pub use placement::LineAt;
+pub use predict::{Prediction, Reveal};
 
 pub use view::json_string;
 
@@ -59,6 +78,8 @@ pub struct Event {
     pub text: String,
     /// A byte count where one applies (bytes appended, written, synced up to).
     pub bytes: u64,
+    /// Where a `write` event's bytes went: (file, offset of its first byte).
+    pub at: Option<(String, u64)>,
 }
 
 /// Figures compared before and after a turn to tell what happened in it.
@@ -118,7 +139,8 @@ pub struct Lab {
     wire_out: Vec<u8>,
     /// Bytes that entered `aof_buf` since the page last took them.
     appended: Vec<u8>,
-    seen_in_buf: usize,
+    /// The log view's record index, and where each command's bytes went (`log.rs`).
+    log: log::LabLog,
     events: VecDeque<Event>,
     next_seq: u64,
     watch: Watch,
@@ -136,6 +158,10 @@ pub struct Lab {
     pub started_ms: i64,
     /// The traffic generator, when it runs.
     pub traffic: Option<traffic::Traffic>,
+    /// The write path as the diagram draws it (`machine_trace.rs`).
+    machine: machine_trace::Machine,
+    /// A crash prediction given as an input, for the next crash to reveal (`input.rs`).
+    prediction: Option<Prediction>,
 }
 
 impl Lab {
@@ -154,7 +180,7 @@ impl Lab {
             wire_qbuf: Vec::new(),
             wire_out: Vec::new(),
             appended: Vec::new(),
-            seen_in_buf: 0,
+            log: log::LabLog::default(),
             events: VecDeque::new(),
             next_seq: 1,
             watch: Watch::default(),
@@ -166,6 +192,8 @@ impl Lab {
             series: series::Series::default(),
             started_ms: now,
             traffic: None,
+            machine: machine_trace::Machine::default(),
+            prediction: None,
         };
         lab.attach(load_log, now);
         lab
@@ -184,12 +212,13 @@ impl Lab {
         self.wire = self.engine.connect();
         self.console_queue.clear();
         self.wire_qbuf.clear();
-        self.seen_in_buf = self.engine.aof_buf().len();
+        self.log.attach(&mut self.engine);
         for line in &load_log {
             self.push(now, "log", line.clone(), 0);
         }
         self.load_log = load_log;
         self.watch = self.observe();
+        self.trace_reset();
     }
 
     pub fn is_down(&self) -> Option<&[String]> {
@@ -244,18 +273,25 @@ impl Lab {
         if self.down.is_some() {
             return lines.iter().map(|l| (if l.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] }, vec![])).collect();
         }
+        self.trace_turn_start(now, false);
         let mut out = Vec::with_capacity(lines.len());
+        let mut places = Vec::with_capacity(lines.len());
+        self.collect_appended();
         for line in lines {
             if !line.trim().is_empty() {
                 self.push(now, "command", line.clone(), 0);
             }
             self.console_queue.push_back(line.clone());
+            let from = self.log.placements.fed();
             self.settle(now);
             self.collect_appended();
-            out.push((std::mem::take(&mut self.console_out), std::mem::take(&mut self.appended)));
+            let bytes = std::mem::take(&mut self.appended);
+            places.push(LineAt { stream: from, len: self.log.placements.fed() - from, at: None });
+            out.push((std::mem::take(&mut self.console_out), bytes));
         }
         self.before_sleep(now);
         self.after_turn(now);
+        self.log.place(places);
         if self.down.is_some() {
             // The group commit failed under `always`: no reply of the batch ever left.
             for (replies, _) in &mut out {
@@ -285,8 +321,10 @@ impl Lab {
     }
 
     fn turn(&mut self, now: i64, cron: bool) {
+        self.trace_turn_start(now, cron);
         if cron {
             self.engine.cron(now);
+            self.trace_cron(now);
             self.run_traffic(now);
         }
         self.settle(now);
@@ -311,7 +349,7 @@ impl Lab {
     // ----- events -----
 
     fn push(&mut self, time_ms: i64, kind: &'static str, text: String, bytes: u64) {
-        self.events.push_back(Event { seq: self.next_seq, time_ms, kind, text, bytes });
+        self.events.push_back(Event { seq: self.next_seq, time_ms, kind, text, bytes, at: None });
         self.next_seq += 1;
         while self.events.len() > MAX_EVENTS {
             self.events.pop_front();
@@ -354,6 +392,7 @@ impl Lab {
         }
         let w = self.observe();
         let file = self.engine.srv.aof.incr_path.clone().unwrap_or_default();
+        let writes = self.log.placements.take_recent();
         if w.current_size > self.watch.current_size {
             self.push(
                 now,
@@ -361,6 +400,9 @@ impl Lab {
                 format!("write() {} bytes to {file}", w.current_size - self.watch.current_size),
                 w.current_size - self.watch.current_size,
             );
+            if let (Some(e), Some(first)) = (self.events.back_mut(), writes.first()) {
+                e.at = Some((first.file.clone(), first.offset));
+            }
         }
         if w.fsync_offset != self.watch.fsync_offset {
             self.push(now, "fsync", format!("fsync {file}: durable up to byte {}", w.fsync_offset), w.fsync_offset);
@@ -369,6 +411,7 @@ impl Lab {
             self.series.count_fsync(now + latency, latency);
         }
         self.child_events(&w, now);
+        self.trace_turn_end();
         if let Some(reason) = self.engine.exited().map(str::to_string)
             && self.down.is_none()
         {
@@ -454,9 +497,11 @@ impl Lab {
     // ----- connections (the event loop's clients) -----
 
     /// Copies what entered `aof_buf` since the last look into `appended` (for the page's view).
+    /// (And accounts for the buffer's writes: where each byte went, `placement.rs`.)
     fn collect_appended(&mut self) {
-        let buf = self.engine.aof_buf();
-        let new = buf.get(self.seen_in_buf..).unwrap_or_default();
+        let before = self.appended.len();
+        self.log.placements.collect(&mut self.engine, &mut self.appended);
+        let new = self.appended.get(before..).unwrap_or_default();
         // The write commands of the turn (not SELECT, MULTI, EXEC): acknowledged at its end.
         let writes = crate::aof::inspect::dump_bytes(new)
             .iter()
@@ -466,20 +511,18 @@ impl Lab {
             })
             .count();
         self.series.count_writes(writes as u64, new.len() as u64);
-        self.appended.extend_from_slice(new);
-        self.seen_in_buf = buf.len();
     }
 
     fn before_sleep(&mut self, now: i64) {
         self.collect_appended();
         if self.engine.srv.aof.incr_path.is_some() {
             self.engine.before_sleep(now);
-            self.seen_in_buf = self.engine.aof_buf().len();
         } else {
             // No incr file: nothing would ever write the buffer; the page has its copy.
             self.engine.take_aof_buf();
-            self.seen_in_buf = 0;
         }
+        self.collect_appended();
+        self.trace_flush(now);
     }
 
     fn is_blocked(&self, id: ClientId) -> bool {
@@ -525,7 +568,9 @@ impl Lab {
         self.route_unblocked();
         while !self.is_blocked(self.console) {
             let Some(line) = self.console_queue.pop_front() else { break };
-            if let Some(reply) = self.engine.execute_line(self.console, &line, now) {
+            let reply = self.engine.execute_line(self.console, &line, now);
+            self.trace_command("console", &line, reply.as_ref());
+            if let Some(reply) = reply {
                 self.console_out.push(reply.to_string());
             }
             self.console = self.reconnect_if_closed(self.console, false);
@@ -548,7 +593,9 @@ impl Lab {
                         continue;
                     }
                     let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-                    if let Some(reply) = self.engine.execute(self.wire, &argv, now) {
+                    let reply = self.engine.execute(self.wire, &argv, now);
+                    self.trace_command("wire", &machine_trace::argv_text(&argv), reply.as_ref());
+                    if let Some(reply) = reply {
                         reply.encode(&mut self.wire_out);
                     }
                     let id = self.reconnect_if_closed(self.wire, false);

@@ -27,7 +27,9 @@
 //!          3 crash     string kind               10 scenario varint index, string step
 //!          4 restart   varint n, n × (string, string)   11 predict  bytes
 //!          5 fault     string fault, varint n    12 mark     string label
-//!          6 speed     varint keys per tick
+//!          6 speed     varint keys per tick     13 traffic  u8 0 (stopped) | u8 1, varint rate,
+//!                                                            u8 write %, varint keys, varint
+//!                                                            value size, u64 seed
 //! ```
 //!
 //! Inputs are numbered from 1 in order (their `seq` is not stored). A typical input is 3 to 20
@@ -43,6 +45,7 @@ use sha1::{Digest, Sha1};
 
 use super::Lab;
 use super::input::{Action, Input, Origin};
+use super::traffic::TrafficSpec;
 
 const MAGIC: &[u8] = b"AOFLABREC\x02";
 /// The first format, without the start files.
@@ -157,6 +160,7 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
         Action::Scenario { .. } => 10,
         Action::Predict(_) => 11,
         Action::Mark(_) => 12,
+        Action::Traffic(_) => 13,
     };
     out.push(code | if input.origin == Origin::Scenario { 0x80 } else { 0 });
     put_u64(out, input.t.saturating_sub(prev_t).max(0) as u64);
@@ -197,6 +201,15 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
         Action::Scenario { index, step } => {
             put_u64(out, u64::from(*index));
             put_str(out, step);
+        }
+        Action::Traffic(None) => out.push(0),
+        Action::Traffic(Some(t)) => {
+            out.push(1);
+            put_u64(out, u64::from(t.rate));
+            out.push(t.write_percent);
+            put_u64(out, u64::from(t.keys));
+            put_u64(out, u64::from(t.value_size));
+            put_u64(out, t.seed);
         }
     }
 }
@@ -240,6 +253,20 @@ fn decode_input(r: &mut Reader, seq: u64, prev_t: i64) -> Result<Input, String> 
         10 => Action::Scenario { index: u32::try_from(r.u64()?).map_err(|_| "step index out of range")?, step: r.string()? },
         11 => Action::Predict(r.bytes()?.to_vec()),
         12 => Action::Mark(r.string()?),
+        13 => Action::Traffic(match r.u8()? {
+            0 => None,
+            1 => {
+                let small = |v: u64| u32::try_from(v).map_err(|_| "traffic setting out of range".to_string());
+                Some(TrafficSpec {
+                    rate: small(r.u64()?)?,
+                    write_percent: r.u8()?,
+                    keys: small(r.u64()?)?,
+                    value_size: small(r.u64()?)?,
+                    seed: r.u64()?,
+                })
+            }
+            other => return Err(format!("bad traffic flag {other}")),
+        }),
         other => return Err(format!("unknown input kind {other}")),
     };
     Ok(Input { seq, t, action, origin })
@@ -377,6 +404,13 @@ mod tests {
                 i(11, t0 + 155, Action::Scenario { index: 7, step: "expect GET k => \"v\"\n=> more".into() }, Origin::Scenario),
                 i(12, t0 + 1155, Action::Predict(vec![9; 300]), Origin::Scenario),
                 i(13, t0 + 1155, Action::Mark("here".into()), Origin::User),
+                i(
+                    14,
+                    t0 + 1156,
+                    Action::Traffic(Some(TrafficSpec { rate: 50_000, write_percent: 80, keys: 1000, value_size: 32, seed: 9 })),
+                    Origin::User,
+                ),
+                i(15, t0 + 1157, Action::Traffic(None), Origin::User),
             ],
             head_digest: Some([7; 20]),
         }
@@ -388,7 +422,7 @@ mod tests {
         let bytes = r.to_bytes();
         assert_eq!(Recording::from_bytes(&bytes), Ok(r.clone()));
         let mut more = r.clone();
-        more.inputs.push(Input { seq: 14, t: r.t0 + 1255, action: Action::Tick, origin: Origin::User });
+        more.inputs.push(Input { seq: 16, t: r.t0 + 1257, action: Action::Tick, origin: Origin::User });
         assert_eq!(more.to_bytes().len(), bytes.len() + 2, "kind byte + varint(100)");
         let none = Recording { head_digest: None, ..r };
         assert_eq!(Recording::from_bytes(&none.to_bytes()), Ok(none));

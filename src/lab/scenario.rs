@@ -483,7 +483,7 @@ impl Play {
             }
             "@layers" => {
                 let path = crate::storage::join(&dir, arg);
-                let layers = lab.layers();
+                let layers = lab.file_layers().unwrap_or_default();
                 match layers.iter().find(|f| f.name == path || f.name == arg) {
                     Some(f) => vec![format!("written {}, on disk {}", f.len, f.durable_len)],
                     None => vec![format!("{arg}: no such file")],

@@ -221,6 +221,11 @@ impl Session {
         self.apply(now, Action::Mark(label.to_string()));
     }
 
+    /// Starts, changes (`Some`) or stops (`None`) the traffic generator.
+    pub fn set_traffic(&mut self, spec: Option<super::traffic::TrafficSpec>, now: i64) {
+        self.apply(now, Action::Traffic(spec));
+    }
+
     fn text(&mut self, now: i64, action: Action) -> Result<String, String> {
         match &self.apply(now, action).answer {
             Answer::Text(r) => r.clone(),

@@ -9,11 +9,12 @@ impl Lab {
     /// Everything the page draws, as one JSON object:
     /// `{backend, backend_notes, durability, policy, appendonly, mode ("7.0" | "6.2"), down,
     /// aof_buf, files: [{name, kind, len, durable_len, durable_name}], manifest, info, load_log,
-    /// rewrite, rdb, faults, crash}`. File kinds: `base`, `incr`, `history`, `manifest`, `temp`,
+    /// rewrite, rdb, faults, crash, machine}`. `machine` is the write path for the diagram
+    /// (`machine_view.rs`); `crash` has `lost_writes`, `prediction`, `reveal` after a crash made
+    /// through [`Lab::crash_and_reveal`]. File kinds: `base`, `incr`, `history`, `manifest`, `temp`,
     /// `rdb` (dump.rdb), `aof` (6.2's single file), `other`.
     /// `durable_len` is null where the backend cannot tell (a real browser disk).
     pub fn snapshot(&mut self) -> String {
-        let dir = self.config.appenddirname.clone();
         let mut j = Json::object();
         j.str("backend", &self.backend);
         j.strs("backend_notes", &self.backend_notes);
@@ -27,16 +28,11 @@ impl Lab {
         }
         j.num("aof_buf", self.engine.aof_buf().len() as u64);
         j.str("incr", self.engine.srv.aof.incr_path.as_deref().unwrap_or(""));
-        let manifest_path = crate::storage::join(&dir, &format!("{}.manifest", self.config.appendfilename));
-        let manifest_text =
-            self.engine.srv.storage.read_all(&manifest_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        // A server that refused to start never adopted the manifest: read the one on disk.
-        let manifest = if self.engine.srv.aof.manifest.is_empty() {
-            crate::aof::AofManifest::parse(manifest_text.as_bytes()).unwrap_or_default()
-        } else {
-            self.engine.srv.aof.manifest.clone()
-        };
-        let kind_of = |name: &str| self.kind_in(name, &manifest);
+        let (manifest, manifest_text) = self.manifest();
+        let legacy = self.engine.srv.config.aof_legacy;
+        let dbfilename = self.engine.srv.config.dbfilename.clone();
+        let appendfilename = self.config.appendfilename.clone();
+        let kind_of = |name: &str| file_kind(name, &manifest, legacy, &dbfilename, &appendfilename);
         let mut files = Vec::new();
         let storage = self.engine.srv.storage.as_ref();
         match storage.machine_layers() {
@@ -92,44 +88,30 @@ impl Lab {
         }
         j.num("keys", if self.down.is_some() { 0 } else { self.keys() });
         match &self.last_crash {
-            Some(c) => j.raw("crash", &crash_json(c)),
+            Some(c) => j.raw("crash", &self.with_lost_writes(crash_json(c), c)),
             None => j.raw("crash", "null"),
         }
+        j.raw("machine", &self.machine_json());
         j.end()
     }
 
-    /// What a file of the lab's `dir` is: `base`, `incr`, `history` (by the manifest in force),
-    /// `manifest`, `temp`, `rdb` (dump.rdb), `aof` (6.2's single file), or `other`.
+    /// What a file of the lab's `dir` is, by the manifest in force (see [`file_kind`]).
     pub(super) fn file_kind(&self, name: &str) -> &'static str {
-        self.kind_in(name, &self.engine.srv.aof.manifest)
+        let config = &self.engine.srv.config;
+        file_kind(name, &self.engine.srv.aof.manifest, config.aof_legacy, &config.dbfilename, &self.config.appendfilename)
     }
 
-    fn kind_in(&self, name: &str, manifest: &crate::aof::AofManifest) -> &'static str {
-        let config = &self.engine.srv.config;
-        let base = name.rsplit('/').next().unwrap_or(name);
-        if name == config.dbfilename {
-            return "rdb";
-        }
-        // 6.2's single file lives in `dir` itself (7.0 upgrades such a file at start).
-        if config.aof_legacy && name == self.config.appendfilename {
-            return "aof";
-        }
-        if base.ends_with(".manifest") {
-            return "manifest";
-        }
-        if base.starts_with("temp-") {
-            return "temp";
-        }
-        if manifest.base.as_ref().is_some_and(|b| b.file_name == base) {
-            return "base";
-        }
-        if manifest.incr.iter().any(|i| i.file_name == base) {
-            return "incr";
-        }
-        if manifest.history.iter().any(|i| i.file_name == base) {
-            return "history";
-        }
-        "other"
+    /// The manifest in force and its text on disk. A server that refused to start never adopted
+    /// the manifest: then the one on disk.
+    pub(crate) fn manifest(&mut self) -> (crate::aof::AofManifest, String) {
+        let path = crate::storage::join(&self.config.appenddirname, &format!("{}.manifest", self.config.appendfilename));
+        let text = self.engine.srv.storage.read_all(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let manifest = if self.engine.srv.aof.manifest.is_empty() {
+            crate::aof::AofManifest::parse(text.as_bytes()).unwrap_or_default()
+        } else {
+            self.engine.srv.aof.manifest.clone()
+        };
+        (manifest, text)
     }
 
     /// The rewrite: `{in_progress, scheduled, rewrites, last_failed, keys_per_tick, pid, tmp,
@@ -185,7 +167,8 @@ impl Lab {
         o.end()
     }
 
-    /// `{next, events: [{seq, t, kind, text, bytes}]}` for events after `since`.
+    /// `{next, events: [{seq, t, kind, text, bytes, file?, offset?}]}` for events after `since`
+    /// (`file`, `offset`: where a `write` event's bytes went).
     pub fn events_json(&self, since: u64) -> String {
         let (events, next) = self.events_since(since);
         let items: Vec<String> = events
@@ -197,11 +180,50 @@ impl Lab {
                 o.str("kind", e.kind);
                 o.str("text", &e.text);
                 o.num("bytes", e.bytes);
+                if let Some((file, offset)) = &e.at {
+                    o.str("file", file);
+                    o.num("offset", *offset);
+                }
                 o.end()
             })
             .collect();
         format!("{{\"next\":{next},\"events\":[{}]}}", items.join(","))
     }
+}
+
+/// What a file of `dir` is: `base`, `incr`, `history` (named by `manifest`), `manifest`,
+/// `temp`, `rdb` (dump.rdb), `aof` (6.2's single file, `legacy`), `other`.
+pub(crate) fn file_kind(
+    name: &str,
+    manifest: &crate::aof::AofManifest,
+    legacy: bool,
+    dbfilename: &str,
+    appendfilename: &str,
+) -> &'static str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    if name == dbfilename {
+        return "rdb";
+    }
+    // 6.2's single file lives in `dir` itself (7.0 upgrades such a file at start).
+    if legacy && name == appendfilename {
+        return "aof";
+    }
+    if base.ends_with(".manifest") {
+        return "manifest";
+    }
+    if base.starts_with("temp-") {
+        return "temp";
+    }
+    if manifest.base.as_ref().is_some_and(|b| b.file_name == base) {
+        return "base";
+    }
+    if manifest.incr.iter().any(|i| i.file_name == base) {
+        return "incr";
+    }
+    if manifest.history.iter().any(|i| i.file_name == base) {
+        return "history";
+    }
+    "other"
 }
 
 /// A child's progress: `pid`, `tmp` (its temp file), `tmp_len`, `keys_processed`, `keys_total`,
@@ -237,16 +259,16 @@ fn crash_json(c: &CrashReport) -> String {
 }
 
 /// A tiny JSON object writer (the views are flat; no serde on this path).
-struct Json {
+pub(super) struct Json {
     out: String,
     first: bool,
 }
 
 impl Json {
-    fn object() -> Json {
+    pub(super) fn object() -> Json {
         Json { out: "{".into(), first: true }
     }
-    fn key(&mut self, k: &str) {
+    pub(super) fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(',');
         }
@@ -254,28 +276,28 @@ impl Json {
         self.out.push_str(&json_string(k));
         self.out.push(':');
     }
-    fn str(&mut self, k: &str, v: &str) {
+    pub(super) fn str(&mut self, k: &str, v: &str) {
         self.key(k);
         self.out.push_str(&json_string(v));
     }
-    fn strs(&mut self, k: &str, v: &[String]) {
+    pub(super) fn strs(&mut self, k: &str, v: &[String]) {
         self.key(k);
         let items: Vec<String> = v.iter().map(|s| json_string(s)).collect();
         self.out.push_str(&format!("[{}]", items.join(",")));
     }
-    fn num(&mut self, k: &str, v: u64) {
+    pub(super) fn num(&mut self, k: &str, v: u64) {
         self.key(k);
         self.out.push_str(&v.to_string());
     }
-    fn bool(&mut self, k: &str, v: bool) {
+    pub(super) fn bool(&mut self, k: &str, v: bool) {
         self.key(k);
         self.out.push_str(if v { "true" } else { "false" });
     }
-    fn raw(&mut self, k: &str, v: &str) {
+    pub(super) fn raw(&mut self, k: &str, v: &str) {
         self.key(k);
         self.out.push_str(v);
     }
-    fn end(mut self) -> String {
+    pub(super) fn end(mut self) -> String {
         self.out.push('}');
         self.out
     }

@@ -280,37 +280,223 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
     Ok((!empty).then_some(v))
 }
 
+/// One step of an RDB file as the reader walks it: an opcode with what follows it. A key's
+/// `EXPIRETIME_MS` / `EXPIRETIME` / `IDLE` / `FREQ` opcodes are folded into the item that follows
+/// them, so that the items tile the file (`aof-lab inspect` and the lab's log view show one
+/// record per item).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RdbItem {
+    /// `REDIS` and four digits.
+    Header {
+        version: u32,
+    },
+    Aux {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    SelectDb {
+        id: u64,
+    },
+    ResizeDb {
+        size: u64,
+        expires: u64,
+    },
+    /// A key and its value. `type_byte` is the RDB type, which names the encoding too
+    /// (16 = hash as a listpack); `value` is `None` for an empty collection, which Redis skips;
+    /// `expire_ms` comes from an expiry opcode before it. `encoding`: the type's name, or for
+    /// a string how it is stored (`int`, `lzf`, `raw`).
+    Key {
+        type_byte: u8,
+        key: Vec<u8>,
+        value: Option<Value>,
+        encoding: &'static str,
+        expire_ms: Option<i64>,
+    },
+    Eof,
+    /// The 8 bytes after EOF (version ≥ 5): the stored CRC-64 (0: not checked, `rdbchecksum no`)
+    /// and the one computed over every byte before them.
+    Checksum {
+        stored: u64,
+        computed: u64,
+    },
+}
+
+/// The RDB type bytes by name (`RDB_TYPE_*` in rdb.h), for the dumps.
+pub fn type_name(t: u8) -> &'static str {
+    match t {
+        0 => "string",
+        1 => "list",
+        2 => "set",
+        3 => "zset",
+        4 => "hash",
+        5 => "zset_2",
+        6 => "module",
+        7 => "module_2",
+        9 => "hash_zipmap",
+        10 => "list_ziplist",
+        11 => "set_intset",
+        12 => "zset_ziplist",
+        13 => "hash_ziplist",
+        14 => "list_quicklist",
+        15 => "stream_listpacks",
+        16 => "hash_listpack",
+        17 => "zset_listpack",
+        18 => "list_quicklist_2",
+        19 => "stream_listpacks_2",
+        _ => "unknown",
+    }
+}
+
+/// Walks an RDB item by item with the one reader of this module: [`read_rdb`] loads what it
+/// yields, the dumps describe it.
+pub struct Walker<'a> {
+    r: Reader<'a>,
+    version: u32,
+    /// An expiry opcode read, waiting for its key (as `rdbLoad`'s `expiretime`).
+    expire: Option<i64>,
+    /// Where the opcodes folded into the next item began.
+    prefix_start: Option<usize>,
+    /// The offset of the last item's own opcode (or type byte).
+    op_at: usize,
+    /// After EOF: where the CRC starts (`Some`), and whether the walk is over.
+    eof_at: Option<usize>,
+    done: bool,
+}
+
+impl<'a> Walker<'a> {
+    /// Reads the header: the walker and the header item (`Header`, bytes 0..9).
+    pub fn new(buf: &'a [u8]) -> Result<(Walker<'a>, RdbItem), RdbError> {
+        let mut r = Reader { buf, pos: 0 };
+        let magic = r.bytes(9)?;
+        if magic.get(..5) != Some(b"REDIS") {
+            return Err(RdbError { offset: 0, message: "Wrong signature trying to load DB from file".into() });
+        }
+        let version: u32 = std::str::from_utf8(magic.get(5..).unwrap_or_default()).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        if !(1..=RDB_VERSION).contains(&version) {
+            return Err(RdbError { offset: 5, message: format!("Can't handle RDB format version {version}") });
+        }
+        Ok((Walker { r, version, expire: None, prefix_start: None, op_at: 0, eof_at: None, done: false }, RdbItem::Header { version }))
+    }
+
+    /// A walker over the bytes of one item (a record of a dump), for a file of `version`.
+    pub fn at(bytes: &'a [u8], version: u32) -> Walker<'a> {
+        Walker { r: Reader { buf: bytes, pos: 0 }, version, expire: None, prefix_start: None, op_at: 0, eof_at: None, done: false }
+    }
+
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The offset of the last item's opcode or type byte (after any folded expiry opcode).
+    pub fn op_at(&self) -> usize {
+        self.op_at
+    }
+
+    /// Where the next item starts.
+    pub fn pos(&self) -> usize {
+        self.r.pos
+    }
+
+    /// The next item with its byte range, `Ok(None)` after the checksum (or after EOF in a
+    /// version without one).
+    pub fn next_item(&mut self) -> Result<Option<(usize, usize, RdbItem)>, RdbError> {
+        if self.done {
+            return Ok(None);
+        }
+        let r = &mut self.r;
+        if let Some(end) = self.eof_at {
+            self.done = true;
+            if self.version < 5 {
+                return Ok(None);
+            }
+            let stored = u64::from_le_bytes(r.array()?);
+            let computed = crc64(r.buf.get(..end).unwrap_or_default());
+            return Ok(Some((end, r.pos, RdbItem::Checksum { stored, computed })));
+        }
+        loop {
+            let at = r.pos;
+            let start = *self.prefix_start.get_or_insert(at);
+            self.op_at = at;
+            let t = r.byte()?;
+            let item = match t {
+                RDB_OPCODE_AUX => {
+                    let key = r.string()?;
+                    let value = r.string()?;
+                    RdbItem::Aux { key, value }
+                }
+                RDB_OPCODE_SELECTDB => RdbItem::SelectDb { id: r.len()? },
+                RDB_OPCODE_RESIZEDB => {
+                    let size = r.len()?;
+                    let expires = r.len()?;
+                    RdbItem::ResizeDb { size, expires }
+                }
+                RDB_OPCODE_EXPIRETIME_MS => {
+                    self.expire = Some(i64::from_le_bytes(r.array()?));
+                    continue;
+                }
+                RDB_OPCODE_EXPIRETIME => {
+                    self.expire = Some(i64::from(i32::from_le_bytes(r.array()?)).saturating_mul(1000));
+                    continue;
+                }
+                OPCODE_FREQ => {
+                    r.byte()?;
+                    continue;
+                }
+                OPCODE_IDLE => {
+                    r.len()?;
+                    continue;
+                }
+                0xF7 => return Err(RdbError { offset: at, message: "RDB opcode MODULE_AUX (0xf7) is not supported by AOF Lab".into() }),
+                0xF5 | 0xF6 => {
+                    return Err(RdbError { offset: at, message: format!("RDB opcode FUNCTION ({t:#04x}) is not supported by AOF Lab") });
+                }
+                RDB_OPCODE_EOF => {
+                    self.eof_at = Some(r.pos);
+                    RdbItem::Eof
+                }
+                0..=19 => {
+                    let key = r.string()?;
+                    let encoding = match (t, r.buf.get(r.pos).map(|b| (b >> 6, b & 0x3F))) {
+                        (0, Some((3, 0..=2))) => "int",
+                        (0, Some((3, 3))) => "lzf",
+                        (0, _) => "raw",
+                        _ => type_name(t),
+                    };
+                    let value = read_value(r, t, at)?;
+                    RdbItem::Key { type_byte: t, key, value, expire_ms: self.expire.take(), encoding }
+                }
+                _ => return Err(RdbError { offset: at, message: format!("Unknown RDB type or opcode {t} ({t:#04x})") }),
+            };
+            self.prefix_start = None;
+            return Ok(Some((start, r.pos, item)));
+        }
+    }
+}
+
 /// Loads an RDB into `dbs` (AOF-preamble semantics: TTLs kept, expired keys kept). The CRC is
 /// verified unless stored as 0. `dbs` may be empty to only check the file (any key is then
 /// refused as out of range of the configured databases).
 pub fn read_rdb(buf: &[u8], dbs: &mut [Db]) -> Result<RdbInfo, RdbError> {
-    let mut r = Reader { buf, pos: 0 };
-    let magic = r.bytes(9)?;
-    if magic.get(..5) != Some(b"REDIS") {
-        return Err(RdbError { offset: 0, message: "Wrong signature trying to load DB from file".into() });
-    }
-    let version: u32 = std::str::from_utf8(magic.get(5..).unwrap_or_default()).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    if !(1..=RDB_VERSION).contains(&version) {
-        return Err(RdbError { offset: 5, message: format!("Can't handle RDB format version {version}") });
-    }
-    let mut info = RdbInfo { version, ..Default::default() };
+    read_rdb_traced(buf, dbs, &mut |_, _, _| {})
+}
+
+/// [`read_rdb`], calling `trace(start, end, item)` for every item before it is loaded (the
+/// header first): the structure the dumps show, from the same walk that loads.
+pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, usize, &RdbItem)) -> Result<RdbInfo, RdbError> {
+    let (mut w, header) = Walker::new(buf)?;
+    trace(0, w.pos(), &header);
+    let mut info = RdbInfo { version: w.version(), ..Default::default() };
     let mut db: Option<usize> = if dbs.is_empty() { None } else { Some(0) };
-    let mut expire: Option<i64> = None;
-    loop {
-        let at = r.pos;
-        let t = r.byte()?;
-        match t {
-            RDB_OPCODE_AUX => {
-                let k = r.string()?;
-                let v = r.string()?;
-                info.aux.push((k, v, r.pos));
-            }
-            RDB_OPCODE_SELECTDB => {
-                let id = r.len()?;
-                info.selects.push((id, r.pos));
+    while let Some((start, end, item)) = w.next_item()? {
+        trace(start, end, &item);
+        match item {
+            RdbItem::Header { .. } | RdbItem::ResizeDb { .. } | RdbItem::Eof => {}
+            RdbItem::Aux { key, value } => info.aux.push((key, value, end)),
+            RdbItem::SelectDb { id } => {
+                info.selects.push((id, end));
                 if usize::try_from(id).ok().filter(|&i| i < dbs.len()).is_none() {
                     return Err(RdbError {
-                        offset: at,
+                        offset: w.op_at(),
                         message: format!(
                             "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting",
                             dbs.len()
@@ -319,44 +505,20 @@ pub fn read_rdb(buf: &[u8], dbs: &mut [Db]) -> Result<RdbInfo, RdbError> {
                 }
                 db = Some(id as usize);
             }
-            RDB_OPCODE_RESIZEDB => {
-                r.len()?;
-                r.len()?;
-            }
-            RDB_OPCODE_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(r.array()?)),
-            RDB_OPCODE_EXPIRETIME => expire = Some(i64::from(i32::from_le_bytes(r.array()?)).saturating_mul(1000)),
-            OPCODE_FREQ => {
-                r.byte()?;
-            }
-            OPCODE_IDLE => {
-                r.len()?;
-            }
-            0xF7 => return Err(RdbError { offset: at, message: "RDB opcode MODULE_AUX (0xf7) is not supported by AOF Lab".into() }),
-            0xF5 | 0xF6 => {
-                return Err(RdbError { offset: at, message: format!("RDB opcode FUNCTION ({t:#04x}) is not supported by AOF Lab") });
-            }
-            RDB_OPCODE_EOF => {
-                let end = r.pos;
-                if version >= 5 {
-                    let stored = u64::from_le_bytes(r.array()?);
-                    let computed = crc64(buf.get(..end).unwrap_or_default());
-                    info.checksum_disabled = stored == 0;
-                    info.checksum_ok = stored == 0 || stored == computed;
-                    if !info.checksum_ok {
-                        return Err(RdbError { offset: end, message: "Wrong RDB checksum".into() });
-                    }
+            RdbItem::Checksum { stored, computed } => {
+                info.checksum_disabled = stored == 0;
+                info.checksum_ok = stored == 0 || stored == computed;
+                if !info.checksum_ok {
+                    return Err(RdbError { offset: start, message: "Wrong RDB checksum".into() });
                 }
-                info.len = r.pos;
-                return Ok(info);
             }
-            0..=19 => {
-                let key = r.string()?;
-                let value = read_value(&mut r, t, at)?;
-                if let Some(n) = info.types.get_mut(usize::from(t)) {
+            RdbItem::Key { type_byte, key, value, expire_ms, .. } => {
+                if let Some(n) = info.types.get_mut(usize::from(type_byte)) {
                     *n += 1;
                 }
-                let when = expire.take();
                 let Some(value) = value else { continue };
+                // Errors name the type byte's offset.
+                let at = w.op_at();
                 let Some(d) = db.and_then(|d| dbs.get_mut(d)) else {
                     return Err(RdbError { offset: at, message: "Key found but no database to load it into".into() });
                 };
@@ -368,12 +530,13 @@ pub fn read_rdb(buf: &[u8], dbs: &mut [Db]) -> Result<RdbInfo, RdbError> {
                 }
                 info.keys += 1;
                 d.insert(key.clone(), value);
-                if let Some(ms) = when {
+                if let Some(ms) = expire_ms {
                     info.expires += 1;
                     d.set_expire(&key, ms);
                 }
             }
-            _ => return Err(RdbError { offset: at, message: format!("Unknown RDB type or opcode {t} ({t:#04x})") }),
         }
     }
+    info.len = w.pos();
+    Ok(info)
 }

@@ -5,9 +5,11 @@
 
 use aof_lab::cmd::server::info::gen_info_string;
 use aof_lab::keyspace::digest::{dataset_digest, hex};
-use aof_lab::lab::input::{Action, Origin};
+use aof_lab::lab::Prediction;
+use aof_lab::lab::input::{Action, Origin, crash_prediction_payload};
 use aof_lab::lab::recording::state_digest;
 use aof_lab::lab::timeline::Timeline;
+use aof_lab::lab::traffic::TrafficSpec;
 use sha1::{Digest, Sha1};
 
 pub const T0: i64 = 1_700_000_000_000;
@@ -145,6 +147,19 @@ pub fn input(rng: &mut fastrand::Rng) -> (i64, Action) {
         86 => Action::CheckAof { fix: rng.bool() },
         87..=88 => Action::Mark(format!("m{}", rng.usize(..100))),
         89 => Action::Predict(vec![rng.u8(..); 3]),
+        // A crash prediction: the next crash reveals it (the report's `reveal`).
+        94 => Action::Predict(crash_prediction_payload(&Prediction {
+            writes: vec![],
+            survive: Some(["all", "some", "none"][rng.usize(..3)].into()),
+            keys: Some(["all", "fewer", "none"][rng.usize(..3)].into()),
+            refused: Some(rng.bool()),
+        })),
+        // The traffic generator, started at a rate a tick's turn runs a few commands of, or stopped.
+        95 => Action::Traffic(if rng.bool() {
+            Some(TrafficSpec::new(20 + rng.u32(..200), rng.u8(..=100), 1 + rng.u32(..50), 1 + rng.u32(..64), rng.u64(..)).unwrap())
+        } else {
+            None
+        }),
         90..=93 => {
             let step = ["tick 300", "rewrite", "config appendfsync everysec", "expect DBSIZE => (integer) 3", "say hello", "crash kill"]
                 [rng.usize(..6)];

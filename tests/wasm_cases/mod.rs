@@ -422,4 +422,66 @@ fn stepped_rewrite_speed_bgsave_and_the_6_2_mode() {
     assert!(field(&snap, "info").as_string().unwrap().contains("aof_rewrite_buffer_length:0"));
 }
 
+// ---- hostile inputs on a 32-bit usize ----
+
+#[path = "../fixtures/corrupt.rs"]
+mod corrupt;
+
+/// Every saved fuzz crasher and hand-made corrupt input, through the fuzz target that found it,
+/// here where `usize` is 32 bits (the fuzzers run on 64-bit hosts).
+#[wasm_bindgen_test]
+fn every_corrupt_fixture_is_handled_on_wasm32() {
+    assert_eq!(usize::BITS, 32);
+    let mut per_target = std::collections::BTreeMap::new();
+    for (name, bytes) in corrupt::FIXTURES {
+        let target = aof_lab::fuzzing::TARGETS.iter().find(|t| name.starts_with(&format!("{t}-"))).unwrap_or_else(|| panic!("{name}"));
+        aof_lab::fuzzing::run(target, bytes);
+        *per_target.entry(*target).or_insert(0) += 1;
+    }
+    assert_eq!(per_target.len(), aof_lab::fuzzing::TARGETS.len(), "every target replayed: {per_target:?}");
+}
+
+/// Lengths past 4 GB: the loader, redis-check-aof and the protocol answer as on 64 bits.
+#[wasm_bindgen_test]
+fn huge_lengths_are_never_wrapped_on_wasm32() {
+    aof_lab::fuzzing::huge_lengths();
+}
+
+/// The log view's side of the facade: where a batch's lines went, the files as records by
+/// range, a record's detail, a byte found; dropped files in a `LogInspector`, apart from the
+/// engine, with redis-check-aof's output.
+#[wasm_bindgen_test]
+fn the_log_view_by_range_and_dropped_files() {
+    let mut e = engine(r#"{"appendonly":true,"appendfsync":"always"}"#);
+    let out = e.execute_batch(vec!["SET a 1".into(), "GET a".into(), "RPUSH l x y".into()], NOW);
+    let at = field(&out.get(2), "at");
+    let file = field(&at, "file").as_string().unwrap();
+    assert_eq!(file, "appendonlydir/appendonly.aof.1.incr.aof");
+    assert_eq!(field(&at, "offset").as_f64(), Some(50.0), "after SELECT 0 (23) and SET a 1 (27)");
+    assert!(field(&out.get(1), "at").is_null(), "a read appends nothing");
+    let files = json(&e.log_files());
+    let incr = js_sys::Array::from(&files).iter().find(|f| field(f, "kind").as_string().as_deref() == Some("incr")).unwrap();
+    assert_eq!(field(&incr, "records").as_f64(), Some(3.0));
+    let rows = json(&e.log_rows(&file, 1, 5).unwrap_or_else(|err| panic!("{}", error_message(err))));
+    let rows = js_sys::Array::from(&field(&rows, "rows"));
+    assert_eq!(rows.length(), 2);
+    assert_eq!(field(&rows.get(1), "text").as_string().unwrap(), "RPUSH l x y");
+    assert_eq!(field(&rows.get(0), "framing").as_string().unwrap(), "*3\\r\\n$3\\r\\nSET\\r\\n$1\\r\\na\\r\\n$1\\r\\n1\\r\\n");
+    assert_eq!(e.log_find(&file, 50.0, None), Some(2));
+    let detail = json(&e.log_record(&file, 0).unwrap_or_else(|err| panic!("{}", error_message(err))));
+    assert_eq!(field(&detail, "mark").as_string().unwrap(), "select");
+
+    let bytes = js_sys::Array::new();
+    bytes.push(&js_sys::Uint8Array::from(&b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*3\r\n$3\r\nSET"[..]));
+    let mut d =
+        aof_lab::wasm::WasmLogInspector::new(vec!["appendonly.aof".into()], bytes).unwrap_or_else(|err| panic!("{}", error_message(err)));
+    let files = json(&d.files());
+    let f = js_sys::Array::from(&files).get(0);
+    assert_eq!(field(&f, "records").as_f64(), Some(2.0));
+    assert_eq!(field(&field(&f, "cut"), "offset").as_f64(), Some(27.0));
+    assert!(d.check().contains("ok_up_to=27"));
+    // The engine is untouched.
+    assert_eq!(console(&mut e, &["DBSIZE"]), ["(integer) 2"]);
+}
+
 mod timeline;

@@ -87,6 +87,20 @@ export class ConsoleView {
     this.entries.set(id, reply);
   }
 
+  /** Adds a button to command `id`'s line that opens its bytes in the log view. */
+  linkBytes(id, label, onOpen) {
+    const reply = this.entries.get(id);
+    if (!reply) return;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'to-log';
+    button.textContent = label;
+    button.title = 'Show the bytes this command appended, in the log view';
+    button.addEventListener('click', onOpen);
+    // Beside the command line (a child of the entry: the command's own text stays as typed).
+    reply.before(button);
+  }
+
   /** Fills in the reply of command `id`. `pending`: the command blocked; its reply comes later. */
   reply(id, text, pending) {
     const el = this.entries.get(id);

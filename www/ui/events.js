@@ -5,9 +5,10 @@
 const MAX = 400;
 
 export class EventsView {
-  /** @param {object} els {list, count} */
-  constructor(els) {
+  /** @param {object} els {list, count}; `openLog({file, offset})`: a write event's bytes */
+  constructor(els, openLog) {
     this.els = els;
+    this.openLog = openLog;
     this.total = 0;
   }
 
@@ -28,6 +29,16 @@ export class EventsView {
       text.className = 'ev-text';
       text.textContent = e.text;
       li.append(t, k, text);
+      if (e.file !== undefined && this.openLog) {
+        // A write() event: where its bytes went.
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'to-log';
+        b.textContent = `bytes @${e.offset.toLocaleString('en')}`;
+        b.title = `Show these bytes of ${e.file} in the log view`;
+        b.addEventListener('click', () => this.openLog({ file: e.file, offset: e.offset }));
+        li.append(b);
+      }
       frag.append(li);
     }
     list.append(frag);

@@ -185,3 +185,44 @@ fn a_session_on_a_directory_keeps_its_files_as_the_present() {
     assert!(s.marks_json(0).contains(r#""present":2"#));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A crash prediction is an input of its own; the crash after it reveals it, in a replay too.
+#[test]
+fn a_prediction_then_a_crash_reveals_it_and_replays_the_same() {
+    let mut s = Session::memory(&settings(&[("appendonly", "yes"), ("appendfsync", "no")]), 3, T0, |_| {}).unwrap();
+    s.execute_batch(&lines(&["SET a 1", "SET b 2"]), T0);
+    let p = crate::lab::Prediction { writes: vec![], survive: Some("none".into()), keys: Some("fewer".into()), refused: Some(false) };
+    s.predict(&crate::lab::input::crash_prediction_payload(&p), T0 + 10);
+    assert_eq!(crate::lab::input::parse_crash_prediction(&crate::lab::input::crash_prediction_payload(&p)), Some(p));
+    s.crash("power", T0 + 20).unwrap();
+    let shown = s.lab_mut().snapshot();
+    assert!(shown.contains(r#""question":"keys","predicted":"fewer""#), "{shown}");
+    assert!(s.marks_json(0).contains(r#""kind":"predict","flags":["predict"]"#));
+    s.seek(0);
+    s.live();
+    assert_eq!(s.lab_mut().snapshot(), shown, "the replay reveals the same");
+    // The prediction is spent: the next crash has none.
+    s.crash("kill", T0 + 30).unwrap();
+    assert!(s.lab_mut().snapshot().contains(r#""prediction":null"#));
+}
+
+/// The traffic generator is an input: its commands in the ticks replay the same.
+#[test]
+fn traffic_is_an_input_and_replays_the_same() {
+    let mut s = session();
+    let spec = crate::lab::traffic::TrafficSpec::new(200, 80, 50, 16, 5).unwrap();
+    s.set_traffic(Some(spec), T0);
+    s.advance(T0 + 2000);
+    s.set_traffic(None, T0 + 2000);
+    s.advance(T0 + 2500);
+    let keys = s.lab().engine.srv.dbs[0].len();
+    assert!(keys > 10, "the traffic wrote: {keys} keys");
+    let head = s.state_digest();
+    s.seek(1);
+    s.live();
+    assert_eq!(s.state_digest(), head);
+    let bytes = s.recording();
+    let (mut other, replay) = Session::from_recording(&bytes, None).unwrap();
+    assert_eq!(replay.digest_matches, Some(true));
+    assert_eq!(other.state_digest(), head);
+}

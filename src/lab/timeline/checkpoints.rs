@@ -180,7 +180,7 @@ impl Lab {
             wire_qbuf: self.wire_qbuf.clone(),
             wire_out: self.wire_out.clone(),
             appended: self.appended.clone(),
-            seen_in_buf: self.seen_in_buf,
+            log: self.log.without_index(),
             events: self.events.clone(),
             next_seq: self.next_seq,
             watch: self.watch.clone(),
@@ -192,6 +192,8 @@ impl Lab {
             series: self.series.clone(),
             started_ms: self.started_ms,
             traffic: self.traffic.clone(),
+            machine: self.machine.clone(),
+            prediction: self.prediction.clone(),
         })
     }
 }

@@ -4,7 +4,7 @@
 // SETs over 2 000 keys (appendfsync everysec), a serverCron tick every fourth input, a stepped
 // BGREWRITEAOF every 2 000 inputs, driven through the facade as the worker drives it. K (inputs
 // between checkpoints) is set as the worker sets it: a 30 ms budget ÷ the replay cost of one
-// input, measured first. Run by benches/wasm/timeline.mjs; posts {rows, notes}.
+// input, measured first. Run by bench-timeline.mjs; posts {rows, notes}.
 import init, { Engine } from '../../pkg/aof_lab.js';
 
 const T0 = 1_700_000_000_000;
