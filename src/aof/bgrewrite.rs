@@ -26,6 +26,55 @@ use crate::storage::{Error, OpenMode, join};
 /// The rewrite child (the same simulated child as BGSAVE's).
 pub type RewriteChild = super::child::SnapshotChild;
 
+/// serverCron's automatic rewrite trigger, as it stands: a rewrite starts when the AOF is on, no
+/// child runs, `aof_current_size > auto-aof-rewrite-min-size` and
+/// `aof_current_size * 100 / aof_base_size - 100 >= auto-aof-rewrite-percentage` (integer math).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoRewrite {
+    /// The AOF is off (or waiting for its first rewrite): no growth to watch.
+    NotOn,
+    /// `auto-aof-rewrite-percentage 0`.
+    Disabled,
+    /// A rewrite or BGSAVE child runs: cron does not check.
+    ChildActive,
+    BelowMinSize {
+        current: u64,
+        min_size: u64,
+    },
+    BelowGrowth {
+        current: u64,
+        base: u64,
+        growth: i64,
+        percentage: i64,
+    },
+    /// The next cron tick starts a rewrite (unless the failure limit holds it back).
+    Due {
+        current: u64,
+        base: u64,
+        growth: i64,
+        percentage: i64,
+    },
+}
+
+impl std::fmt::Display for AutoRewrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AutoRewrite::NotOn => write!(f, "off: the AOF is not on"),
+            AutoRewrite::Disabled => write!(f, "off: auto-aof-rewrite-percentage is 0"),
+            AutoRewrite::ChildActive => write!(f, "waits: a child process is running"),
+            AutoRewrite::BelowMinSize { current, min_size } => {
+                write!(f, "waits: aof_current_size {current} is not above auto-aof-rewrite-min-size {min_size}")
+            }
+            AutoRewrite::BelowGrowth { current, base, growth, percentage } => {
+                write!(f, "waits: growth {growth}% < {percentage}% (aof_current_size {current}, aof_base_size {base})")
+            }
+            AutoRewrite::Due { current, base, growth, percentage } => {
+                write!(f, "due: growth {growth}% >= {percentage}% (aof_current_size {current}, aof_base_size {base})")
+            }
+        }
+    }
+}
+
 /// What BGREWRITEAOF answers.
 pub enum Start {
     Started,
@@ -386,18 +435,39 @@ impl Server {
     /// only when no child runs. `base` is the base size after a restart, or base + incr at the
     /// end of the last rewrite (0 on a fresh start, counted as 1).
     fn auto_rewrite_check(&mut self) {
-        let perc = i64::from(self.config.auto_aof_rewrite_percentage);
-        if self.aof_state != AofState::On || self.has_active_child() || perc == 0 {
-            return;
-        }
-        if self.aof.current_size <= self.config.auto_aof_rewrite_min_size {
-            return;
-        }
-        let base = self.aof.rewrite_base_size.max(1) as i64;
-        let growth = (self.aof.current_size as i64) * 100 / base - 100;
-        if growth >= perc && !self.aof_rewrite_limited() {
+        if let AutoRewrite::Due { growth, .. } = self.auto_rewrite_status()
+            && !self.aof_rewrite_limited()
+        {
             self.log(LogLevel::Notice, format!("Starting automatic rewriting of AOF on {growth}% growth"));
             self.rewrite_append_only_file_background();
+        }
+    }
+
+    /// Where the growth trigger stands: what `serverCron`'s check sees now (the lab shows it, so
+    /// that a learner sees why a rewrite starts or does not). Only the failure limit is left out.
+    pub fn auto_rewrite_status(&self) -> AutoRewrite {
+        let percentage = i64::from(self.config.auto_aof_rewrite_percentage);
+        if self.aof_state != AofState::On {
+            return AutoRewrite::NotOn;
+        }
+        if percentage == 0 {
+            return AutoRewrite::Disabled;
+        }
+        if self.has_active_child() {
+            return AutoRewrite::ChildActive;
+        }
+        let (current, min_size) = (self.aof.current_size, self.config.auto_aof_rewrite_min_size);
+        if current <= min_size {
+            return AutoRewrite::BelowMinSize { current, min_size };
+        }
+        let base = self.aof.rewrite_base_size;
+        // A fresh start has no base size yet (0): Redis divides by 1, so any size above
+        // min-size is a huge growth.
+        let growth = (current as i64) * 100 / base.max(1) as i64 - 100;
+        if growth >= percentage {
+            AutoRewrite::Due { current, base, growth, percentage }
+        } else {
+            AutoRewrite::BelowGrowth { current, base, growth, percentage }
         }
     }
 
