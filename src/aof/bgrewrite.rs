@@ -37,15 +37,19 @@ pub enum AutoRewrite {
     Disabled,
     /// A rewrite or BGSAVE child runs: cron does not check.
     ChildActive,
+    /// `threshold`: the smallest `aof_current_size` at which a rewrite would start, with the
+    /// base size as it is now (the line a plot of the file sizes draws).
     BelowMinSize {
         current: u64,
         min_size: u64,
+        threshold: u64,
     },
     BelowGrowth {
         current: u64,
         base: u64,
         growth: i64,
         percentage: i64,
+        threshold: u64,
     },
     /// The next cron tick starts a rewrite (unless the failure limit holds it back).
     Due {
@@ -62,12 +66,14 @@ impl std::fmt::Display for AutoRewrite {
             AutoRewrite::NotOn => write!(f, "off: the AOF is not on"),
             AutoRewrite::Disabled => write!(f, "off: auto-aof-rewrite-percentage is 0"),
             AutoRewrite::ChildActive => write!(f, "waits: a child process is running"),
-            AutoRewrite::BelowMinSize { current, min_size } => {
-                write!(f, "waits: aof_current_size {current} is not above auto-aof-rewrite-min-size {min_size}")
-            }
-            AutoRewrite::BelowGrowth { current, base, growth, percentage } => {
-                write!(f, "waits: growth {growth}% < {percentage}% (aof_current_size {current}, aof_base_size {base})")
-            }
+            AutoRewrite::BelowMinSize { current, min_size, threshold } => write!(
+                f,
+                "waits: aof_current_size {current} is not above auto-aof-rewrite-min-size {min_size}; a rewrite starts at {threshold} bytes"
+            ),
+            AutoRewrite::BelowGrowth { current, base, growth, percentage, threshold } => write!(
+                f,
+                "waits: growth {growth}% < {percentage}% (aof_current_size {current}, aof_base_size {base}); a rewrite starts at {threshold} bytes"
+            ),
             AutoRewrite::Due { current, base, growth, percentage } => {
                 write!(f, "due: growth {growth}% >= {percentage}% (aof_current_size {current}, aof_base_size {base})")
             }
@@ -457,17 +463,23 @@ impl Server {
             return AutoRewrite::ChildActive;
         }
         let (current, min_size) = (self.aof.current_size, self.config.auto_aof_rewrite_min_size);
-        if current <= min_size {
-            return AutoRewrite::BelowMinSize { current, min_size };
-        }
         let base = self.aof.rewrite_base_size;
         // A fresh start has no base size yet (0): Redis divides by 1, so any size above
         // min-size is a huge growth.
-        let growth = (current as i64) * 100 / base.max(1) as i64 - 100;
+        let divisor = base.max(1);
+        // growth >= percentage  <=>  current * 100 / divisor >= 100 + percentage (integer
+        // division)  <=>  current >= ceil((100 + percentage) * divisor / 100); and current must
+        // be above min-size.
+        let by_growth = ((100 + percentage.unsigned_abs()) * divisor).div_ceil(100);
+        let threshold = by_growth.max(min_size.saturating_add(1));
+        if current <= min_size {
+            return AutoRewrite::BelowMinSize { current, min_size, threshold };
+        }
+        let growth = (current as i64) * 100 / divisor as i64 - 100;
         if growth >= percentage {
             AutoRewrite::Due { current, base, growth, percentage }
         } else {
-            AutoRewrite::BelowGrowth { current, base, growth, percentage }
+            AutoRewrite::BelowGrowth { current, base, growth, percentage, threshold }
         }
     }
 

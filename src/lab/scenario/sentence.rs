@@ -141,6 +141,7 @@ fn probe_claim(command: &str, values: &[String]) -> String {
         "@layers" => match parse_layers(one) {
             Some((0, _)) => format!("the file {arg} is empty"),
             Some((w, d)) if w == d => format!("the file {arg} is on disk: {d} of {w} bytes"),
+            Some((w, 0)) => format!("the file {arg} is not on disk yet: 0 of {w} bytes (all only in the page cache)"),
             Some((w, d)) => format!("the file {arg} is only partly on disk: {d} of {w} bytes ({} only in the page cache)", w - d),
             None => format!("the file {arg}: {one}"),
         },
@@ -272,7 +273,7 @@ fn info_claim(field: &str, v: &str) -> String {
         ("aof_rewrites", _, Some(0)) => "no rewrite has started yet".to_string(),
         ("aof_rewrites", _, Some(k)) => format!("{k} {} started", plural(k, "rewrite has", "rewrites have")),
         ("aof_current_size", _, Some(b)) => format!("the AOF is {b} bytes"),
-        ("aof_base_size", _, Some(0)) => "the base size is 0 (no rewrite yet since a fresh start)".to_string(),
+        ("aof_base_size", _, Some(0)) => "the base size is 0: no rewrite since a fresh start".to_string(),
         ("aof_base_size", _, Some(b)) => format!("the base size the growth is measured from is {b} bytes"),
         ("aof_buffer_length", _, Some(0)) => "nothing waits in aof_buf to be written".to_string(),
         ("aof_buffer_length", _, Some(b)) => format!("{b} bytes wait in aof_buf, not written yet"),

@@ -342,7 +342,7 @@ fn wait_lets_time_pass_until_the_check_holds_or_gives_up() {
 #[test]
 fn the_auto_rewrite_probe_says_why_cron_starts_a_rewrite() {
     let out = run(
-        "config auto-aof-rewrite-min-size 100\nexpect @auto-rewrite => waits: aof_current_size 0 is not above auto-aof-rewrite-min-size 100\n\
+        "config auto-aof-rewrite-min-size 100\nexpect @auto-rewrite => waits: aof_current_size 0 is not above auto-aof-rewrite-min-size 100; a rewrite starts at 101 bytes\n\
         repeat 4 SET key{i} value{i}\nexpect @auto-rewrite => due: growth 16200% >= 100% (aof_current_size 163, aof_base_size 0)\n\
         wait @info aof_rewrites => 1\nexpect @log automatic => * Starting automatic rewriting of AOF on 16200% growth\n\
         config auto-aof-rewrite-percentage 0\nexpect @auto-rewrite => off: auto-aof-rewrite-percentage is 0\n",
@@ -532,4 +532,37 @@ fn every_built_in_scenario_plays_to_the_end_with_every_check_passing() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_auto_rewrite_threshold_is_the_first_size_at_which_cron_starts_a_rewrite() {
+    use crate::aof::bgrewrite::AutoRewrite;
+    let mut r = Runner::new(vec![]);
+    let srv = &mut r.lab.engine.srv;
+    let mut checked = 0;
+    for base in [0u64, 1, 7, 99, 676, 1000, 4096] {
+        for percentage in [1u32, 50, 100, 250] {
+            for min_size in [0u64, 100, 1024] {
+                srv.config.auto_aof_rewrite_percentage = percentage;
+                srv.config.auto_aof_rewrite_min_size = min_size;
+                srv.aof.rewrite_base_size = base;
+                srv.aof.current_size = 0;
+                let threshold = match srv.auto_rewrite_status() {
+                    AutoRewrite::BelowMinSize { threshold, .. } | AutoRewrite::BelowGrowth { threshold, .. } => threshold,
+                    other => panic!("{other:?}"),
+                };
+                // Every size below the threshold waits, the threshold itself is due.
+                for current in threshold.saturating_sub(300)..threshold {
+                    srv.aof.current_size = current;
+                    assert!(!matches!(srv.auto_rewrite_status(), AutoRewrite::Due { .. }), "{base} {percentage} {min_size} {current}");
+                }
+                srv.aof.current_size = threshold;
+                assert!(matches!(srv.auto_rewrite_status(), AutoRewrite::Due { .. }), "{base} {percentage} {min_size} {threshold}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 84);
+    srv.config.auto_aof_rewrite_percentage = 0;
+    assert_eq!(srv.auto_rewrite_status(), AutoRewrite::Disabled);
 }
