@@ -137,7 +137,7 @@ test('a scenario stepped with the keyboard: a prediction answered with a number 
   await panel.locator('.scenario-script-toggle').click();
   assert.equal(await panel.locator('.scenario-script-toggle').getAttribute('aria-pressed'), 'true');
   assert.equal(await raw.isVisible(), true);
-  assert.match(await raw.textContent(), /^\d+: expect @aof => \*2\\r\\n\$6\\r\\nSELECT/);
+  assert.match(await raw.textContent(), /^line \d+: expect @aof => \*2\\r\\n\$6\\r\\nSELECT/);
   assert.equal(await panel.locator('.scenario-source').isVisible(), true);
   await panel.screenshot({ path: path.join(SHOTS, 'scenarios-desktop-script.png') });
   await panel.locator('.scenario-script-toggle').click();

@@ -167,7 +167,7 @@ export class ScenariosView {
 
   /** The raw line(s) of a step (with its line number), shown with "Show the script". */
   scriptOf(step, li) {
-    const code = this.el('code', 'scenario-script', step.script.split('\n').map((l, i) => (i ? l : `${step.line}: ${l}`)).join('\n'));
+    const code = this.el('code', 'scenario-script', step.script.split('\n').map((l, i) => (i ? l : `line ${step.line}: ${l}`)).join('\n'));
     li.append(code);
   }
 
@@ -339,7 +339,8 @@ export class ScenariosView {
         text(CHECKS.has(o.kind) ? 'scenario-check' : 'scenario-prose', o.sentence);
     }
     if (o.passed !== null) li.dataset.result = o.passed ? 'pass' : 'fail';
-    if (step && !NARRATION.has(o.kind)) this.scriptOf(step, li);
+    // A command is shown as typed already; narration is the script's own text.
+    if (step && !NARRATION.has(o.kind) && o.kind !== 'command') this.scriptOf(step, li);
     if (o.passed === false) li.append(this.el('code', 'scenario-script', o.failure));
     this.list.append(li);
   }
