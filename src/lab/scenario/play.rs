@@ -40,7 +40,8 @@ impl Play {
     pub fn step(&mut self, lab: &mut Lab, index: usize, step: &Step) -> Outcome {
         let (kind, text) = step.describe();
         let mut out = Outcome { index, line: step.line, kind, text, ..Outcome::default() };
-        if !step.kind.is_check() && !step.kind.is_narration() {
+        // Checks, narration and predictions do not act on the server: "after the restart" holds.
+        if !step.kind.is_check() && !step.kind.is_narration() && !matches!(step.kind, StepKind::Predict { .. }) {
             self.after_restart = false;
         }
         match &step.kind {
