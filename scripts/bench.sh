@@ -3,12 +3,12 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
-#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite)
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline, page)
 # Needs redis-server / redis-benchmark (scripts/setup.sh test installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite}
+BENCH=${BENCH:-serve,load,rewrite,timeline,page}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -60,6 +60,13 @@ if want serve; then
   bench "appendonly-no" --appendonly no
   bench "everysec" --appendonly yes --appendfsync everysec
   BENCH_FLAGS="-P 16" bench "everysec-P16" --appendonly yes --appendfsync everysec
+fi
+
+# The timeline: going back 10 000 turns of a lab session against replaying those 10 000 turns
+# from the start, in the same run (benches/timeline.rs; no redis-server involved).
+if want timeline; then
+  echo
+  cargo bench --quiet --bench timeline
 fi
 want load || want rewrite || exit 0
 
@@ -126,4 +133,12 @@ if want rewrite; then
   printf '| rewrite | %s | %s | %.2f |\n' "$r" "$l" "$(echo "$l / $r" | bc -l)"
   redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
   redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
+fi
+
+if want page; then
+  # The page in headless Chromium: frame times and long tasks while the traffic generator
+  # streams 10 000 commands/s with every view open, against the same page idle (same run).
+  scripts/build.sh >/dev/null
+  echo
+  (cd tests/e2e && node bench-page.mjs "${PAGE_SECS:-10}")
 fi

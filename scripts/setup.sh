@@ -44,6 +44,18 @@ if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERS
   say "cargo install wasm-pack $WASM_PACK_VERSION (about 2 minutes)"
   cargo install wasm-pack --version "=$WASM_PACK_VERSION" --locked --force --quiet
 fi
+# Browser libraries (scripts/vendor/package-lock.json) into www/vendor/: reinstalled when the
+# installed version is not the locked one, copied every time (cheap).
+have node && have npm || apt_install nodejs npm
+locked=$(node -p "require('./scripts/vendor/package-lock.json').packages['node_modules/uplot'].version")
+installed=$(node -p "try { require('./scripts/vendor/node_modules/uplot/package.json').version } catch { '' }")
+if [ "$locked" != "$installed" ]; then
+  say "npm ci (scripts/vendor: uplot $locked)"
+  (cd scripts/vendor && npm ci --no-audit --no-fund --loglevel=error)
+fi
+mkdir -p www/vendor/uplot
+cp scripts/vendor/node_modules/uplot/dist/uPlot.esm.js scripts/vendor/node_modules/uplot/dist/uPlot.min.css scripts/vendor/node_modules/uplot/LICENSE www/vendor/uplot/
+
 if [ "$what" = build ]; then
   say "build tools ready ($((SECONDS - started))s)"
   exit 0
@@ -54,7 +66,6 @@ for c in clippy rustfmt; do
 done
 # chromium and chromium-driver come from one source package: their versions always match.
 apt_install ca-certificates chromium chromium-driver firefox-esr redis-server redis-tools
-have node && have npm || apt_install nodejs npm
 if [ "$(geckodriver --version 2>/dev/null | head -1 | awk '{print $2}')" != "$GECKODRIVER_VERSION" ]; then
   say "cargo install geckodriver $GECKODRIVER_VERSION (about 2 minutes)"
   cargo install geckodriver --version "=$GECKODRIVER_VERSION" --locked --force --quiet

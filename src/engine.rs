@@ -54,6 +54,17 @@ impl Engine {
         }
     }
 
+    /// The whole engine (server and clients), for the lab's timeline checkpoints; `None` when
+    /// its storage is a real disk (see [`Server::try_clone`]).
+    pub fn try_clone(&self) -> Option<Engine> {
+        Some(Engine {
+            srv: self.srv.try_clone()?,
+            clients: self.clients.clone(),
+            next_client_id: self.next_client_id,
+            unblocked: self.unblocked.clone(),
+        })
+    }
+
     /// The end of an event-loop turn (Redis's `beforeSleep`): writes `aof_buf` to the incr file
     /// and fsyncs as the policy says. Replies of the turn may be released only after this.
     pub fn before_sleep(&mut self, now_ms: i64) {

@@ -180,6 +180,37 @@ pub fn check_fix(data: &[u8]) {
     }
 }
 
+/// Lengths past 4 GB, which a 32-bit `usize` (wasm32) cannot hold: every decoder gives the same
+/// answer on every host (the browser tests run this too), never a wrapped length.
+pub fn huge_lengths() {
+    // The loader: the file ends long before 4 294 967 297 bytes, as Redis's fread finds.
+    let mut srv = Server::new(Config { aof_load_truncated: true, ..Default::default() }, 1_700_000_000_000);
+    assert_eq!(
+        load_single_append_only_file(&mut srv, "appendonly.aof.1.incr.aof", b"*1\r\n$4294967297\r\nX\r\n"),
+        (AofStatus::Truncated, 0)
+    );
+    // redis-check-aof says how much it wanted, in full.
+    let mut st = MemoryStorage::new();
+    st.open("a.aof", OpenMode::Truncate).expect("open");
+    st.write_at("a.aof", 0, b"*2\r\n$3\r\nGET\r\n$4294967294\r\nabc").expect("write");
+    let r = check(&mut st, "a.aof", Mode::Check, &mut |_| false);
+    assert!(r.output.contains("Expected to read 4294967296 bytes, got 3 bytes"), "{}", r.output);
+    // The protocol: past 2^63 the length is not a number; past the address space (with
+    // proto-max-bulk-len raised) nothing could ever buffer it.
+    let mut args = Vec::new();
+    assert_eq!(parse_command(b"*1\r\n$18446744073709551617\r\n", &mut args, Limits::default()), Err(ProtocolError("invalid bulk length")));
+    let open = Limits { max_bulk_len: i64::MAX };
+    let r = parse_command(b"*1\r\n$4294967297\r\nX", &mut args, open);
+    let reply = crate::resp::parse_reply(b"$4294967297\r\nX");
+    if cfg!(target_pointer_width = "32") {
+        assert_eq!(r, Err(ProtocolError("invalid bulk length")));
+        assert_eq!(reply.err(), Some(ProtocolError("invalid bulk length")));
+    } else {
+        assert_eq!(r, Ok(None), "waits for the rest");
+        assert!(matches!(reply, Ok(None)), "waits for the rest");
+    }
+}
+
 pub fn run(target: &str, data: &[u8]) {
     match target {
         "resp_decoder" => resp_decoder(data),

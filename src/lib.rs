@@ -26,7 +26,8 @@
 //! | redis.conf settings                     | [`config`]                   |
 //!
 //! The core is sans-IO: every call takes `now_ms`, nothing reads a clock or touches a file
-//! directly, so the same inputs always give the same replies and the same bytes.
+//! directly, so the same inputs always give the same replies and the same bytes (which is what
+//! the lab's timeline, [`lab::timeline`], replays to go back in time).
 
 pub mod aof;
 pub mod archive;

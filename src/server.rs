@@ -8,7 +8,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use crate::aof::{Aof, Feed};
-use crate::cmd::{Command, DENYOOM, FAST, WRITE};
+use crate::cmd::{Command, DENYOOM, WRITE};
 use crate::config::Config;
 use crate::keyspace::{Db, HashMap, Key, Value};
 use crate::reply::Reply;
@@ -99,6 +99,36 @@ pub struct Propagation {
     pub depth: u32,
 }
 
+/// The server's random source (SPOP, SRANDMEMBER, RANDOMKEY, HRANDFIELD, ZRANDMEMBER): a seeded
+/// generator whose draws are the same on every host. `fastrand`'s own `usize` draws 32 bits on
+/// wasm32 and 64 bits natively, so the same seed would pick other members in the browser than
+/// in `cargo test`; every index here is drawn as a `u64` instead (what the native build always
+/// did), and a recording made in one replays identically in the other.
+#[derive(Clone, Debug)]
+pub struct Rng(fastrand::Rng);
+
+impl Rng {
+    pub fn with_seed(seed: u64) -> Rng {
+        Rng(fastrand::Rng::with_seed(seed))
+    }
+    /// A uniform index in `range` (which must not be empty).
+    pub fn usize(&mut self, range: impl std::ops::RangeBounds<usize>) -> usize {
+        use std::ops::Bound;
+        let lo = match range.start_bound() {
+            Bound::Included(&n) => n as u64,
+            Bound::Excluded(&n) => n as u64 + 1,
+            Bound::Unbounded => 0,
+        };
+        let hi = match range.end_bound() {
+            Bound::Included(&n) => n as u64,
+            // An empty range is a caller's bug, as with fastrand (which panics too).
+            Bound::Excluded(&n) => (n as u64).checked_sub(1).expect("an empty range"),
+            Bound::Unbounded => usize::MAX as u64,
+        };
+        self.0.u64(lo..=hi) as usize
+    }
+}
+
 /// Log levels, as the character Redis prints: `.` debug, `-` verbose, `*` notice, `#` warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogLevel {
@@ -131,7 +161,7 @@ pub struct LogLine {
 /// `denyoom` command that ran adds an upper bound of what it can allocate (its arguments plus
 /// per-element overheads); while `used + growth` stays under `maxmemory` no walk is needed.
 /// Commands whose growth is not bounded by their arguments (SETRANGE/SETBIT offsets, *STORE,
-/// COPY…: the non-`fast` denyoom ones) make the figure stale.
+/// COPY: [`GROWTH_NOT_BOUNDED_BY_ARGS`]) make the figure stale.
 #[derive(Clone, Debug, Default)]
 pub struct MemEstimate {
     pub valid: bool,
@@ -143,7 +173,15 @@ pub struct MemEstimate {
     pub dirty_at: u64,
     pub keys_at: usize,
     pub growth: u64,
+    /// Full estimates made (each walks the keyspace).
+    pub walks: u64,
 }
+
+/// The `denyoom` commands whose allocation is not bounded by the size of their arguments: an
+/// offset (SETRANGE, SETBIT) or other keys (COPY, the *STORE commands) decide it. After one of
+/// them the memory figure is estimated again; after any other, their arguments bound the growth.
+const GROWTH_NOT_BOUNDED_BY_ARGS: &[&str] =
+    &["setrange", "setbit", "copy", "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore"];
 
 /// Redis's `shared.oomerr`.
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -171,7 +209,7 @@ pub struct Server {
     pub blocking_keys: HashMap<(usize, Key), VecDeque<ClientId>>,
     /// Keys that received data while clients were blocked on them (`signalKeyAsReady`).
     pub ready_keys: Vec<(usize, Key)>,
-    pub rng: fastrand::Rng,
+    pub rng: Rng,
     pub aof: Aof,
     /// RDB snapshots: the BGSAVE child, `lastsave`, the `rdb_*` counters.
     pub rdb: crate::rdb::save::RdbState,
@@ -205,7 +243,7 @@ impl Server {
             dirty_cas: HashSet::new(),
             blocking_keys: HashMap::default(),
             ready_keys: Vec::new(),
-            rng: fastrand::Rng::with_seed(0x0A0F_1AB5),
+            rng: Rng::with_seed(0x0A0F_1AB5),
             aof: Aof::default(),
             rdb: crate::rdb::save::RdbState::new(now_ms),
             storage: Box::new(MemoryStorage::new()),
@@ -214,6 +252,40 @@ impl Server {
             connected_clients: 0,
             mem: MemEstimate::default(),
         }
+    }
+
+    /// The whole server, for the lab's timeline checkpoints: the dataset costs pointer copies
+    /// (values are shared `Arc`s, as with the fork snapshot), the files are copied by the
+    /// storage. `None` when the storage is a real disk that cannot be copied.
+    pub fn try_clone(&self) -> Option<Server> {
+        // `used_memory` counts aof_buf's allocation (as Redis counts its sds), and a cloned Vec
+        // only has room for its bytes: the copy keeps the original's room.
+        let mut feed = self.feed.clone();
+        feed.aof_buf.reserve_exact(self.feed.aof_buf.capacity() - feed.aof_buf.len());
+        Some(Server {
+            dbs: self.dbs.clone(),
+            config: self.config.clone(),
+            now_ms: self.now_ms,
+            start_ms: self.start_ms,
+            dirty: self.dirty,
+            stats: self.stats.clone(),
+            loading: self.loading,
+            aof_state: self.aof_state,
+            feed,
+            prop: self.prop.clone(),
+            watched_keys: self.watched_keys.clone(),
+            dirty_cas: self.dirty_cas.clone(),
+            blocking_keys: self.blocking_keys.clone(),
+            ready_keys: self.ready_keys.clone(),
+            rng: self.rng.clone(),
+            aof: self.aof.clone(),
+            rdb: self.rdb.clone(),
+            storage: self.storage.boxed_clone()?,
+            log: self.log.clone(),
+            log_unread: self.log_unread,
+            connected_clients: self.connected_clients,
+            mem: self.mem.clone(),
+        })
     }
 
     /// `serverLog`: keeps the line for the host (the UI, `serve`'s log output).
@@ -287,10 +359,11 @@ impl Server {
             return Some(Reply::err(OOM_ERROR));
         }
         if cmd.flags & DENYOOM != 0 {
-            if cmd.flags & FAST != 0 {
-                self.mem.growth += argv.iter().map(|a| a.len() as u64 + 64).sum::<u64>() + 256;
-            } else {
+            if GROWTH_NOT_BOUNDED_BY_ARGS.contains(&cmd.name) {
                 self.mem.stale = true;
+            } else {
+                // What it stores comes from its arguments (a moved element replaces itself).
+                self.mem.growth += argv.iter().map(|a| a.len() as u64 + 64).sum::<u64>() + 256;
             }
         }
         None
@@ -314,7 +387,8 @@ impl Server {
             }
         }
         let used = crate::cmd::server::info::STARTUP_MEMORY + crate::cmd::server::info::dataset_memory(self);
-        self.mem = MemEstimate { valid: true, stale: false, used, dirty_at: self.dirty, keys_at: keys, growth: 0 };
+        let walks = self.mem.walks + 1;
+        self.mem = MemEstimate { valid: true, stale: false, used, dirty_at: self.dirty, keys_at: keys, growth: 0, walks };
         used > max
     }
 

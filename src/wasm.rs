@@ -301,6 +301,54 @@ impl WasmEngine {
     }
 }
 
+/// The plots and the traffic generator.
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// The plots' data: columns of every turn's figures after sample `since` (0: all), with
+    /// `next` to pass again (see `Lab::series_json`).
+    pub fn series(&self, since: f64) -> String {
+        self.lab.series_json(since.max(0.0) as usize)
+    }
+
+    /// Starts (or changes) the traffic generator, `{rate, write_percent, keys, value_size,
+    /// seed}` (each optional; rate 1 … 50 000 commands/s of simulated time), or stops it
+    /// (`null`). Throws on a bad setting.
+    pub fn set_traffic(&mut self, spec: JsValue, now: f64) -> Result<(), JsError> {
+        let spec = traffic_spec(&spec)?;
+        self.lab.set_traffic(spec, now as i64);
+        Ok(())
+    }
+
+    /// The three policies on the same traffic, each on a fresh simulated machine with this
+    /// lab's settings, for `duration_ms` of simulated time, then a power loss: JSON
+    /// `[{policy, writes_per_s, bytes_per_s, fsyncs, lost_bytes, keys_before, keys_after}]`.
+    pub fn compare_policies(&self, spec: JsValue, duration_ms: f64, now: f64) -> Result<String, JsError> {
+        let spec = traffic_spec(&spec)?.ok_or_else(|| JsError::new("compare: traffic settings needed"))?;
+        let duration = (duration_ms as i64).clamp(100, 60_000);
+        let runs =
+            crate::lab::traffic::compare_policies(self.lab.config(), spec, duration, self.lab.engine.srv.aof.fsync_latency_ms, now as i64);
+        Ok(crate::lab::traffic::runs_json(&runs))
+    }
+}
+
+/// `{rate, write_percent, keys, value_size, seed}` (defaults for what is missing), or `null`.
+fn traffic_spec(v: &JsValue) -> Result<Option<crate::lab::traffic::TrafficSpec>, JsError> {
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    let d = crate::lab::traffic::TrafficSpec::default();
+    let num = |k: &str, default: f64| js_sys::Reflect::get(v, &JsValue::from_str(k)).ok().and_then(|x| x.as_f64()).unwrap_or(default);
+    crate::lab::traffic::TrafficSpec::new(
+        num("rate", f64::from(d.rate)) as u32,
+        num("write_percent", f64::from(d.write_percent)).clamp(0.0, 255.0) as u8,
+        num("keys", f64::from(d.keys)) as u32,
+        num("value_size", f64::from(d.value_size)) as u32,
+        num("seed", d.seed as f64) as u64,
+    )
+    .map(Some)
+    .map_err(|e| JsError::new(&e))
+}
+
 fn label(step: &str) -> &'static str {
     match step {
         "opfs" => "OPFS",

@@ -110,3 +110,21 @@ fn loading_an_aof_bigger_than_the_cap_is_not_refused() {
     assert_eq!(e.execute_line(c, "DBSIZE", T0), Some(Reply::Int(50)));
     assert_eq!(e.execute_line(c, "SET more 1", T0), Some(Reply::err(OOM)));
 }
+
+/// The cost of the check stays off the write path: SET's growth is bounded by its arguments,
+/// so thousands of SETs under a cap far away walk the keyspace a handful of times, not once
+/// each (the browser's 64 MB default made every SET cost the whole dataset).
+#[test]
+fn sets_far_under_the_cap_do_not_walk_the_keyspace() {
+    let (mut e, c, _) = engine_with_cap(64 * 1024 * 1024);
+    let walks = e.srv.mem.walks;
+    for i in 0..20_000 {
+        assert_eq!(e.execute_line(c, &format!("SET key:{} value-{i}", i % 5000), T0), Some(Reply::ok()));
+    }
+    assert!(e.srv.mem.walks - walks <= 2, "{} full estimates for 20 000 SETs", e.srv.mem.walks - walks);
+    // A command whose growth its arguments do not bound still forces a new estimate.
+    e.execute_line(c, "SETRANGE far 100000 x", T0);
+    let before = e.srv.mem.walks;
+    e.execute_line(c, "SET after 1", T0);
+    assert_eq!(e.srv.mem.walks, before + 1);
+}

@@ -16,6 +16,27 @@ use aof_lab::resp::ProtocolError;
 use aof_lab::server::Server;
 use aof_lab::storage::{MemoryStorage, OpenMode, Storage};
 
+#[path = "fixtures/corrupt.rs"]
+mod corrupt;
+
+/// The embedded list the browser tests replay is the directory, byte for byte.
+#[test]
+fn the_embedded_fixtures_are_the_directory() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corrupt");
+    let mut names: Vec<String> = std::fs::read_dir(&dir).expect("fixtures dir").map(|e| e.expect("entry").file_name().into_string().expect("utf-8")).collect();
+    names.sort();
+    let listed: Vec<&str> = corrupt::FIXTURES.iter().map(|f| f.0).collect();
+    assert_eq!(listed, names, "tests/fixtures/corrupt.rs must list every fixture (add the new one)");
+    for (name, bytes) in corrupt::FIXTURES {
+        assert_eq!(std::fs::read(dir.join(name)).expect(name), *bytes, "{name}");
+    }
+}
+
+#[test]
+fn huge_lengths_are_never_wrapped() {
+    aof_lab::fuzzing::huge_lengths();
+}
+
 #[test]
 fn every_corrupt_fixture_is_handled() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corrupt");

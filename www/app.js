@@ -28,6 +28,8 @@ const lab = new LabController(
     rewrite: $('bgrewrite'),
     persist: $('persist'),
     scenarios: $('scenarios'),
+    plots: $('plots'),
+    traffic: $('traffic'),
     mode: $('aof-mode'),
     root: document.documentElement,
   },

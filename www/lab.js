@@ -13,8 +13,10 @@ import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
 import { PersistView } from './ui/persist.js';
+import { PlotsView } from './ui/plots.js';
 import { ScenariosView } from './ui/scenarios.js';
 import { setStatus } from './ui/status.js';
+import { TrafficView } from './ui/traffic.js';
 import { TransferView } from './ui/transfer.js';
 
 const BACKEND_NAMES = { opfs: 'OPFS', indexeddb: 'IndexedDB', memory: 'memory (simulated machine)' };
@@ -52,6 +54,8 @@ export class LabController {
     this.crashView = els.crash ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).')) : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
     this.scenariosView = els.scenarios ? new ScenariosView(els.scenarios, act, { initial: options.scenario }) : null;
+    this.plotsView = els.plots ? new PlotsView(els.plots) : null;
+    this.trafficView = els.traffic ? new TrafficView(els.traffic, act) : null;
     this.persistView = els.persist
       ? new PersistView(els.persist, {
           submit: (line) => (this.consoleView ? this.consoleView.submit(line) : this.send(line)),
@@ -173,6 +177,7 @@ export class LabController {
     this.eventsView?.add(events);
     this.filesView?.render(snapshot);
     this.persistView?.render(snapshot);
+    this.plotsView?.render(snapshot);
     if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
@@ -186,7 +191,7 @@ export class LabController {
 
   /** A read-only view cannot act: every control but the views is made inert. */
   setReadOnly(readOnly) {
-    for (const el of [this.els.crash, this.els.transfer, this.els.persist, this.els.scenarios]) if (el) el.inert = readOnly;
+    for (const el of [this.els.crash, this.els.transfer, this.els.persist, this.els.scenarios, this.els.traffic]) if (el) el.inert = readOnly;
     if (this.els.rewrite) this.els.rewrite.disabled = readOnly;
     for (const chip of this.els.examples ?? []) chip.disabled = readOnly;
   }
@@ -216,6 +221,9 @@ export class LabController {
         if (this.els.notice) this.els.notice.hidden = true;
         this.showBackend(msg.backend, msg.notes);
         this.crashView?.setBackend(msg.backend);
+        // A new worker is a new engine: its history and traffic start over.
+        this.plotsView?.reset();
+        this.trafficView?.reset();
         this.consoleView?.setEnabled(true);
         if (this.options.focus !== false) this.consoleView?.focus();
         if (this.options.script?.length && !this.scriptRan) {

@@ -16,7 +16,10 @@ export const MSG = Object.freeze({
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
    *  crash {kind: 'kill'|'power'|'torn'|'torn-seq'} (the simulated machine, over every backend),
    *  inject {fault: 'disk-full'|'fsync-error'|'clear', n}, restart {settings}, check {fix}, speed {keys} (the
-   *  simulated child's keys per cron tick, 0 = all at once), export {} -> {bytes,
+   *  simulated child's keys per cron tick, 0 = all at once), traffic {spec: {rate, write_percent,
+   *  keys, value_size} | null} (the traffic generator, run in serverCron's turns), compare {spec,
+   *  duration_ms} -> [{policy, writes_per_s, bytes_per_s, fsyncs, lost_bytes, keys_before,
+   *  keys_after}] (the three policies on that traffic, then a power loss), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
    *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
    *  scenario-load {text} -> {steps: [{line, kind, text, sentence, script, choices?}]}: a guided
@@ -48,7 +51,8 @@ export const MSG = Object.freeze({
   /** {bytes, cause}: bytes appended to aof_buf outside a console command (cause: 'serverCron'). */
   AOF: 'aof',
   /** {snapshot, events}: the views (the engine's snapshot JSON, parsed) and the events since the
-   *  last VIEW. At most every VIEW_MS; a read-only tab receives the writer's. */
+   *  last VIEW; `snapshot.series` holds the plot samples since the last VIEW (columns, see
+   *  src/lab/series.rs). At most every VIEW_MS; a read-only tab receives the writer's. */
   VIEW: 'view',
   /** {id, ok, value, error}: the outcome of ACTION `id`. */
   RESULT: 'result',

@@ -17,6 +17,7 @@ let channel = null; // BroadcastChannel of the namespace (writer publishes, read
 let queue = []; // EXEC messages waiting for the next turn
 let turnScheduled = false;
 let cursor = 0; // events already sent
+let seriesCursor = 0; // plot samples already sent
 let pendingEvents = [];
 let viewTimer = null;
 let lastView = 0;
@@ -129,6 +130,10 @@ function publish(now = false) {
   cursor = ev.next;
   pendingEvents = ev.events;
   const snapshot = JSON.parse(engine.snapshot());
+  // The plots' new samples (the page appends them to its columns).
+  const series = JSON.parse(engine.series(seriesCursor));
+  seriesCursor = series.next;
+  snapshot.series = series;
   post(MSG.VIEW, { snapshot, events: pendingEvents });
   channel?.postMessage({ type: MSG.VIEW, snapshot, events: pendingEvents });
 }
@@ -229,6 +234,7 @@ async function reset() {
   if (backend !== 'memory') await wasm.Engine.delete_namespace(backend, options.namespace);
   engine = await wasm.Engine.open({ ...options, backend }, Date.now());
   cursor = 0; // a new engine numbers its events from 1
+  seriesCursor = 0;
   return { backend };
 }
 
@@ -257,6 +263,11 @@ function action(name, args) {
     case 'speed':
       engine.set_rewrite_speed(args.keys ?? 0, now);
       return null;
+    case 'traffic':
+      engine.set_traffic(args.spec ?? null, now);
+      return null;
+    case 'compare':
+      return JSON.parse(engine.compare_policies(args.spec, args.duration_ms ?? 5_500, now));
     case 'check':
       return engine.check_aof(!!args.fix);
     case 'export': {

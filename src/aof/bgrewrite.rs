@@ -437,13 +437,29 @@ impl Server {
         }
     }
 
+    /// The AOF size from which `serverCron` starts a rewrite by itself, or None when
+    /// `auto-aof-rewrite-percentage` is 0: above `auto-aof-rewrite-min-size`, and grown by the
+    /// percentage over `base` (Redis: `aof_current_size*100/base - 100 >= perc`, in integers).
+    pub fn auto_rewrite_threshold(&self) -> Option<u64> {
+        let perc = u64::from(self.config.auto_aof_rewrite_percentage);
+        if perc == 0 {
+            return None;
+        }
+        let base = self.aof.rewrite_base_size.max(1);
+        Some((self.config.auto_aof_rewrite_min_size.saturating_add(1)).max((perc + 100).saturating_mul(base).div_ceil(100)))
+    }
+
     /// The growth trigger of `serverCron` (auto-aof-rewrite-percentage / -min-size), checked
     /// only when no child runs. `base` is the base size after a restart, or base + incr at the
     /// end of the last rewrite (0 on a fresh start, counted as 1).
     fn auto_rewrite_check(&mut self) {
-        if let AutoRewrite::Due { growth, .. } = self.auto_rewrite_status()
-            && !self.aof_rewrite_limited()
-        {
+        let Some(threshold) = self.auto_rewrite_threshold() else { return };
+        if self.aof_state != AofState::On || self.has_active_child() || self.aof.current_size < threshold {
+            return;
+        }
+        let base = self.aof.rewrite_base_size.max(1) as i64;
+        let growth = (self.aof.current_size as i64) * 100 / base - 100;
+        if !self.aof_rewrite_limited() {
             self.log(LogLevel::Notice, format!("Starting automatic rewriting of AOF on {growth}% growth"));
             self.rewrite_append_only_file_background();
         }
@@ -452,32 +468,22 @@ impl Server {
     /// Where the growth trigger stands: what `serverCron`'s check sees now (the lab shows it, so
     /// that a learner sees why a rewrite starts or does not). Only the failure limit is left out.
     pub fn auto_rewrite_status(&self) -> AutoRewrite {
-        let percentage = i64::from(self.config.auto_aof_rewrite_percentage);
         if self.aof_state != AofState::On {
             return AutoRewrite::NotOn;
         }
-        if percentage == 0 {
-            return AutoRewrite::Disabled;
-        }
+        let Some(threshold) = self.auto_rewrite_threshold() else { return AutoRewrite::Disabled };
         if self.has_active_child() {
             return AutoRewrite::ChildActive;
         }
-        let (current, min_size) = (self.aof.current_size, self.config.auto_aof_rewrite_min_size);
-        let base = self.aof.rewrite_base_size;
+        let (current, min_size, base) = (self.aof.current_size, self.config.auto_aof_rewrite_min_size, self.aof.rewrite_base_size);
+        let percentage = i64::from(self.config.auto_aof_rewrite_percentage);
         // A fresh start has no base size yet (0): Redis divides by 1, so any size above
         // min-size is a huge growth.
-        let divisor = base.max(1);
-        // growth >= percentage  <=>  current * 100 / divisor >= 100 + percentage (integer
-        // division)  <=>  current >= ceil((100 + percentage) * divisor / 100); and current must
-        // be above min-size.
-        let by_growth = ((100 + percentage.unsigned_abs()) * divisor).div_ceil(100);
-        let threshold = by_growth.max(min_size.saturating_add(1));
-        if current <= min_size {
-            return AutoRewrite::BelowMinSize { current, min_size, threshold };
-        }
-        let growth = (current as i64) * 100 / divisor as i64 - 100;
-        if growth >= percentage {
+        let growth = (current as i64) * 100 / base.max(1) as i64 - 100;
+        if current >= threshold {
             AutoRewrite::Due { current, base, growth, percentage }
+        } else if current <= min_size {
+            AutoRewrite::BelowMinSize { current, min_size, threshold }
         } else {
             AutoRewrite::BelowGrowth { current, base, growth, percentage, threshold }
         }

@@ -372,17 +372,20 @@ impl Checker<'_> {
             self.set_error(self.last_epos, format!("Expected to read string of {len} bytes, which is not in the suitable range"));
             return Err(());
         }
-        let want = len as usize + 2;
+        // In u64: `len` may exceed the address space (wasm32's usize is 32 bits); what is read
+        // never does.
+        let want = len as u64 + 2;
         self.last_epos = *cur;
-        let avail = data.len().saturating_sub(*cur).min(want);
+        let left = data.len().saturating_sub(*cur);
+        let avail = usize::try_from(want).map_or(left, |w| w.min(left));
         let bytes = &data[*cur..*cur + avail];
         *cur += avail;
-        if avail != want {
+        if avail as u64 != want {
             self.set_error(self.last_epos, format!("Expected to read {want} bytes, got {avail} bytes"));
             return Err(());
         }
-        self.consume_newline(&bytes[want - 2..])?;
-        Ok(bytes[..want - 2].to_vec())
+        self.consume_newline(&bytes[avail - 2..])?;
+        Ok(bytes[..avail - 2].to_vec())
     }
 
     /// `processRESP`: `Err` stops the scan.

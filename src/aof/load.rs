@@ -159,14 +159,15 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                 bad = true;
                 break;
             }
-            let len = len as usize;
-            let Some(arg) = pos.checked_add(len).and_then(|end| data.get(pos..end)) else {
+            // A length beyond the address space (wasm32's usize is 32 bits) cannot be in the
+            // file either: the file ends first, as for Redis's fread.
+            let Some(arg) = usize::try_from(len).ok().and_then(|len| pos.checked_add(len)).and_then(|end| data.get(pos..end)) else {
                 short = true;
                 break;
             };
-            pos += len;
+            pos += arg.len();
             // The CRLF after the payload is skipped without being checked.
-            if data.len() < pos + 2 {
+            if data.len() - pos < 2 {
                 short = true;
                 break;
             }

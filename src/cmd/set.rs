@@ -359,7 +359,7 @@ pub(crate) fn parse_random_count(a: &[u8]) -> Result<i64, Reply> {
 }
 
 /// `count` distinct random positions out of `0..len` (count <= len), in random order.
-pub(crate) fn random_distinct_positions(rng: &mut fastrand::Rng, len: usize, count: usize) -> Vec<usize> {
+pub(crate) fn random_distinct_positions(rng: &mut crate::server::Rng, len: usize, count: usize) -> Vec<usize> {
     // A partial Fisher-Yates shuffle.
     let mut pos: Vec<usize> = (0..len).collect();
     for i in 0..count.min(len) {

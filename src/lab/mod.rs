@@ -18,14 +18,20 @@
 //! * **export / import** of the AOF directory as a ustar archive ([`crate::archive`]).
 //!
 //! This file holds the connections, the turns and the event stream; `crash.rs` the crash lab
-//! and export / import; `view.rs` the JSON views.
+//! and export / import; `view.rs` the JSON views; `input.rs` every act on the lab as data,
+//! `timeline.rs` its past (checkpoints, seek, branches) and `recording.rs` a recording's bytes.
 //!
 //! Compared with Redis: the fork, the bio thread and the kernel are simulated (see
 //! [`crate::aof`] and [`crate::storage::memory`]); a "crash" here restarts the engine on the
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
 mod crash;
+pub mod input;
+pub mod recording;
 pub mod scenario;
+pub mod series;
+pub mod timeline;
+pub mod traffic;
 mod view;
 
 pub use view::json_string;
@@ -46,7 +52,8 @@ const MAX_EVENTS: usize = 5000;
 pub struct Event {
     pub seq: u64,
     pub time_ms: i64,
-    /// `log`, `command`, `write`, `fsync`, `rewrite`, `rdb`, `crash`, `restart`, `import`.
+    /// `log`, `command`, `write`, `fsync`, `rewrite`, `rdb`, `crash`, `restart`, `import`,
+    /// `config` (a setting for the next start, given while the server is down).
     pub kind: &'static str,
     pub text: String,
     /// A byte count where one applies (bytes appended, written, synced up to).
@@ -122,6 +129,12 @@ pub struct Lab {
     /// What the backend promises, said plainly (shown next to the policy).
     pub durability: String,
     pub last_crash: Option<CrashReport>,
+    /// The figures of every turn, for the plots.
+    pub series: series::Series,
+    /// When the lab started (simulated ms): the plots' time 0.
+    pub started_ms: i64,
+    /// The traffic generator, when it runs.
+    pub traffic: Option<traffic::Traffic>,
 }
 
 impl Lab {
@@ -149,6 +162,9 @@ impl Lab {
             backend_notes: Vec::new(),
             durability: String::new(),
             last_crash: None,
+            series: series::Series::default(),
+            started_ms: now,
+            traffic: None,
         };
         lab.attach(load_log, now);
         lab
@@ -266,6 +282,7 @@ impl Lab {
     fn turn(&mut self, now: i64, cron: bool) {
         if cron {
             self.engine.cron(now);
+            self.run_traffic(now);
         }
         self.settle(now);
         self.before_sleep(now);
@@ -342,6 +359,9 @@ impl Lab {
         }
         if w.fsync_offset != self.watch.fsync_offset {
             self.push(now, "fsync", format!("fsync {file}: durable up to byte {}", w.fsync_offset), w.fsync_offset);
+            // Under everysec the bio thread takes the disk's latency; always syncs in the turn.
+            let latency = if self.policy() == AppendFsync::EverySec { self.engine.srv.aof.fsync_latency_ms } else { 0 };
+            self.series.count_fsync(now + latency, latency);
         }
         self.child_events(&w, now);
         if let Some(reason) = self.engine.exited().map(str::to_string)
@@ -356,6 +376,7 @@ impl Lab {
             self.wire_out.clear();
         }
         self.watch = w;
+        self.sample(now);
     }
 
     /// The rewrite and BGSAVE children: started, done or failed (what the fork and its
@@ -430,7 +451,17 @@ impl Lab {
     /// Copies what entered `aof_buf` since the last look into `appended` (for the page's view).
     fn collect_appended(&mut self) {
         let buf = self.engine.aof_buf();
-        self.appended.extend_from_slice(buf.get(self.seen_in_buf..).unwrap_or_default());
+        let new = buf.get(self.seen_in_buf..).unwrap_or_default();
+        // The write commands of the turn (not SELECT, MULTI, EXEC): acknowledged at its end.
+        let writes = crate::aof::inspect::dump_bytes(new)
+            .iter()
+            .filter(|r| {
+                matches!(&r.kind, crate::aof::inspect::RecordKind::Command(argv)
+                if !argv.first().is_some_and(|c| [&b"SELECT"[..], b"MULTI", b"EXEC"].iter().any(|f| c.eq_ignore_ascii_case(f))))
+            })
+            .count();
+        self.series.count_writes(writes as u64, new.len() as u64);
+        self.appended.extend_from_slice(new);
         self.seen_in_buf = buf.len();
     }
 

@@ -36,37 +36,9 @@ impl Lab {
         } else {
             self.engine.srv.aof.manifest.clone()
         };
-        let legacy = self.engine.srv.config.aof_legacy;
-        let dbfilename = self.engine.srv.config.dbfilename.clone();
-        let appendfilename = self.config.appendfilename.clone();
-        let kind_of = |name: &str| -> &'static str {
-            let base = name.rsplit('/').next().unwrap_or(name);
-            if name == dbfilename {
-                return "rdb";
-            }
-            // 6.2's single file lives in `dir` itself (7.0 upgrades such a file at start).
-            if legacy && name == appendfilename {
-                return "aof";
-            }
-            if base.ends_with(".manifest") {
-                return "manifest";
-            }
-            if base.starts_with("temp-") {
-                return "temp";
-            }
-            if manifest.base.as_ref().is_some_and(|b| b.file_name == base) {
-                return "base";
-            }
-            if manifest.incr.iter().any(|i| i.file_name == base) {
-                return "incr";
-            }
-            if manifest.history.iter().any(|i| i.file_name == base) {
-                return "history";
-            }
-            "other"
-        };
+        let kind_of = |name: &str| self.kind_in(name, &manifest);
         let mut files = Vec::new();
-        let storage = self.engine.srv.storage.as_mut();
+        let storage = self.engine.srv.storage.as_ref();
         match storage.machine_layers() {
             Some(layers) => {
                 for f in layers {
@@ -124,6 +96,40 @@ impl Lab {
             None => j.raw("crash", "null"),
         }
         j.end()
+    }
+
+    /// What a file of the lab's `dir` is: `base`, `incr`, `history` (by the manifest in force),
+    /// `manifest`, `temp`, `rdb` (dump.rdb), `aof` (6.2's single file), or `other`.
+    pub(super) fn file_kind(&self, name: &str) -> &'static str {
+        self.kind_in(name, &self.engine.srv.aof.manifest)
+    }
+
+    fn kind_in(&self, name: &str, manifest: &crate::aof::AofManifest) -> &'static str {
+        let config = &self.engine.srv.config;
+        let base = name.rsplit('/').next().unwrap_or(name);
+        if name == config.dbfilename {
+            return "rdb";
+        }
+        // 6.2's single file lives in `dir` itself (7.0 upgrades such a file at start).
+        if config.aof_legacy && name == self.config.appendfilename {
+            return "aof";
+        }
+        if base.ends_with(".manifest") {
+            return "manifest";
+        }
+        if base.starts_with("temp-") {
+            return "temp";
+        }
+        if manifest.base.as_ref().is_some_and(|b| b.file_name == base) {
+            return "base";
+        }
+        if manifest.incr.iter().any(|i| i.file_name == base) {
+            return "incr";
+        }
+        if manifest.history.iter().any(|i| i.file_name == base) {
+            return "history";
+        }
+        "other"
     }
 
     /// The rewrite: `{in_progress, scheduled, rewrites, last_failed, keys_per_tick, pid, tmp,

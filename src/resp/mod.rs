@@ -76,7 +76,7 @@ fn parse_multibulk<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>, limits: Lim
         return Ok(Some(pos));
     }
     // Do not trust the count for the allocation: a client may announce 2^31 arguments.
-    args.reserve((count as usize).min(1024));
+    args.reserve(usize::try_from(count).unwrap_or(usize::MAX).min(1024));
     for _ in 0..count {
         let rest = buf.get(pos..).unwrap_or_default();
         let Some(nl) = find_crlf(rest) else {
@@ -95,7 +95,11 @@ fn parse_multibulk<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>, limits: Lim
             return Err(ProtocolError("invalid bulk length"));
         };
         let start = pos + nl + 2;
-        let end = start + len as usize;
+        // A length this host cannot address (wasm32: 32-bit usize, with proto-max-bulk-len
+        // raised past 4 GB) could never be buffered: refused like any invalid length.
+        let Some(end) = usize::try_from(len).ok().and_then(|l| start.checked_add(l)).filter(|e| e.checked_add(2).is_some()) else {
+            return Err(ProtocolError("invalid bulk length"));
+        };
         // Like Redis, the two bytes after the payload are skipped, not checked.
         if buf.len() < end + 2 {
             return Ok(None);
@@ -261,7 +265,9 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
             if n < 0 {
                 return Ok(Some((Reply::Nil, after)));
             }
-            let end = after + n as usize;
+            let Some(end) = usize::try_from(n).ok().and_then(|n| after.checked_add(n)).filter(|e| e.checked_add(2).is_some()) else {
+                return Err(ProtocolError("invalid bulk length"));
+            };
             if buf.len() < end + 2 {
                 return Ok(None);
             }
@@ -272,7 +278,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
             if n < 0 {
                 return Ok(Some((Reply::NilArray, after)));
             }
-            let mut items = Vec::with_capacity((n as usize).min(1024));
+            let mut items = Vec::with_capacity(usize::try_from(n).unwrap_or(usize::MAX).min(1024));
             let mut pos = after;
             for _ in 0..n {
                 match parse_reply(buf.get(pos..).unwrap_or_default())? {

@@ -640,7 +640,7 @@ fn torn_sequence(writes: &[(u64, u64)], seed: u64) -> Vec<(u64, u64)> {
 }
 
 /// A 64-bit mix (SplitMix64's finaliser) of a seed and an index: reproducible choices.
-fn mix(seed: u64, i: u64) -> u64 {
+pub(crate) fn mix(seed: u64, i: u64) -> u64 {
     let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -674,6 +674,10 @@ impl<S: Storage + 'static> Storage for Machine<S> {
     }
 
     fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
+        // Over RAM the copy keeps its type (tests and the crash lab reach it as `as_memory`).
+        if let Some(m) = (self as &dyn Any).downcast_ref::<super::MemoryStorage>() {
+            return Some(Box::new(m.clone()));
+        }
         let inner = self.inner.boxed_clone()?;
         Some(Box::new(self.with_inner(inner)))
     }

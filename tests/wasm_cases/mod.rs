@@ -419,3 +419,28 @@ fn stepped_rewrite_speed_bgsave_and_the_6_2_mode() {
     assert_eq!(files, ["appendonly.aof"]);
     assert!(field(&snap, "info").as_string().unwrap().contains("aof_rewrite_buffer_length:0"));
 }
+
+// ---- hostile inputs on a 32-bit usize ----
+
+#[path = "../fixtures/corrupt.rs"]
+mod corrupt;
+
+/// Every saved fuzz crasher and hand-made corrupt input, through the fuzz target that found it,
+/// here where `usize` is 32 bits (the fuzzers run on 64-bit hosts).
+#[wasm_bindgen_test]
+fn every_corrupt_fixture_is_handled_on_wasm32() {
+    assert_eq!(usize::BITS, 32);
+    let mut per_target = std::collections::BTreeMap::new();
+    for (name, bytes) in corrupt::FIXTURES {
+        let target = aof_lab::fuzzing::TARGETS.iter().find(|t| name.starts_with(&format!("{t}-"))).unwrap_or_else(|| panic!("{name}"));
+        aof_lab::fuzzing::run(target, bytes);
+        *per_target.entry(*target).or_insert(0) += 1;
+    }
+    assert_eq!(per_target.len(), aof_lab::fuzzing::TARGETS.len(), "every target replayed: {per_target:?}");
+}
+
+/// Lengths past 4 GB: the loader, redis-check-aof and the protocol answer as on 64 bits.
+#[wasm_bindgen_test]
+fn huge_lengths_are_never_wrapped_on_wasm32() {
+    aof_lab::fuzzing::huge_lengths();
+}

@@ -3,7 +3,8 @@
 
 import { respLines } from '../protocol.js';
 
-const MAX_GROUPS = 300; // older groups leave the view; the byte count stays exact
+const MAX_GROUPS = 150; // older groups leave the view; the byte count stays exact
+const MAX_SHOWN = 1024; // bytes drawn per group (traffic appends thousands of commands a turn)
 
 export class AofView {
   /** @param {object} els {list, size, empty} */
@@ -31,7 +32,8 @@ export class AofView {
     const pre = document.createElement('pre');
     pre.className = 'resp';
     let line = null;
-    for (const { text, crlf, kind } of respLines(bytes)) {
+    const shown = bytes.length > MAX_SHOWN ? bytes.subarray(0, MAX_SHOWN) : bytes;
+    for (const { text, crlf, kind } of respLines(shown)) {
       if (!line || kind === 'mbulk' || kind === 'other') {
         // The newline ends the block (copy-paste keeps one command per line).
         if (line) line.append('\n');
@@ -51,6 +53,12 @@ export class AofView {
       }
     }
     line?.append('\n');
+    if (shown !== bytes) {
+      const more = document.createElement('span');
+      more.className = 'resp-more';
+      more.textContent = `… and ${(bytes.length - MAX_SHOWN).toLocaleString('en')} more bytes (see the log view)\n`;
+      pre.append(more);
+    }
     li.append(head, pre);
     const list = this.els.list;
     const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;

@@ -535,7 +535,7 @@ fn every_built_in_scenario_plays_to_the_end_with_every_check_passing() {
 }
 
 #[test]
-fn the_auto_rewrite_threshold_is_the_first_size_at_which_cron_starts_a_rewrite() {
+fn the_auto_rewrite_status_follows_redis_growth_rule() {
     use crate::aof::bgrewrite::AutoRewrite;
     let mut r = Runner::new(vec![]);
     let srv = &mut r.lab.engine.srv;
@@ -551,13 +551,15 @@ fn the_auto_rewrite_threshold_is_the_first_size_at_which_cron_starts_a_rewrite()
                     AutoRewrite::BelowMinSize { threshold, .. } | AutoRewrite::BelowGrowth { threshold, .. } => threshold,
                     other => panic!("{other:?}"),
                 };
-                // Every size below the threshold waits, the threshold itself is due.
-                for current in threshold.saturating_sub(300)..threshold {
+                // serverCron's rule (aof.c): above min-size, and
+                // aof_current_size*100/base - 100 >= auto-aof-rewrite-percentage, base 0 counted as 1.
+                let redis = |current: u64| current > min_size && (current as i64) * 100 / base.max(1) as i64 - 100 >= i64::from(percentage);
+                for current in threshold.saturating_sub(300)..=threshold + 300 {
                     srv.aof.current_size = current;
-                    assert!(!matches!(srv.auto_rewrite_status(), AutoRewrite::Due { .. }), "{base} {percentage} {min_size} {current}");
+                    let due = matches!(srv.auto_rewrite_status(), AutoRewrite::Due { .. });
+                    assert_eq!(due, redis(current), "base {base}, {percentage}%, min-size {min_size}, size {current}");
                 }
-                srv.aof.current_size = threshold;
-                assert!(matches!(srv.auto_rewrite_status(), AutoRewrite::Due { .. }), "{base} {percentage} {min_size} {threshold}");
+                assert!(redis(threshold) && !redis(threshold - 1), "the threshold is the first size that is due");
                 checked += 1;
             }
         }

@@ -1,0 +1,140 @@
+//! What the page draws from the timeline: the slider's marks and the console as it was.
+
+use super::{Timeline, common_prefix};
+use crate::lab::input::{Action, Answer, Origin, flags};
+use crate::lab::json_string;
+
+/// A point of interest on the slider: the input `seq` (0: the start), its time and its
+/// [`flags`] (plus [`FORK`] where another branch leaves the current line after it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    pub seq: u64,
+    pub t: i64,
+    pub flags: u32,
+}
+
+/// A branch leaves the current line after this input.
+pub const FORK: u32 = 1 << 15;
+
+/// One entry of the console as it was: a line typed (with its replies), a late reply (a blocked
+/// command served by a tick), or a lab action (crash, restart …) with what it said.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsoleEntry {
+    pub seq: u64,
+    pub t: i64,
+    pub origin: Origin,
+    pub kind: &'static str,
+    pub text: String,
+    pub replies: Vec<String>,
+}
+
+impl Timeline {
+    /// The slider's points of interest on the current line (the recorded future included).
+    pub fn marks(&self) -> Vec<Mark> {
+        let mut forks: Vec<usize> =
+            self.branches.iter().filter(|b| b.id != self.current).map(|b| common_prefix(&b.line, &self.line)).collect();
+        forks.sort_unstable();
+        let mut out = Vec::new();
+        if forks.first() == Some(&0) {
+            out.push(Mark { seq: 0, t: self.t0, flags: FORK });
+        }
+        for (i, r) in self.line.iter().enumerate() {
+            let fork = if forks.binary_search(&(i + 1)).is_ok() { FORK } else { 0 };
+            let bits = r.output.flags | fork;
+            if bits != 0 {
+                out.push(Mark { seq: r.input.seq, t: r.input.t, flags: bits });
+            }
+        }
+        out
+    }
+
+    /// `[{seq, t, flags: [names]}]` of [`Timeline::marks`].
+    pub fn marks_json(&self) -> String {
+        let items: Vec<String> = self
+            .marks()
+            .iter()
+            .map(|m| {
+                let mut names = flags::names(m.flags);
+                if m.flags & FORK != 0 {
+                    names.push("fork");
+                }
+                let names: Vec<String> = names.iter().map(|n| json_string(n)).collect();
+                format!(r#"{{"seq":{},"t":{},"flags":[{}]}}"#, m.seq, m.t, names.join(","))
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    /// The console as it was at the position: its last `limit` entries.
+    pub fn console(&self, limit: usize) -> Vec<ConsoleEntry> {
+        let mut out = Vec::new();
+        for r in self.line[..self.pos].iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (seq, t, origin) = (r.input.seq, r.input.t, r.input.origin);
+            let entry = |kind, text: String, replies: Vec<String>| ConsoleEntry { seq, t, origin, kind, text, replies };
+            let mut here = Vec::new();
+            match (&r.input.action, &r.output.answer) {
+                (Action::Lines(lines), Answer::Lines(outs)) => {
+                    for (line, (replies, _)) in lines.iter().zip(outs) {
+                        if !line.trim().is_empty() {
+                            here.push(entry("command", line.clone(), replies.clone()));
+                        }
+                    }
+                }
+                (Action::Tick, Answer::Replies(replies)) if !replies.is_empty() => here.push(entry("late", String::new(), replies.clone())),
+                (Action::Tick | Action::Resp(_) | Action::Predict(_), _) => {}
+                (action, answer) => here.push(entry(action.kind(), action.describe(), answer_lines(answer))),
+            }
+            out.extend(here.into_iter().rev());
+        }
+        out.truncate(limit);
+        out.reverse();
+        out
+    }
+
+    /// `[{seq, t, origin, kind, text, replies}]` of [`Timeline::console`].
+    pub fn console_json(&self, limit: usize) -> String {
+        let items: Vec<String> = self
+            .console(limit)
+            .iter()
+            .map(|e| {
+                let replies: Vec<String> = e.replies.iter().map(|s| json_string(s)).collect();
+                format!(
+                    r#"{{"seq":{},"t":{},"origin":"{}","kind":"{}","text":{},"replies":[{}]}}"#,
+                    e.seq,
+                    e.t,
+                    if e.origin == Origin::User { "user" } else { "scenario" },
+                    e.kind,
+                    json_string(&e.text),
+                    replies.join(",")
+                )
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+}
+
+/// What an answer said, as console lines.
+fn answer_lines(answer: &Answer) -> Vec<String> {
+    match answer {
+        Answer::None | Answer::Lines(_) | Answer::Resp(_) => vec![],
+        Answer::Replies(r) => r.clone(),
+        Answer::Crash(Ok(r)) => {
+            let mut o = r.why.clone();
+            o.push(if r.started { "redis-server restarted".into() } else { "redis-server refused to start".into() });
+            o
+        }
+        Answer::Started(Ok(true)) => vec!["redis-server started".into()],
+        Answer::Started(Ok(false)) => vec!["redis-server refused to start".into()],
+        Answer::Crash(Err(e)) | Answer::Started(Err(e)) | Answer::Text(Err(e)) => vec![format!("(error) {e}")],
+        Answer::Text(Ok(t)) => t.lines().map(str::to_string).collect(),
+        Answer::Check(text, code) => {
+            let mut o: Vec<String> = text.lines().map(str::to_string).collect();
+            o.push(format!("(exit code {code})"));
+            o
+        }
+        Answer::Scenario(outcome) => outcome.output.clone(),
+    }
+}
