@@ -97,6 +97,8 @@ pub struct Config {
     /// `lab-rewrite-keys-per-tick` (AOF Lab only): keys the simulated rewrite or BGSAVE child
     /// writes per cron tick; 0 = the whole snapshot in one tick.
     pub lab_rewrite_keys_per_tick: usize,
+    /// `lab-fsync-latency-ms` (AOF Lab only): how long a simulated background fsync takes.
+    pub lab_fsync_latency_ms: i64,
     /// `DEBUG SET-ACTIVE-EXPIRE`: not a real config, but engine state of the same kind.
     pub active_expire_enabled: bool,
     /// Every other parameter, by canonical name; absent means "still at its default".
@@ -143,6 +145,7 @@ impl Default for Config {
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             lab_rewrite_keys_per_tick: 0,
+            lab_fsync_latency_ms: 0,
             active_expire_enabled: true,
             other: BTreeMap::new(),
         }
@@ -373,6 +376,7 @@ impl Config {
             "list-max-listpack-size" => Int(i64::from(self.list_max_listpack_size)),
             "list-compress-depth" => Int(i64::from(self.list_compress_depth)),
             "lab-rewrite-keys-per-tick" => Int(self.lab_rewrite_keys_per_tick as i64),
+            "lab-fsync-latency-ms" => Int(self.lab_fsync_latency_ms),
             name => self.other.get(name).cloned().unwrap_or_else(|| default_value(param)),
         }
     }
@@ -425,6 +429,7 @@ impl Config {
             "list-max-listpack-size" => self.list_max_listpack_size = n as i32,
             "list-compress-depth" => self.list_compress_depth = n as i32,
             "lab-rewrite-keys-per-tick" => self.lab_rewrite_keys_per_tick = usize::try_from(n).unwrap_or(usize::MAX),
+            "lab-fsync-latency-ms" => self.lab_fsync_latency_ms = n,
             name => {
                 self.other.insert(name, v);
             }

@@ -228,6 +228,8 @@ impl Server {
     pub fn new(config: Config, now_ms: i64) -> Server {
         let dbs = (0..config.databases).map(Db::new).collect();
         let aof_state = if config.appendonly { AofState::On } else { AofState::Off };
+        let mut aof = Aof::default();
+        aof.fsync_latency_ms = config.lab_fsync_latency_ms;
         Server {
             dbs,
             config,
@@ -244,7 +246,7 @@ impl Server {
             blocking_keys: HashMap::default(),
             ready_keys: Vec::new(),
             rng: Rng::with_seed(0x0A0F_1AB5),
-            aof: Aof::default(),
+            aof,
             rdb: crate::rdb::save::RdbState::new(now_ms),
             storage: Box::new(MemoryStorage::new()),
             log: VecDeque::new(),

@@ -13,8 +13,9 @@
 //!   out (`"v"`, `(integer) 1`, `(nil)`, `1) "a"`, `(error) ERR …`); the **wire**
 //!   (`execute_resp`): RESP bytes in and out, like a socket;
 //! * `tick(now)`: serverCron; `events(since)`, `snapshot()`: the views, as JSON;
-//! * `crash`, `inject`, `restart`, `check_aof`: the crash lab; `export_tar`, `import`: files;
-//!   `set_rewrite_speed`: how many keys the simulated rewrite / BGSAVE child writes per tick.
+//! * `crash`, `crash_predicted`, `inject`, `restart`, `check_aof`: the crash lab; `export_tar`,
+//!   `import`: files; `set_rewrite_speed`: how many keys the simulated rewrite / BGSAVE child
+//!   writes per tick; `set_fsync_latency`: how long the simulated background fsync takes.
 //! * the AOF design is a start-up setting: `config: {"lab-aof-mode": "6.2"}` runs Redis 6.2's
 //!   single `appendonly.aof` with its rewrite buffer (`snapshot().mode`).
 //! * `durable()`: a promise that resolves when the turn's bytes are as durable as the backend can
@@ -158,8 +159,23 @@ impl WasmEngine {
     /// lines if it refused to start (then `restart` with other settings). The report (what was
     /// lost and why) is `snapshot().crash`.
     pub fn crash(&mut self, kind: &str, now: f64) -> Result<Vec<String>, JsError> {
-        let report = self.lab.crash(kind, now as i64).map_err(|e| JsError::new(&e))?;
+        self.crash_predicted(kind, JsValue::UNDEFINED, now)
+    }
+
+    /// [`WasmEngine::crash`] after a prediction (`{writes: [seq], survive: 'all'|'some'|'none',
+    /// keys: 'all'|'fewer'|'none', refused: bool}`, each optional; `undefined` when skipped):
+    /// `snapshot().crash` then has `lost_writes` (what the diagram's "lost if" named just
+    /// before), `prediction` and `reveal` (`{rows, writes, sentence}`).
+    pub fn crash_predicted(&mut self, kind: &str, prediction: JsValue, now: f64) -> Result<Vec<String>, JsError> {
+        let prediction = parse_prediction(&prediction);
+        let report = self.lab.crash_and_reveal(kind, prediction, now as i64).map_err(|e| JsError::new(&e))?;
         if report.started { Ok(report.log.clone()) } else { Err(JsError::new(&report.log.join("\n"))) }
+    }
+
+    /// How long the simulated background fsync takes (a slow disk, 0 … 3000 ms on the page):
+    /// `lab-fsync-latency-ms`; kept across restarts.
+    pub fn set_fsync_latency(&mut self, ms: f64, now: f64) {
+        self.lab.set_fsync_latency(ms.max(0.0) as u64, now as i64);
     }
 
     /// Faults of the simulated disk, on every backend: `"disk-full"` (the disk takes no byte
@@ -347,6 +363,22 @@ fn traffic_spec(v: &JsValue) -> Result<Option<crate::lab::traffic::TrafficSpec>,
     )
     .map(Some)
     .map_err(|e| JsError::new(&e))
+}
+
+/// A prediction from the page (see [`WasmEngine::crash_predicted`]); `None` when skipped.
+fn parse_prediction(p: &JsValue) -> Option<crate::lab::Prediction> {
+    if !p.is_object() {
+        return None;
+    }
+    let get = |k: &str| js_sys::Reflect::get(p, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
+    let writes =
+        get("writes").map(|w| js_sys::Array::from(&w).iter().filter_map(|v| v.as_f64()).map(|f| f as u64).collect()).unwrap_or_default();
+    Some(crate::lab::Prediction {
+        writes,
+        survive: get("survive").and_then(|v| v.as_string()),
+        keys: get("keys").and_then(|v| v.as_string()),
+        refused: get("refused").and_then(|v| v.as_bool()),
+    })
 }
 
 fn label(step: &str) -> &'static str {

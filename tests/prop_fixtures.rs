@@ -23,7 +23,8 @@ mod corrupt;
 #[test]
 fn the_embedded_fixtures_are_the_directory() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corrupt");
-    let mut names: Vec<String> = std::fs::read_dir(&dir).expect("fixtures dir").map(|e| e.expect("entry").file_name().into_string().expect("utf-8")).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).expect("fixtures dir").map(|e| e.expect("entry").file_name().into_string().expect("utf-8")).collect();
     names.sort();
     let listed: Vec<&str> = corrupt::FIXTURES.iter().map(|f| f.0).collect();
     assert_eq!(listed, names, "tests/fixtures/corrupt.rs must list every fixture (add the new one)");

@@ -17,9 +17,10 @@
 //   height       CSS height of the console and AOF panes (default 14rem)
 //   script       commands run once the engine is ready, one per line; or put them in a child
 //                <script type="text/x-redis">; they run at every start (reload included)
-//   panels       which panels to show, space-separated: console aof files persist crash events
-//                transfer scenarios (default: console aof files crash, plus scenarios when a
-//                scenario is given); persist = rewrite and snapshots
+//   panels       which panels to show, space-separated: console machine aof files persist crash
+//                events transfer scenarios (default: console aof files crash, plus scenarios when
+//                a scenario is given); machine = the write-path diagram, persist = rewrite and
+//                snapshots
 //   scenario     a built-in guided scenario (www/scenarios/<name>.txt) selected in the
 //                Scenarios panel, e.g. scenario="fsync-policies"
 
@@ -36,6 +37,11 @@ const PANELS = {
         <input data-part="cmd" type="text" spellcheck="false" autocapitalize="off" disabled>
         <button data-part="run" type="submit" disabled>Run</button>
       </form>
+    </section>`,
+  machine: `
+    <section class="panel machine" aria-label="The write path">
+      <div class="panel-head"><h2>The write path</h2></div>
+      <div data-part="machine"></div>
     </section>`,
   aof: `
     <section class="panel aof" aria-label="AOF buffer">
@@ -142,6 +148,7 @@ class AofLabElement extends HTMLElement {
         rewrite: part('bgrewrite'),
         persist: part('persist'),
         scenarios: part('scenarios'),
+        machine: part('machine'),
         root: wrap,
       },
       {

@@ -30,6 +30,7 @@ const lab = new LabController(
     scenarios: $('scenarios'),
     plots: $('plots'),
     traffic: $('traffic'),
+    machine: $('machine'),
     mode: $('aof-mode'),
     root: document.documentElement,
   },

@@ -6,12 +6,13 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { MSG, message } from './protocol.js';
+import { MACHINE_ACTIONS, MSG, message } from './protocol.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
 import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
+import { MachineView } from './ui/machine.js';
 import { PersistView } from './ui/persist.js';
 import { PlotsView } from './ui/plots.js';
 import { ScenariosView } from './ui/scenarios.js';
@@ -27,7 +28,7 @@ export class LabController {
    *   size, empty, config}, files: {list, manifest, info, rewrite, durability}, events: {list,
    *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
    *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set,
-   *   scenarios: root of the guided scenarios panel}
+   *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
    *   built-in scenario selected first}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
@@ -51,7 +52,20 @@ export class LabController {
     this.filesView = els.files ? new FilesView(els.files) : null;
     this.eventsView = els.events ? new EventsView(els.events) : null;
     const act = (action, args) => this.act(action, args);
-    this.crashView = els.crash ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).')) : null;
+    this.machineView = els.machine
+      ? new MachineView(els.machine, {
+          policy: (p) => (this.consoleView ? this.consoleView.submit(`CONFIG SET appendfsync ${p}`) : this.send(`CONFIG SET appendfsync ${p}`)),
+          latency: (ms) => this.setFsyncLatency(ms),
+        })
+      : null;
+    this.crashView = els.crash
+      ? new CrashView(els.crash, act, () => this.restartWorker('The worker was terminated (real crash).'), {
+          snapshot: () => this.snapshot,
+          predicting: (open) => this.machineView?.setHidden(open),
+          locate: (write) => this.machineView?.locate(write),
+          openLog: (at) => this.openLog(at),
+        })
+      : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
     this.scenariosView = els.scenarios ? new ScenariosView(els.scenarios, act, { initial: options.scenario }) : null;
     this.plotsView = els.plots ? new PlotsView(els.plots) : null;
@@ -100,6 +114,23 @@ export class LabController {
   setSpeed(keys) {
     this.options = { ...this.options, config: { ...this.options.config, 'lab-rewrite-keys-per-tick': keys } };
     return this.act('speed', { keys }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
+  }
+
+  /** The slow-fsync latency, kept for the next worker too. */
+  setFsyncLatency(ms) {
+    this.options = { ...this.options, config: { ...this.options.config, 'lab-fsync-latency-ms': ms } };
+    return this.act(MACHINE_ACTIONS.FSYNC_LATENCY, { ms }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
+  }
+
+  /**
+   * Opens the log view at a file's offset (a lost write's bytes). The hook for the log view
+   * (issue 15, part 3): a view set as `this.logView` with an `open({file, offset})` method.
+   * Returns whether a log view took it.
+   */
+  openLog(at) {
+    if (typeof this.logView?.open !== 'function') return false;
+    this.logView.open(at);
+    return true;
   }
 
   start() {
@@ -178,6 +209,7 @@ export class LabController {
     this.filesView?.render(snapshot);
     this.persistView?.render(snapshot);
     this.plotsView?.render(snapshot);
+    this.machineView?.render(snapshot);
     if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
@@ -191,7 +223,7 @@ export class LabController {
 
   /** A read-only view cannot act: every control but the views is made inert. */
   setReadOnly(readOnly) {
-    for (const el of [this.els.crash, this.els.transfer, this.els.persist, this.els.scenarios, this.els.traffic]) if (el) el.inert = readOnly;
+    for (const el of [this.els.crash, this.els.transfer, this.els.persist, this.els.scenarios, this.els.traffic, this.els.machine]) if (el) el.inert = readOnly;
     if (this.els.rewrite) this.els.rewrite.disabled = readOnly;
     for (const chip of this.els.examples ?? []) chip.disabled = readOnly;
   }

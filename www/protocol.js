@@ -14,12 +14,15 @@ export const MSG = Object.freeze({
   /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
-   *  crash {kind: 'kill'|'power'|'torn'|'torn-seq'} (the simulated machine, over every backend),
-   *  inject {fault: 'disk-full'|'fsync-error'|'clear', n}, restart {settings}, check {fix}, speed {keys} (the
-   *  simulated child's keys per cron tick, 0 = all at once), traffic {spec: {rate, write_percent,
-   *  keys, value_size} | null} (the traffic generator, run in serverCron's turns), compare {spec,
-   *  duration_ms} -> [{policy, writes_per_s, bytes_per_s, fsyncs, lost_bytes, keys_before,
-   *  keys_after}] (the three policies on that traffic, then a power loss), export {} -> {bytes,
+   *  crash {kind: 'kill'|'power'|'torn'|'torn-seq', prediction?: {writes: [seq], survive:
+   *  'all'|'some'|'none', keys: 'all'|'fewer'|'none', refused: bool}} (the simulated machine, over
+   *  every backend; with a prediction the report also has lost_writes, prediction and reveal),
+   *  fsync-latency {ms} (MACHINE_ACTIONS), inject {fault: 'disk-full'|'fsync-error'|'clear', n},
+   *  restart {settings}, check {fix}, speed {keys} (the simulated child's keys per cron tick, 0 =
+   *  all at once), traffic {spec: {rate, write_percent, keys, value_size} | null} (the traffic
+   *  generator, run in serverCron's turns), compare {spec, duration_ms} -> [{policy, writes_per_s,
+   *  bytes_per_s, fsyncs, lost_bytes, keys_before, keys_after}] (the three policies on that
+   *  traffic, then a power loss), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
    *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
    *  scenario-load {text} -> {steps: [{line, kind, text, sentence, script, choices?}]}: a guided
@@ -76,6 +79,10 @@ export const VIEW_MS = 150;
 
 /** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
 export const LOCK_PREFIX = 'aof-lab:';
+
+/** The write-path diagram's action (ui/machine.js): how long the simulated background fsync
+ *  takes, lab-fsync-latency-ms (a slow disk; kept across restarts). */
+export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' });
 
 /** The scenario actions of ACTION (the panel in ui/scenarios.js). */
 export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });

@@ -7,7 +7,7 @@
 // serverCron runs every TICK_MS. Views (the snapshot and new events) go to the page at most every
 // VIEW_MS, and to read-only tabs of the same namespace over a BroadcastChannel.
 
-import { LOCK_PREFIX, MSG, TICK_MS, VIEW_MS, message } from './protocol.js';
+import { LOCK_PREFIX, MACHINE_ACTIONS, MSG, TICK_MS, VIEW_MS, message } from './protocol.js';
 
 let engine = null;
 let wasm = null;
@@ -247,7 +247,7 @@ function action(name, args) {
       let log;
       let error = null;
       try {
-        log = engine.crash(args.kind, now);
+        log = engine.crash_predicted(args.kind, args.prediction ?? undefined, now);
       } catch (err) {
         error = err.message;
       }
@@ -268,6 +268,9 @@ function action(name, args) {
       return null;
     case 'compare':
       return JSON.parse(engine.compare_policies(args.spec, args.duration_ms ?? 5_500, now));
+    case MACHINE_ACTIONS.FSYNC_LATENCY:
+      engine.set_fsync_latency(args.ms ?? 0, now);
+      return null;
     case 'check':
       return engine.check_aof(!!args.fix);
     case 'export': {

@@ -400,6 +400,9 @@ pub static PARAMS: &[Param] = &[
     // cron tick; 0 = all of them in one tick. Hidden, so that `CONFIG GET *` stays Redis's list;
     // `CONFIG GET lab-rewrite-keys-per-tick` finds it.
     n("lab-rewrite-keys-per-tick", None, HIDDEN, 0, LONG_MAX, "0"),
+    // AOF Lab only: how long the simulated bio thread's background fsync takes (ms), to watch
+    // everysec postpone its writes behind a slow disk. Hidden like the one above.
+    n("lab-fsync-latency-ms", None, HIDDEN, 0, 60_000, "0"),
 ];
 
 /// A registered name: a parameter under its own name or under its alias. Redis registers an

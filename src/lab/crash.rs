@@ -10,7 +10,6 @@ use super::{CrashReport, Lab, boot};
 use crate::archive;
 use crate::config::AppendFsync;
 use crate::storage::Crash;
-use crate::storage::machine::FileLayers;
 
 impl Lab {
     pub(super) fn keys(&self) -> u64 {
@@ -45,11 +44,6 @@ impl Lab {
         Ok(())
     }
 
-    /// The files' layers (page cache vs disk) as the simulated machine knows them.
-    pub(super) fn layers(&self) -> Vec<FileLayers> {
-        self.engine.srv.storage.machine_layers().unwrap_or_default()
-    }
-
     /// Crashes and restarts on what survived. `kind`: `kill` (the process dies), `power` (the
     /// machine loses power: "lose the unsynced"), `torn` (a torn op: power goes out while the
     /// last file written was on its way to the disk, its last write half there), `torn-seq` (a
@@ -63,7 +57,7 @@ impl Lab {
         };
         self.keep_runtime_config();
         let policy = self.config.appendfsync.name();
-        let layers = self.layers();
+        let layers = self.file_layers().unwrap_or_default();
         let lost_aof_buf = if self.down.is_some() { 0 } else { self.engine.aof_buf().len() as u64 };
         let unsynced: u64 = layers.iter().map(|f| f.len - f.durable_len).sum();
         let keys_before = if self.down.is_some() { 0 } else { self.keys() };

@@ -27,12 +27,21 @@
 
 mod crash;
 pub mod input;
+#[cfg(test)]
+mod machine_tests;
+mod machine_trace;
+mod machine_view;
+mod predict;
 pub mod recording;
 pub mod scenario;
 pub mod series;
 pub mod timeline;
 pub mod traffic;
 mod view;
+
+pub use machine_trace::{Loc, Traced, TurnTrace};
+pub use machine_view::{LostIf, LostWrite};
+pub use predict::{Prediction, Reveal};
 
 pub use view::json_string;
 
@@ -135,6 +144,8 @@ pub struct Lab {
     pub started_ms: i64,
     /// The traffic generator, when it runs.
     pub traffic: Option<traffic::Traffic>,
+    /// The write path as the diagram draws it (`machine_trace.rs`).
+    machine: machine_trace::Machine,
 }
 
 impl Lab {
@@ -165,6 +176,7 @@ impl Lab {
             series: series::Series::default(),
             started_ms: now,
             traffic: None,
+            machine: machine_trace::Machine::default(),
         };
         lab.attach(load_log, now);
         lab
@@ -185,6 +197,7 @@ impl Lab {
         }
         self.load_log = load_log;
         self.watch = self.observe();
+        self.trace_reset();
     }
 
     pub fn is_down(&self) -> Option<&[String]> {
@@ -239,6 +252,7 @@ impl Lab {
         if self.down.is_some() {
             return lines.iter().map(|l| (if l.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] }, vec![])).collect();
         }
+        self.trace_turn_start(now, false);
         let mut out = Vec::with_capacity(lines.len());
         for line in lines {
             if !line.trim().is_empty() {
@@ -280,8 +294,10 @@ impl Lab {
     }
 
     fn turn(&mut self, now: i64, cron: bool) {
+        self.trace_turn_start(now, cron);
         if cron {
             self.engine.cron(now);
+            self.trace_cron(now);
             self.run_traffic(now);
         }
         self.settle(now);
@@ -364,6 +380,7 @@ impl Lab {
             self.series.count_fsync(now + latency, latency);
         }
         self.child_events(&w, now);
+        self.trace_turn_end();
         if let Some(reason) = self.engine.exited().map(str::to_string)
             && self.down.is_none()
         {
@@ -475,6 +492,7 @@ impl Lab {
             self.engine.take_aof_buf();
             self.seen_in_buf = 0;
         }
+        self.trace_flush(now);
     }
 
     fn is_blocked(&self, id: ClientId) -> bool {
@@ -520,7 +538,9 @@ impl Lab {
         self.route_unblocked();
         while !self.is_blocked(self.console) {
             let Some(line) = self.console_queue.pop_front() else { break };
-            if let Some(reply) = self.engine.execute_line(self.console, &line, now) {
+            let reply = self.engine.execute_line(self.console, &line, now);
+            self.trace_command("console", &line, reply.as_ref());
+            if let Some(reply) = reply {
                 self.console_out.push(reply.to_string());
             }
             self.console = self.reconnect_if_closed(self.console, false);
@@ -543,7 +563,9 @@ impl Lab {
                         continue;
                     }
                     let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-                    if let Some(reply) = self.engine.execute(self.wire, &argv, now) {
+                    let reply = self.engine.execute(self.wire, &argv, now);
+                    self.trace_command("wire", &machine_trace::argv_text(&argv), reply.as_ref());
+                    if let Some(reply) = reply {
                         reply.encode(&mut self.wire_out);
                     }
                     let id = self.reconnect_if_closed(self.wire, false);

@@ -20,7 +20,8 @@
 //! * `config <name> <value>` — `CONFIG SET`. While the server is down, or for a start-up-only
 //!   setting (`lab-aof-mode`), it is an edit of redis.conf for the next `restart`.
 //!   `lab-rewrite-keys-per-tick` (keys the simulated child writes per cron tick) and
-//!   `lab-fsync-latency-ms` (how long a background fsync takes: a slow disk) are the lab's own;
+//!   `lab-fsync-latency-ms` (how long a background fsync takes: a slow disk, kept across
+//!   restarts) are the lab's own;
 //! * `redis.conf <name> <value>` — the machine starts (empty) with this line in redis.conf:
 //!   `redis.conf appendonly no` (a server that never had an AOF), `redis.conf lab-aof-mode 6.2`.
 //!   Only before the first step that talks to the server;

@@ -210,7 +210,7 @@ impl Lab {
             ..Sample::default()
         };
         let incr = srv.aof.incr_path.clone();
-        for f in self.layers() {
+        for f in self.file_layers().unwrap_or_default() {
             let size = f.len;
             match self.file_kind(&f.name) {
                 "base" => s.base += size,

@@ -9,7 +9,9 @@ impl Lab {
     /// Everything the page draws, as one JSON object:
     /// `{backend, backend_notes, durability, policy, appendonly, mode ("7.0" | "6.2"), down,
     /// aof_buf, files: [{name, kind, len, durable_len, durable_name}], manifest, info, load_log,
-    /// rewrite, rdb, faults, crash}`. File kinds: `base`, `incr`, `history`, `manifest`, `temp`,
+    /// rewrite, rdb, faults, crash, machine}`. `machine` is the write path for the diagram
+    /// (`machine_view.rs`); `crash` has `lost_writes`, `prediction`, `reveal` after a crash made
+    /// through [`Lab::crash_and_reveal`]. File kinds: `base`, `incr`, `history`, `manifest`, `temp`,
     /// `rdb` (dump.rdb), `aof` (6.2's single file), `other`.
     /// `durable_len` is null where the backend cannot tell (a real browser disk).
     pub fn snapshot(&mut self) -> String {
@@ -92,9 +94,10 @@ impl Lab {
         }
         j.num("keys", if self.down.is_some() { 0 } else { self.keys() });
         match &self.last_crash {
-            Some(c) => j.raw("crash", &crash_json(c)),
+            Some(c) => j.raw("crash", &self.with_lost_writes(crash_json(c), c)),
             None => j.raw("crash", "null"),
         }
+        j.raw("machine", &self.machine_json());
         j.end()
     }
 
@@ -237,16 +240,16 @@ fn crash_json(c: &CrashReport) -> String {
 }
 
 /// A tiny JSON object writer (the views are flat; no serde on this path).
-struct Json {
+pub(super) struct Json {
     out: String,
     first: bool,
 }
 
 impl Json {
-    fn object() -> Json {
+    pub(super) fn object() -> Json {
         Json { out: "{".into(), first: true }
     }
-    fn key(&mut self, k: &str) {
+    pub(super) fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(',');
         }
@@ -254,28 +257,28 @@ impl Json {
         self.out.push_str(&json_string(k));
         self.out.push(':');
     }
-    fn str(&mut self, k: &str, v: &str) {
+    pub(super) fn str(&mut self, k: &str, v: &str) {
         self.key(k);
         self.out.push_str(&json_string(v));
     }
-    fn strs(&mut self, k: &str, v: &[String]) {
+    pub(super) fn strs(&mut self, k: &str, v: &[String]) {
         self.key(k);
         let items: Vec<String> = v.iter().map(|s| json_string(s)).collect();
         self.out.push_str(&format!("[{}]", items.join(",")));
     }
-    fn num(&mut self, k: &str, v: u64) {
+    pub(super) fn num(&mut self, k: &str, v: u64) {
         self.key(k);
         self.out.push_str(&v.to_string());
     }
-    fn bool(&mut self, k: &str, v: bool) {
+    pub(super) fn bool(&mut self, k: &str, v: bool) {
         self.key(k);
         self.out.push_str(if v { "true" } else { "false" });
     }
-    fn raw(&mut self, k: &str, v: &str) {
+    pub(super) fn raw(&mut self, k: &str, v: &str) {
         self.key(k);
         self.out.push_str(v);
     }
-    fn end(mut self) -> String {
+    pub(super) fn end(mut self) -> String {
         self.out.push('}');
         self.out
     }

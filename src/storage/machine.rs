@@ -415,6 +415,19 @@ impl<S: Storage> Machine<S> {
         (self.disk_names.get(&name) == Some(&ino) && self.inodes.get(&ino).is_some_and(|i| i.unsynced() > 0)).then_some(name)
     }
 
+    /// What a torn op would keep now: the file it tears and how many bytes of that file's
+    /// unsynced tail (from the first byte the disk lacks) reach the disk.
+    pub fn torn_op_keep(&self) -> Option<(String, u64)> {
+        let name = self.torn_target()?;
+        let inode = self.inodes.get(self.names.get(&name)?)?;
+        let from = inode.dirty_from?;
+        let end = match inode.writes.last() {
+            Some(&(offset, len)) => (offset + len / 2).clamp(from, inode.len),
+            None => from,
+        };
+        Some((name, end - from))
+    }
+
     /// Power loss: everything not on disk is gone.
     pub fn power_loss(&mut self) {
         let _ = self.crash(&Crash::PowerLoss);
@@ -574,6 +587,7 @@ impl<S: Storage> Machine<S> {
                 return Ok(vec![(from, end - from)]);
             }
             Torn::HalfLast => {
+                // The same cut as `torn_op_keep` announces.
                 let end = match inode.writes.last() {
                     Some(&(offset, len)) => (offset + len / 2).clamp(from, inode.len),
                     None => from,
@@ -849,6 +863,7 @@ pub trait SimulatedMachine {
     /// Applies a crash to the real files (see [`Machine::crash`]).
     fn crash(&mut self, crash: &Crash) -> Result<CrashOutcome>;
     fn torn_target(&self) -> Option<String>;
+    fn torn_op_keep(&self) -> Option<(String, u64)>;
     fn unsynced_bytes(&self, name: &str) -> u64;
     fn bytes_used(&self) -> u64;
     fn next_writeback_ms(&self) -> Option<i64>;
@@ -866,6 +881,9 @@ impl<S: Storage> SimulatedMachine for Machine<S> {
     }
     fn torn_target(&self) -> Option<String> {
         Machine::torn_target(self)
+    }
+    fn torn_op_keep(&self) -> Option<(String, u64)> {
+        Machine::torn_op_keep(self)
     }
     fn unsynced_bytes(&self, name: &str) -> u64 {
         Machine::unsynced_bytes(self, name)

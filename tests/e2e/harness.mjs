@@ -26,6 +26,15 @@ export const CHROMIUM = {
   ],
 };
 
+/**
+ * After a click on a crash button: the lab first asks for a prediction (ui/predict.js); a test
+ * that is not about predictions answers "Just crash" (which the lab then remembers).
+ */
+export async function skipPrediction(scope) {
+  const skip = scope.locator('button[data-action="just-crash"]');
+  if (await skip.isVisible()) await skip.click();
+}
+
 /** Collects uncaught page errors and console.error lines of `page`. */
 export function watch(page) {
   const problems = [];

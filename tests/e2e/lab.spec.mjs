@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startRedis } from './redis.mjs';
-import { SHOTS, setupLab, watch } from './harness.mjs';
+import { SHOTS, setupLab, skipPrediction, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-');
 const { newContext } = env;
@@ -33,6 +33,7 @@ async function run(page, line) {
 async function crash(page, kind) {
   await page.locator(`#crash input[value="${kind}"]`).check();
   await page.locator('#crash button[data-action="crash"]').click();
+  await skipPrediction(page.locator('#crash'));
 }
 
 async function eventsText(page) {
@@ -470,9 +471,11 @@ test('<aof-lab> on a tutorial page: two independent engines, the preload script 
     // Power loss under always keeps the three keys; the other element is untouched.
     await always.locator('input[value="power"]').check();
     await always.locator('button[data-action="crash"]').click();
+    await skipPrediction(always);
     await always.locator('.crash-summary', { hasText: '3 keys before, 3 after the restart' }).waitFor();
     await no.locator('input[value="power"]').check();
     await no.locator('button[data-action="crash"]').click();
+    await skipPrediction(no);
     await no.locator('.crash-summary', { hasText: 'appendfsync no: 1 keys before, 0 after the restart' }).waitFor();
     // Typing in an element's console.
     const input = always.locator('input[data-part="cmd"]');

@@ -32,6 +32,7 @@ for (const [name, opts] of [
   if (process.env.CRASH) {
     await page.locator(`input[value="${process.env.CRASH}"]`).check();
     await page.locator('button[data-action="crash"]').click();
+    if (await page.locator('button[data-action="just-crash"]').isVisible()) await page.locator('button[data-action="just-crash"]').click();
     await page.waitForTimeout(600);
   }
   await page.screenshot({ path: `${out}-${name}.png`, fullPage: true });

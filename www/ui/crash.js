@@ -1,9 +1,14 @@
-// The crash lab: choose a crash, crash, and see what survived and WHY, for the policy in force.
-// A pure view: it calls `act(action, args)` (lab.js sends it to the worker) and renders the
-// report the engine computed (src/lab.rs: bytes lost per layer, keys before and after, reasons,
-// the restarted server's log).
+// The crash lab: choose a crash, predict (ui/predict.js), crash, and see what survived and WHY,
+// for the policy in force. A pure view: it calls `act(action, args)` (lab.js sends it to the
+// worker) and renders the report the engine computed (src/lab/crash.rs: bytes lost per layer,
+// keys before and after, reasons, the restarted server's log; src/lab/predict.rs: the lost
+// writes, the prediction beside the answer, the sentence), each lost write linked to where its
+// bytes were in the write-path diagram (and in the log view, when the page has one).
 
 import { CRASH_KINDS } from '../protocol.js';
+import { askPrediction, predictEnabled, revealView, setPredictEnabled } from './predict.js';
+
+const PLACES = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail' };
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -17,10 +22,14 @@ export class CrashView {
    * @param {HTMLElement} root where the lab is built
    * @param {(action: string, args: object) => Promise<any>} act
    * @param {() => void} realCrash terminates the worker and starts a new one (a real crash)
+   * @param {object} hooks {snapshot(): the last snapshot, predicting(open): the questions are
+   *   open (the diagram hides its answer), locate(write): points the diagram at a lost write,
+   *   openLog({file, offset}): opens the log view there, or returns false when there is none}
    */
-  constructor(root, act, realCrash) {
+  constructor(root, act, realCrash, hooks = {}) {
     this.act = act;
     this.realCrash = realCrash;
+    this.hooks = hooks;
     this.memory = true;
     const form = el('form', 'crash-form');
     const fieldset = el('fieldset', 'crash-kinds');
@@ -41,7 +50,14 @@ export class CrashView {
     const crash = el('button', 'crash-button', 'Crash, then restart');
     crash.type = 'submit';
     crash.dataset.action = 'crash';
-    form.append(fieldset, crash);
+    const ask = el('label', 'predict-toggle');
+    this.ask = Object.assign(document.createElement('input'), { type: 'checkbox', checked: predictEnabled() });
+    this.ask.dataset.part = 'predict-toggle';
+    this.ask.addEventListener('change', () => setPredictEnabled(this.ask.checked));
+    ask.append(this.ask, el('span', null, 'Predict before each crash'));
+    const row = el('div', 'crash-row');
+    row.append(crash, ask);
+    form.append(fieldset, row);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.crash();
@@ -58,9 +74,11 @@ export class CrashView {
       faults.append(b);
     }
     this.faults = faults;
+    this.predictBox = el('div', 'predict-box');
+    this.predictBox.hidden = true;
     this.result = el('div', 'crash-result');
     this.result.setAttribute('aria-live', 'polite');
-    root.append(form, faults, this.result);
+    root.append(form, this.predictBox, faults, this.result);
   }
 
   kind() {
@@ -83,7 +101,15 @@ export class CrashView {
       this.realCrash();
       return;
     }
-    const out = await this.run('crash', { kind });
+    let prediction = null;
+    if (this.ask.checked && predictEnabled()) {
+      this.hooks.predicting?.(true);
+      prediction = await askPrediction(this.predictBox, this.hooks.snapshot?.(), kind);
+      this.hooks.predicting?.(false);
+      this.ask.checked = predictEnabled();
+      if (prediction === undefined) return; // cancelled
+    }
+    const out = await this.run('crash', { kind, prediction });
     if (out) this.showReport(out.report);
   }
 
@@ -108,6 +134,8 @@ export class CrashView {
     box.append(
       el('p', 'crash-summary', `${r.kind} under appendfsync ${r.policy}: ${r.keys_before} keys before, ${r.started ? `${r.keys_after} after the restart` : 'the server refused to start'}. ${lost.toLocaleString('en')} bytes lost (${r.lost_aof_buf} in aof_buf, ${r.lost_page_cache} in the page cache).`),
     );
+    if (r.reveal) box.append(revealView(r));
+    if (r.lost_writes) box.append(this.lostWrites(r.lost_writes));
     const why = el('ul', 'crash-why');
     for (const w of r.why) why.append(el('li', null, w));
     box.append(why);
@@ -122,6 +150,33 @@ export class CrashView {
     log.append(el('summary', null, r.started ? 'The restarted server’s log' : 'redis-server refused to start'), el('pre', 'log-lines', r.log.join('\n')));
     box.append(log);
     this.result.replaceChildren(box);
+  }
+
+  /** The acknowledged writes the crash lost, each linked to where its bytes were. */
+  lostWrites(l) {
+    const box = el('div', 'crash-lost');
+    if (!l.exact) {
+      box.append(el('p', 'meta', `Lost: ${l.bytes.toLocaleString('en')} bytes (${l.why_inexact}).`));
+      return box;
+    }
+    box.append(el('p', 'crash-lost-head', l.writes_total ? `Acknowledged writes lost (${l.writes_total}):` : 'No acknowledged write was lost.'));
+    const list = el('ol', 'crash-lost-list');
+    for (const w of l.writes.slice(-20)) {
+      const li = el('li', `lost-write where-${w.where}`);
+      const where = el('button', `chip place place-${w.where}`, PLACES[w.where] ?? w.where);
+      where.type = 'button';
+      where.title = w.file ? `${w.file} @ ${w.offset}: show where its bytes were` : `aof_buf @ ${w.offset}: show where its bytes were`;
+      where.addEventListener('click', () => {
+        this.hooks.locate?.(w);
+        if (w.file) this.hooks.openLog?.({ file: w.file, offset: w.offset });
+      });
+      li.append(where, el('code', null, w.text));
+      if (w.typed && w.typed !== w.text) li.append(el('span', 'meta', ` typed as ${w.typed}`));
+      if (w.file) li.append(el('span', 'meta', ` · ${w.file.split('/').pop()} @ ${w.offset.toLocaleString('en')}`));
+      list.append(li);
+    }
+    box.append(list);
+    return box;
   }
 
   /** While redis-server is down (it refused to start): its fatal lines and the two ways out. */

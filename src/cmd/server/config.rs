@@ -103,6 +103,10 @@ fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
     if changed.contains(&"aof-disable-auto-gc") {
         ctx.srv.aof_del_history_files();
     }
+    // AOF Lab's slow disk: the next background fsync takes this long.
+    if changed.contains(&"lab-fsync-latency-ms") {
+        ctx.srv.aof.fsync_latency_ms = ctx.srv.config.lab_fsync_latency_ms;
+    }
     Ok(())
 }
 

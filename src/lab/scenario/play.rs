@@ -236,7 +236,8 @@ impl Play {
         if name.eq_ignore_ascii_case("lab-fsync-latency-ms") {
             return match value.parse::<u64>() {
                 Ok(ms) => {
-                    let ms = set_fsync_latency(lab, ms, self.now);
+                    lab.set_fsync_latency(ms, self.now);
+                    let ms = lab.engine.srv.aof.fsync_latency_ms;
                     let s = if ms == 0 {
                         "The disk is fast again: a background fsync completes at once.".to_string()
                     } else {
@@ -288,16 +289,6 @@ impl Play {
         }
         (o, s)
     }
-}
-
-/// `lab-fsync-latency-ms`: how long the simulated bio thread's fsync takes (a slow disk), until
-/// the next restart. (The lab-wide setting of the same name, with `Lab::set_fsync_latency`, is
-/// being added on another branch; when it lands this becomes a call to it.)
-fn set_fsync_latency(lab: &mut Lab, ms: u64, now: i64) -> i64 {
-    let ms = i64::try_from(ms).unwrap_or(i64::MAX).min(60_000);
-    lab.engine.srv.aof.fsync_latency_ms = ms;
-    lab.push(now, "fsync", format!("fsync latency: a background fsync now takes {ms} ms (lab-fsync-latency-ms {ms})"), 0);
-    ms
 }
 
 /// The reply came from a running server (not redis-cli's "Could not connect").

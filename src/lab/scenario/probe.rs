@@ -75,7 +75,7 @@ pub(super) fn run(play: &Play, lab: &mut Lab, line: &str) -> Vec<String> {
         }
         "@layers" => {
             let path = resolve(lab, arg);
-            match lab.layers().iter().find(|f| f.name == path) {
+            match lab.file_layers().unwrap_or_default().iter().find(|f| f.name == path) {
                 Some(f) => vec![format!("written {}, on disk {}", f.len, f.durable_len)],
                 None => vec![format!("{arg}: no such file")],
             }

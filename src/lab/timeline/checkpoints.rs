@@ -192,6 +192,7 @@ impl Lab {
             series: self.series.clone(),
             started_ms: self.started_ms,
             traffic: self.traffic.clone(),
+            machine: self.machine.clone(),
         })
     }
 }
