@@ -285,6 +285,8 @@ function action(name, args) {
       return { steps: JSON.parse(scenario.steps()) };
     case 'scenario-step':
       if (!scenario) throw new Error('no scenario loaded');
+      // A predict's answer (an index into its choices as written; null: skipped) comes with it.
+      if ('answer' in args) scenario.answer(args.answer ?? -1);
       return { outcome: JSON.parse(scenario.step()), next: scenario.next_index() };
     case 'import':
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
