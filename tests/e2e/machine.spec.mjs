@@ -77,7 +77,7 @@ test('default page: the diagram follows each write to aof_buf, the page cache an
     assert.equal(await run(page, 'EXPIRE k 100'), '(integer) 1');
     await page.locator('#machine .typed', { hasText: '> EXPIRE k 100' }).waitFor();
     assert.match(await page.locator('#machine .propagated').textContent(), /^→ PEXPIREAT k 1\d{12}$/);
-    assert.equal(await page.locator('#machine .released').textContent(), 'reply released after write()');
+    await page.locator('#machine .released', { hasText: /^reply released after write\(\)$/ }).waitFor(); // the view that follows the turn
     assert.equal(await run(page, 'SADD s a'), '(integer) 1');
     assert.equal(await run(page, 'SPOP s'), '"a"');
     await page.locator('#machine .propagated', { hasText: '→ SREM s a' }).waitFor();
@@ -95,7 +95,7 @@ test('default page: the diagram follows each write to aof_buf, the page cache an
     const m = await until(page, (x) => x.lost_if.power.writes_total > 0, 'an unsynced write');
     assert.equal(m.lost_if.power.writes.at(-1).text, 'SET n 1');
     assert.match(await page.locator('#machine .lost-table tr[data-kind="power"] td').nth(1).textContent(), /^1 write: n/);
-    assert.equal(await page.locator('#machine .released').textContent(), 'reply released after write()');
+    await page.locator('#machine .released', { hasText: /^reply released after write\(\)$/ }).waitFor(); // the view that follows the turn
     await shoot(page, 'opfs-no');
     // The control changes the shading at once: always fsyncs what `no` left, in that turn.
     await setPolicy(page, 'always');
@@ -103,7 +103,7 @@ test('default page: the diagram follows each write to aof_buf, the page cache an
     await page.locator('#machine .lost-table tr[data-kind="power"] td', { hasText: 'none' }).waitFor();
     assert.equal(await run(page, 'SET a 1'), 'OK');
     await newestAt(page, 'on disk');
-    assert.equal(await page.locator('#machine .released').textContent(), 'reply released after fsync');
+    await page.locator('#machine .released', { hasText: /^reply released after fsync$/ }).waitFor();
     // The control typed CONFIG SET in the console, as a learner would; the events show it.
     assert.ok((await page.locator('#events .ev-text').allTextContents()).some((t) => t === 'CONFIG SET appendfsync always'));
     assert.deepEqual(problems, []);

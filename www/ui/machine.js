@@ -20,10 +20,12 @@ const NS = 'http://www.w3.org/2000/svg';
 const fmt = (n) => `${Number(n).toLocaleString('en')} B`;
 const POLICIES = ['always', 'everysec', 'no'];
 export const LATENCIES = Object.freeze([0, 100, 250, 500, 1000, 1500, 2000, 2500, 3000]);
+// The crash lab's kinds (protocol.js CRASH_KINDS), as the diagram shades them.
 const KINDS = [
   ['kill', 'process kill'],
   ['power', 'power loss'],
-  ['torn', 'torn write'],
+  ['torn', 'torn op'],
+  ['torn-seq', 'torn sequence'],
 ];
 const PLACE = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail', disk: 'on disk', base: 'in the base', rewritten: 'rewritten', dropped: 'lost' };
 const RELEASED = {
