@@ -737,8 +737,11 @@ fn parse_settings(config: JsValue) -> Result<Vec<(String, String)>, JsError> {
 
 /// A guided scenario ([`crate::lab::scenario`]) playing on its own simulated machine, step by
 /// step: `new Scenario(text)` throws with every malformed line (`line N: why`); `steps()` is
-/// `[{line, kind, text}]` as JSON; `step()` runs the next step and returns its outcome as JSON
-/// (`{index, line, kind, text, output, passed, failure}`), or `"null"` when the scenario is over.
+/// `[{line, kind, text, sentence, script, choices?}]` as JSON; `answer(choice)` gives the
+/// learner's answer to the predict that runs next (an index into its choices as written, the
+/// right one being 0; -1: skip); `step()` runs the next step and returns its outcome as JSON
+/// (`{index, line, kind, text, output, passed, failure, sentence, prediction}`), or `"null"` when
+/// the scenario is over; `answers()` is `[[step index, choice | null]]`.
 #[wasm_bindgen(js_name = Scenario)]
 pub struct WasmScenario {
     runner: crate::lab::scenario::Runner,
@@ -766,6 +769,20 @@ impl WasmScenario {
 
     pub fn step(&mut self) -> String {
         self.runner.step().map_or_else(|| "null".to_string(), |o| o.to_json())
+    }
+
+    /// The answer to the predict that runs next (`-1`: skipped); an error when the next step is
+    /// not a predict or the choice does not exist.
+    pub fn answer(&mut self, choice: i32) -> Result<(), JsError> {
+        let choice = usize::try_from(choice).ok();
+        self.runner.answer(choice).map_err(|e| JsError::new(&e))
+    }
+
+    /// The answers given so far, as JSON: `[[step index, choice | null]]`.
+    pub fn answers(&self) -> String {
+        let items: Vec<String> =
+            self.runner.answers().iter().map(|(i, c)| format!("[{i},{}]", c.map_or("null".to_string(), |c| c.to_string()))).collect();
+        format!("[{}]", items.join(","))
     }
 
     /// The scenario machine's views (the same JSON as `Engine.snapshot()`).

@@ -27,10 +27,12 @@ export const MSG = Object.freeze({
    *  traffic, then a power loss), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
    *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
-   *  scenario-load {text} -> {steps: [{line, kind, text}]}: a guided scenario (www/scenarios/)
-   *  on its own fresh simulated machine (a malformed script is an error naming its lines),
-   *  scenario-step {} -> {outcome: {index, line, kind, text, output, passed, failure} | null,
-   *  next}: runs its next step (see src/lab/scenario.rs for the format). */
+   *  scenario-load {text} -> {steps: [{line, kind, text, sentence, script, choices?}]}: a guided
+   *  scenario (www/scenarios/) on its own fresh simulated machine (a malformed script is an error
+   *  naming its lines), scenario-step {answer?} -> {outcome: {index, line, kind, text, output,
+   *  passed, failure, sentence, prediction} | null, next}: runs its next step; `answer` is the
+   *  answer to a predict step (an index into its choices as written, null: skipped) (see
+   *  src/lab/scenario.rs for the format). */
   ACTION: 'action',
 
   // worker -> page

@@ -29,6 +29,8 @@ let pendingEvents = [];
 let viewTimer = null;
 let lastView = 0;
 let scenario = null; // a guided scenario on its own simulated machine (wasm Scenario)
+let readOnly = false; // another tab is the writer: this one only shows its views
+const READ_ONLY_REPLY = '(error) this tab is a read-only view: the writer of this namespace is another tab';
 
 // The simulated clock (see the top of the file).
 let simNow = 0;
@@ -136,9 +138,14 @@ async function becomeWriter(note) {
   if (note) notes.push(note);
   post(MSG.READY, { backend: engine.backend(), notes, namespace: options.namespace, config: options.config });
   publish(true);
+  // Lines sent while the engine was loading run now, in order.
+  if (queue.length) schedule();
 }
 
 function becomeReader(name) {
+  readOnly = true;
+  // Lines sent while this tab was starting never run here: the writer is another tab.
+  for (const m of queue.splice(0)) post(MSG.REPLY, { id: m.id, text: READ_ONLY_REPLY, pending: false, aof: new Uint8Array() });
   channel = new BroadcastChannel(name);
   channel.onmessage = (e) => {
     if (e.data?.type === MSG.VIEW) post(MSG.VIEW, { snapshot: e.data.snapshot, events: e.data.events, events_reset: e.data.events_reset, timeline: e.data.timeline });
@@ -474,6 +481,8 @@ function inputAction(name, args, now) {
       return { steps: JSON.parse(scenario.steps()) };
     case 'scenario-step':
       if (!scenario) throw new Error('no scenario loaded');
+      // A predict's answer (an index into its choices as written; null: skipped) comes with it.
+      if ('answer' in args) scenario.answer(args.answer ?? -1);
       return { outcome: JSON.parse(scenario.step()), next: scenario.next_index() };
     case 'import':
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
@@ -492,7 +501,12 @@ self.onmessage = (event) => {
       init(msg);
       break;
     case MSG.EXEC:
-      if (!engine) return;
+      if (!engine) {
+        // Loading: the line waits for the engine (becomeWriter runs it); a read-only tab says so.
+        if (readOnly) post(MSG.REPLY, { id: msg.id, text: READ_ONLY_REPLY, pending: false, aof: new Uint8Array() });
+        else queue.push(msg);
+        return;
+      }
       queue.push(msg);
       schedule();
       break;

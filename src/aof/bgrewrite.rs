@@ -26,6 +26,61 @@ use crate::storage::{Error, OpenMode, join};
 /// The rewrite child (the same simulated child as BGSAVE's).
 pub type RewriteChild = super::child::SnapshotChild;
 
+/// serverCron's automatic rewrite trigger, as it stands: a rewrite starts when the AOF is on, no
+/// child runs, `aof_current_size > auto-aof-rewrite-min-size` and
+/// `aof_current_size * 100 / aof_base_size - 100 >= auto-aof-rewrite-percentage` (integer math).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoRewrite {
+    /// The AOF is off (or waiting for its first rewrite): no growth to watch.
+    NotOn,
+    /// `auto-aof-rewrite-percentage 0`.
+    Disabled,
+    /// A rewrite or BGSAVE child runs: cron does not check.
+    ChildActive,
+    /// `threshold`: the smallest `aof_current_size` at which a rewrite would start, with the
+    /// base size as it is now (the line a plot of the file sizes draws).
+    BelowMinSize {
+        current: u64,
+        min_size: u64,
+        threshold: u64,
+    },
+    BelowGrowth {
+        current: u64,
+        base: u64,
+        growth: i64,
+        percentage: i64,
+        threshold: u64,
+    },
+    /// The next cron tick starts a rewrite (unless the failure limit holds it back).
+    Due {
+        current: u64,
+        base: u64,
+        growth: i64,
+        percentage: i64,
+    },
+}
+
+impl std::fmt::Display for AutoRewrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AutoRewrite::NotOn => write!(f, "off: the AOF is not on"),
+            AutoRewrite::Disabled => write!(f, "off: auto-aof-rewrite-percentage is 0"),
+            AutoRewrite::ChildActive => write!(f, "waits: a child process is running"),
+            AutoRewrite::BelowMinSize { current, min_size, threshold } => write!(
+                f,
+                "waits: aof_current_size {current} is not above auto-aof-rewrite-min-size {min_size}; a rewrite starts at {threshold} bytes"
+            ),
+            AutoRewrite::BelowGrowth { current, base, growth, percentage, threshold } => write!(
+                f,
+                "waits: growth {growth}% < {percentage}% (aof_current_size {current}, aof_base_size {base}); a rewrite starts at {threshold} bytes"
+            ),
+            AutoRewrite::Due { current, base, growth, percentage } => {
+                write!(f, "due: growth {growth}% >= {percentage}% (aof_current_size {current}, aof_base_size {base})")
+            }
+        }
+    }
+}
+
 /// What BGREWRITEAOF answers.
 pub enum Start {
     Started,
@@ -407,6 +462,30 @@ impl Server {
         if !self.aof_rewrite_limited() {
             self.log(LogLevel::Notice, format!("Starting automatic rewriting of AOF on {growth}% growth"));
             self.rewrite_append_only_file_background();
+        }
+    }
+
+    /// Where the growth trigger stands: what `serverCron`'s check sees now (the lab shows it, so
+    /// that a learner sees why a rewrite starts or does not). Only the failure limit is left out.
+    pub fn auto_rewrite_status(&self) -> AutoRewrite {
+        if self.aof_state != AofState::On {
+            return AutoRewrite::NotOn;
+        }
+        let Some(threshold) = self.auto_rewrite_threshold() else { return AutoRewrite::Disabled };
+        if self.has_active_child() {
+            return AutoRewrite::ChildActive;
+        }
+        let (current, min_size, base) = (self.aof.current_size, self.config.auto_aof_rewrite_min_size, self.aof.rewrite_base_size);
+        let percentage = i64::from(self.config.auto_aof_rewrite_percentage);
+        // A fresh start has no base size yet (0): Redis divides by 1, so any size above
+        // min-size is a huge growth.
+        let growth = (current as i64) * 100 / base.max(1) as i64 - 100;
+        if current >= threshold {
+            AutoRewrite::Due { current, base, growth, percentage }
+        } else if current <= min_size {
+            AutoRewrite::BelowMinSize { current, min_size, threshold }
+        } else {
+            AutoRewrite::BelowGrowth { current, base, growth, percentage, threshold }
         }
     }
 

@@ -393,7 +393,9 @@ fn scenario_error(index: u32, step: &str, message: String) -> scenario::Outcome 
         text: step.to_string(),
         output: vec![message.clone()],
         passed: None,
+        sentence: message.clone(),
         failure: Some(message),
+        ..scenario::Outcome::default()
     }
 }
 

@@ -1,33 +1,68 @@
 //! Guided scenarios: plain-text scripts that a tutorial page embeds and the lab plays step by
-//! step on its own simulated machine (a fresh [`memory_lab`], so that crashes are possible and
+//! step on a simulated machine (a fresh [`super::memory_lab`], so that crashes are possible and
 //! every run gives the same bytes).
 //!
 //! The format, one step per line (`#` starts a comment line, blank lines are ignored):
 //!
 //! * `SET k v` — any other line is a Redis command, in redis-cli quoting;
+//! * `repeat <n> <command>` — the command `n` times (1 … 10 000), each in its own event-loop
+//!   turn, with `{i}` replaced by 1, 2 … n (`repeat 200 INCR visits`, `repeat 50 SET k{i} v`);
 //! * `tick <ms>` — simulated time passes: serverCron runs every 100 ms (`hz 10`) meanwhile;
-//! * `crash kill|power|torn` — the process dies / the machine loses power / a torn write, and
-//!   the server restarts on what survived (it may refuse: commands then get "Could not connect");
-//! * `restart` — redis-server starts again on the same files (settings from `config` kept);
+//! * `crash kill|power|torn|torn-seq` — the process dies / the machine loses power / a torn op
+//!   (the last write half on disk: a truncated tail) / a torn sequence (zeros before bytes that
+//!   did arrive: a hole in the middle); the server restarts on what survived (it may refuse:
+//!   commands then get "Could not connect");
+//! * `restart` — redis-server stops (as a kill) and starts again on the same files, with the
+//!   settings in force (`config` kept); `restart <name> <value>`: with that line edited in
+//!   redis.conf meanwhile (`restart appendonly yes`);
 //! * `rewrite` — `BGREWRITEAOF`, then time passes until the child is done and the parent swapped
 //!   the manifest;
-//! * `config <name> <value>` — `CONFIG SET` (while the server is down: a setting for the next
-//!   `restart`, as an edit of redis.conf); `lab-rewrite-keys-per-tick` is the lab's own;
+//! * `config <name> <value>` — `CONFIG SET`. While the server is down, or for a start-up-only
+//!   setting (`lab-aof-mode`), it is an edit of redis.conf for the next `restart`.
+//!   `lab-rewrite-keys-per-tick` (keys the simulated child writes per cron tick) and
+//!   `lab-fsync-latency-ms` (how long a background fsync takes: a slow disk, kept across
+//!   restarts) are the lab's own;
+//! * `redis.conf <name> <value>` — the machine starts (empty) with this line in redis.conf:
+//!   `redis.conf appendonly no` (a server that never had an AOF), `redis.conf lab-aof-mode 6.2`.
+//!   Only before the first step that talks to the server;
 //! * `check-aof` / `check-aof --fix` — `redis-check-aof [--fix]` on the manifest;
-//! * `say <text>` — the narration shown to the learner;
+//! * `say <text>` — the narration shown to the learner; `note <text>` — an aside: where the
+//!   tutorial article simplifies and Redis 7.0 differs;
+//! * `mark <label>` — a named point (a chapter of the scenario, a mark on the timeline);
+//! * `predict "<question>" | <right answer> | <wrong> | <wrong>` — predict-then-reveal: the
+//!   first choice is the right one (the page shuffles them and offers a skip); the learner's
+//!   answer is an input ([`Runner::answer`]), the outcome reveals the right one;
 //! * `expect <command> => <reply as redis-cli prints it>` — runs the command and compares. A
-//!   multi-line reply continues on the next lines, each starting with `=>`. Besides Redis
-//!   commands, `<command>` may be one of the lab's probes: `@info <field>` (a field of `INFO
-//!   persistence`), `@aof` (the bytes the last command or `tick` appended to `aof_buf`, escaped as `\r\n`),
-//!   `@layers <file>` (`written <n>, on disk <m>` for a file of `appendonlydir`), `@files` (the
-//!   names in `appendonlydir`), `@manifest` (its lines), `@crash <field>` (of the last crash
-//!   report: `lost_aof_buf`, `lost_page_cache`, `keys_before`, `keys_after`, `rdb_keys`).
+//!   multi-line reply continues on the next lines, each starting with `=>`;
+//! * `wait <command> => <reply>` — lets simulated time pass (cron every 100 ms, at most
+//!   [`MAX_WAIT_MS`]) until the command gives that reply (`wait @info aof_rewrites => 1`: until
+//!   cron started a rewrite by itself); a check, like `expect`, that says how long it took.
+//!
+//! Besides Redis commands, the `<command>` of a check may be one of the lab's probes:
+//! `@info <field>` (a field of INFO), `@aof` (the bytes the last command, `repeat` or `tick`
+//! appended to `aof_buf`, escaped as `\r\n`), `@layers <file>` (`written <n>, on disk <m>` for a
+//! file of the AOF), `@size <file>`, `@head <file> <n>` (its first n bytes, escaped),
+//! `@records <file>` (its records, one per line: `SET k v`, `RDB v10 snapshot`), `@files` (the
+//! names in `appendonlydir`, or in the 6.2 design the files of `dir`), `@manifest` (its lines),
+//! `@crash <field>` (of the last crash report: `lost_aof_buf`, `lost_page_cache`,
+//! `keys_before`, `keys_after`, `rdb_keys`), `@log <text>` (the last server log line containing
+//! the text), `@auto-rewrite` (where serverCron's growth trigger stands), `@rewrite-diff` (6.2:
+//! the bytes of the rewrite buffer the parent already sent to the child).
+//!
+//! Every check reads as a plain sentence for a learner ("appendonly.aof.1.incr.aof is on disk:
+//! 61 of 61 bytes", "DBSIZE is 3 after the restart"), made from what it compares
+//! ([`sentence`]); the raw line stays available ([`Step::script`]).
 //!
 //! [`parse`] reports every malformed line with its number; [`Runner`] plays the steps one at a
-//! time (the page's Step / Play) and says for each `expect` what was expected and what came.
+//! time (the page's Step / Play) and says for each check what was expected and what came.
 
-use super::{Lab, memory_lab};
-use crate::Config;
+mod play;
+mod probe;
+pub mod sentence;
+#[cfg(test)]
+mod tests;
+
+pub use play::{Play, Runner};
 
 /// Cron period of the simulated time (`hz 10`).
 const CRON_MS: i64 = 100;
@@ -38,70 +73,219 @@ const MAX_TICK_MS: i64 = 3_600_000;
 pub const START_MS: i64 = 1_700_000_000_000;
 /// How long `rewrite` lets simulated time run before it gives up on the child.
 const REWRITE_TIMEOUT_MS: i64 = 60_000;
+/// How long `wait` lets simulated time run before the check fails.
+pub const MAX_WAIT_MS: i64 = 120_000;
+/// Most repetitions of one `repeat` (a scenario shows a growing file, not a benchmark).
+const MAX_REPEAT: u32 = 10_000;
+/// The crash kinds of [`crate::lab::Lab::crash`].
+const CRASH_KINDS: &[&str] = &["kill", "power", "torn", "torn-seq"];
 
 /// One step of a scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
     Command(String),
+    Repeat {
+        times: u32,
+        command: String,
+    },
     Tick(i64),
     Crash(String),
-    Restart,
+    /// With a setting: redis.conf is edited while the server is down (`restart appendonly yes`).
+    Restart(Option<(String, String)>),
     Rewrite,
     Config(String, String),
-    CheckAof { fix: bool },
+    RedisConf(String, String),
+    CheckAof {
+        fix: bool,
+    },
     Say(String),
-    Expect { command: String, want: Vec<String> },
+    Note(String),
+    Mark(String),
+    /// `choices[0]` is the right answer.
+    Predict {
+        question: String,
+        choices: Vec<String>,
+    },
+    Expect {
+        command: String,
+        want: Vec<String>,
+    },
+    Wait {
+        command: String,
+        want: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
-    /// 1-based line number in the script (of the first line for a multi-line `expect`).
+    /// 1-based line number in the script (of the first line for a multi-line check).
     pub line: usize,
     pub kind: StepKind,
 }
 
+impl StepKind {
+    /// The `kind` of the JSON: `command`, `repeat`, `tick`, `crash`, `restart`, `rewrite`,
+    /// `config`, `redis.conf`, `check-aof`, `say`, `note`, `mark`, `predict`, `expect`, `wait`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Command(_) => "command",
+            StepKind::Repeat { .. } => "repeat",
+            StepKind::Tick(_) => "tick",
+            StepKind::Crash(_) => "crash",
+            StepKind::Restart(_) => "restart",
+            StepKind::Rewrite => "rewrite",
+            StepKind::Config(..) => "config",
+            StepKind::RedisConf(..) => "redis.conf",
+            StepKind::CheckAof { .. } => "check-aof",
+            StepKind::Say(_) => "say",
+            StepKind::Note(_) => "note",
+            StepKind::Mark(_) => "mark",
+            StepKind::Predict { .. } => "predict",
+            StepKind::Expect { .. } => "expect",
+            StepKind::Wait { .. } => "wait",
+        }
+    }
+
+    /// A check: compares what came with what the script wants (`expect`, `wait`).
+    pub fn is_check(&self) -> bool {
+        matches!(self, StepKind::Expect { .. } | StepKind::Wait { .. })
+    }
+
+    /// Narration only: nothing runs on the server.
+    fn is_narration(&self) -> bool {
+        matches!(self, StepKind::Say(_) | StepKind::Note(_) | StepKind::Mark(_))
+    }
+}
+
 impl Step {
-    /// `kind` and the step as a learner reads it (`tick 1000`, `expect GET k => "v"`, the narration).
+    /// `kind` and the step as written on one line (`tick 1000`, `GET k => "v"` for a check, the
+    /// narration's text, a predict's question).
     pub fn describe(&self) -> (&'static str, String) {
+        let text = match &self.kind {
+            StepKind::Command(l) => l.clone(),
+            StepKind::Say(t) | StepKind::Note(t) | StepKind::Mark(t) => t.clone(),
+            StepKind::Predict { question, .. } => question.clone(),
+            StepKind::Expect { command, want } | StepKind::Wait { command, want } => format!("{command} => {}", want.join(" / ")),
+            _ => self.script(),
+        };
+        (self.kind.name(), text)
+    }
+
+    /// The step in the script's syntax, which [`parse`] reads back as this same step (a
+    /// multi-line check gives several lines): the raw script a learner may ask to see, and the
+    /// form in which a timeline records a scenario step.
+    pub fn script(&self) -> String {
         match &self.kind {
-            StepKind::Command(l) => ("command", l.clone()),
-            StepKind::Tick(ms) => ("tick", format!("tick {ms}")),
-            StepKind::Crash(k) => ("crash", format!("crash {k}")),
-            StepKind::Restart => ("restart", "restart".into()),
-            StepKind::Rewrite => ("rewrite", "rewrite".into()),
-            StepKind::Config(n, v) => ("config", format!("config {n} {v}")),
-            StepKind::CheckAof { fix } => ("check-aof", if *fix { "check-aof --fix".into() } else { "check-aof".into() }),
-            StepKind::Say(t) => ("say", t.clone()),
-            StepKind::Expect { command, want } => ("expect", format!("{command} => {}", want.join(" / "))),
+            StepKind::Command(l) => l.clone(),
+            StepKind::Repeat { times, command } => format!("repeat {times} {command}"),
+            StepKind::Tick(ms) => format!("tick {ms}"),
+            StepKind::Crash(k) => format!("crash {k}"),
+            StepKind::Restart(None) => "restart".into(),
+            StepKind::Restart(Some((n, v))) => format!("restart {n} {v}"),
+            StepKind::Rewrite => "rewrite".into(),
+            StepKind::Config(n, v) => format!("config {n} {v}"),
+            StepKind::RedisConf(n, v) => format!("redis.conf {n} {v}"),
+            StepKind::CheckAof { fix } => if *fix { "check-aof --fix" } else { "check-aof" }.into(),
+            StepKind::Say(t) => format!("say {t}"),
+            StepKind::Note(t) => format!("note {t}"),
+            StepKind::Mark(t) => format!("mark {t}"),
+            StepKind::Predict { question, choices } => {
+                format!("predict \"{}\" | {}", question.replace('\\', "\\\\").replace('"', "\\\""), choices.join(" | "))
+            }
+            StepKind::Expect { command, want } | StepKind::Wait { command, want } => {
+                let mut s = format!("{} {command} => {}", self.kind.name(), want.first().map_or("", String::as_str));
+                for w in want.iter().skip(1) {
+                    s.push_str(&format!("\n=> {w}"));
+                }
+                s
+            }
         }
     }
 }
 
-/// The steps as JSON: `[{line, kind, text}]`.
+/// The steps as JSON: `[{line, kind, text, sentence, script}]`, plus `choices` (the right one
+/// first) for a predict. `sentence` is the step as an action to take, said plainly.
 pub fn steps_json(steps: &[Step]) -> String {
     let items: Vec<String> = steps
         .iter()
         .map(|s| {
             let (kind, text) = s.describe();
-            format!(r#"{{"line":{},"kind":{},"text":{}}}"#, s.line, super::json_string(kind), super::json_string(&text))
+            let choices = match &s.kind {
+                StepKind::Predict { choices, .. } => format!(r#","choices":{}"#, json_strings(choices)),
+                _ => String::new(),
+            };
+            format!(
+                r#"{{"line":{},"kind":{},"text":{},"sentence":{},"script":{}{choices}}}"#,
+                s.line,
+                super::json_string(kind),
+                super::json_string(&text),
+                super::json_string(&sentence::action(&s.kind)),
+                super::json_string(&s.script())
+            )
         })
         .collect();
     format!("[{}]", items.join(","))
 }
 
+fn json_strings(items: &[String]) -> String {
+    format!("[{}]", items.iter().map(|o| super::json_string(o)).collect::<Vec<_>>().join(","))
+}
+
+/// What one step did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// Index of the step in the scenario.
+    pub index: usize,
+    pub line: usize,
+    /// The step's kind ([`StepKind::name`]).
+    pub kind: &'static str,
+    /// The step as written ([`Step::describe`]).
+    pub text: String,
+    /// What it printed (replies, the crash's reasons, the narration, what a check got).
+    pub output: Vec<String>,
+    /// For a check: whether it passed (other steps: `None`).
+    pub passed: Option<bool>,
+    /// For a failed check: what was wanted and what came, with the line number.
+    pub failure: Option<String>,
+    /// What happened, said plainly: for a check the sentence of what it found ("DBSIZE is 3
+    /// after the restart"; for a failed one, what was expected and what came instead).
+    pub sentence: String,
+    /// For a predict: the choices (the right one first) and the answer given.
+    pub prediction: Option<Prediction>,
+}
+
+/// A predict step's reveal.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Prediction {
+    /// The choices as written: `choices[0]` is the right one.
+    pub choices: Vec<String>,
+    /// The index (into `choices`) of the learner's answer; `None`: skipped.
+    pub given: Option<usize>,
+}
+
 impl Outcome {
-    /// `{index, line, kind, text, output: [..], passed: true|false|null, failure: "..."|null}`.
+    /// `{index, line, kind, text, output: [..], passed: true|false|null, failure: "..."|null,
+    /// sentence, prediction: {choices, right: 0, given: n|null, correct: true|false|null}|null}`.
     pub fn to_json(&self) -> String {
-        let output: Vec<String> = self.output.iter().map(|o| super::json_string(o)).collect();
+        let prediction = match &self.prediction {
+            None => "null".to_string(),
+            Some(p) => format!(
+                r#"{{"choices":{},"right":0,"given":{},"correct":{}}}"#,
+                json_strings(&p.choices),
+                p.given.map_or("null".to_string(), |g| g.to_string()),
+                p.given.map_or("null".to_string(), |g| (g == 0).to_string())
+            ),
+        };
         format!(
-            r#"{{"index":{},"line":{},"kind":{},"text":{},"output":[{}],"passed":{},"failure":{}}}"#,
+            r#"{{"index":{},"line":{},"kind":{},"text":{},"output":{},"passed":{},"failure":{},"sentence":{},"prediction":{prediction}}}"#,
             self.index,
             self.line,
             super::json_string(self.kind),
             super::json_string(&self.text),
-            output.join(","),
+            json_strings(&self.output),
             self.passed.map_or("null".to_string(), |p| p.to_string()),
-            self.failure.as_deref().map_or("null".to_string(), super::json_string)
+            self.failure.as_deref().map_or("null".to_string(), super::json_string),
+            super::json_string(&self.sentence),
         )
     }
 }
@@ -123,6 +307,8 @@ impl std::fmt::Display for ParseError {
 pub fn parse(text: &str) -> Result<Vec<Step>, Vec<ParseError>> {
     let mut steps: Vec<Step> = Vec::new();
     let mut errors = Vec::new();
+    // A step that talks to the server ran: `redis.conf` comes too late after it.
+    let mut server_touched = false;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let t = raw.trim();
@@ -131,8 +317,8 @@ pub fn parse(text: &str) -> Result<Vec<Step>, Vec<ParseError>> {
         }
         if let Some(rest) = t.strip_prefix("=>") {
             match steps.last_mut() {
-                Some(Step { kind: StepKind::Expect { want, .. }, .. }) => want.push(rest.trim().to_string()),
-                _ => errors.push(ParseError { line, message: "'=>' continues an expect, but no expect precedes it".into() }),
+                Some(Step { kind: StepKind::Expect { want, .. } | StepKind::Wait { want, .. }, .. }) => want.push(rest.trim().to_string()),
+                _ => errors.push(ParseError { line, message: "'=>' continues an expect or a wait, but none precedes it".into() }),
             }
             continue;
         }
@@ -140,610 +326,145 @@ pub fn parse(text: &str) -> Result<Vec<Step>, Vec<ParseError>> {
             Some((w, a)) => (w, a.trim()),
             None => (t, ""),
         };
-        let mut err = |message: String| errors.push(ParseError { line, message });
-        let kind = match word.to_ascii_lowercase().as_str() {
-            "tick" => match args.parse::<i64>() {
-                Ok(ms) if (0..=MAX_TICK_MS).contains(&ms) => StepKind::Tick(ms),
-                _ => {
-                    err(format!("tick takes milliseconds between 0 and {MAX_TICK_MS}, not '{args}'"));
+        match parse_step(t, word, args) {
+            Ok(kind) => {
+                if matches!(kind, StepKind::RedisConf(..)) && server_touched {
+                    errors.push(ParseError {
+                        line,
+                        message: "redis.conf sets up the machine before it runs: put it before the first step that talks to the server"
+                            .into(),
+                    });
                     continue;
                 }
-            },
-            "crash" => match args {
-                "kill" | "power" | "torn" => StepKind::Crash(args.to_string()),
-                _ => {
-                    err(format!("crash takes kill, power or torn, not '{args}'"));
-                    continue;
-                }
-            },
-            "restart" | "rewrite" if !args.is_empty() => {
-                err(format!("{word} takes no argument"));
-                continue;
+                server_touched |= !kind.is_narration() && !matches!(kind, StepKind::RedisConf(..));
+                steps.push(Step { line, kind });
             }
-            "restart" => StepKind::Restart,
-            "rewrite" => StepKind::Rewrite,
-            "check-aof" => match args {
-                "" => StepKind::CheckAof { fix: false },
-                "--fix" => StepKind::CheckAof { fix: true },
-                _ => {
-                    err(format!("check-aof takes nothing or --fix, not '{args}'"));
-                    continue;
-                }
-            },
-            "config" => match args.split_once(char::is_whitespace) {
-                Some((name, value)) if !value.trim().is_empty() => StepKind::Config(name.to_string(), value.trim().to_string()),
-                _ => {
-                    err("config takes a name and a value".into());
-                    continue;
-                }
-            },
-            "say" if args.is_empty() => {
-                err("say needs a text".into());
-                continue;
-            }
-            "say" => StepKind::Say(args.to_string()),
-            "expect" => match args.split_once("=>") {
-                Some((cmd, want)) if !cmd.trim().is_empty() => {
-                    let command = cmd.trim().to_string();
-                    if let Some(e) = command_error(&command) {
-                        err(e);
-                        continue;
-                    }
-                    StepKind::Expect { command, want: vec![want.trim().to_string()] }
-                }
-                _ => {
-                    err("expect needs '<command> => <reply>'".into());
-                    continue;
-                }
-            },
-            _ => {
-                if let Some(e) = command_error(t) {
-                    err(e);
-                    continue;
-                }
-                StepKind::Command(t.to_string())
-            }
-        };
-        steps.push(Step { line, kind });
+            Err(message) => errors.push(ParseError { line, message }),
+        }
     }
     if errors.is_empty() { Ok(steps) } else { Err(errors) }
 }
 
-/// Why a command line cannot be run, if it cannot (redis-cli's own complaint).
+/// One line (not a continuation) as a step, or why it is not one.
+fn parse_step(t: &str, word: &str, args: &str) -> Result<StepKind, String> {
+    let text_of = |what: &str| if args.is_empty() { Err(format!("{what} needs a text")) } else { Ok(args.to_string()) };
+    Ok(match word.to_ascii_lowercase().as_str() {
+        "tick" => match args.parse::<i64>() {
+            Ok(ms) if (0..=MAX_TICK_MS).contains(&ms) => StepKind::Tick(ms),
+            _ => return Err(format!("tick takes milliseconds between 0 and {MAX_TICK_MS}, not '{args}'")),
+        },
+        "repeat" => {
+            let (n, command) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+            let times = match n.parse::<u32>() {
+                Ok(n) if (1..=MAX_REPEAT).contains(&n) => n,
+                _ => return Err(format!("repeat takes a count between 1 and {MAX_REPEAT}, then a command; not '{args}'")),
+            };
+            let command = command.trim();
+            if command.is_empty() || command.starts_with('@') {
+                return Err("repeat needs a Redis command after the count".into());
+            }
+            if let Some(e) = command_error(command) {
+                return Err(e);
+            }
+            StepKind::Repeat { times, command: command.to_string() }
+        }
+        "crash" if CRASH_KINDS.contains(&args) => StepKind::Crash(args.to_string()),
+        "crash" => return Err(format!("crash takes kill, power, torn or torn-seq, not '{args}'")),
+        "rewrite" if !args.is_empty() => return Err(format!("{word} takes no argument")),
+        "restart" if args.is_empty() => StepKind::Restart(None),
+        "restart" => match args.split_once(char::is_whitespace) {
+            Some((name, value)) if !value.trim().is_empty() => StepKind::Restart(Some((name.to_string(), value.trim().to_string()))),
+            _ => return Err("restart takes nothing, or one setting for redis.conf: restart <name> <value>".into()),
+        },
+        "rewrite" => StepKind::Rewrite,
+        "check-aof" => match args {
+            "" => StepKind::CheckAof { fix: false },
+            "--fix" => StepKind::CheckAof { fix: true },
+            _ => return Err(format!("check-aof takes nothing or --fix, not '{args}'")),
+        },
+        "config" | "redis.conf" => match args.split_once(char::is_whitespace) {
+            Some((name, value)) if !value.trim().is_empty() => {
+                let (name, value) = (name.to_string(), value.trim().to_string());
+                if word == "config" { StepKind::Config(name, value) } else { StepKind::RedisConf(name, value) }
+            }
+            _ => return Err(format!("{word} takes a name and a value")),
+        },
+        "say" => StepKind::Say(text_of("say")?),
+        "note" => StepKind::Note(text_of("note")?),
+        "mark" => StepKind::Mark(text_of("mark")?),
+        "predict" => parse_predict(args)?,
+        "expect" | "wait" => match args.split_once("=>") {
+            Some((cmd, want)) if !cmd.trim().is_empty() => {
+                let command = cmd.trim().to_string();
+                if let Some(e) = command_error(&command) {
+                    return Err(e);
+                }
+                let want = vec![want.trim().to_string()];
+                if word == "expect" { StepKind::Expect { command, want } } else { StepKind::Wait { command, want } }
+            }
+            _ => return Err(format!("{word} needs '<command> => <reply>'")),
+        },
+        _ => {
+            if let Some(e) = command_error(t) {
+                return Err(e);
+            }
+            StepKind::Command(t.to_string())
+        }
+    })
+}
+
+/// `"<question>" | <right> | <wrong> …`: a quoted question (`\"` and `\\` inside), then at
+/// least two distinct, non-empty choices.
+fn parse_predict(args: &str) -> Result<StepKind, String> {
+    const FORM: &str = "predict takes \"<question>\" | <right answer> | <wrong answer> …";
+    let Some(rest) = args.strip_prefix('"') else { return Err(format!("{FORM}: the question must be in double quotes")) };
+    let mut question = String::new();
+    let mut chars = rest.char_indices();
+    let mut end = None;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, e @ ('"' | '\\'))) => question.push(e),
+                Some((_, e)) => {
+                    question.push('\\');
+                    question.push(e);
+                }
+                None => question.push('\\'),
+            },
+            '"' => {
+                end = Some(i + 1);
+                break;
+            }
+            c => question.push(c),
+        }
+    }
+    let Some(end) = end else { return Err(format!("{FORM}: the question's closing quote is missing")) };
+    if question.trim().is_empty() {
+        return Err(format!("{FORM}: the question is empty"));
+    }
+    let Some(choices) = rest[end..].trim().strip_prefix('|') else {
+        return Err(format!("{FORM}: '|' and the choices must follow the question"));
+    };
+    let choices: Vec<String> = choices.split('|').map(|c| c.trim().to_string()).collect();
+    if choices.len() < 2 {
+        return Err(format!("{FORM}: at least two choices, the right one first"));
+    }
+    if choices.iter().any(String::is_empty) {
+        return Err(format!("{FORM}: a choice is empty"));
+    }
+    if (1..choices.len()).any(|i| choices[..i].contains(&choices[i])) {
+        return Err(format!("{FORM}: two choices are the same"));
+    }
+    Ok(StepKind::Predict { question: question.trim().to_string(), choices })
+}
+
+/// Why a command line cannot be run, if it cannot (redis-cli's own complaint, or a probe's).
 fn command_error(line: &str) -> Option<String> {
     if line.starts_with('@') {
-        let probe = line.split_whitespace().next().unwrap_or_default();
-        return match probe {
-            "@info" | "@layers" | "@crash" if line.split_whitespace().count() != 2 => Some(format!("{probe} takes one argument")),
-            "@info" | "@layers" | "@crash" | "@aof" | "@files" | "@manifest" => None,
-            _ => Some(format!("unknown probe '{probe}' (@info, @aof, @layers, @files, @manifest, @crash)")),
-        };
+        return probe::syntax_error(line);
     }
     match crate::resp::split_args(line.as_bytes()) {
         None => Some("Invalid argument(s): unbalanced quotes".into()),
         Some(_) => None,
-    }
-}
-
-/// What one step did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
-    /// Index of the step in the scenario.
-    pub index: usize,
-    pub line: usize,
-    /// `command`, `tick`, `crash`, `restart`, `rewrite`, `config`, `check-aof`, `say`, `expect`.
-    pub kind: &'static str,
-    /// The step as written (the command, or `tick 1000`...).
-    pub text: String,
-    /// What it printed (replies, the crash's reasons, the narration).
-    pub output: Vec<String>,
-    /// For an `expect`: whether it passed (other steps: `None`).
-    pub passed: Option<bool>,
-    /// For a failed `expect`: what was wanted and what came, said plainly.
-    pub failure: Option<String>,
-}
-
-/// Plays a scenario on a fresh simulated machine (AOF on, `appendfsync everysec`).
-pub struct Runner {
-    pub lab: Lab,
-    steps: Vec<Step>,
-    next: usize,
-    play: Play,
-}
-
-impl Runner {
-    pub fn new(steps: Vec<Step>) -> Runner {
-        let now = START_MS;
-        let mut c = Config::default();
-        // Always accepted: these are the lab's defaults for every scenario.
-        let _ = c.set("appendonly", "yes", true);
-        let _ = c.set("appendfsync", "everysec", true);
-        Runner { lab: memory_lab(c, now), steps, next: 0, play: Play::new(now) }
-    }
-
-    /// Parses `text` and starts a runner on it.
-    pub fn from_text(text: &str) -> Result<Runner, Vec<ParseError>> {
-        parse(text).map(Runner::new)
-    }
-
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
-    }
-
-    /// Index of the step that runs next (`steps().len()` when done).
-    pub fn next_index(&self) -> usize {
-        self.next
-    }
-
-    pub fn done(&self) -> bool {
-        self.next >= self.steps.len()
-    }
-
-    /// The simulated clock (unix ms).
-    pub fn now(&self) -> i64 {
-        self.play.now
-    }
-
-    /// Runs the next step; `None` when the scenario is over.
-    pub fn step(&mut self) -> Option<Outcome> {
-        let index = self.next;
-        let step = self.steps.get(index)?.clone();
-        self.next += 1;
-        Some(self.play.step(&mut self.lab, index, &step))
-    }
-
-    /// Runs every remaining step.
-    pub fn run_all(&mut self) -> Vec<Outcome> {
-        std::iter::from_fn(|| self.step()).collect()
-    }
-}
-
-/// What playing steps on a lab keeps between them: the simulated clock, the bytes the last
-/// command appended (for `@aof`) and the `config` given while the server was down (for the next
-/// `restart`). A [`Runner`] holds one; the lab's timeline holds one too, so that a scenario step
-/// is an input of its recording like a typed command.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Play {
-    /// The simulated clock (unix ms); a step that lets time pass moves it.
-    pub now: i64,
-    /// Bytes the last command appended to `aof_buf` (the `@aof` probe).
-    last_aof: Vec<u8>,
-    /// `config` steps given while the server was down: applied at the next `restart`.
-    pending: Vec<(String, String)>,
-}
-
-impl Play {
-    pub fn new(now: i64) -> Play {
-        Play { now, ..Play::default() }
-    }
-
-    /// Runs `step` (number `index` of its scenario) on `lab`.
-    pub fn step(&mut self, lab: &mut Lab, index: usize, step: &Step) -> Outcome {
-        let step = step.clone();
-        let mut out = Outcome { index, line: step.line, kind: "command", text: String::new(), output: vec![], passed: None, failure: None };
-        match step.kind {
-            StepKind::Command(line) => {
-                out.output = self.run(lab, &line);
-                out.text = line;
-            }
-            StepKind::Tick(ms) => {
-                out.kind = "tick";
-                out.text = format!("tick {ms}");
-                out.output = self.advance(lab, ms);
-            }
-            StepKind::Crash(kind) => {
-                out.kind = "crash";
-                out.text = format!("crash {kind}");
-                self.now += 1;
-                out.output = match lab.crash(&kind, self.now) {
-                    Ok(r) => {
-                        let mut o = r.why.clone();
-                        o.push(if r.started { "redis-server restarted".into() } else { "redis-server refused to start".into() });
-                        o
-                    }
-                    Err(e) => vec![e],
-                };
-                self.last_aof.clear();
-            }
-            StepKind::Restart => {
-                out.kind = "restart";
-                out.text = "restart".into();
-                self.now += 1;
-                let settings = std::mem::take(&mut self.pending);
-                out.output = match lab.restart(&settings, self.now) {
-                    Ok(true) => vec!["redis-server started".into()],
-                    Ok(false) => {
-                        let mut o = vec!["redis-server refused to start:".to_string()];
-                        o.extend(lab.is_down().unwrap_or_default().iter().cloned());
-                        o
-                    }
-                    Err(e) => vec![e],
-                };
-                self.last_aof.clear();
-            }
-            StepKind::Rewrite => {
-                out.kind = "rewrite";
-                out.text = "rewrite".into();
-                out.output = self.rewrite(lab);
-            }
-            StepKind::Config(name, value) => {
-                out.kind = "config";
-                out.text = format!("config {name} {value}");
-                out.output = self.config(lab, &name, &value);
-            }
-            StepKind::CheckAof { fix } => {
-                out.kind = "check-aof";
-                out.text = if fix { "check-aof --fix".into() } else { "check-aof".into() };
-                let (text, code) = lab.check_aof(fix);
-                out.output = text.lines().map(str::to_string).collect();
-                out.output.push(format!("(exit code {code})"));
-            }
-            StepKind::Say(text) => {
-                out.kind = "say";
-                out.output = vec![text.clone()];
-                out.text = text;
-            }
-            StepKind::Expect { command, want } => {
-                out.kind = "expect";
-                out.text = format!("{command} => {}", want.join(" / "));
-                let got = if command.starts_with('@') { self.probe(lab, &command) } else { self.run(lab, &command) };
-                let got: Vec<String> = got.iter().flat_map(|r| r.split('\n')).map(str::to_string).collect();
-                let passed = got == want;
-                if !passed {
-                    out.failure = Some(format!(
-                        "line {}: expect {command}: wanted {}, got {}",
-                        step.line,
-                        want.join(" / "),
-                        if got.is_empty() { "nothing".to_string() } else { got.join(" / ") }
-                    ));
-                }
-                out.passed = Some(passed);
-                out.output = got;
-            }
-        }
-        out
-    }
-
-    fn run(&mut self, lab: &mut Lab, line: &str) -> Vec<String> {
-        lab.take_appended();
-        let out = lab.execute_line(line, self.now);
-        self.last_aof = lab.take_appended();
-        out
-    }
-
-    /// Simulated time passes by `ms`, with serverCron every [`CRON_MS`].
-    fn advance(&mut self, lab: &mut Lab, ms: i64) -> Vec<String> {
-        let end = self.now.saturating_add(ms);
-        let mut out = Vec::new();
-        while self.now < end {
-            self.now = (self.now + CRON_MS).min(end);
-            out.extend(lab.tick(self.now));
-        }
-        // What serverCron propagated (a DEL of an expired key), for `@aof`.
-        self.last_aof = lab.take_appended();
-        out
-    }
-
-    fn rewrite(&mut self, lab: &mut Lab) -> Vec<String> {
-        let mut out = self.run(lab, "BGREWRITEAOF");
-        let deadline = self.now + REWRITE_TIMEOUT_MS;
-        while self.now < deadline && lab.is_down().is_none() {
-            let info = Self::info(lab);
-            if field(&info, "aof_rewrite_in_progress") == Some("0") && field(&info, "aof_rewrite_scheduled") == Some("0") {
-                out.push(format!("rewrite done (aof_rewrites:{})", field(&info, "aof_rewrites").unwrap_or("?")));
-                return out;
-            }
-            out.extend(self.advance(lab, CRON_MS));
-        }
-        out.push("the rewrite did not finish".into());
-        out
-    }
-
-    fn config(&mut self, lab: &mut Lab, name: &str, value: &str) -> Vec<String> {
-        if name == "lab-rewrite-keys-per-tick" {
-            return match value.parse::<u64>() {
-                Ok(n) => {
-                    lab.set_rewrite_speed(n, self.now);
-                    vec!["OK".into()]
-                }
-                Err(_) => vec![format!("(error) {name} takes a number of keys, not '{value}'")],
-            };
-        }
-        if lab.is_down().is_some() {
-            self.pending.push((name.to_string(), value.to_string()));
-            return vec![format!("{name} {value} (for the next start)")];
-        }
-        // Quoted so that values with spaces stay one argument.
-        self.run(lab, &format!("CONFIG SET {} \"{}\"", name, value.replace('\\', "\\\\").replace('"', "\\\"")))
-    }
-
-    fn info(lab: &Lab) -> String {
-        crate::cmd::server::info::gen_info_string(&lab.engine.srv, &[b"persistence"])
-    }
-
-    fn probe(&mut self, lab: &mut Lab, line: &str) -> Vec<String> {
-        let mut words = line.split_whitespace();
-        let probe = words.next().unwrap_or_default();
-        let arg = words.next().unwrap_or_default();
-        let dir = lab.config().appenddirname.clone();
-        match probe {
-            "@info" => vec![field(&Self::info(lab), arg).unwrap_or("(no such field)").to_string()],
-            "@aof" => vec![escape(&self.last_aof)],
-            "@files" => {
-                let prefix = format!("{dir}/");
-                let names = lab.engine.srv.storage.list(Some(&dir)).unwrap_or_default();
-                names.into_iter().map(|n| n.strip_prefix(&prefix).map(str::to_string).unwrap_or(n)).collect()
-            }
-            "@manifest" => {
-                let path = crate::storage::join(&dir, &format!("{}.manifest", lab.config().appendfilename));
-                match lab.engine.srv.storage.read_all(&path) {
-                    Ok(b) => String::from_utf8_lossy(&b).lines().map(str::to_string).collect(),
-                    Err(e) => vec![format!("{path}: {e}")],
-                }
-            }
-            "@layers" => {
-                let path = crate::storage::join(&dir, arg);
-                let layers = lab.file_layers().unwrap_or_default();
-                match layers.iter().find(|f| f.name == path || f.name == arg) {
-                    Some(f) => vec![format!("written {}, on disk {}", f.len, f.durable_len)],
-                    None => vec![format!("{arg}: no such file")],
-                }
-            }
-            "@crash" => {
-                let Some(c) = lab.last_crash.as_ref() else { return vec!["no crash yet".into()] };
-                let v = match arg {
-                    "lost_aof_buf" => c.lost_aof_buf.to_string(),
-                    "lost_page_cache" => c.lost_page_cache.to_string(),
-                    "keys_before" => c.keys_before.to_string(),
-                    "keys_after" => c.keys_after.to_string(),
-                    "rdb_keys" => c.rdb_keys.map_or("none".to_string(), |k| k.to_string()),
-                    other => format!("unknown crash field '{other}'"),
-                };
-                vec![v]
-            }
-            other => vec![format!("unknown probe '{other}'")],
-        }
-    }
-}
-
-/// A `field:value` line of an INFO text.
-fn field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
-    info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim_end)
-}
-
-/// Bytes as one printable line: `\r`, `\n`, `\t`, `\\`, and `\xHH` for the rest.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            32..=126 => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(text: &str) -> Vec<Outcome> {
-        match Runner::from_text(text) {
-            Ok(mut r) => r.run_all(),
-            Err(e) => panic!("{e:?}"),
-        }
-    }
-
-    fn failures(outcomes: &[Outcome]) -> Vec<String> {
-        outcomes.iter().filter_map(|o| o.failure.clone()).collect()
-    }
-
-    #[test]
-    fn parse_reports_every_bad_line_with_its_number() {
-        let text = "# c\n\nSET k v\ntick soon\ncrash gently\nrestart now\nconfig appendfsync\nexpect GET k\n=> orphan?\nsay\nSET \"k v\nexpect @nope => 1\n";
-        let errs = parse(text).unwrap_err();
-        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
-        // Line 9 continues line 8's expect, which was refused.
-        assert_eq!(lines, [4, 5, 6, 7, 8, 9, 10, 11, 12], "{errs:?}");
-        assert!(errs[0].to_string().starts_with("line 4: tick takes milliseconds"), "{}", errs[0]);
-        // A continuation right after an expect is fine; after anything else it is not.
-        let errs = parse("SET k v\n=> OK").unwrap_err();
-        assert_eq!(errs[0].line, 2);
-        assert!(parse("expect LRANGE l 0 -1 => 1) \"a\"\n   => 2) \"b\"").is_ok());
-    }
-
-    #[test]
-    fn parse_never_panics_on_odd_input() {
-        for text in
-            ["=>", "expect =>", "expect => x", "tick -1", "tick 99999999999999999999", "config", "@", "\u{0}\u{ff}", "crash", "say  "]
-        {
-            let _ = parse(text);
-        }
-        let _ = Runner::from_text("expect @layers\n");
-        // Every step kind runs without panicking even when it makes no sense.
-        let out =
-            run("crash kill\nrestart\ncheck-aof\nexpect @crash nonsense => x\nexpect @layers nofile => x\nexpect @info nofield => x\n");
-        assert_eq!(out.len(), 6);
-    }
-
-    #[test]
-    fn commands_and_expects_pass_and_fail_clearly() {
-        let out = run(
-            "say hello\nSET k v\nexpect GET k => \"v\"\nexpect GET k => \"w\"\nRPUSH l a b\nexpect LRANGE l 0 -1 => 1) \"a\"\n=> 2) \"b\"\n",
-        );
-        assert_eq!(out[0].kind, "say");
-        assert_eq!(out[0].output, ["hello"]);
-        assert_eq!(out[1].output, ["OK"]);
-        assert_eq!(out[2].passed, Some(true));
-        assert_eq!(out[3].passed, Some(false));
-        assert_eq!(out[3].failure.as_deref(), Some("line 4: expect GET k: wanted \"w\", got \"v\""));
-        assert_eq!(out[5].passed, Some(true), "{:?}", out[5]);
-    }
-
-    #[test]
-    fn aof_probe_shows_the_propagated_bytes() {
-        let out = run("SET k v EX 100\nexpect @aof => *3\\r\\n$3\\r\\nset\\r\\n$1\\r\\nk\\r\\n$1\\r\\nv\\r\\n");
-        // The first write of the lab also selects the db; SET EX propagates as SET ... PXAT.
-        assert_eq!(out[1].passed, Some(false));
-        let got = &out[1].output[0];
-        assert!(got.starts_with("*2\\r\\n$6\\r\\nSELECT\\r\\n$1\\r\\n0\\r\\n"), "{got}");
-        assert!(got.contains("PXAT\\r\\n$13\\r\\n1700000100000\\r\\n"), "{got}");
-    }
-
-    #[test]
-    fn tick_makes_everysec_fsync_and_crash_power_keeps_it() {
-        let out = run("SET a 1\nexpect @layers appendonly.aof.1.incr.aof => written 50, on disk 50\nSET b 2\n\
-             expect @layers appendonly.aof.1.incr.aof => written 77, on disk 50\ntick 1100\n\
-             expect @layers appendonly.aof.1.incr.aof => written 77, on disk 77\nSET c 3\nSET d 4\ncrash power\nexpect DBSIZE => (integer) 2\n\
-             expect @crash lost_page_cache => 54\n");
-        assert_eq!(failures(&out), Vec::<String>::new());
-        assert_eq!(out[8].kind, "crash");
-        assert!(out[8].output.last().is_some_and(|l| l == "redis-server restarted"), "{:?}", out[8].output);
-    }
-
-    #[test]
-    fn rewrite_waits_for_the_child_and_swaps_the_manifest() {
-        let out = run("config lab-rewrite-keys-per-tick 1\nSET a 1\nSET b 2\nrewrite\nexpect @info aof_rewrites => 1\n\
-             expect @files => appendonly.aof.2.base.rdb\n=> appendonly.aof.2.incr.aof\n=> appendonly.aof.manifest\n");
-        assert_eq!(failures(&out), Vec::<String>::new());
-        assert!(out[3].output.last().is_some_and(|l| l.starts_with("rewrite done")), "{:?}", out[3].output);
-    }
-
-    #[test]
-    fn config_while_down_applies_at_restart() {
-        let out = run(
-            "config aof-load-truncated no\nSET a 1\nSET b 2\ncrash torn\nexpect PING => Could not connect to Redis at 127.0.0.1:6379: Connection refused\n\
-             config aof-load-truncated yes\nrestart\nexpect PING => PONG\n",
-        );
-        assert_eq!(failures(&out), Vec::<String>::new());
-        assert_eq!(out[5].output, ["aof-load-truncated yes (for the next start)"]);
-    }
-
-    #[test]
-    fn json_of_steps_and_outcomes() {
-        let mut r = Runner::from_text("say \"hi\"\nexpect GET k => (nil)\n").unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(
-            steps_json(r.steps()),
-            r#"[{"line":1,"kind":"say","text":"\"hi\""},{"line":2,"kind":"expect","text":"GET k => (nil)"}]"#
-        );
-        let o = r.run_all();
-        assert_eq!(
-            o[1].to_json(),
-            r#"{"index":1,"line":2,"kind":"expect","text":"GET k => (nil)","output":["(nil)"],"passed":true,"failure":null}"#
-        );
-        assert!(r.done());
-    }
-
-    #[test]
-    fn random_scripts_never_panic() {
-        // Steps in any order (crashes while down, rewrites of a refused server, probes before any
-        // file, odd bytes): the runner reports, it never panics.
-        const WORDS: &[&str] = &[
-            "SET k v",
-            "SET k v EX 1",
-            "INCR n",
-            "RPUSH l a b",
-            "DEL k",
-            "BGREWRITEAOF",
-            "BGSAVE",
-            "MULTI",
-            "EXEC",
-            "FLUSHALL",
-            "tick 0",
-            "tick 150",
-            "tick 1200",
-            "crash kill",
-            "crash power",
-            "crash torn",
-            "restart",
-            "rewrite",
-            "check-aof",
-            "check-aof --fix",
-            "config aof-load-truncated no",
-            "config aof-load-truncated yes",
-            "config appendfsync always",
-            "config appendonly no",
-            "config lab-rewrite-keys-per-tick 1",
-            "say x",
-            "expect GET k => \"v\"",
-            "expect @aof => ",
-            "expect @files => x",
-            "expect @manifest => x",
-            "expect @layers appendonly.aof.1.incr.aof => x",
-            "expect @crash keys_after => 0",
-            "expect @info aof_rewrites => 0",
-        ];
-        const BAD: &[&str] = &["\"unbalanced", "\u{0}\u{7f}\u{e9}", "tick x", "=> y", "crash", "expect =>"];
-        let mut rng = fastrand::Rng::with_seed(7);
-        let mut ran = 0;
-        for round in 0..80 {
-            // One script in four has a malformed line somewhere: parse errors, not panics.
-            let words: Vec<&str> = if round % 4 == 0 { WORDS.iter().chain(BAD).copied().collect() } else { WORDS.to_vec() };
-            let text: Vec<&str> = (0..rng.usize(1..25)).map(|_| words[rng.usize(..words.len())]).collect();
-            let text = text.join("\n");
-            match parse(&text) {
-                Ok(steps) => {
-                    let n = steps.len();
-                    let out = Runner::new(steps).run_all();
-                    assert_eq!(out.len(), n, "{text}");
-                    ran += 1;
-                }
-                Err(errors) => assert!(errors.iter().all(|e| e.line >= 1), "{text}"),
-            }
-        }
-        assert!(ran >= 60, "only {ran} scripts ran");
-    }
-
-    #[test]
-    fn bad_config_is_an_error_reply_not_a_panic() {
-        let out = run("config appendfsync sometimes\nconfig lab-rewrite-keys-per-tick many\n");
-        assert!(out[0].output[0].starts_with("(error) ERR"), "{:?}", out[0].output);
-        assert!(out[1].output[0].starts_with("(error)"), "{:?}", out[1].output);
-    }
-
-    /// The names listed in www/scenarios/index.json (`"name": "…"`).
-    fn index_names(json: &str) -> Vec<String> {
-        json.split("\"name\":").skip(1).filter_map(|r| r.split('"').nth(1)).map(str::to_string).collect()
-    }
-
-    #[test]
-    fn every_built_in_scenario_passes() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/scenarios");
-        let index = std::fs::read_to_string(dir.join("index.json")).expect("www/scenarios/index.json");
-        let names = index_names(&index);
-        assert!(names.len() >= 6, "{names:?}");
-        // Every file is in the index, and every name in the index has its file.
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .expect("www/scenarios")
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".txt").map(str::to_string))
-            .collect();
-        files.sort();
-        let mut sorted = names.clone();
-        sorted.sort();
-        assert_eq!(files, sorted, "index.json and the .txt files differ");
-        let mut problems = Vec::new();
-        for name in &names {
-            let text = std::fs::read_to_string(dir.join(format!("{name}.txt"))).expect("scenario file");
-            let steps = match parse(&text) {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(format!("{name}: {e:?}"));
-                    continue;
-                }
-            };
-            let n = steps.len();
-            assert!((5..=20).contains(&n), "{name}: {n} steps");
-            let mut r = Runner::new(steps);
-            let out = r.run_all();
-            let expects: Vec<&Outcome> = out.iter().filter(|o| o.kind == "expect").collect();
-            assert!(!expects.is_empty(), "{name} checks nothing");
-            assert_eq!(out.last().map(|o| o.kind), Some("expect"), "{name} must end with an expect");
-            problems.extend(out.iter().filter_map(|o| o.failure.as_ref()).map(|f| format!("{name}.txt {f}")));
-        }
-        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }

@@ -206,9 +206,8 @@ impl Session {
                 line: 1,
                 kind: "error",
                 text: step.into(),
-                output: vec![],
-                passed: None,
                 failure: Some(format!("{other:?}")),
+                ..Outcome::default()
             },
         }
     }

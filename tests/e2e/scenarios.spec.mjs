@@ -1,6 +1,8 @@
-// End-to-end tests of the guided scenarios: a built-in scenario stepped through in the lab page
-// with the keyboard only (Tab to the Step button, Enter per step), every expect shown as passed;
-// Play / Reset; screenshots (desktop, 360 px, dark); and <aof-lab scenario="...">.
+// End-to-end tests of the guided scenarios in the lab page: every built-in scenario played to
+// the end (Step, predictions skipped or answered) with every check passing; one stepped with the
+// keyboard only, its prediction answered with a number key; Play stopping at a prediction and
+// going on after the answer at 360 px in dark mode; checks read as sentences, the raw script
+// behind "Show the script"; <aof-lab scenario="...">. Screenshots: desktop, 360 px dark, embed.
 // Debian's Chromium driven by playwright-core; `make test` builds pkg/.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -9,12 +11,13 @@ import { test } from 'node:test';
 import { ROOT, SHOTS, setupLab, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-sc-');
-const { newContext } = env;
 
-/** The number of `expect` lines of a built-in scenario file (continuations excluded). */
-async function expectsIn(name) {
-  const text = await readFile(path.join(ROOT, 'www', 'scenarios', `${name}.txt`), 'utf8');
-  return text.split('\n').filter((l) => /^\s*expect\s/.test(l)).length;
+const SCENARIOS = path.join(ROOT, 'www', 'scenarios');
+
+/** The number of checks (`expect` and `wait` lines, continuations excluded) of a built-in scenario. */
+async function checksIn(name) {
+  const text = await readFile(path.join(SCENARIOS, `${name}.txt`), 'utf8');
+  return text.split('\n').filter((l) => /^\s*(expect|wait)\s/.test(l)).length;
 }
 
 async function openLab(page, scenario) {
@@ -23,66 +26,169 @@ async function openLab(page, scenario) {
   await page.locator(`#scenarios[data-scenario="${scenario}"]`).waitFor({ timeout: 15_000 });
 }
 
-test('a scenario stepped through with the keyboard: every expect passes', async () => {
+/** How many steps of the panel ran. */
+const ranCount = (page) => page.locator('#scenarios .scenario-step-item.ran').count();
+
+/** Plays the loaded scenario to the end with the Step button; each prediction is skipped
+ *  (`answer` null) or answered with the choice of that index as written (0 = the right one). */
+async function playWithStep(page, panel, answer = null) {
+  for (let guard = 0; guard < 200; guard++) {
+    if ((await panel.getAttribute('data-done')) === 'true') return;
+    const before = await ranCount(page);
+    if ((await panel.getAttribute('data-predicting')) === 'true') {
+      const choice = answer === null ? panel.locator('.scenario-skip') : panel.locator(`.scenario-choice[data-choice="${answer}"]`);
+      await choice.click();
+    } else {
+      await panel.locator('.scenario-step').click();
+    }
+    await page.waitForFunction((k) => document.querySelectorAll('#scenarios .scenario-step-item.ran').length > k, before, { timeout: 30_000 });
+  }
+  throw new Error('the scenario did not end');
+}
+
+test('every built-in scenario plays to the end in the page with every check passing', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = watch(page);
+  const index = JSON.parse(await readFile(path.join(SCENARIOS, 'index.json'), 'utf8'));
+  assert.ok(index.length >= 17, `${index.length} scenarios`);
+  await openLab(page, index[0].name);
+  const panel = page.locator('#scenarios');
+  // The select offers every scenario, grouped by the article's sections.
+  assert.equal(await panel.locator('.scenario-select option').count(), index.length);
+  assert.ok((await panel.locator('.scenario-select optgroup').count()) >= 5);
+  const played = [];
+  for (const [n, { name }] of index.entries()) {
+    if (n > 0) {
+      await panel.locator('.scenario-select').selectOption(name);
+      await page.locator(`#scenarios[data-scenario="${name}"][data-done="false"]`).waitFor();
+    }
+    // Half of them with every prediction answered wrong, half skipping them: the checks do not
+    // depend on the answers.
+    await playWithStep(page, panel, n % 2 ? 1 : null);
+    const want = await checksIn(name);
+    const passed = await panel.locator('[data-result="pass"]').count();
+    const failed = await panel.locator('[data-result="fail"]').allTextContents();
+    assert.deepEqual(failed, [], `${name}: failed checks`);
+    assert.equal(passed, want, `${name}: ${passed} of ${want} checks passed`);
+    assert.match(await panel.locator('.scenario-summary').textContent(), new RegExp(`done · checks: ${want} passed, 0 failed, of ${want}`));
+    // Every scenario says where the article simplifies.
+    assert.ok((await panel.locator('.scenario-step-item.kind-note').count()) >= 1, `${name}: no note`);
+    played.push(name);
+  }
+  assert.equal(played.length, index.length);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a scenario stepped with the keyboard: a prediction answered with a number key, checks as sentences, the script on request', async () => {
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const problems = watch(page);
   await openLab(page, 'write-path');
   const panel = page.locator('#scenarios');
-  const items = panel.locator('.scenario-step-item');
-  const n = await items.count();
-  assert.ok(n >= 5, `${n} steps`);
   assert.equal(await panel.locator('.scenario-select').inputValue(), 'write-path');
-  await items.first().and(page.locator('.next')).waitFor();
+  // Nothing is listed before it ran (later checks would give a prediction away); the next
+  // action is said above the list.
+  assert.equal(await panel.locator('.scenario-step-item').count(), 0);
+  assert.equal(await panel.locator('.scenario-next .scenario-next-label').textContent(), 'Next: read on.');
 
-  // Keyboard only: focus the select, Tab to Step, Enter for each step.
+  // Keyboard only: focus the select, Tab to Step, Enter per step; at the prediction the focus is
+  // on its choices, and the number key of the right one answers it.
   await panel.locator('.scenario-select').focus();
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Step');
-  for (let i = 0; i < n; i++) {
-    await page.keyboard.press('Enter');
-    await page.waitForFunction((k) => document.querySelectorAll('#scenarios .scenario-step-item.ran').length >= k, i + 1, { timeout: 15_000 });
+  let predictions = 0;
+  for (let guard = 0; guard < 60 && (await panel.getAttribute('data-done')) !== 'true'; guard++) {
+    const before = await ranCount(page);
+    if ((await panel.getAttribute('data-predicting')) === 'true') {
+      assert.ok(await page.evaluate(() => document.activeElement?.classList.contains('scenario-choice')), 'the focus is on a choice');
+      assert.equal(await panel.locator('.scenario-step').isDisabled(), true, 'Step waits for the answer');
+      const labels = await panel.locator('.scenario-choice:not(.scenario-skip)').evaluateAll((bs) => bs.map((b) => b.dataset.choice));
+      await page.keyboard.press(String(labels.indexOf('0') + 1));
+      predictions++;
+    } else {
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Step');
+      await page.keyboard.press('Enter');
+    }
+    await page.waitForFunction((k) => document.querySelectorAll('#scenarios .scenario-step-item.ran').length > k, before, { timeout: 15_000 });
   }
-  await page.locator('#scenarios[data-done="true"]').waitFor();
-  const want = await expectsIn('write-path');
+  assert.equal(await panel.getAttribute('data-done'), 'true');
+  assert.equal(predictions, 1);
+  assert.equal(await panel.locator('[data-predicted="right"]').count(), 1);
+  assert.match(await panel.locator('[data-predicted="right"] .scenario-reveal').textContent(), /^You predicted “in the page cache: written, not yet fsynced”: right\.$/);
+  const want = await checksIn('write-path');
   assert.equal(await panel.locator('[data-result="pass"]').count(), want);
   assert.equal(await panel.locator('[data-result="fail"]').count(), 0);
-  assert.match(await panel.locator('.scenario-summary').textContent(), new RegExp(`done · expects: ${want} passed, 0 failed, of ${want}`));
-  assert.ok((await panel.locator('.scenario-say').textContent()).length > 20, 'the narration is shown');
+  // Checks read as sentences; the raw lines stay hidden until asked for.
+  const checks = await panel.locator('[data-result="pass"] .scenario-check').allTextContents();
+  assert.ok(checks.includes('The file appendonly.aof.1.incr.aof is on disk: 61 of 61 bytes.'), checks.join('\n'));
+  assert.ok(checks.includes('The file appendonly.aof.1.incr.aof is only partly on disk: 61 of 87 bytes (26 only in the page cache).'), checks.join('\n'));
+  assert.ok(checks.includes('Redis appended 26 bytes to aof_buf: INCR visits.'), checks.join('\n'));
+  const raw = panel.locator('[data-result="pass"] .scenario-script').first();
+  assert.equal(await raw.isVisible(), false);
+  assert.match(await panel.locator('.scenario-note').first().textContent(), /The article vs Redis 7\.0/);
   // At the end the focus went to Reset (Step is disabled), still in the panel.
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Reset');
   await page.screenshot({ path: path.join(SHOTS, 'scenarios-desktop.png'), fullPage: true });
+  await panel.screenshot({ path: path.join(SHOTS, 'scenarios-desktop-panel.png') });
 
-  // Reset (Enter on the focused Reset) starts over; Play runs it all.
-  await page.keyboard.press('Enter');
+  // "Show the script" (a toggle button) shows each step's raw line and the whole script.
+  await panel.locator('.scenario-script-toggle').click();
+  assert.equal(await panel.locator('.scenario-script-toggle').getAttribute('aria-pressed'), 'true');
+  assert.equal(await raw.isVisible(), true);
+  assert.match(await raw.textContent(), /^line \d+: expect @aof => \*2\\r\\n\$6\\r\\nSELECT/);
+  assert.equal(await panel.locator('.scenario-source').isVisible(), true);
+  await panel.screenshot({ path: path.join(SHOTS, 'scenarios-desktop-script.png') });
+  await panel.locator('.scenario-script-toggle').click();
+  assert.equal(await raw.isVisible(), false);
+
+  // Reset starts over; Play runs to the prediction and waits for it.
+  await panel.locator('.scenario-reset').click();
   await page.locator('#scenarios[data-done="false"]').waitFor();
-  assert.equal(await panel.locator('.scenario-step-item.ran').count(), 0);
+  assert.equal(await ranCount(page), 0);
+  // Step by step, the next action is the step's own sentence.
+  await panel.locator('.scenario-step').click();
+  await page.waitForFunction(() => document.querySelectorAll('#scenarios .scenario-step-item.ran').length === 1);
+  await panel.locator('.scenario-step').click();
+  await page.waitForFunction(() => document.querySelectorAll('#scenarios .scenario-step-item.ran').length === 2);
+  assert.equal(await panel.locator('.scenario-next .scenario-next-label').textContent(), 'Next: Run SET greeting hello.');
   await panel.locator('.scenario-play').click();
+  await page.locator('#scenarios[data-predicting="true"]').waitFor({ timeout: 30_000 });
+  assert.equal(await panel.locator('.scenario-play').isDisabled(), true);
+  assert.ok(await page.evaluate(() => document.activeElement?.classList.contains('scenario-choice')));
+  await page.keyboard.press('Escape');
   await page.locator('#scenarios[data-done="true"]').waitFor({ timeout: 30_000 });
+  assert.equal(await panel.locator('[data-predicted="skipped"]').count(), 1);
   assert.equal(await panel.locator('[data-result="pass"]').count(), want);
   assert.deepEqual(problems, []);
   await context.close();
 });
 
-test('Play at 360 px in dark mode, then another scenario from the select: every expect passes', async () => {
-  const context = await env.browser.newContext({ viewport: { width: 360, height: 800 }, colorScheme: 'dark' });
+test('Play at 360 px in dark mode with reduced motion: it stops at a prediction, a key answers, it goes on', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 360, height: 800 }, colorScheme: 'dark', reducedMotion: 'reduce' });
   const page = await context.newPage();
   const problems = watch(page);
   await openLab(page, 'fsync-policies');
   const panel = page.locator('#scenarios');
   await panel.locator('.scenario-play').click();
+  await page.locator('#scenarios[data-predicting="true"]').waitFor({ timeout: 60_000 });
+  await panel.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(SHOTS, 'scenarios-360-dark-predict.png') });
+  await panel.screenshot({ path: path.join(SHOTS, 'scenarios-360-dark-predict-panel.png') });
+  // A wrong answer, with its number key.
+  const labels = await panel.locator('.scenario-choice:not(.scenario-skip)').evaluateAll((bs) => bs.map((b) => b.dataset.choice));
+  await page.keyboard.press(String(labels.indexOf('1') + 1));
   await page.locator('#scenarios[data-done="true"]').waitFor({ timeout: 60_000 });
+  assert.equal(await panel.locator('[data-predicted="wrong"]').count(), 1);
+  assert.match(await panel.locator('[data-predicted="wrong"] .scenario-reveal').textContent(), /the answer is “c only”\.$/);
   assert.equal(await panel.locator('[data-result="fail"]').count(), 0);
-  assert.equal(await panel.locator('[data-result="pass"]').count(), await expectsIn('fsync-policies'));
+  assert.equal(await panel.locator('[data-result="pass"]').count(), await checksIn('fsync-policies'));
+  // Nothing wider than the screen.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `${overflow}px of horizontal overflow`);
   await page.screenshot({ path: path.join(SHOTS, 'scenarios-360-dark.png'), fullPage: true });
   await panel.screenshot({ path: path.join(SHOTS, 'scenarios-360-dark-panel.png') });
-  // The select loads another one with the keyboard.
-  await panel.locator('.scenario-select').selectOption('truncated');
-  await page.locator('#scenarios[data-scenario="truncated"][data-done="false"]').waitFor();
-  await panel.locator('.scenario-play').click();
-  await page.locator('#scenarios[data-done="true"]').waitFor({ timeout: 60_000 });
-  assert.equal(await panel.locator('[data-result="fail"]').count(), 0);
-  assert.equal(await panel.locator('[data-result="pass"]').count(), await expectsIn('truncated'));
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -100,12 +206,16 @@ test('<aof-lab scenario="expiry"> shows the panel with that scenario', async () 
   });
   const host = page.locator('#guided');
   // Playwright's CSS locators pierce the open shadow root.
+  const part = host.locator('[data-part="scenarios"]');
   await host.locator('[data-part="scenarios"][data-scenario="expiry"]').waitFor({ timeout: 30_000 });
   assert.equal(await host.locator('.scenario-select').inputValue(), 'expiry');
   await host.locator('.scenario-play').click();
+  await host.locator('[data-part="scenarios"][data-predicting="true"]').waitFor({ timeout: 60_000 });
+  await host.locator('.scenario-choice[data-choice="0"]').click();
   await host.locator('[data-part="scenarios"][data-done="true"]').waitFor({ timeout: 60_000 });
+  assert.equal(await part.locator('[data-predicted="right"]').count(), 1);
   assert.equal(await host.locator('[data-result="fail"]').count(), 0);
-  assert.equal(await host.locator('[data-result="pass"]').count(), await expectsIn('expiry'));
+  assert.equal(await host.locator('[data-result="pass"]').count(), await checksIn('expiry'));
   await host.screenshot({ path: path.join(SHOTS, 'scenarios-embed.png') });
   assert.deepEqual(problems, []);
   await context.close();
