@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use aof_lab::storage::FsStorage;
 use aof_lab::{Config, Engine};
+use common::copy_dir;
 use common::redis::{RedisServer, RespConn};
 
 fn now_ms() -> i64 {
@@ -60,18 +61,6 @@ fn real_digest(conn: &mut RespConn) -> Vec<u8> {
 fn engine_digest(e: &mut Engine) -> Vec<u8> {
     let c = e.connect();
     e.execute_line(c, "DEBUG DIGEST", now_ms()).unwrap().to_resp()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(entry.file_name()));
-        } else if entry.file_name() != "redis.log" {
-            std::fs::copy(&p, to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 fn engine_config(extra: &[(&str, &str)]) -> Config {

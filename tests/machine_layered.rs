@@ -8,8 +8,12 @@
 // Native only: real files, proptest.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
+use common::copy_dir;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aof_lab::Config;
 use aof_lab::lab::Lab;
@@ -24,18 +28,6 @@ fn tmp(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 /// The file system under a directory, kept across close/open (a process restart).

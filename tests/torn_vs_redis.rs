@@ -19,22 +19,11 @@ use aof_lab::aof::check::{Mode, check};
 use aof_lab::lab::Lab;
 use aof_lab::storage::{FsStorage, Machine};
 use aof_lab::{Config, Engine};
+use common::copy_dir;
 use common::redis::RedisServer;
 
 const T0: i64 = 1_700_000_000_000;
 const MANIFEST: &str = "appendonlydir/appendonly.aof.manifest";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(entry.file_name()));
-        } else if entry.file_name() != "redis.log" {
-            std::fs::copy(&p, to.join(entry.file_name())).unwrap();
-        }
-    }
-}
 
 fn config(truncated: &str) -> Config {
     let mut c = Config::default();

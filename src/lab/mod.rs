@@ -656,17 +656,23 @@ pub const MEMORY_DURABILITY: &str = "Files in this tab's memory (RAM), under the
                                      the process, cut the power or tear a write and shows exactly what a real disk would keep; nothing survives \
                                      a page reload.";
 
+/// A lab on a fresh simulated machine with the AOF on under `policy`, at the tests' clock.
+#[cfg(test)]
+pub(crate) fn test_lab(policy: &str) -> Lab {
+    let mut c = Config::default();
+    c.set("appendonly", "yes", true).unwrap();
+    c.set("appendfsync", policy, true).unwrap();
+    memory_lab(c, tests::T0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const T0: i64 = 1_700_000_000_000;
+    pub(crate) const T0: i64 = 1_700_000_000_000;
 
     fn lab(policy: &str) -> Lab {
-        let mut c = Config::default();
-        c.set("appendonly", "yes", true).unwrap();
-        c.set("appendfsync", policy, true).unwrap();
-        memory_lab(c, T0)
+        test_lab(policy)
     }
 
     fn get(lab: &mut Lab, key: &str) -> String {

@@ -219,16 +219,9 @@ pub fn runs_json(runs: &[PolicyRun]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::memory_lab;
+    use crate::lab::test_lab as lab;
 
     const T0: i64 = 1_700_000_000_000;
-
-    fn lab(policy: &str) -> Lab {
-        let mut c = Config::default();
-        c.set("appendonly", "yes", true).unwrap();
-        c.set("appendfsync", policy, true).unwrap();
-        memory_lab(c, T0)
-    }
 
     #[test]
     fn the_rate_is_exact_and_the_stream_deterministic() {

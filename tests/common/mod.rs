@@ -17,3 +17,17 @@ pub fn config_from_args(args: &[&str]) -> aof_lab::Config {
     }
     cfg
 }
+
+/// Copies a data directory (one level of subdirectories, `appendonlydir/`), leaving out a
+/// server's own `redis.log`.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(entry.file_name()));
+        } else if entry.file_name() != "redis.log" {
+            std::fs::copy(&p, to.join(entry.file_name())).unwrap();
+        }
+    }
+}
