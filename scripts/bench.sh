@@ -3,14 +3,15 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
-#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline, page, logview)
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline, page,
+#                                         logview, size, startup, browser)
 #   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
 # Needs redis-server / redis-benchmark, and for page and logview Chromium and the e2e npm
 # packages (scripts/setup.sh test installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline,page,logview}
+BENCH=${BENCH:-serve,load,rewrite,timeline,page,logview,size,startup,browser}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -78,6 +79,14 @@ if want logview; then
   scripts/build.sh >/dev/null 2>&1
   echo
   (cd tests/e2e && node bench-log.mjs)
+fi
+if want size; then
+  # The wasm the page downloads, per build option: each row is one `wasm-pack build --profile
+  # wasm` with the profile's settings overridden by CARGO_PROFILE_WASM_* (its own target dir),
+  # against the reference measured in the same run: the build as it was before this section
+  # existed (the release profile: opt-level 3, fat LTO, one codegen unit, the name section kept).
+  echo
+  scripts/wasm-size.sh
 fi
 want load || want rewrite || exit 0
 
