@@ -88,6 +88,23 @@ if want size; then
   echo
   scripts/wasm-size.sh
 fi
+if want startup; then
+  # Navigation -> usable console on OPFS, cold and warm, against a bare worker whose engine
+  # answers PING (tests/e2e/bench-startup.mjs; RUNS, WARM).
+  scripts/build.sh >/dev/null 2>&1
+  echo
+  (cd tests/e2e && node bench-startup.mjs)
+fi
+if want browser; then
+  # Acknowledged writes/s per policy x backend x clients, through the lab's worker, against bare
+  # OPFS / IndexedDB loops in the same page (tests/e2e/bench-browser.mjs; MS, ROUNDS, ONLY); then
+  # one turn natively, to show where a turn's time goes (benches/turn.rs).
+  scripts/build.sh >/dev/null 2>&1
+  echo
+  (cd tests/e2e && node bench-browser.mjs)
+  echo
+  cargo bench --quiet --bench turn
+fi
 want load || want rewrite || exit 0
 
 # Loading: a mixed AOF written by the real server, then loaded by both.

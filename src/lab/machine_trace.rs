@@ -79,7 +79,9 @@ pub struct Traced {
     pub typed: String,
     pub reply: String,
     pub time_ms: i64,
-    pub records: Vec<TracedRecord>,
+    /// Shared: a command is kept both in the turn being built and in the recent ones, and a
+    /// turn of 50 commands must not copy 50 records' texts and keys (BENCHMARKS.md, "One turn").
+    pub records: std::sync::Arc<[TracedRecord]>,
     pub len: u64,
     pub loc: Loc,
 }
@@ -316,7 +318,7 @@ impl Lab {
                 typed: if typed.is_empty() { "serverCron".into() } else { typed.to_string() },
                 reply: reply_text,
                 time_ms: now,
-                records: records_of(&bytes, db),
+                records: records_of(&bytes, db).into(),
                 len: appended,
                 loc: Loc::Buf(start),
             };
@@ -420,7 +422,7 @@ impl Lab {
                 Loc::File(f, o) => (Some(f.clone()), *o),
                 _ => continue,
             };
-            for r in &t.records {
+            for r in t.records.iter() {
                 index.insert((file.clone(), base + r.rel), (t.seq, t.typed.clone(), r.db));
             }
         }

@@ -62,6 +62,15 @@ console.log(`| acknowledged writes/s (headless Chromium, SET of 32 bytes, the pa
 console.log('|---|---:|---|---:|---:|---|');
 let n = 0;
 try {
+  // The thread hop every acknowledged write pays (page -> worker -> page), nothing else.
+  for (const clients of [1, 50]) {
+    const rounds = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const e = await page.evaluate((a) => window.runEcho(a), { clients, ms: MS });
+      rounds.push(e.records / e.seconds);
+    }
+    console.log(`| (the thread hop alone: a worker that answers at once, ${clients === 1 ? 'one client' : `${clients} per batch`}) | ${median(rounds).toFixed(0)} | – | – | – | |`);
+  }
   for (const [label, backend, policy, clients, ref, per, target] of CASES) {
     const engine = [];
     const bare = [];

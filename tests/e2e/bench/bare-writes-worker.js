@@ -60,6 +60,10 @@ async function idb(ms, per, namespace) {
 }
 
 self.onmessage = async (e) => {
+  if ('echo' in e.data) {
+    self.postMessage(e.data); // writes.js's runEcho: the round trip alone
+    return;
+  }
   const { kind, ms, per, namespace } = e.data;
   try {
     const out = kind === 'idb-strict' ? await idb(ms, per, namespace) : await opfs(kind === 'opfs-flush', ms, per, namespace);

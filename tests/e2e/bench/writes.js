@@ -62,3 +62,30 @@ window.runBare = ({ kind, ms, per, namespace }) =>
     };
     worker.postMessage({ kind, ms, per, namespace });
   });
+
+/**
+ * The thread hop alone: `clients` messages to a worker that answers each at once (no engine, no
+ * storage), the next batch when every answer is back, for `ms`. Resolves to {records, seconds}.
+ */
+window.runEcho = ({ clients, ms }) =>
+  new Promise((resolve) => {
+    const worker = new Worker(new URL('./bare-writes-worker.js', import.meta.url), { type: 'module' });
+    let waiting = 0;
+    let n = 0;
+    const start = performance.now();
+    const batch = () => {
+      if (performance.now() - start >= ms) {
+        worker.terminate();
+        resolve({ records: n, seconds: (performance.now() - start) / 1000 });
+        return;
+      }
+      waiting = clients;
+      for (let c = 0; c < clients; c++) worker.postMessage({ echo: n + c });
+    };
+    worker.onmessage = () => {
+      n += 1;
+      waiting -= 1;
+      if (waiting === 0) batch();
+    };
+    batch();
+  });
