@@ -27,7 +27,7 @@ rows=(
   "z-abort|opt-level z, panic = \"abort\"|OPT_LEVEL=z PANIC=abort|"
   "z-wasmopt|opt-level z, then wasm-opt -Oz (binaryen 132)|OPT_LEVEL=z|-Oz"
   "z-names|opt-level z, name section kept (what twiggy reads below)|OPT_LEVEL=z STRIP=none|"
-  "chosen|the build scripts/build.sh makes (Cargo.toml's profile.wasm, its wasm-opt step)|||build.sh"
+  "chosen|the build scripts/build.sh makes (Cargo.toml's profile.wasm: opt-level z, no name section, no wasm-opt)|||build.sh"
 )
 want_row() { [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $1 "* ]]; }
 

@@ -3,8 +3,7 @@
 // &namespace=NAME&appendfsync=always|everysec|no&aof-mode=7.0|6.2&scenario=NAME (defaults: auto,
 // lab, everysec, 7.0, the first scenario). The AOF design selector restarts the lab and updates the URL.
 
-import { LAB_CONFIG } from './protocol.js';
-import { LabController } from './lab.js';
+import { LAB_CONFIG, MSG, labNamespace, message } from './protocol.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URL(location.href).searchParams;
@@ -12,6 +11,17 @@ const params = new URL(location.href).searchParams;
 const config = { ...LAB_CONFIG };
 if (params.get('appendfsync')) config.appendfsync = params.get('appendfsync');
 if (params.get('aof-mode') === '6.2') config['lab-aof-mode'] = '6.2';
+
+// Start-up: the worker index.html started gets INIT now, so that it opens the storage and loads
+// the AOF while the views' modules load (BENCHMARKS.md, "Start-up").
+const backend = params.get('backend') ?? 'auto';
+const namespace = params.get('namespace') ?? 'lab';
+const early = window.aofLabEarlyWorker;
+if (early && !early.error) {
+  early.worker.postMessage(message(MSG.INIT, { backend, namespace: labNamespace(namespace, config), config: { ...config } }));
+  early.init = true;
+}
+const { LabController } = await import('./lab.js');
 
 const lab = new LabController(
   {
@@ -35,7 +45,13 @@ const lab = new LabController(
     mode: $('aof-mode'),
     root: document.documentElement,
   },
-  { backend: params.get('backend') ?? 'auto', namespace: params.get('namespace') ?? 'lab', config, scenario: params.get('scenario') ?? '' },
+  {
+    backend,
+    namespace,
+    config,
+    scenario: params.get('scenario') ?? '',
+    early, // started by index.html's first script
+  },
 );
 
 lab.onmode = (mode) => {

@@ -6,7 +6,7 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, message } from './protocol.js';
+import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, labNamespace, message } from './protocol.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
 import { CrashView } from './ui/crash.js';
@@ -32,7 +32,9 @@ export class LabController {
    *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram,
    *   log: root of the log view}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
-   *   built-in scenario selected first}; the AOF design is
+   *   built-in scenario selected first, early: {worker, inbox, error, init} a worker.js the host
+   *   started before this module loaded (used by the first start; `init`: the host sent it
+   *   INIT with these options)}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
    *   keeps its files in the namespace `<namespace>-6.2` (the designs never share a directory)
    */
@@ -97,8 +99,7 @@ export class LabController {
 
   /** The storage namespace: a 6.2 lab never opens a 7.0 lab's files, nor the reverse. */
   namespace() {
-    const ns = this.options.namespace ?? 'default';
-    return this.mode() === '6.2' ? `${ns}-6.2` : ns;
+    return labNamespace(this.options.namespace, this.options.config);
   }
 
   /** Restarts the lab with the other AOF design (a new redis-server with `lab-aof-mode`). */
@@ -130,7 +131,11 @@ export class LabController {
   start() {
     this.role = 'starting';
     if (this.els.root) this.els.root.dataset.aofMode = this.mode();
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    // A worker the host started early (index.html: it compiles the wasm while the page loads)
+    // serves the first start only; what it said meanwhile is replayed.
+    const early = this.options.early;
+    this.options = { ...this.options, early: null };
+    this.worker = early?.worker ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = (event) => {
       // Called at once, not at the next frame: a test or host may act while the worker loads.
       if (event.data.type === MSG.LOADING) this.onloading?.(event.data);
@@ -140,6 +145,10 @@ export class LabController {
       event.preventDefault();
       this.receive(message(MSG.FATAL, { message: `The engine worker failed to start: ${event.message || 'unknown error'}` }));
     };
+    for (const event of early?.inbox ?? []) this.worker.onmessage(event);
+    if (early?.error) this.worker.onerror(early.error);
+    // The host may have sent INIT already (app.js: the storage opens while the page loads).
+    if (early?.init) return;
     const { backend = 'auto', config = {} } = this.options;
     this.worker.postMessage(message(MSG.INIT, { backend, namespace: this.namespace(), config: { ...config } }));
   }

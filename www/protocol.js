@@ -82,6 +82,13 @@ export const VIEW_MS = 150;
 /** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
 export const LOCK_PREFIX = 'aof-lab:';
 
+/** The storage namespace of a lab: a 6.2 lab (`config['lab-aof-mode']`) keeps its files apart
+ *  (`<namespace>-6.2`), so that the designs never open each other's files. */
+export function labNamespace(namespace, config) {
+  const ns = namespace ?? 'default';
+  return config?.['lab-aof-mode'] === '6.2' ? `${ns}-6.2` : ns;
+}
+
 /** The write-path diagram's action (ui/machine.js): how long the simulated background fsync
  *  takes, lab-fsync-latency-ms (a slow disk; kept across restarts). */
 export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' });

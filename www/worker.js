@@ -44,11 +44,18 @@ function die(what, err) {
   post(MSG.FATAL, { message: `${what}: ${detail}` });
 }
 
+// The wasm is fetched and compiled as soon as this worker starts, before INIT arrives (the page
+// may still be loading its modules): start-up is the longer of the two, not their sum.
+const wasmLoading = import('../pkg/aof_lab.js').then(async (module) => {
+  await module.default();
+  return module;
+});
+wasmLoading.catch(() => {}); // reported by loadWasm
+
 async function loadWasm() {
   if (wasm) return true;
   try {
-    wasm = await import('../pkg/aof_lab.js');
-    await wasm.default();
+    wasm = await wasmLoading;
     return true;
   } catch (err) {
     die('Could not load the engine (../pkg/aof_lab.js; build it with `make serve`)', err);
