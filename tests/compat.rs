@@ -98,11 +98,9 @@ fn engine_vs_redis_total_coverage() {
     assert!(missing.is_empty(), "engine commands never used by any script ({}): {}", missing.len(), missing.join(" "));
 }
 
-/// Every script, real server against real server: proves the scripts are deterministic (no
-/// timing- or order-dependent reply left uncovered by `~`/`%`). Slow-ish, so opt-in:
-/// `cargo test --test compat -- --ignored`.
-/// The scripts give the same results on two real servers: nothing in them depends on timing,
-/// hash order or randomness, so a mismatch against the engine is the engine's.
+/// Every script, real server against real server, in every `cargo test`: the scripts give the
+/// same results on two real servers, so nothing in them depends on timing, hash order or
+/// randomness that no `~`/`%` covers, and a mismatch against the engine is the engine's.
 #[test]
 fn scripts_are_deterministic_on_redis() {
     let jobs = selected_scripts();

@@ -95,12 +95,20 @@ async function sharedCss() {
 
 class AofLabElement extends HTMLElement {
   async connectedCallback() {
-    if (this.lab) return;
+    // Kept across a move (disconnected and connected again in the same task), and started once
+    // even when connected again while the stylesheet loads.
+    if (this.lab || this.starting) return;
+    const token = (this.starting = {});
+    const css = await sharedCss();
+    if (this.starting !== token) return; // removed meanwhile (and maybe added again: that start won)
+    this.starting = null;
+    if (!this.isConnected) return;
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    root.replaceChildren();
     const scenario = this.getAttribute('scenario') ?? '';
     const panels = (this.getAttribute('panels') ?? `${scenario ? 'scenarios ' : ''}console aof files crash`).split(/\s+/).filter((p) => PANELS[p]);
     const style = document.createElement('style');
-    style.textContent = await sharedCss();
+    style.textContent = css;
     const own = document.createElement('style');
     own.textContent = `
       :host { display: block; font: 15px/1.5 var(--sans); color: var(--text); background: var(--bg); border-radius: 12px; padding: 0.75rem 0; }
@@ -155,23 +163,33 @@ class AofLabElement extends HTMLElement {
         backend: this.getAttribute('backend') ?? 'memory',
         namespace: this.getAttribute('namespace') ?? 'embed',
         config,
-        script,
+        // Lines given to run() before the lab existed go after the start-up script.
+        script: [...script, ...(this.early ?? [])],
         scenario,
         focus: false,
       },
     );
+    this.early = null;
   }
 
   disconnectedCallback() {
-    // The element left the page: its worker (and a memory machine with it) ends.
-    this.lab?.worker.terminate();
-    this.lab = null;
-    this.shadowRoot?.replaceChildren();
+    // A start in progress is called off; a running lab ends unless the element comes back in
+    // the same task (a move: appendChild elsewhere keeps the worker and its machine).
+    this.starting = null;
+    queueMicrotask(() => {
+      if (this.isConnected || !this.lab) return;
+      // The element left the page: its worker (and a memory machine with it) ends.
+      this.lab.worker.terminate();
+      this.lab = null;
+      this.shadowRoot?.replaceChildren();
+    });
   }
 
-  /** Runs a command line as if typed (for tutorial buttons: "run this"). */
+  /** Runs a command line as if typed (for tutorial buttons: "run this"); before the engine is
+   *  ready (or the element connected) the line waits and runs first thing. */
   run(line) {
-    this.lab?.send(line);
+    if (this.lab) this.lab.send(line);
+    else (this.early ??= []).push(line);
   }
 }
 

@@ -23,6 +23,8 @@ let pendingEvents = [];
 let viewTimer = null;
 let lastView = 0;
 let scenario = null; // a guided scenario on its own simulated machine (wasm Scenario)
+let readOnly = false; // another tab is the writer: this one only shows its views
+const READ_ONLY_REPLY = '(error) this tab is a read-only view: the writer of this namespace is another tab';
 
 // console_error_panic_hook reports a panic through console.error just before wasm traps:
 // keep the last report so the page can show what went wrong.
@@ -108,9 +110,14 @@ async function becomeWriter(note) {
   if (note) notes.push(note);
   post(MSG.READY, { backend: engine.backend(), notes, namespace: options.namespace, config: options.config });
   publish(true);
+  // Lines sent while the engine was loading run now, in order.
+  if (queue.length) schedule();
 }
 
 function becomeReader(name) {
+  readOnly = true;
+  // Lines sent while this tab was starting never run here: the writer is another tab.
+  for (const m of queue.splice(0)) post(MSG.REPLY, { id: m.id, text: READ_ONLY_REPLY, pending: false, aof: new Uint8Array() });
   channel = new BroadcastChannel(name);
   channel.onmessage = (e) => {
     if (e.data?.type === MSG.VIEW) post(MSG.VIEW, { snapshot: e.data.snapshot, events: e.data.events });
@@ -312,7 +319,12 @@ self.onmessage = (event) => {
       init(msg);
       break;
     case MSG.EXEC:
-      if (!engine) return;
+      if (!engine) {
+        // Loading: the line waits for the engine (becomeWriter runs it); a read-only tab says so.
+        if (readOnly) post(MSG.REPLY, { id: msg.id, text: READ_ONLY_REPLY, pending: false, aof: new Uint8Array() });
+        else queue.push(msg);
+        return;
+      }
       queue.push(msg);
       schedule();
       break;

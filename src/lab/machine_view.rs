@@ -394,9 +394,10 @@ impl Lab {
             })
             .collect();
         j.raw("recent", &format!("[{}]", recent.join(",")));
-        let kinds: Vec<LostIf> = ["kill", "power", "torn"].iter().map(|k| self.lost_if(k)).collect();
+        let kinds: Vec<LostIf> = ["kill", "power", "torn", "torn-seq"].iter().map(|k| self.lost_if(k)).collect();
         let mut lost = Json::object();
-        lost.bool("exact", kinds.iter().all(|k| k.exact));
+        // A torn sequence is never exact (where its hole falls decides what --fix keeps).
+        lost.bool("exact", kinds.iter().filter(|k| k.kind != "torn-seq").all(|k| k.exact));
         for k in &kinds {
             lost.raw(&k.kind, &lost_json(k, WRITES_SHOWN));
         }

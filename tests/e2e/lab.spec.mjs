@@ -489,3 +489,81 @@ test('<aof-lab> on a tutorial page: two independent engines, the preload script 
     await context.close();
   }
 });
+
+test('<aof-lab> lifecycle: removed while it starts (no worker left), moved (the same engine goes on), run() before the engine is ready (the line runs)', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const page = await context.newPage();
+    const problems = watch(page);
+    // Count the workers the page starts.
+    await page.addInitScript(() => {
+      const Native = window.Worker;
+      window.__workers = [];
+      window.Worker = class extends Native {
+        constructor(...args) {
+          super(...args);
+          window.__workers.push({ alive: true });
+          const me = window.__workers.at(-1);
+          const terminate = this.terminate.bind(this);
+          this.terminate = () => {
+            me.alive = false;
+            terminate();
+          };
+        }
+      };
+    });
+    await page.goto(`${env.server.url}/www/embed.html`);
+    await page.locator('aof-lab').first().locator('[data-part="status"][data-engine="ready"]').waitFor({ timeout: 30_000 });
+    const alive = () => page.evaluate(() => window.__workers.filter((w) => w.alive).length);
+    const before = await alive();
+    // Removed while its stylesheet loads: it never starts a worker.
+    await page.evaluate(() => {
+      const lab = document.createElement('aof-lab');
+      lab.id = 'gone';
+      document.body.append(lab);
+      lab.remove();
+    });
+    await page.waitForTimeout(500);
+    assert.equal(await alive(), before, 'no worker for an element removed during its start');
+    // Added, removed and added again during the start: one engine.
+    await page.evaluate(() => {
+      const lab = document.createElement('aof-lab');
+      lab.id = 'twice';
+      document.body.append(lab);
+      lab.remove();
+      document.body.append(lab);
+    });
+    await page.locator('#twice [data-part="status"][data-engine="ready"]').waitFor({ timeout: 30_000 });
+    assert.equal(await alive(), before + 1, 'one worker, not two');
+    // run() before ready: the line waits and runs.
+    await page.evaluate(() => {
+      const lab = document.createElement('aof-lab');
+      lab.id = 'early';
+      lab.run('SET early yes');
+      document.body.append(lab);
+      lab.run('GET early');
+    });
+    const early = page.locator('#early');
+    await early.locator('[data-part="status"][data-engine="ready"]').waitFor({ timeout: 30_000 });
+    await early.locator('.entry', { hasText: 'GET early' }).locator('.reply', { hasText: '"yes"' }).waitFor({ timeout: 10_000 });
+    assert.equal(await early.locator('.reply.waiting').count(), 0, 'no entry left waiting');
+    // Moved: the same engine and its data go on.
+    const workers = await alive();
+    await page.evaluate(() => {
+      const holder = document.createElement('div');
+      document.body.prepend(holder);
+      holder.append(document.querySelector('#early'));
+    });
+    await page.waitForTimeout(300);
+    assert.equal(await alive(), workers, 'a move keeps the worker');
+    await page.evaluate(() => document.querySelector('#early').run('GET early'));
+    await early.locator('.entry').last().locator('.reply', { hasText: '"yes"' }).waitFor({ timeout: 10_000 });
+    // Removed for good: its worker ends.
+    await page.evaluate(() => document.querySelector('#early').remove());
+    await page.waitForTimeout(300);
+    assert.equal(await alive(), workers - 1, 'a removed element ends its worker');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -142,6 +142,8 @@ test('the log view on the default page: records with offsets and framing, a cons
     await rpush.locator('.to-log').click();
     await selected(page, { text: 'RPUSH list a b c', offset: 61 });
     const detail = page.locator('#logview .log-detail');
+    // The detail follows the selection once the record's bytes arrive from the worker.
+    await detail.locator('.log-detail-head', { hasText: 'offset 61 ' }).waitFor();
     await detail.locator('.log-framing').waitFor();
     assert.match(await detail.locator('.log-detail-head').textContent(), /Record 3 · offset 61 \(0x3d\) · 46 bytes · command/);
     assert.equal(await detail.locator('.log-framing').textContent(), '*5\\r\\n$5\\r\\nRPUSH\\r\\n$4\\r\\nlist\\r\\n$1\\r\\na\\r\\n$1\\r\\nb\\r\\n$1\\r\\nc\\r\\n');

@@ -77,7 +77,7 @@ test('default page: the diagram follows each write to aof_buf, the page cache an
     assert.equal(await run(page, 'EXPIRE k 100'), '(integer) 1');
     await page.locator('#machine .typed', { hasText: '> EXPIRE k 100' }).waitFor();
     assert.match(await page.locator('#machine .propagated').textContent(), /^→ PEXPIREAT k 1\d{12}$/);
-    assert.equal(await page.locator('#machine .released').textContent(), 'reply released after write()');
+    await page.locator('#machine .released', { hasText: /^reply released after write\(\)$/ }).waitFor(); // the view that follows the turn
     assert.equal(await run(page, 'SADD s a'), '(integer) 1');
     assert.equal(await run(page, 'SPOP s'), '"a"');
     await page.locator('#machine .propagated', { hasText: '→ SREM s a' }).waitFor();
@@ -95,7 +95,7 @@ test('default page: the diagram follows each write to aof_buf, the page cache an
     const m = await until(page, (x) => x.lost_if.power.writes_total > 0, 'an unsynced write');
     assert.equal(m.lost_if.power.writes.at(-1).text, 'SET n 1');
     assert.match(await page.locator('#machine .lost-table tr[data-kind="power"] td').nth(1).textContent(), /^1 write: n/);
-    assert.equal(await page.locator('#machine .released').textContent(), 'reply released after write()');
+    await page.locator('#machine .released', { hasText: /^reply released after write\(\)$/ }).waitFor(); // the view that follows the turn
     await shoot(page, 'opfs-no');
     // The control changes the shading at once: always fsyncs what `no` left, in that turn.
     await setPolicy(page, 'always');
@@ -103,7 +103,7 @@ test('default page: the diagram follows each write to aof_buf, the page cache an
     await page.locator('#machine .lost-table tr[data-kind="power"] td', { hasText: 'none' }).waitFor();
     assert.equal(await run(page, 'SET a 1'), 'OK');
     await newestAt(page, 'on disk');
-    assert.equal(await page.locator('#machine .released').textContent(), 'reply released after fsync');
+    await page.locator('#machine .released', { hasText: /^reply released after fsync$/ }).waitFor();
     // The control typed CONFIG SET in the console, as a learner would; the events show it.
     assert.ok((await page.locator('#events .ev-text').allTextContents()).some((t) => t === 'CONFIG SET appendfsync always'));
     assert.deepEqual(problems, []);
@@ -158,12 +158,14 @@ test('default page: a slow fsync under everysec postpones the write, then Redis 
   }
 });
 
-test('memory: the "lost if it crashed now" figures equal the crash that follows (power, torn, kill)', async () => {
-  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+test('default page (OPFS): the "lost if it crashed now" figures equal the crash that follows (power, torn, kill); a lost write opens its bytes in the log', async () => {
+  const context = await env.newContext();
   try {
     const page = await context.newPage();
     const problems = watch(page);
-    await open(page, '?backend=memory&appendfsync=no');
+    await open(page);
+    assert.match(await page.locator('#backend').textContent(), /OPFS/);
+    await setPolicy(page, 'no');
     await page.locator('#crash input[data-part="predict-toggle"]').uncheck();
     for (const [kind, lines] of [
       ['power', ['SET a 1', 'INCR n', 'RPUSH l x y']],
@@ -180,6 +182,12 @@ test('memory: the "lost if it crashed now" figures equal the crash that follows 
       assert.equal(await row.first().textContent(), `${lost.bytes.toLocaleString('en')} B`);
       assert.match(await row.nth(1).textContent(), lost.writes_total ? new RegExp(`^${lost.writes_total} writes?: `) : /^none$/);
       if (kind === 'torn') await shoot(page, 'torn-shading');
+      if (kind === 'power') {
+        // The diagram's lost write opens its record in the log view.
+        await page.locator('#machine .lost-writes li .to-log').first().click();
+        const sel = page.locator('#logview .vgrid-window .vgrid-row[aria-selected="true"]', { hasText: lost.writes.at(-1).text });
+        await sel.waitFor({ timeout: 10_000 });
+      }
       await page.locator(`#crash input[value="${kind}"]`).check();
       await page.locator('#crash button[data-action="crash"]').click();
       const summary = page.locator('#crash .crash-summary', { hasText: new RegExp(`^${kind} under`) });
@@ -198,12 +206,13 @@ test('memory: the "lost if it crashed now" figures equal the crash that follows 
   }
 });
 
-test('memory: a prediction round by keyboard only: predict, crash, the answer beside the prediction; "just crash" is remembered', async () => {
+test('default page (OPFS): a prediction round by keyboard only: predict, crash, the answer beside the prediction; "just crash" is remembered', async () => {
   const context = await env.newContext();
   try {
     const page = await context.newPage();
     const problems = watch(page);
-    await open(page, '?backend=memory&appendfsync=no');
+    await open(page);
+    await setPolicy(page, 'no');
     for (const l of ['SET a 1', 'SET b 2', 'INCR c']) await run(page, l);
     await until(page, (m) => m.lost_if.power.writes_total === 3, 'three unsynced writes');
     // Kind, then the crash button, by keyboard.

@@ -12,16 +12,20 @@
 //
 // Controls: appendfsync (typed as `CONFIG SET appendfsync …` in the console, as a learner
 // would), the slow-fsync latency (the `fsync-latency` action, lab-fsync-latency-ms), and which
-// crash kind to shade.
+// crash kind to shade. A write's "bytes" button opens its record in the log view (LOG_OPEN).
+
+import { LOG_OPEN } from '../protocol.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const fmt = (n) => `${Number(n).toLocaleString('en')} B`;
 const POLICIES = ['always', 'everysec', 'no'];
 export const LATENCIES = Object.freeze([0, 100, 250, 500, 1000, 1500, 2000, 2500, 3000]);
+// The crash lab's kinds (protocol.js CRASH_KINDS), as the diagram shades them.
 const KINDS = [
   ['kill', 'process kill'],
   ['power', 'power loss'],
-  ['torn', 'torn write'],
+  ['torn', 'torn op'],
+  ['torn-seq', 'torn sequence'],
 ];
 const PLACE = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail', disk: 'on disk', base: 'in the base', rewritten: 'rewritten', dropped: 'lost' };
 const RELEASED = {
@@ -476,9 +480,20 @@ export class MachineView {
       const li = el('li', `lost-write where-${w.where}`);
       li.append(el('span', `place place-${w.where}`, PLACE[w.where]), el('code', null, w.text));
       if (w.typed && w.typed !== w.text) li.append(el('span', 'meta', ` typed as ${w.typed}`));
+      if (w.file) li.append(this.bytesButton(w.file, w.offset));
       this.lostList.append(li);
     }
     if (l.writes_total > 4) this.lostList.append(el('li', 'meta', `and ${l.writes_total - 4} more`));
+  }
+
+  /** A "bytes" button that opens a write's bytes in the log view (the `log-open` event any
+   *  view may dispatch; the lab controller routes it). */
+  bytesButton(file, offset) {
+    const b = el('button', 'to-log', 'bytes');
+    b.type = 'button';
+    b.title = `Show these bytes in the log view (${tail(file)} @ ${offset})`;
+    b.addEventListener('click', () => b.dispatchEvent(new CustomEvent(LOG_OPEN, { detail: { file, offset }, bubbles: true, composed: true })));
+    return b;
   }
 
   drawRecent(m) {
@@ -489,6 +504,8 @@ export class MachineView {
       li.dataset.seq = w.seq;
       // Where the bytes are is the machine's state, not the answer: it stays while predicting.
       li.append(el('span', `place place-${w.at}`, PLACE[w.at] ?? w.at), el('code', null, w.typed));
+      // In a file: its record in the log view (still in aof_buf: not in any file yet).
+      if (w.file) li.append(this.bytesButton(w.file, w.offset));
       this.recentList.append(li);
     }
   }
