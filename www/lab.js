@@ -299,12 +299,10 @@ export class LabController {
         this.consoleView?.note(msg.message);
         break;
       case MSG.REPLY:
-        if (msg.aof?.length && this.logView) {
-          this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
-        }
-        this.consoleView?.reply(msg.id, msg.text, msg.pending);
-        this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
-        this.lines.delete(msg.id);
+        this.reply(msg);
+        break;
+      case MSG.TURN_REPLIES:
+        for (const r of msg.replies) this.reply(r);
         break;
       case MSG.REPLIES:
         this.consoleView?.lateReplies(msg.texts);
@@ -329,6 +327,16 @@ export class LabController {
       default:
         console.warn('unknown message from the worker', msg);
     }
+  }
+
+  /** One console line's reply ({id, text, pending, aof, at, stream}: see MSG.REPLY). */
+  reply(msg) {
+    if (msg.aof?.length && this.logView) {
+      this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
+    }
+    this.consoleView?.reply(msg.id, msg.text, msg.pending);
+    this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
+    this.lines.delete(msg.id);
   }
 
   showRestart() {

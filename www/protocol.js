@@ -51,6 +51,9 @@ export const MSG = Object.freeze({
    *  action log-locate {stream} finds them later). Sent only when the policy allows: under
    *  appendfsync always on IndexedDB, after the transaction holding its bytes committed. */
   REPLY: 'reply',
+  /** {replies: [REPLY's fields]}: the replies of one event-loop turn, in order, in one message
+   *  (a turn of 50 lines is one message, not 50: BENCHMARKS.md, "Browser writes"). */
+  TURN_REPLIES: 'turn-replies',
   /** {texts}: replies of earlier pending commands, in order. */
   REPLIES: 'replies',
   /** {bytes, cause}: bytes appended to aof_buf outside a console command (cause: 'serverCron'). */

@@ -198,13 +198,14 @@ async function turn() {
     return;
   }
   if (!(await durable())) return;
-  batch.forEach((m, i) => {
+  const replies = batch.map((m, i) => {
     const r = results[i];
     const text = r.replies.join('\n');
     // '' is also the reply to an empty line; a line with a command and no reply is waiting.
     const pending = text === '' && m.line.trim() !== '';
-    post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream }, [r.aof.buffer]);
+    return { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream };
   });
+  post(MSG.TURN_REPLIES, { replies }, replies.map((r) => r.aof.buffer));
   await upkeep();
   publish();
 }

@@ -475,9 +475,14 @@ pub fn keys_of(argv: &[Vec<u8>]) -> Vec<String> {
 }
 
 /// Splits propagated bytes into records, following `SELECT` for the db of each.
-pub fn records_of(bytes: &[u8], mut db: Option<u32>) -> Vec<TracedRecord> {
-    dump_bytes(bytes)
-        .into_iter()
+pub fn records_of(bytes: &[u8], db: Option<u32>) -> Vec<TracedRecord> {
+    records_of_parsed(&dump_bytes(bytes), db)
+}
+
+/// [`records_of`] for records already parsed (the crash previews parse a file's tail once).
+pub fn records_of_parsed(records: &[crate::aof::inspect::Record], mut db: Option<u32>) -> Vec<TracedRecord> {
+    records
+        .iter()
         .map(|r| {
             let text = r.describe();
             let (write, keys) = match &r.kind {

@@ -28,7 +28,7 @@
 //! write but exactly the predicted ones, and the byte counts are the crash report's.
 
 use super::Lab;
-use super::machine_trace::{Loc, TraceIndex, Traced, TracedRecord, records_of, traced_json, turn_json};
+use super::machine_trace::{Loc, TraceIndex, Traced, TracedRecord, records_of_parsed, traced_json, turn_json};
 use super::view::Json;
 use crate::server::AofState;
 use crate::storage::join;
@@ -289,7 +289,7 @@ impl Lab {
         }
         let mut lost = Vec::new();
         let db = index.get(&(Some(name.to_string()), start)).and_then(|t| t.2);
-        for (rec, parsed) in records_of(&bytes, db).into_iter().zip(records.iter()) {
+        for (rec, parsed) in records_of_parsed(&records, db).into_iter().zip(records.iter()) {
             if !rec.write || parsed.offset + parsed.len <= keep_to {
                 continue;
             }
@@ -303,13 +303,14 @@ impl Lab {
     /// The write records of `aof_buf`. Their db: the traced command's, else (no `SELECT` in
     /// the buffer) the feed's current one.
     fn buf_writes(&self, buf: &[u8], index: &TraceIndex) -> Vec<LostWrite> {
-        let parsed = records_of(buf, None);
+        let parsed = crate::aof::inspect::dump_bytes(buf);
+        let is_select = |r: &crate::aof::inspect::Record| matches!(&r.kind, crate::aof::inspect::RecordKind::Command(argv) if argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"select")));
         let db = match index.get(&(None, 0)) {
             Some(t) => t.2,
-            None if !parsed.iter().any(|r| r.text.starts_with("SELECT ")) => u32::try_from(self.engine.srv.feed.selected_db).ok(),
+            None if !parsed.iter().any(is_select) => u32::try_from(self.engine.srv.feed.selected_db).ok(),
             None => None,
         };
-        records_of(buf, db)
+        records_of_parsed(&parsed, db)
             .into_iter()
             .filter(|r| r.write)
             .map(|r| {

@@ -34,14 +34,16 @@ window.runEngine = ({ backend, policy, clients, ms, namespace }) =>
         used = m.backend;
         start = performance.now();
         batch();
-      } else if (m.type === MSG.REPLY) {
-        if (m.text !== 'OK') {
-          worker.terminate();
-          reject(new Error(`SET answered ${m.text}`));
-          return;
+      } else if (m.type === MSG.REPLY || m.type === MSG.TURN_REPLIES) {
+        for (const r of m.replies ?? [m]) {
+          if (r.text !== 'OK') {
+            worker.terminate();
+            reject(new Error(`SET answered ${r.text}`));
+            return;
+          }
+          acked += 1;
+          waiting -= 1;
         }
-        acked += 1;
-        waiting -= 1;
         if (waiting === 0) batch();
       } else if (m.type === MSG.FATAL || m.type === MSG.READONLY) {
         worker.terminate();
