@@ -161,6 +161,8 @@ pub struct Machine {
     /// The last "Asynchronous AOF fsync is taking too long" line: (time, text).
     pub slow_log: Option<(i64, String)>,
     pub(super) crash: Option<super::predict::CrashCapture>,
+    /// The crash previews' parsed file tail (`machine_view.rs`).
+    pub(super) tail: super::machine_view::TailCache,
 }
 
 impl Lab {
