@@ -3,15 +3,15 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
-#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline, page,
-#                                         logview, size, startup, browser)
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline,
+#                                         timeline-wasm, page, logview, size, startup, browser)
 #   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
-# Needs redis-server / redis-benchmark, and for page and logview Chromium and the e2e npm
-# packages (scripts/setup.sh test installs them all).
+# Needs redis-server / redis-benchmark, and for timeline-wasm, page and logview Chromium and the
+# e2e npm packages (scripts/setup.sh test installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline,page,logview,size,startup,browser}
+BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm,page,logview,size,startup,browser}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -70,6 +70,13 @@ fi
 if want timeline; then
   echo
   cargo bench --quiet --bench timeline
+fi
+# The same in wasm, in headless Chromium's dedicated worker (tests/e2e/bench-timeline.mjs,
+# through the facade as the lab's worker drives it); needs pkg/ and the e2e npm packages.
+if want timeline-wasm; then
+  echo
+  scripts/build.sh >/dev/null 2>&1
+  (cd tests/e2e && node bench-timeline.mjs)
 fi
 
 if want logview; then

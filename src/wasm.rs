@@ -1,10 +1,10 @@
 //! The browser's door into the engine: the only file with `#[wasm_bindgen]`.
 //!
-//! A thin, coarse facade over [`crate::lab::Lab`] (which holds the event loop, the views and the
-//! crash lab, and is tested natively): one long-lived object, a few calls that each do a batch of
-//! work, bytes and strings (JSON for the views) across the boundary and nothing per key. It lives
-//! in a module Web Worker (`www/worker.js`), which owns it; the page only exchanges messages with
-//! that worker.
+//! A thin, coarse facade over [`crate::lab::session::Session`] (a [`crate::lab::Lab`] whose every
+//! input is recorded on a [`crate::lab::timeline::Timeline`]; both are tested natively): one
+//! long-lived object, a few calls that each do a batch of work, bytes and strings (JSON for the
+//! views) across the boundary and nothing per key. It lives in a module Web Worker
+//! (`www/worker.js`), which owns it; the page only exchanges messages with that worker.
 //!
 //! * `Engine.open({backend, namespace, config}, now)` picks the storage down the ladder
 //!   OPFS → IndexedDB → memory and records why each step down happened;
@@ -21,26 +21,41 @@
 //! * `durable()`: a promise that resolves when the turn's bytes are as durable as the backend can
 //!   make them (IndexedDB: the transaction has committed); under `appendfsync always` the worker
 //!   releases no reply before it.
+//! * **the timeline**: every call above that changes the lab is an input, recorded. `advance(now)`
+//!   lets simulated time run (serverCron every 100 ms; in the past, the recorded future replays);
+//!   `step()`, `step_back()`, `seek(seq)`, `seek_time(t)`, `live()` move; `position()`,
+//!   `head()`, `marks_json(since)`, `branches_json()`, `console_json(n)` tell where; views
+//!   (`snapshot`, `events`, `files`) are those of the lab at the position, and an input given in
+//!   the past forks (`take_fork()` names the branch that keeps the later history; on OPFS and
+//!   IndexedDB the real files are rewritten to that point, which becomes the present);
+//!   `switch_branch`, `discard_branch`; `recording()` and `Engine.from_recording(bytes, options)`
+//!   for share links (`replay()` says whether the state digest matched).
 //!
-//! Time is an argument of every call (`Date.now()` on the JS side): the engine never reads a clock.
+//! Time is an argument of every call: the worker's simulated clock (derived from `Date.now()`,
+//! paused or sped up); the engine never reads a clock.
 
 use wasm_bindgen::prelude::*;
 
-use crate::lab::{Lab, MEMORY_DURABILITY, memory_lab};
+use crate::AppendFsync;
+use crate::lab::Lab;
+use crate::lab::session::{Advance, Replay, Session};
+use crate::lab::timeline::Start;
 use crate::storage::idb::{IdbDurability, IdbStorage};
 use crate::storage::opfs::{OpfsPool, OpfsStorage};
-use crate::storage::{Error, ErrorKind, Machine, RamDisk, Storage};
-use crate::{AppendFsync, Config};
+use crate::storage::tee::shared;
+use crate::storage::{Error, ErrorKind, Storage};
 
 /// The engine as JavaScript sees it.
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
-    lab: Lab,
+    session: Session,
     namespace: String,
     /// The OPFS pool's handle (topped up between turns).
     opfs_pool: Option<OpfsPool>,
     /// IndexedDB's commit promise: under `always`, no reply before it resolves.
     idb: Option<IdbDurability>,
+    /// How a replayed recording compared with the one shared.
+    replay: Option<Replay>,
 }
 
 /// What a backend opened for the ladder gives back.
@@ -59,23 +74,29 @@ impl WasmEngine {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, now: f64) -> Result<WasmEngine, JsError> {
         console_error_panic_hook::set_once();
-        let config = parse_config(config)?;
-        let lab = memory_lab(config, now as i64);
-        if let Some(lines) = lab.is_down() {
+        let settings = parse_settings(config)?;
+        let session = Session::memory(&settings, now as u64, now as i64, |_| {}).map_err(|e| JsError::new(&e))?;
+        if let Some(lines) = session.lab().is_down() {
             return Err(JsError::new(&lines.join("\n")));
         }
-        Ok(WasmEngine { lab, namespace: String::new(), opfs_pool: None, idb: None })
+        Ok(WasmEngine::with(session, String::new()))
     }
 
-    /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config}`. Resolves
-    /// to an engine started on the first backend of the ladder that opens (a start refused by a
-    /// damaged AOF still resolves: `snapshot().down` holds Redis's fatal lines).
+    fn with(session: Session, namespace: String) -> WasmEngine {
+        WasmEngine { session, namespace, opfs_pool: None, idb: None, replay: None }
+    }
+
+    /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config, seed}`.
+    /// Resolves to an engine started on the first backend of the ladder that opens (a start
+    /// refused by a damaged AOF still resolves: `snapshot().down` holds Redis's fatal lines).
+    /// `seed` drives the random choices of the recording (default: from `now`).
     pub async fn open(options: JsValue, now: f64) -> Result<WasmEngine, JsError> {
         console_error_panic_hook::set_once();
         let get = |k: &str| js_sys::Reflect::get(&options, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
         let backend = get("backend").and_then(|v| v.as_string()).unwrap_or_else(|| "auto".into());
         let namespace = get("namespace").and_then(|v| v.as_string()).unwrap_or_else(|| "default".into());
-        let config = parse_config(get("config").unwrap_or(JsValue::UNDEFINED))?;
+        let settings = parse_settings(get("config").unwrap_or(JsValue::UNDEFINED))?;
+        let seed = get("seed").and_then(|v| v.as_f64()).unwrap_or(now) as u64;
         let ladder: &[&str] = match backend.as_str() {
             "auto" => &["opfs", "indexeddb", "memory"],
             "opfs" => &["opfs", "memory"],
@@ -88,19 +109,29 @@ impl WasmEngine {
             let opened = match *step {
                 "opfs" => open_opfs(&namespace).await,
                 "indexeddb" => open_indexeddb(&namespace).await,
-                _ => Ok(Opened { storage: Box::new(RamDisk::new()), durability: MEMORY_DURABILITY.into(), opfs_pool: None, idb: None }),
+                _ => {
+                    let host = |lab: &mut Lab| lab.backend_notes = std::mem::take(&mut notes);
+                    let session = Session::memory(&settings, seed, now as i64, host).map_err(|e| JsError::new(&e))?;
+                    return Ok(WasmEngine::with(session, namespace));
+                }
             };
-            // The simulated machine (page cache, disk, crashes) over whichever backend opened.
-            let machine = |mut o: Opened| {
-                let storage = std::mem::replace(&mut o.storage, Box::new(RamDisk::new()));
-                Machine::over(storage).map(|m| (m, o)).map_err(|e| reason(&e))
-            };
-            match opened.and_then(machine) {
-                Ok((machine, o)) => {
-                    let mut lab = Lab::start(config, Box::new(machine), now as i64);
+            // The simulated machine (page cache, disk, crashes) over a RAM mirror of whichever
+            // backend opened: the timeline copies the present as it copies the past.
+            let started = opened.and_then(|o| {
+                let Opened { storage, durability, opfs_pool, idb } = o;
+                let notes = notes.clone();
+                let host = move |lab: &mut Lab| {
                     lab.backend_notes = notes;
-                    lab.durability = o.durability;
-                    return Ok(WasmEngine { lab, namespace, opfs_pool: o.opfs_pool, idb: o.idb });
+                    lab.durability = durability;
+                };
+                Session::on_backend(shared(storage), &settings, seed, now as i64, host).map(|s| (s, opfs_pool, idb))
+            });
+            match started {
+                Ok((session, opfs_pool, idb)) => {
+                    let mut e = WasmEngine::with(session, namespace);
+                    e.opfs_pool = opfs_pool;
+                    e.idb = idb;
+                    return Ok(e);
                 }
                 Err(reason) => notes.push(format!("{}: {reason}", label(step))),
             }
@@ -122,19 +153,19 @@ impl WasmEngine {
 
     /// `"opfs"`, `"indexeddb"` or `"memory"`.
     pub fn backend(&self) -> String {
-        self.lab.backend.clone()
+        self.session.lab().backend.clone()
     }
 
     /// Why the backends above the one in use were not used (one line each).
     pub fn backend_notes(&self) -> Vec<String> {
-        self.lab.backend_notes.clone()
+        self.session.lab().backend_notes.clone()
     }
 
     /// The simulated machine's files as JSON: `[{name, len, durable_len, durable_name}]`, where
     /// `len` is what a process reads (page cache) and `durable_len` what would survive a power
     /// loss now.
     pub fn files(&mut self) -> String {
-        let layers = self.lab.engine.srv.storage.machine_layers().unwrap_or_default();
+        let layers = self.session.lab().engine.srv.storage.machine_layers().unwrap_or_default();
         let items: Vec<String> = layers
             .iter()
             .map(|f| {
@@ -165,23 +196,28 @@ impl WasmEngine {
     /// [`WasmEngine::crash`] after a prediction (`{writes: [seq], survive: 'all'|'some'|'none',
     /// keys: 'all'|'fewer'|'none', refused: bool}`, each optional; `undefined` when skipped):
     /// `snapshot().crash` then has `lost_writes` (what the diagram's "lost if" named just
-    /// before), `prediction` and `reveal` (`{rows, writes, sentence}`).
+    /// before), `prediction` and `reveal` (`{rows, writes, sentence}`). On the timeline the
+    /// prediction is an input of its own (a `predict` mark), then the crash.
     pub fn crash_predicted(&mut self, kind: &str, prediction: JsValue, now: f64) -> Result<Vec<String>, JsError> {
-        let prediction = parse_prediction(&prediction);
-        let report = self.lab.crash_and_reveal(kind, prediction, now as i64).map_err(|e| JsError::new(&e))?;
+        if let Some(p) = parse_prediction(&prediction) {
+            self.session.predict(&crate::lab::input::crash_prediction_payload(&p), now as i64);
+        }
+        let report = self.session.crash(kind, now as i64).map_err(|e| JsError::new(&e))?;
         if report.started { Ok(report.log.clone()) } else { Err(JsError::new(&report.log.join("\n"))) }
     }
 
     /// How long the simulated background fsync takes (a slow disk, 0 … 3000 ms on the page):
     /// `lab-fsync-latency-ms`; kept across restarts.
     pub fn set_fsync_latency(&mut self, ms: f64, now: f64) {
-        self.lab.set_fsync_latency(ms.max(0.0) as u64, now as i64);
+        let ms = ms.max(0.0) as u64;
+        // A setting on the timeline (`Lab::config_set` gives it to `Lab::set_fsync_latency`).
+        let _ = self.session.config_set("lab-fsync-latency-ms", &ms.to_string(), now as i64);
     }
 
     /// Faults of the simulated disk, on every backend: `"disk-full"` (the disk takes no byte
     /// beyond what it holds: ENOSPC), `"fsync-error"` (`n` fsyncs fail with EIO), `"clear"`.
     pub fn inject(&mut self, fault: &str, n: u32, now: f64) -> Result<(), JsError> {
-        self.lab.inject(fault, n, now as i64).map_err(|e| JsError::new(&e))
+        self.session.inject(fault, n, now as i64).map(|_| ()).map_err(|e| JsError::new(&e))
     }
 
     /// Restarts on the same files with settings changed (`{"aof-load-truncated": "yes"}`, or
@@ -194,18 +230,20 @@ impl WasmEngine {
                 pairs.push((pair.get(0).as_string().unwrap_or_default(), config_text(&pair.get(1))?));
             }
         }
-        self.lab.restart(&pairs, now as i64).map_err(|e| JsError::new(&e))
+        self.session.restart(&pairs, now as i64).map_err(|e| JsError::new(&e))
     }
 
     /// The rewrite speed: keys the simulated rewrite / BGSAVE child writes per cron tick (0: the
     /// whole snapshot in one tick). `lab-rewrite-keys-per-tick`; kept across restarts.
     pub fn set_rewrite_speed(&mut self, keys_per_tick: f64, now: f64) {
-        self.lab.set_rewrite_speed(keys_per_tick.max(0.0) as u64, now as i64);
+        self.session.set_rewrite_speed(keys_per_tick.max(0.0) as u64, now as i64);
     }
 
-    /// `redis-check-aof [--fix]` on the manifest: the tool's output, then `exit: <code>`.
-    pub fn check_aof(&mut self, fix: bool) -> String {
-        let (out, code) = self.lab.check_aof(fix);
+    /// `redis-check-aof [--fix]` on the manifest: the tool's output, then `exit: <code>`
+    /// (`now`: when; the position's time if absent).
+    pub fn check_aof(&mut self, fix: bool, now: Option<f64>) -> String {
+        let now = now.map_or(self.session.now(), |n| n as i64);
+        let (out, code) = self.session.check_aof(fix, now);
         format!("{out}\nexit: {code}")
     }
 
@@ -213,7 +251,11 @@ impl WasmEngine {
     /// it. Returns `""` for an empty line, or when the reply must wait (the command blocked, or
     /// an earlier one still does); such replies come later from [`WasmEngine::tick`].
     pub fn execute_line(&mut self, line: &str, now: f64) -> String {
-        self.lab.execute_line(line, now as i64).join("\n")
+        let mut out = self.session.execute_batch(&[line.to_string()], now as i64);
+        let (replies, bytes) = out.pop().unwrap_or_default();
+        // As a line typed alone: its bytes wait for take_aof_buf().
+        self.session.push_appended(&bytes);
+        replies.join("\n")
     }
 
     /// Runs lines in one event-loop turn (one write, one fsync under `always`). Returns one
@@ -223,8 +265,8 @@ impl WasmEngine {
     /// and their position in the stream of `aof_buf` (for [`WasmEngine::log_locate`]).
     pub fn execute_batch(&mut self, lines: Vec<String>, now: f64) -> js_sys::Array {
         let out = js_sys::Array::new();
-        let results = self.lab.execute_batch(&lines, now as i64);
-        let places = self.lab.batch_at();
+        let results = self.session.execute_batch(&lines, now as i64);
+        let places = self.session.lab().batch_at().to_vec();
         for (i, (replies, aof)) in results.into_iter().enumerate() {
             let o = js_sys::Object::new();
             let r: js_sys::Array = replies.iter().map(|s| JsValue::from_str(s)).collect();
@@ -241,20 +283,20 @@ impl WasmEngine {
     /// Feeds RESP bytes (a batch of commands, possibly ending in a partial one) to the wire
     /// connection and returns every reply ready, RESP-encoded, in order.
     pub fn execute_resp(&mut self, bytes: &[u8], now: f64) -> Vec<u8> {
-        self.lab.execute_resp(bytes, now as i64)
+        self.session.execute_resp(bytes, now as i64)
     }
 
     /// `serverCron`: active expiry, blocked-client timeouts, the rewrite child, the simulated
     /// kernel's writeback. Call it about every 100 ms (`hz 10`). Returns the console replies that
     /// became ready (a blocked command was served).
     pub fn tick(&mut self, now: f64) -> Vec<String> {
-        self.lab.tick(now as i64)
+        self.session.tick(now as i64)
     }
 
     /// Whether replies must wait for [`WasmEngine::durable`] before they are released: under
     /// `appendfsync always` on a backend whose commit is asynchronous (IndexedDB).
     pub fn must_wait_durable(&self) -> bool {
-        self.lab.policy() == AppendFsync::Always && self.idb.is_some()
+        self.session.lab().policy() == AppendFsync::Always && self.idb.is_some()
     }
 
     /// Whether a backend transaction holding written bytes has not committed yet (IndexedDB);
@@ -285,24 +327,24 @@ impl WasmEngine {
     /// Events after sequence number `since`, as JSON `{next, events: [{seq, t, kind, text,
     /// bytes}]}`; pass `next` on the following call.
     pub fn events(&self, since: f64) -> String {
-        self.lab.events_json(since.max(0.0) as u64)
+        self.session.lab().events_json(since.max(0.0) as u64)
     }
 
     /// Everything the page draws, as JSON (see [`Lab::snapshot`]).
     pub fn snapshot(&mut self) -> String {
-        self.lab.snapshot()
+        self.session.lab_mut().snapshot()
     }
 
     /// The AOF directory as a ustar archive (`appendonlydir/` and its files).
     pub fn export_tar(&mut self, now: f64) -> Result<Vec<u8>, JsError> {
-        self.lab.export(now as i64).map_err(|e| JsError::new(&e))
+        self.session.lab_mut().export(now as i64).map_err(|e| JsError::new(&e))
     }
 
     /// Replaces the files by an archive (`.tar`) or one file (a manifest, a base or incr file,
     /// an old `appendonly.aof`) and restarts on them. Returns whether the server started (its
     /// load log and Redis's messages for damaged files are in `snapshot()`).
     pub fn import(&mut self, name: &str, bytes: &[u8], now: f64) -> Result<bool, JsError> {
-        self.lab.import_archive(name, bytes, now as i64).map_err(|e| JsError::new(&e))
+        self.session.import(vec![(name.to_string(), bytes.to_vec())], now as i64).map_err(|e| JsError::new(&e))
     }
 
     /// Like [`WasmEngine::import`] for several loose files (a folder picked with
@@ -310,18 +352,211 @@ impl WasmEngine {
     pub fn import_files(&mut self, paths: Vec<String>, blobs: js_sys::Array, now: f64) -> Result<bool, JsError> {
         let files: Vec<(String, Vec<u8>)> =
             paths.into_iter().zip(blobs.iter()).map(|(p, b)| (p, js_sys::Uint8Array::new(&b).to_vec())).collect();
-        self.lab.import(&files, now as i64).map_err(|e| JsError::new(&e))
+        self.session.import(files, now as i64).map_err(|e| JsError::new(&e))
     }
 
-    /// The bytes propagated into `aof_buf` since the last [`WasmEngine::take_aof_buf`] (a copy).
-    pub fn aof_buf(&self) -> Vec<u8> {
-        self.lab.appended().to_vec()
+    /// The bytes propagated into `aof_buf` since the last [`WasmEngine::take_aof_buf`] (a copy):
+    /// those of `execute_line`, `execute_resp` and the ticks (a batch returns its lines' own).
+    pub fn aof_buf(&mut self) -> Vec<u8> {
+        let bytes = self.session.take_appended();
+        self.session.push_appended(&bytes);
+        bytes
     }
 
     /// Takes those bytes, for the page's view of what each command appended.
     pub fn take_aof_buf(&mut self) -> Vec<u8> {
-        self.lab.take_appended()
+        self.session.take_appended()
     }
+}
+
+/// The timeline (`src/lab/session.rs`, `src/lab/timeline.rs`): simulated time, moving through
+/// the past, branches, recordings.
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// Replays a shared recording (`Session::recording`'s bytes) on a fresh simulated machine in
+    /// this tab's memory: the receiver's own files are never touched. `options`: `{position}`
+    /// (the input to show; the head if absent). Throws on a malformed recording; a replay that
+    /// does not reach the recorded state still opens, and `replay()` says so.
+    pub fn from_recording(bytes: &[u8], options: JsValue) -> Result<WasmEngine, JsError> {
+        console_error_panic_hook::set_once();
+        let position =
+            js_sys::Reflect::get(&options, &JsValue::from_str("position")).ok().and_then(|v| v.as_f64()).map(|p| p.max(0.0) as u64);
+        let (session, replay) = Session::from_recording(bytes, position).map_err(|e| JsError::new(&e))?;
+        let mut e = WasmEngine::with(session, String::new());
+        e.replay = Some(replay);
+        Ok(e)
+    }
+
+    /// For an engine from [`WasmEngine::from_recording`]: `{digest_matches, same_engine,
+    /// inputs}` as JSON (`digest_matches`: whether the replay reached the state the sender's
+    /// digest names, null if the recording had none); `"null"` otherwise.
+    pub fn replay(&self) -> String {
+        self.replay.as_ref().map_or("null".to_string(), |r| {
+            format!(
+                r#"{{"digest_matches":{},"same_engine":{},"inputs":{}}}"#,
+                r.digest_matches.map_or("null".to_string(), |d| d.to_string()),
+                r.same_engine,
+                r.inputs
+            )
+        })
+    }
+
+    /// The current line as a recording (settings, seed, start files, every input, the head's
+    /// state digest), for share links and files.
+    pub fn recording(&mut self) -> Vec<u8> {
+        self.session.recording()
+    }
+
+    /// The state digest of the lab at the position (hex): equal digests, same files byte for
+    /// byte and same data.
+    pub fn state_digest(&mut self) -> String {
+        self.session.state_digest()
+    }
+
+    /// Lets simulated time run to `now`: at the head, serverCron every 100 ms (each tick an
+    /// input); in the past, the recorded future replays up to `now`. Returns `{replies: string[],
+    /// aof: Uint8Array, ticks, replayed}`: console replies that became ready, the bytes the ticks
+    /// (and the wire) appended, the ticks run, the inputs replayed.
+    pub fn advance(&mut self, now: f64) -> JsValue {
+        let a = self.session.advance(now as i64);
+        advance_object(a)
+    }
+
+    /// One input forward: the next recorded one, or at the head one serverCron tick. Same result
+    /// as [`WasmEngine::advance`].
+    pub fn step(&mut self) -> JsValue {
+        let a = self.session.step();
+        advance_object(a)
+    }
+
+    /// One input back; false at the start.
+    pub fn step_back(&mut self) -> bool {
+        self.session.step_back()
+    }
+
+    /// Replays the next recorded input; false at the head.
+    pub fn step_forward(&mut self) -> bool {
+        let moved = self.session.position() < self.session.timeline().head().0;
+        if moved {
+            self.session.step();
+        }
+        moved
+    }
+
+    /// Goes to the state after input `seq` of the current line (0: the start).
+    pub fn seek(&mut self, seq: f64) {
+        self.session.seek(seq.max(0.0) as u64);
+    }
+
+    /// Goes to the state after the last input at or before simulated time `t`.
+    pub fn seek_time(&mut self, t: f64) {
+        self.session.seek_time(t as i64);
+    }
+
+    /// Back to the head of the current line.
+    pub fn live(&mut self) {
+        self.session.live();
+    }
+
+    /// Inputs applied: the slider's position.
+    pub fn position(&self) -> f64 {
+        self.session.position() as f64
+    }
+
+    /// The inputs of the current line (its head).
+    pub fn head(&self) -> f64 {
+        self.session.timeline().head().0 as f64
+    }
+
+    /// The simulated time at the position (ms).
+    pub fn now(&self) -> f64 {
+        self.session.now() as f64
+    }
+
+    /// `{generation, position, head, head_t, now, next_cron, branch, present, marks: [{seq, t,
+    /// kind, flags}]}`: the slider, with the marks after input `since` (every input but the idle
+    /// ticks). When `generation` changed, earlier marks did too: ask from 0. `present`: the input
+    /// whose lab the real files (OPFS, IndexedDB) hold, or null.
+    pub fn marks_json(&self, since: f64) -> String {
+        self.session.marks_json(since.max(0.0) as u64)
+    }
+
+    /// `[{id, parent, fork_seq, diverges_at, head_seq, head_t, current}]`.
+    pub fn branches_json(&self) -> String {
+        self.session.timeline().branches_json()
+    }
+
+    pub fn switch_branch(&mut self, id: u32) -> Result<(), JsError> {
+        self.session.switch_branch(id).map_err(|e| JsError::new(&e))
+    }
+
+    pub fn discard_branch(&mut self, id: u32) -> Result<(), JsError> {
+        self.session.discard_branch(id).map_err(|e| JsError::new(&e))
+    }
+
+    /// The branch that keeps the later history, if an input forked since the last call.
+    pub fn take_fork(&mut self) -> Option<u32> {
+        self.session.take_fork()
+    }
+
+    /// Why the real backend was given up (it failed while the present moved), if it was.
+    pub fn mirror_error(&self) -> Option<String> {
+        self.session.timeline().mirror_error().map(str::to_string)
+    }
+
+    /// The console as it was at the position: its last `n` entries, `[{seq, t, origin, kind,
+    /// text, replies}]`.
+    pub fn console_json(&self, n: u32) -> String {
+        self.session.timeline().console_json(n as usize)
+    }
+
+    /// Sets K (inputs between checkpoints) from the worker's timing of its last seek, so that a
+    /// seek fits in ~30 ms.
+    pub fn tune_checkpoint_every(&mut self, elapsed_ms: f64) {
+        self.session.tune_checkpoint_every(elapsed_ms);
+    }
+
+    /// K itself (benchmarks).
+    pub fn set_checkpoint_every(&mut self, k: f64) {
+        self.session.timeline_mut().set_checkpoint_every(k.max(1.0).min(usize::MAX as f64) as usize);
+    }
+
+    /// Inputs replayed by the last seek.
+    pub fn last_replayed(&self) -> f64 {
+        self.session.timeline().last_replayed() as f64
+    }
+
+    /// A setting from the page: `CONFIG SET` on a connection of its own (while the server is
+    /// down, an edit of the next start's redis.conf). Returns what it did; throws Redis's reason.
+    pub fn config_set(&mut self, name: &str, value: &str, now: f64) -> Result<String, JsError> {
+        self.session.config_set(name, value, now as i64).map_err(|e| JsError::new(&e))
+    }
+
+    /// A bookmark on the timeline.
+    pub fn mark(&mut self, label: &str, now: f64) {
+        self.session.mark(label, now as i64);
+    }
+
+    /// A learner's prediction (the page's payload, opaque to the engine), kept on the timeline.
+    pub fn predict(&mut self, payload: &[u8], now: f64) {
+        self.session.predict(payload, now as i64);
+    }
+
+    /// One scenario step (the script's syntax) played on the lab's machine as an input; returns
+    /// its outcome as JSON `{index, line, kind, text, output, passed, failure}`.
+    pub fn scenario_step(&mut self, index: u32, step: &str, now: f64) -> String {
+        self.session.scenario_step(index, step, now as i64).to_json()
+    }
+}
+
+fn advance_object(a: Advance) -> JsValue {
+    let o = js_sys::Object::new();
+    let r: js_sys::Array = a.replies.iter().map(|s| JsValue::from_str(s)).collect();
+    let _ = js_sys::Reflect::set(&o, &"replies".into(), &r);
+    let _ = js_sys::Reflect::set(&o, &"aof".into(), &js_sys::Uint8Array::from(a.appended.as_slice()));
+    let _ = js_sys::Reflect::set(&o, &"ticks".into(), &JsValue::from(a.ticks));
+    let _ = js_sys::Reflect::set(&o, &"replayed".into(), &JsValue::from_f64(a.replayed as f64));
+    o.into()
 }
 
 /// The plots and the traffic generator.
@@ -330,7 +565,7 @@ impl WasmEngine {
     /// The plots' data: columns of every turn's figures after sample `since` (0: all), with
     /// `next` to pass again (see `Lab::series_json`).
     pub fn series(&self, since: f64) -> String {
-        self.lab.series_json(since.max(0.0) as usize)
+        self.session.lab().series_json(since.max(0.0) as usize)
     }
 
     /// Starts (or changes) the traffic generator, `{rate, write_percent, keys, value_size,
@@ -338,7 +573,7 @@ impl WasmEngine {
     /// (`null`). Throws on a bad setting.
     pub fn set_traffic(&mut self, spec: JsValue, now: f64) -> Result<(), JsError> {
         let spec = traffic_spec(&spec)?;
-        self.lab.set_traffic(spec, now as i64);
+        self.session.set_traffic(spec, now as i64);
         Ok(())
     }
 
@@ -348,8 +583,13 @@ impl WasmEngine {
     pub fn compare_policies(&self, spec: JsValue, duration_ms: f64, now: f64) -> Result<String, JsError> {
         let spec = traffic_spec(&spec)?.ok_or_else(|| JsError::new("compare: traffic settings needed"))?;
         let duration = (duration_ms as i64).clamp(100, 60_000);
-        let runs =
-            crate::lab::traffic::compare_policies(self.lab.config(), spec, duration, self.lab.engine.srv.aof.fsync_latency_ms, now as i64);
+        let runs = crate::lab::traffic::compare_policies(
+            self.session.lab().config(),
+            spec,
+            duration,
+            self.session.lab().engine.srv.aof.fsync_latency_ms,
+            now as i64,
+        );
         Ok(crate::lab::traffic::runs_json(&runs))
     }
 }
@@ -470,9 +710,11 @@ fn config_text(value: &JsValue) -> Result<String, JsError> {
 /// no limit; `{maxmemory: 0}` restores it).
 pub const BROWSER_MAXMEMORY: u64 = 64 * 1024 * 1024;
 
-/// Reads `{name: value, ...}` (or its JSON text) into a [`Config`], by redis.conf names.
-fn parse_config(config: JsValue) -> Result<Config, JsError> {
-    let mut out = Config { maxmemory: BROWSER_MAXMEMORY, ..Config::default() };
+/// Reads `{name: value, ...}` (or its JSON text) as redis.conf settings, checked (a bad one
+/// throws Redis's reason), after the browser's `maxmemory` ([`BROWSER_MAXMEMORY`]), which they
+/// may override.
+fn parse_settings(config: JsValue) -> Result<Vec<(String, String)>, JsError> {
+    let mut out = vec![("maxmemory".to_string(), BROWSER_MAXMEMORY.to_string())];
     if config.is_undefined() || config.is_null() {
         return Ok(out);
     }
@@ -487,8 +729,9 @@ fn parse_config(config: JsValue) -> Result<Config, JsError> {
         let pair = js_sys::Array::from(&entry);
         let name = pair.get(0).as_string().unwrap_or_default();
         let text = config_text(&pair.get(1)).map_err(|_| JsError::new(&format!("config: {name}: expected a string, number or boolean")))?;
-        out.set(&name, &text, true).map_err(|reason| JsError::new(&format!("config: {name}: {reason}")))?;
+        out.push((name, text));
     }
+    Start { settings: out.clone(), ..Start::default() }.config().map_err(|reason| JsError::new(&format!("config: {reason}")))?;
     Ok(out)
 }
 
@@ -564,31 +807,31 @@ impl WasmEngine {
     /// The files of the AOF directory as JSON `[{name, kind, len, records, stable, generation,
     /// rdb_records, cut}]` (each file's record index brought up to date).
     pub fn log_files(&mut self) -> String {
-        self.lab.log_files()
+        self.session.lab_mut().log_files()
     }
 
     /// Rows `first..first+count` of `file`, as JSON `{file, generation, records, stable, first,
     /// rows: [{i, offset, len, kind, text, framing, mark, mark_text, cut}]}`.
     pub fn log_rows(&mut self, file: &str, first: u32, count: u32) -> Result<String, JsError> {
-        self.lab.log_rows(file, first as usize, count as usize).map_err(|e| JsError::new(&e))
+        self.session.lab_mut().log_rows(file, first as usize, count as usize).map_err(|e| JsError::new(&e))
     }
 
     /// One record in full (framing, hex, fields), as JSON.
     pub fn log_record(&mut self, file: &str, index: u32) -> Result<String, JsError> {
-        self.lab.log_record(file, index as usize).map_err(|e| JsError::new(&e))
+        self.session.lab_mut().log_record(file, index as usize).map_err(|e| JsError::new(&e))
     }
 
     /// The index of the record of `file` holding byte `offset` (undefined if none); with `len`
     /// (a command's bytes), its own record, past the SELECT / #TS: the feed put before it.
     pub fn log_find(&mut self, file: &str, offset: f64, len: Option<f64>) -> Option<u32> {
         let len = len.map(|l| l.max(0.0) as u64);
-        self.lab.log_find(file, offset.max(0.0) as u64, len).and_then(|i| u32::try_from(i).ok())
+        self.session.lab_mut().log_find(file, offset.max(0.0) as u64, len).and_then(|i| u32::try_from(i).ok())
     }
 
     /// Where the bytes at `stream` (a line's `stream` from `execute_batch`) were written:
     /// `{file, offset}`, or null while they wait in `aof_buf`.
     pub fn log_locate(&self, stream: f64) -> JsValue {
-        let Some((file, offset)) = self.lab.log_locate(stream.max(0.0) as u64) else { return JsValue::NULL };
+        let Some((file, offset)) = self.session.lab().log_locate(stream.max(0.0) as u64) else { return JsValue::NULL };
         let o = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&o, &"file".into(), &JsValue::from_str(&file));
         let _ = js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(offset as f64));

@@ -230,3 +230,16 @@ fn the_lab_crashes_alike_over_ram_and_over_the_file_system() {
         }
     }
 }
+
+// ----- the RAM mirror of a real backend (`src/storage/tee.rs`), the timeline's present -----
+
+/// The mirror over the file system passes the conformance suite, persists across a reopen, and
+/// under the simulated machine crashes as RAM does (the real files cut back, a reopen finds them).
+#[test]
+fn the_ram_mirror_over_fs_passes_the_suites_and_crashes_as_ram_does() {
+    let dir = tmp("tee");
+    block_on(conformance::run_all_async(&mut conformance::TeeHost::new(FsHost(dir.clone()))));
+    block_on(conformance::run_persistence(&mut conformance::TeeHost::new(FsHost(dir.clone()))));
+    block_on(conformance::run_machine_crashes(&mut conformance::TeeHost::new(FsHost(dir.clone()))));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,207 +7,21 @@
 //! 6.2 mode, scenario steps, marks and predictions.
 #![cfg(not(target_arch = "wasm32"))]
 
-use aof_lab::cmd::server::info::gen_info_string;
-use aof_lab::keyspace::digest::{dataset_digest, hex};
+use aof_lab::keyspace::digest::hex;
 use aof_lab::lab::input::{Action, Answer, Origin};
 use aof_lab::lab::recording::{Recording, state_digest};
 use aof_lab::lab::timeline::{FORK, Timeline};
-use sha1::{Digest, Sha1};
 
-const T0: i64 = 1_700_000_000_000;
-
-fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-/// What a learner can see of the lab at the position, and every byte it holds, each part hashed
-/// (so that thousands of positions can be kept) and named (so that a failure says which part).
-#[derive(Clone, Debug, PartialEq)]
-struct Seen {
-    snapshot: String,
-    events: String,
-    info: String,
-    debug_digest: String,
-    files: String,
-    state: String,
-    console: String,
-    now: i64,
-}
-
-fn sha(bytes: &[u8]) -> String {
-    hex(&Sha1::digest(bytes).into())
-}
-
-fn seen(tl: &mut Timeline) -> Seen {
-    let console = tl.console_json(30);
-    let now = tl.now();
-    let lab = tl.lab_mut();
-    let snapshot = sha(lab.snapshot().as_bytes());
-    let events = sha(lab.events_json(0).as_bytes());
-    let info = sha(gen_info_string(&lab.engine.srv, &[b"everything"]).as_bytes());
-    let debug_digest = hex(&dataset_digest(&lab.engine.srv.dbs));
-    let files = sha(&files_of(lab).concat());
-    let state = hex(&state_digest(lab));
-    Seen { snapshot, events, info, debug_digest, files, state, console: sha(console.as_bytes()), now }
-}
-
-/// Every file's name and bytes.
-fn files_of(lab: &mut aof_lab::lab::Lab) -> Vec<Vec<u8>> {
-    let storage = lab.engine.srv.storage.as_mut();
-    let mut out = Vec::new();
-    for name in storage.list(None).unwrap() {
-        out.push(name.clone().into_bytes());
-        out.push(storage.read_all(&name).unwrap());
-    }
-    out
-}
-
-/// A random command line over a few keys of every type, random commands and children included.
-fn command(rng: &mut fastrand::Rng) -> String {
-    let k = rng.usize(..8);
-    let v = rng.usize(..1000);
-    match rng.usize(..40) {
-        0..=5 => format!("SET k{k} v{v}"),
-        6 => format!("APPEND k{k} x{v}"),
-        7 => "INCR n".into(),
-        8 => format!("DEL k{k}"),
-        9 => format!("EXPIRE k{k} 1"),
-        10 => format!("SET k{k} t PX {}", 50 + rng.usize(..300)),
-        11 => format!("RPUSH l a{v} b"),
-        12 => "LPOP l".into(),
-        13 => format!("SADD s m{} m{} m{}", rng.usize(..20), rng.usize(..20), rng.usize(..20)),
-        14 => "SPOP s".into(),
-        15 => "SRANDMEMBER s -3".into(),
-        16 => "RANDOMKEY".into(),
-        17 => format!("HSET h f{k} {v}"),
-        18 => "HRANDFIELD h 2 WITHVALUES".into(),
-        19 => format!("ZADD z {v} m{k}"),
-        20 => "ZRANDMEMBER z 2 WITHSCORES".into(),
-        21 => "SPOP s 2".into(),
-        22 => "BLPOP q 1".into(),
-        23 => "RPUSH q x".into(),
-        24 => "BGREWRITEAOF".into(),
-        25 => "BGSAVE".into(),
-        26 => "SAVE".into(),
-        27 => "DEBUG DIGEST".into(),
-        28 => "INFO persistence".into(),
-        29 => format!("GET k{k}"),
-        30 => "SWAPDB 0 1".into(),
-        31 => "SELECT 1".into(),
-        32 => "SELECT 0".into(),
-        33 => format!("CONFIG SET appendfsync {}", ["always", "everysec", "no"][rng.usize(..3)]),
-        34 => "MULTI".into(),
-        35 => "EXEC".into(),
-        36 if rng.usize(..4) == 0 => "FLUSHALL".into(),
-        37 => format!("PEXPIRE s {}", 100 + rng.usize(..500)),
-        38 => format!("SET big{k} {}", "x".repeat(rng.usize(..200))),
-        _ => "DBSIZE".into(),
-    }
-}
-
-fn resp(line: &str) -> Vec<u8> {
-    let args: Vec<&str> = line.split(' ').collect();
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    out
-}
-
-/// A random input (and how much simulated time passes before it).
-fn input(rng: &mut fastrand::Rng) -> (i64, Action) {
-    let dt = [0, 0, 1, 5, 100][rng.usize(..5)];
-    let action = match rng.usize(..100) {
-        0..=39 => Action::Lines((0..1 + rng.usize(..4)).map(|_| command(rng)).collect()),
-        40..=64 => return (100, Action::Tick),
-        65..=69 => {
-            let mut bytes: Vec<u8> = (0..1 + rng.usize(..3)).flat_map(|_| resp(&command(rng))).collect();
-            if rng.bool() {
-                // A partial command: the rest comes with a later input.
-                bytes.extend_from_slice(b"*2\r\n$3\r\nGET\r\n");
-            }
-            Action::Resp(bytes)
-        }
-        70..=72 => Action::Crash(["kill", "power", "torn", "torn"][rng.usize(..4)].into()),
-        73..=74 => Action::Restart(if rng.bool() { settings(&[("aof-load-truncated", "yes")]) } else { vec![] }),
-        75..=77 => Action::RewriteSpeed([0, 1, 2, 5][rng.usize(..4)]),
-        78..=82 => {
-            let (name, values): (&str, &[&str]) = match rng.usize(..6) {
-                0 => ("appendfsync", &["always", "everysec", "no"]),
-                1 | 5 => ("aof-load-truncated", &["yes", "no", "no"]),
-                2 => ("auto-aof-rewrite-min-size", &["200", "64mb"]),
-                3 => ("aof-use-rdb-preamble", &["yes", "no"]),
-                _ => ("lab-rewrite-keys-per-tick", &["0", "3"]),
-            };
-            Action::Config { name: name.into(), value: values[rng.usize(..values.len())].into() }
-        }
-        83..=85 => match rng.usize(..3) {
-            0 => Action::Fault { fault: "fsync-error".into(), n: 1 + rng.u32(..3) },
-            1 => Action::Fault { fault: "disk-full".into(), n: 0 },
-            _ => Action::Fault { fault: "clear".into(), n: 0 },
-        },
-        86 => Action::CheckAof { fix: rng.bool() },
-        87..=88 => Action::Mark(format!("m{}", rng.usize(..100))),
-        89 => Action::Predict(vec![rng.u8(..); 3]),
-        90..=93 => {
-            let step = ["tick 300", "rewrite", "config appendfsync everysec", "expect DBSIZE => (integer) 3", "say hello", "crash kill"]
-                [rng.usize(..6)];
-            Action::Scenario { index: rng.u32(..20), step: step.into() }
-        }
-        _ => Action::Lines(vec!["BGREWRITEAOF".into()]),
-    };
-    (dt, action)
-}
+mod timeline_support;
+use timeline_support::*;
 
 /// Plays `n` random inputs live and keeps what was seen after each.
 fn play(settings: &[(String, String)], seed: u64, n: usize, every: usize) -> (Timeline, Vec<Seen>, fastrand::Rng) {
     let mut tl = Timeline::new(settings, seed, T0).unwrap();
     tl.set_checkpoint_every(every);
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut lived = vec![seen(&mut tl)];
-    let mut t = T0;
-    for _ in 0..n {
-        let (dt, action) = input(&mut rng);
-        t += dt;
-        tl.apply(t, action, Origin::User);
-        lived.push(seen(&mut tl));
-    }
+    let lived = play_on(&mut tl, &mut rng, n);
     (tl, lived, rng)
-}
-
-fn assert_seen(tl: &mut Timeline, lived: &[Seen], pos: u64, why: &str) {
-    assert_eq!(tl.position(), pos);
-    assert_eq!(seen(tl), lived[pos as usize], "{why}: the lab at input {pos} differs from the lab that lived it");
-}
-
-/// Replay from every checkpoint (to the input before the next one), then seeks in random
-/// order, forwards and backwards, then step by step back from the head.
-fn check_every_seek(tl: &mut Timeline, lived: &[Seen], rng: &mut fastrand::Rng) {
-    let head = tl.head().0;
-    let (cps, _) = tl.checkpoints();
-    assert!(cps.len() > 3, "several checkpoints: {cps:?}");
-    for w in cps.windows(2) {
-        tl.seek(head);
-        tl.seek(w[0]);
-        assert_seen(tl, lived, w[0], "restored checkpoint");
-        tl.seek(head);
-        tl.seek(w[1] - 1);
-        assert_eq!(tl.last_replayed() as u64, w[1] - 1 - w[0], "replayed from the checkpoint at {}", w[0]);
-        assert_seen(tl, lived, w[1] - 1, "replayed from a checkpoint");
-    }
-    for _ in 0..150 {
-        let p = rng.u64(..=head);
-        tl.seek(p);
-        assert_seen(tl, lived, p, "random seek");
-    }
-    tl.seek(head);
-    for p in (head.saturating_sub(30)..head).rev() {
-        assert!(tl.step_back());
-        assert_seen(tl, lived, p, "step back");
-    }
-    tl.seek(0);
-    assert!(!tl.step_back());
-    assert_seen(tl, lived, 0, "the start");
 }
 
 #[test]

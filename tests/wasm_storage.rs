@@ -95,6 +95,23 @@ async fn idb_under_the_machine_crashes_as_ram_does() {
     conformance::run_machine_crashes(&mut IdbHost("t-idb-machine", None)).await;
 }
 
+/// The RAM mirror of each backend (`src/storage/tee.rs`, the timeline's present): the
+/// conformance suite, persistence across a reopen, and the simulated machine's crashes over it,
+/// which cut the real files back as the machine over RAM does.
+#[wasm_bindgen_test]
+async fn the_ram_mirror_over_opfs_passes_the_suites_and_crashes_as_ram_does() {
+    conformance::run_all_async(&mut conformance::TeeHost::new(OpfsHost("t-tee-opfs"))).await;
+    conformance::run_persistence(&mut conformance::TeeHost::new(OpfsHost("t-tee-opfs"))).await;
+    conformance::run_machine_crashes(&mut conformance::TeeHost::new(OpfsHost("t-tee-opfs"))).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_ram_mirror_over_indexeddb_passes_the_suites_and_crashes_as_ram_does() {
+    conformance::run_all_async(&mut conformance::TeeHost::new(IdbHost("t-tee-idb", None))).await;
+    conformance::run_persistence(&mut conformance::TeeHost::new(IdbHost("t-tee-idb", None))).await;
+    conformance::run_machine_crashes(&mut conformance::TeeHost::new(IdbHost("t-tee-idb", None))).await;
+}
+
 #[wasm_bindgen_test]
 async fn opfs_rename_interrupted_between_its_two_header_writes() {
     let ns = "t-opfs-rename-crash";

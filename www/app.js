@@ -4,9 +4,19 @@
 // lab, everysec, 7.0, the first scenario). The AOF design selector restarts the lab and updates the URL.
 
 import { LAB_CONFIG, MSG, labNamespace, message } from './protocol.js';
+import { readShareLink } from './share.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URL(location.href).searchParams;
+
+// A share link (#rec=…&pos=…, share.js) opens the sender's recording instead of the stored lab.
+let recording = null;
+let linkError = null;
+try {
+  recording = await readShareLink(location.hash);
+} catch (err) {
+  linkError = err.message;
+}
 
 const config = { ...LAB_CONFIG };
 if (params.get('appendfsync')) config.appendfsync = params.get('appendfsync');
@@ -18,7 +28,8 @@ const backend = params.get('backend') ?? 'auto';
 const namespace = params.get('namespace') ?? 'lab';
 const early = window.aofLabEarlyWorker;
 if (early && !early.error) {
-  early.worker.postMessage(message(MSG.INIT, { backend, namespace: labNamespace(namespace, config), config: { ...config } }));
+  const init = { backend, namespace: labNamespace(namespace, config), config: { ...config }, recording: recording ?? undefined };
+  early.worker.postMessage(message(MSG.INIT, init));
   early.init = true;
 }
 const { LabController } = await import('./lab.js');
@@ -50,9 +61,11 @@ const lab = new LabController(
     namespace,
     config,
     scenario: params.get('scenario') ?? '',
+    recording,
     early, // started by index.html's first script
   },
 );
+if (linkError) lab.consoleView?.note(`This page's share link could not be opened: ${linkError}. The stored lab opened instead.`, 'fatal');
 
 lab.onmode = (mode) => {
   const url = new URL(location.href);

@@ -6,7 +6,8 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, labNamespace, message } from './protocol.js';
+import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, labNamespace, message } from './protocol.js';
+import { downloadRecording, shareLink } from './share.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
 import { CrashView } from './ui/crash.js';
@@ -32,9 +33,10 @@ export class LabController {
    *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram,
    *   log: root of the log view}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
-   *   built-in scenario selected first, early: {worker, inbox, error, init} a worker.js the host
-   *   started before this module loaded (used by the first start; `init`: the host sent it
-   *   INIT with these options)}; the AOF design is
+   *   built-in scenario selected first, recording: {bytes, position} of a shared link (replayed
+   *   in the worker's memory instead of opening the namespace), early: {worker, inbox, error,
+   *   init} a worker.js the host started before this module loaded (used by the first start;
+   *   `init`: the host sent it INIT with these options)}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
    *   keeps its files in the namespace `<namespace>-6.2` (the designs never share a directory)
    */
@@ -51,6 +53,8 @@ export class LabController {
     this.onready = null;
     this.onloading = null; // hooks for hosts and tests
     this.onmode = null; // called with the new AOF design before the restart
+    this.timeline = null; // the last VIEW's timeline part (protocol.js VIEW)
+    this.ontimeline = null; // hook: called with it
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
@@ -150,7 +154,8 @@ export class LabController {
     // The host may have sent INIT already (app.js: the storage opens while the page loads).
     if (early?.init) return;
     const { backend = 'auto', config = {} } = this.options;
-    this.worker.postMessage(message(MSG.INIT, { backend, namespace: this.namespace(), config: { ...config } }));
+    const recording = this.options.recording ?? undefined;
+    this.worker.postMessage(message(MSG.INIT, { backend, namespace: this.namespace(), config: { ...config }, recording }));
   }
 
   /** A real crash: the worker dies (its memory with it), a new one loads from storage. */
@@ -209,22 +214,38 @@ export class LabController {
     // Of several views in one frame only the last snapshot matters; every event is kept.
     let lastView = null;
     const events = [];
+    let eventsReset = false;
+    let forked = null;
     for (const msg of batch) {
       if (msg.type === MSG.VIEW) {
         lastView = msg;
+        // The position moved through the past: the events start over with this lab's.
+        if (msg.events_reset) {
+          events.length = 0;
+          eventsReset = true;
+        }
         events.push(...msg.events);
+        forked = msg.timeline?.forked ?? forked;
       } else {
         this.handle(msg);
       }
     }
-    if (lastView) this.view(lastView.snapshot, events);
+    if (lastView) this.view(lastView.snapshot, events, { eventsReset, timeline: lastView.timeline, forked });
   }
 
-  view(snapshot, events) {
+  view(snapshot, events, { eventsReset = false, timeline = null, forked = null } = {}) {
     this.snapshot = snapshot;
+    if (eventsReset && this.eventsView) {
+      this.els.events.list.replaceChildren();
+      this.eventsView.total = 0;
+    }
     this.eventsView?.add(events);
+    if (timeline) this.showTimeline(timeline, forked);
     this.filesView?.render(snapshot);
     this.persistView?.render(snapshot);
+    // After a move through the past the series are another lab's, from its start (phase 2 of
+    // the timeline gives the plots a view of their own; until then, start the columns over).
+    if (snapshot.series?.reset && this.plotsView?.cols) for (const c of Object.values(this.plotsView.cols)) c.length = 0;
     this.plotsView?.render(snapshot);
     this.machineView?.render(snapshot);
     this.logView?.onView(snapshot);
@@ -237,6 +258,40 @@ export class LabController {
       else if (snapshot.write_error) setStatus(this.els.status, 'failed', `MISCONF: ${snapshot.write_error}`);
       else setStatus(this.els.status, 'ready', `Engine ready · ${snapshot.keys} key${snapshot.keys === 1 ? '' : 's'}`);
     }
+  }
+
+  /** The timeline's state from a VIEW; says so when an input given in the past forked. */
+  showTimeline(timeline, forked) {
+    this.timeline = timeline;
+    if (forked !== null && forked !== undefined) {
+      const stored = this.els.backend?.dataset.backend;
+      const files = stored && stored !== 'memory'
+        ? ` The files in ${stored === 'opfs' ? 'OPFS' : 'IndexedDB'} are now this point's: the lab goes on from here, and a reload loads it.`
+        : '';
+      this.consoleView?.note(`You acted in the past: the lab goes on from that point. The later history is kept as branch ${forked}.${files}`);
+    }
+    if (timeline.mirror_error && !this.mirrorErrorShown) {
+      this.mirrorErrorShown = true;
+      this.consoleView?.note(`The browser storage failed: ${timeline.mirror_error}.`, 'fatal');
+    }
+    this.ontimeline?.(timeline);
+  }
+
+  /**
+   * A link to what this lab shows (its timeline's current line and the position):
+   * `{url, tooLong, bytes, position, digest}`. Past share.js's MAX_LINK, `url` is still made but
+   * `tooLong` says to offer the file (`downloadRecording(bytes)`) instead.
+   */
+  async share() {
+    const { bytes, position, digest } = await this.act(TIMELINE.SHARE);
+    const base = typeof location === 'object' ? location.href : 'http://localhost/';
+    const link = await shareLink(base, bytes, position);
+    return { ...link, bytes, position, digest };
+  }
+
+  /** Saves the recording as a file (a link too long to share). */
+  downloadRecording(bytes) {
+    downloadRecording(bytes);
   }
 
   /** A read-only view cannot act: every control but the views is made inert. */
@@ -282,6 +337,7 @@ export class LabController {
         }
         // A new worker has no scenario: load (or reload) the selected one.
         this.scenariosView?.ready();
+        if (msg.recording) this.showRecording(msg.recording);
         this.onready?.(msg);
         break;
       case MSG.LOADING:
@@ -337,6 +393,22 @@ export class LabController {
     this.consoleView?.reply(msg.id, msg.text, msg.pending);
     this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
     this.lines.delete(msg.id);
+  }
+
+  /** Says what a shared recording replayed to (protocol.js TIMELINE open-recording). */
+  showRecording(replay) {
+    const matched = replay.digest_matches;
+    const text = `Opened a shared recording: ${replay.inputs} input${replay.inputs === 1 ? '' : 's'} replayed in this tab's memory (your own lab's files are left alone). `
+      + (matched === true
+        ? 'The state digest matches the sender’s: these are the same files, byte for byte.'
+        : matched === false
+          ? `The state digest does NOT match the sender’s: this replay differs from what they saw${replay.same_engine ? '' : ' (the recording was made by another version of the engine)'}.`
+          : 'The recording carries no state digest to compare with.');
+    this.consoleView?.note(text, matched === false ? 'fatal' : 'note');
+    if (this.els.notice) {
+      this.els.notice.hidden = false;
+      this.els.notice.textContent = text;
+    }
   }
 
   showRestart() {

@@ -11,6 +11,8 @@ export const MSG = Object.freeze({
    *  private machine per worker), one writer per namespace: the worker takes the Web Lock
    *  LOCK_PREFIX + namespace first, and if another tab holds it, it becomes a read-only view. */
   INIT: 'init',
+  // (INIT may also carry {recording: {bytes, position}}: the worker then replays that shared
+  //  recording on a private memory machine instead of opening the namespace; see TIMELINE.)
   /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
   /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
@@ -58,9 +60,18 @@ export const MSG = Object.freeze({
   REPLIES: 'replies',
   /** {bytes, cause}: bytes appended to aof_buf outside a console command (cause: 'serverCron'). */
   AOF: 'aof',
-  /** {snapshot, events}: the views (the engine's snapshot JSON, parsed) and the events since the
-   *  last VIEW; `snapshot.series` holds the plot samples since the last VIEW (columns, see
-   *  src/lab/series.rs). At most every VIEW_MS; a read-only tab receives the writer's. */
+  /** {snapshot, events, events_reset, timeline}: the views (the engine's snapshot JSON, parsed)
+   *  of the lab at the timeline's position, and its events since the last VIEW (`events_reset`:
+   *  the position moved through the past, so these are the last events of the lab now shown, not
+   *  a continuation); `snapshot.series` holds the plot samples since the last VIEW (columns, see
+   *  src/lab/series.rs; with `reset: true` after a move through the past: the lab's series from
+   *  its start). `timeline`: {position, head, head_t, now, next_cron, branch, present,
+   *  generation, playing, speed, marks_reset, marks: [{seq, t, kind, flags}], forked,
+   *  mirror_error}: the slider (see TIMELINE); `marks` are those after the last VIEW's (all of
+   *  them when `marks_reset`); `forked`: the branch that keeps the later history when an input
+   *  given in the past forked since the last VIEW (null otherwise); `present`: the input whose
+   *  lab the browser storage's files hold (null: memory, or another branch). At most every
+   *  VIEW_MS; a read-only tab receives the writer's. */
   VIEW: 'view',
   /** {id, ok, value, error}: the outcome of ACTION `id`. */
   RESULT: 'result',
@@ -76,7 +87,7 @@ export function message(type, fields = {}) {
 /** The config the lab starts the engine with. */
 export const LAB_CONFIG = Object.freeze({ appendonly: true, appendfsync: 'everysec' });
 
-/** How often the worker runs serverCron (Redis's default `hz 10`). */
+/** How often serverCron runs, in simulated ms (Redis's default `hz 10`; the engine's TICK_MS). */
 export const TICK_MS = 100;
 
 /** The fastest the worker sends views (snapshots are JSON of a few KB). */
@@ -95,6 +106,54 @@ export function labNamespace(namespace, config) {
 /** The write-path diagram's action (ui/machine.js): how long the simulated background fsync
  *  takes, lab-fsync-latency-ms (a slow disk; kept across restarts). */
 export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' });
+
+/**
+ * The timeline's actions of ACTION (answered by RESULT). Time in the lab is simulated: the worker
+ * advances it by the wall clock's steps (each clamped to MAX_FRAME_MS) times the speed while
+ * playing, and not at all while paused; serverCron runs every TICK_MS of simulated time.
+ *   play {} / pause {}; playback-speed {speed: 0.1 … 100} -> the speed set;
+ *   step {} -> position: one input forward (at the head: one serverCron tick), paused;
+ *   step-back {} -> position (paused); seek {seq} | {t} -> position (paused);
+ *   live {} -> position: back to the head, playing;
+ *   branch {op: 'switch'|'discard', id} -> branches: [{id, parent, fork_seq, diverges_at,
+ *     head_seq, head_t, current}]; branches {} -> the same;
+ *   console {n} -> [{seq, t, origin, kind, text, replies}]: the console at the position;
+ *   share {} -> {bytes, position, digest}: the current line as a recording (share.js makes the
+ *     link), the position and the state digest there;
+ *   open-recording {bytes, position} -> {replay: {digest_matches, same_engine, inputs}, digest}:
+ *     replays a recording on a private memory machine (the namespace's files are left alone);
+ *   digest {} -> {digest, position, head}: the state digest at the position (equal digests: the
+ *     same files, byte for byte, and the same data); mark {label}.
+ * An input given while the position is in the past (a command, a crash …) forks: the later
+ * history is kept as a branch (VIEW timeline.forked), and on OPFS / IndexedDB the files are
+ * rewritten to that point, which becomes the present (a reload loads it).
+ */
+export const TIMELINE = Object.freeze({
+  PLAY: 'play',
+  PAUSE: 'pause',
+  SPEED: 'playback-speed',
+  STEP: 'step',
+  STEP_BACK: 'step-back',
+  SEEK: 'seek',
+  LIVE: 'live',
+  BRANCH: 'branch',
+  BRANCHES: 'branches',
+  CONSOLE: 'console',
+  SHARE: 'share',
+  OPEN_RECORDING: 'open-recording',
+  DIGEST: 'digest',
+  MARK: 'mark',
+});
+
+/** The playback speeds the clock accepts (simulated time per wall-clock time). */
+export const SPEED_MIN = 0.1;
+export const SPEED_MAX = 100;
+
+/** A wall-clock step longer than this (a background tab, a debugger) counts as this much. */
+export const MAX_FRAME_MS = 500;
+
+/** How often the worker's clock advances simulated time (wall ms). */
+export const CLOCK_MS = 50;
 
 /** The scenario actions of ACTION (the panel in ui/scenarios.js). */
 export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });

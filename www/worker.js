@@ -4,10 +4,16 @@
 // The event loop, as redis-server's: console lines that arrive together run in ONE turn
 // (execute_batch: commands, then beforeSleep's write and fsync), and their replies are released
 // only when the policy allows (under appendfsync always on IndexedDB, after the commit);
-// serverCron runs every TICK_MS. Views (the snapshot and new events) go to the page at most every
-// VIEW_MS, and to read-only tabs of the same namespace over a BroadcastChannel.
+// serverCron runs every TICK_MS of simulated time. Views (the snapshot and new events) go to the
+// page at most every VIEW_MS, and to read-only tabs of the same namespace over a BroadcastChannel.
+//
+// Time: the engine records every input on a timeline and never sees Date.now(). The worker keeps
+// a simulated clock, `simNow`: while playing it advances by the wall clock's steps (each at most
+// MAX_FRAME_MS) times the speed, and while paused it stands still; `engine.advance(simNow)` runs
+// the ticks due (several per call at high speed) or, when the position is in the past, replays
+// the recorded future up to it. Console lines and actions are inputs at `simNow`.
 
-import { LOCK_PREFIX, MACHINE_ACTIONS, MSG, TICK_MS, VIEW_MS, message } from './protocol.js';
+import { CLOCK_MS, LOCK_PREFIX, MACHINE_ACTIONS, MAX_FRAME_MS, MSG, SPEED_MAX, SPEED_MIN, TIMELINE, VIEW_MS, message } from './protocol.js';
 import { isLogAction, logAction } from './worker-log.js';
 
 let engine = null;
@@ -25,6 +31,20 @@ let lastView = 0;
 let scenario = null; // a guided scenario on its own simulated machine (wasm Scenario)
 let readOnly = false; // another tab is the writer: this one only shows its views
 const READ_ONLY_REPLY = '(error) this tab is a read-only view: the writer of this namespace is another tab';
+
+// The simulated clock (see the top of the file).
+let simNow = 0;
+let playing = true;
+let speed = 1;
+let lastWall = 0;
+let clockTimer = null;
+// What the page has of the timeline: the marks up to `marksSent` of generation `marksGeneration`.
+let marksSent = 0;
+let marksGeneration = -1;
+let eventsReset = false; // the position moved: the next VIEW starts the events over
+let forked = null; // a branch created by an input given in the past, not told yet
+/** Events sent when the view starts over (a seek): the last ones of the lab shown. */
+const EVENTS_ON_SEEK = 200;
 
 // console_error_panic_hook reports a panic through console.error just before wasm traps:
 // keep the last report so the page can show what went wrong.
@@ -68,6 +88,20 @@ async function loadWasm() {
 async function init(msg) {
   options = { backend: msg.backend ?? 'auto', namespace: msg.namespace ?? 'default', config: msg.config ?? {} };
   if (!(await loadWasm())) return;
+  if (msg.recording) {
+    // A shared recording: replayed in this worker's memory, the namespace is not opened.
+    let replay;
+    try {
+      replay = openRecording(msg.recording.bytes, msg.recording.position);
+    } catch (err) {
+      die('The shared recording could not be opened', err);
+      return;
+    }
+    startClock();
+    post(MSG.READY, { backend: 'memory', notes: [], namespace: options.namespace, config: options.config, recording: replay });
+    publish(true);
+    return;
+  }
   const name = LOCK_PREFIX + options.namespace;
   // A memory machine is private to this worker: nothing to share, nothing to lock.
   if (options.backend === 'memory' || !self.navigator?.locks) {
@@ -99,13 +133,14 @@ async function becomeWriter(note) {
     die('The engine refused to start', err);
     return;
   }
+  simNow = engine.now();
   if (options.backend !== 'memory' && typeof BroadcastChannel === 'function') {
     channel = new BroadcastChannel(LOCK_PREFIX + options.namespace);
     channel.onmessage = (e) => {
       if (e.data?.type === 'hello') serial(() => publish(true));
     };
   }
-  setInterval(tick, TICK_MS);
+  startClock();
   const notes = engine.backend_notes();
   if (note) notes.push(note);
   post(MSG.READY, { backend: engine.backend(), notes, namespace: options.namespace, config: options.config });
@@ -120,7 +155,7 @@ function becomeReader(name) {
   for (const m of queue.splice(0)) post(MSG.REPLY, { id: m.id, text: READ_ONLY_REPLY, pending: false, aof: new Uint8Array() });
   channel = new BroadcastChannel(name);
   channel.onmessage = (e) => {
-    if (e.data?.type === MSG.VIEW) post(MSG.VIEW, { snapshot: e.data.snapshot, events: e.data.events });
+    if (e.data?.type === MSG.VIEW) post(MSG.VIEW, { snapshot: e.data.snapshot, events: e.data.events, events_reset: e.data.events_reset, timeline: e.data.timeline });
   };
   channel.postMessage({ type: 'hello' });
   post(MSG.READONLY, {
@@ -141,16 +176,46 @@ function publish(now = false) {
     return;
   }
   lastView = Date.now();
+  const reset = eventsReset;
+  if (reset) {
+    // The lab shown is another one (a point of the past): its last events, from scratch.
+    const next = JSON.parse(engine.events(Number.MAX_SAFE_INTEGER)).next;
+    cursor = Math.max(0, next - EVENTS_ON_SEEK);
+    eventsReset = false;
+  }
   const ev = JSON.parse(engine.events(cursor));
   cursor = ev.next;
   pendingEvents = ev.events;
   const snapshot = JSON.parse(engine.snapshot());
-  // The plots' new samples (the page appends them to its columns).
+  // The plots' new samples (the page appends them to its columns; after a move through the
+  // past, the lab shown has another series: all of it, marked reset).
+  if (reset) seriesCursor = 0;
   const series = JSON.parse(engine.series(seriesCursor));
   seriesCursor = series.next;
+  if (reset) series.reset = true;
   snapshot.series = series;
-  post(MSG.VIEW, { snapshot, events: pendingEvents });
-  channel?.postMessage({ type: MSG.VIEW, snapshot, events: pendingEvents });
+  const timeline = timelineView();
+  post(MSG.VIEW, { snapshot, events: pendingEvents, events_reset: reset, timeline });
+  channel?.postMessage({ type: MSG.VIEW, snapshot, events: pendingEvents, events_reset: reset, timeline });
+}
+
+/** The slider's part of VIEW: where the position is, and the marks the page does not have. */
+function timelineView() {
+  let t = JSON.parse(engine.marks_json(marksSent));
+  const marksReset = t.generation !== marksGeneration;
+  if (marksReset && marksSent !== 0) t = JSON.parse(engine.marks_json(0));
+  marksGeneration = t.generation;
+  marksSent = t.head;
+  const view = { ...t, playing, speed, marks_reset: marksReset, forked, mirror_error: engine.mirror_error() ?? null };
+  forked = null;
+  return view;
+}
+
+/** After an input: was it given in the past (a fork)? */
+function noteFork() {
+  const branch = engine.take_fork();
+  if (branch !== undefined) forked = branch;
+  simNow = Math.max(simNow, engine.now());
 }
 
 // Every call into the engine goes through this chain, one at a time: a turn that waits for
@@ -192,7 +257,8 @@ async function turn() {
   queue = [];
   let results;
   try {
-    results = engine.execute_batch(batch.map((m) => m.line), Date.now());
+    results = engine.execute_batch(batch.map((m) => m.line), simNow);
+    noteFork();
   } catch (err) {
     die(`The engine crashed on \`${batch.map((m) => m.line).join(' / ')}\` (this is a bug)`, err);
     return;
@@ -220,26 +286,134 @@ async function upkeep() {
   }
 }
 
-function tick() {
+function startClock() {
+  lastWall = performance.now();
+  if (!clockTimer) clockTimer = setInterval(clock, CLOCK_MS);
+}
+
+/** The simulated clock's step: time runs while playing, and the engine catches up with it. */
+function clock() {
+  const wall = performance.now();
+  const dt = Math.min(wall - lastWall, MAX_FRAME_MS);
+  lastWall = wall;
+  if (!engine || !playing) return;
+  simNow += dt * speed;
+  const target = simNow;
+  serial(() => advance(() => engine.advance(target)));
+}
+
+/**
+ * Runs `move` (engine.advance or engine.step) and sends what it did: the ticks' AOF bytes, the
+ * replies they released (under the same rule as turn()), and the views.
+ */
+async function advance(move) {
   if (!engine) return;
-  serial(async () => {
-    if (!engine) return;
-    let texts;
-    try {
-      texts = engine.tick(Date.now());
-      const bytes = engine.take_aof_buf();
-      if (bytes.length) post(MSG.AOF, { bytes, cause: 'serverCron' }, [bytes.buffer]);
-    } catch (err) {
-      die('The engine crashed during serverCron (this is a bug)', err);
-      return;
-    }
-    // Replies released by this turn (a blocked client served, the lines queued behind it run)
-    // obey the same rule as turn().
-    if (texts.length && !(await durable())) return;
-    if (texts.length) post(MSG.REPLIES, { texts });
+  let a;
+  try {
+    a = move();
+  } catch (err) {
+    die('The engine crashed during serverCron (this is a bug)', err);
+    return;
+  }
+  simNow = Math.max(simNow, engine.now());
+  if (a.replayed) eventsReset = true;
+  if (a.aof.length) post(MSG.AOF, { bytes: a.aof, cause: 'serverCron' }, [a.aof.buffer]);
+  // Replies released by this turn (a blocked client served, the lines queued behind it run)
+  // obey the same rule as turn().
+  if (a.replies.length && !(await durable())) return;
+  if (a.replies.length) post(MSG.REPLIES, { texts: a.replies });
+  if (a.ticks || a.replayed) {
     await upkeep();
     publish();
-  });
+  }
+}
+
+/** A move on the timeline (seek, step back): timed, so that K fits the seek budget. */
+function moved(move) {
+  const started = performance.now();
+  move();
+  const elapsed = performance.now() - started;
+  if (engine.last_replayed() > 0) engine.tune_checkpoint_every(elapsed);
+  playing = false;
+  simNow = engine.now();
+  eventsReset = true;
+  return engine.position();
+}
+
+function openRecording(bytes, position) {
+  const next = wasm.Engine.from_recording(bytes, position === undefined || position === null ? {} : { position });
+  engine?.free();
+  engine = next;
+  channel?.close();
+  channel = null;
+  options = { ...options, backend: 'memory' };
+  simNow = engine.now();
+  playing = false;
+  cursor = 0;
+  eventsReset = true;
+  marksSent = 0;
+  marksGeneration = -1;
+  return JSON.parse(engine.replay());
+}
+
+/** The timeline's actions (TIMELINE in protocol.js). */
+function timelineAction(name, args) {
+  switch (name) {
+    case TIMELINE.PLAY:
+      playing = true;
+      lastWall = performance.now();
+      return null;
+    case TIMELINE.PAUSE:
+      playing = false;
+      return null;
+    case TIMELINE.SPEED:
+      speed = Math.min(SPEED_MAX, Math.max(SPEED_MIN, Number(args.speed) || 1));
+      return speed;
+    case TIMELINE.STEP:
+      playing = false;
+      return advance(() => engine.step()).then(() => {
+        eventsReset = true;
+        return engine.position();
+      });
+    case TIMELINE.STEP_BACK:
+      return moved(() => engine.step_back());
+    case TIMELINE.SEEK:
+      return moved(() => (args.t !== undefined ? engine.seek_time(args.t) : engine.seek(args.seq ?? 0)));
+    case TIMELINE.LIVE: {
+      const position = moved(() => engine.live());
+      playing = true;
+      lastWall = performance.now();
+      return position;
+    }
+    case TIMELINE.BRANCH:
+      if (args.op === 'switch') {
+        engine.switch_branch(args.id);
+        simNow = engine.now();
+        eventsReset = true;
+      } else if (args.op === 'discard') engine.discard_branch(args.id);
+      else throw new Error(`branch: unknown op ${args.op} (switch, discard)`);
+      return JSON.parse(engine.branches_json());
+    case TIMELINE.BRANCHES:
+      return JSON.parse(engine.branches_json());
+    case TIMELINE.CONSOLE:
+      return JSON.parse(engine.console_json(args.n ?? 100));
+    case TIMELINE.SHARE:
+      return { bytes: engine.recording(), position: engine.position(), digest: engine.state_digest() };
+    case TIMELINE.OPEN_RECORDING: {
+      const replay = openRecording(args.bytes, args.position);
+      // Another engine runs now: the page starts over with it, as at a start.
+      post(MSG.READY, { backend: 'memory', notes: [], namespace: options.namespace, config: options.config, recording: replay });
+      return { replay, digest: engine.state_digest() };
+    }
+    case TIMELINE.DIGEST:
+      return { digest: engine.state_digest(), position: engine.position(), head: engine.head() };
+    case TIMELINE.MARK:
+      engine.mark(String(args.label ?? ''), simNow);
+      noteFork();
+      return null;
+    default:
+      return undefined;
+  }
 }
 
 /** Start over: the engine exits, its files are deleted, a fresh one starts on the same backend. */
@@ -250,12 +424,27 @@ async function reset() {
   if (backend !== 'memory') await wasm.Engine.delete_namespace(backend, options.namespace);
   engine = await wasm.Engine.open({ ...options, backend }, Date.now());
   cursor = 0; // a new engine numbers its events from 1
+  simNow = engine.now();
+  marksSent = 0;
+  marksGeneration = -1;
   seriesCursor = 0;
   return { backend };
 }
 
 function action(name, args) {
-  const now = Date.now();
+  const now = simNow;
+  const timeline = timelineAction(name, args);
+  if (timeline !== undefined) return timeline;
+  try {
+    return inputAction(name, args, now);
+  } finally {
+    // An input given in the past forked (also when the engine refused it with an error).
+    if (engine && name !== 'reset') noteFork();
+  }
+}
+
+/** The actions that are inputs to the lab (a crash, a setting …), at simulated time `now`. */
+function inputAction(name, args, now) {
   switch (name) {
     case 'reset':
       return reset();
@@ -288,10 +477,10 @@ function action(name, args) {
       engine.set_fsync_latency(args.ms ?? 0, now);
       return null;
     case 'check':
-      return engine.check_aof(!!args.fix);
+      return engine.check_aof(!!args.fix, now);
     case 'export': {
       const bytes = engine.export_tar(now);
-      return { bytes, name: `aof-lab-${options.namespace}-${new Date(now).toISOString().replace(/[:.]/g, '-')}.tar` };
+      return { bytes, name: `aof-lab-${options.namespace}-${new Date(Date.now()).toISOString().replace(/[:.]/g, '-')}.tar` };
     }
     case 'scenario-load':
       scenario?.free();

@@ -19,8 +19,10 @@
 //! | `check`         | `redis-check-aof [--fix]`                                               |
 //! | `import`        | files or an archive replacing the directory, then a restart             |
 //! | `scenario`      | one scenario step in the script's syntax (`tick 1000`, `rewrite` …)     |
-//! | `predict`       | a learner's prediction: an opaque payload, the lab is untouched         |
+//! | `predict`       | a learner's prediction: a payload; a crash prediction (see              |
+//! |                 | [`crash_prediction_payload`]) is kept for the next crash to reveal      |
 //! | `mark`          | a bookmark on the timeline: a label, the lab is untouched               |
+//! | `traffic`       | the traffic generator started, changed or stopped                       |
 //!
 //! Reading the lab (`snapshot`, `events_json`, `export`) is not an input: it changes nothing.
 //!
@@ -32,7 +34,8 @@
 //! restart is a new process: deterministic too.
 
 use super::scenario::{self, Play};
-use super::{CrashReport, Lab};
+use super::traffic::TrafficSpec;
+use super::{CrashReport, Lab, Prediction};
 use crate::server::Rng;
 
 /// Who acted: the learner, or a scenario's script.
@@ -71,6 +74,8 @@ pub enum Action {
     Predict(Vec<u8>),
     /// A bookmark.
     Mark(String),
+    /// The traffic generator's settings (`None`: stopped).
+    Traffic(Option<TrafficSpec>),
 }
 
 impl Action {
@@ -90,6 +95,7 @@ impl Action {
             Action::Scenario { .. } => "scenario",
             Action::Predict(_) => "predict",
             Action::Mark(_) => "mark",
+            Action::Traffic(_) => "traffic",
         }
     }
 
@@ -119,6 +125,8 @@ impl Action {
             Action::Scenario { step, .. } => step.lines().next().unwrap_or_default().to_string(),
             Action::Predict(_) => "prediction".into(),
             Action::Mark(label) => format!("mark {label}"),
+            Action::Traffic(None) => "traffic stopped".into(),
+            Action::Traffic(Some(t)) => format!("traffic {} commands/s, {}% writes", t.rate, t.write_percent),
         }
     }
 }
@@ -146,14 +154,16 @@ pub enum Answer {
     Resp(Vec<u8>),
     /// A tick's console replies that became ready (a blocked command served or timed out).
     Replies(Vec<String>),
-    Crash(Result<CrashReport, String>),
+    /// Boxed, as the scenario's outcome: most inputs are ticks, and an answer is as large as its
+    /// largest kind (a recorded tick stays under 200 bytes).
+    Crash(Result<Box<CrashReport>, String>),
     /// A restart or an import: whether the server started (or why it could not be tried).
     Started(Result<bool, String>),
     /// A fault, a speed or a setting: what it did, or why it was refused.
     Text(Result<String, String>),
     /// `redis-check-aof`'s output and exit code.
     Check(String, i32),
-    Scenario(scenario::Outcome),
+    Scenario(Box<scenario::Outcome>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -244,7 +254,9 @@ impl Lab {
             Action::Tick => Answer::Replies(self.tick(now)),
             Action::Crash(kind) => {
                 kind_flags = flags::CRASH;
-                Answer::Crash(self.crash(kind, now).cloned())
+                // The reveal of the prediction given before it, if any (`predict.rs`).
+                let prediction = self.prediction.take();
+                Answer::Crash(self.crash_and_reveal(kind, prediction, now).cloned().map(Box::new))
             }
             Action::Restart(settings) => {
                 kind_flags = flags::RESTART;
@@ -283,15 +295,23 @@ impl Lab {
                     Err(errors) => scenario_error(*index, step, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
                 };
                 end_t = play.now.max(now);
-                Answer::Scenario(outcome)
+                Answer::Scenario(Box::new(outcome))
             }
-            Action::Predict(_) => {
+            Action::Predict(payload) => {
                 kind_flags = flags::PREDICT;
+                if let Some(p) = parse_crash_prediction(payload) {
+                    self.prediction = Some(p);
+                }
                 Answer::None
             }
             Action::Mark(_) => {
                 kind_flags = flags::MARK;
                 Answer::None
+            }
+            Action::Traffic(spec) => {
+                kind_flags = flags::CONFIG;
+                self.set_traffic(*spec, now);
+                Answer::Text(Ok("OK".into()))
             }
         };
         let appended = self.take_appended();
@@ -313,6 +333,11 @@ impl Lab {
         if name.eq_ignore_ascii_case("lab-rewrite-keys-per-tick") {
             let n = value.parse::<u64>().map_err(|_| format!("{name} takes a number of keys, not '{value}'"))?;
             self.set_rewrite_speed(n, now);
+            return Ok("OK".into());
+        }
+        if name.eq_ignore_ascii_case("lab-fsync-latency-ms") {
+            let ms = value.parse::<u64>().map_err(|_| format!("{name} takes a number of milliseconds, not '{value}'"))?;
+            self.set_fsync_latency(ms, now);
             return Ok("OK".into());
         }
         if self.down.is_some() {
@@ -372,4 +397,46 @@ fn scenario_error(index: u32, step: &str, message: String) -> scenario::Outcome 
         failure: Some(message),
         ..scenario::Outcome::default()
     }
+}
+
+/// A crash prediction as a `predict` input's payload (the page's question before a crash, see
+/// `predict.rs`): lines `crash-prediction 1`, `writes <seq> …`, `survive <all|some|none>`,
+/// `keys <all|fewer|none>`, `refused <yes|no>` (each optional but the first).
+pub fn crash_prediction_payload(p: &Prediction) -> Vec<u8> {
+    let mut out = String::from("crash-prediction 1\n");
+    if !p.writes.is_empty() {
+        let w: Vec<String> = p.writes.iter().map(u64::to_string).collect();
+        out.push_str(&format!("writes {}\n", w.join(" ")));
+    }
+    if let Some(v) = &p.survive {
+        out.push_str(&format!("survive {v}\n"));
+    }
+    if let Some(v) = &p.keys {
+        out.push_str(&format!("keys {v}\n"));
+    }
+    if let Some(v) = p.refused {
+        out.push_str(if v { "refused yes\n" } else { "refused no\n" });
+    }
+    out.into_bytes()
+}
+
+/// The crash prediction a payload holds, if it is one.
+pub fn parse_crash_prediction(payload: &[u8]) -> Option<Prediction> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != "crash-prediction 1" {
+        return None;
+    }
+    let mut p = Prediction::default();
+    for line in lines {
+        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+        match key {
+            "writes" => p.writes = value.split(' ').filter_map(|w| w.parse().ok()).collect(),
+            "survive" => p.survive = Some(value.to_string()),
+            "keys" => p.keys = Some(value.to_string()),
+            "refused" => p.refused = Some(value == "yes"),
+            _ => {}
+        }
+    }
+    Some(p)
 }

@@ -43,6 +43,7 @@ mod predict;
 pub mod recording;
 pub mod scenario;
 pub mod series;
+pub mod session;
 pub mod timeline;
 pub mod traffic;
 mod view;
@@ -159,6 +160,8 @@ pub struct Lab {
     pub traffic: Option<traffic::Traffic>,
     /// The write path as the diagram draws it (`machine_trace.rs`).
     machine: machine_trace::Machine,
+    /// A crash prediction given as an input, for the next crash to reveal (`input.rs`).
+    prediction: Option<Prediction>,
 }
 
 impl Lab {
@@ -190,6 +193,7 @@ impl Lab {
             started_ms: now,
             traffic: None,
             machine: machine_trace::Machine::default(),
+            prediction: None,
         };
         lab.attach(load_log, now);
         lab
@@ -199,7 +203,11 @@ impl Lab {
     fn attach(&mut self, load_log: Vec<String>, now: i64) {
         // A start may have written (a new incr file, a truncated tail): as after any turn.
         self.engine.srv.storage.flush_page_cache();
-        self.backend = self.engine.srv.storage.kind().to_string();
+        // The backend is the one the lab opened on: a copy of it in the timeline's past runs
+        // over RAM but shows the same files.
+        if self.backend.is_empty() {
+            self.backend = self.engine.srv.storage.kind().to_string();
+        }
         self.console = self.engine.connect();
         self.wire = self.engine.connect();
         self.console_queue.clear();

@@ -1,16 +1,19 @@
 //! A recording as bytes, for share links and files: the settings the lab started with, the seed,
-//! the start time, the inputs of one history, and a digest of the state they lead to, so that
+//! the start time, the files it started on (a lab opened on OPFS or IndexedDB finds the files of
+//! earlier sessions), the inputs of one history, and a digest of the state they lead to, so that
 //! whoever replays it can tell whether they got the same bytes.
 //!
 //! The format (all integers LEB128 varints; `i64` zigzag-encoded; a string is a varint length
 //! and its UTF-8 bytes, `bytes` the same without the UTF-8 rule):
 //!
 //! ```text
-//! "AOFLABREC" 0x01          magic and format version
+//! "AOFLABREC" 0x02          magic and format version (0x01: the same without the files)
 //! string   engine           "aof-lab <crate version>": another engine may replay differently
 //! u64      seed
 //! i64      t0               the simulated clock at the start (unix ms)
 //! varint n, n × (string name, string value)    the settings (redis.conf names) of the start
+//! varint n, n × (string name, bytes data)      the files at the start (a name ending in `/`:
+//!                                              a directory), all of them on disk
 //! varint n, n × input
 //! u8 0 | u8 1 + 20 bytes    the head digest ([`state_digest`]), if any
 //!
@@ -24,7 +27,9 @@
 //!          3 crash     string kind               10 scenario varint index, string step
 //!          4 restart   varint n, n × (string, string)   11 predict  bytes
 //!          5 fault     string fault, varint n    12 mark     string label
-//!          6 speed     varint keys per tick
+//!          6 speed     varint keys per tick     13 traffic  u8 0 (stopped) | u8 1, varint rate,
+//!                                                            u8 write %, varint keys, varint
+//!                                                            value size, u64 seed
 //! ```
 //!
 //! Inputs are numbered from 1 in order (their `seq` is not stored). A typical input is 3 to 20
@@ -40,8 +45,11 @@ use sha1::{Digest, Sha1};
 
 use super::Lab;
 use super::input::{Action, Input, Origin};
+use super::traffic::TrafficSpec;
 
-const MAGIC: &[u8] = b"AOFLABREC\x01";
+const MAGIC: &[u8] = b"AOFLABREC\x02";
+/// The first format, without the start files.
+const MAGIC_1: &[u8] = b"AOFLABREC\x01";
 
 /// The engine that made a recording: a recording made by another version may replay differently
 /// (the digest tells).
@@ -56,6 +64,9 @@ pub struct Recording {
     pub seed: u64,
     pub t0: i64,
     pub settings: Vec<(String, String)>,
+    /// The files the lab started on, all on disk (a name ending in `/` is a directory): empty
+    /// for a fresh simulated machine.
+    pub files: Vec<(String, Vec<u8>)>,
     pub inputs: Vec<Input>,
     /// [`state_digest`] of the lab after the last input.
     pub head_digest: Option<[u8; 20]>,
@@ -71,6 +82,11 @@ impl Recording {
         for (k, v) in &self.settings {
             put_str(&mut out, k);
             put_str(&mut out, v);
+        }
+        put_u64(&mut out, self.files.len() as u64);
+        for (name, data) in &self.files {
+            put_str(&mut out, name);
+            put_bytes(&mut out, data);
         }
         put_u64(&mut out, self.inputs.len() as u64);
         let mut prev = self.t0;
@@ -90,7 +106,9 @@ impl Recording {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Recording, String> {
         let mut r = Reader { bytes, pos: 0 };
-        if r.take(MAGIC.len())? != MAGIC {
+        let magic = r.take(MAGIC.len())?;
+        let with_files = magic == MAGIC;
+        if !with_files && magic != MAGIC_1 {
             return Err("not an AOF Lab recording (bad magic or format version)".into());
         }
         let engine = r.string()?;
@@ -100,6 +118,12 @@ impl Recording {
         let mut settings = Vec::with_capacity(n);
         for _ in 0..n {
             settings.push((r.string()?, r.string()?));
+        }
+        let mut files = Vec::new();
+        if with_files {
+            for _ in 0..r.count()? {
+                files.push((r.string()?, r.bytes()?.to_vec()));
+            }
         }
         let n = r.count()?;
         let mut inputs = Vec::with_capacity(n);
@@ -117,7 +141,7 @@ impl Recording {
         if r.pos != bytes.len() {
             return Err(format!("{} bytes after the end of the recording", bytes.len() - r.pos));
         }
-        Ok(Recording { engine, seed, t0, settings, inputs, head_digest })
+        Ok(Recording { engine, seed, t0, settings, files, inputs, head_digest })
     }
 }
 
@@ -136,6 +160,7 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
         Action::Scenario { .. } => 10,
         Action::Predict(_) => 11,
         Action::Mark(_) => 12,
+        Action::Traffic(_) => 13,
     };
     out.push(code | if input.origin == Origin::Scenario { 0x80 } else { 0 });
     put_u64(out, input.t.saturating_sub(prev_t).max(0) as u64);
@@ -176,6 +201,15 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
         Action::Scenario { index, step } => {
             put_u64(out, u64::from(*index));
             put_str(out, step);
+        }
+        Action::Traffic(None) => out.push(0),
+        Action::Traffic(Some(t)) => {
+            out.push(1);
+            put_u64(out, u64::from(t.rate));
+            out.push(t.write_percent);
+            put_u64(out, u64::from(t.keys));
+            put_u64(out, u64::from(t.value_size));
+            put_u64(out, t.seed);
         }
     }
 }
@@ -219,6 +253,20 @@ fn decode_input(r: &mut Reader, seq: u64, prev_t: i64) -> Result<Input, String> 
         10 => Action::Scenario { index: u32::try_from(r.u64()?).map_err(|_| "step index out of range")?, step: r.string()? },
         11 => Action::Predict(r.bytes()?.to_vec()),
         12 => Action::Mark(r.string()?),
+        13 => Action::Traffic(match r.u8()? {
+            0 => None,
+            1 => {
+                let small = |v: u64| u32::try_from(v).map_err(|_| "traffic setting out of range".to_string());
+                Some(TrafficSpec {
+                    rate: small(r.u64()?)?,
+                    write_percent: r.u8()?,
+                    keys: small(r.u64()?)?,
+                    value_size: small(r.u64()?)?,
+                    seed: r.u64()?,
+                })
+            }
+            other => return Err(format!("bad traffic flag {other}")),
+        }),
         other => return Err(format!("unknown input kind {other}")),
     };
     Ok(Input { seq, t, action, origin })
@@ -338,6 +386,10 @@ mod tests {
             seed: 0xDEAD_BEEF_0123_4567,
             t0,
             settings: vec![("appendonly".into(), "yes".into()), ("appendfsync".into(), "always".into())],
+            files: vec![
+                ("appendonlydir/".into(), vec![]),
+                ("appendonlydir/appendonly.aof.1.incr.aof".into(), b"*1\r\n$4\r\nPING\r\n".to_vec()),
+            ],
             inputs: vec![
                 i(1, t0, Action::Lines(vec!["SET k v".into(), "SET \"a b\" é".into()]), Origin::User),
                 i(2, t0 + 100, Action::Tick, Origin::User),
@@ -352,6 +404,13 @@ mod tests {
                 i(11, t0 + 155, Action::Scenario { index: 7, step: "expect GET k => \"v\"\n=> more".into() }, Origin::Scenario),
                 i(12, t0 + 1155, Action::Predict(vec![9; 300]), Origin::Scenario),
                 i(13, t0 + 1155, Action::Mark("here".into()), Origin::User),
+                i(
+                    14,
+                    t0 + 1156,
+                    Action::Traffic(Some(TrafficSpec { rate: 50_000, write_percent: 80, keys: 1000, value_size: 32, seed: 9 })),
+                    Origin::User,
+                ),
+                i(15, t0 + 1157, Action::Traffic(None), Origin::User),
             ],
             head_digest: Some([7; 20]),
         }
@@ -363,10 +422,30 @@ mod tests {
         let bytes = r.to_bytes();
         assert_eq!(Recording::from_bytes(&bytes), Ok(r.clone()));
         let mut more = r.clone();
-        more.inputs.push(Input { seq: 14, t: r.t0 + 1255, action: Action::Tick, origin: Origin::User });
+        more.inputs.push(Input { seq: 16, t: r.t0 + 1257, action: Action::Tick, origin: Origin::User });
         assert_eq!(more.to_bytes().len(), bytes.len() + 2, "kind byte + varint(100)");
         let none = Recording { head_digest: None, ..r };
         assert_eq!(Recording::from_bytes(&none.to_bytes()), Ok(none));
+    }
+
+    /// The first format (no start files) still reads.
+    #[test]
+    fn a_format_1_recording_reads_without_files() {
+        let r = Recording { files: vec![], ..sample() };
+        let mut head = MAGIC_1.to_vec();
+        put_str(&mut head, &r.engine);
+        put_u64(&mut head, r.seed);
+        put_i64(&mut head, r.t0);
+        put_u64(&mut head, r.settings.len() as u64);
+        for (k, v) in &r.settings {
+            put_str(&mut head, k);
+            put_str(&mut head, v);
+        }
+        let bytes = r.to_bytes();
+        // Format 2 adds the file count (0 here, one byte) right after the settings.
+        assert_eq!(bytes[head.len()], 0);
+        head.extend_from_slice(&bytes[head.len() + 1..]);
+        assert_eq!(Recording::from_bytes(&head), Ok(r));
     }
 
     #[test]

@@ -32,23 +32,35 @@
 //! little CPU on each seek and keeps memory bounded however long the learner plays; the engine
 //! is sans-IO and deterministic, which is what makes a replay exact.
 //!
-//! Only the simulated machine (memory backend) can be copied: on OPFS or IndexedDB the past would
-//! be a view of files that are the present; that host decides what to offer there.
+//! * **The present over a real backend.** On OPFS, IndexedDB or a directory, the lab at the head
+//!   runs over a RAM mirror of the real files ([`crate::storage::Tee`]), so a checkpoint of it is
+//!   a copy in RAM like any other, and every lab of the past runs over RAM: the past is a view,
+//!   the real files are the present. Acting in the past makes that point the present: before the
+//!   input is applied, the real files are rewritten to the lab's files and the mirror is attached
+//!   to it ([`crate::storage::Tee::adopt`]), so it goes on from there (and a page reload loads
+//!   it). While the position is elsewhere, the lab that the real files hold is kept aside
+//!   (*parked*), so that coming back to it costs nothing.
+//! * **Where it starts** ([`Start`]): the settings, the seed, the simulated clock and the files
+//!   the lab found (a lab on OPFS finds the files of earlier sessions). A recording carries all
+//!   four, so that a replay starts where the original did.
 
 mod checkpoints;
+mod present;
 mod views;
 
+pub use present::Start;
 pub use views::{ConsoleEntry, FORK, Mark};
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::Lab;
 use super::input::{Action, Input, Origin, Output};
 use super::recording::{Recording, engine_version, state_digest};
 use super::scenario::Play;
-use super::{Lab, memory_lab};
-use crate::Config;
+use crate::storage::Shared;
 use checkpoints::{Checkpoint, valid};
+use present::Parked;
 
 /// Inputs between two regular checkpoints until the host measures its own replay cost (a native
 /// replay of a console turn costs a few µs; see BENCHMARKS.md).
@@ -120,6 +132,7 @@ pub struct Timeline {
     settings: Vec<(String, String)>,
     seed: u64,
     t0: i64,
+    files: Vec<(String, Vec<u8>)>,
     /// The current line, including the recorded future past `pos`.
     line: Line,
     /// Inputs applied: the lab is the state after `line[..pos]`.
@@ -138,24 +151,44 @@ pub struct Timeline {
     replayed: usize,
     /// The digest of the head, with the input it was computed after.
     head_digest: Option<(Option<Rc<Recorded>>, [u8; 20])>,
+    /// The real backend that holds the present's files, if any (see the module docs).
+    mirror: Option<Shared>,
+    /// The lab at the position is the present: its storage mirrors to the real backend.
+    attached: bool,
+    parked: Option<Parked>,
+    /// Why the mirror was given up (the real backend failed while the present moved).
+    mirror_error: Option<String>,
 }
 
 impl Timeline {
     /// A lab on a fresh simulated machine started at `t0` with `settings` (redis.conf names and
     /// values), and an empty recording. `seed` drives every random choice of the recording.
     pub fn new(settings: &[(String, String)], seed: u64, t0: i64) -> Result<Timeline, String> {
-        let mut config = Config::default();
-        for (k, v) in settings {
-            config.set(k, v, true).map_err(|e| format!("{k}: {e}"))?;
-        }
-        let lab = memory_lab(config, t0);
+        Timeline::start(Start { settings: settings.to_vec(), seed, t0, files: Vec::new() }, |_| {})
+    }
+
+    /// A lab on a simulated machine over RAM holding the start's files. `host` adds to the lab
+    /// what is not an input (the backend's notes and durability) before the first checkpoint.
+    pub fn start(start: Start, host: impl FnOnce(&mut Lab)) -> Result<Timeline, String> {
+        let mut lab = start.memory_lab()?;
+        host(&mut lab);
+        Ok(Timeline::over(lab, start, None))
+    }
+
+    /// A timeline whose start is `lab`, which the caller started with `start`'s settings at its
+    /// `t0` on a storage holding its files (the host adds what is not an input: the backend's
+    /// notes and durability). With `mirror`, the lab runs over a [`Tee`] of that real backend
+    /// (the machine over it): it is the present.
+    pub fn over(lab: Lab, start: Start, mirror: Option<Shared>) -> Timeline {
+        let attached = mirror.is_some();
         let mut tl = Timeline {
-            settings: settings.to_vec(),
-            seed,
-            t0,
+            settings: start.settings,
+            seed: start.seed,
+            t0: start.t0,
+            files: start.files,
             line: Vec::new(),
             pos: 0,
-            state: State { lab, play: Play::new(t0) },
+            state: State { lab, play: Play::new(start.t0) },
             current: 0,
             branches: vec![Branch { id: 0, parent: None, fork_seq: 0, line: Vec::new() }],
             next_branch: 1,
@@ -166,14 +199,19 @@ impl Timeline {
             last_checkpoint: 0,
             replayed: 0,
             head_digest: None,
+            mirror,
+            attached,
+            parked: None,
+            mirror_error: None,
         };
         tl.take_checkpoint(true);
-        Ok(tl)
+        tl
     }
 
     /// Replays a recording on a fresh lab and says whether it reached the recorded state.
     pub fn from_recording(rec: &Recording) -> Result<Replayed, String> {
-        let mut timeline = Timeline::new(&rec.settings, rec.seed, rec.t0)?;
+        let start = Start { settings: rec.settings.clone(), seed: rec.seed, t0: rec.t0, files: rec.files.clone() };
+        let mut timeline = Timeline::start(start, |_| {})?;
         for input in &rec.inputs {
             timeline.apply(input.t, input.action.clone(), input.origin);
         }
@@ -189,6 +227,7 @@ impl Timeline {
             seed: self.seed,
             t0: self.t0,
             settings: self.settings.clone(),
+            files: self.files.clone(),
             inputs: self.line.iter().map(|r| r.input.clone()).collect(),
             head_digest: Some(self.head_digest()),
         }
@@ -219,6 +258,7 @@ impl Timeline {
         if self.pos < self.line.len() {
             self.fork();
         }
+        self.attach();
         let input = Input { seq: self.pos as u64 + 1, t: t.max(self.now()), action, origin };
         let output = self.state.apply(self.seed, &input);
         let rec = Rc::new(Recorded { input, output });
@@ -248,6 +288,10 @@ impl Timeline {
             self.replayed = 0;
             return;
         }
+        if self.unpark(target) {
+            self.replayed = 0;
+            return;
+        }
         let from_present = self.pos < target;
         let best = self.checkpoint_before(target);
         if !from_present || best.is_some_and(|(p, _)| p > self.pos) {
@@ -255,9 +299,15 @@ impl Timeline {
             let state = self.checkpoints.get(&p).and_then(|cs| cs.get(i)).and_then(|c| c.state.try_clone());
             // The start is always there and the memory machine always copies.
             let Some(state) = state else { unreachable!("the start's checkpoint is pinned and the simulated machine copies") };
-            self.state = state;
+            let left = std::mem::replace(&mut self.state, state);
+            self.park(left);
             self.pos = p;
             self.last_checkpoint = p;
+        } else if self.attached {
+            // Replays run over RAM: the present stays what the real files hold.
+            let Some(copy) = self.state.try_clone() else { unreachable!("the machine over the mirror copies its RAM side") };
+            let left = std::mem::replace(&mut self.state, copy);
+            self.park(left);
         }
         let start = self.pos;
         // Stepping back one input at a time replays from the same checkpoint again and again: a

@@ -259,6 +259,37 @@ pub async fn run_persistence<H: AsyncHost>(host: &mut H) {
     host.wipe().await;
 }
 
+/// The host's backend behind the RAM mirror ([`super::Tee`]): every storage it opens is a Tee
+/// over one of the host's, so the suites above run on the mirror over OPFS, IndexedDB or fs.
+pub struct TeeHost<H> {
+    host: H,
+    real: Option<super::Shared>,
+}
+
+impl<H> TeeHost<H> {
+    pub fn new(host: H) -> TeeHost<H> {
+        TeeHost { host, real: None }
+    }
+}
+
+impl<H: AsyncHost> AsyncHost for TeeHost<H> {
+    async fn open(&mut self) -> Box<dyn Storage> {
+        let real = super::tee::shared(self.host.open().await);
+        self.real = Some(real.clone());
+        Box::new(super::Tee::open(real).unwrap_or_else(|e| panic!("the mirror could not copy the backend: {e}")))
+    }
+    async fn close(&mut self, s: Box<dyn Storage>) {
+        drop(s);
+        // The mirror is gone: the host closes its backend as it would without one.
+        let real = self.real.take().expect("open before close");
+        let Ok(cell) = std::rc::Rc::try_unwrap(real) else { panic!("a storage over the backend outlived its close") };
+        self.host.close(cell.into_inner()).await;
+    }
+    async fn wipe(&mut self) {
+        self.host.wipe().await;
+    }
+}
+
 // ----- the simulated machine over a backend -----
 
 /// The crashes every backend under the simulated machine must apply exactly as the machine over

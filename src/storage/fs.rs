@@ -189,6 +189,17 @@ impl Storage for FsStorage {
     fn dir_exists(&self, dir: &str) -> bool {
         self.path(dir).is_dir()
     }
+
+    fn dirs(&self) -> Result<Vec<String>> {
+        let mut dirs: Vec<String> = std::fs::read_dir(&self.root)
+            .map_err(|e| convert(e, "."))?
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        dirs.sort();
+        Ok(dirs)
+    }
 }
 
 #[cfg(test)]

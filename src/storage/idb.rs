@@ -881,4 +881,8 @@ impl Storage for IdbStorage {
     fn dir_exists(&self, dir: &str) -> bool {
         self.inner.borrow().dir_exists(dir)
     }
+
+    fn dirs(&self) -> Result<Vec<String>> {
+        Ok(self.inner.borrow().dirs.keys().cloned().collect())
+    }
 }

@@ -692,6 +692,11 @@ impl<S: Storage + 'static> Storage for Machine<S> {
         if let Some(m) = (self as &dyn Any).downcast_ref::<super::MemoryStorage>() {
             return Some(Box::new(m.clone()));
         }
+        // Over the mirror of a real backend, the copy is the machine over its RAM side: a
+        // timeline's checkpoint of the present is a lab over RAM like every other.
+        if let Some(m) = (self as &dyn Any).downcast_ref::<Machine<super::Tee>>() {
+            return Some(Box::new(m.with_inner(m.inner().ram().clone())));
+        }
         let inner = self.inner.boxed_clone()?;
         Some(Box::new(self.with_inner(inner)))
     }

@@ -214,6 +214,12 @@ impl Storage for RamDisk {
         dir.is_empty() || self.dirs.iter().any(|d| d == dir)
     }
 
+    fn dirs(&self) -> Result<Vec<String>> {
+        let mut dirs = self.dirs.clone();
+        dirs.sort();
+        Ok(dirs)
+    }
+
     fn boxed_clone(&self) -> Option<Box<dyn Storage>> {
         Some(Box::new(self.clone()))
     }

@@ -11,6 +11,9 @@
 //! * [`idb`] (browser): an in-memory mirror persisted to IndexedDB at each sync point.
 //!
 //!
+//! [`tee::Tee`] mirrors one of them in RAM (reads from RAM, every change to both), so that the
+//! lab's timeline can copy the present as it copies the past.
+//!
 //! Above any of them, [`machine::Machine`] is the simulated machine: a kernel model (page cache
 //! vs disk per file, fsync, writeback after a delay, directory entries durable at a directory
 //! sync) whose crashes (process kill, power loss, torn writes) are applied to the backend's real
@@ -32,11 +35,13 @@ pub mod machine;
 pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod opfs;
+pub mod tee;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use fs::FsStorage;
 pub use machine::{Crash, CrashOutcome, Machine, SimulatedMachine};
 pub use memory::{MemoryStorage, RamDisk};
+pub use tee::{Shared, Tee};
 
 use std::fmt;
 
@@ -125,6 +130,14 @@ pub trait Storage {
     /// Creates a directory (no-op where directories are implicit).
     fn create_dir(&mut self, dir: &str) -> Result<()>;
     fn dir_exists(&self, dir: &str) -> bool;
+    /// The directories there are (besides the root), sorted: those of the files, and empty ones
+    /// where the backend keeps them. A copy of a storage ([`tee::Tee`]) recreates them.
+    fn dirs(&self) -> Result<Vec<String>> {
+        let mut dirs: Vec<String> = self.list(None)?.iter().filter_map(|n| parent(n)).map(str::to_string).collect();
+        dirs.sort();
+        dirs.dedup();
+        Ok(dirs)
+    }
 
     /// The engine's clock, for backends that simulate time (the memory backend's kernel
     /// writeback). Real backends ignore it.
@@ -225,6 +238,9 @@ impl Storage for Box<dyn Storage> {
     }
     fn dir_exists(&self, dir: &str) -> bool {
         (**self).dir_exists(dir)
+    }
+    fn dirs(&self) -> Result<Vec<String>> {
+        (**self).dirs()
     }
     fn tick(&mut self, now_ms: i64) {
         (**self).tick(now_ms)

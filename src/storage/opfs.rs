@@ -622,6 +622,9 @@ impl Storage for OpfsStorage {
     fn dir_exists(&self, dir: &str) -> bool {
         self.pool.borrow().dir_exists(dir)
     }
+    fn dirs(&self) -> Result<Vec<String>> {
+        self.pool.borrow().dirs()
+    }
 }
 
 /// The pool's logic; [`OpfsStorage`] forwards to it.
@@ -772,5 +775,9 @@ impl Storage for Pool {
 
     fn dir_exists(&self, dir: &str) -> bool {
         dir.is_empty() || self.names.contains_key(&format!("{dir}/"))
+    }
+
+    fn dirs(&self) -> Result<Vec<String>> {
+        Ok(self.names.keys().filter_map(|n| n.strip_suffix('/')).map(str::to_string).collect())
     }
 }

@@ -288,8 +288,9 @@ test('appendfsync always on OPFS: the worker terminated while it loads, then aga
       const value = 'x'.repeat(1000);
       for (let i = 0; i < n; i++) window.aofLab.send(`SET k:${i} ${value}`);
     }, n);
-    await page.locator('#log .entry .reply:not(.waiting)', { hasText: 'OK' }).last().waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('#log .reply.waiting').length === 0, null, { timeout: 60_000 });
+    // 3 000 turns, each fsynced: slow on a busy machine.
+    await page.locator('#log .entry .reply:not(.waiting)', { hasText: 'OK' }).last().waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#log .reply.waiting').length === 0, null, { timeout: 120_000 });
     assert.equal(await run(page, 'DBSIZE'), `(integer) ${n}`);
     // Real crash #1: terminate the worker. Real crash #2: terminate its successor as soon as it
     // starts opening the storage and loading the AOF.

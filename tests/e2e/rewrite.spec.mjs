@@ -40,6 +40,13 @@ async function lastReply(page, line) {
 const mset = (prefix, n) => `MSET ${Array.from({ length: n }, (_, i) => `${prefix}${i} v${i}`).join(' ')}`;
 
 /** Samples the rewrite's progress (keys written) until it ends, running `during` meanwhile. */
+/** Simulated time at a quarter of wall time: the child (one step per serverCron tick, every
+ *  100 ms of simulated time) then runs long enough for the writes made meanwhile, however busy
+ *  the machine running the test is. */
+async function slowTime(page) {
+  assert.equal(await page.evaluate(() => window.aofLab.act('playback-speed', { speed: 0.25 })), 0.25);
+}
+
 async function watchRewrite(page, during) {
   const seen = [];
   const progress = page.locator('#persist .child-aof .child-progress');
@@ -71,6 +78,7 @@ test('a stepped rewrite on OPFS, watched tick by tick: progress moves, the temp 
     await page.keyboard.press('ArrowDown'); // Instant -> one key per tick: 40 ticks, about 4 s
     assert.equal(await speed.inputValue(), '1');
     await page.locator('#events .ev-text', { hasText: 'lab-rewrite-keys-per-tick 1' }).waitFor();
+    await slowTime(page);
     await page.locator('#persist button[data-command="BGREWRITEAOF"]').focus();
     await page.keyboard.press('Enter');
     assert.equal(await lastReply(page, 'BGREWRITEAOF'), 'Background append only file rewriting started');
@@ -177,6 +185,7 @@ test('Redis 6.2 mode, chosen in the page on OPFS: one appendonly.aof, a stepped 
     assert.match(await page.locator('#info').textContent(), /aof_rewrite_buffer_length:0/);
     await page.locator('#persist select').selectOption('1');
     await page.locator('#events .ev-text', { hasText: 'lab-rewrite-keys-per-tick 1' }).waitFor();
+    await slowTime(page);
     await page.locator('#persist button[data-command="BGREWRITEAOF"]').click();
     assert.equal(await lastReply(page, 'BGREWRITEAOF'), 'Background append only file rewriting started');
     let buffered = 0;
@@ -226,6 +235,7 @@ test('6.2 mode: the rewritten appendonly.aof (RDB preamble + the writes made dur
     assert.equal(await page.locator('#aof-mode').inputValue(), '6.2');
     for (const line of ['RPUSH l a b c', 'HSET h f1 v1 f2 v2', 'SADD s x y z', 'ZADD z 1 a 2.5 b', 'SET ttl v EX 100000', 'SELECT 2', 'SET db2 x', 'SELECT 0', mset('k', 20)]) await run(page, line);
     await page.locator('#persist select').selectOption('5');
+    await slowTime(page);
     await page.locator('#persist button[data-command="BGREWRITEAOF"]').click();
     assert.equal(await lastReply(page, 'BGREWRITEAOF'), 'Background append only file rewriting started');
     const during = ['INCR n', 'RPUSH l d', 'HDEL h f1', 'SET k0 changed'].map((line) => async () => {

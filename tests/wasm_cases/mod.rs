@@ -186,10 +186,12 @@ fn a_blocked_connection_waits_and_keeps_its_later_input_queued() {
     // replies come from the next tick.
     assert_eq!(text(&e.execute_resp(b"*3\r\n$5\r\nLPUSH\r\n$1\r\nq\r\n$1\r\na\r\n", NOW)), ":1\r\n");
     assert_eq!(e.tick(NOW + 200.0), ["1) \"q\"\n2) \"a\"", "(nil)"]);
-    // A timeout is served by serverCron.
-    assert_eq!(e.execute_line("BLPOP q 0.5", NOW), "");
-    assert!(e.tick(NOW + 100.0).is_empty());
-    assert_eq!(e.tick(NOW + 600.0), ["(nil)"]);
+    // A timeout is served by serverCron. (Simulated time never goes back: the engine records
+    // every input on a timeline, and an earlier `now` counts as the last one, NOW + 200.)
+    assert_eq!(e.execute_line("BLPOP q 0.5", NOW + 200.0), "");
+    assert!(e.tick(NOW + 300.0).is_empty());
+    assert!(e.tick(NOW + 600.0).is_empty(), "the deadline is NOW + 700");
+    assert_eq!(e.tick(NOW + 800.0), ["(nil)"]);
     // The wire blocks too; its reply, and the replies of what it had queued, come with its next
     // execute_resp.
     assert_eq!(e.execute_resp(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nw\r\n$1\r\n0\r\nPING\r\n", NOW), b"");
@@ -481,3 +483,5 @@ fn the_log_view_by_range_and_dropped_files() {
     // The engine is untouched.
     assert_eq!(console(&mut e, &["DBSIZE"]), ["(integer) 2"]);
 }
+
+mod timeline;

@@ -193,6 +193,7 @@ impl Lab {
             started_ms: self.started_ms,
             traffic: self.traffic.clone(),
             machine: self.machine.clone(),
+            prediction: self.prediction.clone(),
         })
     }
 }

@@ -65,6 +65,57 @@ impl Timeline {
         format!("[{}]", items.join(","))
     }
 
+    /// The slider's points after input `since` on the current line, as JSON `[{seq, t, kind,
+    /// flags: [names]}]`: every input but the ticks in which nothing happened (ten per simulated
+    /// second, they are the bulk; the slider covers them by number and time), each with its
+    /// kind (`lines`, `tick`, `crash` …, see [`Action::kind`]), its [`flags`] and `fork` where
+    /// another branch leaves the current line after it (seq 0: at the start). A page keeps what
+    /// it received and asks for what follows; a fork, a switch or a discard changes earlier
+    /// points, and the page then asks from 0.
+    pub fn marks_since_json(&self, since: u64) -> String {
+        let forks: Vec<usize> = self.branches.iter().filter(|b| b.id != self.current).map(|b| common_prefix(&b.line, &self.line)).collect();
+        let mut items = Vec::new();
+        if since == 0 && forks.contains(&0) {
+            items.push(format!(r#"{{"seq":0,"t":{},"kind":"start","flags":["fork"]}}"#, self.t0));
+        }
+        let from = usize::try_from(since).unwrap_or(usize::MAX).min(self.line.len());
+        for (i, r) in self.line.iter().enumerate().skip(from) {
+            let fork = forks.contains(&(i + 1));
+            let kind = r.input.action.kind();
+            if kind == "tick" && r.output.flags == 0 && !fork {
+                continue;
+            }
+            let mut names: Vec<String> = flags::names(r.output.flags).iter().map(|n| json_string(n)).collect();
+            if fork {
+                names.push(json_string("fork"));
+            }
+            items.push(format!(r#"{{"seq":{},"t":{},"kind":"{kind}","flags":[{}]}}"#, r.input.seq, r.input.t, names.join(",")));
+        }
+        format!("[{}]", items.join(","))
+    }
+
+    /// `[{id, parent, fork_seq, diverges_at, head_seq, head_t, current}]` of
+    /// [`Timeline::branches`].
+    pub fn branches_json(&self) -> String {
+        let items: Vec<String> = self
+            .branches()
+            .iter()
+            .map(|b| {
+                format!(
+                    r#"{{"id":{},"parent":{},"fork_seq":{},"diverges_at":{},"head_seq":{},"head_t":{},"current":{}}}"#,
+                    b.id,
+                    b.parent.map_or("null".to_string(), |p| p.to_string()),
+                    b.fork_seq,
+                    b.diverges_at,
+                    b.head_seq,
+                    b.head_t,
+                    b.current
+                )
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
     /// The console as it was at the position: its last `limit` entries.
     pub fn console(&self, limit: usize) -> Vec<ConsoleEntry> {
         let mut out = Vec::new();
