@@ -4,14 +4,14 @@
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
 #   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline,
-#                                         timeline-wasm, page, logview)
+#                                         timeline-wasm, page, logview, size, startup, browser)
 #   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
 # Needs redis-server / redis-benchmark, and for timeline-wasm, page and logview Chromium and the
 # e2e npm packages (scripts/setup.sh test installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm,page,logview}
+BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm,page,logview,size,startup,browser}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -86,6 +86,31 @@ if want logview; then
   scripts/build.sh >/dev/null 2>&1
   echo
   (cd tests/e2e && node bench-log.mjs)
+fi
+if want size; then
+  # The wasm the page downloads, per build option: each row is one `wasm-pack build --profile
+  # wasm` with the profile's settings overridden by CARGO_PROFILE_WASM_* (its own target dir),
+  # against the reference measured in the same run: the build as it was before this section
+  # existed (the release profile: opt-level 3, fat LTO, one codegen unit, the name section kept).
+  echo
+  scripts/wasm-size.sh
+fi
+if want startup; then
+  # Navigation -> usable console on OPFS, cold and warm, against a bare worker whose engine
+  # answers PING (tests/e2e/bench-startup.mjs; RUNS, WARM).
+  scripts/build.sh >/dev/null 2>&1
+  echo
+  (cd tests/e2e && node bench-startup.mjs)
+fi
+if want browser; then
+  # Acknowledged writes/s per policy x backend x clients, through the lab's worker, against bare
+  # OPFS / IndexedDB loops in the same page (tests/e2e/bench-browser.mjs; MS, ROUNDS, ONLY); then
+  # one turn natively, to show where a turn's time goes (benches/turn.rs).
+  scripts/build.sh >/dev/null 2>&1
+  echo
+  (cd tests/e2e && node bench-browser.mjs)
+  echo
+  cargo bench --quiet --bench turn
 fi
 want load || want rewrite || exit 0
 

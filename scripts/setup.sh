@@ -44,13 +44,20 @@ if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERS
   say "cargo install wasm-pack $WASM_PACK_VERSION (about 2 minutes)"
   cargo install wasm-pack --version "=$WASM_PACK_VERSION" --locked --force --quiet
 fi
-# Browser libraries (scripts/vendor/package-lock.json) into www/vendor/: reinstalled when the
+# Browser libraries (scripts/vendor/package-lock.json) into www/vendor/, and binaryen's wasm-opt
+# (npm's: Debian's binaryen breaks the module) for the size benchmark: reinstalled when an
 # installed version is not the locked one, copied every time (cheap).
 have node && have npm || apt_install nodejs npm
-locked=$(node -p "require('./scripts/vendor/package-lock.json').packages['node_modules/uplot'].version")
-installed=$(node -p "try { require('./scripts/vendor/node_modules/uplot/package.json').version } catch { '' }")
+vendor_versions() { # locked|installed -> "uplot@x binaryen@y"
+  node -e "
+    const lock = require('./scripts/vendor/package-lock.json');
+    const v = (p) => { try { return '$1' === 'locked' ? lock.packages['node_modules/' + p].version : require('./scripts/vendor/node_modules/' + p + '/package.json').version } catch { return '' } };
+    console.log(['uplot', 'binaryen'].map((p) => p + '@' + v(p)).join(' '))"
+}
+locked=$(vendor_versions locked)
+installed=$(vendor_versions installed)
 if [ "$locked" != "$installed" ]; then
-  say "npm ci (scripts/vendor: uplot $locked)"
+  say "npm ci (scripts/vendor: $locked)"
   (cd scripts/vendor && npm ci --no-audit --no-fund --loglevel=error)
 fi
 mkdir -p www/vendor/uplot

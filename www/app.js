@@ -3,8 +3,7 @@
 // &namespace=NAME&appendfsync=always|everysec|no&aof-mode=7.0|6.2&scenario=NAME (defaults: auto,
 // lab, everysec, 7.0, the first scenario). The AOF design selector restarts the lab and updates the URL.
 
-import { LAB_CONFIG } from './protocol.js';
-import { LabController } from './lab.js';
+import { LAB_CONFIG, MSG, labNamespace, message } from './protocol.js';
 import { readShareLink } from './share.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,6 +21,18 @@ try {
 const config = { ...LAB_CONFIG };
 if (params.get('appendfsync')) config.appendfsync = params.get('appendfsync');
 if (params.get('aof-mode') === '6.2') config['lab-aof-mode'] = '6.2';
+
+// Start-up: the worker index.html started gets INIT now, so that it opens the storage and loads
+// the AOF while the views' modules load (BENCHMARKS.md, "Start-up").
+const backend = params.get('backend') ?? 'auto';
+const namespace = params.get('namespace') ?? 'lab';
+const early = window.aofLabEarlyWorker;
+if (early && !early.error) {
+  const init = { backend, namespace: labNamespace(namespace, config), config: { ...config }, recording: recording ?? undefined };
+  early.worker.postMessage(message(MSG.INIT, init));
+  early.init = true;
+}
+const { LabController } = await import('./lab.js');
 
 const lab = new LabController(
   {
@@ -45,7 +56,14 @@ const lab = new LabController(
     mode: $('aof-mode'),
     root: document.documentElement,
   },
-  { backend: params.get('backend') ?? 'auto', namespace: params.get('namespace') ?? 'lab', config, scenario: params.get('scenario') ?? '', recording },
+  {
+    backend,
+    namespace,
+    config,
+    scenario: params.get('scenario') ?? '',
+    recording,
+    early, // started by index.html's first script
+  },
 );
 if (linkError) lab.consoleView?.note(`This page's share link could not be opened: ${linkError}. The stored lab opened instead.`, 'fatal');
 

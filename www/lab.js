@@ -6,7 +6,7 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, message } from './protocol.js';
+import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, labNamespace, message } from './protocol.js';
 import { downloadRecording, shareLink } from './share.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
@@ -34,7 +34,9 @@ export class LabController {
    *   log: root of the log view}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
    *   built-in scenario selected first, recording: {bytes, position} of a shared link (replayed
-   *   in the worker's memory instead of opening the namespace)}; the AOF design is
+   *   in the worker's memory instead of opening the namespace), early: {worker, inbox, error,
+   *   init} a worker.js the host started before this module loaded (used by the first start;
+   *   `init`: the host sent it INIT with these options)}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
    *   keeps its files in the namespace `<namespace>-6.2` (the designs never share a directory)
    */
@@ -101,8 +103,7 @@ export class LabController {
 
   /** The storage namespace: a 6.2 lab never opens a 7.0 lab's files, nor the reverse. */
   namespace() {
-    const ns = this.options.namespace ?? 'default';
-    return this.mode() === '6.2' ? `${ns}-6.2` : ns;
+    return labNamespace(this.options.namespace, this.options.config);
   }
 
   /** Restarts the lab with the other AOF design (a new redis-server with `lab-aof-mode`). */
@@ -134,7 +135,11 @@ export class LabController {
   start() {
     this.role = 'starting';
     if (this.els.root) this.els.root.dataset.aofMode = this.mode();
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    // A worker the host started early (index.html: it compiles the wasm while the page loads)
+    // serves the first start only; what it said meanwhile is replayed.
+    const early = this.options.early;
+    this.options = { ...this.options, early: null };
+    this.worker = early?.worker ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = (event) => {
       // Called at once, not at the next frame: a test or host may act while the worker loads.
       if (event.data.type === MSG.LOADING) this.onloading?.(event.data);
@@ -144,6 +149,10 @@ export class LabController {
       event.preventDefault();
       this.receive(message(MSG.FATAL, { message: `The engine worker failed to start: ${event.message || 'unknown error'}` }));
     };
+    for (const event of early?.inbox ?? []) this.worker.onmessage(event);
+    if (early?.error) this.worker.onerror(early.error);
+    // The host may have sent INIT already (app.js: the storage opens while the page loads).
+    if (early?.init) return;
     const { backend = 'auto', config = {} } = this.options;
     const recording = this.options.recording ?? undefined;
     this.worker.postMessage(message(MSG.INIT, { backend, namespace: this.namespace(), config: { ...config }, recording }));
@@ -346,12 +355,10 @@ export class LabController {
         this.consoleView?.note(msg.message);
         break;
       case MSG.REPLY:
-        if (msg.aof?.length && this.logView) {
-          this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
-        }
-        this.consoleView?.reply(msg.id, msg.text, msg.pending);
-        this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
-        this.lines.delete(msg.id);
+        this.reply(msg);
+        break;
+      case MSG.TURN_REPLIES:
+        for (const r of msg.replies) this.reply(r);
         break;
       case MSG.REPLIES:
         this.consoleView?.lateReplies(msg.texts);
@@ -376,6 +383,16 @@ export class LabController {
       default:
         console.warn('unknown message from the worker', msg);
     }
+  }
+
+  /** One console line's reply ({id, text, pending, aof, at, stream}: see MSG.REPLY). */
+  reply(msg) {
+    if (msg.aof?.length && this.logView) {
+      this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
+    }
+    this.consoleView?.reply(msg.id, msg.text, msg.pending);
+    this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
+    this.lines.delete(msg.id);
   }
 
   /** Says what a shared recording replayed to (protocol.js TIMELINE open-recording). */

@@ -53,6 +53,9 @@ export const MSG = Object.freeze({
    *  action log-locate {stream} finds them later). Sent only when the policy allows: under
    *  appendfsync always on IndexedDB, after the transaction holding its bytes committed. */
   REPLY: 'reply',
+  /** {replies: [REPLY's fields]}: the replies of one event-loop turn, in order, in one message
+   *  (a turn of 50 lines is one message, not 50: BENCHMARKS.md, "Browser writes"). */
+  TURN_REPLIES: 'turn-replies',
   /** {texts}: replies of earlier pending commands, in order. */
   REPLIES: 'replies',
   /** {bytes, cause}: bytes appended to aof_buf outside a console command (cause: 'serverCron'). */
@@ -92,6 +95,13 @@ export const VIEW_MS = 150;
 
 /** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
 export const LOCK_PREFIX = 'aof-lab:';
+
+/** The storage namespace of a lab: a 6.2 lab (`config['lab-aof-mode']`) keeps its files apart
+ *  (`<namespace>-6.2`), so that the designs never open each other's files. */
+export function labNamespace(namespace, config) {
+  const ns = namespace ?? 'default';
+  return config?.['lab-aof-mode'] === '6.2' ? `${ns}-6.2` : ns;
+}
 
 /** The write-path diagram's action (ui/machine.js): how long the simulated background fsync
  *  takes, lab-fsync-latency-ms (a slow disk; kept across restarts). */

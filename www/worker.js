@@ -66,11 +66,18 @@ function die(what, err) {
   post(MSG.FATAL, { message: `${what}: ${detail}` });
 }
 
+// The wasm is fetched and compiled as soon as this worker starts, before INIT arrives (the page
+// may still be loading its modules): start-up is the longer of the two, not their sum.
+const wasmLoading = import('../pkg/aof_lab.js').then(async (module) => {
+  await module.default();
+  return module;
+});
+wasmLoading.catch(() => {}); // reported by loadWasm
+
 async function loadWasm() {
   if (wasm) return true;
   try {
-    wasm = await import('../pkg/aof_lab.js');
-    await wasm.default();
+    wasm = await wasmLoading;
     return true;
   } catch (err) {
     die('Could not load the engine (../pkg/aof_lab.js; build it with `make serve`)', err);
@@ -257,13 +264,14 @@ async function turn() {
     return;
   }
   if (!(await durable())) return;
-  batch.forEach((m, i) => {
+  const replies = batch.map((m, i) => {
     const r = results[i];
     const text = r.replies.join('\n');
     // '' is also the reply to an empty line; a line with a command and no reply is waiting.
     const pending = text === '' && m.line.trim() !== '';
-    post(MSG.REPLY, { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream }, [r.aof.buffer]);
+    return { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream };
   });
+  post(MSG.TURN_REPLIES, { replies }, replies.map((r) => r.aof.buffer));
   await upkeep();
   publish();
 }

@@ -79,7 +79,9 @@ pub struct Traced {
     pub typed: String,
     pub reply: String,
     pub time_ms: i64,
-    pub records: Vec<TracedRecord>,
+    /// Shared: a command is kept both in the turn being built and in the recent ones, and a
+    /// turn of 50 commands must not copy 50 records' texts and keys (BENCHMARKS.md, "One turn").
+    pub records: std::sync::Arc<[TracedRecord]>,
     pub len: u64,
     pub loc: Loc,
 }
@@ -159,6 +161,8 @@ pub struct Machine {
     /// The last "Asynchronous AOF fsync is taking too long" line: (time, text).
     pub slow_log: Option<(i64, String)>,
     pub(super) crash: Option<super::predict::CrashCapture>,
+    /// The crash previews' parsed file tail (`machine_view.rs`).
+    pub(super) tail: super::machine_view::TailCache,
 }
 
 impl Lab {
@@ -316,7 +320,7 @@ impl Lab {
                 typed: if typed.is_empty() { "serverCron".into() } else { typed.to_string() },
                 reply: reply_text,
                 time_ms: now,
-                records: records_of(&bytes, db),
+                records: records_of(&bytes, db).into(),
                 len: appended,
                 loc: Loc::Buf(start),
             };
@@ -420,7 +424,7 @@ impl Lab {
                 Loc::File(f, o) => (Some(f.clone()), *o),
                 _ => continue,
             };
-            for r in &t.records {
+            for r in t.records.iter() {
                 index.insert((file.clone(), base + r.rel), (t.seq, t.typed.clone(), r.db));
             }
         }
@@ -473,9 +477,14 @@ pub fn keys_of(argv: &[Vec<u8>]) -> Vec<String> {
 }
 
 /// Splits propagated bytes into records, following `SELECT` for the db of each.
-pub fn records_of(bytes: &[u8], mut db: Option<u32>) -> Vec<TracedRecord> {
-    dump_bytes(bytes)
-        .into_iter()
+pub fn records_of(bytes: &[u8], db: Option<u32>) -> Vec<TracedRecord> {
+    records_of_parsed(&dump_bytes(bytes), db)
+}
+
+/// [`records_of`] for records already parsed (the crash previews parse a file's tail once).
+pub fn records_of_parsed(records: &[crate::aof::inspect::Record], mut db: Option<u32>) -> Vec<TracedRecord> {
+    records
+        .iter()
         .map(|r| {
             let text = r.describe();
             let (write, keys) = match &r.kind {

@@ -28,7 +28,7 @@
 //! write but exactly the predicted ones, and the byte counts are the crash report's.
 
 use super::Lab;
-use super::machine_trace::{Loc, TraceIndex, Traced, TracedRecord, records_of, traced_json, turn_json};
+use super::machine_trace::{Loc, TraceIndex, Traced, TracedRecord, records_of_parsed, traced_json, turn_json};
 use super::view::Json;
 use crate::server::AofState;
 use crate::storage::join;
@@ -78,6 +78,9 @@ pub struct LostIf {
     pub aof_buf_bytes: u64,
     pub page_cache_bytes: u64,
     pub writes: Vec<LostWrite>,
+    /// How many writes are lost: `writes.len()`, unless only the last ones were described
+    /// ([`Lab::lost_if_last`]).
+    pub writes_total: usize,
     /// Why redis-server would refuse to start on what survived.
     pub refused: Option<String>,
     pub files: Vec<LostFile>,
@@ -131,6 +134,21 @@ impl Lab {
     /// What a crash of `kind` (`kill`, `power`, `torn`) would lose if it happened now: bytes,
     /// and the acknowledged writes with where their bytes are.
     pub fn lost_if(&mut self, kind: &str) -> LostIf {
+        self.lost_if_last(kind, usize::MAX)
+    }
+
+    /// [`Lab::lost_if`] with only the last `shown` writes described (`writes_total` counts them
+    /// all): what the diagram shows after every turn. Describing every unsynced record (tens of
+    /// thousands under `appendfsync no`) made each view cost O(unsynced bytes).
+    pub fn lost_if_last(&mut self, kind: &str, shown: usize) -> LostIf {
+        let mut out = self.lost_if_limited(kind, shown);
+        out.writes_total = out.writes_total.max(out.writes.len());
+        let skip = out.writes.len().saturating_sub(shown);
+        out.writes.drain(..skip);
+        out
+    }
+
+    fn lost_if_limited(&mut self, kind: &str, shown: usize) -> LostIf {
         let mut out = LostIf {
             kind: kind.to_string(),
             exact: true,
@@ -138,6 +156,7 @@ impl Lab {
             aof_buf_bytes: 0,
             page_cache_bytes: 0,
             writes: vec![],
+            writes_total: 0,
             refused: None,
             files: vec![],
         };
@@ -211,8 +230,12 @@ impl Lab {
             }
             let cut = l.durable_len + if *name == torn_file { keep } else { 0 };
             out.files.push(LostFile { name: name.clone(), from: l.durable_len, torn_to: cut, len: l.len });
-            match self.file_loss(name, l, cut, kind == "torn", i == last, &index) {
-                Ok((writes, refused)) => {
+            // Only the last `shown` writes overall are described: aof_buf's come after the
+            // files', and a later file's after an earlier one's.
+            let later: usize = aof_writes.len();
+            match self.file_loss(name, l, cut, kind == "torn", i == last, &index, shown.saturating_sub(later)) {
+                Ok((writes, total, refused)) => {
+                    out.writes_total += total;
                     out.writes.extend(writes);
                     if out.refused.is_none() {
                         out.refused = refused;
@@ -221,12 +244,14 @@ impl Lab {
                 Err(why) => out.inexact(why),
             }
         }
+        out.writes_total += aof_writes.len();
         out.writes.append(&mut aof_writes);
         out
     }
 
     /// The records of one file the crash loses: those not whole before `cut` (the disk's end
     /// of the file), and a `MULTI` left open at `cut`; with the start refused, why.
+    #[allow(clippy::too_many_arguments)] // one file's part of lost_if: its inputs, spelled out
     fn file_loss(
         &mut self,
         name: &str,
@@ -235,22 +260,15 @@ impl Lab {
         torn: bool,
         last: bool,
         index: &TraceIndex,
-    ) -> Result<(Vec<LostWrite>, Option<String>), String> {
+        shown: usize,
+    ) -> Result<(Vec<LostWrite>, usize, Option<String>), String> {
         let storage = self.engine.srv.storage.as_mut();
         let mut at_boundary = vec![0u8; 1];
         let n = storage.read_at(name, l.durable_len, &mut at_boundary).unwrap_or(0);
         // The durable prefix ends on a record (whole flushes); parse from there, or from the
         // start of the file if it does not.
         let start = if n == 1 && matches!(at_boundary[0], b'*' | b'#') { l.durable_len } else { 0 };
-        let mut bytes = vec![0u8; (l.len - start) as usize];
-        let mut done = 0;
-        while done < bytes.len() {
-            match storage.read_at(name, start + done as u64, &mut bytes[done..]) {
-                Ok(0) | Err(_) => return Err(format!("{name} could not be read")),
-                Ok(k) => done += k,
-            }
-        }
-        let records = crate::aof::inspect::dump_bytes(&bytes);
+        let records = self.machine.tail.records(storage, name, start, l.len)?;
         if let Some(bad) = records.iter().find(|r| matches!(r.kind, crate::aof::inspect::RecordKind::Invalid(_))) {
             return Err(format!("{name} holds bytes that do not parse at offset {}", start + bad.offset));
         }
@@ -258,7 +276,7 @@ impl Lab {
         // Where the loader stops: the last record whole before the cut, outside an open MULTI.
         let mut open_multi: Option<u64> = None;
         let mut partial = false;
-        for r in &records {
+        for r in records.iter() {
             let end = r.offset + r.len;
             if end <= cut_rel {
                 if let crate::aof::inspect::RecordKind::Command(argv) = &r.kind {
@@ -287,9 +305,16 @@ impl Lab {
                 ));
             }
         }
-        let mut lost = Vec::new();
+        // The lost records (writes the loader would not reach): all counted, the last `shown`
+        // described (each record's db follows the SELECTs before it, so all are walked).
         let db = index.get(&(Some(name.to_string()), start)).and_then(|t| t.2);
-        for (rec, parsed) in records_of(&bytes, db).into_iter().zip(records.iter()) {
+        let lost_at: Vec<usize> =
+            records.iter().enumerate().filter(|(_, r)| r.offset + r.len > keep_to && is_write_record(r)).map(|(i, _)| i).collect();
+        let total = lost_at.len();
+        let first_shown = lost_at.get(total.saturating_sub(shown)).copied().unwrap_or(records.len());
+        let db = db_before(&records[..first_shown], db);
+        let mut lost = Vec::new();
+        for (rec, parsed) in records_of_parsed(&records[first_shown..], db).into_iter().zip(records[first_shown..].iter()) {
             if !rec.write || parsed.offset + parsed.len <= keep_to {
                 continue;
             }
@@ -297,19 +322,20 @@ impl Lab {
             let place = if torn && parsed.offset < cut_rel { "torn_tail" } else { "page_cache" };
             lost.push(lost_write(rec, Some(name), start + parsed.offset, place, index));
         }
-        Ok((lost, refused))
+        Ok((lost, total, refused))
     }
 
     /// The write records of `aof_buf`. Their db: the traced command's, else (no `SELECT` in
     /// the buffer) the feed's current one.
     fn buf_writes(&self, buf: &[u8], index: &TraceIndex) -> Vec<LostWrite> {
-        let parsed = records_of(buf, None);
+        let parsed = crate::aof::inspect::dump_bytes(buf);
+        let is_select = |r: &crate::aof::inspect::Record| matches!(&r.kind, crate::aof::inspect::RecordKind::Command(argv) if argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"select")));
         let db = match index.get(&(None, 0)) {
             Some(t) => t.2,
-            None if !parsed.iter().any(|r| r.text.starts_with("SELECT ")) => u32::try_from(self.engine.srv.feed.selected_db).ok(),
+            None if !parsed.iter().any(is_select) => u32::try_from(self.engine.srv.feed.selected_db).ok(),
             None => None,
         };
-        records_of(buf, db)
+        records_of_parsed(&parsed, db)
             .into_iter()
             .filter(|r| r.write)
             .map(|r| {
@@ -394,7 +420,7 @@ impl Lab {
             })
             .collect();
         j.raw("recent", &format!("[{}]", recent.join(",")));
-        let kinds: Vec<LostIf> = ["kill", "power", "torn", "torn-seq"].iter().map(|k| self.lost_if(k)).collect();
+        let kinds: Vec<LostIf> = ["kill", "power", "torn", "torn-seq"].iter().map(|k| self.lost_if_last(k, WRITES_SHOWN)).collect();
         let mut lost = Json::object();
         // A torn sequence is never exact (where its hole falls decides what --fix keeps).
         lost.bool("exact", kinds.iter().filter(|k| k.kind != "torn-seq").all(|k| k.exact));
@@ -484,7 +510,7 @@ pub(super) fn lost_json(l: &LostIf, shown: usize) -> String {
     let skip = l.writes.len().saturating_sub(shown);
     let writes: Vec<String> = l.writes[skip..].iter().map(lost_write_json).collect();
     o.raw("writes", &format!("[{}]", writes.join(",")));
-    o.num("writes_total", l.writes.len() as u64);
+    o.num("writes_total", l.writes_total.max(l.writes.len()) as u64);
     match &l.refused {
         Some(r) => o.str("refused", r),
         None => o.raw("refused", "null"),
@@ -529,4 +555,104 @@ fn lost_write_json(w: &LostWrite) -> String {
         None => x.raw("typed", "null"),
     }
     x.end()
+}
+
+/// A record that changes the dataset (what [`records_of_parsed`] marks `write`): a command
+/// other than `SELECT`, `MULTI` and `EXEC`.
+fn is_write_record(r: &crate::aof::inspect::Record) -> bool {
+    match &r.kind {
+        crate::aof::inspect::RecordKind::Command(argv) => {
+            let name = argv.first().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
+            !matches!(name.as_slice(), b"select" | b"multi" | b"exec")
+        }
+        _ => false,
+    }
+}
+
+/// The db after `records` (their `SELECT`s), starting from `db`.
+fn db_before(records: &[crate::aof::inspect::Record], mut db: Option<u32>) -> Option<u32> {
+    for r in records {
+        if let crate::aof::inspect::RecordKind::Command(argv) = &r.kind
+            && argv.first().is_some_and(|n| n.eq_ignore_ascii_case(b"select"))
+        {
+            db = argv.get(1).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse().ok());
+        }
+    }
+    db
+}
+
+/// The records of a file's unsynced tail, kept between views: the diagram asks after every turn
+/// what a crash would lose, and re-parsing the whole tail each time (30 s of writes under
+/// `appendfsync no`) made a view cost O(unsynced bytes). Only the bytes appended since are
+/// parsed, when the cached part still reads the same (its last bytes are compared); anything
+/// else (another file, another start, a truncation, a rewritten tail) parses from scratch.
+#[derive(Clone, Debug, Default)]
+pub struct TailCache {
+    name: String,
+    start: u64,
+    /// Bytes from `start` parsed into `records` (whole records).
+    parsed: u64,
+    /// The last bytes of the parsed part, as read then.
+    check: Vec<u8>,
+    records: std::sync::Arc<Vec<crate::aof::inspect::Record>>,
+}
+
+impl TailCache {
+    const CHECK: u64 = 64;
+
+    fn read(storage: &mut dyn crate::storage::Storage, name: &str, from: u64, to: u64) -> Result<Vec<u8>, String> {
+        let mut bytes = vec![0u8; to.saturating_sub(from) as usize];
+        let mut done = 0;
+        while done < bytes.len() {
+            match storage.read_at(name, from + done as u64, &mut bytes[done..]) {
+                Ok(0) | Err(_) => return Err(format!("{name} could not be read")),
+                Ok(k) => done += k,
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// The records of `name` from `start` to `len` (offsets relative to `start`).
+    fn records(
+        &mut self,
+        storage: &mut dyn crate::storage::Storage,
+        name: &str,
+        start: u64,
+        len: u64,
+    ) -> Result<std::sync::Arc<Vec<crate::aof::inspect::Record>>, String> {
+        let end = start + self.parsed;
+        let reusable = self.name == name && self.start == start && len >= end && self.parsed > 0 && {
+            let from = end - (self.check.len() as u64);
+            Self::read(storage, name, from, end).is_ok_and(|b| b == self.check)
+        };
+        if !reusable {
+            *self = TailCache { name: name.to_string(), start, ..TailCache::default() };
+        }
+        let from = start + self.parsed;
+        if len > from {
+            let bytes = Self::read(storage, name, from, len)?;
+            let mut more = crate::aof::inspect::dump_bytes(&bytes);
+            let whole = more.iter().all(|r| !matches!(r.kind, crate::aof::inspect::RecordKind::Invalid(_)));
+            let base = self.parsed;
+            for r in &mut more {
+                r.offset += base;
+            }
+            let records = std::sync::Arc::make_mut(&mut self.records);
+            records.extend(more);
+            if whole {
+                self.parsed = len - start;
+                let keep = Self::CHECK.min(self.parsed);
+                self.check = bytes[bytes.len().saturating_sub(keep as usize)..].to_vec();
+                if (self.check.len() as u64) < keep {
+                    self.check = Self::read(storage, name, len - keep, len)?;
+                }
+            } else {
+                // A tail that does not parse is reported, never kept: parse it again next time.
+                let out = std::sync::Arc::new(std::mem::take(records));
+                *self = TailCache::default();
+                return Ok(out);
+            }
+        }
+        Ok(self.records.clone())
+    }
 }
