@@ -24,6 +24,9 @@
 //   scenario     a built-in guided scenario (www/scenarios/<name>.txt) selected in the
 //                Scenarios panel, e.g. scenario="fsync-policies"; a change selects another
 //   Read at start only:
+//   lazy         (no value) start the worker only when the element comes near the viewport, or
+//                when its "Start" button is pressed or a method is called: a page with many
+//                labs (the tutorial) runs only those the reader reaches
 //   script       commands run once the engine is ready, one per line; or put them in a child
 //                <script type="text/x-redis">
 //   panels       which panels to show, space-separated: console machine aof files persist crash
@@ -122,6 +125,8 @@ function ownCss(height) {
   return `
     :host { display: block; font: 15px/1.5 var(--sans); color: var(--text); background: var(--bg); border-radius: 12px; padding: 0.75rem 0; }
     .layout { padding: 0 0.75rem; }
+    /* One panel (a tutorial's scenario) takes the whole width. */
+    .layout > .panel:only-child { grid-column: 1 / -1; }
     .log, .aof-list { height: ${height}; max-height: none; }
     .embed-head { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: center; justify-content: space-between; padding: 0 0.75rem 0.6rem; }
     .embed-head strong { font-size: 0.95rem; }
@@ -135,6 +140,10 @@ export class AofLabElement extends HTMLElement {
     // Kept across a move (disconnected and connected again in the same task), and started once
     // even when connected again while the stylesheet loads.
     if (this.lab || this.starting) return;
+    if (this.hasAttribute('lazy') && !this.awake) {
+      this.sleep();
+      return;
+    }
     const token = (this.starting = {});
     let css;
     try {
@@ -148,6 +157,35 @@ export class AofLabElement extends HTMLElement {
     this.starting = null;
     if (!this.isConnected) return;
     this.build(css);
+  }
+
+  /** A lazy element before it starts: a placeholder, and a watch for the viewport. */
+  sleep() {
+    const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    root.innerHTML = `
+      <style>
+        :host { display: block; border-radius: 12px; padding: 0.9rem 1rem; background: rgb(127 127 127 / 10%); font: 15px/1.5 system-ui, sans-serif; }
+        .asleep { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: center; }
+        button { font: inherit; padding: 0.3rem 0.8rem; border-radius: 999px; border: 1px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
+        button:focus-visible { outline: 3px solid #3b82f6; outline-offset: 2px; }
+      </style>
+      <div class="asleep"><strong>AOF Lab</strong><span>starts when it comes into view</span><button type="button">Start it now</button></div>`;
+    root.querySelector('button').addEventListener('click', () => this.wake());
+    if (typeof IntersectionObserver === 'function' && !this.observer) {
+      this.observer = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) this.wake();
+      }, { rootMargin: '300px 0px' });
+      this.observer.observe(this);
+    }
+  }
+
+  /** Starts a lazy element now. */
+  wake() {
+    this.observer?.disconnect();
+    this.observer = null;
+    if (this.awake) return;
+    this.awake = true;
+    if (this.isConnected) this.connectedCallback();
   }
 
   build(css) {
@@ -229,6 +267,10 @@ export class AofLabElement extends HTMLElement {
     // the same task (a move: appendChild elsewhere keeps the worker and its machine).
     this.starting = null;
     queueMicrotask(() => {
+      if (!this.isConnected) {
+        this.observer?.disconnect();
+        this.observer = null;
+      }
       if (this.isConnected || !this.lab) return;
       // The element left the page: its worker (and a memory machine with it) ends.
       this.lab.worker.terminate();
@@ -344,6 +386,7 @@ export class AofLabElement extends HTMLElement {
   /** Resolves once the engine is ready (at once when it is). */
   whenReady() {
     if (this.lab && this.ready) return Promise.resolve();
+    if (this.hasAttribute('lazy')) this.wake();
     return new Promise((resolve, reject) => {
       const ok = () => {
         this.removeEventListener('error', fail);
