@@ -15,7 +15,10 @@ dir=$out/aof-lab
 rm -rf "$dir" "$out"/aof-lab-*.tgz
 mkdir -p "$dir/pkg" "$dir/node"
 cp -r www "$dir/www"
-cp pkg/aof_lab.js pkg/aof_lab.d.ts pkg/aof_lab_bg.wasm pkg/aof_lab_bg.wasm.d.ts "$dir/pkg/"
+cp pkg/aof_lab.js pkg/aof_lab_bg.wasm pkg/aof_lab_bg.wasm.d.ts "$dir/pkg/"
+# wasm-bindgen's declarations use Symbol.dispose: say which lib has it, so that a host compiling
+# with an older `lib` (es2022) still type-checks.
+{ echo '/// <reference lib="esnext.disposable" />'; cat pkg/aof_lab.d.ts; } >"$dir/pkg/aof_lab.d.ts"
 cp scripts/npm/index.js scripts/npm/index.d.ts "$dir/node/"
 VERSION=$version node -e '
   const fs = require("fs");

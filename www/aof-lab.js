@@ -127,7 +127,7 @@ function ownCss(height) {
     .layout { padding: 0 0.75rem; }
     /* One panel (a tutorial's scenario) takes the whole width. */
     .layout > .panel:only-child { grid-column: 1 / -1; }
-    .log, .aof-list { height: ${height}; max-height: none; }
+    .log, .aof-list { height: ${height}; min-height: 0; max-height: none; }
     .embed-head { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: center; justify-content: space-between; padding: 0 0.75rem 0.6rem; }
     .embed-head strong { font-size: 0.95rem; }
   `;
