@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { Builder, Key } from 'selenium-webdriver';
+import BrowsingContext from 'selenium-webdriver/bidi/browsingContext.js';
 import firefox from 'selenium-webdriver/firefox.js';
 import { CHROMIUM } from './harness.mjs';
 
@@ -69,7 +70,9 @@ async function openChromium({ width, height, dark, reducedMotion }) {
 }
 
 async function openFirefox({ width, height, dark, reducedMotion }) {
-  const options = new firefox.Options().setBinary(FIREFOX).addArguments('-headless').windowSize({ width, height });
+  const options = new firefox.Options().setBinary(FIREFOX).addArguments('-headless').windowSize({ width: Math.max(width, 800), height: Math.max(height, 900) });
+  // WebDriver BiDi, for the viewport's exact size (a window is at least 500 px wide).
+  options.enableBidi();
   // prefers-color-scheme and prefers-reduced-motion, as the system would say them.
   options.setPreference('ui.systemUsesDarkTheme', dark ? 1 : 0);
   options.setPreference('layout.css.prefers-color-scheme.content-override', dark ? 0 : 1);
@@ -86,13 +89,9 @@ async function openFirefox({ width, height, dark, reducedMotion }) {
   ]) options.setPreference(k, v);
   const driver = await new Builder().forBrowser('firefox').setFirefoxOptions(options).setFirefoxService(new firefox.ServiceBuilder(GECKODRIVER)).build();
   await driver.manage().setTimeouts({ script: 120_000, pageLoad: 60_000 });
-  // The page's size, not the window's: headless Firefox has no window chrome, but a scrollbar
-  // may take room; make the viewport what was asked.
-  const inner = await driver.executeScript('return [innerWidth, innerHeight]');
-  if (inner[0] !== width || inner[1] !== height) {
-    const outer = await driver.manage().window().getRect();
-    await driver.manage().window().setRect({ width: outer.width + width - inner[0], height: outer.height + height - inner[1] });
-  }
+  // The page's size, not the window's: BiDi's browsingContext.setViewport, as a phone's.
+  const context = await BrowsingContext(driver, { browsingContextId: await driver.getWindowHandle() });
+  await context.setViewport(width, height);
   const evaluate = async (fn, arg) => {
     const r = await driver.executeAsyncScript(
       `const [src, arg, done] = arguments;
