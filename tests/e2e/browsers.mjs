@@ -10,7 +10,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { Builder, Key } from 'selenium-webdriver';
+import { Builder, By, Key } from 'selenium-webdriver';
 import BrowsingContext from 'selenium-webdriver/bidi/browsingContext.js';
 import firefox from 'selenium-webdriver/firefox.js';
 import { CHROMIUM } from './harness.mjs';
@@ -33,8 +33,8 @@ const ERROR_TRAP = `(() => {
 
 /**
  * Opens `name` ('chromium' | 'firefox') with `{width, height, dark, reducedMotion}`; resolves to
- * {name, goto(url), evaluate(fn, arg), waitFor(fn, arg, ms), press(key), shot(file), errors(),
- * close()}.
+ * {name, goto(url), reload(), evaluate(fn, arg), waitFor(fn, arg, ms), press(key), type(text),
+ * click(css), shot(file), errors(), close()}.
  */
 export async function open(name, { width = 1280, height = 900, dark = false, reducedMotion = false } = {}) {
   if (name === 'chromium') return openChromium({ width, height, dark, reducedMotion });
@@ -63,6 +63,9 @@ async function openChromium({ width, height, dark, reducedMotion }) {
     evaluate: (fn, arg) => page.evaluate(fn, arg),
     waitFor: (fn, arg, ms = 30_000) => page.waitForFunction(fn, arg, { timeout: ms, polling: 100 }).then((h) => h.jsonValue()),
     press: (key) => page.keyboard.press(key),
+    type: (text) => page.keyboard.type(text),
+    click: (css) => page.locator(css).click(),
+    reload: () => page.reload(),
     shot: (file) => page.screenshot({ path: file }),
     errors: async () => problems.slice(),
     close: () => context.close(),
@@ -131,6 +134,17 @@ async function openFirefox({ width, height, dark, reducedMotion }) {
       actions.sendKeys(k);
       for (const mod of parts.reverse()) actions.keyUp(mod === 'Shift' ? Key.SHIFT : Key.CONTROL);
       await actions.perform();
+    },
+    async type(text) {
+      await driver.actions({ async: true }).sendKeys(text).perform();
+    },
+    /** A real click on an element of the page's light DOM (WebDriver does not pierce shadow roots). */
+    async click(css) {
+      await driver.findElement(By.css(css)).click();
+    },
+    async reload() {
+      await driver.navigate().refresh();
+      await driver.executeScript(ERROR_TRAP);
     },
     async shot(file) {
       await writeFile(file, await driver.takeScreenshot(), 'base64');
