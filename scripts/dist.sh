@@ -20,6 +20,7 @@ cat >dist/index.html <<'HTML'
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="color-scheme" content="light dark">
   <title>AOF Lab</title>
+  <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22%3E%3Crect x=%222%22 y=%222%22 width=%2212%22 height=%2212%22 rx=%223%22 fill=%22%23c8322a%22/%3E%3C/svg%3E">
   <style>
     body { margin: 0 auto; max-width: 40rem; padding: 2rem 1rem; font: 17px/1.6 system-ui, sans-serif; }
     @media (prefers-color-scheme: dark) { body { background: #0b0e13; color: #e6e9ed; } a { color: #8ab4ff; } }
