@@ -4,7 +4,7 @@
 #   make test    installs the test tools if missing and runs every check (scripts/test.sh)
 PORT ?= 8080
 
-.PHONY: serve pkg test soak setup clean
+.PHONY: serve pkg test soak setup clean dist package
 
 serve: pkg
 	@scripts/serve.sh $(PORT)
@@ -16,6 +16,14 @@ pkg:
 test:
 	@scripts/test.sh
 
+# The static site (the lab, the embed example, the tutorial) in dist/, for any static host.
+dist: pkg
+	@scripts/dist.sh
+
+# The npm package: target/npm/aof-lab-<version>.tgz (the element, the worker, the engine).
+package: pkg
+	@scripts/package.sh
+
 # The long modes (crash matrix, fuzzing, random differential, load + kill -9), ~25 min; the
 # figures go into README.md. Settings: scripts/soak.sh (SOAK_* variables).
 soak:
@@ -25,4 +33,4 @@ setup:
 	@scripts/setup.sh test
 
 clean:
-	rm -rf pkg target/e2e
+	rm -rf pkg target/e2e target/npm dist

@@ -77,11 +77,18 @@ if [ "$(geckodriver --version 2>/dev/null | head -1 | awk '{print $2}')" != "$GE
   say "cargo install geckodriver $GECKODRIVER_VERSION (about 2 minutes)"
   cargo install geckodriver --version "=$GECKODRIVER_VERSION" --locked --force --quiet
 fi
-# The e2e packages: reinstall when the installed playwright-core is not the locked one.
-locked=$(node -p "require('./tests/e2e/package-lock.json').packages['node_modules/playwright-core'].version")
-installed=$(node -p "try { require('./tests/e2e/node_modules/playwright-core/package.json').version } catch { '' }")
-if [ "$locked" != "$installed" ]; then
-  say "npm ci (tests/e2e: playwright-core $locked; it drives /usr/bin/chromium, no browser download)"
+# The e2e packages (playwright-core drives /usr/bin/chromium, selenium-webdriver drives
+# firefox-esr through geckodriver, typescript checks the npm package's declarations): reinstalled
+# when an installed version is not the locked one. No browser download.
+stale=$(node -e '
+  const lock = require("./tests/e2e/package-lock.json").packages;
+  for (const name of Object.keys(require("./tests/e2e/package.json").devDependencies)) {
+    let installed = "";
+    try { installed = require(`./tests/e2e/node_modules/${name}/package.json`).version; } catch {}
+    if (installed !== lock[`node_modules/${name}`].version) console.log(name);
+  }')
+if [ -n "$stale" ]; then
+  say "npm ci (tests/e2e: $(echo $stale))"
   (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 redis-server --version | grep -q "v=$REDIS_VERSION" || { echo "redis-server $REDIS_VERSION is required; found: $(redis-server --version)" >&2; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make soak`: the long modes of the reliability tests, then their figures in README.md (between
-# the `<!-- soak:begin -->` / `<!-- soak:end -->` markers), with the date and the machine.
+# `make soak`: the long modes of the reliability tests, then their figures in docs/testing.md
+# (between the `<!-- soak:begin -->` / `<!-- soak:end -->` markers), with the date and the machine.
 #
 #   1. crash matrix      AOF_LAB_SOAK_CRASH_SEEDS=$SOAK_CRASH_SEEDS cargo test --release --test crash_matrix
 #                        (its `SOAK crash-matrix:` line: crash points tried, violations)
@@ -13,7 +13,7 @@
 #
 # Defaults (about 25 minutes on a 2-core machine; every one can be set in the environment):
 #   SOAK_CRASH_SEEDS=40  SOAK_FUZZ_SECS=120 (x 6 targets)  SOAK_DIFF_COMMANDS=2000000  SOAK_LOAD_SECS=240
-# `SOAK_README=0` skips writing README.md. A step that is missing (e.g. tests/crash_matrix.rs not
+# `SOAK_README=0` skips writing docs/testing.md. A step that is missing (e.g. tests/crash_matrix.rs not
 # there) or reports a violation is a loud FAIL, and the exit status is non-zero; its figures are
 # still recorded, marked FAIL.
 set -uo pipefail
@@ -26,6 +26,7 @@ FUZZ_SECS=${SOAK_FUZZ_SECS:-120}
 DIFF_COMMANDS=${SOAK_DIFF_COMMANDS:-2000000}
 LOAD_SECS=${SOAK_LOAD_SECS:-240}
 WRITE_README=${SOAK_README:-1}
+DOC=docs/testing.md
 
 LOGDIR=target/soak
 mkdir -p "$LOGDIR"
@@ -134,7 +135,7 @@ else
 fi
 echo "    ($(fmt_time $((SECONDS - t0))))"
 
-# --- figures into README.md ---------------------------------------------------------------
+# --- figures into docs/testing.md ---------------------------------------------------------------
 total=$(fmt_time $((SECONDS - started)))
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
 machine="$(uname -srm), $(nproc) cores${cpu:+ ($cpu)}"
@@ -153,15 +154,15 @@ echo
 cat "$LOGDIR/figures.md"
 
 if [ "$WRITE_README" != 0 ]; then
-    if grep -q '<!-- soak:begin -->' README.md && grep -q '<!-- soak:end -->' README.md; then
+    if grep -q '<!-- soak:begin -->' "$DOC" && grep -q '<!-- soak:end -->' "$DOC"; then
         awk -v f="$LOGDIR/figures.md" '
             /<!-- soak:begin -->/ { while ((getline l < f) > 0) print l; skip = 1; next }
             /<!-- soak:end -->/ { skip = 0; next }
             !skip { print }
-        ' README.md >"$LOGDIR/README.new" && mv "$LOGDIR/README.new" README.md
-        echo "README.md: soak figures updated"
+        ' "$DOC" >"$LOGDIR/testing.new" && mv "$LOGDIR/testing.new" "$DOC"
+        echo "$DOC: soak figures updated"
     else
-        fail "README.md has no <!-- soak:begin --> / <!-- soak:end --> markers; figures are in $LOGDIR/figures.md"
+        fail "$DOC has no <!-- soak:begin --> / <!-- soak:end --> markers; figures are in $LOGDIR/figures.md"
     fi
 fi
 

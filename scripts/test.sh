@@ -49,7 +49,14 @@ wasm_test() { # wasm_test chrome|firefox TEST_FILE
 
 e2e() {
   rm -rf target/e2e
-  (cd tests/e2e && node --test --test-concurrency=1 console.spec.mjs lab.spec.mjs rewrite.spec.mjs scenarios.spec.mjs plots.spec.mjs machine.spec.mjs log.spec.mjs timeline.spec.mjs)
+  (cd tests/e2e && node --test --test-concurrency=1 console.spec.mjs lab.spec.mjs rewrite.spec.mjs scenarios.spec.mjs plots.spec.mjs machine.spec.mjs log.spec.mjs timeline.spec.mjs picture.spec.mjs)
+}
+
+# The embedding surface in both browsers (tests/e2e/browsers.mjs): the npm package installed in
+# a scratch project (a sub-path, a second origin, Node, tsc), the tutorial, dist/ served by
+# python3 -m http.server, and the lab page's main paths in Firefox.
+e2e_both() {
+  (cd tests/e2e && E2E_BROWSERS=chromium,firefox node --test --test-concurrency=1 package.spec.mjs tutorial.spec.mjs dist.spec.mjs firefox-lab.spec.mjs)
 }
 
 if ! step "setup (scripts/setup.sh test)" scripts/setup.sh test; then
@@ -71,5 +78,6 @@ step "storage backends: Chromium, main thread" wasm_test chrome wasm_storage_mai
 step "storage backends: Firefox, main thread" wasm_test firefox wasm_storage_main
 step "build pkg/ (wasm-pack, release)" scripts/build.sh
 step "e2e: the lab page in Chromium (screenshots in target/e2e/)" e2e
+step "e2e: package, tutorial, dist/, the lab in Firefox (Chromium + Firefox)" e2e_both
 summary
 [ "$failed" -eq 0 ]

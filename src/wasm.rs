@@ -31,6 +31,11 @@
 //!   `switch_branch`, `discard_branch`; `recording()` and `Engine.from_recording(bytes, options)`
 //!   for share links (`replay()` says whether the state digest matched).
 //!
+//! * **programs** (Node, a host page's own code): `call(command, now?)` runs one command on the
+//!   wire connection and returns the reply as a JS value beside redis-cli's rendering; bad
+//!   arguments throw a `TypeError`-like error naming the argument (a `Blob` where bytes are
+//!   expected, a missing `now`), before anything changes.
+//!
 //! Time is an argument of every call: the worker's simulated clock (derived from `Date.now()`,
 //! paused or sped up); the engine never reads a clock.
 
@@ -74,6 +79,7 @@ impl WasmEngine {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, now: f64) -> Result<WasmEngine, JsError> {
         console_error_panic_hook::set_once();
+        let now = time_arg("new Engine(config, now)", now)? as f64;
         let settings = parse_settings(config)?;
         let session = Session::memory(&settings, now as u64, now as i64, |_| {}).map_err(|e| JsError::new(&e))?;
         if let Some(lines) = session.lab().is_down() {
@@ -86,23 +92,29 @@ impl WasmEngine {
         WasmEngine { session, namespace, opfs_pool: None, idb: None, replay: None }
     }
 
-    /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config, seed}`.
-    /// Resolves to an engine started on the first backend of the ladder that opens (a start
-    /// refused by a damaged AOF still resolves: `snapshot().down` holds Redis's fatal lines).
-    /// `seed` drives the random choices of the recording (default: from `now`).
+    /// `options`: `{backend: "auto"|"opfs"|"indexeddb"|"memory", namespace, config, seed,
+    /// fallback}`. Resolves to an engine started on the first backend of the ladder that opens (a
+    /// start refused by a damaged AOF still resolves: `snapshot().down` holds Redis's fatal
+    /// lines). `seed` drives the random choices of the recording (default: from `now`).
+    /// `fallback: false` keeps to the backend asked for (`auto`: OPFS, then IndexedDB, never
+    /// memory) and rejects with the reasons when it cannot open, instead of stepping down the
+    /// ladder to the memory machine. An unknown option or a value of the wrong type rejects.
     pub async fn open(options: JsValue, now: f64) -> Result<WasmEngine, JsError> {
         console_error_panic_hook::set_once();
-        let get = |k: &str| js_sys::Reflect::get(&options, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
-        let backend = get("backend").and_then(|v| v.as_string()).unwrap_or_else(|| "auto".into());
-        let namespace = get("namespace").and_then(|v| v.as_string()).unwrap_or_else(|| "default".into());
-        let settings = parse_settings(get("config").unwrap_or(JsValue::UNDEFINED))?;
-        let seed = get("seed").and_then(|v| v.as_f64()).unwrap_or(now) as u64;
-        let ladder: &[&str] = match backend.as_str() {
-            "auto" => &["opfs", "indexeddb", "memory"],
-            "opfs" => &["opfs", "memory"],
-            "indexeddb" => &["indexeddb", "memory"],
-            "memory" => &["memory"],
-            other => return Err(JsError::new(&format!("backend: '{other}' is not one of auto, opfs, indexeddb, memory"))),
+        let now = time_arg("Engine.open(options, now)", now)? as f64;
+        let open = Options::read(&options)?;
+        let (backend, namespace, fallback) = (open.backend, open.namespace, open.fallback);
+        let settings = parse_settings(open.config)?;
+        let seed = open.seed.unwrap_or(now) as u64;
+        let ladder: &[&str] = match (backend.as_str(), fallback) {
+            ("auto", true) => &["opfs", "indexeddb", "memory"],
+            ("auto", false) => &["opfs", "indexeddb"],
+            ("opfs", true) => &["opfs", "memory"],
+            ("opfs", false) => &["opfs"],
+            ("indexeddb", true) => &["indexeddb", "memory"],
+            ("indexeddb", false) => &["indexeddb"],
+            ("memory", _) => &["memory"],
+            (other, _) => return Err(JsError::new(&format!("Engine.open: backend '{other}' is not one of auto, opfs, indexeddb, memory"))),
         };
         let mut notes = Vec::new();
         for step in ladder {
@@ -136,7 +148,7 @@ impl WasmEngine {
                 Err(reason) => notes.push(format!("{}: {reason}", label(step))),
             }
         }
-        Err(JsError::new(&notes.join("; ")))
+        Err(JsError::new(&format!("Engine.open: the {backend} backend did not open and fallback is false: {}", notes.join("; "))))
     }
 
     /// Deletes every file of a namespace on a browser backend ("start over"). The engine open
@@ -343,16 +355,33 @@ impl WasmEngine {
     /// Replaces the files by an archive (`.tar`) or one file (a manifest, a base or incr file,
     /// an old `appendonly.aof`) and restarts on them. Returns whether the server started (its
     /// load log and Redis's messages for damaged files are in `snapshot()`).
-    pub fn import(&mut self, name: &str, bytes: &[u8], now: f64) -> Result<bool, JsError> {
-        self.session.import(vec![(name.to_string(), bytes.to_vec())], now as i64).map_err(|e| JsError::new(&e))
+    /// Throws, changing nothing, when `bytes` is not bytes (a `Blob` or `File` must be read
+    /// first: `new Uint8Array(await blob.arrayBuffer())`).
+    pub fn import(
+        &mut self,
+        name: &str,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+        now: f64,
+    ) -> Result<bool, JsError> {
+        let bytes = bytes_arg(&format!("import: bytes of '{name}'"), &bytes)?;
+        let now = time_arg("import(name, bytes, now)", now)?;
+        self.session.import(vec![(name.to_string(), bytes)], now).map_err(|e| JsError::new(&e))
     }
 
     /// Like [`WasmEngine::import`] for several loose files (a folder picked with
-    /// `webkitdirectory`: `paths[i]` is its `webkitRelativePath`, `blobs[i]` its bytes).
-    pub fn import_files(&mut self, paths: Vec<String>, blobs: js_sys::Array, now: f64) -> Result<bool, JsError> {
-        let files: Vec<(String, Vec<u8>)> =
-            paths.into_iter().zip(blobs.iter()).map(|(p, b)| (p, js_sys::Uint8Array::new(&b).to_vec())).collect();
-        self.session.import(files, now as i64).map_err(|e| JsError::new(&e))
+    /// `webkitdirectory`: `paths[i]` is its `webkitRelativePath`, `blobs[i]` its bytes, a
+    /// `Uint8Array` or an `ArrayBuffer`). Throws, changing nothing, when the two lists differ in
+    /// length, when there is no file, or when an item is not bytes (a `Blob` or `File` must be
+    /// read first).
+    pub fn import_files(
+        &mut self,
+        paths: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "Array<Uint8Array | ArrayBuffer>")] blobs: js_sys::Array,
+        now: f64,
+    ) -> Result<bool, JsError> {
+        let files = files_arg("import_files", paths, &blobs)?;
+        let now = time_arg("import_files(paths, blobs, now)", now)?;
+        self.session.import(files, now).map_err(|e| JsError::new(&e))
     }
 
     /// The bytes propagated into `aof_buf` since the last [`WasmEngine::take_aof_buf`] (a copy):
@@ -852,9 +881,12 @@ impl WasmLogInspector {
     /// Loose files or a folder: `paths[i]` (a `webkitRelativePath`, or a name) and `blobs[i]`
     /// (its bytes). Throws when none of them is an AOF file.
     #[wasm_bindgen(constructor)]
-    pub fn new(paths: Vec<String>, blobs: js_sys::Array) -> Result<WasmLogInspector, JsError> {
+    pub fn new(
+        paths: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "Array<Uint8Array | ArrayBuffer>")] blobs: js_sys::Array,
+    ) -> Result<WasmLogInspector, JsError> {
         console_error_panic_hook::set_once();
-        let files = paths.into_iter().zip(blobs.iter()).map(|(p, b)| (p, js_sys::Uint8Array::new(&b).to_vec())).collect();
+        let files = files_arg("new LogInspector", paths, &blobs)?;
         Ok(WasmLogInspector { dropped: crate::lab::Dropped::open(files).map_err(|e| JsError::new(&e))? })
     }
 
@@ -884,4 +916,236 @@ impl WasmLogInspector {
     pub fn check(&mut self) -> String {
         self.dropped.check()
     }
+}
+
+/// Programs: a host's own code (a Node test, a page's script) talks to the engine as a client
+/// library does, on the wire connection, and gets replies as values.
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// Runs one command on the wire connection (the one `execute_resp` uses: its own `SELECT`,
+    /// `MULTI` and blocked state, apart from the console's) in its own event-loop turn.
+    /// `command`: a line in redis-cli quoting (`'SET "a key" v'`) or an argv array of strings and
+    /// `Uint8Array`s. `now`: the time in ms (the lab's current time if absent).
+    ///
+    /// Returns `{value, text, pending, earlier}`: `value` is the reply as a JS value (a status is
+    /// its string, `"OK"`; an error an `Error` whose `name` is `"ReplyError"` and whose message is
+    /// Redis's, `"ERR unknown command …"`, returned, not thrown; an integer a number, or a
+    /// `BigInt` beyond 2^53; a bulk string a string when it is UTF-8, else a `Uint8Array`; nil
+    /// `null`; an array an `Array`), `text` the same reply as redis-cli prints it. `pending` is
+    /// true when the command blocked (or waits behind a blocked one): `value` is `undefined`
+    /// then, and its reply comes in the `earlier` list of a later call (`earlier`: replies of
+    /// previously blocked commands that this turn released, oldest first, as `{value, text}`).
+    #[wasm_bindgen(unchecked_return_type = "CallResult")]
+    pub fn call(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string | Array<string | Uint8Array>")] command: JsValue,
+        now: Option<f64>,
+    ) -> Result<JsValue, JsError> {
+        let argv = argv_arg(&command)?;
+        let now = match now {
+            Some(n) => time_arg("call(command, now)", n)?,
+            None => self.session.now(),
+        };
+        let mut resp = Vec::new();
+        crate::resp::encode_command(&mut resp, &argv);
+        let out = self.session.execute_resp(&resp, now);
+        let mut replies = Vec::new();
+        let mut pos = 0;
+        while let Ok(Some((reply, used))) = crate::resp::parse_reply(out.get(pos..).unwrap_or_default()) {
+            replies.push(reply);
+            pos += used;
+        }
+        let pending = self.session.lab().wire_waiting();
+        let own = if pending { None } else { replies.pop() };
+        let result = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| {
+            let _ = js_sys::Reflect::set(&result, &JsValue::from_str(k), v);
+        };
+        set("value", &own.as_ref().map_or(JsValue::UNDEFINED, reply_value));
+        set("text", &own.as_ref().map_or(JsValue::from_str(""), |r| JsValue::from_str(&r.to_string())));
+        set("pending", &JsValue::from_bool(pending));
+        let earlier: js_sys::Array = replies
+            .iter()
+            .map(|r| {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"value".into(), &reply_value(r));
+                let _ = js_sys::Reflect::set(&o, &"text".into(), &JsValue::from_str(&r.to_string()));
+                JsValue::from(o)
+            })
+            .collect();
+        set("earlier", &earlier);
+        Ok(result.into())
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const PROGRAM_TYPES: &str = r#"
+/** A reply as a JS value (see `Engine.call`). */
+export type RedisValue = string | number | bigint | null | Uint8Array | Error | RedisValue[];
+/** What `Engine.call` returns. */
+export interface CallResult {
+  /** The reply; `undefined` while the command is pending (blocked). */
+  value: RedisValue | undefined;
+  /** The same reply as redis-cli prints it (`"OK"`, `(integer) 1`, `(error) ERR …`). */
+  text: string;
+  /** The command blocked, or waits behind a blocked one: its reply comes in a later `earlier`. */
+  pending: boolean;
+  /** Replies of earlier blocked commands released by this turn, oldest first. */
+  earlier: { value: RedisValue; text: string }[];
+}
+"#;
+
+/// A reply as a JS value (see [`WasmEngine::call`]).
+fn reply_value(r: &crate::reply::Reply) -> JsValue {
+    use crate::reply::Reply;
+    match r {
+        Reply::Status(s) => JsValue::from_str(s),
+        Reply::Error(s) => {
+            let e = js_sys::Error::new(s);
+            e.set_name("ReplyError");
+            e.into()
+        }
+        // Numbers are exact up to 2^53; past it a BigInt keeps every digit.
+        Reply::Int(n) if n.unsigned_abs() <= (1u64 << 53) => JsValue::from_f64(*n as f64),
+        Reply::Int(n) => js_sys::BigInt::from(*n).into(),
+        Reply::Bulk(b) => match std::str::from_utf8(b) {
+            Ok(s) => JsValue::from_str(s),
+            Err(_) => js_sys::Uint8Array::from(b.as_slice()).into(),
+        },
+        Reply::Nil | Reply::NilArray => JsValue::NULL,
+        Reply::Array(items) => items.iter().map(reply_value).collect::<js_sys::Array>().into(),
+    }
+}
+
+/// Open options, checked: a misspelt option or a value of the wrong type is an error, not a
+/// silent default.
+struct Options {
+    backend: String,
+    namespace: String,
+    config: JsValue,
+    seed: Option<f64>,
+    fallback: bool,
+}
+
+impl Options {
+    const NAMES: [&str; 5] = ["backend", "namespace", "config", "seed", "fallback"];
+
+    fn read(options: &JsValue) -> Result<Options, JsError> {
+        let mut o = Options { backend: "auto".into(), namespace: "default".into(), config: JsValue::UNDEFINED, seed: None, fallback: true };
+        if options.is_undefined() || options.is_null() {
+            return Ok(o);
+        }
+        if !options.is_object() {
+            return Err(JsError::new("Engine.open: options must be an object such as {backend: 'auto', namespace: 'default', config: {}}"));
+        }
+        for key in js_sys::Object::keys(&js_sys::Object::from(options.clone())).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !Options::NAMES.contains(&key.as_str()) {
+                return Err(JsError::new(&format!("Engine.open: unknown option '{key}' (the options are {})", Options::NAMES.join(", "))));
+            }
+        }
+        let get = |k: &str| js_sys::Reflect::get(options, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
+        let string = |k: &str| -> Result<Option<String>, JsError> {
+            get(k).map(|v| v.as_string().ok_or_else(|| JsError::new(&format!("Engine.open: option '{k}' must be a string")))).transpose()
+        };
+        if let Some(b) = string("backend")? {
+            o.backend = b;
+        }
+        if let Some(n) = string("namespace")? {
+            o.namespace = n;
+        }
+        o.config = get("config").unwrap_or(JsValue::UNDEFINED);
+        if let Some(v) = get("seed") {
+            o.seed = Some(v.as_f64().filter(|f| f.is_finite()).ok_or_else(|| JsError::new("Engine.open: option 'seed' must be a number"))?);
+        }
+        if let Some(v) = get("fallback") {
+            o.fallback = v.as_bool().ok_or_else(|| JsError::new("Engine.open: option 'fallback' must be true or false"))?;
+        }
+        Ok(o)
+    }
+}
+
+/// `now` checked: a missing or non-numeric time would silently become 0 (1970) and move the
+/// simulated clock backwards.
+fn time_arg(call: &str, now: f64) -> Result<i64, JsError> {
+    if now.is_finite() && now >= 0.0 {
+        Ok(now as i64)
+    } else {
+        Err(JsError::new(&format!("{call}: now must be the time in milliseconds (a number such as Date.now()), got {now}")))
+    }
+}
+
+/// Bytes from JS: a `Uint8Array` (a Node `Buffer` is one), another typed array or `DataView`,
+/// or an `ArrayBuffer`. Anything else is an error naming what was given; a `Blob` would
+/// otherwise read as zero bytes.
+fn bytes_arg(what: &str, v: &JsValue) -> Result<Vec<u8>, JsError> {
+    if let Some(a) = v.dyn_ref::<js_sys::Uint8Array>() {
+        return Ok(a.to_vec());
+    }
+    if v.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Ok(js_sys::Uint8Array::new(v).to_vec());
+    }
+    if js_sys::ArrayBuffer::is_view(v) {
+        let buffer = js_sys::Reflect::get(v, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
+        let offset = js_sys::Reflect::get(v, &"byteOffset".into()).ok().and_then(|x| x.as_f64()).unwrap_or(0.0);
+        let len = js_sys::Reflect::get(v, &"byteLength".into()).ok().and_then(|x| x.as_f64()).unwrap_or(0.0);
+        return Ok(js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, offset as u32, len as u32).to_vec());
+    }
+    let kind = if v.is_undefined() {
+        "undefined".to_string()
+    } else if v.is_null() {
+        "null".to_string()
+    } else if v.is_string() {
+        "a string".to_string()
+    } else {
+        let ctor = js_sys::Reflect::get(v, &"constructor".into())
+            .ok()
+            .and_then(|c| js_sys::Reflect::get(&c, &"name".into()).ok())
+            .and_then(|n| n.as_string())
+            .unwrap_or_else(|| "an object".into());
+        format!("a {ctor}")
+    };
+    let hint = if kind == "a Blob" || kind == "a File" { ": read it first, new Uint8Array(await blob.arrayBuffer())" } else { "" };
+    Err(JsError::new(&format!("{what}: expected bytes (a Uint8Array or an ArrayBuffer), got {kind}{hint}")))
+}
+
+/// Loose files (`paths[i]`, `blobs[i]`), checked before anything is touched.
+fn files_arg(call: &str, paths: Vec<String>, blobs: &js_sys::Array) -> Result<Vec<(String, Vec<u8>)>, JsError> {
+    if paths.len() != blobs.length() as usize {
+        return Err(JsError::new(&format!("{call}: {} paths but {} blobs (one blob per path)", paths.len(), blobs.length())));
+    }
+    if paths.is_empty() {
+        return Err(JsError::new(&format!("{call}: no files")));
+    }
+    paths.into_iter().zip(blobs.iter()).map(|(p, b)| bytes_arg(&format!("{call}: blobs for '{p}'"), &b).map(|bytes| (p, bytes))).collect()
+}
+
+/// A command as argv: a line (redis-cli quoting, as the console splits it) or an array of
+/// strings and byte arrays.
+fn argv_arg(command: &JsValue) -> Result<Vec<Vec<u8>>, JsError> {
+    if let Some(line) = command.as_string() {
+        let argv = crate::resp::split_args(line.as_bytes()).ok_or_else(|| JsError::new("call: unbalanced quotes in the command line"))?;
+        if argv.is_empty() {
+            return Err(JsError::new("call: empty command"));
+        }
+        return Ok(argv);
+    }
+    if !js_sys::Array::is_array(command) {
+        return Err(JsError::new("call: command must be a string ('SET k v') or an array (['SET', 'k', 'v'])"));
+    }
+    let items = js_sys::Array::from(command);
+    if items.length() == 0 {
+        return Err(JsError::new("call: empty command"));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match a.as_string() {
+            Some(s) => Ok(s.into_bytes()),
+            None => match a.as_f64() {
+                Some(n) => Ok(n.to_string().into_bytes()),
+                None => bytes_arg(&format!("call: argument {i}"), &a),
+            },
+        })
+        .collect()
 }

@@ -1,30 +1,46 @@
 // <aof-lab>: the lab as one element, for tutorial pages. Plain custom element, shadow DOM, no
-// framework; the same worker, protocol and views as the lab page (lab.js).
+// framework; the same worker, protocol and views as the lab page (lab.js). Types: aof-lab.d.ts.
 //
-//   <script type="module" src="/www/aof-lab.js"></script>
+//   <script type="module" src="node_modules/aof-lab/www/aof-lab.js"></script>
 //   <aof-lab appendfsync="always" height="16rem" script="SET greeting hello
 //   RPUSH queue a b c"></aof-lab>
 //
-// Attributes (read when the element is connected):
-//   backend      memory (default: nothing persists) | auto | opfs | indexeddb
+// The files may come from another origin than the page (a CDN): worker-start.js starts the
+// worker through a same-origin blob then, and the CDN must send Access-Control-Allow-Origin.
+//
+// Attributes. Read at start, and applied when they change later (each says how):
+//   backend      memory (default: nothing persists) | auto | opfs | indexeddb; a change
+//                restarts the engine on the new backend
 //   namespace    storage namespace (default "embed"); one writer per namespace across tabs, so
-//                two persistent elements on one page need two namespaces
-//   appendfsync  always | everysec (default) | no
+//                two persistent elements on one page need two namespaces; a change restarts the
+//                engine on the new namespace's files
+//   appendfsync  always | everysec (default) | no; a change is a CONFIG SET (seen in the console)
 //   aof-mode     7.0 (default: the multi-part appendonlydir/) | 6.2 (one appendonly.aof and the
-//                rewrite buffer; on a persistent backend its files live in "<namespace>-6.2")
+//                rewrite buffer; on a persistent backend its files live in "<namespace>-6.2");
+//                a change restarts redis-server with the other design
 //   rewrite-speed  keys the simulated rewrite / BGSAVE child writes per tick (default 0: all
-//                at once); slow it down to watch a rewrite
-//   height       CSS height of the console and AOF panes (default 14rem)
+//                at once); slow it down to watch a rewrite; a change applies at the next step
+//   height       CSS height of the console and AOF panes (default 14rem); applied at once
+//   scenario     a built-in guided scenario (www/scenarios/<name>.txt) selected in the
+//                Scenarios panel, e.g. scenario="fsync-policies"; a change selects another
+//   Read at start only:
+//   lazy         (no value) start the worker only when the element comes near the viewport, or
+//                when its "Start" button is pressed or a method is called: a page with many
+//                labs (the tutorial) runs only those the reader reaches
 //   script       commands run once the engine is ready, one per line; or put them in a child
-//                <script type="text/x-redis">; they run at every start (reload included)
+//                <script type="text/x-redis">
 //   panels       which panels to show, space-separated: console machine aof files persist crash
 //                events transfer scenarios (default: console aof files crash, plus scenarios when
 //                a scenario is given); machine = the write-path diagram, persist = rewrite and
 //                snapshots
-//   scenario     a built-in guided scenario (www/scenarios/<name>.txt) selected in the
-//                Scenarios panel, e.g. scenario="fsync-policies"
+//
+// Events (CustomEvent on the element, `event.detail`; they do not bubble out of the element's
+// host unless the host re-dispatches them): ready, reply, write, fsync, crash, rewrite-done,
+// scenario-step, error. Methods: run(line), crash(kind), reset(), load(scenarioText),
+// step(answer?). See aof-lab.d.ts for the shapes.
 
 import { LabController } from './lab.js';
+import { MSG, SCENARIO_ACTIONS } from './protocol.js';
 
 const PANELS = {
   console: `
@@ -86,37 +102,101 @@ const PANELS = {
     </section>`,
 };
 
+/** The crash kinds `crash(kind)` takes (the crash lab's, but the real worker termination). */
+const CRASHES = new Set(['kill', 'power', 'torn', 'torn-seq']);
+
 let cssText = null;
 async function sharedCss() {
   // One stylesheet for page and element: its :root variables become the host's.
-  cssText ??= fetch(new URL('./style.css', import.meta.url)).then((r) => r.text()).then((t) => t.replaceAll(':root', ':host'));
+  cssText ??= fetch(new URL('./style.css', import.meta.url))
+    .then((r) => {
+      if (!r.ok) throw new Error(`style.css: HTTP ${r.status}`);
+      return r.text();
+    })
+    .then((t) => t.replaceAll(':root', ':host'))
+    .catch((err) => {
+      cssText = null; // the next element tries again
+      throw err;
+    });
   return cssText;
 }
 
-class AofLabElement extends HTMLElement {
+function ownCss(height) {
+  return `
+    :host { display: block; font: 15px/1.5 var(--sans); color: var(--text); background: var(--bg); border-radius: 12px; padding: 0.75rem 0; }
+    .layout { padding: 0 0.75rem; }
+    /* One panel (a tutorial's scenario) takes the whole width. */
+    .layout > .panel:only-child { grid-column: 1 / -1; }
+    .log, .aof-list { height: ${height}; min-height: 0; max-height: none; }
+    .embed-head { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: center; justify-content: space-between; padding: 0 0.75rem 0.6rem; }
+    .embed-head strong { font-size: 0.95rem; }
+  `;
+}
+
+export class AofLabElement extends HTMLElement {
+  static observedAttributes = ['backend', 'namespace', 'appendfsync', 'aof-mode', 'rewrite-speed', 'height', 'scenario'];
+
   async connectedCallback() {
     // Kept across a move (disconnected and connected again in the same task), and started once
     // even when connected again while the stylesheet loads.
     if (this.lab || this.starting) return;
+    if (this.hasAttribute('lazy') && !this.awake) {
+      this.sleep();
+      return;
+    }
     const token = (this.starting = {});
-    const css = await sharedCss();
+    let css;
+    try {
+      css = await sharedCss();
+    } catch (err) {
+      this.starting = null;
+      this.emit('error', { message: `The lab's stylesheet could not be loaded: ${err.message}` });
+      return;
+    }
     if (this.starting !== token) return; // removed meanwhile (and maybe added again: that start won)
     this.starting = null;
     if (!this.isConnected) return;
+    this.build(css);
+  }
+
+  /** A lazy element before it starts: a placeholder, and a watch for the viewport. */
+  sleep() {
+    const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    root.innerHTML = `
+      <style>
+        :host { display: block; border-radius: 12px; padding: 0.9rem 1rem; background: rgb(127 127 127 / 10%); font: 15px/1.5 system-ui, sans-serif; }
+        .asleep { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: center; }
+        button { font: inherit; padding: 0.3rem 0.8rem; border-radius: 999px; border: 1px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
+        button:focus-visible { outline: 3px solid #3b82f6; outline-offset: 2px; }
+      </style>
+      <div class="asleep"><strong>AOF Lab</strong><span>starts when it comes into view</span><button type="button">Start it now</button></div>`;
+    root.querySelector('button').addEventListener('click', () => this.wake());
+    if (typeof IntersectionObserver === 'function' && !this.observer) {
+      this.observer = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) this.wake();
+      }, { rootMargin: '300px 0px' });
+      this.observer.observe(this);
+    }
+  }
+
+  /** Starts a lazy element now. */
+  wake() {
+    this.observer?.disconnect();
+    this.observer = null;
+    if (this.awake) return;
+    this.awake = true;
+    if (this.isConnected) this.connectedCallback();
+  }
+
+  build(css) {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
     root.replaceChildren();
     const scenario = this.getAttribute('scenario') ?? '';
     const panels = (this.getAttribute('panels') ?? `${scenario ? 'scenarios ' : ''}console aof files crash`).split(/\s+/).filter((p) => PANELS[p]);
     const style = document.createElement('style');
     style.textContent = css;
-    const own = document.createElement('style');
-    own.textContent = `
-      :host { display: block; font: 15px/1.5 var(--sans); color: var(--text); background: var(--bg); border-radius: 12px; padding: 0.75rem 0; }
-      .layout { padding: 0 0.75rem; }
-      .log, .aof-list { height: ${this.getAttribute('height') ?? '14rem'}; max-height: none; }
-      .embed-head { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: center; justify-content: space-between; padding: 0 0.75rem 0.6rem; }
-      .embed-head strong { font-size: 0.95rem; }
-    `;
+    this.ownStyle = document.createElement('style');
+    this.ownStyle.textContent = ownCss(this.getAttribute('height') ?? '14rem');
     const wrap = document.createElement('div');
     wrap.className = 'embed';
     wrap.innerHTML = `
@@ -127,7 +207,7 @@ class AofLabElement extends HTMLElement {
       </div>
       <p data-part="notice" class="notice" role="alert" hidden></p>
       <div class="layout">${panels.map((p) => PANELS[p]).join('')}</div>`;
-    root.append(style, own, wrap);
+    root.append(style, this.ownStyle, wrap);
     const part = (name) => root.querySelector(`[data-part="${name}"]`);
     // A label's `for` needs an id; ids are private to the shadow root.
     if (part('cmd')) {
@@ -142,6 +222,10 @@ class AofLabElement extends HTMLElement {
     const config = { appendonly: true, appendfsync: this.getAttribute('appendfsync') ?? 'everysec' };
     if (this.getAttribute('aof-mode') === '6.2') config['lab-aof-mode'] = '6.2';
     if (this.hasAttribute('rewrite-speed')) config['lab-rewrite-keys-per-tick'] = Number(this.getAttribute('rewrite-speed')) || 0;
+    this.ready = false;
+    this.waiting = new Map(); // console line id -> resolve of run()'s promise
+    this.pendingLines = []; // lines whose reply waits (a blocked command), oldest first
+    this.scenarioSteps = 0;
     this.lab = new LabController(
       {
         status: part('status'),
@@ -163,13 +247,19 @@ class AofLabElement extends HTMLElement {
         backend: this.getAttribute('backend') ?? 'memory',
         namespace: this.getAttribute('namespace') ?? 'embed',
         config,
-        // Lines given to run() before the lab existed go after the start-up script.
-        script: [...script, ...(this.early ?? [])],
+        script,
         scenario,
         focus: false,
       },
     );
-    this.early = null;
+    this.lab.onmessage = (msg, request) => this.heard(msg, request);
+    // After the start-up script was sent: lines given to run() before go after it.
+    this.lab.onready = (msg) => {
+      this.ready = true;
+      this.emit('ready', { backend: msg.backend, notes: msg.notes, namespace: msg.namespace });
+      for (const { line, resolve } of this.early ?? []) this.waiting.set(this.lab.send(line), resolve);
+      this.early = null;
+    };
   }
 
   disconnectedCallback() {
@@ -177,19 +267,196 @@ class AofLabElement extends HTMLElement {
     // the same task (a move: appendChild elsewhere keeps the worker and its machine).
     this.starting = null;
     queueMicrotask(() => {
+      if (!this.isConnected) {
+        this.observer?.disconnect();
+        this.observer = null;
+      }
       if (this.isConnected || !this.lab) return;
       // The element left the page: its worker (and a memory machine with it) ends.
       this.lab.worker.terminate();
       this.lab = null;
+      this.ready = false;
       this.shadowRoot?.replaceChildren();
     });
   }
 
-  /** Runs a command line as if typed (for tutorial buttons: "run this"); before the engine is
-   *  ready (or the element connected) the line waits and runs first thing. */
+  attributeChangedCallback(name, old, value) {
+    // Before the start the attributes are read by build(); a removed attribute is its default.
+    if (!this.lab || old === value) return;
+    const lab = this.lab;
+    switch (name) {
+      case 'backend':
+      case 'namespace':
+        lab.options = { ...lab.options, backend: this.getAttribute('backend') ?? 'memory', namespace: this.getAttribute('namespace') ?? 'embed' };
+        this.ready = false;
+        lab.restartWorker(`Restarted on ${lab.options.backend} storage, namespace "${lab.options.namespace}".`);
+        break;
+      case 'aof-mode':
+        this.ready = false;
+        lab.setMode(value === '6.2' ? '6.2' : '7.0');
+        break;
+      case 'appendfsync': {
+        const policy = value ?? 'everysec';
+        lab.options = { ...lab.options, config: { ...lab.options.config, appendfsync: policy } };
+        lab.send(`CONFIG SET appendfsync ${policy}`);
+        break;
+      }
+      case 'rewrite-speed':
+        lab.setSpeed(Number(value) || 0);
+        break;
+      case 'height':
+        this.ownStyle.textContent = ownCss(value ?? '14rem');
+        break;
+      case 'scenario': {
+        const view = lab.scenariosView;
+        if (!view || !value) break;
+        view.initial = value;
+        if ([...view.select.options].some((o) => o.value === value)) {
+          view.select.value = value;
+          view.load(value).catch(() => {});
+        }
+        break;
+      }
+      default:
+    }
+  }
+
+  /** Dispatches `name` as a CustomEvent with `detail`. */
+  emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  /** What the worker said, as the element's events (lab.js's onmessage hook). */
+  heard(msg, request) {
+    switch (msg.type) {
+      case MSG.REPLY: {
+        const command = this.lab.lines.get(msg.id) ?? '';
+        if (msg.pending) this.pendingLines.push(command);
+        const detail = { command, text: msg.text, pending: msg.pending };
+        this.emit('reply', detail);
+        this.waiting.get(msg.id)?.(detail);
+        this.waiting.delete(msg.id);
+        if (msg.aof?.length) this.emit('write', { command, bytes: new Uint8Array(msg.aof), file: msg.at?.file ?? null, offset: msg.at?.offset ?? null });
+        break;
+      }
+      case MSG.REPLIES:
+        // Replies of blocked commands, released later, in the order the commands came.
+        for (const text of msg.texts) this.emit('reply', { command: this.pendingLines.shift() ?? '', text, pending: false });
+        break;
+      case MSG.AOF:
+        if (msg.bytes?.length) this.emit('write', { command: msg.cause, bytes: new Uint8Array(msg.bytes), file: null, offset: null });
+        break;
+      case MSG.VIEW:
+        // After a move through the past the events are that lab's history: nothing new happened.
+        if (!msg.events_reset) for (const e of msg.events) this.engineEvent(e, msg.snapshot);
+        break;
+      case MSG.RESULT:
+        if (msg.ok && request) this.result(request, msg.value);
+        break;
+      case MSG.FATAL:
+        this.ready = false;
+        this.emit('error', { message: msg.message });
+        break;
+      case MSG.READY:
+        this.pendingLines = [];
+        break;
+      default:
+    }
+  }
+
+  /** An event of the engine's stream (`Engine.events`) that hosts hear about. */
+  engineEvent(e, snapshot) {
+    const fsync = e.kind === 'fsync' && /^fsync (\S+): durable up to byte (\d+)/.exec(e.text);
+    if (fsync) this.emit('fsync', { file: fsync[1], durable: Number(fsync[2]), t: e.t, text: e.text });
+    else if (e.kind === 'rewrite' && /^rewrite (done|failed)/.test(e.text)) this.emit('rewrite-done', { ok: e.text.startsWith('rewrite done'), t: e.t, text: e.text });
+    // redis-server exited by itself (a write or fsync error under appendfsync always).
+    else if (e.kind === 'crash' && e.text.startsWith('redis-server exited')) this.emit('crash', { kind: 'exit', report: null, log: snapshot.down ?? [], text: e.text });
+  }
+
+  /** A request's answer (from the element's methods or the panels). */
+  result({ action }, value) {
+    if (action === 'crash') this.emit('crash', { kind: value.report.kind, report: value.report, log: value.log, text: `crash: ${value.report.kind}` });
+    else if (action === SCENARIO_ACTIONS.LOAD) this.scenarioSteps = value.steps.length;
+    else if (action === SCENARIO_ACTIONS.STEP && value.outcome) {
+      this.lastOutcome = value.outcome;
+      this.emit('scenario-step', { outcome: value.outcome, next: value.next, done: value.next >= this.scenarioSteps });
+    }
+  }
+
+  /** Resolves once the engine is ready (at once when it is). */
+  whenReady() {
+    if (this.lab && this.ready) return Promise.resolve();
+    if (this.hasAttribute('lazy')) this.wake();
+    return new Promise((resolve, reject) => {
+      const ok = () => {
+        this.removeEventListener('error', fail);
+        resolve();
+      };
+      const fail = (e) => {
+        this.removeEventListener('ready', ok);
+        reject(new Error(e.detail.message));
+      };
+      this.addEventListener('ready', ok, { once: true });
+      this.addEventListener('error', fail, { once: true });
+    });
+  }
+
+  /**
+   * Runs a command line as if typed (for tutorial buttons: "run this"); resolves with the reply
+   * `{command, text, pending}`. Before the engine is ready (or the element connected) the line
+   * waits and runs after the start-up script.
+   */
   run(line) {
-    if (this.lab) this.lab.send(line);
-    else (this.early ??= []).push(line);
+    return new Promise((resolve) => {
+      if (this.lab && this.ready) this.waiting.set(this.lab.send(String(line)), resolve);
+      else (this.early ??= []).push({ line: String(line), resolve });
+    });
+  }
+
+  /**
+   * Crashes the simulated machine (`kill`, `power`, `torn`, `torn-seq`) and restarts
+   * redis-server on what survived; resolves with `{log, report}` (the `crash` event's report).
+   */
+  async crash(kind) {
+    if (!CRASHES.has(kind)) throw new Error(`crash: '${kind}' is not one of ${[...CRASHES].join(', ')}`);
+    await this.whenReady();
+    return this.lab.act('crash', { kind });
+  }
+
+  /** Start over: the engine exits, its files are deleted, a fresh one starts. */
+  async reset() {
+    await this.whenReady();
+    return this.lab.act('reset', {});
+  }
+
+  /**
+   * Loads a scenario script (the format of www/scenarios/*.txt) into the Scenarios panel (or,
+   * without one, into the worker: play it with step()). Resolves with its steps; rejects with
+   * every malformed line.
+   */
+  async load(scenarioText) {
+    await this.whenReady();
+    const view = this.lab.scenariosView;
+    if (view) return view.loadText(String(scenarioText));
+    const { steps } = await this.lab.act(SCENARIO_ACTIONS.LOAD, { text: String(scenarioText) });
+    return steps;
+  }
+
+  /**
+   * Runs the scenario's next step (`answer`: for a predict step, the index of the choice as
+   * written, or null to skip); resolves with its outcome (the `scenario-step` event's), or null
+   * when the scenario is over.
+   */
+  async step(answer) {
+    await this.whenReady();
+    const view = this.lab.scenariosView;
+    this.lastOutcome = null;
+    if (view) {
+      await view.step(view.steps[view.next]?.kind === 'predict' ? (answer ?? null) : undefined);
+      return this.lastOutcome;
+    }
+    const { outcome } = await this.lab.act(SCENARIO_ACTIONS.STEP, answer === undefined ? {} : { answer });
+    return outcome;
   }
 }
 

@@ -21,6 +21,7 @@ import { ScenariosView } from './ui/scenarios.js';
 import { setStatus } from './ui/status.js';
 import { TrafficView } from './ui/traffic.js';
 import { TransferView } from './ui/transfer.js';
+import { startWorker } from './worker-start.js';
 
 const BACKEND_NAMES = { opfs: 'OPFS', indexeddb: 'IndexedDB', memory: 'memory (simulated machine)' };
 
@@ -53,6 +54,9 @@ export class LabController {
     this.onready = null;
     this.onloading = null; // hooks for hosts and tests
     this.onmode = null; // called with the new AOF design before the restart
+    // Hook for hosts (the <aof-lab> element's DOM events): every message from the worker as it
+    // arrives, with the {action, args} of the request a RESULT answers.
+    this.onmessage = null;
     this.timeline = null; // the last VIEW's timeline part (protocol.js VIEW)
     this.ontimeline = null; // hook: called with it
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
@@ -136,10 +140,11 @@ export class LabController {
     this.role = 'starting';
     if (this.els.root) this.els.root.dataset.aofMode = this.mode();
     // A worker the host started early (index.html: it compiles the wasm while the page loads)
-    // serves the first start only; what it said meanwhile is replayed.
+    // serves the first start only; what it said meanwhile is replayed. Otherwise a new one,
+    // also from another origin than the page (a CDN): worker-start.js.
     const early = this.options.early;
     this.options = { ...this.options, early: null };
-    this.worker = early?.worker ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.worker = early?.worker ?? startWorker(new URL('./worker.js', import.meta.url));
     this.worker.onmessage = (event) => {
       // Called at once, not at the next frame: a test or host may act while the worker loads.
       if (event.data.type === MSG.LOADING) this.onloading?.(event.data);
@@ -147,7 +152,7 @@ export class LabController {
     };
     this.worker.onerror = (event) => {
       event.preventDefault();
-      this.receive(message(MSG.FATAL, { message: `The engine worker failed to start: ${event.message || 'unknown error'}` }));
+      this.receive(message(MSG.FATAL, { message: `The engine worker failed to start: ${event.message || this.worker.startHint || 'unknown error'}` }));
     };
     for (const event of early?.inbox ?? []) this.worker.onmessage(event);
     if (early?.error) this.worker.onerror(early.error);
@@ -174,6 +179,7 @@ export class LabController {
     this.lines.set(id, line);
     this.consoleView?.addCommand(id, line);
     this.worker.postMessage(message(MSG.EXEC, { id, line }));
+    return id;
   }
 
   /** Opens the log view on the record holding byte `offset` of `file` (a path of the lab's
@@ -194,12 +200,13 @@ export class LabController {
   act(action, args = {}) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, action, args });
       this.worker.postMessage(message(MSG.ACTION, { id, action, args }));
     });
   }
 
   receive(msg) {
+    this.onmessage?.(msg, this.pending.get(msg.id));
     this.inbox.push(msg);
     if (!this.frameRequested) {
       this.frameRequested = true;

@@ -619,6 +619,13 @@ impl Lab {
         qbuf.drain(..pos);
         self.wire_qbuf = qbuf;
     }
+
+    /// Whether the wire connection still owes a reply: a command blocked (`BLPOP` on an empty
+    /// list) or queued behind one. A program that sent one command (`Engine.call`) then knows
+    /// that the replies it got belong to earlier commands, and its own comes later.
+    pub fn wire_waiting(&self) -> bool {
+        self.is_blocked(self.wire) || !self.wire_qbuf.is_empty()
+    }
 }
 
 /// What redis-cli prints when nothing listens on the port.
@@ -677,6 +684,24 @@ mod tests {
 
     fn get(lab: &mut Lab, key: &str) -> String {
         lab.execute_line(&format!("GET {key}"), T0 + 50_000).join("")
+    }
+
+    #[test]
+    fn the_wire_says_when_it_still_owes_a_reply() {
+        let mut l = lab("everysec");
+        let resp = |argv: &[&str]| {
+            let mut out = Vec::new();
+            crate::resp::encode_command(&mut out, argv);
+            out
+        };
+        assert_eq!(l.execute_resp(&resp(&["BLPOP", "q", "0"]), T0), b"");
+        assert!(l.wire_waiting(), "BLPOP on an empty list blocks the connection");
+        assert_eq!(l.execute_resp(&resp(&["GET", "k"]), T0), b"", "queued behind the blocked BLPOP");
+        assert!(l.wire_waiting());
+        assert_eq!(l.execute_line("RPUSH q x", T0), ["(integer) 1"]);
+        // The console served the wire's BLPOP; the GET behind it ran too.
+        assert_eq!(l.execute_resp(b"", T0), b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n$-1\r\n");
+        assert!(!l.wire_waiting());
     }
 
     #[test]

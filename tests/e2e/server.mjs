@@ -18,8 +18,10 @@ const TYPES = {
   '.ts': 'text/plain; charset=utf-8',
 };
 
-/** Starts serving `root`; resolves to {url, close()}. */
-export function startServer(root) {
+/** Starts serving `root`; resolves to {url, close()}. `cors`: answer every request with
+ *  `Access-Control-Allow-Origin: *`, as a CDN does (the element served to pages of another
+ *  origin). */
+export function startServer(root, { cors = false } = {}) {
   const server = createServer(async (req, res) => {
     try {
       const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -38,6 +40,7 @@ export function startServer(root) {
         'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
         'Content-Length': info.size,
         'Cache-Control': 'no-store',
+        ...(cors ? { 'Access-Control-Allow-Origin': '*' } : {}),
       });
       createReadStream(file).pipe(res);
     } catch (err) {

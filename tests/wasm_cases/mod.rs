@@ -299,7 +299,9 @@ async fn open_runs_batches_and_shows_views() {
     let tar = e.export_tar(NOW).unwrap_or_else(|err| panic!("{}", error_message(err)));
     assert_eq!(&tar[257..262], b"ustar");
     let mut other = engine(r#"{"appendonly":true}"#);
-    assert!(other.import("export.tar", &tar, NOW).unwrap_or_else(|err| panic!("{}", error_message(err))));
+    assert!(
+        other.import("export.tar", js_sys::Uint8Array::from(&tar[..]).into(), NOW).unwrap_or_else(|err| panic!("{}", error_message(err)))
+    );
     assert_eq!(console(&mut other, &["GET a"]), ["\"1\""]);
     let paths = vec!["appendonly.aof".to_string()];
     let blobs = js_sys::Array::of1(&js_sys::Uint8Array::from(&b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"[..]));
@@ -484,4 +486,5 @@ fn the_log_view_by_range_and_dropped_files() {
     assert_eq!(console(&mut e, &["DBSIZE"]), ["(integer) 2"]);
 }
 
+mod programs;
 mod timeline;

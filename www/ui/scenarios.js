@@ -96,11 +96,11 @@ export class ScenariosView {
     this.source.setAttribute('aria-label', 'The scenario script');
     this.root.append(row, this.narration, this.predictBox, this.nextLine, this.summary, this.list, this.source);
 
-    this.select.addEventListener('change', () => this.load(this.select.value));
+    this.select.addEventListener('change', () => this.load(this.select.value).catch(() => {}));
     this.stepButton.addEventListener('click', () => this.step());
     this.playButton.addEventListener('click', () => this.play());
     this.pauseButton.addEventListener('click', () => this.pause());
-    this.resetButton.addEventListener('click', () => this.load(this.select.value));
+    this.resetButton.addEventListener('click', () => this.load(this.select.value).catch(() => {}));
     this.scriptButton.addEventListener('click', () => this.toggleScript());
     this.predictBox.addEventListener('keydown', (e) => this.predictKey(e));
     this.setControls();
@@ -128,19 +128,40 @@ export class ScenariosView {
       }
       if (this.initial && [...this.select.options].some((o) => o.value === this.initial)) this.select.value = this.initial;
     }
-    await this.load(this.select.value);
+    // A failure is shown in the panel.
+    await this.load(this.select.value).catch(() => {});
   }
 
   async load(name) {
+    if (!name) return;
+    // A script given as text (`loadText`) plays again from that text.
+    if (name === this.custom?.name) return this.loadText(this.custom.text, name);
+    return this.loadText(null, name);
+  }
+
+  /**
+   * Loads a scenario's text (a host's own script, <aof-lab>.load()); `text` null: the built-in
+   * `name` is fetched. Resolves to the steps, or rejects with the engine's reasons (each
+   * malformed line) after showing them.
+   */
+  async loadText(text, name = 'custom') {
     this.pause();
     this.resume = false;
-    if (!name) return;
     this.busy = true;
     this.setControls();
+    if (text !== null) {
+      this.custom = { name, text };
+      if (![...this.select.options].some((o) => o.value === name)) this.select.append(new Option(`Your scenario (${name})`, name));
+      this.select.value = name;
+    }
+    let failure = null;
     try {
-      const res = await fetch(new URL(`../scenarios/${encodeURIComponent(name)}.txt`, import.meta.url));
-      if (!res.ok) throw new Error(`${name}.txt: HTTP ${res.status}`);
-      this.text = await res.text();
+      if (text === null) {
+        const res = await fetch(new URL(`../scenarios/${encodeURIComponent(name)}.txt`, import.meta.url));
+        if (!res.ok) throw new Error(`${name}.txt: HTTP ${res.status}`);
+        text = await res.text();
+      }
+      this.text = text;
       const { steps } = await this.act(SCENARIO_ACTIONS.LOAD, { text: this.text });
       this.steps = steps;
       this.next = 0;
@@ -153,9 +174,12 @@ export class ScenariosView {
       this.steps = [];
       this.list.replaceChildren();
       this.narration.textContent = err.message;
+      failure = err;
     }
     this.busy = false;
     this.render();
+    if (failure) throw failure;
+    return this.steps;
   }
 
   toggleScript() {
