@@ -21,12 +21,16 @@
 //                events transfer scenarios (default: console aof files crash, plus scenarios when
 //                a scenario is given); machine = the write-path diagram, persist = rewrite and
 //                snapshots
-//   scenario     a built-in guided scenario (www/scenarios/<name>.txt) selected in the
-//                Scenarios panel, e.g. scenario="fsync-policies"
+//   scenario     a built-in guided scenario (www/scenarios/<name>.txt), played at once on the
+//                element's own views (its steps on the timeline), e.g. scenario="fsync-policies";
+//                or an author's own: a child <script type="text/x-aof-scenario"> (the format of
+//                src/lab/scenario.rs), played at once
+//   panels       also: timeline (the timeline bar: step back, scrub, fork, share; shown by default)
 
 import { LabController } from './lab.js';
 
 const PANELS = {
+  timeline: `<section class="timeline-bar" data-part="timeline" aria-label="Timeline"></section>`,
   console: `
     <section class="panel console" aria-label="Console">
       <div class="panel-head"><h2>Console</h2><p class="meta"><kbd>Enter</kbd> runs · <kbd>↑</kbd> <kbd>↓</kbd> history</p></div>
@@ -106,7 +110,9 @@ class AofLabElement extends HTMLElement {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
     root.replaceChildren();
     const scenario = this.getAttribute('scenario') ?? '';
-    const panels = (this.getAttribute('panels') ?? `${scenario ? 'scenarios ' : ''}console aof files crash`).split(/\s+/).filter((p) => PANELS[p]);
+    const scenarioText = this.querySelector('script[type="text/x-aof-scenario"]')?.textContent ?? null;
+    const guided = scenario || scenarioText;
+    const panels = (this.getAttribute('panels') ?? `timeline ${guided ? 'scenarios ' : ''}console aof files crash`).split(/\s+/).filter((p) => PANELS[p]);
     const style = document.createElement('style');
     style.textContent = css;
     const own = document.createElement('style');
@@ -157,6 +163,7 @@ class AofLabElement extends HTMLElement {
         persist: part('persist'),
         scenarios: part('scenarios'),
         machine: part('machine'),
+        timeline: part('timeline'),
         root: wrap,
       },
       {
@@ -166,6 +173,8 @@ class AofLabElement extends HTMLElement {
         // Lines given to run() before the lab existed go after the start-up script.
         script: [...script, ...(this.early ?? [])],
         scenario,
+        scenarioStart: !!scenario,
+        scenarioText,
         focus: false,
       },
     );
