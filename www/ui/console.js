@@ -13,6 +13,8 @@
 
 const HISTORY_MAX = 200;
 const NOTES_MAX = 60;
+/** Lines on their way drawn at most (a script may send thousands at once). */
+const PENDING_SHOWN = 300;
 
 /** Classifies a redis-cli rendered reply, for colouring only. */
 export function replyKind(text) {
@@ -115,7 +117,13 @@ export class ConsoleView {
 
   /** A line sent: shown at the end until the transcript holds it. */
   addCommand(id, line) {
-    this.pending.set(id, { line, text: null, waiting: false, seq: null });
+    const p = { line, text: null, waiting: false, seq: null };
+    this.pending.set(id, p);
+    // At once at the end (the learner sees what they typed; the next frame puts it in order).
+    const log = this.els.log;
+    const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    log.append(this.pendingNode(id, p));
+    if (atEnd) log.scrollTop = log.scrollHeight;
     this.draw();
   }
 
@@ -182,15 +190,17 @@ export class ConsoleView {
       this.els.input.placeholder = past ? 'a command here forks' : 'SET greeting hello';
     }
     const last = this.entries.length ? this.entries[this.entries.length - 1].seq : 0;
-    // A line the transcript holds now is its, not the page's.
-    for (const [id, p] of this.pending) if (p.seq !== null && p.seq <= last && this.entries.some((e) => e.seq === p.seq)) this.pending.delete(id);
+    // A line the transcript holds now (or held, when it is longer than the VIEW carries) is its,
+    // not the page's.
+    for (const [id, p] of this.pending) if (p.seq !== null && p.seq <= last) this.pending.delete(id);
     this.draw();
   }
 
-  /** The element of transcript entry `e`, the `k`-th of its input (the same entry on another
-   *  line of history is another element: the key holds what it says). */
-  entryNode(e, k) {
-    const key = `${e.seq}|${k}|${e.kind}|${e.origin}|${e.text}|${e.replies.join('\n')}`;
+  /** The element of transcript entry `e`, the `k`-th of its input, showing `reply` (null: the
+   *  command is blocked there). The same entry on another line of history, or with its reply
+   *  come, is another element: the key holds what it says. */
+  entryNode(e, k, reply) {
+    const key = `${e.seq}|${k}|${e.kind}|${e.origin}|${e.text}|${reply}|${e.replies.join('\n')}`;
     let node = this.nodes.get(key);
     if (node) return node;
     node = el('div', `entry entry-${e.kind}`);
@@ -200,8 +210,8 @@ export class ConsoleView {
       node.append(commandLine(e.text, e.origin));
       const at = this.bytes.get(`${e.seq}:${k}`);
       if (at && this.hooks.openBytes) node.append(this.bytesButton(at));
-      if (e.replies.length) node.append(replyEl(e.replies.join('\n')));
-      else node.append(el('pre', 'reply waiting', '(blocked: the reply comes when a push or the timeout serves it)'));
+      if (reply !== null) node.append(replyEl(reply));
+      else node.append(el('pre', 'reply waiting', '(waiting: the command blocked)'));
     } else if (e.kind === 'late') {
       node.append(el('p', 'late-label meta', 'the blocked command’s reply:'), replyEl(e.replies.join('\n')));
     } else {
@@ -247,20 +257,48 @@ export class ConsoleView {
     return n.node;
   }
 
-  /** The transcript, the notes said up to the position, the lines on their way. */
+  /** Draws at the next frame (many replies in one frame cost one layout). */
   draw() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.drawNow();
+    });
+  }
+
+  /** The transcript, the notes said up to the position, the lines on their way. */
+  drawNow() {
     const items = [];
     const counts = new Map();
     const notes = this.notes.filter((n) => n.seq <= this.position);
     let ni = 0;
+    // A blocked command's reply comes in a later turn ('late' entries): shown under the
+    // commands that waited for it, in order, as redis-cli would.
+    const shown = [];
+    const waiting = [];
     for (const e of this.entries) {
+      if (e.kind === 'command') {
+        const item = { e, reply: e.replies.length ? e.replies.join('\n') : null };
+        if (item.reply === null) waiting.push(item);
+        shown.push(item);
+      } else if (e.kind === 'late') {
+        const rest = e.replies.filter((r) => {
+          const w = waiting.shift();
+          if (w) w.reply = r;
+          return !w;
+        });
+        if (rest.length) shown.push({ e: { ...e, replies: rest }, reply: null });
+      } else shown.push({ e, reply: null });
+    }
+    for (const { e, reply } of shown) {
       while (ni < notes.length && notes[ni].seq < e.seq) items.push(this.noteNode(notes[ni++]));
       const k = counts.get(e.seq) ?? 0;
       counts.set(e.seq, k + 1);
-      items.push(this.entryNode(e, k));
+      items.push(this.entryNode(e, k, reply));
     }
     while (ni < notes.length) items.push(this.noteNode(notes[ni++]));
-    for (const [id, p] of this.pending) items.push(this.pendingNode(id, p));
+    let skip = this.pending.size - PENDING_SHOWN;
+    for (const [id, p] of this.pending) if (skip-- <= 0) items.push(this.pendingNode(id, p));
     const log = this.els.log;
     const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     const now = [this.intro, ...items].filter(Boolean);
