@@ -344,3 +344,16 @@ fn replaying_is_capped_in_inputs_as_well_as_in_time() {
     assert_eq!(s.replay_until(T0 + 2000, 100), 1);
     assert_eq!(s.replay_until(T0 + 3000, 100), 0, "at the head nothing happens");
 }
+
+/// A scenario's steps in the console: its commands as typed, its checks with what came, its
+/// narration and predictions left to its panel.
+#[test]
+fn the_console_shows_a_scenarios_commands_and_checks_not_its_narration() {
+    let (_, s) = play_scenario("say Hello.\nSET k v\npredict \"Where?\" | here | there\nexpect GET k => \"v\"\n", Some(0));
+    let view: Vec<(&str, String, Vec<String>)> = s.timeline().console(10).into_iter().map(|e| (e.kind, e.text, e.replies)).collect();
+    assert_eq!(
+        view,
+        [("command", "SET k v".to_string(), vec!["OK".to_string()]), ("scenario", "GET k => \"v\"".to_string(), vec!["\"v\"".to_string()])]
+    );
+    assert!(s.timeline().console(10).iter().all(|e| e.origin == crate::lab::input::Origin::Scenario));
+}
