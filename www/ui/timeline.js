@@ -167,11 +167,19 @@ export class TimelineView {
     });
   }
 
-  /** A move the live region reads out once its VIEW arrives. */
+  /** A move the live region reads out once its VIEW is drawn. */
   async moved(action, args) {
     const position = await this.act(action, args);
-    if (typeof position === 'number') this.speak = position;
+    if (typeof position === 'number') this.sayAt(position);
     return position;
+  }
+
+  /** Speaks the position once the page shows `position` (now, if its VIEW came first). */
+  sayAt(position) {
+    if (this.t && (position === true || this.t.position === position)) {
+      this.speak = false;
+      this.liveRegion.textContent = valueText(this.t);
+    } else this.speak = position;
   }
 
   back() {
@@ -189,7 +197,7 @@ export class TimelineView {
   async togglePlay() {
     const playing = this.t?.playing;
     await this.act(playing ? TIMELINE.PAUSE : TIMELINE.PLAY);
-    if (playing) this.speak = this.t?.position ?? true;
+    if (playing) this.sayAt(true);
   }
 
   setSpeed(speed) {
@@ -207,7 +215,7 @@ export class TimelineView {
         const s = this.want;
         this.want = null;
         const position = await this.act(TIMELINE.SEEK, { seq: s });
-        if (typeof position === 'number' && this.want === null) this.speak = position;
+        if (typeof position === 'number' && this.want === null) this.sayAt(position);
       }
     } finally {
       this.seeking = false;
@@ -350,16 +358,11 @@ export class TimelineView {
     this.drawActions();
   }
 
-  /** Live (in the past), the other branches with Return / Discard, leaving a scenario. */
+  /** The other branches with Return / Discard, and leaving a scenario (Live is a control). */
   drawActions() {
     const t = this.t;
     if (!t) return;
     const items = [];
-    if (t.position < t.head) {
-      const b = button('tl-return-live', 'Back to live', 'Back to the present (End or L)');
-      b.addEventListener('click', () => this.live());
-      items.push(b);
-    }
     for (const br of this.branches.filter((x) => !x.current)) {
       const li = el('span', 'tl-branch');
       li.dataset.branch = String(br.id);
