@@ -1149,3 +1149,64 @@ fn argv_arg(command: &JsValue) -> Result<Vec<Vec<u8>>, JsError> {
         })
         .collect()
 }
+
+/// What the page's views read from the timeline at the position (`src/lab/timeline/page.rs`),
+/// and the scenario session: a guided scenario played on a lab of its own whose steps (and the
+/// learner's answers to its predictions) are inputs on that lab's timeline.
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// A lab for a guided scenario: a fresh simulated machine as the scenario runner starts one
+    /// (AOF on, everysec, the clock at the scenarios' fixed start). Its steps are
+    /// [`WasmEngine::scenario_step`] inputs.
+    pub fn for_scenario() -> Result<WasmEngine, JsError> {
+        console_error_panic_hook::set_once();
+        let session = Session::scenario().map_err(|e| JsError::new(&e))?;
+        Ok(WasmEngine::with(session, String::new()))
+    }
+
+    /// The learner's answer to the scenario's predict that runs next (an index into its choices
+    /// as written; -1: skipped), as an input.
+    pub fn scenario_answer(&mut self, choice: i32, now: f64) {
+        self.session.scenario_answer(usize::try_from(choice).ok(), now as i64);
+    }
+
+    /// The scenario steps played up to the position: `[{seq, outcome}]` as JSON.
+    pub fn scenario_json(&self) -> String {
+        self.session.timeline().scenario_json()
+    }
+
+    /// Plays the recorded future up to simulated time `t`, at most `max_inputs` inputs; returns
+    /// the inputs replayed (0 at the head).
+    pub fn replay_until(&mut self, t: f64, max_inputs: f64) -> f64 {
+        self.session.replay_until(t as i64, max_inputs.max(0.0) as u64) as f64
+    }
+
+    /// The AOF buffer view at the position: the last `limit` groups of bytes appended to
+    /// `aof_buf`, those of inputs after `after_seq` only, oldest first: `[{seq, label, bytes:
+    /// Uint8Array (at most 1 KB), len}]`.
+    pub fn aof_groups(&self, limit: u32, after_seq: f64) -> js_sys::Array {
+        self.session
+            .timeline()
+            .aof_groups(limit as usize, after_seq.max(0.0) as u64)
+            .iter()
+            .map(|g| {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"seq".into(), &JsValue::from_f64(g.seq as f64));
+                let _ = js_sys::Reflect::set(&o, &"label".into(), &JsValue::from_str(&g.label));
+                let _ = js_sys::Reflect::set(&o, &"bytes".into(), &js_sys::Uint8Array::from(g.bytes.as_slice()));
+                let _ = js_sys::Reflect::set(&o, &"len".into(), &JsValue::from_f64(g.len as f64));
+                JsValue::from(o)
+            })
+            .collect()
+    }
+
+    /// Every byte appended to `aof_buf` by the inputs up to the position.
+    pub fn aof_total(&self) -> f64 {
+        self.session.timeline().aof_total() as f64
+    }
+
+    /// The plot samples the lab at the position holds (what `series(0)` would send).
+    pub fn series_len(&self) -> f64 {
+        self.session.lab().series.len() as f64
+    }
+}

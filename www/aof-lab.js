@@ -21,8 +21,10 @@
 //   rewrite-speed  keys the simulated rewrite / BGSAVE child writes per tick (default 0: all
 //                at once); slow it down to watch a rewrite; a change applies at the next step
 //   height       CSS height of the console and AOF panes (default 14rem); applied at once
-//   scenario     a built-in guided scenario (www/scenarios/<name>.txt) selected in the
-//                Scenarios panel, e.g. scenario="fsync-policies"; a change selects another
+//   scenario     a built-in guided scenario (www/scenarios/<name>.txt), played at once on the
+//                element's own views (its steps on the timeline), e.g. scenario="fsync-policies";
+//                a change selects another. Or an author's own: a child
+//                <script type="text/x-aof-scenario"> (the format of src/lab/scenario.rs)
 //   Read at start only:
 //   lazy         (no value) start the worker only when the element comes near the viewport, or
 //                when its "Start" button is pressed or a method is called: a page with many
@@ -30,9 +32,10 @@
 //   script       commands run once the engine is ready, one per line; or put them in a child
 //                <script type="text/x-redis">
 //   panels       which panels to show, space-separated: console machine aof files persist crash
-//                events transfer scenarios (default: console aof files crash, plus scenarios when
-//                a scenario is given); machine = the write-path diagram, persist = rewrite and
-//                snapshots
+//                events transfer scenarios timeline (default: timeline console aof files crash,
+//                plus scenarios when a scenario is given); machine = the write-path diagram, persist = rewrite and
+//                snapshots, timeline = the timeline bar (step back, scrub, fork, share; shown
+//                by default)
 //
 // Events (CustomEvent on the element, `event.detail`; they do not bubble out of the element's
 // host unless the host re-dispatches them): ready, reply, write, fsync, crash, rewrite-done,
@@ -43,6 +46,7 @@ import { LabController } from './lab.js';
 import { MSG, SCENARIO_ACTIONS } from './protocol.js';
 
 const PANELS = {
+  timeline: `<section class="timeline-bar" data-part="timeline" aria-label="Timeline"></section>`,
   console: `
     <section class="panel console" aria-label="Console">
       <div class="panel-head"><h2>Console</h2><p class="meta"><kbd>Enter</kbd> runs · <kbd>↑</kbd> <kbd>↓</kbd> history</p></div>
@@ -192,7 +196,9 @@ export class AofLabElement extends HTMLElement {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
     root.replaceChildren();
     const scenario = this.getAttribute('scenario') ?? '';
-    const panels = (this.getAttribute('panels') ?? `${scenario ? 'scenarios ' : ''}console aof files crash`).split(/\s+/).filter((p) => PANELS[p]);
+    const scenarioText = this.querySelector('script[type="text/x-aof-scenario"]')?.textContent ?? null;
+    const guided = scenario || scenarioText;
+    const panels = (this.getAttribute('panels') ?? `timeline ${guided ? 'scenarios ' : ''}console aof files crash`).split(/\s+/).filter((p) => PANELS[p]);
     const style = document.createElement('style');
     style.textContent = css;
     this.ownStyle = document.createElement('style');
@@ -241,6 +247,7 @@ export class AofLabElement extends HTMLElement {
         persist: part('persist'),
         scenarios: part('scenarios'),
         machine: part('machine'),
+        timeline: part('timeline'),
         root: wrap,
       },
       {
@@ -249,6 +256,8 @@ export class AofLabElement extends HTMLElement {
         config,
         script,
         scenario,
+        scenarioStart: !!scenario,
+        scenarioText,
         focus: false,
       },
     );
@@ -313,7 +322,7 @@ export class AofLabElement extends HTMLElement {
         view.initial = value;
         if ([...view.select.options].some((o) => o.value === value)) {
           view.select.value = value;
-          view.load(value).catch(() => {});
+          view.start(value);
         }
         break;
       }

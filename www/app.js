@@ -1,7 +1,9 @@
 // The lab page: one LabController (lab.js) on the page's panels. The engine's options come from
 // the URL, so that a link can open a given setup: ?backend=auto|opfs|indexeddb|memory
 // &namespace=NAME&appendfsync=always|everysec|no&aof-mode=7.0|6.2&scenario=NAME (defaults: auto,
-// lab, everysec, 7.0, the first scenario). The AOF design selector restarts the lab and updates the URL.
+// lab, everysec, 7.0, the first scenario; a scenario given is played at once, on the lab's own
+// views). &scenario-url=URL plays an author's scenario from a file of the same origin. The AOF
+// design selector restarts the lab and updates the URL.
 
 import { LAB_CONFIG, MSG, labNamespace, message } from './protocol.js';
 import { readShareLink } from './share.js';
@@ -16,6 +18,21 @@ try {
   recording = await readShareLink(location.hash);
 } catch (err) {
   linkError = err.message;
+}
+
+// An author's scenario by URL (same origin only: a page never runs another site's script).
+let scenarioText = null;
+const scenarioUrl = params.get('scenario-url');
+if (scenarioUrl) {
+  try {
+    const url = new URL(scenarioUrl, location.href);
+    if (url.origin !== location.origin) throw new Error(`${url.origin} is another origin (a scenario URL must be of this site)`);
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    scenarioText = await res.text();
+  } catch (err) {
+    linkError = `the scenario at ${scenarioUrl} could not be read: ${err.message}`;
+  }
 }
 
 const config = { ...LAB_CONFIG };
@@ -53,6 +70,7 @@ const lab = new LabController(
     traffic: $('traffic'),
     machine: $('machine'),
     log: $('logview'),
+    timeline: $('timeline'),
     mode: $('aof-mode'),
     root: document.documentElement,
   },
@@ -61,11 +79,13 @@ const lab = new LabController(
     namespace,
     config,
     scenario: params.get('scenario') ?? '',
+    scenarioStart: !!params.get('scenario') && !recording,
+    scenarioText,
     recording,
     early, // started by index.html's first script
   },
 );
-if (linkError) lab.consoleView?.note(`This page's share link could not be opened: ${linkError}. The stored lab opened instead.`, 'fatal');
+if (linkError) lab.consoleView?.note(`This page's link could not be opened: ${linkError}. The stored lab opened instead.`, 'fatal');
 
 lab.onmode = (mode) => {
   const url = new URL(location.href);

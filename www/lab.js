@@ -18,7 +18,9 @@ import { MachineView } from './ui/machine.js';
 import { PersistView } from './ui/persist.js';
 import { PlotsView } from './ui/plots.js';
 import { ScenariosView } from './ui/scenarios.js';
+import { reducedMotion } from './ui/motion.js';
 import { setStatus } from './ui/status.js';
+import { TimelineView } from './ui/timeline.js';
 import { TrafficView } from './ui/traffic.js';
 import { TransferView } from './ui/transfer.js';
 import { startWorker } from './worker-start.js';
@@ -32,12 +34,13 @@ export class LabController {
    *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
    *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set,
    *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram,
-   *   log: root of the log view}
+   *   log: root of the log view, timeline: root of the timeline bar}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
-   *   built-in scenario selected first, recording: {bytes, position} of a shared link (replayed
-   *   in the worker's memory instead of opening the namespace), early: {worker, inbox, error,
-   *   init} a worker.js the host started before this module loaded (used by the first start;
-   *   `init`: the host sent it INIT with these options)}; the AOF design is
+   *   built-in scenario selected first, scenarioStart: play it at once, scenarioText: an
+   *   author's own scenario (selected and played at once), recording: {bytes, position} of a
+   *   shared link (replayed in the worker's memory instead of opening the namespace), early:
+   *   {worker, inbox, error, init} a worker.js the host started before this module loaded (used
+   *   by the first start; `init`: the host sent it INIT with these options)}; the AOF design is
    *   `config['lab-aof-mode']` ('6.2', or absent for 7.0), and a 6.2 lab on a browser backend
    *   keeps its files in the namespace `<namespace>-6.2` (the designs never share a directory)
    */
@@ -59,7 +62,7 @@ export class LabController {
     this.onmessage = null;
     this.timeline = null; // the last VIEW's timeline part (protocol.js VIEW)
     this.ontimeline = null; // hook: called with it
-    this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line)) : null;
+    this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line), { openBytes: els.log ? (at) => this.openCommand(at.file ? at : null, at.stream) : null }) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
     this.eventsView = els.events ? new EventsView(els.events, els.log ? (at) => this.openLog(at) : null) : null;
@@ -82,7 +85,22 @@ export class LabController {
         })
       : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
-    this.scenariosView = els.scenarios ? new ScenariosView(els.scenarios, act, { initial: options.scenario }) : null;
+    this.scenariosView = els.scenarios
+      ? new ScenariosView(els.scenarios, act, { initial: options.scenario, start: options.scenarioStart, text: options.scenarioText })
+      : null;
+    this.timelineView = els.timeline
+      ? new TimelineView(els.timeline, {
+          act,
+          share: () => this.share(),
+          download: (bytes) => this.downloadRecording(bytes),
+          openRecording: (bytes) => this.act(TIMELINE.OPEN_RECORDING, { bytes }).catch((err) => this.consoleView?.note(err.message, 'fatal')),
+          backend: () => this.els.backend?.dataset.backend,
+          keys: els.root ?? document,
+        })
+      : null;
+    // Reduced motion (the system's, or the page's toggle): the worker plays in beats, the
+    // stylesheet drops transitions.
+    reducedMotion.addEventListener('change', () => this.applyMotion());
     this.plotsView = els.plots ? new PlotsView(els.plots) : null;
     this.trafficView = els.traffic ? new TrafficView(els.traffic, act) : null;
     this.persistView = els.persist
@@ -122,6 +140,13 @@ export class LabController {
     this.restartWorker(mode === '6.2'
       ? 'Restarted as Redis 6.2: one appendonly.aof, and a rewrite buffer while a rewrite runs (its own files).'
       : 'Restarted as Redis 7.0: the multi-part AOF in appendonlydir/ (its own files).');
+  }
+
+  /** Reduced motion now: the lab root says it to the stylesheet, the worker plays in beats. */
+  applyMotion() {
+    const reduced = reducedMotion.matches;
+    if (this.els.root) this.els.root.dataset.motion = reduced ? 'reduce' : 'full';
+    if (this.role === 'writer') this.act(TIMELINE.MOTION, { reduced }).catch(() => {});
   }
 
   /** The child's speed, kept for the next worker too. */
@@ -218,29 +243,39 @@ export class LabController {
     this.frameRequested = false;
     const batch = this.inbox;
     this.inbox = [];
-    // Of several views in one frame only the last snapshot matters; every event is kept.
+    // Of several views in one frame only the last snapshot matters; every event is kept, and
+    // the parts sent when they change (console, AOF groups, scenario) are merged.
     let lastView = null;
     const events = [];
-    let eventsReset = false;
-    let forked = null;
+    const parts = { eventsReset: false, forked: null, console: undefined, aof: null, scenario: undefined };
     for (const msg of batch) {
       if (msg.type === MSG.VIEW) {
         lastView = msg;
         // The position moved through the past: the events start over with this lab's.
         if (msg.events_reset) {
           events.length = 0;
-          eventsReset = true;
+          parts.eventsReset = true;
         }
         events.push(...msg.events);
-        forked = msg.timeline?.forked ?? forked;
+        parts.forked = msg.timeline?.forked ?? parts.forked;
+        if (msg.console !== undefined) parts.console = msg.console;
+        if (msg.scenario !== undefined) parts.scenario = msg.scenario;
+        if (msg.aof) {
+          parts.aof = msg.aof.reset || !parts.aof ? { ...msg.aof, groups: [...msg.aof.groups] } : { ...parts.aof, groups: [...parts.aof.groups, ...msg.aof.groups], total: msg.aof.total };
+        }
       } else {
         this.handle(msg);
       }
     }
-    if (lastView) this.view(lastView.snapshot, events, { eventsReset, timeline: lastView.timeline, forked });
+    if (lastView) this.view(lastView.snapshot, events, { ...parts, timeline: lastView.timeline });
   }
 
-  view(snapshot, events, { eventsReset = false, timeline = null, forked = null } = {}) {
+  /**
+   * Draws a VIEW: every view is a function of the lab at the timeline's position (the snapshot)
+   * and of what the timeline recorded up to there (console, AOF groups, scenario steps); the
+   * plots draw the head's samples with a playhead at the position.
+   */
+  view(snapshot, events, { eventsReset = false, timeline = null, forked = null, console: entries, aof = null, scenario } = {}) {
     this.snapshot = snapshot;
     if (eventsReset && this.eventsView) {
       this.els.events.list.replaceChildren();
@@ -248,14 +283,15 @@ export class LabController {
     }
     this.eventsView?.add(events);
     if (timeline) this.showTimeline(timeline, forked);
+    this.consoleView?.render(entries, timeline);
+    this.aofView?.render(aof);
     this.filesView?.render(snapshot);
     this.persistView?.render(snapshot);
-    // After a move through the past the series are another lab's, from its start (phase 2 of
-    // the timeline gives the plots a view of their own; until then, start the columns over).
-    if (snapshot.series?.reset && this.plotsView?.cols) for (const c of Object.values(this.plotsView.cols)) c.length = 0;
-    this.plotsView?.render(snapshot);
+    this.plotsView?.render(snapshot, timeline);
     this.machineView?.render(snapshot);
     this.logView?.onView(snapshot);
+    this.crashView?.render(snapshot);
+    if (timeline) this.scenariosView?.onView(timeline.session, scenario);
     if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
     this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
@@ -269,7 +305,15 @@ export class LabController {
 
   /** The timeline's state from a VIEW; says so when an input given in the past forked. */
   showTimeline(timeline, forked) {
+    const session = `${timeline.session?.kind}:${timeline.session?.name ?? ''}`;
+    if (this.timeline && session !== this.session) {
+      // Another session (a scenario began or ended): another transcript and history.
+      this.consoleView?.reset();
+      this.timelineView?.reset();
+    }
+    this.session = session;
     this.timeline = timeline;
+    this.timelineView?.render(timeline);
     if (forked !== null && forked !== undefined) {
       const stored = this.els.backend?.dataset.backend;
       const files = stored && stored !== 'memory'
@@ -333,9 +377,14 @@ export class LabController {
         if (this.els.notice) this.els.notice.hidden = true;
         this.showBackend(msg.backend, msg.notes);
         this.crashView?.setBackend(msg.backend);
-        // A new worker is a new engine: its history and traffic start over.
+        // A new worker is a new engine: its history, transcript and traffic start over.
         this.plotsView?.reset();
         this.trafficView?.reset();
+        this.aofView?.reset();
+        this.consoleView?.reset();
+        this.timelineView?.reset();
+        this.timeline = null;
+        this.applyMotion();
         this.consoleView?.setEnabled(true);
         if (this.options.focus !== false) this.consoleView?.focus();
         if (this.options.script?.length && !this.scriptRan) {
@@ -371,7 +420,7 @@ export class LabController {
         this.consoleView?.lateReplies(msg.texts);
         break;
       case MSG.AOF:
-        this.aofView?.append(msg.cause, msg.bytes);
+        // serverCron's bytes: in the timeline's AOF groups of the next VIEW.
         break;
       case MSG.RESULT: {
         const p = this.pending.get(msg.id);
@@ -394,11 +443,9 @@ export class LabController {
 
   /** One console line's reply ({id, text, pending, aof, at, stream}: see MSG.REPLY). */
   reply(msg) {
-    if (msg.aof?.length && this.logView) {
-      this.consoleView?.linkBytes(msg.id, msg.at ? `bytes @${msg.at.offset.toLocaleString('en')}` : 'bytes', () => this.openCommand(msg.at, msg.stream));
-    }
-    this.consoleView?.reply(msg.id, msg.text, msg.pending);
-    this.aofView?.append(this.lines.get(msg.id) ?? '', msg.aof);
+    // The AOF buffer view gets the line's bytes from the timeline (VIEW.aof); the console
+    // keeps where they went, for its bytes button.
+    this.consoleView?.reply(msg.id, msg.text, msg.pending, msg.seq, msg.k, msg.aof?.length && this.logView ? (msg.at ?? { stream: msg.stream }) : null);
     this.lines.delete(msg.id);
   }
 

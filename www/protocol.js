@@ -27,11 +27,15 @@ export const MSG = Object.freeze({
    *  traffic, then a power loss), export {} -> {bytes,
    *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
    *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
-   *  scenario-load {text} -> {steps: [{line, kind, text, sentence, script, choices?}]}: a guided
-   *  scenario (www/scenarios/) on its own fresh simulated machine (a malformed script is an error
-   *  naming its lines), scenario-step {answer?} -> {outcome: {index, line, kind, text, output,
-   *  passed, failure, sentence, prediction} | null, next}: runs its next step; `answer` is the
-   *  answer to a predict step (an index into its choices as written, null: skipped) (see
+   *  scenario-load {name, title, text} -> {steps: [{line, kind, text, sentence, script,
+   *  choices?}]}: a guided scenario (www/scenarios/, or an author's text) played on the lab's
+   *  own views: the worker switches to a scenario session, a fresh memory lab of its own (the
+   *  learner's lab waits aside, untouched) whose steps are inputs on its timeline (a malformed
+   *  script is an error naming its lines); scenario-step {answer?} -> {outcome: {index, line,
+   *  kind, text, output, passed, failure, sentence, prediction} | null, next}: runs the step
+   *  that follows those played at the position (stepping back inside a scenario and on forks
+   *  there); `answer` is the answer to a predict step (an index into its choices as written,
+   *  null: skipped), an input before the step; scenario-exit {}: back to the learner's lab (see
    *  src/lab/scenario.rs for the format). */
   ACTION: 'action',
 
@@ -46,7 +50,9 @@ export const MSG = Object.freeze({
   /** {namespace, message}: another tab writes this namespace; this one shows its views only,
    *  and becomes the writer (READY) when that tab closes. */
   READONLY: 'readonly',
-  /** {id, text, pending, aof, at, stream}: the reply to EXEC `id`, as redis-cli shows it.
+  /** {id, text, pending, aof, at, stream, seq, k}: the reply to EXEC `id`, as redis-cli shows
+   *  it; `seq` is the input that holds its turn and `k` the line's place among the turn's
+   *  non-empty lines (-1 for an empty one), as the timeline's console lists them.
    *  `pending` means the command blocked (BLPOP): its reply comes later in REPLIES. `aof`: the
    *  bytes the command appended to aof_buf (may be empty). `at`: where its own bytes went,
    *  {file, offset, len}, or null (nothing appended, or the write was postponed: then the
@@ -60,18 +66,31 @@ export const MSG = Object.freeze({
   REPLIES: 'replies',
   /** {bytes, cause}: bytes appended to aof_buf outside a console command (cause: 'serverCron'). */
   AOF: 'aof',
-  /** {snapshot, events, events_reset, timeline}: the views (the engine's snapshot JSON, parsed)
+  /** {snapshot, events, events_reset, timeline, console, aof, scenario}: the views (the
+   *  engine's snapshot JSON, parsed)
    *  of the lab at the timeline's position, and its events since the last VIEW (`events_reset`:
    *  the position moved through the past, so these are the last events of the lab now shown, not
    *  a continuation); `snapshot.series` holds the plot samples since the last VIEW (columns, see
-   *  src/lab/series.rs; with `reset: true` after a move through the past: the lab's series from
-   *  its start). `timeline`: {position, head, head_t, now, next_cron, branch, present,
-   *  generation, playing, speed, marks_reset, marks: [{seq, t, kind, flags}], forked,
-   *  mirror_error}: the slider (see TIMELINE); `marks` are those after the last VIEW's (all of
-   *  them when `marks_reset`); `forked`: the branch that keeps the later history when an input
-   *  given in the past forked since the last VIEW (null otherwise); `present`: the input whose
-   *  lab the browser storage's files hold (null: memory, or another branch). At most every
-   *  VIEW_MS; a read-only tab receives the writer's. */
+   *  src/lab/series.rs): those of the HEAD of the current line that the page does not have
+   *  (`reset: true`: the whole series of the head, after a fork, a switch or another engine),
+   *  the page draws a playhead at `timeline.now`; its `fsync_hist` is the position's.
+   *  `timeline`: {position, head, head_t, now, next_cron, branch, present, generation, t0,
+   *  next_branch, context: {at: {kind, text, origin} | null, after: 'power loss' | … | null},
+   *  playing, speed, reduced, session: {kind: 'lab'} | {kind: 'scenario', name, title},
+   *  marks_reset, marks: [{seq, t, kind, flags}], forked, mirror_error}: the slider (see
+   *  TIMELINE); `marks` are those after the last VIEW's (all of them when `marks_reset`);
+   *  `forked`: the branch that keeps the later history when an input given in the past forked
+   *  since the last VIEW (null otherwise); `present`: the input whose lab the browser storage's
+   *  files hold (null: memory, or another branch); `context`: the input at the position and
+   *  the last crash / restart / import before it (the slider's aria-valuetext).
+   *  `console` (absent when unchanged): [{seq, t, origin, kind, text, replies}], the console as
+   *  it was at the position (TIMELINE console). `aof` (null when unchanged): {reset, groups:
+   *  [{seq, label, bytes (≤ 1 KB), len}], total}: the bytes appended to aof_buf up to the
+   *  position, by input and line (`reset`: these replace the page's; otherwise they follow
+   *  them); `total`: every byte appended up to the position. `scenario` (absent when unchanged;
+   *  a scenario session only): {name, title, steps (the first time), played: [{seq, outcome}]}:
+   *  the steps played up to the position. At most every VIEW_MS; a read-only tab receives the
+   *  writer's. */
   VIEW: 'view',
   /** {id, ok, value, error}: the outcome of ACTION `id`. */
   RESULT: 'result',
@@ -123,7 +142,10 @@ export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' })
  *   open-recording {bytes, position} -> {replay: {digest_matches, same_engine, inputs}, digest}:
  *     replays a recording on a private memory machine (the namespace's files are left alone);
  *   digest {} -> {digest, position, head}: the state digest at the position (equal digests: the
- *     same files, byte for byte, and the same data); mark {label}.
+ *     same files, byte for byte, and the same data); mark {label};
+ *   motion {reduced} -> reduced: with reduced motion Play moves in beats (BEAT_MS): one
+ *     recorded input per beat in the past, the beat's simulated time at once at the head.
+ * share also says `scenario`: the scenario session's name, or null.
  * An input given while the position is in the past (a command, a crash …) forks: the later
  * history is kept as a branch (VIEW timeline.forked), and on OPFS / IndexedDB the files are
  * rewritten to that point, which becomes the present (a reload loads it).
@@ -143,7 +165,17 @@ export const TIMELINE = Object.freeze({
   OPEN_RECORDING: 'open-recording',
   DIGEST: 'digest',
   MARK: 'mark',
+  MOTION: 'motion',
 });
+
+/** How many console entries a VIEW carries (the console of the position). */
+export const CONSOLE_ENTRIES = 200;
+
+/** How many groups of the AOF buffer a VIEW carries at most. */
+export const AOF_GROUPS = 150;
+
+/** With reduced motion, time moves in beats of this many wall ms (one input in the past). */
+export const BEAT_MS = 700;
 
 /** The playback speeds the clock accepts (simulated time per wall-clock time). */
 export const SPEED_MIN = 0.1;
@@ -156,7 +188,7 @@ export const MAX_FRAME_MS = 500;
 export const CLOCK_MS = 50;
 
 /** The scenario actions of ACTION (the panel in ui/scenarios.js). */
-export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step' });
+export const SCENARIO_ACTIONS = Object.freeze({ LOAD: 'scenario-load', STEP: 'scenario-step', EXIT: 'scenario-exit' });
 
 /** The log view's actions (ui/log.js, run by worker-log.js). `source`: 'lab' (the engine's
  *  files) or 'drop' (dropped files, inspected apart from the lab). Answers are JSON text.

@@ -12,8 +12,24 @@
 // MAX_FRAME_MS) times the speed, and while paused it stands still; `engine.advance(simNow)` runs
 // the ticks due (several per call at high speed) or, when the position is in the past, replays
 // the recorded future up to it. Console lines and actions are inputs at `simNow`.
+//
+// Playing through the past replays the recorded inputs as time passes, at most one input per
+// clock step at 1x (commands typed while paused share an instant: they are seen one by one).
+// With reduced motion (TIMELINE.MOTION) time moves in beats: one recorded input per beat in the
+// past, and at the head the beat's worth of simulated time at once, so views change in place
+// a few times a second instead of streaming.
+//
+// Sessions: the learner's lab, or a guided scenario (SCENARIO_ACTIONS) on a fresh memory lab of
+// its own whose steps, and the answers to its predictions, are inputs on its timeline; the
+// learner's lab is kept aside meanwhile (untouched, its clock stopped) and comes back on exit.
+//
+// VIEW carries, besides the snapshot of the lab at the position, what the views of the past
+// need and the lab does not hold: the console as it was (the inputs' recorded replies), the AOF
+// buffer's groups (the inputs' recorded bytes), the plots' samples (those of the head: the page
+// draws the playhead at the position), the scenario steps played; each sent only when it
+// changed, and by increments where the page can keep what it has.
 
-import { CLOCK_MS, LOCK_PREFIX, MACHINE_ACTIONS, MAX_FRAME_MS, MSG, SPEED_MAX, SPEED_MIN, TIMELINE, VIEW_MS, message } from './protocol.js';
+import { AOF_GROUPS, BEAT_MS, CLOCK_MS, CONSOLE_ENTRIES, LOCK_PREFIX, MACHINE_ACTIONS, MAX_FRAME_MS, MSG, SCENARIO_ACTIONS, SPEED_MAX, SPEED_MIN, TICK_MS, TIMELINE, VIEW_MS, message } from './protocol.js';
 import { isLogAction, logAction } from './worker-log.js';
 
 let engine = null;
@@ -24,11 +40,14 @@ let channel = null; // BroadcastChannel of the namespace (writer publishes, read
 let queue = []; // EXEC messages waiting for the next turn
 let turnScheduled = false;
 let cursor = 0; // events already sent
-let seriesCursor = 0; // plot samples already sent
 let pendingEvents = [];
 let viewTimer = null;
 let lastView = 0;
-let scenario = null; // a guided scenario on its own simulated machine (wasm Scenario)
+// The session shown: the learner's lab, or a scenario's lab (`scenario`: {name, title, steps})
+// while the learner's waits in `labEngine`.
+let scenario = null;
+let labEngine = null;
+let labClock = null; // the learner's simNow and playing, restored on exit
 let readOnly = false; // another tab is the writer: this one only shows its views
 const READ_ONLY_REPLY = '(error) this tab is a read-only view: the writer of this namespace is another tab';
 
@@ -43,6 +62,16 @@ let marksSent = 0;
 let marksGeneration = -1;
 let eventsReset = false; // the position moved: the next VIEW starts the events over
 let forked = null; // a branch created by an input given in the past, not told yet
+let reduced = false; // reduced motion: time moves in beats (see the top of the file)
+let beatWall = 0; // wall ms gathered towards the next beat
+// What the page has of the other views (see the top of the file).
+let consoleSent = '';
+let scenarioSent = '';
+let aofGen = -1; // generation and position of the AOF groups the page has
+let aofPos = 0;
+let aofTotal = 0;
+let seriesSent = 0; // plot samples of the current line the page has
+let seriesGen = -1;
 /** Events sent when the view starts over (a seek): the last ones of the lab shown. */
 const EVENTS_ON_SEEK = 200;
 
@@ -155,7 +184,7 @@ function becomeReader(name) {
   for (const m of queue.splice(0)) post(MSG.REPLY, { id: m.id, text: READ_ONLY_REPLY, pending: false, aof: new Uint8Array() });
   channel = new BroadcastChannel(name);
   channel.onmessage = (e) => {
-    if (e.data?.type === MSG.VIEW) post(MSG.VIEW, { snapshot: e.data.snapshot, events: e.data.events, events_reset: e.data.events_reset, timeline: e.data.timeline });
+    if (e.data?.type === MSG.VIEW) post(MSG.VIEW, e.data);
   };
   channel.postMessage({ type: 'hello' });
   post(MSG.READONLY, {
@@ -187,16 +216,92 @@ function publish(now = false) {
   cursor = ev.next;
   pendingEvents = ev.events;
   const snapshot = JSON.parse(engine.snapshot());
-  // The plots' new samples (the page appends them to its columns; after a move through the
-  // past, the lab shown has another series: all of it, marked reset).
-  if (reset) seriesCursor = 0;
-  const series = JSON.parse(engine.series(seriesCursor));
-  seriesCursor = series.next;
-  if (reset) series.reset = true;
-  snapshot.series = series;
   const timeline = timelineView();
-  post(MSG.VIEW, { snapshot, events: pendingEvents, events_reset: reset, timeline });
-  channel?.postMessage({ type: MSG.VIEW, snapshot, events: pendingEvents, events_reset: reset, timeline });
+  snapshot.series = seriesView(timeline);
+  const view = { snapshot, events: pendingEvents, events_reset: reset, timeline, console: consoleView(), aof: aofView(timeline), scenario: scenarioView() };
+  post(MSG.VIEW, view);
+  channel?.postMessage({ type: MSG.VIEW, ...view });
+}
+
+/** Everything the page has of the views starts over (another engine, another session). */
+function viewsStartOver() {
+  cursor = 0;
+  eventsReset = true;
+  marksSent = 0;
+  marksGeneration = -1;
+  consoleSent = '';
+  scenarioSent = '';
+  aofGen = -1;
+  seriesGen = -1;
+  seriesSent = 0;
+}
+
+/** The console as it was at the position (the inputs' recorded replies), when it changed. */
+function consoleView() {
+  const text = engine.console_json(CONSOLE_ENTRIES);
+  if (text === consoleSent) return undefined;
+  consoleSent = text;
+  return JSON.parse(text);
+}
+
+/** The scenario steps played up to the position, when they changed (a scenario session). */
+function scenarioView() {
+  if (!scenario) {
+    if (scenarioSent === '') return undefined;
+    scenarioSent = '';
+    return null;
+  }
+  const text = engine.scenario_json();
+  if (text === scenarioSent) return undefined;
+  const first = scenarioSent === '';
+  scenarioSent = text;
+  return { name: scenario.name, title: scenario.title, steps: first ? scenario.steps : undefined, played: JSON.parse(text) };
+}
+
+/**
+ * The AOF buffer's groups at the position: those the page lacks when the position moved forward
+ * on the same line, all of the last AOF_GROUPS (`reset`) otherwise; null when nothing changed.
+ */
+function aofView(t) {
+  if (t.generation === aofGen && t.position >= aofPos) {
+    if (t.position === aofPos) return null;
+    const groups = engine.aof_groups(AOF_GROUPS, aofPos);
+    aofPos = t.position;
+    for (const g of groups) aofTotal += g.len;
+    return { reset: false, groups, total: aofTotal };
+  }
+  aofGen = t.generation;
+  aofPos = t.position;
+  aofTotal = engine.aof_total();
+  return { reset: true, groups: engine.aof_groups(AOF_GROUPS, 0), total: aofTotal };
+}
+
+/**
+ * The plots' samples: those of the head of the current line, so that the page draws the whole
+ * line with a playhead at the position. The page keeps what it has; a fork, a switch or another
+ * engine sends the head's whole series (`reset`); the fsync histogram is the position's.
+ */
+function seriesView(t) {
+  const len = engine.series_len();
+  const atHead = t.position === t.head;
+  if (t.generation !== seriesGen || (atHead && len < seriesSent)) {
+    seriesGen = t.generation;
+    let head;
+    if (atHead) head = JSON.parse(engine.series(0));
+    else {
+      // The page has none of this line's future: read it at the head, then come back.
+      const position = engine.position();
+      engine.live();
+      head = JSON.parse(engine.series(0));
+      engine.seek(position);
+    }
+    seriesSent = head.next;
+    const here = JSON.parse(engine.series(len));
+    return { ...head, fsync_hist: here.fsync_hist, reset: true };
+  }
+  const series = JSON.parse(engine.series(Math.min(len, seriesSent)));
+  if (len > seriesSent) seriesSent = len;
+  return series;
 }
 
 /** The slider's part of VIEW: where the position is, and the marks the page does not have. */
@@ -206,7 +311,8 @@ function timelineView() {
   if (marksReset && marksSent !== 0) t = JSON.parse(engine.marks_json(0));
   marksGeneration = t.generation;
   marksSent = t.head;
-  const view = { ...t, playing, speed, marks_reset: marksReset, forked, mirror_error: engine.mirror_error() ?? null };
+  const session = scenario ? { kind: 'scenario', name: scenario.name, title: scenario.title } : { kind: 'lab' };
+  const view = { ...t, playing, speed, reduced, session, marks_reset: marksReset, forked, mirror_error: engine.mirror_error() ?? null };
   forked = null;
   return view;
 }
@@ -264,12 +370,16 @@ async function turn() {
     return;
   }
   if (!(await durable())) return;
+  // The input that holds the batch, and each line's place among its non-empty lines: the
+  // console of the timeline (console_json) lists them so.
+  const seq = engine.position();
+  let k = 0;
   const replies = batch.map((m, i) => {
     const r = results[i];
     const text = r.replies.join('\n');
     // '' is also the reply to an empty line; a line with a command and no reply is waiting.
     const pending = text === '' && m.line.trim() !== '';
-    return { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream };
+    return { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream, seq, k: m.line.trim() === '' ? -1 : k++ };
   });
   post(MSG.TURN_REPLIES, { replies }, replies.map((r) => r.aof.buffer));
   await upkeep();
@@ -297,9 +407,37 @@ function clock() {
   const dt = Math.min(wall - lastWall, MAX_FRAME_MS);
   lastWall = wall;
   if (!engine || !playing) return;
-  simNow += dt * speed;
-  const target = simNow;
-  serial(() => advance(() => engine.advance(target)));
+  if (reduced) {
+    // One beat: one recorded input in the past, the beat's simulated time at the head.
+    beatWall += dt;
+    if (beatWall < BEAT_MS) return;
+    const span = beatWall * speed;
+    beatWall = 0;
+    serial(() => (engine.position() < engine.head() ? replay(Infinity, 1) : live(simNow + span)));
+    return;
+  }
+  const span = dt * speed;
+  serial(() => (engine.position() < engine.head() ? replay(simNow + span, Math.max(1, Math.ceil(span / TICK_MS))) : live(simNow + span)));
+}
+
+/** Time runs at the head: serverCron's ticks up to `target`. */
+function live(target) {
+  simNow = Math.max(simNow, target);
+  return advance(() => engine.advance(target));
+}
+
+/** Plays the recorded future: up to simulated time `target`, at most `max` inputs. */
+function replay(target, max) {
+  if (!engine) return undefined;
+  const n = engine.replay_until(Number.isFinite(target) ? target : engine.now() + 1e12, max);
+  // Held back by the count (inputs at one instant): the clock waits for the inputs.
+  simNow = n >= max || !Number.isFinite(target) ? engine.now() : Math.max(simNow, target);
+  if (n > 0) {
+    eventsReset = true;
+    publish();
+  }
+  if (engine.position() >= engine.head()) simNow = Math.max(simNow, engine.now());
+  return undefined;
 }
 
 /**
@@ -349,11 +487,84 @@ function openRecording(bytes, position) {
   options = { ...options, backend: 'memory' };
   simNow = engine.now();
   playing = false;
-  cursor = 0;
-  eventsReset = true;
-  marksSent = 0;
-  marksGeneration = -1;
+  leaveScenario(false);
+  viewsStartOver();
   return JSON.parse(engine.replay());
+}
+
+/** Plays a guided scenario on a fresh lab of its own; the learner's lab waits aside. */
+function enterScenario(name, title, text) {
+  const parsed = new wasm.Scenario(String(text ?? ''));
+  let steps;
+  try {
+    steps = JSON.parse(parsed.steps());
+  } finally {
+    parsed.free();
+  }
+  const next = wasm.Engine.for_scenario();
+  if (scenario) engine.free();
+  else {
+    labEngine = engine;
+    labClock = { simNow, playing };
+  }
+  engine = next;
+  scenario = { name: String(name ?? ''), title: String(title ?? name ?? ''), steps };
+  // The scenario's steps make its time: the clock stands still until Play.
+  simNow = engine.now();
+  playing = false;
+  viewsStartOver();
+  return steps;
+}
+
+/** Back to the learner's lab (`restore`), or forget it (another engine replaced it). */
+function leaveScenario(restore = true) {
+  if (!scenario) return;
+  scenario = null;
+  if (restore && labEngine) {
+    engine.free();
+    engine = labEngine;
+    ({ simNow, playing } = labClock);
+    lastWall = performance.now();
+    simNow = Math.max(simNow, engine.now());
+    viewsStartOver();
+  } else labEngine?.free();
+  labEngine = null;
+  labClock = null;
+}
+
+/** The next step of the scenario at the position (after the steps played there). */
+function scenarioStep(args) {
+  if (!scenario) throw new Error('no scenario is playing');
+  playing = false;
+  const played = JSON.parse(engine.scenario_json());
+  const index = played.length ? played[played.length - 1].outcome.index + 1 : 0;
+  const step = scenario.steps[index];
+  if (!step) return { outcome: null, next: index };
+  if (step.kind === 'predict' && !('answer' in args)) throw new Error('This step is a prediction: answer it (or skip it) first.');
+  const answer = Number.isInteger(args.answer) ? args.answer : -1;
+  // In the past, the recorded future may hold this very step (and the same answer): Step
+  // replays it. Anything else is acting in the past: a fork.
+  if (engine.position() < engine.head()) {
+    const from = engine.position();
+    while (engine.position() < engine.head()) {
+      engine.step_forward();
+      const now = JSON.parse(engine.scenario_json());
+      if (now.length === played.length) continue;
+      const o = now[now.length - 1].outcome;
+      if (o.index === index && (step.kind !== 'predict' || (o.prediction?.given ?? -1) === answer)) {
+        simNow = engine.now();
+        eventsReset = true;
+        return { outcome: o, next: index + 1 };
+      }
+      break;
+    }
+    engine.seek(from);
+  }
+  // The scenario makes its own time: a step never races the clock.
+  playing = false;
+  if (step.kind === 'predict') engine.scenario_answer(answer, simNow);
+  const outcome = JSON.parse(engine.scenario_step(index, step.script, simNow));
+  return { outcome, next: index + 1 };
 }
 
 /** The timeline's actions (TIMELINE in protocol.js). */
@@ -381,7 +592,8 @@ function timelineAction(name, args) {
       return moved(() => (args.t !== undefined ? engine.seek_time(args.t) : engine.seek(args.seq ?? 0)));
     case TIMELINE.LIVE: {
       const position = moved(() => engine.live());
-      playing = true;
+      // A scenario makes its own time: back to its present, the clock stays stopped.
+      playing = !scenario;
       lastWall = performance.now();
       return position;
     }
@@ -398,7 +610,7 @@ function timelineAction(name, args) {
     case TIMELINE.CONSOLE:
       return JSON.parse(engine.console_json(args.n ?? 100));
     case TIMELINE.SHARE:
-      return { bytes: engine.recording(), position: engine.position(), digest: engine.state_digest() };
+      return { bytes: engine.recording(), position: engine.position(), digest: engine.state_digest(), scenario: scenario?.name ?? null };
     case TIMELINE.OPEN_RECORDING: {
       const replay = openRecording(args.bytes, args.position);
       // Another engine runs now: the page starts over with it, as at a start.
@@ -411,6 +623,10 @@ function timelineAction(name, args) {
       engine.mark(String(args.label ?? ''), simNow);
       noteFork();
       return null;
+    case TIMELINE.MOTION:
+      reduced = !!args.reduced;
+      beatWall = 0;
+      return reduced;
     default:
       return undefined;
   }
@@ -418,16 +634,14 @@ function timelineAction(name, args) {
 
 /** Start over: the engine exits, its files are deleted, a fresh one starts on the same backend. */
 async function reset() {
+  leaveScenario();
   const backend = engine.backend();
   engine.free(); // closes the storage (OPFS handles, the IndexedDB connection)
   engine = null;
   if (backend !== 'memory') await wasm.Engine.delete_namespace(backend, options.namespace);
   engine = await wasm.Engine.open({ ...options, backend }, Date.now());
-  cursor = 0; // a new engine numbers its events from 1
   simNow = engine.now();
-  marksSent = 0;
-  marksGeneration = -1;
-  seriesCursor = 0;
+  viewsStartOver(); // a new engine numbers its events from 1
   return { backend };
 }
 
@@ -482,16 +696,13 @@ function inputAction(name, args, now) {
       const bytes = engine.export_tar(now);
       return { bytes, name: `aof-lab-${options.namespace}-${new Date(Date.now()).toISOString().replace(/[:.]/g, '-')}.tar` };
     }
-    case 'scenario-load':
-      scenario?.free();
-      scenario = null;
-      scenario = new wasm.Scenario(String(args.text ?? ''));
-      return { steps: JSON.parse(scenario.steps()) };
-    case 'scenario-step':
-      if (!scenario) throw new Error('no scenario loaded');
-      // A predict's answer (an index into its choices as written; null: skipped) comes with it.
-      if ('answer' in args) scenario.answer(args.answer ?? -1);
-      return { outcome: JSON.parse(scenario.step()), next: scenario.next_index() };
+    case SCENARIO_ACTIONS.LOAD:
+      return { steps: enterScenario(args.name, args.title, args.text) };
+    case SCENARIO_ACTIONS.STEP:
+      return scenarioStep(args);
+    case SCENARIO_ACTIONS.EXIT:
+      leaveScenario();
+      return null;
     case 'import':
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
       return engine.import(args.name, args.bytes, now);

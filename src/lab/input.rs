@@ -248,6 +248,8 @@ impl Lab {
         let was_down = self.down.is_some();
         let mut end_t = now;
         let mut kind_flags = 0;
+        // What a scenario step's commands and ticks appended (the step's runner takes them).
+        let mut scenario_bytes = Vec::new();
         let answer = match &input.action {
             Action::Lines(lines) => Answer::Lines(self.execute_batch(lines, now)),
             Action::Resp(bytes) => Answer::Resp(self.execute_resp(bytes, now)),
@@ -295,12 +297,16 @@ impl Lab {
                     Err(errors) => scenario_error(*index, step, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
                 };
                 end_t = play.now.max(now);
+                scenario_bytes = play.take_step_aof();
                 Answer::Scenario(Box::new(outcome))
             }
             Action::Predict(payload) => {
                 kind_flags = flags::PREDICT;
                 if let Some(p) = parse_crash_prediction(payload) {
                     self.prediction = Some(p);
+                } else if let Some(choice) = parse_scenario_answer(payload) {
+                    // The learner's answer to the scenario's predict that runs next.
+                    play.answer(choice);
                 }
                 Answer::None
             }
@@ -314,7 +320,8 @@ impl Lab {
                 Answer::Text(Ok("OK".into()))
             }
         };
-        let appended = self.take_appended();
+        let mut appended = scenario_bytes;
+        appended.extend(self.take_appended());
         let mut bits = kind_flags | self.event_flags_since(cursor, &input.action);
         if self.down.is_some() {
             if kind_flags & (flags::CRASH | flags::RESTART | flags::IMPORT) != 0 {
@@ -439,4 +446,22 @@ pub fn parse_crash_prediction(payload: &[u8]) -> Option<Prediction> {
         }
     }
     Some(p)
+}
+
+/// A scenario's predict answered, as a `predict` input's payload: `scenario-answer 1` then
+/// `choice <index into the choices as written>` or `choice skip`. The scenario step that follows
+/// (the predict itself) reveals it.
+pub fn scenario_answer_payload(choice: Option<usize>) -> Vec<u8> {
+    format!("scenario-answer 1\nchoice {}\n", choice.map_or("skip".to_string(), |c| c.to_string())).into_bytes()
+}
+
+/// The answer a payload holds, if it is one: `Some(None)` for a skip.
+pub fn parse_scenario_answer(payload: &[u8]) -> Option<Option<usize>> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != "scenario-answer 1" {
+        return None;
+    }
+    let choice = lines.find_map(|l| l.strip_prefix("choice "))?;
+    Some(choice.parse().ok())
 }

@@ -60,7 +60,7 @@ mod play;
 mod probe;
 pub mod sentence;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use play::{Play, Runner};
 

@@ -20,9 +20,10 @@
 //!   reached the recorded state.
 
 use super::Lab;
+use super::input::scenario_answer_payload;
 use super::input::{Action, Answer, Origin, Output};
 use super::recording::{Recording, state_digest};
-use super::scenario::Outcome;
+use super::scenario::{Outcome, START_MS};
 use super::timeline::{Start, Timeline};
 use crate::keyspace::digest::hex;
 use crate::storage::Shared;
@@ -97,6 +98,14 @@ impl Session {
         host: impl FnOnce(&mut Lab),
     ) -> Result<Session, String> {
         Timeline::on_backend(real, settings, seed, t0, host).map(Session::with)
+    }
+
+    /// A lab for a guided scenario: a fresh simulated machine over RAM as the scenario runner
+    /// starts one (AOF on, `appendfsync everysec`, the clock at [`START_MS`] so that absolute
+    /// times are the same in every run), whose steps are inputs ([`Session::scenario_step`]).
+    pub fn scenario() -> Result<Session, String> {
+        let settings = [("appendonly", "yes"), ("appendfsync", "everysec")].map(|(k, v)| (k.to_string(), v.to_string()));
+        Session::memory(&settings, 0, START_MS, |_| {})
     }
 
     /// Replays a shared recording on a fresh simulated machine (the receiver's own files are
@@ -212,6 +221,12 @@ impl Session {
         }
     }
 
+    /// The learner's answer to the scenario's predict that runs next (an index into its choices
+    /// as written; `None`: skipped): an input, so that going back and forth shows it again.
+    pub fn scenario_answer(&mut self, choice: Option<usize>, now: i64) {
+        self.apply(now, Action::Predict(scenario_answer_payload(choice)));
+    }
+
     pub fn predict(&mut self, payload: &[u8], now: i64) {
         self.apply(now, Action::Predict(payload.to_vec()));
     }
@@ -290,6 +305,23 @@ impl Session {
             return Advance { replayed: 1, ..Advance::default() };
         }
         self.advance(self.last_cron + TICK_MS)
+    }
+
+    /// Plays the recorded future forward: to the last input at or before `t`, but at most
+    /// `max_inputs` inputs (so that inputs given at the same instant, a scenario's steps or
+    /// commands typed while paused, are seen one after the other). Returns the inputs replayed;
+    /// at the head, nothing happens (time runs there through [`Session::advance`]).
+    pub fn replay_until(&mut self, t: i64, max_inputs: u64) -> u64 {
+        let (pos, head) = (self.timeline.position(), self.timeline.head().0);
+        if pos >= head {
+            return 0;
+        }
+        let by_time = self.timeline.inputs().partition_point(|r| r.input.t <= t) as u64;
+        let target = by_time.min(pos.saturating_add(max_inputs)).max(pos);
+        if target > pos {
+            self.seek(target);
+        }
+        target - pos
     }
 
     /// When serverCron runs next at the head (simulated ms).
@@ -374,18 +406,24 @@ impl Session {
         self.generation
     }
 
-    /// `{generation, position, head, head_t, now, next_cron, branch, present, marks}`: where the
-    /// slider is, with the marks after input `since` (see [`Timeline::marks_since_json`]).
+    /// `{generation, position, head, head_t, now, next_cron, branch, present, t0, next_branch,
+    /// context, marks}`: where the slider is, with the marks after input `since` (see
+    /// [`Timeline::marks_since_json`]); `t0` is the slider's 0 s, `next_branch` the id a fork
+    /// would give the later history, `context` what the input at the position was
+    /// ([`Timeline::position_json`]).
     pub fn marks_json(&self, since: u64) -> String {
         let (head, head_t) = self.timeline.head();
         format!(
-            r#"{{"generation":{},"position":{},"head":{head},"head_t":{head_t},"now":{},"next_cron":{},"branch":{},"present":{},"marks":{}}}"#,
+            r#"{{"generation":{},"position":{},"head":{head},"head_t":{head_t},"now":{},"next_cron":{},"branch":{},"present":{},"t0":{},"next_branch":{},"context":{},"marks":{}}}"#,
             self.generation,
             self.position(),
             self.now(),
             self.next_cron(),
             self.timeline.current_branch(),
             self.timeline.present().map_or("null".to_string(), |p| p.to_string()),
+            self.timeline.t0(),
+            self.timeline.next_branch_id(),
+            self.timeline.position_json(),
             self.timeline.marks_since_json(since)
         )
     }

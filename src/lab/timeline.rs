@@ -45,9 +45,11 @@
 //!   four, so that a replay starts where the original did.
 
 mod checkpoints;
+mod page;
 mod present;
 mod views;
 
+pub use page::{AOF_SHOWN, AofGroup};
 pub use present::Start;
 pub use views::{ConsoleEntry, FORK, Mark};
 

@@ -1,8 +1,12 @@
 // End-to-end tests of the guided scenarios in the lab page: every built-in scenario played to
-// the end (Step, predictions skipped or answered) with every check passing; one stepped with the
-// keyboard only, its prediction answered with a number key; Play stopping at a prediction and
-// going on after the answer at 360 px in dark mode; checks read as sentences, the raw script
-// behind "Show the script"; <aof-lab scenario="...">. Screenshots: desktop, 360 px dark, embed.
+// the end (Step, predictions skipped or answered) with every check passing, ON THE LAB'S OWN
+// VIEWS (a scenario session: the console, the files, the diagram, the timeline show it), then
+// one step back inside it and forward again (the recorded step replays, nothing forks); the
+// learner's own lab waiting aside and coming back; one stepped with the keyboard only, its
+// prediction answered with a number key; Play stopping at a prediction and going on after the
+// answer at 360 px in dark mode; checks read as sentences, the raw script behind "Show the
+// script"; <aof-lab scenario="...">, an author's inline scenario, ?scenario-url=. Screenshots:
+// desktop, 360 px dark, embed.
 // Debian's Chromium driven by playwright-core; `make test` builds pkg/.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -66,6 +70,22 @@ test('every built-in scenario plays to the end in the page with every check pass
     // Half of them with every prediction answered wrong, half skipping them: the checks do not
     // depend on the answers.
     await playWithStep(page, panel, n % 2 ? 1 : null);
+    // It played on the lab's own views: the timeline is the scenario's, the console shows its
+    // steps, the files are its machine's.
+    assert.equal(await page.locator('#timeline').getAttribute('data-session'), 'scenario');
+    assert.ok((await page.locator('#log .entry[data-origin="scenario"]').count()) > 0, `${name}: the console shows the steps`);
+    assert.ok((await page.locator('#files > li').count()) > 0, `${name}: the files view shows its machine`);
+    const head = await page.evaluate(() => window.aofLab.act('digest'));
+    // One step back inside it (the panel's Back), then Step again: the recorded step replays.
+    const ran = await ranCount(page);
+    await panel.locator('.scenario-back').click();
+    await page.waitForFunction((k) => document.querySelectorAll('#scenarios .scenario-step-item.ran').length === k - 1, ran);
+    assert.equal(await panel.getAttribute('data-done'), 'false');
+    assert.equal(await page.locator('#timeline').getAttribute('data-past'), 'true');
+    await playWithStep(page, panel, n % 2 ? 1 : null);
+    const again = await page.evaluate(() => window.aofLab.act('digest'));
+    assert.deepEqual([again.position, again.head, again.digest], [head.position, head.head, head.digest], `${name}: the same step, the same lab`);
+    assert.equal((await page.evaluate(() => window.aofLab.act('branches'))).length, 1, `${name}: replayed, not forked`);
     const want = await checksIn(name);
     const passed = await panel.locator('[data-result="pass"]').count();
     const failed = await panel.locator('[data-result="fail"]').allTextContents();
@@ -218,5 +238,90 @@ test('<aof-lab scenario="expiry"> shows the panel with that scenario', async () 
   assert.equal(await host.locator('[data-result="pass"]').count(), await checksIn('expiry'));
   await host.screenshot({ path: path.join(SHOTS, 'scenarios-embed.png') });
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a scenario plays on the lab\'s own views while the learner\'s lab waits aside, untouched, and comes back', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = watch(page);
+  // The page as it opens with no scenario given: the learner's lab, no scenario playing.
+  await page.goto(`${env.server.url}/www/?backend=memory`);
+  await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+  const panel = page.locator('#scenarios');
+  await page.locator('#cmd').fill('SET mine 1');
+  await page.keyboard.press('Enter');
+  await page.locator('#log .entry .reply', { hasText: 'OK' }).waitFor();
+  assert.equal(await panel.getAttribute('data-active'), 'false');
+  const mine = await page.evaluate(() => window.aofLab.act('digest'));
+  // Step starts the selected scenario: the lab's views are the scenario's machine now.
+  await panel.locator('.scenario-select').selectOption('write-path');
+  await panel.locator('.scenario-step').click();
+  await page.locator('#scenarios[data-scenario="write-path"]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('#scenarios .scenario-step-item.ran').length === 1);
+  assert.equal(await page.locator('#timeline').getAttribute('data-session'), 'scenario');
+  assert.match(await page.locator('#timeline .tl-note').textContent(), /Scenario “The log-appending process.*”, on a lab of its own: your lab waits aside, untouched\./);
+  await playWithStep(page, panel, 0);
+  // The diagram and the files show the scenario's writes (greeting and visits), the AOF buffer
+  // their bytes.
+  assert.match(await page.locator('#aof').textContent(), /SET greeting hello/);
+  assert.match(await page.locator('#aof').textContent(), /INCR visits/);
+  assert.match(await page.locator('#files').textContent(), /appendonly\.aof\.1\.incr\.aof/);
+  assert.match(await page.locator('#log').textContent(), /scenario> SET greeting hello/);
+  await page.screenshot({ path: path.join(SHOTS, 'scenarios-on-the-lab.png') });
+  // Back to my lab: as it was left.
+  await page.locator('#timeline .tl-leave').click();
+  await page.waitForFunction(() => window.aofLab.timeline?.session?.kind === 'lab');
+  const back = await page.evaluate(() => window.aofLab.act('digest'));
+  assert.deepEqual([back.position, back.digest], [mine.position, mine.digest]);
+  assert.equal(await panel.getAttribute('data-active'), 'false');
+  await page.locator('#cmd').fill('GET mine');
+  await page.keyboard.press('Enter');
+  await page.locator('#log .entry .reply', { hasText: '"1"' }).waitFor();
+  assert.doesNotMatch(await page.locator('#aof').textContent(), /greeting/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an author\'s scenario: inline in <aof-lab> (a child script) and by URL (?scenario-url=, same origin)', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const problems = watch(page);
+  await page.goto(`${env.server.url}/www/embed.html`);
+  await page.evaluate(() => {
+    const el = document.createElement('aof-lab');
+    el.id = 'authored';
+    const script = document.createElement('script');
+    script.type = 'text/x-aof-scenario';
+    script.textContent = ['# Counting visits: an author\'s tour', 'say Two increments, then the bytes.', 'INCR visits', 'INCR visits', 'note An author\'s note.', 'expect GET visits => "2"', 'expect INCR visits => (integer) 3'].join('\n');
+    el.append(script);
+    document.body.prepend(el);
+  });
+  const host = page.locator('#authored');
+  await host.locator('[data-part="scenarios"][data-active="true"]').waitFor({ timeout: 30_000 });
+  assert.equal(await host.locator('.scenario-select option:checked').textContent(), 'Counting visits');
+  await host.locator('.scenario-play').click();
+  await host.locator('[data-part="scenarios"][data-done="true"]').waitFor({ timeout: 30_000 });
+  assert.equal(await host.locator('[data-result="pass"]').count(), 2);
+  assert.equal(await host.locator('[data-result="fail"]').count(), 0);
+  // The element's own timeline steps back inside it.
+  await host.locator('.tl-back').click();
+  await host.locator('[data-part="scenarios"][data-done="false"]').waitFor();
+  await host.screenshot({ path: path.join(SHOTS, 'scenarios-embed-authored.png') });
+
+  // By URL: a file of this origin.
+  const url = `${env.server.url}/www/?backend=memory&scenario-url=${encodeURIComponent('/www/scenarios/expiry.txt')}`;
+  const other = await context.newPage();
+  const seen = watch(other);
+  await other.goto(url);
+  await other.locator('#scenarios[data-active="true"]').waitFor({ timeout: 30_000 });
+  await playWithStep(other, other.locator('#scenarios'), null);
+  assert.equal(await other.locator('#scenarios [data-result="fail"]').count(), 0);
+  assert.equal(await other.locator('#scenarios [data-result="pass"]').count(), await checksIn('expiry'));
+  // Another origin is refused, said in the console.
+  await other.goto(`${env.server.url}/www/?backend=memory&scenario-url=${encodeURIComponent('https://example.com/x.txt')}`);
+  await other.locator('#log .note', { hasText: 'is another origin' }).waitFor({ timeout: 30_000 });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(seen, []);
   await context.close();
 });

@@ -1,71 +1,92 @@
-// The AOF buffer view: the bytes appended to aof_buf, grouped by the command that appended
-// them, shown as RESP with every \r\n visible. A pure view of what the worker reports.
+// The AOF buffer view: the bytes appended to aof_buf, grouped by the command (or serverCron
+// turn, or scenario step) that appended them, shown as RESP with every \r\n visible.
+//
+// A pure view of the timeline at the position: VIEW.aof holds the groups recorded by the inputs
+// up to there (src/lab/timeline/page.rs), by increments while the position moves forward on one
+// line, all of the last ones after a move back, a fork or another engine. The past reads as the
+// present did; the header counts every byte appended up to the position.
 
 import { respLines } from '../protocol.js';
 
 const MAX_GROUPS = 150; // older groups leave the view; the byte count stays exact
-const MAX_SHOWN = 1024; // bytes drawn per group (traffic appends thousands of commands a turn)
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
 
 export class AofView {
   /** @param {object} els {list, size, empty} */
   constructor(els) {
     this.els = els;
     this.total = 0;
+    this.nodes = new Map(); // group key -> element, reused across resets
   }
 
-  /** Adds the bytes one command (or serverCron) appended. */
-  append(label, bytes) {
-    if (!bytes || bytes.length === 0) return;
-    this.total += bytes.length;
-    const li = document.createElement('li');
-    li.className = 'aof-group';
-    const head = document.createElement('p');
-    head.className = 'aof-head';
-    const name = document.createElement('span');
-    name.className = 'aof-cmd';
-    name.textContent = label;
-    const size = document.createElement('span');
-    size.className = 'aof-bytes';
-    size.textContent = `+${bytes.length} B`;
-    head.append(name, size);
-    // One line per propagated command (a multibulk), as a stream of bytes with \r\n shown.
-    const pre = document.createElement('pre');
-    pre.className = 'resp';
+  /** A new engine: nothing appended yet. */
+  reset() {
+    this.render({ reset: true, groups: [], total: 0 });
+  }
+
+  /** Draws VIEW.aof (`{reset, groups, total}`; null: unchanged). */
+  render(update) {
+    if (!update) return;
+    const list = this.els.list;
+    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    const seen = new Map();
+    const nodes = update.groups.map((g) => {
+      // The same group on another line of history is another element: the key says what it is.
+      const n = seen.get(g.seq) ?? 0;
+      seen.set(g.seq, n + 1);
+      const key = `${g.seq}|${n}|${g.len}|${g.label}`;
+      let node = this.nodes.get(key);
+      if (!node) {
+        node = this.group(g);
+        this.nodes.set(key, node);
+      }
+      return node;
+    });
+    if (update.reset) {
+      list.replaceChildren(...nodes);
+      const keep = new Set(nodes);
+      for (const [key, node] of this.nodes) if (!keep.has(node)) this.nodes.delete(key);
+    } else {
+      list.append(...nodes);
+      while (list.childElementCount > MAX_GROUPS) {
+        const first = list.firstElementChild;
+        for (const [key, node] of this.nodes) if (node === first) this.nodes.delete(key);
+        first.remove();
+      }
+    }
+    if (stick || update.reset) list.scrollTop = list.scrollHeight;
+    this.total = update.total;
+    this.els.empty.hidden = list.childElementCount > 0;
+    this.els.size.textContent = `${this.total.toLocaleString('en')} byte${this.total === 1 ? '' : 's'}`;
+  }
+
+  /** One group: its label, its size, its bytes as RESP lines (one command per line). */
+  group(g) {
+    const li = el('li', 'aof-group');
+    li.dataset.seq = String(g.seq);
+    const head = el('p', 'aof-head');
+    head.append(el('span', 'aof-cmd', g.label), el('span', 'aof-bytes', `+${g.len.toLocaleString('en')} B`));
+    const pre = el('pre', 'resp');
     let line = null;
-    const shown = bytes.length > MAX_SHOWN ? bytes.subarray(0, MAX_SHOWN) : bytes;
-    for (const { text, crlf, kind } of respLines(shown)) {
+    for (const { text, crlf, kind } of respLines(g.bytes)) {
       if (!line || kind === 'mbulk' || kind === 'other') {
         // The newline ends the block (copy-paste keeps one command per line).
         if (line) line.append('\n');
-        line = document.createElement('span');
-        line.className = 'resp-cmd';
+        line = el('span', 'resp-cmd');
         pre.append(line);
       }
-      const part = document.createElement('span');
-      part.className = kind;
-      part.textContent = text;
-      line.append(part);
-      if (crlf) {
-        const eol = document.createElement('span');
-        eol.className = 'crlf';
-        eol.textContent = '\\r\\n';
-        line.append(eol);
-      }
+      line.append(el('span', kind, text));
+      if (crlf) line.append(el('span', 'crlf', '\\r\\n'));
     }
     line?.append('\n');
-    if (shown !== bytes) {
-      const more = document.createElement('span');
-      more.className = 'resp-more';
-      more.textContent = `… and ${(bytes.length - MAX_SHOWN).toLocaleString('en')} more bytes (see the log view)\n`;
-      pre.append(more);
-    }
+    if (g.len > g.bytes.length) pre.append(el('span', 'resp-more', `… and ${(g.len - g.bytes.length).toLocaleString('en')} more bytes (see the log view)\n`));
     li.append(head, pre);
-    const list = this.els.list;
-    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.append(li);
-    while (list.childElementCount > MAX_GROUPS) list.firstElementChild.remove();
-    if (stick) list.scrollTop = list.scrollHeight;
-    this.els.empty.hidden = true;
-    this.els.size.textContent = `${this.total.toLocaleString('en')} byte${this.total === 1 ? '' : 's'}`;
+    return li;
   }
 }

@@ -1,8 +1,20 @@
-// The console view: an input line with history, and a log of commands and replies rendered as
-// redis-cli renders them. A pure view: it never talks to the worker; app.js does.
+// The console view: an input line with history, and the transcript of commands and replies
+// rendered as redis-cli renders them.
+//
+// The transcript is a pure function of the timeline at the position: what was typed and
+// answered up to there (VIEW.console, the inputs' recorded replies; lab actions such as a crash
+// or a scenario step appear with what they said), so the past reads exactly like the present.
+// Two things the timeline does not hold are kept here: the lines sent and not yet in a VIEW
+// (shown at the end, with their reply as soon as it comes), and the lab's own notes (anchored at
+// the position where they were said; a note from later is not shown in the past).
+//
+// Typing in the past forks the history: the line above the prompt says so while the position
+// is in the past (the bar says what the fork keeps).
 
-const MAX_ENTRIES = 500; // older entries are dropped so that a long session stays fast
 const HISTORY_MAX = 200;
+const NOTES_MAX = 60;
+/** Lines on their way drawn at most (a script may send thousands at once). */
+const PENDING_SHOWN = 300;
 
 /** Classifies a redis-cli rendered reply, for colouring only. */
 export function replyKind(text) {
@@ -14,23 +26,56 @@ export function replyKind(text) {
   return 'status';
 }
 
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** A command line as typed: `aof-lab> SET k v`. */
+function commandLine(text, origin) {
+  const cmd = el('p', 'cmd');
+  const ps1 = el('span', 'ps1', origin === 'scenario' ? 'scenario> ' : 'aof-lab> ');
+  ps1.setAttribute('aria-hidden', 'true');
+  cmd.append(ps1, document.createTextNode(text));
+  return cmd;
+}
+
+function replyEl(text) {
+  const reply = el('pre', `reply r-${replyKind(text)}`, text);
+  reply.dataset.kind = replyKind(text);
+  return reply;
+}
+
 export class ConsoleView {
   /**
    * @param {object} els {log, form, input, button}
    * @param {(line: string) => void} onCommand called with each submitted line
+   * @param {object} hooks {openBytes(at): opens a command's bytes in the log view}
    */
-  constructor(els, onCommand) {
+  constructor(els, onCommand, hooks = {}) {
     this.els = els;
     this.onCommand = onCommand;
+    this.hooks = hooks;
     this.history = [];
     this.historyPos = 0; // == history.length when editing a new line
     this.draft = '';
-    this.entries = new Map(); // id -> reply element
+    this.entries = []; // the transcript at the position (VIEW.console)
+    this.pending = new Map(); // id -> {line, text, waiting, seq}: sent, not yet in a VIEW
+    this.notes = []; // {seq, text, kind}
+    this.bytes = new Map(); // `${seq}:${k}` -> {file, offset, len}: where a command's bytes went
+    this.nodes = new Map(); // key -> element, reused from draw to draw
+    this.position = 0;
+    this.intro = els.log.querySelector('.log-intro');
     els.form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.submit(els.input.value);
     });
     els.input.addEventListener('keydown', (e) => this.onKey(e));
+    this.pastLine = el('p', 'prompt-past meta');
+    this.pastLine.setAttribute('aria-live', 'polite');
+    els.form.before(this.pastLine);
   }
 
   setEnabled(enabled) {
@@ -68,96 +113,205 @@ export class ConsoleView {
     input.setSelectionRange(input.value.length, input.value.length);
   }
 
-  /** Shows a command in the log; its reply arrives later through `reply(id, ...)`. */
+  // ----- what the page adds to the transcript -----
+
+  /** A line sent: shown at the end until the transcript holds it. */
   addCommand(id, line) {
-    const entry = document.createElement('div');
-    entry.className = 'entry';
-    const cmd = document.createElement('p');
-    cmd.className = 'cmd';
-    const ps1 = document.createElement('span');
-    ps1.className = 'ps1';
-    ps1.setAttribute('aria-hidden', 'true');
-    ps1.textContent = 'aof-lab> ';
-    cmd.append(ps1, document.createTextNode(line));
-    const reply = document.createElement('pre');
-    reply.className = 'reply waiting';
-    reply.textContent = '…';
-    entry.append(cmd, reply);
-    this.append(entry);
-    this.entries.set(id, reply);
-  }
-
-  /** Adds a button to command `id`'s line that opens its bytes in the log view. */
-  linkBytes(id, label, onOpen) {
-    const reply = this.entries.get(id);
-    if (!reply) return;
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'to-log';
-    button.textContent = label;
-    button.title = 'Show the bytes this command appended, in the log view';
-    button.addEventListener('click', onOpen);
-    // Beside the command line (a child of the entry: the command's own text stays as typed).
-    reply.before(button);
-  }
-
-  /** Fills in the reply of command `id`. `pending`: the command blocked; its reply comes later. */
-  reply(id, text, pending) {
-    const el = this.entries.get(id);
-    if (!el) return;
-    if (pending) {
-      this.keepScrolled(() => {
-        el.textContent = '(waiting: the command blocked)';
-        el.className = 'reply waiting';
-      });
-      return;
-    }
-    this.entries.delete(id);
-    if (text === '') {
-      el.remove();
-      return;
-    }
-    this.keepScrolled(() => {
-      el.textContent = text;
-      el.className = `reply r-${replyKind(text)}`;
-      el.dataset.kind = replyKind(text);
-    });
-  }
-
-  /** Replies of commands that were waiting, oldest first. */
-  lateReplies(texts) {
-    for (const text of texts) {
-      const next = this.entries.keys().next();
-      if (next.done) break;
-      this.reply(next.value, text, false);
-    }
-  }
-
-  /** A line from the lab itself (not a reply), e.g. the engine's status. */
-  note(text, kind = 'note') {
-    const p = document.createElement('p');
-    p.className = `note ${kind}`;
-    p.textContent = text;
-    this.append(p);
-  }
-
-  append(node) {
-    const log = this.els.log;
-    this.keepScrolled(() => {
-      log.append(node);
-      while (log.childElementCount > MAX_ENTRIES) {
-        const first = log.firstElementChild;
-        for (const [id, el] of this.entries) if (first.contains(el)) this.entries.delete(id);
-        first.remove();
-      }
-    });
-  }
-
-  /** Runs `change`; if the log was scrolled to its end before, it stays at its end. */
-  keepScrolled(change) {
+    const p = { line, text: null, waiting: false, seq: null };
+    this.pending.set(id, p);
+    // At once at the end (the learner sees what they typed; the next frame puts it in order).
     const log = this.els.log;
     const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    change();
+    log.append(this.pendingNode(id, p));
     if (atEnd) log.scrollTop = log.scrollHeight;
+    this.draw();
+  }
+
+  /** The reply of line `id` (REPLY): `seq`/`k` place it in the transcript. */
+  reply(id, text, pending, seq, k, at) {
+    const p = this.pending.get(id);
+    if (at && seq !== undefined && k >= 0) this.bytes.set(`${seq}:${k}`, at);
+    if (!p) return;
+    if (p.line.trim() === '') {
+      this.pending.delete(id);
+    } else {
+      p.text = text;
+      p.waiting = pending;
+      p.seq = seq ?? null;
+    }
+    this.draw();
+  }
+
+  /** Replies of lines that were waiting (a blocked command served): the transcript shows them
+   *  with the next VIEW; a line still pending here gets its reply now. */
+  lateReplies(texts) {
+    for (const text of texts) {
+      const waiting = [...this.pending.values()].find((p) => p.waiting);
+      if (!waiting) break;
+      waiting.text = text;
+      waiting.waiting = false;
+    }
+    this.draw();
+  }
+
+  /** A line from the lab itself (not a reply), anchored at the position. */
+  note(text, kind = 'note') {
+    this.notes.push({ seq: this.position, text, kind, node: null });
+    if (this.notes.length > NOTES_MAX) this.notes.shift();
+    this.draw();
+  }
+
+  /** A new engine (or another session): its transcript starts over; the page's notes stay,
+   *  before it. */
+  reset() {
+    this.entries = [];
+    this.pending.clear();
+    this.bytes.clear();
+    for (const n of this.notes) n.seq = -1;
+    this.position = 0;
+    this.draw();
+  }
+
+  // ----- the transcript at the position -----
+
+  /**
+   * Draws VIEW.console (`entries`, or undefined when unchanged) at `timeline`'s position; in the
+   * past the line above the prompt says that typing forks.
+   */
+  render(entries, timeline) {
+    if (entries) this.entries = entries;
+    if (timeline) {
+      this.position = timeline.position;
+      const past = timeline.position < timeline.head;
+      this.pastLine.textContent = past
+        ? `In the past (input ${timeline.position.toLocaleString('en')} of ${timeline.head.toLocaleString('en')}): a command here forks the history; the later history is kept as branch ${timeline.next_branch}.`
+        : '';
+      this.els.form.dataset.past = String(past);
+      this.els.input.placeholder = past ? 'a command here forks' : 'SET greeting hello';
+    }
+    const last = this.entries.length ? this.entries[this.entries.length - 1].seq : 0;
+    // A line the transcript holds now (or held, when it is longer than the VIEW carries) is its,
+    // not the page's.
+    for (const [id, p] of this.pending) if (p.seq !== null && p.seq <= last) this.pending.delete(id);
+    this.draw();
+  }
+
+  /** The element of transcript entry `e`, the `k`-th of its input, showing `reply` (null: the
+   *  command is blocked there). The same entry on another line of history, or with its reply
+   *  come, is another element: the key holds what it says. */
+  entryNode(e, k, reply) {
+    const key = `${e.seq}|${k}|${e.kind}|${e.origin}|${e.text}|${reply}|${e.replies.join('\n')}`;
+    let node = this.nodes.get(key);
+    if (node) return node;
+    node = el('div', `entry entry-${e.kind}`);
+    node.dataset.seq = String(e.seq);
+    if (e.origin === 'scenario') node.dataset.origin = 'scenario';
+    if (e.kind === 'command') {
+      node.append(commandLine(e.text, e.origin));
+      const at = this.bytes.get(`${e.seq}:${k}`);
+      if (at && this.hooks.openBytes) node.append(this.bytesButton(at));
+      if (reply !== null) node.append(replyEl(reply));
+      else node.append(el('pre', 'reply waiting', '(waiting: the command blocked)'));
+    } else if (e.kind === 'late') {
+      node.append(el('p', 'late-label meta', 'the blocked command’s reply:'), replyEl(e.replies.join('\n')));
+    } else {
+      // A lab action (a crash, a restart, a setting, a scenario step…) and what it said.
+      node.classList.add('entry-action');
+      node.append(el('p', 'action-text', `${e.origin === 'scenario' ? 'scenario' : 'lab'}: ${e.text}`));
+      if (e.replies.length) node.append(el('pre', 'reply action-out', e.replies.join('\n')));
+    }
+    this.nodes.set(key, node);
+    return node;
+  }
+
+  bytesButton(at) {
+    const b = el('button', 'to-log', at.offset !== undefined ? `bytes @${at.offset.toLocaleString('en')}` : 'bytes');
+    b.type = 'button';
+    b.title = 'Show the bytes this command appended, in the log view';
+    b.addEventListener('click', () => this.hooks.openBytes(at));
+    return b;
+  }
+
+  pendingNode(id, p) {
+    const key = `p:${id}`;
+    let node = this.nodes.get(key);
+    if (!node) {
+      node = el('div', 'entry');
+      node.append(commandLine(p.line), el('pre', 'reply waiting', '…'));
+      this.nodes.set(key, node);
+    }
+    const reply = node.lastElementChild;
+    if (p.waiting) {
+      reply.className = 'reply waiting';
+      reply.textContent = '(waiting: the command blocked)';
+    } else if (p.text !== null) {
+      reply.className = `reply r-${replyKind(p.text)}`;
+      reply.dataset.kind = replyKind(p.text);
+      reply.textContent = p.text;
+    }
+    return node;
+  }
+
+  noteNode(n) {
+    n.node ??= el('p', `note ${n.kind}`, n.text);
+    return n.node;
+  }
+
+  /** Draws at the next frame (many replies in one frame cost one layout). */
+  draw() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.drawNow();
+    });
+  }
+
+  /** The transcript, the notes said up to the position, the lines on their way. */
+  drawNow() {
+    const items = [];
+    const counts = new Map();
+    const notes = this.notes.filter((n) => n.seq <= this.position);
+    let ni = 0;
+    // A blocked command's reply comes in a later turn ('late' entries): shown under the
+    // commands that waited for it, in order, as redis-cli would.
+    const shown = [];
+    const waiting = [];
+    for (const e of this.entries) {
+      if (e.kind === 'command') {
+        const item = { e, reply: e.replies.length ? e.replies.join('\n') : null };
+        if (item.reply === null) waiting.push(item);
+        shown.push(item);
+      } else if (e.kind === 'late') {
+        const rest = e.replies.filter((r) => {
+          const w = waiting.shift();
+          if (w) w.reply = r;
+          return !w;
+        });
+        if (rest.length) shown.push({ e: { ...e, replies: rest }, reply: null });
+      } else shown.push({ e, reply: null });
+    }
+    for (const { e, reply } of shown) {
+      while (ni < notes.length && notes[ni].seq < e.seq) items.push(this.noteNode(notes[ni++]));
+      const k = counts.get(e.seq) ?? 0;
+      counts.set(e.seq, k + 1);
+      items.push(this.entryNode(e, k, reply));
+    }
+    while (ni < notes.length) items.push(this.noteNode(notes[ni++]));
+    let skip = this.pending.size - PENDING_SHOWN;
+    for (const [id, p] of this.pending) if (skip-- <= 0) items.push(this.pendingNode(id, p));
+    const log = this.els.log;
+    const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    const now = [this.intro, ...items].filter(Boolean);
+    const same = now.length === log.childElementCount && now.every((n, i) => log.children[i] === n);
+    if (!same) log.replaceChildren(...now);
+    // The end follows new lines when the reader is there, and a move through time.
+    const moved = this.drawnAt !== this.position;
+    this.drawnAt = this.position;
+    if (atEnd || moved) log.scrollTop = log.scrollHeight;
+    // Forget nodes no longer drawn (keys of another line of history).
+    if (this.nodes.size > 4 * items.length + 100) {
+      const keep = new Set(items);
+      for (const [key, node] of this.nodes) if (!keep.has(node)) this.nodes.delete(key);
+    }
   }
 }

@@ -128,7 +128,21 @@ export class CrashView {
     this.result.replaceChildren(el('p', 'crash-error', text));
   }
 
+  /** The crash report of the lab at the timeline's position (snapshot.crash): the last crash
+   *  before it, as it was reported then; none before the first. */
+  render(snapshot) {
+    const r = snapshot.crash ?? null;
+    const key = r ? JSON.stringify(r) : '';
+    if (key === this.reportKey) return;
+    if (r) this.showReport(r);
+    else {
+      this.reportKey = '';
+      this.result.replaceChildren();
+    }
+  }
+
   showReport(r) {
+    this.reportKey = JSON.stringify(r);
     const box = el('div', 'report');
     const lost = r.lost_aof_buf + r.lost_page_cache;
     box.append(

@@ -2,9 +2,14 @@
 // per second, and the fsyncs. uPlot (vendored by scripts/setup.sh into www/vendor/uplot/) draws
 // them; the numbers come from the engine (src/lab/series.rs), one sample per event-loop turn,
 // appended as the worker sends them. Each plot has a sentence beside it that says what it shows
-// now (the canvas is invisible to assistive technology).
+// at the playhead (the canvas is invisible to assistive technology).
 //
-// No layout jumps: fixed axis widths, a y range that only grows, one setData per frame.
+// The plots follow the timeline: they draw the whole current line (the worker sends the head's
+// samples) with a playhead at the position's time, a vertical line drawn in a uPlot draw hook,
+// and the part after it (the recorded future) dimmed. The fsync histogram is the position's.
+//
+// No layout jumps: fixed axis widths, a y range that only grows, one setData per frame; a move
+// of the playhead alone redraws without rebuilding the paths.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 
@@ -78,6 +83,8 @@ export class PlotsView {
     this.cols = Object.fromEntries(COLUMNS.map((c) => [c, []]));
     this.hist = { bounds: [], counts: [] };
     this.yMax = { sizes: 0, writes: 0, bytes: 0 };
+    this.playhead = null; // simulated seconds of the position; null: none yet
+    this.past = false;
     this.dirty = true;
   }
 
@@ -93,15 +100,80 @@ export class PlotsView {
     return { fig, canvas, now, plot: null };
   }
 
-  /** Appends the snapshot's new samples and redraws (at most once per call: once per frame). */
-  render(snapshot) {
+  /**
+   * Takes the snapshot's samples (appended; `reset`: the head's whole series, replacing the
+   * columns) and the playhead at `timeline`'s position, and redraws (once per call: once per
+   * frame).
+   */
+  render(snapshot, timeline) {
     const s = snapshot.series;
+    if (s?.reset) {
+      const keep = this.playhead;
+      this.reset();
+      this.playhead = keep;
+    }
     if (s && s.t?.length) {
+      // Appending is for the samples of the same line that come after these.
       for (const c of COLUMNS) this.cols[c].push(...(s[c] ?? []));
       this.dirty = true;
     }
-    if (s?.fsync_hist) this.hist = s.fsync_hist;
+    if (s?.fsync_hist && JSON.stringify(s.fsync_hist.counts) !== JSON.stringify(this.hist.counts)) {
+      this.hist = s.fsync_hist;
+      this.dirty = true;
+    }
+    let moved = false;
+    if (timeline) {
+      const playhead = (timeline.now - timeline.t0) / 1000;
+      const past = timeline.position < timeline.head;
+      moved = playhead !== this.playhead || past !== this.past;
+      this.playhead = playhead;
+      this.past = past;
+      this.root.dataset.playhead = playhead.toFixed(3);
+      this.root.dataset.past = String(past);
+    }
     if (this.dirty) this.draw();
+    else if (moved) this.movePlayhead();
+  }
+
+  /** Only the playhead moved: redraw without new paths, and say what the plots show there. */
+  movePlayhead() {
+    for (const id of ['sizes', 'writes']) this.figures[id].plot?.redraw(false, false);
+    if (this.cols.t.length) this.sentences();
+  }
+
+  /** The sample at the playhead: the last one at or before it (the last one when none). */
+  at() {
+    const t = this.cols.t;
+    if (this.playhead === null || !this.past) return t.length - 1;
+    let lo = 0;
+    let hi = t.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid] <= this.playhead + 1e-9) lo = mid + 1;
+      else hi = mid;
+    }
+    return Math.max(0, lo - 1);
+  }
+
+  /** uPlot's draw hook: the playhead, and the recorded future dimmed. */
+  drawPlayhead(u) {
+    if (this.playhead === null || !this.past) return;
+    const x = u.valToPos(this.playhead, 'x', true);
+    const { left, top, width, height } = u.bbox;
+    if (!(x >= left && x <= left + width)) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.globalAlpha = 0.6;
+    ctx.fillStyle = css('--panel');
+    ctx.fillRect(x, top, left + width - x, height);
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = css('--accent');
+    ctx.lineWidth = 2 * (window.devicePixelRatio || 1);
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    ctx.restore();
   }
 
   width(fig) {
@@ -143,7 +215,7 @@ export class PlotsView {
     const text = css('--text');
     const grid = css('--border');
     const axis = (extra = {}) => ({ stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, ...extra });
-    const base = { width, height: HEIGHT, legend: { show: true, live: false }, cursor: { sync: { key: 'aof-lab' } } };
+    const base = { width, height: HEIGHT, legend: { show: true, live: false }, cursor: { sync: { key: 'aof-lab' } }, hooks: { draw: [(u) => this.drawPlayhead(u)] } };
     if (id === 'sizes') {
       const layer = (label, color, fill) => ({ label, stroke: color, fill, width: 1, value: (_, v) => (v == null ? '–' : fmtBytes(v)) });
       return {
@@ -177,6 +249,7 @@ export class PlotsView {
     const bounds = () => this.hist.bounds;
     return {
       ...base,
+      hooks: {},
       cursor: { show: false },
       legend: { show: false },
       scales: { x: { time: false, range: () => [-0.5, Math.max(0, bounds().length - 0.5)] }, y: { range: (_, min, max) => [0, Math.max(max, 1) * 1.15] } },
@@ -188,21 +261,22 @@ export class PlotsView {
     };
   }
 
-  /** What each plot shows now, in words (also what a screen reader gets). */
+  /** What each plot shows at the playhead, in words (also what a screen reader gets). */
   sentences() {
     const c = this.cols;
-    const i = c.t.length - 1;
+    const i = this.at();
     const layers = [['base', c.base[i]], ['incr', c.incr[i]], ['history', c.history[i]], ['temp', c.temp[i]]].filter(([, v]) => v > 0);
     const total = layers.reduce((a, [, v]) => a + v, 0);
     const parts = layers.map(([k, v]) => `${k} ${fmtBytes(v)}`).join(' + ');
     const threshold = c.threshold[i];
-    this.figures.sizes.now.textContent = `Now ${c.t[i].toFixed(1)} s: ${fmtBytes(total)} on disk${parts ? ` (${parts})` : ''}; aof_current_size ${fmtBytes(c.aof_size[i])}; ${
+    const when = this.past ? `At ${this.playhead.toFixed(1)} s (the playhead; what follows it is the recorded future, dimmed)` : `Now ${c.t[i].toFixed(1)} s`;
+    this.figures.sizes.now.textContent = `${when}: ${fmtBytes(total)} on disk${parts ? ` (${parts})` : ''}; aof_current_size ${fmtBytes(c.aof_size[i])}; ${
       threshold > 0 ? `a rewrite starts by itself at ${fmtBytes(threshold)}` : 'auto-rewrite is off (auto-aof-rewrite-percentage 0)'
     }${c.rewriting[i] ? '; a rewrite is running' : ''}.`;
-    this.figures.writes.now.textContent = `Over the last second: ${Math.round(c.writes_per_s[i])} writes/s, ${fmtBytes(c.bytes_per_s[i])}/s appended, under appendfsync ${POLICIES[c.policy[i]] ?? '?'}.`;
+    this.figures.writes.now.textContent = `${this.past ? `At ${this.playhead.toFixed(1)} s, over` : 'Over'} the last second: ${Math.round(c.writes_per_s[i])} writes/s, ${fmtBytes(c.bytes_per_s[i])}/s appended, under appendfsync ${POLICIES[c.policy[i]] ?? '?'}.`;
     const count = this.hist.counts.reduce((a, b) => a + b, 0);
     const slow = this.hist.counts.reduce((a, n, k) => a + (this.hist.bounds[k] >= 1000 ? n : 0), 0);
-    this.figures.fsyncs.now.textContent = `${count} fsync${count === 1 ? '' : 's'} so far${slow ? `, ${slow} of them 1 s or longer` : ''}; ${c.delayed_fsyncs[i]} write${c.delayed_fsyncs[i] === 1 ? '' : 's'} postponed by everysec for a slow fsync (aof_delayed_fsync).`;
+    this.figures.fsyncs.now.textContent = `${count} fsync${count === 1 ? '' : 's'} ${this.past ? 'by the playhead' : 'so far'}${slow ? `, ${slow} of them 1 s or longer` : ''}; ${c.delayed_fsyncs[i]} write${c.delayed_fsyncs[i] === 1 ? '' : 's'} postponed by everysec for a slow fsync (aof_delayed_fsync).`;
   }
 
   layout() {

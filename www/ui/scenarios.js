@@ -1,20 +1,28 @@
-// Guided scenarios: a built-in script (www/scenarios/*.txt, listed in index.json) played step
-// by step on its own simulated machine in the worker (actions 'scenario-load' and
-// 'scenario-step', see protocol.js). The panel reads like a story: the narration in prose, what
-// happens next, each step that ran (a check as a plain sentence from the engine, green when it
-// passed, red when not), and a predict step as a quick choice, asked before the steps that show
-// the answer. The raw script stays behind the "Show the script" toggle.
+// Guided scenarios: a built-in script (www/scenarios/*.txt, listed in index.json), or an author's
+// own (inline in <aof-lab>, or by URL), played step by step ON THE LAB'S OWN VIEWS: starting one
+// switches the worker to a scenario session, a fresh memory lab of its own (the learner's lab
+// waits aside, untouched), whose steps and predict answers are inputs on its timeline (see
+// SCENARIO_ACTIONS in protocol.js). The diagram, the files, the log, the console, the plots show
+// it; the timeline bar steps back inside it like anywhere else, and "Back to my lab" ends it.
+//
+// The panel reads like a story: the narration in prose, what happens next, each step that ran
+// (a check as a plain sentence from the engine, green when it passed, red when not), and a
+// predict step as a quick choice, asked before the steps that show the answer. The raw script
+// stays behind the "Show the script" toggle. What the panel lists is a pure function of the
+// timeline at the position (VIEW.scenario: the steps played up to there), so going back in time
+// shows the scenario as it was then, and Step from there replays the recorded step (or forks,
+// when the answer given differs).
 //
 // Only the steps that ran are listed, and the next one is said above them: a later check would
-// give a prediction away. Everything the panel says comes from the engine (steps' `sentence`, outcomes'
-// `sentence` and `prediction`); this file only draws it.
+// give a prediction away. Everything the panel says comes from the engine (steps' `sentence`,
+// outcomes' `sentence` and `prediction`); this file only draws it.
 //
 // Keyboard: the select and the buttons are plain controls (Tab, Enter, Space). When a predict
 // step is next, the focus moves to its first choice; the choices are buttons (Tab between them,
 // Enter to pick), and inside the group the keys 1-9 pick a choice, S or Escape skips. The step
 // list is a live region, so a screen reader hears each outcome.
 
-import { SCENARIO_ACTIONS } from '../protocol.js';
+import { SCENARIO_ACTIONS, TIMELINE } from '../protocol.js';
 
 const PLAY_MS = 700;
 const INDEX_URL = new URL('../scenarios/index.json', import.meta.url);
@@ -22,6 +30,8 @@ const CHECKS = new Set(['expect', 'wait']);
 const NARRATION = new Set(['say', 'note', 'mark']);
 /** The label of a `note` step: where the tutorial article simplifies and Redis 7.0 differs. */
 const NOTE_LABEL = 'The article vs Redis 7.0';
+/** The select's value of an author's own scenario. */
+const INLINE = '@inline';
 
 /** A copy of `items` in random order (Fisher-Yates): a predict's right answer is not always first. */
 function shuffled(items) {
@@ -33,23 +43,38 @@ function shuffled(items) {
   return out;
 }
 
+/** The title of an author's scenario: its first comment line, or a plain name. */
+function titleOf(text) {
+  const first = text.split('\n').find((l) => l.trim().startsWith('#'));
+  return first ? first.replace(/^\s*#\s*/, '').split(/[:.]/)[0].trim() || 'Your scenario' : 'Your scenario';
+}
+
 export class ScenariosView {
   /**
    * @param {HTMLElement} root where the panel is built
    * @param {(action: string, args: object) => Promise<any>} act sends an ACTION to the worker
-   * @param {object} options {initial: the scenario name to select first}
+   * @param {object} options {initial: the scenario name to select first, start: play it at once
+   *   (a page opened with ?scenario=, <aof-lab scenario>), text: an author's own scenario (then
+   *   selected and started)}
    */
   constructor(root, act, options = {}) {
     this.root = root;
     this.act = act;
     this.initial = options.initial ?? '';
+    this.inline = options.text ?? null;
+    this.autostart = !!options.start || !!this.inline;
+    this.titles = new Map();
     this.steps = [];
+    this.played = [];
     this.next = 0;
+    this.active = false; // the worker plays a scenario session
+    this.name = '';
     this.timer = null;
     // Play stopped at a predict step: it goes on once the learner answered.
     this.resume = false;
     this.busy = false;
     this.text = '';
+    this.items = new Map(); // outcome key -> list item
     this.build();
   }
 
@@ -70,11 +95,17 @@ export class ScenariosView {
     this.stepButton = el('button', 'chip scenario-step', 'Step');
     this.playButton = el('button', 'chip scenario-play', 'Play');
     this.pauseButton = el('button', 'chip scenario-pause', 'Pause');
+    this.backButton = el('button', 'chip scenario-back', 'Back');
+    this.backButton.title = 'One step back: the lab as it was before the last step';
     this.resetButton = el('button', 'chip scenario-reset', 'Reset');
+    this.resetButton.title = 'Start the scenario over, on a fresh machine';
+    this.leaveButton = el('button', 'chip scenario-leave', 'Back to my lab');
+    this.leaveButton.title = 'Leave the scenario: your own lab comes back as you left it';
     this.scriptButton = el('button', 'chip scenario-script-toggle', 'Show the script');
     this.scriptButton.setAttribute('aria-pressed', 'false');
-    for (const b of [this.stepButton, this.playButton, this.pauseButton, this.resetButton, this.scriptButton]) b.type = 'button';
-    row.append(label, this.select, this.stepButton, this.playButton, this.pauseButton, this.resetButton, this.scriptButton);
+    const buttons = [this.stepButton, this.playButton, this.pauseButton, this.backButton, this.resetButton, this.leaveButton, this.scriptButton];
+    for (const b of buttons) b.type = 'button';
+    row.append(label, this.select, ...buttons);
 
     this.narration = el('div', 'scenario-say');
     this.narration.setAttribute('aria-live', 'polite');
@@ -96,19 +127,32 @@ export class ScenariosView {
     this.source.setAttribute('aria-label', 'The scenario script');
     this.root.append(row, this.narration, this.predictBox, this.nextLine, this.summary, this.list, this.source);
 
-    this.select.addEventListener('change', () => this.load(this.select.value).catch(() => {}));
+    // Another scenario while one plays: it starts (the one playing ends); otherwise it is only
+    // selected, and Step or Play starts it.
+    this.select.addEventListener('change', () => (this.active ? this.start(this.select.value) : this.render()));
     this.stepButton.addEventListener('click', () => this.step());
     this.playButton.addEventListener('click', () => this.play());
     this.pauseButton.addEventListener('click', () => this.pause());
-    this.resetButton.addEventListener('click', () => this.load(this.select.value).catch(() => {}));
+    this.backButton.addEventListener('click', () => this.back());
+    this.resetButton.addEventListener('click', () => this.start(this.select.value));
+    this.leaveButton.addEventListener('click', () => this.leave());
     this.scriptButton.addEventListener('click', () => this.toggleScript());
     this.predictBox.addEventListener('keydown', (e) => this.predictKey(e));
-    this.setControls();
+    this.render();
   }
 
-  /** Called when the engine worker is ready: fetch the index, load the initial scenario. */
+  /** Called when the engine worker is ready: fetch the index; start the initial scenario when
+   *  asked to (once: a new worker is a new lab, the learner's). */
   async ready() {
+    this.active = false;
+    this.name = '';
     if (!this.select.options.length) {
+      if (this.inline) {
+        const title = titleOf(this.inline);
+        this.titles.set(INLINE, title);
+        const o = new Option(title, INLINE);
+        this.select.append(o);
+      }
       try {
         const index = await (await fetch(INDEX_URL)).json();
         const groups = new Map();
@@ -121,65 +165,96 @@ export class ScenariosView {
             this.select.append(g);
           }
           groups.get(section).append(new Option(s.title, s.name));
+          this.titles.set(s.name, s.title);
         }
       } catch (err) {
         this.narration.textContent = `Could not load the scenarios: ${err.message}`;
         return;
       }
-      if (this.initial && [...this.select.options].some((o) => o.value === this.initial)) this.select.value = this.initial;
+      if (this.inline) this.select.value = INLINE;
+      else if (this.initial && [...this.select.options].some((o) => o.value === this.initial)) this.select.value = this.initial;
     }
-    // A failure is shown in the panel.
-    await this.load(this.select.value).catch(() => {});
+    this.render();
+    if (this.autostart) {
+      this.autostart = false;
+      await this.start(this.select.value);
+    }
   }
 
-  async load(name) {
-    if (!name) return;
-    // A script given as text (`loadText`) plays again from that text.
-    if (name === this.custom?.name) return this.loadText(this.custom.text, name);
-    return this.loadText(null, name);
-  }
-
-  /**
-   * Loads a scenario's text (a host's own script, <aof-lab>.load()); `text` null: the built-in
-   * `name` is fetched. Resolves to the steps, or rejects with the engine's reasons (each
-   * malformed line) after showing them.
-   */
-  async loadText(text, name = 'custom') {
+  /** Starts scenario `name` on a lab of its own (the worker keeps the learner's aside). */
+  async start(name) {
     this.pause();
     this.resume = false;
+    if (!name) return false;
     this.busy = true;
     this.setControls();
-    if (text !== null) {
-      this.custom = { name, text };
-      if (![...this.select.options].some((o) => o.value === name)) this.select.append(new Option(`Your scenario (${name})`, name));
-      this.select.value = name;
-    }
-    let failure = null;
+    let ok = true;
     try {
-      if (text === null) {
+      let text;
+      if (name === INLINE) text = this.inline;
+      else if (name === this.custom?.name) text = this.custom.text;
+      else {
         const res = await fetch(new URL(`../scenarios/${encodeURIComponent(name)}.txt`, import.meta.url));
         if (!res.ok) throw new Error(`${name}.txt: HTTP ${res.status}`);
         text = await res.text();
       }
+      const { steps } = await this.act(SCENARIO_ACTIONS.LOAD, { name, title: this.titles.get(name) ?? name, text });
       this.text = text;
-      const { steps } = await this.act(SCENARIO_ACTIONS.LOAD, { text: this.text });
       this.steps = steps;
+      this.played = [];
+      this.expect = undefined;
       this.next = 0;
-      this.root.dataset.scenario = name;
-      this.source.textContent = this.text;
-      this.list.replaceChildren();
-      this.narration.replaceChildren(this.el('p', '', 'Press Step (or Play) to start.'));
-      this.narration.classList.remove('is-note');
+      this.active = true;
+      this.name = name;
+      this.source.textContent = text;
     } catch (err) {
-      this.steps = [];
-      this.list.replaceChildren();
       this.narration.textContent = err.message;
-      failure = err;
+      ok = false;
     }
     this.busy = false;
     this.render();
-    if (failure) throw failure;
+    return ok;
+  }
+
+  /**
+   * Plays a scenario given as text (a host's own script: <aof-lab>.load()) on the lab's views,
+   * as a built-in one is. Resolves to its steps, or rejects with the engine's reasons (each
+   * malformed line) after showing them.
+   */
+  async loadText(text, name = 'custom') {
+    this.custom = { name, text: String(text) };
+    this.titles.set(name, titleOf(this.custom.text));
+    if (![...this.select.options].some((o) => o.value === name)) this.select.append(new Option(titleOf(this.custom.text), name));
+    this.select.value = name;
+    if (!(await this.start(name))) throw new Error(this.narration.textContent);
     return this.steps;
+  }
+
+  /** Ends the scenario: the learner's own lab comes back as it was left. */
+  async leave() {
+    this.pause();
+    await this.act(SCENARIO_ACTIONS.EXIT, {}).catch(() => {});
+  }
+
+  /**
+   * Draws the scenario session of VIEW: `session` is timeline.session, `update` VIEW.scenario
+   * (undefined when unchanged): {name, steps (the first time), played: [{seq, outcome}]}.
+   */
+  onView(session, update) {
+    const active = session?.kind === 'scenario';
+    if (!active && this.active) {
+      // The scenario ended (Back to my lab, another engine): the panel waits for the next one.
+      this.pause();
+      this.played = [];
+    }
+    this.active = active;
+    if (active) this.name = session.name;
+    if (update?.steps) this.steps = update.steps;
+    if (update?.played) {
+      this.played = update.played;
+      this.expect = undefined;
+    }
+    if (update || active !== this.drawnActive) this.render();
   }
 
   toggleScript() {
@@ -195,29 +270,61 @@ export class ScenariosView {
     li.append(code);
   }
 
-  /** The next step: the predict box, the "Next" line, the list's last item, the summary. */
+  /** The panel at the position: the steps played, the narration, the next step, the summary. */
   render() {
-    const step = this.steps[this.next];
-    // Before setControls: disabling the focused button (Step, at a predict) moves the focus away.
+    this.drawnActive = this.active;
     const focusWasHere = this.root.contains(this.root.getRootNode().activeElement);
-    if (step) {
+    const played = this.active ? this.played : [];
+    // A step's result says what comes next before its VIEW does.
+    this.next = this.expect ?? (played.length ? played[played.length - 1].outcome.index + 1 : 0);
+    const steps = this.active ? this.steps : [];
+    if (this.active) this.root.dataset.scenario = this.name;
+    else delete this.root.dataset.scenario;
+    this.root.dataset.active = String(this.active);
+    // The list: one item per step played (kept from draw to draw).
+    const items = played.map((p) => this.item(p));
+    const same = items.length === this.list.childElementCount && items.every((li, i) => this.list.children[i] === li);
+    if (!same) this.list.replaceChildren(...items);
+    this.narrate(played);
+    const step = steps[this.next];
+    if (!this.active) {
+      this.nextLine.textContent = this.select.value ? 'Press Step or Play: the scenario plays on the lab’s own views, on a machine of its own (your lab waits aside, untouched).' : '';
+    } else if (step) {
       const what = step.kind === 'predict' ? 'Predict first: pick an answer, or skip.' : NARRATION.has(step.kind) ? 'Next: read on.' : `Next: ${step.sentence}.`;
       this.nextLine.replaceChildren(this.el('span', 'scenario-next-label', what));
       this.scriptOf(step, this.nextLine);
     } else {
-      this.nextLine.textContent = this.steps.length ? 'The scenario is over. Reset plays it again.' : '';
+      this.nextLine.textContent = steps.length ? 'The scenario is over. Reset plays it again; Back to my lab returns to your own.' : '';
     }
-    const items = [...this.list.children];
-    const passed = items.filter((li) => li.dataset.result === 'pass').length;
-    const failed = items.filter((li) => li.dataset.result === 'fail').length;
-    const total = this.steps.filter((s) => CHECKS.has(s.kind)).length;
-    const where = this.next >= this.steps.length ? 'done' : `step ${this.next + 1} of ${this.steps.length} next`;
+    const outcomes = played.map((p) => p.outcome);
+    const passed = outcomes.filter((o) => o.passed === true).length;
+    const failed = outcomes.filter((o) => o.passed === false).length;
+    const total = steps.filter((s) => CHECKS.has(s.kind)).length;
+    const where = !this.active ? 'not started' : this.next >= steps.length ? 'done' : `step ${this.next + 1} of ${steps.length} next`;
     this.summary.textContent = `${where} · checks: ${passed} passed, ${failed} failed, of ${total}`;
-    this.root.dataset.done = String(this.steps.length > 0 && this.next >= this.steps.length);
+    this.root.dataset.done = String(steps.length > 0 && this.next >= steps.length);
     this.root.dataset.predicting = String(step?.kind === 'predict');
-    this.list.lastElementChild?.scrollIntoView({ block: 'nearest' });
+    if (!same) this.list.lastElementChild?.scrollIntoView({ block: 'nearest' });
     this.setControls();
     this.showPredict(step?.kind === 'predict' ? step : null, focusWasHere);
+  }
+
+  /** The narration box: the last `say` or `note` played. */
+  narrate(played) {
+    const last = [...played].reverse().find((p) => p.outcome.kind === 'say' || p.outcome.kind === 'note')?.outcome;
+    const key = last ? `${last.index}` : this.active ? 'start' : 'idle';
+    if (key === this.narrated) return;
+    this.narrated = key;
+    this.narration.classList.toggle('is-note', last?.kind === 'note');
+    if (!last) {
+      this.narration.replaceChildren(this.el('p', '', this.active ? 'Press Step (or Play) to start.' : 'Pick a scenario of the tutorial: it plays here, step by step, in the diagram, the files, the log and the console.'));
+    } else if (last.kind === 'note') {
+      const aside = this.el('aside', 'scenario-note');
+      aside.append(this.el('strong', '', NOTE_LABEL), this.el('p', '', last.sentence));
+      this.narration.replaceChildren(aside);
+    } else {
+      this.narration.replaceChildren(this.el('p', '', last.sentence));
+    }
   }
 
   /** Shows (or hides) the quick choice of a predict step, its choices shuffled. */
@@ -226,6 +333,7 @@ export class ScenariosView {
       const wasOpen = !this.predictBox.hidden;
       this.predictBox.hidden = true;
       this.choices.replaceChildren();
+      delete this.predictBox.dataset.index;
       if (wasOpen && focusWasHere) (this.timer !== null ? this.pauseButton : this.stepButton).focus();
       return;
     }
@@ -273,59 +381,79 @@ export class ScenariosView {
   }
 
   setControls() {
-    const done = this.next >= this.steps.length;
-    const predicting = this.steps[this.next]?.kind === 'predict';
+    const steps = this.active ? this.steps : [];
+    const done = this.active && this.next >= steps.length;
+    const predicting = steps[this.next]?.kind === 'predict';
     // Step stays enabled while a step runs (a second press is ignored): disabling the focused
     // button would drop the keyboard focus. A prediction is answered in its own box.
-    this.stepButton.disabled = done || !this.steps.length || predicting;
-    this.playButton.disabled = this.busy || done || !this.steps.length || this.timer !== null || predicting;
+    this.stepButton.disabled = !this.select.value || done || predicting;
+    this.playButton.disabled = this.busy || !this.select.value || done || this.timer !== null || predicting;
     this.pauseButton.disabled = this.timer === null;
+    this.backButton.disabled = !this.active || this.played.length === 0;
     this.resetButton.disabled = this.busy || !this.select.value;
+    this.leaveButton.disabled = !this.active;
     this.select.disabled = this.busy && this.timer === null;
   }
 
-  /** Runs the next step (`answer`: for a predict step). Returns whether it ran. */
+  /** One step back: the lab as it was after the step before the last one played. */
+  back() {
+    this.pause();
+    const p = this.played;
+    if (!p.length) return undefined;
+    return this.act(TIMELINE.SEEK, { seq: p.length > 1 ? p[p.length - 2].seq : 0 }).catch((err) => {
+      this.narration.textContent = err.message;
+    });
+  }
+
+  /** Runs the next step (`answer`: for a predict step); starts the selected scenario first
+   *  when none plays. Returns whether it ran. */
   async step(answer) {
-    if (this.busy || this.next >= this.steps.length) return false;
+    if (this.busy) return false;
+    if (!this.active || this.name !== this.select.value) {
+      if (!(await this.start(this.select.value))) return false;
+    }
+    if (this.next >= this.steps.length) return false;
     const predict = this.steps[this.next].kind === 'predict';
     if (predict && answer === undefined) return false;
     this.busy = true;
     this.setControls();
     let ok = true;
+    let next = this.next;
     try {
-      const { outcome } = await this.act(SCENARIO_ACTIONS.STEP, predict ? { answer } : {});
-      if (outcome) this.show(outcome);
+      const out = await this.act(SCENARIO_ACTIONS.STEP, predict ? { answer } : {});
+      next = out.next;
+      this.expect = next;
     } catch (err) {
       this.narration.textContent = err.message;
+      this.narrated = null;
       ok = false;
     }
     this.busy = false;
-    if (this.next >= this.steps.length) this.pause();
+    if (next >= this.steps.length) this.pause();
     const focusedStep = this.root.getRootNode().activeElement === this.stepButton;
     this.render();
     if (focusedStep && this.stepButton.disabled && this.predictBox.hidden) this.resetButton.focus();
     return ok;
   }
 
-  /** Adds a step that ran to the list (and the narration, for `say` and `note`). */
-  show(o) {
-    this.next = o.index + 1;
+  /** The list item of a step played (`{seq, outcome}`), made once. */
+  item({ seq, outcome: o }) {
+    const key = `${seq}|${JSON.stringify(o)}`;
+    let li = this.items.get(key);
+    if (li) return li;
     const step = this.steps[o.index];
-    const li = this.el('li', `scenario-step-item ran kind-${o.kind}`);
+    li = this.el('li', `scenario-step-item ran kind-${o.kind}`);
     li.dataset.index = o.index;
+    li.dataset.seq = String(seq);
     const text = (cls, t) => li.append(this.el('p', cls, t));
     switch (o.kind) {
       case 'say':
         text('scenario-prose', o.sentence);
-        this.narration.replaceChildren(this.el('p', '', o.sentence));
-        this.narration.classList.remove('is-note');
         break;
       case 'note': {
         const aside = this.el('aside', 'scenario-note');
         aside.append(this.el('strong', '', NOTE_LABEL), this.el('p', '', o.sentence));
         li.append(aside);
-        this.narration.replaceChildren(aside.cloneNode(true));
-        this.narration.classList.add('is-note');
         break;
       }
       case 'mark':
@@ -366,14 +494,15 @@ export class ScenariosView {
     // A command is shown as typed already; narration is the script's own text.
     if (step && !NARRATION.has(o.kind) && o.kind !== 'command') this.scriptOf(step, li);
     if (o.passed === false) li.append(this.el('code', 'scenario-script', o.failure));
-    this.list.append(li);
+    this.items.set(key, li);
+    return li;
   }
 
   play() {
-    if (this.timer !== null || this.next >= this.steps.length) return;
+    if (this.timer !== null) return;
     const tick = async () => {
       if (this.timer === null) return;
-      if (this.steps[this.next]?.kind === 'predict') {
+      if (this.active && this.steps[this.next]?.kind === 'predict') {
         // Wait for the learner: Play goes on after the answer.
         this.resume = true;
         this.pause(true);

@@ -24,6 +24,9 @@ pub struct Play {
     pub answers: Vec<(usize, Option<usize>)>,
     /// The last action was a crash or a restart: a check says "after the restart".
     after_restart: bool,
+    /// Everything the current step appended to `aof_buf` (its commands', its ticks'), for a
+    /// timeline that shows a step's bytes ([`Play::take_step_aof`]).
+    step_aof: Vec<u8>,
 }
 
 impl Play {
@@ -34,6 +37,11 @@ impl Play {
     /// The learner's answer to the predict that runs next (`None`: skip, "just show me").
     pub fn answer(&mut self, choice: Option<usize>) {
         self.answer = choice;
+    }
+
+    /// What the steps appended to `aof_buf` since the last take.
+    pub fn take_step_aof(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.step_aof)
     }
 
     /// Runs `step` (number `index` of its scenario) on `lab`.
@@ -165,6 +173,7 @@ impl Play {
         lab.take_appended();
         let out = lab.execute_line(line, self.now);
         self.last_aof = lab.take_appended();
+        self.step_aof.extend_from_slice(&self.last_aof);
         out
     }
 
@@ -178,6 +187,7 @@ impl Play {
         }
         // What serverCron propagated (a DEL of an expired key), for `@aof`.
         self.last_aof = lab.take_appended();
+        self.step_aof.extend_from_slice(&self.last_aof);
         out
     }
 
@@ -364,7 +374,9 @@ impl Runner {
         let index = self.next;
         let step = self.steps.get(index)?.clone();
         self.next += 1;
-        Some(self.play.step(&mut self.lab, index, &step))
+        let outcome = self.play.step(&mut self.lab, index, &step);
+        self.play.step_aof.clear();
+        Some(outcome)
     }
 
     /// Runs every remaining step.

@@ -460,7 +460,7 @@ fn check_aof_says_what_it_cut() {
 }
 
 /// The built-in scenarios listed in www/scenarios/index.json (`"name": "…"`), with their text.
-fn built_in() -> Vec<(String, String)> {
+pub(crate) fn built_in() -> Vec<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/scenarios");
     let index = std::fs::read_to_string(dir.join("index.json")).expect("www/scenarios/index.json");
     let names: Vec<String> = index.split("\"name\":").skip(1).filter_map(|r| r.split('"').nth(1)).map(str::to_string).collect();

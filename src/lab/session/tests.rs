@@ -226,3 +226,134 @@ fn traffic_is_an_input_and_replays_the_same() {
     assert_eq!(replay.digest_matches, Some(true));
     assert_eq!(other.state_digest(), head);
 }
+
+/// A scenario played on a lab's own timeline, as the page plays it: each step an input, each
+/// predict's answer an input before it. Returns the outcomes and the session.
+fn play_scenario(text: &str, answer: Option<usize>) -> (Vec<crate::lab::scenario::Outcome>, Session) {
+    use crate::lab::scenario::{StepKind, parse};
+    let steps = parse(text).expect("a valid scenario");
+    let mut s = Session::scenario().unwrap();
+    let mut out = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let now = s.now();
+        if matches!(step.kind, StepKind::Predict { .. }) {
+            s.scenario_answer(answer, now);
+        }
+        out.push(s.scenario_step(i as u32, &step.script(), now));
+    }
+    (out, s)
+}
+
+/// Every built-in scenario plays on the lab's own machine (a session of its own, the steps and
+/// the answers inputs) with the outcomes of the scenario runner's machine: every check passes.
+/// Going back into it and forward again gives the same, and the panel of the past (the steps
+/// played up to a point) is a prefix.
+#[test]
+fn every_built_in_scenario_plays_on_a_lab_timeline_as_on_its_own_machine() {
+    use crate::lab::scenario::{Runner, StepKind, parse, tests::built_in};
+    for (name, text) in built_in() {
+        let (got, mut s) = play_scenario(&text, Some(1));
+        let mut r = Runner::new(parse(&text).unwrap());
+        let mut want = Vec::new();
+        while !r.done() {
+            if matches!(r.steps()[r.next_index()].kind, StepKind::Predict { .. }) {
+                r.answer(Some(1)).unwrap();
+            }
+            want.extend(r.step());
+        }
+        // A step is recorded as its own script, one step: its line in the file is the page's
+        // to keep (it has the steps, by index).
+        let lined: Vec<_> = got.iter().zip(&want).map(|(g, w)| crate::lab::scenario::Outcome { line: w.line, ..g.clone() }).collect();
+        assert_eq!(lined, want, "{name}: the lab's timeline plays it as the runner does");
+        assert!(
+            got.iter().all(|o| o.passed != Some(false)),
+            "{name}: {:?}",
+            got.iter().filter_map(|o| o.failure.clone()).collect::<Vec<_>>()
+        );
+        let predicts: Vec<_> = got.iter().filter_map(|o| o.prediction.as_ref()).collect();
+        assert!(predicts.iter().all(|p| p.given == Some(1)), "{name}: the answers were inputs");
+
+        // Back into the middle: the steps played by then, and forward again: the same.
+        let head = s.position();
+        let digest = s.state_digest();
+        let all = s.timeline().scenario_json();
+        s.seek(head / 2);
+        let half = s.timeline().scenario_json();
+        assert!(all.starts_with(half.trim_end_matches(']')), "{name}: the panel of the past is a prefix");
+        s.live();
+        assert_eq!(s.state_digest(), digest, "{name}: forward again, the same lab");
+        assert_eq!(s.timeline().scenario_json(), all);
+    }
+}
+
+/// The AOF buffer view of the past: what each input appended, by line, up to the position
+/// (and only what the page does not have); a scenario step's bytes are its commands'.
+#[test]
+fn the_aof_buffer_view_reads_the_recorded_outputs_at_the_position() {
+    let mut s = session();
+    s.execute_batch(&lines(&["SET a 1", "GET a", "INCR n"]), T0);
+    s.execute_batch(&lines(&["SET b 2"]), T0 + 10);
+    let g = s.timeline().aof_groups(10, 0);
+    let labels: Vec<(u64, &str, usize)> = g.iter().map(|g| (g.seq, g.label.as_str(), g.len)).collect();
+    let set_a = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n";
+    let (incr, set_b) = ("*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n", "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    assert_eq!(labels, [(1, "SET a 1", set_a.len()), (1, "INCR n", incr.len()), (2, "SET b 2", set_b.len())], "reads append nothing");
+    assert_eq!(g[0].bytes, set_a.as_bytes());
+    assert_eq!(s.timeline().aof_total(), (set_a.len() + incr.len() + set_b.len()) as u64);
+    assert_eq!(s.timeline().aof_groups(10, 1).len(), 1, "after input 1: only SET b");
+    assert_eq!(s.timeline().aof_groups(2, 0).len(), 2, "the last two");
+    s.seek(1);
+    assert_eq!(s.timeline().aof_groups(10, 0).len(), 2, "the past: before SET b");
+    assert_eq!(s.timeline().aof_total(), (set_a.len() + incr.len()) as u64);
+    s.live();
+
+    let (out, sc) = play_scenario("SET k v\ntick 1100\nexpect @layers appendonly.aof.1.incr.aof => written 50, on disk 50\n", None);
+    assert_eq!(out[2].passed, Some(true), "{:?}", out[2]);
+    let g = sc.timeline().aof_groups(10, 0);
+    assert_eq!(g.len(), 1, "{g:?}");
+    assert_eq!((g[0].label.as_str(), g[0].len), ("SET k v", 50));
+}
+
+/// The slider's sentence: what the input at the position was, and the last crash before it.
+#[test]
+fn the_position_says_what_its_input_was_and_after_which_crash() {
+    let mut s = session();
+    assert_eq!(s.timeline().position_json(), r#"{"at":null,"after":null}"#);
+    s.execute_batch(&lines(&["SET a 1"]), T0);
+    s.crash("power", T0 + 5).unwrap();
+    s.execute_batch(&lines(&["SET c 3"]), T0 + 10);
+    assert_eq!(s.timeline().position_json(), r#"{"at":{"kind":"lines","text":"SET c 3","origin":"user"},"after":"power loss"}"#);
+    let m = s.marks_json(0);
+    assert!(m.contains(&format!(r#""t0":{T0},"next_branch":1,"context":{{"at":{{"kind":"lines""#)), "{m}");
+    s.seek(1);
+    assert_eq!(s.timeline().position_json(), r#"{"at":{"kind":"lines","text":"SET a 1","origin":"user"},"after":null}"#);
+}
+
+/// Playing the past forward sees inputs given at the same instant one after the other.
+#[test]
+fn replaying_is_capped_in_inputs_as_well_as_in_time() {
+    let mut s = session();
+    for i in 0..5 {
+        s.execute_batch(&lines(&[&format!("SET k{i} {i}")]), T0);
+    }
+    s.execute_batch(&lines(&["SET late 1"]), T0 + 1000);
+    s.seek(0);
+    assert_eq!(s.replay_until(T0, 1), 1);
+    assert_eq!(s.position(), 1);
+    assert_eq!(s.replay_until(T0, 100), 4, "up to the time, not past it");
+    assert_eq!(s.replay_until(T0 + 2000, 100), 1);
+    assert_eq!(s.replay_until(T0 + 3000, 100), 0, "at the head nothing happens");
+}
+
+/// A scenario's steps in the console: its commands as typed, its checks with what came, its
+/// narration and predictions left to its panel.
+#[test]
+fn the_console_shows_a_scenarios_commands_and_checks_not_its_narration() {
+    let (_, s) = play_scenario("say Hello.\nSET k v\npredict \"Where?\" | here | there\nexpect GET k => \"v\"\n", Some(0));
+    let view: Vec<(&str, String, Vec<String>)> = s.timeline().console(10).into_iter().map(|e| (e.kind, e.text, e.replies)).collect();
+    assert_eq!(
+        view,
+        [("command", "SET k v".to_string(), vec!["OK".to_string()]), ("scenario", "GET k => \"v\"".to_string(), vec!["\"v\"".to_string()])]
+    );
+    assert!(s.timeline().console(10).iter().all(|e| e.origin == crate::lab::input::Origin::Scenario));
+}

@@ -135,6 +135,13 @@ impl Timeline {
                     }
                 }
                 (Action::Tick, Answer::Replies(replies)) if !replies.is_empty() => here.push(entry("late", String::new(), replies.clone())),
+                // A scenario's steps: its commands as typed (by the scenario), its narration and
+                // predictions not at all (its panel tells them), the rest with what it said.
+                (Action::Scenario { .. }, Answer::Scenario(o)) => match o.kind {
+                    "command" => here.push(entry("command", o.text.clone(), o.output.clone())),
+                    "say" | "note" | "mark" | "predict" => {}
+                    _ => here.push(entry("scenario", o.text.clone(), o.output.clone())),
+                },
                 (Action::Tick | Action::Resp(_) | Action::Predict(_), _) => {}
                 (action, answer) => here.push(entry(action.kind(), action.describe(), answer_lines(answer))),
             }
