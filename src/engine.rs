@@ -169,12 +169,13 @@ impl Engine {
         self.srv.rewrite_cron();
         self.srv.active_expire_cycle(usize::MAX);
         // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
-        // walks its radix tree of timeouts. (Redis times out when the deadline is strictly before
-        // now, one millisecond later than here; `<=` is kept because other tests rely on it.)
+        // walks its radix tree of timeouts, and only once the deadline is strictly before now
+        // (`checkBlockedClientTimeout`: `timeout < now`): at the deadline's own millisecond the
+        // client still waits.
         let mut timed_out: Vec<(i64, ClientId)> = self
             .clients
             .values()
-            .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms).map(|b| (b.deadline_ms, c.id)))
+            .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms < now_ms).map(|b| (b.deadline_ms, c.id)))
             .collect();
         timed_out.sort_unstable();
         for (_, id) in timed_out {
