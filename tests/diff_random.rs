@@ -137,7 +137,7 @@ impl Gen {
         }
     }
 
-    /// A TTL in seconds that is either long (stable for a whole run, and below a day so that
+    /// A TTL in seconds that is either long (stable for a whole run, and within a year so that
     /// the absolute times it becomes are read as times by the harness) or ≤ 0 (deletes at once),
     /// or invalid.
     fn ttl(&mut self) -> String {
