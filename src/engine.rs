@@ -95,8 +95,17 @@ impl Engine {
         self.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
         self.srv.connected_clients += 1;
-        self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, ..Client::default() });
+        // clientSetDefaultAuth: without a password every connection starts authenticated.
+        let authenticated = self.srv.config.requirepass.is_empty();
+        self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, ..Client::default() });
         id
+    }
+
+    /// Whether this connection must authenticate before it may run commands (`authRequired`):
+    /// hosts apply the smaller protocol limits of such a client, and check it for the commands
+    /// they answer themselves (`serve`'s SHUTDOWN).
+    pub fn auth_required(&self, id: ClientId) -> bool {
+        self.clients.get(&id).is_some_and(|c| self.srv.auth_required(c))
     }
 
     pub fn disconnect(&mut self, id: ClientId) {

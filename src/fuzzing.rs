@@ -199,7 +199,7 @@ pub fn huge_lengths() {
     // proto-max-bulk-len raised) nothing could ever buffer it.
     let mut args = Vec::new();
     assert_eq!(parse_command(b"*1\r\n$18446744073709551617\r\n", &mut args, Limits::default()), Err(ProtocolError("invalid bulk length")));
-    let open = Limits { max_bulk_len: i64::MAX };
+    let open = Limits { max_bulk_len: i64::MAX, ..Limits::default() };
     let r = parse_command(b"*1\r\n$4294967297\r\nX", &mut args, open);
     let reply = crate::resp::parse_reply(b"$4294967297\r\nX");
     if cfg!(target_pointer_width = "32") {

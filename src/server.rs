@@ -70,6 +70,10 @@ pub struct Client {
     /// QUIT: close once the reply is written.
     pub close_after_reply: bool,
     pub created_ms: i64,
+    /// `c->authenticated`: set at connect (and by RESET) when the `default` user has no
+    /// password, else by a successful AUTH or HELLO … AUTH. A password set later does not
+    /// log out the connections already open; removing it lets everyone in.
+    pub authenticated: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -310,6 +314,13 @@ impl Server {
 
     pub fn unixtime(&self) -> i64 {
         self.now_ms.div_euclid(1000)
+    }
+
+    /// `authRequired`: the `default` user has a password (`requirepass`) and this connection
+    /// has not authenticated. Every command but AUTH, HELLO, QUIT and RESET (`no_auth`) is then
+    /// refused with `-NOAUTH`, and the protocol limits shrink (see [`crate::resp::Limits`]).
+    pub fn auth_required(&self, client: &Client) -> bool {
+        !self.config.requirepass.is_empty() && !client.authenticated
     }
 
     /// Checks that come before a command runs and after lookup (`processCommand`): errors that

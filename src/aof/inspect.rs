@@ -245,7 +245,7 @@ pub fn decode(bytes: &[u8], rdb: Option<u32>, crc: Option<u64>) -> RecordKind {
         return RecordKind::Annotation(String::from_utf8_lossy(bytes).trim_end().to_string());
     }
     let mut args = Vec::new();
-    match crate::resp::parse_command(bytes, &mut args, crate::resp::Limits { max_bulk_len: i64::MAX / 4 }) {
+    match crate::resp::parse_command(bytes, &mut args, crate::resp::Limits { max_bulk_len: i64::MAX / 4, ..Default::default() }) {
         Ok(Some(_)) => RecordKind::Command(args.iter().map(|a| a.to_vec()).collect()),
         _ => RecordKind::Invalid("not a complete RESP command".into()),
     }

@@ -123,6 +123,10 @@ impl RedisServer {
                 return Err(format!("redis-server exited with {status} on port {port}; log:\n{log}"));
             }
             if let Ok(mut c) = RespConn::connect(port) {
+                // A server started with a password wants it first.
+                if let Some(pass) = args.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1]) {
+                    let _ = c.command(&["AUTH", pass]);
+                }
                 // Make sure it is *our* server (another test could have taken the port).
                 let reply = c.command(&["CONFIG", "GET", "dir"]);
                 if let Ok(r) = reply {
