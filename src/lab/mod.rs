@@ -506,6 +506,9 @@ impl Lab {
     }
 
     fn before_sleep(&mut self, now: i64) {
+        // beforeSleep's fast expire cycle comes before the write: its DELs are collected with
+        // the turn's bytes (the engine's before_sleep then finds it ran this millisecond).
+        self.engine.active_expire_fast(now);
         self.collect_appended();
         if self.engine.srv.aof.incr_path.is_some() {
             self.engine.before_sleep(now);

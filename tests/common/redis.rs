@@ -261,6 +261,11 @@ impl RespConn {
         self.read_reply()
     }
 
+    /// Sends raw bytes (a pipeline of commands); read the replies with [`RespConn::read_reply`].
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
     pub fn read_reply(&mut self) -> std::io::Result<Vec<u8>> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
