@@ -30,6 +30,10 @@
 //! directly, so the same inputs always give the same replies and the same bytes (which is what
 //! the lab's timeline, [`lab::timeline`], replays to go back in time).
 
+// No unsafe code in the engine, on any host: the few libc calls of the native binary (signals,
+// sockets, localtime) live in `src/cli/`, outside the library.
+#![forbid(unsafe_code)]
+
 pub mod aof;
 pub mod archive;
 pub mod cmd;
