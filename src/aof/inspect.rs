@@ -26,6 +26,7 @@
 //! part by [`RespScan`] (annotations, commands, MULTI/EXEC nesting). So a bad tail is marked
 //! exactly where `redis-check-aof --fix` would truncate (`ok_up_to`), with the tool's reason;
 //! records after that point are flagged `cut`.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use super::check::{RespScan, Scanned};
 use super::manifest::{AofFileType, AofInfo, AofManifest};
@@ -557,6 +558,7 @@ pub fn to_json(files: &[FileDump]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -348,3 +348,15 @@ impl Server {
         (870_000 + data + self.feed.aof_buf.capacity()) as u64
     }
 }
+
+/// C's `fgets(buf, size, fp)` over a file's bytes from `pos`: the next line up to and including
+/// its `\n`, but at most `size - 1` bytes (a longer line comes back in pieces); `None` at the
+/// end of the data. The AOF loader reads with 1024-byte buffers, `redis-check-aof` with 128 for
+/// length lines and 1024 for annotations.
+pub(crate) fn fgets(data: &[u8], pos: usize, size: usize) -> Option<&[u8]> {
+    let rest = data.get(pos..).filter(|r| !r.is_empty())?;
+    let lim = rest.len().min(size.saturating_sub(1));
+    let head = rest.get(..lim)?;
+    let end = head.iter().position(|&c| c == b'\n').map_or(lim, |i| i + 1);
+    rest.get(..end)
+}
