@@ -15,6 +15,7 @@
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub(crate) mod long_double;
 pub mod multi;
 pub mod server;
 pub mod set;
