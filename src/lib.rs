@@ -20,6 +20,7 @@
 //! | a byte-level dump (`aof-lab inspect`)   | [`aof::inspect`]             |
 //! | start-up, `DEBUG LOADAOF`               | [`aof`]                      |
 //! | `rdb.c` (the empty base, CRC-64)        | [`rdb`]                      |
+//! | `redisFork`: the BGSAVE / rewrite child | [`child`]                    |
 //! | the disk, page cache and crashes        | [`storage`]                  |
 //! | crash points between storage operations | [`crashlab`]                 |
 //! | `beforeSleep`, `serverCron`, clients    | [`engine`]                   |
@@ -36,6 +37,7 @@
 
 pub mod aof;
 pub mod archive;
+pub mod child;
 pub mod cmd;
 pub mod config;
 pub mod crashlab;

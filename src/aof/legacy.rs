@@ -39,8 +39,8 @@
 use std::collections::VecDeque;
 
 use super::bgrewrite::Start;
-use super::child::{ChildType, Format};
 use super::load::{self, AofStatus};
+use crate::child::{ChildType, Format};
 use crate::config::AppendFsync;
 use crate::server::{AofState, LogLevel, Server};
 use crate::storage::{Error, ErrorKind, OpenMode};

@@ -18,7 +18,6 @@
 
 pub mod bgrewrite;
 pub mod check;
-pub mod child;
 pub mod feed;
 pub mod flush;
 pub mod inspect;
@@ -71,7 +70,7 @@ pub struct Aof {
     pub loading_total_bytes: u64,
     pub loading_loaded_bytes: u64,
     /// The running rewrite child, if any (one child at a time).
-    pub child: Option<child::SnapshotChild>,
+    pub child: Option<crate::child::SnapshotChild>,
     /// BGREWRITEAOF asked for while it could not start (inside EXEC): cron starts it.
     pub rewrite_scheduled: bool,
     /// `stat_aof_rewrites`.
