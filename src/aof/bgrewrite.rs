@@ -5,7 +5,7 @@
 //!          (both incr files are type i now); "fork": snapshot the dataset
 //! child    writes the snapshot (RDB, or RESP with aof-use-rdb-preamble no) to
 //!          temp-rewriteaof-<pid>.aof in dir, a bounded number of keys per cron tick
-//!          (aof::child), fsyncs, renames it temp-rewriteaof-bg-<pid>.aof
+//!          (crate::child), fsyncs, renames it temp-rewriteaof-bg-<pid>.aof
 //! done     rename it into appendonlydir as base M+1; the old base and the old incr files become
 //!          history; persist the manifest (temp + fsync + rename + dir fsync); delete history
 //! ```

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! SAVE     rdbSave in the foreground: temp-<pid>.rdb, fsync, rename to dbfilename, dir fsync
-//! BGSAVE   the same file written by a stepped child (aof::child), one child at a time
+//! BGSAVE   the same file written by a stepped child (crate::child), one child at a time
 //! cron     "<changes> changes in <seconds> seconds. Saving..." when a save point is reached
 //!          (after a failed BGSAVE, not before 5 s: CONFIG_BGSAVE_RETRY_DELAY)
 //! start    AOF off: dump.rdb is loaded ("DB loaded from disk"). AOF on: dump.rdb is IGNORED,

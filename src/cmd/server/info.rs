@@ -5,7 +5,7 @@
 //! Compared with Redis: the values the engine cannot know are zeros or approximations. Memory
 //! figures are estimated from the values' sizes (`Value::approx_size`) plus a fixed startup
 //! overhead; CPU and network figures are 0; `total_forks` counts the simulated children and the
-//! CoW figures are the simulated ones (see `aof::child`); `Commandstats`, `Errorstats` and
+//! CoW figures are the simulated ones (see `crate::child`); `Commandstats`, `Errorstats` and
 //! `Latencystats` are empty.
 
 use std::collections::HashSet;
