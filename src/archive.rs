@@ -16,6 +16,7 @@
 //! upgrades it as Redis 7.0 does, with its log lines).
 //!
 //! Compared with tar: no owners, permissions fixed at 0644 (files) and 0755 (directories).
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use crate::storage::{OpenMode, Storage, join};
 
@@ -94,7 +95,8 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     let mut pos = 0;
     let mut long_name: Option<String> = None;
     loop {
-        let Some(h) = bytes.get(pos..pos + BLOCK) else {
+        // A header is a fixed-size array: its fields are read at constant offsets.
+        let Some(h) = bytes.get(pos..pos + BLOCK).and_then(|h| <&[u8; BLOCK]>::try_from(h).ok()) else {
             if pos == bytes.len() && pos > 0 {
                 // Some writers stop without the two zero blocks; what came before is whole.
                 return Ok(out);
@@ -116,7 +118,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
         let Some(end) = end else {
             return Err(format!("tar: truncated archive: a member of {size} bytes starts at byte {start} of {}", bytes.len()));
         };
-        let data = &bytes[start..end];
+        let data = bytes.get(start..end).unwrap_or_default();
         pos = start + (end - start).div_ceil(BLOCK) * BLOCK;
         let kind = h[156];
         let mut path = cstr(&h[0..100]);
@@ -140,8 +142,8 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
 }
 
 fn cstr(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+    let text = b.split(|&c| c == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(text).into_owned()
 }
 
 /// An octal field: digits, padded with spaces or NULs.
@@ -158,7 +160,7 @@ fn octal(b: &[u8]) -> Option<u64> {
 fn size_field(b: &[u8]) -> Option<u64> {
     match b.first() {
         Some(&first) if first & 0x80 != 0 => {
-            b[1..].iter().try_fold(u64::from(first & 0x7f), |acc, &x| acc.checked_mul(256)?.checked_add(u64::from(x)))
+            b.iter().skip(1).try_fold(u64::from(first & 0x7f), |acc, &x| acc.checked_mul(256)?.checked_add(u64::from(x)))
         }
         _ => octal(b),
     }
@@ -232,7 +234,7 @@ fn stage(storage: &mut dyn Storage, name: &str, data: &[u8], staged: &mut Vec<St
     staged.push(tmp.clone());
     let mut done = 0;
     while done < data.len() {
-        let n = storage.write_at(&tmp, done as u64, &data[done..]).map_err(|e| format!("{name}: {e}"))?;
+        let n = storage.write_at(&tmp, done as u64, data.get(done..).unwrap_or_default()).map_err(|e| format!("{name}: {e}"))?;
         if n == 0 {
             return Err(format!("{name}: No space left on device"));
         }
@@ -294,6 +296,7 @@ pub fn import_archive(storage: &mut dyn Storage, archive: &[u8], appenddirname: 
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::storage::MemoryStorage;

@@ -2,8 +2,8 @@
 //! the same table ([`table::PARAMS`], Redis 7.0.15's `static_configs[]`), so a setting has one
 //! spelling, one parser and one set of error messages everywhere.
 //!
-//! The settings the engine acts on are typed fields of [`Config`]; every other parameter Redis
-//! knows is kept in [`Config::other`] so that CONFIG GET answers and CONFIG SET validates exactly
+//! The settings the engine acts on are typed fields of [`Config`], each read and written by one
+//! row of `fields::FIELDS`; every other parameter Redis knows is kept in [`Config::other`] so that CONFIG GET answers and CONFIG SET validates exactly
 //! as Redis does, even where the setting has no effect here (TLS, cluster, replication …).
 //!
 //! CONFIG SET of several parameters is atomic, like 7.0's: all names are checked first (unknown,
@@ -13,13 +13,18 @@
 //! Compared with Redis: `dir` is recorded, not `chdir`ed to; `enable-protected-configs local`
 //! counts every client as local; the side effects of `appendonly` come with the AOF module.
 
+mod fields;
+mod parse;
 pub mod table;
+
+pub use parse::memtoull;
+use parse::parse_value;
 
 use std::collections::BTreeMap;
 
-use table::{DENY_LOADING, Entry, HIDDEN, IMMUTABLE, Kind, MULTI_ARG, Num, NumFmt, PROTECTED, Param, Special};
+use table::{DENY_LOADING, Entry, HIDDEN, IMMUTABLE, Kind, NumFmt, PROTECTED, Param};
 
-use crate::util::{string_match, string2d, string2ll};
+use crate::util::{string_match, string2ll};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppendFsync {
@@ -84,6 +89,8 @@ pub struct Config {
     pub port: u16,
     pub bind: String,
     pub protected_mode: bool,
+    /// The `default` user's password; empty: no password (every connection is authenticated).
+    pub requirepass: String,
     pub save: String,
     pub dbfilename: String,
     /// Encoding thresholds (what OBJECT ENCODING and small-collection order follow).
@@ -99,6 +106,8 @@ pub struct Config {
     pub lab_rewrite_keys_per_tick: usize,
     /// `lab-fsync-latency-ms` (AOF Lab only): how long a simulated background fsync takes.
     pub lab_fsync_latency_ms: i64,
+    /// `active-expire-effort` (1 … 10): how much work the active expire cycle may do.
+    pub active_expire_effort: u32,
     /// `DEBUG SET-ACTIVE-EXPIRE`: not a real config, but engine state of the same kind.
     pub active_expire_enabled: bool,
     /// Every other parameter, by canonical name; absent means "still at its default".
@@ -135,6 +144,7 @@ impl Default for Config {
             port: 6379,
             bind: "127.0.0.1".into(),
             protected_mode: true,
+            requirepass: String::new(),
             save: "3600 1 300 100 60 10000".into(),
             dbfilename: "dump.rdb".into(),
             hash_max_listpack_entries: 512,
@@ -146,6 +156,7 @@ impl Default for Config {
             list_compress_depth: 0,
             lab_rewrite_keys_per_tick: 0,
             lab_fsync_latency_ms: 0,
+            active_expire_effort: 1,
             active_expire_enabled: true,
             other: BTreeMap::new(),
         }
@@ -331,107 +342,21 @@ impl Config {
         format_value(param, self.load(param))
     }
 
-    /// The current value of a parameter.
+    /// The current value of a parameter: its typed field ([`fields::FIELDS`]) or its entry in
+    /// `other`.
     fn load(&self, param: &Param) -> Val {
-        use Val::{Bool, Int, Text};
-        match param.name {
-            "databases" => Int(self.databases as i64),
-            "hz" => Int(i64::from(self.hz)),
-            "appendonly" => Bool(self.appendonly),
-            "appendfsync" => Int(match self.appendfsync {
-                AppendFsync::EverySec => 1,
-                AppendFsync::Always => 2,
-                AppendFsync::No => 0,
-            }),
-            "appendfilename" => Text(self.appendfilename.clone()),
-            "appenddirname" => Text(self.appenddirname.clone()),
-            "dir" => Text(self.dir.clone()),
-            "aof-timestamp-enabled" => Bool(self.aof_timestamp_enabled),
-            "aof-load-truncated" => Bool(self.aof_load_truncated),
-            "aof-use-rdb-preamble" => Bool(self.aof_use_rdb_preamble),
-            "no-appendfsync-on-rewrite" => Bool(self.no_appendfsync_on_rewrite),
-            "auto-aof-rewrite-percentage" => Int(i64::from(self.auto_aof_rewrite_percentage)),
-            "auto-aof-rewrite-min-size" => Int(self.auto_aof_rewrite_min_size as i64),
-            "aof-rewrite-incremental-fsync" => Bool(self.aof_rewrite_incremental_fsync),
-            "aof-disable-auto-gc" => Bool(self.aof_disable_auto_gc),
-            "lab-aof-mode" => Int(i64::from(self.aof_legacy)),
-            "lazyfree-lazy-expire" => Bool(self.lazyfree_lazy_expire),
-            "lazyfree-lazy-user-del" => Bool(self.lazyfree_lazy_user_del),
-            "lazyfree-lazy-user-flush" => Bool(self.lazyfree_lazy_user_flush),
-            "lazyfree-lazy-server-del" => Bool(self.lazyfree_lazy_server_del),
-            "lazyfree-lazy-eviction" => Bool(self.lazyfree_lazy_eviction),
-            "proto-max-bulk-len" => Int(self.proto_max_bulk_len),
-            "maxmemory" => Int(self.maxmemory as i64),
-            "maxmemory-policy" => Int(enum_value(param, self.maxmemory_policy)),
-            "port" => Int(i64::from(self.port)),
-            "bind" => Text(self.bind.clone()),
-            "protected-mode" => Bool(self.protected_mode),
-            "save" => Text(self.save.clone()),
-            "dbfilename" => Text(self.dbfilename.clone()),
-            "hash-max-listpack-entries" => Int(self.hash_max_listpack_entries as i64),
-            "hash-max-listpack-value" => Int(self.hash_max_listpack_value as i64),
-            "set-max-intset-entries" => Int(self.set_max_intset_entries as i64),
-            "zset-max-listpack-entries" => Int(self.zset_max_listpack_entries as i64),
-            "zset-max-listpack-value" => Int(self.zset_max_listpack_value as i64),
-            "list-max-listpack-size" => Int(i64::from(self.list_max_listpack_size)),
-            "list-compress-depth" => Int(i64::from(self.list_compress_depth)),
-            "lab-rewrite-keys-per-tick" => Int(self.lab_rewrite_keys_per_tick as i64),
-            "lab-fsync-latency-ms" => Int(self.lab_fsync_latency_ms),
-            name => self.other.get(name).cloned().unwrap_or_else(|| default_value(param)),
+        match fields::field(param.name) {
+            Some(f) => (f.load)(self),
+            None => self.other.get(param.name).cloned().unwrap_or_else(|| default_value(param)),
         }
     }
 
     /// Stores an already validated value (the bounds of the table fit every field's type).
     fn store(&mut self, param: &Param, v: Val) {
-        let n = v.int();
-        match param.name {
-            "databases" => self.databases = n as usize,
-            // updateHZ: out-of-range values are accepted, then capped.
-            "hz" => self.hz = n.clamp(1, 500) as u32,
-            "appendonly" => self.appendonly = v.flag(),
-            "appendfsync" => {
-                self.appendfsync = match n {
-                    2 => AppendFsync::Always,
-                    0 => AppendFsync::No,
-                    _ => AppendFsync::EverySec,
-                }
-            }
-            "appendfilename" => self.appendfilename = v.text(),
-            "appenddirname" => self.appenddirname = v.text(),
-            "dir" => self.dir = v.text(),
-            "aof-timestamp-enabled" => self.aof_timestamp_enabled = v.flag(),
-            "aof-load-truncated" => self.aof_load_truncated = v.flag(),
-            "aof-use-rdb-preamble" => self.aof_use_rdb_preamble = v.flag(),
-            "no-appendfsync-on-rewrite" => self.no_appendfsync_on_rewrite = v.flag(),
-            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage = n as u32,
-            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = n as u64,
-            "aof-rewrite-incremental-fsync" => self.aof_rewrite_incremental_fsync = v.flag(),
-            "aof-disable-auto-gc" => self.aof_disable_auto_gc = v.flag(),
-            "lab-aof-mode" => self.aof_legacy = n == 1,
-            "lazyfree-lazy-expire" => self.lazyfree_lazy_expire = v.flag(),
-            "lazyfree-lazy-user-del" => self.lazyfree_lazy_user_del = v.flag(),
-            "lazyfree-lazy-user-flush" => self.lazyfree_lazy_user_flush = v.flag(),
-            "lazyfree-lazy-server-del" => self.lazyfree_lazy_server_del = v.flag(),
-            "lazyfree-lazy-eviction" => self.lazyfree_lazy_eviction = v.flag(),
-            "proto-max-bulk-len" => self.proto_max_bulk_len = n,
-            "maxmemory" => self.maxmemory = n as u64,
-            "maxmemory-policy" => self.maxmemory_policy = enum_name(param, n as i32),
-            "port" => self.port = n as u16,
-            "bind" => self.bind = v.text(),
-            "protected-mode" => self.protected_mode = v.flag(),
-            "save" => self.save = v.text(),
-            "dbfilename" => self.dbfilename = v.text(),
-            "hash-max-listpack-entries" => self.hash_max_listpack_entries = n as usize,
-            "hash-max-listpack-value" => self.hash_max_listpack_value = n as usize,
-            "set-max-intset-entries" => self.set_max_intset_entries = n as usize,
-            "zset-max-listpack-entries" => self.zset_max_listpack_entries = n as usize,
-            "zset-max-listpack-value" => self.zset_max_listpack_value = n as usize,
-            "list-max-listpack-size" => self.list_max_listpack_size = n as i32,
-            "list-compress-depth" => self.list_compress_depth = n as i32,
-            "lab-rewrite-keys-per-tick" => self.lab_rewrite_keys_per_tick = usize::try_from(n).unwrap_or(usize::MAX),
-            "lab-fsync-latency-ms" => self.lab_fsync_latency_ms = n,
-            name => {
-                self.other.insert(name, v);
+        match fields::field(param.name) {
+            Some(f) => (f.store)(self, v),
+            None => {
+                self.other.insert(param.name, v);
             }
         }
     }
@@ -497,333 +422,6 @@ fn flags_name(values: &[(&'static str, i32)], bits: i32) -> String {
         }
     }
     if names.is_empty() || unmatched != 0 { "unknown".to_string() } else { names.join(" ") }
-}
-
-/// `performInterfaceSet` + the type's `set`: parses and validates `value` into the value to store.
-/// `old` is the current value (parameters like `client-output-buffer-limit` update it in part).
-fn parse_value(param: &Param, value: &[u8], old: &Val) -> Result<Val, String> {
-    let text = String::from_utf8_lossy(value);
-    // MULTI_ARG_CONFIG values are split on single spaces (`sdssplitlen`): "" is no argument.
-    let args: Vec<&str> =
-        if param.flags & MULTI_ARG != 0 { if text.is_empty() { Vec::new() } else { text.split(' ').collect() } } else { vec![&text] };
-    let arg0 = args.first().copied().unwrap_or("");
-    match param.kind {
-        Kind::Bool => match arg0.to_ascii_lowercase().as_str() {
-            "yes" if param.name == "activedefrag" => Err(ACTIVE_DEFRAG_ERR.to_string()),
-            "yes" => Ok(Val::Bool(true)),
-            "no" => Ok(Val::Bool(false)),
-            _ => Err("argument must be 'yes' or 'no'".to_string()),
-        },
-        Kind::Enum(values) => match values.iter().find(|(n, _)| n.eq_ignore_ascii_case(arg0)) {
-            Some((_, v)) => Ok(Val::Int(i64::from(*v))),
-            None => Err(enum_error(values)),
-        },
-        Kind::Flags(values) => {
-            let mut bits = 0;
-            for a in &args {
-                match values.iter().find(|(n, _)| n.eq_ignore_ascii_case(a)) {
-                    Some((_, v)) => bits |= v,
-                    None => return Err(enum_error(values)),
-                }
-            }
-            if args.is_empty() {
-                return Err(enum_error(values));
-            }
-            // isValidShutdownOnSigFlags
-            if bits & 1 != 0 && bits & 2 != 0 {
-                return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".to_string());
-            }
-            Ok(Val::Int(i64::from(bits)))
-        }
-        Kind::Num(num) => parse_number(num, arg0).map(Val::Int),
-        Kind::Str(check) => {
-            if let Some(check) = check {
-                check(arg0).map_err(str::to_string)?;
-            }
-            Ok(Val::Text(arg0.to_string()))
-        }
-        Kind::Special(special) => parse_special(special, &args, old).map(Val::Text),
-    }
-}
-
-const ACTIVE_DEFRAG_ERR: &str = "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc \
-                                 like the one shipped by default with the Redis source distribution";
-
-fn enum_error(values: &[(&str, i32)]) -> String {
-    let names: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
-    format!("argument(s) must be one of the following: {}", names.join(", "))
-}
-
-/// `numericParseString` + `numericBoundaryCheck`.
-fn parse_number(num: Num, s: &str) -> Result<i64, String> {
-    let parsed = (|| {
-        if matches!(num.fmt, NumFmt::Memory | NumFmt::MemoryPercent)
-            && let Some(v) = memtoull(s)
-        {
-            return Some(v as i64);
-        }
-        if num.fmt == NumFmt::MemoryPercent
-            && s.len() > 1
-            && let Some(v) = s.strip_suffix('%').and_then(|d| string2ll(d.as_bytes())).filter(|v| *v >= 0)
-        {
-            return Some(-v);
-        }
-        if num.fmt == NumFmt::Octal {
-            return c_strtoll(s, 8);
-        }
-        if num.fmt == NumFmt::Int { string2ll(s.as_bytes()) } else { None }
-    })();
-    let Some(v) = parsed else {
-        return Err(match num.fmt {
-            NumFmt::MemoryPercent => "argument must be a memory or percent value",
-            NumFmt::Memory => "argument must be a memory value",
-            NumFmt::Octal => "argument couldn't be parsed as an octal number",
-            NumFmt::Int => "argument couldn't be parsed into an integer",
-        }
-        .to_string());
-    };
-    if num.unsigned {
-        let (uv, lo, hi) = (v as u64, num.min as u64, num.max as u64);
-        if uv < lo || uv > hi {
-            return Err(if num.fmt == NumFmt::Octal {
-                format!("argument must be between {lo:o} and {hi:o} inclusive")
-            } else {
-                format!("argument must be between {lo} and {hi} inclusive")
-            });
-        }
-    } else if num.fmt == NumFmt::MemoryPercent && v < 0 {
-        if v < num.min {
-            return Err(format!("percentage argument must be less or equal to {}", -num.min));
-        }
-    } else if v < num.min || v > num.max {
-        return Err(format!("argument must be between {} and {} inclusive", num.min, num.max));
-    }
-    Ok(v)
-}
-
-/// `memtoull`: digits and an optional unit (`b`, `k`=1000, `kb`=1024, `m`, `mb`, `g`, `gb`,
-/// any case). Like Redis: an empty number is 0 and an overflowing one saturates.
-pub fn memtoull(s: &str) -> Option<u64> {
-    if s.starts_with('-') {
-        return None;
-    }
-    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (digits, unit) = s.split_at(digits_end);
-    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    if digits.len() >= 128 {
-        return None;
-    }
-    // strtoull saturates at ULLONG_MAX on overflow, and Redis does not check ERANGE.
-    let val = digits.bytes().fold(0u64, |acc, c| acc.saturating_mul(10).saturating_add(u64::from(c - b'0')));
-    if val > u64::MAX / mul {
-        return None;
-    }
-    Some(val * mul)
-}
-
-/// C's `strtoll(s, &end, base)` accepting only when the whole string was consumed: leading
-/// spaces and a sign are allowed, an empty string is 0, overflow saturates.
-fn c_strtoll(s: &str, base: u32) -> Option<i64> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty() {
-        // No conversion: `end` stays at the start of the string, which is accepted only if it
-        // was empty.
-        return s.is_empty().then_some(0);
-    }
-    let mut v: i128 = 0;
-    for c in digits.chars() {
-        let d = c.to_digit(base)?;
-        v = (v * i128::from(base) + i128::from(d)).min(i128::from(i64::MAX) + 1);
-    }
-    let v = if neg { -v } else { v };
-    Some(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
-}
-
-/// The parsers of `createSpecialConfig` parameters; each returns the text CONFIG GET prints.
-fn parse_special(special: Special, args: &[&str], old: &Val) -> Result<String, String> {
-    let err = |s: &str| Err(s.to_string());
-    match special {
-        Special::Dir => {
-            if args.len() != 1 {
-                return err("wrong number of arguments");
-            }
-            if args[0].is_empty() {
-                return err("No such file or directory");
-            }
-            Ok(args[0].to_string())
-        }
-        Special::Save => {
-            if !args.len().is_multiple_of(2) {
-                return err("Invalid save parameters");
-            }
-            let mut out = Vec::new();
-            for pair in args.chunks(2) {
-                let (Some(secs), Some(changes)) = (c_strtoll(pair[0], 10), c_strtoll(pair[1], 10)) else {
-                    return err("Invalid save parameters");
-                };
-                if secs < 1 || changes < 0 {
-                    return err("Invalid save parameters");
-                }
-                // `changes` is an int in Redis.
-                out.push(format!("{} {}", secs, changes as i32));
-            }
-            Ok(out.join(" "))
-        }
-        Special::ClientOutputBufferLimit => {
-            if !args.len().is_multiple_of(4) {
-                return err("Wrong number of arguments in buffer limit configuration.");
-            }
-            let mut limits = parse_obuf_limits(&old.clone().text());
-            let mut updates = Vec::new();
-            for group in args.chunks(4) {
-                let class = match group[0].to_ascii_lowercase().as_str() {
-                    "normal" => 0,
-                    "slave" | "replica" => 1,
-                    "pubsub" => 2,
-                    _ => return err("Invalid client class specified in buffer limit configuration."),
-                };
-                let secs = c_strtoll(group[3], 10).filter(|s| *s >= 0);
-                let (Some(hard), Some(soft), Some(secs)) = (memtoull(group[1]), memtoull(group[2]), secs) else {
-                    return err("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
-                };
-                updates.push((class, (hard, soft, secs)));
-            }
-            for (class, limit) in updates {
-                limits[class] = limit;
-            }
-            let names = ["normal", "slave", "pubsub"];
-            Ok(names.iter().zip(limits).map(|(n, (h, s, secs))| format!("{n} {h} {s} {secs}")).collect::<Vec<_>>().join(" "))
-        }
-        Special::OomScoreAdjValues => {
-            if args.len() != 3 {
-                return err("wrong number of arguments");
-            }
-            let mut values = Vec::new();
-            for a in args {
-                match c_strtoll(a, 10) {
-                    Some(v) if (-2000..=2000).contains(&v) => values.push(v.to_string()),
-                    _ => return err("Invalid oom-score-adj-values, elements must be between -2000 and 2000."),
-                }
-            }
-            Ok(values.join(" "))
-        }
-        Special::NotifyKeyspaceEvents => match keyspace_events(args.first().copied().unwrap_or("")) {
-            Some(flags) => Ok(flags),
-            None => err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."),
-        },
-        Special::Bind => {
-            if args.len() > 16 {
-                return err("Too many bind addresses specified.");
-            }
-            Ok(args.join(" "))
-        }
-        Special::ReplicaOf => {
-            if args.len() != 2 {
-                return err("wrong number of arguments");
-            }
-            if args[0].eq_ignore_ascii_case("no") && args[1].eq_ignore_ascii_case("one") {
-                return Ok(String::new());
-            }
-            match c_strtoll(args[1], 10) {
-                Some(port) if (0..=65535).contains(&port) => Ok(format!("{} {}", args[0], port)),
-                _ => err("Invalid master port"),
-            }
-        }
-        Special::LatencyTrackingInfoPercentiles => {
-            let args: &[&str] = if args.len() == 1 && args[0].is_empty() { &[] } else { args };
-            let mut out = Vec::new();
-            for a in args {
-                let Some(p) = string2d(a.as_bytes()) else {
-                    return err("Invalid latency-tracking-info-percentiles parameters");
-                };
-                if !(0.0..=100.0).contains(&p) {
-                    return err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]");
-                }
-                // "%f", then trimDoubleString.
-                let s = format!("{p:.6}");
-                out.push(s.trim_end_matches('0').trim_end_matches('.').to_string());
-            }
-            Ok(out.join(" "))
-        }
-    }
-}
-
-fn parse_obuf_limits(text: &str) -> [(u64, u64, i64); 3] {
-    let mut limits = [(0, 0, 0), (268_435_456, 67_108_864, 60), (33_554_432, 8_388_608, 60)];
-    let words: Vec<&str> = text.split(' ').collect();
-    for (i, group) in words.chunks(4).enumerate().take(3) {
-        if let [_, h, s, secs] = group {
-            limits[i] = (h.parse().unwrap_or(0), s.parse().unwrap_or(0), secs.parse().unwrap_or(0));
-        }
-    }
-    limits
-}
-
-/// `keyspaceEventsStringToFlags` then `keyspaceEventsFlagsToString`: the canonical spelling.
-fn keyspace_events(s: &str) -> Option<String> {
-    const CLASSES: &[(char, u32)] = &[
-        ('g', 1 << 2),
-        ('$', 1 << 3),
-        ('l', 1 << 4),
-        ('s', 1 << 5),
-        ('h', 1 << 6),
-        ('z', 1 << 7),
-        ('x', 1 << 8),
-        ('e', 1 << 9),
-        ('t', 1 << 10),
-        ('d', 1 << 12),
-        ('n', 1 << 13),
-    ];
-    const KEYSPACE: u32 = 1;
-    const KEYEVENT: u32 = 1 << 1;
-    const KEY_MISS: u32 = 1 << 11;
-    // 'A' is every class but 'm' and 'n'.
-    const ALL: u32 = (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 12);
-    let mut flags = 0;
-    for c in s.chars() {
-        flags |= match c {
-            'A' => ALL,
-            'K' => KEYSPACE,
-            'E' => KEYEVENT,
-            'm' => KEY_MISS,
-            c => CLASSES.iter().find(|(k, _)| *k == c)?.1,
-        };
-    }
-    let mut out = String::new();
-    if flags & ALL == ALL {
-        // 'n' is outside 'A' but Redis prints it only in the per-class branch: "An" reads "A".
-        out.push('A');
-    } else {
-        for (c, bit) in CLASSES {
-            if flags & bit != 0 {
-                out.push(*c);
-            }
-        }
-    }
-    if flags & KEYSPACE != 0 {
-        out.push('K');
-    }
-    if flags & KEYEVENT != 0 {
-        out.push('E');
-    }
-    if flags & KEY_MISS != 0 {
-        out.push('m');
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use crate::cmd::{self, Outcome};
 use crate::config::Config;
 use crate::keyspace::HashMap;
+use crate::keyspace::expire::ExpireCycle;
 use crate::reply::Reply;
 use crate::server::{Client, ClientId, Server};
 use crate::storage::Storage;
@@ -68,9 +69,17 @@ impl Engine {
     /// The end of an event-loop turn (Redis's `beforeSleep`): writes `aof_buf` to the incr file
     /// and fsyncs as the policy says. Replies of the turn may be released only after this.
     pub fn before_sleep(&mut self, now_ms: i64) {
-        self.srv.now_ms = now_ms;
+        self.active_expire_fast(now_ms);
         self.srv.storage.tick(now_ms);
         self.srv.flush_append_only_file(false);
+    }
+
+    /// `beforeSleep`'s fast expire cycle (it returns at once unless the last cycle ran out of
+    /// time, and runs at most once in 2 ms): the first step of [`Engine::before_sleep`], for
+    /// hosts that look at `aof_buf` before the turn's write. Returns the keys it expired.
+    pub fn active_expire_fast(&mut self, now_ms: i64) -> u64 {
+        self.srv.now_ms = now_ms;
+        self.srv.active_expire_cycle(ExpireCycle::Fast)
     }
 
     /// Set when the engine did what Redis does with `exit(1)` (an AOF write or fsync error under
@@ -95,8 +104,17 @@ impl Engine {
         self.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
         self.srv.connected_clients += 1;
-        self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, ..Client::default() });
+        // clientSetDefaultAuth: without a password every connection starts authenticated.
+        let authenticated = self.srv.config.requirepass.is_empty();
+        self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, ..Client::default() });
         id
+    }
+
+    /// Whether this connection must authenticate before it may run commands (`authRequired`):
+    /// hosts apply the smaller protocol limits of such a client, and check it for the commands
+    /// they answer themselves (`serve`'s SHUTDOWN).
+    pub fn auth_required(&self, id: ClientId) -> bool {
+        self.clients.get(&id).is_some_and(|c| self.srv.auth_required(c))
     }
 
     pub fn disconnect(&mut self, id: ClientId) {
@@ -161,20 +179,21 @@ impl Engine {
         self.execute(id, &refs, now_ms)
     }
 
-    /// `serverCron`: active expiry and blocked-client timeouts.
+    /// `serverCron`: the slow active expire cycle and blocked-client timeouts.
     pub fn cron(&mut self, now_ms: i64) {
         self.srv.now_ms = now_ms;
         self.srv.storage.tick(now_ms);
         self.srv.aof_cron();
         self.srv.rewrite_cron();
-        self.srv.active_expire_cycle(usize::MAX);
+        self.srv.active_expire_cycle(ExpireCycle::Slow);
         // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
-        // walks its radix tree of timeouts. (Redis times out when the deadline is strictly before
-        // now, one millisecond later than here; `<=` is kept because other tests rely on it.)
+        // walks its radix tree of timeouts, and only once the deadline is strictly before now
+        // (`checkBlockedClientTimeout`: `timeout < now`): at the deadline's own millisecond the
+        // client still waits.
         let mut timed_out: Vec<(i64, ClientId)> = self
             .clients
             .values()
-            .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms <= now_ms).map(|b| (b.deadline_ms, c.id)))
+            .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms < now_ms).map(|b| (b.deadline_ms, c.id)))
             .collect();
         timed_out.sort_unstable();
         for (_, id) in timed_out {

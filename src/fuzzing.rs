@@ -14,7 +14,8 @@ use crate::storage::{MemoryStorage, OpenMode, Storage};
 use crate::{Config, Engine};
 
 /// The fuzz targets, by name.
-pub const TARGETS: &[&str] = &["resp_decoder", "command_exec", "aof_loader", "manifest_parser", "rdb_reader", "check_fix", "inspect"];
+pub const TARGETS: &[&str] =
+    &["resp_decoder", "command_exec", "aof_loader", "manifest_parser", "rdb_reader", "check_fix", "inspect", "tar_reader"];
 
 /// Parses every complete command of `buf` into `out`; the bytes used and the protocol error, if any.
 pub fn drain(buf: &[u8], out: &mut Vec<Vec<Vec<u8>>>) -> (usize, Option<ProtocolError>) {
@@ -199,7 +200,7 @@ pub fn huge_lengths() {
     // proto-max-bulk-len raised) nothing could ever buffer it.
     let mut args = Vec::new();
     assert_eq!(parse_command(b"*1\r\n$18446744073709551617\r\n", &mut args, Limits::default()), Err(ProtocolError("invalid bulk length")));
-    let open = Limits { max_bulk_len: i64::MAX };
+    let open = Limits { max_bulk_len: i64::MAX, ..Limits::default() };
     let r = parse_command(b"*1\r\n$4294967297\r\nX", &mut args, open);
     let reply = crate::resp::parse_reply(b"$4294967297\r\nX");
     if cfg!(target_pointer_width = "32") {
@@ -249,6 +250,28 @@ pub fn inspect(data: &[u8]) {
     }
 }
 
+/// The tar reader (an imported `.tar`, a dropped archive) on any bytes: it never panics; what
+/// it reads, written again, reads back the same (members whose names fit ustar and hold no
+/// NUL); and importing the files into a fresh directory either succeeds with names a server
+/// would read, or fails with a message, leaving the storage usable.
+pub fn tar_reader(data: &[u8]) {
+    use crate::archive::{Entry, import_archive, read, write};
+    let Ok(entries) = read(data) else { return };
+    let keepable: Vec<Entry> = entries.iter().filter(|e| !e.path.contains('\0')).cloned().collect();
+    if let Ok(bytes) = write(&keepable, 0) {
+        let again = read(&bytes).expect("an archive written by the lab must read back");
+        assert_eq!(again, keepable, "the archive does not round-trip");
+    }
+    let mut st = MemoryStorage::new();
+    if let Ok(names) = import_archive(&mut st, data, "appendonlydir") {
+        let listed = st.list(None).expect("list");
+        for name in &names {
+            assert!(listed.contains(name), "{name} was imported but is not in the directory");
+            assert!(!name.rsplit('/').next().unwrap_or_default().starts_with(".import-"), "a staged name was left: {name}");
+        }
+    }
+}
+
 pub fn run(target: &str, data: &[u8]) {
     match target {
         "resp_decoder" => resp_decoder(data),
@@ -258,6 +281,7 @@ pub fn run(target: &str, data: &[u8]) {
         "rdb_reader" => rdb_reader(data),
         "check_fix" => check_fix(data),
         "inspect" => inspect(data),
+        "tar_reader" => tar_reader(data),
         other => panic!("no fuzz target named {other}"),
     }
 }

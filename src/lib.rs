@@ -20,6 +20,7 @@
 //! | a byte-level dump (`aof-lab inspect`)   | [`aof::inspect`]             |
 //! | start-up, `DEBUG LOADAOF`               | [`aof`]                      |
 //! | `rdb.c` (the empty base, CRC-64)        | [`rdb`]                      |
+//! | `redisFork`: the BGSAVE / rewrite child | [`child`]                    |
 //! | the disk, page cache and crashes        | [`storage`]                  |
 //! | crash points between storage operations | [`crashlab`]                 |
 //! | `beforeSleep`, `serverCron`, clients    | [`engine`]                   |
@@ -30,8 +31,13 @@
 //! directly, so the same inputs always give the same replies and the same bytes (which is what
 //! the lab's timeline, [`lab::timeline`], replays to go back in time).
 
+// No unsafe code in the engine, on any host: the few libc calls of the native binary (signals,
+// sockets, localtime) live in `src/cli/`, outside the library.
+#![forbid(unsafe_code)]
+
 pub mod aof;
 pub mod archive;
+pub mod child;
 pub mod cmd;
 pub mod config;
 pub mod crashlab;

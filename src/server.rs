@@ -70,6 +70,10 @@ pub struct Client {
     /// QUIT: close once the reply is written.
     pub close_after_reply: bool,
     pub created_ms: i64,
+    /// `c->authenticated`: set at connect (and by RESET) when the `default` user has no
+    /// password, else by a successful AUTH or HELLO … AUTH. A password set later does not
+    /// log out the connections already open; removing it lets everyone in.
+    pub authenticated: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -222,6 +226,8 @@ pub struct Server {
     pub connected_clients: usize,
     /// See [`MemEstimate`].
     pub mem: MemEstimate,
+    /// The active expire cycle's state and statistics.
+    pub expire: crate::keyspace::expire::ActiveExpire,
 }
 
 impl Server {
@@ -253,6 +259,7 @@ impl Server {
             log_unread: 0,
             connected_clients: 0,
             mem: MemEstimate::default(),
+            expire: Default::default(),
         }
     }
 
@@ -287,6 +294,7 @@ impl Server {
             log_unread: self.log_unread,
             connected_clients: self.connected_clients,
             mem: self.mem.clone(),
+            expire: self.expire.clone(),
         })
     }
 
@@ -310,6 +318,13 @@ impl Server {
 
     pub fn unixtime(&self) -> i64 {
         self.now_ms.div_euclid(1000)
+    }
+
+    /// `authRequired`: the `default` user has a password (`requirepass`) and this connection
+    /// has not authenticated. Every command but AUTH, HELLO, QUIT and RESET (`no_auth`) is then
+    /// refused with `-NOAUTH`, and the protocol limits shrink (see [`crate::resp::Limits`]).
+    pub fn auth_required(&self, client: &Client) -> bool {
+        !self.config.requirepass.is_empty() && !client.authenticated
     }
 
     /// Checks that come before a command runs and after lookup (`processCommand`): errors that
@@ -411,7 +426,9 @@ impl Server {
         self.propagate_ops(true);
     }
 
-    fn propagate_ops(&mut self, wrap: bool) {
+    /// Feeds the queued ops, wrapped in MULTI/EXEC only when `wrap` and there are several
+    /// (active expiry's DELs never are: `propagate_no_multi`).
+    pub(crate) fn propagate_ops(&mut self, wrap: bool) {
         if self.prop.ops.is_empty() {
             return;
         }
@@ -487,62 +504,6 @@ impl Server {
         if self.blocking_keys.contains_key(&k) && !self.ready_keys.contains(&k) {
             self.ready_keys.push(k);
         }
-    }
-
-    /// `keyIsExpired` (loading never expires anything).
-    pub fn key_is_expired(&self, db: usize, key: &[u8]) -> bool {
-        if self.loading {
-            return false;
-        }
-        self.dbs[db].expire_of(key).is_some_and(|when| when < self.now_ms)
-    }
-
-    /// `expireIfNeeded`: deletes a logically expired key and propagates the deletion (`DEL`, or
-    /// `UNLINK` with `lazyfree-lazy-expire yes`). True if the key is (now) gone.
-    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
-        if !self.key_is_expired(db, key) {
-            return false;
-        }
-        self.delete_expired_key_and_propagate(db, key);
-        true
-    }
-
-    pub fn delete_expired_key_and_propagate(&mut self, db: usize, key: &[u8]) {
-        self.dbs[db].remove(key);
-        self.signal_modified_key(db, key);
-        let cmd: &[u8] = if self.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
-        self.also_propagate(db, &[cmd, key]);
-        self.stats.expired_keys += 1;
-    }
-
-    /// `activeExpireCycle`, simplified: samples keys with a TTL in each db and deletes the expired
-    /// ones, each deletion propagated on its own (never wrapped in MULTI). Redis samples 20 keys
-    /// per round and repeats while more than 10% of the sample had expired; here each db is
-    /// scanned in full up to `budget` keys, which is deterministic and drives the same outcome.
-    pub fn active_expire_cycle(&mut self, budget: usize) -> usize {
-        if !self.config.active_expire_enabled || self.loading {
-            return 0;
-        }
-        let mut expired = 0;
-        for db in 0..self.dbs.len() {
-            let mut i = self.dbs[db].expires_len();
-            let mut checked = 0;
-            while i > 0 && checked < budget {
-                i -= 1;
-                checked += 1;
-                let Some((key, when)) = self.dbs[db].expire_at(i) else {
-                    continue;
-                };
-                if when < self.now_ms {
-                    let key = key.clone();
-                    self.delete_expired_key_and_propagate(db, &key);
-                    // Each active-expiry DEL is its own unit: never wrapped in MULTI/EXEC.
-                    self.propagate_ops(false);
-                    expired += 1;
-                }
-            }
-        }
-        expired
     }
 }
 

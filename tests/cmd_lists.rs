@@ -414,21 +414,25 @@ fn timeouts_reply_a_null_array_after_the_deadline() {
     // 16.3 s is 16299.99… ms in x87 long double, rounded up (ceill) to 16300.
     let c = e.connect();
     assert_eq!(e.execute_line(c, "BRPOPLPUSH k3 dst 16.3", T0), None);
-    e.cron(T0 + 9);
-    assert_eq!(e.take_unblocked(), vec![]);
+    // A deadline times out only once it is strictly before now (`timeout < now`): at the
+    // deadline's own millisecond the client still waits.
     e.cron(T0 + 10);
+    assert_eq!(e.take_unblocked(), vec![]);
+    e.cron(T0 + 11);
     assert_eq!(e.take_unblocked(), vec![(b, Reply::NilArray)]);
-    e.cron(T0 + 1499);
-    assert_eq!(e.take_unblocked(), vec![]);
     e.cron(T0 + 1500);
-    assert_eq!(e.take_unblocked(), vec![(a, Reply::NilArray)]);
-    e.cron(T0 + 16_299);
     assert_eq!(e.take_unblocked(), vec![]);
+    e.cron(T0 + 1501);
+    assert_eq!(e.take_unblocked(), vec![(a, Reply::NilArray)]);
     e.cron(T0 + 16_300);
+    assert_eq!(e.take_unblocked(), vec![]);
+    e.cron(T0 + 16_301);
     assert_eq!(e.take_unblocked(), vec![(c, Reply::NilArray)]);
     // A timeout below one millisecond is rounded up to 1 ms; 0, or a tiny negative one that
     // rounds up to 0, blocks forever.
     assert_eq!(e.execute_line(a, "BLPOP k 0.0001", T0), None);
+    e.cron(T0 + 1);
+    assert_eq!(e.take_unblocked(), vec![]);
     e.cron(T0 + 2);
     assert_eq!(e.take_unblocked(), vec![(a, Reply::NilArray)]);
     assert_eq!(e.execute_line(a, "BLPOP k 0", T0), None);

@@ -427,6 +427,9 @@ fn auth_and_reset() {
     run(&mut e, c, "WATCH k");
     run(&mut e, c, "MULTI");
     assert_eq!(resp(&mut e, c, "RESET"), "+RESET\r\n");
+    // ... and logs out, the default user having a password.
+    assert_eq!(resp(&mut e, c, "CLIENT GETNAME"), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(resp(&mut e, c, "AUTH pw"), "+OK\r\n");
     assert_eq!(resp(&mut e, c, "CLIENT GETNAME"), "$-1\r\n");
     assert_eq!(resp(&mut e, c, "EXEC"), "-ERR EXEC without MULTI\r\n");
     assert_eq!(e.client(c).unwrap().db, 0);

@@ -460,7 +460,10 @@ fn blocked_client_times_out_with_a_null_array() {
     assert_eq!(t.run_as(waiter, "BZPOPMAX bz 1.5"), "(blocked)");
     t.e.cron(NOW + 1_000);
     assert!(t.e.take_unblocked().is_empty());
+    // Redis's `timeout < now`: still waiting at the deadline's own millisecond.
     t.e.cron(NOW + 1_500);
+    assert!(t.e.take_unblocked().is_empty());
+    t.e.cron(NOW + 1_501);
     assert_eq!(t.e.take_unblocked(), vec![(waiter, Reply::NilArray)]);
     assert_eq!(t.aof(), b"");
 }

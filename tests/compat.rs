@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use common::redis::RedisServer;
 use common::runner::{EngineSide, RealSide, ScriptResult, Side, run_parallel, run_script};
-use common::script::{Item, Mode, comparable, diff_aof, normalise_times, parse_script, replies_match};
+use common::script::{Clock, Item, Mode, comparable, diff_aof, normalise_times, parse_script, replies_match, times_match};
 
 fn scripts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("scripts")
@@ -190,6 +190,10 @@ impl Side for Tamper {
     fn call(&mut self, argv: &[Vec<u8>]) -> Result<Vec<u8>, String> {
         let words: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         let words: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+        if words == ["SET", "t", "v", "EX", "100"] {
+            // A TTL a minute longer: same reply and digest, a PXAT a minute off in the AOF.
+            return self.inner.call(&[b"SET".to_vec(), b"t".to_vec(), b"v".to_vec(), b"EX".to_vec(), b"160".to_vec()]);
+        }
         let reply = self.inner.call(argv)?;
         match words.as_slice() {
             // A wrong reply.
@@ -228,7 +232,8 @@ fn harness_reports_mismatches() {
                   ~ SMEMBERS s\n\
                   SET b 2\n\
                   GET b\n\
-                  BADQUOTE \"x\n";
+                  BADQUOTE \"x\n\
+                  SET t v EX 100\n";
     let mut real = RealSide::start();
     let mut fake = Tamper { inner: RealSide::start() };
     let r = run_script("tamper", script, &mut real, &mut fake);
@@ -243,40 +248,64 @@ fn harness_reports_mismatches() {
     assert_eq!(at("[tamper:end] AOF streams differ at command #5"), 1, "{report}");
     assert!(report.contains("> #5   @"), "{report}");
     assert!(report.contains("SET hidden 1"), "{report}");
-    assert_eq!(r.mismatches.len(), 6, "{report}");
-    assert_eq!(r.commands, 10);
+    assert_eq!(at("[tamper:12] SET t v EX 100\n    AOF bytes appended by this line differ"), 1, "{report}");
+    assert_eq!(r.mismatches.len(), 7, "{report}");
+    assert_eq!(r.commands, 11);
 }
 
 #[test]
 fn harness_comparison_rules() {
-    let now = 1_795_461_191_000;
-    // 13-digit times within a day of now are normalised, others are kept.
+    let now = 1_795_461_191_500;
+    // Absolute times: equal within the window in which both sides ran, and not a ms more. A
+    // PEXPIREAT a minute off (EXPIRE k 100 propagated as 160 s) is a mismatch.
+    let clock = Clock::between(now - 3, now);
+    assert_eq!((clock.slack_ms, clock.slack_s), (3, 0));
+    assert!(times_match(b"PXAT\r\n$13\r\n1795461291000\r\n", b"PXAT\r\n$13\r\n1795461291003\r\n", clock));
+    assert!(!times_match(b"PXAT\r\n$13\r\n1795461291000\r\n", b"PXAT\r\n$13\r\n1795461291004\r\n", clock));
+    assert!(!times_match(b"PEXPIREAT\r\n$13\r\n1795461291000\r\n", b"PEXPIREAT\r\n$13\r\n1795461351000\r\n", clock));
+    assert!(!replies_match(b":1795461291000\r\n", b":1795461351000\r\n", Mode::Exact, clock));
+    assert!(replies_match(b":1795461191689\r\n", b":1795461191687\r\n", Mode::Exact, clock));
+    assert!(!replies_match(b":1795461191689\r\n", b":1795461191702\r\n", Mode::Exact, clock));
+    // Both sides at one instant: exact.
+    assert!(!times_match(b"1795461191689", b"1795461191690", Clock::exact(now)));
+    // Seconds (`#TS:`, EXPIRETIME): equal unless a second boundary lies in the window.
+    assert!(!times_match(b"#TS:1795461191\r\n", b"#TS:1795461192\r\n", clock));
+    let across = Clock::between(now + 498, now + 501);
+    assert_eq!(across.slack_s, 1);
+    assert!(times_match(b"#TS:1795461190\r\n", b"#TS:1795461191\r\n", across));
+    assert!(!times_match(b"#TS:1795461190\r\n", b"#TS:1795461192\r\n", across));
+    // Only times are forgiven: other numbers, and times far from now, are compared exactly.
+    assert!(!times_match(b":4102444800000\r\n", b":4102444800001\r\n", clock)); // year 2100
+    assert!(!times_match(b":12\r\n", b":13\r\n", clock));
+    assert!(!times_match(b"a1795461191689", b"b1795461191689", clock));
+    // The end of a script allows the widest window of its lines.
+    assert_eq!(Clock::exact(now).widest(clock).widest(across).slack_ms, 3);
+    // For the `~` modes' ordering and for reports, 13-digit times within a year are masked.
     assert_eq!(normalise_times(b"PXAT\r\n$13\r\n1795461191689\r\n", now), b"PXAT\r\n$13\r\n<T>\r\n");
     assert_eq!(normalise_times(b":1795461191689\r\n", now), b":<T>\r\n");
     assert_eq!(normalise_times(b"1795461191689-0", now), b"<T>-0");
     assert_eq!(normalise_times(b"4102444800000", now), b"4102444800000"); // year 2100: a real value
     assert_eq!(normalise_times(b"17954611916890", now), b"17954611916890"); // 14 digits
     assert_eq!(normalise_times(b"179546119168", now), b"179546119168"); // 12 digits
-    assert!(replies_match(b":1795461191689\r\n", b":1795461191702\r\n", Mode::Exact, now));
-    assert!(!replies_match(b":1\r\n", b":2\r\n", Mode::Exact, now));
+    assert!(!replies_match(b":1\r\n", b":2\r\n", Mode::Exact, clock));
     // ~ sorts top-level elements; ~2 sorts pairs, keeping each pair together.
     let abc = b"*3\r\n$1\r\na\r\n$1\r\nb\r\n:3\r\n";
     let cba = b"*3\r\n:3\r\n$1\r\nb\r\n$1\r\na\r\n";
-    assert!(replies_match(abc, cba, Mode::Unordered, now));
-    assert!(!replies_match(abc, cba, Mode::Exact, now));
-    assert!(!replies_match(abc, b"*2\r\n$1\r\na\r\n$1\r\nb\r\n", Mode::Unordered, now));
+    assert!(replies_match(abc, cba, Mode::Unordered, clock));
+    assert!(!replies_match(abc, cba, Mode::Exact, clock));
+    assert!(!replies_match(abc, b"*2\r\n$1\r\na\r\n$1\r\nb\r\n", Mode::Unordered, clock));
     let pairs1 = b"*4\r\n$1\r\nf\r\n$1\r\n1\r\n$1\r\ng\r\n$1\r\n2\r\n";
     let pairs2 = b"*4\r\n$1\r\ng\r\n$1\r\n2\r\n$1\r\nf\r\n$1\r\n1\r\n";
     let crossed = b"*4\r\n$1\r\ng\r\n$1\r\n1\r\n$1\r\nf\r\n$1\r\n2\r\n";
-    assert!(replies_match(pairs1, pairs2, Mode::Pairs, now));
-    assert!(!replies_match(pairs1, crossed, Mode::Pairs, now));
-    assert!(replies_match(pairs1, crossed, Mode::Unordered, now));
+    assert!(replies_match(pairs1, pairs2, Mode::Pairs, clock));
+    assert!(!replies_match(pairs1, crossed, Mode::Pairs, clock));
+    assert!(replies_match(pairs1, crossed, Mode::Unordered, clock));
     // Nested arrays are elements like any other; a non-array is compared exactly.
-    assert!(replies_match(b"*2\r\n*1\r\n:1\r\n:2\r\n", b"*2\r\n:2\r\n*1\r\n:1\r\n", Mode::Unordered, now));
-    assert!(!replies_match(b"-ERR x\r\n", b"-ERR y\r\n", Mode::Unordered, now));
+    assert!(replies_match(b"*2\r\n*1\r\n:1\r\n:2\r\n", b"*2\r\n:2\r\n*1\r\n:1\r\n", Mode::Unordered, clock));
+    assert!(!replies_match(b"-ERR x\r\n", b"-ERR y\r\n", Mode::Unordered, clock));
     // % compares the type only.
-    assert!(replies_match(b"$1\r\na\r\n", b"$3\r\nxyz\r\n", Mode::TypeOnly, now));
-    assert!(!replies_match(b"$1\r\na\r\n", b":1\r\n", Mode::TypeOnly, now));
+    assert!(replies_match(b"$1\r\na\r\n", b"$3\r\nxyz\r\n", Mode::TypeOnly, clock));
+    assert!(!replies_match(b"$1\r\na\r\n", b":1\r\n", Mode::TypeOnly, clock));
     assert_eq!(comparable(b"*-1\r\n", Mode::Unordered, now), b"*-1\r\n");
     // The script format.
     let (lines, errors) = parse_script("# c\n\n  SET k \"a b\"\n~ SMEMBERS s\n~2 HGETALL h\n% SPOP s\n@sleep 10\n@digest\n@nope\nSET 'x\n");
@@ -298,11 +327,11 @@ fn harness_comparison_rules() {
     // AOF diff: the first differing command, with offsets and decoded context.
     let a = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
     let b = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nw\r\n";
-    assert_eq!(diff_aof(a, a, now, "redis", "engine"), None);
-    let d = diff_aof(a, b, now, "redis", "engine").unwrap_or_default();
+    assert_eq!(diff_aof(a, a, clock, "redis", "engine"), None);
+    let d = diff_aof(a, b, clock, "redis", "engine").unwrap_or_default();
     assert!(d.starts_with("AOF streams differ at command #1: byte offset 23 in redis"), "{d}");
     assert!(d.contains("> #1   @23     SET k v") && d.contains("> #1   @23     SET k w"), "{d}");
-    let d = diff_aof(a, &a[..23], now, "redis", "engine").unwrap_or_default();
+    let d = diff_aof(a, &a[..23], clock, "redis", "engine").unwrap_or_default();
     assert!(d.contains("(end of stream)"), "{d}");
 }
 

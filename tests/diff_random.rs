@@ -6,7 +6,8 @@
 //! sent to a real redis-server 7.0.15
 //! and to `aof-lab serve` over TCP. Every reply is compared byte for byte, `DEBUG DIGEST` every
 //! 100 commands, the AOF bytes each command appended, and the whole AOF at the end — the compat
-//! runner's rules (`tests/common/runner.rs`), so 13-digit unix-ms times are normalised.
+//! runner's rules (`tests/common/runner.rs`), so absolute times are compared within the
+//! milliseconds between the two calls (`tests/common/script.rs`, `Clock`).
 //!
 //! What is not compared exactly, and why:
 //! - replies in hash-table order (SMEMBERS, HGETALL, KEYS, set algebra…) are compared as
@@ -136,8 +137,9 @@ impl Gen {
         }
     }
 
-    /// A TTL in seconds that is either long (stable for a whole run, and below a day so that
-    /// the absolute times it becomes are normalised) or ≤ 0 (deletes at once), or invalid.
+    /// A TTL in seconds that is either long (stable for a whole run, and within a year so that
+    /// the absolute times it becomes are read as times by the harness) or ≤ 0 (deletes at once),
+    /// or invalid.
     fn ttl(&mut self) -> String {
         match self.rng.u32(0..10) {
             0..=6 => self.rng.i64(1000..80_000).to_string(),

@@ -126,3 +126,31 @@ fn hand_made_fixtures_are_rejected() {
         assert_eq!(st.len("a.aof").expect("len"), len, "{n}");
     }
 }
+
+/// The tar reader's fixtures (archives written by Python's `tarfile` in ustar, GNU and pax
+/// formats, and damaged copies): each read as `tar -tf` lists it, or refused with the reason.
+#[test]
+fn tar_fixtures_read_like_tar() {
+    use aof_lab::archive::read;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corrupt");
+    let read_fixture = |n: &str| std::fs::read(dir.join(n)).expect(n);
+    let names = |n: &str| read(&read_fixture(n)).expect(n).into_iter().map(|e| e.path).collect::<Vec<_>>();
+    assert_eq!(
+        names("tar_reader-export"),
+        ["appendonlydir/", "appendonlydir/appendonly.aof.1.incr.aof", "appendonlydir/appendonly.aof.manifest"]
+    );
+    let long = format!("appendonlydir/{}", "x".repeat(150));
+    assert_eq!(names("tar_reader-gnu-long-name"), [long.as_str(), "appendonlydir/appendonly.aof.manifest"]);
+    let accented = format!("appendonlydir/{}.aof", "é".repeat(60));
+    assert_eq!(names("tar_reader-pax-path"), [accented.as_str(), "appendonlydir/appendonly.aof.manifest"]);
+    // Links and devices are skipped, the file after them kept.
+    assert_eq!(names("tar_reader-links-and-devices"), ["appendonlydir/appendonly.aof.1.incr.aof"]);
+    let refused = |n: &str| read(&read_fixture(n)).expect_err(n);
+    assert_eq!(refused("tar_reader-truncated-member"), "tar: truncated archive: a member of 50 bytes starts at byte 1024 of 1044");
+    assert_eq!(refused("tar_reader-bad-checksum"), "not a tar archive: header checksum mismatch at byte 512");
+    assert!(refused("tar_reader-base256-size").starts_with("tar: truncated archive: a member of 4611686018427387904 bytes"));
+    // An import of the export lands where a server looks.
+    let mut st = MemoryStorage::new();
+    let written = aof_lab::archive::import_archive(&mut st, &read_fixture("tar_reader-export"), "appendonlydir").expect("import");
+    assert_eq!(written, ["appendonlydir/appendonly.aof.1.incr.aof", "appendonlydir/appendonly.aof.manifest"]);
+}

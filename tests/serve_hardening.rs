@@ -174,3 +174,61 @@ fn maxmemory_from_the_command_line_refuses_writes_like_redis() {
     assert!(text.contains("\r\nmaxmemory:123456789\r\n") && text.contains("\r\nmaxmemory_human:117.74M\r\n"), "{text}");
     assert!(text.contains("\r\nmaxmemory_policy:noeviction\r\n"), "{text}");
 }
+
+/// `requirepass` enforced as 7.0.15 does, compared byte for byte with a real redis-server
+/// started with the same password: `-NOAUTH` before AUTH (after the unknown-command and arity
+/// checks), SHUTDOWN included; the smaller protocol limits of an unauthenticated connection (at
+/// most 10 arguments, bulks of at most 16384 bytes, then a close), lifted by an AUTH earlier in
+/// the same buffer; and protected mode letting a non-loopback client in to authenticate while a
+/// password is set, and turning it away again once the password is removed.
+#[test]
+fn requirepass_is_enforced_like_redis() {
+    let Some(ip) = own_non_loopback_ip() else {
+        panic!("this test needs a non-loopback IPv4 address on the machine to connect from (none found)");
+    };
+    let bind = format!("127.0.0.1 {ip}");
+    let args = ["--bind", bind.as_str(), "--requirepass", "secret", "--appendonly", "no"];
+    let ours = Serve::start_in(temp_dir("requirepass"), &args);
+    let real = RedisServer::start_in(RedisServer::new_dir(), &args).expect("redis-server");
+    let bulk = |prefix: &[u8], n: usize, suffix: &[u8]| {
+        let mut v = prefix.to_vec();
+        v.extend(std::iter::repeat_n(b'x', n));
+        v.extend_from_slice(suffix);
+        v
+    };
+    let cases: Vec<(&str, IpAddr, Vec<u8>)> = vec![
+        ("commands before AUTH", LOCAL, b"PING\r\nGET k\r\nSET k v\r\nMULTI\r\nEXEC\r\nCLIENT GETNAME\r\nCONFIG SET requirepass x\r\n".to_vec()),
+        ("unknown command and arity first", LOCAL, b"NOSUCH x\r\nGET\r\nPING a b\r\n".to_vec()),
+        ("SHUTDOWN is not for strangers", LOCAL, b"SHUTDOWN NOSAVE\r\nSHUTDOWN\r\nPING\r\n".to_vec()),
+        ("AUTH forms", LOCAL, b"AUTH\r\nAUTH a b c\r\nAUTH wrong\r\nAUTH default wrong\r\nAUTH secret\r\nAUTH wrong\r\nPING\r\n".to_vec()),
+        // (A successful HELLO shows the client id, which differs: tests/scripts/auth.redis has it.)
+        ("HELLO before AUTH", LOCAL, b"HELLO\r\nHELLO 2 SETNAME n\r\nHELLO 2 AUTH default bad\r\nAUTH secret\r\nCLIENT GETNAME\r\n".to_vec()),
+        ("RESET logs out", LOCAL, b"AUTH secret\r\nPING\r\nRESET\r\nPING\r\nQUIT\r\n".to_vec()),
+        ("11 arguments before AUTH", LOCAL, b"*11\r\n".to_vec()),
+        ("10 arguments before AUTH", LOCAL, b"*10\r\n$4\r\nPING\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n".to_vec()),
+        ("a 16385-byte bulk before AUTH", LOCAL, b"*2\r\n$4\r\nECHO\r\n$16385\r\n".to_vec()),
+        ("a 16384-byte bulk before AUTH", LOCAL, bulk(b"*2\r\n$4\r\nECHO\r\n$16384\r\n", 16384, b"\r\n")),
+        ("a long inline line before AUTH", LOCAL, bulk(b"ECHO ", 20000, b"\r\n")),
+        ("AUTH lifts the limits for the next command", LOCAL, bulk(b"AUTH secret\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n", 20000, b"\r\n*12\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\nDEL l\r\n")),
+        ("a non-loopback client may authenticate", ip, b"PING\r\nAUTH secret\r\nPING\r\n".to_vec()),
+    ];
+    let mut failures = Vec::new();
+    for (name, host, input) in &cases {
+        let want = exchange(*host, real.port, input);
+        let got = exchange(*host, ours.port, input);
+        if want != got {
+            failures.push(format!("{name}:\n  redis: {}\n  serve: {}", show(&want), show(&got)));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} inputs answered differently:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(exchange(LOCAL, ours.port, b"GET k\r\n").starts_with(b"-NOAUTH Authentication required."));
+    assert!(exchange(ip, ours.port, b"PING\r\n").starts_with(b"-NOAUTH Authentication required."));
+    // Without a password, protected mode turns the non-loopback client away again.
+    for port in [real.port, ours.port] {
+        assert_eq!(exchange(LOCAL, port, b"AUTH secret\r\nCONFIG SET requirepass \"\"\r\n"), b"+OK\r\n+OK\r\n");
+    }
+    let (want, got) = (exchange(ip, real.port, b"PING\r\n"), exchange(ip, ours.port, b"PING\r\n"));
+    assert_eq!(show(&got), show(&want));
+    assert!(got.starts_with(b"-DENIED Redis is running in protected mode"), "{}", show(&got));
+    assert_eq!(exchange(LOCAL, ours.port, b"PING\r\n"), b"+PONG\r\n");
+}

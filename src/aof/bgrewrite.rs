@@ -5,7 +5,7 @@
 //!          (both incr files are type i now); "fork": snapshot the dataset
 //! child    writes the snapshot (RDB, or RESP with aof-use-rdb-preamble no) to
 //!          temp-rewriteaof-<pid>.aof in dir, a bounded number of keys per cron tick
-//!          (aof::child), fsyncs, renames it temp-rewriteaof-bg-<pid>.aof
+//!          (crate::child), fsyncs, renames it temp-rewriteaof-bg-<pid>.aof
 //! done     rename it into appendonlydir as base M+1; the old base and the old incr files become
 //!          history; persist the manifest (temp + fsync + rename + dir fsync); delete history
 //! ```
@@ -18,13 +18,13 @@
 //! finished). [`Server::rewrite_cron`] is the child-related part of `serverCron`: scheduled
 //! rewrites, the child's steps, the save points, the automatic rewrite, scheduled BGSAVEs.
 
-use super::child::{ChildType, Format};
 use super::manifest::AofManifest;
+use crate::child::{ChildType, Format};
 use crate::server::{AofState, LogLevel, Server};
 use crate::storage::{Error, OpenMode, join};
 
 /// The rewrite child (the same simulated child as BGSAVE's).
-pub type RewriteChild = super::child::SnapshotChild;
+pub type RewriteChild = crate::child::SnapshotChild;
 
 /// serverCron's automatic rewrite trigger, as it stands: a rewrite starts when the AOF is on, no
 /// child runs, `aof_current_size > auto-aof-rewrite-min-size` and

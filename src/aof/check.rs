@@ -7,7 +7,9 @@
 //! purpose: 7.0.15 takes any file with a line starting with `file` for a manifest (a RESP file
 //! containing `SET file file` is misread, redis#12951); here, as in 7.2.6, only the first
 //! non-comment line decides.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
+use super::fgets;
 use super::manifest::AofManifest;
 use crate::storage::{Storage, join};
 
@@ -107,13 +109,6 @@ pub fn check(storage: &mut dyn Storage, path: &str, mode: Mode, confirm: &mut dy
 /// The usage line, for wrong arguments (exit status 1).
 pub fn usage(program: &str) -> String {
     format!("Usage: {program} [--fix|--truncate-to-timestamp $timestamp] <file.manifest|file.aof>")
-}
-
-fn fgets(data: &[u8], pos: usize, max: usize) -> Option<&[u8]> {
-    let rest = data.get(pos..).filter(|r| !r.is_empty())?;
-    let lim = rest.len().min(max - 1);
-    let end = rest[..lim].iter().position(|&c| c == b'\n').map_or(lim, |i| i + 1);
-    Some(&rest[..end])
 }
 
 /// `strtol(s, &end, 10)`: the value and how many bytes it used.
@@ -414,9 +409,14 @@ impl RespScan {
         let n = line.len();
         let mut fresh = [0u8; 128];
         let buf = if prefix == b'*' { &mut self.argc_buf } else { &mut fresh };
-        buf[..n].copy_from_slice(line);
-        buf[n] = 0;
-        let (v, used) = strtol(&line[1..]);
+        // `fgets` of 128 filled at most 127 bytes and its NUL.
+        if let Some(dst) = buf.get_mut(..n) {
+            dst.copy_from_slice(line);
+        }
+        if let Some(nul) = buf.get_mut(n) {
+            *nul = 0;
+        }
+        let (v, used) = strtol(line.get(1..).unwrap_or_default());
         let eptr = 1 + used;
         // A 127-byte line of digits puts `eptr` on the buffer's last byte (its NUL); C stops at
         // `eptr[0] != '\r'` and prints whatever follows the buffer, read here as 0.
@@ -449,14 +449,16 @@ impl RespScan {
         self.last_epos = *cur;
         let left = data.len().saturating_sub(*cur);
         let avail = usize::try_from(want).map_or(left, |w| w.min(left));
-        let bytes = &data[*cur..*cur + avail];
+        let bytes = data.get(*cur..).and_then(|d| d.get(..avail)).unwrap_or_default();
         *cur += avail;
         if avail as u64 != want {
             self.set_error(self.last_epos, format!("Expected to read {want} bytes, got {avail} bytes"));
             return Err(());
         }
-        self.consume_newline(&bytes[avail - 2..])?;
-        Ok(&bytes[..avail - 2])
+        // `avail` = `len` + 2 here: the payload, then the two bytes that must be CRLF.
+        let Some((payload, crlf)) = bytes.split_at_checked(avail - 2) else { return Err(()) };
+        self.consume_newline(crlf)?;
+        Ok(payload)
     }
 
     /// `processRESP`: `Err` stops the scan.

@@ -26,6 +26,7 @@
 //! part by [`RespScan`] (annotations, commands, MULTI/EXEC nesting). So a bad tail is marked
 //! exactly where `redis-check-aof --fix` would truncate (`ok_up_to`), with the tool's reason;
 //! records after that point are flagged `cut`.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use super::check::{RespScan, Scanned};
 use super::manifest::{AofFileType, AofInfo, AofManifest};
@@ -245,7 +246,7 @@ pub fn decode(bytes: &[u8], rdb: Option<u32>, crc: Option<u64>) -> RecordKind {
         return RecordKind::Annotation(String::from_utf8_lossy(bytes).trim_end().to_string());
     }
     let mut args = Vec::new();
-    match crate::resp::parse_command(bytes, &mut args, crate::resp::Limits { max_bulk_len: i64::MAX / 4 }) {
+    match crate::resp::parse_command(bytes, &mut args, crate::resp::Limits { max_bulk_len: i64::MAX / 4, ..Default::default() }) {
         Ok(Some(_)) => RecordKind::Command(args.iter().map(|a| a.to_vec()).collect()),
         _ => RecordKind::Invalid("not a complete RESP command".into()),
     }
@@ -557,6 +558,7 @@ pub fn to_json(files: &[FileDump]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -34,12 +34,13 @@
 //!   `aof_last_bgrewrite_status` as it was, there is no failure counter and no back-off, and the
 //!   directory is not fsynced after the rename (a power loss can bring the old file back);
 //! * the child's incremental fsync comes every 4 MB (7.0's `REDIS_AUTOSYNC_BYTES`; 6.2 used 32 MB).
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use std::collections::VecDeque;
 
 use super::bgrewrite::Start;
-use super::child::{ChildType, Format};
 use super::load::{self, AofStatus};
+use crate::child::{ChildType, Format};
 use crate::config::AppendFsync;
 use crate::server::{AofState, LogLevel, Server};
 use crate::storage::{Error, ErrorKind, OpenMode};
@@ -75,9 +76,10 @@ impl RewriteBuffer {
         let mut log = None;
         while !bytes.is_empty() {
             if let Some(block) = self.blocks.back_mut() {
-                let n = (AOF_RW_BUF_BLOCK_SIZE - block.len()).min(bytes.len());
-                block.extend_from_slice(&bytes[..n]);
-                bytes = &bytes[n..];
+                let n = AOF_RW_BUF_BLOCK_SIZE.saturating_sub(block.len()).min(bytes.len());
+                let (head, tail) = bytes.split_at(n);
+                block.extend_from_slice(head);
+                bytes = tail;
             }
             if !bytes.is_empty() {
                 self.blocks.push_back(Vec::new());
@@ -166,7 +168,7 @@ impl Server {
         self.feed.feed(db, command, unixtime, self.config.aof_timestamp_enabled);
         let mut log = None;
         if self.aof.child.is_some() {
-            log = self.aof.legacy.rewrite_buf.append(&self.feed.aof_buf[start..]);
+            log = self.aof.legacy.rewrite_buf.append(self.feed.aof_buf.get(start..).unwrap_or_default());
         }
         if self.aof_state != AofState::On {
             self.feed.aof_buf.truncate(start);
@@ -568,6 +570,7 @@ impl Server {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -12,6 +12,7 @@
 //! A cut-off tail is an *unexpected EOF*: with `aof-load-truncated yes` the file is truncated
 //! after the last complete command (before an unfinished MULTI) and loading goes on, but only if
 //! it is the last file. Anything else malformed is a *format error*, always fatal.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use crate::aof::manifest::AofManifest;
 use crate::cmd::{self, Outcome};
@@ -55,12 +56,9 @@ fn c_atol(s: &[u8]) -> i64 {
     if neg { -v } else { v }
 }
 
-/// `fgets(buf, 1024, fp)`: up to and including `\n`, at most 1023 bytes.
+/// `fgets(buf, 1024, fp)`: the loader's line buffer.
 fn fgets(data: &[u8], pos: usize) -> Option<&[u8]> {
-    let rest = data.get(pos..).filter(|r| !r.is_empty())?;
-    let max = rest.len().min(1023);
-    let end = rest[..max].iter().position(|&c| c == b'\n').map_or(max, |i| i + 1);
-    Some(&rest[..end])
+    super::fgets(data, pos, 1024)
 }
 
 /// Loads one AOF file's bytes into the server. `filename` is for messages.
@@ -137,7 +135,7 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
         if line.len() == 1 {
             break Stop::UnexpectedEof; // "*" then EOF: a read error at EOF
         }
-        let argc = c_atol(&line[1..]);
+        let argc = c_atol(line.get(1..).unwrap_or_default());
         if argc < 1 {
             break Stop::Format;
         }
@@ -154,7 +152,7 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                 bad = true;
                 break;
             }
-            let len = c_atol(&l[1..]);
+            let len = c_atol(l.get(1..).unwrap_or_default());
             if len < 0 {
                 bad = true;
                 break;
@@ -308,6 +306,7 @@ pub fn load_append_only_files(srv: &mut Server, am: &AofManifest) -> AofStatus {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::config::Config;

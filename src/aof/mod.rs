@@ -18,7 +18,6 @@
 
 pub mod bgrewrite;
 pub mod check;
-pub mod child;
 pub mod feed;
 pub mod flush;
 pub mod inspect;
@@ -71,7 +70,7 @@ pub struct Aof {
     pub loading_total_bytes: u64,
     pub loading_loaded_bytes: u64,
     /// The running rewrite child, if any (one child at a time).
-    pub child: Option<child::SnapshotChild>,
+    pub child: Option<crate::child::SnapshotChild>,
     /// BGREWRITEAOF asked for while it could not start (inside EXEC): cron starts it.
     pub rewrite_scheduled: bool,
     /// `stat_aof_rewrites`.
@@ -347,4 +346,16 @@ impl Server {
         let data: usize = self.dbs.iter().flat_map(|db| db.iter().map(|(k, v)| 48 + k.len() + v.approx_size())).sum();
         (870_000 + data + self.feed.aof_buf.capacity()) as u64
     }
+}
+
+/// C's `fgets(buf, size, fp)` over a file's bytes from `pos`: the next line up to and including
+/// its `\n`, but at most `size - 1` bytes (a longer line comes back in pieces); `None` at the
+/// end of the data. The AOF loader reads with 1024-byte buffers, `redis-check-aof` with 128 for
+/// length lines and 1024 for annotations.
+pub(crate) fn fgets(data: &[u8], pos: usize, size: usize) -> Option<&[u8]> {
+    let rest = data.get(pos..).filter(|r| !r.is_empty())?;
+    let lim = rest.len().min(size.saturating_sub(1));
+    let head = rest.get(..lim)?;
+    let end = head.iter().position(|&c| c == b'\n').map_or(lim, |i| i + 1);
+    rest.get(..end)
 }

@@ -70,11 +70,20 @@ fn batched_pairs(out: &mut Vec<u8>, cmd: &[u8], key: &[u8], items: &[&[u8]]) {
     }
 }
 
-/// The whole RESP base for `dbs`: the stepped child's output in one go.
+/// The whole RESP base for `dbs`: the `#TS` line if asked, then for each non-empty db its
+/// SELECT and its keys. The stepped child ([`crate::child::SnapshotWriter`]) writes the same
+/// bytes a few keys at a time.
 pub fn rewrite_resp(dbs: &[Db], unixtime: i64, timestamps: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut w = super::child::SnapshotWriter::new(super::child::Format::Resp { timestamps }, unixtime, 0);
-    w.step(dbs, 0, &mut out);
+    if timestamps {
+        out.extend_from_slice(format!("#TS:{unixtime}\r\n").as_bytes());
+    }
+    for db in dbs.iter().filter(|db| !db.is_empty()) {
+        encode_command(&mut out, &[b"SELECT".as_slice(), db.id.to_string().as_bytes()]);
+        for (key, value) in db.iter() {
+            rewrite_key(&mut out, key, value, db.expire_of(key));
+        }
+    }
     out
 }
 

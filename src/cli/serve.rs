@@ -18,8 +18,10 @@
 //! query-buffer limits. SHUTDOWN kills a running child and saves `dump.rdb` when save points are
 //! set (Redis's default), unless NOSAVE; a failed save, or a rewrite writing the first AOF,
 //! refuses SHUTDOWN without FORCE (`-ERR Errors trying to SHUTDOWN. Check logs.`), while a signal
-//! exits anyway. It binds 127.0.0.1 by default (Redis: `* -::*`), and protected mode refuses
-//! non-loopback clients even with `requirepass` set, since commands do not require AUTH.
+//! exits anyway. It binds 127.0.0.1 by default (Redis: `* -::*`). Protected mode refuses
+//! non-loopback clients while the default user has no password; with `requirepass` set every
+//! connection must AUTH first (`-NOAUTH`, and the smaller protocol limits of an unauthenticated
+//! client), as in Redis.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -381,10 +383,10 @@ impl Server {
                         let _ = stream.write(b"-ERR max number of clients reached\r\n");
                         continue;
                     }
-                    // Redis skips this when `requirepass` gives the default user a password; here
-                    // commands do not require AUTH, so a password must not open the door: protected
-                    // mode denies other hosts whatever `requirepass` says.
-                    if self.engine.srv.config.protected_mode && !addr.ip().is_loopback() {
+                    // clientAcceptHandler: protected mode turns strangers away only while the
+                    // default user has no password; with `requirepass` they may connect, and
+                    // must AUTH before anything else.
+                    if self.engine.srv.config.protected_mode && self.engine.srv.config.requirepass.is_empty() && !addr.ip().is_loopback() {
                         let _ = stream.write(DENIED.as_bytes());
                         continue;
                     }
@@ -459,13 +461,14 @@ impl Server {
         let Some(conn) = conns.get_mut(&id) else {
             return;
         };
-        let limits = Limits { max_bulk_len: engine.srv.config.proto_max_bulk_len };
         let mut argv: Vec<Cow<[u8]>> = recycle(std::mem::take(args));
         // `refs` borrows from `argv`, which the next parse rewrites: it is re-lent per command.
         let mut spare_refs: Vec<&'static [u8]> = std::mem::take(refs);
         let before = conn.obuf.len();
         while !conn.blocked && !conn.close_after_reply && shutdown.is_none() {
             let query = conn.qbuf.get(conn.qstart..conn.qend).unwrap_or_default();
+            // Per command: an AUTH lifts the limits of an unauthenticated connection.
+            let limits = Limits { max_bulk_len: engine.srv.config.proto_max_bulk_len, unauthenticated: engine.auth_required(id) };
             match resp::parse_command(query, &mut argv, limits) {
                 Ok(None) => break,
                 Ok(Some(used)) => {
@@ -478,7 +481,13 @@ impl Server {
                     let now = now_ms();
                     conn.last_interaction_ms = now;
                     if argv_refs.first().is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown")) {
-                        match shutdown_command(engine, id, &argv_refs) {
+                        // Not `no_auth`: a stranger cannot stop the server.
+                        let outcome = if engine.auth_required(id) {
+                            Err(Reply::err(aof_lab::cmd::NOAUTH_ERR))
+                        } else {
+                            shutdown_command(engine, id, &argv_refs)
+                        };
+                        match outcome {
                             Ok(()) => *shutdown = Some(Shutdown::Command),
                             Err(reply) => reply.encode(&mut conn.obuf),
                         }

@@ -13,11 +13,11 @@
 
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::cmd::args;
+use crate::cmd::long_double::LongDouble;
 use crate::cmd::set::{
     MAX_RANDOM_REPLY, ScanOptions, empty_scan, parse_random_count, parse_scan_cursor, random_distinct_positions, random_reply_too_large,
     scan_positions,
 };
-use crate::cmd::string::long_double::LongDouble;
 use crate::keyspace::value::{HASH_MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
 use crate::keyspace::{Map, Value};
 use crate::reply::Reply;

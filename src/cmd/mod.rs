@@ -15,6 +15,7 @@
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub(crate) mod long_double;
 pub mod multi;
 pub mod server;
 pub mod set;
@@ -198,6 +199,9 @@ pub fn full_name(cmd: &Command, parent: Option<&Command>) -> String {
     }
 }
 
+/// `shared.noautherr`.
+pub const NOAUTH_ERR: &str = "NOAUTH Authentication required.";
+
 /// What `process_command` decided.
 pub enum Outcome {
     Reply(Reply),
@@ -215,6 +219,11 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         Ok(c) => c,
         Err(e) => return Outcome::Reply(reject_command(srv, client, name, e)),
     };
+    // After lookup and arity, before anything else: an unknown command or a wrong argument
+    // count is reported to a client that has not authenticated, nothing more.
+    if srv.auth_required(client) && cmd.flags & NO_AUTH == 0 {
+        return Outcome::Reply(reject_command(srv, client, name, Reply::err(NOAUTH_ERR)));
+    }
     if let Some(reply) = srv.deny_oom(cmd, client, argv) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }

@@ -1,6 +1,6 @@
 //! The string commands (Redis's `t_string.c`). Submodules: `bitops` (SETBIT, GETBIT, BITCOUNT,
-//! which work on a string bit by bit), `lcs` (LCS) and `long_double` (INCRBYFLOAT's
-//! arithmetic).
+//! which work on a string bit by bit) and `lcs` (LCS); INCRBYFLOAT's arithmetic is
+//! [`crate::cmd::long_double`].
 //!
 //! A string value is a byte array up to `proto-max-bulk-len` (512 MB) long. Redis stores small
 //! integers specially (the `int` encoding), but every command sees the same bytes, so here a
@@ -21,16 +21,16 @@
 //!
 //! INCRBYFLOAT logs its *result* because the sum is computed in C's `long double`; replaying
 //! the increment on another machine could round differently. The arithmetic itself lives in
-//! `long_double`, which reproduces x87 extended precision in software.
+//! [`crate::cmd::long_double`], which reproduces x87 extended precision in software.
 //!
 //! Everything else propagates verbatim when it changed the dataset, and nothing when it did
 //! not (`SET k v NX` on an existing key, `SETBIT` that leaves the bit as it was).
 
 mod bitops;
 mod lcs;
-pub(crate) mod long_double;
 
 use super::keys::{already_expired, invalid_expire_time, opt_is};
+use super::long_double::LongDouble;
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::cmd::args;
 use crate::keyspace::Value;
@@ -39,7 +39,6 @@ use crate::server::Ctx;
 use crate::util::string2ll;
 use bitops::{bitcount, getbit, setbit};
 use lcs::lcs;
-use long_double::LongDouble;
 
 pub static COMMANDS: &[Command] = &[
     Command { summary: "Get the value of a key", ..Command::new("get", 2, READONLY | FAST, (1, 1, 1), Group::String, get) },

@@ -8,8 +8,8 @@
 //! a removal moves the *last* entry into the hole (see [`Db::scan`]).
 //!
 //! Expiry is lazy (a key is deleted when a command touches it after its time) and active
-//! (`Server::active_expire_cycle`, driven by `cron(now)`): both live in `server.rs`, because a
-//! deletion must be propagated to the AOF.
+//! (Redis's `activeExpireCycle`, slow in `cron(now)` and fast in `before_sleep`): both live in
+//! [`expire`], as methods of the server, because a deletion must be propagated to the AOF.
 //!
 //! Compared with Redis: values have one in-memory representation per type instead of Redis's
 //! small/large encodings (listpack, intset, quicklist …). Where an encoding shows through to a
@@ -17,6 +17,7 @@
 //! listpack's insertion order.
 
 pub mod digest;
+pub mod expire;
 pub mod value;
 pub mod zset;
 
@@ -50,6 +51,10 @@ pub struct Db {
     /// and the first change after the clone copies the one value changed (copy-on-write).
     dict: Map<Key, Arc<Value>>,
     expires: Map<Key, i64>,
+    /// `expires_cursor`: where the active expire cycle samples next (a position in `expires`;
+    /// Redis's is a hash-table bucket). Kept across cycles, so that successive cycles cover the
+    /// whole table.
+    expires_cursor: usize,
 }
 
 impl Db {
@@ -105,6 +110,7 @@ impl Db {
         let n = self.dict.len();
         self.dict.clear();
         self.expires.clear();
+        self.expires_cursor = 0;
         n
     }
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
@@ -118,6 +124,20 @@ impl Db {
     }
     pub fn expire_at(&self, index: usize) -> Option<(&Key, i64)> {
         self.expires.get_index(index).map(|(k, t)| (k, *t))
+    }
+    /// The entry with a TTL at the expire cursor (see [`expire`]), if any key has one.
+    pub fn expire_at_cursor(&mut self) -> Option<(&Key, i64)> {
+        let n = self.expires.len();
+        if n == 0 {
+            return None;
+        }
+        self.expires_cursor %= n;
+        self.expire_at(self.expires_cursor)
+    }
+    /// Moves the expire cursor past the entry it points at. After that entry was deleted the
+    /// cursor stays: the last entry moved into the hole and is sampled next.
+    pub fn advance_expires_cursor(&mut self) {
+        self.expires_cursor = self.expires_cursor.wrapping_add(1);
     }
     /// Walks positions downwards from `cursor` (0 = start) visiting about `count` keys; returns
     /// the next cursor (0 = done). A key present for the whole scan is seen at least once:
@@ -139,5 +159,6 @@ impl Db {
     pub fn swap(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.expires_cursor, &mut other.expires_cursor);
     }
 }

@@ -514,6 +514,9 @@ impl Lab {
     }
 
     fn before_sleep(&mut self, now: i64) {
+        // beforeSleep's fast expire cycle comes before the write: its DELs are collected with
+        // the turn's bytes (the engine's before_sleep then finds it ran this millisecond).
+        self.engine.active_expire_fast(now);
         self.collect_appended();
         if self.engine.srv.aof.incr_path.is_some() {
             self.engine.before_sleep(now);
@@ -579,12 +582,14 @@ impl Lab {
 
     fn run_wire(&mut self, now: i64) {
         self.route_unblocked();
-        let limits = Limits { max_bulk_len: self.engine.srv.config.proto_max_bulk_len };
         // Taken out of `self` so that the parsed arguments can borrow it while the engine runs.
         let mut qbuf = std::mem::take(&mut self.wire_qbuf);
         let mut args = Vec::new();
         let mut pos = 0;
         while !self.is_blocked(self.wire) {
+            // Per command: an AUTH lifts the limits of an unauthenticated connection.
+            let limits =
+                Limits { max_bulk_len: self.engine.srv.config.proto_max_bulk_len, unauthenticated: self.engine.auth_required(self.wire) };
             match parse_command(qbuf.get(pos..).unwrap_or_default(), &mut args, limits) {
                 Ok(None) => break,
                 Ok(Some(n)) => {
@@ -715,6 +720,30 @@ mod tests {
         assert!(json.contains(r#""kind":"write""#) && json.contains(r#""kind":"fsync""#), "always fsyncs in the turn: {json}");
         let (_, next) = l.events_since(start);
         assert_eq!(l.events_since(next).0.len(), 0);
+    }
+
+    #[test]
+    fn requirepass_holds_for_both_connections_after_a_restart() {
+        let mut c = Config::default();
+        c.set("appendonly", "yes", true).unwrap();
+        c.set("requirepass", "pw", true).unwrap();
+        let mut l = memory_lab(c, T0);
+        assert_eq!(l.execute_line("SET k v", T0), ["(error) NOAUTH Authentication required."]);
+        // The wire connection has an unauthenticated client's limits until it authenticates,
+        // and the AUTH lifts them for the command after it in the same bytes.
+        assert_eq!(l.execute_resp(b"*11\r\n", T0), b"-ERR Protocol error: unauthenticated multibulk length\r\n");
+        let mut auth_then_big = b"AUTH pw\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n".to_vec();
+        auth_then_big.extend(std::iter::repeat_n(b'x', 20_000));
+        auth_then_big.extend_from_slice(b"\r\n");
+        let out = l.execute_resp(&auth_then_big, T0);
+        assert!(out.starts_with(b"+OK\r\n$20000\r\nxxx"), "{}", String::from_utf8_lossy(&out[..40.min(out.len())]));
+        assert_eq!(l.execute_line("AUTH pw", T0), ["OK"]);
+        assert_eq!(l.execute_line("SET k v", T0), ["OK"]);
+        // A restart opens new connections: each must authenticate again.
+        l.crash("kill", T0 + 10).unwrap();
+        assert_eq!(l.execute_line("GET k", T0 + 20), ["(error) NOAUTH Authentication required."]);
+        assert_eq!(l.execute_line("AUTH pw", T0 + 20), ["OK"]);
+        assert_eq!(l.execute_line("GET k", T0 + 20), ["\"v\""]);
     }
 
     #[test]

@@ -228,7 +228,7 @@ pub(crate) fn file_kind(
 
 /// A child's progress: `pid`, `tmp` (its temp file), `tmp_len`, `keys_processed`, `keys_total`,
 /// `cow_bytes` (zeros and `""` when none runs).
-fn child_fields(o: &mut Json, child: Option<&crate::aof::child::SnapshotChild>, storage: &dyn crate::storage::Storage) {
+fn child_fields(o: &mut Json, child: Option<&crate::child::SnapshotChild>, storage: &dyn crate::storage::Storage) {
     o.num("pid", child.map_or(0, |c| u64::from(c.pid)));
     o.str("tmp", child.map_or("", |c| c.tmp.as_str()));
     o.num("tmp_len", child.map_or(0, |c| storage.len(&c.tmp).unwrap_or(c.written)));

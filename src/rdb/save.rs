@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! SAVE     rdbSave in the foreground: temp-<pid>.rdb, fsync, rename to dbfilename, dir fsync
-//! BGSAVE   the same file written by a stepped child (aof::child), one child at a time
+//! BGSAVE   the same file written by a stepped child (crate::child), one child at a time
 //! cron     "<changes> changes in <seconds> seconds. Saving..." when a save point is reached
 //!          (after a failed BGSAVE, not before 5 s: CONFIG_BGSAVE_RETRY_DELAY)
 //! start    AOF off: dump.rdb is loaded ("DB loaded from disk"). AOF on: dump.rdb is IGNORED,
@@ -15,7 +15,7 @@
 //! points) and the propagation trigger: a save resets it, the dispatcher only looks at whether
 //! a command moved it up.
 
-use crate::aof::child::{ChildType, Format, SnapshotChild};
+use crate::child::{ChildType, Format, SnapshotChild};
 use crate::keyspace::Db;
 use crate::server::{AofState, LogLevel, Server};
 use crate::storage::{Error, ErrorKind, OpenMode};
@@ -86,7 +86,7 @@ impl Server {
     pub fn rdb_save(&mut self) -> Result<(), Error> {
         let tmp = format!("temp-{SERVER_PID}.rdb");
         let mut bytes = Vec::new();
-        crate::aof::child::SnapshotWriter::new(Format::Rdb { aof_base: false }, self.unixtime(), self.used_memory())
+        crate::child::SnapshotWriter::new(Format::Rdb { aof_base: false }, self.unixtime(), self.used_memory())
             .with_rdb_options(self.rdb_compression(), self.rdb_checksum())
             .step(&self.dbs, 0, &mut bytes);
         if let Err(e) = self.storage.open(&tmp, OpenMode::Truncate) {

@@ -6,7 +6,10 @@
 //! exactly as it would after the same commands. Every string goes through `rdbSaveRawString`:
 //! INT encoding for small integers, then LZF (`rdbcompression yes`) for more than 20 bytes.
 
-use super::{RDB_OPCODE_AUX, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION, push_len, push_string};
+use super::{
+    RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION, crc64_update,
+    push_len, push_string,
+};
 use crate::keyspace::{Db, Value};
 
 /// `rdbSaveRawString` with `rdbcompression yes`: strings longer than 20 bytes are LZF-compressed
@@ -40,12 +43,22 @@ pub fn write_header_aux(out: &mut Vec<u8>, unixtime: i64, used_mem: u64, aof_bas
     aux("aof-base", if aof_base { "1" } else { "0" });
 }
 
-/// A whole RDB of `dbs`. Keys already past their TTL are written too (as `rdbSaveRio` does).
-/// The same bytes as the stepped child's output ([`crate::aof::child::SnapshotWriter`]) in one go.
+/// A whole RDB of `dbs` (`rdbSaveRio`, `rdbcompression` and `rdbchecksum` on): the header, each
+/// non-empty db's header and keys, EOF and the CRC-64. Keys already past their TTL are written
+/// too, as Redis does. The stepped child ([`crate::child::SnapshotWriter`]) writes the same bytes
+/// a few keys at a time.
 pub fn write_rdb(dbs: &[Db], unixtime: i64, used_mem: u64, aof_base: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
-    let mut w = crate::aof::child::SnapshotWriter::new(crate::aof::child::Format::Rdb { aof_base }, unixtime, used_mem);
-    w.step(dbs, 0, &mut out);
+    write_header_aux(&mut out, unixtime, used_mem, aof_base);
+    for db in dbs.iter().filter(|db| !db.is_empty()) {
+        write_db_header(&mut out, db);
+        for (key, value) in db.iter() {
+            write_key(&mut out, key, value, db.expire_of(key), true);
+        }
+    }
+    out.push(RDB_OPCODE_EOF);
+    let crc = crc64_update(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
     out
 }
 

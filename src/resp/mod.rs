@@ -36,13 +36,22 @@ impl ProtocolError {
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_bulk_len: i64,
+    /// The client has not authenticated yet (`authRequired`): Redis then refuses more than
+    /// [`UNAUTH_MAX_MULTIBULK`] arguments and bulks over [`UNAUTH_MAX_BULK_LEN`] bytes before
+    /// buffering them, so that a stranger cannot make the server allocate.
+    pub unauthenticated: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: PROTO_MAX_BULK_LEN }
+        Limits { max_bulk_len: PROTO_MAX_BULK_LEN, unauthenticated: false }
     }
 }
+
+/// The most arguments an unauthenticated client's multibulk may announce.
+pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
+/// The longest bulk an unauthenticated client may announce.
+pub const UNAUTH_MAX_BULK_LEN: i64 = 16384;
 
 fn find_crlf(buf: &[u8]) -> Option<usize> {
     buf.windows(2).position(|w| w == b"\r\n")
@@ -71,6 +80,9 @@ fn parse_multibulk<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>, limits: Lim
     let Some(count) = count else {
         return Err(ProtocolError("invalid multibulk length"));
     };
+    if count > UNAUTH_MAX_MULTIBULK && limits.unauthenticated {
+        return Err(ProtocolError("unauthenticated multibulk length"));
+    }
     let mut pos = nl + 2;
     if count <= 0 {
         return Ok(Some(pos));
@@ -94,6 +106,9 @@ fn parse_multibulk<'a>(buf: &'a [u8], args: &mut Vec<Cow<'a, [u8]>>, limits: Lim
         let Some(len) = len.filter(|&l| l >= 0 && l <= limits.max_bulk_len) else {
             return Err(ProtocolError("invalid bulk length"));
         };
+        if len > UNAUTH_MAX_BULK_LEN && limits.unauthenticated {
+            return Err(ProtocolError("unauthenticated bulk length"));
+        }
         let start = pos + nl + 2;
         // A length this host cannot address (wasm32: 32-bit usize, with proto-max-bulk-len
         // raised past 4 GB) could never be buffered: refused like any invalid length.

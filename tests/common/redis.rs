@@ -123,6 +123,10 @@ impl RedisServer {
                 return Err(format!("redis-server exited with {status} on port {port}; log:\n{log}"));
             }
             if let Ok(mut c) = RespConn::connect(port) {
+                // A server started with a password wants it first.
+                if let Some(pass) = args.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1]) {
+                    let _ = c.command(&["AUTH", pass]);
+                }
                 // Make sure it is *our* server (another test could have taken the port).
                 let reply = c.command(&["CONFIG", "GET", "dir"]);
                 if let Ok(r) = reply {
@@ -255,6 +259,11 @@ impl RespConn {
         encode_command(&mut out, argv);
         self.stream.write_all(&out)?;
         self.read_reply()
+    }
+
+    /// Sends raw bytes (a pipeline of commands); read the replies with [`RespConn::read_reply`].
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
     }
 
     pub fn read_reply(&mut self) -> std::io::Result<Vec<u8>> {

@@ -13,7 +13,7 @@ use aof_lab::server::ClientId;
 use aof_lab::{Config, Engine};
 
 use super::redis::{AofCursor, RedisServer, RespConn};
-use super::script::{Item, Mode, diff_aof, parse_script, replies_match, show_aof, show_raw};
+use super::script::{Clock, Item, Mode, diff_aof, parse_script, replies_match, show_aof, show_raw};
 
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -160,6 +160,9 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
     let mut aof_exp = expected.take_aof();
     let mut aof_act = actual.take_aof();
     let digest_argv: Vec<Vec<u8>> = DIGEST.iter().map(|a| a.to_vec()).collect();
+    // A reply can show a time an earlier line computed (PEXPIREAT after SET EX): times are
+    // compared within the widest window of any line run so far, this one included.
+    let mut widest = Clock::exact(now_ms());
     // COMPAT_TRACE=1: print every line with both replies and the AOF it appended (for authors).
     let trace = std::env::var_os("COMPAT_TRACE").is_some_and(|v| !v.is_empty() && v != "0");
     for line in &lines {
@@ -179,16 +182,20 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
                 (Some(*mode), Some(argv))
             }
         };
+        // Both sides run this line between `start` and the clock read after the second answered.
+        let start = now_ms();
+        let mut clock = widest.widest(Clock::exact(start));
         if let (Some(mode), Some(argv)) = (mode, argv) {
             let e = expected.call(argv);
             let a = actual.call(argv);
-            let now = now_ms();
+            widest = widest.widest(Clock::between(start, now_ms()));
+            clock = widest;
             match (e, a) {
                 (Ok(e), Ok(a)) => {
                     if trace {
                         println!("{loc} {} -> {el}: {} | {al}: {}", line.text, show_raw(&e, 300), show_raw(&a, 300));
                     }
-                    if !replies_match(&e, &a, mode, now) {
+                    if !replies_match(&e, &a, mode, clock) {
                         let how = match mode {
                             Mode::Exact => "",
                             Mode::Unordered => " (compared as an unordered array)",
@@ -215,7 +222,7 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
         if trace && !(de.is_empty() && da.is_empty()) {
             println!("{loc}   AOF {el}:\n{}\n{loc}   AOF {al}:\n{}", show_aof(&de), show_aof(&da));
         }
-        if diff_aof(&de, &da, now_ms(), &el, &al).is_some() {
+        if diff_aof(&de, &da, clock, &el, &al).is_some() {
             problems.push(format!(
                 "    AOF bytes appended by this line differ\n    {el}:\n{}\n    {al}:\n{}",
                 show_aof(&de),
@@ -229,7 +236,10 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
         aof_act.extend_from_slice(&da);
     }
     // Final checks: the dataset digest, then the whole AOF stream.
-    match (expected.call(&digest_argv), actual.call(&digest_argv)) {
+    let start = now_ms();
+    let digests = (expected.call(&digest_argv), actual.call(&digest_argv));
+    widest = widest.widest(Clock::between(start, now_ms()));
+    match digests {
         (Ok(e), Ok(a)) if e != a => res.mismatches.push(format!(
             "[{name}:end] DEBUG DIGEST differs at the end of the script\n    {el:>6}: {}\n    {al:>6}: {}",
             show_raw(&e, 200),
@@ -243,7 +253,7 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
     }
     aof_exp.extend(expected.take_aof());
     aof_act.extend(actual.take_aof());
-    if let Some(d) = diff_aof(&aof_exp, &aof_act, now_ms(), &el, &al) {
+    if let Some(d) = diff_aof(&aof_exp, &aof_act, widest, &el, &al) {
         res.mismatches.push(format!("[{name}:end] {d}"));
     }
     res

@@ -2,9 +2,9 @@
 //! `tests/scripts/README.md`) and the rules used to compare two replies or two AOF streams.
 //!
 //! Everything is compared on **raw RESP bytes**: the real server's reply exactly as it came off
-//! the socket, the engine's `Reply::to_resp()`. Before comparing, absolute unix-ms times are
-//! normalised ([`normalise_times`]) because two servers never run a command in the same
-//! millisecond.
+//! the socket, the engine's `Reply::to_resp()`. Absolute times are compared within the few
+//! milliseconds between the two sides' calls ([`Clock`], [`times_match`]): two servers never run
+//! a command in the same millisecond, and a real redis-server's clock cannot be set.
 
 use aof_lab::resp::{Limits, parse_command, parse_reply, repr, split_args};
 
@@ -91,33 +91,102 @@ fn parse_line(t: &str) -> Result<Item, String> {
     Ok(Item::Command { mode, argv })
 }
 
-/// One day in milliseconds: the window around `now` in which a 13-digit number is a time.
-pub const TIME_WINDOW_MS: i64 = 86_400_000;
+/// One year in milliseconds: a 13-digit number this close to `now` is read as a time (TTLs of
+/// days are common in tests; a number meant literally, such as `4102444800000` in 2100, is
+/// farther). Being a time only allows the [`Clock`]'s few milliseconds of slack.
+pub const TIME_WINDOW_MS: i64 = 365 * 86_400_000;
+
+/// When a comparison's two sides ran, and so how far apart the absolute times they computed
+/// may be. The harness reads the clock before it sends a line to the first side (`start_ms`)
+/// and after the second side answered (`end_ms`); each side took its own `now` somewhere in
+/// between, so a time one side derived from its clock (`PEXPIREAT` from `EXPIRE`, `PXAT` from
+/// `SET EX`, a `PEXPIRETIME` reply) may differ from the other's by at most `end - start` ms, and
+/// a time in seconds (`#TS:` annotations, `EXPIRETIME`) by the number of second boundaries
+/// crossed in between (0 or 1). Nothing else about a time is forgiven: `EXPIRE k 100` written
+/// as a `PEXPIREAT` a minute off fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    /// Which 13-digit (10-digit) numbers are times: those within a year of this instant.
+    pub now_ms: i64,
+    /// How far two ms times may differ.
+    pub slack_ms: i64,
+    /// How far two second times may differ.
+    pub slack_s: i64,
+}
+
+impl Clock {
+    /// Both sides ran in `[start_ms, end_ms]`.
+    pub fn between(start_ms: i64, end_ms: i64) -> Clock {
+        let end_ms = end_ms.max(start_ms);
+        Clock { now_ms: end_ms, slack_ms: end_ms - start_ms, slack_s: end_ms.div_euclid(1000) - start_ms.div_euclid(1000) }
+    }
+    /// Both sides ran at the same instant: times must be equal.
+    pub fn exact(now_ms: i64) -> Clock {
+        Clock::between(now_ms, now_ms)
+    }
+    /// For a time that another line may have computed (a `PEXPIRETIME` reply shows the time
+    /// of an earlier `SET EX`; the whole AOF at the end of a script holds every line's): the
+    /// larger slack of the two windows.
+    pub fn widest(self, other: Clock) -> Clock {
+        Clock {
+            now_ms: self.now_ms.max(other.now_ms),
+            slack_ms: self.slack_ms.max(other.slack_ms),
+            slack_s: self.slack_s.max(other.slack_s),
+        }
+    }
+    /// How a run of digits is read: a time in ms, a time in seconds, or a plain number.
+    fn kind(&self, run: &[u8]) -> Option<(i64, i64)> {
+        let v: i64 = std::str::from_utf8(run).ok()?.parse().ok()?;
+        match run.len() {
+            13 if (v - self.now_ms).abs() <= TIME_WINDOW_MS => Some((v, self.slack_ms)),
+            10 if (v - self.now_ms.div_euclid(1000)).abs() <= TIME_WINDOW_MS / 1000 => Some((v, self.slack_s)),
+            _ => None,
+        }
+    }
+}
+
+/// `b` cut into maximal runs of ASCII digits and runs of anything else.
+fn digit_runs(b: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=b.len() {
+        if i == b.len() || b[i].is_ascii_digit() != b[start].is_ascii_digit() {
+            out.push(&b[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
+/// Whether two byte strings are equal except for absolute times that differ by no more than
+/// `clock` allows (see [`Clock`]): same bytes around them, and each pair of times of the same
+/// kind (13-digit ms or 10-digit seconds, near now) within the slack.
+pub fn times_match(expected: &[u8], actual: &[u8], clock: Clock) -> bool {
+    if expected == actual {
+        return true;
+    }
+    let (e, a) = (digit_runs(expected), digit_runs(actual));
+    e.len() == a.len()
+        && e.iter().zip(&a).all(|(x, y)| {
+            x == y
+                || match (clock.kind(x), clock.kind(y)) {
+                    (Some((u, slack)), Some((v, _))) if x.len() == y.len() => (u - v).abs() <= slack,
+                    _ => false,
+                }
+        })
+}
 
 /// Replaces every run of **exactly 13** ASCII digits (not preceded or followed by another
-/// digit) whose value is within ±1 day of `now_ms` with `<T>`. Applied to both sides of every
-/// comparison, to reply bytes and AOF bytes alike (`PXAT 1795461191689`, `PEXPIREAT`, stream IDs,
-/// `PEXPIRETIME` replies). The `$13` length in front of such an argument is left as it is.
+/// digit) whose value is within a year of `now_ms` with `<T>`. Only for ordering (the `~`
+/// modes sort elements by this form) and reports: comparisons use [`times_match`].
 pub fn normalise_times(b: &[u8], now_ms: i64) -> Vec<u8> {
+    let clock = Clock::exact(now_ms);
     let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            let run = &b[start..i];
-            let is_time = run.len() == 13
-                && std::str::from_utf8(run).ok().and_then(|s| s.parse::<i64>().ok()).is_some_and(|v| (v - now_ms).abs() <= TIME_WINDOW_MS);
-            if is_time {
-                out.extend_from_slice(b"<T>");
-            } else {
-                out.extend_from_slice(run);
-            }
+    for run in digit_runs(b) {
+        if run.len() == 13 && run[0].is_ascii_digit() && clock.kind(run).is_some() {
+            out.extend_from_slice(b"<T>");
         } else {
-            out.push(b[i]);
-            i += 1;
+            out.extend_from_slice(run);
         }
     }
     out
@@ -143,29 +212,46 @@ pub fn array_elements(raw: &[u8]) -> Option<Vec<&[u8]>> {
     Some(items)
 }
 
-/// The form of a reply that is compared under `mode`.
+/// The form of a reply under `mode`, with times masked (see [`normalise_times`]): for the `~`
+/// modes the groups sorted, which is the order [`replies_match`] compares them in.
 pub fn comparable(raw: &[u8], mode: Mode, now_ms: i64) -> Vec<u8> {
     match mode {
         Mode::Exact => normalise_times(raw, now_ms),
         Mode::TypeOnly => raw.first().map(|&c| vec![c]).unwrap_or_default(),
-        Mode::Unordered | Mode::Pairs => {
-            let Some(items) = array_elements(raw) else {
-                return normalise_times(raw, now_ms);
-            };
-            let chunk = if mode == Mode::Pairs { 2 } else { 1 };
-            let mut groups: Vec<Vec<u8>> = items.chunks(chunk).map(|c| normalise_times(&c.concat(), now_ms)).collect();
-            groups.sort();
-            let mut out = format!("*{}\r\n", items.len()).into_bytes();
-            for g in groups {
-                out.extend_from_slice(&g);
+        Mode::Unordered | Mode::Pairs => match sorted_groups(raw, mode, now_ms) {
+            Some((n, groups)) => {
+                let mut out = format!("*{n}\r\n").into_bytes();
+                for g in groups {
+                    out.extend_from_slice(&normalise_times(&g, now_ms));
+                }
+                out
             }
-            out
-        }
+            None => normalise_times(raw, now_ms),
+        },
     }
 }
 
-pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, now_ms: i64) -> bool {
-    comparable(expected, mode, now_ms) == comparable(actual, mode, now_ms)
+/// The top-level array's elements (or pairs) sorted by their time-masked bytes, with the
+/// element count; `None` if `raw` is not an array.
+fn sorted_groups(raw: &[u8], mode: Mode, now_ms: i64) -> Option<(usize, Vec<Vec<u8>>)> {
+    let items = array_elements(raw)?;
+    let chunk = if mode == Mode::Pairs { 2 } else { 1 };
+    let mut groups: Vec<Vec<u8>> = items.chunks(chunk).map(|c| c.concat()).collect();
+    groups.sort_by_cached_key(|g| normalise_times(g, now_ms));
+    Some((items.len(), groups))
+}
+
+/// Whether two replies are the same under `mode`, times compared within `clock`'s slack.
+pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -> bool {
+    match mode {
+        Mode::Exact => times_match(expected, actual, clock),
+        Mode::TypeOnly => expected.first() == actual.first(),
+        Mode::Unordered | Mode::Pairs => match (sorted_groups(expected, mode, clock.now_ms), sorted_groups(actual, mode, clock.now_ms)) {
+            (Some((n, e)), Some((m, a))) => n == m && e.len() == a.len() && e.iter().zip(&a).all(|(x, y)| times_match(x, y, clock)),
+            (None, None) => times_match(expected, actual, clock),
+            _ => false,
+        },
+    }
 }
 
 /// A reply for a report: its RESP bytes escaped (`\r\n` visible), cut after `max` characters.
@@ -235,17 +321,18 @@ fn show_unit(unit: &Result<Vec<Vec<u8>>, Vec<u8>>) -> String {
     }
 }
 
-/// Compares two whole AOF streams. `None` if equal after normalisation; otherwise a report of
-/// the first differing unit: byte offsets on both sides and a few commands of context, decoded.
-pub fn diff_aof(expected: &[u8], actual: &[u8], now_ms: i64, exp_label: &str, act_label: &str) -> Option<String> {
-    if normalise_times(expected, now_ms) == normalise_times(actual, now_ms) {
+/// Compares two whole AOF streams, times within `clock`'s slack. `None` if they match; otherwise
+/// a report of the first differing unit: byte offsets on both sides and a few commands of
+/// context, decoded.
+pub fn diff_aof(expected: &[u8], actual: &[u8], clock: Clock, exp_label: &str, act_label: &str) -> Option<String> {
+    if times_match(expected, actual, clock) {
         return None;
     }
     let e = split_aof(expected);
     let a = split_aof(actual);
     let first = (0..e.len().max(a.len()))
         .find(|&i| match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) => normalise_times(x.2, now_ms) != normalise_times(y.2, now_ms),
+            (Some(x), Some(y)) => !times_match(x.2, y.2, clock),
             _ => true,
         })
         .unwrap_or(0);

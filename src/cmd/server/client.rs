@@ -7,7 +7,8 @@
 //!
 //! Compared with Redis: a handler only sees its own connection, so CLIENT LIST shows the calling
 //! client alone, with the fields the engine knows (no address, no buffers). The only user is
-//! `default` and AUTH checks `requirepass`, but other commands do not require authentication.
+//! `default`: with `requirepass` set, a connection must AUTH (or HELLO … AUTH) before any other
+//! command (`-NOAUTH`, checked in `processCommand`, [`crate::cmd::process_command`]).
 
 use super::{ADMIN_LS, LS, help_reply};
 use crate::cmd::{Command, Group, NOSCRIPT, args};
@@ -190,32 +191,31 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             return Reply::err("NOPROTO unsupported protocol version");
         }
     }
-    let mut auth: Option<(&[u8], &[u8])> = None;
-    let mut name: Option<&[u8]> = None;
+    // Options take effect in order, as Redis applies them: a SETNAME before a bad option or a
+    // wrong password stays set.
     let mut j = next;
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         let opt = argv[j];
         if args::is(opt, "auth") && more >= 2 {
-            auth = Some((argv[j + 1], argv[j + 2]));
+            if let Err(e) = authenticate(ctx, argv[j + 1], argv[j + 2]) {
+                return e;
+            }
             j += 2;
         } else if args::is(opt, "setname") && more >= 1 {
-            name = Some(argv[j + 1]);
+            if let Err(e) = set_client_name(ctx, argv[j + 1]) {
+                return e;
+            }
             j += 1;
         } else {
             return Reply::error(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(opt)));
         }
         j += 1;
     }
-    if let Some((user, pass)) = auth
-        && let Err(e) = authenticate(ctx, user, pass)
-    {
-        return e;
-    }
-    if let Some(name) = name
-        && let Err(e) = set_client_name(ctx, name)
-    {
-        return e;
+    // HELLO is `no_auth` so that it can authenticate; without AUTH it needs a client that
+    // already is.
+    if !ctx.client.authenticated {
+        return Reply::err(HELLO_NOAUTH);
     }
     let bulk = |s: &str| Reply::bulk(s);
     Reply::Array(vec![
@@ -236,15 +236,23 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     ])
 }
 
+const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+
 /// The password of the `default` user, if `requirepass` set one.
-fn default_password(ctx: &Ctx) -> Option<String> {
-    ctx.srv.config.get("requirepass").filter(|p| !p.is_empty())
+fn default_password<'a>(ctx: &'a Ctx) -> Option<&'a str> {
+    Some(ctx.srv.config.requirepass.as_str()).filter(|p| !p.is_empty())
 }
 
-/// `ACLAuthenticateUser` with the only user there is.
-fn authenticate(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
+/// `ACLAuthenticateUser` with the only user there is: a `default` user without a password
+/// (`nopass`) accepts any password. A failure leaves the connection as it was (an
+/// authenticated one stays authenticated).
+fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
     let ok = user == b"default" && default_password(ctx).is_none_or(|p| p.as_bytes() == pass);
-    if ok { Ok(()) } else { Err(Reply::err("WRONGPASS invalid username-password pair or user is disabled.")) }
+    if !ok {
+        return Err(Reply::err("WRONGPASS invalid username-password pair or user is disabled."));
+    }
+    ctx.client.authenticated = true;
+    Ok(())
 }
 
 /// `AUTH [username] password`.
@@ -267,8 +275,10 @@ pub(super) fn auth(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
 }
 
-/// `RESET` (`clearClientConnectionState`): out of MULTI, no WATCH, db 0, no name.
+/// `RESET` (`clearClientConnectionState`): out of MULTI, no WATCH, db 0, no name, and back to
+/// the default authentication (`clientSetDefaultAuth`: logged out when there is a password).
 pub(super) fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    ctx.client.authenticated = default_password(ctx).is_none();
     ctx.client.multi = None;
     crate::cmd::multi::unwatch_all_keys(ctx.srv, ctx.client);
     ctx.client.db = 0;

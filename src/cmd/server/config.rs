@@ -113,6 +113,7 @@ fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
 fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     // resetServerStats: the counters since boot; connected clients and keys are state, not stats.
     ctx.srv.stats = Stats::default();
+    ctx.srv.expire.reset_stats();
     Reply::ok()
 }
 

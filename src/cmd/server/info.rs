@@ -5,7 +5,7 @@
 //! Compared with Redis: the values the engine cannot know are zeros or approximations. Memory
 //! figures are estimated from the values' sizes (`Value::approx_size`) plus a fixed startup
 //! overhead; CPU and network figures are 0; `total_forks` counts the simulated children and the
-//! CoW figures are the simulated ones (see `aof::child`); `Commandstats`, `Errorstats` and
+//! CoW figures are the simulated ones (see `crate::child`); `Commandstats`, `Errorstats` and
 //! `Latencystats` are empty.
 
 use std::collections::HashSet;
@@ -296,9 +296,10 @@ fn stats(srv: &Server, out: &mut String) {
     line(out, "sync_partial_ok", 0);
     line(out, "sync_partial_err", 0);
     line(out, "expired_keys", s.expired_keys);
-    line(out, "expired_stale_perc", "0.00");
-    line(out, "expired_time_cap_reached_count", 0);
-    line(out, "expire_cycle_cpu_milliseconds", 0);
+    line(out, "expired_stale_perc", format!("{:.2}", srv.expire.stale_perc * 100.0));
+    line(out, "expired_time_cap_reached_count", srv.expire.time_cap_reached_count);
+    // The cycle's modelled time (see keyspace::expire).
+    line(out, "expire_cycle_cpu_milliseconds", srv.expire.time_used_us / 1000);
     line(out, "evicted_keys", 0);
     line(out, "evicted_clients", 0);
     line(out, "total_eviction_exceeded_time", 0);

@@ -24,14 +24,21 @@
 //! rewrite is refused (or scheduled with `SCHEDULE`). A child that is killed (`CONFIG SET
 //! appendonly no`) or fails (disk full) leaves no temp file behind.
 //!
-//! [`SnapshotWriter`] is the streaming form of `rdbSaveRio` and `rewriteAppendOnlyFileRio`: the
-//! concatenation of its steps is byte for byte what [`crate::rdb::write_rdb`] and
-//! [`super::rewrite::rewrite_resp`] produce (they are one step with no bound).
+//! **Above both writers.** The child is one concept for BGSAVE (`dump.rdb`, [`crate::rdb::save`])
+//! and BGREWRITEAOF (the AOF base, [`crate::aof::bgrewrite`], 6.2's [`crate::aof::legacy`]): it
+//! streams whichever format the parent asked for, with the writers' own pieces (the RDB's
+//! header, db header and key from [`crate::rdb::write`], the RESP rewrite of a key from
+//! [`crate::aof::rewrite`]); the writers know nothing of it. [`SnapshotWriter`] is the streaming
+//! form of `rdbSaveRio` and `rewriteAppendOnlyFileRio`: the concatenation of its steps is byte
+//! for byte what [`crate::rdb::write_rdb`] and [`crate::aof::rewrite::rewrite_resp`] write in
+//! one go (tested below).
 
 use std::collections::HashSet;
 
+use crate::aof::rewrite::rewrite_key;
 use crate::keyspace::Db;
-use crate::rdb::{RDB_OPCODE_EOF, crc64_update, write::write_db_header, write::write_header_aux, write::write_key};
+use crate::rdb::write::{write_db_header, write_header_aux, write_key};
+use crate::rdb::{RDB_OPCODE_EOF, crc64_update};
 use crate::resp::encode_command;
 use crate::server::{LogLevel, Server};
 use crate::storage::{Error, ErrorKind, OpenMode};
@@ -123,7 +130,7 @@ impl SnapshotWriter {
                 let expire = db.expire_of(key);
                 match self.format {
                     Format::Rdb { .. } => write_key(out, key, value, expire, self.compress),
-                    Format::Resp { .. } => super::rewrite::rewrite_key(out, key, value, expire),
+                    Format::Resp { .. } => rewrite_key(out, key, value, expire),
                 }
                 self.pos += 1;
                 left -= 1;
@@ -296,8 +303,14 @@ mod tests {
     fn steps_concatenate_to_the_whole() {
         let dbs = dbs();
         for format in [Format::Rdb { aof_base: true }, Format::Rdb { aof_base: false }, Format::Resp { timestamps: true }] {
-            let mut whole = Vec::new();
-            assert!(SnapshotWriter::new(format, 1_800_000_000, 900_000).step(&dbs, 0, &mut whole));
+            // The one-go writers are the reference; one unbounded step is the same.
+            let whole = match format {
+                Format::Rdb { aof_base } => crate::rdb::write_rdb(&dbs, 1_800_000_000, 900_000, aof_base),
+                Format::Resp { timestamps } => crate::aof::rewrite::rewrite_resp(&dbs, 1_800_000_000, timestamps),
+            };
+            let mut one = Vec::new();
+            assert!(SnapshotWriter::new(format, 1_800_000_000, 900_000).step(&dbs, 0, &mut one));
+            assert_eq!(one, whole, "{format:?} in one step");
             for budget in [1, 2, 7, 25, 26, 1000] {
                 let mut w = SnapshotWriter::new(format, 1_800_000_000, 900_000);
                 let mut out = Vec::new();

@@ -1,11 +1,16 @@
-//! INCRBYFLOAT's arithmetic: C's `long double` as Redis 7.0 gets it on x86-64 Linux, the
-//! x87 80-bit extended format (1 sign bit, 15 exponent bits, a 64-bit significand), done in
-//! software so that the native build and wasm32 (which has no `long double`) agree bit for bit.
+//! C's `long double` as Redis 7.0 gets it on x86-64 Linux: the x87 80-bit extended format
+//! (1 sign bit, 15 exponent bits, a 64-bit significand), done in software so that the native
+//! build and wasm32 (which has no `long double`) agree bit for bit. Three command families use
+//! it, each as Redis does:
 //!
-//! Redis parses both operands with `strtold` (correctly rounded), adds them in extended
-//! precision, and prints the sum with `"%.17Lf"` before trimming trailing zeros
-//! (`ld2string(..., LD_STR_HUMAN)`). The extra 11 bits of precision are why `0.1 + 0.2` gives
-//! `0.3` there and not `0.30000000000000004`.
+//! - INCRBYFLOAT and HINCRBYFLOAT parse both operands with `strtold` (`string2ld`: correctly
+//!   rounded, the whole string or nothing), add them in extended precision
+//!   ([`LongDouble::add`]), and print the sum with `"%.17Lf"` before trimming trailing zeros
+//!   (`ld2string(..., LD_STR_HUMAN)`, [`LongDouble::to_human_string`]). The extra 11 bits of
+//!   precision are why `0.1 + 0.2` gives `0.3` there and not `0.30000000000000004`;
+//! - the blocking commands' timeouts in seconds (`getTimeoutFromObjectOrReply`) are
+//!   `(long long)ceill(strtold(s) * 1000.0)` ([`seconds_to_ms`]): `16.3` is 16299.99… in
+//!   `long double`, hence 16300 ms, while `0.1 × 1000` rounds back to exactly 100.
 //!
 //! Method: every step is first done exactly with a small arbitrary-precision integer ([`Big`])
 //! and rounded once, to nearest with ties to even — which is what the x87 FPU, glibc's
@@ -14,6 +19,10 @@
 #![deny(clippy::indexing_slicing)]
 
 use std::cmp::Ordering;
+
+use big::Big;
+
+mod big;
 
 /// Weight of the last significand bit of the smallest subnormal: 2^-16445.
 const MIN_LSB_EXP: i64 = -16445;
@@ -96,6 +105,56 @@ impl LongDouble {
         Some(round(neg, &sum, e, false))
     }
 
+    /// The x87 `FMUL`: the exact product, rounded once. Infinity times zero is NaN, returned
+    /// as `None`.
+    pub fn mul(self, other: LongDouble) -> Option<LongDouble> {
+        match (self, other) {
+            (LongDouble::Finite { neg: an, mant: am, exp: ae }, LongDouble::Finite { neg: bn, mant: bm, exp: be }) => {
+                let neg = an != bn;
+                if am == 0 || bm == 0 {
+                    return Some(LongDouble::Finite { neg, mant: 0, exp: 0 });
+                }
+                let p = u128::from(am) * u128::from(bm);
+                let big = Big::from_u64(p as u64).add(&Big::from_u64((p >> 64) as u64).shl(64));
+                Some(round(neg, &big, ae + be, false))
+            }
+            (LongDouble::Finite { mant: 0, .. }, LongDouble::Inf { .. }) | (LongDouble::Inf { .. }, LongDouble::Finite { mant: 0, .. }) => {
+                None
+            }
+            (a, b) => Some(LongDouble::Inf { neg: a.is_negative() != b.is_negative() }),
+        }
+    }
+
+    fn is_negative(self) -> bool {
+        match self {
+            LongDouble::Finite { neg, .. } | LongDouble::Inf { neg } => neg,
+        }
+    }
+
+    /// `(long long)ceill(x)` as x86-64 converts it (`fistp`): the value rounded up, or
+    /// `i64::MIN` ("integer indefinite") when it does not fit or is infinite.
+    pub fn ceil_to_i64(self) -> i64 {
+        let LongDouble::Finite { neg, mant, exp } = self else { return i64::MIN };
+        // |x| = mant × 2^exp, split into an integer part and whether a fraction is left.
+        let (int, fraction) = if exp >= 0 {
+            match u32::try_from(exp).ok().filter(|&e| e < 64 && mant.leading_zeros() >= e) {
+                Some(e) => (mant << e, false),
+                None => return if mant == 0 { 0 } else { i64::MIN },
+            }
+        } else if exp <= -64 {
+            (0, mant != 0)
+        } else {
+            let r = exp.unsigned_abs() as u32;
+            (mant >> r, mant & ((1u64 << r) - 1) != 0)
+        };
+        if neg {
+            // ceil(-x) = -floor(x); -2^63 is the one negative magnitude that still fits.
+            if int <= 1u64 << 63 { (int as i64).wrapping_neg() } else { i64::MIN }
+        } else {
+            int.checked_add(u64::from(fraction)).and_then(|m| i64::try_from(m).ok()).unwrap_or(i64::MIN)
+        }
+    }
+
     /// `ld2string(buf, len, value, LD_STR_HUMAN)`: `"%.17Lf"`, trailing zeros (and a bare
     /// point) removed, `-0` written `0`.
     pub fn to_human_string(self) -> String {
@@ -137,6 +196,15 @@ impl LongDouble {
         }
         out
     }
+}
+
+/// `getTimeoutFromObjectOrReply(…, UNIT_SECONDS)`'s arithmetic: `(long long)ceill(strtold(s) *
+/// 1000.0)`, the timeout in whole milliseconds (`0.0001` waits 1 ms, `-0.0001` forever). `None`
+/// where `string2ld` refuses the string; `i64::MIN` for a product that does not fit (`1e300`,
+/// `inf`), which the caller reports as negative, as the real server does.
+pub fn seconds_to_ms(arg: &[u8]) -> Option<i64> {
+    let v = LongDouble::parse(arg)?;
+    Some(v.mul(LongDouble::from_i64(1000))?.ceil_to_i64())
 }
 
 /// C's `isspace` in the C locale.
@@ -340,207 +408,62 @@ fn parse_hex(neg: bool, s: &[u8]) -> Option<LongDouble> {
     }
 }
 
-/// A minimal unsigned big integer (little-endian 32-bit limbs, no trailing zero limbs): just
-/// what exact parsing, addition and printing need.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Big(Vec<u32>);
-
-impl Big {
-    fn zero() -> Big {
-        Big(Vec::new())
-    }
-    fn from_u64(v: u64) -> Big {
-        let mut b = Big(vec![v as u32, (v >> 32) as u32]);
-        b.trim();
-        b
-    }
-    fn trim(&mut self) {
-        while self.0.last() == Some(&0) {
-            self.0.pop();
-        }
-    }
-    fn is_zero(&self) -> bool {
-        self.0.is_empty()
-    }
-    fn bit_len(&self) -> u64 {
-        match self.0.last() {
-            None => 0,
-            Some(&top) => (self.0.len() as u64 - 1) * 32 + u64::from(32 - top.leading_zeros()),
-        }
-    }
-    fn bit(&self, i: u64) -> bool {
-        self.0.get((i / 32) as usize).is_some_and(|&l| (l >> (i % 32)) & 1 == 1)
-    }
-    /// Is any bit below position `i` set?
-    fn any_below(&self, i: u64) -> bool {
-        let limb = (i / 32) as usize;
-        if self.0.iter().take(limb).any(|&l| l != 0) {
-            return true;
-        }
-        let bits = i % 32;
-        bits > 0 && self.0.get(limb).is_some_and(|&l| l & ((1u32 << bits) - 1) != 0)
-    }
-    /// `self >> shift`, known to fit in 64 bits.
-    fn shr_u64(&self, shift: u64) -> u64 {
-        let mut v = 0u64;
-        for k in 0..64 {
-            if self.bit(shift + k) {
-                v |= 1 << k;
-            }
-        }
-        v
-    }
-    /// `self << shift`, known to fit in 64 bits.
-    fn low_u64_shl(&self, shift: usize) -> u64 {
-        let v = u64::from(self.0.first().copied().unwrap_or(0)) | (u64::from(self.0.get(1).copied().unwrap_or(0)) << 32);
-        if shift >= 64 { 0 } else { v << shift }
-    }
-    fn shl(&self, shift: usize) -> Big {
-        if self.is_zero() {
-            return Big::zero();
-        }
-        let (limbs, bits) = (shift / 32, shift % 32);
-        let mut out = vec![0u32; limbs];
-        out.reserve(self.0.len() + 1);
-        let mut carry = 0u32;
-        for &l in &self.0 {
-            if bits == 0 {
-                out.push(l);
-            } else {
-                out.push((l << bits) | carry);
-                carry = l >> (32 - bits);
-            }
-        }
-        out.push(carry);
-        let mut b = Big(out);
-        b.trim();
-        b
-    }
-    /// `self >> shift` and whether any dropped bit was set.
-    fn shr_sticky(&self, shift: u64) -> (Big, bool) {
-        let sticky = self.any_below(shift);
-        let nbits = self.bit_len().saturating_sub(shift);
-        let mut out = Big(vec![0u32; nbits.div_ceil(32) as usize]);
-        for k in 0..nbits {
-            if self.bit(shift + k)
-                && let Some(l) = out.0.get_mut((k / 32) as usize)
-            {
-                *l |= 1 << (k % 32);
-            }
-        }
-        out.trim();
-        (out, sticky)
-    }
-    fn mul_add_small(&mut self, m: u32, a: u32) {
-        let mut carry = u64::from(a);
-        for l in &mut self.0 {
-            let v = u64::from(*l) * u64::from(m) + carry;
-            *l = v as u32;
-            carry = v >> 32;
-        }
-        if carry != 0 {
-            self.0.push(carry as u32);
-        }
-    }
-    fn mul_pow5(&mut self, mut k: u64) {
-        const P13: u32 = 1_220_703_125; // 5^13, the largest power of 5 below 2^32
-        while k >= 13 {
-            self.mul_add_small(P13, 0);
-            k -= 13;
-        }
-        if k > 0 {
-            self.mul_add_small(5u32.pow(k as u32), 0);
-        }
-    }
-    fn add(&self, other: &Big) -> Big {
-        let n = self.0.len().max(other.0.len());
-        let mut out = Vec::with_capacity(n + 1);
-        let mut carry = 0u64;
-        for i in 0..n {
-            let v = u64::from(self.0.get(i).copied().unwrap_or(0)) + u64::from(other.0.get(i).copied().unwrap_or(0)) + carry;
-            out.push(v as u32);
-            carry = v >> 32;
-        }
-        out.push(carry as u32);
-        let mut b = Big(out);
-        b.trim();
-        b
-    }
-    /// `self - other`, with `self >= other`.
-    fn sub(&self, other: &Big) -> Big {
-        let mut out = Vec::with_capacity(self.0.len());
-        let mut borrow = 0i64;
-        for (i, &l) in self.0.iter().enumerate() {
-            let mut v = i64::from(l) - i64::from(other.0.get(i).copied().unwrap_or(0)) - borrow;
-            borrow = 0;
-            if v < 0 {
-                v += 1 << 32;
-                borrow = 1;
-            }
-            out.push(v as u32);
-        }
-        let mut b = Big(out);
-        b.trim();
-        b
-    }
-    fn cmp(&self, other: &Big) -> Ordering {
-        self.0.len().cmp(&other.0.len()).then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
-    }
-    /// Binary long division: the quotient and whether the remainder is nonzero. Only used with
-    /// quotients of about 70 bits, so the bit-by-bit loop is short.
-    fn div_rem_nonzero(&self, den: &Big) -> (Big, bool) {
-        let (nl, dl) = (self.bit_len(), den.bit_len());
-        if den.is_zero() || nl < dl {
-            return (Big::zero(), !self.is_zero());
-        }
-        let mut rem = self.clone();
-        let mut q = Big(vec![0u32; ((nl - dl) / 32 + 1) as usize]);
-        for i in (0..=(nl - dl)).rev() {
-            let d = den.shl(i as usize);
-            if rem.cmp(&d) != Ordering::Less {
-                rem = rem.sub(&d);
-                if let Some(l) = q.0.get_mut((i / 32) as usize) {
-                    *l |= 1 << (i % 32);
-                }
-            }
-        }
-        q.trim();
-        (q, !rem.is_zero())
-    }
-    fn to_decimal(&self) -> String {
-        if self.is_zero() {
-            return "0".into();
-        }
-        const CHUNK: u64 = 1_000_000_000;
-        let mut limbs = self.0.clone();
-        let mut chunks = Vec::new();
-        while !limbs.is_empty() {
-            let mut rem = 0u64;
-            for l in limbs.iter_mut().rev() {
-                let v = (rem << 32) | u64::from(*l);
-                *l = (v / CHUNK) as u32;
-                rem = v % CHUNK;
-            }
-            while limbs.last() == Some(&0) {
-                limbs.pop();
-            }
-            chunks.push(rem);
-        }
-        let mut s = String::with_capacity(chunks.len() * 9);
-        for (i, c) in chunks.iter().rev().enumerate() {
-            if i == 0 {
-                s.push_str(&c.to_string());
-            } else {
-                s.push_str(&format!("{c:09}"));
-            }
-        }
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::LongDouble;
+    use super::{LongDouble, seconds_to_ms};
+
+    /// Values checked against `(long long)ceill(strtold(s) * 1000.0)` compiled with gcc on
+    /// x86-64, and on the real server (0.0001 times out at once; a NUL byte anywhere refuses
+    /// the timeout, as `string2ld` demands the whole string).
+    #[test]
+    fn timeouts_match_x87_long_double() {
+        let cases: &[(&str, Option<i64>)] = &[
+            ("0", Some(0)),
+            ("1", Some(1000)),
+            ("0.01", Some(10)),
+            ("0.1", Some(100)),
+            ("16.3", Some(16300)),
+            ("32.1", Some(32100)),
+            ("0.001", Some(1)),
+            ("0.0001", Some(1)),
+            ("-0.0001", Some(0)),
+            ("-0.5", Some(-500)),
+            ("-1", Some(-1000)),
+            ("1e300", Some(i64::MIN)),
+            ("1e400", Some(i64::MIN)),
+            ("inf", Some(i64::MIN)),
+            ("-inf", Some(i64::MIN)),
+            ("nan", None),
+            ("1e5000", None),
+            ("1e-5000", None),
+            ("1e-400", Some(1)),
+            ("1e-4950", Some(1)),
+            ("-1e-4950", Some(0)),
+            ("1e-4951", None),
+            ("1.18973149535723176502e4932", Some(i64::MIN)),
+            ("1.18973149535723176508e4932", None),
+            ("0x10", Some(16000)),
+            ("0x1.8p1", Some(3000)),
+            (" 1", None),
+            ("1 ", None),
+            ("1e", None),
+            ("", None),
+            (".", None),
+            ("-", None),
+            (".5", Some(500)),
+            ("5.", Some(5000)),
+            ("+1", Some(1000)),
+            ("9223372036854775", Some(9223372036854775000)),
+            ("9223372036854775.807", Some(i64::MAX)),
+            ("9223372036854775.808", Some(i64::MIN)),
+            ("9223372036854776", Some(i64::MIN)),
+            ("1\0garbage", None),
+            ("\0", None),
+        ];
+        for &(s, want) in cases {
+            assert_eq!(seconds_to_ms(s.as_bytes()), want, "{s:?}");
+        }
+    }
 
     fn incr(a: &str, b: &str) -> Option<String> {
         let x = LongDouble::parse(a.as_bytes())?;
