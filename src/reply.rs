@@ -1,5 +1,11 @@
 //! Replies: what a command answers, before it is encoded as RESP2.
 //!
+//! The RESP3 shapes (map, set, double, big number, verbatim string, boolean, push) exist as
+//! variants so that a command says what Redis's `addReplyMapLen` / `addReplyDouble` / … say;
+//! [`Reply::encode`] writes what Redis 7.0.15 sends a RESP2 client for each (`networking.c`: a
+//! map is a flat array of 2N, a set an array, a double `%.17g` as a bulk string, a big number
+//! and a verbatim string a bulk string of their text, a boolean `:1` / `:0`, a push an array).
+//!
 //! Command failures are replies (`-ERR …`), never Rust errors: that is how Redis reports them
 //! and how a client sees them. The exact strings of the common errors live here once, spelled
 //! as in Redis 7.0.15's `server.c` shared objects.
@@ -22,6 +28,20 @@ pub enum Reply {
     NilArray,
     /// `*N\r\n` followed by N replies.
     Array(Vec<Reply>),
+    /// RESP3 `%N` (addReplyMapLen): N key/value pairs.
+    Map(Vec<(Reply, Reply)>),
+    /// RESP3 `~N` (addReplySetLen).
+    Set(Vec<Reply>),
+    /// RESP3 `,` (addReplyDouble).
+    Double(f64),
+    /// RESP3 `(` (addReplyBigNum): the digits as text.
+    BigNumber(String),
+    /// RESP3 `=` (addReplyVerbatim): a three-letter format (`txt`, `mkd`) and the text.
+    Verbatim(&'static str, Vec<u8>),
+    /// RESP3 `#t` / `#f` (addReplyBool).
+    Bool(bool),
+    /// RESP3 `>N` (addReplyPushLen): an out-of-band message (pub/sub, invalidation).
+    Push(Vec<Reply>),
 }
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -89,6 +109,19 @@ impl Reply {
         matches!(self, Reply::Error(_))
     }
 
+    /// What Redis sends a RESP2 client for a RESP3 shape (one level; None for the RESP2 ones).
+    pub fn resp2(&self) -> Option<Reply> {
+        Some(match self {
+            Reply::Map(pairs) => Reply::Array(pairs.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()),
+            Reply::Set(items) | Reply::Push(items) => Reply::Array(items.clone()),
+            Reply::Double(d) => Reply::Bulk(crate::util::fmt_g17(*d).into_bytes()),
+            Reply::BigNumber(digits) => Reply::Bulk(digits.clone().into_bytes()),
+            Reply::Verbatim(_, text) => Reply::Bulk(text.clone()),
+            Reply::Bool(b) => Reply::Int(i64::from(*b)),
+            _ => return None,
+        })
+    }
+
     /// Appends the RESP2 encoding of this reply.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
@@ -116,6 +149,17 @@ impl Reply {
                 push_int(out, items.len() as i64);
                 out.extend_from_slice(b"\r\n");
                 for r in items {
+                    r.encode(out);
+                }
+            }
+            Reply::Map(_)
+            | Reply::Set(_)
+            | Reply::Double(_)
+            | Reply::BigNumber(_)
+            | Reply::Verbatim(..)
+            | Reply::Bool(_)
+            | Reply::Push(_) => {
+                if let Some(r) = self.resp2() {
                     r.encode(out);
                 }
             }
@@ -169,8 +213,34 @@ impl std::fmt::Display for Reply {
                     }
                     Ok(())
                 }
+                // redis-cli over RESP2 sees the RESP2 form.
+                _ => match r.resp2() {
+                    Some(r2) => go(&r2, f, indent),
+                    None => Ok(()),
+                },
             }
         }
         go(self, f, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What networking.c sends a RESP2 client for each RESP3 shape.
+    #[test]
+    fn resp3_shapes_downgrade_to_what_redis_sends_resp2() {
+        let map = Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1)), (Reply::bulk("b"), Reply::Set(vec![Reply::bulk("x")]))]);
+        assert_eq!(map.to_resp(), b"*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n*1\r\n$1\r\nx\r\n");
+        assert_eq!(Reply::Double(1.5).to_resp(), b"$3\r\n1.5\r\n");
+        assert_eq!(Reply::Double(0.1).to_resp(), b"$19\r\n0.10000000000000001\r\n");
+        assert_eq!(Reply::Double(f64::NEG_INFINITY).to_resp(), b"$4\r\n-inf\r\n");
+        assert_eq!(Reply::Bool(true).to_resp(), b":1\r\n");
+        assert_eq!(Reply::Bool(false).to_resp(), b":0\r\n");
+        assert_eq!(Reply::BigNumber("12345678901234567890".into()).to_resp(), b"$20\r\n12345678901234567890\r\n");
+        assert_eq!(Reply::Verbatim("txt", b"hi".to_vec()).to_resp(), b"$2\r\nhi\r\n");
+        assert_eq!(Reply::Push(vec![Reply::bulk("message")]).to_resp(), b"*1\r\n$7\r\nmessage\r\n");
+        assert_eq!(map.to_string(), "1) \"a\"\n2) (integer) 1\n3) \"b\"\n4) 1) \"x\"");
     }
 }

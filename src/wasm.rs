@@ -981,7 +981,7 @@ impl WasmEngine {
 #[wasm_bindgen(typescript_custom_section)]
 const PROGRAM_TYPES: &str = r#"
 /** A reply as a JS value (see `Engine.call`). */
-export type RedisValue = string | number | bigint | null | Uint8Array | Error | RedisValue[];
+export type RedisValue = string | number | bigint | boolean | null | Uint8Array | Error | RedisValue[] | Map<RedisValue, RedisValue>;
 /** What `Engine.call` returns. */
 export interface CallResult {
   /** The reply; `undefined` while the command is pending (blocked). */
@@ -1013,7 +1013,17 @@ fn reply_value(r: &crate::reply::Reply) -> JsValue {
             Err(_) => js_sys::Uint8Array::from(b.as_slice()).into(),
         },
         Reply::Nil | Reply::NilArray => JsValue::NULL,
-        Reply::Array(items) => items.iter().map(reply_value).collect::<js_sys::Array>().into(),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => items.iter().map(reply_value).collect::<js_sys::Array>().into(),
+        Reply::Map(pairs) => {
+            let map = js_sys::Map::new();
+            for (k, v) in pairs {
+                map.set(&reply_value(k), &reply_value(v));
+            }
+            map.into()
+        }
+        Reply::Double(d) => JsValue::from_f64(*d),
+        Reply::Bool(b) => JsValue::from_bool(*b),
+        Reply::BigNumber(_) | Reply::Verbatim(..) => r.resp2().as_ref().map_or(JsValue::UNDEFINED, reply_value),
     }
 }
 
