@@ -75,6 +75,7 @@ export class ScenariosView {
     this.busy = false;
     this.text = '';
     this.items = new Map(); // outcome key -> list item
+    this.underway = new Set(); // promises of the list's fetch and of starts (idle())
     this.build();
   }
 
@@ -143,7 +144,29 @@ export class ScenariosView {
 
   /** Called when the engine worker is ready: fetch the index; start the initial scenario when
    *  asked to (once: a new worker is a new lab, the learner's). */
-  async ready() {
+  ready() {
+    return this.track(this.open());
+  }
+
+  /** Resolves once the panel has nothing under way (but `except`): the list fetched, a start
+   *  finished (a host's step() or load() waits for the scenario its element was given). */
+  async idle(except = null) {
+    for (;;) {
+      const others = [...this.underway].filter((p) => p !== except);
+      if (!others.length) return;
+      await Promise.allSettled(others);
+    }
+  }
+
+  /** `promise`, counted as under way until it settles. */
+  track(promise) {
+    this.underway.add(promise);
+    const done = () => this.underway.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  async open() {
     this.active = false;
     this.name = '';
     if (!this.select.options.length) {
@@ -182,7 +205,11 @@ export class ScenariosView {
   }
 
   /** Starts scenario `name` on a lab of its own (the worker keeps the learner's aside). */
-  async start(name) {
+  start(name) {
+    return this.track(this.begin(name));
+  }
+
+  async begin(name) {
     this.pause();
     this.resume = false;
     if (!name) return false;
