@@ -131,6 +131,9 @@ function ownCss(height) {
     .layout { padding: 0 0.75rem; }
     /* One panel (a tutorial's scenario) takes the whole width. */
     .layout > .panel:only-child { grid-column: 1 / -1; }
+    /* A lab led by its scenario (a tutorial's): the story on the left, the views it drives
+       stacked on the right (one column on a narrow screen). */
+    .layout > .panel.scenarios:first-child:not(:only-child) { grid-row: span 4; }
     .log, .aof-list { height: ${height}; min-height: 0; max-height: none; }
     .embed-head { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: center; justify-content: space-between; padding: 0 0.75rem 0.6rem; }
     .embed-head strong { font-size: 0.95rem; }
@@ -194,6 +197,9 @@ export class AofLabElement extends HTMLElement {
 
   build(css) {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    // A lazy lab woken while its Start button has the keyboard focus (pressed, or reached with
+    // Tab and so scrolled into view): the focus stays in the lab, not thrown back to the page.
+    const hadFocus = !!root.activeElement;
     root.replaceChildren();
     const scenario = this.getAttribute('scenario') ?? '';
     const scenarioText = this.querySelector('script[type="text/x-aof-scenario"]')?.textContent ?? null;
@@ -205,6 +211,8 @@ export class AofLabElement extends HTMLElement {
     this.ownStyle.textContent = ownCss(this.getAttribute('height') ?? '14rem');
     const wrap = document.createElement('div');
     wrap.className = 'embed';
+    wrap.setAttribute('role', 'group');
+    wrap.setAttribute('aria-label', 'AOF Lab');
     wrap.innerHTML = `
       <div class="embed-head">
         <strong>AOF Lab</strong>
@@ -214,6 +222,10 @@ export class AofLabElement extends HTMLElement {
       <p data-part="notice" class="notice" role="alert" hidden></p>
       <div class="layout">${panels.map((p) => PANELS[p]).join('')}</div>`;
     root.append(style, this.ownStyle, wrap);
+    if (hadFocus) {
+      wrap.tabIndex = -1;
+      wrap.focus({ preventScroll: true });
+    }
     const part = (name) => root.querySelector(`[data-part="${name}"]`);
     // A label's `for` needs an id; ids are private to the shadow root.
     if (part('cmd')) {
@@ -258,6 +270,8 @@ export class AofLabElement extends HTMLElement {
         scenario,
         scenarioStart: !!scenario,
         scenarioText,
+        // A lab that only plays its scenario (a tutorial's) has no lab of its own to go back to.
+        scenarioLeave: panels.includes('console') || script.length > 0,
         focus: false,
       },
     );
