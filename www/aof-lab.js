@@ -131,6 +131,9 @@ function ownCss(height) {
     .layout { padding: 0 0.75rem; }
     /* One panel (a tutorial's scenario) takes the whole width. */
     .layout > .panel:only-child { grid-column: 1 / -1; }
+    /* A lab led by its scenario (a tutorial's): the story on the left, the views it drives
+       stacked on the right (one column on a narrow screen). */
+    .layout > .panel.scenarios:first-child:not(:only-child) { grid-row: span 4; }
     .log, .aof-list { height: ${height}; min-height: 0; max-height: none; }
     .embed-head { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: center; justify-content: space-between; padding: 0 0.75rem 0.6rem; }
     .embed-head strong { font-size: 0.95rem; }
@@ -194,6 +197,9 @@ export class AofLabElement extends HTMLElement {
 
   build(css) {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    // A lazy lab woken while its Start button has the keyboard focus (pressed, or reached with
+    // Tab and so scrolled into view): the focus stays in the lab, not thrown back to the page.
+    const hadFocus = !!root.activeElement;
     root.replaceChildren();
     const scenario = this.getAttribute('scenario') ?? '';
     const scenarioText = this.querySelector('script[type="text/x-aof-scenario"]')?.textContent ?? null;
@@ -205,6 +211,8 @@ export class AofLabElement extends HTMLElement {
     this.ownStyle.textContent = ownCss(this.getAttribute('height') ?? '14rem');
     const wrap = document.createElement('div');
     wrap.className = 'embed';
+    wrap.setAttribute('role', 'group');
+    wrap.setAttribute('aria-label', 'AOF Lab');
     wrap.innerHTML = `
       <div class="embed-head">
         <strong>AOF Lab</strong>
@@ -214,6 +222,10 @@ export class AofLabElement extends HTMLElement {
       <p data-part="notice" class="notice" role="alert" hidden></p>
       <div class="layout">${panels.map((p) => PANELS[p]).join('')}</div>`;
     root.append(style, this.ownStyle, wrap);
+    if (hadFocus) {
+      wrap.tabIndex = -1;
+      wrap.focus({ preventScroll: true });
+    }
     const part = (name) => root.querySelector(`[data-part="${name}"]`);
     // A label's `for` needs an id; ids are private to the shadow root.
     if (part('cmd')) {
@@ -258,6 +270,8 @@ export class AofLabElement extends HTMLElement {
         scenario,
         scenarioStart: !!scenario,
         scenarioText,
+        // A lab that only plays its scenario (a tutorial's) has no lab of its own to go back to.
+        scenarioLeave: panels.includes('console') || script.length > 0,
         focus: false,
       },
     );
@@ -320,10 +334,15 @@ export class AofLabElement extends HTMLElement {
         const view = lab.scenariosView;
         if (!view || !value) break;
         view.initial = value;
-        if ([...view.select.options].some((o) => o.value === value)) {
+        // Once the panel has its list (it may still be fetching it); step() waits for it.
+        const pick = async () => {
+          await this.whenReady();
+          await view.idle(picking);
+          if (view.initial !== value || ![...view.select.options].some((o) => o.value === value)) return false;
           view.select.value = value;
-          view.start(value);
-        }
+          return view.start(value);
+        };
+        const picking = view.track(pick());
         break;
       }
       default:
@@ -339,18 +358,17 @@ export class AofLabElement extends HTMLElement {
   heard(msg, request) {
     switch (msg.type) {
       case MSG.TURN_REPLIES:
-        for (const r of msg.replies) this.heard({ ...r, type: MSG.REPLY }, request);
+        // In Redis's order: the commands' bytes go to aof_buf (write), beforeSleep writes and
+        // fsyncs them (the turn's engine events), then the replies go out (reply; run()
+        // resolves). A host hears the fsync that covers a write under always before its reply.
+        for (const r of msg.replies) this.wrote(r);
+        this.engineEvents(msg.events ?? [], null);
+        for (const r of msg.replies) this.replied(r);
         break;
-      case MSG.REPLY: {
-        const command = this.lab.lines.get(msg.id) ?? '';
-        if (msg.pending) this.pendingLines.push(command);
-        const detail = { command, text: msg.text, pending: msg.pending };
-        this.emit('reply', detail);
-        this.waiting.get(msg.id)?.(detail);
-        this.waiting.delete(msg.id);
-        if (msg.aof?.length) this.emit('write', { command, bytes: new Uint8Array(msg.aof), file: msg.at?.file ?? null, offset: msg.at?.offset ?? null });
+      case MSG.REPLY:
+        this.wrote(msg);
+        this.replied(msg);
         break;
-      }
       case MSG.REPLIES:
         // Replies of blocked commands, released later, in the order the commands came.
         for (const text of msg.texts) this.emit('reply', { command: this.pendingLines.shift() ?? '', text, pending: false });
@@ -359,8 +377,10 @@ export class AofLabElement extends HTMLElement {
         if (msg.bytes?.length) this.emit('write', { command: msg.cause, bytes: new Uint8Array(msg.bytes), file: null, offset: null });
         break;
       case MSG.VIEW:
-        // After a move through the past the events are that lab's history: nothing new happened.
-        if (!msg.events_reset) for (const e of msg.events) this.engineEvent(e, msg.snapshot);
+        // After a move through the past the events are that lab's history: nothing new
+        // happened; the events that follow come after them.
+        if (msg.events_reset) this.eventSeq = msg.events.at(-1)?.seq ?? 0;
+        else this.engineEvents(msg.events, msg.snapshot);
         break;
       case MSG.RESULT:
         if (msg.ok && request) this.result(request, msg.value);
@@ -371,8 +391,38 @@ export class AofLabElement extends HTMLElement {
         break;
       case MSG.READY:
         this.pendingLines = [];
+        this.eventSeq = 0; // a new engine numbers its events from 1
         break;
       default:
+    }
+  }
+
+  /** A console line's bytes, appended to aof_buf (REPLY's fields). */
+  wrote(r) {
+    if (r.aof?.length) this.emit('write', { command: this.lab.lines.get(r.id) ?? '', bytes: new Uint8Array(r.aof), file: r.at?.file ?? null, offset: r.at?.offset ?? null });
+  }
+
+  /** A console line's reply (REPLY's fields): the event, and run()'s promise resolved. */
+  replied(r) {
+    const command = this.lab.lines.get(r.id) ?? '';
+    if (r.pending) this.pendingLines.push(command);
+    const detail = { command, text: r.text, pending: r.pending };
+    this.emit('reply', detail);
+    this.waiting.get(r.id)?.(detail);
+    this.waiting.delete(r.id);
+  }
+
+  /**
+   * The engine's events not heard yet (a turn's come with its replies, and again in the next
+   * VIEW: each is heard once, by its seq). `snapshot`: the VIEW's, or null with a turn's replies;
+   * then a crash waits for the VIEW, whose snapshot holds the server's last words.
+   */
+  engineEvents(events, snapshot) {
+    for (const e of events) {
+      if (e.seq <= (this.eventSeq ?? 0)) continue;
+      if (!snapshot && e.kind === 'crash') return;
+      this.eventSeq = e.seq;
+      this.engineEvent(e, snapshot);
     }
   }
 
@@ -449,6 +499,8 @@ export class AofLabElement extends HTMLElement {
   async load(scenarioText) {
     await this.whenReady();
     const view = this.lab.scenariosView;
+    // After the element's own scenario (its attribute) has started: this one replaces it.
+    await view?.idle();
     if (view) return view.loadText(String(scenarioText));
     const { steps } = await this.lab.act(SCENARIO_ACTIONS.LOAD, { text: String(scenarioText) });
     return steps;
@@ -462,6 +514,9 @@ export class AofLabElement extends HTMLElement {
   async step(answer) {
     await this.whenReady();
     const view = this.lab.scenariosView;
+    // Called at once after the start (or after setting `scenario`), it steps the element's
+    // scenario, not nothing: the panel first fetches the list and starts that scenario.
+    await view?.idle();
     this.lastOutcome = null;
     if (view) {
       await view.step(view.steps[view.next]?.kind === 'predict' ? (answer ?? null) : undefined);

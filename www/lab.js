@@ -38,7 +38,8 @@ export class LabController {
    *   log: root of the log view, timeline: root of the timeline bar}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
    *   built-in scenario selected first, scenarioStart: play it at once, scenarioText: an
-   *   author's own scenario (selected and played at once), recording: {bytes, position} of a
+   *   author's own scenario (selected and played at once), scenarioLeave: false when the host
+   *   has no lab of its own besides the scenario's (no "Back to my lab"), recording: {bytes, position} of a
    *   shared link (replayed in the worker's memory instead of opening the namespace), early:
    *   {worker, inbox, error, init} a worker.js the host started before this module loaded (used
    *   by the first start; `init`: the host sent it INIT with these options)}; the AOF design is
@@ -72,6 +73,7 @@ export class LabController {
       ? new MachineView(els.machine, {
           policy: (p) => (this.consoleView ? this.consoleView.submit(`CONFIG SET appendfsync ${p}`) : this.send(`CONFIG SET appendfsync ${p}`)),
           latency: (ms) => this.setFsyncLatency(ms),
+          logView: !!els.log,
         })
       : null;
     this.logView = els.log ? new LogView(els.log, act) : null;
@@ -87,7 +89,7 @@ export class LabController {
       : null;
     this.transferView = els.transfer ? new TransferView(els.transfer, act) : null;
     this.scenariosView = els.scenarios
-      ? new ScenariosView(els.scenarios, act, { initial: options.scenario, start: options.scenarioStart, text: options.scenarioText })
+      ? new ScenariosView(els.scenarios, act, { initial: options.scenario, start: options.scenarioStart, text: options.scenarioText, leave: options.scenarioLeave })
       : null;
     this.timelineView = els.timeline
       ? new TimelineView(els.timeline, {

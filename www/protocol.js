@@ -59,8 +59,10 @@ export const MSG = Object.freeze({
    *  action log-locate {stream} finds them later). Sent only when the policy allows: under
    *  appendfsync always on IndexedDB, after the transaction holding its bytes committed. */
   REPLY: 'reply',
-  /** {replies: [REPLY's fields]}: the replies of one event-loop turn, in order, in one message
-   *  (a turn of 50 lines is one message, not 50: BENCHMARKS.md, "Browser writes"). */
+  /** {replies: [REPLY's fields], events}: the replies of one event-loop turn, in order, in one
+   *  message (a turn of 50 lines is one message, not 50: BENCHMARKS.md, "Browser writes"), and
+   *  the engine's events of that turn (its write() and fsync; VIEW's shape), which happened
+   *  before the replies went out; the next VIEW carries them too. */
   TURN_REPLIES: 'turn-replies',
   /** {texts}: replies of earlier pending commands, in order. */
   REPLIES: 'replies',

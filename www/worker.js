@@ -41,6 +41,7 @@ let queue = []; // EXEC messages waiting for the next turn
 let turnScheduled = false;
 let cursor = 0; // events already sent
 let pendingEvents = [];
+let turnEvents = []; // events already sent with a turn's replies, also due in the next VIEW
 let viewTimer = null;
 let lastView = 0;
 // The session shown: the learner's lab, or a scenario's lab (`scenario`: {name, title, steps})
@@ -214,7 +215,8 @@ function publish(now = false) {
   }
   const ev = JSON.parse(engine.events(cursor));
   cursor = ev.next;
-  pendingEvents = ev.events;
+  pendingEvents = reset ? ev.events : [...turnEvents, ...ev.events];
+  turnEvents = [];
   const snapshot = JSON.parse(engine.snapshot());
   const timeline = timelineView();
   snapshot.series = seriesView(timeline);
@@ -381,7 +383,17 @@ async function turn() {
     const pending = text === '' && m.line.trim() !== '';
     return { id: m.id, text, pending, aof: r.aof, at: r.at, stream: r.stream, seq, k: m.line.trim() === '' ? -1 : k++ };
   });
-  post(MSG.TURN_REPLIES, { replies }, replies.map((r) => r.aof.buffer));
+  // The turn's events (its write() and fsync) go with its replies, in the order Redis has
+  // them: a host hears an fsync under always before the reply it let out. Not after a move
+  // through the past: the next VIEW starts the events over.
+  let events = [];
+  if (!eventsReset) {
+    const ev = JSON.parse(engine.events(cursor));
+    cursor = ev.next;
+    events = ev.events;
+    turnEvents.push(...events);
+  }
+  post(MSG.TURN_REPLIES, { replies, events }, replies.map((r) => r.aof.buffer));
   await upkeep();
   publish();
 }

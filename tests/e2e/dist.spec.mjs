@@ -71,12 +71,12 @@ for (const name of BROWSERS) {
       const result = await b.evaluate(async () => {
         const el = document.querySelector('aof-lab[scenario="fsync-policies"]');
         el.scrollIntoView();
-        const panel = () => el.shadowRoot?.querySelector('[data-part="scenarios"]');
-        for (let i = 0; i < 600 && panel()?.dataset.done !== 'false'; i++) await new Promise((r) => setTimeout(r, 50));
+        // Called at once, step() waits for the lab to start and its scenario to be loaded.
         while (await el.step(null));
-        return { done: panel().dataset.done, failed: panel().querySelectorAll('[data-result="fail"]').length, passed: panel().querySelectorAll('[data-result="pass"]').length };
+        const panel = el.shadowRoot.querySelector('[data-part="scenarios"]');
+        return { scenario: panel.dataset.scenario, done: panel.dataset.done, failed: panel.querySelectorAll('[data-result="fail"]').length, passed: panel.querySelectorAll('[data-result="pass"]').length };
       });
-      assert.deepEqual(result, { done: 'true', failed: 0, passed: 4 }); // fsync-policies.txt has 4 checks
+      assert.deepEqual(result, { scenario: 'fsync-policies', done: 'true', failed: 0, passed: 4 }); // fsync-policies.txt has 4 checks
       // The example: both elements start and run their scripts.
       await b.goto(`${url}/www/embed.html`);
       await b.waitFor(() => ['always', 'no'].every((i) => document.getElementById(i).shadowRoot?.querySelector('[data-part="status"]')?.dataset.engine === 'ready'), null, 60_000);

@@ -70,7 +70,7 @@ if (BROWSERS.includes('firefox')) {
         assert.equal(await run(b, 'LRANGE l 0 -1'), '1) "x"\n2) "y"');
         assert.equal(await run(b, 'SET c cc'), 'OK');
         // The files of appendonlydir/.
-        await b.waitFor(() => document.querySelector('#files li[data-name="appendonlydir/appendonly.aof.1.incr.aof"]'));
+        await b.waitFor(() => !!document.querySelector('#files li[data-name="appendonlydir/appendonly.aof.1.incr.aof"]'));
         const names = await files(b);
         for (const f of ['appendonlydir/appendonly.aof.1.base.rdb', 'appendonlydir/appendonly.aof.1.incr.aof', 'appendonlydir/appendonly.aof.manifest']) assert.ok(names.includes(f), `${f} in ${names}`);
         // always: a power loss keeps every acknowledged write.

@@ -164,6 +164,9 @@ for (const name of BROWSERS) {
       const fsync = await heard(b, 'lab', 'fsync', from);
       assert.equal(fsync.detail.file, 'appendonlydir/appendonly.aof.1.incr.aof');
       assert.equal(fsync.detail.durable, 61 + 27, "under always the fsync covers SET k v");
+      // In Redis's order: the bytes appended, the fsync, then the reply let out.
+      const order = await b.evaluate((f) => window.heard.slice(f).filter((h) => h.id === 'lab').map((h) => h.type), from);
+      assert.deepEqual(order, ['write', 'fsync', 'reply']);
       from = await mark(b);
       await b.evaluate(() => document.getElementById('lab').run('EXPIRE k 100'));
       assert.match((await heard(b, 'lab', 'write', from)).detail.bytes, /^\*3\r\n\$9\r\nPEXPIREAT\r\n\$1\r\nk\r\n\$13\r\n\d{13}\r\n$/);

@@ -82,18 +82,19 @@ for (const name of BROWSERS) {
       await b.goto(`${server.url}/www/tutorial.html`);
       // Dark mode is the page's and the lab's.
       assert.equal(await b.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(14, 17, 23)');
-      // The skip link first, then into the first section; Tab reaches the lab's Step button.
+      // The skip link first, then into the first section, whose lab starts as it comes into
+      // view; Tab enters the lab: the scenario's select, then Step.
       await b.press('Tab');
       assert.match(await b.evaluate(focusedDescription), /^a\.skip Skip to the first section/);
       await b.press('Enter');
       const lab = 'aof-lab[scenario="write-path"]';
-      await b.waitFor((s) => document.querySelector(s).shadowRoot?.querySelector('[data-part="scenarios"]')?.dataset.done === 'false', lab, 30_000);
-      let found = false;
-      for (let i = 0; i < 25 && !found; i++) {
+      await b.waitFor((s) => !!document.querySelector(s).lab, lab, 30_000);
+      const stops = [];
+      for (let i = 0; i < 2; i++) {
         await b.press('Tab');
-        found = /^button\.chip\.scenario-step Step/.test(await b.evaluate(focusedDescription));
+        stops.push(await b.evaluate(focusedDescription));
       }
-      assert.ok(found, `Tab reaches Step (focus on ${await b.evaluate(focusedDescription)})`);
+      assert.deepEqual(stops.map((d) => d.split(' ')[0]), ['select.scenario-select', 'button.chip.scenario-step'], `the focus path: ${stops.join(' → ')}`);
       // Enter steps; at the prediction the focus is on its choices and a number key answers.
       const ran = () => b.evaluate((s) => document.querySelector(s).shadowRoot.querySelectorAll('.scenario-step-item.ran').length, lab);
       let answered = false;
@@ -115,6 +116,29 @@ for (const name of BROWSERS) {
       const summary = await b.evaluate((s) => document.querySelector(s).shadowRoot.querySelector('.scenario-summary').textContent, lab);
       const want = await checksIn('write-path');
       assert.equal(summary, `done · checks: ${want} passed, 0 failed, of ${want}`);
+      // Tab on into the next section's lab, still asleep: the focus reaches its Start button,
+      // which scrolls it into view; it starts and keeps the focus (not thrown back to the page);
+      // then its select and its Step.
+      const onward = [];
+      const atNextStep = () => b.evaluate(() => document.activeElement?.getAttribute('scenario') === 'fsync-policies' && document.activeElement.shadowRoot.activeElement?.classList.contains('scenario-step'));
+      for (let i = 0; i < 20 && !(await atNextStep()); i++) {
+        await b.press('Tab');
+        onward.push(await b.evaluate(focusedDescription));
+        if (onward.at(-1).startsWith('button Start it now')) {
+          onward.push(await b.waitFor(() => {
+            const host = document.activeElement;
+            const el = host?.shadowRoot?.activeElement ?? host;
+            return el?.textContent.trim() === 'Start it now' ? null : `${el.tagName.toLowerCase()}.${el.className} in ${host.getAttribute('scenario')}`;
+          }, null, 30_000));
+        }
+      }
+      const route = onward.map((d) => d.split(/\s+/).slice(0, 3).join(' ')).join(' → ');
+      assert.ok(await atNextStep(), `Tab reaches the next lab's Step: ${route}`);
+      assert.ok(!onward.some((d) => d.startsWith('body')), `the focus stays on the page's controls: ${route}`);
+      assert.ok(onward.some((d) => d.startsWith('div.embed')), `the lab started by the focus took it: ${route}`);
+      await b.press('Enter');
+      await b.waitFor(() => document.querySelector('aof-lab[scenario="fsync-policies"]').shadowRoot.querySelectorAll('.scenario-step-item.ran').length === 1);
+      await b.evaluate((s) => document.querySelector(s).scrollIntoView({ behavior: 'instant' }), lab);
       // Nothing is wider than the screen: not the page, not the lab, not the settings table.
       const widths = await b.evaluate((s) => ({
         page: document.documentElement.scrollWidth - document.documentElement.clientWidth,

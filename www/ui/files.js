@@ -4,6 +4,8 @@
 // Layers, one colour each (style.css): process memory (aof_buf, lost when the process dies),
 // kernel page cache (written, not fsynced: lost on power loss), disk (fsynced).
 
+import { reconcile } from './lists.js';
+
 const fmt = (n) => `${n.toLocaleString('en')} B`;
 
 function el(tag, cls, text) {
@@ -24,68 +26,97 @@ export class FilesView {
   /** @param {object} els {list, manifest, info, rewrite, durability, loadLog} */
   constructor(els) {
     this.els = els;
+    this.drawn = new Map(); // what an item shows (its key) -> the item
   }
 
+  /**
+   * The list's items: one per file, made again only when what it shows changed. A VIEW comes
+   * several times a second while time runs, mostly with the same files: the items stay (no
+   * churn: a reader's selection, a test's reference, the layout stay put).
+   */
   render(s) {
     const { list } = this.els;
-    list.replaceChildren();
+    const drawn = new Map();
+    const item = (key, make) => {
+      const li = this.drawn.get(key) ?? make();
+      drawn.set(key, li);
+      return li;
+    };
+    const items = [];
     const files = s.files ?? [];
     if (files.length === 0) {
-      list.append(el('li', 'empty', s.appendonly ? 'No files yet.' : 'appendonly no: no AOF files.'));
+      const text = s.appendonly ? 'No files yet.' : 'appendonly no: no AOF files.';
+      items.push(item(`empty|${text}`, () => el('li', 'empty', text)));
     }
     const max = Math.max(1, ...files.map((f) => f.len + (layersOf(f, s).memory || 0)));
     for (const f of files) {
       const l = layersOf(f, s);
-      const li = el('li', `file file-${f.kind}`);
-      li.dataset.name = f.name;
-      const head = el('p', 'file-head');
-      head.append(el('span', `badge kind-${f.kind}`, f.kind), el('code', 'file-name', f.name), el('span', 'file-size', fmt(f.len)));
-      const bar = el('div', 'layers');
-      bar.setAttribute('role', 'img');
-      const parts = [];
-      if (l.disk === null) {
-        bar.append(seg('written', f.len, max));
-        parts.push(`${fmt(f.len)} written to the browser's storage`);
-      } else {
-        // The simulated machine's layers, whatever the backend underneath.
-        bar.append(seg('disk', l.disk, max), seg('cache', l.cache, max));
-        parts.push(`${fmt(l.disk)} on disk`, `${fmt(l.cache)} only in the page cache`);
-        if (!f.durable_name) parts.push('its directory entry is not synced yet');
-      }
-      if (l.memory) {
-        bar.append(seg('memory', l.memory, max));
-        parts.push(`${fmt(l.memory)} still in aof_buf (process memory)`);
-      }
-      bar.setAttribute('aria-label', parts.join(', '));
-      const legend = el('p', 'file-legend', parts.join(' · '));
-      li.append(head, bar, legend);
-      list.append(li);
+      items.push(item(JSON.stringify([f.name, f.kind, f.durable_name, l, max]), () => fileItem(f, l, max)));
     }
     const rw = s.rewrite ?? {};
     if (s.mode === '6.2' && rw.in_progress) {
-      // Not a file: the parent's second copy of every write made during a 6.2 rewrite.
-      const li = el('li', 'file file-rwbuf');
-      const head = el('p', 'file-head');
-      const diff = rw.diff_len ?? 0;
-      head.append(el('span', 'badge kind-rwbuf', 'buffer'), el('code', 'file-name', 'aof_rewrite_buf (process memory, not a file)'), el('span', 'file-size', `${fmt(rw.rewrite_buffer_length)} now`));
-      const bar = el('div', 'layers');
-      bar.setAttribute('role', 'img');
-      bar.setAttribute('aria-label', `${fmt(rw.rewrite_buffer_length)} in the rewrite buffer now, ${fmt(diff)} already handed to the child`);
-      // What went through the buffer to the child (grey), then what waits in it (process memory).
-      bar.append(seg('written', diff, max, 'handed to the child'), seg('memory', rw.rewrite_buffer_length, max, 'in the rewrite buffer (process memory)'));
-      const legend = el('p', 'file-legend', `Every write made during the rewrite, held for the new file (it also went to aof_buf for the old one) until the parent hands it to the child at the next tick: ${fmt(diff)} sent to the child so far.`);
-      legend.dataset.diff = diff;
-      li.append(head, bar, legend);
-      list.append(li);
+      items.push(item(JSON.stringify(['rwbuf', rw.diff_len, rw.rewrite_buffer_length, max]), () => rewriteBufferItem(rw, max)));
     }
-    this.els.manifest.textContent = s.manifest || (s.mode === '6.2' ? '(Redis 6.2 has no manifest: the AOF is the one appendonly.aof)' : '(no manifest)');
-    this.els.info.textContent = (s.info ?? '').trim();
-    if (this.els.loadLog) this.els.loadLog.textContent = (s.load_log ?? []).join('\n') || '(nothing logged: there was nothing to load)';
-    this.els.rewrite.textContent = rw.in_progress
+    reconcile(list, items);
+    this.drawn = drawn;
+    // The texts too are written only when they changed (the pre a reader selects from stays).
+    setText(this.els.manifest, s.manifest || (s.mode === '6.2' ? '(Redis 6.2 has no manifest: the AOF is the one appendonly.aof)' : '(no manifest)'));
+    setText(this.els.info, (s.info ?? '').trim());
+    if (this.els.loadLog) setText(this.els.loadLog, (s.load_log ?? []).join('\n') || '(nothing logged: there was nothing to load)');
+    setText(this.els.rewrite, rw.in_progress
       ? `Rewrite in progress (simulated child ${rw.pid}): ${rw.keys_processed} / ${rw.keys_total} keys written to ${rw.tmp}; ${s.mode === '6.2' ? `rewrite buffer ${fmt(rw.rewrite_buffer_length)}; at the end the file is renamed over appendonly.aof.` : `new writes go to ${(s.incr ?? '').split('/').pop()}; at the end the manifest is swapped.`}`
-      : `${rw.rewrites} rewrite${rw.rewrites === 1 ? '' : 's'} done${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled' : ''}.`;
-    this.els.durability.textContent = s.durability ?? '';
+      : `${rw.rewrites} rewrite${rw.rewrites === 1 ? '' : 's'} done${rw.last_failed ? ' · the last one failed' : ''}${rw.scheduled ? ' · one is scheduled' : ''}.`);
+    setText(this.els.durability, s.durability ?? '');
   }
+}
+
+/** A file's item: its name and size, its layers as a bar, and the bar said in words. */
+function fileItem(f, l, max) {
+  const li = el('li', `file file-${f.kind}`);
+  li.dataset.name = f.name;
+  const head = el('p', 'file-head');
+  head.append(el('span', `badge kind-${f.kind}`, f.kind), el('code', 'file-name', f.name), el('span', 'file-size', fmt(f.len)));
+  const bar = el('div', 'layers');
+  bar.setAttribute('role', 'img');
+  const parts = [];
+  if (l.disk === null) {
+    bar.append(seg('written', f.len, max));
+    parts.push(`${fmt(f.len)} written to the browser's storage`);
+  } else {
+    // The simulated machine's layers, whatever the backend underneath.
+    bar.append(seg('disk', l.disk, max), seg('cache', l.cache, max));
+    parts.push(`${fmt(l.disk)} on disk`, `${fmt(l.cache)} only in the page cache`);
+    if (!f.durable_name) parts.push('its directory entry is not synced yet');
+  }
+  if (l.memory) {
+    bar.append(seg('memory', l.memory, max));
+    parts.push(`${fmt(l.memory)} still in aof_buf (process memory)`);
+  }
+  bar.setAttribute('aria-label', parts.join(', '));
+  const legend = el('p', 'file-legend', parts.join(' · '));
+  li.append(head, bar, legend);
+  return li;
+}
+
+/** Not a file: the parent's second copy of every write made during a 6.2 rewrite. */
+function rewriteBufferItem(rw, max) {
+  const li = el('li', 'file file-rwbuf');
+  const head = el('p', 'file-head');
+  const diff = rw.diff_len ?? 0;
+  head.append(el('span', 'badge kind-rwbuf', 'buffer'), el('code', 'file-name', 'aof_rewrite_buf (process memory, not a file)'), el('span', 'file-size', `${fmt(rw.rewrite_buffer_length)} now`));
+  const bar = el('div', 'layers');
+  bar.setAttribute('role', 'img');
+  bar.setAttribute('aria-label', `${fmt(rw.rewrite_buffer_length)} in the rewrite buffer now, ${fmt(diff)} already handed to the child`);
+  // What went through the buffer to the child (grey), then what waits in it (process memory).
+  bar.append(seg('written', diff, max, 'handed to the child'), seg('memory', rw.rewrite_buffer_length, max, 'in the rewrite buffer (process memory)'));
+  const legend = el('p', 'file-legend', `Every write made during the rewrite, held for the new file (it also went to aof_buf for the old one) until the parent hands it to the child at the next tick: ${fmt(diff)} sent to the child so far.`);
+  legend.dataset.diff = diff;
+  li.append(head, bar, legend);
+  return li;
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 function seg(kind, bytes, max, label) {

@@ -60,7 +60,8 @@ export class MachineView {
   /**
    * @param {HTMLElement} root where the diagram is built
    * @param {object} hooks {policy(name): types CONFIG SET appendfsync in the console,
-   *   latency(ms): sets the slow-fsync latency}
+   *   latency(ms): sets the slow-fsync latency, logView: whether a log view shows a write's
+   *   bytes (without one, no "bytes" buttons)}
    */
   constructor(root, hooks) {
     this.root = root;
@@ -470,6 +471,11 @@ export class MachineView {
         : 'bytes only (see below)';
     }
     const l = m.lost_if[this.kind];
+    // Drawn again only when it changed: a VIEW comes several times a second while time runs,
+    // and a rebuilt list drops the keyboard focus from its "bytes" buttons.
+    const key = JSON.stringify([this.hidden, this.kind, l]);
+    if (key === this.lostDrawn) return;
+    this.lostDrawn = key;
     this.lostList.replaceChildren();
     this.lostNote.textContent = '';
     if (this.hidden) return;
@@ -480,7 +486,7 @@ export class MachineView {
       const li = el('li', `lost-write where-${w.where}`);
       li.append(el('span', `place place-${w.where}`, PLACE[w.where]), el('code', null, w.text));
       if (w.typed && w.typed !== w.text) li.append(el('span', 'meta', ` typed as ${w.typed}`));
-      if (w.file) li.append(this.bytesButton(w.file, w.offset));
+      if (w.file && this.hooks.logView) li.append(this.bytesButton(w.file, w.offset));
       this.lostList.append(li);
     }
     if (l.writes_total > 4) this.lostList.append(el('li', 'meta', `and ${l.writes_total - 4} more`));
@@ -497,6 +503,9 @@ export class MachineView {
   }
 
   drawRecent(m) {
+    const key = JSON.stringify(m.recent);
+    if (key === this.recentDrawn) return;
+    this.recentDrawn = key;
     this.recentList.replaceChildren();
     if (!m.recent.length) this.recentList.append(el('li', 'meta', 'No write yet: type one in the console.'));
     for (const w of m.recent) {
@@ -505,7 +514,7 @@ export class MachineView {
       // Where the bytes are is the machine's state, not the answer: it stays while predicting.
       li.append(el('span', `place place-${w.at}`, PLACE[w.at] ?? w.at), el('code', null, w.typed));
       // In a file: its record in the log view (still in aof_buf: not in any file yet).
-      if (w.file) li.append(this.bytesButton(w.file, w.offset));
+      if (w.file && this.hooks.logView) li.append(this.bytesButton(w.file, w.offset));
       this.recentList.append(li);
     }
   }

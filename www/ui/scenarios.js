@@ -55,7 +55,8 @@ export class ScenariosView {
    * @param {(action: string, args: object) => Promise<any>} act sends an ACTION to the worker
    * @param {object} options {initial: the scenario name to select first, start: play it at once
    *   (a page opened with ?scenario=, <aof-lab scenario>), text: an author's own scenario (then
-   *   selected and started)}
+   *   selected and started), leave: false when the host has no lab of its own to go back to (a
+   *   tutorial's lab that only plays its scenario: no "Back to my lab")}
    */
   constructor(root, act, options = {}) {
     this.root = root;
@@ -75,6 +76,11 @@ export class ScenariosView {
     this.busy = false;
     this.text = '';
     this.items = new Map(); // outcome key -> list item
+    this.underway = new Set(); // promises of the list's fetch and of starts (idle())
+    this.leaves = options.leave !== false;
+    // A scenario to start once the engine is ready: Step and Play wait for it (idle()), so a
+    // learner who reaches Step while the lab starts is not skipped past a disabled button.
+    if (this.autostart) this.track(new Promise((resolve) => (this.opened = resolve)));
     this.build();
   }
 
@@ -101,6 +107,7 @@ export class ScenariosView {
     this.resetButton.title = 'Start the scenario over, on a fresh machine';
     this.leaveButton = el('button', 'chip scenario-leave', 'Back to my lab');
     this.leaveButton.title = 'Leave the scenario: your own lab comes back as you left it';
+    this.leaveButton.hidden = !this.leaves;
     this.scriptButton = el('button', 'chip scenario-script-toggle', 'Show the script');
     this.scriptButton.setAttribute('aria-pressed', 'false');
     const buttons = [this.stepButton, this.playButton, this.pauseButton, this.backButton, this.resetButton, this.leaveButton, this.scriptButton];
@@ -143,7 +150,32 @@ export class ScenariosView {
 
   /** Called when the engine worker is ready: fetch the index; start the initial scenario when
    *  asked to (once: a new worker is a new lab, the learner's). */
-  async ready() {
+  ready() {
+    const open = this.track(this.open());
+    this.opened?.();
+    this.opened = null;
+    return open;
+  }
+
+  /** Resolves once the panel has nothing under way (but `except`): the list fetched, a start
+   *  finished (a host's step() or load() waits for the scenario its element was given). */
+  async idle(except = null) {
+    for (;;) {
+      const others = [...this.underway].filter((p) => p !== except);
+      if (!others.length) return;
+      await Promise.allSettled(others);
+    }
+  }
+
+  /** `promise`, counted as under way until it settles. */
+  track(promise) {
+    this.underway.add(promise);
+    const done = () => this.underway.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  async open() {
     this.active = false;
     this.name = '';
     if (!this.select.options.length) {
@@ -182,7 +214,14 @@ export class ScenariosView {
   }
 
   /** Starts scenario `name` on a lab of its own (the worker keeps the learner's aside). */
-  async start(name) {
+  start(name) {
+    // One start after the other (the select changed while one loads): the last one wins.
+    const run = (this.starts ?? Promise.resolve()).then(() => this.begin(name));
+    this.starts = run.catch(() => {});
+    return this.track(run);
+  }
+
+  async begin(name) {
     this.pause();
     this.resume = false;
     if (!name) return false;
@@ -288,13 +327,14 @@ export class ScenariosView {
     this.narrate(played);
     const step = steps[this.next];
     if (!this.active) {
-      this.nextLine.textContent = this.select.value ? 'Press Step or Play: the scenario plays on the lab’s own views, on a machine of its own (your lab waits aside, untouched).' : '';
+      const aside = this.leaves ? ', on a machine of its own (your lab waits aside, untouched)' : '';
+      this.nextLine.textContent = this.select.value ? `Press Step or Play: the scenario plays on the lab’s own views${aside}.` : '';
     } else if (step) {
       const what = step.kind === 'predict' ? 'Predict first: pick an answer, or skip.' : NARRATION.has(step.kind) ? 'Next: read on.' : `Next: ${step.sentence}.`;
       this.nextLine.replaceChildren(this.el('span', 'scenario-next-label', what));
       this.scriptOf(step, this.nextLine);
     } else {
-      this.nextLine.textContent = steps.length ? 'The scenario is over. Reset plays it again; Back to my lab returns to your own.' : '';
+      this.nextLine.textContent = steps.length ? `The scenario is over. Reset plays it again${this.leaves ? '; Back to my lab returns to your own' : ''}.` : '';
     }
     const outcomes = played.map((p) => p.outcome);
     const passed = outcomes.filter((o) => o.passed === true).length;
@@ -386,13 +426,16 @@ export class ScenariosView {
     const predicting = steps[this.next]?.kind === 'predict';
     // Step stays enabled while a step runs (a second press is ignored): disabling the focused
     // button would drop the keyboard focus. A prediction is answered in its own box.
-    this.stepButton.disabled = !this.select.value || done || predicting;
-    this.playButton.disabled = this.busy || !this.select.value || done || this.timer !== null || predicting;
+    // A scenario is chosen, or about to be (the lab starts with one: Step waits for it).
+    const chosen = !!this.select.value || this.autostart;
+    this.stepButton.disabled = !chosen || done || predicting;
+    this.playButton.disabled = this.busy || !chosen || done || this.timer !== null || predicting;
     this.pauseButton.disabled = this.timer === null;
     this.backButton.disabled = !this.active || this.played.length === 0;
     this.resetButton.disabled = this.busy || !this.select.value;
     this.leaveButton.disabled = !this.active;
-    this.select.disabled = this.busy && this.timer === null;
+    // The select stays enabled while a scenario loads (a Tab never skips it): another choice
+    // starts after the one under way.
   }
 
   /** One step back: the lab as it was after the step before the last one played. */
@@ -408,6 +451,8 @@ export class ScenariosView {
   /** Runs the next step (`answer`: for a predict step); starts the selected scenario first
    *  when none plays. Returns whether it ran. */
   async step(answer) {
+    // Pressed while the lab starts its scenario: the step runs once it is loaded.
+    await this.idle();
     if (this.busy) return false;
     if (!this.active || this.name !== this.select.value) {
       if (!(await this.start(this.select.value))) return false;
