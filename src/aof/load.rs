@@ -12,7 +12,13 @@
 //! A cut-off tail is an *unexpected EOF*: with `aof-load-truncated yes` the file is truncated
 //! after the last complete command (before an unfinished MULTI) and loading goes on, but only if
 //! it is the last file. Anything else malformed is a *format error*, always fatal.
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use crate::aof::manifest::AofManifest;
 use crate::cmd::{self, Outcome};
