@@ -502,11 +502,13 @@ impl Server {
         self.storage.open(&name, OpenMode::Create).map_err(|e| vec![format!("Can't open the append-only file: {}", e.strerror())])?;
         self.aof.incr_path = Some(name);
         self.feed.selected_db = -1;
+        let started = crate::load_time::started(self.config.load_clock);
         let status = self.legacy_load_append_only_file();
         match status {
             AofStatus::Failed | AofStatus::OpenErr => Err(Vec::new()),
             AofStatus::Ok | AofStatus::Truncated => {
-                self.log(LogLevel::Notice, "DB loaded from append only file: 0.000 seconds".into());
+                let line = crate::load_time::line("DB loaded from append only file", self.config.load_clock, started);
+                self.log(LogLevel::Notice, line);
                 Ok(status)
             }
             s => Ok(s),

@@ -19,12 +19,12 @@
 //!   [`Session::from_recording`] replays one on a fresh simulated machine and says whether it
 //!   reached the recorded state.
 
-use super::Lab;
 use super::input::scenario_answer_payload;
 use super::input::{Action, Answer, Origin, Output};
 use super::recording::{Recording, state_digest};
 use super::scenario::{Outcome, START_MS};
 use super::timeline::{Start, Timeline};
+use super::{Host, Lab};
 use crate::keyspace::digest::hex;
 use crate::storage::Shared;
 
@@ -82,21 +82,15 @@ impl Session {
         Session { timeline, last_cron, generation: 0, forked: None, appended: Vec::new() }
     }
 
-    /// A lab on a fresh simulated machine over RAM. `host` adds what is not an input (the
-    /// backend's notes and durability).
-    pub fn memory(settings: &[(String, String)], seed: u64, t0: i64, host: impl FnOnce(&mut Lab)) -> Result<Session, String> {
+    /// A lab on a fresh simulated machine over RAM. `host` lends what is not an input (the
+    /// backend's notes and durability, a clock to time loads with).
+    pub fn memory(settings: &[(String, String)], seed: u64, t0: i64, host: Host) -> Result<Session, String> {
         let start = Start { settings: settings.to_vec(), seed, t0, files: Vec::new() };
         Timeline::start(start, host).map(Session::with)
     }
 
     /// A lab on the files of a real backend (OPFS, IndexedDB, a directory), mirrored in RAM.
-    pub fn on_backend(
-        real: Shared,
-        settings: &[(String, String)],
-        seed: u64,
-        t0: i64,
-        host: impl FnOnce(&mut Lab),
-    ) -> Result<Session, String> {
+    pub fn on_backend(real: Shared, settings: &[(String, String)], seed: u64, t0: i64, host: Host) -> Result<Session, String> {
         Timeline::on_backend(real, settings, seed, t0, host).map(Session::with)
     }
 
@@ -105,7 +99,7 @@ impl Session {
     /// times are the same in every run), whose steps are inputs ([`Session::scenario_step`]).
     pub fn scenario() -> Result<Session, String> {
         let settings = [("appendonly", "yes"), ("appendfsync", "everysec")].map(|(k, v)| (k.to_string(), v.to_string()));
-        Session::memory(&settings, 0, START_MS, |_| {})
+        Session::memory(&settings, 0, START_MS, Host::default())
     }
 
     /// Replays a shared recording on a fresh simulated machine (the receiver's own files are

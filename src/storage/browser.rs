@@ -1,6 +1,7 @@
 //! What the two browser backends ([`super::opfs`], [`super::idb`]) share: turning a rejected
 //! promise (a `DOMException`) into a storage [`Error`] of the right kind, a timer to back off
-//! with, the origin's quota, and deleting a namespace (the UI's "reset", and test cleanup).
+//! with, the origin's quota, and deleting a namespace (the UI's "reset", and test cleanup); and
+//! the browser's monotonic clock, which the host lends the engine to time its loads.
 //!
 //! Namespaces name one engine's `dir`: an OPFS directory `aof-lab/<namespace>/` and an IndexedDB
 //! database `aof-lab:<namespace>`. They are short identifiers, checked by [`check_namespace`].
@@ -186,4 +187,14 @@ pub async fn delete_namespace(backend: &str, namespace: &str) -> Result<()> {
         }
         other => Err(Error::new(ErrorKind::InvalidInput, format!("unknown storage backend '{other}'"))),
     }
+}
+
+/// `performance.now()` in microseconds (a window's or a worker's; 0 where there is none): the
+/// [`crate::load_time::LoadClock`] of a lab in the browser.
+pub fn performance_now_us() -> u64 {
+    let Ok(performance) = Reflect::get(&js_sys::global(), &JsValue::from_str("performance")) else { return 0 };
+    let now = Reflect::get(&performance, &JsValue::from_str("now")).ok().and_then(|f| f.dyn_into::<Function>().ok());
+    let ms = now.and_then(|f| f.call0(&performance).ok()).and_then(|v| v.as_f64()).unwrap_or(0.0);
+    // Milliseconds with a fraction (coarsened by the browser to 5 µs … 100 µs).
+    (ms * 1000.0) as u64
 }
