@@ -71,6 +71,20 @@ pub const MEMORY_DURABILITY: &str = "Files in this tab's memory (RAM), under the
                                      the process, cut the power or tear a write and shows exactly what a real disk would keep; nothing survives \
                                      a page reload.";
 
+/// `maxmemory` of a lab in a browser unless its settings say otherwise: a script in a tab gets
+/// Redis's `-OOM` error at 64 MB instead of exhausting the tab (Redis's default, 0, means no
+/// limit; `maxmemory 0` restores it).
+pub const BROWSER_MAXMEMORY: u64 = 64 * 1024 * 1024;
+
+/// A browser lab's settings (redis.conf names and values): [`BROWSER_MAXMEMORY`], then `given`,
+/// which may override it; each checked (a bad one is Redis's reason, naming the setting).
+pub fn browser_settings(given: Vec<(String, String)>) -> Result<Vec<(String, String)>, String> {
+    let mut settings = vec![("maxmemory".to_string(), BROWSER_MAXMEMORY.to_string())];
+    settings.extend(given);
+    crate::lab::timeline::Start { settings: settings.clone(), ..Default::default() }.config()?;
+    Ok(settings)
+}
+
 /// The backends to try, in order, for `asked` (`auto`, `opfs`, `indexeddb`, `memory`).
 pub fn ladder(asked: &str, fallback: bool) -> Result<&'static [Backend], String> {
     use Backend::{IndexedDb, Memory, Opfs};
@@ -159,6 +173,17 @@ mod tests {
         assert_eq!(ladder("disk", true), Err("backend 'disk' is not one of auto, opfs, indexeddb, memory".into()));
         assert!(Opfs.durability().contains("real flush()") && IndexedDb.durability().contains("transaction"));
         assert!(Memory.durability().contains("nothing survives a page reload"));
+    }
+
+    #[test]
+    fn a_browser_lab_stops_at_64_mb_unless_told_otherwise() {
+        let config = |given: &[(&str, &str)]| {
+            let given = given.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            browser_settings(given).and_then(|s| crate::lab::timeline::Start { settings: s, ..Default::default() }.config())
+        };
+        assert_eq!(config(&[]).unwrap().maxmemory, 64 << 20);
+        assert_eq!(config(&[("maxmemory", "0"), ("appendonly", "yes")]).unwrap().maxmemory, 0);
+        assert!(config(&[("appendfsync", "sometimes")]).unwrap_err().starts_with("appendfsync: "));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use super::recording::{Recording, state_digest};
 use super::scenario::{Outcome, START_MS};
 use super::timeline::{Start, Timeline};
 use super::{Host, Lab};
+use crate::Reply;
 use crate::keyspace::digest::hex;
 use crate::storage::Shared;
 
@@ -432,6 +433,54 @@ impl Session {
     pub fn state_digest(&mut self) -> String {
         hex(&state_digest(self.timeline.lab_mut()))
     }
+
+    // ----- for the facade's single calls -----
+
+    /// One console line in its own turn: the replies ready after it, one per line of text
+    /// (none when it blocked). Its bytes wait with the others for [`Session::take_appended`].
+    pub fn execute_line(&mut self, line: &str, now: i64) -> String {
+        let (replies, bytes) = self.execute_batch(&[line.to_string()], now).pop().unwrap_or_default();
+        self.push_appended(&bytes);
+        replies.join("\n")
+    }
+
+    /// Replays the next recorded input; false at the head (where nothing happens).
+    pub fn step_forward(&mut self) -> bool {
+        let moved = self.position() < self.timeline.head().0;
+        if moved {
+            self.step();
+        }
+        moved
+    }
+
+    /// A program's command on the wire connection (its own `SELECT`, `MULTI` and blocked state,
+    /// apart from the console's), in its own turn, as a client library sends it.
+    pub fn call(&mut self, argv: &[Vec<u8>], now: i64) -> Call {
+        let mut resp = Vec::new();
+        crate::resp::encode_command(&mut resp, argv);
+        let out = self.execute_resp(&resp, now);
+        let mut earlier = Vec::new();
+        let mut pos = 0;
+        while let Ok(Some((reply, used))) = crate::resp::parse_reply(out.get(pos..).unwrap_or_default()) {
+            earlier.push(reply);
+            pos += used;
+        }
+        // The last reply is the command's own, unless it blocked or waits behind one that did.
+        let pending = self.lab().wire_waiting();
+        let own = if pending { None } else { earlier.pop() };
+        Call { own, earlier, pending }
+    }
+}
+
+/// What a program's [`Session::call`] got back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The command's reply; `None` while it is pending.
+    pub own: Option<Reply>,
+    /// Replies of commands that blocked earlier and this turn released, oldest first.
+    pub earlier: Vec<Reply>,
+    /// The command blocked, or waits behind a blocked one: its reply comes in a later `earlier`.
+    pub pending: bool,
 }
 
 #[cfg(test)]

@@ -390,3 +390,23 @@ fn load_times_are_the_hosts_in_the_views_and_untimed_on_the_timeline() {
     let outputs = |s: &Session| s.timeline().inputs().iter().map(|r| r.output.clone()).collect::<Vec<_>>();
     assert_eq!(outputs(&other), outputs(&s));
 }
+
+/// A program's calls on the wire (`Engine.call`): its own reply, or pending while it blocks and
+/// then among the `earlier` replies of the call that released it; the console's lines apart.
+#[test]
+fn calls_on_the_wire_and_lines_on_the_console() {
+    let mut s = session();
+    let argv = |line: &str| crate::resp::split_args(line.as_bytes()).unwrap();
+    assert_eq!(s.call(&argv("SET k v"), T0), Call { own: Some(Reply::ok()), earlier: vec![], pending: false });
+    let blocked = s.call(&argv("BLPOP q 0"), T0 + 1);
+    assert_eq!((blocked.own, blocked.pending), (None, true));
+    assert_eq!(s.execute_line("RPUSH q x", T0 + 2), "(integer) 1");
+    assert!(String::from_utf8_lossy(&s.take_appended()).contains("RPUSH"), "a console line's bytes wait to be taken");
+    let next = s.call(&argv("GET k"), T0 + 3);
+    assert_eq!(next.own, Some(Reply::bulk("v")));
+    assert_eq!(next.earlier, [Reply::Array(vec![Reply::bulk("q"), Reply::bulk("x")])]);
+    assert!(!s.step_forward(), "at the head");
+    s.seek(1);
+    assert!(s.step_forward());
+    assert_eq!(s.position(), 2);
+}
