@@ -6,7 +6,7 @@
 // line, all of the last ones after a move back, a fork or another engine. The past reads as the
 // present did; the header counts every byte appended up to the position.
 
-import { respLines } from '../protocol.js';
+import { respLines } from './resp.js';
 
 const MAX_GROUPS = 150; // older groups leave the view; the byte count stays exact
 
