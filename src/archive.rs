@@ -16,7 +16,13 @@
 //! upgrades it as Redis 7.0 does, with its log lines).
 //!
 //! Compared with tar: no owners, permissions fixed at 0644 (files) and 0755 (directories).
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use crate::storage::{OpenMode, Storage, join};
 
@@ -61,7 +67,7 @@ pub fn write(entries: &[Entry], mtime: u64) -> Result<Vec<u8>, String> {
         put(&mut h, 345, prefix.as_bytes());
         // The checksum is computed with its own field as eight spaces.
         put(&mut h, 148, b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
         put(&mut h, 148, format!("{sum:06o}\0 ").as_bytes());
         out.extend_from_slice(&h);
         out.extend_from_slice(&e.data);
@@ -107,9 +113,10 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
             return Ok(out);
         }
         let stored = octal(&h[148..156]).ok_or_else(|| format!("not a tar archive: bad header checksum field at byte {pos}"))?;
-        let unsigned: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u64 }).sum();
-        let signed: i64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as i8 as i64 }).sum();
-        if stored != unsigned && stored as i64 != signed {
+        let unsigned: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) }).sum();
+        let signed: i64 =
+            h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { i64::from(i8::from_le_bytes([b])) }).sum();
+        if stored != unsigned && i64::try_from(stored).ok() != Some(signed) {
             return Err(format!("not a tar archive: header checksum mismatch at byte {pos}"));
         }
         let size = size_field(&h[124..136]).ok_or_else(|| format!("tar: bad size field at byte {pos}"))?;
@@ -372,7 +379,7 @@ mod tests {
 
     fn fix_checksum(h: &mut [u8]) {
         h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
         h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
     }
 

@@ -110,6 +110,9 @@ pub struct Config {
     pub active_expire_effort: u32,
     /// `DEBUG SET-ACTIVE-EXPIRE`: not a real config, but engine state of the same kind.
     pub active_expire_enabled: bool,
+    /// Not a setting: the host's clock, lent to time loads with (the "DB loaded from …: 0.012
+    /// seconds" lines, [`crate::load_time`]); `None`: every load takes 0.000 seconds.
+    pub load_clock: Option<crate::load_time::LoadClock>,
     /// Every other parameter, by canonical name; absent means "still at its default".
     pub other: BTreeMap<&'static str, Val>,
 }
@@ -158,6 +161,7 @@ impl Default for Config {
             lab_fsync_latency_ms: 0,
             active_expire_effort: 1,
             active_expire_enabled: true,
+            load_clock: None,
             other: BTreeMap::new(),
         }
     }

@@ -210,6 +210,84 @@ pub fn huge_lengths() {
         assert_eq!(r, Ok(None), "waits for the rest");
         assert!(matches!(reply, Ok(None)), "waits for the rest");
     }
+    huge_rdb_lengths();
+    huge_compact_lengths();
+    huge_archive_and_manifest_numbers();
+}
+
+/// An RDB holding one key `k` of type `t` whose value is `value`, then `pad` bytes of `fill`.
+fn rdb_with(t: u8, value: &[u8], pad: usize, fill: u8) -> Vec<u8> {
+    let mut b = Vec::with_capacity(12 + value.len() + pad);
+    b.extend_from_slice(b"REDIS0010");
+    b.extend_from_slice(&[t, 1, b'k']);
+    b.extend_from_slice(value);
+    b.resize(b.len() + pad, fill);
+    b
+}
+
+/// The RDB reader's lengths, as a file states them: the same error on every host, nothing
+/// allocated for what the file cannot hold. `aof-lab inspect` and the log view walk an RDB with
+/// the same reader ([`crate::rdb::read::Walker`]).
+fn huge_rdb_lengths() {
+    let read = |buf: &[u8]| crate::rdb::read_rdb(buf, &mut [crate::keyspace::Db::new(0)]).map(|_| ()).map_err(|e| e.message);
+    let eof = Err("Unexpected EOF reading RDB file".to_string());
+    // A string of 2^32 + 1 bytes (which a cast to a 32-bit usize would read as 1: "X").
+    let mut value = vec![0x81];
+    value.extend_from_slice(&(u64::from(u32::MAX) + 2).to_be_bytes());
+    assert_eq!(read(&rdb_with(0, &value, 1, b'X')), eof);
+    // A collection of 2^32 + 1 elements, and an AUX field of that length.
+    assert_eq!(read(&rdb_with(1, &value, 64, 0)), Err("Collection length 4294967297 larger than the rest of the file".into()));
+    let mut aux = b"REDIS0010\xfa".to_vec();
+    aux.extend_from_slice(&value);
+    assert_eq!(read(&aux), eof);
+    // An LZF string said to expand one byte into 2^31 + 1 (no LZF data can: at most 88 bytes
+    // per byte), in a file of 9 MB: once refused only above 256 bytes per byte of the whole
+    // file, it reached the decompressor, whose buffer a 32-bit host cannot allocate.
+    let mut lzf = vec![0xC3, 0x01, 0x80];
+    lzf.extend_from_slice(&(1u32 << 31 | 1).to_be_bytes());
+    lzf.push(0x00);
+    assert_eq!(read(&rdb_with(0, &lzf, 9 << 20, 0)), Err("Invalid LZF compressed string".into()));
+    // A hash of 90 million fields in a file of 90 MB: each field may be one byte of the file,
+    // but a reserved (field, value) pair takes 24 bytes on wasm32, past what it can address.
+    // The first field is not a string: the same error everywhere, before any reservation grows.
+    let mut hash = vec![0x80];
+    hash.extend_from_slice(&90_000_000u32.to_be_bytes());
+    assert_eq!(read(&rdb_with(4, &hash, 90_000_000, 0xFF)), Err("Unknown RDB string encoding type 63".into()));
+}
+
+/// The compact encodings inside an RDB string state 32-bit lengths: past the blob, refused.
+fn huge_compact_lengths() {
+    use crate::rdb::{intset, listpack, ziplist};
+    // A listpack entry `F0 <u32 LE length>` of 4 294 967 295 bytes in a 12-byte listpack.
+    let lp = [12, 0, 0, 0, 1, 0, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+    assert_eq!(listpack::entries(&lp), Err("entry out of range".into()));
+    // A ziplist entry `80 <u32 BE length>` in a 17-byte ziplist.
+    let zl = [17, 0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0x80, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+    assert_eq!(ziplist::entries(&zl), Err("entry out of range".into()));
+    // A zipmap key `FE <u32 LE length>`.
+    assert_eq!(ziplist::zipmap_pairs(&[1, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), Err("entry out of range".into()));
+    // An intset of 4 294 967 295 64-bit members: 32 GB, which a 32-bit multiplication wraps.
+    let is = [8, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(intset::members(&is), Err("intset length does not match its blob".into()));
+}
+
+/// A tar member of 2^32 + 1 bytes (GNU base-256 size), and manifest sequence numbers at the
+/// ends of a C `long long`.
+fn huge_archive_and_manifest_numbers() {
+    let mut h = [0u8; 512];
+    h[..4].copy_from_slice(b"huge");
+    h[124] = 0x80;
+    h[128..136].copy_from_slice(&(u64::from(u32::MAX) + 2).to_be_bytes());
+    h[156] = b'0';
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut tar = h.to_vec();
+    tar.extend_from_slice(&[b'X'; 512]);
+    assert_eq!(crate::archive::read(&tar), Err("tar: truncated archive: a member of 4294967297 bytes starts at byte 512 of 1024".into()));
+    let seq = |text: &str| AofManifest::parse(format!("file a seq {text} type b\n").as_bytes()).map(|am| am.curr_base_file_seq);
+    assert_eq!(seq("-9223372036854775808"), Ok(i64::MIN));
+    assert_eq!(seq("18446744073709551617"), Ok(i64::MAX));
 }
 
 /// `aof-lab inspect` and the log view's index on any bytes: the records tile the file, the cut

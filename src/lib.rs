@@ -19,6 +19,7 @@
 //! | `redis-check-aof`                       | [`aof::check`]               |
 //! | a byte-level dump (`aof-lab inspect`)   | [`aof::inspect`]             |
 //! | start-up, `DEBUG LOADAOF`               | [`aof`]                      |
+//! | `ustime()` around a load                | [`load_time`]                |
 //! | `rdb.c` (the empty base, CRC-64)        | [`rdb`]                      |
 //! | `redisFork`: the BGSAVE / rewrite child | [`child`]                    |
 //! | the disk, page cache and crashes        | [`storage`]                  |
@@ -29,7 +30,8 @@
 //!
 //! The core is sans-IO: every call takes `now_ms`, nothing reads a clock or touches a file
 //! directly, so the same inputs always give the same replies and the same bytes (which is what
-//! the lab's timeline, [`lab::timeline`], replays to go back in time).
+//! the lab's timeline, [`lab::timeline`], replays to go back in time). The one clock it may be
+//! lent is the host's, to say how long a load took ([`load_time`]).
 
 // No unsafe code in the engine, on any host: the few libc calls of the native binary (signals,
 // sockets, localtime) live in `src/cli/`, outside the library.
@@ -45,6 +47,7 @@ pub mod engine;
 pub mod fuzzing;
 pub mod keyspace;
 pub mod lab;
+pub mod load_time;
 pub mod rdb;
 pub mod reply;
 pub mod resp;

@@ -7,8 +7,9 @@
 //! (`www/worker.js`), which owns it; the page only exchanges messages with that worker.
 //!
 //! * `Engine.open({backend, namespace, config}, now)` picks the storage down the ladder
-//!   OPFS → IndexedDB → memory and records why each step down happened;
-//!   `new Engine(config, now)` is the memory machine at once.
+//!   OPFS → IndexedDB → memory and records why each step down happened (the ladder, the notes
+//!   and what each backend promises are [`crate::lab::backend`]'s; opening a browser backend is
+//!   [`crate::storage::browser`]'s); `new Engine(config, now)` is the memory machine at once.
 //! * the **console** (`execute_line`, `execute_batch`): command lines in, redis-cli's rendering
 //!   out (`"v"`, `(integer) 1`, `(nil)`, `1) "a"`, `(error) ERR …`); the **wire**
 //!   (`execute_resp`): RESP bytes in and out, like a socket;
@@ -42,13 +43,13 @@
 use wasm_bindgen::prelude::*;
 
 use crate::AppendFsync;
-use crate::lab::Lab;
+use crate::lab::Host;
+use crate::lab::backend::{self, Backend, Fall};
 use crate::lab::session::{Advance, Replay, Session};
-use crate::lab::timeline::Start;
-use crate::storage::idb::{IdbDurability, IdbStorage};
-use crate::storage::opfs::{OpfsPool, OpfsStorage};
+use crate::storage::browser::{self, Opened};
+use crate::storage::idb::IdbDurability;
+use crate::storage::opfs::OpfsPool;
 use crate::storage::tee::shared;
-use crate::storage::{Error, ErrorKind, Storage};
 
 /// The engine as JavaScript sees it.
 #[wasm_bindgen(js_name = Engine)]
@@ -63,14 +64,6 @@ pub struct WasmEngine {
     replay: Option<Replay>,
 }
 
-/// What a backend opened for the ladder gives back.
-struct Opened {
-    storage: Box<dyn Storage>,
-    durability: String,
-    opfs_pool: Option<OpfsPool>,
-    idb: Option<IdbDurability>,
-}
-
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
     /// `config`: `undefined`, an object or a JSON string of redis.conf settings, such as
@@ -81,7 +74,7 @@ impl WasmEngine {
         console_error_panic_hook::set_once();
         let now = time_arg("new Engine(config, now)", now)? as f64;
         let settings = parse_settings(config)?;
-        let session = Session::memory(&settings, now as u64, now as i64, |_| {}).map_err(|e| JsError::new(&e))?;
+        let session = Session::memory(&settings, now as u64, now as i64, timed(Host::default())).map_err(|e| JsError::new(&e))?;
         if let Some(lines) = session.lab().is_down() {
             return Err(JsError::new(&lines.join("\n")));
         }
@@ -101,54 +94,36 @@ impl WasmEngine {
     /// ladder to the memory machine. An unknown option or a value of the wrong type rejects.
     pub async fn open(options: JsValue, now: f64) -> Result<WasmEngine, JsError> {
         console_error_panic_hook::set_once();
-        let now = time_arg("Engine.open(options, now)", now)? as f64;
+        let now = time_arg("Engine.open(options, now)", now)?;
         let open = Options::read(&options)?;
-        let (backend, namespace, fallback) = (open.backend, open.namespace, open.fallback);
         let settings = parse_settings(open.config)?;
-        let seed = open.seed.unwrap_or(now) as u64;
-        let ladder: &[&str] = match (backend.as_str(), fallback) {
-            ("auto", true) => &["opfs", "indexeddb", "memory"],
-            ("auto", false) => &["opfs", "indexeddb"],
-            ("opfs", true) => &["opfs", "memory"],
-            ("opfs", false) => &["opfs"],
-            ("indexeddb", true) => &["indexeddb", "memory"],
-            ("indexeddb", false) => &["indexeddb"],
-            ("memory", _) => &["memory"],
-            (other, _) => return Err(JsError::new(&format!("Engine.open: backend '{other}' is not one of auto, opfs, indexeddb, memory"))),
-        };
-        let mut notes = Vec::new();
-        for step in ladder {
-            let opened = match *step {
-                "opfs" => open_opfs(&namespace).await,
-                "indexeddb" => open_indexeddb(&namespace).await,
-                _ => {
-                    let host = |lab: &mut Lab| lab.backend_notes = std::mem::take(&mut notes);
-                    let session = Session::memory(&settings, seed, now as i64, host).map_err(|e| JsError::new(&e))?;
-                    return Ok(WasmEngine::with(session, namespace));
+        let seed = open.seed.map_or(now as u64, |s| s as u64);
+        let ladder = backend::ladder(&open.backend, open.fallback).map_err(|e| JsError::new(&format!("Engine.open: {e}")))?;
+        let namespace = open.namespace;
+        let started = backend::climb(ladder, async |step, notes: &[String]| {
+            let host = timed(Host { backend_notes: notes.to_vec(), ..Host::default() });
+            let opened = match step {
+                Backend::Memory => {
+                    let session = Session::memory(&settings, seed, now, host).map_err(Fall::Fatal)?;
+                    return Ok(WasmEngine::with(session, namespace.clone()));
                 }
+                Backend::Opfs => browser::open_opfs(&namespace).await,
+                Backend::IndexedDb => browser::open_indexeddb(&namespace).await,
             };
-            // The simulated machine (page cache, disk, crashes) over a RAM mirror of whichever
-            // backend opened: the timeline copies the present as it copies the past.
-            let started = opened.and_then(|o| {
-                let Opened { storage, durability, opfs_pool, idb } = o;
-                let notes = notes.clone();
-                let host = move |lab: &mut Lab| {
-                    lab.backend_notes = notes;
-                    lab.durability = durability;
-                };
-                Session::on_backend(shared(storage), &settings, seed, now as i64, host).map(|s| (s, opfs_pool, idb))
-            });
-            match started {
-                Ok((session, opfs_pool, idb)) => {
-                    let mut e = WasmEngine::with(session, namespace);
-                    e.opfs_pool = opfs_pool;
-                    e.idb = idb;
-                    return Ok(e);
-                }
-                Err(reason) => notes.push(format!("{}: {reason}", label(step))),
+            let Opened { storage, opfs_pool, idb } = opened.map_err(Fall::Down)?;
+            // The simulated machine (page cache, disk, crashes) over a RAM mirror of the backend:
+            // the timeline copies the present as it copies the past.
+            let host = Host { durability: Some(step.durability().into()), ..host };
+            let session = Session::on_backend(shared(storage), &settings, seed, now, host).map_err(Fall::Down)?;
+            Ok(WasmEngine { opfs_pool, idb, ..WasmEngine::with(session, namespace.clone()) })
+        })
+        .await;
+        started.map_err(|fall| match fall {
+            Fall::Down(notes) => {
+                JsError::new(&format!("Engine.open: the {} backend did not open and fallback is false: {notes}", open.backend))
             }
-        }
-        Err(JsError::new(&format!("Engine.open: the {backend} backend did not open and fallback is false: {}", notes.join("; "))))
+            Fall::Fatal(reason) => JsError::new(&reason),
+        })
     }
 
     /// Deletes every file of a namespace on a browser backend ("start over"). The engine open
@@ -177,20 +152,7 @@ impl WasmEngine {
     /// `len` is what a process reads (page cache) and `durable_len` what would survive a power
     /// loss now.
     pub fn files(&mut self) -> String {
-        let layers = self.session.lab().engine.srv.storage.machine_layers().unwrap_or_default();
-        let items: Vec<String> = layers
-            .iter()
-            .map(|f| {
-                format!(
-                    "{{\"name\":{},\"len\":{},\"durable_len\":{},\"durable_name\":{}}}",
-                    crate::lab::json_string(&f.name),
-                    f.len,
-                    f.durable_len,
-                    f.durable_name
-                )
-            })
-            .collect();
-        format!("[{}]", items.join(","))
+        self.session.lab().layers_json()
     }
 
     /// Crashes and starts a new engine on what survived, like a restarted redis-server, on
@@ -263,11 +225,7 @@ impl WasmEngine {
     /// it. Returns `""` for an empty line, or when the reply must wait (the command blocked, or
     /// an earlier one still does); such replies come later from [`WasmEngine::tick`].
     pub fn execute_line(&mut self, line: &str, now: f64) -> String {
-        let mut out = self.session.execute_batch(&[line.to_string()], now as i64);
-        let (replies, bytes) = out.pop().unwrap_or_default();
-        // As a line typed alone: its bytes wait for take_aof_buf().
-        self.session.push_appended(&bytes);
-        replies.join("\n")
+        self.session.execute_line(line, now as i64)
     }
 
     /// Runs lines in one event-loop turn (one write, one fsync under `always`). Returns one
@@ -465,11 +423,7 @@ impl WasmEngine {
 
     /// Replays the next recorded input; false at the head.
     pub fn step_forward(&mut self) -> bool {
-        let moved = self.session.position() < self.session.timeline().head().0;
-        if moved {
-            self.session.step();
-        }
-        moved
+        self.session.step_forward()
     }
 
     /// Goes to the state after input `seq` of the current line (0: the start).
@@ -657,70 +611,12 @@ fn parse_prediction(p: &JsValue) -> Option<crate::lab::Prediction> {
     })
 }
 
-fn label(step: &str) -> &'static str {
-    match step {
-        "opfs" => "OPFS",
-        "indexeddb" => "IndexedDB",
-        _ => "memory",
-    }
+/// A lab's host in the browser lends it `performance.now()` to time its loads (the page shows
+/// "DB loaded from append only file: 0.012 seconds" as Redis logs it); a shared recording's
+/// replay and a guided scenario do without, and read 0.000.
+fn timed(host: Host) -> Host {
+    Host { load_clock: Some(crate::storage::browser::performance_now_us), ..host }
 }
-
-fn global_has(path: &[&str]) -> bool {
-    let mut v: JsValue = js_sys::global().into();
-    for name in path {
-        match js_sys::Reflect::get(&v, &JsValue::from_str(name)) {
-            Ok(next) if !next.is_undefined() && !next.is_null() => v = next,
-            _ => return false,
-        }
-    }
-    true
-}
-
-/// Why a backend could not be used, in words a reader of the page understands.
-fn reason(e: &Error) -> String {
-    match e.kind {
-        ErrorKind::Unavailable => {
-            format!("unavailable: another tab or worker holds it, or the browser refuses storage here (a private window) ({})", e.message)
-        }
-        ErrorKind::NoSpace => format!("over the storage quota ({})", e.message),
-        _ => e.message.clone(),
-    }
-}
-
-/// The OPFS backend, or why it cannot be used here.
-async fn open_opfs(namespace: &str) -> Result<Opened, String> {
-    if !global_has(&["navigator", "storage", "getDirectory"]) {
-        return Err("this browser has no Origin Private File System (or the page is not a secure context)".into());
-    }
-    if !global_has(&["FileSystemSyncAccessHandle"]) {
-        return Err("synchronous access handles exist only in a dedicated worker".into());
-    }
-    let storage = OpfsStorage::open(namespace).await.map_err(|e| reason(&e))?;
-    let handle = storage.pool();
-    Ok(Opened { storage: Box::new(storage), durability: OPFS_DURABILITY.into(), opfs_pool: Some(handle), idb: None })
-}
-
-/// The IndexedDB backend, or why it cannot be used here.
-async fn open_indexeddb(namespace: &str) -> Result<Opened, String> {
-    if !global_has(&["indexedDB"]) {
-        return Err("IndexedDB is not available (a private window, or storage blocked for this site)".into());
-    }
-    let db = IdbStorage::open(namespace).await.map_err(|e| reason(&e))?;
-    let idb = Some(db.durability());
-    Ok(Opened { storage: Box::new(db), durability: IDB_DURABILITY.into(), opfs_pool: None, idb })
-}
-
-const OPFS_DURABILITY: &str = "Files in OPFS (the browser's Origin Private File System), under the simulated machine: every write is a real \
-                               write and every fsync a real flush(); which bytes are in the page cache and which on the disk is the \
-                               model's. A reload or a closed tab is a process kill (everything written is kept, as a kernel keeps its page \
-                               cache); a simulated power loss or torn write cuts the real files back to what the model's disk holds. What \
-                               the browser itself keeps through a real power cut is its own business (flush() asks it to).";
-
-const IDB_DURABILITY: &str = "Files in IndexedDB, under the simulated machine: the worker keeps them in memory and stores what each turn wrote \
-                              in a transaction (durability \"strict\" where the browser supports it); under appendfsync always no reply is \
-                              released before the transaction holding its bytes has committed. A reload or a closed tab is a process kill \
-                              (what was written is kept, unless the reload beats the turn's transaction by a few milliseconds); a simulated \
-                              power loss or torn write cuts the stored files back to what the model's disk holds.";
 
 fn config_text(value: &JsValue) -> Result<String, JsError> {
     if let Some(b) = value.as_bool() {
@@ -734,34 +630,28 @@ fn config_text(value: &JsValue) -> Result<String, JsError> {
     }
 }
 
-/// `maxmemory` of an instance in the browser unless its config says otherwise: a script in a
-/// tab gets Redis's `-OOM` error at 64 MB instead of exhausting the tab (Redis's default, 0, means
-/// no limit; `{maxmemory: 0}` restores it).
-pub const BROWSER_MAXMEMORY: u64 = 64 * 1024 * 1024;
-
-/// Reads `{name: value, ...}` (or its JSON text) as redis.conf settings, checked (a bad one
-/// throws Redis's reason), after the browser's `maxmemory` ([`BROWSER_MAXMEMORY`]), which they
-/// may override.
+/// Reads `{name: value, ...}` (or its JSON text) as redis.conf settings, checked with the
+/// browser's `maxmemory` before them ([`backend::browser_settings`]): a bad one throws Redis's
+/// reason.
 fn parse_settings(config: JsValue) -> Result<Vec<(String, String)>, JsError> {
-    let mut out = vec![("maxmemory".to_string(), BROWSER_MAXMEMORY.to_string())];
-    if config.is_undefined() || config.is_null() {
-        return Ok(out);
+    let mut given = Vec::new();
+    if !config.is_undefined() && !config.is_null() {
+        let config = match config.as_string() {
+            Some(text) => js_sys::JSON::parse(&text).map_err(|_| JsError::new("config: not valid JSON"))?,
+            None => config,
+        };
+        if !config.is_object() {
+            return Err(JsError::new("config: expected an object of redis.conf settings"));
+        }
+        for entry in js_sys::Object::entries(&js_sys::Object::from(config)).iter() {
+            let pair = js_sys::Array::from(&entry);
+            let name = pair.get(0).as_string().unwrap_or_default();
+            let text =
+                config_text(&pair.get(1)).map_err(|_| JsError::new(&format!("config: {name}: expected a string, number or boolean")))?;
+            given.push((name, text));
+        }
     }
-    let config = match config.as_string() {
-        Some(text) => js_sys::JSON::parse(&text).map_err(|_| JsError::new("config: not valid JSON"))?,
-        None => config,
-    };
-    if !config.is_object() {
-        return Err(JsError::new("config: expected an object of redis.conf settings"));
-    }
-    for entry in js_sys::Object::entries(&js_sys::Object::from(config)).iter() {
-        let pair = js_sys::Array::from(&entry);
-        let name = pair.get(0).as_string().unwrap_or_default();
-        let text = config_text(&pair.get(1)).map_err(|_| JsError::new(&format!("config: {name}: expected a string, number or boolean")))?;
-        out.push((name, text));
-    }
-    Start { settings: out.clone(), ..Start::default() }.config().map_err(|reason| JsError::new(&format!("config: {reason}")))?;
-    Ok(out)
+    backend::browser_settings(given).map_err(|reason| JsError::new(&format!("config: {reason}")))
 }
 
 /// A guided scenario ([`crate::lab::scenario`]) playing on its own simulated machine, step by
@@ -946,25 +836,16 @@ impl WasmEngine {
             Some(n) => time_arg("call(command, now)", n)?,
             None => self.session.now(),
         };
-        let mut resp = Vec::new();
-        crate::resp::encode_command(&mut resp, &argv);
-        let out = self.session.execute_resp(&resp, now);
-        let mut replies = Vec::new();
-        let mut pos = 0;
-        while let Ok(Some((reply, used))) = crate::resp::parse_reply(out.get(pos..).unwrap_or_default()) {
-            replies.push(reply);
-            pos += used;
-        }
-        let pending = self.session.lab().wire_waiting();
-        let own = if pending { None } else { replies.pop() };
+        let call = self.session.call(&argv, now);
         let result = js_sys::Object::new();
         let set = |k: &str, v: &JsValue| {
             let _ = js_sys::Reflect::set(&result, &JsValue::from_str(k), v);
         };
-        set("value", &own.as_ref().map_or(JsValue::UNDEFINED, reply_value));
-        set("text", &own.as_ref().map_or(JsValue::from_str(""), |r| JsValue::from_str(&r.to_string())));
-        set("pending", &JsValue::from_bool(pending));
-        let earlier: js_sys::Array = replies
+        set("value", &call.own.as_ref().map_or(JsValue::UNDEFINED, reply_value));
+        set("text", &call.own.as_ref().map_or(JsValue::from_str(""), |r| JsValue::from_str(&r.to_string())));
+        set("pending", &JsValue::from_bool(call.pending));
+        let earlier: js_sys::Array = call
+            .earlier
             .iter()
             .map(|r| {
                 let o = js_sys::Object::new();

@@ -142,3 +142,49 @@ fn truncated_non_last_file_is_fatal_after_truncating() {
     // Like Redis, the file was already cut on disk before giving up.
     assert_eq!(e.srv.storage.len("appendonlydir/appendonly.aof.1.incr.aof").unwrap(), 23);
 }
+
+/// A host clock that moves 2 ms each time it is read (the engine reads it before and after each
+/// load it times, and never otherwise).
+fn two_ms_per_reading() -> u64 {
+    static NOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NOW.fetch_add(2_000, std::sync::atomic::Ordering::Relaxed) + 2_000
+}
+
+/// The load times come from the host's clock (Redis's `ustime()` before and after): each file's
+/// own, the whole load's around them (loadDataFromDisk's), and dump.rdb's; DEBUG LOADAOF times
+/// each file too. Without a clock they are 0.000 (the test above).
+#[test]
+fn load_times_come_from_the_hosts_clock() {
+    let timed = |preamble| Config { load_clock: Some(two_ms_per_reading), ..cfg(preamble) };
+    let mut storage = Engine::open(cfg(true), Box::new(MemoryStorage::new()), T0).map_err(|e| e.lines).unwrap().take_storage();
+    storage.append("appendonlydir/appendonly.aof.1.incr.aof", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n").unwrap();
+    let mut e = Engine::open(timed(true), storage, T0).map_err(|e| e.lines).unwrap();
+    let log = log_texts(&mut e);
+    let loaded: Vec<&String> = log.iter().filter(|l| l.starts_with("DB loaded from")).collect();
+    assert_eq!(
+        loaded,
+        [
+            "DB loaded from base file appendonly.aof.1.base.rdb: 0.002 seconds",
+            "DB loaded from incr file appendonly.aof.1.incr.aof: 0.002 seconds",
+            // Its reading before the base's and after the incr's: five readings apart.
+            "DB loaded from append only file: 0.010 seconds",
+        ]
+    );
+    let c = e.connect();
+    e.execute_line(c, "DEBUG LOADAOF", T0);
+    let log = log_texts(&mut e);
+    assert!(log.contains(&"DB loaded from incr file appendonly.aof.1.incr.aof: 0.002 seconds".to_string()), "{log:?}");
+    // dump.rdb, with the AOF off.
+    e.execute_line(c, "SAVE", T0);
+    let storage = e.take_storage();
+    let mut e =
+        Engine::open(Config { load_clock: Some(two_ms_per_reading), ..Config::default() }, storage, T0).map_err(|e| e.lines).unwrap();
+    assert!(log_texts(&mut e).contains(&"DB loaded from disk: 0.002 seconds".to_string()));
+    // Redis 6.2's single file.
+    let mut legacy = MemoryStorage::new();
+    legacy.open("appendonly.aof", OpenMode::Create).unwrap();
+    legacy.append("appendonly.aof", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n").unwrap();
+    let six = Config { aof_legacy: true, ..timed(false) };
+    let mut e = Engine::open(six, Box::new(legacy), T0).map_err(|e| e.lines).unwrap();
+    assert!(log_texts(&mut e).contains(&"DB loaded from append only file: 0.002 seconds".to_string()));
+}

@@ -274,3 +274,54 @@ fn history_files_with_auto_gc_off_then_on_like_redis() {
     assert_eq!(aof_files(&dir), aof_files(&real.dir));
     run("DEBUG DIGEST");
 }
+
+/// A manifest may carry any sequence number: at `LLONG_MAX`, the rewrite's `++seq` wraps in
+/// redis-server 7.0.15 (to `LLONG_MIN`, in the base and the new incr file's names), and the
+/// engine writes the same manifest and files (it panicked on the overflow before).
+#[test]
+fn sequence_numbers_wrap_past_llong_max_like_redis() {
+    let max = i64::MAX;
+    let manifest = format!("file appendonly.aof.{max}.base.aof seq {max} type b\nfile appendonly.aof.{max}.incr.aof seq {max} type i\n");
+    let files = [
+        ("appendonly.aof.manifest".to_string(), manifest.into_bytes()),
+        (format!("appendonly.aof.{max}.base.aof"), b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n".to_vec()),
+        (format!("appendonly.aof.{max}.incr.aof"), b"*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\nd\r\n".to_vec()),
+    ];
+    let dir_with_files = || {
+        let dir = RedisServer::new_dir();
+        std::fs::create_dir_all(dir.join("appendonlydir")).unwrap();
+        for (name, bytes) in &files {
+            std::fs::write(dir.join("appendonlydir").join(name), bytes).unwrap();
+        }
+        dir
+    };
+    let args = ["--appendonly", "yes"];
+    let real = RedisServer::start_in(dir_with_files(), &args).unwrap();
+    let mut conn = real.connect();
+    let dir = dir_with_files();
+    let mut e =
+        Engine::open(common::config_from_args(&args), Box::new(FsStorage::new(&dir).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
+    let c = e.connect();
+    for line in ["BGREWRITEAOF", "SET e f"] {
+        let ours = e.execute_line(c, line, now_ms()).unwrap();
+        e.before_sleep(now_ms());
+        assert_eq!(ours.to_resp(), conn.command(&aof_lab::resp::split_args(line.as_bytes()).unwrap()).unwrap(), "{line}");
+    }
+    e.cron(now_ms());
+    conn.wait_rewrite();
+    let min = i64::MIN;
+    let wrapped = format!("file appendonly.aof.{min}.base.rdb seq {min} type b\nfile appendonly.aof.{min}.incr.aof seq {min} type i\n");
+    assert_eq!(std::fs::read_to_string(real.aof_dir().join("appendonly.aof.manifest")).unwrap(), wrapped);
+    assert_eq!(std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap(), wrapped);
+    assert_eq!(aof_files(&dir), aof_files(&real.dir).into_iter().filter(|f| !f.starts_with("temp")).collect::<Vec<_>>());
+    assert_eq!(e.execute_line(c, "DEBUG DIGEST", now_ms()).unwrap().to_resp(), conn.command(&["DEBUG", "DIGEST"]).unwrap());
+    // Neither reads that manifest back: an incr seq must be above 0.
+    drop(real);
+    drop(e);
+    let refused = "Found a non-monotonic sequence number";
+    let ours = Engine::open(common::config_from_args(&args), Box::new(FsStorage::new(&dir).unwrap()), now_ms()).err().expect("refused");
+    assert!(ours.lines.iter().any(|l| l == refused), "{:?}", ours.lines);
+    // (start_in owns the directory from here: it is removed when the server is gone.)
+    let theirs = RedisServer::start_in(dir, &args).err().expect("redis-server refuses its own wrapped manifest");
+    assert!(theirs.contains(refused), "{theirs}");
+}

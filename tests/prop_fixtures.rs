@@ -94,6 +94,26 @@ fn hand_made_fixtures_are_rejected() {
     for r in ["rdb_reader-truncated-aux", "rdb_reader-future-version", "rdb_reader-short-magic"] {
         assert!(aof_lab::rdb::read_empty(&read(r)).is_err(), "{r} read");
     }
+    // Lengths past 4 GB (and an LZF size no data of that length makes), refused by what they
+    // are, at the same offset on every host.
+    for (r, offset, message) in [
+        ("rdb_reader-huge-string-len", 19, "Unexpected EOF reading RDB file"),
+        ("rdb_reader-huge-count", 21, "Collection length 4294967297 larger than the rest of the file"),
+        ("rdb_reader-huge-lzf-len", 12, "Invalid LZF compressed string"),
+    ] {
+        let e = aof_lab::rdb::read_empty(&read(r)).expect_err(r);
+        assert_eq!((e.offset, e.message.as_str()), (offset, message), "{r}");
+    }
+    let (records, cut) = aof_lab::aof::inspect::dump_file(&read("inspect-huge-rdb-len"), true);
+    assert_eq!(records.len(), 2, "the header, then the rest as one record: {records:?}");
+    assert_eq!(cut.map(|c| (c.offset, c.fixable)), Some((9, false)));
+    let seqs = |m: &str| AofManifest::parse(&read(m)).map(|am| (am.curr_base_file_seq, am.curr_incr_file_seq)).map_err(|e| e.message);
+    assert_eq!(seqs("manifest_parser-llong-min-seq"), Ok((i64::MIN, 1)));
+    assert_eq!(seqs("manifest_parser-llong-overflow-seq"), Ok((0, i64::MAX)));
+    assert_eq!(
+        aof_lab::archive::read(&read("tar_reader-huge-base256-size")),
+        Err("tar: truncated archive: a member of 4294967297 bytes starts at byte 512 of 1024".into())
+    );
 
     let load = |n: &str, truncated: bool| {
         let mut srv = Server::new(Config { aof_load_truncated: truncated, ..Default::default() }, 1_700_000_000_000);

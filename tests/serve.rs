@@ -680,3 +680,37 @@ fn serve_writes_the_same_files_as_redis_and_redis_loads_them() {
     assert_eq!(loaded.connect().command(&["DEBUG", "DIGEST"]).unwrap(), digest);
     drop(loaded);
 }
+
+/// The load's time, as Redis logs it: `serve` lends the engine its monotonic clock, so an AOF
+/// of 60 000 commands takes a measured time (each file's, then the whole load's, which holds
+/// them), never the 0.000 seconds of a host without a clock; and no more than the start took.
+#[test]
+fn the_load_time_is_measured_as_redis_logs_it() {
+    let dir = temp_dir();
+    std::fs::create_dir_all(dir.join("appendonlydir")).expect("mkdir");
+    let mut incr = Vec::new();
+    for i in 0..60_000 {
+        aof_lab::resp::encode_command(&mut incr, &["SET", &format!("key:{i}"), &format!("value {i}")]);
+    }
+    std::fs::write(dir.join("appendonlydir/appendonly.aof.1.incr.aof"), &incr).expect("incr");
+    std::fs::write(dir.join("appendonlydir/appendonly.aof.1.base.aof"), b"").expect("base");
+    let manifest = "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
+    std::fs::write(dir.join("appendonlydir/appendonly.aof.manifest"), manifest).expect("manifest");
+    let started = Instant::now();
+    let server = Server::start_in(dir, &["--appendonly", "yes", "--save", ""]);
+    let wall = started.elapsed().as_secs_f64();
+    let log = server.log();
+    let seconds = |what: &str| -> f64 {
+        let line = log.lines().find(|l| l.contains(what)).unwrap_or_else(|| panic!("no `{what}` in:\n{log}"));
+        let secs = line.rsplit_once(": ").and_then(|(_, s)| s.strip_suffix(" seconds")).unwrap_or_else(|| panic!("{line}"));
+        assert!(secs.len() >= 5 && secs.as_bytes()[secs.len() - 4] == b'.', "%.3f: {line}");
+        secs.parse().unwrap_or_else(|_| panic!("{line}"))
+    };
+    let incr_s = seconds("DB loaded from incr file appendonly.aof.1.incr.aof: ");
+    let total_s = seconds("DB loaded from append only file: ");
+    assert!(incr_s > 0.0, "60 000 commands loaded in no time:\n{log}");
+    assert!(total_s >= incr_s && total_s <= wall, "incr {incr_s} s, total {total_s} s, the start {wall} s:\n{log}");
+    let mut c = server.connect();
+    c.cmd(&["DBSIZE"]);
+    c.expect(b":60000\r\n");
+}

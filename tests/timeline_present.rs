@@ -33,7 +33,14 @@ fn tmp(tag: &str) -> PathBuf {
 /// A timeline on the directory's files, as the worker opens one on OPFS.
 fn open(dir: &PathBuf, s: &[(String, String)], seed: u64, t0: i64) -> (Timeline, Shared) {
     let real = shared(Box::new(FsStorage::new(dir).unwrap()));
-    let tl = Timeline::on_backend(real.clone(), s, seed, t0, |lab| lab.durability = "files in a directory".into()).unwrap();
+    let tl = Timeline::on_backend(
+        real.clone(),
+        s,
+        seed,
+        t0,
+        aof_lab::lab::Host { durability: Some("files in a directory".into()), ..Default::default() },
+    )
+    .unwrap();
     (tl, real)
 }
 

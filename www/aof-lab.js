@@ -43,7 +43,7 @@
 // step(answer?). See aof-lab.d.ts for the shapes.
 
 import { LabController } from './lab.js';
-import { MSG, SCENARIO_ACTIONS } from './protocol.js';
+import { LAB_ACTIONS, MSG, SCENARIO_ACTIONS } from './protocol.js';
 
 const PANELS = {
   timeline: `<section class="timeline-bar" data-part="timeline" aria-label="Timeline"></section>`,
@@ -437,7 +437,7 @@ export class AofLabElement extends HTMLElement {
 
   /** A request's answer (from the element's methods or the panels). */
   result({ action }, value) {
-    if (action === 'crash') this.emit('crash', { kind: value.report.kind, report: value.report, log: value.log, text: `crash: ${value.report.kind}` });
+    if (action === LAB_ACTIONS.CRASH) this.emit('crash', { kind: value.report.kind, report: value.report, log: value.log, text: `crash: ${value.report.kind}` });
     else if (action === SCENARIO_ACTIONS.LOAD) this.scenarioSteps = value.steps.length;
     else if (action === SCENARIO_ACTIONS.STEP && value.outcome) {
       this.lastOutcome = value.outcome;
@@ -482,13 +482,13 @@ export class AofLabElement extends HTMLElement {
   async crash(kind) {
     if (!CRASHES.has(kind)) throw new Error(`crash: '${kind}' is not one of ${[...CRASHES].join(', ')}`);
     await this.whenReady();
-    return this.lab.act('crash', { kind });
+    return this.lab.act(LAB_ACTIONS.CRASH, { kind });
   }
 
   /** Start over: the engine exits, its files are deleted, a fresh one starts. */
   async reset() {
     await this.whenReady();
-    return this.lab.act('reset', {});
+    return this.lab.act(LAB_ACTIONS.RESET, {});
   }
 
   /**

@@ -6,7 +6,7 @@
 //
 // Views are optional: pass only the elements a host has (the embed shows fewer panels).
 
-import { LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, labNamespace, message } from './protocol.js';
+import { LAB_ACTIONS, LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, labNamespace, message } from './protocol.js';
 import { downloadRecording, shareLink } from './share.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
@@ -155,7 +155,7 @@ export class LabController {
   /** The child's speed, kept for the next worker too. */
   setSpeed(keys) {
     this.options = { ...this.options, config: { ...this.options.config, 'lab-rewrite-keys-per-tick': keys } };
-    return this.act('speed', { keys }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
+    return this.act(LAB_ACTIONS.SPEED, { keys }).catch((err) => this.consoleView?.note(err.message, 'fatal'));
   }
 
   /** The slow-fsync latency, kept for the next worker too. */

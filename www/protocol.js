@@ -15,28 +15,9 @@ export const MSG = Object.freeze({
   //  recording on a private memory machine instead of opening the namespace; see TIMELINE.)
   /** {id, line}: run one console line. Lines that arrive together run in one turn. */
   EXEC: 'exec',
-  /** {id, action, args}: a crash-lab or file action; answered by RESULT `id`. Actions:
-   *  crash {kind: 'kill'|'power'|'torn'|'torn-seq', prediction?: {writes: [seq], survive:
-   *  'all'|'some'|'none', keys: 'all'|'fewer'|'none', refused: bool}} (the simulated machine, over
-   *  every backend; with a prediction the report also has lost_writes, prediction and reveal),
-   *  fsync-latency {ms} (MACHINE_ACTIONS), inject {fault: 'disk-full'|'fsync-error'|'clear', n},
-   *  restart {settings}, check {fix}, speed {keys} (the simulated child's keys per cron tick, 0 =
-   *  all at once), traffic {spec: {rate, write_percent, keys, value_size} | null} (the traffic
-   *  generator, run in serverCron's turns), compare {spec, duration_ms} -> [{policy, writes_per_s,
-   *  bytes_per_s, fsyncs, lost_bytes, keys_before, keys_after}] (the three policies on that
-   *  traffic, then a power loss), export {} -> {bytes,
-   *  name}, import {name, bytes} | {files: [{path, bytes}]} -> whether the server started,
-   *  reset {}: delete the namespace's files and start a fresh engine on the same backend,
-   *  scenario-load {name, title, text} -> {steps: [{line, kind, text, sentence, script,
-   *  choices?}]}: a guided scenario (www/scenarios/, or an author's text) played on the lab's
-   *  own views: the worker switches to a scenario session, a fresh memory lab of its own (the
-   *  learner's lab waits aside, untouched) whose steps are inputs on its timeline (a malformed
-   *  script is an error naming its lines); scenario-step {answer?} -> {outcome: {index, line,
-   *  kind, text, output, passed, failure, sentence, prediction} | null, next}: runs the step
-   *  that follows those played at the position (stepping back inside a scenario and on forks
-   *  there); `answer` is the answer to a predict step (an index into its choices as written,
-   *  null: skipped), an input before the step; scenario-exit {}: back to the learner's lab (see
-   *  src/lab/scenario.rs for the format). */
+  /** {id, action, args}: an action of the page, answered by RESULT `id`: LAB_ACTIONS (the crash
+   *  lab, settings, files, the traffic generator), MACHINE_ACTIONS, SCENARIO_ACTIONS, TIMELINE,
+   *  LOG_ACTIONS; each lists its args and answer. */
   ACTION: 'action',
 
   // worker -> page
@@ -105,6 +86,46 @@ export function message(type, fields = {}) {
   return { type, ...fields };
 }
 
+/**
+ * The actions of ACTION that are inputs to the lab (answered by RESULT):
+ *   crash {kind: 'kill'|'power'|'torn'|'torn-seq', prediction?: {writes: [seq], survive:
+ *     'all'|'some'|'none', keys: 'all'|'fewer'|'none', refused: bool}} -> {log, report}: the
+ *     simulated machine's crash, over every backend (with a prediction the report also has
+ *     lost_writes, prediction and reveal);
+ *   inject {fault: 'disk-full'|'fsync-error'|'clear', n}; restart {settings} -> whether it
+ *     started; check {fix} -> redis-check-aof's output;
+ *   speed {keys}: the simulated child's keys per cron tick (0 = all at once);
+ *   traffic {spec: {rate, write_percent, keys, value_size} | null}: the traffic generator, run in
+ *     serverCron's turns; compare {spec, duration_ms} -> [{policy, writes_per_s, bytes_per_s,
+ *     fsyncs, lost_bytes, keys_before, keys_after}]: the three policies on that traffic, then a
+ *     power loss;
+ *   export {} -> {bytes, name}; import {name, bytes} | {files: [{path, bytes}]} -> whether the
+ *     server started; reset {} -> {backend}: delete the namespace's files and start a fresh
+ *     engine on the same backend.
+ * The scenario actions are SCENARIO_ACTIONS, the diagram's MACHINE_ACTIONS, the timeline's
+ * TIMELINE, the log view's LOG_ACTIONS.
+ */
+export const LAB_ACTIONS = Object.freeze({
+  CRASH: 'crash',
+  INJECT: 'inject',
+  RESTART: 'restart',
+  CHECK: 'check',
+  SPEED: 'speed',
+  TRAFFIC: 'traffic',
+  COMPARE: 'compare',
+  EXPORT: 'export',
+  IMPORT: 'import',
+  RESET: 'reset',
+});
+
+/**
+ * The messages between the workers of tabs on one namespace, over the BroadcastChannel
+ * LOCK_PREFIX + namespace: the writer publishes every VIEW it sends its page ({type: VIEW, ...the
+ * VIEW's fields}); a read-only tab's worker says HELLO ({type: HELLO}) when it starts listening,
+ * and the writer answers with a full VIEW.
+ */
+export const CHANNEL = Object.freeze({ HELLO: 'hello', VIEW: MSG.VIEW });
+
 /** The config the lab starts the engine with. */
 export const LAB_CONFIG = Object.freeze({ appendonly: true, appendfsync: 'everysec' });
 
@@ -114,7 +135,7 @@ export const TICK_MS = 100;
 /** The fastest the worker sends views (snapshots are JSON of a few KB). */
 export const VIEW_MS = 150;
 
-/** Web Lock (and BroadcastChannel) name of a storage namespace: one writer each. */
+/** Web Lock (and BroadcastChannel, see CHANNEL) name of a storage namespace: one writer each. */
 export const LOCK_PREFIX = 'aof-lab:';
 
 /** The storage namespace of a lab: a 6.2 lab (`config['lab-aof-mode']`) keeps its files apart
@@ -136,7 +157,7 @@ export const MACHINE_ACTIONS = Object.freeze({ FSYNC_LATENCY: 'fsync-latency' })
  *   step {} -> position: one input forward (at the head: one serverCron tick), paused;
  *   step-back {} -> position (paused); seek {seq} | {t} -> position (paused);
  *   live {} -> position: back to the head, playing;
- *   branch {op: 'switch'|'discard', id} -> branches: [{id, parent, fork_seq, diverges_at,
+ *   branch {op: BRANCH_OPS.SWITCH|DISCARD, id} -> branches: [{id, parent, fork_seq, diverges_at,
  *     head_seq, head_t, current}]; branches {} -> the same;
  *   console {n} -> [{seq, t, origin, kind, text, replies}]: the console at the position;
  *   share {} -> {bytes, position, digest}: the current line as a recording (share.js makes the
@@ -169,6 +190,9 @@ export const TIMELINE = Object.freeze({
   MARK: 'mark',
   MOTION: 'motion',
 });
+
+/** The ops of TIMELINE.BRANCH. */
+export const BRANCH_OPS = Object.freeze({ SWITCH: 'switch', DISCARD: 'discard' });
 
 /** How many console entries a VIEW carries (the console of the position). */
 export const CONSOLE_ENTRIES = 200;
@@ -226,47 +250,3 @@ export const CRASH_KINDS = Object.freeze([
   { kind: 'torn-seq', label: 'Torn sequence', model: 'Power loss: some unsynced writes reached the disk, some did not, out of order (a hole of zeros).' },
   { kind: 'worker', label: 'Terminate the worker (real)', model: 'worker.terminate(): a real process crash; a new worker loads from the browser storage.' },
 ]);
-
-/**
- * Splits RESP bytes (as appended to the AOF) into display lines `{text, crlf, kind}`: `kind` is
- * 'mbulk' (`*3`), 'blen' (`$3`), 'arg' (the bulk's bytes, read by length so that an argument
- * holding \r\n stays one line) or 'other' (`#TS:` annotations, garbage). Non-printable bytes are
- * escaped as \xHH; `crlf` says whether the line ended with \r\n.
- *   *3\r\n$3\r\nSET\r\n... -> [{text: '*3', ...}, {text: '$3', ...}, {text: 'SET', ...}, ...]
- */
-export function respLines(bytes) {
-  const lines = [];
-  let i = 0;
-  while (i < bytes.length) {
-    let end = i;
-    while (end < bytes.length && !(bytes[end] === 13 && bytes[end + 1] === 10)) end++;
-    const text = escapeBytes(bytes, i, end);
-    const crlf = end < bytes.length;
-    const kind = /^\*-?\d+$/.test(text) ? 'mbulk' : /^\$\d+$/.test(text) ? 'blen' : 'other';
-    lines.push({ text, crlf, kind });
-    i = crlf ? end + 2 : end;
-    if (kind === 'blen' && crlf) {
-      const len = Number(text.slice(1));
-      const argEnd = Math.min(i + len, bytes.length);
-      const argCrlf = bytes[argEnd] === 13 && bytes[argEnd + 1] === 10;
-      lines.push({ text: escapeBytes(bytes, i, argEnd), crlf: argCrlf, kind: 'arg' });
-      i = argCrlf ? argEnd + 2 : argEnd;
-    }
-  }
-  return lines;
-}
-
-function escapeBytes(bytes, from, to) {
-  let out = '';
-  for (let i = from; i < to; i++) out += escapeByte(bytes[i]);
-  return out;
-}
-
-function escapeByte(b) {
-  if (b === 92) return '\\\\';
-  if (b >= 32 && b < 127) return String.fromCharCode(b);
-  if (b === 10) return '\\n';
-  if (b === 13) return '\\r';
-  if (b === 9) return '\\t';
-  return '\\x' + b.toString(16).padStart(2, '0');
-}

@@ -29,7 +29,7 @@
 // draws the playhead at the position), the scenario steps played; each sent only when it
 // changed, and by increments where the page can keep what it has.
 
-import { AOF_GROUPS, BEAT_MS, CLOCK_MS, CONSOLE_ENTRIES, LOCK_PREFIX, MACHINE_ACTIONS, MAX_FRAME_MS, MSG, SCENARIO_ACTIONS, SPEED_MAX, SPEED_MIN, TICK_MS, TIMELINE, VIEW_MS, message } from './protocol.js';
+import { AOF_GROUPS, BEAT_MS, BRANCH_OPS, CHANNEL, CLOCK_MS, CONSOLE_ENTRIES, LAB_ACTIONS, LOCK_PREFIX, MACHINE_ACTIONS, MAX_FRAME_MS, MSG, SCENARIO_ACTIONS, SPEED_MAX, SPEED_MIN, TICK_MS, TIMELINE, VIEW_MS, message } from './protocol.js';
 import { isLogAction, logAction } from './worker-log.js';
 
 let engine = null;
@@ -167,7 +167,7 @@ async function becomeWriter(note) {
   if (options.backend !== 'memory' && typeof BroadcastChannel === 'function') {
     channel = new BroadcastChannel(LOCK_PREFIX + options.namespace);
     channel.onmessage = (e) => {
-      if (e.data?.type === 'hello') serial(() => publish(true));
+      if (e.data?.type === CHANNEL.HELLO) serial(() => publish(true));
     };
   }
   startClock();
@@ -185,9 +185,9 @@ function becomeReader(name) {
   for (const m of queue.splice(0)) post(MSG.REPLY, { id: m.id, text: READ_ONLY_REPLY, pending: false, aof: new Uint8Array() });
   channel = new BroadcastChannel(name);
   channel.onmessage = (e) => {
-    if (e.data?.type === MSG.VIEW) post(MSG.VIEW, e.data);
+    if (e.data?.type === CHANNEL.VIEW) post(MSG.VIEW, e.data);
   };
-  channel.postMessage({ type: 'hello' });
+  channel.postMessage({ type: CHANNEL.HELLO });
   post(MSG.READONLY, {
     namespace: options.namespace,
     message: `Another tab is the writer of namespace "${options.namespace}": this one is a read-only view of it (one writer per namespace, as one redis-server per dir). It takes over when that tab closes.`,
@@ -222,7 +222,7 @@ function publish(now = false) {
   snapshot.series = seriesView(timeline);
   const view = { snapshot, events: pendingEvents, events_reset: reset, timeline, console: consoleView(), aof: aofView(timeline), scenario: scenarioView() };
   post(MSG.VIEW, view);
-  channel?.postMessage({ type: MSG.VIEW, ...view });
+  channel?.postMessage({ type: CHANNEL.VIEW, ...view });
 }
 
 /** Everything the page has of the views starts over (another engine, another session). */
@@ -610,11 +610,11 @@ function timelineAction(name, args) {
       return position;
     }
     case TIMELINE.BRANCH:
-      if (args.op === 'switch') {
+      if (args.op === BRANCH_OPS.SWITCH) {
         engine.switch_branch(args.id);
         simNow = engine.now();
         eventsReset = true;
-      } else if (args.op === 'discard') engine.discard_branch(args.id);
+      } else if (args.op === BRANCH_OPS.DISCARD) engine.discard_branch(args.id);
       else throw new Error(`branch: unknown op ${args.op} (switch, discard)`);
       return JSON.parse(engine.branches_json());
     case TIMELINE.BRANCHES:
@@ -665,16 +665,16 @@ function action(name, args) {
     return inputAction(name, args, now);
   } finally {
     // An input given in the past forked (also when the engine refused it with an error).
-    if (engine && name !== 'reset') noteFork();
+    if (engine && name !== LAB_ACTIONS.RESET) noteFork();
   }
 }
 
 /** The actions that are inputs to the lab (a crash, a setting …), at simulated time `now`. */
 function inputAction(name, args, now) {
   switch (name) {
-    case 'reset':
+    case LAB_ACTIONS.RESET:
       return reset();
-    case 'crash': {
+    case LAB_ACTIONS.CRASH: {
       let log;
       let error = null;
       try {
@@ -686,25 +686,25 @@ function inputAction(name, args, now) {
       if (!snapshot.crash || snapshot.crash.kind !== args.kind) throw new Error(error ?? 'crash failed');
       return { log: log ?? [], report: snapshot.crash };
     }
-    case 'inject':
+    case LAB_ACTIONS.INJECT:
       engine.inject(args.fault, args.n ?? 1, now);
       return null;
-    case 'restart':
+    case LAB_ACTIONS.RESTART:
       return engine.restart(args.settings ?? undefined, now);
-    case 'speed':
+    case LAB_ACTIONS.SPEED:
       engine.set_rewrite_speed(args.keys ?? 0, now);
       return null;
-    case 'traffic':
+    case LAB_ACTIONS.TRAFFIC:
       engine.set_traffic(args.spec ?? null, now);
       return null;
-    case 'compare':
+    case LAB_ACTIONS.COMPARE:
       return JSON.parse(engine.compare_policies(args.spec, args.duration_ms ?? 5_500, now));
     case MACHINE_ACTIONS.FSYNC_LATENCY:
       engine.set_fsync_latency(args.ms ?? 0, now);
       return null;
-    case 'check':
+    case LAB_ACTIONS.CHECK:
       return engine.check_aof(!!args.fix, now);
-    case 'export': {
+    case LAB_ACTIONS.EXPORT: {
       const bytes = engine.export_tar(now);
       return { bytes, name: `aof-lab-${options.namespace}-${new Date(Date.now()).toISOString().replace(/[:.]/g, '-')}.tar` };
     }
@@ -715,7 +715,7 @@ function inputAction(name, args, now) {
     case SCENARIO_ACTIONS.EXIT:
       leaveScenario();
       return null;
-    case 'import':
+    case LAB_ACTIONS.IMPORT:
       if (args.files) return engine.import_files(args.files.map((f) => f.path), args.files.map((f) => f.bytes), now);
       return engine.import(args.name, args.bytes, now);
     default:

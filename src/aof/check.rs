@@ -7,7 +7,13 @@
 //! purpose: 7.0.15 takes any file with a line starting with `file` for a manifest (a RESP file
 //! containing `SET file file` is misread, redis#12951); here, as in 7.2.6, only the first
 //! non-comment line decides.
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::fgets;
 use super::manifest::AofManifest;
@@ -135,7 +141,7 @@ fn strtol(s: &[u8]) -> (i64, usize) {
 
 /// `%02x` of a C `char`: bytes above 0x7f are sign-extended.
 fn hex_char(c: u8) -> String {
-    if c >= 0x80 { format!("{:x}", c as i8 as i32 as u32) } else { format!("{c:02x}") }
+    if c >= 0x80 { format!("ffffff{c:02x}") } else { format!("{c:02x}") }
 }
 
 impl Checker<'_> {
@@ -445,7 +451,7 @@ impl RespScan {
         }
         // In u64: `len` may exceed the address space (wasm32's usize is 32 bits); what is read
         // never does.
-        let want = len as u64 + 2;
+        let want = len.unsigned_abs() + 2;
         self.last_epos = *cur;
         let left = data.len().saturating_sub(*cur);
         let avail = usize::try_from(want).map_or(left, |w| w.min(left));

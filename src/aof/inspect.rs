@@ -26,7 +26,13 @@
 //! part by [`RespScan`] (annotations, commands, MULTI/EXEC nesting). So a bad tail is marked
 //! exactly where `redis-check-aof --fix` would truncate (`ok_up_to`), with the tool's reason;
 //! records after that point are flagged `cut`.
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use super::check::{RespScan, Scanned};
 use super::manifest::{AofFileType, AofInfo, AofManifest};
@@ -207,7 +213,8 @@ pub fn outline(data: &[u8], preamble: bool) -> Outline {
         resp_from = part.end;
         o.rdb = Some(part);
     }
-    let r = outline_resp(data.get(resp_from as usize..).unwrap_or_default(), resp_from, &mut o.starts);
+    let resp = usize::try_from(resp_from).ok().and_then(|from| data.get(from..)).unwrap_or_default();
+    let r = outline_resp(resp, resp_from, &mut o.starts);
     o.end = r.end.max(resp_from);
     if r.ok_up_to < data.len() as u64 {
         o.cut = Some(Cut { offset: r.ok_up_to, reason: r.reason.unwrap_or_default(), fixable: true });
@@ -264,7 +271,10 @@ pub fn dump_file(data: &[u8], preamble: bool) -> (Vec<Record>, Option<Cut>) {
     let mut out = Vec::with_capacity(o.starts.len() + 1);
     for (i, &start) in o.starts.iter().enumerate() {
         let end = o.starts.get(i + 1).copied().unwrap_or(o.end);
-        let bytes = data.get(start as usize..end as usize).unwrap_or_default();
+        let bytes = match (usize::try_from(start), usize::try_from(end)) {
+            (Ok(start), Ok(end)) => data.get(start..end).unwrap_or_default(),
+            _ => &[],
+        };
         let rdb = o.rdb.as_ref().filter(|_| i < o.rdb.as_ref().map_or(0, |p| p.records));
         let crc = rdb.and_then(|p| p.crc).filter(|c| c.0 == start).map(|c| c.1);
         let kind = decode(bytes, rdb.map(|p| p.version), crc);

@@ -34,7 +34,13 @@
 //!   `aof_last_bgrewrite_status` as it was, there is no failure counter and no back-off, and the
 //!   directory is not fsynced after the rename (a power loss can bring the old file back);
 //! * the child's incremental fsync comes every 4 MB (7.0's `REDIS_AUTOSYNC_BYTES`; 6.2 used 32 MB).
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use std::collections::VecDeque;
 
@@ -95,7 +101,7 @@ impl RewriteBuffer {
 
     /// `aofChildWriteDiffData`: everything goes down the pipe; emptied blocks are freed.
     fn drain(&mut self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.len() as usize);
+        let mut out = Vec::with_capacity(usize::try_from(self.len()).unwrap_or(0));
         for block in self.blocks.drain(..) {
             out.extend_from_slice(&block);
         }
@@ -496,11 +502,13 @@ impl Server {
         self.storage.open(&name, OpenMode::Create).map_err(|e| vec![format!("Can't open the append-only file: {}", e.strerror())])?;
         self.aof.incr_path = Some(name);
         self.feed.selected_db = -1;
+        let started = crate::load_time::started(self.config.load_clock);
         let status = self.legacy_load_append_only_file();
         match status {
             AofStatus::Failed | AofStatus::OpenErr => Err(Vec::new()),
             AofStatus::Ok | AofStatus::Truncated => {
-                self.log(LogLevel::Notice, "DB loaded from append only file: 0.000 seconds".into());
+                let line = crate::load_time::line("DB loaded from append only file", self.config.load_clock, started);
+                self.log(LogLevel::Notice, line);
                 Ok(status)
             }
             s => Ok(s),

@@ -12,10 +12,17 @@
 //! A cut-off tail is an *unexpected EOF*: with `aof-load-truncated yes` the file is truncated
 //! after the last complete command (before an unfinished MULTI) and loading goes on, but only if
 //! it is the last file. Anything else malformed is a *format error*, always fatal.
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use crate::aof::manifest::AofManifest;
 use crate::cmd::{self, Outcome};
+use crate::load_time;
 use crate::server::{Client, LogLevel, Server};
 use crate::storage::join;
 
@@ -263,6 +270,7 @@ pub fn load_append_only_files(srv: &mut Server, am: &AofManifest) -> AofStatus {
         let is_base = i == 0 && am.base.is_some();
         let last_file = i + 1 == files.len();
         let path = join(&dir, f);
+        let started = load_time::started(srv.config.load_clock);
         let data = match srv.storage.read_all(&path) {
             Ok(d) => d,
             Err(e) => {
@@ -283,7 +291,8 @@ pub fn load_append_only_files(srv: &mut Server, am: &AofManifest) -> AofStatus {
             ret = AofStatus::Failed;
         }
         if ret == AofStatus::Ok || (ret == AofStatus::Truncated && last_file) {
-            srv.log(LogLevel::Notice, format!("DB loaded from {} file {f}: 0.000 seconds", if is_base { "base" } else { "incr" }));
+            let what = format!("DB loaded from {} file {f}", if is_base { "base" } else { "incr" });
+            srv.log(LogLevel::Notice, load_time::line(&what, srv.config.load_clock, started));
         }
         if ret == AofStatus::Empty && !is_base {
             ret = AofStatus::Ok;

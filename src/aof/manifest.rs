@@ -16,7 +16,13 @@
 //! Parsing follows `aofLoadManifestFromFile` exactly, including its error messages; the writer
 //! follows `getAofManifestAsString`. The file is replaced atomically (temp file, fsync, rename,
 //! directory fsync) by the caller.
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use crate::resp::split_args;
 
@@ -86,7 +92,8 @@ impl std::fmt::Display for ManifestError {
     }
 }
 
-/// C `atoll`: leading whitespace, optional sign, digits; stops at the first non-digit.
+/// C `atoll` (glibc's `strtoll`): leading whitespace, optional sign, digits; stops at the first
+/// non-digit; out of range, `LLONG_MAX` or `LLONG_MIN` (so `-9223372036854775808` is itself).
 fn atoll(s: &str) -> i64 {
     let t = s.trim_start();
     let (neg, digits) = match t.as_bytes().first() {
@@ -94,11 +101,14 @@ fn atoll(s: &str) -> i64 {
         Some(b'+') => (false, t.get(1..).unwrap_or("")),
         _ => (false, t),
     };
+    // Accumulated on the sign's side: i64::MIN has no positive counterpart.
     let mut v: i64 = 0;
     for c in digits.bytes().take_while(u8::is_ascii_digit) {
-        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+        let d = i64::from(c - b'0');
+        v = v.saturating_mul(10);
+        v = if neg { v.saturating_sub(d) } else { v.saturating_add(d) };
     }
-    if neg { -v } else { v }
+    v
 }
 
 /// `pathIsBaseName`: no `/` and no `\`.
@@ -220,7 +230,9 @@ impl AofManifest {
             old.file_type = AofFileType::History;
             self.history.insert(0, old);
         }
-        self.curr_base_file_seq += 1;
+        // `++am->curr_base_file_seq` on a C long long: past LLONG_MAX (a manifest may say any
+        // seq) it wraps, as redis-server 7.0.15 does, to a negative seq.
+        self.curr_base_file_seq = self.curr_base_file_seq.wrapping_add(1);
         let name = format!("{appendfilename}.{}.base.{}", self.curr_base_file_seq, if rdb { "rdb" } else { "aof" });
         self.base = Some(AofInfo { file_name: name.clone(), file_seq: self.curr_base_file_seq, file_type: AofFileType::Base });
         self.dirty = true;
@@ -229,7 +241,7 @@ impl AofManifest {
 
     /// `getNewIncrAofName`: a new incr file at the end of the list.
     pub fn new_incr(&mut self, appendfilename: &str) -> String {
-        self.curr_incr_file_seq += 1;
+        self.curr_incr_file_seq = self.curr_incr_file_seq.wrapping_add(1);
         let name = format!("{appendfilename}.{}.incr.aof", self.curr_incr_file_seq);
         self.incr.push(AofInfo { file_name: name.clone(), file_seq: self.curr_incr_file_seq, file_type: AofFileType::Incr });
         self.dirty = true;
@@ -314,6 +326,23 @@ mod tests {
         let bytes = am.to_bytes();
         assert_eq!(String::from_utf8(bytes.clone()).unwrap(), "file \" file seq \\n\\n.aof .2.base.rdb\" seq 2 type b\n");
         assert_eq!(AofManifest::parse(&bytes).unwrap().base, am.base);
+    }
+
+    /// `atoll` is glibc's `strtoll`: out of range it is `LLONG_MAX` / `LLONG_MIN`, and
+    /// `LLONG_MIN` itself reads back; `++seq` past `LLONG_MAX` wraps, as in redis-server.
+    #[test]
+    fn sequence_numbers_at_the_ends_of_long_long() {
+        let seq = |text: &str| AofManifest::parse(format!("file a seq {text} type b\n").as_bytes()).unwrap().curr_base_file_seq;
+        assert_eq!(seq("-9223372036854775808"), i64::MIN);
+        assert_eq!(seq("-99999999999999999999"), i64::MIN);
+        assert_eq!(seq("99999999999999999999"), i64::MAX);
+        assert_eq!(seq("9223372036854775807"), i64::MAX);
+        assert_eq!(seq("  +12abc"), 12);
+        let mut am = AofManifest::parse(b"file b seq 9223372036854775807 type b\nfile i seq 9223372036854775807 type i\n").unwrap();
+        assert_eq!(am.new_base("appendonly.aof", true), "appendonly.aof.-9223372036854775808.base.rdb");
+        assert_eq!(am.new_incr("appendonly.aof"), "appendonly.aof.-9223372036854775808.incr.aof");
+        // Redis then cannot read its own manifest back: an incr seq must be above 0.
+        assert_eq!(AofManifest::parse(&am.to_bytes()).unwrap_err().message, "Found a non-monotonic sequence number");
     }
 
     #[test]

@@ -274,13 +274,17 @@ impl Server {
         let mut am = self.aof_load_manifest_from_disk()?;
         let mut status = load::AofStatus::NotExist;
         if self.aof_state == AofState::On {
+            // loadDataFromDisk's `start = ustime()`: the upgrade (inside loadAppendOnlyFiles in
+            // Redis) and every file.
+            let started = crate::load_time::started(self.config.load_clock);
             self.aof_upgrade_if_needed(&mut am).map_err(|e| vec![e])?;
             status = load::load_append_only_files(self, &am);
             if matches!(status, load::AofStatus::Failed | load::AofStatus::OpenErr) {
                 return Err(Vec::new());
             }
             if status != load::AofStatus::NotExist {
-                self.log(LogLevel::Notice, "DB loaded from append only file: 0.000 seconds".into());
+                let line = crate::load_time::line("DB loaded from append only file", self.config.load_clock, started);
+                self.log(LogLevel::Notice, line);
             }
         }
         self.aof.manifest = am;

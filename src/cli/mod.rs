@@ -12,6 +12,15 @@ pub mod signals;
 pub mod tools;
 
 use std::ffi::OsString;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// The host's monotonic clock, lent to the engine to time its loads
+/// ([`aof_lab::load_time::LoadClock`]): microseconds since the first reading.
+pub fn monotonic_us() -> u64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(ORIGIN.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
+}
 
 const USAGE: &str = "\
 Usage: aof-lab <command> [options]

@@ -296,3 +296,13 @@ fn policy_promise(policy: AppendFsync, kind: &str) -> String {
             .into(),
     }
 }
+
+impl CrashReport {
+    /// The report as it reads without a clock: the restarted server's load times are 0.000
+    /// ([`crate::load_time::untimed`]), as a replay of the crash, which measures its own, records
+    /// them.
+    pub fn untimed(&self) -> CrashReport {
+        let log = self.log.iter().map(|l| crate::load_time::untimed(l).into_owned()).collect();
+        CrashReport { log, ..self.clone() }
+    }
+}

@@ -258,7 +258,8 @@ impl Lab {
                 kind_flags = flags::CRASH;
                 // The reveal of the prediction given before it, if any (`predict.rs`).
                 let prediction = self.prediction.take();
-                Answer::Crash(self.crash_and_reveal(kind, prediction, now).cloned().map(Box::new))
+                // Recorded as a replay gives it: the load's time measured now is the views'.
+                Answer::Crash(self.crash_and_reveal(kind, prediction, now).map(|r| Box::new(r.untimed())))
             }
             Action::Restart(settings) => {
                 kind_flags = flags::RESTART;

@@ -21,6 +21,14 @@
 //! tail:   end..len        bytes that are not a whole record (truncated, damaged)
 //! ```
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 use std::collections::BTreeMap;
 
 use super::Lab;
@@ -39,12 +47,15 @@ const PRINT: u64 = 64;
 /// Characters of framing in a row.
 const ROW_FRAMING: usize = 240;
 
-/// Reads `from..to` of a file (fewer bytes if it is shorter).
+/// Reads `from..to` of a file (fewer bytes if it is shorter). A range this host cannot address
+/// (past 4 GB on wasm32) is an error, never a shorter read.
 pub(crate) fn read_range(src: &mut dyn Storage, name: &str, from: u64, to: u64) -> Result<Vec<u8>, String> {
-    let mut buf = vec![0u8; to.saturating_sub(from) as usize];
+    let want = to.saturating_sub(from);
+    let want = usize::try_from(want).map_err(|_| format!("{name}: {want} bytes are more than this host can hold in memory"))?;
+    let mut buf = vec![0u8; want];
     let mut done = 0;
-    while done < buf.len() {
-        let n = src.read_at(name, from + done as u64, &mut buf[done..]).map_err(|e| format!("{name}: {e}"))?;
+    while let Some(rest) = buf.get_mut(done..).filter(|r| !r.is_empty()) {
+        let n = src.read_at(name, from + done as u64, rest).map_err(|e| format!("{name}: {e}"))?;
         if n == 0 {
             break;
         }
@@ -98,9 +109,9 @@ impl FileIndex {
         let n = self.starts.len();
         let m = n + self.pending.len();
         let start = if i < n {
-            self.starts[i]
+            *self.starts.get(i)?
         } else if i < m {
-            self.pending[i - n]
+            *self.pending.get(i - n)?
         } else if i == m && self.end < self.len {
             return Some(RowAt { start: self.end, end: self.len, tail: true });
         } else {
@@ -175,7 +186,7 @@ impl FileIndex {
         let Some(&last) = self.starts.last() else { return };
         let open = self.pending.is_empty()
             && self.end == base + data.len() as u64
-            && data.get(last.saturating_sub(base) as usize) == Some(&b'#')
+            && usize::try_from(last.saturating_sub(base)).ok().and_then(|at| data.get(at)) == Some(&b'#')
             && data.last() != Some(&b'\n')
             && self.rdb.as_ref().is_none_or(|p| self.starts.len() > p.records);
         if open {
@@ -552,6 +563,7 @@ impl Lab {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::aof::check::{Mode, check};
@@ -764,6 +776,7 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod lab_tests {
     use super::*;
     use crate::Config;
@@ -939,6 +952,7 @@ mod lab_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod mutation_tests {
     /// The fuzz target's properties (records tile the file, the cut flags what follows it, an
     /// index grown in two steps equals one built at once) on many damaged copies of a preamble

@@ -20,7 +20,8 @@
 //! This file holds the connections, the turns and the event stream; `crash.rs` the crash lab
 //! and export / import; `view.rs` the JSON views; `log.rs` the log view's record index (the
 //! files as records, by range), `placement.rs` where each command's bytes went, `dropped.rs`
-//! dropped files inspected apart from the lab; `input.rs` every act on the lab as data,
+//! dropped files inspected apart from the lab; `backend.rs` where the files live in a browser
+//! (the ladder, what each backend promises, what the host lends); `input.rs` every act on the lab as data,
 //! `timeline.rs` its past (checkpoints, seek, branches) and `recording.rs` a recording's bytes;
 //! `machine_trace.rs` / `machine_view.rs` the write path as the diagram draws it and what a
 //! crash would lose, `predict.rs` predict-then-reveal; `series.rs` the plots' figures and
@@ -30,6 +31,7 @@
 //! [`crate::aof`] and [`crate::storage::memory`]); a "crash" here restarts the engine on the
 //! same storage, which is exactly what redis-server does after `kill -9` or a power cut.
 
+pub mod backend;
 mod crash;
 mod dropped;
 pub mod input;
@@ -48,6 +50,7 @@ pub mod timeline;
 pub mod traffic;
 mod view;
 
+pub use backend::{Host, MEMORY_DURABILITY};
 pub use dropped::Dropped;
 pub use machine_trace::{Loc, Traced, TurnTrace};
 pub use machine_view::{LostIf, LostWrite};
@@ -663,10 +666,6 @@ pub fn memory_lab(config: Config, now: i64) -> Lab {
     lab.durability = MEMORY_DURABILITY.into();
     lab
 }
-
-pub const MEMORY_DURABILITY: &str = "Files in this tab's memory (RAM), under the simulated machine's page cache and disk: the crash lab can kill \
-                                     the process, cut the power or tear a write and shows exactly what a real disk would keep; nothing survives \
-                                     a page reload.";
 
 /// A lab on a fresh simulated machine with the AOF on under `policy`, at the tests' clock.
 #[cfg(test)]

@@ -39,7 +39,13 @@
 //! Checkpoints are never part of a recording: they are caches, rebuilt by the replay.
 //!
 //! The decoder never panics: every length is checked against what is left.
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use sha1::{Digest, Sha1};
 
@@ -163,7 +169,7 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
         Action::Traffic(_) => 13,
     };
     out.push(code | if input.origin == Origin::Scenario { 0x80 } else { 0 });
-    put_u64(out, input.t.saturating_sub(prev_t).max(0) as u64);
+    put_u64(out, u64::try_from(input.t.saturating_sub(prev_t)).unwrap_or(0));
     match &input.action {
         Action::Lines(lines) => {
             put_u64(out, lines.len() as u64);
@@ -273,15 +279,16 @@ fn decode_input(r: &mut Reader, seq: u64, prev_t: i64) -> Result<Input, String> 
 }
 
 fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    // 7 bits of `v` per byte, low bits first, the high bit saying that more follow.
     while v >= 0x80 {
-        out.push((v as u8) | 0x80);
+        out.push(v.to_le_bytes()[0] | 0x80);
         v >>= 7;
     }
-    out.push(v as u8);
+    out.push(v.to_le_bytes()[0]);
 }
 
 fn put_i64(out: &mut Vec<u8>, v: i64) {
-    put_u64(out, ((v << 1) ^ (v >> 63)) as u64);
+    put_u64(out, ((v << 1) ^ (v >> 63)).cast_unsigned());
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -321,7 +328,7 @@ impl<'a> Reader<'a> {
     }
     fn i64(&mut self) -> Result<i64, String> {
         let v = self.u64()?;
-        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
+        Ok((v >> 1).cast_signed() ^ -(v & 1).cast_signed())
     }
     /// A count of items that each take at least one byte: never more than what is left, so a
     /// forged count cannot make the decoder reserve gigabytes.

@@ -19,12 +19,13 @@
 //!   [`Session::from_recording`] replays one on a fresh simulated machine and says whether it
 //!   reached the recorded state.
 
-use super::Lab;
 use super::input::scenario_answer_payload;
 use super::input::{Action, Answer, Origin, Output};
 use super::recording::{Recording, state_digest};
 use super::scenario::{Outcome, START_MS};
 use super::timeline::{Start, Timeline};
+use super::{Host, Lab};
+use crate::Reply;
 use crate::keyspace::digest::hex;
 use crate::storage::Shared;
 
@@ -82,21 +83,15 @@ impl Session {
         Session { timeline, last_cron, generation: 0, forked: None, appended: Vec::new() }
     }
 
-    /// A lab on a fresh simulated machine over RAM. `host` adds what is not an input (the
-    /// backend's notes and durability).
-    pub fn memory(settings: &[(String, String)], seed: u64, t0: i64, host: impl FnOnce(&mut Lab)) -> Result<Session, String> {
+    /// A lab on a fresh simulated machine over RAM. `host` lends what is not an input (the
+    /// backend's notes and durability, a clock to time loads with).
+    pub fn memory(settings: &[(String, String)], seed: u64, t0: i64, host: Host) -> Result<Session, String> {
         let start = Start { settings: settings.to_vec(), seed, t0, files: Vec::new() };
         Timeline::start(start, host).map(Session::with)
     }
 
     /// A lab on the files of a real backend (OPFS, IndexedDB, a directory), mirrored in RAM.
-    pub fn on_backend(
-        real: Shared,
-        settings: &[(String, String)],
-        seed: u64,
-        t0: i64,
-        host: impl FnOnce(&mut Lab),
-    ) -> Result<Session, String> {
+    pub fn on_backend(real: Shared, settings: &[(String, String)], seed: u64, t0: i64, host: Host) -> Result<Session, String> {
         Timeline::on_backend(real, settings, seed, t0, host).map(Session::with)
     }
 
@@ -105,7 +100,7 @@ impl Session {
     /// times are the same in every run), whose steps are inputs ([`Session::scenario_step`]).
     pub fn scenario() -> Result<Session, String> {
         let settings = [("appendonly", "yes"), ("appendfsync", "everysec")].map(|(k, v)| (k.to_string(), v.to_string()));
-        Session::memory(&settings, 0, START_MS, |_| {})
+        Session::memory(&settings, 0, START_MS, Host::default())
     }
 
     /// Replays a shared recording on a fresh simulated machine (the receiver's own files are
@@ -438,6 +433,54 @@ impl Session {
     pub fn state_digest(&mut self) -> String {
         hex(&state_digest(self.timeline.lab_mut()))
     }
+
+    // ----- for the facade's single calls -----
+
+    /// One console line in its own turn: the replies ready after it, one per line of text
+    /// (none when it blocked). Its bytes wait with the others for [`Session::take_appended`].
+    pub fn execute_line(&mut self, line: &str, now: i64) -> String {
+        let (replies, bytes) = self.execute_batch(&[line.to_string()], now).pop().unwrap_or_default();
+        self.push_appended(&bytes);
+        replies.join("\n")
+    }
+
+    /// Replays the next recorded input; false at the head (where nothing happens).
+    pub fn step_forward(&mut self) -> bool {
+        let moved = self.position() < self.timeline.head().0;
+        if moved {
+            self.step();
+        }
+        moved
+    }
+
+    /// A program's command on the wire connection (its own `SELECT`, `MULTI` and blocked state,
+    /// apart from the console's), in its own turn, as a client library sends it.
+    pub fn call(&mut self, argv: &[Vec<u8>], now: i64) -> Call {
+        let mut resp = Vec::new();
+        crate::resp::encode_command(&mut resp, argv);
+        let out = self.execute_resp(&resp, now);
+        let mut earlier = Vec::new();
+        let mut pos = 0;
+        while let Ok(Some((reply, used))) = crate::resp::parse_reply(out.get(pos..).unwrap_or_default()) {
+            earlier.push(reply);
+            pos += used;
+        }
+        // The last reply is the command's own, unless it blocked or waits behind one that did.
+        let pending = self.lab().wire_waiting();
+        let own = if pending { None } else { earlier.pop() };
+        Call { own, earlier, pending }
+    }
+}
+
+/// What a program's [`Session::call`] got back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The command's reply; `None` while it is pending.
+    pub own: Option<Reply>,
+    /// Replies of commands that blocked earlier and this turn released, oldest first.
+    pub earlier: Vec<Reply>,
+    /// The command blocked, or waits behind a blocked one: its reply comes in a later `earlier`.
+    pub pending: bool,
 }
 
 #[cfg(test)]

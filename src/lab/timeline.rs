@@ -56,10 +56,10 @@ pub use views::{ConsoleEntry, FORK, Mark};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::Lab;
 use super::input::{Action, Input, Origin, Output};
 use super::recording::{Recording, engine_version, state_digest};
 use super::scenario::Play;
+use super::{Host, Lab};
 use crate::storage::Shared;
 use checkpoints::{Checkpoint, valid};
 use present::Parked;
@@ -166,14 +166,15 @@ impl Timeline {
     /// A lab on a fresh simulated machine started at `t0` with `settings` (redis.conf names and
     /// values), and an empty recording. `seed` drives every random choice of the recording.
     pub fn new(settings: &[(String, String)], seed: u64, t0: i64) -> Result<Timeline, String> {
-        Timeline::start(Start { settings: settings.to_vec(), seed, t0, files: Vec::new() }, |_| {})
+        Timeline::start(Start { settings: settings.to_vec(), seed, t0, files: Vec::new() }, Host::default())
     }
 
-    /// A lab on a simulated machine over RAM holding the start's files. `host` adds to the lab
-    /// what is not an input (the backend's notes and durability) before the first checkpoint.
-    pub fn start(start: Start, host: impl FnOnce(&mut Lab)) -> Result<Timeline, String> {
-        let mut lab = start.memory_lab()?;
-        host(&mut lab);
+    /// A lab on a simulated machine over RAM holding the start's files. `host` lends the lab
+    /// what is not an input (the backend's notes and durability, a clock to time loads with)
+    /// before the first checkpoint.
+    pub fn start(start: Start, host: Host) -> Result<Timeline, String> {
+        let mut lab = start.memory_lab(host.load_clock)?;
+        host.lend(&mut lab);
         Ok(Timeline::over(lab, start, None))
     }
 
@@ -213,7 +214,7 @@ impl Timeline {
     /// Replays a recording on a fresh lab and says whether it reached the recorded state.
     pub fn from_recording(rec: &Recording) -> Result<Replayed, String> {
         let start = Start { settings: rec.settings.clone(), seed: rec.seed, t0: rec.t0, files: rec.files.clone() };
-        let mut timeline = Timeline::start(start, |_| {})?;
+        let mut timeline = Timeline::start(start, Host::default())?;
         for input in &rec.inputs {
             timeline.apply(input.t, input.action.clone(), input.origin);
         }

@@ -258,6 +258,26 @@ fn crash_json(c: &CrashReport) -> String {
     o.end()
 }
 
+impl Lab {
+    /// The simulated machine's files as JSON, `[{name, len, durable_len, durable_name}]`: `len`
+    /// is what a process reads (page cache), `durable_len` what a power loss now would leave.
+    pub fn layers_json(&self) -> String {
+        let layers = self.engine.srv.storage.machine_layers().unwrap_or_default();
+        let items: Vec<String> = layers
+            .iter()
+            .map(|f| {
+                let mut o = Json::object();
+                o.str("name", &f.name);
+                o.num("len", f.len);
+                o.num("durable_len", f.durable_len);
+                o.bool("durable_name", f.durable_name);
+                o.end()
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+}
+
 /// A tiny JSON object writer (the views are flat; no serde on this path).
 pub(super) struct Json {
     out: String,

@@ -5,8 +5,8 @@ use super::listpack::{le_signed, slice};
 
 pub fn members(is: &[u8]) -> Result<Vec<i64>, String> {
     let h = slice(is, 0, 8)?;
-    let enc = u32::from_le_bytes(<[u8; 4]>::try_from(h.get(..4).unwrap_or_default()).unwrap_or([0; 4])) as usize;
-    let len = u32::from_le_bytes(<[u8; 4]>::try_from(h.get(4..8).unwrap_or_default()).unwrap_or([0; 4])) as usize;
+    let word = |at: usize| u32::from_le_bytes(<[u8; 4]>::try_from(h.get(at..at + 4).unwrap_or_default()).unwrap_or([0; 4]));
+    let (enc, len) = (usize::try_from(word(0)).unwrap_or(usize::MAX), usize::try_from(word(4)).unwrap_or(usize::MAX));
     if !matches!(enc, 2 | 4 | 8) {
         return Err(format!("invalid intset encoding {enc}"));
     }

@@ -13,7 +13,7 @@ use super::Elem;
 
 /// Every element of a listpack, or why it is malformed.
 pub fn entries(lp: &[u8]) -> Result<Vec<Elem>, String> {
-    let total = u32_le(lp, 0)? as usize;
+    let total = usize::try_from(u32_le(lp, 0)?).unwrap_or(usize::MAX);
     if total != lp.len() || total < 7 {
         return Err(format!("listpack size {total} does not match its blob of {} bytes", lp.len()));
     }
@@ -45,7 +45,7 @@ pub fn entries(lp: &[u8]) -> Result<Vec<Elem>, String> {
             match b {
                 0xF0 => {
                     let l = slice(lp, p + 1, 4)?;
-                    let n = u32::from_le_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4])) as usize;
+                    let n = usize::try_from(u32::from_le_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4]))).unwrap_or(usize::MAX);
                     (Elem::Str(slice(lp, p + 5, n)?.to_vec()), 5 + n)
                 }
                 0xF1 => (Elem::Int(le_signed(slice(lp, p + 1, 2)?)), 3),
@@ -80,14 +80,15 @@ pub(super) fn slice(b: &[u8], start: usize, n: usize) -> Result<&[u8], String> {
     start.checked_add(n).and_then(|end| b.get(start..end)).ok_or_else(|| "entry out of range".to_string())
 }
 
-/// A little-endian two's-complement integer of 1 to 8 bytes.
+/// A little-endian two's-complement integer of 1 to 8 bytes: the bytes above them are copies of
+/// the sign bit.
 pub(super) fn le_signed(b: &[u8]) -> i64 {
-    let mut v: u64 = 0;
-    for (i, &x) in b.iter().enumerate().take(8) {
-        v |= u64::from(x) << (8 * i);
+    let negative = b.get(..8).unwrap_or(b).last().is_some_and(|&top| top & 0x80 != 0);
+    let mut bytes = [if negative { 0xFF } else { 0 }; 8];
+    for (to, &from) in bytes.iter_mut().zip(b) {
+        *to = from;
     }
-    let bits = 8 * b.len().min(8) as u32;
-    if bits == 64 { v as i64 } else { ((v << (64 - bits)) as i64) >> (64 - bits) }
+    i64::from_le_bytes(bytes)
 }
 
 pub(super) fn u32_le(b: &[u8], at: usize) -> Result<u32, String> {
@@ -96,7 +97,7 @@ pub(super) fn u32_le(b: &[u8], at: usize) -> Result<u32, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

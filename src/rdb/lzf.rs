@@ -26,6 +26,7 @@ fn hash_index(h: u32) -> usize {
 
 /// Compresses `input` into at most `limit` bytes; `None` when it does not fit (as liblzf
 /// judges it while writing).
+#[expect(clippy::cast_possible_truncation, reason = "liblzf packs lengths and offsets, each below 256 where it is stored, into bytes")]
 pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
     let n = input.len();
     if n == 0 || limit == 0 {
@@ -149,14 +150,40 @@ pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The most bytes one byte of LZF can stand for: a long back reference (`111ooooo LLLLLLLL
+/// oooooooo`) is 3 bytes for at most 7 + 255 + 2 = 264 bytes; a literal run or a short back
+/// reference gives less per byte.
+pub const MAX_EXPANSION: usize = 264 / 3;
+
 /// Decompresses into exactly `len` bytes, or `None` if the data is not valid LZF of that size.
+/// A `len` that `data` could not produce is refused before anything is allocated: the size is
+/// the file's word (a corrupt or hostile RDB may claim gigabytes, which a 32-bit host cannot
+/// even address), while what `data` can expand to is bounded.
 pub fn decompress(data: &[u8], len: usize) -> Option<Vec<u8>> {
+    if len > data.len().saturating_mul(MAX_EXPANSION) {
+        return None;
+    }
     ::lzf::decompress(data, len).ok().filter(|out| out.len() == len)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A literal then long back references: the most output per input byte LZF has.
+    #[test]
+    fn the_largest_expansion_decompresses_and_more_is_refused() {
+        let mut data = vec![0x00, b'a'];
+        for _ in 0..1000 {
+            data.extend_from_slice(&[0xE0, 0xFF, 0x00]);
+        }
+        let len = 1 + 264 * 1000;
+        assert!(len <= data.len() * MAX_EXPANSION);
+        assert_eq!(decompress(&data, len), Some(vec![b'a'; len]));
+        // Claimed sizes no input of this length could produce: refused, nothing allocated.
+        assert_eq!(decompress(&data, data.len() * MAX_EXPANSION + 1), None);
+        assert_eq!(decompress(b"\x00a", usize::MAX), None);
+    }
 
     #[test]
     fn round_trips_and_respects_the_limit() {

@@ -16,7 +16,13 @@
 //! what Redis 7.0 writes (listpacks, intsets, quicklists, LZF strings …) and the older
 //! encodings it still accepts. The compact encodings have their own small readers:
 //! [`listpack`], [`ziplist`] (and zipmap), [`intset`].
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 pub mod intset;
 pub mod listpack;
@@ -52,14 +58,18 @@ pub fn crc64(bytes: &[u8]) -> u64 {
 }
 
 pub(crate) fn push_len(out: &mut Vec<u8>, len: u64) {
-    if len < 1 << 6 {
-        out.push(len as u8);
-    } else if len < 1 << 14 {
-        out.push(0x40 | (len >> 8) as u8);
-        out.push(len as u8);
-    } else if len <= u64::from(u32::MAX) {
+    if let Ok(short) = u16::try_from(len)
+        && short < 1 << 14
+    {
+        let [hi, lo] = short.to_be_bytes();
+        if short < 1 << 6 {
+            out.push(lo);
+        } else {
+            out.extend_from_slice(&[0x40 | hi, lo]);
+        }
+    } else if let Ok(len) = u32::try_from(len) {
         out.push(0x80);
-        out.extend_from_slice(&(len as u32).to_be_bytes());
+        out.extend_from_slice(&len.to_be_bytes());
     } else {
         out.push(0x81);
         out.extend_from_slice(&len.to_be_bytes());
@@ -72,7 +82,7 @@ pub fn push_string(out: &mut Vec<u8>, s: &[u8]) {
         && let Some(v) = crate::util::string2ll(s)
     {
         if let Ok(v) = i8::try_from(v) {
-            out.extend_from_slice(&[0xC0, v as u8]);
+            out.extend_from_slice(&[0xC0, v.to_le_bytes()[0]]);
             return;
         } else if let Ok(v) = i16::try_from(v) {
             out.push(0xC1);

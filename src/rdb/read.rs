@@ -15,6 +15,12 @@ use crate::keyspace::{Db, Map, SetValue, Value, ZSet};
 const OPCODE_IDLE: u8 = 0xF8;
 const OPCODE_FREQ: u8 = 0xF9;
 
+/// The most elements reserved for a collection before they are read: its count is the file's
+/// word, and an element of 24 bytes or more per byte of file would let a count of 90 million in
+/// a 90 MB file ask a 32-bit host (wasm32) for more than it can address. Past this the vector
+/// grows as the elements come.
+const PREALLOC_MAX: usize = 1 << 16;
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -68,7 +74,7 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         match self.len_or_enc()? {
             Ok(n) => Ok(self.bytes(n)?.to_vec()),
-            Err(0) => Ok((self.byte()? as i8).to_string().into_bytes()),
+            Err(0) => Ok(i8::from_le_bytes([self.byte()?]).to_string().into_bytes()),
             Err(1) => Ok(i16::from_le_bytes(self.array()?).to_string().into_bytes()),
             Err(2) => Ok(i32::from_le_bytes(self.array()?).to_string().into_bytes()),
             Err(3) => {
@@ -77,7 +83,7 @@ impl<'a> Reader<'a> {
                 let data = self.bytes(clen)?;
                 let fail = || RdbError { offset: at, message: "Invalid LZF compressed string".into() };
                 let len = usize::try_from(len).map_err(|_| fail())?;
-                if len == 0 || len > self.buf.len().saturating_mul(256).max(1 << 20) {
+                if len == 0 {
                     return Err(fail());
                 }
                 super::lzf::decompress(data, len).ok_or_else(fail)
@@ -109,11 +115,11 @@ impl<'a> Reader<'a> {
     /// takes at least one byte), so a corrupt length cannot make us allocate wildly.
     fn count(&mut self) -> Result<usize, RdbError> {
         let n = self.len()?;
-        let left = (self.buf.len() - self.pos.min(self.buf.len())) as u64;
-        if n > left {
-            return self.err(format!("Collection length {n} larger than the rest of the file"));
+        let left = self.buf.len().saturating_sub(self.pos);
+        match usize::try_from(n) {
+            Ok(n) if n <= left => Ok(n),
+            _ => self.err(format!("Collection length {n} larger than the rest of the file")),
         }
-        Ok(n as usize)
     }
 }
 
@@ -185,7 +191,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         0 => Value::String(r.string()?),
         1 => {
             let n = r.count()?;
-            let mut l = VecDeque::with_capacity(n);
+            let mut l = VecDeque::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 l.push_back(r.string()?);
             }
@@ -204,7 +210,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         }
         3 | 5 => {
             let n = r.count()?;
-            let mut pairs = Vec::with_capacity(n);
+            let mut pairs = Vec::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 let m = r.string()?;
                 let s = if t == 5 { r.binary_double()? } else { r.string_double()? };
@@ -214,7 +220,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         }
         4 => {
             let n = r.count()?;
-            let mut pairs = Vec::with_capacity(n);
+            let mut pairs = Vec::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 pairs.push((r.string()?, r.string()?));
             }
@@ -494,7 +500,7 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
             RdbItem::Aux { key, value } => info.aux.push((key, value, end)),
             RdbItem::SelectDb { id } => {
                 info.selects.push((id, end));
-                if usize::try_from(id).ok().filter(|&i| i < dbs.len()).is_none() {
+                let Some(i) = usize::try_from(id).ok().filter(|&i| i < dbs.len()) else {
                     return Err(RdbError {
                         offset: w.op_at(),
                         message: format!(
@@ -502,8 +508,8 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                             dbs.len()
                         ),
                     });
-                }
-                db = Some(id as usize);
+                };
+                db = Some(i);
             }
             RdbItem::Checksum { stored, computed } => {
                 info.checksum_disabled = stored == 0;

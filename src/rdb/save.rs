@@ -285,9 +285,10 @@ impl Server {
         if self.aof_state != AofState::Off {
             return Ok(());
         }
+        let started = crate::load_time::started(self.config.load_clock);
         match self.rdb_load() {
             Ok(true) => {
-                self.log(LogLevel::Notice, "DB loaded from disk: 0.000 seconds".into());
+                self.log(LogLevel::Notice, crate::load_time::line("DB loaded from disk", self.config.load_clock, started));
                 Ok(())
             }
             Ok(false) => Ok(()),

@@ -13,7 +13,7 @@ use super::Elem;
 use super::listpack::{le_signed, slice, u32_le};
 
 pub fn entries(zl: &[u8]) -> Result<Vec<Elem>, String> {
-    let total = u32_le(zl, 0)? as usize;
+    let total = usize::try_from(u32_le(zl, 0)?).unwrap_or(usize::MAX);
     if total != zl.len() || total < 11 {
         return Err(format!("ziplist size {total} does not match its blob of {} bytes", zl.len()));
     }
@@ -42,7 +42,7 @@ pub fn entries(zl: &[u8]) -> Result<Vec<Elem>, String> {
             }
             2 => {
                 let l = slice(zl, p + 1, 4)?;
-                let n = u32::from_be_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4])) as usize;
+                let n = usize::try_from(u32::from_be_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4]))).unwrap_or(usize::MAX);
                 (Elem::Str(slice(zl, p + 5, n)?.to_vec()), 5 + n)
             }
             _ => match b {
@@ -76,7 +76,7 @@ pub fn zipmap_pairs(zm: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
             254 => {
                 let l = slice(zm, *p + 1, 4)?;
                 *p += 5;
-                Ok(Some(u32::from_le_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4])) as usize))
+                Ok(Some(usize::try_from(u32::from_le_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4]))).unwrap_or(usize::MAX)))
             }
             253 => Err("invalid zipmap length byte 253".into()),
             n => {

@@ -11,7 +11,13 @@
 //!
 //! Compared with Redis: the limits are the same (`proto-max-bulk-len` 512 MB, 64 KB inline and
 //! length lines, multibulk count up to `INT_MAX`), and so are the error strings.
-#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 use std::borrow::Cow;
 
@@ -180,7 +186,12 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                             && at(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
                             && at(i + 3).is_some_and(|c| c.is_ascii_hexdigit()) =>
                     {
-                        let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                        let hex = |c: u8| match c {
+                            b'0'..=b'9' => c - b'0',
+                            b'a'..=b'f' => c - b'a' + 10,
+                            b'A'..=b'F' => c - b'A' + 10,
+                            _ => 0,
+                        };
                         cur.push(hex(at(i + 2).unwrap_or(b'0')) * 16 + hex(at(i + 3).unwrap_or(b'0')));
                         i += 3;
                     }
@@ -243,7 +254,7 @@ fn is_c_space(c: u8) -> bool {
 /// Appends `$<len>\r\n<bytes>\r\n`.
 pub fn encode_bulk(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'$');
-    crate::reply::push_int(out, b.len() as i64);
+    crate::reply::push_int(out, i64::try_from(b.len()).unwrap_or(i64::MAX));
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(b);
     out.extend_from_slice(b"\r\n");
@@ -252,7 +263,7 @@ pub fn encode_bulk(out: &mut Vec<u8>, b: &[u8]) {
 /// Appends a command as a RESP multibulk, the way `catAppendOnlyGenericCommand` does.
 pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
     out.push(b'*');
-    crate::reply::push_int(out, argv.len() as i64);
+    crate::reply::push_int(out, i64::try_from(argv.len()).unwrap_or(i64::MAX));
     out.extend_from_slice(b"\r\n");
     for a in argv {
         encode_bulk(out, a.as_ref());

@@ -1,6 +1,9 @@
 //! What the two browser backends ([`super::opfs`], [`super::idb`]) share: turning a rejected
 //! promise (a `DOMException`) into a storage [`Error`] of the right kind, a timer to back off
-//! with, the origin's quota, and deleting a namespace (the UI's "reset", and test cleanup).
+//! with, the origin's quota, and deleting a namespace (the UI's "reset", and test cleanup); the
+//! opening of either backend for a lab ([`open_opfs`], [`open_indexeddb`]: the storage and the
+//! handles the facade keeps, or why it cannot be used here, in a reader's words); and the
+//! browser's monotonic clock, which the host lends the engine to time its loads.
 //!
 //! Namespaces name one engine's `dir`: an OPFS directory `aof-lab/<namespace>/` and an IndexedDB
 //! database `aof-lab:<namespace>`. They are short identifiers, checked by [`check_namespace`].
@@ -9,7 +12,9 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::{Error, ErrorKind, Result};
+use super::idb::{IdbDurability, IdbStorage};
+use super::opfs::{OpfsPool, OpfsStorage};
+use super::{Error, ErrorKind, Result, Storage};
 
 /// The OPFS directory under which every namespace has its own directory.
 pub const OPFS_ROOT: &str = "aof-lab";
@@ -186,4 +191,69 @@ pub async fn delete_namespace(backend: &str, namespace: &str) -> Result<()> {
         }
         other => Err(Error::new(ErrorKind::InvalidInput, format!("unknown storage backend '{other}'"))),
     }
+}
+
+/// `performance.now()` in microseconds (a window's or a worker's; 0 where there is none): the
+/// [`crate::load_time::LoadClock`] of a lab in the browser.
+pub fn performance_now_us() -> u64 {
+    let Ok(performance) = Reflect::get(&js_sys::global(), &JsValue::from_str("performance")) else { return 0 };
+    let now = Reflect::get(&performance, &JsValue::from_str("now")).ok().and_then(|f| f.dyn_into::<Function>().ok());
+    let ms = now.and_then(|f| f.call0(&performance).ok()).and_then(|v| v.as_f64()).unwrap_or(0.0);
+    // Milliseconds with a fraction (coarsened by the browser to 5 µs … 100 µs).
+    (ms * 1000.0) as u64
+}
+
+/// A browser backend opened for a lab: its storage, and the handle the facade keeps beside it
+/// (OPFS's pool, topped up between turns; IndexedDB's commit promise, awaited before a reply
+/// under `always`).
+pub struct Opened {
+    pub storage: Box<dyn Storage>,
+    pub opfs_pool: Option<OpfsPool>,
+    pub idb: Option<IdbDurability>,
+}
+
+/// Whether `globalThis.a.b…` exists (not undefined or null).
+fn global_has(path: &[&str]) -> bool {
+    let mut v: JsValue = js_sys::global().into();
+    for name in path {
+        match Reflect::get(&v, &JsValue::from_str(name)) {
+            Ok(next) if !next.is_undefined() && !next.is_null() => v = next,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Why a backend could not be used, in words a reader of the page understands.
+fn unusable(e: &Error) -> String {
+    match e.kind {
+        ErrorKind::Unavailable => {
+            format!("unavailable: another tab or worker holds it, or the browser refuses storage here (a private window) ({})", e.message)
+        }
+        ErrorKind::NoSpace => format!("over the storage quota ({})", e.message),
+        _ => e.message.clone(),
+    }
+}
+
+/// The OPFS backend of `namespace`, or why it cannot be used here.
+pub async fn open_opfs(namespace: &str) -> std::result::Result<Opened, String> {
+    if !global_has(&["navigator", "storage", "getDirectory"]) {
+        return Err("this browser has no Origin Private File System (or the page is not a secure context)".into());
+    }
+    if !global_has(&["FileSystemSyncAccessHandle"]) {
+        return Err("synchronous access handles exist only in a dedicated worker".into());
+    }
+    let storage = OpfsStorage::open(namespace).await.map_err(|e| unusable(&e))?;
+    let pool = storage.pool();
+    Ok(Opened { storage: Box::new(storage), opfs_pool: Some(pool), idb: None })
+}
+
+/// The IndexedDB backend of `namespace`, or why it cannot be used here.
+pub async fn open_indexeddb(namespace: &str) -> std::result::Result<Opened, String> {
+    if !global_has(&["indexedDB"]) {
+        return Err("IndexedDB is not available (a private window, or storage blocked for this site)".into());
+    }
+    let db = IdbStorage::open(namespace).await.map_err(|e| unusable(&e))?;
+    let idb = Some(db.durability());
+    Ok(Opened { storage: Box::new(db), opfs_pool: None, idb })
 }

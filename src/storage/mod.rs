@@ -56,6 +56,9 @@ pub enum ErrorKind {
     /// The backend cannot be used (locked by another tab, not supported …).
     Unavailable,
     InvalidInput,
+    /// EOVERFLOW: a file longer than this host can hold in memory (past 4 GB on wasm32, where
+    /// `usize` is 32 bits), read whole.
+    TooLarge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +84,7 @@ impl Error {
             ErrorKind::Io => "Input/output error",
             ErrorKind::Unavailable => "Resource temporarily unavailable",
             ErrorKind::InvalidInput => "Invalid argument",
+            ErrorKind::TooLarge => "Value too large for defined data type",
         }
     }
 }
@@ -177,13 +181,15 @@ pub trait Storage {
         let len = self.len(name)?;
         self.write_at(name, len, bytes)
     }
-    /// Reads a whole file.
+    /// Reads a whole file; one this host cannot hold in memory is an error (`TooLarge`), never
+    /// a shorter read.
     fn read_all(&mut self, name: &str) -> Result<Vec<u8>> {
-        let len = self.len(name)? as usize;
+        let len = self.len(name)?;
+        let len = usize::try_from(len).map_err(|_| Error::new(ErrorKind::TooLarge, format!("{name}: {len} bytes")))?;
         let mut buf = vec![0; len];
         let mut done = 0;
-        while done < len {
-            let n = self.read_at(name, done as u64, &mut buf[done..])?;
+        while let Some(rest) = buf.get_mut(done..).filter(|r| !r.is_empty()) {
+            let n = self.read_at(name, done as u64, rest)?;
             if n == 0 {
                 break;
             }

@@ -1,54 +1,64 @@
 // End-to-end tests of the lab page: the real page, served over HTTP, in Debian's Chromium driven
-// by playwright-core. `make test` builds pkg/ first; run alone with `node --test` from here.
-// Screenshots are kept in target/e2e/ (default width, 360 px, dark mode).
+// by playwright-core (the shared set-up of harness.mjs). `make test` builds pkg/ first; run alone
+// with `node --test` from here. Screenshots are kept in target/e2e/ (default width, 360 px, dark
+// mode).
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { startServer } from './server.mjs';
-import { CHROMIUM, ROOT, SHOTS } from './harness.mjs';
+import { test } from 'node:test';
+import { ROOT, SHOTS, openLab as openPage, run, setupLab, watch } from './harness.mjs';
 
-// Debian's Chromium, as root, on a machine without a network: see TOOLCHAIN.md.
-
-let server;
-let browser;
-
-before(async () => {
-  await mkdir(SHOTS, { recursive: true });
-  server = await startServer(ROOT);
-  browser = await chromium.launch(CHROMIUM);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setupLab('aof-lab-e2e-console-');
 
 /** Opens the lab in a fresh context and waits until the engine is ready. */
 async function openLab(contextOptions = {}) {
-  const context = await browser.newContext(contextOptions);
+  const context = await env.browser.newContext(contextOptions);
   const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
-  });
-  await page.goto(`${server.url}/www/`);
-  await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+  const problems = watch(page);
+  await openPage(env, page);
   return { context, page, problems };
 }
 
-/** Types a line in the console, presses Enter and returns its reply as shown. */
-async function run(page, line) {
-  const entries = page.locator('#log .entry');
-  const index = await entries.count();
-  await page.locator('#cmd').fill(line);
-  await page.keyboard.press('Enter');
-  const reply = entries.nth(index).locator('.reply:not(.waiting)');
-  await reply.waitFor({ timeout: 10_000 });
-  return reply.textContent();
+/**
+ * The page's modules that name a message or an action by its text instead of protocol.js's
+ * constant: `[file, text]` for each (`act('crash')`, `{type: 'hello'}`, `name !== 'reset'`, and in
+ * the workers' dispatch `case 'crash':`).
+ */
+async function namedOutsideProtocol(www, names) {
+  const files = [];
+  for (const dir of ['', 'ui/']) {
+    for (const f of await readdir(path.join(www, dir))) if (f.endsWith('.js') && f !== 'protocol.js') files.push(dir + f);
+  }
+  assert.ok(files.length > 20 && files.includes('worker.js') && files.includes('ui/crash.js'), `the page's modules: ${files}`);
+  const uses = [/\b(?:act|run)\(\s*'([^']+)'/g, /\btype\s*(?::|===|!==)\s*'([^']+)'/g, /\b(?:action|op|name)\s*(?::|===|!==)\s*'([^']+)'/g];
+  const dispatch = [/\bcase\s+'([^']+)'\s*:/g];
+  const found = [];
+  for (const file of files) {
+    const text = await readFile(path.join(www, file), 'utf8');
+    for (const re of file.startsWith('worker') ? [...uses, ...dispatch] : uses) {
+      for (const m of text.matchAll(re)) if (names.has(m[1])) found.push([file, m[1]]);
+    }
+  }
+  return found;
 }
+
+test('every message and action name is defined once, in protocol.js, and the page uses the constants', async () => {
+  const p = await import(new URL('../../www/protocol.js', import.meta.url));
+  const actions = { LAB_ACTIONS: p.LAB_ACTIONS, MACHINE_ACTIONS: p.MACHINE_ACTIONS, SCENARIO_ACTIONS: p.SCENARIO_ACTIONS, TIMELINE: p.TIMELINE, LOG_ACTIONS: p.LOG_ACTIONS };
+  const groups = { MSG: p.MSG, CHANNEL: p.CHANNEL, BRANCH_OPS: p.BRANCH_OPS, ...actions };
+  for (const [name, group] of Object.entries(groups)) {
+    const values = Object.values(group);
+    assert.ok(values.length > 0 && Object.isFrozen(group), name);
+    assert.equal(new Set(values).size, values.length, `${name} names one thing twice`);
+  }
+  // One ACTION message dispatches them all: an action name means one action.
+  const every = Object.values(actions).flatMap((g) => Object.values(g));
+  assert.equal(new Set(every).size, every.length, 'two action groups share a name');
+  const names = new Set(Object.values(groups).flatMap((g) => Object.values(g)));
+  assert.deepEqual(await namedOutsideProtocol(path.join(ROOT, 'www'), names), []);
+  // The rendering helpers live with the views, not in the protocol.
+  assert.equal(typeof p.respLines, 'undefined');
+});
 
 test('the engine runs in a module worker; the main thread never loads wasm', async () => {
   const { context, page, problems } = await openLab();

@@ -74,3 +74,22 @@ export function setupLab(prefix) {
   });
   return env;
 }
+
+/** Opens the lab page (`query`: its URL parameters) on `env`'s server and waits until the engine
+ *  is `state` (`ready`, or `down` for a lab that refused to start). */
+export async function openLab(env, page, query = '', state = 'ready') {
+  await page.goto(`${env.server.url}/www/${query ? `?${query}` : ''}`);
+  await page.locator(`#status[data-engine="${state}"]`).waitFor({ timeout: 30_000 });
+}
+
+/** Types a line in the console, presses Enter and returns its reply as shown, once it no longer
+ *  waits (a blocked command's reply comes when it is served). */
+export async function run(page, line, timeout = 10_000) {
+  const entries = page.locator('#log .entry');
+  const index = await entries.count();
+  await page.locator('#cmd').fill(line);
+  await page.keyboard.press('Enter');
+  const reply = entries.nth(index).locator('.reply:not(.waiting)');
+  await reply.waitFor({ timeout });
+  return reply.textContent();
+}

@@ -469,6 +469,50 @@ test('import: files written by a real redis-server load in the page with the sam
   }
 });
 
+test('the start-up log says how long the load took, measured by the worker (an import, then a reload)', async () => {
+  // 60 000 commands: a load the worker's clock sees take time (Redis logs it as %.3f seconds).
+  const dir = await mkdtemp(path.join(env.tmp, 'timed-'));
+  const cmd = (...argv) => `*${argv.length}\r\n${argv.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  const incr = [];
+  for (let i = 0; i < 60_000; i++) incr.push(cmd('SET', `key:${i}`, `value ${i}`));
+  await writeFile(path.join(dir, 'appendonly.aof.manifest'), 'file appendonly.aof.1.incr.aof seq 1 type i\n');
+  await writeFile(path.join(dir, 'appendonly.aof.1.incr.aof'), incr.join(''));
+  const seconds = (log, what) => {
+    const m = log.match(new RegExp(`${what}: (\\d+\\.\\d{3}) seconds`));
+    assert.ok(m, `no "${what}" in:\n${log}`);
+    return Number(m[1]);
+  };
+  const context = await newContext();
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const problems = watch(page);
+    await open(page, 'backend=opfs&namespace=timed&appendfsync=always');
+    const status = page.locator('#transfer .transfer-status');
+    await page.locator('#transfer input[type="file"]').nth(0).setInputFiles([path.join(dir, 'appendonly.aof.manifest'), path.join(dir, 'appendonly.aof.1.incr.aof')]);
+    await status.filter({ hasText: /^Imported/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await run(page, 'DBSIZE'), '(integer) 60000');
+    const timed = async (when) => {
+      const log = await page.locator('#load-log', { hasText: 'DB loaded from incr file' }).textContent({ timeout: 30_000 });
+      const file = seconds(log, 'DB loaded from incr file appendonly\\.aof\\.1\\.incr\\.aof');
+      const total = seconds(log, 'DB loaded from append only file');
+      assert.ok(file > 0, `${when}: 60 000 commands loaded in no time:\n${log}`);
+      assert.ok(total >= file, `${when}: the whole load (${total} s) holds the file's (${file} s)`);
+      return total;
+    };
+    await timed('import');
+    // A reload is a process kill: the new worker loads the files from OPFS, timed by its clock.
+    const started = Date.now();
+    await page.reload();
+    await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+    const total = await timed('reload');
+    assert.ok(total <= (Date.now() - started) / 1000, `the load (${total} s) took no longer than the reload`);
+    assert.equal(await run(page, 'GET key:59999'), '"value 59999"');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
 // ---- the embeddable element ----
 
 test('<aof-lab> on a tutorial page: two independent engines, the preload script ran, crash lab inside the element', async () => {

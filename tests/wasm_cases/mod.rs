@@ -488,3 +488,87 @@ fn the_log_view_by_range_and_dropped_files() {
 
 mod programs;
 mod timeline;
+
+/// A directory whose AOF files claim 4 GB more than they hold (as a file of 4 GB and more on
+/// OPFS would; RAM cannot hold one here): their length does not fit a 32-bit `usize`.
+struct PastFourGb(aof_lab::storage::MemoryStorage);
+
+impl aof_lab::storage::Storage for PastFourGb {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+    fn open(&mut self, name: &str, mode: aof_lab::storage::OpenMode) -> aof_lab::storage::Result<()> {
+        self.0.open(name, mode)
+    }
+    fn exists(&self, name: &str) -> bool {
+        self.0.exists(name)
+    }
+    fn len(&self, name: &str) -> aof_lab::storage::Result<u64> {
+        let len = self.0.len(name)?;
+        Ok(if name.ends_with(".aof") { len + (1 << 32) } else { len })
+    }
+    fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> aof_lab::storage::Result<usize> {
+        self.0.read_at(name, offset, buf)
+    }
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> aof_lab::storage::Result<usize> {
+        self.0.write_at(name, offset, bytes)
+    }
+    fn truncate(&mut self, name: &str, len: u64) -> aof_lab::storage::Result<()> {
+        self.0.truncate(name, len)
+    }
+    fn sync(&mut self, name: &str) -> aof_lab::storage::Result<()> {
+        self.0.sync(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> aof_lab::storage::Result<()> {
+        self.0.rename(from, to)
+    }
+    fn remove(&mut self, name: &str) -> aof_lab::storage::Result<()> {
+        self.0.remove(name)
+    }
+    fn list(&self, dir: Option<&str>) -> aof_lab::storage::Result<Vec<String>> {
+        self.0.list(dir)
+    }
+    fn sync_dir(&mut self, dir: &str) -> aof_lab::storage::Result<()> {
+        self.0.sync_dir(dir)
+    }
+    fn create_dir(&mut self, dir: &str) -> aof_lab::storage::Result<()> {
+        self.0.create_dir(dir)
+    }
+    fn dir_exists(&self, dir: &str) -> bool {
+        self.0.dir_exists(dir)
+    }
+}
+
+/// A file past 4 GB is never read short on wasm32 (its length cast to a 32-bit `usize` would
+/// drop the 4 GB and read what is left as the whole file, which a load then "truncates"): a
+/// read of the whole file is EOVERFLOW, the start-up refuses as Redis does when it cannot read
+/// the file, and the log view leaves the file out.
+#[wasm_bindgen_test]
+fn files_past_4_gb_are_never_read_short_on_wasm32() {
+    use aof_lab::storage::{ErrorKind, MemoryStorage, OpenMode, Storage};
+    let mut mem = MemoryStorage::new();
+    mem.create_dir("appendonlydir").unwrap();
+    for (name, bytes) in [
+        ("appendonlydir/appendonly.aof.manifest", &b"file appendonly.aof.1.incr.aof seq 1 type i\n"[..]),
+        ("appendonlydir/appendonly.aof.1.incr.aof", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$5\r\nMULTI\r\n"),
+    ] {
+        mem.open(name, OpenMode::Truncate).unwrap();
+        mem.write_at(name, 0, bytes).unwrap();
+    }
+    let mut huge = PastFourGb(mem);
+    let err = huge.read_all("appendonlydir/appendonly.aof.1.incr.aof").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge);
+    assert_eq!(err.strerror(), "Value too large for defined data type");
+    let config = aof_lab::Config { appendonly: true, aof_load_truncated: true, ..aof_lab::Config::default() };
+    let Err(refused) = aof_lab::Engine::open(config, Box::new(huge), 1_700_000_000_000) else { panic!("loaded a file it could not read") };
+    let mut e = *refused.engine;
+    let log: Vec<String> = e.take_log().into_iter().map(|l| l.text).collect();
+    assert!(
+        log.iter().any(|l| l
+            == "Fatal error: can't open the append log file appendonly.aof.1.incr.aof for reading: Value too large for defined data type"),
+        "{log:?}"
+    );
+    let mut index = aof_lab::lab::log::LogIndex::default();
+    index.sync(e.srv.storage.as_mut(), &[("appendonlydir/appendonly.aof.1.incr.aof".to_string(), "incr")], 0);
+    assert_eq!(index.files_json(), "[]", "the log view lists no file it read short");
+}

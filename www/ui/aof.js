@@ -6,8 +6,8 @@
 // line, all of the last ones after a move back, a fork or another engine. The past reads as the
 // present did; the header counts every byte appended up to the position.
 
-import { respLines } from '../protocol.js';
 import { follow, keepAtEnd, reconcile } from './lists.js';
+import { respLines } from './resp.js';
 
 const MAX_GROUPS = 150; // older groups leave the view; the byte count stays exact
 const NODES_KEPT = 4 * MAX_GROUPS; // groups' elements kept for a move back to them

@@ -5,7 +5,7 @@
 // writes, the prediction beside the answer, the sentence), each lost write linked to where its
 // bytes were in the write-path diagram (and in the log view, when the page has one).
 
-import { CRASH_KINDS } from '../protocol.js';
+import { CRASH_KINDS, LAB_ACTIONS } from '../protocol.js';
 import { askPrediction, predictEnabled, revealView, setPredictEnabled } from './predict.js';
 
 const PLACES = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail' };
@@ -70,7 +70,7 @@ export class CrashView {
       const b = el('button', 'chip', label);
       b.type = 'button';
       b.dataset.fault = fault;
-      b.addEventListener('click', () => this.run('inject', { fault, n: 3 }));
+      b.addEventListener('click', () => this.run(LAB_ACTIONS.INJECT, { fault, n: 3 }));
       faults.append(b);
     }
     this.faults = faults;
@@ -109,7 +109,7 @@ export class CrashView {
       this.ask.checked = predictEnabled();
       if (prediction === undefined) return; // cancelled
     }
-    const out = await this.run('crash', { kind, prediction });
+    const out = await this.run(LAB_ACTIONS.CRASH, { kind, prediction });
     if (out) this.showReport(out.report);
   }
 
@@ -210,7 +210,7 @@ export class CrashView {
     const fix = el('button', 'chip', 'redis-check-aof --fix, then restart');
     fix.type = 'button';
     fix.addEventListener('click', async () => {
-      const out = await this.run('check', { fix: true });
+      const out = await this.run(LAB_ACTIONS.CHECK, { fix: true });
       if (out !== undefined) this.result.append(el('pre', 'log-lines', out));
       await this.restart(null);
     });
@@ -221,7 +221,7 @@ export class CrashView {
   }
 
   async restart(settings) {
-    const ok = await this.run('restart', { settings });
+    const ok = await this.run(LAB_ACTIONS.RESTART, { settings });
     if (ok !== undefined) this.result.append(el('p', 'crash-summary', ok ? 'Restarted: the load log is in the events.' : 'Still refused to start: see the events.'));
   }
 }

@@ -17,7 +17,7 @@
 // files. The branches are listed with Return and Discard. A pure view of VIEW.timeline: what
 // it sends are TIMELINE actions (lab.js), what it shows comes back in the next VIEW.
 
-import { SCENARIO_ACTIONS, TIMELINE } from '../protocol.js';
+import { BRANCH_OPS, SCENARIO_ACTIONS, TIMELINE } from '../protocol.js';
 import { reducedMotion } from './motion.js';
 
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
@@ -369,11 +369,11 @@ export class TimelineView {
       li.append(el('span', 'tl-branch-name', `Branch ${br.id}: ${plural(Math.max(0, br.head_seq - br.diverges_at), 'input')} after input ${br.diverges_at.toLocaleString('en')}`));
       const ret = button('tl-branch-return', 'Return', `Return to branch ${br.id} (its last input)`);
       ret.addEventListener('click', async () => {
-        await this.act(TIMELINE.BRANCH, { op: 'switch', id: br.id });
+        await this.act(TIMELINE.BRANCH, { op: BRANCH_OPS.SWITCH, id: br.id });
         await this.moved(TIMELINE.SEEK, { seq: br.head_seq });
       });
       const del = button('tl-branch-discard', 'Discard', `Discard branch ${br.id}`);
-      del.addEventListener('click', () => this.act(TIMELINE.BRANCH, { op: 'discard', id: br.id }));
+      del.addEventListener('click', () => this.act(TIMELINE.BRANCH, { op: BRANCH_OPS.DISCARD, id: br.id }));
       li.append(ret, del);
       items.push(li);
     }

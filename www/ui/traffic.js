@@ -2,6 +2,8 @@
 // turns) and the three policies compared on the same traffic. A view: it sends actions and
 // shows what the engine answers; the figures are the engine's.
 
+import { LAB_ACTIONS } from '../protocol.js';
+
 const RATES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000];
 const KEYS = [10, 100, 1000, 10000, 100000];
 const SIZES = [8, 32, 128, 1024, 16384];
@@ -75,7 +77,7 @@ export class TrafficView {
 
   async send() {
     try {
-      await this.act('traffic', { spec: this.running ? this.spec() : null });
+      await this.act(LAB_ACTIONS.TRAFFIC, { spec: this.running ? this.spec() : null });
       const s = this.spec();
       this.status.textContent = this.running
         ? `Traffic: ${s.rate.toLocaleString('en')} commands/s of simulated time (${s.write_percent}% writes over ${s.keys.toLocaleString('en')} keys, ${fmtBytes(s.value_size)} values), run in each serverCron turn on a client of its own.`
@@ -104,7 +106,7 @@ export class TrafficView {
     button.disabled = true;
     this.result.replaceChildren(el('p', 'meta', 'Running the same traffic under always, everysec and no (about 5 s of simulated time each, on fresh simulated machines), then cutting the power…'));
     try {
-      const runs = await this.act('compare', { spec: this.spec(), duration_ms: 5_000 });
+      const runs = await this.act(LAB_ACTIONS.COMPARE, { spec: this.spec(), duration_ms: 5_000 });
       this.showRuns(runs);
     } catch (err) {
       this.result.replaceChildren(el('p', 'crash-error', err.message));

@@ -5,6 +5,8 @@
 // replaces its files and restarts on them (the load log, with Redis's messages for damaged
 // files, shows in the events and the crash-lab report area).
 
+import { LAB_ACTIONS } from '../protocol.js';
+
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -76,7 +78,7 @@ export class TransferView {
 
   async export() {
     try {
-      const { bytes, name } = await this.act('export', {});
+      const { bytes, name } = await this.act(LAB_ACTIONS.EXPORT, {});
       const url = URL.createObjectURL(new Blob([bytes], { type: 'application/x-tar' }));
       const a = el('a');
       a.href = url;
@@ -95,7 +97,7 @@ export class TransferView {
     // eslint-disable-next-line no-alert
     if (!confirm('Delete every file of this namespace and start an empty server?')) return;
     try {
-      const { backend } = await this.act('reset', {});
+      const { backend } = await this.act(LAB_ACTIONS.RESET, {});
       this.status.textContent = `Started over: the files are deleted (${backend}) and the server is empty.`;
     } catch (err) {
       this.status.textContent = `Could not start over: ${err.message}`;
@@ -114,7 +116,7 @@ export class TransferView {
       });
       this.status.textContent = 'Loading (redis-server starts on the imported files)…';
       const one = read.length === 1 && !files[0].webkitRelativePath;
-      const started = await this.act('import', one ? { name: read[0].path, bytes: read[0].bytes } : { files: read });
+      const started = await this.act(LAB_ACTIONS.IMPORT, one ? { name: read[0].path, bytes: read[0].bytes } : { files: read });
       this.status.textContent = started
         ? `Imported ${read.map((f) => f.path).join(', ')}: loaded (see the load log in the events).`
         : `Imported, but redis-server refused to start on these files: see its log in the events and the crash lab.`;

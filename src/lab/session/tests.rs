@@ -12,7 +12,7 @@ fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 fn session() -> Session {
-    Session::memory(&settings(&[("appendonly", "yes"), ("appendfsync", "everysec")]), 7, T0, |_| {}).unwrap()
+    Session::memory(&settings(&[("appendonly", "yes"), ("appendfsync", "everysec")]), 7, T0, Host::default()).unwrap()
 }
 
 fn lines(l: &[&str]) -> Vec<String> {
@@ -169,9 +169,14 @@ fn a_session_on_a_directory_keeps_its_files_as_the_present() {
     let dir = std::env::temp_dir().join(format!("aof-lab-session-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let real = shared(Box::new(crate::storage::FsStorage::new(&dir).unwrap()));
-    let mut s =
-        Session::on_backend(real.clone(), &settings(&[("appendonly", "yes")]), 1, T0, |lab| lab.backend_notes = vec!["a note".into()])
-            .unwrap();
+    let mut s = Session::on_backend(
+        real.clone(),
+        &settings(&[("appendonly", "yes")]),
+        1,
+        T0,
+        Host { backend_notes: vec!["a note".into()], ..Host::default() },
+    )
+    .unwrap();
     for i in 0..4 {
         s.execute_batch(&lines(&[&format!("SET k{i} {i}")]), T0 + i);
     }
@@ -189,7 +194,7 @@ fn a_session_on_a_directory_keeps_its_files_as_the_present() {
 /// A crash prediction is an input of its own; the crash after it reveals it, in a replay too.
 #[test]
 fn a_prediction_then_a_crash_reveals_it_and_replays_the_same() {
-    let mut s = Session::memory(&settings(&[("appendonly", "yes"), ("appendfsync", "no")]), 3, T0, |_| {}).unwrap();
+    let mut s = Session::memory(&settings(&[("appendonly", "yes"), ("appendfsync", "no")]), 3, T0, Host::default()).unwrap();
     s.execute_batch(&lines(&["SET a 1", "SET b 2"]), T0);
     let p = crate::lab::Prediction { writes: vec![], survive: Some("none".into()), keys: Some("fewer".into()), refused: Some(false) };
     s.predict(&crate::lab::input::crash_prediction_payload(&p), T0 + 10);
@@ -356,4 +361,52 @@ fn the_console_shows_a_scenarios_commands_and_checks_not_its_narration() {
         [("command", "SET k v".to_string(), vec!["OK".to_string()]), ("scenario", "GET k => \"v\"".to_string(), vec!["\"v\"".to_string()])]
     );
     assert!(s.timeline().console(10).iter().all(|e| e.origin == crate::lab::input::Origin::Scenario));
+}
+
+/// A clock that moves 3 ms per reading.
+fn three_ms_per_reading() -> u64 {
+    static NOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NOW.fetch_add(3_000, std::sync::atomic::Ordering::Relaxed) + 3_000
+}
+
+/// The host's clock times the lab's loads, which the views show (the start-up log, the crash
+/// report, the events); the timeline records a crash as a replay gives it (0.000: a replay
+/// measures its own time), so going back and forth over a crash replays the same outputs.
+#[test]
+fn load_times_are_the_hosts_in_the_views_and_untimed_on_the_timeline() {
+    let host = Host { load_clock: Some(three_ms_per_reading), ..Host::default() };
+    let mut s = Session::memory(&settings(&[("appendonly", "yes"), ("appendfsync", "always")]), 5, T0, host).unwrap();
+    s.execute_batch(&lines(&["SET a 1"]), T0 + 10);
+    let answered = s.crash("kill", T0 + 20).unwrap();
+    assert!(answered.log.contains(&"* DB loaded from append only file: 0.000 seconds".to_string()), "{:?}", answered.log);
+    let shown = s.lab().last_crash.clone().unwrap();
+    assert!(shown.log.contains(&"* DB loaded from append only file: 0.015 seconds".to_string()), "{:?}", shown.log);
+    assert!(s.lab_mut().snapshot().contains("DB loaded from append only file: 0.015 seconds"), "the start-up log");
+    assert_eq!(shown.untimed(), *answered);
+    assert!(s.lab().events_json(0).contains("DB loaded from incr file appendonly.aof.1.incr.aof: 0.003 seconds"));
+    // A replay (here of the shared recording, which has no clock) records the same outputs.
+    let (other, replay) = Session::from_recording(&s.recording(), None).unwrap();
+    assert_eq!(replay.digest_matches, Some(true));
+    let outputs = |s: &Session| s.timeline().inputs().iter().map(|r| r.output.clone()).collect::<Vec<_>>();
+    assert_eq!(outputs(&other), outputs(&s));
+}
+
+/// A program's calls on the wire (`Engine.call`): its own reply, or pending while it blocks and
+/// then among the `earlier` replies of the call that released it; the console's lines apart.
+#[test]
+fn calls_on_the_wire_and_lines_on_the_console() {
+    let mut s = session();
+    let argv = |line: &str| crate::resp::split_args(line.as_bytes()).unwrap();
+    assert_eq!(s.call(&argv("SET k v"), T0), Call { own: Some(Reply::ok()), earlier: vec![], pending: false });
+    let blocked = s.call(&argv("BLPOP q 0"), T0 + 1);
+    assert_eq!((blocked.own, blocked.pending), (None, true));
+    assert_eq!(s.execute_line("RPUSH q x", T0 + 2), "(integer) 1");
+    assert!(String::from_utf8_lossy(&s.take_appended()).contains("RPUSH"), "a console line's bytes wait to be taken");
+    let next = s.call(&argv("GET k"), T0 + 3);
+    assert_eq!(next.own, Some(Reply::bulk("v")));
+    assert_eq!(next.earlier, [Reply::Array(vec![Reply::bulk("q"), Reply::bulk("x")])]);
+    assert!(!s.step_forward(), "at the head");
+    s.seek(1);
+    assert!(s.step_forward());
+    assert_eq!(s.position(), 2);
 }

@@ -10,7 +10,8 @@ use std::rc::Rc;
 
 use super::{Recorded, State, Timeline};
 use crate::Config;
-use crate::lab::{Lab, MEMORY_DURABILITY};
+use crate::lab::{Host, Lab, MEMORY_DURABILITY};
+use crate::load_time::LoadClock;
 use crate::storage::{Machine, OpenMode, RamDisk, Shared, Storage, Tee};
 
 /// Where a timeline starts: the settings (redis.conf names and values), the seed of every random
@@ -34,9 +35,10 @@ impl Start {
         Ok(config)
     }
 
-    /// redis-server started on a simulated machine over RAM holding the start's files.
-    pub fn memory_lab(&self) -> Result<Lab, String> {
-        let config = self.config()?;
+    /// redis-server started on a simulated machine over RAM holding the start's files, its
+    /// loads timed with `clock` (none: 0.000 seconds, as in a replay).
+    pub fn memory_lab(&self, clock: Option<LoadClock>) -> Result<Lab, String> {
+        let config = Config { load_clock: clock, ..self.config()? };
         let mut ram = RamDisk::new();
         for (name, data) in &self.files {
             let fail = |e: crate::storage::Error| format!("start file {name}: {e}");
@@ -76,22 +78,17 @@ pub(super) struct Parked {
 
 impl Timeline {
     /// redis-server started on the files of a real backend, mirrored in RAM: the lab is the
-    /// present, and the start's files are what the backend held. `host` adds to the lab what is
-    /// not an input (the backend's notes and durability) before the first checkpoint.
-    pub fn on_backend(
-        real: Shared,
-        settings: &[(String, String)],
-        seed: u64,
-        t0: i64,
-        host: impl FnOnce(&mut Lab),
-    ) -> Result<Timeline, String> {
+    /// present, and the start's files are what the backend held. `host` lends the lab what is
+    /// not an input (the backend's notes and durability, a clock to time loads with) before the
+    /// first checkpoint.
+    pub fn on_backend(real: Shared, settings: &[(String, String)], seed: u64, t0: i64, host: Host) -> Result<Timeline, String> {
         let mut tee = Tee::open(real.clone()).map_err(|e| e.to_string())?;
         let files = Start::files_of(&mut tee).map_err(|e| e.to_string())?;
         let start = Start { settings: settings.to_vec(), seed, t0, files };
-        let config = start.config()?;
+        let config = Config { load_clock: host.load_clock, ..start.config()? };
         let machine = Machine::over(tee).map_err(|e| e.to_string())?;
         let mut lab = Lab::start(config, Box::new(machine), t0);
-        host(&mut lab);
+        host.lend(&mut lab);
         Ok(Timeline::over(lab, start, Some(real)))
     }
 
