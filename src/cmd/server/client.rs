@@ -181,15 +181,17 @@ fn info(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
 pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut next = 1;
+    // 0: no version given, the protocol stays as it is.
+    let mut protocol = 0;
     if let Some(v) = argv.get(1) {
         next = 2;
         let Some(ver) = crate::util::string2ll(v) else {
             return Reply::err("ERR Protocol version is not an integer or out of range");
         };
-        // RESP3 exists in Redis, not here: refusing it keeps a client on RESP2.
-        if ver != 2 {
+        if !(2..=3).contains(&ver) {
             return Reply::err("NOPROTO unsupported protocol version");
         }
+        protocol = ver as u8;
     }
     // Options take effect in order, as Redis applies them: a SETNAME before a bad option or a
     // wrong password stays set.
@@ -217,22 +219,19 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if !ctx.client.authenticated {
         return Reply::err(HELLO_NOAUTH);
     }
+    // The switch comes before the reply: HELLO 3 answers in RESP3 already.
+    if protocol != 0 {
+        ctx.client.resp = protocol;
+    }
     let bulk = |s: &str| Reply::bulk(s);
-    Reply::Array(vec![
-        bulk("server"),
-        bulk("redis"),
-        bulk("version"),
-        bulk("7.0.15"),
-        bulk("proto"),
-        Reply::Int(2),
-        bulk("id"),
-        Reply::Int(ctx.client.id as i64),
-        bulk("mode"),
-        bulk("standalone"),
-        bulk("role"),
-        bulk("master"),
-        bulk("modules"),
-        Reply::Array(vec![]),
+    Reply::Map(vec![
+        (bulk("server"), bulk("redis")),
+        (bulk("version"), bulk("7.0.15")),
+        (bulk("proto"), Reply::Int(i64::from(ctx.client.protocol()))),
+        (bulk("id"), Reply::Int(ctx.client.id as i64)),
+        (bulk("mode"), bulk("standalone")),
+        (bulk("role"), bulk("master")),
+        (bulk("modules"), Reply::Array(vec![])),
     ])
 }
 
@@ -282,6 +281,7 @@ pub(super) fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     ctx.client.multi = None;
     crate::cmd::multi::unwatch_all_keys(ctx.srv, ctx.client);
     ctx.client.db = 0;
+    ctx.client.resp = crate::reply::RESP2;
     ctx.client.name = None;
     Reply::status("RESET")
 }
