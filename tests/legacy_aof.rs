@@ -28,7 +28,7 @@ fn turn(e: &mut Engine, line: &str, now: i64) -> Reply {
 }
 
 fn info(e: &mut Engine, now: i64) -> String {
-    let Reply::Bulk(b) = turn(e, "INFO persistence", now) else { panic!("INFO") };
+    let Reply::Verbatim(_, b) = turn(e, "INFO persistence", now) else { panic!("INFO") };
     String::from_utf8(b).unwrap()
 }
 

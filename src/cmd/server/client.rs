@@ -145,18 +145,20 @@ fn client_info_string(ctx: &Ctx, cmd: &str) -> String {
     let age = (ctx.now_ms() - c.created_ms).max(0) / 1000;
     format!(
         "id={} addr= laddr= fd=-1 name={name} age={age} idle=0 flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 \
-         argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp=2\n",
-        c.id, c.db
+         argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}\n",
+        c.id,
+        c.db,
+        c.protocol()
     )
 }
 
 fn list(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let me = client_info_string(ctx, "client|list");
     match argv {
-        [_, _] => Reply::bulk(me),
+        [_, _] => txt(me),
         [_, _, opt, kind] if args::is(opt, "type") => match kind.to_ascii_lowercase().as_slice() {
-            b"normal" => Reply::bulk(me),
-            b"master" | b"slave" | b"replica" | b"pubsub" => Reply::bulk(""),
+            b"normal" => txt(me),
+            b"master" | b"slave" | b"replica" | b"pubsub" => txt(""),
             _ => Reply::error(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(kind))),
         },
         [_, _, opt, ids @ ..] if argv.len() > 3 && args::is(opt, "id") => {
@@ -168,14 +170,19 @@ fn list(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                     None => return Reply::err("ERR Invalid client ID"),
                 }
             }
-            Reply::bulk(out)
+            txt(out)
         }
         _ => Reply::syntax(),
     }
 }
 
 fn info(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
-    Reply::bulk(client_info_string(ctx, "client|info"))
+    txt(client_info_string(ctx, "client|info"))
+}
+
+/// `addReplyVerbatim(…, "txt")`: CLIENT LIST and CLIENT INFO (a bulk string over RESP2).
+fn txt(text: impl Into<Vec<u8>>) -> Reply {
+    Reply::Verbatim("txt".into(), text.into())
 }
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
