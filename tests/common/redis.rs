@@ -273,7 +273,10 @@ impl RespConn {
         let mut start = 0;
         loop {
             match parse_reply(&self.buf[start..]) {
-                Ok(Some((_, used))) if self.buf[start] == b'>' => start += used,
+                Ok(Some((_, used))) if self.buf[start] == b'>' => {
+                    start += used;
+                    continue;
+                }
                 Ok(Some((_, used))) => {
                     let rest = self.buf.split_off(start + used);
                     return Ok(std::mem::replace(&mut self.buf, rest));
