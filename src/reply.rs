@@ -307,6 +307,28 @@ impl Reply {
         out
     }
 
+    /// [`Reply::render`] for the command typed as `line`: redis-cli prints the replies of INFO,
+    /// CLIENT LIST / INFO, LOLWUT, MEMORY DOCTOR … raw (`cliSendCommand`'s `output_raw`: the
+    /// text as it is, not quoted), everything else with `cliFormatReplyTTY`.
+    pub fn render_line(&self, line: &str, resp: u8) -> String {
+        let argv = crate::resp::split_args(line.as_bytes()).unwrap_or_default();
+        let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        if !cli_output_raw(&argv) {
+            return self.render(resp);
+        }
+        let mut out = String::new();
+        if resp >= RESP3 {
+            raw(self, &mut out);
+        } else {
+            raw(&self.downgraded(), &mut out);
+        }
+        // The console puts each reply on its own lines, as the prompt would.
+        if out.ends_with('\n') {
+            out.pop();
+        }
+        out
+    }
+
     /// This reply with every RESP3 shape, at every depth, replaced by its RESP2 form.
     pub fn downgraded(&self) -> Reply {
         match self {
@@ -316,6 +338,58 @@ impl Reply {
                 None => self.clone(),
             },
         }
+    }
+}
+
+/// The commands whose reply redis-cli 7.0.15 prints raw (`cliSendCommand`).
+fn cli_output_raw(argv: &[&[u8]]) -> bool {
+    let is = |i: usize, w: &str| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+    let argc = argv.len();
+    is(0, "info")
+        || is(0, "lolwut")
+        || (argc >= 2 && is(0, "debug") && (is(1, "htstats") || is(1, "htstats-key") || is(1, "client-eviction")))
+        || (argc >= 2 && is(0, "memory") && (is(1, "malloc-stats") || is(1, "doctor")))
+        || (argc == 2 && is(0, "cluster") && (is(1, "nodes") || is(1, "info")))
+        || (argc >= 2 && is(0, "client") && (is(1, "list") || is(1, "info")))
+        || (argc == 3 && is(0, "latency") && is(1, "graph"))
+        || (argc == 2 && is(0, "latency") && is(1, "doctor"))
+        || (argc >= 2 && is(0, "proxy") && is(1, "info"))
+}
+
+/// `cliFormatReplyRaw`: strings as they are, elements one per line, no trailing newline
+/// (except after an error).
+fn raw(r: &Reply, out: &mut String) {
+    match r {
+        Reply::Nil | Reply::NilArray => {}
+        Reply::Error(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Reply::Status(s) => out.push_str(s),
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => out.push_str(&String::from_utf8_lossy(b)),
+        Reply::Bool(b) => out.push_str(if *b { "(true)" } else { "(false)" }),
+        Reply::Int(n) => out.push_str(&n.to_string()),
+        Reply::Double(d) => out.push_str(&crate::util::fmt_g17(*d)),
+        Reply::HumanDouble(text) | Reply::BigNumber(text) => out.push_str(text),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                raw(item, out);
+            }
+        }
+        Reply::Map(pairs) => {
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                raw(k, out);
+                out.push(' ');
+                raw(v, out);
+            }
+        }
+        Reply::Attribute(_, reply) | Reply::WithPushes(_, reply) => raw(reply, out),
     }
 }
 

@@ -575,7 +575,7 @@ impl Lab {
             self.trace_command("console", &line, reply.as_ref());
             if let Some(reply) = reply {
                 // As redis-cli shows it: RESP3 marks once the console sent HELLO 3.
-                self.console_out.push(reply.render(self.engine.protocol(self.console)));
+                self.console_out.push(reply.render_line(&line, self.engine.protocol(self.console)));
             }
             self.console = self.reconnect_if_closed(self.console, false);
         }
