@@ -30,7 +30,15 @@ pub static SUBCOMMANDS: &[DebugSub] = &[
     DebugSub { name: "loadaof", argc_ok: |n| n == 2, proc_: loadaof },
     DebugSub { name: "reload", argc_ok: |n| n == 2, proc_: reload },
     DebugSub { name: "protocol", argc_ok: |n| n == 3, proc_: protocol },
+    DebugSub { name: "error", argc_ok: |n| n == 3, proc_: error },
 ];
+
+/// `DEBUG ERROR <string>`: the string as an error reply, its code included (`LOADING …`), no
+/// `ERR` added; clients test their error classes with it. (Redis writes it with `addReplySds`,
+/// so its INFO `errorstats` do not count it; here it counts like any error reply.)
+fn error(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    Reply::error(String::from_utf8_lossy(argv[2]).into_owned())
+}
 
 /// `DEBUG PROTOCOL <type>`: one reply of each RESP3 type, for clients (and the differential
 /// scripts) to check the encoding of both protocols.
