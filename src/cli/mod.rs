@@ -1,6 +1,6 @@
 //! The native `aof-lab` command line: `aof-lab <command> [options]`.
 //!
-//! - `serve`: the engine as a RESP2 server on a TCP port, started like redis-server
+//! - `serve`: the engine as a RESP2 / RESP3 server on a TCP port, started like redis-server
 //!   (see [`serve`] for the event loop and [`args`] for the options).
 
 pub mod anet;
