@@ -4,6 +4,7 @@
 //! in the protocol it chose. Each line below runs through the real `redis-cli --no-raw`
 //! (`-3` for RESP3) against a real redis-server 7.0.15, and through the lab's console; the two
 //! outputs must be identical.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
