@@ -394,7 +394,10 @@ fn shutdown_kills_children_and_saves() {
     e.connect();
     populate(&mut e, START);
     run(&mut e, "CONFIG SET lab-rewrite-keys-per-tick 10", START);
-    assert_eq!(run(&mut e, "CONFIG GET lab-rewrite-keys-per-tick", START), Reply::array_of_bulks(["lab-rewrite-keys-per-tick", "10"]));
+    assert_eq!(
+        run(&mut e, "CONFIG GET lab-rewrite-keys-per-tick", START),
+        Reply::Map(vec![(Reply::bulk("lab-rewrite-keys-per-tick"), Reply::bulk("10"))])
+    );
     run(&mut e, "CONFIG SET appendonly yes", START);
     e.cron(START + 100);
     let tmp = e.srv.aof.child.as_ref().unwrap().tmp.clone();
