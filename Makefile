@@ -24,8 +24,8 @@ dist: pkg
 package: pkg
 	@scripts/package.sh
 
-# The long modes (crash matrix, fuzzing, random differential, load + kill -9), ~25 min; the
-# figures go into README.md. Settings: scripts/soak.sh (SOAK_* variables).
+# The long modes (crash matrix, fuzzing, random differential, load + kill -9, the client
+# library suite), ~28 min; the figures go into README.md. Settings: scripts/soak.sh (SOAK_* variables).
 soak:
 	@scripts/soak.sh
 

@@ -10,8 +10,10 @@
 #                        (commands compared with a real redis-server 7.0.15 through `aof-lab serve`)
 #   4. load + kill -9    AOF_LAB_SOAK_LOAD_SECS=$SOAK_LOAD_SECS cargo test --release --test serve_load
 #                        (acknowledged writes, kills, writes lost)
+#   5. client suite      scripts/client-suite.sh: redis-py's own tests against serve and redis-server,
+#                        RESP2 and RESP3 (tests passing on Redis, on serve, unlisted differences)
 #
-# Defaults (about 25 minutes on a 2-core machine; every one can be set in the environment):
+# Defaults (about 28 minutes on a 2-core machine; every one can be set in the environment):
 #   SOAK_CRASH_SEEDS=40  SOAK_FUZZ_SECS=120 (x 6 targets)  SOAK_DIFF_COMMANDS=2000000  SOAK_LOAD_SECS=240
 # `SOAK_README=0` skips writing docs/testing.md. A step that is missing (e.g. tests/crash_matrix.rs not
 # there) or reports a violation is a loud FAIL, and the exit status is non-zero; its figures are
@@ -51,7 +53,7 @@ echo "=== make soak: crash seeds $CRASH_SEEDS, fuzz ${FUZZ_SECS}s/target, diff $
 
 # --- 1. crash matrix ----------------------------------------------------------------------
 t0=$SECONDS
-echo "=== 1/4 crash matrix (AOF_LAB_SOAK_CRASH_SEEDS=$CRASH_SEEDS)"
+echo "=== 1/5 crash matrix (AOF_LAB_SOAK_CRASH_SEEDS=$CRASH_SEEDS)"
 if [ ! -f tests/crash_matrix.rs ]; then
     fail "crash matrix: tests/crash_matrix.rs does not exist in this tree"
     row "Crash matrix" "not run: tests/crash_matrix.rs missing" "-" "**FAIL**"
@@ -74,7 +76,7 @@ echo "    ($(fmt_time $((SECONDS - t0))))"
 
 # --- 2. fuzzing ---------------------------------------------------------------------------
 t0=$SECONDS
-echo "=== 2/4 fuzzing (${FUZZ_SECS}s per target)"
+echo "=== 2/5 fuzzing (${FUZZ_SECS}s per target)"
 scripts/fuzz.sh "$FUZZ_SECS" >"$LOGDIR/fuzz.log" 2>&1
 fuzz_status=$?
 targets=$(sed -n 's/^== \([a-z_]*\) .*/\1/p' "$LOGDIR/fuzz.log")
@@ -100,7 +102,7 @@ echo "    ($(fmt_time $((SECONDS - t0))))"
 
 # --- 3. random differential ---------------------------------------------------------------
 t0=$SECONDS
-echo "=== 3/4 random differential vs redis-server (AOF_LAB_SOAK_DIFF_COMMANDS=$DIFF_COMMANDS)"
+echo "=== 3/5 random differential vs redis-server (AOF_LAB_SOAK_DIFF_COMMANDS=$DIFF_COMMANDS)"
 AOF_LAB_SOAK_DIFF_COMMANDS=$DIFF_COMMANDS cargo test --release --test diff_random random_commands_match_redis -- --nocapture >"$LOGDIR/diff.log" 2>&1
 st=$?
 line=$(soak_line diff-random "$LOGDIR/diff.log")
@@ -117,7 +119,7 @@ echo "    ($(fmt_time $((SECONDS - t0))))"
 
 # --- 4. load + kill -9 --------------------------------------------------------------------
 t0=$SECONDS
-echo "=== 4/4 load + kill -9 (appendfsync always, every third cycle everysec or no) (AOF_LAB_SOAK_LOAD_SECS=$LOAD_SECS)"
+echo "=== 4/5 load + kill -9 (appendfsync always, every third cycle everysec or no) (AOF_LAB_SOAK_LOAD_SECS=$LOAD_SECS)"
 AOF_LAB_SOAK_LOAD_SECS=$LOAD_SECS cargo test --release --test serve_load acknowledged_writes_survive -- --nocapture >"$LOGDIR/load.log" 2>&1
 st=$?
 line=$(soak_line load "$LOGDIR/load.log")
@@ -132,6 +134,24 @@ if [ -z "$line" ] || [ "$st" -ne 0 ] || [ "$lost" != 0 ]; then
     row "Load + kill -9 (\`serve\`, 12 pipelining clients, appendfsync always, 1 cycle in 3 everysec/no)" "${ops:-?} acknowledged writes, ${kills:-?} kills" "${lost:-?} lost" "**FAIL**"
 else
     row "Load + kill -9 (\`serve\`, 12 pipelining clients, appendfsync always, 1 cycle in 3 everysec/no)" "$ops acknowledged writes over $secs s, $kills kills" "$lost lost" "ok"
+fi
+echo "    ($(fmt_time $((SECONDS - t0))))"
+
+# --- 5. client library suite ------------------------------------------------------------------
+t0=$SECONDS
+echo "=== 5/5 client library suite (redis-py's tests vs redis-server and serve, RESP2 and RESP3)"
+scripts/client-suite.sh >"$LOGDIR/client.log" 2>&1
+st=$?
+line=$(soak_line client-suite "$LOGDIR/client.log")
+echo "$line"
+# SOAK client-suite: RESP2 <n> pass on Redis, <m> of them on serve; RESP3 …; <u> unlisted
+held=$(sed -E 's/^SOAK client-suite: (.*); [0-9]+ unlisted.*/\1/' <<<"$line")
+unlisted=$(sed -E 's/.*; ([0-9]+) unlisted.*/\1/' <<<"$line")
+if [ -z "$line" ] || [ "$st" -ne 0 ] || [ "$unlisted" != 0 ]; then
+    fail "client suite (exit $st): ${line:-no SOAK client-suite line}; see $LOGDIR/client.log and target/client-suite/report.md"
+    row "redis-py's own tests vs \`serve\` (listed exceptions: scripts/client-suite/exceptions.txt)" "${held:-?}" "${unlisted:-?} unlisted" "**FAIL**"
+else
+    row "redis-py's own tests vs \`serve\` (listed exceptions: scripts/client-suite/exceptions.txt)" "$held" "$unlisted unlisted" "ok"
 fi
 echo "    ($(fmt_time $((SECONDS - t0))))"
 

@@ -128,6 +128,10 @@ impl Engine {
     pub fn client(&self, id: ClientId) -> Option<&Client> {
         self.clients.get(&id)
     }
+    /// The protocol (2 or 3) to encode replies to `id` in: what its last `HELLO` chose.
+    pub fn protocol(&self, id: ClientId) -> u8 {
+        self.client(id).map_or(crate::reply::RESP2, Client::protocol)
+    }
     /// For hosts that handle a command themselves (`serve` answers SHUTDOWN, which is about the
     /// process) and must still keep the client's state right, e.g. flag its transaction.
     pub fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {

@@ -1,4 +1,4 @@
-//! The native `aof-lab` binary: `aof-lab serve` (a RESP2 server), and the AOF tools.
+//! The native `aof-lab` binary: `aof-lab serve` (a RESP2 / RESP3 server), and the AOF tools.
 //! Everything lives in [`cli`]; the wasm build has no binary to speak of.
 
 #[cfg(not(target_arch = "wasm32"))]

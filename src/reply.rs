@@ -1,16 +1,33 @@
-//! Replies: what a command answers, before it is encoded as RESP2.
+//! Replies: what a command answers, before it is encoded for the client's protocol.
 //!
-//! The RESP3 shapes (map, set, double, big number, verbatim string, boolean, push) exist as
-//! variants so that a command says what Redis's `addReplyMapLen` / `addReplyDouble` / … say;
-//! [`Reply::encode`] writes what Redis 7.0.15 sends a RESP2 client for each (`networking.c`: a
-//! map is a flat array of 2N, a set an array, a double `%.17g` as a bulk string, a big number
-//! and a verbatim string a bulk string of their text, a boolean `:1` / `:0`, a push an array).
+//! A command says what Redis's `addReplyMapLen` / `addReplyDouble` / `addReplyNull` / … say, and
+//! the encoder writes it in the protocol of the connection (`c->resp`, 2 unless `HELLO 3`
+//! switched it), as `networking.c` does:
+//!
+//! | reply | RESP2 | RESP3 |
+//! | --- | --- | --- |
+//! | `Nil` (addReplyNull), `NilArray` (addReplyNullArray) | `$-1`, `*-1` | `_` |
+//! | `Map` (addReplyMapLen) | `*2N` then key, value, … | `%N` then key, value, … |
+//! | `Set` (addReplySetLen) | `*N` | `~N` |
+//! | `Double` (addReplyDouble) | `$len` `%.17g` (`inf`, `-inf`) | `,%.17g` (`,inf`, `,-inf`) |
+//! | `HumanDouble` (addReplyHumanLongDouble) | the text as a bulk string | `,` the text |
+//! | `BigNumber` (addReplyBigNum) | the digits as a bulk string | `(` the digits |
+//! | `Verbatim` (addReplyVerbatim) | the text as a bulk string | `=len` `txt:` the text |
+//! | `Bool` (addReplyBool) | `:1` / `:0` | `#t` / `#f` |
+//! | `Push` (addReplyPushLen) | `*N` (pub/sub messages) | `>N` |
+//! | `Attribute` (addReplyAttributeLen) | the reply alone | `|N` pairs, then the reply |
+//!
+//! Where Redis changes the *structure* with the protocol (`ZRANGE … WITHSCORES` is a flat
+//! array over RESP2 and an array of `[member, score]` pairs over RESP3), the command reads the
+//! client's protocol itself ([`crate::server::Ctx::resp3`]), as Redis tests `c->resp`.
 //!
 //! Command failures are replies (`-ERR …`), never Rust errors: that is how Redis reports them
 //! and how a client sees them. The exact strings of the common errors live here once, spelled
 //! as in Redis 7.0.15's `server.c` shared objects.
 
 use std::borrow::Cow;
+
+mod render;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
@@ -36,13 +53,26 @@ pub enum Reply {
     Double(f64),
     /// RESP3 `(` (addReplyBigNum): the digits as text.
     BigNumber(String),
+    /// RESP3 `,` with the text of `addReplyHumanLongDouble` (GEOPOS, GEOSEARCH … WITHCOORD): a
+    /// long double in its human form, a bulk string over RESP2.
+    HumanDouble(String),
     /// RESP3 `=` (addReplyVerbatim): a three-letter format (`txt`, `mkd`) and the text.
-    Verbatim(&'static str, Vec<u8>),
+    Verbatim(Cow<'static, str>, Vec<u8>),
     /// RESP3 `#t` / `#f` (addReplyBool).
     Bool(bool),
     /// RESP3 `>N` (addReplyPushLen): an out-of-band message (pub/sub, invalidation).
     Push(Vec<Reply>),
+    /// RESP3 `|N` (addReplyAttributeLen): N key/value pairs about the reply that follows;
+    /// a RESP2 client gets the reply alone.
+    Attribute(Vec<(Reply, Reply)>, Box<Reply>),
+    /// Out-of-band `Push` frames sent right before the reply (`DEBUG PROTOCOL push`); a RESP2
+    /// client gets the reply alone (Redis pushes only to RESP3 clients).
+    WithPushes(Vec<Reply>, Box<Reply>),
 }
+
+/// `c->resp`: the protocol a connection speaks (2 until `HELLO 3`).
+pub const RESP2: u8 = 2;
+pub const RESP3: u8 = 3;
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const SYNTAX: &str = "ERR syntax error";
@@ -90,9 +120,9 @@ impl Reply {
     pub fn bulk_opt(b: Option<impl Into<Vec<u8>>>) -> Reply {
         b.map_or(Reply::Nil, |b| Reply::Bulk(b.into()))
     }
-    /// `addReplyDouble` in 7.0: `%.17g` as a bulk string (`inf`/`-inf` for infinities).
+    /// `addReplyDouble`: `%.17g`, a bulk string over RESP2 and a double over RESP3.
     pub fn double(d: f64) -> Reply {
-        Reply::Bulk(crate::util::fmt_g17(d).into_bytes())
+        Reply::Double(d)
     }
     pub fn array_of_bulks<I, B>(items: I) -> Reply
     where
@@ -116,14 +146,23 @@ impl Reply {
             Reply::Set(items) | Reply::Push(items) => Reply::Array(items.clone()),
             Reply::Double(d) => Reply::Bulk(crate::util::fmt_g17(*d).into_bytes()),
             Reply::BigNumber(digits) => Reply::Bulk(digits.clone().into_bytes()),
+            Reply::HumanDouble(text) => Reply::Bulk(text.clone().into_bytes()),
             Reply::Verbatim(_, text) => Reply::Bulk(text.clone()),
             Reply::Bool(b) => Reply::Int(i64::from(*b)),
+            Reply::Attribute(_, reply) | Reply::WithPushes(_, reply) => (**reply).clone(),
             _ => return None,
         })
     }
 
-    /// Appends the RESP2 encoding of this reply.
+    /// Appends the RESP2 encoding of this reply (what a connection that never sent `HELLO 3`
+    /// receives).
     pub fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_proto(out, RESP2);
+    }
+
+    /// Appends this reply as Redis sends it to a client speaking protocol `resp` (2 or 3).
+    pub fn encode_proto(&self, out: &mut Vec<u8>, resp: u8) {
+        let resp3 = resp >= RESP3;
         match self {
             Reply::Status(s) => {
                 out.push(b'+');
@@ -136,31 +175,63 @@ impl Reply {
                 out.extend(s.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
                 out.extend_from_slice(b"\r\n");
             }
-            Reply::Int(n) => {
-                out.push(b':');
-                push_int(out, *n);
-                out.extend_from_slice(b"\r\n");
-            }
+            Reply::Int(n) => push_line(out, b':', *n),
             Reply::Bulk(b) => crate::resp::encode_bulk(out, b),
+            Reply::Nil | Reply::NilArray if resp3 => out.extend_from_slice(b"_\r\n"),
             Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
-            Reply::Array(items) => {
-                out.push(b'*');
-                push_int(out, items.len() as i64);
+            Reply::Array(items) => encode_aggregate(out, b'*', items, resp),
+            Reply::Set(items) if resp3 => encode_aggregate(out, b'~', items, resp),
+            Reply::Push(items) if resp3 => encode_aggregate(out, b'>', items, resp),
+            Reply::Map(pairs) if resp3 => encode_map(out, b'%', pairs, resp),
+            Reply::Double(d) if resp3 => {
+                out.push(b',');
+                out.extend_from_slice(crate::util::fmt_g17(*d).as_bytes());
                 out.extend_from_slice(b"\r\n");
-                for r in items {
-                    r.encode(out);
-                }
             }
+            Reply::HumanDouble(text) if resp3 => {
+                out.push(b',');
+                out.extend_from_slice(text.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::BigNumber(digits) if resp3 => {
+                out.push(b'(');
+                out.extend_from_slice(digits.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Verbatim(format, text) if resp3 => {
+                push_line(out, b'=', text.len() as i64 + 4);
+                // Three characters, padded with spaces (addReplyVerbatim).
+                let f = format.as_bytes();
+                out.extend((0..3).map(|i| f.get(i).copied().unwrap_or(b' ')));
+                out.push(b':');
+                out.extend_from_slice(text);
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Bool(b) if resp3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Reply::Attribute(pairs, reply) if resp3 => {
+                encode_map(out, b'|', pairs, resp);
+                reply.encode_proto(out, resp);
+            }
+            Reply::WithPushes(pushes, reply) if resp3 => {
+                for p in pushes {
+                    p.encode_proto(out, resp);
+                }
+                reply.encode_proto(out, resp);
+            }
+            // A RESP2 client: what Redis downgrades each RESP3 shape to.
             Reply::Map(_)
             | Reply::Set(_)
             | Reply::Double(_)
+            | Reply::HumanDouble(_)
             | Reply::BigNumber(_)
             | Reply::Verbatim(..)
             | Reply::Bool(_)
-            | Reply::Push(_) => {
+            | Reply::Push(_)
+            | Reply::Attribute(..)
+            | Reply::WithPushes(..) => {
                 if let Some(r) = self.resp2() {
-                    r.encode(out);
+                    r.encode_proto(out, resp);
                 }
             }
         }
@@ -170,6 +241,35 @@ impl Reply {
         let mut v = Vec::new();
         self.encode(&mut v);
         v
+    }
+
+    /// The bytes a client speaking protocol `resp` receives.
+    pub fn to_resp_proto(&self, resp: u8) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.encode_proto(&mut v, resp);
+        v
+    }
+}
+
+/// `<prefix><n>\r\n`.
+fn push_line(out: &mut Vec<u8>, prefix: u8, n: i64) {
+    out.push(prefix);
+    push_int(out, n);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn encode_aggregate(out: &mut Vec<u8>, prefix: u8, items: &[Reply], resp: u8) {
+    push_line(out, prefix, items.len() as i64);
+    for r in items {
+        r.encode_proto(out, resp);
+    }
+}
+
+fn encode_map(out: &mut Vec<u8>, prefix: u8, pairs: &[(Reply, Reply)], resp: u8) {
+    push_line(out, prefix, pairs.len() as i64);
+    for (k, v) in pairs {
+        k.encode_proto(out, resp);
+        v.encode_proto(out, resp);
     }
 }
 
@@ -191,39 +291,6 @@ pub(crate) fn push_int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-impl std::fmt::Display for Reply {
-    /// redis-cli's way of showing a reply, used by the lab console and the CLI.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fn go(r: &Reply, f: &mut std::fmt::Formatter<'_>, indent: usize) -> std::fmt::Result {
-            match r {
-                Reply::Status(s) => write!(f, "{s}"),
-                Reply::Error(s) => write!(f, "(error) {s}"),
-                Reply::Int(n) => write!(f, "(integer) {n}"),
-                Reply::Bulk(b) => write!(f, "\"{}\"", crate::resp::repr(b)),
-                Reply::Nil | Reply::NilArray => write!(f, "(nil)"),
-                Reply::Array(items) if items.is_empty() => write!(f, "(empty array)"),
-                Reply::Array(items) => {
-                    let width = items.len().to_string().len();
-                    for (i, item) in items.iter().enumerate() {
-                        if i > 0 {
-                            write!(f, "\n{:indent$}", "")?;
-                        }
-                        write!(f, "{:>width$}) ", i + 1)?;
-                        go(item, f, indent + width + 2)?;
-                    }
-                    Ok(())
-                }
-                // redis-cli over RESP2 sees the RESP2 form.
-                _ => match r.resp2() {
-                    Some(r2) => go(&r2, f, indent),
-                    None => Ok(()),
-                },
-            }
-        }
-        go(self, f, 0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,7 +306,7 @@ mod tests {
         assert_eq!(Reply::Bool(true).to_resp(), b":1\r\n");
         assert_eq!(Reply::Bool(false).to_resp(), b":0\r\n");
         assert_eq!(Reply::BigNumber("12345678901234567890".into()).to_resp(), b"$20\r\n12345678901234567890\r\n");
-        assert_eq!(Reply::Verbatim("txt", b"hi".to_vec()).to_resp(), b"$2\r\nhi\r\n");
+        assert_eq!(Reply::Verbatim("txt".into(), b"hi".to_vec()).to_resp(), b"$2\r\nhi\r\n");
         assert_eq!(Reply::Push(vec![Reply::bulk("message")]).to_resp(), b"*1\r\n$7\r\nmessage\r\n");
         assert_eq!(map.to_string(), "1) \"a\"\n2) (integer) 1\n3) \"b\"\n4) 1) \"x\"");
     }

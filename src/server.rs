@@ -74,6 +74,16 @@ pub struct Client {
     /// password, else by a successful AUTH or HELLO … AUTH. A password set later does not
     /// log out the connections already open; removing it lets everyone in.
     pub authenticated: bool,
+    /// `c->resp`: the protocol its replies are encoded in. 0 (a new client) and 2 mean RESP2;
+    /// `HELLO 3` sets 3, `HELLO 2` and RESET set 2.
+    pub resp: u8,
+}
+
+impl Client {
+    /// The protocol to encode this client's replies in (`c->resp`): 2 or 3.
+    pub fn protocol(&self) -> u8 {
+        if self.resp >= crate::reply::RESP3 { crate::reply::RESP3 } else { crate::reply::RESP2 }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -540,6 +550,11 @@ impl<'a> Ctx<'a> {
     }
     pub fn db_id(&self) -> usize {
         self.client.db
+    }
+    /// `c->resp > 2`: the caller speaks RESP3, where some replies change structure (score
+    /// pairs nested as `[member, score]`).
+    pub fn resp3(&self) -> bool {
+        self.client.protocol() >= crate::reply::RESP3
     }
     /// The client's current database, without expiry checks.
     pub fn db(&mut self) -> &mut Db {

@@ -92,7 +92,7 @@ fn run(e: &mut Engine, line: &str, now: i64) -> Reply {
 }
 
 fn info(e: &mut Engine, field: &str, now: i64) -> String {
-    let Reply::Bulk(text) = e.execute_line(1, "INFO persistence", now).unwrap() else { panic!() };
+    let Reply::Verbatim(_, text) = e.execute_line(1, "INFO persistence", now).unwrap() else { panic!() };
     let text = String::from_utf8(text).unwrap();
     text.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or_else(|| panic!("{field} in {text}")).to_string()
 }

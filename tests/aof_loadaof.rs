@@ -85,7 +85,7 @@ fn info_persistence_reports_the_aof() {
     let mut e = engine(AppendFsync::EverySec);
     let c = e.connect();
     run(&mut e, c, "SET k v");
-    let Reply::Bulk(info) = run(&mut e, c, "INFO persistence") else { panic!() };
+    let Reply::Verbatim(_, info) = run(&mut e, c, "INFO persistence") else { panic!() };
     let info = String::from_utf8(info).unwrap();
     let field = |name: &str| {
         info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).unwrap_or_else(|| panic!("{name} missing in {info}")).to_string()

@@ -170,5 +170,8 @@ fn config_set_appendfsync_always_syncs_what_everysec_left() {
     // The next flush has an empty buffer but unsynced bytes: under always it fsyncs them.
     e.before_sleep(now);
     assert_eq!(e.srv.storage.as_memory().unwrap().unsynced_bytes(&incr), 0);
-    assert_eq!(e.execute_line(c, "CONFIG GET appendfsync", now), Some(Reply::array_of_bulks(["appendfsync", "always"])));
+    assert_eq!(
+        e.execute_line(c, "CONFIG GET appendfsync", now),
+        Some(Reply::Map(vec![(Reply::bulk("appendfsync"), Reply::bulk("always"))]))
+    );
 }

@@ -66,7 +66,7 @@ fn bgrewriteaof_like_redis() {
         run(&mut e, &mut conn, "DEBUG LOADAOF");
         run(&mut e, &mut conn, "DEBUG DIGEST");
         run(&mut e, &mut conn, "GET counter");
-        let Reply::Bulk(info) = e.execute_line(c, "INFO persistence", now_ms()).unwrap() else { panic!() };
+        let Reply::Verbatim(_, info) = e.execute_line(c, "INFO persistence", now_ms()).unwrap() else { panic!() };
         let info = String::from_utf8(info).unwrap();
         assert!(info.contains("aof_rewrites:2\r\n") && info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
         // Redis loads what the engine rewrote.
@@ -146,7 +146,7 @@ fn automatic_rewrite_failures_and_back_off() {
         e.cron(now);
     }
     assert_eq!(e.srv.aof.consecutive_failures, 3);
-    let Reply::Bulk(info) = turn(&mut e, "INFO persistence", now) else { panic!() };
+    let Reply::Verbatim(_, info) = turn(&mut e, "INFO persistence", now) else { panic!() };
     let info = String::from_utf8(info).unwrap();
     assert!(info.contains("aof_last_bgrewrite_status:err\r\n") && info.contains("aof_rewrites_consecutive_failures:3\r\n"), "{info}");
     let manifest = String::from_utf8(e.srv.storage.read_all("appendonlydir/appendonly.aof.manifest").unwrap()).unwrap();

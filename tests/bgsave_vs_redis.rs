@@ -79,7 +79,7 @@ impl Pair {
         wait_no_child(&mut self.conn);
     }
     fn same_info(&mut self, fields: &[&str]) {
-        let Reply::Bulk(ours) = self.e.execute_line(1, "INFO persistence", now_ms()).unwrap() else { panic!() };
+        let Reply::Verbatim(_, ours) = self.e.execute_line(1, "INFO persistence", now_ms()).unwrap() else { panic!() };
         let theirs = self.conn.command(&["INFO", "persistence"]).unwrap();
         for f in fields {
             assert_eq!(info_field(&ours, f), info_field(&theirs, f), "INFO {f}");
@@ -244,7 +244,7 @@ fn save_points_like_redis() {
 fn info_persistence_has_redis_fields_in_redis_order() {
     for aof in ["no", "yes"] {
         let mut p = Pair::new(&["--appendonly", aof]);
-        let Reply::Bulk(ours) = p.e.execute_line(1, "INFO persistence", now_ms()).unwrap() else { panic!() };
+        let Reply::Verbatim(_, ours) = p.e.execute_line(1, "INFO persistence", now_ms()).unwrap() else { panic!() };
         let theirs = p.conn.command(&["INFO", "persistence"]).unwrap();
         let names = |raw: &[u8]| -> Vec<String> {
             String::from_utf8_lossy(raw)

@@ -15,8 +15,9 @@ fn engine() -> (Engine, ClientId) {
     (e, c)
 }
 
+/// The reply as a RESP2 client receives it (maps flattened, doubles as bulk strings).
 fn run(e: &mut Engine, c: ClientId, line: &str) -> Reply {
-    e.execute_line(c, line, NOW).expect("no blocking command here")
+    e.execute_line(c, line, NOW).expect("no blocking command here").downgraded()
 }
 
 /// The RESP multibulk of a command, as the AOF holds it.

@@ -15,13 +15,16 @@ fn engine() -> (Engine, u64) {
     (e, c)
 }
 
+/// The reply as a RESP2 client receives it (maps flattened, INFO as a bulk string).
 fn run(e: &mut Engine, c: u64, line: &str) -> Reply {
-    e.execute_line(c, line, NOW).unwrap_or_else(|| panic!("no reply to {line}"))
+    e.execute_line(c, line, NOW).unwrap_or_else(|| panic!("no reply to {line}")).downgraded()
 }
 
 /// The RESP encoding of a reply, which is what a client sees.
+/// The bytes the client receives, in its protocol (RESP3 after `HELLO 3`).
 fn resp(e: &mut Engine, c: u64, line: &str) -> String {
-    String::from_utf8_lossy(&run(e, c, line).to_resp()).into_owned()
+    let reply = e.execute_line(c, line, NOW).unwrap_or_else(|| panic!("no reply to {line}"));
+    String::from_utf8_lossy(&reply.to_resp_proto(e.protocol(c))).into_owned()
 }
 
 /// Writes a string key directly: the string commands are another family's, and these tests must
@@ -159,8 +162,19 @@ fn hello_and_client() {
     );
     assert_eq!(resp(&mut e, c, "HELLO"), hello);
     assert_eq!(resp(&mut e, c, "HELLO 2"), hello);
-    assert_eq!(resp(&mut e, c, "HELLO 3"), "-NOPROTO unsupported protocol version\r\n");
+    // HELLO 3 switches first, then answers: a RESP3 map; the connection stays in RESP3.
+    let hello3 = hello.replace("*14\r\n", "%7\r\n").replace(":2\r\n", ":3\r\n");
+    assert_eq!(resp(&mut e, c, "HELLO 3"), hello3);
+    assert_eq!(resp(&mut e, c, "HELLO"), hello3);
+    assert_eq!(resp(&mut e, c, "GET nokey"), "_\r\n");
+    assert!(resp(&mut e, c, "CLIENT INFO").ends_with(" resp=3\n\r\n"));
     assert_eq!(resp(&mut e, c, "HELLO 1"), "-NOPROTO unsupported protocol version\r\n");
+    assert_eq!(resp(&mut e, c, "HELLO 4"), "-NOPROTO unsupported protocol version\r\n");
+    assert_eq!(resp(&mut e, c, "HELLO 2"), hello);
+    // RESET goes back to RESP2 too.
+    resp(&mut e, c, "HELLO 3");
+    assert_eq!(resp(&mut e, c, "RESET"), "+RESET\r\n");
+    assert_eq!(resp(&mut e, c, "GET nokey"), "$-1\r\n");
     assert_eq!(resp(&mut e, c, "HELLO x"), "-ERR Protocol version is not an integer or out of range\r\n");
     assert_eq!(resp(&mut e, c, "HELLO 2 FOO"), "-ERR Syntax error in HELLO option 'FOO'\r\n");
     assert_eq!(resp(&mut e, c, "HELLO 2 SETNAME"), "-ERR Syntax error in HELLO option 'SETNAME'\r\n");

@@ -16,8 +16,9 @@ fn engine() -> (Engine, ClientId) {
     (e, c)
 }
 
+/// The reply as a RESP2 client receives it (sets as arrays).
 fn run(e: &mut Engine, c: ClientId, line: &str) -> Reply {
-    e.execute_line(c, line, NOW).expect("no blocking command here")
+    e.execute_line(c, line, NOW).expect("no blocking command here").downgraded()
 }
 
 fn cmd<S: AsRef<[u8]>>(args: &[S]) -> Vec<u8> {

@@ -19,8 +19,9 @@ fn run(e: &mut Engine, c: u64, line: &str) -> Reply {
     run_at(e, c, line, NOW)
 }
 
+/// The reply as a RESP2 client receives it (maps flattened).
 fn run_at(e: &mut Engine, c: u64, line: &str, now: i64) -> Reply {
-    e.execute_line(c, line, now).expect("not blocked")
+    e.execute_line(c, line, now).expect("not blocked").downgraded()
 }
 
 fn resp(lines: &[&str]) -> Vec<u8> {

@@ -11,7 +11,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::redis::RedisServer;
-use common::runner::{EngineSide, RealSide, ScriptResult, Side, run_parallel, run_script};
+use common::runner::{EngineSide, RealSide, ScriptResult, Side, run_parallel, run_parallel_proto, run_script};
 use common::script::{Clock, Item, Mode, comparable, diff_aof, normalise_times, parse_script, replies_match, times_match};
 
 fn scripts_dir() -> PathBuf {
@@ -74,6 +74,18 @@ fn engine_vs_redis_scripts() {
     assert!(!jobs.is_empty(), "no script selected in {}", scripts_dir().display());
     let results = run_parallel(&jobs, 2, || (Box::new(RealSide::start()) as Box<dyn Side>, Box::new(EngineSide::new()) as Box<dyn Side>));
     report(&results, "redis vs engine");
+}
+
+/// Every script again over RESP3: both connections switch with `HELLO 3` first, and every
+/// reply is compared as the RESP3 bytes each side sent (maps, sets, doubles, nulls, the nested
+/// score pairs); the AOF bytes and digests must not depend on the protocol.
+#[test]
+fn engine_vs_redis_scripts_resp3() {
+    let jobs = selected_scripts();
+    assert!(!jobs.is_empty(), "no script selected in {}", scripts_dir().display());
+    let results =
+        run_parallel_proto(&jobs, 2, 3, || (Box::new(RealSide::start()) as Box<dyn Side>, Box::new(EngineSide::new()) as Box<dyn Side>));
+    report(&results, "redis vs engine, RESP3");
 }
 
 /// The scripts must, together, be a real test suite: at least 500 command lines, and every

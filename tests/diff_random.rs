@@ -23,7 +23,8 @@
 //! the seed, the script line (= the command's index + 1; `@digest` lines are numbered too), the
 //! command and both replies.
 //!
-//! Short mode (`cargo test`): 3 seeds × 2 000 commands. Long mode:
+//! Short mode (`cargo test`): 3 seeds × 2 000 commands over RESP2, and the first 2 again over RESP3
+//! (`HELLO 3` first: every reply compared as RESP3 bytes). Long mode (odd seeds over RESP3):
 //! `AOF_LAB_SOAK_DIFF_COMMANDS=<n> cargo test --release --test diff_random -- --nocapture` runs
 //! ⌈n / 2 000⌉ seeds (fresh servers per seed) and prints
 //! `SOAK diff-random: <n> commands compared, <v> violations`. `AOF_LAB_DIFF_SEED=<s>` starts at
@@ -33,12 +34,14 @@
 mod common;
 mod serve_support;
 
-use common::runner::{RealSide, ScriptResult, run_script};
+use common::runner::{RealSide, ScriptResult, run_script_proto};
 use fastrand::Rng;
 use serve_support::ServeSide;
 
 const COMMANDS_PER_SEED: usize = 2_000;
 const SHORT_SEEDS: u64 = 3;
+/// Seeds run again over RESP3 in the short mode.
+const RESP3_SEEDS: u64 = 2;
 
 /// Keys of each family; a command picks one of its own family's keys most of the time and any
 /// key otherwise (which makes WRONGTYPE errors and cross-type RENAMEs).
@@ -805,15 +808,18 @@ fn script_for(seed: u64, n: usize) -> String {
     out
 }
 
-fn run_seed(seed: u64, n: usize) -> ScriptResult {
+/// One seed's script on fresh servers, over protocol `resp` (3: both connections send
+/// `HELLO 3` first, and every reply is compared as RESP3 bytes).
+fn run_seed(seed: u64, n: usize, resp: u8) -> ScriptResult {
     let text = script_for(seed, n);
     let mut real = RealSide::start();
     let mut serve = ServeSide::start();
-    let res = run_script(&format!("diff-random seed={seed}"), &text, &mut real, &mut serve);
+    let res = run_script_proto(&format!("diff-random seed={seed} resp={resp}"), &text, resp, &mut real, &mut serve);
     if !res.mismatches.is_empty() {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("diff-random");
         let _ = std::fs::create_dir_all(&dir);
-        let path = dir.join(format!("seed-{seed}.redis"));
+        // Over RESP3, replay it with `HELLO 3` as its first line.
+        let path = dir.join(format!("seed-{seed}-resp{resp}.redis"));
         let _ = std::fs::write(&path, &text);
         println!("diff-random: seed {seed}: the script is saved as {}", path.display());
     }
@@ -837,8 +843,8 @@ fn first_seed() -> u64 {
     std::env::var("AOF_LAB_DIFF_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1)
 }
 
-/// Runs `seeds` seeds on two threads.
-fn run_seeds(seeds: Vec<u64>, n: usize) -> Vec<ScriptResult> {
+/// Runs `seeds` seeds on two threads, each over the protocol `resp_of(seed)`.
+fn run_seeds(seeds: Vec<u64>, n: usize, resp_of: fn(u64) -> u8) -> Vec<ScriptResult> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -847,7 +853,7 @@ fn run_seeds(seeds: Vec<u64>, n: usize) -> Vec<ScriptResult> {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&seed) = seeds.get(i) else { break };
-                    let r = run_seed(seed, n);
+                    let r = run_seed(seed, n, resp_of(seed));
                     results.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
                 }
             });
@@ -866,7 +872,10 @@ fn random_commands_match_redis() {
         Some(n) => n.div_ceil(COMMANDS_PER_SEED) as u64,
         None => SHORT_SEEDS,
     };
-    let results = run_seeds((first..first + seeds).collect(), COMMANDS_PER_SEED);
+    // The soak alternates the protocols (odd seeds over RESP3); the short run is RESP2 only, and
+    // `random_commands_match_redis_resp3` runs the same first seeds over RESP3.
+    let resp_of: fn(u64) -> u8 = if long.is_some() { |seed| if seed % 2 == 1 { 3 } else { 2 } } else { |_| 2 };
+    let results = run_seeds((first..first + seeds).collect(), COMMANDS_PER_SEED, resp_of);
     let (commands, violations) = report(&results);
     if long.is_some() {
         println!("SOAK diff-random: {commands} commands compared, {violations} violations");
@@ -875,6 +884,18 @@ fn random_commands_match_redis() {
     }
     assert!(commands >= seeds as usize * COMMANDS_PER_SEED, "fewer commands than generated: {commands}");
     assert_eq!(violations, 0, "diff-random: {violations} mismatches with redis-server (see the report above)");
+}
+
+/// The same generated scripts over RESP3: every reply (maps, sets, doubles, nulls, score pairs)
+/// compared as the RESP3 bytes redis-server and `aof-lab serve` send, with the AOF and digests.
+#[test]
+fn random_commands_match_redis_resp3() {
+    let first = first_seed();
+    let results = run_seeds((first..first + RESP3_SEEDS).collect(), COMMANDS_PER_SEED, |_| 3);
+    let (commands, violations) = report(&results);
+    println!("diff-random RESP3: {} seeds, {commands} commands compared, {violations} violations", results.len());
+    assert!(commands >= RESP3_SEEDS as usize * COMMANDS_PER_SEED, "fewer commands than generated: {commands}");
+    assert_eq!(violations, 0, "diff-random RESP3: {violations} mismatches with redis-server (see the report above)");
 }
 
 /// The generator itself: deterministic per seed, every family and the invalid classes present,

@@ -36,7 +36,7 @@ fn redis_stats(conn: &mut RespConn) -> (u64, String, u64) {
 }
 
 fn engine_stats(e: &mut Engine, c: u64, now: i64) -> (u64, String, u64) {
-    let Some(Reply::Bulk(raw)) = e.execute(c, &[b"INFO", b"stats"], now) else { panic!("INFO") };
+    let Some(Reply::Verbatim(_, raw)) = e.execute(c, &[b"INFO", b"stats"], now) else { panic!("INFO") };
     (
         info_field(&raw, "expired_keys").parse().unwrap(),
         info_field(&raw, "expired_stale_perc"),

@@ -28,7 +28,7 @@ fn turn(e: &mut Engine, line: &str, now: i64) -> Reply {
 }
 
 fn info(e: &mut Engine, now: i64) -> String {
-    let Reply::Bulk(b) = turn(e, "INFO persistence", now) else { panic!("INFO") };
+    let Reply::Verbatim(_, b) = turn(e, "INFO persistence", now) else { panic!("INFO") };
     String::from_utf8(b).unwrap()
 }
 
@@ -76,8 +76,8 @@ fn load_data(e: &mut Engine, now: i64) {
 fn the_setting_is_hidden_and_immutable() {
     let mut e = open(cfg(false, true), Box::new(MemoryStorage::new()));
     e.connect();
-    assert_eq!(turn(&mut e, "CONFIG GET lab-aof-mode", T0), Reply::Array(vec![Reply::bulk("lab-aof-mode"), Reply::bulk("6.2")]));
-    assert_eq!(turn(&mut e, "CONFIG GET lab-*", T0), Reply::Array(vec![]));
+    assert_eq!(turn(&mut e, "CONFIG GET lab-aof-mode", T0), Reply::Map(vec![(Reply::bulk("lab-aof-mode"), Reply::bulk("6.2"))]));
+    assert_eq!(turn(&mut e, "CONFIG GET lab-*", T0), Reply::Map(vec![]));
     assert_eq!(
         turn(&mut e, "CONFIG SET lab-aof-mode 7.0", T0),
         Reply::err("ERR CONFIG SET failed (possibly related to argument 'lab-aof-mode') - can't set immutable config")

@@ -11,7 +11,7 @@ const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 const T0: i64 = 1_700_000_000_000;
 
 fn info_field(e: &mut Engine, c: u64, name: &str) -> u64 {
-    let Some(Reply::Bulk(text)) = e.execute_line(c, "INFO memory", T0) else { panic!("INFO") };
+    let Some(Reply::Verbatim(_, text)) = e.execute_line(c, "INFO memory", T0) else { panic!("INFO") };
     let text = String::from_utf8(text).expect("utf8");
     let line = text.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("no {name} in {text}"));
     line[name.len() + 1..].parse().expect("number")

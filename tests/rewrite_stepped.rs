@@ -24,7 +24,7 @@ fn run(e: &mut Engine, line: &str, now: i64) -> Reply {
 }
 
 fn info(e: &mut Engine, now: i64) -> std::collections::HashMap<String, String> {
-    let Reply::Bulk(text) = e.execute_line(1, "INFO persistence", now).unwrap() else { panic!() };
+    let Reply::Verbatim(_, text) = e.execute_line(1, "INFO persistence", now).unwrap() else { panic!() };
     String::from_utf8(text).unwrap().lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
@@ -263,7 +263,7 @@ fn stepped_bgsave_one_child_at_a_time() {
         e.cron(now);
     }
     assert_eq!(info(&mut e, now)["rdb_saves"], "2");
-    let Some(Reply::Bulk(stats)) = e.execute_line(1, "INFO stats", now) else { panic!() };
+    let Some(Reply::Verbatim(_, stats)) = e.execute_line(1, "INFO stats", now) else { panic!() };
     assert!(String::from_utf8(stats).unwrap().contains("\r\ntotal_forks:3\r\n"), "two BGSAVEs and a rewrite");
     // dump.rdb holds the dataset of the second fork: everything. Load it into a fresh engine.
     let storage = e.take_storage();
@@ -394,7 +394,10 @@ fn shutdown_kills_children_and_saves() {
     e.connect();
     populate(&mut e, START);
     run(&mut e, "CONFIG SET lab-rewrite-keys-per-tick 10", START);
-    assert_eq!(run(&mut e, "CONFIG GET lab-rewrite-keys-per-tick", START), Reply::array_of_bulks(["lab-rewrite-keys-per-tick", "10"]));
+    assert_eq!(
+        run(&mut e, "CONFIG GET lab-rewrite-keys-per-tick", START),
+        Reply::Map(vec![(Reply::bulk("lab-rewrite-keys-per-tick"), Reply::bulk("10"))])
+    );
     run(&mut e, "CONFIG SET appendonly yes", START);
     e.cron(START + 100);
     let tmp = e.srv.aof.child.as_ref().unwrap().tmp.clone();

@@ -52,7 +52,7 @@ fn stepped_rewrite_with_concurrent_writes_like_redis() {
         }
         run(&mut e, &mut conn, "CONFIG SET rdb-key-save-delay 50000");
         run(&mut e, &mut conn, "BGREWRITEAOF");
-        let (Reply::Bulk(ours), theirs) =
+        let (Reply::Verbatim(_, ours), theirs) =
             (e.execute_line(1, "INFO persistence", now_ms()).unwrap(), conn.command(&["INFO", "persistence"]).unwrap())
         else {
             panic!()

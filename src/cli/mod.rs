@@ -1,6 +1,6 @@
 //! The native `aof-lab` command line: `aof-lab <command> [options]`.
 //!
-//! - `serve`: the engine as a RESP2 server on a TCP port, started like redis-server
+//! - `serve`: the engine as a RESP2 / RESP3 server on a TCP port, started like redis-server
 //!   (see [`serve`] for the event loop and [`args`] for the options).
 
 pub mod anet;
@@ -28,7 +28,7 @@ Usage: aof-lab <command> [options]
 Commands:
   serve [/path/to/redis.conf] [--port 6379] [--bind 127.0.0.1] [--dir DIR] [--logfile FILE]
         [--<redis.conf option> <value> ...]
-                  run the engine as a RESP2 server for redis-cli, redis-benchmark and client
+                  run the engine as a RESP2 / RESP3 server for redis-cli, redis-benchmark and client
                   libraries; options are redis-server's (e.g. --appendonly yes --appendfsync always)
   check [--fix|--truncate-to-timestamp T] <file.manifest|file.aof>
                   verify an AOF like redis-check-aof 7.0 (same messages and exit codes)

@@ -492,11 +492,12 @@ impl Server {
                         };
                         match outcome {
                             Ok(()) => *shutdown = Some(Shutdown::Command),
-                            Err(reply) => reply.encode(&mut conn.obuf),
+                            Err(reply) => reply.encode_proto(&mut conn.obuf, engine.protocol(id)),
                         }
                     } else {
                         match engine.execute(id, &argv_refs, now) {
-                            Some(reply) => reply.encode(&mut conn.obuf),
+                            // In the protocol the command left (HELLO 3 answers in RESP3).
+                            Some(reply) => reply.encode_proto(&mut conn.obuf, engine.protocol(id)),
                             None => conn.blocked = true,
                         }
                     }
@@ -556,7 +557,7 @@ impl Server {
                 let Some(conn) = self.conns.get_mut(&id) else {
                     continue;
                 };
-                reply.encode(&mut conn.obuf);
+                reply.encode_proto(&mut conn.obuf, self.engine.protocol(id));
                 conn.blocked = false;
                 self.mark_pending_write(id);
                 self.process_input_buffer(id);

@@ -203,13 +203,18 @@ fn hmget(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
 }
 
-/// HGETALL / HKEYS / HVALS share `genericHgetallCommand`.
+/// HGETALL / HKEYS / HVALS share `genericHgetallCommand`: fields and values together are a
+/// map (an empty map for a missing key), fields or values alone an array.
 fn hgetall_generic(ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
     let h = match read_hash(ctx, key) {
         Ok(Some(h)) => h,
+        Ok(None) if fields && values => return Reply::Map(Vec::new()),
         Ok(None) => return Reply::Array(Vec::new()),
         Err(e) => return e,
     };
+    if fields && values {
+        return Reply::Map(h.iter().map(|(f, v)| (Reply::bulk(f.clone()), Reply::bulk(v.clone()))).collect());
+    }
     let mut out = Vec::with_capacity(h.len() * (usize::from(fields) + usize::from(values)));
     for (f, v) in h {
         if fields {
@@ -391,12 +396,18 @@ fn hrandfield(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
         p
     };
+    let resp3 = ctx.resp3();
     let Some(Value::Hash(h)) = ctx.db().get(key) else {
         return Reply::Array(Vec::new());
     };
     let mut out = Vec::with_capacity(positions.len() * if withvalues { 2 } else { 1 });
     for i in positions {
         if let Some((f, v)) = h.get_index(i) {
+            // `if (withvalues && c->resp > 2) addReplyArrayLen(c,2)`: pairs over RESP3.
+            if withvalues && resp3 {
+                out.push(Reply::Array(vec![Reply::bulk(f.clone()), Reply::bulk(v.clone())]));
+                continue;
+            }
             out.push(Reply::bulk(f.clone()));
             if withvalues {
                 out.push(Reply::bulk(v.clone()));

@@ -122,8 +122,14 @@ fn raw_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut SetValue> {
     }
 }
 
+/// An array of members (SRANDMEMBER with a count).
 fn members_reply<'a>(members: impl IntoIterator<Item = &'a Vec<u8>>) -> Reply {
     Reply::Array(members.into_iter().map(|m| Reply::bulk(m.clone())).collect())
+}
+
+/// A set of members (`addReplySetLen`: SMEMBERS, SINTER, SUNION, SDIFF, SPOP with a count).
+fn set_reply<'a>(members: impl IntoIterator<Item = &'a Vec<u8>>) -> Reply {
+    Reply::Set(members.into_iter().map(|m| Reply::bulk(m.clone())).collect())
 }
 
 fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -281,18 +287,18 @@ fn spop_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     };
     let size = match write_set(ctx, key) {
         Ok(Some(s)) => s.len(),
-        Ok(None) => return Reply::Array(Vec::new()),
+        Ok(None) => return Reply::Set(Vec::new()),
         Err(e) => return e,
     };
     if count == 0 {
-        return Reply::Array(Vec::new());
+        return Reply::Set(Vec::new());
     }
     if count >= size as u64 {
         // CASE 1: the whole set, deleted and replicated as DEL. (Redis adds `count` to dirty;
         // the size is added here so that a huge count cannot overflow the counter.)
         let reply = match raw_set(ctx, key) {
-            Some(s) => members_reply(s.ordered()),
-            None => Reply::Array(Vec::new()),
+            Some(s) => set_reply(s.ordered()),
+            None => Reply::Set(Vec::new()),
         };
         ctx.delete_key(key);
         ctx.rewrite_argv(&[b"DEL", key]);
@@ -320,7 +326,7 @@ fn spop_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         // reply, in its own order (numeric for an intset). The new set gets its own encoding.
         let keep = random_distinct_positions(&mut ctx.srv.rng, size, remaining);
         let Some(s) = raw_set(ctx, key) else {
-            return Reply::Array(Vec::new());
+            return Reply::Set(Vec::new());
         };
         let mut kept = SetValue::default();
         for &i in &keep {
@@ -338,7 +344,7 @@ fn spop_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     ctx.signal_modified(key);
     ctx.dirty(1);
-    Reply::Array(popped.into_iter().map(Reply::Bulk).collect())
+    Reply::Set(popped.into_iter().map(Reply::Bulk).collect())
 }
 
 /// The largest negative count HRANDFIELD / SRANDMEMBER serve. Redis has no limit (a huge count
@@ -477,14 +483,14 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card_only: 
         return match dst {
             Some(dst) => store_result(ctx, dst, SetValue::default()),
             None if card_only => Reply::Int(0),
-            None => Reply::Array(Vec::new()),
+            None => Reply::Set(Vec::new()),
         };
     }
     let mut sets: Vec<&SetValue> = sources(ctx, keys).into_iter().flatten().collect();
     // Smallest first: it is the one iterated.
     sets.sort_by_key(|s| s.len());
     let Some((&first, others)) = sets.split_first() else {
-        return Reply::Array(Vec::new());
+        return Reply::Set(Vec::new());
     };
     let mut result: Vec<&Vec<u8>> = Vec::new();
     let mut cardinality = 0u64;
@@ -504,7 +510,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card_only: 
         return Reply::Int(cardinality as i64);
     }
     match dst {
-        None => members_reply(result),
+        None => set_reply(result),
         Some(dst) => {
             let mut out = SetValue::default();
             for m in result {
@@ -568,7 +574,7 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
         }
     }
     match dst {
-        None => members_reply(out.ordered()),
+        None => set_reply(out.ordered()),
         Some(dst) => store_result(ctx, dst, out),
     }
 }

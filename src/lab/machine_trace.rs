@@ -313,7 +313,13 @@ impl Lab {
             let bytes = self.engine.aof_buf().get(start as usize..).unwrap_or_default().to_vec();
             let db = u32::try_from(prev.selected_db).ok();
             self.machine.next_seq += 1;
-            let reply_text = reply.flatten().map(reply_head).unwrap_or_default();
+            // As the connection that sent it sees it (RESP3 marks after its HELLO 3).
+            let resp = match cause {
+                "console" => self.engine.protocol(self.console),
+                "wire" => self.engine.protocol(self.wire),
+                _ => crate::reply::RESP2,
+            };
+            let reply_text = reply.flatten().map(|r| reply_head(r, resp)).unwrap_or_default();
             let t = Traced {
                 seq: self.machine.next_seq,
                 source: if cause == "between" { "cron" } else { cause_source(cause) },
@@ -441,7 +447,7 @@ fn cause_source(cause: &'static str) -> &'static str {
 
 /// The start of a reply as redis-cli shows it: formatting stops after [`REPLY_MAX`] characters,
 /// so that a huge reply costs nothing more here.
-fn reply_head(reply: &Reply) -> String {
+fn reply_head(reply: &Reply, resp: u8) -> String {
     struct Head(String, usize);
     impl std::fmt::Write for Head {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
@@ -456,7 +462,7 @@ fn reply_head(reply: &Reply) -> String {
         }
     }
     let mut head = Head(String::new(), 0);
-    if std::fmt::write(&mut head, format_args!("{reply}")).is_err() {
+    if reply.write_tty(&mut head, resp).is_err() {
         head.0.pop();
         head.0.push('…');
     }

@@ -562,9 +562,9 @@ impl Lab {
         let any = !unblocked.is_empty();
         for (id, reply) in unblocked {
             if id == self.console {
-                self.console_out.push(reply.to_string());
+                self.console_out.push(reply.render(self.engine.protocol(id)));
             } else if id == self.wire {
-                reply.encode(&mut self.wire_out);
+                reply.encode_proto(&mut self.wire_out, self.engine.protocol(id));
             }
         }
         any
@@ -577,7 +577,8 @@ impl Lab {
             let reply = self.engine.execute_line(self.console, &line, now);
             self.trace_command("console", &line, reply.as_ref());
             if let Some(reply) = reply {
-                self.console_out.push(reply.to_string());
+                // As redis-cli shows it: RESP3 marks once the console sent HELLO 3.
+                self.console_out.push(reply.render_line(&line, self.engine.protocol(self.console)));
             }
             self.console = self.reconnect_if_closed(self.console, false);
         }
@@ -604,7 +605,7 @@ impl Lab {
                     let reply = self.engine.execute(self.wire, &argv, now);
                     self.trace_command("wire", &machine_trace::argv_text(&argv), reply.as_ref());
                     if let Some(reply) = reply {
-                        reply.encode(&mut self.wire_out);
+                        reply.encode_proto(&mut self.wire_out, self.engine.protocol(self.wire));
                     }
                     let id = self.reconnect_if_closed(self.wire, false);
                     if id != self.wire {

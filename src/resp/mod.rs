@@ -270,8 +270,10 @@ pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
     }
 }
 
-/// Parses one RESP2 **reply** (what a server sends back): used by tests, the CLI and tools
-/// that talk to a real Redis. `Ok(None)` means more bytes are needed.
+/// Parses one **reply** (what a server sends back), RESP2 or RESP3: used by tests, the CLI and
+/// tools that talk to a real Redis. `Ok(None)` means more bytes are needed. The RESP3 types
+/// come back as their [`Reply`] variants (`_` as `Nil`), so that encoding the result for the
+/// same protocol gives the same bytes.
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> {
     let Some(nl) = find_crlf(buf) else {
         return Ok(None);
@@ -279,6 +281,40 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
     let line = buf.get(1..nl).unwrap_or_default();
     let text = || String::from_utf8_lossy(line).into_owned();
     let after = nl + 2;
+    // The payload of a `$` / `=` frame of `n` bytes.
+    let blob = |n: i64| -> Result<Option<(&[u8], usize)>, ProtocolError> {
+        let Some(end) = usize::try_from(n).ok().and_then(|n| after.checked_add(n)).filter(|e| e.checked_add(2).is_some()) else {
+            return Err(ProtocolError("invalid bulk length"));
+        };
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        Ok(Some((buf.get(after..end).unwrap_or_default(), end + 2)))
+    };
+    // `n` replies after the header line.
+    let items = |n: i64| -> Result<Option<(Vec<Reply>, usize)>, ProtocolError> {
+        let mut items = Vec::with_capacity(usize::try_from(n).unwrap_or(0).min(1024));
+        let mut pos = after;
+        for _ in 0..n {
+            match parse_reply(buf.get(pos..).unwrap_or_default())? {
+                None => return Ok(None),
+                Some((r, used)) => {
+                    items.push(r);
+                    pos += used;
+                }
+            }
+        }
+        Ok(Some((items, pos)))
+    };
+    let pairs = |items: Vec<Reply>| {
+        let mut it = items.into_iter();
+        let mut out = Vec::new();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            out.push((k, v));
+        }
+        out
+    };
+    let len = |what: &'static str| string2ll(line).ok_or(ProtocolError(what));
     match buf.first() {
         Some(b'+') => Ok(Some((Reply::Status(Cow::Owned(text())), after))),
         Some(b'-') => Ok(Some((Reply::Error(Cow::Owned(text())), after))),
@@ -287,35 +323,56 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
             Ok(Some((Reply::Int(n), after)))
         }
         Some(b'$') => {
-            let n = string2ll(line).ok_or(ProtocolError("invalid bulk length"))?;
+            let n = len("invalid bulk length")?;
             if n < 0 {
                 return Ok(Some((Reply::Nil, after)));
             }
-            let Some(end) = usize::try_from(n).ok().and_then(|n| after.checked_add(n)).filter(|e| e.checked_add(2).is_some()) else {
-                return Err(ProtocolError("invalid bulk length"));
-            };
-            if buf.len() < end + 2 {
-                return Ok(None);
-            }
-            Ok(Some((Reply::Bulk(buf.get(after..end).unwrap_or_default().to_vec()), end + 2)))
+            Ok(blob(n)?.map(|(b, used)| (Reply::Bulk(b.to_vec()), used)))
         }
         Some(b'*') => {
-            let n = string2ll(line).ok_or(ProtocolError("invalid multibulk length"))?;
+            let n = len("invalid multibulk length")?;
             if n < 0 {
                 return Ok(Some((Reply::NilArray, after)));
             }
-            let mut items = Vec::with_capacity(usize::try_from(n).unwrap_or(usize::MAX).min(1024));
-            let mut pos = after;
-            for _ in 0..n {
-                match parse_reply(buf.get(pos..).unwrap_or_default())? {
-                    None => return Ok(None),
-                    Some((r, used)) => {
-                        items.push(r);
-                        pos += used;
-                    }
-                }
+            Ok(items(n)?.map(|(v, used)| (Reply::Array(v), used)))
+        }
+        Some(b'_') if line.is_empty() => Ok(Some((Reply::Nil, after))),
+        Some(b'#') => match line {
+            b"t" => Ok(Some((Reply::Bool(true), after))),
+            b"f" => Ok(Some((Reply::Bool(false), after))),
+            _ => Err(ProtocolError("invalid boolean reply")),
+        },
+        Some(b',') => {
+            let d = match line {
+                b"inf" => f64::INFINITY,
+                b"-inf" => f64::NEG_INFINITY,
+                _ => crate::util::string2d(line).ok_or(ProtocolError("invalid double reply"))?,
+            };
+            Ok(Some((Reply::Double(d), after)))
+        }
+        Some(b'(') => Ok(Some((Reply::BigNumber(text()), after))),
+        Some(b'=') => {
+            let n = len("invalid verbatim length")?;
+            let Some((b, used)) = blob(n)? else { return Ok(None) };
+            let (format, body) = match (b.get(..3), b.get(3), b.get(4..)) {
+                (Some(f), Some(b':'), Some(body)) => (String::from_utf8_lossy(f).into_owned(), body),
+                _ => return Err(ProtocolError("invalid verbatim string")),
+            };
+            Ok(Some((Reply::Verbatim(Cow::Owned(format), body.to_vec()), used)))
+        }
+        Some(b'~') => Ok(items(len("invalid set length")?)?.map(|(v, used)| (Reply::Set(v), used))),
+        Some(b'>') => Ok(items(len("invalid push length")?)?.map(|(v, used)| (Reply::Push(v), used))),
+        Some(b'%') => {
+            let n = len("invalid map length")?;
+            Ok(items(n.saturating_mul(2))?.map(|(v, used)| (Reply::Map(pairs(v)), used)))
+        }
+        Some(b'|') => {
+            let n = len("invalid attribute length")?;
+            let Some((v, used)) = items(n.saturating_mul(2))? else { return Ok(None) };
+            match parse_reply(buf.get(used..).unwrap_or_default())? {
+                None => Ok(None),
+                Some((r, more)) => Ok(Some((Reply::Attribute(pairs(v), Box::new(r)), used + more))),
             }
-            Ok(Some((Reply::Array(items), pos)))
         }
         _ => Err(ProtocolError("unknown reply type")),
     }
@@ -384,5 +441,28 @@ mod tests {
         let r = Reply::Array(vec![Reply::Int(-3), Reply::Nil, Reply::bulk("x"), Reply::status("OK"), Reply::err("ERR e"), Reply::NilArray]);
         let bytes = r.to_resp();
         assert_eq!(parse_reply(&bytes).unwrap(), Some((r, bytes.len())));
+    }
+
+    /// Every RESP3 type parses back to the reply that was encoded, byte for byte.
+    #[test]
+    fn resp3_reply_round_trip() {
+        let b = Reply::bulk;
+        let r = Reply::Array(vec![
+            Reply::Map(vec![(b("k"), Reply::Double(0.1)), (b("inf"), Reply::Double(f64::NEG_INFINITY))]),
+            Reply::Set(vec![b("a"), Reply::Bool(true), Reply::Bool(false)]),
+            Reply::Nil,
+            Reply::BigNumber("1234567999999999999999999999999999999".into()),
+            Reply::Verbatim("txt".into(), b"two\nlines".to_vec()),
+            Reply::Push(vec![b("message")]),
+            Reply::Attribute(vec![(b("key-popularity"), Reply::Int(90))], Box::new(b("real"))),
+        ]);
+        let bytes = r.to_resp_proto(3);
+        let (parsed, used) = parse_reply(&bytes).unwrap().unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(parsed.to_resp_proto(3), bytes);
+        assert_eq!(parsed, r);
+        for cut in 0..bytes.len() {
+            assert_eq!(parse_reply(&bytes[..cut]).unwrap(), None, "a prefix of {cut} bytes needs more");
+        }
     }
 }

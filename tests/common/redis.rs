@@ -225,7 +225,7 @@ impl Default for AofCursor {
     }
 }
 
-/// A minimal blocking RESP2 client: sends a command, returns the raw bytes of one reply.
+/// A minimal blocking RESP2 / RESP3 client: sends a command, returns the raw bytes of one reply.
 pub struct RespConn {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -266,12 +266,19 @@ impl RespConn {
         self.stream.write_all(bytes)
     }
 
+    /// The raw bytes of the next reply. RESP3 push frames (`>`) that come before it are
+    /// out-of-band messages, not replies: they are returned with it, in front of it.
     pub fn read_reply(&mut self) -> std::io::Result<Vec<u8>> {
         let mut chunk = [0u8; 16 * 1024];
+        let mut start = 0;
         loop {
-            match parse_reply(&self.buf) {
+            match parse_reply(&self.buf[start..]) {
+                Ok(Some((_, used))) if self.buf[start] == b'>' => {
+                    start += used;
+                    continue;
+                }
                 Ok(Some((_, used))) => {
-                    let rest = self.buf.split_off(used);
+                    let rest = self.buf.split_off(start + used);
                     return Ok(std::mem::replace(&mut self.buf, rest));
                 }
                 Ok(None) => {}

@@ -95,7 +95,7 @@ impl Side for EngineSide {
         let (engine, client) = (&mut self.engine, self.client);
         let reply = catch_unwind(AssertUnwindSafe(|| {
             if let Some(r) = engine.execute(client, &refs, now_ms()) {
-                return r.to_resp();
+                return r.to_resp_proto(engine.protocol(client));
             }
             // Blocked: the real server answered when the timeout fired; run the cron until the
             // engine times the client out too.
@@ -104,7 +104,7 @@ impl Side for EngineSide {
                 std::thread::sleep(Duration::from_millis(2));
                 engine.cron(now_ms());
                 if let Some((_, r)) = engine.take_unblocked().into_iter().find(|(id, _)| *id == client) {
-                    return r.to_resp();
+                    return r.to_resp_proto(engine.protocol(client));
                 }
             }
             b"-HARNESS the engine blocked for more than 10 s\r\n".to_vec()
@@ -151,8 +151,29 @@ const DIGEST: &[&[u8]] = &[b"DEBUG", b"DIGEST"];
 
 /// Runs `text` on both sides and returns every mismatch found.
 pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut dyn Side) -> ScriptResult {
+    run_script_proto(name, text, 2, expected, actual)
+}
+
+/// [`run_script`] over protocol `resp`: with 3, both sides first switch their connection with
+/// `HELLO 3` (whose map reply must be a RESP3 map on both; the client ids differ), then every
+/// reply is compared as the RESP3 bytes each sent. A `QUIT` or `RESET` in the script switches
+/// both back to RESP2, as it would any client.
+pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Side, actual: &mut dyn Side) -> ScriptResult {
     let (el, al) = (expected.label(), actual.label());
     let mut res = ScriptResult { name: name.to_string(), ..Default::default() };
+    if resp == 3 {
+        let hello: Vec<Vec<u8>> = vec![b"HELLO".to_vec(), b"3".to_vec()];
+        for (label, r) in [(el.clone(), expected.call(&hello)), (al.clone(), actual.call(&hello))] {
+            match r {
+                Ok(r) if r.starts_with(b"%7\r\n") && r.windows(11).any(|w| w == b"proto\r\n:3\r\n") => {}
+                Ok(r) => res.mismatches.push(format!("[{name}:0] HELLO 3 on {label}: not a RESP3 map: {}", show_raw(&r, 300))),
+                Err(e) => res.mismatches.push(format!("[{name}:0] HELLO 3 on {label} failed: {e}")),
+            }
+        }
+        if !res.mismatches.is_empty() {
+            return res;
+        }
+    }
     let (lines, errors) = parse_script(text);
     for e in errors {
         res.mismatches.push(format!("[{name}] script error, {e}"));
@@ -265,6 +286,14 @@ pub fn run_parallel<F>(jobs: &[(String, String)], threads: usize, make: F) -> Ve
 where
     F: Fn() -> (Box<dyn Side>, Box<dyn Side>) + Sync,
 {
+    run_parallel_proto(jobs, threads, 2, make)
+}
+
+/// [`run_parallel`] over protocol `resp` (see [`run_script_proto`]).
+pub fn run_parallel_proto<F>(jobs: &[(String, String)], threads: usize, resp: u8, make: F) -> Vec<ScriptResult>
+where
+    F: Fn() -> (Box<dyn Side>, Box<dyn Side>) + Sync,
+{
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -274,7 +303,7 @@ where
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((name, text)) = jobs.get(i) else { break };
                     let (mut exp, mut act) = make();
-                    let r = run_script(name, text, exp.as_mut(), act.as_mut());
+                    let r = run_script_proto(name, text, resp, exp.as_mut(), act.as_mut());
                     results.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
                 }
             });

@@ -192,19 +192,22 @@ pub fn normalise_times(b: &[u8], now_ms: i64) -> Vec<u8> {
     out
 }
 
-/// The raw elements of a top-level array reply; `None` if `raw` is not a (non-nil) array.
+/// The raw elements of a top-level aggregate reply: an array (`*`), or over RESP3 a set (`~`), a
+/// push (`>`) or a map (`%`, its keys and values in turn); `None` for anything else (a nil).
 pub fn array_elements(raw: &[u8]) -> Option<Vec<&[u8]>> {
-    if raw.first() != Some(&b'*') {
-        return None;
-    }
+    let per_entry = match raw.first() {
+        Some(b'*' | b'~' | b'>') => 1,
+        Some(b'%') => 2,
+        _ => return None,
+    };
     let nl = raw.windows(2).position(|w| w == b"\r\n")?;
     let n: i64 = std::str::from_utf8(&raw[1..nl]).ok()?.parse().ok()?;
     if n < 0 {
         return None;
     }
     let mut pos = nl + 2;
-    let mut items = Vec::with_capacity(n as usize);
-    for _ in 0..n {
+    let mut items = Vec::with_capacity(n as usize * per_entry);
+    for _ in 0..n * per_entry as i64 {
         let (_, used) = parse_reply(&raw[pos..]).ok()??;
         items.push(&raw[pos..pos + used]);
         pos += used;
@@ -220,7 +223,7 @@ pub fn comparable(raw: &[u8], mode: Mode, now_ms: i64) -> Vec<u8> {
         Mode::TypeOnly => raw.first().map(|&c| vec![c]).unwrap_or_default(),
         Mode::Unordered | Mode::Pairs => match sorted_groups(raw, mode, now_ms) {
             Some((n, groups)) => {
-                let mut out = format!("*{n}\r\n").into_bytes();
+                let mut out = format!("{}{n}\r\n", raw[0] as char).into_bytes();
                 for g in groups {
                     out.extend_from_slice(&normalise_times(&g, now_ms));
                 }
@@ -231,11 +234,14 @@ pub fn comparable(raw: &[u8], mode: Mode, now_ms: i64) -> Vec<u8> {
     }
 }
 
-/// The top-level array's elements (or pairs) sorted by their time-masked bytes, with the
-/// element count; `None` if `raw` is not an array.
+/// The top-level aggregate's elements (or pairs) sorted by their time-masked bytes, with the
+/// element count; `None` if `raw` is not an aggregate. Under `~2`, a RESP3 reply whose
+/// elements are themselves aggregates (`ZRANGE … WITHSCORES` as `[member, score]` pairs) is
+/// already made of pairs: each element is one group.
 fn sorted_groups(raw: &[u8], mode: Mode, now_ms: i64) -> Option<(usize, Vec<Vec<u8>>)> {
     let items = array_elements(raw)?;
-    let chunk = if mode == Mode::Pairs { 2 } else { 1 };
+    let nested = raw[0] == b'*' && !items.is_empty() && items.iter().all(|i| i.first() == Some(&b'*'));
+    let chunk = if mode == Mode::Pairs && !nested { 2 } else { 1 };
     let mut groups: Vec<Vec<u8>> = items.chunks(chunk).map(|c| c.concat()).collect();
     groups.sort_by_cached_key(|g| normalise_times(g, now_ms));
     Some((items.len(), groups))
@@ -247,7 +253,9 @@ pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -
         Mode::Exact => times_match(expected, actual, clock),
         Mode::TypeOnly => expected.first() == actual.first(),
         Mode::Unordered | Mode::Pairs => match (sorted_groups(expected, mode, clock.now_ms), sorted_groups(actual, mode, clock.now_ms)) {
-            (Some((n, e)), Some((m, a))) => n == m && e.len() == a.len() && e.iter().zip(&a).all(|(x, y)| times_match(x, y, clock)),
+            (Some((n, e)), Some((m, a))) => {
+                expected[0] == actual[0] && n == m && e.len() == a.len() && e.iter().zip(&a).all(|(x, y)| times_match(x, y, clock))
+            }
             (None, None) => times_match(expected, actual, clock),
             _ => false,
         },

@@ -145,18 +145,20 @@ fn client_info_string(ctx: &Ctx, cmd: &str) -> String {
     let age = (ctx.now_ms() - c.created_ms).max(0) / 1000;
     format!(
         "id={} addr= laddr= fd=-1 name={name} age={age} idle=0 flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 \
-         argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp=2\n",
-        c.id, c.db
+         argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}\n",
+        c.id,
+        c.db,
+        c.protocol()
     )
 }
 
 fn list(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let me = client_info_string(ctx, "client|list");
     match argv {
-        [_, _] => Reply::bulk(me),
+        [_, _] => txt(me),
         [_, _, opt, kind] if args::is(opt, "type") => match kind.to_ascii_lowercase().as_slice() {
-            b"normal" => Reply::bulk(me),
-            b"master" | b"slave" | b"replica" | b"pubsub" => Reply::bulk(""),
+            b"normal" => txt(me),
+            b"master" | b"slave" | b"replica" | b"pubsub" => txt(""),
             _ => Reply::error(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(kind))),
         },
         [_, _, opt, ids @ ..] if argv.len() > 3 && args::is(opt, "id") => {
@@ -168,28 +170,35 @@ fn list(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                     None => return Reply::err("ERR Invalid client ID"),
                 }
             }
-            Reply::bulk(out)
+            txt(out)
         }
         _ => Reply::syntax(),
     }
 }
 
 fn info(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
-    Reply::bulk(client_info_string(ctx, "client|info"))
+    txt(client_info_string(ctx, "client|info"))
+}
+
+/// `addReplyVerbatim(…, "txt")`: CLIENT LIST and CLIENT INFO (a bulk string over RESP2).
+fn txt(text: impl Into<Vec<u8>>) -> Reply {
+    Reply::Verbatim("txt".into(), text.into())
 }
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
 pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut next = 1;
+    // 0: no version given, the protocol stays as it is.
+    let mut protocol = 0;
     if let Some(v) = argv.get(1) {
         next = 2;
         let Some(ver) = crate::util::string2ll(v) else {
             return Reply::err("ERR Protocol version is not an integer or out of range");
         };
-        // RESP3 exists in Redis, not here: refusing it keeps a client on RESP2.
-        if ver != 2 {
+        if !(2..=3).contains(&ver) {
             return Reply::err("NOPROTO unsupported protocol version");
         }
+        protocol = ver as u8;
     }
     // Options take effect in order, as Redis applies them: a SETNAME before a bad option or a
     // wrong password stays set.
@@ -217,22 +226,19 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if !ctx.client.authenticated {
         return Reply::err(HELLO_NOAUTH);
     }
+    // The switch comes before the reply: HELLO 3 answers in RESP3 already.
+    if protocol != 0 {
+        ctx.client.resp = protocol;
+    }
     let bulk = |s: &str| Reply::bulk(s);
-    Reply::Array(vec![
-        bulk("server"),
-        bulk("redis"),
-        bulk("version"),
-        bulk("7.0.15"),
-        bulk("proto"),
-        Reply::Int(2),
-        bulk("id"),
-        Reply::Int(ctx.client.id as i64),
-        bulk("mode"),
-        bulk("standalone"),
-        bulk("role"),
-        bulk("master"),
-        bulk("modules"),
-        Reply::Array(vec![]),
+    Reply::Map(vec![
+        (bulk("server"), bulk("redis")),
+        (bulk("version"), bulk("7.0.15")),
+        (bulk("proto"), Reply::Int(i64::from(ctx.client.protocol()))),
+        (bulk("id"), Reply::Int(ctx.client.id as i64)),
+        (bulk("mode"), bulk("standalone")),
+        (bulk("role"), bulk("master")),
+        (bulk("modules"), Reply::Array(vec![])),
     ])
 }
 
@@ -282,6 +288,7 @@ pub(super) fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     ctx.client.multi = None;
     crate::cmd::multi::unwatch_all_keys(ctx.srv, ctx.client);
     ctx.client.db = 0;
+    ctx.client.resp = crate::reply::RESP2;
     ctx.client.name = None;
     Reply::status("RESET")
 }

@@ -14,6 +14,7 @@
 //! hash table's.
 
 use super::meta::{self, Meta};
+use super::shapes;
 use super::{LS, help_reply};
 use crate::cmd::{Command, FLAG_NAMES, Group, MAY_REPLICATE, all_commands, args, lookup, lookup_sub, tables};
 use crate::reply::Reply;
@@ -101,21 +102,21 @@ fn lookup_by_fullname(name: &[u8]) -> Option<(&'static Command, Option<&'static 
 /// COMMAND INFO's ten fields for one command.
 fn info_reply(cmd: &'static Command, parent: Option<&'static Command>) -> Reply {
     let name = full_name(cmd, parent);
-    let subs = Reply::Array(cmd.subcommands.iter().map(|s| info_reply(s, Some(cmd))).collect());
+    let subs = shapes::info_subcommands(cmd.subcommands.iter().map(|s| info_reply(s, Some(cmd))).collect());
     let mut fields = match meta::lookup(&name) {
-        Some(m) => m.info.clone(),
+        Some(m) => shapes::info_fields(m.info.clone()),
         None => vec![
             Reply::bulk(name.as_str()),
             Reply::Int(i64::from(cmd.arity)),
-            Reply::Array(
+            Reply::Set(
                 FLAG_NAMES.iter().filter(|(f, _)| cmd.flags & f != 0 && *f != MAY_REPLICATE).map(|(_, n)| Reply::status(n)).collect(),
             ),
             Reply::Int(i64::from(cmd.first_key)),
             Reply::Int(i64::from(cmd.last_key)),
             Reply::Int(i64::from(cmd.key_step)),
-            Reply::Array(acl_categories(cmd).into_iter().map(|c| Reply::Status(c.into())).collect()),
-            Reply::Array(vec![]),
-            Reply::Array(vec![]),
+            Reply::Set(acl_categories(cmd).into_iter().map(|c| Reply::Status(c.into())).collect()),
+            Reply::Set(vec![]),
+            Reply::Set(vec![]),
         ],
     };
     fields.push(subs);
@@ -165,30 +166,22 @@ fn acl_categories(cmd: &Command) -> Vec<String> {
     order.iter().filter(|(_, on)| *on).map(|(c, _)| format!("@{c}")).collect()
 }
 
-/// COMMAND DOCS's map for one command, with its implemented subcommands.
+/// COMMAND DOCS's map for one command, with its implemented subcommands (a map of their docs).
 fn docs_reply(cmd: &'static Command, parent: Option<&'static Command>) -> Reply {
     let name = full_name(cmd, parent);
     let mut fields = match meta::lookup(&name) {
-        Some(m) => m.docs.clone(),
+        Some(m) => shapes::docs_map(m.docs.clone()),
         None => vec![
-            Reply::bulk("summary"),
-            Reply::bulk(cmd.summary),
-            Reply::bulk("since"),
-            Reply::bulk(cmd.since),
-            Reply::bulk("group"),
-            Reply::bulk(cmd.group.name()),
+            (Reply::bulk("summary"), Reply::bulk(cmd.summary)),
+            (Reply::bulk("since"), Reply::bulk(cmd.since)),
+            (Reply::bulk("group"), Reply::bulk(cmd.group.name())),
         ],
     };
     if !cmd.subcommands.is_empty() {
-        fields.push(Reply::bulk("subcommands"));
-        let mut subs = Vec::with_capacity(cmd.subcommands.len() * 2);
-        for sub in cmd.subcommands {
-            subs.push(Reply::bulk(full_name(sub, Some(cmd))));
-            subs.push(docs_reply(sub, Some(cmd)));
-        }
-        fields.push(Reply::Array(subs));
+        let subs = cmd.subcommands.iter().map(|sub| (Reply::bulk(full_name(sub, Some(cmd))), docs_reply(sub, Some(cmd)))).collect();
+        fields.push((Reply::bulk("subcommands"), Reply::Map(subs)));
     }
-    Reply::Array(fields)
+    Reply::Map(fields)
 }
 
 /// COMMAND with no argument: every command's info.
@@ -203,22 +196,21 @@ fn command_info(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     Reply::Array(argv[2..].iter().map(|name| lookup_by_fullname(name).map_or(Reply::Nil, |(c, p)| info_reply(c, p))).collect())
 }
 
+/// A map of command name to docs (`addReplyMapLen`).
 fn command_docs(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut out = Vec::new();
     if argv.len() == 2 {
         for cmd in all_commands() {
-            out.push(Reply::bulk(cmd.name));
-            out.push(docs_reply(cmd, None));
+            out.push((Reply::bulk(cmd.name), docs_reply(cmd, None)));
         }
     } else {
         for name in &argv[2..] {
             if let Some((cmd, parent)) = lookup_by_fullname(name) {
-                out.push(Reply::bulk(full_name(cmd, parent)));
-                out.push(docs_reply(cmd, parent));
+                out.push((Reply::bulk(full_name(cmd, parent)), docs_reply(cmd, parent)));
             }
         }
     }
-    Reply::Array(out)
+    Reply::Map(out)
 }
 
 fn command_count(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
@@ -323,7 +315,8 @@ fn getkeys(_ctx: &mut Ctx, argv: &[&[u8]], with_flags: bool) -> Reply {
         keys.into_iter()
             .map(|(pos, flags)| {
                 let key = Reply::bulk(cargv[pos]);
-                if with_flags { Reply::Array(vec![key, Reply::Array(flags)]) } else { key }
+                // addReplyFlagsForKeyArgs: the flags are a set.
+                if with_flags { Reply::Array(vec![key, Reply::Set(flags)]) } else { key }
             })
             .collect(),
     )

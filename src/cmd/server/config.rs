@@ -52,14 +52,10 @@ pub(super) fn help(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     help_reply("CONFIG", HELP)
 }
 
+/// A map of the matching parameters (`addReplyMapLen`).
 fn config_get(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let pairs = ctx.srv.config.get_matching(&argv[2..]);
-    let mut out = Vec::with_capacity(pairs.len() * 2);
-    for (name, value) in pairs {
-        out.push(Reply::Bulk(name));
-        out.push(Reply::Bulk(value.into_bytes()));
-    }
-    Reply::Array(out)
+    Reply::Map(pairs.into_iter().map(|(name, value)| (Reply::Bulk(name), Reply::Bulk(value.into_bytes()))).collect())
 }
 
 /// The canonical names a successful CONFIG SET changed, for side effects (the AOF module hooks

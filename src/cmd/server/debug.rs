@@ -29,7 +29,49 @@ pub static SUBCOMMANDS: &[DebugSub] = &[
     DebugSub { name: "sleep", argc_ok: |n| n == 3, proc_: sleep },
     DebugSub { name: "loadaof", argc_ok: |n| n == 2, proc_: loadaof },
     DebugSub { name: "reload", argc_ok: |n| n == 2, proc_: reload },
+    DebugSub { name: "protocol", argc_ok: |n| n == 3, proc_: protocol },
+    DebugSub { name: "error", argc_ok: |n| n == 3, proc_: error },
 ];
+
+/// `DEBUG ERROR <string>`: the string as an error reply, its code included (`LOADING …`), no
+/// `ERR` added; clients test their error classes with it. (Redis writes it with `addReplySds`,
+/// so its INFO `errorstats` do not count it; here it counts like any error reply.)
+fn error(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    Reply::error(String::from_utf8_lossy(argv[2]).into_owned())
+}
+
+/// `DEBUG PROTOCOL <type>`: one reply of each RESP3 type, for clients (and the differential
+/// scripts) to check the encoding of both protocols.
+fn protocol(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    let name = String::from_utf8_lossy(argv[2]).to_ascii_lowercase();
+    match name.as_str() {
+        "string" => Reply::bulk("Hello World"),
+        "integer" => Reply::Int(12345),
+        // Redis's literal, not π.
+        #[allow(clippy::approx_constant)]
+        "double" => Reply::Double(3.141),
+        "bignum" => Reply::BigNumber("1234567999999999999999999999999999999".into()),
+        "null" => Reply::Nil,
+        "array" => Reply::Array((0..3).map(Reply::Int).collect()),
+        "set" => Reply::Set((0..3).map(Reply::Int).collect()),
+        "map" => Reply::Map((0..3).map(|j| (Reply::Int(j), Reply::Bool(j == 1))).collect()),
+        "attrib" => Reply::Attribute(
+            vec![(Reply::bulk("key-popularity"), Reply::Array(vec![Reply::bulk("key:123"), Reply::Int(90)]))],
+            Box::new(Reply::bulk("Some real reply following the attribute")),
+        ),
+        "push" if !ctx.resp3() => Reply::err("ERR RESP2 is not supported by this command"),
+        "push" => Reply::WithPushes(
+            vec![Reply::Push(vec![Reply::bulk("server-cpu-usage"), Reply::Int(42)])],
+            Box::new(Reply::bulk("Some real reply following the push reply")),
+        ),
+        "true" => Reply::Bool(true),
+        "false" => Reply::Bool(false),
+        "verbatim" => Reply::Verbatim("txt".into(), b"This is a verbatim\nstring".to_vec()),
+        _ => Reply::err(
+            "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ),
+    }
+}
 
 pub(super) fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let sub = argv[1];

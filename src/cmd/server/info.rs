@@ -27,7 +27,8 @@ const DEFAULT_SECTIONS: &[&str] =
     &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "module_list", "errorstats", "cluster", "keyspace"];
 
 pub(super) fn info(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    Reply::Bulk(gen_info_string(ctx.srv, &argv[1..]).into_bytes())
+    // addReplyVerbatim(…, "txt"): a bulk string over RESP2.
+    Reply::Verbatim("txt".into(), gen_info_string(ctx.srv, &argv[1..]).into_bytes())
 }
 
 /// `genRedisInfoString` for the sections named in `args` (none: the default ones).

@@ -114,7 +114,7 @@ pub(super) fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     if getidx {
         // A RESP2 map: "matches", [...], "len", n.
-        return Reply::Array(vec![Reply::bulk("matches"), Reply::Array(matches), Reply::bulk("len"), Reply::Int(i64::from(total))]);
+        return Reply::Map(vec![(Reply::bulk("matches"), Reply::Array(matches)), (Reply::bulk("len"), Reply::Int(i64::from(total)))]);
     }
     Reply::Bulk(result)
 }

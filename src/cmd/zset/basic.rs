@@ -238,6 +238,7 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
         return Reply::Array(Vec::new());
     }
     let db = ctx.db_id();
+    let resp3 = ctx.resp3();
     let srv = &mut *ctx.srv;
     let Some(Value::ZSet(z)) = srv.dbs[db].get(key) else {
         return Reply::Array(Vec::new());
@@ -256,14 +257,14 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
         }
         for _ in 0..count {
             if let Some((m, s)) = pick(rng.usize(..size)) {
-                push_member(&mut out, m, s, withscores);
+                push_member(&mut out, m, s, withscores, resp3);
             }
         }
         return Reply::Array(out);
     }
     if count >= size as u64 {
         for (m, s) in z.iter().rev() {
-            push_member(&mut out, m, s, withscores);
+            push_member(&mut out, m, s, withscores, resp3);
         }
         return Reply::Array(out);
     }
@@ -295,7 +296,7 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
         chosen.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(b.0)));
     }
     for (m, s) in chosen {
-        push_member(&mut out, m, s, withscores);
+        push_member(&mut out, m, s, withscores, resp3);
     }
     Reply::Array(out)
 }

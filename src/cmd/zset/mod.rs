@@ -228,8 +228,13 @@ fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, Reply
     }
 }
 
-/// Appends a member, and its score when asked (the flat RESP2 `WITHSCORES` layout).
-fn push_member(out: &mut Vec<Reply>, member: &[u8], score: f64, withscores: bool) {
+/// Appends a member, and its score when asked: flat over RESP2 (`member score …`), a
+/// `[member, score]` pair over RESP3 (`if (withscores && c->resp > 2) addReplyArrayLen(c,2)`).
+fn push_member(out: &mut Vec<Reply>, member: &[u8], score: f64, withscores: bool, resp3: bool) {
+    if withscores && resp3 {
+        out.push(Reply::Array(vec![Reply::bulk(member), Reply::double(score)]));
+        return;
+    }
     out.push(Reply::bulk(member));
     if withscores {
         out.push(Reply::double(score));

@@ -31,14 +31,18 @@ fn zpop_min_max(ctx: &mut Ctx, argv: &[&[u8]], max: bool) -> Reply {
         Some(a) => Some(tri!(args::positive(a, "ERR value is out of range, must be positive"))),
         None => None,
     };
-    generic_zpop(ctx, &argv[1..2], max, Shape::Flat, count).0
+    // `use_nested_array`: over RESP3, a pop with a count answers `[member, score]` pairs.
+    let shape = if ctx.resp3() && count.is_some() { Shape::Pairs } else { Shape::Flat };
+    generic_zpop(ctx, &argv[1..2], max, shape, count).0
 }
 
-/// How the popped members are laid out in the reply (RESP2).
+/// How the popped members are laid out in the reply.
 #[derive(Clone, Copy, PartialEq)]
 enum Shape {
     /// ZPOPMIN: `member score member score …`
     Flat,
+    /// ZPOPMIN with a count over RESP3: `[member score] …`
+    Pairs,
     /// BZPOPMIN: `key member score`
     WithKey,
     /// ZMPOP/BZMPOP: `key [[member score] …]`, and a null array when nothing was found.
@@ -93,6 +97,9 @@ fn generic_zpop(ctx: &mut Ctx, keys: &[&[u8]], max: bool, shape: Shape, count: O
                 out.push(Reply::double(*s));
             }
             Reply::Array(out)
+        }
+        Shape::Pairs => {
+            Reply::Array(popped.iter().map(|(m, s)| Reply::Array(vec![Reply::bulk(m.as_slice()), Reply::double(*s)])).collect())
         }
         Shape::Nested => {
             let pairs = popped.iter().map(|(m, s)| Reply::Array(vec![Reply::bulk(m.as_slice()), Reply::double(*s)])).collect();

@@ -115,6 +115,7 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], start: usize, dst: Option<&[u8]
     };
 
     let limits = super::listpack_limits(ctx);
+    let resp3 = ctx.resp3();
     let Some(z) = tri!(read(ctx, key)) else {
         return match dst {
             Some(dst) => store_result(ctx, dst, None),
@@ -126,7 +127,7 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], start: usize, dst: Option<&[u8]
         None => {
             let mut out = Vec::with_capacity(items.len() * if withscores { 2 } else { 1 });
             for (m, s) in items {
-                push_member(&mut out, m, s, withscores);
+                push_member(&mut out, m, s, withscores, resp3);
             }
             Reply::Array(out)
         }

@@ -248,9 +248,10 @@ fn generic(ctx: &mut Ctx, argv: &[&[u8]], dst: Option<&[u8]>, numkeys_idx: usize
             }
         }
         None => {
+            let resp3 = ctx.resp3();
             let mut out = Vec::with_capacity(result.len() * if withscores { 2 } else { 1 });
             for (m, s) in result.iter() {
-                super::push_member(&mut out, m, s, withscores);
+                super::push_member(&mut out, m, s, withscores, resp3);
             }
             Reply::Array(out)
         }

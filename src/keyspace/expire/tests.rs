@@ -35,7 +35,7 @@ fn fill(e: &mut Engine, c: u64, db: usize, n: usize, keep: usize) {
 }
 
 fn info(e: &mut Engine, c: u64, field: &str) -> String {
-    let Some(crate::Reply::Bulk(text)) = e.execute_line(c, "INFO stats", T0) else { panic!("INFO") };
+    let Some(crate::Reply::Verbatim(_, text)) = e.execute_line(c, "INFO stats", T0) else { panic!("INFO") };
     String::from_utf8(text).unwrap().lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or_default().to_string()
 }
 
