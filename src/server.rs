@@ -38,8 +38,12 @@ pub struct Blocked {
 }
 
 impl Blocked {
+    /// The command to re-run when a key is ready: the client's, unless the handler recorded its
+    /// own (XREAD keeps the IDs it resolved `$` to).
     pub fn with_argv(mut self, argv: &[&[u8]]) -> Blocked {
-        self.argv = argv.iter().map(|a| a.to_vec()).collect();
+        if self.argv.is_empty() {
+            self.argv = argv.iter().map(|a| a.to_vec()).collect();
+        }
         self
     }
 }
@@ -570,13 +574,14 @@ impl<'a> Ctx<'a> {
     pub fn exists(&mut self, key: &[u8]) -> bool {
         self.lookup_write(key).is_some()
     }
-    /// `dbAdd`: a new key (it must not exist). Signals blocked clients for lists and zsets.
+    /// `dbAdd`: a new key (it must not exist). Signals blocked clients for lists, zsets and
+    /// streams.
     pub fn db_add(&mut self, key: Vec<u8>, value: Value) {
         let db = self.client.db;
         self.db_add_in(db, key, value);
     }
     pub fn db_add_in(&mut self, db: usize, key: Vec<u8>, value: Value) {
-        let ready = matches!(value, Value::List(_) | Value::ZSet(_));
+        let ready = matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_));
         if ready {
             self.srv.signal_key_as_ready(db, &key);
         }
@@ -646,6 +651,10 @@ impl<'a> Ctx<'a> {
     /// must reply at once: the handler checks `client.in_exec` first).
     pub fn block(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply) {
         self.state.blocked = Some(Blocked { argv: Vec::new(), db: self.client.db, keys, deadline_ms, timeout_reply });
+    }
+    /// [`Ctx::block`], re-running `argv` instead of the client's command when a key is ready.
+    pub fn block_with_argv(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply, argv: Vec<Vec<u8>>) {
+        self.state.blocked = Some(Blocked { argv, db: self.client.db, keys, deadline_ms, timeout_reply });
     }
     /// Is the current command a write (for the checks some commands make)?
     pub fn is_write(&self) -> bool {

@@ -189,6 +189,21 @@ fn fingerprint(srv: &Server) -> Fp {
                     4u8.hash(&mut h);
                     z.iter().for_each(|(m, score)| (m, score.to_bits()).hash(&mut h));
                 }
+                // The entries, IDs and counters, groups and PELs; not the node layout (a RESP
+                // rewrite drops tombstones) nor a consumer's seen time (a replayed XCLAIM or
+                // XGROUP CREATECONSUMER sets it anew, in Redis too).
+                Value::Stream(st) => {
+                    5u8.hash(&mut h);
+                    let mut it = st.iter(None, None, false);
+                    while let Some(e) = it.next_entry() {
+                        (e.id, e.fields.iter().map(|f| f.to_vec()).collect::<Vec<_>>()).hash(&mut h);
+                    }
+                    (st.length, st.last_id, st.max_deleted_entry_id, st.entries_added).hash(&mut h);
+                    for (name, g) in &st.cgroups {
+                        (name, g.last_id, g.entries_read, &g.pel).hash(&mut h);
+                        g.consumers.iter().for_each(|(c, cons)| (c, &cons.pel).hash(&mut h));
+                    }
+                }
             }
             // Order-independent over keys: two sums of per-key hashes.
             let x = h.finish();
