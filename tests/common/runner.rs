@@ -201,6 +201,7 @@ pub fn run_script(name: &str, text: &str, expected: &mut dyn Side, actual: &mut 
                             Mode::Unordered => " (compared as an unordered array)",
                             Mode::Pairs => " (compared as unordered pairs)",
                             Mode::TypeOnly => " (compared by type only)",
+                            Mode::Elapsed => " (integers compared as elapsed times)",
                         };
                         problems.push(format!(
                             "    reply differs{how}\n    {el:>6}: {}\n    {al:>6}: {}",

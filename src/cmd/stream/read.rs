@@ -208,7 +208,7 @@ fn xread_generic(ctx: &mut Ctx, argv: &[&[u8]], xreadgroup: bool) -> Reply {
                 rerun[a.streams_arg + a.n + i] = id.to_string().into_bytes();
             }
         }
-        ctx.block_with_argv(keys, deadline, Reply::NilArray, rerun);
+        ctx.block_with_argv(keys, deadline, Reply::NilArray, rerun, a.group.is_some());
     }
     Reply::NilArray
 }
