@@ -228,14 +228,14 @@ fn pick<'a>(rng: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
 
 /// Any key of the workload (for the generic key commands, which also cross types).
 fn any_key(rng: &mut fastrand::Rng) -> String {
-    pick(rng, &["s0", "s1", "s2", "n0", "f0", "l0", "l1", "t0", "t1", "h0", "h1", "z0", "z1", "cp"]).to_string()
+    pick(rng, &["s0", "s1", "s2", "n0", "f0", "l0", "l1", "t0", "t1", "h0", "h1", "z0", "z1", "x0", "x1", "cp"]).to_string()
 }
 
 /// One data command (no MULTI, no AOF control).
 fn data_command(rng: &mut fastrand::Rng) -> String {
     let i = rng.usize(0..2);
     let r = rng.u32(0..6);
-    match rng.u32(0..62) {
+    match rng.u32(0..67) {
         0..=5 => {
             let opt = match rng.u32(0..10) {
                 0 => " EX 100".to_string(),
@@ -297,6 +297,12 @@ fn data_command(rng: &mut fastrand::Rng) -> String {
             }
         }
         55..=57 => format!("SELECT {}", rng.usize(0..3)),
+        // Streams: generated IDs, approximate trimming and group reads, whose propagated forms
+        // (the ID, `MAXLEN = n`, XCLAIM …) must replay to the same stream.
+        62 | 63 => format!("XADD x{i} {}* f{r} v{}", if rng.bool() { "MAXLEN ~ 3 " } else { "" }, rng.u32(0..9)),
+        64 => format!("XGROUP CREATE x{i} g 0 MKSTREAM"),
+        65 => format!("XREADGROUP GROUP g c{r} COUNT 2 {}STREAMS x{i} >", if rng.bool() { "NOACK " } else { "" }),
+        66 => pick(rng, &["XAUTOCLAIM x0 g c1 0 0 COUNT 1", "XACK x1 g 0-1 1-0", "XTRIM x0 MAXLEN 2", "XDEL x1 0-1"]).into(),
         // Reads: lazy expiry of what they touch.
         _ => format!("{} {}", pick(rng, &["GET", "EXISTS", "TTL", "TYPE", "STRLEN"]), any_key(rng)),
     }
