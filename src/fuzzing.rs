@@ -173,8 +173,10 @@ pub fn rdb_reader(data: &[u8]) {
     let mut dbs: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
     let Ok(info) = crate::rdb::read_rdb(data, &mut dbs) else { return };
     assert!(info.len <= data.len());
-    let streams: Vec<(usize, Vec<u8>)> =
-        dbs.iter().flat_map(|db| db.iter().filter(|(_, v)| matches!(v, crate::keyspace::Value::Stream(_))).map(|(k, _)| (db.id, k.clone()))).collect();
+    let streams: Vec<(usize, Vec<u8>)> = dbs
+        .iter()
+        .flat_map(|db| db.iter().filter(|(_, v)| matches!(v, crate::keyspace::Value::Stream(_))).map(|(k, _)| (db.id, k.clone())))
+        .collect();
     if streams.is_empty() {
         return;
     }

@@ -110,9 +110,11 @@ impl ConsumerGroup {
         }
     }
 
-    /// What the group costs in memory (NACKs, consumers, their PELs), for the maxmemory estimate.
+    /// What the group costs in memory, for the maxmemory estimate: a NACK and its radix-tree
+    /// share in the group's PEL (about 100 bytes), the same ID in its owner's PEL (about 60),
+    /// each consumer's own structures.
     pub fn approx_size(&self, name_len: usize) -> usize {
-        let consumers: usize = self.consumers.iter().map(|(n, c)| 64 + n.len() + c.pel.len() * 40).sum();
-        96 + name_len + self.pel.len() * 72 + consumers
+        let consumers: usize = self.consumers.iter().map(|(n, c)| 96 + n.len() + c.pel.len() * 60).sum();
+        128 + name_len + self.pel.len() * 100 + consumers
     }
 }

@@ -149,3 +149,9 @@ fn ids_print_and_encode_like_redis() {
     assert!(!min.decr());
     assert_eq!(min, StreamId::MAX);
 }
+
+#[test]
+fn allocator_size_classes() {
+    let classes: Vec<usize> = [1, 8, 9, 100, 128, 129, 160, 161, 4096, 4100, 5121].into_iter().map(malloc_size).collect();
+    assert_eq!(classes, vec![8, 8, 16, 112, 128, 160, 160, 192, 4096, 5120, 6144]);
+}
