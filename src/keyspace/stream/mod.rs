@@ -350,8 +350,11 @@ impl Stream {
             return 0;
         }
         let mut deleted: i64 = 0;
-        let keys: Vec<StreamId> = self.rax.keys().copied().collect();
-        for key in keys {
+        // From the head, one node at a time (never a walk over every node: XADD … MAXLEN on a
+        // long stream touches only the first ones).
+        let mut next = self.rax.keys().next().copied();
+        while let Some(key) = next {
+            next = self.rax.range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded)).next().map(|(k, _)| *k);
             if let TrimStrategy::MaxLen(maxlen) = args.strategy
                 && self.length <= maxlen
             {
