@@ -261,7 +261,8 @@ pub fn c_text(a: &[u8]) -> String {
     String::from_utf8_lossy(c_str(a)).into_owned()
 }
 
-/// Whether the client speaks RESP3 (XREAD's outer reply is then a map, not pairs).
+/// Whether the client speaks RESP3 (XREAD's outer reply is then a map, not pairs). Every
+/// connection speaks RESP2 until `HELLO 3` exists; with it, this is `ctx.resp3()`.
 pub fn resp3(_ctx: &Ctx) -> bool {
     false
 }
