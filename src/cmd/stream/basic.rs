@@ -238,7 +238,7 @@ fn xrange_generic(ctx: &mut Ctx, argv: &[&[u8]], rev: bool) -> Reply {
     if count == 0 {
         return Reply::NilArray;
     }
-    let count = if count == -1 { 0 } else { count as usize };
+    let count = if count == -1 { 0 } else { super::count_arg(count) };
     Reply::Array(range_reply(s, Some(start), Some(end), count, rev))
 }
 

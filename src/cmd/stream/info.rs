@@ -141,7 +141,7 @@ fn stream_info(s: &Stream, opts: &[&[u8]], argv: &[&[u8]]) -> Reply {
         m.push(field("last-entry", edge(true)));
         return Reply::Map(m);
     }
-    let count = count as usize;
+    let count = super::count_arg(count);
     let limit = |n: usize| if count == 0 { n } else { n.min(count) };
     m.push(field("entries", Reply::Array(range_reply(s, None, None, count, false))));
     let groups = s.cgroups.iter().map(|(name, g)| {

@@ -210,6 +210,12 @@ pub fn int_or(a: &[u8], msg: &'static str) -> Result<i64, Reply> {
     crate::util::string2ll(a).ok_or(Reply::err(msg))
 }
 
+/// A COUNT (never negative here) as a `size_t`: on a 32-bit host a count beyond the address
+/// space means "all", as no stream could hold that many entries.
+pub fn count_arg(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 /// `addReplyStreamID`.
 pub fn id_reply(id: StreamId) -> Reply {
     Reply::Bulk(id.to_string().into_bytes())

@@ -167,7 +167,7 @@ fn xread_generic(ctx: &mut Ctx, argv: &[&[u8]], xreadgroup: bool) -> Reply {
         }
         let mut start = gt;
         start.incr();
-        let count = a.count as usize;
+        let count = super::count_arg(a.count);
         let entries = match a.group {
             Some((group, consumer)) => {
                 lookup_or_create_consumer(ctx, key, group, consumer, a.noack);
@@ -419,7 +419,7 @@ fn serve_blocked(ctx: &mut Ctx, argv: &[&[u8]], a: &ReadArgs, key: &[u8]) -> Rep
     }
     let mut start = gt;
     start.incr();
-    let count = if a.count == 0 { BLOCKED_DEFAULT_COUNT } else { a.count as usize };
+    let count = if a.count == 0 { BLOCKED_DEFAULT_COUNT } else { super::count_arg(a.count) };
     let entries = match a.group {
         Some((group, consumer)) => {
             lookup_or_create_consumer(ctx, key, group, consumer, a.noack);
