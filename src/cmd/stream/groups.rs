@@ -7,6 +7,7 @@
 //! XCLAIM that only moved the group's last ID forward is propagated as XGROUP SETID.
 
 use super::read::{setid_argv, xclaim_argv_raw};
+use super::stream_mut;
 use super::{
     HELP_FLAGS, c_text, entry_reply, id_reply, int_or, lookup_read, lookup_write, parse_end, parse_id, parse_start, parse_strict_id,
 };
@@ -15,7 +16,7 @@ use crate::cmd::server::debug::subcommand_syntax_error;
 use crate::cmd::server::help_reply;
 use crate::cmd::{Command, DENYOOM, Group, WRITE};
 use crate::keyspace::Value;
-use crate::keyspace::stream::{ConsumerGroup, INVALID_ENTRIES_READ, Nack, Stream, StreamId};
+use crate::keyspace::stream::{ConsumerGroup, INVALID_ENTRIES_READ, Nack, StreamId};
 use crate::reply::Reply;
 use crate::server::Ctx;
 
@@ -200,14 +201,6 @@ fn has_group(ctx: &mut Ctx, key: &[u8], group: &[u8]) -> Result<bool, Reply> {
     Ok(lookup_read(ctx, key)?.is_some_and(|s| s.cgroups.contains_key(group)))
 }
 
-/// The stream and one of its groups, for a command that found both.
-fn stream_and_group<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut Stream> {
-    match ctx.db().get_mut(key) {
-        Some(Value::Stream(s)) => Some(s),
-        _ => None,
-    }
-}
-
 /// XACK key group id [id …]
 pub fn xack(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     match has_group(ctx, argv[1], argv[2]) {
@@ -223,7 +216,7 @@ pub fn xack(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             Err(e) => return e,
         }
     }
-    let Some(g) = stream_and_group(ctx, argv[1]).and_then(|s| s.cgroups.get_mut(argv[2])) else { return Reply::Int(0) };
+    let Some(g) = stream_mut(ctx, argv[1]).and_then(|s| s.cgroups.get_mut(argv[2])) else { return Reply::Int(0) };
     let acked = ids.into_iter().filter(|id| g.remove_pending(*id).is_some()).count();
     ctx.dirty(acked as u64);
     Reply::Int(acked as i64)
@@ -382,7 +375,7 @@ pub fn xclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         deliverytime = now;
     }
     ctx.prevent_propagation();
-    let Some(s) = stream_and_group(ctx, key) else { return Reply::Array(vec![]) };
+    let Some(s) = stream_mut(ctx, key) else { return Reply::Array(vec![]) };
     let exists: Vec<Option<Reply>> = ids
         .iter()
         .map(|(id, _)| s.iter(Some(*id), Some(*id), false).next_entry().map(|e| if justid { id_reply(e.id) } else { entry_reply(&e) }))
@@ -492,7 +485,7 @@ pub fn xautoclaim(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     ctx.prevent_propagation();
     let now = ctx.now_ms();
-    let Some(s) = stream_and_group(ctx, key) else { return Reply::Array(vec![]) };
+    let Some(s) = stream_mut(ctx, key) else { return Reply::Array(vec![]) };
     let Some(pending) = s.cgroups.get(group).map(|g| g.pel.range(start..).map(|(id, _)| *id).collect::<Vec<_>>()) else {
         return Reply::Array(vec![]);
     };

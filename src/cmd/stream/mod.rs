@@ -257,6 +257,15 @@ pub fn lookup_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut S
     }
 }
 
+/// The stream at `key` in the client's db, which this command already looked up (no expiry
+/// check, no hit counted again).
+pub fn stream_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut Stream> {
+    match ctx.db().get_mut(key) {
+        Some(Value::Stream(s)) => Some(s),
+        _ => None,
+    }
+}
+
 /// `stream-node-max-bytes` and `stream-node-max-entries`.
 pub fn node_limits(ctx: &Ctx) -> NodeLimits {
     NodeLimits { max_bytes: ctx.srv.config.stream_node_max_bytes, max_entries: ctx.srv.config.stream_node_max_entries }

@@ -16,7 +16,7 @@
 //! deleted or overwritten answers XREADGROUP clients `-UNBLOCKED` and keeps XREAD clients
 //! waiting. A timeout answers `*-1`.
 
-use super::{c_text, entry_reply, id_reply, int_or, lookup_read, parse_strict_id, range_reply, resp3};
+use super::{c_text, entry_reply, id_reply, int_or, lookup_read, parse_strict_id, range_reply, resp3, stream_mut};
 use crate::cmd::args::{int, is};
 use crate::keyspace::Value;
 use crate::keyspace::stream::{INVALID_ENTRIES_READ, Nack, Stream, StreamId};
@@ -234,14 +234,6 @@ fn streams_reply(ctx: &Ctx, served: Vec<(Vec<u8>, Vec<Reply>)>) -> Reply {
         Reply::Map(served.into_iter().map(|(k, e)| (Reply::Bulk(k), Reply::Array(e))).collect())
     } else {
         Reply::Array(served.into_iter().map(|(k, e)| Reply::Array(vec![Reply::Bulk(k), Reply::Array(e)])).collect())
-    }
-}
-
-/// The stream at `key` in the client's db, already looked up by this command.
-fn stream_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut Stream> {
-    match ctx.db().get_mut(key) {
-        Some(Value::Stream(s)) => Some(s),
-        _ => None,
     }
 }
 
