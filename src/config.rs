@@ -101,6 +101,9 @@ pub struct Config {
     pub zset_max_listpack_value: usize,
     pub list_max_listpack_size: i32,
     pub list_compress_depth: i32,
+    /// When a stream starts a new node (`stream-node-max-bytes`, `stream-node-max-entries`).
+    pub stream_node_max_bytes: u64,
+    pub stream_node_max_entries: i64,
     /// `lab-rewrite-keys-per-tick` (AOF Lab only): keys the simulated rewrite or BGSAVE child
     /// writes per cron tick; 0 = the whole snapshot in one tick.
     pub lab_rewrite_keys_per_tick: usize,
@@ -157,6 +160,8 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             lab_rewrite_keys_per_tick: 0,
             lab_fsync_latency_ms: 0,
             active_expire_effort: 1,

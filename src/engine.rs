@@ -242,7 +242,8 @@ impl Engine {
     /// (a command serves that key alone). A served pop propagates on its own, after the push
     /// that fed it (`LPUSH bl x` then `LPOP bl`), not wrapped. A client the re-run does not
     /// serve (the key changed type) stays blocked where it was: same deadline, same place in
-    /// every queue. Serving a key stops once it is gone (Redis's `deleted` flag).
+    /// every queue. Once the key is gone (Redis's `deleted` flag) only the clients that wait
+    /// for its deletion are re-run (XREADGROUP, answered `-UNBLOCKED`).
     fn handle_clients_blocked_on_keys(&mut self) {
         while !self.srv.ready_keys.is_empty() {
             let ready = std::mem::take(&mut self.srv.ready_keys);
@@ -250,9 +251,7 @@ impl Engine {
                 let waiting: Vec<ClientId> =
                     self.srv.blocking_keys.get(&(db, key.clone())).map(|q| q.iter().copied().collect()).unwrap_or_default();
                 for id in waiting {
-                    if !self.srv.dbs[db].contains(&key) {
-                        break;
-                    }
+                    let present = self.srv.dbs[db].contains(&key);
                     let Some(mut c) = self.clients.remove(&id) else {
                         continue;
                     };
@@ -260,6 +259,12 @@ impl Engine {
                         self.clients.insert(id, c);
                         continue;
                     };
+                    // A key that is gone serves nobody, except XREADGROUP's -UNBLOCKED.
+                    if !present && !b.wake_on_delete {
+                        c.blocked = Some(b);
+                        self.clients.insert(id, c);
+                        continue;
+                    }
                     let saved_db = c.db;
                     c.db = b.db;
                     c.ready_key = Some(key.clone());

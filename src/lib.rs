@@ -26,6 +26,8 @@
 //! | crash points between storage operations | [`crashlab`]                 |
 //! | `beforeSleep`, `serverCron`, clients    | [`engine`]                   |
 //! | `DEBUG DIGEST`                          | [`keyspace::digest`]         |
+//! | `t_stream.c`, `stream.h` (the value)    | [`keyspace::stream`]         |
+//! | the stream commands                     | [`cmd::stream`]              |
 //! | redis.conf settings                     | [`config`]                   |
 //!
 //! The core is sans-IO: every call takes `now_ms`, nothing reads a clock or touches a file

@@ -35,11 +35,18 @@ pub struct Blocked {
     /// What a timeout replies (`replyToBlockedClientTimedOut`: `*-1` for every list and zset
     /// command, BLMOVE and BRPOPLPUSH included).
     pub timeout_reply: Reply,
+    /// Re-run also when the key is gone: XREADGROUP then answers `-UNBLOCKED`
+    /// (`unblockDeletedStreamReadgroupClients`); the others just keep waiting.
+    pub wake_on_delete: bool,
 }
 
 impl Blocked {
+    /// The command to re-run when a key is ready: the client's, unless the handler recorded its
+    /// own (XREAD keeps the IDs it resolved `$` to).
     pub fn with_argv(mut self, argv: &[&[u8]]) -> Blocked {
-        self.argv = argv.iter().map(|a| a.to_vec()).collect();
+        if self.argv.is_empty() {
+            self.argv = argv.iter().map(|a| a.to_vec()).collect();
+        }
         self
     }
 }
@@ -485,6 +492,12 @@ impl Server {
         if let Some(child) = self.aof.child.as_mut().or(self.rdb.child.as_mut()) {
             child.touched.insert((db, key.to_vec()));
         }
+        // A key that clients wait on and that is no stream now may have been one: Redis signals
+        // a deleted or overwritten stream (`dbGenericDelete`, `dbOverwrite`) so that XREADGROUP
+        // clients get -UNBLOCKED. The re-run decides (waiting for a list, nothing changes).
+        if !self.blocking_keys.is_empty() && !matches!(self.dbs[db].get(key), Some(Value::Stream(_))) {
+            self.signal_key_as_ready(db, key);
+        }
         if self.watched_keys.is_empty() {
             return;
         }
@@ -503,6 +516,16 @@ impl Server {
             .flat_map(|(_, ids)| ids.iter().copied())
             .collect();
         self.dirty_cas.extend(touched);
+    }
+
+    /// `scanDatabaseForDeletedStreams`, first half: the keys of `db` that clients wait on and
+    /// that hold a stream, to signal once they are flushed or swapped away.
+    pub fn blocked_streams_in(&self, db: usize) -> Vec<Key> {
+        self.blocking_keys
+            .keys()
+            .filter(|(d, k)| *d == db && matches!(self.dbs[db].get(k), Some(Value::Stream(_))))
+            .map(|(_, k)| k.clone())
+            .collect()
     }
 
     /// `signalKeyAsReady`: a list or zset key got data; blocked clients get a chance at it.
@@ -585,13 +608,14 @@ impl<'a> Ctx<'a> {
     pub fn exists(&mut self, key: &[u8]) -> bool {
         self.lookup_write(key).is_some()
     }
-    /// `dbAdd`: a new key (it must not exist). Signals blocked clients for lists and zsets.
+    /// `dbAdd`: a new key (it must not exist). Signals blocked clients for lists, zsets and
+    /// streams.
     pub fn db_add(&mut self, key: Vec<u8>, value: Value) {
         let db = self.client.db;
         self.db_add_in(db, key, value);
     }
     pub fn db_add_in(&mut self, db: usize, key: Vec<u8>, value: Value) {
-        let ready = matches!(value, Value::List(_) | Value::ZSet(_));
+        let ready = matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_));
         if ready {
             self.srv.signal_key_as_ready(db, &key);
         }
@@ -660,7 +684,13 @@ impl<'a> Ctx<'a> {
     /// Blocks the client on `keys` (ignored when called inside EXEC, where a blocking command
     /// must reply at once: the handler checks `client.in_exec` first).
     pub fn block(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply) {
-        self.state.blocked = Some(Blocked { argv: Vec::new(), db: self.client.db, keys, deadline_ms, timeout_reply });
+        self.state.blocked =
+            Some(Blocked { argv: Vec::new(), db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete: false });
+    }
+    /// [`Ctx::block`], re-running `argv` instead of the client's command when a key is ready
+    /// (and, with `wake_on_delete`, when it is deleted).
+    pub fn block_with_argv(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply, argv: Vec<Vec<u8>>, wake_on_delete: bool) {
+        self.state.blocked = Some(Blocked { argv, db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete });
     }
     /// Is the current command a write (for the checks some commands make)?
     pub fn is_write(&self) -> bool {

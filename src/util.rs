@@ -31,26 +31,31 @@ pub fn string2ll(s: &[u8]) -> Option<i64> {
     if neg { if v > (i64::MAX as u64) + 1 { None } else { Some((v as i64).wrapping_neg()) } } else { i64::try_from(v).ok() }
 }
 
-/// Redis's `string2ull`-ish check used where only non-negative values make sense.
+/// Redis's `string2ull` (stream IDs): `string2ll` when that parses (refusing negatives), else
+/// C's `strtoull` on the whole string, which takes leading spaces, a `+`, leading zeros, values
+/// above `i64::MAX` and even a `-` whose magnitude it negates modulo 2^64 (`-01` is
+/// 18446744073709551615), as the 7.0.15 server does. `s` is a C string: callers cut it at a NUL.
 pub fn string2ull(s: &[u8]) -> Option<u64> {
-    if s.first() == Some(&b'-') {
-        return None;
-    }
     if let Some(v) = string2ll(s) {
-        return Some(v as u64);
+        return u64::try_from(v).ok();
     }
-    // Values above i64::MAX: all digits, no leading zero.
-    if s.len() > 20 || s.first().is_none_or(|c| !(b'1'..=b'9').contains(c)) {
+    // strtoull: spaces, a sign, then at least one digit; the whole string must be used.
+    // C's isspace: Rust's trim_ascii_start would keep a vertical tab.
+    let skip = s.iter().take_while(|c| b" \t\n\x0b\x0c\r".contains(c)).count();
+    let rest = s.get(skip..).unwrap_or_default();
+    let (neg, digits) = match rest.split_first() {
+        Some((b'-', d)) => (true, d),
+        Some((b'+', d)) => (false, d),
+        _ => (false, rest),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut v: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    for &c in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?; // ERANGE
     }
-    Some(v)
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 /// `strtod` as Redis calls it in `getDoubleFromObject` / `string2d`: the whole string must be a

@@ -15,9 +15,21 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-const BEFORE: &[&str] =
-    &["SET s v", "RPUSH l a b c", "HSET h f v", "SADD set 1 2 3", "ZADD z 1 a 2 b", "SET t v EX 10000", "SELECT 3", "SET x y", "SELECT 0"];
-const DURING: &[&str] = &["INCR counter", "INCR counter", "SET during rewrite", "SELECT 5", "SET late 1"];
+const BEFORE: &[&str] = &[
+    "SET s v",
+    "RPUSH l a b c",
+    "HSET h f v",
+    "SADD set 1 2 3",
+    "ZADD z 1 a 2 b",
+    "SET t v EX 10000",
+    "XADD st 1-1 a b",
+    "XGROUP CREATE st g 0",
+    "XREADGROUP GROUP g c STREAMS st >",
+    "SELECT 3",
+    "SET x y",
+    "SELECT 0",
+];
+const DURING: &[&str] = &["INCR counter", "INCR counter", "SET during rewrite", "XADD st 2-2 c d", "SELECT 5", "SET late 1"];
 
 fn aof_files(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> =

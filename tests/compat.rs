@@ -319,6 +319,12 @@ fn harness_comparison_rules() {
     assert!(replies_match(b"$1\r\na\r\n", b"$3\r\nxyz\r\n", Mode::TypeOnly, clock));
     assert!(!replies_match(b"$1\r\na\r\n", b":1\r\n", Mode::TypeOnly, clock));
     assert_eq!(comparable(b"*-1\r\n", Mode::Unordered, now), b"*-1\r\n");
+    // ~ms: integers are elapsed times, within twice the slack; everything else exact.
+    let idle = |ms: i64| format!("*2\r\n$3\r\n1-1\r\n*1\r\n:{ms}\r\n").into_bytes();
+    assert!(replies_match(&idle(4), &idle(10), Mode::Elapsed, clock));
+    assert!(!replies_match(&idle(4), &idle(11), Mode::Elapsed, clock));
+    assert!(!replies_match(&idle(4), &idle(5), Mode::Exact, clock));
+    assert!(!replies_match(b"*1\r\n$3\r\n1-1\r\n", b"*1\r\n$3\r\n1-2\r\n", Mode::Elapsed, clock));
     // The script format.
     let (lines, errors) = parse_script("# c\n\n  SET k \"a b\"\n~ SMEMBERS s\n~2 HGETALL h\n% SPOP s\n@sleep 10\n@digest\n@nope\nSET 'x\n");
     assert_eq!(errors.len(), 2, "{errors:?}");

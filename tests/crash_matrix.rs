@@ -189,6 +189,21 @@ fn fingerprint(srv: &Server) -> Fp {
                     4u8.hash(&mut h);
                     z.iter().for_each(|(m, score)| (m, score.to_bits()).hash(&mut h));
                 }
+                // The entries, IDs and counters, groups and PELs; not the node layout (a RESP
+                // rewrite drops tombstones) nor a consumer's seen time (a replayed XCLAIM or
+                // XGROUP CREATECONSUMER sets it anew, in Redis too).
+                Value::Stream(st) => {
+                    5u8.hash(&mut h);
+                    let mut it = st.iter(None, None, false);
+                    while let Some(e) = it.next_entry() {
+                        (e.id, e.fields.iter().map(|f| f.to_vec()).collect::<Vec<_>>()).hash(&mut h);
+                    }
+                    (st.length, st.last_id, st.max_deleted_entry_id, st.entries_added).hash(&mut h);
+                    for (name, g) in &st.cgroups {
+                        (name, g.last_id, g.entries_read, &g.pel).hash(&mut h);
+                        g.consumers.iter().for_each(|(c, cons)| (c, &cons.pel).hash(&mut h));
+                    }
+                }
             }
             // Order-independent over keys: two sums of per-key hashes.
             let x = h.finish();
@@ -213,14 +228,14 @@ fn pick<'a>(rng: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
 
 /// Any key of the workload (for the generic key commands, which also cross types).
 fn any_key(rng: &mut fastrand::Rng) -> String {
-    pick(rng, &["s0", "s1", "s2", "n0", "f0", "l0", "l1", "t0", "t1", "h0", "h1", "z0", "z1", "cp"]).to_string()
+    pick(rng, &["s0", "s1", "s2", "n0", "f0", "l0", "l1", "t0", "t1", "h0", "h1", "z0", "z1", "x0", "x1", "cp"]).to_string()
 }
 
 /// One data command (no MULTI, no AOF control).
 fn data_command(rng: &mut fastrand::Rng) -> String {
     let i = rng.usize(0..2);
     let r = rng.u32(0..6);
-    match rng.u32(0..62) {
+    match rng.u32(0..67) {
         0..=5 => {
             let opt = match rng.u32(0..10) {
                 0 => " EX 100".to_string(),
@@ -282,6 +297,12 @@ fn data_command(rng: &mut fastrand::Rng) -> String {
             }
         }
         55..=57 => format!("SELECT {}", rng.usize(0..3)),
+        // Streams: generated IDs, approximate trimming and group reads, whose propagated forms
+        // (the ID, `MAXLEN = n`, XCLAIM …) must replay to the same stream.
+        62 | 63 => format!("XADD x{i} {}* f{r} v{}", if rng.bool() { "MAXLEN ~ 3 " } else { "" }, rng.u32(0..9)),
+        64 => format!("XGROUP CREATE x{i} g 0 MKSTREAM"),
+        65 => format!("XREADGROUP GROUP g c{r} COUNT 2 {}STREAMS x{i} >", if rng.bool() { "NOACK " } else { "" }),
+        66 => pick(rng, &["XAUTOCLAIM x0 g c1 0 0 COUNT 1", "XACK x1 g 0-1 1-0", "XTRIM x0 MAXLEN 2", "XDEL x1 0-1"]).into(),
         // Reads: lazy expiry of what they touch.
         _ => format!("{} {}", pick(rng, &["GET", "EXISTS", "TTL", "TYPE", "STRLEN"]), any_key(rng)),
     }

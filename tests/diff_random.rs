@@ -1,5 +1,6 @@
 //! Random differential testing: seeded random command sequences over every command family
-//! (strings, lists, hashes, sets, sorted sets, keys and TTLs, MULTI/EXEC, SELECT/MOVE/SWAPDB,
+//! (strings, lists, hashes, sets, sorted sets, streams and their groups (`diff_streams`), keys
+//! and TTLs, MULTI/EXEC, SELECT/MOVE/SWAPDB,
 //! encoding-threshold CONFIG SETs, bulk commands that cross the encoding limits, short stretches
 //! over `maxmemory` where exactly the `denyoom` commands must fail) and many invalid commands
 //! (wrong arity, wrong type, bad numbers, syntax errors, unknown commands and subcommands),
@@ -32,6 +33,7 @@
 #![cfg(unix)]
 
 mod common;
+mod diff_streams;
 mod serve_support;
 
 use common::runner::{RealSide, ScriptResult, run_script_proto};
@@ -45,12 +47,14 @@ const RESP3_SEEDS: u64 = 2;
 
 /// Keys of each family; a command picks one of its own family's keys most of the time and any
 /// key otherwise (which makes WRONGTYPE errors and cross-type RENAMEs).
-const FAMILIES: &[&str] = &["str", "list", "hash", "set", "zset"];
+const FAMILIES: &[&str] = &["str", "list", "hash", "set", "zset", "stream"];
 
 struct Gen {
     rng: Rng,
     /// Inside MULTI: only commands whose reply is deterministic and order-exact.
     in_multi: bool,
+    /// The milliseconds part of the stream IDs generated so far (see `diff_streams`).
+    stream_ms: u64,
 }
 
 fn cmd(args: &[&str]) -> Vec<String> {
@@ -59,7 +63,7 @@ fn cmd(args: &[&str]) -> Vec<String> {
 
 impl Gen {
     fn new(seed: u64) -> Gen {
-        Gen { rng: Rng::with_seed(seed), in_multi: false }
+        Gen { rng: Rng::with_seed(seed), in_multi: false, stream_ms: 1 }
     }
 
     fn pct(&mut self, p: u32) -> bool {
@@ -164,7 +168,7 @@ impl Gen {
 
     /// One random command with its comparison mode.
     fn command(&mut self) -> (&'static str, Vec<String>) {
-        let r = self.rng.u32(0..100);
+        let r = self.rng.u32(0..114);
         let (mode, mut argv) = match r {
             0..=17 => self.string_cmd(),
             18..=33 => self.list_cmd(),
@@ -172,6 +176,7 @@ impl Gen {
             48..=61 => self.set_cmd(),
             62..=77 => self.zset_cmd(),
             78..=91 => self.key_cmd(),
+            92..=105 => self.stream_cmd(),
             _ => self.invalid_cmd(),
         };
         // Command names are case-insensitive.
@@ -656,6 +661,8 @@ impl Gen {
                     "zset-max-listpack-entries",
                     "zset-max-listpack-value",
                     "list-max-listpack-size",
+                    "stream-node-max-entries",
+                    "stream-node-max-bytes",
                 ]);
                 ("", cmd(&["CONFIG", "SET", name, self.pick(&["1", "2", "4", "64", "128", "512", "-2", "x"])]))
             }
@@ -680,11 +687,12 @@ impl Gen {
             // Wrong arity: a valid command cut short (or with one argument too many).
             0..=2 => {
                 // (Cut to a still-valid command, it keeps its comparison mode.)
-                let (mode, mut a) = match self.rng.u32(0..5) {
+                let (mode, mut a) = match self.rng.u32(0..6) {
                     0 => self.string_cmd(),
                     1 => self.list_cmd(),
                     2 => self.hash_cmd(),
                     3 => self.set_cmd(),
+                    4 => self.stream_cmd(),
                     _ => self.zset_cmd(),
                 };
                 // A plain `SPOP key` would be a random write: cut SPOP to its name only.
@@ -746,11 +754,12 @@ fn script_for(seed: u64, n: usize) -> String {
                 }
                 out.push_str(&line("", &w));
                 for _ in 0..g.rng.usize(0..4) {
-                    let (m, a) = match g.rng.u32(0..5) {
+                    let (m, a) = match g.rng.u32(0..6) {
                         0 => g.string_cmd(),
                         1 => g.list_cmd(),
                         2 => g.hash_cmd(),
                         3 => g.set_cmd(),
+                        4 => g.stream_cmd(),
                         _ => g.zset_cmd(),
                     };
                     out.push_str(&line(m, &a));
@@ -764,13 +773,14 @@ fn script_for(seed: u64, n: usize) -> String {
                 let (m, a) = if g.pct(10) {
                     g.invalid_cmd()
                 } else {
-                    let r = g.rng.u32(0..6);
+                    let r = g.rng.u32(0..7);
                     match r {
                         0 => g.string_cmd(),
                         1 => g.list_cmd(),
                         2 => g.hash_cmd(),
                         3 => g.set_cmd(),
                         4 => g.zset_cmd(),
+                        5 => g.stream_cmd(),
                         _ => g.key_cmd(),
                     }
                 };
@@ -784,11 +794,12 @@ fn script_for(seed: u64, n: usize) -> String {
         } else if argv.len() == 4 && argv[0].eq_ignore_ascii_case("config") && argv[2] == "maxmemory" && argv[3] == "1" {
             out.push_str(&line("", &argv));
             for _ in 0..g.rng.usize(1..5) {
-                let (m, a) = match g.rng.u32(0..5) {
+                let (m, a) = match g.rng.u32(0..6) {
                     0 => g.string_cmd(),
                     1 => g.list_cmd(),
                     2 => g.hash_cmd(),
                     3 => g.set_cmd(),
+                    4 => g.stream_cmd(),
                     _ => g.zset_cmd(),
                 };
                 out.push_str(&line(m, &a));
@@ -930,6 +941,10 @@ fn generator_is_deterministic_and_broad() {
         "~ SMEMBERS",
         "~2 HGETALL",
         "% RANDOMKEY",
+        "\nXADD ",
+        "\nXREADGROUP ",
+        "\nXCLAIM ",
+        "~MS XPENDING",
     ] {
         assert!(upper.contains(needle), "seed 7 never generated {needle:?}");
     }

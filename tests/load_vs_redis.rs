@@ -47,6 +47,11 @@ const WORKLOAD: &[&str] = &[
     "SELECT 0",
     "GETDEL s",
     "DEL nokey",
+    "XADD st 1-1 a b",
+    "XADD st MAXLEN ~ 10 * c d",
+    "XGROUP CREATE st g 0",
+    "XREADGROUP GROUP g c COUNT 1 STREAMS st >",
+    "XGROUP CREATE empty g $ MKSTREAM",
 ];
 
 fn send_real(conn: &mut RespConn, line: &str) -> Vec<u8> {

@@ -128,3 +128,30 @@ fn sets_far_under_the_cap_do_not_walk_the_keyspace() {
     e.execute_line(c, "SET after 1", T0);
     assert_eq!(e.srv.mem.walks, before + 1);
 }
+
+/// A stream's entries count (its node listpacks): XADD is refused once they fill the cap,
+/// XGROUP CREATE too (denyoom), XDEL and XTRIM (not denyoom) still run, and after trimming the
+/// stream to nothing XADD is accepted again.
+#[test]
+fn a_stream_counts_toward_the_cap() {
+    let (mut e, c, _) = engine_with_cap(100_000);
+    let value = "y".repeat(500);
+    let mut accepted = 0;
+    for i in 1..10_000 {
+        match e.execute_line(c, &format!("XADD s {i}-0 f {value}"), T0) {
+            Some(Reply::Bulk(_)) => accepted += 1,
+            Some(Reply::Error(m)) => {
+                assert_eq!(m, OOM);
+                break;
+            }
+            r => panic!("{r:?}"),
+        }
+    }
+    // About 100 000 / 510 bytes per entry.
+    assert!((150..230).contains(&accepted), "{accepted} entries accepted");
+    assert_eq!(e.execute_line(c, "XGROUP CREATE s g 0", T0), Some(Reply::err(OOM)));
+    assert_eq!(e.execute_line(c, "XDEL s 1-0", T0), Some(Reply::Int(1)));
+    assert_eq!(e.execute_line(c, "XTRIM s MAXLEN 0", T0), Some(Reply::Int(accepted - 1)));
+    assert_eq!(e.execute_line(c, "XADD s 99999-0 f v", T0), Some(Reply::bulk("99999-0")));
+    assert_eq!(e.execute_line(c, "XGROUP CREATE s g 0", T0), Some(Reply::ok()));
+}

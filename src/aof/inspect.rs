@@ -364,14 +364,18 @@ fn describe_rdb(item: &RdbItem) -> String {
                         crate::keyspace::Value::Hash(h) => h.len(),
                         crate::keyspace::Value::Set(s) => s.len(),
                         crate::keyspace::Value::ZSet(z) => z.len(),
+                        crate::keyspace::Value::Stream(s) => s.length as usize,
                         crate::keyspace::Value::String(_) => 1,
                     };
                     let unit = match v {
                         crate::keyspace::Value::Hash(_) => "field",
                         crate::keyspace::Value::List(_) => "element",
+                        crate::keyspace::Value::Stream(_) if n == 1 => "entry",
+                        crate::keyspace::Value::Stream(_) => "entries",
                         _ => "member",
                     };
-                    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+                    let plural = if n == 1 || unit == "entries" { "" } else { "s" };
+                    format!("{n} {unit}{plural}")
                 }
             };
             let kind = value.as_ref().map_or("key", |v| v.type_name());

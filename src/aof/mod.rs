@@ -25,6 +25,7 @@ pub mod legacy;
 pub mod load;
 pub mod manifest;
 pub mod rewrite;
+pub mod rewrite_stream;
 
 pub use feed::Feed;
 pub use manifest::{AofFileType, AofInfo, AofManifest};

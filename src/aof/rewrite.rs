@@ -5,6 +5,7 @@
 //! #TS:<now>                      only with aof-timestamp-enabled
 //! SELECT <db>                    for every db that has keys
 //! SET k v | RPUSH k e1..e64 | SADD k m1..m64 | ZADD k s1 m1..s64 m64 | HMSET k f1 v1..f64 v64
+//! XADD k id f v … | XSETID … | XGROUP CREATE … | XCLAIM …   a stream: see [`super::rewrite_stream`]
 //! PEXPIREAT k <ms>               after a key that has a TTL
 //! ```
 //!
@@ -43,6 +44,7 @@ pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<
             let items: Vec<&[u8]> = h.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]).collect();
             batched_pairs(out, b"HMSET", key, &items);
         }
+        Value::Stream(s) => super::rewrite_stream::rewrite_stream(out, key, s),
     }
     if let Some(when) = expire {
         encode_command(out, &[b"PEXPIREAT".as_slice(), key, when.to_string().as_bytes()]);

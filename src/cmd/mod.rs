@@ -19,6 +19,7 @@ pub(crate) mod long_double;
 pub mod multi;
 pub mod server;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -78,6 +79,7 @@ pub enum Group {
     Set,
     SortedSet,
     Hash,
+    Stream,
     Connection,
     Server,
     Transactions,
@@ -93,6 +95,7 @@ impl Group {
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
             Group::Hash => "hash",
+            Group::Stream => "stream",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -153,8 +156,18 @@ impl Command {
 }
 
 /// Every family's table, in COMMAND's order.
-pub fn tables() -> [&'static [Command]; 8] {
-    [server::COMMANDS, keys::COMMANDS, string::COMMANDS, list::COMMANDS, hash::COMMANDS, set::COMMANDS, zset::COMMANDS, multi::COMMANDS]
+pub fn tables() -> [&'static [Command]; 9] {
+    [
+        server::COMMANDS,
+        keys::COMMANDS,
+        string::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+        stream::COMMANDS,
+        multi::COMMANDS,
+    ]
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static Command> {

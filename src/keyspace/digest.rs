@@ -13,7 +13,8 @@
 //! started from the key name. Sub-digests (hash fields, zset members, keys) are xored through
 //! another SHA-1 (`D ^= SHA1(sub)`), a detail that is easy to miss.
 //!
-//! Only logical content counts: encodings (intset, listpack, quicklist …) never change a digest.
+//! Only logical content counts: encodings (intset, listpack, quicklist …) never change a digest;
+//! a stream counts its entries (IDs as `<ms>.<seq>`, fields, values), not its groups.
 //! Integers are hashed as their decimal text (which is what the client sent), zset scores as
 //! `%.17g`.
 
@@ -32,6 +33,7 @@ const OBJ_LIST: u32 = 1;
 const OBJ_SET: u32 = 2;
 const OBJ_ZSET: u32 = 3;
 const OBJ_HASH: u32 = 4;
+const OBJ_STREAM: u32 = 6;
 
 fn sha1(bytes: &[u8]) -> Sha {
     Sha1::digest(bytes).into()
@@ -58,6 +60,7 @@ fn mix_object_digest(d: &mut Sha, value: &Value, has_expire: bool) {
         Value::Set(_) => OBJ_SET,
         Value::ZSet(_) => OBJ_ZSET,
         Value::Hash(_) => OBJ_HASH,
+        Value::Stream(_) => OBJ_STREAM,
     };
     mix_digest(d, &type_id.to_be_bytes());
     match value {
@@ -79,6 +82,17 @@ fn mix_object_digest(d: &mut Sha, value: &Value, has_expire: bool) {
                 mix_digest(&mut e, field);
                 mix_digest(&mut e, v);
                 xor_digest(d, &e);
+            }
+        }
+        // Each entry in ID order: its ID as `<ms>.<seq>`, then its fields and values (groups
+        // are not part of it).
+        Value::Stream(st) => {
+            let mut it = st.iter(None, None, false);
+            while let Some(e) = it.next_entry() {
+                mix_digest(d, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+                for f in e.fields {
+                    mix_digest(d, &f.to_vec());
+                }
             }
         }
     }

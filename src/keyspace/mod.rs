@@ -1,4 +1,4 @@
-//! The keyspace: 16 databases of binary-safe keys, each holding one of five value types, and
+//! The keyspace: 16 databases of binary-safe keys, each holding one of six value types, and
 //! an optional absolute expiry time per key.
 //!
 //! A [`Db`] is Redis's `redisDb`: a main dictionary (`dict`) and a second one for TTLs
@@ -18,6 +18,7 @@
 
 pub mod digest;
 pub mod expire;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

@@ -1,4 +1,4 @@
-//! The five value types and what of Redis's encodings shows through to a user.
+//! The six value types and what of Redis's encodings shows through to a user.
 //!
 //! | type   | here                                   | Redis 7.0 encodings                      |
 //! |--------|----------------------------------------|------------------------------------------|
@@ -7,6 +7,7 @@
 //! | hash   | insertion-ordered map                  | listpack (≤512 fields, ≤64 B) / hashtable|
 //! | set    | insertion-ordered set + intset flag    | intset (integers, ≤512) / hashtable      |
 //! | zset   | member→score map + sorted blocks       | listpack (≤128, ≤64 B) / skiplist        |
+//! | stream | Redis's own listpack nodes ([`super::stream`]) | stream (rax of listpacks)        |
 //!
 //! The intset flag matters because an intset replies in numeric order (`SADD s 3 1 2;
 //! SMEMBERS s` gives `1 2 3`), and a set stays a hashtable once converted, as in Redis. The zset
@@ -34,6 +35,7 @@ pub enum Value {
     Hash(Map<Vec<u8>, Vec<u8>>),
     Set(SetValue),
     ZSet(ZSet),
+    Stream(Box<super::stream::Stream>),
 }
 
 impl Value {
@@ -45,6 +47,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
     /// OBJECT ENCODING's answer, following the default thresholds of Redis 7.0.
@@ -65,6 +68,7 @@ impl Value {
             Value::Set(_) => "hashtable",
             Value::ZSet(z) if !z.skiplist => "listpack",
             Value::ZSet(_) => "skiplist",
+            Value::Stream(_) => "stream",
         }
     }
     /// An approximation of the bytes Redis would use, for INFO memory and the OOM cap.
@@ -75,6 +79,7 @@ impl Value {
             Value::Hash(h) => 64 + h.iter().map(|(f, v)| 24 + f.len() + v.len()).sum::<usize>(),
             Value::Set(s) => 64 + s.members.iter().map(|m| 16 + m.len()).sum::<usize>(),
             Value::ZSet(z) => 96 + z.dict.keys().map(|m| 48 + m.len()).sum::<usize>(),
+            Value::Stream(s) => s.approx_size(),
         }
     }
 }

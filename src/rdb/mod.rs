@@ -29,6 +29,7 @@ pub mod listpack;
 pub mod lzf;
 pub mod read;
 pub mod save;
+pub mod stream;
 pub mod write;
 pub mod ziplist;
 

@@ -1,7 +1,8 @@
 //! The RDB reader (`rdbLoad` with `RDBFLAGS_AOF_PREAMBLE`): every type Redis 7.0 writes, plus
 //! the older encodings it still loads. Keys keep their TTLs and expired keys are *not* dropped
-//! (the AOF's incr files take care of them). Streams, modules and functions are refused with an
-//! error naming the type byte and its offset; nothing is ever loaded half-understood.
+//! (the AOF's incr files take care of them). Modules and functions are refused with an
+//! error naming the type byte and its offset; nothing is ever loaded half-understood. Streams
+//! have their own module, [`super::stream`].
 
 use std::collections::VecDeque;
 
@@ -273,7 +274,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             Value::List(l)
         }
         6 | 7 => return Err(RdbError { offset: at, message: format!("RDB value type {t} (module) is not supported by AOF Lab") }),
-        15 | 19 => return Err(RdbError { offset: at, message: format!("RDB value type {t} (stream) is not supported by AOF Lab") }),
+        15 | 19 => Value::Stream(Box::new(super::stream::read(r, t)?)),
         _ => return Err(RdbError { offset: at, message: format!("Unknown RDB value type {t}") }),
     };
     let empty = match &v {
@@ -282,6 +283,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         Value::Hash(h) => h.is_empty(),
         Value::Set(s) => s.is_empty(),
         Value::ZSet(z) => z.is_empty(),
+        Value::Stream(_) => false, // an empty stream is a value (XGROUP CREATE … MKSTREAM)
     };
     Ok((!empty).then_some(v))
 }
@@ -545,4 +547,23 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
     }
     info.len = w.pos();
     Ok(info)
+}
+
+/// The stream reader reads through this one reader.
+impl super::stream::Source for Reader<'_> {
+    fn len(&mut self) -> Result<u64, RdbError> {
+        Reader::len(self)
+    }
+    fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        Reader::string(self)
+    }
+    fn raw_id(&mut self) -> Result<[u8; 16], RdbError> {
+        self.array()
+    }
+    fn millis(&mut self) -> Result<i64, RdbError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    fn pos(&self) -> usize {
+        self.pos
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! Values use the plain types that every Redis since 2.x loads: 0 string, 1 list, 2 set,
 //! 4 hash, 5 ZSET_2 (binary doubles). Redis 7.0 converts them to its compact encodings on load,
-//! exactly as it would after the same commands. Every string goes through `rdbSaveRawString`:
+//! exactly as it would after the same commands. A stream has only one form, 7.0's
+//! `STREAM_LISTPACKS_2` (19), its nodes written as they are ([`super::stream`]). Every string goes through `rdbSaveRawString`:
 //! INT encoding for small integers, then LZF (`rdbcompression yes`) for more than 20 bytes.
 
 use super::{
@@ -123,6 +124,11 @@ fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, compress: bool) {
                 push(out, m);
                 out.extend_from_slice(&s.to_le_bytes());
             }
+        }
+        Value::Stream(s) => {
+            out.push(super::stream::RDB_TYPE_STREAM_LISTPACKS_2);
+            push(out, key);
+            super::stream::write(out, s, push);
         }
     }
 }

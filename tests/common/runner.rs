@@ -222,6 +222,7 @@ pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Sid
                             Mode::Unordered => " (compared as an unordered array)",
                             Mode::Pairs => " (compared as unordered pairs)",
                             Mode::TypeOnly => " (compared by type only)",
+                            Mode::Elapsed => " (integers compared as elapsed times)",
                         };
                         problems.push(format!(
                             "    reply differs{how}\n    {el:>6}: {}\n    {al:>6}: {}",

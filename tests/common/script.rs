@@ -19,6 +19,10 @@ pub enum Mode {
     Pairs,
     /// `%`: only the reply type (the first byte) must match.
     TypeOnly,
+    /// `~ms`: like `Exact`, but integer replies (`:N`, at any depth) are elapsed times that each
+    /// side measured between two of its own clock readings (XPENDING's and XINFO CONSUMERS'
+    /// idle times): they may differ by twice the slack of the widest window.
+    Elapsed,
 }
 
 impl Mode {
@@ -28,6 +32,7 @@ impl Mode {
             Mode::Unordered => "~ ",
             Mode::Pairs => "~2 ",
             Mode::TypeOnly => "% ",
+            Mode::Elapsed => "~ms ",
         }
     }
 }
@@ -75,7 +80,9 @@ fn parse_line(t: &str) -> Result<Item, String> {
             _ => Err("unknown directive (expected `@sleep <ms>` or `@digest`)".into()),
         };
     }
-    let (mode, rest) = if let Some(r) = t.strip_prefix("~2 ") {
+    let (mode, rest) = if let Some(r) = t.strip_prefix("~ms ") {
+        (Mode::Elapsed, r)
+    } else if let Some(r) = t.strip_prefix("~2 ") {
         (Mode::Pairs, r)
     } else if let Some(r) = t.strip_prefix("~ ") {
         (Mode::Unordered, r)
@@ -219,7 +226,7 @@ pub fn array_elements(raw: &[u8]) -> Option<Vec<&[u8]>> {
 /// modes the groups sorted, which is the order [`replies_match`] compares them in.
 pub fn comparable(raw: &[u8], mode: Mode, now_ms: i64) -> Vec<u8> {
     match mode {
-        Mode::Exact => normalise_times(raw, now_ms),
+        Mode::Exact | Mode::Elapsed => normalise_times(raw, now_ms),
         Mode::TypeOnly => raw.first().map(|&c| vec![c]).unwrap_or_default(),
         Mode::Unordered | Mode::Pairs => match sorted_groups(raw, mode, now_ms) {
             Some((n, groups)) => {
@@ -251,6 +258,10 @@ fn sorted_groups(raw: &[u8], mode: Mode, now_ms: i64) -> Option<(usize, Vec<Vec<
 pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -> bool {
     match mode {
         Mode::Exact => times_match(expected, actual, clock),
+        Mode::Elapsed => match (parse_reply(expected), parse_reply(actual)) {
+            (Ok(Some((e, _))), Ok(Some((a, _)))) => elapsed_match(&e, &a, clock),
+            _ => times_match(expected, actual, clock),
+        },
         Mode::TypeOnly => expected.first() == actual.first(),
         Mode::Unordered | Mode::Pairs => match (sorted_groups(expected, mode, clock.now_ms), sorted_groups(actual, mode, clock.now_ms)) {
             (Some((n, e)), Some((m, a))) => {
@@ -259,6 +270,17 @@ pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -
             (None, None) => times_match(expected, actual, clock),
             _ => false,
         },
+    }
+}
+
+/// [`Mode::Elapsed`]: same shape, integers within twice the slack (each side's elapsed time
+/// spans two lines, each line's clocks at most a window apart), the rest as in `Exact`.
+fn elapsed_match(e: &aof_lab::Reply, a: &aof_lab::Reply, clock: Clock) -> bool {
+    use aof_lab::Reply;
+    match (e, a) {
+        (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= 2 * clock.slack_ms,
+        (Reply::Array(x), Reply::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, clock)),
+        _ => times_match(&e.to_resp(), &a.to_resp(), clock),
     }
 }
 

@@ -189,6 +189,8 @@ pub fn swap_databases(srv: &mut Server, id1: usize, id2: usize) {
     }
     srv.touch_all_watched_keys_in_db(id1, Some(id2));
     srv.touch_all_watched_keys_in_db(id2, Some(id1));
+    let streams: Vec<(usize, Vec<u8>)> =
+        [id1, id2].into_iter().flat_map(|d| srv.blocked_streams_in(d).into_iter().map(move |k| (d, k))).collect();
     let (lo, hi) = (id1.min(id2), id1.max(id2));
     let (left, right) = srv.dbs.split_at_mut(hi);
     if let (Some(a), Some(b)) = (left.get_mut(lo), right.first_mut()) {
@@ -198,6 +200,11 @@ pub fn swap_databases(srv: &mut Server, id1: usize, id2: usize) {
     let ready: Vec<(usize, Vec<u8>)> =
         srv.blocking_keys.keys().filter(|(db, key)| (*db == id1 || *db == id2) && srv.dbs[*db].contains(key)).cloned().collect();
     for (db, key) in ready {
+        srv.signal_key_as_ready(db, &key);
+    }
+    // scanDatabaseForDeletedStreams: a stream swapped away (the keys still present were
+    // signalled above).
+    for (db, key) in streams {
         srv.signal_key_as_ready(db, &key);
     }
 }
@@ -226,7 +233,10 @@ pub fn empty_data(srv: &mut Server, db: Option<usize>) -> u64 {
     let mut removed = 0;
     for id in range {
         srv.touch_all_watched_keys_in_db(id, None);
+        let streams = srv.blocked_streams_in(id);
         removed += srv.dbs[id].clear() as u64;
+        // scanDatabaseForDeletedStreams: XREADGROUP clients of a flushed stream are unblocked.
+        streams.iter().for_each(|k| srv.signal_key_as_ready(id, k));
     }
     removed
 }
