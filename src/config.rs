@@ -101,6 +101,8 @@ pub struct Config {
     pub zset_max_listpack_value: usize,
     pub list_max_listpack_size: i32,
     pub list_compress_depth: i32,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog that would grow past this turns dense.
+    pub hll_sparse_max_bytes: usize,
     /// `lab-rewrite-keys-per-tick` (AOF Lab only): keys the simulated rewrite or BGSAVE child
     /// writes per cron tick; 0 = the whole snapshot in one tick.
     pub lab_rewrite_keys_per_tick: usize,
@@ -154,6 +156,7 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            hll_sparse_max_bytes: 3000,
             lab_rewrite_keys_per_tick: 0,
             lab_fsync_latency_ms: 0,
             active_expire_effort: 1,

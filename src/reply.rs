@@ -34,6 +34,10 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// RESP3 `,` (addReplyDouble).
     Double(f64),
+    /// `addReplyHumanLongDouble` (GEOPOS, WITHCOORD): the value as `ld2string(LD_STR_HUMAN)`
+    /// prints it (`"%.17Lf"`, trailing zeros removed), a bulk string in RESP2 and the same text
+    /// after `,` in RESP3.
+    HumanDouble(f64),
     /// RESP3 `(` (addReplyBigNum): the digits as text.
     BigNumber(String),
     /// RESP3 `=` (addReplyVerbatim): a three-letter format (`txt`, `mkd`) and the text.
@@ -115,6 +119,7 @@ impl Reply {
             Reply::Map(pairs) => Reply::Array(pairs.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()),
             Reply::Set(items) | Reply::Push(items) => Reply::Array(items.clone()),
             Reply::Double(d) => Reply::Bulk(crate::util::fmt_g17(*d).into_bytes()),
+            Reply::HumanDouble(d) => Reply::Bulk(human_double(*d).into_bytes()),
             Reply::BigNumber(digits) => Reply::Bulk(digits.clone().into_bytes()),
             Reply::Verbatim(_, text) => Reply::Bulk(text.clone()),
             Reply::Bool(b) => Reply::Int(i64::from(*b)),
@@ -155,6 +160,7 @@ impl Reply {
             Reply::Map(_)
             | Reply::Set(_)
             | Reply::Double(_)
+            | Reply::HumanDouble(_)
             | Reply::BigNumber(_)
             | Reply::Verbatim(..)
             | Reply::Bool(_)
@@ -171,6 +177,11 @@ impl Reply {
         self.encode(&mut v);
         v
     }
+}
+
+/// `ld2string(value, LD_STR_HUMAN)` of a double: what `addReplyHumanLongDouble` writes.
+pub fn human_double(d: f64) -> String {
+    crate::cmd::long_double::LongDouble::from_f64(d).to_human_string()
 }
 
 pub(crate) fn push_int(out: &mut Vec<u8>, n: i64) {
@@ -236,6 +247,8 @@ mod tests {
         assert_eq!(Reply::Double(1.5).to_resp(), b"$3\r\n1.5\r\n");
         assert_eq!(Reply::Double(0.1).to_resp(), b"$19\r\n0.10000000000000001\r\n");
         assert_eq!(Reply::Double(f64::NEG_INFINITY).to_resp(), b"$4\r\n-inf\r\n");
+        assert_eq!(Reply::HumanDouble(13.361389338970184).to_resp(), b"$20\r\n13.36138933897018433\r\n");
+        assert_eq!(Reply::HumanDouble(-0.0).to_resp(), b"$1\r\n0\r\n");
         assert_eq!(Reply::Bool(true).to_resp(), b":1\r\n");
         assert_eq!(Reply::Bool(false).to_resp(), b":0\r\n");
         assert_eq!(Reply::BigNumber("12345678901234567890".into()).to_resp(), b"$20\r\n12345678901234567890\r\n");

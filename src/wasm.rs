@@ -1021,7 +1021,7 @@ fn reply_value(r: &crate::reply::Reply) -> JsValue {
             }
             map.into()
         }
-        Reply::Double(d) => JsValue::from_f64(*d),
+        Reply::Double(d) | Reply::HumanDouble(d) => JsValue::from_f64(*d),
         Reply::Bool(b) => JsValue::from_bool(*b),
         Reply::BigNumber(_) | Reply::Verbatim(..) => r.resp2().as_ref().map_or(JsValue::UNDEFINED, reply_value),
     }

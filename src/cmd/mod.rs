@@ -12,7 +12,10 @@
 //! wrapped in `MULTI`/`EXEC` (the 7.0 rule that also wraps a lazy-expire `DEL` together with the
 //! write that triggered it).
 
+pub mod bitops;
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub(crate) mod long_double;
@@ -78,6 +81,8 @@ pub enum Group {
     Set,
     SortedSet,
     Hash,
+    HyperLogLog,
+    Geo,
     Connection,
     Server,
     Transactions,
@@ -93,6 +98,8 @@ impl Group {
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
             Group::Hash => "hash",
+            Group::HyperLogLog => "hyperloglog",
+            Group::Geo => "geo",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -153,8 +160,20 @@ impl Command {
 }
 
 /// Every family's table, in COMMAND's order.
-pub fn tables() -> [&'static [Command]; 8] {
-    [server::COMMANDS, keys::COMMANDS, string::COMMANDS, list::COMMANDS, hash::COMMANDS, set::COMMANDS, zset::COMMANDS, multi::COMMANDS]
+pub fn tables() -> [&'static [Command]; 11] {
+    [
+        server::COMMANDS,
+        keys::COMMANDS,
+        string::COMMANDS,
+        bitops::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+        hll::COMMANDS,
+        geo::COMMANDS,
+        multi::COMMANDS,
+    ]
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static Command> {

@@ -97,6 +97,7 @@ pub static FIELDS: &[Field] = &[
     num!("zset-max-listpack-value", zset_max_listpack_value, usize),
     num!("list-max-listpack-size", list_max_listpack_size, i32),
     num!("list-compress-depth", list_compress_depth, i32),
+    num!("hll-sparse-max-bytes", hll_sparse_max_bytes, usize),
     num!("active-expire-effort", active_expire_effort, u32),
     Field {
         name: "lab-rewrite-keys-per-tick",
