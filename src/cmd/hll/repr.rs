@@ -21,6 +21,11 @@
 //! remaining 50 bits of `h` = MurmurHash64A(element, seed 0xadc83b19) (plus one). The count is
 //! Ertl's estimator over the histogram of register values ([`count`]).
 //!
+//! **Corrupt sparse strings.** Redis 7.0.15 as shipped by Debian 12 (the reference server of the
+//! tests) carries the fix for CVE-2025-32023: reading the runs (conversion to dense, merge,
+//! count) stops with "invalid" as soon as a run would go past register 16383, whatever its
+//! opcode; the original 7.0.15 only checked VAL runs. This follows the fixed server.
+//!
 //! Redis reads these buffers as C strings: one byte past the end is the `sds` terminator, a zero.
 //! A corrupt sparse string can make Redis read it (an XZERO as the last byte), so reads here go
 //! through [`at`], which returns 0 past the end. Corrupt input is answered with an error where
@@ -216,10 +221,10 @@ pub fn sparse_to_dense(s: &mut Vec<u8>) -> Result<(), Invalid> {
     let mut p = HDR_SIZE;
     while p < s.len() {
         let (runlen, value, oplen) = opcode(s, p);
+        if runlen + idx > REGISTERS {
+            return Err(Invalid); // overflow (CVE-2025-32023's check)
+        }
         if value > 0 {
-            if runlen + idx > REGISTERS {
-                break; // overflow
-            }
             for _ in 0..runlen {
                 dense_set(regs, idx, value);
                 idx += 1;
@@ -382,10 +387,10 @@ pub fn merge(max: &mut [u8], s: &[u8]) -> Result<(), Invalid> {
     let mut p = HDR_SIZE;
     while p < s.len() {
         let (runlen, value, oplen) = opcode(s, p);
+        if runlen + i > REGISTERS {
+            return Err(Invalid); // overflow
+        }
         if value > 0 {
-            if runlen + i > REGISTERS {
-                break;
-            }
             for m in max.iter_mut().skip(i).take(runlen) {
                 *m = (*m).max(value);
             }
@@ -411,6 +416,9 @@ pub fn count(s: &[u8]) -> Result<u64, Invalid> {
         let mut p = HDR_SIZE;
         while p < s.len() {
             let (runlen, value, oplen) = opcode(s, p);
+            if runlen + idx > REGISTERS {
+                return Err(Invalid); // overflow
+            }
             idx += runlen;
             if let Some(h) = histo.get_mut(usize::from(value)) {
                 *h += runlen as i64;
