@@ -1,5 +1,6 @@
 //! Random differential testing: seeded random command sequences over every command family
-//! (strings, lists, hashes, sets, sorted sets, keys and TTLs, MULTI/EXEC, SELECT/MOVE/SWAPDB,
+//! (strings, lists, hashes, sets, sorted sets, bitmaps, HyperLogLogs, geo sets
+//! (`diff_random_bitsgeo`), keys and TTLs, MULTI/EXEC, SELECT/MOVE/SWAPDB,
 //! encoding-threshold CONFIG SETs, bulk commands that cross the encoding limits, short stretches
 //! over `maxmemory` where exactly the `denyoom` commands must fail) and many invalid commands
 //! (wrong arity, wrong type, bad numbers, syntax errors, unknown commands and subcommands),
@@ -31,6 +32,7 @@
 #![cfg(unix)]
 
 mod common;
+mod diff_random_bitsgeo;
 mod serve_support;
 
 use common::runner::{RealSide, ScriptResult, run_script};
@@ -42,7 +44,7 @@ const SHORT_SEEDS: u64 = 3;
 
 /// Keys of each family; a command picks one of its own family's keys most of the time and any
 /// key otherwise (which makes WRONGTYPE errors and cross-type RENAMEs).
-const FAMILIES: &[&str] = &["str", "list", "hash", "set", "zset"];
+const FAMILIES: &[&str] = &["str", "list", "hash", "set", "zset", "hll", "geo"];
 
 struct Gen {
     rng: Rng,
@@ -161,7 +163,7 @@ impl Gen {
 
     /// One random command with its comparison mode.
     fn command(&mut self) -> (&'static str, Vec<String>) {
-        let r = self.rng.u32(0..100);
+        let r = self.rng.u32(0..118);
         let (mode, mut argv) = match r {
             0..=17 => self.string_cmd(),
             18..=33 => self.list_cmd(),
@@ -169,7 +171,10 @@ impl Gen {
             48..=61 => self.set_cmd(),
             62..=77 => self.zset_cmd(),
             78..=91 => self.key_cmd(),
-            _ => self.invalid_cmd(),
+            92..=99 => self.invalid_cmd(),
+            100..=104 => self.bitmap_cmd(),
+            105..=109 => self.hll_cmd(),
+            _ => self.geo_cmd(),
         };
         // Command names are case-insensitive.
         if self.pct(15) {
@@ -899,6 +904,13 @@ fn generator_is_deterministic_and_broad() {
         "\nSINTERSTORE ",
         "\nZADD ",
         "\nZUNIONSTORE ",
+        "\nBITFIELD ",
+        "\nBITOP ",
+        "\nPFADD ",
+        "\nPFMERGE ",
+        "\nGEOADD ",
+        "\nGEOSEARCHSTORE ",
+        "\nGEORADIUS ",
         "\nEXPIRE ",
         "\nRENAME ",
         "\nSELECT ",
