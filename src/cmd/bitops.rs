@@ -1,5 +1,5 @@
 //! The bitmap commands (Redis's `bitops.c`), which treat a string as an array of bits: SETBIT,
-//! GETBIT, BITCOUNT, BITPOS, BITOP, and BITFIELD / BITFIELD_RO ([`bitfield`]).
+//! GETBIT, BITCOUNT, BITPOS, BITOP, and BITFIELD / BITFIELD_RO (`bitops/bitfield.rs`).
 //!
 //! Bit 0 is the most significant bit of byte 0 (so `SETBIT k 7 1` makes the byte `0x01`).
 //! Reading past the end reads zeros; writing past it zero-extends the string. An offset is

@@ -3,9 +3,9 @@
 //!
 //! | command | what it does |
 //! |---|---|
-//! | GEOADD key [NX\|XX] [CH] lon lat member … | ZADD of each point's score (it *is* a ZADD: see below) |
+//! | `GEOADD key [NX\|XX] [CH] lon lat member …` | ZADD of each point's score (it *is* a ZADD: see below) |
 //! | GEOPOS / GEOHASH / GEODIST | decode members' scores |
-//! | GEORADIUS[_RO] / GEORADIUSBYMEMBER[_RO] / GEOSEARCH / GEOSEARCHSTORE | the search in [`search`] |
+//! | `GEORADIUS[_RO]`, `GEORADIUSBYMEMBER[_RO]`, GEOSEARCH, GEOSEARCHSTORE | the search, in `geo/search.rs` |
 //!
 //! **What reaches the AOF.** GEOADD replaces its own argv with `zadd key [opts] score member …`
 //! before running ZADD (`replaceClientCommandVector`), so the AOF holds a lowercase `zadd` with
@@ -141,7 +141,7 @@ fn fixedpoint4(d: f64) -> String {
     format!("{}{int}.{frac}", if s < 0 { "-" } else { "" })
 }
 
-/// GEOADD key [CH] [NX|XX] longitude latitude member [...]: ZADD with computed scores.
+/// `GEOADD key [CH] [NX|XX] longitude latitude member [...]`: ZADD with computed scores.
 fn geoadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let (mut xx, mut nx) = (false, false);
     let mut longidx = 2;

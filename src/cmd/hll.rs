@@ -1,5 +1,5 @@
 //! The HyperLogLog commands (Redis's `hyperloglog.c`): PFADD, PFCOUNT, PFMERGE, PFDEBUG,
-//! PFSELFTEST. A HyperLogLog is a string value in Redis's own layout ([`repr`]): TYPE says
+//! PFSELFTEST. A HyperLogLog is a string value in Redis's own layout (`hll/repr.rs`): TYPE says
 //! `string`, GET returns its bytes, and the RDB, the AOF rewrite and DEBUG DIGEST treat it as
 //! any string.
 //!

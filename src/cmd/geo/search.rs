@@ -1,4 +1,4 @@
-//! `georadiusGeneric`: GEORADIUS[_RO], GEORADIUSBYMEMBER[_RO], GEOSEARCH and GEOSEARCHSTORE.
+//! `georadiusGeneric`: `GEORADIUS[_RO]`, `GEORADIUSBYMEMBER[_RO]`, GEOSEARCH and GEOSEARCHSTORE.
 //!
 //! The order of the checks is Redis's, because it decides which error a wrong command gets: the
 //! source key's type first, then the centre and radius of the GEORADIUS forms, then the options
