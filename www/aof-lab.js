@@ -338,6 +338,9 @@ export class AofLabElement extends HTMLElement {
   /** What the worker said, as the element's events (lab.js's onmessage hook). */
   heard(msg, request) {
     switch (msg.type) {
+      case MSG.TURN_REPLIES:
+        for (const r of msg.replies) this.heard({ ...r, type: MSG.REPLY }, request);
+        break;
       case MSG.REPLY: {
         const command = this.lab.lines.get(msg.id) ?? '';
         if (msg.pending) this.pendingLines.push(command);

@@ -273,7 +273,10 @@ test('a scenario plays on the lab\'s own views while the learner\'s lab waits as
   await page.locator('#timeline .tl-leave').click();
   await page.waitForFunction(() => window.aofLab.timeline?.session?.kind === 'lab');
   const back = await page.evaluate(() => window.aofLab.act('digest'));
-  assert.deepEqual([back.position, back.digest], [mine.position, mine.digest]);
+  // The same data; the learner's clock ran (serverCron ticks are inputs) until the scenario
+  // started, and stood still while it played.
+  assert.equal(back.digest, mine.digest);
+  assert.ok(back.position >= mine.position, `the learner's lab went on from where it was: ${back.position} ≥ ${mine.position}`);
   assert.equal(await panel.getAttribute('data-active'), 'false');
   await page.locator('#cmd').fill('GET mine');
   await page.keyboard.press('Enter');
