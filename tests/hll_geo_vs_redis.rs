@@ -18,7 +18,7 @@ fn now_ms() -> i64 {
 }
 
 fn words(line: &str) -> Vec<String> {
-    line.split(' ').map(str::to_string).collect()
+    line.split_whitespace().map(str::to_string).collect()
 }
 
 /// HLLs sparse and dense (promoted by size, by a register above 32, by PFDEBUG, by PFMERGE),
@@ -303,4 +303,76 @@ fn damaged_sparse_hlls_answer_like_redis() {
             assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&real), "round {round}, {line}, after SET k {:02x?}", hll);
         }
     }
+}
+
+/// The commands of `tests/fixtures/bitsgeo_golden.txt`: distances, searches and positions over
+/// points all around the globe (the trigonometry of `geohashGetDistance` and of the bounding
+/// boxes), HLL counts up to the dense encoding (the square roots of Ertl's estimator), bitfields.
+fn golden_commands() -> Vec<String> {
+    let mut rng = fastrand::Rng::with_seed(20_700);
+    let mut out = Vec::new();
+    let coord = |rng: &mut fastrand::Rng| (rng.f64() * 360.0 - 180.0, rng.f64() * 170.0 - 85.0);
+    for chunk in 0..4 {
+        let mut line = "GEOADD w".to_string();
+        for i in chunk * 50..chunk * 50 + 50 {
+            let (lon, lat) = coord(&mut rng);
+            line.push_str(&format!(" {lon:.6} {lat:.6} p{i}"));
+        }
+        out.push(line);
+    }
+    for _ in 0..150 {
+        let (a, b) = (rng.u32(0..200), rng.u32(0..200));
+        out.push(format!("GEODIST w p{a} p{b} {}", ["m", "km", "mi", "ft"][rng.usize(0..4)]));
+    }
+    for _ in 0..40 {
+        let (lon, lat) = coord(&mut rng);
+        out.push(format!("GEORADIUS w {lon:.4} {lat:.4} {} km WITHDIST WITHCOORD WITHHASH ASC COUNT 8", rng.u32(100..9000)));
+    }
+    for _ in 0..20 {
+        out.push(format!(
+            "GEOSEARCH w FROMMEMBER p{} BYBOX {} {} km WITHDIST DESC",
+            rng.u32(0..200),
+            rng.u32(100..8000),
+            rng.u32(100..8000)
+        ));
+    }
+    out.push(format!("GEOPOS w {}", (0..60).map(|i| format!("p{i}")).collect::<Vec<_>>().join(" ")));
+    out.push(format!("GEOHASH w {}", (0..60).map(|i| format!("p{i}")).collect::<Vec<_>>().join(" ")));
+    for chunk in 0..30 {
+        out.push(format!("PFADD h {}", (chunk * 100..chunk * 100 + 100).map(|i| format!("e{i}")).collect::<Vec<_>>().join(" ")));
+        out.push("PFCOUNT h".into());
+        out.push(format!("PFADD h{} {}", chunk % 3, (0..chunk * 7).map(|i| format!("x{chunk}-{i}")).collect::<Vec<_>>().join(" ")));
+        out.push("PFCOUNT h h0 h1 h2".into());
+    }
+    out.push("GET h".into());
+    out.push("PFMERGE hm h h0 h1 h2".into());
+    out.push("BITFIELD b SET i13 3 -1000 INCRBY u7 20 300 OVERFLOW SAT INCRBY i9 #5 -999 GET i64 0 GET u63 1".into());
+    out.push("BITPOS b 1 2 40 BIT".into());
+    out
+}
+
+/// `tests/fixtures/bitsgeo_golden.txt` holds what redis-server 7.0.15 answers to
+/// [`golden_commands`], one `command<TAB>reply as hex` per line: the browser tests
+/// (`tests/wasm_cases/bitsgeo.rs`) replay it in wasm, where `sin`, `cos` and `asin` are not
+/// glibc's. Here it is checked against a real server and the native engine;
+/// `AOF_LAB_REGENERATE=1` rewrites it.
+#[test]
+fn golden_fixture_matches_the_real_server() {
+    let server = RedisServer::start();
+    let mut conn = server.connect();
+    let mut e = Engine::new(Config::default(), now_ms());
+    let c = e.connect();
+    let mut text = String::new();
+    for line in golden_commands() {
+        let real = conn.command(&words(&line)).unwrap();
+        let ours = e.execute_line(c, &line, now_ms()).unwrap().to_resp();
+        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&real), "{line}");
+        let hex: String = real.iter().map(|b| format!("{b:02x}")).collect();
+        text.push_str(&format!("{line}\t{hex}\n"));
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bitsgeo_golden.txt");
+    if std::env::var_os("AOF_LAB_REGENERATE").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    assert!(std::fs::read_to_string(path).unwrap_or_default() == text, "bitsgeo_golden.txt is stale: AOF_LAB_REGENERATE=1 rewrites it");
 }
