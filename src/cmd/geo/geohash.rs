@@ -19,7 +19,7 @@
 //! different rounding moves a point across a cell or radius boundary. `sin`, `cos` and `asin`
 //! are the platform's: natively Rust calls glibc's, the same as redis-server's; in wasm they
 //! come from Rust's libm port, which may differ from glibc in the last bit in rare cases (none
-//! in the 350 replies of `tests/fixtures/bitsgeo_golden.txt`, replayed in the browser by
+//! in the 340 replies of `tests/fixtures/bitsgeo_golden.txt`, replayed in the browser by
 //! `tests/wasm_cases/bitsgeo.rs`).
 
 /// `GEO_STEP_MAX`: 26 bits per coordinate, 52 in all.
