@@ -112,6 +112,13 @@ if want browser; then
   echo
   cargo bench --quiet --bench turn
 fi
+if want page; then
+  # The page in headless Chromium: frame times and long tasks while the traffic generator
+  # streams 10 000 commands/s with every view open, against the same page idle (same run).
+  scripts/build.sh >/dev/null
+  echo
+  (cd tests/e2e && node bench-page.mjs "${PAGE_SECS:-10}")
+fi
 want load || want rewrite || exit 0
 
 # Loading: a mixed AOF written by the real server, then loaded by both.
@@ -177,12 +184,4 @@ if want rewrite; then
   printf '| rewrite | %s | %s | %.2f |\n' "$r" "$l" "$(echo "$l / $r" | bc -l)"
   redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
   redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
-fi
-
-if want page; then
-  # The page in headless Chromium: frame times and long tasks while the traffic generator
-  # streams 10 000 commands/s with every view open, against the same page idle (same run).
-  scripts/build.sh >/dev/null
-  echo
-  (cd tests/e2e && node bench-page.mjs "${PAGE_SECS:-10}")
 fi

@@ -23,6 +23,7 @@ import { setStatus } from './ui/status.js';
 import { TimelineView } from './ui/timeline.js';
 import { TrafficView } from './ui/traffic.js';
 import { TransferView } from './ui/transfer.js';
+import { scrollAll } from './ui/lists.js';
 import { startWorker } from './worker-start.js';
 
 const BACKEND_NAMES = { opfs: 'OPFS', indexeddb: 'IndexedDB', memory: 'memory (simulated machine)' };
@@ -277,11 +278,7 @@ export class LabController {
    */
   view(snapshot, events, { eventsReset = false, timeline = null, forked = null, console: entries, aof = null, scenario } = {}) {
     this.snapshot = snapshot;
-    if (eventsReset && this.eventsView) {
-      this.els.events.list.replaceChildren();
-      this.eventsView.total = 0;
-    }
-    this.eventsView?.add(events);
+    this.eventsView?.add(events, eventsReset);
     if (timeline) this.showTimeline(timeline, forked);
     this.consoleView?.render(entries, timeline);
     this.aofView?.render(aof);
@@ -301,6 +298,8 @@ export class LabController {
       else if (snapshot.write_error) setStatus(this.els.status, 'failed', `MISCONF: ${snapshot.write_error}`);
       else setStatus(this.els.status, 'ready', `Engine ready · ${snapshot.keys} key${snapshot.keys === 1 ? '' : 's'}`);
     }
+    // The lists that follow their end scroll now that every view drew: one layout per frame.
+    scrollAll();
   }
 
   /** The timeline's state from a VIEW; says so when an input given in the past forked. */

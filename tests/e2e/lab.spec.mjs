@@ -42,6 +42,23 @@ async function eventsText(page) {
 
 // ---- the crash lab on the simulated machine ----
 
+test('start-up: every module the page loads is preloaded by index.html (one round of requests, not one per import level)', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${env.server.url}/www/?backend=memory`);
+    await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+    const { loaded, preloaded } = await page.evaluate(() => ({
+      loaded: performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.js') && !/\/worker(-log)?\.js$/.test(p) && !p.includes('/pkg/')), // the worker's own graph loads in the worker
+      preloaded: [...document.querySelectorAll('link[rel="modulepreload"]')].map((l) => new URL(l.href).pathname),
+    }));
+    assert.ok(loaded.length > 10, `the page loaded its modules: ${loaded}`);
+    assert.deepEqual(loaded.filter((p) => !preloaded.includes(p)), [], 'modules loaded without a modulepreload link in index.html');
+  } finally {
+    await context.close();
+  }
+});
+
 test('crash lab: a power loss keeps every acknowledged write under always, loses them under no, and says why', async () => {
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {

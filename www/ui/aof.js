@@ -7,8 +7,10 @@
 // present did; the header counts every byte appended up to the position.
 
 import { respLines } from '../protocol.js';
+import { follow, keepAtEnd, reconcile } from './lists.js';
 
 const MAX_GROUPS = 150; // older groups leave the view; the byte count stays exact
+const NODES_KEPT = 4 * MAX_GROUPS; // groups' elements kept for a move back to them
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -23,6 +25,7 @@ export class AofView {
     this.els = els;
     this.total = 0;
     this.nodes = new Map(); // group key -> element, reused across resets
+    follow(els.list);
   }
 
   /** A new engine: nothing appended yet. */
@@ -34,7 +37,6 @@ export class AofView {
   render(update) {
     if (!update) return;
     const list = this.els.list;
-    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     const seen = new Map();
     const nodes = update.groups.map((g) => {
       // The same group on another line of history is another element: the key says what it is.
@@ -49,9 +51,13 @@ export class AofView {
       return node;
     });
     if (update.reset) {
-      list.replaceChildren(...nodes);
-      const keep = new Set(nodes);
-      for (const [key, node] of this.nodes) if (!keep.has(node)) this.nodes.delete(key);
+      reconcile(list, nodes);
+      // Scrubbing goes back and forth over the same groups: keep the elements made (the
+      // oldest made leave first), so that a move redraws by moving nodes, not by building them.
+      for (const key of this.nodes.keys()) {
+        if (this.nodes.size <= NODES_KEPT) break;
+        if (!this.nodes.get(key).isConnected) this.nodes.delete(key);
+      }
     } else {
       list.append(...nodes);
       while (list.childElementCount > MAX_GROUPS) {
@@ -60,7 +66,7 @@ export class AofView {
         first.remove();
       }
     }
-    if (stick || update.reset) list.scrollTop = list.scrollHeight;
+    keepAtEnd(list, update.reset);
     this.total = update.total;
     this.els.empty.hidden = list.childElementCount > 0;
     this.els.size.textContent = `${this.total.toLocaleString('en')} byte${this.total === 1 ? '' : 's'}`;

@@ -11,6 +11,8 @@
 // Typing in the past forks the history: the line above the prompt says so while the position
 // is in the past (the bar says what the fork keeps).
 
+import { follow, keepAtEnd, reconcile, scrollAll } from './lists.js';
+
 const HISTORY_MAX = 200;
 const NOTES_MAX = 60;
 /** Lines on their way drawn at most (a script may send thousands at once). */
@@ -68,6 +70,7 @@ export class ConsoleView {
     this.nodes = new Map(); // key -> element, reused from draw to draw
     this.position = 0;
     this.intro = els.log.querySelector('.log-intro');
+    follow(els.log);
     els.form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.submit(els.input.value);
@@ -121,9 +124,9 @@ export class ConsoleView {
     this.pending.set(id, p);
     // At once at the end (the learner sees what they typed; the next frame puts it in order).
     const log = this.els.log;
-    const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     log.append(this.pendingNode(id, p));
-    if (atEnd) log.scrollTop = log.scrollHeight;
+    keepAtEnd(log);
+    scrollAll();
     this.draw();
   }
 
@@ -300,14 +303,14 @@ export class ConsoleView {
     let skip = this.pending.size - PENDING_SHOWN;
     for (const [id, p] of this.pending) if (skip-- <= 0) items.push(this.pendingNode(id, p));
     const log = this.els.log;
-    const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     const now = [this.intro, ...items].filter(Boolean);
     const same = now.length === log.childElementCount && now.every((n, i) => log.children[i] === n);
-    if (!same) log.replaceChildren(...now);
+    if (!same) reconcile(log, now);
     // The end follows new lines when the reader is there, and a move through time.
     const moved = this.drawnAt !== this.position;
     this.drawnAt = this.position;
-    if (atEnd || moved) log.scrollTop = log.scrollHeight;
+    keepAtEnd(log, moved);
+    scrollAll();
     // Forget nodes no longer drawn (keys of another line of history).
     if (this.nodes.size > 4 * items.length + 100) {
       const keep = new Set(items);
