@@ -23,6 +23,7 @@
 //! out: they stay raised but are not propagated, as in Redis).
 
 mod repr;
+mod selftest;
 
 use super::{ADMIN, Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::keyspace::Value;
@@ -261,7 +262,7 @@ fn pfselftest(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     let seed = ctx.srv.rng.usize(..) as u64;
     let mut rng = fastrand::Rng::with_seed(seed);
     // C's rand() returns 31 bits.
-    match repr::self_test(&mut || rng.u32(..) >> 1, sparse_max_bytes(ctx)) {
+    match selftest::self_test(&mut || rng.u32(..) >> 1, sparse_max_bytes(ctx)) {
         Ok(()) => Reply::ok(),
         Err(msg) => Reply::error(format!("ERR {msg}")),
     }

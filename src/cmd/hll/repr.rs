@@ -42,7 +42,7 @@ const P: u32 = 14;
 const Q: u32 = 64 - P;
 const P_MASK: u64 = REGISTERS as u64 - 1;
 const BITS: usize = 6;
-const REGISTER_MAX: u8 = 63;
+pub(super) const REGISTER_MAX: u8 = 63;
 pub const DENSE_SIZE: usize = HDR_SIZE + (REGISTERS * BITS).div_ceil(8);
 pub const DENSE: u8 = 0;
 pub const SPARSE: u8 = 1;
@@ -130,7 +130,7 @@ pub fn dense_set(regs: &mut [u8], regnum: usize, val: u8) {
 }
 
 /// `hllDenseSet`: raises the register to `count`; true if it changed.
-fn dense_set_if_greater(regs: &mut [u8], index: usize, count: u8) -> bool {
+pub(super) fn dense_set_if_greater(regs: &mut [u8], index: usize, count: u8) -> bool {
     if count > dense_get(regs, index) {
         dense_set(regs, index, count);
         true
@@ -523,59 +523,6 @@ pub fn decode_sparse(s: &[u8]) -> String {
 pub fn registers(s: &[u8]) -> Vec<u8> {
     let regs = s.get(HDR_SIZE..).unwrap_or_default();
     (0..REGISTERS).map(|i| dense_get(regs, i)).collect()
-}
-
-/// PFSELFTEST's checks, with `rand` for C's `rand()`: the dense registers keep what is set in
-/// them, and dense and sparse HLLs agree with each other and with the true count within 6
-/// standard errors up to 10 million elements. `Err` is the TESTFAILED message.
-pub fn self_test(rand: &mut dyn FnMut() -> u32, max_bytes: usize) -> Result<(), String> {
-    let mut dense = vec![0u8; DENSE_SIZE];
-    let mut bytecounters = vec![0u8; REGISTERS];
-    for _ in 0..1000 {
-        let regs = dense.get_mut(HDR_SIZE..).unwrap_or_default();
-        for (i, b) in bytecounters.iter_mut().enumerate() {
-            let r = (rand() & u32::from(REGISTER_MAX)) as u8;
-            *b = r;
-            dense_set(regs, i, r);
-        }
-        for (i, &b) in bytecounters.iter().enumerate() {
-            let val = dense_get(regs, i);
-            if val != b {
-                return Err(format!("TESTFAILED Register {i} should be {b} but is {val}"));
-            }
-        }
-    }
-    dense.iter_mut().skip(HDR_SIZE).for_each(|b| *b = 0);
-    let mut sparse = create();
-    let relerr = 1.04 / (REGISTERS as f64).sqrt();
-    let mut checkpoint: u64 = 1;
-    let seed = u64::from(rand()) | u64::from(rand()) << 32;
-    for j in 1..=10_000_000u64 {
-        // hllDenseAdd and hllAdd of the same element: one hash serves both.
-        let (index, cnt) = pat_len(&(j ^ seed).to_le_bytes());
-        dense_set_if_greater(dense.get_mut(HDR_SIZE..).unwrap_or_default(), index, cnt);
-        let _ = match encoding(&sparse) {
-            SPARSE => sparse_set(&mut sparse, index, cnt, max_bytes),
-            _ => Ok(dense_set_if_greater(sparse.get_mut(HDR_SIZE..).unwrap_or_default(), index, cnt)),
-        };
-        if j != checkpoint {
-            continue;
-        }
-        if j < (max_bytes / 2) as u64 && encoding(&sparse) != SPARSE {
-            return Err("TESTFAILED sparse encoding not used".into());
-        }
-        let (cd, cs) = (count(&dense).unwrap_or(0), count(&sparse).unwrap_or(0));
-        if cd != cs {
-            return Err("TESTFAILED dense/sparse disagree".into());
-        }
-        let abserr = (checkpoint as i64 - cd as i64).unsigned_abs();
-        let maxerr = if j == 10 { 1 } else { (relerr * 6.0 * checkpoint as f64).ceil() as u64 };
-        if abserr > maxerr {
-            return Err(format!("TESTFAILED Too big error. card:{checkpoint} abserr:{abserr}"));
-        }
-        checkpoint *= 10;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
