@@ -104,6 +104,8 @@ pub struct Config {
     /// When a stream starts a new node (`stream-node-max-bytes`, `stream-node-max-entries`).
     pub stream_node_max_bytes: u64,
     pub stream_node_max_entries: i64,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog that would grow past this turns dense.
+    pub hll_sparse_max_bytes: usize,
     /// `lab-rewrite-keys-per-tick` (AOF Lab only): keys the simulated rewrite or BGSAVE child
     /// writes per cron tick; 0 = the whole snapshot in one tick.
     pub lab_rewrite_keys_per_tick: usize,
@@ -162,6 +164,7 @@ impl Default for Config {
             list_compress_depth: 0,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            hll_sparse_max_bytes: 3000,
             lab_rewrite_keys_per_tick: 0,
             lab_fsync_latency_ms: 0,
             active_expire_effort: 1,

@@ -12,6 +12,9 @@
 //! | `redisDb`, `robj` types, expiry         | [`keyspace`]                 |
 //! | the `server` global, `expireIfNeeded`   | [`server`]                   |
 //! | command table, `processCommand`, `call` | [`cmd`]                      |
+//! | `bitops.c`                              | [`cmd::bitops`]              |
+//! | `hyperloglog.c`                         | [`cmd::hll`]                 |
+//! | `geo.c`, `geohash.c`, `geohash_helper.c`| [`cmd::geo`]                 |
 //! | `feedAppendOnlyFile`                    | [`aof::feed`]                |
 //! | `flushAppendOnlyFile`, bio fsync        | [`aof::flush`]               |
 //! | the multi-part manifest                 | [`aof::manifest`]            |

@@ -51,11 +51,12 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// RESP3 `,` (addReplyDouble).
     Double(f64),
+    /// `addReplyHumanLongDouble` (GEOPOS, WITHCOORD): the value as `ld2string(LD_STR_HUMAN)`
+    /// prints it (`"%.17Lf"`, trailing zeros removed), a bulk string in RESP2 and the same text
+    /// after `,` in RESP3.
+    HumanDouble(f64),
     /// RESP3 `(` (addReplyBigNum): the digits as text.
     BigNumber(String),
-    /// RESP3 `,` with the text of `addReplyHumanLongDouble` (GEOPOS, GEOSEARCH … WITHCOORD): a
-    /// long double in its human form, a bulk string over RESP2.
-    HumanDouble(String),
     /// RESP3 `=` (addReplyVerbatim): a three-letter format (`txt`, `mkd`) and the text.
     Verbatim(Cow<'static, str>, Vec<u8>),
     /// RESP3 `#t` / `#f` (addReplyBool).
@@ -145,8 +146,8 @@ impl Reply {
             Reply::Map(pairs) => Reply::Array(pairs.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()),
             Reply::Set(items) | Reply::Push(items) => Reply::Array(items.clone()),
             Reply::Double(d) => Reply::Bulk(crate::util::fmt_g17(*d).into_bytes()),
+            Reply::HumanDouble(d) => Reply::Bulk(human_double(*d).into_bytes()),
             Reply::BigNumber(digits) => Reply::Bulk(digits.clone().into_bytes()),
-            Reply::HumanDouble(text) => Reply::Bulk(text.clone().into_bytes()),
             Reply::Verbatim(_, text) => Reply::Bulk(text.clone()),
             Reply::Bool(b) => Reply::Int(i64::from(*b)),
             Reply::Attribute(_, reply) | Reply::WithPushes(_, reply) => (**reply).clone(),
@@ -189,9 +190,9 @@ impl Reply {
                 out.extend_from_slice(crate::util::fmt_g17(*d).as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
-            Reply::HumanDouble(text) if resp3 => {
+            Reply::HumanDouble(d) if resp3 => {
                 out.push(b',');
-                out.extend_from_slice(text.as_bytes());
+                out.extend_from_slice(human_double(*d).as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
             Reply::BigNumber(digits) if resp3 => {
@@ -273,6 +274,11 @@ fn encode_map(out: &mut Vec<u8>, prefix: u8, pairs: &[(Reply, Reply)], resp: u8)
     }
 }
 
+/// `ld2string(value, LD_STR_HUMAN)` of a double: what `addReplyHumanLongDouble` writes.
+pub fn human_double(d: f64) -> String {
+    crate::cmd::long_double::LongDouble::from_f64(d).to_human_string()
+}
+
 pub(crate) fn push_int(out: &mut Vec<u8>, n: i64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
@@ -303,6 +309,8 @@ mod tests {
         assert_eq!(Reply::Double(1.5).to_resp(), b"$3\r\n1.5\r\n");
         assert_eq!(Reply::Double(0.1).to_resp(), b"$19\r\n0.10000000000000001\r\n");
         assert_eq!(Reply::Double(f64::NEG_INFINITY).to_resp(), b"$4\r\n-inf\r\n");
+        assert_eq!(Reply::HumanDouble(13.361389338970184).to_resp(), b"$20\r\n13.36138933897018433\r\n");
+        assert_eq!(Reply::HumanDouble(-0.0).to_resp(), b"$1\r\n0\r\n");
         assert_eq!(Reply::Bool(true).to_resp(), b":1\r\n");
         assert_eq!(Reply::Bool(false).to_resp(), b":0\r\n");
         assert_eq!(Reply::BigNumber("12345678901234567890".into()).to_resp(), b"$20\r\n12345678901234567890\r\n");

@@ -902,9 +902,9 @@ fn reply_value(r: &crate::reply::Reply) -> JsValue {
             }
             map.into()
         }
-        Reply::Double(d) => JsValue::from_f64(*d),
+        Reply::Double(d) | Reply::HumanDouble(d) => JsValue::from_f64(*d),
         Reply::Bool(b) => JsValue::from_bool(*b),
-        Reply::BigNumber(_) | Reply::Verbatim(..) | Reply::HumanDouble(_) | Reply::Attribute(..) | Reply::WithPushes(..) => {
+        Reply::BigNumber(_) | Reply::Verbatim(..) | Reply::Attribute(..) | Reply::WithPushes(..) => {
             r.resp2().as_ref().map_or(JsValue::UNDEFINED, reply_value)
         }
     }

@@ -378,7 +378,21 @@ fn command_meta_matches_the_real_server() {
             })
             .collect()
     };
-    let groups = ["bitmap", "connection", "generic", "hash", "list", "server", "set", "sorted-set", "stream", "string", "transactions"];
+    let groups = [
+        "bitmap",
+        "connection",
+        "generic",
+        "geo",
+        "hash",
+        "hyperloglog",
+        "list",
+        "server",
+        "set",
+        "sorted-set",
+        "stream",
+        "string",
+        "transactions",
+    ];
     let mut entries: Vec<(String, Reply)> = Vec::new();
     fn add(entries: &mut Vec<(String, Reply)>, name: &str, info: &Reply, docs: &Reply) {
         let Reply::Array(info) = info else { panic!() };

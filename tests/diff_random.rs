@@ -1,6 +1,6 @@
 //! Random differential testing: seeded random command sequences over every command family
-//! (strings, lists, hashes, sets, sorted sets, streams and their groups (`diff_streams`), keys
-//! and TTLs, MULTI/EXEC, SELECT/MOVE/SWAPDB,
+//! (strings, lists, hashes, sets, sorted sets, streams and their groups (`diff_streams`),
+//! bitmaps, HyperLogLogs, geo sets (`diff_random_bitsgeo`), keys and TTLs, MULTI/EXEC, SELECT/MOVE/SWAPDB,
 //! encoding-threshold CONFIG SETs, bulk commands that cross the encoding limits, short stretches
 //! over `maxmemory` where exactly the `denyoom` commands must fail) and many invalid commands
 //! (wrong arity, wrong type, bad numbers, syntax errors, unknown commands and subcommands),
@@ -34,6 +34,7 @@
 
 mod common;
 mod diff_streams;
+mod diff_random_bitsgeo;
 mod serve_support;
 
 use common::runner::{RealSide, ScriptResult, run_script_proto};
@@ -47,7 +48,7 @@ const RESP3_SEEDS: u64 = 2;
 
 /// Keys of each family; a command picks one of its own family's keys most of the time and any
 /// key otherwise (which makes WRONGTYPE errors and cross-type RENAMEs).
-const FAMILIES: &[&str] = &["str", "list", "hash", "set", "zset", "stream"];
+const FAMILIES: &[&str] = &["str", "list", "hash", "set", "zset", "stream", "hll", "geo"];
 
 struct Gen {
     rng: Rng,
@@ -168,7 +169,7 @@ impl Gen {
 
     /// One random command with its comparison mode.
     fn command(&mut self) -> (&'static str, Vec<String>) {
-        let r = self.rng.u32(0..114);
+        let r = self.rng.u32(0..132);
         let (mode, mut argv) = match r {
             0..=17 => self.string_cmd(),
             18..=33 => self.list_cmd(),
@@ -177,7 +178,10 @@ impl Gen {
             62..=77 => self.zset_cmd(),
             78..=91 => self.key_cmd(),
             92..=105 => self.stream_cmd(),
-            _ => self.invalid_cmd(),
+            106..=113 => self.invalid_cmd(),
+            114..=118 => self.bitmap_cmd(),
+            119..=123 => self.hll_cmd(),
+            _ => self.geo_cmd(),
         };
         // Command names are case-insensitive.
         if self.pct(15) {
@@ -931,6 +935,13 @@ fn generator_is_deterministic_and_broad() {
         "\nSINTERSTORE ",
         "\nZADD ",
         "\nZUNIONSTORE ",
+        "\nBITFIELD ",
+        "\nBITOP ",
+        "\nPFADD ",
+        "\nPFMERGE ",
+        "\nGEOADD ",
+        "\nGEOSEARCHSTORE ",
+        "\nGEORADIUS ",
         "\nEXPIRE ",
         "\nRENAME ",
         "\nSELECT ",

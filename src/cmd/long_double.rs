@@ -44,6 +44,20 @@ impl LongDouble {
         LongDouble::Finite { neg: v < 0, mant: v.unsigned_abs(), exp: 0 }
     }
 
+    /// A `double` widened to `long double` (exact: every double is an extended value). NaN,
+    /// which no caller passes, becomes `inf`.
+    pub fn from_f64(x: f64) -> LongDouble {
+        let neg = x.is_sign_negative();
+        if !x.is_finite() {
+            return LongDouble::Inf { neg };
+        }
+        let bits = x.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1 << 52) - 1);
+        let (mant, exp) = if biased == 0 { (frac, -1074) } else { (frac | (1 << 52), biased - 1075) };
+        LongDouble::Finite { neg, mant, exp }
+    }
+
     /// Redis's `string2ld`: `strtold` on the whole string. Refused: empty or too long input,
     /// leading whitespace, trailing garbage, NaN, and results that overflowed to infinity or
     /// underflowed to zero (`ERANGE`). `inf` itself is accepted.

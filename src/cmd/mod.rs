@@ -12,7 +12,10 @@
 //! wrapped in `MULTI`/`EXEC` (the 7.0 rule that also wraps a lazy-expire `DEL` together with the
 //! write that triggered it).
 
+pub mod bitops;
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub(crate) mod long_double;
@@ -80,6 +83,8 @@ pub enum Group {
     SortedSet,
     Hash,
     Stream,
+    HyperLogLog,
+    Geo,
     Connection,
     Server,
     Transactions,
@@ -96,6 +101,8 @@ impl Group {
             Group::SortedSet => "sorted-set",
             Group::Hash => "hash",
             Group::Stream => "stream",
+            Group::HyperLogLog => "hyperloglog",
+            Group::Geo => "geo",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -156,16 +163,19 @@ impl Command {
 }
 
 /// Every family's table, in COMMAND's order.
-pub fn tables() -> [&'static [Command]; 9] {
+pub fn tables() -> [&'static [Command]; 12] {
     [
         server::COMMANDS,
         keys::COMMANDS,
         string::COMMANDS,
+        bitops::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
         stream::COMMANDS,
+        hll::COMMANDS,
+        geo::COMMANDS,
         multi::COMMANDS,
     ]
 }

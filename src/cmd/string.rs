@@ -1,6 +1,6 @@
-//! The string commands (Redis's `t_string.c`). Submodules: `bitops` (SETBIT, GETBIT, BITCOUNT,
-//! which work on a string bit by bit) and `lcs` (LCS); INCRBYFLOAT's arithmetic is
-//! [`crate::cmd::long_double`].
+//! The string commands (Redis's `t_string.c`). Submodule: `lcs` (LCS); INCRBYFLOAT's arithmetic
+//! is [`crate::cmd::long_double`]. The bitmap commands, which work on a string bit by bit, are
+//! [`crate::cmd::bitops`].
 //!
 //! A string value is a byte array up to `proto-max-bulk-len` (512 MB) long. Redis stores small
 //! integers specially (the `int` encoding), but every command sees the same bytes, so here a
@@ -26,7 +26,6 @@
 //! Everything else propagates verbatim when it changed the dataset, and nothing when it did
 //! not (`SET k v NX` on an existing key, `SETBIT` that leaves the bit as it was).
 
-mod bitops;
 mod lcs;
 
 use super::keys::{already_expired, invalid_expire_time, opt_is};
@@ -37,7 +36,6 @@ use crate::keyspace::Value;
 use crate::reply::{self, Reply};
 use crate::server::Ctx;
 use crate::util::string2ll;
-use bitops::{bitcount, getbit, setbit};
 use lcs::lcs;
 
 pub static COMMANDS: &[Command] = &[
@@ -135,32 +133,17 @@ pub static COMMANDS: &[Command] = &[
         since: "7.0.0",
         ..Command::new("lcs", -3, READONLY, (1, 2, 1), Group::String, lcs)
     },
-    Command {
-        summary: "Sets or clears the bit at offset in the string value stored at key",
-        since: "2.2.0",
-        ..Command::new("setbit", 4, WRITE | DENYOOM, (1, 1, 1), Group::Bitmap, setbit)
-    },
-    Command {
-        summary: "Returns the bit value at offset in the string value stored at key",
-        since: "2.2.0",
-        ..Command::new("getbit", 3, READONLY | FAST, (1, 1, 1), Group::Bitmap, getbit)
-    },
-    Command {
-        summary: "Count set bits in a string",
-        since: "2.6.0",
-        ..Command::new("bitcount", -2, READONLY, (1, 1, 1), Group::Bitmap, bitcount)
-    },
 ];
 
 /// What a lookup of a key that should hold a string found.
-enum Lookup {
+pub(crate) enum Lookup {
     Missing,
     Found(Vec<u8>),
     WrongType,
 }
 
 /// `lookupKeyRead` + `checkType(OBJ_STRING)`.
-fn read_string(ctx: &mut Ctx, key: &[u8]) -> Lookup {
+pub(crate) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Lookup {
     match ctx.lookup_read(key) {
         None => Lookup::Missing,
         Some(Value::String(s)) => Lookup::Found(s.clone()),
@@ -169,7 +152,7 @@ fn read_string(ctx: &mut Ctx, key: &[u8]) -> Lookup {
 }
 
 /// `lookupKeyWrite` + `checkType(OBJ_STRING)`, for in-place updates: the value, if any.
-fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, Reply> {
+pub(crate) fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, Reply> {
     match ctx.lookup_write(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -565,7 +548,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 
 /// Clamps a `start..=end` range with negative indexes counted from the end, as GETRANGE and
 /// BITCOUNT do. `None` when the range is empty.
-fn clamp_range(mut start: i64, mut end: i64, len: i64) -> Option<(usize, usize)> {
+pub(crate) fn clamp_range(mut start: i64, mut end: i64, len: i64) -> Option<(usize, usize)> {
     if start < 0 && end < 0 && start > end {
         return None;
     }

@@ -99,6 +99,7 @@ pub static FIELDS: &[Field] = &[
     num!("list-compress-depth", list_compress_depth, i32),
     num!("stream-node-max-bytes", stream_node_max_bytes, u64),
     num!("stream-node-max-entries", stream_node_max_entries, i64),
+    num!("hll-sparse-max-bytes", hll_sparse_max_bytes, usize),
     num!("active-expire-effort", active_expire_effort, u32),
     Field {
         name: "lab-rewrite-keys-per-tick",

@@ -102,7 +102,8 @@ fn raw(r: &Reply, out: &mut String) {
         Reply::Bool(b) => out.push_str(if *b { "(true)" } else { "(false)" }),
         Reply::Int(n) => out.push_str(&n.to_string()),
         Reply::Double(d) => out.push_str(&crate::util::fmt_g17(*d)),
-        Reply::HumanDouble(text) | Reply::BigNumber(text) => out.push_str(text),
+        Reply::HumanDouble(d) => out.push_str(&super::human_double(*d)),
+        Reply::BigNumber(text) => out.push_str(text),
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -203,10 +204,10 @@ fn tty<W: Write>(r: &Reply, prefix: &str, out: &mut Sink<'_, W>, resp3: bool) ->
             out.put(&crate::util::fmt_g17(*d))?;
             out.end()
         }
-        Reply::HumanDouble(text) if !resp3 => quoted(out, text.as_bytes()),
-        Reply::HumanDouble(text) => {
+        Reply::HumanDouble(d) if !resp3 => quoted(out, super::human_double(*d).as_bytes()),
+        Reply::HumanDouble(d) => {
             out.put("(double) ")?;
-            out.put(text)?;
+            out.put(&super::human_double(*d))?;
             out.end()
         }
         Reply::Bulk(b) => quoted(out, b),

@@ -486,6 +486,7 @@ fn the_log_view_by_range_and_dropped_files() {
     assert_eq!(console(&mut e, &["DBSIZE"]), ["(integer) 2"]);
 }
 
+mod bitsgeo;
 mod programs;
 mod timeline;
 

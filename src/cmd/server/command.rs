@@ -364,6 +364,7 @@ fn keys_from_specs(m: &Meta, argv: &[&[u8]]) -> Vec<KeyRef> {
     match m.name.as_str() {
         "set" => set_get_keys(argv),
         "sort" | "sort_ro" => sort_get_keys(argv),
+        "bitfield" => bitfield_get_keys(argv),
         _ => vec![],
     }
 }
@@ -469,6 +470,31 @@ fn sort_get_keys(argv: &[&[u8]]) -> Vec<KeyRef> {
         keys.push((pos, flag_replies(&["OW", "update"])));
     }
     keys
+}
+
+/// `bitfieldGetKeys`: read-only while only GET and OVERFLOW come before the first SET / INCRBY
+/// (a syntax error counts as a write).
+fn bitfield_get_keys(argv: &[&[u8]]) -> Vec<KeyRef> {
+    let mut readonly = true;
+    let mut i = 2;
+    while i < argv.len() {
+        let remargs = argv.len() - i - 1;
+        let a = argv[i];
+        if args::is(a, "get") && remargs >= 2 {
+            i += 2;
+        } else if (args::is(a, "set") || args::is(a, "incrby")) && remargs >= 3 {
+            readonly = false;
+            break;
+        } else if args::is(a, "overflow") && remargs >= 1 {
+            i += 1;
+        } else {
+            readonly = false;
+            break;
+        }
+        i += 1;
+    }
+    let flags: &[&str] = if readonly { &["RO", "access"] } else { &["RW", "access", "update"] };
+    vec![(1, flag_replies(flags))]
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ mod range;
 mod setops;
 pub mod spec;
 
+/// GEOADD runs ZADD with the scores it computed.
+pub(crate) use basic::zadd;
+
 use super::{BLOCKING, Command, DENYOOM, FAST, Group, NOSCRIPT, READONLY, WRITE};
 use crate::keyspace::{Value, ZSet};
 use crate::reply::Reply;
