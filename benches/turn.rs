@@ -11,6 +11,7 @@
 use std::time::Instant;
 
 use aof_lab::lab::Lab;
+use aof_lab::lab::session::Session;
 use aof_lab::storage::{Machine, RamDisk};
 use aof_lab::{Config, Engine};
 
@@ -67,7 +68,37 @@ fn lab(policy: &str, per: usize) -> (f64, Lab) {
     (start.elapsed().as_secs_f64() * 1e6 / TURNS as f64, lab)
 }
 
+/// µs per turn of the session as the worker holds it (`src/wasm.rs`): the lab on the memory
+/// machine, every turn an input recorded on the timeline (checkpoints every K inputs).
+fn session(policy: &str, per: usize) -> f64 {
+    let settings: Vec<(String, String)> =
+        [("maxmemory", "67108864"), ("appendonly", "yes"), ("appendfsync", policy)].map(|(k, v)| (k.to_string(), v.to_string())).to_vec();
+    let Ok(mut s) = Session::memory(&settings, 1, T0, |_| {}) else { panic!("the session did not start") };
+    let v = value();
+    let mut n = 0;
+    let start = Instant::now();
+    for t in 0..TURNS {
+        let lines: Vec<String> = (0..per)
+            .map(|_| {
+                n += 1;
+                format!("SET key:{} {v}", n % KEYS)
+            })
+            .collect();
+        let out = s.execute_batch(&lines, T0 + t as i64);
+        assert_eq!(out[0].0, ["OK"]);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / TURNS as f64
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--session-only") {
+        // For a profiler: the worker's session alone (`--session-only LINES [POLICY]`).
+        let per = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(1);
+        let policy = args.get(i + 2).map_or("everysec", String::as_str);
+        println!("session, {policy}, {per} lines per turn: {:.2} µs per turn", session(policy, per));
+        return;
+    }
     println!(
         "| one turn, natively ({TURNS} turns, SET of 32 bytes over {KEYS} keys, maxmemory 64 MB) | µs per turn | ratio to the engine alone on RAM |"
     );
@@ -82,6 +113,11 @@ fn main() {
             println!("| {label}: the engine alone on RAM files (reference) | {reference:.2} | 1.00 |");
             println!("| {label}: the engine alone on the machine model over RAM | {machine:.2} | {:.2} |", machine / reference);
             println!("| {label}: the lab (worker.js's turn) on the machine model over RAM | {lab_us:.2} | {:.2} |", lab_us / reference);
+            let session_us = session(policy, per);
+            println!(
+                "| {label}: the worker's session (the lab, each turn an input on the timeline) | {session_us:.2} | {:.2} |",
+                session_us / reference
+            );
             if per == 50 && policy == "everysec" {
                 // The worker's publish: the snapshot, then the events and plot samples since
                 // the last one; here one turn after the previous publish.

@@ -18,7 +18,7 @@ fn lab(policy: &str, settings: &[(&str, &str)]) -> Lab {
 }
 
 fn last_turn(l: &Lab) -> TurnTrace {
-    l.machine.last.clone().expect("a turn was traced")
+    l.machine.last.as_deref().cloned().expect("a turn was traced")
 }
 
 fn place_of_last(l: &mut Lab) -> &'static str {
@@ -36,13 +36,13 @@ fn a_turn_shows_each_command_as_typed_and_as_propagated() {
     let t = last_turn(&l);
     let typed: Vec<&str> = t.commands.iter().map(|c| c.typed.as_str()).collect();
     assert_eq!(typed, ["SET k v", "EXPIRE k 100", "SADD s a", "SPOP s", "SET e x EX 100", "GET k"]);
-    let text = |i: usize| t.commands[i].records.iter().filter(|r| r.write).map(|r| r.text.clone()).collect::<Vec<_>>();
+    let text = |i: usize| t.commands[i].records().iter().filter(|r| r.write).map(|r| r.text.clone()).collect::<Vec<_>>();
     assert_eq!(text(1), [format!("PEXPIREAT k {}", T0 + 5 + 100_000)]);
     assert_eq!(text(3), ["SREM s a"]);
     assert_eq!(text(4), [format!("SET e x PXAT {}", T0 + 5 + 100_000)]);
-    assert!(t.commands[5].records.is_empty() && t.commands[5].reply == "\"v\"", "a read propagates nothing");
-    assert_eq!(t.commands[0].records[0].text, "SELECT 0", "the first write of a file selects its db");
-    assert_eq!(t.commands[1].records[0].keys, ["k"]);
+    assert!(t.commands[5].records().is_empty() && t.commands[5].reply == "\"v\"", "a read propagates nothing");
+    assert_eq!(t.commands[0].records()[0].text, "SELECT 0", "the first write of a file selects its db");
+    assert_eq!(t.commands[1].records()[0].keys, ["k"]);
     // One write() for the turn, then an fsync in the main thread, then the replies.
     assert_eq!(t.writes.len(), 1);
     assert_eq!((t.writes[0].at, t.writes[0].offset), ("beforeSleep", 0));

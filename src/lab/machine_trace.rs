@@ -79,18 +79,52 @@ pub struct Traced {
     pub typed: String,
     pub reply: String,
     pub time_ms: i64,
+    /// What it propagated, parsed into records when a view first asks ([`Traced::records`]).
     /// Shared: a command is kept both in the turn being built and in the recent ones, and a
-    /// turn of 50 commands must not copy 50 records' texts and keys (BENCHMARKS.md, "One turn").
-    pub records: std::sync::Arc<[TracedRecord]>,
+    /// turn of 50 commands must neither copy nor describe 50 records that no view may read
+    /// (BENCHMARKS.md, "One turn").
+    pub propagated: std::sync::Arc<Propagated>,
     pub len: u64,
     pub loc: Loc,
 }
 
 impl Traced {
     pub fn is_write(&self) -> bool {
-        self.records.iter().any(|r| r.write)
+        self.records().iter().any(|r| r.write)
+    }
+
+    /// The propagated records, with their text and keys (parsed once, on the first call).
+    pub fn records(&self) -> &[TracedRecord] {
+        self.propagated.records()
     }
 }
+
+/// A command's propagated bytes and the db selected before them; the records are parsed from
+/// them on demand ([`records_of`]).
+#[derive(Debug, Default)]
+pub struct Propagated {
+    bytes: Box<[u8]>,
+    db: Option<u32>,
+    parsed: std::sync::OnceLock<Vec<TracedRecord>>,
+}
+
+impl Propagated {
+    pub fn new(bytes: &[u8], db: Option<u32>) -> Propagated {
+        Propagated { bytes: bytes.into(), db, parsed: std::sync::OnceLock::new() }
+    }
+
+    pub fn records(&self) -> &[TracedRecord] {
+        self.parsed.get_or_init(|| records_of(&self.bytes, self.db))
+    }
+}
+
+/// Equal when they hold the same bytes after the same db (whether parsed yet or not).
+impl PartialEq for Propagated {
+    fn eq(&self, other: &Propagated) -> bool {
+        self.bytes == other.bytes && self.db == other.db
+    }
+}
+impl Eq for Propagated {}
 
 /// A `write()` seen during a turn.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,9 +189,10 @@ pub struct Machine {
     pub recent: VecDeque<Traced>,
     /// The turn being recorded, and the last one that ran a command or moved bytes.
     building: Option<TurnTrace>,
-    pub last: Option<TurnTrace>,
-    /// The last turn that ran a client's command (what the client box shows).
-    pub last_command: Option<TurnTrace>,
+    pub last: Option<std::sync::Arc<TurnTrace>>,
+    /// The last turn that ran a client's command (what the client box shows); usually the
+    /// same turn as `last`, shared rather than copied at every turn.
+    pub last_command: Option<std::sync::Arc<TurnTrace>>,
     /// The last "Asynchronous AOF fsync is taking too long" line: (time, text).
     pub slow_log: Option<(i64, String)>,
     pub(super) crash: Option<super::predict::CrashCapture>,
@@ -242,6 +277,7 @@ impl Lab {
             "write"
         };
         let moved = !turn.commands.is_empty() || !turn.writes.is_empty() || !turn.fsync.kind.is_empty() || turn.bio_done.is_some();
+        let turn = std::sync::Arc::new(turn);
         if turn.commands.iter().any(|c| c.source != "cron") {
             self.machine.last_command = Some(turn.clone());
         }
@@ -310,7 +346,7 @@ impl Lab {
         let mut traced = None;
         if appended > 0 || reply.is_some() {
             let start = cur.buf - appended;
-            let bytes = self.engine.aof_buf().get(start as usize..).unwrap_or_default().to_vec();
+            let bytes = self.engine.aof_buf().get(start as usize..).unwrap_or_default();
             let db = u32::try_from(prev.selected_db).ok();
             self.machine.next_seq += 1;
             // As the connection that sent it sees it (RESP3 marks after its HELLO 3).
@@ -326,7 +362,7 @@ impl Lab {
                 typed: if typed.is_empty() { "serverCron".into() } else { typed.to_string() },
                 reply: reply_text,
                 time_ms: now,
-                records: records_of(&bytes, db).into(),
+                propagated: std::sync::Arc::new(Propagated::new(bytes, db)),
                 len: appended,
                 loc: Loc::Buf(start),
             };
@@ -405,17 +441,19 @@ impl Lab {
     }
 
     fn shift_buffer(&mut self, bytes: u64, to: Option<(&str, u64)>) {
-        for t in &mut self.machine.recent {
-            if let Loc::Buf(o) = t.loc {
-                t.loc = if o < bytes {
-                    match to {
-                        Some((file, offset)) => Loc::File(file.to_string(), offset + o),
-                        None => Loc::Rewritten,
-                    }
-                } else {
-                    Loc::Buf(o - bytes)
-                };
-            }
+        // Bytes leave aof_buf from its front in the order they entered it, so the commands
+        // still there are the last ones traced: walk back from the newest and stop at the first
+        // that left (the walk costs the commands in the buffer, not all RECENT_MAX).
+        for t in self.machine.recent.iter_mut().rev() {
+            let Loc::Buf(o) = t.loc else { break };
+            t.loc = if o < bytes {
+                match to {
+                    Some((file, offset)) => Loc::File(file.to_string(), offset + o),
+                    None => Loc::Rewritten,
+                }
+            } else {
+                Loc::Buf(o - bytes)
+            };
         }
     }
 
@@ -430,7 +468,7 @@ impl Lab {
                 Loc::File(f, o) => (Some(f.clone()), *o),
                 _ => continue,
             };
-            for r in t.records.iter() {
+            for r in t.records() {
                 index.insert((file.clone(), base + r.rel), (t.seq, t.typed.clone(), r.db));
             }
         }
@@ -554,7 +592,7 @@ pub(super) fn traced_json(t: &Traced) -> Json {
     o.num("t", t.time_ms.max(0) as u64);
     o.num("bytes", t.len);
     let records: Vec<String> = t
-        .records
+        .records()
         .iter()
         .map(|r| {
             let mut x = Json::object();

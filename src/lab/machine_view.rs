@@ -404,8 +404,8 @@ impl Lab {
             None => j.raw("writeback_ms", "null"),
         }
         j.raw("files", &files);
-        j.raw("turn", &self.machine.last.as_ref().map_or("null".to_string(), turn_json));
-        j.raw("command_turn", &self.machine.last_command.as_ref().map_or("null".to_string(), turn_json));
+        j.raw("turn", &self.machine.last.as_deref().map_or("null".to_string(), turn_json));
+        j.raw("command_turn", &self.machine.last_command.as_deref().map_or("null".to_string(), turn_json));
         let recent: Vec<String> = self
             .machine
             .recent

@@ -79,7 +79,7 @@ impl Lab {
     /// A traced write and whether it survives a crash that loses `lost` (`None`: not exact).
     fn survives(&self, seq: u64, lost: &LostIf) -> Option<(u64, String, Option<bool>)> {
         let t = self.machine.recent.iter().find(|t| t.seq == seq)?;
-        let hit = t.records.iter().filter(|r| r.write).any(|r| {
+        let hit = t.records().iter().filter(|r| r.write).any(|r| {
             let (file, base) = match &t.loc {
                 super::Loc::Buf(o) => (None, *o),
                 super::Loc::File(f, o) => (Some(f.as_str()), *o),

@@ -233,6 +233,14 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     Some(c) => cur.push(c),
                 }
             } else {
+                // An unquoted run (most arguments) is copied at once, not byte by byte.
+                let rest = line.get(i..).unwrap_or_default();
+                let run = rest.iter().take_while(|&&c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0 | b'"' | b'\'')).count();
+                if run > 0 {
+                    cur.extend_from_slice(rest.get(..run).unwrap_or_default());
+                    i += run;
+                    continue;
+                }
                 match c {
                     None | Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
                     Some(b'"') => inq = true,
@@ -425,6 +433,15 @@ mod tests {
         assert_eq!(n, 17);
         assert_eq!(parse(b"\r\n").unwrap().unwrap().0.len(), 0);
         assert_eq!(parse(b"set \"k\r\n").unwrap_err().0, "unbalanced quotes in request");
+    }
+
+    #[test]
+    fn split_args_joins_quoted_parts_to_unquoted_runs_as_sdssplitargs() {
+        let split = |l: &[u8]| split_args(l).map(|v| v.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>());
+        assert_eq!(split(b"SET k ab\"c d\""), Some(vec!["SET".into(), "k".into(), "abc d".into()]));
+        assert_eq!(split(b"a'b c'  \td\r\ne"), Some(vec!["ab c".into(), "d".into(), "e".into()]));
+        assert_eq!(split(b"  x\x0by  "), Some(vec!["x\x0by".into()]), "a vertical tab ends no unquoted argument");
+        assert_eq!(split(b"ab\"c\"d"), None, "a closing quote must be followed by a space");
     }
 
     #[test]

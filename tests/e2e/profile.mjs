@@ -1,6 +1,7 @@
 // A profiling aid (not a test): runs `expr` in a page of the repository's server under Chromium's
 // tracing with the V8 sampling profiler on, and prints the functions with the most self time per
 // thread (the page's main thread, its workers). Shows where a benchmark's time goes.
+// INCLUSIVE=1 counts each function's time with its callees' (its whole stack) instead.
 //   node profile.mjs PATH EXPR [TOP]   e.g. node profile.mjs /tests/e2e/bench/writes.html \
 //     "runEngine({backend:'memory', policy:'everysec', clients:1, ms:2000, namespace:'p'})"
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,10 +38,13 @@ try {
   for (const e of events) {
     if (e.name !== 'ProfileChunk' && e.name !== 'Profile') continue;
     const key = `${e.pid}:${e.id}`;
-    const t = threads.get(key) ?? { thread: names.get(`${e.pid}:${e.tid}`) ?? e.tid, nodes: new Map(), self: new Map() };
+    const t = threads.get(key) ?? { thread: names.get(`${e.pid}:${e.tid}`) ?? e.tid, nodes: new Map(), parent: new Map(), self: new Map() };
     threads.set(key, t);
     const d = e.args.data ?? {};
-    for (const n of d.cpuProfile?.nodes ?? []) t.nodes.set(n.id, n.callFrame);
+    for (const n of d.cpuProfile?.nodes ?? []) {
+      t.nodes.set(n.id, n.callFrame);
+      if (n.parent !== undefined) t.parent.set(n.id, n.parent);
+    }
     const samples = d.cpuProfile?.samples ?? [];
     const deltas = d.timeDeltas ?? [];
     samples.forEach((s, i) => t.self.set(s, (t.self.get(s) ?? 0) + (deltas[i] ?? 0)));
@@ -58,11 +62,20 @@ try {
   for (const t of threads.values()) {
     const byName = new Map();
     let total = 0;
-    for (const [id, us] of t.self) {
+    const nameOf = (id) => {
       const f = t.nodes.get(id);
-      const name = f ? `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}:${f.lineNumber ?? ''}` : `node ${id}`;
-      byName.set(name, (byName.get(name) ?? 0) + us);
+      return f ? `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}:${f.lineNumber ?? ''}` : `node ${id}`;
+    };
+    for (const [id, us] of t.self) {
       total += us;
+      if (!process.env.INCLUSIVE) {
+        byName.set(nameOf(id), (byName.get(nameOf(id)) ?? 0) + us);
+        continue;
+      }
+      // The sample's whole stack, each function once (recursion counts once).
+      const seen = new Set();
+      for (let n = id; n !== undefined; n = t.parent.get(n)) seen.add(nameOf(n));
+      for (const name of seen) byName.set(name, (byName.get(name) ?? 0) + us);
     }
     if (total < 50_000) continue;
     console.log(`\n== ${t.thread}: ${(total / 1000).toFixed(0)} ms sampled`);
