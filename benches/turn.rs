@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use aof_lab::lab::Lab;
 use aof_lab::lab::session::Session;
+use aof_lab::lab::{Host, Lab};
 use aof_lab::storage::{Machine, RamDisk};
 use aof_lab::{Config, Engine};
 
@@ -73,7 +73,7 @@ fn lab(policy: &str, per: usize) -> (f64, Lab) {
 fn session(policy: &str, per: usize) -> f64 {
     let settings: Vec<(String, String)> =
         [("maxmemory", "67108864"), ("appendonly", "yes"), ("appendfsync", policy)].map(|(k, v)| (k.to_string(), v.to_string())).to_vec();
-    let Ok(mut s) = Session::memory(&settings, 1, T0, |_| {}) else { panic!("the session did not start") };
+    let Ok(mut s) = Session::memory(&settings, 1, T0, Host::default()) else { panic!("the session did not start") };
     let v = value();
     let mut n = 0;
     let start = Instant::now();

@@ -33,8 +33,8 @@
 #![cfg(unix)]
 
 mod common;
-mod diff_streams;
 mod diff_random_bitsgeo;
+mod diff_streams;
 mod serve_support;
 
 use common::runner::{RealSide, ScriptResult, run_script_proto};

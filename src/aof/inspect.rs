@@ -364,7 +364,7 @@ fn describe_rdb(item: &RdbItem) -> String {
                         crate::keyspace::Value::Hash(h) => h.len(),
                         crate::keyspace::Value::Set(s) => s.len(),
                         crate::keyspace::Value::ZSet(z) => z.len(),
-                        crate::keyspace::Value::Stream(s) => s.length as usize,
+                        crate::keyspace::Value::Stream(s) => usize::try_from(s.length).unwrap_or(usize::MAX),
                         crate::keyspace::Value::String(_) => 1,
                     };
                     let unit = match v {

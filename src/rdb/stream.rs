@@ -71,7 +71,8 @@ pub fn write(out: &mut Vec<u8>, s: &Stream, push: fn(&mut Vec<u8>, &[u8])) {
         push(out, name);
         push_len(out, g.last_id.ms);
         push_len(out, g.last_id.seq);
-        push_len(out, g.entries_read as u64);
+        // -1 (unknown) is saved as a 64-bit length, as Redis does.
+        push_len(out, g.entries_read.cast_unsigned());
         push_len(out, g.pel.len() as u64);
         for (id, nack) in &g.pel {
             out.extend_from_slice(&id.encode());
@@ -135,7 +136,7 @@ pub fn read(r: &mut dyn Source, t: u8) -> Result<Stream, RdbError> {
         let at = r.pos();
         let name = r.string()?;
         let last_id = StreamId::new(r.len()?, r.len()?);
-        let entries_read = if v2 { r.len()? as i64 } else { s.estimate_distance_from_first_ever_entry(last_id) };
+        let entries_read = if v2 { r.len()?.cast_signed() } else { s.estimate_distance_from_first_ever_entry(last_id) };
         if s.cgroups.contains_key(&name) {
             return corrupt(at, format!("Duplicated consumer group name {}", String::from_utf8_lossy(&name)));
         }

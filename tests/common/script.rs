@@ -279,7 +279,12 @@ fn elapsed_match(e: &aof_lab::Reply, a: &aof_lab::Reply, clock: Clock) -> bool {
     use aof_lab::Reply;
     match (e, a) {
         (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= 2 * clock.slack_ms,
-        (Reply::Array(x), Reply::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, clock)),
+        (Reply::Array(x), Reply::Array(y)) | (Reply::Set(x), Reply::Set(y)) | (Reply::Push(x), Reply::Push(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, clock))
+        }
+        (Reply::Map(x), Reply::Map(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((k, v), (l, w))| elapsed_match(k, l, clock) && elapsed_match(v, w, clock))
+        }
         _ => times_match(&e.to_resp(), &a.to_resp(), clock),
     }
 }
