@@ -18,6 +18,8 @@
 //! and RANDOMKEY return keys in a different (but deterministic) order. The guarantees are the
 //! same: a full SCAN returns every key present for its whole duration.
 
+mod sort;
+
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::cmd::args;
 use crate::keyspace::Value;
@@ -98,6 +100,15 @@ pub static COMMANDS: &[Command] = &[
         summary: "Remove the expiration from a key",
         since: "2.2.0",
         ..Command::new("persist", 2, WRITE | FAST, (1, 1, 1), Group::Generic, persist)
+    },
+    Command {
+        summary: "Sort the elements in a list, set or sorted set",
+        ..Command::new("sort", -2, WRITE | DENYOOM, (1, 1, 1), Group::Generic, sort::sort)
+    },
+    Command {
+        summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+        since: "7.0.0",
+        ..Command::new("sort_ro", -2, READONLY, (1, 1, 1), Group::Generic, sort::sort_ro)
     },
 ];
 
