@@ -18,9 +18,11 @@
 //! and RANDOMKEY return keys in a different (but deterministic) order. The guarantees are the
 //! same: a full SCAN returns every key present for its whole duration.
 
+mod dump;
+mod object;
 mod sort;
 
-use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
+use super::{Command, DENYOOM, FAST, Group, LOADING, READONLY, STALE, WRITE};
 use crate::cmd::args;
 use crate::keyspace::Value;
 use crate::reply::{self, Reply};
@@ -110,6 +112,50 @@ pub static COMMANDS: &[Command] = &[
         since: "7.0.0",
         ..Command::new("sort_ro", -2, READONLY, (1, 1, 1), Group::Generic, sort::sort_ro)
     },
+    Command {
+        summary: "Return a serialized version of the value stored at the specified key.",
+        since: "2.6.0",
+        ..Command::new("dump", 2, READONLY, (1, 1, 1), Group::Generic, dump::dump)
+    },
+    Command {
+        summary: "Create a key using the provided serialized value, previously obtained using DUMP.",
+        since: "2.6.0",
+        ..Command::new("restore", -4, WRITE | DENYOOM, (1, 1, 1), Group::Generic, dump::restore)
+    },
+    Command {
+        summary: "A container for object introspection commands",
+        since: "2.2.3",
+        subcommands: OBJECT_SUBCOMMANDS,
+        ..Command::new("object", -2, 0, (0, 0, 0), Group::Generic, object::object_help)
+    },
+];
+
+static OBJECT_SUBCOMMANDS: &[Command] = &[
+    Command {
+        summary: "Inspect the internal encoding of a Redis object",
+        since: "2.2.3",
+        ..Command::new("encoding", 3, READONLY, (2, 2, 1), Group::Generic, object::object_encoding)
+    },
+    Command {
+        summary: "Get the logarithmic access frequency counter of a Redis object",
+        since: "4.0.0",
+        ..Command::new("freq", 3, READONLY, (2, 2, 1), Group::Generic, object::object_freq)
+    },
+    Command {
+        summary: "Get the time since a Redis object was last accessed",
+        since: "2.2.3",
+        ..Command::new("idletime", 3, READONLY, (2, 2, 1), Group::Generic, object::object_idletime)
+    },
+    Command {
+        summary: "Get the number of references to the value of the key",
+        since: "2.2.3",
+        ..Command::new("refcount", 3, READONLY, (2, 2, 1), Group::Generic, object::object_refcount)
+    },
+    Command {
+        summary: "Show helpful text about the different subcommands",
+        since: "6.2.0",
+        ..Command::new("help", 2, LOADING | STALE, (0, 0, 0), Group::Generic, object::object_help)
+    },
 ];
 
 /// `shared.sameobjecterr`.
@@ -164,16 +210,18 @@ fn unlink(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 
 fn exists(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     // A key named twice counts twice, as in Redis.
-    let n = argv[1..].iter().filter(|k| ctx.lookup_read(k).is_some()).count();
+    let n = argv[1..].iter().filter(|k| ctx.lookup_read_notouch(k).is_some()).count();
     Reply::Int(n as i64)
 }
 
 fn type_(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    Reply::status(ctx.lookup_read(argv[1]).map_or("none", Value::type_name))
+    Reply::status(ctx.lookup_read_notouch(argv[1]).map_or("none", Value::type_name))
 }
 
+/// TOUCH looks its keys up like a read, which updates their access time (EXISTS does not).
 fn touch(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    exists(ctx, argv)
+    let n = argv[1..].iter().filter(|k| ctx.lookup_read(k).is_some()).count();
+    Reply::Int(n as i64)
 }
 
 // ---------------------------------------------------------------------------------------------

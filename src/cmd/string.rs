@@ -152,8 +152,13 @@ pub(crate) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Lookup {
 }
 
 /// `lookupKeyWrite` + `checkType(OBJ_STRING)`, for in-place updates: the value, if any.
+/// A string found is `raw` from now on (`dbUnshareStringValue`); a caller that replaces it with
+/// a new value (INCR) starts that value's encoding afresh.
 pub(crate) fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, Reply> {
-    match ctx.lookup_write(key) {
+    if matches!(ctx.lookup_write(key), Some(Value::String(_))) {
+        ctx.db().set_str_encoding(key, crate::keyspace::StrEncoding::Raw);
+    }
+    match ctx.db().get_mut(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Reply::wrongtype()),
@@ -537,6 +542,8 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     };
     let text = sum.to_human_string().into_bytes();
     ctx.set_key(key, Value::String(text.clone()), true);
+    // `createStringObjectFromLongDouble`: an embstr, never tried as an integer.
+    ctx.db().set_str_encoding(key, crate::keyspace::StrEncoding::Embstr);
     ctx.dirty(1);
     ctx.rewrite_argv(&[b"SET", key, &text, b"KEEPTTL"]);
     Reply::Bulk(text)

@@ -24,6 +24,7 @@
     clippy::cast_possible_wrap
 )]
 
+pub mod dump;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;
