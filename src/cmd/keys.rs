@@ -130,6 +130,7 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
+/// (Redis lists them in its hash order, which changes from one server to the next.)
 static OBJECT_SUBCOMMANDS: &[Command] = &[
     Command {
         summary: "Inspect the internal encoding of a Redis object",
@@ -137,9 +138,9 @@ static OBJECT_SUBCOMMANDS: &[Command] = &[
         ..Command::new("encoding", 3, READONLY, (2, 2, 1), Group::Generic, object::object_encoding)
     },
     Command {
-        summary: "Get the logarithmic access frequency counter of a Redis object",
-        since: "4.0.0",
-        ..Command::new("freq", 3, READONLY, (2, 2, 1), Group::Generic, object::object_freq)
+        summary: "Show helpful text about the different subcommands",
+        since: "6.2.0",
+        ..Command::new("help", 2, LOADING | STALE, (0, 0, 0), Group::Generic, object::object_help)
     },
     Command {
         summary: "Get the time since a Redis object was last accessed",
@@ -152,9 +153,9 @@ static OBJECT_SUBCOMMANDS: &[Command] = &[
         ..Command::new("refcount", 3, READONLY, (2, 2, 1), Group::Generic, object::object_refcount)
     },
     Command {
-        summary: "Show helpful text about the different subcommands",
-        since: "6.2.0",
-        ..Command::new("help", 2, LOADING | STALE, (0, 0, 0), Group::Generic, object::object_help)
+        summary: "Get the logarithmic access frequency counter of a Redis object",
+        since: "4.0.0",
+        ..Command::new("freq", 3, READONLY, (2, 2, 1), Group::Generic, object::object_freq)
     },
 ];
 
