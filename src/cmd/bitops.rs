@@ -98,6 +98,7 @@ fn string_for_bit_command<'c>(ctx: &'c mut Ctx, key: &[u8], maxbit: u64) -> Resu
             true
         }
     };
+    super::string::unshare_string(ctx, key);
     match write_string(ctx, key)? {
         Some(s) => Ok((s, dirty)),
         None => Err(Reply::wrongtype()),

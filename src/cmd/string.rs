@@ -152,17 +152,19 @@ pub(crate) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Lookup {
 }
 
 /// `lookupKeyWrite` + `checkType(OBJ_STRING)`, for in-place updates: the value, if any.
-/// A string found is `raw` from now on (`dbUnshareStringValue`); a caller that replaces it with
-/// a new value (INCR) starts that value's encoding afresh.
+/// A caller that changes the bytes in place calls [`unshare_string`] too.
 pub(crate) fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, Reply> {
-    if matches!(ctx.lookup_write(key), Some(Value::String(_))) {
-        ctx.db().set_str_encoding(key, crate::keyspace::StrEncoding::Raw);
-    }
-    match ctx.db().get_mut(key) {
+    match ctx.lookup_write(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Reply::wrongtype()),
     }
+}
+
+/// `dbUnshareStringValue` (or a string made with `createObject`): changed in place, the value
+/// is a `raw` string from now on, whatever its length ([`crate::keyspace::StrEncoding`]).
+pub(crate) fn unshare_string(ctx: &mut Ctx, key: &[u8]) {
+    ctx.db().set_str_encoding(key, crate::keyspace::StrEncoding::Raw);
 }
 
 /// `checkStringLength`: no string may grow past `proto-max-bulk-len`.
@@ -458,6 +460,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 return Reply::err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             }
             s.extend_from_slice(suffix);
+            unshare_string(ctx, key);
             total
         }
         Ok(None) => {
@@ -626,6 +629,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     s[offset..end].copy_from_slice(value);
     let len = s.len();
+    unshare_string(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty(1);
     Reply::Int(len as i64)
