@@ -228,14 +228,15 @@ fn pick<'a>(rng: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
 
 /// Any key of the workload (for the generic key commands, which also cross types).
 fn any_key(rng: &mut fastrand::Rng) -> String {
-    pick(rng, &["s0", "s1", "s2", "n0", "f0", "l0", "l1", "t0", "t1", "h0", "h1", "z0", "z1", "x0", "x1", "cp"]).to_string()
+    pick(rng, &["s0", "s1", "s2", "n0", "f0", "l0", "l1", "t0", "t1", "h0", "h1", "z0", "z1", "x0", "x1", "p0", "p1", "g0", "g1", "cp"])
+        .to_string()
 }
 
 /// One data command (no MULTI, no AOF control).
 fn data_command(rng: &mut fastrand::Rng) -> String {
     let i = rng.usize(0..2);
     let r = rng.u32(0..6);
-    match rng.u32(0..67) {
+    match rng.u32(0..73) {
         0..=5 => {
             let opt = match rng.u32(0..10) {
                 0 => " EX 100".to_string(),
@@ -303,6 +304,26 @@ fn data_command(rng: &mut fastrand::Rng) -> String {
         64 => format!("XGROUP CREATE x{i} g 0 MKSTREAM"),
         65 => format!("XREADGROUP GROUP g c{r} COUNT 2 {}STREAMS x{i} >", if rng.bool() { "NOACK " } else { "" }),
         66 => pick(rng, &["XAUTOCLAIM x0 g c1 0 0 COUNT 1", "XACK x1 g 0-1 1-0", "XTRIM x0 MAXLEN 2", "XDEL x1 0-1"]).into(),
+        // HyperLogLogs (strings in Redis's sparse / dense layouts, PFCOUNT writing its cache
+        // back), geo sets (zsets of geohashes, a STORE of a search), SORT … STORE (propagated
+        // verbatim) and RESTORE (a relative TTL propagated as ABSTTL).
+        67 => format!("PFADD p{i} e{r} e{} e{}", rng.u32(0..50), rng.u32(0..5000)),
+        68 => pick(rng, &["PFMERGE p1 p0 p1", "PFCOUNT p0", "PFCOUNT p1"]).into(),
+        69 => format!("GEOADD g{i} {}.5 {}.25 m{r}", rng.i32(-170..170), rng.i32(-80..80)),
+        70 => {
+            format!("GEOSEARCHSTORE g1 g0 FROMLONLAT 0 0 BYRADIUS {} km{}", rng.u32(100..20000), if rng.bool() { " STOREDIST" } else { "" })
+        }
+        71 => format!(
+            "SORT {} BY nosort LIMIT 0 {} {}STORE l{i}",
+            pick(rng, &["l0", "t0", "z1"]),
+            rng.u32(1..5),
+            if rng.bool() { "ALPHA " } else { "" }
+        ),
+        72 => format!(
+            "RESTORE s{} {} \"\\x00\\x05hello\\n\\x00\\x9e\\xee\\xfc\\xd2\\x8b\\x9e\\x8e\\xb4\" REPLACE",
+            rng.usize(0..3),
+            pick(rng, &["0", "1500", "100000"])
+        ),
         // Reads: lazy expiry of what they touch.
         _ => format!("{} {}", pick(rng, &["GET", "EXISTS", "TTL", "TYPE", "STRLEN"]), any_key(rng)),
     }

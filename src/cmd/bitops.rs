@@ -244,7 +244,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         })
         .collect();
     ctx.set_key(target, Value::String(res), false);
-    ctx.db().set_str_encoding(target, crate::keyspace::StrEncoding::Raw);
+    ctx.db().set_encoding_hint(target, crate::keyspace::EncodingHint::Raw);
     ctx.dirty(1);
     Reply::Int(maxlen as i64)
 }

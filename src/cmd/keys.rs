@@ -365,6 +365,8 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> Reply {
         return if nx { Reply::Int(0) } else { Reply::ok() };
     }
     let expire = ctx.db().expire_of(src);
+    // The same object moves: its access time and encoding go with it.
+    let meta = ctx.db().meta_of(src);
     if ctx.lookup_write(dst).is_some() {
         if nx {
             return Reply::Int(0);
@@ -375,6 +377,9 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> Reply {
         return Reply::err(reply::NO_SUCH_KEY);
     };
     ctx.db_add(dst.to_vec(), value);
+    if let Some(meta) = meta {
+        ctx.db().set_meta(dst, meta);
+    }
     if let Some(when) = expire {
         ctx.db().set_expire(dst, when);
     }
@@ -403,10 +408,14 @@ fn move_(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if ctx.srv.dbs[dst].contains(key) {
         return Reply::Int(0);
     }
+    let meta = ctx.db().meta_of(key);
     let Some(value) = ctx.db().remove(key) else {
         return Reply::Int(0);
     };
     ctx.db_add_in(dst, key.to_vec(), value);
+    if let Some(meta) = meta {
+        ctx.srv.dbs[dst].set_meta(key, meta);
+    }
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(key, when);
     }
@@ -444,6 +453,8 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::Int(0);
     };
     let expire = ctx.db().expire_of(key);
+    // A copy is a new object (its own access time) with the source's encoding.
+    let hint = ctx.db().encoding_hint(key);
     ctx.srv.expire_if_needed(dst, newkey);
     if ctx.srv.dbs[dst].contains(newkey) {
         if !replace {
@@ -452,6 +463,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         ctx.srv.dbs[dst].remove(newkey);
     }
     ctx.db_add_in(dst, newkey.to_vec(), value);
+    ctx.srv.dbs[dst].set_encoding_hint(newkey, hint);
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(newkey, when);
     }

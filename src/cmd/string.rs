@@ -162,9 +162,9 @@ pub(crate) fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'
 }
 
 /// `dbUnshareStringValue` (or a string made with `createObject`): changed in place, the value
-/// is a `raw` string from now on, whatever its length ([`crate::keyspace::StrEncoding`]).
+/// is a `raw` string from now on, whatever its length ([`crate::keyspace::EncodingHint`]).
 pub(crate) fn unshare_string(ctx: &mut Ctx, key: &[u8]) {
-    ctx.db().set_str_encoding(key, crate::keyspace::StrEncoding::Raw);
+    ctx.db().set_encoding_hint(key, crate::keyspace::EncodingHint::Raw);
 }
 
 /// `checkStringLength`: no string may grow past `proto-max-bulk-len`.
@@ -546,7 +546,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let text = sum.to_human_string().into_bytes();
     ctx.set_key(key, Value::String(text.clone()), true);
     // `createStringObjectFromLongDouble`: an embstr, never tried as an integer.
-    ctx.db().set_str_encoding(key, crate::keyspace::StrEncoding::Embstr);
+    ctx.db().set_encoding_hint(key, crate::keyspace::EncodingHint::Embstr);
     ctx.dirty(1);
     ctx.rewrite_argv(&[b"SET", key, &text, b"KEEPTTL"]);
     Reply::Bulk(text)

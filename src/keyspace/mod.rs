@@ -54,21 +54,31 @@ struct Slot {
     /// Behind `Arc`: cloning a Db (the rewrite or BGSAVE child's snapshot) shares the values, and
     /// the first change after the clone copies the one value changed (copy-on-write).
     value: Arc<Value>,
-    lru: u32,
-    /// A string's encoding when its bytes do not decide it ([`StrEncoding`]).
-    str_enc: StrEncoding,
+    meta: KeyMeta,
 }
 
-/// How a string value is held, where Redis does not derive it from the bytes: a string written
-/// in place (APPEND, SETRANGE, SETBIT, BITFIELD, BITOP, PFADD …) is `raw` whatever its length,
-/// INCRBYFLOAT's result is `embstr` even when it reads as an integer. A new value starts at
-/// `Auto` (`tryObjectEncoding`: int, embstr up to 44 bytes, raw).
+/// What Redis's `robj` header holds besides the value: `lru` (see [`Slot`]) and, where the
+/// value's content does not decide it, its encoding. RENAME and MOVE keep both (the same
+/// object moves); COPY keeps the encoding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum StrEncoding {
+pub struct KeyMeta {
+    pub lru: u32,
+    pub enc: EncodingHint,
+}
+
+/// A value's encoding where its content does not decide it. A string written in place
+/// (APPEND, SETRANGE, SETBIT, BITFIELD, BITOP, PFADD …) is `raw` whatever its length;
+/// INCRBYFLOAT's result is `embstr` even when it reads as an integer; a hash converted to a hash
+/// table stays one when it shrinks. A new value starts at `Auto`: a string is then `int`,
+/// `embstr` up to 44 bytes or `raw` (`tryObjectEncoding`), a hash a listpack while it fits the
+/// `hash-max-listpack-*` limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EncodingHint {
     #[default]
     Auto,
     Raw,
     Embstr,
+    Hashtable,
 }
 
 #[derive(Clone, Default, Debug)]
@@ -110,20 +120,28 @@ impl Db {
     }
     /// The value's `lru` field (`robj.lru`): see [`Slot`].
     pub fn lru_of(&self, key: &[u8]) -> Option<u32> {
-        self.dict.get(key).map(|s| s.lru)
+        self.dict.get(key).map(|s| s.meta.lru)
     }
     pub fn set_lru(&mut self, key: &[u8], lru: u32) {
         if let Some(s) = self.dict.get_mut(key) {
-            s.lru = lru;
+            s.meta.lru = lru;
         }
     }
-    pub fn str_encoding(&self, key: &[u8]) -> StrEncoding {
-        self.dict.get(key).map_or(StrEncoding::Auto, |s| s.str_enc)
+    pub fn meta_of(&self, key: &[u8]) -> Option<KeyMeta> {
+        self.dict.get(key).map(|s| s.meta)
     }
-    /// Records how the string at `key` is now held (see [`StrEncoding`]).
-    pub fn set_str_encoding(&mut self, key: &[u8], enc: StrEncoding) {
+    pub fn set_meta(&mut self, key: &[u8], meta: KeyMeta) {
         if let Some(s) = self.dict.get_mut(key) {
-            s.str_enc = enc;
+            s.meta = meta;
+        }
+    }
+    pub fn encoding_hint(&self, key: &[u8]) -> EncodingHint {
+        self.dict.get(key).map_or(EncodingHint::Auto, |s| s.meta.enc)
+    }
+    /// Records how the value at `key` is now held (see [`EncodingHint`]).
+    pub fn set_encoding_hint(&mut self, key: &[u8], enc: EncodingHint) {
+        if let Some(s) = self.dict.get_mut(key) {
+            s.meta.enc = enc;
         }
     }
     /// The clock a value stored from now on records, and whether it is an LFU one.
@@ -139,10 +157,10 @@ impl Db {
     pub fn insert(&mut self, key: Key, value: Value) {
         let lru = match self.dict.get(&key) {
             // `dbSetValue`: under an LFU policy the new value inherits the old one's counter.
-            Some(old) if self.lfu => old.lru,
+            Some(old) if self.lfu => old.meta.lru,
             _ => self.lru_now,
         };
-        self.dict.insert(key, Slot { value: Arc::new(value), lru, str_enc: StrEncoding::Auto });
+        self.dict.insert(key, Slot { value: Arc::new(value), meta: KeyMeta { lru, enc: EncodingHint::Auto } });
     }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {

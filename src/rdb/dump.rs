@@ -47,6 +47,8 @@ const OPTIMIZATION_LEVEL: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 /// The limits that decide a value's compact encoding, from the configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
+    /// The value is a hash already converted to a hash table ([`crate::keyspace::EncodingHint`]).
+    pub hash_is_hashtable: bool,
     pub list_max_listpack_size: i32,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
@@ -55,6 +57,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            hash_is_hashtable: false,
             list_max_listpack_size: -2,
             hash_max_listpack_entries: HASH_MAX_LISTPACK_ENTRIES,
             hash_max_listpack_value: MAX_LISTPACK_VALUE,
@@ -120,7 +123,7 @@ pub fn write_object(out: &mut Vec<u8>, value: &Value, limits: &Limits) {
                 push(out, m);
             }
         }
-        Value::Hash(h) if hash_is_listpack(h, limits) => {
+        Value::Hash(h) if !limits.hash_is_hashtable && hash_is_listpack(h, limits) => {
             out.push(16);
             let mut lp = listpack::new();
             for (f, v) in h {

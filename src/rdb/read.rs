@@ -549,7 +549,13 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                     });
                 }
                 info.keys += 1;
+                // `rdbLoadObject` makes a hash that does not fit the limits a hash table, which
+                // it stays when it shrinks later.
+                let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
                 d.insert(key.clone(), value);
+                if hashtable {
+                    d.set_encoding_hint(&key, crate::keyspace::EncodingHint::Hashtable);
+                }
                 if let Some(ms) = expire_ms {
                     info.expires += 1;
                     d.set_expire(&key, ms);

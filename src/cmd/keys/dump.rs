@@ -18,7 +18,8 @@
 
 use crate::cmd::args;
 use crate::cmd::keys::{already_expired, opt_is};
-use crate::rdb::dump::{Limits, dump_payload, verify_payload};
+use crate::keyspace::{EncodingHint, Value};
+use crate::rdb::dump::{Limits, dump_payload, hash_is_listpack, verify_payload};
 use crate::rdb::read::read_object;
 use crate::reply::Reply;
 use crate::server::Ctx;
@@ -26,19 +27,29 @@ use crate::server::Ctx;
 /// `shared.busykeyerr`.
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 
-/// The encoding limits of the configuration, as the value's encodings follow them.
+/// The limits a value's encoding is judged by: `list-max-listpack-size` as configured (a list's
+/// nodes follow it as they fill). A hash is a hash table once converted
+/// ([`EncodingHint::Hashtable`], set when a write makes it outgrow the configured limits);
+/// otherwise it is judged by the default limits, a safety net for a hash loaded by a path
+/// that did not record its conversion.
 pub(crate) fn limits(ctx: &Ctx) -> Limits {
+    Limits { list_max_listpack_size: ctx.srv.config.list_max_listpack_size, ..Limits::default() }
+}
+
+/// The `hash-max-listpack-*` limits as configured now (conversions at write and load time).
+pub(crate) fn configured_hash_limits(ctx: &Ctx) -> Limits {
     let c = &ctx.srv.config;
-    Limits {
-        list_max_listpack_size: c.list_max_listpack_size,
-        hash_max_listpack_entries: c.hash_max_listpack_entries,
-        hash_max_listpack_value: c.hash_max_listpack_value,
-    }
+    Limits { hash_max_listpack_entries: c.hash_max_listpack_entries, hash_max_listpack_value: c.hash_max_listpack_value, ..limits(ctx) }
 }
 
 pub(super) fn dump(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    let limits = limits(ctx);
-    match ctx.lookup_read(argv[1]) {
+    let mut limits = limits(ctx);
+    if ctx.lookup_read(argv[1]).is_none() {
+        return Reply::Nil;
+    }
+    let db = ctx.db();
+    limits.hash_is_hashtable = db.encoding_hint(argv[1]) == EncodingHint::Hashtable;
+    match db.get(argv[1]) {
         None => Reply::Nil,
         Some(v) => Reply::Bulk(dump_payload(v, &limits)),
     }
@@ -107,7 +118,12 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
         return Reply::ok();
     }
+    // `rdbLoadObject` converts a hash that does not fit the limits to a hash table.
+    let hashtable = matches!(&value, Value::Hash(h) if !hash_is_listpack(h, &configured_hash_limits(ctx)));
     ctx.db_add(key.to_vec(), value);
+    if hashtable {
+        ctx.db().set_encoding_hint(key, EncodingHint::Hashtable);
+    }
     if ttl != 0 {
         ctx.db().set_expire(key, ttl);
         if !absttl {

@@ -17,13 +17,14 @@
 //! RESTORE's IDLETIME / FREQ set the field directly.
 //!
 //! Compared with Redis: a string's encoding is derived from its bytes (a canonical integer of at
-//! most 20 bytes is `int`, up to 44 bytes `embstr`, else `raw`): Redis also reports `raw` for a
-//! short string that APPEND, SETRANGE, SETBIT or a bit command wrote in place, and `embstr` for
-//! INCRBYFLOAT's result. A hash's encoding is derived from its size and lengths under the
-//! current `hash-max-listpack-*` settings, where Redis keeps a converted hash a hash table. Sets
-//! and sorted sets record their conversions, which are never undone, as in Redis.
+//! most 20 bytes is `int`, up to 44 bytes `embstr`, else `raw`), except where Redis decides
+//! otherwise, which [`crate::keyspace::EncodingHint`] records: `raw` for a string written in
+//! place, `embstr` for INCRBYFLOAT's result, `hashtable` for a hash once converted. A hash never
+//! converted is a listpack while it fits the `hash-max-listpack-*` settings. Sets and sorted sets
+//! record their conversions in their values. Compared with Redis: a hash loaded from an RDB is
+//! judged by the default limits, not the configured ones.
 
-use crate::keyspace::{StrEncoding, Value};
+use crate::keyspace::{EncodingHint, Value};
 use crate::rdb::dump::{Limits, hash_is_listpack};
 use crate::reply::Reply;
 use crate::server::{Ctx, Server};
@@ -143,15 +144,15 @@ pub(super) fn set_lru_or_lfu(ctx: &mut Ctx, key: &[u8], freq: Option<i64>, idle:
 }
 
 /// `strEncoding(o->encoding)` for a value, under the current limits.
-pub(crate) fn encoding(value: &Value, str_enc: StrEncoding, limits: &Limits) -> &'static str {
+pub(crate) fn encoding(value: &Value, hint: EncodingHint, limits: &Limits) -> &'static str {
     match value {
-        Value::String(_) if str_enc == StrEncoding::Raw => "raw",
-        Value::String(_) if str_enc == StrEncoding::Embstr => "embstr",
+        Value::String(_) if hint == EncodingHint::Raw => "raw",
+        Value::String(_) if hint == EncodingHint::Embstr => "embstr",
         Value::String(s) if s.len() <= 20 && string2ll(s).is_some() => "int",
         Value::String(s) if s.len() <= 44 => "embstr",
         Value::String(_) => "raw",
         Value::List(_) => "quicklist",
-        Value::Hash(h) if hash_is_listpack(h, limits) => "listpack",
+        Value::Hash(h) if hint != EncodingHint::Hashtable && hash_is_listpack(h, limits) => "listpack",
         Value::Hash(_) => "hashtable",
         Value::Set(s) if s.intset => "intset",
         Value::Set(_) => "hashtable",
@@ -192,14 +193,14 @@ pub(super) fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let db = ctx.db();
     match db.get(argv[2]) {
-        Some(v) => Reply::bulk(encoding(v, db.str_encoding(argv[2]), &limits)),
+        Some(v) => Reply::bulk(encoding(v, db.encoding_hint(argv[2]), &limits)),
         None => Reply::Nil,
     }
 }
 
 pub(super) fn object_refcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let shared_ok = ctx.srv.config.maxmemory == 0 || !policy_has_no_shared_integers(ctx.srv.config.maxmemory_policy);
-    let shared_ok = shared_ok && ctx.db().str_encoding(argv[2]) == StrEncoding::Auto;
+    let shared_ok = shared_ok && ctx.db().encoding_hint(argv[2]) == EncodingHint::Auto;
     match lookup(ctx, argv[2]) {
         None => Reply::Nil,
         Some(Value::String(s)) if shared_ok && s.len() <= 20 && string2ll(s).is_some_and(|v| (0..OBJ_SHARED_INTEGERS).contains(&v)) => {
