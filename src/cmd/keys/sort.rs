@@ -144,17 +144,17 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
         let item = |obj: &[u8]| Item { obj: obj.to_vec(), score: 0.0, cmp: None };
         let value = ctx.db().get(key);
         match value {
+            // An empty range (LIMIT past the end): nothing read, start and end left as they are.
+            Some(Value::List(_)) if direct && end < start => {}
             Some(Value::List(l)) if direct => {
-                if end >= start {
-                    let (s, e) = (to_usize(start), to_usize(end));
-                    if desc {
-                        vector.extend(l.iter().rev().skip(s).take(e - s + 1).map(|o| item(o)));
-                    } else {
-                        vector.extend(l.iter().skip(s).take(e - s + 1).map(|o| item(o)));
-                    }
-                    end -= start;
-                    start = 0;
+                let (s, e) = (to_usize(start), to_usize(end));
+                if desc {
+                    vector.extend(l.iter().rev().skip(s).take(e - s + 1).map(|o| item(o)));
+                } else {
+                    vector.extend(l.iter().skip(s).take(e - s + 1).map(|o| item(o)));
                 }
+                end -= start;
+                start = 0;
             }
             Some(Value::ZSet(z)) if direct => {
                 let (s, e) = (to_usize(start.max(0)), end);
