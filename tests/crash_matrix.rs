@@ -312,7 +312,7 @@ fn data_command(rng: &mut fastrand::Rng) -> String {
 /// A seeded workload: `turns` event-loop turns of 1..=3 commands (a MULTI block counts as one).
 fn workload(seed: u64, turns: usize) -> Vec<Turn> {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut extra = fastrand::Rng::with_seed(seed ^ 0x4E57_7E5);
+    let mut extra = fastrand::Rng::with_seed(seed ^ 0x04E5_77E5);
     let mut aof_on = true;
     let mut out = Vec::new();
     for _ in 0..turns {
