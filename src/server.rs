@@ -245,6 +245,8 @@ pub struct Server {
     pub mem: MemEstimate,
     /// The active expire cycle's state and statistics.
     pub expire: crate::keyspace::expire::ActiveExpire,
+    /// The script cache and the functions' libraries (`crate::cmd::scripting`).
+    pub scripting: crate::cmd::scripting::ScriptingState,
 }
 
 impl Server {
@@ -277,6 +279,7 @@ impl Server {
             connected_clients: 0,
             mem: MemEstimate::default(),
             expire: Default::default(),
+            scripting: Default::default(),
         }
     }
 
@@ -312,6 +315,7 @@ impl Server {
             connected_clients: self.connected_clients,
             mem: self.mem.clone(),
             expire: self.expire.clone(),
+            scripting: self.scripting.clone(),
         })
     }
 
