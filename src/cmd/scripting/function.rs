@@ -122,9 +122,7 @@ pub(crate) fn help(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 /// `functionsVerifyName`: letters, digits, `_`, at least one.
 pub fn check_function_name(name: &[u8]) -> Result<(), &'static str> {
     if name.is_empty() || !name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_') {
-        return Err(
-            "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
-        );
+        return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
     }
     Ok(())
 }
@@ -340,5 +338,5 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let args = lua::string_array(&mut vm, &argv[3 + nkeys..]);
     let client = super::script_client(ctx.client);
     let name = String::from_utf8_lossy(&fname).into_owned();
-    lua::run_function(&mut vm, ctx.srv, client, func, keys, args, &name, run_flags)
+    lua::run_function(&mut vm, ctx.srv, client, func, (keys, args), &name, run_flags)
 }

@@ -29,7 +29,7 @@ use std::cell::RefCell;
 use rilua::vm::state::LuaState;
 use rilua::{Function, Lua, LuaApiMut, LuaError, RuntimeError, StdLib, Table, Val};
 
-use crate::cmd::{Outcome, call, lookup_command, MAY_REPLICATE, NOSCRIPT, WRITE};
+use crate::cmd::{MAY_REPLICATE, NOSCRIPT, Outcome, WRITE, call, lookup_command};
 use crate::reply::{RESP2, RESP3, Reply};
 use crate::server::{Client, LogLevel, Server};
 use crate::util::fmt_g17;
@@ -599,7 +599,10 @@ fn redis_register_function(state: &mut LuaState) -> rilua::LuaResult<u32> {
                     },
                     b"flags" => {
                         let Val::Table(ft) = v else {
-                            return Err(raise(state, b"flags argument to redis.register_function must be a table representing function flags"));
+                            return Err(raise(
+                                state,
+                                b"flags argument to redis.register_function must be a table representing function flags",
+                            ));
                         };
                         let mut j = 1i64;
                         loop {
@@ -766,8 +769,7 @@ pub fn run_function(
     srv: &mut Server,
     client: Client,
     f: Val,
-    keys: Val,
-    args: Val,
+    (keys, args): (Val, Val),
     funcname: &str,
     flags: (bool, bool, bool),
 ) -> Reply {

@@ -20,7 +20,7 @@ pub mod lua;
 
 use indexmap::IndexMap;
 
-use super::{Command, Group, ALLOW_BUSY, LOADING, NOSCRIPT, READONLY, SKIP_MONITOR, STALE};
+use super::{ALLOW_BUSY, Command, Group, LOADING, NOSCRIPT, READONLY, SKIP_MONITOR, STALE};
 use crate::reply::Reply;
 use crate::server::{Client, Ctx};
 
@@ -180,14 +180,7 @@ pub(crate) fn prepare_for_run(ctx: &mut Ctx, flags: u32, ro: bool) -> Result<(bo
 
 /// `lctx.lua_client` prepared for a run: the caller's db, RESP2, no blocking.
 pub(crate) fn script_client(caller: &Client) -> Client {
-    Client {
-        id: u64::MAX,
-        db: caller.db,
-        in_exec: true,
-        authenticated: true,
-        resp: crate::reply::RESP2,
-        ..Default::default()
-    }
+    Client { id: u64::MAX, db: caller.db, in_exec: true, authenticated: true, resp: crate::reply::RESP2, ..Default::default() }
 }
 
 /// The `numkeys` argument, checked as `evalGenericCommand` / `fcallCommandGeneric` do.
@@ -257,7 +250,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool) -> Reply {
     lua::set_global_raw(&mut vm, "ARGV", args);
     let client = script_client(ctx.client);
     let f = rilua::Val::Function(f.gc_ref());
-    lua::run_function(&mut vm, ctx.srv, client, f, rilua::Val::Nil, rilua::Val::Nil, &sha, run_flags)
+    lua::run_function(&mut vm, ctx.srv, client, f, (rilua::Val::Nil, rilua::Val::Nil), &sha, run_flags)
 }
 
 fn script_load(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
