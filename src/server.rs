@@ -319,6 +319,28 @@ impl Server {
         })
     }
 
+    /// `emptyData(-1, EMPTYDB_NO_FLAGS, NULL)` before a reload (DEBUG LOADAOF / RELOAD): every
+    /// db and the function libraries (FLUSHALL, by contrast, keeps the libraries).
+    pub(crate) fn empty_data(&mut self) {
+        for db in &mut self.dbs {
+            db.clear();
+        }
+        self.scripting.functions.libraries.clear();
+    }
+
+    /// Creates the libraries an RDB held (`rdbFunctionLoad` for each, in file order). A library
+    /// that cannot be created fails the load, logged as Redis does.
+    pub(crate) fn load_rdb_functions(&mut self, codes: &[Vec<u8>], allow_dup: bool) -> Result<(), String> {
+        for code in codes {
+            if let Err(e) = crate::cmd::scripting::function::create_library(&mut self.scripting.functions, code, allow_dup) {
+                let line = format!("Failed loading library, {e}");
+                self.log(LogLevel::Warning, line.clone());
+                return Err(line);
+            }
+        }
+        Ok(())
+    }
+
     /// `serverLog`: keeps the line for the host (the UI, `serve`'s log output).
     pub fn log(&mut self, level: LogLevel, text: String) {
         if self.log.len() == LOG_CAPACITY {

@@ -4,6 +4,8 @@
 //! ```text
 //! "REDIS0010"                          magic + 4-digit version (10 = Redis 7.0)
 //! FA <str key> <str value>             AUX fields: redis-ver, redis-bits, ctime, used-mem, aof-base
+//! F5 <str library code>                one per function library (RDB_OPCODE_FUNCTION2), before
+//!                                      the dbs: functions are part of the dataset in 7.0
 //! FE <len db>  FB <len size> <len exp> SELECTDB, RESIZEDB
 //! [FC <8-byte LE ms>] <type> <key> <value>   an entry, with an optional absolute expiry
 //! FF <8-byte LE CRC-64>                EOF + CRC-64/Jones of every byte before it
@@ -44,6 +46,10 @@ pub enum Elem {
 }
 
 pub const RDB_VERSION: u32 = 10;
+/// A function library: its code (`#!lua name=…` and the body) as one string (7.0 GA).
+pub const RDB_OPCODE_FUNCTION2: u8 = 0xF5;
+/// The function opcode of 7.0-rc1/rc2: name, engine, an optional description, then the body.
+pub const RDB_OPCODE_FUNCTION: u8 = 0xF6;
 pub const RDB_OPCODE_AUX: u8 = 0xFA;
 pub const RDB_OPCODE_RESIZEDB: u8 = 0xFB;
 pub const RDB_OPCODE_EXPIRETIME_MS: u8 = 0xFC;
@@ -159,6 +165,9 @@ pub struct RdbInfo {
     pub expires: u64,
     /// Keys read per RDB value type byte (0..=19), empty collections included.
     pub types: [u64; 20],
+    /// The function libraries' code, in file order (`RDB_OPCODE_FUNCTION2`; the rc format is
+    /// translated to it). The caller creates the libraries ([`crate::cmd::scripting::function`]).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Reads an RDB that must hold no keys (the base of a fresh multi-part AOF). A key of any type is

@@ -34,6 +34,11 @@ impl Functions {
     fn find(&self, name: &[u8]) -> Option<(&Library, &lua::Registered)> {
         self.libraries.values().find_map(|l| l.functions.iter().find(|f| f.name == name).map(|f| (l, f)))
     }
+    /// Every library's code, as FUNCTION LOAD was given it: what an RDB, an AOF rewrite and
+    /// FUNCTION DUMP write.
+    pub fn codes(&self) -> Vec<Vec<u8>> {
+        self.libraries.values().map(|l| l.code.clone()).collect()
+    }
     pub fn function_count(&self) -> usize {
         self.libraries.values().map(|l| l.functions.len()).sum()
     }
