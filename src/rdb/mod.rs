@@ -119,6 +119,25 @@ pub fn crc64_update(crc: u64, bytes: &[u8]) -> u64 {
     d.finalize()
 }
 
+/// The footer of a DUMP payload (`createDumpPayload`, FUNCTION DUMP): the RDB version as 2
+/// bytes little-endian, then the CRC-64 of everything before it, 8 bytes little-endian.
+pub fn push_dump_footer(out: &mut Vec<u8>) {
+    out.extend_from_slice(&u16::try_from(RDB_VERSION).unwrap_or(u16::MAX).to_le_bytes());
+    let crc = crc64(out);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// `verifyDumpPayload`: at least the 10-byte footer, a version this reader knows, a matching CRC.
+pub fn verify_dump_payload(p: &[u8]) -> bool {
+    let check = || {
+        let footer = p.get(p.len().checked_sub(10)?..)?;
+        let version = u16::from_le_bytes([*footer.first()?, *footer.get(1)?]);
+        let stored = u64::from_le_bytes(footer.get(2..)?.try_into().ok()?);
+        Some(u32::from(version) <= RDB_VERSION && crc64(p.get(..p.len() - 8)?) == stored)
+    };
+    check().unwrap_or(false)
+}
+
 /// Appends EOF and the CRC of everything before it.
 pub fn write_footer(out: &mut Vec<u8>) {
     out.push(RDB_OPCODE_EOF);

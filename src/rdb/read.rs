@@ -501,6 +501,22 @@ fn read_function(r: &mut Reader, t: u8) -> Result<Vec<u8>, RdbError> {
     Ok([b"#!".as_slice(), &engine, b" name=", &name, b"\n", &body].concat())
 }
 
+/// The function opcodes of a FUNCTION DUMP payload (whose 10-byte footer the caller checked), as
+/// `functionRestoreCommand` reads them: opcodes until at most the footer is left (a string may
+/// run into it, as in Redis's rio); each library's code, or Redis's error text.
+pub fn read_function_payload(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut r = Reader { buf: data, pos: 0 };
+    let mut out = Vec::new();
+    while data.len().saturating_sub(r.pos) > 10 {
+        let t = r.byte().map_err(|_| "can not read data type".to_string())?;
+        if t != RDB_OPCODE_FUNCTION2 && t != RDB_OPCODE_FUNCTION {
+            return Err("given type is not a function".into());
+        }
+        out.push(read_function(&mut r, t).map_err(|_| "Failed loading library payload".to_string())?);
+    }
+    Ok(out)
+}
+
 /// Loads an RDB into `dbs` (AOF-preamble semantics: TTLs kept, expired keys kept). The CRC is
 /// verified unless stored as 0. `dbs` may be empty to only check the file (any key is then
 /// refused as out of range of the configured databases).

@@ -6,9 +6,13 @@
 //! part of the dataset: FUNCTION LOAD / DELETE / FLUSH move `dirty` and are propagated to the
 //! AOF verbatim.
 //!
+//! Libraries persist: an RDB holds one `RDB_OPCODE_FUNCTION2` per library, a RESP rewrite one
+//! `FUNCTION LOAD` (both before the keys, [`crate::child::SnapshotWriter`]), and FUNCTION DUMP
+//! is those opcodes with a DUMP footer.
+//!
 //! Compared with Redis: each FCALL runs its library's code again in a fresh VM before calling
-//! the function (the library was checked when loaded, so it registers the same functions);
-//! FUNCTION DUMP / RESTORE and FUNCTION KILL are not implemented.
+//! the function (the library was checked when loaded, so it registers the same functions).
+//! FUNCTION KILL always answers NOTBUSY: no script can be seen running by another client.
 
 use indexmap::IndexMap;
 
@@ -69,6 +73,21 @@ pub static SUBCOMMANDS: &[Command] = &[
         since: "7.0.0",
         summary: "Return information about the function currently running (name, description, duration)",
         ..Command::new("stats", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), Group::Scripting, function_stats)
+    },
+    Command {
+        since: "7.0.0",
+        summary: "Dump all functions into a serialized binary payload",
+        ..Command::new("dump", 2, NOSCRIPT, (0, 0, 0), Group::Scripting, function_dump)
+    },
+    Command {
+        since: "7.0.0",
+        summary: "Restore all the functions on the given payload",
+        ..Command::new("restore", -3, WRITE | DENYOOM | NOSCRIPT, (0, 0, 0), Group::Scripting, function_restore)
+    },
+    Command {
+        since: "7.0.0",
+        summary: "Kill the function currently in execution.",
+        ..Command::new("kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), Group::Scripting, function_kill)
     },
     Command {
         since: "7.0.0",
@@ -302,6 +321,83 @@ fn function_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
             )]),
         ),
     ])
+}
+
+/// FUNCTION DUMP: every library as `rdbSaveFunctions` writes it (LZF under `rdbcompression`),
+/// then the RDB version and the CRC-64 ([`crate::rdb::push_dump_footer`]).
+fn function_dump(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    let mut payload = Vec::new();
+    crate::rdb::write::write_functions(&mut payload, &ctx.srv.scripting.functions.codes(), ctx.srv.rdb_compression());
+    crate::rdb::push_dump_footer(&mut payload);
+    Reply::Bulk(payload)
+}
+
+/// FUNCTION RESTORE <payload> [FLUSH|APPEND|REPLACE] (`functionRestoreCommand`): the payload's
+/// libraries are created apart, then swapped in (FLUSH) or joined to the current ones
+/// (`libraryJoin`: APPEND refuses an existing library, REPLACE replaces it; a function name
+/// used by another library refuses the whole payload). Nothing changes on an error.
+fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    if argv.len() > 4 {
+        return crate::cmd::server::debug::subcommand_syntax_error(argv);
+    }
+    #[derive(PartialEq)]
+    enum Policy {
+        Flush,
+        Append,
+        Replace,
+    }
+    let policy = match argv.get(3) {
+        None => Policy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"append") => Policy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"replace") => Policy::Replace,
+        Some(p) if p.eq_ignore_ascii_case(b"flush") => Policy::Flush,
+        Some(_) => return Reply::err("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."),
+    };
+    let data = argv[2];
+    if !crate::rdb::verify_dump_payload(data) {
+        return Reply::err("ERR DUMP payload version or checksum are wrong");
+    }
+    let mut restored = Functions::default();
+    let created = crate::rdb::read::read_function_payload(data)
+        .and_then(|codes| codes.iter().try_for_each(|code| create_library(&mut restored, code, false).map(drop)));
+    if let Err(e) = created {
+        return Reply::error(format!("ERR {e}"));
+    }
+    let current = &mut ctx.srv.scripting.functions;
+    if policy == Policy::Flush {
+        *current = restored;
+    } else if let Err(e) = library_join(current, restored, policy == Policy::Replace) {
+        return Reply::error(format!("ERR {e}"));
+    }
+    ctx.dirty(1);
+    Reply::ok()
+}
+
+/// `libraryJoin`: adds `src`'s libraries to `dst`, all or none.
+fn library_join(dst: &mut Functions, src: Functions, replace: bool) -> Result<(), String> {
+    let mut kept = dst.clone();
+    for name in src.libraries.keys() {
+        if kept.libraries.contains_key(name) {
+            if !replace {
+                return Err(format!("Library {} already exists", String::from_utf8_lossy(name)));
+            }
+            kept.libraries.shift_remove(name);
+        }
+    }
+    for f in src.libraries.values().flat_map(|l| &l.functions) {
+        if kept.find(&f.name).is_some() {
+            return Err(format!("Function {} already exists", String::from_utf8_lossy(&f.name)));
+        }
+    }
+    kept.libraries.extend(src.libraries);
+    *dst = kept;
+    Ok(())
+}
+
+/// FUNCTION KILL (`scriptKill`): a script runs to its end inside one command here, so no other
+/// client can ever see one running.
+fn function_kill(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    Reply::err(super::NOTBUSY_ERR)
 }
 
 /// FCALL / FCALL_RO (`fcallCommandGeneric`).
