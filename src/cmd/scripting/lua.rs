@@ -208,6 +208,87 @@ fn push_str(state: &mut LuaState, b: &[u8]) {
     state.push(v);
 }
 
+/// `rand.c`: Redis's copy of `lrand48` (a 48-bit linear congruential generator, `x = a·x + c mod
+/// 2^48`, whose top 31 bits are drawn), so that `math.random` gives Redis's numbers on every
+/// platform. One state per server, never reseeded between scripts in 7.0 (6.x reseeded it with
+/// 0 before each script): the numbers go on from one script to the next, and
+/// `math.randomseed(n)` in a script moves every later script's numbers too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rand48(u64);
+
+impl Default for Rand48 {
+    /// `X0`, `X1`, `X2`: the state at process start.
+    fn default() -> Rand48 {
+        Rand48(0x1234_ABCD_330E)
+    }
+}
+
+impl Rand48 {
+    const A: u64 = 0x5_DEEC_E66D;
+    const C: u64 = 0xB;
+    const MASK: u64 = (1 << 48) - 1;
+    /// `redisSrand48`: the seed's 32 bits above `X0`.
+    pub fn seed(seed: i32) -> Rand48 {
+        Rand48((u64::from(u32::from_le_bytes(seed.to_le_bytes())) << 16) | 0x330E)
+    }
+    /// `redisLrand48`: 0 ..= 2^31 - 1.
+    pub fn next(&mut self) -> u32 {
+        self.0 = (self.0.wrapping_mul(Self::A).wrapping_add(Self::C)) & Self::MASK;
+        u32::try_from(self.0 >> 17).unwrap_or(0)
+    }
+}
+
+/// C's `(int)` of a `lua_Integer` (`luaL_checkint`): the low 32 bits.
+fn c_int(n: i64) -> i32 {
+    let b = n.to_le_bytes();
+    i32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The server's generator while a script runs (a library's top level, run by FUNCTION LOAD,
+/// draws from a throwaway one).
+fn with_rand<T>(f: impl FnOnce(&mut Rand48) -> T) -> T {
+    RUN.with(|r| match r.borrow_mut().as_mut() {
+        Some(run) => f(&mut run.srv.scripting.rand48),
+        None => f(&mut Rand48::default()),
+    })
+}
+
+/// `redis_math_random` (script_lua.c).
+fn math_random(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    const MAX: u32 = 0x7FFF_FFFF; // REDIS_LRAND48_MAX (INT32_MAX)
+    let r = f64::from(with_rand(Rand48::next) % MAX) / f64::from(MAX);
+    let n = match state.top - state.base {
+        0 => r,
+        1 => {
+            let u = c_int(state.check_integer(1)?);
+            if u < 1 {
+                return Err(state.arg_error(1, "interval is empty"));
+            }
+            (r * f64::from(u)).floor() + 1.0
+        }
+        2 => {
+            let l = c_int(state.check_integer(1)?);
+            let u = c_int(state.check_integer(2)?);
+            if l > u {
+                return Err(state.arg_error(2, "interval is empty"));
+            }
+            (r * (f64::from(u) - f64::from(l) + 1.0)).floor() + f64::from(l)
+        }
+        _ => return Err(LuaError::Runtime(RuntimeError::new("wrong number of arguments".to_string()))),
+    };
+    state.top = state.base;
+    state.push(Val::Num(n));
+    Ok(1)
+}
+
+/// `redis_math_randomseed`.
+fn math_randomseed(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let seed = c_int(state.check_integer(1)?);
+    with_rand(|r| *r = Rand48::seed(seed));
+    state.top = state.base;
+    Ok(0)
+}
+
 /// `redis.call` / `redis.pcall` (`luaRedisGenericCommand`).
 fn redis_call(state: &mut LuaState) -> rilua::LuaResult<u32> {
     generic_call(state, true)
@@ -725,6 +806,12 @@ pub fn new_vm() -> Result<Lua, String> {
     let v = lua.create_string(b"7.0.15");
     lua.table_raw_set(&redis, k, v).map_err(|e| e.to_string())?;
     lua.set_global("redis", redis).map_err(|e| e.to_string())?;
+    // Redis's own math.random / math.randomseed (`redisLrand48`, one state per server).
+    if let Val::Table(math) = get_global_raw(&mut lua, "math") {
+        let math = Table::from_gc_ref(math);
+        lua.table_set_function(&math, "random", math_random).map_err(|e| e.to_string())?;
+        lua.table_set_function(&math, "randomseed", math_randomseed).map_err(|e| e.to_string())?;
+    }
     let prelude = lua.load_bytes(PRELUDE.as_bytes(), INTERNAL_CHUNK).map_err(|e| e.to_string())?;
     lua.call_function(&prelude, &[]).map_err(|e| e.to_string())?;
     Ok(lua)

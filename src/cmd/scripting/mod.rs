@@ -31,6 +31,8 @@ pub struct ScriptingState {
     /// SHA1 (lowercase hex) → (body, flags).
     pub scripts: IndexMap<String, (Vec<u8>, u32)>,
     pub functions: function::Functions,
+    /// `math.random`'s generator (`rand.c`), which lives as long as the server.
+    pub rand48: lua::Rand48,
 }
 
 const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | STALE;
