@@ -1,8 +1,10 @@
 //! The Lua side of scripting: one fresh rilua VM per EVAL / FCALL / FUNCTION LOAD, Redis's `redis`
 //! API inside it, and the conversions between Lua values and replies (`script_lua.c`).
 //!
-//! **The VM.** rilua (Lua 5.1.1 in Rust, see docs/architecture.md for why) with the `base`,
-//! `string`, `table` and `math` libraries, as Redis opens them; `debug` only long enough to
+//! **The VM.** rilua (Lua 5.1.1 in Rust, see docs/architecture.md for why) with the `base`
+//! (and `coroutine`), `string`, `table` and `math` libraries, as Redis opens them, the globals
+//! a 7.0.15 script sees (no `getfenv` / `setfenv` / `newproxy`), and Redis's own `math.random`
+//! ([`Rand48`]); `debug` only long enough to
 //! build the error handler (then `debug = nil`, as `scriptingInit` does); `print`, `dofile`,
 //! `loadfile` removed. The globals are then protected: reading a global that does not exist
 //! raises `Script attempted to access nonexistent global variable 'x'`, creating one raises
@@ -20,9 +22,15 @@
 //! integer (truncated), string → bulk, `true` → `:1`, `false` → nil, a table with `err` / `ok`
 //! → error / status, any other table → array up to the first nil.
 //!
-//! Compared with Redis: assigning to a global that *exists* (`redis = nil`) is not refused
-//! (Redis's Lua has read-only tables; rilua does not); `cjson`, `cmsgpack`, `struct` and `bit`
-//! are not loaded; there is no script timeout (SCRIPT KILL) and no debugger (SCRIPT DEBUG).
+//! Compared with Redis: Redis 7.0 patches its Lua with *read-only tables* and marks `_G`, every
+//! library table, their metatables and the string metatable read-only; rilua has no such flag,
+//! so only the globals table's metatable protects here: creating a global is refused as in
+//! Redis, but assigning to one that exists (`redis = nil`, `string.len = nil`, `math.pi = 3`),
+//! `rawset(_G, …)` and `setmetatable(_G, nil)` are not (Redis: "Attempt to modify a readonly
+//! table"). A library's top level (FUNCTION LOAD) sees the full globals, where Redis gives it
+//! only `redis.register_function` / `log` / `setresp` and no `pairs`. `redis.acl_check_cmd`
+//! answers for the one (default) user, who may run everything. `cjson`, `cmsgpack`, `struct` and `bit` are not loaded; there is no
+//! script timeout (SCRIPT KILL answers NOTBUSY) and no debugger (SCRIPT DEBUG).
 
 use std::cell::RefCell;
 
@@ -312,18 +320,7 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
         return fail(state, b"redis.call/pcall can only be called inside a script invocation");
     };
     let result = (|| {
-        if vals.is_empty() {
-            return Err(b"Please specify at least one argument for this redis lib call".to_vec());
-        }
-        let mut argv: Vec<Vec<u8>> = Vec::with_capacity(vals.len());
-        for v in &vals {
-            match *v {
-                // Not lua_tolstring: Lua's %.14g would lose precision.
-                Val::Num(n) => argv.push(fmt_g17(n).into_bytes()),
-                Val::Str(_) => argv.push(bytes_of(state, *v).unwrap_or_default()),
-                _ => return Err(b"Lua redis lib command arguments must be strings or integers".to_vec()),
-            }
-        }
+        let argv = lua_argv(state, &vals)?;
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let cmd = match lookup_command(&refs) {
             Some(c) if c.arity_ok(refs.len()) => c,
@@ -373,6 +370,43 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
             Ok(1)
         }
     }
+}
+
+/// `luaArgsToRedisArgv`: the arguments of `redis.call` & co. as a command's argv.
+fn lua_argv(state: &LuaState, vals: &[Val]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
+    if vals.is_empty() {
+        return Err(b"Please specify at least one argument for this redis lib call".to_vec());
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(vals.len());
+    for v in vals {
+        match *v {
+            // Not lua_tolstring: Lua's %.14g would lose precision.
+            Val::Num(n) => argv.push(fmt_g17(n).into_bytes()),
+            Val::Str(_) => argv.push(bytes_of(state, *v).unwrap_or_default()),
+            _ => return Err(b"Lua redis lib command arguments must be strings or integers".to_vec()),
+        }
+    }
+    Ok(argv)
+}
+
+/// `redis.acl_check_cmd` (`luaRedisAclCheckCmdPermissionsCommand`): whether the caller's user may
+/// run the command. The engine has one user, the default one, allowed every command.
+fn redis_acl_check_cmd(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    if RUN.with(|r| r.borrow().is_none()) {
+        return Err(raise(state, b"redis.acl_check_cmd can only be called inside a script invocation"));
+    }
+    let vals = args(state);
+    let argv = match lua_argv(state, &vals) {
+        Ok(a) => a,
+        Err(text) => return Err(raise(state, &text)),
+    };
+    let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    if lookup_command(&refs).is_none() {
+        return Err(raise(state, b"Invalid command passed to redis.acl_check_cmd()"));
+    }
+    state.top = state.base;
+    state.push(Val::Bool(true));
+    Ok(1)
 }
 
 /// `redisProtocolToLuaType`.
@@ -764,8 +798,11 @@ fn redis_register_function(state: &mut LuaState) -> rilua::LuaResult<u32> {
 
 /// A new VM with Redis's globals (`scriptingInit` / `luaEngineInitEngine`).
 pub fn new_vm() -> Result<Lua, String> {
-    let mut lua = Lua::new_with(StdLib::BASE | StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::DEBUG).map_err(|e| e.to_string())?;
-    for name in ["print", "dofile", "loadfile"] {
+    let mut lua = Lua::new_with(StdLib::BASE | StdLib::COROUTINE | StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::DEBUG)
+        .map_err(|e| e.to_string())?;
+    // The deny list, and what 7.0.15 does not have either (observed: `getfenv`, `setfenv` and
+    // `newproxy` are "nonexistent global variable"s there).
+    for name in ["print", "dofile", "loadfile", "getfenv", "setfenv", "newproxy"] {
         lua.set_global_val(name, Val::Nil).map_err(|e| e.to_string())?;
     }
     let redis = lua.create_table();
@@ -782,6 +819,7 @@ pub fn new_vm() -> Result<Lua, String> {
         ("breakpoint", redis_noop),
         ("debug", redis_noop),
         ("register_function", redis_register_function),
+        ("acl_check_cmd", redis_acl_check_cmd),
     ];
     for (name, f) in fns {
         lua.table_set_function(&redis, name, *f).map_err(|e| e.to_string())?;
@@ -814,6 +852,17 @@ pub fn new_vm() -> Result<Lua, String> {
     }
     let prelude = lua.load_bytes(PRELUDE.as_bytes(), INTERNAL_CHUNK).map_err(|e| e.to_string())?;
     lua.call_function(&prelude, &[]).map_err(|e| e.to_string())?;
+    Ok(lua)
+}
+
+/// The VM of an EVAL script: [`new_vm`] without `redis.register_function` (a library's API).
+pub fn new_eval_vm() -> Result<Lua, String> {
+    let mut lua = new_vm()?;
+    if let Val::Table(redis) = get_global_raw(&mut lua, "redis") {
+        let state = lua.state_mut();
+        let k = Val::Str(state.gc.intern_string(b"register_function"));
+        let _ = Table::from_gc_ref(redis).raw_set(state, k, Val::Nil);
+    }
     Ok(lua)
 }
 
@@ -865,6 +914,8 @@ pub fn run_function(
     let moved = std::mem::replace(srv, placeholder);
     RUN.with(|r| *r.borrow_mut() = Some(ScriptRun { srv: moved, client, read_only, allow_oom, write_dirty: false, oom_at_start }));
     let runner = get_global_raw(lua, "__redis__run");
+    // Our helper is not one of Redis's globals: the script must not see it (`pairs(_G)`).
+    set_global_raw(lua, "__redis__run", Val::Nil);
     let result = match runner {
         Val::Function(r) => lua.call_function(&Function::from_gc_ref(r), &[f, keys, args]),
         _ => Err(LuaError::Runtime(RuntimeError::new("no runner"))),

@@ -167,7 +167,7 @@ fn create_function(ctx: &mut Ctx, body: &[u8]) -> Result<String, Reply> {
         return Ok(sha);
     }
     let (flags, shebang_len) = extract_shebang_flags(body).map_err(|e| Reply::error(format!("ERR {e}")))?;
-    let mut vm = lua::new_vm().map_err(|e| Reply::error(format!("ERR {e}")))?;
+    let mut vm = lua::new_eval_vm().map_err(|e| Reply::error(format!("ERR {e}")))?;
     // The shebang line is skipped but its line feed kept, so that line numbers stay the user's.
     lua::compile(&mut vm, &body[shebang_len..], lua::EVAL_CHUNK)
         .map_err(|e| Reply::error(format!("ERR Error compiling script (new function): {e}")))?;
@@ -249,7 +249,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool) -> Reply {
         Err(r) => return r,
     };
     let shebang_len = extract_shebang_flags(&body).map(|(_, n)| n).unwrap_or(0);
-    let mut vm = match lua::new_vm() {
+    let mut vm = match lua::new_eval_vm() {
         Ok(vm) => vm,
         Err(e) => return Reply::error(format!("ERR {e}")),
     };
