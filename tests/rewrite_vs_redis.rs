@@ -7,7 +7,6 @@
 
 mod common;
 
-use aof_lab::aof::rewrite::rewrite_resp;
 use aof_lab::child::{Format, SnapshotWriter};
 use aof_lab::keyspace::digest::dataset_digest;
 use aof_lab::{Config, Engine};
@@ -20,7 +19,9 @@ fn now_ms() -> i64 {
 /// One key per db, so that key order cannot differ; types whose element order Redis fixes.
 fn script() -> Vec<String> {
     // A function library: rewriteFunctions writes a FUNCTION LOAD before the first SELECT.
-    let mut s = vec!["FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('f', function(keys) return redis.call('GET', keys[1]) end)\"".to_string()];
+    let mut s = vec![
+        "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('f', function(keys) return redis.call('GET', keys[1]) end)\"".to_string(),
+    ];
     s.extend(["SELECT 0".to_string(), "SET str hello".into()]);
     s.push("SELECT 1".into());
     s.push(format!("RPUSH list {}", (0..150).map(|i| format!("e{i}")).collect::<Vec<_>>().join(" ")));

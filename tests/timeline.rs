@@ -373,7 +373,10 @@ fn function_libraries_survive_rewrites_crashes_and_seeks() {
         let mut lived = vec![seen(&mut tl)];
         let mut t = T0;
         let inputs = [
-            Action::Lines(vec!["FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('counter', function(k) return redis.call('INCR', k[1]) end)\"".into()]),
+            Action::Lines(vec![
+                "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('counter', function(k) return redis.call('INCR', k[1]) end)\""
+                    .into(),
+            ]),
             Action::Lines(vec!["FCALL counter 1 n".into(), "BGREWRITEAOF".into()]),
             Action::Tick,
             Action::Lines(vec!["FUNCTION LOAD \"#!lua name=late\\nredis.register_function('late', function() return 7 end)\"".into()]),

@@ -115,7 +115,7 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                 }
             }
             Err(e) => {
-                srv.log(LogLevel::Warning, format!("{e}"));
+                srv.log(LogLevel::Warning, e);
                 srv.log(LogLevel::Warning, format!("Error reading the RDB base file {filename}, AOF loading aborted"));
                 return (AofStatus::Failed, 0);
             }

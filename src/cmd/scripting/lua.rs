@@ -240,7 +240,7 @@ impl Rand48 {
         Rand48((u64::from(u32::from_le_bytes(seed.to_le_bytes())) << 16) | 0x330E)
     }
     /// `redisLrand48`: 0 ..= 2^31 - 1.
-    pub fn next(&mut self) -> u32 {
+    pub fn lrand48(&mut self) -> u32 {
         self.0 = (self.0.wrapping_mul(Self::A).wrapping_add(Self::C)) & Self::MASK;
         u32::try_from(self.0 >> 17).unwrap_or(0)
     }
@@ -264,7 +264,7 @@ fn with_rand<T>(f: impl FnOnce(&mut Rand48) -> T) -> T {
 /// `redis_math_random` (script_lua.c).
 fn math_random(state: &mut LuaState) -> rilua::LuaResult<u32> {
     const MAX: u32 = 0x7FFF_FFFF; // REDIS_LRAND48_MAX (INT32_MAX)
-    let r = f64::from(with_rand(Rand48::next) % MAX) / f64::from(MAX);
+    let r = f64::from(with_rand(Rand48::lrand48) % MAX) / f64::from(MAX);
     let n = match state.top - state.base {
         0 => r,
         1 => {
