@@ -20,7 +20,8 @@
 //! **Propagation.** `SORT … STORE` changes the dataset and reaches the AOF verbatim, BY and GET
 //! patterns included: replaying it sorts again against the keys of that moment, which are the
 //! same because every write before it is in the file too. A set sorted with `BY nosort` and
-//! STORE is sorted ALPHA instead (a set's order is not stable across servers). A STORE of an
+//! STORE, or from a script, is sorted ALPHA instead (a set's order is not stable across
+//! servers). A STORE of an
 //! empty result deletes the destination (propagated only if it existed).
 //!
 //! Compared with Redis: the strings are compared byte by byte where Redis calls `strcoll`, which
@@ -111,8 +112,9 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
         Some(Value::ZSet(z)) => (Source::ZSet(z.skiplist), z.len(), Kind::ZSet),
         Some(_) => return Reply::wrongtype(),
     };
-    if dontsort && kind == Kind::Set && storekey.is_some() {
-        // A set's order is not the same on a replica or in the AOF: force an ALPHA sort.
+    if dontsort && kind == Kind::Set && (storekey.is_some() || crate::cmd::scripting::is_script_client(ctx.client)) {
+        // A set's order is not the same on a replica or in the AOF (nor, for a script, in what
+        // the script then writes): force an ALPHA sort.
         dontsort = false;
         alpha = true;
         sortby = None;
