@@ -47,6 +47,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aof_lab::aof::AofManifest;
 use aof_lab::crashlab::{Crash, CrashPoint, Fault, Recorder, RecordingStorage};
+use aof_lab::keyspace::stream::INVALID_ENTRIES_READ;
 use aof_lab::keyspace::{Db, Value};
 use aof_lab::rdb::read_rdb;
 use aof_lab::server::{AofState, Server};
@@ -149,7 +150,16 @@ struct Tag {
     step: usize,
 }
 
-type Fp = (u64, u64);
+/// A keyspace fingerprint, exact and without the consumer groups' `entries_read`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fp {
+    exact: (u64, u64),
+    /// Redis 7.0.15 does not keep a group's `entries_read` through an AOF replay: XREADGROUP
+    /// (without NOACK) propagates only `XCLAIM … LASTID`, which moves `last_id` but leaves the
+    /// counter as the replayed `XGROUP CREATE` set it (invalid, `entries-read` nil), where the
+    /// live server had estimated it. The restart is a state of the run up to that counter.
+    lax: (u64, u64),
+}
 
 /// A reference state: the keyspace after a command or an expiry.
 struct Checkpoint {
@@ -168,7 +178,9 @@ struct Checkpoint {
 /// What `DEBUG DIGEST` covers and more (the digest only says "has a TTL"), and much cheaper in a
 /// debug build than its SHA-1 per element.
 fn fingerprint(srv: &Server) -> Fp {
-    let (mut a, mut b) = (0u64, 0u64);
+    // Order-independent over keys: two sums of per-key hashes.
+    let sum = |(a, b): (u64, u64), x: u64| (a.wrapping_add(x), b.wrapping_add(x.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15));
+    let mut fp = Fp { exact: (0, 0), lax: (0, 0) };
     for db in &srv.dbs {
         for (k, v) in db.iter() {
             let mut h = DefaultHasher::new();
@@ -201,18 +213,33 @@ fn fingerprint(srv: &Server) -> Fp {
                     }
                     (st.length, st.last_id, st.max_deleted_entry_id, st.entries_added).hash(&mut h);
                     for (name, g) in &st.cgroups {
-                        (name, g.last_id, g.entries_read, &g.pel).hash(&mut h);
+                        (name, g.last_id, &g.pel).hash(&mut h);
                         g.consumers.iter().for_each(|(c, cons)| (c, &cons.pel).hash(&mut h));
                     }
                 }
             }
-            // Order-independent over keys: two sums of per-key hashes.
-            let x = h.finish();
-            a = a.wrapping_add(x);
-            b = b.wrapping_add(x.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15);
+            let lax = h.finish();
+            let mut exact = lax;
+            if let Value::Stream(st) = v
+                && !st.cgroups.is_empty()
+            {
+                let mut h = DefaultHasher::new();
+                (lax, st.cgroups.values().map(|g| g.entries_read).collect::<Vec<_>>()).hash(&mut h);
+                exact = h.finish();
+            }
+            fp.exact = sum(fp.exact, exact);
+            fp.lax = sum(fp.lax, lax);
         }
     }
-    (a, b)
+    fp
+}
+
+/// Does the keyspace have a consumer group whose `entries_read` is invalid (what a replayed
+/// `XGROUP CREATE` leaves when nothing after it carried the counter)?
+fn has_invalid_entries_read(srv: &Server) -> bool {
+    srv.dbs.iter().any(|db| {
+        db.iter().any(|(_, v)| matches!(v, Value::Stream(st) if st.cgroups.values().any(|g| g.entries_read == INVALID_ENTRIES_READ)))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +263,7 @@ fn any_key(rng: &mut fastrand::Rng) -> String {
 fn data_command(rng: &mut fastrand::Rng) -> String {
     let i = rng.usize(0..2);
     let r = rng.u32(0..6);
-    match rng.u32(0..67) {
+    match rng.u32(0..73) {
         0..=5 => {
             let opt = match rng.u32(0..10) {
                 0 => " EX 100".to_string(),
@@ -710,17 +737,17 @@ fn check_point(run: &Run, p: &CrashPoint<Tag>, crash: &Crash) -> Result<(Note, b
     // the only extra loss is the directory's).
     let dir_window =
         v.legacy && !matches!(crash, Crash::ProcessKill) && p.machine.layers().iter().any(|f| f.name == LEGACY_FILE && !f.durable_name);
-    let (j, note) = if dir_window {
-        let j = recovered_prefix(run, p, crash, fp, &e.srv, false)?;
+    let ((j, lost_entries_read), note) = if dir_window {
+        let (j, lost) = recovered_prefix(run, p, crash, fp, &e.srv, false)?;
         let mut synced = p.machine.clone();
         synced.sync_dir("").ok();
         let mut m2 = crash.apply(&synced);
         m2.capacity = None;
         m2.failing_syncs = 0;
         let e2 = start(v.config(true), m2, restart_at).map_err(|e| format!("with the directory synced: {e}"))?;
-        let j2 =
+        let (j2, _) =
             recovered_prefix(run, p, crash, fingerprint(&e2.srv), &e2.srv, true).map_err(|e| format!("with the directory synced: {e}"))?;
-        (j, if j < j2 { Note::DirNotSynced } else { Note::Plain })
+        ((j, lost), if j < j2 { Note::DirNotSynced } else { Note::Plain })
     } else {
         (recovered_prefix(run, p, crash, fp, &e.srv, true)?, Note::Plain)
     };
@@ -786,6 +813,8 @@ fn check_point(run: &Run, p: &CrashPoint<Tag>, crash: &Crash) -> Result<(Note, b
         Note::PreambleWiped
     } else if dangling {
         Note::DanglingMulti
+    } else if lost_entries_read && note == Note::Plain {
+        Note::EntriesReadLost
     } else {
         note
     };
@@ -805,12 +834,17 @@ enum Note {
     /// 6.2 mode: a power loss before the kernel wrote the directory back lost more than the
     /// policy promises (and the same crash with the directory synced did not).
     DirNotSynced,
+    /// Redis 7.0.15's replay of XREADGROUP's `XCLAIM … LASTID`: a consumer group's
+    /// `entries_read` comes back invalid (see [`Fp`]).
+    EntriesReadLost,
 }
 
 /// The reference state the restarted keyspace `fp` is: the latest equal one the crash allows.
 /// `promised`: within what the policy promises (every acknowledged or written command, and a
 /// loss bounded in time), else any prefix up to the latest state.
-fn recovered_prefix(run: &Run, p: &CrashPoint<Tag>, crash: &Crash, fp: Fp, srv: &Server, promised: bool) -> Result<usize, String> {
+/// Also says whether only the lax fingerprint matched (a group's `entries_read` lost as Redis
+/// 7.0.15 loses it).
+fn recovered_prefix(run: &Run, p: &CrashPoint<Tag>, crash: &Crash, fp: Fp, srv: &Server, promised: bool) -> Result<(usize, bool), String> {
     let (v, cps, tag) = (run.variant, &run.checkpoints, &p.tag);
     let lo = match crash {
         _ if !promised => 0,
@@ -819,7 +853,10 @@ fn recovered_prefix(run: &Run, p: &CrashPoint<Tag>, crash: &Crash, fp: Fp, srv: 
         _ => 0,
     };
     let hi = tag.upto.min(cps.len() - 1);
-    let Some(j) = (lo..=hi).rev().find(|&j| cps[j].fp == fp) else {
+    // An exact match, else one that lost only what Redis 7.0.15's replay loses (see [`Fp`]).
+    let exact = (lo..=hi).rev().find(|&j| cps[j].fp == fp);
+    let lax = || (lo..=hi).rev().find(|&j| cps[j].fp.lax == fp.lax).filter(|_| has_invalid_entries_read(srv));
+    let Some((j, lost_entries_read)) = exact.map(|j| (j, false)).or_else(|| lax().map(|j| (j, true))) else {
         let anywhere: Vec<usize> = (0..cps.len()).filter(|&j| cps[j].fp == fp).collect();
         return Err(format!(
             "the keyspace is not a state of the run between #{lo} (required) and #{hi} (latest); equal states: {anywhere:?}; keys: {}",
@@ -861,7 +898,7 @@ fn recovered_prefix(run: &Run, p: &CrashPoint<Tag>, crash: &Crash, fp: Fp, srv: 
             }
         }
     }
-    Ok(j)
+    Ok((j, lost_entries_read))
 }
 
 fn take_machine(e: &mut Engine) -> MemoryStorage {
@@ -899,6 +936,7 @@ fn keyspace_summary(srv: &Server) -> String {
 struct Outcome {
     points: u64,
     dangling_multi: u64,
+    entries_read_lost: u64,
     dir_not_synced: u64,
     preamble_wiped: u64,
     cut_refused: u64,
@@ -913,6 +951,7 @@ impl Outcome {
     fn add(&mut self, o: Outcome) {
         self.points += o.points;
         self.dangling_multi += o.dangling_multi;
+        self.entries_read_lost += o.entries_read_lost;
         self.dir_not_synced += o.dir_not_synced;
         self.preamble_wiped += o.preamble_wiped;
         self.cut_refused += o.cut_refused;
@@ -967,6 +1006,14 @@ fn check_on_fs(p: &CrashPoint<Tag>, crash: &Crash, want: &MemoryStorage) -> Resu
 
 fn check_run(run: &Run, verbose: bool) -> Outcome {
     let mut out = Outcome::default();
+    if verbose && std::env::var("AOF_LAB_CRASH_TRACE").is_ok() {
+        for (i, cp) in run.checkpoints.iter().enumerate() {
+            eprintln!("TRACE state #{i} t+{} {}{} {}", cp.t - T0, if cp.protected { "P" } else { "-" }, if cp.waiting { "W" } else { "-" }, cp.what);
+        }
+        for (i, p) in run.points.iter().enumerate() {
+            eprintln!("TRACE point {i} op {} step {} upto #{} kill #{} ack #{} `{}`", p.ops, p.tag.step, p.tag.upto, p.tag.kill_req, p.tag.ack_req, p.after);
+        }
+    }
     for (i, p) in run.points.iter().enumerate() {
         for crash in Crash::kinds(&p.machine) {
             if i % FS_EVERY == 0 {
@@ -991,6 +1038,7 @@ fn check_run(run: &Run, verbose: bool) -> Outcome {
             let result = check_point(run, p, &crash);
             if let Ok((note, cut)) = &result {
                 out.dangling_multi += u64::from(*note == Note::DanglingMulti);
+                out.entries_read_lost += u64::from(*note == Note::EntriesReadLost);
                 out.dir_not_synced += u64::from(*note == Note::DirNotSynced);
                 out.preamble_wiped += u64::from(*note == Note::PreambleWiped);
                 out.cut_refused += u64::from(*cut);
@@ -1121,6 +1169,10 @@ fn crash_matrix() {
     eprintln!(
         "crash matrix: {} points lost more than the policy promises in 6.2 mode's un-fsynced directory window (the same crash with the directory synced keeps it)",
         out.dir_not_synced
+    );
+    eprintln!(
+        "crash matrix: {} points restarted with a consumer group's entries_read invalid (Redis 7.0.15's XREADGROUP propagates no counter)",
+        out.entries_read_lost
     );
     eprintln!("crash matrix: | policy (fault runs) | mode | process kill | power loss | torn write |");
     let rows: std::collections::BTreeSet<(String, &str)> = out.by_kind.keys().map(|(p, m, _)| (p.clone(), *m)).collect();
