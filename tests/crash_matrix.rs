@@ -2,8 +2,8 @@
 //! crash kind × every `appendfsync` policy, on the simulated machine (the memory backend).
 //!
 //! A workload is a seeded list of event-loop turns (`cron`, a few commands, `before_sleep`) over
-//! every value type (HyperLogLogs, geo sets, SORT … STORE and RESTORE included: a second
-//! generator adds them, so the base workload is unchanged), TTLs that expire while it runs,
+//! every value type (streams, HyperLogLogs, geo sets, SORT … STORE and RESTORE included; each
+//! configuration draws its own workloads), TTLs that expire while it runs,
 //! MULTI/EXEC, SELECT, BGREWRITEAOF (manual and automatic) and `CONFIG SET appendonly no|yes`, in each base format
 //! (`aof-use-rdb-preamble yes|no`), with and without `aof-timestamp-enabled`, in 7.0 multi-part
 //! mode and in `lab-aof-mode 6.2`. The run records a fingerprint of the keyspace after every
@@ -24,13 +24,16 @@
 //! * the manifest found is one that was installed (old or new, never a mix);
 //! * the restarted engine can go on: a write, a process kill, and the next restart has it.
 //!
-//! Three Redis behaviours are reproduced on purpose and counted apart, each pinned by a test
+//! Four Redis behaviours are reproduced on purpose and counted apart, each pinned by a test
 //! below: a cut inside a MULTI leaves a dangling MULTI (7.0.15), a cut right after an RDB
-//! preamble truncates the file to nothing (7.0.15), and 6.2 never fsyncs the directory.
+//! preamble truncates the file to nothing (7.0.15), 6.2 never fsyncs the directory, and an AOF
+//! replay loses a consumer group's `entries_read` (7.0.15; the keyspace is then a state of the
+//! run but for that counter).
 //!
 //! `AOF_LAB_SOAK_CRASH_SEEDS=<n>` runs n seeds per configuration instead of the default;
 //! `AOF_LAB_CRASH_ONLY=<config>#<seed>` (as printed in a reproducer) runs one workload and prints
-//! every violation in full, with the files the restart found. Both print `SOAK crash-matrix:
+//! every violation in full, with the files the restart found (`AOF_LAB_CRASH_TRACE=1` also lists
+//! the run's reference states and crash points). Both print `SOAK crash-matrix:
 //! <points> crash points, <violations> violations`; `AOF_LAB_CRASH_VIOLATIONS=<file>` keeps them
 //! all.
 
@@ -1016,10 +1019,19 @@ fn check_run(run: &Run, verbose: bool) -> Outcome {
     let mut out = Outcome::default();
     if verbose && std::env::var("AOF_LAB_CRASH_TRACE").is_ok() {
         for (i, cp) in run.checkpoints.iter().enumerate() {
-            eprintln!("TRACE state #{i} t+{} {}{} {}", cp.t - T0, if cp.protected { "P" } else { "-" }, if cp.waiting { "W" } else { "-" }, cp.what);
+            eprintln!(
+                "TRACE state #{i} t+{} {}{} {}",
+                cp.t - T0,
+                if cp.protected { "P" } else { "-" },
+                if cp.waiting { "W" } else { "-" },
+                cp.what
+            );
         }
         for (i, p) in run.points.iter().enumerate() {
-            eprintln!("TRACE point {i} op {} step {} upto #{} kill #{} ack #{} `{}`", p.ops, p.tag.step, p.tag.upto, p.tag.kill_req, p.tag.ack_req, p.after);
+            eprintln!(
+                "TRACE point {i} op {} step {} upto #{} kill #{} ack #{} `{}`",
+                p.ops, p.tag.step, p.tag.upto, p.tag.kill_req, p.tag.ack_req, p.after
+            );
         }
     }
     for (i, p) in run.points.iter().enumerate() {
@@ -1285,7 +1297,8 @@ fn a_failed_fsync_keeps_the_incr_file_last() {
 /// both AOF designs.
 #[test]
 fn a_replayed_xreadgroup_loses_entries_read_as_redis_does() {
-    let minimal: &[&[&str]] = &[&["XGROUP CREATE x0 g 0 MKSTREAM", "XADD x0 * f v"], &["XREADGROUP GROUP g c COUNT 2 STREAMS x0 >"], &["SET a 1"]];
+    let minimal: &[&[&str]] =
+        &[&["XGROUP CREATE x0 g 0 MKSTREAM", "XADD x0 * f v"], &["XREADGROUP GROUP g c COUNT 2 STREAMS x0 >"], &["SET a 1"]];
     let as_found: &[&[&str]] = &[
         &["XGROUP CREATE x0 g 0 MKSTREAM", "XADD x0 * f v"],
         &["CONFIG SET appendonly no"],
