@@ -29,7 +29,7 @@
 //! `rawset(_G, …)` and `setmetatable(_G, nil)` are not (Redis: "Attempt to modify a readonly
 //! table"). A library's top level (FUNCTION LOAD) sees the full globals, where Redis gives it
 //! only `redis.register_function` / `log` / `setresp` and no `pairs`. `redis.acl_check_cmd`
-//! answers for the one (default) user, who may run everything. `cjson`, `cmsgpack`, `struct` and `bit` are not loaded; there is no
+//! answers for the one (default) user, who may run everything. There is no
 //! script timeout (SCRIPT KILL answers NOTBUSY) and no debugger (SCRIPT DEBUG).
 
 use std::cell::RefCell;
@@ -850,6 +850,8 @@ pub fn new_vm() -> Result<Lua, String> {
         lua.table_set_function(&math, "random", math_random).map_err(|e| e.to_string())?;
         lua.table_set_function(&math, "randomseed", math_randomseed).map_err(|e| e.to_string())?;
     }
+    // `cjson`, `struct`, `cmsgpack`, `bit` (`luaLoadLibraries`).
+    super::libs::open(&mut lua)?;
     let prelude = lua.load_bytes(PRELUDE.as_bytes(), INTERNAL_CHUNK).map_err(|e| e.to_string())?;
     lua.call_function(&prelude, &[]).map_err(|e| e.to_string())?;
     Ok(lua)
