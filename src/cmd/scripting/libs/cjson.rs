@@ -143,10 +143,8 @@ fn module(state: &mut LuaState) -> rilua::LuaResult<GcRef<RawTable>> {
         let k = super::string(state, name.as_bytes());
         raw_set(state, t, k, Val::Function(cl))?;
     }
-    for (k, v) in [("null", NULL)] {
-        let k = super::string(state, k.as_bytes());
-        raw_set(state, t, k, v)?;
-    }
+    let k = super::string(state, b"null");
+    raw_set(state, t, k, NULL)?;
     for (k, v) in [("_NAME", "cjson"), ("_VERSION", "2.1.0")] {
         let k = super::string(state, k.as_bytes());
         let v = super::string(state, v.as_bytes());
@@ -163,12 +161,11 @@ fn new(state: &mut LuaState) -> rilua::LuaResult<u32> {
 /// `json_fetch_config`: the running closure's first upvalue.
 fn config(state: &LuaState) -> rilua::LuaResult<GcRef<RawTable>> {
     let func = state.stack_get(state.call_stack[state.ci].func);
-    if let Val::Function(r) = func {
-        if let Some(Closure::Rust(rc)) = state.gc.closures.get(r) {
-            if let Some(Val::Table(t)) = rc.upvalues.first() {
-                return Ok(*t);
-            }
-        }
+    if let Val::Function(r) = func
+        && let Some(Closure::Rust(rc)) = state.gc.closures.get(r)
+        && let Some(Val::Table(t)) = rc.upvalues.first()
+    {
+        return Ok(*t);
     }
     Err(error("BUG: Unable to fetch CJSON configuration"))
 }

@@ -90,7 +90,7 @@ fn encode_header(buf: &mut Vec<u8>, n: usize, fix: u8, b16: u8, b32: u8) {
 /// `IS_INT64_EQUIVALENT`: not infinite and `(int64_t)x == x`.
 #[allow(clippy::cast_possible_truncation)]
 fn int64_equivalent(x: f64) -> Option<i64> {
-    if x.is_infinite() || x.is_nan() || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&x) {
+    if x.is_infinite() || x.is_nan() || !(-2f64.powi(63)..2f64.powi(63)).contains(&x) {
         return None;
     }
     let i = x as i64;
@@ -252,7 +252,7 @@ fn decode_one(state: &mut LuaState, c: &mut Cursor) -> Result<Item, Fail> {
             c.pos += 9;
             Val::Num(f64::from_bits(x))
         }
-        0xd9 | 0xda | 0xdb => {
+        0xd9..=0xdb => {
             let hl = match b {
                 0xd9 => 1,
                 0xda => 2,
@@ -265,7 +265,7 @@ fn decode_one(state: &mut LuaState, c: &mut Cursor) -> Result<Item, Fail> {
             c.pos += 1 + hl + l;
             s
         }
-        0xdc | 0xdd | 0xde | 0xdf => {
+        0xdc..=0xdf => {
             let hl = if matches!(b, 0xdc | 0xde) { 2 } else { 4 };
             c.need(1 + hl)?;
             let l = usize::try_from(c.be(1, hl)).unwrap_or(usize::MAX);

@@ -100,14 +100,13 @@ fn format_arg(state: &LuaState) -> rilua::LuaResult<Vec<u8>> {
 /// `(Uinttype)(Inttype)n` or `(Uinttype)n`: C's conversions of a double to 64 bits (x86-64:
 /// out of range gives 0x8000000000000000).
 fn double_to_u64(n: f64) -> u64 {
-    let cvt = |x: f64| -> i64 {
-        if x.is_nan() || x >= 9.223_372_036_854_775_807e18 || x < -9.223_372_036_854_775_808e18 { i64::MIN } else { x as i64 }
-    };
+    let two63 = 2f64.powi(63);
+    let cvt = |x: f64| -> i64 { if x.is_nan() || !(-two63..two63).contains(&x) { i64::MIN } else { x as i64 } };
     if n < 0.0 {
         u64::from_le_bytes(cvt(n).to_le_bytes())
-    } else if n >= 9.223_372_036_854_775_807e18 {
+    } else if n >= two63 {
         // cvttsd2si-based unsigned conversion: subtract 2^63, convert, set the top bit.
-        let v = n - 9.223_372_036_854_775_808e18;
+        let v = n - two63;
         u64::from_le_bytes(cvt(v).to_le_bytes()) ^ (1 << 63)
     } else {
         u64::from_le_bytes(cvt(n).to_le_bytes())
@@ -253,7 +252,7 @@ fn unpack(state: &mut LuaState) -> rilua::LuaResult<u32> {
                         return Err(error("format 'c0' needs a previous size"));
                     };
                     results.pop();
-                    size = if n >= 0.0 && n < 1.8e19 { n as usize } else { usize::MAX };
+                    size = if (0.0..1.8e19).contains(&n) { n as usize } else { usize::MAX };
                     if !(size <= ld && pos <= ld - size) {
                         return Err(state.arg_error(2, "data string too short"));
                     }
