@@ -26,7 +26,7 @@ fn encode_bytes(buf: &mut Vec<u8>, s: &[u8]) {
         buf.extend_from_slice(&(len as u16).to_be_bytes());
     } else {
         buf.push(0xdb);
-        buf.extend_from_slice(&((len & 0xffff_ffff) as u32).to_be_bytes());
+        buf.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
     }
     buf.extend_from_slice(s);
 }
@@ -83,7 +83,7 @@ fn encode_header(buf: &mut Vec<u8>, n: usize, fix: u8, b16: u8, b32: u8) {
         buf.extend_from_slice(&(n as u16).to_be_bytes());
     } else {
         buf.push(b32);
-        buf.extend_from_slice(&((n & 0xffff_ffff) as u32).to_be_bytes());
+        buf.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
     }
 }
 
