@@ -254,10 +254,6 @@ impl Server {
     /// (values are shared `Arc`s, as with the fork snapshot), the files are copied by the
     /// storage. `None` when the storage is a real disk that cannot be copied.
     pub fn try_clone(&self) -> Option<Server> {
-        // `used_memory` counts aof_buf's allocation (as Redis counts its sds), and a cloned Vec
-        // only has room for its bytes: the copy keeps the original's room.
-        let mut feed = self.feed.clone();
-        feed.aof_buf.reserve_exact(self.feed.aof_buf.capacity() - feed.aof_buf.len());
         Some(Server {
             dbs: self.dbs.clone(),
             config: self.config.clone(),
@@ -267,7 +263,7 @@ impl Server {
             stats: self.stats.clone(),
             loading: self.loading,
             aof_state: self.aof_state,
-            feed,
+            feed: self.feed.clone(),
             prop: self.prop.clone(),
             watched_keys: self.watched_keys.clone(),
             dirty_cas: self.dirty_cas.clone(),
