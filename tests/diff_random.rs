@@ -1035,6 +1035,14 @@ fn kept_memory_estimate_equals_a_walk() {
                         e.execute_line(c, &line, now);
                         check(&e, &line);
                     }
+                    // A node holding one entry, then that entry deleted: XDEL removes the node.
+                    e.execute_line(c, "CONFIG SET stream-node-max-entries 1", now);
+                    if let Some(aof_lab::Reply::Bulk(id)) = e.execute_line(c, &format!("XADD {x} * f {v}"), now) {
+                        let line = format!("XDEL {x} {}", String::from_utf8_lossy(&id));
+                        assert_eq!(e.execute_line(c, &line, now), Some(aof_lab::Reply::Int(1)));
+                        check(&e, &line);
+                    }
+                    e.execute_line(c, "CONFIG SET stream-node-max-entries 100", now);
                 }
                 40 => {
                     now += 300;

@@ -18,7 +18,7 @@
 //! which adjusts the figure by the difference; a value lent out by [`Db::get_mut`] is measured
 //! when lent and again at the next call that changes or reads the figure (a command changes at
 //! most one lent value at a time: the borrow ends before the next `Db` call). All of it is O(1)
-//! per change ([`Value::approx_size`] is, but for streams), so no command walks the dataset;
+//! per change ([`Value::approx_size`] is; a stream's walks its consumer groups), so no command walks the dataset;
 //! [`Db::mem_walk`] computes the same figure by a walk, for the tests.
 //!
 //! Compared with Redis: values have one in-memory representation per type instead of Redis's

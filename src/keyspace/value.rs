@@ -18,7 +18,7 @@
 //! O(1), since the keyspace's total is kept up to date on every write: each collection keeps the
 //! sum of its elements' lengths as it changes ([`List`] and [`Hash`] are read through `Deref`
 //! and changed only through their methods, which keep that sum; [`SetValue`] and [`ZSet`] keep it
-//! in their insert/remove). A stream's figure walks its nodes (one per ~100 entries).
+//! in their insert/remove; a stream keeps its nodes' share, and walks only its consumer groups).
 
 use std::collections::VecDeque;
 use std::ops::{Deref, RangeBounds};
@@ -80,8 +80,8 @@ impl Value {
         }
     }
     /// An approximation of the bytes Redis would use, for INFO memory and the OOM cap: a fixed
-    /// header, a per-element overhead and the elements' bytes. O(1) but for streams (see the
-    /// module documentation); [`Value::approx_size_walk`] is the same figure by a walk.
+    /// header, a per-element overhead and the elements' bytes. O(1) (a stream's: O(its consumer
+    /// groups and consumers)); [`Value::approx_size_walk`] is the same figure by a walk.
     pub fn approx_size(&self) -> usize {
         match self {
             Value::String(s) => 16 + s.len(),
@@ -101,7 +101,7 @@ impl Value {
             Value::Hash(h) => 64 + h.iter().map(|(f, v)| 24 + f.len() + v.len()).sum::<usize>(),
             Value::Set(s) => 64 + s.members.iter().map(|m| 16 + m.len()).sum::<usize>(),
             Value::ZSet(z) => 96 + z.dict().keys().map(|m| 48 + m.len()).sum::<usize>(),
-            Value::Stream(s) => s.approx_size(),
+            Value::Stream(s) => s.approx_size_walk(),
         }
     }
 }
