@@ -20,6 +20,7 @@ pub mod keys;
 pub mod list;
 pub(crate) mod long_double;
 pub mod multi;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod stream;
@@ -88,6 +89,7 @@ pub enum Group {
     Connection,
     Server,
     Transactions,
+    Scripting,
 }
 
 impl Group {
@@ -106,6 +108,7 @@ impl Group {
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
+            Group::Scripting => "scripting",
         }
     }
 }
@@ -163,7 +166,7 @@ impl Command {
 }
 
 /// Every family's table, in COMMAND's order.
-pub fn tables() -> [&'static [Command]; 12] {
+pub fn tables() -> [&'static [Command]; 13] {
     [
         server::COMMANDS,
         keys::COMMANDS,
@@ -177,6 +180,7 @@ pub fn tables() -> [&'static [Command]; 12] {
         hll::COMMANDS,
         geo::COMMANDS,
         multi::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 
