@@ -12,7 +12,6 @@
 
 use crate::cmd::{self, Outcome};
 use crate::config::Config;
-use crate::keyspace::HashMap;
 use crate::keyspace::expire::ExpireCycle;
 use crate::reply::Reply;
 use crate::server::{Client, ClientId, Server};
@@ -27,7 +26,6 @@ pub struct StartError {
 
 pub struct Engine {
     pub srv: Server,
-    clients: HashMap<ClientId, Client>,
     next_client_id: ClientId,
     /// Replies for clients that were blocked and are now served or timed out.
     unblocked: Vec<(ClientId, Reply)>,
@@ -37,7 +35,7 @@ impl Engine {
     /// An engine with no files: propagated bytes accumulate in `aof_buf` (see
     /// [`Engine::take_aof_buf`]) and are never written. For tests and pure in-memory hosts.
     pub fn new(config: Config, now_ms: i64) -> Engine {
-        Engine { srv: Server::new(config, now_ms), clients: HashMap::default(), next_client_id: 1, unblocked: Vec::new() }
+        Engine { srv: Server::new(config, now_ms), next_client_id: 1, unblocked: Vec::new() }
     }
 
     /// Starts like redis-server on `storage` (its `dir`): with `appendonly yes`, reads the
@@ -58,12 +56,7 @@ impl Engine {
     /// The whole engine (server and clients), for the lab's timeline checkpoints; `None` when
     /// its storage is a real disk (see [`Server::try_clone`]).
     pub fn try_clone(&self) -> Option<Engine> {
-        Some(Engine {
-            srv: self.srv.try_clone()?,
-            clients: self.clients.clone(),
-            next_client_id: self.next_client_id,
-            unblocked: self.unblocked.clone(),
-        })
+        Some(Engine { srv: self.srv.try_clone()?, next_client_id: self.next_client_id, unblocked: self.unblocked.clone() })
     }
 
     /// The end of an event-loop turn (Redis's `beforeSleep`): writes `aof_buf` to the incr file
@@ -106,7 +99,7 @@ impl Engine {
         self.srv.connected_clients += 1;
         // clientSetDefaultAuth: without a password every connection starts authenticated.
         let authenticated = self.srv.config.requirepass.is_empty();
-        self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, ..Client::default() });
+        self.srv.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, ..Client::default() });
         id
     }
 
@@ -114,19 +107,20 @@ impl Engine {
     /// hosts apply the smaller protocol limits of such a client, and check it for the commands
     /// they answer themselves (`serve`'s SHUTDOWN).
     pub fn auth_required(&self, id: ClientId) -> bool {
-        self.clients.get(&id).is_some_and(|c| self.srv.auth_required(c))
+        self.srv.clients.get(&id).is_some_and(|c| self.srv.auth_required(c))
     }
 
     pub fn disconnect(&mut self, id: ClientId) {
-        if let Some(mut c) = self.clients.remove(&id) {
+        if let Some(mut c) = self.srv.clients.remove(&id) {
             self.srv.connected_clients -= 1;
             cmd::multi::unwatch_all_keys(&mut self.srv, &mut c);
+            cmd::pubsub::unsubscribe_everything(&mut self.srv, &mut c);
             self.unblock_registration(&c);
         }
     }
 
     pub fn client(&self, id: ClientId) -> Option<&Client> {
-        self.clients.get(&id)
+        self.srv.clients.get(&id)
     }
     /// The protocol (2 or 3) to encode replies to `id` in: what its last `HELLO` chose.
     pub fn protocol(&self, id: ClientId) -> u8 {
@@ -135,21 +129,24 @@ impl Engine {
     /// For hosts that handle a command themselves (`serve` answers SHUTDOWN, which is about the
     /// process) and must still keep the client's state right, e.g. flag its transaction.
     pub fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
-        self.clients.get_mut(&id)
+        self.srv.clients.get_mut(&id)
     }
     pub fn connected_clients(&self) -> usize {
-        self.clients.len()
+        self.srv.clients.len()
     }
     pub fn blocked_clients(&self) -> usize {
-        self.clients.values().filter(|c| c.blocked.is_some()).count()
+        self.srv.clients.values().filter(|c| c.blocked.is_some()).count()
     }
 
     /// Runs one command for a client at time `now_ms`. `None` means the client blocked (its
     /// reply will come from [`Engine::take_unblocked`]).
     pub fn execute(&mut self, id: ClientId, argv: &[&[u8]], now_ms: i64) -> Option<Reply> {
         self.srv.now_ms = now_ms;
-        let client = self.clients.get_mut(&id)?;
-        let outcome = cmd::process_command(&mut self.srv, client, argv);
+        // The caller is out of `srv.clients` while its command runs: a handler sees it as
+        // `ctx.client` and every other connection in the map (CLIENT LIST, PUBLISH).
+        let mut client = self.srv.clients.remove(&id)?;
+        let outcome = cmd::process_command(&mut self.srv, &mut client, argv);
+        self.srv.clients.insert(id, client);
         let reply = match outcome {
             Outcome::Reply(r) => {
                 if r.is_error() {
@@ -158,7 +155,7 @@ impl Engine {
                 Some(r)
             }
             Outcome::Blocked => {
-                let c = self.clients.get(&id)?;
+                let c = self.srv.clients.get(&id)?;
                 if let Some(b) = &c.blocked {
                     for k in &b.keys {
                         self.srv.blocking_keys.entry((b.db, k.clone())).or_default().push_back(id);
@@ -195,20 +192,28 @@ impl Engine {
         // (`checkBlockedClientTimeout`: `timeout < now`): at the deadline's own millisecond the
         // client still waits.
         let mut timed_out: Vec<(i64, ClientId)> = self
+            .srv
             .clients
             .values()
             .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms < now_ms).map(|b| (b.deadline_ms, c.id)))
             .collect();
         timed_out.sort_unstable();
         for (_, id) in timed_out {
-            if let Some(mut c) = self.clients.remove(&id) {
+            if let Some(mut c) = self.srv.clients.remove(&id) {
                 self.unblock_registration(&c);
                 if let Some(b) = c.blocked.take() {
                     self.unblocked.push((id, b.timeout_reply));
                 }
-                self.clients.insert(id, c);
+                self.srv.clients.insert(id, c);
             }
         }
+    }
+
+    /// Pub/sub messages for connections other than their publisher (see
+    /// [`crate::cmd::pubsub`]): the host writes each to its connection after the publishing
+    /// command, encoded in that connection's protocol ([`Engine::protocol`]).
+    pub fn take_messages(&mut self) -> Vec<(ClientId, Reply)> {
+        self.srv.pubsub.take_messages()
     }
 
     pub fn take_unblocked(&mut self) -> Vec<(ClientId, Reply)> {
@@ -252,17 +257,17 @@ impl Engine {
                     self.srv.blocking_keys.get(&(db, key.clone())).map(|q| q.iter().copied().collect()).unwrap_or_default();
                 for id in waiting {
                     let present = self.srv.dbs[db].contains(&key);
-                    let Some(mut c) = self.clients.remove(&id) else {
+                    let Some(mut c) = self.srv.clients.remove(&id) else {
                         continue;
                     };
                     let Some(b) = c.blocked.take() else {
-                        self.clients.insert(id, c);
+                        self.srv.clients.insert(id, c);
                         continue;
                     };
                     // A key that is gone serves nobody, except XREADGROUP's -UNBLOCKED.
                     if !present && !b.wake_on_delete {
                         c.blocked = Some(b);
-                        self.clients.insert(id, c);
+                        self.srv.clients.insert(id, c);
                         continue;
                     }
                     let saved_db = c.db;
@@ -288,7 +293,7 @@ impl Engine {
                         // Not served: the registration is untouched, the original deadline kept.
                         Some(Outcome::Blocked) | None => c.blocked = Some(b),
                     }
-                    self.clients.insert(id, c);
+                    self.srv.clients.insert(id, c);
                 }
             }
         }

@@ -84,6 +84,8 @@ pub struct Client {
     /// `c->resp`: the protocol its replies are encoded in. 0 (a new client) and 2 mean RESP2;
     /// `HELLO 3` sets 3, `HELLO 2` and RESET set 2.
     pub resp: u8,
+    /// Pub/sub subscriptions; any makes it `CLIENT_PUBSUB` (see [`crate::cmd::pubsub`]).
+    pub subs: crate::cmd::pubsub::Subscriptions,
 }
 
 impl Client {
@@ -212,6 +214,11 @@ pub const LOG_CAPACITY: usize = 2000;
 
 pub struct Server {
     pub dbs: Vec<Db>,
+    /// The connected clients, but the one whose command runs now (the engine takes it out for
+    /// the call and hands it to the handler as [`Ctx::client`]).
+    pub clients: HashMap<ClientId, Client>,
+    /// Pub/sub: who listens to what, and the messages waiting for their connections.
+    pub pubsub: crate::cmd::pubsub::PubSub,
     pub config: Config,
     /// The time of the command being executed (unix ms).
     pub now_ms: i64,
@@ -255,6 +262,8 @@ impl Server {
         aof.fsync_latency_ms = config.lab_fsync_latency_ms;
         Server {
             dbs,
+            clients: HashMap::default(),
+            pubsub: Default::default(),
             config,
             now_ms,
             start_ms: now_ms,
@@ -290,6 +299,8 @@ impl Server {
         feed.aof_buf.reserve_exact(self.feed.aof_buf.capacity() - feed.aof_buf.len());
         Some(Server {
             dbs: self.dbs.clone(),
+            clients: self.clients.clone(),
+            pubsub: self.pubsub.clone(),
             config: self.config.clone(),
             now_ms: self.now_ms,
             start_ms: self.start_ms,

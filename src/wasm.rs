@@ -894,7 +894,9 @@ fn reply_value(r: &crate::reply::Reply) -> JsValue {
             Err(_) => js_sys::Uint8Array::from(b.as_slice()).into(),
         },
         Reply::Nil | Reply::NilArray => JsValue::NULL,
-        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => items.iter().map(reply_value).collect::<js_sys::Array>().into(),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Many(items) => {
+            items.iter().map(reply_value).collect::<js_sys::Array>().into()
+        }
         Reply::Map(pairs) => {
             let map = js_sys::Map::new();
             for (k, v) in pairs {

@@ -534,6 +534,22 @@ impl Server {
         if wrote {
             self.mark_pending_write(id);
         }
+        self.deliver_messages();
+    }
+
+    /// What PUBLISH sent to other connections, appended to their reply buffers (released with
+    /// the turn's replies, as Redis writes them in `beforeSleep`).
+    fn deliver_messages(&mut self) {
+        if !self.engine.srv.pubsub.has_messages() {
+            return;
+        }
+        for (target, msg) in self.engine.take_messages() {
+            let Some(conn) = self.conns.get_mut(&target) else {
+                continue;
+            };
+            msg.encode_proto(&mut conn.obuf, self.engine.protocol(target));
+            self.mark_pending_write(target);
+        }
     }
 
     fn mark_pending_write(&mut self, id: ClientId) {

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod list;
 pub(crate) mod long_double;
 pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod stream;
@@ -85,6 +86,7 @@ pub enum Group {
     Stream,
     HyperLogLog,
     Geo,
+    Pubsub,
     Connection,
     Server,
     Transactions,
@@ -103,6 +105,7 @@ impl Group {
             Group::Stream => "stream",
             Group::HyperLogLog => "hyperloglog",
             Group::Geo => "geo",
+            Group::Pubsub => "pubsub",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -163,7 +166,7 @@ impl Command {
 }
 
 /// Every family's table, in COMMAND's order.
-pub fn tables() -> [&'static [Command]; 12] {
+pub fn tables() -> [&'static [Command]; 13] {
     [
         server::COMMANDS,
         keys::COMMANDS,
@@ -176,6 +179,7 @@ pub fn tables() -> [&'static [Command]; 12] {
         stream::COMMANDS,
         hll::COMMANDS,
         geo::COMMANDS,
+        pubsub::COMMANDS,
         multi::COMMANDS,
     ]
 }
@@ -253,6 +257,11 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     if let Some(reply) = srv.deny_command(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }
+    if client.subs.total() > 0
+        && let Some(reply) = pubsub::subscribed_context_error(client, cmd, &command_fullname(cmd, name))
+    {
+        return Outcome::Reply(reject_command(srv, client, name, reply));
+    }
     if let Some(m) = client.multi.as_mut()
         && cmd.flags & NO_QUEUE == 0
     {
@@ -308,6 +317,14 @@ fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<&'static Command, Reply> {
         return Err(Reply::wrong_arity(&full_name(cmd, parent)));
     }
     Ok(cmd)
+}
+
+/// `c->cmd->fullname` of a resolved command: `config|get` for a subcommand.
+pub fn command_fullname(cmd: &'static Command, name: &[u8]) -> String {
+    match lookup(name) {
+        Some(parent) if !std::ptr::eq(parent, cmd) => full_name(cmd, Some(parent)),
+        _ => cmd.name.to_string(),
+    }
 }
 
 /// `%.*s` of a C string: stops at a NUL byte, at most `max` bytes.

@@ -128,6 +128,9 @@ fn setname(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 fn client_info_string(ctx: &Ctx, cmd: &str) -> String {
     let c = &*ctx.client;
     let mut flags = String::new();
+    if c.subs.total() > 0 {
+        flags.push('P');
+    }
     if c.multi.is_some() {
         flags.push('x');
     }
@@ -144,10 +147,13 @@ fn client_info_string(ctx: &Ctx, cmd: &str) -> String {
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let age = (ctx.now_ms() - c.created_ms).max(0) / 1000;
     format!(
-        "id={} addr= laddr= fd=-1 name={name} age={age} idle=0 flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 \
+        "id={} addr= laddr= fd=-1 name={name} age={age} idle=0 flags={flags} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 \
          argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={}\n",
         c.id,
         c.db,
+        c.subs.channels.len(),
+        c.subs.patterns.len(),
+        c.subs.shard_channels.len(),
         c.protocol()
     )
 }
@@ -287,6 +293,7 @@ pub(super) fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     ctx.client.authenticated = default_password(ctx).is_none();
     ctx.client.multi = None;
     crate::cmd::multi::unwatch_all_keys(ctx.srv, ctx.client);
+    crate::cmd::pubsub::unsubscribe_everything(ctx.srv, ctx.client);
     ctx.client.db = 0;
     ctx.client.resp = crate::reply::RESP2;
     ctx.client.name = None;

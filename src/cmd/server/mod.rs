@@ -125,8 +125,12 @@ pub(crate) fn help_reply(cmd: &str, lines: &[&'static str]) -> Reply {
     Reply::Array(out)
 }
 
-fn ping(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+fn ping(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    // A RESP2 subscriber reads frames only: PING answers like one (`["pong", arg]`).
+    let subscribed = ctx.client.subs.total() > 0 && !ctx.resp3();
     match argv {
+        [_] if subscribed => Reply::Array(vec![Reply::bulk("pong"), Reply::bulk("")]),
+        [_, msg] if subscribed => Reply::Array(vec![Reply::bulk("pong"), Reply::bulk(*msg)]),
         [_] => Reply::status("PONG"),
         [_, msg] => Reply::bulk(*msg),
         _ => Reply::wrong_arity("ping"),
