@@ -74,6 +74,10 @@ impl PubSub {
     pub fn take_messages(&mut self) -> Vec<(ClientId, Reply)> {
         std::mem::take(&mut self.outbox)
     }
+    /// A message for a connection (a monitor's line, a tracking invalidation).
+    pub fn push_message(&mut self, id: ClientId, msg: Reply) {
+        self.outbox.push((id, msg));
+    }
     pub fn has_messages(&self) -> bool {
         !self.outbox.is_empty()
     }

@@ -610,13 +610,28 @@ impl Lab {
         }
     }
 
-    /// Pub/sub messages a command sent to the other connections.
+    /// Pub/sub messages (monitor lines, invalidations) a command sent to the other
+    /// connections; a connection CLIENT KILL closed is replaced by a new one.
     fn route_messages(&mut self) {
-        if !self.engine.srv.pubsub.has_messages() {
-            return;
+        if self.engine.srv.pubsub.has_messages() {
+            for (id, msg) in self.engine.take_messages() {
+                self.deliver(id, &msg);
+            }
         }
-        for (id, msg) in self.engine.take_messages() {
-            self.deliver(id, &msg);
+        if !self.engine.srv.killed.is_empty() {
+            for id in self.engine.take_killed() {
+                let fresh = self.reconnect_if_closed(id, true);
+                if id == self.console {
+                    self.console = fresh;
+                    self.console_queue.clear();
+                } else if id == self.second {
+                    self.second = fresh;
+                    self.second_queue.clear();
+                } else if id == self.wire {
+                    self.wire = fresh;
+                    self.wire_qbuf.clear();
+                }
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use crate::server::{AofState, Ctx, Server};
 /// `used_memory_startup` of a fresh 7.0.15: what the server uses with an empty dataset.
 pub const STARTUP_MEMORY: u64 = 876_312;
 /// Per-key overhead of the main dictionary (entry, key object, sds header) in the estimate.
-const KEY_OVERHEAD: u64 = 56;
+pub(crate) const KEY_OVERHEAD: u64 = 56;
 /// Per-key overhead of the expires dictionary.
 const EXPIRE_OVERHEAD: u64 = 32;
 

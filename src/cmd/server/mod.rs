@@ -14,6 +14,7 @@ pub mod client;
 pub mod command;
 pub mod config;
 pub mod debug;
+pub mod diag;
 pub mod info;
 pub mod meta;
 pub mod persist;
@@ -235,6 +236,7 @@ pub fn empty_data(srv: &mut Server, db: Option<usize>) -> u64 {
         None => 0..srv.dbs.len(),
     };
     let mut removed = 0;
+    diag::invalidate_all(srv);
     for id in range {
         srv.touch_all_watched_keys_in_db(id, None);
         let streams = srv.blocked_streams_in(id);
