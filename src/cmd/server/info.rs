@@ -137,7 +137,7 @@ fn clients(srv: &Server, out: &mut String) {
     line(out, "client_recent_max_input_buffer", 0);
     line(out, "client_recent_max_output_buffer", 0);
     line(out, "blocked_clients", blocked_clients(srv));
-    line(out, "tracking_clients", 0);
+    line(out, "tracking_clients", srv.diag.tracking_clients);
     line(out, "clients_in_timeout_table", blocked_clients(srv));
 }
 
