@@ -283,6 +283,12 @@ export class LabController {
    */
   view(snapshot, events, { eventsReset = false, timeline = null, forked = null, console: entries, aof = null, scenario } = {}) {
     this.snapshot = snapshot;
+    // Views that come faster than their transitions last (traffic, play at speed, a scrub) draw
+    // without them: a bar that eases over 0.2 s and is moved again every frame only costs a
+    // style, layout and paint per frame, and shows nothing a learner could follow.
+    const now = performance.now();
+    this.els.root?.toggleAttribute('data-streaming', now - (this.lastViewAt ?? -Infinity) < 250);
+    this.lastViewAt = now;
     this.eventsView?.add(events, eventsReset);
     if (timeline) this.showTimeline(timeline, forked);
     this.consoleView?.render(entries, timeline);

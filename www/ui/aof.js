@@ -8,16 +8,10 @@
 
 import { follow, keepAtEnd, reconcile } from './lists.js';
 import { respLines } from './resp.js';
+import { el, setText } from './dom.js';
 
 const MAX_GROUPS = 150; // older groups leave the view; the byte count stays exact
 const NODES_KEPT = 4 * MAX_GROUPS; // groups' elements kept for a move back to them
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 export class AofView {
   /** @param {object} els {list, size, empty} */
@@ -69,7 +63,7 @@ export class AofView {
     keepAtEnd(list, update.reset);
     this.total = update.total;
     this.els.empty.hidden = list.childElementCount > 0;
-    this.els.size.textContent = `${this.total.toLocaleString('en')} byte${this.total === 1 ? '' : 's'}`;
+    setText(this.els.size, `${this.total.toLocaleString('en')} byte${this.total === 1 ? '' : 's'}`);
   }
 
   /** One group: its label, its size, its bytes as RESP lines (one command per line). */

@@ -12,6 +12,7 @@
 // is in the past (the bar says what the fork keeps).
 
 import { follow, keepAtEnd, reconcile, scrollAll } from './lists.js';
+import { el, setText } from './dom.js';
 
 const HISTORY_MAX = 200;
 const NOTES_MAX = 60;
@@ -26,13 +27,6 @@ export function replyKind(text) {
   if (text.startsWith('"')) return 'bulk';
   if (/^\s*1\) /.test(text)) return 'array';
   return 'status';
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 /** A command line as typed: `aof-lab> SET k v`. */
@@ -246,11 +240,11 @@ export class ConsoleView {
     const reply = node.lastElementChild;
     if (p.waiting) {
       reply.className = 'reply waiting';
-      reply.textContent = '(waiting: the command blocked)';
+      setText(reply, '(waiting: the command blocked)');
     } else if (p.text !== null) {
       reply.className = `reply r-${replyKind(p.text)}`;
       reply.dataset.kind = replyKind(p.text);
-      reply.textContent = p.text;
+      setText(reply, p.text);
     }
     return node;
   }

@@ -7,15 +7,9 @@
 
 import { CRASH_KINDS, LAB_ACTIONS } from '../protocol.js';
 import { askPrediction, predictEnabled, revealView, setPredictEnabled } from './predict.js';
+import { el } from './dom.js';
 
 const PLACES = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail' };
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 export class CrashView {
   /**

@@ -3,6 +3,7 @@
 // stays fast; the counter keeps the total.
 
 import { follow, keepAtEnd, reconcile } from './lists.js';
+import { setText } from './dom.js';
 
 const MAX = 200; // as many as the worker sends after a move (EVENTS_ON_SEEK)
 
@@ -45,7 +46,7 @@ export class EventsView {
       if (!li.isConnected) this.nodes.delete(key);
     }
     this.total += events.length;
-    this.els.count.textContent = `${this.total.toLocaleString('en')} event${this.total === 1 ? '' : 's'}`;
+    setText(this.els.count, `${this.total.toLocaleString('en')} event${this.total === 1 ? '' : 's'}`);
     keepAtEnd(list);
   }
 
@@ -54,20 +55,20 @@ export class EventsView {
     const li = document.createElement('li');
     li.className = `ev ev-${e.kind}`;
     const t = document.createElement('time');
-    t.textContent = new Date(e.t).toISOString().slice(11, 23);
+    setText(t, new Date(e.t).toISOString().slice(11, 23));
     const k = document.createElement('span');
     k.className = 'ev-kind';
-    k.textContent = e.kind;
+    setText(k, e.kind);
     const text = document.createElement('span');
     text.className = 'ev-text';
-    text.textContent = e.text;
+    setText(text, e.text);
     li.append(t, k, text);
     if (e.file !== undefined && this.openLog) {
       // A write() event: where its bytes went.
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'to-log';
-      b.textContent = `bytes @${e.offset.toLocaleString('en')}`;
+      setText(b, `bytes @${e.offset.toLocaleString('en')}`);
       b.title = `Show these bytes of ${e.file} in the log view`;
       b.addEventListener('click', () => this.openLog({ file: e.file, offset: e.offset }));
       li.append(b);

@@ -5,15 +5,9 @@
 // kernel page cache (written, not fsynced: lost on power loss), disk (fsynced).
 
 import { reconcile } from './lists.js';
+import { el, setText } from './dom.js';
 
 const fmt = (n) => `${n.toLocaleString('en')} B`;
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 /** The three layers of one file as numbers: {memory, cache, disk} bytes (null when unknown). */
 export function layersOf(file, snapshot) {
@@ -51,7 +45,9 @@ export class FilesView {
     const max = Math.max(1, ...files.map((f) => f.len + (layersOf(f, s).memory || 0)));
     for (const f of files) {
       const l = layersOf(f, s);
-      items.push(item(JSON.stringify([f.name, f.kind, f.durable_name, l, max]), () => fileItem(f, l, max)));
+      const li = item(`file|${f.name}|${f.kind}`, () => fileItem(f));
+      updateFileItem(li, f, l, max);
+      items.push(li);
     }
     const rw = s.rewrite ?? {};
     if (s.mode === '6.2' && rw.in_progress) {
@@ -70,32 +66,52 @@ export class FilesView {
   }
 }
 
-/** A file's item: its name and size, its layers as a bar, and the bar said in words. */
-function fileItem(f, l, max) {
+/**
+ * A file's item: its name and size, its layers as a bar, and the bar said in words. Made once
+ * per file and updated in place as the file grows (texts and widths written only when they
+ * change), so the bar's widths ease from one size to the next.
+ */
+function fileItem(f) {
   const li = el('li', `file file-${f.kind}`);
   li.dataset.name = f.name;
   const head = el('p', 'file-head');
-  head.append(el('span', `badge kind-${f.kind}`, f.kind), el('code', 'file-name', f.name), el('span', 'file-size', fmt(f.len)));
+  const size = el('span', 'file-size');
+  head.append(el('span', `badge kind-${f.kind}`, f.kind), el('code', 'file-name', f.name), size);
   const bar = el('div', 'layers');
   bar.setAttribute('role', 'img');
+  const legend = el('p', 'file-legend');
+  li.append(head, bar, legend);
+  li.parts = { size, bar, legend, segs: '' };
+  return li;
+}
+
+function updateFileItem(li, f, l, max) {
+  const { size, bar, legend } = li.parts;
+  setText(size, fmt(f.len));
+  const segs = [];
   const parts = [];
   if (l.disk === null) {
-    bar.append(seg('written', f.len, max));
+    segs.push(['written', f.len]);
     parts.push(`${fmt(f.len)} written to the browser's storage`);
   } else {
     // The simulated machine's layers, whatever the backend underneath.
-    bar.append(seg('disk', l.disk, max), seg('cache', l.cache, max));
+    segs.push(['disk', l.disk], ['cache', l.cache]);
     parts.push(`${fmt(l.disk)} on disk`, `${fmt(l.cache)} only in the page cache`);
     if (!f.durable_name) parts.push('its directory entry is not synced yet');
   }
   if (l.memory) {
-    bar.append(seg('memory', l.memory, max));
+    segs.push(['memory', l.memory]);
     parts.push(`${fmt(l.memory)} still in aof_buf (process memory)`);
   }
-  bar.setAttribute('aria-label', parts.join(', '));
-  const legend = el('p', 'file-legend', parts.join(' · '));
-  li.append(head, bar, legend);
-  return li;
+  const kinds = segs.map(([k]) => k).join();
+  if (kinds !== li.parts.segs) {
+    bar.replaceChildren(...segs.map(([k]) => seg(k)));
+    li.parts.segs = kinds;
+  }
+  segs.forEach(([k, bytes], i) => sizeSeg(bar.children[i], k, bytes, max));
+  const said = parts.join(', ');
+  if (bar.getAttribute('aria-label') !== said) bar.setAttribute('aria-label', said);
+  setText(legend, parts.join(' · '));
 }
 
 /** Not a file: the parent's second copy of every write made during a 6.2 rewrite. */
@@ -115,13 +131,16 @@ function rewriteBufferItem(rw, max) {
   return li;
 }
 
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
-
+/** A layer of a bar: `kind`'s share of `max` (sized by sizeSeg when bytes are given). */
 function seg(kind, bytes, max, label) {
   const s = el('span', `seg seg-${kind}`);
-  s.style.width = `${Math.min(100, Math.max(bytes > 0 ? 1.5 : 0, (100 * bytes) / max))}%`;
-  s.title = `${label ?? (kind === 'memory' ? 'aof_buf (process memory)' : kind === 'cache' ? 'page cache' : kind)}: ${fmt(bytes)}`;
+  if (bytes !== undefined) sizeSeg(s, kind, bytes, max, label);
   return s;
+}
+
+function sizeSeg(s, kind, bytes, max, label) {
+  const width = `${Math.min(100, Math.max(bytes > 0 ? 1.5 : 0, (100 * bytes) / max))}%`;
+  if (s.style.width !== width) s.style.width = width;
+  const title = `${label ?? (kind === 'memory' ? 'aof_buf (process memory)' : kind === 'cache' ? 'page cache' : kind)}: ${fmt(bytes)}`;
+  if (s.title !== title) s.title = title;
 }

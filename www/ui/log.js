@@ -13,17 +13,11 @@
 import { LOG_ACTIONS } from '../protocol.js';
 import { readAll } from './transfer.js';
 import { VirtualList } from './vlist.js';
+import { el } from './dom.js';
 
 const PAGE = 200; // rows per request
 const KEEP_PAGES = 60; // pages cached (12 000 rows)
 const ROW_H = 24;
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 const fmt = (n) => Number(n).toLocaleString('en');
 

@@ -15,6 +15,7 @@
 // crash kind to shade. A write's "bytes" button opens its record in the log view (LOG_OPEN).
 
 import { LOG_OPEN } from '../protocol.js';
+import { el, setText } from './dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const fmt = (n) => `${Number(n).toLocaleString('en')} B`;
@@ -37,13 +38,6 @@ const RELEASED = {
 };
 const SLOTS = 3; // file rows in the page cache and on disk
 const STEP_MS = 180; // one stage of the packet's travel
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function svg(tag, attrs = {}, text) {
   const e = document.createElementNS(NS, tag);
@@ -178,7 +172,7 @@ export class MachineView {
   }
 
   showLatency(v) {
-    this.latencyOut.textContent = v === 0 ? '0 ms' : ms(v);
+    setText(this.latencyOut, v === 0 ? '0 ms' : ms(v));
   }
 
   /** Builds the SVG for width W: fixed slots, so that updates never move anything. */
@@ -311,7 +305,7 @@ export class MachineView {
     this.drawFsync(m);
     this.drawLost(m);
     this.drawRecent(m);
-    this.caption.textContent = this.describe(m);
+    setText(this.caption, this.describe(m));
   }
 
   drawTurn(m) {
@@ -320,18 +314,21 @@ export class MachineView {
     const cmds = ct ? ct.commands.filter((c) => c.source !== 'cron') : [];
     const last = cmds[cmds.length - 1];
     const n = this.chars;
-    this.typed.textContent = last ? clip(`> ${last.typed}${cmds.length > 1 ? `  (+${cmds.length - 1} in this turn)` : ''}`, n) : '> (no command yet)';
-    this.reply.textContent = last && last.source !== 'cron' ? clip(`← ${last.reply.split('\n')[0]}`, n) : '';
-    this.released.textContent = ct ? RELEASED[ct.released] ?? '' : '';
+    setText(this.typed, last ? clip(`> ${last.typed}${cmds.length > 1 ? `  (+${cmds.length - 1} in this turn)` : ''}`, n) : '> (no command yet)');
+    setText(this.reply, last && last.source !== 'cron' ? clip(`← ${last.reply.split('\n')[0]}`, n) : '');
+    setText(this.released, ct ? RELEASED[ct.released] ?? '' : '');
     this.released.dataset.released = ct?.released ?? '';
     const writes = last ? last.records.filter((r) => r.write).map((r) => r.text) : [];
-    this.propagated.textContent = clip(writes.length ? `→ ${writes.join(' ; ')}` : last ? '→ nothing propagated (a read, or no change)' : '', n);
-    this.a1.t.textContent = ct ? `① execute ${cmds.length} command${cmds.length > 1 ? 's' : ''} · propagate ${fmt(cmds.reduce((a, c) => a + c.bytes, 0))}` : '① execute · propagate';
+    setText(this.propagated, clip(writes.length ? `→ ${writes.join(' ; ')}` : last ? '→ nothing propagated (a read, or no change)' : '', n));
+    setText(this.a1.t, ct ? `① execute ${cmds.length} command${cmds.length > 1 ? 's' : ''} · propagate ${fmt(cmds.reduce((a, c) => a + c.bytes, 0))}` : '① execute · propagate');
     // The latest write() (serverCron's retry of a postponed one), else the client turn's.
     const w = t?.writes.at(-1) ?? ct?.writes.at(-1);
-    this.a2.t.textContent = w
+    setText(
+      this.a2.t,
+      w
       ? clip(`② write() ${fmt(w.bytes)} → ${tail(w.file).replace('appendonly.aof.', '…')} @ ${w.offset.toLocaleString('en')}${w.at === 'beforeSleep' ? ' in beforeSleep' : ` (${w.at})`}`, n - 5)
-      : t?.fsync.kind === 'postponed' ? '② write() postponed: the last fsync still runs' : '② write() in beforeSleep';
+      : t?.fsync.kind === 'postponed' ? '② write() postponed: the last fsync still runs' : '② write() in beforeSleep',
+    );
     if (t && t.seq !== this.lastTurn) {
       this.lastTurn = t.seq;
       this.play(t);
@@ -379,7 +376,7 @@ export class MachineView {
     const ref = Math.max(m.aof_buf, current ? current.len : 0, 1);
     this.bufBar.fill.setAttribute('width', scale(m.aof_buf, ref));
     this.bufBar.lost.setAttribute('width', lost && lost.aof_buf_bytes > 0 ? scale(m.aof_buf, ref) : 0);
-    this.bufBytes.textContent = fmt(m.aof_buf);
+    setText(this.bufBytes, fmt(m.aof_buf));
     const slots = this.slots(m);
     for (let i = 0; i < SLOTS; i++) {
       const f = slots[i];
@@ -389,13 +386,13 @@ export class MachineView {
       d.g.classList.toggle('empty', !f);
       if (!f) continue;
       const label = clip(`${f.role === 'current' ? 'incr (now)' : f.role} ${tail(f.name).replace('appendonly.aof.', '…')}`, Math.floor(this.bar.x / 6.6));
-      c.name.textContent = label;
-      d.name.textContent = label;
+      setText(c.name, label);
+      setText(d.name, label);
       const durable = f.durable_len ?? f.len;
       const dirty = f.len - durable;
       // The page cache holds the whole file; its dirty tail (not on disk) is drawn at the end.
       c.bar.fill.setAttribute('width', scale(f.len, f.len));
-      c.bytes.textContent = f.durable_len === null ? fmt(f.len) : fmt(dirty);
+      setText(c.bytes, f.durable_len === null ? fmt(f.len) : fmt(dirty));
       const from = (x) => this.bar.x + (f.len > 0 ? (w * x) / f.len : 0);
       const end = this.bar.x + w;
       const dirtyX = Math.min(from(durable), end - 3);
@@ -416,7 +413,7 @@ export class MachineView {
       c.g.dataset.name = f.name;
       d.g.dataset.name = f.name;
       d.bar.fill.setAttribute('width', scale(durable, f.len));
-      d.bytes.textContent = f.durable_len === null ? 'the browser’s' : fmt(durable);
+      setText(d.bytes, f.durable_len === null ? 'the browser’s' : fmt(durable));
       d.g.classList.toggle('unnamed', f.durable_name === false);
     }
   }
@@ -430,7 +427,7 @@ export class MachineView {
     else if (m.policy === 'everysec') line = `③ fsync on the bio thread, ~1/s, takes ${ms(latency)}`;
     else line = '③ no fsync: the kernel writes dirty pages back when it likes';
     if (m.no_appendfsync_on_rewrite && m.child) line = '③ no fsync while the rewrite child runs (no-appendfsync-on-rewrite)';
-    this.a3.t.textContent = clip(line, this.chars - 5);
+    setText(this.a3.t, clip(line, this.chars - 5));
     let sub = '';
     let progress = 0;
     if (m.bio) {
@@ -444,13 +441,11 @@ export class MachineView {
       sub = `write postponed ${ms(Math.min(waited, 2000))} of 2 s: the last fsync still runs`;
     }
     if (m.policy === 'no' || !sub) sub = m.writeback_ms === null ? '' : `writeback: the kernel flushes dirty pages after ${ms(m.writeback_ms)}`;
-    this.a3b.textContent = clip(sub, this.chars - 6);
+    setText(this.a3b, clip(sub, this.chars - 6));
     this.bioFill.setAttribute('height', 34 * progress);
     this.bioTrack.classList.toggle('idle', !m.bio);
     this.root.dataset.postponed = m.postponed_since ? 'yes' : '';
-    this.slowLog.textContent = m.slow_log
-      ? `aof_delayed_fsync: ${m.delayed_fsync} · ${m.slow_log.text}`
-      : m.delayed_fsync ? `aof_delayed_fsync: ${m.delayed_fsync}` : '';
+    setText(this.slowLog, m.slow_log ? `aof_delayed_fsync: ${m.delayed_fsync} · ${m.slow_log.text}` : m.delayed_fsync ? `aof_delayed_fsync: ${m.delayed_fsync}` : '');
     this.slowLog.classList.toggle('on', !!m.slow_log);
   }
 
@@ -461,14 +456,14 @@ export class MachineView {
       const row = bytes.parentElement;
       row.classList.toggle('selected', k === this.kind);
       if (this.hidden) {
-        bytes.textContent = '?';
-        writes.textContent = '?';
+        setText(bytes, '?');
+        setText(writes, '?');
         continue;
       }
-      bytes.textContent = fmt(l.bytes);
-      writes.textContent = l.exact
+      setText(bytes, fmt(l.bytes));
+      setText(writes, l.exact
         ? l.writes_total === 0 ? 'none' : `${l.writes_total} write${l.writes_total > 1 ? 's' : ''}: ${[...new Set(l.writes.flatMap((w) => w.keys))].slice(0, 4).join(', ')}${l.refused ? ' · start refused' : ''}`
-        : 'bytes only (see below)';
+        : 'bytes only (see below)');
     }
     const l = m.lost_if[this.kind];
     // Drawn again only when it changed: a VIEW comes several times a second while time runs,
@@ -477,11 +472,11 @@ export class MachineView {
     if (key === this.lostDrawn) return;
     this.lostDrawn = key;
     this.lostList.replaceChildren();
-    this.lostNote.textContent = '';
+    setText(this.lostNote, '');
     if (this.hidden) return;
     if (!l.exact && l.why_inexact) this.lostNote.textContent = `Bytes only: ${l.why_inexact}.`;
     else if (l.refused) this.lostNote.textContent = `redis-server would refuse to start: ${l.refused}.`;
-    else this.lostNote.textContent = `${l.writes_total === 0 ? 'Nothing acknowledged' : `${l.writes_total} acknowledged write${l.writes_total > 1 ? 's' : ''}`} (${fmt(l.aof_buf_bytes)} in aof_buf, ${fmt(l.page_cache_bytes)} in the page cache).`;
+    else setText(this.lostNote, `${l.writes_total === 0 ? 'Nothing acknowledged' : `${l.writes_total} acknowledged write${l.writes_total > 1 ? 's' : ''}`} (${fmt(l.aof_buf_bytes)} in aof_buf, ${fmt(l.page_cache_bytes)} in the page cache).`);
     for (const w of l.writes.slice(-4).reverse()) {
       const li = el('li', `lost-write where-${w.where}`);
       li.append(el('span', `place place-${w.where}`, PLACE[w.where]), el('code', null, w.text));

@@ -6,15 +6,9 @@
 // of a forked process running in parallel. The view is a pure function of the worker's last
 // snapshot; the buttons type their command in the console (so the reply is shown there) and the
 // speed is an action.
+import { el } from './dom.js';
 
 const fmt = (n) => `${Number(n).toLocaleString('en')} B`;
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 /** The speeds offered: keys per tick (serverCron runs 10 times a second). 0 = instant. */
 export const SPEEDS = Object.freeze([

@@ -12,6 +12,7 @@
 // of the playhead alone redraws without rebuilding the paths.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
+import { el, setText } from './dom.js';
 
 const COLUMNS = ['t', 'base', 'incr', 'history', 'temp', 'rdb', 'aof_size', 'threshold', 'writes_per_s', 'bytes_per_s', 'fsyncs', 'delayed_fsyncs', 'rewriting', 'policy'];
 const POLICIES = ['always', 'everysec', 'no'];
@@ -30,13 +31,6 @@ function msLabel(ms, last) {
   const text = ms >= 1000 ? `${ms / 1000}k` : String(ms);
   if (last) return `${text}+`;
   return ms === 0 || Math.log10(ms) % 1 === 0 ? text : '';
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 function css(name) {
@@ -273,10 +267,10 @@ export class PlotsView {
     this.figures.sizes.now.textContent = `${when}: ${fmtBytes(total)} on disk${parts ? ` (${parts})` : ''}; aof_current_size ${fmtBytes(c.aof_size[i])}; ${
       threshold > 0 ? `a rewrite starts by itself at ${fmtBytes(threshold)}` : 'auto-rewrite is off (auto-aof-rewrite-percentage 0)'
     }${c.rewriting[i] ? '; a rewrite is running' : ''}.`;
-    this.figures.writes.now.textContent = `${this.past ? `At ${this.playhead.toFixed(1)} s, over` : 'Over'} the last second: ${Math.round(c.writes_per_s[i])} writes/s, ${fmtBytes(c.bytes_per_s[i])}/s appended, under appendfsync ${POLICIES[c.policy[i]] ?? '?'}.`;
+    setText(this.figures.writes.now, `${this.past ? `At ${this.playhead.toFixed(1)} s, over` : 'Over'} the last second: ${Math.round(c.writes_per_s[i])} writes/s, ${fmtBytes(c.bytes_per_s[i])}/s appended, under appendfsync ${POLICIES[c.policy[i]] ?? '?'}.`);
     const count = this.hist.counts.reduce((a, b) => a + b, 0);
     const slow = this.hist.counts.reduce((a, n, k) => a + (this.hist.bounds[k] >= 1000 ? n : 0), 0);
-    this.figures.fsyncs.now.textContent = `${count} fsync${count === 1 ? '' : 's'} ${this.past ? 'by the playhead' : 'so far'}${slow ? `, ${slow} of them 1 s or longer` : ''}; ${c.delayed_fsyncs[i]} write${c.delayed_fsyncs[i] === 1 ? '' : 's'} postponed by everysec for a slow fsync (aof_delayed_fsync).`;
+    setText(this.figures.fsyncs.now, `${count} fsync${count === 1 ? '' : 's'} ${this.past ? 'by the playhead' : 'so far'}${slow ? `, ${slow} of them 1 s or longer` : ''}; ${c.delayed_fsyncs[i]} write${c.delayed_fsyncs[i] === 1 ? '' : 's'} postponed by everysec for a slow fsync (aof_delayed_fsync).`);
   }
 
   layout() {

@@ -7,15 +7,9 @@
 // Skippable: "Just crash" crashes without asking, and turns the questions off until the
 // "Predict before each crash" box is ticked again (remembered in localStorage). While the
 // questions are open, the diagram hides its "lost if it crashed now" shading.
+import { el } from './dom.js';
 
 const STORE = 'aof-lab:predict';
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 /** Whether the lab asks before each crash (the default) or just crashes. */
 export function predictEnabled() {

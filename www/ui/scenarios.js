@@ -23,6 +23,7 @@
 // list is a live region, so a screen reader hears each outcome.
 
 import { SCENARIO_ACTIONS, TIMELINE } from '../protocol.js';
+import { setText } from './dom.js';
 
 const PLAY_MS = 700;
 const INDEX_URL = new URL('../scenarios/index.json', import.meta.url);
@@ -200,7 +201,7 @@ export class ScenariosView {
           this.titles.set(s.name, s.title);
         }
       } catch (err) {
-        this.narration.textContent = `Could not load the scenarios: ${err.message}`;
+        setText(this.narration, `Could not load the scenarios: ${err.message}`);
         return;
       }
       if (this.inline) this.select.value = INLINE;
@@ -245,9 +246,9 @@ export class ScenariosView {
       this.next = 0;
       this.active = true;
       this.name = name;
-      this.source.textContent = text;
+      setText(this.source, text);
     } catch (err) {
-      this.narration.textContent = err.message;
+      setText(this.narration, err.message);
       ok = false;
     }
     this.busy = false;
@@ -328,20 +329,20 @@ export class ScenariosView {
     const step = steps[this.next];
     if (!this.active) {
       const aside = this.leaves ? ', on a machine of its own (your lab waits aside, untouched)' : '';
-      this.nextLine.textContent = this.select.value ? `Press Step or Play: the scenario plays on the lab’s own views${aside}.` : '';
+      setText(this.nextLine, this.select.value ? `Press Step or Play: the scenario plays on the lab’s own views${aside}.` : '');
     } else if (step) {
       const what = step.kind === 'predict' ? 'Predict first: pick an answer, or skip.' : NARRATION.has(step.kind) ? 'Next: read on.' : `Next: ${step.sentence}.`;
       this.nextLine.replaceChildren(this.el('span', 'scenario-next-label', what));
       this.scriptOf(step, this.nextLine);
     } else {
-      this.nextLine.textContent = steps.length ? `The scenario is over. Reset plays it again${this.leaves ? '; Back to my lab returns to your own' : ''}.` : '';
+      setText(this.nextLine, steps.length ? `The scenario is over. Reset plays it again${this.leaves ? '; Back to my lab returns to your own' : ''}.` : '');
     }
     const outcomes = played.map((p) => p.outcome);
     const passed = outcomes.filter((o) => o.passed === true).length;
     const failed = outcomes.filter((o) => o.passed === false).length;
     const total = steps.filter((s) => CHECKS.has(s.kind)).length;
     const where = !this.active ? 'not started' : this.next >= steps.length ? 'done' : `step ${this.next + 1} of ${steps.length} next`;
-    this.summary.textContent = `${where} · checks: ${passed} passed, ${failed} failed, of ${total}`;
+    setText(this.summary, `${where} · checks: ${passed} passed, ${failed} failed, of ${total}`);
     this.root.dataset.done = String(steps.length > 0 && this.next >= steps.length);
     this.root.dataset.predicting = String(step?.kind === 'predict');
     if (!same) this.list.lastElementChild?.scrollIntoView({ block: 'nearest' });
@@ -379,7 +380,7 @@ export class ScenariosView {
     }
     if (!this.predictBox.hidden && this.predictBox.dataset.index === String(this.next)) return;
     this.predictBox.dataset.index = String(this.next);
-    this.question.textContent = `Predict: ${step.text}`;
+    setText(this.question, `Predict: ${step.text}`);
     const buttons = shuffled(step.choices.map((text, i) => ({ text, i }))).map(({ text, i }, n) => {
       const b = this.el('button', 'scenario-choice', `${n + 1}. ${text}`);
       b.type = 'button';
@@ -444,7 +445,7 @@ export class ScenariosView {
     const p = this.played;
     if (!p.length) return undefined;
     return this.act(TIMELINE.SEEK, { seq: p.length > 1 ? p[p.length - 2].seq : 0 }).catch((err) => {
-      this.narration.textContent = err.message;
+      setText(this.narration, err.message);
     });
   }
 
@@ -469,7 +470,7 @@ export class ScenariosView {
       next = out.next;
       this.expect = next;
     } catch (err) {
-      this.narration.textContent = err.message;
+      setText(this.narration, err.message);
       this.narrated = null;
       ok = false;
     }

@@ -19,6 +19,7 @@
 
 import { BRANCH_OPS, SCENARIO_ACTIONS, TIMELINE } from '../protocol.js';
 import { reducedMotion } from './motion.js';
+import { el, setText } from './dom.js';
 
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
 /** The tape is repainted at most this often (the thumb follows every VIEW). */
@@ -42,13 +43,6 @@ const MARK_STYLES = [
   ['write', '--layer-cache', 0.4],
 ];
 const STORES = { opfs: 'OPFS', indexeddb: 'IndexedDB' };
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function button(cls, text, label) {
   const b = el('button', `tl-btn ${cls}`, text);
@@ -162,7 +156,7 @@ export class TimelineView {
 
   act(action, args = {}) {
     return this.hooks.act(action, args).catch((err) => {
-      this.note.textContent = err.message;
+      setText(this.note, err.message);
       return undefined;
     });
   }
@@ -322,14 +316,14 @@ export class TimelineView {
     if (!this.dragging && this.want === null && !this.seeking) this.range.value = String(t.position);
     const text = valueText(t);
     this.range.setAttribute('aria-valuetext', text);
-    this.playButton.textContent = t.playing ? 'Pause' : 'Play';
+    setText(this.playButton, t.playing ? 'Pause' : 'Play');
     this.playButton.setAttribute('aria-pressed', String(!!t.playing));
     this.playButton.setAttribute('aria-label', t.playing ? 'Pause (Space)' : 'Play (Space)');
     this.playButton.title = this.playButton.getAttribute('aria-label');
     if (document.activeElement !== this.speed) this.speed.value = String(SPEEDS.includes(t.speed) ? t.speed : 1);
     this.liveButton.disabled = false;
-    this.where.textContent = `${secs(t.now - t.t0)} s · input ${t.position.toLocaleString('en')} of ${t.head.toLocaleString('en')}${t.context?.at ? ` · ${t.context.at.text}` : ''}${t.context?.after ? ` · after ${t.context.after}` : ''}`;
-    this.note.textContent = this.sentence(t);
+    setText(this.where, `${secs(t.now - t.t0)} s · input ${t.position.toLocaleString('en')} of ${t.head.toLocaleString('en')}${t.context?.at ? ` · ${t.context.at.text}` : ''}${t.context?.after ? ` · after ${t.context.after}` : ''}`);
+    setText(this.note, this.sentence(t));
     if (t.generation !== this.branchesGen) this.loadBranches(t.generation);
     else if (headChanged) this.drawActions();
     if (this.speak !== false && (this.speak === true || this.speak === t.position)) {
@@ -480,7 +474,7 @@ export class TimelineView {
     try {
       await navigator.clipboard.writeText(url);
       said.dataset.copied = 'true';
-      said.textContent = `Copied: ${said.textContent.replace(/^Copied: /, '')}`;
+      setText(said, `Copied: ${said.textContent.replace(/^Copied: /, '')}`);
     } catch {
       // No clipboard here (permission, an insecure context): the field is selected to copy.
       field.focus();

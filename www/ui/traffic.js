@@ -3,17 +3,11 @@
 // shows what the engine answers; the figures are the engine's.
 
 import { LAB_ACTIONS } from '../protocol.js';
+import { el, setText } from './dom.js';
 
 const RATES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000];
 const KEYS = [10, 100, 1000, 10000, 100000];
 const SIZES = [8, 32, 128, 1024, 16384];
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function select(label, values, initial, fmt, hint) {
   const wrap = el('label', 'traffic-field');
@@ -83,13 +77,13 @@ export class TrafficView {
         ? `Traffic: ${s.rate.toLocaleString('en')} commands/s of simulated time (${s.write_percent}% writes over ${s.keys.toLocaleString('en')} keys, ${fmtBytes(s.value_size)} values), run in each serverCron turn on a client of its own.`
         : 'No traffic: the lab only runs what you type.';
     } catch (err) {
-      this.status.textContent = err.message;
+      setText(this.status, err.message);
     }
   }
 
   setRunning(on) {
     this.running = on;
-    this.toggle.textContent = on ? 'Stop traffic' : 'Start traffic';
+    setText(this.toggle, on ? 'Stop traffic' : 'Start traffic');
     this.toggle.setAttribute('aria-pressed', String(on));
     return this.send();
   }
@@ -97,9 +91,9 @@ export class TrafficView {
   /** A new engine starts without traffic. */
   reset() {
     this.running = false;
-    this.toggle.textContent = 'Start traffic';
+    setText(this.toggle, 'Start traffic');
     this.toggle.setAttribute('aria-pressed', 'false');
-    this.status.textContent = 'No traffic: the lab only runs what you type.';
+    setText(this.status, 'No traffic: the lab only runs what you type.');
   }
 
   async compare(button) {

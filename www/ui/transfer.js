@@ -6,13 +6,7 @@
 // files, shows in the events and the crash-lab report area).
 
 import { LAB_ACTIONS } from '../protocol.js';
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { el, setText } from './dom.js';
 
 /** Reads files into bytes, reporting progress(done, total) as chunks arrive. */
 export async function readAll(files, progress) {
@@ -87,9 +81,9 @@ export class TransferView {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      this.status.textContent = `Exported ${name} (${bytes.length.toLocaleString('en')} bytes): extract it with tar -xf next to redis-server --appendonly yes.`;
+      setText(this.status, `Exported ${name} (${bytes.length.toLocaleString('en')} bytes): extract it with tar -xf next to redis-server --appendonly yes.`);
     } catch (err) {
-      this.status.textContent = `Export failed: ${err.message}`;
+      setText(this.status, `Export failed: ${err.message}`);
     }
   }
 
@@ -98,9 +92,9 @@ export class TransferView {
     if (!confirm('Delete every file of this namespace and start an empty server?')) return;
     try {
       const { backend } = await this.act(LAB_ACTIONS.RESET, {});
-      this.status.textContent = `Started over: the files are deleted (${backend}) and the server is empty.`;
+      setText(this.status, `Started over: the files are deleted (${backend}) and the server is empty.`);
     } catch (err) {
-      this.status.textContent = `Could not start over: ${err.message}`;
+      setText(this.status, `Could not start over: ${err.message}`);
     }
   }
 
@@ -112,16 +106,16 @@ export class TransferView {
       const read = await readAll(files, (done, total) => {
         this.progress.max = total || 1;
         this.progress.value = done;
-        this.status.textContent = `Reading ${done.toLocaleString('en')} of ${total.toLocaleString('en')} bytes…`;
+        setText(this.status, `Reading ${done.toLocaleString('en')} of ${total.toLocaleString('en')} bytes…`);
       });
-      this.status.textContent = 'Loading (redis-server starts on the imported files)…';
+      setText(this.status, 'Loading (redis-server starts on the imported files)…');
       const one = read.length === 1 && !files[0].webkitRelativePath;
       const started = await this.act(LAB_ACTIONS.IMPORT, one ? { name: read[0].path, bytes: read[0].bytes } : { files: read });
       this.status.textContent = started
         ? `Imported ${read.map((f) => f.path).join(', ')}: loaded (see the load log in the events).`
         : `Imported, but redis-server refused to start on these files: see its log in the events and the crash lab.`;
     } catch (err) {
-      this.status.textContent = `Import failed: ${err.message}`;
+      setText(this.status, `Import failed: ${err.message}`);
     } finally {
       this.progress.hidden = true;
     }
