@@ -6,17 +6,11 @@
 // is not rebuilt from the timeline when the position moves into the past.
 
 import { replyKind } from './console.js';
+import { el } from './dom.js';
 import { follow, keepAtEnd, scrollAll } from './lists.js';
 
 /** Entries kept in the transcript (a subscriber can receive many messages). */
 const KEEP = 400;
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 export class SecondConsoleView {
   /**
