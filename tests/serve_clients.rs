@@ -93,8 +93,24 @@ const STEPS: &[(usize, &str, bool)] = &[
 ];
 
 /// Values of CLIENT LIST that are sizes, times or identities of the process.
-const VARIABLE: &[&str] =
-    &["id", "addr", "laddr", "fd", "age", "idle", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem"];
+const VARIABLE: &[&str] = &[
+    "id",
+    "addr",
+    "laddr",
+    "fd",
+    "age",
+    "idle",
+    "qbuf",
+    "qbuf-free",
+    "argv-mem",
+    "multi-mem",
+    "rbs",
+    "rbp",
+    "obl",
+    "oll",
+    "omem",
+    "tot-mem",
+];
 
 /// `ids_as_ints`: integer replies that are client ids (CLIENT GETREDIR) are named too.
 fn normalise(raw: &str, ids: &[String], addrs: &[String], ids_as_ints: bool) -> String {
