@@ -37,16 +37,22 @@ say() { printf '[client-suite] %s\n' "$*"; }
 
 # --- the tools: redis-server, a venv with pinned packages, redis-py's sdist (its tests) --------
 command -v redis-server >/dev/null && redis-server --version | grep -q "v=7.0.15" || { say "redis-server 7.0.15 is needed (scripts/setup.sh test)"; exit 1; }
-if ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
+# A venv counts only with its pip: a `python3 -m venv` that failed half-way (no ensurepip) leaves
+# a python without one, which the next run must not take for a working venv.
+if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
     say "python3 -m venv $venv"
+    rm -rf "$venv"
     python3 -m venv "$venv" 2>/dev/null || {
-        # Debian's python3 ships venv separately.
+        # Debian's python3 ships venv (ensurepip) separately.
+        rm -rf "$venv"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
         python3 -m venv "$venv"
     }
 fi
 want="redis==$REDIS_PY pytest==$PYTEST pytest-timeout==$PYTEST_TIMEOUT packaging==$PACKAGING"
-have=$("$venv/bin/python" -m pip freeze 2>/dev/null | grep -iE '^(redis|pytest|pytest-timeout|packaging)==' | tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+# `|| true`: on a fresh venv nothing matches, grep exits 1, and pipefail would end the script.
+have=$("$venv/bin/python" -m pip freeze 2>/dev/null | { grep -iE '^(redis|pytest|pytest-timeout|packaging)==' || true; } \
+    | tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
 if [ "$have" != "$(echo "$want" | tr ' ' '\n' | sort | tr '\n' ' ')" ]; then
     say "pip install $want"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check $want

@@ -35,9 +35,9 @@
 
 use std::collections::HashSet;
 
-use crate::aof::rewrite::rewrite_key;
+use crate::aof::rewrite::{rewrite_functions, rewrite_key};
 use crate::keyspace::Db;
-use crate::rdb::write::{write_db_header, write_header_aux, write_key};
+use crate::rdb::write::{write_db_header, write_functions, write_header_aux, write_key};
 use crate::rdb::{RDB_OPCODE_EOF, crc64_update};
 use crate::resp::encode_command;
 use crate::server::{LogLevel, Server};
@@ -70,6 +70,9 @@ pub struct SnapshotWriter {
     checksum: bool,
     /// `stat_current_save_keys_processed`.
     pub keys_processed: u64,
+    /// The function libraries' code at fork (they are part of the dataset): written with the
+    /// header, before the first db (`rdbSaveFunctions`, `rewriteFunctions`).
+    functions: Vec<Vec<u8>>,
 }
 
 impl SnapshotWriter {
@@ -86,7 +89,14 @@ impl SnapshotWriter {
             compress: true,
             checksum: true,
             keys_processed: 0,
+            functions: Vec::new(),
         }
+    }
+
+    /// The libraries to write before the keys (their code, as FUNCTION LOAD was given it).
+    pub fn with_functions(mut self, functions: Vec<Vec<u8>>) -> SnapshotWriter {
+        self.functions = functions;
+        self
     }
 
     /// The RDB options of the config: `rdbcompression`, `rdbchecksum`.
@@ -109,9 +119,16 @@ impl SnapshotWriter {
         let start = out.len();
         if !self.header_done {
             match self.format {
-                Format::Rdb { aof_base } => write_header_aux(out, self.unixtime, self.used_mem, aof_base),
-                Format::Resp { timestamps: true } => out.extend_from_slice(format!("#TS:{}\r\n", self.unixtime).as_bytes()),
-                Format::Resp { timestamps: false } => {}
+                Format::Rdb { aof_base } => {
+                    write_header_aux(out, self.unixtime, self.used_mem, aof_base);
+                    write_functions(out, &self.functions, self.compress);
+                }
+                Format::Resp { timestamps } => {
+                    if timestamps {
+                        out.extend_from_slice(format!("#TS:{}\r\n", self.unixtime).as_bytes());
+                    }
+                    rewrite_functions(out, &self.functions);
+                }
             }
             self.header_done = true;
         }
@@ -235,7 +252,9 @@ impl Server {
             started_ms: self.now_ms,
             touched: HashSet::new(),
             tmp: tmp(pid),
-            writer: SnapshotWriter::new(format, self.unixtime(), used_mem).with_rdb_options(self.rdb_compression(), self.rdb_checksum()),
+            writer: SnapshotWriter::new(format, self.unixtime(), used_mem)
+                .with_rdb_options(self.rdb_compression(), self.rdb_checksum())
+                .with_functions(self.scripting.functions.codes()),
             written: 0,
             synced: 0,
             keys_total: self.dbs.iter().map(|db| db.len() as u64).sum(),

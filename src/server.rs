@@ -296,6 +296,8 @@ pub struct Server {
     pub mem: MemEstimate,
     /// The active expire cycle's state and statistics.
     pub expire: crate::keyspace::expire::ActiveExpire,
+    /// The script cache and the functions' libraries (`crate::cmd::scripting`).
+    pub scripting: crate::cmd::scripting::ScriptingState,
 }
 
 impl Server {
@@ -336,6 +338,7 @@ impl Server {
             connected_clients: 0,
             mem: MemEstimate::default(),
             expire: Default::default(),
+            scripting: Default::default(),
         }
     }
 
@@ -379,7 +382,30 @@ impl Server {
             connected_clients: self.connected_clients,
             mem: self.mem.clone(),
             expire: self.expire.clone(),
+            scripting: self.scripting.clone(),
         })
+    }
+
+    /// `emptyData(-1, EMPTYDB_NO_FLAGS, NULL)` before a reload (DEBUG LOADAOF / RELOAD): every
+    /// db and the function libraries (FLUSHALL, by contrast, keeps the libraries).
+    pub(crate) fn empty_data(&mut self) {
+        for db in &mut self.dbs {
+            db.clear();
+        }
+        self.scripting.functions.libraries.clear();
+    }
+
+    /// Creates the libraries an RDB held (`rdbFunctionLoad` for each, in file order). A library
+    /// that cannot be created fails the load, logged as Redis does.
+    pub(crate) fn load_rdb_functions(&mut self, codes: &[Vec<u8>], allow_dup: bool) -> Result<(), String> {
+        for code in codes {
+            if let Err(e) = crate::cmd::scripting::function::create_library(&mut self.scripting.functions, code, allow_dup) {
+                let line = format!("Failed loading library, {e}");
+                self.log(LogLevel::Warning, line.clone());
+                return Err(line);
+            }
+        }
+        Ok(())
     }
 
     /// `serverLog`: keeps the line for the host (the UI, `serve`'s log output).

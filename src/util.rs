@@ -137,6 +137,13 @@ fn parse_hex_double(s: &str) -> Option<f64> {
 /// C's `printf("%.17g", x)` (glibc), which Redis 7.0 uses for doubles in replies, in the AOF
 /// rewrite and in `DEBUG DIGEST`.
 pub fn fmt_g17(x: f64) -> String {
+    fmt_g(x, 17)
+}
+
+/// C's `printf("%.<precision>g", x)` (glibc), for `precision` in 1..=17: `%.17g` above, and
+/// Lua 5.1's `%.14g` (`LUA_NUMBER_FMT`, what `tostring(n)` prints).
+pub fn fmt_g(x: f64, precision: usize) -> String {
+    let precision = precision.clamp(1, 17);
     if x.is_nan() {
         return "nan".into();
     }
@@ -144,7 +151,7 @@ pub fn fmt_g17(x: f64) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     let neg = x.is_sign_negative();
-    let sci = format!("{:.16e}", x.abs());
+    let sci = format!("{:.*e}", precision - 1, x.abs());
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
@@ -152,7 +159,7 @@ pub fn fmt_g17(x: f64) -> String {
     if neg {
         out.push('-');
     }
-    if (-4..17).contains(&exp) {
+    if (-4..precision as i32).contains(&exp) {
         if exp < 0 {
             out.push_str("0.");
             for _ in 0..(-exp - 1) {

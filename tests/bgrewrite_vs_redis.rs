@@ -28,8 +28,19 @@ const BEFORE: &[&str] = &[
     "SELECT 3",
     "SET x y",
     "SELECT 0",
+    // In the child's snapshot: the new base starts with it (RDB_OPCODE_FUNCTION2 or FUNCTION LOAD).
+    "FUNCTION LOAD \"#!lua name=before\\nredis.register_function('getter', function(keys) return redis.call('GET', keys[1]) end)\"",
 ];
-const DURING: &[&str] = &["INCR counter", "INCR counter", "SET during rewrite", "XADD st 2-2 c d", "SELECT 5", "SET late 1"];
+const DURING: &[&str] = &[
+    "INCR counter",
+    "INCR counter",
+    "SET during rewrite",
+    "XADD st 2-2 c d",
+    // After the fork: logged in the new incr file.
+    "FUNCTION LOAD \"#!lua name=during\\nredis.register_function('three', function() return 3 end)\"",
+    "SELECT 5",
+    "SET late 1",
+];
 
 fn aof_files(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> =
@@ -78,6 +89,11 @@ fn bgrewriteaof_like_redis() {
         run(&mut e, &mut conn, "DEBUG LOADAOF");
         run(&mut e, &mut conn, "DEBUG DIGEST");
         run(&mut e, &mut conn, "GET counter");
+        for line in ["FUNCTION LIST LIBRARYNAME before WITHCODE", "FUNCTION LIST LIBRARYNAME during WITHCODE", "FCALL three 0"] {
+            run(&mut e, &mut conn, line);
+        }
+        run(&mut e, &mut conn, "SELECT 0");
+        run(&mut e, &mut conn, "FCALL getter 1 s");
         let Reply::Verbatim(_, info) = e.execute_line(c, "INFO persistence", now_ms()).unwrap() else { panic!() };
         let info = String::from_utf8(info).unwrap();
         assert!(info.contains("aof_rewrites:2\r\n") && info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
@@ -85,7 +101,12 @@ fn bgrewriteaof_like_redis() {
         let digest = e.execute_line(c, "DEBUG DIGEST", now_ms()).unwrap().to_resp();
         drop(e);
         let loaded = RedisServer::start_in(dir, &["--appendonly", "yes"]).expect("Redis loads the engine's rewritten directory");
-        assert_eq!(loaded.connect().command(&["DEBUG", "DIGEST"]).unwrap(), digest, "preamble {preamble}");
+        let mut lconn = loaded.connect();
+        assert_eq!(lconn.command(&["DEBUG", "DIGEST"]).unwrap(), digest, "preamble {preamble}");
+        for lib in ["before", "during"] {
+            let argv = ["FUNCTION", "LIST", "LIBRARYNAME", lib];
+            assert_eq!(lconn.command(&argv).unwrap(), conn.command(&argv).unwrap(), "preamble {preamble}: {lib}");
+        }
     }
 }
 

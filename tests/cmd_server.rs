@@ -393,6 +393,7 @@ fn command_meta_matches_the_real_server() {
         "stream",
         "string",
         "transactions",
+        "scripting",
     ];
     let mut entries: Vec<(String, Reply)> = Vec::new();
     fn add(entries: &mut Vec<(String, Reply)>, name: &str, info: &Reply, docs: &Reply) {

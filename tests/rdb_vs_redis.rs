@@ -9,6 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use aof_lab::child::{Format, SnapshotWriter};
 use aof_lab::keyspace::Db;
 use aof_lab::keyspace::digest::{dataset_digest, hex};
 use aof_lab::rdb::{read_rdb, write_rdb};
@@ -107,7 +108,40 @@ fn workload() -> Vec<Vec<Vec<u8>>> {
     ];
     // A list spread over many quicklist nodes.
     w.push(cmd_with(&["RPUSH", "lnodes"], (0..2000).map(|i| format!("{i:0>40}"))));
+    // Function libraries are part of the dataset: RDB_OPCODE_FUNCTION2 before the dbs.
+    for code in LIBRARIES {
+        w.push(cmd(&["FUNCTION", "LOAD", code]));
+    }
     w
+}
+
+/// Two function libraries of one function each (Redis lists a library's functions in dict
+/// order); the first one's code is LZF-compressed in an RDB, the second's is too short to be.
+const LIBRARIES: [&str; 2] = [
+    "#!lua name=mylib\nredis.register_function{function_name='getter', callback=function(keys, args) \
+     return redis.call('GET', keys[1]) end, flags={'no-writes'}, description='gets a key; gets a key; gets a key'}",
+    "#!lua name=lib2\nredis.register_function('two', function() return 2 end)",
+];
+
+/// `FUNCTION LIST LIBRARYNAME <name> WITHCODE` for each library, in a fixed order (Redis lists
+/// its libraries in dict order, which is not insertion order).
+fn function_list(mut run: impl FnMut(&[&str]) -> Vec<u8>) -> Vec<String> {
+    ["mylib", "lib2"]
+        .iter()
+        .map(|lib| String::from_utf8_lossy(&run(&["FUNCTION", "LIST", "LIBRARYNAME", lib, "WITHCODE"])).into_owned())
+        .collect()
+}
+
+fn engine_function_list(e: &mut Engine) -> Vec<String> {
+    let c = e.connect();
+    function_list(|argv| {
+        let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        e.execute(c, &refs, now_ms()).map(|r| r.to_resp()).unwrap_or_default()
+    })
+}
+
+fn real_function_list(conn: &mut RespConn) -> Vec<String> {
+    function_list(|argv| conn.command(argv).unwrap())
 }
 
 fn engine_with_workload() -> Engine {
@@ -175,6 +209,20 @@ fn round_trip_keeps_the_digest_and_encodings() {
     assert!(rdb.windows(2).any(|w| w[0] == 0xC3));
     // Writing what was read gives the same bytes.
     assert_eq!(write_rdb(&dbs, 1_800_000_000, 1_000_000, true), rdb);
+    // The libraries come back in order, before the keys.
+    let with_functions = engine_rdb(&e, true);
+    let info = read_rdb(&with_functions, &mut fresh_dbs()).unwrap();
+    assert_eq!(info.functions, e.srv.scripting.functions.codes());
+    assert_eq!(info.functions.len(), LIBRARIES.len());
+}
+
+/// The engine's snapshot writer (what SAVE, BGSAVE and a rewrite write): the dbs and the libraries.
+fn engine_rdb(e: &Engine, aof_base: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    SnapshotWriter::new(Format::Rdb { aof_base }, 1_800_000_000, 1_000_000)
+        .with_functions(e.srv.scripting.functions.codes())
+        .step(&e.srv.dbs, 0, &mut out);
+    out
 }
 
 #[test]
@@ -182,6 +230,8 @@ fn redis_aof_base_and_save_load_in_the_engine() {
     let server = server_with_workload();
     let mut conn = server.connect();
     let want = real_digest(&mut conn);
+    let want_functions = real_function_list(&mut conn);
+    assert!(want_functions.iter().all(|l| l.contains("library_code")), "{want_functions:?}");
     // An AOF base (aof-use-rdb-preamble yes by default).
     conn.command(&["BGREWRITEAOF"]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -201,6 +251,18 @@ fn redis_aof_base_and_save_load_in_the_engine() {
     // What 7.0 writes: string, quicklist 2, intset, plain set, zset/hash listpacks, ZSET_2, hash.
     for t in [0, 2, 4, 5, 11, 16, 17, 18] {
         assert!(info.types[t] > 0, "type {t} not seen: {:?}", info.types);
+    }
+    // The libraries, each an RDB_OPCODE_FUNCTION2 and its code, LZF-compressed as Redis does.
+    let mut codes = info.functions.clone();
+    codes.sort();
+    let mut sorted: Vec<Vec<u8>> = LIBRARIES.iter().map(|c| c.as_bytes().to_vec()).collect();
+    sorted.sort();
+    assert_eq!(codes, sorted);
+    for (i, code) in LIBRARIES.iter().enumerate() {
+        let mut ours = Vec::new();
+        aof_lab::rdb::write::write_functions(&mut ours, &[code.as_bytes().to_vec()], true);
+        assert_eq!(ours[1] == 0xC3, i == 0, "only the first library's code compresses");
+        assert!(bytes.windows(ours.len()).any(|w| w == ours), "Redis wrote {code:?} differently");
     }
     // Our LZF output is byte for byte Redis's.
     let values = [format!("{}tail", "abcabcabc".repeat(40)), LZF_VALUES[1].into(), LZF_VALUES[2].into(), LZF_VALUES[3].repeat(30), words()];
@@ -255,6 +317,9 @@ fn redis_aof_base_and_save_load_in_the_engine() {
     }
     let c = e.connect();
     assert_eq!(String::from_utf8_lossy(&e.execute_line(c, "DEBUG DIGEST", now_ms()).unwrap().to_resp()), want);
+    assert_eq!(engine_function_list(&mut e), want_functions);
+    let r = e.execute_line(c, "FCALL getter 1 str", now_ms()).unwrap().to_resp();
+    assert_eq!(r, b"$5\r\nhello\r\n", "the loaded library runs");
     drop(e);
     std::fs::remove_dir_all(&copy).ok();
 
@@ -268,6 +333,20 @@ fn redis_aof_base_and_save_load_in_the_engine() {
     assert!(info.aux.iter().any(|(k, v, _)| k == b"aof-base" && v == b"0"));
     assert_eq!(info.keys as usize, dbs.iter().map(Db::len).sum::<usize>());
     assert_eq!(digest_reply(&dbs), want);
+    assert_eq!(info.functions.len(), LIBRARIES.len());
+    // The same dump.rdb loaded at start by an engine with the AOF off.
+    let copy = RedisServer::new_dir();
+    std::fs::copy(server.dir.join("dump.rdb"), copy.join("dump.rdb")).unwrap();
+    let mut e =
+        Engine::open(Config::default(), Box::new(aof_lab::storage::FsStorage::new(&copy).unwrap()), now_ms()).map_err(|e| e.lines).unwrap();
+    assert_eq!(digest_reply(&e.srv.dbs), want);
+    assert_eq!(engine_function_list(&mut e), want_functions);
+    // DEBUG RELOAD empties the libraries and loads them back (not twice: no duplicate error).
+    let c = e.connect();
+    assert_eq!(e.execute_line(c, "DEBUG RELOAD", now_ms()).unwrap().to_resp(), b"+OK\r\n");
+    assert_eq!(engine_function_list(&mut e), want_functions);
+    drop(e);
+    std::fs::remove_dir_all(&copy).ok();
 }
 
 #[test]
@@ -277,7 +356,7 @@ fn engine_rdb_base_loads_in_redis() {
     let dir = RedisServer::new_dir();
     let aof = dir.join("appendonlydir");
     std::fs::create_dir_all(&aof).unwrap();
-    std::fs::write(aof.join("appendonly.aof.1.base.rdb"), write_rdb(&e.srv.dbs, 1_800_000_000, 1_000_000, true)).unwrap();
+    std::fs::write(aof.join("appendonly.aof.1.base.rdb"), engine_rdb(&e, true)).unwrap();
     std::fs::write(aof.join("appendonly.aof.1.incr.aof"), b"").unwrap();
     std::fs::write(
         aof.join("appendonly.aof.manifest"),
@@ -287,6 +366,15 @@ fn engine_rdb_base_loads_in_redis() {
     let server = RedisServer::start_in(dir, &["--appendonly", "yes"]).expect("Redis loads the engine's RDB base");
     let mut conn = server.connect();
     assert_eq!(real_digest(&mut conn), want);
+    let mut e = e;
+    assert_eq!(real_function_list(&mut conn), engine_function_list(&mut e));
+    // And as a dump.rdb (aof-base 0) loaded with the AOF off.
+    let dir = RedisServer::new_dir();
+    std::fs::write(dir.join("dump.rdb"), engine_rdb(&e, false)).unwrap();
+    let dump = RedisServer::start_in(dir, &["--appendonly", "no"]).expect("Redis loads the engine's dump.rdb");
+    let mut dconn = dump.connect();
+    assert_eq!(real_digest(&mut dconn), want);
+    assert_eq!(real_function_list(&mut dconn), engine_function_list(&mut e));
     for key in ["str", "int", "lzf", "ls", "ll", "lp", "hs", "hbig", "hlong", "si", "ss", "sbig", "zs", "zbig", "zlong"] {
         let real = conn.command(&["OBJECT", "ENCODING", key]).unwrap();
         let v = e.srv.dbs[0].get(key.as_bytes()).unwrap();

@@ -7,7 +7,7 @@
 
 mod common;
 
-use aof_lab::aof::rewrite::rewrite_resp;
+use aof_lab::child::{Format, SnapshotWriter};
 use aof_lab::keyspace::digest::dataset_digest;
 use aof_lab::{Config, Engine};
 use common::redis::RedisServer;
@@ -18,7 +18,11 @@ fn now_ms() -> i64 {
 
 /// One key per db, so that key order cannot differ; types whose element order Redis fixes.
 fn script() -> Vec<String> {
-    let mut s = vec!["SELECT 0".to_string(), "SET str hello".into()];
+    // A function library: rewriteFunctions writes a FUNCTION LOAD before the first SELECT.
+    let mut s = vec![
+        "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('f', function(keys) return redis.call('GET', keys[1]) end)\"".to_string(),
+    ];
+    s.extend(["SELECT 0".to_string(), "SET str hello".into()]);
     s.push("SELECT 1".into());
     s.push(format!("RPUSH list {}", (0..150).map(|i| format!("e{i}")).collect::<Vec<_>>().join(" ")));
     s.push("SELECT 2".into());
@@ -54,7 +58,11 @@ fn resp_rewrite_matches_redis_bytes() {
     assert_eq!(conn.command(&["BGREWRITEAOF"]).unwrap(), b"+Background append only file rewriting started\r\n");
     conn.wait_rewrite();
     let base = std::fs::read(server.aof_dir().join("appendonly.aof.2.base.aof")).expect("the new RESP base");
-    let ours = rewrite_resp(&e.srv.dbs, now_ms() / 1000, false);
+    let mut ours = Vec::new();
+    SnapshotWriter::new(Format::Resp { timestamps: false }, now_ms() / 1000, 0)
+        .with_functions(e.srv.scripting.functions.codes())
+        .step(&e.srv.dbs, 0, &mut ours);
+    assert!(base.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"), "{}", String::from_utf8_lossy(&base));
     assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&base));
 }
 
@@ -71,10 +79,16 @@ fn resp_rewrite_reloads_to_the_same_dataset() {
     }
     e.execute_line(c, "SELECT 9", now_ms());
     e.execute_line(c, "RPUSH big a b c", now_ms());
+    e.execute_line(c, "FUNCTION LOAD \"#!lua name=one\\nredis.register_function('one', function() return 1 end)\"", now_ms());
+    e.execute_line(c, "FUNCTION LOAD \"#!lua name=two\\nredis.register_function('two', function() return 2 end)\"", now_ms());
     let before = dataset_digest(&e.srv.dbs);
-    let base = rewrite_resp(&e.srv.dbs, now_ms() / 1000, true);
+    let mut base = Vec::new();
+    SnapshotWriter::new(Format::Resp { timestamps: true }, now_ms() / 1000, 0)
+        .with_functions(e.srv.scripting.functions.codes())
+        .step(&e.srv.dbs, 0, &mut base);
     let mut fresh = aof_lab::server::Server::new(Config::default(), now_ms());
     let (status, _) = aof_lab::aof::load::load_single_append_only_file(&mut fresh, "base", &base);
     assert_eq!(status, aof_lab::aof::load::AofStatus::Ok);
     assert_eq!(dataset_digest(&fresh.dbs), before);
+    assert_eq!(fresh.scripting.functions.codes(), e.srv.scripting.functions.codes());
 }

@@ -356,3 +356,51 @@ fn settings_while_down_apply_at_the_next_start_and_are_marked() {
     assert_eq!(marks[1], (2, vec!["crash", "refused"]), "{marks:?}");
     assert!(tl.marks_json().contains(r#"{"seq":2,"t":1700000000010,"flags":["crash","refused"]}"#), "{}", tl.marks_json());
 }
+
+/// Function libraries are data: they survive a rewrite (in the fork's snapshot), a power loss and
+/// the restart that loads the base, and a seek anywhere gives the libraries the lab had there.
+#[test]
+fn function_libraries_survive_rewrites_crashes_and_seeks() {
+    for preamble in ["yes", "no"] {
+        let s = settings(&[("appendonly", "yes"), ("appendfsync", "always"), ("aof-use-rdb-preamble", preamble)]);
+        let mut tl = Timeline::new(&s, 3, T0).unwrap();
+        tl.set_checkpoint_every(2);
+        let fcall = |tl: &mut Timeline| {
+            let lab = tl.lab_mut();
+            let c = lab.engine.connect();
+            lab.engine.execute_line(c, "FCALL counter 1 n", T0).map(|r| r.to_resp()).unwrap_or_default()
+        };
+        let mut lived = vec![seen(&mut tl)];
+        let mut t = T0;
+        let inputs = [
+            Action::Lines(vec![
+                "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('counter', function(k) return redis.call('INCR', k[1]) end)\""
+                    .into(),
+            ]),
+            Action::Lines(vec!["FCALL counter 1 n".into(), "BGREWRITEAOF".into()]),
+            Action::Tick,
+            Action::Lines(vec!["FUNCTION LOAD \"#!lua name=late\\nredis.register_function('late', function() return 7 end)\"".into()]),
+            Action::Crash("power".into()),
+            Action::Lines(vec!["FCALL late 0".into()]),
+            Action::Lines(vec!["FUNCTION DELETE late".into()]),
+        ];
+        for action in inputs {
+            t += 1000;
+            tl.apply(t, action, Origin::User);
+            lived.push(seen(&mut tl));
+        }
+        let base = if preamble == "yes" { "appendonly.aof.2.base.rdb" } else { "appendonly.aof.2.base.aof" };
+        let files = files_of(tl.lab_mut());
+        let at = files.iter().position(|f| f.ends_with(base.as_bytes())).unwrap_or_else(|| panic!("{base} written"));
+        assert!(files[at + 1].windows(9).any(|w| w == b"name=lib\n"), "the base holds the library");
+        tl.seek(5);
+        assert_eq!(fcall(&mut tl), b":2\r\n", "{preamble}: after the power loss and restart");
+        let libs = |tl: &mut Timeline| tl.lab_mut().engine.srv.scripting.functions.libraries.len();
+        assert_eq!(libs(&mut tl), 2, "the late library was in the incr file");
+        for pos in [0, 7, 1, 4, 6, 2, 5, 3] {
+            tl.seek(pos);
+            assert_seen(&mut tl, &lived, pos, preamble);
+            assert_eq!(libs(&mut tl), [0, 1, 1, 1, 2, 2, 2, 1][pos as usize], "{preamble}: libraries at {pos}");
+        }
+    }
+}

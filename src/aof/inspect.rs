@@ -354,6 +354,7 @@ fn describe_rdb(item: &RdbItem) -> String {
         RdbItem::Aux { key, value } => format!("AUX {} = {}", quoted(key), clip(format!("\"{}\"", repr(value)), 80)),
         RdbItem::SelectDb { id } => format!("SELECTDB {id}"),
         RdbItem::ResizeDb { size, expires } => format!("RESIZEDB {size} key(s), {expires} with an expiry"),
+        RdbItem::Function { code } => format!("FUNCTION library {}", clip(format!("\"{}\"", repr(code)), 80)),
         RdbItem::Key { key, value, expire_ms, encoding: enc, .. } => {
             let what = match value {
                 None => "(empty: skipped on load)".to_string(),
@@ -521,6 +522,7 @@ pub fn kind_json(kind: &RecordKind) -> String {
                 RdbItem::Aux { key, value } => format!("\"item\":\"aux\",\"key\":{},\"value\":{}", json_bytes(key), json_bytes(value)),
                 RdbItem::SelectDb { id } => format!("\"item\":\"selectdb\",\"db\":{id}"),
                 RdbItem::ResizeDb { size, expires } => format!("\"item\":\"resizedb\",\"size\":{size},\"expires\":{expires}"),
+                RdbItem::Function { code } => format!("\"item\":\"function\",\"code\":{}", json_bytes(code)),
                 RdbItem::Key { type_byte, key, value, expire_ms, encoding } => format!(
                     "\"item\":\"key\",\"key\":{},\"type\":{},\"rdb_type\":{type_byte},\"encoding\":{},\"expire_ms\":{}",
                     json_bytes(key),

@@ -563,9 +563,7 @@ impl Server {
         if self.aof_state == AofState::On {
             self.flush_append_only_file(true);
         }
-        for db in &mut self.dbs {
-            db.clear();
-        }
+        self.empty_data();
         let ret = self.legacy_load_append_only_file();
         if !matches!(ret, AofStatus::Ok | AofStatus::Empty | AofStatus::Truncated) {
             self.aof.exited = Some(format!("DEBUG LOADAOF could not load the AOF ({ret:?})"));

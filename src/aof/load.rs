@@ -81,7 +81,10 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
         } else {
             srv.log(LogLevel::Notice, "Reading RDB base file on AOF loading...".into());
         }
-        match crate::rdb::read_rdb(data, &mut srv.dbs) {
+        let read = crate::rdb::read_rdb(data, &mut srv.dbs)
+            .map_err(|e| e.to_string())
+            .and_then(|info| srv.load_rdb_functions(&info.functions, false).map(|()| info));
+        match read {
             Ok(info) => {
                 pos = info.len;
                 // What `rdbLoadRio` logs as it meets the aux fields, then its summary.
@@ -112,7 +115,7 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                 }
             }
             Err(e) => {
-                srv.log(LogLevel::Warning, format!("{e}"));
+                srv.log(LogLevel::Warning, e);
                 srv.log(LogLevel::Warning, format!("Error reading the RDB base file {filename}, AOF loading aborted"));
                 return (AofStatus::Failed, 0);
             }

@@ -320,9 +320,7 @@ impl Server {
         if self.aof_state == AofState::On {
             self.flush_append_only_file(true);
         }
-        for db in &mut self.dbs {
-            db.clear();
-        }
+        self.empty_data();
         let am = match self.aof_load_manifest_from_disk() {
             Ok(am) => am,
             Err(lines) => {

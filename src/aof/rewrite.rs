@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! #TS:<now>                      only with aof-timestamp-enabled
+//! FUNCTION LOAD <code>           one per function library (`rewriteFunctions`), before any db
 //! SELECT <db>                    for every db that has keys
 //! SET k v | RPUSH k e1..e64 | SADD k m1..m64 | ZADD k s1 m1..s64 m64 | HMSET k f1 v1..f64 v64
 //! XADD k id f v … | XSETID … | XGROUP CREATE … | XCLAIM …   a stream: see [`super::rewrite_stream`]
@@ -22,6 +23,13 @@ use crate::util::fmt_g17;
 
 /// `AOF_REWRITE_ITEMS_PER_CMD`.
 pub const ITEMS_PER_CMD: usize = 64;
+
+/// `rewriteFunctions`: a `FUNCTION LOAD <code>` per library, the code as it was loaded.
+pub fn rewrite_functions(out: &mut Vec<u8>, codes: &[Vec<u8>]) {
+    for code in codes {
+        encode_command(out, &[b"FUNCTION".as_slice(), b"LOAD", code]);
+    }
+}
 
 /// Appends the RESP rewrite of one key (and its TTL) to `out`.
 pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>) {

@@ -21,6 +21,7 @@ pub mod list;
 pub(crate) mod long_double;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod stream;
@@ -90,6 +91,7 @@ pub enum Group {
     Connection,
     Server,
     Transactions,
+    Scripting,
 }
 
 impl Group {
@@ -109,6 +111,7 @@ impl Group {
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
+            Group::Scripting => "scripting",
         }
     }
 }
@@ -166,7 +169,7 @@ impl Command {
 }
 
 /// Every family's table, in COMMAND's order.
-pub fn tables() -> [&'static [Command]; 14] {
+pub fn tables() -> [&'static [Command]; 15] {
     [
         server::COMMANDS,
         server::diag::COMMANDS,
@@ -182,6 +185,7 @@ pub fn tables() -> [&'static [Command]; 14] {
         geo::COMMANDS,
         pubsub::COMMANDS,
         multi::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

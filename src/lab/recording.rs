@@ -368,7 +368,16 @@ pub fn state_digest(lab: &mut Lab) -> [u8; 20] {
                 h.update(b"\n");
             }
         }
-        None => h.update(crate::keyspace::digest::dataset_digest(&lab.engine.srv.dbs)),
+        None => {
+            h.update(crate::keyspace::digest::dataset_digest(&lab.engine.srv.dbs));
+            // The function libraries are part of the dataset (DEBUG DIGEST leaves them out).
+            // Nothing is added without them, so the digests of recordings without functions stay.
+            for code in lab.engine.srv.scripting.functions.codes() {
+                h.update(b"function\n");
+                h.update((code.len() as u64).to_le_bytes());
+                h.update(&code);
+            }
+        }
     }
     let storage = lab.engine.srv.storage.as_mut();
     let names = storage.list(None).unwrap_or_default();

@@ -4,6 +4,8 @@
 //! ```text
 //! "REDIS0010"                          magic + 4-digit version (10 = Redis 7.0)
 //! FA <str key> <str value>             AUX fields: redis-ver, redis-bits, ctime, used-mem, aof-base
+//! F5 <str library code>                one per function library (RDB_OPCODE_FUNCTION2), before
+//!                                      the dbs: functions are part of the dataset in 7.0
 //! FE <len db>  FB <len size> <len exp> SELECTDB, RESIZEDB
 //! [FC <8-byte LE ms>] <type> <key> <value>   an entry, with an optional absolute expiry
 //! FF <8-byte LE CRC-64>                EOF + CRC-64/Jones of every byte before it
@@ -44,6 +46,10 @@ pub enum Elem {
 }
 
 pub const RDB_VERSION: u32 = 10;
+/// A function library: its code (`#!lua name=…` and the body) as one string (7.0 GA).
+pub const RDB_OPCODE_FUNCTION2: u8 = 0xF5;
+/// The function opcode of 7.0-rc1/rc2: name, engine, an optional description, then the body.
+pub const RDB_OPCODE_FUNCTION: u8 = 0xF6;
 pub const RDB_OPCODE_AUX: u8 = 0xFA;
 pub const RDB_OPCODE_RESIZEDB: u8 = 0xFB;
 pub const RDB_OPCODE_EXPIRETIME_MS: u8 = 0xFC;
@@ -113,6 +119,25 @@ pub fn crc64_update(crc: u64, bytes: &[u8]) -> u64 {
     d.finalize()
 }
 
+/// The footer of a DUMP payload (`createDumpPayload`, FUNCTION DUMP): the RDB version as 2
+/// bytes little-endian, then the CRC-64 of everything before it, 8 bytes little-endian.
+pub fn push_dump_footer(out: &mut Vec<u8>) {
+    out.extend_from_slice(&u16::try_from(RDB_VERSION).unwrap_or(u16::MAX).to_le_bytes());
+    let crc = crc64(out);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// `verifyDumpPayload`: at least the 10-byte footer, a version this reader knows, a matching CRC.
+pub fn verify_dump_payload(p: &[u8]) -> bool {
+    let check = || {
+        let footer = p.get(p.len().checked_sub(10)?..)?;
+        let version = u16::from_le_bytes([*footer.first()?, *footer.get(1)?]);
+        let stored = u64::from_le_bytes(footer.get(2..)?.try_into().ok()?);
+        Some(u32::from(version) <= RDB_VERSION && crc64(p.get(..p.len() - 8)?) == stored)
+    };
+    check().unwrap_or(false)
+}
+
 /// Appends EOF and the CRC of everything before it.
 pub fn write_footer(out: &mut Vec<u8>) {
     out.push(RDB_OPCODE_EOF);
@@ -159,6 +184,9 @@ pub struct RdbInfo {
     pub expires: u64,
     /// Keys read per RDB value type byte (0..=19), empty collections included.
     pub types: [u64; 20],
+    /// The function libraries' code, in file order (`RDB_OPCODE_FUNCTION2`; the rc format is
+    /// translated to it). The caller creates the libraries ([`crate::cmd::scripting::function`]).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Reads an RDB that must hold no keys (the base of a fresh multi-part AOF). A key of any type is

@@ -1,14 +1,16 @@
 //! The RDB reader (`rdbLoad` with `RDBFLAGS_AOF_PREAMBLE`): every type Redis 7.0 writes, plus
 //! the older encodings it still loads. Keys keep their TTLs and expired keys are *not* dropped
-//! (the AOF's incr files take care of them). Modules and functions are refused with an
-//! error naming the type byte and its offset; nothing is ever loaded half-understood. Streams
-//! have their own module, [`super::stream`].
+//! (the AOF's incr files take care of them). Function libraries are returned as their code
+//! ([`RdbInfo::functions`]) for the caller to create. Modules are refused with an error naming
+//! the type byte and its offset; nothing is ever loaded half-understood. Streams have their own
+//! module, [`super::stream`].
 
 use std::collections::VecDeque;
 
 use super::{Elem, RdbError, RdbInfo, crc64, intset, listpack, ziplist};
 use super::{
-    RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION,
+    RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2,
+    RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION,
 };
 use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
 use crate::keyspace::{Db, Map, SetValue, Value, ZSet};
@@ -309,6 +311,11 @@ pub enum RdbItem {
         size: u64,
         expires: u64,
     },
+    /// A function library (`RDB_OPCODE_FUNCTION2`, or the rc opcode translated as
+    /// `rdbFunctionLoad` does): its whole code, shebang included.
+    Function {
+        code: Vec<u8>,
+    },
     /// A key and its value. `type_byte` is the RDB type, which names the encoding too
     /// (16 = hash as a listpack); `value` is `None` for an empty collection, which Redis skips;
     /// `expire_ms` comes from an expiry opcode before it. `encoding`: the type's name, or for
@@ -455,9 +462,7 @@ impl<'a> Walker<'a> {
                     continue;
                 }
                 0xF7 => return Err(RdbError { offset: at, message: "RDB opcode MODULE_AUX (0xf7) is not supported by AOF Lab".into() }),
-                0xF5 | 0xF6 => {
-                    return Err(RdbError { offset: at, message: format!("RDB opcode FUNCTION ({t:#04x}) is not supported by AOF Lab") });
-                }
+                RDB_OPCODE_FUNCTION2 | RDB_OPCODE_FUNCTION => RdbItem::Function { code: read_function(r, t)? },
                 RDB_OPCODE_EOF => {
                     self.eof_at = Some(r.pos);
                     RdbItem::Eof
@@ -481,6 +486,37 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// `rdbFunctionLoad` without creating the library: the payload of a function opcode. The rc
+/// format (name, engine, has-description, [description], body) becomes `#!<engine> name=<name>\n<body>`.
+fn read_function(r: &mut Reader, t: u8) -> Result<Vec<u8>, RdbError> {
+    if t == RDB_OPCODE_FUNCTION2 {
+        return r.string();
+    }
+    let name = r.string()?;
+    let engine = r.string()?;
+    if r.len()? != 0 {
+        r.string()?;
+    }
+    let body = r.string()?;
+    Ok([b"#!".as_slice(), &engine, b" name=", &name, b"\n", &body].concat())
+}
+
+/// The function opcodes of a FUNCTION DUMP payload (whose 10-byte footer the caller checked), as
+/// `functionRestoreCommand` reads them: opcodes until at most the footer is left (a string may
+/// run into it, as in Redis's rio); each library's code, or Redis's error text.
+pub fn read_function_payload(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut r = Reader { buf: data, pos: 0 };
+    let mut out = Vec::new();
+    while data.len().saturating_sub(r.pos) > 10 {
+        let t = r.byte().map_err(|_| "can not read data type".to_string())?;
+        if t != RDB_OPCODE_FUNCTION2 && t != RDB_OPCODE_FUNCTION {
+            return Err("given type is not a function".into());
+        }
+        out.push(read_function(&mut r, t).map_err(|_| "Failed loading library payload".to_string())?);
+    }
+    Ok(out)
+}
+
 /// Loads an RDB into `dbs` (AOF-preamble semantics: TTLs kept, expired keys kept). The CRC is
 /// verified unless stored as 0. `dbs` may be empty to only check the file (any key is then
 /// refused as out of range of the configured databases).
@@ -500,6 +536,7 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
         match item {
             RdbItem::Header { .. } | RdbItem::ResizeDb { .. } | RdbItem::Eof => {}
             RdbItem::Aux { key, value } => info.aux.push((key, value, end)),
+            RdbItem::Function { code } => info.functions.push(code),
             RdbItem::SelectDb { id } => {
                 info.selects.push((id, end));
                 let Some(i) = usize::try_from(id).ok().filter(|&i| i < dbs.len()) else {

@@ -88,6 +88,7 @@ impl Server {
         let mut bytes = Vec::new();
         crate::child::SnapshotWriter::new(Format::Rdb { aof_base: false }, self.unixtime(), self.used_memory())
             .with_rdb_options(self.rdb_compression(), self.rdb_checksum())
+            .with_functions(self.scripting.functions.codes())
             .step(&self.dbs, 0, &mut bytes);
         if let Err(e) = self.storage.open(&tmp, OpenMode::Truncate) {
             self.log(
@@ -252,6 +253,9 @@ impl Server {
                 return Err("Invalid argument".into());
             }
         };
+        if self.load_rdb_functions(&info.functions, false).is_err() {
+            return Err("Invalid argument".into());
+        }
         for (k, v, _) in &info.aux {
             let v = String::from_utf8_lossy(v);
             match k.as_slice() {
@@ -301,9 +305,7 @@ impl Server {
         if self.rdb_save().is_err() {
             return Err("ERR".into());
         }
-        for db in &mut self.dbs {
-            db.clear();
-        }
+        self.empty_data();
         match self.rdb_load() {
             Ok(_) => {
                 self.log(LogLevel::Warning, "DB reloaded by DEBUG RELOAD".into());

@@ -44,6 +44,15 @@ pub fn write_header_aux(out: &mut Vec<u8>, unixtime: i64, used_mem: u64, aof_bas
     aux("aof-base", if aof_base { "1" } else { "0" });
 }
 
+/// `rdbSaveFunctions`: an `RDB_OPCODE_FUNCTION2` and the code of each library (an RDB string,
+/// LZF-compressed under `rdbcompression`), after the aux fields and before the dbs.
+pub fn write_functions(out: &mut Vec<u8>, codes: &[Vec<u8>], compress: bool) {
+    for code in codes {
+        out.push(super::RDB_OPCODE_FUNCTION2);
+        if compress { push_string_lzf(out, code) } else { push_string(out, code) }
+    }
+}
+
 /// A whole RDB of `dbs` (`rdbSaveRio`, `rdbcompression` and `rdbchecksum` on): the header, each
 /// non-empty db's header and keys, EOF and the CRC-64. Keys already past their TTL are written
 /// too, as Redis does. The stepped child ([`crate::child::SnapshotWriter`]) writes the same bytes

@@ -142,7 +142,8 @@ fn acl_categories(cmd: &Command) -> Vec<String> {
     let has = |f: u32| cmd.flags & f != 0;
     let order: [(&str, bool); 21] = [
         ("keyspace", group == Some("keyspace")),
-        ("read", has(READONLY)),
+        // `setImplicitACLCategories`: scripting commands (EVAL_RO, FCALL_RO) are not @read.
+        ("read", has(READONLY) && group != Some("scripting")),
         ("write", has(WRITE)),
         ("set", group == Some("set")),
         ("sortedset", group == Some("sortedset")),
@@ -161,7 +162,7 @@ fn acl_categories(cmd: &Command) -> Vec<String> {
         ("dangerous", has(ADMIN)),
         ("connection", group == Some("connection")),
         ("transaction", group == Some("transaction")),
-        ("scripting", false),
+        ("scripting", group == Some("scripting")),
     ];
     order.iter().filter(|(_, on)| *on).map(|(c, _)| format!("@{c}")).collect()
 }

@@ -1,0 +1,1005 @@
+//! The Lua side of scripting: one fresh rilua VM per EVAL / FCALL / FUNCTION LOAD, Redis's `redis`
+//! API inside it, and the conversions between Lua values and replies (`script_lua.c`).
+//!
+//! **The VM.** rilua (Lua 5.1.1 in Rust, see docs/architecture.md for why) with the `base`
+//! (and `coroutine`), `string`, `table` and `math` libraries, as Redis opens them, the globals
+//! a 7.0.15 script sees (no `getfenv` / `setfenv` / `newproxy`), and Redis's own `math.random`
+//! ([`Rand48`]); `debug` only long enough to
+//! build the error handler (then `debug = nil`, as `scriptingInit` does); `print`, `dofile`,
+//! `loadfile` removed. The globals are then protected: reading a global that does not exist
+//! raises `Script attempted to access nonexistent global variable 'x'`, creating one raises
+//! `Attempt to modify a readonly table`.
+//!
+//! **redis.call.** rilua's native functions are plain `fn` pointers and the engine has no
+//! `unsafe`, so the server cannot be reached through a pointer: while a script runs, the server
+//! and the script's own client live in the thread-local [`RUN`] slot, and `redis.call` takes
+//! them out, runs the command through the ordinary [`crate::cmd::call`], and puts them back.
+//!
+//! **Conversions** (Redis's rules). Reply → Lua: integer → number, bulk → string, nil bulk and
+//! nil array → `false`, status → `{ok=…}`, error → `{err=…}`, array → table; over RESP3
+//! (`redis.setresp(3)`) map → `{map={…}}`, set → `{set={k=true}}`, double → `{double=n}`,
+//! true/false → booleans, null → nil, big number → `{big_number=…}`. Lua → reply: number →
+//! integer (truncated), string → bulk, `true` → `:1`, `false` → nil, a table with `err` / `ok`
+//! → error / status, any other table → array up to the first nil.
+//!
+//! Compared with Redis: Redis 7.0 patches its Lua with *read-only tables* and marks `_G`, every
+//! library table, their metatables and the string metatable read-only; rilua has no such flag,
+//! so only the globals table's metatable protects here: creating a global is refused as in
+//! Redis, but assigning to one that exists (`redis = nil`, `string.len = nil`, `math.pi = 3`),
+//! `rawset(_G, …)` and `setmetatable(_G, nil)` are not (Redis: "Attempt to modify a readonly
+//! table"). A library's top level (FUNCTION LOAD) sees the full globals, where Redis gives it
+//! only `redis.register_function` / `log` / `setresp` and no `pairs`. `redis.acl_check_cmd`
+//! answers for the one (default) user, who may run everything. `cjson`, `cmsgpack`, `struct` and `bit` are not loaded; there is no
+//! script timeout (SCRIPT KILL answers NOTBUSY) and no debugger (SCRIPT DEBUG).
+
+use std::cell::RefCell;
+
+use rilua::vm::state::LuaState;
+use rilua::{Function, Lua, LuaApiMut, LuaError, RuntimeError, StdLib, Table, Val};
+
+use crate::cmd::{MAY_REPLICATE, NOSCRIPT, Outcome, WRITE, call, lookup_command};
+use crate::reply::{RESP2, RESP3, Reply};
+use crate::server::{Client, LogLevel, Server};
+use crate::util::fmt_g17;
+
+/// The source name Redis compiles scripts under (`user_script:1: …` in messages).
+pub const EVAL_CHUNK: &str = "@user_script";
+/// … and libraries (`user_function:1: …`).
+pub const FUNCTION_CHUNK: &str = "@user_function";
+/// Our own helpers' chunk: the error handler skips its frames as it skips C frames.
+const INTERNAL_CHUNK: &str = "=redis_internal";
+
+/// A script being run: the server and the script's client, moved here for the duration.
+pub struct ScriptRun {
+    pub srv: Server,
+    pub client: Client,
+    /// `SCRIPT_READ_ONLY`: EVAL_RO / FCALL_RO, or a `no-writes` script.
+    pub read_only: bool,
+    /// `SCRIPT_ALLOW_OOM`.
+    pub allow_oom: bool,
+    /// `SCRIPT_WRITE_DIRTY`: a write already ran, later ones can no longer be refused.
+    pub write_dirty: bool,
+    /// `server.pre_command_oom_state` when the script started.
+    pub oom_at_start: bool,
+}
+
+/// What `redis.register_function` collects while FUNCTION LOAD runs a library.
+#[derive(Clone, Debug, Default)]
+pub struct Registered {
+    pub name: Vec<u8>,
+    pub description: Option<Vec<u8>>,
+    pub flags: u32,
+}
+
+thread_local! {
+    static RUN: RefCell<Option<ScriptRun>> = const { RefCell::new(None) };
+    static LOADING: RefCell<Option<Vec<Registered>>> = const { RefCell::new(None) };
+}
+
+// Script flags (`SCRIPT_FLAG_*`), as shebangs and `register_function` spell them.
+pub const FLAG_NO_WRITES: u32 = 1 << 0;
+pub const FLAG_ALLOW_OOM: u32 = 1 << 1;
+pub const FLAG_ALLOW_STALE: u32 = 1 << 2;
+pub const FLAG_NO_CLUSTER: u32 = 1 << 3;
+pub const FLAG_ALLOW_CROSS_SLOT: u32 = 1 << 4;
+/// `SCRIPT_FLAG_EVAL_COMPAT_MODE`: an EVAL script without a shebang.
+pub const FLAG_EVAL_COMPAT_MODE: u32 = 1 << 5;
+
+pub const SCRIPT_FLAGS: &[(u32, &str)] = &[
+    (FLAG_NO_WRITES, "no-writes"),
+    (FLAG_ALLOW_OOM, "allow-oom"),
+    (FLAG_ALLOW_STALE, "allow-stale"),
+    (FLAG_NO_CLUSTER, "no-cluster"),
+    (FLAG_ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+];
+
+/// Lua code run at VM creation: the error handler of `scriptingInit` (which also skips our own
+/// helper frames), Redis's `pcall` (an error table is returned as its `err` string), and the
+/// global protection.
+const PRELUDE: &str = r#"
+local dbg = debug
+debug = nil
+local getinfo = dbg.getinfo
+function __redis__err__handler(err)
+  local l = 2
+  local i = getinfo(l, 'nSl')
+  while i and (i.what == 'C' or i.source == '=redis_internal') do
+    l = l + 1
+    i = getinfo(l, 'nSl')
+  end
+  if type(err) ~= 'table' then
+    err = {err='ERR ' .. tostring(err)}
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+local xpcall, handler, rawget, type = xpcall, __redis__err__handler, rawget, type
+function __redis__run(f, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+local lua_pcall = pcall
+local function fix(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'table' then
+      local m = rawget(e, 'err')
+      if type(m) == 'string' or type(m) == 'number' then return false, m end
+    end
+    return false, e
+  end
+  return true, ...
+end
+pcall = function(...) return fix(lua_pcall(...)) end
+local error, tostring = error, tostring
+setmetatable(_G, {
+  __index = function(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end,
+  __newindex = function()
+    error("Attempt to modify a readonly table", 2)
+  end,
+})
+"#;
+
+fn rt_error(state: &mut LuaState, val: Val, text: &str) -> LuaError {
+    state.error_object = Some(val);
+    LuaError::Runtime(RuntimeError::new(text.to_string()))
+}
+
+/// `luaPushErrorBuff`: the `{err="CODE msg"}` table, the code taken from a leading `-CODE`.
+fn error_table(state: &mut LuaState, text: &[u8]) -> Val {
+    let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
+        Some(rest) => match rest.iter().position(|&c| c == b' ') {
+            Some(sp) => (&rest[..sp], &rest[sp + 1..]),
+            None => (b"ERR", rest),
+        },
+        None => (b"ERR", text),
+    };
+    let mut msg = msg;
+    while let [rest @ .., b'\r' | b'\n'] = msg {
+        msg = rest;
+    }
+    while let [b'\r' | b'\n', rest @ ..] = msg {
+        msg = rest;
+    }
+    let mut full = code.to_vec();
+    full.push(b' ');
+    full.extend_from_slice(msg);
+    let t = single_field_table(state, "err", &full);
+    Val::Table(t)
+}
+
+fn new_table(state: &mut LuaState) -> rilua::vm::gc::arena::GcRef<rilua::vm::table::Table> {
+    state.gc.alloc_table(rilua::vm::table::Table::new())
+}
+
+fn set_field(state: &mut LuaState, t: rilua::vm::gc::arena::GcRef<rilua::vm::table::Table>, key: &str, val: Val) {
+    let k = Val::Str(state.gc.intern_string(key.as_bytes()));
+    let _ = Table::from_gc_ref(t).raw_set(state, k, val);
+}
+
+fn single_field_table(state: &mut LuaState, key: &str, value: &[u8]) -> rilua::vm::gc::arena::GcRef<rilua::vm::table::Table> {
+    let t = new_table(state);
+    let v = Val::Str(state.gc.intern_string(value));
+    set_field(state, t, key, v);
+    t
+}
+
+/// Raises `{err=…}` (redis.call's way of failing).
+fn raise(state: &mut LuaState, text: &[u8]) -> LuaError {
+    let t = error_table(state, text);
+    rt_error(state, t, &String::from_utf8_lossy(text))
+}
+
+fn args(state: &LuaState) -> Vec<Val> {
+    (state.base..state.top).map(|i| state.stack_get(i)).collect()
+}
+
+fn bytes_of(state: &LuaState, v: Val) -> Option<Vec<u8>> {
+    match v {
+        Val::Str(r) => state.gc.string_arena.get(r).map(|s| s.data().to_vec()),
+        Val::Num(n) => Some(lua_number_string(n).into_bytes()),
+        _ => None,
+    }
+}
+
+/// Lua 5.1's `tostring` of a number (`LUA_NUMBER_FMT`, `%.14g`).
+pub fn lua_number_string(n: f64) -> String {
+    crate::util::fmt_g(n, 14)
+}
+
+fn push_str(state: &mut LuaState, b: &[u8]) {
+    let v = Val::Str(state.gc.intern_string(b));
+    state.push(v);
+}
+
+/// `rand.c`: Redis's copy of `lrand48` (a 48-bit linear congruential generator, `x = a·x + c mod
+/// 2^48`, whose top 31 bits are drawn), so that `math.random` gives Redis's numbers on every
+/// platform. One state per server, never reseeded between scripts in 7.0 (6.x reseeded it with
+/// 0 before each script): the numbers go on from one script to the next, and
+/// `math.randomseed(n)` in a script moves every later script's numbers too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rand48(u64);
+
+impl Default for Rand48 {
+    /// `X0`, `X1`, `X2`: the state at process start.
+    fn default() -> Rand48 {
+        Rand48(0x1234_ABCD_330E)
+    }
+}
+
+impl Rand48 {
+    const A: u64 = 0x5_DEEC_E66D;
+    const C: u64 = 0xB;
+    const MASK: u64 = (1 << 48) - 1;
+    /// `redisSrand48`: the seed's 32 bits above `X0`.
+    pub fn seed(seed: i32) -> Rand48 {
+        Rand48((u64::from(u32::from_le_bytes(seed.to_le_bytes())) << 16) | 0x330E)
+    }
+    /// `redisLrand48`: 0 ..= 2^31 - 1.
+    pub fn lrand48(&mut self) -> u32 {
+        self.0 = (self.0.wrapping_mul(Self::A).wrapping_add(Self::C)) & Self::MASK;
+        u32::try_from(self.0 >> 17).unwrap_or(0)
+    }
+}
+
+/// C's `(int)` of a `lua_Integer` (`luaL_checkint`): the low 32 bits.
+fn c_int(n: i64) -> i32 {
+    let b = n.to_le_bytes();
+    i32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The server's generator while a script runs (a library's top level, run by FUNCTION LOAD,
+/// draws from a throwaway one).
+fn with_rand<T>(f: impl FnOnce(&mut Rand48) -> T) -> T {
+    RUN.with(|r| match r.borrow_mut().as_mut() {
+        Some(run) => f(&mut run.srv.scripting.rand48),
+        None => f(&mut Rand48::default()),
+    })
+}
+
+/// `redis_math_random` (script_lua.c).
+fn math_random(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    const MAX: u32 = 0x7FFF_FFFF; // REDIS_LRAND48_MAX (INT32_MAX)
+    let r = f64::from(with_rand(Rand48::lrand48) % MAX) / f64::from(MAX);
+    let n = match state.top - state.base {
+        0 => r,
+        1 => {
+            let u = c_int(state.check_integer(1)?);
+            if u < 1 {
+                return Err(state.arg_error(1, "interval is empty"));
+            }
+            (r * f64::from(u)).floor() + 1.0
+        }
+        2 => {
+            let l = c_int(state.check_integer(1)?);
+            let u = c_int(state.check_integer(2)?);
+            if l > u {
+                return Err(state.arg_error(2, "interval is empty"));
+            }
+            (r * (f64::from(u) - f64::from(l) + 1.0)).floor() + f64::from(l)
+        }
+        _ => return Err(LuaError::Runtime(RuntimeError::new("wrong number of arguments".to_string()))),
+    };
+    state.top = state.base;
+    state.push(Val::Num(n));
+    Ok(1)
+}
+
+/// `redis_math_randomseed`.
+fn math_randomseed(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let seed = c_int(state.check_integer(1)?);
+    with_rand(|r| *r = Rand48::seed(seed));
+    state.top = state.base;
+    Ok(0)
+}
+
+/// `redis.call` / `redis.pcall` (`luaRedisGenericCommand`).
+fn redis_call(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    generic_call(state, true)
+}
+fn redis_pcall(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    generic_call(state, false)
+}
+
+fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32> {
+    let vals = args(state);
+    let fail = |state: &mut LuaState, text: &[u8]| -> rilua::LuaResult<u32> {
+        if raise_error {
+            Err(raise(state, text))
+        } else {
+            let t = error_table(state, text);
+            state.push(t);
+            Ok(1)
+        }
+    };
+    let Some(mut run) = RUN.with(|r| r.borrow_mut().take()) else {
+        return fail(state, b"redis.call/pcall can only be called inside a script invocation");
+    };
+    let result = (|| {
+        let argv = lua_argv(state, &vals)?;
+        let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        let cmd = match lookup_command(&refs) {
+            Some(c) if c.arity_ok(refs.len()) => c,
+            Some(_) => return Err(b"Wrong number of args calling Redis command from script".to_vec()),
+            None => return Err(b"Unknown Redis command called from script".to_vec()),
+        };
+        if cmd.flags & NOSCRIPT != 0 {
+            return Err(b"This Redis command is not allowed from script".to_vec());
+        }
+        if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
+            return Err(b"Write commands are not allowed from read-only scripts.".to_vec());
+        }
+        if !run.allow_oom && !run.write_dirty && run.oom_at_start && cmd.flags & crate::cmd::DENYOOM != 0 {
+            return Err(b"OOM command not allowed when used memory > 'maxmemory'.".to_vec());
+        }
+        if cmd.flags & WRITE != 0 {
+            run.write_dirty = true;
+        }
+        let ScriptRun { srv, client, .. } = &mut run;
+        let reply = match call(srv, client, cmd, &refs) {
+            Outcome::Reply(r) => r,
+            // The script client cannot block (`CLIENT_DENY_BLOCKING`, in_exec): never reached.
+            Outcome::Blocked => Reply::NilArray,
+        };
+        client.blocked = None;
+        Ok(reply)
+    })();
+    let resp = run.client.protocol();
+    RUN.with(|r| *r.borrow_mut() = Some(run));
+    match result {
+        Err(text) => fail(state, &text),
+        Ok(reply) => {
+            // The reply as the script client's protocol sees it (RESP2 flattens maps, …).
+            let bytes = reply.to_resp_proto(resp);
+            let parsed = crate::resp::parse_reply(&bytes).ok().flatten().map(|(r, _)| r).unwrap_or(Reply::Nil);
+            if let Reply::Error(e) = &parsed {
+                let text = format!("-{e}");
+                if raise_error {
+                    return Err(raise(state, text.as_bytes()));
+                }
+                let t = error_table(state, text.as_bytes());
+                state.push(t);
+                return Ok(1);
+            }
+            let v = reply_to_lua(state, &parsed, resp);
+            state.push(v);
+            Ok(1)
+        }
+    }
+}
+
+/// `luaArgsToRedisArgv`: the arguments of `redis.call` & co. as a command's argv.
+fn lua_argv(state: &LuaState, vals: &[Val]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
+    if vals.is_empty() {
+        return Err(b"Please specify at least one argument for this redis lib call".to_vec());
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(vals.len());
+    for v in vals {
+        match *v {
+            // Not lua_tolstring: Lua's %.14g would lose precision.
+            Val::Num(n) => argv.push(fmt_g17(n).into_bytes()),
+            Val::Str(_) => argv.push(bytes_of(state, *v).unwrap_or_default()),
+            _ => return Err(b"Lua redis lib command arguments must be strings or integers".to_vec()),
+        }
+    }
+    Ok(argv)
+}
+
+/// `redis.acl_check_cmd` (`luaRedisAclCheckCmdPermissionsCommand`): whether the caller's user may
+/// run the command. The engine has one user, the default one, allowed every command.
+fn redis_acl_check_cmd(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    if RUN.with(|r| r.borrow().is_none()) {
+        return Err(raise(state, b"redis.acl_check_cmd can only be called inside a script invocation"));
+    }
+    let vals = args(state);
+    let argv = match lua_argv(state, &vals) {
+        Ok(a) => a,
+        Err(text) => return Err(raise(state, &text)),
+    };
+    let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    if lookup_command(&refs).is_none() {
+        return Err(raise(state, b"Invalid command passed to redis.acl_check_cmd()"));
+    }
+    state.top = state.base;
+    state.push(Val::Bool(true));
+    Ok(1)
+}
+
+/// `redisProtocolToLuaType`.
+fn reply_to_lua(state: &mut LuaState, r: &Reply, resp: u8) -> Val {
+    match r {
+        Reply::Int(n) => Val::Num(*n as f64),
+        Reply::Bulk(b) => Val::Str(state.gc.intern_string(b)),
+        // `$-1` / `*-1` are false; RESP3's `_` (the only null a RESP3 script client sees) is nil.
+        Reply::Nil | Reply::NilArray if resp >= RESP3 => Val::Nil,
+        Reply::Nil | Reply::NilArray => Val::Bool(false),
+        Reply::Status(s) => Val::Table(single_field_table(state, "ok", s.as_bytes())),
+        Reply::Error(e) => error_table(state, format!("-{e}").as_bytes()),
+        Reply::Array(items) | Reply::Push(items) => {
+            let t = new_table(state);
+            for (i, item) in items.iter().enumerate() {
+                let v = reply_to_lua(state, item, resp);
+                let _ = Table::from_gc_ref(t).raw_set(state, Val::Num((i + 1) as f64), v);
+            }
+            Val::Table(t)
+        }
+        Reply::Map(pairs) | Reply::Attribute(pairs, _) => {
+            let inner = new_table(state);
+            for (k, v) in pairs {
+                let k = reply_to_lua(state, k, resp);
+                let v = reply_to_lua(state, v, resp);
+                let _ = Table::from_gc_ref(inner).raw_set(state, k, v);
+            }
+            let t = new_table(state);
+            set_field(state, t, "map", Val::Table(inner));
+            Val::Table(t)
+        }
+        Reply::Set(items) => {
+            let inner = new_table(state);
+            for k in items {
+                let k = reply_to_lua(state, k, resp);
+                let _ = Table::from_gc_ref(inner).raw_set(state, k, Val::Bool(true));
+            }
+            let t = new_table(state);
+            set_field(state, t, "set", Val::Table(inner));
+            Val::Table(t)
+        }
+        Reply::Double(d) | Reply::HumanDouble(d) => {
+            let t = new_table(state);
+            set_field(state, t, "double", Val::Num(*d));
+            Val::Table(t)
+        }
+        Reply::BigNumber(s) => Val::Table(single_field_table(state, "big_number", s.as_bytes())),
+        Reply::Verbatim(fmt, text) => {
+            let inner = new_table(state);
+            let f = Val::Str(state.gc.intern_string(fmt.as_bytes()));
+            set_field(state, inner, "format", f);
+            let s = Val::Str(state.gc.intern_string(text));
+            set_field(state, inner, "string", s);
+            let t = new_table(state);
+            set_field(state, t, "verbatim_string", Val::Table(inner));
+            Val::Table(t)
+        }
+        Reply::Bool(b) => Val::Bool(*b),
+        Reply::WithPushes(_, inner) => reply_to_lua(state, inner, resp),
+        // Several frames (a message a subscriber published to itself, then the count): the
+        // command's own reply is the last.
+        Reply::Many(replies) => match replies.last() {
+            Some(last) => reply_to_lua(state, last, resp),
+            None => Val::Nil,
+        },
+    }
+}
+
+/// `luaReplyToRedisReply`: the script's return value as the caller's reply. `script_resp` is
+/// the script client's protocol (booleans depend on it).
+pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize) -> Reply {
+    let str_of = |v: Val| match v {
+        Val::Str(r) => state.gc.string_arena.get(r).map(|s| s.data().to_vec()),
+        _ => None,
+    };
+    match v {
+        Val::Str(_) => Reply::Bulk(str_of(v).unwrap_or_default()),
+        Val::Bool(b) if script_resp == RESP2 => {
+            if b {
+                Reply::Int(1)
+            } else {
+                Reply::Nil
+            }
+        }
+        Val::Bool(b) => Reply::Bool(b),
+        Val::Num(n) => Reply::Int(n as i64),
+        Val::Table(t) if depth < 1000 => {
+            let Some(table) = state.gc.tables.get(t) else { return Reply::Nil };
+            let strings = &state.gc.string_arena;
+            let field = |name: &str| -> Val {
+                // Keys are interned strings: find the one with these bytes.
+                let mut key = Val::Nil;
+                loop {
+                    match table.next(key, strings) {
+                        Ok(Some((k, v))) => {
+                            if let Val::Str(r) = k
+                                && strings.get(r).is_some_and(|s| s.data() == name.as_bytes())
+                            {
+                                return v;
+                            }
+                            key = k;
+                        }
+                        _ => return Val::Nil,
+                    }
+                }
+            };
+            if let Val::Str(_) = field("err") {
+                let msg = str_of(field("err")).unwrap_or_default();
+                return Reply::error(String::from_utf8_lossy(&sanitize(&msg)).into_owned());
+            }
+            if let Val::Str(_) = field("ok") {
+                let msg = str_of(field("ok")).unwrap_or_default();
+                return Reply::Status(String::from_utf8_lossy(&sanitize(&msg)).into_owned().into());
+            }
+            if let Val::Num(d) = field("double") {
+                return Reply::Double(d);
+            }
+            if let Val::Str(_) = field("big_number") {
+                let s = str_of(field("big_number")).unwrap_or_default();
+                return Reply::BigNumber(String::from_utf8_lossy(&sanitize(&s)).into_owned());
+            }
+            if let Val::Table(m) = field("map") {
+                let mut pairs = Vec::new();
+                if let Some(mt) = state.gc.tables.get(m) {
+                    let mut key = Val::Nil;
+                    while let Ok(Some((k, v))) = mt.next(key, strings) {
+                        pairs.push((lua_to_reply(state, k, script_resp, depth + 1), lua_to_reply(state, v, script_resp, depth + 1)));
+                        key = k;
+                    }
+                }
+                return Reply::Map(pairs);
+            }
+            if let Val::Table(s) = field("set") {
+                let mut items = Vec::new();
+                if let Some(st) = state.gc.tables.get(s) {
+                    let mut key = Val::Nil;
+                    while let Ok(Some((k, _))) = st.next(key, strings) {
+                        items.push(lua_to_reply(state, k, script_resp, depth + 1));
+                        key = k;
+                    }
+                }
+                return Reply::Set(items);
+            }
+            let mut items = Vec::new();
+            let mut j = 1i64;
+            loop {
+                let v = table.get_int(j);
+                if matches!(v, Val::Nil) {
+                    break;
+                }
+                items.push(lua_to_reply(state, v, script_resp, depth + 1));
+                j += 1;
+            }
+            Reply::Array(items)
+        }
+        _ => Reply::Nil,
+    }
+}
+
+/// `\r` and `\n` become spaces in status and error replies.
+fn sanitize(b: &[u8]) -> Vec<u8> {
+    b.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect()
+}
+
+fn redis_sha1hex(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let a = args(state);
+    if a.len() != 1 {
+        return Err(raise(state, b"wrong number of arguments"));
+    }
+    let s = bytes_of(state, a[0]).unwrap_or_default();
+    push_str(state, super::sha1hex(&s).as_bytes());
+    Ok(1)
+}
+
+fn redis_error_reply(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let a = args(state);
+    let t = match a.as_slice() {
+        [v @ Val::Str(_)] => {
+            let s = bytes_of(state, *v).unwrap_or_default();
+            let buf = if s.first() == Some(&b'-') { s } else { [b"-".as_slice(), &s].concat() };
+            error_table(state, &buf)
+        }
+        _ => error_table(state, b"wrong number or type of arguments"),
+    };
+    state.push(t);
+    Ok(1)
+}
+
+fn redis_status_reply(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let a = args(state);
+    let t = match a.as_slice() {
+        [v @ Val::Str(_)] => {
+            let s = bytes_of(state, *v).unwrap_or_default();
+            Val::Table(single_field_table(state, "ok", &s))
+        }
+        _ => error_table(state, b"wrong number or type of arguments"),
+    };
+    state.push(t);
+    Ok(1)
+}
+
+fn redis_log(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let a = args(state);
+    if a.len() < 2 {
+        return Err(raise(state, b"redis.log() requires two arguments or more."));
+    }
+    let Val::Num(level) = a[0] else {
+        return Err(raise(state, b"First argument must be a number (log level)."));
+    };
+    let level = match level as i64 {
+        0 => LogLevel::Debug,
+        1 => LogLevel::Verbose,
+        2 => LogLevel::Notice,
+        3 => LogLevel::Warning,
+        _ => return Err(raise(state, b"Invalid debug level.")),
+    };
+    let text: Vec<Vec<u8>> = a[1..].iter().filter_map(|v| bytes_of(state, *v)).collect();
+    let line = String::from_utf8_lossy(&text.join(&b' ')).into_owned();
+    RUN.with(|r| {
+        if let Some(run) = r.borrow_mut().as_mut() {
+            run.srv.log(level, line);
+        }
+    });
+    Ok(0)
+}
+
+fn redis_setresp(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let a = args(state);
+    if RUN.with(|r| r.borrow().is_none()) {
+        return Err(raise(state, b"redis.setresp can only be called inside a script invocation"));
+    }
+    if a.len() != 1 {
+        return Err(raise(state, b"redis.setresp() requires one argument."));
+    }
+    let resp = match a[0] {
+        Val::Num(n) => n as i64,
+        _ => 0,
+    };
+    if resp != 2 && resp != 3 {
+        return Err(raise(state, b"RESP version must be 2 or 3."));
+    }
+    RUN.with(|r| {
+        if let Some(run) = r.borrow_mut().as_mut() {
+            run.client.resp = if resp == 3 { RESP3 } else { RESP2 };
+        }
+    });
+    Ok(0)
+}
+
+/// `redis.set_repl`: accepted (7.0 always replicates effects); the flags are checked.
+fn redis_set_repl(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let a = args(state);
+    if RUN.with(|r| r.borrow().is_none()) {
+        return Err(raise(state, b"redis.set_repl can only be called inside a script invocation"));
+    }
+    if a.len() != 1 {
+        return Err(raise(state, b"redis.set_repl() requires two arguments."));
+    }
+    match a[0] {
+        Val::Num(n) if (0.0..=3.0).contains(&n) => Ok(0),
+        _ => Err(raise(state, b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")),
+    }
+}
+
+fn redis_replicate_commands(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    state.push(Val::Bool(true));
+    Ok(1)
+}
+
+fn redis_noop(_state: &mut LuaState) -> rilua::LuaResult<u32> {
+    Ok(0)
+}
+
+/// `redis.register_function(name, callback)` or `({function_name=…, callback=…, flags=…,
+/// description=…})`: records the function (FUNCTION LOAD) and keeps its callback in the
+/// registry table `__redis__functions` (FCALL).
+fn redis_register_function(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    if LOADING.with(|l| l.borrow().is_none()) {
+        return Err(raise(state, b"redis.register_function can only be called on FUNCTION LOAD command"));
+    }
+    let a = args(state);
+    let (name, desc, callback, flags) = match a.as_slice() {
+        [Val::Table(t)] => {
+            let mut name = None;
+            let mut desc = None;
+            let mut cb = None;
+            let mut flags = 0;
+            let mut key = Val::Nil;
+            loop {
+                let next = state.gc.tables.get(*t).and_then(|tb| tb.next(key, &state.gc.string_arena).ok().flatten());
+                let Some((k, v)) = next else { break };
+                key = k;
+                let Some(kname) = (match k {
+                    Val::Str(_) | Val::Num(_) => bytes_of(state, k),
+                    _ => None,
+                }) else {
+                    return Err(raise(state, b"named argument key given to redis.register_function is not a string"));
+                };
+                match kname.to_ascii_lowercase().as_slice() {
+                    b"function_name" => match v {
+                        Val::Str(_) | Val::Num(_) => name = bytes_of(state, v),
+                        _ => return Err(raise(state, b"function_name argument given to redis.register_function must be a string")),
+                    },
+                    b"description" => match v {
+                        Val::Str(_) | Val::Num(_) => desc = bytes_of(state, v),
+                        _ => return Err(raise(state, b"description argument given to redis.register_function must be a string")),
+                    },
+                    b"callback" => match v {
+                        Val::Function(_) => cb = Some(v),
+                        _ => return Err(raise(state, b"callback argument given to redis.register_function must be a function")),
+                    },
+                    b"flags" => {
+                        let Val::Table(ft) = v else {
+                            return Err(raise(
+                                state,
+                                b"flags argument to redis.register_function must be a table representing function flags",
+                            ));
+                        };
+                        let mut j = 1i64;
+                        loop {
+                            let fv = state.gc.tables.get(ft).map(|tb| tb.get_int(j)).unwrap_or(Val::Nil);
+                            if matches!(fv, Val::Nil) {
+                                break;
+                            }
+                            let Some(fname) = (match fv {
+                                Val::Str(_) => bytes_of(state, fv),
+                                _ => None,
+                            }) else {
+                                return Err(raise(state, b"unknown flag given"));
+                            };
+                            match SCRIPT_FLAGS.iter().find(|(_, n)| n.as_bytes() == fname.as_slice()) {
+                                Some((f, _)) => flags |= f,
+                                None => return Err(raise(state, b"unknown flag given")),
+                            }
+                            j += 1;
+                        }
+                    }
+                    _ => return Err(raise(state, b"unknown argument given to redis.register_function")),
+                }
+            }
+            let Some(name) = name else {
+                return Err(raise(state, b"redis.register_function must get a function name argument"));
+            };
+            let Some(cb) = cb else {
+                return Err(raise(state, b"redis.register_function must get a callback argument"));
+            };
+            (name, desc, cb, flags)
+        }
+        [_] => {
+            return Err(raise(
+                state,
+                b"calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).",
+            ));
+        }
+        [n, f] => {
+            let Some(name) = (match n {
+                Val::Str(_) | Val::Num(_) => bytes_of(state, *n),
+                _ => None,
+            }) else {
+                return Err(raise(state, b"first argument to redis.register_function must be a string"));
+            };
+            if !matches!(f, Val::Function(_)) {
+                return Err(raise(state, b"second argument to redis.register_function must be a function"));
+            }
+            (name, None, *f, 0)
+        }
+        _ => return Err(raise(state, b"wrong number of arguments to redis.register_function")),
+    };
+    if let Err(e) = super::function::check_function_name(&name) {
+        return Err(raise(state, e.as_bytes()));
+    }
+    let dup = LOADING.with(|l| l.borrow().as_ref().is_some_and(|v| v.iter().any(|r| r.name == name)));
+    if dup {
+        return Err(raise(state, b"Function already exists in the library"));
+    }
+    let registry = state.registry;
+    let key = Val::Str(state.gc.intern_string(b"__redis__functions"));
+    let fns = match Table::from_gc_ref(registry).raw_get(state, key) {
+        Ok(Val::Table(t)) => t,
+        _ => {
+            let t = new_table(state);
+            let _ = Table::from_gc_ref(registry).raw_set(state, key, Val::Table(t));
+            t
+        }
+    };
+    let k = Val::Str(state.gc.intern_string(&name));
+    let _ = Table::from_gc_ref(fns).raw_set(state, k, callback);
+    LOADING.with(|l| {
+        if let Some(v) = l.borrow_mut().as_mut() {
+            v.push(Registered { name, description: desc, flags });
+        }
+    });
+    Ok(0)
+}
+
+/// A new VM with Redis's globals (`scriptingInit` / `luaEngineInitEngine`).
+pub fn new_vm() -> Result<Lua, String> {
+    let mut lua = Lua::new_with(StdLib::BASE | StdLib::COROUTINE | StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::DEBUG)
+        .map_err(|e| e.to_string())?;
+    // The deny list, and what 7.0.15 does not have either (observed: `getfenv`, `setfenv` and
+    // `newproxy` are "nonexistent global variable"s there).
+    for name in ["print", "dofile", "loadfile", "getfenv", "setfenv", "newproxy"] {
+        lua.set_global_val(name, Val::Nil).map_err(|e| e.to_string())?;
+    }
+    let redis = lua.create_table();
+    let fns: &[(&str, rilua::RustFn)] = &[
+        ("call", redis_call),
+        ("pcall", redis_pcall),
+        ("sha1hex", redis_sha1hex),
+        ("error_reply", redis_error_reply),
+        ("status_reply", redis_status_reply),
+        ("log", redis_log),
+        ("setresp", redis_setresp),
+        ("set_repl", redis_set_repl),
+        ("replicate_commands", redis_replicate_commands),
+        ("breakpoint", redis_noop),
+        ("debug", redis_noop),
+        ("register_function", redis_register_function),
+        ("acl_check_cmd", redis_acl_check_cmd),
+    ];
+    for (name, f) in fns {
+        lua.table_set_function(&redis, name, *f).map_err(|e| e.to_string())?;
+    }
+    let nums: &[(&str, f64)] = &[
+        ("LOG_DEBUG", 0.0),
+        ("LOG_VERBOSE", 1.0),
+        ("LOG_NOTICE", 2.0),
+        ("LOG_WARNING", 3.0),
+        ("REPL_NONE", 0.0),
+        ("REPL_SLAVE", 2.0),
+        ("REPL_REPLICA", 2.0),
+        ("REPL_AOF", 1.0),
+        ("REPL_ALL", 3.0),
+        ("REDIS_VERSION_NUM", f64::from(0x0007_000f)),
+    ];
+    for (name, n) in nums {
+        let k = lua.create_string(name.as_bytes());
+        lua.table_raw_set(&redis, k, Val::Num(*n)).map_err(|e| e.to_string())?;
+    }
+    let k = lua.create_string(b"REDIS_VERSION");
+    let v = lua.create_string(b"7.0.15");
+    lua.table_raw_set(&redis, k, v).map_err(|e| e.to_string())?;
+    lua.set_global("redis", redis).map_err(|e| e.to_string())?;
+    // Redis's own math.random / math.randomseed (`redisLrand48`, one state per server).
+    if let Val::Table(math) = get_global_raw(&mut lua, "math") {
+        let math = Table::from_gc_ref(math);
+        lua.table_set_function(&math, "random", math_random).map_err(|e| e.to_string())?;
+        lua.table_set_function(&math, "randomseed", math_randomseed).map_err(|e| e.to_string())?;
+    }
+    let prelude = lua.load_bytes(PRELUDE.as_bytes(), INTERNAL_CHUNK).map_err(|e| e.to_string())?;
+    lua.call_function(&prelude, &[]).map_err(|e| e.to_string())?;
+    Ok(lua)
+}
+
+/// The VM of an EVAL script: [`new_vm`] without `redis.register_function` (a library's API).
+pub fn new_eval_vm() -> Result<Lua, String> {
+    let mut lua = new_vm()?;
+    if let Val::Table(redis) = get_global_raw(&mut lua, "redis") {
+        let state = lua.state_mut();
+        let k = Val::Str(state.gc.intern_string(b"register_function"));
+        let _ = Table::from_gc_ref(redis).raw_set(state, k, Val::Nil);
+    }
+    Ok(lua)
+}
+
+/// Sets a protected global (KEYS, ARGV) past the read-only metatable.
+pub fn set_global_raw(lua: &mut Lua, name: &str, v: Val) {
+    let state = lua.state_mut();
+    let g = state.global;
+    let k = Val::Str(state.gc.intern_string(name.as_bytes()));
+    let _ = Table::from_gc_ref(g).raw_set(state, k, v);
+}
+
+fn get_global_raw(lua: &mut Lua, name: &str) -> Val {
+    let state = lua.state_mut();
+    let g = state.global;
+    let k = Val::Str(state.gc.intern_string(name.as_bytes()));
+    Table::from_gc_ref(g).raw_get(state, k).unwrap_or(Val::Nil)
+}
+
+/// `luaCreateArray`: a Lua array of strings.
+pub fn string_array(lua: &mut Lua, items: &[&[u8]]) -> Val {
+    let t = lua.create_table();
+    for (i, item) in items.iter().enumerate() {
+        let v = lua.create_string(item);
+        let _ = lua.table_raw_set(&t, Val::Num((i + 1) as f64), v);
+    }
+    Val::Table(t.gc_ref())
+}
+
+/// A compile error's message (`user_script:1: unexpected symbol near '+'`).
+pub fn compile(lua: &mut Lua, body: &[u8], chunk: &str) -> Result<Function, String> {
+    lua.load_bytes(body, chunk).map_err(|e| match e {
+        LuaError::Syntax(s) => s.to_string(),
+        other => other.to_string(),
+    })
+}
+
+/// How the script ended: its return value as a reply, or `luaCallFunction`'s error reply.
+pub fn run_function(
+    lua: &mut Lua,
+    srv: &mut Server,
+    client: Client,
+    f: Val,
+    (keys, args): (Val, Val),
+    funcname: &str,
+    flags: (bool, bool, bool),
+) -> Reply {
+    let (read_only, allow_oom, oom_at_start) = flags;
+    let placeholder = Server::new(crate::config::Config::default(), srv.now_ms);
+    let moved = std::mem::replace(srv, placeholder);
+    RUN.with(|r| *r.borrow_mut() = Some(ScriptRun { srv: moved, client, read_only, allow_oom, write_dirty: false, oom_at_start }));
+    let runner = get_global_raw(lua, "__redis__run");
+    // Our helper is not one of Redis's globals: the script must not see it (`pairs(_G)`).
+    set_global_raw(lua, "__redis__run", Val::Nil);
+    let result = match runner {
+        Val::Function(r) => lua.call_function(&Function::from_gc_ref(r), &[f, keys, args]),
+        _ => Err(LuaError::Runtime(RuntimeError::new("no runner"))),
+    };
+    let run = RUN.with(|r| r.borrow_mut().take());
+    let script_resp = run.as_ref().map_or(RESP2, |r| r.client.protocol());
+    if let Some(run) = run {
+        *srv = run.srv;
+    }
+    let vals = match result {
+        Ok(v) => v,
+        Err(e) => return Reply::error(format!("ERR Error running script {funcname}, {:.100}", e.to_string())),
+    };
+    let state = lua.state_mut();
+    match vals.as_slice() {
+        [Val::Bool(true), rest @ ..] => lua_to_reply(state, rest.first().copied().unwrap_or(Val::Nil), script_resp, 0),
+        [_, err, ..] => error_reply_of(state, *err, funcname),
+        _ => Reply::Nil,
+    }
+}
+
+/// The end of `luaCallFunction` on error: `-<err> script: <name>, on <source>:<line>.`
+fn error_reply_of(state: &mut LuaState, err: Val, funcname: &str) -> Reply {
+    let Val::Table(t) = err else {
+        let msg = match err {
+            Val::Str(_) | Val::Num(_) => bytes_of(state, err).map(|b| String::from_utf8_lossy(&b).into_owned()),
+            _ => None,
+        };
+        return Reply::error(format!("ERR Error running script {funcname}, {:.100}\n", msg.unwrap_or_else(|| "execution failure".into())));
+    };
+    let get = |state: &mut LuaState, name: &str| -> Option<Vec<u8>> {
+        let k = Val::Str(state.gc.intern_string(name.as_bytes()));
+        let v = Table::from_gc_ref(t).raw_get(state, k).ok()?;
+        match v {
+            Val::Str(_) | Val::Num(_) => bytes_of(state, v),
+            _ => None,
+        }
+    };
+    let msg = get(state, "err").unwrap_or_default();
+    let mut text = String::from_utf8_lossy(&sanitize(&msg)).into_owned();
+    if let (Some(source), Some(line)) = (get(state, "source"), get(state, "line")) {
+        text.push_str(&format!(" script: {funcname}, on {}:{}.", String::from_utf8_lossy(&source), String::from_utf8_lossy(&line)));
+    }
+    Reply::error(text)
+}
+
+/// Runs a library's body with `redis.register_function` enabled: the functions it registered
+/// (FUNCTION LOAD), or `Error registering functions: …`.
+pub fn load_library(lua: &mut Lua, code: &[u8]) -> Result<Vec<Registered>, String> {
+    let f = compile(lua, code, FUNCTION_CHUNK).map_err(|e| format!("Error compiling function: {e}"))?;
+    LOADING.with(|l| *l.borrow_mut() = Some(Vec::new()));
+    let result = lua.call_function(&f, &[]);
+    let registered = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
+    if let Err(e) = result {
+        let state = lua.state_mut();
+        let msg = match state.error_object.take() {
+            Some(Val::Table(t)) => {
+                let k = Val::Str(state.gc.intern_string(b"err"));
+                let v = Table::from_gc_ref(t).raw_get(state, k).unwrap_or(Val::Nil);
+                bytes_of(state, v).map(|b| String::from_utf8_lossy(&b).into_owned())
+            }
+            _ => None,
+        };
+        let msg = msg.unwrap_or_else(|| format!("ERR {e}"));
+        return Err(format!("Error registering functions: {msg}"));
+    }
+    Ok(registered)
+}
+
+/// A function registered by [`load_library`] in this VM.
+pub fn registered_function(lua: &mut Lua, name: &[u8]) -> Option<Val> {
+    let state = lua.state_mut();
+    let registry = state.registry;
+    let key = Val::Str(state.gc.intern_string(b"__redis__functions"));
+    let Ok(Val::Table(t)) = Table::from_gc_ref(registry).raw_get(state, key) else { return None };
+    let k = Val::Str(state.gc.intern_string(name));
+    match Table::from_gc_ref(t).raw_get(state, k) {
+        Ok(v @ Val::Function(_)) => Some(v),
+        _ => None,
+    }
+}
