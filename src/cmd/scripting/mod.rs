@@ -194,7 +194,17 @@ pub(crate) fn prepare_for_run(ctx: &mut Ctx, flags: u32, ro: bool) -> Result<(bo
 
 /// `lctx.lua_client` prepared for a run: the caller's db, RESP2, no blocking.
 pub(crate) fn script_client(caller: &Client) -> Client {
-    Client { id: u64::MAX, db: caller.db, in_exec: true, authenticated: true, resp: crate::reply::RESP2, ..Default::default() }
+    // `addr` "lua": what MONITOR shows for a script's commands (`[0 lua] "SET" …`).
+    Client {
+        id: u64::MAX,
+        db: caller.db,
+        in_exec: true,
+        authenticated: true,
+        resp: crate::reply::RESP2,
+        addr: "lua".into(),
+        fd: -1,
+        ..Default::default()
+    }
 }
 
 /// The `numkeys` argument, checked as `evalGenericCommand` / `fcallCommandGeneric` do.
