@@ -12,7 +12,7 @@ SECS="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(resp_decoder command_exec aof_loader manifest_parser rdb_reader check_fix inspect tar_reader)
+    TARGETS=(resp_decoder command_exec aof_loader manifest_parser rdb_reader check_fix inspect tar_reader restore_payload)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

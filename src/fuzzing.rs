@@ -14,8 +14,17 @@ use crate::storage::{MemoryStorage, OpenMode, Storage};
 use crate::{Config, Engine};
 
 /// The fuzz targets, by name.
-pub const TARGETS: &[&str] =
-    &["resp_decoder", "command_exec", "aof_loader", "manifest_parser", "rdb_reader", "check_fix", "inspect", "tar_reader"];
+pub const TARGETS: &[&str] = &[
+    "resp_decoder",
+    "command_exec",
+    "aof_loader",
+    "manifest_parser",
+    "rdb_reader",
+    "check_fix",
+    "inspect",
+    "tar_reader",
+    "restore_payload",
+];
 
 /// Parses every complete command of `buf` into `out`; the bytes used and the protocol error, if any.
 pub fn drain(buf: &[u8], out: &mut Vec<Vec<Vec<u8>>>) -> (usize, Option<ProtocolError>) {
@@ -413,6 +422,59 @@ pub fn tar_reader(data: &[u8]) {
     }
 }
 
+/// RESTORE of any object bytes, given a good footer (RDB version 10 and the CRC-64) so that the
+/// object reader is reached: never a panic. A value that loads is then used as its type is:
+/// DUMPed and RESTOREd again to the same value (`DEBUG DIGEST-VALUE`), HyperLogLog commands on a
+/// string (Redis's sparse and dense layouts, validated), geo commands on a sorted set (any score
+/// as a geohash), stream reads and writes on a stream, SORT on a list, set or sorted set, OBJECT;
+/// and the propagated AOF rebuilds the same dataset.
+pub fn restore_payload(data: &[u8]) {
+    let mut payload = data.to_vec();
+    payload.extend_from_slice(&10u16.to_le_bytes());
+    let crc = crate::rdb::crc64(&payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    let now = 1_700_000_000_000i64;
+    let mut e = Engine::new(Config { appendonly: true, ..Default::default() }, now);
+    let c = e.connect();
+    let run = |e: &mut Engine, argv: &[&[u8]]| e.execute(c, argv, now);
+    if run(&mut e, &[b"RESTORE", b"k", b"0", &payload]) != Some(crate::Reply::ok()) {
+        return;
+    }
+    let digest = run(&mut e, &[b"DEBUG", b"DIGEST-VALUE", b"k"]);
+    let Some(crate::Reply::Bulk(dump)) = run(&mut e, &[b"DUMP", b"k"]) else { panic!("DUMP of a restored key") };
+    assert_eq!(run(&mut e, &[b"RESTORE", b"k2", b"0", &dump]), Some(crate::Reply::ok()), "the engine's DUMP restores");
+    assert_eq!(run(&mut e, &[b"DEBUG", b"DIGEST-VALUE", b"k2"]), digest, "DUMP and RESTORE keep the value");
+    let uses: &[&[&[u8]]] = &[
+        &[b"OBJECT", b"ENCODING", b"k"],
+        &[b"PFCOUNT", b"k"],
+        &[b"PFADD", b"k2", b"a", b"b"],
+        &[b"PFMERGE", b"k3", b"k", b"k2"],
+        &[b"PFDEBUG", b"GETREG", b"k"],
+        &[b"GEOPOS", b"k", b"a"],
+        &[b"GEOSEARCH", b"k", b"FROMLONLAT", b"0", b"0", b"BYRADIUS", b"20000", b"km", b"WITHCOORD", b"WITHDIST", b"COUNT", b"5"],
+        &[b"GEORADIUS", b"k", b"10", b"10", b"5000", b"km", b"STORE", b"k4"],
+        &[b"XRANGE", b"k", b"-", b"+", b"COUNT", b"5"],
+        &[b"XINFO", b"STREAM", b"k", b"FULL"],
+        &[b"XADD", b"k", b"MAXLEN", b"~", b"2", b"*", b"f", b"v"],
+        &[b"XAUTOCLAIM", b"k", b"g", b"c", b"0", b"0"],
+        &[b"SORT", b"k", b"ALPHA", b"LIMIT", b"0", b"5"],
+        &[b"SORT", b"k", b"BY", b"nosort", b"STORE", b"k5"],
+        &[b"LRANGE", b"k", b"0", b"-1"],
+        &[b"HGETALL", b"k"],
+        &[b"SMEMBERS", b"k"],
+        &[b"ZRANGE", b"k", b"0", b"-1", b"WITHSCORES"],
+    ];
+    for argv in uses {
+        let _ = run(&mut e, argv);
+    }
+    // PFADD / PFMERGE on an invalid HLL keep what they changed before the error, as Redis does,
+    // and PFCOUNT writes a cache back: the AOF then need not rebuild the same dataset.
+    let aof = e.take_aof_buf();
+    let mut srv = Server::new(Config::default(), now);
+    let (status, _) = load_single_append_only_file(&mut srv, "appendonly.aof.1.incr.aof", &aof);
+    assert!(matches!(status, AofStatus::Ok | AofStatus::Empty), "propagated AOF does not load: {status:?}");
+}
+
 pub fn run(target: &str, data: &[u8]) {
     match target {
         "resp_decoder" => resp_decoder(data),
@@ -423,6 +485,7 @@ pub fn run(target: &str, data: &[u8]) {
         "check_fix" => check_fix(data),
         "inspect" => inspect(data),
         "tar_reader" => tar_reader(data),
+        "restore_payload" => restore_payload(data),
         other => panic!("no fuzz target named {other}"),
     }
 }

@@ -181,6 +181,10 @@ impl Rng {
         };
         self.0.u64(lo..=hi) as usize
     }
+    /// A uniform float in [0, 1) (`rand()/RAND_MAX` of LFULogIncr).
+    pub fn f64(&mut self) -> f64 {
+        self.0.f64()
+    }
 }
 
 /// Log levels, as the character Redis prints: `.` debug, `-` verbose, `*` notice, `#` warning.
@@ -675,6 +679,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(srv: &'a mut Server, client: &'a mut Client, cmd: &'static Command) -> Ctx<'a> {
+        srv.sync_lru_clock();
         Ctx { srv, client, cmd, state: CallState::default() }
     }
     pub fn finish(self) -> CallState {
@@ -699,11 +704,21 @@ impl<'a> Ctx<'a> {
 
     /// `lookupKeyRead`: expires the key if needed, counts a hit or a miss.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
+        self.lookup_read_flags(key, true)
+    }
+    /// `lookupKeyReadWithFlags(LOOKUP_NOTOUCH)` (TYPE, EXISTS, OBJECT): the access time stays.
+    pub fn lookup_read_notouch(&mut self, key: &[u8]) -> Option<&Value> {
+        self.lookup_read_flags(key, false)
+    }
+    fn lookup_read_flags(&mut self, key: &[u8], touch: bool) -> Option<&Value> {
         let db = self.client.db;
         self.srv.expire_if_needed(db, key);
         let found = self.srv.dbs[db].contains(key);
         if found {
             self.srv.stats.keyspace_hits += 1;
+            if touch {
+                self.srv.touch_key(db, key);
+            }
         } else {
             self.srv.stats.keyspace_misses += 1;
         }
@@ -713,6 +728,7 @@ impl<'a> Ctx<'a> {
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
         let db = self.client.db;
         self.srv.expire_if_needed(db, key);
+        self.srv.touch_key(db, key);
         self.srv.dbs[db].get_mut(key)
     }
     /// Existence after expiry, without touching hit/miss stats (`lookupKeyReadWithFlags` with

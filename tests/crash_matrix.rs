@@ -2,8 +2,9 @@
 //! crash kind × every `appendfsync` policy, on the simulated machine (the memory backend).
 //!
 //! A workload is a seeded list of event-loop turns (`cron`, a few commands, `before_sleep`) over
-//! every value type, TTLs that expire while it runs, MULTI/EXEC, SELECT, BGREWRITEAOF (manual
-//! and automatic) and `CONFIG SET appendonly no|yes`, in each base format
+//! every value type (HyperLogLogs, geo sets, SORT … STORE and RESTORE included: a second
+//! generator adds them, so the base workload is unchanged), TTLs that expire while it runs,
+//! MULTI/EXEC, SELECT, BGREWRITEAOF (manual and automatic) and `CONFIG SET appendonly no|yes`, in each base format
 //! (`aof-use-rdb-preamble yes|no`), with and without `aof-timestamp-enabled`, in 7.0 multi-part
 //! mode and in `lab-aof-mode 6.2`. The run records a fingerprint of the keyspace after every
 //! command and every expiry (the reference states), and [`RecordingStorage`] keeps the machine
@@ -311,6 +312,7 @@ fn data_command(rng: &mut fastrand::Rng) -> String {
 /// A seeded workload: `turns` event-loop turns of 1..=3 commands (a MULTI block counts as one).
 fn workload(seed: u64, turns: usize) -> Vec<Turn> {
     let mut rng = fastrand::Rng::with_seed(seed);
+    let mut extra = fastrand::Rng::with_seed(seed ^ 0x04E5_77E5);
     let mut aof_on = true;
     let mut out = Vec::new();
     for _ in 0..turns {
@@ -340,9 +342,40 @@ fn workload(seed: u64, turns: usize) -> Vec<Turn> {
                 cmds.push(data_command(&mut rng));
             }
         }
+        // The newer value types, drawn from a second generator so that the base workload (and
+        // the crash points it was tuned with) stays as it was.
+        if extra.u32(0..4) == 0 {
+            cmds.push(newer_type_command(&mut extra));
+        }
         out.push(Turn { gap: rng.i64(10..=MAX_GAP_MS), cmds });
     }
     out
+}
+
+/// HyperLogLogs (strings in Redis's sparse / dense layouts, PFCOUNT writing its cache back),
+/// geo sets (zsets of geohashes, a STORE of a search), SORT … STORE (propagated verbatim) and
+/// RESTORE (a relative TTL propagated as ABSTTL).
+fn newer_type_command(rng: &mut fastrand::Rng) -> String {
+    let i = rng.usize(0..2);
+    match rng.u32(0..6) {
+        0 => format!("PFADD p{i} e{} e{} e{}", rng.u32(0..6), rng.u32(0..50), rng.u32(0..5000)),
+        1 => pick(rng, &["PFMERGE p1 p0 p1", "PFCOUNT p0", "PFCOUNT p1"]).into(),
+        2 => format!("GEOADD g{i} {}.5 {}.25 m{}", rng.i32(-170..170), rng.i32(-80..80), rng.u32(0..6)),
+        3 => {
+            format!("GEOSEARCHSTORE g1 g0 FROMLONLAT 0 0 BYRADIUS {} km{}", rng.u32(100..20000), if rng.bool() { " STOREDIST" } else { "" })
+        }
+        4 => format!(
+            "SORT {} BY nosort LIMIT 0 {} {}STORE l{i}",
+            pick(rng, &["l0", "t0", "z1"]),
+            rng.u32(1..5),
+            if rng.bool() { "ALPHA " } else { "" }
+        ),
+        _ => format!(
+            "RESTORE s{} {} \"\\x00\\x05hello\\n\\x00\\x9e\\xee\\xfc\\xd2\\x8b\\x9e\\x8e\\xb4\" REPLACE",
+            rng.usize(0..3),
+            pick(rng, &["0", "1500", "100000"])
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

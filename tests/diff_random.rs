@@ -611,7 +611,7 @@ impl Gen {
     fn key_cmd(&mut self) -> (&'static str, Vec<String>) {
         let fam = self.pick(FAMILIES);
         let k = self.key(fam);
-        match self.rng.u32(0..34) {
+        match self.rng.u32(0..36) {
             0..=2 => ("", cmd(&[self.pick(&["DEL", "UNLINK"]), &k, &self.key(fam)])),
             3 => ("", cmd(&["EXISTS", &k, &k, &self.key(fam)])),
             4 => ("", cmd(&["TYPE", &k])),
@@ -676,7 +676,82 @@ impl Gen {
             // Over maxmemory for a few commands (expanded by `script_for`): exactly the
             // `denyoom` commands must be refused, so the flags must be Redis's.
             31 if !self.in_multi => ("", cmd(&["CONFIG", "SET", "maxmemory", "1"])),
+            32 => self.sort_cmd(),
+            33 => self.dump_object_cmd(),
             _ => ("", cmd(&["EXISTS", &k])),
+        }
+    }
+
+    /// SORT / SORT_RO over lists, sets and sorted sets. A set read in its own order (`BY
+    /// nosort`, no STORE) is in hash order: compared unordered. ALPHA with a BY pattern is left
+    /// out (equal weights keep the read order, a hash order for big sets).
+    fn sort_cmd(&mut self) -> (&'static str, Vec<String>) {
+        let fam = self.pick(&["list", "list", "set", "zset"]);
+        let k = self.key(fam);
+        let ro = self.pct(30);
+        let mut a = cmd(&[if ro { "SORT_RO" } else { "SORT" }, &k]);
+        let by = match self.rng.u32(0..6) {
+            0 => Some("nosort"),
+            1 => Some("str:*"),
+            2 => Some("hash:*->m1"),
+            _ => None,
+        };
+        let alpha = by.is_none() && self.pct(40);
+        if let Some(p) = by {
+            a.extend(cmd(&["BY", p]));
+        }
+        if alpha {
+            a.push("ALPHA".into());
+        }
+        if self.pct(30) {
+            a.push(self.pick(&["ASC", "DESC"]).into());
+        }
+        if self.pct(30) {
+            a.extend(["LIMIT".into(), self.int(), self.int()]);
+        }
+        for _ in 0..self.rng.usize(0..3) {
+            a.extend(cmd(&["GET", self.pick(&["#", "str:*", "hash:*->m2", "nostar"])]));
+        }
+        let store = !ro && self.pct(40);
+        if store {
+            a.extend(cmd(&["STORE", &self.key("list")]));
+        }
+        if self.pct(3) {
+            a.push(self.pick(&["FOO", "LIMIT", "STORE"]).into());
+        }
+        if fam == "set" && by == Some("nosort") && !store {
+            return self.unordered("~ ", a);
+        }
+        ("", a)
+    }
+
+    /// DUMP (its type), RESTORE of fixed payloads (made by the engine, Redis's bytes), OBJECT.
+    fn dump_object_cmd(&mut self) -> (&'static str, Vec<String>) {
+        let fam = self.pick(FAMILIES);
+        let k = self.key(fam);
+        match self.rng.u32(0..8) {
+            0 | 1 => {
+                // Any key may hold any type (RENAME, COPY), and a hash table's or a list's bytes
+                // are Redis's order and node history: the type only (the scripts and
+                // dump_vs_redis compare the bytes).
+                self.unordered("% ", cmd(&["DUMP", &k]))
+            }
+            2..=4 => {
+                let all = PAYLOADS.get_or_init(payloads);
+                let payload = all[self.rng.usize(0..all.len())].as_str();
+                let mut a = cmd(&["RESTORE", &k, self.pick(&["0", "0", "100000000", "-1", "x"]), payload]);
+                for _ in 0..self.rng.usize(0..3) {
+                    match self.rng.u32(0..5) {
+                        0 | 1 => a.push("REPLACE".into()),
+                        2 => a.push("ABSTTL".into()),
+                        3 => a.extend(cmd(&["IDLETIME", self.pick(&["0", "100", "-1"])])),
+                        _ => a.extend(cmd(&["FREQ", self.pick(&["5", "255", "256"])])),
+                    }
+                }
+                ("", a)
+            }
+            5 | 6 => ("", cmd(&["OBJECT", "ENCODING", &k])),
+            _ => ("", cmd(&["OBJECT", self.pick(&["REFCOUNT", "FREQ", "HELP", "FOO"]), &k])),
         }
     }
 
@@ -716,7 +791,55 @@ impl Gen {
 }
 
 /// Quotes one argument for a script line (redis-cli rules, as `split_args` reads them back).
+/// RESTORE payloads, already quoted (see [`RAW`]): the engine's DUMP of a few values, which is
+/// Redis's byte for byte, a payload with a bad CRC and one of a newer RDB version.
+static PAYLOADS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// An argument that [`quote`] passes through as it is (it is quoted already).
+const RAW: char = '\u{1}';
+
+fn payloads() -> Vec<String> {
+    use aof_lab::keyspace::{SetValue, Value, ZSet};
+    use aof_lab::rdb::dump::{Limits, dump_payload};
+    let mut set = SetValue::default();
+    for m in ["1", "2", "30"] {
+        set.insert(m.as_bytes().to_vec());
+    }
+    let mut zset = ZSet::default();
+    zset.insert(b"a".to_vec(), 1.5);
+    zset.insert(b"b".to_vec(), 2.0);
+    let values = [
+        Value::String(b"hello".to_vec()),
+        Value::String(b"42".to_vec()),
+        Value::List([&b"a"[..], b"1", b"b"].iter().map(|e| e.to_vec()).collect()),
+        Value::Set(set),
+        Value::ZSet(zset),
+    ];
+    let mut raw: Vec<Vec<u8>> = values.iter().map(|v| dump_payload(v, &Limits::default())).collect();
+    let mut bad_crc = raw[0].clone();
+    *bad_crc.last_mut().unwrap() ^= 1;
+    raw.push(bad_crc);
+    let mut newer = raw[1].clone();
+    let n = newer.len();
+    newer[n - 10] = 11;
+    raw.push(newer);
+    raw.iter()
+        .map(|p| {
+            let mut s = String::from(RAW);
+            s.push('"');
+            for &c in p {
+                if c.is_ascii_alphanumeric() { s.push(c as char) } else { s.push_str(&format!("\\x{c:02x}")) }
+            }
+            s.push('"');
+            s
+        })
+        .collect()
+}
+
 fn quote(a: &str) -> String {
+    if let Some(raw) = a.strip_prefix(RAW) {
+        return raw.to_string();
+    }
     if !a.is_empty() && a.bytes().all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'' && c != b'\\') {
         return a.to_string();
     }

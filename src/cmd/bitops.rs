@@ -98,6 +98,7 @@ fn string_for_bit_command<'c>(ctx: &'c mut Ctx, key: &[u8], maxbit: u64) -> Resu
             true
         }
     };
+    super::string::unshare_string(ctx, key);
     match write_string(ctx, key)? {
         Some(s) => Ok((s, dirty)),
         None => Err(Reply::wrongtype()),
@@ -243,6 +244,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         })
         .collect();
     ctx.set_key(target, Value::String(res), false);
+    ctx.db().set_encoding_hint(target, crate::keyspace::EncodingHint::Raw);
     ctx.dirty(1);
     Reply::Int(maxlen as i64)
 }

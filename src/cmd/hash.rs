@@ -19,7 +19,7 @@ use crate::cmd::set::{
     scan_positions,
 };
 use crate::keyspace::value::{HASH_MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
-use crate::keyspace::{Map, Value};
+use crate::keyspace::{EncodingHint, Map, Value};
 use crate::reply::Reply;
 use crate::server::Ctx;
 use crate::util::string2ll;
@@ -111,11 +111,32 @@ pub static COMMANDS: &[Command] = &[
 
 type Hash = Map<Vec<u8>, Vec<u8>>;
 
-/// Would Redis keep this hash in a listpack? (Content-based: Redis never converts back, so a
-/// hash that once outgrew the limits and shrank is a hash table there; both orders are then
-/// "hash order" for a client.)
-fn is_listpack(h: &Hash) -> bool {
-    h.len() <= HASH_MAX_LISTPACK_ENTRIES && h.iter().all(|(f, v)| f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE)
+/// Is the hash at `key` a listpack in Redis? Not once converted to a hash table (Redis never
+/// converts back: [`EncodingHint::Hashtable`]); otherwise while it fits the default limits (a
+/// safety net: every write records a conversion under the configured limits).
+fn is_listpack(ctx: &mut Ctx, key: &[u8]) -> bool {
+    let db = ctx.db();
+    db.encoding_hint(key) != EncodingHint::Hashtable
+        && matches!(db.get(key), Some(Value::Hash(h)) if h.len() <= HASH_MAX_LISTPACK_ENTRIES
+            && h.iter().all(|(f, v)| f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE))
+}
+
+/// `hashTypeTryConversion` + the length check of `hashTypeSet`: after a write of `args`, a
+/// listpack hash with an argument longer than `hash-max-listpack-value` or more fields than
+/// `hash-max-listpack-entries` becomes a hash table, for good.
+fn note_conversion(ctx: &mut Ctx, key: &[u8], args: &[&[u8]]) {
+    let (max_entries, max_value) = (ctx.srv.config.hash_max_listpack_entries, ctx.srv.config.hash_max_listpack_value);
+    let db = ctx.db();
+    if db.encoding_hint(key) == EncodingHint::Hashtable {
+        return;
+    }
+    let len = match db.get(key) {
+        Some(Value::Hash(h)) => h.len(),
+        _ => return,
+    };
+    if len > max_entries || args.iter().any(|a| a.len() > max_value) {
+        db.set_encoding_hint(key, EncodingHint::Hashtable);
+    }
 }
 
 /// `lookupKeyRead` + `checkType(OBJ_HASH)`.
@@ -169,6 +190,7 @@ fn hset(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             created += 1;
         }
     }
+    note_conversion(ctx, key, &argv[2..]);
     ctx.signal_modified(key);
     ctx.dirty(((argv.len() - 2) / 2) as u64);
     if ctx.cmd.name == "hmset" { Reply::ok() } else { Reply::Int(created) }
@@ -184,6 +206,7 @@ fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::Int(0);
     }
     h.insert(argv[2].to_vec(), argv[3].to_vec());
+    note_conversion(ctx, key, &argv[2..4]);
     ctx.signal_modified(key);
     ctx.dirty(1);
     Reply::Int(1)
@@ -241,12 +264,15 @@ fn hvals(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 
 fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let key = argv[1];
-    let h = match write_hash(ctx, key) {
-        Ok(Some(h)) => h,
+    match write_hash(ctx, key) {
+        Ok(Some(_)) => {}
         Ok(None) => return Reply::Int(0),
         Err(e) => return e,
+    }
+    let listpack = is_listpack(ctx, key);
+    let Ok(Some(h)) = write_hash(ctx, key) else {
+        return Reply::Int(0);
     };
-    let listpack = is_listpack(h);
     let mut deleted = 0;
     let mut emptied = false;
     for f in &argv[2..] {
@@ -306,6 +332,7 @@ fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::err(crate::reply::INCR_OVERFLOW);
     };
     h.insert(argv[2].to_vec(), new.to_string().into_bytes());
+    note_conversion(ctx, key, &[]);
     ctx.signal_modified(key);
     ctx.dirty(1);
     Reply::Int(new)
@@ -335,6 +362,7 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     };
     let text = value.to_human_string().into_bytes();
     h.insert(argv[2].to_vec(), text.clone());
+    note_conversion(ctx, key, &[]);
     ctx.signal_modified(key);
     ctx.dirty(1);
     // Always replicated as HSET with the final value: float formatting or precision differences
@@ -369,11 +397,12 @@ fn hrandfield(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Reply::err("ERR value is out of range");
     }
-    let (size, listpack) = match read_hash(ctx, key) {
-        Ok(Some(h)) => (h.len(), is_listpack(h)),
+    let size = match read_hash(ctx, key) {
+        Ok(Some(h)) => h.len(),
         Ok(None) => return Reply::Array(Vec::new()),
         Err(e) => return e,
     };
+    let listpack = is_listpack(ctx, key);
     let count = l.unsigned_abs();
     if count == 0 {
         return Reply::Array(Vec::new());
@@ -422,10 +451,14 @@ fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let h = match read_hash(ctx, argv[1]) {
-        Ok(Some(h)) => h,
+    match read_hash(ctx, argv[1]) {
+        Ok(Some(_)) => {}
         Ok(None) => return empty_scan(),
         Err(e) => return e,
+    }
+    let listpack = is_listpack(ctx, argv[1]);
+    let Some(Value::Hash(h)) = ctx.db().get(argv[1]) else {
+        return empty_scan();
     };
     let opts = match ScanOptions::parse(&argv[3..]) {
         Ok(o) => o,
@@ -438,7 +471,7 @@ fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             out.push(Reply::bulk(v.clone()));
         }
     };
-    let next = if is_listpack(h) {
+    let next = if listpack {
         // A listpack is returned whole, in one call, with cursor 0.
         h.iter().for_each(|(f, v)| emit(f, v));
         0

@@ -75,6 +75,8 @@ fn check_hll(v: &Value) -> Result<(), Reply> {
 
 /// The string behind a key already checked (`lookupKeyWrite` done by the caller).
 fn hll_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c mut Vec<u8>> {
+    // `dbUnshareStringValue` / `createHLLObject`: a raw string from now on.
+    ctx.db().set_encoding_hint(key, crate::keyspace::EncodingHint::Raw);
     match ctx.db().get_mut(key) {
         Some(Value::String(s)) => Some(s),
         _ => None,

@@ -18,7 +18,11 @@
 //! and RANDOMKEY return keys in a different (but deterministic) order. The guarantees are the
 //! same: a full SCAN returns every key present for its whole duration.
 
-use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
+mod dump;
+mod object;
+mod sort;
+
+use super::{Command, DENYOOM, FAST, Group, LOADING, READONLY, STALE, WRITE};
 use crate::cmd::args;
 use crate::keyspace::Value;
 use crate::reply::{self, Reply};
@@ -99,6 +103,60 @@ pub static COMMANDS: &[Command] = &[
         since: "2.2.0",
         ..Command::new("persist", 2, WRITE | FAST, (1, 1, 1), Group::Generic, persist)
     },
+    Command {
+        summary: "Sort the elements in a list, set or sorted set",
+        ..Command::new("sort", -2, WRITE | DENYOOM, (1, 1, 1), Group::Generic, sort::sort)
+    },
+    Command {
+        summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+        since: "7.0.0",
+        ..Command::new("sort_ro", -2, READONLY, (1, 1, 1), Group::Generic, sort::sort_ro)
+    },
+    Command {
+        summary: "Return a serialized version of the value stored at the specified key.",
+        since: "2.6.0",
+        ..Command::new("dump", 2, READONLY, (1, 1, 1), Group::Generic, dump::dump)
+    },
+    Command {
+        summary: "Create a key using the provided serialized value, previously obtained using DUMP.",
+        since: "2.6.0",
+        ..Command::new("restore", -4, WRITE | DENYOOM, (1, 1, 1), Group::Generic, dump::restore)
+    },
+    Command {
+        summary: "A container for object introspection commands",
+        since: "2.2.3",
+        subcommands: OBJECT_SUBCOMMANDS,
+        ..Command::new("object", -2, 0, (0, 0, 0), Group::Generic, object::object_help)
+    },
+];
+
+/// (Redis lists them in its hash order, which changes from one server to the next.)
+static OBJECT_SUBCOMMANDS: &[Command] = &[
+    Command {
+        summary: "Inspect the internal encoding of a Redis object",
+        since: "2.2.3",
+        ..Command::new("encoding", 3, READONLY, (2, 2, 1), Group::Generic, object::object_encoding)
+    },
+    Command {
+        summary: "Show helpful text about the different subcommands",
+        since: "6.2.0",
+        ..Command::new("help", 2, LOADING | STALE, (0, 0, 0), Group::Generic, object::object_help)
+    },
+    Command {
+        summary: "Get the time since a Redis object was last accessed",
+        since: "2.2.3",
+        ..Command::new("idletime", 3, READONLY, (2, 2, 1), Group::Generic, object::object_idletime)
+    },
+    Command {
+        summary: "Get the number of references to the value of the key",
+        since: "2.2.3",
+        ..Command::new("refcount", 3, READONLY, (2, 2, 1), Group::Generic, object::object_refcount)
+    },
+    Command {
+        summary: "Get the logarithmic access frequency counter of a Redis object",
+        since: "4.0.0",
+        ..Command::new("freq", 3, READONLY, (2, 2, 1), Group::Generic, object::object_freq)
+    },
 ];
 
 /// `shared.sameobjecterr`.
@@ -153,16 +211,18 @@ fn unlink(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 
 fn exists(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     // A key named twice counts twice, as in Redis.
-    let n = argv[1..].iter().filter(|k| ctx.lookup_read(k).is_some()).count();
+    let n = argv[1..].iter().filter(|k| ctx.lookup_read_notouch(k).is_some()).count();
     Reply::Int(n as i64)
 }
 
 fn type_(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    Reply::status(ctx.lookup_read(argv[1]).map_or("none", Value::type_name))
+    Reply::status(ctx.lookup_read_notouch(argv[1]).map_or("none", Value::type_name))
 }
 
+/// TOUCH looks its keys up like a read, which updates their access time (EXISTS does not).
 fn touch(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    exists(ctx, argv)
+    let n = argv[1..].iter().filter(|k| ctx.lookup_read(k).is_some()).count();
+    Reply::Int(n as i64)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +365,8 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> Reply {
         return if nx { Reply::Int(0) } else { Reply::ok() };
     }
     let expire = ctx.db().expire_of(src);
+    // The same object moves: its access time and encoding go with it.
+    let meta = ctx.db().meta_of(src);
     if ctx.lookup_write(dst).is_some() {
         if nx {
             return Reply::Int(0);
@@ -315,6 +377,9 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> Reply {
         return Reply::err(reply::NO_SUCH_KEY);
     };
     ctx.db_add(dst.to_vec(), value);
+    if let Some(meta) = meta {
+        ctx.db().set_meta(dst, meta);
+    }
     if let Some(when) = expire {
         ctx.db().set_expire(dst, when);
     }
@@ -343,10 +408,14 @@ fn move_(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if ctx.srv.dbs[dst].contains(key) {
         return Reply::Int(0);
     }
+    let meta = ctx.db().meta_of(key);
     let Some(value) = ctx.db().remove(key) else {
         return Reply::Int(0);
     };
     ctx.db_add_in(dst, key.to_vec(), value);
+    if let Some(meta) = meta {
+        ctx.srv.dbs[dst].set_meta(key, meta);
+    }
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(key, when);
     }
@@ -384,6 +453,8 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::Int(0);
     };
     let expire = ctx.db().expire_of(key);
+    // A copy is a new object (its own access time) with the source's encoding.
+    let hint = ctx.db().encoding_hint(key);
     ctx.srv.expire_if_needed(dst, newkey);
     if ctx.srv.dbs[dst].contains(newkey) {
         if !replace {
@@ -392,6 +463,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         ctx.srv.dbs[dst].remove(newkey);
     }
     ctx.db_add_in(dst, newkey.to_vec(), value);
+    ctx.srv.dbs[dst].set_encoding_hint(newkey, hint);
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(newkey, when);
     }

@@ -139,10 +139,11 @@ fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Ok(None) => ctx.db_add(key.to_vec(), Value::Set(SetValue::default())),
         Err(e) => return e,
     }
+    let max = ctx.srv.config.set_max_intset_entries;
     let Some(s) = raw_set(ctx, key) else {
         return Reply::wrongtype();
     };
-    let added = argv[2..].iter().filter(|m| s.insert(m.to_vec())).count() as u64;
+    let added = argv[2..].iter().filter(|m| s.insert_limited(m.to_vec(), max)).count() as u64;
     if added > 0 {
         ctx.signal_modified(key);
     }
@@ -216,7 +217,8 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     ctx.signal_modified(src);
     ctx.dirty(1);
     // The destination counts as modified (WATCH) only when the member was new there.
-    if raw_set(ctx, dst).is_some_and(|d| d.insert(member.to_vec())) {
+    let max = ctx.srv.config.set_max_intset_entries;
+    if raw_set(ctx, dst).is_some_and(|d| d.insert_limited(member.to_vec(), max)) {
         ctx.dirty(1);
         ctx.signal_modified(dst);
     }
@@ -512,9 +514,10 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card_only: 
     match dst {
         None => set_reply(result),
         Some(dst) => {
+            let max = ctx.srv.config.set_max_intset_entries;
             let mut out = SetValue::default();
             for m in result {
-                out.insert(m.clone());
+                out.insert_limited(m.clone(), max);
             }
             store_result(ctx, dst, out)
         }
@@ -534,12 +537,13 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
     }
     let sets = sources(ctx, keys);
     // The result starts as an intset, like `createIntsetObject()`, and converts as members come.
+    let max = ctx.srv.config.set_max_intset_entries;
     let mut out = SetValue::default();
     match op {
         SetOp::Union => {
             for s in sets.iter().flatten() {
                 for m in s.ordered() {
-                    out.insert(m.clone());
+                    out.insert_limited(m.clone(), max);
                 }
             }
         }
@@ -554,12 +558,12 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
                     for m in first.ordered() {
                         let excluded = others.clone().any(|o| std::ptr::eq(*o, first) || o.contains(m));
                         if !excluded {
-                            out.insert(m.clone());
+                            out.insert_limited(m.clone(), max);
                         }
                     }
                 } else {
                     for m in first.ordered() {
-                        out.insert(m.clone());
+                        out.insert_limited(m.clone(), max);
                     }
                     for s in sets.iter().skip(1).flatten() {
                         if out.is_empty() {

@@ -152,12 +152,19 @@ pub(crate) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Lookup {
 }
 
 /// `lookupKeyWrite` + `checkType(OBJ_STRING)`, for in-place updates: the value, if any.
+/// A caller that changes the bytes in place calls [`unshare_string`] too.
 pub(crate) fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, Reply> {
     match ctx.lookup_write(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Reply::wrongtype()),
     }
+}
+
+/// `dbUnshareStringValue` (or a string made with `createObject`): changed in place, the value
+/// is a `raw` string from now on, whatever its length ([`crate::keyspace::EncodingHint`]).
+pub(crate) fn unshare_string(ctx: &mut Ctx, key: &[u8]) {
+    ctx.db().set_encoding_hint(key, crate::keyspace::EncodingHint::Raw);
 }
 
 /// `checkStringLength`: no string may grow past `proto-max-bulk-len`.
@@ -453,6 +460,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 return Reply::err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             }
             s.extend_from_slice(suffix);
+            unshare_string(ctx, key);
             total
         }
         Ok(None) => {
@@ -537,6 +545,8 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     };
     let text = sum.to_human_string().into_bytes();
     ctx.set_key(key, Value::String(text.clone()), true);
+    // `createStringObjectFromLongDouble`: an embstr, never tried as an integer.
+    ctx.db().set_encoding_hint(key, crate::keyspace::EncodingHint::Embstr);
     ctx.dirty(1);
     ctx.rewrite_argv(&[b"SET", key, &text, b"KEEPTTL"]);
     Reply::Bulk(text)
@@ -619,6 +629,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     s[offset..end].copy_from_slice(value);
     let len = s.len();
+    unshare_string(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty(1);
     Reply::Int(len as i64)

@@ -45,12 +45,52 @@ pub type HashMap<K, V> = std::collections::HashMap<K, V, FixedState>;
 
 pub type Key = Vec<u8>;
 
+/// One key's value and its `lru` field, Redis's `robj.lru` (24 bits): under an LRU (or no)
+/// maxmemory policy the LRU clock (unix seconds, modulo 2^24) of the last access; under an LFU
+/// policy the minutes clock (16 bits) of the last decrement and the logarithmic access counter
+/// (8 bits). OBJECT IDLETIME and FREQ read it; nothing here evicts by it.
+#[derive(Clone, Debug)]
+struct Slot {
+    /// Behind `Arc`: cloning a Db (the rewrite or BGSAVE child's snapshot) shares the values, and
+    /// the first change after the clone copies the one value changed (copy-on-write).
+    value: Arc<Value>,
+    meta: KeyMeta,
+}
+
+/// What Redis's `robj` header holds besides the value: `lru` (see [`Slot`]) and, where the
+/// value's content does not decide it, its encoding. RENAME and MOVE keep both (the same
+/// object moves); COPY keeps the encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyMeta {
+    pub lru: u32,
+    pub enc: EncodingHint,
+}
+
+/// A value's encoding where its content does not decide it. A string written in place
+/// (APPEND, SETRANGE, SETBIT, BITFIELD, BITOP, PFADD …) is `raw` whatever its length;
+/// INCRBYFLOAT's result is `embstr` even when it reads as an integer; a hash converted to a hash
+/// table stays one when it shrinks. A new value starts at `Auto`: a string is then `int`,
+/// `embstr` up to 44 bytes or `raw` (`tryObjectEncoding`), a hash a listpack while it fits the
+/// `hash-max-listpack-*` limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EncodingHint {
+    #[default]
+    Auto,
+    Raw,
+    Embstr,
+    Hashtable,
+}
+
 #[derive(Clone, Default, Debug)]
 pub struct Db {
     pub id: usize,
-    /// Values behind `Arc`: cloning a Db (the rewrite or BGSAVE child's snapshot) shares them,
-    /// and the first change after the clone copies the one value changed (copy-on-write).
-    dict: Map<Key, Arc<Value>>,
+    dict: Map<Key, Slot>,
+    /// What a value stored now gets as its `lru` field (see [`Slot`]): the LRU clock, or in an
+    /// LFU policy the minutes clock with the initial counter. The server sets it before every
+    /// command ([`Db::set_lru_now`]).
+    lru_now: u32,
+    /// The maxmemory policy is an LFU one: an overwrite keeps the old value's counter.
+    lfu: bool,
     expires: Map<Key, i64>,
     /// `expires_cursor`: where the active expire cycle samples next (a position in `expires`;
     /// Redis's is a hash-table bucket). Kept across cycles, so that successive cycles cover the
@@ -73,10 +113,41 @@ impl Db {
     }
     /// The value, ignoring expiry: callers that must honour TTLs go through `Ctx::lookup_*`.
     pub fn get(&self, key: &[u8]) -> Option<&Value> {
-        self.dict.get(key).map(|v| &**v)
+        self.dict.get(key).map(|v| &*v.value)
     }
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
-        self.dict.get_mut(key).map(Arc::make_mut)
+        self.dict.get_mut(key).map(|s| Arc::make_mut(&mut s.value))
+    }
+    /// The value's `lru` field (`robj.lru`): see [`Slot`].
+    pub fn lru_of(&self, key: &[u8]) -> Option<u32> {
+        self.dict.get(key).map(|s| s.meta.lru)
+    }
+    pub fn set_lru(&mut self, key: &[u8], lru: u32) {
+        if let Some(s) = self.dict.get_mut(key) {
+            s.meta.lru = lru;
+        }
+    }
+    pub fn meta_of(&self, key: &[u8]) -> Option<KeyMeta> {
+        self.dict.get(key).map(|s| s.meta)
+    }
+    pub fn set_meta(&mut self, key: &[u8], meta: KeyMeta) {
+        if let Some(s) = self.dict.get_mut(key) {
+            s.meta = meta;
+        }
+    }
+    pub fn encoding_hint(&self, key: &[u8]) -> EncodingHint {
+        self.dict.get(key).map_or(EncodingHint::Auto, |s| s.meta.enc)
+    }
+    /// Records how the value at `key` is now held (see [`EncodingHint`]).
+    pub fn set_encoding_hint(&mut self, key: &[u8], enc: EncodingHint) {
+        if let Some(s) = self.dict.get_mut(key) {
+            s.meta.enc = enc;
+        }
+    }
+    /// The clock a value stored from now on records, and whether it is an LFU one.
+    pub fn set_lru_now(&mut self, lru_now: u32, lfu: bool) {
+        self.lru_now = lru_now;
+        self.lfu = lfu;
     }
     pub fn contains(&self, key: &[u8]) -> bool {
         self.dict.contains_key(key)
@@ -84,11 +155,16 @@ impl Db {
     /// `dbAdd` / `dbOverwrite`: sets the value and keeps any TTL (callers that must clear it,
     /// like SET without KEEPTTL, call [`Db::remove_expire`]).
     pub fn insert(&mut self, key: Key, value: Value) {
-        self.dict.insert(key, Arc::new(value));
+        let lru = match self.dict.get(&key) {
+            // `dbSetValue`: under an LFU policy the new value inherits the old one's counter.
+            Some(old) if self.lfu => old.meta.lru,
+            _ => self.lru_now,
+        };
+        self.dict.insert(key, Slot { value: Arc::new(value), meta: KeyMeta { lru, enc: EncodingHint::Auto } });
     }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
-        let v = self.dict.swap_remove(key)?;
+        let v = self.dict.swap_remove(key)?.value;
         self.expires.swap_remove(key);
         // Shared with a child's snapshot: the caller gets its own copy.
         Some(Arc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone()))
@@ -115,7 +191,7 @@ impl Db {
         n
     }
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
-        self.dict.iter().map(|(k, v)| (k, &**v))
+        self.dict.iter().map(|(k, v)| (k, &*v.value))
     }
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
         self.dict.keys()
@@ -151,7 +227,7 @@ impl Db {
         while pos > 0 && seen < count.max(1) {
             pos -= 1;
             if let Some((k, v)) = self.dict.get_index(pos as usize) {
-                visit(k, v);
+                visit(k, &v.value);
             }
             seen += 1;
         }

@@ -110,7 +110,12 @@ impl SetValue {
     }
     /// Adds a member; true if it was new. Keeps the intset flag as Redis's encoding would.
     pub fn insert(&mut self, m: Vec<u8>) -> bool {
-        if self.intset && (string2ll(&m).is_none() || self.members.len() >= SET_MAX_INTSET_ENTRIES && !self.members.contains(&m)) {
+        self.insert_limited(m, SET_MAX_INTSET_ENTRIES)
+    }
+    /// [`SetValue::insert`] under `set-max-intset-entries` as it is now (`setTypeAdd` reads it
+    /// on every add).
+    pub fn insert_limited(&mut self, m: Vec<u8>, max_intset_entries: usize) -> bool {
+        if self.intset && (string2ll(&m).is_none() || self.members.len() >= max_intset_entries && !self.members.contains(&m)) {
             self.intset = false;
         }
         self.members.insert(m)

@@ -26,6 +26,7 @@
     clippy::cast_possible_wrap
 )]
 
+pub mod dump;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;

@@ -290,6 +290,18 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
     Ok((!empty).then_some(v))
 }
 
+/// `rdbLoadObjectType` + `rdbLoadObject` on one object (RESTORE's payload, footer removed):
+/// `Ok(None)` for an empty collection, which RESTORE refuses like any unreadable object. Bytes
+/// after the object are ignored, as Redis ignores them.
+pub fn read_object(buf: &[u8]) -> Result<Option<Value>, RdbError> {
+    let mut r = Reader { buf, pos: 0 };
+    let t = r.byte()?;
+    if t == 8 || t > 19 {
+        return Err(RdbError { offset: 0, message: format!("Unknown RDB value type {t}") });
+    }
+    read_value(&mut r, t, 0)
+}
+
 /// One step of an RDB file as the reader walks it: an opcode with what follows it. A key's
 /// `EXPIRETIME_MS` / `EXPIRETIME` / `IDLE` / `FREQ` opcodes are folded into the item that follows
 /// them, so that the items tile the file (`aof-lab inspect` and the lab's log view show one
@@ -574,7 +586,13 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                     });
                 }
                 info.keys += 1;
+                // `rdbLoadObject` makes a hash that does not fit the limits a hash table, which
+                // it stays when it shrinks later.
+                let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
                 d.insert(key.clone(), value);
+                if hashtable {
+                    d.set_encoding_hint(&key, crate::keyspace::EncodingHint::Hashtable);
+                }
                 if let Some(ms) = expire_ms {
                     info.expires += 1;
                     d.set_expire(&key, ms);

@@ -193,10 +193,17 @@ pub(crate) fn prepare_for_run(ctx: &mut Ctx, flags: u32, ro: bool) -> Result<(bo
 }
 
 /// `lctx.lua_client` prepared for a run: the caller's db, RESP2, no blocking.
+/// Is this the client a script's `redis.call` runs as (`CLIENT_SCRIPT`)?
+pub(crate) fn is_script_client(c: &Client) -> bool {
+    c.id == SCRIPT_CLIENT_ID
+}
+
+const SCRIPT_CLIENT_ID: u64 = u64::MAX;
+
 pub(crate) fn script_client(caller: &Client) -> Client {
     // `addr` "lua": what MONITOR shows for a script's commands (`[0 lua] "SET" …`).
     Client {
-        id: u64::MAX,
+        id: SCRIPT_CLIENT_ID,
         db: caller.db,
         in_exec: true,
         authenticated: true,
