@@ -214,33 +214,6 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// The memory figure behind `-OOM` (`getMaxmemoryState`), kept cheap: a full estimate walks the
-/// whole keyspace, so it is redone only when it could matter. Between two estimates, every
-/// `denyoom` command that ran adds an upper bound of what it can allocate (its arguments plus
-/// per-element overheads); while `used + growth` stays under `maxmemory` no walk is needed.
-/// Commands whose growth is not bounded by their arguments (SETRANGE/SETBIT offsets, *STORE,
-/// COPY: [`GROWTH_NOT_BOUNDED_BY_ARGS`]) make the figure stale.
-#[derive(Clone, Debug, Default)]
-pub struct MemEstimate {
-    pub valid: bool,
-    pub stale: bool,
-    /// `used_memory` minus what Redis does not count for maxmemory (the AOF buffer).
-    pub used: u64,
-    /// `dirty` and the number of keys at that estimate: both unchanged means the same dataset
-    /// (expiry deletes without moving `dirty`, hence the key count).
-    pub dirty_at: u64,
-    pub keys_at: usize,
-    pub growth: u64,
-    /// Full estimates made (each walks the keyspace).
-    pub walks: u64,
-}
-
-/// The `denyoom` commands whose allocation is not bounded by the size of their arguments: an
-/// offset (SETRANGE, SETBIT) or other keys (COPY, the *STORE commands) decide it. After one of
-/// them the memory figure is estimated again; after any other, their arguments bound the growth.
-const GROWTH_NOT_BOUNDED_BY_ARGS: &[&str] =
-    &["setrange", "setbit", "copy", "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore"];
-
 /// Redis's `shared.oomerr`.
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -296,8 +269,6 @@ pub struct Server {
     log_unread: usize,
     /// Clients connected now (INFO clients); kept by the engine.
     pub connected_clients: usize,
-    /// See [`MemEstimate`].
-    pub mem: MemEstimate,
     /// The active expire cycle's state and statistics.
     pub expire: crate::keyspace::expire::ActiveExpire,
     /// The script cache and the functions' libraries (`crate::cmd::scripting`).
@@ -340,7 +311,6 @@ impl Server {
             log: VecDeque::new(),
             log_unread: 0,
             connected_clients: 0,
-            mem: MemEstimate::default(),
             expire: Default::default(),
             scripting: Default::default(),
         }
@@ -350,10 +320,6 @@ impl Server {
     /// (values are shared `Arc`s, as with the fork snapshot), the files are copied by the
     /// storage. `None` when the storage is a real disk that cannot be copied.
     pub fn try_clone(&self) -> Option<Server> {
-        // `used_memory` counts aof_buf's allocation (as Redis counts its sds), and a cloned Vec
-        // only has room for its bytes: the copy keeps the original's room.
-        let mut feed = self.feed.clone();
-        feed.aof_buf.reserve_exact(self.feed.aof_buf.capacity() - feed.aof_buf.len());
         Some(Server {
             dbs: self.dbs.clone(),
             clients: self.clients.clone(),
@@ -371,7 +337,7 @@ impl Server {
             stats: self.stats.clone(),
             loading: self.loading,
             aof_state: self.aof_state,
-            feed,
+            feed: self.feed.clone(),
             prop: self.prop.clone(),
             watched_keys: self.watched_keys.clone(),
             dirty_cas: self.dirty_cas.clone(),
@@ -384,7 +350,6 @@ impl Server {
             log: self.log.clone(),
             log_unread: self.log_unread,
             connected_clients: self.connected_clients,
-            mem: self.mem.clone(),
             expire: self.expire.clone(),
             scripting: self.scripting.clone(),
         })
@@ -472,7 +437,7 @@ impl Server {
     /// the same commands are refused. Refused: `denyoom` commands (and EXEC of a transaction
     /// holding one), and inside MULTI anything but EXEC, DISCARD, QUIT and RESET (queueing
     /// itself takes memory).
-    pub fn deny_oom(&mut self, cmd: &Command, client: &Client, argv: &[&[u8]]) -> Option<Reply> {
+    pub fn deny_oom(&self, cmd: &Command, client: &Client) -> Option<Reply> {
         if self.config.maxmemory == 0 || self.loading {
             return None;
         }
@@ -489,38 +454,34 @@ impl Server {
         if self.over_maxmemory() {
             return Some(Reply::err(OOM_ERROR));
         }
-        if cmd.flags & DENYOOM != 0 {
-            if GROWTH_NOT_BOUNDED_BY_ARGS.contains(&cmd.name) {
-                self.mem.stale = true;
-            } else {
-                // What it stores comes from its arguments (a moved element replaces itself).
-                self.mem.growth += argv.iter().map(|a| a.len() as u64 + 64).sum::<u64>() + 256;
-            }
-        }
         None
     }
 
-    /// Whether the estimated `used_memory` (without the AOF buffer, as `freeMemoryGetNotCountedMemory`
-    /// leaves it out) is above `maxmemory`.
-    pub fn over_maxmemory(&mut self) -> bool {
+    /// Whether the estimated `used_memory` without the AOF buffers (which
+    /// `freeMemoryGetNotCountedMemory` leaves out) is above `maxmemory`: O(1), the databases
+    /// keep their share of the estimate as they change (see [`crate::keyspace`]).
+    pub fn over_maxmemory(&self) -> bool {
         let max = self.config.maxmemory;
-        if max == 0 {
-            return false;
-        }
-        let keys: usize = self.dbs.iter().map(|d| d.len()).sum();
-        let m = &self.mem;
-        if m.valid && !m.stale {
-            if m.dirty_at == self.dirty && m.keys_at == keys {
-                return m.used > max;
-            }
-            if m.used.saturating_add(m.growth) <= max {
-                return false;
-            }
-        }
-        let used = crate::cmd::server::info::STARTUP_MEMORY + crate::cmd::server::info::dataset_memory(self);
-        let walks = self.mem.walks + 1;
-        self.mem = MemEstimate { valid: true, stale: false, used, dirty_at: self.dirty, keys_at: keys, growth: 0, walks };
-        used > max
+        max != 0 && self.used_memory_counted_for_evict() > max
+    }
+
+    /// INFO's `used_memory` (and the RDB's `used-mem`): a fixed startup figure, the dataset
+    /// ([`Server::dataset_memory`]) and the AOF buffers (`aof_buf` and 6.2's rewrite buffer).
+    pub fn used_memory(&self) -> u64 {
+        self.used_memory_counted_for_evict() + self.mem_not_counted_for_evict()
+    }
+    /// `used_memory` minus `mem_not_counted_for_evict`: what the `maxmemory` check compares.
+    pub fn used_memory_counted_for_evict(&self) -> u64 {
+        crate::cmd::server::info::STARTUP_MEMORY + self.dataset_memory()
+    }
+    /// `freeMemoryGetNotCountedMemory`: the AOF buffers.
+    pub fn mem_not_counted_for_evict(&self) -> u64 {
+        self.feed.aof_buf.len() as u64 + self.aof_rewrite_buffer_length()
+    }
+    /// The dataset's share of the estimate (keys, values, dictionary overheads): the sum of the
+    /// databases' kept figures, O(number of databases).
+    pub fn dataset_memory(&self) -> u64 {
+        self.dbs.iter().map(Db::mem).sum()
     }
 
     /// `alsoPropagate`: queue an op for the end of the outermost call.

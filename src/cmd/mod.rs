@@ -257,7 +257,7 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     if srv.auth_required(client) && cmd.flags & NO_AUTH == 0 {
         return Outcome::Reply(reject_command(srv, client, name, Reply::err(NOAUTH_ERR)));
     }
-    if let Some(reply) = srv.deny_oom(cmd, client, argv) {
+    if let Some(reply) = srv.deny_oom(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }
     if let Some(reply) = srv.deny_command(cmd, client) {

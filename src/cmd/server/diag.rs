@@ -370,14 +370,16 @@ fn memory_usage(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     // MEMORY USAGE reads the dict directly: no expiry, no hit or miss.
     match ctx.srv.dbs[db].get(argv[2]) {
         None => Reply::Nil,
-        Some(v) => Reply::Int(i64::try_from(super::info::KEY_OVERHEAD + argv[2].len() as u64 + v.approx_size() as u64).unwrap_or(i64::MAX)),
+        Some(v) => {
+            Reply::Int(i64::try_from(crate::keyspace::KEY_OVERHEAD + argv[2].len() as u64 + v.approx_size() as u64).unwrap_or(i64::MAX))
+        }
     }
 }
 
 /// `MEMORY STATS`: the shape of Redis's map, with the engine's figures.
 fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     let srv = &*ctx.srv;
-    let dataset = super::info::dataset_memory(srv);
+    let dataset = srv.dataset_memory();
     let aof = srv.feed.aof_buf.len() as u64;
     let startup = super::info::STARTUP_MEMORY;
     let total = startup + dataset + aof;
@@ -435,7 +437,7 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 /// `getMemoryDoctorReport`: an instance under 5 MB is "empty"; with the engine's figures (no
 /// fragmentation, no peak above now) a bigger one has no issue to report.
 fn memory_doctor(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
-    let used = super::info::STARTUP_MEMORY + super::info::dataset_memory(ctx.srv);
+    let used = ctx.srv.used_memory_counted_for_evict();
     let text = if used < 5 * 1024 * 1024 {
         "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
     } else {
