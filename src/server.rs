@@ -38,6 +38,8 @@ pub struct Blocked {
     /// Re-run also when the key is gone: XREADGROUP then answers `-UNBLOCKED`
     /// (`unblockDeletedStreamReadgroupClients`); the others just keep waiting.
     pub wake_on_delete: bool,
+    /// `BLOCKED_POSTPONE`: held by `CLIENT PAUSE`, the command runs again when the pause ends.
+    pub postponed: bool,
 }
 
 impl Blocked {
@@ -84,6 +86,37 @@ pub struct Client {
     /// `c->resp`: the protocol its replies are encoded in. 0 (a new client) and 2 mean RESP2;
     /// `HELLO 3` sets 3, `HELLO 2` and RESET set 2.
     pub resp: u8,
+    /// Pub/sub subscriptions; any makes it `CLIENT_PUBSUB` (see [`crate::cmd::pubsub`]).
+    pub subs: crate::cmd::pubsub::Subscriptions,
+    /// What the host knows of the connection (CLIENT LIST's `addr`, `laddr`, `fd`): set by
+    /// `serve` from its socket; empty (and fd -1) for the lab's connections, which have none.
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    /// When it last sent a command (CLIENT LIST's `idle`).
+    pub last_interaction_ms: i64,
+    /// `c->lastcmd` and its container (CLIENT LIST's `cmd`, `client|list`); none before the
+    /// first command.
+    pub last_cmd: Option<(&'static Command, Option<&'static Command>)>,
+    /// `CLIENT NO-EVICT on`.
+    pub no_evict: bool,
+    /// `CLIENT REPLY`: replies are sent (`On`), dropped (`Off`), or dropped for the next
+    /// command only (`SkipNext` set by SKIP, `Skip` while that command runs).
+    pub reply_mode: ReplyMode,
+    /// `CLIENT TRACKING on`: its options (see [`crate::cmd::server::diag`]).
+    pub tracking: Option<crate::cmd::server::diag::Tracking>,
+    /// Killed by `CLIENT KILL` from another connection: the host closes it.
+    pub killed: bool,
+}
+
+/// `CLIENT_REPLY_OFF`, `CLIENT_REPLY_SKIP_NEXT`, `CLIENT_REPLY_SKIP`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    SkipNext,
+    Skip,
 }
 
 impl Client {
@@ -189,6 +222,24 @@ pub const LOG_CAPACITY: usize = 2000;
 
 pub struct Server {
     pub dbs: Vec<Db>,
+    /// The connected clients, but the one whose command runs now (the engine takes it out for
+    /// the call and hands it to the handler as [`Ctx::client`]).
+    pub clients: HashMap<ClientId, Client>,
+    /// Pub/sub: who listens to what, and the messages waiting for their connections.
+    pub pubsub: crate::cmd::pubsub::PubSub,
+    /// Replies for clients that were blocked and are now served, timed out or unblocked
+    /// (`CLIENT UNBLOCK`), for the host to write.
+    pub unblocked: Vec<(ClientId, Reply)>,
+    /// `CLIENT PAUSE`: until when (unix ms) and whether every command (ALL) or only the
+    /// writes (WRITE) wait; the clients postponed meanwhile, in order.
+    pub pause: Option<(i64, bool)>,
+    pub postponed: VecDeque<ClientId>,
+    /// Clients `CLIENT KILL` closed: the host drops their connections.
+    pub killed: Vec<ClientId>,
+    /// `MONITOR` clients, in the order they asked.
+    pub monitors: Vec<ClientId>,
+    /// `SLOWLOG`, `LATENCY`, `CLIENT TRACKING` (see [`crate::cmd::server::diag`]).
+    pub diag: crate::cmd::server::diag::Diag,
     pub config: Config,
     /// The time of the command being executed (unix ms).
     pub now_ms: i64,
@@ -232,6 +283,14 @@ impl Server {
         aof.fsync_latency_ms = config.lab_fsync_latency_ms;
         Server {
             dbs,
+            clients: HashMap::default(),
+            pubsub: Default::default(),
+            unblocked: Vec::new(),
+            pause: None,
+            postponed: VecDeque::new(),
+            killed: Vec::new(),
+            monitors: Vec::new(),
+            diag: crate::cmd::server::diag::Diag::new(&config),
             config,
             now_ms,
             start_ms: now_ms,
@@ -263,6 +322,14 @@ impl Server {
     pub fn try_clone(&self) -> Option<Server> {
         Some(Server {
             dbs: self.dbs.clone(),
+            clients: self.clients.clone(),
+            pubsub: self.pubsub.clone(),
+            unblocked: self.unblocked.clone(),
+            pause: self.pause,
+            postponed: self.postponed.clone(),
+            killed: self.killed.clone(),
+            monitors: self.monitors.clone(),
+            diag: self.diag.clone(),
             config: self.config.clone(),
             now_ms: self.now_ms,
             start_ms: self.start_ms,
@@ -479,6 +546,7 @@ impl Server {
 
     /// `signalModifiedKey` → `touchWatchedKey`: every client WATCHing the key will fail EXEC.
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        crate::cmd::server::diag::invalidate_key(self, key);
         // What fork's copy-on-write would copy: the values changed while a child runs.
         if let Some(child) = self.aof.child.as_mut().or(self.rdb.child.as_mut()) {
             child.touched.insert((db, key.to_vec()));
@@ -517,6 +585,24 @@ impl Server {
             .filter(|(d, k)| *d == db && matches!(self.dbs[db].get(k), Some(Value::Stream(_))))
             .map(|(_, k)| k.clone())
             .collect()
+    }
+
+    /// Removes a blocked client from the queues of the keys it waits on (`unblockClient`).
+    pub fn unblock_registration(&mut self, c: &Client) {
+        if let Some(b) = &c.blocked {
+            for k in &b.keys {
+                let key = (b.db, k.clone());
+                if let Some(q) = self.blocking_keys.get_mut(&key) {
+                    q.retain(|&x| x != c.id);
+                    if q.is_empty() {
+                        self.blocking_keys.remove(&key);
+                    }
+                }
+            }
+            if b.postponed {
+                self.postponed.retain(|&x| x != c.id);
+            }
+        }
     }
 
     /// `signalKeyAsReady`: a list or zset key got data; blocked clients get a chance at it.
@@ -687,13 +773,20 @@ impl<'a> Ctx<'a> {
     /// Blocks the client on `keys` (ignored when called inside EXEC, where a blocking command
     /// must reply at once: the handler checks `client.in_exec` first).
     pub fn block(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply) {
-        self.state.blocked =
-            Some(Blocked { argv: Vec::new(), db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete: false });
+        self.state.blocked = Some(Blocked {
+            argv: Vec::new(),
+            db: self.client.db,
+            keys,
+            deadline_ms,
+            timeout_reply,
+            wake_on_delete: false,
+            postponed: false,
+        });
     }
     /// [`Ctx::block`], re-running `argv` instead of the client's command when a key is ready
     /// (and, with `wake_on_delete`, when it is deleted).
     pub fn block_with_argv(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply, argv: Vec<Vec<u8>>, wake_on_delete: bool) {
-        self.state.blocked = Some(Blocked { argv, db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete });
+        self.state.blocked = Some(Blocked { argv, db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete, postponed: false });
     }
     /// Is the current command a write (for the checks some commands make)?
     pub fn is_write(&self) -> bool {

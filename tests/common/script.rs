@@ -39,7 +39,13 @@ impl Mode {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
-    Command { mode: Mode, argv: Vec<Vec<u8>> },
+    /// `frames`: how many top-level frames the line gets (`*N` prefix, pushes counted); 0
+    /// without a prefix: one reply, with any push frames that come before it.
+    Command {
+        mode: Mode,
+        argv: Vec<Vec<u8>>,
+        frames: usize,
+    },
     Sleep(u64),
     Digest,
 }
@@ -80,6 +86,14 @@ fn parse_line(t: &str) -> Result<Item, String> {
             _ => Err("unknown directive (expected `@sleep <ms>` or `@digest`)".into()),
         };
     }
+    // `*N CMD`: the command answers N replies (SUBSCRIBE a b: one confirmation per channel).
+    let (frames, t) = match t.strip_prefix('*').and_then(|r| r.split_once(' ')) {
+        Some((n, rest)) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => (n, rest.trim_start()),
+            _ => return Err(format!("bad reply count '*{n}'")),
+        },
+        None => (0, t),
+    };
     let (mode, rest) = if let Some(r) = t.strip_prefix("~ms ") {
         (Mode::Elapsed, r)
     } else if let Some(r) = t.strip_prefix("~2 ") {
@@ -95,7 +109,10 @@ fn parse_line(t: &str) -> Result<Item, String> {
     if argv.is_empty() {
         return Err("a mode prefix without a command".into());
     }
-    Ok(Item::Command { mode, argv })
+    if frames > 1 && mode != Mode::Exact {
+        return Err("a reply count only goes with an exact comparison".into());
+    }
+    Ok(Item::Command { mode, argv, frames })
 }
 
 /// One year in milliseconds: a 13-digit number this close to `now` is read as a time (TTLs of

@@ -499,6 +499,12 @@ fn reply_to_lua(state: &mut LuaState, r: &Reply, resp: u8) -> Val {
         }
         Reply::Bool(b) => Val::Bool(*b),
         Reply::WithPushes(_, inner) => reply_to_lua(state, inner, resp),
+        // Several frames (a message a subscriber published to itself, then the count): the
+        // command's own reply is the last.
+        Reply::Many(replies) => match replies.last() {
+            Some(last) => reply_to_lua(state, last, resp),
+            None => Val::Nil,
+        },
     }
 }
 

@@ -205,7 +205,17 @@ pub(crate) fn is_script_client(c: &Client) -> bool {
 const SCRIPT_CLIENT_ID: u64 = u64::MAX;
 
 pub(crate) fn script_client(caller: &Client) -> Client {
-    Client { id: SCRIPT_CLIENT_ID, db: caller.db, in_exec: true, authenticated: true, resp: crate::reply::RESP2, ..Default::default() }
+    // `addr` "lua": what MONITOR shows for a script's commands (`[0 lua] "SET" …`).
+    Client {
+        id: SCRIPT_CLIENT_ID,
+        db: caller.db,
+        in_exec: true,
+        authenticated: true,
+        resp: crate::reply::RESP2,
+        addr: "lua".into(),
+        fd: -1,
+        ..Default::default()
+    }
 }
 
 /// The `numkeys` argument, checked as `evalGenericCommand` / `fcallCommandGeneric` do.

@@ -133,7 +133,7 @@ fn clients(srv: &Server, out: &mut String) {
     line(out, "client_recent_max_input_buffer", 0);
     line(out, "client_recent_max_output_buffer", 0);
     line(out, "blocked_clients", blocked_clients(srv));
-    line(out, "tracking_clients", 0);
+    line(out, "tracking_clients", srv.diag.tracking_clients);
     line(out, "clients_in_timeout_table", blocked_clients(srv));
 }
 
@@ -292,9 +292,10 @@ fn stats(srv: &Server, out: &mut String) {
     line(out, "current_eviction_exceeded_time", 0);
     line(out, "keyspace_hits", s.keyspace_hits);
     line(out, "keyspace_misses", s.keyspace_misses);
-    line(out, "pubsub_channels", 0);
-    line(out, "pubsub_patterns", 0);
-    line(out, "pubsubshard_channels", 0);
+    let (channels, patterns, shard_channels) = srv.pubsub.counts();
+    line(out, "pubsub_channels", channels);
+    line(out, "pubsub_patterns", patterns);
+    line(out, "pubsubshard_channels", shard_channels);
     line(out, "latest_fork_usec", 0);
     // Every simulated fork (rewrite or BGSAVE child) takes the next pid.
     line(out, "total_forks", srv.aof.next_pid);
