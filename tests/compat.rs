@@ -325,6 +325,11 @@ fn harness_comparison_rules() {
     assert!(!replies_match(&idle(4), &idle(11), Mode::Elapsed, clock));
     assert!(!replies_match(&idle(4), &idle(5), Mode::Exact, clock));
     assert!(!replies_match(b"*1\r\n$3\r\n1-1\r\n", b"*1\r\n$3\r\n1-2\r\n", Mode::Elapsed, clock));
+    // ~s: whole seconds of a once-a-second clock: two seconds apart at most (slack 3 ms here);
+    // RESP3 maps are walked too.
+    assert!(replies_match(b":100\r\n", b":102\r\n", Mode::ElapsedSecs, clock));
+    assert!(!replies_match(b":100\r\n", b":103\r\n", Mode::ElapsedSecs, clock));
+    assert!(replies_match(b"%1\r\n$4\r\nidle\r\n:4\r\n", b"%1\r\n$4\r\nidle\r\n:5\r\n", Mode::ElapsedSecs, clock));
     // The script format.
     let (lines, errors) = parse_script("# c\n\n  SET k \"a b\"\n~ SMEMBERS s\n~2 HGETALL h\n% SPOP s\n@sleep 10\n@digest\n@nope\nSET 'x\n");
     assert_eq!(errors.len(), 2, "{errors:?}");

@@ -238,6 +238,7 @@ pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Sid
                             Mode::Pairs => " (compared as unordered pairs)",
                             Mode::TypeOnly => " (compared by type only)",
                             Mode::Elapsed => " (integers compared as elapsed times)",
+                            Mode::ElapsedSecs => " (integers compared as elapsed seconds)",
                         };
                         problems.push(format!(
                             "    reply differs{how}\n    {el:>6}: {}\n    {al:>6}: {}",

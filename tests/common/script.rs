@@ -23,6 +23,11 @@ pub enum Mode {
     /// side measured between two of its own clock readings (XPENDING's and XINFO CONSUMERS'
     /// idle times): they may differ by twice the slack of the widest window.
     Elapsed,
+    /// `~s`: like `Elapsed`, for elapsed times in whole seconds read from a clock that ticks
+    /// once a second (OBJECT IDLETIME: the LRU clock, `serverCron`'s unix seconds). Each end
+    /// of the interval can fall on either side of a second boundary on the two sides, so they
+    /// may differ by two seconds (plus twice the slack, in whole seconds).
+    ElapsedSecs,
 }
 
 impl Mode {
@@ -33,6 +38,7 @@ impl Mode {
             Mode::Pairs => "~2 ",
             Mode::TypeOnly => "% ",
             Mode::Elapsed => "~ms ",
+            Mode::ElapsedSecs => "~s ",
         }
     }
 }
@@ -96,6 +102,8 @@ fn parse_line(t: &str) -> Result<Item, String> {
     };
     let (mode, rest) = if let Some(r) = t.strip_prefix("~ms ") {
         (Mode::Elapsed, r)
+    } else if let Some(r) = t.strip_prefix("~s ") {
+        (Mode::ElapsedSecs, r)
     } else if let Some(r) = t.strip_prefix("~2 ") {
         (Mode::Pairs, r)
     } else if let Some(r) = t.strip_prefix("~ ") {
@@ -243,7 +251,7 @@ pub fn array_elements(raw: &[u8]) -> Option<Vec<&[u8]>> {
 /// modes the groups sorted, which is the order [`replies_match`] compares them in.
 pub fn comparable(raw: &[u8], mode: Mode, now_ms: i64) -> Vec<u8> {
     match mode {
-        Mode::Exact | Mode::Elapsed => normalise_times(raw, now_ms),
+        Mode::Exact | Mode::Elapsed | Mode::ElapsedSecs => normalise_times(raw, now_ms),
         Mode::TypeOnly => raw.first().map(|&c| vec![c]).unwrap_or_default(),
         Mode::Unordered | Mode::Pairs => match sorted_groups(raw, mode, now_ms) {
             Some((n, groups)) => {
@@ -275,8 +283,11 @@ fn sorted_groups(raw: &[u8], mode: Mode, now_ms: i64) -> Option<(usize, Vec<Vec<
 pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -> bool {
     match mode {
         Mode::Exact => times_match(expected, actual, clock),
-        Mode::Elapsed => match (parse_reply(expected), parse_reply(actual)) {
-            (Ok(Some((e, _))), Ok(Some((a, _)))) => elapsed_match(&e, &a, clock),
+        Mode::Elapsed | Mode::ElapsedSecs => match (parse_reply(expected), parse_reply(actual)) {
+            (Ok(Some((e, _))), Ok(Some((a, _)))) => {
+                let within = if mode == Mode::Elapsed { 2 * clock.slack_ms } else { 2 + 2 * clock.slack_ms / 1000 };
+                elapsed_match(&e, &a, within, clock)
+            }
             _ => times_match(expected, actual, clock),
         },
         Mode::TypeOnly => expected.first() == actual.first(),
@@ -292,15 +303,15 @@ pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -
 
 /// [`Mode::Elapsed`]: same shape, integers within twice the slack (each side's elapsed time
 /// spans two lines, each line's clocks at most a window apart), the rest as in `Exact`.
-fn elapsed_match(e: &aof_lab::Reply, a: &aof_lab::Reply, clock: Clock) -> bool {
+fn elapsed_match(e: &aof_lab::Reply, a: &aof_lab::Reply, within: i64, clock: Clock) -> bool {
     use aof_lab::Reply;
     match (e, a) {
-        (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= 2 * clock.slack_ms,
+        (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= within,
         (Reply::Array(x), Reply::Array(y)) | (Reply::Set(x), Reply::Set(y)) | (Reply::Push(x), Reply::Push(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, clock))
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, within, clock))
         }
         (Reply::Map(x), Reply::Map(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k, v), (l, w))| elapsed_match(k, l, clock) && elapsed_match(v, w, clock))
+            x.len() == y.len() && x.iter().zip(y).all(|((k, v), (l, w))| elapsed_match(k, l, within, clock) && elapsed_match(v, w, within, clock))
         }
         _ => times_match(&e.to_resp(), &a.to_resp(), clock),
     }
