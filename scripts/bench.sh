@@ -4,14 +4,15 @@
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
 #   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline,
-#                                         timeline-wasm, page, logview, size, startup, browser)
+#                                         timeline-wasm, page, logview, size, startup, browser,
+#                                         maxmemory)
 #   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
 # Needs redis-server / redis-benchmark, and for timeline-wasm, page and logview Chromium and the
 # e2e npm packages (scripts/setup.sh test installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm,page,logview,size,startup,browser}
+BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm,page,logview,size,startup,browser,maxmemory}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -79,6 +80,12 @@ if want timeline-wasm; then
   (cd tests/e2e && node bench-timeline.mjs)
 fi
 
+# The maxmemory check per command: the page's default (64 MB) against maxmemory 0, same run,
+# 50 000 keys (benches/maxmemory.rs; no redis-server involved).
+if want maxmemory; then
+  echo
+  cargo bench --quiet --bench maxmemory
+fi
 if want logview; then
   # The log view in headless Chromium on the real page (tests/e2e/bench-log.mjs): opening a
   # generated AOF of LOG_N commands and scrolling it, against reading the file and a bare

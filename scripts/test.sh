@@ -49,7 +49,7 @@ wasm_test() { # wasm_test chrome|firefox TEST_FILE
 
 e2e() {
   rm -rf target/e2e
-  (cd tests/e2e && node --test --test-concurrency=1 console.spec.mjs lab.spec.mjs rewrite.spec.mjs scenarios.spec.mjs plots.spec.mjs machine.spec.mjs log.spec.mjs timeline.spec.mjs picture.spec.mjs resp3.spec.mjs)
+  (cd tests/e2e && node --test --test-concurrency=1 console.spec.mjs lab.spec.mjs rewrite.spec.mjs scenarios.spec.mjs plots.spec.mjs machine.spec.mjs log.spec.mjs timeline.spec.mjs picture.spec.mjs resp3.spec.mjs pubsub.spec.mjs)
 }
 
 # The embedding surface in both browsers (tests/e2e/browsers.mjs): the npm package installed in

@@ -26,6 +26,9 @@ rows=(
   "z-cgu16|opt-level z, codegen-units 16|OPT_LEVEL=z CODEGEN_UNITS=16|"
   "z-abort|opt-level z, panic = \"abort\"|OPT_LEVEL=z PANIC=abort|"
   "z-wasmopt|opt-level z, then wasm-opt -Oz (binaryen 132)|OPT_LEVEL=z|-Oz"
+  "z-wasmopt-o1|opt-level z, then wasm-opt -O1|OPT_LEVEL=z|-O1"
+  "z-wasmopt-dfe|opt-level z, then wasm-opt --duplicate-function-elimination --merge-similar-functions|OPT_LEVEL=z|--duplicate-function-elimination --merge-similar-functions"
+  "nightly|opt-level z on nightly: build-std, panic = immediate-abort, -Zfmt-debug=none, -Zlocation-detail=none (no panic message at all)|OPT_LEVEL=z||nightly"
   "z-names|opt-level z, name section kept (what twiggy reads below)|OPT_LEVEL=z STRIP=none|"
   "chosen|the build scripts/build.sh makes (Cargo.toml's profile.wasm: opt-level z, no name section, no wasm-opt)|||build.sh"
 )
@@ -61,6 +64,11 @@ build_row() { # key settings wasm-opt-flags how -> prints the wasm's path
   rm -rf "$dir"
   if [ "$how" = build.sh ]; then
     OUT_DIR="$dir" CARGO_TARGET_DIR=$out/target scripts/build.sh >"$out/$key.log" 2>&1
+  elif [ "$how" = nightly ]; then
+    # Needs `rustup component add rust-src --toolchain nightly` and the nightly wasm32 target.
+    RUSTFLAGS="-Zlocation-detail=none -Zfmt-debug=none -Zunstable-options -Cpanic=immediate-abort" CARGO_TARGET_DIR=$out/nightly \
+      cargo +nightly build --lib --target wasm32-unknown-unknown --profile wasm -Z build-std=std,panic_abort >"$out/$key.log" 2>&1
+    wasm-bindgen --target web --no-typescript --out-dir "$dir" "$out/nightly/wasm32-unknown-unknown/wasm/aof_lab.wasm" >>"$out/$key.log" 2>&1
   else
     # The wasm profile's own wasm-opt step is off here: the rows apply it explicitly.
     env CARGO_TARGET_DIR=$out/target $(for kv in $settings; do echo "CARGO_PROFILE_WASM_$kv"; done) \

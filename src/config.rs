@@ -118,6 +118,9 @@ pub struct Config {
     /// Not a setting: the host's clock, lent to time loads with (the "DB loaded from …: 0.012
     /// seconds" lines, [`crate::load_time`]); `None`: every load takes 0.000 seconds.
     pub load_clock: Option<crate::load_time::LoadClock>,
+    /// Not a setting: a clock in µs to time each command with (SLOWLOG's durations), lent by
+    /// `aof-lab serve` only; `None` (the lab, whose replays must match): every command takes 0.
+    pub command_clock: Option<crate::load_time::LoadClock>,
     /// Every other parameter, by canonical name; absent means "still at its default".
     pub other: BTreeMap<&'static str, Val>,
 }
@@ -170,6 +173,7 @@ impl Default for Config {
             active_expire_effort: 1,
             active_expire_enabled: true,
             load_clock: None,
+            command_clock: None,
             other: BTreeMap::new(),
         }
     }

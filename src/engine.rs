@@ -12,10 +12,9 @@
 
 use crate::cmd::{self, Outcome};
 use crate::config::Config;
-use crate::keyspace::HashMap;
 use crate::keyspace::expire::ExpireCycle;
 use crate::reply::Reply;
-use crate::server::{Client, ClientId, Server};
+use crate::server::{Client, ClientId, ReplyMode, Server};
 use crate::storage::Storage;
 
 /// A start that Redis would end with `exit(1)`: the fatal lines, and the engine as it was (its
@@ -27,17 +26,14 @@ pub struct StartError {
 
 pub struct Engine {
     pub srv: Server,
-    clients: HashMap<ClientId, Client>,
     next_client_id: ClientId,
-    /// Replies for clients that were blocked and are now served or timed out.
-    unblocked: Vec<(ClientId, Reply)>,
 }
 
 impl Engine {
     /// An engine with no files: propagated bytes accumulate in `aof_buf` (see
     /// [`Engine::take_aof_buf`]) and are never written. For tests and pure in-memory hosts.
     pub fn new(config: Config, now_ms: i64) -> Engine {
-        Engine { srv: Server::new(config, now_ms), clients: HashMap::default(), next_client_id: 1, unblocked: Vec::new() }
+        Engine { srv: Server::new(config, now_ms), next_client_id: 1 }
     }
 
     /// Starts like redis-server on `storage` (its `dir`): with `appendonly yes`, reads the
@@ -58,12 +54,7 @@ impl Engine {
     /// The whole engine (server and clients), for the lab's timeline checkpoints; `None` when
     /// its storage is a real disk (see [`Server::try_clone`]).
     pub fn try_clone(&self) -> Option<Engine> {
-        Some(Engine {
-            srv: self.srv.try_clone()?,
-            clients: self.clients.clone(),
-            next_client_id: self.next_client_id,
-            unblocked: self.unblocked.clone(),
-        })
+        Some(Engine { srv: self.srv.try_clone()?, next_client_id: self.next_client_id })
     }
 
     /// The end of an event-loop turn (Redis's `beforeSleep`): writes `aof_buf` to the incr file
@@ -106,27 +97,44 @@ impl Engine {
         self.srv.connected_clients += 1;
         // clientSetDefaultAuth: without a password every connection starts authenticated.
         let authenticated = self.srv.config.requirepass.is_empty();
-        self.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, ..Client::default() });
+        self.srv.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, fd: -1, ..Client::default() });
         id
+    }
+
+    /// What the host knows of a connection, for CLIENT LIST / INFO / KILL and MONITOR: the
+    /// peer's `ip:port`, the local `ip:port`, the socket's fd.
+    pub fn set_client_addr(&mut self, id: ClientId, addr: String, laddr: String, fd: i64) {
+        if let Some(c) = self.srv.clients.get_mut(&id) {
+            (c.addr, c.laddr, c.fd) = (addr, laddr, fd);
+        }
+    }
+
+    /// Connections `CLIENT KILL` closed since the last call: the host closes them (and calls
+    /// [`Engine::disconnect`]).
+    pub fn take_killed(&mut self) -> Vec<ClientId> {
+        std::mem::take(&mut self.srv.killed)
     }
 
     /// Whether this connection must authenticate before it may run commands (`authRequired`):
     /// hosts apply the smaller protocol limits of such a client, and check it for the commands
     /// they answer themselves (`serve`'s SHUTDOWN).
     pub fn auth_required(&self, id: ClientId) -> bool {
-        self.clients.get(&id).is_some_and(|c| self.srv.auth_required(c))
+        self.srv.clients.get(&id).is_some_and(|c| self.srv.auth_required(c))
     }
 
     pub fn disconnect(&mut self, id: ClientId) {
-        if let Some(mut c) = self.clients.remove(&id) {
+        if let Some(mut c) = self.srv.clients.remove(&id) {
             self.srv.connected_clients -= 1;
             cmd::multi::unwatch_all_keys(&mut self.srv, &mut c);
-            self.unblock_registration(&c);
+            cmd::pubsub::unsubscribe_everything(&mut self.srv, &mut c);
+            cmd::server::diag::disable_tracking(&mut self.srv, &mut c);
+            self.srv.monitors.retain(|&m| m != id);
+            self.srv.unblock_registration(&c);
         }
     }
 
     pub fn client(&self, id: ClientId) -> Option<&Client> {
-        self.clients.get(&id)
+        self.srv.clients.get(&id)
     }
     /// The protocol (2 or 3) to encode replies to `id` in: what its last `HELLO` chose.
     pub fn protocol(&self, id: ClientId) -> u8 {
@@ -135,30 +143,43 @@ impl Engine {
     /// For hosts that handle a command themselves (`serve` answers SHUTDOWN, which is about the
     /// process) and must still keep the client's state right, e.g. flag its transaction.
     pub fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
-        self.clients.get_mut(&id)
+        self.srv.clients.get_mut(&id)
     }
     pub fn connected_clients(&self) -> usize {
-        self.clients.len()
+        self.srv.clients.len()
     }
     pub fn blocked_clients(&self) -> usize {
-        self.clients.values().filter(|c| c.blocked.is_some()).count()
+        self.srv.clients.values().filter(|c| c.blocked.is_some()).count()
     }
 
     /// Runs one command for a client at time `now_ms`. `None` means the client blocked (its
     /// reply will come from [`Engine::take_unblocked`]).
     pub fn execute(&mut self, id: ClientId, argv: &[&[u8]], now_ms: i64) -> Option<Reply> {
         self.srv.now_ms = now_ms;
-        let client = self.clients.get_mut(&id)?;
-        let outcome = cmd::process_command(&mut self.srv, client, argv);
+        // The caller is out of `srv.clients` while its command runs: a handler sees it as
+        // `ctx.client` and every other connection in the map (CLIENT LIST, PUBLISH).
+        let mut client = self.srv.clients.remove(&id)?;
+        client.last_interaction_ms = now_ms;
+        let outcome = cmd::process_command(&mut self.srv, &mut client, argv);
+        // CLIENT REPLY OFF / SKIP: the reply is dropped (pushes still go out); then
+        // `resetClient` moves SKIP on to the next command.
+        let silenced = matches!(client.reply_mode, ReplyMode::Off | ReplyMode::Skip);
+        client.reply_mode = match client.reply_mode {
+            ReplyMode::Skip => ReplyMode::On,
+            ReplyMode::SkipNext => ReplyMode::Skip,
+            m => m,
+        };
+        self.srv.clients.insert(id, client);
+        cmd::server::diag::flush_invalidations(&mut self.srv, Some(id));
         let reply = match outcome {
             Outcome::Reply(r) => {
                 if r.is_error() {
                     self.srv.stats.total_error_replies += 1;
                 }
-                Some(r)
+                Some(if silenced { Reply::Many(Vec::new()) } else { r })
             }
             Outcome::Blocked => {
-                let c = self.clients.get(&id)?;
+                let c = self.srv.clients.get(&id)?;
                 if let Some(b) = &c.blocked {
                     for k in &b.keys {
                         self.srv.blocking_keys.entry((b.db, k.clone())).or_default().push_back(id);
@@ -168,7 +189,32 @@ impl Engine {
             }
         };
         self.handle_clients_blocked_on_keys();
+        self.resume_postponed();
         reply
+    }
+
+    /// `unpauseClients`: once no pause is in force (ended, or CLIENT UNPAUSE), the commands
+    /// it held run again, in the order they came; their replies go the way of the unblocked
+    /// ones ([`Engine::take_unblocked`]).
+    fn resume_postponed(&mut self) {
+        if let Some((end, _)) = self.srv.pause
+            && end <= self.srv.now_ms
+        {
+            self.srv.pause = None;
+        }
+        if self.srv.pause.is_some() || self.srv.postponed.is_empty() {
+            return;
+        }
+        let now = self.srv.now_ms;
+        for id in std::mem::take(&mut self.srv.postponed) {
+            let Some(argv) = self.srv.clients.get_mut(&id).and_then(|c| c.blocked.take()).map(|b| b.argv) else {
+                continue;
+            };
+            let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            if let Some(r) = self.execute(id, &refs, now) {
+                self.srv.unblocked.push((id, r));
+            }
+        }
     }
 
     /// Convenience for tests and consoles: splits a line like redis-cli and runs it.
@@ -190,29 +236,39 @@ impl Engine {
         self.srv.aof_cron();
         self.srv.rewrite_cron();
         self.srv.active_expire_cycle(ExpireCycle::Slow);
+        cmd::server::diag::flush_invalidations(&mut self.srv, None);
+        self.resume_postponed();
         // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
         // walks its radix tree of timeouts, and only once the deadline is strictly before now
         // (`checkBlockedClientTimeout`: `timeout < now`): at the deadline's own millisecond the
         // client still waits.
         let mut timed_out: Vec<(i64, ClientId)> = self
+            .srv
             .clients
             .values()
             .filter_map(|c| c.blocked.as_ref().filter(|b| b.deadline_ms != 0 && b.deadline_ms < now_ms).map(|b| (b.deadline_ms, c.id)))
             .collect();
         timed_out.sort_unstable();
         for (_, id) in timed_out {
-            if let Some(mut c) = self.clients.remove(&id) {
-                self.unblock_registration(&c);
+            if let Some(mut c) = self.srv.clients.remove(&id) {
+                self.srv.unblock_registration(&c);
                 if let Some(b) = c.blocked.take() {
-                    self.unblocked.push((id, b.timeout_reply));
+                    self.srv.unblocked.push((id, b.timeout_reply));
                 }
-                self.clients.insert(id, c);
+                self.srv.clients.insert(id, c);
             }
         }
     }
 
+    /// Pub/sub messages for connections other than their publisher (see
+    /// [`crate::cmd::pubsub`]): the host writes each to its connection after the publishing
+    /// command, encoded in that connection's protocol ([`Engine::protocol`]).
+    pub fn take_messages(&mut self) -> Vec<(ClientId, Reply)> {
+        self.srv.pubsub.take_messages()
+    }
+
     pub fn take_unblocked(&mut self) -> Vec<(ClientId, Reply)> {
-        std::mem::take(&mut self.unblocked)
+        std::mem::take(&mut self.srv.unblocked)
     }
 
     /// `aof_buf`: the propagated bytes not yet written to a file.
@@ -221,20 +277,6 @@ impl Engine {
     }
     pub fn take_aof_buf(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.srv.feed.aof_buf)
-    }
-
-    fn unblock_registration(&mut self, c: &Client) {
-        if let Some(b) = &c.blocked {
-            for k in &b.keys {
-                let key = (b.db, k.clone());
-                if let Some(q) = self.srv.blocking_keys.get_mut(&key) {
-                    q.retain(|&x| x != c.id);
-                    if q.is_empty() {
-                        self.srv.blocking_keys.remove(&key);
-                    }
-                }
-            }
-        }
     }
 
     /// `handleClientsBlockedOnKeys`: for every key that got data, re-runs the commands of the
@@ -252,17 +294,17 @@ impl Engine {
                     self.srv.blocking_keys.get(&(db, key.clone())).map(|q| q.iter().copied().collect()).unwrap_or_default();
                 for id in waiting {
                     let present = self.srv.dbs[db].contains(&key);
-                    let Some(mut c) = self.clients.remove(&id) else {
+                    let Some(mut c) = self.srv.clients.remove(&id) else {
                         continue;
                     };
                     let Some(b) = c.blocked.take() else {
-                        self.clients.insert(id, c);
+                        self.srv.clients.insert(id, c);
                         continue;
                     };
                     // A key that is gone serves nobody, except XREADGROUP's -UNBLOCKED.
                     if !present && !b.wake_on_delete {
                         c.blocked = Some(b);
-                        self.clients.insert(id, c);
+                        self.srv.clients.insert(id, c);
                         continue;
                     }
                     let saved_db = c.db;
@@ -281,14 +323,14 @@ impl Engine {
                                 self.srv.stats.total_error_replies += 1; // BLMOVE into a wrong type
                             }
                             c.blocked = Some(b);
-                            self.unblock_registration(&c);
+                            self.srv.unblock_registration(&c);
                             c.blocked = None;
-                            self.unblocked.push((id, r));
+                            self.srv.unblocked.push((id, r));
                         }
                         // Not served: the registration is untouched, the original deadline kept.
                         Some(Outcome::Blocked) | None => c.blocked = Some(b),
                     }
-                    self.clients.insert(id, c);
+                    self.srv.clients.insert(id, c);
                 }
             }
         }

@@ -69,6 +69,12 @@ pub enum Reply {
     /// Out-of-band `Push` frames sent right before the reply (`DEBUG PROTOCOL push`); a RESP2
     /// client gets the reply alone (Redis pushes only to RESP3 clients).
     WithPushes(Vec<Reply>, Box<Reply>),
+    /// Several replies to one command, sent one after the other in the client's protocol:
+    /// SUBSCRIBE a b answers one confirmation per channel, and a message a RESP3 client
+    /// publishes to a channel it listens to reaches it before PUBLISH's count. Inside EXEC's
+    /// array they are written in place, so the array's length counts them as one element, as
+    /// Redis's does (its `addReplyArrayLen(c, count)` counts commands, not replies).
+    Many(Vec<Reply>),
 }
 
 /// `c->resp`: the protocol a connection speaks (2 until `HELLO 3`).
@@ -219,6 +225,11 @@ impl Reply {
                     p.encode_proto(out, resp);
                 }
                 reply.encode_proto(out, resp);
+            }
+            Reply::Many(replies) => {
+                for r in replies {
+                    r.encode_proto(out, resp);
+                }
             }
             // A RESP2 client: what Redis downgrades each RESP3 shape to.
             Reply::Map(_)

@@ -38,6 +38,8 @@ pub struct Blocked {
     /// Re-run also when the key is gone: XREADGROUP then answers `-UNBLOCKED`
     /// (`unblockDeletedStreamReadgroupClients`); the others just keep waiting.
     pub wake_on_delete: bool,
+    /// `BLOCKED_POSTPONE`: held by `CLIENT PAUSE`, the command runs again when the pause ends.
+    pub postponed: bool,
 }
 
 impl Blocked {
@@ -84,6 +86,37 @@ pub struct Client {
     /// `c->resp`: the protocol its replies are encoded in. 0 (a new client) and 2 mean RESP2;
     /// `HELLO 3` sets 3, `HELLO 2` and RESET set 2.
     pub resp: u8,
+    /// Pub/sub subscriptions; any makes it `CLIENT_PUBSUB` (see [`crate::cmd::pubsub`]).
+    pub subs: crate::cmd::pubsub::Subscriptions,
+    /// What the host knows of the connection (CLIENT LIST's `addr`, `laddr`, `fd`): set by
+    /// `serve` from its socket; empty (and fd -1) for the lab's connections, which have none.
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    /// When it last sent a command (CLIENT LIST's `idle`).
+    pub last_interaction_ms: i64,
+    /// `c->lastcmd` and its container (CLIENT LIST's `cmd`, `client|list`); none before the
+    /// first command.
+    pub last_cmd: Option<(&'static Command, Option<&'static Command>)>,
+    /// `CLIENT NO-EVICT on`.
+    pub no_evict: bool,
+    /// `CLIENT REPLY`: replies are sent (`On`), dropped (`Off`), or dropped for the next
+    /// command only (`SkipNext` set by SKIP, `Skip` while that command runs).
+    pub reply_mode: ReplyMode,
+    /// `CLIENT TRACKING on`: its options (see [`crate::cmd::server::diag`]).
+    pub tracking: Option<crate::cmd::server::diag::Tracking>,
+    /// Killed by `CLIENT KILL` from another connection: the host closes it.
+    pub killed: bool,
+}
+
+/// `CLIENT_REPLY_OFF`, `CLIENT_REPLY_SKIP_NEXT`, `CLIENT_REPLY_SKIP`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    SkipNext,
+    Skip,
 }
 
 impl Client {
@@ -181,33 +214,6 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// The memory figure behind `-OOM` (`getMaxmemoryState`), kept cheap: a full estimate walks the
-/// whole keyspace, so it is redone only when it could matter. Between two estimates, every
-/// `denyoom` command that ran adds an upper bound of what it can allocate (its arguments plus
-/// per-element overheads); while `used + growth` stays under `maxmemory` no walk is needed.
-/// Commands whose growth is not bounded by their arguments (SETRANGE/SETBIT offsets, *STORE,
-/// COPY: [`GROWTH_NOT_BOUNDED_BY_ARGS`]) make the figure stale.
-#[derive(Clone, Debug, Default)]
-pub struct MemEstimate {
-    pub valid: bool,
-    pub stale: bool,
-    /// `used_memory` minus what Redis does not count for maxmemory (the AOF buffer).
-    pub used: u64,
-    /// `dirty` and the number of keys at that estimate: both unchanged means the same dataset
-    /// (expiry deletes without moving `dirty`, hence the key count).
-    pub dirty_at: u64,
-    pub keys_at: usize,
-    pub growth: u64,
-    /// Full estimates made (each walks the keyspace).
-    pub walks: u64,
-}
-
-/// The `denyoom` commands whose allocation is not bounded by the size of their arguments: an
-/// offset (SETRANGE, SETBIT) or other keys (COPY, the *STORE commands) decide it. After one of
-/// them the memory figure is estimated again; after any other, their arguments bound the growth.
-const GROWTH_NOT_BOUNDED_BY_ARGS: &[&str] =
-    &["setrange", "setbit", "copy", "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore"];
-
 /// Redis's `shared.oomerr`.
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -216,6 +222,24 @@ pub const LOG_CAPACITY: usize = 2000;
 
 pub struct Server {
     pub dbs: Vec<Db>,
+    /// The connected clients, but the one whose command runs now (the engine takes it out for
+    /// the call and hands it to the handler as [`Ctx::client`]).
+    pub clients: HashMap<ClientId, Client>,
+    /// Pub/sub: who listens to what, and the messages waiting for their connections.
+    pub pubsub: crate::cmd::pubsub::PubSub,
+    /// Replies for clients that were blocked and are now served, timed out or unblocked
+    /// (`CLIENT UNBLOCK`), for the host to write.
+    pub unblocked: Vec<(ClientId, Reply)>,
+    /// `CLIENT PAUSE`: until when (unix ms) and whether every command (ALL) or only the
+    /// writes (WRITE) wait; the clients postponed meanwhile, in order.
+    pub pause: Option<(i64, bool)>,
+    pub postponed: VecDeque<ClientId>,
+    /// Clients `CLIENT KILL` closed: the host drops their connections.
+    pub killed: Vec<ClientId>,
+    /// `MONITOR` clients, in the order they asked.
+    pub monitors: Vec<ClientId>,
+    /// `SLOWLOG`, `LATENCY`, `CLIENT TRACKING` (see [`crate::cmd::server::diag`]).
+    pub diag: crate::cmd::server::diag::Diag,
     pub config: Config,
     /// The time of the command being executed (unix ms).
     pub now_ms: i64,
@@ -245,8 +269,6 @@ pub struct Server {
     log_unread: usize,
     /// Clients connected now (INFO clients); kept by the engine.
     pub connected_clients: usize,
-    /// See [`MemEstimate`].
-    pub mem: MemEstimate,
     /// The active expire cycle's state and statistics.
     pub expire: crate::keyspace::expire::ActiveExpire,
     /// The script cache and the functions' libraries (`crate::cmd::scripting`).
@@ -261,6 +283,14 @@ impl Server {
         aof.fsync_latency_ms = config.lab_fsync_latency_ms;
         Server {
             dbs,
+            clients: HashMap::default(),
+            pubsub: Default::default(),
+            unblocked: Vec::new(),
+            pause: None,
+            postponed: VecDeque::new(),
+            killed: Vec::new(),
+            monitors: Vec::new(),
+            diag: crate::cmd::server::diag::Diag::new(&config),
             config,
             now_ms,
             start_ms: now_ms,
@@ -281,7 +311,6 @@ impl Server {
             log: VecDeque::new(),
             log_unread: 0,
             connected_clients: 0,
-            mem: MemEstimate::default(),
             expire: Default::default(),
             scripting: Default::default(),
         }
@@ -291,12 +320,16 @@ impl Server {
     /// (values are shared `Arc`s, as with the fork snapshot), the files are copied by the
     /// storage. `None` when the storage is a real disk that cannot be copied.
     pub fn try_clone(&self) -> Option<Server> {
-        // `used_memory` counts aof_buf's allocation (as Redis counts its sds), and a cloned Vec
-        // only has room for its bytes: the copy keeps the original's room.
-        let mut feed = self.feed.clone();
-        feed.aof_buf.reserve_exact(self.feed.aof_buf.capacity() - feed.aof_buf.len());
         Some(Server {
             dbs: self.dbs.clone(),
+            clients: self.clients.clone(),
+            pubsub: self.pubsub.clone(),
+            unblocked: self.unblocked.clone(),
+            pause: self.pause,
+            postponed: self.postponed.clone(),
+            killed: self.killed.clone(),
+            monitors: self.monitors.clone(),
+            diag: self.diag.clone(),
             config: self.config.clone(),
             now_ms: self.now_ms,
             start_ms: self.start_ms,
@@ -304,7 +337,7 @@ impl Server {
             stats: self.stats.clone(),
             loading: self.loading,
             aof_state: self.aof_state,
-            feed,
+            feed: self.feed.clone(),
             prop: self.prop.clone(),
             watched_keys: self.watched_keys.clone(),
             dirty_cas: self.dirty_cas.clone(),
@@ -317,7 +350,6 @@ impl Server {
             log: self.log.clone(),
             log_unread: self.log_unread,
             connected_clients: self.connected_clients,
-            mem: self.mem.clone(),
             expire: self.expire.clone(),
             scripting: self.scripting.clone(),
         })
@@ -405,7 +437,7 @@ impl Server {
     /// the same commands are refused. Refused: `denyoom` commands (and EXEC of a transaction
     /// holding one), and inside MULTI anything but EXEC, DISCARD, QUIT and RESET (queueing
     /// itself takes memory).
-    pub fn deny_oom(&mut self, cmd: &Command, client: &Client, argv: &[&[u8]]) -> Option<Reply> {
+    pub fn deny_oom(&self, cmd: &Command, client: &Client) -> Option<Reply> {
         if self.config.maxmemory == 0 || self.loading {
             return None;
         }
@@ -422,38 +454,34 @@ impl Server {
         if self.over_maxmemory() {
             return Some(Reply::err(OOM_ERROR));
         }
-        if cmd.flags & DENYOOM != 0 {
-            if GROWTH_NOT_BOUNDED_BY_ARGS.contains(&cmd.name) {
-                self.mem.stale = true;
-            } else {
-                // What it stores comes from its arguments (a moved element replaces itself).
-                self.mem.growth += argv.iter().map(|a| a.len() as u64 + 64).sum::<u64>() + 256;
-            }
-        }
         None
     }
 
-    /// Whether the estimated `used_memory` (without the AOF buffer, as `freeMemoryGetNotCountedMemory`
-    /// leaves it out) is above `maxmemory`.
-    pub fn over_maxmemory(&mut self) -> bool {
+    /// Whether the estimated `used_memory` without the AOF buffers (which
+    /// `freeMemoryGetNotCountedMemory` leaves out) is above `maxmemory`: O(1), the databases
+    /// keep their share of the estimate as they change (see [`crate::keyspace`]).
+    pub fn over_maxmemory(&self) -> bool {
         let max = self.config.maxmemory;
-        if max == 0 {
-            return false;
-        }
-        let keys: usize = self.dbs.iter().map(|d| d.len()).sum();
-        let m = &self.mem;
-        if m.valid && !m.stale {
-            if m.dirty_at == self.dirty && m.keys_at == keys {
-                return m.used > max;
-            }
-            if m.used.saturating_add(m.growth) <= max {
-                return false;
-            }
-        }
-        let used = crate::cmd::server::info::STARTUP_MEMORY + crate::cmd::server::info::dataset_memory(self);
-        let walks = self.mem.walks + 1;
-        self.mem = MemEstimate { valid: true, stale: false, used, dirty_at: self.dirty, keys_at: keys, growth: 0, walks };
-        used > max
+        max != 0 && self.used_memory_counted_for_evict() > max
+    }
+
+    /// INFO's `used_memory` (and the RDB's `used-mem`): a fixed startup figure, the dataset
+    /// ([`Server::dataset_memory`]) and the AOF buffers (`aof_buf` and 6.2's rewrite buffer).
+    pub fn used_memory(&self) -> u64 {
+        self.used_memory_counted_for_evict() + self.mem_not_counted_for_evict()
+    }
+    /// `used_memory` minus `mem_not_counted_for_evict`: what the `maxmemory` check compares.
+    pub fn used_memory_counted_for_evict(&self) -> u64 {
+        crate::cmd::server::info::STARTUP_MEMORY + self.dataset_memory()
+    }
+    /// `freeMemoryGetNotCountedMemory`: the AOF buffers.
+    pub fn mem_not_counted_for_evict(&self) -> u64 {
+        self.feed.aof_buf.len() as u64 + self.aof_rewrite_buffer_length()
+    }
+    /// The dataset's share of the estimate (keys, values, dictionary overheads): the sum of the
+    /// databases' kept figures, O(number of databases).
+    pub fn dataset_memory(&self) -> u64 {
+        self.dbs.iter().map(Db::mem).sum()
     }
 
     /// `alsoPropagate`: queue an op for the end of the outermost call.
@@ -518,6 +546,7 @@ impl Server {
 
     /// `signalModifiedKey` → `touchWatchedKey`: every client WATCHing the key will fail EXEC.
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        crate::cmd::server::diag::invalidate_key(self, key);
         // What fork's copy-on-write would copy: the values changed while a child runs.
         if let Some(child) = self.aof.child.as_mut().or(self.rdb.child.as_mut()) {
             child.touched.insert((db, key.to_vec()));
@@ -556,6 +585,24 @@ impl Server {
             .filter(|(d, k)| *d == db && matches!(self.dbs[db].get(k), Some(Value::Stream(_))))
             .map(|(_, k)| k.clone())
             .collect()
+    }
+
+    /// Removes a blocked client from the queues of the keys it waits on (`unblockClient`).
+    pub fn unblock_registration(&mut self, c: &Client) {
+        if let Some(b) = &c.blocked {
+            for k in &b.keys {
+                let key = (b.db, k.clone());
+                if let Some(q) = self.blocking_keys.get_mut(&key) {
+                    q.retain(|&x| x != c.id);
+                    if q.is_empty() {
+                        self.blocking_keys.remove(&key);
+                    }
+                }
+            }
+            if b.postponed {
+                self.postponed.retain(|&x| x != c.id);
+            }
+        }
     }
 
     /// `signalKeyAsReady`: a list or zset key got data; blocked clients get a chance at it.
@@ -726,13 +773,20 @@ impl<'a> Ctx<'a> {
     /// Blocks the client on `keys` (ignored when called inside EXEC, where a blocking command
     /// must reply at once: the handler checks `client.in_exec` first).
     pub fn block(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply) {
-        self.state.blocked =
-            Some(Blocked { argv: Vec::new(), db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete: false });
+        self.state.blocked = Some(Blocked {
+            argv: Vec::new(),
+            db: self.client.db,
+            keys,
+            deadline_ms,
+            timeout_reply,
+            wake_on_delete: false,
+            postponed: false,
+        });
     }
     /// [`Ctx::block`], re-running `argv` instead of the client's command when a key is ready
     /// (and, with `wake_on_delete`, when it is deleted).
     pub fn block_with_argv(&mut self, keys: Vec<Key>, deadline_ms: i64, timeout_reply: Reply, argv: Vec<Vec<u8>>, wake_on_delete: bool) {
-        self.state.blocked = Some(Blocked { argv, db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete });
+        self.state.blocked = Some(Blocked { argv, db: self.client.db, keys, deadline_ms, timeout_reply, wake_on_delete, postponed: false });
     }
     /// Is the current command a write (for the checks some commands make)?
     pub fn is_write(&self) -> bool {

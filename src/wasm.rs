@@ -250,6 +250,19 @@ impl WasmEngine {
         out
     }
 
+    /// Runs lines typed in the second console (a second client: it can SUBSCRIBE and hear what
+    /// the first console PUBLISHes) in one turn; returns what that console shows now, as
+    /// redis-cli shows it: the messages that arrived before, then the lines' replies.
+    pub fn execute_second(&mut self, lines: Vec<String>, now: f64) -> Vec<String> {
+        self.session.execute_second(&lines, now as i64)
+    }
+
+    /// What reached the second console since it was last asked (messages published by the
+    /// other connections), as redis-cli shows it.
+    pub fn take_second(&mut self) -> Vec<String> {
+        self.session.take_second()
+    }
+
     /// Feeds RESP bytes (a batch of commands, possibly ending in a partial one) to the wire
     /// connection and returns every reply ready, RESP-encoded, in order.
     pub fn execute_resp(&mut self, bytes: &[u8], now: f64) -> Vec<u8> {
@@ -894,7 +907,9 @@ fn reply_value(r: &crate::reply::Reply) -> JsValue {
             Err(_) => js_sys::Uint8Array::from(b.as_slice()).into(),
         },
         Reply::Nil | Reply::NilArray => JsValue::NULL,
-        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => items.iter().map(reply_value).collect::<js_sys::Array>().into(),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Many(items) => {
+            items.iter().map(reply_value).collect::<js_sys::Array>().into()
+        }
         Reply::Map(pairs) => {
             let map = js_sys::Map::new();
             for (k, v) in pairs {

@@ -386,6 +386,7 @@ fn command_meta_matches_the_real_server() {
         "hash",
         "hyperloglog",
         "list",
+        "pubsub",
         "server",
         "set",
         "sorted-set",

@@ -325,12 +325,17 @@ fn harness_comparison_rules() {
     assert!(!replies_match(&idle(4), &idle(11), Mode::Elapsed, clock));
     assert!(!replies_match(&idle(4), &idle(5), Mode::Exact, clock));
     assert!(!replies_match(b"*1\r\n$3\r\n1-1\r\n", b"*1\r\n$3\r\n1-2\r\n", Mode::Elapsed, clock));
+    // ~s: whole seconds of a once-a-second clock: two seconds apart at most (slack 3 ms here);
+    // RESP3 maps are walked too.
+    assert!(replies_match(b":100\r\n", b":102\r\n", Mode::ElapsedSecs, clock));
+    assert!(!replies_match(b":100\r\n", b":103\r\n", Mode::ElapsedSecs, clock));
+    assert!(replies_match(b"%1\r\n$4\r\nidle\r\n:4\r\n", b"%1\r\n$4\r\nidle\r\n:5\r\n", Mode::ElapsedSecs, clock));
     // The script format.
     let (lines, errors) = parse_script("# c\n\n  SET k \"a b\"\n~ SMEMBERS s\n~2 HGETALL h\n% SPOP s\n@sleep 10\n@digest\n@nope\nSET 'x\n");
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].starts_with("line 9:") && errors[1].starts_with("line 10:"), "{errors:?}");
     let items: Vec<_> = lines.iter().map(|l| (l.number, l.item.clone())).collect();
-    let cmd = |mode, args: &[&str]| Item::Command { mode, argv: args.iter().map(|a| a.as_bytes().to_vec()).collect() };
+    let cmd = |mode, args: &[&str]| Item::Command { mode, argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(), frames: 0 };
     assert_eq!(
         items,
         vec![
@@ -341,6 +346,13 @@ fn harness_comparison_rules() {
             (7, Item::Sleep(10)),
             (8, Item::Digest),
         ]
+    );
+    // `*N`: a command answering N replies (exact comparison only).
+    let (lines, errors) = parse_script("*2 SUBSCRIBE a b\n*0 PING\n*2 ~ SMEMBERS s\n");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        lines[0].item,
+        Item::Command { mode: Mode::Exact, argv: vec![b"SUBSCRIBE".to_vec(), b"a".to_vec(), b"b".to_vec()], frames: 2 }
     );
     // AOF diff: the first differing command, with offsets and decoded context.
     let a = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";

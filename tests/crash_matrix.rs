@@ -196,9 +196,9 @@ fn fingerprint(srv: &Server) -> Fp {
             (db.id, k, db.expire_of(k)).hash(&mut h);
             match v {
                 Value::String(s) => (0u8, s).hash(&mut h),
-                Value::List(l) => (1u8, l).hash(&mut h),
+                Value::List(l) => (1u8, &**l).hash(&mut h),
                 Value::Set(s) => {
-                    let mut m: Vec<&Vec<u8>> = s.members.iter().collect();
+                    let mut m: Vec<&Vec<u8>> = s.members().iter().collect();
                     m.sort();
                     (2u8, m).hash(&mut h);
                 }

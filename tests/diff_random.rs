@@ -1085,3 +1085,119 @@ fn generator_is_deterministic_and_broad() {
     let opens = lines.iter().filter(|l| l.text.eq_ignore_ascii_case("multi")).count();
     assert!(opens > 0);
 }
+
+/// The memory estimate (INFO's `used_memory`, the RDB's `used-mem`, the `maxmemory` check) is
+/// kept up to date by each change instead of walking the dataset per command: after every command
+/// of the generated scripts (every family, MULTI, FLUSHALL, SWAPDB, MOVE, COPY, the *STORE
+/// commands, CONFIG SET of the encoding limits, short stretches over `maxmemory`), plus TTLs that
+/// run out (lazy and active expiry), `DEBUG RELOAD` (an RDB saved and loaded), `DEBUG LOADAOF`
+/// and BGREWRITEAOF (a rewrite, then a load of its result), each database's kept figure equals
+/// the one computed by walking its keys and values. No redis-server involved.
+#[test]
+fn kept_memory_estimate_equals_a_walk() {
+    use aof_lab::storage::MemoryStorage;
+    let cfg = aof_lab::Config { appendonly: true, ..Default::default() };
+    for seed in 0..4u64 {
+        let mut e = aof_lab::Engine::open(cfg.clone(), Box::new(MemoryStorage::new()), 1_700_000_000_000).map_err(|e| e.lines).unwrap();
+        let mut c = e.connect();
+        let mut now = 1_700_000_000_000i64;
+        let mut g = Gen::new(seed + 1000);
+        let script = script_for(seed + 1000, COMMANDS_PER_SEED);
+        let check = |e: &aof_lab::Engine, at: &str| {
+            for db in &e.srv.dbs {
+                assert_eq!(db.mem(), db.mem_walk(), "seed {seed}, db {} after {at}", db.id);
+            }
+            let walked: u64 = e.srv.dbs.iter().map(|d| d.mem_walk()).sum();
+            assert_eq!(e.srv.dataset_memory(), walked, "seed {seed} after {at}");
+        };
+        let (lines, errors) = common::script::parse_script(&script);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut replies = [0usize; 2];
+        for (i, line) in lines.iter().enumerate() {
+            let common::script::Item::Command { argv, .. } = &line.item else { continue };
+            let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            now += 7;
+            match e.execute(c, &argv, now) {
+                Some(aof_lab::Reply::Error(_)) => replies[1] += 1,
+                Some(_) => replies[0] += 1,
+                // Blocked (or a closed connection): go on with a new client.
+                None => c = e.connect(),
+            }
+            e.before_sleep(now);
+            check(&e, &line.text);
+            match i % 97 {
+                // Short TTLs on a few keys, then time passes: lazy and active expiry delete them.
+                10 => {
+                    for fam in FAMILIES {
+                        let k = g.key(fam);
+                        e.execute_line(c, &format!("PEXPIRE {k} {}", g.rng.u32(1..400)), now);
+                    }
+                    check(&e, "PEXPIRE");
+                }
+                // Changes in place that the generator makes rarely (its LSET indexes are mostly
+                // out of range): each must adjust the figure by exactly the value's change.
+                20 | 70 => {
+                    let v = g.value();
+                    let (l, h, s, z, x) = (g.key("list"), g.key("hash"), g.key("str"), g.key("zset"), g.key("stream"));
+                    for line in [
+                        format!("LSET {l} 0 {v}{v}"),
+                        format!("LSET {l} -1 x"),
+                        format!("HSET {h} f1 {v}"),
+                        format!("HSET {h} f1 {v}{v}{v}"),
+                        format!("HINCRBYFLOAT {h} n 1.5"),
+                        format!("APPEND {s} {v}"),
+                        format!("SETRANGE {s} 3 {v}"),
+                        format!("INCRBYFLOAT {s} 2"),
+                        format!("ZINCRBY {z} 2 m1"),
+                        format!("LINSERT {l} BEFORE x {v}"),
+                        format!("XADD {x} * f {v}"),
+                        format!("XGROUP CREATE {x} g$ $ MKSTREAM"),
+                        format!("XGROUP CREATECONSUMER {x} g$ c{v}"),
+                        format!("XTRIM {x} MAXLEN 3"),
+                    ] {
+                        e.execute_line(c, &line, now);
+                        check(&e, &line);
+                    }
+                    // A node holding one entry, then that entry deleted: XDEL removes the node.
+                    e.execute_line(c, "CONFIG SET stream-node-max-entries 1", now);
+                    if let Some(aof_lab::Reply::Bulk(id)) = e.execute_line(c, &format!("XADD {x} * f {v}"), now) {
+                        let line = format!("XDEL {x} {}", String::from_utf8_lossy(&id));
+                        assert_eq!(e.execute_line(c, &line, now), Some(aof_lab::Reply::Int(1)));
+                        check(&e, &line);
+                    }
+                    e.execute_line(c, "CONFIG SET stream-node-max-entries 100", now);
+                }
+                40 => {
+                    now += 300;
+                    e.cron(now);
+                    check(&e, "cron");
+                }
+                60 if i % 3 == 0 => {
+                    e.execute_line(c, "DEBUG RELOAD", now);
+                    check(&e, "DEBUG RELOAD");
+                }
+                60 if i % 3 == 1 => {
+                    e.execute_line(c, "DEBUG LOADAOF", now);
+                    check(&e, "DEBUG LOADAOF");
+                }
+                60 => {
+                    e.execute_line(c, "BGREWRITEAOF", now);
+                    for _ in 0..5 {
+                        now += 100;
+                        e.cron(now);
+                    }
+                    e.execute_line(c, "DEBUG LOADAOF", now);
+                    check(&e, "BGREWRITEAOF + DEBUG LOADAOF");
+                }
+                _ => {}
+            }
+        }
+        // The INFO figure is this one (plus the startup figure and the AOF buffers).
+        let Some(aof_lab::Reply::Verbatim(_, info)) = e.execute_line(c, "INFO memory", now) else { panic!("INFO") };
+        let info = String::from_utf8(info).unwrap();
+        let used: u64 = info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap();
+        assert_eq!(used, e.srv.used_memory());
+        assert!(e.srv.dataset_memory() > 0, "seed {seed}: the script left an empty dataset");
+        assert!(replies[0] > COMMANDS_PER_SEED / 2, "seed {seed}: {replies:?} (ok, error) replies");
+    }
+}

@@ -2,10 +2,8 @@
 //! redis-server 7.0.15 produced (REDIS-DIGEST.md §8). Values are written straight into the
 //! keyspace so that these tests depend on no other command family.
 
-use std::collections::VecDeque;
-
 use aof_lab::keyspace::digest::{dataset_digest, hex, value_digest};
-use aof_lab::keyspace::{Map, SetValue, Value, ZSet};
+use aof_lab::keyspace::{Hash, SetValue, Value, ZSet};
 use aof_lab::{Config, Engine, Reply};
 
 const NOW: i64 = 1_795_464_876_627;
@@ -15,7 +13,7 @@ fn s(v: &[u8]) -> Value {
     Value::String(v.to_vec())
 }
 fn list(items: &[&str]) -> Value {
-    Value::List(items.iter().map(|e| e.as_bytes().to_vec()).collect::<VecDeque<_>>())
+    Value::List(items.iter().map(|e| e.as_bytes().to_vec()).collect())
 }
 fn set(items: &[&str]) -> Value {
     let mut sv = SetValue::default();
@@ -32,7 +30,7 @@ fn zset(items: &[(f64, &str)]) -> Value {
     Value::ZSet(z)
 }
 fn hash(items: &[(&str, &str)]) -> Value {
-    let mut h = Map::default();
+    let mut h = Hash::default();
     for (f, v) in items {
         h.insert(f.as_bytes().to_vec(), v.as_bytes().to_vec());
     }
@@ -159,10 +157,9 @@ fn e1_negative_zero_score() {
     let listpack = zset(&[(0.0, "a")]);
     assert_eq!(hex(&value_digest(&listpack, false)), "8d8d88c2cfb8d9411b8d9973c96538bd6378d446");
     // A skiplist keeps -0.0: the digest hashes "-0", what ZSCORE would print.
-    let mut skiplist = zset(&[(0.0, "a")]);
-    if let Value::ZSet(z) = &mut skiplist {
-        z.dict.insert(b"a".to_vec(), -0.0);
-    }
+    let mut z = ZSet::new_skiplist();
+    z.insert(b"a".to_vec(), -0.0);
+    let skiplist = Value::ZSet(z);
     assert_eq!(hex(&value_digest(&skiplist, false)), "c9ab76967bcda336b21df9199d49f17d5c44ca5f");
 }
 

@@ -57,6 +57,7 @@ const lab = new LabController(
     backend: $('backend'),
     notice: $('notice'),
     console: { log: $('log'), form: $('prompt'), input: $('cmd'), button: $('run') },
+    second: { log: $('second-log'), form: $('second-prompt'), input: $('second-cmd'), button: $('second-run') },
     aof: { list: $('aof'), size: $('aof-size'), empty: $('aof-empty'), config: $('aof-config') },
     files: { list: $('files'), manifest: $('manifest'), info: $('info'), rewrite: $('rewrite-state'), durability: $('durability'), loadLog: $('load-log') },
     events: { list: $('events'), count: $('events-count') },

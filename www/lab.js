@@ -10,6 +10,7 @@ import { LAB_ACTIONS, LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, lab
 import { downloadRecording, shareLink } from './share.js';
 import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
+import { SecondConsoleView } from './ui/second.js';
 import { CrashView } from './ui/crash.js';
 import { EventsView } from './ui/events.js';
 import { FilesView } from './ui/files.js';
@@ -35,7 +36,8 @@ export class LabController {
    *   count}, crash: root, transfer: root, persist: root, examples: [buttons with data-line],
    *   rewrite: button, mode: a <select> of the AOF design, root: where data-aof-mode is set,
    *   scenarios: root of the guided scenarios panel, machine: root of the write-path diagram,
-   *   log: root of the log view, timeline: root of the timeline bar}
+   *   log: root of the log view, timeline: root of the timeline bar, second: {log, form, input,
+   *   button} of the second console (another client: pub/sub)}
    * @param {object} options {backend, namespace, config, script: string[], scenario: the
    *   built-in scenario selected first, scenarioStart: play it at once, scenarioText: an
    *   author's own scenario (selected and played at once), scenarioLeave: false when the host
@@ -65,6 +67,7 @@ export class LabController {
     this.timeline = null; // the last VIEW's timeline part (protocol.js VIEW)
     this.ontimeline = null; // hook: called with it
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line), { openBytes: els.log ? (at) => this.openCommand(at.file ? at : null, at.stream) : null }) : null;
+    this.secondView = els.second ? new SecondConsoleView(els.second, (line) => this.act(LAB_ACTIONS.SECOND, { lines: [line] })) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
     this.eventsView = els.events ? new EventsView(els.events, els.log ? (at) => this.openLog(at) : null) : null;
@@ -393,6 +396,7 @@ export class LabController {
         this.timeline = null;
         this.applyMotion();
         this.consoleView?.setEnabled(true);
+        this.secondView?.setEnabled(true);
         if (this.options.focus !== false) this.consoleView?.focus();
         if (this.options.script?.length && !this.scriptRan) {
           this.scriptRan = true;
@@ -425,6 +429,9 @@ export class LabController {
         break;
       case MSG.REPLIES:
         this.consoleView?.lateReplies(msg.texts);
+        break;
+      case MSG.SECOND:
+        this.secondView?.replies(msg.texts);
         break;
       case MSG.AOF:
         // serverCron's bytes: in the timeline's AOF groups of the next VIEW.

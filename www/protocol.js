@@ -47,6 +47,10 @@ export const MSG = Object.freeze({
   TURN_REPLIES: 'turn-replies',
   /** {texts}: replies of earlier pending commands, in order. */
   REPLIES: 'replies',
+  /** {texts}: what reached the second console (LAB_ACTIONS.SECOND) through the other
+   *  connections since the last SECOND or action answer: pub/sub messages, as redis-cli shows
+   *  them. Live only: the timeline does not keep the second console's transcript. */
+  SECOND: 'second',
   /** {bytes, cause}: bytes appended to aof_buf outside a console command (cause: 'serverCron'). */
   AOF: 'aof',
   /** {snapshot, events, events_reset, timeline, console, aof, scenario}: the views (the
@@ -106,6 +110,10 @@ export function message(type, fields = {}) {
  * TIMELINE, the log view's LOG_ACTIONS.
  */
 export const LAB_ACTIONS = Object.freeze({
+  /** {lines} -> [text]: lines typed in the second console (a second client of the server: it
+   *  can SUBSCRIBE and hear what the console PUBLISHes), in one turn; the answer is what that
+   *  console shows now (messages that arrived before, then the lines' replies). */
+  SECOND: 'second',
   CRASH: 'crash',
   INJECT: 'inject',
   RESTART: 'restart',

@@ -394,8 +394,15 @@ async function turn() {
     turnEvents.push(...events);
   }
   post(MSG.TURN_REPLIES, { replies, events }, replies.map((r) => r.aof.buffer));
+  postSecond();
   await upkeep();
   publish();
+}
+
+/** Messages that reached the second console through the other connections (a PUBLISH). */
+function postSecond() {
+  const texts = engine?.take_second() ?? [];
+  if (texts.length) post(MSG.SECOND, { texts });
 }
 
 /** The backend's asynchronous upkeep between turns (OPFS opens spare files for its pool). */
@@ -472,6 +479,7 @@ async function advance(move) {
   // obey the same rule as turn().
   if (a.replies.length && !(await durable())) return;
   if (a.replies.length) post(MSG.REPLIES, { texts: a.replies });
+  postSecond();
   if (a.ticks || a.replayed) {
     await upkeep();
     publish();
@@ -686,6 +694,8 @@ function inputAction(name, args, now) {
       if (!snapshot.crash || snapshot.crash.kind !== args.kind) throw new Error(error ?? 'crash failed');
       return { log: log ?? [], report: snapshot.crash };
     }
+    case LAB_ACTIONS.SECOND:
+      return engine.execute_second(args.lines ?? [], now);
     case LAB_ACTIONS.INJECT:
       engine.inject(args.fault, args.n ?? 1, now);
       return null;

@@ -343,12 +343,6 @@ impl Server {
         self.log(LogLevel::Notice, "Append Only File loaded by DEBUG LOADAOF".into());
         Ok(())
     }
-
-    /// INFO's `used_memory`, approximated from the values' sizes.
-    pub fn used_memory(&self) -> u64 {
-        let data: usize = self.dbs.iter().flat_map(|db| db.iter().map(|(k, v)| 48 + k.len() + v.approx_size())).sum();
-        (870_000 + data + self.feed.aof_buf.capacity()) as u64
-    }
 }
 
 /// C's `fgets(buf, size, fp)` over a file's bytes from `pos`: the next line up to and including

@@ -163,6 +163,7 @@ pub fn main(opts: ServeOptions) -> i32 {
     // The load's time ("DB loaded from append only file: 0.012 seconds") from this host's clock.
     let mut config = opts.config;
     config.load_clock = Some(super::monotonic_us);
+    config.command_clock = Some(super::monotonic_us);
     let engine = match Engine::open(config, Box::new(storage), now_ms()) {
         Ok(mut engine) => {
             log.engine_lines(engine.take_log());
@@ -402,6 +403,7 @@ impl Server {
                     if self.log.enabled(Level::Verbose) {
                         self.log.log(Level::Verbose, &format!("Accepted {}:{}", addr.ip(), addr.port()));
                     }
+                    self.engine.set_client_addr(id, addr.to_string(), laddr.to_string(), i64::from(fd(&stream)));
                     self.conns.insert(id, Conn::new(id, stream, addr, laddr, now_ms()));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -533,6 +535,31 @@ impl Server {
         let wrote = conn.obuf.len() != before || conn.close_after_reply;
         if wrote {
             self.mark_pending_write(id);
+        }
+        self.deliver_messages();
+        self.close_killed();
+    }
+
+    /// Connections CLIENT KILL closed: freed now, as `freeClient` does (what they had not
+    /// been sent yet is lost).
+    fn close_killed(&mut self) {
+        for id in self.engine.take_killed() {
+            self.free_client(id);
+        }
+    }
+
+    /// What PUBLISH sent to other connections, appended to their reply buffers (released with
+    /// the turn's replies, as Redis writes them in `beforeSleep`).
+    fn deliver_messages(&mut self) {
+        if !self.engine.srv.pubsub.has_messages() {
+            return;
+        }
+        for (target, msg) in self.engine.take_messages() {
+            let Some(conn) = self.conns.get_mut(&target) else {
+                continue;
+            };
+            msg.encode_proto(&mut conn.obuf, self.engine.protocol(target));
+            self.mark_pending_write(target);
         }
     }
 

@@ -18,8 +18,9 @@ use crate::cmd::set::{
     MAX_RANDOM_REPLY, ScanOptions, empty_scan, parse_random_count, parse_scan_cursor, random_distinct_positions, random_reply_too_large,
     scan_positions,
 };
+use crate::keyspace::EncodingHint;
+use crate::keyspace::Value;
 use crate::keyspace::value::{HASH_MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
-use crate::keyspace::{EncodingHint, Map, Value};
 use crate::reply::Reply;
 use crate::server::Ctx;
 use crate::util::string2ll;
@@ -109,7 +110,7 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
-type Hash = Map<Vec<u8>, Vec<u8>>;
+use crate::keyspace::Hash;
 
 /// Is the hash at `key` a listpack in Redis? Not once converted to a hash table (Redis never
 /// converts back: [`EncodingHint::Hashtable`]); otherwise while it fits the default limits (a
@@ -277,7 +278,7 @@ fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut emptied = false;
     for f in &argv[2..] {
         // A listpack deletes in place (the rest keeps its order); a hash table does not care.
-        let removed = if listpack { h.shift_remove(*f) } else { h.swap_remove(*f) };
+        let removed = if listpack { h.shift_remove(f) } else { h.swap_remove(f) };
         if removed.is_some() {
             deleted += 1;
             if h.is_empty() {

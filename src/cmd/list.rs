@@ -18,8 +18,6 @@
 //! 1 ms and `-0.0001` waits forever). [`timeout_ms`] reproduces that arithmetic exactly, with
 //! [`long_double`](super::long_double).
 
-use std::collections::VecDeque;
-
 use super::args::{int, positive};
 use super::{BLOCKING, Command, DENYOOM, FAST, Group, NOSCRIPT, READONLY, WRITE};
 use crate::keyspace::{Key, Value};
@@ -135,7 +133,7 @@ impl End {
     }
 }
 
-type List = VecDeque<Vec<u8>>;
+use crate::keyspace::List;
 
 /// `getListPositionFromObjectOrReply`.
 fn end_arg(a: &[u8]) -> Result<End, Reply> {
@@ -167,8 +165,8 @@ fn pop_end(l: &mut List, end: End) -> Option<Vec<u8>> {
 fn pop_n(l: &mut List, end: End, n: usize) -> Vec<Vec<u8>> {
     let n = n.min(l.len());
     match end {
-        End::Head => l.drain(..n).collect(),
-        End::Tail => l.drain(l.len() - n..).rev().collect(),
+        End::Head => l.take_range(..n),
+        End::Tail => l.take_range(l.len() - n..).into_iter().rev().collect(),
     }
 }
 
@@ -364,7 +362,7 @@ fn lset(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         };
         let index = int(argv[2])?;
         let i = list_index(l.len(), index).ok_or(Reply::err(reply::OUT_OF_RANGE))?;
-        l[i] = argv[3].to_vec();
+        l.set(i, argv[3].to_vec());
         Ok(())
     })();
     match r {
@@ -446,9 +444,9 @@ fn ltrim(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         None => (len, 0),
         Some((s, e)) => (s, len - e - 1),
     };
-    l.drain(..ltrim);
+    l.take_range(..ltrim);
     let keep = l.len() - rtrim;
-    l.truncate(keep);
+    l.take_range(keep..);
     if l.is_empty() {
         ctx.db().remove(key);
     }
@@ -594,7 +592,7 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> R
             push_end(d, to, value.clone());
         }
     } else {
-        ctx.db_add(dst.to_vec(), Value::List(List::from([value.clone()])));
+        ctx.db_add(dst.to_vec(), Value::List(List::from_iter([value.clone()])));
     }
     ctx.signal_modified(dst);
     if matches!(ctx.db().get(src), Some(Value::List(l)) if l.is_empty()) {

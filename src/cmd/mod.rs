@@ -20,6 +20,7 @@ pub mod keys;
 pub mod list;
 pub(crate) mod long_double;
 pub mod multi;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -86,6 +87,7 @@ pub enum Group {
     Stream,
     HyperLogLog,
     Geo,
+    Pubsub,
     Connection,
     Server,
     Transactions,
@@ -105,6 +107,7 @@ impl Group {
             Group::Stream => "stream",
             Group::HyperLogLog => "hyperloglog",
             Group::Geo => "geo",
+            Group::Pubsub => "pubsub",
             Group::Connection => "connection",
             Group::Server => "server",
             Group::Transactions => "transactions",
@@ -166,9 +169,10 @@ impl Command {
 }
 
 /// Every family's table, in COMMAND's order.
-pub fn tables() -> [&'static [Command]; 13] {
+pub fn tables() -> [&'static [Command]; 15] {
     [
         server::COMMANDS,
+        server::diag::COMMANDS,
         keys::COMMANDS,
         string::COMMANDS,
         bitops::COMMANDS,
@@ -179,6 +183,7 @@ pub fn tables() -> [&'static [Command]; 13] {
         stream::COMMANDS,
         hll::COMMANDS,
         geo::COMMANDS,
+        pubsub::COMMANDS,
         multi::COMMANDS,
         scripting::COMMANDS,
     ]
@@ -242,20 +247,44 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         return Outcome::Reply(Reply::error("ERR empty command".into()));
     };
     let resolved = resolve(name, argv);
-    let cmd = match resolved {
+    let (cmd, parent) = match resolved {
         Ok(c) => c,
         Err(e) => return Outcome::Reply(reject_command(srv, client, name, e)),
     };
+    client.last_cmd = Some((cmd, parent));
     // After lookup and arity, before anything else: an unknown command or a wrong argument
     // count is reported to a client that has not authenticated, nothing more.
     if srv.auth_required(client) && cmd.flags & NO_AUTH == 0 {
         return Outcome::Reply(reject_command(srv, client, name, Reply::err(NOAUTH_ERR)));
     }
-    if let Some(reply) = srv.deny_oom(cmd, client, argv) {
+    if let Some(reply) = srv.deny_oom(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }
     if let Some(reply) = srv.deny_command(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
+    }
+    if client.subs.total() > 0
+        && let Some(reply) = pubsub::subscribed_context_error(client, cmd, &full_name(cmd, parent))
+    {
+        return Outcome::Reply(reject_command(srv, client, name, reply));
+    }
+    // CLIENT PAUSE: the command waits for the end of the pause (`blockPostponeClient`).
+    if let Some((end, all)) = srv.pause {
+        if end <= srv.now_ms {
+            srv.pause = None;
+        } else if all || may_replicate(cmd, client) {
+            client.blocked = Some(crate::server::Blocked {
+                argv: argv.iter().map(|a| a.to_vec()).collect(),
+                db: client.db,
+                keys: Vec::new(),
+                deadline_ms: 0,
+                timeout_reply: Reply::NilArray,
+                wake_on_delete: false,
+                postponed: true,
+            });
+            srv.postponed.push_back(client.id);
+            return Outcome::Blocked;
+        }
     }
     if let Some(m) = client.multi.as_mut()
         && cmd.flags & NO_QUEUE == 0
@@ -290,7 +319,7 @@ fn reject_command(srv: &mut Server, client: &mut Client, name: &[u8], error: Rep
 }
 
 /// Finds the command (or subcommand) for `argv`, or Redis's exact error.
-fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<&'static Command, Reply> {
+fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<(&'static Command, Option<&'static Command>), Reply> {
     let Some(cmd) = lookup(name) else {
         return Err(unknown_command(name, argv));
     };
@@ -311,7 +340,16 @@ fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<&'static Command, Reply> {
     if !cmd.arity_ok(argv.len()) {
         return Err(Reply::wrong_arity(&full_name(cmd, parent)));
     }
-    Ok(cmd)
+    Ok((cmd, parent))
+}
+
+/// `is_may_replicate_command`: a write or `may_replicate` command, or EXEC of a transaction
+/// holding one (what `CLIENT PAUSE WRITE` holds back).
+fn may_replicate(cmd: &Command, client: &Client) -> bool {
+    let flagged = |c: &Command| c.flags & (WRITE | MAY_REPLICATE) != 0;
+    flagged(cmd)
+        || (cmd.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| m.commands.iter().any(|c| c.first().and_then(|n| lookup(n)).is_some_and(flagged))))
 }
 
 /// `%.*s` of a C string: stops at a NUL byte, at most `max` bytes.
@@ -339,11 +377,37 @@ fn unknown_command(name: &[u8], argv: &[&[u8]]) -> Reply {
 pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: &[&[u8]]) -> Outcome {
     let dirty_before = srv.dirty;
     srv.prop.depth += 1;
+    // A command's duration, when the host lends a clock (SLOWLOG); 0 without one.
+    let clock = srv.config.command_clock;
+    let started_us = clock.map(|c| c());
     let mut ctx = Ctx::new(srv, client, cmd);
     let reply = (cmd.proc_)(&mut ctx, argv);
     let state = ctx.finish();
     if !srv.loading {
         srv.stats.total_commands_processed += 1;
+        if state.blocked.is_none() {
+            if cmd.flags & SKIP_SLOWLOG == 0 {
+                let duration = match (clock, started_us) {
+                    (Some(c), Some(t0)) => c().saturating_sub(t0),
+                    _ => 0,
+                };
+                server::diag::slowlog_push(srv, client, argv, duration);
+            }
+            server::diag::feed_monitors(srv, client, cmd, argv, srv.now_ms.saturating_mul(1000));
+        }
+        if let Some(t) = client.tracking.as_mut() {
+            // trackingRememberKeys: a read in the default mode (OPTIN: only after CACHING yes;
+            // OPTOUT: unless CACHING no).
+            let remember = !t.bcast && cmd.flags & READONLY != 0 && if t.optin { t.caching } else { !(t.optout && t.caching) };
+            if cmd.name != "caching" {
+                t.caching = false;
+            }
+            if remember {
+                let id = client.id;
+                let keys: Vec<Vec<u8>> = cmd.key_positions(argv.len()).filter_map(|p| argv.get(p).map(|k| k.to_vec())).collect();
+                srv.diag.remember_keys(id, keys.into_iter());
+            }
+        }
     }
     // DEBUG LOADAOF resets the counter: a negative change counts as none, as in Redis.
     let dirty = srv.dirty.saturating_sub(dirty_before);

@@ -67,9 +67,9 @@ fn mix_object_digest(d: &mut Sha, value: &Value, has_expire: bool) {
         Value::String(s) => mix_digest(d, s),
         Value::List(l) => l.iter().for_each(|e| mix_digest(d, e)),
         // A member's SHA-1 goes straight into the state: no per-member sub-digest.
-        Value::Set(s) => s.members.iter().for_each(|m| xor_digest(d, m)),
+        Value::Set(s) => s.members().iter().for_each(|m| xor_digest(d, m)),
         Value::ZSet(z) => {
-            for (member, score) in &z.dict {
+            for (member, score) in z.dict() {
                 let mut e = ZERO;
                 mix_digest(&mut e, member);
                 mix_digest(&mut e, fmt_g17(*score).as_bytes());
@@ -134,16 +134,14 @@ pub fn hex(d: &Sha) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-
     use super::*;
-    use crate::keyspace::{Map, SetValue, ZSet};
+    use crate::keyspace::{Hash, SetValue, ZSet};
 
     fn s(v: &str) -> Value {
         Value::String(v.as_bytes().to_vec())
     }
     fn list(items: &[&str]) -> Value {
-        Value::List(items.iter().map(|e| e.as_bytes().to_vec()).collect::<VecDeque<_>>())
+        Value::List(items.iter().map(|e| e.as_bytes().to_vec()).collect())
     }
     fn set(items: &[&str]) -> Value {
         let mut sv = SetValue::default();
@@ -160,7 +158,7 @@ mod tests {
         Value::ZSet(z)
     }
     fn hash(items: &[(&str, &str)]) -> Value {
-        let mut h = Map::default();
+        let mut h = Hash::default();
         for (f, v) in items {
             h.insert(f.as_bytes().to_vec(), v.as_bytes().to_vec());
         }

@@ -11,6 +11,16 @@
 //! (Redis's `activeExpireCycle`, slow in `cron(now)` and fast in `before_sleep`): both live in
 //! [`expire`], as methods of the server, because a deletion must be propagated to the AOF.
 //!
+//! **Memory.** Each `Db` keeps its share of the memory estimate (INFO's `used_memory`, the RDB's
+//! `used-mem`, the `maxmemory` check) up to date as keys and values change, as Redis's allocator
+//! counts its allocations: per key [`KEY_OVERHEAD`] + the key's length + the value's
+//! [`Value::approx_size`], per TTL [`EXPIRE_OVERHEAD`]. Every change goes through a `Db` method,
+//! which adjusts the figure by the difference; a value lent out by [`Db::get_mut`] is measured
+//! when lent and again at the next call that changes or reads the figure (a command changes at
+//! most one lent value at a time: the borrow ends before the next `Db` call). All of it is O(1)
+//! per change ([`Value::approx_size`] is; a stream's walks its consumer groups), so no command walks the dataset;
+//! [`Db::mem_walk`] computes the same figure by a walk, for the tests.
+//!
 //! Compared with Redis: values have one in-memory representation per type instead of Redis's
 //! small/large encodings (listpack, intset, quicklist …). Where an encoding shows through to a
 //! user, it is modelled: a set of integers keeps Redis's intset order, a small hash keeps the
@@ -25,7 +35,7 @@ pub mod zset;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-pub use value::{SetValue, Value, ZSet};
+pub use value::{Hash, List, SetValue, Value, ZSet};
 
 /// A fixed hasher: the same commands give the same iteration order on every run and every host,
 /// which keeps the core deterministic (golden tests, crash matrices, identical rewrites).
@@ -81,6 +91,16 @@ pub enum EncodingHint {
     Hashtable,
 }
 
+/// Per-key overhead of the main dictionary (entry, key object, sds header) in the estimate.
+pub const KEY_OVERHEAD: u64 = 56;
+/// Per-key overhead of the expires dictionary.
+pub const EXPIRE_OVERHEAD: u64 = 32;
+
+/// What one key holding `v` adds to the estimate (its TTL apart).
+fn entry_mem(key: &[u8], v: &Value) -> u64 {
+    KEY_OVERHEAD + key.len() as u64 + v.approx_size() as u64
+}
+
 #[derive(Clone, Default, Debug)]
 pub struct Db {
     pub id: usize,
@@ -96,6 +116,11 @@ pub struct Db {
     /// Redis's is a hash-table bucket). Kept across cycles, so that successive cycles cover the
     /// whole table.
     expires_cursor: usize,
+    /// This database's share of the memory estimate (see the module documentation), without
+    /// the change to the value lent by `get_mut`, if any.
+    mem: u64,
+    /// The value lent by the last `get_mut`: its position in `dict` and its size then.
+    lent: Option<(usize, usize)>,
 }
 
 impl Db {
@@ -115,8 +140,34 @@ impl Db {
     pub fn get(&self, key: &[u8]) -> Option<&Value> {
         self.dict.get(key).map(|v| &*v.value)
     }
+    /// The value for a change in place; its size is measured again at the next `Db` call.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
-        self.dict.get_mut(key).map(|s| Arc::make_mut(&mut s.value))
+        self.settle();
+        let (i, _, s) = self.dict.get_full_mut(key)?;
+        self.lent = Some((i, s.value.approx_size()));
+        Some(Arc::make_mut(&mut s.value))
+    }
+    /// The size change of the value lent by `get_mut`, if it is still there.
+    fn lent_delta(&self) -> (u64, u64) {
+        let Some((i, before)) = self.lent else { return (0, 0) };
+        let now = self.dict.get_index(i).map_or(before, |(_, s)| s.value.approx_size());
+        (now as u64, before as u64)
+    }
+    /// Counts the change to the lent value into `mem`.
+    fn settle(&mut self) {
+        let (now, before) = self.lent_delta();
+        self.mem = (self.mem + now).saturating_sub(before);
+        self.lent = None;
+    }
+    /// This database's share of the memory estimate: O(1).
+    pub fn mem(&self) -> u64 {
+        let (now, before) = self.lent_delta();
+        (self.mem + now).saturating_sub(before)
+    }
+    /// [`Db::mem`] computed by walking every key and value (what the kept figure must equal).
+    pub fn mem_walk(&self) -> u64 {
+        let keys: u64 = self.dict.iter().map(|(k, s)| KEY_OVERHEAD + k.len() as u64 + s.value.approx_size_walk() as u64).sum();
+        keys + self.expires.len() as u64 * EXPIRE_OVERHEAD
     }
     /// The value's `lru` field (`robj.lru`): see [`Slot`].
     pub fn lru_of(&self, key: &[u8]) -> Option<u32> {
@@ -155,17 +206,26 @@ impl Db {
     /// `dbAdd` / `dbOverwrite`: sets the value and keeps any TTL (callers that must clear it,
     /// like SET without KEEPTTL, call [`Db::remove_expire`]).
     pub fn insert(&mut self, key: Key, value: Value) {
+        self.settle();
         let lru = match self.dict.get(&key) {
             // `dbSetValue`: under an LFU policy the new value inherits the old one's counter.
             Some(old) if self.lfu => old.meta.lru,
             _ => self.lru_now,
         };
-        self.dict.insert(key, Slot { value: Arc::new(value), meta: KeyMeta { lru, enc: EncodingHint::Auto } });
+        let add = entry_mem(&key, &value);
+        let key_len = key.len() as u64;
+        let old = self.dict.insert(key, Slot { value: Arc::new(value), meta: KeyMeta { lru, enc: EncodingHint::Auto } });
+        let sub = old.map_or(0, |o| KEY_OVERHEAD + key_len + o.value.approx_size() as u64);
+        self.mem = (self.mem + add).saturating_sub(sub);
     }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        self.settle();
         let v = self.dict.swap_remove(key)?.value;
-        self.expires.swap_remove(key);
+        self.mem = self.mem.saturating_sub(entry_mem(key, &v));
+        if self.expires.swap_remove(key).is_some() {
+            self.mem = self.mem.saturating_sub(EXPIRE_OVERHEAD);
+        }
         // Shared with a child's snapshot: the caller gets its own copy.
         Some(Arc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone()))
     }
@@ -178,16 +238,23 @@ impl Db {
             *k = when_ms;
         } else if self.dict.contains_key(key) {
             self.expires.insert(key.to_vec(), when_ms);
+            self.mem += EXPIRE_OVERHEAD;
         }
     }
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
-        self.expires.swap_remove(key).is_some()
+        let removed = self.expires.swap_remove(key).is_some();
+        if removed {
+            self.mem = self.mem.saturating_sub(EXPIRE_OVERHEAD);
+        }
+        removed
     }
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
         self.dict.clear();
         self.expires.clear();
         self.expires_cursor = 0;
+        self.mem = 0;
+        self.lent = None;
         n
     }
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
@@ -234,6 +301,9 @@ impl Db {
         pos
     }
     pub fn swap(&mut self, other: &mut Db) {
+        self.settle();
+        other.settle();
+        std::mem::swap(&mut self.mem, &mut other.mem);
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.expires_cursor, &mut other.expires_cursor);

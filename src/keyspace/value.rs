@@ -3,8 +3,8 @@
 //! | type   | here                                   | Redis 7.0 encodings                      |
 //! |--------|----------------------------------------|------------------------------------------|
 //! | string | `Vec<u8>`                              | int / embstr / raw                       |
-//! | list   | `VecDeque<Vec<u8>>`                    | quicklist of listpacks                   |
-//! | hash   | insertion-ordered map                  | listpack (≤512 fields, ≤64 B) / hashtable|
+//! | list   | [`List`]: a `VecDeque<Vec<u8>>`        | quicklist of listpacks                   |
+//! | hash   | [`Hash`]: an insertion-ordered map     | listpack (≤512 fields, ≤64 B) / hashtable|
 //! | set    | insertion-ordered set + intset flag    | intset (integers, ≤512) / hashtable      |
 //! | zset   | member→score map + sorted blocks       | listpack (≤128, ≤64 B) / skiplist        |
 //! | stream | Redis's own listpack nodes ([`super::stream`]) | stream (rax of listpacks)        |
@@ -12,8 +12,16 @@
 //! The intset flag matters because an intset replies in numeric order (`SADD s 3 1 2;
 //! SMEMBERS s` gives `1 2 3`), and a set stays a hashtable once converted, as in Redis. The zset
 //! (its own module, [`super::zset`]) records its encoding for the same reason: `-0` scores.
+//!
+//! **Size.** [`Value::approx_size`] is the memory estimate's per-value figure (INFO's
+//! `used_memory`, the RDB's `used-mem`, the `maxmemory` check; see [`super::Db`]). It must cost
+//! O(1), since the keyspace's total is kept up to date on every write: each collection keeps the
+//! sum of its elements' lengths as it changes ([`List`] and [`Hash`] are read through `Deref`
+//! and changed only through their methods, which keep that sum; [`SetValue`] and [`ZSet`] keep it
+//! in their insert/remove; a stream keeps its nodes' share, and walks only its consumer groups).
 
 use std::collections::VecDeque;
+use std::ops::{Deref, RangeBounds};
 
 pub use super::zset::{Score, ZSet};
 use super::{Map, Set};
@@ -31,8 +39,8 @@ pub const MAX_LISTPACK_VALUE: usize = 64;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     String(Vec<u8>),
-    List(VecDeque<Vec<u8>>),
-    Hash(Map<Vec<u8>, Vec<u8>>),
+    List(List),
+    Hash(Hash),
     Set(SetValue),
     ZSet(ZSet),
     Stream(Box<super::stream::Stream>),
@@ -71,15 +79,29 @@ impl Value {
             Value::Stream(_) => "stream",
         }
     }
-    /// An approximation of the bytes Redis would use, for INFO memory and the OOM cap.
+    /// An approximation of the bytes Redis would use, for INFO memory and the OOM cap: a fixed
+    /// header, a per-element overhead and the elements' bytes. O(1) (a stream's: O(its consumer
+    /// groups and consumers)); [`Value::approx_size_walk`] is the same figure by a walk.
     pub fn approx_size(&self) -> usize {
+        match self {
+            Value::String(s) => 16 + s.len(),
+            Value::List(l) => 32 + 11 * l.len() + l.bytes,
+            Value::Hash(h) => 64 + 24 * h.len() + h.bytes,
+            Value::Set(s) => 64 + 16 * s.len() + s.bytes,
+            Value::ZSet(z) => 96 + 48 * z.len() + z.member_bytes(),
+            Value::Stream(s) => s.approx_size(),
+        }
+    }
+    /// [`Value::approx_size`] computed from the elements themselves, ignoring the kept sums: what
+    /// the tests compare the kept figure with.
+    pub fn approx_size_walk(&self) -> usize {
         match self {
             Value::String(s) => 16 + s.len(),
             Value::List(l) => 32 + l.iter().map(|e| 11 + e.len()).sum::<usize>(),
             Value::Hash(h) => 64 + h.iter().map(|(f, v)| 24 + f.len() + v.len()).sum::<usize>(),
             Value::Set(s) => 64 + s.members.iter().map(|m| 16 + m.len()).sum::<usize>(),
-            Value::ZSet(z) => 96 + z.dict.keys().map(|m| 48 + m.len()).sum::<usize>(),
-            Value::Stream(s) => s.approx_size(),
+            Value::ZSet(z) => 96 + z.dict().keys().map(|m| 48 + m.len()).sum::<usize>(),
+            Value::Stream(s) => s.approx_size_walk(),
         }
     }
 }
@@ -88,17 +110,23 @@ impl Value {
 /// `set-max-intset-entries` of them; once false it stays false (Redis never converts back).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SetValue {
-    pub members: Set<Vec<u8>>,
+    members: Set<Vec<u8>>,
     pub intset: bool,
+    /// The members' total length (for [`Value::approx_size`]).
+    bytes: usize,
 }
 
 impl Default for SetValue {
     fn default() -> Self {
-        SetValue { members: Set::default(), intset: true }
+        SetValue { members: Set::default(), intset: true, bytes: 0 }
     }
 }
 
 impl SetValue {
+    /// The members in insertion order (read only: changes go through insert / remove).
+    pub fn members(&self) -> &Set<Vec<u8>> {
+        &self.members
+    }
     pub fn len(&self) -> usize {
         self.members.len()
     }
@@ -118,10 +146,19 @@ impl SetValue {
         if self.intset && (string2ll(&m).is_none() || self.members.len() >= max_intset_entries && !self.members.contains(&m)) {
             self.intset = false;
         }
-        self.members.insert(m)
+        let len = m.len();
+        let new = self.members.insert(m);
+        if new {
+            self.bytes += len;
+        }
+        new
     }
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        self.members.swap_remove(m)
+        let removed = self.members.swap_remove(m);
+        if removed {
+            self.bytes -= m.len();
+        }
+        removed
     }
     /// Members in the order Redis replies with them: numeric order for an intset.
     pub fn ordered(&self) -> Vec<&Vec<u8>> {
@@ -130,5 +167,135 @@ impl SetValue {
             v.sort_by_key(|m| string2ll(m).unwrap_or(0));
         }
         v
+    }
+}
+
+/// A list value: the elements head (LEFT) first, read as a `VecDeque` through `Deref`, changed
+/// only through the methods below, which keep the elements' total length.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct List {
+    items: VecDeque<Vec<u8>>,
+    bytes: usize,
+}
+
+impl Deref for List {
+    type Target = VecDeque<Vec<u8>>;
+    fn deref(&self) -> &Self::Target {
+        &self.items
+    }
+}
+
+impl<'a> IntoIterator for &'a List {
+    type Item = &'a Vec<u8>;
+    type IntoIter = std::collections::vec_deque::Iter<'a, Vec<u8>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl FromIterator<Vec<u8>> for List {
+    fn from_iter<I: IntoIterator<Item = Vec<u8>>>(iter: I) -> Self {
+        let items: VecDeque<Vec<u8>> = iter.into_iter().collect();
+        let bytes = items.iter().map(Vec::len).sum();
+        List { items, bytes }
+    }
+}
+
+impl List {
+    pub fn with_capacity(n: usize) -> List {
+        List { items: VecDeque::with_capacity(n), bytes: 0 }
+    }
+    pub fn push_back(&mut self, e: Vec<u8>) {
+        self.bytes += e.len();
+        self.items.push_back(e);
+    }
+    pub fn push_front(&mut self, e: Vec<u8>) {
+        self.bytes += e.len();
+        self.items.push_front(e);
+    }
+    pub fn pop_back(&mut self) -> Option<Vec<u8>> {
+        let e = self.items.pop_back()?;
+        self.bytes -= e.len();
+        Some(e)
+    }
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        let e = self.items.pop_front()?;
+        self.bytes -= e.len();
+        Some(e)
+    }
+    /// Inserts before position `i` (`i == len` appends).
+    pub fn insert(&mut self, i: usize, e: Vec<u8>) {
+        self.bytes += e.len();
+        self.items.insert(i, e);
+    }
+    pub fn remove(&mut self, i: usize) -> Option<Vec<u8>> {
+        let e = self.items.remove(i)?;
+        self.bytes -= e.len();
+        Some(e)
+    }
+    /// Replaces the element at `i` (which must exist; nothing happens otherwise).
+    pub fn set(&mut self, i: usize, e: Vec<u8>) {
+        if let Some(old) = self.items.get_mut(i) {
+            self.bytes = self.bytes - old.len() + e.len();
+            *old = e;
+        }
+    }
+    /// Removes the elements in `range` and returns them in order.
+    pub fn take_range(&mut self, range: impl RangeBounds<usize>) -> Vec<Vec<u8>> {
+        let taken: Vec<Vec<u8>> = self.items.drain(range).collect();
+        self.bytes -= taken.iter().map(Vec::len).sum::<usize>();
+        taken
+    }
+}
+
+/// A hash value: fields in insertion order (the listpack's order while small), read as an
+/// `IndexMap` through `Deref`, changed only through the methods below, which keep the fields'
+/// and values' total length.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hash {
+    fields: Map<Vec<u8>, Vec<u8>>,
+    bytes: usize,
+}
+
+impl Deref for Hash {
+    type Target = Map<Vec<u8>, Vec<u8>>;
+    fn deref(&self) -> &Self::Target {
+        &self.fields
+    }
+}
+
+impl<'a> IntoIterator for &'a Hash {
+    type Item = (&'a Vec<u8>, &'a Vec<u8>);
+    type IntoIter = indexmap::map::Iter<'a, Vec<u8>, Vec<u8>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.iter()
+    }
+}
+
+impl Hash {
+    pub fn with_capacity(n: usize) -> Hash {
+        Hash { fields: Map::with_capacity_and_hasher(n, Default::default()), bytes: 0 }
+    }
+    /// Sets a field, keeping its position if it existed; returns the previous value.
+    pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> Option<Vec<u8>> {
+        let (flen, vlen) = (field.len(), value.len());
+        let old = self.fields.insert(field, value);
+        match &old {
+            Some(o) => self.bytes = self.bytes - o.len() + vlen,
+            None => self.bytes += flen + vlen,
+        }
+        old
+    }
+    /// Removes a field, moving the last one into its place (hash table order).
+    pub fn swap_remove(&mut self, field: &[u8]) -> Option<Vec<u8>> {
+        let v = self.fields.swap_remove(field)?;
+        self.bytes -= field.len() + v.len();
+        Some(v)
+    }
+    /// Removes a field, keeping the others' order (listpack order).
+    pub fn shift_remove(&mut self, field: &[u8]) -> Option<Vec<u8>> {
+        let v = self.fields.shift_remove(field)?;
+        self.bytes -= field.len() + v.len();
+        Some(v)
     }
 }

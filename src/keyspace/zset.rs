@@ -51,11 +51,13 @@ fn cmp_entry(a: &Entry, score: f64, member: &[u8]) -> Ordering {
 /// A sorted set. See the module documentation.
 #[derive(Clone, Debug, Default)]
 pub struct ZSet {
-    pub dict: Map<Vec<u8>, f64>,
+    dict: Map<Vec<u8>, f64>,
     /// Sorted, non-empty blocks; their concatenation is the whole order.
     blocks: Vec<Vec<Entry>>,
     /// Encoding: false = listpack, true = skiplist.
     pub skiplist: bool,
+    /// The members' total length, kept by insert / remove (for `Value::approx_size`).
+    member_bytes: usize,
 }
 
 /// Equality is logical content (the encoding does not count), like `DEBUG DIGEST`.
@@ -83,6 +85,14 @@ impl ZSet {
     pub fn is_empty(&self) -> bool {
         self.dict.is_empty()
     }
+    /// Member → score (read only: changes go through insert / remove, which keep the order).
+    pub fn dict(&self) -> &Map<Vec<u8>, f64> {
+        &self.dict
+    }
+    /// The members' total length.
+    pub fn member_bytes(&self) -> usize {
+        self.member_bytes
+    }
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         self.dict.get(member).copied()
     }
@@ -106,6 +116,9 @@ impl ZSet {
         }
         let score = if self.skiplist { score } else { listpack_score(score) };
         let old = self.dict.insert(member.clone(), score);
+        if old.is_none() {
+            self.member_bytes += member.len();
+        }
         if let Some(o) = old {
             self.order_remove(o, &member);
         }
@@ -115,6 +128,7 @@ impl ZSet {
 
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let old = self.dict.swap_remove(member)?;
+        self.member_bytes -= member.len();
         self.order_remove(old, member);
         Some(old)
     }

@@ -10,6 +10,7 @@
 //! |-----------------|-------------------------------------------------------------------------|
 //! | `lines`         | console lines typed together: one event-loop turn (`execute_batch`)     |
 //! | `resp`          | bytes on the wire connection (`execute_resp`)                           |
+//! | `second`        | lines typed in the second console (`execute_second`): one turn          |
 //! | `tick`          | serverCron at `t`, then a turn                                          |
 //! | `crash`         | `kill`, `power` or `torn`, and the restart on what survived             |
 //! | `restart`       | a restart with settings changed (`aof-load-truncated yes` …)            |
@@ -52,6 +53,8 @@ pub enum Action {
     Lines(Vec<String>),
     /// Bytes on the wire connection (a partial command waits in its query buffer).
     Resp(Vec<u8>),
+    /// Lines typed in the second console: one event-loop turn.
+    Second(Vec<String>),
     /// `serverCron` at `t`.
     Tick,
     /// `kill`, `power` or `torn`.
@@ -84,6 +87,7 @@ impl Action {
         match self {
             Action::Lines(_) => "lines",
             Action::Resp(_) => "resp",
+            Action::Second(_) => "second",
             Action::Tick => "tick",
             Action::Crash(_) => "crash",
             Action::Restart(_) => "restart",
@@ -105,6 +109,7 @@ impl Action {
         match self {
             Action::Lines(lines) => lines.join("; "),
             Action::Resp(bytes) => format!("{} bytes on the wire", bytes.len()),
+            Action::Second(lines) => format!("second console: {}", lines.join("; ")),
             Action::Tick => "tick".into(),
             Action::Crash(kind) => format!("crash {kind}"),
             Action::Restart(settings) if settings.is_empty() => "restart".into(),
@@ -253,6 +258,7 @@ impl Lab {
         let answer = match &input.action {
             Action::Lines(lines) => Answer::Lines(self.execute_batch(lines, now)),
             Action::Resp(bytes) => Answer::Resp(self.execute_resp(bytes, now)),
+            Action::Second(lines) => Answer::Replies(self.execute_second(lines, now)),
             Action::Tick => Answer::Replies(self.tick(now)),
             Action::Crash(kind) => {
                 kind_flags = flags::CRASH;

@@ -3,8 +3,11 @@
 //!
 //! It plays the part of redis-server's event loop around [`Engine`]:
 //!
-//! * two connections, as two clients on a real server: the **console** (command lines in,
-//!   redis-cli's rendering out) and the **wire** (RESP bytes in and out, like a socket);
+//! * three connections, as three clients on a real server: the **console** (command lines in,
+//!   redis-cli's rendering out), the **second console** (the same, for a second client: one
+//!   that SUBSCRIBEs and hears what the first PUBLISHes) and the **wire** (RESP bytes in and
+//!   out, like a socket); pub/sub messages go to the connection that listens, rendered or
+//!   encoded in its protocol;
 //! * one **turn** per call: run the queued input, then `beforeSleep` (write `aof_buf`, fsync as
 //!   the policy says); the host releases the turn's replies after it;
 //! * an **event stream** with a cursor: log lines, commands, AOF writes and fsyncs, rewrites,
@@ -62,6 +65,7 @@ pub use view::json_string;
 use std::collections::VecDeque;
 
 use crate::config::AppendFsync;
+use crate::reply::Reply;
 use crate::resp::{Limits, parse_command};
 use crate::server::ClientId;
 use crate::storage::{MemoryStorage, Storage};
@@ -136,6 +140,11 @@ pub struct Lab {
     console_queue: VecDeque<String>,
     /// Console replies not handed out yet.
     console_out: Vec<String>,
+    /// The second console: lines typed there wait here while its client is blocked.
+    second: ClientId,
+    second_queue: VecDeque<String>,
+    /// Its replies and the messages it received, not handed out yet.
+    second_out: Vec<String>,
     wire: ClientId,
     /// The wire client's query buffer: bytes not yet executed.
     wire_qbuf: Vec<u8>,
@@ -179,6 +188,9 @@ impl Lab {
             console: 0,
             console_queue: VecDeque::new(),
             console_out: Vec::new(),
+            second: 0,
+            second_queue: VecDeque::new(),
+            second_out: Vec::new(),
             wire: 0,
             wire_qbuf: Vec::new(),
             wire_out: Vec::new(),
@@ -213,6 +225,8 @@ impl Lab {
         }
         self.console = self.engine.connect();
         self.wire = self.engine.connect();
+        self.second = self.engine.connect();
+        self.second_queue.clear();
         self.console_queue.clear();
         self.wire_qbuf.clear();
         self.log.attach(&mut self.engine);
@@ -302,6 +316,28 @@ impl Lab {
             }
         }
         out
+    }
+
+    /// Runs lines typed in the second console, in one turn; returns what that console shows
+    /// now: the lines' replies, and the messages it received since it was last asked.
+    pub fn execute_second(&mut self, lines: &[String], now: i64) -> Vec<String> {
+        if self.down.is_some() {
+            return lines.iter().filter(|l| !l.trim().is_empty()).map(|_| REFUSED.to_string()).collect();
+        }
+        for line in lines {
+            if !line.trim().is_empty() {
+                self.push(now, "command", format!("(second console) {line}"), 0);
+            }
+            self.second_queue.push_back(line.clone());
+        }
+        self.turn(now, false);
+        std::mem::take(&mut self.second_out)
+    }
+
+    /// What reached the second console through other connections' commands (a PUBLISH on the
+    /// first console) since it was last asked.
+    pub fn take_second_out(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.second_out)
     }
 
     /// Feeds RESP bytes to the wire connection; returns the RESP replies ready.
@@ -544,6 +580,7 @@ impl Lab {
     fn settle(&mut self, now: i64) {
         loop {
             self.run_console(now);
+            self.run_second(now);
             self.run_wire(now);
             if !self.route_unblocked() {
                 break;
@@ -557,13 +594,59 @@ impl Lab {
         let unblocked = self.engine.take_unblocked();
         let any = !unblocked.is_empty();
         for (id, reply) in unblocked {
-            if id == self.console {
-                self.console_out.push(reply.render(self.engine.protocol(id)));
-            } else if id == self.wire {
-                reply.encode_proto(&mut self.wire_out, self.engine.protocol(id));
-            }
+            self.deliver(id, &reply);
         }
         any
+    }
+
+    /// A reply or a message for a connection, as that connection receives it.
+    fn deliver(&mut self, id: ClientId, reply: &Reply) {
+        if id == self.console {
+            self.console_out.push(reply.render(self.engine.protocol(id)));
+        } else if id == self.second {
+            self.second_out.push(reply.render(self.engine.protocol(id)));
+        } else if id == self.wire {
+            reply.encode_proto(&mut self.wire_out, self.engine.protocol(id));
+        }
+    }
+
+    /// Pub/sub messages (monitor lines, invalidations) a command sent to the other
+    /// connections; a connection CLIENT KILL closed is replaced by a new one.
+    fn route_messages(&mut self) {
+        if self.engine.srv.pubsub.has_messages() {
+            for (id, msg) in self.engine.take_messages() {
+                self.deliver(id, &msg);
+            }
+        }
+        if !self.engine.srv.killed.is_empty() {
+            for id in self.engine.take_killed() {
+                let fresh = self.reconnect_if_closed(id, true);
+                if id == self.console {
+                    self.console = fresh;
+                    self.console_queue.clear();
+                } else if id == self.second {
+                    self.second = fresh;
+                    self.second_queue.clear();
+                } else if id == self.wire {
+                    self.wire = fresh;
+                    self.wire_qbuf.clear();
+                }
+            }
+        }
+    }
+
+    fn run_second(&mut self, now: i64) {
+        self.route_unblocked();
+        while !self.is_blocked(self.second) {
+            let Some(line) = self.second_queue.pop_front() else { break };
+            let reply = self.engine.execute_line(self.second, &line, now);
+            self.trace_command("second", &line, reply.as_ref());
+            if let Some(reply) = reply {
+                self.second_out.push(reply.render_line(&line, self.engine.protocol(self.second)));
+            }
+            self.route_messages();
+            self.second = self.reconnect_if_closed(self.second, false);
+        }
     }
 
     fn run_console(&mut self, now: i64) {
@@ -576,6 +659,7 @@ impl Lab {
                 // As redis-cli shows it: RESP3 marks once the console sent HELLO 3.
                 self.console_out.push(reply.render_line(&line, self.engine.protocol(self.console)));
             }
+            self.route_messages();
             self.console = self.reconnect_if_closed(self.console, false);
         }
     }
@@ -603,6 +687,7 @@ impl Lab {
                     if let Some(reply) = reply {
                         reply.encode_proto(&mut self.wire_out, self.engine.protocol(self.wire));
                     }
+                    self.route_messages();
                     let id = self.reconnect_if_closed(self.wire, false);
                     if id != self.wire {
                         // QUIT: whatever followed it was never read by the old connection.

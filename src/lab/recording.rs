@@ -167,11 +167,12 @@ fn encode_input(out: &mut Vec<u8>, input: &Input, prev_t: i64) {
         Action::Predict(_) => 11,
         Action::Mark(_) => 12,
         Action::Traffic(_) => 13,
+        Action::Second(_) => 14,
     };
     out.push(code | if input.origin == Origin::Scenario { 0x80 } else { 0 });
     put_u64(out, u64::try_from(input.t.saturating_sub(prev_t)).unwrap_or(0));
     match &input.action {
-        Action::Lines(lines) => {
+        Action::Lines(lines) | Action::Second(lines) => {
             put_u64(out, lines.len() as u64);
             for l in lines {
                 put_str(out, l);
@@ -273,6 +274,14 @@ fn decode_input(r: &mut Reader, seq: u64, prev_t: i64) -> Result<Input, String> 
             }
             other => return Err(format!("bad traffic flag {other}")),
         }),
+        14 => {
+            let n = r.count()?;
+            let mut lines = Vec::with_capacity(n);
+            for _ in 0..n {
+                lines.push(r.string()?);
+            }
+            Action::Second(lines)
+        }
         other => return Err(format!("unknown input kind {other}")),
     };
     Ok(Input { seq, t, action, origin })

@@ -151,6 +151,22 @@ impl Session {
         }
     }
 
+    /// Lines typed in the second console, in one turn: what that console shows now (their
+    /// replies, and the messages it received before them).
+    pub fn execute_second(&mut self, lines: &[String], now: i64) -> Vec<String> {
+        match &self.apply(now, Action::Second(lines.to_vec())).answer {
+            Answer::Replies(out) => out.clone(),
+            _ => vec![],
+        }
+    }
+
+    /// What reached the second console through the other connections (a PUBLISH on the first
+    /// console) since it was last asked. Live only: the timeline does not keep the second
+    /// console's transcript.
+    pub fn take_second(&mut self) -> Vec<String> {
+        self.lab_mut().take_second_out()
+    }
+
     pub fn execute_resp(&mut self, bytes: &[u8], now: i64) -> Vec<u8> {
         match &self.apply(now, Action::Resp(bytes.to_vec())).answer {
             Answer::Resp(out) => out.clone(),

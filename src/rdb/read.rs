@@ -5,15 +5,13 @@
 //! the type byte and its offset; nothing is ever loaded half-understood. Streams have their own
 //! module, [`super::stream`].
 
-use std::collections::VecDeque;
-
 use super::{Elem, RdbError, RdbInfo, crc64, intset, listpack, ziplist};
 use super::{
     RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2,
     RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION,
 };
 use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
-use crate::keyspace::{Db, Map, SetValue, Value, ZSet};
+use crate::keyspace::{Db, Hash, List, SetValue, Value, ZSet};
 
 const OPCODE_IDLE: u8 = 0xF8;
 const OPCODE_FREQ: u8 = 0xF9;
@@ -149,7 +147,7 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, 
         if s.is_nan() {
             return Err("Zset with NAN score detected".into());
         }
-        if z.dict.contains_key(&m) {
+        if z.dict().contains_key(&m) {
             return Err("Duplicate zset fields detected".into());
         }
         z.insert(m, s);
@@ -165,8 +163,8 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, 
     Ok(z)
 }
 
-fn build_hash(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Map<Vec<u8>, Vec<u8>>, String> {
-    let mut h = Map::default();
+fn build_hash(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Hash, String> {
+    let mut h = Hash::with_capacity(pairs.len());
     for (f, v) in pairs {
         if h.insert(f, v).is_some() {
             return Err("Duplicate hash fields detected".into());
@@ -194,7 +192,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         0 => Value::String(r.string()?),
         1 => {
             let n = r.count()?;
-            let mut l = VecDeque::with_capacity(n.min(PREALLOC_MAX));
+            let mut l = List::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 l.push_back(r.string()?);
             }
@@ -260,7 +258,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         }
         14 | 18 => {
             let n = r.count()?;
-            let mut l = VecDeque::new();
+            let mut l = List::default();
             for _ in 0..n {
                 let container = if t == 18 { r.len()? } else { 2 };
                 let blob = r.string()?;
@@ -268,7 +266,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
                     1 => l.push_back(blob),
                     2 => {
                         let elems = if t == 14 { ziplist::entries(&blob) } else { listpack::entries(&blob) }.map_err(blob_err)?;
-                        l.extend(elems.into_iter().map(elem_bytes));
+                        elems.into_iter().for_each(|e| l.push_back(elem_bytes(e)));
                     }
                     c => return Err(blob_err(format!("Quicklist integrity check failed: unknown container {c}"))),
                 }

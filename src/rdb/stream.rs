@@ -114,7 +114,7 @@ pub fn read(r: &mut dyn Source, t: u8) -> Result<Stream, RdbError> {
         if lp::first(&node).is_none() {
             return corrupt(at, "Empty listpack inside stream");
         }
-        if s.rax.insert(StreamId::decode(&key), node).is_some() {
+        if s.insert_node(StreamId::decode(&key), node) {
             return corrupt(at, "Listpack re-added with existing key");
         }
     }

@@ -123,6 +123,14 @@ fn raw(r: &Reply, out: &mut String) {
             }
         }
         Reply::Attribute(_, reply) | Reply::WithPushes(_, reply) => raw(reply, out),
+        Reply::Many(replies) => {
+            for (i, r) in replies.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                raw(r, out);
+            }
+        }
     }
 }
 
@@ -231,6 +239,13 @@ fn tty<W: Write>(r: &Reply, prefix: &str, out: &mut Sink<'_, W>, resp3: bool) ->
             tty(reply, prefix, out, resp3)
         }
         Reply::Attribute(_, reply) | Reply::WithPushes(_, reply) => tty(reply, prefix, out, resp3),
+        // Each reply as redis-cli prints it when it arrives (a subscriber's messages, one by one).
+        Reply::Many(replies) => {
+            for r in replies {
+                tty(r, prefix, out, resp3)?;
+            }
+            Ok(())
+        }
         Reply::Array(items) => aggregate(out, prefix, items, ')', "(empty array)\n", resp3),
         Reply::Set(items) if resp3 => aggregate(out, prefix, items, '~', "(empty set)\n", resp3),
         Reply::Push(items) if resp3 => aggregate(out, prefix, items, ')', "(empty push)\n", resp3),

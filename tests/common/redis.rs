@@ -261,6 +261,54 @@ impl RespConn {
         self.read_reply()
     }
 
+    /// Sends `argv` and returns the raw bytes of the next `frames` top-level replies, push
+    /// frames counted like any other (SUBSCRIBE a b answers two).
+    pub fn command_frames<A: AsRef<[u8]>>(&mut self, argv: &[A], frames: usize) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        encode_command(&mut out, argv);
+        self.stream.write_all(&out)?;
+        let mut got = Vec::new();
+        for _ in 0..frames {
+            got.extend(self.read_frame()?);
+        }
+        Ok(got)
+    }
+
+    /// The raw bytes of the next top-level frame, a push as well as a reply.
+    pub fn read_frame(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match parse_reply(&self.buf) {
+                Ok(Some((_, used))) => {
+                    let rest = self.buf.split_off(used);
+                    return Ok(std::mem::replace(&mut self.buf, rest));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad reply: {}", e.0))),
+            }
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed by the server"));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Every byte that arrives until the connection has been quiet for `quiet` (frames other
+    /// connections caused: published messages).
+    pub fn read_quiet(&mut self, quiet: Duration) -> Vec<u8> {
+        let mut chunk = [0u8; 16 * 1024];
+        let _ = self.stream.set_read_timeout(Some(quiet));
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = self.stream.set_read_timeout(Some(Duration::from_secs(10)));
+        std::mem::take(&mut self.buf)
+    }
+
     /// Sends raw bytes (a pipeline of commands); read the replies with [`RespConn::read_reply`].
     pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes)

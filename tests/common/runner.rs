@@ -24,6 +24,13 @@ pub trait Side {
     /// Runs one command; returns the raw RESP bytes of its reply. `Err` means the side is
     /// broken (the engine panicked): the script stops there.
     fn call(&mut self, argv: &[Vec<u8>]) -> Result<Vec<u8>, String>;
+    /// [`Side::call`] for a command that answers `frames` replies (a script's `*N` line): their
+    /// bytes one after the other. A side whose one reply already holds them all (the engine's
+    /// `Reply::Many`) keeps this default.
+    fn call_frames(&mut self, argv: &[Vec<u8>], frames: usize) -> Result<Vec<u8>, String> {
+        let _ = frames;
+        self.call(argv)
+    }
     /// After an `@sleep`: the engine runs its cron (active expiry, blocked-client timeouts).
     fn after_sleep(&mut self) {}
     /// The AOF bytes appended since the previous call.
@@ -60,6 +67,9 @@ impl Side for RealSide {
                 self.conn.command(argv).map_err(|e| format!("redis-server connection failed: {e}"))
             }
         }
+    }
+    fn call_frames(&mut self, argv: &[Vec<u8>], frames: usize) -> Result<Vec<u8>, String> {
+        self.conn.command_frames(argv, frames).map_err(|e| format!("redis-server connection failed: {e}"))
     }
     fn take_aof(&mut self) -> Vec<u8> {
         self.aof.take_new(&self.server)
@@ -190,6 +200,7 @@ pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Sid
         let loc = format!("[{name}:{}]", line.number);
         // Everything wrong with this line becomes one entry of the report.
         let mut problems: Vec<String> = Vec::new();
+        let mut frames_wanted = 0;
         let (mode, argv) = match &line.item {
             Item::Sleep(ms) => {
                 std::thread::sleep(Duration::from_millis(*ms));
@@ -198,8 +209,9 @@ pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Sid
                 (None, None)
             }
             Item::Digest => (Some(Mode::Exact), Some(&digest_argv)),
-            Item::Command { mode, argv } => {
+            Item::Command { mode, argv, frames } => {
                 res.commands += 1;
+                frames_wanted = *frames;
                 (Some(*mode), Some(argv))
             }
         };
@@ -207,8 +219,11 @@ pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Sid
         let start = now_ms();
         let mut clock = widest.widest(Clock::exact(start));
         if let (Some(mode), Some(argv)) = (mode, argv) {
-            let e = expected.call(argv);
-            let a = actual.call(argv);
+            let (e, a) = if frames_wanted > 0 {
+                (expected.call_frames(argv, frames_wanted), actual.call_frames(argv, frames_wanted))
+            } else {
+                (expected.call(argv), actual.call(argv))
+            };
             widest = widest.widest(Clock::between(start, now_ms()));
             clock = widest;
             match (e, a) {
@@ -223,6 +238,7 @@ pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Sid
                             Mode::Pairs => " (compared as unordered pairs)",
                             Mode::TypeOnly => " (compared by type only)",
                             Mode::Elapsed => " (integers compared as elapsed times)",
+                            Mode::ElapsedSecs => " (integers compared as elapsed seconds)",
                         };
                         problems.push(format!(
                             "    reply differs{how}\n    {el:>6}: {}\n    {al:>6}: {}",

@@ -23,6 +23,11 @@ pub enum Mode {
     /// side measured between two of its own clock readings (XPENDING's and XINFO CONSUMERS'
     /// idle times): they may differ by twice the slack of the widest window.
     Elapsed,
+    /// `~s`: like `Elapsed`, for elapsed times in whole seconds read from a clock that ticks
+    /// once a second (OBJECT IDLETIME: the LRU clock, `serverCron`'s unix seconds). Each end
+    /// of the interval can fall on either side of a second boundary on the two sides, so they
+    /// may differ by two seconds (plus twice the slack, in whole seconds).
+    ElapsedSecs,
 }
 
 impl Mode {
@@ -33,13 +38,20 @@ impl Mode {
             Mode::Pairs => "~2 ",
             Mode::TypeOnly => "% ",
             Mode::Elapsed => "~ms ",
+            Mode::ElapsedSecs => "~s ",
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
-    Command { mode: Mode, argv: Vec<Vec<u8>> },
+    /// `frames`: how many top-level frames the line gets (`*N` prefix, pushes counted); 0
+    /// without a prefix: one reply, with any push frames that come before it.
+    Command {
+        mode: Mode,
+        argv: Vec<Vec<u8>>,
+        frames: usize,
+    },
     Sleep(u64),
     Digest,
 }
@@ -80,8 +92,18 @@ fn parse_line(t: &str) -> Result<Item, String> {
             _ => Err("unknown directive (expected `@sleep <ms>` or `@digest`)".into()),
         };
     }
+    // `*N CMD`: the command answers N replies (SUBSCRIBE a b: one confirmation per channel).
+    let (frames, t) = match t.strip_prefix('*').and_then(|r| r.split_once(' ')) {
+        Some((n, rest)) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => (n, rest.trim_start()),
+            _ => return Err(format!("bad reply count '*{n}'")),
+        },
+        None => (0, t),
+    };
     let (mode, rest) = if let Some(r) = t.strip_prefix("~ms ") {
         (Mode::Elapsed, r)
+    } else if let Some(r) = t.strip_prefix("~s ") {
+        (Mode::ElapsedSecs, r)
     } else if let Some(r) = t.strip_prefix("~2 ") {
         (Mode::Pairs, r)
     } else if let Some(r) = t.strip_prefix("~ ") {
@@ -95,7 +117,10 @@ fn parse_line(t: &str) -> Result<Item, String> {
     if argv.is_empty() {
         return Err("a mode prefix without a command".into());
     }
-    Ok(Item::Command { mode, argv })
+    if frames > 1 && mode != Mode::Exact {
+        return Err("a reply count only goes with an exact comparison".into());
+    }
+    Ok(Item::Command { mode, argv, frames })
 }
 
 /// One year in milliseconds: a 13-digit number this close to `now` is read as a time (TTLs of
@@ -226,7 +251,7 @@ pub fn array_elements(raw: &[u8]) -> Option<Vec<&[u8]>> {
 /// modes the groups sorted, which is the order [`replies_match`] compares them in.
 pub fn comparable(raw: &[u8], mode: Mode, now_ms: i64) -> Vec<u8> {
     match mode {
-        Mode::Exact | Mode::Elapsed => normalise_times(raw, now_ms),
+        Mode::Exact | Mode::Elapsed | Mode::ElapsedSecs => normalise_times(raw, now_ms),
         Mode::TypeOnly => raw.first().map(|&c| vec![c]).unwrap_or_default(),
         Mode::Unordered | Mode::Pairs => match sorted_groups(raw, mode, now_ms) {
             Some((n, groups)) => {
@@ -258,8 +283,11 @@ fn sorted_groups(raw: &[u8], mode: Mode, now_ms: i64) -> Option<(usize, Vec<Vec<
 pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -> bool {
     match mode {
         Mode::Exact => times_match(expected, actual, clock),
-        Mode::Elapsed => match (parse_reply(expected), parse_reply(actual)) {
-            (Ok(Some((e, _))), Ok(Some((a, _)))) => elapsed_match(&e, &a, clock),
+        Mode::Elapsed | Mode::ElapsedSecs => match (parse_reply(expected), parse_reply(actual)) {
+            (Ok(Some((e, _))), Ok(Some((a, _)))) => {
+                let within = if mode == Mode::Elapsed { 2 * clock.slack_ms } else { 2 + 2 * clock.slack_ms / 1000 };
+                elapsed_match(&e, &a, within, clock)
+            }
             _ => times_match(expected, actual, clock),
         },
         Mode::TypeOnly => expected.first() == actual.first(),
@@ -275,15 +303,15 @@ pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -
 
 /// [`Mode::Elapsed`]: same shape, integers within twice the slack (each side's elapsed time
 /// spans two lines, each line's clocks at most a window apart), the rest as in `Exact`.
-fn elapsed_match(e: &aof_lab::Reply, a: &aof_lab::Reply, clock: Clock) -> bool {
+fn elapsed_match(e: &aof_lab::Reply, a: &aof_lab::Reply, within: i64, clock: Clock) -> bool {
     use aof_lab::Reply;
     match (e, a) {
-        (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= 2 * clock.slack_ms,
+        (Reply::Int(x), Reply::Int(y)) => (x - y).abs() <= within,
         (Reply::Array(x), Reply::Array(y)) | (Reply::Set(x), Reply::Set(y)) | (Reply::Push(x), Reply::Push(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, clock))
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, within, clock))
         }
         (Reply::Map(x), Reply::Map(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k, v), (l, w))| elapsed_match(k, l, clock) && elapsed_match(v, w, clock))
+            x.len() == y.len() && x.iter().zip(y).all(|((k, v), (l, w))| elapsed_match(k, l, within, clock) && elapsed_match(v, w, within, clock))
         }
         _ => times_match(&e.to_resp(), &a.to_resp(), clock),
     }

@@ -157,6 +157,9 @@ impl Side for ServeSide {
             }
         }
     }
+    fn call_frames(&mut self, argv: &[Vec<u8>], frames: usize) -> Result<Vec<u8>, String> {
+        self.conn.command_frames(argv, frames).map_err(|e| format!("aof-lab serve connection failed: {e}"))
+    }
     fn take_aof(&mut self) -> Vec<u8> {
         let path = self.serve.current_incr_path();
         if path != self.aof_file {

@@ -210,7 +210,7 @@ export class ConsoleView {
       if (reply !== null) node.append(replyEl(reply));
       else node.append(el('pre', 'reply waiting', '(waiting: the command blocked)'));
     } else if (e.kind === 'late') {
-      node.append(el('p', 'late-label meta', 'the blocked command’s reply:'), replyEl(e.replies.join('\n')));
+      node.append(el('p', 'late-label meta', 'received later (a blocked command’s reply, a pub/sub message):'), replyEl(e.replies.join('\n')));
     } else {
       // A lab action (a crash, a restart, a setting, a scenario step…) and what it said.
       node.classList.add('entry-action');

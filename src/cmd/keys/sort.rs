@@ -29,12 +29,11 @@
 //! "read order" (the ALPHA ties above) is the engine's insertion order, not a hash-table order.
 
 use std::cmp::Ordering;
-use std::collections::VecDeque;
 
 use crate::cmd::args;
 use crate::cmd::keys::opt_is;
 use crate::cmd::zset::spec::strtod_whole;
-use crate::keyspace::Value;
+use crate::keyspace::{List, Value};
 use crate::reply::Reply;
 use crate::server::Ctx;
 
@@ -172,7 +171,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
             Some(Value::List(l)) => vector.extend(l.iter().map(|o| item(o))),
             Some(Value::Set(s)) => vector.extend(s.ordered().into_iter().map(|o| item(o))),
             // The skiplist's dict: read in its own (hash) order, then sorted.
-            Some(Value::ZSet(z)) => vector.extend(z.dict.keys().map(|m| item(m))),
+            Some(Value::ZSet(z)) => vector.extend(z.dict().keys().map(|m| item(m))),
             _ => {}
         }
     }
@@ -231,7 +230,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
         }
         return Reply::Array(out);
     };
-    let mut stored = VecDeque::new();
+    let mut stored = List::default();
     for obj in &range {
         if gets.is_empty() {
             stored.push_back(obj.clone());

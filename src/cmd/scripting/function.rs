@@ -439,5 +439,8 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let args = lua::string_array(&mut vm, &argv[3 + nkeys..]);
     let client = super::script_client(ctx.client);
     let name = String::from_utf8_lossy(&fname).into_owned();
-    lua::run_function(&mut vm, ctx.srv, client, func, (keys, args), &name, run_flags)
+    ctx.srv.scripting.cjson_functions.install(&mut vm);
+    let reply = lua::run_function(&mut vm, ctx.srv, client, func, (keys, args), &name, run_flags);
+    ctx.srv.scripting.cjson_functions = super::libs::cjson::Settings::of(&mut vm);
+    reply
 }

@@ -27,9 +27,8 @@
 //! so only the globals table's metatable protects here: creating a global is refused as in
 //! Redis, but assigning to one that exists (`redis = nil`, `string.len = nil`, `math.pi = 3`),
 //! `rawset(_G, …)` and `setmetatable(_G, nil)` are not (Redis: "Attempt to modify a readonly
-//! table"). A library's top level (FUNCTION LOAD) sees the full globals, where Redis gives it
-//! only `redis.register_function` / `log` / `setresp` and no `pairs`. `redis.acl_check_cmd`
-//! answers for the one (default) user, who may run everything. `cjson`, `cmsgpack`, `struct` and `bit` are not loaded; there is no
+//! table"). `redis.acl_check_cmd`
+//! answers for the one (default) user, who may run everything. There is no
 //! script timeout (SCRIPT KILL answers NOTBUSY) and no debugger (SCRIPT DEBUG).
 
 use std::cell::RefCell;
@@ -134,6 +133,40 @@ local function fix(ok, ...)
 end
 pcall = function(...) return fix(lua_pcall(...)) end
 local error, tostring = error, tostring
+-- FUNCTION LOAD's globals (`luaEngineInitEngine`'s LIBRARY_API): while a library's top level
+-- runs, only `redis` with register_function, log, the LOG_* levels and the version; after it
+-- (the library's functions, run by FCALL), the ordinary globals.
+local G, is_loading, rawget, setmetatable = _G, __redis__is_loading, rawget, setmetatable
+__redis__is_loading = nil
+local function protect(t)
+  return setmetatable(t, {
+    __index = function(_, k)
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end,
+    __newindex = function()
+      error("Attempt to modify a readonly table", 2)
+    end,
+  })
+end
+local r = redis
+local lib_api = {redis = protect({
+  register_function = r.register_function, log = r.log,
+  LOG_DEBUG = r.LOG_DEBUG, LOG_VERBOSE = r.LOG_VERBOSE, LOG_NOTICE = r.LOG_NOTICE,
+  LOG_WARNING = r.LOG_WARNING, REDIS_VERSION = r.REDIS_VERSION, REDIS_VERSION_NUM = r.REDIS_VERSION_NUM,
+})}
+__redis__lib_env = setmetatable({}, {
+  __index = function(_, k)
+    local v
+    if is_loading() then v = rawget(lib_api, k) else v = rawget(G, k) end
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = function()
+    error("Attempt to modify a readonly table", 2)
+  end,
+})
 setmetatable(_G, {
   __index = function(_, k)
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
@@ -466,6 +499,12 @@ fn reply_to_lua(state: &mut LuaState, r: &Reply, resp: u8) -> Val {
         }
         Reply::Bool(b) => Val::Bool(*b),
         Reply::WithPushes(_, inner) => reply_to_lua(state, inner, resp),
+        // Several frames (a message a subscriber published to itself, then the count): the
+        // command's own reply is the last.
+        Reply::Many(replies) => match replies.last() {
+            Some(last) => reply_to_lua(state, last, resp),
+            None => Val::Nil,
+        },
     }
 }
 
@@ -850,8 +889,18 @@ pub fn new_vm() -> Result<Lua, String> {
         lua.table_set_function(&math, "random", math_random).map_err(|e| e.to_string())?;
         lua.table_set_function(&math, "randomseed", math_randomseed).map_err(|e| e.to_string())?;
     }
+    // `cjson`, `struct`, `cmsgpack`, `bit` (`luaLoadLibraries`).
+    super::libs::open(&mut lua)?;
+    lua.register_function("__redis__is_loading", is_loading).map_err(|e| e.to_string())?;
     let prelude = lua.load_bytes(PRELUDE.as_bytes(), INTERNAL_CHUNK).map_err(|e| e.to_string())?;
     lua.call_function(&prelude, &[]).map_err(|e| e.to_string())?;
+    // The library environment is kept in the registry, out of the script's sight.
+    let env = get_global_raw(&mut lua, LIB_ENV);
+    set_global_raw(&mut lua, LIB_ENV, Val::Nil);
+    let state = lua.state_mut();
+    let registry = state.registry;
+    let k = Val::Str(state.gc.intern_string(LIB_ENV.as_bytes()));
+    let _ = Table::from_gc_ref(registry).raw_set(state, k, env);
     Ok(lua)
 }
 
@@ -962,10 +1011,34 @@ fn error_reply_of(state: &mut LuaState, err: Val, funcname: &str) -> Reply {
     Reply::error(text)
 }
 
+const LIB_ENV: &str = "__redis__lib_env";
+
+/// Whether FUNCTION LOAD is running a library's top level (`REGISTRY_LOAD_CTX_NAME` is set).
+fn is_loading(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let loading = LOADING.with(|l| l.borrow().is_some());
+    state.top = state.base;
+    state.push(Val::Bool(loading));
+    Ok(1)
+}
+
+/// Gives a library's compiled chunk the library environment: its own globals are an empty,
+/// read-only table that sees the load-time API while the chunk runs and the ordinary globals
+/// afterwards, which is what Redis does by switching its globals' `__index` around the load.
+fn set_library_env(lua: &mut Lua, f: &Function) {
+    let state = lua.state_mut();
+    let registry = state.registry;
+    let k = Val::Str(state.gc.intern_string(LIB_ENV.as_bytes()));
+    let Ok(Val::Table(env)) = Table::from_gc_ref(registry).raw_get(state, k) else { return };
+    if let Some(rilua::vm::closure::Closure::Lua(lc)) = state.gc.closures.get_mut(f.gc_ref()) {
+        lc.env = env;
+    }
+}
+
 /// Runs a library's body with `redis.register_function` enabled: the functions it registered
 /// (FUNCTION LOAD), or `Error registering functions: …`.
 pub fn load_library(lua: &mut Lua, code: &[u8]) -> Result<Vec<Registered>, String> {
     let f = compile(lua, code, FUNCTION_CHUNK).map_err(|e| format!("Error compiling function: {e}"))?;
+    set_library_env(lua, &f);
     LOADING.with(|l| *l.borrow_mut() = Some(Vec::new()));
     let result = lua.call_function(&f, &[]);
     let registered = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();

@@ -17,6 +17,7 @@
 //! could see), and there is no SCRIPT DEBUG.
 
 pub mod function;
+pub mod libs;
 pub mod lua;
 
 use indexmap::IndexMap;
@@ -33,6 +34,9 @@ pub struct ScriptingState {
     pub functions: function::Functions,
     /// `math.random`'s generator (`rand.c`), which lives as long as the server.
     pub rand48: lua::Rand48,
+    /// `cjson`'s settings in the EVAL VM (reset by SCRIPT FLUSH) and in the functions' VM.
+    pub cjson_eval: libs::cjson::Settings,
+    pub cjson_functions: libs::cjson::Settings,
 }
 
 const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | STALE;
@@ -201,7 +205,17 @@ pub(crate) fn is_script_client(c: &Client) -> bool {
 const SCRIPT_CLIENT_ID: u64 = u64::MAX;
 
 pub(crate) fn script_client(caller: &Client) -> Client {
-    Client { id: SCRIPT_CLIENT_ID, db: caller.db, in_exec: true, authenticated: true, resp: crate::reply::RESP2, ..Default::default() }
+    // `addr` "lua": what MONITOR shows for a script's commands (`[0 lua] "SET" …`).
+    Client {
+        id: SCRIPT_CLIENT_ID,
+        db: caller.db,
+        in_exec: true,
+        authenticated: true,
+        resp: crate::reply::RESP2,
+        addr: "lua".into(),
+        fd: -1,
+        ..Default::default()
+    }
 }
 
 /// The `numkeys` argument, checked as `evalGenericCommand` / `fcallCommandGeneric` do.
@@ -271,7 +285,10 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool) -> Reply {
     lua::set_global_raw(&mut vm, "ARGV", args);
     let client = script_client(ctx.client);
     let f = rilua::Val::Function(f.gc_ref());
-    lua::run_function(&mut vm, ctx.srv, client, f, (rilua::Val::Nil, rilua::Val::Nil), &sha, run_flags)
+    ctx.srv.scripting.cjson_eval.install(&mut vm);
+    let reply = lua::run_function(&mut vm, ctx.srv, client, f, (rilua::Val::Nil, rilua::Val::Nil), &sha, run_flags);
+    ctx.srv.scripting.cjson_eval = libs::cjson::Settings::of(&mut vm);
+    reply
 }
 
 fn script_load(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -298,6 +315,8 @@ fn script_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         _ => return Reply::err("ERR SCRIPT FLUSH only support SYNC|ASYNC option"),
     }
     ctx.srv.scripting.scripts.clear();
+    // `scriptingReset`: a new VM, with cjson's default settings.
+    ctx.srv.scripting.cjson_eval = libs::cjson::Settings::default();
     Reply::ok()
 }
 

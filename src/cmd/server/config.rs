@@ -71,7 +71,10 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let loading = ctx.srv.loading;
     match ctx.srv.config.set_many(&pairs, loading) {
         Ok(changed) => match apply(ctx, &changed) {
-            Ok(()) => Reply::ok(),
+            Ok(()) => {
+                ctx.srv.diag.configure(&ctx.srv.config);
+                Reply::ok()
+            }
             Err(e) => Reply::error(e),
         },
         Err(e) => Reply::error(e),

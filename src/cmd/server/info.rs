@@ -3,8 +3,8 @@
 //! `everything`, several sections per call, unknown names ignored).
 //!
 //! Compared with Redis: the values the engine cannot know are zeros or approximations. Memory
-//! figures are estimated from the values' sizes (`Value::approx_size`) plus a fixed startup
-//! overhead; CPU and network figures are 0; `total_forks` counts the simulated children and the
+//! figures are the engine's estimate (`Server::used_memory`: the values' sizes kept up to date
+//! by the keyspace, see `crate::keyspace`, plus a fixed startup overhead and the AOF buffers); CPU and network figures are 0; `total_forks` counts the simulated children and the
 //! CoW figures are the simulated ones (see `crate::child`); `Commandstats`, `Errorstats` and
 //! `Latencystats` are empty.
 
@@ -18,10 +18,6 @@ use crate::server::{AofState, Ctx, Server};
 
 /// `used_memory_startup` of a fresh 7.0.15: what the server uses with an empty dataset.
 pub const STARTUP_MEMORY: u64 = 876_312;
-/// Per-key overhead of the main dictionary (entry, key object, sds header) in the estimate.
-const KEY_OVERHEAD: u64 = 56;
-/// Per-key overhead of the expires dictionary.
-const EXPIRE_OVERHEAD: u64 = 32;
 
 const DEFAULT_SECTIONS: &[&str] =
     &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "module_list", "errorstats", "cluster", "keyspace"];
@@ -137,19 +133,8 @@ fn clients(srv: &Server, out: &mut String) {
     line(out, "client_recent_max_input_buffer", 0);
     line(out, "client_recent_max_output_buffer", 0);
     line(out, "blocked_clients", blocked_clients(srv));
-    line(out, "tracking_clients", 0);
+    line(out, "tracking_clients", srv.diag.tracking_clients);
     line(out, "clients_in_timeout_table", blocked_clients(srv));
-}
-
-/// The dataset's estimated size: keys, values and dictionary overheads.
-pub fn dataset_memory(srv: &Server) -> u64 {
-    srv.dbs
-        .iter()
-        .map(|db| {
-            let keys: u64 = db.iter().map(|(k, v)| KEY_OVERHEAD + k.len() as u64 + v.approx_size() as u64).sum();
-            keys + db.expires_len() as u64 * EXPIRE_OVERHEAD
-        })
-        .sum()
 }
 
 /// `bytesToHuman`.
@@ -168,9 +153,9 @@ fn human(n: u64) -> String {
 
 fn memory(srv: &Server, out: &mut String) {
     // 6.2 counts the rewrite buffer in mem_aof_buffer too.
-    let aof_buf = srv.feed.aof_buf.len() as u64 + srv.aof_rewrite_buffer_length();
-    let dataset = dataset_memory(srv);
-    let used = STARTUP_MEMORY + dataset + aof_buf;
+    let aof_buf = srv.mem_not_counted_for_evict();
+    let dataset = srv.dataset_memory();
+    let used = srv.used_memory();
     let overhead = STARTUP_MEMORY + aof_buf;
     let perc = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
     line(out, "used_memory", used);
@@ -307,9 +292,10 @@ fn stats(srv: &Server, out: &mut String) {
     line(out, "current_eviction_exceeded_time", 0);
     line(out, "keyspace_hits", s.keyspace_hits);
     line(out, "keyspace_misses", s.keyspace_misses);
-    line(out, "pubsub_channels", 0);
-    line(out, "pubsub_patterns", 0);
-    line(out, "pubsubshard_channels", 0);
+    let (channels, patterns, shard_channels) = srv.pubsub.counts();
+    line(out, "pubsub_channels", channels);
+    line(out, "pubsub_patterns", patterns);
+    line(out, "pubsubshard_channels", shard_channels);
     line(out, "latest_fork_usec", 0);
     // Every simulated fork (rewrite or BGSAVE child) takes the next pid.
     line(out, "total_forks", srv.aof.next_pid);

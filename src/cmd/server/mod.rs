@@ -14,6 +14,7 @@ pub mod client;
 pub mod command;
 pub mod config;
 pub mod debug;
+pub mod diag;
 pub mod info;
 pub mod meta;
 pub mod persist;
@@ -125,8 +126,12 @@ pub(crate) fn help_reply(cmd: &str, lines: &[&'static str]) -> Reply {
     Reply::Array(out)
 }
 
-fn ping(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+fn ping(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    // A RESP2 subscriber reads frames only: PING answers like one (`["pong", arg]`).
+    let subscribed = ctx.client.subs.total() > 0 && !ctx.resp3();
     match argv {
+        [_] if subscribed => Reply::Array(vec![Reply::bulk("pong"), Reply::bulk("")]),
+        [_, msg] if subscribed => Reply::Array(vec![Reply::bulk("pong"), Reply::bulk(*msg)]),
         [_] => Reply::status("PONG"),
         [_, msg] => Reply::bulk(*msg),
         _ => Reply::wrong_arity("ping"),
@@ -231,6 +236,7 @@ pub fn empty_data(srv: &mut Server, db: Option<usize>) -> u64 {
         None => 0..srv.dbs.len(),
     };
     let mut removed = 0;
+    diag::invalidate_all(srv);
     for id in range {
         srv.touch_all_watched_keys_in_db(id, None);
         let streams = srv.blocked_streams_in(id);

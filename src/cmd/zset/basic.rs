@@ -227,7 +227,7 @@ pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::Nil;
     };
     let i = ctx.srv.rng.usize(..z.len());
-    Reply::bulk_opt(z.dict.get_index(i).map(|(m, _)| m.clone()))
+    Reply::bulk_opt(z.dict().get_index(i).map(|(m, _)| m.clone()))
 }
 
 /// `zrandmemberWithCountCommand`. A negative count may repeat members; a positive one never does.
@@ -250,7 +250,7 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
     if count == 0 {
         return Reply::Array(out);
     }
-    let pick = |i: usize| z.dict.get_index(i).map(|(m, s)| (m.as_slice(), *s));
+    let pick = |i: usize| z.dict().get_index(i).map(|(m, s)| (m.as_slice(), *s));
     if !uniq || count == 1 {
         if count > RANDMEMBER_MAX_REPEATS {
             return Reply::err("ERR value is out of range");
@@ -376,7 +376,7 @@ pub fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         while pos > 0 && seen < count {
             pos -= 1;
             seen += 1;
-            if let Some((m, s)) = z.dict.get_index(pos as usize)
+            if let Some((m, s)) = z.dict().get_index(pos as usize)
                 && keep(m)
             {
                 items.push(Reply::bulk(m.as_slice()));

@@ -410,3 +410,33 @@ fn calls_on_the_wire_and_lines_on_the_console() {
     assert!(s.step_forward());
     assert_eq!(s.position(), 2);
 }
+
+/// The second console is a client of its own: it subscribes and hears what the first console
+/// publishes (at once), and what it publishes reaches the first console with the next tick.
+/// Its lines are inputs: a recording replays them to the same state.
+#[test]
+fn the_second_console_hears_what_the_first_publishes() {
+    let mut s = session();
+    let sub = s.execute_second(&lines(&["SUBSCRIBE news"]), T0 + 10);
+    assert_eq!(sub, ["1) \"subscribe\"\n2) \"news\"\n3) (integer) 1"]);
+    // Subscribed (RESP2): only pub/sub commands and PING run there.
+    let refused = s.execute_second(&lines(&["GET k"]), T0 + 20);
+    assert_eq!(
+        refused,
+        ["(error) ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"]
+    );
+    assert_eq!(s.execute_batch(&lines(&["PUBLISH news hello"]), T0 + 30)[0].0, ["(integer) 1"]);
+    assert_eq!(s.take_second(), ["1) \"message\"\n2) \"news\"\n3) \"hello\""]);
+    assert!(s.take_second().is_empty());
+    // The other way round: the first console listens to a pattern, the second publishes.
+    s.execute_batch(&lines(&["PSUBSCRIBE n*"]), T0 + 40);
+    assert_eq!(s.execute_second(&lines(&["UNSUBSCRIBE", "PUBLISH news again"]), T0 + 50).len(), 2);
+    let a = s.advance(T0 + 200);
+    assert_eq!(a.replies, ["1) \"pmessage\"\n2) \"n*\"\n3) \"news\"\n4) \"again\""]);
+    assert!(kinds(&s).contains(&"second"));
+    // Nothing of it is in the AOF.
+    assert!(!String::from_utf8_lossy(&s.take_appended()).to_ascii_lowercase().contains("publish"));
+    let (other, replay) = Session::from_recording(&s.recording(), None).unwrap();
+    assert_eq!(replay.digest_matches, Some(true), "{replay:?}");
+    assert_eq!(kinds(&other), kinds(&s));
+}

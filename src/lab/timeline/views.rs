@@ -142,7 +142,9 @@ impl Timeline {
                     "say" | "note" | "mark" | "predict" => {}
                     _ => here.push(entry("scenario", o.text.clone(), o.output.clone())),
                 },
-                (Action::Tick | Action::Resp(_) | Action::Predict(_), _) => {}
+                // The second console keeps its own transcript (what reached the first console
+                // through it comes with the next tick, as a late reply).
+                (Action::Tick | Action::Resp(_) | Action::Predict(_) | Action::Second(_), _) => {}
                 (action, answer) => here.push(entry(action.kind(), action.describe(), answer_lines(answer))),
             }
             out.extend(here.into_iter().rev());
