@@ -99,3 +99,42 @@ fn info_persistence_reports_the_aof() {
     assert_eq!(field("aof_buffer_length"), "0");
     assert_eq!(field("aof_delayed_fsync"), "0");
 }
+
+/// Redis 7.0.15 does not keep a consumer group's `entries_read` through an AOF replay: XREADGROUP
+/// without NOACK propagates `XCLAIM … LASTID`, which moves the group's last ID but not its counter,
+/// so the reloaded group has it invalid (`entries-read` nil) where the live one had estimated it;
+/// NOACK's `XGROUP SETID … ENTRIESREAD` carries it, and the next read estimates it again. The
+/// engine (both AOF designs) does the same: the crash matrix counts such restarts apart.
+#[test]
+fn entries_read_is_lost_by_an_aof_replay_as_in_redis() {
+    const LINES: &[&str] = &[
+        "XGROUP CREATE er g 0 MKSTREAM",
+        "XGROUP CREATE er gn 0",
+        "XADD er 1-1 f v",
+        "XREADGROUP GROUP g c COUNT 2 STREAMS er >",
+        "XREADGROUP GROUP gn c NOACK COUNT 2 STREAMS er >",
+        "XINFO GROUPS er",
+        "DEBUG LOADAOF",
+        "XINFO GROUPS er",
+        "XADD er 2-1 f v",
+        "XREADGROUP GROUP g c COUNT 2 STREAMS er >",
+        "XINFO GROUPS er",
+    ];
+    let server = RedisServer::start();
+    let mut conn = server.connect();
+    let mut real = Vec::new();
+    for line in LINES {
+        real.push(conn.command(&aof_lab::resp::split_args(line.as_bytes()).unwrap()).unwrap());
+    }
+    let nil_entries_read = b"$12\r\nentries-read\r\n$-1\r\n".as_slice();
+    assert!(!real[5].windows(nil_entries_read.len()).any(|w| w == nil_entries_read), "live: counted");
+    assert!(real[7].windows(nil_entries_read.len()).any(|w| w == nil_entries_read), "reloaded: nil in redis-server");
+    for legacy in [false, true] {
+        let cfg = Config { appendonly: true, aof_legacy: legacy, ..Config::default() };
+        let mut e = Engine::open(cfg, Box::new(MemoryStorage::new()), now_ms()).map_err(|e| e.lines).unwrap();
+        let c = e.connect();
+        for (line, want) in LINES.iter().zip(&real) {
+            assert_eq!(&run(&mut e, c, line).to_resp(), want, "{line} (6.2 mode: {legacy})");
+        }
+    }
+}

@@ -311,7 +311,8 @@ fn elapsed_match(e: &aof_lab::Reply, a: &aof_lab::Reply, within: i64, clock: Clo
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| elapsed_match(p, q, within, clock))
         }
         (Reply::Map(x), Reply::Map(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k, v), (l, w))| elapsed_match(k, l, within, clock) && elapsed_match(v, w, within, clock))
+            x.len() == y.len()
+                && x.iter().zip(y).all(|((k, v), (l, w))| elapsed_match(k, l, within, clock) && elapsed_match(v, w, within, clock))
         }
         _ => times_match(&e.to_resp(), &a.to_resp(), clock),
     }
