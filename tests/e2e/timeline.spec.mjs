@@ -612,7 +612,10 @@ test('reduced motion (the system\'s, and the page toggle): Play in the past move
     assert.equal(await page.evaluate(() => document.documentElement.dataset.motion), 'reduce');
     assert.equal(await page.locator('#timeline .tl-motion input').isChecked(), true);
     await page.waitForFunction(() => window.aofLab.timeline?.reduced === true);
+    // Pause with the bar's button (the lab opens playing): once it plays, so the click pauses.
+    await page.waitForFunction(() => window.aofLab.timeline?.playing === true);
     await page.locator('#timeline .tl-play').click();
+    await page.waitForFunction(() => window.aofLab.timeline?.playing === false);
     for (let i = 0; i < 6; i++) await run(page, `SET k${i} ${i}`);
     const head = await page.evaluate(() => window.aofLab.timeline.head);
     await page.locator('#timeline .tl-range').fill(String(head - 6));
