@@ -208,7 +208,7 @@ if want load; then
   declare -A wsecs
   if want load-wasm; then
     scripts/build.sh >/dev/null 2>&1
-    while read -r m w; do wsecs[$m]=$w; done < <(cd tests/e2e && RUNS=$LOAD_RUNS node bench-load.mjs "$work" "${mixes[@]}")
+    while read -r m w _; do wsecs[$m]=$w; done < <(cd tests/e2e && RUNS=$LOAD_RUNS node bench-load.mjs "$work" "${mixes[@]}")
   fi
   echo
   echo "Load average: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%F); LOAD_N=$LOAD_N LARGE_N=$LARGE_N, median of $LOAD_RUNS"
