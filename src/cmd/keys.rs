@@ -19,7 +19,7 @@
 //! same: a full SCAN returns every key present for its whole duration.
 
 mod dump;
-mod object;
+pub(crate) mod object;
 mod sort;
 
 use super::{Command, DENYOOM, FAST, Group, LOADING, READONLY, STALE, WRITE};

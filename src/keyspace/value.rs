@@ -58,26 +58,10 @@ impl Value {
             Value::Stream(_) => "stream",
         }
     }
-    /// OBJECT ENCODING's answer, following the default thresholds of Redis 7.0.
+    /// OBJECT ENCODING's answer for a value built by commands (no encoding hint) under Redis
+    /// 7.0's default thresholds: see `cmd::keys::object::encoding`, which decides it.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Value::String(s) if s.len() <= 20 && string2ll(s).is_some() => "int",
-            Value::String(s) if s.len() <= 44 => "embstr",
-            Value::String(_) => "raw",
-            Value::List(_) => "quicklist",
-            Value::Hash(h)
-                if h.len() <= HASH_MAX_LISTPACK_ENTRIES
-                    && h.iter().all(|(f, v)| f.len() <= MAX_LISTPACK_VALUE && v.len() <= MAX_LISTPACK_VALUE) =>
-            {
-                "listpack"
-            }
-            Value::Hash(_) => "hashtable",
-            Value::Set(s) if s.intset => "intset",
-            Value::Set(_) => "hashtable",
-            Value::ZSet(z) if !z.skiplist => "listpack",
-            Value::ZSet(_) => "skiplist",
-            Value::Stream(_) => "stream",
-        }
+        crate::cmd::keys::object::encoding(self, super::EncodingHint::Auto, &crate::rdb::dump::Limits::default())
     }
     /// An approximation of the bytes Redis would use, for INFO memory and the OOM cap: a fixed
     /// header, a per-element overhead and the elements' bytes. O(1) (a stream's: O(its consumer

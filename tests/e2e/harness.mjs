@@ -4,6 +4,7 @@
 // per-file set-up: the page served on a free port, one browser, a scratch directory.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -83,13 +84,14 @@ export async function openLab(env, page, query = '', state = 'ready') {
 }
 
 /** Types a line in the console, presses Enter and returns its reply as shown, once it no longer
- *  waits (a blocked command's reply comes when it is served). */
-export async function run(page, line, timeout = 10_000) {
-  const entries = page.locator('#log .entry');
-  const index = await entries.count();
+ *  waits (a blocked command's reply comes when it is served). The entry is added on Enter, so it
+ *  is the last one (the log keeps its last 500 entries): its echo is the line typed. */
+export async function run(page, line, timeout = 15_000) {
   await page.locator('#cmd').fill(line);
   await page.keyboard.press('Enter');
-  const reply = entries.nth(index).locator('.reply:not(.waiting)');
+  const entry = page.locator('#log .entry').last();
+  assert.equal(await entry.locator('.cmd').textContent(), `aof-lab> ${line}`);
+  const reply = entry.locator('.reply:not(.waiting)');
   await reply.waitFor({ timeout });
   return reply.textContent();
 }

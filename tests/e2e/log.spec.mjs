@@ -11,24 +11,13 @@ import { copyFile, mkdtemp, readdir, stat, truncate, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { test } from 'node:test';
 import { startRedis } from './redis.mjs';
-import { SHOTS, setupLab, watch } from './harness.mjs';
+import { SHOTS, run, setupLab, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-log-');
 
 async function open(page, query = '') {
   await page.goto(`${env.server.url}/www/${query}`);
   await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
-}
-
-/** Types a line in the console, presses Enter and returns its reply as shown. */
-async function run(page, line) {
-  await page.locator('#cmd').fill(line);
-  await page.keyboard.press('Enter');
-  const entry = page.locator('#log .entry').last();
-  assert.equal(await entry.locator('.cmd').textContent(), `aof-lab> ${line}`);
-  const reply = entry.locator('.reply:not(.waiting)');
-  await reply.waitFor({ timeout: 15_000 });
-  return reply.textContent();
 }
 
 const log = (page) => page.locator('#logview');

@@ -5,17 +5,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SHOTS, setupLab, watch } from './harness.mjs';
+import { SHOTS, run, setupLab, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-plots-');
-
-async function run(page, line) {
-  await page.locator('#cmd').fill(line);
-  await page.keyboard.press('Enter');
-  const reply = page.locator('#log .entry').last().locator('.reply:not(.waiting)');
-  await reply.waitFor({ timeout: 15_000 });
-  return reply.textContent();
-}
 
 test('traffic makes the AOF outgrow its threshold, serverCron rewrites it by itself, and the plots show why', async () => {
   const context = await env.newContext();

@@ -7,20 +7,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SHOTS, setupLab, watch } from './harness.mjs';
+import { SHOTS, run, setupLab, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-resp3-');
-
-/** Types a line in the console, presses Enter and returns its reply as shown. */
-async function run(page, line) {
-  await page.locator('#cmd').fill(line);
-  await page.keyboard.press('Enter');
-  const entry = page.locator('#log .entry').last();
-  assert.equal(await entry.locator('.cmd').textContent(), `aof-lab> ${line}`);
-  const reply = entry.locator('.reply:not(.waiting)');
-  await reply.waitFor({ timeout: 15_000 });
-  return reply.textContent();
-}
 
 const VIEWS = [
   ['desktop', { viewport: { width: 1280, height: 900 } }],

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startRedis } from './redis.mjs';
-import { SHOTS, setupLab, skipPrediction, watch } from './harness.mjs';
+import { SHOTS, run, setupLab, skipPrediction, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-rw-');
 const { newContext } = env;
@@ -16,17 +16,6 @@ const { newContext } = env;
 async function open(page, query) {
   await page.goto(`${env.server.url}/www/?${query}`);
   await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
-}
-
-/** Types a line in the console, presses Enter and returns its reply as shown. */
-async function run(page, line) {
-  await page.locator('#cmd').fill(line);
-  await page.keyboard.press('Enter');
-  const entry = page.locator('#log .entry').last();
-  assert.equal(await entry.locator('.cmd').textContent(), `aof-lab> ${line}`);
-  const reply = entry.locator('.reply:not(.waiting)');
-  await reply.waitFor({ timeout: 15_000 });
-  return reply.textContent();
 }
 
 /** The reply of the last console entry once it arrived (for commands typed by a button). */

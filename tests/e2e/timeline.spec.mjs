@@ -9,24 +9,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import path from 'node:path';
-import { SHOTS, setupLab, skipPrediction, watch } from './harness.mjs';
+import { SHOTS, run, setupLab, skipPrediction, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-timeline-');
 
 async function open(page, query = '') {
   await page.goto(`${env.server.url}/www/${query ? `?${query}` : ''}`);
   await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
-}
-
-/** Types a line in the console, presses Enter and returns its reply as shown. */
-async function run(page, line) {
-  await page.locator('#cmd').fill(line);
-  await page.keyboard.press('Enter');
-  const entry = page.locator('#log .entry').last();
-  assert.equal(await entry.locator('.cmd').textContent(), `aof-lab> ${line}`);
-  const reply = entry.locator('.reply:not(.waiting)');
-  await reply.waitFor({ timeout: 15_000 });
-  return reply.textContent();
 }
 
 /** A TIMELINE action (protocol.js) through the page's controller. */
