@@ -3,16 +3,18 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
-#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, rewrite, timeline,
+#   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, load-wasm, rewrite, timeline,
 #                                         timeline-wasm, page, logview, size, startup, browser,
 #                                         maxmemory)
 #   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
+#   LOAD_N=1000000 LARGE_N=2000 LOAD_RUNS=3   commands of the load mixes, 100 KB SETs, runs (load;
+#                                         load-wasm adds the wasm engine's column to load's table)
 # Needs redis-server / redis-benchmark, and for timeline-wasm, page and logview Chromium and the
 # e2e npm packages (scripts/setup.sh test installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-BENCH=${BENCH:-serve,load,rewrite,timeline,timeline-wasm,page,logview,size,startup,browser,maxmemory}
+BENCH=${BENCH:-serve,load,load-wasm,rewrite,timeline,timeline-wasm,page,logview,size,startup,browser,maxmemory}
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
@@ -128,27 +130,100 @@ if want page; then
 fi
 want load || want rewrite || exit 0
 
-# Loading: a mixed AOF written by the real server, then loaded by both.
-gen=$work/gen; port=$(free_port)
-start_redis "$gen" "$port" --appendonly yes --aof-use-rdb-preamble no --appendfsync no
-each=$((LOAD_N / 5))
-redis-benchmark -p "$port" -q -r 100000 -n "$each" -t set,lpush,sadd,hset,zadd -P 32 >/dev/null
-redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-sleep 0.5
-size=$(du -cb "$gen"/appendonlydir/*.aof | tail -1 | cut -f1)
-cmds=$(grep -c '^\*' "$gen"/appendonlydir/*.incr.aof || true)
-port=$(free_port)
-start_redis "$gen" "$port" --appendonly yes
-redis_load=$(grep -o "DB loaded from append only file: [0-9.]*" "$gen/log" | tail -1 | grep -o "[0-9.]*$" || echo "?")
-keys=$(redis-cli -p "$port" dbsize)
-redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-sleep 0.3
+# Loading: AOFs written by the real server, then loaded by redis-server (its own "DB loaded from
+# append only file" line), by `aof-lab load` natively and, with load-wasm, by the wasm engine in
+# Chromium's dedicated worker (tests/e2e/bench-load.mjs); LOAD_RUNS runs each, the median.
+# Mixes: a) redis-benchmark's (LOAD_N commands of set,lpush,sadd,hset,zadd); b) LOAD_N commands
+# of SET/INCR/RPUSH/HSET/SADD/ZADD/PEXPIREAT over ~100 000 keys (scripts/bench-load-gen.py);
+# c) LARGE_N SETs of 100 KB; d) mix b rewritten by the real server with an RDB preamble.
+LOAD_RUNS=${LOAD_RUNS:-3}
+LARGE_N=${LARGE_N:-2000}
+stop_last() { # stops the server started last and waits for it to exit (its files complete)
+  local p=${pids[-1]}
+  redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
+  wait "$p" 2>/dev/null || true
+  unset 'pids[-1]'
+}
+wait_rewrite() { # port
+  for _ in $(seq 3000); do
+    redis-cli -p "$1" info persistence | tr -d '\r' | grep -q '^aof_rewrite_in_progress:0' &&
+      ! redis-cli -p "$1" info persistence | tr -d '\r' | grep -q '^aof_rewrite_scheduled:1' && return 0
+    sleep 0.01
+  done
+  echo "rewrite on $1 did not finish" >&2; exit 1
+}
+gen_aof() { # dir command... : the real server writes the AOF of what `command port` sends it
+  local dir=$1 port; shift
+  port=$(free_port)
+  start_redis "$dir" "$port" --appendonly yes --aof-use-rdb-preamble no --appendfsync no --auto-aof-rewrite-percentage 0
+  "$@" "$port"
+  stop_last "$port"
+}
+feed_benchmark() { redis-benchmark -p "$1" -q -r 100000 -n "$((LOAD_N / 5))" -t set,lpush,sadd,hset,zadd -P 32 >/dev/null; }
+feed_mix() { python3 scripts/bench-load-gen.py mix "$LOAD_N" | redis-cli -p "$1" --pipe >/dev/null; }
+feed_large() { python3 scripts/bench-load-gen.py large "$LARGE_N" | redis-cli -p "$1" --pipe >/dev/null; }
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+redis_load() { # dir: sets $secs (redis-server's own line) and $keys
+  local port; port=$(free_port)
+  rm -f "$1/log"
+  start_redis "$1" "$port" --appendonly yes
+  keys=$(redis-cli -p "$port" dbsize)
+  stop_last "$port"
+  secs=$(grep -o "DB loaded from append only file: [0-9.]*" "$1/log" | tail -1 | grep -o "[0-9.]*$")
+}
+lab_load() { $BIN load "$1" | grep -o 'loaded in [0-9.]*' | grep -o '[0-9.]*$'; }
+
+gen=$work/gen
+gen_aof "$gen" feed_benchmark
+mixes=(gen)
 if want load; then
-  lab_load=$($BIN load "$gen" | grep -o 'loaded in [0-9.]*' | grep -o '[0-9.]*$')
+  gen_aof "$work/mix" feed_mix
+  gen_aof "$work/large" feed_large
+  cp -r "$work/mix" "$work/preamble"; rm -f "$work/preamble/log"
+  port=$(free_port)
+  start_redis "$work/preamble" "$port" --appendonly yes --aof-use-rdb-preamble yes --auto-aof-rewrite-percentage 0
+  redis-cli -p "$port" bgrewriteaof >/dev/null; wait_rewrite "$port"
+  stop_last "$port"
+  mixes=(gen mix large preamble)
+fi
+declare -A label=(
+  [gen]="a) redis-benchmark -r 100000 -t set,lpush,sadd,hset,zadd"
+  [mix]="b) SET/INCR/RPUSH/HSET/SADD/ZADD/PEXPIREAT"
+  [large]="c) $LARGE_N SETs of 100 KB"
+  [preamble]="d) b rewritten: RDB preamble"
+)
+declare -A rsecs lsecs nkeys
+for m in "${mixes[@]}"; do
+  r=() l=()
+  for _ in $(seq "$LOAD_RUNS"); do
+    redis_load "$work/$m"; r+=("$secs")
+    if want load; then l+=("$(lab_load "$work/$m")"); fi
+  done
+  rsecs[$m]=$(printf '%s\n' "${r[@]}" | median)
+  if want load; then lsecs[$m]=$(printf '%s\n' "${l[@]}" | median); fi
+  nkeys[$m]=$keys
+done
+keys=${nkeys[gen]}
+if want load; then
+  declare -A wsecs
+  if want load-wasm; then
+    scripts/build.sh >/dev/null 2>&1
+    while read -r m w _; do wsecs[$m]=$w; done < <(cd tests/e2e && RUNS=$LOAD_RUNS node bench-load.mjs "$work" "${mixes[@]}")
+  fi
   echo
-  echo "| AOF load ($cmds commands, $((size / 1000000)) MB, $keys keys) | redis-server 7.0.15 (s) | aof-lab load, native (s) | ratio (time) |"
-  echo "|---|---|---|---|"
-  printf '| load | %s | %s | %.2f |\n' "$redis_load" "$lab_load" "$(echo "$lab_load / $redis_load" | bc -l)"
+  echo "Load average: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%F); LOAD_N=$LOAD_N LARGE_N=$LARGE_N, median of $LOAD_RUNS"
+  echo
+  echo "| AOF load | commands | MB | keys | redis-server 7.0.15 (s) | aof-lab load, native (s) | ratio | wasm, Chromium worker (s) | ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for m in "${mixes[@]}"; do
+    size=$(find "$work/$m/appendonlydir" -name '*.aof' -o -name '*.rdb' | xargs du -cb | tail -1 | cut -f1)
+    cmds=$(cat "$work/$m"/appendonlydir/*.aof | grep -ac '^\*' || true)
+    compgen -G "$work/$m/appendonlydir/*.base.rdb" >/dev/null && cmds="RDB base + $cmds"
+    rv=${rsecs[$m]} lv=${lsecs[$m]} wv=${wsecs[$m]:-}
+    wr=-; [[ -n $wv ]] && wr=$(printf '%.2f' "$(echo "$wv / $rv" | bc -l)")
+    printf '| %s | %s | %.1f | %s | %s | %s | %.2f | %s | %s |\n' "${label[$m]}" "$cmds" "$(echo "$size / 1000000" | bc -l)" \
+      "${nkeys[$m]}" "$rv" "$lv" "$(echo "$lv / $rv" | bc -l)" "${wv:--}" "$wr"
+  done
 fi
 
 # Rewriting: both servers load a copy of that AOF, then BGREWRITEAOF (RDB base, the default).
@@ -170,14 +245,6 @@ for line in open(sys.argv[1], errors="replace"):
         end = t
 print(f"{(end - start).total_seconds():.3f}")
 PY
-}
-wait_rewrite() { # port
-  for _ in $(seq 3000); do
-    redis-cli -p "$1" info persistence | tr -d '\r' | grep -q '^aof_rewrite_in_progress:0' &&
-      ! redis-cli -p "$1" info persistence | tr -d '\r' | grep -q '^aof_rewrite_scheduled:1' && return 0
-    sleep 0.01
-  done
-  echo "rewrite on $1 did not finish" >&2; exit 1
 }
 if want rewrite; then
   cp -r "$gen" "$work/rw-r"; cp -r "$gen" "$work/rw-l"; rm -f "$work"/rw-*/log
