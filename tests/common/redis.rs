@@ -274,6 +274,16 @@ impl RespConn {
         Ok(got)
     }
 
+    /// Reads what the server sent next into the buffer (an error when it closed the connection).
+    fn read_more(&mut self, chunk: &mut [u8]) -> std::io::Result<()> {
+        let n = self.stream.read(chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed by the server"));
+        }
+        self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        Ok(())
+    }
+
     /// The raw bytes of the next top-level frame, a push as well as a reply.
     pub fn read_frame(&mut self) -> std::io::Result<Vec<u8>> {
         let mut chunk = [0u8; 16 * 1024];
@@ -286,11 +296,7 @@ impl RespConn {
                 Ok(None) => {}
                 Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad reply: {}", e.0))),
             }
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed by the server"));
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
+            self.read_more(&mut chunk)?;
         }
     }
 
@@ -332,11 +338,7 @@ impl RespConn {
                 Ok(None) => {}
                 Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad reply: {}", e.0))),
             }
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed by the server"));
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
+            self.read_more(&mut chunk)?;
         }
     }
 }

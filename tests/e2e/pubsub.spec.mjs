@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SHOTS, run, setupLab, watch } from './harness.mjs';
+import { SHOTS, openLab, run, setupLab, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-pubsub-');
 
@@ -33,8 +33,7 @@ for (const [name, options] of VIEWS) {
     try {
       const page = context.pages()[0] ?? (await context.newPage());
       const problems = watch(page);
-      await page.goto(`${env.server.url}/www/?backend=memory`);
-      await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+      await openLab(env, page, 'backend=memory');
       await page.locator('#second-cmd:not([disabled])').waitFor({ timeout: 15_000 });
       assert.equal(await second(page, 'SUBSCRIBE news'), '1) "subscribe"\n2) "news"\n3) (integer) 1');
       assert.equal(

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SHOTS, run, setupLab, watch } from './harness.mjs';
+import { SHOTS, openLab, run, setupLab, watch } from './harness.mjs';
 
 const env = setupLab('aof-lab-e2e-resp3-');
 
@@ -23,8 +23,7 @@ for (const [name, options] of VIEWS) {
     try {
       const page = context.pages()[0] ?? (await context.newPage());
       const problems = watch(page);
-      await page.goto(`${env.server.url}/www/?backend=memory`);
-      await page.locator('#status[data-engine="ready"]').waitFor({ timeout: 30_000 });
+      await openLab(env, page, 'backend=memory');
       assert.equal(await run(page, 'HSET h f1 v1 f2 v2'), '(integer) 2');
       assert.equal(await run(page, 'ZADD z 1 a 2.5 b'), '(integer) 2');
       assert.equal(await run(page, 'HGETALL h'), '1) "f1"\n2) "v1"\n3) "f2"\n4) "v2"');

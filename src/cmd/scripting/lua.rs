@@ -227,6 +227,15 @@ fn raise(state: &mut LuaState, text: &[u8]) -> LuaError {
     rt_error(state, t, &String::from_utf8_lossy(text))
 }
 
+/// `scriptIsRunning`'s check of the `redis.*` helpers that need a running script: the error
+/// `redis.<name> can only be called inside a script invocation` when none runs.
+fn in_script(state: &mut LuaState, name: &str) -> Result<(), LuaError> {
+    if RUN.with(|r| r.borrow().is_none()) {
+        return Err(raise(state, format!("redis.{name} can only be called inside a script invocation").as_bytes()));
+    }
+    Ok(())
+}
+
 fn args(state: &LuaState) -> Vec<Val> {
     (state.base..state.top).map(|i| state.stack_get(i)).collect()
 }
@@ -425,9 +434,7 @@ fn lua_argv(state: &LuaState, vals: &[Val]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
 /// `redis.acl_check_cmd` (`luaRedisAclCheckCmdPermissionsCommand`): whether the caller's user may
 /// run the command. The engine has one user, the default one, allowed every command.
 fn redis_acl_check_cmd(state: &mut LuaState) -> rilua::LuaResult<u32> {
-    if RUN.with(|r| r.borrow().is_none()) {
-        return Err(raise(state, b"redis.acl_check_cmd can only be called inside a script invocation"));
-    }
+    in_script(state, "acl_check_cmd")?;
     let vals = args(state);
     let argv = match lua_argv(state, &vals) {
         Ok(a) => a,
@@ -668,9 +675,7 @@ fn redis_log(state: &mut LuaState) -> rilua::LuaResult<u32> {
 
 fn redis_setresp(state: &mut LuaState) -> rilua::LuaResult<u32> {
     let a = args(state);
-    if RUN.with(|r| r.borrow().is_none()) {
-        return Err(raise(state, b"redis.setresp can only be called inside a script invocation"));
-    }
+    in_script(state, "setresp")?;
     if a.len() != 1 {
         return Err(raise(state, b"redis.setresp() requires one argument."));
     }
@@ -692,9 +697,7 @@ fn redis_setresp(state: &mut LuaState) -> rilua::LuaResult<u32> {
 /// `redis.set_repl`: accepted (7.0 always replicates effects); the flags are checked.
 fn redis_set_repl(state: &mut LuaState) -> rilua::LuaResult<u32> {
     let a = args(state);
-    if RUN.with(|r| r.borrow().is_none()) {
-        return Err(raise(state, b"redis.set_repl can only be called inside a script invocation"));
-    }
+    in_script(state, "set_repl")?;
     if a.len() != 1 {
         return Err(raise(state, b"redis.set_repl() requires two arguments."));
     }
