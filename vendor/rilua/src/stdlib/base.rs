@@ -601,8 +601,10 @@ pub fn lua_setmetatable(state: &mut LuaState) -> LuaResult<u32> {
         }
     }
 
-    // Set the metatable.
+    // Set the metatable (Redis's read-only tables, vendored patch: `lua_setmetatable`
+    // refuses on a read-only table).
     if let Some(t) = state.gc.tables.get_mut(table_ref) {
+        t.check_writable()?;
         t.set_metatable(new_mt);
     }
     // Write barrier: table was mutated (metatable field changed).
@@ -692,6 +694,7 @@ pub fn lua_rawset(state: &mut LuaState) -> LuaResult<u32> {
         .tables
         .get_mut(table_ref)
         .ok_or_else(|| bad_argument("rawset", 1, "invalid table"))?;
+    table.check_writable()?; // Redis's read-only tables (vendored patch): `lua_rawset`.
     table.raw_set(key, value, &state.gc.string_arena)?;
     // Write barrier: table was mutated.
     state.gc.barrier_back(table_ref);

@@ -82,6 +82,7 @@ fn set_raw(state: &mut LuaState, tref: GcRef<Table>, idx: i64, val: Val) -> LuaR
         .tables
         .get_mut(tref)
         .ok_or_else(|| simple_error("table not found".into()))?;
+    t.check_writable()?; // Redis's read-only tables (vendored patch): `lua_rawseti`.
     #[allow(clippy::cast_precision_loss)]
     t.raw_set(Val::Num(idx as f64), val, strings)
 }

@@ -588,7 +588,12 @@ impl LuaState {
                         if self.ci == my_ci
                             && self.error_object.is_none()
                             && !e.message.starts_with("attempt to ")
-                            && !e.message.starts_with("loop in ") =>
+                            && !e.message.starts_with("loop in ")
+                            // `luaG_runerror` in a C function adds no position: the
+                            // read-only check (vendored patch) and `luaH_set`'s key check
+                            // (`rawset(t, nil, v)`).
+                            && e.message != crate::vm::table::READONLY_ERROR
+                            && !e.message.starts_with("table index is ") =>
                     {
                         let where_prefix = get_where(self, 1);
                         if !where_prefix.is_empty() && !e.message.starts_with(&where_prefix) {
@@ -2254,6 +2259,11 @@ fn vm_settable(
                     .tables
                     .get(table_ref)
                     .ok_or_else(|| runtime_error_simple("invalid table reference"))?;
+                // Redis's read-only tables (vendored patch): `luaV_settable` refuses
+                // before anything else, `luaG_runerror` adding the position.
+                if table.is_readonly() {
+                    return Err(runtime_error(proto, pc, crate::vm::table::READONLY_ERROR));
+                }
                 table.get(key, &state.gc.string_arena)
             };
 
@@ -2292,7 +2302,14 @@ fn vm_settable(
                         .get_mut(table_ref)
                         .ok_or_else(|| runtime_error_simple("invalid table reference"))?;
                     let mem_before = table.estimated_memory();
-                    table.raw_set(key, value, &state.gc.string_arena)?;
+                    // `luaH_set`'s "table index is nil" is a `luaG_runerror` in the VM: it has the
+                    // position (vendored patch, as PUC-Rio and Redis).
+                    table
+                        .raw_set(key, value, &state.gc.string_arena)
+                        .map_err(|e| match e {
+                            crate::LuaError::Runtime(r) => runtime_error(proto, pc, &r.message),
+                            other => other,
+                        })?;
                     let mem_after = table.estimated_memory();
                     if mem_after > mem_before {
                         state.gc.gc_state.total_bytes += mem_after - mem_before;

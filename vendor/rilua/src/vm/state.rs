@@ -844,6 +844,10 @@ impl LuaState {
         let mut current = t;
         for _ in 0..MAXTAGLOOP {
             if let Val::Table(table_ref) = current {
+                // Redis's read-only tables (vendored patch), as in `luaV_settable`.
+                if let Some(tbl) = self.gc.tables.get(table_ref) {
+                    tbl.check_writable()?;
+                }
                 let existing = self
                     .gc
                     .tables

@@ -154,7 +154,13 @@ pub struct Table {
     /// Set by gettm() when a metamethod is NOT found; cleared to 0 on
     /// any rawset where the key starts with `__`.
     flags: u8,
+    /// Redis's read-only flag (patch of the vendored copy, see README.md):
+    /// `Table.readonly` of Redis 7.0's `deps/lua`, set by `lua_enablereadonlytable`.
+    readonly: bool,
 }
+
+/// The error Redis's Lua raises on a write to a read-only table.
+pub const READONLY_ERROR: &str = "Attempt to modify a readonly table";
 
 impl Table {
     /// Creates an empty table with no array or hash part.
@@ -166,6 +172,7 @@ impl Table {
             log2_size: 0,
             metatable: None,
             flags: 0,
+            readonly: false,
         }
     }
 
@@ -184,6 +191,7 @@ impl Table {
                 log2_size: 0,
                 metatable: None,
                 flags: 0,
+                readonly: false,
             }
         } else {
             let log2 = ceil_log2(hash_size);
@@ -199,6 +207,7 @@ impl Table {
                 log2_size: log2,
                 metatable: None,
                 flags: 0,
+                readonly: false,
             }
         }
     }
@@ -371,6 +380,27 @@ impl Table {
                 self.nodes[idx].value = Val::Nil;
             }
         }
+    }
+
+    /// Whether the table is read-only (`lua_isreadonlytable`).
+    #[inline]
+    pub fn is_readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// Sets or clears the read-only flag (`lua_enablereadonlytable`).
+    #[inline]
+    pub fn set_readonly(&mut self, enabled: bool) {
+        self.readonly = enabled;
+    }
+
+    /// Redis's check in `lua_rawset`, `lua_rawseti` and `lua_setmetatable`:
+    /// the error has no position, as `luaG_runerror` called from a C function.
+    pub fn check_writable(&self) -> LuaResult<()> {
+        if self.readonly {
+            return Err(runtime_error(READONLY_ERROR));
+        }
+        Ok(())
     }
 
     /// Returns the flags byte (metamethod absence cache).
