@@ -6,9 +6,15 @@
 //! a 7.0.15 script sees (no `getfenv` / `setfenv` / `newproxy`), and Redis's own `math.random`
 //! ([`Rand48`]); `debug` only long enough to
 //! build the error handler (then `debug = nil`, as `scriptingInit` does); `print`, `dofile`,
-//! `loadfile` removed. The globals are then protected: reading a global that does not exist
-//! raises `Script attempted to access nonexistent global variable 'x'`, creating one raises
-//! `Attempt to modify a readonly table`.
+//! `loadfile` removed. The globals are then protected as 7.0 protects them: reading a global
+//! that does not exist raises `Script attempted to access nonexistent global variable 'x'`, and
+//! every table reachable from the globals (`_G`, `redis`, the libraries, their metatables) and
+//! the strings' metatable is *read-only*: writing to one (`x = 1`, `redis = nil`,
+//! `string.len = nil`, `rawset(_G, …)`, `setmetatable(_G, nil)`, `table.insert(string, 1)`)
+//! raises `Attempt to modify a readonly table`. The flag is Redis's patch of its Lua
+//! (`Table.readonly`, checked by `luaV_settable`, `lua_rawset`, `lua_rawseti`,
+//! `lua_setmetatable`), carried by our vendored rilua (`vendor/rilua/README.md`). Tables a
+//! script makes (KEYS and ARGV too) stay its own.
 //!
 //! **redis.call.** rilua's native functions are plain `fn` pointers and the engine has no
 //! `unsafe`, so the server cannot be reached through a pointer: while a script runs, the server
@@ -22,12 +28,7 @@
 //! integer (truncated), string → bulk, `true` → `:1`, `false` → nil, a table with `err` / `ok`
 //! → error / status, any other table → array up to the first nil.
 //!
-//! Compared with Redis: Redis 7.0 patches its Lua with *read-only tables* and marks `_G`, every
-//! library table, their metatables and the string metatable read-only; rilua has no such flag,
-//! so only the globals table's metatable protects here: creating a global is refused as in
-//! Redis, but assigning to one that exists (`redis = nil`, `string.len = nil`, `math.pi = 3`),
-//! `rawset(_G, …)` and `setmetatable(_G, nil)` are not (Redis: "Attempt to modify a readonly
-//! table"). `redis.acl_check_cmd`
+//! Compared with Redis: `redis.acl_check_cmd`
 //! answers for the one (default) user, who may run everything. There is no
 //! script timeout (SCRIPT KILL answers NOTBUSY) and no debugger (SCRIPT DEBUG).
 
@@ -927,8 +928,9 @@ fn new_vm_of(eval: bool) -> Result<Lua, String> {
             protect_recursively(state, t);
         }
     }
-    // Observed on 7.0.15: the strings' metatable is read-only too (`getmetatable('').x = 1`
-    // fails), though no table of the globals leads to it.
+    // `luaSetTableProtectionForBasicTypes`, the fix of CVE-2025-46818 that the reference
+    // server carries (Debian's 7.0.15-1~deb12u6 and later; observed: `getmetatable('').x = 1`
+    // fails there): the metatables of the basic types, of which only the strings have one.
     for mt in state.gc.type_metatables.into_iter().flatten() {
         protect_recursively(state, mt);
     }

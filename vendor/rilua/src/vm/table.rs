@@ -154,12 +154,12 @@ pub struct Table {
     /// Set by gettm() when a metamethod is NOT found; cleared to 0 on
     /// any rawset where the key starts with `__`.
     flags: u8,
-    /// Redis's read-only flag (patch of the vendored copy, see README.md):
+    /// Redis's read-only flag (vendored patch, see README.md):
     /// `Table.readonly` of Redis 7.0's `deps/lua`, set by `lua_enablereadonlytable`.
     readonly: bool,
 }
 
-/// The error Redis's Lua raises on a write to a read-only table.
+/// The error Redis's Lua raises on a write to a read-only table (vendored patch).
 pub const READONLY_ERROR: &str = "Attempt to modify a readonly table";
 
 impl Table {
@@ -382,19 +382,19 @@ impl Table {
         }
     }
 
-    /// Whether the table is read-only (`lua_isreadonlytable`).
+    /// Whether the table is read-only (`lua_isreadonlytable`; vendored patch).
     #[inline]
     pub fn is_readonly(&self) -> bool {
         self.readonly
     }
 
-    /// Sets or clears the read-only flag (`lua_enablereadonlytable`).
+    /// Sets or clears the read-only flag (`lua_enablereadonlytable`; vendored patch).
     #[inline]
     pub fn set_readonly(&mut self, enabled: bool) {
         self.readonly = enabled;
     }
 
-    /// Redis's check in `lua_rawset`, `lua_rawseti` and `lua_setmetatable`:
+    /// Redis's check in `lua_rawset`, `lua_rawseti` and `lua_setmetatable` (vendored patch):
     /// the error has no position, as `luaG_runerror` called from a C function.
     pub fn check_writable(&self) -> LuaResult<()> {
         if self.readonly {
