@@ -56,7 +56,10 @@ fn simple_error(msg: String) -> LuaError {
 /// Check minimum argument count.
 fn check_args(name: &str, state: &LuaState, min: usize) -> LuaResult<()> {
     if nargs(state) < min {
-        Err(bad_argument(name, min, "value expected"))
+        // `luaL_checkany` in order: the first missing argument, named as the caller
+        // called it (vendored patch).
+        let _ = name;
+        Err(state.arg_error(nargs(state) + 1, "value expected"))
     } else {
         Ok(())
     }
@@ -569,20 +572,20 @@ pub fn lua_xpcall(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_setmetatable` in `lbaselib.c`.
 pub fn lua_setmetatable(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("setmetatable", state, 2)?;
     let table_val = arg(state, 0);
     let mt_val = arg(state, 1);
 
     let Val::Table(table_ref) = table_val else {
-        return Err(bad_argument("setmetatable", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
 
     // Validate second argument is nil or table.
     let new_mt = match mt_val {
-        Val::Nil => None,
+        // `lua_type(L, 2)` is LUA_TNONE for a missing one (vendored patch).
+        Val::Nil if nargs(state) >= 2 => None,
         Val::Table(r) => Some(r),
         _ => {
-            return Err(bad_argument("setmetatable", 2, "nil or table expected"));
+            return Err(state.arg_error(2, "nil or table expected")); // vendored patch
         }
     };
 
@@ -656,13 +659,13 @@ pub fn lua_getmetatable(state: &mut LuaState) -> LuaResult<u32> {
 /// Gets a value from a table without invoking metamethods.
 /// Reference: `luaB_rawget` in `lbaselib.c`.
 pub fn lua_rawget(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("rawget", state, 2)?;
     let table_val = arg(state, 0);
     let key = arg(state, 1);
 
     let Val::Table(table_ref) = table_val else {
-        return Err(bad_argument("rawget", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
+    check_args("rawget", state, 2)?;
 
     let result = state
         .gc
@@ -678,14 +681,14 @@ pub fn lua_rawget(state: &mut LuaState) -> LuaResult<u32> {
 /// Sets a value in a table without invoking metamethods.
 /// Reference: `luaB_rawset` in `lbaselib.c`.
 pub fn lua_rawset(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("rawset", state, 3)?;
     let table_val = arg(state, 0);
     let key = arg(state, 1);
     let value = arg(state, 2);
 
     let Val::Table(table_ref) = table_val else {
-        return Err(bad_argument("rawset", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
+    check_args("rawset", state, 3)?;
 
     // Need to split the borrow: get table mutably, string_arena immutably.
     // Since these are different arenas in gc, we access them via the public fields.
@@ -729,14 +732,13 @@ pub fn lua_rawequal(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_select` in `lbaselib.c`.
 pub fn lua_select(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("select", state, 1)?;
     let n = nargs(state);
     let idx_val = arg(state, 0);
 
     // Check for "#" selector.
     if let Val::Str(r) = idx_val
         && let Some(s) = state.gc.string_arena.get(r)
-        && s.data() == b"#"
+        && s.data().first() == Some(&b'#') // `*lua_tostring(L, 1) == '#'` (vendored patch)
     {
         #[allow(clippy::cast_precision_loss)]
         let count = (n - 1) as f64;
@@ -747,11 +749,9 @@ pub fn lua_select(state: &mut LuaState) -> LuaResult<u32> {
     // Numeric index.
     // Matches PUC-Rio's luaB_select: uses gettop (n) for clamping,
     // not n-1, so select(1) with 0 extra args returns 0 results.
-    let Val::Num(idx_f) = idx_val else {
-        return Err(bad_argument("select", 1, "number or string expected"));
-    };
-    #[allow(clippy::cast_possible_truncation)]
-    let mut idx = idx_f as i64;
+    // `luaL_checkint`: a numeric string is a number, else "number expected, got …"
+    // (vendored patch).
+    let mut idx = state.check_integer(1)?;
     let n_i64 = n as i64;
 
     if idx < 0 {
@@ -760,7 +760,7 @@ pub fn lua_select(state: &mut LuaState) -> LuaResult<u32> {
         idx = n_i64; // PUC-Rio: clamp to n
     }
     if idx < 1 {
-        return Err(bad_argument("select", 1, "index out of range"));
+        return Err(state.arg_error(1, "index out of range")); // vendored patch
     }
 
     // Return all arguments from idx onward.
@@ -781,23 +781,17 @@ pub fn lua_select(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_unpack` in `lbaselib.c`.
 pub fn lua_unpack(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("unpack", state, 1)?;
     let list_val = arg(state, 0);
     let i_val = arg(state, 1);
     let j_val = arg(state, 2);
 
     let Val::Table(table_ref) = list_val else {
-        return Err(bad_argument("unpack", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
 
-    #[allow(clippy::cast_possible_truncation)]
-    let i = match i_val {
-        Val::Num(n) => n as i64,
-        Val::Nil => 1,
-        _ => {
-            return Err(bad_argument("unpack", 2, "number expected"));
-        }
-    };
+    // `luaL_optint` / `luaL_checkint` (vendored patch): numeric strings count as numbers.
+    let _ = i_val;
+    let i = state.opt_integer(2, 1)?;
 
     #[allow(clippy::cast_possible_truncation)]
     let j = match j_val {
@@ -810,10 +804,7 @@ pub fn lua_unpack(state: &mut LuaState) -> LuaResult<u32> {
                 .ok_or_else(|| bad_argument("unpack", 1, "invalid table"))?;
             table.len(&state.gc.string_arena) as i64
         }
-        Val::Num(n) => n as i64,
-        _ => {
-            return Err(bad_argument("unpack", 3, "number expected"));
-        }
+        _ => state.check_integer(3)?,
     };
 
     let n = j - i + 1;
@@ -850,12 +841,11 @@ pub fn lua_unpack(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_next` in `lbaselib.c`.
 pub fn lua_next(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("next", state, 1)?;
     let table_val = arg(state, 0);
     let key = arg(state, 1); // defaults to nil if omitted
 
     let Val::Table(table_ref) = table_val else {
-        return Err(bad_argument("next", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
 
     let result = state
@@ -882,11 +872,10 @@ pub fn lua_next(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_pairs` in `lbaselib.c`.
 pub fn lua_pairs(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("pairs", state, 1)?;
     let table_val = arg(state, 0);
 
     let Val::Table(_) = table_val else {
-        return Err(bad_argument("pairs", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
 
     // Push the `next` function. We look it up from globals.
@@ -911,7 +900,7 @@ fn ipairs_aux(state: &mut LuaState) -> LuaResult<u32> {
     let idx_val = arg(state, 1);
 
     let Val::Table(table_ref) = table_val else {
-        return Err(bad_argument("ipairs", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
 
     let Val::Num(idx_f) = idx_val else {
@@ -944,11 +933,10 @@ fn ipairs_aux(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_ipairs` in `lbaselib.c`.
 pub fn lua_ipairs(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("ipairs", state, 1)?;
     let table_val = arg(state, 0);
 
     let Val::Table(_) = table_val else {
-        return Err(bad_argument("ipairs", 1, "table expected"));
+        return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
 
     // Create the ipairs_aux closure and push it.
@@ -974,12 +962,11 @@ pub fn lua_ipairs(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_loadstring` in `lbaselib.c`.
 pub fn lua_loadstring(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("loadstring", state, 1)?;
     let src_val = arg(state, 0);
     let name_val = arg(state, 1);
 
     let Val::Str(src_ref) = src_val else {
-        return Err(bad_argument("loadstring", 1, "string expected"));
+        return Err(state.type_error(1, "string")); // vendored patch: luaL_checklstring
     };
 
     let source = state

@@ -57,7 +57,11 @@ fn simple_error(msg: String) -> LuaError {
 fn check_table(state: &LuaState, name: &str, n: usize) -> LuaResult<GcRef<Table>> {
     match arg(state, n) {
         Val::Table(r) => Ok(r),
-        _ => Err(bad_argument(name, n + 1, "table expected")),
+        // `luaL_checktype`'s words: "table expected, got nil" (vendored patch).
+        _ => {
+            let _ = name;
+            Err(state.type_error(n + 1, "table"))
+        }
     }
 }
 
