@@ -25,14 +25,6 @@ fn arg(state: &LuaState, n: usize) -> Val {
     }
 }
 
-fn bad_argument(name: &str, n: usize, msg: &str) -> LuaError {
-    LuaError::Runtime(RuntimeError {
-        message: format!("bad argument #{n} to '{name}' ({msg})"),
-        level: 0,
-        traceback: vec![],
-    })
-}
-
 /// Relative string position: negative means back from end.
 /// PUC-Rio's `posrelat`.
 fn posrelat(pos: i64, len: usize) -> i64 {
@@ -242,42 +234,52 @@ pub fn str_format(state: &mut LuaState) -> LuaResult<u32> {
             continue;
         }
         i += 1; // Skip '%'.
-        if i >= fmt.len() {
-            return Err(bad_argument(
-                "string.format",
-                1,
-                "invalid format string (ends with '%')",
-            ));
-        }
 
         // %% escape.
-        if fmt[i] == b'%' {
+        if i < fmt.len() && fmt[i] == b'%' {
             result.push(b'%');
             i += 1;
             continue;
         }
 
-        // Parse flags.
+        // `str_format` / `scanformat` of lstrlib.c, in their order (vendored patch): the
+        // argument must exist before the item is read, at most 5 flags, 2 digits of width and
+        // 2 of precision, and an unknown conversion (or the end of the string) is an
+        // "invalid option" raised with luaL_error.
+        if arg_idx >= state.top.saturating_sub(state.base) {
+            return Err(state.arg_error(arg_idx + 1, "no value"));
+        }
         let spec_start = i - 1;
         while i < fmt.len() && b"-+ #0".contains(&fmt[i]) {
             i += 1;
         }
-
-        // Parse width.
-        while i < fmt.len() && fmt[i].is_ascii_digit() {
+        if i - spec_start - 1 >= 6 {
+            return Err(format_error("invalid format (repeated flags)".into()));
+        }
+        let digit = |i: usize| i < fmt.len() && fmt[i].is_ascii_digit();
+        if digit(i) {
             i += 1;
         }
-
-        // Parse precision.
+        if digit(i) {
+            i += 1;
+        }
         if i < fmt.len() && fmt[i] == b'.' {
             i += 1;
-            while i < fmt.len() && fmt[i].is_ascii_digit() {
+            if digit(i) {
+                i += 1;
+            }
+            if digit(i) {
                 i += 1;
             }
         }
-
+        if digit(i) {
+            return Err(format_error(
+                "invalid format (width or precision too long)".into(),
+            ));
+        }
         if i >= fmt.len() {
-            return Err(bad_argument("string.format", 1, "invalid format string"));
+            // C reads the terminating NUL: `%c` of 0 prints nothing.
+            return Err(format_error("invalid option '%' to 'format'".into()));
         }
 
         let spec_char = fmt[i];
@@ -286,38 +288,26 @@ pub fn str_format(state: &mut LuaState) -> LuaResult<u32> {
 
         match spec_char {
             b'd' | b'i' => {
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                let n = coerce_to_number_err(state, val, "string.format", arg_idx)?;
-                #[allow(clippy::cast_possible_truncation)]
-                let int_val = n as i64;
+                let int_val = c_long_long(state.check_number(arg_idx)?);
                 let formatted = format_with_spec(spec, &FormatArg::Int(int_val));
                 result.extend_from_slice(formatted.as_bytes());
             }
             b'u' => {
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                let n = coerce_to_number_err(state, val, "string.format", arg_idx)?;
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let uint_val = n as u64;
+                let uint_val = c_unsigned_long_long(state.check_number(arg_idx)?);
                 let formatted = format_with_spec(spec, &FormatArg::Uint(uint_val));
                 result.extend_from_slice(formatted.as_bytes());
             }
             b'o' => {
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                let n = coerce_to_number_err(state, val, "string.format", arg_idx)?;
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let uint_val = n as u64;
+                let uint_val = c_unsigned_long_long(state.check_number(arg_idx)?);
                 let formatted = format_with_spec(spec, &FormatArg::Oct(uint_val));
                 result.extend_from_slice(formatted.as_bytes());
             }
             b'x' | b'X' => {
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                let n = coerce_to_number_err(state, val, "string.format", arg_idx)?;
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let uint_val = n as u64;
+                let uint_val = c_unsigned_long_long(state.check_number(arg_idx)?);
                 let formatted = if spec_char == b'x' {
                     format_with_spec(spec, &FormatArg::Hex(uint_val))
                 } else {
@@ -326,59 +316,34 @@ pub fn str_format(state: &mut LuaState) -> LuaResult<u32> {
                 result.extend_from_slice(formatted.as_bytes());
             }
             b'f' | b'e' | b'E' | b'g' | b'G' => {
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                let n = coerce_to_number_err(state, val, "string.format", arg_idx)?;
+                let n = state.check_number(arg_idx)?;
                 let formatted = format_with_spec(spec, &FormatArg::Float(n));
                 result.extend_from_slice(formatted.as_bytes());
             }
             b'c' => {
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                let n = coerce_to_number_err(state, val, "string.format", arg_idx)?;
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let ch = (n as u32 & 0xFF) as u8;
+                // `sprintf("%c", (int)n)`: the low byte of C's conversion.
+                let ch = c_int(state.check_number(arg_idx)?).to_le_bytes()[0];
                 result.push(ch);
             }
             b's' => {
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                // Lua strings are byte arrays, not UTF-8. We must work
-                // with raw bytes to avoid replacing high bytes with the
-                // UTF-8 replacement character (U+FFFD).
-                let s_bytes: Vec<u8> = match val {
-                    Val::Str(r) => state
-                        .gc
-                        .string_arena
-                        .get(r)
-                        .map(|s| s.data().to_vec())
-                        .unwrap_or_default(),
-                    Val::Nil => b"nil".to_vec(),
-                    Val::Bool(b) => {
-                        if b {
-                            b"true".to_vec()
-                        } else {
-                            b"false".to_vec()
-                        }
-                    }
-                    _ => format!("{val}").into_bytes(),
-                };
-                let formatted = format_string_with_spec_bytes(spec, &s_bytes);
-                result.extend_from_slice(&formatted);
+                // `luaL_checklstring` (vendored patch): a string or a number, nothing else.
+                let s_bytes = state.check_string(arg_idx)?;
+                if !spec.contains(&b'.') && s_bytes.len() >= 100 {
+                    // lstrlib.c keeps a long string whole rather than format it.
+                    result.extend_from_slice(&s_bytes);
+                } else {
+                    let formatted = format_string_with_spec_bytes(spec, &s_bytes);
+                    result.extend_from_slice(&formatted);
+                }
             }
             b'q' => {
                 // %q: quoted string (adds quotes and escapes special chars).
-                let val = arg(state, arg_idx);
                 arg_idx += 1;
-                let Val::Str(r) = val else {
-                    return Err(bad_argument("string.format", arg_idx, "string expected"));
-                };
-                let s = state
-                    .gc
-                    .string_arena
-                    .get(r)
-                    .map(|s| s.data().to_vec())
-                    .unwrap_or_default();
+                // `addquoted`'s `luaL_checklstring` (vendored patch).
+                let s = state.check_string(arg_idx)?;
                 result.push(b'"');
                 for &byte in &s {
                     match byte {
@@ -398,11 +363,11 @@ pub fn str_format(state: &mut LuaState) -> LuaResult<u32> {
                 result.push(b'"');
             }
             _ => {
-                return Err(bad_argument(
-                    "string.format",
-                    1,
-                    &format!("invalid option '%{}'", char::from(spec_char)),
-                ));
+                // luaL_error, as lstrlib.c (vendored patch).
+                return Err(format_error(format!(
+                    "invalid option '%{}' to 'format'",
+                    char::from(spec_char)
+                )));
             }
         }
     }
@@ -412,22 +377,47 @@ pub fn str_format(state: &mut LuaState) -> LuaResult<u32> {
     Ok(1)
 }
 
-/// Coerce a value to f64 or return an error.
-fn coerce_to_number_err(state: &LuaState, val: Val, name: &str, arg_n: usize) -> LuaResult<f64> {
-    match val {
-        Val::Num(n) => Ok(n),
-        Val::Str(r) => {
-            let s = state
-                .gc
-                .string_arena
-                .get(r)
-                .map(|s| String::from_utf8_lossy(s.data()).to_string())
-                .unwrap_or_default();
-            s.trim()
-                .parse::<f64>()
-                .map_err(|_| bad_argument(name, arg_n, "number expected"))
-        }
-        _ => Err(bad_argument(name, arg_n, "number expected")),
+/// A `luaL_error` of `str_format` (vendored patch): the caller's position is added by the
+/// native-call error path.
+fn format_error(message: String) -> LuaError {
+    LuaError::Runtime(RuntimeError {
+        message,
+        level: 0,
+        traceback: vec![],
+    })
+}
+
+/// C's `(long long)` of a double on x86-64 (`cvttsd2si`): NaN and out-of-range values give
+/// `LLONG_MIN` (vendored patch; Rust's `as` saturates instead).
+#[allow(clippy::cast_possible_truncation)]
+fn c_long_long(n: f64) -> i64 {
+    if n >= -9_223_372_036_854_775_808.0 && n < 9_223_372_036_854_775_808.0 {
+        n as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// C's `(unsigned long long)` of a double as gcc compiles it on x86-64 (vendored patch):
+/// from 2^63 up, the signed conversion of `n - 2^63` with the top bit flipped, else (NaN
+/// too) the signed conversion's bits.
+#[allow(clippy::cast_sign_loss)]
+fn c_unsigned_long_long(n: f64) -> u64 {
+    const TWO63: f64 = 9_223_372_036_854_775_808.0;
+    if n >= TWO63 {
+        (c_long_long(n - TWO63) as u64) ^ (1 << 63)
+    } else {
+        c_long_long(n) as u64
+    }
+}
+
+/// C's `(int)` of a double on x86-64 (`cvttsd2si` 32-bit): `INT_MIN` when out of range.
+#[allow(clippy::cast_possible_truncation)]
+fn c_int(n: f64) -> i32 {
+    if n > -2_147_483_649.0 && n < 2_147_483_648.0 {
+        n as i32
+    } else {
+        i32::MIN
     }
 }
 
@@ -490,9 +480,20 @@ fn format_with_spec(spec: &[u8], arg: &FormatArg) -> String {
     let pad_zero = flags.contains(&b'0') && !left_align;
     let plus_sign = flags.contains(&b'+');
     let space_sign = flags.contains(&b' ');
-    // let _alt = flags.contains(&b'#'); // Not used in current formatting.
     let w = width.unwrap_or(0);
 
+    // C's integer conversions (vendored patch): the precision is a minimum number of digits
+    // (no digit for 0 with precision 0) and turns the 0 flag off; `#` gives octal a leading
+    // 0 and non-zero hexadecimal a 0x.
+    let alt = flags.contains(&b'#');
+    let int_digits = |digits: String, is_zero: bool| -> String {
+        match precision {
+            Some(0) if is_zero => String::new(),
+            Some(p) if digits.len() < p => format!("{}{digits}", "0".repeat(p - digits.len())),
+            _ => digits,
+        }
+    };
+    let int_zero = pad_zero && precision.is_none();
     match *arg {
         FormatArg::Int(n) => {
             let sign = if n < 0 {
@@ -504,40 +505,29 @@ fn format_with_spec(spec: &[u8], arg: &FormatArg) -> String {
             } else {
                 ""
             };
-            let abs = n.unsigned_abs();
-            let digits = format!("{abs}");
-            pad_number(sign, &digits, w, left_align, pad_zero)
+            let digits = int_digits(n.unsigned_abs().to_string(), n == 0);
+            pad_number(sign, &digits, w, left_align, int_zero)
         }
         FormatArg::Uint(n) => {
-            let digits = format!("{n}");
-            pad_number("", &digits, w, left_align, pad_zero)
+            let digits = int_digits(n.to_string(), n == 0);
+            pad_number("", &digits, w, left_align, int_zero)
         }
         FormatArg::Oct(n) => {
-            let digits = format!("{n:o}");
-            let prefix = if spec[spec.len() - 1] == b'#' && n != 0 {
-                "0"
-            } else {
-                ""
-            };
-            pad_number(prefix, &digits, w, left_align, pad_zero)
+            let mut digits = int_digits(format!("{n:o}"), n == 0);
+            if alt && !digits.starts_with('0') {
+                digits.insert(0, '0');
+            }
+            pad_number("", &digits, w, left_align, int_zero)
         }
         FormatArg::Hex(n) => {
-            let digits = format!("{n:x}");
-            let prefix = if spec[spec.len() - 1] == b'#' {
-                "0x"
-            } else {
-                ""
-            };
-            pad_number(prefix, &digits, w, left_align, pad_zero)
+            let digits = int_digits(format!("{n:x}"), n == 0);
+            let prefix = if alt && n != 0 { "0x" } else { "" };
+            pad_number(prefix, &digits, w, left_align, int_zero)
         }
         FormatArg::HexUpper(n) => {
-            let digits = format!("{n:X}");
-            let prefix = if spec[spec.len() - 1] == b'#' {
-                "0X"
-            } else {
-                ""
-            };
-            pad_number(prefix, &digits, w, left_align, pad_zero)
+            let digits = int_digits(format!("{n:X}"), n == 0);
+            let prefix = if alt && n != 0 { "0X" } else { "" };
+            pad_number(prefix, &digits, w, left_align, int_zero)
         }
         FormatArg::Float(n) => format_float(
             n, spec, w, precision, left_align, pad_zero, plus_sign, space_sign,
@@ -641,7 +631,15 @@ fn format_float(
         };
     }
 
+    // `#` (vendored patch): a decimal point even with no digit after it.
+    let alt = spec[1..].contains(&b'#');
     let mut formatted = match spec_char {
+        'f' if alt && prec == 0 => format!("{n:.0}."),
+        'e' | 'E' if alt && prec == 0 => {
+            let e = normalize_exponent_sign(&format!("{n:.0e}"));
+            let e = e.replacen('e', ".e", 1);
+            if spec_char == 'E' { e.to_uppercase() } else { e }
+        }
         'f' => format!("{n:.prec$}"),
         'e' => normalize_exponent_sign(&format!("{n:.prec$e}")),
         'E' => normalize_exponent_sign(&format!("{n:.prec$E}")),
@@ -649,13 +647,13 @@ fn format_float(
             // %g: use %e if exponent < -4 or >= precision, else %f.
             // Remove trailing zeros from fractional part.
             let effective_prec = if prec == 0 { 1 } else { prec };
-            format_g(n, effective_prec, spec_char == 'G')
+            format_g(n, effective_prec, spec_char == 'G', alt)
         }
         _ => format!("{n}"),
     };
 
-    // Add sign if needed.
-    if n >= 0.0 && !n.is_nan() {
+    // Add sign if needed (not to -0.0, which prints its own: vendored patch).
+    if !n.is_sign_negative() && !n.is_nan() {
         if plus_sign {
             formatted.insert(0, '+');
         } else if space_sign {
@@ -687,70 +685,42 @@ fn format_float(
     }
 }
 
-/// Format a float using %g/%G rules.
-fn format_g(n: f64, prec: usize, upper: bool) -> String {
-    // Special cases: NaN and infinity are handled by format_float's sign logic,
-    // but we need to handle them here for standalone %g calls.
-    if n.is_nan() {
-        // Match C printf: lowercase, with sign.
-        return if upper {
-            if n.is_sign_negative() {
-                "-NAN".to_string()
+/// Format a float using %g/%G rules, as C99 defines them (vendored patch): the exponent X
+/// is that of the `%e` conversion with precision P - 1 (after its rounding, so 999999.5 is
+/// `1e+06`); `%e` if X < -4 or X >= P, else `%f` with precision P - 1 - X; trailing zeros
+/// and a trailing point removed unless `alt` (the `#` flag).
+fn format_g(n: f64, prec: usize, upper: bool, alt: bool) -> String {
+    // NaN and infinity are handled by format_float.
+    let e_prec = prec.saturating_sub(1);
+    let e_form = format!("{:.e_prec$e}", n);
+    let exp: i64 = e_form
+        .rsplit('e')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    #[allow(clippy::cast_possible_wrap)]
+    let p = prec as i64;
+    if exp < -4 || exp >= p {
+        let formatted = if upper { e_form.to_uppercase() } else { e_form };
+        if alt {
+            let with_point = if formatted.contains('.') {
+                formatted
             } else {
-                "NAN".to_string()
-            }
-        } else if n.is_sign_negative() {
-            "-nan".to_string()
+                formatted.replacen(['e', 'E'], if upper { ".E" } else { ".e" }, 1)
+            };
+            normalize_exponent_sign(&with_point)
         } else {
-            "nan".to_string()
-        };
-    }
-    if n.is_infinite() {
-        return if upper {
-            if n < 0.0 {
-                "-INF".to_string()
-            } else {
-                "INF".to_string()
-            }
-        } else if n < 0.0 {
-            "-inf".to_string()
-        } else {
-            "inf".to_string()
-        };
-    }
-    if n == 0.0 {
-        // Preserve negative zero.
-        return if n.is_sign_negative() {
-            "-0".to_string()
-        } else {
-            "0".to_string()
-        };
-    }
-
-    // Use scientific notation to determine which format to use.
-    let exp = if n == 0.0 {
-        0
+            strip_trailing_zeros_scientific(&formatted)
+        }
     } else {
-        n.abs().log10().floor() as i32
-    };
-
-    if exp < -4 || exp >= prec as i32 {
-        // Use %e format, then strip trailing zeros.
-        let e_prec = prec.saturating_sub(1);
-        let formatted = if upper {
-            format!("{n:.e_prec$E}")
-        } else {
-            format!("{n:.e_prec$e}")
-        };
-        strip_trailing_zeros_scientific(&formatted)
-    } else {
-        // Use %f format with adjusted precision, then strip trailing zeros.
-        // prec = total significant digits, exp+1 = digits before decimal point.
-        // When exp is negative, we need MORE fractional digits, not fewer.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let f_prec = (prec as i32 - (exp + 1)).max(0) as usize;
+        let f_prec = (p - 1 - exp).max(0) as usize;
         let formatted = format!("{n:.f_prec$}");
-        strip_trailing_zeros_fixed(&formatted)
+        if alt {
+            if formatted.contains('.') { formatted } else { format!("{formatted}.") }
+        } else {
+            strip_trailing_zeros_fixed(&formatted)
+        }
     }
 }
 
