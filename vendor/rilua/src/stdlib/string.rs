@@ -998,6 +998,7 @@ impl<'a> MatchState<'a> {
             }
 
             // Check for class followed by quantifier.
+            self.check_class(pat_pos)?;
             let (class_end, quantifier) = self.get_quantifier(pat_pos);
 
             match quantifier {
@@ -1186,6 +1187,40 @@ impl<'a> MatchState<'a> {
         }
     }
 
+    /// `classEnd`'s errors, raised when the matcher reaches the item as in lstrlib.c
+    /// (vendored patch): a pattern ending in `%`, a set without its `]`.
+    fn check_class(&self, pat_pos: usize) -> LuaResult<()> {
+        let malformed = |what: &str| {
+            Err(LuaError::Runtime(RuntimeError {
+                message: format!("malformed pattern ({what})"),
+                level: 0,
+                traceback: vec![],
+            }))
+        };
+        match self.pat.get(pat_pos) {
+            Some(b'%') if pat_pos + 1 >= self.pat.len() => malformed("ends with '%'"),
+            Some(b'[') => {
+                let mut p = pat_pos + 1;
+                if self.pat.get(p) == Some(&b'^') {
+                    p += 1;
+                }
+                loop {
+                    let Some(&c) = self.pat.get(p) else {
+                        return malformed("missing ']'");
+                    };
+                    p += 1;
+                    if c == b'%' && p < self.pat.len() {
+                        p += 1;
+                    }
+                    if self.pat.get(p) == Some(&b']') {
+                        return Ok(());
+                    }
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Returns the position past the class pattern at `pat_pos`.
     fn class_end(&self, pat_pos: usize) -> usize {
         if pat_pos >= self.pat.len() {
@@ -1353,6 +1388,7 @@ impl<'a> MatchState<'a> {
                 traceback: vec![],
             }));
         }
+        self.check_class(pat_pos + 2)?; // vendored patch: `classEnd` of the set
 
         let prev = if src_pos > 0 {
             self.src[src_pos - 1]
@@ -1773,7 +1809,7 @@ fn get_gsub_replacement(
                                     result.extend_from_slice(&src[match_start..match_end]);
                                 } else {
                                     return Err(LuaError::Runtime(RuntimeError {
-                                        message: format!("invalid capture index %{n}"),
+                                        message: "invalid capture index".into(), // vendored patch: lstrlib.c's words
                                         level: 0,
                                         traceback: vec![],
                                     }));

@@ -167,34 +167,17 @@ pub fn tab_maxn(state: &mut LuaState) -> LuaResult<u32> {
 pub fn tab_concat(state: &mut LuaState) -> LuaResult<u32> {
     let tref = check_table(state, "concat", 0)?;
 
-    // sep (default "")
-    let sep = match arg(state, 1) {
-        Val::Nil => Vec::new(),
-        Val::Str(r) => state
-            .gc
-            .string_arena
-            .get(r)
-            .map_or_else(Vec::new, |s| s.data().to_vec()),
-        Val::Num(n) => format!("{}", Val::Num(n)).into_bytes(),
-        _ => return Err(bad_argument("concat", 2, "string expected")),
-    };
-
-    // i (default 1)
-    let i = match arg(state, 2) {
-        Val::Nil => 1_i64,
-        Val::Num(n) => n as i64,
-        _ => return Err(bad_argument("concat", 3, "number expected")),
-    };
-
-    // j (default #table)
+    // `luaL_optlstring`, `luaL_optint`, `luaL_checkint` (vendored patch): numbers and numeric
+    // strings where lbaselib.c takes them, "string expected, got …" otherwise.
+    let sep = state.opt_string(2)?.unwrap_or_default();
+    let i = state.opt_integer(3, 1)?;
     let j = match arg(state, 3) {
         Val::Nil => {
             #[allow(clippy::cast_possible_wrap)]
             let len = table_len(state, tref) as i64;
             len
         }
-        Val::Num(n) => n as i64,
-        _ => return Err(bad_argument("concat", 4, "number expected")),
+        _ => state.check_integer(4)?,
     };
 
     let mut result: Vec<u8> = Vec::new();
@@ -217,8 +200,12 @@ pub fn tab_concat(state: &mut LuaState) -> LuaResult<u32> {
                 let formatted = format!("{}", Val::Num(n));
                 result.extend_from_slice(formatted.as_bytes());
             }
-            _ => {
-                return Err(bad_argument("concat", 1, "table contains non-strings"));
+            // `addfield`'s luaL_error, in Redis's Lua (vendored patch).
+            other => {
+                return Err(simple_error(format!(
+                    "invalid value ({}) at index {idx} in table for 'concat'",
+                    other.type_name()
+                )));
             }
         }
         idx += 1;
