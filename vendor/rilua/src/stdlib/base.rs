@@ -307,8 +307,11 @@ pub fn lua_assert(state: &mut LuaState) -> LuaResult<u32> {
             )
         } else if msg.is_nil() {
             "assertion failed!".to_string()
-        } else {
+        } else if let Val::Num(_) = msg {
             format!("{msg}")
+        } else {
+            // `luaL_optstring` (vendored patch): a table or a boolean is an argument error.
+            return Err(state.type_error(2, "string"));
         };
 
         return Err(simple_error(error_msg));
