@@ -792,12 +792,12 @@ pub fn lua_unpack(state: &mut LuaState) -> LuaResult<u32> {
         return Err(state.type_error(1, "table")); // vendored patch: luaL_checktype
     };
 
-    // `luaL_optint` / `luaL_checkint` (vendored patch): numeric strings count as numbers.
-    let _ = i_val;
-    let i = state.opt_integer(2, 1)?;
-
-    #[allow(clippy::cast_possible_truncation)]
-    let j = match j_val {
+    // Redis's `luaB_unpack` (vendored patch): `luaL_optint` / `luaL_checkint` as C converts
+    // (a numeric string is a number; a double to ptrdiff_t, then to int), the range in
+    // unsigned arithmetic (the CVE-2025-46817 fix), and `lua_checkstack`'s limit of
+    // LUAI_MAXCSTACK (8000) slots, so that a huge range is an error, not an allocation.
+    let i = if i_val.is_nil() { 1 } else { c_int(state.check_number(2)?) };
+    let e = match j_val {
         Val::Nil => {
             // Default: #list (table length).
             let table = state
@@ -805,21 +805,24 @@ pub fn lua_unpack(state: &mut LuaState) -> LuaResult<u32> {
                 .tables
                 .get(table_ref)
                 .ok_or_else(|| bad_argument("unpack", 1, "invalid table"))?;
-            table.len(&state.gc.string_arena) as i64
+            #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+            let len = table.len(&state.gc.string_arena) as i32;
+            len
         }
-        _ => state.check_integer(3)?,
+        _ => c_int(state.check_number(3)?),
     };
-
-    let n = j - i + 1;
-    if n <= 0 {
+    if i > e {
         return Ok(0);
     }
-
     #[allow(clippy::cast_sign_loss)]
-    let n_usize = n as usize;
-    state.ensure_stack(state.top + n_usize);
-
-    for k in i..=j {
+    let n = (e as u32).wrapping_sub(i as u32); // number of elements minus 1
+    const LUAI_MAXCSTACK: usize = 8000;
+    if n >= i32::MAX as u32 || nargs(state) + n as usize + 1 > LUAI_MAXCSTACK {
+        return Err(simple_error("too many results to unpack".to_string()));
+    }
+    let n = n as usize + 1;
+    state.ensure_stack(n);
+    for k in i64::from(i)..=i64::from(e) {
         #[allow(clippy::cast_precision_loss)]
         let key = Val::Num(k as f64);
         let val = state
@@ -829,8 +832,20 @@ pub fn lua_unpack(state: &mut LuaState) -> LuaResult<u32> {
             .map_or(Val::Nil, |t| t.get(key, &state.gc.string_arena));
         state.push(val);
     }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(n as u32)
+}
 
-    Ok(n_usize as u32)
+/// C's `(int)(ptrdiff_t)n` on x86-64 (`luaL_checkint`; vendored patch): out-of-range doubles
+/// convert to `LLONG_MIN`, whose low 32 bits are kept.
+#[allow(clippy::cast_possible_truncation)]
+fn c_int(n: f64) -> i32 {
+    let l = if n >= -9_223_372_036_854_775_808.0 && n < 9_223_372_036_854_775_808.0 {
+        n as i64
+    } else {
+        i64::MIN
+    };
+    l as i32
 }
 
 // ---------------------------------------------------------------------------
