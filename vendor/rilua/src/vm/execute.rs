@@ -2227,7 +2227,8 @@ fn vm_gettable(
             }
         }
     }
-    Err(runtime_error_simple("loop in gettable"))
+    // `luaG_runerror` in the VM: with the position (vendored patch).
+    Err(runtime_error(proto, pc, "loop in gettable"))
 }
 
 /// Lua table set with `__newindex` metamethod support.
@@ -2354,7 +2355,8 @@ fn vm_settable(
             }
         }
     }
-    Err(runtime_error_simple("loop in settable"))
+    // `luaG_runerror` in the VM: with the position (vendored patch).
+    Err(runtime_error(proto, pc, "loop in settable"))
 }
 
 /// Look up a metamethod in a specific metatable (fast path for tables).
