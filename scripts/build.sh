@@ -13,5 +13,9 @@ out=${OUT_DIR:-pkg}
 wasm-pack build --target web --mode no-install --profile wasm --no-opt --no-pack --out-dir "$(realpath -m "$out")"
 wasm=$out/aof_lab_bg.wasm
 python3 scripts/wasm-reorder.py "$wasm" "$wasm.reordered"
+# A call remapped to the wrong function almost always fails validation (another signature).
+if command -v node >/dev/null; then
+  node -e 'const b = require("fs").readFileSync(process.argv[1]); if (!WebAssembly.validate(b)) { console.error("[build] the reordered wasm does not validate"); process.exit(1); }' "$wasm.reordered"
+fi
 mv "$wasm.reordered" "$wasm"
 printf '[build] %s: %s bytes (%s bytes gzipped)\n' "$wasm" "$(stat -c %s "$wasm")" "$(gzip -9c "$wasm" | wc -c)"
