@@ -95,8 +95,9 @@ impl Engine {
         self.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
         self.srv.connected_clients += 1;
-        // clientSetDefaultAuth: without a password every connection starts authenticated.
-        let authenticated = self.srv.config.requirepass.is_empty();
+        // clientSetDefaultAuth: while the default user is `nopass` and on (no `requirepass`),
+        // every connection starts authenticated.
+        let authenticated = self.srv.acl.default_open();
         self.srv.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, fd: -1, ..Client::default() });
         id
     }

@@ -257,6 +257,14 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     if srv.auth_required(client) && cmd.flags & NO_AUTH == 0 {
         return Outcome::Reply(reject_command(srv, client, name, Reply::err(NOAUTH_ERR)));
     }
+    // ACLCheckAllPerm, after the NO_MULTI refusal (which the queueing below makes).
+    if !(client.multi.is_some() && cmd.flags & NO_MULTI != 0 && cmd.flags & NO_QUEUE == 0)
+        && let Err(denied) = server::acl::check(srv, client, cmd, parent, argv)
+    {
+        let context = if client.multi.is_some() { crate::acl::LogContext::Multi } else { crate::acl::LogContext::Toplevel };
+        server::acl::log_denial(srv, client, cmd, parent, argv, denied, context);
+        return Outcome::Reply(reject_command(srv, client, name, server::acl::noperm_reply(denied.0, cmd, parent)));
+    }
     if let Some(reply) = srv.deny_oom(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }

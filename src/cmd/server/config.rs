@@ -99,6 +99,10 @@ fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
             ctx.srv.stop_append_only();
         }
     }
+    // updateRequirePass: the password is the default user's (ACLUpdateDefaultUserPassword).
+    if changed.contains(&"requirepass") {
+        ctx.srv.acl.update_default_password(&ctx.srv.config.requirepass);
+    }
     if changed.contains(&"aof-disable-auto-gc") {
         ctx.srv.aof_del_history_files();
     }

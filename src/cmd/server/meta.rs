@@ -80,6 +80,12 @@ fn statuses(r: Option<&Reply>) -> Vec<&str> {
     }
 }
 
+/// Every recorded command and subcommand (in no particular order): the whole table of the real
+/// server, including commands the engine does not implement (ACL's command universe).
+pub fn entries() -> impl Iterator<Item = &'static Meta> {
+    all().values()
+}
+
 /// The metadata of a command by full name (`get`, `config|get`), lowercase.
 pub fn lookup(fullname: &str) -> Option<&'static Meta> {
     all().get(fullname)

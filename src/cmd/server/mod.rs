@@ -10,6 +10,7 @@
 //! Files: [`client`] (HELLO, AUTH, RESET, CLIENT), [`info`], [`config`] (CONFIG), [`command`] (COMMAND with
 //! the recorded metadata of [`meta`]), [`debug`] (DEBUG, DIGEST).
 
+pub mod acl;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -109,6 +110,12 @@ pub static COMMANDS: &[Command] = &[
         summary: "Get array of Redis command details",
         subcommands: command::SUBCOMMANDS,
         ..Command::new("command", -1, LS, (0, 0, 0), Group::Server, command::command)
+    },
+    Command {
+        since: "6.0.0",
+        summary: "A container for Access List Control commands ",
+        subcommands: acl::SUBCOMMANDS,
+        ..Command::new("acl", -2, 0, (0, 0, 0), Group::Server, acl::help_container)
     },
     Command {
         summary: "A container for debugging commands",
