@@ -329,7 +329,7 @@ fn genpass(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         [_, _] => 256,
         [_, _, n] => match crate::util::string2ll(n) {
             Some(n) => n,
-            None => return Reply::err("ERR value is out of range, must be positive"),
+            None => return Reply::err("ERR value is not an integer or out of range"),
         },
         _ => return syntax(argv),
     };
