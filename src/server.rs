@@ -639,6 +639,9 @@ pub struct CallState {
     pub prevent_propagation: bool,
     pub force_propagation: bool,
     pub blocked: Option<Blocked>,
+    /// `redactClientCommandArgument`: argument positions SLOWLOG and MONITOR show as
+    /// `(redacted)` (passwords of AUTH, HELLO, ACL SETUSER).
+    pub redacted: Vec<usize>,
 }
 
 /// What a command handler works with.
@@ -771,6 +774,10 @@ impl<'a> Ctx<'a> {
     /// `preventCommandPropagation`: the handler propagates its own ops (or none).
     pub fn prevent_propagation(&mut self) {
         self.state.prevent_propagation = true;
+    }
+    /// `redactClientCommandArgument`: SLOWLOG and MONITOR show argument `j` as `(redacted)`.
+    pub fn redact_argument(&mut self, j: usize) {
+        self.state.redacted.push(j);
     }
     /// `forceCommandPropagation`: propagate even though nothing changed (FLUSHALL).
     pub fn force_propagation(&mut self) {

@@ -1,4 +1,4 @@
-//! ACL between real connections: the same exchange on four sockets to a real redis-server 7.0.15
+//! ACL between real connections: the same exchange on five sockets to a real redis-server 7.0.15
 //! and to `aof-lab serve`, every byte each connection receives after each step compared. Each
 //! connection runs as its own user (AUTH, HELLO … AUTH): WHOAMI, CLIENT LIST's `user=`, the
 //! -NOPERM errors, CLIENT KILL USER, a subscriber disconnected when its channels are revoked
@@ -18,6 +18,8 @@ use serve_support::{Serve, exchange, temp_dir};
 
 /// (connection, command, compare the bytes).
 const STEPS: &[(usize, &str, bool)] = &[
+    // A monitor sees AUTH and HELLO with their passwords redacted (ACL SETUSER, admin, not at all).
+    (4, "MONITOR", true),
     (0, "ACL SETUSER alice on >pa ~a* &news +@all -@dangerous", true),
     (0, "ACL SETUSER bob on >pb ~b* &* +@all -get", true),
     (1, "AUTH alice pa", true),
@@ -77,9 +79,9 @@ fn without_ages(step: &str) -> String {
 #[test]
 fn acl_between_connections_like_redis() {
     let redis = RedisServer::start();
-    let theirs: Vec<String> = exchange(&|| redis.connect(), STEPS, 4).iter().map(|s| without_ages(s)).collect();
+    let theirs: Vec<String> = exchange(&|| redis.connect(), STEPS, 5).iter().map(|s| without_ages(s)).collect();
     let serve = Serve::start_in(temp_dir("acl"), &["--appendonly", "yes", "--appendfsync", "always"]);
-    let ours: Vec<String> = exchange(&|| serve.connect(), STEPS, 4).iter().map(|s| without_ages(s)).collect();
+    let ours: Vec<String> = exchange(&|| serve.connect(), STEPS, 5).iter().map(|s| without_ages(s)).collect();
     let mut diffs = Vec::new();
     for (t, o) in theirs.iter().zip(&ours) {
         if t != o {
@@ -94,6 +96,7 @@ fn acl_between_connections_like_redis() {
     assert!(find("conn2 GET bkey").contains("NOPERM"), "{}", find("conn2 GET bkey"));
     assert!(find("conn0 ACL LOG").contains("client-info"), "{}", find("conn0 ACL LOG"));
     assert!(find("conn0 CLIENT KILL USER bob").contains("conn0: :1"), "{}", find("conn0 CLIENT KILL USER bob"));
+    assert!(find("conn1 AUTH alice pa").contains("\"AUTH\" \"(redacted)\" \"(redacted)\""), "{}", find("conn1 AUTH alice pa"));
 }
 
 /// `ACL LIST` after rules whose description ends with several single commands: the part up to

@@ -394,6 +394,15 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
     if !srv.loading {
         srv.stats.total_commands_processed += 1;
         if state.blocked.is_none() {
+            // c->original_argv after redactClientCommandArgument: what SLOWLOG and MONITOR see.
+            let redacted: Vec<&[u8]>;
+            let argv = if state.redacted.is_empty() {
+                argv
+            } else {
+                redacted =
+                    argv.iter().enumerate().map(|(j, a)| if state.redacted.contains(&j) { &b"(redacted)"[..] } else { *a }).collect();
+                &redacted
+            };
             if cmd.flags & SKIP_SLOWLOG == 0 {
                 let duration = match (clock, started_us) {
                     (Some(c), Some(t0)) => c().saturating_sub(t0),

@@ -163,6 +163,10 @@ fn merge_selector_arguments<'a>(argv: &[&'a [u8]]) -> Result<Vec<std::borrow::Co
 
 /// `ACLStringSetUser`: every modifier applied to a copy, kept only if all are valid.
 fn setuser(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    // Nothing of it may leak to SLOWLOG or MONITOR, not even the name.
+    for j in 2..argv.len() {
+        ctx.redact_argument(j);
+    }
     let name = argv[2];
     if acl::has_spaces(name) {
         return Reply::err("ERR Usernames can't contain spaces or null characters");

@@ -708,6 +708,8 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         let more = argv.len() - 1 - j;
         let opt = argv[j];
         if args::is(opt, "auth") && more >= 2 {
+            ctx.redact_argument(j + 1);
+            ctx.redact_argument(j + 2);
             if let Err(e) = super::acl::authenticate(ctx, argv[0], argv[j + 1], argv[j + 2]) {
                 return e;
             }
@@ -752,6 +754,12 @@ fn default_nopass(ctx: &Ctx) -> bool {
 
 /// `AUTH [username] password`.
 pub(super) fn auth(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    if argv.len() <= 3 {
+        ctx.redact_argument(1);
+        if argv.len() == 3 {
+            ctx.redact_argument(2);
+        }
+    }
     let (user, pass): (&[u8], &[u8]) = match argv {
         [_, pass] => {
             if default_nopass(ctx) {
