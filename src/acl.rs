@@ -707,7 +707,8 @@ impl User {
             return true;
         }
         let hashed = hash_password(pass);
-        self.passwords.iter().any(|p| *p == hashed)
+        // time_independent_strcmp: the time taken does not tell how much of a hash matched.
+        self.passwords.iter().any(|p| p.len() == hashed.len() && p.bytes().zip(hashed.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0)
     }
 
     /// Every selector allows every command, key and channel: the check can be skipped.

@@ -36,6 +36,17 @@ const STEPS: &[(usize, &str, bool)] = &[
     (2, "SET bkey 2", true),
     (3, "FLUSHALL", true),
     (3, "PUBLISH other m", true),
+    // The monitor stops here (EVAL feeds monitors from the scripting code, not covered here).
+    (4, "RESET", true),
+    // A script runs as its caller's user; MULTI checks when queueing and at EXEC.
+    (3, "EVAL return(redis.call('get','zz')) 0", true),
+    (3, "EVAL return(redis.pcall('get','zz')) 0", true),
+    (3, "MULTI", true),
+    (3, "GET zz", true),
+    (3, "GET akey", true),
+    (3, "EXEC", true),
+    (3, "AUTH alice wrong", true),
+    (0, "ACL LOG 4", true),
     (1, "SUBSCRIBE news", true),
     (0, "PUBLISH news hi", true),
     (0, "ACL LOG", true),
@@ -95,6 +106,8 @@ fn acl_between_connections_like_redis() {
     assert!(find("CLIENT LIST").contains("user=alice"), "{}", find("CLIENT LIST"));
     assert!(find("conn2 GET bkey").contains("NOPERM"), "{}", find("conn2 GET bkey"));
     assert!(find("conn0 ACL LOG").contains("client-info"), "{}", find("conn0 ACL LOG"));
+    let log4 = find("conn0 ACL LOG 4");
+    assert!(["lua", "multi", "auth", "toplevel"].iter().all(|w| log4.contains(&format!("\r\n{w}\r\n"))), "{log4}");
     assert!(find("conn0 CLIENT KILL USER bob").contains("conn0: :1"), "{}", find("conn0 CLIENT KILL USER bob"));
     assert!(find("conn1 AUTH alice pa").contains("\"AUTH\" \"(redacted)\" \"(redacted)\""), "{}", find("conn1 AUTH alice pa"));
 }

@@ -226,7 +226,7 @@ fn kill_pubsub_clients_if_needed(ctx: &mut Ctx, new: &User) {
 }
 
 fn deluser(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    if argv[2..].iter().any(|n| *n == acl::DEFAULT_USER) {
+    if argv[2..].contains(&acl::DEFAULT_USER) {
         return Reply::err("ERR The 'default' user cannot be removed");
     }
     let mut deleted = 0;
