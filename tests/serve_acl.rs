@@ -36,6 +36,8 @@ const STEPS: &[(usize, &str, bool)] = &[
     (2, "SET bkey 2", true),
     (3, "FLUSHALL", true),
     (3, "PUBLISH other m", true),
+    // SHUTDOWN, which serve answers itself, is checked too (alice has -@dangerous).
+    (3, "SHUTDOWN", true),
     // The monitor stops here (EVAL feeds monitors from the scripting code, not covered here).
     (4, "RESET", true),
     // A script runs as its caller's user; MULTI checks when queueing and at EXEC.

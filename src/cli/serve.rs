@@ -489,6 +489,8 @@ impl Server {
                         // Not `no_auth`: a stranger cannot stop the server.
                         let outcome = if engine.auth_required(id) {
                             Err(Reply::err(aof_lab::cmd::NOAUTH_ERR))
+                        } else if let Some(noperm) = engine.acl_deny(id, &argv_refs) {
+                            Err(noperm)
                         } else {
                             shutdown_command(engine, id, &argv_refs)
                         };

@@ -431,6 +431,12 @@ pub fn check(
     parent: Option<&'static Command>,
     argv: &[&[u8]],
 ) -> Result<(), (Denied, usize)> {
+    check_named(srv, client, || crate::cmd::full_name(cmd, parent), argv)
+}
+
+/// [`check`] by full name (`shutdown`, `config|get`): also for the commands a host answers
+/// itself (`serve`'s SHUTDOWN), which the engine's table does not hold.
+pub fn check_named(srv: &Server, client: &Client, fullname: impl FnOnce() -> String, argv: &[&[u8]]) -> Result<(), (Denied, usize)> {
     if srv.loading {
         return Ok(());
     }
@@ -440,10 +446,10 @@ pub fn check(
     if user.unrestricted() {
         return Ok(());
     }
-    let Some(id) = acl::command_id(cmd, parent) else {
+    let fullname = fullname();
+    let Some(id) = acl::universe().lookup(fullname.as_bytes()) else {
         return Ok(());
     };
-    let fullname = crate::cmd::full_name(cmd, parent);
     user.check_command(id, argv, &|| super::command::acl_key_access(&fullname, argv))
 }
 
@@ -458,8 +464,13 @@ pub fn log_denial(
     denied: (Denied, usize),
     context: LogContext,
 ) {
+    log_denial_named(srv, client, &crate::cmd::full_name(cmd, parent), argv, denied, context);
+}
+
+/// [`log_denial`] by full name.
+pub fn log_denial_named(srv: &mut Server, client: &Client, fullname: &str, argv: &[&[u8]], denied: (Denied, usize), context: LogContext) {
     let object = match denied.0 {
-        Denied::Cmd => crate::cmd::full_name(cmd, parent).into_bytes(),
+        Denied::Cmd => fullname.as_bytes().to_vec(),
         _ => argv.get(denied.1).map(|a| a.to_vec()).unwrap_or_default(),
     };
     let username = client.user_name().to_vec();
@@ -479,10 +490,13 @@ pub fn add_log_entry(srv: &mut Server, client: &Client, reason: Denied, context:
 
 /// The `-NOPERM` error of `processCommand`.
 pub fn noperm_reply(denied: Denied, cmd: &Command, parent: Option<&Command>) -> Reply {
+    noperm_reply_named(denied, &crate::cmd::full_name(cmd, parent))
+}
+
+/// [`noperm_reply`] by full name.
+pub fn noperm_reply_named(denied: Denied, fullname: &str) -> Reply {
     match denied {
-        Denied::Cmd => {
-            Reply::error(format!("NOPERM this user has no permissions to run the '{}' command", crate::cmd::full_name(cmd, parent)))
-        }
+        Denied::Cmd => Reply::error(format!("NOPERM this user has no permissions to run the '{fullname}' command")),
         Denied::Key => Reply::err("NOPERM this user has no permissions to access one of the keys used as arguments"),
         Denied::Channel => Reply::err("NOPERM this user has no permissions to access one of the channels used as arguments"),
         Denied::Auth => Reply::err("ERR no permission"),
