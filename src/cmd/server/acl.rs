@@ -535,7 +535,47 @@ pub fn authenticate(ctx: &mut Ctx, argv0: &[u8], user: &[u8], pass: &[u8]) -> Re
         ctx.client.user = if user == acl::DEFAULT_USER { None } else { Some(user.to_vec()) };
         return Ok(());
     }
-    let context = if ctx.client.multi.is_some() { LogContext::Multi } else { LogContext::Toplevel };
+    // `CLIENT_MULTI` is still set while EXEC runs the queue.
+    let context = if ctx.client.multi.is_some() || ctx.client.in_exec { LogContext::Multi } else { LogContext::Toplevel };
     add_log_entry(ctx.srv, ctx.client, Denied::Auth, context, argv0.to_vec(), user.to_vec());
     Err(Reply::err("WRONGPASS invalid username-password pair or user is disabled."))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine};
+
+    fn run(e: &mut Engine, c: u64, line: &str) -> String {
+        let r = e.execute_line(c, line, 1_700_000_000_000).expect("a reply");
+        String::from_utf8_lossy(&r.to_resp()).into_owned()
+    }
+
+    /// Passwords never reach SLOWLOG (as observed on redis-server 7.0.15: `(redacted)`).
+    #[test]
+    fn passwords_are_redacted_from_the_slowlog() {
+        let mut e = Engine::new(Config::default(), 1_700_000_000_000);
+        let c = e.connect();
+        run(&mut e, c, "CONFIG SET slowlog-log-slower-than 0");
+        run(&mut e, c, "CONFIG SET requirepass abc");
+        run(&mut e, c, "AUTH default abc");
+        run(&mut e, c, "ACL SETUSER bob on >secret");
+        let log = run(&mut e, c, "SLOWLOG GET 3");
+        assert!(!log.contains("abc") && !log.contains("secret") && !log.contains("bob"), "{log}");
+        assert_eq!(log.matches("(redacted)").count(), 1 + 2 + 3, "{log}");
+    }
+
+    /// An AUTH that EXEC runs is logged in the `multi` context.
+    #[test]
+    fn auth_failures_are_logged_with_their_context() {
+        let mut e = Engine::new(Config::default(), 1_700_000_000_000);
+        let c = e.connect();
+        run(&mut e, c, "AUTH nouser x");
+        run(&mut e, c, "MULTI");
+        run(&mut e, c, "AUTH nouser x");
+        run(&mut e, c, "EXEC");
+        let log = run(&mut e, c, "ACL LOG");
+        assert!(log.starts_with("*2\r\n"), "{log}");
+        let contexts: Vec<&str> = log.split("context\r\n").skip(1).map(|s| s.split("\r\n").nth(1).unwrap_or_default()).collect();
+        assert_eq!(contexts, ["multi", "toplevel"], "{log}");
+    }
 }

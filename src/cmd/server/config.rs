@@ -68,6 +68,12 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::syntax();
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
+    // A password's value never reaches SLOWLOG, even when the command fails.
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if crate::config::table::lookup(name).is_some_and(|e| e.param.flags & crate::config::table::SENSITIVE != 0) {
+            ctx.redact_argument(2 + i * 2 + 1);
+        }
+    }
     let loading = ctx.srv.loading;
     match ctx.srv.config.set_many(&pairs, loading) {
         Ok(changed) => match apply(ctx, &changed) {
