@@ -49,6 +49,13 @@ const STEPS: &[(usize, &str, bool)] = &[
     (3, "EXEC", true),
     (3, "AUTH alice wrong", true),
     (0, "ACL LOG 4", true),
+    // The rules change between MULTI and EXEC: EXEC refuses the command it may no longer run.
+    (3, "MULTI", true),
+    (3, "GET akey", true),
+    (3, "PING", true),
+    (0, "ACL SETUSER alice -get", true),
+    (3, "EXEC", true),
+    (0, "ACL LOG 1", true),
     (1, "SUBSCRIBE news", true),
     (0, "PUBLISH news hi", true),
     (0, "ACL LOG", true),

@@ -90,7 +90,11 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
         }
         // ACL permissions are checked again: the rules may have changed since queueing.
         if let Err(denied) = super::server::acl::check(ctx.srv, ctx.client, cmd, parent, &refs) {
+            // The entry's client-info shows the transaction (flags=x multi=N), as Redis's
+            // client still holds it while EXEC runs.
+            ctx.client.multi = Some(multi.clone());
             super::server::acl::log_denial(ctx.srv, ctx.client, cmd, parent, &refs, denied, crate::acl::LogContext::Multi);
+            ctx.client.multi = None;
             replies.push(super::server::acl::exec_noperm_reply(denied.0));
             continue;
         }
