@@ -115,6 +115,7 @@ fn acl_between_connections_like_redis() {
     assert!(find("CLIENT LIST").contains("user=alice"), "{}", find("CLIENT LIST"));
     assert!(find("conn2 GET bkey").contains("NOPERM"), "{}", find("conn2 GET bkey"));
     assert!(find("conn0 ACL LOG").contains("client-info"), "{}", find("conn0 ACL LOG"));
+    assert!(theirs.iter().any(|s| s.contains("conn3 EXEC") && s.contains("-NOPERM ACLs rules changed")), "no EXEC refused");
     let log4 = find("conn0 ACL LOG 4");
     assert!(["lua", "multi", "auth", "toplevel"].iter().all(|w| log4.contains(&format!("\r\n{w}\r\n"))), "{log4}");
     assert!(find("conn0 CLIENT KILL USER bob").contains("conn0: :1"), "{}", find("conn0 CLIENT KILL USER bob"));
