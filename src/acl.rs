@@ -121,15 +121,6 @@ pub fn universe() -> &'static Universe {
     })
 }
 
-/// The universe id of an engine command (by its full name).
-pub fn command_id(cmd: &crate::cmd::Command, parent: Option<&crate::cmd::Command>) -> Option<usize> {
-    let u = universe();
-    match parent {
-        Some(p) => u.by_name.get(&format!("{}|{}", p.name, cmd.name)).copied(),
-        None => u.by_name.get(cmd.name).copied(),
-    }
-}
-
 /// `ACL_READ_PERMISSION`, `ACL_WRITE_PERMISSION`.
 pub const READ: u8 = 1;
 pub const WRITE: u8 = 2;
