@@ -136,6 +136,12 @@ fn acl_list_single_commands_like_redis() {
         &["-@all", "+@string", "+@list", "-lpush", "-incr", "+ping", "+client|list", "+select|0"],
         &["+@all", "-@slow", "+keys", "(+@geo", "-geoadd", "~g*)"],
         &["-@all", "+client", "-client|kill", "-client|pause", "+@connection"],
+        &["+@admin", "-config", "+@pubsub", "-@blocking"],
+        &["+@all", "-@read", "+get", "-@fast"],
+        &["-@all", "+@scripting", "-evalsha", "+@transaction", "+@stream", "-xadd"],
+        &["-@all", "+@write", "+@read", "-@string", "+@hyperloglog", "-@bitmap"],
+        &["+@all", "-@keyspace", "-@list", "-@set", "-@hash", "+del", "+sadd", "-cluster|info", "-acl|log"],
+        &["-@all", "+acl", "+cluster", "-cluster|nodes", "+@slow", "-@dangerous"],
     ];
     let redis = RedisServer::start();
     let mut conn = redis.connect();
