@@ -372,18 +372,18 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
         if cmd.flags & NOSCRIPT != 0 {
             return Err(b"This Redis command is not allowed from script".to_vec());
         }
-        if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
-            return Err(b"Write commands are not allowed from read-only scripts.".to_vec());
-        }
-        if !run.allow_oom && !run.write_dirty && run.oom_at_start && cmd.flags & crate::cmd::DENYOOM != 0 {
-            return Err(b"OOM command not allowed when used memory > 'maxmemory'.".to_vec());
-        }
-        // scriptVerifyACL: the script runs as its caller's user.
+        // scriptVerifyACL (before the read-only and OOM checks): the script runs as its caller's user.
         let parent = crate::cmd::lookup(refs[0]).filter(|p| !std::ptr::eq(*p, cmd));
         if let Err(denied) = crate::cmd::server::acl::check(&run.srv, &run.client, cmd, parent, &refs) {
             let ScriptRun { srv, client, .. } = &mut run;
             crate::cmd::server::acl::log_denial(srv, client, cmd, parent, &refs, denied, crate::acl::LogContext::Lua);
             return Err(crate::cmd::server::acl::script_error(denied.0).into_bytes());
+        }
+        if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
+            return Err(b"Write commands are not allowed from read-only scripts.".to_vec());
+        }
+        if !run.allow_oom && !run.write_dirty && run.oom_at_start && cmd.flags & crate::cmd::DENYOOM != 0 {
+            return Err(b"OOM command not allowed when used memory > 'maxmemory'.".to_vec());
         }
         if cmd.flags & WRITE != 0 {
             run.write_dirty = true;
