@@ -102,6 +102,15 @@ impl Engine {
         id
     }
 
+    /// A client of the server itself ([`Client::internal`]: no authentication, no ACL check).
+    pub fn connect_internal(&mut self) -> ClientId {
+        let id = self.connect();
+        if let Some(c) = self.srv.clients.get_mut(&id) {
+            c.internal = true;
+        }
+        id
+    }
+
     /// What the host knows of a connection, for CLIENT LIST / INFO / KILL and MONITOR: the
     /// peer's `ip:port`, the local `ip:port`, the socket's fd.
     pub fn set_client_addr(&mut self, id: ClientId, addr: String, laddr: String, fd: i64) {

@@ -109,6 +109,11 @@ pub struct Client {
     pub killed: bool,
     /// `c->user`: the ACL user it runs as; `None` is `default` (see [`crate::acl`]).
     pub user: Option<Vec<u8>>,
+    /// A client of the server itself, Redis's `c->user == NULL` (the AOF loading client, a
+    /// module's): no authentication, every command allowed. The lab's settings panel applies
+    /// its `CONFIG SET` through one: the operator's hand, not a connection a password or an
+    /// ACL rule typed in the console could lock out.
+    pub internal: bool,
 }
 
 /// `CLIENT_REPLY_OFF`, `CLIENT_REPLY_SKIP_NEXT`, `CLIENT_REPLY_SKIP`.
@@ -414,7 +419,7 @@ impl Server {
     /// (`no_auth`) is then refused with `-NOAUTH`, and the protocol limits shrink (see
     /// [`crate::resp::Limits`]).
     pub fn auth_required(&self, client: &Client) -> bool {
-        !self.acl.default_open() && !client.authenticated
+        !client.internal && !self.acl.default_open() && !client.authenticated
     }
 
     /// Checks that come before a command runs and after lookup (`processCommand`): errors that

@@ -442,7 +442,7 @@ pub fn check(
 /// [`check`] by full name (`shutdown`, `config|get`): also for the commands a host answers
 /// itself (`serve`'s SHUTDOWN), which the engine's table does not hold.
 pub fn check_named(srv: &Server, client: &Client, fullname: impl FnOnce() -> String, argv: &[&[u8]]) -> Result<(), (Denied, usize)> {
-    if srv.loading {
+    if srv.loading || client.internal {
         return Ok(());
     }
     let Some(user) = srv.acl.users.get(client.user_name()) else {
