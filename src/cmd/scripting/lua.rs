@@ -363,6 +363,13 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
         if cmd.flags & NOSCRIPT != 0 {
             return Err(b"This Redis command is not allowed from script".to_vec());
         }
+        // scriptVerifyACL (before the read-only and OOM checks): the script runs as its caller's user.
+        let parent = crate::cmd::lookup(refs[0]).filter(|p| !std::ptr::eq(*p, cmd));
+        if let Err(denied) = crate::cmd::server::acl::check(&run.srv, &run.client, cmd, parent, &refs) {
+            let ScriptRun { srv, client, .. } = &mut run;
+            crate::cmd::server::acl::log_denial(srv, client, cmd, parent, &refs, denied, crate::acl::LogContext::Lua);
+            return Err(crate::cmd::server::acl::script_error(denied.0).into_bytes());
+        }
         if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
             return Err(b"Write commands are not allowed from read-only scripts.".to_vec());
         }
@@ -423,7 +430,7 @@ fn lua_argv(state: &LuaState, vals: &[Val]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
 }
 
 /// `redis.acl_check_cmd` (`luaRedisAclCheckCmdPermissionsCommand`): whether the caller's user may
-/// run the command. The engine has one user, the default one, allowed every command.
+/// run the command (with these arguments: keys and channels too).
 fn redis_acl_check_cmd(state: &mut LuaState) -> rilua::LuaResult<u32> {
     in_script(state, "acl_check_cmd")?;
     let vals = args(state);
@@ -432,11 +439,14 @@ fn redis_acl_check_cmd(state: &mut LuaState) -> rilua::LuaResult<u32> {
         Err(text) => return Err(raise(state, &text)),
     };
     let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    if lookup_command(&refs).is_none() {
+    let Some(cmd) = lookup_command(&refs) else {
         return Err(raise(state, b"Invalid command passed to redis.acl_check_cmd()"));
-    }
+    };
+    let parent = crate::cmd::lookup(refs[0]).filter(|p| !std::ptr::eq(*p, cmd));
+    let allowed = RUN
+        .with(|r| r.borrow().as_ref().is_none_or(|run| crate::cmd::server::acl::check(&run.srv, &run.client, cmd, parent, &refs).is_ok()));
     state.top = state.base;
-    state.push(Val::Bool(true));
+    state.push(Val::Bool(allowed));
     Ok(1)
 }
 
