@@ -81,6 +81,11 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "SET m 1", true),
     (1, "GET m", true),
     (0, "CONFIG GET maxmemory", true),
+    // A script: its call first, then the commands it ran, from "lua" (evalCommand feeds the
+    // monitors itself); EVALSHA too, even with a wrong SHA.
+    (0, "EVAL redis.call('set','e','1') 0", true),
+    (0, "EVALSHA 749c4acea2b1452ee15a64aa16f140057fa883e1 0", true),
+    (0, "EVALSHA nosuchsha 0", true),
     (0, "CLIENT LIST ID $id3", true),
     // CLIENT KILL: by id (new form, the count), by address (old form, +OK).
     (0, "CLIENT KILL ID $id2", true),
@@ -110,4 +115,6 @@ fn client_commands_between_connections_like_redis() {
     assert!(find("CLIENT UNBLOCK $id2 ERROR").contains("conn2: -UNBLOCKED client unblocked via CLIENT UNBLOCK"));
     assert!(find("CLIENT UNPAUSE").contains("conn1: :3"), "{}", find("CLIENT UNPAUSE"));
     assert!(find("conn0 SET m 1").contains("conn3: +T [0 ADDR] \"SET\" \"m\" \"1\""), "{}", find("conn0 SET m 1"));
+    let eval = find("conn0 EVAL ");
+    assert!(eval.contains("conn3: +T [0 ADDR] \"EVAL\" \"redis.call('set','e','1')\" \"0\"\r\n+T [0 ADDR] \"set\" \"e\" \"1\""), "{eval}");
 }

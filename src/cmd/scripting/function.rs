@@ -402,6 +402,7 @@ fn function_kill(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 
 /// FCALL / FCALL_RO (`fcallCommandGeneric`).
 pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    super::feed_monitors(ctx, argv);
     ctx.prevent_propagation();
     let Some((lib, f)) = ctx.srv.scripting.functions.find(argv[1]) else {
         return Reply::err("ERR Function not found");

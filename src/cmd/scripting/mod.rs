@@ -238,14 +238,23 @@ pub(crate) fn numkeys(argv: &[&[u8]]) -> Result<usize, Reply> {
 }
 
 fn eval(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    feed_monitors(ctx, argv);
     eval_generic(ctx, argv, false)
 }
 
 fn evalsha(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    feed_monitors(ctx, argv);
     if argv[1].len() != 40 {
         return Reply::err(NOSCRIPT_ERR);
     }
     eval_generic(ctx, argv, true)
+}
+
+/// EVAL, EVALSHA and FCALL feed the monitors themselves (they are `skip_monitor`), first:
+/// MONITOR shows the script's call before the commands it runs (`evalCommand`).
+pub(crate) fn feed_monitors(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let now_us = ctx.srv.now_ms.saturating_mul(1000);
+    crate::cmd::server::diag::feed_monitors_now(ctx.srv, ctx.client, argv, now_us);
 }
 
 /// `shared.noscripterr`.
