@@ -119,9 +119,13 @@ pub fn open_libs_selective(state: &mut LuaState, libs: StdLib) -> LuaResult<()> 
     if libs.contains(StdLib::MATH) {
         open_math_lib(state)?;
     }
+    // vendored patch: linked only with the `host-libs` feature (see Cargo.toml).
+    #[cfg(feature = "host-libs")]
     if libs.contains(StdLib::OS) {
         open_os_lib(state)?;
     }
+    // vendored patch: linked only with the `host-libs` feature (see Cargo.toml).
+    #[cfg(feature = "host-libs")]
     if libs.contains(StdLib::IO) {
         io::open_io_lib(state)?;
     }
@@ -132,10 +136,14 @@ pub fn open_libs_selective(state: &mut LuaState, libs: StdLib) -> LuaResult<()> 
         open_debug_lib(state)?;
     }
     // Package must be last: populates package.loaded with other libs.
+    // vendored patch: linked only with the `host-libs` feature (see Cargo.toml).
+    #[cfg(feature = "host-libs")]
     if libs.contains(StdLib::PACKAGE) {
         package::open_package_lib(state)?;
     }
     // Test library is not in ALL; must be explicitly requested.
+    // vendored patch: linked only with the `host-libs` feature (see Cargo.toml).
+    #[cfg(feature = "host-libs")]
     if libs.contains(StdLib::TEST) {
         open_test_lib(state)?;
     }
@@ -264,6 +272,8 @@ fn open_math_lib(state: &mut LuaState) -> LuaResult<()> {
     Ok(())
 }
 
+// vendored patch: only with the `host-libs` feature.
+#[cfg(feature = "host-libs")]
 /// Registers the OS library as `os` global.
 ///
 /// Follows PUC-Rio's `luaopen_os` pattern from `loslib.c`:
@@ -363,6 +373,8 @@ fn open_coroutine_lib(state: &mut LuaState) -> LuaResult<()> {
     Ok(())
 }
 
+// vendored patch: only with the `host-libs` feature.
+#[cfg(feature = "host-libs")]
 /// Registers the test library as `T` global table.
 ///
 /// Provides internal VM introspection functions used by PUC-Rio's test suite.

@@ -602,12 +602,12 @@ fn format_float(
         let upper = matches!(spec_char, 'E' | 'G');
         let mut formatted = if n.is_nan() {
             if upper {
-                "nan".to_uppercase()
+                "NAN".to_string() /* vendored patch: ASCII, no Unicode case tables */
             } else {
                 "nan".to_string()
             }
         } else if upper {
-            "inf".to_uppercase()
+            "INF".to_string() /* vendored patch: ASCII */
         } else {
             "inf".to_string()
         };
@@ -638,7 +638,7 @@ fn format_float(
         'e' | 'E' if alt && prec == 0 => {
             let e = normalize_exponent_sign(&format!("{n:.0e}"));
             let e = e.replacen('e', ".e", 1);
-            if spec_char == 'E' { e.to_uppercase() } else { e }
+            if spec_char == 'E' { e.to_ascii_uppercase() /* vendored patch: ASCII */ } else { e }
         }
         'f' => format!("{n:.prec$}"),
         'e' => normalize_exponent_sign(&format!("{n:.prec$e}")),
@@ -701,7 +701,7 @@ fn format_g(n: f64, prec: usize, upper: bool, alt: bool) -> String {
     #[allow(clippy::cast_possible_wrap)]
     let p = prec as i64;
     if exp < -4 || exp >= p {
-        let formatted = if upper { e_form.to_uppercase() } else { e_form };
+        let formatted = if upper { e_form.to_ascii_uppercase() /* vendored patch: ASCII */ } else { e_form };
         if alt {
             let with_point = if formatted.contains('.') {
                 formatted
