@@ -608,7 +608,9 @@ test('reduced motion (the system\'s, and the page toggle): Play in the past move
     await page.locator('#timeline .tl-play').click();
     await page.waitForFunction(() => window.aofLab.timeline?.playing === false);
     for (let i = 0; i < 6; i++) await run(page, `SET k${i} ${i}`);
-    const head = await page.evaluate(() => window.aofLab.timeline.head);
+    // The head as the worker has it (a reply comes before the VIEW that moves the page's head).
+    const { position: head } = await act(page, 'digest');
+    await page.waitForFunction((h) => window.aofLab.timeline?.head === h, head);
     // Back six inputs (the slider's own seeks are the bar test's): the worker answers with the
     // position it reached, or rejects with why.
     assert.equal(await page.evaluate((p) => window.aofLab.act('seek', { seq: p }), head - 6), head - 6);
