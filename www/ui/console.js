@@ -186,10 +186,12 @@ export class ConsoleView {
       this.els.form.dataset.past = String(past);
       this.els.input.placeholder = past ? 'a command here forks' : 'SET greeting hello';
     }
-    const last = this.entries.length ? this.entries[this.entries.length - 1].seq : 0;
-    // A line the transcript holds now (or held, when it is longer than the VIEW carries) is its,
-    // not the page's.
-    for (const [id, p] of this.pending) if (p.seq !== null && p.seq <= last) this.pending.delete(id);
+    // A line the transcript holds now (the same input and the same line: a VIEW drawn before a
+    // fork's still has the old line of history, another command at that input), or held before
+    // the entries the VIEW carries, is the transcript's, not the page's.
+    const first = this.entries.length ? this.entries[0].seq : Infinity;
+    const held = (p) => p.seq < first || this.entries.some((e) => e.seq === p.seq && e.kind === 'command' && e.text === p.line);
+    for (const [id, p] of this.pending) if (p.seq !== null && held(p)) this.pending.delete(id);
     this.draw();
   }
 
