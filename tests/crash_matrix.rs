@@ -564,7 +564,7 @@ fn drive_turns(variant: Variant, seed: u64, fault: Option<(u64, Fault)>, turns: 
         d.e.srv.now_ms = now;
         let mut expired = Vec::new();
         for db in &d.e.srv.dbs {
-            let mut keys: Vec<Vec<u8>> = db.keys().filter(|k| d.e.srv.key_is_expired(db.id, k)).cloned().collect();
+            let mut keys: Vec<Vec<u8>> = db.keys().filter(|k| d.e.srv.key_is_expired(db.id, k)).map(<[u8]>::to_vec).collect();
             keys.sort();
             expired.extend(keys.into_iter().map(|k| (db.id, k)));
         }

@@ -167,7 +167,7 @@ fn hash_or_create<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, Repl
         Some(_) => return Err(Reply::wrongtype()),
     }
     if !ctx.db().contains(key) {
-        ctx.db_add(key.to_vec(), Value::Hash(Hash::default()));
+        ctx.db_add(key, Value::Hash(Hash::default()));
     }
     match ctx.db().get_mut(key) {
         Some(Value::Hash(h)) => Ok(h),

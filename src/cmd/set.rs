@@ -136,7 +136,7 @@ fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let key = argv[1];
     match write_set(ctx, key) {
         Ok(Some(_)) => {}
-        Ok(None) => ctx.db_add(key.to_vec(), Value::Set(SetValue::default())),
+        Ok(None) => ctx.db_add(key, Value::Set(SetValue::default())),
         Err(e) => return e,
     }
     let max = ctx.srv.config.set_max_intset_entries;

@@ -112,7 +112,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], incr_cmd: bool) -> Reply {
         // first member is already too long for one.
         let first_len = argv.get(idx + 1).map_or(0, |m| m.len());
         let z = if limits.0 == 0 || limits.1 < first_len { ZSet::new_skiplist() } else { ZSet::default() };
-        ctx.db_add(key.to_vec(), Value::ZSet(z));
+        ctx.db_add(key, Value::ZSet(z));
     }
     let Ok(Some(z)) = write(ctx, key) else {
         return Reply::wrongtype();
