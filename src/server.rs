@@ -10,7 +10,7 @@ use std::collections::{HashSet, VecDeque};
 use crate::aof::{Aof, Feed};
 use crate::cmd::{Command, DENYOOM, WRITE};
 use crate::config::Config;
-use crate::keyspace::{Db, DbKey, HashMap, Key, Value};
+use crate::keyspace::{Db, HashMap, Key, MapKey, Value};
 use crate::reply::Reply;
 use crate::resp::encode_command;
 use crate::storage::{MemoryStorage, Storage};
@@ -721,11 +721,11 @@ impl<'a> Ctx<'a> {
     }
     /// `dbAdd`: a new key (it must not exist). Signals blocked clients for lists, zsets and
     /// streams.
-    pub fn db_add<K: AsRef<[u8]> + Into<DbKey>>(&mut self, key: K, value: Value) {
+    pub fn db_add<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: Value) {
         let db = self.client.db;
         self.db_add_in(db, key, value);
     }
-    pub fn db_add_in<K: AsRef<[u8]> + Into<DbKey>>(&mut self, db: usize, key: K, value: Value) {
+    pub fn db_add_in<K: AsRef<[u8]> + Into<MapKey>>(&mut self, db: usize, key: K, value: Value) {
         let ready = matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_));
         if ready {
             self.srv.signal_key_as_ready(db, key.as_ref());

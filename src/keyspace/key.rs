@@ -7,7 +7,7 @@
 //! own keys are `sds` strings behind the `dictEntry`; most keys are short (`user:1000`,
 //! `key:000000012345`), so most live inline here.
 //!
-//! A `DbKey` hashes, compares and borrows as the `[u8]` it holds, so the maps keyed by it are
+//! A `MapKey` hashes, compares and borrows as the `[u8]` it holds, so the maps keyed by it are
 //! looked up with a plain `&[u8]`.
 
 use std::borrow::Borrow;
@@ -18,7 +18,7 @@ use std::ops::Deref;
 pub const INLINE: usize = 22;
 
 #[derive(Clone)]
-pub struct DbKey(Repr);
+pub struct MapKey(Repr);
 
 #[derive(Clone)]
 enum Repr {
@@ -26,12 +26,16 @@ enum Repr {
     Heap(Box<[u8]>),
 }
 
-impl DbKey {
-    pub fn new(key: &[u8]) -> DbKey {
+impl MapKey {
+    pub fn new(key: &[u8]) -> MapKey {
         match inline(key) {
-            Some(r) => DbKey(r),
-            None => DbKey(Repr::Heap(key.into())),
+            Some(r) => MapKey(r),
+            None => MapKey(Repr::Heap(key.into())),
         }
+    }
+    /// The bytes (as `Vec::as_slice` names it, for the code that held `Vec<u8>` keys).
+    pub fn as_slice(&self) -> &[u8] {
+        self.as_bytes()
     }
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
@@ -49,71 +53,78 @@ fn inline(key: &[u8]) -> Option<Repr> {
     Some(Repr::Inline { len, buf })
 }
 
-impl Deref for DbKey {
+impl Deref for MapKey {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
-impl AsRef<[u8]> for DbKey {
+impl AsRef<[u8]> for MapKey {
     fn as_ref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
-impl Borrow<[u8]> for DbKey {
+impl Borrow<[u8]> for MapKey {
     fn borrow(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
 /// As `[u8]` hashes (required by `Borrow<[u8]>`: a lookup by slice finds the key).
-impl Hash for DbKey {
+impl Hash for MapKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_bytes().hash(state);
     }
 }
 
-impl PartialEq for DbKey {
-    fn eq(&self, other: &DbKey) -> bool {
+impl PartialEq for MapKey {
+    fn eq(&self, other: &MapKey) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
-impl Eq for DbKey {}
+impl Eq for MapKey {}
 
-impl PartialEq<[u8]> for DbKey {
+impl PartialEq<[u8]> for MapKey {
     fn eq(&self, other: &[u8]) -> bool {
         self.as_bytes() == other
     }
 }
 
-impl std::fmt::Debug for DbKey {
+impl std::fmt::Debug for MapKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
     }
 }
 
-impl From<&[u8]> for DbKey {
-    fn from(key: &[u8]) -> DbKey {
-        DbKey::new(key)
+impl From<&[u8]> for MapKey {
+    fn from(key: &[u8]) -> MapKey {
+        MapKey::new(key)
     }
 }
 
-impl From<&Vec<u8>> for DbKey {
-    fn from(key: &Vec<u8>) -> DbKey {
-        DbKey::new(key)
+impl From<&Vec<u8>> for MapKey {
+    fn from(key: &Vec<u8>) -> MapKey {
+        MapKey::new(key)
     }
 }
 
 /// A long key keeps the vector's allocation (shrunk to fit if it has spare capacity).
-impl From<Vec<u8>> for DbKey {
-    fn from(key: Vec<u8>) -> DbKey {
+impl From<Vec<u8>> for MapKey {
+    fn from(key: Vec<u8>) -> MapKey {
         match inline(&key) {
-            Some(r) => DbKey(r),
-            None => DbKey(Repr::Heap(key.into_boxed_slice())),
+            Some(r) => MapKey(r),
+            None => MapKey(Repr::Heap(key.into_boxed_slice())),
         }
+    }
+}
+
+/// The bytes as a vector (a reply's bulk string).
+impl From<MapKey> for Vec<u8> {
+    fn from(key: MapKey) -> Vec<u8> {
+        key.as_bytes().to_vec()
     }
 }
 
@@ -128,14 +139,14 @@ mod tests {
         let state = super::super::FixedState;
         for len in [0, 1, INLINE - 1, INLINE, INLINE + 1, 100] {
             let bytes: Vec<u8> = (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect();
-            for k in [DbKey::new(&bytes), DbKey::from(bytes.clone()), DbKey::from(&bytes)] {
+            for k in [MapKey::new(&bytes), MapKey::from(bytes.clone()), MapKey::from(&bytes)] {
                 assert_eq!(k.as_bytes(), bytes.as_slice());
                 assert_eq!(matches!(k.0, Repr::Inline { .. }), len <= INLINE);
                 assert_eq!(state.hash_one(&k), state.hash_one(bytes.as_slice()));
-                assert_eq!(k, DbKey::new(&bytes));
+                assert_eq!(k, MapKey::new(&bytes));
             }
         }
-        assert_eq!(std::mem::size_of::<DbKey>(), 24);
-        assert_ne!(DbKey::new(b"ab"), DbKey::new(b"abc"));
+        assert_eq!(std::mem::size_of::<MapKey>(), 24);
+        assert_ne!(MapKey::new(b"ab"), MapKey::new(b"abc"));
     }
 }

@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
 
-pub use key::DbKey;
+pub use key::MapKey;
 pub use value::{Hash, List, SetValue, Value, ZSet};
 
 /// A fixed hasher: the same commands give the same iteration order on every run and every host,
@@ -119,7 +119,7 @@ fn entry_mem(key: &[u8], v: &Value) -> u64 {
 #[derive(Clone, Default, Debug)]
 pub struct Db {
     pub id: usize,
-    dict: Map<DbKey, Slot>,
+    dict: Map<MapKey, Slot>,
     /// The position in `dict` of the key the last change looked up: a command finds its key a
     /// few times over (the lookup, the type check, the change), and a compare with the key
     /// there (inline, in the entry) replaces hashing and probing again. Only a hint: it is
@@ -131,7 +131,7 @@ pub struct Db {
     lru_now: u32,
     /// The maxmemory policy is an LFU one: an overwrite keeps the old value's counter.
     lfu: bool,
-    expires: Map<DbKey, i64>,
+    expires: Map<MapKey, i64>,
     /// `expires_cursor`: where the active expire cycle samples next (a position in `expires`;
     /// Redis's is a hash-table bucket). Kept across cycles, so that successive cycles cover the
     /// whole table.
@@ -252,8 +252,8 @@ impl Db {
     }
     /// `dbAdd` / `dbOverwrite`: sets the value and keeps any TTL (callers that must clear it,
     /// like SET without KEEPTTL, call [`Db::remove_expire`]). True if the key existed. One
-    /// lookup: the key is copied (`K: Into<DbKey>`) only when it is new.
-    pub fn insert<K: AsRef<[u8]> + Into<DbKey>>(&mut self, key: K, value: Value) -> bool {
+    /// lookup: the key is copied (`K: Into<MapKey>`) only when it is new.
+    pub fn insert<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: Value) -> bool {
         self.settle();
         let k = key.as_ref();
         let add = entry_mem(k, &value);
@@ -303,7 +303,7 @@ impl Db {
         if let Some(k) = self.expires.get_mut(key) {
             *k = when_ms;
         } else if self.contains(key) {
-            self.expires.insert(DbKey::new(key), when_ms);
+            self.expires.insert(MapKey::new(key), when_ms);
             self.mem += EXPIRE_OVERHEAD;
         }
     }
@@ -331,7 +331,7 @@ impl Db {
         self.dict.iter().map(|(k, v)| (k.as_bytes(), &*v.value))
     }
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
-        self.dict.keys().map(DbKey::as_bytes)
+        self.dict.keys().map(MapKey::as_bytes)
     }
     pub fn key_at(&self, index: usize) -> Option<&[u8]> {
         self.dict.get_index(index).map(|(k, _)| k.as_bytes())

@@ -147,7 +147,7 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, 
         if s.is_nan() {
             return Err("Zset with NAN score detected".into());
         }
-        if z.dict().contains_key(&m) {
+        if z.dict().contains_key(m.as_slice()) {
             return Err("Duplicate zset fields detected".into());
         }
         z.insert(m, s);

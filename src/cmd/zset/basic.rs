@@ -44,12 +44,12 @@ fn zset_add(z: &mut ZSet, score: f64, member: &[u8], f: AddFlags, limits: (usize
             }
             let updated = score != cur;
             if updated {
-                z.insert_limited(member.to_vec(), score, limits);
+                z.insert_limited(member, score, limits);
             }
             Ok(AddOut { updated, newscore: score, ..AddOut::default() })
         }
         None if !f.xx => {
-            z.insert_limited(member.to_vec(), score, limits);
+            z.insert_limited(member, score, limits);
             // The reply shows the score as given, even a -0 that the listpack stored as 0.
             Ok(AddOut { added: true, newscore: score, ..AddOut::default() })
         }
@@ -227,7 +227,7 @@ pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::Nil;
     };
     let i = ctx.srv.rng.usize(..z.len());
-    Reply::bulk_opt(z.dict().get_index(i).map(|(m, _)| m.clone()))
+    Reply::bulk_opt(z.dict().get_index(i).map(|(m, _)| m.to_vec()))
 }
 
 /// `zrandmemberWithCountCommand`. A negative count may repeat members; a positive one never does.
