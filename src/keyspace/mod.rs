@@ -318,6 +318,13 @@ impl Db {
     fn remove_expire_entry(&mut self, key: &[u8]) -> bool {
         !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
     }
+    /// Room for `keys` more keys and `expires` more TTLs (an RDB's `RESIZEDB`), capped: the
+    /// sizes come from a file.
+    pub fn reserve(&mut self, keys: usize, expires: usize) {
+        const CAP: usize = 1 << 24;
+        self.dict.reserve(keys.min(CAP));
+        self.expires.reserve(expires.min(CAP));
+    }
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
         self.dict.clear();

@@ -544,7 +544,13 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
     while let Some((start, end, item)) = w.next_item()? {
         trace(start, end, &item);
         match item {
-            RdbItem::Header { .. } | RdbItem::ResizeDb { .. } | RdbItem::Eof => {}
+            RdbItem::Header { .. } | RdbItem::Eof => {}
+            // `dictExpand` of both dictionaries, as `rdbLoadRio` does: no rehash while loading.
+            RdbItem::ResizeDb { size, expires } => {
+                if let Some(d) = db.and_then(|d| dbs.get_mut(d)) {
+                    d.reserve(usize::try_from(size).unwrap_or(0), usize::try_from(expires).unwrap_or(0));
+                }
+            }
             RdbItem::Aux { key, value } => info.aux.push((key, value, end)),
             RdbItem::Function { code } => info.functions.push(code),
             RdbItem::SelectDb { id } => {
