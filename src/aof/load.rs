@@ -22,6 +22,7 @@
 
 use crate::aof::manifest::AofManifest;
 use crate::cmd::{self, Outcome};
+use crate::keyspace::dict;
 use crate::load_time;
 use crate::server::{Client, LogLevel, Server};
 use crate::storage::join;
@@ -268,20 +269,109 @@ fn parse_command<'d>(data: &'d [u8], mut pos: usize, eof: bool, argv: &mut Vec<&
     Parsed::Item(pos)
 }
 
+/// A parsed command waiting in the batch: where it ends, its arguments in the batch's flat list,
+/// the hash of its first key (0: none).
+struct Queued {
+    end: usize,
+    first: usize,
+    argc: usize,
+    key: u64,
+}
+
+/// Commands parsed ahead of the one running.
+const BATCH: usize = 64;
+/// How many commands ahead a key's slot is fetched (its entry 2 ahead, its value 1 ahead).
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks the host to fetch, for the batch's commands `range`, their key's `stage` (0 the index
+/// slot, 1 the entry, 2 the value: [`crate::keyspace::dict`]) in database `db`.
+fn prefetch(srv: &Server, db: usize, batch: &[Queued], range: std::ops::Range<usize>, stage: u8, fetch: fn(*const u8)) {
+    let (Some(d), Some(items)) = (srv.dbs.get(db), batch.get(range.start..range.end.min(batch.len()))) else { return };
+    for q in items.iter().filter(|q| q.key != 0) {
+        d.prefetch(q.key, stage, fetch);
+    }
+}
+
 /// The command loop of `loadSingleAppendOnlyFile`, from file offset `start`.
 fn load_commands(srv: &mut Server, filename: &str, src: &mut impl Source, start: usize) -> (AofStatus, u64) {
     let mut client = Client { id: 0, ..Client::default() };
     let mut valid_up_to: u64 = 0;
     let mut valid_before_multi: u64 = 0;
     let mut next = start as u64;
+    let mut batch: Vec<Queued> = Vec::new();
     let stop = 'file: loop {
         let (data, base, eof) = src.window();
         let mut pos = usize::try_from(next - base).unwrap_or(usize::MAX);
         let mut argv: Vec<&[u8]> = Vec::new();
+        // The batch's arguments, one after the other (they borrow the window).
+        let mut flat: Vec<&[u8]> = Vec::new();
         loop {
-            let end = match parse_command(data, pos, eof, &mut argv) {
-                Parsed::Item(end) => end,
-                Parsed::End => {
+            // Parse up to BATCH commands ahead, so that their keys can be fetched ahead.
+            flat.clear();
+            batch.clear();
+            let mut parse_at = pos;
+            let last = loop {
+                if batch.len() == BATCH {
+                    break None;
+                }
+                match parse_command(data, parse_at, eof, &mut argv) {
+                    Parsed::Item(end) => {
+                        let key = argv.get(1).map_or(0, |k| dict::hash(k));
+                        batch.push(Queued { end, first: flat.len(), argc: argv.len(), key });
+                        flat.extend_from_slice(&argv);
+                        parse_at = end;
+                    }
+                    other => break Some(other),
+                }
+            };
+            let fetch = srv.config.prefetch;
+            if let Some(f) = fetch {
+                prefetch(srv, client.db, &batch, 0..PREFETCH_AHEAD.min(batch.len()), 0, f);
+            }
+            for (n, &Queued { end, first, argc, .. }) in batch.iter().enumerate() {
+                if let Some(f) = fetch {
+                    // Each command's slot, then its entry, then its value, a few commands ahead.
+                    prefetch(srv, client.db, &batch, n + PREFETCH_AHEAD..n + PREFETCH_AHEAD + 1, 0, f);
+                    prefetch(srv, client.db, &batch, n + 2..n + 3, 1, f);
+                    prefetch(srv, client.db, &batch, n + 1..n + 2, 2, f);
+                }
+                pos = end;
+                next = base + pos as u64;
+                let argv = flat.get(first..first + argc).unwrap_or_default();
+                if argv.is_empty() {
+                    continue; // an annotation
+                }
+                let Some(command) = cmd::lookup_command(argv) else {
+                    let name = argv.first().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+                    srv.log(LogLevel::Warning, format!("Unknown command '{name}' reading the append only file {filename}"));
+                    break 'file Stop::Fatal;
+                };
+                if !command.arity_ok(argv.len()) {
+                    // redis-server 7.0.15 runs the command anyway and crashes; refuse cleanly instead.
+                    srv.log(
+                        LogLevel::Warning,
+                        format!("Wrong number of arguments for '{}' reading the append only file {filename}", command.name),
+                    );
+                    break 'file Stop::Fatal;
+                }
+                if command.name == "multi" {
+                    valid_before_multi = valid_up_to;
+                }
+                if client.multi.is_some() && command.name != "exec" {
+                    if let Some(m) = client.multi.as_mut() {
+                        m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
+                    }
+                } else if let Outcome::Blocked = cmd::call(srv, &mut client, command, argv) {
+                    // A blocking command in an AOF is always its served form; never wait.
+                    client.blocked = None;
+                }
+                if srv.config.aof_load_truncated {
+                    valid_up_to = next;
+                }
+            }
+            match last {
+                None => {}
+                Some(Parsed::End) => {
                     // EOF between commands: fine, unless a MULTI is still open.
                     if client.multi.is_some() {
                         srv.log(LogLevel::Warning, format!("Revert incomplete MULTI/EXEC transaction in AOF file {filename}"));
@@ -290,40 +380,8 @@ fn load_commands(srv: &mut Server, filename: &str, src: &mut impl Source, start:
                     }
                     return (AofStatus::Ok, base + pos as u64);
                 }
-                Parsed::More => break,
-                Parsed::Stop(stop) => break 'file stop,
-            };
-            pos = end;
-            next = base + pos as u64;
-            if argv.is_empty() {
-                continue; // an annotation
-            }
-            let Some(command) = cmd::lookup_command(&argv) else {
-                let name = argv.first().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-                srv.log(LogLevel::Warning, format!("Unknown command '{name}' reading the append only file {filename}"));
-                break 'file Stop::Fatal;
-            };
-            if !command.arity_ok(argv.len()) {
-                // redis-server 7.0.15 runs the command anyway and crashes; refuse cleanly instead.
-                srv.log(
-                    LogLevel::Warning,
-                    format!("Wrong number of arguments for '{}' reading the append only file {filename}", command.name),
-                );
-                break 'file Stop::Fatal;
-            }
-            if command.name == "multi" {
-                valid_before_multi = valid_up_to;
-            }
-            if client.multi.is_some() && command.name != "exec" {
-                if let Some(m) = client.multi.as_mut() {
-                    m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
-                }
-            } else if let Outcome::Blocked = cmd::call(srv, &mut client, command, &argv) {
-                // A blocking command in an AOF is always its served form; never wait.
-                client.blocked = None;
-            }
-            if srv.config.aof_load_truncated {
-                valid_up_to = next;
+                Some(Parsed::Stop(stop)) => break 'file stop,
+                Some(_) => break,
             }
         }
         if let Err(e) = src.refill(srv, next) {
@@ -522,6 +580,8 @@ mod tests {
             let (st, valid) = load_single_append_only_file(&mut whole, "f", data);
             for window in [1, 2, 5, 64, 1000, 1 << 20] {
                 let mut s = srv();
+                // The fetching ahead runs too (a fetch that does nothing: only a hint).
+                s.config.prefetch = Some(|_| {});
                 s.storage.open("f", OpenMode::Truncate).unwrap();
                 s.storage.write_at("f", 0, data).unwrap();
                 let (st2, valid2, size) = load_file_in_windows(&mut s, "f", "f", window).unwrap();

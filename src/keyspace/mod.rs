@@ -26,6 +26,7 @@
 //! user, it is modelled: a set of integers keeps Redis's intset order, a small hash keeps the
 //! listpack's insertion order.
 
+pub mod dict;
 pub mod digest;
 pub mod expire;
 pub mod key;
@@ -36,8 +37,7 @@ pub mod zset;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
-
+pub use dict::Dict;
 pub use key::MapKey;
 pub use value::{Hash, List, SetValue, Value, ZSet};
 
@@ -119,7 +119,7 @@ fn entry_mem(key: &[u8], v: &Value) -> u64 {
 #[derive(Clone, Default, Debug)]
 pub struct Db {
     pub id: usize,
-    dict: Map<MapKey, Slot>,
+    dict: Dict<Slot>,
     /// The position in `dict` of the key the last change looked up: a command finds its key a
     /// few times over (the lookup, the type check, the change), and a compare with the key
     /// there (inline, in the entry) replaces hashing and probing again. Only a hint: it is
@@ -260,21 +260,14 @@ impl Db {
         let key_len = k.len() as u64;
         let value = Arc::new(value);
         let (lru_now, lfu) = (self.lru_now, self.lfu);
-        let hinted = self.dict.get_index(self.hint).is_some_and(|(h, _)| h.as_bytes() == k);
-        let old = if hinted {
-            self.dict.get_index_mut(self.hint).map(|(_, s)| s.replace(value, lru_now, lfu))
-        } else {
-            match self.dict.raw_entry_mut_v1().from_key(k) {
-                RawEntryMut::Occupied(mut o) => {
-                    self.hint = o.index();
-                    Some(o.get_mut().replace(value, lru_now, lfu))
-                }
-                RawEntryMut::Vacant(v) => {
-                    v.insert(key.into(), Slot { value, meta: KeyMeta { lru: lru_now, enc: EncodingHint::Auto } });
-                    // A new key goes at the end.
-                    self.hint = self.dict.len() - 1;
-                    None
-                }
+        let old = match self.find(k) {
+            Some(i) => {
+                self.hint = i;
+                self.dict.get_index_mut(i).map(|(_, s)| s.replace(value, lru_now, lfu))
+            }
+            None => {
+                self.hint = self.dict.push_new(key.into(), Slot { value, meta: KeyMeta { lru: lru_now, enc: EncodingHint::Auto } });
+                None
             }
         };
         let sub = old.as_ref().map_or(0, |o| KEY_OVERHEAD + key_len + o.approx_size() as u64);
@@ -324,6 +317,19 @@ impl Db {
         const CAP: usize = 1 << 24;
         self.dict.reserve(keys.min(CAP));
         self.expires.reserve(expires.min(CAP));
+    }
+    /// Fetches ahead what a lookup of the key hashing to `h` ([`dict::hash`]) will read:
+    /// `stage` 0 its index slot, 1 its entry (the slot must be there by then), 2 its value. Only
+    /// a hint to the CPU, through the host's `fetch`: a wrong guess costs a useless fetch.
+    pub fn prefetch(&self, h: u64, stage: u8, fetch: fn(*const u8)) {
+        let addr = match stage {
+            0 => self.dict.slot_addr(h),
+            1 => self.dict.entry_addr(h),
+            _ => self.dict.home_entry(h).map(|(_, s)| Arc::as_ptr(&s.value).cast::<u8>()),
+        };
+        if let Some(a) = addr {
+            fetch(a);
+        }
     }
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
