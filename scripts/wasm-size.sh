@@ -3,10 +3,11 @@
 # BENCHMARKS.md. Each row is one `wasm-pack build --profile wasm` (the profile scripts/build.sh
 # uses) with settings overridden through CARGO_PROFILE_WASM_*, in its own target directory
 # (target/bench-size, so that pkg/ and the usual builds are left alone), then optionally
-# binaryen's wasm-opt (npm's, scripts/vendor). The reference, in the same run: the build as it
-# was before this profile existed (opt-level 3, fat LTO, one codegen unit, the name section kept).
-# Then where the bytes of the chosen build are: per section, the static tables, and per module
-# of the code (twiggy). About 15 minutes on 2 cores (each row compiles everything).
+# binaryen's wasm-opt (npm's, scripts/vendor) or scripts/wasm-reorder.py. The reference, in the
+# same run: the build as it was before this profile existed (opt-level 3, fat LTO, one codegen
+# unit, the name section kept). Then where the bytes are (scripts/wasm-where.py on a build with
+# v0 symbol names: per section, crate, area, generic family, B-tree instance, and the data).
+# About 20 minutes on 2 cores (each row compiles everything).
 #   ROWS="ref z" scripts/wasm-size.sh     only some rows (see `rows` below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,22 +16,25 @@ out=target/bench-size
 mkdir -p "$out"
 WASM_OPT=scripts/vendor/node_modules/.bin/wasm-opt
 
-# label | CARGO_PROFILE_WASM_* settings (KEY=VALUE, space-separated) | wasm-opt flags ('' = none)
+# label | CARGO_PROFILE_WASM_* settings (KEY=VALUE, space-separated) | wasm-opt flags ('' = none) | how
+# STRIP=symbols: no name section (the profile keeps it for scripts/wasm-reorder.py).
 rows=(
   "ref|opt-level 3, fat LTO, codegen-units 1, name section kept (the build before)|OPT_LEVEL=3 STRIP=none|"
-  "o3|opt-level 3, fat LTO, codegen-units 1, no name section|OPT_LEVEL=3|"
-  "s|opt-level s (same otherwise)|OPT_LEVEL=s|"
-  "z|opt-level z (same otherwise)|OPT_LEVEL=z|"
-  "z-thin|opt-level z, thin LTO|OPT_LEVEL=z LTO=thin|"
-  "z-nolto|opt-level z, no LTO across crates|OPT_LEVEL=z LTO=false|"
-  "z-cgu16|opt-level z, codegen-units 16|OPT_LEVEL=z CODEGEN_UNITS=16|"
-  "z-abort|opt-level z, panic = \"abort\"|OPT_LEVEL=z PANIC=abort|"
-  "z-wasmopt|opt-level z, then wasm-opt -Oz (binaryen 132)|OPT_LEVEL=z|-Oz"
-  "z-wasmopt-o1|opt-level z, then wasm-opt -O1|OPT_LEVEL=z|-O1"
-  "z-wasmopt-dfe|opt-level z, then wasm-opt --duplicate-function-elimination --merge-similar-functions|OPT_LEVEL=z|--duplicate-function-elimination --merge-similar-functions"
-  "nightly|opt-level z on nightly: build-std, panic = immediate-abort, -Zfmt-debug=none, -Zlocation-detail=none (no panic message at all)|OPT_LEVEL=z||nightly"
-  "z-names|opt-level z, name section kept (what twiggy reads below)|OPT_LEVEL=z STRIP=none|"
-  "chosen|the build scripts/build.sh makes (Cargo.toml's profile.wasm: opt-level z, no name section, no wasm-opt)|||build.sh"
+  "o3|opt-level 3, fat LTO, codegen-units 1, no name section|OPT_LEVEL=3 STRIP=symbols|"
+  "s|opt-level s (same otherwise)|OPT_LEVEL=s STRIP=symbols|"
+  "z|opt-level z (same otherwise)|OPT_LEVEL=z STRIP=symbols|"
+  "z-thin|opt-level z, thin LTO|OPT_LEVEL=z LTO=thin STRIP=symbols|"
+  "z-nolto|opt-level z, no LTO across crates|OPT_LEVEL=z LTO=false STRIP=symbols|"
+  "z-cgu16|opt-level z, codegen-units 16|OPT_LEVEL=z CODEGEN_UNITS=16 STRIP=symbols|"
+  "z-abort|opt-level z, panic = \"abort\"|OPT_LEVEL=z PANIC=abort STRIP=symbols|"
+  "z-wasmopt|opt-level z, then wasm-opt -Oz (binaryen 132)|OPT_LEVEL=z STRIP=symbols|-Oz"
+  "z-wasmopt-o1|opt-level z, then wasm-opt -O1|OPT_LEVEL=z STRIP=symbols|-O1"
+  "z-wasmopt-dfe|opt-level z, then wasm-opt --duplicate-function-elimination --merge-similar-functions|OPT_LEVEL=z STRIP=symbols|--duplicate-function-elimination --merge-similar-functions"
+  "z-wasmopt-conv|opt-level z, then wasm-opt -Oz --converge|OPT_LEVEL=z STRIP=symbols|-Oz --converge"
+  "nightly|opt-level z on nightly: build-std, panic = immediate-abort, -Zfmt-debug=none, -Zlocation-detail=none (no panic message at all), then ordered as build.sh does|OPT_LEVEL=z||nightly"
+  "z-names|opt-level z, name section kept|OPT_LEVEL=z STRIP=none|"
+  "v0|opt-level z, name section kept, v0 symbol names (what scripts/wasm-where.py reads below)|OPT_LEVEL=z STRIP=none||v0"
+  "chosen|the build scripts/build.sh makes (profile.wasm: opt-level z; functions ordered by name and the name section dropped by scripts/wasm-reorder.py; no wasm-opt)|||build.sh"
 )
 want_row() { [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $1 "* ]]; }
 
@@ -69,6 +73,11 @@ build_row() { # key settings wasm-opt-flags how -> prints the wasm's path
     RUSTFLAGS="-Zlocation-detail=none -Zfmt-debug=none -Zunstable-options -Cpanic=immediate-abort" CARGO_TARGET_DIR=$out/nightly \
       cargo +nightly build --lib --target wasm32-unknown-unknown --profile wasm -Z build-std=std,panic_abort >"$out/$key.log" 2>&1
     wasm-bindgen --target web --no-typescript --out-dir "$dir" "$out/nightly/wasm32-unknown-unknown/wasm/aof_lab.wasm" >>"$out/$key.log" 2>&1
+    python3 scripts/wasm-reorder.py "$dir/aof_lab_bg.wasm" "$dir/opt.wasm" && mv "$dir/opt.wasm" "$dir/aof_lab_bg.wasm"
+  elif [ "$how" = v0 ]; then
+    # Its own target directory: other RUSTFLAGS rebuild everything.
+    env RUSTFLAGS=-Csymbol-mangling-version=v0 CARGO_TARGET_DIR=$out/target-v0 $(for kv in $settings; do echo "CARGO_PROFILE_WASM_$kv"; done) \
+      wasm-pack build --target web --mode no-install --profile wasm --no-pack --no-opt --out-dir "$dir" >"$out/$key.log" 2>&1
   else
     # The wasm profile's own wasm-opt step is off here: the rows apply it explicitly.
     env CARGO_TARGET_DIR=$out/target $(for kv in $settings; do echo "CARGO_PROFILE_WASM_$kv"; done) \
@@ -98,38 +107,8 @@ for row in "${rows[@]}"; do
   printf '| %s | %s | %s | %s | %s |\n' "$label" "$raw" "$z" "$ratio" "$parts"
 done
 [ -n "$chosen" ] || exit 0
-named=$out/z-names/aof_lab_bg.wasm
-
-echo
-echo "| where the chosen build's bytes are | raw (bytes) | gzipped alone (bytes) |"
-echo "|---|---:|---:|"
-sections "$chosen" | while read -r name raw z; do printf '| section %s | %s | %s |\n' "$name" "$raw" "$z"; done
-for table in src/cmd/server/commands.bin; do
-  printf '| of the data: %s (COMMAND INFO / DOCS, include_bytes!) | %s | %s |\n' "$table" "$(stat -c %s "$table")" "$(gz "$table")"
-done
-
-# The code by module (twiggy: each function's body; the share of the code section's bytes), read
-# from the same build with its name section (a stripped one has only code[N]).
-command -v twiggy >/dev/null || cargo install twiggy --version =0.8.0 --locked --quiet
-echo
+named=$out/v0/aof_lab_bg.wasm
 [ -f "$named" ] || exit 0
-echo "| the code by module (twiggy top on the opt-level z build, function bodies) | raw (bytes) | share of the code |"
-echo "|---|---:|---:|"
-twiggy top -n 1000000 --format csv "$named" | python3 -c '
-import csv, re, sys, collections
-groups = collections.Counter()
-for r in csv.DictReader(sys.stdin):
-    name, size = r["Name"], int(r["ShallowSize"])
-    if name.startswith(("data segment", "\"function names\"", "type[", "import ", "export ", "elem", "table[", "memory[", "global[", "wasm magic", "code section", "\"")):
-        continue
-    n = re.sub(r"\[[0-9a-f]{16}\]", "", name).lstrip("<")
-    parts = n.split("::")
-    key = "::".join(parts[:3]) if parts[0] == "aof_lab" and len(parts) > 2 else "::".join(parts[:2])
-    key = re.sub(r"[<{(].*", "", key)
-    groups[key] += size
-total = sum(groups.values())
-for key, size in groups.most_common(25):
-    print(f"| {key} | {size} | {100 * size / total:.1f} % |")
-rest = total - sum(s for _, s in groups.most_common(25))
-print(f"| everything else ({len(groups) - 25} modules) | {rest} | {100 * rest / total:.1f} % |")
-'
+echo
+echo "Where the bytes are (scripts/wasm-where.py on the v0 row: its name section names each generic copy's types):"
+python3 scripts/wasm-where.py "$named" src/cmd/server/commands.bin

@@ -37,6 +37,7 @@ use std::collections::HashSet;
 
 use crate::aof::rewrite::{rewrite_functions, rewrite_key};
 use crate::keyspace::Db;
+use crate::rdb::dump::Limits;
 use crate::rdb::write::{write_db_header, write_functions, write_header_aux, write_key};
 use crate::rdb::{RDB_OPCODE_EOF, crc64_update};
 use crate::resp::encode_command;
@@ -68,6 +69,8 @@ pub struct SnapshotWriter {
     /// `rdbcompression` (LZF for strings over 20 bytes) and `rdbchecksum` (else the CRC is 0).
     compress: bool,
     checksum: bool,
+    /// `list-max-listpack-size` at fork: how a list's quicklist nodes are cut in an RDB.
+    list_max_listpack_size: i32,
     /// `stat_current_save_keys_processed`.
     pub keys_processed: u64,
     /// The function libraries' code at fork (they are part of the dataset): written with the
@@ -88,6 +91,7 @@ impl SnapshotWriter {
             crc: 0,
             compress: true,
             checksum: true,
+            list_max_listpack_size: -2,
             keys_processed: 0,
             functions: Vec::new(),
         }
@@ -99,10 +103,11 @@ impl SnapshotWriter {
         self
     }
 
-    /// The RDB options of the config: `rdbcompression`, `rdbchecksum`.
-    pub fn with_rdb_options(mut self, compress: bool, checksum: bool) -> SnapshotWriter {
+    /// The RDB options of the config: `rdbcompression`, `rdbchecksum`, `list-max-listpack-size`.
+    pub fn with_rdb_options(mut self, compress: bool, checksum: bool, list_max_listpack_size: i32) -> SnapshotWriter {
         self.compress = compress;
         self.checksum = checksum;
+        self.list_max_listpack_size = list_max_listpack_size;
         self
     }
 
@@ -146,7 +151,10 @@ impl SnapshotWriter {
             for (key, value) in db.iter().skip(self.pos).take(left) {
                 let expire = db.expire_of(key);
                 match self.format {
-                    Format::Rdb { .. } => write_key(out, key, value, expire, self.compress),
+                    Format::Rdb { .. } => {
+                        let limits = Limits::of_key(self.list_max_listpack_size, db.encoding_hint(key));
+                        write_key(out, key, value, expire, &limits, self.compress);
+                    }
                     Format::Resp { .. } => rewrite_key(out, key, value, expire),
                 }
                 self.pos += 1;
@@ -253,7 +261,7 @@ impl Server {
             touched: HashSet::new(),
             tmp: tmp(pid),
             writer: SnapshotWriter::new(format, self.unixtime(), used_mem)
-                .with_rdb_options(self.rdb_compression(), self.rdb_checksum())
+                .with_rdb_options(self.rdb_compression(), self.rdb_checksum(), self.config.list_max_listpack_size)
                 .with_functions(self.scripting.functions.codes()),
             written: 0,
             synced: 0,

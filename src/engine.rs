@@ -95,9 +95,19 @@ impl Engine {
         self.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
         self.srv.connected_clients += 1;
-        // clientSetDefaultAuth: without a password every connection starts authenticated.
-        let authenticated = self.srv.config.requirepass.is_empty();
+        // clientSetDefaultAuth: while the default user is `nopass` and on (no `requirepass`),
+        // every connection starts authenticated.
+        let authenticated = self.srv.acl.default_open();
         self.srv.clients.insert(id, Client { id, created_ms: self.srv.now_ms, authenticated, fd: -1, ..Client::default() });
+        id
+    }
+
+    /// A client of the server itself ([`Client::internal`]: no authentication, no ACL check).
+    pub fn connect_internal(&mut self) -> ClientId {
+        let id = self.connect();
+        if let Some(c) = self.srv.clients.get_mut(&id) {
+            c.internal = true;
+        }
         id
     }
 
@@ -120,6 +130,28 @@ impl Engine {
     /// they answer themselves (`serve`'s SHUTDOWN).
     pub fn auth_required(&self, id: ClientId) -> bool {
         self.srv.clients.get(&id).is_some_and(|c| self.srv.auth_required(c))
+    }
+
+    /// The ACL check of a command the host answers itself (`serve`'s SHUTDOWN): `None` when
+    /// the connection's user may run it, else the `-NOPERM` error (logged in ACL LOG).
+    pub fn acl_deny(&mut self, id: ClientId, argv: &[&[u8]]) -> Option<Reply> {
+        let client = self.srv.clients.get(&id)?;
+        let name = String::from_utf8_lossy(argv.first()?).to_ascii_lowercase();
+        let denied = cmd::server::acl::check_named(&self.srv, client, || name.clone(), argv).err()?;
+        let client = client.clone();
+        let context = if client.multi.is_some() { crate::acl::LogContext::Multi } else { crate::acl::LogContext::Toplevel };
+        cmd::server::acl::log_denial_named(&mut self.srv, &client, &name, argv, denied, context);
+        // The entry's client-info names the command as `c->lastcmd`, which the engine's table
+        // cannot point at for a host's command.
+        if let Some(entry) = self.srv.acl.log.front_mut() {
+            entry.client_info = entry
+                .client_info
+                .split(' ')
+                .map(|w| if w.starts_with("cmd=") { format!("cmd={name}") } else { w.to_string() })
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+        Some(cmd::server::acl::noperm_reply_named(denied.0, &name))
     }
 
     pub fn disconnect(&mut self, id: ClientId) {

@@ -32,6 +32,7 @@
 //! | `t_stream.c`, `stream.h` (the value)    | [`keyspace::stream`]         |
 //! | the stream commands                     | [`cmd::stream`]              |
 //! | redis.conf settings                     | [`config`]                   |
+//! | `acl.c`: users, permissions, ACL LOG    | [`acl`]                      |
 //!
 //! The core is sans-IO: every call takes `now_ms`, nothing reads a clock or touches a file
 //! directly, so the same inputs always give the same replies and the same bytes (which is what
@@ -42,6 +43,7 @@
 // sockets, localtime) live in `src/cli/`, outside the library.
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod aof;
 pub mod archive;
 pub mod child;

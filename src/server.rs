@@ -107,6 +107,13 @@ pub struct Client {
     pub tracking: Option<crate::cmd::server::diag::Tracking>,
     /// Killed by `CLIENT KILL` from another connection: the host closes it.
     pub killed: bool,
+    /// `c->user`: the ACL user it runs as; `None` is `default` (see [`crate::acl`]).
+    pub user: Option<Vec<u8>>,
+    /// A client of the server itself, Redis's `c->user == NULL` (the AOF loading client, a
+    /// module's): no authentication, every command allowed. The lab's settings panel applies
+    /// its `CONFIG SET` through one: the operator's hand, not a connection a password or an
+    /// ACL rule typed in the console could lock out.
+    pub internal: bool,
 }
 
 /// `CLIENT_REPLY_OFF`, `CLIENT_REPLY_SKIP_NEXT`, `CLIENT_REPLY_SKIP`.
@@ -120,6 +127,10 @@ pub enum ReplyMode {
 }
 
 impl Client {
+    /// The name of the ACL user this connection runs as.
+    pub fn user_name(&self) -> &[u8] {
+        self.user.as_deref().unwrap_or(crate::acl::DEFAULT_USER)
+    }
     /// The protocol to encode this client's replies in (`c->resp`): 2 or 3.
     pub fn protocol(&self) -> u8 {
         if self.resp >= crate::reply::RESP3 { crate::reply::RESP3 } else { crate::reply::RESP2 }
@@ -273,6 +284,8 @@ pub struct Server {
     pub expire: crate::keyspace::expire::ActiveExpire,
     /// The script cache and the functions' libraries (`crate::cmd::scripting`).
     pub scripting: crate::cmd::scripting::ScriptingState,
+    /// ACL users and the ACL LOG (`crate::acl`).
+    pub acl: crate::acl::Acl,
 }
 
 impl Server {
@@ -291,6 +304,7 @@ impl Server {
             killed: Vec::new(),
             monitors: Vec::new(),
             diag: crate::cmd::server::diag::Diag::new(&config),
+            acl: crate::acl::Acl::new(&config.requirepass),
             config,
             now_ms,
             start_ms: now_ms,
@@ -352,6 +366,7 @@ impl Server {
             connected_clients: self.connected_clients,
             expire: self.expire.clone(),
             scripting: self.scripting.clone(),
+            acl: self.acl.clone(),
         })
     }
 
@@ -399,11 +414,12 @@ impl Server {
         self.now_ms.div_euclid(1000)
     }
 
-    /// `authRequired`: the `default` user has a password (`requirepass`) and this connection
-    /// has not authenticated. Every command but AUTH, HELLO, QUIT and RESET (`no_auth`) is then
-    /// refused with `-NOAUTH`, and the protocol limits shrink (see [`crate::resp::Limits`]).
+    /// `authRequired`: the `default` user has a password (`requirepass`) or is off, and this
+    /// connection has not authenticated. Every command but AUTH, HELLO, QUIT and RESET
+    /// (`no_auth`) is then refused with `-NOAUTH`, and the protocol limits shrink (see
+    /// [`crate::resp::Limits`]).
     pub fn auth_required(&self, client: &Client) -> bool {
-        !self.config.requirepass.is_empty() && !client.authenticated
+        !client.internal && !self.acl.default_open() && !client.authenticated
     }
 
     /// Checks that come before a command runs and after lookup (`processCommand`): errors that
@@ -628,6 +644,9 @@ pub struct CallState {
     pub prevent_propagation: bool,
     pub force_propagation: bool,
     pub blocked: Option<Blocked>,
+    /// `redactClientCommandArgument`: argument positions SLOWLOG and MONITOR show as
+    /// `(redacted)` (passwords of AUTH, HELLO, ACL SETUSER).
+    pub redacted: Vec<usize>,
 }
 
 /// What a command handler works with.
@@ -783,6 +802,10 @@ impl<'a> Ctx<'a> {
     /// `preventCommandPropagation`: the handler propagates its own ops (or none).
     pub fn prevent_propagation(&mut self) {
         self.state.prevent_propagation = true;
+    }
+    /// `redactClientCommandArgument`: SLOWLOG and MONITOR show argument `j` as `(redacted)`.
+    pub fn redact_argument(&mut self, j: usize) {
+        self.state.redacted.push(j);
     }
     /// `forceCommandPropagation`: propagate even though nothing changed (FLUSHALL).
     pub fn force_propagation(&mut self) {

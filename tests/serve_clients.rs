@@ -14,10 +14,8 @@
 mod common;
 mod serve_support;
 
-use std::time::Duration;
-
-use common::redis::{RedisServer, RespConn};
-use serve_support::{Serve, temp_dir};
+use common::redis::RedisServer;
+use serve_support::{Serve, exchange, temp_dir};
 
 /// (connection, command, compare the bytes).
 const STEPS: &[(usize, &str, bool)] = &[
@@ -83,6 +81,11 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "SET m 1", true),
     (1, "GET m", true),
     (0, "CONFIG GET maxmemory", true),
+    // A script: its call first, then the commands it ran, from "lua" (evalCommand feeds the
+    // monitors itself); EVALSHA too, even with a wrong SHA.
+    (0, "EVAL redis.call('set','e','1') 0", true),
+    (0, "EVALSHA 749c4acea2b1452ee15a64aa16f140057fa883e1 0", true),
+    (0, "EVALSHA nosuchsha 0", true),
     (0, "CLIENT LIST ID $id3", true),
     // CLIENT KILL: by id (new form, the count), by address (old form, +OK).
     (0, "CLIENT KILL ID $id2", true),
@@ -92,109 +95,12 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "CLIENT KILL ID $id0 SKIPME no", true),
 ];
 
-/// Values of CLIENT LIST that are sizes, times or identities of the process.
-const VARIABLE: &[&str] = &[
-    "id",
-    "addr",
-    "laddr",
-    "fd",
-    "age",
-    "idle",
-    "qbuf",
-    "qbuf-free",
-    "argv-mem",
-    "multi-mem",
-    "rbs",
-    "rbp",
-    "obl",
-    "oll",
-    "omem",
-    "tot-mem",
-];
-
-/// `ids_as_ints`: integer replies that are client ids (CLIENT GETREDIR) are named too.
-fn normalise(raw: &str, ids: &[String], addrs: &[String], ids_as_ints: bool) -> String {
-    let mut out = Vec::new();
-    for line in raw.split("\r\n") {
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if (line.starts_with('$') || line.starts_with('=')) && digits(&line[1..]) {
-            out.push(format!("{}L", &line[..1]));
-            continue;
-        }
-        // MONITOR: `+<unix s>.<µs> [<db> <addr>] …`.
-        if let (Some(rest), Some(close)) = (line.strip_prefix('+'), line.find("] "))
-            && rest.split(' ').next().is_some_and(|t| t.contains('.') && t.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-        {
-            let db = rest.split(' ').nth(1).unwrap_or("").trim_start_matches('[');
-            out.push(format!("+T [{db} ADDR]{}", &line[close + 1..]));
-            continue;
-        }
-        if let Some(n) = line.strip_prefix(':').filter(|_| ids_as_ints).and_then(|v| ids.iter().position(|i| i == v)) {
-            out.push(format!(":<id{n}>"));
-            continue;
-        }
-        let word = |w: &str| {
-            let (prefix, body) = w.strip_prefix("txt:").map_or(("", w), |b| ("txt:", b));
-            match body.split_once('=') {
-                Some((k, _)) if VARIABLE.contains(&k) => format!("{prefix}{k}=*"),
-                Some(("redir", v)) if v != "-1" => format!("{prefix}redir=<id{}>", ids.iter().position(|i| i == v).map_or(9, |p| p)),
-                _ => w.to_string(),
-            }
-        };
-        // CLIENT LIST: one client per `\n`-ended line, fields separated by spaces.
-        let words: Vec<String> = line.split('\n').map(|l| l.split(' ').map(word).collect::<Vec<_>>().join(" ")).collect();
-        let mut l = words.join("\n");
-        for (n, a) in addrs.iter().enumerate() {
-            l = l.replace(a.as_str(), &format!("<addr{n}>"));
-        }
-        out.push(l);
-    }
-    out.join("\r\n")
-}
-
-fn exchange(connect: &dyn Fn() -> RespConn) -> Vec<String> {
-    let mut conns: Vec<RespConn> = (0..4).map(|_| connect()).collect();
-    // Each connection's id and address, from its own CLIENT INFO.
-    let mut ids = Vec::new();
-    let mut addrs = Vec::new();
-    for c in conns.iter_mut() {
-        let info = String::from_utf8_lossy(&c.command(&["CLIENT", "INFO"]).unwrap()).into_owned();
-        let field = |k: &str| info.split([' ', '\n']).find_map(|w| w.strip_prefix(k)).unwrap_or_default().to_string();
-        ids.push(field("id="));
-        addrs.push(field("addr="));
-    }
-    let quiet = Duration::from_millis(40);
-    let mut out = Vec::new();
-    for (i, (who, line, compare)) in STEPS.iter().enumerate() {
-        let mut argv: Vec<String> = line.split(' ').map(str::to_string).collect();
-        for a in argv.iter_mut() {
-            for n in 0..4 {
-                *a = a.replace(&format!("$id{n}"), &ids[n]).replace(&format!("$addr{n}"), &addrs[n]);
-            }
-        }
-        let mut bytes = Vec::new();
-        aof_lab::resp::encode_command(&mut bytes, &argv);
-        let _ = conns[*who].send(&bytes);
-        let mut got = Vec::new();
-        for (n, c) in conns.iter_mut().enumerate() {
-            let b = c.read_quiet(quiet);
-            if !b.is_empty() {
-                got.push(format!("  conn{n}: {}", normalise(&String::from_utf8_lossy(&b), &ids, &addrs, line.contains("GETREDIR"))));
-            }
-        }
-        if *compare {
-            out.push(format!("step {i} conn{who} {line}\n{}", got.join("\n")));
-        }
-    }
-    out
-}
-
 #[test]
 fn client_commands_between_connections_like_redis() {
     let redis = RedisServer::start();
-    let theirs = exchange(&|| redis.connect());
+    let theirs = exchange(&|| redis.connect(), STEPS, 4);
     let serve = Serve::start_in(temp_dir("clients"), &["--appendonly", "yes", "--appendfsync", "always"]);
-    let ours = exchange(&|| serve.connect());
+    let ours = exchange(&|| serve.connect(), STEPS, 4);
     let mut diffs = Vec::new();
     for (t, o) in theirs.iter().zip(&ours) {
         if t != o {
@@ -209,4 +115,6 @@ fn client_commands_between_connections_like_redis() {
     assert!(find("CLIENT UNBLOCK $id2 ERROR").contains("conn2: -UNBLOCKED client unblocked via CLIENT UNBLOCK"));
     assert!(find("CLIENT UNPAUSE").contains("conn1: :3"), "{}", find("CLIENT UNPAUSE"));
     assert!(find("conn0 SET m 1").contains("conn3: +T [0 ADDR] \"SET\" \"m\" \"1\""), "{}", find("conn0 SET m 1"));
+    let eval = find("conn0 EVAL ");
+    assert!(eval.contains("conn3: +T [0 ADDR] \"EVAL\" \"redis.call('set','e','1')\" \"0\"\r\n+T [0 ADDR] \"set\" \"e\" \"1\""), "{eval}");
 }

@@ -391,7 +391,7 @@ impl Server {
                     // clientAcceptHandler: protected mode turns strangers away only while the
                     // default user has no password; with `requirepass` they may connect, and
                     // must AUTH before anything else.
-                    if self.engine.srv.config.protected_mode && self.engine.srv.config.requirepass.is_empty() && !addr.ip().is_loopback() {
+                    if self.engine.srv.config.protected_mode && self.engine.srv.acl.default_nopass() && !addr.ip().is_loopback() {
                         let _ = stream.write(DENIED.as_bytes());
                         continue;
                     }
@@ -490,6 +490,8 @@ impl Server {
                         // Not `no_auth`: a stranger cannot stop the server.
                         let outcome = if engine.auth_required(id) {
                             Err(Reply::err(aof_lab::cmd::NOAUTH_ERR))
+                        } else if let Some(noperm) = engine.acl_deny(id, &argv_refs) {
+                            Err(noperm)
                         } else {
                             shutdown_command(engine, id, &argv_refs)
                         };

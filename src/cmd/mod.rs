@@ -257,6 +257,14 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     if srv.auth_required(client) && cmd.flags & NO_AUTH == 0 {
         return Outcome::Reply(reject_command(srv, client, name, Reply::err(NOAUTH_ERR)));
     }
+    // ACLCheckAllPerm, after the NO_MULTI refusal (which the queueing below makes).
+    if !(client.multi.is_some() && cmd.flags & NO_MULTI != 0 && cmd.flags & NO_QUEUE == 0)
+        && let Err(denied) = server::acl::check(srv, client, cmd, parent, argv)
+    {
+        let context = if client.multi.is_some() { crate::acl::LogContext::Multi } else { crate::acl::LogContext::Toplevel };
+        server::acl::log_denial(srv, client, cmd, parent, argv, denied, context);
+        return Outcome::Reply(reject_command(srv, client, name, server::acl::noperm_reply(denied.0, cmd, parent)));
+    }
     if let Some(reply) = srv.deny_oom(cmd, client) {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }
@@ -386,6 +394,15 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
     if !srv.loading {
         srv.stats.total_commands_processed += 1;
         if state.blocked.is_none() {
+            // c->original_argv after redactClientCommandArgument: what SLOWLOG and MONITOR see.
+            let redacted: Vec<&[u8]>;
+            let argv = if state.redacted.is_empty() {
+                argv
+            } else {
+                redacted =
+                    argv.iter().enumerate().map(|(j, a)| if state.redacted.contains(&j) { &b"(redacted)"[..] } else { *a }).collect();
+                &redacted
+            };
             if cmd.flags & SKIP_SLOWLOG == 0 {
                 let duration = match (clock, started_us) {
                     (Some(c), Some(t0)) => c().saturating_sub(t0),

@@ -78,14 +78,25 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
             replies.push(Reply::err("ERR unknown command"));
             continue;
         };
+        let mut parent = None;
         if !cmd.subcommands.is_empty() && refs.len() >= 2 {
             match lookup_sub(cmd, refs[1]) {
-                Some(sub) => cmd = sub,
+                Some(sub) => (cmd, parent) = (sub, Some(cmd)),
                 None => {
                     replies.push(Reply::err("ERR unknown subcommand"));
                     continue;
                 }
             }
+        }
+        // ACL permissions are checked again: the rules may have changed since queueing.
+        if let Err(denied) = super::server::acl::check(ctx.srv, ctx.client, cmd, parent, &refs) {
+            // The entry's client-info shows the transaction (flags=x multi=N), as Redis's
+            // client still holds it while EXEC runs.
+            ctx.client.multi = Some(multi.clone());
+            super::server::acl::log_denial(ctx.srv, ctx.client, cmd, parent, &refs, denied, crate::acl::LogContext::Multi);
+            ctx.client.multi = None;
+            replies.push(super::server::acl::exec_noperm_reply(denied.0));
+            continue;
         }
         match call(ctx.srv, ctx.client, cmd, &refs) {
             Outcome::Reply(r) => replies.push(r),

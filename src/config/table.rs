@@ -16,7 +16,7 @@ pub const DENY_LOADING: u8 = 4;
 pub const HIDDEN: u8 = 8;
 /// `MULTI_ARG_CONFIG`: the value is split on spaces into several arguments.
 pub const MULTI_ARG: u8 = 16;
-/// `SENSITIVE_CONFIG`: redacted from logs (no effect here besides documentation).
+/// `SENSITIVE_CONFIG`: its value is redacted from logs (CONFIG SET's argument in SLOWLOG).
 pub const SENSITIVE: u8 = 32;
 
 const MOD: u8 = 0;

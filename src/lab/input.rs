@@ -341,8 +341,9 @@ impl Lab {
     }
 
     /// A setting changed from the page: `CONFIG SET` on a connection of its own (so that a
-    /// console blocked in BLPOP does not hold it back), in a turn of its own; while the server
-    /// is down, an edit of the redis.conf the next start reads.
+    /// console blocked in BLPOP does not hold it back), an internal one (a `requirepass` or an
+    /// ACL rule set in the console does not lock the page's settings out), in a turn of its own;
+    /// while the server is down, an edit of the redis.conf the next start reads.
     pub fn config_set(&mut self, name: &str, value: &str, now: i64) -> Result<String, String> {
         if name.eq_ignore_ascii_case("lab-rewrite-keys-per-tick") {
             let n = value.parse::<u64>().map_err(|_| format!("{name} takes a number of keys, not '{value}'"))?;
@@ -360,7 +361,7 @@ impl Lab {
             return Ok(format!("{name} {value} (for the next start)"));
         }
         self.push(now, "command", format!("CONFIG SET {name} {value}"), 0);
-        let id = self.engine.connect();
+        let id = self.engine.connect_internal();
         let reply = self.engine.execute(id, &[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()], now);
         self.engine.disconnect(id);
         self.settle(now);

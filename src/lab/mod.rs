@@ -870,6 +870,43 @@ mod tests {
     }
 
     #[test]
+    fn each_connection_runs_as_its_own_acl_user() {
+        let mut c = Config::default();
+        c.set("appendonly", "yes", true).unwrap();
+        let mut l = memory_lab(c, T0);
+        assert_eq!(l.execute_line("ACL SETUSER reader on >r ~k* +get", T0), ["OK"]);
+        assert_eq!(
+            l.execute_resp(b"AUTH reader r\r\nGET k\r\nSET k v\r\n", T0),
+            b"+OK\r\n$-1\r\n-NOPERM this user has no permissions to run the 'set' command\r\n"
+        );
+        // The console is still the default user.
+        assert_eq!(l.execute_line("ACL WHOAMI", T0), ["\"default\""]);
+        assert_eq!(l.execute_line("SET k v", T0), ["OK"]);
+        // Even WHOAMI is a command the reader may not run.
+        assert_eq!(
+            l.execute_resp(b"ACL WHOAMI\r\nGET k\r\n", T0),
+            b"-NOPERM this user has no permissions to run the 'acl|whoami' command\r\n$1\r\nv\r\n"
+        );
+        // The page's settings are the operator's: a password or a rule typed in the console
+        // does not lock them out (an internal client, as Redis's own have no user).
+        assert_eq!(l.execute_line("ACL SETUSER default -config", T0), ["OK"]);
+        assert_eq!(
+            l.execute_line("CONFIG SET appendfsync always", T0),
+            ["(error) NOPERM this user has no permissions to run the 'config|set' command"]
+        );
+        assert_eq!(
+            l.execute_line("CONFIG SET requirepass secret", T0),
+            ["(error) NOPERM this user has no permissions to run the 'config|set' command"]
+        );
+        assert_eq!(l.execute_line("ACL SETUSER default +config >secret", T0), ["OK"]);
+        assert_eq!(l.config_set("appendfsync", "always", T0), Ok("OK".to_string()));
+        assert_eq!(l.execute_line("CONFIG GET appendfsync", T0), ["1) \"appendfsync\"\n2) \"always\""]);
+        // Users live in memory only: a restart has the default user alone.
+        l.crash("kill", T0 + 10).unwrap();
+        assert_eq!(l.execute_line("ACL USERS", T0 + 20), ["1) \"default\""]);
+    }
+
+    #[test]
     fn power_loss_keeps_what_each_policy_promises() {
         // always: every acknowledged write survives.
         let mut l = lab("always");

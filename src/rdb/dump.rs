@@ -10,9 +10,9 @@
 //! CRC ("DUMP payload version or checksum are wrong"), then one it cannot load ("Bad data
 //! format"; an empty collection is one).
 //!
-//! **The encodings are Redis 7.0's own**, not the plain types of [`super::write`]: a DUMP reply
-//! is seen byte for byte by the client, and those bytes are what Redis would send for the
-//! same value:
+//! **The encodings are Redis 7.0's own**, the same as in every RDB file the engine writes
+//! ([`super::write`]: `dump.rdb`, an AOF base): a DUMP reply is seen byte for byte by the client,
+//! and those bytes are what Redis would send for the same value:
 //!
 //! | value | type | object |
 //! |---|---|---|
@@ -30,11 +30,11 @@
 //! hash order (any order loads the same value), and a list whose nodes were split or merged by
 //! pushes at the head or by removals has its nodes cut as RPUSH would cut them.
 
+use super::push_len;
 use super::write::push_string_lzf;
-use super::{RDB_VERSION, crc64, push_len};
 use crate::keyspace::stream::listpack::{self, Ele};
 use crate::keyspace::value::{HASH_MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
-use crate::keyspace::{Map, Value};
+use crate::keyspace::{EncodingHint, Map, Value};
 use crate::util::fmt_g17;
 
 /// `SIZE_ESTIMATE_OVERHEAD` of quicklist.c: bytes a node is assumed to grow by, past the element.
@@ -65,6 +65,15 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The limits a key's value is written by: `list-max-listpack-size` as configured, and
+    /// whether its hash was converted to a hash table (its [`EncodingHint`]). Any other hash
+    /// is judged by the default limits (see `cmd::keys::dump::limits`).
+    pub fn of_key(list_max_listpack_size: i32, hint: EncodingHint) -> Limits {
+        Limits { list_max_listpack_size, hash_is_hashtable: hint == EncodingHint::Hashtable, ..Limits::default() }
+    }
+}
+
 /// Would Redis keep this hash in a listpack under `limits`?
 pub fn hash_is_listpack(h: &Map<crate::keyspace::MapKey, Vec<u8>>, limits: &Limits) -> bool {
     h.len() <= limits.hash_max_listpack_entries
@@ -75,35 +84,46 @@ pub fn hash_is_listpack(h: &Map<crate::keyspace::MapKey, Vec<u8>>, limits: &Limi
 pub fn dump_payload(value: &Value, limits: &Limits) -> Vec<u8> {
     let mut out = Vec::new();
     write_object(&mut out, value, limits);
-    out.extend_from_slice(&u16::try_from(RDB_VERSION).unwrap_or(u16::MAX).to_le_bytes());
-    let crc = crc64(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    super::push_dump_footer(&mut out);
     out
 }
 
 /// `verifyDumpPayload`: the object bytes (before the footer) if the version and CRC are good.
 pub fn verify_payload(p: &[u8]) -> Option<&[u8]> {
-    let body_len = p.len().checked_sub(10)?;
-    let (body, footer) = p.split_at(body_len);
-    let version = u16::from_le_bytes([*footer.first()?, *footer.get(1)?]);
-    if u32::from(version) > RDB_VERSION {
+    if !super::verify_dump_payload(p) {
         return None;
     }
-    let stored = footer.get(2..10)?;
-    let crc = crc64(p.get(..body_len + 2)?);
-    (stored == crc.to_le_bytes()).then_some(body)
+    p.get(..p.len() - 10)
 }
 
-/// `rdbSaveObjectType` + `rdbSaveObject` with Redis's encodings (see the module table).
+/// `rdbSaveObjectType` + `rdbSaveObject` with Redis's encodings (see the module table), strings
+/// LZF-compressed (`rdbcompression yes`).
 pub fn write_object(out: &mut Vec<u8>, value: &Value, limits: &Limits) {
-    let push = push_string_lzf;
+    out.push(object_type(value, limits));
+    write_object_value(out, value, limits, push_string_lzf);
+}
+
+/// `rdbSaveObjectType`: the type byte 7.0 writes for this value (see the module table).
+pub fn object_type(value: &Value, limits: &Limits) -> u8 {
     match value {
-        Value::String(s) => {
-            out.push(0);
-            push(out, s);
-        }
+        Value::String(_) => 0,
+        Value::List(_) => 18,
+        Value::Set(s) if s.intset => 11,
+        Value::Set(_) => 2,
+        Value::Hash(h) if !limits.hash_is_hashtable && hash_is_listpack(h, limits) => 16,
+        Value::Hash(_) => 4,
+        Value::ZSet(z) if !z.skiplist => 17,
+        Value::ZSet(_) => 5,
+        Value::Stream(_) => super::stream::RDB_TYPE_STREAM_LISTPACKS_2,
+    }
+}
+
+/// `rdbSaveObject`: the value in the encoding [`object_type`] names; `push` writes each string
+/// (`rdbSaveRawString` with or without LZF, as `rdbcompression` says).
+pub fn write_object_value(out: &mut Vec<u8>, value: &Value, limits: &Limits, push: fn(&mut Vec<u8>, &[u8])) {
+    match value {
+        Value::String(s) => push(out, s),
         Value::List(l) => {
-            out.push(18);
             let nodes = quicklist_nodes(l.iter().map(Vec::as_slice), limits.list_max_listpack_size);
             push_len(out, nodes.len() as u64);
             for node in nodes {
@@ -112,19 +132,16 @@ pub fn write_object(out: &mut Vec<u8>, value: &Value, limits: &Limits) {
             }
         }
         Value::Set(s) if s.intset => {
-            out.push(11);
             let ints: Vec<i64> = s.ordered().iter().filter_map(|m| crate::util::string2ll(m)).collect();
             push(out, &intset_bytes(&ints));
         }
         Value::Set(s) => {
-            out.push(2);
             push_len(out, s.len() as u64);
             for m in s.ordered() {
                 push(out, m);
             }
         }
-        Value::Hash(h) if !limits.hash_is_hashtable && hash_is_listpack(h, limits) => {
-            out.push(16);
+        Value::Hash(h) if object_type(value, limits) == 16 => {
             let mut lp = listpack::new();
             for (f, v) in h {
                 listpack::append(&mut lp, Ele::Str(f));
@@ -133,7 +150,6 @@ pub fn write_object(out: &mut Vec<u8>, value: &Value, limits: &Limits) {
             push(out, &lp);
         }
         Value::Hash(h) => {
-            out.push(4);
             push_len(out, h.len() as u64);
             for (f, v) in h {
                 push(out, f);
@@ -141,7 +157,6 @@ pub fn write_object(out: &mut Vec<u8>, value: &Value, limits: &Limits) {
             }
         }
         Value::ZSet(z) if !z.skiplist => {
-            out.push(17);
             let mut lp = listpack::new();
             for (m, s) in z.iter() {
                 listpack::append(&mut lp, Ele::Str(m));
@@ -157,17 +172,14 @@ pub fn write_object(out: &mut Vec<u8>, value: &Value, limits: &Limits) {
             push(out, &lp);
         }
         Value::ZSet(z) => {
-            out.push(5);
+            // A skiplist from the tail, so that loading inserts at the head.
             push_len(out, z.len() as u64);
             for (m, s) in z.iter().rev() {
                 push(out, m);
                 out.extend_from_slice(&s.to_le_bytes());
             }
         }
-        Value::Stream(s) => {
-            out.push(super::stream::RDB_TYPE_STREAM_LISTPACKS_2);
-            super::stream::write(out, s, push);
-        }
+        Value::Stream(s) => super::stream::write(out, s, push),
     }
 }
 
@@ -247,7 +259,7 @@ mod tests {
         assert!(verify_payload(&p[..9]).is_none());
         let mut newer = p[..p.len() - 10].to_vec();
         newer.extend_from_slice(&11u16.to_le_bytes());
-        let crc = crc64(&newer);
+        let crc = super::super::crc64(&newer);
         newer.extend_from_slice(&crc.to_le_bytes());
         assert!(verify_payload(&newer).is_none());
     }

@@ -87,7 +87,7 @@ impl Server {
         let tmp = format!("temp-{SERVER_PID}.rdb");
         let mut bytes = Vec::new();
         crate::child::SnapshotWriter::new(Format::Rdb { aof_base: false }, self.unixtime(), self.used_memory())
-            .with_rdb_options(self.rdb_compression(), self.rdb_checksum())
+            .with_rdb_options(self.rdb_compression(), self.rdb_checksum(), self.config.list_max_listpack_size)
             .with_functions(self.scripting.functions.codes())
             .step(&self.dbs, 0, &mut bytes);
         if let Err(e) = self.storage.open(&tmp, OpenMode::Truncate) {

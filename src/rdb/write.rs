@@ -1,16 +1,15 @@
 //! The RDB writer (`rdbSaveRio`): the header and aux fields, then per non-empty db SELECTDB,
 //! RESIZEDB and the entries, then EOF and the CRC-64.
 //!
-//! Values use the plain types that every Redis since 2.x loads: 0 string, 1 list, 2 set,
-//! 4 hash, 5 ZSET_2 (binary doubles). Redis 7.0 converts them to its compact encodings on load,
-//! exactly as it would after the same commands. A stream has only one form, 7.0's
-//! `STREAM_LISTPACKS_2` (19), its nodes written as they are ([`super::stream`]). Every string goes through `rdbSaveRawString`:
-//! INT encoding for small integers, then LZF (`rdbcompression yes`) for more than 20 bytes.
+//! Each value is written as Redis 7.0 writes it, in its in-memory encoding: `QUICKLIST_2` (18)
+//! for a list, `SET_INTSET` (11) or a plain set (2), `HASH_LISTPACK` (16) or a plain hash (4),
+//! `ZSET_LISTPACK` (17) or `ZSET_2` (5), `STREAM_LISTPACKS_2` (19); the one writer of
+//! [`super::dump`], which a DUMP payload shares (its table says how each is chosen and what is
+//! approximate). Every string goes through `rdbSaveRawString`: INT encoding for small integers,
+//! then LZF (`rdbcompression yes`) for more than 20 bytes.
 
-use super::{
-    RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION, crc64_update,
-    push_len, push_string,
-};
+use super::dump::{Limits, object_type, write_object_value};
+use super::{RDB_OPCODE_AUX, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION, push_len, push_string};
 use crate::keyspace::{Db, Value};
 
 /// `rdbSaveRawString` with `rdbcompression yes`: strings longer than 20 bytes are LZF-compressed
@@ -53,22 +52,12 @@ pub fn write_functions(out: &mut Vec<u8>, codes: &[Vec<u8>], compress: bool) {
     }
 }
 
-/// A whole RDB of `dbs` (`rdbSaveRio`, `rdbcompression` and `rdbchecksum` on): the header, each
-/// non-empty db's header and keys, EOF and the CRC-64. Keys already past their TTL are written
-/// too, as Redis does. The stepped child ([`crate::child::SnapshotWriter`]) writes the same bytes
-/// a few keys at a time.
+/// A whole RDB of `dbs` (`rdbSaveRio`, `rdbcompression` and `rdbchecksum` on, no functions,
+/// `list-max-listpack-size` -2): the stepped child's writer ([`crate::child::SnapshotWriter`])
+/// in one step. Keys already past their TTL are written too, as Redis does.
 pub fn write_rdb(dbs: &[Db], unixtime: i64, used_mem: u64, aof_base: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
-    write_header_aux(&mut out, unixtime, used_mem, aof_base);
-    for db in dbs.iter().filter(|db| !db.is_empty()) {
-        write_db_header(&mut out, db);
-        for (key, value) in db.iter() {
-            write_key(&mut out, key, value, db.expire_of(key), true);
-        }
-    }
-    out.push(RDB_OPCODE_EOF);
-    let crc = crc64_update(0, &out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    crate::child::SnapshotWriter::new(crate::child::Format::Rdb { aof_base }, unixtime, used_mem).step(dbs, 0, &mut out);
     out
 }
 
@@ -81,65 +70,17 @@ pub(crate) fn write_db_header(out: &mut Vec<u8>, db: &Db) {
     push_len(out, db.expires_len() as u64);
 }
 
-/// One key: its absolute expiry if it has one, then type, key and value.
-pub(crate) fn write_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>, compress: bool) {
+/// One key: its absolute expiry if it has one, then `rdbSaveObjectType`, the key and
+/// `rdbSaveObject` ([`super::dump`]'s encodings under `limits`); `compress` is `rdbcompression`.
+pub(crate) fn write_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>, limits: &Limits, compress: bool) {
     if let Some(ms) = expire {
         out.push(RDB_OPCODE_EXPIRETIME_MS);
         out.extend_from_slice(&ms.to_le_bytes());
     }
-    write_entry(out, key, value, compress);
-}
-
-/// `rdbSaveObjectType` + key + `rdbSaveObject`; `compress` is `rdbcompression`.
-fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, compress: bool) {
     let push: fn(&mut Vec<u8>, &[u8]) = if compress { push_string_lzf } else { push_string };
-    match value {
-        Value::String(s) => {
-            out.push(0);
-            push(out, key);
-            push(out, s);
-        }
-        Value::List(l) => {
-            out.push(1);
-            push(out, key);
-            push_len(out, l.len() as u64);
-            for e in l {
-                push(out, e);
-            }
-        }
-        Value::Set(s) => {
-            out.push(2);
-            push(out, key);
-            push_len(out, s.len() as u64);
-            for m in s.ordered() {
-                push(out, m);
-            }
-        }
-        Value::Hash(h) => {
-            out.push(4);
-            push(out, key);
-            push_len(out, h.len() as u64);
-            for (f, v) in h {
-                push(out, f);
-                push(out, v);
-            }
-        }
-        Value::ZSet(z) => {
-            out.push(5);
-            push(out, key);
-            push_len(out, z.len() as u64);
-            // Redis writes a skiplist from the tail, so that loading inserts at the head.
-            for (m, s) in z.iter().rev() {
-                push(out, m);
-                out.extend_from_slice(&s.to_le_bytes());
-            }
-        }
-        Value::Stream(s) => {
-            out.push(super::stream::RDB_TYPE_STREAM_LISTPACKS_2);
-            push(out, key);
-            super::stream::write(out, s, push);
-        }
-    }
+    out.push(object_type(value, limits));
+    push(out, key);
+    write_object_value(out, value, limits, push);
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@
 //! a sync and the rename that would have named them) are deleted when the namespace is opened.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -504,12 +504,11 @@ impl IdbStorage {
             <[Array; 6]>::try_from(results).map_err(|_| Error::new(ErrorKind::Io, "IndexedDB: incomplete load"))?;
 
         let num = |v: JsValue| v.as_f64().unwrap_or(0.0) as u64;
-        let mut lens: BTreeMap<u64, usize> = BTreeMap::new();
-        for (k, v) in ino_keys.iter().zip(ino_lens.iter()) {
-            lens.insert(num(k), num(v) as usize);
-        }
+        // (ino, length) pairs, a handful: searched linearly rather than through one more B-tree
+        // type in the wasm (BENCHMARKS.md, "The wasm's size").
+        let lens: Vec<(u64, usize)> = ino_keys.iter().zip(ino_lens.iter()).map(|(k, v)| (num(k), num(v) as usize)).collect();
         let mut data: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-        let mut max_ino = lens.keys().next_back().copied().unwrap_or(0);
+        let mut max_ino = lens.iter().map(|(ino, _)| *ino).max().unwrap_or(0);
         for (k, v) in chunk_keys.iter().zip(chunk_values.iter()) {
             let k = Array::from(&k);
             let (ino, idx) = (num(k.get(0)), num(k.get(1)) as usize);
@@ -532,7 +531,7 @@ impl IdbStorage {
                 continue;
             }
             max_ino = max_ino.max(ino);
-            let len = lens.get(&ino).copied().unwrap_or(0);
+            let len = lens.iter().rev().find(|(i, _)| *i == ino).map_or(0, |(_, len)| *len);
             let mut bytes = data.get(&ino).cloned().unwrap_or_default();
             bytes.resize(len, 0);
             files.insert(name, MirrorFile::new(ino, bytes, true));
@@ -543,9 +542,10 @@ impl IdbStorage {
                 dirs.entry(dir.to_string()).or_insert(false);
             }
         }
-        let live: BTreeSet<u64> = files.values().map(|f| f.ino).collect();
-        let dead: Vec<u64> =
-            lens.keys().chain(data.keys()).copied().filter(|i| !live.contains(i)).collect::<BTreeSet<_>>().into_iter().collect();
+        let live: Vec<u64> = files.values().map(|f| f.ino).collect();
+        let mut dead: Vec<u64> = lens.iter().map(|(ino, _)| ino).chain(data.keys()).copied().filter(|i| !live.contains(i)).collect();
+        dead.sort_unstable();
+        dead.dedup();
 
         let inner = Inner {
             db,

@@ -43,7 +43,7 @@
 //! reload), the model starts again with everything the backend holds on disk.
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{Error, ErrorKind, OpenMode, Result, Storage, parent};
 
@@ -516,11 +516,15 @@ impl<S: Storage> Machine<S> {
     /// Returns the ranges of the torn file that reached the disk.
     fn restore(&mut self, target: Option<Ino>, plan: Torn) -> Result<Vec<(u64, u64)>> {
         let mut through = Vec::new();
-        let survivors: BTreeMap<Ino, String> = self.disk_names.iter().map(|(n, i)| (*i, n.clone())).collect();
+        // The disk's names by inode. A directory holds a handful of files: a linear search is
+        // as fast here as a map, and one B-tree type less in the wasm (BENCHMARKS.md, "The
+        // wasm's size": each K, V pair of BTreeMap is ~10 KB of code).
+        let disk: Vec<(Ino, String)> = self.disk_names.iter().map(|(n, i)| (*i, n.clone())).collect();
+        let survivor = |ino: &Ino| disk.iter().find(|(i, _)| i == ino).map(|(_, n)| n);
         let live: Vec<(String, Ino)> = self.names.iter().map(|(n, i)| (n.clone(), *i)).collect();
         // 1. Contents, under the current names.
         for (name, ino) in &live {
-            if !survivors.contains_key(ino) {
+            if survivor(ino).is_none() {
                 continue;
             }
             if Some(*ino) == target {
@@ -533,7 +537,7 @@ impl<S: Storage> Machine<S> {
         //    then put each aside file in its place and write the orphans back.
         let mut aside = Vec::new();
         for (name, ino) in &live {
-            match survivors.get(ino) {
+            match survivor(ino) {
                 Some(disk_name) if disk_name == name => {}
                 Some(disk_name) => {
                     let tmp = super::join(parent(disk_name).unwrap_or(""), &format!("{HIDDEN_PREFIX}{ino}"));
@@ -551,19 +555,21 @@ impl<S: Storage> Machine<S> {
         }
         let orphans = std::mem::take(&mut self.orphans);
         for (ino, image) in orphans {
-            let Some(name) = survivors.get(&ino) else { continue };
+            let Some(name) = survivor(&ino) else { continue };
             self.inner.open(name, OpenMode::Truncate)?;
             self.inner.write_at(name, 0, &image)?;
             self.inodes.insert(ino, Inode::clean(image.len() as u64));
         }
         // 3. On a real backend, make the result stick.
-        let mut dirs = BTreeSet::new();
+        let mut dirs = Vec::new();
         for (name, ino) in &self.disk_names {
             if self.inodes.contains_key(ino) {
                 self.inner.sync(name)?;
             }
-            dirs.insert(parent(name).unwrap_or("").to_string());
+            dirs.push(parent(name).unwrap_or("").to_string());
         }
+        dirs.sort();
+        dirs.dedup();
         for dir in dirs {
             self.inner.sync_dir(&dir)?;
         }

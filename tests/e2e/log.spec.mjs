@@ -170,7 +170,7 @@ test('the log view on the default page: records with offsets and framing, a cons
     const texts = base.map((x) => x.text);
     assert.equal(texts[0], 'REDIS0010: RDB version 10');
     assert.equal(base[0].framing, '52 45 44 49 53 30 30 31 30');
-    for (const want of ['AUX redis-ver = "7.0.15"', 'AUX aof-base = "1"', 'SELECTDB 0', 'string greeting (raw) = "hello"', 'list list (list) 3 elements', 'string n (int) = "1"', 'string "two words" (raw) = "x\\r\\ny"', 'SELECTDB 3', 'EOF']) {
+    for (const want of ['AUX redis-ver = "7.0.15"', 'AUX aof-base = "1"', 'SELECTDB 0', 'string greeting (raw) = "hello"', 'list list (list_quicklist_2) 3 elements', 'string n (int) = "1"', 'string "two words" (raw) = "x\\r\\ny"', 'SELECTDB 3', 'EOF']) {
       assert.ok(texts.includes(want), `${want} in ${JSON.stringify(texts)}`);
     }
     assert.ok(base.every((x) => x.mark === 'RDB'));

@@ -22,7 +22,7 @@ try {
   cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
   const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
   await cdp.send('Tracing.start', {
-    traceConfig: { includedCategories: ['disabled-by-default-v8.cpu_profiler', 'v8.execute', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink'], recordMode: 'recordContinuously' },
+    traceConfig: { includedCategories: process.env.ALL_CATEGORIES ? ['*', 'disabled-by-default-v8.cpu_profiler'] : ['disabled-by-default-v8.cpu_profiler', 'v8.execute', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink'], recordMode: 'recordContinuously' },
     transferMode: 'ReportEvents',
   });
   await page.goto(`${server.url}${where}`);
@@ -49,16 +49,20 @@ try {
     const deltas = d.timeDeltas ?? [];
     samples.forEach((s, i) => t.self.set(s, (t.self.get(s) ?? 0) + (deltas[i] ?? 0)));
   }
-  // The renderer's own work on the page's main thread (style, layout, paint…), by trace event.
-  const main = [...names].find(([, n]) => n === 'CrRendererMain')?.[0];
-  const work = new Map();
-  for (const e of events) {
-    if (e.ph !== 'X' || `${e.pid}:${e.tid}` !== main || !e.dur) continue;
-    if (['RunTask', 'ThreadControllerImpl::RunTask', 'v8.run', 'FunctionCall', 'EvaluateScript', 'v8.callFunction'].includes(e.name)) continue;
-    work.set(e.name, (work.get(e.name) ?? 0) + e.dur);
+  // The renderer's own work on the page's main thread and in the workers (style, layout, paint,
+  // message (de)serialisation, file-system calls…), by trace event.
+  for (const [thread, name] of names) {
+    if (name !== 'CrRendererMain' && name !== 'DedicatedWorker thread') continue;
+    const work = new Map();
+    for (const e of events) {
+      if (e.ph !== 'X' || `${e.pid}:${e.tid}` !== thread || !e.dur) continue;
+      if (['RunTask', 'ThreadControllerImpl::RunTask', 'v8.run', 'FunctionCall', 'EvaluateScript', 'v8.callFunction'].includes(e.name)) continue;
+      work.set(e.name, (work.get(e.name) ?? 0) + e.dur);
+    }
+    if (!work.size) continue;
+    console.log(`\n== ${name}, by trace event (inclusive ms)`);
+    for (const [n, us] of [...work].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.EVENTS ?? 12))) console.log(`${(us / 1000).toFixed(1).padStart(8)} ms  ${n}`);
   }
-  console.log('\n== CrRendererMain, by trace event (inclusive ms)');
-  for (const [name, us] of [...work].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`);
   for (const t of threads.values()) {
     const byName = new Map();
     let total = 0;

@@ -177,3 +177,103 @@ pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Values of CLIENT LIST that are sizes, times or identities of the process.
+const VARIABLE: &[&str] = &[
+    "id",
+    "addr",
+    "laddr",
+    "fd",
+    "age",
+    "idle",
+    "qbuf",
+    "qbuf-free",
+    "argv-mem",
+    "multi-mem",
+    "rbs",
+    "rbp",
+    "obl",
+    "oll",
+    "omem",
+    "tot-mem",
+];
+
+/// `ids_as_ints`: integer replies that are client ids (CLIENT GETREDIR) are named too.
+pub fn normalise(raw: &str, ids: &[String], addrs: &[String], ids_as_ints: bool) -> String {
+    let mut out = Vec::new();
+    for line in raw.split("\r\n") {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if (line.starts_with('$') || line.starts_with('=')) && digits(&line[1..]) {
+            out.push(format!("{}L", &line[..1]));
+            continue;
+        }
+        // MONITOR: `+<unix s>.<µs> [<db> <addr>] …`.
+        if let (Some(rest), Some(close)) = (line.strip_prefix('+'), line.find("] "))
+            && rest.split(' ').next().is_some_and(|t| t.contains('.') && t.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        {
+            let db = rest.split(' ').nth(1).unwrap_or("").trim_start_matches('[');
+            out.push(format!("+T [{db} ADDR]{}", &line[close + 1..]));
+            continue;
+        }
+        if let Some(n) = line.strip_prefix(':').filter(|_| ids_as_ints).and_then(|v| ids.iter().position(|i| i == v)) {
+            out.push(format!(":<id{n}>"));
+            continue;
+        }
+        let word = |w: &str| {
+            let (prefix, body) = w.strip_prefix("txt:").map_or(("", w), |b| ("txt:", b));
+            match body.split_once('=') {
+                Some((k, _)) if VARIABLE.contains(&k) => format!("{prefix}{k}=*"),
+                Some(("redir", v)) if v != "-1" => format!("{prefix}redir=<id{}>", ids.iter().position(|i| i == v).map_or(9, |p| p)),
+                _ => w.to_string(),
+            }
+        };
+        // CLIENT LIST: one client per `\n`-ended line, fields separated by spaces.
+        let words: Vec<String> = line.split('\n').map(|l| l.split(' ').map(word).collect::<Vec<_>>().join(" ")).collect();
+        let mut l = words.join("\n");
+        for (n, a) in addrs.iter().enumerate() {
+            l = l.replace(a.as_str(), &format!("<addr{n}>"));
+        }
+        out.push(l);
+    }
+    out.join("\r\n")
+}
+
+/// Runs `steps` (connection, command, compare?) on `n` connections, each step's bytes as every
+/// connection received them (normalised), for the steps to compare. `$idN` / `$addrN` in a
+/// command stand for connection N's id and address.
+pub fn exchange(connect: &dyn Fn() -> RespConn, steps: &[(usize, &str, bool)], n: usize) -> Vec<String> {
+    let mut conns: Vec<RespConn> = (0..n).map(|_| connect()).collect();
+    // Each connection's id and address, from its own CLIENT INFO.
+    let mut ids = Vec::new();
+    let mut addrs = Vec::new();
+    for c in conns.iter_mut() {
+        let info = String::from_utf8_lossy(&c.command(&["CLIENT", "INFO"]).unwrap()).into_owned();
+        let field = |k: &str| info.split([' ', '\n']).find_map(|w| w.strip_prefix(k)).unwrap_or_default().to_string();
+        ids.push(field("id="));
+        addrs.push(field("addr="));
+    }
+    let quiet = Duration::from_millis(40);
+    let mut out = Vec::new();
+    for (i, (who, line, compare)) in steps.iter().enumerate() {
+        let mut argv: Vec<String> = line.split(' ').map(str::to_string).collect();
+        for a in argv.iter_mut() {
+            for k in 0..n {
+                *a = a.replace(&format!("$id{k}"), &ids[k]).replace(&format!("$addr{k}"), &addrs[k]);
+            }
+        }
+        let mut bytes = Vec::new();
+        aof_lab::resp::encode_command(&mut bytes, &argv);
+        let _ = conns[*who].send(&bytes);
+        let mut got = Vec::new();
+        for (k, c) in conns.iter_mut().enumerate() {
+            let b = c.read_quiet(quiet);
+            if !b.is_empty() {
+                got.push(format!("  conn{k}: {}", normalise(&String::from_utf8_lossy(&b), &ids, &addrs, line.contains("GETREDIR"))));
+            }
+        }
+        if *compare {
+            out.push(format!("step {i} conn{who} {line}\n{}", got.join("\n")));
+        }
+    }
+    out
+}

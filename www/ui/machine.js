@@ -117,6 +117,7 @@ export class MachineView {
     legend.setAttribute('aria-hidden', 'true');
     for (const [cls, text] of [
       ['key-memory', 'aof_buf'],
+      ['key-clean', 'page cache, also on disk'],
       ['key-cache', 'page cache, not on disk'],
       ['key-disk', 'on disk'],
       ['key-lost', 'lost by that crash'],

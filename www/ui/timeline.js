@@ -213,6 +213,9 @@ export class TimelineView {
       }
     } finally {
       this.seeking = false;
+      // A VIEW drawn while the seek was in flight left the slider alone; when it came before
+      // the answer, no other may follow (paused): put the slider where the page is now.
+      if (!this.dragging && this.t) this.range.value = String(this.t.position);
     }
   }
 

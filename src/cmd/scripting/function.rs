@@ -402,6 +402,7 @@ fn function_kill(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 
 /// FCALL / FCALL_RO (`fcallCommandGeneric`).
 pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    super::feed_monitors(ctx, argv);
     ctx.prevent_propagation();
     let Some((lib, f)) = ctx.srv.scripting.functions.find(argv[1]) else {
         return Reply::err("ERR Function not found");
@@ -437,7 +438,7 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     };
     let keys = lua::string_array(&mut vm, &argv[3..3 + nkeys]);
     let args = lua::string_array(&mut vm, &argv[3 + nkeys..]);
-    let client = super::script_client(ctx.client);
+    let client = super::script_client(ctx.srv, ctx.client);
     let name = String::from_utf8_lossy(&fname).into_owned();
     ctx.srv.scripting.cjson_functions.install(&mut vm);
     let reply = lua::run_function(&mut vm, ctx.srv, client, func, (keys, args), &name, run_flags);

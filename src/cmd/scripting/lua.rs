@@ -6,9 +6,15 @@
 //! a 7.0.15 script sees (no `getfenv` / `setfenv` / `newproxy`), and Redis's own `math.random`
 //! ([`Rand48`]); `debug` only long enough to
 //! build the error handler (then `debug = nil`, as `scriptingInit` does); `print`, `dofile`,
-//! `loadfile` removed. The globals are then protected: reading a global that does not exist
-//! raises `Script attempted to access nonexistent global variable 'x'`, creating one raises
-//! `Attempt to modify a readonly table`.
+//! `loadfile` removed. The globals are then protected as 7.0 protects them: reading a global
+//! that does not exist raises `Script attempted to access nonexistent global variable 'x'`, and
+//! every table reachable from the globals (`_G`, `redis`, the libraries, their metatables) and
+//! the strings' metatable is *read-only*: writing to one (`x = 1`, `redis = nil`,
+//! `string.len = nil`, `rawset(_G, …)`, `setmetatable(_G, nil)`, `table.insert(string, 1)`)
+//! raises `Attempt to modify a readonly table`. The flag is Redis's patch of its Lua
+//! (`Table.readonly`, checked by `luaV_settable`, `lua_rawset`, `lua_rawseti`,
+//! `lua_setmetatable`), carried by our vendored rilua (`vendor/rilua/README.md`). Tables a
+//! script makes (KEYS and ARGV too) stay its own.
 //!
 //! **redis.call.** rilua's native functions are plain `fn` pointers and the engine has no
 //! `unsafe`, so the server cannot be reached through a pointer: while a script runs, the server
@@ -22,12 +28,7 @@
 //! integer (truncated), string → bulk, `true` → `:1`, `false` → nil, a table with `err` / `ok`
 //! → error / status, any other table → array up to the first nil.
 //!
-//! Compared with Redis: Redis 7.0 patches its Lua with *read-only tables* and marks `_G`, every
-//! library table, their metatables and the string metatable read-only; rilua has no such flag,
-//! so only the globals table's metatable protects here: creating a global is refused as in
-//! Redis, but assigning to one that exists (`redis = nil`, `string.len = nil`, `math.pi = 3`),
-//! `rawset(_G, …)` and `setmetatable(_G, nil)` are not (Redis: "Attempt to modify a readonly
-//! table"). `redis.acl_check_cmd`
+//! Compared with Redis: `redis.acl_check_cmd`
 //! answers for the one (default) user, who may run everything. There is no
 //! script timeout (SCRIPT KILL answers NOTBUSY) and no debugger (SCRIPT DEBUG).
 
@@ -93,8 +94,9 @@ pub const SCRIPT_FLAGS: &[(u32, &str)] = &[
 ];
 
 /// Lua code run at VM creation: the error handler of `scriptingInit` (which also skips our own
-/// helper frames), Redis's `pcall` (an error table is returned as its `err` string), and the
-/// global protection.
+/// helper frames), Redis's `pcall` (an error table is returned as its `err` string), the
+/// functions' library environment, and the globals' error metatable (`luaSetErrorMetatable`).
+/// The read-only flags are set afterwards, by [`protect_recursively`].
 const PRELUDE: &str = r#"
 local dbg = debug
 debug = nil
@@ -133,27 +135,26 @@ local function fix(ok, ...)
 end
 pcall = function(...) return fix(lua_pcall(...)) end
 local error, tostring = error, tostring
--- FUNCTION LOAD's globals (`luaEngineInitEngine`'s LIBRARY_API): while a library's top level
--- runs, only `redis` with register_function, log, the LOG_* levels and the version; after it
--- (the library's functions, run by FCALL), the ordinary globals.
-local G, is_loading, rawget, setmetatable = _G, __redis__is_loading, rawget, setmetatable
-__redis__is_loading = nil
+-- `luaSetErrorMetatable`: reading a missing key is an error.
 local function protect(t)
   return setmetatable(t, {
     __index = function(_, k)
       error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
     end,
-    __newindex = function()
-      error("Attempt to modify a readonly table", 2)
-    end,
   })
 end
+-- FUNCTION LOAD's globals (`luaEngineInitEngine`'s LIBRARY_API): while a library's top level
+-- runs, only `redis` with register_function, log, the LOG_* levels and the version; after it
+-- (the library's functions, run by FCALL), the ordinary globals.
+local G, is_loading, rawget, setmetatable = _G, __redis__is_loading, rawget, setmetatable
+__redis__is_loading = nil
 local r = redis
-local lib_api = {redis = protect({
+__redis__lib_api = protect({redis = protect({
   register_function = r.register_function, log = r.log,
   LOG_DEBUG = r.LOG_DEBUG, LOG_VERBOSE = r.LOG_VERBOSE, LOG_NOTICE = r.LOG_NOTICE,
   LOG_WARNING = r.LOG_WARNING, REDIS_VERSION = r.REDIS_VERSION, REDIS_VERSION_NUM = r.REDIS_VERSION_NUM,
-})}
+})})
+local lib_api = __redis__lib_api
 __redis__lib_env = setmetatable({}, {
   __index = function(_, k)
     local v
@@ -163,18 +164,8 @@ __redis__lib_env = setmetatable({}, {
     end
     return v
   end,
-  __newindex = function()
-    error("Attempt to modify a readonly table", 2)
-  end,
 })
-setmetatable(_G, {
-  __index = function(_, k)
-    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-  end,
-  __newindex = function()
-    error("Attempt to modify a readonly table", 2)
-  end,
-})
+protect(_G)
 "#;
 
 fn rt_error(state: &mut LuaState, val: Val, text: &str) -> LuaError {
@@ -372,6 +363,13 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
         if cmd.flags & NOSCRIPT != 0 {
             return Err(b"This Redis command is not allowed from script".to_vec());
         }
+        // scriptVerifyACL (before the read-only and OOM checks): the script runs as its caller's user.
+        let parent = crate::cmd::lookup(refs[0]).filter(|p| !std::ptr::eq(*p, cmd));
+        if let Err(denied) = crate::cmd::server::acl::check(&run.srv, &run.client, cmd, parent, &refs) {
+            let ScriptRun { srv, client, .. } = &mut run;
+            crate::cmd::server::acl::log_denial(srv, client, cmd, parent, &refs, denied, crate::acl::LogContext::Lua);
+            return Err(crate::cmd::server::acl::script_error(denied.0).into_bytes());
+        }
         if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
             return Err(b"Write commands are not allowed from read-only scripts.".to_vec());
         }
@@ -432,7 +430,7 @@ fn lua_argv(state: &LuaState, vals: &[Val]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
 }
 
 /// `redis.acl_check_cmd` (`luaRedisAclCheckCmdPermissionsCommand`): whether the caller's user may
-/// run the command. The engine has one user, the default one, allowed every command.
+/// run the command (with these arguments: keys and channels too).
 fn redis_acl_check_cmd(state: &mut LuaState) -> rilua::LuaResult<u32> {
     in_script(state, "acl_check_cmd")?;
     let vals = args(state);
@@ -441,11 +439,14 @@ fn redis_acl_check_cmd(state: &mut LuaState) -> rilua::LuaResult<u32> {
         Err(text) => return Err(raise(state, &text)),
     };
     let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    if lookup_command(&refs).is_none() {
+    let Some(cmd) = lookup_command(&refs) else {
         return Err(raise(state, b"Invalid command passed to redis.acl_check_cmd()"));
-    }
+    };
+    let parent = crate::cmd::lookup(refs[0]).filter(|p| !std::ptr::eq(*p, cmd));
+    let allowed = RUN
+        .with(|r| r.borrow().as_ref().is_none_or(|run| crate::cmd::server::acl::check(&run.srv, &run.client, cmd, parent, &refs).is_ok()));
     state.top = state.base;
-    state.push(Val::Bool(true));
+    state.push(Val::Bool(allowed));
     Ok(1)
 }
 
@@ -838,8 +839,20 @@ fn redis_register_function(state: &mut LuaState) -> rilua::LuaResult<u32> {
     Ok(0)
 }
 
-/// A new VM with Redis's globals (`scriptingInit` / `luaEngineInitEngine`).
+/// The functions' VM (`luaEngineInitEngine`): see [`new_vm_of`].
 pub fn new_vm() -> Result<Lua, String> {
+    new_vm_of(false)
+}
+
+/// The VM of an EVAL script (`scriptingInit`): see [`new_vm_of`].
+pub fn new_eval_vm() -> Result<Lua, String> {
+    new_vm_of(true)
+}
+
+/// A new VM with Redis's globals, all of them read-only. EVAL's `redis` has what
+/// `scriptingInit` adds (`breakpoint`, `debug`, `replicate_commands`); the functions' has not,
+/// and neither has `register_function`, which only a library's top level sees.
+fn new_vm_of(eval: bool) -> Result<Lua, String> {
     let mut lua = Lua::new_with(StdLib::BASE | StdLib::COROUTINE | StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::DEBUG)
         .map_err(|e| e.to_string())?;
     // The deny list, and what 7.0.15 does not have either (observed: `getfenv`, `setfenv` and
@@ -857,14 +870,18 @@ pub fn new_vm() -> Result<Lua, String> {
         ("log", redis_log),
         ("setresp", redis_setresp),
         ("set_repl", redis_set_repl),
-        ("replicate_commands", redis_replicate_commands),
-        ("breakpoint", redis_noop),
-        ("debug", redis_noop),
         ("register_function", redis_register_function),
         ("acl_check_cmd", redis_acl_check_cmd),
     ];
     for (name, f) in fns {
         lua.table_set_function(&redis, name, *f).map_err(|e| e.to_string())?;
+    }
+    if eval {
+        let fns: &[(&str, rilua::RustFn)] =
+            &[("replicate_commands", redis_replicate_commands), ("breakpoint", redis_noop), ("debug", redis_noop)];
+        for (name, f) in fns {
+            lua.table_set_function(&redis, name, *f).map_err(|e| e.to_string())?;
+        }
     }
     let nums: &[(&str, f64)] = &[
         ("LOG_DEBUG", 0.0),
@@ -897,28 +914,58 @@ pub fn new_vm() -> Result<Lua, String> {
     lua.register_function("__redis__is_loading", is_loading).map_err(|e| e.to_string())?;
     let prelude = lua.load_bytes(PRELUDE.as_bytes(), INTERNAL_CHUNK).map_err(|e| e.to_string())?;
     lua.call_function(&prelude, &[]).map_err(|e| e.to_string())?;
-    // The library environment is kept in the registry, out of the script's sight.
-    let env = get_global_raw(&mut lua, LIB_ENV);
-    set_global_raw(&mut lua, LIB_ENV, Val::Nil);
-    let state = lua.state_mut();
-    let registry = state.registry;
-    let k = Val::Str(state.gc.intern_string(LIB_ENV.as_bytes()));
-    let _ = Table::from_gc_ref(registry).raw_set(state, k, env);
-    Ok(lua)
-}
-
-/// The VM of an EVAL script: [`new_vm`] without `redis.register_function` (a library's API).
-pub fn new_eval_vm() -> Result<Lua, String> {
-    let mut lua = new_vm()?;
+    // `register_function` is the library API's (the prelude took it for that table).
     if let Val::Table(redis) = get_global_raw(&mut lua, "redis") {
         let state = lua.state_mut();
         let k = Val::Str(state.gc.intern_string(b"register_function"));
         let _ = Table::from_gc_ref(redis).raw_set(state, k, Val::Nil);
     }
+    // The library environment and its API are kept in the registry, out of the script's sight.
+    let env = get_global_raw(&mut lua, LIB_ENV);
+    let api = get_global_raw(&mut lua, "__redis__lib_api");
+    set_global_raw(&mut lua, LIB_ENV, Val::Nil);
+    set_global_raw(&mut lua, "__redis__lib_api", Val::Nil);
+    let state = lua.state_mut();
+    let registry = state.registry;
+    let k = Val::Str(state.gc.intern_string(LIB_ENV.as_bytes()));
+    let _ = Table::from_gc_ref(registry).raw_set(state, k, env);
+    // Lock everything (`luaSetTableProtectionRecursively` of the globals, of LIBRARY_API, and
+    // the library environment and its metatable, as `luaEngineInitEngine` does).
+    let global = state.global;
+    let roots = [Val::Table(global), api, env];
+    for root in roots {
+        if let Val::Table(t) = root {
+            protect_recursively(state, t);
+        }
+    }
+    // `luaSetTableProtectionForBasicTypes`, the fix of CVE-2025-46818 that the reference
+    // server carries (Debian's 7.0.15-1~deb12u6 and later; observed: `getmetatable('').x = 1`
+    // fails there): the metatables of the basic types, of which only the strings have one.
+    for mt in state.gc.type_metatables.into_iter().flatten() {
+        protect_recursively(state, mt);
+    }
     Ok(lua)
 }
 
-/// Sets a protected global (KEYS, ARGV) past the read-only metatable.
+/// `luaSetTableProtectionRecursively`: sets the read-only flag of a table, of every table among
+/// its values, and of their metatables, each once (`_G._G` is `_G`). An explicit stack rather
+/// than Redis's recursion: nothing here depends on the order.
+fn protect_recursively(state: &mut LuaState, root: rilua::vm::gc::arena::GcRef<rilua::vm::table::Table>) {
+    let mut todo = vec![root];
+    while let Some(t) = todo.pop() {
+        let Some(table) = state.gc.tables.get_mut(t) else { continue };
+        if table.is_readonly() {
+            continue;
+        }
+        table.set_readonly(true);
+        let values = table.array_slice().iter().copied().chain(table.hash_entries().into_iter().map(|(_, v)| v));
+        todo.extend(values.filter_map(|v| if let Val::Table(r) = v { Some(r) } else { None }));
+        todo.extend(table.metatable());
+    }
+}
+
+/// Sets a global past the read-only flag (KEYS, ARGV: `luaCreateArray` with the globals'
+/// protection lifted for the moment, as `luaCallFunction` does).
 pub fn set_global_raw(lua: &mut Lua, name: &str, v: Val) {
     let state = lua.state_mut();
     let g = state.global;

@@ -204,7 +204,15 @@ pub(crate) fn is_script_client(c: &Client) -> bool {
 
 const SCRIPT_CLIENT_ID: u64 = u64::MAX;
 
-pub(crate) fn script_client(caller: &Client) -> Client {
+pub(crate) fn script_client(srv: &mut crate::server::Server, caller: &Client) -> Client {
+    // An ACL LOG entry for a command the script may not run shows the caller
+    // (`server.script_caller`); only a restricted user's scripts can make one.
+    srv.acl.script_caller_info = srv
+        .acl
+        .users
+        .get(caller.user_name())
+        .filter(|u| !u.unrestricted())
+        .map(|_| crate::cmd::server::client::client_info_string(srv, caller, srv.now_ms));
     // `addr` "lua": what MONITOR shows for a script's commands (`[0 lua] "SET" …`).
     Client {
         id: SCRIPT_CLIENT_ID,
@@ -214,6 +222,7 @@ pub(crate) fn script_client(caller: &Client) -> Client {
         resp: crate::reply::RESP2,
         addr: "lua".into(),
         fd: -1,
+        user: caller.user.clone(),
         ..Default::default()
     }
 }
@@ -229,14 +238,23 @@ pub(crate) fn numkeys(argv: &[&[u8]]) -> Result<usize, Reply> {
 }
 
 fn eval(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    feed_monitors(ctx, argv);
     eval_generic(ctx, argv, false)
 }
 
 fn evalsha(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    feed_monitors(ctx, argv);
     if argv[1].len() != 40 {
         return Reply::err(NOSCRIPT_ERR);
     }
     eval_generic(ctx, argv, true)
+}
+
+/// EVAL, EVALSHA and FCALL feed the monitors themselves (they are `skip_monitor`), first:
+/// MONITOR shows the script's call before the commands it runs (`evalCommand`).
+pub(crate) fn feed_monitors(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let now_us = ctx.srv.now_ms.saturating_mul(1000);
+    crate::cmd::server::diag::feed_monitors_now(ctx.srv, ctx.client, argv, now_us);
 }
 
 /// `shared.noscripterr`.
@@ -283,7 +301,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool) -> Reply {
     // On eval, KEYS and ARGV are globals (the chunk is called with no arguments).
     lua::set_global_raw(&mut vm, "KEYS", keys);
     lua::set_global_raw(&mut vm, "ARGV", args);
-    let client = script_client(ctx.client);
+    let client = script_client(ctx.srv, ctx.client);
     let f = rilua::Val::Function(f.gc_ref());
     ctx.srv.scripting.cjson_eval.install(&mut vm);
     let reply = lua::run_function(&mut vm, ctx.srv, client, f, (rilua::Val::Nil, rilua::Val::Nil), &sha, run_flags);

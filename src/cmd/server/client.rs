@@ -8,9 +8,10 @@
 //! shown as the host gave it; the buffer sizes (`qbuf`, `obl`, `omem` …) are not modelled (0).
 //! A killed connection is flagged and listed in `srv.killed`: the host closes it.
 //!
-//! The only user is `default`: with `requirepass` set, a connection must AUTH (or HELLO … AUTH)
-//! before any other command (`-NOAUTH`, checked in `processCommand`,
-//! [`crate::cmd::process_command`]).
+//! A connection runs as an ACL user ([`crate::acl`]), `default` until AUTH (or HELLO … AUTH)
+//! names another. While the default user has a password (`requirepass`) or is off, a new
+//! connection must authenticate before any other command (`-NOAUTH`, checked in
+//! `processCommand`, [`crate::cmd::process_command`]).
 
 use super::{ADMIN_LS, LS, help_reply};
 use crate::cmd::{Command, Group, NOSCRIPT, args};
@@ -236,7 +237,7 @@ pub fn client_info_string(srv: &crate::server::Server, c: &Client, now_ms: i64) 
     let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
     format!(
         "id={} addr={} laddr={} fd={} name={name} age={age} idle={idle} flags={flags} db={} sub={} psub={} ssub={} multi={multi} \
-         qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir={redir} resp={}",
+         qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={} redir={redir} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -245,6 +246,7 @@ pub fn client_info_string(srv: &crate::server::Server, c: &Client, now_ms: i64) 
         c.subs.channels.len(),
         c.subs.patterns.len(),
         c.subs.shard_channels.len(),
+        String::from_utf8_lossy(c.user_name()),
         c.protocol()
     )
 }
@@ -323,7 +325,7 @@ fn kill(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             } else if args::is(opt, "laddr") {
                 laddr = Some(value);
             } else if args::is(opt, "user") {
-                if value != b"default" {
+                if !ctx.srv.acl.users.contains_key(value) {
                     return Reply::error(format!("ERR No such user '{}'", String::from_utf8_lossy(value)));
                 }
                 user = Some(value);
@@ -348,7 +350,7 @@ fn kill(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         .filter(|c| laddr.is_none_or(|a| c.laddr.as_bytes() == a))
         .filter(|c| kind.is_none_or(|k| client_type(c) == k))
         .filter(|c| id == 0 || c.id == id)
-        .filter(|_| user.is_none_or(|u| u == b"default"))
+        .filter(|c| user.is_none_or(|u| c.user_name() == u))
         .filter(|c| !(skipme && c.id == me))
         .map(|c| c.id)
         .collect();
@@ -706,7 +708,9 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         let more = argv.len() - 1 - j;
         let opt = argv[j];
         if args::is(opt, "auth") && more >= 2 {
-            if let Err(e) = authenticate(ctx, argv[j + 1], argv[j + 2]) {
+            ctx.redact_argument(j + 1);
+            ctx.redact_argument(j + 2);
+            if let Err(e) = super::acl::authenticate(ctx, argv[0], argv[j + 1], argv[j + 2]) {
                 return e;
             }
             j += 2;
@@ -743,28 +747,22 @@ pub(super) fn hello(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 
 const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
 
-/// The password of the `default` user, if `requirepass` set one.
-fn default_password<'a>(ctx: &'a Ctx) -> Option<&'a str> {
-    Some(ctx.srv.config.requirepass.as_str()).filter(|p| !p.is_empty())
-}
-
-/// `ACLAuthenticateUser` with the only user there is: a `default` user without a password
-/// (`nopass`) accepts any password. A failure leaves the connection as it was (an
-/// authenticated one stays authenticated).
-fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
-    let ok = user == b"default" && default_password(ctx).is_none_or(|p| p.as_bytes() == pass);
-    if !ok {
-        return Err(Reply::err("WRONGPASS invalid username-password pair or user is disabled."));
-    }
-    ctx.client.authenticated = true;
-    Ok(())
+/// The `default` user accepts any password (`nopass`: no `requirepass`).
+fn default_nopass(ctx: &Ctx) -> bool {
+    ctx.srv.acl.default_nopass()
 }
 
 /// `AUTH [username] password`.
 pub(super) fn auth(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    if argv.len() <= 3 {
+        ctx.redact_argument(1);
+        if argv.len() == 3 {
+            ctx.redact_argument(2);
+        }
+    }
     let (user, pass): (&[u8], &[u8]) = match argv {
         [_, pass] => {
-            if default_password(ctx).is_none() {
+            if default_nopass(ctx) {
                 return Reply::err(
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 );
@@ -774,7 +772,7 @@ pub(super) fn auth(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         [_, user, pass] => (user, pass),
         _ => return Reply::syntax(),
     };
-    match authenticate(ctx, user, pass) {
+    match super::acl::authenticate(ctx, argv[0], user, pass) {
         Ok(()) => Reply::ok(),
         Err(e) => e,
     }
@@ -783,7 +781,9 @@ pub(super) fn auth(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 /// `RESET` (`clearClientConnectionState`): out of MULTI, no WATCH, db 0, no name, and back to
 /// the default authentication (`clientSetDefaultAuth`: logged out when there is a password).
 pub(super) fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
-    ctx.client.authenticated = default_password(ctx).is_none();
+    // clientSetDefaultAuth: back to the default user.
+    ctx.client.user = None;
+    ctx.client.authenticated = ctx.srv.acl.default_open();
     ctx.client.multi = None;
     crate::cmd::multi::unwatch_all_keys(ctx.srv, ctx.client);
     crate::cmd::pubsub::unsubscribe_everything(ctx.srv, ctx.client);

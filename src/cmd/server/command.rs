@@ -323,6 +323,29 @@ fn getkeys(_ctx: &mut Ctx, argv: &[&[u8]], with_flags: bool) -> Reply {
     )
 }
 
+/// The keys of `argv` and the access each needs, for the ACL check (`getKeysFromCommandWithSpecs`
+/// with the key-spec flags read as `ACLSelectorCheckKey` reads them: `access` needs read
+/// permission; `insert`, `delete` and `update` need write permission).
+pub(crate) fn acl_key_access(fullname: &str, argv: &[&[u8]]) -> Vec<(usize, u8)> {
+    let Some(m) = meta::lookup(fullname) else { return Vec::new() };
+    keys_from_specs(m, argv)
+        .into_iter()
+        .map(|(pos, flags)| {
+            let mut need = 0;
+            for f in &flags {
+                if let Reply::Status(f) = f {
+                    match f.as_ref() {
+                        "access" => need |= crate::acl::READ,
+                        "insert" | "delete" | "update" => need |= crate::acl::WRITE,
+                        _ => {}
+                    }
+                }
+            }
+            (pos, need)
+        })
+        .collect()
+}
+
 /// A value of a flat RESP2 map (`[k1, v1, k2, v2 …]`) by key.
 fn map_get<'a>(map: &'a Reply, key: &str) -> Option<&'a Reply> {
     let Reply::Array(items) = map else { return None };

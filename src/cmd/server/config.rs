@@ -68,6 +68,12 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::syntax();
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
+    // A password's value never reaches SLOWLOG, even when the command fails.
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if crate::config::table::lookup(name).is_some_and(|e| e.param.flags & crate::config::table::SENSITIVE != 0) {
+            ctx.redact_argument(2 + i * 2 + 1);
+        }
+    }
     let loading = ctx.srv.loading;
     match ctx.srv.config.set_many(&pairs, loading) {
         Ok(changed) => match apply(ctx, &changed) {
@@ -98,6 +104,10 @@ fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
         } else if !want && ctx.srv.aof_state != AofState::Off {
             ctx.srv.stop_append_only();
         }
+    }
+    // updateRequirePass: the password is the default user's (ACLUpdateDefaultUserPassword).
+    if changed.contains(&"requirepass") {
+        ctx.srv.acl.update_default_password(&ctx.srv.config.requirepass);
     }
     if changed.contains(&"aof-disable-auto-gc") {
         ctx.srv.aof_del_history_files();

@@ -519,9 +519,17 @@ fn monitor(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     Reply::ok()
 }
 
-/// `replicationFeedMonitors`: the line every monitor receives for a command run at `now_us`.
+/// What `call()` feeds the monitors: a command run at `now_us`, unless it is `admin` or
+/// `skip_monitor` (EVAL, EVALSHA and FCALL feed themselves, before the commands they run).
 pub fn feed_monitors(srv: &mut Server, client: &Client, cmd: &Command, argv: &[&[u8]], now_us: i64) {
-    if srv.monitors.is_empty() || srv.loading || cmd.flags & (SKIP_MONITOR | ADMIN) != 0 {
+    if cmd.flags & (SKIP_MONITOR | ADMIN) == 0 {
+        feed_monitors_now(srv, client, argv, now_us);
+    }
+}
+
+/// `replicationFeedMonitors`: the line every monitor receives for `argv`, run at `now_us`.
+pub fn feed_monitors_now(srv: &mut Server, client: &Client, argv: &[&[u8]], now_us: i64) {
+    if srv.monitors.is_empty() || srv.loading {
         return;
     }
     let mut line = format!("{}.{:06} [{} {}]", now_us.div_euclid(1_000_000), now_us.rem_euclid(1_000_000), client.db, client.addr);

@@ -4,7 +4,8 @@
 //! specs and the documentation tree (summary, complexity, history, arguments …). redis-cli 7.0
 //! builds its hints and `HELP` from `COMMAND DOCS`, so the shapes must be exact. Rather than
 //! retyping hundreds of JSON files, `commands.bin` holds the replies of the real server for the
-//! command groups the engine implements, one entry per command and subcommand:
+//! command groups the engine implements, and for the cluster group (ACL's command universe is the
+//! whole table, see [`crate::acl`]), one entry per command and subcommand:
 //! `[fullname, info (the 9 fields of COMMAND INFO before "subcommands"), docs (the flat map
 //! before "subcommands")]`. Subcommand lists are rebuilt from the engine's own table, so only
 //! what the engine implements is listed.
@@ -78,6 +79,12 @@ fn statuses(r: Option<&Reply>) -> Vec<&str> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// Every recorded command and subcommand (in no particular order): the whole table of the real
+/// server, including commands the engine does not implement (ACL's command universe).
+pub fn entries() -> impl Iterator<Item = &'static Meta> {
+    all().values()
 }
 
 /// The metadata of a command by full name (`get`, `config|get`), lowercase.

@@ -1,5 +1,5 @@
 //! Server and connection commands: PING, ECHO, SELECT, SWAPDB, DBSIZE, FLUSHDB, FLUSHALL, TIME,
-//! QUIT, HELLO, AUTH, RESET, CLIENT, INFO, CONFIG, COMMAND and DEBUG.
+//! QUIT, HELLO, AUTH, RESET, CLIENT, INFO, CONFIG, COMMAND, ACL and DEBUG.
 //!
 //! Most of them never touch a key. The ones that matter for the AOF are the three that change a
 //! whole database at once: FLUSHDB and FLUSHALL are always propagated, even on an empty dataset
@@ -8,8 +8,10 @@
 //! exists in the databases involved.
 //!
 //! Files: [`client`] (HELLO, AUTH, RESET, CLIENT), [`info`], [`config`] (CONFIG), [`command`] (COMMAND with
-//! the recorded metadata of [`meta`]), [`debug`] (DEBUG, DIGEST).
+//! the recorded metadata of [`meta`]), [`acl`] (ACL, and the permission check of every command),
+//! [`debug`] (DEBUG, DIGEST).
 
+pub mod acl;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -109,6 +111,12 @@ pub static COMMANDS: &[Command] = &[
         summary: "Get array of Redis command details",
         subcommands: command::SUBCOMMANDS,
         ..Command::new("command", -1, LS, (0, 0, 0), Group::Server, command::command)
+    },
+    Command {
+        since: "6.0.0",
+        summary: "A container for Access List Control commands ",
+        subcommands: acl::SUBCOMMANDS,
+        ..Command::new("acl", -2, 0, (0, 0, 0), Group::Server, acl::help_container)
     },
     Command {
         summary: "A container for debugging commands",

@@ -121,7 +121,7 @@ pub fn check(command: &str, want: &[String], got: &[String]) -> String {
 /// name (never a key or file name, which are introduced by "key …", "the file …").
 pub fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    c.next().map_or_else(String::new, |f| std::iter::once(f.to_ascii_uppercase()).chain(c).collect())
 }
 
 /// What a check's values say, as a clause: "DBSIZE is 3", "k does not exist".

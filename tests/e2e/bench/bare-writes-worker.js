@@ -4,6 +4,10 @@
 //   opfs-flush   write + flush() per `per` records (appendfsync always)
 //   opfs-write   write only (everysec / no: the fsync is elsewhere)
 //   idb-strict   one readwrite transaction {durability: 'strict'} per `per` records, awaited
+// Served ({serve: kind}): the same writes behind the page -> worker -> page hop every write of
+// the lab pays: the page sends each record as a message, the worker writes what arrived in one
+// task (setTimeout 0, as the lab's worker gathers a turn) with the same sync, then answers once
+// for them. What any worker that writes for a page can reach, with no engine at all.
 import { record } from './record.js';
 
 const enc = new TextEncoder();
@@ -59,7 +63,63 @@ async function idb(ms, per, namespace) {
   return { records: n, seconds };
 }
 
+/** The served loop's state: the open file or database, the records waiting for the next task. */
+let served = null;
+
+async function serve({ serve: kind, namespace }) {
+  if (kind === 'idb-strict') {
+    const name = `served-${namespace}`;
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open(name, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('records');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    served = { kind, db, queue: [], n: 0, scheduled: false };
+  } else {
+    const root = await navigator.storage.getDirectory();
+    const file = await root.getFileHandle(`served-${namespace}`, { create: true });
+    const h = await file.createSyncAccessHandle();
+    h.truncate(0);
+    served = { kind, h, at: 0, queue: [], n: 0, scheduled: false };
+  }
+  self.postMessage({ ready: true });
+}
+
+async function servedTurn() {
+  const s = served;
+  s.scheduled = false;
+  const bytes = enc.encode(s.queue.join(''));
+  const count = s.queue.length;
+  s.queue = [];
+  if (s.kind === 'idb-strict') {
+    const tx = s.db.transaction('records', 'readwrite', { durability: 'strict' });
+    tx.objectStore('records').put(bytes, s.n);
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = tx.onabort = () => reject(tx.error);
+    });
+  } else {
+    s.at += s.h.write(bytes, { at: s.at });
+    if (s.kind === 'opfs-flush') s.h.flush();
+  }
+  s.n += count;
+  self.postMessage({ acked: count });
+}
+
 self.onmessage = async (e) => {
+  if ('record' in e.data) {
+    served.queue.push(e.data.record);
+    if (!served.scheduled) {
+      served.scheduled = true;
+      setTimeout(() => servedTurn().catch((err) => self.postMessage({ error: String(err?.message ?? err) })), 0);
+    }
+    return;
+  }
+  if ('serve' in e.data) {
+    await serve(e.data).catch((err) => self.postMessage({ error: String(err?.message ?? err) }));
+    return;
+  }
   if ('echo' in e.data) {
     self.postMessage(e.data); // writes.js's runEcho: the round trip alone
     return;

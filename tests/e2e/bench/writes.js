@@ -1,6 +1,6 @@
 // Drives the benchmark from the page (see bench-browser.mjs).
 import { LAB_CONFIG, MSG, message } from '../../../www/protocol.js';
-import { VALUE } from './record.js';
+import { VALUE, record } from './record.js';
 
 /**
  * The lab's worker on `backend` with appendfsync `policy` and the page's other defaults:
@@ -63,6 +63,43 @@ window.runBare = ({ kind, ms, per, namespace }) =>
       else resolve(e.data);
     };
     worker.postMessage({ kind, ms, per, namespace });
+  });
+
+/**
+ * The bare loop `kind` behind the thread hop (bare-writes-worker.js, `serve`): `clients` records
+ * sent as messages together, the next batch when all are acknowledged, for `ms`. Resolves to
+ * {records, seconds}.
+ */
+window.runServed = ({ kind, clients, ms, namespace }) =>
+  new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./bare-writes-worker.js', import.meta.url), { type: 'module' });
+    let n = 0;
+    let waiting = 0;
+    let start = 0;
+    const batch = () => {
+      if (performance.now() - start >= ms) {
+        worker.terminate();
+        resolve({ records: n, seconds: (performance.now() - start) / 1000 });
+        return;
+      }
+      waiting = clients;
+      for (let c = 0; c < clients; c++) worker.postMessage({ record: record(n + c) });
+    };
+    worker.onmessage = (e) => {
+      if (e.data.error) {
+        worker.terminate();
+        reject(new Error(e.data.error));
+      } else if (e.data.ready) {
+        start = performance.now();
+        batch();
+      } else {
+        n += e.data.acked;
+        waiting -= e.data.acked;
+        if (waiting === 0) batch();
+      }
+    };
+    worker.onerror = (e) => reject(new Error(e.message));
+    worker.postMessage({ serve: kind, namespace });
   });
 
 /**
