@@ -2,8 +2,9 @@
 //! an optional absolute expiry time per key.
 //!
 //! A [`Db`] is Redis's `redisDb`: a main dictionary (`dict`) and a second one for TTLs
-//! (`expires`, unix time in milliseconds). Keys live in insertion-ordered maps so that SCAN's
-//! cursor can be a position and RANDOMKEY an index; the SCAN guarantee (every key present for the
+//! (`expires`, unix time in milliseconds). Keys live in insertion-ordered maps ([`dict`], whose
+//! index a loader can fetch ahead; keys inline when short, [`key`]) so that SCAN's cursor can be
+//! a position and RANDOMKEY an index; the SCAN guarantee (every key present for the
 //! whole scan is returned at least once) holds because the cursor walks positions downwards and
 //! a removal moves the *last* entry into the hole (see [`Db::scan`]).
 //!
