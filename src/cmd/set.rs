@@ -657,7 +657,7 @@ fn sscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut out = Vec::new();
     let next = if s.intset {
         // An intset is returned whole, in one call, with cursor 0 (and in numeric order).
-        out.extend(s.ordered().into_iter().filter(|m| opts.matches(m)).map(|m| Reply::bulk(m)));
+        out.extend(s.ordered().into_iter().filter(|m| opts.matches(m)).map(Reply::bulk));
         0
     } else {
         scan_positions(s.len(), cursor, opts.count, 1, |i| {
