@@ -546,9 +546,11 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
         match item {
             RdbItem::Header { .. } | RdbItem::Eof => {}
             // `dictExpand` of both dictionaries, as `rdbLoadRio` does: no rehash while loading.
+            // A key takes at least 4 bytes of the file: a damaged size cannot reserve more.
             RdbItem::ResizeDb { size, expires } => {
                 if let Some(d) = db.and_then(|d| dbs.get_mut(d)) {
-                    d.reserve(usize::try_from(size).unwrap_or(0), usize::try_from(expires).unwrap_or(0));
+                    let most = buf.len() / 4;
+                    d.reserve(usize::try_from(size).unwrap_or(0).min(most), usize::try_from(expires).unwrap_or(0).min(most));
                 }
             }
             RdbItem::Aux { key, value } => info.aux.push((key, value, end)),
