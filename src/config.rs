@@ -121,6 +121,11 @@ pub struct Config {
     /// Not a setting: a clock in µs to time each command with (SLOWLOG's durations), lent by
     /// `aof-lab serve` only; `None` (the lab, whose replays must match): every command takes 0.
     pub command_clock: Option<crate::load_time::LoadClock>,
+    /// The host's prefetch instruction (natively x86-64's `prefetcht0`, `src/cli/`): the AOF
+    /// loader fetches the keys of the commands a few ahead of the one it runs
+    /// ([`crate::keyspace::dict`]), since the engine itself has no `unsafe`. `None`: no fetching
+    /// ahead (wasm has no such instruction).
+    pub prefetch: Option<fn(*const u8)>,
     /// Every other parameter, by canonical name; absent means "still at its default".
     pub other: BTreeMap<&'static str, Val>,
 }
@@ -174,6 +179,7 @@ impl Default for Config {
             active_expire_enabled: true,
             load_clock: None,
             command_clock: None,
+            prefetch: None,
             other: BTreeMap::new(),
         }
     }

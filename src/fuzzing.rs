@@ -203,7 +203,7 @@ pub fn rdb_reader(data: &[u8]) {
     assert!(info.len <= data.len());
     let streams: Vec<(usize, Vec<u8>)> = dbs
         .iter()
-        .flat_map(|db| db.iter().filter(|(_, v)| matches!(v, crate::keyspace::Value::Stream(_))).map(|(k, _)| (db.id, k.clone())))
+        .flat_map(|db| db.iter().filter(|(_, v)| matches!(v, crate::keyspace::Value::Stream(_))).map(|(k, _)| (db.id, k.to_vec())))
         .collect();
     if streams.is_empty() {
         return;

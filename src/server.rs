@@ -10,7 +10,7 @@ use std::collections::{HashSet, VecDeque};
 use crate::aof::{Aof, Feed};
 use crate::cmd::{Command, DENYOOM, WRITE};
 use crate::config::Config;
-use crate::keyspace::{Db, HashMap, Key, Value};
+use crate::keyspace::{Db, HashMap, Key, MapKey, Value};
 use crate::reply::Reply;
 use crate::resp::encode_command;
 use crate::storage::{MemoryStorage, Storage};
@@ -693,12 +693,19 @@ impl<'a> Ctx<'a> {
     fn lookup_read_flags(&mut self, key: &[u8], touch: bool) -> Option<&Value> {
         let db = self.client.db;
         self.srv.expire_if_needed(db, key);
-        let found = self.srv.dbs[db].contains(key);
+        let found = match self.srv.touch_clock().filter(|_| touch) {
+            // The common case in one lookup.
+            Some(clock) => self.srv.dbs[db].touch(key, clock),
+            None => {
+                let found = self.srv.dbs[db].contains(key);
+                if found && touch {
+                    self.srv.touch_key(db, key);
+                }
+                found
+            }
+        };
         if found {
             self.srv.stats.keyspace_hits += 1;
-            if touch {
-                self.srv.touch_key(db, key);
-            }
         } else {
             self.srv.stats.keyspace_misses += 1;
         }
@@ -708,37 +715,53 @@ impl<'a> Ctx<'a> {
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
         let db = self.client.db;
         self.srv.expire_if_needed(db, key);
-        self.srv.touch_key(db, key);
-        self.srv.dbs[db].get_mut(key)
+        match self.srv.touch_clock() {
+            Some(clock) => self.srv.dbs[db].get_mut_touch(key, Some(clock)),
+            None => {
+                self.srv.touch_key(db, key);
+                self.srv.dbs[db].get_mut(key)
+            }
+        }
     }
     /// Existence after expiry, without touching hit/miss stats (`lookupKeyReadWithFlags` with
     /// `LOOKUP_NOTOUCH|LOOKUP_NONOTIFY`-like use: EXISTS counts, so use `lookup_read` there).
+    /// `lookup_write` without lending the value out (which would copy a value shared with a
+    /// child's snapshot).
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.lookup_write(key).is_some()
+        let db = self.client.db;
+        self.srv.expire_if_needed(db, key);
+        match self.srv.touch_clock() {
+            Some(clock) => self.srv.dbs[db].touch(key, clock),
+            None => {
+                self.srv.touch_key(db, key);
+                self.srv.dbs[db].contains(key)
+            }
+        }
     }
     /// `dbAdd`: a new key (it must not exist). Signals blocked clients for lists, zsets and
     /// streams.
-    pub fn db_add(&mut self, key: Vec<u8>, value: Value) {
+    pub fn db_add<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: Value) {
         let db = self.client.db;
         self.db_add_in(db, key, value);
     }
-    pub fn db_add_in(&mut self, db: usize, key: Vec<u8>, value: Value) {
+    pub fn db_add_in<K: AsRef<[u8]> + Into<MapKey>>(&mut self, db: usize, key: K, value: Value) {
         let ready = matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_));
         if ready {
-            self.srv.signal_key_as_ready(db, &key);
+            self.srv.signal_key_as_ready(db, key.as_ref());
         }
         self.srv.dbs[db].insert(key, value);
     }
     /// `setKey`: add or overwrite, clearing the TTL unless `keepttl`; signals the key.
     pub fn set_key(&mut self, key: &[u8], value: Value, keepttl: bool) {
         let db = self.client.db;
-        if self.srv.dbs[db].contains(key) {
-            self.srv.dbs[db].insert(key.to_vec(), value);
+        let ready = matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_));
+        // One lookup for both cases: `dbOverwrite` keeps the key, `dbAdd` signals it.
+        if self.srv.dbs[db].insert(key, value) {
             if !keepttl {
                 self.srv.dbs[db].remove_expire(key);
             }
-        } else {
-            self.db_add_in(db, key.to_vec(), value);
+        } else if ready {
+            self.srv.signal_key_as_ready(db, key);
         }
         self.srv.signal_modified_key(db, key);
     }

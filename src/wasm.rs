@@ -42,6 +42,12 @@
 
 use wasm_bindgen::prelude::*;
 
+/// talc rather than the standard library's dlmalloc: an AOF load allocates per element and frees
+/// per command (BENCHMARKS.md, "Loading an AOF"); single-threaded, growing the wasm memory as
+/// needed.
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use crate::AppendFsync;
 use crate::lab::Host;
 use crate::lab::backend::{self, Backend, Fall};

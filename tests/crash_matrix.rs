@@ -198,12 +198,12 @@ fn fingerprint(srv: &Server) -> Fp {
                 Value::String(s) => (0u8, s).hash(&mut h),
                 Value::List(l) => (1u8, &**l).hash(&mut h),
                 Value::Set(s) => {
-                    let mut m: Vec<&Vec<u8>> = s.members().iter().collect();
+                    let mut m: Vec<&[u8]> = s.members().iter().map(|m| m.as_bytes()).collect();
                     m.sort();
                     (2u8, m).hash(&mut h);
                 }
                 Value::Hash(map) => {
-                    let mut m: Vec<(&Vec<u8>, &Vec<u8>)> = map.iter().collect();
+                    let mut m: Vec<(&[u8], &Vec<u8>)> = map.iter().map(|(f, v)| (f.as_bytes(), v)).collect();
                     m.sort();
                     (3u8, m).hash(&mut h);
                 }
@@ -564,7 +564,7 @@ fn drive_turns(variant: Variant, seed: u64, fault: Option<(u64, Fault)>, turns: 
         d.e.srv.now_ms = now;
         let mut expired = Vec::new();
         for db in &d.e.srv.dbs {
-            let mut keys: Vec<Vec<u8>> = db.keys().filter(|k| d.e.srv.key_is_expired(db.id, k)).cloned().collect();
+            let mut keys: Vec<Vec<u8>> = db.keys().filter(|k| d.e.srv.key_is_expired(db.id, k)).map(<[u8]>::to_vec).collect();
             keys.sort();
             expired.extend(keys.into_iter().map(|k| (db.id, k)));
         }

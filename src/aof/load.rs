@@ -22,6 +22,7 @@
 
 use crate::aof::manifest::AofManifest;
 use crate::cmd::{self, Outcome};
+use crate::keyspace::dict;
 use crate::load_time;
 use crate::server::{Client, LogLevel, Server};
 use crate::storage::join;
@@ -122,95 +123,270 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
         }
     }
 
+    load_commands(srv, filename, &mut Whole(data), pos)
+}
+
+/// Where the command loop's bytes come from: a window over the file, at file offset `base`.
+/// The loop parses whole commands inside the window; one cut by the window's end is parsed
+/// again from its start once [`Source::refill`] has brought the rest in.
+trait Source {
+    /// The bytes at hand, the file offset of the first, and whether they reach the file's end.
+    fn window(&self) -> (&[u8], u64, bool);
+    /// Drops the bytes before file offset `keep` and reads more (at least what makes the window
+    /// grow). `Err` is a read error.
+    fn refill(&mut self, srv: &mut Server, keep: u64) -> crate::storage::Result<()>;
+}
+
+/// A file already in memory (the RDB-preamble case, DEBUG LOADAOF's legacy file, the tests).
+struct Whole<'a>(&'a [u8]);
+
+impl Source for Whole<'_> {
+    fn window(&self) -> (&[u8], u64, bool) {
+        (self.0, 0, true)
+    }
+    fn refill(&mut self, _: &mut Server, _: u64) -> crate::storage::Result<()> {
+        Ok(())
+    }
+}
+
+/// A file read from storage a window at a time, as Redis reads it through `fread`: no copy of
+/// the whole file is made (the command's arguments are copied where they are kept), so a large
+/// AOF costs no memory beyond its data.
+struct Streamed {
+    path: String,
+    len: u64,
+    buf: Vec<u8>,
+    base: u64,
+    /// The window's usual size ([`WINDOW`]; the tests make it tiny).
+    window: usize,
+}
+
+/// The window's size (it grows for a command that does not fit).
+const WINDOW: usize = 1 << 20;
+
+impl Streamed {
+    fn eof(&self) -> bool {
+        self.base + self.buf.len() as u64 >= self.len
+    }
+}
+
+impl Source for Streamed {
+    fn window(&self) -> (&[u8], u64, bool) {
+        (&self.buf, self.base, self.eof())
+    }
+    fn refill(&mut self, srv: &mut Server, keep: u64) -> crate::storage::Result<()> {
+        let drop = usize::try_from(keep.saturating_sub(self.base)).unwrap_or(usize::MAX).min(self.buf.len());
+        self.buf.drain(..drop);
+        self.base += drop as u64;
+        // A command larger than the window: double it.
+        let want = if drop == 0 { (self.buf.len() * 2).max(self.window) } else { self.window.max(self.buf.len()) };
+        let left = usize::try_from(self.len - (self.base + self.buf.len() as u64)).unwrap_or(usize::MAX);
+        let add = want.saturating_sub(self.buf.len()).min(left);
+        let at = self.buf.len();
+        self.buf.resize(at + add, 0);
+        let mut done = 0;
+        while done < add {
+            let off = self.base + (at + done) as u64;
+            let Some(dst) = self.buf.get_mut(at + done..) else { break };
+            match srv.storage.read_at(&self.path, off, dst)? {
+                0 => break,
+                n => done += n,
+            }
+        }
+        // A file that shrank while read ends where its bytes end.
+        self.buf.truncate(at + done);
+        if done < add {
+            self.len = self.base + self.buf.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+/// One command's parse inside a window.
+enum Parsed {
+    /// A command (its arguments in `argv`) or an annotation (`argv` empty), ending at this offset.
+    Item(usize),
+    /// The end of the file, between commands.
+    End,
+    /// The window ends inside this command (or line), before the file does.
+    More,
+    Stop(Stop),
+}
+
+/// `fgets(buf, 1024, fp)` on a window: `Err` when the line is cut by the window's end, not by
+/// the file's end or the buffer's size.
+fn fgets_window(data: &[u8], pos: usize, eof: bool) -> Result<Option<&[u8]>, ()> {
+    match fgets(data, pos) {
+        Some(l) if !eof && l.last() != Some(&b'\n') && l.len() < 1023 => Err(()),
+        None if !eof => Err(()),
+        l => Ok(l),
+    }
+}
+
+/// Parses the command at `pos`, like `loadSingleAppendOnlyFile`'s reading part.
+fn parse_command<'d>(data: &'d [u8], mut pos: usize, eof: bool, argv: &mut Vec<&'d [u8]>) -> Parsed {
+    argv.clear();
+    let Ok(line) = fgets_window(data, pos, eof) else { return Parsed::More };
+    let Some(line) = line else { return Parsed::End };
+    pos += line.len();
+    match line.first() {
+        Some(b'#') => return Parsed::Item(pos),
+        Some(b'*') => {}
+        _ => return Parsed::Stop(Stop::Format),
+    }
+    if line.len() == 1 {
+        return Parsed::Stop(Stop::UnexpectedEof); // "*" then EOF: a read error at EOF
+    }
+    let argc = c_atol(line.get(1..).unwrap_or_default());
+    if argc < 1 {
+        return Parsed::Stop(Stop::Format);
+    }
+    let short = if eof { Parsed::Stop(Stop::UnexpectedEof) } else { Parsed::More };
+    for _ in 0..argc {
+        let Ok(l) = fgets_window(data, pos, eof) else { return Parsed::More };
+        let Some(l) = l else { return short };
+        pos += l.len();
+        if l.first() != Some(&b'$') {
+            return Parsed::Stop(Stop::Format);
+        }
+        let len = c_atol(l.get(1..).unwrap_or_default());
+        if len < 0 {
+            return Parsed::Stop(Stop::Format);
+        }
+        // A length beyond the address space (wasm32's usize is 32 bits) cannot be in the
+        // file either: the file ends first, as for Redis's fread.
+        let Some(arg) = usize::try_from(len).ok().and_then(|len| pos.checked_add(len)).and_then(|end| data.get(pos..end)) else {
+            return short;
+        };
+        pos += arg.len();
+        // The CRLF after the payload is skipped without being checked.
+        if data.len() - pos < 2 {
+            return short;
+        }
+        pos += 2;
+        argv.push(arg);
+    }
+    Parsed::Item(pos)
+}
+
+/// A parsed command waiting in the batch: where it ends, its arguments in the batch's flat list,
+/// the hash of its first key (0: none).
+struct Queued {
+    end: usize,
+    first: usize,
+    argc: usize,
+    key: u64,
+}
+
+/// Commands parsed ahead of the one running.
+const BATCH: usize = 64;
+/// How many commands ahead a key's slot is fetched (its entry 2 ahead, its value 1 ahead).
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks the host to fetch, for the batch's commands `range`, their key's `stage` (0 the index
+/// slot, 1 the entry, 2 the value: [`crate::keyspace::dict`]) in database `db`.
+fn prefetch(srv: &Server, db: usize, batch: &[Queued], range: std::ops::Range<usize>, stage: u8, fetch: fn(*const u8)) {
+    let (Some(d), Some(items)) = (srv.dbs.get(db), batch.get(range.start..range.end.min(batch.len()))) else { return };
+    for q in items.iter().filter(|q| q.key != 0) {
+        d.prefetch(q.key, stage, fetch);
+    }
+}
+
+/// The command loop of `loadSingleAppendOnlyFile`, from file offset `start`.
+fn load_commands(srv: &mut Server, filename: &str, src: &mut impl Source, start: usize) -> (AofStatus, u64) {
     let mut client = Client { id: 0, ..Client::default() };
-    let mut valid_up_to: usize = 0;
-    let mut valid_before_multi: usize = 0;
-    let mut argv: Vec<&[u8]> = Vec::new();
-    let stop = loop {
-        let Some(line) = fgets(data, pos) else {
-            // EOF between commands: fine, unless a MULTI is still open.
-            if client.multi.is_some() {
-                srv.log(LogLevel::Warning, format!("Revert incomplete MULTI/EXEC transaction in AOF file {filename}"));
-                valid_up_to = valid_before_multi;
-                break Stop::UnexpectedEof;
-            }
-            return (AofStatus::Ok, pos as u64);
-        };
-        pos += line.len();
-        match line.first() {
-            Some(b'#') => continue,
-            Some(b'*') => {}
-            _ => break Stop::Format,
-        }
-        if line.len() == 1 {
-            break Stop::UnexpectedEof; // "*" then EOF: a read error at EOF
-        }
-        let argc = c_atol(line.get(1..).unwrap_or_default());
-        if argc < 1 {
-            break Stop::Format;
-        }
-        argv.clear();
-        let mut short = false;
-        let mut bad = false;
-        for _ in 0..argc {
-            let Some(l) = fgets(data, pos) else {
-                short = true;
-                break;
+    let mut valid_up_to: u64 = 0;
+    let mut valid_before_multi: u64 = 0;
+    let mut next = start as u64;
+    let mut batch: Vec<Queued> = Vec::new();
+    let stop = 'file: loop {
+        let (data, base, eof) = src.window();
+        let mut pos = usize::try_from(next - base).unwrap_or(usize::MAX);
+        let mut argv: Vec<&[u8]> = Vec::new();
+        // The batch's arguments, one after the other (they borrow the window).
+        let mut flat: Vec<&[u8]> = Vec::new();
+        loop {
+            // Parse up to BATCH commands ahead, so that their keys can be fetched ahead.
+            flat.clear();
+            batch.clear();
+            let mut parse_at = pos;
+            let last = loop {
+                if batch.len() == BATCH {
+                    break None;
+                }
+                match parse_command(data, parse_at, eof, &mut argv) {
+                    Parsed::Item(end) => {
+                        let key = argv.get(1).map_or(0, |k| dict::hash(k));
+                        batch.push(Queued { end, first: flat.len(), argc: argv.len(), key });
+                        flat.extend_from_slice(&argv);
+                        parse_at = end;
+                    }
+                    other => break Some(other),
+                }
             };
-            pos += l.len();
-            if l.first() != Some(&b'$') {
-                bad = true;
-                break;
+            let fetch = srv.config.prefetch;
+            if let Some(f) = fetch {
+                prefetch(srv, client.db, &batch, 0..PREFETCH_AHEAD.min(batch.len()), 0, f);
             }
-            let len = c_atol(l.get(1..).unwrap_or_default());
-            if len < 0 {
-                bad = true;
-                break;
+            for (n, &Queued { end, first, argc, .. }) in batch.iter().enumerate() {
+                if let Some(f) = fetch {
+                    // Each command's slot, then its entry, then its value, a few commands ahead.
+                    prefetch(srv, client.db, &batch, n + PREFETCH_AHEAD..n + PREFETCH_AHEAD + 1, 0, f);
+                    prefetch(srv, client.db, &batch, n + 2..n + 3, 1, f);
+                    prefetch(srv, client.db, &batch, n + 1..n + 2, 2, f);
+                }
+                pos = end;
+                next = base + pos as u64;
+                let argv = flat.get(first..first + argc).unwrap_or_default();
+                if argv.is_empty() {
+                    continue; // an annotation
+                }
+                let Some(command) = cmd::lookup_command(argv) else {
+                    let name = argv.first().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+                    srv.log(LogLevel::Warning, format!("Unknown command '{name}' reading the append only file {filename}"));
+                    break 'file Stop::Fatal;
+                };
+                if !command.arity_ok(argv.len()) {
+                    // redis-server 7.0.15 runs the command anyway and crashes; refuse cleanly instead.
+                    srv.log(
+                        LogLevel::Warning,
+                        format!("Wrong number of arguments for '{}' reading the append only file {filename}", command.name),
+                    );
+                    break 'file Stop::Fatal;
+                }
+                if command.name == "multi" {
+                    valid_before_multi = valid_up_to;
+                }
+                if client.multi.is_some() && command.name != "exec" {
+                    if let Some(m) = client.multi.as_mut() {
+                        m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
+                    }
+                } else if let Outcome::Blocked = cmd::call(srv, &mut client, command, argv) {
+                    // A blocking command in an AOF is always its served form; never wait.
+                    client.blocked = None;
+                }
+                if srv.config.aof_load_truncated {
+                    valid_up_to = next;
+                }
             }
-            // A length beyond the address space (wasm32's usize is 32 bits) cannot be in the
-            // file either: the file ends first, as for Redis's fread.
-            let Some(arg) = usize::try_from(len).ok().and_then(|len| pos.checked_add(len)).and_then(|end| data.get(pos..end)) else {
-                short = true;
-                break;
-            };
-            pos += arg.len();
-            // The CRLF after the payload is skipped without being checked.
-            if data.len() - pos < 2 {
-                short = true;
-                break;
+            match last {
+                None => {}
+                Some(Parsed::End) => {
+                    // EOF between commands: fine, unless a MULTI is still open.
+                    if client.multi.is_some() {
+                        srv.log(LogLevel::Warning, format!("Revert incomplete MULTI/EXEC transaction in AOF file {filename}"));
+                        valid_up_to = valid_before_multi;
+                        break 'file Stop::UnexpectedEof;
+                    }
+                    return (AofStatus::Ok, base + pos as u64);
+                }
+                Some(Parsed::Stop(stop)) => break 'file stop,
+                Some(_) => break,
             }
-            pos += 2;
-            argv.push(arg);
         }
-        if bad {
-            break Stop::Format;
-        }
-        if short {
-            break Stop::UnexpectedEof;
-        }
-        let Some(command) = cmd::lookup_command(&argv) else {
-            let name = argv.first().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-            srv.log(LogLevel::Warning, format!("Unknown command '{name}' reading the append only file {filename}"));
+        if let Err(e) = src.refill(srv, next) {
+            srv.log(LogLevel::Warning, format!("Unrecoverable error reading the append only file {filename}: {}", e.strerror()));
             break Stop::Fatal;
-        };
-        if !command.arity_ok(argv.len()) {
-            // redis-server 7.0.15 runs the command anyway and crashes; refuse cleanly instead.
-            srv.log(LogLevel::Warning, format!("Wrong number of arguments for '{}' reading the append only file {filename}", command.name));
-            break Stop::Fatal;
-        }
-        if command.name == "multi" {
-            valid_before_multi = valid_up_to;
-        }
-        if client.multi.is_some() && command.name != "exec" {
-            if let Some(m) = client.multi.as_mut() {
-                m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
-            }
-        } else if let Outcome::Blocked = cmd::call(srv, &mut client, command, &argv) {
-            // A blocking command in an AOF is always its served form; never wait.
-            client.blocked = None;
-        }
-        if srv.config.aof_load_truncated {
-            valid_up_to = pos;
         }
     };
     match stop {
@@ -229,7 +405,7 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                 srv.log(LogLevel::Warning, format!("!!! Warning: short read while loading the AOF file {filename}!!!"));
                 srv.log(LogLevel::Warning, format!("!!! Truncating the AOF {filename} at offset {valid_up_to} !!!"));
                 srv.log(LogLevel::Warning, format!("AOF {filename} loaded anyway because aof-load-truncated is enabled"));
-                return (AofStatus::Truncated, valid_up_to as u64);
+                return (AofStatus::Truncated, valid_up_to);
             }
             srv.log(
                 LogLevel::Warning,
@@ -240,6 +416,26 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
             (AofStatus::Failed, 0)
         }
     }
+}
+
+/// Loads the file at `path` (named `filename` in messages): an RDB (base or preamble) is read
+/// whole, a RESP file a window at a time ([`Streamed`]). Returns the status, the offset to
+/// truncate at, and the file's size; `Err` if it cannot be read at all.
+fn load_file(srv: &mut Server, filename: &str, path: &str) -> crate::storage::Result<(AofStatus, u64, u64)> {
+    load_file_in_windows(srv, filename, path, WINDOW)
+}
+
+fn load_file_in_windows(srv: &mut Server, filename: &str, path: &str, window: usize) -> crate::storage::Result<(AofStatus, u64, u64)> {
+    let len = srv.storage.len(path)?;
+    let mut src = Streamed { path: path.to_string(), len, buf: Vec::new(), base: 0, window };
+    src.refill(srv, 0)?;
+    if len == 0 || src.buf.starts_with(b"REDIS") {
+        let data = srv.storage.read_all(path)?;
+        let (status, valid) = load_single_append_only_file(srv, filename, &data);
+        return Ok((status, valid, data.len() as u64));
+    }
+    let (status, valid) = load_commands(srv, filename, &mut src, 0);
+    Ok((status, valid, len))
 }
 
 /// `loadAppendOnlyFiles`: every file of the manifest, with the file-level rules. Truncation of a
@@ -274,8 +470,8 @@ pub fn load_append_only_files(srv: &mut Server, am: &AofManifest) -> AofStatus {
         let last_file = i + 1 == files.len();
         let path = join(&dir, f);
         let started = load_time::started(srv.config.load_clock);
-        let data = match srv.storage.read_all(&path) {
-            Ok(d) => d,
+        let (mut ret, valid_up_to, size) = match load_file(srv, f, &path) {
+            Ok(r) => r,
             Err(e) => {
                 srv.log(LogLevel::Warning, format!("Fatal error: can't open the append log file {f} for reading: {}", e.strerror()));
                 status = AofStatus::OpenErr;
@@ -283,10 +479,9 @@ pub fn load_append_only_files(srv: &mut Server, am: &AofManifest) -> AofStatus {
             }
         };
         if is_base {
-            base_size = data.len() as u64;
+            base_size = size;
         }
-        let (mut ret, valid_up_to) = load_single_append_only_file(srv, f, &data);
-        srv.aof.loading_loaded_bytes += data.len() as u64;
+        srv.aof.loading_loaded_bytes += size;
         if ret == AofStatus::Truncated
             && let Err(e) = srv.storage.truncate(&path, valid_up_to)
         {
@@ -365,6 +560,35 @@ mod tests {
         data.extend_from_slice(b"GARBAGE\r\n");
         let (st, _) = load_single_append_only_file(&mut srv(), "f", &data);
         assert_eq!(st, AofStatus::Failed);
+    }
+
+    /// Read a window at a time (down to one byte), a file loads exactly as read whole: the same
+    /// status, truncation offset, data and log, for every cut of a file with annotations,
+    /// MULTI/EXEC, a long argument and a long annotation line.
+    #[test]
+    fn windows_load_as_the_whole_file_does() {
+        use crate::storage::{OpenMode, Storage};
+        let mut full = b"#TS:1700000000\r\n".to_vec();
+        full.extend(resp(&[&["SELECT", "0"], &["SET", "k", &"v".repeat(3000)], &["MULTI"], &["RPUSH", "l", "a", "b"], &["EXEC"]]));
+        full.extend(format!("#{}\r\n", "x".repeat(1500)).as_bytes());
+        full.extend(resp(&[&["HSET", "h", "f", "1"], &["MULTI"], &["INCR", "n"]]));
+        let state =
+            |s: &Server| (crate::keyspace::digest::dataset_digest(&s.dbs), s.log_lines().map(|l| l.text.clone()).collect::<Vec<_>>());
+        for cut in (0..=full.len()).step_by(7).chain([full.len() - 1, full.len()]) {
+            let data = &full[..cut];
+            let mut whole = srv();
+            let (st, valid) = load_single_append_only_file(&mut whole, "f", data);
+            for window in [1, 2, 5, 64, 1000, 1 << 20] {
+                let mut s = srv();
+                // The fetching ahead runs too (a fetch that does nothing: only a hint).
+                s.config.prefetch = Some(|_| {});
+                s.storage.open("f", OpenMode::Truncate).unwrap();
+                s.storage.write_at("f", 0, data).unwrap();
+                let (st2, valid2, size) = load_file_in_windows(&mut s, "f", "f", window).unwrap();
+                assert_eq!((st2, valid2, size), (st, valid, cut as u64), "cut {cut} window {window}");
+                assert_eq!(state(&s), state(&whole), "cut {cut} window {window}");
+            }
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<
             batched(out, b"RPUSH", key, &items);
         }
         Value::Set(s) => {
-            let items: Vec<&[u8]> = s.ordered().into_iter().map(Vec::as_slice).collect();
+            let items: Vec<&[u8]> = s.ordered();
             batched(out, b"SADD", key, &items);
         }
         Value::ZSet(z) => {

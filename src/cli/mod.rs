@@ -22,6 +22,20 @@ pub fn monotonic_us() -> u64 {
     u64::try_from(ORIGIN.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
+/// The host's prefetch instruction, lent to the engine's AOF loader
+/// ([`aof_lab::Config::prefetch`]): asks the CPU to bring the cache line at `addr` in. Only a
+/// hint: it never faults, whatever the address.
+pub fn prefetch(addr: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` reads nothing architecturally and cannot fault; SSE is part of the
+    // x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
 const USAGE: &str = "\
 Usage: aof-lab <command> [options]
 

@@ -164,6 +164,7 @@ pub fn main(opts: ServeOptions) -> i32 {
     let mut config = opts.config;
     config.load_clock = Some(super::monotonic_us);
     config.command_clock = Some(super::monotonic_us);
+    config.prefetch = Some(super::prefetch);
     let engine = match Engine::open(config, Box::new(storage), now_ms()) {
         Ok(mut engine) => {
             log.engine_lines(engine.take_log());

@@ -137,7 +137,7 @@ pub fn load_command(args: &[OsString]) -> i32 {
     };
     let started = std::time::Instant::now();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    let mut srv = Server::new(Config { load_clock: Some(super::monotonic_us), ..config }, now);
+    let mut srv = Server::new(Config { load_clock: Some(super::monotonic_us), prefetch: Some(super::prefetch), ..config }, now);
     srv.storage = Box::new(storage);
     let result = srv.aof_load_only(single);
     let elapsed = started.elapsed();

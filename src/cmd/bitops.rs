@@ -94,7 +94,7 @@ fn string_for_bit_command<'c>(ctx: &'c mut Ctx, key: &[u8], maxbit: u64) -> Resu
         }
         Some(_) => false,
         None => {
-            ctx.db_add(key.to_vec(), Value::String(vec![0; len]));
+            ctx.db_add(key, Value::String(vec![0; len]));
             true
         }
     };

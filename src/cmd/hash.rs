@@ -167,7 +167,7 @@ fn hash_or_create<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, Repl
         Some(_) => return Err(Reply::wrongtype()),
     }
     if !ctx.db().contains(key) {
-        ctx.db_add(key.to_vec(), Value::Hash(Hash::default()));
+        ctx.db_add(key, Value::Hash(Hash::default()));
     }
     match ctx.db().get_mut(key) {
         Some(Value::Hash(h)) => Ok(h),
@@ -187,7 +187,7 @@ fn hset(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     };
     let mut created = 0;
     for pair in argv[2..].chunks_exact(2) {
-        if h.insert(pair[0].to_vec(), pair[1].to_vec()).is_none() {
+        if h.insert(pair[0], pair[1].to_vec()).is_none() {
             created += 1;
         }
     }
@@ -206,7 +206,7 @@ fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if h.contains_key(argv[2]) {
         return Reply::Int(0);
     }
-    h.insert(argv[2].to_vec(), argv[3].to_vec());
+    h.insert(argv[2], argv[3].to_vec());
     note_conversion(ctx, key, &argv[2..4]);
     ctx.signal_modified(key);
     ctx.dirty(1);
@@ -332,7 +332,7 @@ fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(new) = old.checked_add(incr) else {
         return Reply::err(crate::reply::INCR_OVERFLOW);
     };
-    h.insert(argv[2].to_vec(), new.to_string().into_bytes());
+    h.insert(argv[2], new.to_string().into_bytes());
     note_conversion(ctx, key, &[]);
     ctx.signal_modified(key);
     ctx.dirty(1);
@@ -362,7 +362,7 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::err("ERR increment would produce NaN or Infinity");
     };
     let text = value.to_human_string().into_bytes();
-    h.insert(argv[2].to_vec(), text.clone());
+    h.insert(argv[2], text.clone());
     note_conversion(ctx, key, &[]);
     ctx.signal_modified(key);
     ctx.dirty(1);
@@ -466,9 +466,9 @@ fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Err(e) => return e,
     };
     let mut out = Vec::new();
-    let mut emit = |f: &Vec<u8>, v: &Vec<u8>| {
+    let mut emit = |f: &[u8], v: &Vec<u8>| {
         if opts.matches(f) {
-            out.push(Reply::bulk(f.clone()));
+            out.push(Reply::bulk(f));
             out.push(Reply::bulk(v.clone()));
         }
     };

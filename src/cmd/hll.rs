@@ -94,7 +94,7 @@ fn pfadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut updated = 0u64;
     match ctx.lookup_write(key) {
         None => {
-            ctx.db_add(key.to_vec(), Value::String(repr::create()));
+            ctx.db_add(key, Value::String(repr::create()));
             updated += 1;
         }
         Some(v) => {

@@ -238,7 +238,7 @@ fn keys(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let found: Vec<Reply> = srv.dbs[db]
         .keys()
         .filter(|k| (allkeys || string_match(pattern, k, false)) && !srv.key_is_expired(db, k))
-        .map(|k| Reply::Bulk(k.clone()))
+        .map(|k| Reply::Bulk(k.to_vec()))
         .collect();
     Reply::Array(found)
 }
@@ -302,7 +302,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let db = ctx.db_id();
     let mut batch = Vec::new();
-    let next = ctx.srv.dbs[db].scan(cursor, usize::try_from(count).unwrap_or(usize::MAX), |k, _| batch.push(k.clone()));
+    let next = ctx.srv.dbs[db].scan(cursor, usize::try_from(count).unwrap_or(usize::MAX), |k, _| batch.push(k.to_vec()));
     let mut out = Vec::with_capacity(batch.len());
     for key in batch {
         if pattern.is_some_and(|p| !string_match(p, &key, false)) {
@@ -331,7 +331,7 @@ fn randomkey(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
             return Reply::Nil;
         }
         let index = ctx.srv.rng.usize(..len);
-        let Some(key) = ctx.srv.dbs[db].key_at(index).cloned() else {
+        let Some(key) = ctx.srv.dbs[db].key_at(index).map(<[u8]>::to_vec) else {
             return Reply::Nil;
         };
         if ctx.srv.expire_if_needed(db, &key) {

@@ -245,7 +245,7 @@ fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End, xx: bool) -> Reply {
             }
             let len = l.len();
             // dbAdd: wakes the clients blocked on this key.
-            ctx.db_add(key.to_vec(), Value::List(l));
+            ctx.db_add(key, Value::List(l));
             len
         }
     };

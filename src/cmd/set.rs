@@ -14,7 +14,7 @@
 
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::cmd::args;
-use crate::keyspace::{SetValue, Value};
+use crate::keyspace::{MapKey, SetValue, Value};
 use crate::reply::Reply;
 use crate::server::Ctx;
 use crate::util::string_match;
@@ -123,27 +123,27 @@ fn raw_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut SetValue> {
 }
 
 /// An array of members (SRANDMEMBER with a count).
-fn members_reply<'a>(members: impl IntoIterator<Item = &'a Vec<u8>>) -> Reply {
-    Reply::Array(members.into_iter().map(|m| Reply::bulk(m.clone())).collect())
+fn members_reply<'a>(members: impl IntoIterator<Item = &'a [u8]>) -> Reply {
+    Reply::Array(members.into_iter().map(Reply::bulk).collect())
 }
 
 /// A set of members (`addReplySetLen`: SMEMBERS, SINTER, SUNION, SDIFF, SPOP with a count).
-fn set_reply<'a>(members: impl IntoIterator<Item = &'a Vec<u8>>) -> Reply {
-    Reply::Set(members.into_iter().map(|m| Reply::bulk(m.clone())).collect())
+fn set_reply<'a>(members: impl IntoIterator<Item = &'a [u8]>) -> Reply {
+    Reply::Set(members.into_iter().map(Reply::bulk).collect())
 }
 
 fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let key = argv[1];
     match write_set(ctx, key) {
         Ok(Some(_)) => {}
-        Ok(None) => ctx.db_add(key.to_vec(), Value::Set(SetValue::default())),
+        Ok(None) => ctx.db_add(key, Value::Set(SetValue::default())),
         Err(e) => return e,
     }
     let max = ctx.srv.config.set_max_intset_entries;
     let Some(s) = raw_set(ctx, key) else {
         return Reply::wrongtype();
     };
-    let added = argv[2..].iter().filter(|m| s.insert_limited(m.to_vec(), max)).count() as u64;
+    let added = argv[2..].iter().filter(|m| s.insert_limited(**m, max)).count() as u64;
     if added > 0 {
         ctx.signal_modified(key);
     }
@@ -262,7 +262,7 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(s) = raw_set(ctx, key) else {
         return Reply::Nil;
     };
-    let Some(member) = s.members().get_index(i).cloned() else {
+    let Some(member) = s.members().get_index(i).map(|m| m.to_vec()) else {
         return Reply::Nil;
     };
     s.remove(&member);
@@ -318,7 +318,7 @@ fn spop_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             let Some(len) = raw_set(ctx, key).map(|s| s.len()) else { break };
             let i = ctx.srv.rng.usize(0..len.max(1));
             let Some(s) = raw_set(ctx, key) else { break };
-            if let Some(m) = s.members().get_index(i).cloned() {
+            if let Some(m) = s.members().get_index(i).map(|m| m.to_vec()) {
                 s.remove(&m);
                 popped.push(m);
             }
@@ -336,7 +336,7 @@ fn spop_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 kept.insert(m.clone());
             }
         }
-        popped = s.ordered().into_iter().filter(|m| !kept.contains(m)).cloned().collect();
+        popped = s.ordered().into_iter().filter(|m| !kept.contains(m)).map(<[u8]>::to_vec).collect();
         *s = kept;
     }
     // Replicated as one SREM per member; the dispatcher wraps them in MULTI/EXEC.
@@ -427,7 +427,7 @@ fn srandmember_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(s) = raw_set(ctx, key) else {
         return Reply::Array(Vec::new());
     };
-    members_reply(positions.into_iter().filter_map(|i| s.members().get_index(i)))
+    members_reply(positions.into_iter().filter_map(|i| s.members().get_index(i).map(MapKey::as_bytes)))
 }
 
 /// Looks up every source key (`lookupKeyRead`: lazy expiry, hit/miss stats) and checks its type.
@@ -494,7 +494,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card_only: 
     let Some((&first, others)) = sets.split_first() else {
         return Reply::Set(Vec::new());
     };
-    let mut result: Vec<&Vec<u8>> = Vec::new();
+    let mut result: Vec<&[u8]> = Vec::new();
     let mut cardinality = 0u64;
     for m in first.ordered() {
         if others.iter().all(|o| std::ptr::eq(*o, first) || o.contains(m)) {
@@ -517,7 +517,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card_only: 
             let max = ctx.srv.config.set_max_intset_entries;
             let mut out = SetValue::default();
             for m in result {
-                out.insert_limited(m.clone(), max);
+                out.insert_limited(m, max);
             }
             store_result(ctx, dst, out)
         }
@@ -543,7 +543,7 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
         SetOp::Union => {
             for s in sets.iter().flatten() {
                 for m in s.ordered() {
-                    out.insert_limited(m.clone(), max);
+                    out.insert_limited(m, max);
                 }
             }
         }
@@ -558,12 +558,12 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
                     for m in first.ordered() {
                         let excluded = others.clone().any(|o| std::ptr::eq(*o, first) || o.contains(m));
                         if !excluded {
-                            out.insert_limited(m.clone(), max);
+                            out.insert_limited(m, max);
                         }
                     }
                 } else {
                     for m in first.ordered() {
-                        out.insert_limited(m.clone(), max);
+                        out.insert_limited(m, max);
                     }
                     for s in sets.iter().skip(1).flatten() {
                         if out.is_empty() {
@@ -657,7 +657,7 @@ fn sscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut out = Vec::new();
     let next = if s.intset {
         // An intset is returned whole, in one call, with cursor 0 (and in numeric order).
-        out.extend(s.ordered().into_iter().filter(|m| opts.matches(m)).map(|m| Reply::bulk(m.clone())));
+        out.extend(s.ordered().into_iter().filter(|m| opts.matches(m)).map(Reply::bulk));
         0
     } else {
         scan_positions(s.len(), cursor, opts.count, 1, |i| {

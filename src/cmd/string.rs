@@ -465,7 +465,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
         Ok(None) => {
             // A new key takes the argument as it is: no length check (it came in as one bulk).
-            ctx.db_add(key.to_vec(), Value::String(suffix.to_vec()));
+            ctx.db_add(key, Value::String(suffix.to_vec()));
             suffix.len()
         }
     };
@@ -619,7 +619,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let (offset, end) = (offset as usize, end as usize);
     if !exists {
-        ctx.db_add(key.to_vec(), Value::String(vec![0; end]));
+        ctx.db_add(key, Value::String(vec![0; end]));
     }
     let Ok(Some(s)) = write_string(ctx, key) else {
         return Reply::wrongtype();

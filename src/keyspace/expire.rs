@@ -194,7 +194,7 @@ impl Server {
                     elapsed_us += SAMPLE_COST_US;
                     // activeExpireCycleTryExpire: `now > t`.
                     if self.now_ms > when {
-                        let key = key.clone();
+                        let key = key.to_vec();
                         self.delete_expired_key_and_propagate(db, &key);
                         expired += 1;
                     } else {

@@ -2,8 +2,9 @@
 //! an optional absolute expiry time per key.
 //!
 //! A [`Db`] is Redis's `redisDb`: a main dictionary (`dict`) and a second one for TTLs
-//! (`expires`, unix time in milliseconds). Keys live in insertion-ordered maps so that SCAN's
-//! cursor can be a position and RANDOMKEY an index; the SCAN guarantee (every key present for the
+//! (`expires`, unix time in milliseconds). Keys live in insertion-ordered maps ([`dict`], whose
+//! index a loader can fetch ahead; keys inline when short, [`key`]) so that SCAN's cursor can be
+//! a position and RANDOMKEY an index; the SCAN guarantee (every key present for the
 //! whole scan is returned at least once) holds because the cursor walks positions downwards and
 //! a removal moves the *last* entry into the hole (see [`Db::scan`]).
 //!
@@ -26,8 +27,10 @@
 //! user, it is modelled: a set of integers keeps Redis's intset order, a small hash keeps the
 //! listpack's insertion order.
 
+pub mod dict;
 pub mod digest;
 pub mod expire;
+pub mod key;
 pub mod stream;
 pub mod value;
 pub mod zset;
@@ -35,6 +38,8 @@ pub mod zset;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
+pub use dict::Dict;
+pub use key::MapKey;
 pub use value::{Hash, List, SetValue, Value, ZSet};
 
 /// A fixed hasher: the same commands give the same iteration order on every run and every host,
@@ -65,6 +70,17 @@ struct Slot {
     /// the first change after the clone copies the one value changed (copy-on-write).
     value: Arc<Value>,
     meta: KeyMeta,
+}
+
+impl Slot {
+    /// `dbSetValue`: a new value in place of the old one (returned). The `lru` field restarts at
+    /// `lru_now`, except under an LFU policy, where the new value inherits the old one's counter;
+    /// the encoding hint restarts.
+    fn replace(&mut self, value: Arc<Value>, lru_now: u32, lfu: bool) -> Arc<Value> {
+        let lru = if lfu { self.meta.lru } else { lru_now };
+        self.meta = KeyMeta { lru, enc: EncodingHint::Auto };
+        std::mem::replace(&mut self.value, value)
+    }
 }
 
 /// What Redis's `robj` header holds besides the value: `lru` (see [`Slot`]) and, where the
@@ -104,14 +120,19 @@ fn entry_mem(key: &[u8], v: &Value) -> u64 {
 #[derive(Clone, Default, Debug)]
 pub struct Db {
     pub id: usize,
-    dict: Map<Key, Slot>,
+    dict: Dict<Slot>,
+    /// The position in `dict` of the key the last change looked up: a command finds its key a
+    /// few times over (the lookup, the type check, the change), and a compare with the key
+    /// there (inline, in the entry) replaces hashing and probing again. Only a hint: it is
+    /// checked against the key, so a removal that moved entries cannot mislead it.
+    hint: usize,
     /// What a value stored now gets as its `lru` field (see [`Slot`]): the LRU clock, or in an
     /// LFU policy the minutes clock with the initial counter. The server sets it before every
     /// command ([`Db::set_lru_now`]).
     lru_now: u32,
     /// The maxmemory policy is an LFU one: an overwrite keeps the old value's counter.
     lfu: bool,
-    expires: Map<Key, i64>,
+    expires: Map<MapKey, i64>,
     /// `expires_cursor`: where the active expire cycle samples next (a position in `expires`;
     /// Redis's is a hash-table bucket). Kept across cycles, so that successive cycles cover the
     /// whole table.
@@ -138,14 +159,43 @@ impl Db {
     }
     /// The value, ignoring expiry: callers that must honour TTLs go through `Ctx::lookup_*`.
     pub fn get(&self, key: &[u8]) -> Option<&Value> {
-        self.dict.get(key).map(|v| &*v.value)
+        self.slot(key).map(|s| &*s.value)
+    }
+    /// The position of `key` in `dict`: the hint's if it holds that key, else by hashing.
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        match self.dict.get_index(self.hint) {
+            Some((k, _)) if k.as_bytes() == key => Some(self.hint),
+            _ => self.dict.get_index_of(key),
+        }
+    }
+    fn slot(&self, key: &[u8]) -> Option<&Slot> {
+        self.dict.get_index(self.find(key)?).map(|(_, s)| s)
+    }
+    /// The slot of `key` for a change, remembering its position as the hint.
+    fn slot_mut(&mut self, key: &[u8]) -> Option<(usize, &mut Slot)> {
+        let i = self.find(key)?;
+        self.hint = i;
+        self.dict.get_index_mut(i).map(|(_, s)| (i, s))
     }
     /// The value for a change in place; its size is measured again at the next `Db` call.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.get_mut_touch(key, None)
+    }
+    /// [`Db::get_mut`] that also sets the value's `lru` field to `lru` (`lookupKey`'s touch) in
+    /// the same lookup.
+    pub fn get_mut_touch(&mut self, key: &[u8], lru: Option<u32>) -> Option<&mut Value> {
         self.settle();
-        let (i, _, s) = self.dict.get_full_mut(key)?;
-        self.lent = Some((i, s.value.approx_size()));
-        Some(Arc::make_mut(&mut s.value))
+        let (i, s) = self.slot_mut(key)?;
+        if let Some(lru) = lru {
+            s.meta.lru = lru;
+        }
+        let size = s.value.approx_size();
+        self.lent = Some((i, size));
+        self.dict.get_index_mut(i).map(|(_, s)| Arc::make_mut(&mut s.value))
+    }
+    /// Sets the `lru` field of `key` if it exists (`lookupKey`'s touch); true if it does.
+    pub fn touch(&mut self, key: &[u8], lru: u32) -> bool {
+        self.slot_mut(key).map(|(_, s)| s.meta.lru = lru).is_some()
     }
     /// The size change of the value lent by `get_mut`, if it is still there.
     fn lent_delta(&self) -> (u64, u64) {
@@ -171,27 +221,25 @@ impl Db {
     }
     /// The value's `lru` field (`robj.lru`): see [`Slot`].
     pub fn lru_of(&self, key: &[u8]) -> Option<u32> {
-        self.dict.get(key).map(|s| s.meta.lru)
+        self.slot(key).map(|s| s.meta.lru)
     }
     pub fn set_lru(&mut self, key: &[u8], lru: u32) {
-        if let Some(s) = self.dict.get_mut(key) {
-            s.meta.lru = lru;
-        }
+        self.touch(key, lru);
     }
     pub fn meta_of(&self, key: &[u8]) -> Option<KeyMeta> {
-        self.dict.get(key).map(|s| s.meta)
+        self.slot(key).map(|s| s.meta)
     }
     pub fn set_meta(&mut self, key: &[u8], meta: KeyMeta) {
-        if let Some(s) = self.dict.get_mut(key) {
+        if let Some((_, s)) = self.slot_mut(key) {
             s.meta = meta;
         }
     }
     pub fn encoding_hint(&self, key: &[u8]) -> EncodingHint {
-        self.dict.get(key).map_or(EncodingHint::Auto, |s| s.meta.enc)
+        self.slot(key).map_or(EncodingHint::Auto, |s| s.meta.enc)
     }
     /// Records how the value at `key` is now held (see [`EncodingHint`]).
     pub fn set_encoding_hint(&mut self, key: &[u8], enc: EncodingHint) {
-        if let Some(s) = self.dict.get_mut(key) {
+        if let Some((_, s)) = self.slot_mut(key) {
             s.meta.enc = enc;
         }
     }
@@ -201,52 +249,88 @@ impl Db {
         self.lfu = lfu;
     }
     pub fn contains(&self, key: &[u8]) -> bool {
-        self.dict.contains_key(key)
+        self.find(key).is_some()
     }
     /// `dbAdd` / `dbOverwrite`: sets the value and keeps any TTL (callers that must clear it,
-    /// like SET without KEEPTTL, call [`Db::remove_expire`]).
-    pub fn insert(&mut self, key: Key, value: Value) {
+    /// like SET without KEEPTTL, call [`Db::remove_expire`]). True if the key existed. One
+    /// lookup: the key is copied (`K: Into<MapKey>`) only when it is new.
+    pub fn insert<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: Value) -> bool {
         self.settle();
-        let lru = match self.dict.get(&key) {
-            // `dbSetValue`: under an LFU policy the new value inherits the old one's counter.
-            Some(old) if self.lfu => old.meta.lru,
-            _ => self.lru_now,
+        let k = key.as_ref();
+        let add = entry_mem(k, &value);
+        let key_len = k.len() as u64;
+        let value = Arc::new(value);
+        let (lru_now, lfu) = (self.lru_now, self.lfu);
+        let old = match self.find(k) {
+            Some(i) => {
+                self.hint = i;
+                self.dict.get_index_mut(i).map(|(_, s)| s.replace(value, lru_now, lfu))
+            }
+            None => {
+                self.hint = self.dict.push_new(key.into(), Slot { value, meta: KeyMeta { lru: lru_now, enc: EncodingHint::Auto } });
+                None
+            }
         };
-        let add = entry_mem(&key, &value);
-        let key_len = key.len() as u64;
-        let old = self.dict.insert(key, Slot { value: Arc::new(value), meta: KeyMeta { lru, enc: EncodingHint::Auto } });
-        let sub = old.map_or(0, |o| KEY_OVERHEAD + key_len + o.value.approx_size() as u64);
+        let sub = old.as_ref().map_or(0, |o| KEY_OVERHEAD + key_len + o.approx_size() as u64);
         self.mem = (self.mem + add).saturating_sub(sub);
+        old.is_some()
     }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
         self.settle();
         let v = self.dict.swap_remove(key)?.value;
         self.mem = self.mem.saturating_sub(entry_mem(key, &v));
-        if self.expires.swap_remove(key).is_some() {
+        if self.remove_expire_entry(key) {
             self.mem = self.mem.saturating_sub(EXPIRE_OVERHEAD);
         }
         // Shared with a child's snapshot: the caller gets its own copy.
         Some(Arc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone()))
     }
     pub fn expire_of(&self, key: &[u8]) -> Option<i64> {
+        if self.expires.is_empty() {
+            return None;
+        }
         self.expires.get(key).copied()
     }
     /// `setExpire`; the key must exist.
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
         if let Some(k) = self.expires.get_mut(key) {
             *k = when_ms;
-        } else if self.dict.contains_key(key) {
-            self.expires.insert(key.to_vec(), when_ms);
+        } else if self.contains(key) {
+            self.expires.insert(MapKey::new(key), when_ms);
             self.mem += EXPIRE_OVERHEAD;
         }
     }
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
-        let removed = self.expires.swap_remove(key).is_some();
+        let removed = self.remove_expire_entry(key);
         if removed {
             self.mem = self.mem.saturating_sub(EXPIRE_OVERHEAD);
         }
         removed
+    }
+    /// Removes `key`'s TTL entry (no lookup at all when no key has one).
+    fn remove_expire_entry(&mut self, key: &[u8]) -> bool {
+        !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
+    }
+    /// Room for `keys` more keys and `expires` more TTLs (an RDB's `RESIZEDB`), capped: the
+    /// sizes come from a file.
+    pub fn reserve(&mut self, keys: usize, expires: usize) {
+        const CAP: usize = 1 << 24;
+        self.dict.reserve(keys.min(CAP));
+        self.expires.reserve(expires.min(CAP));
+    }
+    /// Fetches ahead what a lookup of the key hashing to `h` ([`dict::hash`]) will read:
+    /// `stage` 0 its index slot, 1 its entry (the slot must be there by then), 2 its value. Only
+    /// a hint to the CPU, through the host's `fetch`: a wrong guess costs a useless fetch.
+    pub fn prefetch(&self, h: u64, stage: u8, fetch: fn(*const u8)) {
+        let addr = match stage {
+            0 => self.dict.slot_addr(h),
+            1 => self.dict.entry_addr(h),
+            _ => self.dict.home_entry(h).map(|(_, s)| Arc::as_ptr(&s.value).cast::<u8>()),
+        };
+        if let Some(a) = addr {
+            fetch(a);
+        }
     }
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
@@ -257,20 +341,20 @@ impl Db {
         self.lent = None;
         n
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
-        self.dict.iter().map(|(k, v)| (k, &*v.value))
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Value)> {
+        self.dict.iter().map(|(k, v)| (k.as_bytes(), &*v.value))
     }
-    pub fn keys(&self) -> impl Iterator<Item = &Key> {
-        self.dict.keys()
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.dict.keys().map(MapKey::as_bytes)
     }
-    pub fn key_at(&self, index: usize) -> Option<&Key> {
-        self.dict.get_index(index).map(|(k, _)| k)
+    pub fn key_at(&self, index: usize) -> Option<&[u8]> {
+        self.dict.get_index(index).map(|(k, _)| k.as_bytes())
     }
-    pub fn expire_at(&self, index: usize) -> Option<(&Key, i64)> {
-        self.expires.get_index(index).map(|(k, t)| (k, *t))
+    pub fn expire_at(&self, index: usize) -> Option<(&[u8], i64)> {
+        self.expires.get_index(index).map(|(k, t)| (k.as_bytes(), *t))
     }
     /// The entry with a TTL at the expire cursor (see [`expire`]), if any key has one.
-    pub fn expire_at_cursor(&mut self) -> Option<(&Key, i64)> {
+    pub fn expire_at_cursor(&mut self) -> Option<(&[u8], i64)> {
         let n = self.expires.len();
         if n == 0 {
             return None;
@@ -287,7 +371,7 @@ impl Db {
     /// the next cursor (0 = done). A key present for the whole scan is seen at least once:
     /// removals move the last entry (already visited) into the freed slot, insertions append at
     /// the end (behind the cursor).
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Value)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &Value)) -> u64 {
         let len = self.dict.len() as u64;
         let mut pos = if cursor == 0 || cursor > len { len } else { cursor };
         let mut seen = 0;

@@ -23,6 +23,9 @@
 use std::collections::VecDeque;
 use std::ops::{Deref, RangeBounds};
 
+use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
+
+use super::key::MapKey;
 pub use super::zset::{Score, ZSet};
 use super::{Map, Set};
 use crate::util::string2ll;
@@ -94,7 +97,8 @@ impl Value {
 /// `set-max-intset-entries` of them; once false it stays false (Redis never converts back).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SetValue {
-    members: Set<Vec<u8>>,
+    /// Members inline when short ([`MapKey`]).
+    members: Set<MapKey>,
     pub intset: bool,
     /// The members' total length (for [`Value::approx_size`]).
     bytes: usize,
@@ -108,7 +112,7 @@ impl Default for SetValue {
 
 impl SetValue {
     /// The members in insertion order (read only: changes go through insert / remove).
-    pub fn members(&self) -> &Set<Vec<u8>> {
+    pub fn members(&self) -> &Set<MapKey> {
         &self.members
     }
     pub fn len(&self) -> usize {
@@ -121,21 +125,25 @@ impl SetValue {
         self.members.contains(m)
     }
     /// Adds a member; true if it was new. Keeps the intset flag as Redis's encoding would.
-    pub fn insert(&mut self, m: Vec<u8>) -> bool {
+    pub fn insert<M: AsRef<[u8]> + Into<MapKey>>(&mut self, m: M) -> bool {
         self.insert_limited(m, SET_MAX_INTSET_ENTRIES)
     }
     /// [`SetValue::insert`] under `set-max-intset-entries` as it is now (`setTypeAdd` reads it
     /// on every add).
-    pub fn insert_limited(&mut self, m: Vec<u8>, max_intset_entries: usize) -> bool {
-        if self.intset && (string2ll(&m).is_none() || self.members.len() >= max_intset_entries && !self.members.contains(&m)) {
+    /// One lookup (two while the set is an intset at its limit); the member is copied
+    /// (`M: Into<MapKey>`) only when it is new.
+    pub fn insert_limited<M: AsRef<[u8]> + Into<MapKey>>(&mut self, m: M, max_intset_entries: usize) -> bool {
+        let b = m.as_ref();
+        if self.intset && (string2ll(b).is_none() || self.members.len() >= max_intset_entries && !self.members.contains(b)) {
             self.intset = false;
         }
-        let len = m.len();
-        let new = self.members.insert(m);
-        if new {
-            self.bytes += len;
+        let len = b.len();
+        if self.members.contains(b) {
+            return false;
         }
-        new
+        self.members.insert(m.into());
+        self.bytes += len;
+        true
     }
     pub fn remove(&mut self, m: &[u8]) -> bool {
         let removed = self.members.swap_remove(m);
@@ -145,8 +153,8 @@ impl SetValue {
         removed
     }
     /// Members in the order Redis replies with them: numeric order for an intset.
-    pub fn ordered(&self) -> Vec<&Vec<u8>> {
-        let mut v: Vec<&Vec<u8>> = self.members.iter().collect();
+    pub fn ordered(&self) -> Vec<&[u8]> {
+        let mut v: Vec<&[u8]> = self.members.iter().map(MapKey::as_bytes).collect();
         if self.intset {
             v.sort_by_key(|m| string2ll(m).unwrap_or(0));
         }
@@ -237,20 +245,21 @@ impl List {
 /// and values' total length.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Hash {
-    fields: Map<Vec<u8>, Vec<u8>>,
+    /// Fields inline when short ([`MapKey`]): a lookup compares in the entry it reads.
+    fields: Map<MapKey, Vec<u8>>,
     bytes: usize,
 }
 
 impl Deref for Hash {
-    type Target = Map<Vec<u8>, Vec<u8>>;
+    type Target = Map<MapKey, Vec<u8>>;
     fn deref(&self) -> &Self::Target {
         &self.fields
     }
 }
 
 impl<'a> IntoIterator for &'a Hash {
-    type Item = (&'a Vec<u8>, &'a Vec<u8>);
-    type IntoIter = indexmap::map::Iter<'a, Vec<u8>, Vec<u8>>;
+    type Item = (&'a MapKey, &'a Vec<u8>);
+    type IntoIter = indexmap::map::Iter<'a, MapKey, Vec<u8>>;
     fn into_iter(self) -> Self::IntoIter {
         self.fields.iter()
     }
@@ -261,14 +270,21 @@ impl Hash {
         Hash { fields: Map::with_capacity_and_hasher(n, Default::default()), bytes: 0 }
     }
     /// Sets a field, keeping its position if it existed; returns the previous value.
-    pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> Option<Vec<u8>> {
-        let (flen, vlen) = (field.len(), value.len());
-        let old = self.fields.insert(field, value);
-        match &old {
-            Some(o) => self.bytes = self.bytes - o.len() + vlen,
-            None => self.bytes += flen + vlen,
+    /// One lookup; the field is copied (`F: Into<MapKey>`) only when it is new.
+    pub fn insert<F: AsRef<[u8]> + Into<MapKey>>(&mut self, field: F, value: Vec<u8>) -> Option<Vec<u8>> {
+        let (flen, vlen) = (field.as_ref().len(), value.len());
+        match self.fields.raw_entry_mut_v1().from_key(field.as_ref()) {
+            RawEntryMut::Occupied(mut o) => {
+                let old = std::mem::replace(o.get_mut(), value);
+                self.bytes = self.bytes - old.len() + vlen;
+                Some(old)
+            }
+            RawEntryMut::Vacant(v) => {
+                v.insert(field.into(), value);
+                self.bytes += flen + vlen;
+                None
+            }
         }
-        old
     }
     /// Removes a field, moving the last one into its place (hash table order).
     pub fn swap_remove(&mut self, field: &[u8]) -> Option<Vec<u8>> {

@@ -17,7 +17,10 @@
 
 use std::cmp::Ordering;
 
+use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
+
 use super::Map;
+use super::key::MapKey;
 use super::value::{MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
 
 /// A score usable as an ordering key: numeric order, `-0 == 0`, never NaN (Redis refuses NaN).
@@ -41,17 +44,19 @@ const BLOCK_MAX: usize = 256;
 /// A block this small after a removal is merged into a neighbour when both fit in one.
 const BLOCK_MIN: usize = BLOCK_MAX / 8;
 
-type Entry = (f64, Vec<u8>);
+/// A member as the order holds it: inline when short (see [`MapKey`]), so that the binary
+/// searches compare members without following a pointer per step.
+type Entry = (f64, MapKey);
 
 /// The skiplist's order: (score, member) ascending.
 fn cmp_entry(a: &Entry, score: f64, member: &[u8]) -> Ordering {
-    Score(a.0).cmp(&Score(score)).then_with(|| a.1.as_slice().cmp(member))
+    Score(a.0).cmp(&Score(score)).then_with(|| a.1.as_bytes().cmp(member))
 }
 
 /// A sorted set. See the module documentation.
 #[derive(Clone, Debug, Default)]
 pub struct ZSet {
-    dict: Map<Vec<u8>, f64>,
+    dict: Map<MapKey, f64>,
     /// Sorted, non-empty blocks; their concatenation is the whole order.
     blocks: Vec<Vec<Entry>>,
     /// Encoding: false = listpack, true = skiplist.
@@ -86,7 +91,7 @@ impl ZSet {
         self.dict.is_empty()
     }
     /// Member → score (read only: changes go through insert / remove, which keep the order).
-    pub fn dict(&self) -> &Map<Vec<u8>, f64> {
+    pub fn dict(&self) -> &Map<MapKey, f64> {
         &self.dict
     }
     /// The members' total length.
@@ -100,30 +105,45 @@ impl ZSet {
     /// Sets a member's score (adding it if new); returns the previous score. Like `zsetAdd`, a
     /// score equal to the current one (`0 == -0`) changes nothing, and a new member that would
     /// overflow the listpack limits converts the zset to a skiplist first.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> Option<f64> {
+    pub fn insert<M: AsRef<[u8]> + Into<MapKey>>(&mut self, member: M, score: f64) -> Option<f64> {
         self.insert_limited(member, score, (MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE))
     }
 
     /// [`ZSet::insert`] with the listpack limits of the moment (`zset-max-listpack-entries`,
     /// `zset-max-listpack-value`), which `zsetAdd` reads from the config on every add.
-    pub fn insert_limited(&mut self, member: Vec<u8>, score: f64, (max_entries, max_value): (usize, usize)) -> Option<f64> {
-        if let Some(&old) = self.dict.get(&member) {
-            if old == score {
-                return Some(old);
+    /// One lookup; the member is copied (`M: Into<MapKey>`) only when it is new.
+    pub fn insert_limited<M: AsRef<[u8]> + Into<MapKey>>(
+        &mut self,
+        member: M,
+        score: f64,
+        (max_entries, max_value): (usize, usize),
+    ) -> Option<f64> {
+        let (len, m_len) = (self.dict.len(), member.as_ref().len());
+        match self.dict.raw_entry_mut_v1().from_key(member.as_ref()) {
+            RawEntryMut::Occupied(mut o) => {
+                let old = *o.get();
+                if old == score {
+                    return Some(old);
+                }
+                let score = if self.skiplist { score } else { listpack_score(score) };
+                *o.get_mut() = score;
+                let key = o.key().clone();
+                self.order_remove(old, &key);
+                self.order_insert(score, key);
+                Some(old)
             }
-        } else if !self.skiplist && (self.dict.len() >= max_entries || member.len() > max_value) {
-            self.skiplist = true;
+            RawEntryMut::Vacant(v) => {
+                if !self.skiplist && (len >= max_entries || m_len > max_value) {
+                    self.skiplist = true;
+                }
+                let score = if self.skiplist { score } else { listpack_score(score) };
+                let key: MapKey = member.into();
+                v.insert(key.clone(), score);
+                self.member_bytes += m_len;
+                self.order_insert(score, key);
+                None
+            }
         }
-        let score = if self.skiplist { score } else { listpack_score(score) };
-        let old = self.dict.insert(member.clone(), score);
-        if old.is_none() {
-            self.member_bytes += member.len();
-        }
-        if let Some(o) = old {
-            self.order_remove(o, &member);
-        }
-        self.order_insert(score, member);
-        old
     }
 
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
@@ -142,13 +162,13 @@ impl ZSet {
 
     /// Ascending (score, member) order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        self.blocks.iter().flatten().map(|(s, m)| (m.as_slice(), *s))
+        self.blocks.iter().flatten().map(|(s, m)| (m.as_bytes(), *s))
     }
     pub fn first(&self) -> Option<(&[u8], f64)> {
-        self.blocks.first().and_then(|b| b.first()).map(|(s, m)| (m.as_slice(), *s))
+        self.blocks.first().and_then(|b| b.first()).map(|(s, m)| (m.as_bytes(), *s))
     }
     pub fn last(&self) -> Option<(&[u8], f64)> {
-        self.blocks.last().and_then(|b| b.last()).map(|(s, m)| (m.as_slice(), *s))
+        self.blocks.last().and_then(|b| b.last()).map(|(s, m)| (m.as_bytes(), *s))
     }
 
     /// 0-based rank in ascending order.
@@ -160,7 +180,7 @@ impl ZSet {
     /// The member at a 0-based rank.
     pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
         let (b, i) = self.locate_rank(rank)?;
-        self.blocks.get(b)?.get(i).map(|(s, m)| (m.as_slice(), *s))
+        self.blocks.get(b)?.get(i).map(|(s, m)| (m.as_bytes(), *s))
     }
 
     /// How many members, from the lowest, satisfy `before(score, member)`; `before` must hold for
@@ -176,7 +196,7 @@ impl ZSet {
         let (b, i) = self.locate_rank(start).unwrap_or((self.blocks.len(), 0));
         let head = self.blocks.get(b).map_or(&[][..], |blk| &blk[i..]);
         let tail = self.blocks.get(b + 1..).unwrap_or(&[]);
-        head.iter().chain(tail.iter().flatten()).map(|(s, m)| (m.as_slice(), *s))
+        head.iter().chain(tail.iter().flatten()).map(|(s, m)| (m.as_bytes(), *s))
     }
 
     /// Descending from rank `end - 1` down to rank 0.
@@ -184,7 +204,7 @@ impl ZSet {
         let (b, i) = self.locate_rank(end).unwrap_or((self.blocks.len(), 0));
         let head = self.blocks.get(b).map_or(&[][..], |blk| &blk[..i]);
         let before = &self.blocks[..b.min(self.blocks.len())];
-        head.iter().rev().chain(before.iter().rev().flat_map(|blk| blk.iter().rev())).map(|(s, m)| (m.as_slice(), *s))
+        head.iter().rev().chain(before.iter().rev().flat_map(|blk| blk.iter().rev())).map(|(s, m)| (m.as_bytes(), *s))
     }
 
     /// `zsetConvertToListpackIfNeeded`: a skiplist small enough becomes a listpack again (and
@@ -225,7 +245,7 @@ impl ZSet {
         (b, i)
     }
 
-    fn order_insert(&mut self, score: f64, member: Vec<u8>) {
+    fn order_insert(&mut self, score: f64, member: MapKey) {
         let (mut b, mut i) = self.locate_key(score, &member);
         if b == self.blocks.len() {
             // Beyond every entry: append to the last block (or start the first one).
@@ -278,7 +298,7 @@ mod tests {
 
     /// A naive model: a sorted Vec.
     fn model(z: &ZSet) -> Vec<(Vec<u8>, f64)> {
-        let mut v: Vec<(Vec<u8>, f64)> = z.dict.iter().map(|(m, s)| (m.clone(), *s)).collect();
+        let mut v: Vec<(Vec<u8>, f64)> = z.dict.iter().map(|(m, s)| (m.to_vec(), *s)).collect();
         v.sort_by(|a, b| Score(a.1).cmp(&Score(b.1)).then_with(|| a.0.cmp(&b.0)));
         v
     }

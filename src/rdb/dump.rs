@@ -75,7 +75,7 @@ impl Limits {
 }
 
 /// Would Redis keep this hash in a listpack under `limits`?
-pub fn hash_is_listpack(h: &Map<Vec<u8>, Vec<u8>>, limits: &Limits) -> bool {
+pub fn hash_is_listpack(h: &Map<crate::keyspace::MapKey, Vec<u8>>, limits: &Limits) -> bool {
     h.len() <= limits.hash_max_listpack_entries
         && h.iter().all(|(f, v)| f.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value)
 }

@@ -147,7 +147,7 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, 
         if s.is_nan() {
             return Err("Zset with NAN score detected".into());
         }
-        if z.dict().contains_key(&m) {
+        if z.dict().contains_key(m.as_slice()) {
             return Err("Duplicate zset fields detected".into());
         }
         z.insert(m, s);
@@ -544,7 +544,15 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
     while let Some((start, end, item)) = w.next_item()? {
         trace(start, end, &item);
         match item {
-            RdbItem::Header { .. } | RdbItem::ResizeDb { .. } | RdbItem::Eof => {}
+            RdbItem::Header { .. } | RdbItem::Eof => {}
+            // `dictExpand` of both dictionaries, as `rdbLoadRio` does: no rehash while loading.
+            // A key takes at least 4 bytes of the file: a damaged size cannot reserve more.
+            RdbItem::ResizeDb { size, expires } => {
+                if let Some(d) = db.and_then(|d| dbs.get_mut(d)) {
+                    let most = buf.len() / 4;
+                    d.reserve(usize::try_from(size).unwrap_or(0).min(most), usize::try_from(expires).unwrap_or(0).min(most));
+                }
+            }
             RdbItem::Aux { key, value } => info.aux.push((key, value, end)),
             RdbItem::Function { code } => info.functions.push(code),
             RdbItem::SelectDb { id } => {

@@ -358,7 +358,7 @@ fn drop_expired(dbs: &mut [Db], now_ms: i64) -> u64 {
     let mut n = 0;
     for db in dbs {
         let gone: Vec<Vec<u8>> =
-            (0..db.expires_len()).filter_map(|i| db.expire_at(i)).filter(|(_, t)| *t < now_ms).map(|(k, _)| k.clone()).collect();
+            (0..db.expires_len()).filter_map(|i| db.expire_at(i)).filter(|(_, t)| *t < now_ms).map(|(k, _)| k.to_vec()).collect();
         for k in gone {
             db.remove(&k);
             n += 1;

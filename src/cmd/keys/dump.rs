@@ -120,7 +120,7 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     // `rdbLoadObject` converts a hash that does not fit the limits to a hash table.
     let hashtable = matches!(&value, Value::Hash(h) if !hash_is_listpack(h, &configured_hash_limits(ctx)));
-    ctx.db_add(key.to_vec(), value);
+    ctx.db_add(key, value);
     if hashtable {
         ctx.db().set_encoding_hint(key, EncodingHint::Hashtable);
     }

@@ -75,6 +75,16 @@ impl Server {
 
     /// `lookupKey`'s touch: the access time (LRU) or the counter (LFU) of a key found, unless a
     /// child is saving.
+    /// The `lru` field a lookup stores, when that is all its touch does (no child running, not
+    /// an LFU policy): the clock of this command, set by `sync_lru_clock`. `None`: call
+    /// [`Server::touch_key`].
+    pub fn touch_clock(&self) -> Option<u32> {
+        if self.has_active_child() || policy_is_lfu(self.config.maxmemory_policy) {
+            return None;
+        }
+        Some(to_u32(lru_clock(self.now_ms)))
+    }
+
     pub fn touch_key(&mut self, db: usize, key: &[u8]) {
         if self.has_active_child() {
             return;

@@ -169,7 +169,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
                 start = 0;
             }
             Some(Value::List(l)) => vector.extend(l.iter().map(|o| item(o))),
-            Some(Value::Set(s)) => vector.extend(s.ordered().into_iter().map(|o| item(o))),
+            Some(Value::Set(s)) => vector.extend(s.ordered().into_iter().map(&item)),
             // The skiplist's dict: read in its own (hash) order, then sorted.
             Some(Value::ZSet(z)) => vector.extend(z.dict().keys().map(|m| item(m))),
             _ => {}

@@ -144,7 +144,7 @@ pub fn xadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Err(e) => return e,
         Ok(Some(_)) => {}
         Ok(None) if a.no_mkstream => return Reply::Nil,
-        Ok(None) => ctx.db_add(key.to_vec(), Value::Stream(Box::default())),
+        Ok(None) => ctx.db_add(key, Value::Stream(Box::default())),
     }
     let Ok(Some(s)) = lookup_write(ctx, key) else { return Reply::Nil };
     if s.last_id == StreamId::MAX {

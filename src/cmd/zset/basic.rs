@@ -44,12 +44,12 @@ fn zset_add(z: &mut ZSet, score: f64, member: &[u8], f: AddFlags, limits: (usize
             }
             let updated = score != cur;
             if updated {
-                z.insert_limited(member.to_vec(), score, limits);
+                z.insert_limited(member, score, limits);
             }
             Ok(AddOut { updated, newscore: score, ..AddOut::default() })
         }
         None if !f.xx => {
-            z.insert_limited(member.to_vec(), score, limits);
+            z.insert_limited(member, score, limits);
             // The reply shows the score as given, even a -0 that the listpack stored as 0.
             Ok(AddOut { added: true, newscore: score, ..AddOut::default() })
         }
@@ -112,7 +112,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], incr_cmd: bool) -> Reply {
         // first member is already too long for one.
         let first_len = argv.get(idx + 1).map_or(0, |m| m.len());
         let z = if limits.0 == 0 || limits.1 < first_len { ZSet::new_skiplist() } else { ZSet::default() };
-        ctx.db_add(key.to_vec(), Value::ZSet(z));
+        ctx.db_add(key, Value::ZSet(z));
     }
     let Ok(Some(z)) = write(ctx, key) else {
         return Reply::wrongtype();
@@ -227,7 +227,7 @@ pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::Nil;
     };
     let i = ctx.srv.rng.usize(..z.len());
-    Reply::bulk_opt(z.dict().get_index(i).map(|(m, _)| m.clone()))
+    Reply::bulk_opt(z.dict().get_index(i).map(|(m, _)| m.to_vec()))
 }
 
 /// `zrandmemberWithCountCommand`. A negative count may repeat members; a positive one never does.
