@@ -192,7 +192,7 @@ declare -A label=(
   [large]="c) $LARGE_N SETs of 100 KB"
   [preamble]="d) b rewritten: RDB preamble"
 )
-declare -A rsecs lsecs nkeys
+declare -A rsecs lsecs nkeys wrw
 for m in "${mixes[@]}"; do
   r=() l=()
   for _ in $(seq "$LOAD_RUNS"); do
@@ -208,7 +208,7 @@ if want load; then
   declare -A wsecs
   if want load-wasm; then
     scripts/build.sh >/dev/null 2>&1
-    while read -r m w _; do wsecs[$m]=$w; done < <(cd tests/e2e && RUNS=$LOAD_RUNS node bench-load.mjs "$work" "${mixes[@]}")
+    while read -r m w _ _ rw; do wsecs[$m]=$w; wrw[$m]=$rw; done < <(cd tests/e2e && RUNS=$LOAD_RUNS node bench-load.mjs "$work" "${mixes[@]}")
   fi
   echo
   echo "Load average: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%F); LOAD_N=$LOAD_N LARGE_N=$LARGE_N, median of $LOAD_RUNS"
@@ -226,10 +226,12 @@ if want load; then
   done
 fi
 
-# Rewriting: both servers load a copy of that AOF, then BGREWRITEAOF (RDB base, the default).
-# The time is from "rewriting started" to "finished successfully" in each server's own log
-# (millisecond timestamps). Both run with hz 500: each notices its child's end in serverCron,
+# Rewriting: both servers load a copy of each mix's AOF, then BGREWRITEAOF (RDB base, the
+# default). The time is from "rewriting started" to "finished successfully" in each server's own
+# log (millisecond timestamps). Both run with hz 500: each notices its child's end in serverCron,
 # which would otherwise add up to 100 ms. aof-lab's child writes the whole snapshot in one tick.
+# The wasm engine's figure (with load-wasm) is bench-load-worker.js's: BGREWRITEAOF on the
+# loaded engine, to the serverCron tick that finished it.
 rewrite_secs() { # log -> seconds between the start and the end lines of the last rewrite
   python3 - "$1" <<'PY'
 import re, sys, datetime
@@ -247,15 +249,21 @@ print(f"{(end - start).total_seconds():.3f}")
 PY
 }
 if want rewrite; then
-  cp -r "$gen" "$work/rw-r"; cp -r "$gen" "$work/rw-l"; rm -f "$work"/rw-*/log
-  rp=$(free_port); start_redis "$work/rw-r" "$rp" --appendonly yes --hz 500
-  lp=$(free_port); start_lab "$work/rw-l" "$lp" --appendonly yes --hz 500
-  for p in "$rp" "$lp"; do redis-cli -p "$p" bgrewriteaof >/dev/null; wait_rewrite "$p"; done
-  r=$(rewrite_secs "$work/rw-r/log"); l=$(rewrite_secs "$work/rw-l/log")
   echo
-  echo "| BGREWRITEAOF ($keys keys, RDB base) | redis-server 7.0.15 (s) | aof-lab serve (s) | ratio (time) |"
-  echo "|---|---|---|---|"
-  printf '| rewrite | %s | %s | %.2f |\n' "$r" "$l" "$(echo "$l / $r" | bc -l)"
-  redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
-  redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
+  echo "Load average: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%F)"
+  echo
+  echo "| BGREWRITEAOF (RDB base) | keys | redis-server 7.0.15 (s) | aof-lab serve (s) | ratio | wasm, Chromium worker (s) | ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for m in "${mixes[@]}"; do
+    rm -rf "$work/rw-r" "$work/rw-l"
+    cp -r "$work/$m" "$work/rw-r"; cp -r "$work/$m" "$work/rw-l"; rm -f "$work"/rw-*/log
+    rp=$(free_port); start_redis "$work/rw-r" "$rp" --appendonly yes --hz 500
+    lp=$(free_port); start_lab "$work/rw-l" "$lp" --appendonly yes --hz 500
+    for p in "$rp" "$lp"; do redis-cli -p "$p" bgrewriteaof >/dev/null; wait_rewrite "$p"; done
+    r=$(rewrite_secs "$work/rw-r/log"); l=$(rewrite_secs "$work/rw-l/log")
+    stop_last "$lp"; stop_last "$rp"
+    wv=${wrw[$m]:-} wr=-
+    [[ -n $wv ]] && wr=$(printf '%.2f' "$(echo "$wv / $r" | bc -l)")
+    printf '| %s | %s | %s | %s | %.2f | %s | %s |\n' "${label[$m]}" "${nkeys[$m]}" "$r" "$l" "$(echo "$l / $r" | bc -l)" "${wv:--}" "$wr"
+  done
 fi

@@ -1,7 +1,7 @@
 // Runs bench-load-worker.js in headless Chromium (a dedicated worker, as the lab runs the
 // engine) on AOF directories written by the real redis-server, and prints one line per mix:
-// "name seconds wall-seconds keys" (scripts/bench.sh's load-wasm section puts them in the load
-// table). Usage: RUNS=3 node bench-load.mjs <work dir> <mix>... (each <work dir>/<mix>/appendonlydir).
+// "name seconds wall-seconds keys rewrite-seconds" (scripts/bench.sh's load-wasm section puts
+// them in the load and rewrite tables). Usage: RUNS=3 node bench-load.mjs <work dir> <mix>... (each <work dir>/<mix>/appendonlydir).
 import { readdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, ROOT } from './harness.mjs';
