@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CONFIG, T0, session } from './bench/session.js';
 
 const [dirA, dirB, roundsArg] = process.argv.slice(2);
 if (!dirA || !dirB) {
@@ -16,41 +17,9 @@ if (!dirA || !dirB) {
   process.exit(2);
 }
 const ROUNDS = Number(roundsArg ?? 22);
-const T0 = 1_700_000_000_000;
 const INPUTS = 10_000;
-const CONFIG = { appendonly: true, appendfsync: 'everysec', 'lab-rewrite-keys-per-tick': 500 };
 
-/** mulberry32, as bench-timeline-worker.js, so that both builds play the same session. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-  };
-}
-
-function session() {
-  const r = rng(42);
-  let t = T0;
-  const out = [];
-  for (let i = 0; i < INPUTS; i++) {
-    t += 20 + r(30);
-    if (i % 4 === 3) out.push({ t, tick: true });
-    else if (i % 2000 === 1999) out.push({ t, lines: ['BGREWRITEAOF'] });
-    else {
-      const n = 1 + r(3);
-      const lines = [];
-      for (let j = 0; j < n; j++) lines.push(`SET key:${r(2000)} ${'v'.repeat(8 + r(40))}`);
-      out.push({ t, lines });
-    }
-  }
-  return out;
-}
-
-const inputs = session();
+const inputs = session(INPUTS);
 const builds = {};
 for (const [name, dir] of [['A', dirA], ['B', dirB]]) {
   const m = await import(pathToFileURL(resolve(dir, 'aof_lab.js')).href);

@@ -6,42 +6,11 @@
 // between checkpoints) is set as the worker sets it: a 30 ms budget ÷ the replay cost of one
 // input, measured first. Run by bench-timeline.mjs; posts {rows, notes}.
 import init, { Engine } from '../../pkg/aof_lab.js';
+import { CONFIG, T0, session } from './bench/session.js';
 
-const T0 = 1_700_000_000_000;
 const INPUTS = 20_000;
 const BACK = 10_000;
 const BUDGET_MS = 30;
-const CONFIG = { appendonly: true, appendfsync: 'everysec', 'lab-rewrite-keys-per-tick': 500 };
-
-/** A small seeded generator (mulberry32), so that every run plays the same session. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-  };
-}
-
-function session() {
-  const r = rng(42);
-  let t = T0;
-  const out = [];
-  for (let i = 0; i < INPUTS; i++) {
-    t += 20 + r(30);
-    if (i % 4 === 3) out.push({ t, tick: true });
-    else if (i % 2000 === 1999) out.push({ t, lines: ['BGREWRITEAOF'] });
-    else {
-      const n = 1 + r(3);
-      const lines = [];
-      for (let j = 0; j < n; j++) lines.push(`SET key:${r(2000)} ${'v'.repeat(8 + r(40))}`);
-      out.push({ t, lines });
-    }
-  }
-  return out;
-}
 
 function play(engine, inputs) {
   for (const i of inputs) {
@@ -62,7 +31,7 @@ function timed(fn) {
 }
 
 await init();
-const inputs = session();
+const inputs = session(INPUTS);
 
 // The reference: the first 10 000 turns replayed from the start (no checkpoint but the start's).
 const reference = [];

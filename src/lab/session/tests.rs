@@ -2,8 +2,8 @@
 //! increments, recordings, and a real backend under it (the native file system).
 
 use super::*;
-use crate::storage::conformance::files;
-use crate::storage::tee::shared;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::storage::{conformance::files, tee::shared};
 
 const T0: i64 = 1_700_000_000_000;
 

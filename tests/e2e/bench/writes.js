@@ -3,6 +3,37 @@ import { LAB_CONFIG, MSG, message } from '../../../www/protocol.js';
 import { VALUE, record } from './record.js';
 
 /**
+ * A closed loop of `clients` over `worker`: `send(i)` posts the i-th request, `acked(k)` counts
+ * k answers, the next batch goes when the last one is answered; once `ms` of wall time have
+ * passed since `start()`, the worker is terminated and `done({records, seconds})` called.
+ */
+function closedLoop(worker, clients, ms, send, done) {
+  let n = 0;
+  let waiting = 0;
+  let start = 0;
+  const batch = () => {
+    if (performance.now() - start >= ms) {
+      worker.terminate();
+      done({ records: n, seconds: (performance.now() - start) / 1000 });
+      return;
+    }
+    waiting = clients;
+    for (let c = 0; c < clients; c++) send(n + c);
+  };
+  return {
+    start() {
+      start = performance.now();
+      batch();
+    },
+    acked(k) {
+      n += k;
+      waiting -= k;
+      if (waiting === 0) batch();
+    },
+  };
+}
+
+/**
  * The lab's worker on `backend` with appendfsync `policy` and the page's other defaults:
  * `clients` commands are sent together (one event-loop turn), the next batch when every reply
  * is back, for `ms` of wall time. Resolves to {writes, seconds, backend}.
@@ -10,41 +41,28 @@ import { VALUE, record } from './record.js';
 window.runEngine = ({ backend, policy, clients, ms, namespace }) =>
   new Promise((resolve, reject) => {
     const worker = new Worker(new URL('../../../www/worker.js', import.meta.url), { type: 'module' });
-    let id = 0;
-    let waiting = 0;
-    let acked = 0;
-    let start = 0;
     let used = '';
-    const batch = () => {
-      if (performance.now() - start >= ms) {
-        const seconds = (performance.now() - start) / 1000;
-        worker.terminate();
-        resolve({ writes: acked, seconds, backend: used });
-        return;
-      }
-      waiting = clients;
-      for (let c = 0; c < clients; c++) {
-        id += 1;
-        worker.postMessage(message(MSG.EXEC, { id, line: `SET key:${id} ${VALUE}` }));
-      }
-    };
+    const loop = closedLoop(
+      worker,
+      clients,
+      ms,
+      (i) => worker.postMessage(message(MSG.EXEC, { id: i + 1, line: `SET key:${i + 1} ${VALUE}` })),
+      ({ records, seconds }) => resolve({ writes: records, seconds, backend: used }),
+    );
     worker.onmessage = (e) => {
       const m = e.data;
       if (m.type === MSG.READY) {
         used = m.backend;
-        start = performance.now();
-        batch();
+        loop.start();
       } else if (m.type === MSG.REPLY || m.type === MSG.TURN_REPLIES) {
-        for (const r of m.replies ?? [m]) {
-          if (r.text !== 'OK') {
-            worker.terminate();
-            reject(new Error(`SET answered ${r.text}`));
-            return;
-          }
-          acked += 1;
-          waiting -= 1;
+        const replies = m.replies ?? [m];
+        const bad = replies.find((r) => r.text !== 'OK');
+        if (bad) {
+          worker.terminate();
+          reject(new Error(`SET answered ${bad.text}`));
+          return;
         }
-        if (waiting === 0) batch();
+        loop.acked(replies.length);
       } else if (m.type === MSG.FATAL || m.type === MSG.READONLY) {
         worker.terminate();
         reject(new Error(m.message));
@@ -73,30 +91,13 @@ window.runBare = ({ kind, ms, per, namespace }) =>
 window.runServed = ({ kind, clients, ms, namespace }) =>
   new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./bare-writes-worker.js', import.meta.url), { type: 'module' });
-    let n = 0;
-    let waiting = 0;
-    let start = 0;
-    const batch = () => {
-      if (performance.now() - start >= ms) {
-        worker.terminate();
-        resolve({ records: n, seconds: (performance.now() - start) / 1000 });
-        return;
-      }
-      waiting = clients;
-      for (let c = 0; c < clients; c++) worker.postMessage({ record: record(n + c) });
-    };
+    const loop = closedLoop(worker, clients, ms, (i) => worker.postMessage({ record: record(i) }), resolve);
     worker.onmessage = (e) => {
       if (e.data.error) {
         worker.terminate();
         reject(new Error(e.data.error));
-      } else if (e.data.ready) {
-        start = performance.now();
-        batch();
-      } else {
-        n += e.data.acked;
-        waiting -= e.data.acked;
-        if (waiting === 0) batch();
-      }
+      } else if (e.data.ready) loop.start();
+      else loop.acked(e.data.acked);
     };
     worker.onerror = (e) => reject(new Error(e.message));
     worker.postMessage({ serve: kind, namespace });
@@ -109,22 +110,7 @@ window.runServed = ({ kind, clients, ms, namespace }) =>
 window.runEcho = ({ clients, ms }) =>
   new Promise((resolve) => {
     const worker = new Worker(new URL('./bare-writes-worker.js', import.meta.url), { type: 'module' });
-    let waiting = 0;
-    let n = 0;
-    const start = performance.now();
-    const batch = () => {
-      if (performance.now() - start >= ms) {
-        worker.terminate();
-        resolve({ records: n, seconds: (performance.now() - start) / 1000 });
-        return;
-      }
-      waiting = clients;
-      for (let c = 0; c < clients; c++) worker.postMessage({ echo: n + c });
-    };
-    worker.onmessage = () => {
-      n += 1;
-      waiting -= 1;
-      if (waiting === 0) batch();
-    };
-    batch();
+    const loop = closedLoop(worker, clients, ms, (i) => worker.postMessage({ echo: i }), resolve);
+    worker.onmessage = () => loop.acked(1);
+    loop.start();
   });
