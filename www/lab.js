@@ -397,7 +397,7 @@ export class LabController {
         this.applyMotion();
         this.consoleView?.setEnabled(true);
         this.secondView?.setEnabled(true);
-        if (this.options.focus !== false) this.consoleView?.focus();
+        if (this.options.focus !== false) this.consoleView?.focus({ preventScroll: true });
         if (this.options.script?.length && !this.scriptRan) {
           this.scriptRan = true;
           for (const line of this.options.script) this.send(line);

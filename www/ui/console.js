@@ -80,8 +80,9 @@ export class ConsoleView {
     this.els.button.disabled = !enabled;
   }
 
-  focus() {
-    this.els.input.focus();
+  /** `preventScroll`: as the page opens, the focus must not scroll its title away. */
+  focus(options) {
+    this.els.input.focus(options);
   }
 
   submit(line) {
