@@ -26,14 +26,13 @@ pub struct StartError {
 
 pub struct Engine {
     pub srv: Server,
-    next_client_id: ClientId,
 }
 
 impl Engine {
     /// An engine with no files: propagated bytes accumulate in `aof_buf` (see
     /// [`Engine::take_aof_buf`]) and are never written. For tests and pure in-memory hosts.
     pub fn new(config: Config, now_ms: i64) -> Engine {
-        Engine { srv: Server::new(config, now_ms), next_client_id: 1 }
+        Engine { srv: Server::new(config, now_ms) }
     }
 
     /// Starts like redis-server on `storage` (its `dir`): with `appendonly yes`, reads the
@@ -54,7 +53,7 @@ impl Engine {
     /// The whole engine (server and clients), for the lab's timeline checkpoints; `None` when
     /// its storage is a real disk (see [`Server::try_clone`]).
     pub fn try_clone(&self) -> Option<Engine> {
-        Some(Engine { srv: self.srv.try_clone()?, next_client_id: self.next_client_id })
+        Some(Engine { srv: self.srv.try_clone()? })
     }
 
     /// The end of an event-loop turn (Redis's `beforeSleep`): writes `aof_buf` to the incr file
@@ -91,8 +90,8 @@ impl Engine {
     }
 
     pub fn connect(&mut self) -> ClientId {
-        let id = self.next_client_id;
-        self.next_client_id += 1;
+        let id = self.srv.next_client_id;
+        self.srv.next_client_id += 1;
         self.srv.stats.total_connections_received += 1;
         self.srv.connected_clients += 1;
         // clientSetDefaultAuth: while the default user is `nopass` and on (no `requirepass`),
@@ -220,8 +219,12 @@ impl Engine {
                 None
             }
         };
-        self.handle_clients_blocked_on_keys();
-        self.resume_postponed();
+        // While a script is busy, the host only lends the engine to refuse or answer what
+        // other clients send: nothing it runs then can serve a blocked or paused client.
+        if self.srv.script.is_none() {
+            self.handle_clients_blocked_on_keys();
+            self.resume_postponed();
+        }
         reply
     }
 

@@ -17,6 +17,43 @@ use crate::storage::{MemoryStorage, Storage};
 
 pub type ClientId = u64;
 
+/// `processEventsWhileBlocked`: what the host does while a script runs past
+/// `busy-reply-threshold` (read its sockets, run what other clients sent, write replies). The
+/// engine calls it from inside the script, every 100 000 Lua instructions, with the whole
+/// engine lent for the call: the commands it runs are refused with `-BUSY` but for the
+/// `allow-busy` ones (SCRIPT KILL, FUNCTION KILL / STATS, SHUTDOWN NOSAVE, AUTH, …).
+pub type WhileBlocked = std::rc::Rc<std::cell::RefCell<dyn FnMut(&mut crate::Engine)>>;
+
+/// `curr_run_ctx`: the script running now (EVAL / FCALL and their variants), as other clients
+/// see it once it has run past `busy-reply-threshold` (`SCRIPT_TIMEDOUT`).
+#[derive(Clone, Debug, Default)]
+pub struct RunningScript {
+    /// `scriptCurrFunction`: the SHA1 of an EVAL body, a function's name.
+    pub name: String,
+    /// The caller's command (FUNCTION STATS' `command`).
+    pub argv: Vec<Vec<u8>>,
+    /// `SCRIPT_EVAL_MODE`: EVAL (killed by SCRIPT KILL), not FCALL (FUNCTION KILL).
+    pub eval: bool,
+    /// When it started, on the host's clock (µs); 0 without one.
+    pub started_us: u64,
+    /// `busy-reply-threshold` when it started (ms); 0: never times out.
+    pub threshold_ms: u64,
+    /// `SCRIPT_TIMEDOUT`: past the threshold; other clients are answered `-BUSY`.
+    pub timed_out: bool,
+    /// `SCRIPT_WRITE_DIRTY`: it wrote, so it can no longer be killed.
+    pub write_dirty: bool,
+    /// `SCRIPT_KILLED`: SCRIPT KILL / FUNCTION KILL asked for its end.
+    pub killed: bool,
+}
+
+impl RunningScript {
+    /// `-BUSY …`: `shared.slowevalerr` for EVAL, `shared.slowscripterr` for a function.
+    pub fn busy_error(&self) -> Reply {
+        let kill = if self.eval { "SCRIPT KILL" } else { "FUNCTION KILL" };
+        Reply::error(format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE."))
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct MultiState {
     pub commands: Vec<Vec<Vec<u8>>>,
@@ -286,6 +323,13 @@ pub struct Server {
     pub scripting: crate::cmd::scripting::ScriptingState,
     /// ACL users and the ACL LOG (`crate::acl`).
     pub acl: crate::acl::Acl,
+    /// The id the next connection gets.
+    pub next_client_id: ClientId,
+    /// The script running now, if any.
+    pub script: Option<RunningScript>,
+    /// What the host does while a script is busy; `None`: nothing (no other client can be
+    /// served, as in a host with one client).
+    pub while_blocked: Option<WhileBlocked>,
 }
 
 impl Server {
@@ -327,6 +371,9 @@ impl Server {
             connected_clients: 0,
             expire: Default::default(),
             scripting: Default::default(),
+            next_client_id: 1,
+            script: None,
+            while_blocked: None,
         }
     }
 
@@ -367,6 +414,9 @@ impl Server {
             expire: self.expire.clone(),
             scripting: self.scripting.clone(),
             acl: self.acl.clone(),
+            next_client_id: self.next_client_id,
+            script: self.script.clone(),
+            while_blocked: self.while_blocked.clone(),
         })
     }
 
@@ -383,7 +433,7 @@ impl Server {
     /// that cannot be created fails the load, logged as Redis does.
     pub(crate) fn load_rdb_functions(&mut self, codes: &[Vec<u8>], allow_dup: bool) -> Result<(), String> {
         for code in codes {
-            if let Err(e) = crate::cmd::scripting::function::create_library(&mut self.scripting.functions, code, allow_dup) {
+            if let Err(e) = crate::cmd::scripting::function::create_library(&mut self.scripting.functions, code, allow_dup, None) {
                 let line = format!("Failed loading library, {e}");
                 self.log(LogLevel::Warning, line.clone());
                 return Err(line);
@@ -454,7 +504,9 @@ impl Server {
     /// holding one), and inside MULTI anything but EXEC, DISCARD, QUIT and RESET (queueing
     /// itself takes memory).
     pub fn deny_oom(&self, cmd: &Command, client: &Client) -> Option<Reply> {
-        if self.config.maxmemory == 0 || self.loading {
+        // Not while a script is busy (`isInsideYieldingLongCommand`): what it may run then is
+        // never refused for memory.
+        if self.config.maxmemory == 0 || self.loading || self.script.as_ref().is_some_and(|s| s.timed_out) {
             return None;
         }
         let queued_denyoom = || {

@@ -276,6 +276,14 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     {
         return Outcome::Reply(reject_command(srv, client, name, reply));
     }
+    // A script past `busy-reply-threshold` (`isInsideYieldingLongCommand`): only the
+    // `allow-busy` commands run, the others are refused (and flag an open transaction).
+    if let Some(script) = srv.script.as_ref().filter(|s| s.timed_out)
+        && cmd.flags & ALLOW_BUSY == 0
+    {
+        let busy = script.busy_error();
+        return Outcome::Reply(reject_command(srv, client, name, busy));
+    }
     // CLIENT PAUSE: the command waits for the end of the pause (`blockPostponeClient`).
     if let Some((end, all)) = srv.pause {
         if end <= srv.now_ms {

@@ -12,14 +12,15 @@
 //!
 //! Compared with Redis: each FCALL runs its library's code again in a fresh VM before calling
 //! the function (the library was checked when loaded, so it registers the same functions).
-//! FUNCTION KILL always answers NOTBUSY: no script can be seen running by another client.
+//! A function that runs past `busy-reply-threshold` can be killed with FUNCTION KILL (see
+//! `lua.rs`).
 
 use indexmap::IndexMap;
 
 use super::lua;
 use crate::cmd::{ALLOW_BUSY, Command, DENYOOM, Group, NOSCRIPT, READONLY, WRITE};
 use crate::reply::Reply;
-use crate::server::Ctx;
+use crate::server::{Ctx, RunningScript};
 
 #[derive(Clone, Debug)]
 pub struct Library {
@@ -182,7 +183,13 @@ fn extract_metadata(payload: &[u8]) -> Result<(Vec<u8>, Vec<u8>, &[u8]), String>
 }
 
 /// `functionsCreateWithLibraryCtx`: checks and adds a library; its name.
-pub fn create_library(functions: &mut Functions, payload: &[u8], replace: bool) -> Result<Vec<u8>, String> {
+/// With a `clock`, its top level may run 500 ms (FUNCTION LOAD; not a restore or a load).
+pub fn create_library(
+    functions: &mut Functions,
+    payload: &[u8],
+    replace: bool,
+    clock: Option<crate::load_time::LoadClock>,
+) -> Result<Vec<u8>, String> {
     let (engine, name, code) = extract_metadata(payload)?;
     check_function_name(&name).map_err(str::to_string)?;
     if !engine.eq_ignore_ascii_case(b"lua") {
@@ -192,7 +199,7 @@ pub fn create_library(functions: &mut Functions, payload: &[u8], replace: bool) 
         return Err(format!("Library '{}' already exists", String::from_utf8_lossy(&name)));
     }
     let mut vm = lua::new_vm()?;
-    let registered = lua::load_library(&mut vm, code)?;
+    let registered = lua::load_library(&mut vm, code, clock)?;
     if registered.is_empty() {
         return Err("No functions registered".into());
     }
@@ -227,7 +234,7 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if pos >= argv.len() {
         return Reply::err("ERR Function code is missing");
     }
-    match create_library(&mut ctx.srv.scripting.functions, argv[pos], replace) {
+    match create_library(&mut ctx.srv.scripting.functions, argv[pos], replace, ctx.srv.config.command_clock) {
         Ok(name) => {
             ctx.dirty(1);
             Reply::Bulk(name)
@@ -307,9 +314,22 @@ fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 }
 
 fn function_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    // The running script, as a client served while it is busy sees it.
+    let running = match &ctx.srv.script {
+        Some(s) if s.eval => return s.busy_error(),
+        Some(s) => {
+            let duration_ms = ctx.srv.config.command_clock.map_or(0, |c| c().saturating_sub(s.started_us) / 1000);
+            Reply::Map(vec![
+                (Reply::bulk("name"), Reply::bulk(s.name.clone())),
+                (Reply::bulk("command"), Reply::Array(s.argv.iter().map(|a| Reply::Bulk(a.clone())).collect())),
+                (Reply::bulk("duration_ms"), Reply::Int(i64::try_from(duration_ms).unwrap_or(i64::MAX))),
+            ])
+        }
+        None => Reply::Nil,
+    };
     let f = &ctx.srv.scripting.functions;
     Reply::Map(vec![
-        (Reply::bulk("running_script"), Reply::Nil),
+        (Reply::bulk("running_script"), running),
         (
             Reply::bulk("engines"),
             Reply::Map(vec![(
@@ -359,7 +379,7 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let mut restored = Functions::default();
     let created = crate::rdb::read::read_function_payload(data)
-        .and_then(|codes| codes.iter().try_for_each(|code| create_library(&mut restored, code, false).map(drop)));
+        .and_then(|codes| codes.iter().try_for_each(|code| create_library(&mut restored, code, false, None).map(drop)));
     if let Err(e) = created {
         return Reply::error(format!("ERR {e}"));
     }
@@ -394,10 +414,9 @@ fn library_join(dst: &mut Functions, src: Functions, replace: bool) -> Result<()
     Ok(())
 }
 
-/// FUNCTION KILL (`scriptKill`): a script runs to its end inside one command here, so no other
-/// client can ever see one running.
-fn function_kill(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
-    Reply::err(super::NOTBUSY_ERR)
+/// FUNCTION KILL (`scriptKill` of a function).
+fn function_kill(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    super::script_kill_generic(ctx, false)
 }
 
 /// FCALL / FCALL_RO (`fcallCommandGeneric`).
@@ -430,7 +449,7 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Ok(vm) => vm,
         Err(e) => return Reply::error(format!("ERR {e}")),
     };
-    if let Err(e) = lua::load_library(&mut vm, body) {
+    if let Err(e) = lua::load_library(&mut vm, body, None) {
         return Reply::error(format!("ERR {e}"));
     }
     let Some(func) = lua::registered_function(&mut vm, &fname) else {
@@ -441,7 +460,9 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let client = super::script_client(ctx.srv, ctx.client);
     let name = String::from_utf8_lossy(&fname).into_owned();
     ctx.srv.scripting.cjson_functions.install(&mut vm);
+    ctx.srv.script = Some(RunningScript { name: name.clone(), argv: argv.iter().map(|a| a.to_vec()).collect(), ..Default::default() });
     let reply = lua::run_function(&mut vm, ctx.srv, client, func, (keys, args), &name, run_flags);
+    ctx.srv.script = None;
     ctx.srv.scripting.cjson_functions = super::libs::cjson::Settings::of(&mut vm);
     reply
 }

@@ -28,9 +28,18 @@
 //! integer (truncated), string → bulk, `true` → `:1`, `false` → nil, a table with `err` / `ok`
 //! → error / status, any other table → array up to the first nil.
 //!
-//! Compared with Redis: `redis.acl_check_cmd`
-//! answers for the one (default) user, who may run everything. There is no
-//! script timeout (SCRIPT KILL answers NOTBUSY) and no debugger (SCRIPT DEBUG).
+//! **Busy scripts** (`luaMaskCountHook`, `scriptInterrupt`). Every 100 000 instructions a hook
+//! looks at the host's clock ([`crate::Config::command_clock`]; a host without one never times
+//! a script out). Past `busy-reply-threshold` (5 s) the script is *timed out*: the warning
+//! `Slow script detected …` is logged, and from then on each hook lends the whole engine to
+//! the host's [`crate::server::WhileBlocked`] (`processEventsWhileBlocked`), which serves
+//! other clients: they are answered `-BUSY …` but for the `allow-busy` commands, among them
+//! SCRIPT KILL / FUNCTION KILL, which mark the script killed unless it already wrote
+//! (`-UNKILLABLE`). The next hook then raises `Script killed by user with SCRIPT KILL...`, and
+//! from there on raises it at every line, so a `pcall` cannot catch it for good. A library's
+//! top level (FUNCTION LOAD) gets 500 ms, then `FUNCTION LOAD timeout`.
+//!
+//! Compared with Redis: there is no debugger (SCRIPT DEBUG).
 
 use std::cell::RefCell;
 
@@ -74,6 +83,97 @@ pub struct Registered {
 thread_local! {
     static RUN: RefCell<Option<ScriptRun>> = const { RefCell::new(None) };
     static LOADING: RefCell<Option<Vec<Registered>>> = const { RefCell::new(None) };
+    /// While a library's top level runs with a time limit: the clock and when to give up (µs).
+    static LOAD_DEADLINE: std::cell::Cell<Option<(crate::load_time::LoadClock, u64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// How often the hook runs (`lua_sethook(…, LUA_MASKCOUNT, 100000)`).
+const HOOK_EVERY: i32 = 100_000;
+/// `LOAD_TIMEOUT_MS`: how long FUNCTION LOAD lets a library's top level run.
+const LOAD_TIMEOUT_US: u64 = 500_000;
+
+/// `lua_sethook`: `f` every `count` instructions, or at every new line with `count` 0.
+fn set_hook(state: &mut LuaState, f: Val, count: i32) {
+    use rilua::vm::state::{MASK_COUNT, MASK_LINE};
+    state.hook.hook_func = f;
+    state.hook.hook_mask = if count > 0 { MASK_COUNT } else { MASK_LINE };
+    state.hook.base_hook_count = count;
+    state.hook.hook_count = count;
+}
+
+/// The function value of a hook (a native function, as `lua_sethook` takes a C one).
+fn hook_value(lua: &mut Lua, name: &str, f: rilua::RustFn) -> Val {
+    if lua.register_function(name, f).is_err() {
+        return Val::Nil;
+    }
+    let v = get_global_raw(lua, name);
+    set_global_raw(lua, name, Val::Nil);
+    v
+}
+
+/// `luaMaskCountHook`.
+fn script_hook(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let killed = RUN.with(|r| r.borrow_mut().as_mut().is_some_and(script_interrupt));
+    if killed {
+        // From now on at every line: a pcall that caught it cannot go on for long.
+        let f = state.hook.hook_func;
+        set_hook(state, f, 0);
+        return Err(raise(state, b"Script killed by user with SCRIPT KILL..."));
+    }
+    Ok(0)
+}
+
+/// `scriptInterrupt`: whether the script must end (killed). Past the threshold, lends the
+/// engine to the host (`processEventsWhileBlocked`) for it to serve the other clients.
+fn script_interrupt(run: &mut ScriptRun) -> bool {
+    let srv = &mut run.srv;
+    let Some(script) = srv.script.as_mut() else { return false };
+    if script.killed {
+        return true;
+    }
+    if !script.timed_out {
+        let Some(clock) = srv.config.command_clock else { return false };
+        let elapsed_ms = clock().saturating_sub(script.started_us) / 1000;
+        if script.threshold_ms == 0 || elapsed_ms < script.threshold_ms {
+            return false;
+        }
+        script.timed_out = true;
+        script.write_dirty = run.write_dirty;
+        let (kill, name) = (if script.eval { "SCRIPT KILL" } else { "FUNCTION KILL" }, script.name.clone());
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "Slow script detected: still in execution after {elapsed_ms} milliseconds. You can try killing the script using the {kill} command. Script name is: {name}."
+            ),
+        );
+    }
+    if let Some(s) = srv.script.as_mut() {
+        s.write_dirty = run.write_dirty;
+    }
+    if let Some(host) = srv.while_blocked.clone() {
+        let lent = std::mem::replace(srv, Server::new(crate::config::Config::default(), srv.now_ms));
+        let mut engine = crate::Engine { srv: lent };
+        if let Ok(mut host) = host.try_borrow_mut() {
+            (*host)(&mut engine);
+        }
+        *srv = engine.srv;
+    }
+    let killed = srv.script.as_ref().is_some_and(|s| s.killed);
+    if killed {
+        srv.log(LogLevel::Warning, "Lua script killed by user with SCRIPT KILL.".into());
+    }
+    killed
+}
+
+/// `luaEngineLoadHook`: a library's top level past its time.
+fn load_hook(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let Some((clock, deadline)) = LOAD_DEADLINE.with(std::cell::Cell::get) else { return Ok(0) };
+    if clock() > deadline {
+        let f = state.hook.hook_func;
+        set_hook(state, f, 0);
+        return Err(raise(state, b"FUNCTION LOAD timeout"));
+    }
+    Ok(0)
 }
 
 // Script flags (`SCRIPT_FLAG_*`), as shebangs and `register_function` spell them.
@@ -1009,6 +1109,16 @@ pub fn run_function(
     flags: (bool, bool, bool),
 ) -> Reply {
     let (read_only, allow_oom, oom_at_start) = flags;
+    // `luaCallFunction`: the hook, when scripts may time out.
+    let threshold_ms = srv.config.get("busy-reply-threshold").and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+    if threshold_ms > 0 && srv.config.command_clock.is_some() {
+        let hook = hook_value(lua, "__redis__hook", script_hook);
+        set_hook(lua.state_mut(), hook, HOOK_EVERY);
+    }
+    if let Some(script) = srv.script.as_mut() {
+        script.threshold_ms = threshold_ms;
+        script.started_us = srv.config.command_clock.map_or(0, |c| c());
+    }
     let placeholder = Server::new(crate::config::Config::default(), srv.now_ms);
     let moved = std::mem::replace(srv, placeholder);
     RUN.with(|r| *r.borrow_mut() = Some(ScriptRun { srv: moved, client, read_only, allow_oom, write_dirty: false, oom_at_start }));
@@ -1086,11 +1196,20 @@ fn set_library_env(lua: &mut Lua, f: &Function) {
 
 /// Runs a library's body with `redis.register_function` enabled: the functions it registered
 /// (FUNCTION LOAD), or `Error registering functions: …`.
-pub fn load_library(lua: &mut Lua, code: &[u8]) -> Result<Vec<Registered>, String> {
+/// With a `clock`, the top level gets 500 ms (FUNCTION LOAD; a restore has no limit).
+pub fn load_library(lua: &mut Lua, code: &[u8], clock: Option<crate::load_time::LoadClock>) -> Result<Vec<Registered>, String> {
     let f = compile(lua, code, FUNCTION_CHUNK).map_err(|e| format!("Error compiling function: {e}"))?;
     set_library_env(lua, &f);
+    if let Some(clock) = clock {
+        LOAD_DEADLINE.with(|d| d.set(Some((clock, clock().saturating_add(LOAD_TIMEOUT_US)))));
+        let hook = hook_value(lua, "__redis__load_hook", load_hook);
+        set_hook(lua.state_mut(), hook, HOOK_EVERY);
+    }
     LOADING.with(|l| *l.borrow_mut() = Some(Vec::new()));
     let result = lua.call_function(&f, &[]);
+    LOAD_DEADLINE.with(|d| d.set(None));
+    let state = lua.state_mut();
+    (state.hook.hook_func, state.hook.hook_mask) = (Val::Nil, 0);
     let registered = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
     if let Err(e) = result {
         let state = lua.state_mut();

@@ -12,9 +12,10 @@
 //! **The script cache** maps the SHA1 of a body (40 lowercase hex digits) to the body and its
 //! shebang flags (`#!lua flags=no-writes,allow-oom`). EVAL adds to it, EVALSHA reads it.
 //!
-//! Compared with Redis: see `lua.rs` (what the VM does not have); SCRIPT KILL always answers
-//! NOTBUSY (a script runs to its end within its command: there is no busy state another client
-//! could see), and there is no SCRIPT DEBUG.
+//! **Busy scripts**: past `busy-reply-threshold` a script lets the host serve other clients,
+//! who may SCRIPT KILL it (`lua.rs`).
+//!
+//! Compared with Redis: see `lua.rs` (what the VM does not have); there is no SCRIPT DEBUG.
 
 pub mod function;
 pub mod libs;
@@ -114,13 +115,30 @@ static SCRIPT_SUBCOMMANDS: &[Command] = &[
     },
 ];
 
-/// `scriptKill` when no script runs. A script here runs to its end inside the one command that
-/// started it (there is no `busy-reply-threshold` to yield at), so SCRIPT KILL and FUNCTION KILL
-/// can never find one.
+/// `scriptKill` when no script runs.
 pub const NOTBUSY_ERR: &str = "NOTBUSY No scripts in execution right now.";
 
-fn script_kill(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
-    Reply::err(NOTBUSY_ERR)
+fn script_kill(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    script_kill_generic(ctx, true)
+}
+
+/// `scriptKill`: SCRIPT KILL (`eval`) or FUNCTION KILL, sent by a client served while a script
+/// is busy. The script ends at its next hook, unless it already wrote.
+pub(crate) fn script_kill_generic(ctx: &mut Ctx, eval: bool) -> Reply {
+    let Some(script) = ctx.srv.script.as_mut() else {
+        return Reply::err(NOTBUSY_ERR);
+    };
+    if script.write_dirty {
+        return Reply::err(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        );
+    }
+    if eval != script.eval {
+        // SCRIPT KILL of a function, FUNCTION KILL of an EVAL: the other one's `-BUSY`.
+        return script.busy_error();
+    }
+    script.killed = true;
+    Reply::ok()
 }
 
 /// `sha1hex`: the lowercase hex SHA1 of a script body.
@@ -304,7 +322,10 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool) -> Reply {
     let client = script_client(ctx.srv, ctx.client);
     let f = rilua::Val::Function(f.gc_ref());
     ctx.srv.scripting.cjson_eval.install(&mut vm);
+    let argv = argv.iter().map(|a| a.to_vec()).collect();
+    ctx.srv.script = Some(crate::server::RunningScript { name: sha.clone(), argv, eval: true, ..Default::default() });
     let reply = lua::run_function(&mut vm, ctx.srv, client, f, (rilua::Val::Nil, rilua::Val::Nil), &sha, run_flags);
+    ctx.srv.script = None;
     ctx.srv.scripting.cjson_eval = libs::cjson::Settings::of(&mut vm);
     reply
 }
