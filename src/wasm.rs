@@ -387,7 +387,7 @@ impl WasmEngine {
         console_error_panic_hook::set_once();
         let position =
             js_sys::Reflect::get(&options, &JsValue::from_str("position")).ok().and_then(|v| v.as_f64()).map(|p| p.max(0.0) as u64);
-        let (session, replay) = Session::from_recording(bytes, position).map_err(|e| JsError::new(&e))?;
+        let (session, replay) = Session::from_recording(bytes, position, scripts_timed(Host::default())).map_err(|e| JsError::new(&e))?;
         let mut e = WasmEngine::with(session, String::new());
         e.replay = Some(replay);
         Ok(e)
@@ -633,9 +633,15 @@ fn parse_prediction(p: &JsValue) -> Option<crate::lab::Prediction> {
 /// A lab's host in the browser lends it `performance.now()` to time its loads (the page shows
 /// "DB loaded from append only file: 0.012 seconds" as Redis logs it) and its scripts, and
 /// tells the worker's busy listener about a script past `busy-reply-threshold`; a shared
-/// recording's replay and a guided scenario do without, and read 0.000.
+/// recording's replay and a guided scenario do without (their loads read 0.000; a replay still
+/// times its scripts).
 fn timed(host: Host) -> Host {
-    Host { load_clock: Some(browser::performance_now_us), while_blocked: Some(busy_notice()), ..host }
+    Host { load_clock: Some(browser::performance_now_us), while_blocked: Some(busy_notice()), ..scripts_timed(host) }
+}
+
+/// Every lab in the browser, a replay too, times its scripts (FUNCTION LOAD's 500 ms).
+fn scripts_timed(host: Host) -> Host {
+    Host { script_clock: Some(browser::performance_now_us), ..host }
 }
 
 thread_local! {

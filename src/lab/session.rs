@@ -105,9 +105,9 @@ impl Session {
 
     /// Replays a shared recording on a fresh simulated machine (the receiver's own files are
     /// never touched), then goes to `position` (the head if absent).
-    pub fn from_recording(bytes: &[u8], position: Option<u64>) -> Result<(Session, Replay), String> {
+    pub fn from_recording(bytes: &[u8], position: Option<u64>, host: Host) -> Result<(Session, Replay), String> {
         let rec = Recording::from_bytes(bytes)?;
-        let replayed = Timeline::from_recording(&rec)?;
+        let replayed = Timeline::from_recording(&rec, host)?;
         let replay = Replay { digest_matches: replayed.digest_matches, same_engine: replayed.same_engine, inputs: rec.inputs.len() as u64 };
         let mut session = Session::with(replayed.timeline);
         if let Some(p) = position {

@@ -211,10 +211,11 @@ impl Timeline {
         tl
     }
 
-    /// Replays a recording on a fresh lab and says whether it reached the recorded state.
-    pub fn from_recording(rec: &Recording) -> Result<Replayed, String> {
+    /// Replays a recording on a fresh lab (with what `host` lends) and says whether it reached
+    /// the recorded state.
+    pub fn from_recording(rec: &Recording, host: Host) -> Result<Replayed, String> {
         let start = Start { settings: rec.settings.clone(), seed: rec.seed, t0: rec.t0, files: rec.files.clone() };
-        let mut timeline = Timeline::start(start, Host::default())?;
+        let mut timeline = Timeline::start(start, host)?;
         for input in &rec.inputs {
             timeline.apply(input.t, input.action.clone(), input.origin);
         }

@@ -29,8 +29,8 @@
 //! → error / status, any other table → array up to the first nil.
 //!
 //! **Busy scripts** (`luaMaskCountHook`, `scriptInterrupt`). Every 100 000 instructions a hook
-//! looks at the host's clock ([`crate::Config::script_clock`] or `command_clock`; a host
-//! without one never times a script out). Past `busy-reply-threshold` (5 s) the script is *timed out*: the warning
+//! looks at the host's clock ([`crate::Config::busy_clock`]; a host without one never times a
+//! script out). Past `busy-reply-threshold` (5 s) the script is *timed out*: the warning
 //! `Slow script detected …` is logged, and from then on each hook lends the whole engine to
 //! the host's [`crate::config::WhileBlocked`] (`processEventsWhileBlocked`), which serves
 //! other clients: they are answered `-BUSY …` but for the `allow-busy` commands, among them
@@ -138,7 +138,6 @@ fn script_interrupt(run: &mut ScriptRun) -> bool {
             return false;
         }
         script.timed_out = true;
-        script.write_dirty = run.write_dirty;
         let (kill, name) = (if script.eval { "SCRIPT KILL" } else { "FUNCTION KILL" }, script.name.clone());
         srv.log(
             LogLevel::Warning,

@@ -152,14 +152,14 @@ fn a_recording_opens_in_another_session_at_the_same_position_with_the_same_state
     let at5 = s.state_digest();
     let bytes = s.recording();
     assert_eq!(s.position(), 5);
-    let (mut other, replay) = Session::from_recording(&bytes, Some(5)).unwrap();
+    let (mut other, replay) = Session::from_recording(&bytes, Some(5), Host::default()).unwrap();
     assert_eq!(replay, Replay { digest_matches: Some(true), same_engine: true, inputs: s.timeline().head().0 });
     assert_eq!(other.position(), 5);
     assert_eq!(other.state_digest(), at5);
     other.live();
     s.live();
     assert_eq!(other.state_digest(), s.state_digest());
-    assert!(Session::from_recording(b"garbage", None).is_err());
+    assert!(Session::from_recording(b"garbage", None, Host::default()).is_err());
 }
 
 /// On a real backend (a directory): the files follow the head, a fork rewrites them.
@@ -227,7 +227,7 @@ fn traffic_is_an_input_and_replays_the_same() {
     s.live();
     assert_eq!(s.state_digest(), head);
     let bytes = s.recording();
-    let (mut other, replay) = Session::from_recording(&bytes, None).unwrap();
+    let (mut other, replay) = Session::from_recording(&bytes, None, Host::default()).unwrap();
     assert_eq!(replay.digest_matches, Some(true));
     assert_eq!(other.state_digest(), head);
 }
@@ -385,7 +385,7 @@ fn load_times_are_the_hosts_in_the_views_and_untimed_on_the_timeline() {
     assert_eq!(shown.untimed(), *answered);
     assert!(s.lab().events_json(0).contains("DB loaded from incr file appendonly.aof.1.incr.aof: 0.003 seconds"));
     // A replay (here of the shared recording, which has no clock) records the same outputs.
-    let (other, replay) = Session::from_recording(&s.recording(), None).unwrap();
+    let (other, replay) = Session::from_recording(&s.recording(), None, Host::default()).unwrap();
     assert_eq!(replay.digest_matches, Some(true));
     let outputs = |s: &Session| s.timeline().inputs().iter().map(|r| r.output.clone()).collect::<Vec<_>>();
     assert_eq!(outputs(&other), outputs(&s));
@@ -436,7 +436,29 @@ fn the_second_console_hears_what_the_first_publishes() {
     assert!(kinds(&s).contains(&"second"));
     // Nothing of it is in the AOF.
     assert!(!String::from_utf8_lossy(&s.take_appended()).to_ascii_lowercase().contains("publish"));
-    let (other, replay) = Session::from_recording(&s.recording(), None).unwrap();
+    let (other, replay) = Session::from_recording(&s.recording(), None, Host::default()).unwrap();
     assert_eq!(replay.digest_matches, Some(true), "{replay:?}");
     assert_eq!(kinds(&other), kinds(&s));
+}
+
+/// A real clock, in µs.
+fn real_clock() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_micros() as u64
+}
+
+/// FUNCTION LOAD stops a library's top level after 500 ms on the host's script clock; a
+/// replay lends one too, so a recording holding such a load replays (it would loop forever
+/// without) to the same outputs.
+#[test]
+fn a_library_stopped_at_its_time_limit_replays() {
+    let host = Host { script_clock: Some(real_clock), ..Host::default() };
+    let mut s = Session::memory(&settings(&[("appendonly", "yes")]), 5, T0, host.clone()).unwrap();
+    let load = "FUNCTION LOAD \"#!lua name=spin\nwhile true do end\"";
+    let (replies, _) = s.execute_batch(&lines(&[load, "SET a 1"]), T0 + 10).remove(0);
+    assert_eq!(replies, ["(error) ERR Error registering functions: ERR FUNCTION LOAD timeout"]);
+    let (other, replay) = Session::from_recording(&s.recording(), None, host).unwrap();
+    assert_eq!(replay.digest_matches, Some(true));
+    let outputs = |s: &Session| s.timeline().inputs().iter().map(|r| r.output.clone()).collect::<Vec<_>>();
+    assert_eq!(outputs(&other), outputs(&s));
 }
