@@ -8,6 +8,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use aof_lab::keyspace::digest::hex;
+use aof_lab::lab::Host;
 use aof_lab::lab::input::{Action, Answer, Origin};
 use aof_lab::lab::recording::{Recording, state_digest};
 use aof_lab::lab::timeline::{FORK, Timeline};
@@ -284,7 +285,7 @@ fn a_recording_replays_to_the_same_bytes_on_a_fresh_lab() {
     let bytes = rec.to_bytes();
     let parsed = Recording::from_bytes(&bytes).unwrap();
     assert_eq!(parsed, rec);
-    let mut replayed = Timeline::from_recording(&parsed).unwrap();
+    let mut replayed = Timeline::from_recording(&parsed, Host::default()).unwrap();
     assert_eq!((replayed.digest_matches, replayed.same_engine), (Some(true), true));
     assert_eq!(replayed.timeline.head().0, head);
     assert_eq!(files_of(replayed.timeline.lab_mut()), want_files, "every file, byte for byte");
@@ -295,7 +296,7 @@ fn a_recording_replays_to_the_same_bytes_on_a_fresh_lab() {
     let mut changed = parsed.clone();
     let i = changed.inputs.iter().position(|i| matches!(&i.action, Action::Lines(l) if l.iter().any(|l| l.starts_with("SET k")))).unwrap();
     changed.inputs[i].action = Action::Lines(vec!["SET k0 changed".into()]);
-    assert_eq!(Timeline::from_recording(&changed).unwrap().digest_matches, Some(false));
+    assert_eq!(Timeline::from_recording(&changed, Host::default()).unwrap().digest_matches, Some(false));
     eprintln!("recording of {} inputs: {} bytes", rec.inputs.len(), bytes.len());
 }
 

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use aof_lab::keyspace::digest::{dataset_digest, hex};
+use aof_lab::lab::Host;
 use aof_lab::lab::input::{Action, Answer, Origin};
 use aof_lab::lab::recording::Recording;
 use aof_lab::lab::timeline::Timeline;
@@ -156,13 +157,13 @@ fn a_recording_of_a_lab_on_earlier_files_replays_on_memory() {
     let bytes = rec.to_bytes();
     let parsed = Recording::from_bytes(&bytes).unwrap();
     assert_eq!(parsed.files, tl.start_files());
-    let mut replayed = Timeline::from_recording(&parsed).unwrap();
+    let mut replayed = Timeline::from_recording(&parsed, Host::default()).unwrap();
     assert_eq!(replayed.digest_matches, Some(true));
     assert_eq!(lab_files(&mut replayed.timeline), lab_files(&mut tl));
     replayed.timeline.seek(0);
     assert_eq!(replayed.timeline.lab_mut().execute_line("GET before", T0), ["\"1\""], "the start's files");
     // Without them, the replay starts empty and says it did not reach the recorded state.
     let bare = Recording { files: vec![], ..parsed };
-    assert_eq!(Timeline::from_recording(&bare).unwrap().digest_matches, Some(false));
+    assert_eq!(Timeline::from_recording(&bare, Host::default()).unwrap().digest_matches, Some(false));
     let _ = std::fs::remove_dir_all(&dir);
 }
