@@ -487,6 +487,11 @@ pub static COMMANDS: &[Command] = &[
         ..Command::new("role", 1, NOSCRIPT | LOADING | STALE | FAST, (0, 0, 0), Group::Server, role)
     },
     Command {
+        since: "3.0.0",
+        summary: "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        ..Command::new("wait", 3, NOSCRIPT, (0, 0, 0), Group::Generic, wait)
+    },
+    Command {
         summary: "Listen for all requests received by the server in real time",
         ..Command::new("monitor", 1, ADMIN_LS, (0, 0, 0), Group::Server, monitor)
     },
@@ -504,6 +509,29 @@ fn lolwut(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 /// `ROLE` of a master with no replica (the engine never replicates).
 fn role(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     Reply::Array(vec![Reply::bulk("master"), Reply::Int(0), Reply::Array(vec![])])
+}
+
+/// `WAIT numreplicas timeout` (`waitCommand`) on a master without replicas: no replica ever
+/// acknowledges, so it answers 0 at once when 0 replicas will do (or inside EXEC), and
+/// otherwise blocks until the timeout (0: forever, until CLIENT UNBLOCK) and then answers 0.
+fn wait(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    let Some(numreplicas) = crate::util::string2ll(argv[1]) else {
+        return Reply::not_integer();
+    };
+    // getTimeoutFromObjectOrReply(…, UNIT_MILLISECONDS)
+    let Some(timeout) = crate::util::string2ll(argv[2]) else {
+        return Reply::err("ERR timeout is not an integer or out of range");
+    };
+    if timeout < 0 {
+        return Reply::err("ERR timeout is negative");
+    }
+    let acks = 0;
+    if acks >= numreplicas || ctx.client.in_exec {
+        return Reply::Int(acks);
+    }
+    let deadline = if timeout > 0 { ctx.now_ms().saturating_add(timeout) } else { 0 };
+    ctx.block(Vec::new(), deadline, Reply::Int(acks));
+    Reply::Int(acks)
 }
 
 /// `MONITOR`: from now on this connection receives every command run by any client.
