@@ -491,6 +491,19 @@ impl Server {
     /// the same commands are refused. Refused: `denyoom` commands (and EXEC of a transaction
     /// holding one), and inside MULTI anything but EXEC, DISCARD, QUIT and RESET (queueing
     /// itself takes memory).
+    /// `allowProtectedAction`: the setting `name` says yes, or local and the client is local (a
+    /// loopback peer, or no socket at all: the lab's consoles).
+    pub fn allow_protected_action(&self, name: &str, client: &Client) -> bool {
+        match self.config.get(name).as_deref() {
+            Some("yes") => true,
+            Some("local") => {
+                let ip = client.addr.rsplit_once(':').map_or("", |(ip, _)| ip).trim_start_matches('[').trim_end_matches(']');
+                client.addr.is_empty() || ip.starts_with("127.") || ip == "::1"
+            }
+            _ => false,
+        }
+    }
+
     pub fn deny_oom(&self, cmd: &Command, client: &Client) -> Option<Reply> {
         // Not while a script is busy (`isInsideYieldingLongCommand`): what it may run then is
         // never refused for memory.

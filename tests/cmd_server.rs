@@ -469,3 +469,30 @@ fn auth_and_reset() {
     assert!(e.client(c).unwrap().watched.is_empty());
     assert!(e.srv.watched_keys.is_empty());
 }
+
+/// MODULE LOAD / UNLOAD are protected (`allowProtectedAction`): refused under "no" (the
+/// default, compared with redis-server in clients.redis), run for everyone under "yes" and for
+/// local connections under "local"; run, they fail as on a server without the module.
+#[test]
+fn module_commands_follow_enable_module_command() {
+    let refused = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+    let failed = "ERR Error loading the extension. Please check the server logs.";
+    for (setting, addr, load) in [
+        ("no", "127.0.0.1:5000", refused),
+        ("yes", "10.1.2.3:5000", failed),
+        ("local", "127.0.0.1:5000", failed),
+        ("local", "[::1]:5000", failed),
+        ("local", "", failed),
+        ("local", "10.1.2.3:5000", refused),
+    ] {
+        let mut config = Config::default();
+        config.set("enable-module-command", setting, true).unwrap();
+        let mut e = Engine::new(config, NOW);
+        let c = e.connect();
+        e.set_client_addr(c, addr.into(), "127.0.0.1:6379".into(), 7);
+        assert_eq!(run(&mut e, c, "MODULE LOAD /x.so"), Reply::err(load), "{setting} {addr}");
+        let unload = if load == refused { refused } else { "ERR Error unloading module: no such module with that name" };
+        assert_eq!(run(&mut e, c, "MODULE UNLOAD x"), Reply::err(unload), "{setting} {addr}");
+        assert_eq!(run(&mut e, c, "MODULE LIST"), Reply::Array(vec![]));
+    }
+}

@@ -53,6 +53,9 @@ pub const NO_AUTH: u32 = 1 << 15;
 pub const MAY_REPLICATE: u32 = 1 << 16;
 pub const NO_MULTI: u32 = 1 << 24;
 pub const ALLOW_BUSY: u32 = 1 << 26;
+/// `CMD_PROTECTED` (not shown by COMMAND INFO): refused unless its `enable-*-command` setting
+/// allows it (`allowProtectedAction`): MODULE LOAD / LOADEX / UNLOAD.
+pub const PROTECTED: u32 = 1 << 27;
 /// Not a Redis flag: marks MULTI/EXEC/DISCARD/WATCH/QUIT/RESET, which are never queued.
 pub const NO_QUEUE: u32 = 1 << 30;
 
@@ -252,6 +255,10 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         Err(e) => return Outcome::Reply(reject_command(srv, client, name, e)),
     };
     client.last_cmd = Some((cmd, parent));
+    if cmd.flags & PROTECTED != 0 && !srv.allow_protected_action("enable-module-command", client) {
+        let refused = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+        return Outcome::Reply(reject_command(srv, client, name, Reply::err(refused)));
+    }
     // After lookup and arity, before anything else: an unknown command or a wrong argument
     // count is reported to a client that has not authenticated, nothing more.
     if srv.auth_required(client) && cmd.flags & NO_AUTH == 0 {

@@ -27,10 +27,10 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::{ADMIN_LS, help_reply};
-use crate::cmd::{ADMIN, Command, FAST, Group, LOADING, NOSCRIPT, READONLY, SKIP_MONITOR, STALE, args};
+use crate::cmd::{ADMIN, Command, FAST, Group, LOADING, NOSCRIPT, PROTECTED, READONLY, SKIP_MONITOR, STALE, args};
 use crate::keyspace::Key;
 use crate::reply::Reply;
-use crate::server::{Client, ClientId, Ctx, Server};
+use crate::server::{Client, ClientId, Ctx, LogLevel, Server};
 
 /// `SLOWLOG_ENTRY_MAX_ARGC`, `SLOWLOG_ENTRY_MAX_STRING`.
 const SLOWLOG_MAX_ARGC: usize = 32;
@@ -482,6 +482,12 @@ pub static COMMANDS: &[Command] = &[
         ..Command::new("lolwut", -1, READONLY | FAST, (0, 0, 0), Group::Server, lolwut)
     },
     Command {
+        since: "4.0.0",
+        summary: "A container for module commands",
+        subcommands: MODULE_SUBCOMMANDS,
+        ..Command::new("module", -2, 0, (0, 0, 0), Group::Server, module_help)
+    },
+    Command {
         since: "2.8.12",
         summary: "Return the role of the instance in the context of replication",
         ..Command::new("role", 1, NOSCRIPT | LOADING | STALE | FAST, (0, 0, 0), Group::Server, role)
@@ -509,6 +515,66 @@ fn lolwut(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 /// `ROLE` of a master with no replica (the engine never replicates).
 fn role(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     Reply::Array(vec![Reply::bulk("master"), Reply::Int(0), Reply::Array(vec![])])
+}
+
+/// MODULE: this server loads no modules (`moduleCommand`). LOAD / LOADEX / UNLOAD are
+/// protected (`enable-module-command`, "no" by default); allowed, a load fails as a failed
+/// `dlopen` does and an unload finds no such module.
+pub static MODULE_SUBCOMMANDS: &[Command] = &[
+    Command {
+        since: "4.0.0",
+        summary: "Load a module",
+        ..Command::new("load", -3, ADMIN | NOSCRIPT | PROTECTED, (0, 0, 0), Group::Server, module_load)
+    },
+    Command {
+        since: "5.0.0",
+        summary: "Show helpful text about the different subcommands",
+        ..Command::new("help", 2, LOADING | STALE, (0, 0, 0), Group::Server, module_help)
+    },
+    Command {
+        since: "7.0.0",
+        summary: "Load a module with extended parameters",
+        ..Command::new("loadex", -3, ADMIN | NOSCRIPT | PROTECTED, (0, 0, 0), Group::Server, module_load)
+    },
+    Command {
+        since: "4.0.0",
+        summary: "List all modules loaded by the server",
+        ..Command::new("list", 2, ADMIN | NOSCRIPT, (0, 0, 0), Group::Server, module_list)
+    },
+    Command {
+        since: "4.0.0",
+        summary: "Unload a module",
+        ..Command::new("unload", 3, ADMIN | NOSCRIPT | PROTECTED, (0, 0, 0), Group::Server, module_unload)
+    },
+];
+
+const MODULE_HELP: &[&str] = &[
+    "LIST",
+    "    Return a list of loaded modules.",
+    "LOAD <path> [<arg> ...]",
+    "    Load a module library from <path>, passing to it any optional arguments.",
+    "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+    "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+    "UNLOAD <name>",
+    "    Unload a module.",
+];
+
+fn module_help(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    help_reply("MODULE", MODULE_HELP)
+}
+
+fn module_list(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    Reply::Array(vec![])
+}
+
+fn module_load(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    let path = String::from_utf8_lossy(argv[2]);
+    ctx.srv.log(LogLevel::Warning, format!("Module {path} failed to load: this server loads no modules (aof-lab)"));
+    Reply::err("ERR Error loading the extension. Please check the server logs.")
+}
+
+fn module_unload(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
+    Reply::err("ERR Error unloading module: no such module with that name")
 }
 
 /// `WAIT numreplicas timeout` (`waitCommand`) on a master without replicas: no replica ever
