@@ -156,16 +156,22 @@ fn backlen_size(l: usize) -> usize {
 /// One encoded element with its backlen, as `lpInsert` writes it.
 fn encoded(ele: Ele) -> Vec<u8> {
     let mut e = Vec::with_capacity(16);
+    encode_entry(ele, &mut e);
+    e
+}
+
+/// Appends an element's encoding and its backlen to `out`.
+fn encode_entry(ele: Ele, out: &mut Vec<u8>) {
+    let start = out.len();
     match ele {
-        Ele::Int(v) => encode_int(v, &mut e),
+        Ele::Int(v) => encode_int(v, out),
         Ele::Str(s) => match lp_string_to_i64(s) {
-            Some(v) => encode_int(v, &mut e),
-            None => encode_str(s, &mut e),
+            Some(v) => encode_int(v, out),
+            None => encode_str(s, out),
         },
     }
-    let len = e.len();
-    encode_backlen(len, &mut e);
-    e
+    let len = out.len() - start;
+    encode_backlen(len, out);
 }
 
 fn set_total(lp: &mut [u8], n: usize) {
@@ -186,9 +192,11 @@ fn set_count(lp: &mut [u8], n: u16) {
 
 /// `lpAppend` / `lpAppendInteger`: a string that reads as an integer is stored as one.
 pub fn append(lp: &mut Vec<u8>, ele: Ele) {
-    let e = encoded(ele);
-    let at = lp.len().saturating_sub(1); // before the EOF byte
-    lp.splice(at..at, e);
+    // Written in place of the EOF byte, which then follows it: no element is built apart (a
+    // rewrite appends every element of every list, hash and sorted set).
+    let eof = lp.pop().unwrap_or(EOF);
+    encode_entry(ele, lp);
+    lp.push(eof);
     let total = lp.len();
     set_total(lp, total);
     let c = count(lp);
