@@ -148,7 +148,7 @@ impl SnapshotWriter {
                     Format::Resp { .. } => encode_command(out, &[b"SELECT".as_slice(), db.id.to_string().as_bytes()]),
                 }
             }
-            for (key, value) in db.iter().skip(self.pos).take(left) {
+            for (key, value) in db.iter_from(self.pos).take(left) {
                 let expire = db.expire_of(key);
                 match self.format {
                     Format::Rdb { .. } => {

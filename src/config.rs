@@ -57,6 +57,27 @@ impl AppendFsync {
     }
 }
 
+/// `processEventsWhileBlocked`: what the host does while a script runs past
+/// `busy-reply-threshold` (`aof-lab serve`: read its sockets, run what other clients sent,
+/// write the replies; the lab: tell the page). The engine calls it from inside the script,
+/// every 100 000 Lua instructions, with the whole engine lent for the call: what it runs for
+/// other clients is refused with `-BUSY` but for the `allow-busy` commands (SCRIPT KILL,
+/// FUNCTION KILL / STATS, SHUTDOWN NOSAVE, AUTH, …).
+#[derive(Clone)]
+pub struct WhileBlocked(pub std::rc::Rc<std::cell::RefCell<dyn FnMut(&mut crate::Engine)>>);
+
+impl WhileBlocked {
+    pub fn new(f: impl FnMut(&mut crate::Engine) + 'static) -> WhileBlocked {
+        WhileBlocked(std::rc::Rc::new(std::cell::RefCell::new(f)))
+    }
+}
+
+impl std::fmt::Debug for WhileBlocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WhileBlocked")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub databases: usize,
@@ -121,6 +142,13 @@ pub struct Config {
     /// Not a setting: a clock in µs to time each command with (SLOWLOG's durations), lent by
     /// `aof-lab serve` only; `None` (the lab, whose replays must match): every command takes 0.
     pub command_clock: Option<crate::load_time::LoadClock>,
+    /// Not a setting: a clock in µs to time scripts against `busy-reply-threshold` with, when
+    /// the host does not lend `command_clock` (the lab: a script's time does not change its
+    /// effects, so replays still match); `None` with neither: scripts never time out.
+    pub script_clock: Option<crate::load_time::LoadClock>,
+    /// Not a setting: what the host does while a script is busy ([`WhileBlocked`]); `None`:
+    /// nothing (no other client can be served).
+    pub while_blocked: Option<WhileBlocked>,
     /// The host's prefetch instruction (natively x86-64's `prefetcht0`, `src/cli/`): the AOF
     /// loader fetches the keys of the commands a few ahead of the one it runs
     /// ([`crate::keyspace::dict`]), since the engine itself has no `unsafe`. `None`: no fetching
@@ -179,6 +207,8 @@ impl Default for Config {
             active_expire_enabled: true,
             load_clock: None,
             command_clock: None,
+            script_clock: None,
+            while_blocked: None,
             prefetch: None,
             other: BTreeMap::new(),
         }
@@ -225,6 +255,10 @@ pub type SetError = String;
 const LOADING_ERR: &str = "LOADING Redis is loading the dataset in memory";
 
 impl Config {
+    /// The clock scripts are timed with: `script_clock`, else `command_clock`.
+    pub fn busy_clock(&self) -> Option<crate::load_time::LoadClock> {
+        self.script_clock.or(self.command_clock)
+    }
     /// Sets a parameter from its text form, by its redis.conf name (case-insensitive).
     /// `startup` allows immutable and protected parameters (the `serve` command line, like
     /// redis-server's arguments). The error is the reason Redis would give, without the `ERR`

@@ -17,13 +17,6 @@ use crate::storage::{MemoryStorage, Storage};
 
 pub type ClientId = u64;
 
-/// `processEventsWhileBlocked`: what the host does while a script runs past
-/// `busy-reply-threshold` (read its sockets, run what other clients sent, write replies). The
-/// engine calls it from inside the script, every 100 000 Lua instructions, with the whole
-/// engine lent for the call: the commands it runs are refused with `-BUSY` but for the
-/// `allow-busy` ones (SCRIPT KILL, FUNCTION KILL / STATS, SHUTDOWN NOSAVE, AUTH, …).
-pub type WhileBlocked = std::rc::Rc<std::cell::RefCell<dyn FnMut(&mut crate::Engine)>>;
-
 /// `curr_run_ctx`: the script running now (EVAL / FCALL and their variants), as other clients
 /// see it once it has run past `busy-reply-threshold` (`SCRIPT_TIMEDOUT`).
 #[derive(Clone, Debug, Default)]
@@ -327,9 +320,6 @@ pub struct Server {
     pub next_client_id: ClientId,
     /// The script running now, if any.
     pub script: Option<RunningScript>,
-    /// What the host does while a script is busy; `None`: nothing (no other client can be
-    /// served, as in a host with one client).
-    pub while_blocked: Option<WhileBlocked>,
 }
 
 impl Server {
@@ -373,7 +363,6 @@ impl Server {
             scripting: Default::default(),
             next_client_id: 1,
             script: None,
-            while_blocked: None,
         }
     }
 
@@ -416,7 +405,6 @@ impl Server {
             acl: self.acl.clone(),
             next_client_id: self.next_client_id,
             script: self.script.clone(),
-            while_blocked: self.while_blocked.clone(),
         })
     }
 

@@ -631,10 +631,51 @@ fn parse_prediction(p: &JsValue) -> Option<crate::lab::Prediction> {
 }
 
 /// A lab's host in the browser lends it `performance.now()` to time its loads (the page shows
-/// "DB loaded from append only file: 0.012 seconds" as Redis logs it); a shared recording's
-/// replay and a guided scenario do without, and read 0.000.
+/// "DB loaded from append only file: 0.012 seconds" as Redis logs it) and its scripts, and
+/// tells the worker's busy listener about a script past `busy-reply-threshold`; a shared
+/// recording's replay and a guided scenario do without, and read 0.000.
 fn timed(host: Host) -> Host {
-    Host { load_clock: Some(crate::storage::browser::performance_now_us), ..host }
+    Host { load_clock: Some(browser::performance_now_us), while_blocked: Some(busy_notice()), ..host }
+}
+
+thread_local! {
+    static BUSY_LISTENER: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `f({ms, name, command, eval, wrote})` is called, at most every 250 ms, while a script runs
+/// past `busy-reply-threshold`: how long it has run, its SHA1 or function name, the command
+/// that started it, whether SCRIPT KILL (else FUNCTION KILL) would stop it, and whether it
+/// wrote (then neither would: `-UNKILLABLE`). Redis serves other clients meanwhile; a worker
+/// cannot read the page's messages until the script returns, so this is all the page hears.
+#[wasm_bindgen]
+pub fn set_busy_listener(f: js_sys::Function) {
+    BUSY_LISTENER.with(|l| *l.borrow_mut() = Some(f));
+}
+
+fn busy_notice() -> crate::config::WhileBlocked {
+    let mut last_us = 0;
+    crate::config::WhileBlocked::new(move |engine: &mut crate::Engine| {
+        let now = browser::performance_now_us();
+        let Some(script) = engine.srv.script.as_ref().filter(|_| now.saturating_sub(last_us) >= 250_000) else { return };
+        last_us = now;
+        let info = js_sys::Object::new();
+        let command: js_sys::Array = script.argv.iter().map(|a| JsValue::from_str(&String::from_utf8_lossy(a))).collect();
+        let fields: [(&str, JsValue); 5] = [
+            ("ms", JsValue::from_f64(now.saturating_sub(script.started_us) as f64 / 1000.0)),
+            ("name", JsValue::from_str(&script.name)),
+            ("command", command.into()),
+            ("eval", JsValue::from_bool(script.eval)),
+            ("wrote", JsValue::from_bool(script.write_dirty)),
+        ];
+        for (k, v) in fields {
+            let _ = js_sys::Reflect::set(&info, &JsValue::from_str(k), &v);
+        }
+        BUSY_LISTENER.with(|l| {
+            if let Some(f) = l.borrow().as_ref() {
+                let _ = f.call1(&JsValue::NULL, &info);
+            }
+        });
+    })
 }
 
 fn config_text(value: &JsValue) -> Result<String, JsError> {

@@ -66,7 +66,7 @@ export class LabController {
     this.onmessage = null;
     this.timeline = null; // the last VIEW's timeline part (protocol.js VIEW)
     this.ontimeline = null; // hook: called with it
-    this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line), { openBytes: els.log ? (at) => this.openCommand(at.file ? at : null, at.stream) : null }) : null;
+    this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line), { openBytes: els.log ? (at) => this.openCommand(at.file ? at : null, at.stream) : null, kill: () => this.killBusy() }) : null;
     this.secondView = els.second ? new SecondConsoleView(els.second, (line) => this.act(LAB_ACTIONS.SECOND, { lines: [line] })) : null;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
@@ -205,6 +205,17 @@ export class LabController {
     this.start();
   }
 
+  /** kill -9 while a script is busy: the worker is terminated (nothing else reaches it). */
+  killBusy() {
+    const backend = this.els.backend?.dataset.backend ?? this.options.backend;
+    const kept = backend === 'memory'
+      ? 'with its files in RAM nothing survives'
+      : `a new worker loads what ${backend === 'opfs' ? 'OPFS' : 'IndexedDB'} holds (what was written survives, synced or not)`;
+    this.busy = null;
+    this.consoleView?.showBusy(null);
+    this.restartWorker(`kill -9 while a script was busy: the worker was terminated; ${kept}.`);
+  }
+
   send(line) {
     const id = this.nextId++;
     this.lines.set(id, line);
@@ -238,6 +249,8 @@ export class LabController {
 
   receive(msg) {
     this.onmessage?.(msg, this.pending.get(msg.id));
+    // Any other message says the worker is back from the script.
+    this.busy = msg.type === MSG.BUSY ? msg : null;
     this.inbox.push(msg);
     if (!this.frameRequested) {
       this.frameRequested = true;
@@ -247,6 +260,7 @@ export class LabController {
 
   render() {
     this.frameRequested = false;
+    this.consoleView?.showBusy(this.busy ?? null);
     const batch = this.inbox;
     this.inbox = [];
     // Of several views in one frame only the last snapshot matters; every event is kept, and
@@ -410,6 +424,8 @@ export class LabController {
       case MSG.LOADING:
         if (this.els.status) setStatus(this.els.status, 'starting', 'Loading the AOF…');
         break;
+      case MSG.BUSY:
+        break; // shown by render (the console's busy panel)
       case MSG.READONLY:
         this.role = 'reader';
         this.setReadOnly(true);

@@ -81,6 +81,12 @@ export const MSG = Object.freeze({
   VIEW: 'view',
   /** {id, ok, value, error}: the outcome of ACTION `id`. */
   RESULT: 'result',
+  /** {ms, name, command, eval, wrote}: a script has run past busy-reply-threshold and still
+   *  runs (at most every 250 ms while it does): how long, its SHA1 or function name, the
+   *  command that started it, EVAL (SCRIPT KILL) or a function (FUNCTION KILL), and whether it
+   *  wrote (-UNKILLABLE). The worker reads no message until the script returns; any other
+   *  message from it says it did. */
+  BUSY: 'busy',
   /** {message}: the engine could not start or crashed (a panic is a bug); it must be restarted. */
   FATAL: 'fatal',
 });

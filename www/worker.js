@@ -108,6 +108,8 @@ async function loadWasm() {
   if (wasm) return true;
   try {
     wasm = await wasmLoading;
+    // Sent from inside a busy script: postMessage does not wait for this worker's loop.
+    wasm.set_busy_listener((info) => post(MSG.BUSY, info));
     return true;
   } catch (err) {
     die('Could not load the engine (../pkg/aof_lab.js; build it with `make serve`)', err);

@@ -42,10 +42,11 @@ use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aof_lab::config::WhileBlocked;
 use aof_lab::engine::StartError;
 use aof_lab::keyspace::HashMap;
 use aof_lab::resp::{self, Limits};
-use aof_lab::server::{AofState, ClientId, LogLevel, WhileBlocked};
+use aof_lab::server::{AofState, ClientId, LogLevel};
 use aof_lab::storage::FsStorage;
 use aof_lab::{Config, Engine, Reply};
 use mio::net::{TcpListener, TcpStream};
@@ -211,7 +212,7 @@ pub fn main(opts: ServeOptions) -> i32 {
         signal_in_script: false,
     }));
     let mut engine = engine;
-    engine.srv.while_blocked = Some(while_blocked_hook(Rc::clone(&net)));
+    engine.srv.config.while_blocked = Some(while_blocked_hook(Rc::clone(&net)));
     run(&mut engine, &net)
 }
 
@@ -390,7 +391,7 @@ fn finish_shutdown(engine: &mut Engine, log: &Logger, reason: Shutdown) -> bool 
 /// The engine's [`WhileBlocked`]: [`process_events_while_blocked`] on the loop's state.
 fn while_blocked_hook(net: Rc<RefCell<Net>>) -> WhileBlocked {
     let mut events = Events::with_capacity(256);
-    Rc::new(RefCell::new(move |engine: &mut Engine| process_events_while_blocked(engine, &net, &mut events)))
+    WhileBlocked::new(move |engine: &mut Engine| process_events_while_blocked(engine, &net, &mut events))
 }
 
 /// `processEventsWhileBlocked`, called by the engine from inside a script past

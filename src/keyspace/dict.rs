@@ -192,7 +192,11 @@ impl<V> Dict<V> {
         self.slots.iter_mut().for_each(|s| *s = 0);
     }
     pub fn iter(&self) -> impl Iterator<Item = (&MapKey, &V)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.iter_from(0)
+    }
+    /// From the `start`th entry on, in O(1) (a child writing a few keys per tick resumes here).
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (&MapKey, &V)> {
+        self.entries.get(start..).unwrap_or_default().iter().map(|(k, v)| (k, v))
     }
     pub fn keys(&self) -> impl Iterator<Item = &MapKey> {
         self.entries.iter().map(|(k, _)| k)

@@ -342,7 +342,11 @@ impl Db {
         n
     }
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Value)> {
-        self.dict.iter().map(|(k, v)| (k.as_bytes(), &*v.value))
+        self.iter_from(0)
+    }
+    /// The keys from the `start`th on, in the table's order ([`Dict::iter_from`]).
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (&[u8], &Value)> {
+        self.dict.iter_from(start).map(|(k, v)| (k.as_bytes(), &*v.value))
     }
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
         self.dict.keys().map(MapKey::as_bytes)

@@ -15,6 +15,7 @@
 //! What the host lends a lab that is not an input (the notes, the promise, a clock to time loads
 //! with) is a [`Host`]: a recording never holds it.
 
+use crate::Config;
 use crate::lab::Lab;
 use crate::load_time::LoadClock;
 
@@ -133,9 +134,19 @@ pub struct Host {
     /// `None`: the simulated machine in RAM's ([`MEMORY_DURABILITY`]).
     pub durability: Option<String>,
     pub load_clock: Option<LoadClock>,
+    /// What the host does while a script is busy (the worker tells the page); with it, scripts
+    /// are timed against `busy-reply-threshold` on `load_clock` (a replay has neither: its
+    /// scripts run as long as they did).
+    pub while_blocked: Option<crate::config::WhileBlocked>,
 }
 
 impl Host {
+    /// The host's part of a lab's config: its clock, and what it does while a script is busy.
+    pub fn lend_to(&self, config: Config) -> Config {
+        let script_clock = self.while_blocked.as_ref().and(self.load_clock);
+        Config { load_clock: self.load_clock, script_clock, while_blocked: self.while_blocked.clone(), ..config }
+    }
+
     /// Gives a started lab the notes and the promise (the clock went into its config before
     /// the start, to time the first load).
     pub fn lend(self, lab: &mut Lab) {

@@ -173,7 +173,7 @@ impl Timeline {
     /// what is not an input (the backend's notes and durability, a clock to time loads with)
     /// before the first checkpoint.
     pub fn start(start: Start, host: Host) -> Result<Timeline, String> {
-        let mut lab = start.memory_lab(host.load_clock)?;
+        let mut lab = start.memory_lab(&host)?;
         host.lend(&mut lab);
         Ok(Timeline::over(lab, start, None))
     }

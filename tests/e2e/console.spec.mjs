@@ -140,6 +140,47 @@ test('a blocked command waits, and what was typed after it runs once it is serve
   }
 });
 
+test('a script past busy-reply-threshold: the console says what Redis answers others, and kill -9 ends it', async () => {
+  const { context, page, problems } = await openLab({ viewport: { width: 1280, height: 800 } });
+  try {
+    assert.equal(await run(page, 'CONFIG SET busy-reply-threshold 100'), 'OK');
+    assert.equal(await run(page, 'SET k v'), 'OK');
+    // A script that ends by itself: the panel shows while it runs past 100 ms, then goes.
+    const reply = await run(page, 'EVAL "local t = 0 for i = 1, 3000000 do t = t + 1 end return t" 0', 60_000);
+    assert.equal(reply, '(integer) 3000000');
+    const panel = page.locator('.busy-panel');
+    assert.equal(await panel.isVisible(), false);
+    // One that never returns: the worker reads nothing more, the panel says why and how long.
+    await page.locator('#cmd').fill('EVAL "while true do end" 0');
+    await page.keyboard.press('Enter');
+    await panel.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.waitForFunction(() => /has run [1-9]/.test(document.querySelector('.busy-title')?.textContent ?? ''), null, { timeout: 10_000 });
+    const text = await panel.textContent();
+    assert.match(text, /^BUSY · EVAL script has run \d+\.\d s, past busy-reply-threshold/);
+    assert.match(text, /every other client: \(error\) BUSY Redis is busy running a script\. You can only call SCRIPT KILL or SHUTDOWN NOSAVE\./);
+    assert.match(text, /Another client could stop it with SCRIPT KILL: it has not written\./);
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'lab-busy.png') });
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'lab-busy-360-dark.png') });
+    // The button is reached from the keyboard like any other.
+    const kill = panel.getByRole('button', { name: 'kill -9 (terminate the worker)' });
+    await kill.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#log .note', { hasText: 'kill -9 while a script was busy: the worker was terminated' }).waitFor({ timeout: 10_000 });
+    await page.locator('#cmd:not([disabled])').waitFor({ timeout: 20_000 });
+    assert.equal(await panel.isVisible(), false);
+    // A new worker loaded what the browser's storage held: the write made before the script.
+    const backend = await page.locator('#backend').getAttribute('data-backend');
+    assert.equal(await run(page, 'GET k'), backend === 'memory' ? '(nil)' : '"v"');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
 const TOUR = ['SET greeting hello', 'GET greeting', 'INCR visits', 'MULTI', 'SET counter 10', 'INCR visits', 'EXEC', 'GET missing', 'EXEC', 'NOSUCHCOMMAND x'];
 
 for (const [name, options] of [

@@ -96,6 +96,33 @@ if (BROWSERS.includes('firefox')) {
     });
   }
 
+  test('firefox: a script past busy-reply-threshold shows the busy panel, and kill -9 brings a new worker', async () => {
+    const b = await open('firefox', { width: 1280, height: 900 });
+    try {
+      await b.goto(`${server.url}/www/?namespace=ff-busy`);
+      await ready(b);
+      assert.equal(await run(b, 'CONFIG SET busy-reply-threshold 100'), 'OK');
+      assert.equal(await run(b, 'SET k v'), 'OK');
+      await b.evaluate(() => document.getElementById('cmd').focus());
+      await b.type('EVAL "while true do end" 0');
+      await b.press('Enter');
+      const title = await b.waitFor(() => {
+        const t = document.querySelector('.busy-panel:not([hidden]) .busy-title')?.textContent ?? '';
+        return /has run [1-9]/.test(t) ? t : null;
+      });
+      assert.match(title, /^BUSY · EVAL script has run \d+\.\d s, past busy-reply-threshold$/);
+      await b.shot(path.join(SHOTS, 'firefox-lab-busy.png'));
+      await b.click('.busy-kill-button');
+      await b.waitFor(() => [...document.querySelectorAll('#log .note')].some((n) => n.textContent.startsWith('kill -9 while a script was busy')));
+      await ready(b);
+      assert.equal(await b.evaluate(() => document.querySelector('.busy-panel').hidden), true);
+      assert.equal(await run(b, 'GET k'), '"v"');
+      assert.deepEqual(await b.errors(), []);
+    } finally {
+      await b.close();
+    }
+  });
+
   test('firefox: <aof-lab> elements on the embed example: two engines, the start-up script, a crash inside an element, the page hearing its events', async () => {
     const b = await open('firefox', { width: 1280, height: 900 });
     try {

@@ -75,6 +75,40 @@ export class ConsoleView {
     els.form.before(this.pastLine);
   }
 
+  /**
+   * A script past busy-reply-threshold (MSG.BUSY's fields), or null once the worker answers
+   * again: what Redis would now answer every other client, and the only way out in a worker
+   * that reads nothing until the script returns (hooks.kill: kill -9).
+   */
+  showBusy(info) {
+    if (!info) {
+      if (this.busyPanel) this.busyPanel.hidden = true;
+      return;
+    }
+    if (!this.busyPanel) {
+      const p = el('div', 'busy-panel');
+      p.setAttribute('role', 'status');
+      const redis = el('p', 'busy-redis', 'Redis now answers every other client: ');
+      redis.append(el('code'));
+      p.append(el('p', 'busy-title'), redis, el('p', 'busy-kill'), el('p', 'busy-here', 'This engine runs in one Web Worker, which reads nothing from the page until the script returns: no command typed here can reach it. The way out is the process’s: '));
+      const kill = el('button', 'busy-kill-button', 'kill -9 (terminate the worker)');
+      kill.type = 'button';
+      kill.addEventListener('click', () => this.hooks.kill?.());
+      p.lastChild.append(kill);
+      this.els.form.before(p);
+      this.busyPanel = p;
+    }
+    const p = this.busyPanel;
+    p.hidden = false;
+    const [title, redis, killText] = p.children;
+    const what = info.eval ? 'SCRIPT KILL' : 'FUNCTION KILL';
+    setText(title, `BUSY · ${(info.command ?? []).slice(0, 1).join(' ')} ${info.eval ? 'script' : `function ${info.name}`} has run ${(info.ms / 1000).toFixed(1)} s, past busy-reply-threshold`);
+    setText(redis.lastChild, `(error) BUSY Redis is busy running a script. You can only call ${what} or SHUTDOWN NOSAVE.`);
+    setText(killText, info.wrote
+      ? `It already wrote, so ${what} would answer UNKILLABLE: only SHUTDOWN NOSAVE ends it (its writes, propagated when it returns, are lost).`
+      : `Another client could stop it with ${what}: it has not written.`);
+  }
+
   setEnabled(enabled) {
     this.els.input.disabled = !enabled;
     this.els.button.disabled = !enabled;

@@ -234,7 +234,7 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if pos >= argv.len() {
         return Reply::err("ERR Function code is missing");
     }
-    match create_library(&mut ctx.srv.scripting.functions, argv[pos], replace, ctx.srv.config.command_clock) {
+    match create_library(&mut ctx.srv.scripting.functions, argv[pos], replace, ctx.srv.config.busy_clock()) {
         Ok(name) => {
             ctx.dirty(1);
             Reply::Bulk(name)
@@ -318,7 +318,8 @@ fn function_stats(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     let running = match &ctx.srv.script {
         Some(s) if s.eval => return s.busy_error(),
         Some(s) => {
-            let duration_ms = ctx.srv.config.command_clock.map_or(0, |c| c().saturating_sub(s.started_us) / 1000);
+            let clock = ctx.srv.config.busy_clock();
+            let duration_ms = clock.map_or(0, |c| c().saturating_sub(s.started_us) / 1000);
             Reply::Map(vec![
                 (Reply::bulk("name"), Reply::bulk(s.name.clone())),
                 (Reply::bulk("command"), Reply::Array(s.argv.iter().map(|a| Reply::Bulk(a.clone())).collect())),

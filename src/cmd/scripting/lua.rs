@@ -29,10 +29,10 @@
 //! → error / status, any other table → array up to the first nil.
 //!
 //! **Busy scripts** (`luaMaskCountHook`, `scriptInterrupt`). Every 100 000 instructions a hook
-//! looks at the host's clock ([`crate::Config::command_clock`]; a host without one never times
-//! a script out). Past `busy-reply-threshold` (5 s) the script is *timed out*: the warning
+//! looks at the host's clock ([`crate::Config::script_clock`] or `command_clock`; a host
+//! without one never times a script out). Past `busy-reply-threshold` (5 s) the script is *timed out*: the warning
 //! `Slow script detected …` is logged, and from then on each hook lends the whole engine to
-//! the host's [`crate::server::WhileBlocked`] (`processEventsWhileBlocked`), which serves
+//! the host's [`crate::config::WhileBlocked`] (`processEventsWhileBlocked`), which serves
 //! other clients: they are answered `-BUSY …` but for the `allow-busy` commands, among them
 //! SCRIPT KILL / FUNCTION KILL, which mark the script killed unless it already wrote
 //! (`-UNKILLABLE`). The next hook then raises `Script killed by user with SCRIPT KILL...`, and
@@ -118,9 +118,8 @@ fn script_hook(state: &mut LuaState) -> rilua::LuaResult<u32> {
         // From now on at every line: a pcall that caught it cannot go on for long.
         let f = state.hook.hook_func;
         set_hook(state, f, 0);
-        // Not in our own Lua code (the error handler, the pcall wrapper): in Redis the handler
-        // runs from inside the hook, where hooks are off, so the error cannot strike it again
-        // ("error in error handling"); the next line of the script raises it.
+        // Not in the prelude's own Lua code (the `pcall` wrapper, the error handler), which
+        // Redis does not have: the error strikes the script's next line, and names it.
         if !interrupted_internal_code(state) {
             return Err(raise(state, b"Script killed by user with SCRIPT KILL..."));
         }
@@ -151,7 +150,7 @@ fn script_interrupt(run: &mut ScriptRun) -> bool {
         return true;
     }
     if !script.timed_out {
-        let Some(clock) = srv.config.command_clock else { return false };
+        let Some(clock) = srv.config.busy_clock() else { return false };
         let elapsed_ms = clock().saturating_sub(script.started_us) / 1000;
         if script.threshold_ms == 0 || elapsed_ms < script.threshold_ms {
             return false;
@@ -169,11 +168,11 @@ fn script_interrupt(run: &mut ScriptRun) -> bool {
     if let Some(s) = srv.script.as_mut() {
         s.write_dirty = run.write_dirty;
     }
-    if let Some(host) = srv.while_blocked.clone() {
+    if let Some(host) = srv.config.while_blocked.clone() {
         let frozen_ms = srv.now_ms;
         let lent = std::mem::replace(srv, Server::new(crate::config::Config::default(), srv.now_ms));
         let mut engine = crate::Engine { srv: lent };
-        if let Ok(mut host) = host.try_borrow_mut() {
+        if let Ok(mut host) = host.0.try_borrow_mut() {
             (*host)(&mut engine);
         }
         *srv = engine.srv;
@@ -1134,13 +1133,14 @@ pub fn run_function(
     let (read_only, allow_oom, oom_at_start) = flags;
     // `luaCallFunction`: the hook, when scripts may time out.
     let threshold_ms = srv.config.get("busy-reply-threshold").and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
-    if threshold_ms > 0 && srv.config.command_clock.is_some() {
+    let clock = srv.config.busy_clock();
+    if threshold_ms > 0 && clock.is_some() {
         let hook = hook_value(lua, "__redis__hook", script_hook);
         set_hook(lua.state_mut(), hook, HOOK_EVERY);
     }
     if let Some(script) = srv.script.as_mut() {
         script.threshold_ms = threshold_ms;
-        script.started_us = srv.config.command_clock.map_or(0, |c| c());
+        script.started_us = clock.map_or(0, |c| c());
     }
     let placeholder = Server::new(crate::config::Config::default(), srv.now_ms);
     let moved = std::mem::replace(srv, placeholder);

@@ -11,7 +11,6 @@ use std::rc::Rc;
 use super::{Recorded, State, Timeline};
 use crate::Config;
 use crate::lab::{Host, Lab, MEMORY_DURABILITY};
-use crate::load_time::LoadClock;
 use crate::storage::{Machine, OpenMode, RamDisk, Shared, Storage, Tee};
 
 /// Where a timeline starts: the settings (redis.conf names and values), the seed of every random
@@ -35,10 +34,11 @@ impl Start {
         Ok(config)
     }
 
-    /// redis-server started on a simulated machine over RAM holding the start's files, its
-    /// loads timed with `clock` (none: 0.000 seconds, as in a replay).
-    pub fn memory_lab(&self, clock: Option<LoadClock>) -> Result<Lab, String> {
-        let config = Config { load_clock: clock, ..self.config()? };
+    /// redis-server started on a simulated machine over RAM holding the start's files, with
+    /// what the host lends (a clock to time loads and scripts with; none in a replay: its
+    /// loads take 0.000 seconds).
+    pub fn memory_lab(&self, host: &Host) -> Result<Lab, String> {
+        let config = host.lend_to(self.config()?);
         let mut ram = RamDisk::new();
         for (name, data) in &self.files {
             let fail = |e: crate::storage::Error| format!("start file {name}: {e}");
@@ -85,7 +85,7 @@ impl Timeline {
         let mut tee = Tee::open(real.clone()).map_err(|e| e.to_string())?;
         let files = Start::files_of(&mut tee).map_err(|e| e.to_string())?;
         let start = Start { settings: settings.to_vec(), seed, t0, files };
-        let config = Config { load_clock: host.load_clock, ..start.config()? };
+        let config = host.lend_to(start.config()?);
         let machine = Machine::over(tee).map_err(|e| e.to_string())?;
         let mut lab = Lab::start(config, Box::new(machine), t0);
         host.lend(&mut lab);

@@ -410,6 +410,7 @@ pub fn lua_pcall(state: &mut LuaState) -> LuaResult<u32> {
     let saved_ci = state.ci;
     let saved_n_ccalls = state.n_ccalls;
     let saved_call_depth = state.call_depth;
+    let saved_allow_hook = state.hook.allow_hook; // vendored patch: `old_allowhooks`
 
     // Clear any stale error object.
     state.error_object = None;
@@ -438,6 +439,7 @@ pub fn lua_pcall(state: &mut LuaState) -> LuaResult<u32> {
         }
         Err(err) => {
             // Error: restore state and push false + error value.
+            state.hook.allow_hook = saved_allow_hook;
             state.ci = saved_ci;
             state.base = state.call_stack[state.ci].base;
             state.n_ccalls = saved_n_ccalls;
@@ -494,6 +496,7 @@ pub fn lua_xpcall(state: &mut LuaState) -> LuaResult<u32> {
     let saved_ci = state.ci;
     let saved_n_ccalls = state.n_ccalls;
     let saved_call_depth = state.call_depth;
+    let saved_allow_hook = state.hook.allow_hook; // vendored patch: `old_allowhooks`
     state.error_object = None;
 
     // Place handler at func_pos (GC anchor), function at func_pos+1.
@@ -548,6 +551,7 @@ pub fn lua_xpcall(state: &mut LuaState) -> LuaResult<u32> {
             };
 
             // NOW restore state (after handler has seen the full stack).
+            state.hook.allow_hook = saved_allow_hook;
             state.ci = saved_ci;
             state.base = state.call_stack[state.ci].base;
             state.n_ccalls = saved_n_ccalls;

@@ -91,11 +91,22 @@ pub fn co_create(state: &mut LuaState) -> LuaResult<u32> {
     }
 
     // Create a new thread with the function on its stack.
-    let thread = LuaThread::new(func_val, state.global);
+    let thread = new_thread(state, func_val);
     let thread_ref = state.gc.alloc_thread(thread);
 
     state.push(Val::Thread(thread_ref));
     Ok(1)
+}
+
+/// A thread running `func`, with its creator's hook, as `lua_newthread` gives it (vendored
+/// patch: Redis's busy-script hook must reach a loop inside a coroutine).
+fn new_thread(state: &LuaState, func: Val) -> LuaThread {
+    let mut thread = LuaThread::new(func, state.global);
+    thread.hook.hook_func = state.hook.hook_func;
+    thread.hook.hook_mask = state.hook.hook_mask;
+    thread.hook.base_hook_count = state.hook.base_hook_count;
+    thread.hook.hook_count = state.hook.base_hook_count;
+    thread
 }
 
 // ---------------------------------------------------------------------------
@@ -452,7 +463,7 @@ pub fn co_wrap(state: &mut LuaState) -> LuaResult<u32> {
         }
     }
 
-    let thread = LuaThread::new(func_val, state.global);
+    let thread = new_thread(state, func_val);
     let thread_ref = state.gc.alloc_thread(thread);
 
     // Create a Rust closure with the thread as upvalue[0].

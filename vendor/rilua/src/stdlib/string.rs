@@ -134,7 +134,10 @@ const MAX_STRING_SIZE: usize = (u32::MAX - 2) as usize;
 /// `string.rep(s, n)` -- Returns a string repeated n times.
 pub fn str_rep(state: &mut LuaState) -> LuaResult<u32> {
     let s = state.check_string(1)?;
-    let n = state.check_integer(2)?;
+    // `luaL_checkint`: C's `int` of the integer (vendored patch), so 2^31 repeats nothing, as
+    // in PUC-Rio and Redis, rather than asking for gigabytes.
+    #[allow(clippy::cast_possible_truncation)]
+    let n = i64::from(state.check_integer(2)? as i32);
 
     if n <= 0 {
         let r = state.gc.intern_string(b"");
@@ -148,7 +151,12 @@ pub fn str_rep(state: &mut LuaState) -> LuaResult<u32> {
                 traceback: vec![],
             }));
         }
-        let mut buf = Vec::with_capacity(total);
+        // An allocation that fails is Lua's memory error (`LUA_ERRMEM`), not an abort
+        // (vendored patch: a wasm32 engine has 4 GB at most).
+        let mut buf = Vec::new();
+        if buf.try_reserve_exact(total).is_err() {
+            return Err(LuaError::Memory);
+        }
         for _ in 0..n {
             buf.extend_from_slice(&s);
         }

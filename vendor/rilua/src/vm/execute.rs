@@ -391,8 +391,11 @@ impl LuaState {
 
         let result = self.call_function(call_base, 0);
 
-        // Restore state (PUC-Rio: L->allowhook = 1, restore top/ci.top).
-        self.hook.allow_hook = true;
+        // Restore state (PUC-Rio: L->allowhook = 1, restore top/ci.top). A hook that raised
+        // leaves hooks off, as PUC-Rio's longjmp does: the error handler of an enclosing
+        // xpcall runs without them, and the pcall / xpcall that catches the error turns them
+        // back on (`luaD_pcall`'s `L->allowhook = old_allowhooks`). (vendored patch)
+        self.hook.allow_hook = result.is_ok();
         self.call_stack[self.ci].top = saved_ci_top;
         self.top = saved_top;
 
