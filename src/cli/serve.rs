@@ -13,6 +13,18 @@
 //! its write is in the AOF as far as the fsync policy promises. One write per turn for every
 //! command of the turn is also what makes `always` affordable (group commit).
 //!
+//! **A busy script.** An EVAL or FCALL that runs past `busy-reply-threshold` hands the loop its
+//! turn back every 100 000 Lua instructions ([`process_events_while_blocked`], Redis's
+//! `processEventsWhileBlocked`): a turn that does not wait and has no cron. New connections are
+//! accepted; the other connections' commands are read and run, and refused with `-BUSY …` but
+//! for the `allow-busy` ones (SCRIPT KILL, FUNCTION KILL / STATS, MULTI, AUTH …); the AOF is
+//! written as step 3 says, then the replies. The script's own connection is out of reach
+//! meanwhile (`protectClient`): what it sends is read after the script. `SHUTDOWN NOSAVE` (with
+//! NOW / FORCE or not) exits from there, the AOF flushed and fsynced, the script's client
+//! unanswered; SHUTDOWN without NOSAVE is refused with the `-BUSY` error. A SIGINT / SIGTERM
+//! waits for the script's end; the server then shuts down before that turn's replies go out, as
+//! Redis's `serverCron` does.
+//!
 //! Compared with redis-server: TCP only (no unix socket, no TLS), runs in the foreground (no
 //! `daemonize`, no pidfile), no idle `timeout` or `tcp-keepalive`, no client output-buffer or
 //! query-buffer limits. SHUTDOWN kills a running child and saves `dump.rdb` when save points are
@@ -24,9 +36,13 @@
 //! client), as in Redis.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Write;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aof_lab::config::WhileBlocked;
 use aof_lab::engine::StartError;
 use aof_lab::keyspace::HashMap;
 use aof_lab::resp::{self, Limits};
@@ -180,20 +196,24 @@ pub fn main(opts: ServeOptions) -> i32 {
     };
     log.log(Level::Notice, "Ready to accept connections");
 
-    let mut server = Server {
-        engine,
+    let net = Rc::new(RefCell::new(Net {
         log,
         poll,
         listeners,
         signals,
         conns: HashMap::default(),
         pending_writes: Vec::new(),
+        ready: VecDeque::new(),
         read_again: Vec::new(),
         args: Vec::new(),
         refs: Vec::new(),
         shutdown: None,
-    };
-    server.run()
+        signal: None,
+        signal_in_script: false,
+    }));
+    let mut engine = engine;
+    engine.srv.config.while_blocked = Some(while_blocked_hook(Rc::clone(&net)));
+    run(&mut engine, &net)
 }
 
 /// `listenToPort`: one listener per `bind` address. An address with a `-` prefix is optional:
@@ -247,8 +267,10 @@ fn listen_to_port(config: &Config, poll: &Poll, log: &Logger) -> Option<Vec<TcpL
     Some(listeners)
 }
 
-struct Server {
-    engine: Engine,
+/// Everything the event loop has but the engine. It is shared (`Rc<RefCell<…>>`) with the hook
+/// the engine calls while a script is busy ([`process_events_while_blocked`]), so a borrow of
+/// it is never held across an engine call that may run a command: a script may go busy there.
+struct Net {
     log: Logger,
     poll: Poll,
     listeners: Vec<TcpListener>,
@@ -256,12 +278,21 @@ struct Server {
     conns: HashMap<ClientId, Conn>,
     /// `clients_pending_write`: clients that got replies this turn.
     pending_writes: Vec<ClientId>,
+    /// Connections to read, in order: those the poll announced (`true`: the event was the peer's
+    /// FIN), and those a busy script's hook could not read (its own connection).
+    ready: VecDeque<(ClientId, bool)>,
     /// Clients that still had bytes to read when their per-turn budget ran out.
     read_again: Vec<ClientId>,
     /// Argument vectors reused for every command (see [`recycle`]).
     args: Vec<Cow<'static, [u8]>>,
     refs: Vec<&'static [u8]>,
     shutdown: Option<Shutdown>,
+    /// SIGINT / SIGTERM received (`shutdown_asap`): the server shuts down after the turn.
+    signal: Option<i32>,
+    /// It came while a script was busy: the server shuts down once the script's turn has run
+    /// its commands, before its replies go out (Redis's `serverCron`, which a script past the
+    /// threshold has made due, runs before `beforeSleep`).
+    signal_in_script: bool,
 }
 
 /// Reuses a vector's allocation for a new lifetime: the vector is emptied, and collecting an
@@ -272,108 +303,398 @@ fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
-impl Server {
-    fn run(&mut self) -> i32 {
-        let mut events = Events::with_capacity(1024);
-        let mut next_cron = Instant::now();
-        let mut signal: Option<i32> = None;
-        loop {
+/// The event loop: one turn per iteration, until SHUTDOWN or a signal. Its exit status.
+fn run(engine: &mut Engine, net: &RefCell<Net>) -> i32 {
+    let mut events = Events::with_capacity(1024);
+    let mut next_cron = Instant::now();
+    loop {
+        {
+            let mut n = net.borrow_mut();
             let now = Instant::now();
-            let timeout = if self.read_again.is_empty() { next_cron.saturating_duration_since(now) } else { Duration::ZERO };
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+            let idle = n.read_again.is_empty() && n.ready.is_empty();
+            let timeout = if idle { next_cron.saturating_duration_since(now) } else { Duration::ZERO };
+            if let Err(e) = n.poll.poll(&mut events, Some(timeout))
                 && e.kind() != std::io::ErrorKind::Interrupted
             {
-                self.log.log(Level::Warning, &format!("Event loop failed: {}", strerror(&e)));
+                n.log.log(Level::Warning, &format!("Event loop failed: {}", strerror(&e)));
                 return 1;
             }
-
             for event in events.iter() {
-                if self.shutdown.is_some() {
+                n.dispatch(engine, event);
+            }
+        }
+        read_ready(engine, net);
+        if net.borrow().shutdown.is_none() && !net.borrow().read_again.is_empty() {
+            net.borrow_mut().queue_read_again();
+            read_ready(engine, net);
+        }
+
+        if net.borrow().shutdown.is_none() && Instant::now() >= next_cron {
+            engine.cron(now_ms());
+            serve_unblocked(engine, net);
+            // CONFIG SET loglevel takes effect here, within 1/hz s.
+            let mut n = net.borrow_mut();
+            n.log.level = engine.srv.config.get("loglevel").as_deref().and_then(Level::parse).unwrap_or(n.log.level);
+            let hz = u64::from(engine.srv.config.hz.clamp(1, 500));
+            next_cron += Duration::from_millis(1000 / hz);
+            // After a long turn, do not run cron in a burst to catch up.
+            next_cron = next_cron.max(Instant::now());
+        }
+
+        let mut n = net.borrow_mut();
+        // SHUTDOWN exits from inside the command, as Redis does: the replies of this turn are
+        // never sent (the AOF is flushed by prepare_for_shutdown).
+        if let Some(reason) = n.shutdown.take() {
+            finish_shutdown(engine, &n.log, reason);
+            return 0;
+        }
+        if std::mem::take(&mut n.signal_in_script)
+            && let Some(sig) = n.signal.take()
+            && finish_shutdown(engine, &n.log, Shutdown::Signal(sig))
+        {
+            return 0;
+        }
+        if let Err(status) = before_sleep(engine, &n.log) {
+            return status;
+        }
+        n.handle_clients_with_pending_writes(engine);
+        if let Some(sig) = n.signal.take()
+            && finish_shutdown(engine, &n.log, Shutdown::Signal(sig))
+        {
+            return 0;
+        }
+    }
+}
+
+/// The rest of `prepareForShutdown`; false when it failed and the server goes on serving (a
+/// signal whose final save failed, as Redis: "Errors trying to shut down the server").
+fn finish_shutdown(engine: &mut Engine, log: &Logger, reason: Shutdown) -> bool {
+    // What the engine logged first (the SHUTDOWN command's lines) keeps its place.
+    log.engine_lines(engine.take_log());
+    if let Shutdown::Signal(sig) = reason {
+        log.log_from_handler(&format!("Received {} scheduling shutdown...", signals::name(sig)));
+        log.log(Level::Warning, "User requested shutdown...");
+        // The command path saved already (its failure is the command's error reply).
+        engine.srv.now_ms = now_ms();
+        let saved = engine.srv.shutdown_save(false, false, false);
+        log.engine_lines(engine.take_log());
+        if saved.is_err() {
+            log.log(Level::Warning, SHUTDOWN_FAILED);
+            return false;
+        }
+    }
+    prepare_for_shutdown(engine, log);
+    log.log(Level::Warning, "aof-lab is now ready to exit, bye bye...");
+    true
+}
+
+/// The engine's [`WhileBlocked`]: [`process_events_while_blocked`] on the loop's state.
+fn while_blocked_hook(net: Rc<RefCell<Net>>) -> WhileBlocked {
+    let mut events = Events::with_capacity(256);
+    WhileBlocked::new(move |engine: &mut Engine| process_events_while_blocked(engine, &net, &mut events))
+}
+
+/// `processEventsWhileBlocked`, called by the engine from inside a script past
+/// `busy-reply-threshold` (every 100 000 Lua instructions), with the whole engine lent: one
+/// turn of the loop without waiting and without cron. New connections are accepted; what the
+/// other clients sent is read and run (`-BUSY` but for the `allow-busy` commands); then
+/// `beforeSleep`'s part (the AOF written as the policy says) and the replies written. The
+/// script's own connection is out of [`Net::conns`] while its commands run
+/// ([`process_input_buffer`], Redis's `protectClient`): what it sends now is read after the
+/// script. `SHUTDOWN NOSAVE` ends the process here (the script never finishes); a signal waits
+/// for the end of the script, as in Redis.
+fn process_events_while_blocked(engine: &mut Engine, net: &RefCell<Net>, events: &mut Events) {
+    {
+        let mut n = net.borrow_mut();
+        // The `Slow script detected` warning, at once.
+        n.log.engine_lines(engine.take_log());
+        // An interrupted poll has nothing for us this time.
+        if n.poll.poll(events, Some(Duration::ZERO)).is_ok() {
+            for event in events.iter() {
+                n.dispatch(engine, event);
+            }
+        }
+        n.queue_read_again();
+    }
+    read_ready(engine, net);
+    let mut n = net.borrow_mut();
+    if let Some(reason) = n.shutdown.take() {
+        finish_shutdown(engine, &n.log, reason);
+        std::process::exit(0);
+    }
+    // `beforeSleep` while blocked: `flushAppendOnlyFile(0)`, then the replies (no expiry).
+    let now = now_ms();
+    engine.srv.now_ms = now;
+    engine.srv.storage.tick(now);
+    engine.srv.flush_append_only_file(false);
+    n.log.engine_lines(engine.take_log());
+    if engine.exited().is_some() {
+        std::process::exit(1);
+    }
+    n.handle_clients_with_pending_writes(engine);
+}
+
+/// True only inside [`process_events_while_blocked`]: the loop itself never runs while a
+/// script does. Connections that are out of reach then (the script's) are left for later.
+fn script_busy(engine: &Engine) -> bool {
+    engine.srv.script.is_some()
+}
+
+/// Reads and runs, in order, what the connections in [`Net::ready`] sent, until the queue is
+/// empty or SHUTDOWN stops the server. While a script is busy, a connection that cannot be
+/// served (the script's own: out of the map, or its client out of the engine's) is queued again
+/// for after the script.
+fn read_ready(engine: &mut Engine, net: &RefCell<Net>) {
+    let busy = script_busy(engine);
+    let mut later = Vec::new();
+    loop {
+        let next = {
+            let mut n = net.borrow_mut();
+            if n.shutdown.is_some() { None } else { n.ready.pop_front() }
+        };
+        let Some((id, until_eof)) = next else {
+            break;
+        };
+        if busy && !(net.borrow().conns.contains_key(&id) && engine.client(id).is_some()) {
+            later.push((id, until_eof));
+            continue;
+        }
+        read_from_client(engine, net, id, until_eof);
+    }
+    net.borrow_mut().ready.extend(later);
+}
+
+fn read_from_client(engine: &mut Engine, net: &RefCell<Net>, id: ClientId, until_eof: bool) {
+    let outcome = {
+        let mut guard = net.borrow_mut();
+        let n = &mut *guard;
+        let Some(conn) = n.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.close_after_reply {
+            // Whatever else it sends is ignored, as in Redis.
+            let _ = conn.read(until_eof);
+            conn.discard_query();
+            return;
+        }
+        let outcome = conn.read(until_eof);
+        match outcome {
+            ReadOutcome::Error => {
+                n.free_client(engine, id);
+                return;
+            }
+            ReadOutcome::More => n.read_again.push(id),
+            ReadOutcome::Drained | ReadOutcome::Eof => {}
+        }
+        outcome
+    };
+    process_input_buffer(engine, net, id);
+    if matches!(outcome, ReadOutcome::Eof) {
+        let mut n = net.borrow_mut();
+        if n.log.enabled(Level::Verbose)
+            && let Some(c) = n.conns.get(&id)
+        {
+            let info = client_info(engine, c);
+            n.log.log(Level::Verbose, &format!("Client closed connection {info}"));
+        }
+        match n.conns.get_mut(&id) {
+            // A blocked client that went away is freed at once (its reply has nowhere to go).
+            Some(c) if c.blocked => n.free_client(engine, id),
+            // The commands it sent before closing its side were run; their replies are still
+            // sent (a half-closed peer such as `nc -N` reads them), then the connection closes.
+            Some(c) => {
+                c.close_after_reply = true;
+                c.discard_query();
+                n.mark_pending_write(id);
+            }
+            None => {}
+        }
+    }
+    serve_unblocked(engine, net);
+}
+
+/// What ended [`execute_buffered`].
+enum Stop {
+    /// The buffer holds no complete command, or the client blocked or must close.
+    Input,
+    /// A protocol error: the line for the verbose log.
+    ProtocolError(String),
+    Shutdown,
+}
+
+/// `processInputBuffer`: executes every complete command in the query buffer, in order, until
+/// the buffer holds only part of a command, or the client blocks or must close.
+///
+/// The connection is out of [`Net::conns`] while its commands run, and `net` is not borrowed:
+/// a script that goes busy lends the engine to [`process_events_while_blocked`], which then
+/// serves the other connections but cannot see this one (Redis's `protectClient`).
+fn process_input_buffer(engine: &mut Engine, net: &RefCell<Net>, id: ClientId) {
+    let (mut conn, mut args, mut refs) = {
+        let mut n = net.borrow_mut();
+        if n.shutdown.is_some() {
+            return;
+        }
+        let Some(conn) = n.conns.remove(&id) else {
+            return;
+        };
+        (conn, std::mem::take(&mut n.args), std::mem::take(&mut n.refs))
+    };
+    let before = conn.obuf.len();
+    let stop = execute_buffered(engine, &mut conn, &mut args, &mut refs);
+    conn.after_parse();
+    let wrote = conn.obuf.len() != before || conn.close_after_reply;
+    let mut n = net.borrow_mut();
+    (n.args, n.refs) = (args, refs);
+    match stop {
+        Stop::Input => {}
+        Stop::ProtocolError(line) => n.log.log(Level::Verbose, &line),
+        Stop::Shutdown => n.shutdown = Some(Shutdown::Command),
+    }
+    n.conns.insert(id, conn);
+    if wrote {
+        n.mark_pending_write(id);
+    }
+    n.deliver_messages(engine);
+    n.close_killed(engine);
+}
+
+/// The command loop of [`process_input_buffer`]: parses, runs (serve answers SHUTDOWN itself)
+/// and encodes each reply into the connection's reply buffer. `args` and `refs` are the
+/// reused argument vectors.
+fn execute_buffered(engine: &mut Engine, conn: &mut Conn, args: &mut Vec<Cow<'static, [u8]>>, refs: &mut Vec<&'static [u8]>) -> Stop {
+    let id = conn.id;
+    let mut argv: Vec<Cow<[u8]>> = recycle(std::mem::take(args));
+    // `refs` borrows from `argv`, which the next parse rewrites: it is re-lent per command.
+    let mut spare_refs: Vec<&'static [u8]> = std::mem::take(refs);
+    let mut stop = Stop::Input;
+    while !conn.blocked && !conn.close_after_reply {
+        let query = conn.qbuf.get(conn.qstart..conn.qend).unwrap_or_default();
+        // Per command: an AUTH lifts the limits of an unauthenticated connection.
+        let limits = Limits { max_bulk_len: engine.srv.config.proto_max_bulk_len, unauthenticated: engine.auth_required(id) };
+        match resp::parse_command(query, &mut argv, limits) {
+            Ok(None) => break,
+            Ok(Some(used)) => {
+                conn.qstart += used;
+                if argv.is_empty() {
+                    continue; // an empty line or `*0`: nothing to run
+                }
+                let mut argv_refs: Vec<&[u8]> = recycle(std::mem::take(&mut spare_refs));
+                argv_refs.extend(argv.iter().map(|a| a.as_ref()));
+                let now = now_ms();
+                conn.last_interaction_ms = now;
+                if argv_refs.first().is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown")) {
+                    // Not `no_auth`: a stranger cannot stop the server.
+                    let outcome = if engine.auth_required(id) {
+                        Err(Reply::err(aof_lab::cmd::NOAUTH_ERR))
+                    } else if let Some(noperm) = engine.acl_deny(id, &argv_refs) {
+                        Err(noperm)
+                    } else {
+                        shutdown_command(engine, id, &argv_refs)
+                    };
+                    match outcome {
+                        Ok(()) => stop = Stop::Shutdown,
+                        Err(reply) => reply.encode_proto(&mut conn.obuf, engine.protocol(id)),
+                    }
+                } else {
+                    match engine.execute(id, &argv_refs, now) {
+                        // In the protocol the command left (HELLO 3 answers in RESP3).
+                        Some(reply) => reply.encode_proto(&mut conn.obuf, engine.protocol(id)),
+                        None => conn.blocked = true,
+                    }
+                }
+                spare_refs = recycle(argv_refs);
+                if engine.client(id).is_some_and(|c| c.close_after_reply) {
+                    conn.close_after_reply = true;
+                }
+                if matches!(stop, Stop::Shutdown) {
                     break;
                 }
-                match event.token() {
-                    SIGNAL_TOKEN => {
-                        // Like `shutdown_asap`: the turn completes (its replies go out after the
-                        // AOF flush), then the server shuts down.
-                        if let Some(sig) = self.signals.take() {
-                            signal = Some(sig);
-                        }
-                    }
-                    Token(t) if t > LISTENER_TOKEN_BASE - self.listeners.len() && t <= LISTENER_TOKEN_BASE => {
-                        self.accept(LISTENER_TOKEN_BASE - t)
-                    }
-                    Token(t) => {
-                        let id = t as ClientId;
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read_from_client(id, event.is_read_closed() || event.is_error());
-                        }
-                        if event.is_writable() && self.shutdown.is_none() {
-                            self.write_to_client(id);
-                        }
-                    }
-                }
             }
-            if self.shutdown.is_none() && !self.read_again.is_empty() {
-                let again = std::mem::take(&mut self.read_again);
-                for id in again {
-                    self.read_from_client(id, false);
-                }
+            Err(e) => {
+                let shown = String::from_utf8_lossy(query.get(..query.len().min(128)).unwrap_or_default()).into_owned();
+                stop = Stop::ProtocolError(format!(
+                    "Protocol error ({}) from client: id={} addr={}. Query buffer during protocol error: '{}'",
+                    e.0,
+                    id,
+                    conn.addr,
+                    resp::repr(shown.as_bytes())
+                ));
+                e.reply().encode(&mut conn.obuf);
+                conn.close_after_reply = true;
+                conn.qstart = conn.qend; // the rest of the buffer is never read
+                break;
             }
+        }
+    }
+    *refs = spare_refs;
+    *args = recycle(argv);
+    stop
+}
 
-            if self.shutdown.is_none() && Instant::now() >= next_cron {
-                self.engine.cron(now_ms());
-                self.serve_unblocked();
-                // CONFIG SET loglevel takes effect here, within 1/hz s.
-                self.log.level = self.engine.srv.config.get("loglevel").as_deref().and_then(Level::parse).unwrap_or(self.log.level);
-                let hz = u64::from(self.engine.srv.config.hz.clamp(1, 500));
-                next_cron += Duration::from_millis(1000 / hz);
-                // After a long turn, do not run cron in a burst to catch up.
-                next_cron = next_cron.max(Instant::now());
-            }
-
-            // SHUTDOWN exits from inside the command, as Redis does: the replies of this turn
-            // are never sent (the AOF is flushed by prepare_for_shutdown).
-            if let Some(reason) = self.shutdown.take() {
-                self.finish_shutdown(reason);
-                return 0;
-            }
-
-            if let Err(status) = before_sleep(&mut self.engine, &self.log) {
-                return status;
-            }
-            self.handle_clients_with_pending_writes();
-
-            if let Some(sig) = signal.take()
-                && self.finish_shutdown(Shutdown::Signal(sig))
+/// Replies for clients the engine served or timed out (BLPOP …), then whatever those clients
+/// had pipelined behind the blocking command (`processUnblockedClients`). Not while a script is
+/// busy: nothing can be served then, and what was served before waits for the script's end.
+fn serve_unblocked(engine: &mut Engine, net: &RefCell<Net>) {
+    if script_busy(engine) {
+        return;
+    }
+    loop {
+        let served = engine.take_unblocked();
+        if served.is_empty() {
+            return;
+        }
+        for (id, reply) in served {
             {
-                return 0;
+                let mut guard = net.borrow_mut();
+                let n = &mut *guard;
+                let Some(conn) = n.conns.get_mut(&id) else {
+                    continue;
+                };
+                reply.encode_proto(&mut conn.obuf, engine.protocol(id));
+                conn.blocked = false;
+                n.mark_pending_write(id);
+            }
+            process_input_buffer(engine, net, id);
+        }
+    }
+}
+
+impl Net {
+    /// One poll event: a signal is noted, a listener accepts, a client's read is queued (in
+    /// [`Net::ready`], read by [`read_ready`]) and its pending replies are written.
+    fn dispatch(&mut self, engine: &mut Engine, event: &mio::event::Event) {
+        match event.token() {
+            SIGNAL_TOKEN => {
+                // Like `shutdown_asap`: the turn completes (its replies go out after the AOF
+                // flush), then the server shuts down.
+                if let Some(sig) = self.signals.take() {
+                    self.signal = Some(sig);
+                    self.signal_in_script |= script_busy(engine);
+                }
+            }
+            Token(t) if t > LISTENER_TOKEN_BASE - self.listeners.len() && t <= LISTENER_TOKEN_BASE => {
+                self.accept(engine, LISTENER_TOKEN_BASE - t)
+            }
+            Token(t) => {
+                let id = t as ClientId;
+                let closed = event.is_read_closed() || event.is_error();
+                if event.is_readable() || closed {
+                    self.ready.push_back((id, closed));
+                }
+                if event.is_writable() {
+                    self.write_to_client(engine, id);
+                }
             }
         }
     }
 
-    /// The rest of `prepareForShutdown`; false when it failed and the server goes on serving
-    /// (a signal whose final save failed, as Redis: "Errors trying to shut down the server").
-    fn finish_shutdown(&mut self, reason: Shutdown) -> bool {
-        // What the engine logged first (the SHUTDOWN command's lines) keeps its place.
-        self.log.engine_lines(self.engine.take_log());
-        if let Shutdown::Signal(sig) = reason {
-            self.log.log_from_handler(&format!("Received {} scheduling shutdown...", signals::name(sig)));
-            self.log.log(Level::Warning, "User requested shutdown...");
-            // The command path saved already (its failure is the command's error reply).
-            self.engine.srv.now_ms = now_ms();
-            let saved = self.engine.srv.shutdown_save(false, false, false);
-            self.log.engine_lines(self.engine.take_log());
-            if saved.is_err() {
-                self.log.log(Level::Warning, SHUTDOWN_FAILED);
-                return false;
-            }
-        }
-        prepare_for_shutdown(&mut self.engine, &self.log);
-        self.log.log(Level::Warning, "aof-lab is now ready to exit, bye bye...");
-        true
+    /// The clients whose read budget ran out are read again.
+    fn queue_read_again(&mut self) {
+        let again = std::mem::take(&mut self.read_again);
+        self.ready.extend(again.into_iter().map(|id| (id, false)));
     }
 
-    fn accept(&mut self, index: usize) {
+    fn accept(&mut self, engine: &mut Engine, index: usize) {
         loop {
             let Some(listener) = self.listeners.get(index) else {
                 return;
@@ -383,7 +704,7 @@ impl Server {
                     let laddr = stream.local_addr().unwrap_or(addr);
                     // Replies are small and latency matters more than packet count (anetEnableTcpNoDelay).
                     let _ = stream.set_nodelay(true);
-                    let max_clients = self.engine.srv.config.get("maxclients").and_then(|m| m.parse().ok()).unwrap_or(MAX_CLIENTS);
+                    let max_clients = engine.srv.config.get("maxclients").and_then(|m| m.parse().ok()).unwrap_or(MAX_CLIENTS);
                     if self.conns.len() >= max_clients {
                         let _ = stream.write(b"-ERR max number of clients reached\r\n");
                         continue;
@@ -391,20 +712,20 @@ impl Server {
                     // clientAcceptHandler: protected mode turns strangers away only while the
                     // default user has no password; with `requirepass` they may connect, and
                     // must AUTH before anything else.
-                    if self.engine.srv.config.protected_mode && self.engine.srv.acl.default_nopass() && !addr.ip().is_loopback() {
+                    if engine.srv.config.protected_mode && engine.srv.acl.default_nopass() && !addr.ip().is_loopback() {
                         let _ = stream.write(DENIED.as_bytes());
                         continue;
                     }
-                    let id = self.engine.connect();
+                    let id = engine.connect();
                     if let Err(e) = self.poll.registry().register(&mut stream, Token(id as usize), Interest::READABLE) {
                         self.log.log(Level::Warning, &format!("Error registering fd event for the new client: {}", strerror(&e)));
-                        self.engine.disconnect(id);
+                        engine.disconnect(id);
                         continue;
                     }
                     if self.log.enabled(Level::Verbose) {
                         self.log.log(Level::Verbose, &format!("Accepted {}:{}", addr.ip(), addr.port()));
                     }
-                    self.engine.set_client_addr(id, addr.to_string(), laddr.to_string(), i64::from(fd(&stream)));
+                    engine.set_client_addr(id, addr.to_string(), laddr.to_string(), i64::from(fd(&stream)));
                     self.conns.insert(id, Conn::new(id, stream, addr, laddr, now_ms()));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -417,151 +738,26 @@ impl Server {
         }
     }
 
-    fn read_from_client(&mut self, id: ClientId, until_eof: bool) {
-        let Some(conn) = self.conns.get_mut(&id) else {
-            return;
-        };
-        if conn.close_after_reply {
-            // Whatever else it sends is ignored, as in Redis.
-            let _ = conn.read(until_eof);
-            conn.discard_query();
-            return;
-        }
-        let outcome = conn.read(until_eof);
-        match outcome {
-            ReadOutcome::Error => {
-                self.free_client(id);
-                return;
-            }
-            ReadOutcome::More => self.read_again.push(id),
-            ReadOutcome::Drained | ReadOutcome::Eof => {}
-        }
-        self.process_input_buffer(id);
-        if matches!(outcome, ReadOutcome::Eof) {
-            if self.log.enabled(Level::Verbose)
-                && let Some(c) = self.conns.get(&id)
-            {
-                let info = self.client_info(c);
-                self.log.log(Level::Verbose, &format!("Client closed connection {info}"));
-            }
-            match self.conns.get_mut(&id) {
-                // A blocked client that went away is freed at once (its reply has nowhere to go).
-                Some(c) if c.blocked => self.free_client(id),
-                // The commands it sent before closing its side were run; their replies are still
-                // sent (a half-closed peer such as `nc -N` reads them), then the connection closes.
-                Some(c) => {
-                    c.close_after_reply = true;
-                    c.discard_query();
-                    self.mark_pending_write(id);
-                }
-                None => {}
-            }
-        }
-        self.serve_unblocked();
-    }
-
-    /// `processInputBuffer`: executes every complete command in the query buffer, in order,
-    /// until the buffer holds only part of a command, or the client blocks or must close.
-    fn process_input_buffer(&mut self, id: ClientId) {
-        let Server { engine, conns, args, refs, shutdown, log, .. } = self;
-        let Some(conn) = conns.get_mut(&id) else {
-            return;
-        };
-        let mut argv: Vec<Cow<[u8]>> = recycle(std::mem::take(args));
-        // `refs` borrows from `argv`, which the next parse rewrites: it is re-lent per command.
-        let mut spare_refs: Vec<&'static [u8]> = std::mem::take(refs);
-        let before = conn.obuf.len();
-        while !conn.blocked && !conn.close_after_reply && shutdown.is_none() {
-            let query = conn.qbuf.get(conn.qstart..conn.qend).unwrap_or_default();
-            // Per command: an AUTH lifts the limits of an unauthenticated connection.
-            let limits = Limits { max_bulk_len: engine.srv.config.proto_max_bulk_len, unauthenticated: engine.auth_required(id) };
-            match resp::parse_command(query, &mut argv, limits) {
-                Ok(None) => break,
-                Ok(Some(used)) => {
-                    conn.qstart += used;
-                    if argv.is_empty() {
-                        continue; // an empty line or `*0`: nothing to run
-                    }
-                    let mut argv_refs: Vec<&[u8]> = recycle(std::mem::take(&mut spare_refs));
-                    argv_refs.extend(argv.iter().map(|a| a.as_ref()));
-                    let now = now_ms();
-                    conn.last_interaction_ms = now;
-                    if argv_refs.first().is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown")) {
-                        // Not `no_auth`: a stranger cannot stop the server.
-                        let outcome = if engine.auth_required(id) {
-                            Err(Reply::err(aof_lab::cmd::NOAUTH_ERR))
-                        } else if let Some(noperm) = engine.acl_deny(id, &argv_refs) {
-                            Err(noperm)
-                        } else {
-                            shutdown_command(engine, id, &argv_refs)
-                        };
-                        match outcome {
-                            Ok(()) => *shutdown = Some(Shutdown::Command),
-                            Err(reply) => reply.encode_proto(&mut conn.obuf, engine.protocol(id)),
-                        }
-                    } else {
-                        match engine.execute(id, &argv_refs, now) {
-                            // In the protocol the command left (HELLO 3 answers in RESP3).
-                            Some(reply) => reply.encode_proto(&mut conn.obuf, engine.protocol(id)),
-                            None => conn.blocked = true,
-                        }
-                    }
-                    spare_refs = recycle(argv_refs);
-                    if engine.client(id).is_some_and(|c| c.close_after_reply) {
-                        conn.close_after_reply = true;
-                    }
-                }
-                Err(e) => {
-                    if log.enabled(Level::Verbose) {
-                        let shown = String::from_utf8_lossy(query.get(..query.len().min(128)).unwrap_or_default()).into_owned();
-                        log.log(
-                            Level::Verbose,
-                            &format!(
-                                "Protocol error ({}) from client: id={} addr={}. Query buffer during protocol error: '{}'",
-                                e.0,
-                                id,
-                                conn.addr,
-                                resp::repr(shown.as_bytes())
-                            ),
-                        );
-                    }
-                    e.reply().encode(&mut conn.obuf);
-                    conn.close_after_reply = true;
-                    conn.qstart = conn.qend; // the rest of the buffer is never read
-                    break;
-                }
-            }
-        }
-        *refs = spare_refs;
-        *args = recycle(argv);
-        conn.after_parse();
-        let wrote = conn.obuf.len() != before || conn.close_after_reply;
-        if wrote {
-            self.mark_pending_write(id);
-        }
-        self.deliver_messages();
-        self.close_killed();
-    }
-
     /// Connections CLIENT KILL closed: freed now, as `freeClient` does (what they had not
     /// been sent yet is lost).
-    fn close_killed(&mut self) {
-        for id in self.engine.take_killed() {
-            self.free_client(id);
+    fn close_killed(&mut self, engine: &mut Engine) {
+        for id in engine.take_killed() {
+            self.free_client(engine, id);
         }
     }
 
     /// What PUBLISH sent to other connections, appended to their reply buffers (released with
-    /// the turn's replies, as Redis writes them in `beforeSleep`).
-    fn deliver_messages(&mut self) {
-        if !self.engine.srv.pubsub.has_messages() {
+    /// the turn's replies, as Redis writes them in `beforeSleep`). While a script is busy they
+    /// wait for its end (its own connection, a possible target, is out of the map).
+    fn deliver_messages(&mut self, engine: &mut Engine) {
+        if !engine.srv.pubsub.has_messages() || script_busy(engine) {
             return;
         }
-        for (target, msg) in self.engine.take_messages() {
+        for (target, msg) in engine.take_messages() {
             let Some(conn) = self.conns.get_mut(&target) else {
                 continue;
             };
-            msg.encode_proto(&mut conn.obuf, self.engine.protocol(target));
+            msg.encode_proto(&mut conn.obuf, engine.protocol(target));
             self.mark_pending_write(target);
         }
     }
@@ -575,65 +771,52 @@ impl Server {
         }
     }
 
-    /// Replies for clients the engine served or timed out (BLPOP …), then whatever those
-    /// clients had pipelined behind the blocking command (`processUnblockedClients`).
-    fn serve_unblocked(&mut self) {
-        loop {
-            let served = self.engine.take_unblocked();
-            if served.is_empty() {
-                return;
-            }
-            for (id, reply) in served {
-                let Some(conn) = self.conns.get_mut(&id) else {
-                    continue;
-                };
-                reply.encode_proto(&mut conn.obuf, self.engine.protocol(id));
-                conn.blocked = false;
-                self.mark_pending_write(id);
-                self.process_input_buffer(id);
-            }
-        }
-    }
-
-    fn write_to_client(&mut self, id: ClientId) {
+    fn write_to_client(&mut self, engine: &mut Engine, id: ClientId) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
         match conn.write() {
-            WriteOutcome::Error => self.free_client(id),
+            WriteOutcome::Error => self.free_client(engine, id),
             WriteOutcome::Blocked => {}
-            WriteOutcome::Done => self.after_write(id),
+            WriteOutcome::Done => self.after_write(engine, id),
         }
     }
 
     /// `handleClientsWithPendingWrites`: releases the turn's replies and writes them; a client
-    /// whose socket is full gets a writable handler for the rest.
-    fn handle_clients_with_pending_writes(&mut self) {
+    /// whose socket is full gets a writable handler for the rest. While a script is busy, its
+    /// own connection (out of the map) stays listed for after the script.
+    fn handle_clients_with_pending_writes(&mut self, engine: &mut Engine) {
+        let busy = script_busy(engine);
         let mut list = std::mem::take(&mut self.pending_writes);
+        let mut kept = Vec::new();
         for id in list.drain(..) {
             let Some(conn) = self.conns.get_mut(&id) else {
+                if busy {
+                    kept.push(id);
+                }
                 continue;
             };
             conn.pending_write = false;
             conn.release_replies();
             match conn.write() {
-                WriteOutcome::Error => self.free_client(id),
+                WriteOutcome::Error => self.free_client(engine, id),
                 WriteOutcome::Blocked => {
                     if !conn.want_writable {
                         conn.want_writable = true;
                         let interest = Interest::READABLE | Interest::WRITABLE;
                         if self.poll.registry().reregister(&mut conn.stream, Token(id as usize), interest).is_err() {
-                            self.free_client(id);
+                            self.free_client(engine, id);
                         }
                     }
                 }
-                WriteOutcome::Done => self.after_write(id),
+                WriteOutcome::Done => self.after_write(engine, id),
             }
         }
+        list.extend(kept);
         self.pending_writes = list;
     }
 
-    fn after_write(&mut self, id: ClientId) {
+    fn after_write(&mut self, engine: &mut Engine, id: ClientId) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -641,51 +824,51 @@ impl Server {
             return; // replies of this turn, released after before_sleep
         }
         if conn.close_after_reply {
-            self.free_client(id);
+            self.free_client(engine, id);
             return;
         }
         if conn.want_writable {
             conn.want_writable = false;
             if self.poll.registry().reregister(&mut conn.stream, Token(id as usize), Interest::READABLE).is_err() {
-                self.free_client(id);
+                self.free_client(engine, id);
             }
         }
     }
 
-    fn free_client(&mut self, id: ClientId) {
+    fn free_client(&mut self, engine: &mut Engine, id: ClientId) {
         if let Some(mut conn) = self.conns.remove(&id) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
-            self.engine.disconnect(id);
+            engine.disconnect(id);
         }
     }
+}
 
-    /// A short `CLIENT INFO` line for the verbose log.
-    fn client_info(&self, c: &Conn) -> String {
-        let now = now_ms();
-        let ec = self.engine.client(c.id);
-        let name = ec.and_then(|e| e.name.as_deref()).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-        let multi = ec.and_then(|e| e.multi.as_ref()).map_or(-1, |m| m.commands.len() as i64);
-        let flags = match (c.blocked, multi >= 0) {
-            (true, _) => "b",
-            (false, true) => "x",
-            _ => "N",
-        };
-        format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} multi={} qbuf={} obl={}",
-            c.id,
-            c.addr,
-            c.laddr,
-            fd(&c.stream),
-            name,
-            (now - c.created_ms) / 1000,
-            (now - c.last_interaction_ms) / 1000,
-            flags,
-            ec.map_or(0, |e| e.db),
-            multi,
-            c.qend - c.qstart,
-            c.obuf.len() - c.opos
-        )
-    }
+/// A short `CLIENT INFO` line for the verbose log.
+fn client_info(engine: &Engine, c: &Conn) -> String {
+    let now = now_ms();
+    let ec = engine.client(c.id);
+    let name = ec.and_then(|e| e.name.as_deref()).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let multi = ec.and_then(|e| e.multi.as_ref()).map_or(-1, |m| m.commands.len() as i64);
+    let flags = match (c.blocked, multi >= 0) {
+        (true, _) => "b",
+        (false, true) => "x",
+        _ => "N",
+    };
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} multi={} qbuf={} obl={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        fd(&c.stream),
+        name,
+        (now - c.created_ms) / 1000,
+        (now - c.last_interaction_ms) / 1000,
+        flags,
+        ec.map_or(0, |e| e.db),
+        multi,
+        c.qend - c.qstart,
+        c.obuf.len() - c.opos
+    )
 }
 
 fn fd(s: &TcpStream) -> i32 {
@@ -720,6 +903,11 @@ fn shutdown_command(engine: &mut Engine, id: ClientId, argv: &[&[u8]]) -> Result
     if abort {
         // Shutdown here never waits (no replicas to catch up), so there is nothing to abort.
         return Err(Reply::err("ERR No shutdown in progress."));
+    }
+    // A busy script (`isInsideYieldingLongCommand`): only SHUTDOWN NOSAVE may stop the server;
+    // it cannot save a dataset a script is halfway through.
+    if !nosave && let Some(script) = engine.srv.script.as_ref().filter(|s| s.timed_out) {
+        return Err(script.busy_error());
     }
     // prepareForShutdown's RDB part: with save points (and without NOSAVE), or with SAVE.
     engine.srv.now_ms = now_ms();

@@ -118,9 +118,27 @@ fn script_hook(state: &mut LuaState) -> rilua::LuaResult<u32> {
         // From now on at every line: a pcall that caught it cannot go on for long.
         let f = state.hook.hook_func;
         set_hook(state, f, 0);
-        return Err(raise(state, b"Script killed by user with SCRIPT KILL..."));
+        // Not in the prelude's own Lua code (the `pcall` wrapper, the error handler), which
+        // Redis does not have: the error strikes the script's next line, and names it.
+        if !interrupted_internal_code(state) {
+            return Err(raise(state, b"Script killed by user with SCRIPT KILL..."));
+        }
     }
     Ok(0)
+}
+
+/// Whether the Lua function a hook interrupted (the frame below the hook's own) is the
+/// prelude's ([`INTERNAL_CHUNK`]).
+fn interrupted_internal_code(state: &LuaState) -> bool {
+    let Some(ci) = state.ci.checked_sub(1).and_then(|i| state.call_stack.get(i)) else {
+        return false;
+    };
+    match state.stack_get(ci.func) {
+        Val::Function(r) => {
+            matches!(state.gc.closures.get(r), Some(rilua::vm::closure::Closure::Lua(l)) if l.proto.source == INTERNAL_CHUNK)
+        }
+        _ => false,
+    }
 }
 
 /// `scriptInterrupt`: whether the script must end (killed). Past the threshold, lends the
@@ -150,12 +168,16 @@ fn script_interrupt(run: &mut ScriptRun) -> bool {
         s.write_dirty = run.write_dirty;
     }
     if let Some(host) = srv.config.while_blocked.clone() {
+        let frozen_ms = srv.now_ms;
         let lent = std::mem::replace(srv, Server::new(crate::config::Config::default(), srv.now_ms));
         let mut engine = crate::Engine { srv: lent };
         if let Ok(mut host) = host.0.try_borrow_mut() {
             (*host)(&mut engine);
         }
         *srv = engine.srv;
+        // The script's time stays where it started (`scriptTimeSnapshot`), whatever the host
+        // ran meanwhile.
+        srv.now_ms = frozen_ms;
     }
     let killed = srv.script.as_ref().is_some_and(|s| s.killed);
     if killed {
