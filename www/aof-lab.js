@@ -134,7 +134,7 @@ function ownCss(height) {
     /* A lab led by its scenario (a tutorial's): the story on the left, the views it drives
        stacked on the right (one column on a narrow screen). */
     .layout > .panel.scenarios:first-child:not(:only-child) { grid-row: span 4; }
-    .log, .aof-list { height: ${height}; min-height: 0; max-height: none; }
+    .log, .log[data-empty], .aof-list { height: ${height}; min-height: 0; max-height: none; }
     .embed-head { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: center; justify-content: space-between; padding: 0 0.75rem 0.6rem; }
     .embed-head strong { font-size: 0.95rem; }
   `;

@@ -334,6 +334,7 @@ export class ConsoleView {
     let skip = this.pending.size - PENDING_SHOWN;
     for (const [id, p] of this.pending) if (skip-- <= 0) items.push(this.pendingNode(id, p));
     const log = this.els.log;
+    log.toggleAttribute('data-empty', items.length === 0);
     const now = [this.intro, ...items].filter(Boolean);
     const same = now.length === log.childElementCount && now.every((n, i) => log.children[i] === n);
     if (!same) reconcile(log, now);
