@@ -5,7 +5,8 @@
 // caches warm, the pool's files exist). The reference, in the same run: a bare page whose module
 // worker loads the same pkg/ and opens the engine on OPFS, then answers PING (tests/e2e/bench/).
 // Served as `make serve` serves it (python3 -m http.server), so that caching is the user's.
-// The page's phases come from its worker's messages: the worker created, LOADING (the wasm is
+// The page's phases come from its worker's messages: the worker created, its script running and
+// the wasm's bytes arrived (the worker's own clock and resource timing), LOADING (the wasm is
 // compiled and instantiated, the namespace's lock taken), READY (the storage opened and the AOF
 // loaded), then the console enabled. Prints markdown rows for BENCHMARKS.md.
 //   node bench-startup.mjs        (env RUNS=5 cold runs, WARM=3 warm tabs after each)
@@ -75,7 +76,20 @@ async function measurePage(context, url) {
   const t = await page.evaluate(() => ({
     ...window.__startup,
     dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
+    origin: performance.timeOrigin,
   }));
+  // The worker's side, on the page's clock: when its script began to run (its time origin) and
+  // when the wasm's bytes had arrived (an HTTP/1.1 server gives a host six connections: the
+  // worker's requests share them with the page's modules).
+  const w = page.workers()[0];
+  if (w) {
+    const wt = await w.evaluate(() => ({
+      origin: performance.timeOrigin,
+      wasm: performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'))?.responseEnd,
+    }));
+    t.workerRuns = wt.origin - t.origin;
+    t.wasmFetched = wt.wasm === undefined ? NaN : wt.wasm + t.workerRuns;
+  }
   await page.close();
   return t;
 }
@@ -125,14 +139,14 @@ try {
 }
 
 const f = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
-console.log(`| start-up on OPFS (headless Chromium; median of ${RUNS} cold, ${RUNS * WARM} warm) | reference: bare worker, engine answers PING (ms) | lab page: usable console (ms) | ratio | the page's phases (ms after navigation): DOMContentLoaded / worker created / wasm ready (LOADING) / engine open (READY) / console enabled |`);
+console.log(`| start-up on OPFS (headless Chromium; median of ${RUNS} cold, ${RUNS * WARM} warm) | reference: bare worker, engine answers PING (ms) | lab page: usable console (ms) | ratio | the page's phases (ms after navigation): DOMContentLoaded / worker created / its script runs / wasm fetched / wasm ready (LOADING) / engine open (READY) / console enabled |`);
 console.log('|---|---:|---:|---:|---|');
 for (const kind of ['cold', 'warm']) {
   const p = page[kind];
   const b = bare[kind];
   const ref = median(b.map((x) => x.pong));
   const usable = median(p.map((x) => x.usable));
-  const phases = ['dcl', 'worker', 'loading', 'ready', 'usable'].map((k) => f(median(p.map((x) => x[k])))).join(' / ');
+  const phases = ['dcl', 'worker', 'workerRuns', 'wasmFetched', 'loading', 'ready', 'usable'].map((k) => f(median(p.map((x) => x[k])))).join(' / ');
   const barePhases = ['worker', 'wasm', 'open', 'pong'].map((k) => f(median(b.map((x) => x[k])))).join(' / ');
   console.log(`| ${kind} (bare: worker / wasm / open / PONG = ${barePhases}) | ${f(ref)} | ${f(usable)} | ${(usable / ref).toFixed(2)} | ${phases} |`);
 }
