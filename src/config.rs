@@ -136,6 +136,8 @@ pub struct Config {
     pub active_expire_effort: u32,
     /// `DEBUG SET-ACTIVE-EXPIRE`: not a real config, but engine state of the same kind.
     pub active_expire_enabled: bool,
+    /// `latency-tracking`: per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_tracking: bool,
     /// Not a setting: the host's clock, lent to time loads with (the "DB loaded from …: 0.012
     /// seconds" lines, [`crate::load_time`]); `None`: every load takes 0.000 seconds.
     pub load_clock: Option<crate::load_time::LoadClock>,
@@ -205,6 +207,7 @@ impl Default for Config {
             lab_fsync_latency_ms: 0,
             active_expire_effort: 1,
             active_expire_enabled: true,
+            latency_tracking: true,
             load_clock: None,
             command_clock: None,
             script_clock: None,

@@ -169,6 +169,8 @@ impl Client {
 
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
+    /// INFO commandstats / latencystats, LATENCY HISTOGRAM ([`crate::cmd::server::stats`]).
+    pub commands: crate::cmd::server::stats::CommandStats,
     pub total_commands_processed: u64,
     pub total_connections_received: u64,
     pub expired_keys: u64,
@@ -700,6 +702,9 @@ pub struct CallState {
     /// `redactClientCommandArgument`: argument positions SLOWLOG and MONITOR show as
     /// `(redacted)` (passwords of AUTH, HELLO, ACL SETUSER).
     pub redacted: Vec<usize>,
+    /// The command failed although its reply is no error (`failed_calls`: EXEC whose last
+    /// queued commands ACL refused).
+    pub failed: bool,
 }
 
 /// What a command handler works with.
@@ -717,6 +722,10 @@ impl<'a> Ctx<'a> {
     }
     pub fn finish(self) -> CallState {
         self.state
+    }
+    /// Counts this command in `failed_calls` whatever its reply.
+    pub fn mark_failed(&mut self) {
+        self.state.failed = true;
     }
     pub fn now_ms(&self) -> i64 {
         self.srv.now_ms

@@ -138,3 +138,28 @@ fn entries_read_is_lost_by_an_aof_replay_as_in_redis() {
         }
     }
 }
+
+/// Nothing is counted in INFO commandstats / latencystats while the AOF loads (Redis's AOF
+/// client runs each command's `proc` directly, EXEC's commands with `CMD_CALL_NONE`, and a
+/// script's `redis.call` loses `CMD_CALL_STATS`): after DEBUG LOADAOF only it and CONFIG
+/// RESETSTAT show, on both sides.
+#[test]
+fn loading_counts_no_command_stats_like_redis() {
+    let server = RedisServer::start();
+    let mut conn = server.connect();
+    let mut e = engine(AppendFsync::Always);
+    let c = e.connect();
+    let lines =
+        ["SET a 1", "MULTI", "SET m 1", "INCR m", "EXEC", "EVAL \"redis.call('set', 'e', 1)\" 0", "CONFIG RESETSTAT", "DEBUG LOADAOF"];
+    for line in lines {
+        let real = conn.command(&aof_lab::resp::split_args(line.as_bytes()).unwrap()).unwrap();
+        assert_eq!(run(&mut e, c, line).to_resp(), real, "{line}");
+    }
+    for section in ["commandstats", "latencystats"] {
+        let real = conn.command(&["INFO", section]).unwrap();
+        let ours = run(&mut e, c, &format!("INFO {section}")).to_resp();
+        let (real, ours) = (common::script::stats_lines(&real), common::script::stats_lines(&ours));
+        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&real));
+        assert!(String::from_utf8_lossy(&ours).contains("debug:"), "{}", String::from_utf8_lossy(&ours));
+    }
+}

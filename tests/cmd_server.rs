@@ -496,3 +496,102 @@ fn module_commands_follow_enable_module_command() {
         assert_eq!(run(&mut e, c, "MODULE LIST"), Reply::Array(vec![]));
     }
 }
+
+/// The `cmdstat_<name>` line of INFO commandstats, if any.
+fn cmdstat(e: &mut Engine, c: u64, name: &str) -> Option<String> {
+    let Reply::Bulk(info) = run(e, c, "INFO commandstats") else { panic!() };
+    let info = String::from_utf8(info).unwrap();
+    info.lines().find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:")).map(str::to_string))
+}
+
+/// LATENCY HISTOGRAM: a map of full command names to `{calls, histogram_usec}`, a RESP2 client
+/// getting flat arrays; without a host clock every sample is 0 µs (recorded as 1 ns, key 1).
+#[test]
+fn latency_histogram_shapes() {
+    let (mut e, c) = engine();
+    for _ in 0..3 {
+        run(&mut e, c, "SET a 1");
+    }
+    run(&mut e, c, "CONFIG GET maxmemory");
+    assert_eq!(
+        resp(&mut e, c, "LATENCY HISTOGRAM set nosuch"),
+        "*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:3\r\n$14\r\nhistogram_usec\r\n*2\r\n:1\r\n:3\r\n"
+    );
+    // A container names its subcommands; a full name names one.
+    assert_eq!(
+        resp(&mut e, c, "LATENCY HISTOGRAM CONFIG"),
+        "*2\r\n$10\r\nconfig|get\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n*2\r\n:1\r\n:1\r\n"
+    );
+    assert_eq!(resp(&mut e, c, "LATENCY HISTOGRAM config|GET"), resp(&mut e, c, "LATENCY HISTOGRAM config"));
+    resp(&mut e, c, "HELLO 3");
+    assert_eq!(
+        resp(&mut e, c, "LATENCY HISTOGRAM set"),
+        "%1\r\n$3\r\nset\r\n%2\r\n$5\r\ncalls\r\n:3\r\n$14\r\nhistogram_usec\r\n%1\r\n:1\r\n:3\r\n"
+    );
+    // Every command with samples, LATENCY HISTOGRAM's own earlier calls among them.
+    let Reply::Map(all) = e.execute_line(c, "LATENCY HISTOGRAM", NOW).unwrap() else { panic!() };
+    let names: Vec<String> = all.iter().map(|(k, _)| String::from_utf8_lossy(&k.to_resp()).into_owned()).collect();
+    assert_eq!(names.len(), 4, "{names:?}"); // set, config|get, latency|histogram, hello
+    run(&mut e, c, "CONFIG RESETSTAT");
+    assert_eq!(
+        resp(&mut e, c, "LATENCY HISTOGRAM"),
+        "%1\r\n$16\r\nconfig|resetstat\r\n%2\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n%1\r\n:1\r\n:1\r\n"
+    );
+}
+
+/// A blocked command is counted when it blocks; served, it adds its sample (and its failure),
+/// not a call; a timeout adds nothing; CLIENT UNBLOCK … ERROR counts a failure on the blocked
+/// command and on CLIENT UNBLOCK (what redis-server 7.0.15 showed for the same steps).
+#[test]
+fn blocked_commands_in_commandstats() {
+    let (mut e, a) = engine();
+    let b = e.connect();
+    assert!(e.execute_line(a, "BLPOP l 0", NOW).is_none());
+    run(&mut e, b, "LPUSH l x");
+    assert_eq!(e.take_unblocked().len(), 1);
+    assert!(e.execute_line(a, "BLPOP l2 0", NOW).is_none());
+    run(&mut e, b, &format!("CLIENT UNBLOCK {a} ERROR"));
+    assert!(e.execute_line(a, "BLPOP l3 0.01", NOW).is_none());
+    e.cron(NOW + 100);
+    assert!(e.execute_line(a, "BLMOVE l4 l5 LEFT LEFT 0", NOW).is_none());
+    run(&mut e, b, "SET l4 str");
+    assert_eq!(run(&mut e, b, "LPUSH l4 y"), Reply::err("WRONGTYPE Operation against a key holding the wrong kind of value"));
+    let zero = "usec=0,usec_per_call=0.00";
+    assert_eq!(cmdstat(&mut e, b, "blpop").unwrap(), format!("calls=3,{zero},rejected_calls=0,failed_calls=1"));
+    assert_eq!(cmdstat(&mut e, b, "client|unblock").unwrap(), format!("calls=1,{zero},rejected_calls=0,failed_calls=1"));
+    assert_eq!(cmdstat(&mut e, b, "blmove").unwrap(), format!("calls=1,{zero},rejected_calls=0,failed_calls=0"));
+    assert_eq!(
+        resp(&mut e, b, "LATENCY HISTOGRAM blpop blmove"),
+        "*2\r\n$5\r\nblpop\r\n*4\r\n$5\r\ncalls\r\n:2\r\n$14\r\nhistogram_usec\r\n*2\r\n:1\r\n:2\r\n"
+    );
+}
+
+static TICKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// With a host clock (`aof-lab serve`), usec and the latency samples are the measured times:
+/// here a clock that moves 5 µs per reading, so every command takes 5 µs.
+#[test]
+fn commandstats_with_a_host_clock() {
+    fn clock() -> u64 {
+        TICKS.fetch_add(5, std::sync::atomic::Ordering::Relaxed)
+    }
+    let mut e = Engine::new(Config { command_clock: Some(clock), ..Default::default() }, NOW);
+    let c = e.connect();
+    run(&mut e, c, "SET a 1");
+    run(&mut e, c, "SET a 2");
+    run(&mut e, c, "INCR a");
+    run(&mut e, c, "HSET a f v");
+    assert_eq!(cmdstat(&mut e, c, "set").unwrap(), "calls=2,usec=10,usec_per_call=5.00,rejected_calls=0,failed_calls=0");
+    assert_eq!(cmdstat(&mut e, c, "hset").unwrap(), "calls=1,usec=5,usec_per_call=5.00,rejected_calls=0,failed_calls=1");
+    let Reply::Bulk(info) = run(&mut e, c, "INFO latencystats") else { panic!() };
+    let info = String::from_utf8(info).unwrap();
+    assert!(info.contains("latency_percentiles_usec_set:p50=5.023,p99=5.023,p99.9=5.023\r\n"), "{info}");
+    assert_eq!(
+        resp(&mut e, c, "LATENCY HISTOGRAM incr"),
+        "*2\r\n$4\r\nincr\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n*2\r\n:8\r\n:1\r\n"
+    );
+    run(&mut e, c, "CONFIG SET latency-tracking no");
+    run(&mut e, c, "GET a");
+    assert_eq!(resp(&mut e, c, "LATENCY HISTOGRAM get"), "*0\r\n");
+    assert_eq!(cmdstat(&mut e, c, "get").unwrap(), "calls=1,usec=5,usec_per_call=5.00,rejected_calls=0,failed_calls=0");
+}

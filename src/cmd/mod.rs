@@ -252,17 +252,22 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     let resolved = resolve(name, argv);
     let (cmd, parent) = match resolved {
         Ok(c) => c,
-        Err(e) => return Outcome::Reply(reject_command(srv, client, name, e)),
+        Err((found, e)) => {
+            if let Some(c) = found {
+                server::stats::rejected(srv, c);
+            }
+            return Outcome::Reply(reject_command(srv, client, None, name, e));
+        }
     };
     client.last_cmd = Some((cmd, parent));
     if cmd.flags & PROTECTED != 0 && !srv.allow_protected_action("enable-module-command", client) {
         let refused = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
-        return Outcome::Reply(reject_command(srv, client, name, Reply::err(refused)));
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, Reply::err(refused)));
     }
     // After lookup and arity, before anything else: an unknown command or a wrong argument
     // count is reported to a client that has not authenticated, nothing more.
     if srv.auth_required(client) && cmd.flags & NO_AUTH == 0 {
-        return Outcome::Reply(reject_command(srv, client, name, Reply::err(NOAUTH_ERR)));
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, Reply::err(NOAUTH_ERR)));
     }
     // ACLCheckAllPerm, after the NO_MULTI refusal (which the queueing below makes).
     if !(client.multi.is_some() && cmd.flags & NO_MULTI != 0 && cmd.flags & NO_QUEUE == 0)
@@ -270,18 +275,18 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     {
         let context = if client.multi.is_some() { crate::acl::LogContext::Multi } else { crate::acl::LogContext::Toplevel };
         server::acl::log_denial(srv, client, cmd, parent, argv, denied, context);
-        return Outcome::Reply(reject_command(srv, client, name, server::acl::noperm_reply(denied.0, cmd, parent)));
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, server::acl::noperm_reply(denied.0, cmd, parent)));
     }
     if let Some(reply) = srv.deny_oom(cmd, client) {
-        return Outcome::Reply(reject_command(srv, client, name, reply));
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, reply));
     }
     if let Some(reply) = srv.deny_command(cmd, client) {
-        return Outcome::Reply(reject_command(srv, client, name, reply));
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, reply));
     }
     if client.subs.total() > 0
         && let Some(reply) = pubsub::subscribed_context_error(client, cmd, &full_name(cmd, parent))
     {
-        return Outcome::Reply(reject_command(srv, client, name, reply));
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, reply));
     }
     // A script past `busy-reply-threshold` (`isInsideYieldingLongCommand`): only the
     // `allow-busy` commands run, the others are refused (and flag an open transaction).
@@ -289,7 +294,7 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         && cmd.flags & ALLOW_BUSY == 0
     {
         let busy = script.busy_error();
-        return Outcome::Reply(reject_command(srv, client, name, busy));
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, busy));
     }
     // CLIENT PAUSE: the command waits for the end of the pause (`blockPostponeClient`).
     if let Some((end, all)) = srv.pause {
@@ -315,6 +320,7 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         if cmd.flags & NO_MULTI != 0 {
             // rejectCommandFormat: the transaction is flagged, EXEC will abort.
             m.dirty_exec = true;
+            server::stats::rejected(srv, cmd);
             return Outcome::Reply(Reply::err("ERR Command not allowed inside a transaction"));
         }
         m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
@@ -325,7 +331,11 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
 
 /// `rejectCommand`: flags an open transaction so that EXEC aborts; a rejected EXEC itself
 /// discards the transaction with `-EXECABORT … because of: <reason>`.
-fn reject_command(srv: &mut Server, client: &mut Client, name: &[u8], error: Reply) -> Reply {
+/// The refused command (`c->cmd`) counts it in `rejected_calls`.
+fn reject_command(srv: &mut Server, client: &mut Client, cmd: Option<&'static Command>, name: &[u8], error: Reply) -> Reply {
+    if let Some(cmd) = cmd {
+        server::stats::rejected(srv, cmd);
+    }
     if name.eq_ignore_ascii_case(b"exec") {
         client.multi = None;
         multi::unwatch_all_keys(srv, client);
@@ -342,26 +352,26 @@ fn reject_command(srv: &mut Server, client: &mut Client, name: &[u8], error: Rep
 }
 
 /// Finds the command (or subcommand) for `argv`, or Redis's exact error.
-fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<(&'static Command, Option<&'static Command>), Reply> {
+/// The error of a wrong arity carries the command found (`rejectCommand` counts it).
+fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<(&'static Command, Option<&'static Command>), (Option<&'static Command>, Reply)> {
     let Some(cmd) = lookup(name) else {
-        return Err(unknown_command(name, argv));
+        return Err((None, unknown_command(name, argv)));
     };
     let (cmd, parent) = if !cmd.subcommands.is_empty() && argv.len() >= 2 {
         match lookup_sub(cmd, argv[1]) {
             Some(sub) => (sub, Some(cmd)),
             None => {
-                return Err(Reply::error(format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    c_str(argv[1], 128),
-                    cmd.name.to_ascii_uppercase()
-                )));
+                return Err((
+                    None,
+                    Reply::error(format!("ERR unknown subcommand '{}'. Try {} HELP.", c_str(argv[1], 128), cmd.name.to_ascii_uppercase())),
+                ));
             }
         }
     } else {
         (cmd, None)
     };
     if !cmd.arity_ok(argv.len()) {
-        return Err(Reply::wrong_arity(&full_name(cmd, parent)));
+        return Err((Some(cmd), Reply::wrong_arity(&full_name(cmd, parent))));
     }
     Ok((cmd, parent))
 }
@@ -406,7 +416,14 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
     let mut ctx = Ctx::new(srv, client, cmd);
     let reply = (cmd.proc_)(&mut ctx, argv);
     let state = ctx.finish();
+    let duration = match (clock, started_us) {
+        (Some(c), Some(t0)) => c().saturating_sub(t0),
+        _ => 0,
+    };
     if !srv.loading {
+        // A blocked client being served (`ready_key`) was counted when it blocked.
+        let serving = client.ready_key.is_some();
+        server::stats::after_call(srv, cmd, &reply, serving, state.blocked.is_some(), state.failed, duration);
         srv.stats.total_commands_processed += 1;
         if state.blocked.is_none() {
             // c->original_argv after redactClientCommandArgument: what SLOWLOG and MONITOR see.
@@ -419,10 +436,6 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
                 &redacted
             };
             if cmd.flags & SKIP_SLOWLOG == 0 {
-                let duration = match (clock, started_us) {
-                    (Some(c), Some(t0)) => c().saturating_sub(t0),
-                    _ => 0,
-                };
                 server::diag::slowlog_push(srv, client, argv, duration);
             }
             server::diag::feed_monitors(srv, client, cmd, argv, srv.now_ms.saturating_mul(1000));

@@ -72,6 +72,9 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     }
     ctx.client.in_exec = true;
     let mut replies = Vec::with_capacity(multi.commands.len());
+    // An ACL refusal's error counts on EXEC (`failed_calls`) unless a command runs after it:
+    // Redis's `prev_err_count` is reset by every nested call().
+    let mut refused_last = false;
     for argv in &multi.commands {
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let Some(mut cmd) = lookup(refs[0]) else {
@@ -96,14 +99,19 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
             super::server::acl::log_denial(ctx.srv, ctx.client, cmd, parent, &refs, denied, crate::acl::LogContext::Multi);
             ctx.client.multi = None;
             replies.push(super::server::acl::exec_noperm_reply(denied.0));
+            refused_last = true;
             continue;
         }
+        refused_last = false;
         match call(ctx.srv, ctx.client, cmd, &refs) {
             Outcome::Reply(r) => replies.push(r),
             Outcome::Blocked => replies.push(Reply::NilArray),
         }
     }
     ctx.client.in_exec = false;
+    if refused_last {
+        ctx.mark_failed();
+    }
     Reply::Array(replies)
 }
 

@@ -71,6 +71,7 @@ pub static FIELDS: &[Field] = &[
     num!("auto-aof-rewrite-min-size", auto_aof_rewrite_min_size, u64),
     flag!("aof-rewrite-incremental-fsync", aof_rewrite_incremental_fsync),
     flag!("aof-disable-auto-gc", aof_disable_auto_gc),
+    flag!("latency-tracking", latency_tracking),
     Field { name: "lab-aof-mode", load: |c| Val::Int(i64::from(c.aof_legacy)), store: |c, v| c.aof_legacy = v.int() == 1 },
     flag!("lazyfree-lazy-expire", lazyfree_lazy_expire),
     flag!("lazyfree-lazy-user-del", lazyfree_lazy_user_del),

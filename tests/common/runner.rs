@@ -239,6 +239,7 @@ pub fn run_script_proto(name: &str, text: &str, resp: u8, expected: &mut dyn Sid
                             Mode::TypeOnly => " (compared by type only)",
                             Mode::Elapsed => " (integers compared as elapsed times)",
                             Mode::ElapsedSecs => " (integers compared as elapsed seconds)",
+                            Mode::Stats => " (INFO lines as a set, times masked)",
                         };
                         problems.push(format!(
                             "    reply differs{how}\n    {el:>6}: {}\n    {al:>6}: {}",

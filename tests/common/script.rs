@@ -28,6 +28,10 @@ pub enum Mode {
     /// of the interval can fall on either side of a second boundary on the two sides, so they
     /// may differ by two seconds (plus twice the slack, in whole seconds).
     ElapsedSecs,
+    /// `~stats`: an INFO text (bulk or verbatim) compared as a set of lines, with the values
+    /// that are times masked: `usec=` and `usec_per_call=` (INFO commandstats) and the
+    /// percentiles `pN=` (INFO latencystats). Calls, rejected and failed counts stay exact.
+    Stats,
 }
 
 impl Mode {
@@ -39,6 +43,7 @@ impl Mode {
             Mode::TypeOnly => "% ",
             Mode::Elapsed => "~ms ",
             Mode::ElapsedSecs => "~s ",
+            Mode::Stats => "~stats ",
         }
     }
 }
@@ -100,7 +105,9 @@ fn parse_line(t: &str) -> Result<Item, String> {
         },
         None => (0, t),
     };
-    let (mode, rest) = if let Some(r) = t.strip_prefix("~ms ") {
+    let (mode, rest) = if let Some(r) = t.strip_prefix("~stats ") {
+        (Mode::Stats, r)
+    } else if let Some(r) = t.strip_prefix("~ms ") {
         (Mode::Elapsed, r)
     } else if let Some(r) = t.strip_prefix("~s ") {
         (Mode::ElapsedSecs, r)
@@ -251,6 +258,7 @@ pub fn array_elements(raw: &[u8]) -> Option<Vec<&[u8]>> {
 /// modes the groups sorted, which is the order [`replies_match`] compares them in.
 pub fn comparable(raw: &[u8], mode: Mode, now_ms: i64) -> Vec<u8> {
     match mode {
+        Mode::Stats => stats_lines(raw),
         Mode::Exact | Mode::Elapsed | Mode::ElapsedSecs => normalise_times(raw, now_ms),
         Mode::TypeOnly => raw.first().map(|&c| vec![c]).unwrap_or_default(),
         Mode::Unordered | Mode::Pairs => match sorted_groups(raw, mode, now_ms) {
@@ -282,6 +290,7 @@ fn sorted_groups(raw: &[u8], mode: Mode, now_ms: i64) -> Option<(usize, Vec<Vec<
 /// Whether two replies are the same under `mode`, times compared within `clock`'s slack.
 pub fn replies_match(expected: &[u8], actual: &[u8], mode: Mode, clock: Clock) -> bool {
     match mode {
+        Mode::Stats => stats_lines(expected) == stats_lines(actual),
         Mode::Exact => times_match(expected, actual, clock),
         Mode::Elapsed | Mode::ElapsedSecs => match (parse_reply(expected), parse_reply(actual)) {
             (Ok(Some((e, _))), Ok(Some((a, _)))) => {
@@ -429,4 +438,40 @@ pub fn diff_aof(expected: &[u8], actual: &[u8], clock: Clock, exp_label: &str, a
         context(&e),
         context(&a)
     ))
+}
+
+/// [`Mode::Stats`]: the INFO text's lines, sorted, with the time values masked (`usec=*`,
+/// `usec_per_call=*`, `p50=*`); anything that is not an INFO text is kept as it is.
+pub fn stats_lines(raw: &[u8]) -> Vec<u8> {
+    use aof_lab::Reply;
+    let text = match parse_reply(raw) {
+        Ok(Some((Reply::Bulk(b), _))) => b,
+        Ok(Some((Reply::Verbatim(_, b), _))) => b,
+        _ => return raw.to_vec(),
+    };
+    let text = String::from_utf8_lossy(&text);
+    let mut lines: Vec<String> = text
+        .split("\r\n")
+        .map(|line| match line.split_once(':') {
+            Some((key, values)) if !line.starts_with('#') => {
+                let masked: Vec<String> = values
+                    .split(',')
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, _))
+                            if k == "usec"
+                                || k == "usec_per_call"
+                                || (k.starts_with('p') && k[1..].starts_with(|c: char| c.is_ascii_digit())) =>
+                        {
+                            format!("{k}=*")
+                        }
+                        _ => kv.to_string(),
+                    })
+                    .collect();
+                format!("{key}:{}", masked.join(","))
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n").into_bytes()
 }

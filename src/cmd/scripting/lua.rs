@@ -477,25 +477,32 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
         let argv = lua_argv(state, &vals)?;
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let cmd = match lookup_command(&refs) {
-            Some(c) if c.arity_ok(refs.len()) => c,
-            Some(_) => return Err(b"Wrong number of args calling Redis command from script".to_vec()),
+            Some(c) => c,
             None => return Err(b"Unknown Redis command called from script".to_vec()),
         };
+        // scriptCall's `error:` counts the refused command in `rejected_calls`.
+        let refuse = |run: &mut ScriptRun, text: &[u8]| -> Result<Reply, Vec<u8>> {
+            crate::cmd::server::stats::rejected(&mut run.srv, cmd);
+            Err(text.to_vec())
+        };
+        if !cmd.arity_ok(refs.len()) {
+            return refuse(&mut run, b"Wrong number of args calling Redis command from script");
+        }
         if cmd.flags & NOSCRIPT != 0 {
-            return Err(b"This Redis command is not allowed from script".to_vec());
+            return refuse(&mut run, b"This Redis command is not allowed from script");
         }
         // scriptVerifyACL (before the read-only and OOM checks): the script runs as its caller's user.
         let parent = crate::cmd::lookup(refs[0]).filter(|p| !std::ptr::eq(*p, cmd));
         if let Err(denied) = crate::cmd::server::acl::check(&run.srv, &run.client, cmd, parent, &refs) {
             let ScriptRun { srv, client, .. } = &mut run;
             crate::cmd::server::acl::log_denial(srv, client, cmd, parent, &refs, denied, crate::acl::LogContext::Lua);
-            return Err(crate::cmd::server::acl::script_error(denied.0).into_bytes());
+            return refuse(&mut run, crate::cmd::server::acl::script_error(denied.0).as_bytes());
         }
         if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
-            return Err(b"Write commands are not allowed from read-only scripts.".to_vec());
+            return refuse(&mut run, b"Write commands are not allowed from read-only scripts.");
         }
         if !run.allow_oom && !run.write_dirty && run.oom_at_start && cmd.flags & crate::cmd::DENYOOM != 0 {
-            return Err(b"OOM command not allowed when used memory > 'maxmemory'.".to_vec());
+            return refuse(&mut run, b"OOM command not allowed when used memory > 'maxmemory'.");
         }
         if cmd.flags & WRITE != 0 {
             run.write_dirty = true;

@@ -492,6 +492,14 @@ fn unblock(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if blocked_on_keys {
         ctx.srv.unblock_registration(&c);
         if let Some(b) = c.blocked.take() {
+            if error {
+                if let Some((cmd, _)) = c.last_cmd {
+                    super::stats::unblocked_with_error(ctx.srv, cmd);
+                }
+                // The error reply it gives the other client counts on CLIENT UNBLOCK too
+                // (`stat_total_error_replies` moved during its call).
+                ctx.mark_failed();
+            }
             let r = if error { Reply::err("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { b.timeout_reply };
             ctx.srv.unblocked.push((id, r));
         }

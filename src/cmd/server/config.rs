@@ -121,6 +121,7 @@ fn apply(ctx: &mut Ctx, changed: &Changed) -> Result<(), String> {
 
 fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     // resetServerStats: the counters since boot; connected clients and keys are state, not stats.
+    // Stats holds the per-command ones too (resetCommandTableStats).
     ctx.srv.stats = Stats::default();
     ctx.srv.expire.reset_stats();
     Reply::ok()

@@ -7,7 +7,8 @@
 //! takes 0 µs, so only `slowlog-log-slower-than 0` logs anything. No latency event is ever
 //! recorded (Redis records them when an fsync, a fork or an expire cycle takes longer than
 //! `latency-monitor-threshold`; here those take simulated time), so LATENCY answers as a Redis
-//! that never saw a spike does.
+//! that never saw a spike does. LATENCY HISTOGRAM is the per-command histograms of
+//! [`super::stats`].
 //!
 //! **MONITOR.** Every command a client runs (not those flagged `admin` or `skip_monitor`, and
 //! not while loading) is sent to each monitor, as `replicationFeedMonitors` formats it:
@@ -270,6 +271,11 @@ pub static LATENCY_SUBCOMMANDS: &[Command] = &[
         since: "2.8.13",
         summary: "Show helpful text about the different subcommands.",
         ..Command::new("help", 2, LOADING | STALE, (0, 0, 0), Group::Server, latency_help)
+    },
+    Command {
+        since: "7.0.0",
+        summary: "Return the cumulative distribution of latencies of a subset of commands or all.",
+        ..Command::new("histogram", -2, LAT, (0, 0, 0), Group::Server, super::stats::latency_histogram)
     },
 ];
 

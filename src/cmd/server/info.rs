@@ -5,8 +5,9 @@
 //! Compared with Redis: the values the engine cannot know are zeros or approximations. Memory
 //! figures are the engine's estimate (`Server::used_memory`: the values' sizes kept up to date
 //! by the keyspace, see `crate::keyspace`, plus a fixed startup overhead and the AOF buffers); CPU and network figures are 0; `total_forks` counts the simulated children and the
-//! CoW figures are the simulated ones (see `crate::child`); `Commandstats`, `Errorstats` and
-//! `Latencystats` are empty.
+//! CoW figures are the simulated ones (see `crate::child`); `Errorstats` is empty.
+//! `Commandstats` and `Latencystats` are Redis's ([`super::stats`]), their times 0 µs unless the
+//! host lends a clock.
 
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -54,9 +55,9 @@ pub fn gen_info_string(srv: &Server, args: &[&[u8]]) -> String {
         ("Replication", wanted("replication"), replication),
         ("CPU", wanted("cpu"), cpu),
         ("Modules", wanted("module_list") || wanted("modules"), |_, _| {}),
-        ("Commandstats", wanted("commandstats"), |_, _| {}),
+        ("Commandstats", wanted("commandstats"), super::stats::info_commandstats),
         ("Errorstats", wanted("errorstats"), |_, _| {}),
-        ("Latencystats", wanted("latencystats"), |_, _| {}),
+        ("Latencystats", wanted("latencystats"), super::stats::info_latencystats),
         ("Cluster", wanted("cluster"), |_, out| line(out, "cluster_enabled", 0)),
         ("Keyspace", wanted("keyspace"), keyspace),
     ];

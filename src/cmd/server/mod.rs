@@ -21,6 +21,7 @@ pub mod info;
 pub mod meta;
 pub mod persist;
 pub mod shapes;
+pub mod stats;
 
 use super::{ADMIN, ALLOW_BUSY, Command, FAST, Group, LOADING, NO_AUTH, NO_MULTI, NO_QUEUE, NOSCRIPT, READONLY, STALE, WRITE, args};
 use crate::reply::{DB_INDEX, Reply};
