@@ -203,12 +203,7 @@ impl Engine {
         self.srv.clients.insert(id, client);
         cmd::server::diag::flush_invalidations(&mut self.srv, Some(id));
         let reply = match outcome {
-            Outcome::Reply(r) => {
-                if r.is_error() {
-                    self.srv.stats.total_error_replies += 1;
-                }
-                Some(if silenced { Reply::Many(Vec::new()) } else { r })
-            }
+            Outcome::Reply(r) => Some(if silenced { Reply::Many(Vec::new()) } else { r }),
             Outcome::Blocked => {
                 let c = self.srv.clients.get(&id)?;
                 if let Some(b) = &c.blocked {
@@ -354,9 +349,6 @@ impl Engine {
                     c.db = saved_db;
                     match outcome {
                         Some(Outcome::Reply(r)) => {
-                            if r.is_error() {
-                                self.srv.stats.total_error_replies += 1; // BLMOVE into a wrong type
-                            }
                             c.blocked = Some(b);
                             self.srv.unblock_registration(&c);
                             c.blocked = None;

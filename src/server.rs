@@ -177,7 +177,10 @@ pub struct Stats {
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub rejected_calls: u64,
+    /// Every error reply (`stat_total_error_replies`), and by code (INFO errorstats: Redis's
+    /// rax of error codes, in the same byte order).
     pub total_error_replies: u64,
+    pub errors: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -493,6 +496,23 @@ impl Server {
     /// the same commands are refused. Refused: `denyoom` commands (and EXEC of a transaction
     /// holding one), and inside MULTI anything but EXEC, DISCARD, QUIT and RESET (queueing
     /// itself takes memory).
+    /// `afterErrorReply` / `incrementErrorCount`: one more error reply, counted under its code,
+    /// the word before its first space when that space is within the first 31 bytes (Redis
+    /// looks at 32 bytes of `-CODE …`), else `ERR`. Not while loading (nothing is sent).
+    pub fn count_error_reply(&mut self, text: &str) {
+        if self.loading {
+            return;
+        }
+        self.stats.total_error_replies += 1;
+        let code = text.as_bytes().iter().take(31).position(|&b| b == b' ').map_or("ERR", |n| &text[..n]);
+        match self.stats.errors.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                self.stats.errors.insert(code.to_string(), 1);
+            }
+        }
+    }
+
     /// `allowProtectedAction`: the setting `name` says yes, or local and the client is local (a
     /// loopback peer, or no socket at all: the lab's consoles).
     pub fn allow_protected_action(&self, name: &str, client: &Client) -> bool {
@@ -705,6 +725,8 @@ pub struct CallState {
     /// The command failed although its reply is no error (`failed_calls`: EXEC whose last
     /// queued commands ACL refused).
     pub failed: bool,
+    /// Its reply's errors were counted where they were made (a script's value), not by `call`.
+    pub errors_counted: bool,
 }
 
 /// What a command handler works with.
@@ -726,6 +748,10 @@ impl<'a> Ctx<'a> {
     /// Counts this command in `failed_calls` whatever its reply.
     pub fn mark_failed(&mut self) {
         self.state.failed = true;
+    }
+    /// The reply's errors are counted already (INFO errorstats): `call` leaves them.
+    pub fn mark_errors_counted(&mut self) {
+        self.state.errors_counted = true;
     }
     pub fn now_ms(&self) -> i64 {
         self.srv.now_ms

@@ -118,6 +118,9 @@ fn protocol_errors_match_redis_byte_for_byte() {
         }
     }
     assert!(failures.is_empty(), "{} of {} inputs answered differently:\n{}", failures.len(), cases.len() + 2, failures.join("\n"));
+    // Each error reply above is counted by its code, the protocol errors too (INFO errorstats).
+    let errorstats = |port| show(&exchange(LOCAL, port, b"INFO errorstats\r\n"));
+    assert_eq!(errorstats(ours.port), errorstats(real.port));
     // The server survived all of it.
     assert_eq!(exchange(LOCAL, ours.port, b"PING\r\n"), b"+PONG\r\n");
 }

@@ -593,7 +593,12 @@ fn execute_buffered(engine: &mut Engine, conn: &mut Conn, args: &mut Vec<Cow<'st
                     };
                     match outcome {
                         Ok(()) => stop = Stop::Shutdown,
-                        Err(reply) => reply.encode_proto(&mut conn.obuf, engine.protocol(id)),
+                        Err(reply) => {
+                            if let Reply::Error(text) = &reply {
+                                engine.srv.count_error_reply(text);
+                            }
+                            reply.encode_proto(&mut conn.obuf, engine.protocol(id));
+                        }
                     }
                 } else {
                     match engine.execute(id, &argv_refs, now) {
@@ -619,7 +624,11 @@ fn execute_buffered(engine: &mut Engine, conn: &mut Conn, args: &mut Vec<Cow<'st
                     conn.addr,
                     resp::repr(shown.as_bytes())
                 ));
-                e.reply().encode(&mut conn.obuf);
+                let reply = e.reply();
+                if let Reply::Error(text) = &reply {
+                    engine.srv.count_error_reply(text);
+                }
+                reply.encode(&mut conn.obuf);
                 conn.close_after_reply = true;
                 conn.qstart = conn.qend; // the rest of the buffer is never read
                 break;

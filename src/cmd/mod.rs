@@ -321,7 +321,9 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
             // rejectCommandFormat: the transaction is flagged, EXEC will abort.
             m.dirty_exec = true;
             server::stats::rejected(srv, cmd);
-            return Outcome::Reply(Reply::err("ERR Command not allowed inside a transaction"));
+            let refused = "ERR Command not allowed inside a transaction";
+            srv.count_error_reply(refused);
+            return Outcome::Reply(Reply::err(refused));
         }
         m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
         return Outcome::Reply(Reply::status("QUEUED"));
@@ -336,17 +338,22 @@ fn reject_command(srv: &mut Server, client: &mut Client, cmd: Option<&'static Co
     if let Some(cmd) = cmd {
         server::stats::rejected(srv, cmd);
     }
-    if name.eq_ignore_ascii_case(b"exec") {
+    let error = if name.eq_ignore_ascii_case(b"exec") {
         client.multi = None;
         multi::unwatch_all_keys(srv, client);
         let text = match &error {
             Reply::Error(t) => t.strip_prefix("ERR ").unwrap_or(t).to_string(),
             _ => String::new(),
         };
-        return Reply::error(format!("EXECABORT Transaction discarded because of: {text}"));
-    }
-    if let Some(m) = client.multi.as_mut() {
-        m.dirty_exec = true;
+        Reply::error(format!("EXECABORT Transaction discarded because of: {text}"))
+    } else {
+        if let Some(m) = client.multi.as_mut() {
+            m.dirty_exec = true;
+        }
+        error
+    };
+    if let Reply::Error(text) = &error {
+        srv.count_error_reply(text);
     }
     error
 }
@@ -424,6 +431,15 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
         // A blocked client being served (`ready_key`) was counted when it blocked.
         let serving = client.ready_key.is_some();
         server::stats::after_call(srv, cmd, &reply, serving, state.blocked.is_some(), state.failed, duration);
+        // `afterErrorReply` of the command's own error. A script's reply is counted as it is
+        // made from the script's value (its errors from `redis.call` were counted there), and
+        // EXEC's array holds its commands' replies, counted by their own calls.
+        if state.blocked.is_none()
+            && !state.errors_counted
+            && let Reply::Error(text) = &reply
+        {
+            srv.count_error_reply(text);
+        }
         srv.stats.total_commands_processed += 1;
         if state.blocked.is_none() {
             // c->original_argv after redactClientCommandArgument: what SLOWLOG and MONITOR see.

@@ -464,6 +464,7 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     ctx.srv.script = Some(RunningScript { name: name.clone(), argv: argv.iter().map(|a| a.to_vec()).collect(), ..Default::default() });
     let reply = lua::run_function(&mut vm, ctx.srv, client, func, (keys, args), &name, run_flags);
     ctx.srv.script = None;
+    ctx.mark_errors_counted();
     ctx.srv.scripting.cjson_functions = super::libs::cjson::Settings::of(&mut vm);
     reply
 }

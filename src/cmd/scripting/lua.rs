@@ -296,6 +296,13 @@ fn rt_error(state: &mut LuaState, val: Val, text: &str) -> LuaError {
 
 /// `luaPushErrorBuff`: the `{err="CODE msg"}` table, the code taken from a leading `-CODE`.
 fn error_table(state: &mut LuaState, text: &[u8]) -> Val {
+    let full = error_text(text);
+    let t = single_field_table(state, "err", &full);
+    Val::Table(t)
+}
+
+/// The `err` field `luaPushErrorBuff` makes of `-CODE msg` (or of `msg`: `ERR msg`).
+fn error_text(text: &[u8]) -> Vec<u8> {
     let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
         Some(rest) => match rest.iter().position(|&c| c == b' ') {
             Some(sp) => (&rest[..sp], &rest[sp + 1..]),
@@ -313,8 +320,24 @@ fn error_table(state: &mut LuaState, text: &[u8]) -> Val {
     let mut full = code.to_vec();
     full.push(b' ');
     full.extend_from_slice(msg);
-    let t = single_field_table(state, "err", &full);
-    Val::Table(t)
+    full
+}
+
+/// The field that marks an error table whose error was counted when it was replied
+/// (`afterErrorReply`): the script's reply does not count it again.
+const COUNTED: &str = "ignore_error_stats_update";
+
+/// redis.call's error (raised) or redis.pcall's (returned): one that was already counted.
+fn counted_error(state: &mut LuaState, text: &[u8], raise_error: bool) -> rilua::LuaResult<u32> {
+    let t = error_table(state, text);
+    if let Val::Table(r) = t {
+        set_field(state, r, COUNTED, Val::Bool(true));
+    }
+    if raise_error {
+        return Err(rt_error(state, t, &String::from_utf8_lossy(text)));
+    }
+    state.push(t);
+    Ok(1)
 }
 
 fn new_table(state: &mut LuaState) -> rilua::vm::gc::arena::GcRef<rilua::vm::table::Table> {
@@ -516,22 +539,21 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
         client.blocked = None;
         Ok(reply)
     })();
+    // `scriptCall`'s refusals are error replies of the script's client (`afterErrorReply`);
+    // a command's own error was counted by its call.
+    if let Err(text) = &result {
+        run.srv.count_error_reply(&String::from_utf8_lossy(&error_text(text)));
+    }
     let resp = run.client.protocol();
     RUN.with(|r| *r.borrow_mut() = Some(run));
     match result {
-        Err(text) => fail(state, &text),
+        Err(text) => counted_error(state, &text, raise_error),
         Ok(reply) => {
             // The reply as the script client's protocol sees it (RESP2 flattens maps, …).
             let bytes = reply.to_resp_proto(resp);
             let parsed = crate::resp::parse_reply(&bytes).ok().flatten().map(|(r, _)| r).unwrap_or(Reply::Nil);
             if let Reply::Error(e) = &parsed {
-                let text = format!("-{e}");
-                if raise_error {
-                    return Err(raise(state, text.as_bytes()));
-                }
-                let t = error_table(state, text.as_bytes());
-                state.push(t);
-                return Ok(1);
+                return counted_error(state, format!("-{e}").as_bytes(), raise_error);
             }
             let v = reply_to_lua(state, &parsed, resp);
             state.push(v);
@@ -646,7 +668,9 @@ fn reply_to_lua(state: &mut LuaState, r: &Reply, resp: u8) -> Val {
 
 /// `luaReplyToRedisReply`: the script's return value as the caller's reply. `script_resp` is
 /// the script client's protocol (booleans depend on it).
-pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize) -> Reply {
+/// `errors` collects the error replies made here that count (`afterErrorReply`): not those
+/// of redis.call, counted when their command replied.
+pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize, errors: &mut Vec<String>) -> Reply {
     let str_of = |v: Val| match v {
         Val::Str(r) => state.gc.string_arena.get(r).map(|s| s.data().to_vec()),
         _ => None,
@@ -684,7 +708,11 @@ pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize) -> 
             };
             if let Val::Str(_) = field("err") {
                 let msg = str_of(field("err")).unwrap_or_default();
-                return Reply::error(String::from_utf8_lossy(&sanitize(&msg)).into_owned());
+                let text = String::from_utf8_lossy(&sanitize(&msg)).into_owned();
+                if field(COUNTED) != Val::Bool(true) {
+                    errors.push(text.clone());
+                }
+                return Reply::error(text);
             }
             if let Val::Str(_) = field("ok") {
                 let msg = str_of(field("ok")).unwrap_or_default();
@@ -702,7 +730,10 @@ pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize) -> 
                 if let Some(mt) = state.gc.tables.get(m) {
                     let mut key = Val::Nil;
                     while let Ok(Some((k, v))) = mt.next(key, strings) {
-                        pairs.push((lua_to_reply(state, k, script_resp, depth + 1), lua_to_reply(state, v, script_resp, depth + 1)));
+                        pairs.push((
+                            lua_to_reply(state, k, script_resp, depth + 1, errors),
+                            lua_to_reply(state, v, script_resp, depth + 1, errors),
+                        ));
                         key = k;
                     }
                 }
@@ -713,7 +744,7 @@ pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize) -> 
                 if let Some(st) = state.gc.tables.get(s) {
                     let mut key = Val::Nil;
                     while let Ok(Some((k, _))) = st.next(key, strings) {
-                        items.push(lua_to_reply(state, k, script_resp, depth + 1));
+                        items.push(lua_to_reply(state, k, script_resp, depth + 1, errors));
                         key = k;
                     }
                 }
@@ -726,7 +757,7 @@ pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize) -> 
                 if matches!(v, Val::Nil) {
                     break;
                 }
-                items.push(lua_to_reply(state, v, script_resp, depth + 1));
+                items.push(lua_to_reply(state, v, script_resp, depth + 1, errors));
                 j += 1;
             }
             Reply::Array(items)
@@ -1163,26 +1194,39 @@ pub fn run_function(
     if let Some(run) = run {
         *srv = run.srv;
     }
-    let vals = match result {
-        Ok(v) => v,
-        Err(e) => return Reply::error(format!("ERR Error running script {funcname}, {:.100}", e.to_string())),
+    let mut errors = Vec::new();
+    let reply = match result {
+        Ok(vals) => {
+            let state = lua.state_mut();
+            match vals.as_slice() {
+                [Val::Bool(true), rest @ ..] => lua_to_reply(state, rest.first().copied().unwrap_or(Val::Nil), script_resp, 0, &mut errors),
+                [_, err, ..] => error_reply_of(state, *err, funcname, &mut errors),
+                _ => Reply::Nil,
+            }
+        }
+        Err(e) => {
+            let text = format!("ERR Error running script {funcname}, {:.100}", e.to_string());
+            errors.push(text.clone());
+            Reply::error(text)
+        }
     };
-    let state = lua.state_mut();
-    match vals.as_slice() {
-        [Val::Bool(true), rest @ ..] => lua_to_reply(state, rest.first().copied().unwrap_or(Val::Nil), script_resp, 0),
-        [_, err, ..] => error_reply_of(state, *err, funcname),
-        _ => Reply::Nil,
+    for e in &errors {
+        srv.count_error_reply(e);
     }
+    reply
 }
 
 /// The end of `luaCallFunction` on error: `-<err> script: <name>, on <source>:<line>.`
-fn error_reply_of(state: &mut LuaState, err: Val, funcname: &str) -> Reply {
+/// Counts it in `errors` unless redis.call's error, counted already.
+fn error_reply_of(state: &mut LuaState, err: Val, funcname: &str, errors: &mut Vec<String>) -> Reply {
     let Val::Table(t) = err else {
         let msg = match err {
             Val::Str(_) | Val::Num(_) => bytes_of(state, err).map(|b| String::from_utf8_lossy(&b).into_owned()),
             _ => None,
         };
-        return Reply::error(format!("ERR Error running script {funcname}, {:.100}\n", msg.unwrap_or_else(|| "execution failure".into())));
+        let text = format!("ERR Error running script {funcname}, {:.100}\n", msg.unwrap_or_else(|| "execution failure".into()));
+        errors.push(text.clone());
+        return Reply::error(text);
     };
     let get = |state: &mut LuaState, name: &str| -> Option<Vec<u8>> {
         let k = Val::Str(state.gc.intern_string(name.as_bytes()));
@@ -1196,6 +1240,10 @@ fn error_reply_of(state: &mut LuaState, err: Val, funcname: &str) -> Reply {
     let mut text = String::from_utf8_lossy(&sanitize(&msg)).into_owned();
     if let (Some(source), Some(line)) = (get(state, "source"), get(state, "line")) {
         text.push_str(&format!(" script: {funcname}, on {}:{}.", String::from_utf8_lossy(&source), String::from_utf8_lossy(&line)));
+    }
+    let k = Val::Str(state.gc.intern_string(COUNTED.as_bytes()));
+    if Table::from_gc_ref(t).raw_get(state, k).ok() != Some(Val::Bool(true)) {
+        errors.push(text.clone());
     }
     Reply::error(text)
 }

@@ -216,6 +216,12 @@ pub(crate) fn prepare_for_run(ctx: &mut Ctx, flags: u32, ro: bool) -> Result<(bo
 
 /// `lctx.lua_client` prepared for a run: the caller's db, RESP2, no blocking.
 /// Is this the client a script's `redis.call` runs as (`CLIENT_SCRIPT`)?
+/// EVAL, EVALSHA, FCALL and their `_RO` forms: the commands whose reply may be made from a
+/// script's value.
+pub(crate) fn runs_a_script(cmd: &Command) -> bool {
+    cmd.name.starts_with("eval") || cmd.name.starts_with("fcall")
+}
+
 pub(crate) fn is_script_client(c: &Client) -> bool {
     c.id == SCRIPT_CLIENT_ID
 }
@@ -326,6 +332,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool) -> Reply {
     ctx.srv.script = Some(crate::server::RunningScript { name: sha.clone(), argv, eval: true, ..Default::default() });
     let reply = lua::run_function(&mut vm, ctx.srv, client, f, (rilua::Val::Nil, rilua::Val::Nil), &sha, run_flags);
     ctx.srv.script = None;
+    ctx.mark_errors_counted();
     ctx.srv.scripting.cjson_eval = libs::cjson::Settings::of(&mut vm);
     reply
 }

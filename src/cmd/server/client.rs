@@ -153,6 +153,9 @@ pub(super) fn help(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     help_reply("CLIENT", HELP)
 }
 
+/// The reply of a client unblocked with CLIENT UNBLOCK … ERROR.
+const UNBLOCKED_ERR: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+
 fn client_id(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     Reply::Int(ctx.client.id as i64)
 }
@@ -499,8 +502,9 @@ fn unblock(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 // The error reply it gives the other client counts on CLIENT UNBLOCK too
                 // (`stat_total_error_replies` moved during its call).
                 ctx.mark_failed();
+                ctx.srv.count_error_reply(UNBLOCKED_ERR);
             }
-            let r = if error { Reply::err("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { b.timeout_reply };
+            let r = if error { Reply::err(UNBLOCKED_ERR) } else { b.timeout_reply };
             ctx.srv.unblocked.push((id, r));
         }
     }

@@ -4,10 +4,11 @@
 //!
 //! Compared with Redis: the values the engine cannot know are zeros or approximations. Memory
 //! figures are the engine's estimate (`Server::used_memory`: the values' sizes kept up to date
-//! by the keyspace, see `crate::keyspace`, plus a fixed startup overhead and the AOF buffers); CPU and network figures are 0; `total_forks` counts the simulated children and the
-//! CoW figures are the simulated ones (see `crate::child`); `Errorstats` is empty.
-//! `Commandstats` and `Latencystats` are Redis's ([`super::stats`]), their times 0 µs unless the
-//! host lends a clock.
+//! by the keyspace, see `crate::keyspace`, plus a fixed startup overhead and the AOF buffers);
+//! CPU and network figures are 0; `total_forks` counts the simulated children and the CoW
+//! figures are the simulated ones (see `crate::child`). `Errorstats` counts every error reply by
+//! its code ([`Server::count_error_reply`]); `Commandstats` and `Latencystats` are Redis's
+//! ([`super::stats`]), their times 0 µs unless the host lends a clock.
 
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -56,7 +57,7 @@ pub fn gen_info_string(srv: &Server, args: &[&[u8]]) -> String {
         ("CPU", wanted("cpu"), cpu),
         ("Modules", wanted("module_list") || wanted("modules"), |_, _| {}),
         ("Commandstats", wanted("commandstats"), super::stats::info_commandstats),
-        ("Errorstats", wanted("errorstats"), |_, _| {}),
+        ("Errorstats", wanted("errorstats"), errorstats),
         ("Latencystats", wanted("latencystats"), super::stats::info_latencystats),
         ("Cluster", wanted("cluster"), |_, out| line(out, "cluster_enabled", 0)),
         ("Keyspace", wanted("keyspace"), keyspace),
@@ -360,6 +361,14 @@ fn keyspace(srv: &Server, out: &mut String) {
         let ttls: Vec<i64> = (0..expires).filter_map(|i| db.expire_at(i)).map(|(_, when)| when - srv.now_ms).filter(|t| *t > 0).collect();
         let avg_ttl = if ttls.is_empty() { 0 } else { ttls.iter().sum::<i64>() / ttls.len() as i64 };
         let _ = write!(out, "db{}:keys={},expires={},avg_ttl={}\r\n", db.id, db.len(), expires, avg_ttl);
+    }
+}
+
+/// `errorstat_<code>:count=<n>` in the codes' byte order, `getSafeInfoString`'s `#:\r\n` as `_`.
+fn errorstats(srv: &Server, out: &mut String) {
+    for (code, n) in &srv.stats.errors {
+        let safe: String = code.chars().map(|c| if matches!(c, '#' | ':' | '\r' | '\n') { '_' } else { c }).collect();
+        let _ = write!(out, "errorstat_{safe}:count={n}\r\n");
     }
 }
 

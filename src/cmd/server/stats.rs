@@ -304,9 +304,7 @@ fn reply_failed(cmd: &Command, reply: &Reply) -> bool {
     }
     match reply {
         Reply::Error(_) => true,
-        Reply::Array(_) | Reply::Map(_) | Reply::Set(_) if cmd.name.starts_with("eval") || cmd.name.starts_with("fcall") => {
-            nested_error(reply)
-        }
+        Reply::Array(_) | Reply::Map(_) | Reply::Set(_) if crate::cmd::scripting::runs_a_script(cmd) => nested_error(reply),
         _ => false,
     }
 }
