@@ -9,6 +9,8 @@
 #   LOG_N=1000000 LOG_RUNS=3           commands in the log view's AOF, runs (logview)
 #   LOAD_N=1000000 LARGE_N=2000 LOAD_RUNS=3   commands of the load mixes, 100 KB SETs, runs (load;
 #                                         load-wasm adds the wasm engine's column to load's table)
+#   KEEP_WORK=dir                      write the generated AOFs there and keep them (for quicker
+#                                         loops of `aof-lab load dir/{gen,mix,large,preamble}`)
 # Needs redis-server / redis-benchmark, and for timeline-wasm, page and logview Chromium and the
 # e2e npm packages (scripts/setup.sh test installs them all).
 set -euo pipefail
@@ -19,9 +21,9 @@ want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
 BIN=target/release/aof-lab
-work=$(mktemp -d)
+if [[ -n ${KEEP_WORK:-} ]]; then rm -rf "$KEEP_WORK"; mkdir -p "$KEEP_WORK"; work=$(realpath "$KEEP_WORK"); else work=$(mktemp -d); fi
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [[ -n ${KEEP_WORK:-} ]] || rm -rf "$work"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
