@@ -24,24 +24,88 @@ fn hash_index(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
 }
 
+/// liblzf's hash table (`LZF_HSLOT htab[HSIZE]`), kept from one call to the next. A fresh
+/// zeroed table per call cost more than the compression itself: 64 Ki slots (256 KB in wasm,
+/// 512 KB natively) cleared for every string over 20 bytes, where a rewrite compresses tens of
+/// thousands of 30–800-byte values and listpacks. Instead each slot carries the number of the
+/// call that wrote it (high 32 bits) next to the position (low 32 bits): a slot of another call
+/// reads as empty, exactly as a cleared table would, so the output does not change. The table
+/// is cleared only when the call number wraps.
+struct Htab {
+    slots: Vec<u64>,
+    call: u32,
+}
+
+impl Htab {
+    /// Starts a call: every slot written before reads as empty from now on.
+    fn begin(&mut self) {
+        self.call = self.call.wrapping_add(1);
+        if self.call == 0 || self.slots.is_empty() {
+            self.slots.clear();
+            self.slots.resize(1 << HLOG, 0);
+            self.call = 1;
+        }
+    }
+    /// The position last hashed to `slot` in this call, 0 for none.
+    #[expect(clippy::cast_possible_truncation, reason = "the low 32 bits are the position")]
+    fn get(&self, slot: usize) -> usize {
+        match self.slots.get(slot) {
+            Some(&e) if e >> 32 == u64::from(self.call) => (e as u32) as usize,
+            _ => 0,
+        }
+    }
+    fn set(&mut self, slot: usize, pos: usize) {
+        if let Some(e) = self.slots.get_mut(slot) {
+            *e = (u64::from(self.call) << 32) | pos as u64;
+        }
+    }
+}
+
+thread_local! {
+    static HTAB: std::cell::RefCell<Htab> = const { std::cell::RefCell::new(Htab { slots: Vec::new(), call: 0 }) };
+}
+
 /// Compresses `input` into at most `limit` bytes; `None` when it does not fit (as liblzf
 /// judges it while writing).
-#[expect(clippy::cast_possible_truncation, reason = "liblzf packs lengths and offsets, each below 256 where it is stored, into bytes")]
 pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    compress_into(input, limit, &mut out)?;
+    Some(out)
+}
+
+/// [`compress`], appending the compressed bytes to `out`: their length, or `None` (and `out`
+/// as it was) when they do not fit in `limit`. Inputs of 4 GiB or more are not compressed:
+/// liblzf's lengths are `unsigned int`, and the table keeps 32-bit positions.
+pub fn compress_into(input: &[u8], limit: usize, out: &mut Vec<u8>) -> Option<usize> {
+    if u32::try_from(input.len()).is_err() {
+        return None;
+    }
+    let base = out.len();
+    out.resize(base + limit + 8, 0);
+    let written = HTAB.with_borrow_mut(|htab| {
+        htab.begin();
+        compress_with(input, limit, out.get_mut(base..).unwrap_or_default(), htab)
+    });
+    out.truncate(base + written.unwrap_or(0));
+    written
+}
+
+/// liblzf's `lzf_compress` into `out` (`limit + 8` bytes; nothing is written past `limit`
+/// unless it returns `None`).
+#[expect(clippy::cast_possible_truncation, reason = "liblzf packs lengths and offsets, each below 256 where it is stored, into bytes")]
+fn compress_with(input: &[u8], limit: usize, out: &mut [u8], htab: &mut Htab) -> Option<usize> {
     let n = input.len();
     if n == 0 || limit == 0 {
         return None;
     }
     let at = |i: usize| input.get(i).copied().unwrap_or(0);
-    let mut out = vec![0u8; limit + 8];
-    let put = |out: &mut Vec<u8>, i: usize, v: u8| {
+    let put = |out: &mut [u8], i: usize, v: u8| {
         if let Some(b) = out.get_mut(i) {
             *b = v;
         }
     };
     // Positions of earlier 3-byte sequences by hash; 0 doubles as "none" (liblzf never refers
     // back to the first byte either).
-    let mut htab = vec![0usize; 1 << HLOG];
     let mut lit = 0usize;
     let mut op = 1usize; // a literal run starts, its length byte reserved
     let mut ip = 0usize;
@@ -49,14 +113,12 @@ pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
     while ip + 2 < n {
         hval = (hval << 8) | u32::from(at(ip + 2));
         let slot = hash_index(hval);
-        let r = htab.get(slot).copied().unwrap_or(0);
-        if let Some(s) = htab.get_mut(slot) {
-            *s = ip;
-        }
+        let r = htab.get(slot);
+        htab.set(slot, ip);
         let off = ip.wrapping_sub(r).wrapping_sub(1);
         if off < MAX_OFF && r > 0 && at(r) == at(ip) && at(r + 1) == at(ip + 1) && at(r + 2) == at(ip + 2) {
             let maxlen = (n - ip - 2).min(MAX_REF);
-            put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1)); // close the run
+            put(out, op - lit - 1, (lit as u8).wrapping_sub(1)); // close the run
             if lit == 0 {
                 op -= 1; // an empty run is taken back
             }
@@ -86,14 +148,14 @@ pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
             len -= 2; // now the length code: bytes - 2
             ip += 1;
             if len < 7 {
-                put(&mut out, op, ((off >> 8) + (len << 5)) as u8);
+                put(out, op, ((off >> 8) + (len << 5)) as u8);
                 op += 1;
             } else {
-                put(&mut out, op, ((off >> 8) + (7 << 5)) as u8);
-                put(&mut out, op + 1, (len - 7) as u8);
+                put(out, op, ((off >> 8) + (7 << 5)) as u8);
+                put(out, op + 1, (len - 7) as u8);
                 op += 2;
             }
-            put(&mut out, op, off as u8);
+            put(out, op, off as u8);
             op += 2; // and a new run starts
             lit = 0;
             ip += len + 1;
@@ -105,9 +167,7 @@ pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
             hval = (u32::from(at(ip)) << 8) | u32::from(at(ip + 1));
             for _ in 0..2 {
                 hval = (hval << 8) | u32::from(at(ip + 2));
-                if let Some(s) = htab.get_mut(hash_index(hval)) {
-                    *s = ip;
-                }
+                htab.set(hash_index(hval), ip);
                 ip += 1;
             }
         } else {
@@ -115,11 +175,11 @@ pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
                 return None;
             }
             lit += 1;
-            put(&mut out, op, at(ip));
+            put(out, op, at(ip));
             op += 1;
             ip += 1;
             if lit == MAX_LIT {
-                put(&mut out, op - lit - 1, (lit - 1) as u8);
+                put(out, op - lit - 1, (lit - 1) as u8);
                 lit = 0;
                 op += 1;
             }
@@ -130,24 +190,23 @@ pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
     }
     while ip < n {
         lit += 1;
-        put(&mut out, op, at(ip));
+        put(out, op, at(ip));
         op += 1;
         ip += 1;
         if lit == MAX_LIT {
-            put(&mut out, op - lit - 1, (lit - 1) as u8);
+            put(out, op - lit - 1, (lit - 1) as u8);
             lit = 0;
             op += 1;
         }
     }
-    put(&mut out, op - lit - 1, (lit as u8).wrapping_sub(1));
+    put(out, op - lit - 1, (lit as u8).wrapping_sub(1));
     if lit == 0 {
         op -= 1;
     }
     if op > limit {
         return None;
     }
-    out.truncate(op);
-    Some(out)
+    Some(op)
 }
 
 /// The most bytes one byte of LZF can stand for: a long back reference (`111ooooo LLLLLLLL
@@ -183,6 +242,38 @@ mod tests {
         // Claimed sizes no input of this length could produce: refused, nothing allocated.
         assert_eq!(decompress(&data, data.len() * MAX_EXPANSION + 1), None);
         assert_eq!(decompress(b"\x00a", usize::MAX), None);
+    }
+
+    /// The table kept between calls: a call's output does not depend on the calls before it
+    /// (each checked against the same input compressed first, on a thread of its own: a fresh
+    /// table), nor on the call number wrapping.
+    #[test]
+    fn earlier_calls_leave_no_trace() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let inputs: Vec<Vec<u8>> = (0..200)
+            .map(|_| {
+                let n = rng.usize(21..5000);
+                let alphabet = rng.u8(1..8);
+                (0..n).map(|_| rng.u8(..alphabet)).collect()
+            })
+            .collect();
+        let fresh: Vec<Option<Vec<u8>>> =
+            inputs.iter().map(|s| std::thread::scope(|t| t.spawn(|| compress(s, s.len() - 4)).join().unwrap_or(None))).collect();
+        for (s, f) in inputs.iter().zip(&fresh) {
+            assert_eq!(&compress(s, s.len() - 4), f);
+        }
+        HTAB.with_borrow_mut(|t| t.call = u32::MAX - 3);
+        for (s, f) in inputs.iter().zip(&fresh) {
+            assert_eq!(&compress(s, s.len() - 4), f);
+        }
+        // A slot of an earlier call reads as empty, through the wrap too.
+        let mut t = Htab { slots: Vec::new(), call: u32::MAX - 1 };
+        for _ in 0..4 {
+            t.begin();
+            assert_eq!(t.get(5), 0);
+            t.set(5, 100);
+            assert_eq!(t.get(5), 100);
+        }
     }
 
     #[test]

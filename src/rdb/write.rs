@@ -15,16 +15,47 @@ use crate::keyspace::{Db, Value};
 /// `rdbSaveRawString` with `rdbcompression yes`: strings longer than 20 bytes are LZF-compressed
 /// when that saves at least 4 bytes (`lzf_compress` into a buffer of `len - 4` bytes).
 pub fn push_string_lzf(out: &mut Vec<u8>, s: &[u8]) {
-    if s.len() > 20
-        && let Some(c) = super::lzf::compress(s, s.len() - 4)
-    {
+    if s.len() > 20 {
+        // The header, with room for the largest compressed length, then the compressed bytes
+        // straight after it: no buffer of their own. A shorter length moves them back.
+        let start = out.len();
         out.push(0xC3);
-        push_len(out, c.len() as u64);
+        push_len(out, (s.len() - 4) as u64);
         push_len(out, s.len() as u64);
-        out.extend_from_slice(&c);
-        return;
+        let room = out.len();
+        if let Some(n) = super::lzf::compress_into(s, s.len() - 4, out) {
+            let ((clen, cn), (len, ln)) = (len_bytes(n as u64), len_bytes(s.len() as u64));
+            let at = start + 1 + cn + ln;
+            out.copy_within(room.., at);
+            out.truncate(at + n);
+            if let (Some(to), Some(c), Some(l)) = (out.get_mut(start + 1..at), clen.get(..cn), len.get(..ln)) {
+                let (to_c, to_l) = to.split_at_mut(cn);
+                to_c.copy_from_slice(c);
+                to_l.copy_from_slice(l);
+            }
+            return;
+        }
+        out.truncate(start);
     }
     push_string(out, s);
+}
+
+/// [`push_len`]'s bytes, in an array: the encoded length and how many of its bytes count.
+fn len_bytes(len: u64) -> ([u8; 9], usize) {
+    match (u16::try_from(len), u32::try_from(len)) {
+        (Ok(short), _) if short < 1 << 14 => {
+            let [hi, lo] = short.to_be_bytes();
+            if short < 1 << 6 { ([lo, 0, 0, 0, 0, 0, 0, 0, 0], 1) } else { ([0x40 | hi, lo, 0, 0, 0, 0, 0, 0, 0], 2) }
+        }
+        (_, Ok(word)) => {
+            let [a, b, c, d] = word.to_be_bytes();
+            ([0x80, a, b, c, d, 0, 0, 0, 0], 5)
+        }
+        _ => {
+            let [a, b, c, d, e, f, g, h] = len.to_be_bytes();
+            ([0x81, a, b, c, d, e, f, g, h], 9)
+        }
+    }
 }
 
 /// Magic and the aux fields of `rdbSaveInfoAuxFields`; `aof-base` is 1 for an AOF base and 0
@@ -101,5 +132,42 @@ mod tests {
         let mut out = Vec::new();
         push_string_lzf(&mut out, &[b'x'; 40]);
         assert_eq!(out, b"\xc3\x09\x28\x01xx\xe0\x1b\x00\x01xx");
+    }
+
+    #[test]
+    fn len_bytes_are_push_len() {
+        for len in [0, 1, 63, 64, 16383, 16384, u64::from(u32::MAX), u64::from(u32::MAX) + 1, u64::MAX] {
+            let mut v = Vec::new();
+            push_len(&mut v, len);
+            let (b, n) = len_bytes(len);
+            assert_eq!(&b[..n], v.as_slice(), "{len}");
+        }
+    }
+
+    /// The compressed string written after its header in place: the same bytes as the header
+    /// of the compressed length followed by [`super::super::lzf::compress`]'s output, whether
+    /// the length takes fewer bytes than the room left for it (16 384 → 16 380 does not; 70
+    /// bytes of `x` compress to far fewer than 64) or not, after whatever came before in `out`.
+    #[test]
+    fn compressed_in_place_as_apart() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        for n in [21, 40, 66, 68, 100, 1000, 16383, 16384, 16390, 70000] {
+            for alphabet in [1, 2, 4, 60] {
+                let s: Vec<u8> = (0..n).map(|_| b'a' + rng.u8(..alphabet)).collect();
+                let mut expect = b"prefix".to_vec();
+                match super::super::lzf::compress(&s, s.len() - 4) {
+                    Some(c) => {
+                        expect.push(0xC3);
+                        push_len(&mut expect, c.len() as u64);
+                        push_len(&mut expect, s.len() as u64);
+                        expect.extend_from_slice(&c);
+                    }
+                    None => push_string(&mut expect, &s),
+                }
+                let mut out = b"prefix".to_vec();
+                push_string_lzf(&mut out, &s);
+                assert_eq!(out, expect, "{n} bytes of {alphabet} letters");
+            }
+        }
     }
 }
