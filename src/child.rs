@@ -148,11 +148,11 @@ impl SnapshotWriter {
                     Format::Resp { .. } => encode_command(out, &[b"SELECT".as_slice(), db.id.to_string().as_bytes()]),
                 }
             }
-            for (key, value) in db.iter_from(self.pos).take(left) {
+            for (key, value, hint) in db.iter_from_hinted(self.pos).take(left) {
                 let expire = db.expire_of(key);
                 match self.format {
                     Format::Rdb { .. } => {
-                        let limits = Limits::of_key(self.list_max_listpack_size, db.encoding_hint(key));
+                        let limits = Limits::of_key(self.list_max_listpack_size, hint);
                         write_key(out, key, value, expire, &limits, self.compress);
                     }
                     Format::Resp { .. } => rewrite_key(out, key, value, expire),

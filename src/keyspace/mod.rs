@@ -348,6 +348,11 @@ impl Db {
     pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (&[u8], &Value)> {
         self.dict.iter_from(start).map(|(k, v)| (k.as_bytes(), &*v.value))
     }
+    /// [`Db::iter_from`] with each key's [`EncodingHint`]: what a snapshot writer needs of
+    /// every key, without looking each up again.
+    pub fn iter_from_hinted(&self, start: usize) -> impl Iterator<Item = (&[u8], &Value, EncodingHint)> {
+        self.dict.iter_from(start).map(|(k, v)| (k.as_bytes(), &*v.value, v.meta.enc))
+    }
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
         self.dict.keys().map(MapKey::as_bytes)
     }
