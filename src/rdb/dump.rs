@@ -32,7 +32,7 @@
 
 use super::push_len;
 use super::write::push_string_lzf;
-use crate::keyspace::stream::listpack::{self, Ele};
+use crate::keyspace::stream::listpack::{Builder, Ele};
 use crate::keyspace::value::{HASH_MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
 use crate::keyspace::{EncodingHint, Map, Value};
 use crate::util::fmt_g17;
@@ -124,7 +124,7 @@ pub fn write_object_value(out: &mut Vec<u8>, value: &Value, limits: &Limits, pus
     match value {
         Value::String(s) => push(out, s),
         Value::List(l) => {
-            let nodes = quicklist_nodes(l.iter().map(Vec::as_slice), limits.list_max_listpack_size);
+            let nodes = quicklist_nodes(l.iter().map(Vec::as_slice), limits.list_max_listpack_size, listpack_room(value));
             push_len(out, nodes.len() as u64);
             for node in nodes {
                 push_len(out, 2); // QUICKLIST_NODE_CONTAINER_PACKED
@@ -142,12 +142,12 @@ pub fn write_object_value(out: &mut Vec<u8>, value: &Value, limits: &Limits, pus
             }
         }
         Value::Hash(h) if object_type(value, limits) == 16 => {
-            let mut lp = listpack::new();
+            let mut lp = Builder::with_capacity(listpack_room(value));
             for (f, v) in h {
-                listpack::append(&mut lp, Ele::Str(f));
-                listpack::append(&mut lp, Ele::Str(v));
+                lp.push(Ele::Str(f));
+                lp.push(Ele::Str(v));
             }
-            push(out, &lp);
+            push(out, &lp.finish());
         }
         Value::Hash(h) => {
             push_len(out, h.len() as u64);
@@ -157,19 +157,16 @@ pub fn write_object_value(out: &mut Vec<u8>, value: &Value, limits: &Limits, pus
             }
         }
         Value::ZSet(z) if !z.skiplist => {
-            let mut lp = listpack::new();
+            let mut lp = Builder::with_capacity(listpack_room(value));
             for (m, s) in z.iter() {
-                listpack::append(&mut lp, Ele::Str(m));
+                lp.push(Ele::Str(m));
                 // zzlInsertAt: an integral score is an integer, anything else its %.17g text.
                 match double2ll(s) {
-                    Some(i) => listpack::append(&mut lp, Ele::Int(i)),
-                    None => {
-                        let text = fmt_g17(s);
-                        listpack::append(&mut lp, Ele::Str(text.as_bytes()));
-                    }
+                    Some(i) => lp.push(Ele::Int(i)),
+                    None => lp.push(Ele::Str(fmt_g17(s).as_bytes())),
                 }
             }
-            push(out, &lp);
+            push(out, &lp.finish());
         }
         Value::ZSet(z) => {
             // A skiplist from the tail, so that loading inserts at the head.
@@ -197,29 +194,36 @@ fn double2ll(d: f64) -> Option<i64> {
 /// The listpacks of a quicklist filled by RPUSH (`_quicklistNodeAllowInsert`): a node takes
 /// an element while its size plus the element plus 8 stays within the limit of a negative
 /// `fill`, or, for a positive one, while it has fewer than `fill` elements and stays within 8 KB.
-fn quicklist_nodes<'a>(elems: impl Iterator<Item = &'a [u8]>, fill: i32) -> Vec<Vec<u8>> {
+fn quicklist_nodes<'a>(elems: impl Iterator<Item = &'a [u8]>, fill: i32, room: usize) -> Vec<Vec<u8>> {
+    let limit = usize::try_from(fill.unsigned_abs()).ok().and_then(|f| f.checked_sub(1)).and_then(|i| OPTIMIZATION_LEVEL.get(i)).copied();
+    let room = room.min(limit.unwrap_or(SIZE_SAFETY_LIMIT) + 64);
     let mut nodes: Vec<Vec<u8>> = Vec::new();
+    let mut node: Option<Builder> = None;
     let mut count = 0usize;
     for e in elems {
-        let allow = nodes.last().is_some_and(|node| {
-            let new_sz = node.len() + e.len() + SIZE_ESTIMATE_OVERHEAD;
-            let level = usize::try_from(fill.unsigned_abs()).ok().and_then(|f| f.checked_sub(1)).and_then(|i| OPTIMIZATION_LEVEL.get(i));
-            match level {
-                Some(&limit) if fill < 0 => new_sz <= limit,
+        let allow = node.as_ref().is_some_and(|node| {
+            let new_sz = node.bytes() + e.len() + SIZE_ESTIMATE_OVERHEAD;
+            match limit {
+                Some(limit) if fill < 0 => new_sz <= limit,
                 _ if fill < 0 || new_sz > SIZE_SAFETY_LIMIT => false,
                 _ => usize::try_from(fill).is_ok_and(|f| count < f),
             }
         });
         if !allow {
-            nodes.push(listpack::new());
+            nodes.extend(node.take().map(Builder::finish));
             count = 0;
         }
-        if let Some(node) = nodes.last_mut() {
-            listpack::append(node, Ele::Str(e));
-            count += 1;
-        }
+        node.get_or_insert_with(|| Builder::with_capacity(room)).push(Ele::Str(e));
+        count += 1;
     }
+    nodes.extend(node.map(Builder::finish));
     nodes
+}
+
+/// Room for a value's listpack, from its size estimate (an element of under 64 bytes takes 2
+/// bytes besides its own, the estimate counts more per element): one allocation, no regrowth.
+fn listpack_room(value: &Value) -> usize {
+    value.approx_size()
 }
 
 /// An intset: `encoding` (bytes per integer: 2, 4 or 8) and `length` as u32 LE, then the
@@ -275,10 +279,10 @@ mod tests {
     fn quicklist_nodes_split_like_rpush() {
         let big = vec![b'x'; 1000];
         let elems: Vec<&[u8]> = (0..20).map(|_| big.as_slice()).collect();
-        let nodes = quicklist_nodes(elems.iter().copied(), -2);
+        let nodes = quicklist_nodes(elems.iter().copied(), -2, 100);
         assert_eq!(nodes.len(), 3);
         assert!(nodes.iter().all(|n| n.len() <= 8192));
-        let nodes = quicklist_nodes([&b"a"[..]; 5].into_iter(), 2);
+        let nodes = quicklist_nodes([&b"a"[..]; 5].into_iter(), 2, 100);
         assert_eq!(nodes.len(), 3);
     }
 }
