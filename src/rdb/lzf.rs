@@ -61,8 +61,19 @@ impl Htab {
     }
 }
 
+/// The output buffer kept for strings up to this size (a larger one gets its own, so that one
+/// huge string does not keep its buffer for good).
+const SCRATCH_MAX: usize = 1 << 20;
+
+/// What [`compress_into`] keeps between calls: the table and an output buffer.
+struct State {
+    htab: Htab,
+    scratch: Vec<u8>,
+}
+
 thread_local! {
-    static HTAB: std::cell::RefCell<Htab> = const { std::cell::RefCell::new(Htab { slots: Vec::new(), call: 0 }) };
+    static STATE: std::cell::RefCell<State> =
+        const { std::cell::RefCell::new(State { htab: Htab { slots: Vec::new(), call: 0 }, scratch: Vec::new() }) };
 }
 
 /// Compresses `input` into at most `limit` bytes; `None` when it does not fit (as liblzf
@@ -80,14 +91,19 @@ pub fn compress_into(input: &[u8], limit: usize, out: &mut Vec<u8>) -> Option<us
     if u32::try_from(input.len()).is_err() {
         return None;
     }
-    let base = out.len();
-    out.resize(base + limit + 8, 0);
-    let written = HTAB.with_borrow_mut(|htab| {
+    STATE.with_borrow_mut(|State { htab, scratch }| {
         htab.begin();
-        compress_with(input, limit, out.get_mut(base..).unwrap_or_default(), htab)
-    });
-    out.truncate(base + written.unwrap_or(0));
-    written
+        // Into a buffer kept between calls (no allocation, no clearing per call; a large string
+        // gets one of its own), then only the bytes written are copied.
+        let mut own = Vec::new();
+        let buf = if limit <= SCRATCH_MAX { scratch } else { &mut own };
+        if buf.len() < limit + 8 {
+            buf.resize(limit + 8, 0);
+        }
+        let n = compress_with(input, limit, buf, htab)?;
+        out.extend_from_slice(buf.get(..n).unwrap_or_default());
+        Some(n)
+    })
 }
 
 /// liblzf's `lzf_compress` into `out` (`limit + 8` bytes; nothing is written past `limit`
@@ -262,7 +278,7 @@ mod tests {
         for (s, f) in inputs.iter().zip(&fresh) {
             assert_eq!(&compress(s, s.len() - 4), f);
         }
-        HTAB.with_borrow_mut(|t| t.call = u32::MAX - 3);
+        STATE.with_borrow_mut(|s| s.htab.call = u32::MAX - 3);
         for (s, f) in inputs.iter().zip(&fresh) {
             assert_eq!(&compress(s, s.len() - 4), f);
         }
