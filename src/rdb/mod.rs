@@ -26,6 +26,8 @@
     clippy::cast_possible_wrap
 )]
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "natively the crc crate's slice-by-16; tested against it"))]
+mod crc64;
 pub mod dump;
 pub mod intset;
 pub mod listpack;
@@ -60,15 +62,28 @@ pub const RDB_OPCODE_EOF: u8 = 0xFF;
 
 /// Natively, 16 tables of 256 entries (slice-by-16, 32 KB), as Redis's `crcspeed` uses 8: a
 /// load checks the CRC of every byte of an RDB base, and one table costs several times more per
-/// byte. The wasm keeps the single table: 30 KB of tables would weigh on the download.
+/// byte. The wasm uses slice-by-8 with tables built at first use (`crc64.rs`): 30 KB of constant
+/// tables would weigh on the download.
 #[cfg(not(target_arch = "wasm32"))]
 const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
-#[cfg(target_arch = "wasm32")]
-const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 
 /// CRC-64/Jones as Redis computes it (`crc64(0, …)`).
 pub fn crc64(bytes: &[u8]) -> u64 {
-    CRC64.checksum(bytes)
+    crc64_update(0, bytes)
+}
+
+/// Continues a CRC-64/Jones over more bytes: `crc64_update(crc64(a), b) == crc64(a ++ b)` (the
+/// reflected CRC has no final xor, so its value is also its running state).
+pub fn crc64_update(crc: u64, bytes: &[u8]) -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    return crc64::update(crc, bytes);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        // The crate reflects the initial value of a reflected algorithm; undo that.
+        let mut d = CRC64.digest_with_initial(crc.reverse_bits());
+        d.update(bytes);
+        d.finalize()
+    }
 }
 
 pub(crate) fn push_len(out: &mut Vec<u8>, len: u64) {
@@ -115,15 +130,6 @@ pub fn push_string(out: &mut Vec<u8>, s: &[u8]) {
 /// The header and aux fields that `rdbSaveInfoAuxFields` writes for an AOF base.
 pub fn write_header(out: &mut Vec<u8>, unixtime: i64, used_mem: u64) {
     write::write_header_aux(out, unixtime, used_mem, true);
-}
-
-/// Continues a CRC-64/Jones over more bytes: `crc64_update(crc64(a), b) == crc64(a ++ b)` (the
-/// reflected CRC has no final xor, so its value is also its running state).
-pub fn crc64_update(crc: u64, bytes: &[u8]) -> u64 {
-    // The crate reflects the initial value of a reflected algorithm; undo that.
-    let mut d = CRC64.digest_with_initial(crc.reverse_bits());
-    d.update(bytes);
-    d.finalize()
 }
 
 /// The footer of a DUMP payload (`createDumpPayload`, FUNCTION DUMP): the RDB version as 2
