@@ -275,6 +275,18 @@ impl Db {
         self.mem = (self.mem + add).saturating_sub(sub);
         old.is_some()
     }
+    /// `dbAddRDBLoad`: adds a key that must be new, with its encoding hint, in one lookup;
+    /// false (and nothing changed) when the key exists.
+    pub fn insert_new<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: Value, enc: EncodingHint) -> bool {
+        self.settle();
+        if self.find(key.as_ref()).is_some() {
+            return false;
+        }
+        self.mem += entry_mem(key.as_ref(), &value);
+        let meta = KeyMeta { lru: self.lru_now, enc };
+        self.hint = self.dict.push_new(key.into(), Slot { value: Arc::new(value), meta });
+        true
+    }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
         self.settle();

@@ -111,6 +111,10 @@ impl Default for SetValue {
 }
 
 impl SetValue {
+    /// An empty set (an intset until a member says otherwise) with room for `n` members.
+    pub fn with_capacity(n: usize) -> SetValue {
+        SetValue { members: Set::with_capacity_and_hasher(n, Default::default()), ..SetValue::default() }
+    }
     /// The members in insertion order (read only: changes go through insert / remove).
     pub fn members(&self) -> &Set<MapKey> {
         &self.members
@@ -196,6 +200,10 @@ impl FromIterator<Vec<u8>> for List {
 impl List {
     pub fn with_capacity(n: usize) -> List {
         List { items: VecDeque::with_capacity(n), bytes: 0 }
+    }
+    /// Room for `n` more elements (a loader that knows how many come).
+    pub fn reserve(&mut self, n: usize) {
+        self.items.reserve(n);
     }
     pub fn push_back(&mut self, e: Vec<u8>) {
         self.bytes += e.len();

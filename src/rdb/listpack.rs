@@ -10,16 +10,38 @@
 //! `1110xxxx y` 12-bit string length, `F0` + u32 LE string length, `F1`..`F4` int16/24/32/64 LE.
 
 use super::Elem;
+use crate::keyspace::stream::listpack::Ele;
 
 /// Every element of a listpack, or why it is malformed.
 pub fn entries(lp: &[u8]) -> Result<Vec<Elem>, String> {
+    let mut out = Vec::new();
+    each(lp, |e| {
+        out.push(match e {
+            Ele::Int(i) => Elem::Int(i),
+            Ele::Str(s) => Elem::Str(s.to_vec()),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The number of elements the header records (65535: unknown), for a reservation.
+pub fn count_hint(lp: &[u8]) -> usize {
+    lp.get(4..6).map_or(0, |c| usize::from(u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])))
+}
+
+/// Hands every element of a listpack to `f` as it is read, borrowed from the blob (a loader
+/// puts each straight into its structure: no element copied apart, no list of them); the
+/// number of elements, or why the blob is malformed (or what `f` refused). `f` may have seen
+/// the elements before a malformed one.
+pub fn each<'a>(lp: &'a [u8], mut f: impl FnMut(Ele<'a>) -> Result<(), String>) -> Result<usize, String> {
     let total = usize::try_from(u32_le(lp, 0)?).unwrap_or(usize::MAX);
     if total != lp.len() || total < 7 {
         return Err(format!("listpack size {total} does not match its blob of {} bytes", lp.len()));
     }
     let c = slice(lp, 4, 2)?;
     let count = u16::from_le_bytes(<[u8; 2]>::try_from(c).unwrap_or([0; 2]));
-    let mut out = Vec::new();
+    let mut n = 0usize;
     let mut p = 6usize;
     loop {
         let b = *lp.get(p).ok_or("listpack entry out of range")?;
@@ -31,39 +53,40 @@ pub fn entries(lp: &[u8]) -> Result<Vec<Elem>, String> {
         }
         let at = |i: usize| lp.get(p + i).copied().ok_or_else(|| "listpack entry out of range".to_string());
         let (elem, size) = if b & 0x80 == 0 {
-            (Elem::Int(i64::from(b & 0x7F)), 1)
+            (Ele::Int(i64::from(b & 0x7F)), 1)
         } else if b & 0xC0 == 0x80 {
             let n = usize::from(b & 0x3F);
-            (Elem::Str(slice(lp, p + 1, n)?.to_vec()), 1 + n)
+            (Ele::Str(slice(lp, p + 1, n)?), 1 + n)
         } else if b & 0xE0 == 0xC0 {
             let u = (i64::from(b & 0x1F) << 8) | i64::from(at(1)?);
-            (Elem::Int(if u >= 1 << 12 { u - (1 << 13) } else { u }), 2)
+            (Ele::Int(if u >= 1 << 12 { u - (1 << 13) } else { u }), 2)
         } else if b & 0xF0 == 0xE0 {
             let n = (usize::from(b & 0x0F) << 8) | usize::from(at(1)?);
-            (Elem::Str(slice(lp, p + 2, n)?.to_vec()), 2 + n)
+            (Ele::Str(slice(lp, p + 2, n)?), 2 + n)
         } else {
             match b {
                 0xF0 => {
                     let l = slice(lp, p + 1, 4)?;
                     let n = usize::try_from(u32::from_le_bytes(<[u8; 4]>::try_from(l).unwrap_or([0; 4]))).unwrap_or(usize::MAX);
-                    (Elem::Str(slice(lp, p + 5, n)?.to_vec()), 5 + n)
+                    (Ele::Str(slice(lp, p + 5, n)?), 5 + n)
                 }
-                0xF1 => (Elem::Int(le_signed(slice(lp, p + 1, 2)?)), 3),
-                0xF2 => (Elem::Int(le_signed(slice(lp, p + 1, 3)?)), 4),
-                0xF3 => (Elem::Int(le_signed(slice(lp, p + 1, 4)?)), 5),
-                0xF4 => (Elem::Int(le_signed(slice(lp, p + 1, 8)?)), 9),
+                0xF1 => (Ele::Int(le_signed(slice(lp, p + 1, 2)?)), 3),
+                0xF2 => (Ele::Int(le_signed(slice(lp, p + 1, 3)?)), 4),
+                0xF3 => (Ele::Int(le_signed(slice(lp, p + 1, 4)?)), 5),
+                0xF4 => (Ele::Int(le_signed(slice(lp, p + 1, 8)?)), 9),
                 _ => return Err(format!("invalid listpack encoding byte {b:#04x}")),
             }
         };
         let back = backlen_size(size);
         slice(lp, p + size, back)?;
         p += size + back;
-        out.push(elem);
+        f(elem)?;
+        n += 1;
     }
-    if count != u16::MAX && usize::from(count) != out.len() {
-        return Err(format!("listpack header says {count} entries, found {}", out.len()));
+    if count != u16::MAX && usize::from(count) != n {
+        return Err(format!("listpack header says {count} entries, found {n}"));
     }
-    Ok(out)
+    Ok(n)
 }
 
 fn backlen_size(l: usize) -> usize {

@@ -5,13 +5,16 @@
 //! the type byte and its offset; nothing is ever loaded half-understood. Streams have their own
 //! module, [`super::stream`].
 
+use std::borrow::Cow;
+
 use super::{Elem, RdbError, RdbInfo, crc64, intset, listpack, ziplist};
 use super::{
     RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2,
     RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_VERSION,
 };
+use crate::keyspace::stream::listpack::Ele;
 use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
-use crate::keyspace::{Db, Hash, List, SetValue, Value, ZSet};
+use crate::keyspace::{Db, EncodingHint, Hash, List, SetValue, Value, ZSet};
 
 const OPCODE_IDLE: u8 = 0xF8;
 const OPCODE_FREQ: u8 = 0xF9;
@@ -92,6 +95,17 @@ impl<'a> Reader<'a> {
             Err(enc) => Err(RdbError { offset: at, message: format!("Unknown RDB string encoding type {enc}") }),
         }
     }
+    /// [`Reader::string`], borrowed from the file when it is stored raw (a member or field is
+    /// copied once, into its structure, rather than into a vector first).
+    fn string_cow(&mut self) -> Result<Cow<'a, [u8]>, RdbError> {
+        match self.buf.get(self.pos) {
+            Some(&b) if b >> 6 != 3 => {
+                let n = self.len()?;
+                Ok(Cow::Borrowed(self.bytes(n)?))
+            }
+            _ => Ok(Cow::Owned(self.string()?)),
+        }
+    }
     /// ZSET_2's binary double.
     fn binary_double(&mut self) -> Result<f64, RdbError> {
         Ok(f64::from_le_bytes(self.array()?))
@@ -138,20 +152,29 @@ fn parse_score(e: &Elem) -> Option<f64> {
     }
 }
 
-/// Builds a zset the way `rdbLoadObject` does: a plain ZSET (`skiplist_first`) is a skiplist
-/// converted to a listpack when small enough; a ziplist/listpack payload is a listpack converted
-/// to a skiplist when it has too many members.
-fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, String> {
-    let mut z = ZSet::new_skiplist();
-    for (m, s) in pairs {
-        if s.is_nan() {
-            return Err("Zset with NAN score detected".into());
-        }
-        if z.dict().contains_key(m.as_slice()) {
-            return Err("Duplicate zset fields detected".into());
-        }
-        z.insert(m, s);
+fn ele_score(e: Ele) -> Option<f64> {
+    match e {
+        Ele::Int(i) => Some(i as f64),
+        Ele::Str(s) => crate::util::string2d(s),
     }
+}
+
+/// `zsetAdd` as `rdbLoadObject` uses it: a NaN score or a member seen before refuses the value.
+fn zset_add(z: &mut ZSet, m: &[u8], s: f64) -> Result<(), String> {
+    if s.is_nan() {
+        return Err("Zset with NAN score detected".into());
+    }
+    if z.insert(m, s).is_some() {
+        return Err("Duplicate zset fields detected".into());
+    }
+    Ok(())
+}
+
+/// The encoding `rdbLoadObject` leaves a loaded zset in (its members added to a skiplist by
+/// [`zset_add`]): a plain ZSET (`skiplist_first`) is a skiplist converted to a listpack when
+/// small enough; a ziplist/listpack payload is a listpack converted to a skiplist when it has
+/// too many members.
+fn finish_zset(mut z: ZSet, skiplist_first: bool) -> ZSet {
     if skiplist_first {
         z.convert_to_listpack_if_needed();
     } else if z.len() <= MAX_LISTPACK_ENTRIES {
@@ -160,17 +183,55 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, skiplist_first: bool) -> Result<ZSet, 
         z.convert_to_listpack_if_needed();
         z.skiplist = false;
     }
-    Ok(z)
+    z
+}
+
+/// A zset of the older ziplist payload, from its (member, score) pairs.
+fn build_zset(pairs: Vec<(Vec<u8>, f64)>) -> Result<ZSet, String> {
+    let mut z = ZSet::new_skiplist();
+    for (m, s) in pairs {
+        zset_add(&mut z, &m, s)?;
+    }
+    Ok(finish_zset(z, false))
+}
+
+fn hash_add<F: AsRef<[u8]> + Into<crate::keyspace::MapKey>>(h: &mut Hash, f: F, v: Vec<u8>) -> Result<(), String> {
+    match h.insert(f, v) {
+        Some(_) => Err("Duplicate hash fields detected".into()),
+        None => Ok(()),
+    }
 }
 
 fn build_hash(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Hash, String> {
     let mut h = Hash::with_capacity(pairs.len());
     for (f, v) in pairs {
-        if h.insert(f, v).is_some() {
-            return Err("Duplicate hash fields detected".into());
-        }
+        hash_add(&mut h, f, v)?;
     }
     Ok(h)
+}
+
+/// A listpack's elements taken two by two, each pair handed to `f` as it is read.
+fn each_pair<'a>(lp: &'a [u8], mut f: impl FnMut(Ele<'a>, Ele<'a>) -> Result<(), String>) -> Result<(), String> {
+    let mut first = None;
+    listpack::each(lp, |e| match first.take() {
+        None => {
+            first = Some(e);
+            Ok(())
+        }
+        Some(a) => f(a, e),
+    })?;
+    match first {
+        Some(_) => Err("odd number of entries in a field/value blob".into()),
+        None => Ok(()),
+    }
+}
+
+/// A field or member that is a listpack integer: its decimal text.
+fn ele_key(e: Ele) -> Cow<[u8]> {
+    match e {
+        Ele::Str(s) => Cow::Borrowed(s),
+        Ele::Int(i) => Cow::Owned(i.to_string().into_bytes()),
+    }
 }
 
 fn pairs_of(elems: Vec<Elem>) -> Result<Vec<(Elem, Elem)>, String> {
@@ -200,10 +261,10 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         }
         2 => {
             let n = r.count()?;
-            let mut s = SetValue::default();
+            let mut s = SetValue::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
-                let m = r.string()?;
-                if !s.insert(m) {
+                let m = r.string_cow()?;
+                if !s.insert(&*m) {
                     return Err(blob_err("Duplicate set members detected".into()));
                 }
             }
@@ -211,21 +272,22 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         }
         3 | 5 => {
             let n = r.count()?;
-            let mut pairs = Vec::with_capacity(n.min(PREALLOC_MAX));
+            let mut z = ZSet::new_skiplist();
             for _ in 0..n {
-                let m = r.string()?;
+                let m = r.string_cow()?;
                 let s = if t == 5 { r.binary_double()? } else { r.string_double()? };
-                pairs.push((m, s));
+                zset_add(&mut z, &m, s).map_err(blob_err)?;
             }
-            Value::ZSet(build_zset(pairs, true).map_err(blob_err)?)
+            Value::ZSet(finish_zset(z, true))
         }
         4 => {
             let n = r.count()?;
-            let mut pairs = Vec::with_capacity(n.min(PREALLOC_MAX));
+            let mut h = Hash::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
-                pairs.push((r.string()?, r.string()?));
+                let f = r.string_cow()?;
+                hash_add(&mut h, &*f, r.string()?).map_err(blob_err)?;
             }
-            Value::Hash(build_hash(pairs).map_err(blob_err)?)
+            Value::Hash(h)
         }
         9 => {
             let blob = r.string()?;
@@ -240,33 +302,49 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             }
             Value::Set(s)
         }
-        12 | 17 => {
+        12 => {
             let blob = r.string()?;
-            let elems = if t == 12 { ziplist::entries(&blob) } else { listpack::entries(&blob) }.map_err(blob_err)?;
             let mut pairs = Vec::new();
-            for (m, s) in pairs_of(elems).map_err(blob_err)? {
+            for (m, s) in pairs_of(ziplist::entries(&blob).map_err(blob_err)?).map_err(blob_err)? {
                 let s = parse_score(&s).ok_or_else(|| blob_err("invalid score".into()))?;
                 pairs.push((elem_bytes(m), s));
             }
-            Value::ZSet(build_zset(pairs, false).map_err(blob_err)?)
+            Value::ZSet(build_zset(pairs).map_err(blob_err)?)
         }
-        13 | 16 => {
+        // The listpack encodings (7.0's own) are decoded straight into the structures.
+        17 => {
+            let blob = r.string_cow()?;
+            let mut z = ZSet::new_skiplist();
+            each_pair(&blob, |m, s| zset_add(&mut z, &ele_key(m), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
+            Value::ZSet(finish_zset(z, false))
+        }
+        13 => {
             let blob = r.string()?;
-            let elems = if t == 13 { ziplist::entries(&blob) } else { listpack::entries(&blob) }.map_err(blob_err)?;
-            let pairs = pairs_of(elems).map_err(blob_err)?.into_iter().map(|(f, v)| (elem_bytes(f), elem_bytes(v))).collect();
-            Value::Hash(build_hash(pairs).map_err(blob_err)?)
+            let pairs = pairs_of(ziplist::entries(&blob).map_err(blob_err)?).map_err(blob_err)?;
+            Value::Hash(build_hash(pairs.into_iter().map(|(f, v)| (elem_bytes(f), elem_bytes(v))).collect()).map_err(blob_err)?)
+        }
+        16 => {
+            let blob = r.string_cow()?;
+            let mut h = Hash::with_capacity(listpack::count_hint(&blob) / 2);
+            each_pair(&blob, |f, v| hash_add(&mut h, &*ele_key(f), v.to_vec())).map_err(blob_err)?;
+            Value::Hash(h)
         }
         14 | 18 => {
             let n = r.count()?;
             let mut l = List::default();
             for _ in 0..n {
                 let container = if t == 18 { r.len()? } else { 2 };
-                let blob = r.string()?;
+                let blob = r.string_cow()?;
                 match container {
-                    1 => l.push_back(blob),
+                    1 => l.push_back(blob.into_owned()),
+                    2 if t == 14 => ziplist::entries(&blob).map_err(blob_err)?.into_iter().for_each(|e| l.push_back(elem_bytes(e))),
                     2 => {
-                        let elems = if t == 14 { ziplist::entries(&blob) } else { listpack::entries(&blob) }.map_err(blob_err)?;
-                        elems.into_iter().for_each(|e| l.push_back(elem_bytes(e)));
+                        l.reserve(listpack::count_hint(&blob));
+                        listpack::each(&blob, |e| {
+                            l.push_back(e.to_vec());
+                            Ok(())
+                        })
+                        .map_err(blob_err)?;
                     }
                     c => return Err(blob_err(format!("Quicklist integrity check failed: unknown container {c}"))),
                 }
@@ -585,20 +663,17 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                 let Some(d) = db.and_then(|d| dbs.get_mut(d)) else {
                     return Err(RdbError { offset: at, message: "Key found but no database to load it into".into() });
                 };
-                if d.contains(&key) {
+                // `rdbLoadObject` makes a hash that does not fit the limits a hash table, which
+                // it stays when it shrinks later.
+                let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
+                let enc = if hashtable { EncodingHint::Hashtable } else { EncodingHint::Auto };
+                if !d.insert_new(key.as_slice(), value, enc) {
                     return Err(RdbError {
                         offset: at,
                         message: format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), d.id),
                     });
                 }
                 info.keys += 1;
-                // `rdbLoadObject` makes a hash that does not fit the limits a hash table, which
-                // it stays when it shrinks later.
-                let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
-                d.insert(key.clone(), value);
-                if hashtable {
-                    d.set_encoding_hint(&key, crate::keyspace::EncodingHint::Hashtable);
-                }
                 if let Some(ms) = expire_ms {
                     info.expires += 1;
                     d.set_expire(&key, ms);
