@@ -84,6 +84,10 @@ impl ZSet {
     pub fn new_skiplist() -> ZSet {
         ZSet { skiplist: true, ..ZSet::default() }
     }
+    /// Room for `n` more members in the dictionary (a loader that knows how many come).
+    pub fn reserve(&mut self, n: usize) {
+        self.dict.reserve(n);
+    }
     pub fn len(&self) -> usize {
         self.dict.len()
     }

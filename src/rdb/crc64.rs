@@ -25,7 +25,7 @@ fn tables() -> &'static Tables {
         let mut prev = *first;
         for table in rest {
             for (slot, &p) in table.iter_mut().zip(&prev) {
-                *slot = (p >> 8) ^ first[(p & 0xff) as usize];
+                *slot = (p >> 8) ^ first.get((p & 0xff) as usize).copied().unwrap_or(0);
             }
             prev = *table;
         }
@@ -34,12 +34,12 @@ fn tables() -> &'static Tables {
 }
 
 /// Continues the CRC `crc` (the value of the bytes before, 0 to start) over `bytes`.
-#[expect(clippy::indexing_slicing, clippy::cast_possible_truncation, reason = "every index is masked to 0..=255, into tables of 256")]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation, reason = "every index is masked to 0..=255, into tables of 256")]
 pub fn update(mut crc: u64, bytes: &[u8]) -> u64 {
     let t = tables();
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let x = crc ^ u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let (words, rest) = bytes.as_chunks::<8>();
+    for &w in words {
+        let x = crc ^ u64::from_le_bytes(w);
         crc = t[7][(x & 0xff) as usize]
             ^ t[6][((x >> 8) & 0xff) as usize]
             ^ t[5][((x >> 16) & 0xff) as usize]
@@ -49,14 +49,14 @@ pub fn update(mut crc: u64, bytes: &[u8]) -> u64 {
             ^ t[1][((x >> 48) & 0xff) as usize]
             ^ t[0][(x >> 56) as usize];
     }
-    for &b in chunks.remainder() {
+    for &b in rest {
         crc = t[0][((crc ^ u64::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     #[test]
     fn the_crc_crate_s_value_at_every_length_and_cut() {

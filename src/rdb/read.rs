@@ -273,6 +273,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         3 | 5 => {
             let n = r.count()?;
             let mut z = ZSet::new_skiplist();
+            z.reserve(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 let m = r.string_cow()?;
                 let s = if t == 5 { r.binary_double()? } else { r.string_double()? };
@@ -315,6 +316,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         17 => {
             let blob = r.string_cow()?;
             let mut z = ZSet::new_skiplist();
+            z.reserve(listpack::count_hint(&blob) / 2);
             each_pair(&blob, |m, s| zset_add(&mut z, &ele_key(m), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
             Value::ZSet(finish_zset(z, false))
         }
