@@ -272,4 +272,31 @@ mod tests {
         });
         let _ = std::fs::remove_dir_all(&base);
     }
+
+    #[test]
+    fn background_sync_reports_once_done() {
+        let dir = std::env::temp_dir().join(format!("aof-lab-fs-bio-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = FsStorage::new(&dir).unwrap();
+        assert_eq!(s.background_sync_done(), Some(Ok(())), "no thread, nothing outstanding");
+        assert!(!s.sync_in_background("missing.aof"), "no such file: the caller syncs in line");
+        s.open("a.aof", OpenMode::Create).unwrap();
+        s.write_at("a.aof", 0, b"*1\r\n$4\r\nPING\r\n").unwrap();
+        assert!(s.sync_in_background("a.aof"));
+        let outcome = loop {
+            if let Some(outcome) = s.background_sync_done() {
+                break outcome;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        assert_eq!(outcome, Ok(()));
+        // Appends go on while the thread holds its own descriptor.
+        assert!(s.sync_in_background("a.aof"));
+        assert_eq!(s.write_at("a.aof", 14, b"x").unwrap(), 1);
+        while s.background_sync_done().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(s.read_all("a.aof").unwrap().len(), 15);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
