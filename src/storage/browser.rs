@@ -257,4 +257,3 @@ pub async fn open_indexeddb(namespace: &str) -> std::result::Result<Opened, Stri
     let idb = Some(db.durability());
     Ok(Opened { storage: Box::new(db), opfs_pool: None, idb })
 }
-
