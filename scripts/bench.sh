@@ -3,6 +3,7 @@
 # figures as markdown rows for BENCHMARKS.md.
 #   scripts/bench.sh            all benchmarks
 #   N=200000 scripts/bench.sh   fewer requests per redis-benchmark test
+#   SERVE_ROUNDS=3                      alternating rounds per server and setting (serve)
 #   BENCH=load,rewrite scripts/bench.sh   only some sections (serve, load, load-wasm, rewrite, timeline,
 #                                         timeline-wasm, page, logview, size, startup, browser,
 #                                         maxmemory)
@@ -42,29 +43,54 @@ start_lab() {
   wait_port "$port"
 }
 
-bench() { # label args... : one redis-benchmark run per server, printed as rows
+SERVE_ROUNDS=${SERVE_ROUNDS:-3}
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # a process's user + system time, in ticks
+# label args... : SERVE_ROUNDS alternating rounds (redis-server, then serve, then redis-server …),
+# each a fresh server with the args and one redis-benchmark per test, in the same order on the
+# same server (LPUSH fills the list RPOP empties). A row per test: the median ops/s of each
+# server, the ratio of the medians with the range of the rounds' ratios, and each server's CPU
+# time per request (from /proc, so the machine's other load moves it much less than the ops/s).
+bench() {
   local label=$1; shift
-  local rp lp
-  rp=$(free_port); start_redis "$work/r-$label" "$rp" "$@"
-  lp=$(free_port); start_lab "$work/l-$label" "$lp" "$@"
-  local tests=set,get,incr,lpush,rpop,sadd,hset,zadd
-  local r l
-  r=$(redis-benchmark -p "$rp" -q -t $tests -n "$N" ${BENCH_FLAGS:-} | tr '\r' '\n' | grep 'requests per second')
-  l=$(redis-benchmark -p "$lp" -q -t $tests -n "$N" ${BENCH_FLAGS:-} | tr '\r' '\n' | grep 'requests per second')
-  paste <(echo "$r") <(echo "$l") | while IFS=$'\t' read -r rl ll; do
-    local name rv lv
-    name=$(echo "$rl" | cut -d: -f1)
-    rv=$(echo "$rl" | grep -o '[0-9.]* requests' | cut -d' ' -f1)
-    lv=$(echo "$ll" | grep -o '[0-9.]* requests' | cut -d' ' -f1)
-    printf '| %s %s | %.0f | %.0f | %.2f |\n' "$name" "$label" "$rv" "$lv" "$(echo "$lv / $rv" | bc -l)"
+  local res=$work/serve-$label.txt
+  : > "$res"
+  for round in $(seq "$SERVE_ROUNDS"); do
+    for kind in redis lab; do
+      local port pid c0 c1 ops
+      port=$(free_port)
+      "start_$kind" "$work/$kind-$label-$round" "$port" "$@"
+      pid=${pids[-1]}
+      for t in set get incr lpush rpop sadd hset zadd; do
+        c0=$(cpu_ticks "$pid")
+        ops=$(redis-benchmark -p "$port" -q -t "$t" -n "$N" ${BENCH_FLAGS:-} | tr '\r' '\n' | grep 'requests per second' | grep -o '[0-9.]* requests' | cut -d' ' -f1)
+        c1=$(cpu_ticks "$pid")
+        echo "$kind $t $ops $((c1 - c0))" >> "$res"
+      done
+      redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+      wait "$pid" 2>/dev/null || true
+      unset 'pids[-1]'
+    done
   done
-  redis-cli -p "$rp" shutdown nosave >/dev/null 2>&1 || true
-  redis-cli -p "$lp" shutdown nosave >/dev/null 2>&1 || true
+  python3 - "$res" "$label" "$N" "$CLK_TCK" <<'PY'
+import collections, statistics, sys
+path, label, n, tck = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+runs = collections.defaultdict(lambda: collections.defaultdict(list))
+for line in open(path):
+    kind, test, ops, ticks = line.split()
+    runs[test][kind].append((float(ops), int(ticks)))
+for test, by in runs.items():
+    r, l = by["redis"], by["lab"]
+    rm, lm = statistics.median(o for o, _ in r), statistics.median(o for o, _ in l)
+    ratios = [b[0] / a[0] for a, b in zip(r, l)]
+    us = lambda xs: statistics.median(t for _, t in xs) * 1e6 / tck / n
+    print(f"| {test.upper()} {label} | {rm:.0f} | {lm:.0f} | {lm / rm:.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | {us(r):.1f} | {us(l):.1f} |")
+PY
 }
 
 if want serve; then
-  echo "| operation | redis-server 7.0.15 (ops/s) | aof-lab serve (ops/s) | ratio |"
-  echo "|---|---|---|---|"
+  echo "| operation | redis-server 7.0.15 (ops/s) | aof-lab serve (ops/s) | ratio (rounds) | redis-server CPU µs/request | serve CPU µs/request |"
+  echo "|---|---|---|---|---|---|"
   bench "appendonly-no" --appendonly no
   bench "everysec" --appendonly yes --appendfsync everysec
   BENCH_FLAGS="-P 16" bench "everysec-P16" --appendonly yes --appendfsync everysec

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Serves the repository on 127.0.0.1 (a secure context, which OPFS will need) and prints the
-# lab's URL. PORT (or the first argument) overrides 8080.
+# Serves the repository on 127.0.0.1 (a secure context, which OPFS will need; scripts/serve.py:
+# python's http.server with keep-alive) and prints the lab's URL. PORT (or the first argument) overrides 8080.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${1:-${PORT:-8080}}
@@ -9,4 +9,4 @@ echo
 echo "  AOF Lab: http://127.0.0.1:$port/www/"
 echo "  (serving $(pwd) on 127.0.0.1:$port; Ctrl+C stops)"
 echo
-exec python3 -m http.server --bind 127.0.0.1 "$port"
+exec python3 scripts/serve.py "$port"

@@ -331,18 +331,22 @@ export class AofLabElement extends HTMLElement {
         this.ownStyle.textContent = ownCss(value ?? '14rem');
         break;
       case 'scenario': {
-        const view = lab.scenariosView;
-        if (!view || !value) break;
-        view.initial = value;
-        // Once the panel has its list (it may still be fetching it); step() waits for it.
-        const pick = async () => {
-          await this.whenReady();
-          await view.idle(picking);
-          if (view.initial !== value || ![...view.select.options].some((o) => o.value === value)) return false;
-          view.select.value = value;
-          return view.start(value);
-        };
-        const picking = view.track(pick());
+        if (!value) break;
+        // The panel exists once the lab's views are built (lab.js loads them after the console).
+        lab.views.then(() => {
+          const view = lab.scenariosView;
+          if (!view || this.lab !== lab) return;
+          view.initial = value;
+          // Once the panel has its list (it may still be fetching it); step() waits for it.
+          const pick = async () => {
+            await this.whenReady();
+            await view.idle(picking);
+            if (view.initial !== value || ![...view.select.options].some((o) => o.value === value)) return false;
+            view.select.value = value;
+            return view.start(value);
+          };
+          const picking = view.track(pick());
+        });
         break;
       }
       default:

@@ -8,24 +8,33 @@
 
 import { LAB_ACTIONS, LOG_ACTIONS, LOG_OPEN, MACHINE_ACTIONS, MSG, TIMELINE, labNamespace, message } from './protocol.js';
 import { downloadRecording, shareLink } from './share.js';
-import { AofView } from './ui/aof.js';
 import { ConsoleView } from './ui/console.js';
 import { SecondConsoleView } from './ui/second.js';
-import { CrashView } from './ui/crash.js';
-import { EventsView } from './ui/events.js';
-import { FilesView } from './ui/files.js';
-import { LogView } from './ui/log.js';
-import { MachineView } from './ui/machine.js';
-import { PersistView } from './ui/persist.js';
-import { PlotsView } from './ui/plots.js';
-import { ScenariosView } from './ui/scenarios.js';
 import { reducedMotion } from './ui/motion.js';
 import { setStatus } from './ui/status.js';
-import { TimelineView } from './ui/timeline.js';
-import { TrafficView } from './ui/traffic.js';
-import { TransferView } from './ui/transfer.js';
 import { scrollAll } from './ui/lists.js';
 import { startWorker } from './worker-start.js';
+
+/**
+ * The other views' modules (two dozen files with uPlot): imported after the consoles, so that a
+ * console is usable as soon as the engine is, while they arrive (on HTTP/1.1 a browser fetches
+ * six files at a time; BENCHMARKS.md, "Start-up"). A page that preloads them loses nothing.
+ */
+const loadViews = () =>
+  Promise.all([
+    import('./ui/aof.js'),
+    import('./ui/crash.js'),
+    import('./ui/events.js'),
+    import('./ui/files.js'),
+    import('./ui/log.js'),
+    import('./ui/machine.js'),
+    import('./ui/persist.js'),
+    import('./ui/plots.js'),
+    import('./ui/scenarios.js'),
+    import('./ui/timeline.js'),
+    import('./ui/traffic.js'),
+    import('./ui/transfer.js'),
+  ]).then((modules) => Object.assign({}, ...modules));
 
 const BACKEND_NAMES = { opfs: 'OPFS', indexeddb: 'IndexedDB', memory: 'memory (simulated machine)' };
 
@@ -68,6 +77,31 @@ export class LabController {
     this.ontimeline = null; // hook: called with it
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line), { openBytes: els.log ? (at) => this.openCommand(at.file ? at : null, at.stream) : null, kill: () => this.killBusy() }) : null;
     this.secondView = els.second ? new SecondConsoleView(els.second, (line) => this.act(LAB_ACTIONS.SECOND, { lines: [line] })) : null;
+    // Until the other views are built (`views` resolves), VIEW messages wait in `held` and the
+    // READY that came meanwhile in `readyHeld`: the consoles work, the status still says the
+    // engine is starting, and `onready` (hosts and tests act on every view) waits for them.
+    this.viewsBuilt = false;
+    this.held = [];
+    this.readyHeld = null;
+    // Reduced motion (the system's, or the page's toggle): the worker plays in beats, the
+    // stylesheet drops transitions.
+    reducedMotion.addEventListener('change', () => this.applyMotion());
+    if (els.mode) {
+      els.mode.value = this.mode();
+      els.mode.addEventListener('change', () => this.setMode(els.mode.value));
+    }
+    for (const chip of els.examples ?? []) chip.addEventListener('click', () => this.consoleView?.submit(chip.dataset.line));
+    els.rewrite?.addEventListener('click', () => this.consoleView?.submit('BGREWRITEAOF'));
+    this.start();
+    this.views = loadViews().then(
+      (modules) => this.buildViews(modules),
+      (err) => this.consoleView?.note(`The lab's views could not be loaded: ${err.message ?? err}`, 'fatal'),
+    );
+  }
+
+  /** The views but the consoles, from their modules (`loadViews`); then what waited for them. */
+  buildViews({ AofView, CrashView, EventsView, FilesView, LogView, MachineView, PersistView, PlotsView, ScenariosView, TimelineView, TrafficView, TransferView }) {
+    const { els, options } = this;
     this.aofView = els.aof ? new AofView(els.aof) : null;
     this.filesView = els.files ? new FilesView(els.files) : null;
     this.eventsView = els.events ? new EventsView(els.events, els.log ? (at) => this.openLog(at) : null) : null;
@@ -104,9 +138,6 @@ export class LabController {
           keys: els.root ?? document,
         })
       : null;
-    // Reduced motion (the system's, or the page's toggle): the worker plays in beats, the
-    // stylesheet drops transitions.
-    reducedMotion.addEventListener('change', () => this.applyMotion());
     this.plotsView = els.plots ? new PlotsView(els.plots) : null;
     this.trafficView = els.traffic ? new TrafficView(els.traffic, act) : null;
     this.persistView = els.persist
@@ -115,13 +146,11 @@ export class LabController {
           speed: (n) => this.setSpeed(n),
         })
       : null;
-    if (els.mode) {
-      els.mode.value = this.mode();
-      els.mode.addEventListener('change', () => this.setMode(els.mode.value));
-    }
-    for (const chip of els.examples ?? []) chip.addEventListener('click', () => this.consoleView?.submit(chip.dataset.line));
-    els.rewrite?.addEventListener('click', () => this.consoleView?.submit('BGREWRITEAOF'));
-    this.start();
+    this.viewsBuilt = true;
+    if (this.readyHeld) this.viewsReady(this.readyHeld);
+    this.readyHeld = null;
+    this.inbox.unshift(...this.held.splice(0));
+    this.requestFrame();
   }
 
   /** '7.0' or '6.2': the AOF design this lab starts with. */
@@ -194,6 +223,22 @@ export class LabController {
     this.worker.postMessage(message(MSG.INIT, { backend, namespace: this.namespace(), config: { ...config }, recording }));
   }
 
+  /** READY for the views (at READY, or once they are built if the engine was first). */
+  viewsReady(msg) {
+    if (this.els.status) setStatus(this.els.status, 'ready', 'Engine ready');
+    this.crashView?.setBackend(msg.backend);
+    this.plotsView?.reset();
+    this.trafficView?.reset();
+    this.aofView?.reset();
+    this.timelineView?.reset();
+    this.timeline = null;
+    this.applyMotion();
+    // A new worker has no scenario: load (or reload) the selected one.
+    this.scenariosView?.ready();
+    if (msg.recording) this.showRecording(msg.recording);
+    this.onready?.(msg);
+  }
+
   /** A real crash: the worker dies (its memory with it), a new one loads from storage. */
   restartWorker(note) {
     this.worker.terminate();
@@ -252,6 +297,10 @@ export class LabController {
     // Any other message says the worker is back from the script.
     this.busy = msg.type === MSG.BUSY ? msg : null;
     this.inbox.push(msg);
+    this.requestFrame();
+  }
+
+  requestFrame() {
     if (!this.frameRequested) {
       this.frameRequested = true;
       requestAnimationFrame(() => this.render());
@@ -269,7 +318,9 @@ export class LabController {
     const events = [];
     const parts = { eventsReset: false, forked: null, console: undefined, aof: null, scenario: undefined };
     for (const msg of batch) {
-      if (msg.type === MSG.VIEW) {
+      if (msg.type === MSG.VIEW && !this.viewsBuilt) {
+        this.held.push(msg);
+      } else if (msg.type === MSG.VIEW) {
         lastView = msg;
         // The position moved through the past: the events start over with this lab's.
         if (msg.events_reset) {
@@ -397,18 +448,10 @@ export class LabController {
       case MSG.READY:
         this.role = 'writer';
         this.setReadOnly(false);
-        if (this.els.status) setStatus(this.els.status, 'ready', 'Engine ready');
         if (this.els.notice) this.els.notice.hidden = true;
         this.showBackend(msg.backend, msg.notes);
-        this.crashView?.setBackend(msg.backend);
         // A new worker is a new engine: its history, transcript and traffic start over.
-        this.plotsView?.reset();
-        this.trafficView?.reset();
-        this.aofView?.reset();
         this.consoleView?.reset();
-        this.timelineView?.reset();
-        this.timeline = null;
-        this.applyMotion();
         this.consoleView?.setEnabled(true);
         this.secondView?.setEnabled(true);
         if (this.options.focus !== false) this.consoleView?.focus({ preventScroll: true });
@@ -416,10 +459,8 @@ export class LabController {
           this.scriptRan = true;
           for (const line of this.options.script) this.send(line);
         }
-        // A new worker has no scenario: load (or reload) the selected one.
-        this.scenariosView?.ready();
-        if (msg.recording) this.showRecording(msg.recording);
-        this.onready?.(msg);
+        if (this.viewsBuilt) this.viewsReady(msg);
+        else this.readyHeld = msg;
         break;
       case MSG.LOADING:
         if (this.els.status) setStatus(this.els.status, 'starting', 'Loading the AOF…');

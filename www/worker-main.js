@@ -117,8 +117,10 @@ async function loadWasm() {
 
 async function init(msg) {
   options = { backend: msg.backend ?? 'auto', namespace: msg.namespace ?? 'default', config: msg.config ?? {} };
-  if (!(await loadWasm())) return;
+  // The namespace's lock is asked for while the wasm may still be compiling (start-up).
+  const wasmReady = loadWasm();
   if (msg.recording) {
+    if (!(await wasmReady)) return;
     // A shared recording: replayed in this worker's memory, the namespace is not opened.
     let replay;
     try {
@@ -135,10 +137,11 @@ async function init(msg) {
   const name = LOCK_PREFIX + options.namespace;
   // A memory machine is private to this worker: nothing to share, nothing to lock.
   if (options.backend === 'memory' || !self.navigator?.locks) {
-    await becomeWriter(options.backend === 'memory' ? null : 'this browser has no Web Locks: nothing stops a second writer');
+    if (await wasmReady) await becomeWriter(options.backend === 'memory' ? null : 'this browser has no Web Locks: nothing stops a second writer');
     return;
   }
   navigator.locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (!(await wasmReady)) return undefined;
     if (lock) {
       await becomeWriter(null);
       return new Promise(() => {}); // held until this worker ends (terminate, reload, close)
@@ -157,8 +160,10 @@ async function becomeWriter(note) {
   if (channel) channel.close();
   channel = null;
   post(MSG.LOADING, { backend: options.backend });
+  performance.mark('open'); // start-up's phases (tests/e2e/bench-startup.mjs)
   try {
     engine = await wasm.Engine.open({ ...options }, Date.now());
+    performance.mark('opened');
   } catch (err) {
     die('The engine refused to start', err);
     return;

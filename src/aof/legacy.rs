@@ -401,11 +401,9 @@ impl Server {
             return false;
         }
         if everysec {
-            // aof_background_fsync(newfd): the simulated bio thread (it syncs by name, now the
-            // new file's).
+            // aof_background_fsync(newfd): the bio thread (by name, now the new file's).
             if self.aof.bio_job.is_none() {
-                self.aof.bio_job = Some(super::BioFsync { file: target.clone(), done_at_ms: self.now_ms + self.aof.fsync_latency_ms });
-                self.aof_bio_tick();
+                self.aof_background_fsync(target.clone());
             } else {
                 self.storage.sync(&target).ok();
             }

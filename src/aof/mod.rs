@@ -37,8 +37,12 @@ use crate::storage::{Error, OpenMode, join};
 #[derive(Clone, Debug)]
 pub struct BioFsync {
     pub file: String,
-    /// When the fsync completes (engine ms).
+    /// When the fsync completes (engine ms); for a job on the host's thread, the earliest
+    /// moment to ask it.
     pub done_at_ms: i64,
+    /// The storage runs it on a thread of its own ([`crate::storage::Storage::sync_in_background`],
+    /// `aof-lab serve`): done when that thread says so, not at `done_at_ms`.
+    pub on_host: bool,
 }
 
 /// `server.aof_*` state.

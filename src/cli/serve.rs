@@ -6,7 +6,8 @@
 //!    replies are encoded into each client's reply buffer, not sent;
 //! 2. `serverCron` every 1000/hz ms: active expiry, blocked-client timeouts;
 //! 3. [`before_sleep`]: the AOF buffer is written to the incr file (and, with
-//!    `appendfsync always`, fsynced);
+//!    `appendfsync always`, fsynced; with `everysec` the fsync, once a second, is handed to the
+//!    storage's bio thread, so the loop never waits for the disk);
 //! 4. release the replies of the turn and write them (`handleClientsWithPendingWrites`).
 //!
 //! Step 3 before step 4 is the whole point of Redis's write path: a client is only told "OK" once
@@ -78,7 +79,8 @@ fn now_ms() -> i64 {
 
 /// `beforeSleep`, the AOF's moment in the turn: every command of the turn has run, no reply of
 /// the turn has been released. The engine writes `aof_buf` to the incr file here and fsyncs as
-/// `appendfsync` says (now with `always`; at most once a second with `everysec`).
+/// `appendfsync` says (now with `always`; at most once a second, on the bio thread, with
+/// `everysec`).
 /// `Err` is the exit status when the engine did what Redis does with `exit(1)` (an AOF write or
 /// fsync error under `always`): the turn's replies must then never be sent.
 pub fn before_sleep(engine: &mut Engine, log: &Logger) -> Result<(), i32> {

@@ -124,6 +124,18 @@ pub trait Storage {
     fn truncate(&mut self, name: &str, len: u64) -> Result<()>;
     /// `fsync`/`fdatasync`: the file's bytes are on disk when this returns Ok.
     fn sync(&mut self, name: &str) -> Result<()>;
+    /// `aof_background_fsync`: hands an fsync of `name` to a thread of the host's (Redis's bio
+    /// thread) and returns true, so that the event loop never waits for the disk under
+    /// `everysec`. False where the backend has no such thread: the engine then simulates the bio
+    /// job and calls [`Storage::sync`] when it completes.
+    fn sync_in_background(&mut self, _name: &str) -> bool {
+        false
+    }
+    /// The outcome of the fsync [`Storage::sync_in_background`] started last, once it has
+    /// finished; `None` while it runs.
+    fn background_sync_done(&mut self) -> Option<Result<()>> {
+        Some(Ok(()))
+    }
     /// Atomic under a crash: after a crash, `to` holds either its old content or `from`'s.
     fn rename(&mut self, from: &str, to: &str) -> Result<()>;
     fn remove(&mut self, name: &str) -> Result<()>;
@@ -226,6 +238,12 @@ impl Storage for Box<dyn Storage> {
     }
     fn sync(&mut self, name: &str) -> Result<()> {
         (**self).sync(name)
+    }
+    fn sync_in_background(&mut self, name: &str) -> bool {
+        (**self).sync_in_background(name)
+    }
+    fn background_sync_done(&mut self) -> Option<Result<()>> {
+        (**self).background_sync_done()
     }
     fn rename(&mut self, from: &str, to: &str) -> Result<()> {
         (**self).rename(from, to)

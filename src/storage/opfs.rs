@@ -19,6 +19,8 @@
 //!
 //! * `write_at`/`read_at`/`truncate` go to the handle at `4096 + offset`: a `write` is a real OPFS
 //!   write (the browser's page cache), `sync` is a real `flush()` (the fsync).
+//! * A file shorter than a header (a slot just created is empty) is a free slot too: a new pool
+//!   writes nothing until a file is created in it.
 //! * `open(Create)` claims a free slot: truncate its data, then write its header (flushed).
 //! * `remove` writes a free header (flushed), then drops the data.
 //! * `rename(from, to)` is atomic under a crash: (1) write `to` into `from`'s header with a new,
@@ -450,9 +452,13 @@ async fn grow(pool: &Rc<RefCell<Pool>>, n: usize) -> Result<()> {
         match got {
             // Only a prefix without gaps joins the pool (slots are numbered densely).
             Ok(handle) if failure.is_none() => {
+                // A new file is empty, and an empty file reads as a free slot (no header): it
+                // needs no write and no flush (8 flushes were most of a new pool's creation).
+                // A stale file a crash left behind may hold a header: that one is freed.
+                let fresh = handle.get_size().is_ok_and(|size| size == 0.0);
                 p.slots.push(Slot { file, handle, name: None, len: 0, durable_len: 0, zombie: false });
                 let i = p.slots.len() - 1;
-                if let Err(e) = p.free_slot(i) {
+                if !fresh && let Err(e) = p.free_slot(i) {
                     failure = Some(e);
                 }
             }

@@ -92,7 +92,8 @@ for (const name of BROWSERS) {
       assert.match(await b.evaluate(focusedDescription), /^a\.skip Skip to the first section/);
       await b.press('Enter');
       const lab = 'aof-lab[scenario="write-path"]';
-      await b.waitFor((s) => !!document.querySelector(s).lab, lab, 30_000);
+      // Its panels are built once their modules have arrived (the console's first).
+      await b.waitFor((s) => !!document.querySelector(s).lab?.viewsBuilt, lab, 30_000);
       const stops = [];
       for (let i = 0; i < 2; i++) {
         await b.press('Tab');
