@@ -22,7 +22,12 @@ want() { [[ ",$BENCH," == *",$1,"* ]]; }
 LOAD_N=${LOAD_N:-1000000}
 cargo build --release --quiet
 BIN=target/release/aof-lab
-if [[ -n ${KEEP_WORK:-} ]]; then rm -rf "$KEEP_WORK"; mkdir -p "$KEEP_WORK"; work=$(realpath "$KEEP_WORK"); else work=$(mktemp -d); fi
+if [[ -n ${KEEP_WORK:-} ]]; then
+  mkdir -p "$KEEP_WORK"; work=$(realpath "$KEEP_WORK")
+  rm -rf "$work"/{gen,mix,large,preamble,rw-r,rw-l} # only what this script writes there
+else
+  work=$(mktemp -d)
+fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [[ -n ${KEEP_WORK:-} ]] || rm -rf "$work"; }
 trap cleanup EXIT
