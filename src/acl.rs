@@ -197,6 +197,12 @@ pub fn has_spaces(s: &[u8]) -> bool {
     s.iter().any(|&c| c == 0 || matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
 }
 
+/// `USER_COMMAND_BITS_COUNT`: a selector's command bitmap has room for this many command ids,
+/// whatever the universe holds (a unit test checks it fits). Fixed, as in Redis, so that a new
+/// selector (the default user's, at every start) does not build the universe: that decodes the
+/// whole command table (~8 ms of a first start in wasm), which only ACL rules need.
+pub const COMMAND_BITS: usize = 1024;
+
 impl Selector {
     /// `ACLCreateSelector`: no permission at all (channels per `acl-pubsub-default`).
     pub fn new(root: bool, pubsub_all: bool) -> Selector {
@@ -206,7 +212,7 @@ impl Selector {
             allchannels: pubsub_all,
             allcommands: false,
             future: false,
-            allowed: vec![0; universe().commands.len().div_ceil(64)],
+            allowed: vec![0; COMMAND_BITS / 64],
             firstargs: BTreeMap::new(),
             patterns: Vec::new(),
             channels: Vec::new(),
@@ -856,6 +862,11 @@ impl Acl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_command_id_has_a_bit() {
+        assert!(universe().commands.len() <= COMMAND_BITS);
+    }
 
     fn user(rules: &[&str]) -> User {
         let mut u = User::new(b"u", false);
