@@ -139,7 +139,7 @@ if want size; then
 fi
 if want startup; then
   # Navigation -> usable console on OPFS, cold and warm, against a bare worker whose engine
-  # answers PING (tests/e2e/bench-startup.mjs; RUNS, WARM).
+  # answers PING (tests/e2e/bench-startup.mjs; RUNS, WARM, SETTLE, COMPARE=<rev>).
   scripts/build.sh >/dev/null 2>&1
   echo
   (cd tests/e2e && node bench-startup.mjs)

@@ -77,9 +77,11 @@ export class LabController {
     this.ontimeline = null; // hook: called with it
     this.consoleView = els.console ? new ConsoleView(els.console, (line) => this.send(line), { openBytes: els.log ? (at) => this.openCommand(at.file ? at : null, at.stream) : null, kill: () => this.killBusy() }) : null;
     this.secondView = els.second ? new SecondConsoleView(els.second, (line) => this.act(LAB_ACTIONS.SECOND, { lines: [line] })) : null;
-    // Until the other views are built (`views` resolves), VIEW messages wait in `held` and the
-    // READY that came meanwhile in `readyHeld`: the consoles work, the status still says the
-    // engine is starting, and `onready` (hosts and tests act on every view) waits for them.
+    // Until the other views are built (`views` resolves), VIEW messages wait in `held`: the
+    // consoles work, the status still says the engine is starting. A READY waits in
+    // `readyHeld` for the first VIEW drawn after it, a frame later: the console is enabled and
+    // painted first; then the views start over, draw the new engine, and only then the status
+    // says ready and `onready` runs (hosts and tests act on every view).
     this.viewsBuilt = false;
     this.held = [];
     this.readyHeld = null;
@@ -147,8 +149,6 @@ export class LabController {
         })
       : null;
     this.viewsBuilt = true;
-    if (this.readyHeld) this.viewsReady(this.readyHeld);
-    this.readyHeld = null;
     this.inbox.unshift(...this.held.splice(0));
     this.requestFrame();
   }
@@ -223,9 +223,8 @@ export class LabController {
     this.worker.postMessage(message(MSG.INIT, { backend, namespace: this.namespace(), config: { ...config }, recording }));
   }
 
-  /** READY for the views (at READY, or once they are built if the engine was first). */
-  viewsReady(msg) {
-    if (this.els.status) setStatus(this.els.status, 'ready', 'Engine ready');
+  /** READY, for the views: a new worker is a new engine, its history and traffic start over. */
+  resetViews(msg) {
     this.crashView?.setBackend(msg.backend);
     this.plotsView?.reset();
     this.trafficView?.reset();
@@ -233,6 +232,10 @@ export class LabController {
     this.timelineView?.reset();
     this.timeline = null;
     this.applyMotion();
+  }
+
+  /** READY, once the views drew the new engine: the status (drawn by `view`) says ready. */
+  announceReady(msg) {
     // A new worker has no scenario: load (or reload) the selected one.
     this.scenariosView?.ready();
     if (msg.recording) this.showRecording(msg.recording);
@@ -317,8 +320,9 @@ export class LabController {
     let lastView = null;
     const events = [];
     const parts = { eventsReset: false, forked: null, console: undefined, aof: null, scenario: undefined };
+    let readyNow = false; // a READY in this batch: the VIEWs after it draw at the next frame
     for (const msg of batch) {
-      if (msg.type === MSG.VIEW && !this.viewsBuilt) {
+      if (msg.type === MSG.VIEW && (!this.viewsBuilt || readyNow)) {
         this.held.push(msg);
       } else if (msg.type === MSG.VIEW) {
         lastView = msg;
@@ -336,9 +340,14 @@ export class LabController {
         }
       } else {
         this.handle(msg);
+        readyNow ||= msg.type === MSG.READY;
       }
     }
-    if (lastView) this.view(lastView.snapshot, events, { ...parts, timeline: lastView.timeline });
+    if (lastView) this.view(lastView.snapshot, events, { ...parts, timeline: lastView.timeline }, !readyNow);
+    if (readyNow && this.viewsBuilt && this.held.length) {
+      this.inbox.unshift(...this.held.splice(0));
+      this.requestFrame();
+    }
   }
 
   /**
@@ -346,7 +355,13 @@ export class LabController {
    * and of what the timeline recorded up to there (console, AOF groups, scenario steps); the
    * plots draw the head's samples with a playhead at the position.
    */
-  view(snapshot, events, { eventsReset = false, timeline = null, forked = null, console: entries, aof = null, scenario } = {}) {
+  view(snapshot, events, { eventsReset = false, timeline = null, forked = null, console: entries, aof = null, scenario } = {}, afterReady = true) {
+    // The first VIEW drawn after a READY: the views start over before it, and say ready after.
+    const ready = afterReady ? this.readyHeld : null;
+    if (ready) {
+      this.readyHeld = null;
+      this.resetViews(ready);
+    }
     this.snapshot = snapshot;
     // Views that come faster than their transitions last (traffic, play at speed, a scrub) draw
     // without them: a bar that eases over 0.2 s and is moved again every frame only costs a
@@ -376,6 +391,7 @@ export class LabController {
     }
     // The lists that follow their end scroll now that every view drew: one layout per frame.
     scrollAll();
+    if (ready) this.announceReady(ready);
   }
 
   /** The timeline's state from a VIEW; says so when an input given in the past forked. */
@@ -459,8 +475,7 @@ export class LabController {
           this.scriptRan = true;
           for (const line of this.options.script) this.send(line);
         }
-        if (this.viewsBuilt) this.viewsReady(msg);
-        else this.readyHeld = msg;
+        this.readyHeld = msg;
         break;
       case MSG.LOADING:
         if (this.els.status) setStatus(this.els.status, 'starting', 'Loading the AOF…');

@@ -10,9 +10,10 @@
 // taken) and resolved (the storage opened, the AOF loaded), all from the worker's performance
 // marks; READY as the page receives it, then the console enabled. Prints markdown rows for BENCHMARKS.md.
 //   node bench-startup.mjs        (env RUNS=5 cold runs, WARM=3 warm tabs after each, SETTLE=2000
-//                                  ms between the browser's launch and the first navigation)
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+//                                  ms between the browser's launch and the first navigation,
+//                                  COMPARE=<git rev> also measures that revision's page)
+import { execSync, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,14 +118,31 @@ const median = (xs) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
 
+// COMPARE=<git revision>: that revision's www/ (with today's pkg/ and vendored files) is
+// measured too, alternately with the others, and printed as a third row: what the page's own
+// changes since then did, in the same run.
+const COMPARE = process.env.COMPARE;
+let comparePath = null;
+if (COMPARE) {
+  const dir = path.join(ROOT, 'target', 'startup-compare');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  execSync(`git archive ${COMPARE} www | tar -x -C ${dir}`, { cwd: ROOT });
+  await cp(path.join(ROOT, 'www', 'vendor'), path.join(dir, 'www', 'vendor'), { recursive: true });
+  await symlink(path.join(ROOT, 'pkg'), path.join(dir, 'pkg'));
+  comparePath = '/target/startup-compare/www/';
+}
+
 const server = await pythonServer();
 const page = { cold: [], warm: [] };
 const bare = { cold: [], warm: [] };
+const compared = { cold: [], warm: [] };
 try {
   for (let run = 0; run < RUNS; run++) {
     for (const [which, into, measure, url] of [
       ['page', page, measurePage, `${server.url}/www/?backend=opfs&namespace=bench-startup`],
       ['bare', bare, measureBare, `${server.url}/tests/e2e/bench/startup-bare.html?namespace=bench-startup`],
+      ...(comparePath ? [['compared', compared, measurePage, `${server.url}${comparePath}?backend=opfs&namespace=bench-startup`]] : []),
     ]) {
       const dir = await mkdtemp(path.join(os.tmpdir(), `aof-lab-startup-${which}-`));
       const context = await chromium.launchPersistentContext(dir, { ...CHROMIUM, viewport: { width: 1280, height: 900 } });
@@ -162,5 +180,8 @@ for (const kind of ['cold', 'warm']) {
   const phases = ['dcl', 'worker', 'workerRuns', 'wasmFetched', 'wasmCompiled', 'openCalled', 'opened', 'ready', 'usable'].map((k) => f(median(p.map((x) => x[k])))).join(' / ');
   const barePhases = ['worker', 'wasm', 'open', 'pong'].map((k) => f(median(b.map((x) => x[k])))).join(' / ');
   console.log(`| ${kind} (bare: worker / wasm / open / PONG = ${barePhases}) | ${f(ref)} | ${f(usable)} | ${(usable / ref).toFixed(2)} | ${phases} |`);
+}
+if (COMPARE) {
+  console.log(`\nThe page at ${COMPARE} (its www/, today's pkg/), alternated in the same run: usable console cold ${f(median(compared.cold.map((x) => x.usable)))} ms, warm ${f(median(compared.warm.map((x) => x.usable)))} ms (this page: ${f(median(page.cold.map((x) => x.usable)))} / ${f(median(page.warm.map((x) => x.usable)))}).`);
 }
 process.exit(0);
