@@ -98,6 +98,7 @@ if want serve; then
   echo "|---|---|---|---|---|---|"
   bench "appendonly-no" --appendonly no
   bench "everysec" --appendonly yes --appendfsync everysec
+  bench "always" --appendonly yes --appendfsync always
   BENCH_FLAGS="-P 16" bench "everysec-P16" --appendonly yes --appendfsync everysec
 fi
 
