@@ -149,6 +149,11 @@ export class LabController {
         })
       : null;
     this.viewsBuilt = true;
+    this.releaseHeld();
+  }
+
+  /** The VIEWs held back (views not built yet, or a READY drawn first) draw at the next frame. */
+  releaseHeld() {
     this.inbox.unshift(...this.held.splice(0));
     this.requestFrame();
   }
@@ -344,10 +349,7 @@ export class LabController {
       }
     }
     if (lastView) this.view(lastView.snapshot, events, { ...parts, timeline: lastView.timeline }, !readyNow);
-    if (readyNow && this.viewsBuilt && this.held.length) {
-      this.inbox.unshift(...this.held.splice(0));
-      this.requestFrame();
-    }
+    if (readyNow && this.viewsBuilt && this.held.length) this.releaseHeld();
   }
 
   /**
