@@ -163,6 +163,26 @@ async fn opfs_second_open_retries_then_is_unavailable() {
 }
 
 #[wasm_bindgen_test]
+async fn opfs_delete_waits_for_handles_closed_a_moment_later() {
+    let ns = "t-opfs-delete";
+    wipe("opfs", ns).await;
+    let mut s = opfs(ns).await;
+    s.open("f", OpenMode::Create).unwrap();
+    s.append("f", b"bytes").unwrap();
+    s.sync("f").unwrap();
+    // Released while the deletion retries (a just-freed engine, a top-up landing): it deletes.
+    wasm_bindgen_futures::spawn_local(async move {
+        browser::sleep(150).await;
+        drop(s);
+    });
+    browser::delete_namespace("opfs", ns).await.expect("deleted once the handles are released");
+    let s = opfs(ns).await;
+    assert_eq!(s.list(None).unwrap(), Vec::<String>::new(), "nothing is left of the namespace");
+    drop(s);
+    wipe("opfs", ns).await;
+}
+
+#[wasm_bindgen_test]
 async fn opfs_pool_runs_out_then_grows() {
     let ns = "t-opfs-pool";
     wipe("opfs", ns).await;

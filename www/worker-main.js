@@ -663,10 +663,18 @@ async function reset() {
   const backend = engine.backend();
   engine.free(); // closes the storage (OPFS handles, the IndexedDB connection)
   engine = null;
-  if (backend !== 'memory') await wasm.Engine.delete_namespace(backend, options.namespace);
+  let refused = null;
+  if (backend !== 'memory') {
+    try {
+      await wasm.Engine.delete_namespace(backend, options.namespace);
+    } catch (err) {
+      refused = err; // the files are still there: the server starts again on them
+    }
+  }
   engine = await wasm.Engine.open({ ...options, backend }, Date.now());
   simNow = engine.now();
   viewsStartOver(); // a new engine numbers its events from 1
+  if (refused) throw new Error(`the files could not be deleted (${refused.message}); the server started again on them`);
   return { backend };
 }
 

@@ -143,7 +143,7 @@ const DELETE_WAIT_MS: u32 = 5_000;
 
 /// Deletes everything stored under `namespace` by `backend` (`"opfs"` or `"indexeddb"`). The
 /// namespace must not be open: OPFS refuses to remove files with open access handles
-/// (`Unavailable`), and IndexedDB reports `Unavailable` while another connection is open.
+/// (`Unavailable`, after retrying for [`super::opfs::LOCK_WAIT_MS`]), and IndexedDB reports `Unavailable` while another connection is open.
 /// Deleting a namespace that does not exist is not an error.
 pub async fn delete_namespace(backend: &str, namespace: &str) -> Result<()> {
     check_namespace(namespace)?;
@@ -157,9 +157,20 @@ pub async fn delete_namespace(backend: &str, namespace: &str) -> Result<()> {
             };
             let opts = web_sys::FileSystemRemoveOptions::new();
             opts.set_recursive(true);
-            match wait(base.remove_entry_with_options(namespace, &opts), namespace).await {
-                Err(e) if e.kind != ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
+            // A sync access handle closed a moment ago (the engine just freed, a background
+            // top-up of its pool still landing) may still hold its file's lock in the browser's
+            // storage process: retry with backoff, as opening a pool does, before saying so.
+            let deadline = wall_ms() + f64::from(super::opfs::LOCK_WAIT_MS);
+            let mut backoff = 10;
+            loop {
+                match wait(base.remove_entry_with_options(namespace, &opts), namespace).await {
+                    Err(e) if e.kind == ErrorKind::Unavailable && wall_ms() < deadline => {
+                        sleep(backoff).await;
+                        backoff = (backoff * 2).min(400);
+                    }
+                    Err(e) if e.kind != ErrorKind::NotFound => return Err(e),
+                    _ => return Ok(()),
+                }
             }
         }
         "indexeddb" => {
