@@ -912,3 +912,49 @@ async fn idb_pieces_and_chunks_reload_as_written() {
     drop(s);
     wipe("indexeddb", ns).await;
 }
+
+/// A database written by a version-1 build (whole chunks only, database version 1) opens: its
+/// files read as they were, and the next append is stored as a piece.
+#[wasm_bindgen_test]
+async fn idb_a_version_1_database_opens() {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let ns = "t-idb-version-1";
+    wipe("indexeddb", ns).await;
+    let name = browser::idb_name(ns);
+    let req = browser::idb_factory().unwrap().open_with_u32(&name, 1).unwrap();
+    let upgrade = req.clone();
+    let on_upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        let db: web_sys::IdbDatabase = upgrade.result().unwrap().unchecked_into();
+        for s in ["names", "inodes", "chunks"] {
+            db.create_object_store(s).unwrap();
+        }
+    });
+    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let db: web_sys::IdbDatabase = browser::request(&req, &name).await.unwrap().unchecked_into();
+    let stores = js_sys::Array::of3(&"names".into(), &"inodes".into(), &"chunks".into());
+    let tx = db.transaction_with_str_sequence_and_mode(&stores, web_sys::IdbTransactionMode::Readwrite).unwrap();
+    let content: Vec<u8> = (0..idb::CHUNK + 100).map(|i| (i % 251) as u8).collect();
+    tx.object_store("names").unwrap().put_with_key(&7.into(), &"f".into()).unwrap();
+    tx.object_store("inodes").unwrap().put_with_key(&(content.len() as f64).into(), &7.into()).unwrap();
+    let chunks = tx.object_store("chunks").unwrap();
+    for (idx, piece) in content.chunks(idb::CHUNK).enumerate() {
+        let key = js_sys::Array::of2(&7.into(), &(idx as f64).into());
+        chunks.put_with_key(&js_sys::Uint8Array::from(piece), &key).unwrap();
+    }
+    let done = js_sys::Promise::new(&mut |resolve, _| tx.set_oncomplete(Some(&resolve)));
+    wasm_bindgen_futures::JsFuture::from(done).await.unwrap();
+    db.close();
+
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), content, "the version-1 chunks read as written");
+    s.durability().committed().await.unwrap();
+    s.append("f", b"more").unwrap();
+    s.sync("f").unwrap();
+    let mut s = reopened(ns, s).await;
+    assert_eq!(s.read_all("f").unwrap(), [content.as_slice(), b"more"].concat());
+    drop(s);
+    let len = content.len() as f64;
+    assert_eq!(raw_chunks(ns).await, vec![(vec![7.0, 0.0], idb::CHUNK as u32), (vec![7.0, 1.0], 100), (vec![7.0, 1.0, len], 4)]);
+    wipe("indexeddb", ns).await;
+}
