@@ -64,6 +64,23 @@ impl Engine {
         self.srv.flush_append_only_file(false);
     }
 
+    /// `prepareForShutdown`'s AOF part: with the AOF on, what is left of `aof_buf` written
+    /// whatever a background fsync is doing (`flushAppendOnlyFile(1)`), then the incr file
+    /// fsynced, so that a clean shutdown loses nothing whatever `appendfsync` says. A host that
+    /// drops the engine without it is a `kill -9`: under everysec a write postponed behind a
+    /// running fsync is lost, as it would be in Redis.
+    pub fn flush_for_shutdown(&mut self, now_ms: i64) -> crate::storage::Result<()> {
+        if self.srv.aof_state == crate::server::AofState::Off {
+            return Ok(());
+        }
+        self.srv.now_ms = now_ms;
+        self.srv.flush_append_only_file(true);
+        match self.srv.aof.incr_path.clone() {
+            Some(path) => self.srv.storage.sync(&path),
+            None => Ok(()),
+        }
+    }
+
     /// `beforeSleep`'s fast expire cycle (it returns at once unless the last cycle ran out of
     /// time, and runs at most once in 2 ms): the first step of [`Engine::before_sleep`], for
     /// hosts that look at `aof_buf` before the turn's write. Returns the keys it expired.

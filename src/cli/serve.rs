@@ -94,11 +94,7 @@ pub fn before_sleep(engine: &mut Engine, log: &Logger) -> Result<(), i32> {
 pub fn prepare_for_shutdown(engine: &mut Engine, log: &Logger) {
     if engine.srv.aof_state != AofState::Off {
         log.log(Level::Notice, "Calling fsync() on the AOF file.");
-        engine.srv.now_ms = now_ms();
-        engine.srv.flush_append_only_file(true);
-        if let Some(path) = engine.srv.aof.incr_path.clone()
-            && let Err(e) = engine.srv.storage.sync(&path)
-        {
+        if let Err(e) = engine.flush_for_shutdown(now_ms()) {
             log.log(Level::Warning, &format!("Fail to fsync the AOF file: {}.", e.strerror()));
         }
     }
