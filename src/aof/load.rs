@@ -278,6 +278,43 @@ struct Queued {
     key: u64,
 }
 
+/// The command names met so far in this load, spelled as the file spells them. An AOF repeats a
+/// handful of names, each written the same way every time, so one compare of a packed name
+/// replaces lowercasing and hashing every command's name ([`cmd::lookup_command`]). Only
+/// commands without subcommands are kept: a container's command depends on the next argument.
+#[derive(Default)]
+struct SeenNames(Vec<(u128, &'static cmd::Command)>);
+
+impl SeenNames {
+    /// Enough for any AOF's usual commands; a stranger file just looks the rest up.
+    const MAX: usize = 32;
+
+    /// A name of up to 15 bytes packed with its length into one number (`None`: longer).
+    fn pack(name: &[u8]) -> Option<u128> {
+        let mut b = [0u8; 16];
+        b.get_mut(..name.len()).filter(|_| name.len() < 16)?.copy_from_slice(name);
+        b[15] = u8::try_from(name.len()).ok()?;
+        Some(u128::from_le_bytes(b))
+    }
+
+    fn lookup(&mut self, argv: &[&[u8]]) -> Option<&'static cmd::Command> {
+        let packed = argv.first().and_then(|n| Self::pack(n));
+        if let Some(p) = packed
+            && let Some(&(_, c)) = self.0.iter().find(|(k, _)| *k == p)
+        {
+            return Some(c);
+        }
+        let found = cmd::lookup_command(argv)?;
+        if let Some(p) = packed
+            && found.subcommands.is_empty()
+            && self.0.len() < Self::MAX
+        {
+            self.0.push((p, found));
+        }
+        Some(found)
+    }
+}
+
 /// Commands parsed ahead of the one running.
 const BATCH: usize = 64;
 /// How many commands ahead a key's slot is fetched (its entry 2 ahead, its value 1 ahead).
@@ -299,6 +336,7 @@ fn load_commands(srv: &mut Server, filename: &str, src: &mut impl Source, start:
     let mut valid_before_multi: u64 = 0;
     let mut next = start as u64;
     let mut batch: Vec<Queued> = Vec::new();
+    let mut names = SeenNames::default();
     let stop = 'file: loop {
         let (data, base, eof) = src.window();
         let mut pos = usize::try_from(next - base).unwrap_or(usize::MAX);
@@ -341,7 +379,7 @@ fn load_commands(srv: &mut Server, filename: &str, src: &mut impl Source, start:
                 if argv.is_empty() {
                     continue; // an annotation
                 }
-                let Some(command) = cmd::lookup_command(argv) else {
+                let Some(command) = names.lookup(argv) else {
                     let name = argv.first().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
                     srv.log(LogLevel::Warning, format!("Unknown command '{name}' reading the append only file {filename}"));
                     break 'file Stop::Fatal;
