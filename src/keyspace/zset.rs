@@ -122,13 +122,27 @@ impl ZSet {
         score: f64,
         (max_entries, max_value): (usize, usize),
     ) -> Option<f64> {
+        // A score equal to the current one (`0 == -0`) changes nothing.
+        self.add_limited(member, (max_entries, max_value), |old| (old != Some(score)).then_some(score))
+    }
+
+    /// `zsetAdd`'s one lookup: `decide` gets the member's current score (`None`: not a member)
+    /// and returns the score to set, or `None` to leave the zset as it is. Returns the score
+    /// the member had. A new member that would overflow the listpack limits converts the zset
+    /// to a skiplist first; the member is copied only when it is new.
+    pub fn add_limited<M: AsRef<[u8]> + Into<MapKey>>(
+        &mut self,
+        member: M,
+        (max_entries, max_value): (usize, usize),
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> Option<f64> {
         let (len, m_len) = (self.dict.len(), member.as_ref().len());
         match self.dict.raw_entry_mut_v1().from_key(member.as_ref()) {
             RawEntryMut::Occupied(mut o) => {
                 let old = *o.get();
-                if old == score {
+                let Some(score) = decide(Some(old)) else {
                     return Some(old);
-                }
+                };
                 let score = if self.skiplist { score } else { listpack_score(score) };
                 *o.get_mut() = score;
                 let key = o.key().clone();
@@ -137,6 +151,7 @@ impl ZSet {
                 Some(old)
             }
             RawEntryMut::Vacant(v) => {
+                let score = decide(None)?;
                 if !self.skiplist && (len >= max_entries || m_len > max_value) {
                     self.skiplist = true;
                 }
