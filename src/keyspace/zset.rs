@@ -39,8 +39,9 @@ impl Ord for Score {
     }
 }
 
-/// Largest block; a full block splits in two halves.
-const BLOCK_MAX: usize = 256;
+/// Largest block; a full block splits in two halves. An insertion shifts half a block on average
+/// and searches it: 128 entries (4 KB) measured faster on a 60 000-member zset than 256.
+const BLOCK_MAX: usize = 128;
 /// A block this small after a removal is merged into a neighbour when both fit in one.
 const BLOCK_MIN: usize = BLOCK_MAX / 8;
 
@@ -59,6 +60,10 @@ pub struct ZSet {
     dict: Map<MapKey, f64>,
     /// Sorted, non-empty blocks; their concatenation is the whole order.
     blocks: Vec<Vec<Entry>>,
+    /// Each block's last score, side by side: the search for a block reads this one small array
+    /// and follows a block's pointer only when a score ties (each block is elsewhere in memory,
+    /// and a large zset's blocks do not all stay in the caches).
+    lasts: Vec<f64>,
     /// Encoding: false = listpack, true = skiplist.
     pub skiplist: bool,
     /// The members' total length, kept by insert / remove (for `Value::approx_size`).
@@ -244,6 +249,9 @@ impl ZSet {
         for e in self.blocks.iter_mut().flatten() {
             e.0 = listpack_score(e.0);
         }
+        for s in &mut self.lasts {
+            *s = listpack_score(*s);
+        }
     }
 
     /// (block, index) of a rank; `None` past the end.
@@ -259,7 +267,21 @@ impl ZSet {
 
     /// (block, index) where (score, member) is or would go.
     fn locate_key(&self, score: f64, member: &[u8]) -> (usize, usize) {
-        let b = self.blocks.partition_point(|blk| blk.last().is_some_and(|e| cmp_entry(e, score, member) == Ordering::Less));
+        // The first block whose last entry is not below (score, member).
+        let (mut b, mut end) = (0, self.lasts.len());
+        while b < end {
+            let mid = b + (end - b) / 2;
+            let below = match self.lasts.get(mid).map(|&last| Score(last).cmp(&Score(score))) {
+                Some(Ordering::Less) => true,
+                Some(Ordering::Equal) => self.blocks.get(mid).and_then(|blk| blk.last()).is_some_and(|e| e.1.as_bytes() < member),
+                _ => false,
+            };
+            if below {
+                b = mid + 1;
+            } else {
+                end = mid;
+            }
+        }
         let i = self.blocks.get(b).map_or(0, |blk| blk.partition_point(|e| cmp_entry(e, score, member) == Ordering::Less));
         (b, i)
     }
@@ -273,14 +295,26 @@ impl ZSet {
                     b -= 1;
                     i = last.len();
                 }
-                None => self.blocks.push(Vec::new()),
+                None => {
+                    self.blocks.push(Vec::new());
+                    self.lasts.push(score);
+                }
             }
         }
         let blk = &mut self.blocks[b];
         blk.insert(i, (score, member));
         if blk.len() > BLOCK_MAX {
             let upper = blk.split_off(blk.len() / 2);
+            self.lasts.insert(b + 1, upper.last().map_or(0.0, |e| e.0));
             self.blocks.insert(b + 1, upper);
+        }
+        self.fence(b);
+    }
+
+    /// Sets block `b`'s entry in `lasts` after a change to the block.
+    fn fence(&mut self, b: usize) {
+        if let (Some(last), Some(l)) = (self.blocks.get(b).and_then(|blk| blk.last()), self.lasts.get_mut(b)) {
+            *l = last.0;
         }
     }
 
@@ -295,17 +329,26 @@ impl ZSet {
         blk.remove(i);
         if blk.is_empty() {
             self.blocks.remove(b);
-        } else if blk.len() < BLOCK_MIN {
+            self.lasts.remove(b);
+            return;
+        }
+        let small = blk.len() < BLOCK_MIN;
+        self.fence(b);
+        if small {
             // Merge with the smaller neighbour when the two fit in one block.
             let next = self.blocks.get(b + 1).map(Vec::len);
             let prev = b.checked_sub(1).and_then(|p| self.blocks.get(p)).map(Vec::len);
             let len = self.blocks[b].len();
             if next.is_some_and(|n| n + len <= BLOCK_MAX) && (prev.is_none() || next <= prev) {
                 let upper = self.blocks.remove(b + 1);
+                self.lasts.remove(b + 1);
                 self.blocks[b].extend(upper);
+                self.fence(b);
             } else if prev.is_some_and(|p| p + len <= BLOCK_MAX) {
                 let this = self.blocks.remove(b);
+                self.lasts.remove(b);
                 self.blocks[b - 1].extend(this);
+                self.fence(b - 1);
             }
         }
     }
@@ -352,6 +395,8 @@ mod tests {
                     assert_eq!(z.iter_from(r).count(), expected.len() - r);
                 }
                 assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK_MAX));
+                let lasts: Vec<u64> = z.blocks.iter().filter_map(|b| b.last()).map(|e| e.0.to_bits()).collect();
+                assert_eq!(z.lasts.iter().map(|s| s.to_bits()).collect::<Vec<_>>(), lasts);
             }
         }
         assert!(z.skiplist);
@@ -371,6 +416,7 @@ mod tests {
         assert!(!s.skiplist);
         assert!(s.score(b"a").is_some_and(|s| s.is_sign_positive()));
         assert!(s.iter().all(|(_, sc)| sc.is_sign_positive()));
+        assert!(s.lasts.iter().all(|sc| sc.is_sign_positive()));
     }
 
     #[test]
