@@ -291,10 +291,13 @@ impl SeenNames {
 
     /// A name of up to 15 bytes packed with its length into one number (`None`: longer).
     fn pack(name: &[u8]) -> Option<u128> {
-        let mut b = [0u8; 16];
-        b.get_mut(..name.len()).filter(|_| name.len() < 16)?.copy_from_slice(name);
-        b[15] = u8::try_from(name.len()).ok()?;
-        Some(u128::from_le_bytes(b))
+        if name.len() > 15 {
+            return None;
+        }
+        // Shifted in register by register: a copy into a buffer read back whole would stall on
+        // the store forwarding.
+        let packed = name.iter().rev().fold(0u128, |v, &c| (v << 8) | u128::from(c));
+        Some(packed | (name.len() as u128) << 120)
     }
 
     fn lookup(&mut self, argv: &[&[u8]]) -> Option<&'static cmd::Command> {
