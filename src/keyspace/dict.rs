@@ -40,19 +40,23 @@ pub fn hash(key: &[u8]) -> u64 {
 }
 
 /// The hash bits a slot keeps.
+#[inline(always)]
 fn tag(h: u64) -> u32 {
     (h & 0xFFFF_FFFF) as u32
 }
 
+#[inline(always)]
 fn slot(tag: u32, index: usize) -> u64 {
     // Positions fit in 32 bits: 2^32 keys would be hundreds of GB.
     (u64::from(tag) << 32) | u64::from(u32::try_from(index + 1).unwrap_or(u32::MAX))
 }
 
+#[inline(always)]
 fn slot_tag(s: u64) -> u32 {
     (s >> 32) as u32
 }
 
+#[inline(always)]
 fn slot_index(s: u64) -> usize {
     usize::try_from(s & 0xFFFF_FFFF).unwrap_or(0).wrapping_sub(1)
 }
@@ -64,9 +68,11 @@ impl<V> Dict<V> {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+    #[inline(always)]
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
     }
+    #[inline(always)]
     fn home(&self, tag: u32) -> usize {
         usize::try_from(tag).unwrap_or(0) & self.mask()
     }

@@ -34,6 +34,7 @@ impl PartialOrd for Score {
     }
 }
 impl Ord for Score {
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         self.0.partial_cmp(&other.0).unwrap_or(Ordering::Equal)
     }
@@ -50,6 +51,7 @@ const BLOCK_MIN: usize = BLOCK_MAX / 8;
 type Entry = (f64, MapKey);
 
 /// The skiplist's order: (score, member) ascending.
+#[inline(always)]
 fn cmp_entry(a: &Entry, score: f64, member: &[u8]) -> Ordering {
     Score(a.0).cmp(&Score(score)).then_with(|| a.1.as_bytes().cmp(member))
 }
