@@ -75,13 +75,20 @@ struct Slot {
 }
 
 impl Slot {
-    /// `dbSetValue`: a new value in place of the old one (returned). The `lru` field restarts at
-    /// `lru_now`, except under an LFU policy, where the new value inherits the old one's counter;
-    /// the encoding hint restarts.
-    fn replace(&mut self, value: Rc<Value>, lru_now: u32, lfu: bool) -> Rc<Value> {
+    /// `dbSetValue`: a new value in place of the old one (freed here); returns the old one's
+    /// [`Value::approx_size`]. The `lru` field restarts at `lru_now`, except under an LFU policy,
+    /// where the new value inherits the old one's counter; the encoding hint restarts.
+    fn replace(&mut self, value: Value, lru_now: u32, lfu: bool) -> usize {
         let lru = if lfu { self.meta.lru } else { lru_now };
         self.meta = KeyMeta { lru, enc: EncodingHint::Auto };
-        std::mem::replace(&mut self.value, value)
+        let old_size = self.value.approx_size();
+        match Rc::get_mut(&mut self.value) {
+            // Not shared with a child's snapshot: the new value takes the old one's allocation
+            // (an overwrite, SET or INCR on an existing key, frees and allocates one block fewer).
+            Some(v) => *v = value,
+            None => self.value = Rc::new(value),
+        }
+        old_size
     }
 }
 
@@ -261,7 +268,6 @@ impl Db {
         let k = key.as_ref();
         let add = entry_mem(k, &value);
         let key_len = k.len() as u64;
-        let value = Rc::new(value);
         let (lru_now, lfu) = (self.lru_now, self.lfu);
         let old = match self.find(k) {
             Some(i) => {
@@ -269,11 +275,12 @@ impl Db {
                 self.dict.get_index_mut(i).map(|(_, s)| s.replace(value, lru_now, lfu))
             }
             None => {
+                let value = Rc::new(value);
                 self.hint = self.dict.push_new(key.into(), Slot { value, meta: KeyMeta { lru: lru_now, enc: EncodingHint::Auto } });
                 None
             }
         };
-        let sub = old.as_ref().map_or(0, |o| KEY_OVERHEAD + key_len + o.approx_size() as u64);
+        let sub = old.map_or(0, |size| KEY_OVERHEAD + key_len + size as u64);
         self.mem = (self.mem + add).saturating_sub(sub);
         old.is_some()
     }
