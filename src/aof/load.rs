@@ -308,8 +308,10 @@ impl SeenNames {
             return Some(c);
         }
         let found = cmd::lookup_command(argv)?;
+        // Not a container (which finds a subcommand by the next argument: CONFIG GET's `get`).
+        let alone = found.subcommands.is_empty() && argv.first().is_some_and(|n| n.eq_ignore_ascii_case(found.name.as_bytes()));
         if let Some(p) = packed
-            && found.subcommands.is_empty()
+            && alone
             && self.0.len() < Self::MAX
         {
             self.0.push((p, found));
@@ -561,6 +563,31 @@ mod tests {
 
     fn srv() -> Server {
         Server::new(Config::default(), 1_700_000_000_000)
+    }
+
+    /// The names seen find what the command table finds, in any spelling, long or short, and a
+    /// container's subcommand is never taken from them.
+    #[test]
+    fn seen_names_find_what_the_table_finds() {
+        let mut names = SeenNames::default();
+        let argvs: [&[&[u8]]; 9] = [
+            &[b"SET", b"k", b"v"],
+            &[b"set", b"k", b"v"],
+            &[b"SET", b"k", b"v"],
+            &[b"SETX", b"k"],
+            &[b"georadiusbymember_ro", b"k", b"m", b"1", b"km"],
+            &[b"CONFIG", b"GET", b"x"],
+            &[b"CONFIG", b"SET", b"x", b"y"],
+            &[b"", b"k"],
+            &[b"se", b"k"],
+        ];
+        for _ in 0..2 {
+            for argv in argvs {
+                let want = cmd::lookup_command(argv).map(|c| c.name);
+                assert_eq!(names.lookup(argv).map(|c| c.name), want, "{argv:?}");
+            }
+        }
+        assert_eq!(names.0.len(), 2, "set and SET; no container, no long name, nothing unknown");
     }
 
     fn resp(cmds: &[&[&str]]) -> Vec<u8> {
