@@ -242,17 +242,19 @@ impl WasmEngine {
     pub fn execute_batch(&mut self, lines: Vec<String>, now: f64) -> js_sys::Array {
         let out = js_sys::Array::new();
         let results = self.session.execute_batch(&lines, now as i64);
-        let places = self.session.lab().batch_at().to_vec();
-        for (i, (replies, aof)) in results.into_iter().enumerate() {
-            let o = js_sys::Object::new();
-            let r: js_sys::Array = replies.iter().map(|s| JsValue::from_str(s)).collect();
-            let _ = js_sys::Reflect::set(&o, &"replies".into(), &r);
-            let _ = js_sys::Reflect::set(&o, &"aof".into(), &js_sys::Uint8Array::from(aof.as_slice()));
-            let place = places.get(i);
-            let _ = js_sys::Reflect::set(&o, &"at".into(), &place.map_or(JsValue::NULL, at_object));
-            let _ = js_sys::Reflect::set(&o, &"stream".into(), &JsValue::from_f64(place.map_or(0.0, |p| p.stream as f64)));
-            out.push(&o);
-        }
+        let places = self.session.lab().batch_at();
+        KEYS.with(|k| {
+            for (i, (replies, aof)) in results.into_iter().enumerate() {
+                let o = js_sys::Object::new();
+                let r: js_sys::Array = replies.iter().map(|s| JsValue::from_str(s)).collect();
+                let _ = js_sys::Reflect::set(&o, &k.replies, &r);
+                let _ = js_sys::Reflect::set(&o, &k.aof, &js_sys::Uint8Array::from(aof.as_slice()));
+                let place = places.get(i);
+                let _ = js_sys::Reflect::set(&o, &k.at, &place.map_or(JsValue::NULL, |p| at_object(k, p)));
+                let _ = js_sys::Reflect::set(&o, &k.stream, &JsValue::from_f64(place.map_or(0.0, |p| p.stream as f64)));
+                out.push(&o);
+            }
+        });
         out
     }
 
@@ -777,13 +779,37 @@ impl WasmScenario {
 }
 
 /// A line's place as `{file, offset, len}`, or null.
-fn at_object(place: &crate::lab::LineAt) -> JsValue {
+fn at_object(k: &Keys, place: &crate::lab::LineAt) -> JsValue {
     let Some((file, offset)) = &place.at else { return JsValue::NULL };
     let o = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&o, &"file".into(), &JsValue::from_str(file));
-    let _ = js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(*offset as f64));
-    let _ = js_sys::Reflect::set(&o, &"len".into(), &JsValue::from_f64(place.len as f64));
+    let _ = js_sys::Reflect::set(&o, &k.file, &JsValue::from_str(file));
+    let _ = js_sys::Reflect::set(&o, &k.offset, &JsValue::from_f64(*offset as f64));
+    let _ = js_sys::Reflect::set(&o, &k.len, &JsValue::from_f64(place.len as f64));
     o.into()
+}
+
+/// The property names of the objects a turn returns, made once: a `&str` key is a new JS
+/// string (decoded from wasm memory) at every use, 350 of them for a turn of 50 lines.
+struct Keys {
+    replies: JsValue,
+    aof: JsValue,
+    at: JsValue,
+    stream: JsValue,
+    file: JsValue,
+    offset: JsValue,
+    len: JsValue,
+}
+
+thread_local! {
+    static KEYS: Keys = Keys {
+        replies: "replies".into(),
+        aof: "aof".into(),
+        at: "at".into(),
+        stream: "stream".into(),
+        file: "file".into(),
+        offset: "offset".into(),
+        len: "len".into(),
+    };
 }
 
 /// The log view (`src/lab/log.rs`): the lab's files as records, by pages.

@@ -779,3 +779,136 @@ async fn engine_restarts_after_any_failed_rewrite_transaction_on_indexeddb() {
     assert!(total >= 4, "the rewrite issued {total} transactions");
     wipe("indexeddb", ns).await;
 }
+
+/// The keys of the `chunks` store of `ns` and the length of each value, in key order (the
+/// database opened raw, as version 2, while no storage holds it).
+async fn raw_chunks(ns: &str) -> Vec<(Vec<f64>, u32)> {
+    use wasm_bindgen::JsCast;
+    let name = browser::idb_name(ns);
+    let req = browser::idb_factory().unwrap().open_with_u32(&name, 2).unwrap();
+    let db: web_sys::IdbDatabase = browser::request(&req, &name).await.unwrap().unchecked_into();
+    let store = db.transaction_with_str("chunks").unwrap().object_store("chunks").unwrap();
+    let (keys, values) = (store.get_all_keys().unwrap(), store.get_all().unwrap());
+    let keys = js_sys::Array::from(&browser::request(&keys, "keys").await.unwrap());
+    let values = js_sys::Array::from(&browser::request(&values, "values").await.unwrap());
+    db.close();
+    keys.iter()
+        .zip(values.iter())
+        .map(|(k, v)| (js_sys::Array::from(&k).iter().map(|x| x.as_f64().unwrap()).collect(), js_sys::Uint8Array::new(&v).length()))
+        .collect()
+}
+
+/// An append inside a chunk that is not full stores only its bytes (a piece), not the chunk;
+/// the chunk once full is stored whole and replaces its pieces.
+#[wasm_bindgen_test]
+async fn idb_an_append_stores_only_its_bytes() {
+    let ns = "t-idb-pieces";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    s.open("f", OpenMode::Create).unwrap();
+    // Each sync once the one before has committed (as under `always`, where no reply leaves
+    // before its commit): an unconfirmed one is carried again by the next.
+    let d = s.durability();
+    s.append("f", &[1; 1000]).unwrap();
+    s.sync("f").unwrap();
+    for _ in 0..3 {
+        d.committed().await.unwrap();
+        s.append("f", &[2; 60]).unwrap();
+        s.sync("f").unwrap();
+    }
+    let s = reopened(ns, s).await;
+    drop(s);
+    let ino = raw_chunks(ns).await[0].0[0];
+    assert_eq!(
+        raw_chunks(ns).await,
+        vec![(vec![ino, 0.0], 1000), (vec![ino, 0.0, 1000.0], 60), (vec![ino, 0.0, 1060.0], 60), (vec![ino, 0.0, 1120.0], 60)],
+        "the first sync wrote the chunk from its start, each append a piece of 60 bytes"
+    );
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), [vec![1; 1000], vec![2; 180]].concat());
+    // Rewritten from below the pieces, after a reopen (the storage does not know where the
+    // database's pieces start): the new piece replaces the ones it covers.
+    s.write_at("f", 990, &[4; 20]).unwrap();
+    s.sync("f").unwrap();
+    let mut s = reopened(ns, s).await;
+    assert_eq!(s.read_all("f").unwrap(), [vec![1; 990], vec![4; 20], vec![2; 170]].concat());
+    drop(s);
+    assert_eq!(raw_chunks(ns).await, vec![(vec![ino, 0.0], 1000), (vec![ino, 0.0, 990.0], 190)]);
+    let mut s = idb(ns).await;
+    s.write_at("f", 990, &[1; 10]).unwrap();
+    s.write_at("f", 1000, &[2; 10]).unwrap();
+    // Filled past the chunk's end: the full chunk, then the next one from its start.
+    s.append("f", &vec![3; idb::CHUNK]).unwrap();
+    s.sync("f").unwrap();
+    let s = reopened(ns, s).await;
+    drop(s);
+    assert_eq!(raw_chunks(ns).await, vec![(vec![ino, 0.0], idb::CHUNK as u32), (vec![ino, 1.0], 1180)]);
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), [vec![1; 1000], vec![2; 180], vec![3; idb::CHUNK]].concat());
+    drop(s);
+    wipe("indexeddb", ns).await;
+}
+
+/// Appends, overwrites and truncations across chunk boundaries, each synced (pieces and whole
+/// chunks mixed), against a plain `Vec`: a reopen every few steps reads the model's bytes.
+#[wasm_bindgen_test]
+async fn idb_pieces_and_chunks_reload_as_written() {
+    let ns = "t-idb-pieces-model";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    s.open("f", OpenMode::Create).unwrap();
+    let mut model: Vec<u8> = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for step in 0..400u32 {
+        let byte = (step % 251) as u8;
+        match next(10) {
+            0 if !model.is_empty() => {
+                // Truncate, mostly a little, sometimes back into an earlier chunk.
+                let far = next(4) == 0;
+                let len = model.len() - next(if far { model.len() } else { model.len().min(500) } as u64 + 1) as usize;
+                s.truncate("f", len as u64).unwrap();
+                model.truncate(len);
+            }
+            1 | 2 if !model.is_empty() => {
+                // Overwrite near the end (the last chunk, where pieces are), sometimes across a
+                // chunk boundary and past the end.
+                let at = model.len() - 1 - next(model.len().min(4000) as u64) as usize;
+                let n = 1 + next(3000) as usize;
+                s.write_at("f", at as u64, &vec![byte; n]).unwrap();
+                if model.len() < at + n {
+                    model.resize(at + n, 0);
+                }
+                model[at..at + n].fill(byte);
+            }
+            _ => {
+                let big = next(8) == 0;
+                let n = 1 + next(if big { 40_000 } else { 300 }) as usize;
+                s.append("f", &vec![byte; n]).unwrap();
+                model.extend(std::iter::repeat_n(byte, n));
+            }
+        }
+        if next(4) != 0 {
+            s.sync("f").unwrap();
+            // Mostly once it has committed (the next sync writes only what changed since),
+            // sometimes not (the next one carries it again).
+            if next(4) != 0 {
+                s.durability().committed().await.unwrap();
+            }
+        }
+        if step % 40 == 39 {
+            s.sync("f").unwrap();
+            s = reopened(ns, s).await;
+            let got = s.read_all("f").unwrap();
+            let differs = got.iter().zip(&model).position(|(a, b)| a != b);
+            assert!(got == model, "after step {step}: {} bytes read, {} written, first difference at {differs:?}", got.len(), model.len());
+        }
+    }
+    drop(s);
+    wipe("indexeddb", ns).await;
+}

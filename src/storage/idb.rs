@@ -9,17 +9,27 @@
 //! Transactions ask for `{durability: "strict"}` (flushed to disk before `complete`, where the
 //! browser supports it; elsewhere the browser's default, which may only reach the OS).
 //!
-//! Database `aof-lab:<namespace>`, version 1, three object stores (out-of-line keys):
+//! Database `aof-lab:<namespace>`, version 2, three object stores (out-of-line keys):
 //!
 //! ```text
 //! names    name (string) -> inode (number)       "dir/" -> 0 marks a directory
 //! inodes   inode (number) -> length (number)     bytes of the file that are durable
-//! chunks   [inode, index] -> Uint8Array          64 KB pieces: bytes [index*64K, (index+1)*64K)
+//! chunks   [inode, index] -> Uint8Array          bytes [index*64K, (index+1)*64K), or fewer
+//!          [inode, index, offset] -> Uint8Array  a piece: bytes from `offset` (inside chunk
+//!                                                `index`) to at most that chunk's end
 //! ```
 //!
-//! * `sync(name)` writes the chunks changed since the last sync (an append rewrites only the
-//!   last chunk), deletes chunks past a truncation, and records the length and the name, in one
-//!   transaction: after a crash the file is its last synced version, never a mix.
+//! * `sync(name)` writes the bytes changed since the last sync, deletes chunks past a
+//!   truncation, and records the length and the name, in one transaction: after a crash the
+//!   file is its last synced version, never a mix. A change that starts inside a chunk that is
+//!   not full is stored as a piece holding only the bytes from there (an AOF append under
+//!   `always` puts its few bytes, not the up to 64 KB of the chunk: a strict transaction's
+//!   cost grows with what it puts, about 2 × from a few bytes to 32 KB in Chromium); the piece
+//!   replaces the chunk's pieces that start at or after it, which it covers. A chunk written
+//!   whole (the change starts at its start, or it is full) replaces all its pieces. Keys sort a
+//!   chunk before its pieces and the pieces by offset, so loading applies them in key order,
+//!   each over the ones before. Version 1 (chunks only) is read the same way; a version-1
+//!   build refuses a version-2 database (`VersionError`) rather than misread its pieces.
 //! * `rename`, `remove` and `sync_dir` write the whole `names` store (a handful of entries) and
 //!   delete the replaced or removed inodes, in one transaction: a rename is atomic because a
 //!   transaction is.
@@ -77,12 +87,28 @@ struct MirrorFile {
     owed_from: Option<usize>,
     /// Likewise for a truncation: chunks past the end must go.
     owed_shrunk: bool,
+    /// At most the highest offset at which IndexedDB holds a piece of this file (`usize::MAX`
+    /// for a file loaded at open: not known): a piece written at or below it deletes the pieces
+    /// it covers; an append past it (the usual case) has none to delete. Only a file's last
+    /// chunk has pieces (a chunk is written whole once full), so a piece's deletion leaves
+    /// none above it.
+    top_piece: Option<usize>,
 }
 
 impl MirrorFile {
     fn new(ino: u64, data: Vec<u8>, durable: bool) -> MirrorFile {
         let durable_len = if durable { data.len() } else { 0 };
-        MirrorFile { ino, data, dirty_from: None, shrunk: false, name_durable: durable, durable_len, owed_from: None, owed_shrunk: false }
+        MirrorFile {
+            ino,
+            data,
+            dirty_from: None,
+            shrunk: false,
+            name_durable: durable,
+            durable_len,
+            owed_from: None,
+            owed_shrunk: false,
+            top_piece: durable.then_some(usize::MAX),
+        }
     }
 
     /// Synced data not known to be committed (see `owed_from`).
@@ -99,14 +125,29 @@ impl MirrorFile {
         (from, self.shrunk || self.owed_shrunk)
     }
 
-    /// Queues the chunks from `from`, the deletion of chunks past the end when `shrunk`, and
-    /// the length, into a transaction's stores.
-    fn put(&self, chunks: &IdbObjectStore, inodes: &IdbObjectStore, from: usize, shrunk: bool) -> std::result::Result<(), JsValue> {
+    /// Queues the bytes from `from` (whole chunks, or a piece where `from` falls inside a chunk
+    /// that is not yet full), the deletion of chunks past the end when `shrunk`, and the length,
+    /// into a transaction's stores.
+    fn put(&mut self, chunks: &IdbObjectStore, inodes: &IdbObjectStore, from: usize, shrunk: bool) -> std::result::Result<(), JsValue> {
         let len = self.data.len();
         let end = len.div_ceil(CHUNK);
         for idx in from / CHUNK..end {
-            let piece = &self.data[idx * CHUNK..len.min((idx + 1) * CHUNK)];
-            chunks.put_with_key(&Uint8Array::from(piece), &chunk_key(self.ino, idx as f64))?;
+            let (start, stop) = (idx * CHUNK, len.min((idx + 1) * CHUNK));
+            let at = from.max(start);
+            if at == start || stop == start + CHUNK {
+                // The whole chunk: it replaces its pieces.
+                chunks.delete(&piece_range(self.ino, idx, start)?)?;
+                chunks.put_with_key(&Uint8Array::from(&self.data[start..stop]), &chunk_key(self.ino, idx as f64))?;
+            } else {
+                // Only the bytes from `at`: pieces from there on are older copies of them.
+                if self.top_piece.is_some_and(|top| top >= at) {
+                    chunks.delete(&piece_range(self.ino, idx, at)?)?;
+                }
+                if at < stop {
+                    chunks.put_with_key(&Uint8Array::from(&self.data[at..stop]), &piece_key(self.ino, idx, at as f64))?;
+                }
+                self.top_piece = Some(at);
+            }
         }
         if shrunk {
             chunks.delete(&chunk_range(self.ino, end)?)?;
@@ -200,9 +241,19 @@ fn chunk_key(ino: u64, idx: f64) -> JsValue {
     Array::of2(&JsValue::from_f64(ino as f64), &JsValue::from_f64(idx)).into()
 }
 
-/// Every chunk of `ino` from index `from` on.
+/// Every chunk of `ino` from index `from` on, with their pieces.
 fn chunk_range(ino: u64, from: usize) -> std::result::Result<JsValue, JsValue> {
     IdbKeyRange::bound(&chunk_key(ino, from as f64), &chunk_key(ino, f64::INFINITY)).map(Into::into)
+}
+
+/// The piece of chunk `idx` of `ino` that holds the file's bytes from offset `at` on.
+fn piece_key(ino: u64, idx: usize, at: f64) -> JsValue {
+    Array::of3(&JsValue::from_f64(ino as f64), &JsValue::from_f64(idx as f64), &JsValue::from_f64(at)).into()
+}
+
+/// The pieces of chunk `idx` of `ino` that start at offset `at` or later.
+fn piece_range(ino: u64, idx: usize, at: usize) -> std::result::Result<JsValue, JsValue> {
+    IdbKeyRange::bound(&piece_key(ino, idx, at as f64), &piece_key(ino, idx, f64::INFINITY)).map(Into::into)
 }
 
 fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
@@ -257,9 +308,14 @@ impl Inner {
         let tx = readwrite(&db)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
         let (from, shrunk) = f.carry();
-        let issue = || -> std::result::Result<(), JsValue> {
+        // The name, unless a committed transaction holds it already (nothing owed: every
+        // transaction that carried this file has committed).
+        let name_owed = !f.name_durable || f.owes();
+        let mut issue = || -> std::result::Result<(), JsValue> {
             f.put(&chunks, &inodes, from, shrunk)?;
-            names.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
+            if name_owed {
+                names.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
+            }
             Ok(())
         };
         if let Err(e) = issue() {
@@ -293,9 +349,9 @@ impl Inner {
                 (n.clone(), from, shrunk)
             })
             .collect();
-        let issue = || -> std::result::Result<(), JsValue> {
+        let mut issue = || -> std::result::Result<(), JsValue> {
             for (name, from, shrunk) in &owing {
-                if let Some(f) = self.files.get(name) {
+                if let Some(f) = self.files.get_mut(name) {
                     f.put(&chunks, &inodes, *from, *shrunk)?;
                 }
             }
@@ -447,7 +503,7 @@ impl IdbStorage {
     pub async fn open(namespace: &str) -> Result<IdbStorage> {
         browser::check_namespace(namespace)?;
         let name = browser::idb_name(namespace);
-        let req = browser::idb_factory()?.open_with_u32(&name, 1).map_err(io("indexedDB.open"))?;
+        let req = browser::idb_factory()?.open_with_u32(&name, 2).map_err(io("indexedDB.open"))?;
         let upgrade_req = req.clone();
         let on_upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             if let Ok(db) = upgrade_req.result() {
@@ -509,13 +565,14 @@ impl IdbStorage {
         let lens: Vec<(u64, usize)> = ino_keys.iter().zip(ino_lens.iter()).map(|(k, v)| (num(k), num(v) as usize)).collect();
         let mut data: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         let mut max_ino = lens.iter().map(|(ino, _)| *ino).max().unwrap_or(0);
+        // In key order: a chunk, then its pieces by offset, each newer than those before it.
         for (k, v) in chunk_keys.iter().zip(chunk_values.iter()) {
             let k = Array::from(&k);
             let (ino, idx) = (num(k.get(0)), num(k.get(1)) as usize);
             max_ino = max_ino.max(ino);
             let bytes = Uint8Array::new(&v);
             let buf = data.entry(ino).or_default();
-            let start = idx * CHUNK;
+            let start = if k.length() == 3 { num(k.get(2)) as usize } else { idx * CHUNK };
             let end = start + bytes.length() as usize;
             if buf.len() < end {
                 buf.resize(end, 0);
