@@ -212,6 +212,10 @@ impl<V> Dict<V> {
     pub fn slot_addr(&self, h: u64) -> Option<*const u8> {
         self.slots.get(self.home(tag(h))).map(|s| std::ptr::from_ref(s).cast())
     }
+    /// The home slot of a key hashing to `h` (0: empty), read.
+    pub fn home_slot(&self, h: u64) -> u64 {
+        self.slots.get(self.home(tag(h))).copied().unwrap_or(0)
+    }
     /// The address of the entry the home slot of `h` names, if it is `h`'s (the slot was fetched
     /// ahead; a collision just fetches another entry).
     pub fn entry_addr(&self, h: u64) -> Option<*const u8> {

@@ -353,6 +353,17 @@ impl Db {
             fetch(a);
         }
     }
+    /// Reads now what [`Db::prefetch`] would fetch, for a host without a prefetch instruction
+    /// (wasm): the loader reads a batch's slots, then their entries, then their values, so that
+    /// the misses of one stage overlap (none waits for another) and each command then finds its
+    /// key in the caches. What it returns means nothing: it keeps the reads from being dropped.
+    pub fn read_ahead(&self, h: u64, stage: u8) -> u64 {
+        match stage {
+            0 => self.dict.home_slot(h),
+            1 => self.dict.home_entry(h).map_or(0, |(k, _)| k.len() as u64),
+            _ => self.dict.home_entry(h).map_or(0, |(_, s)| s.value.approx_size() as u64),
+        }
+    }
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
         self.dict.clear();
