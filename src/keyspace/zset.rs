@@ -56,6 +56,12 @@ fn cmp_entry(a: &Entry, score: f64, member: &[u8]) -> Ordering {
     Score(a.0).cmp(&Score(score)).then_with(|| a.1.as_bytes().cmp(member))
 }
 
+/// `cmp_entry(a, score, member) == Less`, in plain compares (scores are never NaN).
+#[inline(always)]
+fn entry_below(a: &Entry, score: f64, member: &[u8]) -> bool {
+    a.0 < score || (a.0 == score && a.1.as_bytes() < member)
+}
+
 /// A sorted set. See the module documentation.
 #[derive(Clone, Debug, Default)]
 pub struct ZSet {
@@ -284,7 +290,20 @@ impl ZSet {
                 end = mid;
             }
         }
-        let i = self.blocks.get(b).map_or(0, |blk| blk.partition_point(|e| cmp_entry(e, score, member) == Ordering::Less));
+        // Inside the block, by hand as above: the wasm's opt-level z kept `partition_point`'s
+        // closure as a call per step.
+        let i = self.blocks.get(b).map_or(0, |blk| {
+            let (mut i, mut end) = (0, blk.len());
+            while i < end {
+                let mid = i + (end - i) / 2;
+                if blk.get(mid).is_some_and(|e| entry_below(e, score, member)) {
+                    i = mid + 1;
+                } else {
+                    end = mid;
+                }
+            }
+            i
+        });
         (b, i)
     }
 
