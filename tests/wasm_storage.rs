@@ -912,3 +912,86 @@ async fn idb_pieces_and_chunks_reload_as_written() {
     drop(s);
     wipe("indexeddb", ns).await;
 }
+
+/// Writes a database for `ns` as a build of `version` would leave it: the `names`, `inodes`
+/// and `chunks` records given (chunk keys as arrays of numbers).
+async fn raw_database(ns: &str, version: u32, names: &[(&str, f64)], inodes: &[(f64, f64)], chunks: &[(Vec<f64>, Vec<u8>)]) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let name = browser::idb_name(ns);
+    let req = browser::idb_factory().unwrap().open_with_u32(&name, version).unwrap();
+    let upgrade = req.clone();
+    let on_upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        let db: web_sys::IdbDatabase = upgrade.result().unwrap().unchecked_into();
+        for s in ["names", "inodes", "chunks"] {
+            db.create_object_store(s).unwrap();
+        }
+    });
+    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let db: web_sys::IdbDatabase = browser::request(&req, &name).await.unwrap().unchecked_into();
+    let stores = js_sys::Array::of3(&"names".into(), &"inodes".into(), &"chunks".into());
+    let tx = db.transaction_with_str_sequence_and_mode(&stores, web_sys::IdbTransactionMode::Readwrite).unwrap();
+    for (file, ino) in names {
+        tx.object_store("names").unwrap().put_with_key(&(*ino).into(), &(*file).into()).unwrap();
+    }
+    for (ino, len) in inodes {
+        tx.object_store("inodes").unwrap().put_with_key(&(*len).into(), &(*ino).into()).unwrap();
+    }
+    for (key, bytes) in chunks {
+        let key: js_sys::Array = key.iter().map(|&x| wasm_bindgen::JsValue::from_f64(x)).collect();
+        tx.object_store("chunks").unwrap().put_with_key(&js_sys::Uint8Array::from(bytes.as_slice()), &key).unwrap();
+    }
+    let done = js_sys::Promise::new(&mut |resolve, _| tx.set_oncomplete(Some(&resolve)));
+    wasm_bindgen_futures::JsFuture::from(done).await.unwrap();
+    db.close();
+}
+
+/// A database written by a version-1 build (whole chunks only, database version 1) opens: its
+/// files read as they were, and the next append is stored as a piece.
+#[wasm_bindgen_test]
+async fn idb_a_version_1_database_opens() {
+    let ns = "t-idb-version-1";
+    wipe("indexeddb", ns).await;
+    let content: Vec<u8> = (0..idb::CHUNK + 100).map(|i| (i % 251) as u8).collect();
+    let chunks: Vec<(Vec<f64>, Vec<u8>)> = content.chunks(idb::CHUNK).enumerate().map(|(i, c)| (vec![7.0, i as f64], c.to_vec())).collect();
+    raw_database(ns, 1, &[("f", 7.0)], &[(7.0, content.len() as f64)], &chunks).await;
+
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), content, "the version-1 chunks read as written");
+    s.durability().committed().await.unwrap();
+    s.append("f", b"more").unwrap();
+    s.sync("f").unwrap();
+    let mut s = reopened(ns, s).await;
+    assert_eq!(s.read_all("f").unwrap(), [content.as_slice(), b"more"].concat());
+    drop(s);
+    let len = content.len() as f64;
+    assert_eq!(raw_chunks(ns).await, vec![(vec![7.0, 0.0], idb::CHUNK as u32), (vec![7.0, 1.0], 100), (vec![7.0, 1.0, len], 4)]);
+    wipe("indexeddb", ns).await;
+}
+
+/// A damaged database (records that leave a hole, a length past the stored bytes, huge
+/// offsets) opens without a panic or a gigabyte mirror: each file is what is stored whole.
+#[wasm_bindgen_test]
+async fn idb_a_damaged_database_opens() {
+    let ns = "t-idb-damaged";
+    wipe("indexeddb", ns).await;
+    raw_database(
+        ns,
+        2,
+        &[("f", 7.0), ("g", 8.0)],
+        &[(7.0, 1e13), (8.0, 5.0)],
+        &[
+            (vec![7.0, 0.0], vec![1; 100]),
+            (vec![7.0, 0.0, 1e12], vec![2; 10]),
+            (vec![7.0, 1e9], vec![3; 10]),
+            (vec![7.0, 0.0, 90.0], vec![4; 20]),
+            (vec![8.0, 0.0], vec![5; 10]),
+        ],
+    )
+    .await;
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), [vec![1; 90], vec![4; 20]].concat(), "the records without a hole, in key order");
+    assert_eq!(s.read_all("g").unwrap(), vec![5; 5], "cut at its length");
+    drop(s);
+    wipe("indexeddb", ns).await;
+}

@@ -143,8 +143,9 @@ const DELETE_WAIT_MS: u32 = 5_000;
 
 /// Deletes everything stored under `namespace` by `backend` (`"opfs"` or `"indexeddb"`). The
 /// namespace must not be open: OPFS refuses to remove files with open access handles
-/// (`Unavailable`, after retrying for [`super::opfs::LOCK_WAIT_MS`]), and IndexedDB reports `Unavailable` while another connection is open.
-/// Deleting a namespace that does not exist is not an error.
+/// (`Unavailable`, after retrying for [`super::opfs::LOCK_WAIT_MS`]), and IndexedDB reports
+/// `Unavailable` while another connection is open. Deleting a namespace that does not exist is
+/// not an error.
 pub async fn delete_namespace(backend: &str, namespace: &str) -> Result<()> {
     check_namespace(namespace)?;
     match backend {

@@ -572,7 +572,14 @@ impl IdbStorage {
             max_ino = max_ino.max(ino);
             let bytes = Uint8Array::new(&v);
             let buf = data.entry(ino).or_default();
-            let start = if k.length() == 3 { num(k.get(2)) as usize } else { idx * CHUNK };
+            let start = if k.length() == 3 { num(k.get(2)) } else { (idx as u64).saturating_mul(CHUNK as u64) };
+            // Each record starts where the bytes before it end, or inside them: one that would
+            // leave a hole is not this storage's (a damaged database), and is skipped rather
+            // than let a key make the mirror gigabytes long.
+            if start > buf.len() as u64 {
+                continue;
+            }
+            let start = start as usize;
             let end = start + bytes.length() as usize;
             if buf.len() < end {
                 buf.resize(end, 0);
@@ -590,7 +597,8 @@ impl IdbStorage {
             max_ino = max_ino.max(ino);
             let len = lens.iter().rev().find(|(i, _)| *i == ino).map_or(0, |(_, len)| *len);
             let mut bytes = data.get(&ino).cloned().unwrap_or_default();
-            bytes.resize(len, 0);
+            // Never longer than what is stored (a length and its bytes commit together).
+            bytes.truncate(len);
             files.insert(name, MirrorFile::new(ino, bytes, true));
         }
         // A file inside a directory whose marker was never made durable: the directory exists.

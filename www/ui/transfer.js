@@ -90,6 +90,7 @@ export class TransferView {
   async reset() {
     // eslint-disable-next-line no-alert
     if (!confirm('Delete every file of this namespace and start an empty server?')) return;
+    setText(this.status, 'Starting over: deleting the files…');
     try {
       const { backend } = await this.act(LAB_ACTIONS.RESET, {});
       setText(this.status, `Started over: the files are deleted (${backend}) and the server is empty.`);
