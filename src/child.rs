@@ -12,9 +12,9 @@
 //!
 //! **The snapshot.** Fork gives the child a frozen image of the parent's memory; pages the parent
 //! writes afterwards are copied (copy-on-write). Here the frozen image is a clone of the dbs taken
-//! at fork, and it is copy-on-write too: a `Db` keeps its values behind `Arc`, so the clone copies
+//! at fork, and it is copy-on-write too: a `Db` keeps its values behind `Rc`, so the clone copies
 //! the key tables and shares every value; the first change the parent makes to a value after the
-//! fork copies that value alone (`Arc::make_mut` in `Db::get_mut`), and the child keeps reading
+//! fork copies that value alone (`Rc::make_mut` in `Db::get_mut`), and the child keeps reading
 //! the original. Obviously correct (the child can never see a later write) and cheap at fork
 //! (no value is copied then). The CoW *figure*: every key the parent modifies while the child runs
 //! (`signalModifiedKey`) is recorded, and the size of its snapshot value is what fork would have

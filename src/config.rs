@@ -153,8 +153,9 @@ pub struct Config {
     pub while_blocked: Option<WhileBlocked>,
     /// The host's prefetch instruction (natively x86-64's `prefetcht0`, `src/cli/`): the AOF
     /// loader fetches the keys of the commands a few ahead of the one it runs
-    /// ([`crate::keyspace::dict`]), since the engine itself has no `unsafe`. `None`: no fetching
-    /// ahead (wasm has no such instruction).
+    /// ([`crate::keyspace::dict`]), since the engine itself has no `unsafe`. `None` (wasm has no
+    /// such instruction): the loader reads a batch's keys ahead with plain reads instead
+    /// ([`crate::keyspace::Db::read_ahead`]).
     pub prefetch: Option<fn(*const u8)>,
     /// Every other parameter, by canonical name; absent means "still at its default".
     pub other: BTreeMap<&'static str, Val>,

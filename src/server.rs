@@ -372,7 +372,7 @@ impl Server {
     }
 
     /// The whole server, for the lab's timeline checkpoints: the dataset costs pointer copies
-    /// (values are shared `Arc`s, as with the fork snapshot), the files are copied by the
+    /// (values are shared `Rc`s, as with the fork snapshot), the files are copied by the
     /// storage. `None` when the storage is a real disk that cannot be copied.
     pub fn try_clone(&self) -> Option<Server> {
         Some(Server {

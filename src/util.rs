@@ -65,6 +65,11 @@ pub fn string2d(s: &[u8]) -> Option<f64> {
     if first.is_ascii_whitespace() {
         return None;
     }
+    // The common case (a ZADD score such as `42`) without the general parser's lowercased copy:
+    // an integer in Redis's own form converts exactly below 2^53, as strtod converts it.
+    if let Some(v) = string2ll(s).filter(|v| v.unsigned_abs() <= 1 << 53) {
+        return Some(v as f64);
+    }
     let text = std::str::from_utf8(s).ok()?;
     let v = parse_c_double(text)?;
     if v.is_nan() {
@@ -359,6 +364,12 @@ mod tests {
 
     #[test]
     fn string2d_like_strtod() {
+        // The integer fast path gives what the general parser gives.
+        for n in ["0", "42", "-7", "9007199254740992", "-9007199254740992", "9007199254740993", "9223372036854775807"] {
+            assert_eq!(string2d(n.as_bytes()).map(f64::to_bits), parse_c_double(n).map(f64::to_bits), "{n}");
+        }
+        assert!(string2d(b"-0").is_some_and(|v| v == 0.0 && v.is_sign_negative()));
+        assert_eq!(string2d(b"007"), Some(7.0));
         assert_eq!(string2d(b"1.5"), Some(1.5));
         assert_eq!(string2d(b"+inf"), Some(f64::INFINITY));
         assert_eq!(string2d(b"-Infinity"), Some(f64::NEG_INFINITY));

@@ -417,8 +417,9 @@ fn unknown_command(name: &[u8], argv: &[&[u8]]) -> Reply {
 pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: &[&[u8]]) -> Outcome {
     let dirty_before = srv.dirty;
     srv.prop.depth += 1;
-    // A command's duration, when the host lends a clock (SLOWLOG); 0 without one.
-    let clock = srv.config.command_clock;
+    // A command's duration, when the host lends a clock (SLOWLOG); 0 without one. Not read while
+    // loading, where nothing counts it (`aof-lab serve` loads its AOF with the clock lent).
+    let clock = srv.config.command_clock.filter(|_| !srv.loading);
     let started_us = clock.map(|c| c());
     let mut ctx = Ctx::new(srv, client, cmd);
     let reply = (cmd.proc_)(&mut ctx, argv);

@@ -40,19 +40,23 @@ pub fn hash(key: &[u8]) -> u64 {
 }
 
 /// The hash bits a slot keeps.
+#[inline(always)]
 fn tag(h: u64) -> u32 {
     (h & 0xFFFF_FFFF) as u32
 }
 
+#[inline(always)]
 fn slot(tag: u32, index: usize) -> u64 {
     // Positions fit in 32 bits: 2^32 keys would be hundreds of GB.
     (u64::from(tag) << 32) | u64::from(u32::try_from(index + 1).unwrap_or(u32::MAX))
 }
 
+#[inline(always)]
 fn slot_tag(s: u64) -> u32 {
     (s >> 32) as u32
 }
 
+#[inline(always)]
 fn slot_index(s: u64) -> usize {
     usize::try_from(s & 0xFFFF_FFFF).unwrap_or(0).wrapping_sub(1)
 }
@@ -64,9 +68,11 @@ impl<V> Dict<V> {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+    #[inline(always)]
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
     }
+    #[inline(always)]
     fn home(&self, tag: u32) -> usize {
         usize::try_from(tag).unwrap_or(0) & self.mask()
     }
@@ -205,6 +211,10 @@ impl<V> Dict<V> {
     /// The address of the home slot of a key hashing to `h`, to fetch ahead.
     pub fn slot_addr(&self, h: u64) -> Option<*const u8> {
         self.slots.get(self.home(tag(h))).map(|s| std::ptr::from_ref(s).cast())
+    }
+    /// The home slot of a key hashing to `h` (0: empty), read.
+    pub fn home_slot(&self, h: u64) -> u64 {
+        self.slots.get(self.home(tag(h))).copied().unwrap_or(0)
     }
     /// The address of the entry the home slot of `h` names, if it is `h`'s (the slot was fetched
     /// ahead; a collision just fetches another entry).

@@ -36,7 +36,7 @@ pub mod value;
 pub mod zset;
 
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::rc::Rc;
 
 pub use dict::Dict;
 pub use key::MapKey;
@@ -66,20 +66,29 @@ pub type Key = Vec<u8>;
 /// (8 bits). OBJECT IDLETIME and FREQ read it; nothing here evicts by it.
 #[derive(Clone, Debug)]
 struct Slot {
-    /// Behind `Arc`: cloning a Db (the rewrite or BGSAVE child's snapshot) shares the values, and
-    /// the first change after the clone copies the one value changed (copy-on-write).
-    value: Arc<Value>,
+    /// Behind `Rc`: cloning a Db (the rewrite or BGSAVE child's snapshot) shares the values, and
+    /// the first change after the clone copies the one value changed (copy-on-write). Not
+    /// `Arc`: the snapshot is read on the server's own thread, and an atomic count cost every
+    /// change (`make_mut`) and every overwrite (the old value's release) a locked instruction.
+    value: Rc<Value>,
     meta: KeyMeta,
 }
 
 impl Slot {
-    /// `dbSetValue`: a new value in place of the old one (returned). The `lru` field restarts at
-    /// `lru_now`, except under an LFU policy, where the new value inherits the old one's counter;
-    /// the encoding hint restarts.
-    fn replace(&mut self, value: Arc<Value>, lru_now: u32, lfu: bool) -> Arc<Value> {
+    /// `dbSetValue`: a new value in place of the old one (freed here); returns the old one's
+    /// [`Value::approx_size`]. The `lru` field restarts at `lru_now`, except under an LFU policy,
+    /// where the new value inherits the old one's counter; the encoding hint restarts.
+    fn replace(&mut self, value: Value, lru_now: u32, lfu: bool) -> usize {
         let lru = if lfu { self.meta.lru } else { lru_now };
         self.meta = KeyMeta { lru, enc: EncodingHint::Auto };
-        std::mem::replace(&mut self.value, value)
+        let old_size = self.value.approx_size();
+        match Rc::get_mut(&mut self.value) {
+            // Not shared with a child's snapshot: the new value takes the old one's allocation
+            // (an overwrite, SET or INCR on an existing key, frees and allocates one block fewer).
+            Some(v) => *v = value,
+            None => self.value = Rc::new(value),
+        }
+        old_size
     }
 }
 
@@ -191,7 +200,7 @@ impl Db {
         }
         let size = s.value.approx_size();
         self.lent = Some((i, size));
-        self.dict.get_index_mut(i).map(|(_, s)| Arc::make_mut(&mut s.value))
+        self.dict.get_index_mut(i).map(|(_, s)| Rc::make_mut(&mut s.value))
     }
     /// Sets the `lru` field of `key` if it exists (`lookupKey`'s touch); true if it does.
     pub fn touch(&mut self, key: &[u8], lru: u32) -> bool {
@@ -259,7 +268,6 @@ impl Db {
         let k = key.as_ref();
         let add = entry_mem(k, &value);
         let key_len = k.len() as u64;
-        let value = Arc::new(value);
         let (lru_now, lfu) = (self.lru_now, self.lfu);
         let old = match self.find(k) {
             Some(i) => {
@@ -267,11 +275,12 @@ impl Db {
                 self.dict.get_index_mut(i).map(|(_, s)| s.replace(value, lru_now, lfu))
             }
             None => {
+                let value = Rc::new(value);
                 self.hint = self.dict.push_new(key.into(), Slot { value, meta: KeyMeta { lru: lru_now, enc: EncodingHint::Auto } });
                 None
             }
         };
-        let sub = old.as_ref().map_or(0, |o| KEY_OVERHEAD + key_len + o.approx_size() as u64);
+        let sub = old.map_or(0, |size| KEY_OVERHEAD + key_len + size as u64);
         self.mem = (self.mem + add).saturating_sub(sub);
         old.is_some()
     }
@@ -284,7 +293,7 @@ impl Db {
         }
         self.mem += entry_mem(key.as_ref(), &value);
         let meta = KeyMeta { lru: self.lru_now, enc };
-        self.hint = self.dict.push_new(key.into(), Slot { value: Arc::new(value), meta });
+        self.hint = self.dict.push_new(key.into(), Slot { value: Rc::new(value), meta });
         true
     }
     /// `dbDelete`: removes the key and its TTL.
@@ -296,7 +305,7 @@ impl Db {
             self.mem = self.mem.saturating_sub(EXPIRE_OVERHEAD);
         }
         // Shared with a child's snapshot: the caller gets its own copy.
-        Some(Arc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone()))
+        Some(Rc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone()))
     }
     pub fn expire_of(&self, key: &[u8]) -> Option<i64> {
         if self.expires.is_empty() {
@@ -338,10 +347,21 @@ impl Db {
         let addr = match stage {
             0 => self.dict.slot_addr(h),
             1 => self.dict.entry_addr(h),
-            _ => self.dict.home_entry(h).map(|(_, s)| Arc::as_ptr(&s.value).cast::<u8>()),
+            _ => self.dict.home_entry(h).map(|(_, s)| Rc::as_ptr(&s.value).cast::<u8>()),
         };
         if let Some(a) = addr {
             fetch(a);
+        }
+    }
+    /// Reads now what [`Db::prefetch`] would fetch, for a host without a prefetch instruction
+    /// (wasm): the loader reads a batch's slots, then their entries, then their values, so that
+    /// the misses of one stage overlap (none waits for another) and each command then finds its
+    /// key in the caches. What it returns means nothing: it keeps the reads from being dropped.
+    pub fn read_ahead(&self, h: u64, stage: u8) -> u64 {
+        match stage {
+            0 => self.dict.home_slot(h),
+            1 => self.dict.home_entry(h).map_or(0, |(k, _)| k.len() as u64),
+            _ => self.dict.home_entry(h).map_or(0, |(_, s)| s.value.approx_size() as u64),
         }
     }
     pub fn clear(&mut self) -> usize {

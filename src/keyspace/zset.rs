@@ -34,13 +34,15 @@ impl PartialOrd for Score {
     }
 }
 impl Ord for Score {
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         self.0.partial_cmp(&other.0).unwrap_or(Ordering::Equal)
     }
 }
 
-/// Largest block; a full block splits in two halves.
-const BLOCK_MAX: usize = 256;
+/// Largest block; a full block splits in two halves. An insertion shifts half a block on average
+/// and searches it: 128 entries (4 KB) measured faster on a 60 000-member zset than 256.
+const BLOCK_MAX: usize = 128;
 /// A block this small after a removal is merged into a neighbour when both fit in one.
 const BLOCK_MIN: usize = BLOCK_MAX / 8;
 
@@ -49,8 +51,15 @@ const BLOCK_MIN: usize = BLOCK_MAX / 8;
 type Entry = (f64, MapKey);
 
 /// The skiplist's order: (score, member) ascending.
+#[inline(always)]
 fn cmp_entry(a: &Entry, score: f64, member: &[u8]) -> Ordering {
     Score(a.0).cmp(&Score(score)).then_with(|| a.1.as_bytes().cmp(member))
+}
+
+/// `cmp_entry(a, score, member) == Less`, in plain compares (scores are never NaN).
+#[inline(always)]
+fn entry_below(a: &Entry, score: f64, member: &[u8]) -> bool {
+    a.0 < score || (a.0 == score && a.1.as_bytes() < member)
 }
 
 /// A sorted set. See the module documentation.
@@ -59,6 +68,10 @@ pub struct ZSet {
     dict: Map<MapKey, f64>,
     /// Sorted, non-empty blocks; their concatenation is the whole order.
     blocks: Vec<Vec<Entry>>,
+    /// Each block's last score, side by side: the search for a block reads this one small array
+    /// and follows a block's pointer only when a score ties (each block is elsewhere in memory,
+    /// and a large zset's blocks do not all stay in the caches).
+    lasts: Vec<f64>,
     /// Encoding: false = listpack, true = skiplist.
     pub skiplist: bool,
     /// The members' total length, kept by insert / remove (for `Value::approx_size`).
@@ -122,13 +135,27 @@ impl ZSet {
         score: f64,
         (max_entries, max_value): (usize, usize),
     ) -> Option<f64> {
+        // A score equal to the current one (`0 == -0`) changes nothing.
+        self.add_limited(member, (max_entries, max_value), |old| (old != Some(score)).then_some(score))
+    }
+
+    /// `zsetAdd`'s one lookup: `decide` gets the member's current score (`None`: not a member)
+    /// and returns the score to set, or `None` to leave the zset as it is. Returns the score
+    /// the member had. A new member that would overflow the listpack limits converts the zset
+    /// to a skiplist first; the member is copied only when it is new.
+    pub fn add_limited<M: AsRef<[u8]> + Into<MapKey>>(
+        &mut self,
+        member: M,
+        (max_entries, max_value): (usize, usize),
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> Option<f64> {
         let (len, m_len) = (self.dict.len(), member.as_ref().len());
         match self.dict.raw_entry_mut_v1().from_key(member.as_ref()) {
             RawEntryMut::Occupied(mut o) => {
                 let old = *o.get();
-                if old == score {
+                let Some(score) = decide(Some(old)) else {
                     return Some(old);
-                }
+                };
                 let score = if self.skiplist { score } else { listpack_score(score) };
                 *o.get_mut() = score;
                 let key = o.key().clone();
@@ -137,6 +164,7 @@ impl ZSet {
                 Some(old)
             }
             RawEntryMut::Vacant(v) => {
+                let score = decide(None)?;
                 if !self.skiplist && (len >= max_entries || m_len > max_value) {
                     self.skiplist = true;
                 }
@@ -229,6 +257,9 @@ impl ZSet {
         for e in self.blocks.iter_mut().flatten() {
             e.0 = listpack_score(e.0);
         }
+        for s in &mut self.lasts {
+            *s = listpack_score(*s);
+        }
     }
 
     /// (block, index) of a rank; `None` past the end.
@@ -244,8 +275,35 @@ impl ZSet {
 
     /// (block, index) where (score, member) is or would go.
     fn locate_key(&self, score: f64, member: &[u8]) -> (usize, usize) {
-        let b = self.blocks.partition_point(|blk| blk.last().is_some_and(|e| cmp_entry(e, score, member) == Ordering::Less));
-        let i = self.blocks.get(b).map_or(0, |blk| blk.partition_point(|e| cmp_entry(e, score, member) == Ordering::Less));
+        // The first block whose last entry is not below (score, member).
+        let (mut b, mut end) = (0, self.lasts.len());
+        while b < end {
+            let mid = b + (end - b) / 2;
+            let below = match self.lasts.get(mid).map(|&last| Score(last).cmp(&Score(score))) {
+                Some(Ordering::Less) => true,
+                Some(Ordering::Equal) => self.blocks.get(mid).and_then(|blk| blk.last()).is_some_and(|e| e.1.as_bytes() < member),
+                _ => false,
+            };
+            if below {
+                b = mid + 1;
+            } else {
+                end = mid;
+            }
+        }
+        // Inside the block, by hand as above: the wasm's opt-level z kept `partition_point`'s
+        // closure as a call per step.
+        let i = self.blocks.get(b).map_or(0, |blk| {
+            let (mut i, mut end) = (0, blk.len());
+            while i < end {
+                let mid = i + (end - i) / 2;
+                if blk.get(mid).is_some_and(|e| entry_below(e, score, member)) {
+                    i = mid + 1;
+                } else {
+                    end = mid;
+                }
+            }
+            i
+        });
         (b, i)
     }
 
@@ -258,14 +316,26 @@ impl ZSet {
                     b -= 1;
                     i = last.len();
                 }
-                None => self.blocks.push(Vec::new()),
+                None => {
+                    self.blocks.push(Vec::new());
+                    self.lasts.push(score);
+                }
             }
         }
         let blk = &mut self.blocks[b];
         blk.insert(i, (score, member));
         if blk.len() > BLOCK_MAX {
             let upper = blk.split_off(blk.len() / 2);
+            self.lasts.insert(b + 1, upper.last().map_or(0.0, |e| e.0));
             self.blocks.insert(b + 1, upper);
+        }
+        self.fence(b);
+    }
+
+    /// Sets block `b`'s entry in `lasts` after a change to the block.
+    fn fence(&mut self, b: usize) {
+        if let (Some(last), Some(l)) = (self.blocks.get(b).and_then(|blk| blk.last()), self.lasts.get_mut(b)) {
+            *l = last.0;
         }
     }
 
@@ -280,17 +350,26 @@ impl ZSet {
         blk.remove(i);
         if blk.is_empty() {
             self.blocks.remove(b);
-        } else if blk.len() < BLOCK_MIN {
+            self.lasts.remove(b);
+            return;
+        }
+        let small = blk.len() < BLOCK_MIN;
+        self.fence(b);
+        if small {
             // Merge with the smaller neighbour when the two fit in one block.
             let next = self.blocks.get(b + 1).map(Vec::len);
             let prev = b.checked_sub(1).and_then(|p| self.blocks.get(p)).map(Vec::len);
             let len = self.blocks[b].len();
             if next.is_some_and(|n| n + len <= BLOCK_MAX) && (prev.is_none() || next <= prev) {
                 let upper = self.blocks.remove(b + 1);
+                self.lasts.remove(b + 1);
                 self.blocks[b].extend(upper);
+                self.fence(b);
             } else if prev.is_some_and(|p| p + len <= BLOCK_MAX) {
                 let this = self.blocks.remove(b);
+                self.lasts.remove(b);
                 self.blocks[b - 1].extend(this);
+                self.fence(b - 1);
             }
         }
     }
@@ -337,6 +416,8 @@ mod tests {
                     assert_eq!(z.iter_from(r).count(), expected.len() - r);
                 }
                 assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK_MAX));
+                let lasts: Vec<u64> = z.blocks.iter().filter_map(|b| b.last()).map(|e| e.0.to_bits()).collect();
+                assert_eq!(z.lasts.iter().map(|s| s.to_bits()).collect::<Vec<_>>(), lasts);
             }
         }
         assert!(z.skiplist);
@@ -356,6 +437,7 @@ mod tests {
         assert!(!s.skiplist);
         assert!(s.score(b"a").is_some_and(|s| s.is_sign_positive()));
         assert!(s.iter().all(|(_, sc)| sc.is_sign_positive()));
+        assert!(s.lasts.iter().all(|sc| sc.is_sign_positive()));
     }
 
     #[test]

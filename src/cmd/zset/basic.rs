@@ -29,32 +29,33 @@ struct AddOut {
 
 /// `zsetAdd`. `Err(())` = the increment made the score NaN (`inf + -inf`).
 fn zset_add(z: &mut ZSet, score: f64, member: &[u8], f: AddFlags, limits: (usize, usize)) -> Result<AddOut, ()> {
-    let nop = AddOut { nop: true, ..AddOut::default() };
-    match z.score(member) {
+    let mut out = Ok(AddOut { nop: true, ..AddOut::default() });
+    // One lookup of the member: the decision is made on the score found there.
+    z.add_limited(member, limits, |cur| match cur {
         Some(cur) => {
             if f.nx {
-                return Ok(nop);
+                return None;
             }
             let score = if f.incr { score + cur } else { score };
             if score.is_nan() {
-                return Err(());
+                out = Err(());
+                return None;
             }
             if (f.lt && score >= cur) || (f.gt && score <= cur) {
-                return Ok(nop);
+                return None;
             }
             let updated = score != cur;
-            if updated {
-                z.insert_limited(member, score, limits);
-            }
-            Ok(AddOut { updated, newscore: score, ..AddOut::default() })
+            out = Ok(AddOut { updated, newscore: score, ..AddOut::default() });
+            updated.then_some(score)
         }
         None if !f.xx => {
-            z.insert_limited(member, score, limits);
             // The reply shows the score as given, even a -0 that the listpack stored as 0.
-            Ok(AddOut { added: true, newscore: score, ..AddOut::default() })
+            out = Ok(AddOut { added: true, newscore: score, ..AddOut::default() });
+            Some(score)
         }
-        None => Ok(nop),
-    }
+        None => None,
+    });
+    out
 }
 
 pub fn zadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -72,14 +73,20 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], incr_cmd: bool) -> Reply {
     let mut ch = false;
     let mut idx = 2;
     while let Some(opt) = argv.get(idx) {
-        match opt.to_ascii_lowercase().as_slice() {
-            b"nx" => f.nx = true,
-            b"xx" => f.xx = true,
-            b"ch" => ch = true,
-            b"incr" => f.incr = true,
-            b"gt" => f.gt = true,
-            b"lt" => f.lt = true,
-            _ => break,
+        if args::is(opt, "nx") {
+            f.nx = true;
+        } else if args::is(opt, "xx") {
+            f.xx = true;
+        } else if args::is(opt, "ch") {
+            ch = true;
+        } else if args::is(opt, "incr") {
+            f.incr = true;
+        } else if args::is(opt, "gt") {
+            f.gt = true;
+        } else if args::is(opt, "lt") {
+            f.lt = true;
+        } else {
+            break;
         }
         idx += 1;
     }
