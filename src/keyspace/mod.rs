@@ -31,6 +31,7 @@ pub mod dict;
 pub mod digest;
 pub mod expire;
 pub mod key;
+pub mod small;
 pub mod stream;
 pub mod value;
 pub mod zset;
