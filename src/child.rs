@@ -319,7 +319,10 @@ mod tests {
     fn dbs() -> Vec<Db> {
         let mut dbs: Vec<Db> = (0..4).map(Db::new).collect();
         for i in 0..25 {
-            dbs[0].insert(format!("k{i}").into_bytes(), Value::String(format!("value number {i} with some padding text").into_bytes()));
+            dbs[0].insert(
+                format!("k{i}").into_bytes(),
+                Value::String(format!("value number {i} with some padding text").into_bytes().into()),
+            );
         }
         dbs[0].set_expire(b"k3", 1_900_000_000_000);
         dbs[2].insert(b"l".to_vec(), Value::List((0..100).map(|i| i.to_string().into_bytes()).collect()));
@@ -370,7 +373,7 @@ mod tests {
         }
         assert_ne!(at(&live, b"k1"), at(&snapshot, b"k1"), "the first write copies the value");
         assert_eq!(at(&live, b"k2"), at(&snapshot, b"k2"), "the others stay shared");
-        assert_eq!(snapshot[0].get(b"k1"), Some(&Value::String(b"value number 1 with some padding text".to_vec())));
+        assert_eq!(snapshot[0].get(b"k1"), Some(&Value::String(b"value number 1 with some padding text".to_vec().into())));
         assert_eq!(live[0].remove(b"k2"), snapshot[0].get(b"k2").cloned(), "a removed shared value is the caller's copy");
         assert!(snapshot[0].contains(b"k2"));
     }

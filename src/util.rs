@@ -31,6 +31,32 @@ pub fn string2ll(s: &[u8]) -> Option<i64> {
     if neg { if v > (i64::MAX as u64) + 1 { None } else { Some((v as i64).wrapping_neg()) } } else { i64::try_from(v).ok() }
 }
 
+/// Redis's `ll2string`: `v` in decimal, written at the end of `buf` (the 20 bytes that hold any
+/// i64, sign included), the digits returned. No `String` is made: INCR's new value goes from here
+/// into the value's inline bytes without an allocation.
+pub fn ll2string(buf: &mut [u8; 20], v: i64) -> &[u8] {
+    let mut start = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        start -= 1;
+        // In range: 20 bytes hold u64::MAX's 20 digits, and an i64's 19 and a sign.
+        if let Some(b) = buf.get_mut(start) {
+            *b = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        start -= 1;
+        if let Some(b) = buf.get_mut(start) {
+            *b = b'-';
+        }
+    }
+    buf.get(start..).unwrap_or_default()
+}
+
 /// Redis's `string2ull` (stream IDs): `string2ll` when that parses (refusing negatives), else
 /// C's `strtoull` on the whole string, which takes leading spaces, a `+`, leading zeros, values
 /// above `i64::MAX` and even a `-` whose magnitude it negates modulo 2^64 (`-01` is
@@ -327,6 +353,15 @@ fn string_match_impl(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ll2string_writes_what_to_string_does() {
+        let mut buf = [0; 20];
+        for v in [0, 1, -1, 9, 10, -10, 12345, i64::MAX, i64::MIN, i64::MIN + 1, 1 << 53] {
+            assert_eq!(ll2string(&mut buf, v), v.to_string().as_bytes());
+            assert_eq!(string2ll(ll2string(&mut buf, v)), Some(v));
+        }
+    }
 
     #[test]
     fn string2ll_is_strict() {

@@ -110,7 +110,7 @@ fn hdel_keeps_listpack_order_and_deletes_the_empty_hash() {
 #[test]
 fn wrong_type_errors() {
     let (mut e, c) = engine();
-    e.srv.dbs[0].insert(b"s".to_vec(), aof_lab::keyspace::Value::String(b"x".to_vec()));
+    e.srv.dbs[0].insert(b"s".to_vec(), aof_lab::keyspace::Value::String(b"x".to_vec().into()));
     for line in [
         "HSET s f v",
         "HSETNX s f v",

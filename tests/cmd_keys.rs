@@ -267,7 +267,7 @@ fn copy_with_db_propagates_in_the_source_db() {
 
     // A client in db 1 (SELECT belongs to another family: the client is set up directly).
     let (mut e, _) = engine();
-    e.srv.dbs[1].insert(b"fk".to_vec(), aof_lab::keyspace::Value::String(b"x".to_vec()));
+    e.srv.dbs[1].insert(b"fk".to_vec(), aof_lab::keyspace::Value::String(b"x".to_vec().into()));
     let mut client = aof_lab::server::Client { id: 99, db: 1, ..Default::default() };
     let outcome = aof_lab::cmd::process_command(&mut e.srv, &mut client, &[b"COPY", b"fk", b"fk", b"DB", b"0"]);
     assert!(matches!(outcome, aof_lab::cmd::Outcome::Reply(Reply::Int(1))));

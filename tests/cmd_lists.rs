@@ -52,7 +52,7 @@ fn bulks(items: &[&str]) -> Reply {
 }
 
 fn set_string(e: &mut Engine, key: &str) {
-    e.srv.dbs[0].insert(key.as_bytes().to_vec(), Value::String(b"x".to_vec()));
+    e.srv.dbs[0].insert(key.as_bytes().to_vec(), Value::String(b"x".to_vec().into()));
 }
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";

@@ -30,7 +30,7 @@ fn resp(e: &mut Engine, c: u64, line: &str) -> String {
 /// Writes a string key directly: the string commands are another family's, and these tests must
 /// not depend on them.
 fn put(e: &mut Engine, db: usize, key: &str, value: &str) {
-    e.srv.dbs[db].insert(key.as_bytes().to_vec(), Value::String(value.as_bytes().to_vec()));
+    e.srv.dbs[db].insert(key.as_bytes().to_vec(), Value::String(value.as_bytes().to_vec().into()));
 }
 
 fn aof(e: &mut Engine) -> String {

@@ -112,7 +112,7 @@ fn reads() {
 #[test]
 fn wrong_type_errors() {
     let (mut e, c) = engine();
-    e.srv.dbs[0].insert(b"str".to_vec(), Value::String(b"x".to_vec()));
+    e.srv.dbs[0].insert(b"str".to_vec(), Value::String(b"x".to_vec().into()));
     run(&mut e, c, "SADD s a");
     e.take_aof_buf();
     for line in [
@@ -289,7 +289,7 @@ fn store_commands_overwrite_drop_the_ttl_and_delete_on_empty() {
     let (mut e, c) = engine();
     run(&mut e, c, "SADD i1 1 2 3");
     run(&mut e, c, "SADD i2 2 3 4");
-    e.srv.dbs[0].insert(b"d".to_vec(), Value::String(b"str".to_vec()));
+    e.srv.dbs[0].insert(b"d".to_vec(), Value::String(b"str".to_vec().into()));
     e.srv.dbs[0].set_expire(b"d", NOW + 100_000);
     e.take_aof_buf();
     assert_eq!(run(&mut e, c, "SINTERSTORE d i1 i2"), Reply::Int(2));

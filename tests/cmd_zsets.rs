@@ -43,7 +43,7 @@ impl T {
     }
     /// Puts a non-zset value under `key` (the string and set commands live in other files).
     fn put_string(&mut self, key: &str) {
-        self.e.srv.dbs[0].insert(key.as_bytes().to_vec(), Value::String(b"v".to_vec()));
+        self.e.srv.dbs[0].insert(key.as_bytes().to_vec(), Value::String(b"v".to_vec().into()));
     }
     fn put_set(&mut self, key: &str, members: &[&str]) {
         let mut s = aof_lab::keyspace::SetValue::default();

@@ -809,8 +809,8 @@ fn payloads() -> Vec<String> {
     zset.insert(b"a".to_vec(), 1.5);
     zset.insert(b"b".to_vec(), 2.0);
     let values = [
-        Value::String(b"hello".to_vec()),
-        Value::String(b"42".to_vec()),
+        Value::String(b"hello".to_vec().into()),
+        Value::String(b"42".to_vec().into()),
         Value::List([&b"a"[..], b"1", b"b"].iter().map(|e| e.to_vec()).collect()),
         Value::Set(set),
         Value::ZSet(zset),

@@ -10,7 +10,7 @@ const NOW: i64 = 1_795_464_876_627;
 const FAR: i64 = 4_102_444_800_000;
 
 fn s(v: &[u8]) -> Value {
-    Value::String(v.to_vec())
+    Value::String(v.to_vec().into())
 }
 fn list(items: &[&str]) -> Value {
     Value::List(items.iter().map(|e| e.as_bytes().to_vec()).collect())

@@ -23,7 +23,7 @@ use super::string::{Lookup, clamp_range, read_string, write_string};
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::cmd::args;
 use crate::cmd::keys::opt_is;
-use crate::keyspace::Value;
+use crate::keyspace::{StringValue, Value};
 use crate::reply::Reply;
 use crate::server::Ctx;
 use crate::util::string2ll;
@@ -85,7 +85,7 @@ fn bit_offset(ctx: &Ctx, arg: &[u8], bits: Option<u32>) -> Result<u64, Reply> {
 
 /// `lookupStringForBitCommand`: the string at the key, created or zero-extended so that bit
 /// `maxbit` exists; the flag says whether it was created or grew.
-fn string_for_bit_command<'c>(ctx: &'c mut Ctx, key: &[u8], maxbit: u64) -> Result<(&'c mut Vec<u8>, bool), Reply> {
+fn string_for_bit_command<'c>(ctx: &'c mut Ctx, key: &[u8], maxbit: u64) -> Result<(&'c mut StringValue, bool), Reply> {
     let len = (maxbit >> 3) as usize + 1;
     let dirty = match write_string(ctx, key)? {
         Some(s) if s.len() < len => {
@@ -94,7 +94,7 @@ fn string_for_bit_command<'c>(ctx: &'c mut Ctx, key: &[u8], maxbit: u64) -> Resu
         }
         Some(_) => false,
         None => {
-            ctx.db_add(key, Value::String(vec![0; len]));
+            ctx.db_add(key, Value::String(StringValue::from(vec![0; len])));
             true
         }
     };
@@ -218,7 +218,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     for key in &argv[3..] {
         match ctx.lookup_read(key) {
             None => sources.push(Vec::new()),
-            Some(Value::String(s)) => sources.push(s.clone()),
+            Some(Value::String(s)) => sources.push(s.to_vec()),
             Some(_) => return Reply::wrongtype(),
         }
     }
@@ -243,7 +243,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             }
         })
         .collect();
-    ctx.set_key(target, Value::String(res), false);
+    ctx.set_key(target, Value::String(res.into()), false);
     ctx.db().set_encoding_hint(target, crate::keyspace::EncodingHint::Raw);
     ctx.dirty(1);
     Reply::Int(maxlen as i64)

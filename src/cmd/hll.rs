@@ -26,7 +26,8 @@ mod repr;
 mod selftest;
 
 use super::{ADMIN, Command, DENYOOM, FAST, Group, READONLY, WRITE};
-use crate::keyspace::Value;
+use crate::keyspace::small::VecMut;
+use crate::keyspace::{STRING_INLINE, Value};
 use crate::reply::Reply;
 use crate::server::Ctx;
 pub use repr::murmurhash64a;
@@ -74,11 +75,11 @@ fn check_hll(v: &Value) -> Result<(), Reply> {
 }
 
 /// The string behind a key already checked (`lookupKeyWrite` done by the caller).
-fn hll_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c mut Vec<u8>> {
+fn hll_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<VecMut<'c, STRING_INLINE>> {
     // `dbUnshareStringValue` / `createHLLObject`: a raw string from now on.
     ctx.db().set_encoding_hint(key, crate::keyspace::EncodingHint::Raw);
     match ctx.db().get_mut(key) {
-        Some(Value::String(s)) => Some(s),
+        Some(Value::String(s)) => Some(s.vec_mut()),
         _ => None,
     }
 }
@@ -94,7 +95,7 @@ fn pfadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let mut updated = 0u64;
     match ctx.lookup_write(key) {
         None => {
-            ctx.db_add(key, Value::String(repr::create()));
+            ctx.db_add(key, Value::String(repr::create().into()));
             updated += 1;
         }
         Some(v) => {
@@ -103,9 +104,10 @@ fn pfadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             }
         }
     }
-    let Some(s) = hll_mut(ctx, key) else {
+    let Some(mut lent) = hll_mut(ctx, key) else {
         return Reply::wrongtype();
     };
+    let s: &mut Vec<u8> = &mut lent;
     for ele in &argv[2..] {
         match repr::add(s, ele, max_bytes) {
             Ok(true) => updated += 1,
@@ -116,6 +118,7 @@ fn pfadd(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     if updated > 0 {
         repr::invalidate_cache(s);
+        drop(lent); // the bytes back in the keyspace's value before the keyspace is used again
         ctx.signal_modified(key);
         ctx.dirty(updated);
     }
@@ -148,9 +151,10 @@ fn pfcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             }
         }
     }
-    let Some(s) = hll_mut(ctx, key) else {
+    let Some(mut lent) = hll_mut(ctx, key) else {
         return Reply::wrongtype();
     };
+    let s: &mut Vec<u8> = &mut lent;
     if let Some(card) = repr::cached_card(s) {
         return Reply::Int(card as i64);
     }
@@ -158,6 +162,7 @@ fn pfcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::err(INVALID_HLL);
     };
     repr::set_cached_card(s, card);
+    drop(lent);
     // A read-only command that modified the string: it propagates (and the AOF gets PFCOUNT).
     ctx.signal_modified(key);
     ctx.dirty(1);
@@ -183,12 +188,13 @@ fn pfmerge(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let dest = argv[1];
     let max_bytes = sparse_max_bytes(ctx);
     if ctx.lookup_write(dest).is_none() {
-        ctx.db_add(dest.to_vec(), Value::String(repr::create()));
+        ctx.db_add(dest.to_vec(), Value::String(repr::create().into()));
     }
     // The destination was among the sources, so it is a valid HLL.
-    let Some(s) = hll_mut(ctx, dest) else {
+    let Some(mut lent) = hll_mut(ctx, dest) else {
         return Reply::wrongtype();
     };
+    let s: &mut Vec<u8> = &mut lent;
     if use_dense && repr::sparse_to_dense(s).is_err() {
         return Reply::err(INVALID_HLL);
     }
@@ -207,6 +213,7 @@ fn pfmerge(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
     }
     repr::invalidate_cache(s);
+    drop(lent);
     ctx.signal_modified(dest);
     ctx.dirty(1);
     Reply::ok()
@@ -225,9 +232,10 @@ fn pfdebug(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let mut converted = false;
     let reply = {
-        let Some(s) = hll_mut(ctx, key) else {
+        let Some(mut lent) = hll_mut(ctx, key) else {
             return Reply::wrongtype();
         };
+        let s: &mut Vec<u8> = &mut lent;
         let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
         if is("getreg") || is("todense") {
             if repr::encoding(s) == repr::SPARSE {

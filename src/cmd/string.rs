@@ -32,10 +32,10 @@ use super::keys::{already_expired, invalid_expire_time, opt_is};
 use super::long_double::LongDouble;
 use super::{Command, DENYOOM, FAST, Group, READONLY, WRITE};
 use crate::cmd::args;
-use crate::keyspace::Value;
+use crate::keyspace::{StringValue, Value};
 use crate::reply::{self, Reply};
 use crate::server::Ctx;
-use crate::util::string2ll;
+use crate::util::{ll2string, string2ll};
 use lcs::lcs;
 
 pub static COMMANDS: &[Command] = &[
@@ -146,14 +146,14 @@ pub(crate) enum Lookup {
 pub(crate) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Lookup {
     match ctx.lookup_read(key) {
         None => Lookup::Missing,
-        Some(Value::String(s)) => Lookup::Found(s.clone()),
+        Some(Value::String(s)) => Lookup::Found(s.to_vec()),
         Some(_) => Lookup::WrongType,
     }
 }
 
 /// `lookupKeyWrite` + `checkType(OBJ_STRING)`, for in-place updates: the value, if any.
 /// A caller that changes the bytes in place calls [`unshare_string`] too.
-pub(crate) fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>>, Reply> {
+pub(crate) fn write_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut StringValue>, Reply> {
     match ctx.lookup_write(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -304,7 +304,7 @@ fn set_generic(ctx: &mut Ctx, argv: &[&[u8]], a: &ExtendedArgs, value: &[u8], ok
     if (a.flags & SET_NX != 0 && found) || (a.flags & SET_XX != 0 && !found) {
         return get_reply.unwrap_or(abort);
     }
-    ctx.set_key(key, Value::String(value.to_vec()), a.flags & KEEPTTL != 0);
+    ctx.set_key(key, Value::String(value.into()), a.flags & KEEPTTL != 0);
     ctx.dirty(1);
     if let Some(ms) = when {
         ctx.db().set_expire(key, ms);
@@ -347,7 +347,7 @@ fn getset(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Err(e) => return e,
     };
     ctx.exists(argv[1]);
-    ctx.set_key(argv[1], Value::String(argv[2].to_vec()), false);
+    ctx.set_key(argv[1], Value::String(argv[2].into()), false);
     ctx.dirty(1);
     ctx.rewrite_argv(&[b"SET", argv[1], argv[2]]);
     old
@@ -435,7 +435,7 @@ fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) -> Reply {
     }
     for pair in argv[1..].chunks(2) {
         ctx.exists(pair[0]);
-        ctx.set_key(pair[0], Value::String(pair[1].to_vec()), false);
+        ctx.set_key(pair[0], Value::String(pair[1].into()), false);
     }
     ctx.dirty(((argv.len() - 1) / 2) as u64);
     if nx { Reply::Int(1) } else { Reply::ok() }
@@ -465,7 +465,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
         Ok(None) => {
             // A new key takes the argument as it is: no length check (it came in as one bulk).
-            ctx.db_add(key, Value::String(suffix.to_vec()));
+            ctx.db_add(key, Value::String(suffix.into()));
             suffix.len()
         }
     };
@@ -499,7 +499,8 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> Reply {
     let Some(value) = current.checked_add(by) else {
         return Reply::err(reply::INCR_OVERFLOW);
     };
-    ctx.set_key(key, Value::String(value.to_string().into_bytes()), true);
+    let mut digits = [0; 20];
+    ctx.set_key(key, Value::String(ll2string(&mut digits, value).into()), true);
     ctx.dirty(1);
     Reply::Int(value)
 }
@@ -544,7 +545,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         _ => return Reply::err("ERR increment would produce NaN or Infinity"),
     };
     let text = sum.to_human_string().into_bytes();
-    ctx.set_key(key, Value::String(text.clone()), true);
+    ctx.set_key(key, Value::String(text.as_slice().into()), true);
     // `createStringObjectFromLongDouble`: an embstr, never tried as an integer.
     ctx.db().set_encoding_hint(key, crate::keyspace::EncodingHint::Embstr);
     ctx.dirty(1);
@@ -619,7 +620,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let (offset, end) = (offset as usize, end as usize);
     if !exists {
-        ctx.db_add(key, Value::String(vec![0; end]));
+        ctx.db_add(key, Value::String(StringValue::from(vec![0; end])));
     }
     let Ok(Some(s)) = write_string(ctx, key) else {
         return Reply::wrongtype();

@@ -138,7 +138,7 @@ mod tests {
     use crate::keyspace::{Hash, SetValue, ZSet};
 
     fn s(v: &str) -> Value {
-        Value::String(v.as_bytes().to_vec())
+        Value::String(v.as_bytes().to_vec().into())
     }
     fn list(items: &[&str]) -> Value {
         Value::List(items.iter().map(|e| e.as_bytes().to_vec()).collect())
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn v4_strings() {
-        let b = Value::String(vec![0x00, 0xff]);
+        let b = Value::String(vec![0x00, 0xff].into());
         let data = dbs(&[
             (0, "n", s("123"), false),
             (0, "m", s("-5"), false),

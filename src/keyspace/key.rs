@@ -1,142 +1,24 @@
-//! A key as a [`super::Db`] stores it: the bytes of a short key inline, a long key's on the heap.
+//! A key as a [`super::Db`] stores it: the bytes of a short key inline, a long key's on the heap
+//! (a [`SmallBytes`], whose module says how).
 //!
 //! Finding a key in a large keyspace costs a few cache misses: the hash table's control bytes,
 //! the entry, then the key's bytes to compare. With the key's bytes inside the entry (24 bytes:
 //! up to [`INLINE`] bytes of key, its length and a tag), the compare reads the line the entry
 //! is already in: one dependent miss fewer per lookup, and one allocation fewer per key. Redis's
 //! own keys are `sds` strings behind the `dictEntry`; most keys are short (`user:1000`,
-//! `key:000000012345`), so most live inline here.
+//! `key:000000012345`), so most live inline here. Hash fields and set and zset members are kept
+//! the same way.
 //!
 //! A `MapKey` hashes, compares and borrows as the `[u8]` it holds, so the maps keyed by it are
-//! looked up with a plain `&[u8]`.
+//! looked up with a plain `&[u8]`. It never changes once made (its map's hash would go stale),
+//! so a long key is a `Box<[u8]>`: no capacity to keep, and 24 bytes in all.
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
-use std::ops::Deref;
+use super::small::SmallBytes;
 
 /// The longest key kept inline (24 bytes in all with the length and the tag).
 pub const INLINE: usize = 22;
 
-#[derive(Clone)]
-pub struct MapKey(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    Inline { len: u8, buf: [u8; INLINE] },
-    Heap(Box<[u8]>),
-}
-
-impl MapKey {
-    pub fn new(key: &[u8]) -> MapKey {
-        match inline(key) {
-            Some(r) => MapKey(r),
-            None => MapKey(Repr::Heap(key.into())),
-        }
-    }
-    /// The bytes (as `Vec::as_slice` names it, for the code that held `Vec<u8>` keys).
-    #[inline(always)]
-    pub fn as_slice(&self) -> &[u8] {
-        self.as_bytes()
-    }
-    /// Always inlined, as the other borrows here and the dictionary's slot helpers: the wasm is
-    /// built for size (opt-level z), which otherwise keeps each as a call inside every hash probe
-    /// and binary search (~5 % of a load in that build).
-    #[inline(always)]
-    pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
-            Repr::Heap(b) => b,
-        }
-    }
-}
-
-/// The inline form of `key`, if it is short enough.
-fn inline(key: &[u8]) -> Option<Repr> {
-    let len = u8::try_from(key.len()).ok().filter(|&l| usize::from(l) <= INLINE)?;
-    let mut buf = [0; INLINE];
-    buf.get_mut(..key.len())?.copy_from_slice(key);
-    Some(Repr::Inline { len, buf })
-}
-
-impl Deref for MapKey {
-    type Target = [u8];
-    #[inline(always)]
-    fn deref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl AsRef<[u8]> for MapKey {
-    #[inline(always)]
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl Borrow<[u8]> for MapKey {
-    #[inline(always)]
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-/// As `[u8]` hashes (required by `Borrow<[u8]>`: a lookup by slice finds the key).
-impl Hash for MapKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
-    }
-}
-
-impl PartialEq for MapKey {
-    #[inline(always)]
-    fn eq(&self, other: &MapKey) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for MapKey {}
-
-impl PartialEq<[u8]> for MapKey {
-    #[inline(always)]
-    fn eq(&self, other: &[u8]) -> bool {
-        self.as_bytes() == other
-    }
-}
-
-impl std::fmt::Debug for MapKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
-    }
-}
-
-impl From<&[u8]> for MapKey {
-    fn from(key: &[u8]) -> MapKey {
-        MapKey::new(key)
-    }
-}
-
-impl From<&Vec<u8>> for MapKey {
-    fn from(key: &Vec<u8>) -> MapKey {
-        MapKey::new(key)
-    }
-}
-
-/// A long key keeps the vector's allocation (shrunk to fit if it has spare capacity).
-impl From<Vec<u8>> for MapKey {
-    fn from(key: Vec<u8>) -> MapKey {
-        match inline(&key) {
-            Some(r) => MapKey(r),
-            None => MapKey(Repr::Heap(key.into_boxed_slice())),
-        }
-    }
-}
-
-/// The bytes as a vector (a reply's bulk string).
-impl From<MapKey> for Vec<u8> {
-    fn from(key: MapKey) -> Vec<u8> {
-        key.as_bytes().to_vec()
-    }
-}
+pub type MapKey = SmallBytes<INLINE, Box<[u8]>>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -151,9 +33,10 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect();
             for k in [MapKey::new(&bytes), MapKey::from(bytes.clone()), MapKey::from(&bytes)] {
                 assert_eq!(k.as_bytes(), bytes.as_slice());
-                assert_eq!(matches!(k.0, Repr::Inline { .. }), len <= INLINE);
+                assert_eq!(k.is_inline(), len <= INLINE);
                 assert_eq!(state.hash_one(&k), state.hash_one(bytes.as_slice()));
                 assert_eq!(k, MapKey::new(&bytes));
+                assert_eq!(Vec::from(k), bytes);
             }
         }
         assert_eq!(std::mem::size_of::<MapKey>(), 24);

@@ -3,7 +3,8 @@
 //!
 //! A [`Db`] is Redis's `redisDb`: a main dictionary (`dict`) and a second one for TTLs
 //! (`expires`, unix time in milliseconds). Keys live in insertion-ordered maps ([`dict`], whose
-//! index a loader can fetch ahead; keys inline when short, [`key`]) so that SCAN's cursor can be
+//! index a loader can fetch ahead; keys inline when short, [`key`], as short string values are
+//! inside their value, [`small`]) so that SCAN's cursor can be
 //! a position and RANDOMKEY an index; the SCAN guarantee (every key present for the
 //! whole scan is returned at least once) holds because the cursor walks positions downwards and
 //! a removal moves the *last* entry into the hole (see [`Db::scan`]).
@@ -31,6 +32,7 @@ pub mod dict;
 pub mod digest;
 pub mod expire;
 pub mod key;
+pub mod small;
 pub mod stream;
 pub mod value;
 pub mod zset;
@@ -40,7 +42,7 @@ use std::rc::Rc;
 
 pub use dict::Dict;
 pub use key::MapKey;
-pub use value::{Hash, List, SetValue, Value, ZSet};
+pub use value::{Hash, List, STRING_INLINE, SetValue, StringValue, Value, ZSet};
 
 /// A fixed hasher: the same commands give the same iteration order on every run and every host,
 /// which keeps the core deterministic (golden tests, crash matrices, identical rewrites).

@@ -2,7 +2,7 @@
 //!
 //! | type   | here                                   | Redis 7.0 encodings                      |
 //! |--------|----------------------------------------|------------------------------------------|
-//! | string | `Vec<u8>`                              | int / embstr / raw                       |
+//! | string | [`StringValue`]: inline up to [`STRING_INLINE`] bytes | int / embstr / raw          |
 //! | list   | [`List`]: a `VecDeque<Vec<u8>>`        | quicklist of listpacks                   |
 //! | hash   | [`Hash`]: an insertion-ordered map     | listpack (≤512 fields, ≤64 B) / hashtable|
 //! | set    | insertion-ordered set + intset flag    | intset (integers, ≤512) / hashtable      |
@@ -26,6 +26,7 @@ use std::ops::{Deref, RangeBounds};
 use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
 
 use super::key::MapKey;
+use super::small::SmallBytes;
 pub use super::zset::{Score, ZSet};
 use super::{Map, Set};
 use crate::util::string2ll;
@@ -39,9 +40,26 @@ pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 /// `hash-max-listpack-value` / `zset-max-listpack-value` defaults.
 pub const MAX_LISTPACK_VALUE: usize = 64;
 
+/// A string value: its bytes inside the value itself up to [`STRING_INLINE`] bytes, so that a
+/// short string is one allocation (the keyspace's `Rc` block), as Redis's `embstr` is one (the
+/// `robj` and its `sds`); a longer one in a `Vec` of its own ([`SmallBytes`]).
+pub type StringValue = SmallBytes<STRING_INLINE, Vec<u8>>;
+
+/// The longest string kept inline: as many bytes as leave the `Value` no larger than its largest
+/// variant, the zset, already makes it (120 bytes natively, the first 112 free for another
+/// variant: the variants are told apart by spare values of the zset's last field, a `bool`; 60
+/// and 56 in wasm32). The string's form takes two of those bytes (its tag and length): 110 bytes
+/// natively, 54 in wasm32. Every INCR counter is inline, and natively every value of the load
+/// benchmark's mix b (10–100 bytes). Redis's own `embstr` stops at 44 bytes; OBJECT ENCODING
+/// still answers as Redis does (`cmd::keys::object::encoding` decides by the length).
+pub const STRING_INLINE: usize = size_of::<ZSet>() - size_of::<usize>() - 2;
+
+// The inline string must not make every value larger (each key's `Rc` block holds a `Value`).
+const _: () = assert!(size_of::<Value>() == size_of::<ZSet>());
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    String(Vec<u8>),
+    String(StringValue),
     List(List),
     Hash(Hash),
     Set(SetValue),
@@ -305,5 +323,96 @@ impl Hash {
         let v = self.fields.shift_remove(field)?;
         self.bytes -= field.len() + v.len();
         Some(v)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{Config, Engine, Reply};
+
+    #[test]
+    fn an_inline_string_leaves_the_value_its_size() {
+        // Before the inline strings (a `Vec<u8>`): 120 bytes natively, the zset's size.
+        #[cfg(target_pointer_width = "64")]
+        {
+            assert_eq!(size_of::<Value>(), 120);
+            assert_eq!(STRING_INLINE, 110);
+        }
+        assert_eq!(size_of::<Value>(), size_of::<ZSet>());
+    }
+
+    /// Each command's reply, then the value's bytes and form, at the inline boundary.
+    #[test]
+    fn strings_cross_the_inline_boundary_through_the_commands() {
+        let n = STRING_INLINE;
+        let mut e = Engine::new(Config::default(), 0);
+        let c = e.connect();
+        let run = |e: &mut Engine, line: &str| e.execute_line(c, line, 0).unwrap();
+        let value = |e: &Engine| match e.srv.dbs[0].get(b"k") {
+            Some(Value::String(s)) => (s.to_vec(), s.is_inline()),
+            v => panic!("not a string: {v:?}"),
+        };
+        let a = |len: usize| "a".repeat(len);
+
+        // Exactly N bytes is inline; an APPEND of one byte moves it to the heap.
+        assert_eq!(run(&mut e, &format!("SET k {}", a(n))), Reply::ok());
+        assert_eq!(value(&e), (a(n).into_bytes(), true));
+        assert_eq!(run(&mut e, "APPEND k b"), Reply::Int(n as i64 + 1));
+        assert_eq!(value(&e), (format!("{}b", a(n)).into_bytes(), false));
+        assert_eq!(run(&mut e, "STRLEN k"), Reply::Int(n as i64 + 1));
+        assert_eq!(run(&mut e, "GET k"), Reply::Bulk(format!("{}b", a(n)).into_bytes()));
+        // A SET of a shorter value: inline again.
+        assert_eq!(run(&mut e, "SET k xyz"), Reply::ok());
+        assert_eq!(value(&e), (b"xyz".to_vec(), true));
+
+        // SETRANGE to exactly N (zeros in between), then one past it.
+        assert_eq!(run(&mut e, &format!("SETRANGE k {} z", n - 1)), Reply::Int(n as i64));
+        let mut want = b"xyz".to_vec();
+        want.resize(n - 1, 0);
+        want.push(b'z');
+        assert_eq!(value(&e), (want.clone(), true));
+        assert_eq!(run(&mut e, &format!("SETRANGE k {n} !")), Reply::Int(n as i64 + 1));
+        want.push(b'!');
+        assert_eq!(value(&e), (want.clone(), false));
+        assert_eq!(run(&mut e, "GETRANGE k 0 3"), Reply::Bulk(b"xyz\0".to_vec()));
+
+        // SETBIT past the end of an inline string: the zeros it adds are zeros.
+        run(&mut e, "DEL k");
+        assert_eq!(run(&mut e, "SETBIT k 7 1"), Reply::Int(0));
+        assert_eq!(value(&e), (vec![1], true));
+        let last_inline_bit = n * 8 - 1;
+        assert_eq!(run(&mut e, &format!("SETBIT k {last_inline_bit} 1")), Reply::Int(0));
+        let (bytes, inline) = value(&e);
+        assert_eq!((bytes.len(), inline), (n, true));
+        assert_eq!(run(&mut e, "BITCOUNT k"), Reply::Int(2));
+        assert_eq!(run(&mut e, &format!("SETBIT k {} 1", last_inline_bit + 1)), Reply::Int(0));
+        assert!(!value(&e).1, "one bit past: on the heap");
+        assert_eq!(run(&mut e, "BITCOUNT k"), Reply::Int(3));
+
+        // INCR's counter, and the encodings Redis reports whatever the form.
+        assert_eq!(run(&mut e, "SET k 41"), Reply::ok());
+        assert_eq!(run(&mut e, "INCR k"), Reply::Int(42));
+        assert_eq!(value(&e), (b"42".to_vec(), true));
+        assert_eq!(run(&mut e, "OBJECT ENCODING k"), Reply::bulk("int"));
+        assert_eq!(run(&mut e, "INCRBY k -9223372036854775000"), Reply::Int(42 - 9223372036854775000));
+        run(&mut e, &format!("SET k {}", a(45)));
+        assert_eq!(run(&mut e, "OBJECT ENCODING k"), Reply::bulk("raw"));
+        run(&mut e, &format!("SET k {}", a(44)));
+        assert_eq!(run(&mut e, "OBJECT ENCODING k"), Reply::bulk("embstr"));
+        assert_eq!(run(&mut e, "APPEND k b"), Reply::Int(45));
+        assert_eq!(run(&mut e, "OBJECT ENCODING k"), Reply::bulk("raw"));
+
+        // GETSET and GETDEL hand back the bytes, inline or not.
+        run(&mut e, &format!("SET k {}", a(n + 5)));
+        assert_eq!(run(&mut e, "GETSET k short"), Reply::Bulk(a(n + 5).into_bytes()));
+        assert_eq!(run(&mut e, "GETDEL k"), Reply::Bulk(b"short".to_vec()));
+
+        // The memory estimate models Redis's allocator, not the form: 16 + length either way.
+        for len in [n, n + 1] {
+            run(&mut e, &format!("SET k {}", a(len)));
+            assert_eq!(e.srv.dbs[0].get(b"k").unwrap().approx_size(), 16 + len);
+        }
     }
 }

@@ -687,7 +687,7 @@ mod tests {
     #[test]
     fn rdb_preamble_then_commands() {
         let mut dbs: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
-        dbs[0].insert(b"k".to_vec(), crate::keyspace::Value::String(b"12".to_vec()));
+        dbs[0].insert(b"k".to_vec(), crate::keyspace::Value::String(b"12".to_vec().into()));
         dbs[0].set_expire(b"k", 1_800_000_000_000);
         let rdb = crate::rdb::write_rdb(&dbs, 1_700_000_000, 1000, true);
         let rdb_len = rdb.len() as u64;
@@ -740,7 +740,7 @@ mod tests {
     fn an_rdb_being_written() {
         let mut dbs: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
         for i in 0..5 {
-            dbs[0].insert(format!("key{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec()));
+            dbs[0].insert(format!("key{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec().into()));
         }
         let rdb = crate::rdb::write_rdb(&dbs, 1_700_000_000, 1000, true);
         let mut s = MemoryStorage::new();
@@ -960,7 +960,7 @@ mod mutation_tests {
     #[test]
     fn damaged_files_keep_the_index_properties() {
         let mut dbs: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
-        dbs[0].insert(b"k".to_vec(), crate::keyspace::Value::String(b"v".to_vec()));
+        dbs[0].insert(b"k".to_vec(), crate::keyspace::Value::String(b"v".to_vec().into()));
         dbs[1].insert(b"l".to_vec(), crate::keyspace::Value::List(["a", "b"].iter().map(|s| s.as_bytes().to_vec()).collect()));
         let mut resp = b"#TS:1700000000\r\n".to_vec();
         for argv in [&["SELECT", "0"][..], &["MULTI"], &["SET", "a", "1"], &["INCR", "a"], &["EXEC"], &["DEL", "k"]] {

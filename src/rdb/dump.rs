@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn payload_footer_and_checks() {
-        let p = dump_payload(&Value::String(b"hello".to_vec()), &Limits::default());
+        let p = dump_payload(&Value::String(b"hello".to_vec().into()), &Limits::default());
         assert_eq!(&p[..8], b"\x00\x05hello\x0a");
         assert!(verify_payload(&p).is_some());
         let mut bad = p.clone();

@@ -250,7 +250,7 @@ fn pairs_of(elems: Vec<Elem>) -> Result<Vec<(Elem, Elem)>, String> {
 fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbError> {
     let blob_err = |msg: String| RdbError { offset: at, message: format!("Bad RDB value of type {t}: {msg}") };
     let v = match t {
-        0 => Value::String(r.string()?),
+        0 => Value::String(r.string()?.into()),
         1 => {
             let n = r.count()?;
             let mut l = List::with_capacity(n.min(PREALLOC_MAX));

@@ -336,7 +336,7 @@ fn lookup_key_by_pattern(ctx: &mut Ctx, pattern: &[u8], subst: &[u8]) -> Option<
     keyname.extend_from_slice(key_tail);
     match (ctx.lookup_read(&keyname)?, field) {
         (Value::Hash(h), Some(f)) => h.get(f).cloned(),
-        (Value::String(s), None) => Some(s.clone()),
+        (Value::String(s), None) => Some(s.to_vec()),
         _ => None,
     }
 }

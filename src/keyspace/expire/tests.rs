@@ -23,11 +23,11 @@ fn fill(e: &mut Engine, c: u64, db: usize, n: usize, keep: usize) {
     run(e, c, "DEBUG SET-ACTIVE-EXPIRE 0", T0);
     run(e, c, &format!("SELECT {db}"), T0);
     for i in 0..n {
-        e.srv.dbs[db].insert(format!("x{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec()));
+        e.srv.dbs[db].insert(format!("x{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec().into()));
         e.srv.dbs[db].set_expire(format!("x{i}").as_bytes(), T0 + 1);
     }
     for i in 0..keep {
-        e.srv.dbs[db].insert(format!("k{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec()));
+        e.srv.dbs[db].insert(format!("k{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec().into()));
         e.srv.dbs[db].set_expire(format!("k{i}").as_bytes(), T0 + 1_000_000_000);
     }
     run(e, c, "DEBUG SET-ACTIVE-EXPIRE 1", T0);
@@ -76,7 +76,7 @@ fn few_stale_keys_are_left_for_later_cycles() {
     let (mut e, c) = engine();
     fill(&mut e, c, 0, 0, 995);
     for i in 0..5 {
-        e.srv.dbs[0].insert(format!("x{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec()));
+        e.srv.dbs[0].insert(format!("x{i}").into_bytes(), crate::keyspace::Value::String(b"v".to_vec().into()));
         e.srv.dbs[0].set_expire(format!("x{i}").as_bytes(), T0 + 1);
     }
     e.cron(T0 + 10);
