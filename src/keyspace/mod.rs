@@ -36,6 +36,8 @@ pub mod value;
 pub mod zset;
 
 use std::hash::BuildHasher;
+
+use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
 use std::rc::Rc;
 
 pub use dict::Dict;
@@ -294,6 +296,31 @@ impl Db {
         self.mem += entry_mem(key.as_ref(), &value);
         let meta = KeyMeta { lru: self.lru_now, enc };
         self.hint = self.dict.push_new(key.into(), Slot { value: Rc::new(value), meta });
+        true
+    }
+    /// [`Db::insert_new`] of a key hashing to `h` ([`dict::hash`]), with its TTL if it has one:
+    /// the RDB loader's one hash per key, for the main dictionary and the expires alike (both
+    /// hash a key as the `[u8]` it is). The key is new, so its TTL entry is too: it is added
+    /// without looking for one first.
+    pub fn insert_new_hashed(&mut self, h: u64, key: &[u8], value: Value, enc: EncodingHint, expire_ms: Option<i64>) -> bool {
+        self.settle();
+        if self.dict.get_index_of_hashed(h, key).is_some() {
+            return false;
+        }
+        self.mem += entry_mem(key, &value);
+        let meta = KeyMeta { lru: self.lru_now, enc };
+        self.hint = self.dict.push_new_hashed(h, MapKey::new(key), Slot { value: Rc::new(value), meta });
+        if let Some(ms) = expire_ms {
+            // A TTL without its key cannot be there (every removal takes both), but the probe
+            // that finds the free place checks it anyway, at no cost.
+            match self.expires.raw_entry_mut_v1().from_hash(h, |k| k.as_bytes() == key) {
+                RawEntryMut::Vacant(v) => {
+                    v.insert_hashed_nocheck(h, MapKey::new(key), ms);
+                    self.mem += EXPIRE_OVERHEAD;
+                }
+                RawEntryMut::Occupied(mut o) => *o.get_mut() = ms,
+            }
+        }
         true
     }
     /// `dbDelete`: removes the key and its TTL.
