@@ -25,9 +25,11 @@ pub fn entries(lp: &[u8]) -> Result<Vec<Elem>, String> {
     Ok(out)
 }
 
-/// The number of elements the header records (65535: unknown), for a reservation.
+/// The number of elements the header records (65535: unknown), for a reservation; no more than
+/// the blob can hold (an element takes two bytes at least), whatever a damaged header says.
 pub fn count_hint(lp: &[u8]) -> usize {
-    lp.get(4..6).map_or(0, |c| usize::from(u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])))
+    let n = lp.get(4..6).map_or(0, |c| usize::from(u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])));
+    n.min(lp.len() / 2)
 }
 
 /// Hands every element of a listpack to `f` as it is read, borrowed from the blob (a loader

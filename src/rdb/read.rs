@@ -14,6 +14,7 @@ use super::{
 };
 use crate::keyspace::stream::listpack::Ele;
 use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
+use crate::keyspace::zset::ZSetLoad;
 use crate::keyspace::{Db, EncodingHint, Hash, List, SetValue, Value, ZSet};
 
 const OPCODE_IDLE: u8 = 0xF8;
@@ -160,11 +161,11 @@ fn ele_score(e: Ele) -> Option<f64> {
 }
 
 /// `zsetAdd` as `rdbLoadObject` uses it: a NaN score or a member seen before refuses the value.
-fn zset_add(z: &mut ZSet, m: &[u8], s: f64) -> Result<(), String> {
+fn zset_add(z: &mut ZSetLoad, m: &[u8], s: f64) -> Result<(), String> {
     if s.is_nan() {
         return Err("Zset with NAN score detected".into());
     }
-    if z.insert(m, s).is_some() {
+    if !z.add(m, s) {
         return Err("Duplicate zset fields detected".into());
     }
     Ok(())
@@ -188,11 +189,11 @@ fn finish_zset(mut z: ZSet, skiplist_first: bool) -> ZSet {
 
 /// A zset of the older ziplist payload, from its (member, score) pairs.
 fn build_zset(pairs: Vec<(Vec<u8>, f64)>) -> Result<ZSet, String> {
-    let mut z = ZSet::new_skiplist();
+    let mut z = ZSet::loader(pairs.len());
     for (m, s) in pairs {
         zset_add(&mut z, &m, s)?;
     }
-    Ok(finish_zset(z, false))
+    Ok(finish_zset(z.finish(), false))
 }
 
 fn hash_add<F: AsRef<[u8]> + Into<crate::keyspace::MapKey>>(h: &mut Hash, f: F, v: Vec<u8>) -> Result<(), String> {
@@ -226,11 +227,35 @@ fn each_pair<'a>(lp: &'a [u8], mut f: impl FnMut(Ele<'a>, Ele<'a>) -> Result<(),
     }
 }
 
-/// A field or member that is a listpack integer: its decimal text.
-fn ele_key(e: Ele) -> Cow<[u8]> {
+/// An integer's decimal text, written into `buf` (no allocation: an intset's members and a
+/// listpack's integer fields are copied once, into their structure).
+fn ll_text(i: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut v = i.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(d) = buf.get_mut(at) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        at -= 1;
+        if let Some(d) = buf.get_mut(at) {
+            *d = b'-';
+        }
+    }
+    buf.get(at..).unwrap_or_default()
+}
+
+/// A field or member as its bytes: a listpack integer as its decimal text, in `buf`.
+fn ele_key<'a>(e: Ele<'a>, buf: &'a mut [u8; 20]) -> &'a [u8] {
     match e {
-        Ele::Str(s) => Cow::Borrowed(s),
-        Ele::Int(i) => Cow::Owned(i.to_string().into_bytes()),
+        Ele::Str(s) => s,
+        Ele::Int(i) => ll_text(i, buf),
     }
 }
 
@@ -264,7 +289,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             let mut s = SetValue::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 let m = r.string_cow()?;
-                if !s.insert(&*m) {
+                if !s.insert_loaded(&m) {
                     return Err(blob_err("Duplicate set members detected".into()));
                 }
             }
@@ -272,14 +297,13 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         }
         3 | 5 => {
             let n = r.count()?;
-            let mut z = ZSet::new_skiplist();
-            z.reserve(n.min(PREALLOC_MAX));
+            let mut z = ZSet::loader(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 let m = r.string_cow()?;
                 let s = if t == 5 { r.binary_double()? } else { r.string_double()? };
                 zset_add(&mut z, &m, s).map_err(blob_err)?;
             }
-            Value::ZSet(finish_zset(z, true))
+            Value::ZSet(finish_zset(z.finish(), true))
         }
         4 => {
             let n = r.count()?;
@@ -297,9 +321,11 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         10 => Value::List(ziplist::entries(&r.string()?).map_err(blob_err)?.into_iter().map(elem_bytes).collect()),
         11 => {
             let blob = r.string()?;
-            let mut s = SetValue::default();
-            for m in intset::members(&blob).map_err(blob_err)? {
-                s.insert(m.to_string().into_bytes());
+            let members = intset::members(&blob).map_err(blob_err)?;
+            let mut s = SetValue::with_capacity(members.len());
+            for m in members {
+                // Sorted and unique: `intset::members` checked.
+                s.insert_loaded(ll_text(m, &mut [0; 20]));
             }
             Value::Set(s)
         }
@@ -315,10 +341,9 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         // The listpack encodings (7.0's own) are decoded straight into the structures.
         17 => {
             let blob = r.string_cow()?;
-            let mut z = ZSet::new_skiplist();
-            z.reserve(listpack::count_hint(&blob) / 2);
-            each_pair(&blob, |m, s| zset_add(&mut z, &ele_key(m), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
-            Value::ZSet(finish_zset(z, false))
+            let mut z = ZSet::loader(listpack::count_hint(&blob) / 2);
+            each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut [0; 20]), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
+            Value::ZSet(finish_zset(z.finish(), false))
         }
         13 => {
             let blob = r.string()?;
@@ -328,7 +353,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         16 => {
             let blob = r.string_cow()?;
             let mut h = Hash::with_capacity(listpack::count_hint(&blob) / 2);
-            each_pair(&blob, |f, v| hash_add(&mut h, &*ele_key(f), v.to_vec())).map_err(blob_err)?;
+            each_pair(&blob, |f, v| hash_add(&mut h, ele_key(f, &mut [0; 20]), v.to_vec())).map_err(blob_err)?;
             Value::Hash(h)
         }
         14 | 18 => {
@@ -744,5 +769,145 @@ impl super::stream::Source for Reader<'_> {
     }
     fn pos(&self) -> usize {
         self.pos
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::keyspace::stream::listpack::Builder;
+    use crate::rdb::{push_len, push_string};
+
+    /// A RESTORE body of type `t`: the type byte, then the listpack of `elems` as a string.
+    fn listpack_object(t: u8, elems: &[Ele]) -> Vec<u8> {
+        let mut lp = Builder::with_capacity(64);
+        for e in elems {
+            lp.push(*e);
+        }
+        let mut out = vec![t];
+        push_string(&mut out, &lp.finish());
+        out
+    }
+
+    fn zset_of(body: &[u8]) -> ZSet {
+        match read_object(body) {
+            Ok(Some(Value::ZSet(z))) => z,
+            other => panic!("not a zset: {other:?}"),
+        }
+    }
+
+    /// A sorted set's listpack out of order (never Redis's own) loads in the zset's order; a
+    /// skiplist's members come highest first from Redis, lowest first or shuffled from a
+    /// hand-made file: the same zset each time.
+    #[test]
+    fn a_zset_out_of_order_loads_in_order() {
+        let (a, b, c) = (Ele::Str(b"a"), Ele::Str(b"b"), Ele::Str(b"c"));
+        let z = zset_of(&listpack_object(17, &[c, Ele::Int(3), a, Ele::Int(1), b, Ele::Str(b"2.5")]));
+        assert!(!z.skiplist);
+        assert_eq!(z.iter().collect::<Vec<_>>(), vec![(&b"a"[..], 1.0), (&b"b"[..], 2.5), (&b"c"[..], 3.0)]);
+        assert_eq!(z.rank(b"c"), Some(2));
+        for members in [&["m3", "m2", "m1", "m0"], &["m0", "m1", "m2", "m3"], &["m2", "m0", "m3", "m1"]] {
+            let mut body = vec![5u8];
+            push_len(&mut body, 4);
+            for m in members {
+                push_string(&mut body, m.as_bytes());
+                body.extend_from_slice(&f64::from(m.as_bytes()[1] - b'0').to_le_bytes());
+            }
+            let z = zset_of(&body);
+            assert_eq!(z.iter().map(|(m, _)| m.to_vec()).collect::<Vec<_>>(), [b"m0", b"m1", b"m2", b"m3"]);
+        }
+    }
+
+    /// A member, field or key twice is refused, never loaded half or panicking: Redis checks a
+    /// listpack's duplicates only under `sanitize-dump-payload yes`, but the engine's maps
+    /// cannot hold two of one member.
+    #[test]
+    fn duplicates_are_refused() {
+        let (a, b) = (Ele::Str(b"a"), Ele::Str(b"b"));
+        let e = read_object(&listpack_object(17, &[a, Ele::Int(1), b, Ele::Int(2), a, Ele::Int(3)])).unwrap_err();
+        assert!(e.message.contains("Duplicate zset fields"), "{e}");
+        // An integer member and its text are one member.
+        let e = read_object(&listpack_object(17, &[Ele::Int(7), Ele::Int(1), Ele::Str(b"7"), Ele::Int(2)])).unwrap_err();
+        assert!(e.message.contains("Duplicate zset fields"), "{e}");
+        let e = read_object(&listpack_object(16, &[a, b, b, a, a, a])).unwrap_err();
+        assert!(e.message.contains("Duplicate hash fields"), "{e}");
+        let mut set = vec![2u8];
+        push_len(&mut set, 3);
+        for m in ["x", "y", "x"] {
+            push_string(&mut set, m.as_bytes());
+        }
+        let e = read_object(&set).unwrap_err();
+        assert!(e.message.contains("Duplicate set members"), "{e}");
+        let mut zset = vec![5u8];
+        push_len(&mut zset, 2);
+        for s in [2.0f64, 1.0] {
+            push_string(&mut zset, b"m");
+            zset.extend_from_slice(&s.to_le_bytes());
+        }
+        let e = read_object(&zset).unwrap_err();
+        assert!(e.message.contains("Duplicate zset fields"), "{e}");
+    }
+
+    /// An intset's members (and a listpack's integer fields) are their decimal text, the
+    /// extremes included.
+    #[test]
+    fn integers_become_their_text() {
+        for v in [0i64, 1, -1, 9, 10, -10, 12345, i64::MAX, i64::MIN] {
+            assert_eq!(ll_text(v, &mut [0; 20]), v.to_string().as_bytes());
+        }
+        let mut is = vec![8u8, 0, 0, 0, 3, 0, 0, 0];
+        for v in [i64::MIN, -5, i64::MAX] {
+            is.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut body = vec![11u8];
+        push_string(&mut body, &is);
+        let Ok(Some(Value::Set(s))) = read_object(&body) else { panic!() };
+        assert!(s.intset);
+        assert_eq!(s.ordered(), [i64::MIN.to_string().as_bytes(), b"-5", i64::MAX.to_string().as_bytes()]);
+        let Ok(Some(Value::Hash(h))) = read_object(&listpack_object(16, &[Ele::Int(-42), Ele::Int(1)])) else { panic!() };
+        assert_eq!(h.get(&b"-42"[..]), Some(&b"1".to_vec()));
+    }
+
+    /// Keys are added a batch at a time: a duplicated key far into the file is still refused at
+    /// its own offset with the keys before it loaded, and every key and TTL is there at the end.
+    #[test]
+    fn keys_in_batches() {
+        let n = 3 * BATCH + 5;
+        let mut rdb = Vec::new();
+        crate::rdb::write_header(&mut rdb, 0, 0);
+        rdb.extend_from_slice(&[RDB_OPCODE_SELECTDB, 0]);
+        let mut dup_at = 0;
+        for i in 0..=n {
+            if i % 3 == 0 {
+                rdb.push(RDB_OPCODE_EXPIRETIME_MS);
+                rdb.extend_from_slice(&(4_000_000_000_000i64 + i as i64).to_le_bytes());
+            }
+            if i == n {
+                dup_at = rdb.len();
+            }
+            rdb.push(0);
+            push_string(&mut rdb, format!("key:{}", i % n).as_bytes());
+            push_string(&mut rdb, b"v");
+        }
+        let mut good = rdb[..dup_at].to_vec();
+        for r in [&mut rdb, &mut good] {
+            r.push(RDB_OPCODE_EOF);
+            let crc = crate::rdb::crc64(r);
+            r.extend_from_slice(&crc.to_le_bytes());
+        }
+        let mut dbs = vec![Db::new(0)];
+        let e = read_rdb(&rdb, &mut dbs).unwrap_err();
+        assert_eq!(e.message, "RDB has duplicated key 'key:0' in DB 0");
+        assert_eq!(e.offset, dup_at);
+        assert_eq!(dbs[0].len(), n);
+        let mut dbs = vec![Db::new(0)];
+        let info = read_rdb(&good, &mut dbs).unwrap();
+        assert_eq!((info.keys, info.expires), (n as u64, n.div_ceil(3) as u64));
+        assert_eq!(dbs[0].len(), n);
+        assert_eq!(dbs[0].expires_len(), n.div_ceil(3));
+        assert_eq!(dbs[0].expire_of(b"key:3"), Some(4_000_000_000_003));
+        assert_eq!(dbs[0].expire_of(b"key:4"), None);
+        assert_eq!(dbs[0].mem(), dbs[0].mem_walk());
     }
 }
