@@ -301,27 +301,34 @@ impl Db {
     /// [`Db::insert_new`] of a key hashing to `h` ([`dict::hash`]), with its TTL if it has one:
     /// the RDB loader's one hash per key, for the main dictionary and the expires alike (both
     /// hash a key as the `[u8]` it is). The key is new, so its TTL entry is too: it is added
-    /// without looking for one first.
-    pub fn insert_new_hashed(&mut self, h: u64, key: &[u8], value: Value, enc: EncodingHint, expire_ms: Option<i64>) -> bool {
+    /// without looking for one first. `Err(key)`, nothing changed, when the key exists.
+    pub fn insert_new_hashed(
+        &mut self,
+        h: u64,
+        key: MapKey,
+        value: Rc<Value>,
+        enc: EncodingHint,
+        expire_ms: Option<i64>,
+    ) -> Result<(), MapKey> {
         self.settle();
-        if self.dict.get_index_of_hashed(h, key).is_some() {
-            return false;
+        if self.dict.get_index_of_hashed(h, &key).is_some() {
+            return Err(key);
         }
-        self.mem += entry_mem(key, &value);
-        let meta = KeyMeta { lru: self.lru_now, enc };
-        self.hint = self.dict.push_new_hashed(h, MapKey::new(key), Slot { value: Rc::new(value), meta });
+        self.mem += entry_mem(&key, &value);
         if let Some(ms) = expire_ms {
             // A TTL without its key cannot be there (every removal takes both), but the probe
             // that finds the free place checks it anyway, at no cost.
-            match self.expires.raw_entry_mut_v1().from_hash(h, |k| k.as_bytes() == key) {
+            match self.expires.raw_entry_mut_v1().from_hash(h, |k| *k == key) {
                 RawEntryMut::Vacant(v) => {
-                    v.insert_hashed_nocheck(h, MapKey::new(key), ms);
+                    v.insert_hashed_nocheck(h, key.clone(), ms);
                     self.mem += EXPIRE_OVERHEAD;
                 }
                 RawEntryMut::Occupied(mut o) => *o.get_mut() = ms,
             }
         }
-        true
+        let meta = KeyMeta { lru: self.lru_now, enc };
+        self.hint = self.dict.push_new_hashed(h, key, Slot { value, meta });
+        Ok(())
     }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {

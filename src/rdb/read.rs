@@ -6,6 +6,7 @@
 //! module, [`super::stream`].
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use super::{Elem, RdbError, RdbInfo, crc64, intset, listpack, ziplist};
 use super::{
@@ -15,7 +16,7 @@ use super::{
 use crate::keyspace::stream::listpack::Ele;
 use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
 use crate::keyspace::zset::ZSetLoad;
-use crate::keyspace::{Db, EncodingHint, Hash, List, SetValue, Value, ZSet};
+use crate::keyspace::{Db, EncodingHint, Hash, List, MapKey, SetValue, Value, ZSet};
 
 const OPCODE_IDLE: u8 = 0xF8;
 const OPCODE_FREQ: u8 = 0xF9;
@@ -94,6 +95,13 @@ impl<'a> Reader<'a> {
                 super::lzf::decompress(data, len).ok_or_else(fail)
             }
             Err(enc) => Err(RdbError { offset: at, message: format!("Unknown RDB string encoding type {enc}") }),
+        }
+    }
+    /// A key, read as the keyspace keeps it: a short key inline, with no allocation of its own.
+    fn key(&mut self) -> Result<MapKey, RdbError> {
+        match self.string_cow()? {
+            Cow::Borrowed(b) => Ok(MapKey::new(b)),
+            Cow::Owned(v) => Ok(MapKey::from(v)),
         }
     }
     /// [`Reader::string`], borrowed from the file when it is stored raw (a member or field is
@@ -437,8 +445,10 @@ pub enum RdbItem {
     /// a string how it is stored (`int`, `lzf`, `raw`).
     Key {
         type_byte: u8,
-        key: Vec<u8>,
-        value: Option<Value>,
+        key: MapKey,
+        /// Behind its `Rc` from the start, as the keyspace keeps it: the value is copied once,
+        /// into its allocation, not again at each step from the reader to the dictionary.
+        value: Option<Rc<Value>>,
         encoding: &'static str,
         expire_ms: Option<i64>,
     },
@@ -583,14 +593,14 @@ impl<'a> Walker<'a> {
                     RdbItem::Eof
                 }
                 0..=19 => {
-                    let key = r.string()?;
+                    let key = r.key()?;
                     let encoding = match (t, r.buf.get(r.pos).map(|b| (b >> 6, b & 0x3F))) {
                         (0, Some((3, 0..=2))) => "int",
                         (0, Some((3, 3))) => "lzf",
                         (0, _) => "raw",
                         _ => type_name(t),
                     };
-                    let value = read_value(r, t, at)?;
+                    let value = read_value(r, t, at)?.map(Rc::new);
                     RdbItem::Key { type_byte: t, key, value, expire_ms: self.expire.take(), encoding }
                 }
                 _ => return Err(RdbError { offset: at, message: format!("Unknown RDB type or opcode {t} ({t:#04x})") }),
@@ -653,8 +663,8 @@ struct Pending {
     /// The type byte's offset, for errors.
     at: usize,
     hash: u64,
-    key: Vec<u8>,
-    value: Value,
+    key: MapKey,
+    value: Rc<Value>,
     enc: EncodingHint,
     expire_ms: Option<i64>,
 }
@@ -668,10 +678,10 @@ fn add_batch(batch: &mut Vec<Pending>, d: &mut Db, info: &mut RdbInfo) -> Result
     }
     std::hint::black_box(sink);
     for p in batch.drain(..) {
-        if !d.insert_new_hashed(p.hash, &p.key, p.value, p.enc, p.expire_ms) {
+        if let Err(key) = d.insert_new_hashed(p.hash, p.key, p.value, p.enc, p.expire_ms) {
             return Err(RdbError {
                 offset: p.at,
-                message: format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&p.key), d.id),
+                message: format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), d.id),
             });
         }
         info.keys += 1;
@@ -743,7 +753,7 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                 }
                 // `rdbLoadObject` makes a hash that does not fit the limits a hash table, which
                 // it stays when it shrinks later.
-                let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
+                let hashtable = matches!(&*value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
                 let enc = if hashtable { EncodingHint::Hashtable } else { EncodingHint::Auto };
                 batch.push(Pending { at, hash: crate::keyspace::dict::hash(&key), key, value, enc, expire_ms });
             }
