@@ -280,7 +280,7 @@ fn pairs_of(elems: Vec<Elem>) -> Result<Vec<(Elem, Elem)>, String> {
 }
 
 /// Reads one value of type `t`; `Ok(None)` for an empty collection (Redis skips such keys).
-fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbError> {
+fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Rc<Value>>, RdbError> {
     let blob_err = |msg: String| RdbError { offset: at, message: format!("Bad RDB value of type {t}: {msg}") };
     let v = match t {
         0 => Value::String(r.string()?),
@@ -398,7 +398,8 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         Value::ZSet(z) => z.is_empty(),
         Value::Stream(_) => false, // an empty stream is a value (XGROUP CREATE … MKSTREAM)
     };
-    Ok((!empty).then_some(v))
+    // Into its `Rc` here, where it was made: one copy of the value, into its allocation.
+    Ok((!empty).then(|| Rc::new(v)))
 }
 
 /// `rdbLoadObjectType` + `rdbLoadObject` on one object (RESTORE's payload, footer removed):
@@ -410,7 +411,7 @@ pub fn read_object(buf: &[u8]) -> Result<Option<Value>, RdbError> {
     if t == 8 || t > 19 {
         return Err(RdbError { offset: 0, message: format!("Unknown RDB value type {t}") });
     }
-    read_value(&mut r, t, 0)
+    Ok(read_value(&mut r, t, 0)?.map(Rc::unwrap_or_clone))
 }
 
 /// One step of an RDB file as the reader walks it: an opcode with what follows it. A key's
@@ -600,7 +601,7 @@ impl<'a> Walker<'a> {
                         (0, _) => "raw",
                         _ => type_name(t),
                     };
-                    let value = read_value(r, t, at)?.map(Rc::new);
+                    let value = read_value(r, t, at)?;
                     RdbItem::Key { type_byte: t, key, value, expire_ms: self.expire.take(), encoding }
                 }
                 _ => return Err(RdbError { offset: at, message: format!("Unknown RDB type or opcode {t} ({t:#04x})") }),
