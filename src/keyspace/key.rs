@@ -93,12 +93,6 @@ fn inline_bytes(key: &[u8]) -> [u8; INLINE] {
     buf
 }
 
-/// The inline form of `key`, if it is short enough.
-fn inline(key: &[u8]) -> Option<Repr> {
-    let len = u8::try_from(key.len()).ok().filter(|&l| usize::from(l) <= INLINE)?;
-    Some(Repr::Inline { len, buf: inline_bytes(key) })
-}
-
 impl Deref for MapKey {
     type Target = [u8];
     #[inline(always)]
@@ -165,10 +159,7 @@ impl From<&Vec<u8>> for MapKey {
 /// A long key keeps the vector's allocation (shrunk to fit if it has spare capacity).
 impl From<Vec<u8>> for MapKey {
     fn from(key: Vec<u8>) -> MapKey {
-        match inline(&key) {
-            Some(r) => MapKey(r),
-            None => MapKey(Repr::Heap(key.into_boxed_slice())),
-        }
+        if key.len() <= INLINE { MapKey::new(&key) } else { MapKey(Repr::Heap(key.into_boxed_slice())) }
     }
 }
 

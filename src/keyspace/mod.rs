@@ -36,8 +36,6 @@ pub mod value;
 pub mod zset;
 
 use std::hash::BuildHasher;
-
-use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
 use std::rc::Rc;
 
 pub use dict::Dict;
@@ -286,22 +284,10 @@ impl Db {
         self.mem = (self.mem + add).saturating_sub(sub);
         old.is_some()
     }
-    /// `dbAddRDBLoad`: adds a key that must be new, with its encoding hint, in one lookup;
-    /// false (and nothing changed) when the key exists.
-    pub fn insert_new<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: Value, enc: EncodingHint) -> bool {
-        self.settle();
-        if self.find(key.as_ref()).is_some() {
-            return false;
-        }
-        self.mem += entry_mem(key.as_ref(), &value);
-        let meta = KeyMeta { lru: self.lru_now, enc };
-        self.hint = self.dict.push_new(key.into(), Slot { value: Rc::new(value), meta });
-        true
-    }
-    /// [`Db::insert_new`] of a key hashing to `h` ([`dict::hash`]), with its TTL if it has one:
-    /// the RDB loader's one hash per key, for the main dictionary and the expires alike (both
-    /// hash a key as the `[u8]` it is). The key is new, so its TTL entry is too: it is added
-    /// without looking for one first. `Err(key)`, nothing changed, when the key exists.
+    /// `dbAddRDBLoad`: adds a key that must be new, hashing to `h` ([`dict::hash`]: the loader
+    /// hashed it to read its index slot ahead), with its encoding hint and its TTL if it has one,
+    /// in one lookup. The key is new, so its TTL entry is too: it is added without looking for
+    /// one first. `Err(key)`, nothing changed, when the key exists.
     pub fn insert_new_hashed(
         &mut self,
         h: u64,
@@ -316,14 +302,9 @@ impl Db {
         }
         self.mem += entry_mem(&key, &value);
         if let Some(ms) = expire_ms {
-            // A TTL without its key cannot be there (every removal takes both), but the probe
-            // that finds the free place checks it anyway, at no cost.
-            match self.expires.raw_entry_mut_v1().from_hash(h, |k| *k == key) {
-                RawEntryMut::Vacant(v) => {
-                    v.insert_hashed_nocheck(h, key.clone(), ms);
-                    self.mem += EXPIRE_OVERHEAD;
-                }
-                RawEntryMut::Occupied(mut o) => *o.get_mut() = ms,
+            // A TTL without its key cannot be there (every removal takes both): one insert.
+            if self.expires.insert(key.clone(), ms).is_none() {
+                self.mem += EXPIRE_OVERHEAD;
             }
         }
         let meta = KeyMeta { lru: self.lru_now, enc };

@@ -239,15 +239,6 @@ impl ZSet {
         head.iter().rev().chain(before.iter().rev().flat_map(|blk| blk.iter().rev())).map(|(s, m)| (m.as_bytes(), *s))
     }
 
-    /// A zset read from a file (`rdbLoadObject`), member by member in the file's order, which
-    /// is already the zset's order when the file is Redis's (a listpack or a skiplist is saved
-    /// lowest first): see [`ZSetLoad`].
-    pub fn loader(n: usize) -> ZSetLoad {
-        let mut z = ZSet::new_skiplist();
-        z.dict.reserve(n);
-        ZSetLoad { z, order: Vec::with_capacity(n.min(BLOCK_MAX)), ascending: true, descending: true }
-    }
-
     /// `zsetConvertToListpackIfNeeded`: a skiplist small enough becomes a listpack again (and
     /// its `-0` scores become `0`).
     pub fn convert_to_listpack_if_needed(&mut self) {
@@ -384,84 +375,6 @@ impl ZSet {
     }
 }
 
-/// A zset being loaded ([`ZSet::loader`]). Each member goes into the dictionary (one lookup,
-/// which also finds a duplicate) and is appended to the order, a plain vector, rather than
-/// placed by two binary searches and a shift: [`ZSetLoad::finish`] cuts the vector into the
-/// blocks. Redis saves a listpack lowest first and a skiplist highest first (`rdbSaveObject`
-/// walks it from the tail): the second is reversed there. Members in neither order (never
-/// Redis's, but a file can be damaged or hand-made) are sorted there instead, to the same
-/// result as inserting them one by one.
-pub struct ZSetLoad {
-    /// A skiplist while loading, as `zsetAdd` adds a loaded member (the caller converts).
-    z: ZSet,
-    order: Vec<Entry>,
-    /// Every member so far came after the one before it.
-    ascending: bool,
-    /// Every member so far came before the one before it.
-    descending: bool,
-}
-
-impl ZSetLoad {
-    /// Adds a member with its score (never NaN: the caller refuses it); false, with nothing
-    /// changed, if it is a member already.
-    pub fn add(&mut self, member: &[u8], score: f64) -> bool {
-        match self.z.dict.raw_entry_mut_v1().from_key(member) {
-            RawEntryMut::Occupied(_) => return false,
-            RawEntryMut::Vacant(v) => {
-                let key = MapKey::new(member);
-                v.insert(key.clone(), score);
-                if let Some(e) = self.order.last() {
-                    let above = entry_below(e, score, member);
-                    self.ascending &= above;
-                    self.descending &= !above;
-                }
-                self.order.push((score, key));
-            }
-        }
-        self.z.member_bytes += member.len();
-        true
-    }
-
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
-    /// The zset (a skiplist, as `zsetAdd` leaves it), its order cut into full blocks.
-    pub fn finish(self) -> ZSet {
-        let ZSetLoad { mut z, mut order, ascending, descending } = self;
-        if descending && !ascending {
-            order.reverse();
-        } else if !ascending {
-            // No two entries are equal: the members are distinct.
-            order.sort_unstable_by(|a, b| cmp_entry(a, b.0, b.1.as_bytes()));
-        }
-        if order.len() <= BLOCK_MAX {
-            if let Some(last) = order.last() {
-                z.lasts.push(last.0);
-                z.blocks.push(order);
-            }
-            return z;
-        }
-        let mut block: Vec<Entry> = Vec::with_capacity(BLOCK_MAX);
-        for e in order {
-            if let Some(last) = block.last().filter(|_| block.len() == BLOCK_MAX) {
-                z.lasts.push(last.0);
-                z.blocks.push(std::mem::replace(&mut block, Vec::with_capacity(BLOCK_MAX)));
-            }
-            block.push(e);
-        }
-        if let Some(last) = block.last() {
-            z.lasts.push(last.0);
-            z.blocks.push(block);
-        }
-        z
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,47 +456,38 @@ mod tests {
         assert!(z.skiplist);
     }
 
-    /// A loaded zset equals one built by `insert`, whatever order its members came in (a
-    /// listpack's ascending, a skiplist's descending, shuffled: a damaged file), at every size
-    /// around the block's; it then takes changes like any other; a duplicate is refused.
+    /// Members added in ascending order (a listpack's, as Redis saves it), descending
+    /// (a skiplist's as Redis saves it) or shuffled give the same zset, at every size around the
+    /// block's, with valid blocks; it then takes changes like any other.
     #[test]
-    fn a_loaded_zset_is_the_inserted_one_in_any_order() {
+    fn any_insertion_order_gives_the_same_zset() {
         let mut rng = fastrand::Rng::with_seed(17);
         for n in [0usize, 1, 2, 5, BLOCK_MAX - 1, BLOCK_MAX, BLOCK_MAX + 1, 3 * BLOCK_MAX + 7, 1000] {
             // Ties on scores, so that members order some.
             let mut members: Vec<(Vec<u8>, f64)> = (0..n).map(|i| (format!("m{i}").into_bytes(), f64::from(rng.i32(-20..20)))).collect();
             members.sort_by(|a, b| Score(a.1).cmp(&Score(b.1)).then_with(|| a.0.cmp(&b.0)));
-            let mut want = ZSet::new_skiplist();
-            for (m, s) in &members {
-                want.insert(m.as_slice(), *s);
-            }
             let descending: Vec<_> = members.iter().rev().cloned().collect();
             let mut shuffled = members.clone();
             rng.shuffle(&mut shuffled);
             for order in [&members, &descending, &shuffled] {
-                let mut l = ZSet::loader(order.len());
+                let mut z = ZSet::new_skiplist();
                 for (m, s) in order {
-                    assert!(l.add(m, *s));
+                    assert_eq!(z.insert(m.as_slice(), *s), None);
                 }
-                if let Some((m, s)) = order.first() {
-                    assert!(!l.add(m, *s + 1.0), "a duplicate is refused");
-                }
-                let mut got = l.finish();
-                assert!(got.skiplist);
-                assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
-                assert_eq!(got.member_bytes(), want.member_bytes());
-                assert!(got.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK_MAX));
-                assert_eq!(got.lasts, got.blocks.iter().map(|b| b.last().map_or(0.0, |e| e.0)).collect::<Vec<_>>());
+                assert_eq!(model(&z), members);
+                assert_eq!(z.iter().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>(), members);
+                assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK_MAX));
+                assert_eq!(z.lasts, z.blocks.iter().map(|b| b.last().map_or(0.0, |e| e.0)).collect::<Vec<_>>());
                 for (i, (m, _)) in members.iter().enumerate() {
-                    assert_eq!(got.rank(m), Some(i));
+                    assert_eq!(z.rank(m), Some(i));
                 }
-                got.insert(&b"new"[..], 0.5);
-                got.remove(b"m0");
-                let mut w = want.clone();
-                w.insert(&b"new"[..], 0.5);
-                w.remove(b"m0");
-                assert_eq!(model(&got), model(&w));
-                assert_eq!(got.iter().collect::<Vec<_>>(), w.iter().collect::<Vec<_>>());
+                z.insert(&b"new"[..], 0.5);
+                z.remove(b"m0");
+                let mut want = members.clone();
+                want.retain(|(m, _)| m != b"m0");
+                want.push((b"new".to_vec(), 0.5));
+                want.sort_by(|a, b| Score(a.1).cmp(&Score(b.1)).then_with(|| a.0.cmp(&b.0)));
+                assert_eq!(z.iter().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>(), want);
             }
         }
     }

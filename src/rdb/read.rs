@@ -15,7 +15,6 @@ use super::{
 };
 use crate::keyspace::stream::listpack::Ele;
 use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
-use crate::keyspace::zset::ZSetLoad;
 use crate::keyspace::{Db, EncodingHint, Hash, List, MapKey, SetValue, Value, ZSet};
 
 const OPCODE_IDLE: u8 = 0xF8;
@@ -169,11 +168,11 @@ fn ele_score(e: Ele) -> Option<f64> {
 }
 
 /// `zsetAdd` as `rdbLoadObject` uses it: a NaN score or a member seen before refuses the value.
-fn zset_add(z: &mut ZSetLoad, m: &[u8], s: f64) -> Result<(), String> {
+fn zset_add(z: &mut ZSet, m: &[u8], s: f64) -> Result<(), String> {
     if s.is_nan() {
         return Err("Zset with NAN score detected".into());
     }
-    if !z.add(m, s) {
+    if z.insert(m, s).is_some() {
         return Err("Duplicate zset fields detected".into());
     }
     Ok(())
@@ -197,11 +196,11 @@ fn finish_zset(mut z: ZSet, skiplist_first: bool) -> ZSet {
 
 /// A zset of the older ziplist payload, from its (member, score) pairs.
 fn build_zset(pairs: Vec<(Vec<u8>, f64)>) -> Result<ZSet, String> {
-    let mut z = ZSet::loader(pairs.len());
+    let mut z = ZSet::new_skiplist();
     for (m, s) in pairs {
         zset_add(&mut z, &m, s)?;
     }
-    Ok(finish_zset(z.finish(), false))
+    Ok(finish_zset(z, false))
 }
 
 fn hash_add<F: AsRef<[u8]> + Into<crate::keyspace::MapKey>>(h: &mut Hash, f: F, v: Vec<u8>) -> Result<(), String> {
@@ -280,7 +279,7 @@ fn pairs_of(elems: Vec<Elem>) -> Result<Vec<(Elem, Elem)>, String> {
 }
 
 /// Reads one value of type `t`; `Ok(None)` for an empty collection (Redis skips such keys).
-fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Rc<Value>>, RdbError> {
+fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbError> {
     let blob_err = |msg: String| RdbError { offset: at, message: format!("Bad RDB value of type {t}: {msg}") };
     let v = match t {
         0 => Value::String(r.string()?),
@@ -305,13 +304,14 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Rc<Value>>, Rdb
         }
         3 | 5 => {
             let n = r.count()?;
-            let mut z = ZSet::loader(n.min(PREALLOC_MAX));
+            let mut z = ZSet::new_skiplist();
+            z.reserve(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 let m = r.string_cow()?;
                 let s = if t == 5 { r.binary_double()? } else { r.string_double()? };
                 zset_add(&mut z, &m, s).map_err(blob_err)?;
             }
-            Value::ZSet(finish_zset(z.finish(), true))
+            Value::ZSet(finish_zset(z, true))
         }
         4 => {
             let n = r.count()?;
@@ -349,9 +349,10 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Rc<Value>>, Rdb
         // The listpack encodings (7.0's own) are decoded straight into the structures.
         17 => {
             let blob = r.string_cow()?;
-            let mut z = ZSet::loader(listpack::count_hint(&blob) / 2);
+            let mut z = ZSet::new_skiplist();
+            z.reserve(listpack::count_hint(&blob) / 2);
             each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut [0; 20]), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
-            Value::ZSet(finish_zset(z.finish(), false))
+            Value::ZSet(finish_zset(z, false))
         }
         13 => {
             let blob = r.string()?;
@@ -398,8 +399,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Rc<Value>>, Rdb
         Value::ZSet(z) => z.is_empty(),
         Value::Stream(_) => false, // an empty stream is a value (XGROUP CREATE … MKSTREAM)
     };
-    // Into its `Rc` here, where it was made: one copy of the value, into its allocation.
-    Ok((!empty).then(|| Rc::new(v)))
+    Ok((!empty).then_some(v))
 }
 
 /// `rdbLoadObjectType` + `rdbLoadObject` on one object (RESTORE's payload, footer removed):
@@ -411,7 +411,7 @@ pub fn read_object(buf: &[u8]) -> Result<Option<Value>, RdbError> {
     if t == 8 || t > 19 {
         return Err(RdbError { offset: 0, message: format!("Unknown RDB value type {t}") });
     }
-    Ok(read_value(&mut r, t, 0)?.map(Rc::unwrap_or_clone))
+    read_value(&mut r, t, 0)
 }
 
 /// One step of an RDB file as the reader walks it: an opcode with what follows it. A key's
@@ -601,7 +601,7 @@ impl<'a> Walker<'a> {
                         (0, _) => "raw",
                         _ => type_name(t),
                     };
-                    let value = read_value(r, t, at)?;
+                    let value = read_value(r, t, at)?.map(Rc::new);
                     RdbItem::Key { type_byte: t, key, value, expire_ms: self.expire.take(), encoding }
                 }
                 _ => return Err(RdbError { offset: at, message: format!("Unknown RDB type or opcode {t} ({t:#04x})") }),
@@ -678,7 +678,9 @@ fn add_batch(batch: &mut Vec<Pending>, d: &mut Db, info: &mut RdbInfo) -> Result
         sink ^= d.read_ahead(p.hash, 0);
     }
     std::hint::black_box(sink);
-    for p in batch.drain(..) {
+    // Popped from the end, so reversed first: the keys go in in file order.
+    batch.reverse();
+    while let Some(p) = batch.pop() {
         if let Err(key) = d.insert_new_hashed(p.hash, p.key, p.value, p.enc, p.expire_ms) {
             return Err(RdbError {
                 offset: p.at,
