@@ -356,7 +356,7 @@ fn describe_rdb(item: &RdbItem) -> String {
         RdbItem::ResizeDb { size, expires } => format!("RESIZEDB {size} key(s), {expires} with an expiry"),
         RdbItem::Function { code } => format!("FUNCTION library {}", clip(format!("\"{}\"", repr(code)), 80)),
         RdbItem::Key { key, value, expire_ms, encoding: enc, .. } => {
-            let what = match value.as_deref() {
+            let what = match value {
                 None => "(empty: skipped on load)".to_string(),
                 Some(crate::keyspace::Value::String(s)) => clip(format!("= \"{}\"", repr(s)), 60),
                 Some(v) => {

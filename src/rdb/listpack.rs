@@ -202,7 +202,7 @@ mod tests {
             for w in 1..=8 {
                 let b = &bytes[..w];
                 let shift = 64 - 8 * w as u32;
-                let want = (u64::from_le_bytes(bytes) << shift) as i64 >> shift;
+                let want = i64::from_le_bytes(bytes) << shift >> shift;
                 assert_eq!(le_signed(b), want, "{b:?}");
             }
         }

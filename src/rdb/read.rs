@@ -447,9 +447,7 @@ pub enum RdbItem {
     Key {
         type_byte: u8,
         key: MapKey,
-        /// Behind its `Rc` from the start, as the keyspace keeps it: the value is copied once,
-        /// into its allocation, not again at each step from the reader to the dictionary.
-        value: Option<Rc<Value>>,
+        value: Option<Value>,
         encoding: &'static str,
         expire_ms: Option<i64>,
     },
@@ -601,7 +599,7 @@ impl<'a> Walker<'a> {
                         (0, _) => "raw",
                         _ => type_name(t),
                     };
-                    let value = read_value(r, t, at)?.map(Rc::new);
+                    let value = read_value(r, t, at)?;
                     RdbItem::Key { type_byte: t, key, value, expire_ms: self.expire.take(), encoding }
                 }
                 _ => return Err(RdbError { offset: at, message: format!("Unknown RDB type or opcode {t} ({t:#04x})") }),
@@ -705,10 +703,11 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
         let next = w.next_item();
         // Whatever comes next, the keys before it are added first: a duplicate among them is
         // the file's first error, and an opcode (SELECTDB …) may change what follows.
-        if !batch.is_empty() && !matches!(next, Ok(Some((_, _, RdbItem::Key { .. }))) if batch.len() < BATCH) {
-            if let Some(d) = db.and_then(|d| dbs.get_mut(d)) {
-                add_batch(&mut batch, d, &mut info)?;
-            }
+        if !batch.is_empty()
+            && !matches!(next, Ok(Some((_, _, RdbItem::Key { .. }))) if batch.len() < BATCH)
+            && let Some(d) = db.and_then(|d| dbs.get_mut(d))
+        {
+            add_batch(&mut batch, d, &mut info)?;
         }
         let Some((start, end, item)) = next? else { break };
         trace(start, end, &item);
@@ -756,9 +755,10 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                 }
                 // `rdbLoadObject` makes a hash that does not fit the limits a hash table, which
                 // it stays when it shrinks later.
-                let hashtable = matches!(&*value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
+                let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
                 let enc = if hashtable { EncodingHint::Hashtable } else { EncodingHint::Auto };
-                batch.push(Pending { at, hash: crate::keyspace::dict::hash(&key), key, value, enc, expire_ms });
+                // Into its `Rc` now, as the keyspace keeps it: not copied again on its way there.
+                batch.push(Pending { at, hash: crate::keyspace::dict::hash(&key), key, value: Rc::new(value), enc, expire_ms });
             }
         }
     }
@@ -894,7 +894,7 @@ mod tests {
         for i in 0..=n {
             if i % 3 == 0 {
                 rdb.push(RDB_OPCODE_EXPIRETIME_MS);
-                rdb.extend_from_slice(&(4_000_000_000_000i64 + i as i64).to_le_bytes());
+                rdb.extend_from_slice(&(4_000_000_000_000i64 + i64::try_from(i).unwrap()).to_le_bytes());
             }
             if i == n {
                 dup_at = rdb.len();
