@@ -234,36 +234,20 @@ fn each_pair<'a>(lp: &'a [u8], mut f: impl FnMut(Ele<'a>, Ele<'a>) -> Result<(),
     }
 }
 
-/// An integer's decimal text, written into `buf` (no allocation: an intset's members and a
-/// listpack's integer fields are copied once, into their structure).
-fn ll_text(i: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    let mut v = i.unsigned_abs();
-    loop {
-        at -= 1;
-        if let Some(d) = buf.get_mut(at) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        at -= 1;
-        if let Some(d) = buf.get_mut(at) {
-            *d = b'-';
-        }
-    }
-    buf.get(at..).unwrap_or_default()
-}
-
-/// A field or member as its bytes: a listpack integer as its decimal text, in `buf`.
-fn ele_key<'a>(e: Ele<'a>, buf: &'a mut [u8; 20]) -> &'a [u8] {
+/// A field or member as its bytes: a listpack integer as its decimal text, written into `buf`
+/// (one buffer for the whole value: an integer is copied once, into its structure).
+fn ele_key<'a>(e: Ele<'a>, buf: &'a mut Vec<u8>) -> &'a [u8] {
     match e {
         Ele::Str(s) => s,
-        Ele::Int(i) => ll_text(i, buf),
+        Ele::Int(i) => int_text(i, buf),
     }
+}
+
+/// `i`'s decimal text, in `buf` (cleared first).
+fn int_text(i: i64, buf: &mut Vec<u8>) -> &[u8] {
+    buf.clear();
+    crate::reply::push_int(buf, i);
+    buf
 }
 
 fn pairs_of(elems: Vec<Elem>) -> Result<Vec<(Elem, Elem)>, String> {
@@ -331,9 +315,10 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             let blob = r.string()?;
             let members = intset::members(&blob).map_err(blob_err)?;
             let mut s = SetValue::with_capacity(members.len());
+            let mut text = Vec::with_capacity(20);
             for m in members {
                 // Sorted and unique: `intset::members` checked.
-                s.insert_loaded(ll_text(m, &mut [0; 20]));
+                s.insert_loaded(int_text(m, &mut text));
             }
             Value::Set(s)
         }
@@ -351,7 +336,8 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             let blob = r.string_cow()?;
             let mut z = ZSet::new_skiplist();
             z.reserve(listpack::count_hint(&blob) / 2);
-            each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut [0; 20]), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
+            let mut text = Vec::new();
+            each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut text), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
             Value::ZSet(finish_zset(z, false))
         }
         13 => {
@@ -362,7 +348,8 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         16 => {
             let blob = r.string_cow()?;
             let mut h = Hash::with_capacity(listpack::count_hint(&blob) / 2);
-            each_pair(&blob, |f, v| hash_add(&mut h, ele_key(f, &mut [0; 20]), v.to_vec())).map_err(blob_err)?;
+            let mut text = Vec::new();
+            each_pair(&blob, |f, v| hash_add(&mut h, ele_key(f, &mut text), v.to_vec())).map_err(blob_err)?;
             Value::Hash(h)
         }
         14 | 18 => {
@@ -867,7 +854,7 @@ mod tests {
     #[test]
     fn integers_become_their_text() {
         for v in [0i64, 1, -1, 9, 10, -10, 12345, i64::MAX, i64::MIN] {
-            assert_eq!(ll_text(v, &mut [0; 20]), v.to_string().as_bytes());
+            assert_eq!(int_text(v, &mut vec![b'x']), v.to_string().as_bytes());
         }
         let mut is = vec![8u8, 0, 0, 0, 3, 0, 0, 0];
         for v in [i64::MIN, -5, i64::MAX] {
