@@ -236,7 +236,7 @@ fn key_items(rdb: &[u8]) -> std::collections::BTreeMap<(u64, Vec<u8>), (u8, Vec<
         match item {
             RdbItem::SelectDb { id } => db = id,
             RdbItem::Key { type_byte, key, .. } => {
-                out.insert((db, key), (type_byte, rdb[w.op_at()..end].to_vec()));
+                out.insert((db, key.to_vec()), (type_byte, rdb[w.op_at()..end].to_vec()));
             }
             _ => {}
         }

@@ -112,7 +112,7 @@ fn stream_records(rdb: &[u8]) -> Vec<((u64, Vec<u8>), Vec<u8>)> {
     let mut db = 0;
     aof_lab::rdb::read::read_rdb_traced(rdb, &mut fresh_dbs(), &mut |start, end, item| match item {
         RdbItem::SelectDb { id } => db = *id,
-        RdbItem::Key { type_byte: 19, key, .. } => out.push(((db, key.clone()), rdb[start..end].to_vec())),
+        RdbItem::Key { type_byte: 19, key, .. } => out.push(((db, key.to_vec()), rdb[start..end].to_vec())),
         _ => {}
     })
     .unwrap();

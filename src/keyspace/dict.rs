@@ -108,8 +108,21 @@ impl<V> Dict<V> {
 
     /// Adds a key that is not in the dictionary (the caller looked it up); returns its position.
     pub fn push_new(&mut self, key: MapKey, value: V) -> usize {
+        let h = hash(key.as_bytes());
+        self.push_new_hashed(h, key, value)
+    }
+
+    /// [`Dict::get_index_of`] with the key's hash ([`hash`]) computed by the caller, who needs
+    /// it again (a loader that read the home slots ahead, then inserts).
+    #[inline(always)]
+    pub fn get_index_of_hashed(&self, h: u64, key: &[u8]) -> Option<usize> {
+        self.find_slot(h, key).map(|(_, e)| e)
+    }
+
+    /// [`Dict::push_new`] of a key hashing to `h`.
+    pub fn push_new_hashed(&mut self, h: u64, key: MapKey, value: V) -> usize {
         self.reserve(1);
-        let t = tag(hash(key.as_bytes()));
+        let t = tag(h);
         let index = self.entries.len();
         self.entries.push((key, value));
         self.place(slot(t, index));

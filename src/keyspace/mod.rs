@@ -286,17 +286,32 @@ impl Db {
         self.mem = (self.mem + add).saturating_sub(sub);
         old.is_some()
     }
-    /// `dbAddRDBLoad`: adds a key that must be new, with its encoding hint, in one lookup;
-    /// false (and nothing changed) when the key exists.
-    pub fn insert_new<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: Value, enc: EncodingHint) -> bool {
+    /// `dbAddRDBLoad`: adds a key that must be new, hashing to `h` ([`dict::hash`]: the loader
+    /// hashed it to read its index slot ahead), with its encoding hint and its TTL if it has one,
+    /// in one lookup. The key is new, so its TTL entry is too: it is added without looking for
+    /// one first. `Err(key)`, nothing changed, when the key exists.
+    pub fn insert_new_hashed(
+        &mut self,
+        h: u64,
+        key: MapKey,
+        value: Rc<Value>,
+        enc: EncodingHint,
+        expire_ms: Option<i64>,
+    ) -> Result<(), MapKey> {
         self.settle();
-        if self.find(key.as_ref()).is_some() {
-            return false;
+        if self.dict.get_index_of_hashed(h, &key).is_some() {
+            return Err(key);
         }
-        self.mem += entry_mem(key.as_ref(), &value);
+        self.mem += entry_mem(&key, &value);
+        if let Some(ms) = expire_ms {
+            // A TTL without its key cannot be there (every removal takes both): one insert.
+            if self.expires.insert(key.clone(), ms).is_none() {
+                self.mem += EXPIRE_OVERHEAD;
+            }
+        }
         let meta = KeyMeta { lru: self.lru_now, enc };
-        self.hint = self.dict.push_new(key.into(), Slot { value: Rc::new(value), meta });
-        true
+        self.hint = self.dict.push_new_hashed(h, key, Slot { value, meta });
+        Ok(())
     }
     /// `dbDelete`: removes the key and its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {

@@ -167,6 +167,19 @@ impl SetValue {
         self.bytes += len;
         true
     }
+    /// [`SetValue::insert`] for a loader (`rdbLoadObject`'s `setTypeAdd`): one lookup, which
+    /// also finds a duplicate (false, nothing changed), where `insert` looks first so as to copy
+    /// only a new member; a loaded member is new but in a damaged file.
+    pub fn insert_loaded(&mut self, m: &[u8]) -> bool {
+        if self.intset && (string2ll(m).is_none() || self.members.len() >= SET_MAX_INTSET_ENTRIES) {
+            self.intset = false;
+        }
+        let new = self.members.insert(MapKey::new(m));
+        if new {
+            self.bytes += m.len();
+        }
+        new
+    }
     pub fn remove(&mut self, m: &[u8]) -> bool {
         let removed = self.members.swap_remove(m);
         if removed {

@@ -25,9 +25,11 @@ pub fn entries(lp: &[u8]) -> Result<Vec<Elem>, String> {
     Ok(out)
 }
 
-/// The number of elements the header records (65535: unknown), for a reservation.
+/// The number of elements the header records (65535: unknown), for a reservation; no more than
+/// the blob can hold (an element takes two bytes at least), whatever a damaged header says.
 pub fn count_hint(lp: &[u8]) -> usize {
-    lp.get(4..6).map_or(0, |c| usize::from(u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])))
+    let n = lp.get(4..6).map_or(0, |c| usize::from(u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])));
+    n.min(lp.len() / 2)
 }
 
 /// Hands every element of a listpack to `f` as it is read, borrowed from the blob (a loader
@@ -106,12 +108,23 @@ pub(super) fn slice(b: &[u8], start: usize, n: usize) -> Result<&[u8], String> {
 /// A little-endian two's-complement integer of 1 to 8 bytes: the bytes above them are copies of
 /// the sign bit.
 pub(super) fn le_signed(b: &[u8]) -> i64 {
-    let negative = b.get(..8).unwrap_or(b).last().is_some_and(|&top| top & 0x80 != 0);
-    let mut bytes = [if negative { 0xFF } else { 0 }; 8];
-    for (to, &from) in bytes.iter_mut().zip(b) {
-        *to = from;
+    // The widths the encodings use, each one load (the byte loop below filled a buffer that
+    // was then read back whole: a store the processor cannot forward, at every integer).
+    match *b {
+        [a] => i64::from(i8::from_le_bytes([a])),
+        [a, b] => i64::from(i16::from_le_bytes([a, b])),
+        [a, b, c] => i64::from(i32::from_le_bytes([0, a, b, c]) >> 8),
+        [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
+        [a, b, c, d, e, f, g, h] => i64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => {
+            let negative = b.get(..8).unwrap_or(b).last().is_some_and(|&top| top & 0x80 != 0);
+            let mut bytes = [if negative { 0xFF } else { 0 }; 8];
+            for (to, &from) in bytes.iter_mut().zip(b) {
+                *to = from;
+            }
+            i64::from_le_bytes(bytes)
+        }
     }
-    i64::from_le_bytes(bytes)
 }
 
 pub(super) fn u32_le(b: &[u8], at: usize) -> Result<u32, String> {
@@ -178,5 +191,20 @@ mod tests {
         assert_eq!(super::super::intset::members(is).unwrap(), vec![1, 2, 3]);
         assert!(super::super::intset::members(b"\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x00").is_err(), "unsorted");
         assert!(super::super::intset::members(b"\x03\x00\x00\x00\x00\x00\x00\x00").is_err());
+    }
+
+    /// Each width's one load gives what sign-extending byte by byte gives.
+    #[test]
+    fn le_signed_at_every_width() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..2000 {
+            let bytes: [u8; 8] = rng.u64(..).to_le_bytes();
+            for w in 1..=8 {
+                let b = &bytes[..w];
+                let shift = 64 - 8 * w as u32;
+                let want = i64::from_le_bytes(bytes) << shift >> shift;
+                assert_eq!(le_signed(b), want, "{b:?}");
+            }
+        }
     }
 }
