@@ -290,22 +290,9 @@ pub fn human_double(d: f64) -> String {
     crate::cmd::long_double::LongDouble::from_f64(d).to_human_string()
 }
 
+/// `n` in decimal, appended to `out`.
 pub(crate) fn push_int(out: &mut Vec<u8>, n: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(crate::util::ll2string(&mut [0; 20], n));
 }
 
 #[cfg(test)]

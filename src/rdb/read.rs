@@ -16,6 +16,7 @@ use super::{
 use crate::keyspace::stream::listpack::Ele;
 use crate::keyspace::value::MAX_LISTPACK_ENTRIES;
 use crate::keyspace::{Db, EncodingHint, Hash, List, MapKey, SetValue, Value, ZSet};
+use crate::util::ll2string;
 
 const OPCODE_IDLE: u8 = 0xF8;
 const OPCODE_FREQ: u8 = 0xF9;
@@ -235,19 +236,12 @@ fn each_pair<'a>(lp: &'a [u8], mut f: impl FnMut(Ele<'a>, Ele<'a>) -> Result<(),
 }
 
 /// A field or member as its bytes: a listpack integer as its decimal text, written into `buf`
-/// (one buffer for the whole value: an integer is copied once, into its structure).
-fn ele_key<'a>(e: Ele<'a>, buf: &'a mut Vec<u8>) -> &'a [u8] {
+/// (on the stack: an integer is copied once, into its structure).
+fn ele_key<'a>(e: Ele<'a>, buf: &'a mut [u8; 20]) -> &'a [u8] {
     match e {
         Ele::Str(s) => s,
-        Ele::Int(i) => int_text(i, buf),
+        Ele::Int(i) => ll2string(buf, i),
     }
-}
-
-/// `i`'s decimal text, in `buf` (cleared first).
-fn int_text(i: i64, buf: &mut Vec<u8>) -> &[u8] {
-    buf.clear();
-    crate::reply::push_int(buf, i);
-    buf
 }
 
 fn pairs_of(elems: Vec<Elem>) -> Result<Vec<(Elem, Elem)>, String> {
@@ -315,10 +309,10 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             let blob = r.string()?;
             let members = intset::members(&blob).map_err(blob_err)?;
             let mut s = SetValue::with_capacity(members.len());
-            let mut text = Vec::with_capacity(20);
+            let mut text = [0; 20];
             for m in members {
                 // Sorted and unique: `intset::members` checked.
-                s.insert_loaded(int_text(m, &mut text));
+                s.insert_loaded(ll2string(&mut text, m));
             }
             Value::Set(s)
         }
@@ -336,7 +330,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             let blob = r.string_cow()?;
             let mut z = ZSet::new_skiplist();
             z.reserve(listpack::count_hint(&blob) / 2);
-            let mut text = Vec::new();
+            let mut text = [0; 20];
             each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut text), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
             Value::ZSet(finish_zset(z, false))
         }
@@ -348,7 +342,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         16 => {
             let blob = r.string_cow()?;
             let mut h = Hash::with_capacity(listpack::count_hint(&blob) / 2);
-            let mut text = Vec::new();
+            let mut text = [0; 20];
             each_pair(&blob, |f, v| hash_add(&mut h, ele_key(f, &mut text), v.to_vec())).map_err(blob_err)?;
             Value::Hash(h)
         }
@@ -854,7 +848,7 @@ mod tests {
     #[test]
     fn integers_become_their_text() {
         for v in [0i64, 1, -1, 9, 10, -10, 12345, i64::MAX, i64::MIN] {
-            assert_eq!(int_text(v, &mut vec![b'x']), v.to_string().as_bytes());
+            assert_eq!(ll2string(&mut [b'x'; 20], v), v.to_string().as_bytes());
         }
         let mut is = vec![8u8, 0, 0, 0, 3, 0, 0, 0];
         for v in [i64::MIN, -5, i64::MAX] {
