@@ -781,21 +781,31 @@ async fn engine_restarts_after_any_failed_rewrite_transaction_on_indexeddb() {
 }
 
 /// The keys of the `chunks` store of `ns` and the length of each value, in key order (the
-/// database opened raw, as version 2, while no storage holds it).
+/// database opened raw, as version 3, while no storage holds it).
 async fn raw_chunks(ns: &str) -> Vec<(Vec<f64>, u32)> {
+    raw_store(ns, "chunks")
+        .await
+        .into_iter()
+        .map(|(k, v)| (js_sys::Array::from(&k).iter().map(|x| x.as_f64().unwrap()).collect(), js_sys::Uint8Array::new(&v).length()))
+        .collect()
+}
+
+/// The records of the `inodes` store of `ns`: (inode, length).
+async fn raw_inodes(ns: &str) -> Vec<(f64, f64)> {
+    raw_store(ns, "inodes").await.into_iter().map(|(k, v)| (k.as_f64().unwrap(), v.as_f64().unwrap())).collect()
+}
+
+async fn raw_store(ns: &str, store: &str) -> Vec<(wasm_bindgen::JsValue, wasm_bindgen::JsValue)> {
     use wasm_bindgen::JsCast;
     let name = browser::idb_name(ns);
-    let req = browser::idb_factory().unwrap().open_with_u32(&name, 2).unwrap();
+    let req = browser::idb_factory().unwrap().open_with_u32(&name, 3).unwrap();
     let db: web_sys::IdbDatabase = browser::request(&req, &name).await.unwrap().unchecked_into();
-    let store = db.transaction_with_str("chunks").unwrap().object_store("chunks").unwrap();
+    let store = db.transaction_with_str(store).unwrap().object_store(store).unwrap();
     let (keys, values) = (store.get_all_keys().unwrap(), store.get_all().unwrap());
     let keys = js_sys::Array::from(&browser::request(&keys, "keys").await.unwrap());
     let values = js_sys::Array::from(&browser::request(&values, "values").await.unwrap());
     db.close();
-    keys.iter()
-        .zip(values.iter())
-        .map(|(k, v)| (js_sys::Array::from(&k).iter().map(|x| x.as_f64().unwrap()).collect(), js_sys::Uint8Array::new(&v).length()))
-        .collect()
+    keys.iter().zip(values.iter()).collect()
 }
 
 /// An append inside a chunk that is not full stores only its bytes (a piece), not the chunk;
@@ -947,7 +957,8 @@ async fn raw_database(ns: &str, version: u32, names: &[(&str, f64)], inodes: &[(
 }
 
 /// A database written by a version-1 build (whole chunks only, database version 1) opens: its
-/// files read as they were, and the next append is stored as a piece.
+/// files read as they were; their first sync rewrites the last chunk whole and deletes the
+/// length record (version 3: the length is where the bytes end), the next append is a piece.
 #[wasm_bindgen_test]
 async fn idb_a_version_1_database_opens() {
     let ns = "t-idb-version-1";
@@ -961,11 +972,76 @@ async fn idb_a_version_1_database_opens() {
     s.durability().committed().await.unwrap();
     s.append("f", b"more").unwrap();
     s.sync("f").unwrap();
+    s.durability().committed().await.unwrap();
+    s.append("f", b"!").unwrap();
+    s.sync("f").unwrap();
     let mut s = reopened(ns, s).await;
-    assert_eq!(s.read_all("f").unwrap(), [content.as_slice(), b"more"].concat());
+    assert_eq!(s.read_all("f").unwrap(), [content.as_slice(), b"more!"].concat());
     drop(s);
     let len = content.len() as f64;
-    assert_eq!(raw_chunks(ns).await, vec![(vec![7.0, 0.0], idb::CHUNK as u32), (vec![7.0, 1.0], 100), (vec![7.0, 1.0, len], 4)]);
+    assert_eq!(raw_chunks(ns).await, vec![(vec![7.0, 0.0], idb::CHUNK as u32), (vec![7.0, 1.0], 104), (vec![7.0, 1.0, len + 4.0], 1)]);
+    assert_eq!(raw_inodes(ns).await, vec![], "the length record is gone with the first sync");
+    wipe("indexeddb", ns).await;
+}
+
+/// A version-2 database whose file was truncated inside a chunk (bytes stored past its
+/// length record) opens at the recorded length, and stays that length through the first
+/// sync that replaces the record: the bytes past it never come back.
+#[wasm_bindgen_test]
+async fn idb_a_version_2_length_is_kept_until_replaced() {
+    let ns = "t-idb-version-2";
+    wipe("indexeddb", ns).await;
+    raw_database(
+        ns,
+        2,
+        &[("f", 7.0), ("g", 8.0)],
+        &[(7.0, 50.0), (8.0, 30.0)],
+        &[(vec![7.0, 0.0], vec![1; 80]), (vec![7.0, 0.0, 80.0], vec![2; 20]), (vec![8.0, 0.0], vec![3; 30])],
+    )
+    .await;
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), vec![1; 50], "cut at the version-2 length");
+    assert_eq!(s.read_all("g").unwrap(), vec![3; 30]);
+    s.durability().committed().await.unwrap();
+    s.append("f", &[9; 5]).unwrap();
+    s.sync("f").unwrap();
+    let mut s = reopened(ns, s).await;
+    assert_eq!(s.read_all("f").unwrap(), [vec![1; 50], vec![9; 5]].concat(), "no stale byte past the old length");
+    assert_eq!(s.read_all("g").unwrap(), vec![3; 30], "a file not synced keeps its record");
+    drop(s);
+    assert_eq!(raw_chunks(ns).await, vec![(vec![7.0, 0.0], 55), (vec![8.0, 0.0], 30)]);
+    assert_eq!(raw_inodes(ns).await, vec![(8.0, 30.0)]);
+    wipe("indexeddb", ns).await;
+}
+
+/// A truncation inside a chunk, then appends: the stored bytes end at the length after each
+/// sync (version 3 stores no length), whether or not the truncation's transaction has
+/// committed when the next sync is issued.
+#[wasm_bindgen_test]
+async fn idb_a_truncation_cuts_the_stored_bytes() {
+    let ns = "t-idb-truncate";
+    wipe("indexeddb", ns).await;
+    let mut s = idb(ns).await;
+    s.open("f", OpenMode::Create).unwrap();
+    let d = s.durability();
+    s.append("f", &[1; 100]).unwrap();
+    s.sync("f").unwrap();
+    d.committed().await.unwrap();
+    s.append("f", &[2; 100]).unwrap();
+    s.sync("f").unwrap();
+    d.committed().await.unwrap();
+    s.truncate("f", 150).unwrap();
+    s.sync("f").unwrap();
+    s.append("f", &[3; 10]).unwrap();
+    s.sync("f").unwrap();
+    let s = reopened(ns, s).await;
+    drop(s);
+    let ino = raw_chunks(ns).await[0].0[0];
+    assert_eq!(raw_chunks(ns).await, vec![(vec![ino, 0.0], 160)], "the chunk rewritten whole, its pieces gone");
+    assert_eq!(raw_inodes(ns).await, vec![]);
+    let mut s = idb(ns).await;
+    assert_eq!(s.read_all("f").unwrap(), [vec![1; 100], vec![2; 50], vec![3; 10]].concat());
+    drop(s);
     wipe("indexeddb", ns).await;
 }
 

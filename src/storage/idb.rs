@@ -9,27 +9,40 @@
 //! Transactions ask for `{durability: "strict"}` (flushed to disk before `complete`, where the
 //! browser supports it; elsewhere the browser's default, which may only reach the OS).
 //!
-//! Database `aof-lab:<namespace>`, version 2, three object stores (out-of-line keys):
+//! Database `aof-lab:<namespace>`, version 3, three object stores (out-of-line keys):
 //!
 //! ```text
 //! names    name (string) -> inode (number)       "dir/" -> 0 marks a directory
-//! inodes   inode (number) -> length (number)     bytes of the file that are durable
+//! inodes   inode (number) -> length (number)     written by versions 1 and 2 only (below)
 //! chunks   [inode, index] -> Uint8Array          bytes [index*64K, (index+1)*64K), or fewer
 //!          [inode, index, offset] -> Uint8Array  a piece: bytes from `offset` (inside chunk
 //!                                                `index`) to at most that chunk's end
 //! ```
 //!
 //! * `sync(name)` writes the bytes changed since the last sync, deletes chunks past a
-//!   truncation, and records the length and the name, in one transaction: after a crash the
-//!   file is its last synced version, never a mix. A change that starts inside a chunk that is
-//!   not full is stored as a piece holding only the bytes from there (an AOF append under
-//!   `always` puts its few bytes, not the up to 64 KB of the chunk: a strict transaction's
-//!   cost grows with what it puts, about 2 × from a few bytes to 32 KB in Chromium); the piece
-//!   replaces the chunk's pieces that start at or after it, which it covers. A chunk written
-//!   whole (the change starts at its start, or it is full) replaces all its pieces. Keys sort a
-//!   chunk before its pieces and the pieces by offset, so loading applies them in key order,
-//!   each over the ones before. Version 1 (chunks only) is read the same way; a version-1
-//!   build refuses a version-2 database (`VersionError`) rather than misread its pieces.
+//!   truncation, and records the name if no committed transaction holds it, in one
+//!   transaction: after a crash the file is its last synced version, never a mix. A change that
+//!   starts inside a chunk that is not full is stored as a piece holding only the bytes from
+//!   there (an AOF append under `always` puts its few bytes, not the up to 64 KB of the chunk:
+//!   a strict transaction's cost grows with what it puts, about 2 × from a few bytes to 32 KB
+//!   in Chromium); the piece replaces the chunk's pieces that start at or after it, which it
+//!   covers. A chunk written whole (the change starts at its start, or it is full) replaces all
+//!   its pieces. Keys sort a chunk before its pieces and the pieces by offset, so loading
+//!   applies them in key order, each over the ones before.
+//! * **A file's length is where its stored bytes end** (version 3). Every record reaches the
+//!   file's end as it was synced, or the end of a full chunk; so an append's transaction is one
+//!   `put` in one store, as a bare strict-transaction loop's is (a second request, the length,
+//!   cost 15–25 % of the loop's rate in Chromium: BENCHMARKS.md, "Browser writes"). A
+//!   truncation keeps that true: its transaction writes the file's last chunk whole and deletes
+//!   every record past it. Versions 1 and 2 stored the length in `inodes` and could leave bytes
+//!   past it (a truncation inside a chunk); such a record is authoritative while it exists, and
+//!   the file's first sync rewrites its last chunk whole, deletes what lies past the end and
+//!   deletes the record, in one transaction. Loading applies both rules, so a version-2
+//!   database opens as it was, and a version-2 build refuses a version-3 database
+//!   (`VersionError`) rather than read files without a length as empty.
+//! * A transaction's scope is the stores it writes (`chunks`; `names` when it names a file;
+//!   `inodes` when it deletes a length): every one includes `chunks`, so IndexedDB still runs
+//!   them in the order they were issued.
 //! * `rename`, `remove` and `sync_dir` write the whole `names` store (a handful of entries) and
 //!   delete the replaced or removed inodes, in one transaction: a rename is atomic because a
 //!   transaction is.
@@ -67,6 +80,8 @@ pub use super::browser::{delete_namespace, estimate_quota};
 /// Bytes per chunk record.
 pub const CHUNK: usize = 64 * 1024;
 const STORES: [&str; 3] = ["names", "inodes", "chunks"];
+/// The database's version: 3 since the length is where the stored bytes end (module doc).
+const VERSION: u32 = 3;
 
 struct MirrorFile {
     ino: u64,
@@ -93,10 +108,14 @@ struct MirrorFile {
     /// chunk has pieces (a chunk is written whole once full), so a piece's deletion leaves
     /// none above it.
     top_piece: Option<usize>,
+    /// IndexedDB holds a length for this file in `inodes` (written by a version-2 build): it
+    /// is authoritative until the file's next transaction, which makes the stored bytes end at
+    /// the length and deletes it (see the module doc).
+    length_record: bool,
 }
 
 impl MirrorFile {
-    fn new(ino: u64, data: Vec<u8>, durable: bool) -> MirrorFile {
+    fn new(ino: u64, data: Vec<u8>, durable: bool, length_record: bool) -> MirrorFile {
         let durable_len = if durable { data.len() } else { 0 };
         MirrorFile {
             ino,
@@ -108,6 +127,7 @@ impl MirrorFile {
             owed_from: None,
             owed_shrunk: false,
             top_piece: durable.then_some(usize::MAX),
+            length_record,
         }
     }
 
@@ -118,19 +138,22 @@ impl MirrorFile {
 
     /// What a transaction writing this file must store, so that once it commits IndexedDB
     /// holds the mirror as it is now: from the lowest byte changed since the last sync or owed
-    /// by an unconfirmed transaction, and whether chunks past the end must go.
+    /// by an unconfirmed transaction, and whether the stored bytes must be cut at the end (a
+    /// truncation, or a length record to replace).
     fn carry(&self) -> (usize, bool) {
         let len = self.data.len();
         let from = [self.dirty_from, self.owed_from].into_iter().flatten().min().unwrap_or(len).min(len);
-        (from, self.shrunk || self.owed_shrunk)
+        (from, self.shrunk || self.owed_shrunk || self.length_record)
     }
 
-    /// Queues the bytes from `from` (whole chunks, or a piece where `from` falls inside a chunk
-    /// that is not yet full), the deletion of chunks past the end when `shrunk`, and the length,
-    /// into a transaction's stores.
-    fn put(&mut self, chunks: &IdbObjectStore, inodes: &IdbObjectStore, from: usize, shrunk: bool) -> std::result::Result<(), JsValue> {
+    /// Queues, into `tx`, the bytes from `from` (whole chunks, or a piece where `from` falls
+    /// inside a chunk that is not yet full). When `shrunk`, the stored bytes are made to end
+    /// at the length: the last chunk written whole, every record past it deleted, and a
+    /// length record deleted (the scope then includes `inodes`).
+    fn put(&mut self, tx: &IdbTransaction, chunks: &IdbObjectStore, from: usize, shrunk: bool) -> std::result::Result<(), JsValue> {
         let len = self.data.len();
         let end = len.div_ceil(CHUNK);
+        let from = if shrunk { from.min(len / CHUNK * CHUNK) } else { from };
         for idx in from / CHUNK..end {
             let (start, stop) = (idx * CHUNK, len.min((idx + 1) * CHUNK));
             let at = from.max(start);
@@ -151,8 +174,8 @@ impl MirrorFile {
         }
         if shrunk {
             chunks.delete(&chunk_range(self.ino, end)?)?;
+            tx.object_store("inodes")?.delete(&JsValue::from_f64(self.ino as f64))?;
         }
-        inodes.put_with_key(&JsValue::from_f64(len as f64), &JsValue::from_f64(self.ino as f64))?;
         Ok(())
     }
 
@@ -164,6 +187,8 @@ impl MirrorFile {
         self.owed_shrunk |= shrunk;
         self.dirty_from = None;
         self.shrunk = false;
+        // Deleted by this transaction; if it fails, `shrunk` comes back with the redo.
+        self.length_record = false;
         redo
     }
 }
@@ -264,10 +289,10 @@ fn io(context: &'static str) -> impl Fn(JsValue) -> Error {
     move |e| js_error(e, context)
 }
 
-/// A readwrite transaction over the three stores, with strict durability where supported
-/// (through `Reflect`: the options argument is an unstable API in web-sys).
-fn readwrite(db: &IdbDatabase) -> Result<IdbTransaction> {
-    let stores: Array = STORES.iter().map(|s| JsValue::from_str(s)).collect();
+/// A readwrite transaction over `stores`, with strict durability where supported (through
+/// `Reflect`: the options argument is an unstable API in web-sys).
+fn readwrite(db: &IdbDatabase, stores: &[&str]) -> Result<IdbTransaction> {
+    let stores: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
     let opts = Object::new();
     Reflect::set(&opts, &"durability".into(), &"strict".into()).map_err(io("transaction"))?;
     let f: Function = Reflect::get(db, &"transaction".into()).map_err(io("transaction"))?.unchecked_into();
@@ -305,16 +330,23 @@ impl Inner {
             return self.namespace_transaction(Some(name)).map(Some);
         }
         let f = self.file_mut(name)?;
-        let tx = readwrite(&db)?;
-        let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
         let (from, shrunk) = f.carry();
         // The name, unless a committed transaction holds it already (nothing owed: every
         // transaction that carried this file has committed).
         let name_owed = !f.name_durable || f.owes();
+        // Only the stores written: an append's is `chunks` alone (module doc).
+        let scope: &[&str] = match (name_owed, shrunk) {
+            (false, false) => &["chunks"],
+            (true, false) => &["chunks", "names"],
+            (false, true) => &["chunks", "inodes"],
+            (true, true) => &STORES,
+        };
+        let tx = readwrite(&db, scope)?;
+        let chunks = store(&tx, "chunks")?;
         let mut issue = || -> std::result::Result<(), JsValue> {
-            f.put(&chunks, &inodes, from, shrunk)?;
+            f.put(&tx, &chunks, from, shrunk)?;
             if name_owed {
-                names.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
+                tx.object_store("names")?.put_with_key(&JsValue::from_f64(f.ino as f64), &JsValue::from_str(name))?;
             }
             Ok(())
         };
@@ -337,7 +369,7 @@ impl Inner {
     /// `also` is a file to sync in the same transaction (a `sync` while a namespace change is
     /// owed).
     fn namespace_transaction(&mut self, also: Option<&str>) -> Result<(IdbTransaction, Redo)> {
-        let tx = readwrite(&self.db)?;
+        let tx = readwrite(&self.db, &STORES)?;
         let (chunks, inodes, names) = (store(&tx, "chunks")?, store(&tx, "inodes")?, store(&tx, "names")?);
         let dead = std::mem::take(&mut self.dead);
         let owing: Vec<(String, usize, bool)> = self
@@ -352,7 +384,7 @@ impl Inner {
         let mut issue = || -> std::result::Result<(), JsValue> {
             for (name, from, shrunk) in &owing {
                 if let Some(f) = self.files.get_mut(name) {
-                    f.put(&chunks, &inodes, *from, *shrunk)?;
+                    f.put(&tx, &chunks, *from, *shrunk)?;
                 }
             }
             names.clear()?;
@@ -503,7 +535,7 @@ impl IdbStorage {
     pub async fn open(namespace: &str) -> Result<IdbStorage> {
         browser::check_namespace(namespace)?;
         let name = browser::idb_name(namespace);
-        let req = browser::idb_factory()?.open_with_u32(&name, 2).map_err(io("indexedDB.open"))?;
+        let req = browser::idb_factory()?.open_with_u32(&name, VERSION).map_err(io("indexedDB.open"))?;
         let upgrade_req = req.clone();
         let on_upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             if let Ok(db) = upgrade_req.result() {
@@ -595,11 +627,14 @@ impl IdbStorage {
                 continue;
             }
             max_ino = max_ino.max(ino);
-            let len = lens.iter().rev().find(|(i, _)| *i == ino).map_or(0, |(_, len)| *len);
             let mut bytes = data.get(&ino).cloned().unwrap_or_default();
-            // Never longer than what is stored (a length and its bytes commit together).
-            bytes.truncate(len);
-            files.insert(name, MirrorFile::new(ino, bytes, true));
+            // A version-2 length, while there is one; else where the stored bytes end (module
+            // doc). Never longer than what is stored (a length and its bytes commit together).
+            let len = lens.iter().rev().find(|(i, _)| *i == ino).map(|(_, len)| *len);
+            if let Some(len) = len {
+                bytes.truncate(len);
+            }
+            files.insert(name, MirrorFile::new(ino, bytes, true, len.is_some()));
         }
         // A file inside a directory whose marker was never made durable: the directory exists.
         for name in files.keys() {
@@ -797,7 +832,7 @@ impl Storage for IdbStorage {
             (false, _) => {
                 let ino = inner.next_ino;
                 inner.next_ino += 1;
-                inner.files.insert(name.to_string(), MirrorFile::new(ino, Vec::new(), false));
+                inner.files.insert(name.to_string(), MirrorFile::new(ino, Vec::new(), false, false));
                 Ok(())
             }
         }
