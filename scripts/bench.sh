@@ -147,11 +147,14 @@ if want startup; then
 fi
 if want browser; then
   # Acknowledged writes/s per policy x backend x clients, through the lab's worker, against bare
-  # OPFS / IndexedDB loops in the same page (tests/e2e/bench-browser.mjs; MS, ROUNDS, ONLY); then
-  # one turn natively, to show where a turn's time goes (benches/turn.rs).
+  # OPFS / IndexedDB loops in the same page (tests/e2e/bench-browser.mjs; MS, ROUNDS, ONLY); what
+  # an IndexedDB commit's shape costs (ONLY=shapes, why an append is one put); then one turn
+  # natively, to show where a turn's time goes (benches/turn.rs).
   scripts/build.sh >/dev/null 2>&1
   echo
   (cd tests/e2e && node bench-browser.mjs)
+  echo
+  (cd tests/e2e && ONLY=shapes node bench-browser.mjs)
   echo
   cargo bench --quiet --bench turn
 fi

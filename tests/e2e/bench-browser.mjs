@@ -6,7 +6,8 @@
 // same page, run alternately with the engine (tests/e2e/bench/). A write is acknowledged when its
 // reply reaches the page. Prints markdown rows for BENCHMARKS.md.
 //   node bench-browser.mjs     (env MS=2000 per measurement, ROUNDS=2 (the median is kept),
-//                               ONLY=opfs,idb,memory)
+//                               ONLY=opfs,idb,memory; ONLY=shapes: what an IndexedDB commit's
+//                               shape costs, bare loops only, the shapes alternated per round)
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,12 +59,33 @@ page.on('pageerror', (e) => problems.push(e.message));
 await page.goto(`${server.url}/tests/e2e/bench/writes.html`);
 await page.waitForFunction(() => typeof window.runEngine === 'function');
 
-console.log(`| acknowledged writes/s (headless Chromium, SET of 32 bytes, the page's defaults; median of ${ROUNDS} × ${MS / 1000} s) | engine (writes/s) | bare loop, same run | bare (writes/s) | ratio | the same loop behind the page ↔ worker hop (writes/s) | ratio to it | target (ratio to the bare loop) |`);
-console.log('|---|---:|---|---:|---:|---:|---:|---|');
+if (ONLY.includes('shapes')) {
+  // One strict transaction per record, awaited: the storage's append before version 3 (three
+  // stores in scope, the piece and the length) and after (one store, one put), and the two
+  // halves of the difference. Alternated per round, each shape against the first in its round.
+  const SHAPES = [
+    [1, 1, 'one store in scope, one put (an append since IndexedDB version 3; the bare loop)'],
+    [3, 2, 'three stores, two puts: the piece and the length (an append before version 3)'],
+    [3, 1, 'three stores, one put'],
+    [1, 2, 'one store, two puts'],
+  ];
+  const rates = SHAPES.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, [stores, puts]] of SHAPES.entries()) {
+      const b = await page.evaluate((a) => window.runBare(a), { kind: 'idb-shape', ms: MS, stores, puts, namespace: `shape-${r}-${i}` });
+      rates[i].push(b.records / b.seconds);
+    }
+  }
+  console.log(`| IndexedDB strict transaction per record (headless Chromium; median of ${ROUNDS} × ${MS / 1000} s, alternated) | transactions/s | ratio to the first |`);
+  console.log('|---|---:|---:|');
+  for (const [i, [, , label]] of SHAPES.entries()) console.log(`| ${label} | ${median(rates[i]).toFixed(0)} | ${(median(rates[i]) / median(rates[0])).toFixed(2)} |`);
+}
+if (CASES.length) console.log(`| acknowledged writes/s (headless Chromium, SET of 32 bytes, the page's defaults; median of ${ROUNDS} × ${MS / 1000} s) | engine (writes/s) | bare loop, same run | bare (writes/s) | ratio | the same loop behind the page ↔ worker hop (writes/s) | ratio to it | target (ratio to the bare loop) |`);
+if (CASES.length) console.log('|---|---:|---|---:|---:|---:|---:|---|');
 let n = 0;
 try {
   // The thread hop every acknowledged write pays (page -> worker -> page), nothing else.
-  for (const clients of [1, 50]) {
+  for (const clients of CASES.length ? [1, 50] : []) {
     const rounds = [];
     for (let r = 0; r < ROUNDS; r++) {
       const e = await page.evaluate((a) => window.runEcho(a), { clients, ms: MS });

@@ -4,6 +4,9 @@
 //   opfs-flush   write + flush() per `per` records (appendfsync always)
 //   opfs-write   write only (everysec / no: the fsync is elsewhere)
 //   idb-strict   one readwrite transaction {durability: 'strict'} per `per` records, awaited
+//   idb-shape    idb-strict per record with the storage's stores (chunks, inodes, names): a
+//                scope of `stores` of them (1 or 3) and `puts` requests (the record; a second,
+//                a number, in `inodes`): what an append's commit costs by its shape (ONLY=shapes)
 // Served ({serve: kind}): the same writes behind the page -> worker -> page hop every write of
 // the lab pays: the page sends each record as a message, the worker writes what arrived in one
 // task (setTimeout 0, as the lab's worker gathers a turn) with the same sync, then answers once
@@ -56,6 +59,36 @@ async function idb(ms, per, namespace) {
       tx.onerror = tx.onabort = () => reject(tx.error);
     });
     n += per;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  db.close();
+  await new Promise((r) => { const d = indexedDB.deleteDatabase(name); d.onsuccess = d.onerror = r; });
+  return { records: n, seconds };
+}
+
+async function idbShape(ms, stores, puts, namespace) {
+  const name = `shape-${namespace}`;
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => ['names', 'inodes', 'chunks'].forEach((s) => req.result.createObjectStore(s));
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  const scope = ['chunks', 'inodes', 'names'].slice(0, stores);
+  let n = 0;
+  let at = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    const bytes = batch(n, 1);
+    const tx = db.transaction(scope, 'readwrite', { durability: 'strict' });
+    tx.objectStore('chunks').put(bytes, [1, 0, at]);
+    at += bytes.length;
+    if (puts === 2) tx.objectStore(stores === 1 ? 'chunks' : 'inodes').put(at, stores === 1 ? [2, n] : 1);
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = tx.onabort = () => reject(tx.error);
+    });
+    n += 1;
   }
   const seconds = (performance.now() - start) / 1000;
   db.close();
@@ -124,9 +157,14 @@ self.onmessage = async (e) => {
     self.postMessage(e.data); // writes.js's runEcho: the round trip alone
     return;
   }
-  const { kind, ms, per, namespace } = e.data;
+  const { kind, ms, per, namespace, stores, puts } = e.data;
   try {
-    const out = kind === 'idb-strict' ? await idb(ms, per, namespace) : await opfs(kind === 'opfs-flush', ms, per, namespace);
+    const out =
+      kind === 'idb-shape'
+        ? await idbShape(ms, stores, puts, namespace)
+        : kind === 'idb-strict'
+          ? await idb(ms, per, namespace)
+          : await opfs(kind === 'opfs-flush', ms, per, namespace);
     self.postMessage(out);
   } catch (err) {
     self.postMessage({ error: String(err?.message ?? err) });

@@ -71,8 +71,8 @@ window.runEngine = ({ backend, policy, clients, ms, namespace }) =>
     worker.postMessage(message(MSG.INIT, { backend, namespace, config: { ...LAB_CONFIG, appendfsync: policy } }));
   });
 
-/** A bare loop (bare-writes-worker.js) `kind` for `ms`: resolves to {records, seconds}. */
-window.runBare = ({ kind, ms, per, namespace }) =>
+/** A bare loop (bare-writes-worker.js) `args.kind` for `args.ms`: resolves to {records, seconds}. */
+window.runBare = (args) =>
   new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./bare-writes-worker.js', import.meta.url), { type: 'module' });
     worker.onmessage = (e) => {
@@ -80,7 +80,7 @@ window.runBare = ({ kind, ms, per, namespace }) =>
       if (e.data.error) reject(new Error(e.data.error));
       else resolve(e.data);
     };
-    worker.postMessage({ kind, ms, per, namespace });
+    worker.postMessage(args); // {kind, ms, per, namespace} (idb-shape: stores, puts)
   });
 
 /**
