@@ -236,19 +236,27 @@ impl WasmEngine {
 
     /// Runs lines in one event-loop turn (one write, one fsync under `always`). Returns one
     /// `{replies: string[], aof: Uint8Array, at, stream}` per line: the replies ready after it
-    /// (none if it blocked), the bytes it appended to `aof_buf`, where its own bytes went
+    /// (none if it blocked), the bytes it appended to `aof_buf` (a view: the lines of one call
+    /// share one `ArrayBuffer`), where its own bytes went
     /// (`at: {file, offset, len}`, or null: it appended nothing, or the write was postponed)
     /// and their position in the stream of `aof_buf` (for [`WasmEngine::log_locate`]).
     pub fn execute_batch(&mut self, lines: Vec<String>, now: f64) -> js_sys::Array {
         let out = js_sys::Array::new();
         let results = self.session.execute_batch(&lines, now as i64);
         let places = self.session.lab().batch_at();
+        // Every line's bytes are a view of one buffer: the worker transfers that one buffer to
+        // the page, where 50 buffers of their own cost ~4 × as much to post (BENCHMARKS.md,
+        // "Browser writes").
+        let all = js_sys::Uint8Array::from(results.iter().map(|(_, aof)| aof.as_slice()).collect::<Vec<_>>().concat().as_slice());
+        let mut at = 0u32;
         KEYS.with(|k| {
             for (i, (replies, aof)) in results.into_iter().enumerate() {
                 let o = js_sys::Object::new();
                 let r: js_sys::Array = replies.iter().map(|s| JsValue::from_str(s)).collect();
                 let _ = js_sys::Reflect::set(&o, &k.replies, &r);
-                let _ = js_sys::Reflect::set(&o, &k.aof, &js_sys::Uint8Array::from(aof.as_slice()));
+                let end = at + aof.len() as u32;
+                let _ = js_sys::Reflect::set(&o, &k.aof, &all.subarray(at, end));
+                at = end;
                 let place = places.get(i);
                 let _ = js_sys::Reflect::set(&o, &k.at, &place.map_or(JsValue::NULL, |p| at_object(k, p)));
                 let _ = js_sys::Reflect::set(&o, &k.stream, &JsValue::from_f64(place.map_or(0.0, |p| p.stream as f64)));

@@ -398,7 +398,8 @@ async function turn() {
     events = ev.events;
     turnEvents.push(...events);
   }
-  post(MSG.TURN_REPLIES, { replies, events }, replies.map((r) => r.aof.buffer));
+  // The lines' bytes are views of one buffer (execute_batch): transferred once.
+  post(MSG.TURN_REPLIES, { replies, events }, [...new Set(replies.map((r) => r.aof.buffer))]);
   postSecond();
   await upkeep();
   publish();

@@ -265,18 +265,23 @@ async fn open_runs_batches_and_shows_views() {
     assert_eq!(e.backend(), "memory");
     assert!(e.backend_notes().is_empty());
     assert!(!e.must_wait_durable(), "the memory machine's fsync is synchronous");
-    let out = e.execute_batch(vec!["SET a 1".into(), "GET a".into(), "BLPOP q 0".into()], NOW);
+    let out = e.execute_batch(vec!["SET a 1".into(), "GET a".into(), "SET b 22".into(), "BLPOP q 0".into()], NOW);
     let replies = |i: u32| js_sys::Array::from(&field(&out.get(i), "replies")).iter().map(|r| r.as_string().unwrap()).collect::<Vec<_>>();
     assert_eq!(replies(0), ["OK"]);
     assert_eq!(replies(1), ["\"1\""]);
-    assert!(replies(2).is_empty(), "blocked");
-    let aof = js_sys::Uint8Array::new(&field(&out.get(0), "aof")).to_vec();
-    assert_eq!(text(&aof), "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n");
-    assert_eq!(js_sys::Uint8Array::new(&field(&out.get(1), "aof")).length(), 0);
+    assert_eq!(replies(2), ["OK"]);
+    assert!(replies(3).is_empty(), "blocked");
+    // Each line's own bytes, as views of one buffer (the worker transfers it once).
+    let aof = |i: u32| wasm_bindgen::JsCast::dyn_into::<js_sys::Uint8Array>(field(&out.get(i), "aof")).expect("a Uint8Array");
+    assert_eq!(text(&aof(0).to_vec()), "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n");
+    assert_eq!(aof(1).length(), 0);
+    assert_eq!(text(&aof(2).to_vec()), "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$2\r\n22\r\n");
+    assert_eq!(aof(3).length(), 0);
+    assert!(aof(0).buffer() == aof(2).buffer(), "one buffer for the batch");
 
     let snap = json(&e.snapshot());
     assert_eq!(field(&snap, "policy").as_string().unwrap(), "always");
-    assert_eq!(field(&snap, "keys").as_f64(), Some(1.0));
+    assert_eq!(field(&snap, "keys").as_f64(), Some(2.0));
     let kinds: Vec<String> = js_sys::Array::from(&field(&snap, "files")).iter().map(|f| field(&f, "kind").as_string().unwrap()).collect();
     assert_eq!(kinds, ["base", "incr", "manifest"]);
     assert!(field(&snap, "info").as_string().unwrap().contains("aof_enabled:1"));
@@ -293,7 +298,7 @@ async fn open_runs_batches_and_shows_views() {
     let log = e.crash("power", NOW + 10.0).unwrap_or_else(|err| panic!("{}", error_message(err)));
     assert!(log.iter().any(|l| l.contains("DB loaded from append only file")), "{log:?}");
     let report = field(&json(&e.snapshot()), "crash");
-    assert_eq!(field(&report, "keys_after").as_f64(), Some(1.0));
+    assert_eq!(field(&report, "keys_after").as_f64(), Some(2.0));
 
     // Export, then import into another engine: the same data.
     let tar = e.export_tar(NOW).unwrap_or_else(|err| panic!("{}", error_message(err)));
