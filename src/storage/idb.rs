@@ -32,7 +32,7 @@
 //! * **A file's length is where its stored bytes end** (version 3). Every record reaches the
 //!   file's end as it was synced, or the end of a full chunk; so an append's transaction is one
 //!   `put` in one store, as a bare strict-transaction loop's is (a second request, the length,
-//!   cost 15–25 % of the loop's rate in Chromium: BENCHMARKS.md, "Browser writes"). A
+//!   cost about a quarter of the loop's rate in Chromium: BENCHMARKS.md, "Browser writes"). A
 //!   truncation keeps that true: its transaction writes the file's last chunk whole and deletes
 //!   every record past it. Versions 1 and 2 stored the length in `inodes` and could leave bytes
 //!   past it (a truncation inside a chunk); such a record is authoritative while it exists, and
