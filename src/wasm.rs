@@ -244,9 +244,9 @@ impl WasmEngine {
         let out = js_sys::Array::new();
         let results = self.session.execute_batch(&lines, now as i64);
         let places = self.session.lab().batch_at();
-        // Every line's bytes are a view of one buffer: the worker transfers that one buffer to
-        // the page, where 50 buffers of their own cost ~4 × as much to post (BENCHMARKS.md,
-        // "Browser writes").
+        // Every line's bytes are a view of one buffer, which the worker transfers to the page
+        // once: a buffer per line is detached and made anew per line (+10 % with 50 lines per
+        // turn: BENCHMARKS.md, "Browser writes").
         let all = js_sys::Uint8Array::from(results.iter().map(|(_, aof)| aof.as_slice()).collect::<Vec<_>>().concat().as_slice());
         let mut at = 0u32;
         KEYS.with(|k| {

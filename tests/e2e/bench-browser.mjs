@@ -80,8 +80,10 @@ if (ONLY.includes('shapes')) {
   console.log('|---|---:|---:|');
   for (const [i, [, , label]] of SHAPES.entries()) console.log(`| ${label} | ${median(rates[i]).toFixed(0)} | ${(median(rates[i]) / median(rates[0])).toFixed(2)} |`);
 }
-if (CASES.length) console.log(`| acknowledged writes/s (headless Chromium, SET of 32 bytes, the page's defaults; median of ${ROUNDS} × ${MS / 1000} s) | engine (writes/s) | bare loop, same run | bare (writes/s) | ratio | the same loop behind the page ↔ worker hop (writes/s) | ratio to it | target (ratio to the bare loop) |`);
-if (CASES.length) console.log('|---|---:|---|---:|---:|---:|---:|---|');
+if (CASES.length) {
+  console.log(`| acknowledged writes/s (headless Chromium, SET of 32 bytes, the page's defaults; median of ${ROUNDS} × ${MS / 1000} s) | engine (writes/s) | bare loop, same run | bare (writes/s) | ratio | the same loop behind the page ↔ worker hop (writes/s) | ratio to it | target (ratio to the bare loop) |`);
+  console.log('|---|---:|---|---:|---:|---:|---:|---|');
+}
 let n = 0;
 try {
   // The thread hop every acknowledged write pays (page -> worker -> page), nothing else.

@@ -41,40 +41,51 @@ async function opfs(flush, ms, per, namespace) {
   return { records: n, seconds };
 }
 
-async function idb(ms, per, namespace) {
-  const name = `bare-${namespace}`;
-  const db = await new Promise((resolve, reject) => {
+/** Opens (creating) the IndexedDB database `name` with object stores `stores`. */
+function openDb(name, stores) {
+  return new Promise((resolve, reject) => {
     const req = indexedDB.open(name, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore('records');
+    req.onupgradeneeded = () => stores.forEach((s) => req.result.createObjectStore(s));
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
+}
+
+/** Resolves when `tx` has committed. */
+function committed(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** Closes and deletes the database `name`. */
+async function dropDb(db, name) {
+  db.close();
+  await new Promise((r) => { const d = indexedDB.deleteDatabase(name); d.onsuccess = d.onerror = r; });
+}
+
+async function idb(ms, per, namespace) {
+  const name = `bare-${namespace}`;
+  const db = await openDb(name, ['records']);
   let n = 0;
   const start = performance.now();
   while (performance.now() - start < ms) {
     const tx = db.transaction('records', 'readwrite', { durability: 'strict' });
     tx.objectStore('records').put(batch(n, per), n);
-    await new Promise((resolve, reject) => {
-      tx.oncomplete = resolve;
-      tx.onerror = tx.onabort = () => reject(tx.error);
-    });
+    await committed(tx);
     n += per;
   }
   const seconds = (performance.now() - start) / 1000;
-  db.close();
-  await new Promise((r) => { const d = indexedDB.deleteDatabase(name); d.onsuccess = d.onerror = r; });
+  await dropDb(db, name);
   return { records: n, seconds };
 }
 
 async function idbShape(ms, stores, puts, namespace) {
   const name = `shape-${namespace}`;
-  const db = await new Promise((resolve, reject) => {
-    const req = indexedDB.open(name, 1);
-    req.onupgradeneeded = () => ['names', 'inodes', 'chunks'].forEach((s) => req.result.createObjectStore(s));
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-  const scope = ['chunks', 'inodes', 'names'].slice(0, stores);
+  const all = ['chunks', 'inodes', 'names'];
+  const db = await openDb(name, all);
+  const scope = all.slice(0, stores);
   let n = 0;
   let at = 0;
   const start = performance.now();
@@ -84,15 +95,11 @@ async function idbShape(ms, stores, puts, namespace) {
     tx.objectStore('chunks').put(bytes, [1, 0, at]);
     at += bytes.length;
     if (puts === 2) tx.objectStore(stores === 1 ? 'chunks' : 'inodes').put(at, stores === 1 ? [2, n] : 1);
-    await new Promise((resolve, reject) => {
-      tx.oncomplete = resolve;
-      tx.onerror = tx.onabort = () => reject(tx.error);
-    });
+    await committed(tx);
     n += 1;
   }
   const seconds = (performance.now() - start) / 1000;
-  db.close();
-  await new Promise((r) => { const d = indexedDB.deleteDatabase(name); d.onsuccess = d.onerror = r; });
+  await dropDb(db, name);
   return { records: n, seconds };
 }
 
@@ -101,13 +108,7 @@ let served = null;
 
 async function serve({ serve: kind, namespace }) {
   if (kind === 'idb-strict') {
-    const name = `served-${namespace}`;
-    const db = await new Promise((resolve, reject) => {
-      const req = indexedDB.open(name, 1);
-      req.onupgradeneeded = () => req.result.createObjectStore('records');
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
+    const db = await openDb(`served-${namespace}`, ['records']);
     served = { kind, db, queue: [], n: 0, scheduled: false };
   } else {
     const root = await navigator.storage.getDirectory();
@@ -128,10 +129,7 @@ async function servedTurn() {
   if (s.kind === 'idb-strict') {
     const tx = s.db.transaction('records', 'readwrite', { durability: 'strict' });
     tx.objectStore('records').put(bytes, s.n);
-    await new Promise((resolve, reject) => {
-      tx.oncomplete = resolve;
-      tx.onerror = tx.onabort = () => reject(tx.error);
-    });
+    await committed(tx);
   } else {
     s.at += s.h.write(bytes, { at: s.at });
     if (s.kind === 'opfs-flush') s.h.flush();
