@@ -165,7 +165,7 @@ fn negative_zero_depends_on_the_encoding() {
     // A member longer than 64 bytes makes a skiplist, which keeps -0.
     let long = "x".repeat(65);
     t.run(&format!("ZADD sk 1 {long}"));
-    assert!(t.zset("sk").is_some_and(|z| z.skiplist));
+    assert!(t.zset("sk").is_some_and(|z| z.is_skiplist()));
     t.run("ZADD sk -0 m");
     assert_eq!(t.run("ZSCORE sk m"), "$2\r\n-0\r\n");
     // 0 and -0 are the same score: no update, nothing propagated.
@@ -175,11 +175,11 @@ fn negative_zero_depends_on_the_encoding() {
     assert_eq!(t.aof(), b"");
     // A skiplist stays one after shrinking.
     t.run(&format!("ZREM sk {long}"));
-    assert!(t.zset("sk").is_some_and(|z| z.skiplist));
+    assert!(t.zset("sk").is_some_and(|z| z.is_skiplist()));
     // The *STORE commands rebuild small results as listpacks.
     t.run("ZUNIONSTORE copy 1 sk");
     assert_eq!(t.run("ZSCORE copy m"), "$1\r\n0\r\n");
-    assert!(t.zset("copy").is_some_and(|z| !z.skiplist));
+    assert!(t.zset("copy").is_some_and(|z| !z.is_skiplist()));
     t.run("ZRANGESTORE copy2 sk 0 -1");
     assert_eq!(t.run("ZSCORE copy2 m"), "$1\r\n0\r\n");
     assert_eq!(t.run("ZUNION 1 sk WITHSCORES"), bulks(&["m", "-0"]));
@@ -190,11 +190,11 @@ fn encoding_converts_at_129_members() {
     let mut t = T::new();
     let pairs: Vec<String> = (0..128).map(|i| format!("{i} m{i}")).collect();
     t.run(&format!("ZADD z {}", pairs.join(" ")));
-    assert!(t.zset("z").is_some_and(|z| !z.skiplist));
+    assert!(t.zset("z").is_some_and(|z| !z.is_skiplist()));
     t.run("ZADD z 0 m0");
-    assert!(t.zset("z").is_some_and(|z| !z.skiplist), "an update does not convert");
+    assert!(t.zset("z").is_some_and(|z| !z.is_skiplist()), "an update does not convert");
     t.run("ZADD z 500 extra");
-    assert!(t.zset("z").is_some_and(|z| z.skiplist));
+    assert!(t.zset("z").is_some_and(|z| z.is_skiplist()));
     assert_eq!(t.run("ZCARD z"), ":129\r\n");
     assert_eq!(t.run("ZRANK z extra"), ":128\r\n");
     assert_eq!(t.run("ZREVRANK z m0"), ":128\r\n");

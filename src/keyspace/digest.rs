@@ -69,10 +69,10 @@ fn mix_object_digest(d: &mut Sha, value: &Value, has_expire: bool) {
         // A member's SHA-1 goes straight into the state: no per-member sub-digest.
         Value::Set(s) => s.members().iter().for_each(|m| xor_digest(d, m)),
         Value::ZSet(z) => {
-            for (member, score) in z.dict() {
+            for (member, score) in z.iter() {
                 let mut e = ZERO;
                 mix_digest(&mut e, member);
-                mix_digest(&mut e, fmt_g17(*score).as_bytes());
+                mix_digest(&mut e, fmt_g17(score).as_bytes());
                 xor_digest(d, &e);
             }
         }

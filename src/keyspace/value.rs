@@ -105,7 +105,7 @@ impl Value {
             Value::List(l) => 32 + l.iter().map(|e| 11 + e.len()).sum::<usize>(),
             Value::Hash(h) => 64 + h.iter().map(|(f, v)| 24 + f.len() + v.len()).sum::<usize>(),
             Value::Set(s) => 64 + s.members.iter().map(|m| 16 + m.len()).sum::<usize>(),
-            Value::ZSet(z) => 96 + z.dict().keys().map(|m| 48 + m.len()).sum::<usize>(),
+            Value::ZSet(z) => 96 + z.iter().map(|(m, _)| 48 + m.len()).sum::<usize>(),
             Value::Stream(s) => s.approx_size_walk(),
         }
     }

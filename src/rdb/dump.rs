@@ -112,7 +112,7 @@ pub fn object_type(value: &Value, limits: &Limits) -> u8 {
         Value::Set(_) => 2,
         Value::Hash(h) if !limits.hash_is_hashtable && hash_is_listpack(h, limits) => 16,
         Value::Hash(_) => 4,
-        Value::ZSet(z) if !z.skiplist => 17,
+        Value::ZSet(z) if !z.is_skiplist() => 17,
         Value::ZSet(_) => 5,
         Value::Stream(_) => super::stream::RDB_TYPE_STREAM_LISTPACKS_2,
     }
@@ -156,7 +156,7 @@ pub fn write_object_value(out: &mut Vec<u8>, value: &Value, limits: &Limits, pus
                 push(out, v);
             }
         }
-        Value::ZSet(z) if !z.skiplist => {
+        Value::ZSet(z) if !z.is_skiplist() => {
             let mut lp = Builder::with_capacity(listpack_room(value));
             for (m, s) in z.iter() {
                 lp.push(Ele::Str(m));

@@ -173,7 +173,9 @@ fn zset_add(z: &mut ZSet, m: &[u8], s: f64) -> Result<(), String> {
     if s.is_nan() {
         return Err("Zset with NAN score detected".into());
     }
-    if z.insert(m, s).is_some() {
+    // A listpack (a listpack payload's zset, `zset_for`) becomes a skiplist past the count limit
+    // only: `finish_zset` decides its encoding from the whole payload.
+    if z.insert_limited(m, s, (MAX_LISTPACK_ENTRIES, usize::MAX)).is_some() {
         return Err("Duplicate zset fields detected".into());
     }
     Ok(())
@@ -190,8 +192,20 @@ fn finish_zset(mut z: ZSet, skiplist_first: bool) -> ZSet {
         // A listpack payload stays a listpack unless it has too many members, even with a long
         // member (7.0 checks only the count here); its integral scores are integers (no -0).
         z.convert_to_listpack_if_needed();
-        z.skiplist = false;
+        z.set_listpack();
     }
+    z
+}
+
+/// An empty zset for a listpack payload of `n` members: a listpack when they fit in one (the walk
+/// that finds a duplicate stays short: [`zset_add`] converts it past that count whatever the
+/// header said), else a skiplist with its dictionary reserved.
+fn zset_for(n: usize) -> ZSet {
+    if n <= MAX_LISTPACK_ENTRIES {
+        return ZSet::default();
+    }
+    let mut z = ZSet::new_skiplist();
+    z.reserve(n.min(PREALLOC_MAX));
     z
 }
 
@@ -328,8 +342,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         // The listpack encodings (7.0's own) are decoded straight into the structures.
         17 => {
             let blob = r.string_cow()?;
-            let mut z = ZSet::new_skiplist();
-            z.reserve(listpack::count_hint(&blob) / 2);
+            let mut z = zset_for(listpack::count_hint(&blob) / 2);
             let mut text = [0; 20];
             each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut text), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
             Value::ZSet(finish_zset(z, false))
@@ -798,7 +811,7 @@ mod tests {
     fn a_zset_out_of_order_loads_in_order() {
         let (a, b, c) = (Ele::Str(b"a"), Ele::Str(b"b"), Ele::Str(b"c"));
         let z = zset_of(&listpack_object(17, &[c, Ele::Int(3), a, Ele::Int(1), b, Ele::Str(b"2.5")]));
-        assert!(!z.skiplist);
+        assert!(!z.is_skiplist());
         assert_eq!(z.iter().collect::<Vec<_>>(), vec![(&b"a"[..], 1.0), (&b"b"[..], 2.5), (&b"c"[..], 3.0)]);
         assert_eq!(z.rank(b"c"), Some(2));
         for members in [&["m3", "m2", "m1", "m0"], &["m0", "m1", "m2", "m3"], &["m2", "m0", "m3", "m1"]] {

@@ -166,7 +166,7 @@ pub(crate) fn encoding(value: &Value, hint: EncodingHint, limits: &Limits) -> &'
         Value::Hash(_) => "hashtable",
         Value::Set(s) if s.intset => "intset",
         Value::Set(_) => "hashtable",
-        Value::ZSet(z) if !z.skiplist => "listpack",
+        Value::ZSet(z) if !z.is_skiplist() => "listpack",
         Value::ZSet(_) => "skiplist",
         Value::Stream(_) => "stream",
     }

@@ -108,7 +108,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
         None => (Source::Empty, 0, Kind::List),
         Some(Value::List(l)) => (Source::List, l.len(), Kind::List),
         Some(Value::Set(s)) => (Source::Set, s.len(), Kind::Set),
-        Some(Value::ZSet(z)) => (Source::ZSet(z.skiplist), z.len(), Kind::ZSet),
+        Some(Value::ZSet(z)) => (Source::ZSet(z.is_skiplist()), z.len(), Kind::ZSet),
         Some(_) => return Reply::wrongtype(),
     };
     if dontsort && kind == Kind::Set && (storekey.is_some() || crate::cmd::scripting::is_script_client(ctx.client)) {
@@ -122,7 +122,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
     if let Source::ZSet(false) = elems
         && let Some(Value::ZSet(z)) = ctx.db().get_mut(key)
     {
-        z.skiplist = true;
+        z.convert_to_skiplist();
         elems = Source::ZSet(true);
     }
 
@@ -171,7 +171,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
             Some(Value::List(l)) => vector.extend(l.iter().map(|o| item(o))),
             Some(Value::Set(s)) => vector.extend(s.ordered().into_iter().map(&item)),
             // The skiplist's dict: read in its own (hash) order, then sorted.
-            Some(Value::ZSet(z)) => vector.extend(z.dict().keys().map(|m| item(m))),
+            Some(Value::ZSet(z)) => vector.extend((0..z.len()).filter_map(|i| z.pick(i)).map(|(m, _)| item(m))),
             _ => {}
         }
     }

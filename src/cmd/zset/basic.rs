@@ -234,7 +234,7 @@ pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::Nil;
     };
     let i = ctx.srv.rng.usize(..z.len());
-    Reply::bulk_opt(z.dict().get_index(i).map(|(m, _)| m.to_vec()))
+    Reply::bulk_opt(z.pick(i).map(|(m, _)| m.to_vec()))
 }
 
 /// `zrandmemberWithCountCommand`. A negative count may repeat members; a positive one never does.
@@ -257,13 +257,12 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
     if count == 0 {
         return Reply::Array(out);
     }
-    let pick = |i: usize| z.dict().get_index(i).map(|(m, s)| (m.as_slice(), *s));
     if !uniq || count == 1 {
         if count > RANDMEMBER_MAX_REPEATS {
             return Reply::err("ERR value is out of range");
         }
         for _ in 0..count {
-            if let Some((m, s)) = pick(rng.usize(..size)) {
+            if let Some((m, s)) = z.pick(rng.usize(..size)) {
                 push_member(&mut out, m, s, withscores, resp3);
             }
         }
@@ -298,8 +297,8 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
         all.truncate(count);
         all
     };
-    let mut chosen: Vec<(&[u8], f64)> = idx.iter().filter_map(|&i| pick(i)).collect();
-    if !z.skiplist {
+    let mut chosen: Vec<(&[u8], f64)> = idx.iter().filter_map(|&i| z.pick(i)).collect();
+    if !z.is_skiplist() {
         chosen.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(b.0)));
     }
     for (m, s) in chosen {
@@ -370,7 +369,7 @@ pub fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let keep = |m: &[u8]| pattern.is_none_or(|p| string_match(p, m, false));
     let mut items = Vec::new();
-    let next = if !z.skiplist {
+    let next = if !z.is_skiplist() {
         for (m, s) in z.iter().filter(|(m, _)| keep(m)) {
             items.push(Reply::bulk(m));
             items.push(Reply::bulk(listpack_score_text(s)));
@@ -383,11 +382,11 @@ pub fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         while pos > 0 && seen < count {
             pos -= 1;
             seen += 1;
-            if let Some((m, s)) = z.dict().get_index(pos as usize)
+            if let Some((m, s)) = z.pick(pos as usize)
                 && keep(m)
             {
-                items.push(Reply::bulk(m.as_slice()));
-                items.push(Reply::double(*s));
+                items.push(Reply::bulk(m));
+                items.push(Reply::double(s));
             }
         }
         pos
