@@ -56,9 +56,13 @@ fn c_atol(s: &[u8]) -> i64 {
     if matches!(s.get(i), Some(b'-' | b'+')) {
         i += 1;
     }
+    // strtol: on overflow, LONG_MAX or LONG_MIN.
     let mut v: i64 = 0;
     while let Some(c) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+        match v.checked_mul(10).and_then(|v| v.checked_add(i64::from(c - b'0'))) {
+            Some(n) => v = n,
+            None => return if neg { i64::MIN } else { i64::MAX },
+        }
         i += 1;
     }
     if neg { -v } else { v }
@@ -245,7 +249,10 @@ fn parse_command<'d>(data: &'d [u8], mut pos: usize, eof: bool, argv: &mut Vec<&
     if line.len() == 1 {
         return Parsed::Stop(Stop::UnexpectedEof); // "*" then EOF: a read error at EOF
     }
-    let argc = c_atol(line.get(1..).unwrap_or_default());
+    // `int argc = atoi(buf+1)`: strtol's long cut to an int, so `*2147483648` is negative (a
+    // format error, not a short read) and `*4294967297` is 1.
+    #[allow(clippy::cast_possible_truncation, reason = "C's conversion of long to int, on purpose")]
+    let argc = c_atol(line.get(1..).unwrap_or_default()) as i32;
     if argc < 1 {
         return Parsed::Stop(Stop::Format);
     }

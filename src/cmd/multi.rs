@@ -40,8 +40,14 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
+/// True inside MULTI, and while EXEC runs its commands (Redis keeps `CLIENT_MULTI` set until
+/// the end of `execCommand`): a MULTI or WATCH that the AOF loader queued fails there.
+fn in_multi(client: &Client) -> bool {
+    client.multi.is_some() || client.in_exec
+}
+
 fn multi(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
-    if ctx.client.multi.is_some() {
+    if in_multi(ctx.client) {
         return Reply::err("ERR MULTI calls can not be nested");
     }
     ctx.client.multi = Some(Default::default());
@@ -116,7 +122,7 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 }
 
 fn watch(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    if ctx.client.multi.is_some() {
+    if in_multi(ctx.client) {
         return Reply::err("ERR WATCH inside MULTI is not allowed");
     }
     // A client already marked dirty cannot un-dirty itself: no point watching more.
