@@ -165,6 +165,28 @@ fn resp_file_containing_the_word_file() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A manifest whose every entry is indented: redis-check-aof 7.0.15 finds no line starting with
+/// `file`, takes it for a RESP file and `--fix` empties it (the server, which trims each line,
+/// loads it). Ours checks it as the manifest it is and leaves it whole.
+#[test]
+fn indented_manifest_is_not_cut() {
+    let dir = tmpdir("indented");
+    let ok = resp(&[&["SET", "a", "1"]]);
+    std::fs::write(dir.join("appendonly.aof.1.base.aof"), &ok).unwrap();
+    std::fs::write(dir.join("appendonly.aof.1.incr.aof"), &ok).unwrap();
+    let manifest = "  file appendonly.aof.1.base.aof seq 1 type b\n\tfile appendonly.aof.1.incr.aof seq 1 type i\n";
+    let path = dir.join("appendonly.aof.manifest");
+    std::fs::write(&path, manifest).unwrap();
+    let (r, _) = real(&dir, &["--fix", "appendonly.aof.manifest"], "y");
+    assert!(r.iter().any(|l| l.contains("Successfully truncated AOF appendonly.aof.manifest")), "the real tool's bug: {r:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"", "the real tool empties it");
+    std::fs::write(&path, manifest).unwrap();
+    let (o, code) = ours(&dir, "appendonly.aof.manifest", Mode::Fix, true);
+    assert_eq!((o.last().map(String::as_str), code), (Some("All AOF files and manifest are valid"), 0), "{o:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), manifest.as_bytes());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn manifests() {
     let dir = tmpdir("manifest");
@@ -183,6 +205,9 @@ fn manifests() {
         "file ../a seq 1 type b\n",
         "file a seq 1 type b\n\n",
         "# comment\nfile appendonly.aof.1.incr.aof seq 1 type i extra value\n",
+        // An indented entry and a blank line: the manifest's parser trims them.
+        "  file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+        "\nfile appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
     ];
     let mut problems = 0;
     // The 2.incr file is damaged and --fix may cut it: restore it before every run.
@@ -258,6 +283,16 @@ fn binary_matches_redis_check_aof() {
         let mine = run(ours, &["check", "--fix", file], &dir, answer);
         assert_eq!(mine, real, "answer {answer:?}");
         assert_eq!(std::fs::read(dir.join(file)).unwrap(), real_after);
+    }
+    // A timestamp of 0 (or empty, which strtol reads as 0) is a plain check; a bad one refused.
+    for ts in ["0", "", " 1700000003", "12x", "99999999999999999999"] {
+        std::fs::write(dir.join("ts.aof"), sample()).unwrap();
+        let real = run("redis-check-aof", &["--truncate-to-timestamp", ts, "ts.aof"], &dir, "");
+        let real_after = std::fs::read(dir.join("ts.aof")).unwrap();
+        std::fs::write(dir.join("ts.aof"), sample()).unwrap();
+        let mine = run(ours, &["check", "--truncate-to-timestamp", ts, "ts.aof"], &dir, "");
+        assert_eq!(mine, real, "timestamp {ts:?}");
+        assert_eq!(std::fs::read(dir.join("ts.aof")).unwrap(), real_after, "timestamp {ts:?}");
     }
     let real = run("redis-check-aof", &["--bogus"], &dir, "");
     let mine = run(ours, &["check", "--bogus"], &dir, "");

@@ -492,7 +492,10 @@ impl RespScan {
     }
 }
 
-/// A manifest is a file whose first non-comment line starts with `file` (the 7.2.6 rule).
+/// A manifest is a file whose first non-comment line starts with `file` (the 7.2.6 rule: 7.0.15
+/// takes any line that does, so a RESP file holding the word is refused as a bad manifest),
+/// after leading blanks, which the manifest's parser trims (`sdstrim`): a manifest whose first
+/// entry is indented is still one, and `--fix` never cuts it as a RESP file.
 pub fn is_manifest(data: &[u8]) -> bool {
-    data.split(|&c| c == b'\n').find(|l| !l.starts_with(b"#")).is_some_and(|l| l.starts_with(b"file"))
+    data.split(|&c| c == b'\n').map(|l| l.trim_ascii_start()).find(|l| !l.is_empty() && !l.starts_with(b"#")).is_some_and(|l| l.starts_with(b"file"))
 }

@@ -29,7 +29,10 @@ pub fn check_command(args: &[OsString]) -> i32 {
     let (mode, path) = match args.as_slice() {
         [p] => (Mode::Check, p),
         [flag, p] if flag == "--fix" => (Mode::Fix, p),
-        [flag, ts, p] if flag == "--truncate-to-timestamp" => match ts.parse::<i64>() {
+        // strtol with its end checked: leading blanks pass, an empty string is 0; and 0 is no
+        // timestamp at all (the real tool tests `to_timestamp &&`): a plain check.
+        [flag, ts, p] if flag == "--truncate-to-timestamp" => match if ts.is_empty() { Ok(0) } else { ts.trim_start().parse::<i64>() } {
+            Ok(0) => (Mode::Check, p),
             Ok(t) => (Mode::TruncateToTimestamp(t), p),
             Err(_) => {
                 println!("Invalid timestamp, aborting...");
