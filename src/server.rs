@@ -423,13 +423,12 @@ impl Server {
     }
 
     /// Creates the libraries an RDB held (`rdbFunctionLoad` for each, in file order). A library
-    /// that cannot be created fails the load, logged as Redis does.
+    /// that cannot be created fails the load: the error is the line Redis logs, for the caller
+    /// to log once.
     pub(crate) fn load_rdb_functions(&mut self, codes: &[Vec<u8>], allow_dup: bool) -> Result<(), String> {
         for code in codes {
             if let Err(e) = crate::cmd::scripting::function::create_library(&mut self.scripting.functions, code, allow_dup, None) {
-                let line = format!("Failed loading library, {e}");
-                self.log(LogLevel::Warning, line.clone());
-                return Err(line);
+                return Err(format!("Failed loading library, {e}"));
             }
         }
         Ok(())

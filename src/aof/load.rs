@@ -637,6 +637,25 @@ mod tests {
         assert_eq!(st, AofStatus::Ok);
     }
 
+    /// An RDB base whose function library cannot be created fails the load, with `rdbLoadRio`'s
+    /// line logged once.
+    #[test]
+    fn a_bad_library_in_the_base_fails_the_load_logged_once() {
+        let code = b"#!lua name=lib\nthis is not lua(";
+        let mut rdb = b"REDIS0010".to_vec();
+        rdb.push(crate::rdb::RDB_OPCODE_FUNCTION2);
+        rdb.push(u8::try_from(code.len()).unwrap());
+        rdb.extend(code);
+        rdb.push(crate::rdb::RDB_OPCODE_EOF);
+        rdb.extend([0; 8]); // a zero checksum: not checked
+        let mut s = srv();
+        let (st, _) = load_single_append_only_file(&mut s, "appendonly.aof.1.base.rdb", &rdb);
+        assert_eq!(st, AofStatus::Failed);
+        let lines: Vec<String> = s.log_lines().map(|l| l.text.clone()).collect();
+        assert_eq!(lines.iter().filter(|l| l.starts_with("Failed loading library, ")).count(), 1, "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("Error reading the RDB base file")), "{lines:?}");
+    }
+
     #[test]
     fn truncated_tail_and_unfinished_multi() {
         let full = resp(&[&["SELECT", "0"], &["SELECT", "1"]]);

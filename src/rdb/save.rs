@@ -253,7 +253,8 @@ impl Server {
                 return Err("Invalid argument".into());
             }
         };
-        if self.load_rdb_functions(&info.functions, false).is_err() {
+        if let Err(line) = self.load_rdb_functions(&info.functions, false) {
+            self.log(LogLevel::Warning, line);
             return Err("Invalid argument".into());
         }
         for (k, v, _) in &info.aux {
