@@ -140,6 +140,11 @@ export class LabController {
           keys: els.root ?? document,
         })
       : null;
+    if (els.timeline && els.root === document.documentElement) {
+      // The sticky timeline bar covers the viewport's top: its height is the page's scroll
+      // padding (style.css), so a control the keyboard focuses scrolls into view below it.
+      new ResizeObserver(() => document.documentElement.style.setProperty('--timeline-h', `${els.timeline.offsetHeight}px`)).observe(els.timeline);
+    }
     this.plotsView = els.plots ? new PlotsView(els.plots) : null;
     this.trafficView = els.traffic ? new TrafficView(els.traffic, act) : null;
     this.persistView = els.persist
@@ -383,7 +388,7 @@ export class LabController {
     this.crashView?.render(snapshot);
     if (timeline) this.scenariosView?.onView(timeline.session, scenario);
     if (this.els.root && snapshot.mode) this.els.root.dataset.aofMode = snapshot.mode;
-    this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null);
+    this.crashView?.setDown(this.role === 'writer' ? snapshot.down : null, snapshot.down_exited);
     if (this.role === 'reader' && this.els.backend?.dataset.backend !== snapshot.backend) this.showBackend(snapshot.backend, ['the writer tab’s storage']);
     if (this.els.aof?.config) this.els.aof.config.textContent = `appendonly ${snapshot.appendonly ? 'yes' : 'no'} · appendfsync ${snapshot.policy} · `;
     if (this.els.status && this.role === 'writer') {

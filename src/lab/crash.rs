@@ -114,7 +114,8 @@ impl Lab {
                 "The backend failed while the files were cut back to what the disk held: {e}. The restart sees what is there."
             ));
         }
-        why.push(policy_promise(self.config.appendfsync, kind));
+        let fsync_paused = self.engine.srv.config.no_appendfsync_on_rewrite && self.engine.srv.child_active();
+        why.push(policy_promise(self.config.appendfsync, kind, lost_aof_buf, fsync_paused));
         // 6.2 never fsyncs `dir`: a file it created, or renamed into place at the end of a
         // rewrite, has a name only the page cache knows until something else syncs the directory.
         let legacy_name = self.config.appendfilename.clone();
@@ -127,13 +128,21 @@ impl Lab {
             ));
         }
         self.push(now, "crash", format!("crash: {kind} ({policy})"), lost_aof_buf + lost_page_cache);
-        let (rdb_keys, rdb_age_s, rdb_text) =
-            rdb_only_restart(storage.as_mut(), &self.config.dbfilename, self.config.databases, lastsave, rdb_changes, keys_before, now);
         let (engine, down, log) = boot(self.config.clone(), storage, now);
         self.engine = engine;
         self.down = down.clone();
         self.attach(log.clone(), now);
         let keys_after = if self.down.is_some() { 0 } else { self.keys() };
+        // The restart read the AOF only: dump.rdb is as the crash left it.
+        let (rdb_keys, rdb_age_s, rdb_text) = rdb_only_restart(
+            self.engine.srv.storage.as_mut(),
+            &self.config.dbfilename,
+            self.config.databases,
+            lastsave,
+            rdb_changes,
+            (keys_before, keys_after),
+            now,
+        );
         if down.is_some() {
             why.push(match crash {
                 Crash::TornSequence { .. } => "redis-server refused to start on what survived (see its log): aof-load-truncated only forgives a file \
@@ -153,10 +162,8 @@ impl Lab {
             keys_before,
             keys_after,
             why,
-            log: match &down {
-                Some(fatal) => log.iter().chain(fatal).cloned().collect(),
-                None => log,
-            },
+            // A refused start's fatal lines are the log's last ones already.
+            log,
             started: down.is_none(),
             rdb_keys,
             rdb_changes,
@@ -244,23 +251,30 @@ impl Lab {
 
 /// What an RDB-only server (`appendonly no`) would have restarted with after this crash: the
 /// dump.rdb that survived (renamed into place and its directory fsynced, so a power loss keeps
-/// it). Returns (its keys, or None without a file; its age in seconds; the sentence).
+/// it). `keys` = (before the crash, after the AOF restart: 0 when it refused to start).
+/// Returns (its keys, or None without a file; its age in seconds; the sentence).
 fn rdb_only_restart(
     storage: &mut dyn crate::storage::Storage,
     dbfilename: &str,
     databases: usize,
     lastsave: i64,
     changes: u64,
-    keys_before: u64,
+    (keys_before, keys_after): (u64, u64),
     now: i64,
 ) -> (Option<u64>, u64, String) {
     let Ok(bytes) = storage.read_all(dbfilename) else {
+        let aof = match keys_after {
+            0 if keys_before > 0 => " This time the AOF kept none of them either.".to_string(),
+            0 => String::new(),
+            k if k >= keys_before => " The AOF is what kept them.".to_string(),
+            k => format!(" The AOF kept {k} of them."),
+        };
         return (
             None,
             0,
             format!(
                 "With RDB snapshots only (appendonly no), this restart would find no {dbfilename} and start empty: all {keys_before} \
-                 keys lost. The AOF is what kept them."
+                 keys lost.{aof}"
             ),
         );
     };
@@ -278,12 +292,25 @@ fn rdb_only_restart(
     (Some(keys), age, text)
 }
 
-/// The guarantee of each policy for a crash of this kind (the sentences of `AppendFsync`).
-fn policy_promise(policy: AppendFsync, kind: &str) -> String {
+/// The guarantee of each policy for a crash of this kind (the sentences of `AppendFsync`), and
+/// where this crash found it suspended: everysec's write postponed behind a slow fsync (the
+/// acknowledged writes still in aof_buf, `lost_aof_buf`), always's fsync skipped while a
+/// rewrite child runs under no-appendfsync-on-rewrite (`fsync_paused`).
+fn policy_promise(policy: AppendFsync, kind: &str, lost_aof_buf: u64, fsync_paused: bool) -> String {
     let process_only = kind == "kill";
     match (policy, process_only) {
+        (AppendFsync::EverySec, true) if lost_aof_buf > 0 => format!(
+            "A process kill loses only aof_buf, and Redis normally writes it to the file before it sends the replies. But under \
+             everysec, while the background fsync is slow, Redis postpones that write (up to 2 s) and still replies: the \
+             {lost_aof_buf} bytes in aof_buf were acknowledged writes."
+        ),
         (_, true) => "A process kill loses no acknowledged write under any policy: Redis writes aof_buf to the file before it sends \
                       the replies (beforeSleep), so only commands of an unfinished turn can be lost."
+            .into(),
+        (AppendFsync::Always, false) if fsync_paused => "appendfsync always, but no-appendfsync-on-rewrite yes and a rewrite child \
+                                                          running: Redis skips the fsync while the child runs, so the replies went \
+                                                          out after write() alone, and what was written since the rewrite began was \
+                                                          only in the page cache."
             .into(),
         (AppendFsync::Always, false) => "appendfsync always: every reply was sent after its bytes were fsynced, so no acknowledged \
                                          write is lost; only the turn in progress can be."

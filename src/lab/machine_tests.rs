@@ -288,3 +288,65 @@ fn the_parsed_tail_kept_between_views_never_changes_what_a_crash_would_lose() {
     l.execute_line("SET same length y", t + 510);
     check(&mut l, "writes over the cut");
 }
+
+/// The crash report never contradicts what the crash lost: a kill that took acknowledged
+/// writes postponed by a slow everysec fsync, and a power loss under `always` while
+/// no-appendfsync-on-rewrite held the fsync back, each say why; the "AOF vs RDB" line counts
+/// what the AOF really kept; a refused start's fatal line is in its log once.
+#[test]
+fn crash_reports_say_why_acknowledged_writes_were_lost() {
+    // everysec, a slow fsync: SET b 2 was acknowledged while its write waited in aof_buf.
+    let mut l = lab("everysec", &[]);
+    l.set_fsync_latency(5_000, T0);
+    l.execute_line("SET a 1", T0 + 1_000);
+    assert_eq!(l.execute_line("SET b 2", T0 + 2_000), ["OK"]);
+    let r = l.crash_and_reveal("kill", None, T0 + 2_100).unwrap().clone();
+    assert_eq!((r.keys_before, r.keys_after), (2, 1));
+    assert!(!r.why.iter().any(|w| w.contains("loses no acknowledged write")), "{:?}", r.why);
+    assert!(r.why.iter().any(|w| w.contains("postpones that write")), "{:?}", r.why);
+    assert!(r.rdb_text.ends_with("The AOF kept 1 of them."), "{}", r.rdb_text);
+
+    // always, a rewrite child running under no-appendfsync-on-rewrite: the fsync is skipped.
+    let mut l = lab("always", &[("no-appendfsync-on-rewrite", "yes"), ("lab-rewrite-keys-per-tick", "1")]);
+    for k in ["a", "b", "c"] {
+        l.execute_line(&format!("SET {k} 1"), T0);
+    }
+    l.execute_line("BGREWRITEAOF", T0);
+    assert_eq!(l.execute_line("SET d 4", T0 + 1), ["OK"]);
+    assert!(l.engine.srv.child_active());
+    let r = l.crash_and_reveal("power", None, T0 + 2).unwrap().clone();
+    assert_eq!((r.keys_before, r.keys_after), (4, 3), "{r:?}");
+    assert!(!r.why.iter().any(|w| w.contains("no acknowledged write is lost")), "{:?}", r.why);
+    assert!(r.why.iter().any(|w| w.contains("no-appendfsync-on-rewrite yes and a rewrite child running")), "{:?}", r.why);
+    let reveal = l.reveal().unwrap();
+    assert!(reveal.sentence.contains("no-appendfsync-on-rewrite yes"), "{}", reveal.sentence);
+
+    // appendfsync no, power loss: nothing survives, and the comparison says so.
+    let mut l = lab("no", &[]);
+    l.execute_line("SET a 1", T0);
+    l.execute_line("SET b 2", T0);
+    let r = l.crash("power", T0 + 10).unwrap().clone();
+    assert_eq!((r.keys_before, r.keys_after), (2, 0));
+    assert!(r.rdb_text.ends_with("This time the AOF kept none of them either."), "{}", r.rdb_text);
+
+    // A torn sequence that leaves a hole: refused, the advice is --fix, the fatal line once.
+    let mut refused = false;
+    for seed in 0..20 {
+        let mut l = lab("no", &[]);
+        l.next_seq = seed;
+        for i in 0..6 {
+            l.execute_line(&format!("SET k{i} {}", "v".repeat(300)), T0 + i);
+        }
+        let r = l.crash_and_reveal("torn-seq", None, T0 + 100).unwrap().clone();
+        if r.started {
+            continue;
+        }
+        refused = true;
+        let fatal = r.log.last().unwrap().clone();
+        assert_eq!(r.log.iter().filter(|line| **line == fatal).count(), 1, "{:?}", r.log);
+        let sentence = l.reveal().unwrap().sentence;
+        assert!(sentence.contains("aof-load-truncated yes does not help"), "{sentence}");
+        break;
+    }
+    assert!(refused, "some torn sequence leaves a hole");
+}

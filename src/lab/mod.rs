@@ -270,7 +270,8 @@ impl Lab {
     }
 
     /// Runs one console line; returns the replies ready (the line's own, unless it blocked, and
-    /// those of earlier blocked commands it served); none when the server exited during the turn.
+    /// those of earlier blocked commands it served); redis-cli's [`CLOSED`] when the server
+    /// exited during the turn (its replies never left).
     pub fn execute_line(&mut self, line: &str, now: i64) -> Vec<String> {
         if self.down.is_some() {
             return if line.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] };
@@ -280,6 +281,9 @@ impl Lab {
         }
         self.console_queue.push_back(line.to_string());
         self.turn(now, false);
+        if self.down.is_some() && !line.trim().is_empty() {
+            return vec![CLOSED.to_string()];
+        }
         std::mem::take(&mut self.console_out)
     }
 
@@ -311,8 +315,8 @@ impl Lab {
         self.log.place(places);
         if self.down.is_some() {
             // The group commit failed under `always`: no reply of the batch ever left.
-            for (replies, _) in &mut out {
-                replies.clear();
+            for ((replies, _), line) in out.iter_mut().zip(lines) {
+                *replies = if line.trim().is_empty() { vec![] } else { vec![CLOSED.to_string()] };
             }
         }
         out
@@ -743,6 +747,8 @@ fn count_writes(mut bytes: &[u8]) -> u64 {
 
 /// What redis-cli prints when nothing listens on the port.
 pub const REFUSED: &str = "Could not connect to Redis at 127.0.0.1:6379: Connection refused";
+/// What redis-cli prints when the server goes away before it replies (hiredis's EOF error).
+pub const CLOSED: &str = "Error: Server closed the connection";
 
 /// Starts an engine as redis-server would on `storage`: (engine, fatal lines if it refused,
 /// its start-up log).
@@ -976,7 +982,7 @@ mod tests {
             let mut l = lab("always");
             assert_eq!(l.execute_line("SET a 1", T0), ["OK"]);
             l.inject(fault, 0, T0).unwrap();
-            assert!(l.execute_line("SET b 2", T0 + 1).is_empty(), "{fault}: no reply from the turn that exited");
+            assert_eq!(l.execute_line("SET b 2", T0 + 1), [CLOSED], "{fault}: no reply from the turn that exited");
             assert!(l.is_down().is_some(), "{fault}");
             assert_eq!(l.execute_line("GET a", T0 + 2), [REFUSED]);
 
@@ -984,7 +990,7 @@ mod tests {
             l.inject(fault, 0, T0).unwrap();
             let lines: Vec<String> = ["GET x", "SET b 2", "PING"].iter().map(|s| s.to_string()).collect();
             let out = l.execute_batch(&lines, T0 + 1);
-            assert!(out.iter().all(|(replies, _)| replies.is_empty()), "{fault}: {out:?}");
+            assert!(out.iter().all(|(replies, _)| replies == &[CLOSED]), "{fault}: {out:?}");
             assert!(!out[1].1.is_empty(), "what entered aof_buf is still shown");
             assert!(l.is_down().is_some());
 

@@ -57,6 +57,8 @@ pub(super) struct CrashCapture {
     pub writes: Vec<(u64, String, Option<bool>)>,
     pub policy: AppendFsync,
     pub writeback_s: Option<i64>,
+    /// no-appendfsync-on-rewrite was holding back `always`'s fsync (a rewrite child running).
+    pub fsync_paused: bool,
 }
 
 impl Lab {
@@ -66,13 +68,14 @@ impl Lab {
         let lost = self.lost_if(kind);
         let policy = self.engine.srv.config.appendfsync;
         let writeback_s = self.writeback_ms().map(|w| w / 1000);
+        let fsync_paused = self.engine.srv.config.no_appendfsync_on_rewrite && self.engine.srv.child_active();
         let asked: Vec<u64> = match &prediction {
             Some(p) if !p.writes.is_empty() => p.writes.clone(),
             _ => self.machine.recent.iter().rev().filter(|t| t.is_write()).take(super::machine_view::RECENT_SHOWN).map(|t| t.seq).collect(),
         };
         let writes = asked.iter().filter_map(|seq| self.survives(*seq, &lost)).collect();
         let report = self.crash(kind, now)?.clone();
-        self.machine.crash = Some(CrashCapture { report, lost, prediction, writes, policy, writeback_s });
+        self.machine.crash = Some(CrashCapture { report, lost, prediction, writes, policy, writeback_s, fsync_paused });
         self.last_crash.as_ref().ok_or_else(|| "no crash report".to_string())
     }
 
@@ -253,10 +256,15 @@ fn explain(c: &CrashCapture) -> String {
     let n = l.writes.len();
     let writes = |k: usize| if k == 1 { "1 write".to_string() } else { format!("{k} writes") };
     if !r.started {
-        return format!(
-            "redis-server refused to start on what survived{}: restart it with aof-load-truncated yes, or repair the file with redis-check-aof --fix.",
-            l.refused.as_ref().map(|why| format!(" ({why})")).unwrap_or_default()
-        );
+        let refused = l.refused.as_ref().map(|why| format!(" ({why})")).unwrap_or_default();
+        return if r.kind == "torn-seq" {
+            format!(
+                "redis-server refused to start on what survived{refused}: a hole in the middle of the file is not a truncated tail, so \
+                 aof-load-truncated yes does not help; redis-check-aof --fix cuts the file at the hole, and everything after it is lost."
+            )
+        } else {
+            format!("redis-server refused to start on what survived{refused}: restart it with aof-load-truncated yes, or repair the file with redis-check-aof --fix.")
+        };
     }
     if !l.exact && r.kind != "kill" {
         return format!(
@@ -288,6 +296,13 @@ fn explain(c: &CrashCapture) -> String {
                                               already on disk when the power went."
                     .to_string()
             }
+            AppendFsync::Always if c.fsync_paused => format!(
+                "appendfsync always fsyncs before it replies, except while a rewrite child runs with no-appendfsync-on-rewrite yes: \
+                 then the reply leaves after write() alone, and {} ({} bytes) were only in {}.",
+                writes(n),
+                l.bytes(),
+                layers(in_buf, in_cache + torn)
+            ),
             AppendFsync::Always => {
                 format!("Under appendfsync always only the turn in progress can be lost: {} had not been fsynced yet.", writes(n))
             }

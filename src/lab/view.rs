@@ -7,7 +7,7 @@ use crate::cmd::server::info::gen_info_string;
 
 impl Lab {
     /// Everything the page draws, as one JSON object:
-    /// `{backend, backend_notes, durability, policy, appendonly, mode ("7.0" | "6.2"), down,
+    /// `{backend, backend_notes, durability, policy, appendonly, mode ("7.0" | "6.2"), down, down_exited,
     /// aof_buf, files: [{name, kind, len, durable_len, durable_name}], manifest, info, load_log,
     /// rewrite, rdb, faults, crash, machine}`. `machine` is the write path for the diagram
     /// (`machine_view.rs`); `crash` has `lost_writes`, `prediction`, `reveal` after a crash made
@@ -26,6 +26,8 @@ impl Lab {
             Some(lines) => j.strs("down", lines),
             None => j.raw("down", "null"),
         }
+        // Down because it exited (a write or fsync error under always), not a refused start.
+        j.bool("down_exited", self.down.is_some() && self.engine.exited().is_some());
         j.num("aof_buf", self.engine.aof_buf().len() as u64);
         j.str("incr", self.engine.srv.aof.incr_path.as_deref().unwrap_or(""));
         let (manifest, manifest_text) = self.manifest();

@@ -74,12 +74,12 @@ if (BROWSERS.includes('firefox')) {
         const names = await files(b);
         for (const f of ['appendonlydir/appendonly.aof.1.base.rdb', 'appendonlydir/appendonly.aof.1.incr.aof', 'appendonlydir/appendonly.aof.manifest']) assert.ok(names.includes(f), `${f} in ${names}`);
         // always: a power loss keeps every acknowledged write.
-        assert.match(await crash(b, 'power'), /^power under appendfsync always: 3 keys before, 3 after the restart\. 0 bytes lost/);
+        assert.match(await crash(b, 'power'), /^a power loss under appendfsync always: 3 keys before, 3 after the restart\. 0 bytes never reached the disk/);
         assert.equal(await run(b, 'MGET a c'), '1) "aa"\n2) "cc"');
         // no: nothing fsynced, the kernel had not written back: the last write is lost.
         assert.equal(await run(b, 'CONFIG SET appendfsync no'), 'OK');
         assert.equal(await run(b, 'SET d dd'), 'OK');
-        assert.match(await crash(b, 'power'), /^power under appendfsync no: 4 keys before, 3 after the restart\. [1-9]\d* bytes lost \(0 in aof_buf, [1-9]\d* in the page cache\)/);
+        assert.match(await crash(b, 'power'), /^a power loss under appendfsync no: 4 keys before, 3 after the restart\. [1-9]\d* bytes never reached the disk \(0 in aof_buf, [1-9]\d* in the page cache\)/);
         assert.equal(await run(b, 'GET d'), '(nil)');
         await b.shot(path.join(SHOTS, `firefox-lab-${backend}.png`));
         // A real reload (a process crash): the browser's files hold every acknowledged write.
@@ -152,7 +152,7 @@ if (BROWSERS.includes('firefox')) {
         for (let i = 0; i < 50 && !root.querySelector('button[data-action="just-crash"]'); i++) await new Promise((r) => setTimeout(r, 50));
         root.querySelector('button[data-action="just-crash"]')?.click();
       });
-      await b.waitFor(() => document.getElementById('no').shadowRoot.querySelector('.crash-summary')?.textContent.startsWith('power under appendfsync no: 1 keys before, 0 after the restart'));
+      await b.waitFor(() => document.getElementById('no').shadowRoot.querySelector('.crash-summary')?.textContent.startsWith('a power loss under appendfsync no: 1 keys before, 0 after the restart'));
       await b.shot(path.join(SHOTS, 'firefox-embed.png'));
       assert.deepEqual(await b.errors(), []);
     } finally {

@@ -385,7 +385,7 @@ test('the timeline bar: step back, scrub and fork with the page controls; every 
     await page.locator('#crash .crash-summary').waitFor();
     const crashed = (await act(page, 'digest')).position;
     const afterCrash = await viewsAt(page, crashed);
-    assert.match(afterCrash.crash, /^power under appendfsync always/);
+    assert.match(afterCrash.crash, /^a power loss under appendfsync always/);
     const c = await type(page, 'BGREWRITEAOF', 'Background append only file rewriting started');
     const d = await type(page, 'INCR n', '(integer) 1');
     assert.ok(a.position < b.position && b.position < crashed && crashed < c.position && c.position < d.position);

@@ -6,7 +6,7 @@
 // bytes were in the write-path diagram (and in the log view, when the page has one).
 
 import { CRASH_KINDS, LAB_ACTIONS } from '../protocol.js';
-import { askPrediction, predictEnabled, revealView, setPredictEnabled } from './predict.js';
+import { KIND_WORDS, askPrediction, predictEnabled, revealView, setPredictEnabled } from './predict.js';
 import { el } from './dom.js';
 
 const PLACES = { aof_buf: 'aof_buf', page_cache: 'page cache', torn_tail: 'torn tail' };
@@ -42,6 +42,7 @@ export class CrashView {
       fieldset.append(label);
     }
     const crash = el('button', 'crash-button', 'Crash, then restart');
+    this.crashButton = crash;
     crash.type = 'submit';
     crash.dataset.action = 'crash';
     const ask = el('label', 'predict-toggle');
@@ -96,15 +97,23 @@ export class CrashView {
       return;
     }
     let prediction = null;
-    if (this.ask.checked && predictEnabled()) {
+    const asked = this.ask.checked && predictEnabled();
+    if (asked) {
       this.hooks.predicting?.(true);
       prediction = await askPrediction(this.predictBox, this.hooks.snapshot?.(), kind);
       this.hooks.predicting?.(false);
       this.ask.checked = predictEnabled();
-      if (prediction === undefined) return; // cancelled
+      if (prediction === undefined) {
+        this.crashButton.focus(); // cancelled: back where the keyboard was
+        return;
+      }
     }
     const out = await this.run(LAB_ACTIONS.CRASH, { kind, prediction });
-    if (out) this.showReport(out.report);
+    if (out) {
+      this.showReport(out.report);
+      // The keyboard follows the question to its answer (the prediction form is gone).
+      if (asked) this.result.querySelector('.report')?.focus();
+    }
   }
 
   /** The backend in use. Every simulated crash and fault works on every backend (the
@@ -138,9 +147,10 @@ export class CrashView {
   showReport(r) {
     this.reportKey = JSON.stringify(r);
     const box = el('div', 'report');
+    box.tabIndex = -1;
     const lost = r.lost_aof_buf + r.lost_page_cache;
     box.append(
-      el('p', 'crash-summary', `${r.kind} under appendfsync ${r.policy}: ${r.keys_before} keys before, ${r.started ? `${r.keys_after} after the restart` : 'the server refused to start'}. ${lost.toLocaleString('en')} bytes lost (${r.lost_aof_buf} in aof_buf, ${r.lost_page_cache} in the page cache).`),
+      el('p', 'crash-summary', `${KIND_WORDS[r.kind] ?? r.kind} under appendfsync ${r.policy}: ${r.keys_before} keys before, ${r.started ? `${r.keys_after} after the restart` : 'the server refused to start'}. ${lost.toLocaleString('en')} bytes never reached the disk (${r.lost_aof_buf} in aof_buf, ${r.lost_page_cache} in the page cache).`),
     );
     if (r.reveal) box.append(revealView(r));
     if (r.lost_writes) box.append(this.lostWrites(r.lost_writes));
@@ -164,7 +174,7 @@ export class CrashView {
   lostWrites(l) {
     const box = el('div', 'crash-lost');
     if (!l.exact) {
-      box.append(el('p', 'meta', `Lost: ${l.bytes.toLocaleString('en')} bytes (${l.why_inexact}).`));
+      box.append(el('p', 'meta', `At risk: ${l.bytes.toLocaleString('en')} bytes (${l.why_inexact}).`));
       return box;
     }
     box.append(el('p', 'crash-lost-head', l.writes_total ? `Acknowledged writes lost (${l.writes_total}):` : 'No acknowledged write was lost.'));
@@ -187,17 +197,32 @@ export class CrashView {
     return box;
   }
 
-  /** While redis-server is down (it refused to start): its fatal lines and the two ways out. */
-  setDown(lines) {
-    const key = lines ? lines.join('\n') : '';
+  /** While redis-server is down: it exited (`exited`: a write or fsync error under always, the
+   *  files intact, a plain restart) or it refused to start on its files (two ways out). */
+  setDown(lines, exited = false) {
+    const key = lines ? `${exited}|${lines.join('\n')}` : '';
     if (key === this.downKey) return;
     this.downKey = key;
     this.downBox?.remove();
     this.downBox = null;
     if (!lines) return;
     const box = el('div', 'down');
-    box.append(el('p', 'crash-error', 'redis-server is down: it refused to start on these files.'), el('pre', 'log-lines', lines.join('\n')));
     const fixes = el('div', 'fixes');
+    if (exited) {
+      box.append(
+        el('p', 'crash-error', 'redis-server exited: under appendfsync always a failed write or fsync is fatal, so that no reply acknowledges a write that is not on disk. The files are as they were: restart it (a fault still set fails it again).'),
+        el('pre', 'log-lines', lines.join('\n')),
+      );
+      const restart = el('button', 'chip', 'Restart redis-server');
+      restart.type = 'button';
+      restart.addEventListener('click', () => this.restart(null));
+      fixes.append(restart);
+      box.append(fixes);
+      this.downBox = box;
+      this.result.before(box);
+      return;
+    }
+    box.append(el('p', 'crash-error', 'redis-server is down: it refused to start on these files.'), el('pre', 'log-lines', lines.join('\n')));
     const truncated = el('button', 'chip', 'Restart with aof-load-truncated yes');
     truncated.type = 'button';
     truncated.addEventListener('click', () => this.restart({ 'aof-load-truncated': 'yes' }));

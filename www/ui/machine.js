@@ -48,6 +48,17 @@ function svg(tag, attrs = {}, text) {
 
 const tail = (name) => (name ?? '').split('/').pop();
 const clip = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** An SVG text cut to `n` characters, the whole sentence in its <title> when cut (a tooltip,
+ *  and what a screen reader reads). */
+function setClipped(node, s, n) {
+  const short = clip(s, n);
+  if (node.dataset.full === s && node.dataset.short === short) return;
+  node.dataset.full = s;
+  node.dataset.short = short;
+  node.textContent = short;
+  if (short !== s) node.append(svg('title', {}, s));
+}
 const ms = (n) => (n >= 1000 ? `${(n / 1000).toFixed(n % 1000 ? 1 : 0)} s` : `${n} ms`);
 
 export class MachineView {
@@ -315,12 +326,12 @@ export class MachineView {
     const cmds = ct ? ct.commands.filter((c) => c.source !== 'cron') : [];
     const last = cmds[cmds.length - 1];
     const n = this.chars;
-    setText(this.typed, last ? clip(`> ${last.typed}${cmds.length > 1 ? `  (+${cmds.length - 1} in this turn)` : ''}`, n) : '> (no command yet)');
-    setText(this.reply, last && last.source !== 'cron' ? clip(`← ${last.reply.split('\n')[0]}`, n) : '');
+    setClipped(this.typed, last ? `> ${last.typed}${cmds.length > 1 ? `  (+${cmds.length - 1} in this turn)` : ''}` : '> (no command yet)', n);
+    setClipped(this.reply, last && last.source !== 'cron' ? `← ${last.reply.split('\n')[0]}` : '', n);
     setText(this.released, ct ? RELEASED[ct.released] ?? '' : '');
     this.released.dataset.released = ct?.released ?? '';
     const writes = last ? last.records.filter((r) => r.write).map((r) => r.text) : [];
-    setText(this.propagated, clip(writes.length ? `→ ${writes.join(' ; ')}` : last ? '→ nothing propagated (a read, or no change)' : '', n));
+    setClipped(this.propagated, writes.length ? `→ ${writes.join(' ; ')}` : last ? '→ nothing propagated (a read, or no change)' : '', n);
     setText(this.a1.t, ct ? `① execute ${cmds.length} command${cmds.length > 1 ? 's' : ''} · propagate ${fmt(cmds.reduce((a, c) => a + c.bytes, 0))}` : '① execute · propagate');
     // The latest write() (serverCron's retry of a postponed one), else the client turn's.
     const w = t?.writes.at(-1) ?? ct?.writes.at(-1);
@@ -428,7 +439,7 @@ export class MachineView {
     else if (m.policy === 'everysec') line = `③ fsync on the bio thread, ~1/s, takes ${ms(latency)}`;
     else line = '③ no fsync: the kernel writes dirty pages back when it likes';
     if (m.no_appendfsync_on_rewrite && m.child) line = '③ no fsync while the rewrite child runs (no-appendfsync-on-rewrite)';
-    setText(this.a3.t, clip(line, this.chars - 5));
+    setClipped(this.a3.t, line, this.chars - 5);
     let sub = '';
     let progress = 0;
     if (m.bio) {
@@ -442,7 +453,7 @@ export class MachineView {
       sub = `write postponed ${ms(Math.min(waited, 2000))} of 2 s: the last fsync still runs`;
     }
     if (m.policy === 'no' || !sub) sub = m.writeback_ms === null ? '' : `writeback: the kernel flushes dirty pages after ${ms(m.writeback_ms)}`;
-    setText(this.a3b, clip(sub, this.chars - 6));
+    setClipped(this.a3b, sub, this.chars - 6);
     this.bioFill.setAttribute('height', 34 * progress);
     this.bioTrack.classList.toggle('idle', !m.bio);
     this.root.dataset.postponed = m.postponed_since ? 'yes' : '';
@@ -464,7 +475,8 @@ export class MachineView {
       setText(bytes, fmt(l.bytes));
       setText(writes, l.exact
         ? l.writes_total === 0 ? 'none' : `${l.writes_total} write${l.writes_total > 1 ? 's' : ''}: ${[...new Set(l.writes.flatMap((w) => w.keys))].slice(0, 4).join(', ')}${l.refused ? ' · start refused' : ''}`
-        : 'bytes only (see below)');
+        : 'bytes only: which writes is chance');
+      row.title = l.exact ? '' : l.why_inexact ?? '';
     }
     const l = m.lost_if[this.kind];
     // Drawn again only when it changed: a VIEW comes several times a second while time runs,

@@ -28,7 +28,7 @@ export function setPredictEnabled(on) {
   }
 }
 
-const KIND_WORDS = { kill: 'a process kill', power: 'a power loss', torn: 'a torn write' };
+export const KIND_WORDS = { kill: 'a process kill', power: 'a power loss', torn: 'a torn write', 'torn-seq': 'a torn sequence' };
 const ANSWERS = {
   survive: { all: 'all of them', some: 'some of them', none: 'none of them', unknown: 'not known exactly' },
   refused: { yes: 'refused', no: 'starts' },

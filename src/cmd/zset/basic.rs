@@ -209,14 +209,11 @@ fn rank_generic(ctx: &mut Ctx, argv: &[&[u8]], reverse: bool) -> Reply {
     }
 }
 
-/// Beyond this many repeated picks (a negative count) the reply is refused instead of built: Redis
-/// would stream it until memory runs out.
-const RANDMEMBER_MAX_REPEATS: u64 = 1 << 24;
-
 /// ZRANDMEMBER key [count [WITHSCORES]].
 pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if argv.len() >= 3 {
-        let l = tri!(args::int(argv[2]));
+        // `getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)`, as for SRANDMEMBER / HRANDFIELD.
+        let l = tri!(crate::cmd::set::parse_random_count(argv[2]));
         if argv.len() > 4 || (argv.len() == 4 && !args::is(argv[3], "withscores")) {
             return Reply::syntax();
         }
@@ -258,8 +255,10 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Rep
         return Reply::Array(out);
     }
     if !uniq || count == 1 {
-        if count > RANDMEMBER_MAX_REPEATS {
-            return Reply::err("ERR value is out of range");
+        // Redis would stream such a reply until memory runs out: the lab refuses it, as it does
+        // for SRANDMEMBER / HRANDFIELD, and says so.
+        if count > crate::cmd::set::MAX_RANDOM_REPLY {
+            return crate::cmd::set::random_reply_too_large();
         }
         for _ in 0..count {
             if let Some((m, s)) = z.pick(rng.usize(..size)) {
