@@ -279,61 +279,169 @@ impl List {
     }
 }
 
-/// A hash value: fields in insertion order (the listpack's order while small), read as an
-/// `IndexMap` through `Deref`, changed only through the methods below, which keep the fields'
-/// and values' total length.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// A hash value: fields in insertion order (the listpack's order while small), read through the
+/// methods below (an `IndexMap`'s), changed only through the ones that keep the fields' and
+/// values' total length.
+///
+/// **A small hash keeps no index.** Up to [`HASH_SMALL_MAX`] fields are a plain vector of
+/// pairs, a field found by a walk that compares inline fields, as Redis's listpack is walked
+/// (`hashTypeGetFromListpack`); a larger one gets its index. Most hashes are small (the load
+/// benchmark's mix b: ~10 fields each): one allocation and no hashing instead of a table and an
+/// index. The form is invisible: the order, removals and OBJECT ENCODING (which Redis decides by
+/// its own limits, see `hash_is_listpack`) are the same in both.
+#[derive(Clone, Debug, Default)]
 pub struct Hash {
-    /// Fields inline when short ([`MapKey`]): a lookup compares in the entry it reads.
-    fields: Map<MapKey, Vec<u8>>,
+    fields: Fields,
     bytes: usize,
 }
 
-impl Deref for Hash {
-    type Target = Map<MapKey, Vec<u8>>;
-    fn deref(&self) -> &Self::Target {
-        &self.fields
+/// The fields, without or with an index.
+#[derive(Clone, Debug)]
+enum Fields {
+    Small(Vec<(MapKey, Vec<u8>)>),
+    Map(Map<MapKey, Vec<u8>>),
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields::Small(Vec::new())
     }
 }
 
+/// The most fields a hash holds without an index.
+pub const HASH_SMALL_MAX: usize = 32;
+
+/// Equality is content (the fields' order and the form do not count), as the `IndexMap`'s was.
+impl PartialEq for Hash {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(f, v)| other.get(f.as_bytes()) == Some(v))
+    }
+}
+
+/// A hash's (field, value) pairs in order.
+pub enum HashIter<'a> {
+    Small(std::slice::Iter<'a, (MapKey, Vec<u8>)>),
+    Map(indexmap::map::Iter<'a, MapKey, Vec<u8>>),
+}
+
+impl<'a> Iterator for HashIter<'a> {
+    type Item = (&'a MapKey, &'a Vec<u8>);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            HashIter::Small(i) => i.next().map(|(f, v)| (f, v)),
+            HashIter::Map(i) => i.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            HashIter::Small(i) => i.size_hint(),
+            HashIter::Map(i) => i.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for HashIter<'_> {}
+
 impl<'a> IntoIterator for &'a Hash {
     type Item = (&'a MapKey, &'a Vec<u8>);
-    type IntoIter = indexmap::map::Iter<'a, MapKey, Vec<u8>>;
+    type IntoIter = HashIter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.fields.iter()
+        self.iter()
     }
 }
 
 impl Hash {
     pub fn with_capacity(n: usize) -> Hash {
-        Hash { fields: Map::with_capacity_and_hasher(n, Default::default()), bytes: 0 }
+        let fields = if n <= HASH_SMALL_MAX { Fields::Small(Vec::with_capacity(n)) } else { Fields::Map(Map::with_capacity_and_hasher(n, Default::default())) };
+        Hash { fields, bytes: 0 }
+    }
+    pub fn len(&self) -> usize {
+        match &self.fields {
+            Fields::Small(v) => v.len(),
+            Fields::Map(m) => m.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The (field, value) pairs in insertion order (after removals: see the removals below).
+    pub fn iter(&self) -> HashIter<'_> {
+        match &self.fields {
+            Fields::Small(v) => HashIter::Small(v.iter()),
+            Fields::Map(m) => HashIter::Map(m.iter()),
+        }
+    }
+    /// A small hash's field position, by a walk.
+    fn position(v: &[(MapKey, Vec<u8>)], field: &[u8]) -> Option<usize> {
+        v.iter().position(|(f, _)| f.as_bytes() == field)
+    }
+    pub fn get(&self, field: &[u8]) -> Option<&Vec<u8>> {
+        match &self.fields {
+            Fields::Small(v) => Self::position(v, field).and_then(|i| v.get(i)).map(|(_, val)| val),
+            Fields::Map(m) => m.get(field),
+        }
+    }
+    pub fn contains_key(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+    /// The pair at position `i` in order (a random pick).
+    pub fn get_index(&self, i: usize) -> Option<(&MapKey, &Vec<u8>)> {
+        match &self.fields {
+            Fields::Small(v) => v.get(i).map(|(f, val)| (f, val)),
+            Fields::Map(m) => m.get_index(i),
+        }
     }
     /// Sets a field, keeping its position if it existed; returns the previous value.
     /// One lookup; the field is copied (`F: Into<MapKey>`) only when it is new.
     pub fn insert<F: AsRef<[u8]> + Into<MapKey>>(&mut self, field: F, value: Vec<u8>) -> Option<Vec<u8>> {
         let (flen, vlen) = (field.as_ref().len(), value.len());
-        match self.fields.raw_entry_mut_v1().from_key(field.as_ref()) {
-            RawEntryMut::Occupied(mut o) => {
-                let old = std::mem::replace(o.get_mut(), value);
-                self.bytes = self.bytes - old.len() + vlen;
-                Some(old)
+        match &mut self.fields {
+            Fields::Small(v) => {
+                if let Some(old) = Self::position(v, field.as_ref()).and_then(|i| v.get_mut(i)) {
+                    let old = std::mem::replace(&mut old.1, value);
+                    self.bytes = self.bytes - old.len() + vlen;
+                    return Some(old);
+                }
+                if v.len() < HASH_SMALL_MAX {
+                    v.push((field.into(), value));
+                    self.bytes += flen + vlen;
+                    return None;
+                }
+                // One field too many for a walk: index them all, in order.
+                let mut m = Map::with_capacity_and_hasher(v.len() + 1, Default::default());
+                m.extend(std::mem::take(v));
+                self.fields = Fields::Map(m);
+                self.insert(field, value)
             }
-            RawEntryMut::Vacant(v) => {
-                v.insert(field.into(), value);
-                self.bytes += flen + vlen;
-                None
-            }
+            Fields::Map(m) => match m.raw_entry_mut_v1().from_key(field.as_ref()) {
+                RawEntryMut::Occupied(mut o) => {
+                    let old = std::mem::replace(o.get_mut(), value);
+                    self.bytes = self.bytes - old.len() + vlen;
+                    Some(old)
+                }
+                RawEntryMut::Vacant(e) => {
+                    e.insert(field.into(), value);
+                    self.bytes += flen + vlen;
+                    None
+                }
+            },
         }
     }
     /// Removes a field, moving the last one into its place (hash table order).
     pub fn swap_remove(&mut self, field: &[u8]) -> Option<Vec<u8>> {
-        let v = self.fields.swap_remove(field)?;
+        let v = match &mut self.fields {
+            Fields::Small(v) => v.swap_remove(Self::position(v, field)?).1,
+            Fields::Map(m) => m.swap_remove(field)?,
+        };
         self.bytes -= field.len() + v.len();
         Some(v)
     }
     /// Removes a field, keeping the others' order (listpack order).
     pub fn shift_remove(&mut self, field: &[u8]) -> Option<Vec<u8>> {
-        let v = self.fields.shift_remove(field)?;
+        let v = match &mut self.fields {
+            Fields::Small(v) => v.remove(Self::position(v, field)?).1,
+            Fields::Map(m) => m.shift_remove(field)?,
+        };
         self.bytes -= field.len() + v.len();
         Some(v)
     }
@@ -344,6 +452,47 @@ impl Hash {
 mod tests {
     use super::*;
     use crate::{Config, Engine, Reply};
+
+    /// The hash without an index answers as the indexed one (an `IndexMap`, the model) through
+    /// random inserts, updates and both removals, across [`HASH_SMALL_MAX`] both ways: the same
+    /// values, the same order, the same positions, the same byte count.
+    #[test]
+    fn a_small_hash_answers_as_an_indexed_one() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for distinct in [5, HASH_SMALL_MAX, HASH_SMALL_MAX + 1, 200] {
+            let mut h = Hash::default();
+            let mut model: Map<MapKey, Vec<u8>> = Map::default();
+            for step in 0..5_000 {
+                let f = format!("f{}", rng.usize(..distinct)).into_bytes();
+                match rng.u8(..10) {
+                    0..=5 => {
+                        let v = vec![b'v'; rng.usize(..40)];
+                        assert_eq!(h.insert(f.as_slice(), v.clone()), model.insert(MapKey::from(f.as_slice()), v));
+                    }
+                    6..=7 => assert_eq!(h.shift_remove(&f), model.shift_remove(f.as_slice())),
+                    _ => assert_eq!(h.swap_remove(&f), model.swap_remove(f.as_slice())),
+                }
+                if step % 7 == 0 {
+                    let got: Vec<(Vec<u8>, Vec<u8>)> = h.iter().map(|(f, v)| (f.to_vec(), v.clone())).collect();
+                    let want: Vec<(Vec<u8>, Vec<u8>)> = model.iter().map(|(f, v)| (f.to_vec(), v.clone())).collect();
+                    assert_eq!(got, want, "{distinct} fields, step {step}");
+                    assert_eq!((h.len(), h.iter().len()), (model.len(), model.len()));
+                    for i in [0, model.len() / 2, model.len()] {
+                        assert_eq!(h.get_index(i), model.get_index(i));
+                    }
+                    assert_eq!(h.get(&f), model.get(f.as_slice()));
+                    assert_eq!(h.contains_key(&f), model.contains_key(f.as_slice()));
+                    assert_eq!(h.bytes, model.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>());
+                }
+            }
+            // Equality is content: the same fields in another order, or in the other form.
+            let mut other = Hash::with_capacity(1000);
+            for (f, v) in model.iter().rev() {
+                other.insert(f.as_bytes(), v.clone());
+            }
+            assert_eq!(other, h);
+        }
+    }
 
     #[test]
     fn an_inline_string_leaves_the_value_its_size() {

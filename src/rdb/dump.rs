@@ -34,7 +34,7 @@ use super::push_len;
 use super::write::push_string_lzf;
 use crate::keyspace::stream::listpack::{Builder, Ele};
 use crate::keyspace::value::{HASH_MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
-use crate::keyspace::{EncodingHint, Map, Value};
+use crate::keyspace::{EncodingHint, Value};
 use crate::util::fmt_g17;
 
 /// `SIZE_ESTIMATE_OVERHEAD` of quicklist.c: bytes a node is assumed to grow by, past the element.
@@ -75,7 +75,7 @@ impl Limits {
 }
 
 /// Would Redis keep this hash in a listpack under `limits`?
-pub fn hash_is_listpack(h: &Map<crate::keyspace::MapKey, Vec<u8>>, limits: &Limits) -> bool {
+pub fn hash_is_listpack(h: &crate::keyspace::Hash, limits: &Limits) -> bool {
     h.len() <= limits.hash_max_listpack_entries
         && h.iter().all(|(f, v)| f.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value)
 }
