@@ -222,7 +222,7 @@ fn hget(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 
 fn hmget(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     match read_hash(ctx, argv[1]) {
-        Ok(h) => Reply::Array(argv[2..].iter().map(|f| Reply::bulk_opt(h.and_then(|h| h.get(*f)).cloned())).collect()),
+        Ok(h) => Reply::Array(argv[2..].iter().map(|f| Reply::bulk_opt(h.and_then(|h| h.get(f)).cloned())).collect()),
         Err(e) => e,
     }
 }
