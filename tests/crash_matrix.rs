@@ -198,7 +198,7 @@ fn fingerprint(srv: &Server) -> Fp {
                 Value::String(s) => (0u8, s).hash(&mut h),
                 Value::List(l) => (1u8, &**l).hash(&mut h),
                 Value::Set(s) => {
-                    let mut m: Vec<&[u8]> = s.members().iter().map(|m| m.as_bytes()).collect();
+                    let mut m: Vec<&[u8]> = s.iter().map(|m| m.as_bytes()).collect();
                     m.sort();
                     (2u8, m).hash(&mut h);
                 }

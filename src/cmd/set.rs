@@ -262,7 +262,7 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(s) = raw_set(ctx, key) else {
         return Reply::Nil;
     };
-    let Some(member) = s.members().get_index(i).map(|m| m.to_vec()) else {
+    let Some(member) = s.get_index(i).map(|m| m.to_vec()) else {
         return Reply::Nil;
     };
     s.remove(&member);
@@ -318,7 +318,7 @@ fn spop_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             let Some(len) = raw_set(ctx, key).map(|s| s.len()) else { break };
             let i = ctx.srv.rng.usize(0..len.max(1));
             let Some(s) = raw_set(ctx, key) else { break };
-            if let Some(m) = s.members().get_index(i).map(|m| m.to_vec()) {
+            if let Some(m) = s.get_index(i).map(|m| m.to_vec()) {
                 s.remove(&m);
                 popped.push(m);
             }
@@ -332,7 +332,7 @@ fn spop_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         };
         let mut kept = SetValue::default();
         for &i in &keep {
-            if let Some(m) = s.members().get_index(i) {
+            if let Some(m) = s.get_index(i) {
                 kept.insert(m.clone());
             }
         }
@@ -390,7 +390,7 @@ fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Err(e) => return e,
     };
     let i = ctx.srv.rng.usize(0..len.max(1));
-    Reply::bulk_opt(raw_set(ctx, argv[1]).and_then(|s| s.members().get_index(i).cloned()))
+    Reply::bulk_opt(raw_set(ctx, argv[1]).and_then(|s| s.get_index(i).cloned()))
 }
 
 fn srandmember_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -427,7 +427,7 @@ fn srandmember_with_count(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(s) = raw_set(ctx, key) else {
         return Reply::Array(Vec::new());
     };
-    members_reply(positions.into_iter().filter_map(|i| s.members().get_index(i).map(MapKey::as_bytes)))
+    members_reply(positions.into_iter().filter_map(|i| s.get_index(i).map(MapKey::as_bytes)))
 }
 
 /// Looks up every source key (`lookupKeyRead`: lazy expiry, hit/miss stats) and checks its type.
@@ -661,7 +661,7 @@ fn sscan(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         0
     } else {
         scan_positions(s.len(), cursor, opts.count, 1, |i| {
-            if let Some(m) = s.members().get_index(i).filter(|m| opts.matches(m)) {
+            if let Some(m) = s.get_index(i).filter(|m| opts.matches(m)) {
                 out.push(Reply::bulk(m.clone()));
             }
         })

@@ -67,7 +67,7 @@ fn mix_object_digest(d: &mut Sha, value: &Value, has_expire: bool) {
         Value::String(s) => mix_digest(d, s),
         Value::List(l) => l.iter().for_each(|e| mix_digest(d, e)),
         // A member's SHA-1 goes straight into the state: no per-member sub-digest.
-        Value::Set(s) => s.members().iter().for_each(|m| xor_digest(d, m)),
+        Value::Set(s) => s.iter().for_each(|m| xor_digest(d, m)),
         Value::ZSet(z) => {
             for (member, score) in z.iter() {
                 let mut e = ZERO;

@@ -104,7 +104,7 @@ impl Value {
             Value::String(s) => 16 + s.len(),
             Value::List(l) => 32 + l.iter().map(|e| 11 + e.len()).sum::<usize>(),
             Value::Hash(h) => 64 + h.iter().map(|(f, v)| 24 + f.len() + v.len()).sum::<usize>(),
-            Value::Set(s) => 64 + s.members.iter().map(|m| 16 + m.len()).sum::<usize>(),
+            Value::Set(s) => 64 + s.iter().map(|m| 16 + m.len()).sum::<usize>(),
             Value::ZSet(z) => 96 + z.iter().map(|(m, _)| 48 + m.len()).sum::<usize>(),
             Value::Stream(s) => s.approx_size_walk(),
         }
@@ -113,75 +113,130 @@ impl Value {
 
 /// A set. `intset` is true while every member is a canonical integer and there are at most
 /// `set-max-intset-entries` of them; once false it stays false (Redis never converts back).
-#[derive(Clone, Debug, PartialEq)]
+/// Up to [`SMALL_MAX`] members it keeps no index (a vector walked, as a hash does: see
+/// [`Hash`]); the order (insertion, a removal moving the last member into its place) is the
+/// same in both forms.
+#[derive(Clone, Debug)]
 pub struct SetValue {
     /// Members inline when short ([`MapKey`]).
-    members: Set<MapKey>,
+    members: Members,
     pub intset: bool,
     /// The members' total length (for [`Value::approx_size`]).
     bytes: usize,
 }
 
+#[derive(Clone, Debug)]
+enum Members {
+    Small(Vec<MapKey>),
+    Indexed(Set<MapKey>),
+}
+
 impl Default for SetValue {
     fn default() -> Self {
-        SetValue { members: Set::default(), intset: true, bytes: 0 }
+        SetValue { members: Members::Small(Vec::new()), intset: true, bytes: 0 }
+    }
+}
+
+/// Equality is content (the order and the form do not count), as the `IndexSet`'s was.
+impl PartialEq for SetValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.intset == other.intset && self.len() == other.len() && self.iter().all(|m| other.contains(m.as_bytes()))
     }
 }
 
 impl SetValue {
     /// An empty set (an intset until a member says otherwise) with room for `n` members.
     pub fn with_capacity(n: usize) -> SetValue {
-        SetValue { members: Set::with_capacity_and_hasher(n, Default::default()), ..SetValue::default() }
+        let members = if n <= SMALL_MAX { Members::Small(Vec::with_capacity(n)) } else { Members::Indexed(Set::with_capacity_and_hasher(n, Default::default())) };
+        SetValue { members, ..SetValue::default() }
     }
     /// The members in insertion order (read only: changes go through insert / remove).
-    pub fn members(&self) -> &Set<MapKey> {
-        &self.members
+    pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = &MapKey> + '_> {
+        match &self.members {
+            Members::Small(v) => Box::new(v.iter()),
+            Members::Indexed(s) => Box::new(s.iter()),
+        }
+    }
+    /// The member at position `i` of that order (a random pick, a SSCAN cursor).
+    pub fn get_index(&self, i: usize) -> Option<&MapKey> {
+        match &self.members {
+            Members::Small(v) => v.get(i),
+            Members::Indexed(s) => s.get_index(i),
+        }
     }
     pub fn len(&self) -> usize {
-        self.members.len()
+        match &self.members {
+            Members::Small(v) => v.len(),
+            Members::Indexed(s) => s.len(),
+        }
     }
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.len() == 0
     }
     pub fn contains(&self, m: &[u8]) -> bool {
-        self.members.contains(m)
+        match &self.members {
+            Members::Small(v) => v.iter().any(|k| k.as_bytes() == m),
+            Members::Indexed(s) => s.contains(m),
+        }
     }
     /// Adds a member; true if it was new. Keeps the intset flag as Redis's encoding would.
     pub fn insert<M: AsRef<[u8]> + Into<MapKey>>(&mut self, m: M) -> bool {
         self.insert_limited(m, SET_MAX_INTSET_ENTRIES)
     }
     /// [`SetValue::insert`] under `set-max-intset-entries` as it is now (`setTypeAdd` reads it
-    /// on every add).
-    /// One lookup (two while the set is an intset at its limit); the member is copied
-    /// (`M: Into<MapKey>`) only when it is new.
+    /// on every add). The member is copied (`M: Into<MapKey>`) only when it is new.
     pub fn insert_limited<M: AsRef<[u8]> + Into<MapKey>>(&mut self, m: M, max_intset_entries: usize) -> bool {
         let b = m.as_ref();
-        if self.intset && (string2ll(b).is_none() || self.members.len() >= max_intset_entries && !self.members.contains(b)) {
+        let present = self.contains(b);
+        if self.intset && (string2ll(b).is_none() || self.len() >= max_intset_entries && !present) {
             self.intset = false;
         }
-        let len = b.len();
-        if self.members.contains(b) {
+        if present {
             return false;
         }
-        self.members.insert(m.into());
-        self.bytes += len;
+        self.bytes += b.len();
+        self.push_new(m.into());
         true
     }
-    /// [`SetValue::insert`] for a loader (`rdbLoadObject`'s `setTypeAdd`): one lookup, which
-    /// also finds a duplicate (false, nothing changed), where `insert` looks first so as to copy
-    /// only a new member; a loaded member is new but in a damaged file.
+    /// Adds a member known not to be there, giving the set an index when it outgrows the walk.
+    fn push_new(&mut self, m: MapKey) {
+        match &mut self.members {
+            Members::Small(v) if v.len() < SMALL_MAX => v.push(m),
+            Members::Small(v) => {
+                let mut s = Set::with_capacity_and_hasher(v.len() + 1, Default::default());
+                s.extend(std::mem::take(v));
+                s.insert(m);
+                self.members = Members::Indexed(s);
+            }
+            Members::Indexed(s) => {
+                s.insert(m);
+            }
+        }
+    }
+    /// [`SetValue::insert`] for a loader (`rdbLoadObject`'s `setTypeAdd`): false, nothing
+    /// changed, for a member already there (a damaged file).
     pub fn insert_loaded(&mut self, m: &[u8]) -> bool {
-        if self.intset && (string2ll(m).is_none() || self.members.len() >= SET_MAX_INTSET_ENTRIES) {
+        if self.intset && (string2ll(m).is_none() || self.len() >= SET_MAX_INTSET_ENTRIES) {
             self.intset = false;
         }
-        let new = self.members.insert(MapKey::new(m));
+        let new = match &mut self.members {
+            Members::Indexed(s) => s.insert(MapKey::new(m)),
+            Members::Small(v) if v.iter().any(|k| k.as_bytes() == m) => false,
+            Members::Small(_) => {
+                self.push_new(MapKey::new(m));
+                true
+            }
+        };
         if new {
             self.bytes += m.len();
         }
         new
     }
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        let removed = self.members.swap_remove(m);
+        let removed = match &mut self.members {
+            Members::Small(v) => v.iter().position(|k| k.as_bytes() == m).map(|i| v.swap_remove(i)).is_some(),
+            Members::Indexed(s) => s.swap_remove(m),
+        };
         if removed {
             self.bytes -= m.len();
         }
@@ -189,7 +244,7 @@ impl SetValue {
     }
     /// Members in the order Redis replies with them: numeric order for an intset.
     pub fn ordered(&self) -> Vec<&[u8]> {
-        let mut v: Vec<&[u8]> = self.members.iter().map(MapKey::as_bytes).collect();
+        let mut v: Vec<&[u8]> = self.iter().map(MapKey::as_bytes).collect();
         if self.intset {
             v.sort_by_key(|m| string2ll(m).unwrap_or(0));
         }
@@ -283,7 +338,7 @@ impl List {
 /// methods below (an `IndexMap`'s), changed only through the ones that keep the fields' and
 /// values' total length.
 ///
-/// **A small hash keeps no index.** Up to [`HASH_SMALL_MAX`] fields are a plain vector of
+/// **A small hash keeps no index.** Up to [`SMALL_MAX`] fields are a plain vector of
 /// pairs, a field found by a walk that compares inline fields, as Redis's listpack is walked
 /// (`hashTypeGetFromListpack`); a larger one gets its index. Most hashes are small (the load
 /// benchmark's mix b: ~10 fields each): one allocation and no hashing instead of a table and an
@@ -308,8 +363,8 @@ impl Default for Fields {
     }
 }
 
-/// The most fields a hash holds without an index.
-pub const HASH_SMALL_MAX: usize = 32;
+/// The most fields a hash, or members a set, holds without an index.
+pub const SMALL_MAX: usize = 32;
 
 /// Equality is content (the fields' order and the form do not count), as the `IndexMap`'s was.
 impl PartialEq for Hash {
@@ -352,7 +407,7 @@ impl<'a> IntoIterator for &'a Hash {
 
 impl Hash {
     pub fn with_capacity(n: usize) -> Hash {
-        let fields = if n <= HASH_SMALL_MAX { Fields::Small(Vec::with_capacity(n)) } else { Fields::Map(Map::with_capacity_and_hasher(n, Default::default())) };
+        let fields = if n <= SMALL_MAX { Fields::Small(Vec::with_capacity(n)) } else { Fields::Map(Map::with_capacity_and_hasher(n, Default::default())) };
         Hash { fields, bytes: 0 }
     }
     pub fn len(&self) -> usize {
@@ -402,7 +457,7 @@ impl Hash {
                     self.bytes = self.bytes - old.len() + vlen;
                     return Some(old);
                 }
-                if v.len() < HASH_SMALL_MAX {
+                if v.len() < SMALL_MAX {
                     v.push((field.into(), value));
                     self.bytes += flen + vlen;
                     return None;
@@ -454,12 +509,12 @@ mod tests {
     use crate::{Config, Engine, Reply};
 
     /// The hash without an index answers as the indexed one (an `IndexMap`, the model) through
-    /// random inserts, updates and both removals, across [`HASH_SMALL_MAX`] both ways: the same
+    /// random inserts, updates and both removals, across [`SMALL_MAX`] both ways: the same
     /// values, the same order, the same positions, the same byte count.
     #[test]
     fn a_small_hash_answers_as_an_indexed_one() {
         let mut rng = fastrand::Rng::with_seed(3);
-        for distinct in [5, HASH_SMALL_MAX, HASH_SMALL_MAX + 1, 200] {
+        for distinct in [5, SMALL_MAX, SMALL_MAX + 1, 200] {
             let mut h = Hash::default();
             let mut model: Map<MapKey, Vec<u8>> = Map::default();
             for step in 0..5_000 {
@@ -492,6 +547,48 @@ mod tests {
             }
             assert_eq!(other, h);
         }
+    }
+
+    /// The same for a set against an `IndexSet`, with the intset flag as Redis's encoding.
+    #[test]
+    fn a_small_set_answers_as_an_indexed_one() {
+        let mut rng = fastrand::Rng::with_seed(4);
+        for distinct in [5, SMALL_MAX, SMALL_MAX + 1, 200] {
+            let (mut s, mut loaded) = (SetValue::default(), SetValue::default());
+            let mut model: Set<MapKey> = Set::default();
+            for step in 0..5_000 {
+                let m = if rng.bool() { format!("{}", rng.usize(..distinct)) } else { format!("m{}", rng.usize(..distinct)) }.into_bytes();
+                if rng.u8(..10) < 6 {
+                    let new = model.insert(MapKey::from(m.as_slice()));
+                    assert_eq!(s.insert(m.as_slice()), new);
+                    assert_eq!(loaded.insert_loaded(&m), new);
+                } else {
+                    let gone = model.swap_remove(m.as_slice());
+                    assert_eq!(s.remove(&m), gone);
+                    assert_eq!(loaded.remove(&m), gone);
+                }
+                if step % 7 == 0 {
+                    for set in [&s, &loaded] {
+                        assert!(set.iter().eq(model.iter()), "{distinct} members, step {step}");
+                        assert_eq!(set.len(), model.len());
+                        for i in [0, model.len() / 2, model.len()] {
+                            assert_eq!(set.get_index(i), model.get_index(i));
+                        }
+                        assert_eq!(set.contains(&m), model.contains(m.as_slice()));
+                        assert_eq!(set.bytes, model.iter().map(|k| k.as_bytes().len()).sum::<usize>());
+                    }
+                }
+            }
+            assert!(!s.intset, "a member that is not an integer ended the intset");
+            assert_eq!(s, loaded);
+        }
+        // All integers, at most 512: an intset, replied in numeric order.
+        let mut s = SetValue::default();
+        for m in ["3", "1", "2"] {
+            s.insert(m.as_bytes());
+        }
+        assert!(s.intset);
+        assert_eq!(s.ordered(), [b"1", b"2", b"3"]);
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl<'a> Src<'a> {
     fn each(&self) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
         match *self {
             Src::Missing => Box::new(std::iter::empty()),
-            Src::Set(s) => Box::new(s.members().iter().map(|m| (m.as_slice(), 1.0))),
+            Src::Set(s) => Box::new(s.iter().map(|m| (m.as_slice(), 1.0))),
             Src::ZSet(z) => Box::new(z.iter().rev()),
         }
     }
