@@ -72,16 +72,16 @@ fn entry_below(a: &Entry, score: f64, member: &[u8]) -> bool {
 /// A sorted set. See the module documentation.
 #[derive(Clone, Debug, Default)]
 pub struct ZSet {
-    /// Member → score while a skiplist; empty while a listpack (see the module documentation).
-    dict: Map<MapKey, f64>,
+    /// Member → score while a skiplist (its presence is the encoding); none while a listpack
+    /// (see the module documentation). Boxed: every key's value is the size of the largest
+    /// type, this one, so a listpack zset does not carry a dictionary's 56 bytes inline.
+    dict: Option<Box<Map<MapKey, f64>>>,
     /// Sorted, non-empty blocks; their concatenation is the whole order.
     blocks: Vec<Vec<Entry>>,
     /// Each block's last score, side by side: the search for a block reads this one small array
     /// and follows a block's pointer only when a score ties (each block is elsewhere in memory,
     /// and a large zset's blocks do not all stay in the caches).
     lasts: Vec<f64>,
-    /// Encoding: false = listpack, true = skiplist (and `dict` kept).
-    skiplist: bool,
     /// The members' total length, kept by insert / remove (for `Value::approx_size`).
     member_bytes: usize,
 }
@@ -104,20 +104,23 @@ impl ZSet {
     /// An empty zset that is already a skiplist (`createZsetObject`), as the *STORE commands make
     /// for a large result.
     pub fn new_skiplist() -> ZSet {
-        ZSet { skiplist: true, ..ZSet::default() }
+        ZSet { dict: Some(Box::default()), ..ZSet::default() }
     }
     /// Room for `n` more members in a skiplist's dictionary (a loader that knows how many come).
     pub fn reserve(&mut self, n: usize) {
-        if self.skiplist {
-            self.dict.reserve(n);
+        if let Some(d) = &mut self.dict {
+            d.reserve(n);
         }
     }
     /// The encoding: false = listpack, true = skiplist (OBJECT ENCODING, the RDB type, ZSCAN).
     pub fn is_skiplist(&self) -> bool {
-        self.skiplist
+        self.dict.is_some()
     }
     pub fn len(&self) -> usize {
-        if self.skiplist { self.dict.len() } else { self.blocks.iter().map(Vec::len).sum() }
+        match &self.dict {
+            Some(d) => d.len(),
+            None => self.blocks.iter().map(Vec::len).sum(),
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
@@ -127,12 +130,18 @@ impl ZSet {
         self.member_bytes
     }
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        if self.skiplist { self.dict.get(member).copied() } else { self.position(member).map(|(b, i)| self.blocks[b][i].0) }
+        match &self.dict {
+            Some(d) => d.get(member).copied(),
+            None => self.position(member).map(|(b, i)| self.blocks[b][i].0),
+        }
     }
     /// The `i`-th member in the encoding's own order, what a random pick or ZSCAN walks: a
     /// listpack's (ascending), a skiplist's dictionary's.
     pub fn pick(&self, i: usize) -> Option<(&[u8], f64)> {
-        if self.skiplist { self.dict.get_index(i).map(|(m, s)| (m.as_bytes(), *s)) } else { self.get_by_rank(i) }
+        match &self.dict {
+            Some(d) => d.get_index(i).map(|(m, s)| (m.as_bytes(), *s)),
+            None => self.get_by_rank(i),
+        }
     }
     /// A listpack's member, found by a walk (`zzlFind`): (block, index).
     fn position(&self, member: &[u8]) -> Option<(usize, usize)> {
@@ -170,7 +179,7 @@ impl ZSet {
         decide: impl FnOnce(Option<f64>) -> Option<f64>,
     ) -> Option<f64> {
         let m_len = member.as_ref().len();
-        if !self.skiplist {
+        if self.dict.is_none() {
             if let Some((b, i)) = self.position(member.as_ref()) {
                 let old = self.blocks[b][i].0;
                 let Some(score) = decide(Some(old)) else {
@@ -189,12 +198,16 @@ impl ZSet {
             // Too many members or too long a one: a skiplist from now on, the new member in it.
             self.convert_to_skiplist();
             let key: MapKey = member.into();
-            self.dict.insert(key.clone(), score);
+            if let Some(d) = &mut self.dict {
+                d.insert(key.clone(), score);
+            }
             self.member_bytes += m_len;
             self.order_insert(score, key);
             return None;
         }
-        match self.dict.raw_entry_mut_v1().from_key(member.as_ref()) {
+        // A skiplist here (a listpack returned above).
+        let dict = self.dict.as_deref_mut()?;
+        match dict.raw_entry_mut_v1().from_key(member.as_ref()) {
             RawEntryMut::Occupied(mut o) => {
                 let old = *o.get();
                 let Some(score) = decide(Some(old)) else {
@@ -218,8 +231,8 @@ impl ZSet {
     }
 
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let old = if self.skiplist {
-            let old = self.dict.swap_remove(member)?;
+        let old = if let Some(d) = &mut self.dict {
+            let old = d.swap_remove(member)?;
             self.order_remove(old, member);
             old
         } else {
@@ -250,7 +263,7 @@ impl ZSet {
 
     /// 0-based rank in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        if !self.skiplist {
+        if self.dict.is_none() {
             return self.iter().position(|(m, _)| m == member);
         }
         let score = self.score(member)?;
@@ -295,7 +308,7 @@ impl ZSet {
 
     /// [`ZSet::convert_to_listpack_if_needed`] with the config's limits of the moment.
     pub fn convert_to_listpack_if_needed_limited(&mut self, (max_entries, max_value): (usize, usize)) {
-        if !self.skiplist || self.len() > max_entries || self.iter().any(|(m, _)| m.len() > max_value) {
+        if self.dict.is_none() || self.len() > max_entries || self.iter().any(|(m, _)| m.len() > max_value) {
             return;
         }
         for e in self.blocks.iter_mut().flatten() {
@@ -310,19 +323,17 @@ impl ZSet {
     /// Makes the zset a listpack whatever its size (its dictionary dropped), as `rdbLoadObject`
     /// leaves a listpack payload with a long member: its scores are left as they are.
     pub fn set_listpack(&mut self) {
-        self.skiplist = false;
-        self.dict = Map::default();
+        self.dict = None;
     }
 
     /// `zsetConvert(zobj, OBJ_ENCODING_SKIPLIST)`: the dictionary built from the order.
     pub fn convert_to_skiplist(&mut self) {
-        if self.skiplist {
+        if self.dict.is_some() {
             return;
         }
         let mut dict = Map::with_capacity_and_hasher(self.len(), Default::default());
         dict.extend(self.blocks.iter().flatten().map(|(s, m)| (m.clone(), *s)));
-        self.dict = dict;
-        self.skiplist = true;
+        self.dict = Some(Box::new(dict));
     }
 
     /// (block, index) of a rank; `None` past the end.
@@ -500,7 +511,7 @@ mod tests {
                 assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK_MAX));
                 let lasts: Vec<u64> = z.blocks.iter().filter_map(|b| b.last()).map(|e| e.0.to_bits()).collect();
                 assert_eq!(z.lasts.iter().map(|s| s.to_bits()).collect::<Vec<_>>(), lasts);
-                assert_eq!(z.dict.len(), if z.skiplist { expected.len() } else { 0 }, "a dictionary only while a skiplist");
+                assert_eq!(z.dict.as_ref().map(|d| d.len()), z.is_skiplist().then_some(expected.len()), "a dictionary only while a skiplist");
             }
         }
         z
@@ -509,25 +520,25 @@ mod tests {
     #[test]
     fn order_matches_a_sorted_vec_through_inserts_updates_and_removals() {
         // 3 000 members: a listpack first, then a skiplist of many blocks.
-        assert!(random_ops(ZSet::default(), 3000, 20_000, 997, 7).skiplist);
-        assert!(random_ops(ZSet::new_skiplist(), 3000, 20_000, 997, 8).skiplist);
+        assert!(random_ops(ZSet::default(), 3000, 20_000, 997, 7).is_skiplist());
+        assert!(random_ops(ZSet::new_skiplist(), 3000, 20_000, 997, 8).is_skiplist());
     }
 
     /// The listpack form (no dictionary: every lookup walks the order) answers as the skiplist does.
     #[test]
     fn a_listpack_answers_as_a_skiplist() {
         // At most 100 members: it stays a listpack all along.
-        assert!(!random_ops(ZSet::default(), 100, 20_000, 13, 9).skiplist);
+        assert!(!random_ops(ZSet::default(), 100, 20_000, 13, 9).is_skiplist());
         let z = random_ops(ZSet::new_skiplist(), 100, 20_000, 13, 9);
-        assert!(z.skiplist);
+        assert!(z.is_skiplist());
         let mut l = random_ops(ZSet::default(), 100, 20_000, 13, 9);
         assert_eq!(l, z, "the same operations give the same content");
         let mut s = l.clone();
         s.convert_to_skiplist();
-        assert!(s.skiplist && s.dict.len() == s.len());
+        assert!(s.dict.as_ref().is_some_and(|d| d.len() == s.len()));
         assert_eq!(s, l);
         s.convert_to_listpack_if_needed();
-        assert!(!s.skiplist && s.dict.is_empty());
+        assert!(s.dict.is_none());
         assert_eq!(s, l);
         // SORT's conversion, then the skiplist grows and shrinks like any other.
         l.convert_to_skiplist();
@@ -548,7 +559,7 @@ mod tests {
         assert_eq!(s.insert(b"a".to_vec(), 0.0), Some(-0.0));
         assert!(s.score(b"a").is_some_and(|s| s.is_sign_negative()), "0 == -0: no update");
         s.convert_to_listpack_if_needed();
-        assert!(!s.skiplist);
+        assert!(!s.is_skiplist());
         assert!(s.score(b"a").is_some_and(|s| s.is_sign_positive()));
         assert!(s.iter().all(|(_, sc)| sc.is_sign_positive()));
         assert!(s.lasts.iter().all(|sc| sc.is_sign_positive()));
@@ -560,14 +571,14 @@ mod tests {
         for i in 0..MAX_LISTPACK_ENTRIES {
             z.insert(format!("{i}").into_bytes(), 1.0);
         }
-        assert!(!z.skiplist);
+        assert!(!z.is_skiplist());
         z.insert(b"one more".to_vec(), 1.0);
-        assert!(z.skiplist);
+        assert!(z.is_skiplist());
         let mut z = ZSet::default();
         z.insert(vec![b'x'; MAX_LISTPACK_VALUE], 1.0);
-        assert!(!z.skiplist);
+        assert!(!z.is_skiplist());
         z.insert(vec![b'x'; MAX_LISTPACK_VALUE + 1], 1.0);
-        assert!(z.skiplist);
+        assert!(z.is_skiplist());
     }
 
     /// Members added in ascending order (a listpack's, as Redis saves it), descending
