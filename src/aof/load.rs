@@ -109,12 +109,7 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
                         _ => {}
                     }
                 }
-                if info.checksum_disabled {
-                    srv.log(LogLevel::Warning, "RDB file was saved with checksum disabled: no check performed.".into());
-                }
-                srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: 0.", info.keys));
-                srv.rdb.last_load_keys_loaded = info.keys;
-                srv.rdb.last_load_keys_expired = 0;
+                srv.log_rdb_loaded(&info, info.keys, 0);
                 if old_style {
                     srv.log(LogLevel::Notice, "Reading the remaining AOF tail...".into());
                 }
@@ -654,6 +649,22 @@ mod tests {
         let lines: Vec<String> = s.log_lines().map(|l| l.text.clone()).collect();
         assert_eq!(lines.iter().filter(|l| l.starts_with("Failed loading library, ")).count(), 1, "{lines:?}");
         assert!(lines.iter().any(|l| l.starts_with("Error reading the RDB base file")), "{lines:?}");
+    }
+
+    /// An empty collection in the base is skipped, not refused, and logged as `rdbLoadRio` does.
+    #[test]
+    fn an_empty_key_in_the_base_is_skipped_and_logged() {
+        // An empty set "e" (type 2, no members), then "k" = "v"; a zero checksum.
+        let mut rdb = b"REDIS0010".to_vec();
+        rdb.extend([2, 1, b'e', 0, 0, 1, b'k', 1, b'v', crate::rdb::RDB_OPCODE_EOF]);
+        rdb.extend([0; 8]);
+        let mut s = srv();
+        let (st, _) = load_single_append_only_file(&mut s, "appendonly.aof.1.base.rdb", &rdb);
+        assert_eq!(st, AofStatus::Ok);
+        let lines: Vec<String> = s.log_lines().map(|l| l.text.clone()).collect();
+        let at = |text: &str| lines.iter().position(|l| l == text).unwrap_or_else(|| panic!("{text:?} not in {lines:?}"));
+        assert!(at("rdbLoadObject skipping empty key: e") < at("Done loading RDB, keys loaded: 1, keys expired: 0, empty keys skipped: 1."));
+        assert_eq!(s.dbs[0].len(), 1);
     }
 
     #[test]

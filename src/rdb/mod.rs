@@ -197,6 +197,10 @@ pub struct RdbInfo {
     pub expires: u64,
     /// Keys read per RDB value type byte (0..=19), empty collections included.
     pub types: [u64; 20],
+    /// Keys skipped because their collection was empty (Redis's fix for #8453: skipped, not
+    /// refused), and the first 10 of their names, which `rdbLoadRio` logs.
+    pub empty_skipped: u64,
+    pub empty_keys: Vec<Vec<u8>>,
     /// The function libraries' code, in file order (`RDB_OPCODE_FUNCTION2`; the rc format is
     /// translated to it). The caller creates the libraries ([`crate::cmd::scripting::function`]).
     pub functions: Vec<Vec<u8>>,

@@ -741,7 +741,13 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                 if let Some(n) = info.types.get_mut(usize::from(type_byte)) {
                     *n += 1;
                 }
-                let Some(value) = value else { continue };
+                let Some(value) = value else {
+                    info.empty_skipped += 1;
+                    if info.empty_keys.len() < 10 {
+                        info.empty_keys.push(key.to_vec());
+                    }
+                    continue;
+                };
                 // Errors name the type byte's offset.
                 let at = w.op_at();
                 if db.is_none_or(|d| d >= dbs.len()) {

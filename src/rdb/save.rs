@@ -273,15 +273,28 @@ impl Server {
                 _ => {}
             }
         }
+        let expired = drop_expired(&mut self.dbs, self.now_ms);
+        self.log_rdb_loaded(&info, info.keys.saturating_sub(expired), expired);
+        Ok(true)
+    }
+
+    /// `rdbLoadRio`'s last lines: the empty keys it skipped (the first 10, as met), the checksum
+    /// it could not check, and its summary (a warning when keys were skipped); the counts INFO
+    /// shows.
+    pub(crate) fn log_rdb_loaded(&mut self, info: &super::RdbInfo, loaded: u64, expired: u64) {
+        for key in &info.empty_keys {
+            self.log(LogLevel::Warning, format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(key)));
+        }
         if info.checksum_disabled {
             self.log(LogLevel::Warning, "RDB file was saved with checksum disabled: no check performed.".into());
         }
-        let expired = drop_expired(&mut self.dbs, self.now_ms);
-        let loaded = info.keys.saturating_sub(expired);
+        let done = format!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}");
+        match info.empty_skipped {
+            0 => self.log(LogLevel::Notice, format!("{done}.")),
+            n => self.log(LogLevel::Warning, format!("{done}, empty keys skipped: {n}.")),
+        }
         self.rdb.last_load_keys_loaded = loaded;
         self.rdb.last_load_keys_expired = expired;
-        self.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}."));
-        Ok(true)
     }
 
     /// `loadDataFromDisk` with the AOF off: dump.rdb if there is one. `Err` holds the fatal lines
