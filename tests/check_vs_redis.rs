@@ -205,6 +205,9 @@ fn manifests() {
         "file ../a seq 1 type b\n",
         "file a seq 1 type b\n\n",
         "# comment\nfile appendonly.aof.1.incr.aof seq 1 type i extra value\n",
+        // Missing files: the base is opened before its heading, an incr file by its check.
+        "file missing.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile missing.aof seq 1 type i\n",
         // An indented entry and a blank line: the manifest's parser trims them.
         "  file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
         "\nfile appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
@@ -284,6 +287,9 @@ fn binary_matches_redis_check_aof() {
         assert_eq!(mine, real, "answer {answer:?}");
         assert_eq!(std::fs::read(dir.join(file)).unwrap(), real_after);
     }
+    let real = run("redis-check-aof", &["nonexist.aof"], &dir, "");
+    let mine = run(ours, &["check", "nonexist.aof"], &dir, "");
+    assert_eq!(mine, real, "a file that is not there");
     // A timestamp of 0 (or empty, which strtol reads as 0) is a plain check; a bad one refused.
     for ts in ["0", "", " 1700000003", "12x", "99999999999999999999"] {
         std::fs::write(dir.join("ts.aof"), sample()).unwrap();

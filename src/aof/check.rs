@@ -154,7 +154,8 @@ impl Checker<'_> {
         let data = match self.storage.read_all(path) {
             Ok(d) => d,
             Err(e) => {
-                self.print(format!("Cannot open file {path}: {}, aborting...", e.strerror()));
+                // `fileIsManifest`'s own message: no "aborting".
+                self.print(format!("Cannot open file {path}: {}", e.strerror()));
                 return Err(Exit);
             }
         };
@@ -163,7 +164,7 @@ impl Checker<'_> {
         } else {
             self.print("Start checking Old-Style AOF");
             let preamble = data.len() >= 8 && data.starts_with(b"REDIS");
-            let r = self.check_single(path, path, true, preamble)?;
+            let r = self.check_single(path, path, path, true, preamble)?;
             self.print_style(r, path, "AOF");
             Ok(())
         }
@@ -186,9 +187,16 @@ impl Checker<'_> {
         if let Some(base) = &am.base {
             n += 1;
             let p = join(&dir, &base.file_name);
-            let rdb = self.storage.read_all(&p).is_ok_and(|d| d.len() >= 8 && d.starts_with(b"REDIS"));
+            // `fileIsRDB` opens it first: a missing base ends the check before its heading.
+            let rdb = match self.storage.read_all(&p) {
+                Ok(d) => d.len() >= 8 && d.starts_with(b"REDIS"),
+                Err(e) => {
+                    self.print(format!("Cannot open file {}: {}", shown(&dir, &base.file_name), e.strerror()));
+                    return Err(Exit);
+                }
+            };
             self.print(format!("Start to check BASE AOF ({} format).", if rdb { "RDB" } else { "RESP" }));
-            let r = self.check_single(&base.file_name, &p, n == total, rdb)?;
+            let r = self.check_single(&base.file_name, &p, &shown(&dir, &base.file_name), n == total, rdb)?;
             self.print_style(r, &base.file_name, "BASE AOF");
         }
         if !am.incr.is_empty() {
@@ -196,7 +204,7 @@ impl Checker<'_> {
             for ai in &am.incr {
                 n += 1;
                 let p = join(&dir, &ai.file_name);
-                let r = self.check_single(&ai.file_name, &p, n == total, false)?;
+                let r = self.check_single(&ai.file_name, &p, &shown(&dir, &ai.file_name), n == total, false)?;
                 self.print_style(r, &ai.file_name, "INCR AOF");
             }
         }
@@ -217,12 +225,12 @@ impl Checker<'_> {
         self.print(line);
     }
 
-    /// `checkSingleAof`.
-    fn check_single(&mut self, name: &str, path: &str, last_file: bool, preamble: bool) -> Result<FileResult, Exit> {
+    /// `checkSingleAof`. `shown` is the path as the real tool prints it.
+    fn check_single(&mut self, name: &str, path: &str, shown: &str, last_file: bool, preamble: bool) -> Result<FileResult, Exit> {
         let data = match self.storage.read_all(path) {
             Ok(d) => d,
             Err(e) => {
-                self.print(format!("Cannot open file {path}: {}, aborting...", e.strerror()));
+                self.print(format!("Cannot open file {shown}: {}, aborting...", e.strerror()));
                 return Err(Exit);
             }
         };
@@ -490,6 +498,12 @@ impl RespScan {
         }
         Ok(())
     }
+}
+
+/// A manifest's file as redis-check-aof names it in messages: `makePath(dirname(manifest),
+/// name)`, so `./name` beside a manifest given without a directory.
+fn shown(dir: &str, name: &str) -> String {
+    format!("{}/{name}", if dir.is_empty() { "." } else { dir })
 }
 
 /// A manifest is a file whose first non-comment line starts with `file` (the 7.2.6 rule: 7.0.15
