@@ -214,7 +214,10 @@ fn damaged_directories() {
         ("nested multi", dir_with_incr([ok.clone(), resp(&["MULTI", "MULTI", "SET b 2", "EXEC", "SET z 3"])].concat())),
         // `atoi` of the count: negative as a C int, so a format error rather than a short read.
         ("count of 2^31 at the end", dir_with_incr([ok.clone(), b"*2147483648\r\n$3\r\nGET\r\n".to_vec()].concat())),
-        ("count past LONG_MAX at the end", dir_with_incr([ok.clone(), [b"*".to_vec(), vec![b'1'; 200], b"\r\n".to_vec()].concat()].concat())),
+        (
+            "count past LONG_MAX at the end",
+            dir_with_incr([ok.clone(), [b"*".to_vec(), vec![b'1'; 200], b"\r\n".to_vec()].concat()].concat()),
+        ),
         ("count of 2^31 - 1 at the end", dir_with_incr([ok.clone(), b"*2147483647\r\n$3\r\nGET\r\n".to_vec()].concat())),
         ("watch in multi", dir_with_incr([ok.clone(), resp(&["MULTI", "WATCH a", "SET b 2", "EXEC", "SET z 3"])].concat())),
         ("missing base", vec![("appendonly.aof.manifest", MANIFEST.into()), ("appendonly.aof.1.incr.aof", ok.clone())]),

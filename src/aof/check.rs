@@ -511,5 +511,8 @@ fn shown(dir: &str, name: &str) -> String {
 /// after leading blanks, which the manifest's parser trims (`sdstrim`): a manifest whose first
 /// entry is indented is still one, and `--fix` never cuts it as a RESP file.
 pub fn is_manifest(data: &[u8]) -> bool {
-    data.split(|&c| c == b'\n').map(|l| l.trim_ascii_start()).find(|l| !l.is_empty() && !l.starts_with(b"#")).is_some_and(|l| l.starts_with(b"file"))
+    data.split(|&c| c == b'\n')
+        .map(|l| l.trim_ascii_start())
+        .find(|l| !l.is_empty() && !l.starts_with(b"#"))
+        .is_some_and(|l| l.starts_with(b"file"))
 }

@@ -663,7 +663,9 @@ mod tests {
         assert_eq!(st, AofStatus::Ok);
         let lines: Vec<String> = s.log_lines().map(|l| l.text.clone()).collect();
         let at = |text: &str| lines.iter().position(|l| l == text).unwrap_or_else(|| panic!("{text:?} not in {lines:?}"));
-        assert!(at("rdbLoadObject skipping empty key: e") < at("Done loading RDB, keys loaded: 1, keys expired: 0, empty keys skipped: 1."));
+        assert!(
+            at("rdbLoadObject skipping empty key: e") < at("Done loading RDB, keys loaded: 1, keys expired: 0, empty keys skipped: 1.")
+        );
         assert_eq!(s.dbs[0].len(), 1);
     }
 

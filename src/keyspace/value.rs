@@ -150,7 +150,11 @@ impl PartialEq for SetValue {
 impl SetValue {
     /// An empty set (an intset until a member says otherwise) with room for `n` members.
     pub fn with_capacity(n: usize) -> SetValue {
-        let members = if n <= SMALL_MAX { Members::Small(Vec::with_capacity(n)) } else { Members::Indexed(Box::new(Set::with_capacity_and_hasher(n, Default::default()))) };
+        let members = if n <= SMALL_MAX {
+            Members::Small(Vec::with_capacity(n))
+        } else {
+            Members::Indexed(Box::new(Set::with_capacity_and_hasher(n, Default::default())))
+        };
         SetValue { members, ..SetValue::default() }
     }
     /// The members in insertion order (read only: changes go through insert / remove).
@@ -410,7 +414,11 @@ impl<'a> IntoIterator for &'a Hash {
 
 impl Hash {
     pub fn with_capacity(n: usize) -> Hash {
-        let fields = if n <= SMALL_MAX { Fields::Small(Vec::with_capacity(n)) } else { Fields::Map(Box::new(Map::with_capacity_and_hasher(n, Default::default()))) };
+        let fields = if n <= SMALL_MAX {
+            Fields::Small(Vec::with_capacity(n))
+        } else {
+            Fields::Map(Box::new(Map::with_capacity_and_hasher(n, Default::default())))
+        };
         Hash { fields, bytes: 0 }
     }
     pub fn len(&self) -> usize {

@@ -511,7 +511,11 @@ mod tests {
                 assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK_MAX));
                 let lasts: Vec<u64> = z.blocks.iter().filter_map(|b| b.last()).map(|e| e.0.to_bits()).collect();
                 assert_eq!(z.lasts.iter().map(|s| s.to_bits()).collect::<Vec<_>>(), lasts);
-                assert_eq!(z.dict.as_ref().map(|d| d.len()), z.is_skiplist().then_some(expected.len()), "a dictionary only while a skiplist");
+                assert_eq!(
+                    z.dict.as_ref().map(|d| d.len()),
+                    z.is_skiplist().then_some(expected.len()),
+                    "a dictionary only while a skiplist"
+                );
             }
         }
         z

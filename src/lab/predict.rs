@@ -263,7 +263,9 @@ fn explain(c: &CrashCapture) -> String {
                  aof-load-truncated yes does not help; redis-check-aof --fix cuts the file at the hole, and everything after it is lost."
             )
         } else {
-            format!("redis-server refused to start on what survived{refused}: restart it with aof-load-truncated yes, or repair the file with redis-check-aof --fix.")
+            format!(
+                "redis-server refused to start on what survived{refused}: restart it with aof-load-truncated yes, or repair the file with redis-check-aof --fix."
+            )
         };
     }
     if !l.exact && r.kind != "kill" {
