@@ -42,10 +42,11 @@ async function crash(b, kind) {
   await b.click(`#crash input[value="${kind}"]`);
   await b.click('#crash button[data-action="crash"]');
   if (await b.evaluate(() => !!document.querySelector('#crash button[data-action="just-crash"]')?.checkVisibility?.())) await b.click('#crash button[data-action="just-crash"]');
-  return b.waitFor(([k, prev]) => {
+  const words = { kill: 'a process kill', power: 'a power loss', torn: 'a torn write', 'torn-seq': 'a torn sequence' }[kind];
+  return b.waitFor(([w, prev]) => {
     const s = document.querySelector('#crash .crash-summary')?.textContent ?? '';
-    return s.startsWith(`${k} under`) && s !== prev ? s : null;
-  }, [kind, before]);
+    return s.startsWith(`${w} under`) && s !== prev ? s : null;
+  }, [words, before]);
 }
 
 const files = (b) => b.evaluate(() => [...document.querySelectorAll('#files li[data-name]')].map((li) => li.dataset.name));
