@@ -66,15 +66,14 @@ pub struct Record {
     pub cut: bool,
 }
 
+/// One file of a dump: its name, its manifest entry (for a file inside a multi-part AOF) and
+/// its size. Its records are walked one at a time ([`each_record`]), so that a dump of a large
+/// AOF holds one record at a time, not the whole file's.
 #[derive(Clone, Debug, PartialEq)]
-pub struct FileDump {
+pub struct FileHead {
     pub name: String,
-    /// The manifest entry, for a file inside a multi-part AOF.
     pub entry: Option<AofInfo>,
     pub size: u64,
-    pub records: Vec<Record>,
-    /// Where and why `redis-check-aof` would cut this file (None: it is valid).
-    pub cut: Option<Cut>,
 }
 
 /// `redis-check-aof`'s verdict on a file that is not valid.
@@ -266,9 +265,16 @@ pub fn dump_bytes(data: &[u8]) -> Vec<Record> {
 
 /// Splits one file's bytes into records; `preamble`: it may start with an RDB part.
 pub fn dump_file(data: &[u8], preamble: bool) -> (Vec<Record>, Option<Cut>) {
+    let mut out = Vec::new();
+    let cut = each_record(data, preamble, |r| out.push(r));
+    (out, cut)
+}
+
+/// [`dump_file`] one record at a time: `each` gets the records in order, each decoded when it
+/// is its turn; returns where and why `redis-check-aof` would cut the file (None: valid).
+pub fn each_record(data: &[u8], preamble: bool, mut each: impl FnMut(Record)) -> Option<Cut> {
     let o = outline(data, preamble);
     let cut_at = o.cut.as_ref().map(|c| c.offset);
-    let mut out = Vec::with_capacity(o.starts.len() + 1);
     for (i, &start) in o.starts.iter().enumerate() {
         let end = o.starts.get(i + 1).copied().unwrap_or(o.end);
         let bytes = match (usize::try_from(start), usize::try_from(end)) {
@@ -278,41 +284,42 @@ pub fn dump_file(data: &[u8], preamble: bool) -> (Vec<Record>, Option<Cut>) {
         let rdb = o.rdb.as_ref().filter(|_| i < o.rdb.as_ref().map_or(0, |p| p.records));
         let crc = rdb.and_then(|p| p.crc).filter(|c| c.0 == start).map(|c| c.1);
         let kind = decode(bytes, rdb.map(|p| p.version), crc);
-        out.push(Record { offset: start, len: end - start, kind, cut: cut_at.is_some_and(|c| start >= c) });
+        each(Record { offset: start, len: end - start, kind, cut: cut_at.is_some_and(|c| start >= c) });
     }
     if o.end < data.len() as u64 {
         let reason = tail_reason(o.cut.as_ref(), o.rdb_incomplete);
-        out.push(Record { offset: o.end, len: data.len() as u64 - o.end, kind: RecordKind::Invalid(reason), cut: true });
+        each(Record { offset: o.end, len: data.len() as u64 - o.end, kind: RecordKind::Invalid(reason), cut: true });
     }
-    (out, o.cut)
+    o.cut
 }
 
-/// Dumps a manifest's files (base, history, incr) or a single file.
-pub fn dump(storage: &mut dyn Storage, path: &str) -> Result<Vec<FileDump>, String> {
+/// Walks a manifest's files (base, history, incr) or a single file: `file` gets each one's head
+/// and bytes (or why it could not be read), one file at a time, and whether it may start with
+/// an RDB part.
+pub fn dump_each(
+    storage: &mut dyn Storage,
+    path: &str,
+    mut file: impl FnMut(&FileHead, Result<&[u8], String>, bool),
+) -> Result<(), String> {
     let data = storage.read_all(path).map_err(|e| format!("Cannot open file {path}: {}", e.strerror()))?;
     if !super::check::is_manifest(&data) {
-        let name = path.to_string();
-        let (records, cut) = dump_file(&data, true);
-        return Ok(vec![FileDump { name, entry: None, size: data.len() as u64, records, cut }]);
+        file(&FileHead { name: path.to_string(), entry: None, size: data.len() as u64 }, Ok(&data), true);
+        return Ok(());
     }
     let am = AofManifest::parse(&data).map_err(|e| e.to_string())?;
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
-    let mut out = Vec::new();
     for ai in am.base.iter().chain(&am.history).chain(&am.incr) {
-        let p = join(&dir, &ai.file_name);
-        let (size, records, cut) = match storage.read_all(&p) {
+        let preamble = ai.file_type == AofFileType::Base;
+        let mut head = FileHead { name: ai.file_name.clone(), entry: Some(ai.clone()), size: 0 };
+        match storage.read_all(&join(&dir, &ai.file_name)) {
             Ok(d) => {
-                let (records, cut) = dump_file(&d, ai.file_type == AofFileType::Base);
-                (d.len() as u64, records, cut)
+                head.size = d.len() as u64;
+                file(&head, Ok(&d), preamble);
             }
-            Err(e) => {
-                let missing = RecordKind::Invalid(format!("missing: {}", e.strerror()));
-                (0, vec![Record { offset: 0, len: 0, kind: missing, cut: false }], None)
-            }
-        };
-        out.push(FileDump { name: ai.file_name.clone(), entry: Some(ai.clone()), size, records, cut });
+            Err(e) => file(&head, Err(format!("missing: {}", e.strerror())), preamble),
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A string as redis-cli quotes it when needed.
@@ -458,27 +465,38 @@ pub fn framing(bytes: &[u8], rdb: bool, max: usize) -> String {
     s
 }
 
-/// The text form used by `aof-lab inspect`.
-pub fn to_text(files: &[FileDump]) -> String {
-    let mut s = String::new();
-    for f in files {
-        match &f.entry {
-            Some(e) => s.push_str(&format!("{}  seq {} type {}  {} bytes\n", f.name, e.file_seq, e.file_type.as_char(), f.size)),
-            None => s.push_str(&format!("{}  {} bytes\n", f.name, f.size)),
-        }
-        s.push_str("    offset  length  record\n");
-        for r in &f.records {
-            s.push_str(&format!("{:>10}  {:>6}  {}\n", r.offset, r.len, r.describe()));
-        }
-        if let Some(c) = &f.cut {
-            if c.fixable {
-                s.push_str(&format!("    redis-check-aof would cut here: ok_up_to={}, diff={}\n", c.offset, f.size - c.offset));
-            } else {
-                s.push_str(&format!("    redis-check-aof stops here: the RDB part is not sane ({}); --fix cannot repair it\n", c.reason));
-            }
-        }
+/// `aof-lab inspect`'s text for one file, written to `w` a record at a time.
+pub fn write_text(w: &mut dyn std::io::Write, head: &FileHead, data: Result<&[u8], String>, preamble: bool) -> std::io::Result<()> {
+    match &head.entry {
+        Some(e) => writeln!(w, "{}  seq {} type {}  {} bytes", head.name, e.file_seq, e.file_type.as_char(), head.size)?,
+        None => writeln!(w, "{}  {} bytes", head.name, head.size)?,
     }
-    s
+    writeln!(w, "    offset  length  record")?;
+    let data = match data {
+        Ok(d) => d,
+        Err(why) => return writeln!(w, "{:>10}  {:>6}  !! {why}", 0, 0),
+    };
+    let mut result = Ok(());
+    let cut = each_record(data, preamble, |r| {
+        if result.is_ok() {
+            result = writeln!(w, "{:>10}  {:>6}  {}", r.offset, r.len, r.describe());
+        }
+    });
+    result?;
+    match cut {
+        Some(c) if c.fixable => writeln!(w, "    redis-check-aof would cut here: ok_up_to={}, diff={}", c.offset, head.size - c.offset),
+        Some(c) => writeln!(w, "    redis-check-aof stops here: the RDB part is not sane ({}); --fix cannot repair it", c.reason),
+        None => Ok(()),
+    }
+}
+
+/// The text form of a whole dump, in memory (the tests').
+pub fn to_text(storage: &mut dyn Storage, path: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    dump_each(storage, path, |head, data, preamble| {
+        let _ = write_text(&mut out, head, data, preamble);
+    })?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A JSON string literal.
@@ -543,34 +561,64 @@ pub fn kind_json(kind: &RecordKind) -> String {
 
 /// The JSON form (`aof-lab inspect --json`): an array of files, each with its records and
 /// `cut` (`{ok_up_to, reason, fixable}` or null). Arguments are given as strings when they are
-/// UTF-8 and as `{"hex": …}` otherwise.
-pub fn to_json(files: &[FileDump]) -> String {
-    let mut parts = Vec::new();
-    for f in files {
-        let entry = match &f.entry {
-            Some(e) => format!("{{\"seq\":{},\"type\":\"{}\"}}", e.file_seq, e.file_type.as_char()),
-            None => "null".into(),
-        };
-        let records: Vec<String> = f
-            .records
-            .iter()
-            .map(|r| {
-                let mark = r.mark().map_or("null".to_string(), |(m, _)| json_str(m));
-                format!("{{\"offset\":{},\"length\":{},{},\"mark\":{mark},\"cut\":{}}}", r.offset, r.len, kind_json(&r.kind), r.cut)
-            })
-            .collect();
-        let cut = match &f.cut {
-            Some(c) => format!("{{\"ok_up_to\":{},\"reason\":{},\"fixable\":{}}}", c.offset, json_str(&c.reason), c.fixable),
-            None => "null".into(),
-        };
-        parts.push(format!(
-            "{{\"file\":{},\"manifest\":{entry},\"size\":{},\"records\":[{}],\"cut\":{cut}}}",
-            json_str(&f.name),
-            f.size,
-            records.join(",")
-        ));
-    }
-    format!("[{}]", parts.join(","))
+/// UTF-8 and as `{"hex": …}` otherwise. This writes one file, a record at a time; `first` says
+/// whether it opens the array (the caller closes it with `]`).
+pub fn write_json(
+    w: &mut dyn std::io::Write,
+    head: &FileHead,
+    data: Result<&[u8], String>,
+    preamble: bool,
+    first: bool,
+) -> std::io::Result<()> {
+    let entry = match &head.entry {
+        Some(e) => format!("{{\"seq\":{},\"type\":\"{}\"}}", e.file_seq, e.file_type.as_char()),
+        None => "null".into(),
+    };
+    write!(
+        w,
+        "{}{{\"file\":{},\"manifest\":{entry},\"size\":{},\"records\":[",
+        if first { "[" } else { "," },
+        json_str(&head.name),
+        head.size
+    )?;
+    let record = |r: &Record| {
+        let mark = r.mark().map_or("null".to_string(), |(m, _)| json_str(m));
+        format!("{{\"offset\":{},\"length\":{},{},\"mark\":{mark},\"cut\":{}}}", r.offset, r.len, kind_json(&r.kind), r.cut)
+    };
+    let cut = match data {
+        Ok(d) => {
+            let (mut result, mut n) = (Ok(()), 0usize);
+            let cut = each_record(d, preamble, |r| {
+                if result.is_ok() {
+                    result = write!(w, "{}{}", if n == 0 { "" } else { "," }, record(&r));
+                }
+                n += 1;
+            });
+            result?;
+            cut
+        }
+        Err(why) => {
+            write!(w, "{}", record(&Record { offset: 0, len: 0, kind: RecordKind::Invalid(why), cut: false }))?;
+            None
+        }
+    };
+    let cut = match cut {
+        Some(c) => format!("{{\"ok_up_to\":{},\"reason\":{},\"fixable\":{}}}", c.offset, json_str(&c.reason), c.fixable),
+        None => "null".into(),
+    };
+    write!(w, "],\"cut\":{cut}}}")
+}
+
+/// The JSON form of a whole dump, in memory (the tests').
+pub fn to_json(storage: &mut dyn Storage, path: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    let mut first = true;
+    dump_each(storage, path, |head, data, preamble| {
+        let _ = write_json(&mut out, head, data, preamble, first);
+        first = false;
+    })?;
+    out.extend_from_slice(if first { b"[]" } else { b"]" });
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -593,12 +641,22 @@ mod tests {
         assert!(recs[3].cut && !recs[2].cut);
         assert_eq!(recs[0].mark(), Some(("ts", "2026-11-23T19:11:31Z".to_string())));
         assert_eq!(recs[1].mark(), Some(("select", "db 0".to_string())));
-        let (records, cut) = dump_file(&data, true);
+        let (_, cut) = dump_file(&data, true);
         assert_eq!(cut.as_ref().map(|c| c.offset), Some(68));
-        let json = to_json(&[FileDump { name: "f".into(), entry: None, size: data.len() as u64, records, cut }]);
+        use crate::storage::{OpenMode, Storage};
+        let mut storage = crate::storage::MemoryStorage::new();
+        storage.open("f", OpenMode::Create).unwrap();
+        storage.append("f", &data).unwrap();
+        let json = to_json(&mut storage, "f").unwrap();
         assert!(json.starts_with("[{\"file\":\"f\",\"manifest\":null"), "{json}");
         assert!(json.contains("\"argv\":[\"SET\",\"k\",\"a b\"]"), "{json}");
-        assert!(json.contains("\"cut\":{\"ok_up_to\":68,"), "{json}");
+        assert!(
+            json.ends_with("\"cut\":{\"ok_up_to\":68,\"reason\":\"Expected to read 5 bytes, got 3 bytes\",\"fixable\":true}}]"),
+            "{json}"
+        );
+        let text = to_text(&mut storage, "f").unwrap();
+        assert_eq!(text.lines().nth(3), Some("        16      23  SELECT 0"), "{text}");
+        assert!(text.ends_with("    redis-check-aof would cut here: ok_up_to=68, diff=11\n"), "{text}");
         assert_eq!(framing(&data[16..39], false, 100), "*2\\r\\n$6\\r\\nSELECT\\r\\n$1\\r\\n0\\r\\n");
     }
 

@@ -87,17 +87,34 @@ pub fn inspect_command(args: &[OsString]) -> i32 {
             return 1;
         }
     };
-    match inspect::dump(&mut storage, &name) {
-        Ok(files) => {
-            if json {
-                println!("{}", inspect::to_json(&files));
+    // Written a record at a time, one file in memory at a time: a large AOF is not held as
+    // records (each with its arguments copied) nor as one output string.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut first = true;
+    let mut written = Ok(());
+    let walked = inspect::dump_each(&mut storage, &name, |head, data, preamble| {
+        if written.is_ok() {
+            written = if json {
+                inspect::write_json(&mut out, head, data, preamble, first)
             } else {
-                print!("{}", inspect::to_text(&files));
-            }
-            0
+                inspect::write_text(&mut out, head, data, preamble)
+            };
         }
+        first = false;
+    });
+    if let Err(e) = walked {
+        eprintln!("{e}");
+        return 1;
+    }
+    if json && written.is_ok() {
+        written = writeln!(out, "{}", if first { "[]" } else { "]" });
+    }
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("inspect: {e}");
             1
         }
     }
