@@ -300,6 +300,12 @@ fn binary_matches_redis_check_aof() {
         assert_eq!(mine, real, "timestamp {ts:?}");
         assert_eq!(std::fs::read(dir.join("ts.aof")).unwrap(), real_after, "timestamp {ts:?}");
     }
+    // inspect and load (the lab's own tools) answer --help with their usage; check, like
+    // redis-check-aof, takes it for a file name.
+    for tool in ["inspect", "load"] {
+        let (out, code) = run(ours, &[tool, "--help"], &dir, "");
+        assert_eq!((out.starts_with(&format!("Usage: aof-lab {tool} ")), code), (true, Some(0)), "{out}");
+    }
     let real = run("redis-check-aof", &["--bogus"], &dir, "");
     let mine = run(ours, &["check", "--bogus"], &dir, "");
     assert_eq!((mine.1, real.1), (Some(1), Some(1)));

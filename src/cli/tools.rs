@@ -72,6 +72,11 @@ pub fn check_command(args: &[OsString]) -> i32 {
 pub fn inspect_command(args: &[OsString]) -> i32 {
     let args = strings(args);
     let (json, path) = match args.as_slice() {
+        // Asked for: the usage, not a file named --help.
+        [h] if h == "--help" || h == "-h" => {
+            println!("Usage: aof-lab inspect [--json] <file.manifest|file.aof>");
+            return 0;
+        }
         [p] => (false, p),
         [flag, p] if flag == "--json" => (true, p),
         _ => {
@@ -129,6 +134,10 @@ pub fn load_command(args: &[OsString]) -> i32 {
         eprintln!("Usage: aof-lab load <dir | file.manifest | file.aof>");
         return 1;
     };
+    if path == "--help" || path == "-h" {
+        println!("Usage: aof-lab load <dir | file.manifest | file.aof>");
+        return 0;
+    }
     let p = Path::new(path);
     let mut config = Config { appendonly: true, ..Config::default() };
     // A directory is Redis's `dir`; a manifest names its AOF directory and base name; a single
