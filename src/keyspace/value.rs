@@ -25,10 +25,10 @@ use std::ops::{Deref, RangeBounds};
 
 use indexmap::map::{RawEntryApiV1, raw_entry_v1::RawEntryMut};
 
+use super::Map;
 use super::key::MapKey;
 use super::small::SmallBytes;
 pub use super::zset::{Score, ZSet};
-use super::{Map, Set};
 use crate::util::string2ll;
 
 /// `set-max-intset-entries` default.
@@ -114,29 +114,158 @@ impl Value {
     }
 }
 
+/// The most fields a hash, or members a set, holds without an index.
+pub const SMALL_MAX: usize = 32;
+
+/// A hash's fields or a set's members (`V = ()`), in insertion order, the API of an `IndexMap`
+/// (a removal either shifts the later ones down or moves the last into its place).
+///
+/// **A small collection keeps no index.** Up to [`SMALL_MAX`] entries are a plain vector, an
+/// entry found by a walk that compares inline keys ([`MapKey`]), as Redis walks a listpack
+/// (`hashTypeGetFromListpack`, `setTypeIsMember` on a small set); a larger one gets its index,
+/// boxed so that a small collection stays small (every key's value is the size of the largest
+/// type). Most collections are small (the load benchmark's mix b: ~10 each): one allocation and
+/// no hashing instead of a table and an index. The form is invisible: the order, the removals
+/// and OBJECT ENCODING (decided by Redis's own limits) are the same in both.
+#[derive(Clone, Debug)]
+enum Entries<V> {
+    Small(Vec<(MapKey, V)>),
+    Indexed(Box<Map<MapKey, V>>),
+}
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries::Small(Vec::new())
+    }
+}
+
+/// Entries in order: (key, value).
+pub enum EntriesIter<'a, V> {
+    Small(std::slice::Iter<'a, (MapKey, V)>),
+    Indexed(indexmap::map::Iter<'a, MapKey, V>),
+}
+
+impl<'a, V> Iterator for EntriesIter<'a, V> {
+    type Item = (&'a MapKey, &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            EntriesIter::Small(i) => i.next().map(|(k, v)| (k, v)),
+            EntriesIter::Indexed(i) => i.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            EntriesIter::Small(i) => i.size_hint(),
+            EntriesIter::Indexed(i) => i.size_hint(),
+        }
+    }
+}
+
+impl<V> DoubleEndedIterator for EntriesIter<'_, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            EntriesIter::Small(i) => i.next_back().map(|(k, v)| (k, v)),
+            EntriesIter::Indexed(i) => i.next_back(),
+        }
+    }
+}
+
+impl<V> ExactSizeIterator for EntriesIter<'_, V> {}
+
+impl<V> Entries<V> {
+    fn with_capacity(n: usize) -> Self {
+        if n <= SMALL_MAX {
+            Entries::Small(Vec::with_capacity(n))
+        } else {
+            Entries::Indexed(Box::new(Map::with_capacity_and_hasher(n, Default::default())))
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Entries::Small(v) => v.len(),
+            Entries::Indexed(m) => m.len(),
+        }
+    }
+    fn iter(&self) -> EntriesIter<'_, V> {
+        match self {
+            Entries::Small(v) => EntriesIter::Small(v.iter()),
+            Entries::Indexed(m) => EntriesIter::Indexed(m.iter()),
+        }
+    }
+    /// A small collection's position of `key`, by a walk.
+    fn position(v: &[(MapKey, V)], key: &[u8]) -> Option<usize> {
+        v.iter().position(|(k, _)| k.as_bytes() == key)
+    }
+    fn get(&self, key: &[u8]) -> Option<&V> {
+        match self {
+            Entries::Small(v) => Self::position(v, key).and_then(|i| v.get(i)).map(|(_, val)| val),
+            Entries::Indexed(m) => m.get(key),
+        }
+    }
+    fn get_index(&self, i: usize) -> Option<(&MapKey, &V)> {
+        match self {
+            Entries::Small(v) => v.get(i).map(|(k, val)| (k, val)),
+            Entries::Indexed(m) => m.get_index(i),
+        }
+    }
+    /// Sets `key`'s value, keeping its position if it was there; returns the previous value.
+    /// One lookup; the key is copied (`K: Into<MapKey>`) only when it is new. The collection
+    /// gets its index when it outgrows the walk.
+    fn insert<K: AsRef<[u8]> + Into<MapKey>>(&mut self, key: K, value: V) -> Option<V> {
+        match self {
+            Entries::Small(v) => {
+                if let Some(slot) = Self::position(v, key.as_ref()).and_then(|i| v.get_mut(i)) {
+                    return Some(std::mem::replace(&mut slot.1, value));
+                }
+                if v.len() < SMALL_MAX {
+                    v.push((key.into(), value));
+                    return None;
+                }
+                let mut m = Map::with_capacity_and_hasher(v.len() + 1, Default::default());
+                m.extend(std::mem::take(v));
+                m.insert(key.into(), value);
+                *self = Entries::Indexed(Box::new(m));
+                None
+            }
+            Entries::Indexed(m) => match m.raw_entry_mut_v1().from_key(key.as_ref()) {
+                RawEntryMut::Occupied(mut o) => Some(std::mem::replace(o.get_mut(), value)),
+                RawEntryMut::Vacant(e) => {
+                    e.insert(key.into(), value);
+                    None
+                }
+            },
+        }
+    }
+    /// Removes `key`, moving the last entry into its place (hash table order).
+    fn swap_remove(&mut self, key: &[u8]) -> Option<V> {
+        match self {
+            Entries::Small(v) => Some(v.swap_remove(Self::position(v, key)?).1),
+            Entries::Indexed(m) => m.swap_remove(key),
+        }
+    }
+    /// Removes `key`, keeping the others' order (listpack order).
+    fn shift_remove(&mut self, key: &[u8]) -> Option<V> {
+        match self {
+            Entries::Small(v) => Some(v.remove(Self::position(v, key)?).1),
+            Entries::Indexed(m) => m.shift_remove(key),
+        }
+    }
+}
+
 /// A set. `intset` is true while every member is a canonical integer and there are at most
 /// `set-max-intset-entries` of them; once false it stays false (Redis never converts back).
-/// Up to [`SMALL_MAX`] members it keeps no index (a vector walked, as a hash does: see
-/// [`Hash`]); the order (insertion, a removal moving the last member into its place) is the
-/// same in both forms.
+/// Its members are [`Entries`] without values (small: a vector walked).
 #[derive(Clone, Debug)]
 pub struct SetValue {
-    /// Members inline when short ([`MapKey`]).
-    members: Members,
+    members: Entries<()>,
     pub intset: bool,
     /// The members' total length (for [`Value::approx_size`]).
     bytes: usize,
 }
 
-#[derive(Clone, Debug)]
-enum Members {
-    Small(Vec<MapKey>),
-    Indexed(Box<Set<MapKey>>),
-}
-
 impl Default for SetValue {
     fn default() -> Self {
-        SetValue { members: Members::Small(Vec::new()), intset: true, bytes: 0 }
+        SetValue { members: Entries::default(), intset: true, bytes: 0 }
     }
 }
 
@@ -150,100 +279,56 @@ impl PartialEq for SetValue {
 impl SetValue {
     /// An empty set (an intset until a member says otherwise) with room for `n` members.
     pub fn with_capacity(n: usize) -> SetValue {
-        let members = if n <= SMALL_MAX {
-            Members::Small(Vec::with_capacity(n))
-        } else {
-            Members::Indexed(Box::new(Set::with_capacity_and_hasher(n, Default::default())))
-        };
-        SetValue { members, ..SetValue::default() }
+        SetValue { members: Entries::with_capacity(n), ..SetValue::default() }
     }
     /// The members in insertion order (read only: changes go through insert / remove).
-    pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = &MapKey> + '_> {
-        match &self.members {
-            Members::Small(v) => Box::new(v.iter()),
-            Members::Indexed(s) => Box::new(s.iter()),
-        }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &MapKey> + ExactSizeIterator + '_ {
+        self.members.iter().map(|(m, ())| m)
     }
     /// The member at position `i` of that order (a random pick, a SSCAN cursor).
     pub fn get_index(&self, i: usize) -> Option<&MapKey> {
-        match &self.members {
-            Members::Small(v) => v.get(i),
-            Members::Indexed(s) => s.get_index(i),
-        }
+        self.members.get_index(i).map(|(m, ())| m)
     }
     pub fn len(&self) -> usize {
-        match &self.members {
-            Members::Small(v) => v.len(),
-            Members::Indexed(s) => s.len(),
-        }
+        self.members.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     pub fn contains(&self, m: &[u8]) -> bool {
-        match &self.members {
-            Members::Small(v) => v.iter().any(|k| k.as_bytes() == m),
-            Members::Indexed(s) => s.contains(m),
-        }
+        self.members.get(m).is_some()
     }
     /// Adds a member; true if it was new. Keeps the intset flag as Redis's encoding would.
     pub fn insert<M: AsRef<[u8]> + Into<MapKey>>(&mut self, m: M) -> bool {
         self.insert_limited(m, SET_MAX_INTSET_ENTRIES)
     }
     /// [`SetValue::insert`] under `set-max-intset-entries` as it is now (`setTypeAdd` reads it
-    /// on every add). The member is copied (`M: Into<MapKey>`) only when it is new.
+    /// on every add). One lookup; the member is copied (`M: Into<MapKey>`) only when it is new.
     pub fn insert_limited<M: AsRef<[u8]> + Into<MapKey>>(&mut self, m: M, max_intset_entries: usize) -> bool {
-        let b = m.as_ref();
-        let present = self.contains(b);
-        if self.intset && (string2ll(b).is_none() || self.len() >= max_intset_entries && !present) {
+        let (len, bytes, integer) = (self.len(), m.as_ref().len(), string2ll(m.as_ref()).is_some());
+        let new = self.members.insert(m, ()).is_none();
+        if self.intset && (!integer || new && len >= max_intset_entries) {
             self.intset = false;
         }
-        if present {
-            return false;
+        if new {
+            self.bytes += bytes;
         }
-        self.bytes += b.len();
-        self.push_new(m.into());
-        true
+        new
     }
-    /// Adds a member known not to be there, giving the set an index when it outgrows the walk.
-    fn push_new(&mut self, m: MapKey) {
-        match &mut self.members {
-            Members::Small(v) if v.len() < SMALL_MAX => v.push(m),
-            Members::Small(v) => {
-                let mut s = Set::with_capacity_and_hasher(v.len() + 1, Default::default());
-                s.extend(std::mem::take(v));
-                s.insert(m);
-                self.members = Members::Indexed(Box::new(s));
-            }
-            Members::Indexed(s) => {
-                s.insert(m);
-            }
-        }
-    }
-    /// [`SetValue::insert`] for a loader (`rdbLoadObject`'s `setTypeAdd`): false, nothing
-    /// changed, for a member already there (a damaged file).
+    /// [`SetValue::insert`] for a loader (`rdbLoadObject`'s `setTypeAdd`): false, nothing but
+    /// the encoding changed, for a member already there (a damaged file).
     pub fn insert_loaded(&mut self, m: &[u8]) -> bool {
         if self.intset && (string2ll(m).is_none() || self.len() >= SET_MAX_INTSET_ENTRIES) {
             self.intset = false;
         }
-        let new = match &mut self.members {
-            Members::Indexed(s) => s.insert(MapKey::new(m)),
-            Members::Small(v) if v.iter().any(|k| k.as_bytes() == m) => false,
-            Members::Small(_) => {
-                self.push_new(MapKey::new(m));
-                true
-            }
-        };
+        let new = self.members.insert(m, ()).is_none();
         if new {
             self.bytes += m.len();
         }
         new
     }
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        let removed = match &mut self.members {
-            Members::Small(v) => v.iter().position(|k| k.as_bytes() == m).map(|i| v.swap_remove(i)).is_some(),
-            Members::Indexed(s) => s.swap_remove(m),
-        };
+        let removed = self.members.swap_remove(m).is_some();
         if removed {
             self.bytes -= m.len();
         }
@@ -343,35 +428,12 @@ impl List {
 
 /// A hash value: fields in insertion order (the listpack's order while small), read through the
 /// methods below (an `IndexMap`'s), changed only through the ones that keep the fields' and
-/// values' total length.
-///
-/// **A small hash keeps no index.** Up to [`SMALL_MAX`] fields are a plain vector of
-/// pairs, a field found by a walk that compares inline fields, as Redis's listpack is walked
-/// (`hashTypeGetFromListpack`); a larger one gets its index. Most hashes are small (the load
-/// benchmark's mix b: ~10 fields each): one allocation and no hashing instead of a table and an
-/// index. The form is invisible: the order, removals and OBJECT ENCODING (which Redis decides by
-/// its own limits, see `hash_is_listpack`) are the same in both.
+/// values' total length. Its fields are [`Entries`] (small: a vector walked).
 #[derive(Clone, Debug, Default)]
 pub struct Hash {
-    fields: Fields,
+    fields: Entries<Vec<u8>>,
     bytes: usize,
 }
-
-/// The fields, without or with an index (boxed, so that a small hash stays small).
-#[derive(Clone, Debug)]
-enum Fields {
-    Small(Vec<(MapKey, Vec<u8>)>),
-    Map(Box<Map<MapKey, Vec<u8>>>),
-}
-
-impl Default for Fields {
-    fn default() -> Self {
-        Fields::Small(Vec::new())
-    }
-}
-
-/// The most fields a hash, or members a set, holds without an index.
-pub const SMALL_MAX: usize = 32;
 
 /// Equality is content (the fields' order and the form do not count), as the `IndexMap`'s was.
 impl PartialEq for Hash {
@@ -381,28 +443,7 @@ impl PartialEq for Hash {
 }
 
 /// A hash's (field, value) pairs in order.
-pub enum HashIter<'a> {
-    Small(std::slice::Iter<'a, (MapKey, Vec<u8>)>),
-    Map(indexmap::map::Iter<'a, MapKey, Vec<u8>>),
-}
-
-impl<'a> Iterator for HashIter<'a> {
-    type Item = (&'a MapKey, &'a Vec<u8>);
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            HashIter::Small(i) => i.next().map(|(f, v)| (f, v)),
-            HashIter::Map(i) => i.next(),
-        }
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match self {
-            HashIter::Small(i) => i.size_hint(),
-            HashIter::Map(i) => i.size_hint(),
-        }
-    }
-}
-
-impl ExactSizeIterator for HashIter<'_> {}
+pub type HashIter<'a> = EntriesIter<'a, Vec<u8>>;
 
 impl<'a> IntoIterator for &'a Hash {
     type Item = (&'a MapKey, &'a Vec<u8>);
@@ -414,100 +455,45 @@ impl<'a> IntoIterator for &'a Hash {
 
 impl Hash {
     pub fn with_capacity(n: usize) -> Hash {
-        let fields = if n <= SMALL_MAX {
-            Fields::Small(Vec::with_capacity(n))
-        } else {
-            Fields::Map(Box::new(Map::with_capacity_and_hasher(n, Default::default())))
-        };
-        Hash { fields, bytes: 0 }
+        Hash { fields: Entries::with_capacity(n), bytes: 0 }
     }
     pub fn len(&self) -> usize {
-        match &self.fields {
-            Fields::Small(v) => v.len(),
-            Fields::Map(m) => m.len(),
-        }
+        self.fields.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     /// The (field, value) pairs in insertion order (after removals: see the removals below).
     pub fn iter(&self) -> HashIter<'_> {
-        match &self.fields {
-            Fields::Small(v) => HashIter::Small(v.iter()),
-            Fields::Map(m) => HashIter::Map(m.iter()),
-        }
-    }
-    /// A small hash's field position, by a walk.
-    fn position(v: &[(MapKey, Vec<u8>)], field: &[u8]) -> Option<usize> {
-        v.iter().position(|(f, _)| f.as_bytes() == field)
+        self.fields.iter()
     }
     pub fn get(&self, field: &[u8]) -> Option<&Vec<u8>> {
-        match &self.fields {
-            Fields::Small(v) => Self::position(v, field).and_then(|i| v.get(i)).map(|(_, val)| val),
-            Fields::Map(m) => m.get(field),
-        }
+        self.fields.get(field)
     }
     pub fn contains_key(&self, field: &[u8]) -> bool {
         self.get(field).is_some()
     }
     /// The pair at position `i` in order (a random pick).
     pub fn get_index(&self, i: usize) -> Option<(&MapKey, &Vec<u8>)> {
-        match &self.fields {
-            Fields::Small(v) => v.get(i).map(|(f, val)| (f, val)),
-            Fields::Map(m) => m.get_index(i),
-        }
+        self.fields.get_index(i)
     }
     /// Sets a field, keeping its position if it existed; returns the previous value.
     /// One lookup; the field is copied (`F: Into<MapKey>`) only when it is new.
     pub fn insert<F: AsRef<[u8]> + Into<MapKey>>(&mut self, field: F, value: Vec<u8>) -> Option<Vec<u8>> {
         let (flen, vlen) = (field.as_ref().len(), value.len());
-        match &mut self.fields {
-            Fields::Small(v) => {
-                if let Some(old) = Self::position(v, field.as_ref()).and_then(|i| v.get_mut(i)) {
-                    let old = std::mem::replace(&mut old.1, value);
-                    self.bytes = self.bytes - old.len() + vlen;
-                    return Some(old);
-                }
-                if v.len() < SMALL_MAX {
-                    v.push((field.into(), value));
-                    self.bytes += flen + vlen;
-                    return None;
-                }
-                // One field too many for a walk: index them all, in order.
-                let mut m = Map::with_capacity_and_hasher(v.len() + 1, Default::default());
-                m.extend(std::mem::take(v));
-                self.fields = Fields::Map(Box::new(m));
-                self.insert(field, value)
-            }
-            Fields::Map(m) => match m.raw_entry_mut_v1().from_key(field.as_ref()) {
-                RawEntryMut::Occupied(mut o) => {
-                    let old = std::mem::replace(o.get_mut(), value);
-                    self.bytes = self.bytes - old.len() + vlen;
-                    Some(old)
-                }
-                RawEntryMut::Vacant(e) => {
-                    e.insert(field.into(), value);
-                    self.bytes += flen + vlen;
-                    None
-                }
-            },
-        }
+        let old = self.fields.insert(field, value);
+        self.bytes = self.bytes + vlen - old.as_ref().map_or(0, Vec::len) + if old.is_none() { flen } else { 0 };
+        old
     }
     /// Removes a field, moving the last one into its place (hash table order).
     pub fn swap_remove(&mut self, field: &[u8]) -> Option<Vec<u8>> {
-        let v = match &mut self.fields {
-            Fields::Small(v) => v.swap_remove(Self::position(v, field)?).1,
-            Fields::Map(m) => m.swap_remove(field)?,
-        };
+        let v = self.fields.swap_remove(field)?;
         self.bytes -= field.len() + v.len();
         Some(v)
     }
     /// Removes a field, keeping the others' order (listpack order).
     pub fn shift_remove(&mut self, field: &[u8]) -> Option<Vec<u8>> {
-        let v = match &mut self.fields {
-            Fields::Small(v) => v.remove(Self::position(v, field)?).1,
-            Fields::Map(m) => m.shift_remove(field)?,
-        };
+        let v = self.fields.shift_remove(field)?;
         self.bytes -= field.len() + v.len();
         Some(v)
     }
@@ -517,6 +503,7 @@ impl Hash {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::keyspace::Set;
     use crate::{Config, Engine, Reply};
 
     /// The hash without an index answers as the indexed one (an `IndexMap`, the model) through
