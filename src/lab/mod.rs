@@ -274,15 +274,15 @@ impl Lab {
     /// exited during the turn (its replies never left).
     pub fn execute_line(&mut self, line: &str, now: i64) -> Vec<String> {
         if self.down.is_some() {
-            return if line.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] };
+            return cli_says(line, REFUSED);
         }
         if !line.trim().is_empty() {
             self.push(now, "command", line.to_string(), 0);
         }
         self.console_queue.push_back(line.to_string());
         self.turn(now, false);
-        if self.down.is_some() && !line.trim().is_empty() {
-            return vec![CLOSED.to_string()];
+        if self.down.is_some() {
+            return cli_says(line, CLOSED);
         }
         std::mem::take(&mut self.console_out)
     }
@@ -292,7 +292,7 @@ impl Lab {
     /// For each line: the replies ready after it, and the bytes it appended to `aof_buf`.
     pub fn execute_batch(&mut self, lines: &[String], now: i64) -> Vec<(Vec<String>, Vec<u8>)> {
         if self.down.is_some() {
-            return lines.iter().map(|l| (if l.trim().is_empty() { vec![] } else { vec![REFUSED.to_string()] }, vec![])).collect();
+            return lines.iter().map(|l| (cli_says(l, REFUSED), vec![])).collect();
         }
         self.trace_turn_start(now, false);
         let mut out = Vec::with_capacity(lines.len());
@@ -316,7 +316,7 @@ impl Lab {
         if self.down.is_some() {
             // The group commit failed under `always`: no reply of the batch ever left.
             for ((replies, _), line) in out.iter_mut().zip(lines) {
-                *replies = if line.trim().is_empty() { vec![] } else { vec![CLOSED.to_string()] };
+                *replies = cli_says(line, CLOSED);
             }
         }
         out
@@ -749,6 +749,11 @@ fn count_writes(mut bytes: &[u8]) -> u64 {
 pub const REFUSED: &str = "Could not connect to Redis at 127.0.0.1:6379: Connection refused";
 /// What redis-cli prints when the server goes away before it replies (hiredis's EOF error).
 pub const CLOSED: &str = "Error: Server closed the connection";
+
+/// redis-cli's line `text` for a typed `line` the server cannot answer; nothing for an empty one.
+fn cli_says(line: &str, text: &str) -> Vec<String> {
+    if line.trim().is_empty() { vec![] } else { vec![text.to_string()] }
+}
 
 /// Starts an engine as redis-server would on `storage`: (engine, fatal lines if it refused,
 /// its start-up log).

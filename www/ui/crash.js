@@ -206,35 +206,29 @@ export class CrashView {
     this.downBox?.remove();
     this.downBox = null;
     if (!lines) return;
+    const button = (label, onClick) => {
+      const b = el('button', 'chip', label);
+      b.type = 'button';
+      b.addEventListener('click', onClick);
+      return b;
+    };
     const box = el('div', 'down');
     const fixes = el('div', 'fixes');
     if (exited) {
-      box.append(
-        el('p', 'crash-error', 'redis-server exited: under appendfsync always a failed write or fsync is fatal, so that no reply acknowledges a write that is not on disk. The files are as they were: restart it (a fault still set fails it again).'),
-        el('pre', 'log-lines', lines.join('\n')),
+      box.append(el('p', 'crash-error', 'redis-server exited: under appendfsync always a failed write or fsync is fatal, so that no reply acknowledges a write that is not on disk. The files are as they were: restart it (a fault still set fails it again).'));
+      fixes.append(button('Restart redis-server', () => this.restart(null)));
+    } else {
+      box.append(el('p', 'crash-error', 'redis-server is down: it refused to start on these files.'));
+      fixes.append(
+        button('Restart with aof-load-truncated yes', () => this.restart({ 'aof-load-truncated': 'yes' })),
+        button('redis-check-aof --fix, then restart', async () => {
+          const out = await this.run(LAB_ACTIONS.CHECK, { fix: true });
+          if (out !== undefined) this.result.append(el('pre', 'log-lines', out));
+          await this.restart(null);
+        }),
       );
-      const restart = el('button', 'chip', 'Restart redis-server');
-      restart.type = 'button';
-      restart.addEventListener('click', () => this.restart(null));
-      fixes.append(restart);
-      box.append(fixes);
-      this.downBox = box;
-      this.result.before(box);
-      return;
     }
-    box.append(el('p', 'crash-error', 'redis-server is down: it refused to start on these files.'), el('pre', 'log-lines', lines.join('\n')));
-    const truncated = el('button', 'chip', 'Restart with aof-load-truncated yes');
-    truncated.type = 'button';
-    truncated.addEventListener('click', () => this.restart({ 'aof-load-truncated': 'yes' }));
-    const fix = el('button', 'chip', 'redis-check-aof --fix, then restart');
-    fix.type = 'button';
-    fix.addEventListener('click', async () => {
-      const out = await this.run(LAB_ACTIONS.CHECK, { fix: true });
-      if (out !== undefined) this.result.append(el('pre', 'log-lines', out));
-      await this.restart(null);
-    });
-    fixes.append(truncated, fix);
-    box.append(fixes);
+    box.append(el('pre', 'log-lines', lines.join('\n')), fixes);
     this.downBox = box;
     this.result.before(box);
   }
