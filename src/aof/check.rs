@@ -7,6 +7,12 @@
 //! purpose: 7.0.15 takes any file with a line starting with `file` for a manifest (a RESP file
 //! containing `SET file file` is misread, redis#12951); here, as in 7.2.6, only the first
 //! non-comment line decides.
+//!
+//! **Memory.** A RESP file is read a window at a time ([`FileWindow`], 1 MB) from where the scan
+//! asks, and a string's bytes are never held (only the two after them, and the command's name):
+//! a file of any size is checked in a window's memory, as the real tool reads through `fgets` /
+//! `fread`. An RDB base or preamble is read whole (the RDB reader walks a slice) and its values
+//! are dropped as they are read: the keys alone are kept, to find a duplicate as a load would.
 #![deny(
     clippy::indexing_slicing,
     clippy::unwrap_used,
@@ -78,6 +84,94 @@ impl Default for RespScan {
     }
 }
 
+/// The bytes a [`RespScan`] reads, by offset: a slice already in memory, or a file read a window
+/// at a time ([`FileWindow`]), so that checking a file costs a window's memory whatever its size,
+/// as `redis-check-aof` reads through `fgets` / `fread`.
+pub trait ScanSource {
+    /// The data's length.
+    fn size(&self) -> usize;
+    /// Up to `n` bytes from `at`: fewer only where the data ends.
+    fn get(&mut self, at: usize, n: usize) -> &[u8];
+}
+
+impl ScanSource for &[u8] {
+    fn size(&self) -> usize {
+        self.len()
+    }
+    fn get(&mut self, at: usize, n: usize) -> &[u8] {
+        let rest = <[u8]>::get(self, at..).unwrap_or_default();
+        rest.get(..n).unwrap_or(rest)
+    }
+}
+
+/// A file in a [`Storage`], read a window at a time from where the scan asks. A read error or a
+/// file that shrank ends the data where its bytes end (the scan then reports a short read, as
+/// the real tool does when `fread` comes back short).
+pub struct FileWindow<'s> {
+    storage: &'s mut dyn Storage,
+    path: String,
+    len: usize,
+    /// The bytes from `base`.
+    buf: Vec<u8>,
+    base: usize,
+    /// The usual read ([`WINDOW`]; the tests make it tiny).
+    window: usize,
+}
+
+/// A window's usual size.
+const WINDOW: usize = 1 << 20;
+
+impl<'s> FileWindow<'s> {
+    /// `path`'s length, and nothing read yet. A file this host cannot address is an error, as
+    /// [`Storage::read_all`]'s.
+    pub fn open(storage: &'s mut dyn Storage, path: &str) -> crate::storage::Result<FileWindow<'s>> {
+        let len = storage.len(path)?;
+        let len = usize::try_from(len)
+            .map_err(|_| crate::storage::Error::new(crate::storage::ErrorKind::TooLarge, format!("{path}: {len} bytes")))?;
+        Ok(FileWindow { storage, path: path.to_string(), len, buf: Vec::new(), base: 0, window: WINDOW })
+    }
+}
+
+impl ScanSource for FileWindow<'_> {
+    fn size(&self) -> usize {
+        self.len
+    }
+    fn get(&mut self, at: usize, n: usize) -> &[u8] {
+        let end = at.saturating_add(n).min(self.len);
+        if at < self.base || end > self.base + self.buf.len() {
+            let want = end.saturating_sub(at).max(self.window).min(self.len.saturating_sub(at));
+            self.base = at;
+            self.buf.resize(want, 0);
+            let mut done = 0;
+            while let Some(dst) = self.buf.get_mut(done..).filter(|d| !d.is_empty()) {
+                match self.storage.read_at(&self.path, (at + done) as u64, dst) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => done += k,
+                }
+            }
+            self.buf.truncate(done);
+            if done < want {
+                self.len = at + done;
+            }
+        }
+        let from = at.saturating_sub(self.base);
+        let to = end.saturating_sub(self.base).min(self.buf.len());
+        self.buf.get(from..to).unwrap_or_default()
+    }
+}
+
+/// `fgets(buf, buf.len() + 1, fp)` at `at`: the line (or as much of it as fits) copied into
+/// `buf`; empty at the end of the data.
+fn copy_line<'b>(data: &mut dyn ScanSource, at: usize, buf: &'b mut [u8]) -> &'b [u8] {
+    let size = buf.len() + 1;
+    let line = fgets(data.get(at, buf.len()), 0, size).unwrap_or_default();
+    let n = line.len();
+    if let Some(dst) = buf.get_mut(..n) {
+        dst.copy_from_slice(line);
+    }
+    buf.get(..n).unwrap_or_default()
+}
+
 /// One record the scan accepted: an annotation line (`#…`) or a whole command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Scanned {
@@ -146,24 +240,30 @@ fn hex_char(c: u8) -> String {
 
 impl Checker<'_> {
     fn print(&mut self, s: impl Into<String>) {
-        self.out.output.push_str(&s.into());
-        self.out.output.push('\n');
+        say(&mut self.out, s);
     }
 
     fn run(&mut self, path: &str) -> Result<(), Exit> {
-        let data = match self.storage.read_all(path) {
-            Ok(d) => d,
+        let (manifest, preamble) = match FileWindow::open(&mut *self.storage, path) {
+            Ok(mut w) => (is_manifest_in(&mut w), w.get(0, 5) == b"REDIS" && w.size() >= 8),
             Err(e) => {
                 // `fileIsManifest`'s own message: no "aborting".
                 self.print(format!("Cannot open file {path}: {}", e.strerror()));
                 return Err(Exit);
             }
         };
-        if is_manifest(&data) {
+        if manifest {
+            // A manifest is a few lines: read whole, as its parser takes it.
+            let data = match self.storage.read_all(path) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.print(format!("Cannot open file {path}: {}", e.strerror()));
+                    return Err(Exit);
+                }
+            };
             self.check_multi_part(path, &data)
         } else {
             self.print("Start checking Old-Style AOF");
-            let preamble = data.len() >= 8 && data.starts_with(b"REDIS");
             let r = self.check_single(path, path, path, true, preamble)?;
             self.print_style(r, path, "AOF");
             Ok(())
@@ -188,8 +288,8 @@ impl Checker<'_> {
             n += 1;
             let p = join(&dir, &base.file_name);
             // `fileIsRDB` opens it first: a missing base ends the check before its heading.
-            let rdb = match self.storage.read_all(&p) {
-                Ok(d) => d.len() >= 8 && d.starts_with(b"REDIS"),
+            let rdb = match FileWindow::open(&mut *self.storage, &p) {
+                Ok(mut w) => w.get(0, 5) == b"REDIS" && w.size() >= 8,
                 Err(e) => {
                     self.print(format!("Cannot open file {}: {}", shown(&dir, &base.file_name), e.strerror()));
                     return Err(Exit);
@@ -227,22 +327,22 @@ impl Checker<'_> {
 
     /// `checkSingleAof`. `shown` is the path as the real tool prints it.
     fn check_single(&mut self, name: &str, path: &str, shown: &str, last_file: bool, preamble: bool) -> Result<FileResult, Exit> {
-        let data = match self.storage.read_all(path) {
-            Ok(d) => d,
-            Err(e) => {
-                self.print(format!("Cannot open file {shown}: {}, aborting...", e.strerror()));
+        let cannot_open = |e: crate::storage::Error| format!("Cannot open file {shown}: {}, aborting...", e.strerror());
+        // A file with an RDB preamble is read whole (the RDB reader walks a slice); a RESP file
+        // a window at a time.
+        let whole = match preamble.then(|| self.storage.read_all(path)) {
+            Some(Err(e)) => {
+                self.print(cannot_open(e));
                 return Err(Exit);
             }
+            Some(Ok(d)) => Some(d),
+            None => None,
         };
-        let size = data.len();
-        if size == 0 {
-            return Ok(FileResult::Empty);
-        }
         let mut cur = 0usize;
-        if preamble {
+        if let Some(data) = whole.as_deref().filter(|d| !d.is_empty()) {
             self.print(format!("[offset 0] Checking RDB file {name}"));
-            let mut scratch: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
-            match crate::rdb::read_rdb(&data, &mut scratch) {
+            // What the preamble holds is walked, not kept: the keys alone, for duplicates.
+            match crate::rdb::read::read_rdb_keys(data) {
                 Ok(info) => {
                     for (k, v, at) in &info.aux {
                         self.print(format!("[offset {at}] AUX FIELD {} = '{}'", String::from_utf8_lossy(k), String::from_utf8_lossy(v)));
@@ -266,15 +366,46 @@ impl Checker<'_> {
                 }
             }
         }
+        let (mut slice, mut window);
+        let data: &mut dyn ScanSource = match whole.as_deref() {
+            Some(d) => {
+                slice = d;
+                &mut slice
+            }
+            None => match FileWindow::open(&mut *self.storage, path) {
+                Ok(w) => {
+                    window = w;
+                    &mut window
+                }
+                Err(e) => {
+                    let line = cannot_open(e);
+                    self.print(line);
+                    return Err(Exit);
+                }
+            },
+        };
+        let size = data.size();
+        if size == 0 {
+            return Ok(FileResult::Empty);
+        }
         let mut scan = std::mem::take(&mut self.scan);
-        let mode = self.mode;
-        let end = scan.scan(&data, cur, path, &mut |_| {}, &mut |epos, line| match mode {
-            Mode::TruncateToTimestamp(to) => self.timestamp_annotation(epos, line, to, path, last_file),
+        let (mode, out) = (self.mode, &mut self.out);
+        let mut cut = None;
+        let end = scan.scan(data, cur, path, &mut |_| {}, &mut |epos, line| match mode {
+            Mode::TruncateToTimestamp(to) => {
+                let go = timestamp_annotation(out, epos, line, to, path, last_file)?;
+                cut = (!go).then_some((epos, to));
+                Ok(go)
+            }
             _ => Ok(true),
         });
         self.scan = scan;
         let end = end?;
-        if end.annotation_stop {
+        if let Some((epos, to)) = cut {
+            if self.storage.truncate(path, epos as u64).is_err() {
+                self.print(format!("Failed to truncate AOF {path} to timestamp {to}"));
+                return Err(Exit);
+            }
             return Ok(FileResult::TimestampTruncated);
         }
         if end.format_error {
@@ -324,34 +455,37 @@ impl Report {
     }
 }
 
-impl Checker<'_> {
-    /// `processAnnotations` under `--truncate-to-timestamp`: `Ok(false)` when the file was cut
-    /// at this annotation (it starts at `epos`).
-    fn timestamp_annotation(&mut self, epos: usize, line: &[u8], to: i64, path: &str, last_file: bool) -> Result<bool, Exit> {
-        let Some(rest) = line.strip_prefix(b"#TS:") else { return Ok(true) };
-        let (ts, used) = strtol(rest);
-        if rest.get(used) != Some(&b'\r') {
-            self.print("Invalid timestamp annotation");
-            return Err(Exit);
-        }
-        if ts <= to {
-            return Ok(true);
-        }
-        if epos == 0 {
-            self.print(format!("AOF {path} has nothing before timestamp {to}, aborting..."));
-            return Err(Exit);
-        }
-        if !last_file {
-            self.print(format!("Failed to truncate AOF {path} to timestamp {to} to offset {epos} because it is not the last file."));
-            self.print("If you insist, please delete all files after this file according to the manifest file and delete the corresponding records in manifest file manually. Then re-run redis-check-aof.");
-            return Err(Exit);
-        }
-        if self.storage.truncate(path, epos as u64).is_err() {
-            self.print(format!("Failed to truncate AOF {path} to timestamp {to}"));
-            return Err(Exit);
-        }
-        Ok(false)
+/// Prints a line of the tool's output.
+fn say(out: &mut Report, s: impl Into<String>) {
+    out.output.push_str(&s.into());
+    out.output.push('\n');
+}
+
+/// `processAnnotations` under `--truncate-to-timestamp`: `Ok(false)` when the file is to be cut
+/// at this annotation (it starts at `epos`; the caller truncates once the scan has stopped).
+fn timestamp_annotation(out: &mut Report, epos: usize, line: &[u8], to: i64, path: &str, last_file: bool) -> Result<bool, Exit> {
+    let Some(rest) = line.strip_prefix(b"#TS:") else { return Ok(true) };
+    let (ts, used) = strtol(rest);
+    if rest.get(used) != Some(&b'\r') {
+        say(out, "Invalid timestamp annotation");
+        return Err(Exit);
     }
+    if ts <= to {
+        return Ok(true);
+    }
+    if epos == 0 {
+        say(out, format!("AOF {path} has nothing before timestamp {to}, aborting..."));
+        return Err(Exit);
+    }
+    if !last_file {
+        say(out, format!("Failed to truncate AOF {path} to timestamp {to} to offset {epos} because it is not the last file."));
+        say(
+            out,
+            "If you insist, please delete all files after this file according to the manifest file and delete the corresponding records in manifest file manually. Then re-run redis-check-aof.",
+        );
+        return Err(Exit);
+    }
+    Ok(false)
 }
 
 impl RespScan {
@@ -365,7 +499,7 @@ impl RespScan {
     /// reported to `record`. `path` only appears in messages.
     pub fn scan<E>(
         &mut self,
-        data: &[u8],
+        data: &mut dyn ScanSource,
         mut cur: usize,
         path: &str,
         record: &mut dyn FnMut(Scanned),
@@ -378,12 +512,13 @@ impl RespScan {
             if multi == 0 {
                 pos = cur;
             }
-            let Some(&first) = data.get(cur) else { break };
+            let Some(&first) = data.get(cur, 1).first() else { break };
             let start = cur;
             if first == b'#' {
                 // `fgets` of 1024 bytes: a longer line is read in pieces (the next one is then
                 // not an annotation, as in the real tool). `data[cur]` exists, so it reads.
-                let line = fgets(data, cur, 1024).unwrap_or_default();
+                let mut buf = [0u8; 1023];
+                let line = copy_line(data, cur, &mut buf);
                 self.last_epos = cur;
                 cur += line.len();
                 if !annotation(start, line)? {
@@ -402,7 +537,7 @@ impl RespScan {
             }
         }
         // feof(): the scan stopped because the data ran out.
-        if cur >= data.len() && multi != 0 && self.error.is_none() && !end.annotation_stop {
+        if cur >= data.size() && multi != 0 && self.error.is_none() && !end.annotation_stop {
             self.set_error(self.last_epos, "Reached EOF before reading EXEC for MULTI".into());
         }
         end.ok_up_to = pos;
@@ -411,24 +546,27 @@ impl RespScan {
     }
 
     /// `readLong`: `Err` at EOF (no message) or after setting the error.
-    fn read_long(&mut self, data: &[u8], cur: &mut usize, prefix: u8) -> Result<i64, ()> {
+    fn read_long(&mut self, data: &mut dyn ScanSource, cur: &mut usize, prefix: u8) -> Result<i64, ()> {
         self.last_epos = *cur;
-        let Some(line) = fgets(data, *cur, 128) else { return Err(()) };
-        *cur += line.len();
+        // `fgets` of 128 fills at most 127 bytes and its NUL, into the buffer the C code's frame
+        // holds (see `argc_buf`). Only `*` lines reach here with `*` first (the scan looked), so
+        // filling it before the prefix check changes nothing.
+        let mut fresh = [0u8; 128];
+        let buf = if prefix == b'*' { &mut self.argc_buf } else { &mut fresh };
+        let (head, _) = buf.split_at_mut(127);
+        let n = copy_line(data, *cur, head).len();
+        if n == 0 {
+            return Err(());
+        }
+        if let Some(nul) = buf.get_mut(n) {
+            *nul = 0;
+        }
+        *cur += n;
+        let line = buf.get(..n).unwrap_or_default();
         if line.first() != Some(&prefix) {
             let got = line.first().copied().unwrap_or(0);
             self.set_error(self.last_epos, format!("Expected prefix '{}', got: '{}'", prefix as char, got as char));
             return Err(());
-        }
-        let n = line.len();
-        let mut fresh = [0u8; 128];
-        let buf = if prefix == b'*' { &mut self.argc_buf } else { &mut fresh };
-        // `fgets` of 128 filled at most 127 bytes and its NUL.
-        if let Some(dst) = buf.get_mut(..n) {
-            dst.copy_from_slice(line);
-        }
-        if let Some(nul) = buf.get_mut(n) {
-            *nul = 0;
         }
         let (v, used) = strtol(line.get(1..).unwrap_or_default());
         let eptr = 1 + used;
@@ -450,8 +588,10 @@ impl RespScan {
         Ok(())
     }
 
-    /// `readString`.
-    fn read_string<'d>(&mut self, data: &'d [u8], cur: &mut usize) -> Result<&'d [u8], ()> {
+    /// `readString`: where the string's bytes start in the data, and their length. Only the
+    /// two bytes after them are read (the command's name apart, nothing needs the payload), so a
+    /// string of any size costs no memory.
+    fn read_string(&mut self, data: &mut dyn ScanSource, cur: &mut usize) -> Result<(usize, usize), ()> {
         let len = self.read_long(data, cur, b'$')?;
         if !(0..=i64::MAX - 2).contains(&len) {
             self.set_error(self.last_epos, format!("Expected to read string of {len} bytes, which is not in the suitable range"));
@@ -460,27 +600,33 @@ impl RespScan {
         // In u64: `len` may exceed the address space (wasm32's usize is 32 bits); what is read
         // never does.
         let want = len.unsigned_abs() + 2;
-        self.last_epos = *cur;
-        let left = data.len().saturating_sub(*cur);
+        let start = *cur;
+        self.last_epos = start;
+        let left = data.size().saturating_sub(start);
         let avail = usize::try_from(want).map_or(left, |w| w.min(left));
-        let bytes = data.get(*cur..).and_then(|d| d.get(..avail)).unwrap_or_default();
         *cur += avail;
         if avail as u64 != want {
             self.set_error(self.last_epos, format!("Expected to read {want} bytes, got {avail} bytes"));
             return Err(());
         }
         // `avail` = `len` + 2 here: the payload, then the two bytes that must be CRLF.
-        let Some((payload, crlf)) = bytes.split_at_checked(avail - 2) else { return Err(()) };
-        self.consume_newline(crlf)?;
-        Ok(payload)
+        let payload = avail - 2;
+        let mut crlf = [0u8; 2];
+        let got = data.get(start + payload, 2);
+        if let Some(d) = crlf.get_mut(..got.len()) {
+            d.copy_from_slice(got);
+        }
+        self.consume_newline(&crlf)?;
+        Ok((start, payload))
     }
 
     /// `processRESP`: `Err` stops the scan.
-    fn process_resp(&mut self, data: &[u8], cur: &mut usize, path: &str, multi: &mut i64) -> Result<(), ()> {
+    fn process_resp(&mut self, data: &mut dyn ScanSource, cur: &mut usize, path: &str, multi: &mut i64) -> Result<(), ()> {
         let argc = self.read_long(data, cur, b'*')?;
         for i in 0..argc {
-            let s = self.read_string(data, cur)?;
-            if i == 0 {
+            let (at, n) = self.read_string(data, cur)?;
+            if i == 0 && (n == 4 || n == 5) {
+                let s = data.get(at, n);
                 if s.eq_ignore_ascii_case(b"multi") {
                     *multi += 1;
                     if *multi > 1 {
@@ -510,9 +656,132 @@ fn shown(dir: &str, name: &str) -> String {
 /// takes any line that does, so a RESP file holding the word is refused as a bad manifest),
 /// after leading blanks, which the manifest's parser trims (`sdstrim`): a manifest whose first
 /// entry is indented is still one, and `--fix` never cuts it as a RESP file.
-pub fn is_manifest(data: &[u8]) -> bool {
-    data.split(|&c| c == b'\n')
-        .map(|l| l.trim_ascii_start())
-        .find(|l| !l.is_empty() && !l.starts_with(b"#"))
-        .is_some_and(|l| l.starts_with(b"file"))
+pub fn is_manifest(mut data: &[u8]) -> bool {
+    is_manifest_in(&mut data)
+}
+
+/// [`is_manifest`] reading no further than the first line that decides.
+fn is_manifest_in(data: &mut dyn ScanSource) -> bool {
+    let mut at = 0;
+    loop {
+        match data.get(at, 1).first() {
+            None => return false,
+            // Blank lines and leading blanks (`\n` is one).
+            Some(c) if c.is_ascii_whitespace() => at += 1,
+            Some(b'#') => loop {
+                at += 1;
+                match data.get(at - 1, 1).first() {
+                    None => return false,
+                    Some(b'\n') => break,
+                    Some(_) => {}
+                }
+            },
+            Some(_) => return data.get(at, 4) == b"file",
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::storage::{OpenMode, RamDisk};
+
+    fn resp(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// What a scan found: its end, its error, the line counter, the records.
+    fn scan_of(data: &mut dyn ScanSource) -> (ScanEnd, Option<(usize, String)>, u64, Vec<Scanned>) {
+        let mut scan = RespScan::default();
+        let mut records = Vec::new();
+        let end = scan.scan::<()>(data, 0, "f", &mut |r| records.push(r), &mut |_, l| Ok(!l.starts_with(b"#stop"))).unwrap();
+        (end, scan.error, scan.line, records)
+    }
+
+    fn on_disk(bytes: &[u8]) -> RamDisk {
+        let mut d = RamDisk::new();
+        d.open("f", OpenMode::Create).unwrap();
+        d.write_at("f", 0, bytes).unwrap();
+        d
+    }
+
+    /// The scan reads the same through a window of any size as from the whole file in memory:
+    /// every cut of a file and every byte of it changed, through windows of 1 to 64 bytes.
+    #[test]
+    fn a_window_of_any_size_scans_as_the_whole_file() {
+        let mut base = b"#TS:1700000000\r\n".to_vec();
+        base.extend(resp(&[b"SET", b"k", b"v\r\nx"]));
+        base.extend(resp(&[b"MULTI"]));
+        base.extend(resp(&[b"INCR", b"n"]));
+        base.extend(resp(&[b"exec"]));
+        base.extend(format!("#{}\r\n", "a".repeat(1100)).into_bytes());
+        base.extend(resp(&[b"DEL", &[0xff; 40]]));
+        base.extend(b"#stop\r\n");
+        base.extend(resp(&[b"PING"]));
+        let mut cases: Vec<Vec<u8>> = (0..=base.len()).map(|n| base[..n].to_vec()).collect();
+        for i in 0..base.len() {
+            for b in [b'\n', b'\r', b'x', b'*', b'$', b'9', b'-'] {
+                let mut c = base.clone();
+                c[i] = b;
+                cases.push(c);
+            }
+        }
+        for data in &cases {
+            let want = scan_of(&mut data.as_slice());
+            for window in [1, 2, 3, 7, 64] {
+                let mut disk = on_disk(data);
+                let mut w = FileWindow::open(&mut disk, "f").unwrap();
+                w.window = window;
+                assert_eq!(scan_of(&mut w), want, "window {window}: {:?}", String::from_utf8_lossy(data));
+            }
+        }
+    }
+
+    /// A file is read a window at a time, whatever the size of its strings: a 5 MB argument is
+    /// checked (and its CRLF found) with no buffer larger than the window.
+    #[test]
+    fn a_large_string_is_checked_without_holding_it() {
+        let big = vec![b'v'; 5 << 20];
+        let mut data = resp(&[b"SET", b"k", &big]);
+        let crlf_at = data.len() - 2;
+        data.extend(resp(&[b"SET", b"k2", b"v"]));
+        let mut disk = on_disk(&data);
+        let mut w = FileWindow::open(&mut disk, "f").unwrap();
+        let (end, error, _, records) = scan_of(&mut w);
+        assert_eq!((end.ok_up_to, error, records.len()), (data.len(), None, 2));
+        assert!(w.buf.capacity() <= WINDOW, "{} bytes held", w.buf.capacity());
+        // The same string with a bad CRLF after it is refused where it starts, as in memory.
+        data[crlf_at] = b'x';
+        let mut disk = on_disk(&data);
+        let mut w = FileWindow::open(&mut disk, "f").unwrap();
+        let got = scan_of(&mut w);
+        assert_eq!(got, scan_of(&mut data.as_slice()));
+        assert!(got.1.unwrap().1.starts_with("Expected \\r\\n"));
+    }
+
+    #[test]
+    fn a_manifest_is_decided_by_its_first_line_that_is_not_a_comment() {
+        for (data, want) in [
+            (&b"file a seq 1 type b\n"[..], true),
+            (b"\n  \t# a comment\n\n   file a seq 1 type b\n", true),
+            (b"# file\n*1\r\n$4\r\nPING\r\n", false),
+            (b"fi\nle", false),
+            (b"# only a comment", false),
+            (b"", false),
+            (b"*2\r\n$3\r\nSET\r\n$4\r\nfile\r\n", false),
+        ] {
+            assert_eq!(is_manifest(data), want, "{:?}", String::from_utf8_lossy(data));
+            let mut disk = on_disk(data);
+            let mut w = FileWindow::open(&mut disk, "f").unwrap();
+            w.window = 1;
+            assert_eq!(is_manifest_in(&mut w), want);
+        }
+    }
 }

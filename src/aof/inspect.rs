@@ -125,9 +125,8 @@ pub fn may_have_preamble(data: &[u8]) -> bool {
 pub fn outline_rdb(data: &[u8]) -> (Vec<u64>, RdbPart) {
     let mut starts = Vec::new();
     let mut part = RdbPart::default();
-    let mut scratch: Vec<crate::keyspace::Db> = (0..16).map(crate::keyspace::Db::new).collect();
     let mut last_end = 0u64;
-    let result = crate::rdb::read::read_rdb_traced(data, &mut scratch, &mut |start, end, item| {
+    let result = crate::rdb::read::read_rdb_keys_traced(data, &mut |start, end, item| {
         starts.push(start as u64);
         last_end = end as u64;
         match item {
@@ -168,7 +167,7 @@ pub fn outline_resp(data: &[u8], base: u64, starts: &mut Vec<u64>) -> RespOutlin
     let mut out = RespOutline { end: base, ..Default::default() };
     let end = scan
         .scan::<()>(
-            data,
+            &mut { data },
             0,
             "",
             &mut |r: Scanned| {

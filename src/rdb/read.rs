@@ -688,6 +688,29 @@ fn add_batch(batch: &mut Vec<Pending>, d: &mut Db, info: &mut RdbInfo) -> Result
 /// [`read_rdb`], calling `trace(start, end, item)` for every item before it is loaded (the
 /// header first): the structure the dumps show, from the same walk that loads.
 pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, usize, &RdbItem)) -> Result<RdbInfo, RdbError> {
+    read_into(buf, dbs, None, trace)
+}
+
+/// Walks an RDB as [`read_rdb_traced`] loads it, with every error it would report (a duplicated
+/// key included), into 16 databases that keep the keys alone: each value is dropped once read,
+/// so that checking a file (`aof-lab check`, `inspect`) costs its keys' memory, not its data's.
+pub fn read_rdb_keys_traced(buf: &[u8], trace: &mut dyn FnMut(usize, usize, &RdbItem)) -> Result<RdbInfo, RdbError> {
+    let mut dbs: Vec<Db> = (0..16).map(Db::new).collect();
+    read_into(buf, &mut dbs, Some(Rc::new(Value::String(crate::keyspace::value::StringValue::new(b"")))), trace)
+}
+
+/// [`read_rdb_keys_traced`] without a trace.
+pub fn read_rdb_keys(buf: &[u8]) -> Result<RdbInfo, RdbError> {
+    read_rdb_keys_traced(buf, &mut |_, _, _| {})
+}
+
+/// The walk behind both: `stand_in`, when given, is what every key holds instead of its value.
+fn read_into(
+    buf: &[u8],
+    dbs: &mut [Db],
+    stand_in: Option<Rc<Value>>,
+    trace: &mut dyn FnMut(usize, usize, &RdbItem),
+) -> Result<RdbInfo, RdbError> {
     let (mut w, header) = Walker::new(buf)?;
     trace(0, w.pos(), &header);
     let mut info = RdbInfo { version: w.version(), ..Default::default() };
@@ -758,7 +781,8 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
                 let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
                 let enc = if hashtable { EncodingHint::Hashtable } else { EncodingHint::Auto };
                 // Into its `Rc` now, as the keyspace keeps it: not copied again on its way there.
-                batch.push(Pending { at, hash: crate::keyspace::dict::hash(&key), key, value: Rc::new(value), enc, expire_ms });
+                let value = stand_in.clone().unwrap_or_else(|| Rc::new(value));
+                batch.push(Pending { at, hash: crate::keyspace::dict::hash(&key), key, value, enc, expire_ms });
             }
         }
     }
