@@ -117,6 +117,18 @@ impl Value {
 /// The most fields a hash, or members a set, holds without an index.
 pub const SMALL_MAX: usize = 32;
 
+/// Room for one more element in a small collection's vector, grown by a quarter (at least 4)
+/// rather than doubled: most collections are small and many (the load benchmark's mix b: 45 000
+/// of ~10 elements), and a doubled vector leaves a quarter of its memory unused on average, an
+/// eighth this way; Redis's listpacks grow by the allocator's size classes, a quarter apart.
+/// The extra copies are of a few hundred bytes, at most a dozen times per collection.
+#[inline]
+pub(crate) fn grow_gently<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 4).max(4));
+    }
+}
+
 /// A hash's fields or a set's members (`V = ()`), in insertion order, the API of an `IndexMap`
 /// (a removal either shifts the later ones down or moves the last into its place).
 ///
@@ -218,6 +230,7 @@ impl<V> Entries<V> {
                     return Some(std::mem::replace(&mut slot.1, value));
                 }
                 if v.len() < SMALL_MAX {
+                    grow_gently(v);
                     v.push((key.into(), value));
                     return None;
                 }

@@ -392,12 +392,16 @@ impl ZSet {
                     i = last.len();
                 }
                 None => {
+                    // One block is all most zsets have: no room kept for more.
+                    self.blocks.reserve_exact(1);
                     self.blocks.push(Vec::new());
+                    self.lasts.reserve_exact(1);
                     self.lasts.push(score);
                 }
             }
         }
         let blk = &mut self.blocks[b];
+        super::value::grow_gently(blk);
         blk.insert(i, (score, member));
         if blk.len() > BLOCK_MAX {
             let upper = blk.split_off(blk.len() / 2);
