@@ -87,9 +87,17 @@ impl Blocked {
 pub struct WatchedKey {
     pub db: usize,
     pub key: Key,
-    /// The key was already logically expired when WATCHed (7.0: such a key expiring later
-    /// does not abort EXEC).
-    pub expired_at_watch: bool,
+}
+
+/// A client watching a key, as `db->watched_keys` lists it (Redis's `watchedKey`): `expired`
+/// while the key it watches is one that was already logically expired (but not yet deleted)
+/// when WATCHed, or that a SWAPDB replaced with one. Deleting such a key is no logical change
+/// (the flag clears); its expiring later does not abort EXEC ([`Server::signal_modified_key`],
+/// [`Server::touch_all_watched_keys_in_db`], `cmd::multi`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watcher {
+    pub client: ClientId,
+    pub expired: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -297,7 +305,7 @@ pub struct Server {
     pub aof_state: AofState,
     pub feed: Feed,
     pub prop: Propagation,
-    pub watched_keys: HashMap<(usize, Key), Vec<ClientId>>,
+    pub watched_keys: HashMap<(usize, Key), Vec<Watcher>>,
     /// `CLIENT_DIRTY_CAS` per client: a watched key was touched.
     pub dirty_cas: HashSet<ClientId>,
     /// Clients blocked on each key, first come first served.
@@ -650,21 +658,63 @@ impl Server {
         if self.watched_keys.is_empty() {
             return;
         }
-        if let Some(clients) = self.watched_keys.get(&(db, key.to_vec())) {
-            self.dirty_cas.extend(clients.iter().copied());
+        // `touchWatchedKey`.
+        let exists = self.dbs[db].contains(key);
+        let Some(watchers) = self.watched_keys.get_mut(&(db, key.to_vec())) else { return };
+        let mut dirtied = Vec::new();
+        for w in watchers.iter_mut() {
+            if w.expired {
+                if !exists {
+                    // The key expired before WATCH and is now deleted: no logical change.
+                    w.expired = false;
+                    continue;
+                }
+                // 7.0.15 leaves its loop here (a `break` meant for the inner loop of the fix
+                // that brought the flag): the watchers after this one are not touched.
+                break;
+            }
+            dirtied.push(w.client);
+        }
+        // A dirtied client watches nothing more (`unwatchAllKeys`); EXEC fails either way.
+        for id in dirtied {
+            self.dirty_cas.insert(id);
+            self.watched_keys.retain(|_, ws| {
+                ws.retain(|w| w.client != id);
+                !ws.is_empty()
+            });
         }
     }
 
-    /// `touchAllWatchedKeysInDb` (FLUSHDB, FLUSHALL, SWAPDB): keys that exist in `db` (or, for
-    /// SWAPDB, in the db swapped in) count as modified.
-    pub fn touch_all_watched_keys_in_db(&mut self, db: usize, other: Option<usize>) {
-        let touched: Vec<ClientId> = self
-            .watched_keys
-            .iter()
-            .filter(|((d, k), _)| *d == db && (self.dbs[db].contains(k) || other.is_some_and(|o| self.dbs[o].contains(k))))
-            .flat_map(|(_, ids)| ids.iter().copied())
-            .collect();
-        self.dirty_cas.extend(touched);
+    /// `touchAllWatchedKeysInDb` (FLUSHDB, FLUSHALL, SWAPDB), before `db` is emptied or swapped
+    /// with `replaced_with`: watchers of a key present on either side are touched, except where
+    /// the key is logically unchanged: one expired at WATCH that is now gone (the flag clears) or
+    /// replaced by another expired one, and a missing key replaced by an expired one (the flag
+    /// is set).
+    pub fn touch_all_watched_keys_in_db(&mut self, db: usize, replaced_with: Option<usize>) {
+        let keys: Vec<Key> = self.watched_keys.keys().filter(|(d, _)| *d == db).map(|(_, k)| k.clone()).collect();
+        for key in keys {
+            let in_emptied = self.dbs[db].contains(&key);
+            let in_other = replaced_with.is_some_and(|o| self.dbs[o].contains(&key));
+            if !in_emptied && !in_other {
+                continue;
+            }
+            let other_expired = replaced_with.is_some_and(|o| self.key_is_expired(o, &key));
+            let Some(watchers) = self.watched_keys.get_mut(&(db, key)) else { continue };
+            for w in watchers.iter_mut() {
+                if w.expired {
+                    if !in_other {
+                        w.expired = false;
+                        continue;
+                    } else if other_expired {
+                        continue;
+                    }
+                } else if !in_emptied && other_expired {
+                    w.expired = true;
+                    continue;
+                }
+                self.dirty_cas.insert(w.client);
+            }
+        }
     }
 
     /// `scanDatabaseForDeletedStreams`, first half: the keys of `db` that clients wait on and

@@ -8,7 +8,7 @@
 use super::{Command, Group, NO_QUEUE, call, lookup, lookup_sub};
 use crate::cmd::{ALLOW_BUSY, FAST, LOADING, NO_MULTI, NOSCRIPT, Outcome, SKIP_SLOWLOG, STALE};
 use crate::reply::Reply;
-use crate::server::{Client, Ctx, Server, WatchedKey};
+use crate::server::{Client, Ctx, Server, WatchedKey, Watcher};
 
 const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
 
@@ -134,9 +134,9 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         if ctx.client.watched.iter().any(|w| w.db == db && w.key == *key) {
             continue;
         }
-        let expired_at_watch = ctx.srv.dbs[db].contains(key) && ctx.srv.key_is_expired(db, key);
-        ctx.client.watched.push(WatchedKey { db, key: key.to_vec(), expired_at_watch });
-        ctx.srv.watched_keys.entry((db, key.to_vec())).or_default().push(ctx.client.id);
+        let expired = ctx.srv.dbs[db].contains(key) && ctx.srv.key_is_expired(db, key);
+        ctx.client.watched.push(WatchedKey { db, key: key.to_vec() });
+        ctx.srv.watched_keys.entry((db, key.to_vec())).or_default().push(Watcher { client: ctx.client.id, expired });
     }
     Reply::ok()
 }
@@ -146,16 +146,24 @@ fn unwatch(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     Reply::ok()
 }
 
-/// 7.0: a WATCHed key that expired after WATCH counts as modified.
+/// 7.0: a WATCHed key that expired after WATCH counts as modified (one still flagged as expired
+/// when WATCHed does not: see [`Watcher`]).
 fn is_watched_key_expired(srv: &Server, client: &Client) -> bool {
-    client.watched.iter().any(|w| !w.expired_at_watch && srv.key_is_expired(w.db, &w.key))
+    client.watched.iter().any(|w| {
+        let flagged = srv
+            .watched_keys
+            .get(&(w.db, w.key.clone()))
+            .and_then(|ws| ws.iter().find(|x| x.client == client.id))
+            .is_some_and(|x| x.expired);
+        !flagged && srv.key_is_expired(w.db, &w.key)
+    })
 }
 
 pub fn unwatch_all_keys(srv: &mut Server, client: &mut Client) {
     for w in client.watched.drain(..) {
         let k = (w.db, w.key);
         if let Some(ids) = srv.watched_keys.get_mut(&k) {
-            ids.retain(|&id| id != client.id);
+            ids.retain(|w| w.client != client.id);
             if ids.is_empty() {
                 srv.watched_keys.remove(&k);
             }
