@@ -333,6 +333,19 @@ impl Engine {
     /// serve (the key changed type) stays blocked where it was: same deadline, same place in
     /// every queue. Once the key is gone (Redis's `deleted` flag) only the clients that wait
     /// for its deletion are re-run (XREADGROUP, answered `-UNBLOCKED`).
+    /// Whether the value at `key` is of the type the blocked command `argv` waits for: a list
+    /// for BLPOP / BRPOP / BLMOVE / BRPOPLPUSH / BLMPOP, a sorted set for BZPOPMIN / BZPOPMAX /
+    /// BZMPOP, a stream for XREAD / XREADGROUP.
+    fn serves(&self, db: usize, key: &[u8], argv: &[Vec<u8>]) -> bool {
+        let name = argv.first().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
+        let wants = match name.as_slice() {
+            b"bzpopmin" | b"bzpopmax" | b"bzmpop" => "zset",
+            b"xread" | b"xreadgroup" => "stream",
+            _ => "list",
+        };
+        self.srv.dbs[db].get(key).is_some_and(|v| v.type_name() == wants)
+    }
+
     fn handle_clients_blocked_on_keys(&mut self) {
         while !self.srv.ready_keys.is_empty() {
             let ready = std::mem::take(&mut self.srv.ready_keys);
@@ -348,8 +361,12 @@ impl Engine {
                         self.srv.clients.insert(id, c);
                         continue;
                     };
-                    // A key that is gone serves nobody, except XREADGROUP's -UNBLOCKED.
-                    if !present && !b.wake_on_delete {
+                    // A key that is gone serves nobody, except XREADGROUP's -UNBLOCKED; one of
+                    // another type than the command waits for serves nobody either
+                    // (`serveClientsBlockedOnListKey` … skip the other types' clients), except
+                    // XREADGROUP's -UNBLOCKED again.
+                    let other_type = present && !b.wake_on_delete && !self.serves(db, &key, &b.argv);
+                    if (!present && !b.wake_on_delete) || other_type {
                         c.blocked = Some(b);
                         self.srv.clients.insert(id, c);
                         continue;

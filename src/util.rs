@@ -176,7 +176,8 @@ pub fn fmt_g17(x: f64) -> String {
 pub fn fmt_g(x: f64, precision: usize) -> String {
     let precision = precision.clamp(1, 17);
     if x.is_nan() {
-        return "nan".into();
+        // glibc prints the sign bit (a script's 0/0 is -nan on x86: `SET k -nan` in Redis's AOF).
+        return if x.is_sign_negative() { "-nan".into() } else { "nan".into() };
     }
     if x.is_infinite() {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };

@@ -4,7 +4,8 @@
 //! command), CLIENT UNBLOCK of a blocked BLPOP (timeout and error), CLIENT TRACKING
 //! invalidations (RESP3 pushes, a redirection to a RESP2 subscriber of `__redis__:invalidate`,
 //! BCAST prefixes, FLUSHALL), CLIENT REPLY OFF / SKIP, CLIENT PAUSE holding a write until
-//! UNPAUSE, CLIENT KILL by id and by address (old form), and MONITOR's lines.
+//! UNPAUSE (a script's EVAL too), a blocked BZPOPMIN that a list at its key does not serve,
+//! CLIENT KILL by id and by address (old form), and MONITOR's lines.
 //!
 //! What differs between two servers by nature is normalised on both sides: client ids and
 //! addresses (written `$idN` / `$addrN` in the steps, resolved per server), CLIENT LIST's
@@ -60,6 +61,12 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "SET other 1", true),
     (0, "DEL user:1", true),
     (0, "FLUSHALL", true),
+    // A new prefix may not overlap one the client tracks already.
+    (3, "CLIENT TRACKING on BCAST PREFIX ab", true),
+    (3, "CLIENT TRACKING on BCAST PREFIX a", true),
+    (3, "CLIENT TRACKING on BCAST PREFIX abc", true),
+    (3, "CLIENT TRACKING on BCAST PREFIX xy PREFIX x", true),
+    (3, "CLIENT TRACKINGINFO", true),
     (3, "CLIENT TRACKING off", true),
     // CLIENT REPLY.
     (0, "CLIENT REPLY OFF", true),
@@ -73,9 +80,18 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "CLIENT PAUSE 5000 WRITE", true),
     (1, "GET a", true),
     (1, "INCR a", true),
+    // A script may write: held too (EVAL is may-replicate), EVAL_RO is not.
+    (2, "EVAL return(redis.call('incr','a')) 0", true),
+    (0, "EVAL_RO return(redis.call('get','a')) 0", true),
     (0, "CLIENT LIST ID $id1", true),
     (0, "CLIENT UNPAUSE", true),
     (1, "GET a", true),
+    // A client waiting on a sorted set is not served by a list at its key (7.0 skips the
+    // waiters of another type), then is by a sorted set.
+    (1, "BZPOPMIN zq 0", true),
+    (0, "RPUSH zq x", true),
+    (0, "DEL zq", true),
+    (0, "ZADD zq 1 m", true),
     // MONITOR sees the others' commands (not the admin ones).
     (3, "MONITOR", true),
     (0, "SET m 1", true),
@@ -113,7 +129,8 @@ fn client_commands_between_connections_like_redis() {
     let find = |needle: &str| theirs.iter().find(|s| s.contains(needle)).unwrap().clone();
     assert!(find("conn0 SET k v\n").contains("conn3: >2\r\n$L\r\ninvalidate\r\n*1\r\n$L\r\nk"), "{}", find("conn0 SET k v\n"));
     assert!(find("CLIENT UNBLOCK $id2 ERROR").contains("conn2: -UNBLOCKED client unblocked via CLIENT UNBLOCK"));
-    assert!(find("CLIENT UNPAUSE").contains("conn1: :3"), "{}", find("CLIENT UNPAUSE"));
+    assert!(find("CLIENT UNPAUSE").contains("conn1: :3") && find("CLIENT UNPAUSE").contains("conn2: :1"), "{}", find("CLIENT UNPAUSE"));
+    assert!(find("conn0 ZADD zq 1 m").contains("conn1: *3\r\n"), "{}", find("conn0 ZADD zq 1 m"));
     assert!(find("conn0 SET m 1").contains("conn3: +T [0 ADDR] \"SET\" \"m\" \"1\""), "{}", find("conn0 SET m 1"));
     let eval = find("conn0 EVAL ");
     assert!(eval.contains("conn3: +T [0 ADDR] \"EVAL\" \"redis.call('set','e','1')\" \"0\"\r\n+T [0 ADDR] \"set\" \"e\" \"1\""), "{eval}");

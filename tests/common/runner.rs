@@ -316,7 +316,11 @@ where
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
-            s.spawn(|| {
+            // The stack of redis-server's main thread (8 MB), 4 times over: a script recursing to
+            // Lua's C-call limit (200 levels through a metamethod) runs the unoptimized VM's
+            // large frames 200 deep, which the test threads' default 2 MB cannot hold.
+            let runner = std::thread::Builder::new().stack_size(32 << 20);
+            let spawned = runner.spawn_scoped(s, || {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((name, text)) = jobs.get(i) else { break };
@@ -325,6 +329,9 @@ where
                     results.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
                 }
             });
+            if let Err(e) = spawned {
+                panic!("cannot start a script thread: {e}");
+            }
         }
     });
     let mut v = results.into_inner().unwrap_or_else(|p| p.into_inner());

@@ -119,6 +119,29 @@ fn resp_batches_like_a_socket() {
     assert_eq!(console(&mut e, &["EXEC"]), ["(empty array)"]);
 }
 
+/// A script recursing through a metamethod stops at Lua's C-call limit (`LUAI_MAXCCALLS`, 200)
+/// with Redis's error, inside the wasm's 1 MB stack (this build is unoptimized, its frames the
+/// largest), and the engine answers on; a binary chunk is refused as Redis's Lua refuses it.
+#[wasm_bindgen_test]
+fn a_script_recursing_through_a_metamethod_stops_at_the_c_call_limit() {
+    let mut e = engine("{}");
+    let out = console(
+        &mut e,
+        &[
+            "EVAL \"return setmetatable({}, {__index = function(t, k) return t[k] end}).x\" 0",
+            "EVAL \"local d = 0; local function f() d = d + 1; pcall(f) end; f(); return d\" 0",
+            "EVAL \"local d = 0; local function f() d = d + 1; return coroutine.wrap(f)() end; pcall(f); return d\" 0",
+            "EVAL \"return select(2, loadstring(string.dump(function() return 1 end)))\" 0",
+            "PING",
+        ],
+    );
+    assert!(out[0].starts_with("(error) ERR user_script:1: C stack overflow script: "), "{}", out[0]);
+    // The depths redis-server 7.0.15 reaches (tests/scripts/lua_core.redis).
+    assert_eq!(out[1..3], ["(integer) 199", "(integer) 199"]);
+    assert!(out[3].ends_with("]:1: unexpected symbol near 'char(27)'\""), "{}", out[3]);
+    assert_eq!(out[4], "PONG");
+}
+
 #[wasm_bindgen_test]
 fn tick_runs_cron_without_replies() {
     let mut e = engine("{}");

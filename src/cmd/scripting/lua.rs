@@ -689,7 +689,8 @@ pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize, err
         Val::Table(t) if depth < 1000 => {
             let Some(table) = state.gc.tables.get(t) else { return Reply::Nil };
             let strings = &state.gc.string_arena;
-            let field = |name: &str| -> Val {
+            let field_of = |t, name: &str| -> Val {
+                let Some(table) = state.gc.tables.get(t) else { return Val::Nil };
                 // Keys are interned strings: find the one with these bytes.
                 let mut key = Val::Nil;
                 loop {
@@ -706,6 +707,7 @@ pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize, err
                     }
                 }
             };
+            let field = |name: &str| field_of(t, name);
             if let Val::Str(_) = field("err") {
                 let msg = str_of(field("err")).unwrap_or_default();
                 let text = String::from_utf8_lossy(&sanitize(&msg)).into_owned();
@@ -724,6 +726,14 @@ pub fn lua_to_reply(state: &LuaState, v: Val, script_resp: u8, depth: usize, err
             if let Val::Str(_) = field("big_number") {
                 let s = str_of(field("big_number")).unwrap_or_default();
                 return Reply::BigNumber(String::from_utf8_lossy(&sanitize(&s)).into_owned());
+            }
+            // addReplyVerbatim: a format of three bytes (padded with spaces, cut at a NUL, as
+            // C reads it) and the text; a bulk string in RESP2.
+            if let Val::Table(v) = field("verbatim_string")
+                && let (Some(format), Some(text)) = (str_of(field_of(v, "format")), str_of(field_of(v, "string")))
+            {
+                let format: Vec<u8> = format.into_iter().take_while(|&c| c != 0).take(3).collect();
+                return Reply::Verbatim(String::from_utf8_lossy(&format).into_owned().into(), text);
             }
             if let Val::Table(m) = field("map") {
                 let mut pairs = Vec::new();

@@ -23,7 +23,7 @@ pub mod lua;
 
 use indexmap::IndexMap;
 
-use super::{ALLOW_BUSY, Command, Group, LOADING, NOSCRIPT, READONLY, SKIP_MONITOR, STALE};
+use super::{ALLOW_BUSY, Command, Group, LOADING, MAY_REPLICATE, NOSCRIPT, READONLY, SKIP_MONITOR, STALE};
 use crate::reply::Reply;
 use crate::server::{Client, Ctx};
 
@@ -40,18 +40,20 @@ pub struct ScriptingState {
     pub cjson_functions: libs::cjson::Settings,
 }
 
+/// The flags of every script command; EVAL, EVALSHA and FCALL are also `may-replicate` (what
+/// `CLIENT PAUSE WRITE` holds back), their `_RO` forms `readonly` instead.
 const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | STALE;
 
 pub static COMMANDS: &[Command] = &[
     Command {
         since: "2.6.0",
         summary: "Execute a Lua script server side",
-        ..Command::new("eval", -3, EVAL_FLAGS, (0, 0, 0), Group::Scripting, eval)
+        ..Command::new("eval", -3, EVAL_FLAGS | MAY_REPLICATE, (0, 0, 0), Group::Scripting, eval)
     },
     Command {
         since: "2.6.0",
         summary: "Execute a Lua script server side",
-        ..Command::new("evalsha", -3, EVAL_FLAGS, (0, 0, 0), Group::Scripting, evalsha)
+        ..Command::new("evalsha", -3, EVAL_FLAGS | MAY_REPLICATE, (0, 0, 0), Group::Scripting, evalsha)
     },
     Command {
         since: "7.0.0",
@@ -72,7 +74,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         since: "7.0.0",
         summary: "Invoke a function",
-        ..Command::new("fcall", -3, EVAL_FLAGS, (0, 0, 0), Group::Scripting, function::fcall)
+        ..Command::new("fcall", -3, EVAL_FLAGS | MAY_REPLICATE, (0, 0, 0), Group::Scripting, function::fcall)
     },
     Command {
         since: "7.0.0",

@@ -574,7 +574,7 @@ fn tracking(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             );
         }
         if t.bcast
-            && let Some(e) = prefix_collision(&t.prefixes)
+            && let Some(e) = prefix_collision(ctx.client.tracking.as_ref().map_or(&[][..], |old| &old.prefixes[..]), &t.prefixes)
         {
             return e;
         }
@@ -612,11 +612,23 @@ fn tracking(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     Reply::ok()
 }
 
-/// `checkPrefixCollisionsOrReply` among the new prefixes (one being a prefix of another).
-fn prefix_collision(prefixes: &[Vec<u8>]) -> Option<Reply> {
-    for (i, a) in prefixes.iter().enumerate() {
-        for b in prefixes.iter().skip(i + 1) {
-            if a.starts_with(b) || b.starts_with(a) {
+/// `checkPrefixCollisionsOrReply`: a new prefix may not overlap (one a prefix of the other, the
+/// empty prefix of BCAST without PREFIX overlapping every one) a prefix the client tracks already
+/// (found in their sorted order, the rax's) nor another new one.
+fn prefix_collision(existing: &[Vec<u8>], new: &[Vec<u8>]) -> Option<Reply> {
+    let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+    let mut sorted: Vec<&Vec<u8>> = existing.iter().collect();
+    sorted.sort();
+    for (i, a) in new.iter().enumerate() {
+        if let Some(old) = sorted.iter().find(|old| overlap(old, a)) {
+            return Some(Reply::error(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                String::from_utf8_lossy(a),
+                String::from_utf8_lossy(old)
+            )));
+        }
+        for b in new.iter().skip(i + 1) {
+            if overlap(a, b) {
                 return Some(Reply::error(format!(
                     "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
                     String::from_utf8_lossy(a),

@@ -160,7 +160,7 @@ impl fmt::Display for SyntaxError {
         write!(
             f,
             "{}:{}: {}",
-            chunkid(&self.source),
+            chunkid_in(&self.source, MAXSRC),
             self.line,
             self.message
         )
@@ -170,6 +170,10 @@ impl fmt::Display for SyntaxError {
 /// Maximum size for short source names (matches PUC-Rio's `LUA_IDSIZE`).
 const LUA_IDSIZE: usize = 60;
 
+/// The buffer the lexer's errors name their chunk in (`MAXSRC`, `llex.c`): a syntax error shows
+/// more of a `[string "..."]` source than a runtime error (64 bytes against 44).
+pub const MAXSRC: usize = 80;
+
 /// Formats a raw source name for display in error messages.
 ///
 /// Matches PUC-Rio's `luaO_chunkid`:
@@ -177,31 +181,34 @@ const LUA_IDSIZE: usize = 60;
 /// - `"@filename"` -> `"filename"` (file, with `"..."` prefix if too long)
 /// - other -> `[string "first_line..."]`
 pub fn chunkid(source: &str) -> String {
-    // Byte-exact port of `luaO_chunkid` (lobject.c, Lua 5.1.4) with
-    // `bufflen == LUA_IDSIZE`.
+    chunkid_in(source, LUA_IDSIZE)
+}
+
+/// [`chunkid`] into a buffer of `bufflen` bytes (`LUA_IDSIZE`, or [`MAXSRC`] for a syntax
+/// error).
+pub fn chunkid_in(source: &str, size: usize) -> String {
+    // Byte-exact port of `luaO_chunkid` (lobject.c, Lua 5.1.4). The source is a C string
+    // there: it ends at its first NUL (a binary chunk's name is `\x1bLuaQ`).
     let src = source.as_bytes();
+    let src = &src[..src.iter().position(|&c| c == 0).unwrap_or(src.len())];
     let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     if let Some(rest) = src.strip_prefix(b"=") {
         // strncpy(out, source+1, bufflen); out[bufflen-1] = '\0';
-        let n = rest.len().min(LUA_IDSIZE - 1);
+        let n = rest.len().min(size - 1);
         lossy(&rest[..n])
     } else if let Some(rest) = src.strip_prefix(b"@") {
         // bufflen -= sizeof(" '...' ");
-        let bufflen = LUA_IDSIZE - " '...' ".len() - 1;
+        let bufflen = size - " '...' ".len() - 1;
         if rest.len() > bufflen {
             format!("...{}", lossy(&rest[rest.len() - bufflen..]))
         } else {
             lossy(rest)
         }
     } else {
-        // bufflen -= sizeof(" [string \"...\"] ");
-        let bufflen = LUA_IDSIZE - " [string \"...\"] ".len() - 1;
-        let mut len = src.len().min(bufflen);
-        if let Some(nl) = src.iter().position(|&c| c == b'\n')
-            && len > nl
-        {
-            len = nl;
-        }
+        // len = strcspn(source, "\n\r"); bufflen -= sizeof(" [string \"...\"] ");
+        let bufflen = size - " [string \"...\"] ".len() - 1;
+        let line = src.iter().position(|&c| c == b'\n' || c == b'\r').unwrap_or(src.len());
+        let len = line.min(bufflen);
         if len < src.len() {
             format!("[string \"{}...\"]", lossy(&src[..len]))
         } else {

@@ -492,25 +492,10 @@ pub fn exec_with_name(source: &[u8], name: &str) -> LuaResult<()> {
 /// chunks or `compile` for source text. Both return an unpatched Proto
 /// (strings in `string_pool`, `Val::Nil` placeholders).
 pub(crate) fn compile_or_undump(source: &[u8], name: &str) -> LuaResult<ProtoRef> {
-    // Skip shebang line before checking for binary signature.
-    // PUC-Rio's luaL_loadfile reads past the leading '#' line, then
-    // checks if the remaining content starts with LUA_SIGNATURE.
-    let data = if source.first() == Some(&b'#') {
-        // Find end of first line.
-        match source.iter().position(|&b| b == b'\n') {
-            Some(pos) => &source[pos + 1..],
-            None => &[], // Only a shebang line, no content.
-        }
-    } else {
-        source
-    };
-    if data.starts_with(vm::dump::LUA_SIGNATURE) {
-        vm::undump::undump(data, name)
-    } else {
-        // Pass the original source (with shebang) to the compiler.
-        // The lexer handles shebang stripping internally.
-        compiler::compile(source, name)
-    }
+    // Redis's Lua parses every chunk as text (`deps/lua/src/ldo.c`, `f_parser`: the
+    // `luaU_undump` branch removed, CVE-2015-4335): a binary chunk is a syntax error
+    // (`unexpected symbol near 'char(27)'`), never loaded.
+    compiler::compile(source, name)
 }
 
 /// their raw bytes recorded in `proto.string_pool`. This function

@@ -4,7 +4,7 @@
 //! Uses Pratt parsing for expressions with operator precedence.
 //! Error messages match PUC-Rio's format for compatibility.
 
-use crate::error::{LuaError, LuaResult, SyntaxError, chunkid};
+use crate::error::{LuaError, LuaResult, MAXSRC, SyntaxError, chunkid_in};
 use crate::vm::instructions::{LUAI_MAXUPVALUES, LUAI_MAXVARS};
 
 use super::ast::{BinOp, Block, Expr, FuncBody, FuncName, Stat, TableField, UnOp};
@@ -329,7 +329,7 @@ impl<'a> Parser<'a> {
             if b.is_ascii() {
                 None
             } else {
-                let source = chunkid(self.lexer.source_name());
+                let source = chunkid_in(self.lexer.source_name(), MAXSRC);
                 let mut raw = Vec::new();
                 raw.extend_from_slice(source.as_bytes());
                 raw.push(b':');

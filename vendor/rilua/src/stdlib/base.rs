@@ -1208,20 +1208,7 @@ pub fn lua_load(state: &mut LuaState) -> LuaResult<u32> {
         }
     };
 
-    // Binary chunk detection: first byte is \x1b (LUA_SIGNATURE prefix).
-    // The undump module requires the complete binary data upfront.
-    if first_chunk.first() == Some(&0x1b) {
-        return load_binary_from_reader(
-            state,
-            func_val,
-            first_chunk,
-            &chunk_name,
-            saved_top,
-            saved_ci,
-            saved_n_ccalls,
-            saved_call_depth,
-        );
-    }
+    // No binary chunks: Redis's Lua parses everything as text (see `compile_or_undump`).
 
     // Text source: stream through the lexer on demand.
     //
@@ -1269,47 +1256,6 @@ pub fn lua_load(state: &mut LuaState) -> LuaResult<u32> {
             Ok(2)
         }
     }
-}
-
-/// Eagerly collects remaining binary data from the reader and undumps it.
-///
-/// Binary chunks (precompiled bytecode from `string.dump`) cannot be streamed
-/// because the undump module requires a contiguous byte slice.
-#[allow(clippy::too_many_arguments)]
-fn load_binary_from_reader(
-    state: &mut LuaState,
-    func_val: Val,
-    first_chunk: Vec<u8>,
-    chunk_name: &str,
-    saved_top: usize,
-    saved_ci: usize,
-    saved_n_ccalls: u16,
-    saved_call_depth: u16,
-) -> LuaResult<u32> {
-    const MAX_LOAD_SIZE: usize = 10 * 1024 * 1024;
-    let mut collected = first_chunk;
-
-    loop {
-        match call_load_reader(state, func_val) {
-            Ok(Some(bytes)) => {
-                collected.extend_from_slice(&bytes);
-                if collected.len() > MAX_LOAD_SIZE {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                restore_state(state, saved_ci, saved_n_ccalls, saved_call_depth);
-                state.top = saved_top;
-                state.push(Val::Nil);
-                let msg = state.gc.intern_string(e.to_string().as_bytes());
-                state.push(Val::Str(msg));
-                return Ok(2);
-            }
-        }
-    }
-
-    load_string_impl(state, &collected, chunk_name)
 }
 
 /// Restores call stack state after a failed reader call or compilation.

@@ -25,7 +25,7 @@ use crate::vm::callinfo::LUA_MULTRET;
 use crate::vm::closure::{Closure, RustClosure, Upvalue};
 use crate::vm::execute::{self, CallResult};
 use crate::vm::gc::arena::GcRef;
-use crate::vm::state::{LuaState, LuaThread, ThreadStatus};
+use crate::vm::state::{LuaState, LuaThread, MAXCCALLS, ThreadStatus};
 use crate::vm::value::Val;
 
 // ---------------------------------------------------------------------------
@@ -226,6 +226,15 @@ pub(crate) fn auxresume(
             // OK to resume.
         }
     }
+    // `lua_resume`: the coroutine runs one C level below its resumer (`lua_setlevel` gives it
+    // the resumer's `nCcalls`, then `++nCcalls`), so nested resumes count against
+    // `LUAI_MAXCCALLS` like any C call; rilua kept a depth per thread, and a coroutine resuming
+    // another recursed in Rust without limit.
+    if state.call_depth >= MAXCCALLS {
+        let r = state.gc.intern_string(b"C stack overflow");
+        return Err(Val::Str(r));
+    }
+    let depth = state.call_depth + 1;
 
     // Close ALL open upvalues from the current (resumer) thread before the
     // stack swap. Any open upvalue pointing into this thread's stack would
@@ -247,6 +256,7 @@ pub(crate) fn auxresume(
 
     // Load the coroutine's state into LuaState.
     state.load_thread_by_ref(co_ref, ThreadStatus::Running);
+    state.call_depth = depth;
 
     // Track which thread is active.
     state.current_thread = Some(co_ref);

@@ -173,7 +173,8 @@ pub fn math_rad(state: &mut LuaState) -> LuaResult<u32> {
 pub fn math_modf(state: &mut LuaState) -> LuaResult<u32> {
     let x = state.check_number(1)?;
     let ip = x.trunc();
-    let fp = x - ip;
+    // C's modf: an infinity's fraction is a zero of its sign (inf - inf would be NaN).
+    let fp = if x.is_infinite() { 0.0f64.copysign(x) } else { x - ip };
     state.ensure_stack(state.base + 2);
     state.stack_set(state.base, Val::Num(ip));
     state.stack_set(state.base + 1, Val::Num(fp));

@@ -316,7 +316,8 @@ impl LuaState {
             if self.call_depth == MAXCCALLS {
                 let where_prefix = get_where(self, 0);
                 return Err(LuaError::Runtime(RuntimeError {
-                    message: format!("{where_prefix}stack overflow"),
+                    // `luaD_call`'s text (rilua said "stack overflow", `luaD_growCI`'s).
+                    message: format!("{where_prefix}C stack overflow"),
                     level: 0,
                     traceback: vec![],
                 }));
@@ -1450,8 +1451,9 @@ pub fn execute(state: &mut LuaState) -> LuaResult<()> {
                         coerce_to_number(b_val, &state.gc),
                         coerce_to_number(c_val, &state.gc),
                     ) {
-                        // Lua mod: a - floor(a/b)*b
-                        state.stack_set(ra, Val::Num((nb / nc).floor().mul_add(-nc, nb)));
+                        // Lua mod: a - floor(a/b)*b, as C computes it: a fused multiply-add
+                        // rounds once and differs (2^62 % 7: 0, not 256).
+                        state.stack_set(ra, Val::Num(nb - (nb / nc).floor() * nc));
                     } else {
                         state.call_stack[state.ci].saved_pc = pc;
                         call_bin_tm(

@@ -352,7 +352,8 @@ impl fmt::Display for Val {
 /// 4. Strip trailing zeros and trailing decimal point.
 fn fmt_lua_number(f: &mut fmt::Formatter<'_>, n: f64) -> fmt::Result {
     if n.is_nan() {
-        return write!(f, "-nan");
+        // glibc prints the sign bit: 0/0 is -nan on x86, -(0/0) and tonumber('nan') are nan.
+        return write!(f, "{}", if n.is_sign_negative() { "-nan" } else { "nan" });
     }
     if n.is_infinite() {
         return if n.is_sign_positive() {
