@@ -215,8 +215,7 @@ pub const SCRIPT_FLAGS: &[(u32, &str)] = &[
 ];
 
 /// Lua code run at VM creation: the error handler of `scriptingInit` (which also skips our own
-/// helper frames), Redis's `pcall` (an error table is returned as its `err` string), the
-/// functions' library environment, and the globals' error metatable (`luaSetErrorMetatable`).
+/// helper frames), the functions' library environment, and the globals' error metatable (`luaSetErrorMetatable`).
 /// The read-only flags are set afterwards, by [`protect_recursively`].
 const PRELUDE: &str = r#"
 local dbg = debug
@@ -242,19 +241,6 @@ local xpcall, handler, rawget, type = xpcall, __redis__err__handler, rawget, typ
 function __redis__run(f, keys, args)
   return xpcall(function() return f(keys, args) end, handler)
 end
-local lua_pcall = pcall
-local function fix(ok, ...)
-  if not ok then
-    local e = ...
-    if type(e) == 'table' then
-      local m = rawget(e, 'err')
-      if type(m) == 'string' or type(m) == 'number' then return false, m end
-    end
-    return false, e
-  end
-  return true, ...
-end
-pcall = function(...) return fix(lua_pcall(...)) end
 local error, tostring = error, tostring
 -- `luaSetErrorMetatable`: reading a missing key is an error.
 local function protect(t)
@@ -882,6 +868,31 @@ fn redis_replicate_commands(state: &mut LuaState) -> rilua::LuaResult<u32> {
     Ok(1)
 }
 
+/// Redis's `pcall` (`luaRedisPcall`): Lua's, then an error that is a table (`redis.call`'s
+/// `{err=…}`) is replaced by its `err` field when that is a string or a number. A C function,
+/// as in Redis, so that `error(msg, 2)` under it names the script's line, not a helper's.
+fn redis_lua_pcall(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    let n = rilua::stdlib::base::lua_pcall(state)?;
+    let at = state.top.saturating_sub(n as usize);
+    if n >= 2
+        && state.stack_get(at) == Val::Bool(false)
+        && let Val::Table(t) = state.stack_get(at + 1)
+    {
+        let key = state.gc.intern_string(b"err");
+        let m = state.gc.tables.get(t).map_or(Val::Nil, |t| t.get_str(key, &state.gc.string_arena));
+        if matches!(m, Val::Str(_) | Val::Num(_)) {
+            state.stack_set(at + 1, m);
+        }
+    }
+    Ok(n)
+}
+
+/// `redis.breakpoint()` outside a debugging session (`luaRedisBreakpointCommand`): false.
+fn redis_breakpoint(state: &mut LuaState) -> rilua::LuaResult<u32> {
+    state.push(Val::Bool(false));
+    Ok(1)
+}
+
 fn redis_noop(_state: &mut LuaState) -> rilua::LuaResult<u32> {
     Ok(0)
 }
@@ -1047,7 +1058,7 @@ fn new_vm_of(eval: bool) -> Result<Lua, String> {
     }
     if eval {
         let fns: &[(&str, rilua::RustFn)] =
-            &[("replicate_commands", redis_replicate_commands), ("breakpoint", redis_noop), ("debug", redis_noop)];
+            &[("replicate_commands", redis_replicate_commands), ("breakpoint", redis_breakpoint), ("debug", redis_noop)];
         for (name, f) in fns {
             lua.table_set_function(&redis, name, *f).map_err(|e| e.to_string())?;
         }
@@ -1081,6 +1092,7 @@ fn new_vm_of(eval: bool) -> Result<Lua, String> {
     // `cjson`, `struct`, `cmsgpack`, `bit` (`luaLoadLibraries`).
     super::libs::open(&mut lua)?;
     lua.register_function("__redis__is_loading", is_loading).map_err(|e| e.to_string())?;
+    lua.register_function("pcall", redis_lua_pcall).map_err(|e| e.to_string())?;
     let prelude = lua.load_bytes(PRELUDE.as_bytes(), INTERNAL_CHUNK).map_err(|e| e.to_string())?;
     lua.call_function(&prelude, &[]).map_err(|e| e.to_string())?;
     // `register_function` is the library API's (the prelude took it for that table).

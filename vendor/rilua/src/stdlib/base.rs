@@ -236,52 +236,63 @@ fn val_to_str(state: &mut LuaState, val: Val) -> Val {
 ///
 /// Reference: `luaB_tonumber` in `lbaselib.c`.
 pub fn lua_tonumber(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("tonumber", state, 1)?;
-    let val = arg(state, 0);
-    let base_arg = arg(state, 1);
-
-    let base = match base_arg {
-        Val::Nil => 10,
-        Val::Num(n) => n as i64,
-        _ => {
-            return Err(bad_argument(
-                "tonumber",
-                2,
-                "number expected, got non-number",
-            ));
-        }
-    };
-
+    // `luaB_tonumber` (vendored patch): the base is `luaL_optint` (a numeric string counts), the
+    // value in another base `luaL_checkstring` (a number is its text) read by `strtoul`, then
+    // only spaces (`isspace`, `\v` included) to the end of the C string.
+    #[allow(clippy::cast_possible_truncation)]
+    let base = state.opt_integer(2, 10)? as i32;
     if base == 10 {
-        // Standard conversion.
-        if let Some(n) = execute::coerce_to_number(val, &state.gc) {
-            state.push(Val::Num(n));
-        } else {
-            state.push(Val::Nil);
+        check_args("tonumber", state, 1)?;
+        let val = arg(state, 0);
+        match execute::coerce_to_number(val, &state.gc) {
+            Some(n) => state.push(Val::Num(n)),
+            None => state.push(Val::Nil),
         }
+        return Ok(1);
+    }
+    let text = state.check_string(1)?;
+    if !(2..=36).contains(&base) {
+        return Err(state.arg_error(2, "base out of range"));
+    }
+    let text = &text[..text.iter().position(|&c| c == 0).unwrap_or(text.len())];
+    #[allow(clippy::cast_sign_loss)]
+    let (n, used) = strtoul(text, base as u32);
+    let rest = &text[used..];
+    #[allow(clippy::cast_precision_loss)]
+    if used > 0 && rest.iter().all(|&c| execute::c_isspace(c)) {
+        state.push(Val::Num(n as f64));
     } else {
-        // Non-decimal base.
-        if !(2..=36).contains(&base) {
-            return Err(bad_argument("tonumber", 2, "base out of range"));
-        }
-        let Val::Str(r) = val else {
-            return Err(bad_argument("tonumber", 1, "string expected"));
-        };
-        let s = state
-            .gc
-            .string_arena
-            .get(r)
-            .map(|ls| String::from_utf8_lossy(ls.data()).to_string())
-            .unwrap_or_default();
-        let trimmed = s.trim();
-        #[allow(clippy::cast_precision_loss)]
-        if let Ok(n) = u64::from_str_radix(trimmed, base as u32) {
-            state.push(Val::Num(n as f64));
-        } else {
-            state.push(Val::Nil);
-        }
+        state.push(Val::Nil);
     }
     Ok(1)
+}
+
+/// glibc's `strtoul(s, &end, base)` with a 64-bit `unsigned long`: leading spaces, a sign, `0x`
+/// in base 16, then digits; past `ULONG_MAX` it stays there, a `-` negates modulo 2^64. Returns
+/// the value and the bytes read (0 when no digit was: `end == s`).
+fn strtoul(s: &[u8], base: u32) -> (u64, usize) {
+    let mut i = s.iter().position(|&c| !execute::c_isspace(c)).unwrap_or(s.len());
+    let neg = s.get(i) == Some(&b'-');
+    if matches!(s.get(i), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let digit = |c: Option<&u8>| c.and_then(|&c| char::from(c).to_digit(base));
+    if base == 16 && s.get(i) == Some(&b'0') && matches!(s.get(i + 1), Some(b'x' | b'X')) && digit(s.get(i + 2)).is_some() {
+        i += 2;
+    }
+    let start = i;
+    let (mut v, mut over) = (0u64, false);
+    while let Some(d) = digit(s.get(i)) {
+        match v.checked_mul(u64::from(base)).and_then(|x| x.checked_add(u64::from(d))) {
+            Some(x) => v = x,
+            None => over = true,
+        }
+        i += 1;
+    }
+    if i == start {
+        return (0, 0);
+    }
+    (if over { u64::MAX } else if neg { v.wrapping_neg() } else { v }, i)
 }
 
 // ---------------------------------------------------------------------------
@@ -480,7 +491,10 @@ pub fn lua_pcall(state: &mut LuaState) -> LuaResult<u32> {
 ///
 /// Reference: `luaB_xpcall` in `lbaselib.c`.
 pub fn lua_xpcall(state: &mut LuaState) -> LuaResult<u32> {
-    check_args("xpcall", state, 2)?;
+    // `luaL_checkany(L, 2)` alone (vendored patch): a missing handler is argument #2.
+    if nargs(state) < 2 {
+        return Err(state.arg_error(2, "value expected"));
+    }
 
     let func_val = arg(state, 0);
     let handler_val = arg(state, 1);

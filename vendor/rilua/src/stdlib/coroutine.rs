@@ -121,9 +121,8 @@ fn new_thread(state: &LuaState, func: Val) -> LuaThread {
 pub fn co_resume(state: &mut LuaState) -> LuaResult<u32> {
     let co_val = arg(state, 0);
     let Val::Thread(co_ref) = co_val else {
-        return Err(simple_error(
-            "bad argument #1 to 'resume' (coroutine expected)".into(),
-        ));
+        // `luaL_argcheck` (vendored patch): named as called ('?' under pcall).
+        return Err(state.arg_error(1, "coroutine expected"));
     };
 
     // Collect arguments to pass to the coroutine.
@@ -585,9 +584,8 @@ fn wrap_aux(state: &mut LuaState) -> LuaResult<u32> {
 pub fn co_status(state: &mut LuaState) -> LuaResult<u32> {
     let co_val = arg(state, 0);
     let Val::Thread(co_ref) = co_val else {
-        return Err(simple_error(
-            "bad argument #1 to 'status' (coroutine expected)".into(),
-        ));
+        // `luaL_argcheck` (vendored patch): named as called ('?' under pcall).
+        return Err(state.arg_error(1, "coroutine expected"));
     };
 
     // Check if this coroutine is the currently running one.

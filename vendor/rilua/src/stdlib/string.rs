@@ -83,14 +83,11 @@ pub fn str_char(state: &mut LuaState) -> LuaResult<u32> {
     let mut buf = Vec::with_capacity(n);
 
     for i in 1..=n {
-        let c = state.check_number(i)?;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let byte = c as u32;
-        if byte > 255 {
+        // `luaL_checkint` then `uchar(c) == c` (vendored patch: -1 saturated to 0 here).
+        let Ok(byte) = u8::try_from(c_int(state.check_number(i)?)) else {
             return Err(state.arg_error(i, "invalid value"));
-        }
-        #[allow(clippy::cast_possible_truncation)]
-        buf.push(byte as u8);
+        };
+        buf.push(byte);
     }
 
     let r = state.gc.intern_string(&buf);
@@ -333,7 +330,10 @@ pub fn str_format(state: &mut LuaState) -> LuaResult<u32> {
                 arg_idx += 1;
                 // `sprintf("%c", (int)n)`: the low byte of C's conversion.
                 let ch = c_int(state.check_number(arg_idx)?).to_le_bytes()[0];
-                result.push(ch);
+                // Added as `strlen` of sprintf's buffer: a NUL adds nothing (vendored patch).
+                if ch != 0 {
+                    result.push(ch);
+                }
             }
             b's' => {
                 arg_idx += 1;
@@ -1718,12 +1718,16 @@ pub fn str_gsub(state: &mut LuaState) -> LuaResult<u32> {
     let s = state.check_string(1)?;
     let pat = state.check_string(2)?;
     // gsub.repl can be string, table, or function — fetch the raw Val.
-    if nargs(state) < 3 {
-        return Err(state.type_error(3, "string/function/table"));
-    }
-    let repl_val = arg(state, 2);
+    let repl_val = if nargs(state) < 3 { Val::Nil } else { arg(state, 2) };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let max_replacements = state.opt_integer(4, i64::MAX)?.max(0) as usize;
+    // `luaL_argcheck` after the count, as `str_gsub` (vendored patch): no "got …" part.
+    let repl_val = match repl_val {
+        // A number replaces as its text (`add_s` on `lua_tolstring`).
+        Val::Num(_) => Val::Str(state.gc.intern_string(format!("{repl_val}").as_bytes())),
+        Val::Str(_) | Val::Function(_) | Val::Table(_) => repl_val,
+        _ => return Err(state.arg_error(3, "string/function/table expected")),
+    };
 
     let anchor = !pat.is_empty() && pat[0] == b'^';
     let pat_start = usize::from(anchor);
@@ -1844,13 +1848,14 @@ fn get_gsub_replacement(
                         }
                         i += 2;
                         continue;
-                    } else if next == b'%' {
-                        result.push(b'%');
-                        i += 2;
-                        continue;
                     }
+                    // `add_s`: '%' and any other character is that character (vendored patch).
+                    result.push(next);
+                    i += 2;
+                    continue;
                 }
-                result.push(repl_bytes[i]);
+                // A '%' that ends the replacement escapes the string's terminating NUL.
+                result.push(if repl_bytes[i] == b'%' { 0 } else { repl_bytes[i] });
                 i += 1;
             }
             Ok(result)
@@ -1865,7 +1870,7 @@ fn get_gsub_replacement(
                 get_capture_val(state, &ms.captures[0], src)?
             };
             let val = state.gettable(repl, key)?;
-            Ok(val_to_replacement(state, val, src, match_start, match_end))
+            val_to_replacement(state, val, src, match_start, match_end)
         }
         Val::Function(_) => {
             // Function replacement: call with captures (or whole match).
@@ -1892,13 +1897,7 @@ fn get_gsub_replacement(
             let result_val = state.stack_get(call_base);
             state.top = call_base;
 
-            Ok(val_to_replacement(
-                state,
-                result_val,
-                src,
-                match_start,
-                match_end,
-            ))
+            val_to_replacement(state, result_val, src, match_start, match_end)
         }
         _ => {
             // Non-string, non-table, non-function: use as-is.
@@ -1927,25 +1926,20 @@ fn get_capture_val(state: &mut LuaState, cap: &Capture, src: &[u8]) -> LuaResult
     }
 }
 
-/// Convert a replacement value to bytes. If nil/false, use the original match.
-fn val_to_replacement(
-    state: &LuaState,
-    val: Val,
-    src: &[u8],
-    match_start: usize,
-    match_end: usize,
-) -> Vec<u8> {
+/// Convert a replacement value to bytes. If nil/false, use the original match; a value that is
+/// neither a string nor a number is `add_value`'s error (vendored patch).
+fn val_to_replacement(state: &LuaState, val: Val, src: &[u8], match_start: usize, match_end: usize) -> LuaResult<Vec<u8>> {
     if val.is_nil() || val == Val::Bool(false) {
-        return src[match_start..match_end].to_vec();
+        return Ok(src[match_start..match_end].to_vec());
     }
     match val {
-        Val::Str(r) => state
-            .gc
-            .string_arena
-            .get(r)
-            .map(|s| s.data().to_vec())
-            .unwrap_or_default(),
-        _ => format!("{val}").into_bytes(),
+        Val::Str(r) => Ok(state.gc.string_arena.get(r).map(|s| s.data().to_vec()).unwrap_or_default()),
+        Val::Num(_) => Ok(format!("{val}").into_bytes()),
+        _ => Err(LuaError::Runtime(RuntimeError {
+            message: format!("invalid replacement value (a {})", val.type_name()),
+            level: 0,
+            traceback: vec![],
+        })),
     }
 }
 

@@ -468,6 +468,8 @@ fn default_less_than(state: &mut LuaState, a: Val, b: Val) -> LuaResult<bool> {
                 .map_or(b"".as_slice(), |s| s.data());
             Ok(xdata < ydata)
         }
+        // `luaV_lessthan`: values of two types are an error before any metamethod.
+        _ if a.type_name() != b.type_name() => Err(simple_error(crate::vm::execute::order_error_message(a, b))),
         _ => {
             // Try __lt metamethod on both operands.
             let tm_a = gettmbyobj(
@@ -494,10 +496,7 @@ fn default_less_than(state: &mut LuaState, a: Val, b: Val) -> LuaResult<bool> {
                     // Both must have the same __lt metamethod.
                     if !val_raw_equal(tm_val_a, tm_val_b, &state.gc.tables, &state.gc.string_arena)
                     {
-                        return Err(simple_error(format!(
-                            "attempt to compare two {} values",
-                            a.type_name()
-                        )));
+                        return Err(simple_error(crate::vm::execute::order_error_message(a, b)));
                     }
                     // Call the metamethod.
                     let call_base = state.top;
@@ -513,10 +512,7 @@ fn default_less_than(state: &mut LuaState, a: Val, b: Val) -> LuaResult<bool> {
                     state.top = call_base;
                     Ok(result.is_truthy())
                 }
-                _ => Err(simple_error(format!(
-                    "attempt to compare two {} values",
-                    a.type_name()
-                ))),
+                _ => Err(simple_error(crate::vm::execute::order_error_message(a, b))),
             }
         }
     }

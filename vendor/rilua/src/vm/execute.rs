@@ -106,9 +106,17 @@ pub(crate) fn coerce_to_number(val: Val, gc: &Gc) -> Option<f64> {
 ///
 /// Uses libc `strtod` for locale-aware decimal parsing. Supports hex
 /// (`0x`/`0X` prefix) via `strtoul`, and leading/trailing whitespace.
+/// C's `isspace` in the C locale: Rust's `is_ascii_whitespace` without `\v` (0x0b).
+pub(crate) fn c_isspace(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 pub(crate) fn str_to_number(data: &[u8]) -> Option<f64> {
+    // A C string (`luaO_str2d` on `svalue`): it ends at a NUL (vendored patch, as the spaces
+    // below: `isspace`, `\v` included).
+    let data = &data[..data.iter().position(|&c| c == 0).unwrap_or(data.len())];
     // Skip leading whitespace.
-    let start = data.iter().position(|&b| !b.is_ascii_whitespace())?;
+    let start = data.iter().position(|&b| !c_isspace(b))?;
     let trimmed = &data[start..];
     if trimmed.is_empty() {
         return None;
@@ -138,7 +146,7 @@ pub(crate) fn str_to_number(data: &[u8]) -> Option<f64> {
     }
 
     // Check that remaining characters are only whitespace.
-    if rest.iter().all(u8::is_ascii_whitespace) {
+    if rest.iter().all(|&c| c_isspace(c)) {
         Some(result)
     } else {
         None
@@ -262,18 +270,20 @@ fn arith_error(
     }
 }
 
+/// `luaG_ordererror`'s text. PUC-Rio tells the types apart by their names' third letters
+/// (vendored patch), so a string and a thread are "two string values".
+pub(crate) fn order_error_message(left: Val, right: Val) -> String {
+    let (t1, t2) = (left.type_name(), right.type_name());
+    if t1.as_bytes().get(2) == t2.as_bytes().get(2) {
+        format!("attempt to compare two {t1} values")
+    } else {
+        format!("attempt to compare {t1} with {t2}")
+    }
+}
+
 /// Type error for comparison (no variable names — PUC-Rio doesn't use them).
 fn compare_error(proto: &Proto, pc: usize, left: Val, right: Val) -> LuaError {
-    let message = if left.type_name() == right.type_name() {
-        format!("attempt to compare two {} values", left.type_name())
-    } else {
-        format!(
-            "attempt to compare {} with {}",
-            left.type_name(),
-            right.type_name()
-        )
-    };
-    runtime_error(proto, pc, &message)
+    runtime_error(proto, pc, &order_error_message(left, right))
 }
 
 /// luaO_fb2int: convert a "floating point byte" to an integer.
