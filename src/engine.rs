@@ -314,6 +314,13 @@ impl Engine {
         self.srv.pubsub.take_messages()
     }
 
+    /// The messages queued for connection `id` alone (what its own command made for it: a
+    /// script's PUBLISH to a channel it listens to, the invalidation of a key it tracks), in
+    /// order; the others' stay queued.
+    pub fn take_messages_for(&mut self, id: ClientId) -> Vec<Reply> {
+        self.srv.pubsub.take_messages_for(id)
+    }
+
     pub fn take_unblocked(&mut self) -> Vec<(ClientId, Reply)> {
         std::mem::take(&mut self.srv.unblocked)
     }

@@ -109,6 +109,8 @@ pub struct Client {
     pub watched: Vec<WatchedKey>,
     /// Set while EXEC runs the queue: blocking commands then time out at once.
     pub in_exec: bool,
+    /// The queue's length while EXEC runs it (CLIENT LIST's `multi=`, as `mstate.count` is).
+    pub exec_len: usize,
     pub blocked: Option<Blocked>,
     /// Set only while `handleClientsBlockedOnKeys` re-runs this client's blocked command: the key
     /// that received data. Like Redis serving one `readyList` entry, the command serves that key

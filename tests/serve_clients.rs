@@ -25,6 +25,10 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "CLIENT LIST", true),
     (0, "CLIENT LIST ID $id1 $id2", true),
     (0, "CLIENT INFO", true),
+    // Inside EXEC the client is still in MULTI: flags=x, multi=<queued>.
+    (0, "MULTI", true),
+    (0, "CLIENT INFO", true),
+    (0, "EXEC", true),
     // A blocked client, unblocked as a timeout, then as an error.
     (2, "BLPOP q 0", true),
     (0, "CLIENT LIST TYPE normal", true),
@@ -54,6 +58,11 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "CLIENT LIST ID $id0", true),
     (0, "CLIENT TRACKING off", true),
     (1, "UNSUBSCRIBE", true),
+    // A script publishing to a channel its own (RESP3) connection listens to: the message
+    // comes before the script's reply, as the command adds it while it runs.
+    (3, "SUBSCRIBE sc", true),
+    (3, "EVAL return(redis.call('publish','sc','x')) 0", true),
+    (3, "UNSUBSCRIBE sc", true),
     // BCAST with a prefix, then FLUSHALL.
     (3, "CLIENT TRACKING off", true),
     (3, "CLIENT TRACKING on BCAST PREFIX user:", true),
@@ -131,6 +140,8 @@ fn client_commands_between_connections_like_redis() {
     assert!(find("CLIENT UNBLOCK $id2 ERROR").contains("conn2: -UNBLOCKED client unblocked via CLIENT UNBLOCK"));
     assert!(find("CLIENT UNPAUSE").contains("conn1: :3") && find("CLIENT UNPAUSE").contains("conn2: :1"), "{}", find("CLIENT UNPAUSE"));
     assert!(find("conn0 ZADD zq 1 m").contains("conn1: *3\r\n"), "{}", find("conn0 ZADD zq 1 m"));
+    let own = find("conn3 EVAL return(redis.call('publish'");
+    assert!(own.contains("conn3: >3\r\n$L\r\nmessage\r\n$L\r\nsc\r\n$L\r\nx\r\n:1\r\n"), "{own}");
     assert!(find("conn0 SET m 1").contains("conn3: +T [0 ADDR] \"SET\" \"m\" \"1\""), "{}", find("conn0 SET m 1"));
     let eval = find("conn0 EVAL ");
     assert!(eval.contains("conn3: +T [0 ADDR] \"EVAL\" \"redis.call('set','e','1')\" \"0\"\r\n+T [0 ADDR] \"set\" \"e\" \"1\""), "{eval}");

@@ -77,6 +77,7 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
         return Reply::NilArray;
     }
     ctx.client.in_exec = true;
+    ctx.client.exec_len = multi.commands.len();
     let mut replies = Vec::with_capacity(multi.commands.len());
     // An ACL refusal's error counts on EXEC (`failed_calls`) unless a command runs after it:
     // Redis's `prev_err_count` is reset by every nested call().

@@ -74,6 +74,15 @@ impl PubSub {
     pub fn take_messages(&mut self) -> Vec<(ClientId, Reply)> {
         std::mem::take(&mut self.outbox)
     }
+    /// [`PubSub::take_messages`] for one connection, the others' left in order.
+    pub fn take_messages_for(&mut self, id: ClientId) -> Vec<Reply> {
+        if !self.outbox.iter().any(|(t, _)| *t == id) {
+            return Vec::new();
+        }
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.outbox).into_iter().partition(|(t, _)| *t == id);
+        self.outbox = others;
+        mine.into_iter().map(|(_, m)| m).collect()
+    }
     /// A message for a connection (a monitor's line, a tracking invalidation).
     pub fn push_message(&mut self, id: ClientId, msg: Reply) {
         self.outbox.push((id, msg));

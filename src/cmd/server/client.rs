@@ -205,7 +205,8 @@ pub fn client_info_string(srv: &crate::server::Server, c: &Client, now_ms: i64) 
     if c.subs.total() > 0 {
         flags.push('P');
     }
-    if c.multi.is_some() {
+    // EXEC runs the queue with the client still in MULTI (`CLIENT_MULTI` until it ends).
+    if c.multi.is_some() || c.in_exec {
         flags.push('x');
     }
     if c.blocked.is_some() {
@@ -232,7 +233,11 @@ pub fn client_info_string(srv: &crate::server::Server, c: &Client, now_ms: i64) 
     if flags.is_empty() {
         flags.push('N');
     }
-    let multi = c.multi.as_ref().map_or(-1, |m| m.commands.len() as i64);
+    let multi = match &c.multi {
+        Some(m) => m.commands.len() as i64,
+        None if c.in_exec => c.exec_len as i64,
+        None => -1,
+    };
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let age = (now_ms - c.created_ms).max(0) / 1000;
     let idle = (now_ms - c.last_interaction_ms.max(c.created_ms)).max(0) / 1000;
