@@ -333,13 +333,6 @@ impl Engine {
         std::mem::take(&mut self.srv.feed.aof_buf)
     }
 
-    /// `handleClientsBlockedOnKeys`: for every key that got data, re-runs the commands of the
-    /// clients blocked on it, first come first served, with `Client::ready_key` naming the key
-    /// (a command serves that key alone). A served pop propagates on its own, after the push
-    /// that fed it (`LPUSH bl x` then `LPOP bl`), not wrapped. A client the re-run does not
-    /// serve (the key changed type) stays blocked where it was: same deadline, same place in
-    /// every queue. Once the key is gone (Redis's `deleted` flag) only the clients that wait
-    /// for its deletion are re-run (XREADGROUP, answered `-UNBLOCKED`).
     /// Whether the value at `key` is of the type the blocked command `argv` waits for: a list
     /// for BLPOP / BRPOP / BLMOVE / BRPOPLPUSH / BLMPOP, a sorted set for BZPOPMIN / BZPOPMAX /
     /// BZMPOP, a stream for XREAD / XREADGROUP.
@@ -353,6 +346,13 @@ impl Engine {
         self.srv.dbs[db].get(key).is_some_and(|v| v.type_name() == wants)
     }
 
+    /// `handleClientsBlockedOnKeys`: for every key that got data, re-runs the commands of the
+    /// clients blocked on it, first come first served, with `Client::ready_key` naming the key
+    /// (a command serves that key alone). A served pop propagates on its own, after the push
+    /// that fed it (`LPUSH bl x` then `LPOP bl`), not wrapped. A client the re-run does not
+    /// serve (the key changed type) stays blocked where it was: same deadline, same place in
+    /// every queue. Once the key is gone (Redis's `deleted` flag) only the clients that wait
+    /// for its deletion are re-run (XREADGROUP, answered `-UNBLOCKED`).
     fn handle_clients_blocked_on_keys(&mut self) {
         while !self.srv.ready_keys.is_empty() {
             let ready = std::mem::take(&mut self.srv.ready_keys);
