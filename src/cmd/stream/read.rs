@@ -53,6 +53,14 @@ fn parse<'a>(ctx: &Ctx, argv: &[&'a [u8]], xreadgroup: bool) -> Result<ReadArgs<
         let moreargs = argc - i - 1;
         let o = argv[i];
         if is(o, "BLOCK") && moreargs > 0 {
+            // No BLOCK from a script (`CLIENT_SCRIPT`), whatever the timeout: the command
+            // named as the script typed it.
+            if ctx.srv.script.is_some() {
+                return Err(Reply::error(format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(argv[0])
+                )));
+            }
             i += 1;
             // getTimeoutFromObjectOrReply(…, UNIT_MILLISECONDS)
             let ms = int_or(argv[i], "ERR timeout is not an integer or out of range")?;

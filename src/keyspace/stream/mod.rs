@@ -221,7 +221,9 @@ impl Stream {
             Some(u) if seq_given => u,
             Some(u) if self.last_id.ms == u.ms => {
                 if self.last_id.seq == u64::MAX {
-                    return Err(AppendError::NotGreater);
+                    // 7.0.15 returns here without setting `errno` to EDOM, so XADD answers
+                    // its other error ("Elements are too large to be stored").
+                    return Err(AppendError::TooLarge);
                 }
                 StreamId { ms: u.ms, seq: self.last_id.seq + 1 }
             }
