@@ -275,6 +275,16 @@ impl Config {
             return Err(reason.to_string());
         }
         let v = parse_value(entry.param, value.as_bytes(), &self.load(entry.param))?;
+        // `databases` beyond what this host can address (wasm32: a few million) is refused in
+        // the range's words, never a failed allocation; natively the bound is INT_MAX's.
+        if entry.name() == "databases" {
+            let most = (isize::MAX as usize / std::mem::size_of::<crate::keyspace::Db>()).min(i32::MAX as usize);
+            if let Val::Int(n) = &v
+                && usize::try_from(*n).map_or(true, |n| n > most)
+            {
+                return Err(format!("argument must be between 1 and {most} inclusive"));
+            }
+        }
         self.store(entry.param, v);
         Ok(())
     }

@@ -80,6 +80,10 @@ fn bit_offset(ctx: &Ctx, arg: &[u8], bits: Option<u32>) -> Result<u64, Reply> {
     if off < 0 || (!ctx.srv.loading && (off >> 3) >= ctx.srv.config.proto_max_bulk_len) {
         return Err(err());
     }
+    // The string the bit needs must be addressable here (wasm32: 2 GB), whatever the limit.
+    if !super::string::fits_host((off as u64 >> 3) + 1) {
+        return Err(Reply::err(super::string::HOST_LIMIT));
+    }
     Ok(off as u64)
 }
 

@@ -172,7 +172,19 @@ fn check_string_length(ctx: &Ctx, size: u64) -> Result<(), Reply> {
     if size > u64::try_from(ctx.srv.config.proto_max_bulk_len).unwrap_or(0) {
         return Err(Reply::err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
     }
+    if !fits_host(size) {
+        return Err(Reply::err(HOST_LIMIT));
+    }
     Ok(())
+}
+
+/// A string longer than this host can address: with `proto-max-bulk-len` raised past 2 GB, the
+/// wasm (32-bit) engine refuses it where a 64-bit server would allocate it.
+pub(crate) const HOST_LIMIT: &str = "ERR string exceeds maximum allowed size (what this engine can address)";
+
+/// Whether `size` bytes can be one allocation here (`isize::MAX`: 2 GB in wasm32).
+pub(crate) fn fits_host(size: u64) -> bool {
+    usize::try_from(size).is_ok_and(|s| s <= isize::MAX as usize)
 }
 
 /// `getGenericCommand`: the reply GET would give, or WRONGTYPE.
@@ -455,9 +467,12 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let total = match write_string(ctx, key) {
         Err(e) => return e,
         Ok(Some(s)) => {
-            let total = s.len() + suffix.len();
-            if total as u64 > u64::try_from(max).unwrap_or(0) {
+            let total = s.len() as u64 + suffix.len() as u64;
+            if total > u64::try_from(max).unwrap_or(0) {
                 return Reply::err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+            }
+            if !fits_host(total) {
+                return Reply::err(HOST_LIMIT);
             }
             s.extend_from_slice(suffix);
             unshare_string(ctx, key);
@@ -466,7 +481,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Ok(None) => {
             // A new key takes the argument as it is: no length check (it came in as one bulk).
             ctx.db_add(key, Value::String(suffix.into()));
-            suffix.len()
+            suffix.len() as u64
         }
     };
     ctx.signal_modified(key);

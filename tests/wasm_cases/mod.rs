@@ -142,6 +142,34 @@ fn a_script_recursing_through_a_metamethod_stops_at_the_c_call_limit() {
     assert_eq!(out[4], "PONG");
 }
 
+/// 32-bit sizes: with `proto-max-bulk-len` raised past what wasm32 can address, a string, a bit
+/// or an LCS table beyond 2 GB is refused with an error instead of a truncated index (the engine
+/// panicked and died), and so is a `databases` count whose table cannot be allocated.
+#[wasm_bindgen_test]
+fn sizes_past_the_32_bit_address_space_are_refused_not_fatal() {
+    let mut e = engine("{}");
+    let host = "(error) ERR string exceeds maximum allowed size (what this engine can address)";
+    let out = console(
+        &mut e,
+        &[
+            "CONFIG SET proto-max-bulk-len 1099511627776",
+            "SET s hello",
+            "SETRANGE s 4294967295 x",
+            "SETBIT s 34359738368 1",
+            "BITFIELD s SET u8 34359738368 255",
+            "SETRANGE a 65535 x",
+            "SETRANGE b 65536 x",
+            "LCS a b LEN",
+            "GET s",
+        ],
+    );
+    assert_eq!(out[2..5], [host, host, host]);
+    assert_eq!(out[7], "(error) ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    assert_eq!(out[8], "\"hello\"");
+    let refused = WasmEngine::new(JsValue::from_str(r#"{"databases": 2147483647}"#), NOW).err().expect("refused");
+    assert!(error_message(refused).starts_with("config: databases: argument must be between 1 and "));
+}
+
 #[wasm_bindgen_test]
 fn tick_runs_cron_without_replies() {
     let mut e = engine("{}");

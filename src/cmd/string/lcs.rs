@@ -48,7 +48,9 @@ pub(super) fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     }
     let (alen, blen) = (a.len(), b.len());
     let cells = (alen as u64 + 1) * (blen as u64 + 1);
-    if cells.saturating_mul(4) > u64::try_from(ctx.srv.config.proto_max_bulk_len).unwrap_or(0) {
+    // The table must also be addressable here (wasm32: 2 GB), whatever the limit says.
+    let bytes = cells.saturating_mul(4);
+    if bytes > u64::try_from(ctx.srv.config.proto_max_bulk_len).unwrap_or(0) || !super::fits_host(bytes) {
         return Reply::err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
     }
     let w = blen + 1;
