@@ -161,8 +161,10 @@ fn sizes_past_the_32_bit_address_space_are_refused_not_fatal() {
             "SETRANGE b 65536 x",
             "LCS a b LEN",
             "GET s",
+            "EVAL \"return string.sub('hello', 2^53, -2^53) .. string.sub('hello', -2^53, 2^53)\" 0",
         ],
     );
+    assert_eq!(out[9], "\"hello\"");
     assert_eq!(out[2..5], [host, host, host]);
     assert_eq!(out[7], "(error) ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
     assert_eq!(out[8], "\"hello\"");

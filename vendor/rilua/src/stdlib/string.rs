@@ -108,11 +108,15 @@ pub fn str_sub(state: &mut LuaState) -> LuaResult<u32> {
     #[allow(clippy::cast_possible_truncation)]
     let end = state.opt_integer(3, len as i64).map(|j| posrelat(j, len))?;
 
-    let start = start.max(1) as usize;
-    let end = end.min(len as i64).max(0) as usize;
+    // Compared as integers before any index is made (vendored patch): 2^53 cut to 32 bits in
+    // wasm32 was an index past the string.
+    let start = start.max(1);
+    #[allow(clippy::cast_possible_wrap)]
+    let end = end.min(len as i64);
 
     if start <= end {
-        let r = state.gc.intern_string(&s[start - 1..end]);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let r = state.gc.intern_string(&s[start as usize - 1..end as usize]);
         state.push(Val::Str(r));
     } else {
         let r = state.gc.intern_string(b"");

@@ -281,6 +281,13 @@ pub fn tab_remove(state: &mut LuaState) -> LuaResult<u32> {
         _ => return Err(bad_argument("remove", 2, "number expected")),
     };
 
+    // `tremove` (vendored patch): a position outside 1..=n removes nothing (a far negative one
+    // made the shift below run for billions of steps).
+    if !(1..=e).contains(&pos) {
+        state.top = state.base;
+        return Ok(0);
+    }
+
     // Save the removed value.
     let removed = get_raw(state, tref, pos);
 
