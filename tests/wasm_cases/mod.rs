@@ -171,6 +171,8 @@ fn sizes_past_the_32_bit_address_space_are_refused_not_fatal() {
         ],
     );
     assert_eq!(out[9], "\"hello\"");
+    let bytes = console(&mut e, &["EVAL \"return {string.byte('hello', 2^32)}\" 0", "PING"]);
+    assert_eq!(bytes, ["(empty array)", "PONG"]);
     assert_eq!(out[2..5], [host, host, host]);
     assert_eq!(out[7], "(error) ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
     assert_eq!(out[8], "\"hello\"");

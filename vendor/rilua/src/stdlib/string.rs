@@ -56,12 +56,16 @@ pub fn str_byte(state: &mut LuaState) -> LuaResult<u32> {
     let posi = state.opt_integer(2, 1).map(|i| posrelat(i, len))?;
     let pose = state.opt_integer(3, posi).map(|j| posrelat(j, len))?;
 
-    let posi = posi.max(1) as usize;
-    let pose = pose.min(len as i64).max(0) as usize;
-
+    // Compared as integers before any index is made (vendored patch, as `string.sub`): 2^32
+    // cut to 32 bits in wasm32 was an index before the string.
+    let posi = posi.max(1);
+    #[allow(clippy::cast_possible_wrap)]
+    let pose = pose.min(len as i64);
     if posi > pose {
         return Ok(0);
     }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (posi, pose) = (posi as usize, pose as usize);
 
     let n = pose - posi + 1;
     state.ensure_stack(state.top + n);

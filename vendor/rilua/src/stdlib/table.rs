@@ -235,8 +235,11 @@ pub fn tab_insert(state: &mut LuaState) -> LuaResult<u32> {
         }
         3 => {
             // table.insert(t, pos, value)
+            // `luaL_checkint` (vendored patch): C's `int`, so -2^32 is 0 and the shift below
+            // stays short, as in Redis (it ran for billions of steps).
+            #[allow(clippy::cast_possible_truncation)]
             let pos = match arg(state, 1) {
-                Val::Num(n) => n as i64,
+                Val::Num(n) => i64::from(n as i64 as i32),
                 _ => return Err(bad_argument("insert", 2, "number expected")),
             };
             let value = arg(state, 2);
@@ -275,9 +278,11 @@ pub fn tab_remove(state: &mut LuaState) -> LuaResult<u32> {
         return Ok(0);
     }
 
+    #[allow(clippy::cast_possible_truncation)]
     let pos = match arg(state, 1) {
         Val::Nil => e,
-        Val::Num(n) => n as i64,
+        // `luaL_optint`: C's `int` (vendored patch, as `table.insert`).
+        Val::Num(n) => i64::from(n as i64 as i32),
         _ => return Err(bad_argument("remove", 2, "number expected")),
     };
 
