@@ -668,14 +668,12 @@ fn is_manifest_in(data: &mut dyn ScanSource) -> bool {
             None => return false,
             // Blank lines and leading blanks (`\n` is one).
             Some(c) if c.is_ascii_whitespace() => at += 1,
-            Some(b'#') => loop {
-                at += 1;
-                match data.get(at - 1, 1).first() {
-                    None => return false,
-                    Some(b'\n') => break,
-                    Some(_) => {}
+            // A comment: to its line's end (the `\n` is then a blank, the end of data `None`).
+            Some(b'#') => {
+                while data.get(at, 1).first().is_some_and(|&c| c != b'\n') {
+                    at += 1;
                 }
-            },
+            }
             Some(_) => return data.get(at, 4) == b"file",
         }
     }
