@@ -314,11 +314,11 @@ impl Engine {
         self.srv.pubsub.take_messages()
     }
 
-    /// The messages queued for connection `id` alone (what its own command made for it: a
-    /// script's PUBLISH to a channel it listens to, the invalidation of a key it tracks), in
-    /// order; the others' stay queued.
-    pub fn take_messages_for(&mut self, id: ClientId) -> Vec<Reply> {
-        self.srv.pubsub.take_messages_for(id)
+    /// The messages connection `id`'s own command queued for it, split around its reply
+    /// ([`crate::cmd::pubsub::OwnMessages`]); the others' stay queued. Call it right after
+    /// [`Engine::execute`] returns that reply.
+    pub fn take_own_messages(&mut self, id: ClientId) -> crate::cmd::pubsub::OwnMessages {
+        self.srv.pubsub.take_own_messages(id)
     }
 
     pub fn take_unblocked(&mut self) -> Vec<(ClientId, Reply)> {

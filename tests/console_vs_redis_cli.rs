@@ -138,3 +138,46 @@ fn wire_connection_speaks_the_protocol_it_chose() {
     assert_eq!(resp(&mut l, &["QUIT"]), "+OK\r\n");
     assert_eq!(resp(&mut l, &["GET", "nokey"]), "$-1\r\n");
 }
+
+/// What a command pushes to its own connection goes where Redis writes it: a message it
+/// published to a channel the connection listens to *before* the reply (added to the output
+/// buffer while the command runs), the invalidation of a key it tracks and wrote *after* it
+/// (7.0 holds those until the reply: `tracking_pending_keys`). The wire's bytes are compared
+/// with a real redis-server's for the same commands on one connection; the console shows the
+/// same order.
+#[test]
+fn own_pushes_surround_the_reply_as_in_redis() {
+    use std::time::Duration;
+    const STEPS: &[&[&str]] = &[
+        &["HELLO", "3"],
+        &["CLIENT", "TRACKING", "on"],
+        &["GET", "k"],
+        &["SET", "k", "v"],
+        &["SUBSCRIBE", "ch"],
+        &["PUBLISH", "ch", "hi"],
+        &["EVAL", "redis.call('get', 'k'); redis.call('publish', 'ch', 'x'); return redis.call('set', 'k', 'w')", "0"],
+        &["FLUSHALL"],
+    ];
+    let server = RedisServer::start();
+    let mut real = server.connect();
+    let mut l = lab();
+    for argv in STEPS {
+        let mut cmd = Vec::new();
+        aof_lab::resp::encode_command(&mut cmd, argv);
+        real.send(&cmd).unwrap();
+        let want = real.read_quiet(Duration::from_millis(100));
+        let got = l.execute_resp(&cmd, T0);
+        if argv[0] == "HELLO" {
+            continue; // server details (id, mode) differ; the protocol switch is what matters
+        }
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "{argv:?}");
+    }
+    // The console: the published message, then PUBLISH's count; SET's OK, then the invalidation.
+    let mut c = lab();
+    for line in ["HELLO 3", "CLIENT TRACKING on", "GET k", "SUBSCRIBE ch"] {
+        console(&mut c, line);
+    }
+    assert_eq!(console(&mut c, "PUBLISH ch hi"), "1) \"message\"\n2) \"ch\"\n3) \"hi\"\n(integer) 1");
+    let set = console(&mut c, "SET k v");
+    assert!(set.starts_with("OK\n") && set.contains("invalidate"), "{set}");
+}

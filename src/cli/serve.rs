@@ -601,17 +601,13 @@ fn execute_buffered(engine: &mut Engine, conn: &mut Conn, args: &mut Vec<Cow<'st
                 } else {
                     match engine.execute(id, &argv_refs, now) {
                         // In the protocol the command left (HELLO 3 answers in RESP3), with
-                        // what the command pushed to this connection in its place: before the
-                        // reply, as Redis adds a message to the buffer while the command runs,
-                        // except the invalidations of keys it wrote, which Redis holds until
-                        // the command has replied (`tracking_pending_keys`).
+                        // what the command pushed to this connection around it.
                         Some(reply) => {
                             let proto = engine.protocol(id);
-                            let (after, before): (Vec<Reply>, Vec<Reply>) =
-                                engine.take_messages_for(id).into_iter().partition(is_invalidation);
-                            before.iter().for_each(|m| m.encode_proto(&mut conn.obuf, proto));
+                            let own = engine.take_own_messages(id);
+                            own.before.iter().for_each(|m| m.encode_proto(&mut conn.obuf, proto));
                             reply.encode_proto(&mut conn.obuf, proto);
-                            after.iter().for_each(|m| m.encode_proto(&mut conn.obuf, proto));
+                            own.after.iter().for_each(|m| m.encode_proto(&mut conn.obuf, proto));
                         }
                         None => conn.blocked = true,
                     }
@@ -647,11 +643,6 @@ fn execute_buffered(engine: &mut Engine, conn: &mut Conn, args: &mut Vec<Cow<'st
     *refs = spare_refs;
     *args = recycle(argv);
     stop
-}
-
-/// A tracking invalidation push (`>2 invalidate …`).
-fn is_invalidation(m: &Reply) -> bool {
-    matches!(m, Reply::Push(items) if matches!(items.first(), Some(Reply::Bulk(b)) if b == b"invalidate"))
 }
 
 /// Replies for clients the engine served or timed out (BLPOP …), then whatever those clients

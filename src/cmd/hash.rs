@@ -414,7 +414,7 @@ fn hrandfield(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             return random_reply_too_large();
         }
         (0..count).map(|_| ctx.srv.rng.usize(0..size.max(1))).collect()
-    } else if count as usize >= size {
+    } else if args::count(count) >= size {
         // CASE 2: the whole hash, in its order.
         (0..size).collect()
     } else {

@@ -517,4 +517,10 @@ pub mod args {
             _ => Err(Reply::err(msg)),
         }
     }
+    /// A count or offset as a `usize`, saturating: on wasm32 (`usize` is 32 bits) a count past
+    /// 2^32 must mean "more than there can be", never its low 32 bits. Callers deal with
+    /// negative values first (they mean different things to different commands).
+    pub fn count(n: impl TryInto<usize>) -> usize {
+        n.try_into().unwrap_or(usize::MAX)
+    }
 }

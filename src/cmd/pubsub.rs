@@ -58,6 +58,24 @@ impl Subscriptions {
     }
 }
 
+/// What a command pushed to its own connection (a script's PUBLISH to a channel the connection
+/// listens to over RESP3, the invalidation of a key it tracks, a MONITOR line …), placed as Redis
+/// writes it around the command's reply: a message goes to the output buffer while the command
+/// runs, so *before* the reply, except the invalidations of the connection's own keys, which
+/// 7.0 holds until the command has replied (`tracking_pending_keys`,
+/// `trackingHandlePendingKeyInvalidations`): *after* it. Every host (serve, the lab's console,
+/// second console and wire) writes `before`, the reply, `after`.
+#[derive(Debug, Default)]
+pub struct OwnMessages {
+    pub before: Vec<Reply>,
+    pub after: Vec<Reply>,
+}
+
+/// A tracking invalidation push (`>2 invalidate …`; RESP2's go to another connection).
+fn is_invalidation(m: &Reply) -> bool {
+    matches!(m, Reply::Push(items) if matches!(items.first(), Some(Reply::Bulk(b)) if b == b"invalidate"))
+}
+
 /// The server's side: the listeners of every channel, pattern and shard channel, and the
 /// messages not yet handed to their connections.
 #[derive(Clone, Debug, Default)]
@@ -74,14 +92,19 @@ impl PubSub {
     pub fn take_messages(&mut self) -> Vec<(ClientId, Reply)> {
         std::mem::take(&mut self.outbox)
     }
-    /// [`PubSub::take_messages`] for one connection, the others' left in order.
-    pub fn take_messages_for(&mut self, id: ClientId) -> Vec<Reply> {
+    /// What the command connection `id` just ran pushed to that same connection, the others'
+    /// left in order: see [`OwnMessages`].
+    pub fn take_own_messages(&mut self, id: ClientId) -> OwnMessages {
+        let mut own = OwnMessages::default();
         if !self.outbox.iter().any(|(t, _)| *t == id) {
-            return Vec::new();
+            return own;
         }
         let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.outbox).into_iter().partition(|(t, _)| *t == id);
         self.outbox = others;
-        mine.into_iter().map(|(_, m)| m).collect()
+        for (_, m) in mine {
+            if is_invalidation(&m) { own.after.push(m) } else { own.before.push(m) }
+        }
+        own
     }
     /// A message for a connection (a monitor's line, a tracking invalidation).
     pub fn push_message(&mut self, id: ClientId, msg: Reply) {

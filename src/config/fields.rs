@@ -34,7 +34,9 @@ macro_rules! text {
 /// A number kept in a narrower field: the table's bounds make the conversion lossless.
 macro_rules! num {
     ($name:literal, $f:ident, $t:ty) => {
-        Field { name: $name, load: |c| Val::Int(c.$f as i64), store: |c, v| c.$f = v.int() as $t }
+        // Saturating: on wasm32 a `usize` setting past 2^32 (the table allows up to LONG_MAX)
+        // must stay "huge", not wrap to its low 32 bits. The table's ranges keep the rest in range.
+        Field { name: $name, load: |c| Val::Int(c.$f as i64), store: |c, v| c.$f = <$t>::try_from(v.int()).unwrap_or(<$t>::MAX) }
     };
 }
 
@@ -102,11 +104,7 @@ pub static FIELDS: &[Field] = &[
     num!("stream-node-max-entries", stream_node_max_entries, i64),
     num!("hll-sparse-max-bytes", hll_sparse_max_bytes, usize),
     num!("active-expire-effort", active_expire_effort, u32),
-    Field {
-        name: "lab-rewrite-keys-per-tick",
-        load: |c| Val::Int(c.lab_rewrite_keys_per_tick as i64),
-        store: |c, v| c.lab_rewrite_keys_per_tick = usize::try_from(v.int()).unwrap_or(usize::MAX),
-    },
+    num!("lab-rewrite-keys-per-tick", lab_rewrite_keys_per_tick, usize),
     num!("lab-fsync-latency-ms", lab_fsync_latency_ms, i64),
 ];
 

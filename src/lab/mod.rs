@@ -614,6 +614,15 @@ impl Lab {
         }
     }
 
+    /// A command's reply, written by `write`, between what the command pushed to its own
+    /// connection ([`crate::cmd::pubsub::OwnMessages`]), as serve writes them.
+    fn around_own_messages(&mut self, id: ClientId, write: impl FnOnce(&mut Self)) {
+        let own = self.engine.take_own_messages(id);
+        own.before.iter().for_each(|m| self.deliver(id, m));
+        write(self);
+        own.after.iter().for_each(|m| self.deliver(id, m));
+    }
+
     /// Pub/sub messages (monitor lines, invalidations) a command sent to the other
     /// connections; a connection CLIENT KILL closed is replaced by a new one.
     fn route_messages(&mut self) {
@@ -646,7 +655,8 @@ impl Lab {
             let reply = self.engine.execute_line(self.second, &line, now);
             self.trace_command("second", &line, reply.as_ref());
             if let Some(reply) = reply {
-                self.second_out.push(reply.render_line(&line, self.engine.protocol(self.second)));
+                let id = self.second;
+                self.around_own_messages(id, |lab| lab.second_out.push(reply.render_line(&line, lab.engine.protocol(id))));
             }
             self.route_messages();
             self.second = self.reconnect_if_closed(self.second, false);
@@ -661,7 +671,8 @@ impl Lab {
             self.trace_command("console", &line, reply.as_ref());
             if let Some(reply) = reply {
                 // As redis-cli shows it: RESP3 marks once the console sent HELLO 3.
-                self.console_out.push(reply.render_line(&line, self.engine.protocol(self.console)));
+                let id = self.console;
+                self.around_own_messages(id, |lab| lab.console_out.push(reply.render_line(&line, lab.engine.protocol(id))));
             }
             self.route_messages();
             self.console = self.reconnect_if_closed(self.console, false);
@@ -689,7 +700,8 @@ impl Lab {
                     let reply = self.engine.execute(self.wire, &argv, now);
                     self.trace_command("wire", &machine_trace::argv_text(&argv), reply.as_ref());
                     if let Some(reply) = reply {
-                        reply.encode_proto(&mut self.wire_out, self.engine.protocol(self.wire));
+                        let id = self.wire;
+                        self.around_own_messages(id, |lab| reply.encode_proto(&mut lab.wire_out, lab.engine.protocol(id)));
                     }
                     self.route_messages();
                     let id = self.reconnect_if_closed(self.wire, false);

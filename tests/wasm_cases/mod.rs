@@ -180,6 +180,36 @@ fn sizes_past_the_32_bit_address_space_are_refused_not_fatal() {
     assert!(error_message(refused).starts_with("config: databases: argument must be between 1 and "));
 }
 
+/// Counts past 2^32 mean "more than there are", as on 64-bit Redis: wasm32's `usize` is 32 bits,
+/// and a count cut to its low bits would answer 0 or 1 elements (the replies are redis-server's).
+#[wasm_bindgen_test]
+fn counts_past_32_bits_are_not_cut_to_their_low_bits() {
+    let mut e = engine("{}");
+    let out = console(
+        &mut e,
+        &[
+            "ZADD z 1 a 2 b 3 c",
+            "ZRANGEBYSCORE z -inf +inf LIMIT 4294967297 1",
+            "ZRANGE z -inf +inf BYSCORE LIMIT 1 4294967296",
+            "HSET h f1 v1 f2 v2",
+            "HRANDFIELD h 4294967296",
+            "ZADD y 1 a 2 b",
+            "ZINTERCARD 2 z y LIMIT 4294967297",
+            "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+            "GEOSEARCH g FROMLONLAT 15 37 BYRADIUS 200 km ANY COUNT 4294967297",
+            "CONFIG SET hash-max-listpack-entries 4294967297",
+            "HSET h f3 v3",
+            "OBJECT ENCODING h",
+        ],
+    );
+    assert_eq!(out[1], "(empty array)");
+    assert_eq!(out[2], "1) \"b\"\n2) \"c\"");
+    assert_eq!(out[4], "1) \"f1\"\n2) \"f2\"");
+    assert_eq!(out[6], "(integer) 2");
+    assert_eq!(out[8], "1) \"Palermo\"\n2) \"Catania\"");
+    assert_eq!(out[11], "\"listpack\"");
+}
+
 #[wasm_bindgen_test]
 fn tick_runs_cron_without_replies() {
     let mut e = engine("{}");

@@ -220,7 +220,7 @@ pub fn georadius_generic(ctx: &mut Ctx, argv: &[&[u8]], src: usize, flags: u32) 
     if r.count != 0 && r.sort == Sort::None && !r.any {
         r.sort = Sort::Asc;
     }
-    let limit = if r.any { r.count as usize } else { 0 };
+    let limit = if r.any { args::count(r.count) } else { 0 };
     let mut points = members_of_all_neighbors(z, &r.shape, limit);
     if points.is_empty() && r.storekey.is_none() {
         return Reply::Array(vec![]);

@@ -237,7 +237,7 @@ function __redis__err__handler(err)
   end
   return err
 end
-local xpcall, handler, rawget, type = xpcall, __redis__err__handler, rawget, type
+local xpcall, handler = xpcall, __redis__err__handler
 function __redis__run(f, keys, args)
   return xpcall(function() return f(keys, args) end, handler)
 end

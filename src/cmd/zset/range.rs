@@ -155,8 +155,8 @@ fn collect_range<'a>(z: &'a ZSet, spec: &Spec, reverse: bool, offset: i64, limit
     if offset < 0 && !matches!(spec, Spec::Rank(..)) {
         return Vec::new();
     }
-    let offset = offset.max(0) as usize;
-    let limit = if limit < 0 { usize::MAX } else { limit as usize };
+    let offset = args::count(offset.max(0));
+    let limit = if limit < 0 { usize::MAX } else { args::count(limit) };
     match spec {
         Spec::Rank(start, end) => match rank_bounds(z.len(), *start, *end) {
             None => Vec::new(),

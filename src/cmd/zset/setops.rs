@@ -181,7 +181,7 @@ fn generic(ctx: &mut Ctx, argv: &[&[u8]], dst: Option<&[u8]>, numkeys_idx: usize
     }
 
     if card_only {
-        let n = inter_card(&srcs, limit as usize);
+        let n = inter_card(&srcs, args::count(limit));
         return Reply::Int(n as i64);
     }
     let mut result = ZSet::new_skiplist();

@@ -501,7 +501,8 @@ struct Token {
 }
 
 struct Parser<'a> {
-    /// The input followed by the C string's NUL.
+    /// The input up to its first NUL: lua-cjson reads a C string, and `at` answers that NUL
+    /// (0) past the end.
     data: &'a [u8],
     ptr: usize,
     depth: i64,
@@ -543,8 +544,7 @@ impl Parser<'_> {
 
     fn number_token(&mut self, t: &mut Token) {
         t.kind = Tok::Number;
-        let end = self.data.iter().skip(self.ptr).position(|&c| c == 0).map_or(self.data.len(), |n| self.ptr + n);
-        let (v, used) = super::strtod(&self.data[self.ptr..end]);
+        let (v, used) = super::strtod(&self.data[self.ptr.min(self.data.len())..]);
         t.number = v;
         if used == 0 {
             self.token_error(t, "invalid number");
@@ -824,8 +824,10 @@ fn decode(state: &mut LuaState) -> rilua::LuaResult<u32> {
     if data.len() >= 2 && (data[0] == 0 || data[1] == 0) {
         return Err(error("JSON parser does not support UTF-16 or UTF-32"));
     }
+    // Cut once here: a number token finding the NUL itself made an array of numbers quadratic.
+    let data = &data[..data.iter().position(|&c| c == 0).unwrap_or(data.len())];
     let mut p = Parser {
-        data: &data,
+        data,
         ptr: 0,
         depth: 0,
         max_depth: get(state, c, DECODE_MAX_DEPTH),
