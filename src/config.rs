@@ -134,6 +134,9 @@ pub struct Config {
     pub lab_fsync_latency_ms: i64,
     /// `active-expire-effort` (1 … 10): how much work the active expire cycle may do.
     pub active_expire_effort: u32,
+    /// `timeout` (`server.maxidletime`): seconds after which the cron closes an idle
+    /// connection; 0 = never.
+    pub timeout: i64,
     /// `DEBUG SET-ACTIVE-EXPIRE`: not a real config, but engine state of the same kind.
     pub active_expire_enabled: bool,
     /// `latency-tracking`: per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
@@ -207,6 +210,7 @@ impl Default for Config {
             lab_rewrite_keys_per_tick: 0,
             lab_fsync_latency_ms: 0,
             active_expire_effort: 1,
+            timeout: 0,
             active_expire_enabled: true,
             latency_tracking: true,
             load_clock: None,

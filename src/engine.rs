@@ -285,6 +285,7 @@ impl Engine {
         self.srv.active_expire_cycle(ExpireCycle::Slow);
         cmd::server::diag::flush_invalidations(&mut self.srv, None);
         self.resume_postponed();
+        self.close_idle_clients(now_ms);
         // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
         // walks its radix tree of timeouts, and only once the deadline is strictly before now
         // (`checkBlockedClientTimeout`: `timeout < now`): at the deadline's own millisecond the
@@ -307,6 +308,30 @@ impl Engine {
         }
     }
 
+    /// `clientsCronHandleTimeout`: with `timeout` set, a connection idle for more than that many
+    /// seconds (whole unix seconds, as `server.unixtime` and `c->lastinteraction` count them) is
+    /// closed, unless it is blocked, subscribed (`CLIENT_PUBSUB`) or a monitor. Redis visits a
+    /// slice of its clients per cron run (all of them within a second); here every run checks
+    /// all of them, so a connection closes at most a cron period after Redis would.
+    fn close_idle_clients(&mut self, now_ms: i64) {
+        let max_idle = self.srv.config.timeout;
+        if max_idle <= 0 {
+            return;
+        }
+        let monitors = &self.srv.monitors;
+        let idle: Vec<ClientId> = self
+            .srv
+            .clients
+            .values()
+            .filter(|c| !c.killed && c.blocked.is_none() && c.subs.total() == 0 && !monitors.contains(&c.id))
+            .filter(|c| now_ms / 1000 - c.last_interaction_ms.max(c.created_ms) / 1000 > max_idle)
+            .map(|c| c.id)
+            .collect();
+        for id in idle {
+            cmd::server::client::kill_client(&mut self.srv, id);
+        }
+    }
+
     /// Pub/sub messages for connections other than their publisher (see
     /// [`crate::cmd::pubsub`]): the host writes each to its connection after the publishing
     /// command, encoded in that connection's protocol ([`Engine::protocol`]).
@@ -321,7 +346,16 @@ impl Engine {
         self.srv.pubsub.take_own_messages(id)
     }
 
+    /// The replies of clients served or timed out since the last call. Each counts as an
+    /// interaction (Redis's `writeToClient` sets `lastinteraction`), so the idle `timeout`
+    /// counts from here.
     pub fn take_unblocked(&mut self) -> Vec<(ClientId, Reply)> {
+        let now = self.srv.now_ms;
+        for (id, _) in &self.srv.unblocked {
+            if let Some(c) = self.srv.clients.get_mut(id) {
+                c.last_interaction_ms = now;
+            }
+        }
         std::mem::take(&mut self.srv.unblocked)
     }
 

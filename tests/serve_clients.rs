@@ -146,3 +146,43 @@ fn client_commands_between_connections_like_redis() {
     let eval = find("conn0 EVAL ");
     assert!(eval.contains("conn3: +T [0 ADDR] \"EVAL\" \"redis.call('set','e','1')\" \"0\"\r\n+T [0 ADDR] \"set\" \"e\" \"1\""), "{eval}");
 }
+
+/// `timeout 1`: the cron closes a connection idle for more than a second (whole unix seconds),
+/// but not one that is subscribed, blocked or a monitor, nor one that keeps talking. The names
+/// of the connections left after 4 s, on a real redis-server and on serve.
+#[test]
+fn idle_timeout_closes_like_redis() {
+    use common::redis::RespConn;
+    use std::time::{Duration, Instant};
+    fn survivors(connect: &dyn Fn() -> RespConn) -> Vec<String> {
+        let mut conns: Vec<RespConn> = Vec::new();
+        for (name, cmd) in [("idle", None), ("sub", Some("SUBSCRIBE ch")), ("blocked", Some("BLPOP q 0")), ("mon", Some("MONITOR")), ("busy", None)] {
+            let mut c = connect();
+            c.command(&["CLIENT", "SETNAME", name]).unwrap();
+            if let Some(cmd) = cmd {
+                let mut out = Vec::new();
+                aof_lab::resp::encode_command(&mut out, &cmd.split(' ').collect::<Vec<_>>());
+                c.send(&out).unwrap();
+            }
+            conns.push(c);
+        }
+        let busy = conns.last_mut().unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(4) {
+            assert_eq!(busy.command(&["PING"]).unwrap(), b"+PONG\r\n");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let list = String::from_utf8_lossy(&busy.command(&["CLIENT", "LIST"]).unwrap()).into_owned();
+        let mut names: Vec<String> =
+            list.split(' ').filter_map(|f| f.strip_prefix("name=")).map(str::to_string).collect();
+        names.sort();
+        names
+    }
+    let dir = RedisServer::new_dir();
+    let redis = RedisServer::start_in(dir, &["--timeout", "1"]).unwrap();
+    let theirs = survivors(&|| redis.connect());
+    let serve = Serve::start_in(temp_dir("timeout"), &["--timeout", "1"]);
+    let ours = survivors(&|| serve.connect());
+    assert_eq!(theirs, ["blocked", "busy", "mon", "sub"]);
+    assert_eq!(ours, theirs);
+}

@@ -62,7 +62,7 @@ use super::signals::{self, Signals};
 /// Process settings the table accepts (CONFIG GET shows them) that this server does not act on,
 /// with their "off" value: a start-up warning names any that is set.
 const IGNORED_SETTINGS: &[(&str, &str)] =
-    &[("daemonize", "no"), ("pidfile", ""), ("unixsocket", ""), ("tls-port", "0"), ("timeout", "0"), ("supervised", "no")];
+    &[("daemonize", "no"), ("pidfile", ""), ("unixsocket", ""), ("tls-port", "0"), ("supervised", "no")];
 
 /// `maxclients` default (the live value comes from the config).
 const MAX_CLIENTS: usize = 10_000;

@@ -104,6 +104,7 @@ pub static FIELDS: &[Field] = &[
     num!("stream-node-max-entries", stream_node_max_entries, i64),
     num!("hll-sparse-max-bytes", hll_sparse_max_bytes, usize),
     num!("active-expire-effort", active_expire_effort, u32),
+    num!("timeout", timeout, i64),
     num!("lab-rewrite-keys-per-tick", lab_rewrite_keys_per_tick, usize),
     num!("lab-fsync-latency-ms", lab_fsync_latency_ms, i64),
 ];
