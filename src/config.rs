@@ -293,6 +293,12 @@ impl Config {
         Ok(())
     }
 
+    /// `client-output-buffer-limit` as (hard bytes, soft bytes, soft seconds) for the normal,
+    /// replica and pubsub classes.
+    pub fn client_output_buffer_limits(&self) -> [(u64, u64, i64); 3] {
+        parse::parse_obuf_limits(&self.get("client-output-buffer-limit").unwrap_or_default())
+    }
+
     /// The text form of a parameter, as CONFIG GET prints it (hidden parameters included).
     pub fn get(&self, name: &str) -> Option<String> {
         table::lookup(name.as_bytes()).map(|e| self.get_param(e.param))

@@ -186,3 +186,59 @@ fn idle_timeout_closes_like_redis() {
     assert_eq!(theirs, ["blocked", "busy", "mon", "sub"]);
     assert_eq!(ours, theirs);
 }
+
+/// `client-output-buffer-limit`: a subscriber that does not read while 24 MB are published to
+/// it is closed at the pubsub class's hard limit at once, or at its soft limit once the soft
+/// seconds have passed; a normal client that pipelines reads of a big value without reading
+/// the replies is closed at the normal class's limit. What the publisher sees (PUBSUB NUMSUB,
+/// the count of receivers) on a real redis-server and on serve.
+#[test]
+fn output_buffer_limits_close_like_redis() {
+    use common::redis::RespConn;
+    use std::time::Duration;
+    fn run(connect: &dyn Fn() -> RespConn) -> Vec<String> {
+        let mut admin = connect();
+        let mut seen = Vec::new();
+        let note = |seen: &mut Vec<String>, c: &mut RespConn, argv: &[&str]| {
+            seen.push(String::from_utf8_lossy(&c.command(argv).unwrap()).into_owned());
+        };
+        let payload = "x".repeat(100 * 1024);
+        for (limit, wait_ms) in [("pubsub 1mb 0 0", 0), ("pubsub 0 1mb 1", 2500), ("pubsub 64mb 0 0", 0)] {
+            note(&mut seen, &mut admin, &["CONFIG", "SET", "client-output-buffer-limit", limit]);
+            let mut sub = connect();
+            sub.command(&["SUBSCRIBE", "ch"]).unwrap();
+            let mut receivers = 0;
+            for _ in 0..240 {
+                let n = admin.command(&["PUBLISH", "ch", &payload]).unwrap();
+                receivers += i64::from(n == b":1\r\n");
+            }
+            // The hard limit closes within the first few megabytes; the soft one never at once.
+            seen.push(format!("{limit}: delivered to {}", if receivers == 240 { "all" } else if receivers < 120 { "few" } else { "most" }));
+            std::thread::sleep(Duration::from_millis(wait_ms));
+            note(&mut seen, &mut admin, &["PUBSUB", "NUMSUB", "ch"]);
+            drop(sub);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        note(&mut seen, &mut admin, &["CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"]);
+        note(&mut seen, &mut admin, &["SET", "big", &"y".repeat(512 * 1024)]);
+        let mut reader = connect();
+        reader.command(&["CLIENT", "SETNAME", "reader"]).unwrap();
+        let mut pipeline = Vec::new();
+        for _ in 0..100 {
+            aof_lab::resp::encode_command(&mut pipeline, &["GET", "big"]);
+        }
+        reader.send(&pipeline).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let list = String::from_utf8_lossy(&admin.command(&["CLIENT", "LIST"]).unwrap()).into_owned();
+        seen.push(format!("reader still connected: {}", list.contains("name=reader")));
+        seen
+    }
+    let redis = RedisServer::start();
+    let theirs = run(&|| redis.connect());
+    let serve = Serve::start_in(temp_dir("obuf"), &[]);
+    let ours = run(&|| serve.connect());
+    assert!(theirs.contains(&"pubsub 1mb 0 0: delivered to few".to_string()), "{theirs:?}");
+    assert!(theirs.contains(&"reader still connected: false".to_string()), "{theirs:?}");
+    assert_eq!(ours, theirs);
+    assert!(serve.log().contains("for overcoming of output buffer limits."), "{}", serve.log());
+}

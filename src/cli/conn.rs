@@ -54,6 +54,9 @@ pub struct Conn {
     pub pending_write: bool,
     /// WRITABLE interest is registered (a write hit `WouldBlock`).
     pub want_writable: bool,
+    /// `obuf_soft_limit_reached_time`: the unix second the output buffer first stood over its
+    /// class's soft limit, 0 when it is not over it.
+    pub obuf_soft_limit_since: i64,
 }
 
 pub enum ReadOutcome {
@@ -94,6 +97,7 @@ impl Conn {
             close_after_reply: false,
             pending_write: false,
             want_writable: false,
+            obuf_soft_limit_since: 0,
         }
     }
 
@@ -169,6 +173,13 @@ impl Conn {
     /// Everything encoded so far may go out (called after `before_sleep`).
     pub fn release_replies(&mut self) {
         self.oready = self.obuf.len();
+    }
+
+    /// `getClientOutputBufferMemoryUsage`, approximately: the unsent bytes past the 16 KB that
+    /// Redis keeps in the client's static buffer (`PROTO_REPLY_CHUNK_BYTES`), which the limits
+    /// do not count.
+    pub fn reply_bytes(&self) -> usize {
+        (self.obuf.len() - self.opos).saturating_sub(16 * 1024)
     }
 
     pub fn has_unwritten(&self) -> bool {

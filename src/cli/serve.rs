@@ -330,6 +330,14 @@ fn run(engine: &mut Engine, net: &RefCell<Net>) -> i32 {
         if net.borrow().shutdown.is_none() && Instant::now() >= next_cron {
             engine.cron(now_ms());
             serve_unblocked(engine, net);
+            {
+                // clientsCron: the output limits again (a soft limit's seconds run out here).
+                let mut n = net.borrow_mut();
+                let ids: Vec<ClientId> = n.conns.keys().copied().collect();
+                for id in ids {
+                    n.close_on_output_limit(engine, id, false);
+                }
+            }
             // CONFIG SET loglevel takes effect here, within 1/hz s.
             let mut n = net.borrow_mut();
             n.log.level = engine.srv.config.get("loglevel").as_deref().and_then(Level::parse).unwrap_or(n.log.level);
@@ -811,6 +819,10 @@ impl Net {
                 continue;
             };
             conn.pending_write = false;
+            if self.close_on_output_limit(engine, id, true) {
+                continue;
+            }
+            let Some(conn) = self.conns.get_mut(&id) else { continue };
             conn.release_replies();
             match conn.write() {
                 WriteOutcome::Error => self.free_client(engine, id),
@@ -847,6 +859,43 @@ impl Net {
                 self.free_client(engine, id);
             }
         }
+    }
+
+    /// `closeClientOnOutputBufferLimitReached`: a connection whose unsent replies stand over its
+    /// class's hard limit, or over the soft one for longer than its seconds
+    /// (`client-output-buffer-limit`; a subscriber is `pubsub`, every other client `normal`),
+    /// is closed and its replies dropped. Checked when replies were added (`scheduled`, Redis's
+    /// async close) and by the cron, as Redis does. The measure counts the bytes this server
+    /// holds; Redis counts its reply blocks' allocations, a little more for the same bytes.
+    fn close_on_output_limit(&mut self, engine: &mut Engine, id: ClientId, scheduled: bool) -> bool {
+        let Some(conn) = self.conns.get_mut(&id) else { return false };
+        let used = conn.reply_bytes() as u64;
+        if used == 0 {
+            return false;
+        }
+        let pubsub = engine.client(id).is_some_and(|c| c.subs.total() > 0);
+        let limits = engine.srv.config.client_output_buffer_limits();
+        let (hard, soft, soft_seconds) = limits[if pubsub { 2 } else { 0 }];
+        let now_s = now_ms() / 1000;
+        let mut over_soft = soft != 0 && used >= soft;
+        if over_soft {
+            if conn.obuf_soft_limit_since == 0 {
+                conn.obuf_soft_limit_since = now_s;
+                over_soft = false;
+            } else if now_s - conn.obuf_soft_limit_since <= soft_seconds {
+                over_soft = false;
+            }
+        } else {
+            conn.obuf_soft_limit_since = 0;
+        }
+        if !(over_soft || (hard != 0 && used >= hard)) {
+            return false;
+        }
+        let info = client_info(engine, conn);
+        let how = if scheduled { "scheduled to be closed ASAP" } else { "closed" };
+        self.log.log(Level::Warning, &format!("Client {info} {how} for overcoming of output buffer limits."));
+        self.free_client(engine, id);
+        true
     }
 
     fn free_client(&mut self, engine: &mut Engine, id: ClientId) {

@@ -270,7 +270,9 @@ fn parse_special(special: Special, args: &[&str], old: &Val) -> Result<String, S
     }
 }
 
-fn parse_obuf_limits(text: &str) -> [(u64, u64, i64); 3] {
+/// `client-output-buffer-limit`'s (hard bytes, soft bytes, soft seconds) per class: normal,
+/// replica, pubsub.
+pub(crate) fn parse_obuf_limits(text: &str) -> [(u64, u64, i64); 3] {
     let mut limits = [(0, 0, 0), (268_435_456, 67_108_864, 60), (33_554_432, 8_388_608, 60)];
     let words: Vec<&str> = text.split(' ').collect();
     for (i, group) in words.chunks(4).enumerate().take(3) {
