@@ -714,6 +714,17 @@ impl User {
         self.selectors.iter().any(|s| s.allcommands && s.allkeys && s.allchannels)
     }
 
+    /// `ACLUserCheckCmdWithUnrestrictedKeyAccess(…, CMD_KEY_ACCESS)`: a selector that allows
+    /// the command also reads every key (`allkeys`, or a `%R~*` / `~*` pattern). SORT's BY
+    /// and GET read keys no argument names.
+    pub fn reads_every_key(&self, id: usize, argv: &[&[u8]], find_keys: &dyn Fn() -> Vec<(usize, u8)>) -> bool {
+        let mut keys = None;
+        self.selectors.iter().any(|s| {
+            s.check_cmd(id, argv, &mut keys, find_keys).is_ok()
+                && (s.allkeys || s.patterns.iter().any(|(p, f)| f & READ == READ && p.as_slice() == b"*"))
+        })
+    }
+
     /// `ACLCheckAllUserCommandPerm`: Ok, or the most relevant denial and its argument position.
     /// `find_keys` gives the key positions and the access each needs (called at most once).
     pub fn check_command(&self, id: usize, argv: &[&[u8]], find_keys: &dyn Fn() -> Vec<(usize, u8)>) -> Result<(), (Denied, usize)> {

@@ -207,6 +207,11 @@ pub struct Propagation {
     pub ops: Vec<(usize, std::ops::Range<usize>)>,
     pub buf: Vec<u8>,
     pub depth: u32,
+    /// A running script called `redis.set_repl` without `REPL_AOF`: the commands it calls from
+    /// then on are not propagated (`scriptCall` leaves `CMD_CALL_PROPAGATE_AOF` out; with no
+    /// replica, `REPL_REPLICA` alone propagates nothing either). What a command propagates
+    /// itself (SPOP's SREMs, a lazy expiry's DEL) is not affected, as in Redis.
+    pub script_no_aof: bool,
 }
 
 /// The server's random source (SPOP, SRANDMEMBER, RANDOMKEY, HRANDFIELD, ZRANDMEMBER): a seeded
@@ -477,7 +482,7 @@ impl Server {
     /// Checks that come before a command runs and after lookup (`processCommand`): errors that
     /// refuse a command whatever its arguments. Grows with the AOF (`-MISCONF`) and memory
     /// (`-OOM`) issues.
-    pub fn deny_command(&mut self, cmd: &Command, client: &Client) -> Option<Reply> {
+    pub fn deny_command(&mut self, cmd: &Command, flags: u32) -> Option<Reply> {
         // writeCommandsDeniedByDiskError: writes (and PING) fail while the last BGSAVE failed
         // (with save points and stop-writes-on-bgsave-error) or the AOF cannot be written, so
         // that a client learns about it instead of losing data silently.
@@ -486,8 +491,7 @@ impl Server {
             && !crate::rdb::save::save_params(&self.config.save).is_empty();
         let aof_error = if self.aof_state != AofState::Off { self.aof.write_error() } else { None };
         if rdb_error || aof_error.is_some() {
-            let is_write = cmd.flags & WRITE != 0
-                || (cmd.name == "exec" && client.multi.as_ref().is_some_and(|m| m.commands.iter().any(|c| is_write_argv(c))));
+            let is_write = flags & WRITE != 0;
             if is_write || cmd.name == "ping" {
                 if rdb_error {
                     return Some(Reply::err(crate::rdb::save::BGSAVE_ERR));
@@ -535,18 +539,14 @@ impl Server {
         }
     }
 
-    pub fn deny_oom(&self, cmd: &Command, client: &Client) -> Option<Reply> {
+    /// `flags`: the command's as `getCommandFlags` gives them (EXEC's include its queue's).
+    pub fn deny_oom(&self, cmd: &Command, flags: u32, client: &Client) -> Option<Reply> {
         // Not while a script is busy (`isInsideYieldingLongCommand`): what it may run then is
         // never refused for memory.
         if self.config.maxmemory == 0 || self.loading || self.script.as_ref().is_some_and(|s| s.timed_out) {
             return None;
         }
-        let queued_denyoom = || {
-            client.multi.as_ref().is_some_and(|m| {
-                m.commands.iter().any(|c| c.first().and_then(|n| crate::cmd::lookup(n)).is_some_and(|c| c.flags & DENYOOM != 0))
-            })
-        };
-        let denyoom = cmd.flags & DENYOOM != 0 || (cmd.name == "exec" && queued_denyoom());
+        let denyoom = flags & DENYOOM != 0;
         let in_multi = client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset");
         if !denyoom && !in_multi {
             return None;
@@ -757,10 +757,6 @@ impl Server {
             self.ready_keys.push(k);
         }
     }
-}
-
-fn is_write_argv(argv: &[Vec<u8>]) -> bool {
-    argv.first().and_then(|n| crate::cmd::lookup(n)).is_some_and(|c| c.flags & WRITE != 0)
 }
 
 /// Per-call choices a handler can make about propagation and blocking.

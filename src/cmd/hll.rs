@@ -25,7 +25,7 @@
 mod repr;
 mod selftest;
 
-use super::{ADMIN, Command, DENYOOM, FAST, Group, READONLY, WRITE};
+use super::{ADMIN, Command, DENYOOM, FAST, Group, MAY_REPLICATE, READONLY, WRITE};
 use crate::keyspace::small::VecMut;
 use crate::keyspace::{STRING_INLINE, Value};
 use crate::reply::Reply;
@@ -43,7 +43,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         since: "2.8.9",
         summary: "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
-        ..Command::new("pfcount", -2, READONLY, (1, -1, 1), G, pfcount)
+        ..Command::new("pfcount", -2, READONLY | MAY_REPLICATE, (1, -1, 1), G, pfcount)
     },
     Command {
         since: "2.8.9",

@@ -13,6 +13,7 @@
 //! write that triggered it).
 
 pub mod bitops;
+pub mod csort;
 pub mod geo;
 pub mod hash;
 pub mod hll;
@@ -277,10 +278,13 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         server::acl::log_denial(srv, client, cmd, parent, argv, denied, context);
         return Outcome::Reply(reject_command(srv, client, Some(cmd), name, server::acl::noperm_reply(denied.0, cmd, parent)));
     }
-    if let Some(reply) = srv.deny_oom(cmd, client) {
+    // `getCommandFlags`: a script's declared flags stand for EVAL's / FCALL's; EXEC has those
+    // of the commands it queued (`mstate.cmd_flags`).
+    let flags = if cmd.name == "exec" { queued_flags(srv, client) | cmd.flags } else { scripting::command_flags(srv, cmd, argv) };
+    if let Some(reply) = srv.deny_oom(cmd, flags, client) {
         return Outcome::Reply(reject_command(srv, client, Some(cmd), name, reply));
     }
-    if let Some(reply) = srv.deny_command(cmd, client) {
+    if let Some(reply) = srv.deny_command(cmd, flags) {
         return Outcome::Reply(reject_command(srv, client, Some(cmd), name, reply));
     }
     if client.subs.total() > 0
@@ -300,7 +304,7 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
     if let Some((end, all)) = srv.pause {
         if end <= srv.now_ms {
             srv.pause = None;
-        } else if all || may_replicate(cmd, client) {
+        } else if all || flags & (WRITE | MAY_REPLICATE) != 0 {
             client.blocked = Some(crate::server::Blocked {
                 argv: argv.iter().map(|a| a.to_vec()).collect(),
                 db: client.db,
@@ -383,13 +387,28 @@ fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<(&'static Command, Option<&'st
     Ok((cmd, parent))
 }
 
-/// `is_may_replicate_command`: a write or `may_replicate` command, or EXEC of a transaction
-/// holding one (what `CLIENT PAUSE WRITE` holds back).
-fn may_replicate(cmd: &Command, client: &Client) -> bool {
-    let flagged = |c: &Command| c.flags & (WRITE | MAY_REPLICATE) != 0;
-    flagged(cmd)
-        || (cmd.name == "exec"
-            && client.multi.as_ref().is_some_and(|m| m.commands.iter().any(|c| c.first().and_then(|n| lookup(n)).is_some_and(flagged))))
+/// `mstate.cmd_flags`: the flags of every command a transaction queued, or-ed (what EXEC is
+/// checked by: OOM, `CLIENT PAUSE WRITE`, the disk-error refusal).
+fn queued_flags(srv: &Server, client: &Client) -> u32 {
+    let Some(m) = client.multi.as_ref() else { return 0 };
+    m.commands
+        .iter()
+        .filter_map(|c| {
+            let argv: Vec<&[u8]> = c.iter().map(Vec::as_slice).collect();
+            let (cmd, _) = resolve(argv.first()?, &argv).ok()?;
+            Some(scripting::command_flags(srv, cmd, &argv))
+        })
+        .fold(0, |acc, f| acc | f)
+}
+
+/// `addReplySubcommandSyntaxError`: a container's subcommand with an argument count (or an
+/// option) its branch does not take; the container as typed, upper-cased.
+pub(crate) fn subcommand_syntax(argv: &[&[u8]]) -> Reply {
+    Reply::error(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        c_str(argv.get(1).copied().unwrap_or_default(), 128),
+        String::from_utf8_lossy(argv.first().copied().unwrap_or_default()).to_ascii_uppercase()
+    ))
 }
 
 /// `%.*s` of a C string: stops at a NUL byte, at most `max` bytes.
@@ -473,7 +492,8 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
     }
     // DEBUG LOADAOF resets the counter: a negative change counts as none, as in Redis.
     let dirty = srv.dirty.saturating_sub(dirty_before);
-    if state.blocked.is_none() && (dirty > 0 || state.force_propagation) && !state.prevent_propagation {
+    let script_no_aof = srv.prop.script_no_aof && scripting::is_script_client(client);
+    if state.blocked.is_none() && (dirty > 0 || state.force_propagation) && !state.prevent_propagation && !script_no_aof {
         let db = client.db;
         match &state.rewritten {
             Some(new_argv) => srv.also_propagate(db, new_argv),

@@ -443,18 +443,10 @@ fn pubsub_help(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     super::server::help_reply("PUBSUB", PUBSUB_HELP)
 }
 
-/// `addReplySubcommandSyntaxError`.
-fn subcommand_syntax(argv: &[&[u8]]) -> Reply {
-    Reply::error(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-        String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default())
-    ))
-}
-
 /// `channelList`: the channels with listeners, matching the pattern if one is given.
 fn channel_list(map: &BTreeMap<Vec<u8>, Vec<ClientId>>, argv: &[&[u8]]) -> Reply {
     if argv.len() > 3 {
-        return subcommand_syntax(argv);
+        return crate::cmd::subcommand_syntax(argv);
     }
     let pattern = argv.get(2);
     Reply::Array(

@@ -31,6 +31,7 @@
 use std::cmp::Ordering;
 
 use crate::cmd::args;
+use crate::cmd::csort::pqsort;
 use crate::cmd::keys::opt_is;
 use crate::cmd::zset::spec::strtod_whole;
 use crate::keyspace::{List, Value};
@@ -66,6 +67,8 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
     let mut sortby: Option<&[u8]> = None;
     let mut storekey: Option<&[u8]> = None;
     let mut gets: Vec<&[u8]> = Vec::new();
+    let fullname = if readonly { "sort_ro" } else { "sort" };
+    let full_key_access = crate::cmd::server::acl::reads_every_key(ctx.srv, ctx.client, fullname, argv);
     let mut j = 2;
     while j < argv.len() {
         let leftargs = argv.len() - j - 1;
@@ -91,10 +94,18 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
             j += 1;
         } else if opt_is(a, "by") && leftargs >= 1 {
             sortby = Some(argv[j + 1]);
-            // A constant pattern: nothing to sort by (`strchr`: a C string).
-            dontsort = !c_str(argv[j + 1]).contains(&b'*');
+            // A constant pattern: nothing to sort by (`strchr`: a C string). Never undone by a
+            // later BY with a pattern, which only becomes the one weights would be read by.
+            if !c_str(argv[j + 1]).contains(&b'*') {
+                dontsort = true;
+            } else if !full_key_access {
+                return Reply::err("ERR BY option of SORT denied due to insufficient ACL permissions.");
+            }
             j += 1;
         } else if opt_is(a, "get") && leftargs >= 1 {
+            if !full_key_access {
+                return Reply::err("ERR GET option of SORT denied due to insufficient ACL permissions.");
+            }
             gets.push(argv[j + 1]);
             j += 1;
         } else {
@@ -200,10 +211,19 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> Reply {
         }
         if !conversion_error {
             let (bypattern, store) = (sortby.is_some(), storekey.is_some());
-            vector.sort_by(|a, b| {
+            let cmp = |a: &Item, b: &Item| {
                 let cmp = compare(a, b, alpha, bypattern, store);
                 if desc { cmp.reverse() } else { cmp }
-            });
+            };
+            // Redis's choice: `pqsort` (unstable: equal weights come out in its order) when BY
+            // and LIMIT narrow the range, glibc's stable `qsort` otherwise.
+            if bypattern && (start != 0 || end != vlen - 1) {
+                if !vector.is_empty() && end >= start {
+                    pqsort(&mut vector, &|a, b| cmp(a, b) as i32, to_usize(start), to_usize(end));
+                }
+            } else {
+                vector.sort_by(cmp);
+            }
         }
     }
 

@@ -36,8 +36,11 @@ pub struct Functions {
 }
 
 impl Functions {
-    fn find(&self, name: &[u8]) -> Option<(&Library, &lua::Registered)> {
-        self.libraries.values().find_map(|l| l.functions.iter().find(|f| f.name == name).map(|f| (l, f)))
+    /// A function by name, in any case: Redis's dictionary of functions compares names without
+    /// case (`functionDictType`), so `foo` and `FOO` are one function for FCALL and for the
+    /// collision checks.
+    pub(crate) fn find(&self, name: &[u8]) -> Option<(&Library, &lua::Registered)> {
+        self.libraries.values().find_map(|l| l.functions.iter().find(|f| f.name.eq_ignore_ascii_case(name)).map(|f| (l, f)))
     }
     /// Every library's code, as FUNCTION LOAD was given it: what an RDB, an AOF rewrite and
     /// FUNCTION DUMP write.
@@ -157,7 +160,8 @@ fn extract_metadata(payload: &[u8]) -> Result<(Vec<u8>, Vec<u8>, &[u8]), String>
     if !payload.starts_with(b"#!") {
         return Err("Missing library metadata".into());
     }
-    let Some(end) = payload.iter().position(|&c| c == b'\n') else {
+    // `strchr(code, '\n')` on a C string: a NUL first means no line end.
+    let Some(end) = payload.iter().position(|&c| c == b'\n' || c == 0).filter(|&e| payload[e] == b'\n') else {
         return Err("Invalid library metadata".into());
     };
     let parts = crate::resp::split_args(&payload[..end]).unwrap_or_default();
@@ -204,7 +208,7 @@ pub fn create_library(
         return Err("No functions registered".into());
     }
     for f in &registered {
-        let clash = functions.libraries.iter().any(|(lib, l)| *lib != name && l.functions.iter().any(|g| g.name == f.name));
+        let clash = functions.libraries.iter().any(|(lib, l)| *lib != name && l.functions.iter().any(|g| g.name.eq_ignore_ascii_case(&f.name)));
         if clash {
             return Err(format!("Function {} already exists", String::from_utf8_lossy(&f.name)));
         }
@@ -306,7 +310,8 @@ fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     match argv {
         [_, _] => {}
         [_, _, mode] if mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async") => {}
-        _ => return Reply::err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+        [_, _, _] => return Reply::err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+        _ => return crate::cmd::subcommand_syntax(argv),
     }
     ctx.srv.scripting.functions.libraries.clear();
     ctx.dirty(1);
@@ -359,7 +364,7 @@ fn function_dump(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 /// used by another library refuses the whole payload). Nothing changes on an error.
 fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if argv.len() > 4 {
-        return crate::cmd::server::debug::subcommand_syntax_error(argv);
+        return crate::cmd::subcommand_syntax(argv);
     }
     #[derive(PartialEq)]
     enum Policy {

@@ -511,7 +511,8 @@ fn generic_call(state: &mut LuaState, raise_error: bool) -> rilua::LuaResult<u32
             return refuse(&mut run, b"Write commands are not allowed from read-only scripts.");
         }
         if !run.allow_oom && !run.write_dirty && run.oom_at_start && cmd.flags & crate::cmd::DENYOOM != 0 {
-            return refuse(&mut run, b"OOM command not allowed when used memory > 'maxmemory'.");
+            // `shared.oomerr`, its `-OOM` code kept (errorstats count OOM, not ERR).
+            return refuse(&mut run, b"-OOM command not allowed when used memory > 'maxmemory'.");
         }
         if cmd.flags & WRITE != 0 {
             run.write_dirty = true;
@@ -850,17 +851,25 @@ fn redis_setresp(state: &mut LuaState) -> rilua::LuaResult<u32> {
     Ok(0)
 }
 
-/// `redis.set_repl`: accepted (7.0 always replicates effects); the flags are checked.
+/// `redis.set_repl(flags)`: where the script's next commands are propagated (`REPL_AOF` = 1,
+/// `REPL_REPLICA` = 2). The flags are `lua_tonumber` of the argument cast to a C int (a string
+/// of digits counts, anything else is 0, i.e. `REPL_NONE`).
 fn redis_set_repl(state: &mut LuaState) -> rilua::LuaResult<u32> {
     let a = args(state);
     in_script(state, "set_repl")?;
     if a.len() != 1 {
         return Err(raise(state, b"redis.set_repl() requires two arguments."));
     }
-    match a[0] {
-        Val::Num(n) if (0.0..=3.0).contains(&n) => Ok(0),
-        _ => Err(raise(state, b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")),
+    let flags = state.check_number(1).unwrap_or(0.0) as i32;
+    if flags & !3 != 0 {
+        return Err(raise(state, b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."));
     }
+    RUN.with(|r| {
+        if let Some(run) = r.borrow_mut().as_mut() {
+            run.srv.prop.script_no_aof = flags & 1 == 0;
+        }
+    });
+    Ok(0)
 }
 
 fn redis_replicate_commands(state: &mut LuaState) -> rilua::LuaResult<u32> {
@@ -1216,6 +1225,7 @@ pub fn run_function(
     if let Some(run) = run {
         *srv = run.srv;
     }
+    srv.prop.script_no_aof = false;
     let mut errors = Vec::new();
     let reply = match result {
         Ok(vals) => {

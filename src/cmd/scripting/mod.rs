@@ -159,7 +159,8 @@ pub fn extract_shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
     if !body.starts_with(b"#!") {
         return Ok((lua::FLAG_EVAL_COMPAT_MODE, 0));
     }
-    let Some(end) = body.iter().position(|&c| c == b'\n') else {
+    // `strchr(body, '\n')`: a C string, so a NUL before the line's end ends the search too.
+    let Some(end) = body.iter().position(|&c| c == b'\n' || c == 0).filter(|&e| body[e] == b'\n') else {
         return Err("Invalid script shebang".into());
     };
     let parts = crate::resp::split_args(&body[..end]).unwrap_or_default();
@@ -174,7 +175,8 @@ pub fn extract_shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
         let Some(list) = part.strip_prefix(b"flags=") else {
             return Err(format!("Unknown lua shebang option: {}", String::from_utf8_lossy(part)));
         };
-        for f in list.split(|&c| c == b',') {
+        // `sdssplitlen` of an empty string gives no parts: `flags=` declares none.
+        for f in list.split(|&c| c == b',').filter(|_| !list.is_empty()) {
             match lua::SCRIPT_FLAGS.iter().find(|(_, n)| n.as_bytes() == f) {
                 Some((bit, _)) => flags |= bit,
                 None => return Err(format!("Unexpected flag in script shebang: {}", String::from_utf8_lossy(f))),
@@ -182,6 +184,52 @@ pub fn extract_shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
         }
     }
     Ok((flags, end))
+}
+
+/// `getCommandFlags` for the script commands (`evalGetCommandFlags`, `fcallGetCommandFlags`):
+/// a script that declares its flags (a shebang; every function) is admitted by them rather
+/// than by the command's (`scriptFlagsToCmdFlags`): `write` unless `no-writes`, `denyoom`
+/// unless `allow-oom` or `no-writes`, `stale` with `allow-stale`, never `may-replicate`. What
+/// processCommand checks: OOM, CLIENT PAUSE WRITE, the disk-error refusal.
+pub(crate) fn command_flags(srv: &crate::server::Server, cmd: &Command, argv: &[&[u8]]) -> u32 {
+    if !runs_a_script(cmd) {
+        return cmd.flags;
+    }
+    let Some(&arg) = argv.get(1) else { return cmd.flags };
+    let script_flags = if cmd.name.starts_with("fcall") {
+        match srv.scripting.functions.find(arg) {
+            Some((_, f)) => f.flags,
+            None => return cmd.flags,
+        }
+    } else {
+        let evalsha = cmd.name.starts_with("evalsha");
+        if evalsha && arg.len() != 40 {
+            return cmd.flags;
+        }
+        let sha = if evalsha { String::from_utf8_lossy(arg).to_ascii_lowercase() } else { sha1hex(arg) };
+        match srv.scripting.scripts.get(&sha) {
+            Some((_, flags)) => *flags,
+            None if evalsha => return cmd.flags,
+            None => match extract_shebang_flags(arg) {
+                Ok((flags, _)) => flags,
+                Err(_) => return cmd.flags,
+            },
+        }
+    };
+    if script_flags & lua::FLAG_EVAL_COMPAT_MODE != 0 {
+        return cmd.flags;
+    }
+    let mut flags = cmd.flags & !(crate::cmd::STALE | crate::cmd::DENYOOM | crate::cmd::WRITE | crate::cmd::MAY_REPLICATE);
+    if script_flags & (lua::FLAG_ALLOW_OOM | lua::FLAG_NO_WRITES) == 0 {
+        flags |= crate::cmd::DENYOOM;
+    }
+    if script_flags & lua::FLAG_NO_WRITES == 0 {
+        flags |= crate::cmd::WRITE;
+    }
+    if script_flags & lua::FLAG_ALLOW_STALE != 0 {
+        flags |= crate::cmd::STALE;
+    }
+    flags
 }
 
 /// `luaCreateFunction`: compiles (to check it) and caches the body; its SHA1.

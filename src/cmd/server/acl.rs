@@ -120,14 +120,6 @@ pub(super) fn help_container(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     help(ctx, argv)
 }
 
-/// `addReplySubcommandSyntaxError`, for the argument counts a branch of `aclCommand` refuses.
-fn syntax(argv: &[&[u8]]) -> Reply {
-    Reply::error(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
-        String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default())
-    ))
-}
-
 /// `acl-pubsub-default allchannels`: new users and selectors may use every channel.
 fn pubsub_all(srv: &Server) -> bool {
     srv.config.get("acl-pubsub-default").as_deref() == Some("allchannels")
@@ -321,7 +313,7 @@ fn cat(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 acl::universe().commands.iter().filter(|c| c.categories & flag != 0).map(|c| Reply::bulk(c.fullname.as_str())).collect(),
             )
         }
-        _ => syntax(argv),
+        _ => crate::cmd::subcommand_syntax(argv),
     }
 }
 
@@ -335,7 +327,7 @@ fn genpass(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
             Some(n) => n,
             None => return Reply::err("ERR value is not an integer or out of range"),
         },
-        _ => return syntax(argv),
+        _ => return crate::cmd::subcommand_syntax(argv),
     };
     if bits <= 0 || bits > GENPASS_MAX_BITS {
         return Reply::error(format!(
@@ -362,7 +354,7 @@ fn log(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 None => return Reply::err("ERR value is not an integer or out of range"),
             };
         }
-        _ => return syntax(argv),
+        _ => return crate::cmd::subcommand_syntax(argv),
     }
     let now = ctx.now_ms();
     let entries = ctx.srv.acl.log.iter().take(usize::try_from(count).unwrap_or(usize::MAX));
@@ -456,6 +448,25 @@ pub fn check_named(srv: &Server, client: &Client, fullname: impl FnOnce() -> Str
         return Ok(());
     };
     user.check_command(id, argv, &|| super::command::acl_key_access(&fullname, argv))
+}
+
+/// Whether `client`'s user may run `fullname` and read every key with it (SORT's BY and GET
+/// options: `ACLUserCheckCmdWithUnrestrictedKeyAccess`). No user (loading), an internal client
+/// and an unrestricted user may.
+pub fn reads_every_key(srv: &Server, client: &Client, fullname: &str, argv: &[&[u8]]) -> bool {
+    if srv.loading || client.internal {
+        return true;
+    }
+    let Some(user) = srv.acl.users.get(client.user_name()) else {
+        return true;
+    };
+    if user.unrestricted() {
+        return true;
+    }
+    let Some(id) = acl::universe().lookup(fullname.as_bytes()) else {
+        return true;
+    };
+    user.reads_every_key(id, argv, &|| super::command::acl_key_access(fullname, argv))
 }
 
 /// `addACLLogEntry` for a denied command (`object`: the command's full name, or the key or

@@ -399,19 +399,10 @@ pub fn kill_client(srv: &mut crate::server::Server, id: ClientId) {
     srv.clients.insert(id, c);
 }
 
-/// `addReplySubcommandSyntaxError`: what `clientCommand` answers a subcommand with an argument
-/// count its branch does not take.
-fn subcommand_syntax(argv: &[&[u8]]) -> Reply {
-    Reply::error(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-        String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default())
-    ))
-}
-
 /// `CLIENT PAUSE timeout [WRITE|ALL]`.
 fn pause(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if argv.len() > 4 {
-        return subcommand_syntax(argv);
+        return crate::cmd::subcommand_syntax(argv);
     }
     let mut all = true;
     if let Some(mode) = argv.get(3) {
@@ -477,7 +468,7 @@ fn no_evict(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 /// or with `-UNBLOCKED`; one held by CLIENT PAUSE cannot be unblocked.
 fn unblock(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if argv.len() > 4 {
-        return subcommand_syntax(argv);
+        return crate::cmd::subcommand_syntax(argv);
     }
     let mut error = false;
     if let Some(how) = argv.get(3) {

@@ -77,16 +77,8 @@ pub(super) fn debug(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let sub = argv[1];
     match SUBCOMMANDS.iter().find(|s| sub.eq_ignore_ascii_case(s.name.as_bytes()) && (s.argc_ok)(argv.len())) {
         Some(s) => (s.proc_)(ctx, argv),
-        None => subcommand_syntax_error(argv),
+        None => crate::cmd::subcommand_syntax(argv),
     }
-}
-
-/// `addReplySubcommandSyntaxError`.
-pub fn subcommand_syntax_error(argv: &[&[u8]]) -> Reply {
-    let sub = String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default());
-    let sub: String = sub.chars().take(128).collect();
-    let cmd = String::from_utf8_lossy(argv[0]).to_ascii_uppercase();
-    Reply::error(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
 }
 
 /// `DEBUG LOADAOF`: flush, empty every db, reload the manifest and its files. A load that is not

@@ -173,7 +173,7 @@ pub fn slowlog_help(_ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 
 fn slowlog_get(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if argv.len() > 3 {
-        return subcommand_syntax("SLOWLOG", argv);
+        return crate::cmd::subcommand_syntax(argv);
     }
     let mut count: usize = 10;
     if let Some(a) = argv.get(2) {
@@ -210,14 +210,6 @@ fn slowlog_len(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
 fn slowlog_reset(ctx: &mut Ctx, _argv: &[&[u8]]) -> Reply {
     ctx.srv.diag.slowlog.clear();
     Reply::ok()
-}
-
-/// `addReplySubcommandSyntaxError`.
-fn subcommand_syntax(container: &str, argv: &[&[u8]]) -> Reply {
-    Reply::error(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {container} HELP.",
-        String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default())
-    ))
 }
 
 // ----- LATENCY -----

@@ -12,7 +12,7 @@ use super::{
     HELP_FLAGS, c_text, entry_reply, id_reply, int_or, lookup_read, lookup_write, parse_end, parse_id, parse_start, parse_strict_id,
 };
 use crate::cmd::args::{int, is};
-use crate::cmd::server::debug::subcommand_syntax_error;
+use crate::cmd::subcommand_syntax;
 use crate::cmd::server::help_reply;
 use crate::cmd::{Command, DENYOOM, Group, WRITE};
 use crate::keyspace::Value;
@@ -68,7 +68,7 @@ const HELP: &[&str] = &[
 
 /// XGROUP alone (arity refuses it first).
 pub fn xgroup_help(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    subcommand_syntax_error(argv)
+    subcommand_syntax(argv)
 }
 
 /// `xgroupCommand`, shared by every subcommand: options, key and group checks, then the work.
@@ -95,7 +95,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 };
                 i += 2;
             } else {
-                return subcommand_syntax_error(argv);
+                return subcommand_syntax(argv);
             }
         }
         match lookup_write(ctx, argv[2]) {
@@ -191,7 +191,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         }
         Reply::Int(pending.unwrap_or(0) as i64)
     } else {
-        subcommand_syntax_error(argv)
+        subcommand_syntax(argv)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::{HELP_FLAGS, c_text, entry_reply, id_reply, lookup_read, range_reply};
 use crate::cmd::args::is;
-use crate::cmd::server::debug::subcommand_syntax_error;
+use crate::cmd::subcommand_syntax;
 use crate::cmd::server::help_reply;
 use crate::cmd::{Command, Group, READONLY};
 use crate::keyspace::stream::{ConsumerGroup, INVALID_ENTRIES_READ, Stream};
@@ -46,7 +46,7 @@ const HELP: &[&str] = &[
 
 /// XINFO alone (arity refuses it first).
 pub fn xinfo_help(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    subcommand_syntax_error(argv)
+    subcommand_syntax(argv)
 }
 
 fn field(name: &'static str, value: Reply) -> (Reply, Reply) {
@@ -64,9 +64,9 @@ fn entries_read(g: &ConsumerGroup) -> Reply {
 /// `xinfoCommand`.
 fn xinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if is(argv[1], "HELP") {
-        return if argv.len() != 2 { subcommand_syntax_error(argv) } else { help_reply("XINFO", HELP) };
+        return if argv.len() != 2 { subcommand_syntax(argv) } else { help_reply("XINFO", HELP) };
     } else if argv.len() < 3 {
-        return subcommand_syntax_error(argv);
+        return subcommand_syntax(argv);
     }
     let now = ctx.now_ms();
     let s = match lookup_read(ctx, argv[2]) {
@@ -102,7 +102,7 @@ fn xinfo(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     } else if is(opt, "STREAM") {
         stream_info(s, &argv[3..], argv)
     } else {
-        subcommand_syntax_error(argv)
+        subcommand_syntax(argv)
     }
 }
 
@@ -112,11 +112,11 @@ fn stream_info(s: &Stream, opts: &[&[u8]], argv: &[&[u8]]) -> Reply {
     let full = !opts.is_empty();
     if full {
         if (opts.len() != 1 && opts.len() != 3) || !is(opts[0], "full") {
-            return subcommand_syntax_error(argv);
+            return subcommand_syntax(argv);
         }
         if opts.len() == 3 {
             if !is(opts[1], "count") {
-                return subcommand_syntax_error(argv);
+                return subcommand_syntax(argv);
             }
             count = match crate::cmd::args::int(opts[2]) {
                 Ok(n) if n < 0 => 10,
