@@ -10,9 +10,8 @@
 //! `FUNCTION LOAD` (both before the keys, [`crate::child::SnapshotWriter`]), and FUNCTION DUMP
 //! is those opcodes with a DUMP footer.
 //!
-//! Compared with Redis: each FCALL runs its library's code again in a fresh VM before calling
-//! the function (the library was checked when loaded, so it registers the same functions).
-//! A function that runs past `busy-reply-threshold` can be killed with FUNCTION KILL (see
+//! Libraries share one VM that lives with the server ([`FunctionsVm`]): a library's functions
+//! keep their upvalues between calls, as in Redis. A function that runs past `busy-reply-threshold` can be killed with FUNCTION KILL (see
 //! `lua.rs`).
 
 use indexmap::IndexMap;
@@ -27,12 +26,65 @@ pub struct Library {
     /// The whole FUNCTION LOAD payload, shebang included (FUNCTION LIST WITHCODE, the AOF).
     pub code: Vec<u8>,
     pub functions: Vec<lua::Registered>,
+    /// Which load this is: a library loaded again (REPLACE, RESTORE, a restart) is another one,
+    /// whose functions are new closures with fresh upvalues.
+    pub id: u64,
+}
+
+impl Library {
+    fn new(code: Vec<u8>, functions: Vec<lua::Registered>) -> Library {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Library { code, functions, id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed) }
+    }
+}
+
+/// The functions' Lua VM (`function_lua.c`'s one `lua_State`): every library's top level runs
+/// in it once, so its functions keep their upvalues from one FCALL to the next (a counter in a
+/// library's `local` counts on), as long as the library is not loaded again. A library runs
+/// here at its first FCALL (FUNCTION LOAD checked it in a VM of its own; its top level cannot
+/// touch the data). Not copied with the server: a copy (a timeline checkpoint) starts a VM of
+/// its own, its libraries' state fresh, as after a restart.
+#[derive(Default)]
+pub struct FunctionsVm {
+    lua: Option<rilua::Lua>,
+    /// The libraries that ran in `lua`: (name, [`Library::id`]).
+    loaded: Vec<(Vec<u8>, u64)>,
+}
+
+impl Clone for FunctionsVm {
+    fn clone(&self) -> Self {
+        FunctionsVm::default()
+    }
+}
+
+impl std::fmt::Debug for FunctionsVm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FunctionsVm({} libraries loaded)", self.loaded.len())
+    }
+}
+
+impl FunctionsVm {
+    /// The VM with `lib` (named `name`) loaded, for calling one of its functions.
+    fn with_library(&mut self, functions: &Functions, name: &[u8], lib: &Library) -> Result<&mut rilua::Lua, String> {
+        let lua = match &mut self.lua {
+            Some(lua) => lua,
+            slot => slot.insert(lua::new_vm()?),
+        };
+        if !self.loaded.iter().any(|(n, id)| n == name && *id == lib.id) {
+            let (_, _, body) = extract_metadata(&lib.code)?;
+            lua::load_library(lua, body, None)?;
+            self.loaded.retain(|(n, id)| n != name && functions.libraries.get(n).is_some_and(|l| l.id == *id));
+            self.loaded.push((name.to_vec(), lib.id));
+        }
+        Ok(lua)
+    }
 }
 
 /// `curr_functions_lib_ctx`: libraries by name.
 #[derive(Clone, Debug, Default)]
 pub struct Functions {
     pub libraries: IndexMap<Vec<u8>, Library>,
+    pub vm: FunctionsVm,
 }
 
 impl Functions {
@@ -213,7 +265,7 @@ pub fn create_library(
             return Err(format!("Function {} already exists", String::from_utf8_lossy(&f.name)));
         }
     }
-    let lib = Library { code: payload.to_vec(), functions: registered };
+    let lib = Library::new(payload.to_vec(), registered);
     match functions.libraries.get_mut(&name) {
         Some(old) => *old = lib,
         None => {
@@ -416,6 +468,8 @@ fn library_join(dst: &mut Functions, src: Functions, replace: bool) -> Result<()
         }
     }
     kept.libraries.extend(src.libraries);
+    // The libraries kept keep their state (the copy's VM is a new one).
+    kept.vm = std::mem::take(&mut dst.vm);
     *dst = kept;
     Ok(())
 }
@@ -432,7 +486,8 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some((lib, f)) = ctx.srv.scripting.functions.find(argv[1]) else {
         return Reply::err("ERR Function not found");
     };
-    let (code, fname, flags) = (lib.code.clone(), f.name.clone(), f.flags);
+    let (fname, flags) = (f.name.clone(), f.flags);
+    let lib_name = ctx.srv.scripting.functions.libraries.iter().find(|(_, l)| l.id == lib.id).map(|(n, _)| n.clone()).unwrap_or_default();
     let nkeys = match crate::util::string2ll(argv[2]) {
         None => return Reply::err("ERR Bad number of keys provided"),
         Some(n) if n > i64::try_from(argv.len() - 3).unwrap_or(i64::MAX) => {
@@ -448,28 +503,35 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let Ok((_, _, body)) = extract_metadata(&code) else {
-        return Reply::err("ERR Function not found");
-    };
-    let mut vm = match lua::new_vm() {
+    // The VM is taken out of the server while the function runs (the function gets the server).
+    let mut functions_vm = std::mem::take(&mut ctx.srv.scripting.functions.vm);
+    let functions = &ctx.srv.scripting.functions;
+    let vm = match functions.libraries.get(&lib_name).ok_or_else(|| "Function not found".to_string()).and_then(|lib| functions_vm.with_library(functions, &lib_name, lib)) {
         Ok(vm) => vm,
-        Err(e) => return Reply::error(format!("ERR {e}")),
+        Err(e) => {
+            ctx.srv.scripting.functions.vm = functions_vm;
+            return Reply::error(format!("ERR {e}"));
+        }
     };
-    if let Err(e) = lua::load_library(&mut vm, body, None) {
-        return Reply::error(format!("ERR {e}"));
-    }
-    let Some(func) = lua::registered_function(&mut vm, &fname) else {
+    let reply = call_function(ctx, vm, argv, &fname, nkeys, run_flags);
+    ctx.srv.scripting.functions.vm = functions_vm;
+    reply
+}
+
+/// Runs the registered function `fname` of `vm` for FCALL `argv`.
+fn call_function(ctx: &mut Ctx, vm: &mut rilua::Lua, argv: &[&[u8]], fname: &[u8], nkeys: usize, run_flags: (bool, bool, bool)) -> Reply {
+    let Some(func) = lua::registered_function(vm, fname) else {
         return Reply::err("ERR Function not found");
     };
-    let keys = lua::string_array(&mut vm, &argv[3..3 + nkeys]);
-    let args = lua::string_array(&mut vm, &argv[3 + nkeys..]);
+    let keys = lua::string_array(vm, &argv[3..3 + nkeys]);
+    let args = lua::string_array(vm, &argv[3 + nkeys..]);
     let client = super::script_client(ctx.srv, ctx.client);
-    let name = String::from_utf8_lossy(&fname).into_owned();
-    ctx.srv.scripting.cjson_functions.install(&mut vm);
+    let name = String::from_utf8_lossy(fname).into_owned();
+    ctx.srv.scripting.cjson_functions.install(vm);
     ctx.srv.script = Some(RunningScript { name: name.clone(), argv: argv.iter().map(|a| a.to_vec()).collect(), ..Default::default() });
-    let reply = lua::run_function(&mut vm, ctx.srv, client, func, (keys, args), &name, run_flags);
+    let reply = lua::run_function(vm, ctx.srv, client, func, (keys, args), &name, run_flags);
     ctx.srv.script = None;
     ctx.mark_errors_counted();
-    ctx.srv.scripting.cjson_functions = super::libs::cjson::Settings::of(&mut vm);
+    ctx.srv.scripting.cjson_functions = super::libs::cjson::Settings::of(vm);
     reply
 }

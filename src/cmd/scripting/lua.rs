@@ -1163,6 +1163,20 @@ pub fn set_global_raw(lua: &mut Lua, name: &str, v: Val) {
     let _ = Table::from_gc_ref(g).raw_set(state, k, v);
 }
 
+fn registry_get(lua: &mut Lua, name: &str) -> Val {
+    let state = lua.state_mut();
+    let registry = state.registry;
+    let k = Val::Str(state.gc.intern_string(name.as_bytes()));
+    Table::from_gc_ref(registry).raw_get(state, k).unwrap_or(Val::Nil)
+}
+
+fn registry_set(lua: &mut Lua, name: &str, v: Val) {
+    let state = lua.state_mut();
+    let registry = state.registry;
+    let k = Val::Str(state.gc.intern_string(name.as_bytes()));
+    let _ = Table::from_gc_ref(registry).raw_set(state, k, v);
+}
+
 fn get_global_raw(lua: &mut Lua, name: &str) -> Val {
     let state = lua.state_mut();
     let g = state.global;
@@ -1213,13 +1227,24 @@ pub fn run_function(
     let placeholder = Server::new(crate::config::Config::default(), srv.now_ms);
     let moved = std::mem::replace(srv, placeholder);
     RUN.with(|r| *r.borrow_mut() = Some(ScriptRun { srv: moved, client, read_only, allow_oom, write_dirty: false, oom_at_start }));
-    let runner = get_global_raw(lua, "__redis__run");
-    // Our helper is not one of Redis's globals: the script must not see it (`pairs(_G)`).
-    set_global_raw(lua, "__redis__run", Val::Nil);
+    // Our helper is not one of Redis's globals: the script must not see it (`pairs(_G)`). The
+    // first run moves it into the registry, where later runs in the same VM (FCALL's) find it.
+    let runner = match registry_get(lua, "__redis__run") {
+        Val::Nil => {
+            let r = get_global_raw(lua, "__redis__run");
+            set_global_raw(lua, "__redis__run", Val::Nil);
+            registry_set(lua, "__redis__run", r);
+            r
+        }
+        r => r,
+    };
     let result = match runner {
         Val::Function(r) => lua.call_function(&Function::from_gc_ref(r), &[f, keys, args]),
         _ => Err(LuaError::Runtime(RuntimeError::new("no runner"))),
     };
+    // The functions' VM lives on: the next run sets its own hook (or none).
+    let state = lua.state_mut();
+    (state.hook.hook_func, state.hook.hook_mask) = (Val::Nil, 0);
     let run = RUN.with(|r| r.borrow_mut().take());
     let script_resp = run.as_ref().map_or(RESP2, |r| r.client.protocol());
     if let Some(run) = run {
