@@ -815,7 +815,7 @@ fn payloads() -> Vec<String> {
         Value::Set(set),
         Value::ZSet(zset),
     ];
-    let mut raw: Vec<Vec<u8>> = values.iter().map(|v| dump_payload(v, &Limits::default())).collect();
+    let mut raw: Vec<Vec<u8>> = values.iter().map(|v| dump_payload(v, &Limits::default(), true)).collect();
     let mut bad_crc = raw[0].clone();
     *bad_crc.last_mut().unwrap() ^= 1;
     raw.push(bad_crc);

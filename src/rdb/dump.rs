@@ -81,9 +81,10 @@ pub fn hash_is_listpack(h: &crate::keyspace::Hash, limits: &Limits) -> bool {
 }
 
 /// `createDumpPayload`: the object, the RDB version and the CRC-64.
-pub fn dump_payload(value: &Value, limits: &Limits) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_object(&mut out, value, limits);
+/// Strings LZF-compressed when `compress` (`rdbcompression`, as `rdbSaveRawString` reads it).
+pub fn dump_payload(value: &Value, limits: &Limits, compress: bool) -> Vec<u8> {
+    let mut out = vec![object_type(value, limits)];
+    write_object_value(&mut out, value, limits, if compress { push_string_lzf } else { super::push_string });
     super::push_dump_footer(&mut out);
     out
 }
@@ -94,13 +95,6 @@ pub fn verify_payload(p: &[u8]) -> Option<&[u8]> {
         return None;
     }
     p.get(..p.len() - 10)
-}
-
-/// `rdbSaveObjectType` + `rdbSaveObject` with Redis's encodings (see the module table), strings
-/// LZF-compressed (`rdbcompression yes`).
-pub fn write_object(out: &mut Vec<u8>, value: &Value, limits: &Limits) {
-    out.push(object_type(value, limits));
-    write_object_value(out, value, limits, push_string_lzf);
 }
 
 /// `rdbSaveObjectType`: the type byte 7.0 writes for this value (see the module table).
@@ -161,7 +155,7 @@ pub fn write_object_value(out: &mut Vec<u8>, value: &Value, limits: &Limits, pus
             for (m, s) in z.iter() {
                 lp.push(Ele::Str(m));
                 // zzlInsertAt: an integral score is an integer, anything else its %.17g text.
-                match double2ll(s) {
+                match crate::util::double2ll(s) {
                     Some(i) => lp.push(Ele::Int(i)),
                     None => lp.push(Ele::Str(fmt_g17(s).as_bytes())),
                 }
@@ -178,17 +172,6 @@ pub fn write_object_value(out: &mut Vec<u8>, value: &Value, limits: &Limits, pus
         }
         Value::Stream(s) => super::stream::write(out, s, push),
     }
-}
-
-/// `double2ll`: the score as an integer when it is one exactly (and within ±2^63, `-0` is 0).
-fn double2ll(d: f64) -> Option<i64> {
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
-    if !(d > -LIMIT && d < LIMIT) || d.fract() != 0.0 {
-        return None;
-    }
-    #[allow(clippy::cast_possible_truncation)]
-    let i = d as i64;
-    Some(i)
 }
 
 /// The listpacks of a quicklist filled by RPUSH (`_quicklistNodeAllowInsert`): a node takes
@@ -254,7 +237,7 @@ mod tests {
 
     #[test]
     fn payload_footer_and_checks() {
-        let p = dump_payload(&Value::String(b"hello".to_vec().into()), &Limits::default());
+        let p = dump_payload(&Value::String(b"hello".to_vec().into()), &Limits::default(), true);
         assert_eq!(&p[..8], b"\x00\x05hello\x0a");
         assert!(verify_payload(&p).is_some());
         let mut bad = p.clone();

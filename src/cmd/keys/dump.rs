@@ -47,11 +47,12 @@ pub(super) fn dump(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if ctx.lookup_read(argv[1]).is_none() {
         return Reply::Nil;
     }
+    let compress = ctx.srv.rdb_compression();
     let db = ctx.db();
     limits.hash_is_hashtable = db.encoding_hint(argv[1]) == EncodingHint::Hashtable;
     match db.get(argv[1]) {
         None => Reply::Nil,
-        Some(v) => Reply::Bulk(dump_payload(v, &limits)),
+        Some(v) => Reply::Bulk(dump_payload(v, &limits, compress)),
     }
 }
 

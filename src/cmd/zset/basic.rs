@@ -335,8 +335,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 /// the rest with `%.17g`. ZSCAN of a small zset shows it, so `1e17` scans as
 /// `100000000000000000` while ZSCORE prints `1e+17`.
 fn listpack_score_text(score: f64) -> String {
-    let lim = (i64::MAX / 2) as f64;
-    if (-lim..=lim).contains(&score) && (score as i64) as f64 == score { (score as i64).to_string() } else { fmt_g17(score) }
+    crate::util::double2ll(score).map_or_else(|| fmt_g17(score), |i| i.to_string())
 }
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]. A listpack zset is returned whole with cursor
