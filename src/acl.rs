@@ -311,6 +311,12 @@ impl Selector {
                     }
                     offset += 1;
                 }
+                // The fix of CVE-2024-31227, which the reference server (Debian's 7.0.15)
+                // carries: a `%` rule must grant R or W (`%~x` was a user Redis could not
+                // describe).
+                if flags == 0 {
+                    return Err(SetError::Einval);
+                }
             } else {
                 flags = READ | WRITE;
             }

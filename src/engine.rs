@@ -220,7 +220,8 @@ impl Engine {
         self.srv.clients.insert(id, client);
         cmd::server::diag::flush_invalidations(&mut self.srv, Some(id));
         let reply = match outcome {
-            Outcome::Reply(r) => Some(if silenced { Reply::Many(Vec::new()) } else { r }),
+            // Pushes still go out (`CLIENT_PUSHING`: (P|S)(UN)SUBSCRIBE's confirmations too).
+            Outcome::Reply(r) => Some(if silenced { pushes_only(r) } else { r }),
             Outcome::Blocked => {
                 let c = self.srv.clients.get(&id)?;
                 if let Some(b) = &c.blocked {
@@ -436,5 +437,14 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// What `prepareClientToWrite` lets through under CLIENT REPLY OFF / SKIP: the push frames.
+fn pushes_only(reply: Reply) -> Reply {
+    match reply {
+        Reply::Push(_) => reply,
+        Reply::Many(frames) => Reply::Many(frames.into_iter().filter(|f| matches!(f, Reply::Push(_))).collect()),
+        _ => Reply::Many(Vec::new()),
     }
 }

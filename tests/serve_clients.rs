@@ -81,6 +81,11 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "CLIENT REPLY OFF", true),
     (0, "SET a 1", true),
     (0, "GET a", true),
+    // Pushes are not replies: the subscribe confirmations still come (`CLIENT_PUSHING`).
+    (0, "SUBSCRIBE x", true),
+    (0, "UNSUBSCRIBE x", true),
+    (0, "PSUBSCRIBE p*", true),
+    (0, "PUNSUBSCRIBE p*", true),
     (0, "CLIENT REPLY ON", true),
     (0, "CLIENT REPLY SKIP", true),
     (0, "INCR a", true),
@@ -140,6 +145,7 @@ fn client_commands_between_connections_like_redis() {
     assert!(find("CLIENT UNBLOCK $id2 ERROR").contains("conn2: -UNBLOCKED client unblocked via CLIENT UNBLOCK"));
     assert!(find("CLIENT UNPAUSE").contains("conn1: :3") && find("CLIENT UNPAUSE").contains("conn2: :1"), "{}", find("CLIENT UNPAUSE"));
     assert!(find("conn0 ZADD zq 1 m").contains("conn1: *3\r\n"), "{}", find("conn0 ZADD zq 1 m"));
+    assert!(find("conn0 SUBSCRIBE x").contains("conn0: *3\r\n$L\r\nsubscribe"), "{}", find("conn0 SUBSCRIBE x"));
     let own = find("conn3 EVAL return(redis.call('publish'");
     assert!(own.contains("conn3: >3\r\n$L\r\nmessage\r\n$L\r\nsc\r\n$L\r\nx\r\n:1\r\n"), "{own}");
     assert!(find("conn0 SET m 1").contains("conn3: +T [0 ADDR] \"SET\" \"m\" \"1\""), "{}", find("conn0 SET m 1"));

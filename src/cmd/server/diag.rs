@@ -123,7 +123,8 @@ pub fn slowlog_push(srv: &mut Server, client: &Client, argv: &[&[u8]], duration_
         time: srv.unixtime(),
         duration: duration_us,
         argv: out,
-        peer: client.addr.clone(),
+        // `getClientPeerId` of a client with no connection (a script's): "?:0".
+        peer: if crate::cmd::scripting::is_script_client(client) { "?:0".into() } else { client.addr.clone() },
         name: client.name.clone().unwrap_or_default(),
     };
     srv.diag.slowlog_next_id += 1;
@@ -742,5 +743,24 @@ pub fn disable_tracking(srv: &mut Server, client: &mut Client) {
             ids.retain(|&x| x != client.id);
         }
         srv.diag.tracked.retain(|_, ids| !ids.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine};
+
+    /// A script's commands are logged with the peer of a client that has no connection (`?:0`,
+    /// as `getClientPeerId` makes it for Redis's Lua client); the EVAL with its caller's.
+    #[test]
+    fn slowlog_peer_of_a_scripts_commands() {
+        let mut e = Engine::new(Config::default(), 0);
+        let c = e.connect();
+        e.execute_line(c, "CONFIG SET slowlog-log-slower-than 0", 0);
+        e.execute_line(c, "EVAL \"return redis.call('get','k')\" 0", 0);
+        let peers: Vec<(String, String)> =
+            e.srv.diag.slowlog.iter().map(|s| (String::from_utf8_lossy(&s.argv[0]).into_owned(), s.peer.clone())).collect();
+        assert!(peers.contains(&("get".into(), "?:0".into())), "{peers:?}");
+        assert!(peers.iter().any(|(cmd, peer)| cmd == "EVAL" && peer != "?:0"), "{peers:?}");
     }
 }
