@@ -241,28 +241,35 @@ impl Engine {
         reply
     }
 
-    /// `unpauseClients`: once no pause is in force (ended, or CLIENT UNPAUSE), the commands
-    /// it held run again, in the order they came; their replies go the way of the unblocked
-    /// ones ([`Engine::take_unblocked`]).
+    /// Ends a pause whose time is over (`checkClientPauseTimeoutAndReturnIfPaused`).
     fn resume_postponed(&mut self) {
         if let Some((end, _)) = self.srv.pause
             && end <= self.srv.now_ms
         {
             self.srv.pause = None;
         }
-        if self.srv.pause.is_some() || self.srv.postponed.is_empty() {
-            return;
-        }
-        let now = self.srv.now_ms;
-        for id in std::mem::take(&mut self.srv.postponed) {
+    }
+
+    /// `unpauseClients` + `processUnblockedClients`: once no pause is in force (ended, or
+    /// CLIENT UNPAUSE), the clients it held run again one at a time, in the order they came:
+    /// the first one's held command here, then (by the host, before asking for more) whatever
+    /// that client sent behind it, then the next. A transaction held at a queued command thus
+    /// reaches its EXEC before a later client's write runs, as in Redis. A resumed command that
+    /// is held or blocks again gives no reply; the next client is tried.
+    fn resume_next_postponed(&mut self) -> Option<(ClientId, Reply)> {
+        self.resume_postponed();
+        while self.srv.pause.is_none() {
+            let id = self.srv.postponed.pop_front()?;
             let Some(argv) = self.srv.clients.get_mut(&id).and_then(|c| c.blocked.take()).map(|b| b.argv) else {
                 continue;
             };
             let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            let now = self.srv.now_ms;
             if let Some(r) = self.execute(id, &refs, now) {
-                self.srv.unblocked.push((id, r));
+                return Some((id, r));
             }
         }
+        None
     }
 
     /// Convenience for tests and consoles: splits a line like redis-cli and runs it.
@@ -347,10 +354,17 @@ impl Engine {
         self.srv.pubsub.take_own_messages(id)
     }
 
-    /// The replies of clients served or timed out since the last call. Each counts as an
-    /// interaction (Redis's `writeToClient` sets `lastinteraction`), so the idle `timeout`
-    /// counts from here.
+    /// The replies of clients served or timed out since the last call; when there are none,
+    /// that of the next client a pause held, resumed now (one per call: the host runs what that
+    /// client sent behind the held command before it asks again, as Redis does). Each counts
+    /// as an interaction (Redis's `writeToClient` sets `lastinteraction`), so the idle
+    /// `timeout` counts from here. A host calls it until it is empty.
     pub fn take_unblocked(&mut self) -> Vec<(ClientId, Reply)> {
+        if self.srv.unblocked.is_empty()
+            && let Some(resumed) = self.resume_next_postponed()
+        {
+            self.srv.unblocked.push(resumed);
+        }
         let now = self.srv.now_ms;
         for (id, _) in &self.srv.unblocked {
             if let Some(c) = self.srv.clients.get_mut(id) {

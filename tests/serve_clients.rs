@@ -248,3 +248,37 @@ fn output_buffer_limits_close_like_redis() {
     assert_eq!(ours, theirs);
     assert!(serve.log().contains("for overcoming of output buffer limits."), "{}", serve.log());
 }
+
+/// CLIENT PAUSE WRITE holds a transaction at its queued write and, later, another client's
+/// write; at UNPAUSE the held clients run one after the other, each with what it sent behind
+/// the held command, so the transaction's EXEC runs before the other write (the key ends `b`,
+/// and the AOF has `a` then `b`), on a real redis-server and on serve.
+#[test]
+fn a_paused_transaction_runs_before_later_writes_like_redis() {
+    use common::redis::RespConn;
+    use std::time::Duration;
+    fn run(connect: &dyn Fn() -> RespConn) -> Vec<u8> {
+        let (mut c0, mut c1, mut c2) = (connect(), connect(), connect());
+        let send = |c: &mut RespConn, argv: &[&str]| {
+            let mut out = Vec::new();
+            aof_lab::resp::encode_command(&mut out, argv);
+            c.send(&out).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        c0.command(&["CLIENT", "PAUSE", "100000", "WRITE"]).unwrap();
+        c1.command(&["MULTI"]).unwrap();
+        send(&mut c1, &["SET", "pk", "a"]);
+        send(&mut c1, &["EXEC"]);
+        send(&mut c2, &["SET", "pk", "b"]);
+        c0.command(&["CLIENT", "UNPAUSE"]).unwrap();
+        assert_eq!(c1.read_quiet(Duration::from_millis(200)), b"+QUEUED\r\n*1\r\n+OK\r\n");
+        assert_eq!(c2.read_quiet(Duration::from_millis(100)), b"+OK\r\n");
+        c0.command(&["GET", "pk"]).unwrap()
+    }
+    let redis = RedisServer::start();
+    let theirs = run(&|| redis.connect());
+    let serve = Serve::start_in(temp_dir("pause-multi"), &[]);
+    let ours = run(&|| serve.connect());
+    assert_eq!(theirs, b"$1\r\nb\r\n");
+    assert_eq!(ours, theirs);
+}
