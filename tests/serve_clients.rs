@@ -25,6 +25,14 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "CLIENT LIST", true),
     (0, "CLIENT LIST ID $id1 $id2", true),
     (0, "CLIENT INFO", true),
+    // `cmd=` is what the last command named: NULL for an unknown one, the command of a
+    // wrong arity.
+    (1, "NOSUCH", true),
+    (0, "CLIENT LIST ID $id1", true),
+    (1, "CLIENT NOSUCH", true),
+    (0, "CLIENT LIST ID $id1", true),
+    (1, "GET", true),
+    (0, "CLIENT LIST ID $id1", true),
     // Inside EXEC the client is still in MULTI: flags=x, multi=<queued>.
     (0, "MULTI", true),
     (0, "CLIENT INFO", true),
@@ -145,6 +153,7 @@ fn client_commands_between_connections_like_redis() {
     assert!(find("CLIENT UNBLOCK $id2 ERROR").contains("conn2: -UNBLOCKED client unblocked via CLIENT UNBLOCK"));
     assert!(find("CLIENT UNPAUSE").contains("conn1: :3") && find("CLIENT UNPAUSE").contains("conn2: :1"), "{}", find("CLIENT UNPAUSE"));
     assert!(find("conn0 ZADD zq 1 m").contains("conn1: *3\r\n"), "{}", find("conn0 ZADD zq 1 m"));
+    assert!(theirs.iter().any(|s| s.contains("cmd=NULL")) && theirs.iter().any(|s| s.contains("cmd=get ")), "{theirs:?}");
     assert!(find("conn0 SUBSCRIBE x").contains("conn0: *3\r\n$L\r\nsubscribe"), "{}", find("conn0 SUBSCRIBE x"));
     let own = find("conn3 EVAL return(redis.call('publish'");
     assert!(own.contains("conn3: >3\r\n$L\r\nmessage\r\n$L\r\nsc\r\n$L\r\nx\r\n:1\r\n"), "{own}");

@@ -251,10 +251,13 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         return Outcome::Reply(Reply::error("ERR empty command".into()));
     };
     let resolved = resolve(name, argv);
+    // `c->lastcmd = lookupCommand(…)` before any check: an unknown command (or subcommand)
+    // leaves none (CLIENT LIST's `cmd=NULL`), a wrong arity the command it named.
     let (cmd, parent) = match resolved {
         Ok(c) => c,
         Err((found, e)) => {
-            if let Some(c) = found {
+            client.last_cmd = found;
+            if let Some((c, _)) = found {
                 server::stats::rejected(srv, c);
             }
             return Outcome::Reply(reject_command(srv, client, None, name, e));
@@ -364,7 +367,9 @@ fn reject_command(srv: &mut Server, client: &mut Client, cmd: Option<&'static Co
 
 /// Finds the command (or subcommand) for `argv`, or Redis's exact error.
 /// The error of a wrong arity carries the command found (`rejectCommand` counts it).
-fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<(&'static Command, Option<&'static Command>), (Option<&'static Command>, Reply)> {
+type Resolved = (&'static Command, Option<&'static Command>);
+
+fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<Resolved, (Option<Resolved>, Reply)> {
     let Some(cmd) = lookup(name) else {
         return Err((None, unknown_command(name, argv)));
     };
@@ -382,7 +387,7 @@ fn resolve(name: &[u8], argv: &[&[u8]]) -> Result<(&'static Command, Option<&'st
         (cmd, None)
     };
     if !cmd.arity_ok(argv.len()) {
-        return Err((Some(cmd), Reply::wrong_arity(&full_name(cmd, parent))));
+        return Err((Some((cmd, parent)), Reply::wrong_arity(&full_name(cmd, parent))));
     }
     Ok((cmd, parent))
 }
