@@ -101,6 +101,11 @@ static SCRIPT_SUBCOMMANDS: &[Command] = &[
         ..Command::new("exists", -3, NOSCRIPT, (0, 0, 0), Group::Scripting, script_exists)
     },
     Command {
+        since: "3.2.0",
+        summary: "Set the debug mode for executed scripts.",
+        ..Command::new("debug", 3, NOSCRIPT, (0, 0, 0), Group::Scripting, script_debug)
+    },
+    Command {
         since: "2.6.0",
         summary: "Remove all the scripts from the script cache",
         ..Command::new("flush", -2, NOSCRIPT, (0, 0, 0), Group::Scripting, script_flush)
@@ -414,6 +419,19 @@ fn script_flush(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     // `scriptingReset`: a new VM, with cjson's default settings.
     ctx.srv.scripting.cjson_eval = libs::cjson::Settings::default();
     Reply::ok()
+}
+
+/// SCRIPT DEBUG YES|SYNC|NO. The lab has no Lua debugger (Redis's LDB, driven by
+/// `redis-cli --ldb`): NO (its default) is accepted, YES and SYNC are refused with a reason.
+fn script_debug(_ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    let mode = argv[2];
+    if mode.eq_ignore_ascii_case(b"no") {
+        Reply::ok()
+    } else if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") {
+        Reply::err("ERR SCRIPT DEBUG YES/SYNC: AOF Lab has no Lua debugger (redis-cli --ldb)")
+    } else {
+        Reply::err("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    }
 }
 
 const SCRIPT_HELP: &[&str] = &[

@@ -180,9 +180,9 @@ fn memory(srv: &Server, out: &mut String) {
     line(out, "used_memory_vm_eval", 0);
     line(out, "used_memory_lua_human", "0B");
     line(out, "used_memory_scripts_eval", 0);
-    line(out, "number_of_cached_scripts", 0);
-    line(out, "number_of_functions", 0);
-    line(out, "number_of_libraries", 0);
+    line(out, "number_of_cached_scripts", srv.scripting.scripts.len());
+    line(out, "number_of_functions", srv.scripting.functions.function_count());
+    line(out, "number_of_libraries", srv.scripting.functions.libraries.len());
     line(out, "used_memory_vm_functions", 0);
     line(out, "used_memory_vm_total", 0);
     line(out, "used_memory_vm_total_human", "0B");
