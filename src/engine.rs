@@ -209,6 +209,14 @@ impl Engine {
         let mut client = self.srv.clients.remove(&id)?;
         client.last_interaction_ms = now_ms;
         let outcome = cmd::process_command(&mut self.srv, &mut client, argv);
+        // `resetClient`: CLIENT CACHING's choice holds for the next command, or for the whole
+        // next transaction (kept while MULTI is open and by any CLIENT subcommand).
+        if client.multi.is_none()
+            && !client.last_cmd.is_some_and(|(c, parent)| parent.unwrap_or(c).name == "client")
+            && let Some(t) = client.tracking.as_mut()
+        {
+            t.caching = false;
+        }
         // CLIENT REPLY OFF / SKIP: the reply is dropped (pushes still go out); then
         // `resetClient` moves SKIP on to the next command.
         let silenced = matches!(client.reply_mode, ReplyMode::Off | ReplyMode::Skip);

@@ -37,6 +37,9 @@ pub struct RunningScript {
     pub write_dirty: bool,
     /// `SCRIPT_KILLED`: SCRIPT KILL / FUNCTION KILL asked for its end.
     pub killed: bool,
+    /// The caller, when its tracking remembers the keys the script declared once it reads
+    /// ([`crate::cmd::scripting::tracking_caller`]).
+    pub tracked_by: Option<ClientId>,
 }
 
 impl RunningScript {

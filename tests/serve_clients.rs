@@ -85,6 +85,22 @@ const STEPS: &[(usize, &str, bool)] = &[
     (3, "CLIENT TRACKING on BCAST PREFIX xy PREFIX x", true),
     (3, "CLIENT TRACKINGINFO", true),
     (3, "CLIENT TRACKING off", true),
+    // OPTIN: CACHING yes holds for a whole transaction.
+    (3, "CLIENT TRACKING on OPTIN", true),
+    (3, "CLIENT CACHING yes", true),
+    (3, "MULTI", true),
+    (3, "GET ta", true),
+    (3, "GET tb", true),
+    (3, "EXEC", true),
+    (3, "GET tc", true),
+    (0, "MSET ta 1 tb 1 tc 1", true),
+    (3, "CLIENT TRACKING off", true),
+    // A script that reads: its caller tracks the keys it declared.
+    (3, "CLIENT TRACKING on", true),
+    (3, "EVAL return(redis.call('get',KEYS[1])) 1 sk", true),
+    (3, "EVAL return(redis.call('set',KEYS[1],'x')) 1 sk2", true),
+    (0, "MSET sk 1 sk2 1", true),
+    (3, "CLIENT TRACKING off", true),
     // CLIENT REPLY.
     (0, "CLIENT REPLY OFF", true),
     (0, "SET a 1", true),
@@ -154,6 +170,9 @@ fn client_commands_between_connections_like_redis() {
     assert!(find("CLIENT UNPAUSE").contains("conn1: :3") && find("CLIENT UNPAUSE").contains("conn2: :1"), "{}", find("CLIENT UNPAUSE"));
     assert!(find("conn0 ZADD zq 1 m").contains("conn1: *3\r\n"), "{}", find("conn0 ZADD zq 1 m"));
     assert!(theirs.iter().any(|s| s.contains("cmd=NULL")) && theirs.iter().any(|s| s.contains("cmd=get ")), "{theirs:?}");
+    let optin = find("conn0 MSET ta 1 tb 1 tc 1");
+    assert!(optin.contains("*1\r\n$L\r\nta\r\n") && optin.contains("*1\r\n$L\r\ntb\r\n") && !optin.contains("$L\r\ntc\r\n"), "{optin}");
+    assert!(find("conn0 MSET sk 1 sk2 1").contains("invalidate\r\n*1\r\n$L\r\nsk\r\n"), "{}", find("conn0 MSET sk 1 sk2 1"));
     assert!(find("conn0 SUBSCRIBE x").contains("conn0: *3\r\n$L\r\nsubscribe"), "{}", find("conn0 SUBSCRIBE x"));
     let own = find("conn3 EVAL return(redis.call('publish'");
     assert!(own.contains("conn3: >3\r\n$L\r\nmessage\r\n$L\r\nsc\r\n$L\r\nx\r\n:1\r\n"), "{own}");

@@ -481,17 +481,21 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
             }
             server::diag::feed_monitors(srv, client, cmd, argv, srv.now_ms.saturating_mul(1000));
         }
-        if let Some(t) = client.tracking.as_mut() {
-            // trackingRememberKeys: a read in the default mode (OPTIN: only after CACHING yes;
-            // OPTOUT: unless CACHING no).
-            let remember = !t.bcast && cmd.flags & READONLY != 0 && if t.optin { t.caching } else { !(t.optout && t.caching) };
-            if cmd.name != "caching" {
-                t.caching = false;
-            }
-            if remember {
-                let id = client.id;
+        // trackingRememberKeys after a read (not of EVAL_RO & co: the reads their script makes
+        // count, for the keys the script declared).
+        if cmd.flags & READONLY != 0 && !scripting::runs_a_script(cmd) {
+            if scripting::is_script_client(client) {
+                if let Some(s) = srv.script.as_ref()
+                    && let Some(caller) = s.tracked_by
+                {
+                    let sargv: Vec<&[u8]> = s.argv.iter().map(Vec::as_slice).collect();
+                    let n = scripting::numkeys(&sargv).unwrap_or(0);
+                    let keys: Vec<Vec<u8>> = s.argv.iter().skip(3).take(n).cloned().collect();
+                    srv.diag.remember_keys(caller, keys.into_iter());
+                }
+            } else if scripting::tracking_caller(client).is_some() {
                 let keys: Vec<Vec<u8>> = cmd.key_positions(argv.len()).filter_map(|p| argv.get(p).map(|k| k.to_vec())).collect();
-                srv.diag.remember_keys(id, keys.into_iter());
+                srv.diag.remember_keys(client.id, keys.into_iter());
             }
         }
     }

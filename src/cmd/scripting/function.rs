@@ -528,7 +528,8 @@ fn call_function(ctx: &mut Ctx, vm: &mut rilua::Lua, argv: &[&[u8]], fname: &[u8
     let client = super::script_client(ctx.srv, ctx.client);
     let name = String::from_utf8_lossy(fname).into_owned();
     ctx.srv.scripting.cjson_functions.install(vm);
-    ctx.srv.script = Some(RunningScript { name: name.clone(), argv: argv.iter().map(|a| a.to_vec()).collect(), ..Default::default() });
+    let tracked_by = super::tracking_caller(ctx.client);
+    ctx.srv.script = Some(RunningScript { name: name.clone(), argv: argv.iter().map(|a| a.to_vec()).collect(), tracked_by, ..Default::default() });
     let reply = lua::run_function(vm, ctx.srv, client, func, (keys, args), &name, run_flags);
     ctx.srv.script = None;
     ctx.mark_errors_counted();

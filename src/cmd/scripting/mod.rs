@@ -269,14 +269,22 @@ pub(crate) fn prepare_for_run(ctx: &mut Ctx, flags: u32, ro: bool) -> Result<(bo
     Ok((read_only, allow_oom, oom))
 }
 
-/// `lctx.lua_client` prepared for a run: the caller's db, RESP2, no blocking.
-/// Is this the client a script's `redis.call` runs as (`CLIENT_SCRIPT`)?
 /// EVAL, EVALSHA, FCALL and their `_RO` forms: the commands whose reply may be made from a
 /// script's value.
 pub(crate) fn runs_a_script(cmd: &Command) -> bool {
     cmd.name.starts_with("eval") || cmd.name.starts_with("fcall")
 }
 
+/// The caller of a script about to run, if its tracking remembers keys for this command (not
+/// BCAST; OPTIN after CACHING yes, OPTOUT unless CACHING no): when the script reads, the caller
+/// tracks the keys the script declared (`trackingRememberKeys(server.script_caller)`).
+pub(crate) fn tracking_caller(caller: &Client) -> Option<crate::server::ClientId> {
+    let t = caller.tracking.as_ref()?;
+    let remembers = !t.bcast && if t.optin { t.caching } else { !(t.optout && t.caching) };
+    remembers.then_some(caller.id)
+}
+
+/// Is this the client a script's `redis.call` runs as (`CLIENT_SCRIPT`)?
 pub(crate) fn is_script_client(c: &Client) -> bool {
     c.id == SCRIPT_CLIENT_ID
 }
@@ -384,7 +392,8 @@ fn eval_generic(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool) -> Reply {
     let f = rilua::Val::Function(f.gc_ref());
     ctx.srv.scripting.cjson_eval.install(&mut vm);
     let argv = argv.iter().map(|a| a.to_vec()).collect();
-    ctx.srv.script = Some(crate::server::RunningScript { name: sha.clone(), argv, eval: true, ..Default::default() });
+    let tracked_by = tracking_caller(ctx.client);
+    ctx.srv.script = Some(crate::server::RunningScript { name: sha.clone(), argv, eval: true, tracked_by, ..Default::default() });
     let reply = lua::run_function(&mut vm, ctx.srv, client, f, (rilua::Val::Nil, rilua::Val::Nil), &sha, run_flags);
     ctx.srv.script = None;
     ctx.mark_errors_counted();
