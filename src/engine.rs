@@ -302,10 +302,22 @@ impl Engine {
         cmd::server::diag::flush_invalidations(&mut self.srv, None);
         self.resume_postponed();
         self.close_idle_clients(now_ms);
-        // `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
-        // walks its radix tree of timeouts, and only once the deadline is strictly before now
-        // (`checkBlockedClientTimeout`: `timeout < now`): at the deadline's own millisecond the
-        // client still waits.
+        self.handle_blocked_timeouts(now_ms);
+    }
+
+    /// The earliest deadline of a blocked client (unix ms), if any waits with a timeout: a host
+    /// that sleeps until then (and then calls [`Engine::handle_blocked_timeouts`]) times the
+    /// client out on time, as Redis's `beforeSleep` does, rather than at the next cron tick.
+    pub fn next_blocked_deadline(&self) -> Option<i64> {
+        self.srv.clients.values().filter_map(|c| c.blocked.as_ref().map(|b| b.deadline_ms).filter(|&d| d != 0)).min()
+    }
+
+    /// `handleBlockedClientsTimeout`: the clients time out in (deadline, id) order, as Redis
+    /// walks its radix tree of timeouts, and only once the deadline is strictly before now
+    /// (`checkBlockedClientTimeout`: `timeout < now`): at the deadline's own millisecond the
+    /// client still waits. Their replies come from [`Engine::take_unblocked`].
+    pub fn handle_blocked_timeouts(&mut self, now_ms: i64) {
+        self.srv.now_ms = now_ms;
         let mut timed_out: Vec<(i64, ClientId)> = self
             .srv
             .clients

@@ -310,3 +310,21 @@ fn a_paused_transaction_runs_before_later_writes_like_redis() {
     assert_eq!(theirs, b"$1\r\nb\r\n");
     assert_eq!(ours, theirs);
 }
+
+/// A blocked client times out when its deadline passes, not at the next cron tick: with
+/// `hz 1` (a cron a second), `BLPOP q 0.2` answers its nil well before the second is over, as
+/// redis-server (whose `beforeSleep` handles the timeouts every turn) does. Loose on purpose
+/// (0.7 s, the machine may be busy): the cron would have answered at about 1 s.
+#[test]
+fn blocking_timeouts_fire_between_cron_ticks() {
+    use std::time::{Duration, Instant};
+    let serve = Serve::start_in(temp_dir("blocktimeout"), &["--hz", "1"]);
+    let mut c = serve.connect();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..3 {
+        let t = Instant::now();
+        assert_eq!(c.command(&["BLPOP", "q", "0.2"]).unwrap(), b"*-1\r\n");
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(700), "{took:?}");
+    }
+}

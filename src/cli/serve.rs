@@ -310,7 +310,13 @@ fn run(engine: &mut Engine, net: &RefCell<Net>) -> i32 {
             let mut n = net.borrow_mut();
             let now = Instant::now();
             let idle = n.read_again.is_empty() && n.ready.is_empty();
-            let timeout = if idle { next_cron.saturating_duration_since(now) } else { Duration::ZERO };
+            // Wake for the cron, or for the first blocked client's timeout (1 ms past its
+            // deadline: it times out once the deadline is strictly before now).
+            let wake = match engine.next_blocked_deadline() {
+                Some(d) => next_cron.min(now + Duration::from_millis(u64::try_from(d + 1 - now_ms()).unwrap_or(0))),
+                None => next_cron,
+            };
+            let timeout = if idle { wake.saturating_duration_since(now) } else { Duration::ZERO };
             if let Err(e) = n.poll.poll(&mut events, Some(timeout))
                 && e.kind() != std::io::ErrorKind::Interrupted
             {
@@ -327,6 +333,11 @@ fn run(engine: &mut Engine, net: &RefCell<Net>) -> i32 {
             read_ready(engine, net);
         }
 
+        // `beforeSleep`'s `handleBlockedClientsTimeout`: every turn, not only at the cron.
+        if net.borrow().shutdown.is_none() && !script_busy(engine) && engine.next_blocked_deadline().is_some_and(|d| d < now_ms()) {
+            engine.handle_blocked_timeouts(now_ms());
+            serve_unblocked(engine, net);
+        }
         if net.borrow().shutdown.is_none() && Instant::now() >= next_cron {
             engine.cron(now_ms());
             serve_unblocked(engine, net);
