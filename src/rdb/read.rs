@@ -607,15 +607,22 @@ impl<'a> Walker<'a> {
 /// `rdbFunctionLoad` without creating the library: the payload of a function opcode. The rc
 /// format (name, engine, has-description, [description], body) becomes `#!<engine> name=<name>\n<body>`.
 fn read_function(r: &mut Reader, t: u8) -> Result<Vec<u8>, RdbError> {
+    read_function_parts(r, t).map_err(|(_, e)| e)
+}
+
+/// [`read_function`], each failure with the part `rdbFunctionLoad` names in its error
+/// ("Failed loading library name" …: what FUNCTION RESTORE answers).
+fn read_function_parts(r: &mut Reader, t: u8) -> Result<Vec<u8>, (&'static str, RdbError)> {
+    let string = |r: &mut Reader, what: &'static str| r.string().map_err(|e| (what, e));
     if t == RDB_OPCODE_FUNCTION2 {
-        return r.string();
+        return string(r, "library payload");
     }
-    let name = r.string()?;
-    let engine = r.string()?;
-    if r.len()? != 0 {
-        r.string()?;
+    let name = string(r, "library name")?;
+    let engine = string(r, "engine name")?;
+    if r.len().map_err(|e| ("library description", e))? != 0 {
+        string(r, "library description")?;
     }
-    let body = r.string()?;
+    let body = string(r, "library body")?;
     Ok([b"#!".as_slice(), &engine, b" name=", &name, b"\n", &body].concat())
 }
 
@@ -630,7 +637,7 @@ pub fn read_function_payload(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         if t != RDB_OPCODE_FUNCTION2 && t != RDB_OPCODE_FUNCTION {
             return Err("given type is not a function".into());
         }
-        out.push(read_function(&mut r, t).map_err(|_| "Failed loading library payload".to_string())?);
+        out.push(read_function_parts(&mut r, t).map_err(|(what, _)| format!("Failed loading {what}"))?);
     }
     Ok(out)
 }
