@@ -212,7 +212,7 @@ impl Engine {
         // `resetClient`: CLIENT CACHING's choice holds for the next command, or for the whole
         // next transaction (kept while MULTI is open and by any CLIENT subcommand).
         if client.multi.is_none()
-            && !client.last_cmd.is_some_and(|(c, parent)| parent.unwrap_or(c).name == "client")
+            && client.last_cmd.is_none_or(|(c, parent)| parent.unwrap_or(c).name != "client")
             && let Some(t) = client.tracking.as_mut()
         {
             t.caching = false;

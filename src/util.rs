@@ -351,6 +351,15 @@ fn string_match_impl(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut
     p.is_empty() && s.is_empty()
 }
 
+/// `double2ll` (util.c): `d` as an integer when it is one exactly and within ±`LLONG_MAX / 2`
+/// (±2^62: Redis keeps clear of the range where a cast could overflow), `-0` as 0. A listpack
+/// stores such a zset score as an integer entry, anything else as `%.17g` text.
+pub fn double2ll(d: f64) -> Option<i64> {
+    let lim = (i64::MAX / 2) as f64;
+    #[allow(clippy::cast_possible_truncation)]
+    ((-lim..=lim).contains(&d) && (d as i64) as f64 == d).then_some(d as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,13 +444,4 @@ mod tests {
         assert!(string_match(b"", b"", false));
         assert!(!string_match(b"", b"a", false));
     }
-}
-
-/// `double2ll` (util.c): `d` as an integer when it is one exactly and within ±`LLONG_MAX / 2`
-/// (±2^62: Redis keeps clear of the range where a cast could overflow), `-0` as 0. A listpack
-/// stores such a zset score as an integer entry, anything else as `%.17g` text.
-pub fn double2ll(d: f64) -> Option<i64> {
-    let lim = (i64::MAX / 2) as f64;
-    #[allow(clippy::cast_possible_truncation)]
-    ((-lim..=lim).contains(&d) && (d as i64) as f64 == d).then_some(d as i64)
 }

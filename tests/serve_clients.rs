@@ -190,7 +190,9 @@ fn idle_timeout_closes_like_redis() {
     use std::time::{Duration, Instant};
     fn survivors(connect: &dyn Fn() -> RespConn) -> Vec<String> {
         let mut conns: Vec<RespConn> = Vec::new();
-        for (name, cmd) in [("idle", None), ("sub", Some("SUBSCRIBE ch")), ("blocked", Some("BLPOP q 0")), ("mon", Some("MONITOR")), ("busy", None)] {
+        for (name, cmd) in
+            [("idle", None), ("sub", Some("SUBSCRIBE ch")), ("blocked", Some("BLPOP q 0")), ("mon", Some("MONITOR")), ("busy", None)]
+        {
             let mut c = connect();
             c.command(&["CLIENT", "SETNAME", name]).unwrap();
             if let Some(cmd) = cmd {
@@ -207,8 +209,7 @@ fn idle_timeout_closes_like_redis() {
             std::thread::sleep(Duration::from_millis(300));
         }
         let list = String::from_utf8_lossy(&busy.command(&["CLIENT", "LIST"]).unwrap()).into_owned();
-        let mut names: Vec<String> =
-            list.split(' ').filter_map(|f| f.strip_prefix("name=")).map(str::to_string).collect();
+        let mut names: Vec<String> = list.split(' ').filter_map(|f| f.strip_prefix("name=")).map(str::to_string).collect();
         names.sort();
         names
     }
@@ -247,7 +248,16 @@ fn output_buffer_limits_close_like_redis() {
                 receivers += i64::from(n == b":1\r\n");
             }
             // The hard limit closes within the first few megabytes; the soft one never at once.
-            seen.push(format!("{limit}: delivered to {}", if receivers == 240 { "all" } else if receivers < 120 { "few" } else { "most" }));
+            seen.push(format!(
+                "{limit}: delivered to {}",
+                if receivers == 240 {
+                    "all"
+                } else if receivers < 120 {
+                    "few"
+                } else {
+                    "most"
+                }
+            ));
             std::thread::sleep(Duration::from_millis(wait_ms));
             note(&mut seen, &mut admin, &["PUBSUB", "NUMSUB", "ch"]);
             drop(sub);

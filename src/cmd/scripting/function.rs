@@ -260,7 +260,8 @@ pub fn create_library(
         return Err("No functions registered".into());
     }
     for f in &registered {
-        let clash = functions.libraries.iter().any(|(lib, l)| *lib != name && l.functions.iter().any(|g| g.name.eq_ignore_ascii_case(&f.name)));
+        let clash =
+            functions.libraries.iter().any(|(lib, l)| *lib != name && l.functions.iter().any(|g| g.name.eq_ignore_ascii_case(&f.name)));
         if clash {
             return Err(format!("Function {} already exists", String::from_utf8_lossy(&f.name)));
         }
@@ -506,7 +507,12 @@ pub(crate) fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     // The VM is taken out of the server while the function runs (the function gets the server).
     let mut functions_vm = std::mem::take(&mut ctx.srv.scripting.functions.vm);
     let functions = &ctx.srv.scripting.functions;
-    let vm = match functions.libraries.get(&lib_name).ok_or_else(|| "Function not found".to_string()).and_then(|lib| functions_vm.with_library(functions, &lib_name, lib)) {
+    let vm = match functions
+        .libraries
+        .get(&lib_name)
+        .ok_or_else(|| "Function not found".to_string())
+        .and_then(|lib| functions_vm.with_library(functions, &lib_name, lib))
+    {
         Ok(vm) => vm,
         Err(e) => {
             ctx.srv.scripting.functions.vm = functions_vm;
@@ -529,7 +535,8 @@ fn call_function(ctx: &mut Ctx, vm: &mut rilua::Lua, argv: &[&[u8]], fname: &[u8
     let name = String::from_utf8_lossy(fname).into_owned();
     ctx.srv.scripting.cjson_functions.install(vm);
     let tracked_by = super::tracking_caller(ctx.client);
-    ctx.srv.script = Some(RunningScript { name: name.clone(), argv: argv.iter().map(|a| a.to_vec()).collect(), tracked_by, ..Default::default() });
+    ctx.srv.script =
+        Some(RunningScript { name: name.clone(), argv: argv.iter().map(|a| a.to_vec()).collect(), tracked_by, ..Default::default() });
     let reply = lua::run_function(vm, ctx.srv, client, func, (keys, args), &name, run_flags);
     ctx.srv.script = None;
     ctx.mark_errors_counted();

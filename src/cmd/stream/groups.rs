@@ -12,8 +12,8 @@ use super::{
     HELP_FLAGS, c_text, entry_reply, id_reply, int_or, lookup_read, lookup_write, parse_end, parse_id, parse_start, parse_strict_id,
 };
 use crate::cmd::args::{int, is};
-use crate::cmd::subcommand_syntax;
 use crate::cmd::server::help_reply;
+use crate::cmd::subcommand_syntax;
 use crate::cmd::{Command, DENYOOM, Group, WRITE};
 use crate::keyspace::Value;
 use crate::keyspace::stream::{ConsumerGroup, INVALID_ENTRIES_READ, Nack, StreamId};

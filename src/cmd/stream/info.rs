@@ -5,8 +5,8 @@
 
 use super::{HELP_FLAGS, c_text, entry_reply, id_reply, lookup_read, range_reply};
 use crate::cmd::args::is;
-use crate::cmd::subcommand_syntax;
 use crate::cmd::server::help_reply;
+use crate::cmd::subcommand_syntax;
 use crate::cmd::{Command, Group, READONLY};
 use crate::keyspace::stream::{ConsumerGroup, INVALID_ENTRIES_READ, Stream};
 use crate::reply::{self, Reply};
