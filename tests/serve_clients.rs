@@ -135,6 +135,12 @@ const STEPS: &[(usize, &str, bool)] = &[
     (0, "SET m 1", true),
     (1, "GET m", true),
     (0, "CONFIG GET maxmemory", true),
+    // A blocking command shows when it is called, not when a push serves it; a monitor may not
+    // touch the keyspace, and its own PING's line comes after the reply.
+    (1, "BLPOP mq 0", true),
+    (0, "RPUSH mq x", true),
+    (3, "GET m", true),
+    (3, "PING", true),
     // A script: its call first, then the commands it ran, from "lua" (evalCommand feeds the
     // monitors itself); EVALSHA too, even with a wrong SHA.
     (0, "EVAL redis.call('set','e','1') 0", true),
@@ -173,6 +179,7 @@ fn client_commands_between_connections_like_redis() {
     let optin = find("conn0 MSET ta 1 tb 1 tc 1");
     assert!(optin.contains("*1\r\n$L\r\nta\r\n") && optin.contains("*1\r\n$L\r\ntb\r\n") && !optin.contains("$L\r\ntc\r\n"), "{optin}");
     assert!(find("conn0 MSET sk 1 sk2 1").contains("invalidate\r\n*1\r\n$L\r\nsk\r\n"), "{}", find("conn0 MSET sk 1 sk2 1"));
+    assert!(find("conn1 BLPOP mq 0").contains("conn3: +T [0 ADDR] \"BLPOP\""), "{}", find("conn1 BLPOP mq 0"));
     assert!(find("conn0 SUBSCRIBE x").contains("conn0: *3\r\n$L\r\nsubscribe"), "{}", find("conn0 SUBSCRIBE x"));
     let own = find("conn3 EVAL return(redis.call('publish'");
     assert!(own.contains("conn3: >3\r\n$L\r\nmessage\r\n$L\r\nsc\r\n$L\r\nx\r\n:1\r\n"), "{own}");

@@ -303,6 +303,10 @@ pub fn process_command(srv: &mut Server, client: &mut Client, argv: &[&[u8]]) ->
         let busy = script.busy_error();
         return Outcome::Reply(reject_command(srv, client, Some(cmd), name, busy));
     }
+    // A monitor (`CLIENT_SLAVE`) may not touch the keyspace.
+    if flags & (WRITE | MAY_REPLICATE | READONLY) != 0 && srv.monitors.contains(&client.id) {
+        return Outcome::Reply(reject_command(srv, client, Some(cmd), name, Reply::err("ERR Replica can't interact with the keyspace")));
+    }
     // CLIENT PAUSE: the command waits for the end of the pause (`blockPostponeClient`).
     if let Some((end, all)) = srv.pause {
         if end <= srv.now_ms {
@@ -466,20 +470,23 @@ pub fn call(srv: &mut Server, client: &mut Client, cmd: &'static Command, argv: 
             srv.count_error_reply(text);
         }
         srv.stats.total_commands_processed += 1;
-        if state.blocked.is_none() {
-            // c->original_argv after redactClientCommandArgument: what SLOWLOG and MONITOR see.
-            let redacted: Vec<&[u8]>;
-            let argv = if state.redacted.is_empty() {
-                argv
-            } else {
-                redacted =
-                    argv.iter().enumerate().map(|(j, a)| if state.redacted.contains(&j) { &b"(redacted)"[..] } else { *a }).collect();
-                &redacted
-            };
-            if cmd.flags & SKIP_SLOWLOG == 0 {
-                server::diag::slowlog_push(srv, client, argv, duration);
-            }
-            server::diag::feed_monitors(srv, client, cmd, argv, srv.now_ms.saturating_mul(1000));
+        // c->original_argv after redactClientCommandArgument: what SLOWLOG and MONITOR see.
+        let redacted: Vec<&[u8]>;
+        let shown = if state.redacted.is_empty() {
+            argv
+        } else {
+            redacted = argv.iter().enumerate().map(|(j, a)| if state.redacted.contains(&j) { &b"(redacted)"[..] } else { *a }).collect();
+            &redacted
+        };
+        // A blocked command is logged when it is served (`updateStatsOnUnblock`).
+        if state.blocked.is_none() && cmd.flags & SKIP_SLOWLOG == 0 {
+            server::diag::slowlog_push(srv, client, shown, duration);
+        }
+        // MONITOR sees a command when it is called, blocked or not (BLPOP before the push that
+        // serves it, a BLPOP that times out, XREAD's `$` as typed); serving it later is not
+        // another call (7.0 serves a blocked client without `call()`).
+        if client.ready_key.is_none() {
+            server::diag::feed_monitors(srv, client, cmd, shown, srv.now_ms.saturating_mul(1000));
         }
         // trackingRememberKeys after a read (not of EVAL_RO & co: the reads their script makes
         // count, for the keys the script declared).

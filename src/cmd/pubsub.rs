@@ -58,22 +58,23 @@ impl Subscriptions {
     }
 }
 
-/// What a command pushed to its own connection (a script's PUBLISH to a channel the connection
-/// listens to over RESP3, the invalidation of a key it tracks, a MONITOR line …), placed as Redis
-/// writes it around the command's reply: a message goes to the output buffer while the command
-/// runs, so *before* the reply, except the invalidations of the connection's own keys, which
-/// 7.0 holds until the command has replied (`tracking_pending_keys`,
-/// `trackingHandlePendingKeyInvalidations`): *after* it. Every host (serve, the lab's console,
-/// second console and wire) writes `before`, the reply, `after`.
+/// What a command pushed to its own connection, placed as Redis writes it around the command's
+/// reply: a pub/sub message (a PUBLISH, a script's, to a channel the connection listens to over
+/// RESP3) goes to the output buffer while the command runs, so *before* the reply; the
+/// invalidations of the connection's own keys, which 7.0 holds until the command has replied
+/// (`tracking_pending_keys`, `trackingHandlePendingKeyInvalidations`), and a monitor's line for
+/// its own command (fed by `call()` once the command has run) come *after* it. Every host
+/// (serve, the lab's console, second console and wire) writes `before`, the reply, `after`.
 #[derive(Debug, Default)]
 pub struct OwnMessages {
     pub before: Vec<Reply>,
     pub after: Vec<Reply>,
 }
 
-/// A tracking invalidation push (`>2 invalidate …`; RESP2's go to another connection).
-fn is_invalidation(m: &Reply) -> bool {
-    matches!(m, Reply::Push(items) if matches!(items.first(), Some(Reply::Bulk(b)) if b == b"invalidate"))
+/// A published message (`message`, `pmessage`, `smessage`), not an invalidation (RESP2's go to
+/// another connection as a `message`, never to their own) nor a monitor's line.
+fn is_pubsub_message(m: &Reply) -> bool {
+    matches!(m, Reply::Push(items) if matches!(items.first(), Some(Reply::Bulk(b)) if matches!(b.as_slice(), b"message" | b"pmessage" | b"smessage")))
 }
 
 /// The server's side: the listeners of every channel, pattern and shard channel, and the
@@ -102,7 +103,7 @@ impl PubSub {
         let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.outbox).into_iter().partition(|(t, _)| *t == id);
         self.outbox = others;
         for (_, m) in mine {
-            if is_invalidation(&m) { own.after.push(m) } else { own.before.push(m) }
+            if is_pubsub_message(&m) { own.before.push(m) } else { own.after.push(m) }
         }
         own
     }
