@@ -86,7 +86,8 @@ pub fn load_single_append_only_file(srv: &mut Server, filename: &str, data: &[u8
         } else {
             srv.log(LogLevel::Notice, "Reading RDB base file on AOF loading...".into());
         }
-        let read = crate::rdb::read_rdb(data, &mut srv.dbs)
+        let limits = crate::rdb::read::LoadLimits::of(&srv.config);
+        let read = crate::rdb::read::read_rdb_limited(data, &mut srv.dbs, limits)
             .map_err(|e| e.to_string())
             .and_then(|info| srv.load_rdb_functions(&info.functions, false).map(|()| info));
         match read {

@@ -331,7 +331,11 @@ impl SetValue {
     /// [`SetValue::insert`] for a loader (`rdbLoadObject`'s `setTypeAdd`): false, nothing but
     /// the encoding changed, for a member already there (a damaged file).
     pub fn insert_loaded(&mut self, m: &[u8]) -> bool {
-        if self.intset && (string2ll(m).is_none() || self.len() >= SET_MAX_INTSET_ENTRIES) {
+        self.insert_loaded_limited(m, SET_MAX_INTSET_ENTRIES)
+    }
+    /// [`SetValue::insert_loaded`] under `set-max-intset-entries` = `max_intset`.
+    pub fn insert_loaded_limited(&mut self, m: &[u8], max_intset: usize) -> bool {
+        if self.intset && (string2ll(m).is_none() || self.len() >= max_intset) {
             self.intset = false;
         }
         let new = self.members.insert(m, ()).is_none();

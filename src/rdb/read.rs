@@ -30,6 +30,51 @@ const PREALLOC_MAX: usize = 1 << 16;
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    limits: LoadLimits,
+}
+
+/// The encoding limits `rdbLoadObject` reads from the configuration (`set-max-intset-entries`,
+/// `zset-max-listpack-*`, `hash-max-listpack-*`): a value loaded (RDB, preamble, RESTORE, DEBUG
+/// RELOAD) takes the encoding those give it, as in Redis, not the defaults'. Per type, as 7.0
+/// does it: a plain set / zset / hash is made compact when it fits; an intset, a zset or hash
+/// listpack is kept unless it has too many entries (its values' lengths are not checked).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadLimits {
+    pub set_max_intset_entries: usize,
+    /// (entries, value bytes).
+    pub zset_max_listpack: (usize, usize),
+    pub hash_max_listpack: (usize, usize),
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            set_max_intset_entries: crate::keyspace::value::SET_MAX_INTSET_ENTRIES,
+            zset_max_listpack: (MAX_LISTPACK_ENTRIES, crate::keyspace::value::MAX_LISTPACK_VALUE),
+            hash_max_listpack: (crate::keyspace::value::HASH_MAX_LISTPACK_ENTRIES, crate::keyspace::value::MAX_LISTPACK_VALUE),
+        }
+    }
+}
+
+impl LoadLimits {
+    pub fn of(c: &crate::Config) -> LoadLimits {
+        LoadLimits {
+            set_max_intset_entries: c.set_max_intset_entries,
+            zset_max_listpack: (c.zset_max_listpack_entries, c.zset_max_listpack_value),
+            hash_max_listpack: (c.hash_max_listpack_entries, c.hash_max_listpack_value),
+        }
+    }
+
+    /// Whether a loaded hash of RDB type `t` is a hash table: a listpack payload (16) only past
+    /// the count, any other when it does not fit the limits.
+    pub fn hash_is_hashtable(&self, t: u8, h: &Hash) -> bool {
+        let (entries, value) = self.hash_max_listpack;
+        if t == 16 {
+            return h.len() > entries;
+        }
+        let limits = crate::rdb::dump::Limits { hash_max_listpack_entries: entries, hash_max_listpack_value: value, ..Default::default() };
+        !crate::rdb::dump::hash_is_listpack(h, &limits)
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -169,13 +214,13 @@ fn ele_score(e: Ele) -> Option<f64> {
 }
 
 /// `zsetAdd` as `rdbLoadObject` uses it: a NaN score or a member seen before refuses the value.
-fn zset_add(z: &mut ZSet, m: &[u8], s: f64) -> Result<(), String> {
+fn zset_add(z: &mut ZSet, m: &[u8], s: f64, max_entries: usize) -> Result<(), String> {
     if s.is_nan() {
         return Err("Zset with NAN score detected".into());
     }
     // A listpack (a listpack payload's zset, `zset_for`) becomes a skiplist past the count limit
     // only: `finish_zset` decides its encoding from the whole payload.
-    if z.insert_limited(m, s, (MAX_LISTPACK_ENTRIES, usize::MAX)).is_some() {
+    if z.insert_limited(m, s, (max_entries, usize::MAX)).is_some() {
         return Err("Duplicate zset fields detected".into());
     }
     Ok(())
@@ -185,13 +230,13 @@ fn zset_add(z: &mut ZSet, m: &[u8], s: f64) -> Result<(), String> {
 /// [`zset_add`]): a plain ZSET (`skiplist_first`) is a skiplist converted to a listpack when
 /// small enough; a ziplist/listpack payload is a listpack converted to a skiplist when it has
 /// too many members.
-fn finish_zset(mut z: ZSet, skiplist_first: bool) -> ZSet {
+fn finish_zset(mut z: ZSet, skiplist_first: bool, limits: (usize, usize)) -> ZSet {
     if skiplist_first {
-        z.convert_to_listpack_if_needed();
-    } else if z.len() <= MAX_LISTPACK_ENTRIES {
+        z.convert_to_listpack_if_needed_limited(limits);
+    } else if z.len() <= limits.0 {
         // A listpack payload stays a listpack unless it has too many members, even with a long
         // member (7.0 checks only the count here); its integral scores are integers (no -0).
-        z.convert_to_listpack_if_needed();
+        z.convert_to_listpack_if_needed_limited((limits.0, usize::MAX));
         z.set_listpack();
     }
     z
@@ -200,8 +245,8 @@ fn finish_zset(mut z: ZSet, skiplist_first: bool) -> ZSet {
 /// An empty zset for a listpack payload of `n` members: a listpack when they fit in one (the walk
 /// that finds a duplicate stays short: [`zset_add`] converts it past that count whatever the
 /// header said), else a skiplist with its dictionary reserved.
-fn zset_for(n: usize) -> ZSet {
-    if n <= MAX_LISTPACK_ENTRIES {
+fn zset_for(n: usize, max_entries: usize) -> ZSet {
+    if n <= max_entries {
         return ZSet::default();
     }
     let mut z = ZSet::new_skiplist();
@@ -210,12 +255,12 @@ fn zset_for(n: usize) -> ZSet {
 }
 
 /// A zset of the older ziplist payload, from its (member, score) pairs.
-fn build_zset(pairs: Vec<(Vec<u8>, f64)>) -> Result<ZSet, String> {
+fn build_zset(pairs: Vec<(Vec<u8>, f64)>, limits: (usize, usize)) -> Result<ZSet, String> {
     let mut z = ZSet::new_skiplist();
     for (m, s) in pairs {
-        zset_add(&mut z, &m, s)?;
+        zset_add(&mut z, &m, s, limits.0)?;
     }
-    Ok(finish_zset(z, false))
+    Ok(finish_zset(z, false, limits))
 }
 
 fn hash_add<F: AsRef<[u8]> + Into<crate::keyspace::MapKey>>(h: &mut Hash, f: F, v: Vec<u8>) -> Result<(), String> {
@@ -272,6 +317,8 @@ fn pairs_of(elems: Vec<Elem>) -> Result<Vec<(Elem, Elem)>, String> {
 
 /// Reads one value of type `t`; `Ok(None)` for an empty collection (Redis skips such keys).
 fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbError> {
+    let zlim = r.limits.zset_max_listpack;
+    let set_max = r.limits.set_max_intset_entries;
     let blob_err = |msg: String| RdbError { offset: at, message: format!("Bad RDB value of type {t}: {msg}") };
     let v = match t {
         0 => Value::String(r.string()?.into()),
@@ -286,9 +333,14 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
         2 => {
             let n = r.count()?;
             let mut s = SetValue::with_capacity(n.min(PREALLOC_MAX));
+            // More members than an intset may hold: a hash table from the start (7.0 caps the
+            // setting at 2^30 here).
+            if n > set_max.min(1 << 30) {
+                s.intset = false;
+            }
             for _ in 0..n {
                 let m = r.string_cow()?;
-                if !s.insert_loaded(&m) {
+                if !s.insert_loaded_limited(&m, set_max) {
                     return Err(blob_err("Duplicate set members detected".into()));
                 }
             }
@@ -301,9 +353,9 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             for _ in 0..n {
                 let m = r.string_cow()?;
                 let s = if t == 5 { r.binary_double()? } else { r.string_double()? };
-                zset_add(&mut z, &m, s).map_err(blob_err)?;
+                zset_add(&mut z, &m, s, zlim.0).map_err(blob_err)?;
             }
-            Value::ZSet(finish_zset(z, true))
+            Value::ZSet(finish_zset(z, true, zlim))
         }
         4 => {
             let n = r.count()?;
@@ -326,7 +378,7 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
             let mut text = [0; 20];
             for m in members {
                 // Sorted and unique: `intset::members` checked.
-                s.insert_loaded(ll2string(&mut text, m));
+                s.insert_loaded_limited(ll2string(&mut text, m), set_max);
             }
             Value::Set(s)
         }
@@ -337,15 +389,16 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
                 let s = parse_score(&s).ok_or_else(|| blob_err("invalid score".into()))?;
                 pairs.push((elem_bytes(m), s));
             }
-            Value::ZSet(build_zset(pairs).map_err(blob_err)?)
+            Value::ZSet(build_zset(pairs, zlim).map_err(blob_err)?)
         }
         // The listpack encodings (7.0's own) are decoded straight into the structures.
         17 => {
             let blob = r.string_cow()?;
-            let mut z = zset_for(listpack::count_hint(&blob) / 2);
+            let mut z = zset_for(listpack::count_hint(&blob) / 2, zlim.0);
             let mut text = [0; 20];
-            each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut text), ele_score(s).ok_or("invalid score")?)).map_err(blob_err)?;
-            Value::ZSet(finish_zset(z, false))
+            each_pair(&blob, |m, s| zset_add(&mut z, ele_key(m, &mut text), ele_score(s).ok_or("invalid score")?, zlim.0))
+                .map_err(blob_err)?;
+            Value::ZSet(finish_zset(z, false, zlim))
         }
         13 => {
             let blob = r.string()?;
@@ -400,7 +453,12 @@ fn read_value(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, RdbErro
 /// `Ok(None)` for an empty collection, which RESTORE refuses like any unreadable object. Bytes
 /// after the object are ignored, as Redis ignores them.
 pub fn read_object(buf: &[u8]) -> Result<Option<Value>, RdbError> {
-    let mut r = Reader { buf, pos: 0 };
+    read_object_limited(buf, LoadLimits::default())
+}
+
+/// [`read_object`] under a server's encoding limits (RESTORE).
+pub fn read_object_limited(buf: &[u8], limits: LoadLimits) -> Result<Option<Value>, RdbError> {
+    let mut r = Reader { buf, pos: 0, limits };
     let t = r.byte()?;
     if t == 8 || t > 19 {
         return Err(RdbError { offset: 0, message: format!("Unknown RDB value type {t}") });
@@ -499,7 +557,7 @@ pub struct Walker<'a> {
 impl<'a> Walker<'a> {
     /// Reads the header: the walker and the header item (`Header`, bytes 0..9).
     pub fn new(buf: &'a [u8]) -> Result<(Walker<'a>, RdbItem), RdbError> {
-        let mut r = Reader { buf, pos: 0 };
+        let mut r = Reader { buf, pos: 0, limits: LoadLimits::default() };
         let magic = r.bytes(9)?;
         if magic.get(..5) != Some(b"REDIS") {
             return Err(RdbError { offset: 0, message: "Wrong signature trying to load DB from file".into() });
@@ -513,7 +571,15 @@ impl<'a> Walker<'a> {
 
     /// A walker over the bytes of one item (a record of a dump), for a file of `version`.
     pub fn at(bytes: &'a [u8], version: u32) -> Walker<'a> {
-        Walker { r: Reader { buf: bytes, pos: 0 }, version, expire: None, prefix_start: None, op_at: 0, eof_at: None, done: false }
+        Walker {
+            r: Reader { buf: bytes, pos: 0, limits: LoadLimits::default() },
+            version,
+            expire: None,
+            prefix_start: None,
+            op_at: 0,
+            eof_at: None,
+            done: false,
+        }
     }
 
     pub fn version(&self) -> u32 {
@@ -630,7 +696,7 @@ fn read_function_parts(r: &mut Reader, t: u8) -> Result<Vec<u8>, (&'static str, 
 /// `functionRestoreCommand` reads them: opcodes until at most the footer is left (a string may
 /// run into it, as in Redis's rio); each library's code, or Redis's error text.
 pub fn read_function_payload(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let mut r = Reader { buf: data, pos: 0 };
+    let mut r = Reader { buf: data, pos: 0, limits: LoadLimits::default() };
     let mut out = Vec::new();
     while data.len().saturating_sub(r.pos) > 10 {
         let t = r.byte().map_err(|_| "can not read data type".to_string())?;
@@ -647,6 +713,11 @@ pub fn read_function_payload(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 /// refused as out of range of the configured databases).
 pub fn read_rdb(buf: &[u8], dbs: &mut [Db]) -> Result<RdbInfo, RdbError> {
     read_rdb_traced(buf, dbs, &mut |_, _, _| {})
+}
+
+/// [`read_rdb`] under a server's encoding limits (what a server loading its files uses).
+pub fn read_rdb_limited(buf: &[u8], dbs: &mut [Db], limits: LoadLimits) -> Result<RdbInfo, RdbError> {
+    read_into(buf, dbs, None, limits, &mut |_, _, _| {})
 }
 
 /// Keys read but not yet added to their database (see [`Pending`]).
@@ -695,7 +766,7 @@ fn add_batch(batch: &mut Vec<Pending>, d: &mut Db, info: &mut RdbInfo) -> Result
 /// [`read_rdb`], calling `trace(start, end, item)` for every item before it is loaded (the
 /// header first): the structure the dumps show, from the same walk that loads.
 pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, usize, &RdbItem)) -> Result<RdbInfo, RdbError> {
-    read_into(buf, dbs, None, trace)
+    read_into(buf, dbs, None, LoadLimits::default(), trace)
 }
 
 /// Walks an RDB as [`read_rdb_traced`] loads it, with every error it would report (a duplicated
@@ -703,7 +774,7 @@ pub fn read_rdb_traced(buf: &[u8], dbs: &mut [Db], trace: &mut dyn FnMut(usize, 
 /// so that checking a file (`aof-lab check`, `inspect`) costs its keys' memory, not its data's.
 pub fn read_rdb_keys_traced(buf: &[u8], trace: &mut dyn FnMut(usize, usize, &RdbItem)) -> Result<RdbInfo, RdbError> {
     let mut dbs: Vec<Db> = (0..16).map(Db::new).collect();
-    read_into(buf, &mut dbs, Some(Rc::new(Value::String(crate::keyspace::value::StringValue::new(b"")))), trace)
+    read_into(buf, &mut dbs, Some(Rc::new(Value::String(crate::keyspace::value::StringValue::new(b"")))), LoadLimits::default(), trace)
 }
 
 /// [`read_rdb_keys_traced`] without a trace.
@@ -716,9 +787,11 @@ fn read_into(
     buf: &[u8],
     dbs: &mut [Db],
     stand_in: Option<Rc<Value>>,
+    limits: LoadLimits,
     trace: &mut dyn FnMut(usize, usize, &RdbItem),
 ) -> Result<RdbInfo, RdbError> {
     let (mut w, header) = Walker::new(buf)?;
+    w.r.limits = limits;
     trace(0, w.pos(), &header);
     let mut info = RdbInfo { version: w.version(), ..Default::default() };
     let mut db: Option<usize> = if dbs.is_empty() { None } else { Some(0) };
@@ -785,7 +858,7 @@ fn read_into(
                 }
                 // `rdbLoadObject` makes a hash that does not fit the limits a hash table, which
                 // it stays when it shrinks later.
-                let hashtable = matches!(&value, Value::Hash(h) if !crate::rdb::dump::hash_is_listpack(h, &Default::default()));
+                let hashtable = matches!(&value, Value::Hash(h) if w.r.limits.hash_is_hashtable(type_byte, h));
                 let enc = if hashtable { EncodingHint::Hashtable } else { EncodingHint::Auto };
                 // Into its `Rc` now, as the keyspace keeps it: not copied again on its way there.
                 let value = stand_in.clone().unwrap_or_else(|| Rc::new(value));

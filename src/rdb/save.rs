@@ -244,7 +244,7 @@ impl Server {
         }
         let data = self.storage.read_all(&name).map_err(|e| e.strerror().to_string())?;
         self.loading = true;
-        let loaded = super::read_rdb(&data, &mut self.dbs);
+        let loaded = super::read::read_rdb_limited(&data, &mut self.dbs, super::read::LoadLimits::of(&self.config));
         self.loading = false;
         let info = match loaded {
             Ok(info) => info,

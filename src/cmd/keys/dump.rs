@@ -19,8 +19,8 @@
 use crate::cmd::args;
 use crate::cmd::keys::{already_expired, opt_is};
 use crate::keyspace::{EncodingHint, Value};
-use crate::rdb::dump::{Limits, dump_payload, hash_is_listpack, verify_payload};
-use crate::rdb::read::read_object;
+use crate::rdb::dump::{Limits, dump_payload, verify_payload};
+use crate::rdb::read::{LoadLimits, read_object_limited};
 use crate::reply::Reply;
 use crate::server::Ctx;
 
@@ -34,12 +34,6 @@ const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 /// that did not record its conversion.
 pub(crate) fn limits(ctx: &Ctx) -> Limits {
     Limits { list_max_listpack_size: ctx.srv.config.list_max_listpack_size, ..Limits::default() }
-}
-
-/// The `hash-max-listpack-*` limits as configured now (conversions at write and load time).
-pub(crate) fn configured_hash_limits(ctx: &Ctx) -> Limits {
-    let c = &ctx.srv.config;
-    Limits { hash_max_listpack_entries: c.hash_max_listpack_entries, hash_max_listpack_value: c.hash_max_listpack_value, ..limits(ctx) }
 }
 
 pub(super) fn dump(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -105,7 +99,8 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     let Some(body) = verify_payload(argv[3]) else {
         return Reply::err("ERR DUMP payload version or checksum are wrong");
     };
-    let Ok(Some(value)) = read_object(body) else {
+    let limits = LoadLimits::of(&ctx.srv.config);
+    let Ok(Some(value)) = read_object_limited(body, limits) else {
         return Reply::err("ERR Bad data format");
     };
     let deleted = replace && ctx.delete_key(key);
@@ -120,7 +115,7 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         return Reply::ok();
     }
     // `rdbLoadObject` converts a hash that does not fit the limits to a hash table.
-    let hashtable = matches!(&value, Value::Hash(h) if !hash_is_listpack(h, &configured_hash_limits(ctx)));
+    let hashtable = matches!(&value, Value::Hash(h) if limits.hash_is_hashtable(body[0], h));
     ctx.db_add(key, value);
     if hashtable {
         ctx.db().set_encoding_hint(key, EncodingHint::Hashtable);
