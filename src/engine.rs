@@ -60,6 +60,7 @@ impl Engine {
     /// and fsyncs as the policy says. Replies of the turn may be released only after this.
     pub fn before_sleep(&mut self, now_ms: i64) {
         self.active_expire_fast(now_ms);
+        cmd::server::diag::broadcast_invalidations(&mut self.srv);
         self.srv.storage.tick(now_ms);
         self.srv.flush_append_only_file(false);
     }

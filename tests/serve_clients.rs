@@ -75,6 +75,9 @@ const STEPS: &[(usize, &str, bool)] = &[
     (3, "CLIENT TRACKING off", true),
     (3, "CLIENT TRACKING on BCAST PREFIX user:", true),
     (0, "SET user:1 a", true),
+    // One message per turn and prefix, its keys in order (beforeSleep's broadcast).
+    (0, "MSET user:3 b user:2 a other 1", true),
+    (0, "eval redis.call('set','user:5','x');redis.call('set','user:4','y') 0", true),
     (0, "SET other 1", true),
     (0, "DEL user:1", true),
     (0, "FLUSHALL", true),
@@ -180,6 +183,8 @@ fn client_commands_between_connections_like_redis() {
     assert!(optin.contains("*1\r\n$L\r\nta\r\n") && optin.contains("*1\r\n$L\r\ntb\r\n") && !optin.contains("$L\r\ntc\r\n"), "{optin}");
     assert!(find("conn0 MSET sk 1 sk2 1").contains("invalidate\r\n*1\r\n$L\r\nsk\r\n"), "{}", find("conn0 MSET sk 1 sk2 1"));
     assert!(find("conn1 BLPOP mq 0").contains("conn3: +T [0 ADDR] \"BLPOP\""), "{}", find("conn1 BLPOP mq 0"));
+    let bcast = find("conn0 MSET user:3 b user:2 a other 1");
+    assert!(bcast.contains("invalidate\r\n*2\r\n$L\r\nuser:2\r\n$L\r\nuser:3\r\n"), "{bcast}");
     assert!(find("conn0 SUBSCRIBE x").contains("conn0: *3\r\n$L\r\nsubscribe"), "{}", find("conn0 SUBSCRIBE x"));
     let own = find("conn3 EVAL return(redis.call('publish'");
     assert!(own.contains("conn3: >3\r\n$L\r\nmessage\r\n$L\r\nsc\r\n$L\r\nx\r\n:1\r\n"), "{own}");

@@ -374,6 +374,8 @@ fn run(engine: &mut Engine, net: &RefCell<Net>) -> i32 {
         if let Err(status) = before_sleep(engine, &n.log) {
             return status;
         }
+        // What beforeSleep itself sent (BCAST invalidations).
+        n.deliver_messages(engine);
         n.handle_clients_with_pending_writes(engine);
         if let Some(sig) = n.signal.take()
             && finish_shutdown(engine, &n.log, Shutdown::Signal(sig))

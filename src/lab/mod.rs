@@ -556,6 +556,8 @@ impl Lab {
         // beforeSleep's fast expire cycle comes before the write: its DELs are collected with
         // the turn's bytes (the engine's before_sleep then finds it ran this millisecond).
         self.engine.active_expire_fast(now);
+        crate::cmd::server::diag::broadcast_invalidations(&mut self.engine.srv);
+        self.route_messages();
         self.collect_appended();
         if self.engine.srv.aof.incr_path.is_some() {
             self.engine.before_sleep(now);

@@ -20,10 +20,11 @@
 //! when one is modified, every client that read it gets an invalidation: a RESP3 push
 //! `>2 invalidate [key]`, or, redirected (`REDIRECT <id>`) to a RESP2 client subscribed to
 //! `__redis__:invalidate`, a `message` on that channel; then it is forgotten until read again.
-//! In BCAST mode nothing is remembered: every modified key under one of the client's prefixes
-//! is announced. FLUSHDB / FLUSHALL invalidate everything (`invalidate` with a null). Compared
-//! with Redis: BCAST announcements go out after each command, not gathered until `beforeSleep`,
-//! and the table has no `tracking-table-max-keys` limit.
+//! In BCAST mode nothing is remembered: the keys modified under a registered prefix are
+//! gathered during the event-loop turn and announced at its end (`beforeSleep`), one message per
+//! prefix and client with the keys in order. FLUSHDB / FLUSHALL invalidate everything
+//! (`invalidate` with a null). Compared with Redis: the table has no
+//! `tracking-table-max-keys` limit.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -78,6 +79,10 @@ pub struct Diag {
     /// and its client is back among the others (7.0 sends a client's own invalidations after
     /// the reply of the command that caused them).
     pending: Vec<Option<Key>>,
+    /// BCAST's `PrefixTable` keys: per prefix some BCAST client registered (`""` for none), the
+    /// keys modified this event-loop turn that start with it and who modified each last; sent,
+    /// one message per prefix and client, by [`broadcast_invalidations`] at the turn's end.
+    bcast_keys: BTreeMap<Key, BTreeMap<Key, Option<ClientId>>>,
     /// `slowlog-log-slower-than` and `slowlog-max-len`, read once per CONFIG SET (not per
     /// command).
     slowlog_threshold: i64,
@@ -681,36 +686,73 @@ pub fn flush_invalidations(srv: &mut Server, by: Option<ClientId>) {
             }
         };
         if let Some(k) = &key {
-            for c in srv.clients.values() {
-                if let Some(t) = &c.tracking
-                    && t.bcast
-                    && (t.prefixes.is_empty() || t.prefixes.iter().any(|p| k.starts_with(p)))
-                    && !targets.contains(&c.id)
-                {
-                    targets.push(c.id);
-                }
+            // `trackingRememberKeyToBroadcast`: BCAST clients hear of it at the turn's end.
+            let prefixes: Vec<Key> = bcast_prefixes(srv).into_iter().filter(|p| k.starts_with(p)).collect();
+            for p in prefixes {
+                srv.diag.bcast_keys.entry(p).or_default().insert(k.clone(), by);
             }
         }
         targets.sort_unstable();
+        let payload = match &key {
+            Some(k) => Reply::Array(vec![Reply::Bulk(k.clone())]),
+            None => Reply::Nil,
+        };
         for id in targets {
-            send_invalidation(srv, id, by, key.as_deref());
+            send_invalidation(srv, id, by, payload.clone());
+        }
+    }
+}
+
+/// The prefixes BCAST clients registered (a client with none is registered under `""`).
+fn bcast_prefixes(srv: &Server) -> Vec<Key> {
+    let mut all: Vec<Key> = Vec::new();
+    for t in srv.clients.values().filter_map(|c| c.tracking.as_ref()).filter(|t| t.bcast) {
+        if t.prefixes.is_empty() {
+            all.push(Key::default());
+        }
+        all.extend(t.prefixes.iter().cloned());
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// `trackingBroadcastInvalidationMessages` (`beforeSleep`): for each prefix in order, the keys
+/// modified this turn under it, in key order, as one `invalidate` message to each BCAST client
+/// registered with it; a NOLOOP client's own keys left out (no message if none is left).
+pub fn broadcast_invalidations(srv: &mut Server) {
+    if srv.diag.bcast_keys.is_empty() {
+        return;
+    }
+    let table = std::mem::take(&mut srv.diag.bcast_keys);
+    for (prefix, keys) in table {
+        let mut clients: Vec<(ClientId, bool)> = srv
+            .clients
+            .values()
+            .filter_map(|c| c.tracking.as_ref().filter(|t| t.bcast).map(|t| (c.id, t)))
+            .filter(|(_, t)| if t.prefixes.is_empty() { prefix.is_empty() } else { t.prefixes.contains(&prefix) })
+            .map(|(id, t)| (id, t.noloop))
+            .collect();
+        clients.sort_unstable();
+        for (id, noloop) in clients {
+            let sent: Vec<Reply> =
+                keys.iter().filter(|(_, by)| !(noloop && **by == Some(id))).map(|(k, _)| Reply::Bulk(k.clone())).collect();
+            if !sent.is_empty() {
+                send_invalidation(srv, id, None, Reply::Array(sent));
+            }
         }
     }
 }
 
 /// `sendTrackingMessage`: to the client itself over RESP3, or to its redirection: a RESP3
 /// push, or a `message` on `__redis__:invalidate` to a RESP2 client subscribed to it.
-fn send_invalidation(srv: &mut Server, id: ClientId, by: Option<ClientId>, key: Option<&[u8]>) {
+fn send_invalidation(srv: &mut Server, id: ClientId, by: Option<ClientId>, payload: Reply) {
     let Some((Some(t), proto)) = srv.clients.get(&id).map(|c| (c.tracking.clone(), c.protocol())) else {
         return;
     };
     if t.noloop && by == Some(id) {
         return;
     }
-    let payload = match key {
-        Some(k) => Reply::Array(vec![Reply::bulk(k)]),
-        None => Reply::Nil,
-    };
     let (target, target_proto) = if t.redirect != 0 {
         match srv.clients.get(&t.redirect) {
             Some(r) => (r.id, r.protocol()),
