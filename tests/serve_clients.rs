@@ -87,6 +87,10 @@ const STEPS: &[(usize, &str, bool)] = &[
     (3, "CLIENT TRACKING on BCAST PREFIX abc", true),
     (3, "CLIENT TRACKING on BCAST PREFIX xy PREFIX x", true),
     (3, "CLIENT TRACKINGINFO", true),
+    // BCAST again without a prefix: the empty one is added to those it had.
+    (3, "CLIENT TRACKING on BCAST", true),
+    (3, "CLIENT TRACKINGINFO", true),
+    (0, "SET zz 1", true),
     (3, "CLIENT TRACKING off", true),
     // OPTIN: CACHING yes holds for a whole transaction.
     (3, "CLIENT TRACKING on OPTIN", true),
@@ -349,4 +353,30 @@ fn blocking_timeouts_fire_between_cron_ticks() {
         let took = t.elapsed();
         assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(700), "{took:?}");
     }
+}
+
+/// INFO's tracking totals: keys remembered for default-mode clients, the (key, client) items,
+/// the prefixes BCAST clients registered; the same lines as redis-server's for the same steps.
+#[test]
+fn tracking_totals_in_info_like_redis() {
+    use common::redis::RespConn;
+    fn totals(connect: &dyn Fn() -> RespConn) -> Vec<String> {
+        let (mut a, mut b, mut c) = (connect(), connect(), connect());
+        for conn in [&mut a, &mut b] {
+            conn.command(&["HELLO", "3"]).unwrap();
+            conn.command(&["CLIENT", "TRACKING", "on"]).unwrap();
+            conn.command(&["GET", "k1"]).unwrap();
+        }
+        a.command(&["GET", "k2"]).unwrap();
+        c.command(&["HELLO", "3"]).unwrap();
+        c.command(&["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x", "PREFIX", "y"]).unwrap();
+        let info = String::from_utf8_lossy(&a.command(&["INFO", "stats"]).unwrap()).into_owned();
+        info.lines().filter(|l| l.starts_with("tracking_total")).map(str::to_string).collect()
+    }
+    let redis = RedisServer::start();
+    let theirs = totals(&|| redis.connect());
+    let serve = Serve::start_in(temp_dir("tracking-info"), &[]);
+    let ours = totals(&|| serve.connect());
+    assert_eq!(theirs, ["tracking_total_keys:2", "tracking_total_items:3", "tracking_total_prefixes:2"]);
+    assert_eq!(ours, theirs);
 }

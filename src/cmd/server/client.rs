@@ -574,6 +574,11 @@ fn tracking(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         {
             return e;
         }
+        // BCAST without a prefix: the empty prefix, which every key has (`enableTracking`, on a
+        // tracking client too: added to the prefixes it had).
+        if t.bcast && t.prefixes.is_empty() {
+            t.prefixes.push(Vec::new());
+        }
         match ctx.client.tracking.as_mut() {
             // enableTracking on a tracking client: the mode flags are replaced, the BCAST
             // prefixes added.
@@ -592,10 +597,6 @@ fn tracking(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
                 old.prefixes.sort();
             }
             None => {
-                // BCAST without a prefix: the empty prefix, which every key has.
-                if t.bcast && t.prefixes.is_empty() {
-                    t.prefixes.push(Vec::new());
-                }
                 ctx.srv.diag.tracking_clients += 1;
                 ctx.client.tracking = Some(t);
             }

@@ -79,7 +79,7 @@ pub struct Diag {
     /// and its client is back among the others (7.0 sends a client's own invalidations after
     /// the reply of the command that caused them).
     pending: Vec<Option<Key>>,
-    /// BCAST's `PrefixTable` keys: per prefix some BCAST client registered (`""` for none), the
+    /// BCAST's `PrefixTable` keys: per prefix some BCAST client registered (`""` for all), the
     /// keys modified this event-loop turn that start with it and who modified each last; sent,
     /// one message per prefix and client, by [`broadcast_invalidations`] at the turn's end.
     bcast_keys: BTreeMap<Key, BTreeMap<Key, Option<ClientId>>>,
@@ -703,18 +703,24 @@ pub fn flush_invalidations(srv: &mut Server, by: Option<ClientId>) {
     }
 }
 
-/// The prefixes BCAST clients registered (a client with none is registered under `""`).
+/// The prefixes BCAST clients registered (`""` for BCAST without PREFIX).
 fn bcast_prefixes(srv: &Server) -> Vec<Key> {
     let mut all: Vec<Key> = Vec::new();
     for t in srv.clients.values().filter_map(|c| c.tracking.as_ref()).filter(|t| t.bcast) {
-        if t.prefixes.is_empty() {
-            all.push(Key::default());
-        }
         all.extend(t.prefixes.iter().cloned());
     }
     all.sort_unstable();
     all.dedup();
     all
+}
+
+/// INFO's `tracking_total_keys`, `tracking_total_items` (a key once per client that read it)
+/// and `tracking_total_prefixes` (the prefixes BCAST clients registered).
+pub fn tracking_totals(srv: &Server) -> (usize, usize, usize) {
+    let keys = srv.diag.tracked.len();
+    let items = srv.diag.tracked.values().map(Vec::len).sum();
+    let prefixes = if srv.diag.tracking_clients == 0 { 0 } else { bcast_prefixes(srv).len() };
+    (keys, items, prefixes)
 }
 
 /// `trackingBroadcastInvalidationMessages` (`beforeSleep`): for each prefix in order, the keys
@@ -730,7 +736,7 @@ pub fn broadcast_invalidations(srv: &mut Server) {
             .clients
             .values()
             .filter_map(|c| c.tracking.as_ref().filter(|t| t.bcast).map(|t| (c.id, t)))
-            .filter(|(_, t)| if t.prefixes.is_empty() { prefix.is_empty() } else { t.prefixes.contains(&prefix) })
+            .filter(|(_, t)| t.prefixes.contains(&prefix))
             .map(|(id, t)| (id, t.noloop))
             .collect();
         clients.sort_unstable();

@@ -309,9 +309,10 @@ fn stats(srv: &Server, out: &mut String) {
     line(out, "active_defrag_key_misses", 0);
     line(out, "total_active_defrag_time", 0);
     line(out, "current_active_defrag_time", 0);
-    line(out, "tracking_total_keys", 0);
-    line(out, "tracking_total_items", 0);
-    line(out, "tracking_total_prefixes", 0);
+    let (keys, items, prefixes) = super::diag::tracking_totals(srv);
+    line(out, "tracking_total_keys", keys);
+    line(out, "tracking_total_items", items);
+    line(out, "tracking_total_prefixes", prefixes);
     line(out, "unexpected_error_replies", 0);
     line(out, "total_error_replies", s.total_error_replies);
     line(out, "dump_payload_sanitizations", 0);
