@@ -264,6 +264,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn syntax_error_near(&self, msg: &str, near: &str) -> LuaError {
+        // vendored patch (AOF Lab): `%s` of a C string stops at a NUL (`unfinished string near
+        // ''a'` for `'a\0b`).
+        let near = near.split('\0').next().unwrap_or_default();
         LuaError::Syntax(SyntaxError {
             message: format!("{msg} near '{near}'"),
             source: self.source_name.clone(),
@@ -406,9 +409,11 @@ impl<'a> Lexer<'a> {
 
                 b'.' => {
                     self.advance();
-                    if self.peek() == Some(b'.') {
+                    // vendored patch (AOF Lab): `check_next(ls, ".")` is `strchr(".", c)`, which
+                    // finds a NUL too (the set's own end): `.` then NUL reads as `..`.
+                    if matches!(self.peek(), Some(b'.' | 0)) {
                         self.advance();
-                        if self.peek() == Some(b'.') {
+                        if matches!(self.peek(), Some(b'.' | 0)) {
                             self.advance();
                             return Ok((Token::Dots, span));
                         }
@@ -556,10 +561,12 @@ impl<'a> Lexer<'a> {
             }
         }
 
-        // Exponent (e/E for decimal, p/P not in Lua 5.1).
-        if self.peek().is_some_and(|c| c == b'e' || c == b'E') {
+        // Exponent (e/E for decimal, p/P not in Lua 5.1). vendored patch (AOF Lab):
+        // `check_next(ls, "Ee")` / `"+-"` are `strchr`, which also find a NUL (the set's own end),
+        // so a NUL right after the digits is consumed as if it were the `e` or the sign.
+        if self.peek().is_some_and(|c| c == b'e' || c == b'E' || c == 0) {
             self.advance();
-            if self.peek().is_some_and(|c| c == b'+' || c == b'-') {
+            if self.peek().is_some_and(|c| c == b'+' || c == b'-' || c == 0) {
                 self.advance();
             }
         }
@@ -573,7 +580,10 @@ impl<'a> Lexer<'a> {
             self.advance();
         }
 
+        // vendored patch (AOF Lab): the numeral is converted (and shown) as a C string: up to a
+        // NUL the loop above took in.
         let num_bytes = &self.source[start..self.pos];
+        let num_bytes = &num_bytes[..num_bytes.iter().position(|&c| c == 0).unwrap_or(num_bytes.len())];
         let num_str = String::from_utf8_lossy(num_bytes);
         self.last_token_text = num_str.to_string();
 

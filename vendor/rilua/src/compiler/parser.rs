@@ -310,11 +310,18 @@ impl<'a> Parser<'a> {
     /// Creates a syntax error with `near '<current_token>'` appended.
     /// Matches PUC-Rio's `luaX_syntaxerror` -> `luaX_lexerror(msg, token)`.
     fn syntax_error_near(&self, msg: &str) -> LuaError {
+        // vendored patch (AOF Lab): `luaX_lexerror` adds "near" only for a token that is not 0,
+        // and a NUL byte in the source is token 0.
+        if matches!(self.current, Token::Char(0)) {
+            return self.syntax_error(msg);
+        }
         // PUC-Rio's txtToken uses the raw lexer buffer for Name/Number/String,
         // preserving the original lexeme (e.g. "1.000" instead of "1").
         let near = match self.current {
             Token::Number(_) | Token::Str(_) => {
                 let text = self.lexer.last_token_text();
+                // vendored patch (AOF Lab): `%s` of a C string stops at a NUL.
+                let text = text.split('\0').next().unwrap_or_default();
                 format!("'{text}'")
             }
             _ => self.current.txt_token(),
