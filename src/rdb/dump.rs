@@ -89,14 +89,6 @@ pub fn dump_payload(value: &Value, limits: &Limits, compress: bool) -> Vec<u8> {
     out
 }
 
-/// `verifyDumpPayload`: the object bytes (before the footer) if the version and CRC are good.
-pub fn verify_payload(p: &[u8]) -> Option<&[u8]> {
-    if !super::verify_dump_payload(p) {
-        return None;
-    }
-    p.get(..p.len() - 10)
-}
-
 /// `rdbSaveObjectType`: the type byte 7.0 writes for this value (see the module table).
 pub fn object_type(value: &Value, limits: &Limits) -> u8 {
     match value {
@@ -239,16 +231,16 @@ mod tests {
     fn payload_footer_and_checks() {
         let p = dump_payload(&Value::String(b"hello".to_vec().into()), &Limits::default(), true);
         assert_eq!(&p[..8], b"\x00\x05hello\x0a");
-        assert!(verify_payload(&p).is_some());
+        assert!(super::super::verify_dump_payload(&p));
         let mut bad = p.clone();
         bad[2] ^= 1;
-        assert!(verify_payload(&bad).is_none());
-        assert!(verify_payload(&p[..9]).is_none());
+        assert!(!super::super::verify_dump_payload(&bad));
+        assert!(!super::super::verify_dump_payload(&p[..9]));
         let mut newer = p[..p.len() - 10].to_vec();
         newer.extend_from_slice(&11u16.to_le_bytes());
         let crc = super::super::crc64(&newer);
         newer.extend_from_slice(&crc.to_le_bytes());
-        assert!(verify_payload(&newer).is_none());
+        assert!(!super::super::verify_dump_payload(&newer));
     }
 
     #[test]

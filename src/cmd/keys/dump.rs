@@ -19,7 +19,7 @@
 use crate::cmd::args;
 use crate::cmd::keys::{already_expired, opt_is};
 use crate::keyspace::{EncodingHint, Value};
-use crate::rdb::dump::{Limits, dump_payload, verify_payload};
+use crate::rdb::dump::{Limits, dump_payload};
 use crate::rdb::read::{LoadLimits, read_object_limited};
 use crate::reply::Reply;
 use crate::server::Ctx;
@@ -96,9 +96,12 @@ pub(super) fn restore(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
     if ttl < 0 {
         return Reply::err("ERR Invalid TTL value, must be >= 0");
     }
-    let Some(body) = verify_payload(argv[3]) else {
+    if !crate::rdb::verify_dump_payload(argv[3]) {
         return Reply::err("ERR DUMP payload version or checksum are wrong");
-    };
+    }
+    // The object is read from the whole payload, as Redis's rio over the argument reads it: a
+    // string may run into the footer's bytes (the footer itself checked above).
+    let body = argv[3];
     let limits = LoadLimits::of(&ctx.srv.config);
     let Ok(Some(value)) = read_object_limited(body, limits) else {
         return Reply::err("ERR Bad data format");
