@@ -183,3 +183,64 @@ fn bad_payloads_are_refused_like_redis() {
         assert_eq!(ours, theirs, "payload {}", aof_lab::resp::repr(&p));
     }
 }
+
+/// DEBUG OBJECT describes each value of the workload as redis-server does: refcount, encoding,
+/// serializedlength (its RDB bytes), a list's quicklist fields; the address and the LRU field,
+/// which no two servers share, are masked, and the idle seconds may differ by one (the two
+/// clocks tick apart). Also a list made under `list-max-listpack-size 4`, one under
+/// `list-compress-depth 1` (each looked at before the settings change again: Redis keeps a
+/// list's own, the engine reads the current ones), values under `rdbcompression no`, and a
+/// missing key.
+#[test]
+fn debug_object_describes_values_like_redis() {
+    fn masked(r: Reply) -> (String, i64) {
+        let Reply::Status(s) = r else { panic!("not a status: {r:?}") };
+        let mut idle = 0;
+        let text: Vec<String> = s
+            .split(' ')
+            .filter_map(|f| {
+                if f.starts_with("at:") || f.starts_with("lru:") {
+                    return None;
+                }
+                if let Some(v) = f.strip_prefix("lru_seconds_idle:") {
+                    idle = v.parse().unwrap();
+                    return None;
+                }
+                Some(f.to_string())
+            })
+            .collect();
+        (text.join(" "), idle)
+    }
+    let server = RedisServer::start();
+    let mut r = server.connect();
+    let mut e = Engine::new(Config::default(), now_ms());
+    let c = e.connect();
+    let mut compared = 0;
+    let mut run = |setup: Vec<Vec<Vec<u8>>>, keys: Option<&[&str]>| {
+        for argv in &setup {
+            let (a, b) = (redis_command(&mut r, argv), engine_command(&mut e, c, argv));
+            assert!(!a.is_error() && !b.is_error(), "{argv:?}: {a:?} / {b:?}");
+        }
+        let keys: Vec<Vec<u8>> = match keys {
+            Some(k) => k.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            None => {
+                let Reply::Array(all) = redis_command(&mut r, &words("KEYS *")) else { panic!() };
+                all.into_iter().map(bulk).collect()
+            }
+        };
+        for k in keys {
+            let argv = [b"DEBUG".to_vec(), b"OBJECT".to_vec(), k.clone()];
+            let (want, got) = (masked(redis_command(&mut r, &argv)), masked(engine_command(&mut e, c, &argv)));
+            assert_eq!(got.0, want.0, "DEBUG OBJECT {}", String::from_utf8_lossy(&k));
+            assert!((got.1 - want.1).abs() <= 1, "{}: idle {} vs {}", String::from_utf8_lossy(&k), got.1, want.1);
+            compared += 1;
+        }
+        let missing = words("DEBUG OBJECT nosuchkey");
+        assert_eq!(engine_command(&mut e, c, &missing), redis_command(&mut r, &missing));
+    };
+    run(workload(), None);
+    run(vec![words("CONFIG SET list-max-listpack-size 4"), words("RPUSH l4 a b c d e f g h i j")], Some(&["l4"]));
+    run(vec![words("CONFIG SET list-compress-depth 1"), words("RPUSH lc x y z")], Some(&["lc"]));
+    run(vec![words("CONFIG SET rdbcompression no")], Some(&["s", "lz", "h", "z", "st", "hll"]));
+    assert!(compared >= 32, "{compared}");
+}

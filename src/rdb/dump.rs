@@ -89,6 +89,15 @@ pub fn dump_payload(value: &Value, limits: &Limits, compress: bool) -> Vec<u8> {
     out
 }
 
+/// A list's quicklist as the RDB writer splits it: each node's listpack bytes (DEBUG OBJECT's
+/// `ql_*` fields).
+pub fn list_nodes(value: &Value, limits: &Limits) -> Vec<Vec<u8>> {
+    match value {
+        Value::List(l) => quicklist_nodes(l.iter().map(Vec::as_slice), limits.list_max_listpack_size, listpack_room(value)),
+        _ => Vec::new(),
+    }
+}
+
 /// `rdbSaveObjectType`: the type byte 7.0 writes for this value (see the module table).
 pub fn object_type(value: &Value, limits: &Limits) -> u8 {
     match value {

@@ -209,15 +209,76 @@ pub(super) fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn object_refcount(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
-    let shared_ok = ctx.srv.config.maxmemory == 0 || !policy_has_no_shared_integers(ctx.srv.config.maxmemory_policy);
-    let shared_ok = shared_ok && ctx.db().encoding_hint(argv[2]) == EncodingHint::Auto;
-    match lookup(ctx, argv[2]) {
-        None => Reply::Nil,
-        Some(Value::String(s)) if shared_ok && s.len() <= 20 && string2ll(s).is_some_and(|v| (0..OBJ_SHARED_INTEGERS).contains(&v)) => {
-            Reply::Int(OBJ_SHARED_REFCOUNT)
-        }
-        Some(_) => Reply::Int(1),
+    if lookup(ctx, argv[2]).is_none() {
+        return Reply::Nil;
     }
+    Reply::Int(refcount(ctx, argv[2]))
+}
+
+/// `o->refcount`: a shared integer (0–9999, when the policy allows sharing) is `INT_MAX`.
+fn refcount(ctx: &mut Ctx, key: &[u8]) -> i64 {
+    let shared_ok = ctx.srv.config.maxmemory == 0 || !policy_has_no_shared_integers(ctx.srv.config.maxmemory_policy);
+    let db = ctx.db();
+    let shared_ok = shared_ok && db.encoding_hint(key) == EncodingHint::Auto;
+    match db.get(key) {
+        Some(Value::String(s)) if shared_ok && s.len() <= 20 && string2ll(s).is_some_and(|v| (0..OBJ_SHARED_INTEGERS).contains(&v)) => {
+            OBJ_SHARED_REFCOUNT
+        }
+        _ => 1,
+    }
+}
+
+/// `estimateObjectIdleTime` in seconds: the LRU clock wraps every 2^24 s (194 days).
+fn idle_seconds(lru: i64, now_ms: i64) -> i64 {
+    let clock = lru_clock(now_ms);
+    if clock >= lru { clock - lru } else { clock + (LRU_CLOCK_MAX - lru) }
+}
+
+/// `DEBUG OBJECT <key>`: the key's value as Redis describes it (no expiry check, no touch):
+/// `Value at:<address> refcount:… encoding:… serializedlength:<its RDB bytes> lru:<field>
+/// lru_seconds_idle:…`, and for a list its quicklist (`ql_nodes`, `ql_avg_node`,
+/// `ql_listpack_max`, `ql_compressed`, `ql_uncompressed_size`). The engine has no addresses:
+/// the one shown is made from the key's hash, distinct per key, stable while it lives.
+pub(crate) fn debug_object(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
+    let key = argv[2];
+    let limits = super::dump::limits(ctx);
+    let compress = ctx.srv.rdb_compression();
+    let (fill, compress_depth) = (ctx.srv.config.list_max_listpack_size, ctx.srv.config.list_compress_depth);
+    let now_ms = ctx.now_ms();
+    let refcount = refcount(ctx, key);
+    let db = ctx.db();
+    let Some(value) = db.get(key) else {
+        return Reply::err("ERR no such key");
+    };
+    let hint = db.encoding_hint(key);
+    let limits = crate::rdb::dump::Limits { hash_is_hashtable: hint == EncodingHint::Hashtable, ..limits };
+    let mut bytes = Vec::new();
+    let push = if compress { crate::rdb::write::push_string_lzf } else { crate::rdb::push_string };
+    crate::rdb::dump::write_object_value(&mut bytes, value, &limits, push);
+    let mut extra = String::new();
+    if let Value::List(l) = value {
+        let nodes = crate::rdb::dump::list_nodes(value, &limits);
+        let n = nodes.len().max(1);
+        extra = format!(
+            " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{}",
+            nodes.len(),
+            l.len() as f64 / n as f64,
+            fill,
+            i32::from(compress_depth != 0),
+            nodes.iter().map(Vec::len).sum::<usize>()
+        );
+    }
+    let lru = i64::from(db.lru_of(key).unwrap_or(0));
+    let address = 0x7f00_0000_0000_u64 | ((crate::keyspace::dict::hash(key) & 0xffff_fff) << 4);
+    Reply::Status(
+        format!(
+            "Value at:{address:#x} refcount:{refcount} encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:{}{extra}",
+            encoding(value, hint, &limits),
+            bytes.len(),
+            idle_seconds(lru, now_ms)
+        )
+        .into(),
+    )
 }
 
 pub(super) fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
@@ -230,10 +291,7 @@ pub(super) fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         );
     }
     let lru = i64::from(ctx.db().lru_of(argv[2]).unwrap_or(0));
-    let clock = lru_clock(ctx.now_ms());
-    // `estimateObjectIdleTime`, in seconds: the clock wraps every 2^24 s (194 days).
-    let idle = if clock >= lru { clock - lru } else { clock + (LRU_CLOCK_MAX - lru) };
-    Reply::Int(idle)
+    Reply::Int(idle_seconds(lru, ctx.now_ms()))
 }
 
 pub(super) fn object_freq(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {

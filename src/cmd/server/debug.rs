@@ -31,6 +31,7 @@ pub static SUBCOMMANDS: &[DebugSub] = &[
     DebugSub { name: "reload", argc_ok: |n| n == 2, proc_: reload },
     DebugSub { name: "protocol", argc_ok: |n| n == 3, proc_: protocol },
     DebugSub { name: "error", argc_ok: |n| n == 3, proc_: error },
+    DebugSub { name: "object", argc_ok: |n| n == 3, proc_: crate::cmd::keys::object::debug_object },
 ];
 
 /// `DEBUG ERROR <string>`: the string as an error reply, its code included (`LOADING …`), no
