@@ -269,7 +269,7 @@ pub(crate) fn debug_object(ctx: &mut Ctx, argv: &[&[u8]]) -> Reply {
         );
     }
     let lru = i64::from(db.lru_of(key).unwrap_or(0));
-    let address = 0x7f00_0000_0000_u64 | ((crate::keyspace::dict::hash(key) & 0xffff_fff) << 4);
+    let address = 0x7f00_0000_0000_u64 | ((crate::keyspace::dict::hash(key) & 0x0fff_ffff) << 4);
     Reply::Status(
         format!(
             "Value at:{address:#x} refcount:{refcount} encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:{}{extra}",
