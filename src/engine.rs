@@ -245,13 +245,13 @@ impl Engine {
         // other clients send: nothing it runs then can serve a blocked or paused client.
         if self.srv.script.is_none() {
             self.handle_clients_blocked_on_keys();
-            self.resume_postponed();
+            self.end_pause_if_over();
         }
         reply
     }
 
     /// Ends a pause whose time is over (`checkClientPauseTimeoutAndReturnIfPaused`).
-    fn resume_postponed(&mut self) {
+    fn end_pause_if_over(&mut self) {
         if let Some((end, _)) = self.srv.pause
             && end <= self.srv.now_ms
         {
@@ -266,7 +266,7 @@ impl Engine {
     /// reaches its EXEC before a later client's write runs, as in Redis. A resumed command that
     /// is held or blocks again gives no reply; the next client is tried.
     fn resume_next_postponed(&mut self) -> Option<(ClientId, Reply)> {
-        self.resume_postponed();
+        self.end_pause_if_over();
         while self.srv.pause.is_none() {
             let id = self.srv.postponed.pop_front()?;
             let Some(argv) = self.srv.clients.get_mut(&id).and_then(|c| c.blocked.take()).map(|b| b.argv) else {
@@ -301,7 +301,7 @@ impl Engine {
         self.srv.rewrite_cron();
         self.srv.active_expire_cycle(ExpireCycle::Slow);
         cmd::server::diag::flush_invalidations(&mut self.srv, None);
-        self.resume_postponed();
+        self.end_pause_if_over();
         self.close_idle_clients(now_ms);
         self.handle_blocked_timeouts(now_ms);
     }
